@@ -1,0 +1,64 @@
+# Krill: the two commands are `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := $(shell ./scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export KAFKA_SPEC_DIR ?= $(abspath ../shared/kafka-spec)
+
+.PHONY: help install build run test unit typecheck lint format generate check-generated compat compat-subset bench bench-quick clean
+
+help:
+	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
+	@echo "make test   - install and run everything CI runs"
+	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick clean"
+
+node_modules/.install-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.install-stamp
+
+build: install
+	tsc -p tsconfig.build.json
+	@chmod +x bin/krill
+
+run: build
+	mkdir -p data
+	./bin/krill start --override log.dirs=./data --override listeners=PLAINTEXT://127.0.0.1:9092
+
+generate: install
+	tsx tools/codegen/main.ts --spec "$(KAFKA_SPEC_DIR)" --out src/protocol/generated
+
+check-generated: install
+	tsx tools/codegen/check.ts --spec "$(KAFKA_SPEC_DIR)" --out src/protocol/generated
+
+lint: install
+	biome check .
+
+format: install
+	biome check --write .
+
+typecheck: install
+	tsc -p tsconfig.json --noEmit
+
+unit: install
+	vitest run
+
+test: install check-generated lint typecheck build unit compat-subset
+
+compat: build
+	./compat-tests/run-all.sh
+
+compat-subset: build
+	./compat-tests/run-subset.sh
+
+bench: build
+	./bench/run.sh
+
+bench-quick: build
+	./bench/run.sh --quick
+
+clean:
+	rm -rf dist
