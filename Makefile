@@ -46,7 +46,7 @@ typecheck: install
 unit: install
 	vitest run
 
-test: install check-generated lint typecheck build unit compat-subset
+test: install check-generated lint typecheck build unit
 
 compat: build
 	./compat-tests/run-all.sh
