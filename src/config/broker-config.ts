@@ -1,0 +1,749 @@
+/**
+ * Broker configuration: Kafka's property names, types, defaults and validation rules, with
+ * documentation in our own words. `BrokerConfig.create` takes the raw key/value pairs (from
+ * server.properties plus --override) and either returns a fully validated, immutable config or
+ * throws CONFIG_INVALID naming the key and the accepted values. Unknown keys also stop start-up,
+ * except keys Kafka itself defines that Krill does not use (see kafka-known-keys.ts): those are
+ * accepted and reported once, so an existing server.properties keeps working.
+ */
+import os from "node:os";
+import { KrillError } from "../errors.js";
+import {
+  atLeast,
+  between,
+  type ConfigDef,
+  type ConfigType,
+  type ConfigValue,
+  formatConfigValue,
+  INT32_MAX,
+  LONG_MAX_TEXT,
+  listOf,
+  nonEmptyString,
+  oneOf,
+  parseConfigValue,
+  type UpdateMode,
+  type Validator,
+} from "./config-def.js";
+import { isKnownUnusedKafkaKey } from "./kafka-known-keys.js";
+
+function def(
+  name: string,
+  type: ConfigType,
+  defaultValue: string | null,
+  doc: string,
+  opts: { validator?: Validator; updateMode?: UpdateMode; sensitive?: boolean } = {},
+): ConfigDef {
+  return { name, type, defaultValue, doc, updateMode: opts.updateMode ?? "read-only", ...opts };
+}
+
+export const COMPRESSION_TYPES = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"] as const;
+export const TIMESTAMP_TYPES = ["CreateTime", "LogAppendTime"] as const;
+export const CLEANUP_POLICIES = ["compact", "delete"] as const;
+
+/** Every broker key Krill reads, in documentation order. */
+export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
+  // Identity and roles.
+  def(
+    "node.id",
+    "INT",
+    "1",
+    "Id of this node in the cluster. Krill defaults to 1 so a single node starts without configuration; Kafka requires it.",
+    { validator: atLeast(0) },
+  ),
+  def("broker.id", "INT", "-1", "Older name of node.id; when set it must equal node.id.", {
+    validator: atLeast(-1),
+  }),
+  def(
+    "process.roles",
+    "LIST",
+    "broker,controller",
+    "Roles this node plays. Krill always runs a combined broker and controller; the key is accepted so Kafka configurations load.",
+    { validator: listOf(["broker", "controller"], false) },
+  ),
+  def(
+    "cluster.id",
+    "STRING",
+    null,
+    "Krill: cluster id to format empty log directories with (22-character base64 UUID). When unset a new id is generated on first start; an existing meta.properties always wins and a different value here stops start-up.",
+  ),
+  def(
+    "broker.rack",
+    "STRING",
+    null,
+    "Rack of this broker, reported to clients in Metadata and DescribeCluster.",
+  ),
+  // Listeners.
+  def(
+    "listeners",
+    "STRING",
+    "PLAINTEXT://:9092",
+    "Comma-separated listeners NAME://host:port the broker binds. An empty host binds every interface; port 0 picks a free port.",
+    { validator: nonEmptyString() },
+  ),
+  def(
+    "advertised.listeners",
+    "STRING",
+    null,
+    "Listeners published to clients when they differ from `listeners` (same NAME, other host/port). Defaults to the bound listeners.",
+  ),
+  def(
+    "listener.security.protocol.map",
+    "STRING",
+    "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    "Maps listener names to security protocols as NAME:PROTOCOL pairs. Krill serves PLAINTEXT listeners.",
+  ),
+  def(
+    "inter.broker.listener.name",
+    "STRING",
+    null,
+    "Listener used between brokers; accepted for compatibility (single node).",
+  ),
+  def(
+    "controller.listener.names",
+    "STRING",
+    null,
+    "Listeners reserved for the controller quorum. They are accepted for compatibility and not bound until the Raft work lands.",
+  ),
+  def(
+    "controller.quorum.voters",
+    "LIST",
+    "",
+    "Static controller quorum (id@host:port,...). Accepted for compatibility; a single node is its own quorum.",
+  ),
+  def(
+    "controller.quorum.bootstrap.servers",
+    "LIST",
+    "",
+    "Controller endpoints for dynamic quorums. Accepted for compatibility.",
+  ),
+  // Storage.
+  def(
+    "log.dirs",
+    "STRING",
+    null,
+    "Comma-separated directories holding partition data. Overrides log.dir when set.",
+  ),
+  def(
+    "log.dir",
+    "STRING",
+    "/tmp/kraft-combined-logs",
+    "Directory holding partition data when log.dirs is unset.",
+  ),
+  def(
+    "metadata.log.dir",
+    "STRING",
+    null,
+    "Directory of the cluster metadata log; defaults to the first log directory.",
+  ),
+  def(
+    "metadata.log.max.record.bytes.between.snapshots",
+    "LONG",
+    "20971520",
+    "Metadata log bytes appended after the last snapshot before a new snapshot is written.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "metadata.log.max.snapshot.interval.ms",
+    "LONG",
+    "3600000",
+    "Longest time between metadata snapshots while the metadata log grows; 0 disables time-based snapshots.",
+    { validator: atLeast(0) },
+  ),
+  // Topic defaults.
+  def(
+    "num.partitions",
+    "INT",
+    "1",
+    "Partition count for topics created without one (auto-created or num_partitions = -1).",
+    { validator: atLeast(1), updateMode: "cluster-wide" },
+  ),
+  def("default.replication.factor", "INT", "1", "Replication factor for topics created without one.", {
+    validator: atLeast(1),
+    updateMode: "cluster-wide",
+  }),
+  def(
+    "auto.create.topics.enable",
+    "BOOLEAN",
+    "true",
+    "Create a topic when a client asks Metadata for it and allows auto-creation.",
+  ),
+  def("delete.topic.enable", "BOOLEAN", "true", "Whether DeleteTopics is allowed."),
+  def(
+    "log.retention.hours",
+    "INT",
+    "168",
+    "Hours a segment is kept; lowest priority of the three retention-time keys.",
+    { validator: atLeast(-1) },
+  ),
+  def("log.retention.minutes", "INT", null, "Minutes a segment is kept; overrides log.retention.hours.", {
+    validator: atLeast(-1),
+  }),
+  def(
+    "log.retention.ms",
+    "LONG",
+    null,
+    "Milliseconds a segment is kept; overrides the minutes and hours keys. -1 keeps forever.",
+    { validator: atLeast(-1), updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.retention.bytes",
+    "LONG",
+    "-1",
+    "Largest size of a partition before old segments are deleted; -1 means no limit.",
+    { updateMode: "cluster-wide" },
+  ),
+  def("log.segment.bytes", "INT", "1073741824", "Largest size of one segment file.", {
+    validator: atLeast(1048576),
+    updateMode: "cluster-wide",
+  }),
+  def(
+    "log.roll.hours",
+    "INT",
+    "168",
+    "Hours after which a new segment is rolled; lower priority than log.roll.ms.",
+    { validator: atLeast(1) },
+  ),
+  def("log.roll.ms", "LONG", null, "Milliseconds after which a new segment is rolled.", {
+    validator: atLeast(1),
+    updateMode: "cluster-wide",
+  }),
+  def("log.roll.jitter.hours", "INT", "0", "Random jitter subtracted from the roll time, in hours.", {
+    validator: atLeast(0),
+  }),
+  def("log.roll.jitter.ms", "LONG", null, "Random jitter subtracted from the roll time, in milliseconds.", {
+    validator: atLeast(0),
+    updateMode: "cluster-wide",
+  }),
+  def("log.index.interval.bytes", "INT", "4096", "Bytes appended between two offset index entries.", {
+    validator: atLeast(0),
+    updateMode: "cluster-wide",
+  }),
+  def("log.index.size.max.bytes", "INT", "10485760", "Largest size of an offset or time index file.", {
+    validator: atLeast(4),
+    updateMode: "cluster-wide",
+  }),
+  def("log.retention.check.interval.ms", "LONG", "300000", "How often retention is enforced.", {
+    validator: atLeast(1),
+  }),
+  def(
+    "log.flush.interval.messages",
+    "LONG",
+    LONG_MAX_TEXT,
+    "Messages appended to a partition before it is fsynced.",
+    { validator: atLeast(1), updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.flush.interval.ms",
+    "LONG",
+    null,
+    "Longest time appended data waits before fsync; unset uses log.flush.scheduler.interval.ms.",
+    { updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.flush.scheduler.interval.ms",
+    "LONG",
+    LONG_MAX_TEXT,
+    "How often partitions are checked for a due flush.",
+  ),
+  def(
+    "log.cleanup.policy",
+    "LIST",
+    "delete",
+    "Default retention policy of segments beyond the retention window.",
+    { validator: listOf(CLEANUP_POLICIES, true), updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.cleaner.delete.retention.ms",
+    "LONG",
+    "86400000",
+    "How long delete tombstones are kept in compacted topics.",
+    { validator: atLeast(0), updateMode: "cluster-wide" },
+  ),
+  def("log.cleaner.min.compaction.lag.ms", "LONG", "0", "Shortest time a record stays uncompacted.", {
+    validator: atLeast(0),
+    updateMode: "cluster-wide",
+  }),
+  def(
+    "log.cleaner.max.compaction.lag.ms",
+    "LONG",
+    LONG_MAX_TEXT,
+    "Longest time a record stays uncompacted.",
+    { validator: atLeast(1), updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.cleaner.min.cleanable.ratio",
+    "DOUBLE",
+    "0.5",
+    "Dirty ratio above which a compacted log is cleaned.",
+    { validator: between(0, 1), updateMode: "cluster-wide" },
+  ),
+  def("log.segment.delete.delay.ms", "LONG", "60000", "Delay before a deleted segment's files are removed.", {
+    validator: atLeast(0),
+    updateMode: "cluster-wide",
+  }),
+  def("log.preallocate", "BOOLEAN", "false", "Preallocate segment files.", { updateMode: "cluster-wide" }),
+  def(
+    "log.message.timestamp.type",
+    "STRING",
+    "CreateTime",
+    "Timestamp stored in batches: the producer's CreateTime or the broker's LogAppendTime.",
+    { validator: oneOf(TIMESTAMP_TYPES), updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.message.timestamp.before.max.ms",
+    "LONG",
+    LONG_MAX_TEXT,
+    "How far in the past a CreateTime timestamp may be before the batch is rejected.",
+    { validator: atLeast(0), updateMode: "cluster-wide" },
+  ),
+  def(
+    "log.message.timestamp.after.max.ms",
+    "LONG",
+    "3600000",
+    "How far in the future a CreateTime timestamp may be before the batch is rejected.",
+    { validator: atLeast(0), updateMode: "cluster-wide" },
+  ),
+  def(
+    "compression.type",
+    "STRING",
+    "producer",
+    "Compression of stored batches; producer keeps what the producer sent.",
+    { validator: oneOf(COMPRESSION_TYPES), updateMode: "cluster-wide" },
+  ),
+  def("compression.gzip.level", "INT", "-1", "gzip level when the broker compresses (-1 = codec default).", {
+    validator: {
+      check: (v) => v === -1 || (typeof v === "number" && v >= 1 && v <= 9),
+      accepted: "[1,...,9] or -1",
+    },
+    updateMode: "cluster-wide",
+  }),
+  def("compression.lz4.level", "INT", "9", "lz4 level when the broker compresses.", {
+    validator: between(1, 17),
+    updateMode: "cluster-wide",
+  }),
+  def("compression.zstd.level", "INT", "3", "zstd level when the broker compresses.", {
+    validator: between(-131072, 22),
+    updateMode: "cluster-wide",
+  }),
+  def("message.max.bytes", "INT", "1048588", "Largest record batch accepted, after compression.", {
+    validator: atLeast(0),
+    updateMode: "cluster-wide",
+  }),
+  def("min.insync.replicas", "INT", "1", "Replicas that must acknowledge an acks=all produce.", {
+    validator: atLeast(1),
+    updateMode: "cluster-wide",
+  }),
+  def("unclean.leader.election.enable", "BOOLEAN", "false", "Allow out-of-sync replicas to become leader.", {
+    updateMode: "cluster-wide",
+  }),
+  def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
+    validator: atLeast(1024),
+  }),
+  // Network.
+  def(
+    "socket.request.max.bytes",
+    "INT",
+    "104857600",
+    "Largest request frame; a larger size prefix closes the connection before its body is read.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "connections.max.idle.ms",
+    "LONG",
+    "600000",
+    "Idle connections are closed after this long; -1 never closes them.",
+    { validator: atLeast(-1) },
+  ),
+  def(
+    "max.connections",
+    "INT",
+    String(INT32_MAX),
+    "Most client connections accepted at once across listeners; further connections are closed at once.",
+    { validator: atLeast(0), updateMode: "cluster-wide" },
+  ),
+  def(
+    "queued.max.requests",
+    "INT",
+    "500",
+    "Requests per connection in flight before the broker stops reading from it.",
+    { validator: atLeast(1) },
+  ),
+  // Groups, offsets, transactions.
+  def(
+    "offsets.topic.num.partitions",
+    "INT",
+    "50",
+    "Partitions of __consumer_offsets, fixed when it is created.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "offsets.topic.replication.factor",
+    "SHORT",
+    "1",
+    "Replication of __consumer_offsets. Krill defaults to 1 (single node); Kafka defaults to 3.",
+    { validator: atLeast(1) },
+  ),
+  def("offsets.retention.minutes", "INT", "10080", "How long committed offsets of an empty group are kept.", {
+    validator: atLeast(1),
+  }),
+  def("offsets.retention.check.interval.ms", "LONG", "600000", "How often expired offsets are removed.", {
+    validator: atLeast(1),
+  }),
+  def(
+    "group.initial.rebalance.delay.ms",
+    "INT",
+    "3000",
+    "Wait for more members before the first rebalance of an empty classic group.",
+  ),
+  def("group.min.session.timeout.ms", "INT", "6000", "Smallest session timeout a member may ask for."),
+  def("group.max.session.timeout.ms", "INT", "1800000", "Largest session timeout a member may ask for."),
+  def("group.max.size", "INT", String(INT32_MAX), "Most members in one classic group.", {
+    validator: atLeast(1),
+  }),
+  def("transaction.max.timeout.ms", "INT", "900000", "Largest transaction timeout a producer may ask for.", {
+    validator: atLeast(1),
+  }),
+  def(
+    "transactional.id.expiration.ms",
+    "INT",
+    "604800000",
+    "Idle time after which a transactional id is forgotten.",
+    { validator: atLeast(1) },
+  ),
+  def("transaction.state.log.num.partitions", "INT", "50", "Partitions of __transaction_state.", {
+    validator: atLeast(1),
+  }),
+  def(
+    "transaction.state.log.replication.factor",
+    "SHORT",
+    "1",
+    "Replication of __transaction_state. Krill defaults to 1; Kafka to 3.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "producer.id.expiration.ms",
+    "INT",
+    "86400000",
+    "Idle time after which a producer id's state is dropped.",
+    { validator: atLeast(1), updateMode: "cluster-wide" },
+  ),
+  // Observability.
+  def("metrics.port", "INT", "0", "Krill: port of the Prometheus /metrics HTTP endpoint; 0 disables it.", {
+    validator: between(0, 65535),
+  }),
+  def("metrics.host", "STRING", "127.0.0.1", "Krill: address the metrics endpoint binds."),
+];
+
+const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));
+
+export function brokerConfigDef(name: string): ConfigDef | undefined {
+  return DEFS_BY_NAME.get(name);
+}
+
+export interface ListenerSpec {
+  /** Listener name, e.g. PLAINTEXT. */
+  readonly name: string;
+  readonly securityProtocol: string;
+  /** Empty string = every interface. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `NAME://host:port,...`, as Kafka's listeners and advertised.listeners. */
+export function parseListeners(key: string, text: string, protocolMap: Map<string, string>): ListenerSpec[] {
+  const result: ListenerSpec[] = [];
+  const names = new Set<string>();
+  for (const raw of text.split(",")) {
+    const item = raw.trim();
+    if (item === "") continue;
+    const m = /^([A-Za-z0-9_-]+):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]*):(\d+)$/.exec(item);
+    if (!m) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `Invalid value "${item}" in ${key}: accepted values are NAME://host:port entries, e.g. PLAINTEXT://127.0.0.1:9092 or PLAINTEXT://:9092`,
+      );
+    }
+    const name = m[1]!.toUpperCase();
+    const hostPart = m[2]!;
+    const port = Number(m[3]);
+    if (port > 65535) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `Invalid port ${port} in ${key} entry "${item}": accepted values are [0,...,65535]`,
+      );
+    }
+    if (names.has(name)) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `${key} names listener ${name} twice: each listener name must be unique`,
+      );
+    }
+    names.add(name);
+    const securityProtocol = protocolMap.get(name);
+    if (securityProtocol === undefined) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `${key} entry "${item}" uses listener name ${name}, which listener.security.protocol.map does not map; mapped names: [${[...protocolMap.keys()].join(", ")}]`,
+      );
+    }
+    const host = hostPart.startsWith("[") ? hostPart.slice(1, -1) : hostPart;
+    result.push({ name, securityProtocol, host, port });
+  }
+  if (result.length === 0) {
+    throw new KrillError("CONFIG_INVALID", `${key} is empty: accepted values are NAME://host:port entries`);
+  }
+  return result;
+}
+
+export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
+
+function parseProtocolMap(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const raw of text.split(",")) {
+    const item = raw.trim();
+    if (item === "") continue;
+    const [name, protocol, extra] = item.split(":").map((s) => s.trim());
+    if (
+      !name ||
+      !protocol ||
+      extra !== undefined ||
+      !(SECURITY_PROTOCOLS as readonly string[]).includes(protocol.toUpperCase())
+    ) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `Invalid entry "${item}" in listener.security.protocol.map: accepted values are NAME:PROTOCOL with PROTOCOL one of [${SECURITY_PROTOCOLS.join(", ")}]`,
+      );
+    }
+    map.set(name.toUpperCase(), protocol.toUpperCase());
+  }
+  return map;
+}
+
+export interface BrokerConfigEntry {
+  readonly def: ConfigDef;
+  readonly value: ConfigValue;
+  /** True when set in server.properties or by an override, false for the default. */
+  readonly explicit: boolean;
+}
+
+/**
+ * A validated, immutable broker configuration. Typed accessors for everything the broker reads;
+ * `entries()` for DescribeConfigs.
+ */
+export class BrokerConfig {
+  readonly #values: Map<string, ConfigValue>;
+  readonly #explicit: Set<string>;
+  /** Keys Kafka defines that Krill accepts but does not act on. */
+  readonly unusedKafkaKeys: readonly string[];
+  readonly listeners: readonly ListenerSpec[];
+  /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
+  readonly advertisedListeners: readonly ListenerSpec[];
+
+  private constructor(values: Map<string, ConfigValue>, explicit: Set<string>, unused: string[]) {
+    this.#values = values;
+    this.#explicit = explicit;
+    this.unusedKafkaKeys = unused;
+    const protocolMap = parseProtocolMap(this.string("listener.security.protocol.map"));
+    const controllerNames = new Set(
+      (this.stringOrNull("controller.listener.names") ?? "")
+        .split(",")
+        .map((s) => s.trim().toUpperCase())
+        .filter((s) => s !== ""),
+    );
+    // Kafka maps a controller listener name to PLAINTEXT implicitly when the map omits it.
+    for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
+    const all = parseListeners("listeners", this.string("listeners"), protocolMap);
+    for (const l of all) {
+      if (l.securityProtocol !== "PLAINTEXT") {
+        throw new KrillError(
+          "CONFIG_INVALID",
+          `Listener ${l.name} uses security protocol ${l.securityProtocol}; Krill serves only PLAINTEXT listeners so far (accepted values: PLAINTEXT)`,
+        );
+      }
+    }
+    this.listeners = all.filter((l) => !controllerNames.has(l.name));
+    if (this.listeners.length === 0) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        "listeners has no client listener (every listener is a controller listener)",
+      );
+    }
+    const advertisedText = this.stringOrNull("advertised.listeners");
+    if (advertisedText === null || advertisedText.trim() === "") {
+      this.advertisedListeners = this.listeners;
+    } else {
+      const advertised = parseListeners("advertised.listeners", advertisedText, protocolMap);
+      for (const a of advertised) {
+        if (!this.listeners.some((l) => l.name === a.name) && !controllerNames.has(a.name)) {
+          throw new KrillError(
+            "CONFIG_INVALID",
+            `advertised.listeners names ${a.name}, which is not in listeners; accepted names: [${this.listeners.map((l) => l.name).join(", ")}]`,
+          );
+        }
+      }
+      // A listener missing from advertised.listeners is advertised as bound, as Kafka does.
+      this.advertisedListeners = this.listeners.map((l) => advertised.find((a) => a.name === l.name) ?? l);
+    }
+    const brokerId = this.int("broker.id");
+    if (brokerId !== -1 && this.#explicit.has("node.id") && brokerId !== this.int("node.id")) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `broker.id (${brokerId}) and node.id (${this.int("node.id")}) differ; set only node.id`,
+      );
+    }
+    if (brokerId !== -1 && !this.#explicit.has("node.id")) this.#values.set("node.id", brokerId);
+    const clusterId = this.stringOrNull("cluster.id");
+    if (clusterId !== null && !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `Invalid value "${clusterId}" for cluster.id: accepted values are 22-character URL-safe base64 UUIDs (as kafka-storage random-uuid prints)`,
+      );
+    }
+    if (this.int("group.min.session.timeout.ms") > this.int("group.max.session.timeout.ms")) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        "group.min.session.timeout.ms is larger than group.max.session.timeout.ms",
+      );
+    }
+  }
+
+  /**
+   * Validates raw key/value pairs. Later sources win: pass server.properties first, then
+   * overrides. Throws CONFIG_INVALID naming the first bad key.
+   */
+  static create(
+    ...sources: ReadonlyArray<Map<string, string> | Record<string, string | number | boolean>>
+  ): BrokerConfig {
+    const raw = new Map<string, { text: string; origin: string }>();
+    sources.forEach((source, index) => {
+      const origin = index === 0 && sources.length > 1 ? "server.properties" : "override";
+      const entries = source instanceof Map ? [...source.entries()] : Object.entries(source);
+      for (const [key, value] of entries) raw.set(key.trim(), { text: String(value), origin });
+    });
+    const values = new Map<string, ConfigValue>();
+    const explicit = new Set<string>();
+    const unused: string[] = [];
+    for (const [key, { text, origin }] of raw) {
+      const d = DEFS_BY_NAME.get(key);
+      if (d === undefined) {
+        if (isKnownUnusedKafkaKey(key)) {
+          unused.push(key);
+          continue;
+        }
+        throw new KrillError(
+          "CONFIG_INVALID",
+          `Unknown configuration ${key} (${origin}): it is neither a Krill setting nor a known Kafka broker setting; see docs/config.md for accepted keys`,
+        );
+      }
+      values.set(key, parseConfigValue(d, text, origin));
+      explicit.add(key);
+    }
+    for (const d of BROKER_CONFIG_DEFS) {
+      if (!values.has(d.name)) values.set(d.name, parseConfigValue(d, d.defaultValue, "default"));
+    }
+    return new BrokerConfig(values, explicit, unused.sort());
+  }
+
+  /** Raw value of any defined key; asserts the key is defined. */
+  get(name: string): ConfigValue {
+    if (!this.#values.has(name)) throw new Error(`assertion: broker config ${name} is not defined`);
+    return this.#values.get(name) ?? null;
+  }
+
+  isExplicit(name: string): boolean {
+    return this.#explicit.has(name);
+  }
+
+  int(name: string): number {
+    const v = this.get(name);
+    if (typeof v !== "number") throw new Error(`assertion: broker config ${name} is not a number`);
+    return v;
+  }
+
+  intOrNull(name: string): number | null {
+    const v = this.get(name);
+    return typeof v === "number" ? v : null;
+  }
+
+  bool(name: string): boolean {
+    const v = this.get(name);
+    if (typeof v !== "boolean") throw new Error(`assertion: broker config ${name} is not a boolean`);
+    return v;
+  }
+
+  string(name: string): string {
+    const v = this.get(name);
+    if (typeof v !== "string") throw new Error(`assertion: broker config ${name} is not a string`);
+    return v;
+  }
+
+  stringOrNull(name: string): string | null {
+    const v = this.get(name);
+    return typeof v === "string" ? v : null;
+  }
+
+  list(name: string): readonly string[] {
+    const v = this.get(name);
+    if (!Array.isArray(v)) throw new Error(`assertion: broker config ${name} is not a list`);
+    return v;
+  }
+
+  /** Canonical string of a key's value as DescribeConfigs reports it. */
+  text(name: string): string | null {
+    return formatConfigValue(this.get(name));
+  }
+
+  entries(): BrokerConfigEntry[] {
+    return BROKER_CONFIG_DEFS.map((d) => ({
+      def: d,
+      value: this.get(d.name),
+      explicit: this.#explicit.has(d.name),
+    }));
+  }
+
+  get nodeId(): number {
+    return this.int("node.id");
+  }
+
+  /** log.dirs, else log.dir, split on commas. */
+  get logDirs(): string[] {
+    const text = this.stringOrNull("log.dirs") ?? this.string("log.dir");
+    const dirs = text
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
+    if (dirs.length === 0)
+      throw new KrillError(
+        "CONFIG_INVALID",
+        "log.dirs is empty: accepted values are one or more directories",
+      );
+    return dirs;
+  }
+
+  get metadataLogDir(): string {
+    return this.stringOrNull("metadata.log.dir") ?? this.logDirs[0]!;
+  }
+
+  /** Kafka's precedence: log.retention.ms, then .minutes, then .hours; negative means forever. */
+  get logRetentionMs(): number {
+    const ms = this.intOrNull("log.retention.ms");
+    if (ms !== null) return ms < 0 ? -1 : ms;
+    const minutes = this.intOrNull("log.retention.minutes");
+    if (minutes !== null) return minutes < 0 ? -1 : minutes * 60_000;
+    const hours = this.int("log.retention.hours");
+    return hours < 0 ? -1 : hours * 3_600_000;
+  }
+
+  get logRollMs(): number {
+    return this.intOrNull("log.roll.ms") ?? this.int("log.roll.hours") * 3_600_000;
+  }
+
+  get logRollJitterMs(): number {
+    return this.intOrNull("log.roll.jitter.ms") ?? this.int("log.roll.jitter.hours") * 3_600_000;
+  }
+
+  /** The host clients are told for a listener: advertised, else bound, else this machine's name. */
+  static advertisedHost(host: string): string {
+    return host === "" || host === "0.0.0.0" || host === "::" ? os.hostname() : host;
+  }
+}
