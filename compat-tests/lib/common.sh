@@ -1,0 +1,80 @@
+# Shared by every client's run.sh (sourced, not executed).
+#
+# Inputs (environment):
+#   BOOTSTRAP            broker address host:port (required)
+#   TARGET               label of the broker under test (kafka|krill), recorded with each result
+#   RESULTS_FILE         TSV file results are appended to (optional)
+#   LOG_DIR              folder for per-scenario output (default: compat-tests/.work/logs)
+#   SCENARIOS            space-separated scenario names to run; empty means all
+#   SCENARIO_TIMEOUT_S   hard timeout per scenario (default 120); the scenario is killed after it
+#
+# Results rows (tab-separated): result TARGET CLIENT SCENARIO pass|fail DURATION_MS REASON
+# Version rows:                 version CLIENT VERSION
+: "${BOOTSTRAP:?BOOTSTRAP must be set to the broker address, e.g. 127.0.0.1:9092}"
+: "${TARGET:=unknown}"
+: "${SCENARIO_TIMEOUT_S:=120}"
+compat_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${LOG_DIR:=$compat_root/.work/logs}"
+export BOOTSTRAP TARGET
+compat_failures=0
+compat_ran=0
+
+# The Debian-packaged Python clients are importable by the system interpreter only.
+PYTHON=/usr/bin/python3
+
+wants_scenario() {
+  [ -z "${SCENARIOS:-}" ] && return 0
+  local s
+  for s in $SCENARIOS; do
+    [ "$s" = "$1" ] && return 0
+  done
+  return 1
+}
+
+record_version() {
+  local client=$1 version=$2
+  if [ -n "${RESULTS_FILE:-}" ]; then
+    printf 'version\t%s\t%s\n' "$client" "$version" >>"$RESULTS_FILE"
+  fi
+}
+
+# run_scenario CLIENT SCENARIO CMD...: runs CMD under a hard timeout, records pass/fail, duration
+# and (on failure) the last line of output as the reason. Never aborts the caller.
+run_scenario() {
+  local client=$1 scenario=$2
+  shift 2
+  wants_scenario "$scenario" || return 0
+  mkdir -p "$LOG_DIR/$TARGET/$client"
+  local log="$LOG_DIR/$TARGET/$client/$scenario.log"
+  local started_ms ended_ms status rc reason
+  started_ms=$(date +%s%3N)
+  set +e
+  timeout -k 5 "$SCENARIO_TIMEOUT_S" "$@" >"$log" 2>&1 </dev/null
+  rc=$?
+  set -e
+  ended_ms=$(date +%s%3N)
+  if [ "$rc" -eq 0 ]; then
+    status=pass
+    reason=""
+  else
+    status=fail
+    compat_failures=$((compat_failures + 1))
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      reason="timed out after ${SCENARIO_TIMEOUT_S}s"
+    else
+      reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | cut -c1-200 | tr '\t' ' ')
+      [ -n "$reason" ] || reason="exit code $rc"
+    fi
+  fi
+  compat_ran=$((compat_ran + 1))
+  printf '%-5s %-18s %-28s %6s ms %s\n' "$status" "$client" "$scenario" "$((ended_ms - started_ms))" "$reason" >&2
+  if [ -n "${RESULTS_FILE:-}" ]; then
+    printf 'result\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TARGET" "$client" "$scenario" "$status" \
+      "$((ended_ms - started_ms))" "$reason" >>"$RESULTS_FILE"
+  fi
+}
+
+# Ends a run.sh: non-zero when any scenario failed.
+finish_client() {
+  [ "$compat_failures" -eq 0 ]
+}
