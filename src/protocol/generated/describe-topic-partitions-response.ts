@@ -9,22 +9,22 @@ import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeTopicPartitionsResponse {
   throttleTimeMs: number;
-  topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  topics: DescribeTopicPartitionsResponseTopic[];
   nextCursor: DescribeTopicPartitionsResponseCursor | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+export interface DescribeTopicPartitionsResponseTopic {
   errorCode: number;
   name: string | null;
   topicId: string;
   isInternal: boolean;
-  partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  partitions: DescribeTopicPartitionsResponsePartition[];
   topicAuthorizedOperations: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+export interface DescribeTopicPartitionsResponsePartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -52,7 +52,7 @@ export function defaultDescribeTopicPartitionsResponse(): DescribeTopicPartition
   };
 }
 
-export function defaultDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+export function defaultDescribeTopicPartitionsResponseTopic(): DescribeTopicPartitionsResponseTopic {
   return {
     errorCode: 0,
     name: "",
@@ -64,7 +64,7 @@ export function defaultDescribeTopicPartitionsResponseDescribeTopicPartitionsRes
   };
 }
 
-export function defaultDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+export function defaultDescribeTopicPartitionsResponsePartition(): DescribeTopicPartitionsResponsePartition {
   return {
     errorCode: 0,
     partitionIndex: 0,
@@ -96,7 +96,7 @@ export function encodeDescribeTopicPartitionsResponse(w: Writer, m: DescribeTopi
     const a = m.topics;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, a[i]!, version);
+      encodeDescribeTopicPartitionsResponseTopic(w, a[i]!, version);
     }
   }
   {
@@ -117,7 +117,7 @@ export function encodeDescribeTopicPartitionsResponse(w: Writer, m: DescribeTopi
   }
 }
 
-function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic, version: number): void {
+function encodeDescribeTopicPartitionsResponseTopic(w: Writer, m: DescribeTopicPartitionsResponseTopic, version: number): void {
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.name, "name");
   w.writeUuid(m.topicId);
@@ -126,7 +126,7 @@ function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTop
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, a[i]!, version);
+      encodeDescribeTopicPartitionsResponsePartition(w, a[i]!, version);
     }
   }
   w.writeInt32(m.topicAuthorizedOperations);
@@ -139,7 +139,7 @@ function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTop
   }
 }
 
-function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w: Writer, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition, version: number): void {
+function encodeDescribeTopicPartitionsResponsePartition(w: Writer, m: DescribeTopicPartitionsResponsePartition, version: number): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);
@@ -213,14 +213,14 @@ export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeTopicPartitionsResponse (valid 0-0)`);
   }
   const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  let f_topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[] = [];
+  let f_topics: DescribeTopicPartitionsResponseTopic[] = [];
   {
     const n = r.readArrayLength(true, 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r, version));
+      const a: DescribeTopicPartitionsResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseTopic(r, version));
       f_topics = a;
     }
   }
@@ -235,19 +235,19 @@ export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, nextCursor: f_nextCursor, unknownTaggedFields };
 }
 
-function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+function decodeDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseTopic {
   const f_errorCode: number = r.readInt16("errorCode");
   const f_name: string | null = r.readCompactNullableString("name");
   const f_topicId: string = r.readUuid("topicId");
   const f_isInternal: boolean = r.readBool("isInternal");
-  let f_partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[] = [];
+  let f_partitions: DescribeTopicPartitionsResponsePartition[] = [];
   {
     const n = r.readArrayLength(true, 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r, version));
+      const a: DescribeTopicPartitionsResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponsePartition(r, version));
       f_partitions = a;
     }
   }
@@ -262,7 +262,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTop
   return { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations, unknownTaggedFields };
 }
 
-function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponsePartition {
   const f_errorCode: number = r.readInt16("errorCode");
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_leaderId: number = r.readInt32("leaderId");

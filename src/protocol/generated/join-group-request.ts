@@ -14,12 +14,12 @@ export interface JoinGroupRequest {
   memberId: string;
   groupInstanceId: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestProtocol[];
   reason: string | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface JoinGroupRequestJoinGroupRequestProtocol {
+export interface JoinGroupRequestProtocol {
   name: string;
   metadata: Buffer;
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -39,7 +39,7 @@ export function defaultJoinGroupRequest(): JoinGroupRequest {
   };
 }
 
-export function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoinGroupRequestProtocol {
+export function defaultJoinGroupRequestProtocol(): JoinGroupRequestProtocol {
   return {
     name: "",
     metadata: EMPTY_BYTES,
@@ -65,7 +65,7 @@ export function encodeJoinGroupRequest(w: Writer, m: JoinGroupRequest, version: 
     const a = m.protocols;
     w.writeArrayLength(a.length, (version >= 6));
     for (let i = 0; i < a.length; i++) {
-      encodeJoinGroupRequestJoinGroupRequestProtocol(w, a[i]!, version);
+      encodeJoinGroupRequestProtocol(w, a[i]!, version);
     }
   }
   if (version >= 8) {
@@ -82,7 +82,7 @@ export function encodeJoinGroupRequest(w: Writer, m: JoinGroupRequest, version: 
   }
 }
 
-function encodeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, m: JoinGroupRequestJoinGroupRequestProtocol, version: number): void {
+function encodeJoinGroupRequestProtocol(w: Writer, m: JoinGroupRequestProtocol, version: number): void {
   if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   w.writeBytes(m.metadata, (version >= 6), "metadata");
   if (version >= 6) {
@@ -106,14 +106,14 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
   const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
   const f_protocolType: string = (version >= 6 ? r.readCompactString("protocolType") : r.readString("protocolType"));
-  let f_protocols: JoinGroupRequestJoinGroupRequestProtocol[] = [];
+  let f_protocols: JoinGroupRequestProtocol[] = [];
   {
     const n = r.readArrayLength((version >= 6), 1, "protocols");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "protocols: null where the field is not nullable");
     } else {
-      const a: JoinGroupRequestJoinGroupRequestProtocol[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestJoinGroupRequestProtocol(r, version));
+      const a: JoinGroupRequestProtocol[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestProtocol(r, version));
       f_protocols = a;
     }
   }
@@ -130,7 +130,7 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   return { groupId: f_groupId, sessionTimeoutMs: f_sessionTimeoutMs, rebalanceTimeoutMs: f_rebalanceTimeoutMs, memberId: f_memberId, groupInstanceId: f_groupInstanceId, protocolType: f_protocolType, protocols: f_protocols, reason: f_reason, unknownTaggedFields };
 }
 
-function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestJoinGroupRequestProtocol {
+function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
   const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
   const f_metadata: Buffer = r.readBytes((version >= 6), "metadata");
   let unknownTaggedFields: RawTaggedField[] | undefined;

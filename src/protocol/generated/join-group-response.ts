@@ -16,11 +16,11 @@ export interface JoinGroupResponse {
   leader: string;
   skipAssignment: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseMember[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface JoinGroupResponseJoinGroupResponseMember {
+export interface JoinGroupResponseMember {
   memberId: string;
   groupInstanceId: string | null;
   metadata: Buffer;
@@ -42,7 +42,7 @@ export function defaultJoinGroupResponse(): JoinGroupResponse {
   };
 }
 
-export function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResponseJoinGroupResponseMember {
+export function defaultJoinGroupResponseMember(): JoinGroupResponseMember {
   return {
     memberId: "",
     groupInstanceId: null,
@@ -73,7 +73,7 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
     const a = m.members;
     w.writeArrayLength(a.length, (version >= 6));
     for (let i = 0; i < a.length; i++) {
-      encodeJoinGroupResponseJoinGroupResponseMember(w, a[i]!, version);
+      encodeJoinGroupResponseMember(w, a[i]!, version);
     }
   }
   if (version >= 6) {
@@ -87,7 +87,7 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
   }
 }
 
-function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, m: JoinGroupResponseJoinGroupResponseMember, version: number): void {
+function encodeJoinGroupResponseMember(w: Writer, m: JoinGroupResponseMember, version: number): void {
   if (version >= 6) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
   if (version >= 5) {
     if (version >= 6) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
@@ -116,14 +116,14 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
   const f_leader: string = (version >= 6 ? r.readCompactString("leader") : r.readString("leader"));
   const f_skipAssignment: boolean = version >= 9 ? r.readBool("skipAssignment") : false;
   const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
-  let f_members: JoinGroupResponseJoinGroupResponseMember[] = [];
+  let f_members: JoinGroupResponseMember[] = [];
   {
     const n = r.readArrayLength((version >= 6), 1, "members");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
     } else {
-      const a: JoinGroupResponseJoinGroupResponseMember[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseJoinGroupResponseMember(r, version));
+      const a: JoinGroupResponseMember[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseMember(r, version));
       f_members = a;
     }
   }
@@ -139,7 +139,7 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, generationId: f_generationId, protocolType: f_protocolType, protocolName: f_protocolName, leader: f_leader, skipAssignment: f_skipAssignment, memberId: f_memberId, members: f_members, unknownTaggedFields };
 }
 
-function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseJoinGroupResponseMember {
+function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseMember {
   const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
   const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
   const f_metadata: Buffer = r.readBytes((version >= 6), "metadata");

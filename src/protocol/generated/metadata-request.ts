@@ -8,14 +8,14 @@ import { ZERO_UUID } from "../primitives/uuid.js";
 import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface MetadataRequest {
-  topics: MetadataRequestMetadataRequestTopic[] | null;
+  topics: MetadataRequestTopic[] | null;
   allowAutoTopicCreation: boolean;
   includeClusterAuthorizedOperations: boolean;
   includeTopicAuthorizedOperations: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface MetadataRequestMetadataRequestTopic {
+export interface MetadataRequestTopic {
   topicId: string;
   name: string | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -31,7 +31,7 @@ export function defaultMetadataRequest(): MetadataRequest {
   };
 }
 
-export function defaultMetadataRequestMetadataRequestTopic(): MetadataRequestMetadataRequestTopic {
+export function defaultMetadataRequestTopic(): MetadataRequestTopic {
   return {
     topicId: ZERO_UUID,
     name: "",
@@ -51,7 +51,7 @@ export function encodeMetadataRequest(w: Writer, m: MetadataRequest, version: nu
     } else {
       w.writeArrayLength(a.length, (version >= 9));
       for (let i = 0; i < a.length; i++) {
-        encodeMetadataRequestMetadataRequestTopic(w, a[i]!, version);
+        encodeMetadataRequestTopic(w, a[i]!, version);
       }
     }
   }
@@ -75,7 +75,7 @@ export function encodeMetadataRequest(w: Writer, m: MetadataRequest, version: nu
   }
 }
 
-function encodeMetadataRequestMetadataRequestTopic(w: Writer, m: MetadataRequestMetadataRequestTopic, version: number): void {
+function encodeMetadataRequestTopic(w: Writer, m: MetadataRequestTopic, version: number): void {
   if (version >= 10) {
     w.writeUuid(m.topicId);
   }
@@ -95,15 +95,15 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
   if (version < 0 || version > 12) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataRequest (valid 0-12)`);
   }
-  let f_topics: MetadataRequestMetadataRequestTopic[] | null = [];
+  let f_topics: MetadataRequestTopic[] | null = [];
   {
     const n = r.readArrayLength((version >= 9), 1, "topics");
     if (n < 0) {
       if (!(version >= 1)) throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
       f_topics = null;
     } else {
-      const a: MetadataRequestMetadataRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestMetadataRequestTopic(r, version));
+      const a: MetadataRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataRequestTopic(r, version));
       f_topics = a;
     }
   }
@@ -122,7 +122,7 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
   return { topics: f_topics, allowAutoTopicCreation: f_allowAutoTopicCreation, includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: f_includeTopicAuthorizedOperations, unknownTaggedFields };
 }
 
-function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: number): MetadataRequestMetadataRequestTopic {
+function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
   const f_topicId: string = version >= 10 ? r.readUuid("topicId") : ZERO_UUID;
   const f_name: string | null = (version >= 9 ? (version >= 10 ? r.readCompactNullableString("name") : r.readCompactString("name")) : (version >= 10 ? r.readNullableString("name") : r.readString("name")));
   let unknownTaggedFields: RawTaggedField[] | undefined;

@@ -9,15 +9,15 @@ import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface MetadataResponse {
   throttleTimeMs: number;
-  brokers: MetadataResponseMetadataResponseBroker[];
+  brokers: MetadataResponseBroker[];
   clusterId: string | null;
   controllerId: number;
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseTopic[];
   clusterAuthorizedOperations: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface MetadataResponseMetadataResponseBroker {
+export interface MetadataResponseBroker {
   nodeId: number;
   host: string;
   port: number;
@@ -25,17 +25,17 @@ export interface MetadataResponseMetadataResponseBroker {
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface MetadataResponseMetadataResponseTopic {
+export interface MetadataResponseTopic {
   errorCode: number;
   name: string | null;
   topicId: string;
   isInternal: boolean;
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponsePartition[];
   topicAuthorizedOperations: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface MetadataResponseMetadataResponsePartition {
+export interface MetadataResponsePartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -58,7 +58,7 @@ export function defaultMetadataResponse(): MetadataResponse {
   };
 }
 
-export function defaultMetadataResponseMetadataResponseBroker(): MetadataResponseMetadataResponseBroker {
+export function defaultMetadataResponseBroker(): MetadataResponseBroker {
   return {
     nodeId: 0,
     host: "",
@@ -68,7 +68,7 @@ export function defaultMetadataResponseMetadataResponseBroker(): MetadataRespons
   };
 }
 
-export function defaultMetadataResponseMetadataResponseTopic(): MetadataResponseMetadataResponseTopic {
+export function defaultMetadataResponseTopic(): MetadataResponseTopic {
   return {
     errorCode: 0,
     name: "",
@@ -80,7 +80,7 @@ export function defaultMetadataResponseMetadataResponseTopic(): MetadataResponse
   };
 }
 
-export function defaultMetadataResponseMetadataResponsePartition(): MetadataResponseMetadataResponsePartition {
+export function defaultMetadataResponsePartition(): MetadataResponsePartition {
   return {
     errorCode: 0,
     partitionIndex: 0,
@@ -104,7 +104,7 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
     const a = m.brokers;
     w.writeArrayLength(a.length, (version >= 9));
     for (let i = 0; i < a.length; i++) {
-      encodeMetadataResponseMetadataResponseBroker(w, a[i]!, version);
+      encodeMetadataResponseBroker(w, a[i]!, version);
     }
   }
   if (version >= 2) {
@@ -117,7 +117,7 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 9));
     for (let i = 0; i < a.length; i++) {
-      encodeMetadataResponseMetadataResponseTopic(w, a[i]!, version);
+      encodeMetadataResponseTopic(w, a[i]!, version);
     }
   }
   if (version >= 8 && version <= 10) {
@@ -134,7 +134,7 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
   }
 }
 
-function encodeMetadataResponseMetadataResponseBroker(w: Writer, m: MetadataResponseMetadataResponseBroker, version: number): void {
+function encodeMetadataResponseBroker(w: Writer, m: MetadataResponseBroker, version: number): void {
   w.writeInt32(m.nodeId);
   if (version >= 9) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
   w.writeInt32(m.port);
@@ -152,7 +152,7 @@ function encodeMetadataResponseMetadataResponseBroker(w: Writer, m: MetadataResp
   }
 }
 
-function encodeMetadataResponseMetadataResponseTopic(w: Writer, m: MetadataResponseMetadataResponseTopic, version: number): void {
+function encodeMetadataResponseTopic(w: Writer, m: MetadataResponseTopic, version: number): void {
   w.writeInt16(m.errorCode);
   if (version >= 9) if (version >= 12) w.writeCompactNullableString(m.name, "name"); else w.writeCompactString(nonNull(m.name, "name"), "name"); else if (version >= 12) w.writeNullableString(m.name, "name"); else w.writeString(nonNull(m.name, "name"), "name");
   if (version >= 10) {
@@ -165,7 +165,7 @@ function encodeMetadataResponseMetadataResponseTopic(w: Writer, m: MetadataRespo
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 9));
     for (let i = 0; i < a.length; i++) {
-      encodeMetadataResponseMetadataResponsePartition(w, a[i]!, version);
+      encodeMetadataResponsePartition(w, a[i]!, version);
     }
   }
   if (version >= 8) {
@@ -182,7 +182,7 @@ function encodeMetadataResponseMetadataResponseTopic(w: Writer, m: MetadataRespo
   }
 }
 
-function encodeMetadataResponseMetadataResponsePartition(w: Writer, m: MetadataResponseMetadataResponsePartition, version: number): void {
+function encodeMetadataResponsePartition(w: Writer, m: MetadataResponsePartition, version: number): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);
@@ -228,27 +228,27 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataResponse (valid 0-12)`);
   }
   const f_throttleTimeMs: number = version >= 3 ? r.readInt32("throttleTimeMs") : 0;
-  let f_brokers: MetadataResponseMetadataResponseBroker[] = [];
+  let f_brokers: MetadataResponseBroker[] = [];
   {
     const n = r.readArrayLength((version >= 9), 1, "brokers");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "brokers: null where the field is not nullable");
     } else {
-      const a: MetadataResponseMetadataResponseBroker[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponseBroker(r, version));
+      const a: MetadataResponseBroker[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseBroker(r, version));
       f_brokers = a;
     }
   }
   const f_clusterId: string | null = version >= 2 ? (version >= 9 ? r.readCompactNullableString("clusterId") : r.readNullableString("clusterId")) : null;
   const f_controllerId: number = version >= 1 ? r.readInt32("controllerId") : -1;
-  let f_topics: MetadataResponseMetadataResponseTopic[] = [];
+  let f_topics: MetadataResponseTopic[] = [];
   {
     const n = r.readArrayLength((version >= 9), 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: MetadataResponseMetadataResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponseTopic(r, version));
+      const a: MetadataResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseTopic(r, version));
       f_topics = a;
     }
   }
@@ -265,7 +265,7 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   return { throttleTimeMs: f_throttleTimeMs, brokers: f_brokers, clusterId: f_clusterId, controllerId: f_controllerId, topics: f_topics, clusterAuthorizedOperations: f_clusterAuthorizedOperations, unknownTaggedFields };
 }
 
-function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number): MetadataResponseMetadataResponseBroker {
+function decodeMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
   const f_nodeId: number = r.readInt32("nodeId");
   const f_host: string = (version >= 9 ? r.readCompactString("host") : r.readString("host"));
   const f_port: number = r.readInt32("port");
@@ -282,19 +282,19 @@ function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }
 
-function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number): MetadataResponseMetadataResponseTopic {
+function decodeMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
   const f_errorCode: number = r.readInt16("errorCode");
   const f_name: string | null = (version >= 9 ? (version >= 12 ? r.readCompactNullableString("name") : r.readCompactString("name")) : (version >= 12 ? r.readNullableString("name") : r.readString("name")));
   const f_topicId: string = version >= 10 ? r.readUuid("topicId") : ZERO_UUID;
   const f_isInternal: boolean = version >= 1 ? r.readBool("isInternal") : false;
-  let f_partitions: MetadataResponseMetadataResponsePartition[] = [];
+  let f_partitions: MetadataResponsePartition[] = [];
   {
     const n = r.readArrayLength((version >= 9), 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: MetadataResponseMetadataResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeMetadataResponseMetadataResponsePartition(r, version));
+      const a: MetadataResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeMetadataResponsePartition(r, version));
       f_partitions = a;
     }
   }
@@ -311,7 +311,7 @@ function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number)
   return { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations, unknownTaggedFields };
 }
 
-function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: number): MetadataResponseMetadataResponsePartition {
+function decodeMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
   const f_errorCode: number = r.readInt16("errorCode");
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_leaderId: number = r.readInt32("leaderId");

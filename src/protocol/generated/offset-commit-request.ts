@@ -12,17 +12,17 @@ export interface OffsetCommitRequest {
   memberId: string;
   groupInstanceId: string | null;
   retentionTimeMs: bigint;
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestTopic {
+export interface OffsetCommitRequestTopic {
   name: string;
-  partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  partitions: OffsetCommitRequestPartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestPartition {
+export interface OffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -43,7 +43,7 @@ export function defaultOffsetCommitRequest(): OffsetCommitRequest {
   };
 }
 
-export function defaultOffsetCommitRequestOffsetCommitRequestTopic(): OffsetCommitRequestOffsetCommitRequestTopic {
+export function defaultOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
   return {
     name: "",
     partitions: [],
@@ -51,7 +51,7 @@ export function defaultOffsetCommitRequestOffsetCommitRequestTopic(): OffsetComm
   };
 }
 
-export function defaultOffsetCommitRequestOffsetCommitRequestPartition(): OffsetCommitRequestOffsetCommitRequestPartition {
+export function defaultOffsetCommitRequestPartition(): OffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -83,7 +83,7 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 8));
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetCommitRequestOffsetCommitRequestTopic(w, a[i]!, version);
+      encodeOffsetCommitRequestTopic(w, a[i]!, version);
     }
   }
   if (version >= 8) {
@@ -97,13 +97,13 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
   }
 }
 
-function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestOffsetCommitRequestTopic, version: number): void {
+function encodeOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestTopic, version: number): void {
   if (version >= 8) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 8));
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetCommitRequestOffsetCommitRequestPartition(w, a[i]!, version);
+      encodeOffsetCommitRequestPartition(w, a[i]!, version);
     }
   }
   if (version >= 8) {
@@ -117,7 +117,7 @@ function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, m: OffsetC
   }
 }
 
-function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestOffsetCommitRequestPartition, version: number): void {
+function encodeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPartition, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 6) {
@@ -147,14 +147,14 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   const f_memberId: string = version >= 1 ? (version >= 8 ? r.readCompactString("memberId") : r.readString("memberId")) : "";
   const f_groupInstanceId: string | null = version >= 7 ? (version >= 8 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
   const f_retentionTimeMs: bigint = version >= 2 && version <= 4 ? r.readInt64("retentionTimeMs") : -1n;
-  let f_topics: OffsetCommitRequestOffsetCommitRequestTopic[] = [];
+  let f_topics: OffsetCommitRequestTopic[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: OffsetCommitRequestOffsetCommitRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestOffsetCommitRequestTopic(r, version));
+      const a: OffsetCommitRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestTopic(r, version));
       f_topics = a;
     }
   }
@@ -170,16 +170,16 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   return { groupId: f_groupId, generationIdOrMemberEpoch: f_generationIdOrMemberEpoch, memberId: f_memberId, groupInstanceId: f_groupInstanceId, retentionTimeMs: f_retentionTimeMs, topics: f_topics, unknownTaggedFields };
 }
 
-function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestTopic {
+function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
   const f_name: string = (version >= 8 ? r.readCompactString("name") : r.readString("name"));
-  let f_partitions: OffsetCommitRequestOffsetCommitRequestPartition[] = [];
+  let f_partitions: OffsetCommitRequestPartition[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: OffsetCommitRequestOffsetCommitRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestOffsetCommitRequestPartition(r, version));
+      const a: OffsetCommitRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestPartition(r, version));
       f_partitions = a;
     }
   }
@@ -195,7 +195,7 @@ function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: n
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
-function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestPartition {
+function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_committedOffset: bigint = r.readInt64("committedOffset");
   const f_committedLeaderEpoch: number = version >= 6 ? r.readInt32("committedLeaderEpoch") : -1;

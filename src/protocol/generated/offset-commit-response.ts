@@ -8,17 +8,17 @@ import type { Writer } from "../primitives/writer.js";
 
 export interface OffsetCommitResponse {
   throttleTimeMs: number;
-  topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  topics: OffsetCommitResponseTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetCommitResponseOffsetCommitResponseTopic {
+export interface OffsetCommitResponseTopic {
   name: string;
-  partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  partitions: OffsetCommitResponsePartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetCommitResponseOffsetCommitResponsePartition {
+export interface OffsetCommitResponsePartition {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -32,7 +32,7 @@ export function defaultOffsetCommitResponse(): OffsetCommitResponse {
   };
 }
 
-export function defaultOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCommitResponseOffsetCommitResponseTopic {
+export function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
   return {
     name: "",
     partitions: [],
@@ -40,7 +40,7 @@ export function defaultOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCo
   };
 }
 
-export function defaultOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommitResponseOffsetCommitResponsePartition {
+export function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
@@ -59,7 +59,7 @@ export function encodeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 8));
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetCommitResponseOffsetCommitResponseTopic(w, a[i]!, version);
+      encodeOffsetCommitResponseTopic(w, a[i]!, version);
     }
   }
   if (version >= 8) {
@@ -73,13 +73,13 @@ export function encodeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v
   }
 }
 
-function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseOffsetCommitResponseTopic, version: number): void {
+function encodeOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseTopic, version: number): void {
   if (version >= 8) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 8));
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetCommitResponseOffsetCommitResponsePartition(w, a[i]!, version);
+      encodeOffsetCommitResponsePartition(w, a[i]!, version);
     }
   }
   if (version >= 8) {
@@ -93,7 +93,7 @@ function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, m: Offse
   }
 }
 
-function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, m: OffsetCommitResponseOffsetCommitResponsePartition, version: number): void {
+function encodeOffsetCommitResponsePartition(w: Writer, m: OffsetCommitResponsePartition, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 8) {
@@ -112,14 +112,14 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitResponse (valid 0-9)`);
   }
   const f_throttleTimeMs: number = version >= 3 ? r.readInt32("throttleTimeMs") : 0;
-  let f_topics: OffsetCommitResponseOffsetCommitResponseTopic[] = [];
+  let f_topics: OffsetCommitResponseTopic[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: OffsetCommitResponseOffsetCommitResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseOffsetCommitResponseTopic(r, version));
+      const a: OffsetCommitResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseTopic(r, version));
       f_topics = a;
     }
   }
@@ -135,16 +135,16 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, unknownTaggedFields };
 }
 
-function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponseTopic {
+function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
   const f_name: string = (version >= 8 ? r.readCompactString("name") : r.readString("name"));
-  let f_partitions: OffsetCommitResponseOffsetCommitResponsePartition[] = [];
+  let f_partitions: OffsetCommitResponsePartition[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: OffsetCommitResponseOffsetCommitResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseOffsetCommitResponsePartition(r, version));
+      const a: OffsetCommitResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponsePartition(r, version));
       f_partitions = a;
     }
   }
@@ -160,7 +160,7 @@ function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version:
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
-function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponsePartition {
+function decodeOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_errorCode: number = r.readInt16("errorCode");
   let unknownTaggedFields: RawTaggedField[] | undefined;

@@ -7,15 +7,15 @@ import type { Writer } from "../primitives/writer.js";
 
 export interface OffsetDeleteRequest {
   groupId: string;
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  topics: OffsetDeleteRequestTopic[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
+export interface OffsetDeleteRequestTopic {
   name: string;
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  partitions: OffsetDeleteRequestPartition[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
+export interface OffsetDeleteRequestPartition {
   partitionIndex: number;
 }
 
@@ -26,14 +26,14 @@ export function defaultOffsetDeleteRequest(): OffsetDeleteRequest {
   };
 }
 
-export function defaultOffsetDeleteRequestOffsetDeleteRequestTopic(): OffsetDeleteRequestOffsetDeleteRequestTopic {
+export function defaultOffsetDeleteRequestTopic(): OffsetDeleteRequestTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function defaultOffsetDeleteRequestOffsetDeleteRequestPartition(): OffsetDeleteRequestOffsetDeleteRequestPartition {
+export function defaultOffsetDeleteRequestPartition(): OffsetDeleteRequestPartition {
   return {
     partitionIndex: 0,
   };
@@ -48,23 +48,23 @@ export function encodeOffsetDeleteRequest(w: Writer, m: OffsetDeleteRequest, ver
     const a = m.topics;
     w.writeArrayLength(a.length, false);
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w, a[i]!, version);
+      encodeOffsetDeleteRequestTopic(w, a[i]!, version);
     }
   }
 }
 
-function encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestTopic, version: number): void {
+function encodeOffsetDeleteRequestTopic(w: Writer, m: OffsetDeleteRequestTopic, version: number): void {
   w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, false);
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w, a[i]!, version);
+      encodeOffsetDeleteRequestPartition(w, a[i]!, version);
     }
   }
 }
 
-function encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, m: OffsetDeleteRequestOffsetDeleteRequestPartition, version: number): void {
+function encodeOffsetDeleteRequestPartition(w: Writer, m: OffsetDeleteRequestPartition, version: number): void {
   w.writeInt32(m.partitionIndex);
 }
 
@@ -73,37 +73,37 @@ export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDel
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetDeleteRequest (valid 0-0)`);
   }
   const f_groupId: string = r.readString("groupId");
-  let f_topics: OffsetDeleteRequestOffsetDeleteRequestTopic[] = [];
+  let f_topics: OffsetDeleteRequestTopic[] = [];
   {
     const n = r.readArrayLength(false, 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: OffsetDeleteRequestOffsetDeleteRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r, version));
+      const a: OffsetDeleteRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestTopic(r, version));
       f_topics = a;
     }
   }
   return { groupId: f_groupId, topics: f_topics };
 }
 
-function decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestTopic {
+function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestTopic {
   const f_name: string = r.readString("name");
-  let f_partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[] = [];
+  let f_partitions: OffsetDeleteRequestPartition[] = [];
   {
     const n = r.readArrayLength(false, 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: OffsetDeleteRequestOffsetDeleteRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r, version));
+      const a: OffsetDeleteRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestPartition(r, version));
       f_partitions = a;
     }
   }
   return { name: f_name, partitions: f_partitions };
 }
 
-function decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestPartition {
+function decodeOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestPartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   return { partitionIndex: f_partitionIndex };
 }

@@ -8,15 +8,15 @@ import type { Writer } from "../primitives/writer.js";
 export interface OffsetDeleteResponse {
   errorCode: number;
   throttleTimeMs: number;
-  topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  topics: OffsetDeleteResponseTopic[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
+export interface OffsetDeleteResponseTopic {
   name: string;
-  partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  partitions: OffsetDeleteResponsePartition[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+export interface OffsetDeleteResponsePartition {
   partitionIndex: number;
   errorCode: number;
 }
@@ -29,14 +29,14 @@ export function defaultOffsetDeleteResponse(): OffsetDeleteResponse {
   };
 }
 
-export function defaultOffsetDeleteResponseOffsetDeleteResponseTopic(): OffsetDeleteResponseOffsetDeleteResponseTopic {
+export function defaultOffsetDeleteResponseTopic(): OffsetDeleteResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function defaultOffsetDeleteResponseOffsetDeleteResponsePartition(): OffsetDeleteResponseOffsetDeleteResponsePartition {
+export function defaultOffsetDeleteResponsePartition(): OffsetDeleteResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
@@ -53,23 +53,23 @@ export function encodeOffsetDeleteResponse(w: Writer, m: OffsetDeleteResponse, v
     const a = m.topics;
     w.writeArrayLength(a.length, false);
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w, a[i]!, version);
+      encodeOffsetDeleteResponseTopic(w, a[i]!, version);
     }
   }
 }
 
-function encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponseTopic, version: number): void {
+function encodeOffsetDeleteResponseTopic(w: Writer, m: OffsetDeleteResponseTopic, version: number): void {
   w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, false);
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w, a[i]!, version);
+      encodeOffsetDeleteResponsePartition(w, a[i]!, version);
     }
   }
 }
 
-function encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, m: OffsetDeleteResponseOffsetDeleteResponsePartition, version: number): void {
+function encodeOffsetDeleteResponsePartition(w: Writer, m: OffsetDeleteResponsePartition, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
 }
@@ -80,37 +80,37 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
   }
   const f_errorCode: number = r.readInt16("errorCode");
   const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  let f_topics: OffsetDeleteResponseOffsetDeleteResponseTopic[] = [];
+  let f_topics: OffsetDeleteResponseTopic[] = [];
   {
     const n = r.readArrayLength(false, 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: OffsetDeleteResponseOffsetDeleteResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r, version));
+      const a: OffsetDeleteResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseTopic(r, version));
       f_topics = a;
     }
   }
   return { errorCode: f_errorCode, throttleTimeMs: f_throttleTimeMs, topics: f_topics };
 }
 
-function decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponseTopic {
+function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
   const f_name: string = r.readString("name");
-  let f_partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[] = [];
+  let f_partitions: OffsetDeleteResponsePartition[] = [];
   {
     const n = r.readArrayLength(false, 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: OffsetDeleteResponseOffsetDeleteResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r, version));
+      const a: OffsetDeleteResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponsePartition(r, version));
       f_partitions = a;
     }
   }
   return { name: f_name, partitions: f_partitions };
 }
 
-function decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponsePartition {
+function decodeOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponsePartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_errorCode: number = r.readInt16("errorCode");
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode };

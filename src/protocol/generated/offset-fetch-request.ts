@@ -8,27 +8,27 @@ import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetFetchRequest {
   groupId: string;
-  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  topics: OffsetFetchRequestTopic[] | null;
+  groups: OffsetFetchRequestGroup[];
   requireStable: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopic {
+export interface OffsetFetchRequestTopic {
   name: string;
   partitionIndexes: number[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestGroup {
+export interface OffsetFetchRequestGroup {
   groupId: string;
   memberId: string | null;
   memberEpoch: number;
-  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  topics: OffsetFetchRequestTopics[] | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopics {
+export interface OffsetFetchRequestTopics {
   name: string;
   partitionIndexes: number[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -44,7 +44,7 @@ export function defaultOffsetFetchRequest(): OffsetFetchRequest {
   };
 }
 
-export function defaultOffsetFetchRequestOffsetFetchRequestTopic(): OffsetFetchRequestOffsetFetchRequestTopic {
+export function defaultOffsetFetchRequestTopic(): OffsetFetchRequestTopic {
   return {
     name: "",
     partitionIndexes: [],
@@ -52,7 +52,7 @@ export function defaultOffsetFetchRequestOffsetFetchRequestTopic(): OffsetFetchR
   };
 }
 
-export function defaultOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchRequestOffsetFetchRequestGroup {
+export function defaultOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
   return {
     groupId: "",
     memberId: null,
@@ -62,7 +62,7 @@ export function defaultOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchR
   };
 }
 
-export function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequestOffsetFetchRequestTopics {
+export function defaultOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
   return {
     name: "",
     partitionIndexes: [],
@@ -86,7 +86,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
       } else {
         w.writeArrayLength(a.length, (version >= 6));
         for (let i = 0; i < a.length; i++) {
-          encodeOffsetFetchRequestOffsetFetchRequestTopic(w, a[i]!, version);
+          encodeOffsetFetchRequestTopic(w, a[i]!, version);
         }
       }
     }
@@ -96,7 +96,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
       const a = m.groups;
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        encodeOffsetFetchRequestOffsetFetchRequestGroup(w, a[i]!, version);
+        encodeOffsetFetchRequestGroup(w, a[i]!, version);
       }
     }
   }
@@ -114,7 +114,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
   }
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopic, version: number): void {
+function encodeOffsetFetchRequestTopic(w: Writer, m: OffsetFetchRequestTopic, version: number): void {
   if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   {
     const a = m.partitionIndexes;
@@ -134,7 +134,7 @@ function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, m: OffsetFet
   }
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestOffsetFetchRequestGroup, version: number): void {
+function encodeOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestGroup, version: number): void {
   w.writeCompactString(m.groupId, "groupId");
   if (version >= 9) {
     w.writeCompactNullableString(m.memberId, "memberId");
@@ -149,7 +149,7 @@ function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: OffsetFet
     } else {
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        encodeOffsetFetchRequestOffsetFetchRequestTopics(w, a[i]!, version);
+        encodeOffsetFetchRequestTopics(w, a[i]!, version);
       }
     }
   }
@@ -162,7 +162,7 @@ function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, m: OffsetFet
   }
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestOffsetFetchRequestTopics, version: number): void {
+function encodeOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestTopics, version: number): void {
   w.writeCompactString(m.name, "name");
   {
     const a = m.partitionIndexes;
@@ -185,26 +185,26 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchRequest (valid 0-9)`);
   }
   const f_groupId: string = version <= 7 ? (version >= 6 ? r.readCompactString("groupId") : r.readString("groupId")) : "";
-  let f_topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null = [];
+  let f_topics: OffsetFetchRequestTopic[] | null = [];
   if (version <= 7) {
     const n = r.readArrayLength((version >= 6), 1, "topics");
     if (n < 0) {
       if (!(version >= 2)) throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
       f_topics = null;
     } else {
-      const a: OffsetFetchRequestOffsetFetchRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestTopic(r, version));
+      const a: OffsetFetchRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestTopic(r, version));
       f_topics = a;
     }
   }
-  let f_groups: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
+  let f_groups: OffsetFetchRequestGroup[] = [];
   if (version >= 8) {
     const n = r.readArrayLength(true, 1, "groups");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
     } else {
-      const a: OffsetFetchRequestOffsetFetchRequestGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestGroup(r, version));
+      const a: OffsetFetchRequestGroup[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestGroup(r, version));
       f_groups = a;
     }
   }
@@ -221,7 +221,7 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   return { groupId: f_groupId, topics: f_topics, groups: f_groups, requireStable: f_requireStable, unknownTaggedFields };
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopic {
+function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestTopic {
   const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
   let f_partitionIndexes: number[] = [];
   {
@@ -246,18 +246,18 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: num
   return { name: f_name, partitionIndexes: f_partitionIndexes, unknownTaggedFields };
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestGroup {
+function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestGroup {
   const f_groupId: string = r.readCompactString("groupId");
   const f_memberId: string | null = version >= 9 ? r.readCompactNullableString("memberId") : null;
   const f_memberEpoch: number = version >= 9 ? r.readInt32("memberEpoch") : -1;
-  let f_topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null = [];
+  let f_topics: OffsetFetchRequestTopics[] | null = [];
   {
     const n = r.readArrayLength(true, 1, "topics");
     if (n < 0) {
       f_topics = null;
     } else {
-      const a: OffsetFetchRequestOffsetFetchRequestTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestOffsetFetchRequestTopics(r, version));
+      const a: OffsetFetchRequestTopics[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestTopics(r, version));
       f_topics = a;
     }
   }
@@ -271,7 +271,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: num
   return { groupId: f_groupId, memberId: f_memberId, memberEpoch: f_memberEpoch, topics: f_topics, unknownTaggedFields };
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopics {
+function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
   const f_name: string = r.readCompactString("name");
   let f_partitionIndexes: number[] = [];
   {

@@ -8,19 +8,19 @@ import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetFetchResponse {
   throttleTimeMs: number;
-  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics: OffsetFetchResponseTopic[];
   errorCode: number;
-  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups: OffsetFetchResponseGroup[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopic {
+export interface OffsetFetchResponseTopic {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
+  partitions: OffsetFetchResponsePartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartition {
+export interface OffsetFetchResponsePartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -29,20 +29,20 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseGroup {
+export interface OffsetFetchResponseGroup {
   groupId: string;
-  topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  topics: OffsetFetchResponseTopics[];
   errorCode: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopics {
+export interface OffsetFetchResponseTopics {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  partitions: OffsetFetchResponsePartitions[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+export interface OffsetFetchResponsePartitions {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -61,7 +61,7 @@ export function defaultOffsetFetchResponse(): OffsetFetchResponse {
   };
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponseTopic(): OffsetFetchResponseOffsetFetchResponseTopic {
+export function defaultOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
   return {
     name: "",
     partitions: [],
@@ -69,7 +69,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponseTopic(): OffsetFetc
   };
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponsePartition(): OffsetFetchResponseOffsetFetchResponsePartition {
+export function defaultOffsetFetchResponsePartition(): OffsetFetchResponsePartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -80,7 +80,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponsePartition(): Offset
   };
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetchResponseOffsetFetchResponseGroup {
+export function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
   return {
     groupId: "",
     topics: [],
@@ -89,7 +89,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetc
   };
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFetchResponseOffsetFetchResponseTopics {
+export function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
   return {
     name: "",
     partitions: [],
@@ -97,7 +97,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFet
   };
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchResponseOffsetFetchResponsePartitions {
+export function defaultOffsetFetchResponsePartitions(): OffsetFetchResponsePartitions {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -120,7 +120,7 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
       const a = m.topics;
       w.writeArrayLength(a.length, (version >= 6));
       for (let i = 0; i < a.length; i++) {
-        encodeOffsetFetchResponseOffsetFetchResponseTopic(w, a[i]!, version);
+        encodeOffsetFetchResponseTopic(w, a[i]!, version);
       }
     }
   }
@@ -132,7 +132,7 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
       const a = m.groups;
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        encodeOffsetFetchResponseOffsetFetchResponseGroup(w, a[i]!, version);
+        encodeOffsetFetchResponseGroup(w, a[i]!, version);
       }
     }
   }
@@ -147,13 +147,13 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
   }
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopic, version: number): void {
+function encodeOffsetFetchResponseTopic(w: Writer, m: OffsetFetchResponseTopic, version: number): void {
   if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 6));
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetFetchResponseOffsetFetchResponsePartition(w, a[i]!, version);
+      encodeOffsetFetchResponsePartition(w, a[i]!, version);
     }
   }
   if (version >= 6) {
@@ -167,7 +167,7 @@ function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, m: OffsetF
   }
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartition, version: number): void {
+function encodeOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponsePartition, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 5) {
@@ -186,13 +186,13 @@ function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, m: Off
   }
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseOffsetFetchResponseGroup, version: number): void {
+function encodeOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseGroup, version: number): void {
   w.writeCompactString(m.groupId, "groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetFetchResponseOffsetFetchResponseTopics(w, a[i]!, version);
+      encodeOffsetFetchResponseTopics(w, a[i]!, version);
     }
   }
   w.writeInt16(m.errorCode);
@@ -205,13 +205,13 @@ function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, m: OffsetF
   }
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseOffsetFetchResponseTopics, version: number): void {
+function encodeOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseTopics, version: number): void {
   w.writeCompactString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      encodeOffsetFetchResponseOffsetFetchResponsePartitions(w, a[i]!, version);
+      encodeOffsetFetchResponsePartitions(w, a[i]!, version);
     }
   }
   const unknown = m.unknownTaggedFields;
@@ -223,7 +223,7 @@ function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, m: Offset
   }
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponseOffsetFetchResponsePartitions, version: number): void {
+function encodeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePartitions, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   w.writeInt32(m.committedLeaderEpoch);
@@ -243,26 +243,26 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchResponse (valid 0-9)`);
   }
   const f_throttleTimeMs: number = version >= 3 ? r.readInt32("throttleTimeMs") : 0;
-  let f_topics: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
+  let f_topics: OffsetFetchResponseTopic[] = [];
   if (version <= 7) {
     const n = r.readArrayLength((version >= 6), 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: OffsetFetchResponseOffsetFetchResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseTopic(r, version));
+      const a: OffsetFetchResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopic(r, version));
       f_topics = a;
     }
   }
   const f_errorCode: number = version >= 2 && version <= 7 ? r.readInt16("errorCode") : 0;
-  let f_groups: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
+  let f_groups: OffsetFetchResponseGroup[] = [];
   if (version >= 8) {
     const n = r.readArrayLength(true, 1, "groups");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
     } else {
-      const a: OffsetFetchResponseOffsetFetchResponseGroup[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseGroup(r, version));
+      const a: OffsetFetchResponseGroup[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseGroup(r, version));
       f_groups = a;
     }
   }
@@ -278,16 +278,16 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, errorCode: f_errorCode, groups: f_groups, unknownTaggedFields };
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopic {
+function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
   const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
-  let f_partitions: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
+  let f_partitions: OffsetFetchResponsePartition[] = [];
   {
     const n = r.readArrayLength((version >= 6), 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: OffsetFetchResponseOffsetFetchResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponsePartition(r, version));
+      const a: OffsetFetchResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartition(r, version));
       f_partitions = a;
     }
   }
@@ -303,7 +303,7 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: n
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartition {
+function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponsePartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_committedOffset: bigint = r.readInt64("committedOffset");
   const f_committedLeaderEpoch: number = version >= 5 ? r.readInt32("committedLeaderEpoch") : -1;
@@ -321,16 +321,16 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, versio
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields };
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseGroup {
+function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
   const f_groupId: string = r.readCompactString("groupId");
-  let f_topics: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
+  let f_topics: OffsetFetchResponseTopics[] = [];
   {
     const n = r.readArrayLength(true, 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: OffsetFetchResponseOffsetFetchResponseTopics[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponseTopics(r, version));
+      const a: OffsetFetchResponseTopics[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopics(r, version));
       f_topics = a;
     }
   }
@@ -345,16 +345,16 @@ function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: n
   return { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode, unknownTaggedFields };
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopics {
+function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
   const f_name: string = r.readCompactString("name");
-  let f_partitions: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
+  let f_partitions: OffsetFetchResponsePartitions[] = [];
   {
     const n = r.readArrayLength(true, 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: OffsetFetchResponseOffsetFetchResponsePartitions[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseOffsetFetchResponsePartitions(r, version));
+      const a: OffsetFetchResponsePartitions[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartitions(r, version));
       f_partitions = a;
     }
   }
@@ -368,7 +368,7 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: 
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartitions {
+function decodeOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_committedOffset: bigint = r.readInt64("committedOffset");
   const f_committedLeaderEpoch: number = r.readInt32("committedLeaderEpoch");

@@ -14,11 +14,11 @@ export interface SyncGroupRequest {
   groupInstanceId: string | null;
   protocolType: string | null;
   protocolName: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestAssignment[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface SyncGroupRequestSyncGroupRequestAssignment {
+export interface SyncGroupRequestAssignment {
   memberId: string;
   assignment: Buffer;
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -37,7 +37,7 @@ export function defaultSyncGroupRequest(): SyncGroupRequest {
   };
 }
 
-export function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSyncGroupRequestAssignment {
+export function defaultSyncGroupRequestAssignment(): SyncGroupRequestAssignment {
   return {
     memberId: "",
     assignment: EMPTY_BYTES,
@@ -65,7 +65,7 @@ export function encodeSyncGroupRequest(w: Writer, m: SyncGroupRequest, version: 
     const a = m.assignments;
     w.writeArrayLength(a.length, (version >= 4));
     for (let i = 0; i < a.length; i++) {
-      encodeSyncGroupRequestSyncGroupRequestAssignment(w, a[i]!, version);
+      encodeSyncGroupRequestAssignment(w, a[i]!, version);
     }
   }
   if (version >= 4) {
@@ -79,7 +79,7 @@ export function encodeSyncGroupRequest(w: Writer, m: SyncGroupRequest, version: 
   }
 }
 
-function encodeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestSyncGroupRequestAssignment, version: number): void {
+function encodeSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestAssignment, version: number): void {
   if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
   w.writeBytes(m.assignment, (version >= 4), "assignment");
   if (version >= 4) {
@@ -103,14 +103,14 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
   const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
   const f_protocolType: string | null = version >= 5 ? r.readCompactNullableString("protocolType") : null;
   const f_protocolName: string | null = version >= 5 ? r.readCompactNullableString("protocolName") : null;
-  let f_assignments: SyncGroupRequestSyncGroupRequestAssignment[] = [];
+  let f_assignments: SyncGroupRequestAssignment[] = [];
   {
     const n = r.readArrayLength((version >= 4), 1, "assignments");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "assignments: null where the field is not nullable");
     } else {
-      const a: SyncGroupRequestSyncGroupRequestAssignment[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestSyncGroupRequestAssignment(r, version));
+      const a: SyncGroupRequestAssignment[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestAssignment(r, version));
       f_assignments = a;
     }
   }
@@ -126,7 +126,7 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
   return { groupId: f_groupId, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, protocolType: f_protocolType, protocolName: f_protocolName, assignments: f_assignments, unknownTaggedFields };
 }
 
-function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestSyncGroupRequestAssignment {
+function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
   const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
   const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
   let unknownTaggedFields: RawTaggedField[] | undefined;

@@ -14,17 +14,17 @@ export interface TxnOffsetCommitRequest {
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+export interface TxnOffsetCommitRequestTopic {
   name: string;
-  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  partitions: TxnOffsetCommitRequestPartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+export interface TxnOffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
@@ -46,7 +46,7 @@ export function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
   };
 }
 
-export function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+export function defaultTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTopic {
   return {
     name: "",
     partitions: [],
@@ -54,7 +54,7 @@ export function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(): TxnO
   };
 }
 
-export function defaultTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+export function defaultTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
@@ -85,7 +85,7 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 3));
     for (let i = 0; i < a.length; i++) {
-      encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, a[i]!, version);
+      encodeTxnOffsetCommitRequestTopic(w, a[i]!, version);
     }
   }
   if (version >= 3) {
@@ -99,13 +99,13 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
   }
 }
 
-function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic, version: number): void {
+function encodeTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTopic, version: number): void {
   if (version >= 3) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
     for (let i = 0; i < a.length; i++) {
-      encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, a[i]!, version);
+      encodeTxnOffsetCommitRequestPartition(w, a[i]!, version);
     }
   }
   if (version >= 3) {
@@ -119,7 +119,7 @@ function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, m: T
   }
 }
 
-function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition, version: number): void {
+function encodeTxnOffsetCommitRequestPartition(w: Writer, m: TxnOffsetCommitRequestPartition, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 2) {
@@ -148,14 +148,14 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   const f_generationId: number = version >= 3 ? r.readInt32("generationId") : -1;
   const f_memberId: string = version >= 3 ? r.readCompactString("memberId") : "";
   const f_groupInstanceId: string | null = version >= 3 ? r.readCompactNullableString("groupInstanceId") : null;
-  let f_topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[] = [];
+  let f_topics: TxnOffsetCommitRequestTopic[] = [];
   {
     const n = r.readArrayLength((version >= 3), 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r, version));
+      const a: TxnOffsetCommitRequestTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTopic(r, version));
       f_topics = a;
     }
   }
@@ -171,16 +171,16 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   return { transactionalId: f_transactionalId, groupId: f_groupId, producerId: f_producerId, producerEpoch: f_producerEpoch, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, topics: f_topics, unknownTaggedFields };
 }
 
-function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
   const f_name: string = (version >= 3 ? r.readCompactString("name") : r.readString("name"));
-  let f_partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[] = [];
+  let f_partitions: TxnOffsetCommitRequestPartition[] = [];
   {
     const n = r.readArrayLength((version >= 3), 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r, version));
+      const a: TxnOffsetCommitRequestPartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestPartition(r, version));
       f_partitions = a;
     }
   }
@@ -196,7 +196,7 @@ function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, vers
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
-function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_committedOffset: bigint = r.readInt64("committedOffset");
   const f_committedLeaderEpoch: number = version >= 2 ? r.readInt32("committedLeaderEpoch") : -1;

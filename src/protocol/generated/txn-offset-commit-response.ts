@@ -8,17 +8,17 @@ import type { Writer } from "../primitives/writer.js";
 
 export interface TxnOffsetCommitResponse {
   throttleTimeMs: number;
-  topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  topics: TxnOffsetCommitResponseTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+export interface TxnOffsetCommitResponseTopic {
   name: string;
-  partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  partitions: TxnOffsetCommitResponsePartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+export interface TxnOffsetCommitResponsePartition {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -32,7 +32,7 @@ export function defaultTxnOffsetCommitResponse(): TxnOffsetCommitResponse {
   };
 }
 
-export function defaultTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+export function defaultTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTopic {
   return {
     name: "",
     partitions: [],
@@ -40,7 +40,7 @@ export function defaultTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(): Tx
   };
 }
 
-export function defaultTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(): TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+export function defaultTxnOffsetCommitResponsePartition(): TxnOffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
@@ -57,7 +57,7 @@ export function encodeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitRespo
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 3));
     for (let i = 0; i < a.length; i++) {
-      encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, a[i]!, version);
+      encodeTxnOffsetCommitResponseTopic(w, a[i]!, version);
     }
   }
   if (version >= 3) {
@@ -71,13 +71,13 @@ export function encodeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitRespo
   }
 }
 
-function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic, version: number): void {
+function encodeTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponseTopic, version: number): void {
   if (version >= 3) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
     for (let i = 0; i < a.length; i++) {
-      encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, a[i]!, version);
+      encodeTxnOffsetCommitResponsePartition(w, a[i]!, version);
     }
   }
   if (version >= 3) {
@@ -91,7 +91,7 @@ function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, m:
   }
 }
 
-function encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w: Writer, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition, version: number): void {
+function encodeTxnOffsetCommitResponsePartition(w: Writer, m: TxnOffsetCommitResponsePartition, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 3) {
@@ -110,14 +110,14 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitResponse (valid 0-4)`);
   }
   const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  let f_topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[] = [];
+  let f_topics: TxnOffsetCommitResponseTopic[] = [];
   {
     const n = r.readArrayLength((version >= 3), 1, "topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
     } else {
-      const a: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r, version));
+      const a: TxnOffsetCommitResponseTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTopic(r, version));
       f_topics = a;
     }
   }
@@ -133,16 +133,16 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, unknownTaggedFields };
 }
 
-function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
   const f_name: string = (version >= 3 ? r.readCompactString("name") : r.readString("name"));
-  let f_partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[] = [];
+  let f_partitions: TxnOffsetCommitResponsePartition[] = [];
   {
     const n = r.readArrayLength((version >= 3), 1, "partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
     } else {
-      const a: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[] = [];
-      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r, version));
+      const a: TxnOffsetCommitResponsePartition[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponsePartition(r, version));
       f_partitions = a;
     }
   }
@@ -158,7 +158,7 @@ function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, ve
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
-function decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+function decodeTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponsePartition {
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_errorCode: number = r.readInt16("errorCode");
   let unknownTaggedFields: RawTaggedField[] | undefined;
