@@ -1,0 +1,405 @@
+/**
+ * Kafka's sparse segment indexes, in Kafka's file format so its tools can read them:
+ *
+ * - offset index (`.index`): 8-byte entries, int32 offset relative to the segment's base offset
+ *   and int32 byte position of a batch in the `.log`; the offset is the batch's last offset.
+ * - time index (`.timeindex`): 12-byte entries, int64 timestamp and int32 relative offset: the
+ *   largest timestamp seen so far in the segment and the last offset of the batch carrying it.
+ *
+ * The active segment's indexes are preallocated to `segment.index.bytes` (a sparse file, so no
+ * disk is used until written) and trimmed to their entries when the segment rolls or closes, as
+ * Kafka does. Lookups binary-search the file with positioned reads through the shared `FilePool`
+ * rather than holding indexes in memory, so memory does not grow with the number of segments; the
+ * page cache keeps hot indexes fast, as Kafka's mmap does. Only the last entry is cached.
+ *
+ * Concurrency contract: synchronous; one `LogSegment` owns each index.
+ */
+import fs from "node:fs";
+import { KrillError } from "../errors.js";
+import type { FilePool } from "./file-pool.js";
+
+const RELATIVE_OFFSET_MAX = 0x7fffffff;
+
+abstract class IndexFile {
+  /** Number of valid entries. */
+  entries = 0;
+  /** Entries the file has room for (preallocated size / entry size). */
+  maxEntries = 0;
+  protected readonly scratch: Buffer;
+
+  constructor(
+    protected readonly pool: FilePool,
+    readonly path: string,
+    readonly baseOffset: number,
+    readonly entrySize: number,
+  ) {
+    this.scratch = Buffer.alloc(entrySize);
+  }
+
+  /**
+   * Opens an existing index, trusting its size (after a clean shutdown indexes are trimmed to
+   * their entries) without reading it: startup with many segments only stats files. Returns false
+   * if the file is missing or malformed, so the caller rebuilds it.
+   */
+  openExisting(): boolean {
+    let size: number;
+    try {
+      size = fs.statSync(this.path).size;
+    } catch {
+      return false;
+    }
+    if (size % this.entrySize !== 0) return false;
+    this.entries = size / this.entrySize;
+    this.maxEntries = this.entries;
+    this.clearLastEntry();
+    return true;
+  }
+
+  /** Reads the last entry and checks it belongs to this segment (Kafka's sanity check). */
+  sane(): boolean {
+    if (this.entries === 0) return true;
+    try {
+      this.loadLastEntry();
+    } catch {
+      return false;
+    }
+    return this.lastEntryValid();
+  }
+
+  /** Creates (or empties) the file and preallocates it for appends. */
+  createEmpty(maxIndexBytes: number): void {
+    this.entries = 0;
+    this.clearLastEntry();
+    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, 0), true);
+    this.makeMutable(maxIndexBytes);
+  }
+
+  /** Grows the file back to its preallocated size so it can take appends (the segment is active). */
+  makeMutable(maxIndexBytes: number): void {
+    const maxEntries = Math.max(Math.floor(maxIndexBytes / this.entrySize), this.entries);
+    this.maxEntries = maxEntries;
+    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, maxEntries * this.entrySize), true);
+  }
+
+  /** Shrinks the file to its entries (the segment rolled or closed). */
+  trim(): void {
+    this.maxEntries = this.entries;
+    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, this.entries * this.entrySize), true);
+  }
+
+  /** Replaces all entries with `entries` (a rebuild); `maxIndexBytes` given keeps it appendable. */
+  rewrite(entries: Buffer, maxIndexBytes: number | undefined): void {
+    const count = entries.length / this.entrySize;
+    this.pool.withFd(
+      this.path,
+      (fd) => {
+        fs.ftruncateSync(fd, 0);
+        writeFully(fd, entries, 0);
+      },
+      true,
+    );
+    this.entries = count;
+    this.maxEntries = count;
+    if (count > 0) this.loadLastEntry();
+    else this.clearLastEntry();
+    if (maxIndexBytes !== undefined) this.makeMutable(maxIndexBytes);
+  }
+
+  get isFull(): boolean {
+    return this.entries >= this.maxEntries;
+  }
+
+  get sizeBytes(): number {
+    return this.entries * this.entrySize;
+  }
+
+  delete(): void {
+    this.pool.forget(this.path);
+    fs.rmSync(this.path, { force: true });
+  }
+
+  /** Forgets the descriptor after the file was renamed by the caller. */
+  renamed(): void {
+    this.pool.forget(this.path);
+  }
+
+  async flush(): Promise<void> {
+    if (fs.existsSync(this.path)) await this.pool.fsync(this.path);
+  }
+
+  protected readEntry(i: number): Buffer {
+    const buf = this.scratch;
+    const n = this.pool.withFd(this.path, (fd) =>
+      fs.readSync(fd, buf, 0, this.entrySize, i * this.entrySize),
+    );
+    if (n !== this.entrySize) {
+      throw new KrillError(
+        "CORRUPT_SEGMENT",
+        `Index ${this.path} is shorter than its ${this.entries} entries`,
+      );
+    }
+    return buf;
+  }
+
+  protected writeEntry(i: number, entry: Buffer): void {
+    this.pool.withFd(this.path, (fd) => writeFully(fd, entry, i * this.entrySize));
+  }
+
+  protected relative(offset: number): number {
+    const rel = offset - this.baseOffset;
+    if (rel < 0 || rel > RELATIVE_OFFSET_MAX) {
+      throw new KrillError(
+        "STATE",
+        `Offset ${offset} does not fit index ${this.path} based at ${this.baseOffset}`,
+      );
+    }
+    return rel;
+  }
+
+  protected abstract loadLastEntry(): void;
+  protected abstract clearLastEntry(): void;
+  protected abstract lastEntryValid(): boolean;
+}
+
+export interface OffsetPosition {
+  offset: number;
+  position: number;
+}
+
+export class OffsetIndex extends IndexFile {
+  static readonly ENTRY_SIZE = 8;
+  private cachedLast: OffsetPosition | undefined;
+  private lastKnown = true;
+
+  constructor(pool: FilePool, path: string, baseOffset: number) {
+    super(pool, path, baseOffset, OffsetIndex.ENTRY_SIZE);
+  }
+
+  get lastEntry(): OffsetPosition | undefined {
+    if (!this.lastKnown) this.loadLastEntry();
+    return this.cachedLast;
+  }
+
+  private set last(entry: OffsetPosition | undefined) {
+    this.cachedLast = entry;
+    this.lastKnown = true;
+  }
+
+  private get last(): OffsetPosition | undefined {
+    return this.lastEntry;
+  }
+
+  /** Adds an entry; offsets must increase (a repeated or older offset is ignored). */
+  append(offset: number, position: number): void {
+    if (this.last !== undefined && offset <= this.last.offset) return;
+    if (this.isFull) throw new KrillError("STATE", `Offset index ${this.path} is full`);
+    const entry = Buffer.allocUnsafe(8);
+    entry.writeInt32BE(this.relative(offset), 0);
+    entry.writeInt32BE(position, 4);
+    this.writeEntry(this.entries, entry);
+    this.entries++;
+    this.last = { offset, position };
+  }
+
+  /** The entry with the largest offset <= `target`, or the segment start if there is none. */
+  lookup(target: number): OffsetPosition {
+    let lo = 0;
+    let hi = this.entries - 1;
+    let found: OffsetPosition = { offset: this.baseOffset, position: 0 };
+    if (this.last !== undefined && this.last.offset <= target) return this.last;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const e = this.entryAt(mid);
+      if (e.offset <= target) {
+        found = e;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** Removes entries whose offset is >= `offset`. */
+  truncateTo(offset: number): void {
+    let keep = this.entries;
+    while (keep > 0 && this.entryAt(keep - 1).offset >= offset) keep--;
+    this.setEntries(keep);
+  }
+
+  /** Removes entries pointing at or beyond byte `position` of the log. */
+  truncateToPosition(position: number): void {
+    let keep = this.entries;
+    while (keep > 0 && this.entryAt(keep - 1).position >= position) keep--;
+    this.setEntries(keep);
+  }
+
+  entryAt(i: number): OffsetPosition {
+    const buf = this.readEntry(i);
+    return { offset: this.baseOffset + buf.readInt32BE(0), position: buf.readInt32BE(4) };
+  }
+
+  private setEntries(n: number): void {
+    this.entries = n;
+    if (n > 0) this.loadLastEntry();
+    else this.last = undefined;
+  }
+
+  protected loadLastEntry(): void {
+    this.last = this.entries > 0 ? this.entryAt(this.entries - 1) : undefined;
+  }
+
+  protected clearLastEntry(): void {
+    this.cachedLast = undefined;
+    this.lastKnown = false;
+  }
+
+  protected lastEntryValid(): boolean {
+    return this.last !== undefined && this.last.offset >= this.baseOffset && this.last.position >= 0;
+  }
+}
+
+export interface TimestampOffset {
+  timestamp: number;
+  offset: number;
+}
+
+export class TimeIndex extends IndexFile {
+  static readonly ENTRY_SIZE = 12;
+  private cachedLast: TimestampOffset | undefined;
+  private lastKnown = true;
+
+  constructor(pool: FilePool, path: string, baseOffset: number) {
+    super(pool, path, baseOffset, TimeIndex.ENTRY_SIZE);
+  }
+
+  get lastEntry(): TimestampOffset | undefined {
+    if (!this.lastKnown) this.loadLastEntry();
+    return this.cachedLast;
+  }
+
+  private set last(entry: TimestampOffset | undefined) {
+    this.cachedLast = entry;
+    this.lastKnown = true;
+  }
+
+  private get last(): TimestampOffset | undefined {
+    return this.lastEntry;
+  }
+
+  /**
+   * One slot is kept free so the final entry written when the segment rolls or closes always
+   * fits; the index counts as full one entry early.
+   */
+  override get isFull(): boolean {
+    return this.entries >= this.maxEntries - 1;
+  }
+
+  /**
+   * Adds an entry if `timestamp` is larger than the last one. `final` is the entry written on roll
+   * or close, which may use the reserved slot (or grow a trimmed file).
+   */
+  maybeAppend(timestamp: number, offset: number, final = false): void {
+    if (this.last !== undefined && (timestamp <= this.last.timestamp || offset < this.last.offset)) return;
+    if (!final && this.isFull) throw new KrillError("STATE", `Time index ${this.path} is full`);
+    const entry = Buffer.allocUnsafe(12);
+    entry.writeBigInt64BE(BigInt(timestamp), 0);
+    entry.writeInt32BE(this.relative(offset), 8);
+    this.writeEntry(this.entries, entry);
+    this.entries++;
+    if (this.entries > this.maxEntries) this.maxEntries = this.entries;
+    this.last = { timestamp, offset };
+  }
+
+  /**
+   * The last entry whose timestamp is below `target`: every batch up to its offset has a max
+   * timestamp below the target, so a search for the target can start after it.
+   */
+  lookupBefore(target: number): TimestampOffset | undefined {
+    let lo = 0;
+    let hi = this.entries - 1;
+    let found: TimestampOffset | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const e = this.entryAt(mid);
+      if (e.timestamp < target) {
+        found = e;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** Removes entries whose offset is >= `offset`. */
+  truncateTo(offset: number): void {
+    let keep = this.entries;
+    while (keep > 0 && this.entryAt(keep - 1).offset >= offset) keep--;
+    this.entries = keep;
+    if (keep > 0) this.loadLastEntry();
+    else this.last = undefined;
+  }
+
+  entryAt(i: number): TimestampOffset {
+    const buf = this.readEntry(i);
+    return { timestamp: Number(buf.readBigInt64BE(0)), offset: this.baseOffset + buf.readInt32BE(8) };
+  }
+
+  protected loadLastEntry(): void {
+    this.last = this.entries > 0 ? this.entryAt(this.entries - 1) : undefined;
+  }
+
+  protected clearLastEntry(): void {
+    this.cachedLast = undefined;
+    this.lastKnown = false;
+  }
+
+  protected lastEntryValid(): boolean {
+    return this.last !== undefined && this.last.offset >= this.baseOffset;
+  }
+}
+
+/** Writes all of `buf` at `position`, looping over short writes. */
+export function writeFully(fd: number, buf: Buffer, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
+  }
+}
+
+/** Builds index entries in memory during a rebuild, written with one `rewrite`. */
+export class IndexEntriesBuilder {
+  private readonly offsets: Buffer[] = [];
+  private readonly times: Buffer[] = [];
+  private lastOffset = -1;
+  private lastTimestamp: number | undefined;
+
+  constructor(private readonly baseOffset: number) {}
+
+  addOffset(offset: number, position: number): void {
+    if (offset <= this.lastOffset) return;
+    const e = Buffer.allocUnsafe(8);
+    e.writeInt32BE(offset - this.baseOffset, 0);
+    e.writeInt32BE(position, 4);
+    this.offsets.push(e);
+    this.lastOffset = offset;
+  }
+
+  addTime(timestamp: number, offset: number): void {
+    if (this.lastTimestamp !== undefined && timestamp <= this.lastTimestamp) return;
+    const e = Buffer.allocUnsafe(12);
+    e.writeBigInt64BE(BigInt(timestamp), 0);
+    e.writeInt32BE(offset - this.baseOffset, 8);
+    this.times.push(e);
+    this.lastTimestamp = timestamp;
+  }
+
+  offsetEntries(): Buffer {
+    return Buffer.concat(this.offsets);
+  }
+
+  timeEntries(): Buffer {
+    return Buffer.concat(this.times);
+  }
+}

@@ -1,0 +1,7 @@
+/** Public surface of the storage layer (see docs/log.md). */
+export * from "./config.js";
+export { FilePool } from "./file-pool.js";
+export { LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from "./leader-epoch-cache.js";
+export * from "./log-manager.js";
+export * from "./names.js";
+export * from "./partition-log.js";

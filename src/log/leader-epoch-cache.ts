@@ -1,0 +1,136 @@
+/**
+ * The leader-epoch cache of one partition (Kafka's LeaderEpochFileCache): for each leader epoch,
+ * the first offset written in it, persisted in `leader-epoch-checkpoint`. OffsetForLeaderEpoch
+ * answers from it (`endOffsetFor`), and followers use it to find where their log diverges.
+ *
+ * Concurrency contract: synchronous; owned by one `PartitionLog`, which calls it from its own
+ * synchronous methods. Every change is checkpointed before the method returns.
+ */
+import { KrillError } from "../errors.js";
+import { readCheckpointLines, writeCheckpointLines } from "./checkpoint.js";
+
+export const UNDEFINED_EPOCH = -1;
+export const UNDEFINED_EPOCH_OFFSET = -1;
+
+export interface EpochEntry {
+  epoch: number;
+  startOffset: number;
+}
+
+export class LeaderEpochCache {
+  private entries: EpochEntry[];
+
+  constructor(
+    private readonly file: string,
+    entries: EpochEntry[] = [],
+  ) {
+    this.entries = entries;
+  }
+
+  /** Loads the checkpoint; a missing file is an empty cache. */
+  static load(file: string): LeaderEpochCache {
+    const lines = readCheckpointLines(file) ?? [];
+    const entries: EpochEntry[] = [];
+    for (const line of lines) {
+      const [epochText, offsetText, extra] = line.trim().split(/\s+/);
+      const epoch = Number(epochText);
+      const startOffset = Number(offsetText);
+      if (
+        extra !== undefined ||
+        !Number.isInteger(epoch) ||
+        epoch < 0 ||
+        !Number.isSafeInteger(startOffset)
+      ) {
+        throw new KrillError("CORRUPT_SEGMENT", `Malformed line ${JSON.stringify(line)} in ${file}`);
+      }
+      const last = entries.at(-1);
+      if (last !== undefined && (epoch <= last.epoch || startOffset < last.startOffset)) {
+        throw new KrillError("CORRUPT_SEGMENT", `Epochs out of order in ${file}`);
+      }
+      entries.push({ epoch, startOffset });
+    }
+    return new LeaderEpochCache(file, entries);
+  }
+
+  get latestEpoch(): number {
+    return this.entries.at(-1)?.epoch ?? UNDEFINED_EPOCH;
+  }
+
+  epochEntries(): readonly EpochEntry[] {
+    return this.entries;
+  }
+
+  /**
+   * Records that `epoch` starts at `startOffset`. Entries that conflict with it (a later or equal
+   * epoch, or a start offset at or after it) are dropped, as Kafka does after a leader change.
+   */
+  assign(epoch: number, startOffset: number): void {
+    const last = this.entries.at(-1);
+    if (last !== undefined && last.epoch === epoch && last.startOffset <= startOffset) return;
+    const kept = this.entries.filter((e) => e.epoch < epoch && e.startOffset < startOffset);
+    kept.push({ epoch, startOffset });
+    this.entries = kept;
+    this.flush();
+  }
+
+  /** The epoch of the batch containing `offset` as far as the cache knows. */
+  epochForOffset(offset: number): number {
+    let epoch = UNDEFINED_EPOCH;
+    for (const e of this.entries) {
+      if (e.startOffset > offset) break;
+      epoch = e.epoch;
+    }
+    return epoch;
+  }
+
+  /**
+   * OffsetForLeaderEpoch: the largest epoch <= `requestedEpoch` and the end offset of
+   * `requestedEpoch` (the start offset of the next larger epoch, or the log end offset for the
+   * latest epoch). Kafka's LeaderEpochFileCache.endOffsetFor.
+   */
+  endOffsetFor(requestedEpoch: number, logEndOffset: number): { epoch: number; endOffset: number } {
+    const undefinedResult = { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
+    if (requestedEpoch === UNDEFINED_EPOCH) return undefinedResult;
+    if (requestedEpoch === this.latestEpoch) return { epoch: requestedEpoch, endOffset: logEndOffset };
+    const higher = this.entries.find((e) => e.epoch > requestedEpoch);
+    if (higher === undefined) return undefinedResult;
+    let floor: EpochEntry | undefined;
+    for (const e of this.entries) if (e.epoch <= requestedEpoch) floor = e;
+    if (floor === undefined) return { epoch: requestedEpoch, endOffset: higher.startOffset };
+    return { epoch: floor.epoch, endOffset: higher.startOffset };
+  }
+
+  /** Drops entries starting at or after `endOffset` (the log was truncated there). */
+  truncateFromEnd(endOffset: number): void {
+    const kept = this.entries.filter((e) => e.startOffset < endOffset);
+    if (kept.length === this.entries.length) return;
+    this.entries = kept;
+    this.flush();
+  }
+
+  /**
+   * The log start moved to `startOffset`: entries wholly before it are dropped, and the epoch in
+   * effect at `startOffset` now starts there.
+   */
+  truncateFromStart(startOffset: number): void {
+    let idx = -1;
+    for (let i = 0; i < this.entries.length; i++) if (this.entries[i]!.startOffset <= startOffset) idx = i;
+    if (idx < 0) return;
+    const first = this.entries[idx]!;
+    if (idx === 0 && first.startOffset === startOffset) return;
+    this.entries = [{ epoch: first.epoch, startOffset }, ...this.entries.slice(idx + 1)];
+    this.flush();
+  }
+
+  clear(): void {
+    this.entries = [];
+    this.flush();
+  }
+
+  flush(): void {
+    writeCheckpointLines(
+      this.file,
+      this.entries.map((e) => `${e.epoch} ${e.startOffset}`),
+    );
+  }
+}

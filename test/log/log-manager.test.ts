@@ -1,0 +1,167 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { logConfigFrom } from "../../src/log/config.js";
+import { LogManager } from "../../src/log/log-manager.js";
+import { ManualClock, parseBatches, simpleBatch, tempDir } from "./helpers.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function newDir(): string {
+  const d = tempDir("krill-lm-");
+  dirs.push(d);
+  return d;
+}
+
+const leader = { assignOffsets: true, leaderEpoch: 1 };
+
+describe("LogManager", () => {
+  it("creates partition logs in Kafka's layout and restarts cleanly", async () => {
+    const logDir = newDir();
+    const lm = new LogManager({ logDirs: [logDir] });
+    const first = lm.startup();
+    expect(first.partitions).toBe(0);
+    const a = lm.getOrCreateLog({ topic: "orders", partition: 0 });
+    const b = lm.getOrCreateLog({ topic: "orders", partition: 1 });
+    expect(lm.getOrCreateLog({ topic: "orders", partition: 0 })).toBe(a);
+    a.append(simpleBatch(3), leader);
+    b.append(simpleBatch(2), leader);
+    b.append(simpleBatch(2), { assignOffsets: true, leaderEpoch: 4 });
+    await lm.shutdown();
+
+    expect(fs.existsSync(path.join(logDir, ".kafka_cleanshutdown"))).toBe(true);
+    expect(
+      fs.readFileSync(path.join(logDir, "recovery-point-offset-checkpoint"), "utf8").split("\n").sort(),
+    ).toEqual(["", "0", "2", "orders 0 3", "orders 1 4"].sort());
+    expect(fs.readFileSync(path.join(logDir, "orders-1", "leader-epoch-checkpoint"), "utf8")).toBe(
+      "0\n2\n1 0\n4 2\n",
+    );
+    expect(fs.readdirSync(path.join(logDir, "orders-0")).sort()).toEqual([
+      "00000000000000000000.index",
+      "00000000000000000000.log",
+      "00000000000000000000.timeindex",
+      "leader-epoch-checkpoint",
+    ]);
+
+    const lm2 = new LogManager({ logDirs: [logDir] });
+    const report = lm2.startup();
+    expect(report).toMatchObject({ hadCleanShutdown: true, partitions: 2, recoveredSegments: 0 });
+    expect(fs.existsSync(path.join(logDir, ".kafka_cleanshutdown"))).toBe(false);
+    expect(lm2.getLog({ topic: "orders", partition: 0 })?.logEndOffset).toBe(3);
+    const b2 = lm2.getLog({ topic: "orders", partition: 1 })!;
+    expect(b2.logEndOffset).toBe(4);
+    expect(b2.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
+    await lm2.shutdown();
+  });
+
+  it("recovers after an unclean shutdown", async () => {
+    const logDir = newDir();
+    const lm = new LogManager({ logDirs: [logDir] });
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "t", partition: 0 });
+    for (let i = 0; i < 5; i++) log.append(simpleBatch(2, 30), leader);
+    // Crash: no shutdown, and a torn write at the end of the active segment.
+    lm.pool.closeAll();
+    fs.appendFileSync(path.join(logDir, "t-0", "00000000000000000000.log"), Buffer.alloc(33, 7));
+    const lm2 = new LogManager({ logDirs: [logDir] });
+    const report = lm2.startup();
+    expect(report.hadCleanShutdown).toBe(false);
+    expect(report.recoveredSegments).toBe(1);
+    expect(report.truncatedBytes).toBe(33);
+    expect(report.repaired).toHaveLength(1);
+    const again = lm2.getLog({ topic: "t", partition: 0 })!;
+    expect(again.logEndOffset).toBe(10);
+    expect(parseBatches(again.read(0, 1 << 20).records)).toHaveLength(5);
+    await lm2.shutdown();
+  });
+
+  it("keeps the log start offset across restarts", async () => {
+    const logDir = newDir();
+    const lm = new LogManager({ logDirs: [logDir] });
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "t", partition: 0 });
+    for (let i = 0; i < 5; i++) log.append(simpleBatch(2), leader);
+    log.deleteRecordsBefore(7);
+    await lm.shutdown();
+    const lm2 = new LogManager({ logDirs: [logDir] });
+    lm2.startup();
+    expect(lm2.getLog({ topic: "t", partition: 0 })?.logStartOffset).toBe(7);
+    await lm2.shutdown();
+  });
+
+  it("bounds open file descriptors across many partitions", async () => {
+    const logDir = newDir();
+    const lm = new LogManager({ logDirs: [logDir], maxOpenFiles: 16 });
+    lm.startup();
+    for (let p = 0; p < 200; p++) {
+      const log = lm.getOrCreateLog({ topic: "many", partition: p });
+      log.append(simpleBatch(1), leader);
+      expect(lm.pool.openCount).toBeLessThanOrEqual(16);
+    }
+    for (let p = 0; p < 200; p++) {
+      const log = lm.getLog({ topic: "many", partition: p })!;
+      expect(parseBatches(log.read(0, 1000).records)).toHaveLength(1);
+      log.append(simpleBatch(1), leader);
+    }
+    expect(lm.pool.openCount).toBeLessThanOrEqual(16);
+    await lm.shutdown();
+    expect(lm.pool.openCount).toBe(0);
+  });
+
+  it("runs retention with the injected clock and applies runtime config changes", async () => {
+    const logDir = newDir();
+    const clock = new ManualClock();
+    const lm = new LogManager({
+      logDirs: [logDir],
+      clock,
+      defaultConfig: logConfigFrom({ "segment.bytes": "400" }),
+    });
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "r", partition: 0 });
+    for (let i = 0; i < 12; i++) log.append(simpleBatch(1, 50, clock.now), leader);
+    clock.advance(10_000);
+    expect(lm.runRetention()).toBe(0); // default retention.ms is 7 days
+    lm.setTopicConfig("r", logConfigFrom({ "segment.bytes": "400", "retention.ms": "5000" }));
+    expect(lm.runRetention()).toBeGreaterThan(0);
+    expect(log.numberOfSegments).toBe(1);
+    await lm.shutdown();
+  });
+
+  it("deletes a partition's directory", async () => {
+    const logDir = newDir();
+    const lm = new LogManager({ logDirs: [logDir] });
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "gone", partition: 0 });
+    log.append(simpleBatch(1), leader);
+    await lm.deleteLog({ topic: "gone", partition: 0 });
+    expect(lm.getLog({ topic: "gone", partition: 0 })).toBeUndefined();
+    expect(fs.readdirSync(logDir).filter((n) => n.startsWith("gone"))).toEqual([]);
+    await lm.shutdown();
+  });
+
+  it("spreads partitions over several log dirs", async () => {
+    const d1 = newDir();
+    const d2 = newDir();
+    const lm = new LogManager({ logDirs: [d1, d2] });
+    lm.startup();
+    for (let p = 0; p < 4; p++)
+      lm.getOrCreateLog({ topic: "s", partition: p }).append(simpleBatch(1), leader);
+    await lm.shutdown();
+    expect(fs.readdirSync(d1).filter((n) => n.startsWith("s-"))).toHaveLength(2);
+    expect(fs.readdirSync(d2).filter((n) => n.startsWith("s-"))).toHaveLength(2);
+    const lm2 = new LogManager({ logDirs: [d1, d2] });
+    expect(lm2.startup().partitions).toBe(4);
+    await lm2.shutdown();
+  });
+
+  it("rejects invalid topic names before they reach the filesystem", () => {
+    const lm = new LogManager({ logDirs: [newDir()] });
+    lm.startup();
+    expect(() => lm.getOrCreateLog({ topic: "../evil", partition: 0 })).toThrow(
+      expect.objectContaining({ code: "STATE" }),
+    );
+  });
+});
