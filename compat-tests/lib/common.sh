@@ -62,7 +62,11 @@ run_scenario() {
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
       reason="timed out after ${SCENARIO_TIMEOUT_S}s"
     else
-      reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | cut -c1-200 | tr '\t' ' ')
+      # The scenario's own "FAIL: ..." line, else the last error-looking line, else the last line.
+      reason=$(grep -E '^FAIL' "$log" | tail -n 1 || true)
+      [ -n "$reason" ] || reason=$(grep -E '(Error|Exception)\b' "$log" | tail -n 1 || true)
+      [ -n "$reason" ] || reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 || true)
+      reason=$(printf '%s' "$reason" | cut -c1-200 | tr '\t' ' ')
       [ -n "$reason" ] || reason="exit code $rc"
     fi
   fi
