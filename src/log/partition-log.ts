@@ -45,6 +45,8 @@ import {
 } from "./names.js";
 import { LogSegment } from "./segment.js";
 
+const RELATIVE_OFFSET_MAX = 0x7fffffff;
+
 /** Upper bound on the bytes one read allocates (besides a single batch larger than this). */
 export const READ_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -277,7 +279,7 @@ export class PartitionLog {
       next = b.lastOffset + 1;
     }
     const lastOffset = next - 1;
-    const segment = this.maybeRoll(records.length, lastOffset);
+    const segment = this.maybeRoll(records.length, firstOffset, lastOffset);
     try {
       segment.append(records, batches, config.indexIntervalBytes);
     } catch (err) {
@@ -310,23 +312,42 @@ export class PartitionLog {
     return this.logEndOffset - this.recoveryPointValue;
   }
 
-  private maybeRoll(appendBytes: number, lastOffset: number): LogSegment {
+  private maybeRoll(appendBytes: number, firstOffset: number, lastOffset: number): LogSegment {
     const config = this.configValue;
     const active = this.activeSegment;
-    if (
-      !active.shouldRoll(config.segmentBytes, config.segmentMs, appendBytes, lastOffset, this.clock.nowMs())
-    ) {
-      return active;
+    if (lastOffset - active.baseOffset > RELATIVE_OFFSET_MAX) {
+      // A follower append far beyond the segment's base (offsets jumped): its offsets cannot be
+      // indexed relative to this segment, so a segment starting at the append begins.
+      return this.roll(firstOffset);
     }
+    const nowMs = this.clock.nowMs();
+    if (!active.shouldRoll(config.segmentBytes, config.segmentMs, appendBytes, lastOffset, nowMs))
+      return active;
     return this.roll();
   }
 
-  /** Closes the active segment and starts a new one at the log end offset (Kafka's roll). */
-  roll(): LogSegment {
+  /**
+   * Closes the active segment and starts a new one at `baseOffset` (default: the log end offset),
+   * Kafka's roll. An empty active segment is replaced rather than kept.
+   */
+  roll(baseOffset?: number): LogSegment {
     this.checkUsable();
     const active = this.activeSegment;
-    if (active.isEmpty) return active;
-    const newBase = this.logEndOffset;
+    const newBase = Math.max(baseOffset ?? this.logEndOffset, this.logEndOffset);
+    if (active.isEmpty) {
+      if (newBase === active.baseOffset) return active;
+      this.segments.pop();
+      active.delete();
+      const replacement = LogSegment.create(
+        this.pool,
+        this.dir,
+        newBase,
+        this.configValue.segmentIndexBytes,
+        this.clock.nowMs(),
+      );
+      this.segments.push(replacement);
+      return replacement;
+    }
     active.onBecomeInactive();
     const segment = LogSegment.create(
       this.pool,

@@ -166,7 +166,13 @@ export class LogSegment {
         this.maxTimestamp = b.maxTimestamp;
         this.offsetOfMaxTimestamp = b.lastOffset;
       }
-      if (this.bytesSinceLastIndexEntry > indexIntervalBytes) {
+      // A full index skips entries rather than failing an append already written: indexes are
+      // sparse, and the next append rolls the segment.
+      if (
+        this.bytesSinceLastIndexEntry > indexIntervalBytes &&
+        !this.offsetIndex.isFull &&
+        !this.timeIndex.isFull
+      ) {
         this.offsetIndex.append(b.lastOffset, physical);
         this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
         this.bytesSinceLastIndexEntry = 0;
@@ -199,7 +205,13 @@ export class LogSegment {
   locate(offset: number): BatchInfo | undefined {
     const from = this.offsetIndex.lookup(offset);
     const end = this.sizeBytes;
-    const scanner = new BatchScanner(this.readAt, Math.min(from.position, end), end, LOCATE_WINDOW_BYTES);
+    if (from.position > end) {
+      throw this.corruptAt(
+        from.position,
+        `offset index entry for ${from.offset} points past the end (${end})`,
+      );
+    }
+    const scanner = new BatchScanner(this.readAt, from.position, end, LOCATE_WINDOW_BYTES);
     for (;;) {
       const b = scanner.next(false);
       if (b === undefined) {
