@@ -110,7 +110,8 @@ export class Writer {
     this.ensure(5);
     const b = this.buf;
     let p = this.pos;
-    if (v < 0x80 && v >= 0) {
+    // One byte for 0..127; `& 0x7f` also turns away fractions, NaN and negatives.
+    if ((v & 0x7f) === v) {
       b[p] = v;
       this.pos = p + 1;
       return;
