@@ -1,0 +1,170 @@
+/**
+ * The `krill` command.
+ *
+ *   krill start [--config server.properties] [--override key=value]...
+ *   krill --help | --version
+ *
+ * SIGTERM or SIGINT stops the broker gracefully (in-flight requests are answered and the logs
+ * closed cleanly) and exits 0; a second signal exits at once with status 1.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { BrokerConfig } from "./config/broker-config.js";
+import { parseProperties } from "./config/properties.js";
+import { isKrillError, KrillError } from "./errors.js";
+import { Broker } from "./server/broker.js";
+
+const USAGE = `Usage:
+  krill start [--config <server.properties>] [--override <key>=<value>]...
+  krill --help
+  krill --version
+
+Starts a broker that speaks Apache Kafka's wire protocol. Configuration uses Kafka's broker keys
+(see docs/config.md); --override replaces a key from the file and may be repeated.
+Log level: KRILL_LOG_LEVEL (trace, debug, info, warn, error; default info).`;
+
+export interface StartArgs {
+  readonly configPath: string | undefined;
+  readonly overrides: Map<string, string>;
+}
+
+export type CliCommand = { kind: "help" } | { kind: "version" } | { kind: "start"; args: StartArgs };
+
+export function parseArgs(argv: readonly string[]): CliCommand {
+  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
+  if (argv.includes("--version") || argv.includes("-v")) return { kind: "version" };
+  const [command, ...rest] = argv;
+  if (command !== "start")
+    throw new KrillError("CONFIG_INVALID", `unknown command "${command}"; accepted: start`);
+  let configPath: string | undefined;
+  const overrides = new Map<string, string>();
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const value = (name: string): string => {
+      const inline = arg.includes("=") && arg.startsWith(`${name}=`) ? arg.slice(name.length + 1) : undefined;
+      if (inline !== undefined) return inline;
+      const next = rest[++i];
+      if (next === undefined) throw new KrillError("CONFIG_INVALID", `${name} needs a value`);
+      return next;
+    };
+    if (arg === "--config" || arg.startsWith("--config=")) {
+      configPath = value("--config");
+    } else if (arg === "--override" || arg.startsWith("--override=")) {
+      const kv = value("--override");
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new KrillError("CONFIG_INVALID", `--override expects key=value, got "${kv}"`);
+      overrides.set(kv.slice(0, eq).trim(), kv.slice(eq + 1));
+    } else if (!arg.startsWith("-") && configPath === undefined) {
+      // Kafka's kafka-server-start.sh takes the properties file as its argument.
+      configPath = arg;
+    } else {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `unknown option "${arg}"; accepted: --config, --override, --help, --version`,
+      );
+    }
+  }
+  return { kind: "start", args: { configPath, overrides } };
+}
+
+export function loadConfig(args: StartArgs): BrokerConfig {
+  let fileProps = new Map<string, string>();
+  if (args.configPath !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(args.configPath, "utf8");
+    } catch (err) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `cannot read config file ${args.configPath}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    fileProps = parseProperties(text, args.configPath);
+  }
+  return BrokerConfig.create(fileProps, args.overrides);
+}
+
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, "package.json");
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "krill") return pkg.version ?? "unknown";
+    }
+    dir = path.dirname(dir);
+  }
+  return "unknown";
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command: CliCommand;
+  let config: BrokerConfig;
+  try {
+    command = parseArgs(argv);
+    if (command.kind === "help") {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (command.kind === "version") {
+      process.stdout.write(`krill ${packageVersion()}\n`);
+      return 0;
+    }
+    config = loadConfig(command.args);
+  } catch (err) {
+    process.stderr.write(`krill: ${isKrillError(err) ? err.message : String(err)}\n`);
+    if (!isKrillError(err)) process.stderr.write(`${USAGE}\n`);
+    return 1;
+  }
+  const logger = pino({ name: "krill", level: process.env.KRILL_LOG_LEVEL ?? "info" });
+  let broker: Broker;
+  try {
+    broker = await Broker.start(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, "start-up failed");
+    process.stderr.write(`krill: start-up failed: ${isKrillError(err) ? err.message : String(err)}\n`);
+    return 1;
+  }
+  return await new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        logger.warn({ signal }, "second signal: exiting without finishing shutdown");
+        resolve(1);
+        return;
+      }
+      signalled = true;
+      logger.info({ signal }, "shutting down");
+      broker.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Leftover timers (none expected) must not keep a stopped broker alive.
+      setTimeout(() => process.exit(code), 2_000).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`krill: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,324 @@
+/**
+ * One running broker: loads configuration into a metadata image (replaying the metadata log),
+ * opens the partition logs, binds the listeners, registers itself, and serves requests until
+ * `stop()`. Start-up order matters: requests are only answered once the image, the logs and the
+ * registration (which needs the bound ports) are in place; connections that arrive earlier wait.
+ *
+ * Shutdown: stop accepting, let connections answer what is in flight, stop components, then close
+ * the partition logs (which writes the clean-shutdown marker) and the metadata log.
+ */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { type Logger, pino } from "pino";
+import { BrokerConfig } from "../config/broker-config.js";
+import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
+import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
+import { LogManager } from "../log/log-manager.js";
+import { uuidFromBytes } from "../protocol/primitives/uuid.js";
+import { Dispatcher } from "./dispatcher.js";
+import { ensureMetaProperties } from "./meta-properties.js";
+import { MetadataController } from "./metadata/controller.js";
+import { METADATA_VERSION_LATEST } from "./metadata/features.js";
+import { MetadataImage } from "./metadata/image.js";
+import { METADATA_DIR_NAME, MetadataLog } from "./metadata/metadata-log.js";
+import { metadataRecordSerde } from "./metadata/record-serde.js";
+import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "./metadata/records.js";
+import { BrokerMetrics } from "./metrics.js";
+import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
+import { type BoundListener, SocketServer } from "./network/socket-server.js";
+import { loadHandlers } from "./registry.js";
+import type { AdvertisedEndpoint, BrokerComponent, BrokerContext, BrokerExtensions } from "./services.js";
+
+/** Kafka's SecurityProtocol ids. */
+const SECURITY_PROTOCOL_IDS: Record<string, number> = {
+  PLAINTEXT: 0,
+  SSL: 1,
+  SASL_PLAINTEXT: 2,
+  SASL_SSL: 3,
+};
+
+/** Bound on response bytes queued in one socket before reading from it pauses. */
+export const QUEUED_RESPONSE_BYTES_MAX = 16 * 1024 * 1024;
+
+export interface BrokerStartOptions {
+  readonly logger?: Logger;
+  readonly components?: readonly BrokerComponent[];
+  /** Handler folder to load (tests); defaults to src/server/handlers. */
+  readonly handlersDir?: string;
+}
+
+/** The topic's effective log settings, for the log manager. */
+export function topicLogConfig(config: BrokerConfig, overrides: ReadonlyMap<string, string>): LogConfig {
+  const values: Record<string, string> = {};
+  for (const d of TOPIC_CONFIG_DEFS) {
+    if (!isLogConfigName(d.name)) continue;
+    const value = describeTopicConfig(d, config, overrides).value;
+    if (value !== null) values[d.name] = value;
+  }
+  for (const [name, value] of overrides) if (isLogConfigName(name)) values[name] = value;
+  return logConfigFrom(values, DEFAULT_LOG_CONFIG);
+}
+
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly context: BrokerContext;
+  readonly #socketServer: SocketServer;
+  readonly #metadataLog: MetadataLog;
+  readonly #components: readonly BrokerComponent[];
+  #snapshotTimer: NodeJS.Timeout | undefined;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    config: BrokerConfig,
+    logger: Logger,
+    context: BrokerContext,
+    socketServer: SocketServer,
+    metadataLog: MetadataLog,
+    components: readonly BrokerComponent[],
+  ) {
+    this.config = config;
+    this.logger = logger;
+    this.context = context;
+    this.#socketServer = socketServer;
+    this.#metadataLog = metadataLog;
+    this.#components = components;
+  }
+
+  get boundListeners(): readonly BoundListener[] {
+    return this.#socketServer.boundListeners;
+  }
+
+  static async start(config: BrokerConfig, options: BrokerStartOptions = {}): Promise<Broker> {
+    const logger = options.logger ?? pino({ name: "krill" });
+    if (config.unusedKafkaKeys.length > 0) {
+      logger.info(
+        { keys: config.unusedKafkaKeys },
+        "accepted Kafka configuration keys that Krill does not use",
+      );
+    }
+    const clusterId = ensureMetaProperties(
+      [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d)),
+      config.nodeId,
+      config.stringOrNull("cluster.id"),
+    );
+
+    // Metadata: newest snapshot plus the log after it.
+    const metadataLog = new MetadataLog(path.resolve(config.metadataLogDir), metadataRecordSerde, logger);
+    const loaded = await metadataLog.open();
+    let image = MetadataImage.EMPTY;
+    for (const entry of loaded.entries) image = image.apply([entry.record], entry.offset);
+    logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
+    const controller = new MetadataController({ log: metadataLog, config, logger, initialImage: image });
+
+    // Partition logs: every topic of the image gets its partitions; strays are reported, not deleted.
+    const logs = new LogManager({
+      logDirs: config.logDirs,
+      defaultConfig: topicLogConfig(config, new Map()),
+      topicConfig: (topic) => topicLogConfig(config, controller.image.topicConfigs(topic)),
+      retentionCheckIntervalMs: config.int("log.retention.check.interval.ms"),
+      events: {
+        info: (fields, message) => logger.info(fields, message),
+        warn: (fields, message) => logger.warn(fields, message),
+      },
+    });
+    const startup = logs.startup();
+    logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
+    const metrics = new BrokerMetrics();
+    syncPartitionLogs(controller.image, logs, config, logger);
+    controller.onPublish((next, previous, records) =>
+      applyToLogs(next, previous, records, logs, config, metrics),
+    );
+    metrics.partitions.set(countPartitions(controller.image));
+    logs.startBackgroundTasks();
+    metrics.logSizeSource = () =>
+      logs.allLogs().map((log) => ({ topic: log.topicPartition.topic, bytes: log.sizeBytes }));
+
+    const registry = await loadHandlers(options.handlersDir);
+    let advertised: AdvertisedEndpoint[] = [];
+    const ext: Partial<BrokerExtensions> = {};
+    const context: BrokerContext = {
+      config,
+      logger,
+      nodeId: config.nodeId,
+      clusterId,
+      controller,
+      logs,
+      registry,
+      metrics,
+      ext,
+      image: () => controller.image,
+      advertisedEndpoints: () => advertised,
+    };
+
+    // Requests that arrive before registration completes wait for it.
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      markReady = resolve;
+    });
+    let isReady = false;
+    const dispatcher = new Dispatcher(registry, context, metrics);
+    const gated: FrameProcessor = {
+      process(frame: Buffer, connection: ConnectionInfo, waitForEarlier: () => Promise<void>) {
+        if (isReady) return dispatcher.process(frame, connection, waitForEarlier);
+        return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
+          dispatcher.process(frame, connection, waitForEarlier),
+        );
+      },
+    };
+    const idleMs = config.int("connections.max.idle.ms");
+    const socketServer = new SocketServer({
+      listeners: config.listeners,
+      limits: {
+        frameBytesMax: config.int("socket.request.max.bytes"),
+        inFlightRequestsMax: config.int("queued.max.requests"),
+        queuedResponseBytesMax: QUEUED_RESPONSE_BYTES_MAX,
+        idleMs: idleMs < 0 ? -1 : idleMs,
+      },
+      connectionsMax: config.int("max.connections"),
+      processor: gated,
+      logger,
+      onConnectionCountChange: (n) => metrics.connections.set(n),
+      onBytes: (direction, n) => metrics.networkBytes.inc({ direction }, n),
+    });
+    const bound = await socketServer.start();
+    advertised = config.advertisedListeners.map((a) => {
+      const b = bound.find((l) => l.spec.name === a.name)!;
+      const sameAsBound = config.listeners.some((l) => l === a);
+      return {
+        listenerName: a.name,
+        host: BrokerConfig.advertisedHost(a.host),
+        port: sameAsBound || a.port === 0 ? b.port : a.port,
+        securityProtocol: a.securityProtocol,
+      };
+    });
+    await controller.registerBroker(
+      {
+        brokerId: config.nodeId,
+        incarnationId: uuidFromBytes(randomBytes(16), 0),
+        endPoints: advertised.map((e) => ({
+          name: e.listenerName,
+          host: e.host,
+          port: e.port,
+          securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
+        })),
+        rack: config.stringOrNull("broker.rack"),
+        fenced: false,
+      },
+      METADATA_VERSION_LATEST,
+    );
+    const components = options.components ?? [];
+    for (const component of components) await component.start(context);
+    const metricsPort = config.int("metrics.port");
+    if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
+    const broker = new Broker(config, logger, context, socketServer, metadataLog, components);
+    // A quiet cluster still snapshots on the time bound.
+    const snapshotCheckMs = Math.min(
+      60_000,
+      Math.max(1_000, config.int("metadata.log.max.snapshot.interval.ms") || 60_000),
+    );
+    broker.#snapshotTimer = setInterval(() => {
+      controller.maybeSnapshot().catch((err: unknown) => logger.error({ err }, "metadata snapshot failed"));
+    }, snapshotCheckMs);
+    broker.#snapshotTimer.unref();
+    isReady = true;
+    markReady();
+    logger.info(
+      {
+        nodeId: config.nodeId,
+        clusterId,
+        listeners: advertised.map((e) => `${e.listenerName}://${e.host}:${e.port}`),
+      },
+      "broker started",
+    );
+    return broker;
+  }
+
+  /** Graceful stop; safe to call more than once. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.logger.info("broker stopping");
+    clearInterval(this.#snapshotTimer);
+    await this.#socketServer.stop();
+    for (const component of [...this.#components].reverse()) {
+      try {
+        await component.stop?.();
+      } catch (err) {
+        this.logger.error({ err, component: component.name }, "component failed to stop");
+      }
+    }
+    await this.context.logs.shutdown();
+    this.#metadataLog.close();
+    await this.context.metrics.close();
+    this.logger.info("broker stopped");
+  }
+}
+
+function countPartitions(image: MetadataImage): number {
+  let n = 0;
+  for (const t of image.topicsByName.values()) n += t.partitions.length;
+  return n;
+}
+
+/** At start-up: make sure every partition of the image has a log; report logs of unknown topics. */
+function syncPartitionLogs(
+  image: MetadataImage,
+  logs: LogManager,
+  config: BrokerConfig,
+  logger: Logger,
+): void {
+  for (const topic of image.topicsByName.values()) {
+    const logConfig = topicLogConfig(config, image.topicConfigs(topic.name));
+    for (const p of topic.partitions)
+      logs.getOrCreateLog({ topic: topic.name, partition: p.partitionId }, logConfig);
+  }
+  for (const log of logs.allLogs()) {
+    const { topic, partition } = log.topicPartition;
+    if (topic === METADATA_DIR_NAME.slice(0, -2)) continue;
+    if (image.topicsByName.get(topic)?.partitions[partition] === undefined) {
+      logger.warn(
+        { topic, partition, dir: log.dir },
+        "partition log has no topic in the metadata image; left in place",
+      );
+    }
+  }
+}
+
+/** After every metadata change: create, reconfigure and delete partition logs to match. */
+async function applyToLogs(
+  next: MetadataImage,
+  previous: MetadataImage,
+  records: readonly MetadataRecord[],
+  logs: LogManager,
+  config: BrokerConfig,
+  metrics: BrokerMetrics,
+): Promise<void> {
+  const reconfigured = new Set<string>();
+  for (const record of records) {
+    if (record.type === "Partition") {
+      const topic = next.topicsById.get(record.data.topicId);
+      if (topic === undefined) continue;
+      logs.getOrCreateLog(
+        { topic: topic.name, partition: record.data.partitionId },
+        topicLogConfig(config, next.topicConfigs(topic.name)),
+      );
+    } else if (record.type === "RemoveTopic") {
+      const topic = previous.topicsById.get(record.data.topicId);
+      if (topic === undefined) continue;
+      for (const p of topic.partitions) await logs.deleteLog({ topic: topic.name, partition: p.partitionId });
+      metrics.topicBytes.remove({ topic: topic.name, direction: "in" });
+      metrics.topicBytes.remove({ topic: topic.name, direction: "out" });
+    } else if (record.type === "Config" && record.data.resourceType === CONFIG_RESOURCE_TYPE.TOPIC) {
+      reconfigured.add(record.data.resourceName);
+    }
+  }
+  for (const topic of reconfigured) {
+    if (next.topicsByName.has(topic))
+      logs.setTopicConfig(topic, topicLogConfig(config, next.topicConfigs(topic)));
+  }
+  metrics.partitions.set(countPartitions(next));
+}

@@ -1,0 +1,183 @@
+/**
+ * Turns request frames into response frames: parses the request header, finds the handler,
+ * checks the version, decodes the body, runs the handler and encodes the response with its header
+ * and size prefix. Wire errors never throw: a bad request either gets the API's own error response
+ * or closes the connection, and every refusal logs one line.
+ *
+ * - Unknown API key, version outside what the handler serves (except ApiVersions), or a header
+ *   that does not decode: the connection closes.
+ * - ApiVersions at a version we do not know (KIP-511): answered in ApiVersions v0 format with
+ *   UNSUPPORTED_VERSION and our supported ranges, so the client can retry with a version we serve.
+ * - A body that does not decode: the handler's `errorResponse` with INVALID_REQUEST when the API
+ *   has a top-level error code, else the connection closes.
+ */
+import type { Logger } from "pino";
+import { isKrillError } from "../errors.js";
+import { Reader } from "../protocol/primitives/reader.js";
+import { Writer } from "../protocol/primitives/writer.js";
+import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
+import { type ApiHandler, type HandlerRegistry, NO_RESPONSE, type RequestContext } from "./registry.js";
+import type { BrokerContext } from "./services.js";
+
+export const API_VERSIONS_KEY = 18;
+export const UNSUPPORTED_VERSION = 35;
+export const INVALID_REQUEST = 42;
+
+export interface RequestObserver {
+  /** Called once per answered or refused request. */
+  onRequest(apiName: string, latencyMs: number, outcome: "ok" | "error" | "closed"): void;
+}
+
+export class Dispatcher implements FrameProcessor {
+  readonly #registry: HandlerRegistry;
+  readonly #broker: BrokerContext;
+  readonly #observer: RequestObserver | undefined;
+
+  constructor(registry: HandlerRegistry, broker: BrokerContext, observer?: RequestObserver) {
+    this.#registry = registry;
+    this.#broker = broker;
+    this.#observer = observer;
+  }
+
+  process(
+    frame: Buffer,
+    connection: ConnectionInfo,
+    waitForEarlier: () => Promise<void>,
+  ): RequestOutcome | Promise<RequestOutcome> {
+    const startedMs = performance.now();
+    if (frame.length < 8) {
+      return this.#close("request header too short", "unknown", startedMs);
+    }
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const handler = this.#registry.get(apiKey);
+    if (handler === undefined) {
+      return this.#close(`unknown api key ${apiKey}`, `key${apiKey}`, startedMs);
+    }
+    const versionServed = apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion;
+    if (!versionServed && apiKey !== API_VERSIONS_KEY) {
+      return this.#close(
+        `${handler.name} v${apiVersion} is not served (versions ${handler.minVersion}-${handler.maxVersion})`,
+        handler.name,
+        startedMs,
+      );
+    }
+    // Header: clientId (nullable int16 string) always; tagged fields when the API version is flexible.
+    const flexible = handler.requestHeaderVersion(apiVersion) >= 2;
+    const reader = new Reader(frame, 8);
+    let clientId: string | null;
+    try {
+      clientId = reader.readNullableString("clientId");
+      if (flexible) skipTaggedFields(reader);
+    } catch (err) {
+      return this.#close(`bad request header: ${describe(err)}`, handler.name, startedMs);
+    }
+    if (!versionServed) {
+      // KIP-511: a newer client's ApiVersions. Its body may not be parseable by us, so skip it.
+      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
+      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId) };
+    }
+    let request: unknown;
+    try {
+      request = handler.decodeRequest(reader, apiVersion);
+      reader.expectEnd(`${handler.name} v${apiVersion} request`);
+    } catch (err) {
+      const reason = `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`;
+      if (handler.errorResponse === undefined) return this.#close(reason, handler.name, startedMs);
+      connection.logger.warn(
+        { clientId, correlationId, reason },
+        "answering undecodable request with INVALID_REQUEST",
+      );
+      const response = handler.errorResponse(apiVersion, INVALID_REQUEST);
+      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
+      return { kind: "respond", chunks: encodeResponse(handler, response, apiVersion, correlationId) };
+    }
+    const ctx: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId,
+      connection,
+      broker: this.#broker,
+      logger: connection.logger,
+    };
+    const run = async (): Promise<RequestOutcome> => {
+      if (handler.ordering === "serial") await waitForEarlier();
+      return this.#finish(handler, ctx, await handler.handle(ctx, request), startedMs);
+    };
+    return run().catch((err: unknown) => {
+      // A handler throwing is a bug or an operating error (disk); log it and drop the connection
+      // rather than inventing a response.
+      connection.logger.error({ err, api: handler.name, correlationId }, "handler failed");
+      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "closed");
+      return { kind: "close", reason: `${handler.name} handler failed` } as const;
+    });
+  }
+
+  #finish(handler: ApiHandler, ctx: RequestContext, response: unknown, startedMs: number): RequestOutcome {
+    this.#observer?.onRequest(handler.name, performance.now() - startedMs, "ok");
+    if (response === NO_RESPONSE) return { kind: "none" };
+    return { kind: "respond", chunks: encodeResponse(handler, response, ctx.apiVersion, ctx.correlationId) };
+  }
+
+  /** The connection logs the reason when it acts on the close. */
+  #close(reason: string, apiName: string, startedMs: number): RequestOutcome {
+    this.#observer?.onRequest(apiName, performance.now() - startedMs, "closed");
+    return { kind: "close", reason };
+  }
+
+  /** ApiVersions v0 body: error_code, then [api_key, min_version, max_version]. */
+  #apiVersionsFallback(correlationId: number): Buffer[] {
+    const handlers = this.#registry.all();
+    const body = Buffer.allocUnsafe(4 + 2 + 4 + handlers.length * 6 + 4);
+    let o = body.writeInt32BE(0, 0); // size, patched below
+    o = body.writeInt32BE(correlationId, o);
+    o = body.writeInt16BE(UNSUPPORTED_VERSION, o);
+    o = body.writeInt32BE(handlers.length, o);
+    for (const h of handlers) {
+      o = body.writeInt16BE(h.apiKey, o);
+      o = body.writeInt16BE(h.minVersion, o);
+      o = body.writeInt16BE(h.maxVersion, o);
+    }
+    const frame = body.subarray(0, o);
+    frame.writeInt32BE(o - 4, 0);
+    return [frame];
+  }
+}
+
+/** Size prefix + response header (v1 adds empty tagged fields; ApiVersions always uses v0). */
+export function encodeResponse(
+  handler: ApiHandler,
+  response: unknown,
+  version: number,
+  correlationId: number,
+): Buffer[] {
+  const writer = new Writer(256);
+  handler.encodeResponse(writer, response, version);
+  const body = writer.toChunks();
+  const headerV1 = handler.responseHeaderVersion(version) >= 1;
+  const headerBytes = headerV1 ? 5 : 4;
+  let bodyBytes = 0;
+  for (const c of body) bodyBytes += c.length;
+  const head = Buffer.allocUnsafe(4 + headerBytes);
+  head.writeInt32BE(headerBytes + bodyBytes, 0);
+  head.writeInt32BE(correlationId, 4);
+  if (headerV1) head[8] = 0;
+  return [head, ...body];
+}
+
+function skipTaggedFields(reader: Reader): void {
+  const count = reader.readUnsignedVarint("tagged field count");
+  for (let i = 0; i < count; i++) {
+    reader.readUnsignedVarint("tag");
+    const size = reader.readUnsignedVarint("tagged field size");
+    reader.readRawView(size, "tagged field");
+  }
+}
+
+function describe(err: unknown): string {
+  return isKrillError(err) ? err.message : String(err);
+}
+
+export type { Logger };

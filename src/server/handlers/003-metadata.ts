@@ -1,0 +1,176 @@
+/**
+ * Metadata (key 3), versions 0-12.
+ *
+ * Brokers are listed with their endpoint on the listener the request arrived on. Topics are
+ * looked up by name, or by id from v10 (name null); no list (v1+ null, v0 empty) means every
+ * topic. An unknown name is created when auto.create.topics.enable is on and the request allows it
+ * (always for v0-3, the allow_auto_topic_creation flag from v4): internal topics get their Kafka
+ * settings, others the broker defaults. Creation is synchronous here, so the reply already carries
+ * the new topic's partitions rather than Kafka's LEADER_NOT_AVAILABLE-then-retry.
+ * Per-version notes: v1 adds controller id, rack, is_internal; v2 cluster id; v5 offline replicas;
+ * v7 leader epoch; v8-10 cluster authorized operations; v8+ topic authorized operations
+ * (-2147483648 unless asked: Krill has no ACLs, so when asked every operation is allowed);
+ * v10 topic ids; v12 drops the cluster-operations field.
+ */
+import { METADATA_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/metadata-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { topicNameError } from "../metadata/controller.js";
+import type { MetadataImage, TopicImage } from "../metadata/image.js";
+import { internalTopicRequest, isInternalTopic } from "../metadata/internal-topics.js";
+import { defineHandler } from "../registry.js";
+import type { BrokerContext } from "../services.js";
+
+/** Kafka's "authorized operations not requested" value. */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+/** AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11. */
+export const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0);
+/** CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12. */
+export const CLUSTER_OPERATIONS_ALL = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
+
+export function topicMetadata(topic: TopicImage, authorizedOperations: number): MetadataResponseTopic {
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: isInternalTopic(topic.name),
+    partitions: topic.partitions.map((p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p.partitionId,
+      leaderId: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: authorizedOperations,
+  };
+}
+
+function errorTopic(name: string | null, topicId: string, errorCode: number): MetadataResponseTopic {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: name !== null && isInternalTopic(name),
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+export function brokersFor(image: MetadataImage, listenerName: string): MetadataResponse["brokers"] {
+  const out: MetadataResponse["brokers"] = [];
+  for (const b of image.brokers.values()) {
+    if (b.fenced) continue;
+    const endpoint = b.endPoints.find((e) => e.name === listenerName) ?? b.endPoints[0];
+    if (endpoint === undefined) continue;
+    out.push({ nodeId: b.brokerId, host: endpoint.host, port: endpoint.port, rack: b.rack });
+  }
+  return out.sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/** Creates the missing topics it may; returns the image after creation and the per-name errors. */
+async function autoCreate(broker: BrokerContext, names: readonly string[]): Promise<Map<string, number>> {
+  const errors = new Map<string, number>();
+  const requests = [];
+  for (const name of names) {
+    if (topicNameError(name) !== undefined) {
+      errors.set(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
+      continue;
+    }
+    const brokers = Math.max(1, broker.image().brokers.size);
+    requests.push(
+      internalTopicRequest(name, broker.config, brokers) ?? {
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: [],
+      },
+    );
+  }
+  if (requests.length === 0) return errors;
+  const results = await broker.controller.createTopics(requests, false);
+  for (const r of results) {
+    // Another request creating the same topic first is success for this one.
+    if (r.errorCode !== ErrorCode.NONE && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      broker.logger.warn(
+        { topic: r.name, errorCode: r.errorCode, message: r.errorMessage },
+        "topic auto-creation failed",
+      );
+      errors.set(
+        r.name,
+        r.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION
+          ? r.errorCode
+          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      );
+    }
+  }
+  return errors;
+}
+
+export const handler = defineHandler({
+  api: METADATA_API,
+  minVersion: 0,
+  maxVersion: 12,
+  ordering: "concurrent",
+  async handle(ctx, request) {
+    const broker = ctx.broker;
+    const version = ctx.apiVersion;
+    const topicOps = request.includeTopicAuthorizedOperations
+      ? TOPIC_OPERATIONS_ALL
+      : AUTHORIZED_OPERATIONS_OMITTED;
+    const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
+    let image = broker.image();
+    const topics: MetadataResponseTopic[] = [];
+    if (allTopics) {
+      for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, topicOps));
+    } else {
+      const requested = request.topics ?? [];
+      const allowAutoCreate =
+        broker.config.bool("auto.create.topics.enable") && (version < 4 || request.allowAutoTopicCreation);
+      const missing = requested
+        .filter((t) => t.name !== null && !image.topicsByName.has(t.name))
+        .map((t) => t.name as string);
+      let createErrors = new Map<string, number>();
+      if (allowAutoCreate && missing.length > 0) {
+        createErrors = await autoCreate(broker, [...new Set(missing)]);
+        image = broker.image();
+      }
+      for (const t of requested) {
+        if (t.name === null) {
+          const byId = image.topicsById.get(t.topicId);
+          if (byId === undefined || t.topicId === ZERO_UUID) {
+            topics.push(errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          } else {
+            topics.push(topicMetadata(byId, topicOps));
+          }
+          continue;
+        }
+        const found = image.topicsByName.get(t.name);
+        if (found !== undefined) {
+          topics.push(topicMetadata(found, topicOps));
+        } else {
+          const code =
+            createErrors.get(t.name) ??
+            (topicNameError(t.name) !== undefined
+              ? ErrorCode.INVALID_TOPIC_EXCEPTION
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          topics.push(errorTopic(t.name, ZERO_UUID, code));
+        }
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: brokersFor(image, ctx.connection.listenerName),
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+        ? CLUSTER_OPERATIONS_ALL
+        : AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+});

@@ -1,0 +1,685 @@
+/**
+ * The controller: validates admin requests against the current image, turns them into metadata
+ * records, appends them to the metadata log and publishes the new image. It is the only writer of
+ * metadata; brokers (handlers, the log manager hook-up) only read images. Kept apart from the
+ * image and the broker so the Raft work can put a replicated log under it later.
+ *
+ * Concurrency: operations run one at a time, in submission order (`#serialize`). Inside one, the
+ * validation, the append and the image swap happen without an await between them, so no other
+ * operation sees a half-applied change; publishing to listeners (which may create partition logs)
+ * is awaited before the operation's result is returned, so a client that gets a CreateTopics
+ * success can produce at once.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { BrokerConfig } from "../../config/broker-config.js";
+import { validateTopicConfig } from "../../config/topic-config.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { METADATA_VERSION_FEATURE } from "./features.js";
+import type { MetadataImage } from "./image.js";
+import type { MetadataLog } from "./metadata-log.js";
+import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
+
+/** Kafka's Topic.MAX_NAME_LENGTH. */
+export const TOPIC_NAME_LENGTH_MAX = 249;
+/** Krill's bound on partitions per topic: each one holds open files. */
+export const PARTITIONS_PER_TOPIC_MAX = 10_000;
+/** Producer ids handed out per ProducerIdsRecord, as Kafka's controller does. */
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
+
+export interface CreateTopicRequest {
+  readonly name: string;
+  /** -1 = num.partitions. */
+  readonly numPartitions: number;
+  /** -1 = default.replication.factor. */
+  readonly replicationFactor: number;
+  readonly assignments: ReadonlyArray<{
+    readonly partitionIndex: number;
+    readonly brokerIds: readonly number[];
+  }>;
+  readonly configs: ReadonlyArray<{ readonly name: string; readonly value: string | null }>;
+}
+
+export interface CreateTopicResult {
+  readonly name: string;
+  readonly topicId: string;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly numPartitions: number;
+  readonly replicationFactor: number;
+}
+
+export interface DeleteTopicResult {
+  readonly name: string | null;
+  readonly topicId: string;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+export interface CreatePartitionsRequest {
+  readonly name: string;
+  readonly count: number;
+  readonly assignments: ReadonlyArray<readonly number[]> | null;
+}
+
+export interface ApiResult {
+  readonly name: string;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+export type IncrementalOp = 0 | 1 | 2 | 3; // SET, DELETE, APPEND, SUBTRACT
+
+export interface ConfigAlteration {
+  readonly name: string;
+  readonly value: string | null;
+  /** Only for incremental alters. */
+  readonly op?: number;
+}
+
+export type ImageListener = (
+  image: MetadataImage,
+  previous: MetadataImage,
+  records: readonly MetadataRecord[],
+) => Promise<void> | void;
+
+export interface ControllerOptions {
+  readonly log: MetadataLog;
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly initialImage: MetadataImage;
+  readonly clock?: () => number;
+  readonly randomUuid?: () => string;
+}
+
+export class MetadataController {
+  readonly #log: MetadataLog;
+  readonly #config: BrokerConfig;
+  readonly #logger: Logger;
+  readonly #clock: () => number;
+  readonly #randomUuid: () => string;
+  readonly #listeners: ImageListener[] = [];
+  #image: MetadataImage;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ControllerOptions) {
+    this.#log = options.log;
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.#image = options.initialImage;
+    this.#clock = options.clock ?? Date.now;
+    this.#randomUuid = options.randomUuid ?? randomTopicId;
+  }
+
+  get image(): MetadataImage {
+    return this.#image;
+  }
+
+  onPublish(listener: ImageListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #serialize<T>(op: () => Promise<T> | T): Promise<T> {
+    const result = this.#queue.then(op);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Appends, applies and publishes; the heart of every write. */
+  async #commit(records: MetadataRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const offset = this.#log.append(records);
+    const previous = this.#image;
+    this.#image = previous.apply(records, offset);
+    for (const listener of this.#listeners) await listener(this.#image, previous, records);
+    this.#maybeSnapshot();
+  }
+
+  #maybeSnapshot(): void {
+    const bytesMax = this.#config.int("metadata.log.max.record.bytes.between.snapshots");
+    const intervalMs = this.#config.int("metadata.log.max.snapshot.interval.ms");
+    const dueBySize = this.#log.bytesSinceSnapshot >= bytesMax;
+    const dueByTime =
+      intervalMs > 0 &&
+      this.#log.bytesSinceSnapshot > 0 &&
+      this.#clock() - this.#log.lastSnapshotMs >= intervalMs;
+    if (dueBySize || dueByTime) this.#log.snapshot(this.#image.toRecords(), this.#image.offset);
+  }
+
+  /** Called periodically so a quiet cluster still snapshots on the time bound. */
+  maybeSnapshot(): Promise<void> {
+    return this.#serialize(() => this.#maybeSnapshot());
+  }
+
+  /**
+   * Records this node's registration and, on a fresh log, the finalized features. Run once at
+   * start-up before the broker serves requests.
+   */
+  registerBroker(
+    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
+    metadataVersion: number,
+  ): Promise<void> {
+    return this.#serialize(async () => {
+      const records: MetadataRecord[] = [];
+      if (this.#image.features.get(METADATA_VERSION_FEATURE) !== metadataVersion) {
+        records.push({
+          type: "FeatureLevel",
+          data: { name: METADATA_VERSION_FEATURE, featureLevel: metadataVersion },
+        });
+      }
+      // Kafka uses the offset of the registration record as the broker epoch.
+      const brokerEpoch = BigInt(this.#log.nextOffset + records.length);
+      records.push({ type: "RegisterBroker", data: { ...registration, brokerEpoch } });
+      await this.#commit(records);
+    });
+  }
+
+  createTopics(requests: readonly CreateTopicRequest[], validateOnly: boolean): Promise<CreateTopicResult[]> {
+    return this.#serialize(async () => {
+      const image = this.#image;
+      const results: CreateTopicResult[] = [];
+      const records: MetadataRecord[] = [];
+      const counts = new Map<string, number>();
+      for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
+      const namesInBatch = new Set<string>();
+      for (const r of requests) {
+        const fail = (errorCode: number, errorMessage: string): void => {
+          results.push({
+            name: r.name,
+            topicId: ZERO_UUID,
+            errorCode,
+            errorMessage,
+            numPartitions: -1,
+            replicationFactor: -1,
+          });
+        };
+        if ((counts.get(r.name) ?? 0) > 1) {
+          fail(
+            ErrorCode.INVALID_REQUEST,
+            `Create topics request contains multiple entries for the topic ${r.name}.`,
+          );
+          continue;
+        }
+        const nameError = topicNameError(r.name);
+        if (nameError !== undefined) {
+          fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+          continue;
+        }
+        if (image.topicsByName.has(r.name)) {
+          fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${r.name}' already exists.`);
+          continue;
+        }
+        const collision = collidingTopic(r.name, [...image.topicsByName.keys(), ...namesInBatch]);
+        if (collision !== undefined) {
+          fail(
+            ErrorCode.INVALID_TOPIC_EXCEPTION,
+            `Topic '${r.name}' collides with existing topic: ${collision}`,
+          );
+          continue;
+        }
+        const placement = this.#placeReplicas(image, r);
+        if ("errorCode" in placement) {
+          fail(placement.errorCode, placement.errorMessage);
+          continue;
+        }
+        const configError = this.#topicConfigError(r.configs);
+        if (configError !== undefined) {
+          fail(ErrorCode.INVALID_CONFIG, configError);
+          continue;
+        }
+        const topicId = this.#randomUuid();
+        namesInBatch.add(r.name);
+        results.push({
+          name: r.name,
+          topicId,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: placement.replicas.length,
+          replicationFactor: placement.replicas[0]?.length ?? 0,
+        });
+        records.push({ type: "Topic", data: { name: r.name, topicId } });
+        for (const c of r.configs) {
+          records.push({
+            type: "Config",
+            data: {
+              resourceType: CONFIG_RESOURCE_TYPE.TOPIC,
+              resourceName: r.name,
+              name: c.name,
+              value: c.value,
+            },
+          });
+        }
+        placement.replicas.forEach((replicas, partitionId) => {
+          records.push({
+            type: "Partition",
+            data: {
+              partitionId,
+              topicId,
+              replicas,
+              isr: replicas,
+              leader: replicas[0]!,
+              leaderEpoch: 0,
+              partitionEpoch: 0,
+            },
+          });
+        });
+      }
+      if (!validateOnly) await this.#commit(records);
+      return results;
+    });
+  }
+
+  #topicConfigError(configs: CreateTopicRequest["configs"]): string | undefined {
+    const seen = new Set<string>();
+    for (const c of configs) {
+      if (seen.has(c.name)) return `Duplicate config key ${c.name}`;
+      seen.add(c.name);
+      if (c.value === null) return `Null value not supported for topic configs: ${c.name}`;
+      const error = validateTopicConfig(c.name, c.value);
+      if (error !== undefined) return error;
+    }
+    return undefined;
+  }
+
+  /** Replica lists per partition, from the manual assignment or round-robin over live brokers. */
+  #placeReplicas(
+    image: MetadataImage,
+    r: CreateTopicRequest,
+  ): { replicas: number[][] } | { errorCode: number; errorMessage: string } {
+    const brokerIds = [...image.brokers.values()]
+      .filter((b) => !b.fenced)
+      .map((b) => b.brokerId)
+      .sort((a, b) => a - b);
+    if (r.assignments.length > 0) {
+      if (r.numPartitions !== -1 || r.replicationFactor !== -1) {
+        return {
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage:
+            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
+        };
+      }
+      return manualPlacement(
+        r.assignments.map((a) => ({ index: a.partitionIndex, brokers: a.brokerIds })),
+        0,
+        brokerIds,
+      );
+    }
+    const numPartitions = r.numPartitions === -1 ? this.#config.int("num.partitions") : r.numPartitions;
+    const replicationFactor =
+      r.replicationFactor === -1 ? this.#config.int("default.replication.factor") : r.replicationFactor;
+    if (numPartitions <= 0) {
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        errorMessage: "Number of partitions was set to an invalid non-positive value.",
+      };
+    }
+    if (numPartitions > PARTITIONS_PER_TOPIC_MAX) {
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        errorMessage: `Number of partitions ${numPartitions} exceeds Krill's limit of ${PARTITIONS_PER_TOPIC_MAX} per topic.`,
+      };
+    }
+    if (replicationFactor <= 0) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        errorMessage: "Replication factor must be larger than 0, or -1 to use the default value.",
+      };
+    }
+    if (replicationFactor > brokerIds.length) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        errorMessage: `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${brokerIds.length} broker(s) are registered.`,
+      };
+    }
+    return { replicas: roundRobin(brokerIds, 0, numPartitions, replicationFactor) };
+  }
+
+  deleteTopics(
+    targets: ReadonlyArray<{ readonly name: string | null; readonly topicId: string | null }>,
+  ): Promise<DeleteTopicResult[]> {
+    return this.#serialize(async () => {
+      const image = this.#image;
+      const results: DeleteTopicResult[] = [];
+      const records: MetadataRecord[] = [];
+      const deleting = new Set<string>();
+      const enabled = this.#config.bool("delete.topic.enable");
+      for (const t of targets) {
+        const byId = t.topicId !== null && t.topicId !== ZERO_UUID;
+        const topic = byId ? image.topicsById.get(t.topicId!) : image.topicsByName.get(t.name ?? "");
+        if (!enabled) {
+          results.push({
+            name: t.name,
+            topicId: t.topicId ?? ZERO_UUID,
+            errorCode: ErrorCode.TOPIC_DELETION_DISABLED,
+            errorMessage: "Topic deletion is disabled.",
+          });
+          continue;
+        }
+        if (topic === undefined) {
+          results.push(
+            byId
+              ? {
+                  name: null,
+                  topicId: t.topicId!,
+                  errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+                  errorMessage: "This server does not host this topic ID.",
+                }
+              : {
+                  name: t.name,
+                  topicId: ZERO_UUID,
+                  errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                  errorMessage: "This server does not host this topic-partition.",
+                },
+          );
+          continue;
+        }
+        results.push({
+          name: topic.name,
+          topicId: topic.topicId,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+        });
+        if (!deleting.has(topic.topicId)) {
+          deleting.add(topic.topicId);
+          records.push({ type: "RemoveTopic", data: { topicId: topic.topicId } });
+        }
+      }
+      await this.#commit(records);
+      return results;
+    });
+  }
+
+  createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    validateOnly: boolean,
+  ): Promise<ApiResult[]> {
+    return this.#serialize(async () => {
+      const image = this.#image;
+      const results: ApiResult[] = [];
+      const records: MetadataRecord[] = [];
+      const counts = new Map<string, number>();
+      for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
+      const brokerIds = [...image.brokers.values()]
+        .filter((b) => !b.fenced)
+        .map((b) => b.brokerId)
+        .sort((a, b) => a - b);
+      for (const r of requests) {
+        const fail = (errorCode: number, errorMessage: string) =>
+          results.push({ name: r.name, errorCode, errorMessage });
+        if ((counts.get(r.name) ?? 0) > 1) {
+          fail(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+          continue;
+        }
+        const topic = image.topicsByName.get(r.name);
+        if (topic === undefined) {
+          fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
+          continue;
+        }
+        const current = topic.partitions.length;
+        if (r.count < current) {
+          fail(
+            ErrorCode.INVALID_PARTITIONS,
+            `Topic currently has ${current} partitions, which is higher than the requested ${r.count}.`,
+          );
+          continue;
+        }
+        if (r.count === current) {
+          fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+          continue;
+        }
+        if (r.count > PARTITIONS_PER_TOPIC_MAX) {
+          fail(
+            ErrorCode.INVALID_PARTITIONS,
+            `Number of partitions ${r.count} exceeds Krill's limit of ${PARTITIONS_PER_TOPIC_MAX} per topic.`,
+          );
+          continue;
+        }
+        const added = r.count - current;
+        let replicas: number[][];
+        if (r.assignments !== null) {
+          if (r.assignments.length !== added) {
+            fail(
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              `Attempted to add ${added} additional partition(s), but only ${r.assignments.length} assignment(s) were specified.`,
+            );
+            continue;
+          }
+          const placed = manualPlacement(
+            r.assignments.map((brokers, i) => ({ index: current + i, brokers })),
+            current,
+            brokerIds,
+          );
+          if ("errorCode" in placed) {
+            fail(placed.errorCode, placed.errorMessage);
+            continue;
+          }
+          replicas = placed.replicas;
+        } else {
+          const rf = topic.partitions[0]?.replicas.length ?? 1;
+          if (rf > brokerIds.length) {
+            fail(
+              ErrorCode.INVALID_REPLICATION_FACTOR,
+              `Unable to replicate the partition ${rf} time(s): only ${brokerIds.length} broker(s) are registered.`,
+            );
+            continue;
+          }
+          replicas = roundRobin(brokerIds, current, added, rf);
+        }
+        results.push({ name: r.name, errorCode: ErrorCode.NONE, errorMessage: null });
+        replicas.forEach((reps, i) => {
+          records.push({
+            type: "Partition",
+            data: {
+              partitionId: current + i,
+              topicId: topic.topicId,
+              replicas: reps,
+              isr: reps,
+              leader: reps[0]!,
+              leaderEpoch: 0,
+              partitionEpoch: 0,
+            },
+          });
+        });
+      }
+      if (!validateOnly) await this.#commit(records);
+      return results;
+    });
+  }
+
+  /**
+   * Replaces (incremental = false) or edits (incremental = true) the overrides of topic
+   * `resourceName`. Returns the wire error for this resource.
+   */
+  alterTopicConfigs(
+    resourceName: string,
+    alterations: readonly ConfigAlteration[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+    return this.#serialize(async () => {
+      const image = this.#image;
+      if (!image.topicsByName.has(resourceName)) {
+        return {
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `Topic ${resourceName} does not exist.`,
+        };
+      }
+      const current = image.topicConfigs(resourceName);
+      const next = new Map(incremental ? current : []);
+      const seen = new Set<string>();
+      for (const a of alterations) {
+        if (seen.has(a.name)) {
+          return {
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Error due to duplicate config keys: ${a.name}`,
+          };
+        }
+        seen.add(a.name);
+        const op = incremental ? (a.op ?? 0) : 0;
+        const known = validateTopicConfig(a.name, null);
+        if (known !== undefined) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: known };
+        if (op === 0) {
+          if (a.value === null) {
+            if (incremental)
+              return {
+                errorCode: ErrorCode.INVALID_REQUEST,
+                errorMessage: `Null value not supported for : ${a.name}`,
+              };
+            continue;
+          }
+          next.set(a.name, a.value);
+        } else if (op === 1) {
+          next.delete(a.name);
+        } else if (op === 2 || op === 3) {
+          const listError = validateTopicConfig(a.name, "");
+          const isList = a.name === "cleanup.policy" || a.name.endsWith(".throttled.replicas");
+          if (!isList || listError !== undefined) {
+            return {
+              errorCode: ErrorCode.INVALID_CONFIG,
+              errorMessage: `Config value append is not allowed for config key: ${a.name}`,
+            };
+          }
+          const base = (next.get(a.name) ?? "")
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "");
+          const items = (a.value ?? "")
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "");
+          const merged =
+            op === 2
+              ? [...base, ...items.filter((i) => !base.includes(i))]
+              : base.filter((b) => !items.includes(b));
+          next.set(a.name, merged.join(","));
+        } else {
+          return {
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Unknown config operation ${op} for ${a.name}`,
+          };
+        }
+      }
+      for (const [name, value] of next) {
+        const error = validateTopicConfig(name, value);
+        if (error !== undefined) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: error };
+      }
+      const records: MetadataRecord[] = [];
+      for (const [name, value] of next) {
+        if (current.get(name) !== value) {
+          records.push({
+            type: "Config",
+            data: { resourceType: CONFIG_RESOURCE_TYPE.TOPIC, resourceName, name, value },
+          });
+        }
+      }
+      for (const name of current.keys()) {
+        if (!next.has(name)) {
+          records.push({
+            type: "Config",
+            data: { resourceType: CONFIG_RESOURCE_TYPE.TOPIC, resourceName, name, value: null },
+          });
+        }
+      }
+      if (!validateOnly) await this.#commit(records);
+      return { errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+  }
+
+  /** Reserves a block of producer ids for `brokerId`; returns the first id and the count. */
+  allocateProducerIds(
+    brokerId: number,
+    brokerEpoch: bigint,
+  ): Promise<{ firstProducerId: bigint; count: number }> {
+    return this.#serialize(async () => {
+      const first = this.#image.nextProducerId;
+      const next = first + BigInt(PRODUCER_ID_BLOCK_SIZE);
+      await this.#commit([{ type: "ProducerIds", data: { brokerId, brokerEpoch, nextProducerId: next } }]);
+      return { firstProducerId: first, count: PRODUCER_ID_BLOCK_SIZE };
+    });
+  }
+}
+
+/** Kafka's Topic.validate rules; returns the error message or undefined. */
+export function topicNameError(name: string): string | undefined {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
+  if (name === "." || name === "..") return 'Topic name cannot be "." or ".."';
+  if (name.length > TOPIC_NAME_LENGTH_MAX) {
+    return `Topic name is illegal, it can't be longer than ${TOPIC_NAME_LENGTH_MAX} characters, topic name: ${name}`;
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return undefined;
+}
+
+/** Kafka forbids topics whose names differ only in '.' versus '_' (metric names collide). */
+function collidingTopic(name: string, existing: Iterable<string>): string | undefined {
+  const unified = name.replaceAll(".", "_");
+  for (const other of existing) if (other !== name && other.replaceAll(".", "_") === unified) return other;
+  return undefined;
+}
+
+function roundRobin(
+  brokerIds: readonly number[],
+  firstPartition: number,
+  count: number,
+  rf: number,
+): number[][] {
+  const out: number[][] = [];
+  for (let p = 0; p < count; p++) {
+    const replicas: number[] = [];
+    for (let r = 0; r < rf; r++) replicas.push(brokerIds[(firstPartition + p + r) % brokerIds.length]!);
+    out.push(replicas);
+  }
+  return out;
+}
+
+function manualPlacement(
+  assignments: ReadonlyArray<{ index: number; brokers: readonly number[] }>,
+  firstIndex: number,
+  liveBrokers: readonly number[],
+): { replicas: number[][] } | { errorCode: number; errorMessage: string } {
+  const bad = (errorMessage: string) => ({ errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage });
+  if (assignments.length > PARTITIONS_PER_TOPIC_MAX)
+    return bad(`More than ${PARTITIONS_PER_TOPIC_MAX} partitions assigned.`);
+  const sorted = [...assignments].sort((a, b) => a.index - b.index);
+  const replicas: number[][] = [];
+  let rf = -1;
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i]!;
+    if (a.index !== firstIndex + i) {
+      return bad(
+        `Partitions should be a consecutive 0-based integer sequence; partition ${a.index} is out of place.`,
+      );
+    }
+    if (a.brokers.length === 0) return bad(`The manual partition assignment includes an empty replica list.`);
+    if (new Set(a.brokers).size !== a.brokers.length) {
+      return bad(
+        `The manual partition assignment includes the broker ${a.brokers.find((b, j) => a.brokers.indexOf(b) !== j)} more than once.`,
+      );
+    }
+    const unknown = a.brokers.find((b) => !liveBrokers.includes(b));
+    if (unknown !== undefined) {
+      return bad(
+        `The manual partition assignment includes broker ${unknown}, but no such broker is registered.`,
+      );
+    }
+    if (rf !== -1 && a.brokers.length !== rf) {
+      return bad(
+        `The manual partition assignment includes a partition with ${a.brokers.length} replica(s), but this is not consistent with previous partitions, which have ${rf} replica(s).`,
+      );
+    }
+    rf = a.brokers.length;
+    replicas.push([...a.brokers]);
+  }
+  return { replicas };
+}
+
+/** A random topic id as Kafka's Uuid.randomUuid: never the zero or metadata-topic id, never starting with '-'. */
+export function randomTopicId(): string {
+  for (;;) {
+    const id = uuidFromBytes(randomBytes(16), 0);
+    if (id !== ZERO_UUID && id !== METADATA_TOPIC_ID && !id.startsWith("-")) return id;
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Feature levels this broker supports and finalizes (Kafka's MetadataVersion): metadata.version
+ * from 3.3-IV3 (7), the oldest Kafka 4.0 accepts, to 4.0-IV3 (25), Kafka 4.0's newest production
+ * level, which a fresh cluster finalizes.
+ */
+export const METADATA_VERSION_FEATURE = "metadata.version";
+export const METADATA_VERSION_MIN = 7;
+export const METADATA_VERSION_LATEST = 25;

@@ -1,0 +1,90 @@
+/**
+ * The metadata records Krill writes, in Kafka's terms (metadata/*.json specs: TopicRecord,
+ * PartitionRecord, ...). In memory they are a tagged union; `record-serde.ts` turns each into the
+ * spec's wire form (Kafka's metadata record framing: frame version, api key, version, body) for
+ * the metadata log.
+ */
+
+/** Config resource types as ConfigRecord stores them (Kafka's ConfigResource.Type). */
+export const CONFIG_RESOURCE_TYPE = { TOPIC: 2, BROKER: 4 } as const;
+
+export interface TopicRecordData {
+  readonly name: string;
+  readonly topicId: string;
+}
+
+export interface PartitionRecordData {
+  readonly partitionId: number;
+  readonly topicId: string;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+/** Only the fields present change; Kafka's PartitionChangeRecord (leader -2 = unchanged). */
+export interface PartitionChangeRecordData {
+  readonly partitionId: number;
+  readonly topicId: string;
+  readonly isr?: readonly number[];
+  readonly leader?: number;
+  readonly replicas?: readonly number[];
+}
+
+export interface ConfigRecordData {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly name: string;
+  /** null removes the override. */
+  readonly value: string | null;
+}
+
+export interface RemoveTopicRecordData {
+  readonly topicId: string;
+}
+
+export interface ProducerIdsRecordData {
+  readonly brokerId: number;
+  readonly brokerEpoch: bigint;
+  /** First producer id not yet handed out. */
+  readonly nextProducerId: bigint;
+}
+
+export interface BrokerEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Kafka's SecurityProtocol id: PLAINTEXT 0, SSL 1, SASL_PLAINTEXT 2, SASL_SSL 3. */
+  readonly securityProtocol: number;
+}
+
+export interface RegisterBrokerRecordData {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  readonly brokerEpoch: bigint;
+  readonly endPoints: readonly BrokerEndpoint[];
+  readonly rack: string | null;
+  readonly fenced: boolean;
+}
+
+export interface FeatureLevelRecordData {
+  readonly name: string;
+  readonly featureLevel: number;
+}
+
+export type MetadataRecord =
+  | { readonly type: "Topic"; readonly data: TopicRecordData }
+  | { readonly type: "Partition"; readonly data: PartitionRecordData }
+  | { readonly type: "PartitionChange"; readonly data: PartitionChangeRecordData }
+  | { readonly type: "Config"; readonly data: ConfigRecordData }
+  | { readonly type: "RemoveTopic"; readonly data: RemoveTopicRecordData }
+  | { readonly type: "ProducerIds"; readonly data: ProducerIdsRecordData }
+  | { readonly type: "RegisterBroker"; readonly data: RegisterBrokerRecordData }
+  | { readonly type: "FeatureLevel"; readonly data: FeatureLevelRecordData };
+
+/** A record with the metadata log offset it was written at. */
+export interface MetadataLogEntry {
+  readonly offset: number;
+  readonly record: MetadataRecord;
+}

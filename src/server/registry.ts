@@ -1,0 +1,177 @@
+/**
+ * The handler registry: one entry per API the broker serves, with the versions it serves. Handler
+ * modules live in `src/server/handlers/NNN-kebab-name.ts` and export `handler` (made with
+ * `defineHandler`); `loadHandlers()` imports every such module found beside it, so a new API is
+ * served by adding its file. ApiVersions is built from this registry, so the broker never
+ * advertises an API or version that has no handler.
+ */
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Logger } from "pino";
+import type { ApiDescriptor } from "../protocol/generated/apis.js";
+import type { Reader } from "../protocol/primitives/reader.js";
+import type { Writer } from "../protocol/primitives/writer.js";
+import type { ConnectionInfo } from "./network/connection.js";
+import type { BrokerContext } from "./services.js";
+
+/** Returned by a handler when the client expects no response (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol("NO_RESPONSE");
+export type NoResponse = typeof NO_RESPONSE;
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly connection: ConnectionInfo;
+  readonly broker: BrokerContext;
+  readonly logger: Logger;
+}
+
+/**
+ * How a request relates to the ones before it on the same connection. "serial" waits until every
+ * earlier request has completed (Kafka's own model: one request at a time per connection);
+ * "concurrent" starts at once, in arrival order, and is for handlers that only read state or that
+ * order their own effects synchronously at call time.
+ */
+export type Ordering = "serial" | "concurrent";
+
+export interface ApiHandler<Req = unknown, Res = unknown> {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  requestHeaderVersion(version: number): number;
+  responseHeaderVersion(version: number): number;
+  readonly ordering: Ordering;
+  decodeRequest(reader: Reader, version: number): Req;
+  encodeResponse(writer: Writer, response: Res, version: number): void;
+  handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
+  /**
+   * The response for a request whose body did not decode, carrying `errorCode` at top level, for
+   * APIs whose response has one. Without it the connection is closed instead.
+   */
+  errorResponse?(version: number, errorCode: number): Res;
+}
+
+export interface HandlerSpec<Req, Res> {
+  /** The generated descriptor: codecs and header versions. */
+  readonly api: ApiDescriptor<Req, Res>;
+  /** Versions served: within the spec's range, and Kafka 4.x's floor (KIP-896). */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly ordering: Ordering;
+  handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
+  errorResponse?(version: number, errorCode: number): Res;
+}
+
+/**
+ * The same without a descriptor: codecs and the first flexible version given directly (request
+ * header v2 and response header v1 from that version on; ApiVersions answers with header v0).
+ */
+export interface RawHandlerSpec<Req, Res> {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** -1 when no version is flexible. */
+  readonly flexibleMinVersion: number;
+  readonly ordering: Ordering;
+  decodeRequest(reader: Reader, version: number): Req;
+  encodeResponse(writer: Writer, response: Res, version: number): void;
+  handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
+  errorResponse?(version: number, errorCode: number): Res;
+}
+
+/** Builds a handler; with a descriptor, asserts the versions are ones the spec defines. */
+export function defineHandler<Req, Res>(
+  spec: HandlerSpec<Req, Res> | RawHandlerSpec<Req, Res>,
+): ApiHandler<Req, Res> {
+  if (spec.minVersion > spec.maxVersion || spec.minVersion < 0) {
+    throw new Error(`assertion: handler versions ${spec.minVersion}-${spec.maxVersion}`);
+  }
+  const common = {
+    minVersion: spec.minVersion,
+    maxVersion: spec.maxVersion,
+    ordering: spec.ordering,
+    handle: spec.handle,
+    ...(spec.errorResponse ? { errorResponse: spec.errorResponse } : {}),
+  };
+  if (!("api" in spec)) {
+    const flex = spec.flexibleMinVersion;
+    const isFlexible = (version: number) => flex >= 0 && version >= flex;
+    return {
+      ...common,
+      apiKey: spec.apiKey,
+      name: spec.name,
+      requestHeaderVersion: (version) => (isFlexible(version) ? 2 : 1),
+      responseHeaderVersion: (version) => (spec.apiKey !== 18 && isFlexible(version) ? 1 : 0),
+      decodeRequest: spec.decodeRequest,
+      encodeResponse: spec.encodeResponse,
+    };
+  }
+  const { api } = spec;
+  if (spec.minVersion < api.minVersion || spec.maxVersion > api.maxVersion) {
+    throw new Error(
+      `assertion: ${api.name} serves ${spec.minVersion}-${spec.maxVersion}, spec defines ${api.minVersion}-${api.maxVersion}`,
+    );
+  }
+  return {
+    ...common,
+    apiKey: api.apiKey,
+    name: api.name,
+    requestHeaderVersion: api.requestHeaderVersion,
+    responseHeaderVersion: api.responseHeaderVersion,
+    decodeRequest: api.decodeRequest,
+    encodeResponse: api.encodeResponse,
+  };
+}
+
+export class HandlerRegistry {
+  readonly #byKey = new Map<number, ApiHandler>();
+
+  register(handler: ApiHandler): void {
+    if (this.#byKey.has(handler.apiKey)) {
+      throw new Error(`assertion: two handlers for api key ${handler.apiKey} (${handler.name})`);
+    }
+    this.#byKey.set(handler.apiKey, handler);
+  }
+
+  get(apiKey: number): ApiHandler | undefined {
+    return this.#byKey.get(apiKey);
+  }
+
+  /** Served APIs in key order. */
+  all(): ApiHandler[] {
+    return [...this.#byKey.values()].sort((a, b) => a.apiKey - b.apiKey);
+  }
+}
+
+const HANDLER_FILE = /^(\d{3})-[a-z0-9-]+\.(js|ts)$/;
+
+/**
+ * Imports every `NNN-name` module in the handlers folder and registers its `handler` export.
+ * A module whose file number does not match its api key is a programmer error.
+ */
+export async function loadHandlers(
+  dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "handlers"),
+): Promise<HandlerRegistry> {
+  const registry = new HandlerRegistry();
+  const files = (await readdir(dir)).filter((f) => HANDLER_FILE.test(f) && !f.endsWith(".d.ts")).sort();
+  const modules = await Promise.all(
+    files.map(async (file) => ({
+      file,
+      mod: (await import(pathToFileURL(path.join(dir, file)).href)) as { handler?: ApiHandler },
+    })),
+  );
+  for (const { file, mod } of modules) {
+    if (mod.handler === undefined) continue;
+    const key = Number(HANDLER_FILE.exec(file)![1]);
+    if (mod.handler.apiKey !== key) {
+      throw new Error(`assertion: ${file} exports a handler for api key ${mod.handler.apiKey}`);
+    }
+    registry.register(mod.handler);
+  }
+  return registry;
+}
