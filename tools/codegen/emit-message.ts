@@ -242,11 +242,16 @@ export class MessageEmitter {
     if (this.imports.has("EMPTY_BYTES")) head.push('import { EMPTY_BYTES } from "../primitives/bytes.js";');
     if (this.usesTagged(structs)) head.push('import type { RawTaggedField } from "../primitives/tagged.js";');
     if (this.imports.has("ZERO_UUID")) head.push('import { ZERO_UUID } from "../primitives/uuid.js";');
-    const writerValue = this.imports.has("Writer") ? "Writer" : "type Writer";
-    if (this.imports.has("nonNull"))
-      head.push(`import { nonNull, ${writerValue} } from "../primitives/writer.js";`);
-    else if (this.imports.has("Writer")) head.push('import { Writer } from "../primitives/writer.js";');
-    else head.push('import type { Writer } from "../primitives/writer.js";');
+    const writerImports = [
+      ...(this.imports.has("nonIgnorable") ? ["nonIgnorable"] : []),
+      ...(this.imports.has("nonNull") ? ["nonNull"] : []),
+      this.imports.has("Writer") ? "Writer" : "type Writer",
+    ];
+    if (writerImports.length === 1 && writerImports[0] === "type Writer") {
+      head.push('import type { Writer } from "../primitives/writer.js";');
+    } else {
+      head.push(`import { ${writerImports.join(", ")} } from "../primitives/writer.js";`);
+    }
     head.push("");
     return `${[...head, ...body.out]
       .join("\n")
@@ -309,6 +314,7 @@ export class MessageEmitter {
         throw new Error(`${this.where(s, f)}: tagged versions must run to the field's last version`);
       }
       if (!isEmpty(intersect(f.taggedVersions, ctx))) tagged.push(f);
+      this.emitNonIgnorableCheck(b, s, f, ctx);
       const c = versionCond(untagged, ctx);
       if (c === false) continue;
       if (c !== true) b.open(`if (${c}) {`);
@@ -323,6 +329,22 @@ export class MessageEmitter {
     }
     b.close();
     b.line("");
+  }
+
+  /**
+   * Like Kafka, refuse to drop information silently: a field that is not `ignorable` and holds a
+   * non-default value cannot be written at a version that lacks the field.
+   */
+  private emitNonIgnorableCheck(b: Lines, s: StructModel, f: FieldModel, ctx: Versions): void {
+    if (f.ignorable) return;
+    const present = versionCond(f.versions, ctx);
+    if (present === true) return;
+    const nd = this.nonDefaultExpr(s, f, `m.${f.name}`);
+    const when = present === false ? nd : `!(${present}) && ${nd}`;
+    this.imports.add("nonIgnorable");
+    b.line(
+      `if (${when}) throw nonIgnorable(${JSON.stringify(f.name)}, ${JSON.stringify(s.tsName)}, version);`,
+    );
   }
 
   private emitVersionCheck(b: Lines, what: "encode" | "decode"): void {

@@ -181,11 +181,21 @@ export function camelCase(specName: string): string {
   return specName.charAt(0).toLowerCase() + specName.slice(1);
 }
 
+/** "OffsetForLeaderEpochRequest" -> "offset-for-leader-epoch-request"; "KRaftVersionRecord" -> "kraft-version-record". */
 export function kebabCase(name: string): string {
-  return name
+  const words = name
     .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1-$2")
-    .toLowerCase();
+    .toLowerCase()
+    .split("-");
+  // A lone capital starts a word with the next one ("KRaft"), as Kafka's own docs spell it.
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.length === 1 && i + 1 < words.length) words[i + 1] = w + words[i + 1];
+    else out.push(w);
+  }
+  return out.join("-");
 }
 
 /** Property names generated code uses itself; a spec field with one of these would clash. */

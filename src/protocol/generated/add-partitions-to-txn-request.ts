@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface AddPartitionsToTxnRequest {
   transactions: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[];
@@ -64,6 +64,7 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxn
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddPartitionsToTxnRequest (valid 0-5)`);
   }
+  if (!(version >= 4) && m.transactions.length !== 0) throw nonIgnorable("transactions", "AddPartitionsToTxnRequest", version);
   if (version >= 4) {
     {
       const a = m.transactions;
@@ -73,15 +74,19 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxn
       }
     }
   }
+  if (!(version <= 3) && m.v3AndBelowTransactionalId !== "") throw nonIgnorable("v3AndBelowTransactionalId", "AddPartitionsToTxnRequest", version);
   if (version <= 3) {
     if (version >= 3) w.writeCompactString(m.v3AndBelowTransactionalId, "v3AndBelowTransactionalId"); else w.writeString(m.v3AndBelowTransactionalId, "v3AndBelowTransactionalId");
   }
+  if (!(version <= 3) && m.v3AndBelowProducerId !== 0n) throw nonIgnorable("v3AndBelowProducerId", "AddPartitionsToTxnRequest", version);
   if (version <= 3) {
     w.writeInt64(m.v3AndBelowProducerId);
   }
+  if (!(version <= 3) && m.v3AndBelowProducerEpoch !== 0) throw nonIgnorable("v3AndBelowProducerEpoch", "AddPartitionsToTxnRequest", version);
   if (version <= 3) {
     w.writeInt16(m.v3AndBelowProducerEpoch);
   }
+  if (!(version <= 3) && m.v3AndBelowTopics.length !== 0) throw nonIgnorable("v3AndBelowTopics", "AddPartitionsToTxnRequest", version);
   if (version <= 3) {
     {
       const a = m.v3AndBelowTopics;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface AddPartitionsToTxnResponse {
   throttleTimeMs: number;
@@ -74,6 +74,7 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, m: AddPartitionsToTx
   if (version >= 4) {
     w.writeInt16(m.errorCode);
   }
+  if (!(version >= 4) && m.resultsByTransaction.length !== 0) throw nonIgnorable("resultsByTransaction", "AddPartitionsToTxnResponse", version);
   if (version >= 4) {
     {
       const a = m.resultsByTransaction;
@@ -83,6 +84,7 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, m: AddPartitionsToTx
       }
     }
   }
+  if (!(version <= 3) && m.resultsByTopicV3AndBelow.length !== 0) throw nonIgnorable("resultsByTopicV3AndBelow", "AddPartitionsToTxnResponse", version);
   if (version <= 3) {
     {
       const a = m.resultsByTopicV3AndBelow;

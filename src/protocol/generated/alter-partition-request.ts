@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface AlterPartitionRequest {
   brokerId: number;
@@ -123,6 +123,7 @@ function encodeAlterPartitionRequestTopicData(w: Writer, m: AlterPartitionReques
 function encodeAlterPartitionRequestPartitionData(w: Writer, m: AlterPartitionRequestPartitionData, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderEpoch);
+  if (!(version <= 2) && m.newIsr.length !== 0) throw nonIgnorable("newIsr", "AlterPartitionRequestPartitionData", version);
   if (version <= 2) {
     {
       const a = m.newIsr;
@@ -132,6 +133,7 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, m: AlterPartitionRe
       }
     }
   }
+  if (!(version >= 3) && m.newIsrWithEpochs.length !== 0) throw nonIgnorable("newIsrWithEpochs", "AlterPartitionRequestPartitionData", version);
   if (version >= 3) {
     {
       const a = m.newIsrWithEpochs;
@@ -141,6 +143,7 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, m: AlterPartitionRe
       }
     }
   }
+  if (!(version >= 1) && m.leaderRecoveryState !== 0) throw nonIgnorable("leaderRecoveryState", "AlterPartitionRequestPartitionData", version);
   if (version >= 1) {
     w.writeInt8(m.leaderRecoveryState);
   }

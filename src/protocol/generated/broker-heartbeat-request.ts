@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { Writer } from "../primitives/writer.js";
+import { nonIgnorable, Writer } from "../primitives/writer.js";
 
 export interface BrokerHeartbeatRequest {
   brokerId: number;
@@ -37,6 +37,7 @@ export function encodeBrokerHeartbeatRequest(w: Writer, m: BrokerHeartbeatReques
   w.writeInt64(m.currentMetadataOffset);
   w.writeBool(m.wantFence);
   w.writeBool(m.wantShutDown);
+  if (!(version >= 1) && m.offlineLogDirs.length !== 0) throw nonIgnorable("offlineLogDirs", "BrokerHeartbeatRequest", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_offlineLogDirs = (version >= 1) && m.offlineLogDirs.length !== 0;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { Writer } from "../primitives/writer.js";
+import { nonIgnorable, Writer } from "../primitives/writer.js";
 
 export interface BrokerRegistrationChangeRecord {
   brokerId: number;
@@ -32,6 +32,8 @@ export function encodeBrokerRegistrationChangeRecord(w: Writer, m: BrokerRegistr
   }
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
+  if (!(version >= 1) && m.inControlledShutdown !== 0) throw nonIgnorable("inControlledShutdown", "BrokerRegistrationChangeRecord", version);
+  if (!(version >= 2) && m.logDirs.length !== 0) throw nonIgnorable("logDirs", "BrokerRegistrationChangeRecord", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_fenced = m.fenced !== 0;

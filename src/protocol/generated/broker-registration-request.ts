@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface BrokerRegistrationRequest {
   brokerId: number;
@@ -91,6 +91,7 @@ export function encodeBrokerRegistrationRequest(w: Writer, m: BrokerRegistration
     }
   }
   w.writeCompactNullableString(m.rack, "rack");
+  if (!(version >= 1) && m.isMigratingZkBroker !== false) throw nonIgnorable("isMigratingZkBroker", "BrokerRegistrationRequest", version);
   if (version >= 1) {
     w.writeBool(m.isMigratingZkBroker);
   }

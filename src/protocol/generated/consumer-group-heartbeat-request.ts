@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ConsumerGroupHeartbeatRequest {
   groupId: string;
@@ -72,6 +72,7 @@ export function encodeConsumerGroupHeartbeatRequest(w: Writer, m: ConsumerGroupH
       }
     }
   }
+  if (!(version >= 1) && m.subscribedTopicRegex !== null) throw nonIgnorable("subscribedTopicRegex", "ConsumerGroupHeartbeatRequest", version);
   if (version >= 1) {
     w.writeCompactNullableString(m.subscribedTopicRegex, "subscribedTopicRegex");
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface CreateAclsRequest {
   creations: CreateAclsRequestAclCreation[];
@@ -67,6 +67,7 @@ export function encodeCreateAclsRequest(w: Writer, m: CreateAclsRequest, version
 function encodeCreateAclsRequestAclCreation(w: Writer, m: CreateAclsRequestAclCreation, version: number): void {
   w.writeInt8(m.resourceType);
   if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (!(version >= 1) && m.resourcePatternType !== 3) throw nonIgnorable("resourcePatternType", "CreateAclsRequestAclCreation", version);
   if (version >= 1) {
     w.writeInt8(m.resourcePatternType);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface CreateDelegationTokenRequest {
   ownerPrincipalType: string | null;
@@ -42,9 +42,11 @@ export function encodeCreateDelegationTokenRequest(w: Writer, m: CreateDelegatio
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateDelegationTokenRequest (valid 0-3)`);
   }
+  if (!(version >= 3) && m.ownerPrincipalType !== "") throw nonIgnorable("ownerPrincipalType", "CreateDelegationTokenRequest", version);
   if (version >= 3) {
     w.writeCompactNullableString(m.ownerPrincipalType, "ownerPrincipalType");
   }
+  if (!(version >= 3) && m.ownerPrincipalName !== "") throw nonIgnorable("ownerPrincipalName", "CreateDelegationTokenRequest", version);
   if (version >= 3) {
     w.writeCompactNullableString(m.ownerPrincipalName, "ownerPrincipalName");
   }

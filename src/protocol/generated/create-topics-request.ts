@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface CreateTopicsRequest {
   topics: CreateTopicsRequestCreatableTopic[];
@@ -82,6 +82,7 @@ export function encodeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, ver
     }
   }
   w.writeInt32(m.timeoutMs);
+  if (!(version >= 1) && m.validateOnly !== false) throw nonIgnorable("validateOnly", "CreateTopicsRequest", version);
   if (version >= 1) {
     w.writeBool(m.validateOnly);
   }

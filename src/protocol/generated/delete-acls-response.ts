@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DeleteAclsResponse {
   throttleTimeMs: number;
@@ -113,6 +113,7 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsR
   if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
   w.writeInt8(m.resourceType);
   if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (!(version >= 1) && m.patternType !== 3) throw nonIgnorable("patternType", "DeleteAclsResponseDeleteAclsMatchingAcl", version);
   if (version >= 1) {
     w.writeInt8(m.patternType);
   }

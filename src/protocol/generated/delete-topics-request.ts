@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DeleteTopicsRequest {
   topics: DeleteTopicsRequestDeleteTopicState[];
@@ -41,6 +41,7 @@ export function encodeDeleteTopicsRequest(w: Writer, m: DeleteTopicsRequest, ver
   if (version < 0 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteTopicsRequest (valid 0-6)`);
   }
+  if (!(version >= 6) && m.topics.length !== 0) throw nonIgnorable("topics", "DeleteTopicsRequest", version);
   if (version >= 6) {
     {
       const a = m.topics;

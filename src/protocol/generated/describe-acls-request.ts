@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeAclsRequest {
   resourceTypeFilter: number;
@@ -36,6 +36,7 @@ export function encodeDescribeAclsRequest(w: Writer, m: DescribeAclsRequest, ver
   }
   w.writeInt8(m.resourceTypeFilter);
   if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "resourceNameFilter");
+  if (!(version >= 1) && m.patternTypeFilter !== 3) throw nonIgnorable("patternTypeFilter", "DescribeAclsRequest", version);
   if (version >= 1) {
     w.writeInt8(m.patternTypeFilter);
   }

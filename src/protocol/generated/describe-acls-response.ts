@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeAclsResponse {
   throttleTimeMs: number;
@@ -88,6 +88,7 @@ export function encodeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v
 function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, m: DescribeAclsResponseDescribeAclsResource, version: number): void {
   w.writeInt8(m.resourceType);
   if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (!(version >= 1) && m.patternType !== 3) throw nonIgnorable("patternType", "DescribeAclsResponseDescribeAclsResource", version);
   if (version >= 1) {
     w.writeInt8(m.patternType);
   }

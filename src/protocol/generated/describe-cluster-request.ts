@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface DescribeClusterRequest {
   includeClusterAuthorizedOperations: boolean;
@@ -25,6 +25,7 @@ export function encodeDescribeClusterRequest(w: Writer, m: DescribeClusterReques
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeClusterRequest (valid 0-1)`);
   }
   w.writeBool(m.includeClusterAuthorizedOperations);
+  if (!(version >= 1) && m.endpointType !== 1) throw nonIgnorable("endpointType", "DescribeClusterRequest", version);
   if (version >= 1) {
     w.writeInt8(m.endpointType);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeClusterResponse {
   throttleTimeMs: number;
@@ -57,6 +57,7 @@ export function encodeDescribeClusterResponse(w: Writer, m: DescribeClusterRespo
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  if (!(version >= 1) && m.endpointType !== 1) throw nonIgnorable("endpointType", "DescribeClusterResponse", version);
   if (version >= 1) {
     w.writeInt8(m.endpointType);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface DescribeConfigsRequest {
   resources: DescribeConfigsRequestDescribeConfigsResource[];
@@ -49,9 +49,11 @@ export function encodeDescribeConfigsRequest(w: Writer, m: DescribeConfigsReques
       encodeDescribeConfigsRequestDescribeConfigsResource(w, a[i]!, version);
     }
   }
+  if (!(version >= 1) && m.includeSynonyms !== false) throw nonIgnorable("includeSynonyms", "DescribeConfigsRequest", version);
   if (version >= 1) {
     w.writeBool(m.includeSynonyms);
   }
+  if (!(version >= 3) && m.includeDocumentation !== false) throw nonIgnorable("includeDocumentation", "DescribeConfigsRequest", version);
   if (version >= 3) {
     w.writeBool(m.includeDocumentation);
   }

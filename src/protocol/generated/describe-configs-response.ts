@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeConfigsResponse {
   throttleTimeMs: number;
@@ -134,6 +134,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
   if (version >= 4) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   if (version >= 4) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
   w.writeBool(m.readOnly);
+  if (!(version <= 0) && m.isDefault !== false) throw nonIgnorable("isDefault", "DescribeConfigsResponseDescribeConfigsResourceResult", version);
   if (version <= 0) {
     w.writeBool(m.isDefault);
   }

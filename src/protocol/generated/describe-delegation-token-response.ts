@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import { EMPTY_BYTES } from "../primitives/bytes.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface DescribeDelegationTokenResponse {
   errorCode: number;
@@ -94,9 +94,11 @@ export function encodeDescribeDelegationTokenResponse(w: Writer, m: DescribeDele
 function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken, version: number): void {
   if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
   if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
+  if (!(version >= 3) && m.tokenRequesterPrincipalType !== "") throw nonIgnorable("tokenRequesterPrincipalType", "DescribeDelegationTokenResponseDescribedDelegationToken", version);
   if (version >= 3) {
     w.writeCompactString(m.tokenRequesterPrincipalType, "tokenRequesterPrincipalType");
   }
+  if (!(version >= 3) && m.tokenRequesterPrincipalName !== "") throw nonIgnorable("tokenRequesterPrincipalName", "DescribeDelegationTokenResponseDescribedDelegationToken", version);
   if (version >= 3) {
     w.writeCompactString(m.tokenRequesterPrincipalName, "tokenRequesterPrincipalName");
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface DescribeGroupsRequest {
   groups: string[];
@@ -31,6 +31,7 @@ export function encodeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequest,
       if (version >= 5) w.writeCompactString(a[i]!, "groups"); else w.writeString(a[i]!, "groups");
     }
   }
+  if (!(version >= 3) && m.includeAuthorizedOperations !== false) throw nonIgnorable("includeAuthorizedOperations", "DescribeGroupsRequest", version);
   if (version >= 3) {
     w.writeBool(m.includeAuthorizedOperations);
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import { EMPTY_BYTES } from "../primitives/bytes.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeGroupsResponse {
   throttleTimeMs: number;
@@ -105,6 +105,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: DescribeGroups
       encodeDescribeGroupsResponseDescribedGroupMember(w, a[i]!, version);
     }
   }
+  if (!(version >= 3) && m.authorizedOperations !== -2147483648) throw nonIgnorable("authorizedOperations", "DescribeGroupsResponseDescribedGroup", version);
   if (version >= 3) {
     w.writeInt32(m.authorizedOperations);
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeQuorumResponse {
   errorCode: number;
@@ -130,6 +130,7 @@ export function encodeDescribeQuorumResponse(w: Writer, m: DescribeQuorumRespons
       encodeDescribeQuorumResponseTopicData(w, a[i]!, version);
     }
   }
+  if (!(version >= 2) && m.nodes.length !== 0) throw nonIgnorable("nodes", "DescribeQuorumResponse", version);
   if (version >= 2) {
     {
       const a = m.nodes;
@@ -200,6 +201,7 @@ function encodeDescribeQuorumResponsePartitionData(w: Writer, m: DescribeQuorumR
 
 function encodeDescribeQuorumResponseReplicaState(w: Writer, m: DescribeQuorumResponseReplicaState, version: number): void {
   w.writeInt32(m.replicaId);
+  if (!(version >= 2) && m.replicaDirectoryId !== ZERO_UUID) throw nonIgnorable("replicaDirectoryId", "DescribeQuorumResponseReplicaState", version);
   if (version >= 2) {
     w.writeUuid(m.replicaDirectoryId);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface ElectLeadersRequest {
   electionType: number;
@@ -40,6 +40,7 @@ export function encodeElectLeadersRequest(w: Writer, m: ElectLeadersRequest, ver
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ElectLeadersRequest (valid 0-2)`);
   }
+  if (!(version >= 1) && m.electionType !== 0) throw nonIgnorable("electionType", "ElectLeadersRequest", version);
   if (version >= 1) {
     w.writeInt8(m.electionType);
   }

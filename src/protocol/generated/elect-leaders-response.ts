@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ElectLeadersResponse {
   throttleTimeMs: number;
@@ -57,6 +57,7 @@ export function encodeElectLeadersResponse(w: Writer, m: ElectLeadersResponse, v
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ElectLeadersResponse (valid 0-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
+  if (!(version >= 1) && m.errorCode !== 0) throw nonIgnorable("errorCode", "ElectLeadersResponse", version);
   if (version >= 1) {
     w.writeInt16(m.errorCode);
   }

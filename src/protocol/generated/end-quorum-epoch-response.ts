@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { Writer } from "../primitives/writer.js";
+import { nonIgnorable, Writer } from "../primitives/writer.js";
 
 export interface EndQuorumEpochResponse {
   errorCode: number;
@@ -82,6 +82,7 @@ export function encodeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochRespons
       encodeEndQuorumEpochResponseTopicData(w, a[i]!, version);
     }
   }
+  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw nonIgnorable("nodeEndpoints", "EndQuorumEpochResponse", version);
   if (version >= 1) {
     const unknown = m.unknownTaggedFields;
     let numTagged = unknown === undefined ? 0 : unknown.length;

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, Writer } from "../primitives/writer.js";
 
 export interface FetchRequest {
   clusterId: string | null;
@@ -115,9 +115,11 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
   if (version < 0 || version > 17) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FetchRequest (valid 0-17)`);
   }
+  if (!(version <= 14) && m.replicaId !== -1) throw nonIgnorable("replicaId", "FetchRequest", version);
   if (version <= 14) {
     w.writeInt32(m.replicaId);
   }
+  if (!(version >= 15) && !isDefaultFetchRequestReplicaState(m.replicaState)) throw nonIgnorable("replicaState", "FetchRequest", version);
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
   if (version >= 3) {
@@ -139,6 +141,7 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
       encodeFetchRequestFetchTopic(w, a[i]!, version);
     }
   }
+  if (!(version >= 7) && m.forgottenTopicsData.length !== 0) throw nonIgnorable("forgottenTopicsData", "FetchRequest", version);
   if (version >= 7) {
     {
       const a = m.forgottenTopicsData;
@@ -221,6 +224,7 @@ function encodeFetchRequestFetchPartition(w: Writer, m: FetchRequestFetchPartiti
     w.writeInt32(m.currentLeaderEpoch);
   }
   w.writeInt64(m.fetchOffset);
+  if (!(version >= 12) && m.lastFetchedEpoch !== -1) throw nonIgnorable("lastFetchedEpoch", "FetchRequestFetchPartition", version);
   if (version >= 12) {
     w.writeInt32(m.lastFetchedEpoch);
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, Writer } from "../primitives/writer.js";
 
 export interface FetchResponse {
   throttleTimeMs: number;
@@ -159,6 +159,7 @@ export function encodeFetchResponse(w: Writer, m: FetchResponse, version: number
   if (version >= 7) {
     w.writeInt16(m.errorCode);
   }
+  if (!(version >= 7) && m.sessionId !== 0) throw nonIgnorable("sessionId", "FetchResponse", version);
   if (version >= 7) {
     w.writeInt32(m.sessionId);
   }
@@ -169,6 +170,7 @@ export function encodeFetchResponse(w: Writer, m: FetchResponse, version: number
       encodeFetchResponseFetchableTopicResponse(w, a[i]!, version);
     }
   }
+  if (!(version >= 16) && m.nodeEndpoints.length !== 0) throw nonIgnorable("nodeEndpoints", "FetchResponse", version);
   if (version >= 12) {
     const unknown = m.unknownTaggedFields;
     let numTagged = unknown === undefined ? 0 : unknown.length;
@@ -229,6 +231,9 @@ function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDa
   if (version >= 5) {
     w.writeInt64(m.logStartOffset);
   }
+  if (!(version >= 12) && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) throw nonIgnorable("divergingEpoch", "FetchResponsePartitionData", version);
+  if (!(version >= 12) && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) throw nonIgnorable("currentLeader", "FetchResponsePartitionData", version);
+  if (!(version >= 12) && !isDefaultFetchResponseSnapshotId(m.snapshotId)) throw nonIgnorable("snapshotId", "FetchResponsePartitionData", version);
   if (version >= 4) {
     {
       const a = m.abortedTransactions;
@@ -242,6 +247,7 @@ function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDa
       }
     }
   }
+  if (!(version >= 11) && m.preferredReadReplica !== -1) throw nonIgnorable("preferredReadReplica", "FetchResponsePartitionData", version);
   if (version >= 11) {
     w.writeInt32(m.preferredReadReplica);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, Writer } from "../primitives/writer.js";
 
 export interface FetchSnapshotResponse {
   throttleTimeMs: number;
@@ -119,6 +119,7 @@ export function encodeFetchSnapshotResponse(w: Writer, m: FetchSnapshotResponse,
       encodeFetchSnapshotResponseTopicSnapshot(w, a[i]!, version);
     }
   }
+  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw nonIgnorable("nodeEndpoints", "FetchSnapshotResponse", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_nodeEndpoints = (version >= 1) && m.nodeEndpoints.length !== 0;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface FindCoordinatorRequest {
   key: string;
@@ -26,12 +26,15 @@ export function encodeFindCoordinatorRequest(w: Writer, m: FindCoordinatorReques
   if (version < 0 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FindCoordinatorRequest (valid 0-6)`);
   }
+  if (!(version <= 3) && m.key !== "") throw nonIgnorable("key", "FindCoordinatorRequest", version);
   if (version <= 3) {
     if (version >= 3) w.writeCompactString(m.key, "key"); else w.writeString(m.key, "key");
   }
+  if (!(version >= 1) && m.keyType !== 0) throw nonIgnorable("keyType", "FindCoordinatorRequest", version);
   if (version >= 1) {
     w.writeInt8(m.keyType);
   }
+  if (!(version >= 4) && m.coordinatorKeys.length !== 0) throw nonIgnorable("coordinatorKeys", "FindCoordinatorRequest", version);
   if (version >= 4) {
     {
       const a = m.coordinatorKeys;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface FindCoordinatorResponse {
   throttleTimeMs: number;
@@ -59,21 +59,26 @@ export function encodeFindCoordinatorResponse(w: Writer, m: FindCoordinatorRespo
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs);
   }
+  if (!(version <= 3) && m.errorCode !== 0) throw nonIgnorable("errorCode", "FindCoordinatorResponse", version);
   if (version <= 3) {
     w.writeInt16(m.errorCode);
   }
   if (version >= 1 && version <= 3) {
     if (version >= 3) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
   }
+  if (!(version <= 3) && m.nodeId !== 0) throw nonIgnorable("nodeId", "FindCoordinatorResponse", version);
   if (version <= 3) {
     w.writeInt32(m.nodeId);
   }
+  if (!(version <= 3) && m.host !== "") throw nonIgnorable("host", "FindCoordinatorResponse", version);
   if (version <= 3) {
     if (version >= 3) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
   }
+  if (!(version <= 3) && m.port !== 0) throw nonIgnorable("port", "FindCoordinatorResponse", version);
   if (version <= 3) {
     w.writeInt32(m.port);
   }
+  if (!(version >= 4) && m.coordinators.length !== 0) throw nonIgnorable("coordinators", "FindCoordinatorResponse", version);
   if (version >= 4) {
     {
       const a = m.coordinators;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface HeartbeatRequest {
   groupId: string;
@@ -31,6 +31,7 @@ export function encodeHeartbeatRequest(w: Writer, m: HeartbeatRequest, version: 
   if (version >= 4) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
   w.writeInt32(m.generationId);
   if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (!(version >= 3) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "HeartbeatRequest", version);
   if (version >= 3) {
     if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
   }

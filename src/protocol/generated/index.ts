@@ -138,7 +138,7 @@ export * from "./initialize-share-group-state-request.js";
 export * from "./initialize-share-group-state-response.js";
 export * from "./join-group-request.js";
 export * from "./join-group-response.js";
-export * from "./k-raft-version-record.js";
+export * from "./kraft-version-record.js";
 export * from "./leader-and-isr-request.js";
 export * from "./leader-and-isr-response.js";
 export * from "./leader-change-message.js";

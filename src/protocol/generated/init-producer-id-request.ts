@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface InitProducerIdRequest {
   transactionalId: string | null;
@@ -30,9 +30,11 @@ export function encodeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest,
   }
   if (version >= 2) w.writeCompactNullableString(m.transactionalId, "transactionalId"); else w.writeNullableString(m.transactionalId, "transactionalId");
   w.writeInt32(m.transactionTimeoutMs);
+  if (!(version >= 3) && m.producerId !== -1n) throw nonIgnorable("producerId", "InitProducerIdRequest", version);
   if (version >= 3) {
     w.writeInt64(m.producerId);
   }
+  if (!(version >= 3) && m.producerEpoch !== -1) throw nonIgnorable("producerEpoch", "InitProducerIdRequest", version);
   if (version >= 3) {
     w.writeInt16(m.producerEpoch);
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import { EMPTY_BYTES } from "../primitives/bytes.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface JoinGroupRequest {
   groupId: string;
@@ -57,6 +57,7 @@ export function encodeJoinGroupRequest(w: Writer, m: JoinGroupRequest, version: 
     w.writeInt32(m.rebalanceTimeoutMs);
   }
   if (version >= 6) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (!(version >= 5) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "JoinGroupRequest", version);
   if (version >= 5) {
     if (version >= 6) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import { EMPTY_BYTES } from "../primitives/bytes.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface JoinGroupResponse {
   throttleTimeMs: number;
@@ -65,6 +65,7 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
   }
   if (version >= 6) if (version >= 7) w.writeCompactNullableString(m.protocolName, "protocolName"); else w.writeCompactString(nonNull(m.protocolName, "protocolName"), "protocolName"); else if (version >= 7) w.writeNullableString(m.protocolName, "protocolName"); else w.writeString(nonNull(m.protocolName, "protocolName"), "protocolName");
   if (version >= 6) w.writeCompactString(m.leader, "leader"); else w.writeString(m.leader, "leader");
+  if (!(version >= 9) && m.skipAssignment !== false) throw nonIgnorable("skipAssignment", "JoinGroupResponse", version);
   if (version >= 9) {
     w.writeBool(m.skipAssignment);
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface LeaderAndIsrRequest {
   controllerId: number;
@@ -104,6 +104,7 @@ export function encodeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequest, ver
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of LeaderAndIsrRequest (valid 0-7)`);
   }
   w.writeInt32(m.controllerId);
+  if (!(version >= 7) && m.isKRaftController !== false) throw nonIgnorable("isKRaftController", "LeaderAndIsrRequest", version);
   if (version >= 7) {
     w.writeBool(m.isKRaftController);
   }
@@ -111,9 +112,11 @@ export function encodeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequest, ver
   if (version >= 2) {
     w.writeInt64(m.brokerEpoch);
   }
+  if (!(version >= 5) && m.type !== 0) throw nonIgnorable("type", "LeaderAndIsrRequest", version);
   if (version >= 5) {
     w.writeInt8(m.type);
   }
+  if (!(version <= 1) && m.ungroupedPartitionStates.length !== 0) throw nonIgnorable("ungroupedPartitionStates", "LeaderAndIsrRequest", version);
   if (version <= 1) {
     {
       const a = m.ungroupedPartitionStates;
@@ -123,6 +126,7 @@ export function encodeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequest, ver
       }
     }
   }
+  if (!(version >= 2) && m.topicStates.length !== 0) throw nonIgnorable("topicStates", "LeaderAndIsrRequest", version);
   if (version >= 2) {
     {
       const a = m.topicStates;
@@ -194,6 +198,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, m: Leade
   if (version >= 1) {
     w.writeBool(m.isNew);
   }
+  if (!(version >= 6) && m.leaderRecoveryState !== 0) throw nonIgnorable("leaderRecoveryState", "LeaderAndIsrRequestLeaderAndIsrPartitionState", version);
   if (version >= 6) {
     w.writeInt8(m.leaderRecoveryState);
   }

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface LeaderAndIsrResponse {
   errorCode: number;
@@ -58,6 +58,7 @@ export function encodeLeaderAndIsrResponse(w: Writer, m: LeaderAndIsrResponse, v
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of LeaderAndIsrResponse (valid 0-7)`);
   }
   w.writeInt16(m.errorCode);
+  if (!(version <= 4) && m.partitionErrors.length !== 0) throw nonIgnorable("partitionErrors", "LeaderAndIsrResponse", version);
   if (version <= 4) {
     {
       const a = m.partitionErrors;
@@ -67,6 +68,7 @@ export function encodeLeaderAndIsrResponse(w: Writer, m: LeaderAndIsrResponse, v
       }
     }
   }
+  if (!(version >= 5) && m.topics.length !== 0) throw nonIgnorable("topics", "LeaderAndIsrResponse", version);
   if (version >= 5) {
     {
       const a = m.topics;

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface LeaderChangeMessage {
   version: number;
@@ -70,6 +70,7 @@ export function encodeLeaderChangeMessage(w: Writer, m: LeaderChangeMessage, ver
 
 function encodeLeaderChangeMessageVoter(w: Writer, m: LeaderChangeMessageVoter, version: number): void {
   w.writeInt32(m.voterId);
+  if (!(version >= 1) && m.voterDirectoryId !== ZERO_UUID) throw nonIgnorable("voterDirectoryId", "LeaderChangeMessageVoter", version);
   if (version >= 1) {
     w.writeUuid(m.voterDirectoryId);
   }

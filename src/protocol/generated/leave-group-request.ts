@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface LeaveGroupRequest {
   groupId: string;
@@ -43,9 +43,11 @@ export function encodeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, version
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of LeaveGroupRequest (valid 0-5)`);
   }
   if (version >= 4) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (!(version <= 2) && m.memberId !== "") throw nonIgnorable("memberId", "LeaveGroupRequest", version);
   if (version <= 2) {
     w.writeString(m.memberId, "memberId");
   }
+  if (!(version >= 3) && m.members.length !== 0) throw nonIgnorable("members", "LeaveGroupRequest", version);
   if (version >= 3) {
     {
       const a = m.members;

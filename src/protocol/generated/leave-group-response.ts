@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface LeaveGroupResponse {
   throttleTimeMs: number;
@@ -46,6 +46,7 @@ export function encodeLeaveGroupResponse(w: Writer, m: LeaveGroupResponse, versi
     w.writeInt32(m.throttleTimeMs);
   }
   w.writeInt16(m.errorCode);
+  if (!(version >= 3) && m.members.length !== 0) throw nonIgnorable("members", "LeaveGroupResponse", version);
   if (version >= 3) {
     {
       const a = m.members;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface ListGroupsRequest {
   statesFilter: string[];
@@ -24,6 +24,7 @@ export function encodeListGroupsRequest(w: Writer, m: ListGroupsRequest, version
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListGroupsRequest (valid 0-5)`);
   }
+  if (!(version >= 4) && m.statesFilter.length !== 0) throw nonIgnorable("statesFilter", "ListGroupsRequest", version);
   if (version >= 4) {
     {
       const a = m.statesFilter;
@@ -33,6 +34,7 @@ export function encodeListGroupsRequest(w: Writer, m: ListGroupsRequest, version
       }
     }
   }
+  if (!(version >= 5) && m.typesFilter.length !== 0) throw nonIgnorable("typesFilter", "ListGroupsRequest", version);
   if (version >= 5) {
     {
       const a = m.typesFilter;

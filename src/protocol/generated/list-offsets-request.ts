@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface ListOffsetsRequest {
   replicaId: number;
@@ -61,6 +61,7 @@ export function encodeListOffsetsRequest(w: Writer, m: ListOffsetsRequest, versi
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListOffsetsRequest (valid 0-10)`);
   }
   w.writeInt32(m.replicaId);
+  if (!(version >= 2) && m.isolationLevel !== 0) throw nonIgnorable("isolationLevel", "ListOffsetsRequest", version);
   if (version >= 2) {
     w.writeInt8(m.isolationLevel);
   }
@@ -111,6 +112,7 @@ function encodeListOffsetsRequestListOffsetsPartition(w: Writer, m: ListOffsetsR
     w.writeInt32(m.currentLeaderEpoch);
   }
   w.writeInt64(m.timestamp);
+  if (!(version <= 0) && m.maxNumOffsets !== 1) throw nonIgnorable("maxNumOffsets", "ListOffsetsRequestListOffsetsPartition", version);
   if (version <= 0) {
     w.writeInt32(m.maxNumOffsets);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface ListOffsetsResponse {
   throttleTimeMs: number;
@@ -104,6 +104,7 @@ function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: ListOff
 function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
+  if (!(version <= 0) && m.oldStyleOffsets.length !== 0) throw nonIgnorable("oldStyleOffsets", "ListOffsetsResponseListOffsetsPartitionResponse", version);
   if (version <= 0) {
     {
       const a = m.oldStyleOffsets;
@@ -113,12 +114,15 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: Lis
       }
     }
   }
+  if (!(version >= 1) && m.timestamp !== -1n) throw nonIgnorable("timestamp", "ListOffsetsResponseListOffsetsPartitionResponse", version);
   if (version >= 1) {
     w.writeInt64(m.timestamp);
   }
+  if (!(version >= 1) && m.offset !== -1n) throw nonIgnorable("offset", "ListOffsetsResponseListOffsetsPartitionResponse", version);
   if (version >= 1) {
     w.writeInt64(m.offset);
   }
+  if (!(version >= 4) && m.leaderEpoch !== -1) throw nonIgnorable("leaderEpoch", "ListOffsetsResponseListOffsetsPartitionResponse", version);
   if (version >= 4) {
     w.writeInt32(m.leaderEpoch);
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface ListTransactionsRequest {
   stateFilters: string[];
@@ -40,6 +40,7 @@ export function encodeListTransactionsRequest(w: Writer, m: ListTransactionsRequ
       w.writeInt64(a[i]!);
     }
   }
+  if (!(version >= 1) && m.durationFilter !== -1n) throw nonIgnorable("durationFilter", "ListTransactionsRequest", version);
   if (version >= 1) {
     w.writeInt64(m.durationFilter);
   }

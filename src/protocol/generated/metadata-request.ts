@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface MetadataRequest {
   topics: MetadataRequestTopic[] | null;
@@ -55,12 +55,15 @@ export function encodeMetadataRequest(w: Writer, m: MetadataRequest, version: nu
       }
     }
   }
+  if (!(version >= 4) && m.allowAutoTopicCreation !== true) throw nonIgnorable("allowAutoTopicCreation", "MetadataRequest", version);
   if (version >= 4) {
     w.writeBool(m.allowAutoTopicCreation);
   }
+  if (!(version >= 8 && version <= 10) && m.includeClusterAuthorizedOperations !== false) throw nonIgnorable("includeClusterAuthorizedOperations", "MetadataRequest", version);
   if (version >= 8 && version <= 10) {
     w.writeBool(m.includeClusterAuthorizedOperations);
   }
+  if (!(version >= 8) && m.includeTopicAuthorizedOperations !== false) throw nonIgnorable("includeTopicAuthorizedOperations", "MetadataRequest", version);
   if (version >= 8) {
     w.writeBool(m.includeTopicAuthorizedOperations);
   }

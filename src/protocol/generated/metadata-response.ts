@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface MetadataResponse {
   throttleTimeMs: number;
@@ -120,6 +120,7 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
       encodeMetadataResponseTopic(w, a[i]!, version);
     }
   }
+  if (!(version >= 8 && version <= 10) && m.clusterAuthorizedOperations !== -2147483648) throw nonIgnorable("clusterAuthorizedOperations", "MetadataResponse", version);
   if (version >= 8 && version <= 10) {
     w.writeInt32(m.clusterAuthorizedOperations);
   }
@@ -168,6 +169,7 @@ function encodeMetadataResponseTopic(w: Writer, m: MetadataResponseTopic, versio
       encodeMetadataResponsePartition(w, a[i]!, version);
     }
   }
+  if (!(version >= 8) && m.topicAuthorizedOperations !== -2147483648) throw nonIgnorable("topicAuthorizedOperations", "MetadataResponseTopic", version);
   if (version >= 8) {
     w.writeInt32(m.topicAuthorizedOperations);
   }

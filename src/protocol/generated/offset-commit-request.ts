@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetCommitRequest {
   groupId: string;
@@ -73,6 +73,7 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
   if (version >= 1) {
     if (version >= 8) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
   }
+  if (!(version >= 7) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "OffsetCommitRequest", version);
   if (version >= 7) {
     if (version >= 8) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
   }
@@ -123,6 +124,7 @@ function encodeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPar
   if (version >= 6) {
     w.writeInt32(m.committedLeaderEpoch);
   }
+  if (!(version >= 1 && version <= 1) && m.commitTimestamp !== -1n) throw nonIgnorable("commitTimestamp", "OffsetCommitRequestPartition", version);
   if (version >= 1 && version <= 1) {
     w.writeInt64(m.commitTimestamp);
   }

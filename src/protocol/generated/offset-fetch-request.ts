@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetFetchRequest {
   groupId: string;
@@ -74,9 +74,11 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetFetchRequest (valid 0-9)`);
   }
+  if (!(version <= 7) && m.groupId !== "") throw nonIgnorable("groupId", "OffsetFetchRequest", version);
   if (version <= 7) {
     if (version >= 6) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
   }
+  if (!(version <= 7) && (m.topics === null || m.topics.length !== 0)) throw nonIgnorable("topics", "OffsetFetchRequest", version);
   if (version <= 7) {
     {
       const a = m.topics;
@@ -91,6 +93,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
       }
     }
   }
+  if (!(version >= 8) && m.groups.length !== 0) throw nonIgnorable("groups", "OffsetFetchRequest", version);
   if (version >= 8) {
     {
       const a = m.groups;
@@ -100,6 +103,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
       }
     }
   }
+  if (!(version >= 7) && m.requireStable !== false) throw nonIgnorable("requireStable", "OffsetFetchRequest", version);
   if (version >= 7) {
     w.writeBool(m.requireStable);
   }

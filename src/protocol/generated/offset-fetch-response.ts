@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetFetchResponse {
   throttleTimeMs: number;
@@ -115,6 +115,7 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
   }
+  if (!(version <= 7) && m.topics.length !== 0) throw nonIgnorable("topics", "OffsetFetchResponse", version);
   if (version <= 7) {
     {
       const a = m.topics;
@@ -127,6 +128,7 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
   if (version >= 2 && version <= 7) {
     w.writeInt16(m.errorCode);
   }
+  if (!(version >= 8) && m.groups.length !== 0) throw nonIgnorable("groups", "OffsetFetchResponse", version);
   if (version >= 8) {
     {
       const a = m.groups;

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { Writer } from "../primitives/writer.js";
+import { nonIgnorable, Writer } from "../primitives/writer.js";
 
 export interface PartitionChangeRecord {
   partitionId: number;
@@ -45,6 +45,9 @@ export function encodePartitionChangeRecord(w: Writer, m: PartitionChangeRecord,
   }
   w.writeInt32(m.partitionId);
   w.writeUuid(m.topicId);
+  if (!(version >= 1) && m.directories !== null) throw nonIgnorable("directories", "PartitionChangeRecord", version);
+  if (!(version >= 2) && m.eligibleLeaderReplicas !== null) throw nonIgnorable("eligibleLeaderReplicas", "PartitionChangeRecord", version);
+  if (!(version >= 2) && m.lastKnownElr !== null) throw nonIgnorable("lastKnownElr", "PartitionChangeRecord", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_isr = m.isr !== null;

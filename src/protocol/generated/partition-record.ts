@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { Writer } from "../primitives/writer.js";
+import { nonIgnorable, Writer } from "../primitives/writer.js";
 
 export interface PartitionRecord {
   partitionId: number;
@@ -80,6 +80,7 @@ export function encodePartitionRecord(w: Writer, m: PartitionRecord, version: nu
   w.writeInt32(m.leader);
   w.writeInt32(m.leaderEpoch);
   w.writeInt32(m.partitionEpoch);
+  if (!(version >= 1) && m.directories.length !== 0) throw nonIgnorable("directories", "PartitionRecord", version);
   if (version >= 1) {
     {
       const a = m.directories;
@@ -89,6 +90,8 @@ export function encodePartitionRecord(w: Writer, m: PartitionRecord, version: nu
       }
     }
   }
+  if (!(version >= 2) && m.eligibleLeaderReplicas !== null) throw nonIgnorable("eligibleLeaderReplicas", "PartitionRecord", version);
+  if (!(version >= 2) && m.lastKnownElr !== null) throw nonIgnorable("lastKnownElr", "PartitionRecord", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_leaderRecoveryState = m.leaderRecoveryState !== 0;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -56,6 +56,7 @@ export function encodeProduceRequest(w: Writer, m: ProduceRequest, version: numb
   if (version < 0 || version > 11) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ProduceRequest (valid 0-11)`);
   }
+  if (!(version >= 3) && m.transactionalId !== null) throw nonIgnorable("transactionalId", "ProduceRequest", version);
   if (version >= 3) {
     if (version >= 9) w.writeCompactNullableString(m.transactionalId, "transactionalId"); else w.writeNullableString(m.transactionalId, "transactionalId");
   }

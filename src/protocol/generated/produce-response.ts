@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, Writer } from "../primitives/writer.js";
 
 export interface ProduceResponse {
   responses: ProduceResponseTopicProduceResponse[];
@@ -122,6 +122,7 @@ export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: nu
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs);
   }
+  if (!(version >= 10) && m.nodeEndpoints.length !== 0) throw nonIgnorable("nodeEndpoints", "ProduceResponse", version);
   if (version >= 9) {
     const unknown = m.unknownTaggedFields;
     let numTagged = unknown === undefined ? 0 : unknown.length;
@@ -189,6 +190,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceResp
   if (version >= 8) {
     if (version >= 9) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
   }
+  if (!(version >= 10) && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) throw nonIgnorable("currentLeader", "ProduceResponsePartitionProduceResponse", version);
   if (version >= 9) {
     const unknown = m.unknownTaggedFields;
     let numTagged = unknown === undefined ? 0 : unknown.length;

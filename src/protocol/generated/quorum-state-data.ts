@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface QuorumStateData {
   clusterId: string;
@@ -47,18 +47,22 @@ export function encodeQuorumStateData(w: Writer, m: QuorumStateData, version: nu
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of QuorumStateData (valid 0-1)`);
   }
+  if (!(version <= 0) && m.clusterId !== "") throw nonIgnorable("clusterId", "QuorumStateData", version);
   if (version <= 0) {
     w.writeCompactString(m.clusterId, "clusterId");
   }
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
   w.writeInt32(m.votedId);
+  if (!(version >= 1) && m.votedDirectoryId !== ZERO_UUID) throw nonIgnorable("votedDirectoryId", "QuorumStateData", version);
   if (version >= 1) {
     w.writeUuid(m.votedDirectoryId);
   }
+  if (!(version <= 0) && m.appliedOffset !== 0n) throw nonIgnorable("appliedOffset", "QuorumStateData", version);
   if (version <= 0) {
     w.writeInt64(m.appliedOffset);
   }
+  if (!(version <= 0) && (m.currentVoters === null || m.currentVoters.length !== 0)) throw nonIgnorable("currentVoters", "QuorumStateData", version);
   if (version <= 0) {
     {
       const a = m.currentVoters;

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, Writer } from "../primitives/writer.js";
 
 export interface RegisterBrokerRecord {
   brokerId: number;
@@ -76,6 +76,7 @@ export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, v
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RegisterBrokerRecord (valid 0-3)`);
   }
   w.writeInt32(m.brokerId);
+  if (!(version >= 2) && m.isMigratingZkBroker !== false) throw nonIgnorable("isMigratingZkBroker", "RegisterBrokerRecord", version);
   if (version >= 2) {
     w.writeBool(m.isMigratingZkBroker);
   }
@@ -97,9 +98,11 @@ export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, v
   }
   w.writeCompactNullableString(m.rack, "rack");
   w.writeBool(m.fenced);
+  if (!(version >= 1) && m.inControlledShutdown !== false) throw nonIgnorable("inControlledShutdown", "RegisterBrokerRecord", version);
   if (version >= 1) {
     w.writeBool(m.inControlledShutdown);
   }
+  if (!(version >= 3) && m.logDirs.length !== 0) throw nonIgnorable("logDirs", "RegisterBrokerRecord", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_logDirs = (version >= 3) && m.logDirs.length !== 0;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface StopReplicaRequest {
   controllerId: number;
@@ -93,6 +93,7 @@ export function encodeStopReplicaRequest(w: Writer, m: StopReplicaRequest, versi
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of StopReplicaRequest (valid 0-4)`);
   }
   w.writeInt32(m.controllerId);
+  if (!(version >= 4) && m.isKRaftController !== false) throw nonIgnorable("isKRaftController", "StopReplicaRequest", version);
   if (version >= 4) {
     w.writeBool(m.isKRaftController);
   }
@@ -100,9 +101,11 @@ export function encodeStopReplicaRequest(w: Writer, m: StopReplicaRequest, versi
   if (version >= 1) {
     w.writeInt64(m.brokerEpoch);
   }
+  if (!(version <= 2) && m.deletePartitions !== false) throw nonIgnorable("deletePartitions", "StopReplicaRequest", version);
   if (version <= 2) {
     w.writeBool(m.deletePartitions);
   }
+  if (!(version <= 0) && m.ungroupedPartitions.length !== 0) throw nonIgnorable("ungroupedPartitions", "StopReplicaRequest", version);
   if (version <= 0) {
     {
       const a = m.ungroupedPartitions;
@@ -112,6 +115,7 @@ export function encodeStopReplicaRequest(w: Writer, m: StopReplicaRequest, versi
       }
     }
   }
+  if (!(version >= 1 && version <= 2) && m.topics.length !== 0) throw nonIgnorable("topics", "StopReplicaRequest", version);
   if (version >= 1 && version <= 2) {
     {
       const a = m.topics;
@@ -121,6 +125,7 @@ export function encodeStopReplicaRequest(w: Writer, m: StopReplicaRequest, versi
       }
     }
   }
+  if (!(version >= 3) && m.topicStates.length !== 0) throw nonIgnorable("topicStates", "StopReplicaRequest", version);
   if (version >= 3) {
     {
       const a = m.topicStates;

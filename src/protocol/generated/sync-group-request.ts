@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import { EMPTY_BYTES } from "../primitives/bytes.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface SyncGroupRequest {
   groupId: string;
@@ -52,6 +52,7 @@ export function encodeSyncGroupRequest(w: Writer, m: SyncGroupRequest, version: 
   if (version >= 4) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
   w.writeInt32(m.generationId);
   if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (!(version >= 3) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "SyncGroupRequest", version);
   if (version >= 3) {
     if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
   }

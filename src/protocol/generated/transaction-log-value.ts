@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface TransactionLogValue {
   producerId: bigint;
@@ -55,6 +55,8 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValue, ver
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TransactionLogValue (valid 0-1)`);
   }
   w.writeInt64(m.producerId);
+  if (!(version >= 1) && m.previousProducerId !== -1n) throw nonIgnorable("previousProducerId", "TransactionLogValue", version);
+  if (!(version >= 1) && m.nextProducerId !== -1n) throw nonIgnorable("nextProducerId", "TransactionLogValue", version);
   w.writeInt16(m.producerEpoch);
   w.writeInt32(m.transactionTimeoutMs);
   w.writeInt8(m.transactionStatus);
@@ -71,6 +73,7 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValue, ver
   }
   w.writeInt64(m.transactionLastUpdateTimestampMs);
   w.writeInt64(m.transactionStartTimestampMs);
+  if (!(version >= 1) && m.clientTransactionVersion !== 0) throw nonIgnorable("clientTransactionVersion", "TransactionLogValue", version);
   if (version >= 1) {
     const unknown = m.unknownTaggedFields;
     let numTagged = unknown === undefined ? 0 : unknown.length;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface TxnOffsetCommitRequest {
   transactionalId: string;
@@ -72,12 +72,15 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
   if (version >= 3) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
+  if (!(version >= 3) && m.generationId !== -1) throw nonIgnorable("generationId", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
     w.writeInt32(m.generationId);
   }
+  if (!(version >= 3) && m.memberId !== "") throw nonIgnorable("memberId", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
     w.writeCompactString(m.memberId, "memberId");
   }
+  if (!(version >= 3) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
     w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId");
   }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface UpdateFeaturesRequest {
   timeoutMs: number;
@@ -52,6 +52,7 @@ export function encodeUpdateFeaturesRequest(w: Writer, m: UpdateFeaturesRequest,
       encodeUpdateFeaturesRequestFeatureUpdateKey(w, a[i]!, version);
     }
   }
+  if (!(version >= 1) && m.validateOnly !== false) throw nonIgnorable("validateOnly", "UpdateFeaturesRequest", version);
   if (version >= 1) {
     w.writeBool(m.validateOnly);
   }
@@ -67,9 +68,11 @@ export function encodeUpdateFeaturesRequest(w: Writer, m: UpdateFeaturesRequest,
 function encodeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey, version: number): void {
   w.writeCompactString(m.feature, "feature");
   w.writeInt16(m.maxVersionLevel);
+  if (!(version <= 0) && m.allowDowngrade !== false) throw nonIgnorable("allowDowngrade", "UpdateFeaturesRequestFeatureUpdateKey", version);
   if (version <= 0) {
     w.writeBool(m.allowDowngrade);
   }
+  if (!(version >= 1) && m.upgradeType !== 1) throw nonIgnorable("upgradeType", "UpdateFeaturesRequestFeatureUpdateKey", version);
   if (version >= 1) {
     w.writeInt8(m.upgradeType);
   }

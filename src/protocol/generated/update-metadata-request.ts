@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface UpdateMetadataRequest {
   controllerId: number;
@@ -120,13 +120,16 @@ export function encodeUpdateMetadataRequest(w: Writer, m: UpdateMetadataRequest,
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of UpdateMetadataRequest (valid 0-8)`);
   }
   w.writeInt32(m.controllerId);
+  if (!(version >= 8) && m.isKRaftController !== false) throw nonIgnorable("isKRaftController", "UpdateMetadataRequest", version);
   if (version >= 8) {
     w.writeBool(m.isKRaftController);
   }
+  if (!(version >= 8) && m.type !== 0) throw nonIgnorable("type", "UpdateMetadataRequest", version);
   w.writeInt32(m.controllerEpoch);
   if (version >= 5) {
     w.writeInt64(m.brokerEpoch);
   }
+  if (!(version <= 4) && m.ungroupedPartitionStates.length !== 0) throw nonIgnorable("ungroupedPartitionStates", "UpdateMetadataRequest", version);
   if (version <= 4) {
     {
       const a = m.ungroupedPartitionStates;
@@ -136,6 +139,7 @@ export function encodeUpdateMetadataRequest(w: Writer, m: UpdateMetadataRequest,
       }
     }
   }
+  if (!(version >= 5) && m.topicStates.length !== 0) throw nonIgnorable("topicStates", "UpdateMetadataRequest", version);
   if (version >= 5) {
     {
       const a = m.topicStates;

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { Writer } from "../primitives/writer.js";
+import { nonIgnorable, Writer } from "../primitives/writer.js";
 
 export interface VoteResponse {
   errorCode: number;
@@ -84,6 +84,7 @@ export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number):
       encodeVoteResponseTopicData(w, a[i]!, version);
     }
   }
+  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw nonIgnorable("nodeEndpoints", "VoteResponse", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_nodeEndpoints = (version >= 1) && m.nodeEndpoints.length !== 0;

@@ -333,3 +333,14 @@ export function nonNull<T>(v: T | null, field: string): T {
   }
   return v;
 }
+
+/**
+ * The encode error for a field that is not `ignorable`, holds a non-default value, and does not
+ * exist at the version being written (Kafka's UnsupportedVersionException in the same case).
+ */
+export function nonIgnorable(field: string, struct: string, version: number): KrillError {
+  return new KrillError(
+    "ENCODE_ERROR",
+    `${struct}.${field}: a non-default value cannot be written at version ${version}, which lacks the field`,
+  );
+}
