@@ -24,6 +24,7 @@ import { METADATA_DIR_NAME, MetadataLog } from "./metadata/metadata-log.js";
 import { metadataRecordSerde } from "./metadata/record-serde.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "./metadata/records.js";
 import { BrokerMetrics } from "./metrics.js";
+import { dataPathComponent } from "./partitions/component.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
 import { loadHandlers } from "./registry.js";
@@ -207,7 +208,8 @@ export class Broker {
       },
       METADATA_VERSION_LATEST,
     );
-    const components = options.components ?? [];
+    // Built-in components first (data path: partition manager, producer ids), then the caller's.
+    const components = [dataPathComponent(), ...(options.components ?? [])];
     for (const component of components) await component.start(context);
     const metricsPort = config.int("metrics.port");
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);

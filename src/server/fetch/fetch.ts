@@ -1,0 +1,249 @@
+/**
+ * Fetch (Kafka's KafkaApis.handleFetchRequest, ReplicaManager.fetchMessages/readFromLog,
+ * Partition.fetchRecords, DelayedFetch):
+ *
+ * 1. The fetch session cache turns the request into the partitions to read (KIP-227).
+ * 2. Each partition is read up to the high watermark (read_uncommitted) or the last stable
+ *    offset (read_committed), within `partition_max_bytes` and what is left of `max_bytes`
+ *    (capped by the broker's fetch.max.bytes). Until some partition has returned data, a read
+ *    returns at least one whole batch even if it is larger than the limits (KIP-74), so a large
+ *    batch can never block a consumer.
+ * 3. If fewer than `min_bytes` were found, no partition had an error, and `max_wait_ms` > 0, the
+ *    fetch waits in the purgatory until appends bring the missing bytes (or an event, or the
+ *    deadline), then reads again.
+ * 4. The session decides which partitions the response carries.
+ *
+ * The records of each partition are the stored bytes exactly as read from the segment; the
+ * response encoder hands them to the socket by reference (Writer.writeRawChunk), never copying
+ * or decoding them.
+ */
+import { isKrillError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { FetchRequest } from "../../protocol/generated/fetch-request.js";
+import type {
+  FetchResponse,
+  FetchResponseFetchableTopicResponse,
+  FetchResponsePartitionData,
+} from "../../protocol/generated/fetch-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import type { PartitionManager } from "../partitions/partition-manager.js";
+import type { PartitionFetch, PartitionOutcome, SessionPartitionKey } from "./fetch-session.js";
+
+const READ_COMMITTED = 1;
+const EMPTY = Buffer.alloc(0);
+
+export interface FetchLimits {
+  /** The broker's fetch.max.bytes: a cap on any response. */
+  fetchMaxBytes: number;
+}
+
+export interface FetchOutcome {
+  response: FetchResponse;
+  bytesByTopic: Map<string, number>;
+}
+
+interface PartitionRead {
+  data: FetchResponsePartitionData;
+  outcome: PartitionOutcome;
+  /** Purgatory key, when the partition resolved. */
+  key: string | undefined;
+}
+
+export async function fetch(
+  partitions: PartitionManager,
+  request: FetchRequest,
+  version: number,
+  limits: FetchLimits,
+): Promise<FetchOutcome> {
+  const usesTopicIds = version >= 13;
+  const image = partitions.image();
+  const nameOf = (topicId: string) => image.topicsById.get(topicId)?.name ?? "";
+  const wanted: PartitionFetch[] = [];
+  for (const t of request.topics) {
+    const topic = usesTopicIds ? nameOf(t.topicId) : t.topic;
+    const topicId = usesTopicIds ? t.topicId : (image.topicsByName.get(t.topic)?.topicId ?? ZERO_UUID);
+    for (const p of t.partitions) {
+      wanted.push({
+        topicId,
+        topic,
+        partition: p.partition,
+        fetchOffset: toOffset(p.fetchOffset),
+        maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+        lastFetchedEpoch: p.lastFetchedEpoch,
+        logStartOffset: toOffset(p.logStartOffset),
+      });
+    }
+  }
+  const forgotten: SessionPartitionKey[] = [];
+  for (const t of request.forgottenTopicsData) {
+    for (const partition of t.partitions) {
+      forgotten.push({ topicId: t.topicId, topic: usesTopicIds ? nameOf(t.topicId) : t.topic, partition });
+    }
+  }
+  const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+  const context = partitions.fetchSessions.newContext({
+    sessionId: request.sessionId,
+    sessionEpoch: request.sessionEpoch,
+    usesTopicIds,
+    privileged: replicaId >= 0,
+    partitions: wanted,
+    forgotten,
+  });
+  const response: FetchResponse = {
+    throttleTimeMs: 0,
+    errorCode: context.errorCode,
+    sessionId: 0,
+    responses: [],
+    nodeEndpoints: [],
+  };
+  const bytesByTopic = new Map<string, number>();
+  if (context.errorCode !== ErrorCode.NONE) return { response, bytesByTopic };
+
+  const maxBytes = Math.max(0, Math.min(request.maxBytes, limits.fetchMaxBytes));
+  const readCommitted = request.isolationLevel === READ_COMMITTED;
+  let reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
+  let bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
+  const mustRespond = reads.some(
+    (r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.mustRespond === true,
+  );
+  if (!mustRespond && request.maxWaitMs > 0 && reads.length > 0 && bytes < request.minBytes) {
+    const keys = reads.flatMap((r) => (r.key === undefined ? [] : [r.key]));
+    await partitions.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs);
+    reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
+    bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
+  }
+
+  const plan = context.complete(reads.map((r) => r.outcome));
+  response.sessionId = plan.sessionId;
+  let current: FetchResponseFetchableTopicResponse | undefined;
+  let currentKey: string | undefined;
+  for (const i of plan.included) {
+    const fetchInfo = context.partitions[i]!;
+    const read = reads[i]!;
+    const topicKey = usesTopicIds ? fetchInfo.topicId : fetchInfo.topic;
+    // Consecutive partitions of one topic share a topic entry, as in Kafka's FetchResponse.
+    if (current === undefined || currentKey !== topicKey) {
+      current = { topic: fetchInfo.topic, topicId: fetchInfo.topicId, partitions: [] };
+      currentKey = topicKey;
+      response.responses.push(current);
+    }
+    current.partitions.push(read.data);
+    if (read.outcome.recordsBytes > 0) {
+      bytesByTopic.set(fetchInfo.topic, (bytesByTopic.get(fetchInfo.topic) ?? 0) + read.outcome.recordsBytes);
+    }
+  }
+  return { response, bytesByTopic };
+}
+
+/** Offsets beyond 2^53 cannot exist in a Krill log; they read as out of range. */
+function toOffset(offset: bigint): number {
+  return offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(offset);
+}
+
+function readAll(
+  partitions: PartitionManager,
+  fetches: readonly PartitionFetch[],
+  maxBytes: number,
+  readCommitted: boolean,
+  usesTopicIds: boolean,
+): PartitionRead[] {
+  let remaining = maxBytes;
+  let minOneBatch = true;
+  return fetches.map((f) => {
+    const read = readPartition(
+      partitions,
+      f,
+      Math.min(f.maxBytes, remaining),
+      minOneBatch,
+      readCommitted,
+      usesTopicIds,
+    );
+    if (read.outcome.recordsBytes > 0) {
+      remaining = Math.max(0, remaining - read.outcome.recordsBytes);
+      minOneBatch = false;
+    }
+    return read;
+  });
+}
+
+function partitionData(partition: number, errorCode: number): FetchResponsePartitionData {
+  return {
+    partitionIndex: partition,
+    errorCode,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    divergingEpoch: { epoch: -1, endOffset: -1n },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1n, epoch: -1 },
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: EMPTY,
+  };
+}
+
+function readPartition(
+  partitions: PartitionManager,
+  f: PartitionFetch,
+  maxBytes: number,
+  minOneBatch: boolean,
+  readCommitted: boolean,
+  usesTopicIds: boolean,
+): PartitionRead {
+  const failed = (errorCode: number, key?: string): PartitionRead => ({
+    data: partitionData(f.partition, errorCode),
+    outcome: { errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, recordsBytes: 0 },
+    key,
+  });
+  const found = usesTopicIds
+    ? partitions.lookupById(f.topicId, f.partition)
+    : partitions.lookup(f.topic, f.partition);
+  if (!found.ok) return failed(found.errorCode);
+  const partition = found.partition;
+  const key = partition.key;
+  if (f.currentLeaderEpoch >= 0) {
+    if (f.currentLeaderEpoch < partition.leaderEpoch) return failed(ErrorCode.FENCED_LEADER_EPOCH, key);
+    if (f.currentLeaderEpoch > partition.leaderEpoch) return failed(ErrorCode.UNKNOWN_LEADER_EPOCH, key);
+  }
+  const highWatermark = partition.highWatermark;
+  const lastStableOffset = partition.lastStableOffset;
+  const logStartOffset = partition.logStartOffset;
+  const data = partitionData(f.partition, ErrorCode.NONE);
+  data.highWatermark = BigInt(highWatermark);
+  data.lastStableOffset = BigInt(lastStableOffset);
+  data.logStartOffset = BigInt(logStartOffset);
+  data.currentLeader = { leaderId: partitions.nodeId, leaderEpoch: partition.leaderEpoch };
+  if (readCommitted) data.abortedTransactions = [];
+  const outcome = {
+    errorCode: ErrorCode.NONE,
+    highWatermark,
+    lastStableOffset,
+    logStartOffset,
+    recordsBytes: 0,
+  };
+  if (f.lastFetchedEpoch >= 0) {
+    // Partition.fetchRecords: a fetcher whose last fetched epoch ends before its fetch offset
+    // (or is unknown here) has diverged; tell it where the epoch ends instead of reading.
+    const end = partition.log.endOffsetForEpoch(f.lastFetchedEpoch);
+    if (end.endOffset < f.fetchOffset || end.epoch < f.lastFetchedEpoch) {
+      data.divergingEpoch = { epoch: end.epoch, endOffset: BigInt(end.endOffset) };
+      return { data, outcome: { ...outcome, mustRespond: true }, key };
+    }
+  }
+  if (f.fetchOffset < logStartOffset || f.fetchOffset > partition.logEndOffset) {
+    data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+    return { data, outcome: { ...outcome, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }, key };
+  }
+  try {
+    const read = partition.read(f.fetchOffset, maxBytes, minOneBatch, readCommitted);
+    data.records = read.records;
+    return { data, outcome: { ...outcome, recordsBytes: read.records.length }, key };
+  } catch (err) {
+    const errorCode = isKrillError(err, "OFFSET_OUT_OF_RANGE")
+      ? ErrorCode.OFFSET_OUT_OF_RANGE
+      : ErrorCode.KAFKA_STORAGE_ERROR;
+    data.errorCode = errorCode;
+    return { data, outcome: { ...outcome, errorCode }, key };
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Produce (api key 0), versions 3-11. Versions 0-2 carry magic 0/1 message sets, which Krill does
+ * not store (Kafka 4 dropped them too).
+ *
+ * - acks 0, 1 or -1; anything else is INVALID_REQUIRED_ACKS per partition. acks=0 sends no
+ *   response; if a partition failed, the connection is closed instead, as Kafka does, so the
+ *   client notices (refreshes metadata) rather than losing data silently.
+ * - acks=-1 checks min.insync.replicas against the ISR (one replica here) before appending.
+ * - Per-partition validation and append: see src/server/produce/produce.ts.
+ * - v7+ may use zstd; v8+ carries record errors (KIP-467) and an error message; v10+ has the
+ *   current-leader tagged fields (left at their defaults: this broker leads every partition).
+ */
+import { KrillError } from "../../errors.js";
+import { decodeProduceRequest, type ProduceRequest } from "../../protocol/generated/produce-request.js";
+import { encodeProduceResponse, type ProduceResponse } from "../../protocol/generated/produce-response.js";
+import { partitionsOf } from "../partitions/component.js";
+import { produce } from "../produce/produce.js";
+import { defineHandler, NO_RESPONSE } from "../registry.js";
+
+export const handler = defineHandler<ProduceRequest, ProduceResponse>({
+  apiKey: 0,
+  name: "Produce",
+  minVersion: 3,
+  maxVersion: 11,
+  flexibleMinVersion: 9,
+  ordering: "serial",
+  decodeRequest: decodeProduceRequest,
+  encodeResponse: encodeProduceResponse,
+  async handle(ctx, request) {
+    const outcome = await produce(partitionsOf(ctx.broker), request, ctx.apiVersion);
+    for (const [topic, bytes] of outcome.bytesByTopic) {
+      ctx.broker.metrics.topicBytes.inc({ topic, direction: "in" }, bytes);
+    }
+    if (request.acks === 0) {
+      if (outcome.anyError) {
+        // Throwing is how a handler asks the dispatcher to close the connection.
+        throw new KrillError(
+          "STATE",
+          "acks=0 produce failed on some partition: closing the connection as Kafka does",
+        );
+      }
+      return NO_RESPONSE;
+    }
+    return outcome.response;
+  },
+});

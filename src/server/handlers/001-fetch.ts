@@ -1,0 +1,45 @@
+/**
+ * Fetch (api key 1), versions 4-17. Versions 0-3 expect magic 0/1 message sets (down-conversion),
+ * which Krill does not do (Kafka 4 dropped them too).
+ *
+ * - v4+ isolation_level: read_committed reads up to the last stable offset (equal to the high
+ *   watermark until transactions exist) and returns an empty aborted-transactions list.
+ * - v7+ incremental fetch sessions (KIP-227); v11+ preferred read replica, always -1;
+ *   v12+ diverging epoch from last_fetched_epoch; v13+ topic ids (unknown id: UNKNOWN_TOPIC_ID);
+ *   v15+ replica state replaces replica_id.
+ * - Long polling: `max_wait_ms` and `min_bytes`, woken by appends (see src/server/fetch/fetch.ts).
+ * - Records are the stored bytes, written to the socket by reference.
+ */
+import { brokerConfigDef } from "../../config/broker-config.js";
+import { decodeFetchRequest, type FetchRequest } from "../../protocol/generated/fetch-request.js";
+import { encodeFetchResponse, type FetchResponse } from "../../protocol/generated/fetch-response.js";
+import { fetch } from "../fetch/fetch.js";
+import { partitionsOf } from "../partitions/component.js";
+import { defineHandler } from "../registry.js";
+
+/** Kafka's default fetch.max.bytes, if the broker config does not define it. */
+const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
+
+export const handler = defineHandler<FetchRequest, FetchResponse>({
+  apiKey: 1,
+  name: "Fetch",
+  minVersion: 4,
+  maxVersion: 17,
+  flexibleMinVersion: 12,
+  ordering: "serial",
+  decodeRequest: decodeFetchRequest,
+  encodeResponse: encodeFetchResponse,
+  async handle(ctx, request) {
+    const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
+      ? ctx.broker.config.int("fetch.max.bytes")
+      : FETCH_MAX_BYTES_DEFAULT;
+    const outcome = await fetch(partitionsOf(ctx.broker), request, ctx.apiVersion, { fetchMaxBytes });
+    for (const [topic, bytes] of outcome.bytesByTopic) {
+      ctx.broker.metrics.topicBytes.inc({ topic, direction: "out" }, bytes);
+    }
+    return outcome.response;
+  },
+  errorResponse(_version, errorCode) {
+    return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
+  },
+});

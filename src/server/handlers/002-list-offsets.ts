@@ -1,0 +1,98 @@
+/**
+ * ListOffsets (api key 2), versions 1-10 (v0's multiple "old style" offsets are not served; Kafka
+ * 4 dropped it too).
+ *
+ * Timestamps: -2 earliest (log start), -1 latest (the high watermark, or the last stable offset for
+ * read_committed, v2+), -3 max timestamp (v7+, KIP-734: the offset and time of the batch with the
+ * largest timestamp), -4 earliest local (v8+, the log start: no tiered storage), -5 latest tiered
+ * (v9+) and -6 earliest pending upload (v10+): -1, as Kafka answers with remote storage off.
+ * A timestamp >= 0 finds the first batch whose max timestamp reaches it, only below the last
+ * fetchable offset; none found is offset -1, timestamp -1.
+ * v4+ returns the leader epoch of the offset and checks current_leader_epoch.
+ */
+
+import { LATEST_TIMESTAMP, MAX_TIMESTAMP } from "../../log/partition-log.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import {
+  decodeListOffsetsRequest,
+  type ListOffsetsRequest,
+} from "../../protocol/generated/list-offsets-request.js";
+import {
+  encodeListOffsetsResponse,
+  type ListOffsetsResponse,
+  type ListOffsetsResponseListOffsetsPartitionResponse,
+} from "../../protocol/generated/list-offsets-response.js";
+import { partitionsOf } from "../partitions/component.js";
+import { defineHandler } from "../registry.js";
+
+const EARLIEST = -2;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+const EARLIEST_PENDING_UPLOAD = -6;
+const READ_COMMITTED = 1;
+
+export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
+  apiKey: 2,
+  name: "ListOffsets",
+  minVersion: 1,
+  maxVersion: 10,
+  flexibleMinVersion: 6,
+  ordering: "serial",
+  decodeRequest: decodeListOffsetsRequest,
+  encodeResponse: encodeListOffsetsResponse,
+  handle(ctx, request) {
+    const partitions = partitionsOf(ctx.broker);
+    const readCommitted = ctx.apiVersion >= 2 && request.isolationLevel === READ_COMMITTED;
+    // The leader epoch field exists from v4; older versions must leave it at its default.
+    const epochOf = (epoch: number) => (ctx.apiVersion >= 4 ? epoch : -1);
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p): ListOffsetsResponseListOffsetsPartitionResponse => {
+          const out: ListOffsetsResponseListOffsetsPartitionResponse = {
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.NONE,
+            oldStyleOffsets: [],
+            timestamp: -1n,
+            offset: -1n,
+            leaderEpoch: -1,
+          };
+          const found = partitions.lookup(topic.name, p.partitionIndex);
+          if (!found.ok) {
+            out.errorCode = found.errorCode;
+            return out;
+          }
+          const partition = found.partition;
+          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== partition.leaderEpoch) {
+            out.errorCode =
+              p.currentLeaderEpoch < partition.leaderEpoch
+                ? ErrorCode.FENCED_LEADER_EPOCH
+                : ErrorCode.UNKNOWN_LEADER_EPOCH;
+            return out;
+          }
+          const lastFetchable = readCommitted ? partition.lastStableOffset : partition.highWatermark;
+          const timestamp = Number(p.timestamp);
+          if (timestamp === LATEST_TIMESTAMP) {
+            out.offset = BigInt(lastFetchable);
+            out.leaderEpoch = epochOf(partition.leaderEpoch);
+            return out;
+          }
+          if (timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD) return out;
+          const lookupAt = timestamp === EARLIEST_LOCAL ? EARLIEST : timestamp;
+          if (lookupAt < 0 && lookupAt !== EARLIEST && lookupAt !== MAX_TIMESTAMP) {
+            out.errorCode = ErrorCode.INVALID_REQUEST;
+            return out;
+          }
+          const hit = partition.log.offsetForTimestamp(lookupAt);
+          if (hit === undefined) return out;
+          if (lookupAt !== EARLIEST && hit.offset >= lastFetchable) return out;
+          out.offset = BigInt(hit.offset);
+          out.timestamp = BigInt(hit.timestamp);
+          out.leaderEpoch = epochOf(hit.leaderEpoch);
+          return out;
+        }),
+      })),
+    };
+  },
+});

@@ -1,0 +1,64 @@
+/**
+ * OffsetForLeaderEpoch (api key 23), versions 2-4 (Kafka 4 serves 2+): for each partition, the
+ * largest leader epoch <= the requested one and the offset where it ends (the start of the next
+ * epoch, or the log end offset for the latest). Consumers use it to detect log truncation
+ * (KIP-320). current_leader_epoch is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+ * An epoch older than the log's first gives -1/-1, as Kafka.
+ */
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import {
+  decodeOffsetForLeaderEpochRequest,
+  type OffsetForLeaderEpochRequest,
+} from "../../protocol/generated/offset-for-leader-epoch-request.js";
+import {
+  encodeOffsetForLeaderEpochResponse,
+  type OffsetForLeaderEpochResponse,
+  type OffsetForLeaderEpochResponseEpochEndOffset,
+} from "../../protocol/generated/offset-for-leader-epoch-response.js";
+import { partitionsOf } from "../partitions/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
+  apiKey: 23,
+  name: "OffsetForLeaderEpoch",
+  minVersion: 2,
+  maxVersion: 4,
+  flexibleMinVersion: 4,
+  ordering: "serial",
+  decodeRequest: decodeOffsetForLeaderEpochRequest,
+  encodeResponse: encodeOffsetForLeaderEpochResponse,
+  handle(ctx, request) {
+    const partitions = partitionsOf(ctx.broker);
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        topic: topic.topic,
+        partitions: topic.partitions.map((p): OffsetForLeaderEpochResponseEpochEndOffset => {
+          const out = {
+            errorCode: ErrorCode.NONE as number,
+            partition: p.partition,
+            leaderEpoch: -1,
+            endOffset: -1n,
+          };
+          const found = partitions.lookup(topic.topic, p.partition);
+          if (!found.ok) {
+            out.errorCode = found.errorCode;
+            return out;
+          }
+          const partition = found.partition;
+          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== partition.leaderEpoch) {
+            out.errorCode =
+              p.currentLeaderEpoch < partition.leaderEpoch
+                ? ErrorCode.FENCED_LEADER_EPOCH
+                : ErrorCode.UNKNOWN_LEADER_EPOCH;
+            return out;
+          }
+          const end = partition.log.endOffsetForEpoch(p.leaderEpoch);
+          out.leaderEpoch = end.epoch;
+          out.endOffset = BigInt(end.endOffset);
+          return out;
+        }),
+      })),
+    };
+  },
+});

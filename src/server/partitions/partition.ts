@@ -1,0 +1,282 @@
+/**
+ * One partition led by this broker (Kafka's Partition + the leader half of UnifiedLog.append):
+ * its PartitionLog, leader epoch, high watermark and idempotent-producer state.
+ *
+ * On a single node the high watermark is the log end offset after each append (acks=all with
+ * min.insync.replicas 1 is met by the leader alone). Transactions are a later issue: the last
+ * stable offset equals the high watermark and no transaction is ever aborted.
+ *
+ * Producer state is loaded when the partition is first used: the newest producer snapshot at or
+ * below the log end (snapshots above it belong to truncated data and are deleted), then the batch
+ * headers after it are replayed from the log. Snapshots are written by `takeSnapshot` (the
+ * manager calls it periodically and at shutdown), named by the log end offset they reflect.
+ *
+ * Concurrency contract: every method is synchronous except the `durable` promise an append may
+ * return, so an append (producer checks, log write, producer-state update, high watermark,
+ * waking fetches) runs to completion before any other request sees the partition.
+ */
+import { isKrillError, KrillError } from "../../errors.js";
+import type { PartitionLog, ReadResult } from "../../log/partition-log.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import {
+  ATTR_CONTROL_MASK,
+  ATTR_TRANSACTIONAL_MASK,
+  readBatchHeader,
+} from "../../protocol/records/batch-header.js";
+import { iterateBatches } from "../../protocol/records/batch-iterator.js";
+import type { ProducedBatchSummary } from "../../protocol/records/produce-validation.js";
+import { ProducerStateManager, type ProducerStateOptions } from "../producer-state/producer-state.js";
+import {
+  deleteSnapshotFile,
+  listSnapshotOffsets,
+  readSnapshotFile,
+  writeSnapshotFile,
+} from "../producer-state/snapshot.js";
+
+/** Bytes read per step while replaying producer state from the log. */
+const REPLAY_READ_BYTES = 1024 * 1024;
+
+export type AppendOutcome =
+  | {
+      kind: "appended";
+      firstOffset: number;
+      lastOffset: number;
+      logAppendTimeMs: number;
+      logStartOffset: number;
+      durable: Promise<void> | undefined;
+    }
+  | { kind: "duplicate"; firstOffset: number; logAppendTimeMs: number; logStartOffset: number }
+  | { kind: "error"; errorCode: number; errorMessage: string };
+
+export interface PartitionEvents {
+  /** Bytes appended (wakes delayed fetches). */
+  onAppend(key: string, bytes: number): void;
+  /** The log changed other than by an append (truncation, log start moved). */
+  onChange(key: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export class Partition {
+  readonly topic: string;
+  readonly partitionId: number;
+  /** `${topic}-${partitionId}`, the key of the delayed-fetch purgatory. */
+  readonly key: string;
+  readonly log: PartitionLog;
+  leaderEpoch: number;
+  readonly #events: PartitionEvents;
+  readonly #producerStateOptions: ProducerStateOptions;
+  #producerState: ProducerStateManager | undefined;
+  #lastSnapshotOffset = -1;
+
+  constructor(
+    topic: string,
+    partitionId: number,
+    log: PartitionLog,
+    leaderEpoch: number,
+    events: PartitionEvents,
+    producerStateOptions: ProducerStateOptions,
+  ) {
+    this.topic = topic;
+    this.partitionId = partitionId;
+    this.key = `${topic}-${partitionId}`;
+    this.log = log;
+    this.leaderEpoch = leaderEpoch;
+    this.#events = events;
+    this.#producerStateOptions = producerStateOptions;
+    this.#assignLeaderEpoch();
+  }
+
+  /** A new leader epoch from the metadata image (Kafka's Partition.makeLeader). */
+  updateLeaderEpoch(leaderEpoch: number): void {
+    if (leaderEpoch === this.leaderEpoch) return;
+    this.leaderEpoch = leaderEpoch;
+    this.#assignLeaderEpoch();
+  }
+
+  /**
+   * As Kafka's leader does on election, the epoch starts at the log end offset in the
+   * leader-epoch cache even before data is written in it, so OffsetForLeaderEpoch answers the
+   * current epoch on an empty log instead of "undefined" (which makes consumers reset).
+   */
+  #assignLeaderEpoch(): void {
+    const cache = this.log.leaderEpochCache;
+    if (this.leaderEpoch >= 0 && this.leaderEpoch > cache.latestEpoch) {
+      cache.assign(this.leaderEpoch, this.log.logEndOffset);
+    }
+  }
+
+  get highWatermark(): number {
+    return this.log.highWatermark;
+  }
+
+  /** Equal to the high watermark until transactions exist. */
+  get lastStableOffset(): number {
+    return this.log.highWatermark;
+  }
+
+  get logStartOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+
+  /** The producer state, loaded from snapshot + log on first use. */
+  producerState(nowMs: number): ProducerStateManager {
+    this.#producerState ??= this.#loadProducerState(nowMs);
+    return this.#producerState;
+  }
+
+  /**
+   * Appends one partition's validated produce bytes as leader. `batches` are the validation
+   * summaries of `records`, in order. Records are never decoded: offsets, leader epoch and
+   * LogAppendTime are written into the batch headers in place by the log.
+   */
+  appendAsLeader(
+    records: Buffer,
+    batches: readonly ProducedBatchSummary[],
+    logAppendTime: boolean,
+    nowMs: number,
+  ): AppendOutcome {
+    const producerState = this.producerState(nowMs);
+    const prepared = producerState.prepareAppend(batches);
+    if (prepared.kind === "error") return prepared;
+    if (prepared.kind === "duplicate") {
+      return {
+        kind: "duplicate",
+        firstOffset: prepared.firstOffset,
+        logAppendTimeMs: logAppendTime ? prepared.timestampMs : -1,
+        logStartOffset: this.log.logStartOffset,
+      };
+    }
+    let result: ReturnType<PartitionLog["append"]>;
+    try {
+      result = this.log.append(records, {
+        assignOffsets: true,
+        leaderEpoch: this.leaderEpoch,
+        logAppendTimeMs: logAppendTime ? nowMs : undefined,
+      });
+    } catch (err) {
+      if (isKrillError(err, "FRAME_TOO_LARGE")) {
+        return { kind: "error", errorCode: ErrorCode.RECORD_LIST_TOO_LARGE, errorMessage: err.message };
+      }
+      this.#events.warn({ err, partition: this.key }, "append failed");
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "append failed",
+      };
+    }
+    // Batches got consecutive offsets in request order.
+    const plannedOffsets: number[] = [];
+    let cursor = result.firstOffset;
+    for (const b of batches) {
+      if (b.producerId >= 0n) plannedOffsets.push(cursor);
+      cursor += b.lastOffsetDelta + 1;
+    }
+    producerState.completeAppend(prepared.plan, plannedOffsets, result.lastOffset + 1, nowMs);
+    this.log.updateHighWatermark(this.log.logEndOffset);
+    this.#events.onAppend(this.key, records.length);
+    return {
+      kind: "appended",
+      firstOffset: result.firstOffset,
+      lastOffset: result.lastOffset,
+      logAppendTimeMs: result.logAppendTimeMs,
+      logStartOffset: result.logStartOffset,
+      durable: result.durable,
+    };
+  }
+
+  /**
+   * Stored batches from `fetchOffset`, up to the high watermark (read_uncommitted) or the last
+   * stable offset (read_committed). Throws KrillError OFFSET_OUT_OF_RANGE outside the log.
+   */
+  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, readCommitted: boolean): ReadResult {
+    return this.log.read(fetchOffset, maxBytes, {
+      minOneBatch,
+      maxOffset: readCommitted ? this.lastStableOffset : this.highWatermark,
+    });
+  }
+
+  /** DeleteRecords: moves the log start to `offset` (-1 means the high watermark). */
+  deleteRecordsBefore(offset: number): number {
+    const target = offset === -1 ? this.highWatermark : offset;
+    const low = this.log.deleteRecordsBefore(target);
+    this.#producerState?.onLogStartOffsetIncremented(low);
+    this.#events.onChange(this.key);
+    return low;
+  }
+
+  /**
+   * Writes a producer snapshot at the log end offset if producer state changed since the last
+   * one, and removes older snapshots below the log start (only the newest is needed). Returns
+   * true if a snapshot was written.
+   */
+  takeSnapshot(): boolean {
+    const state = this.#producerState;
+    if (state === undefined) return false;
+    const offset = this.log.logEndOffset;
+    if (offset === this.#lastSnapshotOffset || state.mapEndOffset !== offset) return false;
+    writeSnapshotFile(this.log.dir, offset, state.entries());
+    this.#lastSnapshotOffset = offset;
+    // Keep the newest two: the new one and its predecessor, in case the new one is unreadable.
+    const offsets = listSnapshotOffsets(this.log.dir);
+    for (const old of offsets.slice(0, -2)) deleteSnapshotFile(this.log.dir, old);
+    return true;
+  }
+
+  #loadProducerState(nowMs: number): ProducerStateManager {
+    const state = new ProducerStateManager(this.#producerStateOptions);
+    const dir = this.log.dir;
+    const logStart = this.log.logStartOffset;
+    const logEnd = this.log.logEndOffset;
+    let start = logStart;
+    const snapshots = listSnapshotOffsets(dir);
+    for (const offset of snapshots) if (offset > logEnd) deleteSnapshotFile(dir, offset);
+    const usable = snapshots.filter((o) => o <= logEnd && o >= logStart).reverse();
+    state.truncateFullyAndStartAt(logStart);
+    for (const offset of usable) {
+      try {
+        state.loadSnapshot(readSnapshotFile(dir, offset), offset, nowMs);
+        start = offset;
+        this.#lastSnapshotOffset = offset;
+        break;
+      } catch (err) {
+        if (!isKrillError(err, "CORRUPT_SEGMENT")) throw err;
+        this.#events.warn(
+          { partition: this.key, offset, reason: err.message },
+          "deleting corrupt producer snapshot",
+        );
+        deleteSnapshotFile(dir, offset);
+      }
+    }
+    // Replay batch headers after the snapshot: only headers are read, never records.
+    let offset = start;
+    while (offset < logEnd) {
+      const read = this.log.read(offset, REPLAY_READ_BYTES, { minOneBatch: true });
+      if (read.records.length === 0) break;
+      for (const { position } of iterateBatches(read.records)) {
+        const h = readBatchHeader(read.records, position);
+        state.replayBatch(
+          {
+            producerId: h.producerId,
+            producerEpoch: h.producerEpoch,
+            baseSequence: h.baseSequence,
+            lastOffsetDelta: h.lastOffsetDelta,
+            maxTimestamp: h.maxTimestamp,
+            isTransactional: (h.attributes & ATTR_TRANSACTIONAL_MASK) !== 0,
+            isControl: (h.attributes & ATTR_CONTROL_MASK) !== 0,
+          },
+          Number(h.baseOffset),
+        );
+      }
+      if (read.nextOffset <= offset) {
+        throw new KrillError("STATE", `Producer state replay of ${this.key} made no progress at ${offset}`);
+      }
+      offset = read.nextOffset;
+    }
+    state.removeExpiredProducers(nowMs);
+    return state;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Produce, partition by partition (Kafka's KafkaApis.handleProduceRequest, ReplicaManager.appendRecords,
+ * UnifiedLog.append): resolve the partition, check the topic, validate the batch headers against
+ * the topic's configuration, run the idempotent-producer checks, append the bytes as they came
+ * (offsets, leader epoch and LogAppendTime written into the headers in place), and report base
+ * offset, log start offset and LogAppendTime.
+ *
+ * Records are only decoded on the error path, to name the offending records of an
+ * INVALID_TIMESTAMP rejection (KIP-467 record errors); accepted bytes are never decoded.
+ */
+import { KrillError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { ProduceRequest } from "../../protocol/generated/produce-request.js";
+import type {
+  ProduceResponse,
+  ProduceResponseBatchIndexAndErrorMessage,
+  ProduceResponsePartitionProduceResponse,
+} from "../../protocol/generated/produce-response.js";
+import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
+import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { INTERNAL_TOPICS } from "../metadata/image.js";
+import type { PartitionManager } from "../partitions/partition-manager.js";
+
+/** Bound on the decompressed bytes decoded to name records of a rejected batch. */
+const RECORD_ERROR_DECODE_BYTES_MAX = 64 * 1024 * 1024;
+/** Bound on record errors listed per partition. */
+const RECORD_ERRORS_MAX = 100;
+
+export interface ProduceOutcome {
+  response: ProduceResponse;
+  /** True if any partition failed (acks=0 then closes the connection, as Kafka does). */
+  anyError: boolean;
+  /** Appended bytes per topic, for metrics. */
+  bytesByTopic: Map<string, number>;
+}
+
+export async function produce(
+  partitions: PartitionManager,
+  request: ProduceRequest,
+  version: number,
+): Promise<ProduceOutcome> {
+  const nowMs = partitions.nowMs();
+  const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
+  const bytesByTopic = new Map<string, number>();
+  const durables: Promise<void>[] = [];
+  let anyError = false;
+  const response: ProduceResponse = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] };
+  for (const topic of request.topicData) {
+    const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
+    response.responses.push({ name: topic.name, partitionResponses });
+    for (const data of topic.partitionData) {
+      const out = partitionResponse(data.index);
+      partitionResponses.push(out);
+      const fail = (errorCode: number, errorMessage: string | null = null) => {
+        out.errorCode = errorCode;
+        out.errorMessage = errorMessage;
+        anyError = true;
+      };
+      if (!acksValid) {
+        fail(ErrorCode.INVALID_REQUIRED_ACKS);
+        continue;
+      }
+      if (INTERNAL_TOPICS.has(topic.name)) {
+        fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
+        continue;
+      }
+      const found = partitions.lookup(topic.name, data.index);
+      if (!found.ok) {
+        fail(found.errorCode);
+        continue;
+      }
+      const { partition, config, topic: topicImage } = found;
+      const isr = topicImage.partitions[data.index]?.isr.length ?? 1;
+      if (request.acks === -1 && isr < config.minInsyncReplicas) {
+        fail(
+          ErrorCode.NOT_ENOUGH_REPLICAS,
+          `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${config.minInsyncReplicas}`,
+        );
+        continue;
+      }
+      const validation = validateProducedBatches(data.records, {
+        maxMessageBytes: config.maxMessageBytes,
+        timestampType: config.messageTimestampType,
+        timestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+        timestampAfterMaxMs: config.messageTimestampAfterMaxMs,
+        nowMs,
+        allowZstd: version >= 7,
+      });
+      if (!validation.ok) {
+        fail(validation.errorCode, validation.errorMessage);
+        if (validation.errorCode === ErrorCode.INVALID_TIMESTAMP && data.records !== null) {
+          out.recordErrors = timestampRecordErrors(data.records, nowMs, config);
+        }
+        continue;
+      }
+      const records = data.records!;
+      const appended = partition.appendAsLeader(
+        records,
+        validation.batches,
+        config.messageTimestampType === "LogAppendTime",
+        nowMs,
+      );
+      if (appended.kind === "error") {
+        fail(appended.errorCode, appended.errorMessage);
+        continue;
+      }
+      out.baseOffset = BigInt(appended.firstOffset);
+      out.logAppendTimeMs = BigInt(appended.logAppendTimeMs);
+      out.logStartOffset = BigInt(appended.logStartOffset);
+      if (appended.kind === "appended") {
+        bytesByTopic.set(topic.name, (bytesByTopic.get(topic.name) ?? 0) + records.length);
+        if (appended.durable !== undefined && request.acks !== 0) {
+          durables.push(
+            appended.durable.catch((err: unknown) => {
+              // The bytes are in the log but not known to be on disk: the client must not count on them.
+              out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+              out.errorMessage = err instanceof KrillError ? err.message : "flush failed";
+              out.baseOffset = -1n;
+            }),
+          );
+        }
+      }
+    }
+  }
+  await Promise.all(durables);
+  return { response, anyError, bytesByTopic };
+}
+
+function partitionResponse(index: number): ProduceResponsePartitionProduceResponse {
+  return {
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}
+
+/**
+ * KIP-467: the indexes of the records whose timestamps are out of bounds. Decoding happens only
+ * here, for a batch already rejected, with decompression bounded; if the batch cannot be decoded
+ * the partition error stands without record errors.
+ */
+function timestampRecordErrors(
+  records: Buffer,
+  nowMs: number,
+  config: {
+    messageTimestampType: string;
+    messageTimestampBeforeMaxMs: number;
+    messageTimestampAfterMaxMs: number;
+  },
+): ProduceResponseBatchIndexAndErrorMessage[] {
+  if (config.messageTimestampType !== "CreateTime") return [];
+  let decoded: ReturnType<typeof decodeRecordBatch>;
+  try {
+    decoded = decodeRecordBatch(records, { decompressedBytesMax: RECORD_ERROR_DECODE_BYTES_MAX });
+  } catch {
+    return [];
+  }
+  const errors: ProduceResponseBatchIndexAndErrorMessage[] = [];
+  const low = nowMs - config.messageTimestampBeforeMaxMs;
+  const high = nowMs + config.messageTimestampAfterMaxMs;
+  decoded.records.forEach((record, batchIndex) => {
+    const ts = Number(record.timestamp);
+    if (errors.length >= RECORD_ERRORS_MAX || ts < 0) return;
+    if (ts < low || ts > high) {
+      errors.push({
+        batchIndex,
+        batchIndexErrorMessage: `Timestamp ${ts} of message with offset ${batchIndex} is out of range. The timestamp should be within [${low}, ${high}]`,
+      });
+    }
+  });
+  return errors;
+}
