@@ -1,0 +1,1394 @@
+/**
+ * The group coordinator: classic consumer groups (JoinGroup, SyncGroup, Heartbeat, LeaveGroup),
+ * committed offsets, and the admin views (DescribeGroups, ListGroups, DeleteGroups,
+ * OffsetDelete), with its state kept as records in __consumer_offsets. Behaviour and error codes
+ * follow Kafka's GroupMetadataManager / OffsetMetadataManager; the classic state machine and its
+ * legal transitions are in classic-group.ts.
+ *
+ * Concurrency contract: single-threaded. Every public method changes state synchronously, to
+ * completion, before its first `await`; only appends to __consumer_offsets are awaited (Kafka
+ * waits for the write before answering), and what happens after an append re-checks the group's
+ * state and generation, since other requests may have run meanwhile. Parked JoinGroup and
+ * SyncGroup requests are promises resolved by later requests or timers. Time comes from the
+ * injected `Timer`, so tests drive sessions and rebalances with a manual clock.
+ *
+ * Until `load()` has replayed the topic every request is answered COORDINATOR_LOAD_IN_PROGRESS.
+ */
+import { randomUUID } from "node:crypto";
+import { decodeConsumerProtocolSubscription } from "../../protocol/generated/consumer-protocol-subscription.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { GroupMetadataValue } from "../../protocol/generated/group-metadata-value.js";
+import type { JoinGroupRequest } from "../../protocol/generated/join-group-request.js";
+import type { OffsetCommitRequest } from "../../protocol/generated/offset-commit-request.js";
+import type { SyncGroupRequest } from "../../protocol/generated/sync-group-request.js";
+import { Reader } from "../../protocol/primitives/reader.js";
+import {
+  ClassicGroup,
+  type ClassicGroupState,
+  ClassicMember,
+  type JoinGroupResult,
+  type JoinProtocol,
+  type SyncGroupResult,
+} from "./classic-group.js";
+import { coordinatorPartitionFor } from "./java-hash.js";
+import { type OffsetAndMetadata, OffsetStore } from "./offset-store.js";
+import {
+  type CoordinatorRecord,
+  decodeGroupRecord,
+  groupMetadataRecord,
+  offsetCommitRecord,
+} from "./offsets-records.js";
+import type { Timer } from "./timer.js";
+
+export type { JoinGroupResult, SyncGroupResult } from "./classic-group.js";
+
+export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
+/** The protocol type of Kafka's consumer clients; groups of this type expose subscriptions. */
+export const CONSUMER_PROTOCOL_TYPE = "consumer";
+
+/** Where the coordinator keeps its records: partitions of __consumer_offsets. */
+export interface GroupStateLog {
+  /** Appends the records as one batch; resolves once stored, rejects if they could not be. */
+  append(partition: number, records: readonly CoordinatorRecord[]): Promise<void>;
+  /** Calls `onRecord` for every record of the partition, from its start to its end, in order. */
+  replay(partition: number, onRecord: (record: CoordinatorRecord) => void): Promise<void>;
+}
+
+export interface GroupCoordinatorConfig {
+  readonly offsetsTopicPartitions: number;
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
+  readonly groupInitialRebalanceDelayMs: number;
+  /** group.max.size: members of one classic group. */
+  readonly groupMaxSize: number;
+  /** How long a new member's parked JoinGroup may wait (Kafka: 5 minutes, not configurable). */
+  readonly newMemberJoinTimeoutMs: number;
+  readonly offsetsRetentionMs: number;
+  readonly offsetsRetentionCheckIntervalMs: number;
+  readonly offsetMetadataMaxBytes: number;
+  /** Krill's bound on groups held by the coordinator (offsets-only groups included). */
+  readonly groupsMax: number;
+}
+
+export const DEFAULT_GROUP_COORDINATOR_CONFIG: GroupCoordinatorConfig = Object.freeze({
+  offsetsTopicPartitions: 50,
+  groupMinSessionTimeoutMs: 6_000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  groupInitialRebalanceDelayMs: 3_000,
+  groupMaxSize: 2_147_483_647,
+  newMemberJoinTimeoutMs: 300_000,
+  offsetsRetentionMs: 7 * 24 * 3_600_000,
+  offsetsRetentionCheckIntervalMs: 600_000,
+  offsetMetadataMaxBytes: 4_096,
+  groupsMax: 100_000,
+});
+
+export interface CoordinatorLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+const SILENT: CoordinatorLogger = { info: () => {}, warn: () => {} };
+
+export interface GroupCoordinatorDeps {
+  readonly config: GroupCoordinatorConfig;
+  readonly log: GroupStateLog;
+  readonly timer: Timer;
+  readonly logger?: CoordinatorLogger;
+  /** Makes the random part of member ids; tests pass a counter. */
+  readonly newUuid?: () => string;
+}
+
+/** Who sent a group request. */
+export interface ClientInfo {
+  readonly apiVersion: number;
+  readonly clientId: string;
+  readonly clientHost: string;
+}
+
+export interface LeaveMember {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+}
+
+export interface LeaveGroupResult {
+  errorCode: number;
+  members: { memberId: string; groupInstanceId: string | null; errorCode: number }[];
+}
+
+export interface PartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+}
+
+export interface TopicPartitionsResult {
+  name: string;
+  partitions: PartitionResult[];
+}
+
+export interface FetchedPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+export interface FetchOffsetsResult {
+  errorCode: number;
+  topics: { name: string; partitions: FetchedPartition[] }[];
+}
+
+export interface DescribedGroup {
+  errorCode: number;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    memberMetadata: Buffer;
+    memberAssignment: Buffer;
+  }[];
+}
+
+export interface ListedGroup {
+  groupId: string;
+  protocolType: string;
+  groupState: string;
+  groupType: string;
+}
+
+export interface OffsetDeleteResult {
+  errorCode: number;
+  topics: TopicPartitionsResult[];
+}
+
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+function joinError(errorCode: number, memberId: string): JoinGroupResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
+function syncError(errorCode: number): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BUFFER };
+}
+
+/** Kafka's appendGroupMetadataErrorToResponseError, for a failed local append. */
+const APPEND_FAILED = ErrorCode.NOT_COORDINATOR;
+
+/** The topic names in a consumer-protocol subscription (v0 prefix of every version), or null. */
+export function parseSubscribedTopics(metadata: Buffer): string[] | null {
+  try {
+    const r = new Reader(metadata);
+    r.readInt16("consumer protocol version");
+    return decodeConsumerProtocolSubscription(r, 0).topics;
+  } catch {
+    return null;
+  }
+}
+
+const heartbeatKey = (groupId: string, memberId: string) => `heartbeat:${groupId}:${memberId}`;
+const joinKey = (groupId: string) => `join:${groupId}`;
+const syncKey = (groupId: string) => `sync:${groupId}`;
+const EXPIRE_OFFSETS_KEY = "expire-offsets";
+
+export class GroupCoordinator {
+  readonly #config: GroupCoordinatorConfig;
+  readonly #log: GroupStateLog;
+  readonly #timer: Timer;
+  readonly #logger: CoordinatorLogger;
+  readonly #newUuid: () => string;
+  readonly #groups = new Map<string, ClassicGroup>();
+  readonly #offsets = new OffsetStore();
+  #loaded = false;
+  #closed = false;
+
+  constructor(deps: GroupCoordinatorDeps) {
+    this.#config = deps.config;
+    this.#log = deps.log;
+    this.#timer = deps.timer;
+    this.#logger = deps.logger ?? SILENT;
+    this.#newUuid = deps.newUuid ?? randomUUID;
+  }
+
+  get isLoaded(): boolean {
+    return this.#loaded;
+  }
+
+  partitionFor(groupId: string): number {
+    return coordinatorPartitionFor(groupId, this.#config.offsetsTopicPartitions);
+  }
+
+  /** For tests and metrics: the classic group, if any. */
+  classicGroup(groupId: string): ClassicGroup | undefined {
+    return this.#groups.get(groupId);
+  }
+
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Loading
+
+  /**
+   * Replays every partition of __consumer_offsets into memory, then starts answering. Members of
+   * loaded groups get a fresh session timeout: if they do not come back they are removed.
+   */
+  async load(): Promise<void> {
+    if (this.#loaded) return;
+    for (let p = 0; p < this.#config.offsetsTopicPartitions; p++) {
+      await this.#log.replay(p, (record) => this.#replay(record));
+    }
+    if (this.#closed) return;
+    const nowMs = this.#timer.nowMs();
+    for (const group of this.#groups.values()) {
+      for (const member of group.members.values())
+        this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+      if (group.is("Stable") && group.size > this.#config.groupMaxSize) {
+        this.#prepareRebalance(group, "loaded group is larger than group.max.size");
+      }
+    }
+    this.#loaded = true;
+    this.#timer.schedule(EXPIRE_OFFSETS_KEY, this.#config.offsetsRetentionCheckIntervalMs, () =>
+      this.#expireOffsetsTask(),
+    );
+    this.#logger.info({ groups: this.#groups.size, nowMs }, "group coordinator loaded");
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer.cancel(EXPIRE_OFFSETS_KEY);
+    for (const group of this.#groups.values()) {
+      for (const member of group.members.values()) {
+        group.completeJoin(member, joinError(ErrorCode.NOT_COORDINATOR, member.memberId));
+        group.completeSync(member, syncError(ErrorCode.NOT_COORDINATOR));
+      }
+    }
+  }
+
+  #replay(record: CoordinatorRecord): void {
+    const decoded = decodeGroupRecord(record);
+    if (decoded.type === "OffsetCommit") {
+      if (decoded.value === null) {
+        this.#offsets.delete(decoded.group, decoded.topic, decoded.partition);
+        return;
+      }
+      if (!this.#groups.has(decoded.group)) {
+        this.#groups.set(decoded.group, new ClassicGroup(decoded.group, "Empty", null));
+      }
+      this.#offsets.put(decoded.group, decoded.topic, decoded.partition, {
+        offset: decoded.value.offset,
+        leaderEpoch: decoded.value.leaderEpoch,
+        metadata: decoded.value.metadata,
+        commitTimestampMs: Number(decoded.value.commitTimestamp),
+        expireTimestampMs: Number(decoded.value.expireTimestamp),
+      });
+    } else if (decoded.type === "GroupMetadata") {
+      if (decoded.value === null) {
+        this.#groups.delete(decoded.group);
+        return;
+      }
+      this.#groups.set(decoded.group, this.#groupFromRecord(decoded.group, decoded.value));
+    }
+  }
+
+  #groupFromRecord(groupId: string, value: GroupMetadataValue): ClassicGroup {
+    const stateTimestampMs = value.currentStateTimestamp >= 0n ? Number(value.currentStateTimestamp) : null;
+    const state: ClassicGroupState = value.members.length === 0 ? "Empty" : "Stable";
+    const group = new ClassicGroup(groupId, state, stateTimestampMs);
+    group.generationId = value.generation;
+    group.protocolType = value.protocolType === "" ? null : value.protocolType;
+    group.protocolName = value.protocol;
+    for (const m of value.members) {
+      const protocols: JoinProtocol[] =
+        value.protocol === null ? [] : [{ name: value.protocol, metadata: m.subscription }];
+      const member = new ClassicMember(
+        m.memberId,
+        m.groupInstanceId,
+        m.clientId,
+        m.clientHost,
+        m.rebalanceTimeout < 0 ? m.sessionTimeout : m.rebalanceTimeout,
+        m.sessionTimeout,
+        value.protocolType,
+        protocols,
+      );
+      member.assignment = m.assignment;
+      group.add(member, null);
+    }
+    group.leaderId = value.leader;
+    if (group.protocolType === CONSUMER_PROTOCOL_TYPE) {
+      const topics = new Set<string>();
+      let known = true;
+      for (const m of group.members.values()) {
+        const parsed = parseSubscribedTopics(m.metadataFor(group.protocolName));
+        if (parsed === null) known = false;
+        else for (const t of parsed) topics.add(t);
+      }
+      group.subscribedTopics = known ? topics : null;
+    }
+    return group;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // JoinGroup
+
+  joinGroup(request: JoinGroupRequest, client: ClientInfo): Promise<JoinGroupResult> {
+    if (!this.#loaded)
+      return Promise.resolve(joinError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, request.memberId));
+    if (request.groupId === "")
+      return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID, request.memberId));
+    if (
+      request.sessionTimeoutMs < this.#config.groupMinSessionTimeoutMs ||
+      request.sessionTimeoutMs > this.#config.groupMaxSessionTimeoutMs
+    ) {
+      return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId));
+    }
+    // A protocol name listed twice counts once, first occurrence first, as Kafka's keyed collection.
+    const seen = new Set<string>();
+    const protocols: JoinProtocol[] = [];
+    for (const p of request.protocols) {
+      if (seen.has(p.name)) continue;
+      seen.add(p.name);
+      protocols.push({ name: p.name, metadata: p.metadata });
+    }
+    const rebalanceTimeoutMs =
+      request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs;
+    const join: ParsedJoin = {
+      groupId: request.groupId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
+      protocolType: request.protocolType,
+      protocols,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs,
+      reason: request.reason,
+    };
+    return new Promise((resolve) => this.#classicJoin(join, client, resolve));
+  }
+
+  #classicJoin(join: ParsedJoin, client: ClientInfo, respond: (r: JoinGroupResult) => void): void {
+    const isUnknownMember = join.memberId === "";
+    let group = this.#groups.get(join.groupId);
+    const isNewGroup = group === undefined;
+    if (group === undefined) {
+      if (!isUnknownMember) {
+        respond(joinError(ErrorCode.UNKNOWN_MEMBER_ID, join.memberId));
+        return;
+      }
+      if (this.#groups.size >= this.#config.groupsMax) {
+        this.#logger.warn(
+          { groupId: join.groupId, groupsMax: this.#config.groupsMax },
+          "refusing a new group",
+        );
+        respond(joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, ""));
+        return;
+      }
+      group = new ClassicGroup(join.groupId, "Empty", this.#timer.nowMs());
+      this.#groups.set(join.groupId, group);
+    }
+    if (!this.#acceptJoiningMember(group, join.memberId)) {
+      this.#removeMember(group, join.memberId, ErrorCode.GROUP_MAX_SIZE_REACHED);
+      respond(joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, ""));
+    } else if (isUnknownMember) {
+      this.#joinNewMember(group, join, client, respond);
+    } else {
+      this.#joinExistingMember(group, join, client, respond);
+    }
+    // A group created by a join that was refused keeps nothing worth remembering.
+    if (isNewGroup && group.isEmpty && group.size === 0 && group.numPendingJoinMembers === 0) {
+      this.#groups.delete(join.groupId);
+    }
+  }
+
+  #acceptJoiningMember(group: ClassicGroup, memberId: string): boolean {
+    const maxSize = this.#config.groupMaxSize;
+    switch (group.state) {
+      case "Empty":
+      case "Dead":
+        return group.numPendingJoinMembers < maxSize || group.isPendingMember(memberId);
+      case "PreparingRebalance":
+        return (group.member(memberId)?.isAwaitingJoin ?? false) || group.numAwaitingJoin < maxSize;
+      case "CompletingRebalance":
+      case "Stable":
+        return group.member(memberId) !== undefined || group.size < maxSize;
+    }
+  }
+
+  #joinNewMember(
+    group: ClassicGroup,
+    join: ParsedJoin,
+    client: ClientInfo,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    if (group.is("Dead")) {
+      respond(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, ""));
+      return;
+    }
+    if (!group.supportsProtocols(join.protocolType, join.protocols)) {
+      respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, ""));
+      return;
+    }
+    const newMemberId = `${join.groupInstanceId ?? client.clientId}-${this.#newUuid()}`;
+    if (join.groupInstanceId !== null) {
+      const existingMemberId = group.staticMemberId(join.groupInstanceId);
+      if (existingMemberId !== undefined) {
+        this.#logger.info(
+          { groupId: group.groupId, groupInstanceId: join.groupInstanceId, existingMemberId, newMemberId },
+          "static member rejoins with an unknown member id; replacing the previous member",
+        );
+        this.#updateStaticMemberThenRebalance(group, join, client, existingMemberId, newMemberId, respond);
+        return;
+      }
+      this.#addMemberThenRebalance(group, join, client, newMemberId, respond);
+      return;
+    }
+    if (client.apiVersion >= 4) {
+      // KIP-394: the member must come back with this id; until then it is pending, and its
+      // pending state expires after the session timeout.
+      group.addPendingMember(newMemberId);
+      this.#timer.schedule(heartbeatKey(group.groupId, newMemberId), join.sessionTimeoutMs, () =>
+        this.#expireHeartbeat(group.groupId, newMemberId),
+      );
+      respond(joinError(ErrorCode.MEMBER_ID_REQUIRED, newMemberId));
+      return;
+    }
+    this.#addMemberThenRebalance(group, join, client, newMemberId, respond);
+  }
+
+  #joinExistingMember(
+    group: ClassicGroup,
+    join: ParsedJoin,
+    client: ClientInfo,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const memberId = join.memberId;
+    if (group.is("Dead")) {
+      respond(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, memberId));
+      return;
+    }
+    if (!group.supportsProtocols(join.protocolType, join.protocols)) {
+      respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId));
+      return;
+    }
+    if (group.isPendingMember(memberId)) {
+      if (join.groupInstanceId !== null) {
+        // Pending members are dynamic; a static id on a pending member id is a confused client.
+        respond(joinError(ErrorCode.FENCED_INSTANCE_ID, memberId));
+        return;
+      }
+      this.#addMemberThenRebalance(group, join, client, memberId, respond);
+      return;
+    }
+    const invalid = this.#validateMember(group, memberId, join.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) {
+      respond(joinError(invalid, memberId));
+      return;
+    }
+    const member = group.member(memberId)!;
+    switch (group.state) {
+      case "PreparingRebalance":
+        this.#updateMemberThenRebalance(group, member, join, respond);
+        return;
+      case "CompletingRebalance":
+        if (member.matches(join.protocols)) {
+          // The member lost the JoinGroup response; answer it again for this generation.
+          respond(this.#currentJoinResult(group, memberId, group.isLeader(memberId)));
+          return;
+        }
+        this.#updateMemberThenRebalance(group, member, join, respond);
+        return;
+      case "Stable":
+        if (group.isLeader(memberId) || !member.matches(join.protocols)) {
+          // A leader's join asks for a rebalance (its view of topics may have changed).
+          this.#updateMemberThenRebalance(group, member, join, respond);
+          return;
+        }
+        respond(this.#currentJoinResult(group, memberId, false));
+        return;
+      default:
+        respond(joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId));
+        return;
+    }
+  }
+
+  #currentJoinResult(group: ClassicGroup, memberId: string, withMembers: boolean): JoinGroupResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? "",
+      skipAssignment: false,
+      memberId,
+      members: withMembers ? group.joinedMembers() : [],
+    };
+  }
+
+  #validateMember(group: ClassicGroup, memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const existing = group.staticMemberId(groupInstanceId);
+      if (existing === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (existing !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    return group.member(memberId) === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.NONE;
+  }
+
+  #addMemberThenRebalance(
+    group: ClassicGroup,
+    join: ParsedJoin,
+    client: ClientInfo,
+    memberId: string,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const member = new ClassicMember(
+      memberId,
+      join.groupInstanceId,
+      client.clientId,
+      client.clientHost,
+      join.rebalanceTimeoutMs,
+      join.sessionTimeoutMs,
+      join.protocolType,
+      join.protocols,
+    );
+    member.isNew = true;
+    if (group.is("PreparingRebalance") && group.previousState === "Empty") group.newMemberAdded = true;
+    group.add(member, respond);
+    // A new member cannot heartbeat while its join is parked, and a client that gave up would
+    // leave a defunct member behind; its join therefore times out on its own.
+    this.#rescheduleHeartbeat(group, member, this.#config.newMemberJoinTimeoutMs);
+    this.#maybePrepareRebalanceOrCompleteJoin(group, `adding member ${memberId}`);
+  }
+
+  #updateMemberThenRebalance(
+    group: ClassicGroup,
+    member: ClassicMember,
+    join: ParsedJoin,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    // A second JoinGroup while one is parked supersedes it; the first is told to rejoin.
+    if (member.awaitingJoin !== null) {
+      group.completeJoin(member, joinError(ErrorCode.REBALANCE_IN_PROGRESS, member.memberId));
+    }
+    group.updateMember(member, join.protocols, join.rebalanceTimeoutMs, join.sessionTimeoutMs, respond);
+    this.#maybePrepareRebalanceOrCompleteJoin(group, `member ${member.memberId} joins in ${group.state}`);
+  }
+
+  #updateStaticMemberThenRebalance(
+    group: ClassicGroup,
+    join: ParsedJoin,
+    client: ClientInfo,
+    oldMemberId: string,
+    newMemberId: string,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const instanceId = join.groupInstanceId!;
+    const currentLeader = group.leaderId ?? "";
+    const member = group.replaceStaticMember(
+      instanceId,
+      oldMemberId,
+      newMemberId,
+      ErrorCode.FENCED_INSTANCE_ID,
+    );
+    this.#timer.cancel(heartbeatKey(group.groupId, oldMemberId));
+    this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+    const old = {
+      protocols: member.protocols,
+      rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+      sessionTimeoutMs: member.sessionTimeoutMs,
+    };
+    group.updateMember(member, join.protocols, join.rebalanceTimeoutMs, join.sessionTimeoutMs, respond);
+    if (group.is("Stable")) {
+      if ((group.protocolName ?? "") === group.selectProtocol()) {
+        // Same protocol: persist the new member id and hand the current generation back, without
+        // a rebalance (KIP-345's point: a restarted static member keeps its partitions).
+        const generation = group.generationId;
+        void this.#append(group.groupId, [this.#groupMetadataRecord(group, null)]).then((failure) => {
+          if (failure !== null) {
+            if (group.member(newMemberId) === member) {
+              group.updateMember(member, old.protocols, old.rebalanceTimeoutMs, old.sessionTimeoutMs, null);
+              const reverted = group.replaceStaticMember(
+                instanceId,
+                newMemberId,
+                oldMemberId,
+                ErrorCode.FENCED_INSTANCE_ID,
+              );
+              this.#rescheduleHeartbeat(group, reverted, reverted.sessionTimeoutMs);
+            }
+            respond({ ...joinError(APPEND_FAILED, ""), generationId: generation, leader: currentLeader });
+            return;
+          }
+          const isLeader = group.isLeader(newMemberId);
+          const skipAssignment = client.apiVersion >= 9 && isLeader;
+          group.completeJoin(member, {
+            errorCode: ErrorCode.NONE,
+            generationId: group.generationId,
+            protocolType: group.protocolType,
+            protocolName: group.protocolName,
+            leader: skipAssignment ? (group.leaderId ?? "") : currentLeader,
+            skipAssignment,
+            memberId: newMemberId,
+            members: skipAssignment ? group.joinedMembers() : [],
+          });
+        });
+        return;
+      }
+      this.#maybePrepareRebalanceOrCompleteJoin(group, `static member ${instanceId} changed protocols`);
+      return;
+    }
+    if (group.is("CompletingRebalance")) {
+      // The leader may already be assigning to the old member id; only a new generation is safe.
+      this.#prepareRebalance(group, `static member ${instanceId} rejoined during CompletingRebalance`);
+      return;
+    }
+    this.#maybeCompleteJoinPhase(group);
+  }
+
+  #maybePrepareRebalanceOrCompleteJoin(group: ClassicGroup, reason: string): void {
+    if (group.canRebalance()) this.#prepareRebalance(group, reason);
+    else this.#maybeCompleteJoinPhase(group);
+  }
+
+  #prepareRebalance(group: ClassicGroup, reason: string): void {
+    if (group.is("CompletingRebalance"))
+      this.#resetAndPropagateAssignmentWithError(group, ErrorCode.REBALANCE_IN_PROGRESS);
+    this.#removeSyncExpiration(group);
+    const isInitialRebalance = group.is("Empty");
+    if (isInitialRebalance) {
+      // A new group waits group.initial.rebalance.delay.ms for more members, extended while they
+      // keep arriving, up to the rebalance timeout.
+      const delayMs = this.#config.groupInitialRebalanceDelayMs;
+      const remainingMs = Math.max(group.rebalanceTimeoutMs() - delayMs, 0);
+      this.#timer.schedule(joinKey(group.groupId), delayMs, () =>
+        this.#tryCompleteInitialRebalance(group, delayMs, remainingMs),
+      );
+    }
+    group.transitionTo("PreparingRebalance", this.#timer.nowMs());
+    this.#logger.info(
+      { groupId: group.groupId, generationId: group.generationId, reason },
+      "preparing to rebalance",
+    );
+    if (!isInitialRebalance) this.#maybeCompleteJoinElseSchedule(group);
+  }
+
+  #maybeCompleteJoinElseSchedule(group: ClassicGroup): void {
+    if (group.hasAllMembersJoined()) {
+      this.#completeJoin(group);
+    } else {
+      this.#timer.schedule(joinKey(group.groupId), group.rebalanceTimeoutMs(), () =>
+        this.#completeJoinIfCurrent(group),
+      );
+    }
+  }
+
+  #tryCompleteInitialRebalance(group: ClassicGroup, delayMs: number, remainingMs: number): void {
+    if (this.#groups.get(group.groupId) !== group) return;
+    if (group.newMemberAdded && remainingMs !== 0) {
+      group.newMemberAdded = false;
+      const nextDelayMs = Math.min(this.#config.groupInitialRebalanceDelayMs, remainingMs);
+      const nextRemainingMs = Math.max(remainingMs - delayMs, 0);
+      this.#timer.schedule(joinKey(group.groupId), nextDelayMs, () =>
+        this.#tryCompleteInitialRebalance(group, nextDelayMs, nextRemainingMs),
+      );
+    } else {
+      this.#completeJoin(group);
+    }
+  }
+
+  #maybeCompleteJoinPhase(group: ClassicGroup): void {
+    if (!group.is("PreparingRebalance")) return;
+    // The initial rebalance always waits out its delay, to gather members.
+    if (group.previousState === "Empty") return;
+    if (!group.hasAllMembersJoined()) return;
+    this.#completeJoin(group);
+  }
+
+  #completeJoinIfCurrent(group: ClassicGroup): void {
+    if (this.#groups.get(group.groupId) === group) this.#completeJoin(group);
+  }
+
+  #completeJoin(group: ClassicGroup): void {
+    this.#timer.cancel(joinKey(group.groupId));
+    for (const failed of group.notYetRejoinedMembers()) {
+      if (failed.groupInstanceId !== null) continue;
+      this.#removeMember(group, failed.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      this.#logger.info(
+        { groupId: group.groupId, memberId: failed.memberId },
+        "removing member that did not rejoin",
+      );
+    }
+    if (group.is("Dead") || !group.is("PreparingRebalance")) return;
+    if (!group.maybeElectNewJoinedLeader() && group.size > 0) {
+      // Only static members that have not rejoined remain: wait for them, or for their sessions to end.
+      this.#timer.schedule(joinKey(group.groupId), group.rebalanceTimeoutMs(), () =>
+        this.#completeJoinIfCurrent(group),
+      );
+      return;
+    }
+    const nowMs = this.#timer.nowMs();
+    group.initNextGeneration(nowMs, parseSubscribedTopics);
+    if (group.is("Empty")) {
+      this.#logger.info({ groupId: group.groupId, generationId: group.generationId }, "group is now empty");
+      void this.#append(group.groupId, [this.#groupMetadataRecord(group, new Map())]).then((failure) => {
+        if (failure !== null)
+          this.#logger.warn({ groupId: group.groupId, failure }, "could not store empty group");
+      });
+      return;
+    }
+    this.#logger.info(
+      {
+        groupId: group.groupId,
+        generationId: group.generationId,
+        members: group.size,
+        protocol: group.protocolName,
+      },
+      "join phase complete",
+    );
+    for (const member of [...group.members.values()]) {
+      const isLeader = group.isLeader(member.memberId);
+      group.completeJoin(member, this.#currentJoinResult(group, member.memberId, isLeader));
+      this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+      member.isNew = false;
+      group.addPendingSyncMember(member.memberId);
+    }
+    const generation = group.generationId;
+    this.#timer.schedule(syncKey(group.groupId), group.rebalanceTimeoutMs(), () =>
+      this.#expirePendingSync(group, generation),
+    );
+  }
+
+  #expirePendingSync(group: ClassicGroup, generationId: number): void {
+    if (this.#groups.get(group.groupId) !== group || group.generationId !== generationId) return;
+    if (!group.is("CompletingRebalance") && !group.is("Stable")) return;
+    if (group.hasReceivedSyncFromAllMembers()) return;
+    const late = group.pendingSyncMembers();
+    for (const memberId of late) this.#removeMember(group, memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+    this.#prepareRebalance(group, `members ${late.join(", ")} did not send SyncGroup in time`);
+  }
+
+  #rescheduleHeartbeat(group: ClassicGroup, member: ClassicMember, timeoutMs: number): void {
+    const memberId = member.memberId;
+    this.#timer.schedule(heartbeatKey(group.groupId, memberId), timeoutMs, () =>
+      this.#expireHeartbeat(group.groupId, memberId),
+    );
+  }
+
+  #expireHeartbeat(groupId: string, memberId: string): void {
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.is("Dead")) return;
+    if (group.isPendingMember(memberId)) {
+      group.remove(memberId);
+      if (group.is("PreparingRebalance") && group.hasAllMembersJoined()) this.#completeJoin(group);
+      if (group.isEmpty && group.size === 0 && group.numPendingJoinMembers === 0)
+        this.#maybeForgetGroup(group);
+      return;
+    }
+    const member = group.member(memberId);
+    if (member === undefined || member.hasSatisfiedHeartbeat) return;
+    this.#logger.info({ groupId, memberId }, "member session expired");
+    this.#removeMemberAndUpdateGroup(group, member.memberId, `session of ${memberId} expired`);
+  }
+
+  /** Removes a member, answering whatever it has parked with `errorCode`. */
+  #removeMember(group: ClassicGroup, memberId: string, errorCode: number): void {
+    const member = group.member(memberId);
+    if (member !== undefined) {
+      group.completeJoin(member, joinError(errorCode, ""));
+      group.completeSync(member, syncError(errorCode));
+    }
+    this.#timer.cancel(heartbeatKey(group.groupId, memberId));
+    group.remove(memberId);
+  }
+
+  #removeMemberAndUpdateGroup(group: ClassicGroup, memberId: string, reason: string): void {
+    this.#removeMember(group, memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+    if (group.is("Stable") || group.is("CompletingRebalance"))
+      this.#maybePrepareRebalanceOrCompleteJoin(group, reason);
+    else if (group.is("PreparingRebalance") && group.hasAllMembersJoined()) this.#completeJoin(group);
+  }
+
+  #resetAndPropagateAssignmentWithError(group: ClassicGroup, errorCode: number): void {
+    for (const member of group.members.values()) member.assignment = EMPTY_BUFFER;
+    this.#propagateAssignment(group, errorCode);
+  }
+
+  #propagateAssignment(group: ClassicGroup, errorCode: number): void {
+    const ok = errorCode === ErrorCode.NONE;
+    for (const member of [...group.members.values()]) {
+      const delivered = group.completeSync(member, {
+        errorCode,
+        protocolType: ok ? group.protocolType : null,
+        protocolName: ok ? group.protocolName : null,
+        assignment: member.assignment,
+      });
+      // Sessions that lapsed while the sync was parked were ignored; start them again now.
+      if (delivered) this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+    }
+  }
+
+  #removeSyncExpiration(group: ClassicGroup): void {
+    group.clearPendingSyncMembers();
+    this.#timer.cancel(syncKey(group.groupId));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // SyncGroup
+
+  syncGroup(request: SyncGroupRequest): Promise<SyncGroupResult> {
+    if (!this.#loaded) return Promise.resolve(syncError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS));
+    if (request.groupId === "") return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
+    const group = this.#groups.get(request.groupId);
+    if (group === undefined || group.isEmpty) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    const invalid = this.#validateSync(group, request);
+    if (invalid !== ErrorCode.NONE) return Promise.resolve(syncError(invalid));
+    const member = group.member(request.memberId)!;
+    switch (group.state) {
+      case "PreparingRebalance":
+        return Promise.resolve(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      case "Stable":
+        this.#removePendingSyncMember(group, request.memberId);
+        return Promise.resolve({
+          errorCode: ErrorCode.NONE,
+          protocolType: group.protocolType,
+          protocolName: group.protocolName,
+          assignment: member.assignment,
+        });
+      case "CompletingRebalance":
+        return new Promise((resolve) => {
+          group.completeSync(member, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+          member.awaitingSync = resolve;
+          this.#removePendingSyncMember(group, request.memberId);
+          if (group.isLeader(request.memberId)) this.#storeLeaderAssignment(group, request);
+        });
+      default:
+        return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  #validateSync(group: ClassicGroup, request: SyncGroupRequest): number {
+    if (group.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const invalid = this.#validateMember(group, request.memberId, request.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return invalid;
+    if (request.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    const inconsistent = (mine: string | null, theirs: string | null) =>
+      theirs !== null && mine !== null && mine !== theirs;
+    if (
+      inconsistent(group.protocolType, request.protocolType) ||
+      inconsistent(group.protocolName, request.protocolName)
+    ) {
+      return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
+    }
+    return ErrorCode.NONE;
+  }
+
+  #removePendingSyncMember(group: ClassicGroup, memberId: string): void {
+    group.removePendingSyncMember(memberId);
+    if (group.hasReceivedSyncFromAllMembers() || !(group.is("CompletingRebalance") || group.is("Stable"))) {
+      this.#timer.cancel(syncKey(group.groupId));
+    }
+  }
+
+  #storeLeaderAssignment(group: ClassicGroup, request: SyncGroupRequest): void {
+    const assignment = new Map<string, Buffer>();
+    for (const a of request.assignments) assignment.set(a.memberId, a.assignment);
+    const generation = group.generationId;
+    void this.#append(group.groupId, [this.#groupMetadataRecord(group, assignment)]).then((failure) => {
+      // Members may have joined or left while the record was written; only the same generation
+      // still waiting for its assignment may use it.
+      if (
+        !group.is("CompletingRebalance") ||
+        group.generationId !== generation ||
+        this.#groups.get(group.groupId) !== group
+      ) {
+        return;
+      }
+      if (failure !== null) {
+        this.#resetAndPropagateAssignmentWithError(group, failure);
+        this.#maybePrepareRebalanceOrCompleteJoin(group, "storing the group assignment failed");
+        return;
+      }
+      for (const member of group.members.values())
+        member.assignment = assignment.get(member.memberId) ?? EMPTY_BUFFER;
+      this.#propagateAssignment(group, ErrorCode.NONE);
+      group.transitionTo("Stable", this.#timer.nowMs());
+      this.#logger.info({ groupId: group.groupId, generationId: generation }, "group is stable");
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Heartbeat and LeaveGroup
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (!this.#loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const invalid = this.#validateMember(group, memberId, groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return invalid;
+    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    const member = group.member(memberId)!;
+    switch (group.state) {
+      case "Empty":
+        return ErrorCode.UNKNOWN_MEMBER_ID;
+      case "PreparingRebalance":
+        this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      default:
+        // Heartbeats may start right after the JoinGroup response, in CompletingRebalance.
+        this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+        return ErrorCode.NONE;
+    }
+  }
+
+  leaveGroup(groupId: string, members: readonly LeaveMember[]): LeaveGroupResult {
+    if (!this.#loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, members: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
+    if (group.is("Dead")) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    const results: LeaveGroupResult["members"] = [];
+    let anyLeft = false;
+    for (const m of members) {
+      let errorCode: number = ErrorCode.NONE;
+      if (m.memberId === "") {
+        // Admin removal by instance id (kafka-consumer-groups --delete with static members).
+        const staticId = m.groupInstanceId === null ? undefined : group.staticMemberId(m.groupInstanceId);
+        if (staticId === undefined) errorCode = ErrorCode.UNKNOWN_MEMBER_ID;
+        else this.#removeMember(group, staticId, ErrorCode.UNKNOWN_MEMBER_ID);
+      } else if (group.isPendingMember(m.memberId)) {
+        this.#removeMember(group, m.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      } else {
+        errorCode = this.#validateMember(group, m.memberId, m.groupInstanceId);
+        if (errorCode === ErrorCode.NONE) this.#removeMember(group, m.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      }
+      if (errorCode === ErrorCode.NONE) anyLeft = true;
+      results.push({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode });
+    }
+    if (anyLeft) {
+      this.#logger.info(
+        { groupId, members: results.filter((r) => r.errorCode === 0).map((r) => r.memberId) },
+        "members left",
+      );
+      if (group.is("Stable") || group.is("CompletingRebalance")) {
+        this.#maybePrepareRebalanceOrCompleteJoin(group, "members left the group");
+      } else if (group.is("PreparingRebalance")) {
+        this.#maybeCompleteJoinPhase(group);
+      }
+    }
+    return { errorCode: ErrorCode.NONE, members: results };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Offsets
+
+  /**
+   * OffsetCommit. Per-partition error codes; a group-level refusal puts the same code on every
+   * partition, as Kafka does.
+   */
+  async commitOffsets(request: OffsetCommitRequest, apiVersion: number): Promise<TopicPartitionsResult[]> {
+    const all = (errorCode: number): TopicPartitionsResult[] =>
+      request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      }));
+    if (!this.#loaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (request.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let group = this.#groups.get(request.groupId);
+    if (group === undefined) {
+      if (request.generationIdOrMemberEpoch >= 0) {
+        return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+      }
+      if (this.#groups.size >= this.#config.groupsMax) return all(ErrorCode.GROUP_MAX_SIZE_REACHED);
+      // A standalone commit (admin client, assign() consumers, kcat) makes a "simple" group.
+      group = new ClassicGroup(request.groupId, "Empty", this.#timer.nowMs());
+      this.#groups.set(request.groupId, group);
+    }
+    const invalid = this.#validateOffsetCommit(
+      group,
+      request.memberId,
+      request.groupInstanceId,
+      request.generationIdOrMemberEpoch,
+    );
+    if (invalid !== ErrorCode.NONE) return all(invalid);
+    const member = group.member(request.memberId);
+    if (member !== undefined && (group.is("Stable") || group.is("PreparingRebalance"))) {
+      // Classic members' commits keep their session alive.
+      this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+    }
+    const nowMs = this.#timer.nowMs();
+    const expireTimestampMs = request.retentionTimeMs >= 0n ? nowMs + Number(request.retentionTimeMs) : -1;
+    const results: TopicPartitionsResult[] = [];
+    const records: CoordinatorRecord[] = [];
+    const updates: { topic: string; partition: number; value: OffsetAndMetadata }[] = [];
+    for (const topic of request.topics) {
+      const partitions: PartitionResult[] = [];
+      for (const p of topic.partitions) {
+        const metadata = p.committedMetadata ?? "";
+        if (Buffer.byteLength(metadata, "utf8") > this.#config.offsetMetadataMaxBytes) {
+          partitions.push({
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
+          });
+          continue;
+        }
+        const value: OffsetAndMetadata = {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata,
+          // v1 lets the client choose the commit time; -1 means "now".
+          commitTimestampMs: p.commitTimestamp >= 0n ? Number(p.commitTimestamp) : nowMs,
+          expireTimestampMs,
+        };
+        records.push(
+          offsetCommitRecord(request.groupId, topic.name, p.partitionIndex, {
+            offset: value.offset,
+            leaderEpoch: value.leaderEpoch,
+            metadata: value.metadata,
+            commitTimestamp: BigInt(value.commitTimestampMs),
+            expireTimestamp: BigInt(value.expireTimestampMs),
+          }),
+        );
+        updates.push({ topic: topic.name, partition: p.partitionIndex, value });
+        partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE });
+      }
+      results.push({ name: topic.name, partitions });
+    }
+    if (records.length === 0) return results;
+    const failure = await this.#append(request.groupId, records);
+    if (failure !== null) {
+      for (const t of results)
+        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = failure;
+      return results;
+    }
+    for (const u of updates) this.#offsets.put(request.groupId, u.topic, u.partition, u.value);
+    if (!this.#groups.has(request.groupId)) this.#groups.set(request.groupId, group);
+    return results;
+  }
+
+  #validateOffsetCommit(
+    group: ClassicGroup,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+  ): number {
+    if (group.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    // Generation -1 on an empty group: an admin client or a consumer without group management.
+    if (generationId < 0 && group.isEmpty) return ErrorCode.NONE;
+    if (generationId >= 0 || memberId !== "" || groupInstanceId !== null) {
+      const invalid = this.#validateMember(group, memberId, groupInstanceId);
+      if (invalid !== ErrorCode.NONE) return invalid;
+      if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    } else if (!group.isEmpty) {
+      return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    if (group.is("CompletingRebalance")) return ErrorCode.REBALANCE_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * OffsetFetch for one group; `topics` null means every committed offset. A group that does not
+   * exist has no offsets (-1 everywhere), which is not an error.
+   */
+  fetchOffsets(
+    groupId: string,
+    topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+  ): FetchOffsetsResult {
+    if (!this.#loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
+    const group = this.#groups.get(groupId);
+    const known = group !== undefined && !group.is("Dead");
+    if (topics === null) {
+      if (!known) return { errorCode: ErrorCode.NONE, topics: [] };
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...this.#offsets.topics(groupId)].map(([name, partitions]) => ({
+          name,
+          partitions: [...partitions].map(([partitionIndex, o]) => fetched(partitionIndex, o)),
+        })),
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) =>
+          fetched(p, known ? this.#offsets.get(groupId, t.name, p) : undefined),
+        ),
+      })),
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Admin: describe, list, delete
+
+  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
+    return groupIds.map((groupId) => {
+      const base: DescribedGroup = {
+        errorCode: ErrorCode.NONE,
+        groupId,
+        groupState: "Dead",
+        protocolType: "",
+        protocolData: "",
+        members: [],
+      };
+      if (!this.#loaded)
+        return { ...base, groupState: "", errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      const group = this.#groups.get(groupId);
+      if (group === undefined) return base;
+      const stable = group.is("Stable");
+      return {
+        ...base,
+        groupState: group.state,
+        protocolType: group.protocolType ?? "",
+        protocolData: stable ? (group.protocolName ?? "") : "",
+        members: [...group.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: stable ? m.metadataFor(group.protocolName) : EMPTY_BUFFER,
+          memberAssignment: stable ? m.assignment : EMPTY_BUFFER,
+        })),
+      };
+    });
+  }
+
+  /** ListGroups; filters are case-insensitive, an empty filter matches everything. */
+  listGroups(
+    statesFilter: readonly string[],
+    typesFilter: readonly string[],
+  ): { errorCode: number; groups: ListedGroup[] } {
+    if (!this.#loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
+    const states = new Set(statesFilter.map((s) => s.trim().toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.trim().toLowerCase()));
+    const groups: ListedGroup[] = [];
+    for (const group of this.#groups.values()) {
+      if (states.size > 0 && !states.has(group.state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has(group.type)) continue;
+      groups.push({
+        groupId: group.groupId,
+        protocolType: group.protocolType ?? "",
+        groupState: group.state,
+        groupType: group.type,
+      });
+    }
+    return { errorCode: ErrorCode.NONE, groups };
+  }
+
+  /** DeleteGroups: empty groups only; their offsets and metadata are tombstoned. */
+  async deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    const pending: Promise<{ groupId: string; errorCode: number }>[] = [];
+    for (const groupId of groupIds) pending.push(this.#deleteGroup(groupId));
+    return Promise.all(pending);
+  }
+
+  async #deleteGroup(groupId: string): Promise<{ groupId: string; errorCode: number }> {
+    const result = (errorCode: number) => ({ groupId, errorCode });
+    if (!this.#loaded) return result(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (groupId === "") return result(ErrorCode.INVALID_GROUP_ID);
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.is("Dead")) return result(ErrorCode.GROUP_ID_NOT_FOUND);
+    if (!group.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
+    const records = this.#offsets
+      .entries(groupId)
+      .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
+    records.push(groupMetadataRecord(groupId, null));
+    // The group is gone at once, so no join can revive it while the tombstones are written.
+    group.transitionTo("Dead", this.#timer.nowMs());
+    this.#groups.delete(groupId);
+    this.#offsets.deleteGroup(groupId);
+    const failure = await this.#append(groupId, records);
+    return result(failure ?? ErrorCode.NONE);
+  }
+
+  /** OffsetDelete: refused for topics a live consumer group still subscribes to. */
+  async deleteOffsets(
+    groupId: string,
+    topics: readonly { name: string; partitionIndexes: readonly number[] }[],
+  ): Promise<OffsetDeleteResult> {
+    const refuse = (errorCode: number): OffsetDeleteResult => ({ errorCode, topics: [] });
+    if (!this.#loaded) return refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (groupId === "") return refuse(ErrorCode.INVALID_GROUP_ID);
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.is("Dead")) return refuse(ErrorCode.GROUP_ID_NOT_FOUND);
+    if (!group.isEmpty && group.protocolType !== CONSUMER_PROTOCOL_TYPE)
+      return refuse(ErrorCode.NON_EMPTY_GROUP);
+    const records: CoordinatorRecord[] = [];
+    const deletions: { topic: string; partition: number }[] = [];
+    const results: TopicPartitionsResult[] = topics.map((t) => {
+      const subscribed = !group.isEmpty && group.isSubscribedToTopic(t.name);
+      return {
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => {
+          if (subscribed) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+          if (this.#offsets.get(groupId, t.name, p) !== undefined) {
+            records.push(offsetCommitRecord(groupId, t.name, p, null));
+            deletions.push({ topic: t.name, partition: p });
+          }
+          return { partitionIndex: p, errorCode: ErrorCode.NONE };
+        }),
+      };
+    });
+    for (const d of deletions) this.#offsets.delete(groupId, d.topic, d.partition);
+    if (records.length > 0) {
+      const failure = await this.#append(groupId, records);
+      if (failure !== null) return refuse(failure);
+    }
+    return { errorCode: ErrorCode.NONE, topics: results };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Offset expiration
+
+  #expireOffsetsTask(): void {
+    if (this.#closed) return;
+    // The removal itself is synchronous; only its tombstones are awaited, so the next check can
+    // be scheduled now.
+    void this.expireOffsets();
+    this.#timer.schedule(EXPIRE_OFFSETS_KEY, this.#config.offsetsRetentionCheckIntervalMs, () =>
+      this.#expireOffsetsTask(),
+    );
+  }
+
+  /**
+   * Removes offsets past offsets.retention.minutes (Kafka's rules: for an empty group counted
+   * from when it became empty, for a simple group from each commit, for a stable consumer group
+   * only topics it no longer subscribes to), then drops empty groups left without offsets.
+   */
+  async expireOffsets(): Promise<number> {
+    if (!this.#loaded) return 0;
+    const nowMs = this.#timer.nowMs();
+    const retentionMs = this.#config.offsetsRetentionMs;
+    let expired = 0;
+    const writes: Promise<number | null>[] = [];
+    for (const group of [...this.#groups.values()]) {
+      const records: CoordinatorRecord[] = [];
+      const base = this.#expirationBase(group);
+      if (base !== null) {
+        for (const e of this.#offsets.entries(group.groupId)) {
+          if (group.is("Stable") && group.isSubscribedToTopic(e.topic)) continue;
+          const due =
+            e.value.expireTimestampMs >= 0
+              ? nowMs >= e.value.expireTimestampMs
+              : nowMs - base(e.value) >= retentionMs;
+          if (!due) continue;
+          this.#offsets.delete(group.groupId, e.topic, e.partition);
+          records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
+          expired++;
+        }
+      }
+      if (group.isEmpty && group.numPendingJoinMembers === 0 && !this.#offsets.hasOffsets(group.groupId)) {
+        group.transitionTo("Dead", nowMs);
+        this.#groups.delete(group.groupId);
+        records.push(groupMetadataRecord(group.groupId, null));
+      }
+      if (records.length > 0) writes.push(this.#append(group.groupId, records));
+    }
+    await Promise.all(writes);
+    if (expired > 0) this.#logger.info({ expired }, "expired committed offsets");
+    return expired;
+  }
+
+  #expirationBase(group: ClassicGroup): ((o: OffsetAndMetadata) => number) | null {
+    if (group.protocolType === null) return (o) => o.commitTimestampMs;
+    if (group.isEmpty) {
+      const stateMs = group.currentStateTimestampMs;
+      return (o) => stateMs ?? o.commitTimestampMs;
+    }
+    if (
+      group.protocolType === CONSUMER_PROTOCOL_TYPE &&
+      group.subscribedTopics !== null &&
+      group.is("Stable")
+    ) {
+      return (o) => o.commitTimestampMs;
+    }
+    return null;
+  }
+
+  #maybeForgetGroup(group: ClassicGroup): void {
+    // A group made only of members that never finished joining leaves no trace if it has no offsets.
+    if (group.generationId === 0 && group.protocolType === null && !this.#offsets.hasOffsets(group.groupId)) {
+      this.#groups.delete(group.groupId);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Records
+
+  #groupMetadataRecord(
+    group: ClassicGroup,
+    assignment: ReadonlyMap<string, Buffer> | null,
+  ): CoordinatorRecord {
+    return groupMetadataRecord(group.groupId, {
+      protocolType: group.protocolType ?? "",
+      generation: group.generationId,
+      protocol: group.protocolName,
+      leader: group.leaderId,
+      currentStateTimestamp: BigInt(group.currentStateTimestampMs ?? -1),
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeout: m.rebalanceTimeoutMs,
+        sessionTimeout: m.sessionTimeoutMs,
+        subscription: m.metadataFor(group.protocolName),
+        assignment: assignment === null ? m.assignment : (assignment.get(m.memberId) ?? EMPTY_BUFFER),
+      })),
+    });
+  }
+
+  /** Appends to the group's partition; resolves to null, or to the error code to answer with. */
+  async #append(groupId: string, records: readonly CoordinatorRecord[]): Promise<number | null> {
+    try {
+      await this.#log.append(this.partitionFor(groupId), records);
+      return null;
+    } catch (err) {
+      this.#logger.warn({ groupId, err }, "appending to __consumer_offsets failed");
+      return APPEND_FAILED;
+    }
+  }
+}
+
+interface ParsedJoin {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly protocolType: string;
+  readonly protocols: readonly JoinProtocol[];
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly reason: string | null;
+}
+
+function fetched(partitionIndex: number, o: OffsetAndMetadata | undefined): FetchedPartition {
+  if (o === undefined) {
+    return {
+      partitionIndex,
+      committedOffset: -1n,
+      committedLeaderEpoch: -1,
+      metadata: "",
+      errorCode: ErrorCode.NONE,
+    };
+  }
+  return {
+    partitionIndex,
+    committedOffset: o.offset,
+    committedLeaderEpoch: o.leaderEpoch,
+    metadata: o.metadata,
+    errorCode: ErrorCode.NONE,
+  };
+}

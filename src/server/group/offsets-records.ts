@@ -1,0 +1,124 @@
+/**
+ * The records of __consumer_offsets, in Kafka's format so a Kafka broker could read Krill's topic
+ * and the reverse: the key starts with an int16 record type (the key schema's version), the value
+ * with an int16 value version; a null value is a tombstone. Types 0 and 1 are committed offsets
+ * (Krill writes 1), type 2 is classic group metadata (value version 3, as Kafka writes), types
+ * 3-8 are KIP-848 consumer group records (Krill does not persist those yet; they are skipped on
+ * load), and higher types belong to share groups (also skipped).
+ */
+import { KrillError } from "../../errors.js";
+import {
+  decodeGroupMetadataKey,
+  encodeGroupMetadataKey,
+} from "../../protocol/generated/group-metadata-key.js";
+import {
+  decodeGroupMetadataValue,
+  encodeGroupMetadataValue,
+  type GroupMetadataValue,
+} from "../../protocol/generated/group-metadata-value.js";
+import { decodeOffsetCommitKey, encodeOffsetCommitKey } from "../../protocol/generated/offset-commit-key.js";
+import {
+  decodeOffsetCommitValue,
+  encodeOffsetCommitValue,
+  type OffsetCommitValue,
+} from "../../protocol/generated/offset-commit-value.js";
+import { Reader } from "../../protocol/primitives/reader.js";
+import { Writer } from "../../protocol/primitives/writer.js";
+
+/** One record of the topic, key and value as stored. */
+export interface CoordinatorRecord {
+  readonly key: Buffer;
+  /** null: a tombstone, removing the key on load and on compaction. */
+  readonly value: Buffer | null;
+}
+
+export const OFFSET_COMMIT_RECORD_TYPE = 1;
+export const GROUP_METADATA_RECORD_TYPE = 2;
+/** OffsetCommitValue v3 carries the leader epoch; v1 is only for an explicit expire timestamp. */
+export const OFFSET_COMMIT_VALUE_VERSION = 3;
+export const OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY = 1;
+export const GROUP_METADATA_VALUE_VERSION = 3;
+
+export type DecodedGroupRecord =
+  | {
+      readonly type: "OffsetCommit";
+      readonly group: string;
+      readonly topic: string;
+      readonly partition: number;
+      readonly value: OffsetCommitValue | null;
+    }
+  | { readonly type: "GroupMetadata"; readonly group: string; readonly value: GroupMetadataValue | null }
+  | { readonly type: "Skipped"; readonly recordType: number };
+
+function withVersion(version: number, encode: (w: Writer) => void): Buffer {
+  const w = new Writer(64);
+  w.writeInt16(version);
+  encode(w);
+  return w.finish();
+}
+
+export function offsetCommitRecord(
+  group: string,
+  topic: string,
+  partition: number,
+  value: OffsetCommitValue | null,
+): CoordinatorRecord {
+  const key = withVersion(OFFSET_COMMIT_RECORD_TYPE, (w) =>
+    encodeOffsetCommitKey(w, { group, topic, partition }, OFFSET_COMMIT_RECORD_TYPE),
+  );
+  if (value === null) return { key, value: null };
+  const version =
+    value.expireTimestamp >= 0n ? OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY : OFFSET_COMMIT_VALUE_VERSION;
+  return { key, value: withVersion(version, (w) => encodeOffsetCommitValue(w, value, version)) };
+}
+
+export function groupMetadataRecord(group: string, value: GroupMetadataValue | null): CoordinatorRecord {
+  const key = withVersion(GROUP_METADATA_RECORD_TYPE, (w) =>
+    encodeGroupMetadataKey(w, { group }, GROUP_METADATA_RECORD_TYPE),
+  );
+  if (value === null) return { key, value: null };
+  return {
+    key,
+    value: withVersion(GROUP_METADATA_VALUE_VERSION, (w) =>
+      encodeGroupMetadataValue(w, value, GROUP_METADATA_VALUE_VERSION),
+    ),
+  };
+}
+
+/**
+ * Decodes a stored record. A record that does not decode, or carries a value version newer than
+ * the schema knows, throws `KrillError("CORRUPT_RECORD")` naming the record type.
+ */
+export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord {
+  try {
+    const keyReader = new Reader(record.key);
+    const recordType = keyReader.readInt16("record type");
+    if (recordType === 0 || recordType === 1) {
+      const key = decodeOffsetCommitKey(keyReader, recordType);
+      keyReader.expectEnd("offset commit key");
+      const value = record.value === null ? null : decodeValue(record.value, 4, decodeOffsetCommitValue);
+      return { type: "OffsetCommit", group: key.group, topic: key.topic, partition: key.partition, value };
+    }
+    if (recordType === GROUP_METADATA_RECORD_TYPE) {
+      const key = decodeGroupMetadataKey(keyReader, recordType);
+      keyReader.expectEnd("group metadata key");
+      const value = record.value === null ? null : decodeValue(record.value, 4, decodeGroupMetadataValue);
+      return { type: "GroupMetadata", group: key.group, value };
+    }
+    if (recordType < 0) throw new KrillError("CORRUPT_RECORD", `negative record type ${recordType}`);
+    return { type: "Skipped", recordType };
+  } catch (err) {
+    if (err instanceof KrillError && err.code === "CORRUPT_RECORD") throw err;
+    throw new KrillError("CORRUPT_RECORD", "a __consumer_offsets record does not decode", { cause: err });
+  }
+}
+
+function decodeValue<T>(bytes: Buffer, maxVersion: number, decode: (r: Reader, version: number) => T): T {
+  const r = new Reader(bytes);
+  const version = r.readInt16("value version");
+  if (version < 0 || version > maxVersion) {
+    throw new KrillError("CORRUPT_RECORD", `value version ${version} is outside 0-${maxVersion}`);
+  }
+  // Newer writers may append fields in non-flexible versions; Kafka ignores trailing bytes too.
+  return decode(r, version);
+}
