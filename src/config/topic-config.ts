@@ -288,6 +288,13 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     atLeast(1),
   ),
   topicDef(
+    "krill.fsync.before.ack",
+    "BOOLEAN",
+    "false",
+    [],
+    "Krill: acknowledge a produce only after its bytes are fsynced (appends arriving during an fsync share the next one).",
+  ),
+  topicDef(
     "unclean.leader.election.enable",
     "BOOLEAN",
     "false",

@@ -1,0 +1,61 @@
+/**
+ * DeleteTopics (key 20), versions 1-6 (Kafka 4 dropped v0, KIP-896).
+ *
+ * v1-5 name topics in topic_names; v6 lists topics by name or by id (one of the two: both set is
+ * INVALID_REQUEST). Unknown names get UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID,
+ * and everything TOPIC_DELETION_DISABLED when delete.topic.enable is false. The reply comes once
+ * the topic is gone from the metadata image and its partition logs are removed.
+ */
+import { DELETE_TOPICS_API } from "../../protocol/generated/apis.js";
+import type { DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/delete-topics-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: DELETE_TOPICS_API,
+  minVersion: 1,
+  maxVersion: 6,
+  ordering: "concurrent",
+  async handle(ctx, request) {
+    const invalid: DeleteTopicsResponseDeletableTopicResult[] = [];
+    const targets: { name: string | null; topicId: string | null }[] = [];
+    if (ctx.apiVersion >= 6) {
+      for (const t of request.topics) {
+        const hasId = t.topicId !== ZERO_UUID;
+        if (t.name !== null && hasId) {
+          invalid.push({
+            name: t.name,
+            topicId: t.topicId,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: "Both topic name and topic id were given.",
+          });
+        } else if (t.name === null && !hasId) {
+          invalid.push({
+            name: null,
+            topicId: ZERO_UUID,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: "Neither topic name nor topic id was given.",
+          });
+        } else {
+          targets.push({ name: t.name, topicId: hasId ? t.topicId : null });
+        }
+      }
+    } else {
+      for (const name of request.topicNames) targets.push({ name, topicId: null });
+    }
+    const results = await ctx.broker.controller.deleteTopics(targets);
+    return {
+      throttleTimeMs: 0,
+      responses: [
+        ...results.map((r) => ({
+          name: r.name,
+          topicId: r.topicId,
+          errorCode: r.errorCode,
+          errorMessage: r.errorMessage,
+        })),
+        ...invalid,
+      ],
+    };
+  },
+});

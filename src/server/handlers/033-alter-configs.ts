@@ -1,0 +1,34 @@
+/**
+ * AlterConfigs (key 33), versions 0-2.
+ *
+ * Replaces a topic's whole set of overrides with the given one (keys not listed return to their
+ * defaults), after validating every key and value (INVALID_CONFIG naming the key). Unknown topics
+ * get UNKNOWN_TOPIC_OR_PARTITION; broker resources INVALID_REQUEST (no dynamic broker configs yet).
+ * validate_only writes nothing.
+ */
+import { ALTER_CONFIGS_API } from "../../protocol/generated/apis.js";
+import { alterResource } from "../alter-configs.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: ALTER_CONFIGS_API,
+  minVersion: 0,
+  maxVersion: 2,
+  ordering: "concurrent",
+  async handle(ctx, request) {
+    const responses = [];
+    for (const r of request.resources) {
+      responses.push(
+        await alterResource(
+          ctx.broker,
+          r.resourceType,
+          r.resourceName,
+          r.configs,
+          false,
+          request.validateOnly,
+        ),
+      );
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

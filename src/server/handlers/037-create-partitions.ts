@@ -1,0 +1,29 @@
+/**
+ * CreatePartitions (key 37), versions 0-3.
+ *
+ * Raises a topic's partition count (never lowers it: INVALID_PARTITIONS, as is asking for the
+ * current count). New partitions get replicas round-robin over the brokers with the topic's
+ * replication factor, or the manual assignment given (one list per new partition, else
+ * INVALID_REPLICA_ASSIGNMENT). Unknown topics get UNKNOWN_TOPIC_OR_PARTITION, a topic named twice
+ * INVALID_REQUEST. validate_only writes nothing.
+ */
+import { CREATE_PARTITIONS_API } from "../../protocol/generated/apis.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: CREATE_PARTITIONS_API,
+  minVersion: 0,
+  maxVersion: 3,
+  ordering: "concurrent",
+  async handle(ctx, request) {
+    const results = await ctx.broker.controller.createPartitions(
+      request.topics.map((t) => ({
+        name: t.name,
+        count: t.count,
+        assignments: t.assignments === null ? null : t.assignments.map((a) => a.brokerIds),
+      })),
+      request.validateOnly,
+    );
+    return { throttleTimeMs: 0, results };
+  },
+});

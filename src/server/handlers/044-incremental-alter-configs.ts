@@ -1,0 +1,35 @@
+/**
+ * IncrementalAlterConfigs (key 44), versions 0-1.
+ *
+ * Edits a topic's overrides key by key: SET (0), DELETE (1), and for list-typed keys (cleanup.policy,
+ * the throttled-replica lists) APPEND (2) and SUBTRACT (3). The resulting set is validated as a
+ * whole before anything is written (INVALID_CONFIG naming the key). Unknown topics get
+ * UNKNOWN_TOPIC_OR_PARTITION; broker resources INVALID_REQUEST (no dynamic broker configs yet).
+ */
+import { INCREMENTAL_ALTER_CONFIGS_API } from "../../protocol/generated/apis.js";
+import { alterResource } from "../alter-configs.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: INCREMENTAL_ALTER_CONFIGS_API,
+  minVersion: 0,
+  maxVersion: 1,
+  ordering: "concurrent",
+  async handle(ctx, request) {
+    const responses = [];
+    for (const r of request.resources) {
+      const alterations = r.configs.map((c) => ({ name: c.name, value: c.value, op: c.configOperation }));
+      responses.push(
+        await alterResource(
+          ctx.broker,
+          r.resourceType,
+          r.resourceName,
+          alterations,
+          true,
+          request.validateOnly,
+        ),
+      );
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});
