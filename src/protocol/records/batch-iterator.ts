@@ -11,10 +11,12 @@ import { KrillError } from "../../errors.js";
 import { crc32c } from "../crc32c.js";
 import {
   ATTRIBUTES_OFFSET,
+  BASE_OFFSET_OFFSET,
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
   CRC_OFFSET,
   CURRENT_MAGIC,
+  LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
 } from "./batch-header.js";
@@ -185,4 +187,24 @@ export function scanValidPrefix(
     position += probe.sizeBytes;
   }
   return result("end");
+}
+
+/**
+ * Fetch: the position of the first batch in `buf[start, end)` whose last offset is at least
+ * `targetOffset` (the batch a fetch from that offset must start with), found from headers alone.
+ * Returns undefined when every batch ends before the target. Framing errors throw like
+ * iterateBatches.
+ */
+export function findBatchPosition(
+  buf: Buffer,
+  targetOffset: bigint,
+  options: Omit<IterateBatchesOptions, "verifyCrc"> = {},
+): number | undefined {
+  for (const { position } of iterateBatches(buf, options)) {
+    const lastOffset =
+      buf.readBigInt64BE(position + BASE_OFFSET_OFFSET) +
+      BigInt(buf.readInt32BE(position + LAST_OFFSET_DELTA_OFFSET));
+    if (lastOffset >= targetOffset) return position;
+  }
+  return undefined;
 }

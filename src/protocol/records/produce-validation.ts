@@ -174,8 +174,12 @@ function validateBatch(
     };
   }
   // Kafka's order (UnifiedLog.analyzeAndValidateRecords): baseOffset, size, then CRC.
-  const baseOffset = buf.readBigInt64BE(position + BASE_OFFSET_OFFSET);
-  if (baseOffset !== 0n) {
+  // Two int32 reads instead of a BigInt: this runs for every produced batch.
+  if (
+    buf.readInt32BE(position + BASE_OFFSET_OFFSET) !== 0 ||
+    buf.readInt32BE(position + BASE_OFFSET_OFFSET + 4) !== 0
+  ) {
+    const baseOffset = buf.readBigInt64BE(position + BASE_OFFSET_OFFSET);
     return {
       ok: false,
       errorCode: RecordErrorCode.INVALID_RECORD,

@@ -3,6 +3,7 @@ import { isKrillError } from "../../../src/errors.js";
 import { CRC_OFFSET, readBatchHeader } from "../../../src/protocol/records/batch-header.js";
 import {
   type BatchSlice,
+  findBatchPosition,
   isBatchCrcValid,
   iterateBatches,
   probeBatch,
@@ -83,6 +84,22 @@ describe("iterateBatches", () => {
 
   it("treats an empty range as no batches", () => {
     expect([...iterateBatches(Buffer.alloc(0))]).toEqual([]);
+  });
+});
+
+describe("findBatchPosition", () => {
+  it("finds the batch holding or following an offset from headers alone", () => {
+    const a = batch(10n, 3); // 10..12
+    const b = batch(13n, 2); // 13..14
+    const c = batch(20n, 1); // 20 (a gap, as after compaction)
+    const buf = Buffer.concat([a, b, c]);
+    expect(findBatchPosition(buf, 0n)).toBe(0);
+    expect(findBatchPosition(buf, 12n)).toBe(0);
+    expect(findBatchPosition(buf, 13n)).toBe(a.length);
+    expect(findBatchPosition(buf, 15n)).toBe(a.length + b.length);
+    expect(findBatchPosition(buf, 20n)).toBe(a.length + b.length);
+    expect(findBatchPosition(buf, 21n)).toBeUndefined();
+    expect(findBatchPosition(buf, 14n, { start: a.length })).toBe(a.length);
   });
 });
 
