@@ -14,6 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { KrillError } from "../errors.js";
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
+import { type CleanerOptions, LogCleaner } from "./cleaner.js";
 import {
   type Clock,
   DEFAULT_LOG_CONFIG,
@@ -53,6 +54,8 @@ export interface LogManagerOptions {
   flushCheckIntervalMs?: number;
   /** `log.flush.offset.checkpoint.interval.ms` (also used for the log-start-offset checkpoint). */
   checkpointIntervalMs?: number;
+  /** `log.cleaner.enable` and the cleaner's bounds and throttle. */
+  cleaner?: Partial<CleanerOptions> & { enable?: boolean };
 }
 
 export interface StartupReport {
@@ -70,6 +73,7 @@ export const DEFAULT_MAX_OPEN_FILES = 512;
 export class LogManager {
   readonly logDirs: readonly string[];
   readonly pool: FilePool;
+  readonly cleaner: LogCleaner;
   private readonly clock: Clock;
   private readonly events: LogEvents;
   private defaultConfig: LogConfig;
@@ -91,6 +95,7 @@ export class LogManager {
     this.defaultConfig = options.defaultConfig ?? DEFAULT_LOG_CONFIG;
     this.topicConfigSource = options.topicConfig;
     this.pool = new FilePool(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.cleaner = new LogCleaner(this, { clock: this.clock, events: this.events, ...options.cleaner });
   }
 
   /**
@@ -173,6 +178,7 @@ export class LogManager {
     this.every(o.retentionCheckIntervalMs ?? 300_000, () => this.runRetention());
     this.every(o.flushCheckIntervalMs ?? 1000, () => this.runFlushChecks());
     this.every(o.checkpointIntervalMs ?? 60_000, () => this.writeCheckpoints());
+    if (o.cleaner?.enable ?? true) this.cleaner.start();
   }
 
   private every(intervalMs: number, task: () => unknown): void {
@@ -257,6 +263,7 @@ export class LogManager {
     const entry = this.logs.get(name);
     if (entry === undefined) return;
     this.logs.delete(name);
+    this.cleaner.forget(entry.log);
     entry.log.closeQuietly();
     const doomed = path.join(entry.logDir, `${name}.${Date.now().toString(36)}${DELETE_DIR_SUFFIX}`);
     fs.renameSync(entry.log.dir, doomed);
@@ -318,6 +325,7 @@ export class LogManager {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    await this.cleaner.stop();
     let allClean = true;
     for (const { log } of this.logs.values()) {
       try {

@@ -204,6 +204,17 @@ export class PartitionLog {
     this.highWatermarkValue = offset;
   }
 
+  /**
+   * First offset of the oldest open transaction, set by the broker's transaction tracking
+   * (undefined: none). The cleaner never compacts at or beyond it.
+   */
+  firstUnstableOffset: number | undefined;
+
+  /** Increases with every truncation, so asynchronous work can tell the log was cut under it. */
+  get truncationCount(): number {
+    return this.truncations;
+  }
+
   get sizeBytes(): number {
     let total = 0;
     for (const s of this.segments) total += s.sizeBytes;
@@ -696,6 +707,13 @@ export class PartitionLog {
     if (idx < 0 || idx === this.segments.length - 1) {
       fs.rmSync(cleanedPath, { force: true });
       return false;
+    }
+    if (fs.statSync(cleanedPath).size === 0) {
+      // Nothing survived: the segment simply goes (reads skip the gap to the next segment).
+      fs.rmSync(cleanedPath, { force: true });
+      this.segments.splice(idx, 1);
+      old.delete();
+      return true;
     }
     const swapPath = path.join(this.dir, segmentFileName(old.baseOffset, LOG_FILE_SUFFIX + SWAP_FILE_SUFFIX));
     fs.renameSync(cleanedPath, swapPath);

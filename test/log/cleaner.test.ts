@@ -1,0 +1,331 @@
+import fs from "node:fs";
+import path from "node:path";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { logConfigFrom } from "../../src/log/config.js";
+import { LogManager } from "../../src/log/log-manager.js";
+import type { PartitionLog } from "../../src/log/partition-log.js";
+import { buildEndTxnMarkerBatch } from "../../src/protocol/records/control-records.js";
+import {
+  buildRecordBatch,
+  type DecodedRecordBatch,
+  decodeRecordBatches,
+} from "../../src/protocol/records/record-batch.js";
+import { ManualClock, tempDir } from "./helpers.js";
+
+const dirs: string[] = [];
+const managers: LogManager[] = [];
+afterEach(async () => {
+  for (const m of managers.splice(0)) await m.shutdown();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const COMPACT = {
+  "cleanup.policy": "compact",
+  "segment.bytes": "600",
+  "min.cleanable.dirty.ratio": "0.01",
+  "delete.retention.ms": "1000",
+};
+
+function setup(overrides: Record<string, string> = {}): {
+  lm: LogManager;
+  log: PartitionLog;
+  clock: ManualClock;
+  logDir: string;
+} {
+  const logDir = tempDir("krill-clean-");
+  dirs.push(logDir);
+  const clock = new ManualClock(Date.now());
+  const lm = new LogManager({
+    logDirs: [logDir],
+    clock,
+    defaultConfig: logConfigFrom({ ...COMPACT, ...overrides }),
+    cleaner: { enable: false },
+  });
+  managers.push(lm);
+  lm.startup();
+  const log = lm.getOrCreateLog({ topic: "compacted", partition: 0 });
+  return { lm, log, clock, logDir };
+}
+
+const leader = { assignOffsets: true, leaderEpoch: 0 };
+
+function put(
+  log: PartitionLog,
+  clock: ManualClock,
+  entries: [string, string | null][],
+  extra: Partial<Parameters<typeof buildRecordBatch>[0]> = {},
+): void {
+  log.append(
+    buildRecordBatch({
+      records: entries.map(([k, v]) => ({ key: k, value: v, timestamp: clock.now })),
+      ...extra,
+    }),
+    leader,
+  );
+}
+
+function readAll(log: PartitionLog): DecodedRecordBatch[] {
+  const out: DecodedRecordBatch[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const r = log.read(offset, 1 << 20);
+    if (r.records.length === 0) break;
+    out.push(...decodeRecordBatches(r.records, { decompressedBytesMax: 1 << 24 }));
+    offset = r.nextOffset;
+  }
+  return out;
+}
+
+function records(log: PartitionLog): { offset: number; key: string | null; value: string | null }[] {
+  return readAll(log).flatMap((b) =>
+    b.records.map((r) => ({
+      offset: Number(r.offset),
+      key: r.key === null ? null : r.key.toString(),
+      value: r.value === null ? null : r.value.toString(),
+    })),
+  );
+}
+
+describe("LogCleaner", () => {
+  it("keeps the latest record per key in closed segments and preserves offsets", async () => {
+    const { lm, log, clock } = setup();
+    for (let round = 0; round < 6; round++) {
+      put(log, clock, [
+        ["a", `a${round}`],
+        ["b", `b${round}`],
+        ["c", `c${round}`],
+      ]);
+    }
+    log.roll();
+    const before = records(log);
+    const result = await lm.cleaner.cleanFilthiest();
+    expect(result?.segmentsRewritten).toBeGreaterThan(0);
+    const after = records(log);
+    expect(after.map((r) => [r.key, r.value])).toEqual([
+      ["a", "a5"],
+      ["b", "b5"],
+      ["c", "c5"],
+    ]);
+    // Offsets are preserved: each surviving record sits at its original offset.
+    for (const r of after) expect(before.find((b) => b.offset === r.offset)).toEqual(r);
+    expect(result?.endOffset).toBe(18);
+    // Nothing left to do.
+    expect(await lm.cleaner.cleanFilthiest()).toBeUndefined();
+  });
+
+  it("keeps tombstones for delete.retention.ms, then removes them", async () => {
+    const { lm, log, clock } = setup();
+    put(log, clock, [
+      ["a", "1"],
+      ["b", "1"],
+    ]);
+    put(log, clock, [["a", null]]);
+    log.roll();
+    await lm.cleaner.clean(log);
+    expect(records(log).map((r) => [r.key, r.value])).toEqual([
+      ["b", "1"],
+      ["a", null],
+    ]);
+    // The horizon is recorded in the rewritten batch (KIP-534).
+    expect(readAll(log).some((b) => b.hasDeleteHorizon)).toBe(true);
+    clock.advance(2000);
+    put(log, clock, [["b", "2"]]);
+    log.roll();
+    await lm.cleaner.clean(log);
+    expect(records(log).map((r) => [r.key, r.value])).toEqual([["b", "2"]]);
+  });
+
+  it("honours min.compaction.lag.ms and min.cleanable.dirty.ratio", async () => {
+    const { lm, log, clock } = setup({ "min.compaction.lag.ms": "10000" });
+    put(log, clock, [["a", "1"]]);
+    put(log, clock, [["a", "2"]]);
+    log.roll();
+    expect(await lm.cleaner.cleanFilthiest()).toBeUndefined();
+    clock.advance(20_000);
+    expect((await lm.cleaner.cleanFilthiest())?.recordsRemoved).toBe(1);
+
+    lm.setTopicConfig("compacted", logConfigFrom({ ...COMPACT, "min.cleanable.dirty.ratio": "0.9" }));
+    put(log, clock, [["a", "3"]]);
+    log.roll();
+    // Dirty: the new segment; clean: the cleaned one. Ratio 0.5 < 0.9.
+    const stats = lm.cleaner.cleanableStats(log);
+    expect(stats.dirtyRatio).toBeGreaterThan(0.3);
+    expect(stats.dirtyRatio).toBeLessThan(0.9);
+    expect(await lm.cleaner.cleanFilthiest()).toBeUndefined();
+  });
+
+  it("leaves control and transactional batches intact and keeps a producer's last batch header", async () => {
+    const { lm, log, clock } = setup();
+    put(log, clock, [["k", "txn"]], {
+      producerId: 7n,
+      producerEpoch: 0,
+      baseSequence: 0,
+      transactional: true,
+    });
+    log.append(
+      buildEndTxnMarkerBatch({
+        producerId: 7n,
+        producerEpoch: 0,
+        commit: true,
+        coordinatorEpoch: 0,
+        timestampMs: clock.now,
+      }),
+      leader,
+    );
+    put(log, clock, [["p", "1"]], { producerId: 9n, producerEpoch: 0, baseSequence: 0 });
+    put(log, clock, [["p", "2"]]);
+    log.roll();
+    await lm.cleaner.clean(log);
+    const batches = readAll(log);
+    expect(batches.some((b) => b.isControl)).toBe(true);
+    expect(batches.some((b) => b.isTransactional && b.records[0]?.value?.toString() === "txn")).toBe(true);
+    const producerBatch = batches.find((b) => b.header.producerId === 9n);
+    expect(producerBatch?.records).toHaveLength(0);
+    expect(producerBatch?.header.baseSequence).toBe(0);
+    expect(
+      records(log)
+        .filter((r) => r.key === "p")
+        .map((r) => r.value),
+    ).toEqual(["2"]);
+  });
+
+  it("rebuilds compressed batches with their codec", async () => {
+    const { lm, log, clock } = setup({ "segment.bytes": "2000" });
+    for (let i = 0; i < 10; i++) {
+      put(
+        log,
+        clock,
+        [
+          [`x${i % 3}`, `v${i}`],
+          [`y${i % 2}`, `w${i}`],
+        ],
+        { compression: "gzip" },
+      );
+    }
+    log.roll();
+    await lm.cleaner.clean(log);
+    const batches = readAll(log);
+    expect(batches.every((b) => b.compression === 1)).toBe(true);
+    const latest = new Map(records(log).map((r) => [r.key, r.value]));
+    expect(Object.fromEntries(latest)).toEqual({ x0: "v9", x1: "v7", x2: "v8", y0: "w8", y1: "w9" });
+  });
+
+  it("completes an interrupted swap and drops a half-written cleaned file at startup", async () => {
+    const { lm, log, clock, logDir } = setup();
+    for (let i = 0; i < 8; i++) put(log, clock, [["k", String(i)]]);
+    await lm.shutdown();
+    managers.length = 0;
+    const dir = path.join(logDir, "compacted-0");
+    const first = path.join(dir, "00000000000000000000.log");
+    // A crash after the old segment was deleted, before the swap file was renamed back.
+    fs.renameSync(first, `${first}.swap`);
+    fs.writeFileSync(path.join(dir, "00000000000000000003.log.cleaned"), "partial");
+    const lm2 = new LogManager({ logDirs: [logDir], cleaner: { enable: false } });
+    managers.push(lm2);
+    lm2.startup();
+    const again = lm2.getLog({ topic: "compacted", partition: 0 })!;
+    expect(fs.existsSync(first)).toBe(true);
+    expect(fs.readdirSync(dir).some((n) => n.endsWith(".cleaned") || n.endsWith(".swap"))).toBe(false);
+    expect(records(again).map((r) => r.value)).toEqual(["0", "1", "2", "3", "4", "5", "6", "7"]);
+  });
+
+  it("yields to appends and reads while cleaning, and gives up safely if segments vanish", async () => {
+    const logDir = tempDir("krill-clean-");
+    dirs.push(logDir);
+    const clock = new ManualClock(Date.now());
+    const lm = new LogManager({
+      logDirs: [logDir],
+      clock,
+      defaultConfig: logConfigFrom(COMPACT),
+      cleaner: { enable: false, yieldEveryBytes: 100 },
+    });
+    managers.push(lm);
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "busy", partition: 0 });
+    for (let i = 0; i < 40; i++) put(log, clock, [[`k${i % 4}`, `v${i}`]]);
+    log.roll();
+    const pass = lm.cleaner.clean(log);
+    let interleaved = 0;
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setImmediate(r));
+      put(log, clock, [["live", String(i)]]);
+      expect(log.read(log.logEndOffset - 1, 1000).records.length).toBeGreaterThan(0);
+      interleaved++;
+    }
+    await pass;
+    expect(interleaved).toBe(5);
+    expect(records(log).filter((r) => r.key === "live")).toHaveLength(5);
+
+    // DeleteRecords removing segments under a running pass ends it without damage.
+    for (let i = 0; i < 40; i++) put(log, clock, [[`k${i % 4}`, `w${i}`]]);
+    log.roll();
+    const second = lm.cleaner.clean(log);
+    await new Promise((r) => setImmediate(r));
+    const start = log.logEndOffset - 3;
+    log.deleteRecordsBefore(start);
+    await second;
+    expect(log.logStartOffset).toBe(start);
+    // Everything from the new start is still readable and intact.
+    expect(
+      records(log)
+        .filter((r) => r.offset >= start)
+        .map((r) => r.value),
+    ).toEqual(["w37", "w38", "w39"]);
+    expect(fs.readdirSync(path.join(logDir, "busy-0")).some((n) => n.endsWith(".cleaned"))).toBe(false);
+  });
+
+  it("matches a model (latest value per key) over random workloads", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.array(
+            fc.tuple(fc.integer({ min: 0, max: 7 }), fc.option(fc.string({ maxLength: 20 }), { freq: 4 })),
+            {
+              minLength: 1,
+              maxLength: 6,
+            },
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.integer({ min: 1, max: 3 }),
+        async (batches, passes) => {
+          const { lm, log, clock } = setup();
+          const model = new Map<string, string | null>();
+          const written = new Map<number, { key: string; value: string | null }>();
+          for (const batch of batches) {
+            const entries = batch.map(([k, v]) => [`key${k}`, v] as [string, string | null]);
+            const first = log.logEndOffset;
+            put(log, clock, entries);
+            entries.forEach(([k, v], i) => {
+              model.set(k, v);
+              written.set(first + i, { key: k, value: v });
+            });
+          }
+          log.roll();
+          for (let p = 0; p < passes; p++) {
+            await lm.cleaner.clean(log);
+            clock.advance(5000);
+          }
+          const after = records(log);
+          // Every surviving record is the one written at its offset.
+          for (const r of after) expect(written.get(r.offset)).toEqual({ key: r.key, value: r.value });
+          // At most one record per key; it is the latest value (a tombstone may be gone entirely).
+          const seen = new Map<string, string | null>();
+          for (const r of after) {
+            expect(seen.has(r.key!)).toBe(false);
+            seen.set(r.key!, r.value);
+          }
+          for (const [k, v] of model) {
+            if (v === null && passes > 1) expect(seen.has(k)).toBe(false);
+            else if (v === null) expect(seen.get(k) ?? null).toBeNull();
+            else expect(seen.get(k)).toBe(v);
+          }
+          await lm.shutdown();
+          managers.length = 0;
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
