@@ -1,0 +1,210 @@
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrokerHandle, startBroker } from "../../src/index.js";
+import { decodeApiVersionsResponse } from "../../src/protocol/generated/api-versions-response.js";
+import {
+  API_VERSIONS_API,
+  type ApiDescriptor,
+  DESCRIBE_CLUSTER_API,
+  METADATA_API,
+} from "../../src/protocol/generated/apis.js";
+import { decodeDescribeClusterResponse } from "../../src/protocol/generated/describe-cluster-response.js";
+import { decodeMetadataResponse } from "../../src/protocol/generated/metadata-response.js";
+import { Reader } from "../../src/protocol/primitives/reader.js";
+import { Writer } from "../../src/protocol/primitives/writer.js";
+import { FrameDecoder } from "../../src/server/network/frame-decoder.js";
+
+/** A request frame: size, header v1/v2 (client id "test"), body. */
+function request<Req>(
+  api: ApiDescriptor<Req, unknown>,
+  version: number,
+  correlationId: number,
+  body: Req | Buffer,
+): Buffer {
+  const w = new Writer();
+  w.writeInt16(api.apiKey);
+  w.writeInt16(version);
+  w.writeInt32(correlationId);
+  w.writeNullableString("test");
+  if (api.requestHeaderVersion(version) >= 2) w.writeUnsignedVarint(0);
+  if (Buffer.isBuffer(body)) w.writeRawBytes(body);
+  else api.encodeRequest(w, body, version);
+  const payload = w.finish();
+  const head = Buffer.alloc(4);
+  head.writeInt32BE(payload.length);
+  return Buffer.concat([head, payload]);
+}
+
+interface Client {
+  socket: net.Socket;
+  frames: Buffer[];
+  closed: Promise<void>;
+  next(): Promise<Buffer>;
+}
+
+async function client(port: number): Promise<Client> {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  const frames: Buffer[] = [];
+  const decoder = new FrameDecoder(1 << 30);
+  socket.on("data", (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let f = decoder.next(); f !== undefined; f = decoder.next()) frames.push(Buffer.from(f));
+  });
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  let taken = 0;
+  return {
+    socket,
+    frames,
+    closed,
+    async next() {
+      const deadline = Date.now() + 5_000;
+      while (frames.length <= taken) {
+        if (Date.now() > deadline) throw new Error("no response");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return frames[taken++]!;
+    },
+  };
+}
+
+/** Response body after the correlation id (and the tagged-field byte of header v1). */
+function body(frame: Buffer, api: ApiDescriptor<unknown, unknown>, version: number): Reader {
+  return new Reader(frame, api.responseHeaderVersion(version) >= 1 ? 5 : 4);
+}
+
+describe("dispatch over the wire", () => {
+  let broker: BrokerHandle;
+
+  beforeAll(async () => {
+    broker = await startBroker({ "socket.request.max.bytes": 4096, "max.connections": 4 });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it("advertises the registry's versions and metadata.version in ApiVersions v3", async () => {
+    const c = await client(broker.port);
+    c.socket.write(
+      request(API_VERSIONS_API, 3, 7, { clientSoftwareName: "krill-test", clientSoftwareVersion: "1.0" }),
+    );
+    const frame = await c.next();
+    expect(frame.readInt32BE(0)).toBe(7);
+    const res = decodeApiVersionsResponse(body(frame, API_VERSIONS_API, 3), 3);
+    expect(res.errorCode).toBe(0);
+    const registry = broker.broker.context.registry.all();
+    expect(res.apiKeys).toEqual(
+      registry.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+    );
+    expect(res.apiKeys.find((k) => k.apiKey === 3)).toMatchObject({ minVersion: 0, maxVersion: 12 });
+    expect(res.finalizedFeatures).toMatchObject([
+      { name: "metadata.version", minVersionLevel: 25, maxVersionLevel: 25 },
+    ]);
+    expect(res.supportedFeatures).toMatchObject([
+      { name: "metadata.version", minVersion: 7, maxVersion: 25 },
+    ]);
+    c.socket.destroy();
+  });
+
+  it("answers ApiVersions at an unknown version in v0 format with UNSUPPORTED_VERSION (KIP-511)", async () => {
+    const c = await client(broker.port);
+    // v9 does not exist; its body is whatever a future client sends, here some bytes.
+    c.socket.write(request(API_VERSIONS_API, 9, 11, Buffer.from([0, 1, 2, 3])));
+    const frame = await c.next();
+    expect(frame.readInt32BE(0)).toBe(11);
+    const res = decodeApiVersionsResponse(new Reader(frame, 4), 0);
+    expect(res.errorCode).toBe(35);
+    expect(res.apiKeys.find((k) => k.apiKey === 18)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 4 });
+    c.socket.destroy();
+  });
+
+  it("rejects ApiVersions v3 with a malformed client software name", async () => {
+    const c = await client(broker.port);
+    c.socket.write(
+      request(API_VERSIONS_API, 3, 1, { clientSoftwareName: "bad name", clientSoftwareVersion: "1" }),
+    );
+    const res = decodeApiVersionsResponse(body(await c.next(), API_VERSIONS_API, 3), 3);
+    expect(res.errorCode).toBe(42);
+    c.socket.destroy();
+  });
+
+  it("keeps request order when a slow request precedes fast ones", async () => {
+    const c = await client(broker.port);
+    const metadataRequest = {
+      topics: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAA", name: "pipelined-auto" }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    };
+    // Auto-creation appends to the metadata log (fsync), so the ApiVersions after it finish first.
+    c.socket.write(
+      Buffer.concat([
+        request(METADATA_API, 12, 100, metadataRequest),
+        request(API_VERSIONS_API, 0, 101, Buffer.alloc(0)),
+        request(API_VERSIONS_API, 0, 102, Buffer.alloc(0)),
+      ]),
+    );
+    const first = await c.next();
+    expect(first.readInt32BE(0)).toBe(100);
+    const metadata = decodeMetadataResponse(body(first, METADATA_API, 12), 12);
+    expect(metadata.topics[0]).toMatchObject({ name: "pipelined-auto", errorCode: 0 });
+    expect(metadata.topics[0]!.partitions).toHaveLength(1);
+    expect((await c.next()).readInt32BE(0)).toBe(101);
+    expect((await c.next()).readInt32BE(0)).toBe(102);
+    c.socket.destroy();
+  });
+
+  it("closes a connection sending an unknown API key; others keep being served", async () => {
+    const bad = await client(broker.port);
+    const good = await client(broker.port);
+    const frame = request(API_VERSIONS_API, 0, 1, Buffer.alloc(0));
+    frame.writeInt16BE(999, 4);
+    bad.socket.write(frame);
+    await bad.closed;
+    good.socket.write(request(API_VERSIONS_API, 0, 2, Buffer.alloc(0)));
+    expect((await good.next()).readInt32BE(0)).toBe(2);
+    good.socket.destroy();
+  });
+
+  it("closes on a truncated Metadata body, answers a bad DescribeCluster body with INVALID_REQUEST", async () => {
+    const a = await client(broker.port);
+    a.socket.write(request(METADATA_API, 1, 1, Buffer.from([0, 0, 0, 5, 0])));
+    await a.closed;
+    const b = await client(broker.port);
+    b.socket.write(request(DESCRIBE_CLUSTER_API, 0, 9, Buffer.from([7])));
+    const frame = await b.next();
+    expect(frame.readInt32BE(0)).toBe(9);
+    const res = decodeDescribeClusterResponse(body(frame, DESCRIBE_CLUSTER_API, 0), 0);
+    expect(res.errorCode).toBe(42);
+    b.socket.destroy();
+  });
+
+  it("closes on a frame above socket.request.max.bytes without waiting for its body", async () => {
+    const c = await client(broker.port);
+    const head = Buffer.alloc(4);
+    head.writeInt32BE(4097);
+    c.socket.write(head);
+    await c.closed;
+  });
+
+  it("closes a request for an API version the handler does not serve", async () => {
+    const c = await client(broker.port);
+    c.socket.write(request(METADATA_API, 13, 1, Buffer.alloc(0)));
+    await c.closed;
+  });
+
+  it("refuses connections beyond max.connections", async () => {
+    const open = await Promise.all([1, 2, 3, 4].map(() => client(broker.port)));
+    // Make sure the broker has accepted all four before the fifth arrives.
+    for (const [i, c] of open.entries()) c.socket.write(request(API_VERSIONS_API, 0, i, Buffer.alloc(0)));
+    for (const c of open) await c.next();
+    const extra = await client(broker.port);
+    await extra.closed;
+    for (const c of open) c.socket.destroy();
+  });
+});

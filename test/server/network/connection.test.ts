@@ -1,0 +1,200 @@
+import net from "node:net";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  Connection,
+  type ConnectionLimits,
+  type FrameProcessor,
+  type RequestOutcome,
+} from "../../../src/server/network/connection.js";
+import { FrameDecoder } from "../../../src/server/network/frame-decoder.js";
+
+const logger = pino({ level: "silent" });
+
+function frame(body: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+/** Reads size-prefixed frames from a socket. */
+function collectFrames(socket: net.Socket): { frames: Buffer[]; closed: Promise<void> } {
+  const frames: Buffer[] = [];
+  const decoder = new FrameDecoder(1 << 30);
+  socket.on("data", (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let f = decoder.next(); f !== undefined; f = decoder.next()) frames.push(Buffer.from(f));
+  });
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  return { frames, closed };
+}
+
+const servers: net.Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await new Promise<void>((resolve) => s.close(() => resolve()));
+});
+
+async function serve(processor: FrameProcessor, limits: Partial<ConnectionLimits> = {}): Promise<number> {
+  const full: ConnectionLimits = {
+    frameBytesMax: 1024,
+    inFlightRequestsMax: 100,
+    queuedResponseBytesMax: 1 << 20,
+    idleMs: -1,
+    ...limits,
+  };
+  let id = 0;
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    new Connection(++id, "PLAINTEXT", socket, processor, full, logger);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  return socket;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("Connection", () => {
+  it("answers pipelined requests in request order even when they complete out of order", async () => {
+    const processor: FrameProcessor = {
+      async process(f) {
+        const n = f.readInt32BE(0);
+        // Earlier requests take longer, so completion order is the reverse of arrival order.
+        await sleep((20 - n) * 3);
+        return { kind: "respond", chunks: [frame(Buffer.from(f))] };
+      },
+    };
+    const port = await serve(processor);
+    const socket = await connect(port);
+    const { frames } = collectFrames(socket);
+    const all: Buffer[] = [];
+    for (let n = 0; n < 20; n++) {
+      const body = Buffer.alloc(4);
+      body.writeInt32BE(n);
+      all.push(frame(body));
+    }
+    socket.write(Buffer.concat(all));
+    while (frames.length < 20) await sleep(10);
+    expect(frames.map((f) => f.readInt32BE(0))).toEqual([...Array(20).keys()]);
+    socket.destroy();
+  });
+
+  it("lets serial requests wait for earlier ones and sends nothing for 'none'", async () => {
+    const order: string[] = [];
+    const processor: FrameProcessor = {
+      async process(f, _conn, waitForEarlier) {
+        const tag = f.toString();
+        if (tag.startsWith("serial")) await waitForEarlier();
+        else await sleep(30);
+        order.push(tag);
+        if (tag.endsWith("quiet")) return { kind: "none" };
+        return { kind: "respond", chunks: [frame(Buffer.from(tag))] };
+      },
+    };
+    const port = await serve(processor);
+    const socket = await connect(port);
+    const { frames } = collectFrames(socket);
+    socket.write(Buffer.concat([frame(Buffer.from("slow-quiet")), frame(Buffer.from("serial-b"))]));
+    while (frames.length < 1) await sleep(5);
+    expect(order).toEqual(["slow-quiet", "serial-b"]);
+    expect(frames.map((f) => f.toString())).toEqual(["serial-b"]);
+    socket.destroy();
+  });
+
+  it("never has more requests in flight than the bound, and still answers all", async () => {
+    let inFlight = 0;
+    let inFlightMax = 0;
+    const processor: FrameProcessor = {
+      async process(f) {
+        inFlight++;
+        inFlightMax = Math.max(inFlightMax, inFlight);
+        await sleep(2);
+        inFlight--;
+        return { kind: "respond", chunks: [frame(Buffer.from(f))] };
+      },
+    };
+    const port = await serve(processor, { inFlightRequestsMax: 3 });
+    const socket = await connect(port);
+    const { frames } = collectFrames(socket);
+    const many = Array.from({ length: 50 }, (_, i) => frame(Buffer.from(`r${i}`)));
+    socket.write(Buffer.concat(many));
+    while (frames.length < 50) await sleep(5);
+    expect(inFlightMax).toBeLessThanOrEqual(3);
+    expect(frames.map((f) => f.toString())).toEqual(many.map((_, i) => `r${i}`));
+    socket.destroy();
+  });
+
+  it("closes on a frame larger than the limit before reading its body", async () => {
+    let processed = 0;
+    const processor: FrameProcessor = {
+      process(): RequestOutcome {
+        processed++;
+        return { kind: "none" };
+      },
+    };
+    const port = await serve(processor, { frameBytesMax: 100 });
+    const socket = await connect(port);
+    const { closed } = collectFrames(socket);
+    const head = Buffer.alloc(4);
+    head.writeInt32BE(101);
+    // Only the size prefix is sent: the connection must close without waiting for the body.
+    socket.write(head);
+    await closed;
+    expect(processed).toBe(0);
+  });
+
+  it("closes on a negative frame size and on a 'close' outcome, after earlier responses", async () => {
+    const processor: FrameProcessor = {
+      process(f): RequestOutcome {
+        return f.toString() === "bad"
+          ? { kind: "close", reason: "test" }
+          : { kind: "respond", chunks: [frame(f)] };
+      },
+    };
+    const port = await serve(processor);
+    const a = await connect(port);
+    const ca = collectFrames(a);
+    a.write(
+      Buffer.concat([frame(Buffer.from("ok")), frame(Buffer.from("bad")), frame(Buffer.from("never"))]),
+    );
+    await ca.closed;
+    expect(ca.frames.map((f) => f.toString())).toEqual(["ok"]);
+
+    const b = await connect(port);
+    const cb = collectFrames(b);
+    b.write(Buffer.from([0xff, 0xff, 0xff, 0xfe]));
+    await cb.closed;
+  });
+
+  it("closes idle connections", async () => {
+    const port = await serve({ process: () => ({ kind: "none" }) }, { idleMs: 50 });
+    const socket = await connect(port);
+    const { closed } = collectFrames(socket);
+    const t0 = Date.now();
+    await closed;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe("FrameDecoder", () => {
+  it("reassembles frames split at every byte", () => {
+    const bytes = Buffer.concat([
+      frame(Buffer.from("hello")),
+      frame(Buffer.alloc(0)),
+      frame(Buffer.from("x")),
+    ]);
+    const d = new FrameDecoder(100);
+    const out: string[] = [];
+    for (const b of bytes) {
+      d.push(Buffer.from([b]));
+      for (let f = d.next(); f !== undefined; f = d.next()) out.push(f.toString());
+    }
+    expect(out).toEqual(["hello", "", "x"]);
+    expect(d.bufferedBytes).toBe(0);
+  });
+});
