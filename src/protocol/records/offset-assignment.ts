@@ -32,7 +32,8 @@ export interface AssignedOffsets {
  * Gives the batches in `buf` consecutive offsets starting at `baseOffset` (each batch keeps its
  * lastOffsetDelta, so the next one starts after it), stamps `partitionLeaderEpoch`, and when
  * `logAppendTimeMs` is given marks each batch LogAppendTime with that maxTimestamp and a fresh
- * CRC. The framing is checked for every batch before any byte is written, so a malformed buffer
+ * CRC (without it, a LogAppendTime bit a client set is cleared, as Kafka does for CreateTime
+ * topics). The framing is checked for every batch before any byte is written, so a malformed buffer
  * (KrillError "CORRUPT_RECORD") is left untouched.
  */
 export function assignOffsetsInPlace(
@@ -59,10 +60,16 @@ export function assignOffsetsInPlace(
     buf.writeBigInt64BE(nextOffset, position + BASE_OFFSET_OFFSET);
     buf.writeInt32BE(partitionLeaderEpoch, position + PARTITION_LEADER_EPOCH_OFFSET);
     nextOffset += BigInt(buf.readInt32BE(position + LAST_OFFSET_DELTA_OFFSET)) + 1n;
+    const attributes = buf.readInt16BE(position + ATTRIBUTES_OFFSET);
     if (appendTime !== undefined) {
-      const attributes = buf.readInt16BE(position + ATTRIBUTES_OFFSET);
       buf.writeInt16BE(attributes | ATTR_TIMESTAMP_TYPE_MASK, position + ATTRIBUTES_OFFSET);
       buf.writeBigInt64BE(appendTime, position + MAX_TIMESTAMP_OFFSET);
+      writeBatchCrc(buf, position, sizeBytes);
+    } else if ((attributes & ATTR_TIMESTAMP_TYPE_MASK) !== 0) {
+      // A CreateTime topic stores CreateTime batches: Kafka's setMaxTimestamp(CREATE_TIME, ...)
+      // clears a client-set LogAppendTime bit (keeping maxTimestamp), so records read back with
+      // their own timestamps.
+      buf.writeInt16BE(attributes & ~ATTR_TIMESTAMP_TYPE_MASK, position + ATTRIBUTES_OFFSET);
       writeBatchCrc(buf, position, sizeBytes);
     }
   }

@@ -235,6 +235,16 @@ describe("assignOffsetsInPlace", () => {
     expect(decoded.records.map((r) => r.timestamp)).toEqual([1, 2, 3].map(() => BigInt(NOW_MS + 5)));
   });
 
+  it("clears a client-set LogAppendTime bit when the topic is CreateTime", () => {
+    const buf = build({ timestampType: "LogAppendTime", maxTimestamp: BigInt(NOW_MS) });
+    expect(errorOf(buf)).toBeUndefined();
+    assignOffsetsInPlace(buf, 0n, 1);
+    expect(isBatchCrcValid(buf, 0, buf.length)).toBe(true);
+    const decoded = decodeRecordBatch(buf, { decompressedBytesMax: 1 << 20 });
+    expect(decoded.timestampType).toBe("CreateTime");
+    expect(decoded.records.map((r) => r.timestamp)).toEqual([NOW_MS - 10, NOW_MS - 5, NOW_MS].map(BigInt));
+  });
+
   it("leaves a malformed buffer untouched", () => {
     const buf = Buffer.concat([build(), build().subarray(0, 40)]);
     const before = Buffer.from(buf);
