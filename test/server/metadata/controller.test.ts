@@ -1,0 +1,239 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BrokerConfig } from "../../../src/config/broker-config.js";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { MetadataController, topicNameError } from "../../../src/server/metadata/controller.js";
+import { MetadataImage } from "../../../src/server/metadata/image.js";
+import { MetadataLog } from "../../../src/server/metadata/metadata-log.js";
+import { metadataRecordSerde } from "../../../src/server/metadata/record-serde.js";
+
+const logger = pino({ level: "silent" });
+let dir: string;
+let log: MetadataLog;
+let controller: MetadataController;
+
+async function open(overrides: Record<string, string> = {}): Promise<MetadataController> {
+  log = new MetadataLog(dir, metadataRecordSerde, logger);
+  const loaded = await log.open();
+  let image = MetadataImage.EMPTY;
+  for (const e of loaded.entries) image = image.apply([e.record], e.offset);
+  const config = BrokerConfig.create({ "log.dirs": dir, ...overrides });
+  return new MetadataController({ log, config, logger, initialImage: image });
+}
+
+const topic = (name: string, numPartitions = -1, replicationFactor = -1) => ({
+  name,
+  numPartitions,
+  replicationFactor,
+  assignments: [],
+  configs: [],
+});
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "krill-ctl-"));
+  controller = await open({ "num.partitions": "3" });
+  await controller.registerBroker(
+    { brokerId: 1, incarnationId: "zZzZzZzZzZzZzZzZzZzZzQ", endPoints: [], rack: null, fenced: false },
+    25,
+  );
+});
+
+afterEach(() => {
+  log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("MetadataController", () => {
+  it("creates topics with defaults and survives a restart", async () => {
+    const [r] = await controller.createTopics([topic("a")], false);
+    expect(r).toMatchObject({ errorCode: 0, numPartitions: 3, replicationFactor: 1 });
+    expect(r!.topicId).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    log.close();
+    const reopened = await open();
+    const t = reopened.image.topicsByName.get("a")!;
+    expect(t.topicId).toBe(r!.topicId);
+    expect(t.partitions.map((p) => p.leader)).toEqual([1, 1, 1]);
+    expect(reopened.image.topicsById.get(t.topicId)).toBe(t);
+  });
+
+  it("reports Kafka's errors per topic", async () => {
+    await controller.createTopics([topic("exists")], false);
+    const results = await controller.createTopics(
+      [
+        topic("exists"),
+        topic("bad/name"),
+        topic("dup"),
+        topic("dup"),
+        topic("zero", 0),
+        topic("rf", 1, 2),
+        topic("rf0", 1, 0),
+        { ...topic("cfg"), configs: [{ name: "cleanup.policy", value: "shred" }] },
+        { ...topic("both", 2), assignments: [{ partitionIndex: 0, brokerIds: [1] }] },
+        { ...topic("gap"), assignments: [{ partitionIndex: 1, brokerIds: [1] }] },
+        { ...topic("ghost"), assignments: [{ partitionIndex: 0, brokerIds: [7] }] },
+        {
+          ...topic("manual"),
+          assignments: [
+            { partitionIndex: 0, brokerIds: [1] },
+            { partitionIndex: 1, brokerIds: [1] },
+          ],
+        },
+      ],
+      false,
+    );
+    expect(results.map((r) => [r.name, r.errorCode])).toEqual([
+      ["exists", ErrorCode.TOPIC_ALREADY_EXISTS],
+      ["bad/name", ErrorCode.INVALID_TOPIC_EXCEPTION],
+      ["dup", ErrorCode.INVALID_REQUEST],
+      ["dup", ErrorCode.INVALID_REQUEST],
+      ["zero", ErrorCode.INVALID_PARTITIONS],
+      ["rf", ErrorCode.INVALID_REPLICATION_FACTOR],
+      ["rf0", ErrorCode.INVALID_REPLICATION_FACTOR],
+      ["cfg", ErrorCode.INVALID_CONFIG],
+      ["both", ErrorCode.INVALID_REQUEST],
+      ["gap", ErrorCode.INVALID_REPLICA_ASSIGNMENT],
+      ["ghost", ErrorCode.INVALID_REPLICA_ASSIGNMENT],
+      ["manual", ErrorCode.NONE],
+    ]);
+    expect(controller.image.topicsByName.get("manual")!.partitions).toHaveLength(2);
+  });
+
+  it("refuses names that collide on '.' versus '_' and follows Kafka's name rules", async () => {
+    await controller.createTopics([topic("a.b")], false);
+    const [r] = await controller.createTopics([topic("a_b")], false);
+    expect(r!.errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(topicNameError("x".repeat(249))).toBeUndefined();
+    expect(topicNameError("x".repeat(250))).toBeDefined();
+    expect(topicNameError("..")).toBeDefined();
+    expect(topicNameError("")).toBeDefined();
+  });
+
+  it("validate-only writes nothing", async () => {
+    const before = log.nextOffset;
+    const [r] = await controller.createTopics([topic("dry")], true);
+    expect(r!.errorCode).toBe(0);
+    expect(controller.image.topicsByName.has("dry")).toBe(false);
+    expect(log.nextOffset).toBe(before);
+  });
+
+  it("deletes by name and id, and reports unknown ones", async () => {
+    const [a] = await controller.createTopics([topic("a"), topic("b")], false);
+    const results = await controller.deleteTopics([
+      { name: null, topicId: a!.topicId },
+      { name: "b", topicId: null },
+      { name: "nope", topicId: null },
+      { name: null, topicId: "AbCdEfGhIjKlMnOpQrStUg" },
+    ]);
+    expect(results.map((r) => r.errorCode)).toEqual([
+      0,
+      0,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      ErrorCode.UNKNOWN_TOPIC_ID,
+    ]);
+    expect(controller.image.topicsByName.size).toBe(0);
+  });
+
+  it("honours delete.topic.enable=false", async () => {
+    log.close();
+    controller = await open({ "delete.topic.enable": "false" });
+    await controller.createTopics([topic("kept")], false);
+    const [r] = await controller.deleteTopics([{ name: "kept", topicId: null }]);
+    expect(r!.errorCode).toBe(ErrorCode.TOPIC_DELETION_DISABLED);
+  });
+
+  it("adds partitions and refuses to shrink", async () => {
+    await controller.createTopics([topic("g", 1)], false);
+    const results = await controller.createPartitions(
+      [
+        { name: "g", count: 3, assignments: null },
+        { name: "missing", count: 3, assignments: null },
+      ],
+      false,
+    );
+    expect(results.map((r) => r.errorCode)).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(controller.image.topicsByName.get("g")!.partitions).toHaveLength(3);
+    const again = await controller.createPartitions([{ name: "g", count: 2, assignments: null }], false);
+    expect(again[0]!.errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
+    const wrong = await controller.createPartitions([{ name: "g", count: 5, assignments: [[1]] }], false);
+    expect(wrong[0]!.errorCode).toBe(ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  });
+
+  it("alters topic configs: replace, incremental set/delete/append/subtract, validation", async () => {
+    await controller.createTopics(
+      [{ ...topic("c"), configs: [{ name: "retention.ms", value: "10" }] }],
+      false,
+    );
+    expect(
+      await controller.alterTopicConfigs("c", [{ name: "segment.ms", value: "60000" }], false, false),
+    ).toEqual({
+      errorCode: 0,
+      errorMessage: null,
+    });
+    expect([...controller.image.topicConfigs("c")]).toEqual([["segment.ms", "60000"]]);
+    await controller.alterTopicConfigs(
+      "c",
+      [
+        { name: "cleanup.policy", value: "compact", op: 0 },
+        { name: "segment.ms", value: null, op: 1 },
+      ],
+      true,
+      false,
+    );
+    expect([...controller.image.topicConfigs("c")]).toEqual([["cleanup.policy", "compact"]]);
+    await controller.alterTopicConfigs(
+      "c",
+      [{ name: "cleanup.policy", value: "delete", op: 2 }],
+      true,
+      false,
+    );
+    expect(controller.image.topicConfigs("c").get("cleanup.policy")).toBe("compact,delete");
+    await controller.alterTopicConfigs(
+      "c",
+      [{ name: "cleanup.policy", value: "compact", op: 3 }],
+      true,
+      false,
+    );
+    expect(controller.image.topicConfigs("c").get("cleanup.policy")).toBe("delete");
+    const bad = await controller.alterTopicConfigs(
+      "c",
+      [{ name: "retention.ms", value: "x", op: 0 }],
+      true,
+      false,
+    );
+    expect(bad.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    const append = await controller.alterTopicConfigs(
+      "c",
+      [{ name: "retention.ms", value: "1", op: 2 }],
+      true,
+      false,
+    );
+    expect(append.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    const unknown = await controller.alterTopicConfigs("nope", [], true, false);
+    expect(unknown.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+
+  it("hands out disjoint producer id blocks that survive a restart", async () => {
+    const a = await controller.allocateProducerIds(1, 1n);
+    const b = await controller.allocateProducerIds(1, 1n);
+    expect(b.firstProducerId).toBe(a.firstProducerId + BigInt(a.count));
+    log.close();
+    const reopened = await open();
+    const c = await reopened.allocateProducerIds(1, 1n);
+    expect(c.firstProducerId).toBe(b.firstProducerId + BigInt(b.count));
+  });
+
+  it("snapshots when the log passes the size bound and restarts from the snapshot", async () => {
+    log.close();
+    controller = await open({ "metadata.log.max.record.bytes.between.snapshots": "2000" });
+    for (let i = 0; i < 20; i++) await controller.createTopics([topic(`t${i}`, 2)], false);
+    expect(log.bytesSinceSnapshot).toBeLessThan(2000 + 500);
+    const expected = controller.image;
+    log.close();
+    const reopened = await open();
+    expect(reopened.image.topicsByName).toEqual(expected.topicsByName);
+    expect(reopened.image.offset).toBe(expected.offset);
+  });
+});
