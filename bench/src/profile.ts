@@ -1,0 +1,147 @@
+// Reads a V8 .cpuprofile (what `node --cpu-prof` writes) and reports where the time went: self time
+// per function (file:line name) and per category (Krill's own code, dependencies, Node internals,
+// garbage collection, idle). Self time is the sum of the sample intervals whose leaf frame is the
+// function; percentages are of the busy time (everything but "(idle)"), so an idle-heavy run still
+// shows what the CPU did while it worked.
+import { readFileSync } from "node:fs";
+import type { ProfileHotSpot, ProfileResult } from "./results.js";
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const TOP_COUNT = 20;
+const PROFILE_BYTES_MAX = 512 << 20;
+
+function isCpuProfile(v: unknown): v is CpuProfile {
+  const o = v as Partial<CpuProfile> | null;
+  return !!o && Array.isArray(o.nodes) && Array.isArray(o.samples) && Array.isArray(o.timeDeltas);
+}
+
+/** "file:line function", with the repository prefix and file:// scheme taken off. */
+export function frameName(frame: CallFrame, root: string): string {
+  const name = frame.functionName || "(anonymous)";
+  if (!frame.url) return name;
+  let url = frame.url.replace(/^file:\/\//, "");
+  if (url.startsWith(`${root}/`)) url = url.slice(root.length + 1);
+  // Keep only the package path inside node_modules, which is what tells libraries apart.
+  const nm = url.lastIndexOf("node_modules/");
+  if (nm >= 0) url = url.slice(nm);
+  return `${url}:${frame.lineNumber + 1} ${name}`;
+}
+
+export function categoryOf(frame: CallFrame, root: string): string {
+  const name = frame.functionName;
+  if (name === "(garbage collector)") return "garbage collection";
+  if (name === "(idle)") return "idle";
+  if (name === "(program)") return "V8/native (program)";
+  const url = frame.url.replace(/^file:\/\//, "");
+  if (url === "") return "V8/native builtins";
+  if (url.startsWith("node:")) return "Node internals (node:*)";
+  if (url.includes("/node_modules/")) return "dependencies (node_modules)";
+  if (url.startsWith(`${root}/dist/src/`) || url.startsWith(`${root}/src/`)) return "Krill (src/)";
+  return "other";
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  busyMs: number;
+  top: ProfileHotSpot[];
+  categories: { name: string; selfPercent: number }[];
+}
+
+export function summariseCpuProfile(profile: unknown, root: string): ProfileSummary {
+  if (!isCpuProfile(profile)) throw new Error("not a V8 CPU profile (nodes, samples, timeDeltas)");
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) byId.set(n.id, n);
+  const selfUs = new Map<string, number>();
+  const categoryUs = new Map<string, number>();
+  let totalUs = 0;
+  let idleUs = 0;
+  const count = Math.min(profile.samples.length, profile.timeDeltas.length);
+  // V8 records the delta before each sample; the interval belongs to the sample that ends it.
+  for (let i = 0; i < count; i++) {
+    const node = byId.get(profile.samples[i]!);
+    const delta = Math.max(0, profile.timeDeltas[i] ?? 0);
+    if (!node) continue;
+    totalUs += delta;
+    const category = categoryOf(node.callFrame, root);
+    categoryUs.set(category, (categoryUs.get(category) ?? 0) + delta);
+    if (category === "idle") {
+      idleUs += delta;
+      continue;
+    }
+    const key = frameName(node.callFrame, root);
+    selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
+  }
+  const busyUs = Math.max(1, totalUs - idleUs);
+  const top = [...selfUs.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, TOP_COUNT)
+    .map(([frame, us]) => ({ frame, selfMs: us / 1000, selfPercent: (100 * us) / busyUs }));
+  const categories = [...categoryUs.entries()]
+    .filter(([name]) => name !== "idle")
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => ({ name, selfPercent: (100 * us) / busyUs }));
+  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, top, categories };
+}
+
+export function summariseProfile(path: string, root: string): Omit<ProfileResult, "workload"> {
+  try {
+    const text = readFileSync(path, "utf8");
+    if (text.length > PROFILE_BYTES_MAX) throw new Error(`profile larger than ${PROFILE_BYTES_MAX} bytes`);
+    const s = summariseCpuProfile(JSON.parse(text), root);
+    return {
+      ok: true,
+      error: null,
+      profilePath: path,
+      totalMs: s.totalMs,
+      top: s.top,
+      categories: s.categories,
+    };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return {
+      ok: false,
+      error: `could not read ${path}: ${message}`,
+      profilePath: path,
+      totalMs: 0,
+      top: [],
+      categories: [],
+    };
+  }
+}
+
+// Command line: tsx bench/src/profile.ts FILE.cpuprofile [ROOT] prints the summary as text.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [file, root = process.cwd()] = process.argv.slice(2);
+  if (!file) {
+    console.error("usage: profile.ts FILE.cpuprofile [REPO_ROOT]");
+    process.exit(2);
+  }
+  const s = summariseProfile(file, root);
+  if (!s.ok) {
+    console.error(s.error);
+    process.exit(1);
+  }
+  console.log(`total ${s.totalMs.toFixed(0)} ms sampled`);
+  for (const c of s.categories) console.log(`${c.selfPercent.toFixed(1).padStart(5)}%  ${c.name}`);
+  console.log("");
+  for (const t of s.top)
+    console.log(
+      `${t.selfPercent.toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.frame}`,
+    );
+}

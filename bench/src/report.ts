@@ -1,0 +1,648 @@
+// Generates bench/RESULTS.md and bench/results.png from the structured results of a run. Nothing
+// in RESULTS.md is typed by hand except bench/notes.md (profiling findings and what each
+// optimisation changed), which is included verbatim so it survives regeneration.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BenchResults, BrokerResults, ConsumerRun, ProducerRun } from "./results.js";
+import { LINGER_MS, RECORD_BYTES, SEGMENT_BYTES } from "./workloads.js";
+
+const MIB = 1024 * 1024;
+
+export function fmt(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Krill/Kafka, or "—" when either side is missing. */
+export function ratio(krill: number | null | undefined, kafka: number | null | undefined): string {
+  if (krill == null || kafka == null || !Number.isFinite(krill) || !Number.isFinite(kafka) || kafka === 0)
+    return "—";
+  return `${(krill / kafka).toFixed(2)}x`;
+}
+
+function ratioValue(krill: number | null | undefined, kafka: number | null | undefined): number | null {
+  if (krill == null || kafka == null || kafka === 0) return null;
+  return krill / kafka;
+}
+
+/** Collects failure reasons as numbered notes under a table, so cells stay short. */
+class Notes {
+  private readonly items: string[] = [];
+
+  cell(value: string, ok: boolean, error: string | null | undefined): string {
+    if (ok) return value;
+    this.items.push(error ?? "failed");
+    return `failed [${this.items.length}]`;
+  }
+
+  render(): string {
+    if (this.items.length === 0) return "";
+    return `\n${this.items.map((e, i) => `[${i + 1}] ${e.replaceAll("|", "\\|").replaceAll("\n", " ")}`).join("<br>\n")}\n`;
+  }
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function broker(results: BenchResults, kind: "kafka" | "krill"): BrokerResults | undefined {
+  return results.brokers.find((b) => b.broker === kind);
+}
+
+function mib(bytes: number | null | undefined): string {
+  return bytes == null ? "—" : fmt(bytes / MIB, 0);
+}
+
+function producerRow(
+  id: string,
+  kafka: ProducerRun | undefined,
+  krill: ProducerRun | undefined,
+  notes: Notes,
+): string[] {
+  const side = (r: ProducerRun | undefined, f: (r: ProducerRun) => string) =>
+    r ? notes.cell(f(r), r.ok, r.error) : "not run";
+  return [
+    `\`${id}\``,
+    side(kafka, (r) => fmt(r.mbPerSec)),
+    side(krill, (r) => fmt(r.mbPerSec)),
+    ratio(krill?.mbPerSec, kafka?.mbPerSec),
+    `${kafka?.latencyMsP99 ?? "—"} / ${krill?.latencyMsP99 ?? "—"}`,
+    `${fmt(kafka?.usage.cpuSecondsPerGib)} / ${fmt(krill?.usage.cpuSecondsPerGib)}`,
+    `${mib(kafka?.usage.rssBytesMax)} / ${mib(krill?.usage.rssBytesMax)}`,
+  ];
+}
+
+function consumerRow(
+  id: string,
+  kafka: ConsumerRun | undefined,
+  krill: ConsumerRun | undefined,
+  notes: Notes,
+): string[] {
+  const side = (r: ConsumerRun | undefined) => (r ? notes.cell(fmt(r.mbPerSec), r.ok, r.error) : "not run");
+  return [
+    `\`${id}\``,
+    side(kafka),
+    side(krill),
+    ratio(krill?.mbPerSec, kafka?.mbPerSec),
+    `${fmt(kafka?.usage.cpuSecondsPerGib)} / ${fmt(krill?.usage.cpuSecondsPerGib)}`,
+    `${mib(kafka?.usage.rssBytesMax)} / ${mib(krill?.usage.rssBytesMax)}`,
+  ];
+}
+
+function worstRatio(pairs: [number | null | undefined, number | null | undefined][]): {
+  worst: number | null;
+  count: number;
+} {
+  const ratios = pairs
+    .map(([krill, kafka]) => ratioValue(krill, kafka))
+    .filter((r): r is number => r !== null);
+  return { worst: ratios.length ? Math.min(...ratios) : null, count: ratios.length };
+}
+
+function goalCell(value: number | null, goal: (v: number) => boolean): string {
+  if (value === null) return "not measured";
+  return goal(value) ? "met" : "not met";
+}
+
+function headline(results: BenchResults): string {
+  const kafka = broker(results, "kafka");
+  const krill = broker(results, "krill");
+  const prodPairs = (kafka?.producer ?? []).map(
+    (k) =>
+      [krill?.producer.find((p) => p.workload.id === k.workload.id)?.mbPerSec, k.mbPerSec] as [
+        number | null | undefined,
+        number | null | undefined,
+      ],
+  );
+  const consPairs = (kafka?.consumer ?? []).map(
+    (k) =>
+      [krill?.consumer.find((c) => c.workload.id === k.workload.id)?.mbPerSec, k.mbPerSec] as [
+        number | null | undefined,
+        number | null | undefined,
+      ],
+  );
+  const prod = worstRatio(prodPairs);
+  const cons = worstRatio(consPairs);
+  const kLat = kafka?.latency?.e2e.ok ? kafka.latency.e2e : null;
+  const rLat = krill?.latency?.e2e.ok ? krill.latency.e2e : null;
+  const p99Ratio = ratioValue(rLat?.produceUs?.p99, kLat?.produceUs?.p99);
+  const e2eRatio = ratioValue(rLat?.endToEndUs?.p99, kLat?.endToEndUs?.p99);
+  const startRatio = ratioValue(krill?.startupMs, kafka?.startupMs);
+  const rssRatio = ratioValue(krill?.idleRssBytes, kafka?.idleRssBytes);
+  const nProd = kafka?.producer.length ?? 0;
+  const nCons = kafka?.consumer.length ?? 0;
+  const rows = [
+    [
+      `Produce throughput, worst workload (${prod.count} of ${nProd} measured on both)`,
+      "see table",
+      "see table",
+      prod.worst === null ? "—" : `${prod.worst.toFixed(2)}x`,
+      ">= 1.0x on every workload",
+      prod.count < nProd ? "not met (workloads failed)" : goalCell(prod.worst, (v) => v >= 1),
+    ],
+    [
+      `Consume throughput, worst workload (${cons.count} of ${nCons} measured on both)`,
+      "see table",
+      "see table",
+      cons.worst === null ? "—" : `${cons.worst.toFixed(2)}x`,
+      ">= 1.0x on every workload",
+      cons.count < nCons ? "not met (workloads failed)" : goalCell(cons.worst, (v) => v >= 1),
+    ],
+    [
+      "p99 produce latency at 50% of Kafka's max (ms)",
+      fmt((kLat?.produceUs?.p99 ?? Number.NaN) / 1000, 2),
+      fmt((rLat?.produceUs?.p99 ?? Number.NaN) / 1000, 2),
+      p99Ratio === null ? "—" : `${p99Ratio.toFixed(2)}x`,
+      "<= 1.0x",
+      goalCell(p99Ratio, (v) => v <= 1),
+    ],
+    [
+      "p99 end-to-end latency at the same load (ms)",
+      fmt((kLat?.endToEndUs?.p99 ?? Number.NaN) / 1000, 2),
+      fmt((rLat?.endToEndUs?.p99 ?? Number.NaN) / 1000, 2),
+      e2eRatio === null ? "—" : `${e2eRatio.toFixed(2)}x`,
+      "(reported)",
+      "—",
+    ],
+    [
+      "Start-up: process start to first Metadata response (ms)",
+      fmt(kafka?.startupMs, 0),
+      fmt(krill?.startupMs, 0),
+      startRatio === null ? "—" : `${startRatio.toFixed(2)}x`,
+      "<= 0.10x",
+      goalCell(startRatio, (v) => v <= 0.1),
+    ],
+    [
+      "Idle RSS (MiB)",
+      mib(kafka?.idleRssBytes),
+      mib(krill?.idleRssBytes),
+      rssRatio === null ? "—" : `${rssRatio.toFixed(2)}x`,
+      "<= 0.25x",
+      goalCell(rssRatio, (v) => v <= 0.25),
+    ],
+  ];
+  return table(["Figure", "Kafka", "Krill", "Krill/Kafka", "Goal", "Status"], rows);
+}
+
+function brokerStatus(b: BrokerResults | undefined, kind: string): string {
+  if (!b) return `- ${kind}: not run in this run.`;
+  const load = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+  const state = b.started ? "started" : `did not start: ${b.startError}`;
+  const topics = b.topicsError ? `; creating topics failed: ${b.topicsError}` : "";
+  return `- ${b.version}: ${state}${topics}; phase took ${b.phaseSeconds} s; load average (1, 5, 15 min) ${load(b.loadAverageBefore)} before, ${load(b.loadAverageAfter)} after.`;
+}
+
+export function renderResults(results: BenchResults, notesMarkdown: string): string {
+  const kafka = broker(results, "kafka");
+  const krill = broker(results, "krill");
+  const s = results.sizes;
+  const env = results.environment;
+  const m = results.machine;
+  const out: string[] = [];
+  out.push("# Krill vs Apache Kafka: benchmark results");
+  out.push("");
+  out.push(
+    `Generated by \`bench/run.sh${s.mode === "quick" ? " --quick" : ""}\` (\`make bench${s.mode === "quick" ? "-quick" : ""}\`) from \`bench/out/results.json\`; run ${results.startedAt} to ${results.finishedAt}. Method and how to read the figures: [docs/bench.md](../docs/bench.md). Do not edit by hand: the hand-written part is [bench/notes.md](notes.md).`,
+  );
+  out.push("");
+  out.push(
+    `**This is a ${s.mode} run** on a ${env.cpuCount}-core machine shared with other work (see the load averages below): treat differences under ~20% as noise.`,
+  );
+  out.push("");
+  out.push("## Headline");
+  out.push("");
+  out.push(headline(results));
+  out.push("");
+  out.push("![Throughput and latency per workload](results.png)");
+  out.push("");
+  out.push("## Brokers in this run");
+  out.push("");
+  out.push(brokerStatus(kafka, "Apache Kafka"));
+  out.push(brokerStatus(krill, "Krill"));
+  out.push("");
+  out.push("## Machine limits (same run)");
+  out.push("");
+  out.push(
+    table(
+      ["Limit", "MB/s (MiB/s)", "How"],
+      [
+        [
+          `Sequential disk write, ${fmt(m.diskScratchBytes / MIB, 0)} MiB scratch file`,
+          fmt(m.diskWriteMbPerSec, 0),
+          `\`${m.commands[0] ?? "—"}\``,
+        ],
+        [
+          "Sequential disk read (O_DIRECT, no page cache)",
+          fmt(m.diskReadMbPerSec, 0),
+          `\`${m.commands[1] ?? "—"}\``,
+        ],
+        [
+          "Loopback TCP, one connection, two processes",
+          fmt(m.tcpLoopbackMbPerSec, 0),
+          `\`${m.commands[2] ?? "—"}\``,
+        ],
+      ],
+    ),
+  );
+  if (m.errors.length) out.push(`\nNot measured: ${m.errors.join("; ")}`);
+  out.push("");
+
+  const prodNotes = new Notes();
+  out.push("## Produce throughput (kafka-producer-perf-test)");
+  out.push("");
+  out.push(
+    `${RECORD_BYTES}-byte records, \`--throughput -1\`, linger.ms=${LINGER_MS}; workload id = acks, batch.size, compression, partitions (p), concurrent producer processes (x). Each run sends ${s.producerRecords.toLocaleString("en-US")} records in total (${fmt((s.producerRecords * RECORD_BYTES) / MIB, 0)} MiB), split evenly over the producers. MB/s is MiB/s of record payload: all producers' records over the longest producer's send time. p99 is the tool's whole-millisecond produce latency (the worst producer's). CPU-s/GiB is the broker process's user+system CPU seconds per GiB written; RSS max is the broker's peak resident memory during the run.`,
+  );
+  out.push("");
+  const ids = [
+    ...new Set([...(kafka?.producer ?? []), ...(krill?.producer ?? [])].map((p) => p.workload.id)),
+  ];
+  out.push(
+    table(
+      [
+        "Workload",
+        "Kafka MB/s",
+        "Krill MB/s",
+        "Krill/Kafka",
+        "p99 ms Kafka / Krill",
+        "CPU-s/GiB Kafka / Krill",
+        "RSS max MiB Kafka / Krill",
+      ],
+      ids.map((id) =>
+        producerRow(
+          id,
+          kafka?.producer.find((p) => p.workload.id === id),
+          krill?.producer.find((p) => p.workload.id === id),
+          prodNotes,
+        ),
+      ),
+    ),
+  );
+  out.push(prodNotes.render());
+
+  const consNotes = new Notes();
+  out.push("## Consume throughput (kafka-consumer-perf-test)");
+  out.push("");
+  out.push(
+    `Reads back what a producer workload wrote, from the beginning, with a fresh consumer group of 1 or 4 (c1, c4) \`kafka-consumer-perf-test\` processes. MB/s is MiB of record payload over the time from the first member's start to the last record (group join included; each member of a group of 4 stops after ${s.consumerIdleMs} ms without records, and that idle tail is taken off).`,
+  );
+  out.push("");
+  const cids = [
+    ...new Set([...(kafka?.consumer ?? []), ...(krill?.consumer ?? [])].map((c) => c.workload.id)),
+  ];
+  out.push(
+    table(
+      [
+        "Workload",
+        "Kafka MB/s",
+        "Krill MB/s",
+        "Krill/Kafka",
+        "CPU-s/GiB Kafka / Krill",
+        "RSS max MiB Kafka / Krill",
+      ],
+      cids.map((id) =>
+        consumerRow(
+          id,
+          kafka?.consumer.find((c) => c.workload.id === id),
+          krill?.consumer.find((c) => c.workload.id === id),
+          consNotes,
+        ),
+      ),
+    ),
+  );
+  out.push(consNotes.render());
+
+  const latNotes = new Notes();
+  const kl = kafka?.latency;
+  const rl = krill?.latency;
+  out.push("## Latency at a fixed load (50% of Kafka's measured maximum)");
+  out.push("");
+  out.push(
+    `Load: ${kl?.targetRecordsPerSec ?? rl?.targetRecordsPerSec ?? "—"} records/s of ${RECORD_BYTES} bytes (half of Kafka's rate on \`acks1-b64k-none-p1-x1\` in this run), acks=1, linger.ms=${LINGER_MS}, 1 partition, ${s.latencyDurationS} s. Two measurements, one after the other: \`kafka-producer-perf-test --throughput\` (produce latency in whole ms, as the tool prints it) and \`bench/java/E2eLatency.java\` (produce latency = send() to acknowledgement, end-to-end = send() to the record arriving at a consumer in the same JVM; microsecond clock; first second left out).`,
+  );
+  out.push("");
+  const us = (v: number | undefined | null) => (v == null || v < 0 ? "—" : fmt(v / 1000, 2));
+  const latRow = (
+    label: string,
+    kv: string,
+    rv: string,
+    kn: number | null | undefined,
+    rn: number | null | undefined,
+  ) => [label, kv, rv, ratio(rn, kn)];
+  const kp = kl?.perfTest;
+  const rp = rl?.perfTest;
+  const ke = kl?.e2e;
+  const re = rl?.e2e;
+  const pcell = (p: typeof kp, v: number | null | undefined) =>
+    p ? latNotes.cell(String(v ?? "—"), p.ok, p.error) : "not run";
+  const ecell = (e: typeof ke, v: number | null | undefined) =>
+    e ? latNotes.cell(us(v), e.ok, e.error) : "not run";
+  out.push(
+    table(
+      ["Latency (ms)", "Kafka", "Krill", "Krill/Kafka"],
+      [
+        latRow(
+          "perf-test produce p50",
+          pcell(kp, kp?.latencyMsP50),
+          pcell(rp, rp?.latencyMsP50),
+          kp?.latencyMsP50,
+          rp?.latencyMsP50,
+        ),
+        latRow(
+          "perf-test produce p99",
+          pcell(kp, kp?.latencyMsP99),
+          pcell(rp, rp?.latencyMsP99),
+          kp?.latencyMsP99,
+          rp?.latencyMsP99,
+        ),
+        latRow(
+          "perf-test produce p99.9",
+          pcell(kp, kp?.latencyMsP999),
+          pcell(rp, rp?.latencyMsP999),
+          kp?.latencyMsP999,
+          rp?.latencyMsP999,
+        ),
+        latRow(
+          "produce p50",
+          ecell(ke, ke?.produceUs?.p50),
+          ecell(re, re?.produceUs?.p50),
+          ke?.produceUs?.p50,
+          re?.produceUs?.p50,
+        ),
+        latRow(
+          "produce p99",
+          ecell(ke, ke?.produceUs?.p99),
+          ecell(re, re?.produceUs?.p99),
+          ke?.produceUs?.p99,
+          re?.produceUs?.p99,
+        ),
+        latRow(
+          "produce p99.9",
+          ecell(ke, ke?.produceUs?.p999),
+          ecell(re, re?.produceUs?.p999),
+          ke?.produceUs?.p999,
+          re?.produceUs?.p999,
+        ),
+        latRow(
+          "end-to-end p50",
+          ecell(ke, ke?.endToEndUs?.p50),
+          ecell(re, re?.endToEndUs?.p50),
+          ke?.endToEndUs?.p50,
+          re?.endToEndUs?.p50,
+        ),
+        latRow(
+          "end-to-end p99",
+          ecell(ke, ke?.endToEndUs?.p99),
+          ecell(re, re?.endToEndUs?.p99),
+          ke?.endToEndUs?.p99,
+          re?.endToEndUs?.p99,
+        ),
+        latRow(
+          "end-to-end p99.9",
+          ecell(ke, ke?.endToEndUs?.p999),
+          ecell(re, re?.endToEndUs?.p999),
+          ke?.endToEndUs?.p999,
+          re?.endToEndUs?.p999,
+        ),
+      ],
+    ),
+  );
+  out.push(latNotes.render());
+
+  const jsNotes = new Notes();
+  out.push("## kafkajs as the load generator");
+  out.push("");
+  out.push(
+    `kafkajs ${env.kafkajsVersion} in its own Node process: ${s.kafkajsRecords.toLocaleString("en-US")} records of ${RECORD_BYTES} bytes to an 8-partition topic, acks=1, \`producer.send()\` calls of 100 records with 8 in flight, no compression; then one group member reads them back from the beginning (time includes the group join).`,
+  );
+  out.push("");
+  const js = (r: BrokerResults["kafkajsProduce"] | undefined) =>
+    r ? jsNotes.cell(fmt(r.mbPerSec), r.ok, r.error) : "not run";
+  out.push(
+    table(
+      ["kafkajs", "Kafka MB/s", "Krill MB/s", "Krill/Kafka"],
+      [
+        [
+          "produce",
+          js(kafka?.kafkajsProduce),
+          js(krill?.kafkajsProduce),
+          ratio(krill?.kafkajsProduce?.mbPerSec, kafka?.kafkajsProduce?.mbPerSec),
+        ],
+        [
+          "consume",
+          js(kafka?.kafkajsConsume),
+          js(krill?.kafkajsConsume),
+          ratio(krill?.kafkajsConsume?.mbPerSec, kafka?.kafkajsConsume?.mbPerSec),
+        ],
+      ],
+    ),
+  );
+  out.push(jsNotes.render());
+
+  out.push("## Footprint");
+  out.push("");
+  out.push(
+    table(
+      ["Figure", "Kafka", "Krill", "Krill/Kafka"],
+      [
+        [
+          "Start-up: process start (kernel starttime) to first Metadata response, ms",
+          fmt(kafka?.startupMs, 0),
+          fmt(krill?.startupMs, 0),
+          ratio(krill?.startupMs, kafka?.startupMs),
+        ],
+        [
+          `Idle RSS ${s.idleSettleMs / 1000} s after start-up, MiB`,
+          mib(kafka?.idleRssBytes),
+          mib(krill?.idleRssBytes),
+          ratio(krill?.idleRssBytes, kafka?.idleRssBytes),
+        ],
+      ],
+    ),
+  );
+  out.push("");
+  out.push("RSS and CPU-seconds per GiB under load are in the produce and consume tables.");
+  out.push("");
+
+  out.push("## CPU profile of Krill under load");
+  out.push("");
+  const p = results.profile;
+  if (!p) out.push("Not profiled in this run.");
+  else if (!p.ok) out.push(`Not available: ${p.error}`);
+  else {
+    out.push(
+      `\`node --cpu-prof\` on the Krill process during: ${p.workload}. ${fmt(p.totalMs / 1000, 1)} s sampled; percentages are of busy (non-idle) time. Profile: \`${p.profilePath?.replace(/^.*\/bench\//, "bench/")}\` (open in Chrome DevTools or speedscope).`,
+    );
+    out.push("");
+    out.push(
+      table(
+        ["Category", "Self %"],
+        p.categories.map((c) => [c.name, fmt(c.selfPercent)]),
+      ),
+    );
+    out.push("");
+    out.push(
+      table(
+        ["Function (file:line name)", "Self %", "Self ms"],
+        p.top.map((t) => [`\`${t.frame}\``, fmt(t.selfPercent), fmt(t.selfMs, 0)]),
+      ),
+    );
+  }
+  out.push("");
+  if (notesMarkdown.trim()) {
+    out.push(notesMarkdown.trim());
+    out.push("");
+  }
+
+  out.push("## Versions and settings");
+  out.push("");
+  out.push(
+    `- Machine: ${env.cpuModel}, ${env.cpuCount} cores, ${fmt(env.memoryBytes / MIB / 1024, 1)} GiB RAM, ${env.kernel}`,
+  );
+  out.push(
+    `- Apache Kafka ${env.kafkaVersion} (Maven Central jars, KRaft combined mode, one node), ${env.java}`,
+  );
+  out.push(`- Krill at ${env.krillCommit}, Node ${env.node}`);
+  out.push(`- kafkajs ${env.kafkajsVersion}`);
+  out.push(
+    "- Both brokers are started by `compat-tests/broker.sh start kafka|krill` (Kafka: `-Xms256m -Xmx1g -XX:+UseG1GC`, data under `bench/out/run/<broker>/data` on the same disk), one after the other; no fsync per message on either (Kafka's default `log.flush.interval.messages`), replication factor 1.",
+  );
+  out.push(
+    `- Every topic is created with replication factor 1 and \`segment.bytes=${SEGMENT_BYTES}\` (Kafka's default) through the admin API (\`bench/src/create-topics.ts\`).`,
+  );
+  out.push(
+    `- Load generator JVMs: \`java ${env.jvmToolOptions.join(" ")} -cp <Kafka ${env.kafkaVersion} classpath> <main class>\``,
+  );
+  out.push(
+    `- Run sizes (${s.mode}): ${s.producerRecords.toLocaleString("en-US")} records per producer workload (time limit ${s.producerTimeoutMs / 1000} s), latency runs ${s.latencyDurationS} s, kafkajs ${s.kafkajsRecords.toLocaleString("en-US")} records, disk scratch ${fmt(s.diskScratchBytes / MIB, 0)} MiB, loopback TCP ${s.tcpDurationS} s.`,
+  );
+  out.push("");
+  out.push("### Exact commands");
+  out.push("");
+  out.push("```");
+  const cmds = new Set<string>();
+  for (const b of results.brokers) {
+    for (const r of b.producer) if (r.command) cmds.add(r.command);
+    for (const r of b.consumer) if (r.command) cmds.add(r.command);
+    if (b.latency) {
+      cmds.add(b.latency.perfTest.command);
+      cmds.add(b.latency.e2e.command);
+    }
+    if (b.kafkajsProduce) cmds.add(b.kafkajsProduce.command);
+    if (b.kafkajsConsume?.command) cmds.add(b.kafkajsConsume.command);
+  }
+  // Bootstrap ports differ between the two brokers; show each command once with a placeholder.
+  const generic = new Set(
+    [...cmds].map((c) =>
+      c.replace(/127\.0\.0\.1:\d+/g, "$BOOTSTRAP").replace(/bench-kafkajs-\d+/, "bench-kafkajs-<ts>"),
+    ),
+  );
+  for (const c of generic) out.push(c.replace(/--group bench-(\S+)-\d+/, "--group bench-$1-<ts>"));
+  out.push("```");
+  out.push("");
+  return out.join("\n");
+}
+
+// --- plot ---------------------------------------------------------------------------------------
+
+function datFile(rows: [string, number | null | undefined, number | null | undefined][]): string {
+  const v = (n: number | null | undefined) => (n == null || !Number.isFinite(n) ? "?" : n.toFixed(3));
+  return `${rows.map(([label, a, b]) => `"${label}" ${v(a)} ${v(b)}`).join("\n")}\n`;
+}
+
+export function writePlot(results: BenchResults, root: string): string | null {
+  const dir = join(root, "bench/out/plot");
+  mkdirSync(dir, { recursive: true });
+  const kafka = broker(results, "kafka");
+  const krill = broker(results, "krill");
+  const ids = (kafka?.producer ?? krill?.producer ?? []).map((p) => p.workload.id);
+  writeFileSync(
+    join(dir, "produce.dat"),
+    datFile(
+      ids.map((id) => [
+        id,
+        kafka?.producer.find((p) => p.workload.id === id)?.mbPerSec,
+        krill?.producer.find((p) => p.workload.id === id)?.mbPerSec,
+      ]),
+    ),
+  );
+  const cids = (kafka?.consumer ?? krill?.consumer ?? []).map((c) => c.workload.id);
+  writeFileSync(
+    join(dir, "consume.dat"),
+    datFile(
+      cids.map((id) => [
+        id,
+        kafka?.consumer.find((c) => c.workload.id === id)?.mbPerSec,
+        krill?.consumer.find((c) => c.workload.id === id)?.mbPerSec,
+      ]),
+    ),
+  );
+  const ke = kafka?.latency?.e2e;
+  const re = krill?.latency?.e2e;
+  const ms = (v: number | undefined) => (v == null || v < 0 ? null : v / 1000);
+  writeFileSync(
+    join(dir, "latency.dat"),
+    datFile([
+      ["produce p50", ms(ke?.produceUs?.p50), ms(re?.produceUs?.p50)],
+      ["produce p99", ms(ke?.produceUs?.p99), ms(re?.produceUs?.p99)],
+      ["produce p99.9", ms(ke?.produceUs?.p999), ms(re?.produceUs?.p999)],
+      ["e2e p50", ms(ke?.endToEndUs?.p50), ms(re?.endToEndUs?.p50)],
+      ["e2e p99", ms(ke?.endToEndUs?.p99), ms(re?.endToEndUs?.p99)],
+      ["e2e p99.9", ms(ke?.endToEndUs?.p999), ms(re?.endToEndUs?.p999)],
+    ]),
+  );
+  writeFileSync(
+    join(dir, "kafkajs.dat"),
+    datFile([
+      ["kafkajs produce", kafka?.kafkajsProduce?.mbPerSec, krill?.kafkajsProduce?.mbPerSec],
+      ["kafkajs consume", kafka?.kafkajsConsume?.mbPerSec, krill?.kafkajsConsume?.mbPerSec],
+    ]),
+  );
+  const png = join(root, "bench/results.png");
+  const histogram = (file: string, title: string, ylabel: string, rotate: boolean) =>
+    [
+      `set title "${title}"`,
+      `set ylabel "${ylabel}"`,
+      rotate ? "set xtics rotate by -35 font ',8'" : "set xtics norotate font ',9'",
+      `plot "${join(dir, file)}" using 2:xtic(1) title "Apache Kafka" lc rgb "#4c72b0", '' using 3 title "Krill" lc rgb "#dd8452"`,
+    ].join("\n");
+  const script = [
+    `set terminal pngcairo size 1600,1200 font "sans,10"`,
+    `set output "${png}"`,
+    "set datafile missing '?'",
+    "set style data histograms",
+    "set style histogram clustered gap 1",
+    "set style fill solid 0.9 border -1",
+    "set boxwidth 0.9",
+    "set key top right",
+    "set grid ytics",
+    "set yrange [0:*]",
+    `set multiplot layout 2,2 title "Krill vs Apache Kafka ${results.environment.kafkaVersion} (${results.sizes.mode} run, ${results.startedAt.slice(0, 16)}Z; missing bar = failed)"`,
+    "set bmargin 7",
+    histogram("produce.dat", "Produce throughput (kafka-producer-perf-test)", "MiB/s", true),
+    histogram("consume.dat", "Consume throughput (kafka-consumer-perf-test)", "MiB/s", true),
+    "set bmargin 4",
+    histogram("latency.dat", "Latency at 50% of Kafka's max load", "ms", false),
+    histogram("kafkajs.dat", "kafkajs load generator", "MiB/s", false),
+    "unset multiplot",
+  ].join("\n");
+  writeFileSync(join(dir, "plot.gp"), script);
+  try {
+    execFileSync("gnuplot", [join(dir, "plot.gp")], { stdio: ["ignore", "ignore", "pipe"] });
+    return png;
+  } catch (e) {
+    process.stderr.write(
+      `bench: no plot (gnuplot failed or is missing: ${(e as Error).message.split("\n")[0]})\n`,
+    );
+    return null;
+  }
+}
+
+export function writeReport(results: BenchResults, root: string): void {
+  const notesPath = join(root, "bench/notes.md");
+  const notes = existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
+  writePlot(results, root);
+  writeFileSync(join(root, "bench/RESULTS.md"), renderResults(results, notes));
+}

@@ -1,0 +1,142 @@
+// The structured results of one benchmark run (bench/out/results.json), from which RESULTS.md and
+// the plot are generated. A figure that could not be measured is null and its run carries an
+// error saying why, so a broker that fails a workload shows as a failed row.
+import type { LatencyPercentiles } from "./parse.js";
+import type { ConsumerWorkload, ProducerWorkload, RunSizes } from "./workloads.js";
+
+export type BrokerKind = "kafka" | "krill";
+
+export interface Usage {
+  /** Broker CPU seconds (user + system) per GiB of record payload moved in the run. */
+  cpuSecondsPerGib: number | null;
+  cpuSeconds: number | null;
+  rssBytesMax: number | null;
+}
+
+export interface ProducerRun {
+  workload: ProducerWorkload;
+  ok: boolean;
+  error: string | null;
+  records: number;
+  mbPerSec: number | null;
+  recordsPerSec: number | null;
+  latencyMsP50: number | null;
+  latencyMsP99: number | null;
+  latencyMsP999: number | null;
+  usage: Usage;
+  /** The exact command line of one producer process. */
+  command: string;
+}
+
+export interface ConsumerRun {
+  workload: ConsumerWorkload;
+  ok: boolean;
+  error: string | null;
+  records: number;
+  expectedRecords: number;
+  mbPerSec: number | null;
+  rebalanceMsMax: number | null;
+  usage: Usage;
+  command: string;
+}
+
+export interface LatencyRun {
+  targetRecordsPerSec: number;
+  ok: boolean;
+  error: string | null;
+  /** kafka-producer-perf-test --throughput TARGET: whole milliseconds, as the tool prints them. */
+  perfTest: {
+    ok: boolean;
+    error: string | null;
+    recordsPerSec: number | null;
+    latencyMsP50: number | null;
+    latencyMsP99: number | null;
+    latencyMsP999: number | null;
+    command: string;
+  };
+  /** bench/java/E2eLatency at the same rate: microseconds. */
+  e2e: {
+    ok: boolean;
+    error: string | null;
+    achievedRecordsPerSec: number | null;
+    produceUs: LatencyPercentiles | null;
+    endToEndUs: LatencyPercentiles | null;
+    command: string;
+  };
+}
+
+export interface KafkajsRun {
+  ok: boolean;
+  error: string | null;
+  records: number;
+  mbPerSec: number | null;
+  command: string;
+}
+
+export interface BrokerResults {
+  broker: BrokerKind;
+  version: string;
+  started: boolean;
+  startError: string | null;
+  /** Process start (kernel's starttime) to the first successful Metadata response. */
+  startupMs: number | null;
+  idleRssBytes: number | null;
+  topicsError: string | null;
+  producer: ProducerRun[];
+  consumer: ConsumerRun[];
+  latency: LatencyRun | null;
+  kafkajsProduce: KafkajsRun | null;
+  kafkajsConsume: KafkajsRun | null;
+  /** System load averages (1, 5, 15 min) when the broker's phase began and ended. */
+  loadAverageBefore: number[];
+  loadAverageAfter: number[];
+  phaseSeconds: number;
+}
+
+export interface MachineLimits {
+  diskWriteMbPerSec: number | null;
+  diskReadMbPerSec: number | null;
+  diskScratchBytes: number;
+  tcpLoopbackMbPerSec: number | null;
+  errors: string[];
+  commands: string[];
+}
+
+export interface ProfileHotSpot {
+  /** "file:line function" of the sampled frame. */
+  frame: string;
+  selfPercent: number;
+  selfMs: number;
+}
+
+export interface ProfileResult {
+  ok: boolean;
+  error: string | null;
+  workload: string;
+  profilePath: string | null;
+  totalMs: number;
+  top: ProfileHotSpot[];
+  /** Self time grouped by category (GC, idle, node internals, Krill src/, dependencies). */
+  categories: { name: string; selfPercent: number }[];
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  sizes: RunSizes;
+  environment: {
+    kernel: string;
+    cpuModel: string;
+    cpuCount: number;
+    memoryBytes: number;
+    java: string;
+    node: string;
+    kafkaVersion: string;
+    kafkajsVersion: string;
+    krillCommit: string;
+    jvmToolOptions: string[];
+  };
+  machine: MachineLimits;
+  brokers: BrokerResults[];
+  profile: ProfileResult | null;
+}

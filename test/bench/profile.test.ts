@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { categoryOf, frameName, summariseCpuProfile } from "../../bench/src/profile.js";
+
+const ROOT = "/repo";
+
+function frame(functionName: string, url = "", lineNumber = 0) {
+  return { functionName, url, lineNumber, scriptId: "0", columnNumber: 0 };
+}
+
+describe("CPU profile summary", () => {
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)") },
+      { id: 2, callFrame: frame("(idle)") },
+      { id: 3, callFrame: frame("appendBatch", "file:///repo/dist/src/log/segment.js", 41) },
+      { id: 4, callFrame: frame("crc32c", "file:///repo/node_modules/@node-rs/crc32/index.js", 9) },
+      { id: 5, callFrame: frame("writev", "node:internal/stream_base_commons", 120) },
+      { id: 6, callFrame: frame("(garbage collector)") },
+    ],
+    // Sample i is charged the delta recorded with it.
+    samples: [2, 3, 3, 4, 5, 6, 2],
+    timeDeltas: [5000, 3000, 3000, 2000, 1000, 1000, 5000],
+  };
+
+  it("charges self time to leaf frames as a share of busy time", () => {
+    const s = summariseCpuProfile(profile, ROOT);
+    expect(s.totalMs).toBe(20);
+    expect(s.busyMs).toBe(10);
+    expect(s.top[0]).toEqual({ frame: "dist/src/log/segment.js:42 appendBatch", selfMs: 6, selfPercent: 60 });
+    expect(s.top.map((t) => t.frame)).toContain("node_modules/@node-rs/crc32/index.js:10 crc32c");
+    expect(s.categories).toEqual([
+      { name: "Krill (src/)", selfPercent: 60 },
+      { name: "dependencies (node_modules)", selfPercent: 20 },
+      { name: "Node internals (node:*)", selfPercent: 10 },
+      { name: "garbage collection", selfPercent: 10 },
+    ]);
+  });
+
+  it("rejects something that is not a profile", () => {
+    expect(() => summariseCpuProfile({ nodes: [] }, ROOT)).toThrow(/not a V8 CPU profile/);
+    expect(() => summariseCpuProfile(null, ROOT)).toThrow(/not a V8 CPU profile/);
+  });
+
+  it("ignores samples naming unknown nodes", () => {
+    const s = summariseCpuProfile({ nodes: profile.nodes, samples: [99, 3], timeDeltas: [1000, 1000] }, ROOT);
+    expect(s.totalMs).toBe(1);
+  });
+
+  it("names and classifies frames", () => {
+    expect(frameName(frame("", "file:///repo/src/a.ts", 0), ROOT)).toBe("src/a.ts:1 (anonymous)");
+    expect(frameName(frame("(program)"), ROOT)).toBe("(program)");
+    expect(categoryOf(frame("Math.max"), ROOT)).toBe("V8/native builtins");
+    expect(categoryOf(frame("x", "file:///elsewhere/x.js"), ROOT)).toBe("other");
+  });
+});

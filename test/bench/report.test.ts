@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { fmt, ratio, renderResults } from "../../bench/src/report.js";
+import type { BenchResults, BrokerResults, ProducerRun } from "../../bench/src/results.js";
+import { QUICK_SIZES, quickProducerWorkloads } from "../../bench/src/workloads.js";
+
+const usage = { cpuSeconds: 1, cpuSecondsPerGib: 10, rssBytesMax: 400 << 20 };
+
+function producerRun(i: number, mbPerSec: number | null, error: string | null = null): ProducerRun {
+  return {
+    workload: quickProducerWorkloads()[i]!,
+    ok: error === null,
+    error,
+    records: 1000,
+    mbPerSec,
+    recordsPerSec: mbPerSec === null ? null : mbPerSec * 1024,
+    latencyMsP50: 1,
+    latencyMsP99: 5,
+    latencyMsP999: 9,
+    usage,
+    command: "kafka-producer-perf-test --bootstrap-server 127.0.0.1:1234 --topic t",
+  };
+}
+
+function brokerResults(kind: "kafka" | "krill", over: Partial<BrokerResults>): BrokerResults {
+  return {
+    broker: kind,
+    version: kind,
+    started: true,
+    startError: null,
+    startupMs: 1000,
+    idleRssBytes: 300 << 20,
+    topicsError: null,
+    producer: [],
+    consumer: [],
+    latency: null,
+    kafkajsProduce: null,
+    kafkajsConsume: null,
+    loadAverageBefore: [1, 1, 1],
+    loadAverageAfter: [2, 2, 2],
+    phaseSeconds: 10,
+    ...over,
+  };
+}
+
+const results: BenchResults = {
+  startedAt: "2026-11-22T05:00:00.000Z",
+  finishedAt: "2026-11-22T05:10:00.000Z",
+  sizes: QUICK_SIZES,
+  environment: {
+    kernel: "Linux",
+    cpuModel: "cpu",
+    cpuCount: 2,
+    memoryBytes: 1 << 30,
+    java: "openjdk 17",
+    node: "v24",
+    kafkaVersion: "4.3.1",
+    kafkajsVersion: "2.2.4",
+    krillCommit: "abc",
+    jvmToolOptions: ["-Xmx1g"],
+  },
+  machine: {
+    diskWriteMbPerSec: 300,
+    diskReadMbPerSec: 1000,
+    diskScratchBytes: 1 << 29,
+    tcpLoopbackMbPerSec: 1000,
+    errors: [],
+    commands: ["dd a", "dd b", "tsx c"],
+  },
+  brokers: [
+    brokerResults("kafka", { producer: [producerRun(0, 100), producerRun(1, 50)], startupMs: 10_000 }),
+    brokerResults("krill", {
+      producer: [
+        producerRun(0, 120),
+        producerRun(1, null, "kafka-producer-perf-test hit its time limit | x"),
+      ],
+      startupMs: 500,
+      idleRssBytes: 60 << 20,
+    }),
+  ],
+  profile: null,
+};
+
+describe("RESULTS.md", () => {
+  const md = renderResults(results, "## Notes\n\nhand-written");
+
+  it("has a row per workload with the Krill/Kafka ratio", () => {
+    expect(md).toMatch(/\| `acks1-b64k-none-p1-x1` \| 100\.0 \| 120\.0 \| 1\.20x \|/);
+  });
+
+  it("shows a failed workload as a failed cell with its reason below the table, pipes escaped", () => {
+    expect(md).toMatch(/\| `acksall-b1m-lz4-p8-x1` \| 50\.0 \| failed \[1\] \| — \|/);
+    expect(md).toContain("[1] kafka-producer-perf-test hit its time limit \\| x");
+  });
+
+  it("judges the goals: a failed workload means the throughput goal is not met", () => {
+    expect(md).toMatch(
+      /Produce throughput, worst workload \(1 of 2 measured on both\).*not met \(workloads failed\)/,
+    );
+    expect(md).toMatch(/Start-up.*\| 10,000 \| 500 \| 0\.05x \| <= 0\.10x \| met \|/);
+    expect(md).toMatch(/Idle RSS \(MiB\) \| 300 \| 60 \| 0\.20x \| <= 0\.25x \| met \|/);
+  });
+
+  it("includes the hand-written notes and each command once, with the port replaced", () => {
+    expect(md).toContain("hand-written");
+    expect(md.match(/kafka-producer-perf-test --bootstrap-server \$BOOTSTRAP --topic t/g)).toHaveLength(1);
+  });
+
+  it("formats missing figures as a dash", () => {
+    expect(fmt(null)).toBe("—");
+    expect(fmt(Number.NaN)).toBe("—");
+    expect(ratio(1, 0)).toBe("—");
+    expect(ratio(3, 2)).toBe("1.50x");
+  });
+});
