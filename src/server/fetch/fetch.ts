@@ -213,7 +213,6 @@ function readPartition(
   data.highWatermark = BigInt(highWatermark);
   data.lastStableOffset = BigInt(lastStableOffset);
   data.logStartOffset = BigInt(logStartOffset);
-  data.currentLeader = { leaderId: partitions.nodeId, leaderEpoch: partition.leaderEpoch };
   if (readCommitted) data.abortedTransactions = [];
   const outcome = {
     errorCode: ErrorCode.NONE,
