@@ -20,13 +20,13 @@ import { ensureMetaProperties } from "./meta-properties.js";
 import { MetadataController } from "./metadata/controller.js";
 import { METADATA_VERSION_LATEST } from "./metadata/features.js";
 import { MetadataImage } from "./metadata/image.js";
-import { METADATA_DIR_NAME, MetadataLog } from "./metadata/metadata-log.js";
+import { METADATA_TOPIC, MetadataLog } from "./metadata/metadata-log.js";
 import { metadataRecordSerde } from "./metadata/record-serde.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "./metadata/records.js";
 import { BrokerMetrics } from "./metrics.js";
-import { dataPathComponent } from "./partitions/component.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
+import { dataPathComponent } from "./partitions/component.js";
 import { loadHandlers } from "./registry.js";
 import type { AdvertisedEndpoint, BrokerComponent, BrokerContext, BrokerExtensions } from "./services.js";
 
@@ -133,7 +133,10 @@ export class Broker {
     metrics.partitions.set(countPartitions(controller.image));
     logs.startBackgroundTasks();
     metrics.logSizeSource = () =>
-      logs.allLogs().map((log) => ({ topic: log.topicPartition.topic, bytes: log.sizeBytes }));
+      logs
+        .allLogs()
+        .filter((log) => log.topicPartition.topic !== METADATA_TOPIC)
+        .map((log) => ({ topic: log.topicPartition.topic, bytes: log.sizeBytes }));
 
     const registry = await loadHandlers(options.handlersDir);
     let advertised: AdvertisedEndpoint[] = [];
@@ -280,7 +283,7 @@ function syncPartitionLogs(
   }
   for (const log of logs.allLogs()) {
     const { topic, partition } = log.topicPartition;
-    if (topic === METADATA_DIR_NAME.slice(0, -2)) continue;
+    if (topic === METADATA_TOPIC) continue;
     if (image.topicsByName.get(topic)?.partitions[partition] === undefined) {
       logger.warn(
         { topic, partition, dir: log.dir },

@@ -11,6 +11,7 @@ import path from "node:path";
 import { DESCRIBE_LOG_DIRS_API } from "../../protocol/generated/apis.js";
 import type { DescribeLogDirsResponseDescribeLogDirsTopic } from "../../protocol/generated/describe-log-dirs-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { defineHandler } from "../registry.js";
 
 function diskBytes(dir: string): { total: bigint; usable: bigint } {
@@ -34,6 +35,8 @@ export const handler = defineHandler({
     for (const dir of ctx.broker.logs.logDirs) byDir.set(dir, new Map());
     for (const log of ctx.broker.logs.allLogs()) {
       const { topic, partition } = log.topicPartition;
+      // The metadata log's folder is not a partition of any topic clients can see.
+      if (topic === METADATA_TOPIC) continue;
       if (wanted !== null && !wanted.get(topic)?.has(partition)) continue;
       const topics = byDir.get(path.dirname(log.dir));
       if (topics === undefined) continue;

@@ -31,7 +31,8 @@ import { KrillError } from "../../errors.js";
 import { crc32c } from "../../protocol/crc32c.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
 
-export const METADATA_DIR_NAME = "__cluster_metadata-0";
+export const METADATA_TOPIC = "__cluster_metadata";
+export const METADATA_DIR_NAME = `${METADATA_TOPIC}-0`;
 const LOG_FILE = "metadata.log";
 const ENTRY_HEADER_BYTES = 16;
 /** No single metadata record comes near this; a larger length is corruption. */
