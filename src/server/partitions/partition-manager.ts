@@ -82,7 +82,10 @@ export class PartitionManager {
     };
     const intervalMs = options.snapshotIntervalMs ?? 30_000;
     if (intervalMs > 0) {
-      this.#snapshotTimer = setInterval(() => this.snapshotAll(), intervalMs);
+      this.#snapshotTimer = setInterval(() => {
+        this.expireProducers();
+        this.snapshotAll();
+      }, intervalMs);
       this.#snapshotTimer.unref();
     }
   }
@@ -161,6 +164,14 @@ export class PartitionManager {
   #drop(key: string): void {
     this.#partitions.delete(key);
     this.purgatory.onPartitionEvent(key);
+  }
+
+  /** Forgets idle producers everywhere (Kafka's producer expiration check). */
+  expireProducers(): number {
+    const nowMs = this.nowMs();
+    let removed = 0;
+    for (const partition of this.#partitions.values()) removed += partition.expireProducers(nowMs);
+    return removed;
   }
 
   /** Snapshots producer state of every partition whose state changed. */

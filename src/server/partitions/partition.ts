@@ -208,6 +208,11 @@ export class Partition {
     return low;
   }
 
+  /** Forgets producers idle longer than producer.id.expiration.ms (if the state is loaded). */
+  expireProducers(nowMs: number): number {
+    return this.#producerState?.removeExpiredProducers(nowMs) ?? 0;
+  }
+
   /**
    * Writes a producer snapshot at the log end offset if producer state changed since the last
    * one, and removes older snapshots below the log start (only the newest is needed). Returns
