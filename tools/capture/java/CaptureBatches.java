@@ -22,6 +22,12 @@ import org.apache.kafka.common.record.internal.RecordBatch;
  * transactional idempotent batch and the COMMIT/ABORT control batches a partition leader appends.
  *
  * Usage: java -cp <classpath> CaptureBatches.java <outDir>
+ *        java -cp <classpath> CaptureBatches.java --verify <dir>
+ *
+ * With --verify it works the other way round: it reads every <codec>.bin in <dir> (batches Krill
+ * built from the same records, see tools/capture/write-krill-batches.ts), checks each with the
+ * Java client's own decoder (CRC via ensureValid, decompression, record parsing) and compares the
+ * records with GOLDEN_RECORDS, exiting non-zero on any difference.
  */
 public class CaptureBatches {
     static final long T = 1_700_000_000_000L;
@@ -66,7 +72,60 @@ public class CaptureBatches {
         return builder.build();
     }
 
+    static String str(ByteBuffer b) {
+        if (b == null) return null;
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    static int verify(Path dir) throws IOException {
+        int failures = 0;
+        for (String codec : new String[] {"none", "gzip", "snappy", "lz4", "zstd"}) {
+            Path file = dir.resolve(codec + ".bin");
+            MemoryRecords records = MemoryRecords.readableRecords(ByteBuffer.wrap(Files.readAllBytes(file)));
+            List<Golden> expected = goldenRecords();
+            int batches = 0;
+            int index = 0;
+            String problem = null;
+            for (RecordBatch batch : records.batches()) {
+                batches++;
+                batch.ensureValid();
+                if (!batch.compressionType().name.equals(codec)) problem = "codec " + batch.compressionType().name;
+                for (org.apache.kafka.common.record.internal.Record r : batch) {
+                    if (index >= expected.size()) { problem = "too many records"; break; }
+                    Golden g = expected.get(index);
+                    String key = str(r.key());
+                    String value = str(r.value());
+                    if (r.offset() != index || r.timestamp() != g.timestamp()
+                        || !java.util.Objects.equals(key, g.key()) || !java.util.Objects.equals(value, g.value())
+                        || r.headers().length != g.headers().length) {
+                        problem = "record " + index + " differs";
+                    } else {
+                        for (int h = 0; h < g.headers().length; h++) {
+                            Header got = r.headers()[h];
+                            Header want = g.headers()[h];
+                            if (!got.key().equals(want.key()) || !java.util.Arrays.equals(got.value(), want.value())) {
+                                problem = "record " + index + " header " + h + " differs";
+                            }
+                        }
+                    }
+                    index++;
+                }
+            }
+            if (problem == null && (batches != 1 || index != expected.size())) {
+                problem = batches + " batches, " + index + " records";
+            }
+            System.out.println("java reads krill " + codec + ": " + (problem == null ? "ok" : "FAILED: " + problem));
+            if (problem != null) failures++;
+        }
+        return failures;
+    }
+
     public static void main(String[] args) throws IOException {
+        if (args.length == 2 && args[0].equals("--verify")) {
+            System.exit(verify(Path.of(args[1])) == 0 ? 0 : 1);
+        }
         Path dir = Path.of(args.length > 0 ? args[0] : "test/protocol/golden/java");
         Files.createDirectories(dir);
         Compression[] codecs = {
