@@ -501,16 +501,11 @@ export class MessageEmitter {
   /** The tagged-field section: count, then known and unknown tagged fields in ascending tag order. */
   private emitTaggedWrite(b: Lines, s: StructModel, tagged: FieldModel[], ctx: Versions): void {
     const fields = [...tagged].sort((x, y) => (x.tag ?? 0) - (y.tag ?? 0));
-    b.line("const unknown = m.unknownTaggedFields;");
     if (fields.length === 0) {
-      b.open("if (unknown === undefined || unknown.length === 0) {");
-      b.line("w.writeUnsignedVarint(0);");
-      b.mid("} else {");
-      b.line("w.writeUnsignedVarint(unknown.length);");
-      b.line("w.writeRawTaggedFields(unknown, 0, Infinity);");
-      b.close();
+      b.line("w.writeUnknownTaggedFields(m.unknownTaggedFields);");
       return;
     }
+    b.line("const unknown = m.unknownTaggedFields;");
     b.line("let numTagged = unknown === undefined ? 0 : unknown.length;");
     for (const f of fields) {
       const c = versionCond(f.taggedVersions, ctx);
@@ -626,10 +621,15 @@ export class MessageEmitter {
     }
     const flex = versionCond(this.m.flexibleVersions, ctx);
     if (flex !== false) {
-      b.line("let unknownTaggedFields: RawTaggedField[] | undefined;");
-      if (flex !== true) b.open(`if (${flex}) {`);
-      this.emitTaggedRead(b, s, tagged, intersect(this.m.flexibleVersions, ctx));
-      if (flex !== true) b.close();
+      if (tagged.length === 0) {
+        const read = "r.readUnknownTaggedFields()";
+        b.line(`const unknownTaggedFields = ${flex === true ? read : `${flex} ? ${read} : undefined`};`);
+      } else {
+        b.line("let unknownTaggedFields: RawTaggedField[] | undefined;");
+        if (flex !== true) b.open(`if (${flex}) {`);
+        this.emitTaggedRead(b, s, tagged, intersect(this.m.flexibleVersions, ctx));
+        if (flex !== true) b.close();
+      }
       names.push("unknownTaggedFields");
     }
     b.line(`return { ${names.join(", ")} };`);
@@ -764,15 +764,14 @@ export class MessageEmitter {
   }
 
   private emitTaggedRead(b: Lines, s: StructModel, tagged: FieldModel[], ctx: Versions): void {
+    if (tagged.length === 0) {
+      b.line("unknownTaggedFields = r.readUnknownTaggedFields();");
+      return;
+    }
     b.line('const numTagged = r.readUnsignedVarint("tagged field count");');
     b.open("for (let i = 0; i < numTagged; i++) {");
     b.line('const tag = r.readUnsignedVarint("tag");');
     b.line('const size = r.readUnsignedVarint("tagged field size");');
-    if (tagged.length === 0) {
-      b.line("unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);");
-      b.close();
-      return;
-    }
     b.open("switch (tag) {");
     for (const f of [...tagged].sort((x, y) => (x.tag ?? 0) - (y.tag ?? 0))) {
       const local = `f_${f.name}`;

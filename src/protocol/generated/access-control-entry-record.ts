@@ -45,13 +45,7 @@ export function encodeAccessControlEntryRecord(w: Writer, m: AccessControlEntryR
   w.writeCompactString(m.host, "host");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAccessControlEntryRecord(r: Reader, version: number): AccessControlEntryRecord {
@@ -66,12 +60,6 @@ export function decodeAccessControlEntryRecord(r: Reader, version: number): Acce
   const f_host: string = r.readCompactString("host");
   const f_operation: number = r.readInt8("operation");
   const f_permissionType: number = r.readInt8("permissionType");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { id: f_id, resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

@@ -33,13 +33,7 @@ export function encodeAddOffsetsToTxnRequest(w: Writer, m: AddOffsetsToTxnReques
   w.writeInt16(m.producerEpoch);
   if (version >= 3) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -51,14 +45,6 @@ export function decodeAddOffsetsToTxnRequest(r: Reader, version: number): AddOff
   const f_producerId: bigint = r.readInt64("producerId");
   const f_producerEpoch: number = r.readInt16("producerEpoch");
   const f_groupId: string = (version >= 3 ? r.readCompactString("groupId") : r.readString("groupId"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, groupId: f_groupId, unknownTaggedFields };
 }

@@ -58,26 +58,14 @@ export function encodeAddRaftVoterRequest(w: Writer, m: AddRaftVoterRequest, ver
       encodeAddRaftVoterRequestListener(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeAddRaftVoterRequestListener(w: Writer, m: AddRaftVoterRequestListener, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVoterRequest {
@@ -99,13 +87,7 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
       f_listeners = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clusterId: f_clusterId, timeoutMs: f_timeoutMs, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, listeners: f_listeners, unknownTaggedFields };
 }
 
@@ -113,12 +95,6 @@ function decodeAddRaftVoterRequestListener(r: Reader, version: number): AddRaftV
   const f_name: string = r.readCompactString("name");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

@@ -26,13 +26,7 @@ export function encodeAllocateProducerIdsRequest(w: Writer, m: AllocateProducerI
   }
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAllocateProducerIdsRequest(r: Reader, version: number): AllocateProducerIdsRequest {
@@ -41,12 +35,6 @@ export function decodeAllocateProducerIdsRequest(r: Reader, version: number): Al
   }
   const f_brokerId: number = r.readInt32("brokerId");
   const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

@@ -32,13 +32,7 @@ export function encodeAllocateProducerIdsResponse(w: Writer, m: AllocateProducer
   w.writeInt16(m.errorCode);
   w.writeInt64(m.producerIdStart);
   w.writeInt32(m.producerIdLen);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAllocateProducerIdsResponse(r: Reader, version: number): AllocateProducerIdsResponse {
@@ -49,12 +43,6 @@ export function decodeAllocateProducerIdsResponse(r: Reader, version: number): A
   const f_errorCode: number = r.readInt16("errorCode");
   const f_producerIdStart: bigint = r.readInt64("producerIdStart");
   const f_producerIdLen: number = r.readInt32("producerIdLen");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerIdStart: f_producerIdStart, producerIdLen: f_producerIdLen, unknownTaggedFields };
 }

@@ -77,13 +77,7 @@ export function encodeAlterClientQuotasRequest(w: Writer, m: AlterClientQuotasRe
   }
   w.writeBool(m.validateOnly);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -103,13 +97,7 @@ function encodeAlterClientQuotasRequestEntryData(w: Writer, m: AlterClientQuotas
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -117,13 +105,7 @@ function encodeAlterClientQuotasRequestEntityData(w: Writer, m: AlterClientQuota
   if (version >= 1) w.writeCompactString(m.entityType, "entityType"); else w.writeString(m.entityType, "entityType");
   if (version >= 1) w.writeCompactNullableString(m.entityName, "entityName"); else w.writeNullableString(m.entityName, "entityName");
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -132,13 +114,7 @@ function encodeAlterClientQuotasRequestOpData(w: Writer, m: AlterClientQuotasReq
   w.writeFloat64(m.value);
   w.writeBool(m.remove);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -158,15 +134,7 @@ export function decodeAlterClientQuotasRequest(r: Reader, version: number): Alte
     }
   }
   const f_validateOnly: boolean = r.readBool("validateOnly");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entries: f_entries, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
@@ -193,30 +161,14 @@ function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): Al
       f_ops = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entity: f_entity, ops: f_ops, unknownTaggedFields };
 }
 
 function decodeAlterClientQuotasRequestEntityData(r: Reader, version: number): AlterClientQuotasRequestEntityData {
   const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
   const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("entityName") : r.readNullableString("entityName"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }
 
@@ -224,14 +176,6 @@ function decodeAlterClientQuotasRequestOpData(r: Reader, version: number): Alter
   const f_key: string = (version >= 1 ? r.readCompactString("key") : r.readString("key"));
   const f_value: number = r.readFloat64("value");
   const f_remove: boolean = r.readBool("remove");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { key: f_key, value: f_value, remove: f_remove, unknownTaggedFields };
 }

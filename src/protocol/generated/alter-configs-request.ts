@@ -63,13 +63,7 @@ export function encodeAlterConfigsRequest(w: Writer, m: AlterConfigsRequest, ver
   }
   w.writeBool(m.validateOnly);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -84,13 +78,7 @@ function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, m: AlterConfig
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -98,13 +86,7 @@ function encodeAlterConfigsRequestAlterableConfig(w: Writer, m: AlterConfigsRequ
   if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   if (version >= 2) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -124,15 +106,7 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
     }
   }
   const f_validateOnly: boolean = r.readBool("validateOnly");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
@@ -150,29 +124,13 @@ function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, version: numbe
       f_configs = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs, unknownTaggedFields };
 }
 
 function decodeAlterConfigsRequestAlterableConfig(r: Reader, version: number): AlterConfigsRequestAlterableConfig {
   const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
   const f_value: string | null = (version >= 2 ? r.readCompactNullableString("value") : r.readNullableString("value"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, unknownTaggedFields };
 }

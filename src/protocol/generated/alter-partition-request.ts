@@ -88,13 +88,7 @@ export function encodeAlterPartitionRequest(w: Writer, m: AlterPartitionRequest,
       encodeAlterPartitionRequestTopicData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeAlterPartitionRequestTopicData(w: Writer, m: AlterPartitionRequestTopicData, version: number): void {
@@ -111,13 +105,7 @@ function encodeAlterPartitionRequestTopicData(w: Writer, m: AlterPartitionReques
       encodeAlterPartitionRequestPartitionData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeAlterPartitionRequestPartitionData(w: Writer, m: AlterPartitionRequestPartitionData, version: number): void {
@@ -148,25 +136,13 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, m: AlterPartitionRe
     w.writeInt8(m.leaderRecoveryState);
   }
   w.writeInt32(m.partitionEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeAlterPartitionRequestBrokerState(w: Writer, m: AlterPartitionRequestBrokerState, version: number): void {
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPartitionRequest {
@@ -186,13 +162,7 @@ export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPa
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, topics: f_topics, unknownTaggedFields };
 }
 
@@ -210,13 +180,7 @@ function decodeAlterPartitionRequestTopicData(r: Reader, version: number): Alter
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -247,25 +211,13 @@ function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): A
   }
   const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("leaderRecoveryState") : 0;
   const f_partitionEpoch: number = r.readInt32("partitionEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, newIsr: f_newIsr, newIsrWithEpochs: f_newIsrWithEpochs, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch, unknownTaggedFields };
 }
 
 function decodeAlterPartitionRequestBrokerState(r: Reader, version: number): AlterPartitionRequestBrokerState {
   const f_brokerId: number = r.readInt32("brokerId");
   const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

@@ -58,13 +58,7 @@ export function encodeAlterReplicaLogDirsRequest(w: Writer, m: AlterReplicaLogDi
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -78,13 +72,7 @@ function encodeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, m: AlterR
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -98,13 +86,7 @@ function encodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, m: A
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -123,15 +105,7 @@ export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): Al
       f_dirs = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { dirs: f_dirs, unknownTaggedFields };
 }
 
@@ -148,15 +122,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, version: 
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { path: f_path, topics: f_topics, unknownTaggedFields };
 }
 
@@ -173,14 +139,6 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, vers
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }

@@ -48,26 +48,14 @@ export function encodeAlterUserScramCredentialsResponse(w: Writer, m: AlterUserS
       encodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w: Writer, m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult, version: number): void {
   w.writeCompactString(m.user, "user");
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "errorMessage");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAlterUserScramCredentialsResponse(r: Reader, version: number): AlterUserScramCredentialsResponse {
@@ -86,13 +74,7 @@ export function decodeAlterUserScramCredentialsResponse(r: Reader, version: numb
       f_results = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, results: f_results, unknownTaggedFields };
 }
 
@@ -100,12 +82,6 @@ function decodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
   const f_user: string = r.readCompactString("user");
   const f_errorCode: number = r.readInt16("errorCode");
   const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -31,13 +31,7 @@ export function encodeApiVersionsRequest(w: Writer, m: ApiVersionsRequest, versi
     w.writeCompactString(m.clientSoftwareVersion, "clientSoftwareVersion");
   }
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -47,14 +41,6 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
   }
   const f_clientSoftwareName: string = version >= 3 ? r.readCompactString("clientSoftwareName") : "";
   const f_clientSoftwareVersion: string = version >= 3 ? r.readCompactString("clientSoftwareVersion") : "";
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { clientSoftwareName: f_clientSoftwareName, clientSoftwareVersion: f_clientSoftwareVersion, unknownTaggedFields };
 }

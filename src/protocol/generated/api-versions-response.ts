@@ -153,13 +153,7 @@ function encodeApiVersionsResponseApiVersion(w: Writer, m: ApiVersionsResponseAp
   w.writeInt16(m.minVersion);
   w.writeInt16(m.maxVersion);
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -167,26 +161,14 @@ function encodeApiVersionsResponseSupportedFeatureKey(w: Writer, m: ApiVersionsR
   w.writeCompactString(m.name, "name");
   w.writeInt16(m.minVersion);
   w.writeInt16(m.maxVersion);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeApiVersionsResponseFinalizedFeatureKey(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeInt16(m.maxVersionLevel);
   w.writeInt16(m.minVersionLevel);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
@@ -271,15 +253,7 @@ function decodeApiVersionsResponseApiVersion(r: Reader, version: number): ApiVer
   const f_apiKey: number = r.readInt16("apiKey");
   const f_minVersion: number = r.readInt16("minVersion");
   const f_maxVersion: number = r.readInt16("maxVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { apiKey: f_apiKey, minVersion: f_minVersion, maxVersion: f_maxVersion, unknownTaggedFields };
 }
 
@@ -287,13 +261,7 @@ function decodeApiVersionsResponseSupportedFeatureKey(r: Reader, version: number
   const f_name: string = r.readCompactString("name");
   const f_minVersion: number = r.readInt16("minVersion");
   const f_maxVersion: number = r.readInt16("maxVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minVersion: f_minVersion, maxVersion: f_maxVersion, unknownTaggedFields };
 }
 
@@ -301,12 +269,6 @@ function decodeApiVersionsResponseFinalizedFeatureKey(r: Reader, version: number
   const f_name: string = r.readCompactString("name");
   const f_maxVersionLevel: number = r.readInt16("maxVersionLevel");
   const f_minVersionLevel: number = r.readInt16("minVersionLevel");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, maxVersionLevel: f_maxVersionLevel, minVersionLevel: f_minVersionLevel, unknownTaggedFields };
 }

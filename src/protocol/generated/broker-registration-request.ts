@@ -107,13 +107,7 @@ export function encodeBrokerRegistrationRequest(w: Writer, m: BrokerRegistration
   if (version >= 3) {
     w.writeInt64(m.previousBrokerEpoch);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeBrokerRegistrationRequestListener(w: Writer, m: BrokerRegistrationRequestListener, version: number): void {
@@ -121,26 +115,14 @@ function encodeBrokerRegistrationRequestListener(w: Writer, m: BrokerRegistratio
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeBrokerRegistrationRequestFeature(w: Writer, m: BrokerRegistrationRequestFeature, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeBrokerRegistrationRequest(r: Reader, version: number): BrokerRegistrationRequest {
@@ -186,13 +168,7 @@ export function decodeBrokerRegistrationRequest(r: Reader, version: number): Bro
     }
   }
   const f_previousBrokerEpoch: bigint = version >= 3 ? r.readInt64("previousBrokerEpoch") : -1n;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, clusterId: f_clusterId, incarnationId: f_incarnationId, listeners: f_listeners, features: f_features, rack: f_rack, isMigratingZkBroker: f_isMigratingZkBroker, logDirs: f_logDirs, previousBrokerEpoch: f_previousBrokerEpoch, unknownTaggedFields };
 }
 
@@ -201,13 +177,7 @@ function decodeBrokerRegistrationRequestListener(r: Reader, version: number): Br
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
   const f_securityProtocol: number = r.readInt16("securityProtocol");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
@@ -215,12 +185,6 @@ function decodeBrokerRegistrationRequestFeature(r: Reader, version: number): Bro
   const f_name: string = r.readCompactString("name");
   const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
   const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

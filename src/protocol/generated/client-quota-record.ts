@@ -52,25 +52,13 @@ export function encodeClientQuotaRecord(w: Writer, m: ClientQuotaRecord, version
   w.writeCompactString(m.key, "key");
   w.writeFloat64(m.value);
   w.writeBool(m.remove);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeClientQuotaRecordEntityData(w: Writer, m: ClientQuotaRecordEntityData, version: number): void {
   w.writeCompactString(m.entityType, "entityType");
   w.writeCompactNullableString(m.entityName, "entityName");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeClientQuotaRecord(r: Reader, version: number): ClientQuotaRecord {
@@ -91,25 +79,13 @@ export function decodeClientQuotaRecord(r: Reader, version: number): ClientQuota
   const f_key: string = r.readCompactString("key");
   const f_value: number = r.readFloat64("value");
   const f_remove: boolean = r.readBool("remove");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { entity: f_entity, key: f_key, value: f_value, remove: f_remove, unknownTaggedFields };
 }
 
 function decodeClientQuotaRecordEntityData(r: Reader, version: number): ClientQuotaRecordEntityData {
   const f_entityType: string = r.readCompactString("entityType");
   const f_entityName: string | null = r.readCompactNullableString("entityName");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }

@@ -32,13 +32,7 @@ export function encodeConfigRecord(w: Writer, m: ConfigRecord, version: number):
   w.writeCompactString(m.resourceName, "resourceName");
   w.writeCompactString(m.name, "name");
   w.writeCompactNullableString(m.value, "value");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeConfigRecord(r: Reader, version: number): ConfigRecord {
@@ -49,12 +43,6 @@ export function decodeConfigRecord(r: Reader, version: number): ConfigRecord {
   const f_resourceName: string = r.readCompactString("resourceName");
   const f_name: string = r.readCompactString("name");
   const f_value: string | null = r.readCompactNullableString("value");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { resourceType: f_resourceType, resourceName: f_resourceName, name: f_name, value: f_value, unknownTaggedFields };
 }

@@ -113,25 +113,13 @@ function encodeConsumerGroupMemberMetadataValueClassicMemberMetadata(w: Writer, 
       encodeConsumerGroupMemberMetadataValueClassicProtocol(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeConsumerGroupMemberMetadataValueClassicProtocol(w: Writer, m: ConsumerGroupMemberMetadataValueClassicProtocol, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeBytes(m.metadata, true, "metadata");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeConsumerGroupMemberMetadataValue(r: Reader, version: number): ConsumerGroupMemberMetadataValue {
@@ -189,25 +177,13 @@ function decodeConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Reader, 
       f_supportedProtocols = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { sessionTimeoutMs: f_sessionTimeoutMs, supportedProtocols: f_supportedProtocols, unknownTaggedFields };
 }
 
 function decodeConsumerGroupMemberMetadataValueClassicProtocol(r: Reader, version: number): ConsumerGroupMemberMetadataValueClassicProtocol {
   const f_name: string = r.readCompactString("name");
   const f_metadata: Buffer = r.readBytes(true, "metadata");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, metadata: f_metadata, unknownTaggedFields };
 }

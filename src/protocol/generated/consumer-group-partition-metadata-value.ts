@@ -62,13 +62,7 @@ export function encodeConsumerGroupPartitionMetadataValue(w: Writer, m: Consumer
       encodeConsumerGroupPartitionMetadataValueTopicMetadata(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeConsumerGroupPartitionMetadataValueTopicMetadata(w: Writer, m: ConsumerGroupPartitionMetadataValueTopicMetadata, version: number): void {
@@ -82,13 +76,7 @@ function encodeConsumerGroupPartitionMetadataValueTopicMetadata(w: Writer, m: Co
       encodeConsumerGroupPartitionMetadataValuePartitionMetadata(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeConsumerGroupPartitionMetadataValuePartitionMetadata(w: Writer, m: ConsumerGroupPartitionMetadataValuePartitionMetadata, version: number): void {
@@ -100,13 +88,7 @@ function encodeConsumerGroupPartitionMetadataValuePartitionMetadata(w: Writer, m
       w.writeCompactString(a[i]!, "racks");
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeConsumerGroupPartitionMetadataValue(r: Reader, version: number): ConsumerGroupPartitionMetadataValue {
@@ -124,13 +106,7 @@ export function decodeConsumerGroupPartitionMetadataValue(r: Reader, version: nu
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topics: f_topics, unknownTaggedFields };
 }
 
@@ -149,13 +125,7 @@ function decodeConsumerGroupPartitionMetadataValueTopicMetadata(r: Reader, versi
       f_partitionMetadata = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, topicName: f_topicName, numPartitions: f_numPartitions, partitionMetadata: f_partitionMetadata, unknownTaggedFields };
 }
 
@@ -172,12 +142,6 @@ function decodeConsumerGroupPartitionMetadataValuePartitionMetadata(r: Reader, v
       f_racks = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, racks: f_racks, unknownTaggedFields };
 }

@@ -59,13 +59,7 @@ export function encodeCreateDelegationTokenRequest(w: Writer, m: CreateDelegatio
   }
   w.writeInt64(m.maxLifetimeMs);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -73,13 +67,7 @@ function encodeCreateDelegationTokenRequestCreatableRenewers(w: Writer, m: Creat
   if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
   if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -101,29 +89,13 @@ export function decodeCreateDelegationTokenRequest(r: Reader, version: number): 
     }
   }
   const f_maxLifetimeMs: bigint = r.readInt64("maxLifetimeMs");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { ownerPrincipalType: f_ownerPrincipalType, ownerPrincipalName: f_ownerPrincipalName, renewers: f_renewers, maxLifetimeMs: f_maxLifetimeMs, unknownTaggedFields };
 }
 
 function decodeCreateDelegationTokenRequestCreatableRenewers(r: Reader, version: number): CreateDelegationTokenRequestCreatableRenewers {
   const f_principalType: string = (version >= 2 ? r.readCompactString("principalType") : r.readString("principalType"));
   const f_principalName: string = (version >= 2 ? r.readCompactString("principalName") : r.readString("principalName"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { principalType: f_principalType, principalName: f_principalName, unknownTaggedFields };
 }

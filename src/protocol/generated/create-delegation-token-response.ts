@@ -61,13 +61,7 @@ export function encodeCreateDelegationTokenResponse(w: Writer, m: CreateDelegati
   w.writeBytes(m.hmac, (version >= 2), "hmac");
   w.writeInt32(m.throttleTimeMs);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -86,14 +80,6 @@ export function decodeCreateDelegationTokenResponse(r: Reader, version: number):
   const f_tokenId: string = (version >= 2 ? r.readCompactString("tokenId") : r.readString("tokenId"));
   const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
   const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestampMs: f_issueTimestampMs, expiryTimestampMs: f_expiryTimestampMs, maxTimestampMs: f_maxTimestampMs, tokenId: f_tokenId, hmac: f_hmac, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields };
 }

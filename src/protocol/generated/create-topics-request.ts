@@ -87,13 +87,7 @@ export function encodeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, ver
     w.writeBool(m.validateOnly);
   }
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -116,13 +110,7 @@ function encodeCreateTopicsRequestCreatableTopic(w: Writer, m: CreateTopicsReque
     }
   }
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -136,13 +124,7 @@ function encodeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, m: Creat
     }
   }
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -150,13 +132,7 @@ function encodeCreateTopicsRequestCreatableTopicConfig(w: Writer, m: CreateTopic
   if (version >= 5) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
   if (version >= 5) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -177,15 +153,7 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
   }
   const f_timeoutMs: number = r.readInt32("timeoutMs");
   const f_validateOnly: boolean = version >= 1 ? r.readBool("validateOnly") : false;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
@@ -215,15 +183,7 @@ function decodeCreateTopicsRequestCreatableTopic(r: Reader, version: number): Cr
       f_configs = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, numPartitions: f_numPartitions, replicationFactor: f_replicationFactor, assignments: f_assignments, configs: f_configs, unknownTaggedFields };
 }
 
@@ -240,29 +200,13 @@ function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version:
       f_brokerIds = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, brokerIds: f_brokerIds, unknownTaggedFields };
 }
 
 function decodeCreateTopicsRequestCreatableTopicConfig(r: Reader, version: number): CreateTopicsRequestCreatableTopicConfig {
   const f_name: string = (version >= 5 ? r.readCompactString("name") : r.readString("name"));
   const f_value: string | null = (version >= 5 ? r.readCompactNullableString("value") : r.readNullableString("value"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, unknownTaggedFields };
 }

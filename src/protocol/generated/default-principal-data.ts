@@ -29,13 +29,7 @@ export function encodeDefaultPrincipalData(w: Writer, m: DefaultPrincipalData, v
   w.writeCompactString(m.type, "type");
   w.writeCompactString(m.name, "name");
   w.writeBool(m.tokenAuthenticated);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDefaultPrincipalData(r: Reader, version: number): DefaultPrincipalData {
@@ -45,12 +39,6 @@ export function decodeDefaultPrincipalData(r: Reader, version: number): DefaultP
   const f_type: string = r.readCompactString("type");
   const f_name: string = r.readCompactString("name");
   const f_tokenAuthenticated: boolean = r.readBool("tokenAuthenticated");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { type: f_type, name: f_name, tokenAuthenticated: f_tokenAuthenticated, unknownTaggedFields };
 }

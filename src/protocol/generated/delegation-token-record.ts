@@ -47,13 +47,7 @@ export function encodeDelegationTokenRecord(w: Writer, m: DelegationTokenRecord,
   w.writeInt64(m.maxTimestamp);
   w.writeInt64(m.expirationTimestamp);
   w.writeCompactString(m.tokenId, "tokenId");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDelegationTokenRecord(r: Reader, version: number): DelegationTokenRecord {
@@ -77,12 +71,6 @@ export function decodeDelegationTokenRecord(r: Reader, version: number): Delegat
   const f_maxTimestamp: bigint = r.readInt64("maxTimestamp");
   const f_expirationTimestamp: bigint = r.readInt64("expirationTimestamp");
   const f_tokenId: string = r.readCompactString("tokenId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { owner: f_owner, requester: f_requester, renewers: f_renewers, issueTimestamp: f_issueTimestamp, maxTimestamp: f_maxTimestamp, expirationTimestamp: f_expirationTimestamp, tokenId: f_tokenId, unknownTaggedFields };
 }

@@ -54,13 +54,7 @@ export function encodeDeleteTopicsResponse(w: Writer, m: DeleteTopicsResponse, v
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -74,13 +68,7 @@ function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, m: DeleteTopi
     w.writeCompactNullableString(m.errorMessage, "errorMessage");
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -100,15 +88,7 @@ export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTo
       f_responses = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, responses: f_responses, unknownTaggedFields };
 }
 
@@ -117,14 +97,6 @@ function decodeDeleteTopicsResponseDeletableTopicResult(r: Reader, version: numb
   const f_topicId: string = version >= 6 ? r.readUuid("topicId") : ZERO_UUID;
   const f_errorCode: number = r.readInt16("errorCode");
   const f_errorMessage: string | null = version >= 5 ? r.readCompactNullableString("errorMessage") : null;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, topicId: f_topicId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -49,13 +49,7 @@ export function encodeDescribeClientQuotasRequest(w: Writer, m: DescribeClientQu
   }
   w.writeBool(m.strict);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -64,13 +58,7 @@ function encodeDescribeClientQuotasRequestComponentData(w: Writer, m: DescribeCl
   w.writeInt8(m.matchType);
   if (version >= 1) w.writeCompactNullableString(m.match, "match"); else w.writeNullableString(m.match, "match");
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -90,15 +78,7 @@ export function decodeDescribeClientQuotasRequest(r: Reader, version: number): D
     }
   }
   const f_strict: boolean = r.readBool("strict");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { components: f_components, strict: f_strict, unknownTaggedFields };
 }
 
@@ -106,14 +86,6 @@ function decodeDescribeClientQuotasRequestComponentData(r: Reader, version: numb
   const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
   const f_matchType: number = r.readInt8("matchType");
   const f_match: string | null = (version >= 1 ? r.readCompactNullableString("match") : r.readNullableString("match"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, matchType: f_matchType, match: f_match, unknownTaggedFields };
 }

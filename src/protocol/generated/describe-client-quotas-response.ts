@@ -85,13 +85,7 @@ export function encodeDescribeClientQuotasResponse(w: Writer, m: DescribeClientQ
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -111,13 +105,7 @@ function encodeDescribeClientQuotasResponseEntryData(w: Writer, m: DescribeClien
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -125,13 +113,7 @@ function encodeDescribeClientQuotasResponseEntityData(w: Writer, m: DescribeClie
   if (version >= 1) w.writeCompactString(m.entityType, "entityType"); else w.writeString(m.entityType, "entityType");
   if (version >= 1) w.writeCompactNullableString(m.entityName, "entityName"); else w.writeNullableString(m.entityName, "entityName");
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -139,13 +121,7 @@ function encodeDescribeClientQuotasResponseValueData(w: Writer, m: DescribeClien
   if (version >= 1) w.writeCompactString(m.key, "key"); else w.writeString(m.key, "key");
   w.writeFloat64(m.value);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -167,15 +143,7 @@ export function decodeDescribeClientQuotasResponse(r: Reader, version: number): 
       f_entries = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, entries: f_entries, unknownTaggedFields };
 }
 
@@ -202,44 +170,20 @@ function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number)
       f_values = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entity: f_entity, values: f_values, unknownTaggedFields };
 }
 
 function decodeDescribeClientQuotasResponseEntityData(r: Reader, version: number): DescribeClientQuotasResponseEntityData {
   const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
   const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("entityName") : r.readNullableString("entityName"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }
 
 function decodeDescribeClientQuotasResponseValueData(r: Reader, version: number): DescribeClientQuotasResponseValueData {
   const f_key: string = (version >= 1 ? r.readCompactString("key") : r.readString("key"));
   const f_value: number = r.readFloat64("value");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { key: f_key, value: f_value, unknownTaggedFields };
 }

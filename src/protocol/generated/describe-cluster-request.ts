@@ -29,13 +29,7 @@ export function encodeDescribeClusterRequest(w: Writer, m: DescribeClusterReques
   if (version >= 1) {
     w.writeInt8(m.endpointType);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClusterRequest {
@@ -44,12 +38,6 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
   }
   const f_includeClusterAuthorizedOperations: boolean = r.readBool("includeClusterAuthorizedOperations");
   const f_endpointType: number = version >= 1 ? r.readInt8("endpointType") : 1;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, endpointType: f_endpointType, unknownTaggedFields };
 }

@@ -71,13 +71,7 @@ export function encodeDescribeClusterResponse(w: Writer, m: DescribeClusterRespo
     }
   }
   w.writeInt32(m.clusterAuthorizedOperations);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, m: DescribeClusterResponseDescribeClusterBroker, version: number): void {
@@ -85,13 +79,7 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, m: Descri
   w.writeCompactString(m.host, "host");
   w.writeInt32(m.port);
   w.writeCompactNullableString(m.rack, "rack");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
@@ -116,13 +104,7 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
     }
   }
   const f_clusterAuthorizedOperations: number = r.readInt32("clusterAuthorizedOperations");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, endpointType: f_endpointType, clusterId: f_clusterId, controllerId: f_controllerId, brokers: f_brokers, clusterAuthorizedOperations: f_clusterAuthorizedOperations, unknownTaggedFields };
 }
 
@@ -131,12 +113,6 @@ function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, version: 
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readInt32("port");
   const f_rack: string | null = r.readCompactNullableString("rack");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }

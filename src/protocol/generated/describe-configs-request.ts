@@ -58,13 +58,7 @@ export function encodeDescribeConfigsRequest(w: Writer, m: DescribeConfigsReques
     w.writeBool(m.includeDocumentation);
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -83,13 +77,7 @@ function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, m: Descr
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -110,15 +98,7 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
   }
   const f_includeSynonyms: boolean = version >= 1 ? r.readBool("includeSynonyms") : false;
   const f_includeDocumentation: boolean = version >= 3 ? r.readBool("includeDocumentation") : false;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, includeSynonyms: f_includeSynonyms, includeDocumentation: f_includeDocumentation, unknownTaggedFields };
 }
 
@@ -136,14 +116,6 @@ function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, version:
       f_configurationKeys = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { resourceType: f_resourceType, resourceName: f_resourceName, configurationKeys: f_configurationKeys, unknownTaggedFields };
 }

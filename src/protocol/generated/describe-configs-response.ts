@@ -97,13 +97,7 @@ export function encodeDescribeConfigsResponse(w: Writer, m: DescribeConfigsRespo
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -120,13 +114,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, m: Descri
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -158,13 +146,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
     if (version >= 4) w.writeCompactNullableString(m.documentation, "documentation"); else w.writeNullableString(m.documentation, "documentation");
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -173,13 +155,7 @@ function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, m: Descr
   if (version >= 4) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
   w.writeInt8(m.source);
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -199,15 +175,7 @@ export function decodeDescribeConfigsResponse(r: Reader, version: number): Descr
       f_results = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, results: f_results, unknownTaggedFields };
 }
 
@@ -227,15 +195,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: 
       f_configs = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs, unknownTaggedFields };
 }
 
@@ -259,15 +219,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
   }
   const f_configType: number = version >= 3 ? r.readInt8("configType") : 0;
   const f_documentation: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("documentation") : r.readNullableString("documentation")) : "";
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, readOnly: f_readOnly, isDefault: f_isDefault, configSource: f_configSource, isSensitive: f_isSensitive, synonyms: f_synonyms, configType: f_configType, documentation: f_documentation, unknownTaggedFields };
 }
 
@@ -275,14 +227,6 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version:
   const f_name: string = (version >= 4 ? r.readCompactString("name") : r.readString("name"));
   const f_value: string | null = (version >= 4 ? r.readCompactNullableString("value") : r.readNullableString("value"));
   const f_source: number = r.readInt8("source");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, source: f_source, unknownTaggedFields };
 }

@@ -36,13 +36,7 @@ export function encodeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequest,
     w.writeBool(m.includeAuthorizedOperations);
   }
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -62,14 +56,6 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
     }
   }
   const f_includeAuthorizedOperations: boolean = version >= 3 ? r.readBool("includeAuthorizedOperations") : false;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { groups: f_groups, includeAuthorizedOperations: f_includeAuthorizedOperations, unknownTaggedFields };
 }

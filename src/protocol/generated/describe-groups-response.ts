@@ -82,13 +82,7 @@ export function encodeDescribeGroupsResponse(w: Writer, m: DescribeGroupsRespons
     }
   }
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -110,13 +104,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: DescribeGroups
     w.writeInt32(m.authorizedOperations);
   }
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -130,13 +118,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, m: Describe
   w.writeBytes(m.memberMetadata, (version >= 5), "memberMetadata");
   w.writeBytes(m.memberAssignment, (version >= 5), "memberAssignment");
   if (version >= 5) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -156,15 +138,7 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
       f_groups = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, groups: f_groups, unknownTaggedFields };
 }
 
@@ -186,15 +160,7 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
     }
   }
   const f_authorizedOperations: number = version >= 3 ? r.readInt32("authorizedOperations") : -2147483648;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, groupId: f_groupId, groupState: f_groupState, protocolType: f_protocolType, protocolData: f_protocolData, members: f_members, authorizedOperations: f_authorizedOperations, unknownTaggedFields };
 }
 
@@ -205,14 +171,6 @@ function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: nu
   const f_clientHost: string = (version >= 5 ? r.readCompactString("clientHost") : r.readString("clientHost"));
   const f_memberMetadata: Buffer = r.readBytes((version >= 5), "memberMetadata");
   const f_memberAssignment: Buffer = r.readBytes((version >= 5), "memberAssignment");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 5) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, memberMetadata: f_memberMetadata, memberAssignment: f_memberAssignment, unknownTaggedFields };
 }

@@ -90,13 +90,7 @@ export function encodeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsRespo
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -117,13 +111,7 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, m: Descri
     w.writeInt64(m.usableBytes);
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -137,13 +125,7 @@ function encodeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, m: Describ
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -153,13 +135,7 @@ function encodeDescribeLogDirsResponseDescribeLogDirsPartition(w: Writer, m: Des
   w.writeInt64(m.offsetLag);
   w.writeBool(m.isFutureKey);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -180,15 +156,7 @@ export function decodeDescribeLogDirsResponse(r: Reader, version: number): Descr
       f_results = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, results: f_results, unknownTaggedFields };
 }
 
@@ -208,15 +176,7 @@ function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: 
   }
   const f_totalBytes: bigint = version >= 4 ? r.readInt64("totalBytes") : -1n;
   const f_usableBytes: bigint = version >= 4 ? r.readInt64("usableBytes") : -1n;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, logDir: f_logDir, topics: f_topics, totalBytes: f_totalBytes, usableBytes: f_usableBytes, unknownTaggedFields };
 }
 
@@ -233,15 +193,7 @@ function decodeDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, version: n
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -250,14 +202,6 @@ function decodeDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, versio
   const f_partitionSize: bigint = r.readInt64("partitionSize");
   const f_offsetLag: bigint = r.readInt64("offsetLag");
   const f_isFutureKey: boolean = r.readBool("isFutureKey");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, partitionSize: f_partitionSize, offsetLag: f_offsetLag, isFutureKey: f_isFutureKey, unknownTaggedFields };
 }

@@ -43,13 +43,7 @@ export function encodeDescribeProducersRequest(w: Writer, m: DescribeProducersRe
       encodeDescribeProducersRequestTopicRequest(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeProducersRequestTopicRequest(w: Writer, m: DescribeProducersRequestTopicRequest, version: number): void {
@@ -61,13 +55,7 @@ function encodeDescribeProducersRequestTopicRequest(w: Writer, m: DescribeProduc
       w.writeInt32(a[i]!);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeProducersRequest(r: Reader, version: number): DescribeProducersRequest {
@@ -85,13 +73,7 @@ export function decodeDescribeProducersRequest(r: Reader, version: number): Desc
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topics: f_topics, unknownTaggedFields };
 }
 
@@ -108,12 +90,6 @@ function decodeDescribeProducersRequestTopicRequest(r: Reader, version: number):
       f_partitionIndexes = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitionIndexes: f_partitionIndexes, unknownTaggedFields };
 }

@@ -86,13 +86,7 @@ export function encodeDescribeProducersResponse(w: Writer, m: DescribeProducersR
       encodeDescribeProducersResponseTopicResponse(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeProducersResponseTopicResponse(w: Writer, m: DescribeProducersResponseTopicResponse, version: number): void {
@@ -104,13 +98,7 @@ function encodeDescribeProducersResponseTopicResponse(w: Writer, m: DescribeProd
       encodeDescribeProducersResponsePartitionResponse(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeProducersResponsePartitionResponse(w: Writer, m: DescribeProducersResponsePartitionResponse, version: number): void {
@@ -124,13 +112,7 @@ function encodeDescribeProducersResponsePartitionResponse(w: Writer, m: Describe
       encodeDescribeProducersResponseProducerState(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeProducersResponseProducerState(w: Writer, m: DescribeProducersResponseProducerState, version: number): void {
@@ -140,13 +122,7 @@ function encodeDescribeProducersResponseProducerState(w: Writer, m: DescribeProd
   w.writeInt64(m.lastTimestamp);
   w.writeInt32(m.coordinatorEpoch);
   w.writeInt64(m.currentTxnStartOffset);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeProducersResponse(r: Reader, version: number): DescribeProducersResponse {
@@ -165,13 +141,7 @@ export function decodeDescribeProducersResponse(r: Reader, version: number): Des
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, unknownTaggedFields };
 }
 
@@ -188,13 +158,7 @@ function decodeDescribeProducersResponseTopicResponse(r: Reader, version: number
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -213,13 +177,7 @@ function decodeDescribeProducersResponsePartitionResponse(r: Reader, version: nu
       f_activeProducers = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, activeProducers: f_activeProducers, unknownTaggedFields };
 }
 
@@ -230,12 +188,6 @@ function decodeDescribeProducersResponseProducerState(r: Reader, version: number
   const f_lastTimestamp: bigint = r.readInt64("lastTimestamp");
   const f_coordinatorEpoch: number = r.readInt32("coordinatorEpoch");
   const f_currentTxnStartOffset: bigint = r.readInt64("currentTxnStartOffset");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { producerId: f_producerId, producerEpoch: f_producerEpoch, lastSequence: f_lastSequence, lastTimestamp: f_lastTimestamp, coordinatorEpoch: f_coordinatorEpoch, currentTxnStartOffset: f_currentTxnStartOffset, unknownTaggedFields };
 }

@@ -140,13 +140,7 @@ export function encodeDescribeQuorumResponse(w: Writer, m: DescribeQuorumRespons
       }
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeQuorumResponseTopicData(w: Writer, m: DescribeQuorumResponseTopicData, version: number): void {
@@ -158,13 +152,7 @@ function encodeDescribeQuorumResponseTopicData(w: Writer, m: DescribeQuorumRespo
       encodeDescribeQuorumResponsePartitionData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeQuorumResponsePartitionData(w: Writer, m: DescribeQuorumResponsePartitionData, version: number): void {
@@ -190,13 +178,7 @@ function encodeDescribeQuorumResponsePartitionData(w: Writer, m: DescribeQuorumR
       encodeDescribeQuorumResponseReplicaState(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeQuorumResponseReplicaState(w: Writer, m: DescribeQuorumResponseReplicaState, version: number): void {
@@ -212,13 +194,7 @@ function encodeDescribeQuorumResponseReplicaState(w: Writer, m: DescribeQuorumRe
   if (version >= 1) {
     w.writeInt64(m.lastCaughtUpTimestamp);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeQuorumResponseNode(w: Writer, m: DescribeQuorumResponseNode, version: number): void {
@@ -230,26 +206,14 @@ function encodeDescribeQuorumResponseNode(w: Writer, m: DescribeQuorumResponseNo
       encodeDescribeQuorumResponseListener(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeQuorumResponseListener(w: Writer, m: DescribeQuorumResponseListener, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeQuorumResponse(r: Reader, version: number): DescribeQuorumResponse {
@@ -280,13 +244,7 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
       f_nodes = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, topics: f_topics, nodes: f_nodes, unknownTaggedFields };
 }
 
@@ -303,13 +261,7 @@ function decodeDescribeQuorumResponseTopicData(r: Reader, version: number): Desc
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicName: f_topicName, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -342,13 +294,7 @@ function decodeDescribeQuorumResponsePartitionData(r: Reader, version: number): 
       f_observers = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, highWatermark: f_highWatermark, currentVoters: f_currentVoters, observers: f_observers, unknownTaggedFields };
 }
 
@@ -358,13 +304,7 @@ function decodeDescribeQuorumResponseReplicaState(r: Reader, version: number): D
   const f_logEndOffset: bigint = r.readInt64("logEndOffset");
   const f_lastFetchTimestamp: bigint = version >= 1 ? r.readInt64("lastFetchTimestamp") : -1n;
   const f_lastCaughtUpTimestamp: bigint = version >= 1 ? r.readInt64("lastCaughtUpTimestamp") : -1n;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { replicaId: f_replicaId, replicaDirectoryId: f_replicaDirectoryId, logEndOffset: f_logEndOffset, lastFetchTimestamp: f_lastFetchTimestamp, lastCaughtUpTimestamp: f_lastCaughtUpTimestamp, unknownTaggedFields };
 }
 
@@ -381,13 +321,7 @@ function decodeDescribeQuorumResponseNode(r: Reader, version: number): DescribeQ
       f_listeners = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, listeners: f_listeners, unknownTaggedFields };
 }
 
@@ -395,12 +329,6 @@ function decodeDescribeQuorumResponseListener(r: Reader, version: number): Descr
   const f_name: string = r.readCompactString("name");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

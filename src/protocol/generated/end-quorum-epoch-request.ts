@@ -109,13 +109,7 @@ export function encodeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequest,
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -129,13 +123,7 @@ function encodeEndQuorumEpochRequestTopicData(w: Writer, m: EndQuorumEpochReques
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -162,39 +150,21 @@ function encodeEndQuorumEpochRequestPartitionData(w: Writer, m: EndQuorumEpochRe
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 function encodeEndQuorumEpochRequestReplicaInfo(w: Writer, m: EndQuorumEpochRequestReplicaInfo, version: number): void {
   w.writeInt32(m.candidateId);
   w.writeUuid(m.candidateDirectoryId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeEndQuorumEpochRequestLeaderEndpoint(w: Writer, m: EndQuorumEpochRequestLeaderEndpoint, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuorumEpochRequest {
@@ -224,15 +194,7 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
       f_leaderEndpoints = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { clusterId: f_clusterId, topics: f_topics, leaderEndpoints: f_leaderEndpoints, unknownTaggedFields };
 }
 
@@ -249,15 +211,7 @@ function decodeEndQuorumEpochRequestTopicData(r: Reader, version: number): EndQu
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -287,28 +241,14 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): E
       f_preferredCandidates = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, preferredSuccessors: f_preferredSuccessors, preferredCandidates: f_preferredCandidates, unknownTaggedFields };
 }
 
 function decodeEndQuorumEpochRequestReplicaInfo(r: Reader, version: number): EndQuorumEpochRequestReplicaInfo {
   const f_candidateId: number = r.readInt32("candidateId");
   const f_candidateDirectoryId: string = r.readUuid("candidateDirectoryId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId, unknownTaggedFields };
 }
 
@@ -316,12 +256,6 @@ function decodeEndQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): 
   const f_name: string = r.readCompactString("name");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

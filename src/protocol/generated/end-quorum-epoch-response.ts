@@ -118,13 +118,7 @@ function encodeEndQuorumEpochResponseTopicData(w: Writer, m: EndQuorumEpochRespo
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -134,13 +128,7 @@ function encodeEndQuorumEpochResponsePartitionData(w: Writer, m: EndQuorumEpochR
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -148,13 +136,7 @@ function encodeEndQuorumEpochResponseNodeEndpoint(w: Writer, m: EndQuorumEpochRe
   w.writeInt32(m.nodeId);
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuorumEpochResponse {
@@ -217,15 +199,7 @@ function decodeEndQuorumEpochResponseTopicData(r: Reader, version: number): EndQ
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -234,15 +208,7 @@ function decodeEndQuorumEpochResponsePartitionData(r: Reader, version: number): 
   const f_errorCode: number = r.readInt16("errorCode");
   const f_leaderId: number = r.readInt32("leaderId");
   const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
@@ -250,12 +216,6 @@ function decodeEndQuorumEpochResponseNodeEndpoint(r: Reader, version: number): E
   const f_nodeId: number = r.readInt32("nodeId");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields };
 }

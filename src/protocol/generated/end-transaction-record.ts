@@ -20,25 +20,13 @@ export function encodeEndTransactionRecord(w: Writer, m: EndTransactionRecord, v
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of EndTransactionRecord (valid 0-0)`);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeEndTransactionRecord(r: Reader, version: number): EndTransactionRecord {
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EndTransactionRecord (valid 0-0)`);
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { unknownTaggedFields };
 }

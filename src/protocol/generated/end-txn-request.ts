@@ -33,13 +33,7 @@ export function encodeEndTxnRequest(w: Writer, m: EndTxnRequest, version: number
   w.writeInt16(m.producerEpoch);
   w.writeBool(m.committed);
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -51,14 +45,6 @@ export function decodeEndTxnRequest(r: Reader, version: number): EndTxnRequest {
   const f_producerId: bigint = r.readInt64("producerId");
   const f_producerEpoch: number = r.readInt16("producerEpoch");
   const f_committed: boolean = r.readBool("committed");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, committed: f_committed, unknownTaggedFields };
 }

@@ -37,13 +37,7 @@ export function encodeEndTxnResponse(w: Writer, m: EndTxnResponse, version: numb
     w.writeInt16(m.producerEpoch);
   }
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -55,14 +49,6 @@ export function decodeEndTxnResponse(r: Reader, version: number): EndTxnResponse
   const f_errorCode: number = r.readInt16("errorCode");
   const f_producerId: bigint = version >= 5 ? r.readInt64("producerId") : -1n;
   const f_producerEpoch: number = version >= 5 ? r.readInt16("producerEpoch") : -1;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
 }

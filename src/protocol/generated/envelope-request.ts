@@ -30,13 +30,7 @@ export function encodeEnvelopeRequest(w: Writer, m: EnvelopeRequest, version: nu
   w.writeNullableBytesChunk(m.requestData, true, "requestData");
   w.writeNullableBytes(m.requestPrincipal, true, "requestPrincipal");
   w.writeBytes(m.clientHostAddress, true, "clientHostAddress");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeEnvelopeRequest(r: Reader, version: number): EnvelopeRequest {
@@ -46,12 +40,6 @@ export function decodeEnvelopeRequest(r: Reader, version: number): EnvelopeReque
   const f_requestData: Buffer = r.readBytesView(true, "requestData");
   const f_requestPrincipal: Buffer | null = r.readNullableBytes(true, "requestPrincipal");
   const f_clientHostAddress: Buffer = r.readBytes(true, "clientHostAddress");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { requestData: f_requestData, requestPrincipal: f_requestPrincipal, clientHostAddress: f_clientHostAddress, unknownTaggedFields };
 }

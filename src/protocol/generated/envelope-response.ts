@@ -26,13 +26,7 @@ export function encodeEnvelopeResponse(w: Writer, m: EnvelopeResponse, version: 
   }
   w.writeNullableBytesChunk(m.responseData, true, "responseData");
   w.writeInt16(m.errorCode);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeEnvelopeResponse(r: Reader, version: number): EnvelopeResponse {
@@ -41,12 +35,6 @@ export function decodeEnvelopeResponse(r: Reader, version: number): EnvelopeResp
   }
   const f_responseData: Buffer | null = r.readNullableBytesView(true, "responseData");
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { responseData: f_responseData, errorCode: f_errorCode, unknownTaggedFields };
 }

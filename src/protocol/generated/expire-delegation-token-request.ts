@@ -28,13 +28,7 @@ export function encodeExpireDelegationTokenRequest(w: Writer, m: ExpireDelegatio
   w.writeBytes(m.hmac, (version >= 2), "hmac");
   w.writeInt64(m.expiryTimePeriodMs);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -44,14 +38,6 @@ export function decodeExpireDelegationTokenRequest(r: Reader, version: number): 
   }
   const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
   const f_expiryTimePeriodMs: bigint = r.readInt64("expiryTimePeriodMs");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { hmac: f_hmac, expiryTimePeriodMs: f_expiryTimePeriodMs, unknownTaggedFields };
 }

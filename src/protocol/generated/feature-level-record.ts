@@ -26,13 +26,7 @@ export function encodeFeatureLevelRecord(w: Writer, m: FeatureLevelRecord, versi
   }
   w.writeCompactString(m.name, "name");
   w.writeInt16(m.featureLevel);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeFeatureLevelRecord(r: Reader, version: number): FeatureLevelRecord {
@@ -41,12 +35,6 @@ export function decodeFeatureLevelRecord(r: Reader, version: number): FeatureLev
   }
   const f_name: string = r.readCompactString("name");
   const f_featureLevel: number = r.readInt16("featureLevel");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, featureLevel: f_featureLevel, unknownTaggedFields };
 }

@@ -184,13 +184,7 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
 function encodeFetchRequestReplicaState(w: Writer, m: FetchRequestReplicaState, version: number): void {
   w.writeInt32(m.replicaId);
   w.writeInt64(m.replicaEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchRequestFetchTopic(w: Writer, m: FetchRequestFetchTopic, version: number): void {
@@ -208,13 +202,7 @@ function encodeFetchRequestFetchTopic(w: Writer, m: FetchRequestFetchTopic, vers
     }
   }
   if (version >= 12) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -266,13 +254,7 @@ function encodeFetchRequestForgottenTopic(w: Writer, m: FetchRequestForgottenTop
     }
   }
   if (version >= 12) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -345,13 +327,7 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
 function decodeFetchRequestReplicaState(r: Reader, version: number): FetchRequestReplicaState {
   const f_replicaId: number = r.readInt32("replicaId");
   const f_replicaEpoch: bigint = r.readInt64("replicaEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { replicaId: f_replicaId, replicaEpoch: f_replicaEpoch, unknownTaggedFields };
 }
 
@@ -369,15 +345,7 @@ function decodeFetchRequestFetchTopic(r: Reader, version: number): FetchRequestF
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 12) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 12 ? r.readUnknownTaggedFields() : undefined;
   return { topic: f_topic, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -427,15 +395,7 @@ function decodeFetchRequestForgottenTopic(r: Reader, version: number): FetchRequ
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 12) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 12 ? r.readUnknownTaggedFields() : undefined;
   return { topic: f_topic, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 

@@ -211,13 +211,7 @@ function encodeFetchResponseFetchableTopicResponse(w: Writer, m: FetchResponseFe
     }
   }
   if (version >= 12) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -290,50 +284,26 @@ function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDa
 function encodeFetchResponseEpochEndOffset(w: Writer, m: FetchResponseEpochEndOffset, version: number): void {
   w.writeInt32(m.epoch);
   w.writeInt64(m.endOffset);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchResponseLeaderIdAndEpoch(w: Writer, m: FetchResponseLeaderIdAndEpoch, version: number): void {
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchResponseSnapshotId(w: Writer, m: FetchResponseSnapshotId, version: number): void {
   w.writeInt64(m.endOffset);
   w.writeInt32(m.epoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchResponseAbortedTransaction(w: Writer, m: FetchResponseAbortedTransaction, version: number): void {
   w.writeInt64(m.producerId);
   w.writeInt64(m.firstOffset);
   if (version >= 12) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -342,13 +312,7 @@ function encodeFetchResponseNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint
   w.writeCompactString(m.host, "host");
   w.writeInt32(m.port);
   w.writeCompactNullableString(m.rack, "rack");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
@@ -417,15 +381,7 @@ function decodeFetchResponseFetchableTopicResponse(r: Reader, version: number): 
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 12) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 12 ? r.readUnknownTaggedFields() : undefined;
   return { topic: f_topic, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -487,54 +443,28 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
 function decodeFetchResponseEpochEndOffset(r: Reader, version: number): FetchResponseEpochEndOffset {
   const f_epoch: number = r.readInt32("epoch");
   const f_endOffset: bigint = r.readInt64("endOffset");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { epoch: f_epoch, endOffset: f_endOffset, unknownTaggedFields };
 }
 
 function decodeFetchResponseLeaderIdAndEpoch(r: Reader, version: number): FetchResponseLeaderIdAndEpoch {
   const f_leaderId: number = r.readInt32("leaderId");
   const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeFetchResponseSnapshotId(r: Reader, version: number): FetchResponseSnapshotId {
   const f_endOffset: bigint = r.readInt64("endOffset");
   const f_epoch: number = r.readInt32("epoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { endOffset: f_endOffset, epoch: f_epoch, unknownTaggedFields };
 }
 
 function decodeFetchResponseAbortedTransaction(r: Reader, version: number): FetchResponseAbortedTransaction {
   const f_producerId: bigint = r.readInt64("producerId");
   const f_firstOffset: bigint = r.readInt64("firstOffset");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 12) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 12 ? r.readUnknownTaggedFields() : undefined;
   return { producerId: f_producerId, firstOffset: f_firstOffset, unknownTaggedFields };
 }
 
@@ -543,13 +473,7 @@ function decodeFetchResponseNodeEndpoint(r: Reader, version: number): FetchRespo
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readInt32("port");
   const f_rack: string | null = r.readCompactNullableString("rack");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }
 

@@ -112,13 +112,7 @@ function encodeFetchSnapshotRequestTopicSnapshot(w: Writer, m: FetchSnapshotRequ
       encodeFetchSnapshotRequestPartitionSnapshot(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchSnapshotRequestPartitionSnapshot(w: Writer, m: FetchSnapshotRequestPartitionSnapshot, version: number): void {
@@ -146,13 +140,7 @@ function encodeFetchSnapshotRequestPartitionSnapshot(w: Writer, m: FetchSnapshot
 function encodeFetchSnapshotRequestSnapshotId(w: Writer, m: FetchSnapshotRequestSnapshotId, version: number): void {
   w.writeInt64(m.endOffset);
   w.writeInt32(m.epoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeFetchSnapshotRequest(r: Reader, version: number): FetchSnapshotRequest {
@@ -205,13 +193,7 @@ function decodeFetchSnapshotRequestTopicSnapshot(r: Reader, version: number): Fe
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -246,12 +228,6 @@ function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number)
 function decodeFetchSnapshotRequestSnapshotId(r: Reader, version: number): FetchSnapshotRequestSnapshotId {
   const f_endOffset: bigint = r.readInt64("endOffset");
   const f_epoch: number = r.readInt32("epoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { endOffset: f_endOffset, epoch: f_epoch, unknownTaggedFields };
 }

@@ -152,13 +152,7 @@ function encodeFetchSnapshotResponseTopicSnapshot(w: Writer, m: FetchSnapshotRes
       encodeFetchSnapshotResponsePartitionSnapshot(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, m: FetchSnapshotResponsePartitionSnapshot, version: number): void {
@@ -188,38 +182,20 @@ function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, m: FetchSnapsho
 function encodeFetchSnapshotResponseSnapshotId(w: Writer, m: FetchSnapshotResponseSnapshotId, version: number): void {
   w.writeInt64(m.endOffset);
   w.writeInt32(m.epoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchSnapshotResponseLeaderIdAndEpoch(w: Writer, m: FetchSnapshotResponseLeaderIdAndEpoch, version: number): void {
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeFetchSnapshotResponseNodeEndpoint(w: Writer, m: FetchSnapshotResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSnapshotResponse {
@@ -284,13 +260,7 @@ function decodeFetchSnapshotResponseTopicSnapshot(r: Reader, version: number): F
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -324,26 +294,14 @@ function decodeFetchSnapshotResponsePartitionSnapshot(r: Reader, version: number
 function decodeFetchSnapshotResponseSnapshotId(r: Reader, version: number): FetchSnapshotResponseSnapshotId {
   const f_endOffset: bigint = r.readInt64("endOffset");
   const f_epoch: number = r.readInt32("epoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { endOffset: f_endOffset, epoch: f_epoch, unknownTaggedFields };
 }
 
 function decodeFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, version: number): FetchSnapshotResponseLeaderIdAndEpoch {
   const f_leaderId: number = r.readInt32("leaderId");
   const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
@@ -351,13 +309,7 @@ function decodeFetchSnapshotResponseNodeEndpoint(r: Reader, version: number): Fe
   const f_nodeId: number = r.readInt32("nodeId");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields };
 }
 

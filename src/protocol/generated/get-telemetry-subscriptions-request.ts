@@ -24,13 +24,7 @@ export function encodeGetTelemetrySubscriptionsRequest(w: Writer, m: GetTelemetr
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of GetTelemetrySubscriptionsRequest (valid 0-0)`);
   }
   w.writeUuid(m.clientInstanceId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeGetTelemetrySubscriptionsRequest(r: Reader, version: number): GetTelemetrySubscriptionsRequest {
@@ -38,12 +32,6 @@ export function decodeGetTelemetrySubscriptionsRequest(r: Reader, version: numbe
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GetTelemetrySubscriptionsRequest (valid 0-0)`);
   }
   const f_clientInstanceId: string = r.readUuid("clientInstanceId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clientInstanceId: f_clientInstanceId, unknownTaggedFields };
 }

@@ -74,13 +74,7 @@ export function encodeGroupMetadataValue(w: Writer, m: GroupMetadataValue, versi
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -98,13 +92,7 @@ function encodeGroupMetadataValueMemberMetadata(w: Writer, m: GroupMetadataValue
   w.writeBytes(m.subscription, (version >= 4), "subscription");
   w.writeBytes(m.assignment, (version >= 4), "assignment");
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -128,15 +116,7 @@ export function decodeGroupMetadataValue(r: Reader, version: number): GroupMetad
       f_members = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { protocolType: f_protocolType, generation: f_generation, protocol: f_protocol, leader: f_leader, currentStateTimestamp: f_currentStateTimestamp, members: f_members, unknownTaggedFields };
 }
 
@@ -149,14 +129,6 @@ function decodeGroupMetadataValueMemberMetadata(r: Reader, version: number): Gro
   const f_sessionTimeout: number = r.readInt32("sessionTimeout");
   const f_subscription: Buffer = r.readBytes((version >= 4), "subscription");
   const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, rebalanceTimeout: f_rebalanceTimeout, sessionTimeout: f_sessionTimeout, subscription: f_subscription, assignment: f_assignment, unknownTaggedFields };
 }

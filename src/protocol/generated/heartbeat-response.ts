@@ -29,13 +29,7 @@ export function encodeHeartbeatResponse(w: Writer, m: HeartbeatResponse, version
   }
   w.writeInt16(m.errorCode);
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -45,14 +39,6 @@ export function decodeHeartbeatResponse(r: Reader, version: number): HeartbeatRe
   }
   const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -65,13 +65,7 @@ export function encodeIncrementalAlterConfigsRequest(w: Writer, m: IncrementalAl
   }
   w.writeBool(m.validateOnly);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -86,13 +80,7 @@ function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, m: 
     }
   }
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -101,13 +89,7 @@ function encodeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, m: Incre
   w.writeInt8(m.configOperation);
   if (version >= 1) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -127,15 +109,7 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number)
     }
   }
   const f_validateOnly: boolean = r.readBool("validateOnly");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
@@ -153,15 +127,7 @@ function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, ver
       f_configs = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { resourceType: f_resourceType, resourceName: f_resourceName, configs: f_configs, unknownTaggedFields };
 }
 
@@ -169,14 +135,6 @@ function decodeIncrementalAlterConfigsRequestAlterableConfig(r: Reader, version:
   const f_name: string = (version >= 1 ? r.readCompactString("name") : r.readString("name"));
   const f_configOperation: number = r.readInt8("configOperation");
   const f_value: string | null = (version >= 1 ? r.readCompactNullableString("value") : r.readNullableString("value"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, configOperation: f_configOperation, value: f_value, unknownTaggedFields };
 }

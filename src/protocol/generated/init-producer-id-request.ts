@@ -39,13 +39,7 @@ export function encodeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest,
     w.writeInt16(m.producerEpoch);
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -57,14 +51,6 @@ export function decodeInitProducerIdRequest(r: Reader, version: number): InitPro
   const f_transactionTimeoutMs: number = r.readInt32("transactionTimeoutMs");
   const f_producerId: bigint = version >= 3 ? r.readInt64("producerId") : -1n;
   const f_producerEpoch: number = version >= 3 ? r.readInt16("producerEpoch") : -1;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, transactionTimeoutMs: f_transactionTimeoutMs, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
 }

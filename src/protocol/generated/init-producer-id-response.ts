@@ -33,13 +33,7 @@ export function encodeInitProducerIdResponse(w: Writer, m: InitProducerIdRespons
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -51,14 +45,6 @@ export function decodeInitProducerIdResponse(r: Reader, version: number): InitPr
   const f_errorCode: number = r.readInt16("errorCode");
   const f_producerId: bigint = r.readInt64("producerId");
   const f_producerEpoch: number = r.readInt16("producerEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
 }

@@ -63,13 +63,7 @@ export function encodeInitializeShareGroupStateRequest(w: Writer, m: InitializeS
       encodeInitializeShareGroupStateRequestInitializeStateData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeInitializeShareGroupStateRequestInitializeStateData(w: Writer, m: InitializeShareGroupStateRequestInitializeStateData, version: number): void {
@@ -81,26 +75,14 @@ function encodeInitializeShareGroupStateRequestInitializeStateData(w: Writer, m:
       encodeInitializeShareGroupStateRequestPartitionData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeInitializeShareGroupStateRequestPartitionData(w: Writer, m: InitializeShareGroupStateRequestPartitionData, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt32(m.stateEpoch);
   w.writeInt64(m.startOffset);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeInitializeShareGroupStateRequest(r: Reader, version: number): InitializeShareGroupStateRequest {
@@ -119,13 +101,7 @@ export function decodeInitializeShareGroupStateRequest(r: Reader, version: numbe
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { groupId: f_groupId, topics: f_topics, unknownTaggedFields };
 }
 
@@ -142,13 +118,7 @@ function decodeInitializeShareGroupStateRequestInitializeStateData(r: Reader, ve
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -156,12 +126,6 @@ function decodeInitializeShareGroupStateRequestPartitionData(r: Reader, version:
   const f_partition: number = r.readInt32("partition");
   const f_stateEpoch: number = r.readInt32("stateEpoch");
   const f_startOffset: bigint = r.readInt64("startOffset");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, stateEpoch: f_stateEpoch, startOffset: f_startOffset, unknownTaggedFields };
 }

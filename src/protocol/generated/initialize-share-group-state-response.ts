@@ -60,13 +60,7 @@ export function encodeInitializeShareGroupStateResponse(w: Writer, m: Initialize
       encodeInitializeShareGroupStateResponseInitializeStateResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeInitializeShareGroupStateResponseInitializeStateResult(w: Writer, m: InitializeShareGroupStateResponseInitializeStateResult, version: number): void {
@@ -78,26 +72,14 @@ function encodeInitializeShareGroupStateResponseInitializeStateResult(w: Writer,
       encodeInitializeShareGroupStateResponsePartitionResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeInitializeShareGroupStateResponsePartitionResult(w: Writer, m: InitializeShareGroupStateResponsePartitionResult, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "errorMessage");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeInitializeShareGroupStateResponse(r: Reader, version: number): InitializeShareGroupStateResponse {
@@ -115,13 +97,7 @@ export function decodeInitializeShareGroupStateResponse(r: Reader, version: numb
       f_results = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { results: f_results, unknownTaggedFields };
 }
 
@@ -138,13 +114,7 @@ function decodeInitializeShareGroupStateResponseInitializeStateResult(r: Reader,
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -152,12 +122,6 @@ function decodeInitializeShareGroupStateResponsePartitionResult(r: Reader, versi
   const f_partition: number = r.readInt32("partition");
   const f_errorCode: number = r.readInt16("errorCode");
   const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -78,13 +78,7 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -95,13 +89,7 @@ function encodeJoinGroupResponseMember(w: Writer, m: JoinGroupResponseMember, ve
   }
   w.writeBytes(m.metadata, (version >= 6), "metadata");
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -128,15 +116,7 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
       f_members = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, generationId: f_generationId, protocolType: f_protocolType, protocolName: f_protocolName, leader: f_leader, skipAssignment: f_skipAssignment, memberId: f_memberId, members: f_members, unknownTaggedFields };
 }
 
@@ -144,14 +124,6 @@ function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupRes
   const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
   const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
   const f_metadata: Buffer = r.readBytes((version >= 6), "metadata");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata, unknownTaggedFields };
 }

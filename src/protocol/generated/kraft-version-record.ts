@@ -26,13 +26,7 @@ export function encodeKRaftVersionRecord(w: Writer, m: KRaftVersionRecord, versi
   }
   w.writeInt16(m.version);
   w.writeInt16(m.kRaftVersion);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeKRaftVersionRecord(r: Reader, version: number): KRaftVersionRecord {
@@ -41,12 +35,6 @@ export function decodeKRaftVersionRecord(r: Reader, version: number): KRaftVersi
   }
   const f_version: number = r.readInt16("version");
   const f_kRaftVersion: number = r.readInt16("kRaftVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, kRaftVersion: f_kRaftVersion, unknownTaggedFields };
 }

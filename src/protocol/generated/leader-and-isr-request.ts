@@ -144,13 +144,7 @@ export function encodeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequest, ver
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -203,13 +197,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, m: Leade
     w.writeInt8(m.leaderRecoveryState);
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -226,13 +214,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrTopicState(w: Writer, m: LeaderAnd
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -241,13 +223,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrLiveLeader(w: Writer, m: LeaderAnd
   if (version >= 4) w.writeCompactString(m.hostName, "hostName"); else w.writeString(m.hostName, "hostName");
   w.writeInt32(m.port);
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -293,15 +269,7 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
       f_liveLeaders = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { controllerId: f_controllerId, isKRaftController: f_isKRaftController, controllerEpoch: f_controllerEpoch, brokerEpoch: f_brokerEpoch, type: f_type, ungroupedPartitionStates: f_ungroupedPartitionStates, topicStates: f_topicStates, liveLeaders: f_liveLeaders, unknownTaggedFields };
 }
 
@@ -358,15 +326,7 @@ function decodeLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, version:
   }
   const f_isNew: boolean = version >= 1 ? r.readBool("isNew") : false;
   const f_leaderRecoveryState: number = version >= 6 ? r.readInt8("leaderRecoveryState") : 0;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, controllerEpoch: f_controllerEpoch, leader: f_leader, leaderEpoch: f_leaderEpoch, isr: f_isr, partitionEpoch: f_partitionEpoch, replicas: f_replicas, addingReplicas: f_addingReplicas, removingReplicas: f_removingReplicas, isNew: f_isNew, leaderRecoveryState: f_leaderRecoveryState, unknownTaggedFields };
 }
 
@@ -384,15 +344,7 @@ function decodeLeaderAndIsrRequestLeaderAndIsrTopicState(r: Reader, version: num
       f_partitionStates = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, topicId: f_topicId, partitionStates: f_partitionStates, unknownTaggedFields };
 }
 
@@ -400,14 +352,6 @@ function decodeLeaderAndIsrRequestLeaderAndIsrLiveLeader(r: Reader, version: num
   const f_brokerId: number = r.readInt32("brokerId");
   const f_hostName: string = (version >= 4 ? r.readCompactString("hostName") : r.readString("hostName"));
   const f_port: number = r.readInt32("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { brokerId: f_brokerId, hostName: f_hostName, port: f_port, unknownTaggedFields };
 }

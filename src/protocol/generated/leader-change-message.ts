@@ -59,13 +59,7 @@ export function encodeLeaderChangeMessage(w: Writer, m: LeaderChangeMessage, ver
       encodeLeaderChangeMessageVoter(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeLeaderChangeMessageVoter(w: Writer, m: LeaderChangeMessageVoter, version: number): void {
@@ -74,13 +68,7 @@ function encodeLeaderChangeMessageVoter(w: Writer, m: LeaderChangeMessageVoter, 
   if (version >= 1) {
     w.writeUuid(m.voterDirectoryId);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeLeaderChangeMessage(r: Reader, version: number): LeaderChangeMessage {
@@ -111,25 +99,13 @@ export function decodeLeaderChangeMessage(r: Reader, version: number): LeaderCha
       f_grantingVoters = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, leaderId: f_leaderId, voters: f_voters, grantingVoters: f_grantingVoters, unknownTaggedFields };
 }
 
 function decodeLeaderChangeMessageVoter(r: Reader, version: number): LeaderChangeMessageVoter {
   const f_voterId: number = r.readInt32("voterId");
   const f_voterDirectoryId: string = version >= 1 ? r.readUuid("voterDirectoryId") : ZERO_UUID;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, unknownTaggedFields };
 }

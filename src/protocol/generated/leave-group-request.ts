@@ -58,13 +58,7 @@ export function encodeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, version
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -75,13 +69,7 @@ function encodeLeaveGroupRequestMemberIdentity(w: Writer, m: LeaveGroupRequestMe
     w.writeCompactNullableString(m.reason, "reason");
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -102,15 +90,7 @@ export function decodeLeaveGroupRequest(r: Reader, version: number): LeaveGroupR
       f_members = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, memberId: f_memberId, members: f_members, unknownTaggedFields };
 }
 
@@ -118,14 +98,6 @@ function decodeLeaveGroupRequestMemberIdentity(r: Reader, version: number): Leav
   const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
   const f_groupInstanceId: string | null = (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId"));
   const f_reason: string | null = version >= 5 ? r.readCompactNullableString("reason") : null;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, reason: f_reason, unknownTaggedFields };
 }

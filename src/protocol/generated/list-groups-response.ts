@@ -56,13 +56,7 @@ export function encodeListGroupsResponse(w: Writer, m: ListGroupsResponse, versi
     }
   }
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -76,13 +70,7 @@ function encodeListGroupsResponseListedGroup(w: Writer, m: ListGroupsResponseLis
     w.writeCompactString(m.groupType, "groupType");
   }
   if (version >= 3) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -103,15 +91,7 @@ export function decodeListGroupsResponse(r: Reader, version: number): ListGroups
       f_groups = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, groups: f_groups, unknownTaggedFields };
 }
 
@@ -120,14 +100,6 @@ function decodeListGroupsResponseListedGroup(r: Reader, version: number): ListGr
   const f_protocolType: string = (version >= 3 ? r.readCompactString("protocolType") : r.readString("protocolType"));
   const f_groupState: string = version >= 4 ? r.readCompactString("groupState") : "";
   const f_groupType: string = version >= 5 ? r.readCompactString("groupType") : "";
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 3) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, protocolType: f_protocolType, groupState: f_groupState, groupType: f_groupType, unknownTaggedFields };
 }

@@ -71,13 +71,7 @@ export function encodeListOffsetsResponse(w: Writer, m: ListOffsetsResponse, ver
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -91,13 +85,7 @@ function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: ListOff
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -127,13 +115,7 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: Lis
     w.writeInt32(m.leaderEpoch);
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -153,15 +135,7 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, unknownTaggedFields };
 }
 
@@ -178,15 +152,7 @@ function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: n
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -207,14 +173,6 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, versio
   const f_timestamp: bigint = version >= 1 ? r.readInt64("timestamp") : -1n;
   const f_offset: bigint = version >= 1 ? r.readInt64("offset") : -1n;
   const f_leaderEpoch: number = version >= 4 ? r.readInt32("leaderEpoch") : -1;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, oldStyleOffsets: f_oldStyleOffsets, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }

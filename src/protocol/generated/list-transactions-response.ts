@@ -60,26 +60,14 @@ export function encodeListTransactionsResponse(w: Writer, m: ListTransactionsRes
       encodeListTransactionsResponseTransactionState(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeListTransactionsResponseTransactionState(w: Writer, m: ListTransactionsResponseTransactionState, version: number): void {
   w.writeCompactString(m.transactionalId, "transactionalId");
   w.writeInt64(m.producerId);
   w.writeCompactString(m.transactionState, "transactionState");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
@@ -110,13 +98,7 @@ export function decodeListTransactionsResponse(r: Reader, version: number): List
       f_transactionStates = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownStateFilters: f_unknownStateFilters, transactionStates: f_transactionStates, unknownTaggedFields };
 }
 
@@ -124,12 +106,6 @@ function decodeListTransactionsResponseTransactionState(r: Reader, version: numb
   const f_transactionalId: string = r.readCompactString("transactionalId");
   const f_producerId: bigint = r.readInt64("producerId");
   const f_transactionState: string = r.readCompactString("transactionState");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { transactionalId: f_transactionalId, producerId: f_producerId, transactionState: f_transactionState, unknownTaggedFields };
 }

@@ -68,13 +68,7 @@ export function encodeMetadataRequest(w: Writer, m: MetadataRequest, version: nu
     w.writeBool(m.includeTopicAuthorizedOperations);
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -84,13 +78,7 @@ function encodeMetadataRequestTopic(w: Writer, m: MetadataRequestTopic, version:
   }
   if (version >= 9) if (version >= 10) w.writeCompactNullableString(m.name, "name"); else w.writeCompactString(nonNull(m.name, "name"), "name"); else if (version >= 10) w.writeNullableString(m.name, "name"); else w.writeString(nonNull(m.name, "name"), "name");
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -113,29 +101,13 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
   const f_allowAutoTopicCreation: boolean = version >= 4 ? r.readBool("allowAutoTopicCreation") : true;
   const f_includeClusterAuthorizedOperations: boolean = version >= 8 && version <= 10 ? r.readBool("includeClusterAuthorizedOperations") : false;
   const f_includeTopicAuthorizedOperations: boolean = version >= 8 ? r.readBool("includeTopicAuthorizedOperations") : false;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, allowAutoTopicCreation: f_allowAutoTopicCreation, includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: f_includeTopicAuthorizedOperations, unknownTaggedFields };
 }
 
 function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
   const f_topicId: string = version >= 10 ? r.readUuid("topicId") : ZERO_UUID;
   const f_name: string | null = (version >= 9 ? (version >= 10 ? r.readCompactNullableString("name") : r.readCompactString("name")) : (version >= 10 ? r.readNullableString("name") : r.readString("name")));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { topicId: f_topicId, name: f_name, unknownTaggedFields };
 }

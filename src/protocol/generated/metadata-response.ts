@@ -125,13 +125,7 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
     w.writeInt32(m.clusterAuthorizedOperations);
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -143,13 +137,7 @@ function encodeMetadataResponseBroker(w: Writer, m: MetadataResponseBroker, vers
     if (version >= 9) w.writeCompactNullableString(m.rack, "rack"); else w.writeNullableString(m.rack, "rack");
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -174,13 +162,7 @@ function encodeMetadataResponseTopic(w: Writer, m: MetadataResponseTopic, versio
     w.writeInt32(m.topicAuthorizedOperations);
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -215,13 +197,7 @@ function encodeMetadataResponsePartition(w: Writer, m: MetadataResponsePartition
     }
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -255,15 +231,7 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
     }
   }
   const f_clusterAuthorizedOperations: number = version >= 8 && version <= 10 ? r.readInt32("clusterAuthorizedOperations") : -2147483648;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, brokers: f_brokers, clusterId: f_clusterId, controllerId: f_controllerId, topics: f_topics, clusterAuthorizedOperations: f_clusterAuthorizedOperations, unknownTaggedFields };
 }
 
@@ -272,15 +240,7 @@ function decodeMetadataResponseBroker(r: Reader, version: number): MetadataRespo
   const f_host: string = (version >= 9 ? r.readCompactString("host") : r.readString("host"));
   const f_port: number = r.readInt32("port");
   const f_rack: string | null = version >= 1 ? (version >= 9 ? r.readCompactNullableString("rack") : r.readNullableString("rack")) : null;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }
 
@@ -301,15 +261,7 @@ function decodeMetadataResponseTopic(r: Reader, version: number): MetadataRespon
     }
   }
   const f_topicAuthorizedOperations: number = version >= 8 ? r.readInt32("topicAuthorizedOperations") : -2147483648;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations, unknownTaggedFields };
 }
 
@@ -351,14 +303,6 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
       f_offlineReplicas = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, partitionIndex: f_partitionIndex, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, replicaNodes: f_replicaNodes, isrNodes: f_isrNodes, offlineReplicas: f_offlineReplicas, unknownTaggedFields };
 }

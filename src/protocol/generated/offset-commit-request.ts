@@ -88,13 +88,7 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
     }
   }
   if (version >= 8) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -108,13 +102,7 @@ function encodeOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestTopic, 
     }
   }
   if (version >= 8) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -130,13 +118,7 @@ function encodeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPar
   }
   if (version >= 8) w.writeCompactNullableString(m.committedMetadata, "committedMetadata"); else w.writeNullableString(m.committedMetadata, "committedMetadata");
   if (version >= 8) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -160,15 +142,7 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 8) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, generationIdOrMemberEpoch: f_generationIdOrMemberEpoch, memberId: f_memberId, groupInstanceId: f_groupInstanceId, retentionTimeMs: f_retentionTimeMs, topics: f_topics, unknownTaggedFields };
 }
 
@@ -185,15 +159,7 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 8) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -203,14 +169,6 @@ function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetC
   const f_committedLeaderEpoch: number = version >= 6 ? r.readInt32("committedLeaderEpoch") : -1;
   const f_commitTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("commitTimestamp") : -1n;
   const f_committedMetadata: string | null = (version >= 8 ? r.readCompactNullableString("committedMetadata") : r.readNullableString("committedMetadata"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 8) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, commitTimestamp: f_commitTimestamp, committedMetadata: f_committedMetadata, unknownTaggedFields };
 }

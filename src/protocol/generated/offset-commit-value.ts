@@ -40,13 +40,7 @@ export function encodeOffsetCommitValue(w: Writer, m: OffsetCommitValue, version
     w.writeInt64(m.expireTimestamp);
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -59,14 +53,6 @@ export function decodeOffsetCommitValue(r: Reader, version: number): OffsetCommi
   const f_metadata: string = (version >= 4 ? r.readCompactString("metadata") : r.readString("metadata"));
   const f_commitTimestamp: bigint = r.readInt64("commitTimestamp");
   const f_expireTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("expireTimestamp") : -1n;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { offset: f_offset, leaderEpoch: f_leaderEpoch, metadata: f_metadata, commitTimestamp: f_commitTimestamp, expireTimestamp: f_expireTimestamp, unknownTaggedFields };
 }

@@ -139,13 +139,7 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -159,13 +153,7 @@ function encodeOffsetFetchResponseTopic(w: Writer, m: OffsetFetchResponseTopic, 
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -178,13 +166,7 @@ function encodeOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponsePar
   if (version >= 6) w.writeCompactNullableString(m.metadata, "metadata"); else w.writeNullableString(m.metadata, "metadata");
   w.writeInt16(m.errorCode);
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -198,13 +180,7 @@ function encodeOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseGroup, 
     }
   }
   w.writeInt16(m.errorCode);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseTopics, version: number): void {
@@ -216,13 +192,7 @@ function encodeOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseTopics
       encodeOffsetFetchResponsePartitions(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePartitions, version: number): void {
@@ -231,13 +201,7 @@ function encodeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePa
   w.writeInt32(m.committedLeaderEpoch);
   w.writeCompactNullableString(m.metadata, "metadata");
   w.writeInt16(m.errorCode);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
@@ -268,15 +232,7 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
       f_groups = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, errorCode: f_errorCode, groups: f_groups, unknownTaggedFields };
 }
 
@@ -293,15 +249,7 @@ function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetch
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -311,15 +259,7 @@ function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetF
   const f_committedLeaderEpoch: number = version >= 5 ? r.readInt32("committedLeaderEpoch") : -1;
   const f_metadata: string | null = (version >= 6 ? r.readCompactNullableString("metadata") : r.readNullableString("metadata"));
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields };
 }
 
@@ -337,13 +277,7 @@ function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetch
     }
   }
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode, unknownTaggedFields };
 }
 
@@ -360,13 +294,7 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -376,12 +304,6 @@ function decodeOffsetFetchResponsePartitions(r: Reader, version: number): Offset
   const f_committedLeaderEpoch: number = r.readInt32("committedLeaderEpoch");
   const f_metadata: string | null = r.readCompactNullableString("metadata");
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields };
 }

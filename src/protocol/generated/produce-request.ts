@@ -70,13 +70,7 @@ export function encodeProduceRequest(w: Writer, m: ProduceRequest, version: numb
     }
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -90,13 +84,7 @@ function encodeProduceRequestTopicProduceData(w: Writer, m: ProduceRequestTopicP
     }
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -104,13 +92,7 @@ function encodeProduceRequestPartitionProduceData(w: Writer, m: ProduceRequestPa
   w.writeInt32(m.index);
   w.writeNullableBytesChunk(m.records, (version >= 9), "records");
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -132,15 +114,7 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
       f_topicData = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, acks: f_acks, timeoutMs: f_timeoutMs, topicData: f_topicData, unknownTaggedFields };
 }
 
@@ -157,29 +131,13 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
       f_partitionData = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitionData: f_partitionData, unknownTaggedFields };
 }
 
 function decodeProduceRequestPartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {
   const f_index: number = r.readInt32("index");
   const f_records: Buffer | null = r.readNullableBytesView((version >= 9), "records");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { index: f_index, records: f_records, unknownTaggedFields };
 }

@@ -158,13 +158,7 @@ function encodeProduceResponseTopicProduceResponse(w: Writer, m: ProduceResponse
     }
   }
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -214,26 +208,14 @@ function encodeProduceResponseBatchIndexAndErrorMessage(w: Writer, m: ProduceRes
   w.writeInt32(m.batchIndex);
   if (version >= 9) w.writeCompactNullableString(m.batchIndexErrorMessage, "batchIndexErrorMessage"); else w.writeNullableString(m.batchIndexErrorMessage, "batchIndexErrorMessage");
   if (version >= 9) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 function encodeProduceResponseLeaderIdAndEpoch(w: Writer, m: ProduceResponseLeaderIdAndEpoch, version: number): void {
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpoint, version: number): void {
@@ -241,13 +223,7 @@ function encodeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndp
   w.writeCompactString(m.host, "host");
   w.writeInt32(m.port);
   w.writeCompactNullableString(m.rack, "rack");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
@@ -313,15 +289,7 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
       f_partitionResponses = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitionResponses: f_partitionResponses, unknownTaggedFields };
 }
 
@@ -371,28 +339,14 @@ function decodeProduceResponsePartitionProduceResponse(r: Reader, version: numbe
 function decodeProduceResponseBatchIndexAndErrorMessage(r: Reader, version: number): ProduceResponseBatchIndexAndErrorMessage {
   const f_batchIndex: number = r.readInt32("batchIndex");
   const f_batchIndexErrorMessage: string | null = (version >= 9 ? r.readCompactNullableString("batchIndexErrorMessage") : r.readNullableString("batchIndexErrorMessage"));
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 9) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { batchIndex: f_batchIndex, batchIndexErrorMessage: f_batchIndexErrorMessage, unknownTaggedFields };
 }
 
 function decodeProduceResponseLeaderIdAndEpoch(r: Reader, version: number): ProduceResponseLeaderIdAndEpoch {
   const f_leaderId: number = r.readInt32("leaderId");
   const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
@@ -401,13 +355,7 @@ function decodeProduceResponseNodeEndpoint(r: Reader, version: number): ProduceR
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readInt32("port");
   const f_rack: string | null = r.readCompactNullableString("rack");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }
 

@@ -29,13 +29,7 @@ export function encodeProducerIdsRecord(w: Writer, m: ProducerIdsRecord, version
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
   w.writeInt64(m.nextProducerId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeProducerIdsRecord(r: Reader, version: number): ProducerIdsRecord {
@@ -45,12 +39,6 @@ export function decodeProducerIdsRecord(r: Reader, version: number): ProducerIds
   const f_brokerId: number = r.readInt32("brokerId");
   const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
   const f_nextProducerId: bigint = r.readInt64("nextProducerId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, nextProducerId: f_nextProducerId, unknownTaggedFields };
 }

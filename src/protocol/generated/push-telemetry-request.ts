@@ -37,13 +37,7 @@ export function encodePushTelemetryRequest(w: Writer, m: PushTelemetryRequest, v
   w.writeBool(m.terminating);
   w.writeInt8(m.compressionType);
   w.writeBytes(m.metrics, true, "metrics");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodePushTelemetryRequest(r: Reader, version: number): PushTelemetryRequest {
@@ -55,12 +49,6 @@ export function decodePushTelemetryRequest(r: Reader, version: number): PushTele
   const f_terminating: boolean = r.readBool("terminating");
   const f_compressionType: number = r.readInt8("compressionType");
   const f_metrics: Buffer = r.readBytes(true, "metrics");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, terminating: f_terminating, compressionType: f_compressionType, metrics: f_metrics, unknownTaggedFields };
 }

@@ -26,13 +26,7 @@ export function encodePushTelemetryResponse(w: Writer, m: PushTelemetryResponse,
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodePushTelemetryResponse(r: Reader, version: number): PushTelemetryResponse {
@@ -41,12 +35,6 @@ export function decodePushTelemetryResponse(r: Reader, version: number): PushTel
   }
   const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -76,24 +76,12 @@ export function encodeQuorumStateData(w: Writer, m: QuorumStateData, version: nu
       }
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeQuorumStateDataVoter(w: Writer, m: QuorumStateDataVoter, version: number): void {
   w.writeInt32(m.voterId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeQuorumStateData(r: Reader, version: number): QuorumStateData {
@@ -117,24 +105,12 @@ export function decodeQuorumStateData(r: Reader, version: number): QuorumStateDa
       f_currentVoters = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clusterId: f_clusterId, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, votedId: f_votedId, votedDirectoryId: f_votedDirectoryId, appliedOffset: f_appliedOffset, currentVoters: f_currentVoters, unknownTaggedFields };
 }
 
 function decodeQuorumStateDataVoter(r: Reader, version: number): QuorumStateDataVoter {
   const f_voterId: number = r.readInt32("voterId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { voterId: f_voterId, unknownTaggedFields };
 }

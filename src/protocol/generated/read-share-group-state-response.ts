@@ -84,13 +84,7 @@ export function encodeReadShareGroupStateResponse(w: Writer, m: ReadShareGroupSt
       encodeReadShareGroupStateResponseReadStateResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeReadShareGroupStateResponseReadStateResult(w: Writer, m: ReadShareGroupStateResponseReadStateResult, version: number): void {
@@ -102,13 +96,7 @@ function encodeReadShareGroupStateResponseReadStateResult(w: Writer, m: ReadShar
       encodeReadShareGroupStateResponsePartitionResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeReadShareGroupStateResponsePartitionResult(w: Writer, m: ReadShareGroupStateResponsePartitionResult, version: number): void {
@@ -124,13 +112,7 @@ function encodeReadShareGroupStateResponsePartitionResult(w: Writer, m: ReadShar
       encodeReadShareGroupStateResponseStateBatch(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeReadShareGroupStateResponseStateBatch(w: Writer, m: ReadShareGroupStateResponseStateBatch, version: number): void {
@@ -138,13 +120,7 @@ function encodeReadShareGroupStateResponseStateBatch(w: Writer, m: ReadShareGrou
   w.writeInt64(m.lastOffset);
   w.writeInt8(m.deliveryState);
   w.writeInt16(m.deliveryCount);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeReadShareGroupStateResponse(r: Reader, version: number): ReadShareGroupStateResponse {
@@ -162,13 +138,7 @@ export function decodeReadShareGroupStateResponse(r: Reader, version: number): R
       f_results = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { results: f_results, unknownTaggedFields };
 }
 
@@ -185,13 +155,7 @@ function decodeReadShareGroupStateResponseReadStateResult(r: Reader, version: nu
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -212,13 +176,7 @@ function decodeReadShareGroupStateResponsePartitionResult(r: Reader, version: nu
       f_stateBatches = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
@@ -227,12 +185,6 @@ function decodeReadShareGroupStateResponseStateBatch(r: Reader, version: number)
   const f_lastOffset: bigint = r.readInt64("lastOffset");
   const f_deliveryState: number = r.readInt8("deliveryState");
   const f_deliveryCount: number = r.readInt16("deliveryCount");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

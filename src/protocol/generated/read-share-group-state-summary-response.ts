@@ -64,13 +64,7 @@ export function encodeReadShareGroupStateSummaryResponse(w: Writer, m: ReadShare
       encodeReadShareGroupStateSummaryResponseReadStateSummaryResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeReadShareGroupStateSummaryResponseReadStateSummaryResult(w: Writer, m: ReadShareGroupStateSummaryResponseReadStateSummaryResult, version: number): void {
@@ -82,13 +76,7 @@ function encodeReadShareGroupStateSummaryResponseReadStateSummaryResult(w: Write
       encodeReadShareGroupStateSummaryResponsePartitionResult(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult, version: number): void {
@@ -97,13 +85,7 @@ function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, m: R
   w.writeCompactNullableString(m.errorMessage, "errorMessage");
   w.writeInt32(m.stateEpoch);
   w.writeInt64(m.startOffset);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
@@ -121,13 +103,7 @@ export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: num
       f_results = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { results: f_results, unknownTaggedFields };
 }
 
@@ -144,13 +120,7 @@ function decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reade
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -160,12 +130,6 @@ function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, vers
   const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
   const f_stateEpoch: number = r.readInt32("stateEpoch");
   const f_startOffset: bigint = r.readInt64("startOffset");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, startOffset: f_startOffset, unknownTaggedFields };
 }

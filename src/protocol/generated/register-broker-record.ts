@@ -131,26 +131,14 @@ function encodeRegisterBrokerRecordBrokerEndpoint(w: Writer, m: RegisterBrokerRe
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeRegisterBrokerRecordBrokerFeature(w: Writer, m: RegisterBrokerRecordBrokerFeature, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRegisterBrokerRecord(r: Reader, version: number): RegisterBrokerRecord {
@@ -223,13 +211,7 @@ function decodeRegisterBrokerRecordBrokerEndpoint(r: Reader, version: number): R
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
   const f_securityProtocol: number = r.readInt16("securityProtocol");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
@@ -237,12 +219,6 @@ function decodeRegisterBrokerRecordBrokerFeature(r: Reader, version: number): Re
   const f_name: string = r.readCompactString("name");
   const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
   const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

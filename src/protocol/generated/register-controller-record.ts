@@ -82,13 +82,7 @@ export function encodeRegisterControllerRecord(w: Writer, m: RegisterControllerR
       encodeRegisterControllerRecordControllerFeature(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeRegisterControllerRecordControllerEndpoint(w: Writer, m: RegisterControllerRecordControllerEndpoint, version: number): void {
@@ -96,26 +90,14 @@ function encodeRegisterControllerRecordControllerEndpoint(w: Writer, m: Register
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeRegisterControllerRecordControllerFeature(w: Writer, m: RegisterControllerRecordControllerFeature, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRegisterControllerRecord(r: Reader, version: number): RegisterControllerRecord {
@@ -147,13 +129,7 @@ export function decodeRegisterControllerRecord(r: Reader, version: number): Regi
       f_features = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { controllerId: f_controllerId, incarnationId: f_incarnationId, zkMigrationReady: f_zkMigrationReady, endPoints: f_endPoints, features: f_features, unknownTaggedFields };
 }
 
@@ -162,13 +138,7 @@ function decodeRegisterControllerRecordControllerEndpoint(r: Reader, version: nu
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
   const f_securityProtocol: number = r.readInt16("securityProtocol");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
@@ -176,12 +146,6 @@ function decodeRegisterControllerRecordControllerFeature(r: Reader, version: num
   const f_name: string = r.readCompactString("name");
   const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
   const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

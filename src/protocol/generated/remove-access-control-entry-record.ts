@@ -24,13 +24,7 @@ export function encodeRemoveAccessControlEntryRecord(w: Writer, m: RemoveAccessC
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RemoveAccessControlEntryRecord (valid 0-0)`);
   }
   w.writeUuid(m.id);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRemoveAccessControlEntryRecord(r: Reader, version: number): RemoveAccessControlEntryRecord {
@@ -38,12 +32,6 @@ export function decodeRemoveAccessControlEntryRecord(r: Reader, version: number)
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveAccessControlEntryRecord (valid 0-0)`);
   }
   const f_id: string = r.readUuid("id");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { id: f_id, unknownTaggedFields };
 }

@@ -23,13 +23,7 @@ export function encodeRemoveDelegationTokenRecord(w: Writer, m: RemoveDelegation
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RemoveDelegationTokenRecord (valid 0-0)`);
   }
   w.writeCompactString(m.tokenId, "tokenId");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRemoveDelegationTokenRecord(r: Reader, version: number): RemoveDelegationTokenRecord {
@@ -37,12 +31,6 @@ export function decodeRemoveDelegationTokenRecord(r: Reader, version: number): R
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveDelegationTokenRecord (valid 0-0)`);
   }
   const f_tokenId: string = r.readCompactString("tokenId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { tokenId: f_tokenId, unknownTaggedFields };
 }

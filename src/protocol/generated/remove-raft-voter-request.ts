@@ -30,13 +30,7 @@ export function encodeRemoveRaftVoterRequest(w: Writer, m: RemoveRaftVoterReques
   w.writeCompactNullableString(m.clusterId, "clusterId");
   w.writeInt32(m.voterId);
   w.writeUuid(m.voterDirectoryId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRemoveRaftVoterRequest(r: Reader, version: number): RemoveRaftVoterRequest {
@@ -46,12 +40,6 @@ export function decodeRemoveRaftVoterRequest(r: Reader, version: number): Remove
   const f_clusterId: string | null = r.readCompactNullableString("clusterId");
   const f_voterId: number = r.readInt32("voterId");
   const f_voterDirectoryId: string = r.readUuid("voterDirectoryId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clusterId: f_clusterId, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, unknownTaggedFields };
 }

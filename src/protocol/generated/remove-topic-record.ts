@@ -24,13 +24,7 @@ export function encodeRemoveTopicRecord(w: Writer, m: RemoveTopicRecord, version
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RemoveTopicRecord (valid 0-0)`);
   }
   w.writeUuid(m.topicId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRemoveTopicRecord(r: Reader, version: number): RemoveTopicRecord {
@@ -38,12 +32,6 @@ export function decodeRemoveTopicRecord(r: Reader, version: number): RemoveTopic
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveTopicRecord (valid 0-0)`);
   }
   const f_topicId: string = r.readUuid("topicId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, unknownTaggedFields };
 }

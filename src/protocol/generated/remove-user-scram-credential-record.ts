@@ -26,13 +26,7 @@ export function encodeRemoveUserScramCredentialRecord(w: Writer, m: RemoveUserSc
   }
   w.writeCompactString(m.name, "name");
   w.writeInt8(m.mechanism);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeRemoveUserScramCredentialRecord(r: Reader, version: number): RemoveUserScramCredentialRecord {
@@ -41,12 +35,6 @@ export function decodeRemoveUserScramCredentialRecord(r: Reader, version: number
   }
   const f_name: string = r.readCompactString("name");
   const f_mechanism: number = r.readInt8("mechanism");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, mechanism: f_mechanism, unknownTaggedFields };
 }

@@ -28,13 +28,7 @@ export function encodeRenewDelegationTokenRequest(w: Writer, m: RenewDelegationT
   w.writeBytes(m.hmac, (version >= 2), "hmac");
   w.writeInt64(m.renewPeriodMs);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -44,14 +38,6 @@ export function decodeRenewDelegationTokenRequest(r: Reader, version: number): R
   }
   const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
   const f_renewPeriodMs: bigint = r.readInt64("renewPeriodMs");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { hmac: f_hmac, renewPeriodMs: f_renewPeriodMs, unknownTaggedFields };
 }

@@ -30,13 +30,7 @@ export function encodeRenewDelegationTokenResponse(w: Writer, m: RenewDelegation
   w.writeInt64(m.expiryTimestampMs);
   w.writeInt32(m.throttleTimeMs);
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -47,14 +41,6 @@ export function decodeRenewDelegationTokenResponse(r: Reader, version: number): 
   const f_errorCode: number = r.readInt16("errorCode");
   const f_expiryTimestampMs: bigint = r.readInt64("expiryTimestampMs");
   const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields };
 }

@@ -35,13 +35,7 @@ export function encodeRequestHeader(w: Writer, m: RequestHeader, version: number
     w.writeNullableString(m.clientId, "clientId");
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -53,14 +47,6 @@ export function decodeRequestHeader(r: Reader, version: number): RequestHeader {
   const f_requestApiVersion: number = r.readInt16("requestApiVersion");
   const f_correlationId: number = r.readInt32("correlationId");
   const f_clientId: string | null = version >= 1 ? r.readNullableString("clientId") : "";
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { requestApiKey: f_requestApiKey, requestApiVersion: f_requestApiVersion, correlationId: f_correlationId, clientId: f_clientId, unknownTaggedFields };
 }

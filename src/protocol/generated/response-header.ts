@@ -24,13 +24,7 @@ export function encodeResponseHeader(w: Writer, m: ResponseHeader, version: numb
   }
   w.writeInt32(m.correlationId);
   if (version >= 1) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -39,14 +33,6 @@ export function decodeResponseHeader(r: Reader, version: number): ResponseHeader
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ResponseHeader (valid 0-1)`);
   }
   const f_correlationId: number = r.readInt32("correlationId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 1) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { correlationId: f_correlationId, unknownTaggedFields };
 }

@@ -25,13 +25,7 @@ export function encodeSaslAuthenticateRequest(w: Writer, m: SaslAuthenticateRequ
   }
   w.writeBytes(m.authBytes, (version >= 2), "authBytes");
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -40,14 +34,6 @@ export function decodeSaslAuthenticateRequest(r: Reader, version: number): SaslA
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SaslAuthenticateRequest (valid 0-2)`);
   }
   const f_authBytes: Buffer = r.readBytes((version >= 2), "authBytes");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { authBytes: f_authBytes, unknownTaggedFields };
 }

@@ -32,13 +32,7 @@ export function encodeShareGroupDescribeRequest(w: Writer, m: ShareGroupDescribe
     }
   }
   w.writeBool(m.includeAuthorizedOperations);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareGroupDescribeRequest(r: Reader, version: number): ShareGroupDescribeRequest {
@@ -57,12 +51,6 @@ export function decodeShareGroupDescribeRequest(r: Reader, version: number): Sha
     }
   }
   const f_includeAuthorizedOperations: boolean = r.readBool("includeAuthorizedOperations");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { groupIds: f_groupIds, includeAuthorizedOperations: f_includeAuthorizedOperations, unknownTaggedFields };
 }

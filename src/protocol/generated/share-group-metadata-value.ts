@@ -23,13 +23,7 @@ export function encodeShareGroupMetadataValue(w: Writer, m: ShareGroupMetadataVa
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMetadataValue (valid 0-0)`);
   }
   w.writeInt32(m.epoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareGroupMetadataValue(r: Reader, version: number): ShareGroupMetadataValue {
@@ -37,12 +31,6 @@ export function decodeShareGroupMetadataValue(r: Reader, version: number): Share
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMetadataValue (valid 0-0)`);
   }
   const f_epoch: number = r.readInt32("epoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { epoch: f_epoch, unknownTaggedFields };
 }

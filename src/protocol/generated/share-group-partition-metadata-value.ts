@@ -62,13 +62,7 @@ export function encodeShareGroupPartitionMetadataValue(w: Writer, m: ShareGroupP
       encodeShareGroupPartitionMetadataValueTopicMetadata(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareGroupPartitionMetadataValueTopicMetadata(w: Writer, m: ShareGroupPartitionMetadataValueTopicMetadata, version: number): void {
@@ -82,13 +76,7 @@ function encodeShareGroupPartitionMetadataValueTopicMetadata(w: Writer, m: Share
       encodeShareGroupPartitionMetadataValuePartitionMetadata(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareGroupPartitionMetadataValuePartitionMetadata(w: Writer, m: ShareGroupPartitionMetadataValuePartitionMetadata, version: number): void {
@@ -100,13 +88,7 @@ function encodeShareGroupPartitionMetadataValuePartitionMetadata(w: Writer, m: S
       w.writeCompactString(a[i]!, "racks");
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareGroupPartitionMetadataValue(r: Reader, version: number): ShareGroupPartitionMetadataValue {
@@ -124,13 +106,7 @@ export function decodeShareGroupPartitionMetadataValue(r: Reader, version: numbe
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topics: f_topics, unknownTaggedFields };
 }
 
@@ -149,13 +125,7 @@ function decodeShareGroupPartitionMetadataValueTopicMetadata(r: Reader, version:
       f_partitionMetadata = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, topicName: f_topicName, numPartitions: f_numPartitions, partitionMetadata: f_partitionMetadata, unknownTaggedFields };
 }
 
@@ -172,12 +142,6 @@ function decodeShareGroupPartitionMetadataValuePartitionMetadata(r: Reader, vers
       f_racks = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, racks: f_racks, unknownTaggedFields };
 }

@@ -69,13 +69,7 @@ export function encodeShareGroupStatePartitionMetadataValue(w: Writer, m: ShareG
       encodeShareGroupStatePartitionMetadataValueTopicInfo(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w: Writer, m: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo, version: number): void {
@@ -88,25 +82,13 @@ function encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w: Write
       w.writeInt32(a[i]!);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareGroupStatePartitionMetadataValueTopicInfo(w: Writer, m: ShareGroupStatePartitionMetadataValueTopicInfo, version: number): void {
   w.writeUuid(m.topicId);
   w.writeCompactString(m.topicName, "topicName");
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: number): ShareGroupStatePartitionMetadataValue {
@@ -135,13 +117,7 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
       f_deletingTopics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { initializedTopics: f_initializedTopics, deletingTopics: f_deletingTopics, unknownTaggedFields };
 }
 
@@ -159,25 +135,13 @@ function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: Reade
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, topicName: f_topicName, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeShareGroupStatePartitionMetadataValueTopicInfo(r: Reader, version: number): ShareGroupStatePartitionMetadataValueTopicInfo {
   const f_topicId: string = r.readUuid("topicId");
   const f_topicName: string = r.readCompactString("topicName");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, topicName: f_topicName, unknownTaggedFields };
 }

@@ -44,13 +44,7 @@ export function encodeShareGroupTargetAssignmentMemberValue(w: Writer, m: ShareG
       encodeShareGroupTargetAssignmentMemberValueTopicPartition(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareGroupTargetAssignmentMemberValueTopicPartition(w: Writer, m: ShareGroupTargetAssignmentMemberValueTopicPartition, version: number): void {
@@ -62,13 +56,7 @@ function encodeShareGroupTargetAssignmentMemberValueTopicPartition(w: Writer, m:
       w.writeInt32(a[i]!);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareGroupTargetAssignmentMemberValue(r: Reader, version: number): ShareGroupTargetAssignmentMemberValue {
@@ -86,13 +74,7 @@ export function decodeShareGroupTargetAssignmentMemberValue(r: Reader, version: 
       f_topicPartitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicPartitions: f_topicPartitions, unknownTaggedFields };
 }
 
@@ -109,12 +91,6 @@ function decodeShareGroupTargetAssignmentMemberValueTopicPartition(r: Reader, ve
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }

@@ -23,13 +23,7 @@ export function encodeShareGroupTargetAssignmentMetadataValue(w: Writer, m: Shar
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMetadataValue (valid 0-0)`);
   }
   w.writeInt32(m.assignmentEpoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareGroupTargetAssignmentMetadataValue(r: Reader, version: number): ShareGroupTargetAssignmentMetadataValue {
@@ -37,12 +31,6 @@ export function decodeShareGroupTargetAssignmentMetadataValue(r: Reader, version
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMetadataValue (valid 0-0)`);
   }
   const f_assignmentEpoch: number = r.readInt32("assignmentEpoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { assignmentEpoch: f_assignmentEpoch, unknownTaggedFields };
 }

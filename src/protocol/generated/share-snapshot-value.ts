@@ -59,13 +59,7 @@ export function encodeShareSnapshotValue(w: Writer, m: ShareSnapshotValue, versi
       encodeShareSnapshotValueStateBatch(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareSnapshotValueStateBatch(w: Writer, m: ShareSnapshotValueStateBatch, version: number): void {
@@ -73,13 +67,7 @@ function encodeShareSnapshotValueStateBatch(w: Writer, m: ShareSnapshotValueStat
   w.writeInt64(m.lastOffset);
   w.writeInt8(m.deliveryState);
   w.writeInt16(m.deliveryCount);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareSnapshotValue(r: Reader, version: number): ShareSnapshotValue {
@@ -101,13 +89,7 @@ export function decodeShareSnapshotValue(r: Reader, version: number): ShareSnaps
       f_stateBatches = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { snapshotEpoch: f_snapshotEpoch, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
@@ -116,12 +98,6 @@ function decodeShareSnapshotValueStateBatch(r: Reader, version: number): ShareSn
   const f_lastOffset: bigint = r.readInt64("lastOffset");
   const f_deliveryState: number = r.readInt8("deliveryState");
   const f_deliveryCount: number = r.readInt16("deliveryCount");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

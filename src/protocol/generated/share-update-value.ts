@@ -56,13 +56,7 @@ export function encodeShareUpdateValue(w: Writer, m: ShareUpdateValue, version: 
       encodeShareUpdateValueStateBatch(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeShareUpdateValueStateBatch(w: Writer, m: ShareUpdateValueStateBatch, version: number): void {
@@ -70,13 +64,7 @@ function encodeShareUpdateValueStateBatch(w: Writer, m: ShareUpdateValueStateBat
   w.writeInt64(m.lastOffset);
   w.writeInt8(m.deliveryState);
   w.writeInt16(m.deliveryCount);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeShareUpdateValue(r: Reader, version: number): ShareUpdateValue {
@@ -97,13 +85,7 @@ export function decodeShareUpdateValue(r: Reader, version: number): ShareUpdateV
       f_stateBatches = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { snapshotEpoch: f_snapshotEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
@@ -112,12 +94,6 @@ function decodeShareUpdateValueStateBatch(r: Reader, version: number): ShareUpda
   const f_lastOffset: bigint = r.readInt64("lastOffset");
   const f_deliveryState: number = r.readInt8("deliveryState");
   const f_deliveryCount: number = r.readInt16("deliveryCount");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

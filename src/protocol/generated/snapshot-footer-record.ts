@@ -23,13 +23,7 @@ export function encodeSnapshotFooterRecord(w: Writer, m: SnapshotFooterRecord, v
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of SnapshotFooterRecord (valid 0-0)`);
   }
   w.writeInt16(m.version);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeSnapshotFooterRecord(r: Reader, version: number): SnapshotFooterRecord {
@@ -37,12 +31,6 @@ export function decodeSnapshotFooterRecord(r: Reader, version: number): Snapshot
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SnapshotFooterRecord (valid 0-0)`);
   }
   const f_version: number = r.readInt16("version");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, unknownTaggedFields };
 }

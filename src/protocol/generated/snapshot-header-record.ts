@@ -26,13 +26,7 @@ export function encodeSnapshotHeaderRecord(w: Writer, m: SnapshotHeaderRecord, v
   }
   w.writeInt16(m.version);
   w.writeInt64(m.lastContainedLogTimestamp);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeSnapshotHeaderRecord(r: Reader, version: number): SnapshotHeaderRecord {
@@ -41,12 +35,6 @@ export function decodeSnapshotHeaderRecord(r: Reader, version: number): Snapshot
   }
   const f_version: number = r.readInt16("version");
   const f_lastContainedLogTimestamp: bigint = r.readInt64("lastContainedLogTimestamp");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, lastContainedLogTimestamp: f_lastContainedLogTimestamp, unknownTaggedFields };
 }

@@ -136,13 +136,7 @@ export function encodeStopReplicaRequest(w: Writer, m: StopReplicaRequest, versi
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -161,13 +155,7 @@ function encodeStopReplicaRequestStopReplicaTopicV1(w: Writer, m: StopReplicaReq
     }
   }
   if (version >= 2) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -180,26 +168,14 @@ function encodeStopReplicaRequestStopReplicaTopicState(w: Writer, m: StopReplica
       encodeStopReplicaRequestStopReplicaPartitionState(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeStopReplicaRequestStopReplicaPartitionState(w: Writer, m: StopReplicaRequestStopReplicaPartitionState, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderEpoch);
   w.writeBool(m.deletePartition);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeStopReplicaRequest(r: Reader, version: number): StopReplicaRequest {
@@ -244,15 +220,7 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
       f_topicStates = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { controllerId: f_controllerId, isKRaftController: f_isKRaftController, controllerEpoch: f_controllerEpoch, brokerEpoch: f_brokerEpoch, deletePartitions: f_deletePartitions, ungroupedPartitions: f_ungroupedPartitions, topics: f_topics, topicStates: f_topicStates, unknownTaggedFields };
 }
 
@@ -275,15 +243,7 @@ function decodeStopReplicaRequestStopReplicaTopicV1(r: Reader, version: number):
       f_partitionIndexes = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 2) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, partitionIndexes: f_partitionIndexes, unknownTaggedFields };
 }
 
@@ -300,13 +260,7 @@ function decodeStopReplicaRequestStopReplicaTopicState(r: Reader, version: numbe
       f_partitionStates = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicName: f_topicName, partitionStates: f_partitionStates, unknownTaggedFields };
 }
 
@@ -314,12 +268,6 @@ function decodeStopReplicaRequestStopReplicaPartitionState(r: Reader, version: n
   const f_partitionIndex: number = r.readInt32("partitionIndex");
   const f_leaderEpoch: number = r.readInt32("leaderEpoch");
   const f_deletePartition: boolean = r.readBool("deletePartition");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, deletePartition: f_deletePartition, unknownTaggedFields };
 }

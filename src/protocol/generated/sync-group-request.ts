@@ -70,13 +70,7 @@ export function encodeSyncGroupRequest(w: Writer, m: SyncGroupRequest, version: 
     }
   }
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -84,13 +78,7 @@ function encodeSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestAssignme
   if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
   w.writeBytes(m.assignment, (version >= 4), "assignment");
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -115,29 +103,13 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
       f_assignments = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, protocolType: f_protocolType, protocolName: f_protocolName, assignments: f_assignments, unknownTaggedFields };
 }
 
 function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
   const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
   const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, assignment: f_assignment, unknownTaggedFields };
 }

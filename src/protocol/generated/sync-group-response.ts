@@ -43,13 +43,7 @@ export function encodeSyncGroupResponse(w: Writer, m: SyncGroupResponse, version
   }
   w.writeBytes(m.assignment, (version >= 4), "assignment");
   if (version >= 4) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -62,14 +56,6 @@ export function decodeSyncGroupResponse(r: Reader, version: number): SyncGroupRe
   const f_protocolType: string | null = version >= 5 ? r.readCompactNullableString("protocolType") : null;
   const f_protocolName: string | null = version >= 5 ? r.readCompactNullableString("protocolName") : null;
   const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 4) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, protocolType: f_protocolType, protocolName: f_protocolName, assignment: f_assignment, unknownTaggedFields };
 }

@@ -27,13 +27,7 @@ export function encodeTopicRecord(w: Writer, m: TopicRecord, version: number): v
   }
   w.writeCompactString(m.name, "name");
   w.writeUuid(m.topicId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeTopicRecord(r: Reader, version: number): TopicRecord {
@@ -42,12 +36,6 @@ export function decodeTopicRecord(r: Reader, version: number): TopicRecord {
   }
   const f_name: string = r.readCompactString("name");
   const f_topicId: string = r.readUuid("topicId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, topicId: f_topicId, unknownTaggedFields };
 }

@@ -26,13 +26,7 @@ export function encodeUnfenceBrokerRecord(w: Writer, m: UnfenceBrokerRecord, ver
   }
   w.writeInt32(m.id);
   w.writeInt64(m.epoch);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeUnfenceBrokerRecord(r: Reader, version: number): UnfenceBrokerRecord {
@@ -41,12 +35,6 @@ export function decodeUnfenceBrokerRecord(r: Reader, version: number): UnfenceBr
   }
   const f_id: number = r.readInt32("id");
   const f_epoch: bigint = r.readInt64("epoch");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { id: f_id, epoch: f_epoch, unknownTaggedFields };
 }

@@ -23,13 +23,7 @@ export function encodeUnregisterBrokerRequest(w: Writer, m: UnregisterBrokerRequ
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of UnregisterBrokerRequest (valid 0-0)`);
   }
   w.writeInt32(m.brokerId);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeUnregisterBrokerRequest(r: Reader, version: number): UnregisterBrokerRequest {
@@ -37,12 +31,6 @@ export function decodeUnregisterBrokerRequest(r: Reader, version: number): Unreg
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UnregisterBrokerRequest (valid 0-0)`);
   }
   const f_brokerId: number = r.readInt32("brokerId");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, unknownTaggedFields };
 }

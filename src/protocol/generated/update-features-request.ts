@@ -56,13 +56,7 @@ export function encodeUpdateFeaturesRequest(w: Writer, m: UpdateFeaturesRequest,
   if (version >= 1) {
     w.writeBool(m.validateOnly);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey, version: number): void {
@@ -76,13 +70,7 @@ function encodeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, m: UpdateFeature
   if (version >= 1) {
     w.writeInt8(m.upgradeType);
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeUpdateFeaturesRequest(r: Reader, version: number): UpdateFeaturesRequest {
@@ -102,13 +90,7 @@ export function decodeUpdateFeaturesRequest(r: Reader, version: number): UpdateF
     }
   }
   const f_validateOnly: boolean = version >= 1 ? r.readBool("validateOnly") : false;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { timeoutMs: f_timeoutMs, featureUpdates: f_featureUpdates, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
@@ -117,12 +99,6 @@ function decodeUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: number)
   const f_maxVersionLevel: number = r.readInt16("maxVersionLevel");
   const f_allowDowngrade: boolean = version <= 0 ? r.readBool("allowDowngrade") : false;
   const f_upgradeType: number = version >= 1 ? r.readInt8("upgradeType") : 1;
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { feature: f_feature, maxVersionLevel: f_maxVersionLevel, allowDowngrade: f_allowDowngrade, upgradeType: f_upgradeType, unknownTaggedFields };
 }

@@ -208,13 +208,7 @@ function encodeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer, m: U
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -231,13 +225,7 @@ function encodeUpdateMetadataRequestUpdateMetadataTopicState(w: Writer, m: Updat
     }
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -262,13 +250,7 @@ function encodeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, m: UpdateMet
     if (version >= 6) w.writeCompactNullableString(m.rack, "rack"); else w.writeNullableString(m.rack, "rack");
   }
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -280,13 +262,7 @@ function encodeUpdateMetadataRequestUpdateMetadataEndpoint(w: Writer, m: UpdateM
   }
   w.writeInt16(m.securityProtocol);
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -396,15 +372,7 @@ function decodeUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, vers
       f_offlineReplicas = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, controllerEpoch: f_controllerEpoch, leader: f_leader, leaderEpoch: f_leaderEpoch, isr: f_isr, zkVersion: f_zkVersion, replicas: f_replicas, offlineReplicas: f_offlineReplicas, unknownTaggedFields };
 }
 
@@ -422,15 +390,7 @@ function decodeUpdateMetadataRequestUpdateMetadataTopicState(r: Reader, version:
       f_partitionStates = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, topicId: f_topicId, partitionStates: f_partitionStates, unknownTaggedFields };
 }
 
@@ -450,15 +410,7 @@ function decodeUpdateMetadataRequestUpdateMetadataBroker(r: Reader, version: num
     }
   }
   const f_rack: string | null = version >= 2 ? (version >= 6 ? r.readCompactNullableString("rack") : r.readNullableString("rack")) : "";
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { id: f_id, v0Host: f_v0Host, v0Port: f_v0Port, endpoints: f_endpoints, rack: f_rack, unknownTaggedFields };
 }
 
@@ -467,14 +419,6 @@ function decodeUpdateMetadataRequestUpdateMetadataEndpoint(r: Reader, version: n
   const f_host: string = (version >= 6 ? r.readCompactString("host") : r.readString("host"));
   const f_listener: string = version >= 3 ? (version >= 6 ? r.readCompactString("listener") : r.readString("listener")) : "";
   const f_securityProtocol: number = r.readInt16("securityProtocol");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { port: f_port, host: f_host, listener: f_listener, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }

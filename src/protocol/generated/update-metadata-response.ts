@@ -24,13 +24,7 @@ export function encodeUpdateMetadataResponse(w: Writer, m: UpdateMetadataRespons
   }
   w.writeInt16(m.errorCode);
   if (version >= 6) {
-    const unknown = m.unknownTaggedFields;
-    if (unknown === undefined || unknown.length === 0) {
-      w.writeUnsignedVarint(0);
-    } else {
-      w.writeUnsignedVarint(unknown.length);
-      w.writeRawTaggedFields(unknown, 0, Infinity);
-    }
+    w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
@@ -39,14 +33,6 @@ export function decodeUpdateMetadataResponse(r: Reader, version: number): Update
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateMetadataResponse (valid 0-8)`);
   }
   const f_errorCode: number = r.readInt16("errorCode");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  if (version >= 6) {
-    const numTagged = r.readUnsignedVarint("tagged field count");
-    for (let i = 0; i < numTagged; i++) {
-      const tag = r.readUnsignedVarint("tag");
-      const size = r.readUnsignedVarint("tagged field size");
-      unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-    }
-  }
+  const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, unknownTaggedFields };
 }

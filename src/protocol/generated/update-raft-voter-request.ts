@@ -75,38 +75,20 @@ export function encodeUpdateRaftVoterRequest(w: Writer, m: UpdateRaftVoterReques
     }
   }
   encodeUpdateRaftVoterRequestKRaftVersionFeature(w, m.kRaftVersionFeature, version);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeUpdateRaftVoterRequestListener(w: Writer, m: UpdateRaftVoterRequestListener, version: number): void {
   w.writeCompactString(m.name, "name");
   w.writeCompactString(m.host, "host");
   w.writeUint16(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeUpdateRaftVoterRequestKRaftVersionFeature(w: Writer, m: UpdateRaftVoterRequestKRaftVersionFeature, version: number): void {
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeUpdateRaftVoterRequest(r: Reader, version: number): UpdateRaftVoterRequest {
@@ -129,13 +111,7 @@ export function decodeUpdateRaftVoterRequest(r: Reader, version: number): Update
     }
   }
   const f_kRaftVersionFeature: UpdateRaftVoterRequestKRaftVersionFeature = decodeUpdateRaftVoterRequestKRaftVersionFeature(r, version);
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clusterId: f_clusterId, currentLeaderEpoch: f_currentLeaderEpoch, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, listeners: f_listeners, kRaftVersionFeature: f_kRaftVersionFeature, unknownTaggedFields };
 }
 
@@ -143,25 +119,13 @@ function decodeUpdateRaftVoterRequestListener(r: Reader, version: number): Updat
   const f_name: string = r.readCompactString("name");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readUint16("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }
 
 function decodeUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, version: number): UpdateRaftVoterRequestKRaftVersionFeature {
   const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
   const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

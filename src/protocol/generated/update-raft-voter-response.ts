@@ -68,13 +68,7 @@ function encodeUpdateRaftVoterResponseCurrentLeader(w: Writer, m: UpdateRaftVote
   w.writeInt32(m.leaderEpoch);
   w.writeCompactString(m.host, "host");
   w.writeInt32(m.port);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeUpdateRaftVoterResponse(r: Reader, version: number): UpdateRaftVoterResponse {
@@ -108,13 +102,7 @@ function decodeUpdateRaftVoterResponseCurrentLeader(r: Reader, version: number):
   const f_leaderEpoch: number = r.readInt32("leaderEpoch");
   const f_host: string = r.readCompactString("host");
   const f_port: number = r.readInt32("port");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, host: f_host, port: f_port, unknownTaggedFields };
 }
 

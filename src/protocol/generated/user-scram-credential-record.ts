@@ -39,13 +39,7 @@ export function encodeUserScramCredentialRecord(w: Writer, m: UserScramCredentia
   w.writeBytes(m.storedKey, true, "storedKey");
   w.writeBytes(m.serverKey, true, "serverKey");
   w.writeInt32(m.iterations);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeUserScramCredentialRecord(r: Reader, version: number): UserScramCredentialRecord {
@@ -58,12 +52,6 @@ export function decodeUserScramCredentialRecord(r: Reader, version: number): Use
   const f_storedKey: Buffer = r.readBytes(true, "storedKey");
   const f_serverKey: Buffer = r.readBytes(true, "serverKey");
   const f_iterations: number = r.readInt32("iterations");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, mechanism: f_mechanism, salt: f_salt, storedKey: f_storedKey, serverKey: f_serverKey, iterations: f_iterations, unknownTaggedFields };
 }

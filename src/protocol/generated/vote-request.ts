@@ -76,13 +76,7 @@ export function encodeVoteRequest(w: Writer, m: VoteRequest, version: number): v
       encodeVoteRequestTopicData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeVoteRequestTopicData(w: Writer, m: VoteRequestTopicData, version: number): void {
@@ -94,13 +88,7 @@ function encodeVoteRequestTopicData(w: Writer, m: VoteRequestTopicData, version:
       encodeVoteRequestPartitionData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeVoteRequestPartitionData(w: Writer, m: VoteRequestPartitionData, version: number): void {
@@ -115,13 +103,7 @@ function encodeVoteRequestPartitionData(w: Writer, m: VoteRequestPartitionData, 
   }
   w.writeInt32(m.lastOffsetEpoch);
   w.writeInt64(m.lastOffset);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
@@ -141,13 +123,7 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clusterId: f_clusterId, voterId: f_voterId, topics: f_topics, unknownTaggedFields };
 }
 
@@ -164,13 +140,7 @@ function decodeVoteRequestTopicData(r: Reader, version: number): VoteRequestTopi
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicName: f_topicName, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -182,12 +152,6 @@ function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequest
   const f_voterDirectoryId: string = version >= 1 ? r.readUuid("voterDirectoryId") : ZERO_UUID;
   const f_lastOffsetEpoch: number = r.readInt32("lastOffsetEpoch");
   const f_lastOffset: bigint = r.readInt64("lastOffset");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, candidateEpoch: f_candidateEpoch, candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId, voterDirectoryId: f_voterDirectoryId, lastOffsetEpoch: f_lastOffsetEpoch, lastOffset: f_lastOffset, unknownTaggedFields };
 }

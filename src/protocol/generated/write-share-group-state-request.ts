@@ -85,13 +85,7 @@ export function encodeWriteShareGroupStateRequest(w: Writer, m: WriteShareGroupS
       encodeWriteShareGroupStateRequestWriteStateData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteShareGroupStateRequestWriteStateData(w: Writer, m: WriteShareGroupStateRequestWriteStateData, version: number): void {
@@ -103,13 +97,7 @@ function encodeWriteShareGroupStateRequestWriteStateData(w: Writer, m: WriteShar
       encodeWriteShareGroupStateRequestPartitionData(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteShareGroupStateRequestPartitionData(w: Writer, m: WriteShareGroupStateRequestPartitionData, version: number): void {
@@ -124,13 +112,7 @@ function encodeWriteShareGroupStateRequestPartitionData(w: Writer, m: WriteShare
       encodeWriteShareGroupStateRequestStateBatch(w, a[i]!, version);
     }
   }
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteShareGroupStateRequestStateBatch(w: Writer, m: WriteShareGroupStateRequestStateBatch, version: number): void {
@@ -138,13 +120,7 @@ function encodeWriteShareGroupStateRequestStateBatch(w: Writer, m: WriteShareGro
   w.writeInt64(m.lastOffset);
   w.writeInt8(m.deliveryState);
   w.writeInt16(m.deliveryCount);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeWriteShareGroupStateRequest(r: Reader, version: number): WriteShareGroupStateRequest {
@@ -163,13 +139,7 @@ export function decodeWriteShareGroupStateRequest(r: Reader, version: number): W
       f_topics = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { groupId: f_groupId, topics: f_topics, unknownTaggedFields };
 }
 
@@ -186,13 +156,7 @@ function decodeWriteShareGroupStateRequestWriteStateData(r: Reader, version: num
       f_partitions = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
@@ -212,13 +176,7 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
       f_stateBatches = a;
     }
   }
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
@@ -227,12 +185,6 @@ function decodeWriteShareGroupStateRequestStateBatch(r: Reader, version: number)
   const f_lastOffset: bigint = r.readInt64("lastOffset");
   const f_deliveryState: number = r.readInt8("deliveryState");
   const f_deliveryCount: number = r.readInt16("deliveryCount");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

@@ -23,13 +23,7 @@ export function encodeZkMigrationStateRecord(w: Writer, m: ZkMigrationStateRecor
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ZkMigrationStateRecord (valid 0-0)`);
   }
   w.writeInt8(m.zkMigrationState);
-  const unknown = m.unknownTaggedFields;
-  if (unknown === undefined || unknown.length === 0) {
-    w.writeUnsignedVarint(0);
-  } else {
-    w.writeUnsignedVarint(unknown.length);
-    w.writeRawTaggedFields(unknown, 0, Infinity);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeZkMigrationStateRecord(r: Reader, version: number): ZkMigrationStateRecord {
@@ -37,12 +31,6 @@ export function decodeZkMigrationStateRecord(r: Reader, version: number): ZkMigr
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ZkMigrationStateRecord (valid 0-0)`);
   }
   const f_zkMigrationState: number = r.readInt8("zkMigrationState");
-  let unknownTaggedFields: RawTaggedField[] | undefined;
-  const numTagged = r.readUnsignedVarint("tagged field count");
-  for (let i = 0; i < numTagged; i++) {
-    const tag = r.readUnsignedVarint("tag");
-    const size = r.readUnsignedVarint("tagged field size");
-    unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
-  }
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { zkMigrationState: f_zkMigrationState, unknownTaggedFields };
 }

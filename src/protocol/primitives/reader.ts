@@ -291,6 +291,22 @@ export class Reader {
     }
   }
 
+  /**
+   * Reads a whole tagged-field section of a struct that knows no tags (in this version): every
+   * field is kept as raw bytes. Returns undefined when the section is empty.
+   */
+  readUnknownTaggedFields(): RawTaggedField[] | undefined {
+    const count = this.readUnsignedVarint("tagged field count");
+    if (count === 0) return undefined;
+    let list: RawTaggedField[] | undefined;
+    for (let i = 0; i < count; i++) {
+      const tag = this.readUnsignedVarint("tag");
+      const size = this.readUnsignedVarint("tagged field size");
+      list = this.readUnknownTaggedField(list, tag, size);
+    }
+    return list;
+  }
+
   /** Appends an unknown tagged field (kept as raw bytes) to `list`, creating it if needed. */
   readUnknownTaggedField(
     list: RawTaggedField[] | undefined,

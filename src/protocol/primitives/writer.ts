@@ -89,7 +89,8 @@ export class Writer {
 
   writeInt64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    // Out-of-range values throw (RangeError) rather than wrap silently.
+    this.buf.writeBigInt64BE(v, this.pos);
     this.pos += 8;
   }
 
@@ -303,6 +304,17 @@ export class Writer {
       i++;
     }
     return i;
+  }
+
+  /** Writes the tagged-field section of a struct that knows no tags: just the unknown ones. */
+  writeUnknownTaggedFields(fields: readonly RawTaggedField[] | undefined): void {
+    if (fields === undefined || fields.length === 0) {
+      this.ensure(1);
+      this.buf[this.pos++] = 0;
+      return;
+    }
+    this.writeUnsignedVarint(fields.length);
+    this.writeRawTaggedFields(fields, 0, Number.POSITIVE_INFINITY);
   }
 
   /** Writes a tagged field's tag, then `body` (already encoded) with its size. */
