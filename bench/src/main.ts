@@ -22,7 +22,7 @@ import {
   parseProducerPerfProgress,
   parseProducerPerfSummary,
 } from "./parse.js";
-import { readRssBytes, UsageSampler, type UsageWindow } from "./proc.js";
+import { readProcStat, readRssBytes, UsageSampler, type UsageWindow, uptimeSeconds } from "./proc.js";
 import { summariseProfile } from "./profile.js";
 import { writeReport } from "./report.js";
 import type {
@@ -654,22 +654,18 @@ async function profileKrill(sizes: RunSizes): Promise<ProfileResult> {
   log("krill: starting under --cpu-prof");
   activeBrokerDir = dir;
   const started = await startBroker(root, "krill", dir, env);
-  const failed = (error: string): ProfileResult => ({
-    ok: false,
-    error,
-    workload,
-    profilePath: null,
-    totalMs: 0,
-    top: [],
-    categories: [],
-  });
+  const failed = (error: string): ProfileResult => ({ ...emptyProfile(error), workload });
   if ("error" in started) {
     activeBrokerDir = null;
     return failed(started.error);
   }
+  let fromMs = 0;
   try {
     const topicError = await createTopics(started, [`${topicFor(w)}:${w.partitions}`]);
     if (topicError) return failed(`creating the topic failed: ${topicError}`);
+    // The profile begins with the process; leave out everything before the load (start-up).
+    const processStart = readProcStat(started.pid)?.startSecondsSinceBoot;
+    if (processStart !== undefined) fromMs = Math.max(0, (uptimeSeconds() - processStart) * 1000);
     const p = await runProducerWorkload(started, w, sizes);
     if (!p.ok) log(`krill profile: producer run failed: ${p.error}`);
     const c = await runConsumerWorkload(
@@ -693,7 +689,22 @@ async function profileKrill(sizes: RunSizes): Promise<ProfileResult> {
       `Krill (pid ${pid}) wrote no CPU profile on SIGTERM: --cpu-prof writes it only when the process exits through process.exit() or an empty event loop`,
     );
   }
-  return { ...summariseProfile(join(profDir, file), root), workload };
+  return { ...summariseProfile(join(profDir, file), root, fromMs), workload };
+}
+
+function emptyProfile(error: string): ProfileResult {
+  return {
+    ok: false,
+    error,
+    workload: "",
+    profilePath: null,
+    fromMs: 0,
+    totalMs: 0,
+    busyMs: 0,
+    top: [],
+    byKrillCaller: [],
+    categories: [],
+  };
 }
 
 // --- main -----------------------------------------------------------------------------------------
@@ -791,15 +802,7 @@ async function main(): Promise<void> {
         : `profile failed: ${results.profile.error}`,
     );
   } else if (options.profile && krill) {
-    results.profile = {
-      ok: false,
-      error: "not profiled: Krill completed no producer workload",
-      workload: "",
-      profilePath: null,
-      totalMs: 0,
-      top: [],
-      categories: [],
-    };
+    results.profile = emptyProfile("not profiled: Krill completed no producer workload");
   }
   results.finishedAt = new Date().toISOString();
   writeFileSync(resultsPath, JSON.stringify(results, null, 2));

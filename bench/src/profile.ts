@@ -15,6 +15,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -60,23 +61,47 @@ export interface ProfileSummary {
   totalMs: number;
   busyMs: number;
   top: ProfileHotSpot[];
+  /** Busy time charged to the innermost Krill function on the stack (its own work and what it called). */
+  byKrillCaller: ProfileHotSpot[];
   categories: { name: string; selfPercent: number }[];
 }
 
-export function summariseCpuProfile(profile: unknown, root: string): ProfileSummary {
+/**
+ * Summarises the samples taken from `fromMs` after the profile began (to leave out start-up: module
+ * loading and compilation would otherwise dominate a short run).
+ */
+export function summariseCpuProfile(profile: unknown, root: string, fromMs = 0): ProfileSummary {
   if (!isCpuProfile(profile)) throw new Error("not a V8 CPU profile (nodes, samples, timeDeltas)");
   const byId = new Map<number, ProfileNode>();
-  for (const n of profile.nodes) byId.set(n.id, n);
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parentOf.set(c, n.id);
+  }
+  const krillCallerOf = (leaf: ProfileNode): string => {
+    let id: number | undefined = leaf.id;
+    // Bounded walk: a malformed profile with a parent cycle must not hang the report.
+    for (let depth = 0; id !== undefined && depth < 1000; depth++) {
+      const node = byId.get(id);
+      if (!node) break;
+      if (categoryOf(node.callFrame, root) === "Krill (src/)") return frameName(node.callFrame, root);
+      id = parentOf.get(id);
+    }
+    return "(no Krill frame on the stack)";
+  };
   const selfUs = new Map<string, number>();
+  const callerUs = new Map<string, number>();
   const categoryUs = new Map<string, number>();
   let totalUs = 0;
   let idleUs = 0;
+  let elapsedUs = 0;
   const count = Math.min(profile.samples.length, profile.timeDeltas.length);
   // V8 records the delta before each sample; the interval belongs to the sample that ends it.
   for (let i = 0; i < count; i++) {
     const node = byId.get(profile.samples[i]!);
     const delta = Math.max(0, profile.timeDeltas[i] ?? 0);
-    if (!node) continue;
+    elapsedUs += delta;
+    if (!node || elapsedUs < fromMs * 1000) continue;
     totalUs += delta;
     const category = categoryOf(node.callFrame, root);
     categoryUs.set(category, (categoryUs.get(category) ?? 0) + delta);
@@ -86,30 +111,38 @@ export function summariseCpuProfile(profile: unknown, root: string): ProfileSumm
     }
     const key = frameName(node.callFrame, root);
     selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
+    const caller = krillCallerOf(node);
+    callerUs.set(caller, (callerUs.get(caller) ?? 0) + delta);
   }
   const busyUs = Math.max(1, totalUs - idleUs);
-  const top = [...selfUs.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, TOP_COUNT)
-    .map(([frame, us]) => ({ frame, selfMs: us / 1000, selfPercent: (100 * us) / busyUs }));
+  const ranked = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP_COUNT)
+      .map(([frame, us]) => ({ frame, selfMs: us / 1000, selfPercent: (100 * us) / busyUs }));
+  const top = ranked(selfUs);
+  const byKrillCaller = ranked(callerUs);
   const categories = [...categoryUs.entries()]
     .filter(([name]) => name !== "idle")
     .sort((a, b) => b[1] - a[1])
     .map(([name, us]) => ({ name, selfPercent: (100 * us) / busyUs }));
-  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, top, categories };
+  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, top, byKrillCaller, categories };
 }
 
-export function summariseProfile(path: string, root: string): Omit<ProfileResult, "workload"> {
+export function summariseProfile(path: string, root: string, fromMs = 0): Omit<ProfileResult, "workload"> {
   try {
     const text = readFileSync(path, "utf8");
     if (text.length > PROFILE_BYTES_MAX) throw new Error(`profile larger than ${PROFILE_BYTES_MAX} bytes`);
-    const s = summariseCpuProfile(JSON.parse(text), root);
+    const s = summariseCpuProfile(JSON.parse(text), root, fromMs);
     return {
       ok: true,
       error: null,
       profilePath: path,
+      fromMs,
       totalMs: s.totalMs,
+      busyMs: s.busyMs,
       top: s.top,
+      byKrillCaller: s.byKrillCaller,
       categories: s.categories,
     };
   } catch (e) {
@@ -118,8 +151,11 @@ export function summariseProfile(path: string, root: string): Omit<ProfileResult
       ok: false,
       error: `could not read ${path}: ${message}`,
       profilePath: path,
+      fromMs,
       totalMs: 0,
+      busyMs: 0,
       top: [],
+      byKrillCaller: [],
       categories: [],
     };
   }
@@ -127,12 +163,12 @@ export function summariseProfile(path: string, root: string): Omit<ProfileResult
 
 // Command line: tsx bench/src/profile.ts FILE.cpuprofile [ROOT] prints the summary as text.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, root = process.cwd()] = process.argv.slice(2);
+  const [file, root = process.cwd(), fromArg = "0"] = process.argv.slice(2);
   if (!file) {
-    console.error("usage: profile.ts FILE.cpuprofile [REPO_ROOT]");
+    console.error("usage: profile.ts FILE.cpuprofile [REPO_ROOT] [SKIP_FIRST_MS]");
     process.exit(2);
   }
-  const s = summariseProfile(file, root);
+  const s = summariseProfile(file, root, Number(fromArg) || 0);
   if (!s.ok) {
     console.error(s.error);
     process.exit(1);
@@ -140,8 +176,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`total ${s.totalMs.toFixed(0)} ms sampled`);
   for (const c of s.categories) console.log(`${c.selfPercent.toFixed(1).padStart(5)}%  ${c.name}`);
   console.log("");
-  for (const t of s.top)
+  const print = (t: ProfileHotSpot) =>
     console.log(
       `${t.selfPercent.toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.frame}`,
     );
+  s.top.forEach(print);
+  console.log("\ncharged to the innermost Krill function on the stack:");
+  s.byKrillCaller.forEach(print);
 }

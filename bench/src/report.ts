@@ -473,7 +473,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   else if (!p.ok) out.push(`Not available: ${p.error}`);
   else {
     out.push(
-      `\`node --cpu-prof\` on the Krill process during: ${p.workload}. ${fmt(p.totalMs / 1000, 1)} s sampled; percentages are of busy (non-idle) time. Profile: \`${p.profilePath?.replace(/^.*\/bench\//, "bench/")}\` (open in Chrome DevTools or speedscope).`,
+      `\`node --cpu-prof\` on the Krill process during: ${p.workload}. The first ${fmt(p.fromMs / 1000, 1)} s (start-up and topic creation) are left out; ${fmt(p.totalMs / 1000, 1)} s sampled after that, ${fmt(p.busyMs / 1000, 1)} s of it busy; percentages are of busy (non-idle) time. Profile: \`${p.profilePath?.replace(/^.*\/bench\//, "bench/")}\` (open in Chrome DevTools or speedscope; \`tsx bench/src/profile.ts FILE . ${Math.round(p.fromMs)}\` prints these tables).`,
     );
     out.push("");
     out.push(
@@ -483,10 +483,23 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
       ),
     );
     out.push("");
+    out.push("Self time by function (the leaf frame of each sample):");
+    out.push("");
     out.push(
       table(
         ["Function (file:line name)", "Self %", "Self ms"],
         p.top.map((t) => [`\`${t.frame}\``, fmt(t.selfPercent), fmt(t.selfMs, 0)]),
+      ),
+    );
+    out.push("");
+    out.push(
+      "The same busy time charged to the innermost Krill function on the stack (its own work plus the Node and native work it called, such as a socket write or an fsync it started; GC is charged to whatever was running):",
+    );
+    out.push("");
+    out.push(
+      table(
+        ["Krill function (file:line name)", "%", "ms"],
+        (p.byKrillCaller ?? []).map((t) => [`\`${t.frame}\``, fmt(t.selfPercent), fmt(t.selfMs, 0)]),
       ),
     );
   }

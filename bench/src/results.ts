@@ -114,8 +114,13 @@ export interface ProfileResult {
   error: string | null;
   workload: string;
   profilePath: string | null;
+  /** Samples before this offset from the profile's start (Krill's start-up) are left out. */
+  fromMs: number;
   totalMs: number;
+  busyMs: number;
   top: ProfileHotSpot[];
+  /** Busy time charged to the innermost Krill function on the stack. */
+  byKrillCaller: ProfileHotSpot[];
   /** Self time grouped by category (GC, idle, node internals, Krill src/, dependencies). */
   categories: { name: string; selfPercent: number }[];
 }

@@ -8,11 +8,12 @@ function frame(functionName: string, url = "", lineNumber = 0) {
 }
 
 describe("CPU profile summary", () => {
+  // (root) -> appendBatch -> crc32c; (root) -> writev, idle and GC directly under the root.
   const profile = {
     nodes: [
-      { id: 1, callFrame: frame("(root)") },
+      { id: 1, callFrame: frame("(root)"), children: [2, 3, 5, 6] },
       { id: 2, callFrame: frame("(idle)") },
-      { id: 3, callFrame: frame("appendBatch", "file:///repo/dist/src/log/segment.js", 41) },
+      { id: 3, callFrame: frame("appendBatch", "file:///repo/dist/src/log/segment.js", 41), children: [4] },
       { id: 4, callFrame: frame("crc32c", "file:///repo/node_modules/@node-rs/crc32/index.js", 9) },
       { id: 5, callFrame: frame("writev", "node:internal/stream_base_commons", 120) },
       { id: 6, callFrame: frame("(garbage collector)") },
@@ -34,6 +35,21 @@ describe("CPU profile summary", () => {
       { name: "Node internals (node:*)", selfPercent: 10 },
       { name: "garbage collection", selfPercent: 10 },
     ]);
+  });
+
+  it("charges native and library time to the innermost Krill caller", () => {
+    const s = summariseCpuProfile(profile, ROOT);
+    expect(s.byKrillCaller).toEqual([
+      { frame: "dist/src/log/segment.js:42 appendBatch", selfMs: 8, selfPercent: 80 },
+      { frame: "(no Krill frame on the stack)", selfMs: 2, selfPercent: 20 },
+    ]);
+  });
+
+  it("leaves out the samples before the start offset", () => {
+    // The first three samples end at 5, 8 and 11 ms.
+    const s = summariseCpuProfile(profile, ROOT, 11);
+    expect(s.totalMs).toBe(12);
+    expect(s.busyMs).toBe(7);
   });
 
   it("rejects something that is not a profile", () => {
