@@ -8,8 +8,10 @@
  * librdkafka decides what it may write from the advertised ranges, not from what it will call:
  * message format v2 needs Produce 3 and Fetch 4, zstd Produce 7 and Fetch 10, lz4 FindCoordinator
  * 0, and without the v1 format (Produce 2, Fetch 2) it does not compress gzip or snappy at all.
- * So Produce 0-7, Fetch 0-11 and FindCoordinator 0 are advertised; only Produce 3-7 is served
- * (clients pick the highest version).
+ * So Produce 0-7, Fetch 0-11 and FindCoordinator 0 are advertised; Produce 3-7 is served (clients
+ * pick the highest version), and Fetch 4-11 when the broker is started with `fetchRecords`: it
+ * then serves those bytes as partition 0 from offset 0 (and an empty partition after them), so a
+ * consumer reads batches Krill built.
  *
  * Hand-written on purpose (no generated codecs): it is a capture tool that must stay independent
  * of the code whose output it checks. Listens on 127.0.0.1 only.
@@ -37,6 +39,8 @@ export interface CapturedRecords {
 
 class Reader {
   at = 0;
+  // Fields are read in order; a frame shorter than its fields throws a RangeError, which the
+  // connection handler turns into a closed socket.
   constructor(readonly buf: Buffer) {}
   int8() {
     return this.buf.readInt8(this.at++);
@@ -112,6 +116,10 @@ class Writer {
     for (const item of items) write(item);
     return this;
   }
+  raw(b: Buffer) {
+    this.parts.push(b);
+    return this;
+  }
   frame(): Buffer {
     const body = Buffer.concat(this.parts);
     const size = Buffer.alloc(4);
@@ -127,7 +135,12 @@ export interface FakeBroker {
   close(): Promise<void>;
 }
 
-export async function startFakeBroker(): Promise<FakeBroker> {
+export interface FakeBrokerOptions {
+  /** Whole batches served by Fetch at offset 0 of every partition 0; `nextOffset` follows them. */
+  fetchRecords?: { records: Buffer; nextOffset: bigint };
+}
+
+export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<FakeBroker> {
   let resolveProduce!: (records: CapturedRecords[]) => void;
   const firstProduce = new Promise<CapturedRecords[]>((resolve) => {
     resolveProduce = resolve;
@@ -151,7 +164,7 @@ export async function startFakeBroker(): Promise<FakeBroker> {
         const frame = pending.subarray(4, 4 + size);
         pending = pending.subarray(4 + size);
         try {
-          const response = handle(frame, port, resolveProduce);
+          const response = handle(frame, port, resolveProduce, options);
           if (response !== undefined) socket.write(response);
         } catch (err) {
           console.error(`fake broker: ${(err as Error).message}`);
@@ -178,6 +191,7 @@ function handle(
   frame: Buffer,
   port: number,
   onProduce: (records: CapturedRecords[]) => void,
+  options: FakeBrokerOptions,
 ): Buffer | undefined {
   const r = new Reader(frame);
   const apiKey = r.int16();
@@ -241,5 +255,54 @@ function handle(
     w.int32(0);
     return w.frame();
   }
+  if (apiKey === 1 && apiVersion >= 4 && apiVersion <= 11 && options.fetchRecords !== undefined) {
+    return fetchResponse(r, w, apiVersion, options.fetchRecords);
+  }
   throw new Error(`fake broker: unexpected request api ${apiKey} v${apiVersion}`);
+}
+
+/** Fetch v4-11 (the non-flexible versions that carry magic-2 batches). */
+function fetchResponse(
+  r: Reader,
+  w: Writer,
+  apiVersion: number,
+  served: { records: Buffer; nextOffset: bigint },
+): Buffer {
+  r.int32(); // replica id
+  r.int32(); // max wait
+  r.int32(); // min bytes
+  r.int32(); // max bytes
+  r.int8(); // isolation level
+  if (apiVersion >= 7) {
+    r.int32(); // session id
+    r.int32(); // session epoch
+  }
+  const topics =
+    r.array(() => {
+      const name = r.string() ?? "";
+      const partitions =
+        r.array(() => {
+          const partition = r.int32();
+          if (apiVersion >= 9) r.int32(); // current leader epoch
+          const fetchOffset = r.buf.readBigInt64BE(r.at);
+          r.at += 8;
+          if (apiVersion >= 5) r.at += 8; // log start offset
+          r.int32(); // partition max bytes
+          return { partition, fetchOffset };
+        }) ?? [];
+      return { name, partitions };
+    }) ?? [];
+  if (apiVersion >= 1) w.int32(0); // throttle time
+  if (apiVersion >= 7) w.int16(0).int32(0); // error code, session id
+  w.array(topics, (t) => {
+    w.string(t.name).array(t.partitions, (p) => {
+      const records = p.fetchOffset === 0n ? served.records : Buffer.alloc(0);
+      w.int32(p.partition).int16(0).int64(served.nextOffset).int64(served.nextOffset);
+      if (apiVersion >= 5) w.int64(0n); // log start offset
+      w.int32(-1); // aborted transactions: null
+      if (apiVersion >= 11) w.int32(-1); // preferred read replica
+      w.int32(records.length).raw(records);
+    });
+  });
+  return w.frame();
 }
