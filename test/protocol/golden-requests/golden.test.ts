@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { ApiVersionsRequest } from "../../../src/protocol/generated/api-versions-request.js";
 import { apiDescriptor } from "../../../src/protocol/generated/apis.js";
+import type { FetchRequest } from "../../../src/protocol/generated/fetch-request.js";
 import type { MetadataRequest } from "../../../src/protocol/generated/metadata-request.js";
 import type { ProduceRequest } from "../../../src/protocol/generated/produce-request.js";
 import {
@@ -143,6 +144,60 @@ const CASES: { name: string; client: string; check: (header: RequestHeader, body
       expect(b).toMatchObject({ transactionalId: null, acks: 1, timeoutMs: 1500 });
       expect(b.topicData[0]?.name).toBe("golden");
       expectGoldenBatch(b.topicData[0]?.partitionData[0]?.records);
+    },
+  },
+  {
+    name: "kafkajs-produce",
+    client: "kafkajs 2.2.4",
+    check: (h, body) => {
+      const b = body as ProduceRequest;
+      expect(h).toMatchObject({ requestApiKey: 0, requestApiVersion: 7, clientId: "golden-kafkajs" });
+      expect(b).toMatchObject({ transactionalId: null, acks: -1, timeoutMs: 30000 });
+      expect(b.topicData[0]?.name).toBe("golden");
+      expectGoldenBatch(b.topicData[0]?.partitionData[0]?.records);
+    },
+  },
+  {
+    name: "kcat-fetch",
+    client: "librdkafka 2.0.2 (kcat)",
+    check: (h, body) => {
+      const b = body as FetchRequest;
+      expect(h).toMatchObject({ requestApiKey: 1, requestApiVersion: 11, clientId: "rdkafka" });
+      expect(b).toMatchObject({
+        replicaId: -1,
+        maxWaitMs: 500,
+        minBytes: 1,
+        isolationLevel: 1,
+        sessionEpoch: -1,
+      });
+      expect(b.topics[0]?.topic).toBe("golden");
+      expect(b.topics[0]?.partitions[0]).toMatchObject({
+        partition: 0,
+        fetchOffset: 0n,
+        partitionMaxBytes: 1048576,
+      });
+    },
+  },
+  {
+    name: "java-fetch",
+    client: "Apache Kafka Java client 4.3.1 (console consumer)",
+    check: (h, body) => {
+      const b = body as FetchRequest;
+      expect(h).toMatchObject({ requestApiKey: 1, requestApiVersion: 17, clientId: "console-consumer" });
+      expect(b).toMatchObject({
+        replicaId: -1,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: 0,
+        rackId: "",
+      });
+      // v13+ names topics by id only: the id capture.ts handed out in its Metadata response.
+      expect(b.topics[0]).toMatchObject({ topic: "", topicId: "AAAAAAAAAAAAAAAAAAAAAg" });
+      expect(b.topics[0]?.partitions[0]).toMatchObject({
+        partition: 0,
+        fetchOffset: 0n,
+        lastFetchedEpoch: -1,
+      });
     },
   },
 ];
