@@ -130,6 +130,20 @@ export class FilePool {
   }
 
   private acquire(path: string, create: boolean): Entry {
+    // Appends hit the same file many times in a row: skip the recency update then.
+    if (path === this.lastPath && this.lastEntry !== undefined && this.open.get(path) === this.lastEntry) {
+      return this.lastEntry;
+    }
+    const entry = this.acquireSlow(path, create);
+    this.lastPath = path;
+    this.lastEntry = entry;
+    return entry;
+  }
+
+  private lastPath: string | undefined;
+  private lastEntry: Entry | undefined;
+
+  private acquireSlow(path: string, create: boolean): Entry {
     const existing = this.open.get(path);
     if (existing !== undefined) {
       // Move to the most recently used end.

@@ -49,6 +49,7 @@ abstract class IndexFile {
       return false;
     }
     if (size % this.entrySize !== 0) return false;
+    this.fileBytes = size;
     this.entries = size / this.entrySize;
     this.maxEntries = this.entries;
     this.clearLastEntry();
@@ -70,7 +71,7 @@ abstract class IndexFile {
   createEmpty(maxIndexBytes: number): void {
     this.entries = 0;
     this.clearLastEntry();
-    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, 0), true);
+    this.resizeFile(0, true);
     this.makeMutable(maxIndexBytes);
   }
 
@@ -78,31 +79,52 @@ abstract class IndexFile {
   makeMutable(maxIndexBytes: number): void {
     const maxEntries = Math.max(Math.floor(maxIndexBytes / this.entrySize), this.entries);
     this.maxEntries = maxEntries;
-    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, maxEntries * this.entrySize), true);
+    this.resizeFile(maxEntries * this.entrySize);
   }
 
   /** Shrinks the file to its entries (the segment rolled or closed). */
   trim(): void {
     this.maxEntries = this.entries;
-    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, this.entries * this.entrySize), true);
+    this.resizeFile(this.entries * this.entrySize);
   }
 
-  /** Replaces all entries with `entries` (a rebuild); `maxIndexBytes` given keeps it appendable. */
+  /**
+   * Replaces all entries with `entries` (a rebuild); `maxIndexBytes` given keeps it appendable.
+   * Stale bytes past the new entries are cut by one resize (truncation is the expensive part of a
+   * rebuild on most filesystems, so it is done once, and only if the size changes).
+   */
   rewrite(entries: Buffer, maxIndexBytes: number | undefined): void {
     const count = entries.length / this.entrySize;
-    this.pool.withFd(
-      this.path,
-      (fd) => {
-        fs.ftruncateSync(fd, 0);
-        writeFully(fd, entries, 0);
-      },
-      true,
-    );
+    this.pool.withFd(this.path, (fd) => writeFully(fd, entries, 0), true);
+    this.fileBytes = Math.max(this.fileBytes ?? 0, entries.length);
     this.entries = count;
     this.maxEntries = count;
     if (count > 0) this.loadLastEntry();
     else this.clearLastEntry();
     if (maxIndexBytes !== undefined) this.makeMutable(maxIndexBytes);
+    else this.trim();
+  }
+
+  /** File size as last set or seen by this object; undefined until known. */
+  private fileBytes: number | undefined;
+
+  private resizeFile(bytes: number, create = false): void {
+    if (this.fileBytes === undefined) {
+      try {
+        this.fileBytes = fs.statSync(this.path).size;
+      } catch {
+        this.fileBytes = undefined;
+      }
+    }
+    if (this.fileBytes === bytes) return;
+    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, bytes), create || this.fileBytes === undefined);
+    this.fileBytes = bytes;
+  }
+
+  /** Notes that a write at entry `i` may have grown the file. */
+  protected grewTo(i: number): void {
+    const end = (i + 1) * this.entrySize;
+    if (this.fileBytes === undefined || end > this.fileBytes) this.fileBytes = end;
   }
 
   get isFull(): boolean {
@@ -114,6 +136,7 @@ abstract class IndexFile {
   }
 
   delete(): void {
+    this.fileBytes = undefined;
     this.pool.forget(this.path);
     fs.rmSync(this.path, { force: true });
   }
@@ -143,6 +166,7 @@ abstract class IndexFile {
 
   protected writeEntry(i: number, entry: Buffer): void {
     this.pool.withFd(this.path, (fd) => writeFully(fd, entry, i * this.entrySize));
+    this.grewTo(i);
   }
 
   protected relative(offset: number): number {

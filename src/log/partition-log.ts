@@ -27,6 +27,7 @@ import {
   MAX_TIMESTAMP_OFFSET,
   PARTITION_LEADER_EPOCH_OFFSET,
 } from "../protocol/records/batch-header.js";
+import { decodeRecordBatch } from "../protocol/records/record-batch.js";
 import { type BatchInfo, batchInfoAt, checkBatchHeader, writeInt64Number } from "./batch-scan.js";
 import { type Clock, type LogConfig, type LogEvents, SILENT_EVENTS, SYSTEM_CLOCK } from "./config.js";
 import type { FilePool } from "./file-pool.js";
@@ -46,6 +47,8 @@ import {
 import { LogSegment } from "./segment.js";
 
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
+/** Bound on the decompressed size of a batch decoded to answer ListOffsets. */
+const DECOMPRESSED_BATCH_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Upper bound on the bytes one read allocates (besides a single batch larger than this). */
 export const READ_BYTES_MAX = 64 * 1024 * 1024;
@@ -460,11 +463,33 @@ export class PartitionLog {
       if (segment.maxTimestampSoFar < timestamp) continue;
       const b = segment.findByTimestamp(timestamp);
       if (b === undefined || b.lastOffset < this.logStart) continue;
-      return {
-        offset: Math.max(b.baseOffset, this.logStart),
-        timestamp: b.maxTimestamp,
-        leaderEpoch: b.partitionLeaderEpoch,
-      };
+      const record = this.firstRecordAtOrAfter(segment, b, timestamp);
+      if (record === undefined) continue;
+      return { ...record, leaderEpoch: b.partitionLeaderEpoch };
+    }
+    return undefined;
+  }
+
+  /**
+   * Within a batch whose max timestamp reaches `timestamp`, the first record (at or after the log
+   * start) whose timestamp does, as Kafka's ListOffsets answers. Records are only decoded here, for
+   * a CreateTime batch; a LogAppendTime batch stamps every record with its max timestamp.
+   */
+  private firstRecordAtOrAfter(
+    segment: LogSegment,
+    b: BatchInfo,
+    timestamp: number,
+  ): { offset: number; timestamp: number } | undefined {
+    if ((b.attributes & ATTR_TIMESTAMP_TYPE_MASK) !== 0) {
+      return { offset: Math.max(b.baseOffset, this.logStart), timestamp: b.maxTimestamp };
+    }
+    const decoded = decodeRecordBatch(segment.readBatch(b), {
+      decompressedBytesMax: DECOMPRESSED_BATCH_BYTES_MAX,
+    });
+    for (const r of decoded.records) {
+      const offset = Number(r.offset);
+      const ts = Number(r.timestamp);
+      if (offset >= this.logStart && ts >= timestamp) return { offset, timestamp: ts };
     }
     return undefined;
   }
@@ -478,7 +503,9 @@ export class PartitionLog {
     if (best === undefined || best.maxTimestampSoFar < 0) return undefined;
     const b = best.findByTimestamp(best.maxTimestampSoFar);
     if (b === undefined) return undefined;
-    return { offset: b.lastOffset, timestamp: b.maxTimestamp, leaderEpoch: b.partitionLeaderEpoch };
+    const record = this.firstRecordAtOrAfter(best, b, b.maxTimestamp);
+    if (record === undefined) return undefined;
+    return { ...record, leaderEpoch: b.partitionLeaderEpoch };
   }
 
   /** OffsetForLeaderEpoch. */

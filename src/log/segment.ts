@@ -252,10 +252,14 @@ export class LogSegment {
       if (p + checked > got || p + checked > maxBytes) {
         if (p > 0 || !minOneBatch) break;
         if (p + checked > got) {
-          // The first batch alone is larger than maxBytes: read exactly that batch.
-          buf = Buffer.allocUnsafe(checked);
-          got = this.readFully(buf, position);
-          if (got < checked) throw this.corruptAt(position, "segment file is shorter than its batch");
+          // The first batch alone is larger than maxBytes: complete exactly that batch, keeping
+          // the bytes already read.
+          const whole = Buffer.allocUnsafe(checked);
+          buf.copy(whole, 0, 0, got);
+          const rest = this.readFully(whole.subarray(got), position + got);
+          if (got + rest < checked) throw this.corruptAt(position, "segment file is shorter than its batch");
+          buf = whole;
+          got = checked;
         }
       }
       if (!isCrcValid(buf, p, checked)) {
@@ -308,7 +312,8 @@ export class LogSegment {
 
   /** Every batch header in the segment, in order (compaction and tests; reads headers only). */
   *batches(verifyCrc: boolean): Generator<BatchInfo> {
-    const scanner = new BatchScanner(this.readAt, 0, this.sizeBytes, RECOVERY_WINDOW_BYTES);
+    const window = Math.min(RECOVERY_WINDOW_BYTES, this.sizeBytes);
+    const scanner = new BatchScanner(this.readAt, 0, this.sizeBytes, window);
     for (;;) {
       const b = scanner.next(verifyCrc);
       if (b === undefined) {
@@ -380,7 +385,8 @@ export class LogSegment {
     this.maxTimestamp = NO_TIMESTAMP;
     this.ensureMaxTimestamp();
     this.nextOffset = last === undefined ? this.baseOffset : last.offset + 1;
-    const scanner = new BatchScanner(this.readAt, start, this.sizeBytes, RECOVERY_WINDOW_BYTES);
+    const window = Math.min(RECOVERY_WINDOW_BYTES, this.sizeBytes - start);
+    const scanner = new BatchScanner(this.readAt, start, this.sizeBytes, window);
     let first = true;
     for (;;) {
       const b = scanner.next(false);
@@ -416,7 +422,7 @@ export class LogSegment {
     } catch (cause) {
       throw new KrillError("LOG_IO", `Cannot stat ${this.logPath}`, { cause });
     }
-    const scanner = new BatchScanner(this.readAt, 0, fileSize, RECOVERY_WINDOW_BYTES);
+    const scanner = new BatchScanner(this.readAt, 0, fileSize, Math.min(RECOVERY_WINDOW_BYTES, fileSize));
     const entries = new IndexEntriesBuilder(this.baseOffset);
     let lastOffset = this.baseOffset - 1;
     let sinceIndex = 0;
@@ -456,12 +462,10 @@ export class LogSegment {
         throw new KrillError("LOG_IO", `Cannot truncate ${this.logPath}`, { cause });
       }
     }
+    // A closed segment's time index ends with its max timestamp, as after a roll.
+    if (maxIndexBytes === undefined && maxTs >= 0) entries.addTime(maxTs, offsetOfMaxTs);
     this.offsetIndex.rewrite(entries.offsetEntries(), maxIndexBytes);
-    this.timeIndex.rewrite(entries.timeEntries(), maxIndexBytes === undefined ? undefined : maxIndexBytes);
-    if (maxIndexBytes === undefined) {
-      // A closed segment's time index ends with its max timestamp, as after a roll.
-      if (maxTs >= 0) this.timeIndex.maybeAppend(maxTs, offsetOfMaxTs, true);
-    }
+    this.timeIndex.rewrite(entries.timeEntries(), maxIndexBytes);
     this.sizeBytes = validBytes;
     this.nextOffset = lastOffset + 1;
     this.maxTimestamp = maxTs;

@@ -214,6 +214,23 @@ describe("PartitionLog timestamps", () => {
     expect(log.offsetForTimestamp(MAX_TIMESTAMP)).toMatchObject({ offset: 39, timestamp: t0 + 390 });
   });
 
+  it("resolves a timestamp to the first record reaching it inside a batch", () => {
+    const { log } = openLog();
+    log.append(simpleBatch(2, 5, 10), leader);
+    const ts = [100, 50, 200, 150];
+    log.append(
+      buildBatch(ts.map((t, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from("v"), timestamp: t }))),
+      leader,
+    );
+    expect(log.offsetForTimestamp(40)).toMatchObject({ offset: 2, timestamp: 100 });
+    expect(log.offsetForTimestamp(120)).toMatchObject({ offset: 4, timestamp: 200 });
+    expect(log.offsetForTimestamp(160)).toMatchObject({ offset: 4, timestamp: 200 });
+    expect(log.offsetForTimestamp(MAX_TIMESTAMP)).toMatchObject({ offset: 4, timestamp: 200 });
+    // LogAppendTime batches carry one timestamp for all their records.
+    log.append(simpleBatch(3, 5, 10), { ...leader, logAppendTimeMs: 5000 });
+    expect(log.offsetForTimestamp(4000)).toMatchObject({ offset: 6, timestamp: 5000 });
+  });
+
   it("handles timestamps that go backwards", () => {
     const { log } = openLog({ "index.interval.bytes": "0" });
     const ts = [100, 300, 200, 250, 400, 50];
