@@ -23,6 +23,7 @@ import {
   COMPRESSION_NAMES,
   CompressionCodec,
   type CompressionName,
+  compress,
   compressSync,
   decompress,
   decompressSync,
@@ -224,8 +225,17 @@ export function encodeRecords(records: RecordInput[], baseTimestamp: bigint): Bu
   return buf;
 }
 
-/** Builds one magic-2 batch, compressing the records section with the chosen codec. */
-export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
+/** Everything about a batch but its (possibly compressed) records section. */
+interface PreparedBatch {
+  options: BuildRecordBatchOptions;
+  codec: CompressionCodec;
+  lastOffsetDelta: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  plain: Buffer;
+}
+
+function prepareBatch(options: BuildRecordBatchOptions): PreparedBatch {
   const { records } = options;
   const codec = codecId(options.compression);
   let maxDelta = -1;
@@ -249,13 +259,16 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
     options.baseTimestamp ??
     (first === undefined ? NO_TIMESTAMP : BigInt(first.timestamp));
   const maxTimestamp = options.maxTimestamp ?? maxRecordTimestamp;
-
   const plain = encodeRecords(records, baseTimestamp);
-  const section = codec === CompressionCodec.NONE ? plain : compressSync(codec, plain);
+  return { options, codec, lastOffsetDelta, baseTimestamp, maxTimestamp, plain };
+}
+
+function assembleBatch(prepared: PreparedBatch, section: Buffer): Buffer {
+  const { options, codec } = prepared;
   const sizeBytes = BATCH_HEADER_SIZE + section.length;
   if (sizeBytes > INT32_MAX) throw new KrillError("ENCODE_ERROR", `batch of ${sizeBytes} bytes is too large`);
 
-  let attributes = codec;
+  let attributes: number = codec;
   if (options.timestampType === "LogAppendTime") attributes |= ATTR_TIMESTAMP_TYPE_MASK;
   if (options.transactional) attributes |= ATTR_TRANSACTIONAL_MASK;
   if (options.isControl) attributes |= ATTR_CONTROL_MASK;
@@ -267,16 +280,30 @@ export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
   buf.writeInt32BE(options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
   buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-  buf.writeInt32BE(lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
-  buf.writeBigInt64BE(baseTimestamp, BASE_TIMESTAMP_OFFSET);
-  buf.writeBigInt64BE(maxTimestamp, MAX_TIMESTAMP_OFFSET);
+  buf.writeInt32BE(prepared.lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
+  buf.writeBigInt64BE(prepared.baseTimestamp, BASE_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(prepared.maxTimestamp, MAX_TIMESTAMP_OFFSET);
   buf.writeBigInt64BE(options.producerId ?? NO_PRODUCER_ID, PRODUCER_ID_OFFSET);
   buf.writeInt16BE(options.producerEpoch ?? NO_PRODUCER_EPOCH, PRODUCER_EPOCH_OFFSET);
   buf.writeInt32BE(options.baseSequence ?? NO_SEQUENCE, BASE_SEQUENCE_OFFSET);
-  buf.writeInt32BE(records.length, RECORDS_COUNT_OFFSET);
+  buf.writeInt32BE(options.records.length, RECORDS_COUNT_OFFSET);
   section.copy(buf, RECORDS_OFFSET);
   writeBatchCrc(buf, 0, sizeBytes);
   return buf;
+}
+
+/** Builds one magic-2 batch, compressing the records section with the chosen codec. */
+export function buildRecordBatch(options: BuildRecordBatchOptions): Buffer {
+  const prepared = prepareBatch(options);
+  const { codec, plain } = prepared;
+  return assembleBatch(prepared, codec === CompressionCodec.NONE ? plain : compressSync(codec, plain));
+}
+
+/** buildRecordBatch with the compression off the main thread (for large batches). */
+export async function buildRecordBatchAsync(options: BuildRecordBatchOptions): Promise<Buffer> {
+  const prepared = prepareBatch(options);
+  const { codec, plain } = prepared;
+  return assembleBatch(prepared, codec === CompressionCodec.NONE ? plain : await compress(codec, plain));
 }
 
 /** Checks framing and CRC of the batch at `position` and returns its size. */
