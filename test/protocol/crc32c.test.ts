@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { crc32c, crc32cImplementation, crc32cJs } from "../../src/protocol/crc32c.js";
 
 describe("crc32c", () => {
@@ -27,5 +27,20 @@ describe("crc32c", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("falls back to the pure-JS implementation when told to (KRILL_CRC32C=js)", async () => {
+    vi.stubEnv("KRILL_CRC32C", "js");
+    vi.resetModules();
+    try {
+      const fallback = await import("../../src/protocol/crc32c.js");
+      expect(fallback.crc32cImplementation).toBe("js");
+      const buf = Buffer.from("the quick brown fox jumps over the lazy dog");
+      expect(fallback.crc32c(buf)).toBe(crc32c(buf));
+      expect(fallback.crc32c(buf.subarray(10), fallback.crc32c(buf.subarray(0, 10)))).toBe(crc32c(buf));
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
   });
 });
