@@ -36,8 +36,8 @@ export function dataPathComponent(): BrokerComponent {
         return broker.controller.allocateProducerIds(broker.nodeId, brokerEpoch);
       });
     },
-    stop() {
-      manager?.shutdown();
+    async stop() {
+      await manager?.shutdown();
     },
   };
 }

@@ -28,6 +28,9 @@ import {
 } from "../producer-state/producer-state.js";
 import { Partition, type PartitionEvents } from "./partition.js";
 
+/** Snapshot files written at once (the thread pool runs four fsyncs in parallel). */
+const SNAPSHOT_WRITES_CONCURRENT = 8;
+
 export type PartitionLookup =
   | { ok: true; partition: Partition; topic: TopicImage; config: TopicConfig }
   | { ok: false; errorCode: number };
@@ -84,7 +87,7 @@ export class PartitionManager {
     if (intervalMs > 0) {
       this.#snapshotTimer = setInterval(() => {
         this.expireProducers();
-        this.snapshotAll();
+        void this.snapshotAll();
       }, intervalMs);
       this.#snapshotTimer.unref();
     }
@@ -174,29 +177,35 @@ export class PartitionManager {
     return removed;
   }
 
-  /** Snapshots producer state of every partition whose state changed. */
-  snapshotAll(): number {
+  /**
+   * Snapshots producer state of every partition whose state changed, a bounded number of files
+   * at a time. Resolves to the number written; failures are logged (the next round retries).
+   */
+  async snapshotAll(): Promise<number> {
+    const pending = [...this.#partitions.values()];
     let written = 0;
-    for (const partition of this.#partitions.values()) {
-      try {
-        if (partition.takeSnapshot()) written++;
-      } catch (err) {
-        this.#options.logger.warn({ err, partition: partition.key }, "producer snapshot failed");
+    const worker = async () => {
+      for (let partition = pending.pop(); partition !== undefined; partition = pending.pop()) {
+        try {
+          if (await partition.takeSnapshot()) written++;
+        } catch (err) {
+          this.#options.logger.warn({ err, partition: partition.key }, "producer snapshot failed");
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: SNAPSHOT_WRITES_CONCURRENT }, worker));
     return written;
   }
 
   /** Answers waiting fetches and writes final producer snapshots; call before the logs close. */
-  shutdown(): void {
+  async shutdown(): Promise<void> {
     if (this.#snapshotTimer !== undefined) clearInterval(this.#snapshotTimer);
     this.purgatory.shutdown();
-    this.snapshotAll();
+    await this.snapshotAll();
     this.#partitions.clear();
   }
 }
 
-/** Not every Kafka key is in Krill's broker config definitions; those take Kafka's default. */
 function intConfig(config: BrokerConfig, name: string, fallback: number): number {
   return brokerConfigDef(name) === undefined ? fallback : (config.intOrNull(name) ?? fallback);
 }

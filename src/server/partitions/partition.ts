@@ -28,9 +28,10 @@ import type { ProducedBatchSummary } from "../../protocol/records/produce-valida
 import { ProducerStateManager, type ProducerStateOptions } from "../producer-state/producer-state.js";
 import {
   deleteSnapshotFile,
+  encodeSnapshot,
   listSnapshotOffsets,
   readSnapshotFile,
-  writeSnapshotFile,
+  writeSnapshotBytes,
 } from "../producer-state/snapshot.js";
 
 /** Bytes read per step while replaying producer state from the log. */
@@ -67,6 +68,7 @@ export class Partition {
   readonly #producerStateOptions: ProducerStateOptions;
   #producerState: ProducerStateManager | undefined;
   #lastSnapshotOffset = -1;
+  #snapshotting = false;
 
   constructor(
     topic: string,
@@ -94,13 +96,16 @@ export class Partition {
   }
 
   /**
-   * As Kafka's leader does on election, the epoch starts at the log end offset in the
-   * leader-epoch cache even before data is written in it, so OffsetForLeaderEpoch answers the
-   * current epoch on an empty log instead of "undefined" (which makes consumers reset).
+   * As Kafka's leader does on election, a new epoch starts at the log end offset in the
+   * leader-epoch cache even before data is written in it, so OffsetForLeaderEpoch for the
+   * previous epoch ends where the new one starts. An empty log is left alone: its first append
+   * records the epoch, and nobody can hold a position with an epoch in a log that has no data
+   * (this also spares a checkpoint write per partition when many are created at once).
    */
   #assignLeaderEpoch(): void {
     const cache = this.log.leaderEpochCache;
-    if (this.leaderEpoch >= 0 && this.leaderEpoch > cache.latestEpoch) {
+    const empty = this.log.logEndOffset === this.log.logStartOffset && cache.latestEpoch < 0;
+    if (!empty && this.leaderEpoch >= 0 && this.leaderEpoch > cache.latestEpoch) {
       cache.assign(this.leaderEpoch, this.log.logEndOffset);
     }
   }
@@ -215,19 +220,27 @@ export class Partition {
 
   /**
    * Writes a producer snapshot at the log end offset if producer state changed since the last
-   * one, and removes older snapshots below the log start (only the newest is needed). Returns
-   * true if a snapshot was written.
+   * one, then removes all but the newest two snapshots (the new one and its predecessor, in case
+   * the new one turns out unreadable). The state is encoded synchronously, so the snapshot is
+   * exactly the state at that offset; the file is written in the thread pool. Resolves to true if
+   * a snapshot was written.
    */
-  takeSnapshot(): boolean {
+  async takeSnapshot(): Promise<boolean> {
     const state = this.#producerState;
-    if (state === undefined) return false;
+    if (state === undefined || this.#snapshotting) return false;
     const offset = this.log.logEndOffset;
     if (offset === this.#lastSnapshotOffset || state.mapEndOffset !== offset) return false;
-    writeSnapshotFile(this.log.dir, offset, state.entries());
-    this.#lastSnapshotOffset = offset;
-    // Keep the newest two: the new one and its predecessor, in case the new one is unreadable.
-    const offsets = listSnapshotOffsets(this.log.dir);
-    for (const old of offsets.slice(0, -2)) deleteSnapshotFile(this.log.dir, old);
+    const dir = this.log.dir;
+    const bytes = encodeSnapshot(state.entries());
+    this.#snapshotting = true;
+    try {
+      await writeSnapshotBytes(dir, offset, bytes);
+      this.#lastSnapshotOffset = offset;
+      const offsets = listSnapshotOffsets(dir);
+      for (const old of offsets.slice(0, -2)) deleteSnapshotFile(dir, old);
+    } finally {
+      this.#snapshotting = false;
+    }
     return true;
   }
 

@@ -19,6 +19,7 @@
  * caller deletes it and falls back to an older one (or a full replay), as Kafka does.
  */
 import fs from "node:fs";
+import fsp from "node:fs/promises";
 import path from "node:path";
 import { KrillError } from "../../errors.js";
 import { crc32c } from "../../protocol/crc32c.js";
@@ -140,6 +141,28 @@ export function writeSnapshotFile(dir: string, offset: number, entries: Iterable
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
+  } catch (cause) {
+    throw new KrillError("LOG_IO", `Cannot write producer snapshot ${file}`, { cause });
+  }
+}
+
+/**
+ * `writeSnapshotFile` off the event loop: the bytes are encoded by the caller at the moment the
+ * snapshot is taken; the write, fsync and rename run in the thread pool, so many partitions'
+ * snapshots (shutdown) proceed in parallel instead of one fsync after another.
+ */
+export async function writeSnapshotBytes(dir: string, offset: number, bytes: Buffer): Promise<void> {
+  const file = path.join(dir, snapshotFileName(offset));
+  const tmp = `${file}.tmp`;
+  try {
+    const handle = await fsp.open(tmp, "w");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
   } catch (cause) {
     throw new KrillError("LOG_IO", `Cannot write producer snapshot ${file}`, { cause });
   }
