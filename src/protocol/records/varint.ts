@@ -43,6 +43,20 @@ export class RecordCursor {
 
   /** A zig-zag varlong of at most 10 bytes. */
   varlong(): bigint {
+    // Fast path: timestamp deltas nearly always fit 7 bytes (49 bits), which a double holds
+    // exactly, so the BigInt loop below only runs for the rare long ones.
+    let raw = 0;
+    const start = this.position;
+    for (let i = 0; i < 7 && this.position < this.end; i++) {
+      const byte = this.buf[this.position++]!;
+      raw += (byte & 0x7f) * 2 ** (7 * i);
+      if ((byte & 0x80) === 0) return BigInt(raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2);
+    }
+    this.position = start;
+    return this.varlongSlow();
+  }
+
+  private varlongSlow(): bigint {
     let raw = 0n;
     for (let shift = 0n; shift < 70n; shift += 7n) {
       if (this.position >= this.end) this.fail("truncated varlong");
