@@ -578,6 +578,8 @@ export class MessageEmitter {
       // Tagged values always use the compact (flexible) encodings.
       const flexField: FieldModel = { ...f, flexibleVersions: { lo: 0, hi: 0x7fff } };
       this.emitWriteField(inner, flexField, v, ctx);
+      // Retarget the statements at the scratch writer. Safe: the only other text in them is field
+      // labels, which are quoted camelCase names without dots or commas.
       for (const line of inner.out) b.line(line.replace(/\bw\./g, "tw.").replace(/\(w, /g, "(tw, "));
     }
     b.line(`w.writeTaggedBody(${f.tag}, tw.finish());`);

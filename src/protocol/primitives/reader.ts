@@ -112,6 +112,14 @@ export class Reader {
     const b = this.buf;
     let o = this.offset;
     const end = this.end;
+    // One byte is by far the common case (tagged-field counts, short compact lengths).
+    if (o < end) {
+      const first = b[o]!;
+      if (first < 0x80) {
+        this.offset = o + 1;
+        return first;
+      }
+    }
     let value = 0;
     let shift = 0;
     for (let i = 0; i < 5; i++) {
