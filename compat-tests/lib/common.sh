@@ -7,10 +7,14 @@
 #   LOG_DIR              folder for per-scenario output (default: compat-tests/.work/logs)
 #   SCENARIOS            space-separated scenario names to run; empty means all
 #   SCENARIO_TIMEOUT_S   hard timeout per scenario (default 120); the scenario is killed after it
+#   LIST_SCENARIOS       when 1, run nothing and print "CLIENT SCENARIO" per scenario (run-all.sh
+#                        uses it to mark every scenario failed when a broker does not start)
 #
 # Results rows (tab-separated): result TARGET CLIENT SCENARIO pass|fail DURATION_MS REASON
 # Version rows:                 version CLIENT VERSION
-: "${BOOTSTRAP:?BOOTSTRAP must be set to the broker address, e.g. 127.0.0.1:9092}"
+if [ "${LIST_SCENARIOS:-0}" != 1 ]; then
+  : "${BOOTSTRAP:?BOOTSTRAP must be set to the broker address, e.g. 127.0.0.1:9092}"
+fi
 : "${TARGET:=unknown}"
 : "${SCENARIO_TIMEOUT_S:=120}"
 compat_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +36,7 @@ wants_scenario() {
 }
 
 record_version() {
+  [ "${LIST_SCENARIOS:-0}" = 1 ] && return 0
   local client=$1 version=$2
   if [ -n "${RESULTS_FILE:-}" ]; then
     printf 'version\t%s\t%s\n' "$client" "$version" >>"$RESULTS_FILE"
@@ -44,6 +49,10 @@ run_scenario() {
   local client=$1 scenario=$2
   shift 2
   wants_scenario "$scenario" || return 0
+  if [ "${LIST_SCENARIOS:-0}" = 1 ]; then
+    printf '%s %s\n' "$client" "$scenario"
+    return 0
+  fi
   mkdir -p "$LOG_DIR/$TARGET/$client"
   local log="$LOG_DIR/$TARGET/$client/$scenario.log"
   local started_ms ended_ms status rc reason

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The whole compatibility suite (`make compat`): for each target (the reference Apache Kafka, then
+# Krill) start a fresh broker, run every client's scenarios against it, stop it; then write
+# compat-tests/REPORT.md (client x scenario, pass/fail on Krill and on Kafka, client versions).
+#
+#   run-all.sh [--target kafka|krill|all] [--clients "kafkajs kcat ..."] [--skip-install]
+#
+# Clients: kafkajs java-tools-4.3.1 java-tools-3.9.2 java-consumer kcat confluent-python
+# kafka-python platformatic. SCENARIOS="a b" narrows the scenarios (by name, in every client).
+# When only one target runs, the report keeps the other target's last results (the Runs table
+# shows when each ran). Exits non-zero when any scenario failed or a broker did not start.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
+
+kafka_version=${KAFKA_VERSION:-4.3.1}
+kafka_legacy_version=${KAFKA_LEGACY_VERSION:-3.9.2}
+all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer kcat confluent-python kafka-python platformatic"
+targets="kafka krill"
+clients=$all_clients
+install=1
+report="$here/REPORT.md"
+work="$here/.work"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --target)
+    case "${2:-}" in
+    kafka | krill) targets=$2 ;;
+    all) targets="kafka krill" ;;
+    *) echo "run-all: --target must be kafka, krill or all" >&2 && exit 2 ;;
+    esac
+    shift 2
+    ;;
+  --clients)
+    clients=${2//,/ }
+    shift 2
+    ;;
+  --skip-install)
+    install=0
+    shift
+    ;;
+  --report)
+    report=$2
+    shift 2
+    ;;
+  -h | --help)
+    sed -n '2,12p' "$0"
+    exit 0
+    ;;
+  *)
+    echo "run-all: unknown argument $1" >&2
+    exit 2
+    ;;
+  esac
+done
+for client in $clients; do
+  case " $all_clients " in
+  *" $client "*) ;;
+  *) echo "run-all: unknown client $client (known: $all_clients)" >&2 && exit 2 ;;
+  esac
+done
+
+if [ "$install" -eq 1 ]; then
+  "$root/scripts/install-compat-deps.sh"
+fi
+
+# run_client CLIENT: runs one client's run.sh with the environment already exported.
+run_client() {
+  case "$1" in
+  java-tools-*) KAFKA_TOOLS_VERSION=${1#java-tools-} "$here/java-tools/run.sh" ;;
+  java-consumer) KAFKA_TOOLS_VERSION=$kafka_version "$here/java-consumer/run.sh" ;;
+  *) "$here/$1/run.sh" ;;
+  esac
+}
+
+status=0
+mkdir -p "$work"
+for target in $targets; do
+  results="$work/results-$target.tsv"
+  broker_dir="$work/broker-$target"
+  : >"$results"
+  rm -rf "$broker_dir" "$work/logs/$target"
+  mkdir -p "$broker_dir"
+  export TARGET=$target RESULTS_FILE=$results LOG_DIR="$work/logs"
+  printf 'meta\t%s\tstarted_at\t%s\n' "$target" "$(date -u '+%Y-%m-%d %H:%M')" >>"$results"
+  if [ "$target" = kafka ]; then
+    printf 'meta\t%s\tbroker\tApache Kafka %s (KRaft combined mode, one node)\n' "$target" "$kafka_version" >>"$results"
+  else
+    printf 'meta\t%s\tbroker\tKrill %s (%s)\n' "$target" "$(node -p "require('$root/package.json').version")" \
+      "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$results"
+  fi
+  echo "== $target: starting broker" >&2
+  suite_started_ms=$(date +%s%3N)
+  if bootstrap=$("$here/broker.sh" start "$target" --dir "$broker_dir" --kafka-version "$kafka_version"); then
+    printf 'meta\t%s\tstartup_ms\t%s\n' "$target" "$(cat "$broker_dir/startup-ms")" >>"$results"
+    echo "== $target: broker at $bootstrap (started in $(cat "$broker_dir/startup-ms") ms)" >&2
+    export BOOTSTRAP=$bootstrap
+    for client in $clients; do
+      run_client "$client" || status=1
+    done
+    "$here/broker.sh" stop --dir "$broker_dir"
+  else
+    status=1
+    printf 'meta\t%s\tstartup_error\tbroker did not start\n' "$target" >>"$results"
+    # Every scenario fails on this target; record them so the matrix shows it.
+    for client in $clients; do
+      LIST_SCENARIOS=1 run_client "$client" | while read -r c s; do
+        printf 'result\t%s\t%s\t%s\tfail\t0\t%s did not start\n' "$target" "$c" "$s" "$target" >>"$results"
+      done
+    done
+  fi
+  printf 'meta\t%s\tsuite_ms\t%s\n' "$target" "$(($(date +%s%3N) - suite_started_ms))" >>"$results"
+  unset BOOTSTRAP
+done
+
+tsx "$here/lib/report.ts" --out "$report" \
+  --results "kafka=$work/results-kafka.tsv" --results "krill=$work/results-krill.tsv"
+# Keep the generated Markdown in the formatter's shape so `make lint` stays clean.
+biome format --write "$report" >/dev/null 2>&1 || true
+echo "run-all: report written to ${report#"$root"/}" >&2
+for target in $targets; do
+  passed=$(grep -c "^result.*	pass	" "$work/results-$target.tsv" || true)
+  total=$(grep -c "^result" "$work/results-$target.tsv" || true)
+  echo "run-all: $target: $passed / $total scenarios passed" >&2
+done
+exit "$status"

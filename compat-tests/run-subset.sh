@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The bounded compat subset `make test` runs (`make compat-subset`): kafkajs, one pass of the Java
+# console tools (4.x) and kcat, against Krill, in well under 3 minutes. Exits non-zero when any
+# scenario fails or the broker does not start. Does not touch REPORT.md.
+#
+#   run-subset.sh [--target krill|kafka]   (kafka: check the subset itself against the reference)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
+kafka_version=${KAFKA_VERSION:-4.3.1}
+
+target=krill
+if [ "${1:-}" = "--target" ]; then
+  case "${2:-}" in
+  krill | kafka) target=$2 ;;
+  *) echo "run-subset: --target must be krill or kafka" >&2 && exit 2 ;;
+  esac
+fi
+
+"$root/scripts/install-compat-deps.sh"
+
+work="$here/.work/subset"
+rm -rf "$work"
+mkdir -p "$work"
+export TARGET=$target RESULTS_FILE="$work/results.tsv" LOG_DIR="$work/logs" SCENARIO_TIMEOUT_S=90
+started_ms=$(date +%s%3N)
+bootstrap=$("$here/broker.sh" start "$target" --dir "$work/broker" --kafka-version "$kafka_version") || {
+  echo "run-subset: $target did not start" >&2
+  exit 1
+}
+trap '"$here/broker.sh" stop --dir "$work/broker"' EXIT
+export BOOTSTRAP=$bootstrap
+
+status=0
+"$here/kafkajs/run.sh" || status=1
+SCENARIOS="topics console-produce-consume consumer-groups" KAFKA_TOOLS_VERSION=$kafka_version \
+  "$here/java-tools/run.sh" || status=1
+"$here/kcat/run.sh" || status=1
+
+passed=$(grep -c "^result.*	pass	" "$RESULTS_FILE" || true)
+total=$(grep -c "^result" "$RESULTS_FILE" || true)
+echo "run-subset: $target: $passed / $total scenarios passed in $((($(date +%s%3N) - started_ms) / 1000)) s (logs: ${LOG_DIR#"$root"/})" >&2
+exit "$status"
