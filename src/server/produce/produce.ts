@@ -5,8 +5,10 @@
  * (offsets, leader epoch and LogAppendTime written into the headers in place), and report base
  * offset, log start offset and LogAppendTime.
  *
- * Records are only decoded on the error path, to name the offending records of an
- * INVALID_TIMESTAMP rejection (KIP-467 record errors); accepted bytes are never decoded.
+ * Records are decoded only on the error path, to name the offending records of an
+ * INVALID_TIMESTAMP rejection (KIP-467 record errors), and when a topic's compression.type
+ * imposes a codec the client did not use (recompress.ts). Otherwise accepted bytes are stored as
+ * sent, compressed or not, without being decoded.
  */
 import { KrillError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
@@ -20,6 +22,7 @@ import { validateProducedBatches } from "../../protocol/records/produce-validati
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import { INTERNAL_TOPICS } from "../metadata/image.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
+import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
 /** Bound on the decompressed bytes decoded to name records of a rejected batch. */
 const RECORD_ERROR_DECODE_BYTES_MAX = 64 * 1024 * 1024;
@@ -93,10 +96,21 @@ export async function produce(
         }
         continue;
       }
-      const records = data.records!;
+      let records = data.records!;
+      let batches = validation.batches;
+      const target = targetCodec(config.compressionType);
+      if (target !== undefined) {
+        const converted = recompressIfNeeded(records, batches, target, config.maxMessageBytes);
+        if (!converted.ok) {
+          fail(converted.errorCode, converted.errorMessage);
+          continue;
+        }
+        records = converted.records;
+        batches = converted.batches;
+      }
       const appended = partition.appendAsLeader(
         records,
-        validation.batches,
+        batches,
         config.messageTimestampType === "LogAppendTime",
         nowMs,
       );
