@@ -1106,8 +1106,11 @@ export class GroupCoordinator {
   fetchOffsets(
     groupId: string,
     topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+    _memberId: string | null = null,
+    _memberEpoch = -1,
   ): FetchOffsetsResult {
     if (!this.#loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const group = this.#groups.get(groupId);
     const known = group !== undefined && !group.is("Dead");
     if (topics === null) {

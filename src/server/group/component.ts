@@ -1,0 +1,215 @@
+/**
+ * The group coordinator inside a running broker: its records go to the partitions of the internal
+ * topic __consumer_offsets through the partition manager, time comes from the wall clock, and
+ * settings from the broker configuration.
+ *
+ * Like Kafka, the topic is created on first use (a FindCoordinator or any group request), not at
+ * start-up; the coordinator then replays it and answers COORDINATOR_LOAD_IN_PROGRESS meanwhile.
+ * On a restart with the topic present, loading starts with the broker (when this module is
+ * installed as a component) or on the first group request otherwise.
+ *
+ * Concurrency contract: single event loop. Appends to one partition are issued in call order and
+ * the partition log assigns offsets synchronously, so records land in the order the coordinator
+ * produced them.
+ */
+import { brokerConfigDef } from "../../config/broker-config.js";
+import { isKrillError, KrillError } from "../../errors.js";
+import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
+import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../metadata/internal-topics.js";
+import { partitionsOf } from "../partitions/component.js";
+import type { PartitionManager } from "../partitions/partition-manager.js";
+import type { BrokerComponent, BrokerContext } from "../services.js";
+import {
+  DEFAULT_GROUP_COORDINATOR_CONFIG,
+  GroupCoordinator,
+  type GroupCoordinatorConfig,
+  type GroupStateLog,
+} from "./group-coordinator.js";
+import type { CoordinatorRecord } from "./offsets-records.js";
+import { SystemTimer } from "./timer.js";
+
+declare module "../services.js" {
+  interface BrokerExtensions {
+    groupCoordinator: GroupCoordinatorService;
+  }
+}
+
+/** Bytes read per step while replaying a partition. */
+const REPLAY_READ_BYTES = 1024 * 1024;
+/** Largest decompressed batch accepted while replaying (Kafka writes them uncompressed). */
+const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+
+export function groupCoordinatorConfigFrom(broker: BrokerContext): GroupCoordinatorConfig {
+  const config = broker.config;
+  const optionalInt = (key: string, fallback: number) =>
+    brokerConfigDef(key) === undefined ? fallback : (config.intOrNull(key) ?? fallback);
+  return {
+    ...DEFAULT_GROUP_COORDINATOR_CONFIG,
+    offsetsTopicPartitions: config.int("offsets.topic.num.partitions"),
+    groupMinSessionTimeoutMs: config.int("group.min.session.timeout.ms"),
+    groupMaxSessionTimeoutMs: config.int("group.max.session.timeout.ms"),
+    groupInitialRebalanceDelayMs: config.int("group.initial.rebalance.delay.ms"),
+    groupMaxSize: config.int("group.max.size"),
+    offsetsRetentionMs: config.int("offsets.retention.minutes") * 60_000,
+    offsetsRetentionCheckIntervalMs: config.int("offsets.retention.check.interval.ms"),
+    offsetMetadataMaxBytes: optionalInt(
+      "offset.metadata.max.bytes",
+      DEFAULT_GROUP_COORDINATOR_CONFIG.offsetMetadataMaxBytes,
+    ),
+  };
+}
+
+/** __consumer_offsets through the partition manager. */
+export class PartitionGroupStateLog implements GroupStateLog {
+  readonly #partitions: PartitionManager;
+
+  constructor(partitions: PartitionManager) {
+    this.#partitions = partitions;
+  }
+
+  async append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
+    const found = this.#partitions.lookup(CONSUMER_OFFSETS_TOPIC, partition);
+    if (!found.ok) {
+      throw new KrillError("STATE", `${CONSUMER_OFFSETS_TOPIC}-${partition} is not available (error ${found.errorCode})`);
+    }
+    const nowMs = this.#partitions.nowMs();
+    const batch = buildRecordBatch({
+      records: records.map((r) => ({ timestamp: nowMs, key: r.key, value: r.value })),
+    });
+    const outcome = found.partition.appendAsLeader(
+      batch,
+      [
+        {
+          position: 0,
+          sizeBytes: batch.length,
+          recordsCount: records.length,
+          lastOffsetDelta: records.length - 1,
+          producerId: -1n,
+          producerEpoch: -1,
+          baseSequence: -1,
+          baseTimestamp: BigInt(nowMs),
+          maxTimestamp: BigInt(nowMs),
+          isTransactional: false,
+          isControl: false,
+          compression: 0,
+          timestampType: "CreateTime",
+        },
+      ],
+      false,
+      nowMs,
+    );
+    if (outcome.kind === "error") {
+      throw new KrillError("LOG_IO", `appending to ${CONSUMER_OFFSETS_TOPIC}-${partition}: ${outcome.errorMessage}`);
+    }
+    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+  }
+
+  async replay(partition: number, onRecord: (record: CoordinatorRecord) => void): Promise<void> {
+    const found = this.#partitions.lookup(CONSUMER_OFFSETS_TOPIC, partition);
+    if (!found.ok) return;
+    const p = found.partition;
+    let offset = p.logStartOffset;
+    const end = p.highWatermark;
+    while (offset < end) {
+      let read: ReturnType<typeof p.read>;
+      try {
+        read = p.read(offset, REPLAY_READ_BYTES, true, false);
+      } catch (err) {
+        // Retention or compaction moved the log start past us: continue from the new start.
+        if (isKrillError(err, "OFFSET_OUT_OF_RANGE") && p.logStartOffset > offset) {
+          offset = p.logStartOffset;
+          continue;
+        }
+        throw err;
+      }
+      if (read.records.length === 0 || read.nextOffset <= offset) break;
+      for (const batch of decodeRecordBatches(read.records, { decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX })) {
+        if (batch.isControl) continue;
+        for (const r of batch.records) {
+          if (r.offset < BigInt(offset) || r.key === null) continue;
+          onRecord({ key: r.key, value: r.value });
+        }
+      }
+      offset = read.nextOffset;
+    }
+  }
+}
+
+/**
+ * The coordinator plus the creation of its topic and its loading, started once and retried if
+ * they fail.
+ */
+export class GroupCoordinatorService {
+  readonly coordinator: GroupCoordinator;
+  readonly #broker: BrokerContext;
+  readonly #timer = new SystemTimer();
+  #ready: Promise<void> | null = null;
+
+  constructor(broker: BrokerContext) {
+    this.#broker = broker;
+    const logger = broker.logger.child({ component: "group-coordinator" });
+    this.coordinator = new GroupCoordinator({
+      config: groupCoordinatorConfigFrom(broker),
+      log: new PartitionGroupStateLog(partitionsOf(broker)),
+      timer: this.#timer,
+      logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
+    });
+  }
+
+  /**
+   * Creates __consumer_offsets if needed and loads it; resolves when the coordinator answers.
+   * Concurrent callers share one attempt; a failed attempt is forgotten so the next call retries.
+   */
+  ensureReady(): Promise<void> {
+    if (this.#ready === null) {
+      this.#ready = (async () => {
+        const result = await ensureInternalTopic(CONSUMER_OFFSETS_TOPIC, this.#broker.controller, this.#broker.config);
+        if (result !== undefined && result.errorCode !== 0 && !this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) {
+          throw new KrillError("STATE", `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${result.errorMessage ?? result.errorCode}`);
+        }
+        await this.coordinator.load();
+      })().catch((err: unknown) => {
+        this.#ready = null;
+        this.#broker.logger.warn({ err }, "group coordinator is not ready");
+        throw err;
+      });
+    }
+    return this.#ready;
+  }
+
+  /** Starts `ensureReady` without waiting (the request is answered LOAD_IN_PROGRESS meanwhile). */
+  kick(): GroupCoordinator {
+    if (!this.coordinator.isLoaded) this.ensureReady().catch(() => {});
+    return this.coordinator;
+  }
+
+  close(): void {
+    this.coordinator.close();
+    this.#timer.close();
+  }
+}
+
+/** The broker's coordinator, created on first use when the component is not installed. */
+export function groupCoordinatorOf(broker: BrokerContext): GroupCoordinatorService {
+  let service = broker.ext.groupCoordinator;
+  if (service === undefined) {
+    service = new GroupCoordinatorService(broker);
+    broker.ext.groupCoordinator = service;
+  }
+  return service;
+}
+
+/** Starts loading at broker start when __consumer_offsets already exists; closes on stop. */
+export function groupCoordinatorComponent(): BrokerComponent {
+  let service: GroupCoordinatorService | undefined;
+  return {
+    name: "group-coordinator",
+    start(broker: BrokerContext) {
+      service = groupCoordinatorOf(broker);
+      if (broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) service.kick();
+    },
+    stop() {
+      service?.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * OffsetFetch (key 9), versions 0-9: a group's committed offsets for the partitions asked, or all
+ * of them (topics null, v2+). A partition without a committed offset answers offset -1 with no
+ * error, and so does a group that does not exist. While __consumer_offsets loads the answer is
+ * COORDINATOR_LOAD_IN_PROGRESS (per group from v8, top level from v2, per partition before).
+ * Per-version notes: v2 adds the top-level error and null topics; v3 throttle time; v5 the leader
+ * epoch; v6 is flexible; v7 require_stable (no transactional offsets are pending in Krill, so
+ * nothing is unstable); v8 batches groups; v9 adds member id and epoch (KIP-848), checked for
+ * consumer groups.
+ */
+import { OFFSET_FETCH_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { OffsetFetchResponse } from "../../protocol/generated/offset-fetch-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: OFFSET_FETCH_API,
+  minVersion: 0,
+  maxVersion: 9,
+  ordering: "serial",
+  handle(ctx, request): OffsetFetchResponse {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    if (ctx.apiVersion >= 8) {
+      return {
+        throttleTimeMs: 0,
+        topics: [],
+        errorCode: ErrorCode.NONE,
+        groups: request.groups.map((g) => {
+          const r = coordinator.fetchOffsets(g.groupId, g.topics, g.memberId, g.memberEpoch);
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+        }),
+      };
+    }
+    const r = coordinator.fetchOffsets(request.groupId, ctx.apiVersion >= 2 ? request.topics : (request.topics ?? []), null, -1);
+    if (r.errorCode !== ErrorCode.NONE && ctx.apiVersion < 2) {
+      // v0-1 have no top-level error: every requested partition carries it.
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        groups: [],
+        topics: (request.topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((p) => ({
+            partitionIndex: p,
+            committedOffset: -1n,
+            committedLeaderEpoch: -1,
+            metadata: "",
+            errorCode: r.errorCode,
+          })),
+        })),
+      };
+    }
+    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: [], topics: r.topics };
+  },
+  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode, topics: [], groups: [] }),
+});

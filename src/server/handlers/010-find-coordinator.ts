@@ -1,0 +1,84 @@
+/**
+ * FindCoordinator (key 10), versions 0-6.
+ *
+ * Krill is one node, so it coordinates every group and every transactional id: the answer is this
+ * broker's endpoint on the listener the request came in on. Finding a group coordinator creates
+ * __consumer_offsets on first use and starts loading it, as Kafka does; if that fails the answer
+ * is COORDINATOR_NOT_AVAILABLE and the client retries. Transaction keys ensure
+ * __transaction_state exists. Share-group keys (type 2) are refused with INVALID_REQUEST since
+ * share groups are not served.
+ * Per-version notes: v1 adds key_type and error_message; v3 is flexible; v4+ batches keys into
+ * `coordinator_keys` and answers in `coordinators` (one entry per key, in order); v5-6 change no
+ * fields (they announce newer error semantics and share keys).
+ */
+import { FIND_COORDINATOR_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type {
+  FindCoordinatorResponse,
+  FindCoordinatorResponseCoordinator,
+} from "../../protocol/generated/find-coordinator-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { ensureInternalTopic, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
+import { defineHandler, type RequestContext } from "../registry.js";
+
+const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
+
+async function find(ctx: RequestContext, key: string, keyType: number): Promise<FindCoordinatorResponseCoordinator> {
+  const failure = (errorCode: number, errorMessage: string): FindCoordinatorResponseCoordinator => ({
+    key,
+    nodeId: -1,
+    host: "",
+    port: -1,
+    errorCode,
+    errorMessage,
+  });
+  const broker = ctx.broker;
+  try {
+    if (keyType === KEY_TYPE_GROUP) {
+      await groupCoordinatorOf(broker).ensureReady();
+    } else if (keyType === KEY_TYPE_TRANSACTION) {
+      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.config);
+    } else {
+      return failure(ErrorCode.INVALID_REQUEST, `Unsupported key type ${keyType}`);
+    }
+  } catch {
+    return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+  }
+  const endpoint = broker.advertisedEndpoints().find((e) => e.listenerName === ctx.connection.listenerName);
+  if (endpoint === undefined) return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "No endpoint on this listener.");
+  return { key, nodeId: broker.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
+}
+
+export const handler = defineHandler({
+  api: FIND_COORDINATOR_API,
+  minVersion: 0,
+  maxVersion: 6,
+  ordering: "concurrent",
+  async handle(ctx, request): Promise<FindCoordinatorResponse> {
+    if (ctx.apiVersion >= 4) {
+      const coordinators = await Promise.all(request.coordinatorKeys.map((key) => find(ctx, key, request.keyType)));
+      return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 0, host: "", port: 0, coordinators };
+    }
+    const c = await find(ctx, request.key, ctx.apiVersion >= 1 ? request.keyType : KEY_TYPE_GROUP);
+    return {
+      throttleTimeMs: 0,
+      errorCode: c.errorCode,
+      // Kafka puts the error's name in the message even on success.
+      errorMessage: c.errorMessage ?? "NONE",
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+      coordinators: [],
+    };
+  },
+  errorResponse: (_version, errorCode) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    errorMessage: null,
+    nodeId: -1,
+    host: "",
+    port: -1,
+    coordinators: [],
+  }),
+});

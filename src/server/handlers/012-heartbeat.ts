@@ -1,0 +1,28 @@
+/**
+ * Heartbeat (key 12), versions 0-4: keeps a classic member's session alive and tells it when a
+ * rebalance is under way (REBALANCE_IN_PROGRESS), or that its generation or membership is gone
+ * (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID).
+ * Per-version notes: v1 adds throttle time; v3 adds group_instance_id; v4 is flexible.
+ */
+import { HEARTBEAT_API } from "../../protocol/generated/apis.js";
+import type { HeartbeatResponse } from "../../protocol/generated/heartbeat-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: HEARTBEAT_API,
+  minVersion: 0,
+  maxVersion: 4,
+  ordering: "serial",
+  handle(ctx, request): HeartbeatResponse {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const errorCode = coordinator.heartbeat(
+      request.groupId,
+      request.memberId,
+      request.groupInstanceId,
+      request.generationId,
+    );
+    return { throttleTimeMs: 0, errorCode };
+  },
+  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode }),
+});

@@ -1,0 +1,29 @@
+/**
+ * SyncGroup (key 14), versions 0-5: the leader hands in the assignment, which is stored in
+ * __consumer_offsets before anyone gets theirs; followers wait (parked) for it. In a stable group
+ * any member gets its current assignment back at once.
+ * Per-version notes: v3 adds group_instance_id; v4 is flexible; v5 adds protocol type and name,
+ * checked against the group's (INCONSISTENT_GROUP_PROTOCOL) and returned.
+ */
+import { SYNC_GROUP_API } from "../../protocol/generated/apis.js";
+import type { SyncGroupResponse } from "../../protocol/generated/sync-group-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: SYNC_GROUP_API,
+  minVersion: 0,
+  maxVersion: 5,
+  ordering: "serial",
+  async handle(ctx, request): Promise<SyncGroupResponse> {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    return { throttleTimeMs: 0, ...(await coordinator.syncGroup(request)) };
+  },
+  errorResponse: (_version, errorCode) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    protocolType: null,
+    protocolName: null,
+    assignment: Buffer.alloc(0),
+  }),
+});

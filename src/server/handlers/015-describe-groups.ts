@@ -1,0 +1,31 @@
+/**
+ * DescribeGroups (key 15), versions 0-5: state, protocol and members of classic groups. Member
+ * metadata and assignments are only filled in for a Stable group (Kafka's rule: in other states
+ * they are not settled). An unknown group is described as Dead with no error.
+ * Per-version notes: v1 adds throttle time; v3 authorized operations (Krill has no ACLs, so all
+ * group operations when asked); v4 group_instance_id; v5 is flexible.
+ */
+import { DESCRIBE_GROUPS_API } from "../../protocol/generated/apis.js";
+import type { DescribeGroupsResponse } from "../../protocol/generated/describe-groups-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+/** "Not requested", as Kafka sends it. */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/** READ (3), DELETE (6), DESCRIBE (8): the operations that apply to a group. */
+const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8);
+
+export const handler = defineHandler({
+  api: DESCRIBE_GROUPS_API,
+  minVersion: 0,
+  maxVersion: 5,
+  ordering: "serial",
+  handle(ctx, request): DescribeGroupsResponse {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const operations = request.includeAuthorizedOperations ? GROUP_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED;
+    return {
+      throttleTimeMs: 0,
+      groups: coordinator.describeGroups(request.groups).map((g) => ({ ...g, authorizedOperations: operations })),
+    };
+  },
+});

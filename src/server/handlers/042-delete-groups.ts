@@ -1,0 +1,21 @@
+/**
+ * DeleteGroups (key 42), versions 0-2: removes empty groups and their committed offsets
+ * (tombstones in __consumer_offsets). A group with members gets NON_EMPTY_GROUP; an unknown one
+ * GROUP_ID_NOT_FOUND.
+ * Per-version notes: v1 changes only throttling; v2 is flexible.
+ */
+import { DELETE_GROUPS_API } from "../../protocol/generated/apis.js";
+import type { DeleteGroupsResponse } from "../../protocol/generated/delete-groups-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: DELETE_GROUPS_API,
+  minVersion: 0,
+  maxVersion: 2,
+  ordering: "serial",
+  async handle(ctx, request): Promise<DeleteGroupsResponse> {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    return { throttleTimeMs: 0, results: await coordinator.deleteGroups(request.groupsNames) };
+  },
+});

@@ -1,0 +1,25 @@
+/**
+ * OffsetDelete (key 47), version 0: deletes a group's committed offsets for some partitions. A
+ * classic group with members refuses it unless it uses the consumer protocol, and then only for
+ * topics none of its members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC per partition).
+ */
+import { OFFSET_DELETE_API } from "../../protocol/generated/apis.js";
+import type { OffsetDeleteResponse } from "../../protocol/generated/offset-delete-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: OFFSET_DELETE_API,
+  minVersion: 0,
+  maxVersion: 0,
+  ordering: "serial",
+  async handle(ctx, request): Promise<OffsetDeleteResponse> {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const result = await coordinator.deleteOffsets(
+      request.groupId,
+      request.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitions.map((p) => p.partitionIndex) })),
+    );
+    return { throttleTimeMs: 0, errorCode: result.errorCode, topics: result.topics };
+  },
+  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode, topics: [] }),
+});
