@@ -1,0 +1,136 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_LOG_CONFIG } from "../../../src/log/config.js";
+import { FilePool } from "../../../src/log/file-pool.js";
+import { PartitionLog } from "../../../src/log/partition-log.js";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { validateProducedBatches } from "../../../src/protocol/records/produce-validation.js";
+import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
+import { Partition, type PartitionEvents } from "../../../src/server/partitions/partition.js";
+import { DEFAULT_PRODUCER_STATE_OPTIONS } from "../../../src/server/producer-state/producer-state.js";
+import { listSnapshotOffsets, snapshotFileName } from "../../../src/server/producer-state/snapshot.js";
+
+const NOW = 1_760_000_000_000;
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function setup() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "krill-partition-"));
+  dirs.push(root);
+  const pool = new FilePool(64);
+  const events = { appended: [] as [string, number][], changed: [] as string[], warnings: [] as string[] };
+  const sink: PartitionEvents = {
+    onAppend: (key, bytes) => events.appended.push([key, bytes]),
+    onChange: (key) => events.changed.push(key),
+    warn: (_fields, message) => events.warnings.push(message),
+  };
+  const open = () => {
+    const log = PartitionLog.open({
+      dir: path.join(root, "t-0"),
+      topicPartition: { topic: "t", partition: 0 },
+      config: DEFAULT_LOG_CONFIG,
+      pool,
+      hadCleanShutdown: true,
+    });
+    return new Partition("t", 0, log, 0, sink, DEFAULT_PRODUCER_STATE_OPTIONS);
+  };
+  return { open, events, dir: path.join(root, "t-0") };
+}
+
+function append(p: Partition, producerId: bigint, baseSequence: number, values: string[], epoch = 0) {
+  const records = buildRecordBatch({
+    producerId,
+    producerEpoch: epoch,
+    baseSequence,
+    records: values.map((value) => ({ timestamp: NOW, key: null, value })),
+  });
+  const v = validateProducedBatches(records, {
+    maxMessageBytes: 1 << 20,
+    timestampType: "CreateTime",
+    timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
+    timestampAfterMaxMs: Number.POSITIVE_INFINITY,
+    nowMs: NOW,
+  });
+  if (!v.ok) throw new Error(v.errorMessage);
+  return p.appendAsLeader(records, v.batches, false, NOW);
+}
+
+describe("Partition", () => {
+  it("appends, moves the high watermark and wakes fetches", () => {
+    const { open, events } = setup();
+    const p = open();
+    const r = append(p, -1n, -1, ["a", "b"]);
+    expect(r).toMatchObject({ kind: "appended", firstOffset: 0, lastOffset: 1 });
+    expect(p.highWatermark).toBe(2);
+    expect(events.appended).toEqual([["t-0", expect.any(Number)]]);
+    expect(p.read(0, 1 << 20, true, false).nextOffset).toBe(2);
+  });
+
+  it("rebuilds producer state from the log when there is no snapshot", async () => {
+    const { open, dir } = setup();
+    const p = open();
+    append(p, 5n, 0, ["a"]);
+    append(p, 5n, 1, ["b", "c"]);
+    await p.log.close();
+    expect(listSnapshotOffsets(dir)).toEqual([]);
+    const reopened = open();
+    expect(append(reopened, 5n, 1, ["b", "c"])).toMatchObject({ kind: "duplicate", firstOffset: 1 });
+    expect(append(reopened, 5n, 9, ["x"])).toMatchObject({
+      kind: "error",
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    });
+    expect(append(reopened, 5n, 3, ["d"])).toMatchObject({ kind: "appended", firstOffset: 3 });
+  });
+
+  it("loads the newest snapshot plus the batches after it, and drops snapshots past the log end", async () => {
+    const { open, dir } = setup();
+    const p = open();
+    append(p, 5n, 0, ["a"]);
+    expect(await p.takeSnapshot()).toBe(true);
+    expect(await p.takeSnapshot()).toBe(false); // nothing changed
+    append(p, 5n, 1, ["b"]);
+    append(p, 6n, 0, ["c"]);
+    await p.log.close();
+    // A snapshot from a future the log no longer has (as after a truncation) must be ignored.
+    fs.copyFileSync(path.join(dir, snapshotFileName(1)), path.join(dir, snapshotFileName(99)));
+    const reopened = open();
+    expect(append(reopened, 5n, 1, ["b"])).toMatchObject({ kind: "duplicate", firstOffset: 1 });
+    expect(append(reopened, 6n, 0, ["c"])).toMatchObject({ kind: "duplicate", firstOffset: 2 });
+    expect(listSnapshotOffsets(dir)).toEqual([1]);
+  });
+
+  it("falls back to replay when the snapshot is corrupt, and deletes it", async () => {
+    const { open, dir, events } = setup();
+    const p = open();
+    append(p, 5n, 0, ["a"]);
+    await p.takeSnapshot();
+    await p.log.close();
+    const file = path.join(dir, snapshotFileName(1));
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const reopened = open();
+    expect(append(reopened, 5n, 0, ["a"])).toMatchObject({ kind: "duplicate", firstOffset: 0 });
+    expect(events.warnings).toContain("deleting corrupt producer snapshot");
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it("deletes records: moves the log start, forgets producers whose data is gone, signals fetches", () => {
+    const { open, events } = setup();
+    const p = open();
+    append(p, 5n, 0, ["a"]);
+    append(p, 6n, 0, ["b"]);
+    expect(p.deleteRecordsBefore(1)).toBe(1);
+    expect(p.logStartOffset).toBe(1);
+    expect(events.changed).toEqual(["t-0"]);
+    // Producer 5's only batch is gone, so any sequence is accepted again (KIP-360).
+    expect(append(p, 5n, 7, ["c"]).kind).toBe("appended");
+    expect(append(p, 6n, 7, ["c"])).toMatchObject({ kind: "error" });
+    expect(p.deleteRecordsBefore(-1)).toBe(p.highWatermark);
+  });
+});
