@@ -1,7 +1,8 @@
 /**
  * Property test: every generated message round-trips at every valid version. For arbitrary
  * version-appropriate values x: decode(encode(x)) deep-equals x, the decoder consumes exactly the
- * encoded bytes, and encode(decode(encode(x))) is byte-identical to encode(x).
+ * encoded bytes, and encode(decode(encode(x))) is byte-identical to encode(x). ROUNDTRIP_RUNS sets the
+ * values per version (12 by default).
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
@@ -9,7 +10,7 @@ import { Reader } from "../../../src/protocol/primitives/reader.js";
 import { Writer } from "../../../src/protocol/primitives/writer.js";
 import { ArbitraryBuilder, codecOf, messages, SPEC_PRESENT, versionsOf } from "./schema-arbitraries.js";
 
-const RUNS_PER_VERSION = 12;
+const RUNS_PER_VERSION = Number(process.env.ROUNDTRIP_RUNS ?? 12);
 
 function encode(codec: ReturnType<typeof codecOf>, msg: unknown, version: number): Buffer {
   const w = new Writer(64);
