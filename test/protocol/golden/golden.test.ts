@@ -168,12 +168,31 @@ describe("golden batches: kafkajs 2.2.4", () => {
   });
 });
 
+describe("golden batches: @platformatic/kafka 2.12.1", () => {
+  for (const codec of COMPRESSION_NAMES) {
+    it(`decodes ${codec}`, () => {
+      const buf = golden("platformatic", `${codec}.bin`);
+      const batch = decodeRecordBatch(buf, LIMITS);
+      expect(COMPRESSION_NAMES[batch.compression]).toBe(codec);
+      expectGoldenRecords(batch);
+      checkHotPath(buf);
+    });
+  }
+
+  it("writes snappy as one raw block and lz4 frames with independent 64 KiB blocks", () => {
+    expect(isXerialFramed(golden("platformatic", "snappy.bin").subarray(61))).toBe(false);
+    const lz4 = golden("platformatic", "lz4.bin").subarray(61);
+    expect([lz4[4]! & 0x20, lz4[5]! & 0x70]).toEqual([0x20, 0x40]);
+  });
+});
+
 describe("golden batches: CRC", () => {
   it("every golden batch has a valid CRC-32C", () => {
     for (const [client, names] of [
       ["java", [...COMPRESSION_NAMES.map((c) => `${c}.bin`), "transactional-lz4.bin", "end-txn-commit.bin"]],
       ["kcat", COMPRESSION_NAMES.map((c) => `${c}.bin`)],
       ["kafkajs", ["none.bin", "gzip.bin", "snappy.bin"]],
+      ["platformatic", COMPRESSION_NAMES.map((c) => `${c}.bin`)],
     ] as const) {
       for (const name of names) {
         const buf = golden(client, name);
