@@ -49,7 +49,8 @@ if command -v java >/dev/null 2>&1; then
   java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
   java_major=${java_major%%.*}
 fi
-if [ "${java_major:-0}" -lt 17 ]; then
+# The Java consumer scenarios run through the single-file source launcher, which needs javac.
+if [ "${java_major:-0}" -lt 17 ] || ! command -v javac >/dev/null 2>&1; then
   missing+=("openjdk-17-jdk-headless")
 fi
 command -v mvn >/dev/null 2>&1 || missing+=("maven")
