@@ -360,6 +360,7 @@ export class PartitionLog {
         this.clock.nowMs(),
       );
       this.segments.push(replacement);
+      this.dirNeedsFsync = true;
       return replacement;
     }
     active.onBecomeInactive();
@@ -371,6 +372,7 @@ export class PartitionLog {
       this.clock.nowMs(),
     );
     this.segments.push(segment);
+    this.dirNeedsFsync = true;
     // As Kafka does, the rolled segment is flushed in the background so the recovery point
     // advances and a restart after a crash validates only the newest data.
     this.flush().catch((err: unknown) => {
@@ -399,7 +401,9 @@ export class PartitionLog {
     }
     const upper = Math.min(options.maxOffset ?? logEndOffset, logEndOffset);
     const minOneBatch = options.minOneBatch ?? true;
-    const bytesMax = Math.max(0, Math.min(maxBytes, READ_BYTES_MAX));
+    const bytesMax = Number.isFinite(maxBytes)
+      ? Math.max(0, Math.min(Math.floor(maxBytes), READ_BYTES_MAX))
+      : 0;
     const result: ReadResult = {
       records: Buffer.alloc(0),
       nextOffset: fetchOffset,
@@ -560,6 +564,7 @@ export class PartitionLog {
       LogSegment.create(this.pool, this.dir, offset, this.configValue.segmentIndexBytes, this.clock.nowMs()),
     ];
     this.activeSegment.nextOffset = offset;
+    this.dirNeedsFsync = true;
     this.logStart = offset;
     this.recoveryPointValue = offset;
     this.highWatermarkValue = undefined;
@@ -679,21 +684,36 @@ export class PartitionLog {
       const end = this.segments[i + 1]?.baseOffset ?? upTo;
       if (end > this.recoveryPointValue) pending.push(this.segments[i]!);
     }
+    // New segment files are only durable once the directory entry is: fsync the directory when
+    // files were created since the last flush (as Kafka's LocalLog.flush does).
+    const dirDirty = this.dirNeedsFsync;
+    this.dirNeedsFsync = false;
     for (const s of pending) {
       try {
         await s.flush();
       } catch (err) {
-        // A segment deleted meanwhile (retention, truncation) needs no flush.
-        if (!this.segments.includes(s)) continue;
+        // A segment deleted meanwhile (retention, truncation), or the whole log, needs no flush.
+        if (this.closed || !this.segments.includes(s)) continue;
         this.failure = new KrillError("LOG_IO", `fsync of ${s.logPath} failed; log is offline`, {
           cause: err,
         });
         throw this.failure;
       }
     }
+    if (dirDirty && !this.closed) {
+      try {
+        await fsyncDirectory(this.dir);
+      } catch (err) {
+        this.dirNeedsFsync = true;
+        throw new KrillError("LOG_IO", `fsync of directory ${this.dir} failed`, { cause: err });
+      }
+    }
     if (this.truncations === truncationsBefore && upTo > this.recoveryPointValue)
       this.recoveryPointValue = upTo;
   }
+
+  /** Set when segment files were created or removed since the last flush. */
+  private dirNeedsFsync = true;
 
   /** The flush.ms check run by the LogManager's scheduler. */
   flushIfDue(): Promise<void> | undefined {
@@ -800,7 +820,17 @@ export class PartitionLog {
         }
       }
       if (recover) {
-        const r = segment.recover(config.indexIntervalBytes, isLast ? config.segmentIndexBytes : undefined);
+        // As Kafka's LogLoader, recovered batches also rebuild the leader-epoch cache: a crash
+        // between writing a batch and checkpointing its new epoch must not lose the epoch.
+        const r = segment.recover(
+          config.indexIntervalBytes,
+          isLast ? config.segmentIndexBytes : undefined,
+          (b) => {
+            if (b.partitionLeaderEpoch >= 0 && b.partitionLeaderEpoch > this.leaderEpochCache.latestEpoch) {
+              this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset);
+            }
+          },
+        );
         this.loadReport.recoveredSegments++;
         if (!indexesOk) this.loadReport.rebuiltIndexes++;
         if (r.truncatedBytes > 0) {
@@ -880,4 +910,14 @@ function stampLogAppendTime(records: Buffer, b: BatchInfo, logAppendTimeMs: numb
   records.writeUInt32BE(crc, b.position + CRC_OFFSET);
   b.attributes = attributes;
   b.maxTimestamp = logAppendTimeMs;
+}
+
+/** fsync of a directory (its entries), through the thread pool. */
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

@@ -415,7 +415,11 @@ export class LogSegment {
    * file at the first torn or corrupt batch and rebuilds both indexes from what remains (Kafka's
    * LogSegment.recover). `maxIndexBytes` keeps the indexes appendable (the active segment).
    */
-  recover(indexIntervalBytes: number, maxIndexBytes: number | undefined): SegmentRecovery {
+  recover(
+    indexIntervalBytes: number,
+    maxIndexBytes: number | undefined,
+    onBatch?: (batch: BatchInfo) => void,
+  ): SegmentRecovery {
     let fileSize: number;
     try {
       fileSize = fs.statSync(this.logPath).size;
@@ -441,6 +445,7 @@ export class LogSegment {
         scanner.position = b.position;
         break;
       }
+      onBatch?.(b);
       rolling ??= b.maxTimestamp;
       if (b.maxTimestamp > maxTs) {
         maxTs = b.maxTimestamp;

@@ -397,6 +397,20 @@ describe("PartitionLog durability and recovery", () => {
     expect(parseBatches(log.read(2, 1 << 20).records)[0]!.baseOffset).toBe(2);
   });
 
+  it("rebuilds the leader-epoch cache from recovered batches", () => {
+    const { log, dir, config } = openLog();
+    log.append(simpleBatch(2), { assignOffsets: true, leaderEpoch: 1 });
+    log.append(simpleBatch(2), { assignOffsets: true, leaderEpoch: 2 });
+    // A crash after the batch was written but before the new epoch was checkpointed.
+    fs.writeFileSync(path.join(dir, "leader-epoch-checkpoint"), "0\n1\n1 0\n");
+    const again = reopen(dir, config, false);
+    expect(again.leaderEpochCache.epochEntries()).toEqual([
+      { epoch: 1, startOffset: 0 },
+      { epoch: 2, startOffset: 2 },
+    ]);
+    expect(again.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
+  });
+
   it("rebuilds a missing or damaged index", async () => {
     const { log, dir, config } = openLog({ "segment.bytes": "2000", "index.interval.bytes": "50" });
     for (let i = 0; i < 40; i++) log.append(simpleBatch(1, 60), leader);
