@@ -24,6 +24,9 @@ import {
 /** Smallest legal batchLength of a magic-2 batch: a header with zero records. */
 export const BATCH_LENGTH_MIN = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 
+/** Smallest size field of any message format (Kafka's LegacyRecord.RECORD_OVERHEAD_V0). */
+const LEGACY_RECORD_OVERHEAD_V0 = 14;
+
 /** Largest batch size accepted when the caller gives no limit: batchLength is an int32. */
 export const BATCH_SIZE_MAX_DEFAULT = 0x7fffffff;
 
@@ -57,9 +60,9 @@ export function probeBatch(
   const bytesRemaining = end - position;
   if (bytesRemaining < LOG_OVERHEAD) return { kind: "incomplete", bytesRemaining };
   const batchLength = buf.readInt32BE(position + BATCH_LENGTH_OFFSET);
-  // Legacy (magic 0/1) messages are at least 14 bytes after LOG_OVERHEAD, so a batchLength that
-  // cannot even reach the magic byte is corrupt whatever the format.
-  if (batchLength < MAGIC_OFFSET + 1 - LOG_OVERHEAD) {
+  // Kafka's ByteBufferLogInputStream refuses any size below the smallest legacy (magic 0)
+  // message before it looks at the magic byte; magic 2 has its own, larger minimum below.
+  if (batchLength < LEGACY_RECORD_OVERHEAD_V0) {
     return { kind: "corrupt", reason: `batch length ${batchLength} is smaller than any record batch` };
   }
   const sizeBytes = LOG_OVERHEAD + batchLength;
