@@ -77,6 +77,20 @@ const CASES: { name: string; client: string; check: (header: RequestHeader, body
     },
   },
   {
+    name: "java28-api-versions",
+    client: "Apache Kafka Java client 2.8.2 (AdminClient)",
+    check: (h, body) => {
+      const b = body as ApiVersionsRequest;
+      expect(h).toMatchObject({
+        requestApiKey: 18,
+        requestApiVersion: 3,
+        correlationId: 0,
+        clientId: "golden-java-2.8",
+      });
+      expect(b).toMatchObject({ clientSoftwareName: "apache-kafka-java", clientSoftwareVersion: "2.8.2" });
+    },
+  },
+  {
     name: "java39-api-versions",
     client: "Apache Kafka Java client 3.9.2",
     check: (h, body) => {
