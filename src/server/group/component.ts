@@ -70,7 +70,10 @@ export class PartitionGroupStateLog implements GroupStateLog {
   async append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
     const found = this.#partitions.lookup(CONSUMER_OFFSETS_TOPIC, partition);
     if (!found.ok) {
-      throw new KrillError("STATE", `${CONSUMER_OFFSETS_TOPIC}-${partition} is not available (error ${found.errorCode})`);
+      throw new KrillError(
+        "STATE",
+        `${CONSUMER_OFFSETS_TOPIC}-${partition} is not available (error ${found.errorCode})`,
+      );
     }
     const nowMs = this.#partitions.nowMs();
     const batch = buildRecordBatch({
@@ -99,7 +102,10 @@ export class PartitionGroupStateLog implements GroupStateLog {
       nowMs,
     );
     if (outcome.kind === "error") {
-      throw new KrillError("LOG_IO", `appending to ${CONSUMER_OFFSETS_TOPIC}-${partition}: ${outcome.errorMessage}`);
+      throw new KrillError(
+        "LOG_IO",
+        `appending to ${CONSUMER_OFFSETS_TOPIC}-${partition}: ${outcome.errorMessage}`,
+      );
     }
     if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
   }
@@ -123,7 +129,9 @@ export class PartitionGroupStateLog implements GroupStateLog {
         throw err;
       }
       if (read.records.length === 0 || read.nextOffset <= offset) break;
-      for (const batch of decodeRecordBatches(read.records, { decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX })) {
+      for (const batch of decodeRecordBatches(read.records, {
+        decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX,
+      })) {
         if (batch.isControl) continue;
         for (const r of batch.records) {
           if (r.offset < BigInt(offset) || r.key === null) continue;
@@ -163,9 +171,20 @@ export class GroupCoordinatorService {
   ensureReady(): Promise<void> {
     if (this.#ready === null) {
       this.#ready = (async () => {
-        const result = await ensureInternalTopic(CONSUMER_OFFSETS_TOPIC, this.#broker.controller, this.#broker.config);
-        if (result !== undefined && result.errorCode !== 0 && !this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) {
-          throw new KrillError("STATE", `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${result.errorMessage ?? result.errorCode}`);
+        const result = await ensureInternalTopic(
+          CONSUMER_OFFSETS_TOPIC,
+          this.#broker.controller,
+          this.#broker.config,
+        );
+        if (
+          result !== undefined &&
+          result.errorCode !== 0 &&
+          !this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)
+        ) {
+          throw new KrillError(
+            "STATE",
+            `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${result.errorMessage ?? result.errorCode}`,
+          );
         }
         await this.coordinator.load();
       })().catch((err: unknown) => {

@@ -32,7 +32,12 @@ export const handler = defineHandler({
         }),
       };
     }
-    const r = coordinator.fetchOffsets(request.groupId, ctx.apiVersion >= 2 ? request.topics : (request.topics ?? []), null, -1);
+    const r = coordinator.fetchOffsets(
+      request.groupId,
+      ctx.apiVersion >= 2 ? request.topics : (request.topics ?? []),
+      null,
+      -1,
+    );
     if (r.errorCode !== ErrorCode.NONE && ctx.apiVersion < 2) {
       // v0-1 have no top-level error: every requested partition carries it.
       return {

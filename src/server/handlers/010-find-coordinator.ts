@@ -24,7 +24,11 @@ import { defineHandler, type RequestContext } from "../registry.js";
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 
-async function find(ctx: RequestContext, key: string, keyType: number): Promise<FindCoordinatorResponseCoordinator> {
+async function find(
+  ctx: RequestContext,
+  key: string,
+  keyType: number,
+): Promise<FindCoordinatorResponseCoordinator> {
   const failure = (errorCode: number, errorMessage: string): FindCoordinatorResponseCoordinator => ({
     key,
     nodeId: -1,
@@ -46,8 +50,16 @@ async function find(ctx: RequestContext, key: string, keyType: number): Promise<
     return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
   }
   const endpoint = broker.advertisedEndpoints().find((e) => e.listenerName === ctx.connection.listenerName);
-  if (endpoint === undefined) return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "No endpoint on this listener.");
-  return { key, nodeId: broker.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
+  if (endpoint === undefined)
+    return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "No endpoint on this listener.");
+  return {
+    key,
+    nodeId: broker.nodeId,
+    host: endpoint.host,
+    port: endpoint.port,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+  };
 }
 
 export const handler = defineHandler({
@@ -57,8 +69,18 @@ export const handler = defineHandler({
   ordering: "concurrent",
   async handle(ctx, request): Promise<FindCoordinatorResponse> {
     if (ctx.apiVersion >= 4) {
-      const coordinators = await Promise.all(request.coordinatorKeys.map((key) => find(ctx, key, request.keyType)));
-      return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 0, host: "", port: 0, coordinators };
+      const coordinators = await Promise.all(
+        request.coordinatorKeys.map((key) => find(ctx, key, request.keyType)),
+      );
+      return {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        errorMessage: null,
+        nodeId: 0,
+        host: "",
+        port: 0,
+        coordinators,
+      };
     }
     const c = await find(ctx, request.key, ctx.apiVersion >= 1 ? request.keyType : KEY_TYPE_GROUP);
     return {

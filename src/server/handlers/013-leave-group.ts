@@ -20,8 +20,11 @@ export const handler = defineHandler({
   handle(ctx, request): LeaveGroupResponse {
     const coordinator = groupCoordinatorOf(ctx.broker).kick();
     if (ctx.apiVersion < 3) {
-      const result = coordinator.leaveGroup(request.groupId, [{ memberId: request.memberId, groupInstanceId: null }]);
-      const errorCode = result.errorCode !== ErrorCode.NONE ? result.errorCode : (result.members[0]?.errorCode ?? 0);
+      const result = coordinator.leaveGroup(request.groupId, [
+        { memberId: request.memberId, groupInstanceId: null },
+      ]);
+      const errorCode =
+        result.errorCode !== ErrorCode.NONE ? result.errorCode : (result.members[0]?.errorCode ?? 0);
       return { throttleTimeMs: 0, errorCode, members: [] };
     }
     const result = coordinator.leaveGroup(

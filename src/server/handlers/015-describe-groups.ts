@@ -22,10 +22,14 @@ export const handler = defineHandler({
   ordering: "serial",
   handle(ctx, request): DescribeGroupsResponse {
     const coordinator = groupCoordinatorOf(ctx.broker).kick();
-    const operations = request.includeAuthorizedOperations ? GROUP_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED;
+    const operations = request.includeAuthorizedOperations
+      ? GROUP_OPERATIONS_ALL
+      : AUTHORIZED_OPERATIONS_OMITTED;
     return {
       throttleTimeMs: 0,
-      groups: coordinator.describeGroups(request.groups).map((g) => ({ ...g, authorizedOperations: operations })),
+      groups: coordinator
+        .describeGroups(request.groups)
+        .map((g) => ({ ...g, authorizedOperations: operations })),
     };
   },
 });

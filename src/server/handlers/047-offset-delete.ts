@@ -17,7 +17,10 @@ export const handler = defineHandler({
     const coordinator = groupCoordinatorOf(ctx.broker).kick();
     const result = await coordinator.deleteOffsets(
       request.groupId,
-      request.topics.map((t) => ({ name: t.name, partitionIndexes: t.partitions.map((p) => p.partitionIndex) })),
+      request.topics.map((t) => ({
+        name: t.name,
+        partitionIndexes: t.partitions.map((p) => p.partitionIndex),
+      })),
     );
     return { throttleTimeMs: 0, errorCode: result.errorCode, topics: result.topics };
   },
