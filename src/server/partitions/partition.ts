@@ -144,8 +144,22 @@ export class Partition {
     logAppendTime: boolean,
     nowMs: number,
   ): AppendOutcome {
-    const producerState = this.producerState(nowMs);
-    const prepared = producerState.prepareAppend(batches);
+    let producerState: ProducerStateManager;
+    try {
+      producerState = this.producerState(nowMs);
+    } catch (err) {
+      // The log could not be replayed (corrupt or unreadable): the partition cannot take
+      // idempotent writes safely, so it takes none, like an offline log directory in Kafka.
+      this.#events.warn({ err, partition: this.key }, "producer state could not be loaded");
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "producer state could not be loaded",
+      };
+    }
+    // With LogAppendTime the log stamps the batches now; producer state remembers that time.
+    const stamped = logAppendTime ? batches.map((b) => ({ ...b, maxTimestamp: BigInt(nowMs) })) : batches;
+    const prepared = producerState.prepareAppend(stamped);
     if (prepared.kind === "error") return prepared;
     if (prepared.kind === "duplicate") {
       return {

@@ -42,12 +42,19 @@ function setup() {
   return { open, events, dir: path.join(root, "t-0") };
 }
 
-function append(p: Partition, producerId: bigint, baseSequence: number, values: string[], epoch = 0) {
+function append(
+  p: Partition,
+  producerId: bigint,
+  baseSequence: number,
+  values: string[],
+  epoch = 0,
+  logAppendTime = false,
+) {
   const records = buildRecordBatch({
     producerId,
     producerEpoch: epoch,
     baseSequence,
-    records: values.map((value) => ({ timestamp: NOW, key: null, value })),
+    records: values.map((value) => ({ timestamp: NOW - 5000, key: null, value })),
   });
   const v = validateProducedBatches(records, {
     maxMessageBytes: 1 << 20,
@@ -57,7 +64,7 @@ function append(p: Partition, producerId: bigint, baseSequence: number, values: 
     nowMs: NOW,
   });
   if (!v.ok) throw new Error(v.errorMessage);
-  return p.appendAsLeader(records, v.batches, false, NOW);
+  return p.appendAsLeader(records, v.batches, logAppendTime, NOW);
 }
 
 describe("Partition", () => {
@@ -69,6 +76,13 @@ describe("Partition", () => {
     expect(p.highWatermark).toBe(2);
     expect(events.appended).toEqual([["t-0", expect.any(Number)]]);
     expect(p.read(0, 1 << 20, true, false).nextOffset).toBe(2);
+  });
+
+  it("answers a retried LogAppendTime batch with its original append time", () => {
+    const { open } = setup();
+    const p = open();
+    expect(append(p, 5n, 0, ["a"], 0, true)).toMatchObject({ kind: "appended", logAppendTimeMs: NOW });
+    expect(append(p, 5n, 0, ["a"], 0, true)).toMatchObject({ kind: "duplicate", logAppendTimeMs: NOW });
   });
 
   it("rebuilds producer state from the log when there is no snapshot", async () => {
