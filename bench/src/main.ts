@@ -779,11 +779,12 @@ async function main(): Promise<void> {
     );
   }
   const kinds: BrokerKind[] = options.only ? [options.only] : ["kafka", "krill"];
-  const latencyRate = (): number => {
+  // Kafka runs first, so its own phase uses its maximum and Krill's phase reuses that figure.
+  const latencyRate = (current: BrokerResults): number => {
     const base = latencyBase().id;
-    const kafka = results.brokers
-      .find((b) => b.broker === "kafka")
-      ?.producer.find((p) => p.workload.id === base);
+    const kafkaPhase =
+      current.broker === "kafka" ? current : results.brokers.find((b) => b.broker === "kafka");
+    const kafka = kafkaPhase?.producer.find((p) => p.workload.id === base);
     if (kafka?.ok && kafka.recordsPerSec) return Math.max(1, Math.floor(kafka.recordsPerSec / 2));
     return LATENCY_FALLBACK_RECORDS_PER_SEC;
   };
