@@ -126,9 +126,16 @@ export class MessageEmitter {
   private readonly m: MessageModel;
   private readonly imports = new Set<string>();
   private readonly isDefaultNeeded = new Set<StructModel>();
+  /** The struct whose encoder or decoder is being emitted; names fields in error messages. */
+  private current: StructModel | undefined;
 
   constructor(message: MessageModel) {
     this.m = message;
+  }
+
+  /** The quoted label naming a field in errors, e.g. "FetchRequest.topics". */
+  private label(f: FieldModel): string {
+    return JSON.stringify(`${this.current?.specName ?? this.m.name}.${f.name}`);
   }
 
   private where(s: StructModel, f: FieldModel): string {
@@ -298,6 +305,7 @@ export class MessageEmitter {
   // ---------------------------------------------------------------- encode
 
   private emitEncode(b: Lines, s: StructModel): void {
+    this.current = s;
     const isRoot = s === this.m.root;
     const ctx = s.versions;
     const exported = isRoot ? "export " : "";
@@ -361,7 +369,7 @@ export class MessageEmitter {
     const t = f.type;
     const compact = versionCond(f.flexibleVersions, ctx);
     const nullable = versionCond(f.nullableVersions, ctx);
-    const label = JSON.stringify(f.name);
+    const label = this.label(f);
     if (t.kind === "primitive") {
       const typedNullable = isNullableAnywhere(f) || t.name === "records";
       b.line(this.writePrimitive(t.name, v, compact, nullable, label, f.zeroCopy, typedNullable));
@@ -542,7 +550,7 @@ export class MessageEmitter {
     if (t.kind === "primitive" && fixed[t.name] !== undefined) {
       b.line(`w.writeUnsignedVarint(${f.tag});`);
       b.line(`w.writeUnsignedVarint(${fixed[t.name]});`);
-      b.line(this.writePrimitive(t.name, v, true, false, JSON.stringify(f.name), false, false));
+      b.line(this.writePrimitive(t.name, v, true, false, this.label(f), false, false));
       return;
     }
     if (t.kind === "primitive" && t.name === "records") {
@@ -556,7 +564,7 @@ export class MessageEmitter {
     if (t.kind === "struct") {
       if (nullable === false) {
         b.line(
-          `encode${t.struct.tsName}(tw, ${isNullableAnywhere(f) ? this.forceNonNull(v, JSON.stringify(f.name)) : v}, version);`,
+          `encode${t.struct.tsName}(tw, ${isNullableAnywhere(f) ? this.forceNonNull(v, this.label(f)) : v}, version);`,
         );
       } else {
         b.line(`const s = ${v};`);
@@ -564,7 +572,7 @@ export class MessageEmitter {
         if (nullable === true) b.line("tw.writeUnsignedVarint(0);");
         else {
           b.line(`if (${nullable}) tw.writeUnsignedVarint(0);`);
-          b.line(`else ${this.forceNonNull("s", JSON.stringify(f.name))};`);
+          b.line(`else ${this.forceNonNull("s", this.label(f))};`);
         }
         b.mid("} else {");
         b.line(
@@ -588,6 +596,7 @@ export class MessageEmitter {
   // ---------------------------------------------------------------- decode
 
   private emitDecode(b: Lines, s: StructModel): void {
+    this.current = s;
     const isRoot = s === this.m.root;
     const ctx = s.versions;
     b.open(`${isRoot ? "export " : ""}function decode${s.tsName}(r: Reader, version: number): ${s.tsName} {`);
@@ -644,7 +653,7 @@ export class MessageEmitter {
     const t = f.type;
     const compact = versionCond(f.flexibleVersions, ctx);
     const nullable = versionCond(f.nullableVersions, ctx);
-    const label = JSON.stringify(f.name);
+    const label = this.label(f);
     if (t.kind === "array") return null;
     if (t.kind === "struct") {
       const dec = `decode${t.struct.tsName}(r, version)`;
@@ -721,7 +730,7 @@ export class MessageEmitter {
     if (t.kind !== "array") throw new Error("not an array");
     const compact = versionCond(f.flexibleVersions, ctx);
     const nullable = versionCond(f.nullableVersions, ctx);
-    const label = JSON.stringify(f.name);
+    const label = this.label(f);
     const el = t.element;
     const minBytes =
       el.kind === "struct"
@@ -746,7 +755,7 @@ export class MessageEmitter {
     b.open("if (n < 0) {");
     if (nullable === true) b.line(`${local} = null;`);
     else {
-      const thrower = `throw new KrillError("DECODE_ERROR", ${JSON.stringify(`${f.name}: null where the field is not nullable`)});`;
+      const thrower = `throw new KrillError("DECODE_ERROR", ${JSON.stringify(`${JSON.parse(label)}: null where the field is not nullable`)});`;
       if (nullable === false) b.line(thrower);
       else {
         b.line(`if (!(${nullable})) ${thrower}`);
@@ -777,7 +786,7 @@ export class MessageEmitter {
     b.open("switch (tag) {");
     for (const f of [...tagged].sort((x, y) => (x.tag ?? 0) - (y.tag ?? 0))) {
       const local = `f_${f.name}`;
-      const label = JSON.stringify(f.name);
+      const label = this.label(f);
       const tctx = intersect(f.taggedVersions, ctx);
       const c = versionCond(f.taggedVersions, ctx);
       b.open(`case ${f.tag}: {`);

@@ -32,7 +32,7 @@ export function encodeAbortTransactionRecord(w: Writer, m: AbortTransactionRecor
     if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
     if (t_reason) {
       const tw = new Writer(64);
-      tw.writeCompactNullableString(m.reason, "reason");
+      tw.writeCompactNullableString(m.reason, "AbortTransactionRecord.reason");
       w.writeTaggedBody(0, tw.finish());
     }
     if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
@@ -51,9 +51,9 @@ export function decodeAbortTransactionRecord(r: Reader, version: number): AbortT
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "reason");
-        f_reason = r.readCompactNullableString("reason");
-        r.endTaggedValue(end, "reason");
+        const end = r.beginTaggedValue(size, "AbortTransactionRecord.reason");
+        f_reason = r.readCompactNullableString("AbortTransactionRecord.reason");
+        r.endTaggedValue(end, "AbortTransactionRecord.reason");
         break;
       }
       default:

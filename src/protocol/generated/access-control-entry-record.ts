@@ -39,10 +39,10 @@ export function encodeAccessControlEntryRecord(w: Writer, m: AccessControlEntryR
   }
   w.writeUuid(m.id);
   w.writeInt8(m.resourceType);
-  w.writeCompactString(m.resourceName, "resourceName");
+  w.writeCompactString(m.resourceName, "AccessControlEntryRecord.resourceName");
   w.writeInt8(m.patternType);
-  w.writeCompactString(m.principal, "principal");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.principal, "AccessControlEntryRecord.principal");
+  w.writeCompactString(m.host, "AccessControlEntryRecord.host");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -52,14 +52,14 @@ export function decodeAccessControlEntryRecord(r: Reader, version: number): Acce
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AccessControlEntryRecord (valid 0-0)`);
   }
-  const f_id: string = r.readUuid("id");
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = r.readCompactString("resourceName");
-  const f_patternType: number = r.readInt8("patternType");
-  const f_principal: string = r.readCompactString("principal");
-  const f_host: string = r.readCompactString("host");
-  const f_operation: number = r.readInt8("operation");
-  const f_permissionType: number = r.readInt8("permissionType");
+  const f_id: string = r.readUuid("AccessControlEntryRecord.id");
+  const f_resourceType: number = r.readInt8("AccessControlEntryRecord.resourceType");
+  const f_resourceName: string = r.readCompactString("AccessControlEntryRecord.resourceName");
+  const f_patternType: number = r.readInt8("AccessControlEntryRecord.patternType");
+  const f_principal: string = r.readCompactString("AccessControlEntryRecord.principal");
+  const f_host: string = r.readCompactString("AccessControlEntryRecord.host");
+  const f_operation: number = r.readInt8("AccessControlEntryRecord.operation");
+  const f_permissionType: number = r.readInt8("AccessControlEntryRecord.permissionType");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { id: f_id, resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

@@ -28,10 +28,10 @@ export function encodeAddOffsetsToTxnRequest(w: Writer, m: AddOffsetsToTxnReques
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddOffsetsToTxnRequest (valid 0-4)`);
   }
-  if (version >= 3) w.writeCompactString(m.transactionalId, "transactionalId"); else w.writeString(m.transactionalId, "transactionalId");
+  if (version >= 3) w.writeCompactString(m.transactionalId, "AddOffsetsToTxnRequest.transactionalId"); else w.writeString(m.transactionalId, "AddOffsetsToTxnRequest.transactionalId");
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
-  if (version >= 3) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 3) w.writeCompactString(m.groupId, "AddOffsetsToTxnRequest.groupId"); else w.writeString(m.groupId, "AddOffsetsToTxnRequest.groupId");
   if (version >= 3) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -41,10 +41,10 @@ export function decodeAddOffsetsToTxnRequest(r: Reader, version: number): AddOff
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddOffsetsToTxnRequest (valid 0-4)`);
   }
-  const f_transactionalId: string = (version >= 3 ? r.readCompactString("transactionalId") : r.readString("transactionalId"));
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
-  const f_groupId: string = (version >= 3 ? r.readCompactString("groupId") : r.readString("groupId"));
+  const f_transactionalId: string = (version >= 3 ? r.readCompactString("AddOffsetsToTxnRequest.transactionalId") : r.readString("AddOffsetsToTxnRequest.transactionalId"));
+  const f_producerId: bigint = r.readInt64("AddOffsetsToTxnRequest.producerId");
+  const f_producerEpoch: number = r.readInt16("AddOffsetsToTxnRequest.producerEpoch");
+  const f_groupId: string = (version >= 3 ? r.readCompactString("AddOffsetsToTxnRequest.groupId") : r.readString("AddOffsetsToTxnRequest.groupId"));
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, groupId: f_groupId, unknownTaggedFields };
 }

@@ -35,8 +35,8 @@ export function decodeAddOffsetsToTxnResponse(r: Reader, version: number): AddOf
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddOffsetsToTxnResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("AddOffsetsToTxnResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("AddOffsetsToTxnResponse.errorCode");
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields };
 }

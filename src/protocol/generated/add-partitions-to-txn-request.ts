@@ -76,7 +76,7 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxn
   }
   if (!(version <= 3) && m.v3AndBelowTransactionalId !== "") throw nonIgnorable("v3AndBelowTransactionalId", "AddPartitionsToTxnRequest", version);
   if (version <= 3) {
-    if (version >= 3) w.writeCompactString(m.v3AndBelowTransactionalId, "v3AndBelowTransactionalId"); else w.writeString(m.v3AndBelowTransactionalId, "v3AndBelowTransactionalId");
+    if (version >= 3) w.writeCompactString(m.v3AndBelowTransactionalId, "AddPartitionsToTxnRequest.v3AndBelowTransactionalId"); else w.writeString(m.v3AndBelowTransactionalId, "AddPartitionsToTxnRequest.v3AndBelowTransactionalId");
   }
   if (!(version <= 3) && m.v3AndBelowProducerId !== 0n) throw nonIgnorable("v3AndBelowProducerId", "AddPartitionsToTxnRequest", version);
   if (version <= 3) {
@@ -102,7 +102,7 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, m: AddPartitionsToTxn
 }
 
 function encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction, version: number): void {
-  w.writeCompactString(m.transactionalId, "transactionalId");
+  w.writeCompactString(m.transactionalId, "AddPartitionsToTxnTransaction.transactionalId");
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   w.writeBool(m.verifyOnly);
@@ -117,7 +117,7 @@ function encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: Writer,
 }
 
 function encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer, m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic, version: number): void {
-  if (version >= 3) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 3) w.writeCompactString(m.name, "AddPartitionsToTxnTopic.name"); else w.writeString(m.name, "AddPartitionsToTxnTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
@@ -136,23 +136,23 @@ export function decodeAddPartitionsToTxnRequest(r: Reader, version: number): Add
   }
   let f_transactions: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
   if (version >= 4) {
-    const n = r.readArrayLength(true, 1, "transactions");
+    const n = r.readArrayLength(true, 1, "AddPartitionsToTxnRequest.transactions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "transactions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnRequest.transactions: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, version));
       f_transactions = a;
     }
   }
-  const f_v3AndBelowTransactionalId: string = version <= 3 ? (version >= 3 ? r.readCompactString("v3AndBelowTransactionalId") : r.readString("v3AndBelowTransactionalId")) : "";
-  const f_v3AndBelowProducerId: bigint = version <= 3 ? r.readInt64("v3AndBelowProducerId") : 0n;
-  const f_v3AndBelowProducerEpoch: number = version <= 3 ? r.readInt16("v3AndBelowProducerEpoch") : 0;
+  const f_v3AndBelowTransactionalId: string = version <= 3 ? (version >= 3 ? r.readCompactString("AddPartitionsToTxnRequest.v3AndBelowTransactionalId") : r.readString("AddPartitionsToTxnRequest.v3AndBelowTransactionalId")) : "";
+  const f_v3AndBelowProducerId: bigint = version <= 3 ? r.readInt64("AddPartitionsToTxnRequest.v3AndBelowProducerId") : 0n;
+  const f_v3AndBelowProducerEpoch: number = version <= 3 ? r.readInt16("AddPartitionsToTxnRequest.v3AndBelowProducerEpoch") : 0;
   let f_v3AndBelowTopics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
   if (version <= 3) {
-    const n = r.readArrayLength((version >= 3), 1, "v3AndBelowTopics");
+    const n = r.readArrayLength((version >= 3), 1, "AddPartitionsToTxnRequest.v3AndBelowTopics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "v3AndBelowTopics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnRequest.v3AndBelowTopics: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version));
@@ -164,15 +164,15 @@ export function decodeAddPartitionsToTxnRequest(r: Reader, version: number): Add
 }
 
 function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader, version: number): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
-  const f_transactionalId: string = r.readCompactString("transactionalId");
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
-  const f_verifyOnly: boolean = r.readBool("verifyOnly");
+  const f_transactionalId: string = r.readCompactString("AddPartitionsToTxnTransaction.transactionalId");
+  const f_producerId: bigint = r.readInt64("AddPartitionsToTxnTransaction.producerId");
+  const f_producerEpoch: number = r.readInt16("AddPartitionsToTxnTransaction.producerEpoch");
+  const f_verifyOnly: boolean = r.readBool("AddPartitionsToTxnTransaction.verifyOnly");
   let f_topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "AddPartitionsToTxnTransaction.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnTransaction.topics: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, version));
@@ -184,15 +184,15 @@ function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader,
 }
 
 function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, version: number): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
-  const f_name: string = (version >= 3 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 3 ? r.readCompactString("AddPartitionsToTxnTopic.name") : r.readString("AddPartitionsToTxnTopic.name"));
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 4, "partitions");
+    const n = r.readArrayLength((version >= 3), 4, "AddPartitionsToTxnTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnTopic.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("AddPartitionsToTxnTopic.partitions"));
       f_partitions = a;
     }
   }

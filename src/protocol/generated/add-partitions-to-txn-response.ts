@@ -100,7 +100,7 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, m: AddPartitionsToTx
 }
 
 function encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnResult, version: number): void {
-  w.writeCompactString(m.transactionalId, "transactionalId");
+  w.writeCompactString(m.transactionalId, "AddPartitionsToTxnResult.transactionalId");
   {
     const a = m.topicResults;
     w.writeArrayLength(a.length, true);
@@ -112,7 +112,7 @@ function encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Writer, m: 
 }
 
 function encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: Writer, m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, version: number): void {
-  if (version >= 3) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 3) w.writeCompactString(m.name, "AddPartitionsToTxnTopicResult.name"); else w.writeString(m.name, "AddPartitionsToTxnTopicResult.name");
   {
     const a = m.resultsByPartition;
     w.writeArrayLength(a.length, (version >= 3));
@@ -137,13 +137,13 @@ export function decodeAddPartitionsToTxnResponse(r: Reader, version: number): Ad
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddPartitionsToTxnResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = version >= 4 ? r.readInt16("errorCode") : 0;
+  const f_throttleTimeMs: number = r.readInt32("AddPartitionsToTxnResponse.throttleTimeMs");
+  const f_errorCode: number = version >= 4 ? r.readInt16("AddPartitionsToTxnResponse.errorCode") : 0;
   let f_resultsByTransaction: AddPartitionsToTxnResponseAddPartitionsToTxnResult[] = [];
   if (version >= 4) {
-    const n = r.readArrayLength(true, 1, "resultsByTransaction");
+    const n = r.readArrayLength(true, 1, "AddPartitionsToTxnResponse.resultsByTransaction");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resultsByTransaction: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnResponse.resultsByTransaction: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnResponseAddPartitionsToTxnResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, version));
@@ -152,9 +152,9 @@ export function decodeAddPartitionsToTxnResponse(r: Reader, version: number): Ad
   }
   let f_resultsByTopicV3AndBelow: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
   if (version <= 3) {
-    const n = r.readArrayLength((version >= 3), 1, "resultsByTopicV3AndBelow");
+    const n = r.readArrayLength((version >= 3), 1, "AddPartitionsToTxnResponse.resultsByTopicV3AndBelow");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resultsByTopicV3AndBelow: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnResponse.resultsByTopicV3AndBelow: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version));
@@ -166,12 +166,12 @@ export function decodeAddPartitionsToTxnResponse(r: Reader, version: number): Ad
 }
 
 function decodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
-  const f_transactionalId: string = r.readCompactString("transactionalId");
+  const f_transactionalId: string = r.readCompactString("AddPartitionsToTxnResult.transactionalId");
   let f_topicResults: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topicResults");
+    const n = r.readArrayLength(true, 1, "AddPartitionsToTxnResult.topicResults");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicResults: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnResult.topicResults: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, version));
@@ -183,12 +183,12 @@ function decodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, ver
 }
 
 function decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
-  const f_name: string = (version >= 3 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 3 ? r.readCompactString("AddPartitionsToTxnTopicResult.name") : r.readString("AddPartitionsToTxnTopicResult.name"));
   let f_resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "resultsByPartition");
+    const n = r.readArrayLength((version >= 3), 1, "AddPartitionsToTxnTopicResult.resultsByPartition");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resultsByPartition: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddPartitionsToTxnTopicResult.resultsByPartition: null where the field is not nullable");
     } else {
       const a: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, version));
@@ -200,8 +200,8 @@ function decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader
 }
 
 function decodeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_partitionErrorCode: number = r.readInt16("partitionErrorCode");
+  const f_partitionIndex: number = r.readInt32("AddPartitionsToTxnPartitionResult.partitionIndex");
+  const f_partitionErrorCode: number = r.readInt16("AddPartitionsToTxnPartitionResult.partitionErrorCode");
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, partitionErrorCode: f_partitionErrorCode, unknownTaggedFields };
 }

@@ -47,7 +47,7 @@ export function encodeAddRaftVoterRequest(w: Writer, m: AddRaftVoterRequest, ver
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddRaftVoterRequest (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.clusterId, "clusterId");
+  w.writeCompactNullableString(m.clusterId, "AddRaftVoterRequest.clusterId");
   w.writeInt32(m.timeoutMs);
   w.writeInt32(m.voterId);
   w.writeUuid(m.voterDirectoryId);
@@ -62,8 +62,8 @@ export function encodeAddRaftVoterRequest(w: Writer, m: AddRaftVoterRequest, ver
 }
 
 function encodeAddRaftVoterRequestListener(w: Writer, m: AddRaftVoterRequestListener, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "Listener.name");
+  w.writeCompactString(m.host, "Listener.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -72,15 +72,15 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddRaftVoterRequest (valid 0-0)`);
   }
-  const f_clusterId: string | null = r.readCompactNullableString("clusterId");
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
-  const f_voterId: number = r.readInt32("voterId");
-  const f_voterDirectoryId: string = r.readUuid("voterDirectoryId");
+  const f_clusterId: string | null = r.readCompactNullableString("AddRaftVoterRequest.clusterId");
+  const f_timeoutMs: number = r.readInt32("AddRaftVoterRequest.timeoutMs");
+  const f_voterId: number = r.readInt32("AddRaftVoterRequest.voterId");
+  const f_voterDirectoryId: string = r.readUuid("AddRaftVoterRequest.voterDirectoryId");
   let f_listeners: AddRaftVoterRequestListener[] = [];
   {
-    const n = r.readArrayLength(true, 1, "listeners");
+    const n = r.readArrayLength(true, 1, "AddRaftVoterRequest.listeners");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "listeners: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AddRaftVoterRequest.listeners: null where the field is not nullable");
     } else {
       const a: AddRaftVoterRequestListener[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAddRaftVoterRequestListener(r, version));
@@ -92,9 +92,9 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
 }
 
 function decodeAddRaftVoterRequestListener(r: Reader, version: number): AddRaftVoterRequestListener {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_name: string = r.readCompactString("Listener.name");
+  const f_host: string = r.readCompactString("Listener.host");
+  const f_port: number = r.readUint16("Listener.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

@@ -33,8 +33,8 @@ export function decodeAllocateProducerIdsRequest(r: Reader, version: number): Al
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AllocateProducerIdsRequest (valid 0-0)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("AllocateProducerIdsRequest.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("AllocateProducerIdsRequest.brokerEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

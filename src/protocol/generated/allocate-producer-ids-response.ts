@@ -39,10 +39,10 @@ export function decodeAllocateProducerIdsResponse(r: Reader, version: number): A
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AllocateProducerIdsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_producerIdStart: bigint = r.readInt64("producerIdStart");
-  const f_producerIdLen: number = r.readInt32("producerIdLen");
+  const f_throttleTimeMs: number = r.readInt32("AllocateProducerIdsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("AllocateProducerIdsResponse.errorCode");
+  const f_producerIdStart: bigint = r.readInt64("AllocateProducerIdsResponse.producerIdStart");
+  const f_producerIdLen: number = r.readInt32("AllocateProducerIdsResponse.producerIdLen");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerIdStart: f_producerIdStart, producerIdLen: f_producerIdLen, unknownTaggedFields };
 }

@@ -102,15 +102,15 @@ function encodeAlterClientQuotasRequestEntryData(w: Writer, m: AlterClientQuotas
 }
 
 function encodeAlterClientQuotasRequestEntityData(w: Writer, m: AlterClientQuotasRequestEntityData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.entityType, "entityType"); else w.writeString(m.entityType, "entityType");
-  if (version >= 1) w.writeCompactNullableString(m.entityName, "entityName"); else w.writeNullableString(m.entityName, "entityName");
+  if (version >= 1) w.writeCompactString(m.entityType, "EntityData.entityType"); else w.writeString(m.entityType, "EntityData.entityType");
+  if (version >= 1) w.writeCompactNullableString(m.entityName, "EntityData.entityName"); else w.writeNullableString(m.entityName, "EntityData.entityName");
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 function encodeAlterClientQuotasRequestOpData(w: Writer, m: AlterClientQuotasRequestOpData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.key, "key"); else w.writeString(m.key, "key");
+  if (version >= 1) w.writeCompactString(m.key, "OpData.key"); else w.writeString(m.key, "OpData.key");
   w.writeFloat64(m.value);
   w.writeBool(m.remove);
   if (version >= 1) {
@@ -124,16 +124,16 @@ export function decodeAlterClientQuotasRequest(r: Reader, version: number): Alte
   }
   let f_entries: AlterClientQuotasRequestEntryData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "entries");
+    const n = r.readArrayLength((version >= 1), 1, "AlterClientQuotasRequest.entries");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "entries: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterClientQuotasRequest.entries: null where the field is not nullable");
     } else {
       const a: AlterClientQuotasRequestEntryData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterClientQuotasRequestEntryData(r, version));
       f_entries = a;
     }
   }
-  const f_validateOnly: boolean = r.readBool("validateOnly");
+  const f_validateOnly: boolean = r.readBool("AlterClientQuotasRequest.validateOnly");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entries: f_entries, validateOnly: f_validateOnly, unknownTaggedFields };
 }
@@ -141,9 +141,9 @@ export function decodeAlterClientQuotasRequest(r: Reader, version: number): Alte
 function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): AlterClientQuotasRequestEntryData {
   let f_entity: AlterClientQuotasRequestEntityData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "entity");
+    const n = r.readArrayLength((version >= 1), 1, "EntryData.entity");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "entity: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EntryData.entity: null where the field is not nullable");
     } else {
       const a: AlterClientQuotasRequestEntityData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterClientQuotasRequestEntityData(r, version));
@@ -152,9 +152,9 @@ function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): Al
   }
   let f_ops: AlterClientQuotasRequestOpData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "ops");
+    const n = r.readArrayLength((version >= 1), 1, "EntryData.ops");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "ops: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EntryData.ops: null where the field is not nullable");
     } else {
       const a: AlterClientQuotasRequestOpData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterClientQuotasRequestOpData(r, version));
@@ -166,16 +166,16 @@ function decodeAlterClientQuotasRequestEntryData(r: Reader, version: number): Al
 }
 
 function decodeAlterClientQuotasRequestEntityData(r: Reader, version: number): AlterClientQuotasRequestEntityData {
-  const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
-  const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("entityName") : r.readNullableString("entityName"));
+  const f_entityType: string = (version >= 1 ? r.readCompactString("EntityData.entityType") : r.readString("EntityData.entityType"));
+  const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("EntityData.entityName") : r.readNullableString("EntityData.entityName"));
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }
 
 function decodeAlterClientQuotasRequestOpData(r: Reader, version: number): AlterClientQuotasRequestOpData {
-  const f_key: string = (version >= 1 ? r.readCompactString("key") : r.readString("key"));
-  const f_value: number = r.readFloat64("value");
-  const f_remove: boolean = r.readBool("remove");
+  const f_key: string = (version >= 1 ? r.readCompactString("OpData.key") : r.readString("OpData.key"));
+  const f_value: number = r.readFloat64("OpData.value");
+  const f_remove: boolean = r.readBool("OpData.remove");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { key: f_key, value: f_value, remove: f_remove, unknownTaggedFields };
 }

@@ -69,7 +69,7 @@ export function encodeAlterClientQuotasResponse(w: Writer, m: AlterClientQuotasR
 
 function encodeAlterClientQuotasResponseEntryData(w: Writer, m: AlterClientQuotasResponseEntryData, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 1) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 1) w.writeCompactNullableString(m.errorMessage, "EntryData.errorMessage"); else w.writeNullableString(m.errorMessage, "EntryData.errorMessage");
   {
     const a = m.entity;
     w.writeArrayLength(a.length, (version >= 1));
@@ -83,8 +83,8 @@ function encodeAlterClientQuotasResponseEntryData(w: Writer, m: AlterClientQuota
 }
 
 function encodeAlterClientQuotasResponseEntityData(w: Writer, m: AlterClientQuotasResponseEntityData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.entityType, "entityType"); else w.writeString(m.entityType, "entityType");
-  if (version >= 1) w.writeCompactNullableString(m.entityName, "entityName"); else w.writeNullableString(m.entityName, "entityName");
+  if (version >= 1) w.writeCompactString(m.entityType, "EntityData.entityType"); else w.writeString(m.entityType, "EntityData.entityType");
+  if (version >= 1) w.writeCompactNullableString(m.entityName, "EntityData.entityName"); else w.writeNullableString(m.entityName, "EntityData.entityName");
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -94,12 +94,12 @@ export function decodeAlterClientQuotasResponse(r: Reader, version: number): Alt
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterClientQuotasResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("AlterClientQuotasResponse.throttleTimeMs");
   let f_entries: AlterClientQuotasResponseEntryData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "entries");
+    const n = r.readArrayLength((version >= 1), 1, "AlterClientQuotasResponse.entries");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "entries: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterClientQuotasResponse.entries: null where the field is not nullable");
     } else {
       const a: AlterClientQuotasResponseEntryData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterClientQuotasResponseEntryData(r, version));
@@ -111,13 +111,13 @@ export function decodeAlterClientQuotasResponse(r: Reader, version: number): Alt
 }
 
 function decodeAlterClientQuotasResponseEntryData(r: Reader, version: number): AlterClientQuotasResponseEntryData {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 1 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_errorCode: number = r.readInt16("EntryData.errorCode");
+  const f_errorMessage: string | null = (version >= 1 ? r.readCompactNullableString("EntryData.errorMessage") : r.readNullableString("EntryData.errorMessage"));
   let f_entity: AlterClientQuotasResponseEntityData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "entity");
+    const n = r.readArrayLength((version >= 1), 1, "EntryData.entity");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "entity: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EntryData.entity: null where the field is not nullable");
     } else {
       const a: AlterClientQuotasResponseEntityData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterClientQuotasResponseEntityData(r, version));
@@ -129,8 +129,8 @@ function decodeAlterClientQuotasResponseEntryData(r: Reader, version: number): A
 }
 
 function decodeAlterClientQuotasResponseEntityData(r: Reader, version: number): AlterClientQuotasResponseEntityData {
-  const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
-  const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("entityName") : r.readNullableString("entityName"));
+  const f_entityType: string = (version >= 1 ? r.readCompactString("EntityData.entityType") : r.readString("EntityData.entityType"));
+  const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("EntityData.entityName") : r.readNullableString("EntityData.entityName"));
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }

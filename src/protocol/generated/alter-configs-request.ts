@@ -69,7 +69,7 @@ export function encodeAlterConfigsRequest(w: Writer, m: AlterConfigsRequest, ver
 
 function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, m: AlterConfigsRequestAlterConfigsResource, version: number): void {
   w.writeInt8(m.resourceType);
-  if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 2) w.writeCompactString(m.resourceName, "AlterConfigsResource.resourceName"); else w.writeString(m.resourceName, "AlterConfigsResource.resourceName");
   {
     const a = m.configs;
     w.writeArrayLength(a.length, (version >= 2));
@@ -83,8 +83,8 @@ function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, m: AlterConfig
 }
 
 function encodeAlterConfigsRequestAlterableConfig(w: Writer, m: AlterConfigsRequestAlterableConfig, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
-  if (version >= 2) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
+  if (version >= 2) w.writeCompactString(m.name, "AlterableConfig.name"); else w.writeString(m.name, "AlterableConfig.name");
+  if (version >= 2) w.writeCompactNullableString(m.value, "AlterableConfig.value"); else w.writeNullableString(m.value, "AlterableConfig.value");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -96,28 +96,28 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
   }
   let f_resources: AlterConfigsRequestAlterConfigsResource[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "resources");
+    const n = r.readArrayLength((version >= 2), 1, "AlterConfigsRequest.resources");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resources: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterConfigsRequest.resources: null where the field is not nullable");
     } else {
       const a: AlterConfigsRequestAlterConfigsResource[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterConfigsRequestAlterConfigsResource(r, version));
       f_resources = a;
     }
   }
-  const f_validateOnly: boolean = r.readBool("validateOnly");
+  const f_validateOnly: boolean = r.readBool("AlterConfigsRequest.validateOnly");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
 function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, version: number): AlterConfigsRequestAlterConfigsResource {
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 2 ? r.readCompactString("resourceName") : r.readString("resourceName"));
+  const f_resourceType: number = r.readInt8("AlterConfigsResource.resourceType");
+  const f_resourceName: string = (version >= 2 ? r.readCompactString("AlterConfigsResource.resourceName") : r.readString("AlterConfigsResource.resourceName"));
   let f_configs: AlterConfigsRequestAlterableConfig[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "configs");
+    const n = r.readArrayLength((version >= 2), 1, "AlterConfigsResource.configs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "configs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterConfigsResource.configs: null where the field is not nullable");
     } else {
       const a: AlterConfigsRequestAlterableConfig[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterConfigsRequestAlterableConfig(r, version));
@@ -129,8 +129,8 @@ function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, version: numbe
 }
 
 function decodeAlterConfigsRequestAlterableConfig(r: Reader, version: number): AlterConfigsRequestAlterableConfig {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
-  const f_value: string | null = (version >= 2 ? r.readCompactNullableString("value") : r.readNullableString("value"));
+  const f_name: string = (version >= 2 ? r.readCompactString("AlterableConfig.name") : r.readString("AlterableConfig.name"));
+  const f_value: string | null = (version >= 2 ? r.readCompactNullableString("AlterableConfig.value") : r.readNullableString("AlterableConfig.value"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, unknownTaggedFields };
 }

@@ -57,9 +57,9 @@ export function encodeAlterConfigsResponse(w: Writer, m: AlterConfigsResponse, v
 
 function encodeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, m: AlterConfigsResponseAlterConfigsResourceResponse, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "AlterConfigsResourceResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "AlterConfigsResourceResponse.errorMessage");
   w.writeInt8(m.resourceType);
-  if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 2) w.writeCompactString(m.resourceName, "AlterConfigsResourceResponse.resourceName"); else w.writeString(m.resourceName, "AlterConfigsResourceResponse.resourceName");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -69,12 +69,12 @@ export function decodeAlterConfigsResponse(r: Reader, version: number): AlterCon
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterConfigsResponse (valid 0-2)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("AlterConfigsResponse.throttleTimeMs");
   let f_responses: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "responses");
+    const n = r.readArrayLength((version >= 2), 1, "AlterConfigsResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterConfigsResponse.responses: null where the field is not nullable");
     } else {
       const a: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterConfigsResponseAlterConfigsResourceResponse(r, version));
@@ -86,10 +86,10 @@ export function decodeAlterConfigsResponse(r: Reader, version: number): AlterCon
 }
 
 function decodeAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number): AlterConfigsResponseAlterConfigsResourceResponse {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 2 ? r.readCompactString("resourceName") : r.readString("resourceName"));
+  const f_errorCode: number = r.readInt16("AlterConfigsResourceResponse.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("AlterConfigsResourceResponse.errorMessage") : r.readNullableString("AlterConfigsResourceResponse.errorMessage"));
+  const f_resourceType: number = r.readInt8("AlterConfigsResourceResponse.resourceType");
+  const f_resourceName: string = (version >= 2 ? r.readCompactString("AlterConfigsResourceResponse.resourceName") : r.readString("AlterConfigsResourceResponse.resourceName"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, unknownTaggedFields };
 }

@@ -64,7 +64,7 @@ export function encodeAlterPartitionReassignmentsRequest(w: Writer, m: AlterPart
 }
 
 function encodeAlterPartitionReassignmentsRequestReassignableTopic(w: Writer, m: AlterPartitionReassignmentsRequestReassignableTopic, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ReassignableTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -95,12 +95,12 @@ export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: num
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionReassignmentsRequest (valid 0-0)`);
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_timeoutMs: number = r.readInt32("AlterPartitionReassignmentsRequest.timeoutMs");
   let f_topics: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "AlterPartitionReassignmentsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterPartitionReassignmentsRequest.topics: null where the field is not nullable");
     } else {
       const a: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionReassignmentsRequestReassignableTopic(r, version));
@@ -112,12 +112,12 @@ export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: num
 }
 
 function decodeAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, version: number): AlterPartitionReassignmentsRequestReassignableTopic {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("ReassignableTopic.name");
   let f_partitions: AlterPartitionReassignmentsRequestReassignablePartition[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ReassignableTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReassignableTopic.partitions: null where the field is not nullable");
     } else {
       const a: AlterPartitionReassignmentsRequestReassignablePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionReassignmentsRequestReassignablePartition(r, version));
@@ -129,15 +129,15 @@ function decodeAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, ve
 }
 
 function decodeAlterPartitionReassignmentsRequestReassignablePartition(r: Reader, version: number): AlterPartitionReassignmentsRequestReassignablePartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("ReassignablePartition.partitionIndex");
   let f_replicas: number[] | null = null;
   {
-    const n = r.readArrayLength(true, 4, "replicas");
+    const n = r.readArrayLength(true, 4, "ReassignablePartition.replicas");
     if (n < 0) {
       f_replicas = null;
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("ReassignablePartition.replicas"));
       f_replicas = a;
     }
   }

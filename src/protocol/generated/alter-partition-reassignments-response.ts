@@ -60,7 +60,7 @@ export function encodeAlterPartitionReassignmentsResponse(w: Writer, m: AlterPar
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "AlterPartitionReassignmentsResponse.errorMessage");
   {
     const a = m.responses;
     w.writeArrayLength(a.length, true);
@@ -72,7 +72,7 @@ export function encodeAlterPartitionReassignmentsResponse(w: Writer, m: AlterPar
 }
 
 function encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w: Writer, m: AlterPartitionReassignmentsResponseReassignableTopicResponse, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ReassignableTopicResponse.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -86,7 +86,7 @@ function encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w: W
 function encodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(w: Writer, m: AlterPartitionReassignmentsResponseReassignablePartitionResponse, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "ReassignablePartitionResponse.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -94,14 +94,14 @@ export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: nu
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionReassignmentsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("AlterPartitionReassignmentsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("AlterPartitionReassignmentsResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("AlterPartitionReassignmentsResponse.errorMessage");
   let f_responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
   {
-    const n = r.readArrayLength(true, 1, "responses");
+    const n = r.readArrayLength(true, 1, "AlterPartitionReassignmentsResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterPartitionReassignmentsResponse.responses: null where the field is not nullable");
     } else {
       const a: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r, version));
@@ -113,12 +113,12 @@ export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: nu
 }
 
 function decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Reader, version: number): AlterPartitionReassignmentsResponseReassignableTopicResponse {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("ReassignableTopicResponse.name");
   let f_partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ReassignableTopicResponse.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReassignableTopicResponse.partitions: null where the field is not nullable");
     } else {
       const a: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(r, version));
@@ -130,9 +130,9 @@ function decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r: R
 }
 
 function decodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(r: Reader, version: number): AlterPartitionReassignmentsResponseReassignablePartitionResponse {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_partitionIndex: number = r.readInt32("ReassignablePartitionResponse.partitionIndex");
+  const f_errorCode: number = r.readInt16("ReassignablePartitionResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ReassignablePartitionResponse.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -93,7 +93,7 @@ export function encodeAlterPartitionRequest(w: Writer, m: AlterPartitionRequest,
 
 function encodeAlterPartitionRequestTopicData(w: Writer, m: AlterPartitionRequestTopicData, version: number): void {
   if (version <= 1) {
-    w.writeCompactString(m.topicName, "topicName");
+    w.writeCompactString(m.topicName, "TopicData.topicName");
   }
   if (version >= 2) {
     w.writeUuid(m.topicId);
@@ -149,13 +149,13 @@ export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPa
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionRequest (valid 0-3)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("AlterPartitionRequest.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("AlterPartitionRequest.brokerEpoch");
   let f_topics: AlterPartitionRequestTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "AlterPartitionRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterPartitionRequest.topics: null where the field is not nullable");
     } else {
       const a: AlterPartitionRequestTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionRequestTopicData(r, version));
@@ -167,13 +167,13 @@ export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPa
 }
 
 function decodeAlterPartitionRequestTopicData(r: Reader, version: number): AlterPartitionRequestTopicData {
-  const f_topicName: string = version <= 1 ? r.readCompactString("topicName") : "";
-  const f_topicId: string = version >= 2 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topicName: string = version <= 1 ? r.readCompactString("TopicData.topicName") : "";
+  const f_topicId: string = version >= 2 ? r.readUuid("TopicData.topicId") : ZERO_UUID;
   let f_partitions: AlterPartitionRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: AlterPartitionRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionRequestPartitionData(r, version));
@@ -185,39 +185,39 @@ function decodeAlterPartitionRequestTopicData(r: Reader, version: number): Alter
 }
 
 function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): AlterPartitionRequestPartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   let f_newIsr: number[] = [];
   if (version <= 2) {
-    const n = r.readArrayLength(true, 4, "newIsr");
+    const n = r.readArrayLength(true, 4, "PartitionData.newIsr");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "newIsr: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.newIsr: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("newIsr"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionData.newIsr"));
       f_newIsr = a;
     }
   }
   let f_newIsrWithEpochs: AlterPartitionRequestBrokerState[] = [];
   if (version >= 3) {
-    const n = r.readArrayLength(true, 1, "newIsrWithEpochs");
+    const n = r.readArrayLength(true, 1, "PartitionData.newIsrWithEpochs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "newIsrWithEpochs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.newIsrWithEpochs: null where the field is not nullable");
     } else {
       const a: AlterPartitionRequestBrokerState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionRequestBrokerState(r, version));
       f_newIsrWithEpochs = a;
     }
   }
-  const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("leaderRecoveryState") : 0;
-  const f_partitionEpoch: number = r.readInt32("partitionEpoch");
+  const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("PartitionData.leaderRecoveryState") : 0;
+  const f_partitionEpoch: number = r.readInt32("PartitionData.partitionEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, newIsr: f_newIsr, newIsrWithEpochs: f_newIsrWithEpochs, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch, unknownTaggedFields };
 }
 
 function decodeAlterPartitionRequestBrokerState(r: Reader, version: number): AlterPartitionRequestBrokerState {
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("BrokerState.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("BrokerState.brokerEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

@@ -81,7 +81,7 @@ export function encodeAlterPartitionResponse(w: Writer, m: AlterPartitionRespons
 
 function encodeAlterPartitionResponseTopicData(w: Writer, m: AlterPartitionResponseTopicData, version: number): void {
   if (version <= 1) {
-    w.writeCompactString(m.topicName, "topicName");
+    w.writeCompactString(m.topicName, "TopicData.topicName");
   }
   if (version >= 2) {
     w.writeUuid(m.topicId);
@@ -119,13 +119,13 @@ export function decodeAlterPartitionResponse(r: Reader, version: number): AlterP
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionResponse (valid 0-3)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("AlterPartitionResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("AlterPartitionResponse.errorCode");
   let f_topics: AlterPartitionResponseTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "AlterPartitionResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterPartitionResponse.topics: null where the field is not nullable");
     } else {
       const a: AlterPartitionResponseTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionResponseTopicData(r, version));
@@ -137,13 +137,13 @@ export function decodeAlterPartitionResponse(r: Reader, version: number): AlterP
 }
 
 function decodeAlterPartitionResponseTopicData(r: Reader, version: number): AlterPartitionResponseTopicData {
-  const f_topicName: string = version <= 1 ? r.readCompactString("topicName") : "";
-  const f_topicId: string = version >= 2 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topicName: string = version <= 1 ? r.readCompactString("TopicData.topicName") : "";
+  const f_topicId: string = version >= 2 ? r.readUuid("TopicData.topicId") : ZERO_UUID;
   let f_partitions: AlterPartitionResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: AlterPartitionResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionResponsePartitionData(r, version));
@@ -155,23 +155,23 @@ function decodeAlterPartitionResponseTopicData(r: Reader, version: number): Alte
 }
 
 function decodeAlterPartitionResponsePartitionData(r: Reader, version: number): AlterPartitionResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_leaderId: number = r.readInt32("PartitionData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   let f_isr: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "isr");
+    const n = r.readArrayLength(true, 4, "PartitionData.isr");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "isr: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.isr: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("isr"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionData.isr"));
       f_isr = a;
     }
   }
-  const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("leaderRecoveryState") : 0;
-  const f_partitionEpoch: number = r.readInt32("partitionEpoch");
+  const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("PartitionData.leaderRecoveryState") : 0;
+  const f_partitionEpoch: number = r.readInt32("PartitionData.partitionEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, isr: f_isr, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch, unknownTaggedFields };
 }

@@ -63,7 +63,7 @@ export function encodeAlterReplicaLogDirsRequest(w: Writer, m: AlterReplicaLogDi
 }
 
 function encodeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDir, version: number): void {
-  if (version >= 2) w.writeCompactString(m.path, "path"); else w.writeString(m.path, "path");
+  if (version >= 2) w.writeCompactString(m.path, "AlterReplicaLogDir.path"); else w.writeString(m.path, "AlterReplicaLogDir.path");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 2));
@@ -77,7 +77,7 @@ function encodeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, m: AlterR
 }
 
 function encodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "AlterReplicaLogDirTopic.name"); else w.writeString(m.name, "AlterReplicaLogDirTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -96,9 +96,9 @@ export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): Al
   }
   let f_dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "dirs");
+    const n = r.readArrayLength((version >= 2), 1, "AlterReplicaLogDirsRequest.dirs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "dirs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterReplicaLogDirsRequest.dirs: null where the field is not nullable");
     } else {
       const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterReplicaLogDirsRequestAlterReplicaLogDir(r, version));
@@ -110,12 +110,12 @@ export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): Al
 }
 
 function decodeAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, version: number): AlterReplicaLogDirsRequestAlterReplicaLogDir {
-  const f_path: string = (version >= 2 ? r.readCompactString("path") : r.readString("path"));
+  const f_path: string = (version >= 2 ? r.readCompactString("AlterReplicaLogDir.path") : r.readString("AlterReplicaLogDir.path"));
   let f_topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "AlterReplicaLogDir.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterReplicaLogDir.topics: null where the field is not nullable");
     } else {
       const a: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r, version));
@@ -127,15 +127,15 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, version: 
 }
 
 function decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, version: number): AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 2 ? r.readCompactString("AlterReplicaLogDirTopic.name") : r.readString("AlterReplicaLogDirTopic.name"));
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 4, "partitions");
+    const n = r.readArrayLength((version >= 2), 4, "AlterReplicaLogDirTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterReplicaLogDirTopic.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("AlterReplicaLogDirTopic.partitions"));
       f_partitions = a;
     }
   }

@@ -66,7 +66,7 @@ export function encodeAlterReplicaLogDirsResponse(w: Writer, m: AlterReplicaLogD
 }
 
 function encodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w: Writer, m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult, version: number): void {
-  if (version >= 2) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 2) w.writeCompactString(m.topicName, "AlterReplicaLogDirTopicResult.topicName"); else w.writeString(m.topicName, "AlterReplicaLogDirTopicResult.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -91,12 +91,12 @@ export function decodeAlterReplicaLogDirsResponse(r: Reader, version: number): A
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterReplicaLogDirsResponse (valid 0-2)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("AlterReplicaLogDirsResponse.throttleTimeMs");
   let f_results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "results");
+    const n = r.readArrayLength((version >= 2), 1, "AlterReplicaLogDirsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterReplicaLogDirsResponse.results: null where the field is not nullable");
     } else {
       const a: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r, version));
@@ -108,12 +108,12 @@ export function decodeAlterReplicaLogDirsResponse(r: Reader, version: number): A
 }
 
 function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader, version: number): AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
-  const f_topicName: string = (version >= 2 ? r.readCompactString("topicName") : r.readString("topicName"));
+  const f_topicName: string = (version >= 2 ? r.readCompactString("AlterReplicaLogDirTopicResult.topicName") : r.readString("AlterReplicaLogDirTopicResult.topicName"));
   let f_partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "partitions");
+    const n = r.readArrayLength((version >= 2), 1, "AlterReplicaLogDirTopicResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterReplicaLogDirTopicResult.partitions: null where the field is not nullable");
     } else {
       const a: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r, version));
@@ -125,8 +125,8 @@ function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reade
 }
 
 function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: Reader, version: number): AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("AlterReplicaLogDirPartitionResult.partitionIndex");
+  const f_errorCode: number = r.readInt16("AlterReplicaLogDirPartitionResult.errorCode");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

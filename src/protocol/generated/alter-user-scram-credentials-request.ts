@@ -77,17 +77,17 @@ export function encodeAlterUserScramCredentialsRequest(w: Writer, m: AlterUserSc
 }
 
 function encodeAlterUserScramCredentialsRequestScramCredentialDeletion(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialDeletion, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ScramCredentialDeletion.name");
   w.writeInt8(m.mechanism);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeAlterUserScramCredentialsRequestScramCredentialUpsertion(w: Writer, m: AlterUserScramCredentialsRequestScramCredentialUpsertion, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ScramCredentialUpsertion.name");
   w.writeInt8(m.mechanism);
   w.writeInt32(m.iterations);
-  w.writeBytes(m.salt, true, "salt");
-  w.writeBytes(m.saltedPassword, true, "saltedPassword");
+  w.writeBytes(m.salt, true, "ScramCredentialUpsertion.salt");
+  w.writeBytes(m.saltedPassword, true, "ScramCredentialUpsertion.saltedPassword");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -97,9 +97,9 @@ export function decodeAlterUserScramCredentialsRequest(r: Reader, version: numbe
   }
   let f_deletions: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
   {
-    const n = r.readArrayLength(true, 1, "deletions");
+    const n = r.readArrayLength(true, 1, "AlterUserScramCredentialsRequest.deletions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "deletions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterUserScramCredentialsRequest.deletions: null where the field is not nullable");
     } else {
       const a: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterUserScramCredentialsRequestScramCredentialDeletion(r, version));
@@ -108,9 +108,9 @@ export function decodeAlterUserScramCredentialsRequest(r: Reader, version: numbe
   }
   let f_upsertions: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
   {
-    const n = r.readArrayLength(true, 1, "upsertions");
+    const n = r.readArrayLength(true, 1, "AlterUserScramCredentialsRequest.upsertions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "upsertions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterUserScramCredentialsRequest.upsertions: null where the field is not nullable");
     } else {
       const a: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterUserScramCredentialsRequestScramCredentialUpsertion(r, version));
@@ -122,18 +122,18 @@ export function decodeAlterUserScramCredentialsRequest(r: Reader, version: numbe
 }
 
 function decodeAlterUserScramCredentialsRequestScramCredentialDeletion(r: Reader, version: number): AlterUserScramCredentialsRequestScramCredentialDeletion {
-  const f_name: string = r.readCompactString("name");
-  const f_mechanism: number = r.readInt8("mechanism");
+  const f_name: string = r.readCompactString("ScramCredentialDeletion.name");
+  const f_mechanism: number = r.readInt8("ScramCredentialDeletion.mechanism");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, mechanism: f_mechanism, unknownTaggedFields };
 }
 
 function decodeAlterUserScramCredentialsRequestScramCredentialUpsertion(r: Reader, version: number): AlterUserScramCredentialsRequestScramCredentialUpsertion {
-  const f_name: string = r.readCompactString("name");
-  const f_mechanism: number = r.readInt8("mechanism");
-  const f_iterations: number = r.readInt32("iterations");
-  const f_salt: Buffer = r.readBytes(true, "salt");
-  const f_saltedPassword: Buffer = r.readBytes(true, "saltedPassword");
+  const f_name: string = r.readCompactString("ScramCredentialUpsertion.name");
+  const f_mechanism: number = r.readInt8("ScramCredentialUpsertion.mechanism");
+  const f_iterations: number = r.readInt32("ScramCredentialUpsertion.iterations");
+  const f_salt: Buffer = r.readBytes(true, "ScramCredentialUpsertion.salt");
+  const f_saltedPassword: Buffer = r.readBytes(true, "ScramCredentialUpsertion.saltedPassword");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, mechanism: f_mechanism, iterations: f_iterations, salt: f_salt, saltedPassword: f_saltedPassword, unknownTaggedFields };
 }

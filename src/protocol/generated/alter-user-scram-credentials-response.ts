@@ -52,9 +52,9 @@ export function encodeAlterUserScramCredentialsResponse(w: Writer, m: AlterUserS
 }
 
 function encodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w: Writer, m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult, version: number): void {
-  w.writeCompactString(m.user, "user");
+  w.writeCompactString(m.user, "AlterUserScramCredentialsResult.user");
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "AlterUserScramCredentialsResult.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -62,12 +62,12 @@ export function decodeAlterUserScramCredentialsResponse(r: Reader, version: numb
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterUserScramCredentialsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("AlterUserScramCredentialsResponse.throttleTimeMs");
   let f_results: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "AlterUserScramCredentialsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterUserScramCredentialsResponse.results: null where the field is not nullable");
     } else {
       const a: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, version));
@@ -79,9 +79,9 @@ export function decodeAlterUserScramCredentialsResponse(r: Reader, version: numb
 }
 
 function decodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r: Reader, version: number): AlterUserScramCredentialsResponseAlterUserScramCredentialsResult {
-  const f_user: string = r.readCompactString("user");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_user: string = r.readCompactString("AlterUserScramCredentialsResult.user");
+  const f_errorCode: number = r.readInt16("AlterUserScramCredentialsResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("AlterUserScramCredentialsResult.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { user: f_user, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -25,10 +25,10 @@ export function encodeApiVersionsRequest(w: Writer, m: ApiVersionsRequest, versi
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ApiVersionsRequest (valid 0-4)`);
   }
   if (version >= 3) {
-    w.writeCompactString(m.clientSoftwareName, "clientSoftwareName");
+    w.writeCompactString(m.clientSoftwareName, "ApiVersionsRequest.clientSoftwareName");
   }
   if (version >= 3) {
-    w.writeCompactString(m.clientSoftwareVersion, "clientSoftwareVersion");
+    w.writeCompactString(m.clientSoftwareVersion, "ApiVersionsRequest.clientSoftwareVersion");
   }
   if (version >= 3) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -39,8 +39,8 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ApiVersionsRequest (valid 0-4)`);
   }
-  const f_clientSoftwareName: string = version >= 3 ? r.readCompactString("clientSoftwareName") : "";
-  const f_clientSoftwareVersion: string = version >= 3 ? r.readCompactString("clientSoftwareVersion") : "";
+  const f_clientSoftwareName: string = version >= 3 ? r.readCompactString("ApiVersionsRequest.clientSoftwareName") : "";
+  const f_clientSoftwareVersion: string = version >= 3 ? r.readCompactString("ApiVersionsRequest.clientSoftwareVersion") : "";
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { clientSoftwareName: f_clientSoftwareName, clientSoftwareVersion: f_clientSoftwareVersion, unknownTaggedFields };
 }

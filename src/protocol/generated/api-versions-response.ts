@@ -158,14 +158,14 @@ function encodeApiVersionsResponseApiVersion(w: Writer, m: ApiVersionsResponseAp
 }
 
 function encodeApiVersionsResponseSupportedFeatureKey(w: Writer, m: ApiVersionsResponseSupportedFeatureKey, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "SupportedFeatureKey.name");
   w.writeInt16(m.minVersion);
   w.writeInt16(m.maxVersion);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeApiVersionsResponseFinalizedFeatureKey(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "FinalizedFeatureKey.name");
   w.writeInt16(m.maxVersionLevel);
   w.writeInt16(m.minVersionLevel);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -175,19 +175,19 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ApiVersionsResponse (valid 0-4)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("ApiVersionsResponse.errorCode");
   let f_apiKeys: ApiVersionsResponseApiVersion[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "apiKeys");
+    const n = r.readArrayLength((version >= 3), 1, "ApiVersionsResponse.apiKeys");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "apiKeys: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ApiVersionsResponse.apiKeys: null where the field is not nullable");
     } else {
       const a: ApiVersionsResponseApiVersion[] = [];
       for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseApiVersion(r, version));
       f_apiKeys = a;
     }
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("ApiVersionsResponse.throttleTimeMs") : 0;
   let f_supportedFeatures: ApiVersionsResponseSupportedFeatureKey[] = [];
   let f_finalizedFeaturesEpoch: bigint = -1n;
   let f_finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[] = [];
@@ -200,45 +200,45 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
       const size = r.readUnsignedVarint("tagged field size");
       switch (tag) {
         case 0: {
-          const end = r.beginTaggedValue(size, "supportedFeatures");
+          const end = r.beginTaggedValue(size, "ApiVersionsResponse.supportedFeatures");
           {
-            const n = r.readArrayLength(true, 1, "supportedFeatures");
+            const n = r.readArrayLength(true, 1, "ApiVersionsResponse.supportedFeatures");
             if (n < 0) {
-              throw new KrillError("DECODE_ERROR", "supportedFeatures: null where the field is not nullable");
+              throw new KrillError("DECODE_ERROR", "ApiVersionsResponse.supportedFeatures: null where the field is not nullable");
             } else {
               const a: ApiVersionsResponseSupportedFeatureKey[] = [];
               for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseSupportedFeatureKey(r, version));
               f_supportedFeatures = a;
             }
           }
-          r.endTaggedValue(end, "supportedFeatures");
+          r.endTaggedValue(end, "ApiVersionsResponse.supportedFeatures");
           break;
         }
         case 1: {
-          const end = r.beginTaggedValue(size, "finalizedFeaturesEpoch");
-          f_finalizedFeaturesEpoch = r.readInt64("finalizedFeaturesEpoch");
-          r.endTaggedValue(end, "finalizedFeaturesEpoch");
+          const end = r.beginTaggedValue(size, "ApiVersionsResponse.finalizedFeaturesEpoch");
+          f_finalizedFeaturesEpoch = r.readInt64("ApiVersionsResponse.finalizedFeaturesEpoch");
+          r.endTaggedValue(end, "ApiVersionsResponse.finalizedFeaturesEpoch");
           break;
         }
         case 2: {
-          const end = r.beginTaggedValue(size, "finalizedFeatures");
+          const end = r.beginTaggedValue(size, "ApiVersionsResponse.finalizedFeatures");
           {
-            const n = r.readArrayLength(true, 1, "finalizedFeatures");
+            const n = r.readArrayLength(true, 1, "ApiVersionsResponse.finalizedFeatures");
             if (n < 0) {
-              throw new KrillError("DECODE_ERROR", "finalizedFeatures: null where the field is not nullable");
+              throw new KrillError("DECODE_ERROR", "ApiVersionsResponse.finalizedFeatures: null where the field is not nullable");
             } else {
               const a: ApiVersionsResponseFinalizedFeatureKey[] = [];
               for (let i = 0; i < n; i++) a.push(decodeApiVersionsResponseFinalizedFeatureKey(r, version));
               f_finalizedFeatures = a;
             }
           }
-          r.endTaggedValue(end, "finalizedFeatures");
+          r.endTaggedValue(end, "ApiVersionsResponse.finalizedFeatures");
           break;
         }
         case 3: {
-          const end = r.beginTaggedValue(size, "zkMigrationReady");
-          f_zkMigrationReady = r.readBool("zkMigrationReady");
-          r.endTaggedValue(end, "zkMigrationReady");
+          const end = r.beginTaggedValue(size, "ApiVersionsResponse.zkMigrationReady");
+          f_zkMigrationReady = r.readBool("ApiVersionsResponse.zkMigrationReady");
+          r.endTaggedValue(end, "ApiVersionsResponse.zkMigrationReady");
           break;
         }
         default:
@@ -250,25 +250,25 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
 }
 
 function decodeApiVersionsResponseApiVersion(r: Reader, version: number): ApiVersionsResponseApiVersion {
-  const f_apiKey: number = r.readInt16("apiKey");
-  const f_minVersion: number = r.readInt16("minVersion");
-  const f_maxVersion: number = r.readInt16("maxVersion");
+  const f_apiKey: number = r.readInt16("ApiVersion.apiKey");
+  const f_minVersion: number = r.readInt16("ApiVersion.minVersion");
+  const f_maxVersion: number = r.readInt16("ApiVersion.maxVersion");
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { apiKey: f_apiKey, minVersion: f_minVersion, maxVersion: f_maxVersion, unknownTaggedFields };
 }
 
 function decodeApiVersionsResponseSupportedFeatureKey(r: Reader, version: number): ApiVersionsResponseSupportedFeatureKey {
-  const f_name: string = r.readCompactString("name");
-  const f_minVersion: number = r.readInt16("minVersion");
-  const f_maxVersion: number = r.readInt16("maxVersion");
+  const f_name: string = r.readCompactString("SupportedFeatureKey.name");
+  const f_minVersion: number = r.readInt16("SupportedFeatureKey.minVersion");
+  const f_maxVersion: number = r.readInt16("SupportedFeatureKey.maxVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minVersion: f_minVersion, maxVersion: f_maxVersion, unknownTaggedFields };
 }
 
 function decodeApiVersionsResponseFinalizedFeatureKey(r: Reader, version: number): ApiVersionsResponseFinalizedFeatureKey {
-  const f_name: string = r.readCompactString("name");
-  const f_maxVersionLevel: number = r.readInt16("maxVersionLevel");
-  const f_minVersionLevel: number = r.readInt16("minVersionLevel");
+  const f_name: string = r.readCompactString("FinalizedFeatureKey.name");
+  const f_maxVersionLevel: number = r.readInt16("FinalizedFeatureKey.maxVersionLevel");
+  const f_minVersionLevel: number = r.readInt16("FinalizedFeatureKey.minVersionLevel");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, maxVersionLevel: f_maxVersionLevel, minVersionLevel: f_minVersionLevel, unknownTaggedFields };
 }

@@ -112,13 +112,13 @@ export function decodeAssignReplicasToDirsRequest(r: Reader, version: number): A
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AssignReplicasToDirsRequest (valid 0-0)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("AssignReplicasToDirsRequest.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("AssignReplicasToDirsRequest.brokerEpoch");
   let f_directories: AssignReplicasToDirsRequestDirectoryData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "directories");
+    const n = r.readArrayLength(true, 1, "AssignReplicasToDirsRequest.directories");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "directories: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AssignReplicasToDirsRequest.directories: null where the field is not nullable");
     } else {
       const a: AssignReplicasToDirsRequestDirectoryData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAssignReplicasToDirsRequestDirectoryData(r, version));
@@ -130,12 +130,12 @@ export function decodeAssignReplicasToDirsRequest(r: Reader, version: number): A
 }
 
 function decodeAssignReplicasToDirsRequestDirectoryData(r: Reader, version: number): AssignReplicasToDirsRequestDirectoryData {
-  const f_id: string = r.readUuid("id");
+  const f_id: string = r.readUuid("DirectoryData.id");
   let f_topics: AssignReplicasToDirsRequestTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DirectoryData.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DirectoryData.topics: null where the field is not nullable");
     } else {
       const a: AssignReplicasToDirsRequestTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAssignReplicasToDirsRequestTopicData(r, version));
@@ -147,12 +147,12 @@ function decodeAssignReplicasToDirsRequestDirectoryData(r: Reader, version: numb
 }
 
 function decodeAssignReplicasToDirsRequestTopicData(r: Reader, version: number): AssignReplicasToDirsRequestTopicData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicData.topicId");
   let f_partitions: AssignReplicasToDirsRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: AssignReplicasToDirsRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAssignReplicasToDirsRequestPartitionData(r, version));
@@ -164,7 +164,7 @@ function decodeAssignReplicasToDirsRequestTopicData(r: Reader, version: number):
 }
 
 function decodeAssignReplicasToDirsRequestPartitionData(r: Reader, version: number): AssignReplicasToDirsRequestPartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, unknownTaggedFields };
 }

@@ -115,13 +115,13 @@ export function decodeAssignReplicasToDirsResponse(r: Reader, version: number): 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AssignReplicasToDirsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("AssignReplicasToDirsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("AssignReplicasToDirsResponse.errorCode");
   let f_directories: AssignReplicasToDirsResponseDirectoryData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "directories");
+    const n = r.readArrayLength(true, 1, "AssignReplicasToDirsResponse.directories");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "directories: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AssignReplicasToDirsResponse.directories: null where the field is not nullable");
     } else {
       const a: AssignReplicasToDirsResponseDirectoryData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAssignReplicasToDirsResponseDirectoryData(r, version));
@@ -133,12 +133,12 @@ export function decodeAssignReplicasToDirsResponse(r: Reader, version: number): 
 }
 
 function decodeAssignReplicasToDirsResponseDirectoryData(r: Reader, version: number): AssignReplicasToDirsResponseDirectoryData {
-  const f_id: string = r.readUuid("id");
+  const f_id: string = r.readUuid("DirectoryData.id");
   let f_topics: AssignReplicasToDirsResponseTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DirectoryData.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DirectoryData.topics: null where the field is not nullable");
     } else {
       const a: AssignReplicasToDirsResponseTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAssignReplicasToDirsResponseTopicData(r, version));
@@ -150,12 +150,12 @@ function decodeAssignReplicasToDirsResponseDirectoryData(r: Reader, version: num
 }
 
 function decodeAssignReplicasToDirsResponseTopicData(r: Reader, version: number): AssignReplicasToDirsResponseTopicData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicData.topicId");
   let f_partitions: AssignReplicasToDirsResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: AssignReplicasToDirsResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAssignReplicasToDirsResponsePartitionData(r, version));
@@ -167,8 +167,8 @@ function decodeAssignReplicasToDirsResponseTopicData(r: Reader, version: number)
 }
 
 function decodeAssignReplicasToDirsResponsePartitionData(r: Reader, version: number): AssignReplicasToDirsResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

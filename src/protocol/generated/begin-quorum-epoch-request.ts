@@ -77,7 +77,7 @@ export function encodeBeginQuorumEpochRequest(w: Writer, m: BeginQuorumEpochRequ
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BeginQuorumEpochRequest (valid 0-1)`);
   }
-  if (version >= 1) w.writeCompactNullableString(m.clusterId, "clusterId"); else w.writeNullableString(m.clusterId, "clusterId");
+  if (version >= 1) w.writeCompactNullableString(m.clusterId, "BeginQuorumEpochRequest.clusterId"); else w.writeNullableString(m.clusterId, "BeginQuorumEpochRequest.clusterId");
   if (version >= 1) {
     w.writeInt32(m.voterId);
   }
@@ -103,7 +103,7 @@ export function encodeBeginQuorumEpochRequest(w: Writer, m: BeginQuorumEpochRequ
 }
 
 function encodeBeginQuorumEpochRequestTopicData(w: Writer, m: BeginQuorumEpochRequestTopicData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 1) w.writeCompactString(m.topicName, "TopicData.topicName"); else w.writeString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 1));
@@ -129,8 +129,8 @@ function encodeBeginQuorumEpochRequestPartitionData(w: Writer, m: BeginQuorumEpo
 }
 
 function encodeBeginQuorumEpochRequestLeaderEndpoint(w: Writer, m: BeginQuorumEpochRequestLeaderEndpoint, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "LeaderEndpoint.name");
+  w.writeCompactString(m.host, "LeaderEndpoint.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -139,13 +139,13 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BeginQuorumEpochRequest (valid 0-1)`);
   }
-  const f_clusterId: string | null = (version >= 1 ? r.readCompactNullableString("clusterId") : r.readNullableString("clusterId"));
-  const f_voterId: number = version >= 1 ? r.readInt32("voterId") : -1;
+  const f_clusterId: string | null = (version >= 1 ? r.readCompactNullableString("BeginQuorumEpochRequest.clusterId") : r.readNullableString("BeginQuorumEpochRequest.clusterId"));
+  const f_voterId: number = version >= 1 ? r.readInt32("BeginQuorumEpochRequest.voterId") : -1;
   let f_topics: BeginQuorumEpochRequestTopicData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "topics");
+    const n = r.readArrayLength((version >= 1), 1, "BeginQuorumEpochRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "BeginQuorumEpochRequest.topics: null where the field is not nullable");
     } else {
       const a: BeginQuorumEpochRequestTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeBeginQuorumEpochRequestTopicData(r, version));
@@ -154,9 +154,9 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
   }
   let f_leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength(true, 1, "leaderEndpoints");
+    const n = r.readArrayLength(true, 1, "BeginQuorumEpochRequest.leaderEndpoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "leaderEndpoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "BeginQuorumEpochRequest.leaderEndpoints: null where the field is not nullable");
     } else {
       const a: BeginQuorumEpochRequestLeaderEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeBeginQuorumEpochRequestLeaderEndpoint(r, version));
@@ -168,12 +168,12 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
 }
 
 function decodeBeginQuorumEpochRequestTopicData(r: Reader, version: number): BeginQuorumEpochRequestTopicData {
-  const f_topicName: string = (version >= 1 ? r.readCompactString("topicName") : r.readString("topicName"));
+  const f_topicName: string = (version >= 1 ? r.readCompactString("TopicData.topicName") : r.readString("TopicData.topicName"));
   let f_partitions: BeginQuorumEpochRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "partitions");
+    const n = r.readArrayLength((version >= 1), 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: BeginQuorumEpochRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeBeginQuorumEpochRequestPartitionData(r, version));
@@ -185,18 +185,18 @@ function decodeBeginQuorumEpochRequestTopicData(r: Reader, version: number): Beg
 }
 
 function decodeBeginQuorumEpochRequestPartitionData(r: Reader, version: number): BeginQuorumEpochRequestPartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_voterDirectoryId: string = version >= 1 ? r.readUuid("voterDirectoryId") : ZERO_UUID;
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_voterDirectoryId: string = version >= 1 ? r.readUuid("PartitionData.voterDirectoryId") : ZERO_UUID;
+  const f_leaderId: number = r.readInt32("PartitionData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, voterDirectoryId: f_voterDirectoryId, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeBeginQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): BeginQuorumEpochRequestLeaderEndpoint {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_name: string = r.readCompactString("LeaderEndpoint.name");
+  const f_host: string = r.readCompactString("LeaderEndpoint.host");
+  const f_port: number = r.readUint16("LeaderEndpoint.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

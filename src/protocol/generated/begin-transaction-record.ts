@@ -32,7 +32,7 @@ export function encodeBeginTransactionRecord(w: Writer, m: BeginTransactionRecor
     if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
     if (t_name) {
       const tw = new Writer(64);
-      tw.writeCompactNullableString(m.name, "name");
+      tw.writeCompactNullableString(m.name, "BeginTransactionRecord.name");
       w.writeTaggedBody(0, tw.finish());
     }
     if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
@@ -51,9 +51,9 @@ export function decodeBeginTransactionRecord(r: Reader, version: number): BeginT
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "name");
-        f_name = r.readCompactNullableString("name");
-        r.endTaggedValue(end, "name");
+        const end = r.beginTaggedValue(size, "BeginTransactionRecord.name");
+        f_name = r.readCompactNullableString("BeginTransactionRecord.name");
+        r.endTaggedValue(end, "BeginTransactionRecord.name");
         break;
       }
       default:

@@ -65,11 +65,11 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerHeartbeatRequest (valid 0-1)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
-  const f_currentMetadataOffset: bigint = r.readInt64("currentMetadataOffset");
-  const f_wantFence: boolean = r.readBool("wantFence");
-  const f_wantShutDown: boolean = r.readBool("wantShutDown");
+  const f_brokerId: number = r.readInt32("BrokerHeartbeatRequest.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("BrokerHeartbeatRequest.brokerEpoch");
+  const f_currentMetadataOffset: bigint = r.readInt64("BrokerHeartbeatRequest.currentMetadataOffset");
+  const f_wantFence: boolean = r.readBool("BrokerHeartbeatRequest.wantFence");
+  const f_wantShutDown: boolean = r.readBool("BrokerHeartbeatRequest.wantShutDown");
   let f_offlineLogDirs: string[] = [];
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
@@ -81,18 +81,18 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
         if (!((version >= 1))) {
           throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of BrokerHeartbeatRequest`);
         }
-        const end = r.beginTaggedValue(size, "offlineLogDirs");
+        const end = r.beginTaggedValue(size, "BrokerHeartbeatRequest.offlineLogDirs");
         {
-          const n = r.readArrayLength(true, 16, "offlineLogDirs");
+          const n = r.readArrayLength(true, 16, "BrokerHeartbeatRequest.offlineLogDirs");
           if (n < 0) {
-            throw new KrillError("DECODE_ERROR", "offlineLogDirs: null where the field is not nullable");
+            throw new KrillError("DECODE_ERROR", "BrokerHeartbeatRequest.offlineLogDirs: null where the field is not nullable");
           } else {
             const a: string[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readUuid("offlineLogDirs"));
+            for (let i = 0; i < n; i++) a.push(r.readUuid("BrokerHeartbeatRequest.offlineLogDirs"));
             f_offlineLogDirs = a;
           }
         }
-        r.endTaggedValue(end, "offlineLogDirs");
+        r.endTaggedValue(end, "BrokerHeartbeatRequest.offlineLogDirs");
         break;
       }
       default:

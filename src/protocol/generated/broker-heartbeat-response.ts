@@ -42,11 +42,11 @@ export function decodeBrokerHeartbeatResponse(r: Reader, version: number): Broke
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerHeartbeatResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_isCaughtUp: boolean = r.readBool("isCaughtUp");
-  const f_isFenced: boolean = r.readBool("isFenced");
-  const f_shouldShutDown: boolean = r.readBool("shouldShutDown");
+  const f_throttleTimeMs: number = r.readInt32("BrokerHeartbeatResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("BrokerHeartbeatResponse.errorCode");
+  const f_isCaughtUp: boolean = r.readBool("BrokerHeartbeatResponse.isCaughtUp");
+  const f_isFenced: boolean = r.readBool("BrokerHeartbeatResponse.isFenced");
+  const f_shouldShutDown: boolean = r.readBool("BrokerHeartbeatResponse.shouldShutDown");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, isCaughtUp: f_isCaughtUp, isFenced: f_isFenced, shouldShutDown: f_shouldShutDown, unknownTaggedFields };
 }

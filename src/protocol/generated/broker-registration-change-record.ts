@@ -77,8 +77,8 @@ export function decodeBrokerRegistrationChangeRecord(r: Reader, version: number)
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerRegistrationChangeRecord (valid 0-2)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("BrokerRegistrationChangeRecord.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("BrokerRegistrationChangeRecord.brokerEpoch");
   let f_fenced: number = 0;
   let f_inControlledShutdown: number = 0;
   let f_logDirs: string[] = [];
@@ -89,36 +89,36 @@ export function decodeBrokerRegistrationChangeRecord(r: Reader, version: number)
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "fenced");
-        f_fenced = r.readInt8("fenced");
-        r.endTaggedValue(end, "fenced");
+        const end = r.beginTaggedValue(size, "BrokerRegistrationChangeRecord.fenced");
+        f_fenced = r.readInt8("BrokerRegistrationChangeRecord.fenced");
+        r.endTaggedValue(end, "BrokerRegistrationChangeRecord.fenced");
         break;
       }
       case 1: {
         if (!((version >= 1))) {
           throw new KrillError("DECODE_ERROR", `tag 1 is not valid for version ${version} of BrokerRegistrationChangeRecord`);
         }
-        const end = r.beginTaggedValue(size, "inControlledShutdown");
-        f_inControlledShutdown = r.readInt8("inControlledShutdown");
-        r.endTaggedValue(end, "inControlledShutdown");
+        const end = r.beginTaggedValue(size, "BrokerRegistrationChangeRecord.inControlledShutdown");
+        f_inControlledShutdown = r.readInt8("BrokerRegistrationChangeRecord.inControlledShutdown");
+        r.endTaggedValue(end, "BrokerRegistrationChangeRecord.inControlledShutdown");
         break;
       }
       case 2: {
         if (!((version >= 2))) {
           throw new KrillError("DECODE_ERROR", `tag 2 is not valid for version ${version} of BrokerRegistrationChangeRecord`);
         }
-        const end = r.beginTaggedValue(size, "logDirs");
+        const end = r.beginTaggedValue(size, "BrokerRegistrationChangeRecord.logDirs");
         {
-          const n = r.readArrayLength(true, 16, "logDirs");
+          const n = r.readArrayLength(true, 16, "BrokerRegistrationChangeRecord.logDirs");
           if (n < 0) {
-            throw new KrillError("DECODE_ERROR", "logDirs: null where the field is not nullable");
+            throw new KrillError("DECODE_ERROR", "BrokerRegistrationChangeRecord.logDirs: null where the field is not nullable");
           } else {
             const a: string[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readUuid("logDirs"));
+            for (let i = 0; i < n; i++) a.push(r.readUuid("BrokerRegistrationChangeRecord.logDirs"));
             f_logDirs = a;
           }
         }
-        r.endTaggedValue(end, "logDirs");
+        r.endTaggedValue(end, "BrokerRegistrationChangeRecord.logDirs");
         break;
       }
       default:

@@ -74,7 +74,7 @@ export function encodeBrokerRegistrationRequest(w: Writer, m: BrokerRegistration
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerRegistrationRequest (valid 0-4)`);
   }
   w.writeInt32(m.brokerId);
-  w.writeCompactString(m.clusterId, "clusterId");
+  w.writeCompactString(m.clusterId, "BrokerRegistrationRequest.clusterId");
   w.writeUuid(m.incarnationId);
   {
     const a = m.listeners;
@@ -90,7 +90,7 @@ export function encodeBrokerRegistrationRequest(w: Writer, m: BrokerRegistration
       encodeBrokerRegistrationRequestFeature(w, a[i]!, version);
     }
   }
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "BrokerRegistrationRequest.rack");
   if (!(version >= 1) && m.isMigratingZkBroker !== false) throw nonIgnorable("isMigratingZkBroker", "BrokerRegistrationRequest", version);
   if (version >= 1) {
     w.writeBool(m.isMigratingZkBroker);
@@ -111,15 +111,15 @@ export function encodeBrokerRegistrationRequest(w: Writer, m: BrokerRegistration
 }
 
 function encodeBrokerRegistrationRequestListener(w: Writer, m: BrokerRegistrationRequestListener, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "Listener.name");
+  w.writeCompactString(m.host, "Listener.host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeBrokerRegistrationRequestFeature(w: Writer, m: BrokerRegistrationRequestFeature, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "Feature.name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -129,14 +129,14 @@ export function decodeBrokerRegistrationRequest(r: Reader, version: number): Bro
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerRegistrationRequest (valid 0-4)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_clusterId: string = r.readCompactString("clusterId");
-  const f_incarnationId: string = r.readUuid("incarnationId");
+  const f_brokerId: number = r.readInt32("BrokerRegistrationRequest.brokerId");
+  const f_clusterId: string = r.readCompactString("BrokerRegistrationRequest.clusterId");
+  const f_incarnationId: string = r.readUuid("BrokerRegistrationRequest.incarnationId");
   let f_listeners: BrokerRegistrationRequestListener[] = [];
   {
-    const n = r.readArrayLength(true, 1, "listeners");
+    const n = r.readArrayLength(true, 1, "BrokerRegistrationRequest.listeners");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "listeners: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "BrokerRegistrationRequest.listeners: null where the field is not nullable");
     } else {
       const a: BrokerRegistrationRequestListener[] = [];
       for (let i = 0; i < n; i++) a.push(decodeBrokerRegistrationRequestListener(r, version));
@@ -145,46 +145,46 @@ export function decodeBrokerRegistrationRequest(r: Reader, version: number): Bro
   }
   let f_features: BrokerRegistrationRequestFeature[] = [];
   {
-    const n = r.readArrayLength(true, 1, "features");
+    const n = r.readArrayLength(true, 1, "BrokerRegistrationRequest.features");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "features: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "BrokerRegistrationRequest.features: null where the field is not nullable");
     } else {
       const a: BrokerRegistrationRequestFeature[] = [];
       for (let i = 0; i < n; i++) a.push(decodeBrokerRegistrationRequestFeature(r, version));
       f_features = a;
     }
   }
-  const f_rack: string | null = r.readCompactNullableString("rack");
-  const f_isMigratingZkBroker: boolean = version >= 1 ? r.readBool("isMigratingZkBroker") : false;
+  const f_rack: string | null = r.readCompactNullableString("BrokerRegistrationRequest.rack");
+  const f_isMigratingZkBroker: boolean = version >= 1 ? r.readBool("BrokerRegistrationRequest.isMigratingZkBroker") : false;
   let f_logDirs: string[] = [];
   if (version >= 2) {
-    const n = r.readArrayLength(true, 16, "logDirs");
+    const n = r.readArrayLength(true, 16, "BrokerRegistrationRequest.logDirs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "logDirs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "BrokerRegistrationRequest.logDirs: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readUuid("logDirs"));
+      for (let i = 0; i < n; i++) a.push(r.readUuid("BrokerRegistrationRequest.logDirs"));
       f_logDirs = a;
     }
   }
-  const f_previousBrokerEpoch: bigint = version >= 3 ? r.readInt64("previousBrokerEpoch") : -1n;
+  const f_previousBrokerEpoch: bigint = version >= 3 ? r.readInt64("BrokerRegistrationRequest.previousBrokerEpoch") : -1n;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, clusterId: f_clusterId, incarnationId: f_incarnationId, listeners: f_listeners, features: f_features, rack: f_rack, isMigratingZkBroker: f_isMigratingZkBroker, logDirs: f_logDirs, previousBrokerEpoch: f_previousBrokerEpoch, unknownTaggedFields };
 }
 
 function decodeBrokerRegistrationRequestListener(r: Reader, version: number): BrokerRegistrationRequestListener {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
-  const f_securityProtocol: number = r.readInt16("securityProtocol");
+  const f_name: string = r.readCompactString("Listener.name");
+  const f_host: string = r.readCompactString("Listener.host");
+  const f_port: number = r.readUint16("Listener.port");
+  const f_securityProtocol: number = r.readInt16("Listener.securityProtocol");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
 function decodeBrokerRegistrationRequestFeature(r: Reader, version: number): BrokerRegistrationRequestFeature {
-  const f_name: string = r.readCompactString("name");
-  const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
-  const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
+  const f_name: string = r.readCompactString("Feature.name");
+  const f_minSupportedVersion: number = r.readInt16("Feature.minSupportedVersion");
+  const f_maxSupportedVersion: number = r.readInt16("Feature.maxSupportedVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

@@ -36,9 +36,9 @@ export function decodeBrokerRegistrationResponse(r: Reader, version: number): Br
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerRegistrationResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_throttleTimeMs: number = r.readInt32("BrokerRegistrationResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("BrokerRegistrationResponse.errorCode");
+  const f_brokerEpoch: bigint = r.readInt64("BrokerRegistrationResponse.brokerEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

@@ -49,15 +49,15 @@ export function encodeClientQuotaRecord(w: Writer, m: ClientQuotaRecord, version
       encodeClientQuotaRecordEntityData(w, a[i]!, version);
     }
   }
-  w.writeCompactString(m.key, "key");
+  w.writeCompactString(m.key, "ClientQuotaRecord.key");
   w.writeFloat64(m.value);
   w.writeBool(m.remove);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeClientQuotaRecordEntityData(w: Writer, m: ClientQuotaRecordEntityData, version: number): void {
-  w.writeCompactString(m.entityType, "entityType");
-  w.writeCompactNullableString(m.entityName, "entityName");
+  w.writeCompactString(m.entityType, "EntityData.entityType");
+  w.writeCompactNullableString(m.entityName, "EntityData.entityName");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -67,25 +67,25 @@ export function decodeClientQuotaRecord(r: Reader, version: number): ClientQuota
   }
   let f_entity: ClientQuotaRecordEntityData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "entity");
+    const n = r.readArrayLength(true, 1, "ClientQuotaRecord.entity");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "entity: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ClientQuotaRecord.entity: null where the field is not nullable");
     } else {
       const a: ClientQuotaRecordEntityData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeClientQuotaRecordEntityData(r, version));
       f_entity = a;
     }
   }
-  const f_key: string = r.readCompactString("key");
-  const f_value: number = r.readFloat64("value");
-  const f_remove: boolean = r.readBool("remove");
+  const f_key: string = r.readCompactString("ClientQuotaRecord.key");
+  const f_value: number = r.readFloat64("ClientQuotaRecord.value");
+  const f_remove: boolean = r.readBool("ClientQuotaRecord.remove");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { entity: f_entity, key: f_key, value: f_value, remove: f_remove, unknownTaggedFields };
 }
 
 function decodeClientQuotaRecordEntityData(r: Reader, version: number): ClientQuotaRecordEntityData {
-  const f_entityType: string = r.readCompactString("entityType");
-  const f_entityName: string | null = r.readCompactNullableString("entityName");
+  const f_entityType: string = r.readCompactString("EntityData.entityType");
+  const f_entityName: string | null = r.readCompactNullableString("EntityData.entityName");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }

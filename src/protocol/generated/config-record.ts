@@ -29,9 +29,9 @@ export function encodeConfigRecord(w: Writer, m: ConfigRecord, version: number):
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConfigRecord (valid 0-0)`);
   }
   w.writeInt8(m.resourceType);
-  w.writeCompactString(m.resourceName, "resourceName");
-  w.writeCompactString(m.name, "name");
-  w.writeCompactNullableString(m.value, "value");
+  w.writeCompactString(m.resourceName, "ConfigRecord.resourceName");
+  w.writeCompactString(m.name, "ConfigRecord.name");
+  w.writeCompactNullableString(m.value, "ConfigRecord.value");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -39,10 +39,10 @@ export function decodeConfigRecord(r: Reader, version: number): ConfigRecord {
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConfigRecord (valid 0-0)`);
   }
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = r.readCompactString("resourceName");
-  const f_name: string = r.readCompactString("name");
-  const f_value: string | null = r.readCompactNullableString("value");
+  const f_resourceType: number = r.readInt8("ConfigRecord.resourceType");
+  const f_resourceName: string = r.readCompactString("ConfigRecord.resourceName");
+  const f_name: string = r.readCompactString("ConfigRecord.name");
+  const f_value: string | null = r.readCompactNullableString("ConfigRecord.value");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { resourceType: f_resourceType, resourceName: f_resourceName, name: f_name, value: f_value, unknownTaggedFields };
 }

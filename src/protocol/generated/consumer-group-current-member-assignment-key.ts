@@ -21,15 +21,15 @@ export function encodeConsumerGroupCurrentMemberAssignmentKey(w: Writer, m: Cons
   if (version < 8 || version > 8) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupCurrentMemberAssignmentKey (valid 8-8)`);
   }
-  w.writeString(m.groupId, "groupId");
-  w.writeString(m.memberId, "memberId");
+  w.writeString(m.groupId, "ConsumerGroupCurrentMemberAssignmentKey.groupId");
+  w.writeString(m.memberId, "ConsumerGroupCurrentMemberAssignmentKey.memberId");
 }
 
 export function decodeConsumerGroupCurrentMemberAssignmentKey(r: Reader, version: number): ConsumerGroupCurrentMemberAssignmentKey {
   if (version < 8 || version > 8) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupCurrentMemberAssignmentKey (valid 8-8)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_memberId: string = r.readString("memberId");
+  const f_groupId: string = r.readString("ConsumerGroupCurrentMemberAssignmentKey.groupId");
+  const f_memberId: string = r.readString("ConsumerGroupCurrentMemberAssignmentKey.memberId");
   return { groupId: f_groupId, memberId: f_memberId };
 }

@@ -81,14 +81,14 @@ export function decodeConsumerGroupCurrentMemberAssignmentValue(r: Reader, versi
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupCurrentMemberAssignmentValue (valid 0-0)`);
   }
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_previousMemberEpoch: number = r.readInt32("previousMemberEpoch");
-  const f_state: number = r.readInt8("state");
+  const f_memberEpoch: number = r.readInt32("ConsumerGroupCurrentMemberAssignmentValue.memberEpoch");
+  const f_previousMemberEpoch: number = r.readInt32("ConsumerGroupCurrentMemberAssignmentValue.previousMemberEpoch");
+  const f_state: number = r.readInt8("ConsumerGroupCurrentMemberAssignmentValue.state");
   let f_assignedPartitions: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "assignedPartitions");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupCurrentMemberAssignmentValue.assignedPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "assignedPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerGroupCurrentMemberAssignmentValue.assignedPartitions: null where the field is not nullable");
     } else {
       const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, version));
@@ -97,9 +97,9 @@ export function decodeConsumerGroupCurrentMemberAssignmentValue(r: Reader, versi
   }
   let f_partitionsPendingRevocation: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitionsPendingRevocation");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupCurrentMemberAssignmentValue.partitionsPendingRevocation");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionsPendingRevocation: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerGroupCurrentMemberAssignmentValue.partitionsPendingRevocation: null where the field is not nullable");
     } else {
       const a: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r, version));
@@ -111,15 +111,15 @@ export function decodeConsumerGroupCurrentMemberAssignmentValue(r: Reader, versi
 }
 
 function decodeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: Reader, version: number): ConsumerGroupCurrentMemberAssignmentValueTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

@@ -124,12 +124,12 @@ export function encodeConsumerGroupDescribeResponse(w: Writer, m: ConsumerGroupD
 
 function encodeConsumerGroupDescribeResponseDescribedGroup(w: Writer, m: ConsumerGroupDescribeResponseDescribedGroup, version: number): void {
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
-  w.writeCompactString(m.groupId, "groupId");
-  w.writeCompactString(m.groupState, "groupState");
+  w.writeCompactNullableString(m.errorMessage, "DescribedGroup.errorMessage");
+  w.writeCompactString(m.groupId, "DescribedGroup.groupId");
+  w.writeCompactString(m.groupState, "DescribedGroup.groupState");
   w.writeInt32(m.groupEpoch);
   w.writeInt32(m.assignmentEpoch);
-  w.writeCompactString(m.assignorName, "assignorName");
+  w.writeCompactString(m.assignorName, "DescribedGroup.assignorName");
   {
     const a = m.members;
     w.writeArrayLength(a.length, true);
@@ -142,20 +142,20 @@ function encodeConsumerGroupDescribeResponseDescribedGroup(w: Writer, m: Consume
 }
 
 function encodeConsumerGroupDescribeResponseMember(w: Writer, m: ConsumerGroupDescribeResponseMember, version: number): void {
-  w.writeCompactString(m.memberId, "memberId");
-  w.writeCompactNullableString(m.instanceId, "instanceId");
-  w.writeCompactNullableString(m.rackId, "rackId");
+  w.writeCompactString(m.memberId, "Member.memberId");
+  w.writeCompactNullableString(m.instanceId, "Member.instanceId");
+  w.writeCompactNullableString(m.rackId, "Member.rackId");
   w.writeInt32(m.memberEpoch);
-  w.writeCompactString(m.clientId, "clientId");
-  w.writeCompactString(m.clientHost, "clientHost");
+  w.writeCompactString(m.clientId, "Member.clientId");
+  w.writeCompactString(m.clientHost, "Member.clientHost");
   {
     const a = m.subscribedTopicNames;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "subscribedTopicNames");
+      w.writeCompactString(a[i]!, "Member.subscribedTopicNames");
     }
   }
-  w.writeCompactNullableString(m.subscribedTopicRegex, "subscribedTopicRegex");
+  w.writeCompactNullableString(m.subscribedTopicRegex, "Member.subscribedTopicRegex");
   encodeConsumerGroupDescribeResponseAssignment(w, m.assignment, version);
   encodeConsumerGroupDescribeResponseAssignment(w, m.targetAssignment, version);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -174,7 +174,7 @@ function encodeConsumerGroupDescribeResponseAssignment(w: Writer, m: ConsumerGro
 
 function encodeConsumerGroupDescribeResponseTopicPartitions(w: Writer, m: ConsumerGroupDescribeResponseTopicPartitions, version: number): void {
   w.writeUuid(m.topicId);
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicPartitions.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -189,12 +189,12 @@ export function decodeConsumerGroupDescribeResponse(r: Reader, version: number):
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupDescribeResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("ConsumerGroupDescribeResponse.throttleTimeMs");
   let f_groups: ConsumerGroupDescribeResponseDescribedGroup[] = [];
   {
-    const n = r.readArrayLength(true, 1, "groups");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupDescribeResponse.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerGroupDescribeResponse.groups: null where the field is not nullable");
     } else {
       const a: ConsumerGroupDescribeResponseDescribedGroup[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupDescribeResponseDescribedGroup(r, version));
@@ -206,48 +206,48 @@ export function decodeConsumerGroupDescribeResponse(r: Reader, version: number):
 }
 
 function decodeConsumerGroupDescribeResponseDescribedGroup(r: Reader, version: number): ConsumerGroupDescribeResponseDescribedGroup {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_groupId: string = r.readCompactString("groupId");
-  const f_groupState: string = r.readCompactString("groupState");
-  const f_groupEpoch: number = r.readInt32("groupEpoch");
-  const f_assignmentEpoch: number = r.readInt32("assignmentEpoch");
-  const f_assignorName: string = r.readCompactString("assignorName");
+  const f_errorCode: number = r.readInt16("DescribedGroup.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("DescribedGroup.errorMessage");
+  const f_groupId: string = r.readCompactString("DescribedGroup.groupId");
+  const f_groupState: string = r.readCompactString("DescribedGroup.groupState");
+  const f_groupEpoch: number = r.readInt32("DescribedGroup.groupEpoch");
+  const f_assignmentEpoch: number = r.readInt32("DescribedGroup.assignmentEpoch");
+  const f_assignorName: string = r.readCompactString("DescribedGroup.assignorName");
   let f_members: ConsumerGroupDescribeResponseMember[] = [];
   {
-    const n = r.readArrayLength(true, 1, "members");
+    const n = r.readArrayLength(true, 1, "DescribedGroup.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribedGroup.members: null where the field is not nullable");
     } else {
       const a: ConsumerGroupDescribeResponseMember[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupDescribeResponseMember(r, version));
       f_members = a;
     }
   }
-  const f_authorizedOperations: number = r.readInt32("authorizedOperations");
+  const f_authorizedOperations: number = r.readInt32("DescribedGroup.authorizedOperations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, groupId: f_groupId, groupState: f_groupState, groupEpoch: f_groupEpoch, assignmentEpoch: f_assignmentEpoch, assignorName: f_assignorName, members: f_members, authorizedOperations: f_authorizedOperations, unknownTaggedFields };
 }
 
 function decodeConsumerGroupDescribeResponseMember(r: Reader, version: number): ConsumerGroupDescribeResponseMember {
-  const f_memberId: string = r.readCompactString("memberId");
-  const f_instanceId: string | null = r.readCompactNullableString("instanceId");
-  const f_rackId: string | null = r.readCompactNullableString("rackId");
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_clientId: string = r.readCompactString("clientId");
-  const f_clientHost: string = r.readCompactString("clientHost");
+  const f_memberId: string = r.readCompactString("Member.memberId");
+  const f_instanceId: string | null = r.readCompactNullableString("Member.instanceId");
+  const f_rackId: string | null = r.readCompactNullableString("Member.rackId");
+  const f_memberEpoch: number = r.readInt32("Member.memberEpoch");
+  const f_clientId: string = r.readCompactString("Member.clientId");
+  const f_clientHost: string = r.readCompactString("Member.clientHost");
   let f_subscribedTopicNames: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "subscribedTopicNames");
+    const n = r.readArrayLength(true, 1, "Member.subscribedTopicNames");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "subscribedTopicNames: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Member.subscribedTopicNames: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("subscribedTopicNames"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("Member.subscribedTopicNames"));
       f_subscribedTopicNames = a;
     }
   }
-  const f_subscribedTopicRegex: string | null = r.readCompactNullableString("subscribedTopicRegex");
+  const f_subscribedTopicRegex: string | null = r.readCompactNullableString("Member.subscribedTopicRegex");
   const f_assignment: ConsumerGroupDescribeResponseAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
   const f_targetAssignment: ConsumerGroupDescribeResponseAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
   const unknownTaggedFields = r.readUnknownTaggedFields();
@@ -257,9 +257,9 @@ function decodeConsumerGroupDescribeResponseMember(r: Reader, version: number): 
 function decodeConsumerGroupDescribeResponseAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseAssignment {
   let f_topicPartitions: ConsumerGroupDescribeResponseTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topicPartitions");
+    const n = r.readArrayLength(true, 1, "Assignment.topicPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Assignment.topicPartitions: null where the field is not nullable");
     } else {
       const a: ConsumerGroupDescribeResponseTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupDescribeResponseTopicPartitions(r, version));
@@ -271,16 +271,16 @@ function decodeConsumerGroupDescribeResponseAssignment(r: Reader, version: numbe
 }
 
 function decodeConsumerGroupDescribeResponseTopicPartitions(r: Reader, version: number): ConsumerGroupDescribeResponseTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
+  const f_topicName: string = r.readCompactString("TopicPartitions.topicName");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

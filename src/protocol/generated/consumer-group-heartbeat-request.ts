@@ -55,11 +55,11 @@ export function encodeConsumerGroupHeartbeatRequest(w: Writer, m: ConsumerGroupH
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupHeartbeatRequest (valid 0-1)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
-  w.writeCompactString(m.memberId, "memberId");
+  w.writeCompactString(m.groupId, "ConsumerGroupHeartbeatRequest.groupId");
+  w.writeCompactString(m.memberId, "ConsumerGroupHeartbeatRequest.memberId");
   w.writeInt32(m.memberEpoch);
-  w.writeCompactNullableString(m.instanceId, "instanceId");
-  w.writeCompactNullableString(m.rackId, "rackId");
+  w.writeCompactNullableString(m.instanceId, "ConsumerGroupHeartbeatRequest.instanceId");
+  w.writeCompactNullableString(m.rackId, "ConsumerGroupHeartbeatRequest.rackId");
   w.writeInt32(m.rebalanceTimeoutMs);
   {
     const a = m.subscribedTopicNames;
@@ -68,15 +68,15 @@ export function encodeConsumerGroupHeartbeatRequest(w: Writer, m: ConsumerGroupH
     } else {
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        w.writeCompactString(a[i]!, "subscribedTopicNames");
+        w.writeCompactString(a[i]!, "ConsumerGroupHeartbeatRequest.subscribedTopicNames");
       }
     }
   }
   if (!(version >= 1) && m.subscribedTopicRegex !== null) throw nonIgnorable("subscribedTopicRegex", "ConsumerGroupHeartbeatRequest", version);
   if (version >= 1) {
-    w.writeCompactNullableString(m.subscribedTopicRegex, "subscribedTopicRegex");
+    w.writeCompactNullableString(m.subscribedTopicRegex, "ConsumerGroupHeartbeatRequest.subscribedTopicRegex");
   }
-  w.writeCompactNullableString(m.serverAssignor, "serverAssignor");
+  w.writeCompactNullableString(m.serverAssignor, "ConsumerGroupHeartbeatRequest.serverAssignor");
   {
     const a = m.topicPartitions;
     if (a === null) {
@@ -107,28 +107,28 @@ export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number):
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupHeartbeatRequest (valid 0-1)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
-  const f_memberId: string = r.readCompactString("memberId");
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_instanceId: string | null = r.readCompactNullableString("instanceId");
-  const f_rackId: string | null = r.readCompactNullableString("rackId");
-  const f_rebalanceTimeoutMs: number = r.readInt32("rebalanceTimeoutMs");
+  const f_groupId: string = r.readCompactString("ConsumerGroupHeartbeatRequest.groupId");
+  const f_memberId: string = r.readCompactString("ConsumerGroupHeartbeatRequest.memberId");
+  const f_memberEpoch: number = r.readInt32("ConsumerGroupHeartbeatRequest.memberEpoch");
+  const f_instanceId: string | null = r.readCompactNullableString("ConsumerGroupHeartbeatRequest.instanceId");
+  const f_rackId: string | null = r.readCompactNullableString("ConsumerGroupHeartbeatRequest.rackId");
+  const f_rebalanceTimeoutMs: number = r.readInt32("ConsumerGroupHeartbeatRequest.rebalanceTimeoutMs");
   let f_subscribedTopicNames: string[] | null = null;
   {
-    const n = r.readArrayLength(true, 1, "subscribedTopicNames");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupHeartbeatRequest.subscribedTopicNames");
     if (n < 0) {
       f_subscribedTopicNames = null;
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("subscribedTopicNames"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ConsumerGroupHeartbeatRequest.subscribedTopicNames"));
       f_subscribedTopicNames = a;
     }
   }
-  const f_subscribedTopicRegex: string | null = version >= 1 ? r.readCompactNullableString("subscribedTopicRegex") : null;
-  const f_serverAssignor: string | null = r.readCompactNullableString("serverAssignor");
+  const f_subscribedTopicRegex: string | null = version >= 1 ? r.readCompactNullableString("ConsumerGroupHeartbeatRequest.subscribedTopicRegex") : null;
+  const f_serverAssignor: string | null = r.readCompactNullableString("ConsumerGroupHeartbeatRequest.serverAssignor");
   let f_topicPartitions: ConsumerGroupHeartbeatRequestTopicPartitions[] | null = null;
   {
-    const n = r.readArrayLength(true, 1, "topicPartitions");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupHeartbeatRequest.topicPartitions");
     if (n < 0) {
       f_topicPartitions = null;
     } else {
@@ -142,15 +142,15 @@ export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number):
 }
 
 function decodeConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, version: number): ConsumerGroupHeartbeatRequestTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

@@ -63,8 +63,8 @@ export function encodeConsumerGroupHeartbeatResponse(w: Writer, m: ConsumerGroup
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
-  w.writeCompactNullableString(m.memberId, "memberId");
+  w.writeCompactNullableString(m.errorMessage, "ConsumerGroupHeartbeatResponse.errorMessage");
+  w.writeCompactNullableString(m.memberId, "ConsumerGroupHeartbeatResponse.memberId");
   w.writeInt32(m.memberEpoch);
   w.writeInt32(m.heartbeatIntervalMs);
   {
@@ -106,13 +106,13 @@ export function decodeConsumerGroupHeartbeatResponse(r: Reader, version: number)
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupHeartbeatResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_memberId: string | null = r.readCompactNullableString("memberId");
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_heartbeatIntervalMs: number = r.readInt32("heartbeatIntervalMs");
-  const f_assignment: ConsumerGroupHeartbeatResponseAssignment | null = (r.readInt8("assignment") < 0 ? null : decodeConsumerGroupHeartbeatResponseAssignment(r, version));
+  const f_throttleTimeMs: number = r.readInt32("ConsumerGroupHeartbeatResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ConsumerGroupHeartbeatResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ConsumerGroupHeartbeatResponse.errorMessage");
+  const f_memberId: string | null = r.readCompactNullableString("ConsumerGroupHeartbeatResponse.memberId");
+  const f_memberEpoch: number = r.readInt32("ConsumerGroupHeartbeatResponse.memberEpoch");
+  const f_heartbeatIntervalMs: number = r.readInt32("ConsumerGroupHeartbeatResponse.heartbeatIntervalMs");
+  const f_assignment: ConsumerGroupHeartbeatResponseAssignment | null = (r.readInt8("ConsumerGroupHeartbeatResponse.assignment") < 0 ? null : decodeConsumerGroupHeartbeatResponseAssignment(r, version));
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, memberId: f_memberId, memberEpoch: f_memberEpoch, heartbeatIntervalMs: f_heartbeatIntervalMs, assignment: f_assignment, unknownTaggedFields };
 }
@@ -120,9 +120,9 @@ export function decodeConsumerGroupHeartbeatResponse(r: Reader, version: number)
 function decodeConsumerGroupHeartbeatResponseAssignment(r: Reader, version: number): ConsumerGroupHeartbeatResponseAssignment {
   let f_topicPartitions: ConsumerGroupHeartbeatResponseTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topicPartitions");
+    const n = r.readArrayLength(true, 1, "Assignment.topicPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Assignment.topicPartitions: null where the field is not nullable");
     } else {
       const a: ConsumerGroupHeartbeatResponseTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupHeartbeatResponseTopicPartitions(r, version));
@@ -134,15 +134,15 @@ function decodeConsumerGroupHeartbeatResponseAssignment(r: Reader, version: numb
 }
 
 function decodeConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, version: number): ConsumerGroupHeartbeatResponseTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

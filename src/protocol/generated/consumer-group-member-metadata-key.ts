@@ -21,15 +21,15 @@ export function encodeConsumerGroupMemberMetadataKey(w: Writer, m: ConsumerGroup
   if (version < 5 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMemberMetadataKey (valid 5-5)`);
   }
-  w.writeString(m.groupId, "groupId");
-  w.writeString(m.memberId, "memberId");
+  w.writeString(m.groupId, "ConsumerGroupMemberMetadataKey.groupId");
+  w.writeString(m.memberId, "ConsumerGroupMemberMetadataKey.memberId");
 }
 
 export function decodeConsumerGroupMemberMetadataKey(r: Reader, version: number): ConsumerGroupMemberMetadataKey {
   if (version < 5 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMemberMetadataKey (valid 5-5)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_memberId: string = r.readString("memberId");
+  const f_groupId: string = r.readString("ConsumerGroupMemberMetadataKey.groupId");
+  const f_memberId: string = r.readString("ConsumerGroupMemberMetadataKey.memberId");
   return { groupId: f_groupId, memberId: f_memberId };
 }

@@ -67,20 +67,20 @@ export function encodeConsumerGroupMemberMetadataValue(w: Writer, m: ConsumerGro
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMemberMetadataValue (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.instanceId, "instanceId");
-  w.writeCompactNullableString(m.rackId, "rackId");
-  w.writeCompactString(m.clientId, "clientId");
-  w.writeCompactString(m.clientHost, "clientHost");
+  w.writeCompactNullableString(m.instanceId, "ConsumerGroupMemberMetadataValue.instanceId");
+  w.writeCompactNullableString(m.rackId, "ConsumerGroupMemberMetadataValue.rackId");
+  w.writeCompactString(m.clientId, "ConsumerGroupMemberMetadataValue.clientId");
+  w.writeCompactString(m.clientHost, "ConsumerGroupMemberMetadataValue.clientHost");
   {
     const a = m.subscribedTopicNames;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "subscribedTopicNames");
+      w.writeCompactString(a[i]!, "ConsumerGroupMemberMetadataValue.subscribedTopicNames");
     }
   }
-  w.writeCompactNullableString(m.subscribedTopicRegex, "subscribedTopicRegex");
+  w.writeCompactNullableString(m.subscribedTopicRegex, "ConsumerGroupMemberMetadataValue.subscribedTopicRegex");
   w.writeInt32(m.rebalanceTimeoutMs);
-  w.writeCompactNullableString(m.serverAssignor, "serverAssignor");
+  w.writeCompactNullableString(m.serverAssignor, "ConsumerGroupMemberMetadataValue.serverAssignor");
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_classicMemberMetadata = m.classicMemberMetadata !== null;
@@ -117,8 +117,8 @@ function encodeConsumerGroupMemberMetadataValueClassicMemberMetadata(w: Writer, 
 }
 
 function encodeConsumerGroupMemberMetadataValueClassicProtocol(w: Writer, m: ConsumerGroupMemberMetadataValueClassicProtocol, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeBytes(m.metadata, true, "metadata");
+  w.writeCompactString(m.name, "ClassicProtocol.name");
+  w.writeBytes(m.metadata, true, "ClassicProtocol.metadata");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -126,24 +126,24 @@ export function decodeConsumerGroupMemberMetadataValue(r: Reader, version: numbe
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMemberMetadataValue (valid 0-0)`);
   }
-  const f_instanceId: string | null = r.readCompactNullableString("instanceId");
-  const f_rackId: string | null = r.readCompactNullableString("rackId");
-  const f_clientId: string = r.readCompactString("clientId");
-  const f_clientHost: string = r.readCompactString("clientHost");
+  const f_instanceId: string | null = r.readCompactNullableString("ConsumerGroupMemberMetadataValue.instanceId");
+  const f_rackId: string | null = r.readCompactNullableString("ConsumerGroupMemberMetadataValue.rackId");
+  const f_clientId: string = r.readCompactString("ConsumerGroupMemberMetadataValue.clientId");
+  const f_clientHost: string = r.readCompactString("ConsumerGroupMemberMetadataValue.clientHost");
   let f_subscribedTopicNames: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "subscribedTopicNames");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupMemberMetadataValue.subscribedTopicNames");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "subscribedTopicNames: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerGroupMemberMetadataValue.subscribedTopicNames: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("subscribedTopicNames"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ConsumerGroupMemberMetadataValue.subscribedTopicNames"));
       f_subscribedTopicNames = a;
     }
   }
-  const f_subscribedTopicRegex: string | null = r.readCompactNullableString("subscribedTopicRegex");
-  const f_rebalanceTimeoutMs: number = r.readInt32("rebalanceTimeoutMs");
-  const f_serverAssignor: string | null = r.readCompactNullableString("serverAssignor");
+  const f_subscribedTopicRegex: string | null = r.readCompactNullableString("ConsumerGroupMemberMetadataValue.subscribedTopicRegex");
+  const f_rebalanceTimeoutMs: number = r.readInt32("ConsumerGroupMemberMetadataValue.rebalanceTimeoutMs");
+  const f_serverAssignor: string | null = r.readCompactNullableString("ConsumerGroupMemberMetadataValue.serverAssignor");
   let f_classicMemberMetadata: ConsumerGroupMemberMetadataValueClassicMemberMetadata | null = null;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
@@ -152,9 +152,9 @@ export function decodeConsumerGroupMemberMetadataValue(r: Reader, version: numbe
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "classicMemberMetadata");
-        f_classicMemberMetadata = (r.readUnsignedVarint("classicMemberMetadata") === 0 ? null : decodeConsumerGroupMemberMetadataValueClassicMemberMetadata(r, version));
-        r.endTaggedValue(end, "classicMemberMetadata");
+        const end = r.beginTaggedValue(size, "ConsumerGroupMemberMetadataValue.classicMemberMetadata");
+        f_classicMemberMetadata = (r.readUnsignedVarint("ConsumerGroupMemberMetadataValue.classicMemberMetadata") === 0 ? null : decodeConsumerGroupMemberMetadataValueClassicMemberMetadata(r, version));
+        r.endTaggedValue(end, "ConsumerGroupMemberMetadataValue.classicMemberMetadata");
         break;
       }
       default:
@@ -165,12 +165,12 @@ export function decodeConsumerGroupMemberMetadataValue(r: Reader, version: numbe
 }
 
 function decodeConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Reader, version: number): ConsumerGroupMemberMetadataValueClassicMemberMetadata {
-  const f_sessionTimeoutMs: number = r.readInt32("sessionTimeoutMs");
+  const f_sessionTimeoutMs: number = r.readInt32("ClassicMemberMetadata.sessionTimeoutMs");
   let f_supportedProtocols: ConsumerGroupMemberMetadataValueClassicProtocol[] = [];
   {
-    const n = r.readArrayLength(true, 1, "supportedProtocols");
+    const n = r.readArrayLength(true, 1, "ClassicMemberMetadata.supportedProtocols");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "supportedProtocols: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ClassicMemberMetadata.supportedProtocols: null where the field is not nullable");
     } else {
       const a: ConsumerGroupMemberMetadataValueClassicProtocol[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupMemberMetadataValueClassicProtocol(r, version));
@@ -182,8 +182,8 @@ function decodeConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Reader, 
 }
 
 function decodeConsumerGroupMemberMetadataValueClassicProtocol(r: Reader, version: number): ConsumerGroupMemberMetadataValueClassicProtocol {
-  const f_name: string = r.readCompactString("name");
-  const f_metadata: Buffer = r.readBytes(true, "metadata");
+  const f_name: string = r.readCompactString("ClassicProtocol.name");
+  const f_metadata: Buffer = r.readBytes(true, "ClassicProtocol.metadata");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, metadata: f_metadata, unknownTaggedFields };
 }

@@ -19,13 +19,13 @@ export function encodeConsumerGroupMetadataKey(w: Writer, m: ConsumerGroupMetada
   if (version < 3 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMetadataKey (valid 3-3)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ConsumerGroupMetadataKey.groupId");
 }
 
 export function decodeConsumerGroupMetadataKey(r: Reader, version: number): ConsumerGroupMetadataKey {
   if (version < 3 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMetadataKey (valid 3-3)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ConsumerGroupMetadataKey.groupId");
   return { groupId: f_groupId };
 }

@@ -19,13 +19,13 @@ export function encodeConsumerGroupPartitionMetadataKey(w: Writer, m: ConsumerGr
   if (version < 4 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupPartitionMetadataKey (valid 4-4)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ConsumerGroupPartitionMetadataKey.groupId");
 }
 
 export function decodeConsumerGroupPartitionMetadataKey(r: Reader, version: number): ConsumerGroupPartitionMetadataKey {
   if (version < 4 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupPartitionMetadataKey (valid 4-4)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ConsumerGroupPartitionMetadataKey.groupId");
   return { groupId: f_groupId };
 }

@@ -21,15 +21,15 @@ export function encodeConsumerGroupTargetAssignmentMemberKey(w: Writer, m: Consu
   if (version < 7 || version > 7) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMemberKey (valid 7-7)`);
   }
-  w.writeString(m.groupId, "groupId");
-  w.writeString(m.memberId, "memberId");
+  w.writeString(m.groupId, "ConsumerGroupTargetAssignmentMemberKey.groupId");
+  w.writeString(m.memberId, "ConsumerGroupTargetAssignmentMemberKey.memberId");
 }
 
 export function decodeConsumerGroupTargetAssignmentMemberKey(r: Reader, version: number): ConsumerGroupTargetAssignmentMemberKey {
   if (version < 7 || version > 7) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMemberKey (valid 7-7)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_memberId: string = r.readString("memberId");
+  const f_groupId: string = r.readString("ConsumerGroupTargetAssignmentMemberKey.groupId");
+  const f_memberId: string = r.readString("ConsumerGroupTargetAssignmentMemberKey.memberId");
   return { groupId: f_groupId, memberId: f_memberId };
 }

@@ -65,9 +65,9 @@ export function decodeConsumerGroupTargetAssignmentMemberValue(r: Reader, versio
   }
   let f_topicPartitions: ConsumerGroupTargetAssignmentMemberValueTopicPartition[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topicPartitions");
+    const n = r.readArrayLength(true, 1, "ConsumerGroupTargetAssignmentMemberValue.topicPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerGroupTargetAssignmentMemberValue.topicPartitions: null where the field is not nullable");
     } else {
       const a: ConsumerGroupTargetAssignmentMemberValueTopicPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerGroupTargetAssignmentMemberValueTopicPartition(r, version));
@@ -79,15 +79,15 @@ export function decodeConsumerGroupTargetAssignmentMemberValue(r: Reader, versio
 }
 
 function decodeConsumerGroupTargetAssignmentMemberValueTopicPartition(r: Reader, version: number): ConsumerGroupTargetAssignmentMemberValueTopicPartition {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicPartition.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartition.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartition.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartition.partitions"));
       f_partitions = a;
     }
   }

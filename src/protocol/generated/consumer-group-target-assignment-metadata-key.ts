@@ -19,13 +19,13 @@ export function encodeConsumerGroupTargetAssignmentMetadataKey(w: Writer, m: Con
   if (version < 6 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMetadataKey (valid 6-6)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ConsumerGroupTargetAssignmentMetadataKey.groupId");
 }
 
 export function decodeConsumerGroupTargetAssignmentMetadataKey(r: Reader, version: number): ConsumerGroupTargetAssignmentMetadataKey {
   if (version < 6 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMetadataKey (valid 6-6)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ConsumerGroupTargetAssignmentMetadataKey.groupId");
   return { groupId: f_groupId };
 }

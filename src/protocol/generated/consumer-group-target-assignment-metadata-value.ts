@@ -30,7 +30,7 @@ export function decodeConsumerGroupTargetAssignmentMetadataValue(r: Reader, vers
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMetadataValue (valid 0-0)`);
   }
-  const f_assignmentEpoch: number = r.readInt32("assignmentEpoch");
+  const f_assignmentEpoch: number = r.readInt32("ConsumerGroupTargetAssignmentMetadataValue.assignmentEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { assignmentEpoch: f_assignmentEpoch, unknownTaggedFields };
 }

@@ -40,11 +40,11 @@ export function encodeConsumerProtocolAssignment(w: Writer, m: ConsumerProtocolA
       encodeConsumerProtocolAssignmentTopicPartition(w, a[i]!, version);
     }
   }
-  w.writeNullableBytesChunk(m.userData, false, "userData");
+  w.writeNullableBytesChunk(m.userData, false, "ConsumerProtocolAssignment.userData");
 }
 
 function encodeConsumerProtocolAssignmentTopicPartition(w: Writer, m: ConsumerProtocolAssignmentTopicPartition, version: number): void {
-  w.writeString(m.topic, "topic");
+  w.writeString(m.topic, "TopicPartition.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, false);
@@ -60,29 +60,29 @@ export function decodeConsumerProtocolAssignment(r: Reader, version: number): Co
   }
   let f_assignedPartitions: ConsumerProtocolAssignmentTopicPartition[] = [];
   {
-    const n = r.readArrayLength(false, 1, "assignedPartitions");
+    const n = r.readArrayLength(false, 1, "ConsumerProtocolAssignment.assignedPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "assignedPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerProtocolAssignment.assignedPartitions: null where the field is not nullable");
     } else {
       const a: ConsumerProtocolAssignmentTopicPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerProtocolAssignmentTopicPartition(r, version));
       f_assignedPartitions = a;
     }
   }
-  const f_userData: Buffer | null = r.readNullableBytesView(false, "userData");
+  const f_userData: Buffer | null = r.readNullableBytesView(false, "ConsumerProtocolAssignment.userData");
   return { assignedPartitions: f_assignedPartitions, userData: f_userData };
 }
 
 function decodeConsumerProtocolAssignmentTopicPartition(r: Reader, version: number): ConsumerProtocolAssignmentTopicPartition {
-  const f_topic: string = r.readString("topic");
+  const f_topic: string = r.readString("TopicPartition.topic");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(false, 4, "partitions");
+    const n = r.readArrayLength(false, 4, "TopicPartition.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartition.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartition.partitions"));
       f_partitions = a;
     }
   }

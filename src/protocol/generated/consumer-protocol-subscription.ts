@@ -43,10 +43,10 @@ export function encodeConsumerProtocolSubscription(w: Writer, m: ConsumerProtoco
     const a = m.topics;
     w.writeArrayLength(a.length, false);
     for (let i = 0; i < a.length; i++) {
-      w.writeString(a[i]!, "topics");
+      w.writeString(a[i]!, "ConsumerProtocolSubscription.topics");
     }
   }
-  w.writeNullableBytesChunk(m.userData, false, "userData");
+  w.writeNullableBytesChunk(m.userData, false, "ConsumerProtocolSubscription.userData");
   if (version >= 1) {
     {
       const a = m.ownedPartitions;
@@ -60,12 +60,12 @@ export function encodeConsumerProtocolSubscription(w: Writer, m: ConsumerProtoco
     w.writeInt32(m.generationId);
   }
   if (version >= 3) {
-    w.writeNullableString(m.rackId, "rackId");
+    w.writeNullableString(m.rackId, "ConsumerProtocolSubscription.rackId");
   }
 }
 
 function encodeConsumerProtocolSubscriptionTopicPartition(w: Writer, m: ConsumerProtocolSubscriptionTopicPartition, version: number): void {
-  w.writeString(m.topic, "topic");
+  w.writeString(m.topic, "TopicPartition.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, false);
@@ -81,42 +81,42 @@ export function decodeConsumerProtocolSubscription(r: Reader, version: number): 
   }
   let f_topics: string[] = [];
   {
-    const n = r.readArrayLength(false, 2, "topics");
+    const n = r.readArrayLength(false, 2, "ConsumerProtocolSubscription.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerProtocolSubscription.topics: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readString("topics"));
+      for (let i = 0; i < n; i++) a.push(r.readString("ConsumerProtocolSubscription.topics"));
       f_topics = a;
     }
   }
-  const f_userData: Buffer | null = r.readNullableBytesView(false, "userData");
+  const f_userData: Buffer | null = r.readNullableBytesView(false, "ConsumerProtocolSubscription.userData");
   let f_ownedPartitions: ConsumerProtocolSubscriptionTopicPartition[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength(false, 1, "ownedPartitions");
+    const n = r.readArrayLength(false, 1, "ConsumerProtocolSubscription.ownedPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "ownedPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ConsumerProtocolSubscription.ownedPartitions: null where the field is not nullable");
     } else {
       const a: ConsumerProtocolSubscriptionTopicPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeConsumerProtocolSubscriptionTopicPartition(r, version));
       f_ownedPartitions = a;
     }
   }
-  const f_generationId: number = version >= 2 ? r.readInt32("generationId") : -1;
-  const f_rackId: string | null = version >= 3 ? r.readNullableString("rackId") : null;
+  const f_generationId: number = version >= 2 ? r.readInt32("ConsumerProtocolSubscription.generationId") : -1;
+  const f_rackId: string | null = version >= 3 ? r.readNullableString("ConsumerProtocolSubscription.rackId") : null;
   return { topics: f_topics, userData: f_userData, ownedPartitions: f_ownedPartitions, generationId: f_generationId, rackId: f_rackId };
 }
 
 function decodeConsumerProtocolSubscriptionTopicPartition(r: Reader, version: number): ConsumerProtocolSubscriptionTopicPartition {
-  const f_topic: string = r.readString("topic");
+  const f_topic: string = r.readString("TopicPartition.topic");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(false, 4, "partitions");
+    const n = r.readArrayLength(false, 4, "TopicPartition.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartition.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartition.partitions"));
       f_partitions = a;
     }
   }

@@ -37,8 +37,8 @@ export function decodeControlledShutdownRequest(r: Reader, version: number): Con
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ControlledShutdownRequest (valid 0-3)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = version >= 2 ? r.readInt64("brokerEpoch") : -1n;
+  const f_brokerId: number = r.readInt32("ControlledShutdownRequest.brokerId");
+  const f_brokerEpoch: bigint = version >= 2 ? r.readInt64("ControlledShutdownRequest.brokerEpoch") : -1n;
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

@@ -52,7 +52,7 @@ export function encodeControlledShutdownResponse(w: Writer, m: ControlledShutdow
 }
 
 function encodeControlledShutdownResponseRemainingPartition(w: Writer, m: ControlledShutdownResponseRemainingPartition, version: number): void {
-  if (version >= 3) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 3) w.writeCompactString(m.topicName, "RemainingPartition.topicName"); else w.writeString(m.topicName, "RemainingPartition.topicName");
   w.writeInt32(m.partitionIndex);
   if (version >= 3) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -63,12 +63,12 @@ export function decodeControlledShutdownResponse(r: Reader, version: number): Co
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ControlledShutdownResponse (valid 0-3)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("ControlledShutdownResponse.errorCode");
   let f_remainingPartitions: ControlledShutdownResponseRemainingPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "remainingPartitions");
+    const n = r.readArrayLength((version >= 3), 1, "ControlledShutdownResponse.remainingPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "remainingPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ControlledShutdownResponse.remainingPartitions: null where the field is not nullable");
     } else {
       const a: ControlledShutdownResponseRemainingPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeControlledShutdownResponseRemainingPartition(r, version));
@@ -80,8 +80,8 @@ export function decodeControlledShutdownResponse(r: Reader, version: number): Co
 }
 
 function decodeControlledShutdownResponseRemainingPartition(r: Reader, version: number): ControlledShutdownResponseRemainingPartition {
-  const f_topicName: string = (version >= 3 ? r.readCompactString("topicName") : r.readString("topicName"));
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_topicName: string = (version >= 3 ? r.readCompactString("RemainingPartition.topicName") : r.readString("RemainingPartition.topicName"));
+  const f_partitionIndex: number = r.readInt32("RemainingPartition.partitionIndex");
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, unknownTaggedFields };
 }

@@ -86,15 +86,15 @@ export function encodeControllerRegistrationRequest(w: Writer, m: ControllerRegi
 }
 
 function encodeControllerRegistrationRequestListener(w: Writer, m: ControllerRegistrationRequestListener, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "Listener.name");
+  w.writeCompactString(m.host, "Listener.host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeControllerRegistrationRequestFeature(w: Writer, m: ControllerRegistrationRequestFeature, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "Feature.name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -104,14 +104,14 @@ export function decodeControllerRegistrationRequest(r: Reader, version: number):
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ControllerRegistrationRequest (valid 0-0)`);
   }
-  const f_controllerId: number = r.readInt32("controllerId");
-  const f_incarnationId: string = r.readUuid("incarnationId");
-  const f_zkMigrationReady: boolean = r.readBool("zkMigrationReady");
+  const f_controllerId: number = r.readInt32("ControllerRegistrationRequest.controllerId");
+  const f_incarnationId: string = r.readUuid("ControllerRegistrationRequest.incarnationId");
+  const f_zkMigrationReady: boolean = r.readBool("ControllerRegistrationRequest.zkMigrationReady");
   let f_listeners: ControllerRegistrationRequestListener[] = [];
   {
-    const n = r.readArrayLength(true, 1, "listeners");
+    const n = r.readArrayLength(true, 1, "ControllerRegistrationRequest.listeners");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "listeners: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ControllerRegistrationRequest.listeners: null where the field is not nullable");
     } else {
       const a: ControllerRegistrationRequestListener[] = [];
       for (let i = 0; i < n; i++) a.push(decodeControllerRegistrationRequestListener(r, version));
@@ -120,9 +120,9 @@ export function decodeControllerRegistrationRequest(r: Reader, version: number):
   }
   let f_features: ControllerRegistrationRequestFeature[] = [];
   {
-    const n = r.readArrayLength(true, 1, "features");
+    const n = r.readArrayLength(true, 1, "ControllerRegistrationRequest.features");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "features: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ControllerRegistrationRequest.features: null where the field is not nullable");
     } else {
       const a: ControllerRegistrationRequestFeature[] = [];
       for (let i = 0; i < n; i++) a.push(decodeControllerRegistrationRequestFeature(r, version));
@@ -134,18 +134,18 @@ export function decodeControllerRegistrationRequest(r: Reader, version: number):
 }
 
 function decodeControllerRegistrationRequestListener(r: Reader, version: number): ControllerRegistrationRequestListener {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
-  const f_securityProtocol: number = r.readInt16("securityProtocol");
+  const f_name: string = r.readCompactString("Listener.name");
+  const f_host: string = r.readCompactString("Listener.host");
+  const f_port: number = r.readUint16("Listener.port");
+  const f_securityProtocol: number = r.readInt16("Listener.securityProtocol");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
 function decodeControllerRegistrationRequestFeature(r: Reader, version: number): ControllerRegistrationRequestFeature {
-  const f_name: string = r.readCompactString("name");
-  const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
-  const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
+  const f_name: string = r.readCompactString("Feature.name");
+  const f_minSupportedVersion: number = r.readInt16("Feature.minSupportedVersion");
+  const f_maxSupportedVersion: number = r.readInt16("Feature.maxSupportedVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

@@ -28,7 +28,7 @@ export function encodeControllerRegistrationResponse(w: Writer, m: ControllerReg
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "ControllerRegistrationResponse.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -36,9 +36,9 @@ export function decodeControllerRegistrationResponse(r: Reader, version: number)
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ControllerRegistrationResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("ControllerRegistrationResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ControllerRegistrationResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ControllerRegistrationResponse.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -60,13 +60,13 @@ export function encodeCreateAclsRequest(w: Writer, m: CreateAclsRequest, version
 
 function encodeCreateAclsRequestAclCreation(w: Writer, m: CreateAclsRequestAclCreation, version: number): void {
   w.writeInt8(m.resourceType);
-  if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 2) w.writeCompactString(m.resourceName, "AclCreation.resourceName"); else w.writeString(m.resourceName, "AclCreation.resourceName");
   if (!(version >= 1) && m.resourcePatternType !== 3) throw nonIgnorable("resourcePatternType", "CreateAclsRequestAclCreation", version);
   if (version >= 1) {
     w.writeInt8(m.resourcePatternType);
   }
-  if (version >= 2) w.writeCompactString(m.principal, "principal"); else w.writeString(m.principal, "principal");
-  if (version >= 2) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
+  if (version >= 2) w.writeCompactString(m.principal, "AclCreation.principal"); else w.writeString(m.principal, "AclCreation.principal");
+  if (version >= 2) w.writeCompactString(m.host, "AclCreation.host"); else w.writeString(m.host, "AclCreation.host");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
   if (version >= 2) {
@@ -80,9 +80,9 @@ export function decodeCreateAclsRequest(r: Reader, version: number): CreateAclsR
   }
   let f_creations: CreateAclsRequestAclCreation[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "creations");
+    const n = r.readArrayLength((version >= 2), 1, "CreateAclsRequest.creations");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "creations: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreateAclsRequest.creations: null where the field is not nullable");
     } else {
       const a: CreateAclsRequestAclCreation[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateAclsRequestAclCreation(r, version));
@@ -94,13 +94,13 @@ export function decodeCreateAclsRequest(r: Reader, version: number): CreateAclsR
 }
 
 function decodeCreateAclsRequestAclCreation(r: Reader, version: number): CreateAclsRequestAclCreation {
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 2 ? r.readCompactString("resourceName") : r.readString("resourceName"));
-  const f_resourcePatternType: number = version >= 1 ? r.readInt8("resourcePatternType") : 3;
-  const f_principal: string = (version >= 2 ? r.readCompactString("principal") : r.readString("principal"));
-  const f_host: string = (version >= 2 ? r.readCompactString("host") : r.readString("host"));
-  const f_operation: number = r.readInt8("operation");
-  const f_permissionType: number = r.readInt8("permissionType");
+  const f_resourceType: number = r.readInt8("AclCreation.resourceType");
+  const f_resourceName: string = (version >= 2 ? r.readCompactString("AclCreation.resourceName") : r.readString("AclCreation.resourceName"));
+  const f_resourcePatternType: number = version >= 1 ? r.readInt8("AclCreation.resourcePatternType") : 3;
+  const f_principal: string = (version >= 2 ? r.readCompactString("AclCreation.principal") : r.readString("AclCreation.principal"));
+  const f_host: string = (version >= 2 ? r.readCompactString("AclCreation.host") : r.readString("AclCreation.host"));
+  const f_operation: number = r.readInt8("AclCreation.operation");
+  const f_permissionType: number = r.readInt8("AclCreation.permissionType");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { resourceType: f_resourceType, resourceName: f_resourceName, resourcePatternType: f_resourcePatternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

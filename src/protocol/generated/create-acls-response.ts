@@ -53,7 +53,7 @@ export function encodeCreateAclsResponse(w: Writer, m: CreateAclsResponse, versi
 
 function encodeCreateAclsResponseAclCreationResult(w: Writer, m: CreateAclsResponseAclCreationResult, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "AclCreationResult.errorMessage"); else w.writeNullableString(m.errorMessage, "AclCreationResult.errorMessage");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -63,12 +63,12 @@ export function decodeCreateAclsResponse(r: Reader, version: number): CreateAcls
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateAclsResponse (valid 0-3)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("CreateAclsResponse.throttleTimeMs");
   let f_results: CreateAclsResponseAclCreationResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "results");
+    const n = r.readArrayLength((version >= 2), 1, "CreateAclsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreateAclsResponse.results: null where the field is not nullable");
     } else {
       const a: CreateAclsResponseAclCreationResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateAclsResponseAclCreationResult(r, version));
@@ -80,8 +80,8 @@ export function decodeCreateAclsResponse(r: Reader, version: number): CreateAcls
 }
 
 function decodeCreateAclsResponseAclCreationResult(r: Reader, version: number): CreateAclsResponseAclCreationResult {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_errorCode: number = r.readInt16("AclCreationResult.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("AclCreationResult.errorMessage") : r.readNullableString("AclCreationResult.errorMessage"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

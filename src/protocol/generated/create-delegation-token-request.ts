@@ -44,11 +44,11 @@ export function encodeCreateDelegationTokenRequest(w: Writer, m: CreateDelegatio
   }
   if (!(version >= 3) && m.ownerPrincipalType !== "") throw nonIgnorable("ownerPrincipalType", "CreateDelegationTokenRequest", version);
   if (version >= 3) {
-    w.writeCompactNullableString(m.ownerPrincipalType, "ownerPrincipalType");
+    w.writeCompactNullableString(m.ownerPrincipalType, "CreateDelegationTokenRequest.ownerPrincipalType");
   }
   if (!(version >= 3) && m.ownerPrincipalName !== "") throw nonIgnorable("ownerPrincipalName", "CreateDelegationTokenRequest", version);
   if (version >= 3) {
-    w.writeCompactNullableString(m.ownerPrincipalName, "ownerPrincipalName");
+    w.writeCompactNullableString(m.ownerPrincipalName, "CreateDelegationTokenRequest.ownerPrincipalName");
   }
   {
     const a = m.renewers;
@@ -64,8 +64,8 @@ export function encodeCreateDelegationTokenRequest(w: Writer, m: CreateDelegatio
 }
 
 function encodeCreateDelegationTokenRequestCreatableRenewers(w: Writer, m: CreateDelegationTokenRequestCreatableRenewers, version: number): void {
-  if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
-  if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
+  if (version >= 2) w.writeCompactString(m.principalType, "CreatableRenewers.principalType"); else w.writeString(m.principalType, "CreatableRenewers.principalType");
+  if (version >= 2) w.writeCompactString(m.principalName, "CreatableRenewers.principalName"); else w.writeString(m.principalName, "CreatableRenewers.principalName");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -75,27 +75,27 @@ export function decodeCreateDelegationTokenRequest(r: Reader, version: number): 
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateDelegationTokenRequest (valid 0-3)`);
   }
-  const f_ownerPrincipalType: string | null = version >= 3 ? r.readCompactNullableString("ownerPrincipalType") : "";
-  const f_ownerPrincipalName: string | null = version >= 3 ? r.readCompactNullableString("ownerPrincipalName") : "";
+  const f_ownerPrincipalType: string | null = version >= 3 ? r.readCompactNullableString("CreateDelegationTokenRequest.ownerPrincipalType") : "";
+  const f_ownerPrincipalName: string | null = version >= 3 ? r.readCompactNullableString("CreateDelegationTokenRequest.ownerPrincipalName") : "";
   let f_renewers: CreateDelegationTokenRequestCreatableRenewers[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "renewers");
+    const n = r.readArrayLength((version >= 2), 1, "CreateDelegationTokenRequest.renewers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "renewers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreateDelegationTokenRequest.renewers: null where the field is not nullable");
     } else {
       const a: CreateDelegationTokenRequestCreatableRenewers[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateDelegationTokenRequestCreatableRenewers(r, version));
       f_renewers = a;
     }
   }
-  const f_maxLifetimeMs: bigint = r.readInt64("maxLifetimeMs");
+  const f_maxLifetimeMs: bigint = r.readInt64("CreateDelegationTokenRequest.maxLifetimeMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { ownerPrincipalType: f_ownerPrincipalType, ownerPrincipalName: f_ownerPrincipalName, renewers: f_renewers, maxLifetimeMs: f_maxLifetimeMs, unknownTaggedFields };
 }
 
 function decodeCreateDelegationTokenRequestCreatableRenewers(r: Reader, version: number): CreateDelegationTokenRequestCreatableRenewers {
-  const f_principalType: string = (version >= 2 ? r.readCompactString("principalType") : r.readString("principalType"));
-  const f_principalName: string = (version >= 2 ? r.readCompactString("principalName") : r.readString("principalName"));
+  const f_principalType: string = (version >= 2 ? r.readCompactString("CreatableRenewers.principalType") : r.readString("CreatableRenewers.principalType"));
+  const f_principalName: string = (version >= 2 ? r.readCompactString("CreatableRenewers.principalName") : r.readString("CreatableRenewers.principalName"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { principalType: f_principalType, principalName: f_principalName, unknownTaggedFields };
 }

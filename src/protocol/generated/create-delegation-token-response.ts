@@ -44,21 +44,21 @@ export function encodeCreateDelegationTokenResponse(w: Writer, m: CreateDelegati
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateDelegationTokenResponse (valid 0-3)`);
   }
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
-  if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
+  if (version >= 2) w.writeCompactString(m.principalType, "CreateDelegationTokenResponse.principalType"); else w.writeString(m.principalType, "CreateDelegationTokenResponse.principalType");
+  if (version >= 2) w.writeCompactString(m.principalName, "CreateDelegationTokenResponse.principalName"); else w.writeString(m.principalName, "CreateDelegationTokenResponse.principalName");
   if (!(version >= 3) && m.tokenRequesterPrincipalType !== "") throw nonIgnorable("tokenRequesterPrincipalType", "CreateDelegationTokenResponse", version);
   if (version >= 3) {
-    w.writeCompactString(m.tokenRequesterPrincipalType, "tokenRequesterPrincipalType");
+    w.writeCompactString(m.tokenRequesterPrincipalType, "CreateDelegationTokenResponse.tokenRequesterPrincipalType");
   }
   if (!(version >= 3) && m.tokenRequesterPrincipalName !== "") throw nonIgnorable("tokenRequesterPrincipalName", "CreateDelegationTokenResponse", version);
   if (version >= 3) {
-    w.writeCompactString(m.tokenRequesterPrincipalName, "tokenRequesterPrincipalName");
+    w.writeCompactString(m.tokenRequesterPrincipalName, "CreateDelegationTokenResponse.tokenRequesterPrincipalName");
   }
   w.writeInt64(m.issueTimestampMs);
   w.writeInt64(m.expiryTimestampMs);
   w.writeInt64(m.maxTimestampMs);
-  if (version >= 2) w.writeCompactString(m.tokenId, "tokenId"); else w.writeString(m.tokenId, "tokenId");
-  w.writeBytes(m.hmac, (version >= 2), "hmac");
+  if (version >= 2) w.writeCompactString(m.tokenId, "CreateDelegationTokenResponse.tokenId"); else w.writeString(m.tokenId, "CreateDelegationTokenResponse.tokenId");
+  w.writeBytes(m.hmac, (version >= 2), "CreateDelegationTokenResponse.hmac");
   w.writeInt32(m.throttleTimeMs);
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -69,17 +69,17 @@ export function decodeCreateDelegationTokenResponse(r: Reader, version: number):
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateDelegationTokenResponse (valid 0-3)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_principalType: string = (version >= 2 ? r.readCompactString("principalType") : r.readString("principalType"));
-  const f_principalName: string = (version >= 2 ? r.readCompactString("principalName") : r.readString("principalName"));
-  const f_tokenRequesterPrincipalType: string = version >= 3 ? r.readCompactString("tokenRequesterPrincipalType") : "";
-  const f_tokenRequesterPrincipalName: string = version >= 3 ? r.readCompactString("tokenRequesterPrincipalName") : "";
-  const f_issueTimestampMs: bigint = r.readInt64("issueTimestampMs");
-  const f_expiryTimestampMs: bigint = r.readInt64("expiryTimestampMs");
-  const f_maxTimestampMs: bigint = r.readInt64("maxTimestampMs");
-  const f_tokenId: string = (version >= 2 ? r.readCompactString("tokenId") : r.readString("tokenId"));
-  const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_errorCode: number = r.readInt16("CreateDelegationTokenResponse.errorCode");
+  const f_principalType: string = (version >= 2 ? r.readCompactString("CreateDelegationTokenResponse.principalType") : r.readString("CreateDelegationTokenResponse.principalType"));
+  const f_principalName: string = (version >= 2 ? r.readCompactString("CreateDelegationTokenResponse.principalName") : r.readString("CreateDelegationTokenResponse.principalName"));
+  const f_tokenRequesterPrincipalType: string = version >= 3 ? r.readCompactString("CreateDelegationTokenResponse.tokenRequesterPrincipalType") : "";
+  const f_tokenRequesterPrincipalName: string = version >= 3 ? r.readCompactString("CreateDelegationTokenResponse.tokenRequesterPrincipalName") : "";
+  const f_issueTimestampMs: bigint = r.readInt64("CreateDelegationTokenResponse.issueTimestampMs");
+  const f_expiryTimestampMs: bigint = r.readInt64("CreateDelegationTokenResponse.expiryTimestampMs");
+  const f_maxTimestampMs: bigint = r.readInt64("CreateDelegationTokenResponse.maxTimestampMs");
+  const f_tokenId: string = (version >= 2 ? r.readCompactString("CreateDelegationTokenResponse.tokenId") : r.readString("CreateDelegationTokenResponse.tokenId"));
+  const f_hmac: Buffer = r.readBytes((version >= 2), "CreateDelegationTokenResponse.hmac");
+  const f_throttleTimeMs: number = r.readInt32("CreateDelegationTokenResponse.throttleTimeMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, principalType: f_principalType, principalName: f_principalName, tokenRequesterPrincipalType: f_tokenRequesterPrincipalType, tokenRequesterPrincipalName: f_tokenRequesterPrincipalName, issueTimestampMs: f_issueTimestampMs, expiryTimestampMs: f_expiryTimestampMs, maxTimestampMs: f_maxTimestampMs, tokenId: f_tokenId, hmac: f_hmac, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields };
 }

@@ -69,7 +69,7 @@ export function encodeCreatePartitionsRequest(w: Writer, m: CreatePartitionsRequ
 }
 
 function encodeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, m: CreatePartitionsRequestCreatePartitionsTopic, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "CreatePartitionsTopic.name"); else w.writeString(m.name, "CreatePartitionsTopic.name");
   w.writeInt32(m.count);
   {
     const a = m.assignments;
@@ -106,27 +106,27 @@ export function decodeCreatePartitionsRequest(r: Reader, version: number): Creat
   }
   let f_topics: CreatePartitionsRequestCreatePartitionsTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "CreatePartitionsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreatePartitionsRequest.topics: null where the field is not nullable");
     } else {
       const a: CreatePartitionsRequestCreatePartitionsTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreatePartitionsRequestCreatePartitionsTopic(r, version));
       f_topics = a;
     }
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
-  const f_validateOnly: boolean = r.readBool("validateOnly");
+  const f_timeoutMs: number = r.readInt32("CreatePartitionsRequest.timeoutMs");
+  const f_validateOnly: boolean = r.readBool("CreatePartitionsRequest.validateOnly");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
 function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, version: number): CreatePartitionsRequestCreatePartitionsTopic {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
-  const f_count: number = r.readInt32("count");
+  const f_name: string = (version >= 2 ? r.readCompactString("CreatePartitionsTopic.name") : r.readString("CreatePartitionsTopic.name"));
+  const f_count: number = r.readInt32("CreatePartitionsTopic.count");
   let f_assignments: CreatePartitionsRequestCreatePartitionsAssignment[] | null = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "assignments");
+    const n = r.readArrayLength((version >= 2), 1, "CreatePartitionsTopic.assignments");
     if (n < 0) {
       f_assignments = null;
     } else {
@@ -142,12 +142,12 @@ function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, version: 
 function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, version: number): CreatePartitionsRequestCreatePartitionsAssignment {
   let f_brokerIds: number[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 4, "brokerIds");
+    const n = r.readArrayLength((version >= 2), 4, "CreatePartitionsAssignment.brokerIds");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "brokerIds: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreatePartitionsAssignment.brokerIds: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("brokerIds"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("CreatePartitionsAssignment.brokerIds"));
       f_brokerIds = a;
     }
   }

@@ -54,9 +54,9 @@ export function encodeCreatePartitionsResponse(w: Writer, m: CreatePartitionsRes
 }
 
 function encodeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, m: CreatePartitionsResponseCreatePartitionsTopicResult, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "CreatePartitionsTopicResult.name"); else w.writeString(m.name, "CreatePartitionsTopicResult.name");
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "CreatePartitionsTopicResult.errorMessage"); else w.writeNullableString(m.errorMessage, "CreatePartitionsTopicResult.errorMessage");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -66,12 +66,12 @@ export function decodeCreatePartitionsResponse(r: Reader, version: number): Crea
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreatePartitionsResponse (valid 0-3)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("CreatePartitionsResponse.throttleTimeMs");
   let f_results: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "results");
+    const n = r.readArrayLength((version >= 2), 1, "CreatePartitionsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreatePartitionsResponse.results: null where the field is not nullable");
     } else {
       const a: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreatePartitionsResponseCreatePartitionsTopicResult(r, version));
@@ -83,9 +83,9 @@ export function decodeCreatePartitionsResponse(r: Reader, version: number): Crea
 }
 
 function decodeCreatePartitionsResponseCreatePartitionsTopicResult(r: Reader, version: number): CreatePartitionsResponseCreatePartitionsTopicResult {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_name: string = (version >= 2 ? r.readCompactString("CreatePartitionsTopicResult.name") : r.readString("CreatePartitionsTopicResult.name"));
+  const f_errorCode: number = r.readInt16("CreatePartitionsTopicResult.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("CreatePartitionsTopicResult.errorMessage") : r.readNullableString("CreatePartitionsTopicResult.errorMessage"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

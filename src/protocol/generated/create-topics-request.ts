@@ -92,7 +92,7 @@ export function encodeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, ver
 }
 
 function encodeCreateTopicsRequestCreatableTopic(w: Writer, m: CreateTopicsRequestCreatableTopic, version: number): void {
-  if (version >= 5) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 5) w.writeCompactString(m.name, "CreatableTopic.name"); else w.writeString(m.name, "CreatableTopic.name");
   w.writeInt32(m.numPartitions);
   w.writeInt16(m.replicationFactor);
   {
@@ -129,8 +129,8 @@ function encodeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, m: Creat
 }
 
 function encodeCreateTopicsRequestCreatableTopicConfig(w: Writer, m: CreateTopicsRequestCreatableTopicConfig, version: number): void {
-  if (version >= 5) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
-  if (version >= 5) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
+  if (version >= 5) w.writeCompactString(m.name, "CreatableTopicConfig.name"); else w.writeString(m.name, "CreatableTopicConfig.name");
+  if (version >= 5) w.writeCompactNullableString(m.value, "CreatableTopicConfig.value"); else w.writeNullableString(m.value, "CreatableTopicConfig.value");
   if (version >= 5) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -142,30 +142,30 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
   }
   let f_topics: CreateTopicsRequestCreatableTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 1, "topics");
+    const n = r.readArrayLength((version >= 5), 1, "CreateTopicsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreateTopicsRequest.topics: null where the field is not nullable");
     } else {
       const a: CreateTopicsRequestCreatableTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateTopicsRequestCreatableTopic(r, version));
       f_topics = a;
     }
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
-  const f_validateOnly: boolean = version >= 1 ? r.readBool("validateOnly") : false;
+  const f_timeoutMs: number = r.readInt32("CreateTopicsRequest.timeoutMs");
+  const f_validateOnly: boolean = version >= 1 ? r.readBool("CreateTopicsRequest.validateOnly") : false;
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
 function decodeCreateTopicsRequestCreatableTopic(r: Reader, version: number): CreateTopicsRequestCreatableTopic {
-  const f_name: string = (version >= 5 ? r.readCompactString("name") : r.readString("name"));
-  const f_numPartitions: number = r.readInt32("numPartitions");
-  const f_replicationFactor: number = r.readInt16("replicationFactor");
+  const f_name: string = (version >= 5 ? r.readCompactString("CreatableTopic.name") : r.readString("CreatableTopic.name"));
+  const f_numPartitions: number = r.readInt32("CreatableTopic.numPartitions");
+  const f_replicationFactor: number = r.readInt16("CreatableTopic.replicationFactor");
   let f_assignments: CreateTopicsRequestCreatableReplicaAssignment[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 1, "assignments");
+    const n = r.readArrayLength((version >= 5), 1, "CreatableTopic.assignments");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "assignments: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreatableTopic.assignments: null where the field is not nullable");
     } else {
       const a: CreateTopicsRequestCreatableReplicaAssignment[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateTopicsRequestCreatableReplicaAssignment(r, version));
@@ -174,9 +174,9 @@ function decodeCreateTopicsRequestCreatableTopic(r: Reader, version: number): Cr
   }
   let f_configs: CreateTopicsRequestCreatableTopicConfig[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 1, "configs");
+    const n = r.readArrayLength((version >= 5), 1, "CreatableTopic.configs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "configs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreatableTopic.configs: null where the field is not nullable");
     } else {
       const a: CreateTopicsRequestCreatableTopicConfig[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateTopicsRequestCreatableTopicConfig(r, version));
@@ -188,15 +188,15 @@ function decodeCreateTopicsRequestCreatableTopic(r: Reader, version: number): Cr
 }
 
 function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version: number): CreateTopicsRequestCreatableReplicaAssignment {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("CreatableReplicaAssignment.partitionIndex");
   let f_brokerIds: number[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 4, "brokerIds");
+    const n = r.readArrayLength((version >= 5), 4, "CreatableReplicaAssignment.brokerIds");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "brokerIds: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreatableReplicaAssignment.brokerIds: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("brokerIds"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("CreatableReplicaAssignment.brokerIds"));
       f_brokerIds = a;
     }
   }
@@ -205,8 +205,8 @@ function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version:
 }
 
 function decodeCreateTopicsRequestCreatableTopicConfig(r: Reader, version: number): CreateTopicsRequestCreatableTopicConfig {
-  const f_name: string = (version >= 5 ? r.readCompactString("name") : r.readString("name"));
-  const f_value: string | null = (version >= 5 ? r.readCompactNullableString("value") : r.readNullableString("value"));
+  const f_name: string = (version >= 5 ? r.readCompactString("CreatableTopicConfig.name") : r.readString("CreatableTopicConfig.name"));
+  const f_value: string | null = (version >= 5 ? r.readCompactNullableString("CreatableTopicConfig.value") : r.readNullableString("CreatableTopicConfig.value"));
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, unknownTaggedFields };
 }

@@ -87,13 +87,13 @@ export function encodeCreateTopicsResponse(w: Writer, m: CreateTopicsResponse, v
 }
 
 function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, m: CreateTopicsResponseCreatableTopicResult, version: number): void {
-  if (version >= 5) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 5) w.writeCompactString(m.name, "CreatableTopicResult.name"); else w.writeString(m.name, "CreatableTopicResult.name");
   if (version >= 7) {
     w.writeUuid(m.topicId);
   }
   w.writeInt16(m.errorCode);
   if (version >= 1) {
-    if (version >= 5) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+    if (version >= 5) w.writeCompactNullableString(m.errorMessage, "CreatableTopicResult.errorMessage"); else w.writeNullableString(m.errorMessage, "CreatableTopicResult.errorMessage");
   }
   if (version >= 5) {
     w.writeInt32(m.numPartitions);
@@ -134,8 +134,8 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, m: CreateTopi
 }
 
 function encodeCreateTopicsResponseCreatableTopicConfigs(w: Writer, m: CreateTopicsResponseCreatableTopicConfigs, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactNullableString(m.value, "value");
+  w.writeCompactString(m.name, "CreatableTopicConfigs.name");
+  w.writeCompactNullableString(m.value, "CreatableTopicConfigs.value");
   w.writeBool(m.readOnly);
   w.writeInt8(m.configSource);
   w.writeBool(m.isSensitive);
@@ -146,12 +146,12 @@ export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTo
   if (version < 0 || version > 7) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateTopicsResponse (valid 0-7)`);
   }
-  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("CreateTopicsResponse.throttleTimeMs") : 0;
   let f_topics: CreateTopicsResponseCreatableTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 1, "topics");
+    const n = r.readArrayLength((version >= 5), 1, "CreateTopicsResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "CreateTopicsResponse.topics: null where the field is not nullable");
     } else {
       const a: CreateTopicsResponseCreatableTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeCreateTopicsResponseCreatableTopicResult(r, version));
@@ -163,16 +163,16 @@ export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTo
 }
 
 function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: number): CreateTopicsResponseCreatableTopicResult {
-  const f_name: string = (version >= 5 ? r.readCompactString("name") : r.readString("name"));
-  const f_topicId: string = version >= 7 ? r.readUuid("topicId") : ZERO_UUID;
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = version >= 1 ? (version >= 5 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage")) : "";
+  const f_name: string = (version >= 5 ? r.readCompactString("CreatableTopicResult.name") : r.readString("CreatableTopicResult.name"));
+  const f_topicId: string = version >= 7 ? r.readUuid("CreatableTopicResult.topicId") : ZERO_UUID;
+  const f_errorCode: number = r.readInt16("CreatableTopicResult.errorCode");
+  const f_errorMessage: string | null = version >= 1 ? (version >= 5 ? r.readCompactNullableString("CreatableTopicResult.errorMessage") : r.readNullableString("CreatableTopicResult.errorMessage")) : "";
   let f_topicConfigErrorCode: number = 0;
-  const f_numPartitions: number = version >= 5 ? r.readInt32("numPartitions") : -1;
-  const f_replicationFactor: number = version >= 5 ? r.readInt16("replicationFactor") : -1;
+  const f_numPartitions: number = version >= 5 ? r.readInt32("CreatableTopicResult.numPartitions") : -1;
+  const f_replicationFactor: number = version >= 5 ? r.readInt16("CreatableTopicResult.replicationFactor") : -1;
   let f_configs: CreateTopicsResponseCreatableTopicConfigs[] | null = [];
   if (version >= 5) {
-    const n = r.readArrayLength(true, 1, "configs");
+    const n = r.readArrayLength(true, 1, "CreatableTopicResult.configs");
     if (n < 0) {
       f_configs = null;
     } else {
@@ -189,9 +189,9 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: numb
       const size = r.readUnsignedVarint("tagged field size");
       switch (tag) {
         case 0: {
-          const end = r.beginTaggedValue(size, "topicConfigErrorCode");
-          f_topicConfigErrorCode = r.readInt16("topicConfigErrorCode");
-          r.endTaggedValue(end, "topicConfigErrorCode");
+          const end = r.beginTaggedValue(size, "CreatableTopicResult.topicConfigErrorCode");
+          f_topicConfigErrorCode = r.readInt16("CreatableTopicResult.topicConfigErrorCode");
+          r.endTaggedValue(end, "CreatableTopicResult.topicConfigErrorCode");
           break;
         }
         default:
@@ -203,11 +203,11 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: numb
 }
 
 function decodeCreateTopicsResponseCreatableTopicConfigs(r: Reader, version: number): CreateTopicsResponseCreatableTopicConfigs {
-  const f_name: string = r.readCompactString("name");
-  const f_value: string | null = r.readCompactNullableString("value");
-  const f_readOnly: boolean = r.readBool("readOnly");
-  const f_configSource: number = r.readInt8("configSource");
-  const f_isSensitive: boolean = r.readBool("isSensitive");
+  const f_name: string = r.readCompactString("CreatableTopicConfigs.name");
+  const f_value: string | null = r.readCompactNullableString("CreatableTopicConfigs.value");
+  const f_readOnly: boolean = r.readBool("CreatableTopicConfigs.readOnly");
+  const f_configSource: number = r.readInt8("CreatableTopicConfigs.configSource");
+  const f_isSensitive: boolean = r.readBool("CreatableTopicConfigs.isSensitive");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, value: f_value, readOnly: f_readOnly, configSource: f_configSource, isSensitive: f_isSensitive, unknownTaggedFields };
 }

@@ -26,8 +26,8 @@ export function encodeDefaultPrincipalData(w: Writer, m: DefaultPrincipalData, v
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DefaultPrincipalData (valid 0-0)`);
   }
-  w.writeCompactString(m.type, "type");
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.type, "DefaultPrincipalData.type");
+  w.writeCompactString(m.name, "DefaultPrincipalData.name");
   w.writeBool(m.tokenAuthenticated);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -36,9 +36,9 @@ export function decodeDefaultPrincipalData(r: Reader, version: number): DefaultP
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DefaultPrincipalData (valid 0-0)`);
   }
-  const f_type: string = r.readCompactString("type");
-  const f_name: string = r.readCompactString("name");
-  const f_tokenAuthenticated: boolean = r.readBool("tokenAuthenticated");
+  const f_type: string = r.readCompactString("DefaultPrincipalData.type");
+  const f_name: string = r.readCompactString("DefaultPrincipalData.name");
+  const f_tokenAuthenticated: boolean = r.readBool("DefaultPrincipalData.tokenAuthenticated");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { type: f_type, name: f_name, tokenAuthenticated: f_tokenAuthenticated, unknownTaggedFields };
 }

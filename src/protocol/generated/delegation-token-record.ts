@@ -34,19 +34,19 @@ export function encodeDelegationTokenRecord(w: Writer, m: DelegationTokenRecord,
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DelegationTokenRecord (valid 0-0)`);
   }
-  w.writeCompactString(m.owner, "owner");
-  w.writeCompactString(m.requester, "requester");
+  w.writeCompactString(m.owner, "DelegationTokenRecord.owner");
+  w.writeCompactString(m.requester, "DelegationTokenRecord.requester");
   {
     const a = m.renewers;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "renewers");
+      w.writeCompactString(a[i]!, "DelegationTokenRecord.renewers");
     }
   }
   w.writeInt64(m.issueTimestamp);
   w.writeInt64(m.maxTimestamp);
   w.writeInt64(m.expirationTimestamp);
-  w.writeCompactString(m.tokenId, "tokenId");
+  w.writeCompactString(m.tokenId, "DelegationTokenRecord.tokenId");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -54,23 +54,23 @@ export function decodeDelegationTokenRecord(r: Reader, version: number): Delegat
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DelegationTokenRecord (valid 0-0)`);
   }
-  const f_owner: string = r.readCompactString("owner");
-  const f_requester: string = r.readCompactString("requester");
+  const f_owner: string = r.readCompactString("DelegationTokenRecord.owner");
+  const f_requester: string = r.readCompactString("DelegationTokenRecord.requester");
   let f_renewers: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "renewers");
+    const n = r.readArrayLength(true, 1, "DelegationTokenRecord.renewers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "renewers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DelegationTokenRecord.renewers: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("renewers"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("DelegationTokenRecord.renewers"));
       f_renewers = a;
     }
   }
-  const f_issueTimestamp: bigint = r.readInt64("issueTimestamp");
-  const f_maxTimestamp: bigint = r.readInt64("maxTimestamp");
-  const f_expirationTimestamp: bigint = r.readInt64("expirationTimestamp");
-  const f_tokenId: string = r.readCompactString("tokenId");
+  const f_issueTimestamp: bigint = r.readInt64("DelegationTokenRecord.issueTimestamp");
+  const f_maxTimestamp: bigint = r.readInt64("DelegationTokenRecord.maxTimestamp");
+  const f_expirationTimestamp: bigint = r.readInt64("DelegationTokenRecord.expirationTimestamp");
+  const f_tokenId: string = r.readCompactString("DelegationTokenRecord.tokenId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { owner: f_owner, requester: f_requester, renewers: f_renewers, issueTimestamp: f_issueTimestamp, maxTimestamp: f_maxTimestamp, expirationTimestamp: f_expirationTimestamp, tokenId: f_tokenId, unknownTaggedFields };
 }

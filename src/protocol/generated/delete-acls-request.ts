@@ -60,13 +60,13 @@ export function encodeDeleteAclsRequest(w: Writer, m: DeleteAclsRequest, version
 
 function encodeDeleteAclsRequestDeleteAclsFilter(w: Writer, m: DeleteAclsRequestDeleteAclsFilter, version: number): void {
   w.writeInt8(m.resourceTypeFilter);
-  if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "resourceNameFilter");
+  if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "DeleteAclsFilter.resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "DeleteAclsFilter.resourceNameFilter");
   if (!(version >= 1) && m.patternTypeFilter !== 3) throw nonIgnorable("patternTypeFilter", "DeleteAclsRequestDeleteAclsFilter", version);
   if (version >= 1) {
     w.writeInt8(m.patternTypeFilter);
   }
-  if (version >= 2) w.writeCompactNullableString(m.principalFilter, "principalFilter"); else w.writeNullableString(m.principalFilter, "principalFilter");
-  if (version >= 2) w.writeCompactNullableString(m.hostFilter, "hostFilter"); else w.writeNullableString(m.hostFilter, "hostFilter");
+  if (version >= 2) w.writeCompactNullableString(m.principalFilter, "DeleteAclsFilter.principalFilter"); else w.writeNullableString(m.principalFilter, "DeleteAclsFilter.principalFilter");
+  if (version >= 2) w.writeCompactNullableString(m.hostFilter, "DeleteAclsFilter.hostFilter"); else w.writeNullableString(m.hostFilter, "DeleteAclsFilter.hostFilter");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
   if (version >= 2) {
@@ -80,9 +80,9 @@ export function decodeDeleteAclsRequest(r: Reader, version: number): DeleteAclsR
   }
   let f_filters: DeleteAclsRequestDeleteAclsFilter[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "filters");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteAclsRequest.filters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "filters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteAclsRequest.filters: null where the field is not nullable");
     } else {
       const a: DeleteAclsRequestDeleteAclsFilter[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteAclsRequestDeleteAclsFilter(r, version));
@@ -94,13 +94,13 @@ export function decodeDeleteAclsRequest(r: Reader, version: number): DeleteAclsR
 }
 
 function decodeDeleteAclsRequestDeleteAclsFilter(r: Reader, version: number): DeleteAclsRequestDeleteAclsFilter {
-  const f_resourceTypeFilter: number = r.readInt8("resourceTypeFilter");
-  const f_resourceNameFilter: string | null = (version >= 2 ? r.readCompactNullableString("resourceNameFilter") : r.readNullableString("resourceNameFilter"));
-  const f_patternTypeFilter: number = version >= 1 ? r.readInt8("patternTypeFilter") : 3;
-  const f_principalFilter: string | null = (version >= 2 ? r.readCompactNullableString("principalFilter") : r.readNullableString("principalFilter"));
-  const f_hostFilter: string | null = (version >= 2 ? r.readCompactNullableString("hostFilter") : r.readNullableString("hostFilter"));
-  const f_operation: number = r.readInt8("operation");
-  const f_permissionType: number = r.readInt8("permissionType");
+  const f_resourceTypeFilter: number = r.readInt8("DeleteAclsFilter.resourceTypeFilter");
+  const f_resourceNameFilter: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilter.resourceNameFilter") : r.readNullableString("DeleteAclsFilter.resourceNameFilter"));
+  const f_patternTypeFilter: number = version >= 1 ? r.readInt8("DeleteAclsFilter.patternTypeFilter") : 3;
+  const f_principalFilter: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilter.principalFilter") : r.readNullableString("DeleteAclsFilter.principalFilter"));
+  const f_hostFilter: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilter.hostFilter") : r.readNullableString("DeleteAclsFilter.hostFilter"));
+  const f_operation: number = r.readInt8("DeleteAclsFilter.operation");
+  const f_permissionType: number = r.readInt8("DeleteAclsFilter.permissionType");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { resourceTypeFilter: f_resourceTypeFilter, resourceNameFilter: f_resourceNameFilter, patternTypeFilter: f_patternTypeFilter, principalFilter: f_principalFilter, hostFilter: f_hostFilter, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

@@ -83,7 +83,7 @@ export function encodeDeleteAclsResponse(w: Writer, m: DeleteAclsResponse, versi
 
 function encodeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, m: DeleteAclsResponseDeleteAclsFilterResult, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "DeleteAclsFilterResult.errorMessage"); else w.writeNullableString(m.errorMessage, "DeleteAclsFilterResult.errorMessage");
   {
     const a = m.matchingAcls;
     w.writeArrayLength(a.length, (version >= 2));
@@ -98,15 +98,15 @@ function encodeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, m: DeleteAcls
 
 function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsResponseDeleteAclsMatchingAcl, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "DeleteAclsMatchingAcl.errorMessage"); else w.writeNullableString(m.errorMessage, "DeleteAclsMatchingAcl.errorMessage");
   w.writeInt8(m.resourceType);
-  if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 2) w.writeCompactString(m.resourceName, "DeleteAclsMatchingAcl.resourceName"); else w.writeString(m.resourceName, "DeleteAclsMatchingAcl.resourceName");
   if (!(version >= 1) && m.patternType !== 3) throw nonIgnorable("patternType", "DeleteAclsResponseDeleteAclsMatchingAcl", version);
   if (version >= 1) {
     w.writeInt8(m.patternType);
   }
-  if (version >= 2) w.writeCompactString(m.principal, "principal"); else w.writeString(m.principal, "principal");
-  if (version >= 2) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
+  if (version >= 2) w.writeCompactString(m.principal, "DeleteAclsMatchingAcl.principal"); else w.writeString(m.principal, "DeleteAclsMatchingAcl.principal");
+  if (version >= 2) w.writeCompactString(m.host, "DeleteAclsMatchingAcl.host"); else w.writeString(m.host, "DeleteAclsMatchingAcl.host");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
   if (version >= 2) {
@@ -118,12 +118,12 @@ export function decodeDeleteAclsResponse(r: Reader, version: number): DeleteAcls
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteAclsResponse (valid 0-3)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DeleteAclsResponse.throttleTimeMs");
   let f_filterResults: DeleteAclsResponseDeleteAclsFilterResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "filterResults");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteAclsResponse.filterResults");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "filterResults: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteAclsResponse.filterResults: null where the field is not nullable");
     } else {
       const a: DeleteAclsResponseDeleteAclsFilterResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteAclsResponseDeleteAclsFilterResult(r, version));
@@ -135,13 +135,13 @@ export function decodeDeleteAclsResponse(r: Reader, version: number): DeleteAcls
 }
 
 function decodeDeleteAclsResponseDeleteAclsFilterResult(r: Reader, version: number): DeleteAclsResponseDeleteAclsFilterResult {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_errorCode: number = r.readInt16("DeleteAclsFilterResult.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilterResult.errorMessage") : r.readNullableString("DeleteAclsFilterResult.errorMessage"));
   let f_matchingAcls: DeleteAclsResponseDeleteAclsMatchingAcl[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "matchingAcls");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteAclsFilterResult.matchingAcls");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "matchingAcls: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteAclsFilterResult.matchingAcls: null where the field is not nullable");
     } else {
       const a: DeleteAclsResponseDeleteAclsMatchingAcl[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteAclsResponseDeleteAclsMatchingAcl(r, version));
@@ -153,15 +153,15 @@ function decodeDeleteAclsResponseDeleteAclsFilterResult(r: Reader, version: numb
 }
 
 function decodeDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, version: number): DeleteAclsResponseDeleteAclsMatchingAcl {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 2 ? r.readCompactString("resourceName") : r.readString("resourceName"));
-  const f_patternType: number = version >= 1 ? r.readInt8("patternType") : 3;
-  const f_principal: string = (version >= 2 ? r.readCompactString("principal") : r.readString("principal"));
-  const f_host: string = (version >= 2 ? r.readCompactString("host") : r.readString("host"));
-  const f_operation: number = r.readInt8("operation");
-  const f_permissionType: number = r.readInt8("permissionType");
+  const f_errorCode: number = r.readInt16("DeleteAclsMatchingAcl.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsMatchingAcl.errorMessage") : r.readNullableString("DeleteAclsMatchingAcl.errorMessage"));
+  const f_resourceType: number = r.readInt8("DeleteAclsMatchingAcl.resourceType");
+  const f_resourceName: string = (version >= 2 ? r.readCompactString("DeleteAclsMatchingAcl.resourceName") : r.readString("DeleteAclsMatchingAcl.resourceName"));
+  const f_patternType: number = version >= 1 ? r.readInt8("DeleteAclsMatchingAcl.patternType") : 3;
+  const f_principal: string = (version >= 2 ? r.readCompactString("DeleteAclsMatchingAcl.principal") : r.readString("DeleteAclsMatchingAcl.principal"));
+  const f_host: string = (version >= 2 ? r.readCompactString("DeleteAclsMatchingAcl.host") : r.readString("DeleteAclsMatchingAcl.host"));
+  const f_operation: number = r.readInt8("DeleteAclsMatchingAcl.operation");
+  const f_permissionType: number = r.readInt8("DeleteAclsMatchingAcl.permissionType");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, patternType: f_patternType, principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

@@ -26,7 +26,7 @@ export function encodeDeleteGroupsRequest(w: Writer, m: DeleteGroupsRequest, ver
     const a = m.groupsNames;
     w.writeArrayLength(a.length, (version >= 2));
     for (let i = 0; i < a.length; i++) {
-      if (version >= 2) w.writeCompactString(a[i]!, "groupsNames"); else w.writeString(a[i]!, "groupsNames");
+      if (version >= 2) w.writeCompactString(a[i]!, "DeleteGroupsRequest.groupsNames"); else w.writeString(a[i]!, "DeleteGroupsRequest.groupsNames");
     }
   }
   if (version >= 2) {
@@ -40,12 +40,12 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
   }
   let f_groupsNames: string[] = [];
   {
-    const n = r.readArrayLength((version >= 2), (version >= 2 ? 1 : 2), "groupsNames");
+    const n = r.readArrayLength((version >= 2), (version >= 2 ? 1 : 2), "DeleteGroupsRequest.groupsNames");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groupsNames: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteGroupsRequest.groupsNames: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push((version >= 2 ? r.readCompactString("groupsNames") : r.readString("groupsNames")));
+      for (let i = 0; i < n; i++) a.push((version >= 2 ? r.readCompactString("DeleteGroupsRequest.groupsNames") : r.readString("DeleteGroupsRequest.groupsNames")));
       f_groupsNames = a;
     }
   }

@@ -52,7 +52,7 @@ export function encodeDeleteGroupsResponse(w: Writer, m: DeleteGroupsResponse, v
 }
 
 function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, m: DeleteGroupsResponseDeletableGroupResult, version: number): void {
-  if (version >= 2) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 2) w.writeCompactString(m.groupId, "DeletableGroupResult.groupId"); else w.writeString(m.groupId, "DeletableGroupResult.groupId");
   w.writeInt16(m.errorCode);
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -63,12 +63,12 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteGroupsResponse (valid 0-2)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DeleteGroupsResponse.throttleTimeMs");
   let f_results: DeleteGroupsResponseDeletableGroupResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "results");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteGroupsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteGroupsResponse.results: null where the field is not nullable");
     } else {
       const a: DeleteGroupsResponseDeletableGroupResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteGroupsResponseDeletableGroupResult(r, version));
@@ -80,8 +80,8 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
 }
 
 function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number): DeleteGroupsResponseDeletableGroupResult {
-  const f_groupId: string = (version >= 2 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_groupId: string = (version >= 2 ? r.readCompactString("DeletableGroupResult.groupId") : r.readString("DeletableGroupResult.groupId"));
+  const f_errorCode: number = r.readInt16("DeletableGroupResult.errorCode");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -66,7 +66,7 @@ export function encodeDeleteRecordsRequest(w: Writer, m: DeleteRecordsRequest, v
 }
 
 function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, m: DeleteRecordsRequestDeleteRecordsTopic, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "DeleteRecordsTopic.name"); else w.writeString(m.name, "DeleteRecordsTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -93,27 +93,27 @@ export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRe
   }
   let f_topics: DeleteRecordsRequestDeleteRecordsTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteRecordsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteRecordsRequest.topics: null where the field is not nullable");
     } else {
       const a: DeleteRecordsRequestDeleteRecordsTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteRecordsRequestDeleteRecordsTopic(r, version));
       f_topics = a;
     }
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_timeoutMs: number = r.readInt32("DeleteRecordsRequest.timeoutMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, timeoutMs: f_timeoutMs, unknownTaggedFields };
 }
 
 function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsTopic {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 2 ? r.readCompactString("DeleteRecordsTopic.name") : r.readString("DeleteRecordsTopic.name"));
   let f_partitions: DeleteRecordsRequestDeleteRecordsPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "partitions");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteRecordsTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteRecordsTopic.partitions: null where the field is not nullable");
     } else {
       const a: DeleteRecordsRequestDeleteRecordsPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteRecordsRequestDeleteRecordsPartition(r, version));
@@ -125,8 +125,8 @@ function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: number
 }
 
 function decodeDeleteRecordsRequestDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_offset: bigint = r.readInt64("offset");
+  const f_partitionIndex: number = r.readInt32("DeleteRecordsPartition.partitionIndex");
+  const f_offset: bigint = r.readInt64("DeleteRecordsPartition.offset");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, offset: f_offset, unknownTaggedFields };
 }

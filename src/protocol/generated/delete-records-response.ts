@@ -68,7 +68,7 @@ export function encodeDeleteRecordsResponse(w: Writer, m: DeleteRecordsResponse,
 }
 
 function encodeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, m: DeleteRecordsResponseDeleteRecordsTopicResult, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "DeleteRecordsTopicResult.name"); else w.writeString(m.name, "DeleteRecordsTopicResult.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -94,12 +94,12 @@ export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteR
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteRecordsResponse (valid 0-2)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DeleteRecordsResponse.throttleTimeMs");
   let f_topics: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteRecordsResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteRecordsResponse.topics: null where the field is not nullable");
     } else {
       const a: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteRecordsResponseDeleteRecordsTopicResult(r, version));
@@ -111,12 +111,12 @@ export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteR
 }
 
 function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsTopicResult {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 2 ? r.readCompactString("DeleteRecordsTopicResult.name") : r.readString("DeleteRecordsTopicResult.name"));
   let f_partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "partitions");
+    const n = r.readArrayLength((version >= 2), 1, "DeleteRecordsTopicResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteRecordsTopicResult.partitions: null where the field is not nullable");
     } else {
       const a: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r, version));
@@ -128,9 +128,9 @@ function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, version:
 }
 
 function decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsPartitionResult {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_lowWatermark: bigint = r.readInt64("lowWatermark");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("DeleteRecordsPartitionResult.partitionIndex");
+  const f_lowWatermark: bigint = r.readInt64("DeleteRecordsPartitionResult.lowWatermark");
+  const f_errorCode: number = r.readInt16("DeleteRecordsPartitionResult.errorCode");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, lowWatermark: f_lowWatermark, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -51,7 +51,7 @@ export function encodeDeleteShareGroupStateRequest(w: Writer, m: DeleteShareGrou
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteShareGroupStateRequest (valid 0-0)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "DeleteShareGroupStateRequest.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -83,12 +83,12 @@ export function decodeDeleteShareGroupStateRequest(r: Reader, version: number): 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteShareGroupStateRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
+  const f_groupId: string = r.readCompactString("DeleteShareGroupStateRequest.groupId");
   let f_topics: DeleteShareGroupStateRequestDeleteStateData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DeleteShareGroupStateRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteShareGroupStateRequest.topics: null where the field is not nullable");
     } else {
       const a: DeleteShareGroupStateRequestDeleteStateData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteShareGroupStateRequestDeleteStateData(r, version));
@@ -100,12 +100,12 @@ export function decodeDeleteShareGroupStateRequest(r: Reader, version: number): 
 }
 
 function decodeDeleteShareGroupStateRequestDeleteStateData(r: Reader, version: number): DeleteShareGroupStateRequestDeleteStateData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("DeleteStateData.topicId");
   let f_partitions: DeleteShareGroupStateRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "DeleteStateData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteStateData.partitions: null where the field is not nullable");
     } else {
       const a: DeleteShareGroupStateRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteShareGroupStateRequestPartitionData(r, version));
@@ -117,7 +117,7 @@ function decodeDeleteShareGroupStateRequestDeleteStateData(r: Reader, version: n
 }
 
 function decodeDeleteShareGroupStateRequestPartitionData(r: Reader, version: number): DeleteShareGroupStateRequestPartitionData {
-  const f_partition: number = r.readInt32("partition");
+  const f_partition: number = r.readInt32("PartitionData.partition");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, unknownTaggedFields };
 }

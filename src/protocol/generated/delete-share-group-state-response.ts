@@ -78,7 +78,7 @@ function encodeDeleteShareGroupStateResponseDeleteStateResult(w: Writer, m: Dele
 function encodeDeleteShareGroupStateResponsePartitionResult(w: Writer, m: DeleteShareGroupStateResponsePartitionResult, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -88,9 +88,9 @@ export function decodeDeleteShareGroupStateResponse(r: Reader, version: number):
   }
   let f_results: DeleteShareGroupStateResponseDeleteStateResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "DeleteShareGroupStateResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteShareGroupStateResponse.results: null where the field is not nullable");
     } else {
       const a: DeleteShareGroupStateResponseDeleteStateResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteShareGroupStateResponseDeleteStateResult(r, version));
@@ -102,12 +102,12 @@ export function decodeDeleteShareGroupStateResponse(r: Reader, version: number):
 }
 
 function decodeDeleteShareGroupStateResponseDeleteStateResult(r: Reader, version: number): DeleteShareGroupStateResponseDeleteStateResult {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("DeleteStateResult.topicId");
   let f_partitions: DeleteShareGroupStateResponsePartitionResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "DeleteStateResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteStateResult.partitions: null where the field is not nullable");
     } else {
       const a: DeleteShareGroupStateResponsePartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteShareGroupStateResponsePartitionResult(r, version));
@@ -119,9 +119,9 @@ function decodeDeleteShareGroupStateResponseDeleteStateResult(r: Reader, version
 }
 
 function decodeDeleteShareGroupStateResponsePartitionResult(r: Reader, version: number): DeleteShareGroupStateResponsePartitionResult {
-  const f_partition: number = r.readInt32("partition");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_partition: number = r.readInt32("PartitionResult.partition");
+  const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionResult.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -56,7 +56,7 @@ export function encodeDeleteTopicsRequest(w: Writer, m: DeleteTopicsRequest, ver
       const a = m.topicNames;
       w.writeArrayLength(a.length, (version >= 4));
       for (let i = 0; i < a.length; i++) {
-        if (version >= 4) w.writeCompactString(a[i]!, "topicNames"); else w.writeString(a[i]!, "topicNames");
+        if (version >= 4) w.writeCompactString(a[i]!, "DeleteTopicsRequest.topicNames"); else w.writeString(a[i]!, "DeleteTopicsRequest.topicNames");
       }
     }
   }
@@ -67,7 +67,7 @@ export function encodeDeleteTopicsRequest(w: Writer, m: DeleteTopicsRequest, ver
 }
 
 function encodeDeleteTopicsRequestDeleteTopicState(w: Writer, m: DeleteTopicsRequestDeleteTopicState, version: number): void {
-  w.writeCompactNullableString(m.name, "name");
+  w.writeCompactNullableString(m.name, "DeleteTopicState.name");
   w.writeUuid(m.topicId);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -78,9 +78,9 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
   }
   let f_topics: DeleteTopicsRequestDeleteTopicState[] = [];
   if (version >= 6) {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DeleteTopicsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteTopicsRequest.topics: null where the field is not nullable");
     } else {
       const a: DeleteTopicsRequestDeleteTopicState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteTopicsRequestDeleteTopicState(r, version));
@@ -89,23 +89,23 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
   }
   let f_topicNames: string[] = [];
   if (version <= 5) {
-    const n = r.readArrayLength((version >= 4), (version >= 4 ? 1 : 2), "topicNames");
+    const n = r.readArrayLength((version >= 4), (version >= 4 ? 1 : 2), "DeleteTopicsRequest.topicNames");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicNames: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteTopicsRequest.topicNames: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push((version >= 4 ? r.readCompactString("topicNames") : r.readString("topicNames")));
+      for (let i = 0; i < n; i++) a.push((version >= 4 ? r.readCompactString("DeleteTopicsRequest.topicNames") : r.readString("DeleteTopicsRequest.topicNames")));
       f_topicNames = a;
     }
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_timeoutMs: number = r.readInt32("DeleteTopicsRequest.timeoutMs");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, topicNames: f_topicNames, timeoutMs: f_timeoutMs, unknownTaggedFields };
 }
 
 function decodeDeleteTopicsRequestDeleteTopicState(r: Reader, version: number): DeleteTopicsRequestDeleteTopicState {
-  const f_name: string | null = r.readCompactNullableString("name");
-  const f_topicId: string = r.readUuid("topicId");
+  const f_name: string | null = r.readCompactNullableString("DeleteTopicState.name");
+  const f_topicId: string = r.readUuid("DeleteTopicState.topicId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, topicId: f_topicId, unknownTaggedFields };
 }

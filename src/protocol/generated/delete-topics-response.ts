@@ -59,13 +59,13 @@ export function encodeDeleteTopicsResponse(w: Writer, m: DeleteTopicsResponse, v
 }
 
 function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, m: DeleteTopicsResponseDeletableTopicResult, version: number): void {
-  if (version >= 4) if (version >= 6) w.writeCompactNullableString(m.name, "name"); else w.writeCompactString(nonNull(m.name, "name"), "name"); else if (version >= 6) w.writeNullableString(m.name, "name"); else w.writeString(nonNull(m.name, "name"), "name");
+  if (version >= 4) if (version >= 6) w.writeCompactNullableString(m.name, "DeletableTopicResult.name"); else w.writeCompactString(nonNull(m.name, "DeletableTopicResult.name"), "DeletableTopicResult.name"); else if (version >= 6) w.writeNullableString(m.name, "DeletableTopicResult.name"); else w.writeString(nonNull(m.name, "DeletableTopicResult.name"), "DeletableTopicResult.name");
   if (version >= 6) {
     w.writeUuid(m.topicId);
   }
   w.writeInt16(m.errorCode);
   if (version >= 5) {
-    w.writeCompactNullableString(m.errorMessage, "errorMessage");
+    w.writeCompactNullableString(m.errorMessage, "DeletableTopicResult.errorMessage");
   }
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -76,12 +76,12 @@ export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTo
   if (version < 0 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteTopicsResponse (valid 0-6)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("DeleteTopicsResponse.throttleTimeMs") : 0;
   let f_responses: DeleteTopicsResponseDeletableTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "responses");
+    const n = r.readArrayLength((version >= 4), 1, "DeleteTopicsResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DeleteTopicsResponse.responses: null where the field is not nullable");
     } else {
       const a: DeleteTopicsResponseDeletableTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDeleteTopicsResponseDeletableTopicResult(r, version));
@@ -93,10 +93,10 @@ export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTo
 }
 
 function decodeDeleteTopicsResponseDeletableTopicResult(r: Reader, version: number): DeleteTopicsResponseDeletableTopicResult {
-  const f_name: string | null = (version >= 4 ? (version >= 6 ? r.readCompactNullableString("name") : r.readCompactString("name")) : (version >= 6 ? r.readNullableString("name") : r.readString("name")));
-  const f_topicId: string = version >= 6 ? r.readUuid("topicId") : ZERO_UUID;
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = version >= 5 ? r.readCompactNullableString("errorMessage") : null;
+  const f_name: string | null = (version >= 4 ? (version >= 6 ? r.readCompactNullableString("DeletableTopicResult.name") : r.readCompactString("DeletableTopicResult.name")) : (version >= 6 ? r.readNullableString("DeletableTopicResult.name") : r.readString("DeletableTopicResult.name")));
+  const f_topicId: string = version >= 6 ? r.readUuid("DeletableTopicResult.topicId") : ZERO_UUID;
+  const f_errorCode: number = r.readInt16("DeletableTopicResult.errorCode");
+  const f_errorMessage: string | null = version >= 5 ? r.readCompactNullableString("DeletableTopicResult.errorMessage") : null;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, topicId: f_topicId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -35,13 +35,13 @@ export function encodeDescribeAclsRequest(w: Writer, m: DescribeAclsRequest, ver
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeAclsRequest (valid 0-3)`);
   }
   w.writeInt8(m.resourceTypeFilter);
-  if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "resourceNameFilter");
+  if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "DescribeAclsRequest.resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "DescribeAclsRequest.resourceNameFilter");
   if (!(version >= 1) && m.patternTypeFilter !== 3) throw nonIgnorable("patternTypeFilter", "DescribeAclsRequest", version);
   if (version >= 1) {
     w.writeInt8(m.patternTypeFilter);
   }
-  if (version >= 2) w.writeCompactNullableString(m.principalFilter, "principalFilter"); else w.writeNullableString(m.principalFilter, "principalFilter");
-  if (version >= 2) w.writeCompactNullableString(m.hostFilter, "hostFilter"); else w.writeNullableString(m.hostFilter, "hostFilter");
+  if (version >= 2) w.writeCompactNullableString(m.principalFilter, "DescribeAclsRequest.principalFilter"); else w.writeNullableString(m.principalFilter, "DescribeAclsRequest.principalFilter");
+  if (version >= 2) w.writeCompactNullableString(m.hostFilter, "DescribeAclsRequest.hostFilter"); else w.writeNullableString(m.hostFilter, "DescribeAclsRequest.hostFilter");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
   if (version >= 2) {
@@ -53,13 +53,13 @@ export function decodeDescribeAclsRequest(r: Reader, version: number): DescribeA
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeAclsRequest (valid 0-3)`);
   }
-  const f_resourceTypeFilter: number = r.readInt8("resourceTypeFilter");
-  const f_resourceNameFilter: string | null = (version >= 2 ? r.readCompactNullableString("resourceNameFilter") : r.readNullableString("resourceNameFilter"));
-  const f_patternTypeFilter: number = version >= 1 ? r.readInt8("patternTypeFilter") : 3;
-  const f_principalFilter: string | null = (version >= 2 ? r.readCompactNullableString("principalFilter") : r.readNullableString("principalFilter"));
-  const f_hostFilter: string | null = (version >= 2 ? r.readCompactNullableString("hostFilter") : r.readNullableString("hostFilter"));
-  const f_operation: number = r.readInt8("operation");
-  const f_permissionType: number = r.readInt8("permissionType");
+  const f_resourceTypeFilter: number = r.readInt8("DescribeAclsRequest.resourceTypeFilter");
+  const f_resourceNameFilter: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsRequest.resourceNameFilter") : r.readNullableString("DescribeAclsRequest.resourceNameFilter"));
+  const f_patternTypeFilter: number = version >= 1 ? r.readInt8("DescribeAclsRequest.patternTypeFilter") : 3;
+  const f_principalFilter: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsRequest.principalFilter") : r.readNullableString("DescribeAclsRequest.principalFilter"));
+  const f_hostFilter: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsRequest.hostFilter") : r.readNullableString("DescribeAclsRequest.hostFilter"));
+  const f_operation: number = r.readInt8("DescribeAclsRequest.operation");
+  const f_permissionType: number = r.readInt8("DescribeAclsRequest.permissionType");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { resourceTypeFilter: f_resourceTypeFilter, resourceNameFilter: f_resourceNameFilter, patternTypeFilter: f_patternTypeFilter, principalFilter: f_principalFilter, hostFilter: f_hostFilter, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

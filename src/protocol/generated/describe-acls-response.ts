@@ -66,7 +66,7 @@ export function encodeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "DescribeAclsResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "DescribeAclsResponse.errorMessage");
   {
     const a = m.resources;
     w.writeArrayLength(a.length, (version >= 2));
@@ -81,7 +81,7 @@ export function encodeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v
 
 function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, m: DescribeAclsResponseDescribeAclsResource, version: number): void {
   w.writeInt8(m.resourceType);
-  if (version >= 2) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 2) w.writeCompactString(m.resourceName, "DescribeAclsResource.resourceName"); else w.writeString(m.resourceName, "DescribeAclsResource.resourceName");
   if (!(version >= 1) && m.patternType !== 3) throw nonIgnorable("patternType", "DescribeAclsResponseDescribeAclsResource", version);
   if (version >= 1) {
     w.writeInt8(m.patternType);
@@ -99,8 +99,8 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, m: DescribeAc
 }
 
 function encodeDescribeAclsResponseAclDescription(w: Writer, m: DescribeAclsResponseAclDescription, version: number): void {
-  if (version >= 2) w.writeCompactString(m.principal, "principal"); else w.writeString(m.principal, "principal");
-  if (version >= 2) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
+  if (version >= 2) w.writeCompactString(m.principal, "AclDescription.principal"); else w.writeString(m.principal, "AclDescription.principal");
+  if (version >= 2) w.writeCompactString(m.host, "AclDescription.host"); else w.writeString(m.host, "AclDescription.host");
   w.writeInt8(m.operation);
   w.writeInt8(m.permissionType);
   if (version >= 2) {
@@ -112,14 +112,14 @@ export function decodeDescribeAclsResponse(r: Reader, version: number): Describe
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeAclsResponse (valid 0-3)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_throttleTimeMs: number = r.readInt32("DescribeAclsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("DescribeAclsResponse.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsResponse.errorMessage") : r.readNullableString("DescribeAclsResponse.errorMessage"));
   let f_resources: DescribeAclsResponseDescribeAclsResource[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "resources");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeAclsResponse.resources");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resources: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeAclsResponse.resources: null where the field is not nullable");
     } else {
       const a: DescribeAclsResponseDescribeAclsResource[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeAclsResponseDescribeAclsResource(r, version));
@@ -131,14 +131,14 @@ export function decodeDescribeAclsResponse(r: Reader, version: number): Describe
 }
 
 function decodeDescribeAclsResponseDescribeAclsResource(r: Reader, version: number): DescribeAclsResponseDescribeAclsResource {
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 2 ? r.readCompactString("resourceName") : r.readString("resourceName"));
-  const f_patternType: number = version >= 1 ? r.readInt8("patternType") : 3;
+  const f_resourceType: number = r.readInt8("DescribeAclsResource.resourceType");
+  const f_resourceName: string = (version >= 2 ? r.readCompactString("DescribeAclsResource.resourceName") : r.readString("DescribeAclsResource.resourceName"));
+  const f_patternType: number = version >= 1 ? r.readInt8("DescribeAclsResource.patternType") : 3;
   let f_acls: DescribeAclsResponseAclDescription[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "acls");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeAclsResource.acls");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acls: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeAclsResource.acls: null where the field is not nullable");
     } else {
       const a: DescribeAclsResponseAclDescription[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeAclsResponseAclDescription(r, version));
@@ -150,10 +150,10 @@ function decodeDescribeAclsResponseDescribeAclsResource(r: Reader, version: numb
 }
 
 function decodeDescribeAclsResponseAclDescription(r: Reader, version: number): DescribeAclsResponseAclDescription {
-  const f_principal: string = (version >= 2 ? r.readCompactString("principal") : r.readString("principal"));
-  const f_host: string = (version >= 2 ? r.readCompactString("host") : r.readString("host"));
-  const f_operation: number = r.readInt8("operation");
-  const f_permissionType: number = r.readInt8("permissionType");
+  const f_principal: string = (version >= 2 ? r.readCompactString("AclDescription.principal") : r.readString("AclDescription.principal"));
+  const f_host: string = (version >= 2 ? r.readCompactString("AclDescription.host") : r.readString("AclDescription.host"));
+  const f_operation: number = r.readInt8("AclDescription.operation");
+  const f_permissionType: number = r.readInt8("AclDescription.permissionType");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { principal: f_principal, host: f_host, operation: f_operation, permissionType: f_permissionType, unknownTaggedFields };
 }

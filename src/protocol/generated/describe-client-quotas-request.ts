@@ -54,9 +54,9 @@ export function encodeDescribeClientQuotasRequest(w: Writer, m: DescribeClientQu
 }
 
 function encodeDescribeClientQuotasRequestComponentData(w: Writer, m: DescribeClientQuotasRequestComponentData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.entityType, "entityType"); else w.writeString(m.entityType, "entityType");
+  if (version >= 1) w.writeCompactString(m.entityType, "ComponentData.entityType"); else w.writeString(m.entityType, "ComponentData.entityType");
   w.writeInt8(m.matchType);
-  if (version >= 1) w.writeCompactNullableString(m.match, "match"); else w.writeNullableString(m.match, "match");
+  if (version >= 1) w.writeCompactNullableString(m.match, "ComponentData.match"); else w.writeNullableString(m.match, "ComponentData.match");
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -68,24 +68,24 @@ export function decodeDescribeClientQuotasRequest(r: Reader, version: number): D
   }
   let f_components: DescribeClientQuotasRequestComponentData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "components");
+    const n = r.readArrayLength((version >= 1), 1, "DescribeClientQuotasRequest.components");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "components: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeClientQuotasRequest.components: null where the field is not nullable");
     } else {
       const a: DescribeClientQuotasRequestComponentData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeClientQuotasRequestComponentData(r, version));
       f_components = a;
     }
   }
-  const f_strict: boolean = r.readBool("strict");
+  const f_strict: boolean = r.readBool("DescribeClientQuotasRequest.strict");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { components: f_components, strict: f_strict, unknownTaggedFields };
 }
 
 function decodeDescribeClientQuotasRequestComponentData(r: Reader, version: number): DescribeClientQuotasRequestComponentData {
-  const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
-  const f_matchType: number = r.readInt8("matchType");
-  const f_match: string | null = (version >= 1 ? r.readCompactNullableString("match") : r.readNullableString("match"));
+  const f_entityType: string = (version >= 1 ? r.readCompactString("ComponentData.entityType") : r.readString("ComponentData.entityType"));
+  const f_matchType: number = r.readInt8("ComponentData.matchType");
+  const f_match: string | null = (version >= 1 ? r.readCompactNullableString("ComponentData.match") : r.readNullableString("ComponentData.match"));
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, matchType: f_matchType, match: f_match, unknownTaggedFields };
 }

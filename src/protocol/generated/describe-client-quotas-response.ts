@@ -72,7 +72,7 @@ export function encodeDescribeClientQuotasResponse(w: Writer, m: DescribeClientQ
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  if (version >= 1) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 1) w.writeCompactNullableString(m.errorMessage, "DescribeClientQuotasResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "DescribeClientQuotasResponse.errorMessage");
   {
     const a = m.entries;
     if (a === null) {
@@ -110,15 +110,15 @@ function encodeDescribeClientQuotasResponseEntryData(w: Writer, m: DescribeClien
 }
 
 function encodeDescribeClientQuotasResponseEntityData(w: Writer, m: DescribeClientQuotasResponseEntityData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.entityType, "entityType"); else w.writeString(m.entityType, "entityType");
-  if (version >= 1) w.writeCompactNullableString(m.entityName, "entityName"); else w.writeNullableString(m.entityName, "entityName");
+  if (version >= 1) w.writeCompactString(m.entityType, "EntityData.entityType"); else w.writeString(m.entityType, "EntityData.entityType");
+  if (version >= 1) w.writeCompactNullableString(m.entityName, "EntityData.entityName"); else w.writeNullableString(m.entityName, "EntityData.entityName");
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 function encodeDescribeClientQuotasResponseValueData(w: Writer, m: DescribeClientQuotasResponseValueData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.key, "key"); else w.writeString(m.key, "key");
+  if (version >= 1) w.writeCompactString(m.key, "ValueData.key"); else w.writeString(m.key, "ValueData.key");
   w.writeFloat64(m.value);
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -129,12 +129,12 @@ export function decodeDescribeClientQuotasResponse(r: Reader, version: number): 
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClientQuotasResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 1 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_throttleTimeMs: number = r.readInt32("DescribeClientQuotasResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("DescribeClientQuotasResponse.errorCode");
+  const f_errorMessage: string | null = (version >= 1 ? r.readCompactNullableString("DescribeClientQuotasResponse.errorMessage") : r.readNullableString("DescribeClientQuotasResponse.errorMessage"));
   let f_entries: DescribeClientQuotasResponseEntryData[] | null = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "entries");
+    const n = r.readArrayLength((version >= 1), 1, "DescribeClientQuotasResponse.entries");
     if (n < 0) {
       f_entries = null;
     } else {
@@ -150,9 +150,9 @@ export function decodeDescribeClientQuotasResponse(r: Reader, version: number): 
 function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number): DescribeClientQuotasResponseEntryData {
   let f_entity: DescribeClientQuotasResponseEntityData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "entity");
+    const n = r.readArrayLength((version >= 1), 1, "EntryData.entity");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "entity: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EntryData.entity: null where the field is not nullable");
     } else {
       const a: DescribeClientQuotasResponseEntityData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeClientQuotasResponseEntityData(r, version));
@@ -161,9 +161,9 @@ function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number)
   }
   let f_values: DescribeClientQuotasResponseValueData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "values");
+    const n = r.readArrayLength((version >= 1), 1, "EntryData.values");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "values: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EntryData.values: null where the field is not nullable");
     } else {
       const a: DescribeClientQuotasResponseValueData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeClientQuotasResponseValueData(r, version));
@@ -175,15 +175,15 @@ function decodeDescribeClientQuotasResponseEntryData(r: Reader, version: number)
 }
 
 function decodeDescribeClientQuotasResponseEntityData(r: Reader, version: number): DescribeClientQuotasResponseEntityData {
-  const f_entityType: string = (version >= 1 ? r.readCompactString("entityType") : r.readString("entityType"));
-  const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("entityName") : r.readNullableString("entityName"));
+  const f_entityType: string = (version >= 1 ? r.readCompactString("EntityData.entityType") : r.readString("EntityData.entityType"));
+  const f_entityName: string | null = (version >= 1 ? r.readCompactNullableString("EntityData.entityName") : r.readNullableString("EntityData.entityName"));
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { entityType: f_entityType, entityName: f_entityName, unknownTaggedFields };
 }
 
 function decodeDescribeClientQuotasResponseValueData(r: Reader, version: number): DescribeClientQuotasResponseValueData {
-  const f_key: string = (version >= 1 ? r.readCompactString("key") : r.readString("key"));
-  const f_value: number = r.readFloat64("value");
+  const f_key: string = (version >= 1 ? r.readCompactString("ValueData.key") : r.readString("ValueData.key"));
+  const f_value: number = r.readFloat64("ValueData.value");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { key: f_key, value: f_value, unknownTaggedFields };
 }

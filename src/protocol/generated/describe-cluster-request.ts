@@ -36,8 +36,8 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClusterRequest (valid 0-1)`);
   }
-  const f_includeClusterAuthorizedOperations: boolean = r.readBool("includeClusterAuthorizedOperations");
-  const f_endpointType: number = version >= 1 ? r.readInt8("endpointType") : 1;
+  const f_includeClusterAuthorizedOperations: boolean = r.readBool("DescribeClusterRequest.includeClusterAuthorizedOperations");
+  const f_endpointType: number = version >= 1 ? r.readInt8("DescribeClusterRequest.endpointType") : 1;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, endpointType: f_endpointType, unknownTaggedFields };
 }

@@ -56,12 +56,12 @@ export function encodeDescribeClusterResponse(w: Writer, m: DescribeClusterRespo
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "DescribeClusterResponse.errorMessage");
   if (!(version >= 1) && m.endpointType !== 1) throw nonIgnorable("endpointType", "DescribeClusterResponse", version);
   if (version >= 1) {
     w.writeInt8(m.endpointType);
   }
-  w.writeCompactString(m.clusterId, "clusterId");
+  w.writeCompactString(m.clusterId, "DescribeClusterResponse.clusterId");
   w.writeInt32(m.controllerId);
   {
     const a = m.brokers;
@@ -76,9 +76,9 @@ export function encodeDescribeClusterResponse(w: Writer, m: DescribeClusterRespo
 
 function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, m: DescribeClusterResponseDescribeClusterBroker, version: number): void {
   w.writeInt32(m.brokerId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "DescribeClusterBroker.host");
   w.writeInt32(m.port);
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "DescribeClusterBroker.rack");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -86,33 +86,33 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClusterResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_endpointType: number = version >= 1 ? r.readInt8("endpointType") : 1;
-  const f_clusterId: string = r.readCompactString("clusterId");
-  const f_controllerId: number = r.readInt32("controllerId");
+  const f_throttleTimeMs: number = r.readInt32("DescribeClusterResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("DescribeClusterResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("DescribeClusterResponse.errorMessage");
+  const f_endpointType: number = version >= 1 ? r.readInt8("DescribeClusterResponse.endpointType") : 1;
+  const f_clusterId: string = r.readCompactString("DescribeClusterResponse.clusterId");
+  const f_controllerId: number = r.readInt32("DescribeClusterResponse.controllerId");
   let f_brokers: DescribeClusterResponseDescribeClusterBroker[] = [];
   {
-    const n = r.readArrayLength(true, 1, "brokers");
+    const n = r.readArrayLength(true, 1, "DescribeClusterResponse.brokers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "brokers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeClusterResponse.brokers: null where the field is not nullable");
     } else {
       const a: DescribeClusterResponseDescribeClusterBroker[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeClusterResponseDescribeClusterBroker(r, version));
       f_brokers = a;
     }
   }
-  const f_clusterAuthorizedOperations: number = r.readInt32("clusterAuthorizedOperations");
+  const f_clusterAuthorizedOperations: number = r.readInt32("DescribeClusterResponse.clusterAuthorizedOperations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, endpointType: f_endpointType, clusterId: f_clusterId, controllerId: f_controllerId, brokers: f_brokers, clusterAuthorizedOperations: f_clusterAuthorizedOperations, unknownTaggedFields };
 }
 
 function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, version: number): DescribeClusterResponseDescribeClusterBroker {
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
-  const f_rack: string | null = r.readCompactNullableString("rack");
+  const f_brokerId: number = r.readInt32("DescribeClusterBroker.brokerId");
+  const f_host: string = r.readCompactString("DescribeClusterBroker.host");
+  const f_port: number = r.readInt32("DescribeClusterBroker.port");
+  const f_rack: string | null = r.readCompactNullableString("DescribeClusterBroker.rack");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }

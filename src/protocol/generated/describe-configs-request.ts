@@ -64,7 +64,7 @@ export function encodeDescribeConfigsRequest(w: Writer, m: DescribeConfigsReques
 
 function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, m: DescribeConfigsRequestDescribeConfigsResource, version: number): void {
   w.writeInt8(m.resourceType);
-  if (version >= 4) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 4) w.writeCompactString(m.resourceName, "DescribeConfigsResource.resourceName"); else w.writeString(m.resourceName, "DescribeConfigsResource.resourceName");
   {
     const a = m.configurationKeys;
     if (a === null) {
@@ -72,7 +72,7 @@ function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, m: Descr
     } else {
       w.writeArrayLength(a.length, (version >= 4));
       for (let i = 0; i < a.length; i++) {
-        if (version >= 4) w.writeCompactString(a[i]!, "configurationKeys"); else w.writeString(a[i]!, "configurationKeys");
+        if (version >= 4) w.writeCompactString(a[i]!, "DescribeConfigsResource.configurationKeys"); else w.writeString(a[i]!, "DescribeConfigsResource.configurationKeys");
       }
     }
   }
@@ -87,32 +87,32 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
   }
   let f_resources: DescribeConfigsRequestDescribeConfigsResource[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "resources");
+    const n = r.readArrayLength((version >= 4), 1, "DescribeConfigsRequest.resources");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resources: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeConfigsRequest.resources: null where the field is not nullable");
     } else {
       const a: DescribeConfigsRequestDescribeConfigsResource[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsRequestDescribeConfigsResource(r, version));
       f_resources = a;
     }
   }
-  const f_includeSynonyms: boolean = version >= 1 ? r.readBool("includeSynonyms") : false;
-  const f_includeDocumentation: boolean = version >= 3 ? r.readBool("includeDocumentation") : false;
+  const f_includeSynonyms: boolean = version >= 1 ? r.readBool("DescribeConfigsRequest.includeSynonyms") : false;
+  const f_includeDocumentation: boolean = version >= 3 ? r.readBool("DescribeConfigsRequest.includeDocumentation") : false;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, includeSynonyms: f_includeSynonyms, includeDocumentation: f_includeDocumentation, unknownTaggedFields };
 }
 
 function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, version: number): DescribeConfigsRequestDescribeConfigsResource {
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 4 ? r.readCompactString("resourceName") : r.readString("resourceName"));
+  const f_resourceType: number = r.readInt8("DescribeConfigsResource.resourceType");
+  const f_resourceName: string = (version >= 4 ? r.readCompactString("DescribeConfigsResource.resourceName") : r.readString("DescribeConfigsResource.resourceName"));
   let f_configurationKeys: string[] | null = [];
   {
-    const n = r.readArrayLength((version >= 4), (version >= 4 ? 1 : 2), "configurationKeys");
+    const n = r.readArrayLength((version >= 4), (version >= 4 ? 1 : 2), "DescribeConfigsResource.configurationKeys");
     if (n < 0) {
       f_configurationKeys = null;
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push((version >= 4 ? r.readCompactString("configurationKeys") : r.readString("configurationKeys")));
+      for (let i = 0; i < n; i++) a.push((version >= 4 ? r.readCompactString("DescribeConfigsResource.configurationKeys") : r.readString("DescribeConfigsResource.configurationKeys")));
       f_configurationKeys = a;
     }
   }

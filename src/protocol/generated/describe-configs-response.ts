@@ -103,9 +103,9 @@ export function encodeDescribeConfigsResponse(w: Writer, m: DescribeConfigsRespo
 
 function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, m: DescribeConfigsResponseDescribeConfigsResult, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 4) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 4) w.writeCompactNullableString(m.errorMessage, "DescribeConfigsResult.errorMessage"); else w.writeNullableString(m.errorMessage, "DescribeConfigsResult.errorMessage");
   w.writeInt8(m.resourceType);
-  if (version >= 4) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 4) w.writeCompactString(m.resourceName, "DescribeConfigsResult.resourceName"); else w.writeString(m.resourceName, "DescribeConfigsResult.resourceName");
   {
     const a = m.configs;
     w.writeArrayLength(a.length, (version >= 4));
@@ -119,8 +119,8 @@ function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, m: Descri
 }
 
 function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m: DescribeConfigsResponseDescribeConfigsResourceResult, version: number): void {
-  if (version >= 4) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
-  if (version >= 4) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
+  if (version >= 4) w.writeCompactString(m.name, "DescribeConfigsResourceResult.name"); else w.writeString(m.name, "DescribeConfigsResourceResult.name");
+  if (version >= 4) w.writeCompactNullableString(m.value, "DescribeConfigsResourceResult.value"); else w.writeNullableString(m.value, "DescribeConfigsResourceResult.value");
   w.writeBool(m.readOnly);
   if (!(version <= 0) && m.isDefault !== false) throw nonIgnorable("isDefault", "DescribeConfigsResponseDescribeConfigsResourceResult", version);
   if (version <= 0) {
@@ -143,7 +143,7 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
     w.writeInt8(m.configType);
   }
   if (version >= 3) {
-    if (version >= 4) w.writeCompactNullableString(m.documentation, "documentation"); else w.writeNullableString(m.documentation, "documentation");
+    if (version >= 4) w.writeCompactNullableString(m.documentation, "DescribeConfigsResourceResult.documentation"); else w.writeNullableString(m.documentation, "DescribeConfigsResourceResult.documentation");
   }
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -151,8 +151,8 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
 }
 
 function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, m: DescribeConfigsResponseDescribeConfigsSynonym, version: number): void {
-  if (version >= 4) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
-  if (version >= 4) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
+  if (version >= 4) w.writeCompactString(m.name, "DescribeConfigsSynonym.name"); else w.writeString(m.name, "DescribeConfigsSynonym.name");
+  if (version >= 4) w.writeCompactNullableString(m.value, "DescribeConfigsSynonym.value"); else w.writeNullableString(m.value, "DescribeConfigsSynonym.value");
   w.writeInt8(m.source);
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -163,12 +163,12 @@ export function decodeDescribeConfigsResponse(r: Reader, version: number): Descr
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeConfigsResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DescribeConfigsResponse.throttleTimeMs");
   let f_results: DescribeConfigsResponseDescribeConfigsResult[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "results");
+    const n = r.readArrayLength((version >= 4), 1, "DescribeConfigsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeConfigsResponse.results: null where the field is not nullable");
     } else {
       const a: DescribeConfigsResponseDescribeConfigsResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsResult(r, version));
@@ -180,15 +180,15 @@ export function decodeDescribeConfigsResponse(r: Reader, version: number): Descr
 }
 
 function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsResult {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 4 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 4 ? r.readCompactString("resourceName") : r.readString("resourceName"));
+  const f_errorCode: number = r.readInt16("DescribeConfigsResult.errorCode");
+  const f_errorMessage: string | null = (version >= 4 ? r.readCompactNullableString("DescribeConfigsResult.errorMessage") : r.readNullableString("DescribeConfigsResult.errorMessage"));
+  const f_resourceType: number = r.readInt8("DescribeConfigsResult.resourceType");
+  const f_resourceName: string = (version >= 4 ? r.readCompactString("DescribeConfigsResult.resourceName") : r.readString("DescribeConfigsResult.resourceName"));
   let f_configs: DescribeConfigsResponseDescribeConfigsResourceResult[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "configs");
+    const n = r.readArrayLength((version >= 4), 1, "DescribeConfigsResult.configs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "configs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeConfigsResult.configs: null where the field is not nullable");
     } else {
       const a: DescribeConfigsResponseDescribeConfigsResourceResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsResourceResult(r, version));
@@ -200,33 +200,33 @@ function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: 
 }
 
 function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsResourceResult {
-  const f_name: string = (version >= 4 ? r.readCompactString("name") : r.readString("name"));
-  const f_value: string | null = (version >= 4 ? r.readCompactNullableString("value") : r.readNullableString("value"));
-  const f_readOnly: boolean = r.readBool("readOnly");
-  const f_isDefault: boolean = version <= 0 ? r.readBool("isDefault") : false;
-  const f_configSource: number = version >= 1 ? r.readInt8("configSource") : -1;
-  const f_isSensitive: boolean = r.readBool("isSensitive");
+  const f_name: string = (version >= 4 ? r.readCompactString("DescribeConfigsResourceResult.name") : r.readString("DescribeConfigsResourceResult.name"));
+  const f_value: string | null = (version >= 4 ? r.readCompactNullableString("DescribeConfigsResourceResult.value") : r.readNullableString("DescribeConfigsResourceResult.value"));
+  const f_readOnly: boolean = r.readBool("DescribeConfigsResourceResult.readOnly");
+  const f_isDefault: boolean = version <= 0 ? r.readBool("DescribeConfigsResourceResult.isDefault") : false;
+  const f_configSource: number = version >= 1 ? r.readInt8("DescribeConfigsResourceResult.configSource") : -1;
+  const f_isSensitive: boolean = r.readBool("DescribeConfigsResourceResult.isSensitive");
   let f_synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength((version >= 4), 1, "synonyms");
+    const n = r.readArrayLength((version >= 4), 1, "DescribeConfigsResourceResult.synonyms");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "synonyms: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeConfigsResourceResult.synonyms: null where the field is not nullable");
     } else {
       const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version));
       f_synonyms = a;
     }
   }
-  const f_configType: number = version >= 3 ? r.readInt8("configType") : 0;
-  const f_documentation: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("documentation") : r.readNullableString("documentation")) : "";
+  const f_configType: number = version >= 3 ? r.readInt8("DescribeConfigsResourceResult.configType") : 0;
+  const f_documentation: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("DescribeConfigsResourceResult.documentation") : r.readNullableString("DescribeConfigsResourceResult.documentation")) : "";
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, readOnly: f_readOnly, isDefault: f_isDefault, configSource: f_configSource, isSensitive: f_isSensitive, synonyms: f_synonyms, configType: f_configType, documentation: f_documentation, unknownTaggedFields };
 }
 
 function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsSynonym {
-  const f_name: string = (version >= 4 ? r.readCompactString("name") : r.readString("name"));
-  const f_value: string | null = (version >= 4 ? r.readCompactNullableString("value") : r.readNullableString("value"));
-  const f_source: number = r.readInt8("source");
+  const f_name: string = (version >= 4 ? r.readCompactString("DescribeConfigsSynonym.name") : r.readString("DescribeConfigsSynonym.name"));
+  const f_value: string | null = (version >= 4 ? r.readCompactNullableString("DescribeConfigsSynonym.value") : r.readNullableString("DescribeConfigsSynonym.value"));
+  const f_source: number = r.readInt8("DescribeConfigsSynonym.source");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, value: f_value, source: f_source, unknownTaggedFields };
 }

@@ -53,8 +53,8 @@ export function encodeDescribeDelegationTokenRequest(w: Writer, m: DescribeDeleg
 }
 
 function encodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w: Writer, m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner, version: number): void {
-  if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
-  if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
+  if (version >= 2) w.writeCompactString(m.principalType, "DescribeDelegationTokenOwner.principalType"); else w.writeString(m.principalType, "DescribeDelegationTokenOwner.principalType");
+  if (version >= 2) w.writeCompactString(m.principalName, "DescribeDelegationTokenOwner.principalName"); else w.writeString(m.principalName, "DescribeDelegationTokenOwner.principalName");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -66,7 +66,7 @@ export function decodeDescribeDelegationTokenRequest(r: Reader, version: number)
   }
   let f_owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "owners");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeDelegationTokenRequest.owners");
     if (n < 0) {
       f_owners = null;
     } else {
@@ -80,8 +80,8 @@ export function decodeDescribeDelegationTokenRequest(r: Reader, version: number)
 }
 
 function decodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r: Reader, version: number): DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
-  const f_principalType: string = (version >= 2 ? r.readCompactString("principalType") : r.readString("principalType"));
-  const f_principalName: string = (version >= 2 ? r.readCompactString("principalName") : r.readString("principalName"));
+  const f_principalType: string = (version >= 2 ? r.readCompactString("DescribeDelegationTokenOwner.principalType") : r.readString("DescribeDelegationTokenOwner.principalType"));
+  const f_principalName: string = (version >= 2 ? r.readCompactString("DescribeDelegationTokenOwner.principalName") : r.readString("DescribeDelegationTokenOwner.principalName"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { principalType: f_principalType, principalName: f_principalName, unknownTaggedFields };
 }

@@ -86,21 +86,21 @@ export function encodeDescribeDelegationTokenResponse(w: Writer, m: DescribeDele
 }
 
 function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationToken, version: number): void {
-  if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
-  if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
+  if (version >= 2) w.writeCompactString(m.principalType, "DescribedDelegationToken.principalType"); else w.writeString(m.principalType, "DescribedDelegationToken.principalType");
+  if (version >= 2) w.writeCompactString(m.principalName, "DescribedDelegationToken.principalName"); else w.writeString(m.principalName, "DescribedDelegationToken.principalName");
   if (!(version >= 3) && m.tokenRequesterPrincipalType !== "") throw nonIgnorable("tokenRequesterPrincipalType", "DescribeDelegationTokenResponseDescribedDelegationToken", version);
   if (version >= 3) {
-    w.writeCompactString(m.tokenRequesterPrincipalType, "tokenRequesterPrincipalType");
+    w.writeCompactString(m.tokenRequesterPrincipalType, "DescribedDelegationToken.tokenRequesterPrincipalType");
   }
   if (!(version >= 3) && m.tokenRequesterPrincipalName !== "") throw nonIgnorable("tokenRequesterPrincipalName", "DescribeDelegationTokenResponseDescribedDelegationToken", version);
   if (version >= 3) {
-    w.writeCompactString(m.tokenRequesterPrincipalName, "tokenRequesterPrincipalName");
+    w.writeCompactString(m.tokenRequesterPrincipalName, "DescribedDelegationToken.tokenRequesterPrincipalName");
   }
   w.writeInt64(m.issueTimestamp);
   w.writeInt64(m.expiryTimestamp);
   w.writeInt64(m.maxTimestamp);
-  if (version >= 2) w.writeCompactString(m.tokenId, "tokenId"); else w.writeString(m.tokenId, "tokenId");
-  w.writeBytes(m.hmac, (version >= 2), "hmac");
+  if (version >= 2) w.writeCompactString(m.tokenId, "DescribedDelegationToken.tokenId"); else w.writeString(m.tokenId, "DescribedDelegationToken.tokenId");
+  w.writeBytes(m.hmac, (version >= 2), "DescribedDelegationToken.hmac");
   {
     const a = m.renewers;
     w.writeArrayLength(a.length, (version >= 2));
@@ -114,8 +114,8 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer
 }
 
 function encodeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w: Writer, m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer, version: number): void {
-  if (version >= 2) w.writeCompactString(m.principalType, "principalType"); else w.writeString(m.principalType, "principalType");
-  if (version >= 2) w.writeCompactString(m.principalName, "principalName"); else w.writeString(m.principalName, "principalName");
+  if (version >= 2) w.writeCompactString(m.principalType, "DescribedDelegationTokenRenewer.principalType"); else w.writeString(m.principalType, "DescribedDelegationTokenRenewer.principalType");
+  if (version >= 2) w.writeCompactString(m.principalName, "DescribedDelegationTokenRenewer.principalName"); else w.writeString(m.principalName, "DescribedDelegationTokenRenewer.principalName");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -125,38 +125,38 @@ export function decodeDescribeDelegationTokenResponse(r: Reader, version: number
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeDelegationTokenResponse (valid 0-3)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("DescribeDelegationTokenResponse.errorCode");
   let f_tokens: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "tokens");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeDelegationTokenResponse.tokens");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "tokens: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeDelegationTokenResponse.tokens: null where the field is not nullable");
     } else {
       const a: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeDelegationTokenResponseDescribedDelegationToken(r, version));
       f_tokens = a;
     }
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DescribeDelegationTokenResponse.throttleTimeMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, tokens: f_tokens, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields };
 }
 
 function decodeDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, version: number): DescribeDelegationTokenResponseDescribedDelegationToken {
-  const f_principalType: string = (version >= 2 ? r.readCompactString("principalType") : r.readString("principalType"));
-  const f_principalName: string = (version >= 2 ? r.readCompactString("principalName") : r.readString("principalName"));
-  const f_tokenRequesterPrincipalType: string = version >= 3 ? r.readCompactString("tokenRequesterPrincipalType") : "";
-  const f_tokenRequesterPrincipalName: string = version >= 3 ? r.readCompactString("tokenRequesterPrincipalName") : "";
-  const f_issueTimestamp: bigint = r.readInt64("issueTimestamp");
-  const f_expiryTimestamp: bigint = r.readInt64("expiryTimestamp");
-  const f_maxTimestamp: bigint = r.readInt64("maxTimestamp");
-  const f_tokenId: string = (version >= 2 ? r.readCompactString("tokenId") : r.readString("tokenId"));
-  const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
+  const f_principalType: string = (version >= 2 ? r.readCompactString("DescribedDelegationToken.principalType") : r.readString("DescribedDelegationToken.principalType"));
+  const f_principalName: string = (version >= 2 ? r.readCompactString("DescribedDelegationToken.principalName") : r.readString("DescribedDelegationToken.principalName"));
+  const f_tokenRequesterPrincipalType: string = version >= 3 ? r.readCompactString("DescribedDelegationToken.tokenRequesterPrincipalType") : "";
+  const f_tokenRequesterPrincipalName: string = version >= 3 ? r.readCompactString("DescribedDelegationToken.tokenRequesterPrincipalName") : "";
+  const f_issueTimestamp: bigint = r.readInt64("DescribedDelegationToken.issueTimestamp");
+  const f_expiryTimestamp: bigint = r.readInt64("DescribedDelegationToken.expiryTimestamp");
+  const f_maxTimestamp: bigint = r.readInt64("DescribedDelegationToken.maxTimestamp");
+  const f_tokenId: string = (version >= 2 ? r.readCompactString("DescribedDelegationToken.tokenId") : r.readString("DescribedDelegationToken.tokenId"));
+  const f_hmac: Buffer = r.readBytes((version >= 2), "DescribedDelegationToken.hmac");
   let f_renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "renewers");
+    const n = r.readArrayLength((version >= 2), 1, "DescribedDelegationToken.renewers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "renewers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribedDelegationToken.renewers: null where the field is not nullable");
     } else {
       const a: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r, version));
@@ -168,8 +168,8 @@ function decodeDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader
 }
 
 function decodeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r: Reader, version: number): DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
-  const f_principalType: string = (version >= 2 ? r.readCompactString("principalType") : r.readString("principalType"));
-  const f_principalName: string = (version >= 2 ? r.readCompactString("principalName") : r.readString("principalName"));
+  const f_principalType: string = (version >= 2 ? r.readCompactString("DescribedDelegationTokenRenewer.principalType") : r.readString("DescribedDelegationTokenRenewer.principalType"));
+  const f_principalName: string = (version >= 2 ? r.readCompactString("DescribedDelegationTokenRenewer.principalName") : r.readString("DescribedDelegationTokenRenewer.principalName"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { principalType: f_principalType, principalName: f_principalName, unknownTaggedFields };
 }

@@ -28,7 +28,7 @@ export function encodeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequest,
     const a = m.groups;
     w.writeArrayLength(a.length, (version >= 5));
     for (let i = 0; i < a.length; i++) {
-      if (version >= 5) w.writeCompactString(a[i]!, "groups"); else w.writeString(a[i]!, "groups");
+      if (version >= 5) w.writeCompactString(a[i]!, "DescribeGroupsRequest.groups"); else w.writeString(a[i]!, "DescribeGroupsRequest.groups");
     }
   }
   if (!(version >= 3) && m.includeAuthorizedOperations !== false) throw nonIgnorable("includeAuthorizedOperations", "DescribeGroupsRequest", version);
@@ -46,16 +46,16 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
   }
   let f_groups: string[] = [];
   {
-    const n = r.readArrayLength((version >= 5), (version >= 5 ? 1 : 2), "groups");
+    const n = r.readArrayLength((version >= 5), (version >= 5 ? 1 : 2), "DescribeGroupsRequest.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeGroupsRequest.groups: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push((version >= 5 ? r.readCompactString("groups") : r.readString("groups")));
+      for (let i = 0; i < n; i++) a.push((version >= 5 ? r.readCompactString("DescribeGroupsRequest.groups") : r.readString("DescribeGroupsRequest.groups")));
       f_groups = a;
     }
   }
-  const f_includeAuthorizedOperations: boolean = version >= 3 ? r.readBool("includeAuthorizedOperations") : false;
+  const f_includeAuthorizedOperations: boolean = version >= 3 ? r.readBool("DescribeGroupsRequest.includeAuthorizedOperations") : false;
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { groups: f_groups, includeAuthorizedOperations: f_includeAuthorizedOperations, unknownTaggedFields };
 }

@@ -88,10 +88,10 @@ export function encodeDescribeGroupsResponse(w: Writer, m: DescribeGroupsRespons
 
 function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: DescribeGroupsResponseDescribedGroup, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 5) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
-  if (version >= 5) w.writeCompactString(m.groupState, "groupState"); else w.writeString(m.groupState, "groupState");
-  if (version >= 5) w.writeCompactString(m.protocolType, "protocolType"); else w.writeString(m.protocolType, "protocolType");
-  if (version >= 5) w.writeCompactString(m.protocolData, "protocolData"); else w.writeString(m.protocolData, "protocolData");
+  if (version >= 5) w.writeCompactString(m.groupId, "DescribedGroup.groupId"); else w.writeString(m.groupId, "DescribedGroup.groupId");
+  if (version >= 5) w.writeCompactString(m.groupState, "DescribedGroup.groupState"); else w.writeString(m.groupState, "DescribedGroup.groupState");
+  if (version >= 5) w.writeCompactString(m.protocolType, "DescribedGroup.protocolType"); else w.writeString(m.protocolType, "DescribedGroup.protocolType");
+  if (version >= 5) w.writeCompactString(m.protocolData, "DescribedGroup.protocolData"); else w.writeString(m.protocolData, "DescribedGroup.protocolData");
   {
     const a = m.members;
     w.writeArrayLength(a.length, (version >= 5));
@@ -109,14 +109,14 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: DescribeGroups
 }
 
 function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, m: DescribeGroupsResponseDescribedGroupMember, version: number): void {
-  if (version >= 5) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 5) w.writeCompactString(m.memberId, "DescribedGroupMember.memberId"); else w.writeString(m.memberId, "DescribedGroupMember.memberId");
   if (version >= 4) {
-    if (version >= 5) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 5) w.writeCompactNullableString(m.groupInstanceId, "DescribedGroupMember.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "DescribedGroupMember.groupInstanceId");
   }
-  if (version >= 5) w.writeCompactString(m.clientId, "clientId"); else w.writeString(m.clientId, "clientId");
-  if (version >= 5) w.writeCompactString(m.clientHost, "clientHost"); else w.writeString(m.clientHost, "clientHost");
-  w.writeBytes(m.memberMetadata, (version >= 5), "memberMetadata");
-  w.writeBytes(m.memberAssignment, (version >= 5), "memberAssignment");
+  if (version >= 5) w.writeCompactString(m.clientId, "DescribedGroupMember.clientId"); else w.writeString(m.clientId, "DescribedGroupMember.clientId");
+  if (version >= 5) w.writeCompactString(m.clientHost, "DescribedGroupMember.clientHost"); else w.writeString(m.clientHost, "DescribedGroupMember.clientHost");
+  w.writeBytes(m.memberMetadata, (version >= 5), "DescribedGroupMember.memberMetadata");
+  w.writeBytes(m.memberAssignment, (version >= 5), "DescribedGroupMember.memberAssignment");
   if (version >= 5) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -126,12 +126,12 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeGroupsResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("DescribeGroupsResponse.throttleTimeMs") : 0;
   let f_groups: DescribeGroupsResponseDescribedGroup[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 1, "groups");
+    const n = r.readArrayLength((version >= 5), 1, "DescribeGroupsResponse.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeGroupsResponse.groups: null where the field is not nullable");
     } else {
       const a: DescribeGroupsResponseDescribedGroup[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeGroupsResponseDescribedGroup(r, version));
@@ -143,34 +143,34 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
 }
 
 function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_groupId: string = (version >= 5 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_groupState: string = (version >= 5 ? r.readCompactString("groupState") : r.readString("groupState"));
-  const f_protocolType: string = (version >= 5 ? r.readCompactString("protocolType") : r.readString("protocolType"));
-  const f_protocolData: string = (version >= 5 ? r.readCompactString("protocolData") : r.readString("protocolData"));
+  const f_errorCode: number = r.readInt16("DescribedGroup.errorCode");
+  const f_groupId: string = (version >= 5 ? r.readCompactString("DescribedGroup.groupId") : r.readString("DescribedGroup.groupId"));
+  const f_groupState: string = (version >= 5 ? r.readCompactString("DescribedGroup.groupState") : r.readString("DescribedGroup.groupState"));
+  const f_protocolType: string = (version >= 5 ? r.readCompactString("DescribedGroup.protocolType") : r.readString("DescribedGroup.protocolType"));
+  const f_protocolData: string = (version >= 5 ? r.readCompactString("DescribedGroup.protocolData") : r.readString("DescribedGroup.protocolData"));
   let f_members: DescribeGroupsResponseDescribedGroupMember[] = [];
   {
-    const n = r.readArrayLength((version >= 5), 1, "members");
+    const n = r.readArrayLength((version >= 5), 1, "DescribedGroup.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribedGroup.members: null where the field is not nullable");
     } else {
       const a: DescribeGroupsResponseDescribedGroupMember[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeGroupsResponseDescribedGroupMember(r, version));
       f_members = a;
     }
   }
-  const f_authorizedOperations: number = version >= 3 ? r.readInt32("authorizedOperations") : -2147483648;
+  const f_authorizedOperations: number = version >= 3 ? r.readInt32("DescribedGroup.authorizedOperations") : -2147483648;
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, groupId: f_groupId, groupState: f_groupState, protocolType: f_protocolType, protocolData: f_protocolData, members: f_members, authorizedOperations: f_authorizedOperations, unknownTaggedFields };
 }
 
 function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: number): DescribeGroupsResponseDescribedGroupMember {
-  const f_memberId: string = (version >= 5 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = version >= 4 ? (version >= 5 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
-  const f_clientId: string = (version >= 5 ? r.readCompactString("clientId") : r.readString("clientId"));
-  const f_clientHost: string = (version >= 5 ? r.readCompactString("clientHost") : r.readString("clientHost"));
-  const f_memberMetadata: Buffer = r.readBytes((version >= 5), "memberMetadata");
-  const f_memberAssignment: Buffer = r.readBytes((version >= 5), "memberAssignment");
+  const f_memberId: string = (version >= 5 ? r.readCompactString("DescribedGroupMember.memberId") : r.readString("DescribedGroupMember.memberId"));
+  const f_groupInstanceId: string | null = version >= 4 ? (version >= 5 ? r.readCompactNullableString("DescribedGroupMember.groupInstanceId") : r.readNullableString("DescribedGroupMember.groupInstanceId")) : null;
+  const f_clientId: string = (version >= 5 ? r.readCompactString("DescribedGroupMember.clientId") : r.readString("DescribedGroupMember.clientId"));
+  const f_clientHost: string = (version >= 5 ? r.readCompactString("DescribedGroupMember.clientHost") : r.readString("DescribedGroupMember.clientHost"));
+  const f_memberMetadata: Buffer = r.readBytes((version >= 5), "DescribedGroupMember.memberMetadata");
+  const f_memberAssignment: Buffer = r.readBytes((version >= 5), "DescribedGroupMember.memberAssignment");
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, memberMetadata: f_memberMetadata, memberAssignment: f_memberAssignment, unknownTaggedFields };
 }

@@ -53,7 +53,7 @@ export function encodeDescribeLogDirsRequest(w: Writer, m: DescribeLogDirsReques
 }
 
 function encodeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, m: DescribeLogDirsRequestDescribableLogDirTopic, version: number): void {
-  if (version >= 2) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+  if (version >= 2) w.writeCompactString(m.topic, "DescribableLogDirTopic.topic"); else w.writeString(m.topic, "DescribableLogDirTopic.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -72,7 +72,7 @@ export function decodeDescribeLogDirsRequest(r: Reader, version: number): Descri
   }
   let f_topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeLogDirsRequest.topics");
     if (n < 0) {
       f_topics = null;
     } else {
@@ -86,15 +86,15 @@ export function decodeDescribeLogDirsRequest(r: Reader, version: number): Descri
 }
 
 function decodeDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, version: number): DescribeLogDirsRequestDescribableLogDirTopic {
-  const f_topic: string = (version >= 2 ? r.readCompactString("topic") : r.readString("topic"));
+  const f_topic: string = (version >= 2 ? r.readCompactString("DescribableLogDirTopic.topic") : r.readString("DescribableLogDirTopic.topic"));
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 4, "partitions");
+    const n = r.readArrayLength((version >= 2), 4, "DescribableLogDirTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribableLogDirTopic.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("DescribableLogDirTopic.partitions"));
       f_partitions = a;
     }
   }

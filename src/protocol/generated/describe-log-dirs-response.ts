@@ -96,7 +96,7 @@ export function encodeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsRespo
 
 function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsResult, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactString(m.logDir, "logDir"); else w.writeString(m.logDir, "logDir");
+  if (version >= 2) w.writeCompactString(m.logDir, "DescribeLogDirsResult.logDir"); else w.writeString(m.logDir, "DescribeLogDirsResult.logDir");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 2));
@@ -116,7 +116,7 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, m: Descri
 }
 
 function encodeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, m: DescribeLogDirsResponseDescribeLogDirsTopic, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "DescribeLogDirsTopic.name"); else w.writeString(m.name, "DescribeLogDirsTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -143,13 +143,13 @@ export function decodeDescribeLogDirsResponse(r: Reader, version: number): Descr
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeLogDirsResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = version >= 3 ? r.readInt16("errorCode") : 0;
+  const f_throttleTimeMs: number = r.readInt32("DescribeLogDirsResponse.throttleTimeMs");
+  const f_errorCode: number = version >= 3 ? r.readInt16("DescribeLogDirsResponse.errorCode") : 0;
   let f_results: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "results");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeLogDirsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeLogDirsResponse.results: null where the field is not nullable");
     } else {
       const a: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeLogDirsResponseDescribeLogDirsResult(r, version));
@@ -161,32 +161,32 @@ export function decodeDescribeLogDirsResponse(r: Reader, version: number): Descr
 }
 
 function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsResult {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_logDir: string = (version >= 2 ? r.readCompactString("logDir") : r.readString("logDir"));
+  const f_errorCode: number = r.readInt16("DescribeLogDirsResult.errorCode");
+  const f_logDir: string = (version >= 2 ? r.readCompactString("DescribeLogDirsResult.logDir") : r.readString("DescribeLogDirsResult.logDir"));
   let f_topics: DescribeLogDirsResponseDescribeLogDirsTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeLogDirsResult.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeLogDirsResult.topics: null where the field is not nullable");
     } else {
       const a: DescribeLogDirsResponseDescribeLogDirsTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeLogDirsResponseDescribeLogDirsTopic(r, version));
       f_topics = a;
     }
   }
-  const f_totalBytes: bigint = version >= 4 ? r.readInt64("totalBytes") : -1n;
-  const f_usableBytes: bigint = version >= 4 ? r.readInt64("usableBytes") : -1n;
+  const f_totalBytes: bigint = version >= 4 ? r.readInt64("DescribeLogDirsResult.totalBytes") : -1n;
+  const f_usableBytes: bigint = version >= 4 ? r.readInt64("DescribeLogDirsResult.usableBytes") : -1n;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, logDir: f_logDir, topics: f_topics, totalBytes: f_totalBytes, usableBytes: f_usableBytes, unknownTaggedFields };
 }
 
 function decodeDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsTopic {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 2 ? r.readCompactString("DescribeLogDirsTopic.name") : r.readString("DescribeLogDirsTopic.name"));
   let f_partitions: DescribeLogDirsResponseDescribeLogDirsPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "partitions");
+    const n = r.readArrayLength((version >= 2), 1, "DescribeLogDirsTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeLogDirsTopic.partitions: null where the field is not nullable");
     } else {
       const a: DescribeLogDirsResponseDescribeLogDirsPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeLogDirsResponseDescribeLogDirsPartition(r, version));
@@ -198,10 +198,10 @@ function decodeDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, version: n
 }
 
 function decodeDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_partitionSize: bigint = r.readInt64("partitionSize");
-  const f_offsetLag: bigint = r.readInt64("offsetLag");
-  const f_isFutureKey: boolean = r.readBool("isFutureKey");
+  const f_partitionIndex: number = r.readInt32("DescribeLogDirsPartition.partitionIndex");
+  const f_partitionSize: bigint = r.readInt64("DescribeLogDirsPartition.partitionSize");
+  const f_offsetLag: bigint = r.readInt64("DescribeLogDirsPartition.offsetLag");
+  const f_isFutureKey: boolean = r.readBool("DescribeLogDirsPartition.isFutureKey");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, partitionSize: f_partitionSize, offsetLag: f_offsetLag, isFutureKey: f_isFutureKey, unknownTaggedFields };
 }

@@ -47,7 +47,7 @@ export function encodeDescribeProducersRequest(w: Writer, m: DescribeProducersRe
 }
 
 function encodeDescribeProducersRequestTopicRequest(w: Writer, m: DescribeProducersRequestTopicRequest, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "TopicRequest.name");
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, true);
@@ -64,9 +64,9 @@ export function decodeDescribeProducersRequest(r: Reader, version: number): Desc
   }
   let f_topics: DescribeProducersRequestTopicRequest[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DescribeProducersRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeProducersRequest.topics: null where the field is not nullable");
     } else {
       const a: DescribeProducersRequestTopicRequest[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeProducersRequestTopicRequest(r, version));
@@ -78,15 +78,15 @@ export function decodeDescribeProducersRequest(r: Reader, version: number): Desc
 }
 
 function decodeDescribeProducersRequestTopicRequest(r: Reader, version: number): DescribeProducersRequestTopicRequest {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("TopicRequest.name");
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitionIndexes");
+    const n = r.readArrayLength(true, 4, "TopicRequest.partitionIndexes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIndexes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicRequest.partitionIndexes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIndexes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicRequest.partitionIndexes"));
       f_partitionIndexes = a;
     }
   }

@@ -90,7 +90,7 @@ export function encodeDescribeProducersResponse(w: Writer, m: DescribeProducersR
 }
 
 function encodeDescribeProducersResponseTopicResponse(w: Writer, m: DescribeProducersResponseTopicResponse, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "TopicResponse.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -104,7 +104,7 @@ function encodeDescribeProducersResponseTopicResponse(w: Writer, m: DescribeProd
 function encodeDescribeProducersResponsePartitionResponse(w: Writer, m: DescribeProducersResponsePartitionResponse, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionResponse.errorMessage");
   {
     const a = m.activeProducers;
     w.writeArrayLength(a.length, true);
@@ -129,12 +129,12 @@ export function decodeDescribeProducersResponse(r: Reader, version: number): Des
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeProducersResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DescribeProducersResponse.throttleTimeMs");
   let f_topics: DescribeProducersResponseTopicResponse[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DescribeProducersResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeProducersResponse.topics: null where the field is not nullable");
     } else {
       const a: DescribeProducersResponseTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeProducersResponseTopicResponse(r, version));
@@ -146,12 +146,12 @@ export function decodeDescribeProducersResponse(r: Reader, version: number): Des
 }
 
 function decodeDescribeProducersResponseTopicResponse(r: Reader, version: number): DescribeProducersResponseTopicResponse {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("TopicResponse.name");
   let f_partitions: DescribeProducersResponsePartitionResponse[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicResponse.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicResponse.partitions: null where the field is not nullable");
     } else {
       const a: DescribeProducersResponsePartitionResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeProducersResponsePartitionResponse(r, version));
@@ -163,14 +163,14 @@ function decodeDescribeProducersResponseTopicResponse(r: Reader, version: number
 }
 
 function decodeDescribeProducersResponsePartitionResponse(r: Reader, version: number): DescribeProducersResponsePartitionResponse {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_partitionIndex: number = r.readInt32("PartitionResponse.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionResponse.errorMessage");
   let f_activeProducers: DescribeProducersResponseProducerState[] = [];
   {
-    const n = r.readArrayLength(true, 1, "activeProducers");
+    const n = r.readArrayLength(true, 1, "PartitionResponse.activeProducers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "activeProducers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionResponse.activeProducers: null where the field is not nullable");
     } else {
       const a: DescribeProducersResponseProducerState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeProducersResponseProducerState(r, version));
@@ -182,12 +182,12 @@ function decodeDescribeProducersResponsePartitionResponse(r: Reader, version: nu
 }
 
 function decodeDescribeProducersResponseProducerState(r: Reader, version: number): DescribeProducersResponseProducerState {
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt32("producerEpoch");
-  const f_lastSequence: number = r.readInt32("lastSequence");
-  const f_lastTimestamp: bigint = r.readInt64("lastTimestamp");
-  const f_coordinatorEpoch: number = r.readInt32("coordinatorEpoch");
-  const f_currentTxnStartOffset: bigint = r.readInt64("currentTxnStartOffset");
+  const f_producerId: bigint = r.readInt64("ProducerState.producerId");
+  const f_producerEpoch: number = r.readInt32("ProducerState.producerEpoch");
+  const f_lastSequence: number = r.readInt32("ProducerState.lastSequence");
+  const f_lastTimestamp: bigint = r.readInt64("ProducerState.lastTimestamp");
+  const f_coordinatorEpoch: number = r.readInt32("ProducerState.coordinatorEpoch");
+  const f_currentTxnStartOffset: bigint = r.readInt64("ProducerState.currentTxnStartOffset");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { producerId: f_producerId, producerEpoch: f_producerEpoch, lastSequence: f_lastSequence, lastTimestamp: f_lastTimestamp, coordinatorEpoch: f_coordinatorEpoch, currentTxnStartOffset: f_currentTxnStartOffset, unknownTaggedFields };
 }

@@ -59,7 +59,7 @@ export function encodeDescribeQuorumRequest(w: Writer, m: DescribeQuorumRequest,
 }
 
 function encodeDescribeQuorumRequestTopicData(w: Writer, m: DescribeQuorumRequestTopicData, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -81,9 +81,9 @@ export function decodeDescribeQuorumRequest(r: Reader, version: number): Describ
   }
   let f_topics: DescribeQuorumRequestTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DescribeQuorumRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeQuorumRequest.topics: null where the field is not nullable");
     } else {
       const a: DescribeQuorumRequestTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumRequestTopicData(r, version));
@@ -95,12 +95,12 @@ export function decodeDescribeQuorumRequest(r: Reader, version: number): Describ
 }
 
 function decodeDescribeQuorumRequestTopicData(r: Reader, version: number): DescribeQuorumRequestTopicData {
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicName: string = r.readCompactString("TopicData.topicName");
   let f_partitions: DescribeQuorumRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: DescribeQuorumRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumRequestPartitionData(r, version));
@@ -112,7 +112,7 @@ function decodeDescribeQuorumRequestTopicData(r: Reader, version: number): Descr
 }
 
 function decodeDescribeQuorumRequestPartitionData(r: Reader, version: number): DescribeQuorumRequestPartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, unknownTaggedFields };
 }

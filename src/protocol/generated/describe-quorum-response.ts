@@ -121,7 +121,7 @@ export function encodeDescribeQuorumResponse(w: Writer, m: DescribeQuorumRespons
   }
   w.writeInt16(m.errorCode);
   if (version >= 2) {
-    w.writeCompactNullableString(m.errorMessage, "errorMessage");
+    w.writeCompactNullableString(m.errorMessage, "DescribeQuorumResponse.errorMessage");
   }
   {
     const a = m.topics;
@@ -144,7 +144,7 @@ export function encodeDescribeQuorumResponse(w: Writer, m: DescribeQuorumRespons
 }
 
 function encodeDescribeQuorumResponseTopicData(w: Writer, m: DescribeQuorumResponseTopicData, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -159,7 +159,7 @@ function encodeDescribeQuorumResponsePartitionData(w: Writer, m: DescribeQuorumR
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 2) {
-    w.writeCompactNullableString(m.errorMessage, "errorMessage");
+    w.writeCompactNullableString(m.errorMessage, "PartitionData.errorMessage");
   }
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
@@ -210,8 +210,8 @@ function encodeDescribeQuorumResponseNode(w: Writer, m: DescribeQuorumResponseNo
 }
 
 function encodeDescribeQuorumResponseListener(w: Writer, m: DescribeQuorumResponseListener, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "Listener.name");
+  w.writeCompactString(m.host, "Listener.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -220,13 +220,13 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeQuorumResponse (valid 0-2)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = version >= 2 ? r.readCompactNullableString("errorMessage") : "";
+  const f_errorCode: number = r.readInt16("DescribeQuorumResponse.errorCode");
+  const f_errorMessage: string | null = version >= 2 ? r.readCompactNullableString("DescribeQuorumResponse.errorMessage") : "";
   let f_topics: DescribeQuorumResponseTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DescribeQuorumResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeQuorumResponse.topics: null where the field is not nullable");
     } else {
       const a: DescribeQuorumResponseTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumResponseTopicData(r, version));
@@ -235,9 +235,9 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
   }
   let f_nodes: DescribeQuorumResponseNode[] = [];
   if (version >= 2) {
-    const n = r.readArrayLength(true, 1, "nodes");
+    const n = r.readArrayLength(true, 1, "DescribeQuorumResponse.nodes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "nodes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeQuorumResponse.nodes: null where the field is not nullable");
     } else {
       const a: DescribeQuorumResponseNode[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumResponseNode(r, version));
@@ -249,12 +249,12 @@ export function decodeDescribeQuorumResponse(r: Reader, version: number): Descri
 }
 
 function decodeDescribeQuorumResponseTopicData(r: Reader, version: number): DescribeQuorumResponseTopicData {
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicName: string = r.readCompactString("TopicData.topicName");
   let f_partitions: DescribeQuorumResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: DescribeQuorumResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumResponsePartitionData(r, version));
@@ -266,17 +266,17 @@ function decodeDescribeQuorumResponseTopicData(r: Reader, version: number): Desc
 }
 
 function decodeDescribeQuorumResponsePartitionData(r: Reader, version: number): DescribeQuorumResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = version >= 2 ? r.readCompactNullableString("errorMessage") : "";
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_highWatermark: bigint = r.readInt64("highWatermark");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_errorMessage: string | null = version >= 2 ? r.readCompactNullableString("PartitionData.errorMessage") : "";
+  const f_leaderId: number = r.readInt32("PartitionData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
+  const f_highWatermark: bigint = r.readInt64("PartitionData.highWatermark");
   let f_currentVoters: DescribeQuorumResponseReplicaState[] = [];
   {
-    const n = r.readArrayLength(true, 1, "currentVoters");
+    const n = r.readArrayLength(true, 1, "PartitionData.currentVoters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "currentVoters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.currentVoters: null where the field is not nullable");
     } else {
       const a: DescribeQuorumResponseReplicaState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumResponseReplicaState(r, version));
@@ -285,9 +285,9 @@ function decodeDescribeQuorumResponsePartitionData(r: Reader, version: number): 
   }
   let f_observers: DescribeQuorumResponseReplicaState[] = [];
   {
-    const n = r.readArrayLength(true, 1, "observers");
+    const n = r.readArrayLength(true, 1, "PartitionData.observers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "observers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.observers: null where the field is not nullable");
     } else {
       const a: DescribeQuorumResponseReplicaState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumResponseReplicaState(r, version));
@@ -299,22 +299,22 @@ function decodeDescribeQuorumResponsePartitionData(r: Reader, version: number): 
 }
 
 function decodeDescribeQuorumResponseReplicaState(r: Reader, version: number): DescribeQuorumResponseReplicaState {
-  const f_replicaId: number = r.readInt32("replicaId");
-  const f_replicaDirectoryId: string = version >= 2 ? r.readUuid("replicaDirectoryId") : ZERO_UUID;
-  const f_logEndOffset: bigint = r.readInt64("logEndOffset");
-  const f_lastFetchTimestamp: bigint = version >= 1 ? r.readInt64("lastFetchTimestamp") : -1n;
-  const f_lastCaughtUpTimestamp: bigint = version >= 1 ? r.readInt64("lastCaughtUpTimestamp") : -1n;
+  const f_replicaId: number = r.readInt32("ReplicaState.replicaId");
+  const f_replicaDirectoryId: string = version >= 2 ? r.readUuid("ReplicaState.replicaDirectoryId") : ZERO_UUID;
+  const f_logEndOffset: bigint = r.readInt64("ReplicaState.logEndOffset");
+  const f_lastFetchTimestamp: bigint = version >= 1 ? r.readInt64("ReplicaState.lastFetchTimestamp") : -1n;
+  const f_lastCaughtUpTimestamp: bigint = version >= 1 ? r.readInt64("ReplicaState.lastCaughtUpTimestamp") : -1n;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { replicaId: f_replicaId, replicaDirectoryId: f_replicaDirectoryId, logEndOffset: f_logEndOffset, lastFetchTimestamp: f_lastFetchTimestamp, lastCaughtUpTimestamp: f_lastCaughtUpTimestamp, unknownTaggedFields };
 }
 
 function decodeDescribeQuorumResponseNode(r: Reader, version: number): DescribeQuorumResponseNode {
-  const f_nodeId: number = r.readInt32("nodeId");
+  const f_nodeId: number = r.readInt32("Node.nodeId");
   let f_listeners: DescribeQuorumResponseListener[] = [];
   {
-    const n = r.readArrayLength(true, 1, "listeners");
+    const n = r.readArrayLength(true, 1, "Node.listeners");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "listeners: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Node.listeners: null where the field is not nullable");
     } else {
       const a: DescribeQuorumResponseListener[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeQuorumResponseListener(r, version));
@@ -326,9 +326,9 @@ function decodeDescribeQuorumResponseNode(r: Reader, version: number): DescribeQ
 }
 
 function decodeDescribeQuorumResponseListener(r: Reader, version: number): DescribeQuorumResponseListener {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_name: string = r.readCompactString("Listener.name");
+  const f_host: string = r.readCompactString("Listener.host");
+  const f_port: number = r.readUint16("Listener.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

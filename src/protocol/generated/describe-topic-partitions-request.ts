@@ -73,12 +73,12 @@ export function encodeDescribeTopicPartitionsRequest(w: Writer, m: DescribeTopic
 }
 
 function encodeDescribeTopicPartitionsRequestTopicRequest(w: Writer, m: DescribeTopicPartitionsRequestTopicRequest, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "TopicRequest.name");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeDescribeTopicPartitionsRequestCursor(w: Writer, m: DescribeTopicPartitionsRequestCursor, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "Cursor.topicName");
   w.writeInt32(m.partitionIndex);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -89,30 +89,30 @@ export function decodeDescribeTopicPartitionsRequest(r: Reader, version: number)
   }
   let f_topics: DescribeTopicPartitionsRequestTopicRequest[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DescribeTopicPartitionsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTopicPartitionsRequest.topics: null where the field is not nullable");
     } else {
       const a: DescribeTopicPartitionsRequestTopicRequest[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsRequestTopicRequest(r, version));
       f_topics = a;
     }
   }
-  const f_responsePartitionLimit: number = r.readInt32("responsePartitionLimit");
-  const f_cursor: DescribeTopicPartitionsRequestCursor | null = (r.readInt8("cursor") < 0 ? null : decodeDescribeTopicPartitionsRequestCursor(r, version));
+  const f_responsePartitionLimit: number = r.readInt32("DescribeTopicPartitionsRequest.responsePartitionLimit");
+  const f_cursor: DescribeTopicPartitionsRequestCursor | null = (r.readInt8("DescribeTopicPartitionsRequest.cursor") < 0 ? null : decodeDescribeTopicPartitionsRequestCursor(r, version));
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topics: f_topics, responsePartitionLimit: f_responsePartitionLimit, cursor: f_cursor, unknownTaggedFields };
 }
 
 function decodeDescribeTopicPartitionsRequestTopicRequest(r: Reader, version: number): DescribeTopicPartitionsRequestTopicRequest {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("TopicRequest.name");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, unknownTaggedFields };
 }
 
 function decodeDescribeTopicPartitionsRequestCursor(r: Reader, version: number): DescribeTopicPartitionsRequestCursor {
-  const f_topicName: string = r.readCompactString("topicName");
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_topicName: string = r.readCompactString("Cursor.topicName");
+  const f_partitionIndex: number = r.readInt32("Cursor.partitionIndex");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, unknownTaggedFields };
 }

@@ -113,7 +113,7 @@ export function encodeDescribeTopicPartitionsResponse(w: Writer, m: DescribeTopi
 
 function encodeDescribeTopicPartitionsResponseTopic(w: Writer, m: DescribeTopicPartitionsResponseTopic, version: number): void {
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.name, "name");
+  w.writeCompactNullableString(m.name, "DescribeTopicPartitionsResponseTopic.name");
   w.writeUuid(m.topicId);
   w.writeBool(m.isInternal);
   {
@@ -179,7 +179,7 @@ function encodeDescribeTopicPartitionsResponsePartition(w: Writer, m: DescribeTo
 }
 
 function encodeDescribeTopicPartitionsResponseCursor(w: Writer, m: DescribeTopicPartitionsResponseCursor, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "Cursor.topicName");
   w.writeInt32(m.partitionIndex);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -188,101 +188,101 @@ export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeTopicPartitionsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DescribeTopicPartitionsResponse.throttleTimeMs");
   let f_topics: DescribeTopicPartitionsResponseTopic[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "DescribeTopicPartitionsResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTopicPartitionsResponse.topics: null where the field is not nullable");
     } else {
       const a: DescribeTopicPartitionsResponseTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponseTopic(r, version));
       f_topics = a;
     }
   }
-  const f_nextCursor: DescribeTopicPartitionsResponseCursor | null = (r.readInt8("nextCursor") < 0 ? null : decodeDescribeTopicPartitionsResponseCursor(r, version));
+  const f_nextCursor: DescribeTopicPartitionsResponseCursor | null = (r.readInt8("DescribeTopicPartitionsResponse.nextCursor") < 0 ? null : decodeDescribeTopicPartitionsResponseCursor(r, version));
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, topics: f_topics, nextCursor: f_nextCursor, unknownTaggedFields };
 }
 
 function decodeDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseTopic {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_name: string | null = r.readCompactNullableString("name");
-  const f_topicId: string = r.readUuid("topicId");
-  const f_isInternal: boolean = r.readBool("isInternal");
+  const f_errorCode: number = r.readInt16("DescribeTopicPartitionsResponseTopic.errorCode");
+  const f_name: string | null = r.readCompactNullableString("DescribeTopicPartitionsResponseTopic.name");
+  const f_topicId: string = r.readUuid("DescribeTopicPartitionsResponseTopic.topicId");
+  const f_isInternal: boolean = r.readBool("DescribeTopicPartitionsResponseTopic.isInternal");
   let f_partitions: DescribeTopicPartitionsResponsePartition[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "DescribeTopicPartitionsResponseTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTopicPartitionsResponseTopic.partitions: null where the field is not nullable");
     } else {
       const a: DescribeTopicPartitionsResponsePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeTopicPartitionsResponsePartition(r, version));
       f_partitions = a;
     }
   }
-  const f_topicAuthorizedOperations: number = r.readInt32("topicAuthorizedOperations");
+  const f_topicAuthorizedOperations: number = r.readInt32("DescribeTopicPartitionsResponseTopic.topicAuthorizedOperations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations, unknownTaggedFields };
 }
 
 function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponsePartition {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_errorCode: number = r.readInt16("DescribeTopicPartitionsResponsePartition.errorCode");
+  const f_partitionIndex: number = r.readInt32("DescribeTopicPartitionsResponsePartition.partitionIndex");
+  const f_leaderId: number = r.readInt32("DescribeTopicPartitionsResponsePartition.leaderId");
+  const f_leaderEpoch: number = r.readInt32("DescribeTopicPartitionsResponsePartition.leaderEpoch");
   let f_replicaNodes: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "replicaNodes");
+    const n = r.readArrayLength(true, 4, "DescribeTopicPartitionsResponsePartition.replicaNodes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicaNodes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTopicPartitionsResponsePartition.replicaNodes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicaNodes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("DescribeTopicPartitionsResponsePartition.replicaNodes"));
       f_replicaNodes = a;
     }
   }
   let f_isrNodes: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "isrNodes");
+    const n = r.readArrayLength(true, 4, "DescribeTopicPartitionsResponsePartition.isrNodes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "isrNodes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTopicPartitionsResponsePartition.isrNodes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("isrNodes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("DescribeTopicPartitionsResponsePartition.isrNodes"));
       f_isrNodes = a;
     }
   }
   let f_eligibleLeaderReplicas: number[] | null = null;
   {
-    const n = r.readArrayLength(true, 4, "eligibleLeaderReplicas");
+    const n = r.readArrayLength(true, 4, "DescribeTopicPartitionsResponsePartition.eligibleLeaderReplicas");
     if (n < 0) {
       f_eligibleLeaderReplicas = null;
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("eligibleLeaderReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("DescribeTopicPartitionsResponsePartition.eligibleLeaderReplicas"));
       f_eligibleLeaderReplicas = a;
     }
   }
   let f_lastKnownElr: number[] | null = null;
   {
-    const n = r.readArrayLength(true, 4, "lastKnownElr");
+    const n = r.readArrayLength(true, 4, "DescribeTopicPartitionsResponsePartition.lastKnownElr");
     if (n < 0) {
       f_lastKnownElr = null;
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("lastKnownElr"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("DescribeTopicPartitionsResponsePartition.lastKnownElr"));
       f_lastKnownElr = a;
     }
   }
   let f_offlineReplicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "offlineReplicas");
+    const n = r.readArrayLength(true, 4, "DescribeTopicPartitionsResponsePartition.offlineReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "offlineReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTopicPartitionsResponsePartition.offlineReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("offlineReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("DescribeTopicPartitionsResponsePartition.offlineReplicas"));
       f_offlineReplicas = a;
     }
   }
@@ -291,8 +291,8 @@ function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: numb
 }
 
 function decodeDescribeTopicPartitionsResponseCursor(r: Reader, version: number): DescribeTopicPartitionsResponseCursor {
-  const f_topicName: string = r.readCompactString("topicName");
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_topicName: string = r.readCompactString("Cursor.topicName");
+  const f_partitionIndex: number = r.readInt32("Cursor.partitionIndex");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, unknownTaggedFields };
 }

@@ -26,7 +26,7 @@ export function encodeDescribeTransactionsRequest(w: Writer, m: DescribeTransact
     const a = m.transactionalIds;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "transactionalIds");
+      w.writeCompactString(a[i]!, "DescribeTransactionsRequest.transactionalIds");
     }
   }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -38,12 +38,12 @@ export function decodeDescribeTransactionsRequest(r: Reader, version: number): D
   }
   let f_transactionalIds: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "transactionalIds");
+    const n = r.readArrayLength(true, 1, "DescribeTransactionsRequest.transactionalIds");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "transactionalIds: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTransactionsRequest.transactionalIds: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("transactionalIds"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("DescribeTransactionsRequest.transactionalIds"));
       f_transactionalIds = a;
     }
   }

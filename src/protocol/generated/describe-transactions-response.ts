@@ -77,8 +77,8 @@ export function encodeDescribeTransactionsResponse(w: Writer, m: DescribeTransac
 
 function encodeDescribeTransactionsResponseTransactionState(w: Writer, m: DescribeTransactionsResponseTransactionState, version: number): void {
   w.writeInt16(m.errorCode);
-  w.writeCompactString(m.transactionalId, "transactionalId");
-  w.writeCompactString(m.transactionState, "transactionState");
+  w.writeCompactString(m.transactionalId, "TransactionState.transactionalId");
+  w.writeCompactString(m.transactionState, "TransactionState.transactionState");
   w.writeInt32(m.transactionTimeoutMs);
   w.writeInt64(m.transactionStartTimeMs);
   w.writeInt64(m.producerId);
@@ -94,7 +94,7 @@ function encodeDescribeTransactionsResponseTransactionState(w: Writer, m: Descri
 }
 
 function encodeDescribeTransactionsResponseTopicData(w: Writer, m: DescribeTransactionsResponseTopicData, version: number): void {
-  w.writeCompactString(m.topic, "topic");
+  w.writeCompactString(m.topic, "TopicData.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -109,12 +109,12 @@ export function decodeDescribeTransactionsResponse(r: Reader, version: number): 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeTransactionsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("DescribeTransactionsResponse.throttleTimeMs");
   let f_transactionStates: DescribeTransactionsResponseTransactionState[] = [];
   {
-    const n = r.readArrayLength(true, 1, "transactionStates");
+    const n = r.readArrayLength(true, 1, "DescribeTransactionsResponse.transactionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "transactionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeTransactionsResponse.transactionStates: null where the field is not nullable");
     } else {
       const a: DescribeTransactionsResponseTransactionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeTransactionsResponseTransactionState(r, version));
@@ -126,18 +126,18 @@ export function decodeDescribeTransactionsResponse(r: Reader, version: number): 
 }
 
 function decodeDescribeTransactionsResponseTransactionState(r: Reader, version: number): DescribeTransactionsResponseTransactionState {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_transactionalId: string = r.readCompactString("transactionalId");
-  const f_transactionState: string = r.readCompactString("transactionState");
-  const f_transactionTimeoutMs: number = r.readInt32("transactionTimeoutMs");
-  const f_transactionStartTimeMs: bigint = r.readInt64("transactionStartTimeMs");
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
+  const f_errorCode: number = r.readInt16("TransactionState.errorCode");
+  const f_transactionalId: string = r.readCompactString("TransactionState.transactionalId");
+  const f_transactionState: string = r.readCompactString("TransactionState.transactionState");
+  const f_transactionTimeoutMs: number = r.readInt32("TransactionState.transactionTimeoutMs");
+  const f_transactionStartTimeMs: bigint = r.readInt64("TransactionState.transactionStartTimeMs");
+  const f_producerId: bigint = r.readInt64("TransactionState.producerId");
+  const f_producerEpoch: number = r.readInt16("TransactionState.producerEpoch");
   let f_topics: DescribeTransactionsResponseTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "TransactionState.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TransactionState.topics: null where the field is not nullable");
     } else {
       const a: DescribeTransactionsResponseTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeTransactionsResponseTopicData(r, version));
@@ -149,15 +149,15 @@ function decodeDescribeTransactionsResponseTransactionState(r: Reader, version: 
 }
 
 function decodeDescribeTransactionsResponseTopicData(r: Reader, version: number): DescribeTransactionsResponseTopicData {
-  const f_topic: string = r.readCompactString("topic");
+  const f_topic: string = r.readCompactString("TopicData.topic");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicData.partitions"));
       f_partitions = a;
     }
   }

@@ -49,7 +49,7 @@ export function encodeDescribeUserScramCredentialsRequest(w: Writer, m: Describe
 }
 
 function encodeDescribeUserScramCredentialsRequestUserName(w: Writer, m: DescribeUserScramCredentialsRequestUserName, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "UserName.name");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -59,7 +59,7 @@ export function decodeDescribeUserScramCredentialsRequest(r: Reader, version: nu
   }
   let f_users: DescribeUserScramCredentialsRequestUserName[] | null = [];
   {
-    const n = r.readArrayLength(true, 1, "users");
+    const n = r.readArrayLength(true, 1, "DescribeUserScramCredentialsRequest.users");
     if (n < 0) {
       f_users = null;
     } else {
@@ -73,7 +73,7 @@ export function decodeDescribeUserScramCredentialsRequest(r: Reader, version: nu
 }
 
 function decodeDescribeUserScramCredentialsRequestUserName(r: Reader, version: number): DescribeUserScramCredentialsRequestUserName {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("UserName.name");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, unknownTaggedFields };
 }

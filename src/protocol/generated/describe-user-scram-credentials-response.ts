@@ -62,7 +62,7 @@ export function encodeDescribeUserScramCredentialsResponse(w: Writer, m: Describ
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "DescribeUserScramCredentialsResponse.errorMessage");
   {
     const a = m.results;
     w.writeArrayLength(a.length, true);
@@ -74,9 +74,9 @@ export function encodeDescribeUserScramCredentialsResponse(w: Writer, m: Describ
 }
 
 function encodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w: Writer, m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult, version: number): void {
-  w.writeCompactString(m.user, "user");
+  w.writeCompactString(m.user, "DescribeUserScramCredentialsResult.user");
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "DescribeUserScramCredentialsResult.errorMessage");
   {
     const a = m.credentialInfos;
     w.writeArrayLength(a.length, true);
@@ -97,14 +97,14 @@ export function decodeDescribeUserScramCredentialsResponse(r: Reader, version: n
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeUserScramCredentialsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("DescribeUserScramCredentialsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("DescribeUserScramCredentialsResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("DescribeUserScramCredentialsResponse.errorMessage");
   let f_results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "DescribeUserScramCredentialsResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeUserScramCredentialsResponse.results: null where the field is not nullable");
     } else {
       const a: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, version));
@@ -116,14 +116,14 @@ export function decodeDescribeUserScramCredentialsResponse(r: Reader, version: n
 }
 
 function decodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r: Reader, version: number): DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult {
-  const f_user: string = r.readCompactString("user");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_user: string = r.readCompactString("DescribeUserScramCredentialsResult.user");
+  const f_errorCode: number = r.readInt16("DescribeUserScramCredentialsResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("DescribeUserScramCredentialsResult.errorMessage");
   let f_credentialInfos: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
   {
-    const n = r.readArrayLength(true, 1, "credentialInfos");
+    const n = r.readArrayLength(true, 1, "DescribeUserScramCredentialsResult.credentialInfos");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "credentialInfos: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribeUserScramCredentialsResult.credentialInfos: null where the field is not nullable");
     } else {
       const a: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
       for (let i = 0; i < n; i++) a.push(decodeDescribeUserScramCredentialsResponseCredentialInfo(r, version));
@@ -135,8 +135,8 @@ function decodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsR
 }
 
 function decodeDescribeUserScramCredentialsResponseCredentialInfo(r: Reader, version: number): DescribeUserScramCredentialsResponseCredentialInfo {
-  const f_mechanism: number = r.readInt8("mechanism");
-  const f_iterations: number = r.readInt32("iterations");
+  const f_mechanism: number = r.readInt8("CredentialInfo.mechanism");
+  const f_iterations: number = r.readInt32("CredentialInfo.iterations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { mechanism: f_mechanism, iterations: f_iterations, unknownTaggedFields };
 }

@@ -62,7 +62,7 @@ export function encodeElectLeadersRequest(w: Writer, m: ElectLeadersRequest, ver
 }
 
 function encodeElectLeadersRequestTopicPartitions(w: Writer, m: ElectLeadersRequestTopicPartitions, version: number): void {
-  if (version >= 2) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+  if (version >= 2) w.writeCompactString(m.topic, "TopicPartitions.topic"); else w.writeString(m.topic, "TopicPartitions.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 2));
@@ -79,10 +79,10 @@ export function decodeElectLeadersRequest(r: Reader, version: number): ElectLead
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ElectLeadersRequest (valid 0-2)`);
   }
-  const f_electionType: number = version >= 1 ? r.readInt8("electionType") : 0;
+  const f_electionType: number = version >= 1 ? r.readInt8("ElectLeadersRequest.electionType") : 0;
   let f_topicPartitions: ElectLeadersRequestTopicPartitions[] | null = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "topicPartitions");
+    const n = r.readArrayLength((version >= 2), 1, "ElectLeadersRequest.topicPartitions");
     if (n < 0) {
       f_topicPartitions = null;
     } else {
@@ -91,21 +91,21 @@ export function decodeElectLeadersRequest(r: Reader, version: number): ElectLead
       f_topicPartitions = a;
     }
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_timeoutMs: number = r.readInt32("ElectLeadersRequest.timeoutMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { electionType: f_electionType, topicPartitions: f_topicPartitions, timeoutMs: f_timeoutMs, unknownTaggedFields };
 }
 
 function decodeElectLeadersRequestTopicPartitions(r: Reader, version: number): ElectLeadersRequestTopicPartitions {
-  const f_topic: string = (version >= 2 ? r.readCompactString("topic") : r.readString("topic"));
+  const f_topic: string = (version >= 2 ? r.readCompactString("TopicPartitions.topic") : r.readString("TopicPartitions.topic"));
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 4, "partitions");
+    const n = r.readArrayLength((version >= 2), 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

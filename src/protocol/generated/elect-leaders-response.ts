@@ -74,7 +74,7 @@ export function encodeElectLeadersResponse(w: Writer, m: ElectLeadersResponse, v
 }
 
 function encodeElectLeadersResponseReplicaElectionResult(w: Writer, m: ElectLeadersResponseReplicaElectionResult, version: number): void {
-  if (version >= 2) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+  if (version >= 2) w.writeCompactString(m.topic, "ReplicaElectionResult.topic"); else w.writeString(m.topic, "ReplicaElectionResult.topic");
   {
     const a = m.partitionResult;
     w.writeArrayLength(a.length, (version >= 2));
@@ -90,7 +90,7 @@ function encodeElectLeadersResponseReplicaElectionResult(w: Writer, m: ElectLead
 function encodeElectLeadersResponsePartitionResult(w: Writer, m: ElectLeadersResponsePartitionResult, version: number): void {
   w.writeInt32(m.partitionId);
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage"); else w.writeNullableString(m.errorMessage, "PartitionResult.errorMessage");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -100,13 +100,13 @@ export function decodeElectLeadersResponse(r: Reader, version: number): ElectLea
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ElectLeadersResponse (valid 0-2)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = version >= 1 ? r.readInt16("errorCode") : 0;
+  const f_throttleTimeMs: number = r.readInt32("ElectLeadersResponse.throttleTimeMs");
+  const f_errorCode: number = version >= 1 ? r.readInt16("ElectLeadersResponse.errorCode") : 0;
   let f_replicaElectionResults: ElectLeadersResponseReplicaElectionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "replicaElectionResults");
+    const n = r.readArrayLength((version >= 2), 1, "ElectLeadersResponse.replicaElectionResults");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicaElectionResults: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ElectLeadersResponse.replicaElectionResults: null where the field is not nullable");
     } else {
       const a: ElectLeadersResponseReplicaElectionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeElectLeadersResponseReplicaElectionResult(r, version));
@@ -118,12 +118,12 @@ export function decodeElectLeadersResponse(r: Reader, version: number): ElectLea
 }
 
 function decodeElectLeadersResponseReplicaElectionResult(r: Reader, version: number): ElectLeadersResponseReplicaElectionResult {
-  const f_topic: string = (version >= 2 ? r.readCompactString("topic") : r.readString("topic"));
+  const f_topic: string = (version >= 2 ? r.readCompactString("ReplicaElectionResult.topic") : r.readString("ReplicaElectionResult.topic"));
   let f_partitionResult: ElectLeadersResponsePartitionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "partitionResult");
+    const n = r.readArrayLength((version >= 2), 1, "ReplicaElectionResult.partitionResult");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionResult: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReplicaElectionResult.partitionResult: null where the field is not nullable");
     } else {
       const a: ElectLeadersResponsePartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeElectLeadersResponsePartitionResult(r, version));
@@ -135,9 +135,9 @@ function decodeElectLeadersResponseReplicaElectionResult(r: Reader, version: num
 }
 
 function decodeElectLeadersResponsePartitionResult(r: Reader, version: number): ElectLeadersResponsePartitionResult {
-  const f_partitionId: number = r.readInt32("partitionId");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
+  const f_partitionId: number = r.readInt32("PartitionResult.partitionId");
+  const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("PartitionResult.errorMessage") : r.readNullableString("PartitionResult.errorMessage"));
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { partitionId: f_partitionId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

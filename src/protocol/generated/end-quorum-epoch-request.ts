@@ -91,7 +91,7 @@ export function encodeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequest,
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of EndQuorumEpochRequest (valid 0-1)`);
   }
-  if (version >= 1) w.writeCompactNullableString(m.clusterId, "clusterId"); else w.writeNullableString(m.clusterId, "clusterId");
+  if (version >= 1) w.writeCompactNullableString(m.clusterId, "EndQuorumEpochRequest.clusterId"); else w.writeNullableString(m.clusterId, "EndQuorumEpochRequest.clusterId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 1));
@@ -114,7 +114,7 @@ export function encodeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequest,
 }
 
 function encodeEndQuorumEpochRequestTopicData(w: Writer, m: EndQuorumEpochRequestTopicData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 1) w.writeCompactString(m.topicName, "TopicData.topicName"); else w.writeString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 1));
@@ -161,8 +161,8 @@ function encodeEndQuorumEpochRequestReplicaInfo(w: Writer, m: EndQuorumEpochRequ
 }
 
 function encodeEndQuorumEpochRequestLeaderEndpoint(w: Writer, m: EndQuorumEpochRequestLeaderEndpoint, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "LeaderEndpoint.name");
+  w.writeCompactString(m.host, "LeaderEndpoint.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -171,12 +171,12 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EndQuorumEpochRequest (valid 0-1)`);
   }
-  const f_clusterId: string | null = (version >= 1 ? r.readCompactNullableString("clusterId") : r.readNullableString("clusterId"));
+  const f_clusterId: string | null = (version >= 1 ? r.readCompactNullableString("EndQuorumEpochRequest.clusterId") : r.readNullableString("EndQuorumEpochRequest.clusterId"));
   let f_topics: EndQuorumEpochRequestTopicData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "topics");
+    const n = r.readArrayLength((version >= 1), 1, "EndQuorumEpochRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EndQuorumEpochRequest.topics: null where the field is not nullable");
     } else {
       const a: EndQuorumEpochRequestTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochRequestTopicData(r, version));
@@ -185,9 +185,9 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
   }
   let f_leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength(true, 1, "leaderEndpoints");
+    const n = r.readArrayLength(true, 1, "EndQuorumEpochRequest.leaderEndpoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "leaderEndpoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EndQuorumEpochRequest.leaderEndpoints: null where the field is not nullable");
     } else {
       const a: EndQuorumEpochRequestLeaderEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochRequestLeaderEndpoint(r, version));
@@ -199,12 +199,12 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
 }
 
 function decodeEndQuorumEpochRequestTopicData(r: Reader, version: number): EndQuorumEpochRequestTopicData {
-  const f_topicName: string = (version >= 1 ? r.readCompactString("topicName") : r.readString("topicName"));
+  const f_topicName: string = (version >= 1 ? r.readCompactString("TopicData.topicName") : r.readString("TopicData.topicName"));
   let f_partitions: EndQuorumEpochRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "partitions");
+    const n = r.readArrayLength((version >= 1), 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: EndQuorumEpochRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochRequestPartitionData(r, version));
@@ -216,25 +216,25 @@ function decodeEndQuorumEpochRequestTopicData(r: Reader, version: number): EndQu
 }
 
 function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): EndQuorumEpochRequestPartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_leaderId: number = r.readInt32("PartitionData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   let f_preferredSuccessors: number[] = [];
   if (version <= 0) {
-    const n = r.readArrayLength(false, 4, "preferredSuccessors");
+    const n = r.readArrayLength(false, 4, "PartitionData.preferredSuccessors");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "preferredSuccessors: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.preferredSuccessors: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("preferredSuccessors"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionData.preferredSuccessors"));
       f_preferredSuccessors = a;
     }
   }
   let f_preferredCandidates: EndQuorumEpochRequestReplicaInfo[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength(true, 1, "preferredCandidates");
+    const n = r.readArrayLength(true, 1, "PartitionData.preferredCandidates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "preferredCandidates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.preferredCandidates: null where the field is not nullable");
     } else {
       const a: EndQuorumEpochRequestReplicaInfo[] = [];
       for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochRequestReplicaInfo(r, version));
@@ -246,16 +246,16 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): E
 }
 
 function decodeEndQuorumEpochRequestReplicaInfo(r: Reader, version: number): EndQuorumEpochRequestReplicaInfo {
-  const f_candidateId: number = r.readInt32("candidateId");
-  const f_candidateDirectoryId: string = r.readUuid("candidateDirectoryId");
+  const f_candidateId: number = r.readInt32("ReplicaInfo.candidateId");
+  const f_candidateDirectoryId: string = r.readUuid("ReplicaInfo.candidateDirectoryId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId, unknownTaggedFields };
 }
 
 function decodeEndQuorumEpochRequestLeaderEndpoint(r: Reader, version: number): EndQuorumEpochRequestLeaderEndpoint {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_name: string = r.readCompactString("LeaderEndpoint.name");
+  const f_host: string = r.readCompactString("LeaderEndpoint.host");
+  const f_port: number = r.readUint16("LeaderEndpoint.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }

@@ -109,7 +109,7 @@ export function encodeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochRespons
 }
 
 function encodeEndQuorumEpochResponseTopicData(w: Writer, m: EndQuorumEpochResponseTopicData, version: number): void {
-  if (version >= 1) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 1) w.writeCompactString(m.topicName, "TopicData.topicName"); else w.writeString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 1));
@@ -134,7 +134,7 @@ function encodeEndQuorumEpochResponsePartitionData(w: Writer, m: EndQuorumEpochR
 
 function encodeEndQuorumEpochResponseNodeEndpoint(w: Writer, m: EndQuorumEpochResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -143,12 +143,12 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EndQuorumEpochResponse (valid 0-1)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("EndQuorumEpochResponse.errorCode");
   let f_topics: EndQuorumEpochResponseTopicData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "topics");
+    const n = r.readArrayLength((version >= 1), 1, "EndQuorumEpochResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "EndQuorumEpochResponse.topics: null where the field is not nullable");
     } else {
       const a: EndQuorumEpochResponseTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochResponseTopicData(r, version));
@@ -164,18 +164,18 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
       const size = r.readUnsignedVarint("tagged field size");
       switch (tag) {
         case 0: {
-          const end = r.beginTaggedValue(size, "nodeEndpoints");
+          const end = r.beginTaggedValue(size, "EndQuorumEpochResponse.nodeEndpoints");
           {
-            const n = r.readArrayLength(true, 1, "nodeEndpoints");
+            const n = r.readArrayLength(true, 1, "EndQuorumEpochResponse.nodeEndpoints");
             if (n < 0) {
-              throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+              throw new KrillError("DECODE_ERROR", "EndQuorumEpochResponse.nodeEndpoints: null where the field is not nullable");
             } else {
               const a: EndQuorumEpochResponseNodeEndpoint[] = [];
               for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochResponseNodeEndpoint(r, version));
               f_nodeEndpoints = a;
             }
           }
-          r.endTaggedValue(end, "nodeEndpoints");
+          r.endTaggedValue(end, "EndQuorumEpochResponse.nodeEndpoints");
           break;
         }
         default:
@@ -187,12 +187,12 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
 }
 
 function decodeEndQuorumEpochResponseTopicData(r: Reader, version: number): EndQuorumEpochResponseTopicData {
-  const f_topicName: string = (version >= 1 ? r.readCompactString("topicName") : r.readString("topicName"));
+  const f_topicName: string = (version >= 1 ? r.readCompactString("TopicData.topicName") : r.readString("TopicData.topicName"));
   let f_partitions: EndQuorumEpochResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "partitions");
+    const n = r.readArrayLength((version >= 1), 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: EndQuorumEpochResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeEndQuorumEpochResponsePartitionData(r, version));
@@ -204,18 +204,18 @@ function decodeEndQuorumEpochResponseTopicData(r: Reader, version: number): EndQ
 }
 
 function decodeEndQuorumEpochResponsePartitionData(r: Reader, version: number): EndQuorumEpochResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_leaderId: number = r.readInt32("PartitionData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeEndQuorumEpochResponseNodeEndpoint(r: Reader, version: number): EndQuorumEpochResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readUint16("NodeEndpoint.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields };
 }

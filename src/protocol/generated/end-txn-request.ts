@@ -28,7 +28,7 @@ export function encodeEndTxnRequest(w: Writer, m: EndTxnRequest, version: number
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of EndTxnRequest (valid 0-5)`);
   }
-  if (version >= 3) w.writeCompactString(m.transactionalId, "transactionalId"); else w.writeString(m.transactionalId, "transactionalId");
+  if (version >= 3) w.writeCompactString(m.transactionalId, "EndTxnRequest.transactionalId"); else w.writeString(m.transactionalId, "EndTxnRequest.transactionalId");
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   w.writeBool(m.committed);
@@ -41,10 +41,10 @@ export function decodeEndTxnRequest(r: Reader, version: number): EndTxnRequest {
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EndTxnRequest (valid 0-5)`);
   }
-  const f_transactionalId: string = (version >= 3 ? r.readCompactString("transactionalId") : r.readString("transactionalId"));
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
-  const f_committed: boolean = r.readBool("committed");
+  const f_transactionalId: string = (version >= 3 ? r.readCompactString("EndTxnRequest.transactionalId") : r.readString("EndTxnRequest.transactionalId"));
+  const f_producerId: bigint = r.readInt64("EndTxnRequest.producerId");
+  const f_producerEpoch: number = r.readInt16("EndTxnRequest.producerEpoch");
+  const f_committed: boolean = r.readBool("EndTxnRequest.committed");
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, producerId: f_producerId, producerEpoch: f_producerEpoch, committed: f_committed, unknownTaggedFields };
 }

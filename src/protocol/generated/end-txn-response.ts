@@ -45,10 +45,10 @@ export function decodeEndTxnResponse(r: Reader, version: number): EndTxnResponse
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EndTxnResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_producerId: bigint = version >= 5 ? r.readInt64("producerId") : -1n;
-  const f_producerEpoch: number = version >= 5 ? r.readInt16("producerEpoch") : -1;
+  const f_throttleTimeMs: number = r.readInt32("EndTxnResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("EndTxnResponse.errorCode");
+  const f_producerId: bigint = version >= 5 ? r.readInt64("EndTxnResponse.producerId") : -1n;
+  const f_producerEpoch: number = version >= 5 ? r.readInt16("EndTxnResponse.producerEpoch") : -1;
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
 }

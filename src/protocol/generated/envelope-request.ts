@@ -27,9 +27,9 @@ export function encodeEnvelopeRequest(w: Writer, m: EnvelopeRequest, version: nu
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of EnvelopeRequest (valid 0-0)`);
   }
-  w.writeNullableBytesChunk(m.requestData, true, "requestData");
-  w.writeNullableBytes(m.requestPrincipal, true, "requestPrincipal");
-  w.writeBytes(m.clientHostAddress, true, "clientHostAddress");
+  w.writeNullableBytesChunk(m.requestData, true, "EnvelopeRequest.requestData");
+  w.writeNullableBytes(m.requestPrincipal, true, "EnvelopeRequest.requestPrincipal");
+  w.writeBytes(m.clientHostAddress, true, "EnvelopeRequest.clientHostAddress");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -37,9 +37,9 @@ export function decodeEnvelopeRequest(r: Reader, version: number): EnvelopeReque
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EnvelopeRequest (valid 0-0)`);
   }
-  const f_requestData: Buffer = r.readBytesView(true, "requestData");
-  const f_requestPrincipal: Buffer | null = r.readNullableBytes(true, "requestPrincipal");
-  const f_clientHostAddress: Buffer = r.readBytes(true, "clientHostAddress");
+  const f_requestData: Buffer = r.readBytesView(true, "EnvelopeRequest.requestData");
+  const f_requestPrincipal: Buffer | null = r.readNullableBytes(true, "EnvelopeRequest.requestPrincipal");
+  const f_clientHostAddress: Buffer = r.readBytes(true, "EnvelopeRequest.clientHostAddress");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { requestData: f_requestData, requestPrincipal: f_requestPrincipal, clientHostAddress: f_clientHostAddress, unknownTaggedFields };
 }

@@ -24,7 +24,7 @@ export function encodeEnvelopeResponse(w: Writer, m: EnvelopeResponse, version: 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of EnvelopeResponse (valid 0-0)`);
   }
-  w.writeNullableBytesChunk(m.responseData, true, "responseData");
+  w.writeNullableBytesChunk(m.responseData, true, "EnvelopeResponse.responseData");
   w.writeInt16(m.errorCode);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -33,8 +33,8 @@ export function decodeEnvelopeResponse(r: Reader, version: number): EnvelopeResp
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of EnvelopeResponse (valid 0-0)`);
   }
-  const f_responseData: Buffer | null = r.readNullableBytesView(true, "responseData");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_responseData: Buffer | null = r.readNullableBytesView(true, "EnvelopeResponse.responseData");
+  const f_errorCode: number = r.readInt16("EnvelopeResponse.errorCode");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { responseData: f_responseData, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -25,7 +25,7 @@ export function encodeExpireDelegationTokenRequest(w: Writer, m: ExpireDelegatio
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ExpireDelegationTokenRequest (valid 0-2)`);
   }
-  w.writeBytes(m.hmac, (version >= 2), "hmac");
+  w.writeBytes(m.hmac, (version >= 2), "ExpireDelegationTokenRequest.hmac");
   w.writeInt64(m.expiryTimePeriodMs);
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -36,8 +36,8 @@ export function decodeExpireDelegationTokenRequest(r: Reader, version: number): 
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ExpireDelegationTokenRequest (valid 0-2)`);
   }
-  const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
-  const f_expiryTimePeriodMs: bigint = r.readInt64("expiryTimePeriodMs");
+  const f_hmac: Buffer = r.readBytes((version >= 2), "ExpireDelegationTokenRequest.hmac");
+  const f_expiryTimePeriodMs: bigint = r.readInt64("ExpireDelegationTokenRequest.expiryTimePeriodMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { hmac: f_hmac, expiryTimePeriodMs: f_expiryTimePeriodMs, unknownTaggedFields };
 }

@@ -38,9 +38,9 @@ export function decodeExpireDelegationTokenResponse(r: Reader, version: number):
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ExpireDelegationTokenResponse (valid 0-2)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_expiryTimestampMs: bigint = r.readInt64("expiryTimestampMs");
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ExpireDelegationTokenResponse.errorCode");
+  const f_expiryTimestampMs: bigint = r.readInt64("ExpireDelegationTokenResponse.expiryTimestampMs");
+  const f_throttleTimeMs: number = r.readInt32("ExpireDelegationTokenResponse.throttleTimeMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, expiryTimestampMs: f_expiryTimestampMs, throttleTimeMs: f_throttleTimeMs, unknownTaggedFields };
 }

@@ -24,7 +24,7 @@ export function encodeFeatureLevelRecord(w: Writer, m: FeatureLevelRecord, versi
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FeatureLevelRecord (valid 0-0)`);
   }
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "FeatureLevelRecord.name");
   w.writeInt16(m.featureLevel);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -33,8 +33,8 @@ export function decodeFeatureLevelRecord(r: Reader, version: number): FeatureLev
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FeatureLevelRecord (valid 0-0)`);
   }
-  const f_name: string = r.readCompactString("name");
-  const f_featureLevel: number = r.readInt16("featureLevel");
+  const f_name: string = r.readCompactString("FeatureLevelRecord.name");
+  const f_featureLevel: number = r.readInt16("FeatureLevelRecord.featureLevel");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, featureLevel: f_featureLevel, unknownTaggedFields };
 }

@@ -152,7 +152,7 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
     }
   }
   if (version >= 11) {
-    if (version >= 12) w.writeCompactString(m.rackId, "rackId"); else w.writeString(m.rackId, "rackId");
+    if (version >= 12) w.writeCompactString(m.rackId, "FetchRequest.rackId"); else w.writeString(m.rackId, "FetchRequest.rackId");
   }
   if (version >= 12) {
     const unknown = m.unknownTaggedFields;
@@ -167,7 +167,7 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
       if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
       if (t_clusterId) {
         const tw = new Writer(64);
-        tw.writeCompactNullableString(m.clusterId, "clusterId");
+        tw.writeCompactNullableString(m.clusterId, "FetchRequest.clusterId");
         w.writeTaggedBody(0, tw.finish());
       }
       if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 1);
@@ -189,7 +189,7 @@ function encodeFetchRequestReplicaState(w: Writer, m: FetchRequestReplicaState, 
 
 function encodeFetchRequestFetchTopic(w: Writer, m: FetchRequestFetchTopic, version: number): void {
   if (version <= 12) {
-    if (version >= 12) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+    if (version >= 12) w.writeCompactString(m.topic, "FetchTopic.topic"); else w.writeString(m.topic, "FetchTopic.topic");
   }
   if (version >= 13) {
     w.writeUuid(m.topicId);
@@ -241,7 +241,7 @@ function encodeFetchRequestFetchPartition(w: Writer, m: FetchRequestFetchPartiti
 
 function encodeFetchRequestForgottenTopic(w: Writer, m: FetchRequestForgottenTopic, version: number): void {
   if (version <= 12) {
-    if (version >= 12) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+    if (version >= 12) w.writeCompactString(m.topic, "ForgottenTopic.topic"); else w.writeString(m.topic, "ForgottenTopic.topic");
   }
   if (version >= 13) {
     w.writeUuid(m.topicId);
@@ -263,19 +263,19 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchRequest (valid 0-17)`);
   }
   let f_clusterId: string | null = null;
-  const f_replicaId: number = version <= 14 ? r.readInt32("replicaId") : -1;
+  const f_replicaId: number = version <= 14 ? r.readInt32("FetchRequest.replicaId") : -1;
   let f_replicaState: FetchRequestReplicaState = defaultFetchRequestReplicaState();
-  const f_maxWaitMs: number = r.readInt32("maxWaitMs");
-  const f_minBytes: number = r.readInt32("minBytes");
-  const f_maxBytes: number = version >= 3 ? r.readInt32("maxBytes") : 2147483647;
-  const f_isolationLevel: number = version >= 4 ? r.readInt8("isolationLevel") : 0;
-  const f_sessionId: number = version >= 7 ? r.readInt32("sessionId") : 0;
-  const f_sessionEpoch: number = version >= 7 ? r.readInt32("sessionEpoch") : -1;
+  const f_maxWaitMs: number = r.readInt32("FetchRequest.maxWaitMs");
+  const f_minBytes: number = r.readInt32("FetchRequest.minBytes");
+  const f_maxBytes: number = version >= 3 ? r.readInt32("FetchRequest.maxBytes") : 2147483647;
+  const f_isolationLevel: number = version >= 4 ? r.readInt8("FetchRequest.isolationLevel") : 0;
+  const f_sessionId: number = version >= 7 ? r.readInt32("FetchRequest.sessionId") : 0;
+  const f_sessionEpoch: number = version >= 7 ? r.readInt32("FetchRequest.sessionEpoch") : -1;
   let f_topics: FetchRequestFetchTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 12), 1, "topics");
+    const n = r.readArrayLength((version >= 12), 1, "FetchRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchRequest.topics: null where the field is not nullable");
     } else {
       const a: FetchRequestFetchTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchRequestFetchTopic(r, version));
@@ -284,16 +284,16 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
   }
   let f_forgottenTopicsData: FetchRequestForgottenTopic[] = [];
   if (version >= 7) {
-    const n = r.readArrayLength((version >= 12), 1, "forgottenTopicsData");
+    const n = r.readArrayLength((version >= 12), 1, "FetchRequest.forgottenTopicsData");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "forgottenTopicsData: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchRequest.forgottenTopicsData: null where the field is not nullable");
     } else {
       const a: FetchRequestForgottenTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchRequestForgottenTopic(r, version));
       f_forgottenTopicsData = a;
     }
   }
-  const f_rackId: string = version >= 11 ? (version >= 12 ? r.readCompactString("rackId") : r.readString("rackId")) : "";
+  const f_rackId: string = version >= 11 ? (version >= 12 ? r.readCompactString("FetchRequest.rackId") : r.readString("FetchRequest.rackId")) : "";
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 12) {
     const numTagged = r.readUnsignedVarint("tagged field count");
@@ -302,18 +302,18 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
       const size = r.readUnsignedVarint("tagged field size");
       switch (tag) {
         case 0: {
-          const end = r.beginTaggedValue(size, "clusterId");
-          f_clusterId = r.readCompactNullableString("clusterId");
-          r.endTaggedValue(end, "clusterId");
+          const end = r.beginTaggedValue(size, "FetchRequest.clusterId");
+          f_clusterId = r.readCompactNullableString("FetchRequest.clusterId");
+          r.endTaggedValue(end, "FetchRequest.clusterId");
           break;
         }
         case 1: {
           if (!((version >= 15))) {
             throw new KrillError("DECODE_ERROR", `tag 1 is not valid for version ${version} of FetchRequest`);
           }
-          const end = r.beginTaggedValue(size, "replicaState");
+          const end = r.beginTaggedValue(size, "FetchRequest.replicaState");
           f_replicaState = decodeFetchRequestReplicaState(r, version);
-          r.endTaggedValue(end, "replicaState");
+          r.endTaggedValue(end, "FetchRequest.replicaState");
           break;
         }
         default:
@@ -325,20 +325,20 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
 }
 
 function decodeFetchRequestReplicaState(r: Reader, version: number): FetchRequestReplicaState {
-  const f_replicaId: number = r.readInt32("replicaId");
-  const f_replicaEpoch: bigint = r.readInt64("replicaEpoch");
+  const f_replicaId: number = r.readInt32("ReplicaState.replicaId");
+  const f_replicaEpoch: bigint = r.readInt64("ReplicaState.replicaEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { replicaId: f_replicaId, replicaEpoch: f_replicaEpoch, unknownTaggedFields };
 }
 
 function decodeFetchRequestFetchTopic(r: Reader, version: number): FetchRequestFetchTopic {
-  const f_topic: string = version <= 12 ? (version >= 12 ? r.readCompactString("topic") : r.readString("topic")) : "";
-  const f_topicId: string = version >= 13 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topic: string = version <= 12 ? (version >= 12 ? r.readCompactString("FetchTopic.topic") : r.readString("FetchTopic.topic")) : "";
+  const f_topicId: string = version >= 13 ? r.readUuid("FetchTopic.topicId") : ZERO_UUID;
   let f_partitions: FetchRequestFetchPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 12), 1, "partitions");
+    const n = r.readArrayLength((version >= 12), 1, "FetchTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchTopic.partitions: null where the field is not nullable");
     } else {
       const a: FetchRequestFetchPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchRequestFetchPartition(r, version));
@@ -350,12 +350,12 @@ function decodeFetchRequestFetchTopic(r: Reader, version: number): FetchRequestF
 }
 
 function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequestFetchPartition {
-  const f_partition: number = r.readInt32("partition");
-  const f_currentLeaderEpoch: number = version >= 9 ? r.readInt32("currentLeaderEpoch") : -1;
-  const f_fetchOffset: bigint = r.readInt64("fetchOffset");
-  const f_lastFetchedEpoch: number = version >= 12 ? r.readInt32("lastFetchedEpoch") : -1;
-  const f_logStartOffset: bigint = version >= 5 ? r.readInt64("logStartOffset") : -1n;
-  const f_partitionMaxBytes: number = r.readInt32("partitionMaxBytes");
+  const f_partition: number = r.readInt32("FetchPartition.partition");
+  const f_currentLeaderEpoch: number = version >= 9 ? r.readInt32("FetchPartition.currentLeaderEpoch") : -1;
+  const f_fetchOffset: bigint = r.readInt64("FetchPartition.fetchOffset");
+  const f_lastFetchedEpoch: number = version >= 12 ? r.readInt32("FetchPartition.lastFetchedEpoch") : -1;
+  const f_logStartOffset: bigint = version >= 5 ? r.readInt64("FetchPartition.logStartOffset") : -1n;
+  const f_partitionMaxBytes: number = r.readInt32("FetchPartition.partitionMaxBytes");
   let f_replicaDirectoryId: string = ZERO_UUID;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 12) {
@@ -368,9 +368,9 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
           if (!((version >= 17))) {
             throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of FetchRequestFetchPartition`);
           }
-          const end = r.beginTaggedValue(size, "replicaDirectoryId");
-          f_replicaDirectoryId = r.readUuid("replicaDirectoryId");
-          r.endTaggedValue(end, "replicaDirectoryId");
+          const end = r.beginTaggedValue(size, "FetchPartition.replicaDirectoryId");
+          f_replicaDirectoryId = r.readUuid("FetchPartition.replicaDirectoryId");
+          r.endTaggedValue(end, "FetchPartition.replicaDirectoryId");
           break;
         }
         default:
@@ -382,16 +382,16 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
 }
 
 function decodeFetchRequestForgottenTopic(r: Reader, version: number): FetchRequestForgottenTopic {
-  const f_topic: string = version <= 12 ? (version >= 12 ? r.readCompactString("topic") : r.readString("topic")) : "";
-  const f_topicId: string = version >= 13 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topic: string = version <= 12 ? (version >= 12 ? r.readCompactString("ForgottenTopic.topic") : r.readString("ForgottenTopic.topic")) : "";
+  const f_topicId: string = version >= 13 ? r.readUuid("ForgottenTopic.topicId") : ZERO_UUID;
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength((version >= 12), 4, "partitions");
+    const n = r.readArrayLength((version >= 12), 4, "ForgottenTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ForgottenTopic.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("ForgottenTopic.partitions"));
       f_partitions = a;
     }
   }

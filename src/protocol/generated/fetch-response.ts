@@ -198,7 +198,7 @@ export function encodeFetchResponse(w: Writer, m: FetchResponse, version: number
 
 function encodeFetchResponseFetchableTopicResponse(w: Writer, m: FetchResponseFetchableTopicResponse, version: number): void {
   if (version <= 12) {
-    if (version >= 12) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+    if (version >= 12) w.writeCompactString(m.topic, "FetchableTopicResponse.topic"); else w.writeString(m.topic, "FetchableTopicResponse.topic");
   }
   if (version >= 13) {
     w.writeUuid(m.topicId);
@@ -245,7 +245,7 @@ function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDa
   if (version >= 11) {
     w.writeInt32(m.preferredReadReplica);
   }
-  w.writeNullableBytesChunk(m.records, (version >= 12), "records");
+  w.writeNullableBytesChunk(m.records, (version >= 12), "PartitionData.records");
   if (version >= 12) {
     const unknown = m.unknownTaggedFields;
     let numTagged = unknown === undefined ? 0 : unknown.length;
@@ -309,9 +309,9 @@ function encodeFetchResponseAbortedTransaction(w: Writer, m: FetchResponseAborte
 
 function encodeFetchResponseNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeInt32(m.port);
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "NodeEndpoint.rack");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -319,14 +319,14 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
   if (version < 0 || version > 17) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchResponse (valid 0-17)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = version >= 7 ? r.readInt16("errorCode") : 0;
-  const f_sessionId: number = version >= 7 ? r.readInt32("sessionId") : 0;
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("FetchResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = version >= 7 ? r.readInt16("FetchResponse.errorCode") : 0;
+  const f_sessionId: number = version >= 7 ? r.readInt32("FetchResponse.sessionId") : 0;
   let f_responses: FetchResponseFetchableTopicResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 12), 1, "responses");
+    const n = r.readArrayLength((version >= 12), 1, "FetchResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchResponse.responses: null where the field is not nullable");
     } else {
       const a: FetchResponseFetchableTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchResponseFetchableTopicResponse(r, version));
@@ -345,18 +345,18 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
           if (!((version >= 16))) {
             throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of FetchResponse`);
           }
-          const end = r.beginTaggedValue(size, "nodeEndpoints");
+          const end = r.beginTaggedValue(size, "FetchResponse.nodeEndpoints");
           {
-            const n = r.readArrayLength(true, 1, "nodeEndpoints");
+            const n = r.readArrayLength(true, 1, "FetchResponse.nodeEndpoints");
             if (n < 0) {
-              throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+              throw new KrillError("DECODE_ERROR", "FetchResponse.nodeEndpoints: null where the field is not nullable");
             } else {
               const a: FetchResponseNodeEndpoint[] = [];
               for (let i = 0; i < n; i++) a.push(decodeFetchResponseNodeEndpoint(r, version));
               f_nodeEndpoints = a;
             }
           }
-          r.endTaggedValue(end, "nodeEndpoints");
+          r.endTaggedValue(end, "FetchResponse.nodeEndpoints");
           break;
         }
         default:
@@ -368,13 +368,13 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
 }
 
 function decodeFetchResponseFetchableTopicResponse(r: Reader, version: number): FetchResponseFetchableTopicResponse {
-  const f_topic: string = version <= 12 ? (version >= 12 ? r.readCompactString("topic") : r.readString("topic")) : "";
-  const f_topicId: string = version >= 13 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topic: string = version <= 12 ? (version >= 12 ? r.readCompactString("FetchableTopicResponse.topic") : r.readString("FetchableTopicResponse.topic")) : "";
+  const f_topicId: string = version >= 13 ? r.readUuid("FetchableTopicResponse.topicId") : ZERO_UUID;
   let f_partitions: FetchResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength((version >= 12), 1, "partitions");
+    const n = r.readArrayLength((version >= 12), 1, "FetchableTopicResponse.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchableTopicResponse.partitions: null where the field is not nullable");
     } else {
       const a: FetchResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchResponsePartitionData(r, version));
@@ -386,17 +386,17 @@ function decodeFetchResponseFetchableTopicResponse(r: Reader, version: number): 
 }
 
 function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_highWatermark: bigint = r.readInt64("highWatermark");
-  const f_lastStableOffset: bigint = version >= 4 ? r.readInt64("lastStableOffset") : -1n;
-  const f_logStartOffset: bigint = version >= 5 ? r.readInt64("logStartOffset") : -1n;
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_highWatermark: bigint = r.readInt64("PartitionData.highWatermark");
+  const f_lastStableOffset: bigint = version >= 4 ? r.readInt64("PartitionData.lastStableOffset") : -1n;
+  const f_logStartOffset: bigint = version >= 5 ? r.readInt64("PartitionData.logStartOffset") : -1n;
   let f_divergingEpoch: FetchResponseEpochEndOffset = defaultFetchResponseEpochEndOffset();
   let f_currentLeader: FetchResponseLeaderIdAndEpoch = defaultFetchResponseLeaderIdAndEpoch();
   let f_snapshotId: FetchResponseSnapshotId = defaultFetchResponseSnapshotId();
   let f_abortedTransactions: FetchResponseAbortedTransaction[] | null = [];
   if (version >= 4) {
-    const n = r.readArrayLength((version >= 12), 1, "abortedTransactions");
+    const n = r.readArrayLength((version >= 12), 1, "PartitionData.abortedTransactions");
     if (n < 0) {
       f_abortedTransactions = null;
     } else {
@@ -405,8 +405,8 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
       f_abortedTransactions = a;
     }
   }
-  const f_preferredReadReplica: number = version >= 11 ? r.readInt32("preferredReadReplica") : -1;
-  const f_records: Buffer | null = r.readNullableBytesView((version >= 12), "records");
+  const f_preferredReadReplica: number = version >= 11 ? r.readInt32("PartitionData.preferredReadReplica") : -1;
+  const f_records: Buffer | null = r.readNullableBytesView((version >= 12), "PartitionData.records");
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 12) {
     const numTagged = r.readUnsignedVarint("tagged field count");
@@ -415,21 +415,21 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
       const size = r.readUnsignedVarint("tagged field size");
       switch (tag) {
         case 0: {
-          const end = r.beginTaggedValue(size, "divergingEpoch");
+          const end = r.beginTaggedValue(size, "PartitionData.divergingEpoch");
           f_divergingEpoch = decodeFetchResponseEpochEndOffset(r, version);
-          r.endTaggedValue(end, "divergingEpoch");
+          r.endTaggedValue(end, "PartitionData.divergingEpoch");
           break;
         }
         case 1: {
-          const end = r.beginTaggedValue(size, "currentLeader");
+          const end = r.beginTaggedValue(size, "PartitionData.currentLeader");
           f_currentLeader = decodeFetchResponseLeaderIdAndEpoch(r, version);
-          r.endTaggedValue(end, "currentLeader");
+          r.endTaggedValue(end, "PartitionData.currentLeader");
           break;
         }
         case 2: {
-          const end = r.beginTaggedValue(size, "snapshotId");
+          const end = r.beginTaggedValue(size, "PartitionData.snapshotId");
           f_snapshotId = decodeFetchResponseSnapshotId(r, version);
-          r.endTaggedValue(end, "snapshotId");
+          r.endTaggedValue(end, "PartitionData.snapshotId");
           break;
         }
         default:
@@ -441,38 +441,38 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
 }
 
 function decodeFetchResponseEpochEndOffset(r: Reader, version: number): FetchResponseEpochEndOffset {
-  const f_epoch: number = r.readInt32("epoch");
-  const f_endOffset: bigint = r.readInt64("endOffset");
+  const f_epoch: number = r.readInt32("EpochEndOffset.epoch");
+  const f_endOffset: bigint = r.readInt64("EpochEndOffset.endOffset");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { epoch: f_epoch, endOffset: f_endOffset, unknownTaggedFields };
 }
 
 function decodeFetchResponseLeaderIdAndEpoch(r: Reader, version: number): FetchResponseLeaderIdAndEpoch {
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_leaderId: number = r.readInt32("LeaderIdAndEpoch.leaderId");
+  const f_leaderEpoch: number = r.readInt32("LeaderIdAndEpoch.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeFetchResponseSnapshotId(r: Reader, version: number): FetchResponseSnapshotId {
-  const f_endOffset: bigint = r.readInt64("endOffset");
-  const f_epoch: number = r.readInt32("epoch");
+  const f_endOffset: bigint = r.readInt64("SnapshotId.endOffset");
+  const f_epoch: number = r.readInt32("SnapshotId.epoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { endOffset: f_endOffset, epoch: f_epoch, unknownTaggedFields };
 }
 
 function decodeFetchResponseAbortedTransaction(r: Reader, version: number): FetchResponseAbortedTransaction {
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
+  const f_producerId: bigint = r.readInt64("AbortedTransaction.producerId");
+  const f_firstOffset: bigint = r.readInt64("AbortedTransaction.firstOffset");
   const unknownTaggedFields = version >= 12 ? r.readUnknownTaggedFields() : undefined;
   return { producerId: f_producerId, firstOffset: f_firstOffset, unknownTaggedFields };
 }
 
 function decodeFetchResponseNodeEndpoint(r: Reader, version: number): FetchResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
-  const f_rack: string | null = r.readCompactNullableString("rack");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readInt32("NodeEndpoint.port");
+  const f_rack: string | null = r.readCompactNullableString("NodeEndpoint.rack");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }

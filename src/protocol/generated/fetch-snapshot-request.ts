@@ -96,7 +96,7 @@ export function encodeFetchSnapshotRequest(w: Writer, m: FetchSnapshotRequest, v
     if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
     if (t_clusterId) {
       const tw = new Writer(64);
-      tw.writeCompactNullableString(m.clusterId, "clusterId");
+      tw.writeCompactNullableString(m.clusterId, "FetchSnapshotRequest.clusterId");
       w.writeTaggedBody(0, tw.finish());
     }
     if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
@@ -104,7 +104,7 @@ export function encodeFetchSnapshotRequest(w: Writer, m: FetchSnapshotRequest, v
 }
 
 function encodeFetchSnapshotRequestTopicSnapshot(w: Writer, m: FetchSnapshotRequestTopicSnapshot, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "TopicSnapshot.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -148,13 +148,13 @@ export function decodeFetchSnapshotRequest(r: Reader, version: number): FetchSna
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchSnapshotRequest (valid 0-1)`);
   }
   let f_clusterId: string | null = null;
-  const f_replicaId: number = r.readInt32("replicaId");
-  const f_maxBytes: number = r.readInt32("maxBytes");
+  const f_replicaId: number = r.readInt32("FetchSnapshotRequest.replicaId");
+  const f_maxBytes: number = r.readInt32("FetchSnapshotRequest.maxBytes");
   let f_topics: FetchSnapshotRequestTopicSnapshot[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "FetchSnapshotRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchSnapshotRequest.topics: null where the field is not nullable");
     } else {
       const a: FetchSnapshotRequestTopicSnapshot[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchSnapshotRequestTopicSnapshot(r, version));
@@ -168,9 +168,9 @@ export function decodeFetchSnapshotRequest(r: Reader, version: number): FetchSna
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "clusterId");
-        f_clusterId = r.readCompactNullableString("clusterId");
-        r.endTaggedValue(end, "clusterId");
+        const end = r.beginTaggedValue(size, "FetchSnapshotRequest.clusterId");
+        f_clusterId = r.readCompactNullableString("FetchSnapshotRequest.clusterId");
+        r.endTaggedValue(end, "FetchSnapshotRequest.clusterId");
         break;
       }
       default:
@@ -181,12 +181,12 @@ export function decodeFetchSnapshotRequest(r: Reader, version: number): FetchSna
 }
 
 function decodeFetchSnapshotRequestTopicSnapshot(r: Reader, version: number): FetchSnapshotRequestTopicSnapshot {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("TopicSnapshot.name");
   let f_partitions: FetchSnapshotRequestPartitionSnapshot[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicSnapshot.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicSnapshot.partitions: null where the field is not nullable");
     } else {
       const a: FetchSnapshotRequestPartitionSnapshot[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchSnapshotRequestPartitionSnapshot(r, version));
@@ -198,10 +198,10 @@ function decodeFetchSnapshotRequestTopicSnapshot(r: Reader, version: number): Fe
 }
 
 function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number): FetchSnapshotRequestPartitionSnapshot {
-  const f_partition: number = r.readInt32("partition");
-  const f_currentLeaderEpoch: number = r.readInt32("currentLeaderEpoch");
+  const f_partition: number = r.readInt32("PartitionSnapshot.partition");
+  const f_currentLeaderEpoch: number = r.readInt32("PartitionSnapshot.currentLeaderEpoch");
   const f_snapshotId: FetchSnapshotRequestSnapshotId = decodeFetchSnapshotRequestSnapshotId(r, version);
-  const f_position: bigint = r.readInt64("position");
+  const f_position: bigint = r.readInt64("PartitionSnapshot.position");
   let f_replicaDirectoryId: string = ZERO_UUID;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
@@ -213,9 +213,9 @@ function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number)
         if (!((version >= 1))) {
           throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of FetchSnapshotRequestPartitionSnapshot`);
         }
-        const end = r.beginTaggedValue(size, "replicaDirectoryId");
-        f_replicaDirectoryId = r.readUuid("replicaDirectoryId");
-        r.endTaggedValue(end, "replicaDirectoryId");
+        const end = r.beginTaggedValue(size, "PartitionSnapshot.replicaDirectoryId");
+        f_replicaDirectoryId = r.readUuid("PartitionSnapshot.replicaDirectoryId");
+        r.endTaggedValue(end, "PartitionSnapshot.replicaDirectoryId");
         break;
       }
       default:
@@ -226,8 +226,8 @@ function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, version: number)
 }
 
 function decodeFetchSnapshotRequestSnapshotId(r: Reader, version: number): FetchSnapshotRequestSnapshotId {
-  const f_endOffset: bigint = r.readInt64("endOffset");
-  const f_epoch: number = r.readInt32("epoch");
+  const f_endOffset: bigint = r.readInt64("SnapshotId.endOffset");
+  const f_epoch: number = r.readInt32("SnapshotId.epoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { endOffset: f_endOffset, epoch: f_epoch, unknownTaggedFields };
 }

@@ -144,7 +144,7 @@ export function encodeFetchSnapshotResponse(w: Writer, m: FetchSnapshotResponse,
 }
 
 function encodeFetchSnapshotResponseTopicSnapshot(w: Writer, m: FetchSnapshotResponseTopicSnapshot, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "TopicSnapshot.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -161,7 +161,7 @@ function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, m: FetchSnapsho
   encodeFetchSnapshotResponseSnapshotId(w, m.snapshotId, version);
   w.writeInt64(m.size);
   w.writeInt64(m.position);
-  w.writeNullableBytesChunk(nonNull(m.unalignedRecords, "unalignedRecords"), true, "unalignedRecords");
+  w.writeNullableBytesChunk(nonNull(m.unalignedRecords, "PartitionSnapshot.unalignedRecords"), true, "PartitionSnapshot.unalignedRecords");
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_currentLeader = !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(m.currentLeader);
@@ -193,7 +193,7 @@ function encodeFetchSnapshotResponseLeaderIdAndEpoch(w: Writer, m: FetchSnapshot
 
 function encodeFetchSnapshotResponseNodeEndpoint(w: Writer, m: FetchSnapshotResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -202,13 +202,13 @@ export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSn
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchSnapshotResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("FetchSnapshotResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("FetchSnapshotResponse.errorCode");
   let f_topics: FetchSnapshotResponseTopicSnapshot[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "FetchSnapshotResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchSnapshotResponse.topics: null where the field is not nullable");
     } else {
       const a: FetchSnapshotResponseTopicSnapshot[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchSnapshotResponseTopicSnapshot(r, version));
@@ -226,18 +226,18 @@ export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSn
         if (!((version >= 1))) {
           throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of FetchSnapshotResponse`);
         }
-        const end = r.beginTaggedValue(size, "nodeEndpoints");
+        const end = r.beginTaggedValue(size, "FetchSnapshotResponse.nodeEndpoints");
         {
-          const n = r.readArrayLength(true, 1, "nodeEndpoints");
+          const n = r.readArrayLength(true, 1, "FetchSnapshotResponse.nodeEndpoints");
           if (n < 0) {
-            throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+            throw new KrillError("DECODE_ERROR", "FetchSnapshotResponse.nodeEndpoints: null where the field is not nullable");
           } else {
             const a: FetchSnapshotResponseNodeEndpoint[] = [];
             for (let i = 0; i < n; i++) a.push(decodeFetchSnapshotResponseNodeEndpoint(r, version));
             f_nodeEndpoints = a;
           }
         }
-        r.endTaggedValue(end, "nodeEndpoints");
+        r.endTaggedValue(end, "FetchSnapshotResponse.nodeEndpoints");
         break;
       }
       default:
@@ -248,12 +248,12 @@ export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSn
 }
 
 function decodeFetchSnapshotResponseTopicSnapshot(r: Reader, version: number): FetchSnapshotResponseTopicSnapshot {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("TopicSnapshot.name");
   let f_partitions: FetchSnapshotResponsePartitionSnapshot[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicSnapshot.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicSnapshot.partitions: null where the field is not nullable");
     } else {
       const a: FetchSnapshotResponsePartitionSnapshot[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFetchSnapshotResponsePartitionSnapshot(r, version));
@@ -265,13 +265,13 @@ function decodeFetchSnapshotResponseTopicSnapshot(r: Reader, version: number): F
 }
 
 function decodeFetchSnapshotResponsePartitionSnapshot(r: Reader, version: number): FetchSnapshotResponsePartitionSnapshot {
-  const f_index: number = r.readInt32("index");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_index: number = r.readInt32("PartitionSnapshot.index");
+  const f_errorCode: number = r.readInt16("PartitionSnapshot.errorCode");
   const f_snapshotId: FetchSnapshotResponseSnapshotId = decodeFetchSnapshotResponseSnapshotId(r, version);
   let f_currentLeader: FetchSnapshotResponseLeaderIdAndEpoch = defaultFetchSnapshotResponseLeaderIdAndEpoch();
-  const f_size: bigint = r.readInt64("size");
-  const f_position: bigint = r.readInt64("position");
-  const f_unalignedRecords: Buffer | null = r.readBytesView(true, "unalignedRecords");
+  const f_size: bigint = r.readInt64("PartitionSnapshot.size");
+  const f_position: bigint = r.readInt64("PartitionSnapshot.position");
+  const f_unalignedRecords: Buffer | null = r.readBytesView(true, "PartitionSnapshot.unalignedRecords");
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
   for (let i = 0; i < numTagged; i++) {
@@ -279,9 +279,9 @@ function decodeFetchSnapshotResponsePartitionSnapshot(r: Reader, version: number
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "currentLeader");
+        const end = r.beginTaggedValue(size, "PartitionSnapshot.currentLeader");
         f_currentLeader = decodeFetchSnapshotResponseLeaderIdAndEpoch(r, version);
-        r.endTaggedValue(end, "currentLeader");
+        r.endTaggedValue(end, "PartitionSnapshot.currentLeader");
         break;
       }
       default:
@@ -292,23 +292,23 @@ function decodeFetchSnapshotResponsePartitionSnapshot(r: Reader, version: number
 }
 
 function decodeFetchSnapshotResponseSnapshotId(r: Reader, version: number): FetchSnapshotResponseSnapshotId {
-  const f_endOffset: bigint = r.readInt64("endOffset");
-  const f_epoch: number = r.readInt32("epoch");
+  const f_endOffset: bigint = r.readInt64("SnapshotId.endOffset");
+  const f_epoch: number = r.readInt32("SnapshotId.epoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { endOffset: f_endOffset, epoch: f_epoch, unknownTaggedFields };
 }
 
 function decodeFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, version: number): FetchSnapshotResponseLeaderIdAndEpoch {
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_leaderId: number = r.readInt32("LeaderIdAndEpoch.leaderId");
+  const f_leaderEpoch: number = r.readInt32("LeaderIdAndEpoch.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeFetchSnapshotResponseNodeEndpoint(r: Reader, version: number): FetchSnapshotResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readUint16("NodeEndpoint.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields };
 }

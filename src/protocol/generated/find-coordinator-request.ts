@@ -28,7 +28,7 @@ export function encodeFindCoordinatorRequest(w: Writer, m: FindCoordinatorReques
   }
   if (!(version <= 3) && m.key !== "") throw nonIgnorable("key", "FindCoordinatorRequest", version);
   if (version <= 3) {
-    if (version >= 3) w.writeCompactString(m.key, "key"); else w.writeString(m.key, "key");
+    if (version >= 3) w.writeCompactString(m.key, "FindCoordinatorRequest.key"); else w.writeString(m.key, "FindCoordinatorRequest.key");
   }
   if (!(version >= 1) && m.keyType !== 0) throw nonIgnorable("keyType", "FindCoordinatorRequest", version);
   if (version >= 1) {
@@ -40,7 +40,7 @@ export function encodeFindCoordinatorRequest(w: Writer, m: FindCoordinatorReques
       const a = m.coordinatorKeys;
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        w.writeCompactString(a[i]!, "coordinatorKeys");
+        w.writeCompactString(a[i]!, "FindCoordinatorRequest.coordinatorKeys");
       }
     }
   }
@@ -53,16 +53,16 @@ export function decodeFindCoordinatorRequest(r: Reader, version: number): FindCo
   if (version < 0 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FindCoordinatorRequest (valid 0-6)`);
   }
-  const f_key: string = version <= 3 ? (version >= 3 ? r.readCompactString("key") : r.readString("key")) : "";
-  const f_keyType: number = version >= 1 ? r.readInt8("keyType") : 0;
+  const f_key: string = version <= 3 ? (version >= 3 ? r.readCompactString("FindCoordinatorRequest.key") : r.readString("FindCoordinatorRequest.key")) : "";
+  const f_keyType: number = version >= 1 ? r.readInt8("FindCoordinatorRequest.keyType") : 0;
   let f_coordinatorKeys: string[] = [];
   if (version >= 4) {
-    const n = r.readArrayLength(true, 1, "coordinatorKeys");
+    const n = r.readArrayLength(true, 1, "FindCoordinatorRequest.coordinatorKeys");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "coordinatorKeys: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FindCoordinatorRequest.coordinatorKeys: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("coordinatorKeys"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("FindCoordinatorRequest.coordinatorKeys"));
       f_coordinatorKeys = a;
     }
   }

@@ -64,7 +64,7 @@ export function encodeFindCoordinatorResponse(w: Writer, m: FindCoordinatorRespo
     w.writeInt16(m.errorCode);
   }
   if (version >= 1 && version <= 3) {
-    if (version >= 3) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+    if (version >= 3) w.writeCompactNullableString(m.errorMessage, "FindCoordinatorResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "FindCoordinatorResponse.errorMessage");
   }
   if (!(version <= 3) && m.nodeId !== 0) throw nonIgnorable("nodeId", "FindCoordinatorResponse", version);
   if (version <= 3) {
@@ -72,7 +72,7 @@ export function encodeFindCoordinatorResponse(w: Writer, m: FindCoordinatorRespo
   }
   if (!(version <= 3) && m.host !== "") throw nonIgnorable("host", "FindCoordinatorResponse", version);
   if (version <= 3) {
-    if (version >= 3) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
+    if (version >= 3) w.writeCompactString(m.host, "FindCoordinatorResponse.host"); else w.writeString(m.host, "FindCoordinatorResponse.host");
   }
   if (!(version <= 3) && m.port !== 0) throw nonIgnorable("port", "FindCoordinatorResponse", version);
   if (version <= 3) {
@@ -94,12 +94,12 @@ export function encodeFindCoordinatorResponse(w: Writer, m: FindCoordinatorRespo
 }
 
 function encodeFindCoordinatorResponseCoordinator(w: Writer, m: FindCoordinatorResponseCoordinator, version: number): void {
-  w.writeCompactString(m.key, "key");
+  w.writeCompactString(m.key, "Coordinator.key");
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "Coordinator.host");
   w.writeInt32(m.port);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "Coordinator.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -107,17 +107,17 @@ export function decodeFindCoordinatorResponse(r: Reader, version: number): FindC
   if (version < 0 || version > 6) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FindCoordinatorResponse (valid 0-6)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = version <= 3 ? r.readInt16("errorCode") : 0;
-  const f_errorMessage: string | null = version >= 1 && version <= 3 ? (version >= 3 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage")) : "";
-  const f_nodeId: number = version <= 3 ? r.readInt32("nodeId") : 0;
-  const f_host: string = version <= 3 ? (version >= 3 ? r.readCompactString("host") : r.readString("host")) : "";
-  const f_port: number = version <= 3 ? r.readInt32("port") : 0;
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("FindCoordinatorResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = version <= 3 ? r.readInt16("FindCoordinatorResponse.errorCode") : 0;
+  const f_errorMessage: string | null = version >= 1 && version <= 3 ? (version >= 3 ? r.readCompactNullableString("FindCoordinatorResponse.errorMessage") : r.readNullableString("FindCoordinatorResponse.errorMessage")) : "";
+  const f_nodeId: number = version <= 3 ? r.readInt32("FindCoordinatorResponse.nodeId") : 0;
+  const f_host: string = version <= 3 ? (version >= 3 ? r.readCompactString("FindCoordinatorResponse.host") : r.readString("FindCoordinatorResponse.host")) : "";
+  const f_port: number = version <= 3 ? r.readInt32("FindCoordinatorResponse.port") : 0;
   let f_coordinators: FindCoordinatorResponseCoordinator[] = [];
   if (version >= 4) {
-    const n = r.readArrayLength(true, 1, "coordinators");
+    const n = r.readArrayLength(true, 1, "FindCoordinatorResponse.coordinators");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "coordinators: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FindCoordinatorResponse.coordinators: null where the field is not nullable");
     } else {
       const a: FindCoordinatorResponseCoordinator[] = [];
       for (let i = 0; i < n; i++) a.push(decodeFindCoordinatorResponseCoordinator(r, version));
@@ -129,12 +129,12 @@ export function decodeFindCoordinatorResponse(r: Reader, version: number): FindC
 }
 
 function decodeFindCoordinatorResponseCoordinator(r: Reader, version: number): FindCoordinatorResponseCoordinator {
-  const f_key: string = r.readCompactString("key");
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_key: string = r.readCompactString("Coordinator.key");
+  const f_nodeId: number = r.readInt32("Coordinator.nodeId");
+  const f_host: string = r.readCompactString("Coordinator.host");
+  const f_port: number = r.readInt32("Coordinator.port");
+  const f_errorCode: number = r.readInt16("Coordinator.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("Coordinator.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { key: f_key, nodeId: f_nodeId, host: f_host, port: f_port, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

@@ -31,7 +31,7 @@ export function decodeGetTelemetrySubscriptionsRequest(r: Reader, version: numbe
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GetTelemetrySubscriptionsRequest (valid 0-0)`);
   }
-  const f_clientInstanceId: string = r.readUuid("clientInstanceId");
+  const f_clientInstanceId: string = r.readUuid("GetTelemetrySubscriptionsRequest.clientInstanceId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clientInstanceId: f_clientInstanceId, unknownTaggedFields };
 }

@@ -57,7 +57,7 @@ export function encodeGetTelemetrySubscriptionsResponse(w: Writer, m: GetTelemet
     const a = m.requestedMetrics;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "requestedMetrics");
+      w.writeCompactString(a[i]!, "GetTelemetrySubscriptionsResponse.requestedMetrics");
     }
   }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -67,32 +67,32 @@ export function decodeGetTelemetrySubscriptionsResponse(r: Reader, version: numb
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GetTelemetrySubscriptionsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_clientInstanceId: string = r.readUuid("clientInstanceId");
-  const f_subscriptionId: number = r.readInt32("subscriptionId");
+  const f_throttleTimeMs: number = r.readInt32("GetTelemetrySubscriptionsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("GetTelemetrySubscriptionsResponse.errorCode");
+  const f_clientInstanceId: string = r.readUuid("GetTelemetrySubscriptionsResponse.clientInstanceId");
+  const f_subscriptionId: number = r.readInt32("GetTelemetrySubscriptionsResponse.subscriptionId");
   let f_acceptedCompressionTypes: number[] = [];
   {
-    const n = r.readArrayLength(true, 1, "acceptedCompressionTypes");
+    const n = r.readArrayLength(true, 1, "GetTelemetrySubscriptionsResponse.acceptedCompressionTypes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acceptedCompressionTypes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "GetTelemetrySubscriptionsResponse.acceptedCompressionTypes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt8("acceptedCompressionTypes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt8("GetTelemetrySubscriptionsResponse.acceptedCompressionTypes"));
       f_acceptedCompressionTypes = a;
     }
   }
-  const f_pushIntervalMs: number = r.readInt32("pushIntervalMs");
-  const f_telemetryMaxBytes: number = r.readInt32("telemetryMaxBytes");
-  const f_deltaTemporality: boolean = r.readBool("deltaTemporality");
+  const f_pushIntervalMs: number = r.readInt32("GetTelemetrySubscriptionsResponse.pushIntervalMs");
+  const f_telemetryMaxBytes: number = r.readInt32("GetTelemetrySubscriptionsResponse.telemetryMaxBytes");
+  const f_deltaTemporality: boolean = r.readBool("GetTelemetrySubscriptionsResponse.deltaTemporality");
   let f_requestedMetrics: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "requestedMetrics");
+    const n = r.readArrayLength(true, 1, "GetTelemetrySubscriptionsResponse.requestedMetrics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "requestedMetrics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "GetTelemetrySubscriptionsResponse.requestedMetrics: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("requestedMetrics"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("GetTelemetrySubscriptionsResponse.requestedMetrics"));
       f_requestedMetrics = a;
     }
   }

@@ -19,13 +19,13 @@ export function encodeGroupMetadataKey(w: Writer, m: GroupMetadataKey, version: 
   if (version < 2 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of GroupMetadataKey (valid 2-2)`);
   }
-  w.writeString(m.group, "group");
+  w.writeString(m.group, "GroupMetadataKey.group");
 }
 
 export function decodeGroupMetadataKey(r: Reader, version: number): GroupMetadataKey {
   if (version < 2 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GroupMetadataKey (valid 2-2)`);
   }
-  const f_group: string = r.readString("group");
+  const f_group: string = r.readString("GroupMetadataKey.group");
   return { group: f_group };
 }

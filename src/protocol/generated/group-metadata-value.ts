@@ -59,10 +59,10 @@ export function encodeGroupMetadataValue(w: Writer, m: GroupMetadataValue, versi
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of GroupMetadataValue (valid 0-4)`);
   }
-  if (version >= 4) w.writeCompactString(m.protocolType, "protocolType"); else w.writeString(m.protocolType, "protocolType");
+  if (version >= 4) w.writeCompactString(m.protocolType, "GroupMetadataValue.protocolType"); else w.writeString(m.protocolType, "GroupMetadataValue.protocolType");
   w.writeInt32(m.generation);
-  if (version >= 4) w.writeCompactNullableString(m.protocol, "protocol"); else w.writeNullableString(m.protocol, "protocol");
-  if (version >= 4) w.writeCompactNullableString(m.leader, "leader"); else w.writeNullableString(m.leader, "leader");
+  if (version >= 4) w.writeCompactNullableString(m.protocol, "GroupMetadataValue.protocol"); else w.writeNullableString(m.protocol, "GroupMetadataValue.protocol");
+  if (version >= 4) w.writeCompactNullableString(m.leader, "GroupMetadataValue.leader"); else w.writeNullableString(m.leader, "GroupMetadataValue.leader");
   if (version >= 2) {
     w.writeInt64(m.currentStateTimestamp);
   }
@@ -79,18 +79,18 @@ export function encodeGroupMetadataValue(w: Writer, m: GroupMetadataValue, versi
 }
 
 function encodeGroupMetadataValueMemberMetadata(w: Writer, m: GroupMetadataValueMemberMetadata, version: number): void {
-  if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 4) w.writeCompactString(m.memberId, "MemberMetadata.memberId"); else w.writeString(m.memberId, "MemberMetadata.memberId");
   if (version >= 3) {
-    if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "MemberMetadata.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "MemberMetadata.groupInstanceId");
   }
-  if (version >= 4) w.writeCompactString(m.clientId, "clientId"); else w.writeString(m.clientId, "clientId");
-  if (version >= 4) w.writeCompactString(m.clientHost, "clientHost"); else w.writeString(m.clientHost, "clientHost");
+  if (version >= 4) w.writeCompactString(m.clientId, "MemberMetadata.clientId"); else w.writeString(m.clientId, "MemberMetadata.clientId");
+  if (version >= 4) w.writeCompactString(m.clientHost, "MemberMetadata.clientHost"); else w.writeString(m.clientHost, "MemberMetadata.clientHost");
   if (version >= 1) {
     w.writeInt32(m.rebalanceTimeout);
   }
   w.writeInt32(m.sessionTimeout);
-  w.writeBytes(m.subscription, (version >= 4), "subscription");
-  w.writeBytes(m.assignment, (version >= 4), "assignment");
+  w.writeBytes(m.subscription, (version >= 4), "MemberMetadata.subscription");
+  w.writeBytes(m.assignment, (version >= 4), "MemberMetadata.assignment");
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -100,16 +100,16 @@ export function decodeGroupMetadataValue(r: Reader, version: number): GroupMetad
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GroupMetadataValue (valid 0-4)`);
   }
-  const f_protocolType: string = (version >= 4 ? r.readCompactString("protocolType") : r.readString("protocolType"));
-  const f_generation: number = r.readInt32("generation");
-  const f_protocol: string | null = (version >= 4 ? r.readCompactNullableString("protocol") : r.readNullableString("protocol"));
-  const f_leader: string | null = (version >= 4 ? r.readCompactNullableString("leader") : r.readNullableString("leader"));
-  const f_currentStateTimestamp: bigint = version >= 2 ? r.readInt64("currentStateTimestamp") : -1n;
+  const f_protocolType: string = (version >= 4 ? r.readCompactString("GroupMetadataValue.protocolType") : r.readString("GroupMetadataValue.protocolType"));
+  const f_generation: number = r.readInt32("GroupMetadataValue.generation");
+  const f_protocol: string | null = (version >= 4 ? r.readCompactNullableString("GroupMetadataValue.protocol") : r.readNullableString("GroupMetadataValue.protocol"));
+  const f_leader: string | null = (version >= 4 ? r.readCompactNullableString("GroupMetadataValue.leader") : r.readNullableString("GroupMetadataValue.leader"));
+  const f_currentStateTimestamp: bigint = version >= 2 ? r.readInt64("GroupMetadataValue.currentStateTimestamp") : -1n;
   let f_members: GroupMetadataValueMemberMetadata[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "members");
+    const n = r.readArrayLength((version >= 4), 1, "GroupMetadataValue.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "GroupMetadataValue.members: null where the field is not nullable");
     } else {
       const a: GroupMetadataValueMemberMetadata[] = [];
       for (let i = 0; i < n; i++) a.push(decodeGroupMetadataValueMemberMetadata(r, version));
@@ -121,14 +121,14 @@ export function decodeGroupMetadataValue(r: Reader, version: number): GroupMetad
 }
 
 function decodeGroupMetadataValueMemberMetadata(r: Reader, version: number): GroupMetadataValueMemberMetadata {
-  const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
-  const f_clientId: string = (version >= 4 ? r.readCompactString("clientId") : r.readString("clientId"));
-  const f_clientHost: string = (version >= 4 ? r.readCompactString("clientHost") : r.readString("clientHost"));
-  const f_rebalanceTimeout: number = version >= 1 ? r.readInt32("rebalanceTimeout") : -1;
-  const f_sessionTimeout: number = r.readInt32("sessionTimeout");
-  const f_subscription: Buffer = r.readBytes((version >= 4), "subscription");
-  const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
+  const f_memberId: string = (version >= 4 ? r.readCompactString("MemberMetadata.memberId") : r.readString("MemberMetadata.memberId"));
+  const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("MemberMetadata.groupInstanceId") : r.readNullableString("MemberMetadata.groupInstanceId")) : null;
+  const f_clientId: string = (version >= 4 ? r.readCompactString("MemberMetadata.clientId") : r.readString("MemberMetadata.clientId"));
+  const f_clientHost: string = (version >= 4 ? r.readCompactString("MemberMetadata.clientHost") : r.readString("MemberMetadata.clientHost"));
+  const f_rebalanceTimeout: number = version >= 1 ? r.readInt32("MemberMetadata.rebalanceTimeout") : -1;
+  const f_sessionTimeout: number = r.readInt32("MemberMetadata.sessionTimeout");
+  const f_subscription: Buffer = r.readBytes((version >= 4), "MemberMetadata.subscription");
+  const f_assignment: Buffer = r.readBytes((version >= 4), "MemberMetadata.assignment");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, clientId: f_clientId, clientHost: f_clientHost, rebalanceTimeout: f_rebalanceTimeout, sessionTimeout: f_sessionTimeout, subscription: f_subscription, assignment: f_assignment, unknownTaggedFields };
 }

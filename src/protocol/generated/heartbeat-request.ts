@@ -28,12 +28,12 @@ export function encodeHeartbeatRequest(w: Writer, m: HeartbeatRequest, version: 
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of HeartbeatRequest (valid 0-4)`);
   }
-  if (version >= 4) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 4) w.writeCompactString(m.groupId, "HeartbeatRequest.groupId"); else w.writeString(m.groupId, "HeartbeatRequest.groupId");
   w.writeInt32(m.generationId);
-  if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 4) w.writeCompactString(m.memberId, "HeartbeatRequest.memberId"); else w.writeString(m.memberId, "HeartbeatRequest.memberId");
   if (!(version >= 3) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "HeartbeatRequest", version);
   if (version >= 3) {
-    if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "HeartbeatRequest.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "HeartbeatRequest.groupInstanceId");
   }
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -44,10 +44,10 @@ export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatReq
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of HeartbeatRequest (valid 0-4)`);
   }
-  const f_groupId: string = (version >= 4 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_generationId: number = r.readInt32("generationId");
-  const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
+  const f_groupId: string = (version >= 4 ? r.readCompactString("HeartbeatRequest.groupId") : r.readString("HeartbeatRequest.groupId"));
+  const f_generationId: number = r.readInt32("HeartbeatRequest.generationId");
+  const f_memberId: string = (version >= 4 ? r.readCompactString("HeartbeatRequest.memberId") : r.readString("HeartbeatRequest.memberId"));
+  const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("HeartbeatRequest.groupInstanceId") : r.readNullableString("HeartbeatRequest.groupInstanceId")) : null;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, unknownTaggedFields };
 }

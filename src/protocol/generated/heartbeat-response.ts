@@ -37,8 +37,8 @@ export function decodeHeartbeatResponse(r: Reader, version: number): HeartbeatRe
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of HeartbeatResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("HeartbeatResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = r.readInt16("HeartbeatResponse.errorCode");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -71,7 +71,7 @@ export function encodeIncrementalAlterConfigsRequest(w: Writer, m: IncrementalAl
 
 function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, m: IncrementalAlterConfigsRequestAlterConfigsResource, version: number): void {
   w.writeInt8(m.resourceType);
-  if (version >= 1) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 1) w.writeCompactString(m.resourceName, "AlterConfigsResource.resourceName"); else w.writeString(m.resourceName, "AlterConfigsResource.resourceName");
   {
     const a = m.configs;
     w.writeArrayLength(a.length, (version >= 1));
@@ -85,9 +85,9 @@ function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, m: 
 }
 
 function encodeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, m: IncrementalAlterConfigsRequestAlterableConfig, version: number): void {
-  if (version >= 1) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 1) w.writeCompactString(m.name, "AlterableConfig.name"); else w.writeString(m.name, "AlterableConfig.name");
   w.writeInt8(m.configOperation);
-  if (version >= 1) w.writeCompactNullableString(m.value, "value"); else w.writeNullableString(m.value, "value");
+  if (version >= 1) w.writeCompactNullableString(m.value, "AlterableConfig.value"); else w.writeNullableString(m.value, "AlterableConfig.value");
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -99,28 +99,28 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number)
   }
   let f_resources: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "resources");
+    const n = r.readArrayLength((version >= 1), 1, "IncrementalAlterConfigsRequest.resources");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "resources: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "IncrementalAlterConfigsRequest.resources: null where the field is not nullable");
     } else {
       const a: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
       for (let i = 0; i < n; i++) a.push(decodeIncrementalAlterConfigsRequestAlterConfigsResource(r, version));
       f_resources = a;
     }
   }
-  const f_validateOnly: boolean = r.readBool("validateOnly");
+  const f_validateOnly: boolean = r.readBool("IncrementalAlterConfigsRequest.validateOnly");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
 function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, version: number): IncrementalAlterConfigsRequestAlterConfigsResource {
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 1 ? r.readCompactString("resourceName") : r.readString("resourceName"));
+  const f_resourceType: number = r.readInt8("AlterConfigsResource.resourceType");
+  const f_resourceName: string = (version >= 1 ? r.readCompactString("AlterConfigsResource.resourceName") : r.readString("AlterConfigsResource.resourceName"));
   let f_configs: IncrementalAlterConfigsRequestAlterableConfig[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "configs");
+    const n = r.readArrayLength((version >= 1), 1, "AlterConfigsResource.configs");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "configs: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AlterConfigsResource.configs: null where the field is not nullable");
     } else {
       const a: IncrementalAlterConfigsRequestAlterableConfig[] = [];
       for (let i = 0; i < n; i++) a.push(decodeIncrementalAlterConfigsRequestAlterableConfig(r, version));
@@ -132,9 +132,9 @@ function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, ver
 }
 
 function decodeIncrementalAlterConfigsRequestAlterableConfig(r: Reader, version: number): IncrementalAlterConfigsRequestAlterableConfig {
-  const f_name: string = (version >= 1 ? r.readCompactString("name") : r.readString("name"));
-  const f_configOperation: number = r.readInt8("configOperation");
-  const f_value: string | null = (version >= 1 ? r.readCompactNullableString("value") : r.readNullableString("value"));
+  const f_name: string = (version >= 1 ? r.readCompactString("AlterableConfig.name") : r.readString("AlterableConfig.name"));
+  const f_configOperation: number = r.readInt8("AlterableConfig.configOperation");
+  const f_value: string | null = (version >= 1 ? r.readCompactNullableString("AlterableConfig.value") : r.readNullableString("AlterableConfig.value"));
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, configOperation: f_configOperation, value: f_value, unknownTaggedFields };
 }

@@ -57,9 +57,9 @@ export function encodeIncrementalAlterConfigsResponse(w: Writer, m: IncrementalA
 
 function encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 1) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+  if (version >= 1) w.writeCompactNullableString(m.errorMessage, "AlterConfigsResourceResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "AlterConfigsResourceResponse.errorMessage");
   w.writeInt8(m.resourceType);
-  if (version >= 1) w.writeCompactString(m.resourceName, "resourceName"); else w.writeString(m.resourceName, "resourceName");
+  if (version >= 1) w.writeCompactString(m.resourceName, "AlterConfigsResourceResponse.resourceName"); else w.writeString(m.resourceName, "AlterConfigsResourceResponse.resourceName");
   if (version >= 1) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -69,12 +69,12 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of IncrementalAlterConfigsResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("IncrementalAlterConfigsResponse.throttleTimeMs");
   let f_responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "responses");
+    const n = r.readArrayLength((version >= 1), 1, "IncrementalAlterConfigsResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "IncrementalAlterConfigsResponse.responses: null where the field is not nullable");
     } else {
       const a: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, version));
@@ -86,10 +86,10 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number
 }
 
 function decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 1 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
-  const f_resourceType: number = r.readInt8("resourceType");
-  const f_resourceName: string = (version >= 1 ? r.readCompactString("resourceName") : r.readString("resourceName"));
+  const f_errorCode: number = r.readInt16("AlterConfigsResourceResponse.errorCode");
+  const f_errorMessage: string | null = (version >= 1 ? r.readCompactNullableString("AlterConfigsResourceResponse.errorMessage") : r.readNullableString("AlterConfigsResourceResponse.errorMessage"));
+  const f_resourceType: number = r.readInt8("AlterConfigsResourceResponse.resourceType");
+  const f_resourceName: string = (version >= 1 ? r.readCompactString("AlterConfigsResourceResponse.resourceName") : r.readString("AlterConfigsResourceResponse.resourceName"));
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, resourceType: f_resourceType, resourceName: f_resourceName, unknownTaggedFields };
 }

@@ -28,7 +28,7 @@ export function encodeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest,
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of InitProducerIdRequest (valid 0-5)`);
   }
-  if (version >= 2) w.writeCompactNullableString(m.transactionalId, "transactionalId"); else w.writeNullableString(m.transactionalId, "transactionalId");
+  if (version >= 2) w.writeCompactNullableString(m.transactionalId, "InitProducerIdRequest.transactionalId"); else w.writeNullableString(m.transactionalId, "InitProducerIdRequest.transactionalId");
   w.writeInt32(m.transactionTimeoutMs);
   if (!(version >= 3) && m.producerId !== -1n) throw nonIgnorable("producerId", "InitProducerIdRequest", version);
   if (version >= 3) {
@@ -47,10 +47,10 @@ export function decodeInitProducerIdRequest(r: Reader, version: number): InitPro
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitProducerIdRequest (valid 0-5)`);
   }
-  const f_transactionalId: string | null = (version >= 2 ? r.readCompactNullableString("transactionalId") : r.readNullableString("transactionalId"));
-  const f_transactionTimeoutMs: number = r.readInt32("transactionTimeoutMs");
-  const f_producerId: bigint = version >= 3 ? r.readInt64("producerId") : -1n;
-  const f_producerEpoch: number = version >= 3 ? r.readInt16("producerEpoch") : -1;
+  const f_transactionalId: string | null = (version >= 2 ? r.readCompactNullableString("InitProducerIdRequest.transactionalId") : r.readNullableString("InitProducerIdRequest.transactionalId"));
+  const f_transactionTimeoutMs: number = r.readInt32("InitProducerIdRequest.transactionTimeoutMs");
+  const f_producerId: bigint = version >= 3 ? r.readInt64("InitProducerIdRequest.producerId") : -1n;
+  const f_producerEpoch: number = version >= 3 ? r.readInt16("InitProducerIdRequest.producerEpoch") : -1;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { transactionalId: f_transactionalId, transactionTimeoutMs: f_transactionTimeoutMs, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
 }

@@ -41,10 +41,10 @@ export function decodeInitProducerIdResponse(r: Reader, version: number): InitPr
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitProducerIdResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
+  const f_throttleTimeMs: number = r.readInt32("InitProducerIdResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("InitProducerIdResponse.errorCode");
+  const f_producerId: bigint = r.readInt64("InitProducerIdResponse.producerId");
+  const f_producerEpoch: number = r.readInt16("InitProducerIdResponse.producerEpoch");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
 }

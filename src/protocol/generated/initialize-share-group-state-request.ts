@@ -55,7 +55,7 @@ export function encodeInitializeShareGroupStateRequest(w: Writer, m: InitializeS
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of InitializeShareGroupStateRequest (valid 0-0)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "InitializeShareGroupStateRequest.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -89,12 +89,12 @@ export function decodeInitializeShareGroupStateRequest(r: Reader, version: numbe
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitializeShareGroupStateRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
+  const f_groupId: string = r.readCompactString("InitializeShareGroupStateRequest.groupId");
   let f_topics: InitializeShareGroupStateRequestInitializeStateData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "InitializeShareGroupStateRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "InitializeShareGroupStateRequest.topics: null where the field is not nullable");
     } else {
       const a: InitializeShareGroupStateRequestInitializeStateData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeInitializeShareGroupStateRequestInitializeStateData(r, version));
@@ -106,12 +106,12 @@ export function decodeInitializeShareGroupStateRequest(r: Reader, version: numbe
 }
 
 function decodeInitializeShareGroupStateRequestInitializeStateData(r: Reader, version: number): InitializeShareGroupStateRequestInitializeStateData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("InitializeStateData.topicId");
   let f_partitions: InitializeShareGroupStateRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "InitializeStateData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "InitializeStateData.partitions: null where the field is not nullable");
     } else {
       const a: InitializeShareGroupStateRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeInitializeShareGroupStateRequestPartitionData(r, version));
@@ -123,9 +123,9 @@ function decodeInitializeShareGroupStateRequestInitializeStateData(r: Reader, ve
 }
 
 function decodeInitializeShareGroupStateRequestPartitionData(r: Reader, version: number): InitializeShareGroupStateRequestPartitionData {
-  const f_partition: number = r.readInt32("partition");
-  const f_stateEpoch: number = r.readInt32("stateEpoch");
-  const f_startOffset: bigint = r.readInt64("startOffset");
+  const f_partition: number = r.readInt32("PartitionData.partition");
+  const f_stateEpoch: number = r.readInt32("PartitionData.stateEpoch");
+  const f_startOffset: bigint = r.readInt64("PartitionData.startOffset");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, stateEpoch: f_stateEpoch, startOffset: f_startOffset, unknownTaggedFields };
 }

@@ -78,7 +78,7 @@ function encodeInitializeShareGroupStateResponseInitializeStateResult(w: Writer,
 function encodeInitializeShareGroupStateResponsePartitionResult(w: Writer, m: InitializeShareGroupStateResponsePartitionResult, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -88,9 +88,9 @@ export function decodeInitializeShareGroupStateResponse(r: Reader, version: numb
   }
   let f_results: InitializeShareGroupStateResponseInitializeStateResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "InitializeShareGroupStateResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "InitializeShareGroupStateResponse.results: null where the field is not nullable");
     } else {
       const a: InitializeShareGroupStateResponseInitializeStateResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeInitializeShareGroupStateResponseInitializeStateResult(r, version));
@@ -102,12 +102,12 @@ export function decodeInitializeShareGroupStateResponse(r: Reader, version: numb
 }
 
 function decodeInitializeShareGroupStateResponseInitializeStateResult(r: Reader, version: number): InitializeShareGroupStateResponseInitializeStateResult {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("InitializeStateResult.topicId");
   let f_partitions: InitializeShareGroupStateResponsePartitionResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "InitializeStateResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "InitializeStateResult.partitions: null where the field is not nullable");
     } else {
       const a: InitializeShareGroupStateResponsePartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeInitializeShareGroupStateResponsePartitionResult(r, version));
@@ -119,9 +119,9 @@ function decodeInitializeShareGroupStateResponseInitializeStateResult(r: Reader,
 }
 
 function decodeInitializeShareGroupStateResponsePartitionResult(r: Reader, version: number): InitializeShareGroupStateResponsePartitionResult {
-  const f_partition: number = r.readInt32("partition");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_partition: number = r.readInt32("PartitionResult.partition");
+  const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionResult.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

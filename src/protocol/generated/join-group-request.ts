@@ -51,17 +51,17 @@ export function encodeJoinGroupRequest(w: Writer, m: JoinGroupRequest, version: 
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of JoinGroupRequest (valid 0-9)`);
   }
-  if (version >= 6) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 6) w.writeCompactString(m.groupId, "JoinGroupRequest.groupId"); else w.writeString(m.groupId, "JoinGroupRequest.groupId");
   w.writeInt32(m.sessionTimeoutMs);
   if (version >= 1) {
     w.writeInt32(m.rebalanceTimeoutMs);
   }
-  if (version >= 6) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 6) w.writeCompactString(m.memberId, "JoinGroupRequest.memberId"); else w.writeString(m.memberId, "JoinGroupRequest.memberId");
   if (!(version >= 5) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "JoinGroupRequest", version);
   if (version >= 5) {
-    if (version >= 6) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 6) w.writeCompactNullableString(m.groupInstanceId, "JoinGroupRequest.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "JoinGroupRequest.groupInstanceId");
   }
-  if (version >= 6) w.writeCompactString(m.protocolType, "protocolType"); else w.writeString(m.protocolType, "protocolType");
+  if (version >= 6) w.writeCompactString(m.protocolType, "JoinGroupRequest.protocolType"); else w.writeString(m.protocolType, "JoinGroupRequest.protocolType");
   {
     const a = m.protocols;
     w.writeArrayLength(a.length, (version >= 6));
@@ -70,7 +70,7 @@ export function encodeJoinGroupRequest(w: Writer, m: JoinGroupRequest, version: 
     }
   }
   if (version >= 8) {
-    w.writeCompactNullableString(m.reason, "reason");
+    w.writeCompactNullableString(m.reason, "JoinGroupRequest.reason");
   }
   if (version >= 6) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -78,8 +78,8 @@ export function encodeJoinGroupRequest(w: Writer, m: JoinGroupRequest, version: 
 }
 
 function encodeJoinGroupRequestProtocol(w: Writer, m: JoinGroupRequestProtocol, version: number): void {
-  if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
-  w.writeBytes(m.metadata, (version >= 6), "metadata");
+  if (version >= 6) w.writeCompactString(m.name, "JoinGroupRequestProtocol.name"); else w.writeString(m.name, "JoinGroupRequestProtocol.name");
+  w.writeBytes(m.metadata, (version >= 6), "JoinGroupRequestProtocol.metadata");
   if (version >= 6) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -89,31 +89,31 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of JoinGroupRequest (valid 0-9)`);
   }
-  const f_groupId: string = (version >= 6 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_sessionTimeoutMs: number = r.readInt32("sessionTimeoutMs");
-  const f_rebalanceTimeoutMs: number = version >= 1 ? r.readInt32("rebalanceTimeoutMs") : -1;
-  const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
-  const f_protocolType: string = (version >= 6 ? r.readCompactString("protocolType") : r.readString("protocolType"));
+  const f_groupId: string = (version >= 6 ? r.readCompactString("JoinGroupRequest.groupId") : r.readString("JoinGroupRequest.groupId"));
+  const f_sessionTimeoutMs: number = r.readInt32("JoinGroupRequest.sessionTimeoutMs");
+  const f_rebalanceTimeoutMs: number = version >= 1 ? r.readInt32("JoinGroupRequest.rebalanceTimeoutMs") : -1;
+  const f_memberId: string = (version >= 6 ? r.readCompactString("JoinGroupRequest.memberId") : r.readString("JoinGroupRequest.memberId"));
+  const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("JoinGroupRequest.groupInstanceId") : r.readNullableString("JoinGroupRequest.groupInstanceId")) : null;
+  const f_protocolType: string = (version >= 6 ? r.readCompactString("JoinGroupRequest.protocolType") : r.readString("JoinGroupRequest.protocolType"));
   let f_protocols: JoinGroupRequestProtocol[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "protocols");
+    const n = r.readArrayLength((version >= 6), 1, "JoinGroupRequest.protocols");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "protocols: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "JoinGroupRequest.protocols: null where the field is not nullable");
     } else {
       const a: JoinGroupRequestProtocol[] = [];
       for (let i = 0; i < n; i++) a.push(decodeJoinGroupRequestProtocol(r, version));
       f_protocols = a;
     }
   }
-  const f_reason: string | null = version >= 8 ? r.readCompactNullableString("reason") : null;
+  const f_reason: string | null = version >= 8 ? r.readCompactNullableString("JoinGroupRequest.reason") : null;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, sessionTimeoutMs: f_sessionTimeoutMs, rebalanceTimeoutMs: f_rebalanceTimeoutMs, memberId: f_memberId, groupInstanceId: f_groupInstanceId, protocolType: f_protocolType, protocols: f_protocols, reason: f_reason, unknownTaggedFields };
 }
 
 function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
-  const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
-  const f_metadata: Buffer = r.readBytes((version >= 6), "metadata");
+  const f_name: string = (version >= 6 ? r.readCompactString("JoinGroupRequestProtocol.name") : r.readString("JoinGroupRequestProtocol.name"));
+  const f_metadata: Buffer = r.readBytes((version >= 6), "JoinGroupRequestProtocol.metadata");
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { name: f_name, metadata: f_metadata, unknownTaggedFields };
 }

@@ -61,15 +61,15 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
   w.writeInt16(m.errorCode);
   w.writeInt32(m.generationId);
   if (version >= 7) {
-    w.writeCompactNullableString(m.protocolType, "protocolType");
+    w.writeCompactNullableString(m.protocolType, "JoinGroupResponse.protocolType");
   }
-  if (version >= 6) if (version >= 7) w.writeCompactNullableString(m.protocolName, "protocolName"); else w.writeCompactString(nonNull(m.protocolName, "protocolName"), "protocolName"); else if (version >= 7) w.writeNullableString(m.protocolName, "protocolName"); else w.writeString(nonNull(m.protocolName, "protocolName"), "protocolName");
-  if (version >= 6) w.writeCompactString(m.leader, "leader"); else w.writeString(m.leader, "leader");
+  if (version >= 6) if (version >= 7) w.writeCompactNullableString(m.protocolName, "JoinGroupResponse.protocolName"); else w.writeCompactString(nonNull(m.protocolName, "JoinGroupResponse.protocolName"), "JoinGroupResponse.protocolName"); else if (version >= 7) w.writeNullableString(m.protocolName, "JoinGroupResponse.protocolName"); else w.writeString(nonNull(m.protocolName, "JoinGroupResponse.protocolName"), "JoinGroupResponse.protocolName");
+  if (version >= 6) w.writeCompactString(m.leader, "JoinGroupResponse.leader"); else w.writeString(m.leader, "JoinGroupResponse.leader");
   if (!(version >= 9) && m.skipAssignment !== false) throw nonIgnorable("skipAssignment", "JoinGroupResponse", version);
   if (version >= 9) {
     w.writeBool(m.skipAssignment);
   }
-  if (version >= 6) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 6) w.writeCompactString(m.memberId, "JoinGroupResponse.memberId"); else w.writeString(m.memberId, "JoinGroupResponse.memberId");
   {
     const a = m.members;
     w.writeArrayLength(a.length, (version >= 6));
@@ -83,11 +83,11 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
 }
 
 function encodeJoinGroupResponseMember(w: Writer, m: JoinGroupResponseMember, version: number): void {
-  if (version >= 6) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 6) w.writeCompactString(m.memberId, "JoinGroupResponseMember.memberId"); else w.writeString(m.memberId, "JoinGroupResponseMember.memberId");
   if (version >= 5) {
-    if (version >= 6) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 6) w.writeCompactNullableString(m.groupInstanceId, "JoinGroupResponseMember.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "JoinGroupResponseMember.groupInstanceId");
   }
-  w.writeBytes(m.metadata, (version >= 6), "metadata");
+  w.writeBytes(m.metadata, (version >= 6), "JoinGroupResponseMember.metadata");
   if (version >= 6) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -97,19 +97,19 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of JoinGroupResponse (valid 0-9)`);
   }
-  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_generationId: number = r.readInt32("generationId");
-  const f_protocolType: string | null = version >= 7 ? r.readCompactNullableString("protocolType") : null;
-  const f_protocolName: string | null = (version >= 6 ? (version >= 7 ? r.readCompactNullableString("protocolName") : r.readCompactString("protocolName")) : (version >= 7 ? r.readNullableString("protocolName") : r.readString("protocolName")));
-  const f_leader: string = (version >= 6 ? r.readCompactString("leader") : r.readString("leader"));
-  const f_skipAssignment: boolean = version >= 9 ? r.readBool("skipAssignment") : false;
-  const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
+  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("JoinGroupResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = r.readInt16("JoinGroupResponse.errorCode");
+  const f_generationId: number = r.readInt32("JoinGroupResponse.generationId");
+  const f_protocolType: string | null = version >= 7 ? r.readCompactNullableString("JoinGroupResponse.protocolType") : null;
+  const f_protocolName: string | null = (version >= 6 ? (version >= 7 ? r.readCompactNullableString("JoinGroupResponse.protocolName") : r.readCompactString("JoinGroupResponse.protocolName")) : (version >= 7 ? r.readNullableString("JoinGroupResponse.protocolName") : r.readString("JoinGroupResponse.protocolName")));
+  const f_leader: string = (version >= 6 ? r.readCompactString("JoinGroupResponse.leader") : r.readString("JoinGroupResponse.leader"));
+  const f_skipAssignment: boolean = version >= 9 ? r.readBool("JoinGroupResponse.skipAssignment") : false;
+  const f_memberId: string = (version >= 6 ? r.readCompactString("JoinGroupResponse.memberId") : r.readString("JoinGroupResponse.memberId"));
   let f_members: JoinGroupResponseMember[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "members");
+    const n = r.readArrayLength((version >= 6), 1, "JoinGroupResponse.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "JoinGroupResponse.members: null where the field is not nullable");
     } else {
       const a: JoinGroupResponseMember[] = [];
       for (let i = 0; i < n; i++) a.push(decodeJoinGroupResponseMember(r, version));
@@ -121,9 +121,9 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
 }
 
 function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseMember {
-  const f_memberId: string = (version >= 6 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
-  const f_metadata: Buffer = r.readBytes((version >= 6), "metadata");
+  const f_memberId: string = (version >= 6 ? r.readCompactString("JoinGroupResponseMember.memberId") : r.readString("JoinGroupResponseMember.memberId"));
+  const f_groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.readCompactNullableString("JoinGroupResponseMember.groupInstanceId") : r.readNullableString("JoinGroupResponseMember.groupInstanceId")) : null;
+  const f_metadata: Buffer = r.readBytes((version >= 6), "JoinGroupResponseMember.metadata");
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, metadata: f_metadata, unknownTaggedFields };
 }

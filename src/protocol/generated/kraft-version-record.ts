@@ -33,8 +33,8 @@ export function decodeKRaftVersionRecord(r: Reader, version: number): KRaftVersi
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of KRaftVersionRecord (valid 0-0)`);
   }
-  const f_version: number = r.readInt16("version");
-  const f_kRaftVersion: number = r.readInt16("kRaftVersion");
+  const f_version: number = r.readInt16("KRaftVersionRecord.version");
+  const f_kRaftVersion: number = r.readInt16("KRaftVersionRecord.kRaftVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, kRaftVersion: f_kRaftVersion, unknownTaggedFields };
 }

@@ -150,7 +150,7 @@ export function encodeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequest, ver
 
 function encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, m: LeaderAndIsrRequestLeaderAndIsrPartitionState, version: number): void {
   if (version <= 1) {
-    w.writeString(m.topicName, "topicName");
+    w.writeString(m.topicName, "LeaderAndIsrPartitionState.topicName");
   }
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.controllerEpoch);
@@ -202,7 +202,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: Writer, m: Leade
 }
 
 function encodeLeaderAndIsrRequestLeaderAndIsrTopicState(w: Writer, m: LeaderAndIsrRequestLeaderAndIsrTopicState, version: number): void {
-  if (version >= 4) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 4) w.writeCompactString(m.topicName, "LeaderAndIsrTopicState.topicName"); else w.writeString(m.topicName, "LeaderAndIsrTopicState.topicName");
   if (version >= 5) {
     w.writeUuid(m.topicId);
   }
@@ -220,7 +220,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrTopicState(w: Writer, m: LeaderAnd
 
 function encodeLeaderAndIsrRequestLeaderAndIsrLiveLeader(w: Writer, m: LeaderAndIsrRequestLeaderAndIsrLiveLeader, version: number): void {
   w.writeInt32(m.brokerId);
-  if (version >= 4) w.writeCompactString(m.hostName, "hostName"); else w.writeString(m.hostName, "hostName");
+  if (version >= 4) w.writeCompactString(m.hostName, "LeaderAndIsrLiveLeader.hostName"); else w.writeString(m.hostName, "LeaderAndIsrLiveLeader.hostName");
   w.writeInt32(m.port);
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -231,16 +231,16 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
   if (version < 0 || version > 7) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of LeaderAndIsrRequest (valid 0-7)`);
   }
-  const f_controllerId: number = r.readInt32("controllerId");
-  const f_isKRaftController: boolean = version >= 7 ? r.readBool("isKRaftController") : false;
-  const f_controllerEpoch: number = r.readInt32("controllerEpoch");
-  const f_brokerEpoch: bigint = version >= 2 ? r.readInt64("brokerEpoch") : -1n;
-  const f_type: number = version >= 5 ? r.readInt8("type") : 0;
+  const f_controllerId: number = r.readInt32("LeaderAndIsrRequest.controllerId");
+  const f_isKRaftController: boolean = version >= 7 ? r.readBool("LeaderAndIsrRequest.isKRaftController") : false;
+  const f_controllerEpoch: number = r.readInt32("LeaderAndIsrRequest.controllerEpoch");
+  const f_brokerEpoch: bigint = version >= 2 ? r.readInt64("LeaderAndIsrRequest.brokerEpoch") : -1n;
+  const f_type: number = version >= 5 ? r.readInt8("LeaderAndIsrRequest.type") : 0;
   let f_ungroupedPartitionStates: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
   if (version <= 1) {
-    const n = r.readArrayLength(false, 1, "ungroupedPartitionStates");
+    const n = r.readArrayLength(false, 1, "LeaderAndIsrRequest.ungroupedPartitionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "ungroupedPartitionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrRequest.ungroupedPartitionStates: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrRequestLeaderAndIsrPartitionState(r, version));
@@ -249,9 +249,9 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
   }
   let f_topicStates: LeaderAndIsrRequestLeaderAndIsrTopicState[] = [];
   if (version >= 2) {
-    const n = r.readArrayLength((version >= 4), 1, "topicStates");
+    const n = r.readArrayLength((version >= 4), 1, "LeaderAndIsrRequest.topicStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrRequest.topicStates: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrRequestLeaderAndIsrTopicState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrRequestLeaderAndIsrTopicState(r, version));
@@ -260,9 +260,9 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
   }
   let f_liveLeaders: LeaderAndIsrRequestLeaderAndIsrLiveLeader[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "liveLeaders");
+    const n = r.readArrayLength((version >= 4), 1, "LeaderAndIsrRequest.liveLeaders");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "liveLeaders: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrRequest.liveLeaders: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrRequestLeaderAndIsrLiveLeader[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrRequestLeaderAndIsrLiveLeader(r, version));
@@ -274,70 +274,70 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
 }
 
 function decodeLeaderAndIsrRequestLeaderAndIsrPartitionState(r: Reader, version: number): LeaderAndIsrRequestLeaderAndIsrPartitionState {
-  const f_topicName: string = version <= 1 ? r.readString("topicName") : "";
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_controllerEpoch: number = r.readInt32("controllerEpoch");
-  const f_leader: number = r.readInt32("leader");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_topicName: string = version <= 1 ? r.readString("LeaderAndIsrPartitionState.topicName") : "";
+  const f_partitionIndex: number = r.readInt32("LeaderAndIsrPartitionState.partitionIndex");
+  const f_controllerEpoch: number = r.readInt32("LeaderAndIsrPartitionState.controllerEpoch");
+  const f_leader: number = r.readInt32("LeaderAndIsrPartitionState.leader");
+  const f_leaderEpoch: number = r.readInt32("LeaderAndIsrPartitionState.leaderEpoch");
   let f_isr: number[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 4, "isr");
+    const n = r.readArrayLength((version >= 4), 4, "LeaderAndIsrPartitionState.isr");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "isr: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrPartitionState.isr: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("isr"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("LeaderAndIsrPartitionState.isr"));
       f_isr = a;
     }
   }
-  const f_partitionEpoch: number = r.readInt32("partitionEpoch");
+  const f_partitionEpoch: number = r.readInt32("LeaderAndIsrPartitionState.partitionEpoch");
   let f_replicas: number[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 4, "replicas");
+    const n = r.readArrayLength((version >= 4), 4, "LeaderAndIsrPartitionState.replicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrPartitionState.replicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("LeaderAndIsrPartitionState.replicas"));
       f_replicas = a;
     }
   }
   let f_addingReplicas: number[] = [];
   if (version >= 3) {
-    const n = r.readArrayLength((version >= 4), 4, "addingReplicas");
+    const n = r.readArrayLength((version >= 4), 4, "LeaderAndIsrPartitionState.addingReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "addingReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrPartitionState.addingReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("addingReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("LeaderAndIsrPartitionState.addingReplicas"));
       f_addingReplicas = a;
     }
   }
   let f_removingReplicas: number[] = [];
   if (version >= 3) {
-    const n = r.readArrayLength((version >= 4), 4, "removingReplicas");
+    const n = r.readArrayLength((version >= 4), 4, "LeaderAndIsrPartitionState.removingReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "removingReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrPartitionState.removingReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("removingReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("LeaderAndIsrPartitionState.removingReplicas"));
       f_removingReplicas = a;
     }
   }
-  const f_isNew: boolean = version >= 1 ? r.readBool("isNew") : false;
-  const f_leaderRecoveryState: number = version >= 6 ? r.readInt8("leaderRecoveryState") : 0;
+  const f_isNew: boolean = version >= 1 ? r.readBool("LeaderAndIsrPartitionState.isNew") : false;
+  const f_leaderRecoveryState: number = version >= 6 ? r.readInt8("LeaderAndIsrPartitionState.leaderRecoveryState") : 0;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, controllerEpoch: f_controllerEpoch, leader: f_leader, leaderEpoch: f_leaderEpoch, isr: f_isr, partitionEpoch: f_partitionEpoch, replicas: f_replicas, addingReplicas: f_addingReplicas, removingReplicas: f_removingReplicas, isNew: f_isNew, leaderRecoveryState: f_leaderRecoveryState, unknownTaggedFields };
 }
 
 function decodeLeaderAndIsrRequestLeaderAndIsrTopicState(r: Reader, version: number): LeaderAndIsrRequestLeaderAndIsrTopicState {
-  const f_topicName: string = (version >= 4 ? r.readCompactString("topicName") : r.readString("topicName"));
-  const f_topicId: string = version >= 5 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topicName: string = (version >= 4 ? r.readCompactString("LeaderAndIsrTopicState.topicName") : r.readString("LeaderAndIsrTopicState.topicName"));
+  const f_topicId: string = version >= 5 ? r.readUuid("LeaderAndIsrTopicState.topicId") : ZERO_UUID;
   let f_partitionStates: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "partitionStates");
+    const n = r.readArrayLength((version >= 4), 1, "LeaderAndIsrTopicState.partitionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrTopicState.partitionStates: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrRequestLeaderAndIsrPartitionState(r, version));
@@ -349,9 +349,9 @@ function decodeLeaderAndIsrRequestLeaderAndIsrTopicState(r: Reader, version: num
 }
 
 function decodeLeaderAndIsrRequestLeaderAndIsrLiveLeader(r: Reader, version: number): LeaderAndIsrRequestLeaderAndIsrLiveLeader {
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_hostName: string = (version >= 4 ? r.readCompactString("hostName") : r.readString("hostName"));
-  const f_port: number = r.readInt32("port");
+  const f_brokerId: number = r.readInt32("LeaderAndIsrLiveLeader.brokerId");
+  const f_hostName: string = (version >= 4 ? r.readCompactString("LeaderAndIsrLiveLeader.hostName") : r.readString("LeaderAndIsrLiveLeader.hostName"));
+  const f_port: number = r.readInt32("LeaderAndIsrLiveLeader.port");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { brokerId: f_brokerId, hostName: f_hostName, port: f_port, unknownTaggedFields };
 }

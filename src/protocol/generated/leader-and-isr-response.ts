@@ -85,7 +85,7 @@ export function encodeLeaderAndIsrResponse(w: Writer, m: LeaderAndIsrResponse, v
 
 function encodeLeaderAndIsrResponseLeaderAndIsrPartitionError(w: Writer, m: LeaderAndIsrResponseLeaderAndIsrPartitionError, version: number): void {
   if (version <= 4) {
-    if (version >= 4) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+    if (version >= 4) w.writeCompactString(m.topicName, "LeaderAndIsrPartitionError.topicName"); else w.writeString(m.topicName, "LeaderAndIsrPartitionError.topicName");
   }
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
@@ -110,12 +110,12 @@ export function decodeLeaderAndIsrResponse(r: Reader, version: number): LeaderAn
   if (version < 0 || version > 7) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of LeaderAndIsrResponse (valid 0-7)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("LeaderAndIsrResponse.errorCode");
   let f_partitionErrors: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
   if (version <= 4) {
-    const n = r.readArrayLength((version >= 4), 1, "partitionErrors");
+    const n = r.readArrayLength((version >= 4), 1, "LeaderAndIsrResponse.partitionErrors");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionErrors: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrResponse.partitionErrors: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrResponseLeaderAndIsrPartitionError(r, version));
@@ -124,9 +124,9 @@ export function decodeLeaderAndIsrResponse(r: Reader, version: number): LeaderAn
   }
   let f_topics: LeaderAndIsrResponseLeaderAndIsrTopicError[] = [];
   if (version >= 5) {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "LeaderAndIsrResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrResponse.topics: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrResponseLeaderAndIsrTopicError[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrResponseLeaderAndIsrTopicError(r, version));
@@ -138,20 +138,20 @@ export function decodeLeaderAndIsrResponse(r: Reader, version: number): LeaderAn
 }
 
 function decodeLeaderAndIsrResponseLeaderAndIsrPartitionError(r: Reader, version: number): LeaderAndIsrResponseLeaderAndIsrPartitionError {
-  const f_topicName: string = version <= 4 ? (version >= 4 ? r.readCompactString("topicName") : r.readString("topicName")) : "";
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_topicName: string = version <= 4 ? (version >= 4 ? r.readCompactString("LeaderAndIsrPartitionError.topicName") : r.readString("LeaderAndIsrPartitionError.topicName")) : "";
+  const f_partitionIndex: number = r.readInt32("LeaderAndIsrPartitionError.partitionIndex");
+  const f_errorCode: number = r.readInt16("LeaderAndIsrPartitionError.errorCode");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }
 
 function decodeLeaderAndIsrResponseLeaderAndIsrTopicError(r: Reader, version: number): LeaderAndIsrResponseLeaderAndIsrTopicError {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("LeaderAndIsrTopicError.topicId");
   let f_partitionErrors: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitionErrors");
+    const n = r.readArrayLength(true, 1, "LeaderAndIsrTopicError.partitionErrors");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionErrors: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderAndIsrTopicError.partitionErrors: null where the field is not nullable");
     } else {
       const a: LeaderAndIsrResponseLeaderAndIsrPartitionError[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderAndIsrResponseLeaderAndIsrPartitionError(r, version));

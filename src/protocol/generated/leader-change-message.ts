@@ -75,13 +75,13 @@ export function decodeLeaderChangeMessage(r: Reader, version: number): LeaderCha
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of LeaderChangeMessage (valid 0-1)`);
   }
-  const f_version: number = r.readInt16("version");
-  const f_leaderId: number = r.readInt32("leaderId");
+  const f_version: number = r.readInt16("LeaderChangeMessage.version");
+  const f_leaderId: number = r.readInt32("LeaderChangeMessage.leaderId");
   let f_voters: LeaderChangeMessageVoter[] = [];
   {
-    const n = r.readArrayLength(true, 1, "voters");
+    const n = r.readArrayLength(true, 1, "LeaderChangeMessage.voters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "voters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderChangeMessage.voters: null where the field is not nullable");
     } else {
       const a: LeaderChangeMessageVoter[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderChangeMessageVoter(r, version));
@@ -90,9 +90,9 @@ export function decodeLeaderChangeMessage(r: Reader, version: number): LeaderCha
   }
   let f_grantingVoters: LeaderChangeMessageVoter[] = [];
   {
-    const n = r.readArrayLength(true, 1, "grantingVoters");
+    const n = r.readArrayLength(true, 1, "LeaderChangeMessage.grantingVoters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "grantingVoters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaderChangeMessage.grantingVoters: null where the field is not nullable");
     } else {
       const a: LeaderChangeMessageVoter[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaderChangeMessageVoter(r, version));
@@ -104,8 +104,8 @@ export function decodeLeaderChangeMessage(r: Reader, version: number): LeaderCha
 }
 
 function decodeLeaderChangeMessageVoter(r: Reader, version: number): LeaderChangeMessageVoter {
-  const f_voterId: number = r.readInt32("voterId");
-  const f_voterDirectoryId: string = version >= 1 ? r.readUuid("voterDirectoryId") : ZERO_UUID;
+  const f_voterId: number = r.readInt32("Voter.voterId");
+  const f_voterDirectoryId: string = version >= 1 ? r.readUuid("Voter.voterDirectoryId") : ZERO_UUID;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, unknownTaggedFields };
 }

@@ -42,10 +42,10 @@ export function encodeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, version
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of LeaveGroupRequest (valid 0-5)`);
   }
-  if (version >= 4) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 4) w.writeCompactString(m.groupId, "LeaveGroupRequest.groupId"); else w.writeString(m.groupId, "LeaveGroupRequest.groupId");
   if (!(version <= 2) && m.memberId !== "") throw nonIgnorable("memberId", "LeaveGroupRequest", version);
   if (version <= 2) {
-    w.writeString(m.memberId, "memberId");
+    w.writeString(m.memberId, "LeaveGroupRequest.memberId");
   }
   if (!(version >= 3) && m.members.length !== 0) throw nonIgnorable("members", "LeaveGroupRequest", version);
   if (version >= 3) {
@@ -63,10 +63,10 @@ export function encodeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, version
 }
 
 function encodeLeaveGroupRequestMemberIdentity(w: Writer, m: LeaveGroupRequestMemberIdentity, version: number): void {
-  if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
-  if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+  if (version >= 4) w.writeCompactString(m.memberId, "MemberIdentity.memberId"); else w.writeString(m.memberId, "MemberIdentity.memberId");
+  if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "MemberIdentity.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "MemberIdentity.groupInstanceId");
   if (version >= 5) {
-    w.writeCompactNullableString(m.reason, "reason");
+    w.writeCompactNullableString(m.reason, "MemberIdentity.reason");
   }
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -77,13 +77,13 @@ export function decodeLeaveGroupRequest(r: Reader, version: number): LeaveGroupR
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of LeaveGroupRequest (valid 0-5)`);
   }
-  const f_groupId: string = (version >= 4 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_memberId: string = version <= 2 ? r.readString("memberId") : "";
+  const f_groupId: string = (version >= 4 ? r.readCompactString("LeaveGroupRequest.groupId") : r.readString("LeaveGroupRequest.groupId"));
+  const f_memberId: string = version <= 2 ? r.readString("LeaveGroupRequest.memberId") : "";
   let f_members: LeaveGroupRequestMemberIdentity[] = [];
   if (version >= 3) {
-    const n = r.readArrayLength((version >= 4), 1, "members");
+    const n = r.readArrayLength((version >= 4), 1, "LeaveGroupRequest.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaveGroupRequest.members: null where the field is not nullable");
     } else {
       const a: LeaveGroupRequestMemberIdentity[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaveGroupRequestMemberIdentity(r, version));
@@ -95,9 +95,9 @@ export function decodeLeaveGroupRequest(r: Reader, version: number): LeaveGroupR
 }
 
 function decodeLeaveGroupRequestMemberIdentity(r: Reader, version: number): LeaveGroupRequestMemberIdentity {
-  const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId"));
-  const f_reason: string | null = version >= 5 ? r.readCompactNullableString("reason") : null;
+  const f_memberId: string = (version >= 4 ? r.readCompactString("MemberIdentity.memberId") : r.readString("MemberIdentity.memberId"));
+  const f_groupInstanceId: string | null = (version >= 4 ? r.readCompactNullableString("MemberIdentity.groupInstanceId") : r.readNullableString("MemberIdentity.groupInstanceId"));
+  const f_reason: string | null = version >= 5 ? r.readCompactNullableString("MemberIdentity.reason") : null;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, reason: f_reason, unknownTaggedFields };
 }

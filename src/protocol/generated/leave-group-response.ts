@@ -62,8 +62,8 @@ export function encodeLeaveGroupResponse(w: Writer, m: LeaveGroupResponse, versi
 }
 
 function encodeLeaveGroupResponseMemberResponse(w: Writer, m: LeaveGroupResponseMemberResponse, version: number): void {
-  if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
-  if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+  if (version >= 4) w.writeCompactString(m.memberId, "MemberResponse.memberId"); else w.writeString(m.memberId, "MemberResponse.memberId");
+  if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "MemberResponse.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "MemberResponse.groupInstanceId");
   w.writeInt16(m.errorCode);
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -74,13 +74,13 @@ export function decodeLeaveGroupResponse(r: Reader, version: number): LeaveGroup
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of LeaveGroupResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("LeaveGroupResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = r.readInt16("LeaveGroupResponse.errorCode");
   let f_members: LeaveGroupResponseMemberResponse[] = [];
   if (version >= 3) {
-    const n = r.readArrayLength((version >= 4), 1, "members");
+    const n = r.readArrayLength((version >= 4), 1, "LeaveGroupResponse.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "LeaveGroupResponse.members: null where the field is not nullable");
     } else {
       const a: LeaveGroupResponseMemberResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeLeaveGroupResponseMemberResponse(r, version));
@@ -92,9 +92,9 @@ export function decodeLeaveGroupResponse(r: Reader, version: number): LeaveGroup
 }
 
 function decodeLeaveGroupResponseMemberResponse(r: Reader, version: number): LeaveGroupResponseMemberResponse {
-  const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId"));
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_memberId: string = (version >= 4 ? r.readCompactString("MemberResponse.memberId") : r.readString("MemberResponse.memberId"));
+  const f_groupInstanceId: string | null = (version >= 4 ? r.readCompactNullableString("MemberResponse.groupInstanceId") : r.readNullableString("MemberResponse.groupInstanceId"));
+  const f_errorCode: number = r.readInt16("MemberResponse.errorCode");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, groupInstanceId: f_groupInstanceId, errorCode: f_errorCode, unknownTaggedFields };
 }

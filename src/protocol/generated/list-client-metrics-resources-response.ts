@@ -51,7 +51,7 @@ export function encodeListClientMetricsResourcesResponse(w: Writer, m: ListClien
 }
 
 function encodeListClientMetricsResourcesResponseClientMetricsResource(w: Writer, m: ListClientMetricsResourcesResponseClientMetricsResource, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ClientMetricsResource.name");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -59,13 +59,13 @@ export function decodeListClientMetricsResourcesResponse(r: Reader, version: num
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListClientMetricsResourcesResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("ListClientMetricsResourcesResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ListClientMetricsResourcesResponse.errorCode");
   let f_clientMetricsResources: ListClientMetricsResourcesResponseClientMetricsResource[] = [];
   {
-    const n = r.readArrayLength(true, 1, "clientMetricsResources");
+    const n = r.readArrayLength(true, 1, "ListClientMetricsResourcesResponse.clientMetricsResources");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "clientMetricsResources: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListClientMetricsResourcesResponse.clientMetricsResources: null where the field is not nullable");
     } else {
       const a: ListClientMetricsResourcesResponseClientMetricsResource[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListClientMetricsResourcesResponseClientMetricsResource(r, version));
@@ -77,7 +77,7 @@ export function decodeListClientMetricsResourcesResponse(r: Reader, version: num
 }
 
 function decodeListClientMetricsResourcesResponseClientMetricsResource(r: Reader, version: number): ListClientMetricsResourcesResponseClientMetricsResource {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("ClientMetricsResource.name");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, unknownTaggedFields };
 }

@@ -30,7 +30,7 @@ export function encodeListGroupsRequest(w: Writer, m: ListGroupsRequest, version
       const a = m.statesFilter;
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        w.writeCompactString(a[i]!, "statesFilter");
+        w.writeCompactString(a[i]!, "ListGroupsRequest.statesFilter");
       }
     }
   }
@@ -40,7 +40,7 @@ export function encodeListGroupsRequest(w: Writer, m: ListGroupsRequest, version
       const a = m.typesFilter;
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        w.writeCompactString(a[i]!, "typesFilter");
+        w.writeCompactString(a[i]!, "ListGroupsRequest.typesFilter");
       }
     }
   }
@@ -55,23 +55,23 @@ export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsR
   }
   let f_statesFilter: string[] = [];
   if (version >= 4) {
-    const n = r.readArrayLength(true, 1, "statesFilter");
+    const n = r.readArrayLength(true, 1, "ListGroupsRequest.statesFilter");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "statesFilter: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListGroupsRequest.statesFilter: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("statesFilter"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ListGroupsRequest.statesFilter"));
       f_statesFilter = a;
     }
   }
   let f_typesFilter: string[] = [];
   if (version >= 5) {
-    const n = r.readArrayLength(true, 1, "typesFilter");
+    const n = r.readArrayLength(true, 1, "ListGroupsRequest.typesFilter");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "typesFilter: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListGroupsRequest.typesFilter: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("typesFilter"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ListGroupsRequest.typesFilter"));
       f_typesFilter = a;
     }
   }

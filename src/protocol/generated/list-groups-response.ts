@@ -61,13 +61,13 @@ export function encodeListGroupsResponse(w: Writer, m: ListGroupsResponse, versi
 }
 
 function encodeListGroupsResponseListedGroup(w: Writer, m: ListGroupsResponseListedGroup, version: number): void {
-  if (version >= 3) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
-  if (version >= 3) w.writeCompactString(m.protocolType, "protocolType"); else w.writeString(m.protocolType, "protocolType");
+  if (version >= 3) w.writeCompactString(m.groupId, "ListedGroup.groupId"); else w.writeString(m.groupId, "ListedGroup.groupId");
+  if (version >= 3) w.writeCompactString(m.protocolType, "ListedGroup.protocolType"); else w.writeString(m.protocolType, "ListedGroup.protocolType");
   if (version >= 4) {
-    w.writeCompactString(m.groupState, "groupState");
+    w.writeCompactString(m.groupState, "ListedGroup.groupState");
   }
   if (version >= 5) {
-    w.writeCompactString(m.groupType, "groupType");
+    w.writeCompactString(m.groupType, "ListedGroup.groupType");
   }
   if (version >= 3) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -78,13 +78,13 @@ export function decodeListGroupsResponse(r: Reader, version: number): ListGroups
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListGroupsResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("ListGroupsResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = r.readInt16("ListGroupsResponse.errorCode");
   let f_groups: ListGroupsResponseListedGroup[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "groups");
+    const n = r.readArrayLength((version >= 3), 1, "ListGroupsResponse.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListGroupsResponse.groups: null where the field is not nullable");
     } else {
       const a: ListGroupsResponseListedGroup[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListGroupsResponseListedGroup(r, version));
@@ -96,10 +96,10 @@ export function decodeListGroupsResponse(r: Reader, version: number): ListGroups
 }
 
 function decodeListGroupsResponseListedGroup(r: Reader, version: number): ListGroupsResponseListedGroup {
-  const f_groupId: string = (version >= 3 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_protocolType: string = (version >= 3 ? r.readCompactString("protocolType") : r.readString("protocolType"));
-  const f_groupState: string = version >= 4 ? r.readCompactString("groupState") : "";
-  const f_groupType: string = version >= 5 ? r.readCompactString("groupType") : "";
+  const f_groupId: string = (version >= 3 ? r.readCompactString("ListedGroup.groupId") : r.readString("ListedGroup.groupId"));
+  const f_protocolType: string = (version >= 3 ? r.readCompactString("ListedGroup.protocolType") : r.readString("ListedGroup.protocolType"));
+  const f_groupState: string = version >= 4 ? r.readCompactString("ListedGroup.groupState") : "";
+  const f_groupType: string = version >= 5 ? r.readCompactString("ListedGroup.groupType") : "";
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, protocolType: f_protocolType, groupState: f_groupState, groupType: f_groupType, unknownTaggedFields };
 }

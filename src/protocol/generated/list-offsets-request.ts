@@ -81,7 +81,7 @@ export function encodeListOffsetsRequest(w: Writer, m: ListOffsetsRequest, versi
 }
 
 function encodeListOffsetsRequestListOffsetsTopic(w: Writer, m: ListOffsetsRequestListOffsetsTopic, version: number): void {
-  if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 6) w.writeCompactString(m.name, "ListOffsetsTopic.name"); else w.writeString(m.name, "ListOffsetsTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 6));
@@ -113,31 +113,31 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
   if (version < 0 || version > 10) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListOffsetsRequest (valid 0-10)`);
   }
-  const f_replicaId: number = r.readInt32("replicaId");
-  const f_isolationLevel: number = version >= 2 ? r.readInt8("isolationLevel") : 0;
+  const f_replicaId: number = r.readInt32("ListOffsetsRequest.replicaId");
+  const f_isolationLevel: number = version >= 2 ? r.readInt8("ListOffsetsRequest.isolationLevel") : 0;
   let f_topics: ListOffsetsRequestListOffsetsTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "topics");
+    const n = r.readArrayLength((version >= 6), 1, "ListOffsetsRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListOffsetsRequest.topics: null where the field is not nullable");
     } else {
       const a: ListOffsetsRequestListOffsetsTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListOffsetsRequestListOffsetsTopic(r, version));
       f_topics = a;
     }
   }
-  const f_timeoutMs: number = version >= 10 ? r.readInt32("timeoutMs") : 0;
+  const f_timeoutMs: number = version >= 10 ? r.readInt32("ListOffsetsRequest.timeoutMs") : 0;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { replicaId: f_replicaId, isolationLevel: f_isolationLevel, topics: f_topics, timeoutMs: f_timeoutMs, unknownTaggedFields };
 }
 
 function decodeListOffsetsRequestListOffsetsTopic(r: Reader, version: number): ListOffsetsRequestListOffsetsTopic {
-  const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 6 ? r.readCompactString("ListOffsetsTopic.name") : r.readString("ListOffsetsTopic.name"));
   let f_partitions: ListOffsetsRequestListOffsetsPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "partitions");
+    const n = r.readArrayLength((version >= 6), 1, "ListOffsetsTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListOffsetsTopic.partitions: null where the field is not nullable");
     } else {
       const a: ListOffsetsRequestListOffsetsPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListOffsetsRequestListOffsetsPartition(r, version));
@@ -149,10 +149,10 @@ function decodeListOffsetsRequestListOffsetsTopic(r: Reader, version: number): L
 }
 
 function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number): ListOffsetsRequestListOffsetsPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_currentLeaderEpoch: number = version >= 4 ? r.readInt32("currentLeaderEpoch") : -1;
-  const f_timestamp: bigint = r.readInt64("timestamp");
-  const f_maxNumOffsets: number = version <= 0 ? r.readInt32("maxNumOffsets") : 1;
+  const f_partitionIndex: number = r.readInt32("ListOffsetsPartition.partitionIndex");
+  const f_currentLeaderEpoch: number = version >= 4 ? r.readInt32("ListOffsetsPartition.currentLeaderEpoch") : -1;
+  const f_timestamp: bigint = r.readInt64("ListOffsetsPartition.timestamp");
+  const f_maxNumOffsets: number = version <= 0 ? r.readInt32("ListOffsetsPartition.maxNumOffsets") : 1;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, currentLeaderEpoch: f_currentLeaderEpoch, timestamp: f_timestamp, maxNumOffsets: f_maxNumOffsets, unknownTaggedFields };
 }

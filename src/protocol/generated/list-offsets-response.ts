@@ -76,7 +76,7 @@ export function encodeListOffsetsResponse(w: Writer, m: ListOffsetsResponse, ver
 }
 
 function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: ListOffsetsResponseListOffsetsTopicResponse, version: number): void {
-  if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 6) w.writeCompactString(m.name, "ListOffsetsTopicResponse.name"); else w.writeString(m.name, "ListOffsetsTopicResponse.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 6));
@@ -123,12 +123,12 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
   if (version < 0 || version > 10) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListOffsetsResponse (valid 0-10)`);
   }
-  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("ListOffsetsResponse.throttleTimeMs") : 0;
   let f_topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "topics");
+    const n = r.readArrayLength((version >= 6), 1, "ListOffsetsResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListOffsetsResponse.topics: null where the field is not nullable");
     } else {
       const a: ListOffsetsResponseListOffsetsTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListOffsetsResponseListOffsetsTopicResponse(r, version));
@@ -140,12 +140,12 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
 }
 
 function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsTopicResponse {
-  const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 6 ? r.readCompactString("ListOffsetsTopicResponse.name") : r.readString("ListOffsetsTopicResponse.name"));
   let f_partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "partitions");
+    const n = r.readArrayLength((version >= 6), 1, "ListOffsetsTopicResponse.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListOffsetsTopicResponse.partitions: null where the field is not nullable");
     } else {
       const a: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListOffsetsResponseListOffsetsPartitionResponse(r, version));
@@ -157,22 +157,22 @@ function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: n
 }
 
 function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsPartitionResponse {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("ListOffsetsPartitionResponse.partitionIndex");
+  const f_errorCode: number = r.readInt16("ListOffsetsPartitionResponse.errorCode");
   let f_oldStyleOffsets: bigint[] = [];
   if (version <= 0) {
-    const n = r.readArrayLength(false, 8, "oldStyleOffsets");
+    const n = r.readArrayLength(false, 8, "ListOffsetsPartitionResponse.oldStyleOffsets");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "oldStyleOffsets: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListOffsetsPartitionResponse.oldStyleOffsets: null where the field is not nullable");
     } else {
       const a: bigint[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt64("oldStyleOffsets"));
+      for (let i = 0; i < n; i++) a.push(r.readInt64("ListOffsetsPartitionResponse.oldStyleOffsets"));
       f_oldStyleOffsets = a;
     }
   }
-  const f_timestamp: bigint = version >= 1 ? r.readInt64("timestamp") : -1n;
-  const f_offset: bigint = version >= 1 ? r.readInt64("offset") : -1n;
-  const f_leaderEpoch: number = version >= 4 ? r.readInt32("leaderEpoch") : -1;
+  const f_timestamp: bigint = version >= 1 ? r.readInt64("ListOffsetsPartitionResponse.timestamp") : -1n;
+  const f_offset: bigint = version >= 1 ? r.readInt64("ListOffsetsPartitionResponse.offset") : -1n;
+  const f_leaderEpoch: number = version >= 4 ? r.readInt32("ListOffsetsPartitionResponse.leaderEpoch") : -1;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, oldStyleOffsets: f_oldStyleOffsets, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }

@@ -54,7 +54,7 @@ export function encodeListPartitionReassignmentsRequest(w: Writer, m: ListPartit
 }
 
 function encodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w: Writer, m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ListPartitionReassignmentsTopics.name");
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, true);
@@ -69,10 +69,10 @@ export function decodeListPartitionReassignmentsRequest(r: Reader, version: numb
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListPartitionReassignmentsRequest (valid 0-0)`);
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_timeoutMs: number = r.readInt32("ListPartitionReassignmentsRequest.timeoutMs");
   let f_topics: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] | null = null;
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ListPartitionReassignmentsRequest.topics");
     if (n < 0) {
       f_topics = null;
     } else {
@@ -86,15 +86,15 @@ export function decodeListPartitionReassignmentsRequest(r: Reader, version: numb
 }
 
 function decodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r: Reader, version: number): ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("ListPartitionReassignmentsTopics.name");
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitionIndexes");
+    const n = r.readArrayLength(true, 4, "ListPartitionReassignmentsTopics.partitionIndexes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIndexes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListPartitionReassignmentsTopics.partitionIndexes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIndexes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("ListPartitionReassignmentsTopics.partitionIndexes"));
       f_partitionIndexes = a;
     }
   }

@@ -62,7 +62,7 @@ export function encodeListPartitionReassignmentsResponse(w: Writer, m: ListParti
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "ListPartitionReassignmentsResponse.errorMessage");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -74,7 +74,7 @@ export function encodeListPartitionReassignmentsResponse(w: Writer, m: ListParti
 }
 
 function encodeListPartitionReassignmentsResponseOngoingTopicReassignment(w: Writer, m: ListPartitionReassignmentsResponseOngoingTopicReassignment, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "OngoingTopicReassignment.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -115,14 +115,14 @@ export function decodeListPartitionReassignmentsResponse(r: Reader, version: num
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListPartitionReassignmentsResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("ListPartitionReassignmentsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ListPartitionReassignmentsResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ListPartitionReassignmentsResponse.errorMessage");
   let f_topics: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ListPartitionReassignmentsResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListPartitionReassignmentsResponse.topics: null where the field is not nullable");
     } else {
       const a: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListPartitionReassignmentsResponseOngoingTopicReassignment(r, version));
@@ -134,12 +134,12 @@ export function decodeListPartitionReassignmentsResponse(r: Reader, version: num
 }
 
 function decodeListPartitionReassignmentsResponseOngoingTopicReassignment(r: Reader, version: number): ListPartitionReassignmentsResponseOngoingTopicReassignment {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("OngoingTopicReassignment.name");
   let f_partitions: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "OngoingTopicReassignment.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OngoingTopicReassignment.partitions: null where the field is not nullable");
     } else {
       const a: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListPartitionReassignmentsResponseOngoingPartitionReassignment(r, version));
@@ -151,37 +151,37 @@ function decodeListPartitionReassignmentsResponseOngoingTopicReassignment(r: Rea
 }
 
 function decodeListPartitionReassignmentsResponseOngoingPartitionReassignment(r: Reader, version: number): ListPartitionReassignmentsResponseOngoingPartitionReassignment {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("OngoingPartitionReassignment.partitionIndex");
   let f_replicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "replicas");
+    const n = r.readArrayLength(true, 4, "OngoingPartitionReassignment.replicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OngoingPartitionReassignment.replicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("OngoingPartitionReassignment.replicas"));
       f_replicas = a;
     }
   }
   let f_addingReplicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "addingReplicas");
+    const n = r.readArrayLength(true, 4, "OngoingPartitionReassignment.addingReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "addingReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OngoingPartitionReassignment.addingReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("addingReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("OngoingPartitionReassignment.addingReplicas"));
       f_addingReplicas = a;
     }
   }
   let f_removingReplicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "removingReplicas");
+    const n = r.readArrayLength(true, 4, "OngoingPartitionReassignment.removingReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "removingReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OngoingPartitionReassignment.removingReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("removingReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("OngoingPartitionReassignment.removingReplicas"));
       f_removingReplicas = a;
     }
   }

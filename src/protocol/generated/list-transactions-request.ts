@@ -30,7 +30,7 @@ export function encodeListTransactionsRequest(w: Writer, m: ListTransactionsRequ
     const a = m.stateFilters;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "stateFilters");
+      w.writeCompactString(a[i]!, "ListTransactionsRequest.stateFilters");
     }
   }
   {
@@ -53,27 +53,27 @@ export function decodeListTransactionsRequest(r: Reader, version: number): ListT
   }
   let f_stateFilters: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "stateFilters");
+    const n = r.readArrayLength(true, 1, "ListTransactionsRequest.stateFilters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "stateFilters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListTransactionsRequest.stateFilters: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("stateFilters"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ListTransactionsRequest.stateFilters"));
       f_stateFilters = a;
     }
   }
   let f_producerIdFilters: bigint[] = [];
   {
-    const n = r.readArrayLength(true, 8, "producerIdFilters");
+    const n = r.readArrayLength(true, 8, "ListTransactionsRequest.producerIdFilters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "producerIdFilters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListTransactionsRequest.producerIdFilters: null where the field is not nullable");
     } else {
       const a: bigint[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt64("producerIdFilters"));
+      for (let i = 0; i < n; i++) a.push(r.readInt64("ListTransactionsRequest.producerIdFilters"));
       f_producerIdFilters = a;
     }
   }
-  const f_durationFilter: bigint = version >= 1 ? r.readInt64("durationFilter") : -1n;
+  const f_durationFilter: bigint = version >= 1 ? r.readInt64("ListTransactionsRequest.durationFilter") : -1n;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { stateFilters: f_stateFilters, producerIdFilters: f_producerIdFilters, durationFilter: f_durationFilter, unknownTaggedFields };
 }

@@ -50,7 +50,7 @@ export function encodeListTransactionsResponse(w: Writer, m: ListTransactionsRes
     const a = m.unknownStateFilters;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "unknownStateFilters");
+      w.writeCompactString(a[i]!, "ListTransactionsResponse.unknownStateFilters");
     }
   }
   {
@@ -64,9 +64,9 @@ export function encodeListTransactionsResponse(w: Writer, m: ListTransactionsRes
 }
 
 function encodeListTransactionsResponseTransactionState(w: Writer, m: ListTransactionsResponseTransactionState, version: number): void {
-  w.writeCompactString(m.transactionalId, "transactionalId");
+  w.writeCompactString(m.transactionalId, "TransactionState.transactionalId");
   w.writeInt64(m.producerId);
-  w.writeCompactString(m.transactionState, "transactionState");
+  w.writeCompactString(m.transactionState, "TransactionState.transactionState");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -74,24 +74,24 @@ export function decodeListTransactionsResponse(r: Reader, version: number): List
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListTransactionsResponse (valid 0-1)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("ListTransactionsResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ListTransactionsResponse.errorCode");
   let f_unknownStateFilters: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "unknownStateFilters");
+    const n = r.readArrayLength(true, 1, "ListTransactionsResponse.unknownStateFilters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "unknownStateFilters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListTransactionsResponse.unknownStateFilters: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("unknownStateFilters"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ListTransactionsResponse.unknownStateFilters"));
       f_unknownStateFilters = a;
     }
   }
   let f_transactionStates: ListTransactionsResponseTransactionState[] = [];
   {
-    const n = r.readArrayLength(true, 1, "transactionStates");
+    const n = r.readArrayLength(true, 1, "ListTransactionsResponse.transactionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "transactionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ListTransactionsResponse.transactionStates: null where the field is not nullable");
     } else {
       const a: ListTransactionsResponseTransactionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeListTransactionsResponseTransactionState(r, version));
@@ -103,9 +103,9 @@ export function decodeListTransactionsResponse(r: Reader, version: number): List
 }
 
 function decodeListTransactionsResponseTransactionState(r: Reader, version: number): ListTransactionsResponseTransactionState {
-  const f_transactionalId: string = r.readCompactString("transactionalId");
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_transactionState: string = r.readCompactString("transactionState");
+  const f_transactionalId: string = r.readCompactString("TransactionState.transactionalId");
+  const f_producerId: bigint = r.readInt64("TransactionState.producerId");
+  const f_transactionState: string = r.readCompactString("TransactionState.transactionState");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { transactionalId: f_transactionalId, producerId: f_producerId, transactionState: f_transactionState, unknownTaggedFields };
 }

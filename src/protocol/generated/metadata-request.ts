@@ -47,7 +47,7 @@ export function encodeMetadataRequest(w: Writer, m: MetadataRequest, version: nu
     const a = m.topics;
     if (a === null) {
       if (version >= 1) w.writeArrayLength(null, (version >= 9));
-      else nonNull(a, "topics");
+      else nonNull(a, "MetadataRequest.topics");
     } else {
       w.writeArrayLength(a.length, (version >= 9));
       for (let i = 0; i < a.length; i++) {
@@ -76,7 +76,7 @@ function encodeMetadataRequestTopic(w: Writer, m: MetadataRequestTopic, version:
   if (version >= 10) {
     w.writeUuid(m.topicId);
   }
-  if (version >= 9) if (version >= 10) w.writeCompactNullableString(m.name, "name"); else w.writeCompactString(nonNull(m.name, "name"), "name"); else if (version >= 10) w.writeNullableString(m.name, "name"); else w.writeString(nonNull(m.name, "name"), "name");
+  if (version >= 9) if (version >= 10) w.writeCompactNullableString(m.name, "MetadataRequestTopic.name"); else w.writeCompactString(nonNull(m.name, "MetadataRequestTopic.name"), "MetadataRequestTopic.name"); else if (version >= 10) w.writeNullableString(m.name, "MetadataRequestTopic.name"); else w.writeString(nonNull(m.name, "MetadataRequestTopic.name"), "MetadataRequestTopic.name");
   if (version >= 9) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -88,9 +88,9 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
   }
   let f_topics: MetadataRequestTopic[] | null = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "topics");
+    const n = r.readArrayLength((version >= 9), 1, "MetadataRequest.topics");
     if (n < 0) {
-      if (!(version >= 1)) throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      if (!(version >= 1)) throw new KrillError("DECODE_ERROR", "MetadataRequest.topics: null where the field is not nullable");
       f_topics = null;
     } else {
       const a: MetadataRequestTopic[] = [];
@@ -98,16 +98,16 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
       f_topics = a;
     }
   }
-  const f_allowAutoTopicCreation: boolean = version >= 4 ? r.readBool("allowAutoTopicCreation") : true;
-  const f_includeClusterAuthorizedOperations: boolean = version >= 8 && version <= 10 ? r.readBool("includeClusterAuthorizedOperations") : false;
-  const f_includeTopicAuthorizedOperations: boolean = version >= 8 ? r.readBool("includeTopicAuthorizedOperations") : false;
+  const f_allowAutoTopicCreation: boolean = version >= 4 ? r.readBool("MetadataRequest.allowAutoTopicCreation") : true;
+  const f_includeClusterAuthorizedOperations: boolean = version >= 8 && version <= 10 ? r.readBool("MetadataRequest.includeClusterAuthorizedOperations") : false;
+  const f_includeTopicAuthorizedOperations: boolean = version >= 8 ? r.readBool("MetadataRequest.includeTopicAuthorizedOperations") : false;
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, allowAutoTopicCreation: f_allowAutoTopicCreation, includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: f_includeTopicAuthorizedOperations, unknownTaggedFields };
 }
 
 function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
-  const f_topicId: string = version >= 10 ? r.readUuid("topicId") : ZERO_UUID;
-  const f_name: string | null = (version >= 9 ? (version >= 10 ? r.readCompactNullableString("name") : r.readCompactString("name")) : (version >= 10 ? r.readNullableString("name") : r.readString("name")));
+  const f_topicId: string = version >= 10 ? r.readUuid("MetadataRequestTopic.topicId") : ZERO_UUID;
+  const f_name: string | null = (version >= 9 ? (version >= 10 ? r.readCompactNullableString("MetadataRequestTopic.name") : r.readCompactString("MetadataRequestTopic.name")) : (version >= 10 ? r.readNullableString("MetadataRequestTopic.name") : r.readString("MetadataRequestTopic.name")));
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { topicId: f_topicId, name: f_name, unknownTaggedFields };
 }

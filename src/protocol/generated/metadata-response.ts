@@ -108,7 +108,7 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
     }
   }
   if (version >= 2) {
-    if (version >= 9) w.writeCompactNullableString(m.clusterId, "clusterId"); else w.writeNullableString(m.clusterId, "clusterId");
+    if (version >= 9) w.writeCompactNullableString(m.clusterId, "MetadataResponse.clusterId"); else w.writeNullableString(m.clusterId, "MetadataResponse.clusterId");
   }
   if (version >= 1) {
     w.writeInt32(m.controllerId);
@@ -131,10 +131,10 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
 
 function encodeMetadataResponseBroker(w: Writer, m: MetadataResponseBroker, version: number): void {
   w.writeInt32(m.nodeId);
-  if (version >= 9) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
+  if (version >= 9) w.writeCompactString(m.host, "MetadataResponseBroker.host"); else w.writeString(m.host, "MetadataResponseBroker.host");
   w.writeInt32(m.port);
   if (version >= 1) {
-    if (version >= 9) w.writeCompactNullableString(m.rack, "rack"); else w.writeNullableString(m.rack, "rack");
+    if (version >= 9) w.writeCompactNullableString(m.rack, "MetadataResponseBroker.rack"); else w.writeNullableString(m.rack, "MetadataResponseBroker.rack");
   }
   if (version >= 9) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -143,7 +143,7 @@ function encodeMetadataResponseBroker(w: Writer, m: MetadataResponseBroker, vers
 
 function encodeMetadataResponseTopic(w: Writer, m: MetadataResponseTopic, version: number): void {
   w.writeInt16(m.errorCode);
-  if (version >= 9) if (version >= 12) w.writeCompactNullableString(m.name, "name"); else w.writeCompactString(nonNull(m.name, "name"), "name"); else if (version >= 12) w.writeNullableString(m.name, "name"); else w.writeString(nonNull(m.name, "name"), "name");
+  if (version >= 9) if (version >= 12) w.writeCompactNullableString(m.name, "MetadataResponseTopic.name"); else w.writeCompactString(nonNull(m.name, "MetadataResponseTopic.name"), "MetadataResponseTopic.name"); else if (version >= 12) w.writeNullableString(m.name, "MetadataResponseTopic.name"); else w.writeString(nonNull(m.name, "MetadataResponseTopic.name"), "MetadataResponseTopic.name");
   if (version >= 10) {
     w.writeUuid(m.topicId);
   }
@@ -205,101 +205,101 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   if (version < 0 || version > 12) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataResponse (valid 0-12)`);
   }
-  const f_throttleTimeMs: number = version >= 3 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 3 ? r.readInt32("MetadataResponse.throttleTimeMs") : 0;
   let f_brokers: MetadataResponseBroker[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "brokers");
+    const n = r.readArrayLength((version >= 9), 1, "MetadataResponse.brokers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "brokers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "MetadataResponse.brokers: null where the field is not nullable");
     } else {
       const a: MetadataResponseBroker[] = [];
       for (let i = 0; i < n; i++) a.push(decodeMetadataResponseBroker(r, version));
       f_brokers = a;
     }
   }
-  const f_clusterId: string | null = version >= 2 ? (version >= 9 ? r.readCompactNullableString("clusterId") : r.readNullableString("clusterId")) : null;
-  const f_controllerId: number = version >= 1 ? r.readInt32("controllerId") : -1;
+  const f_clusterId: string | null = version >= 2 ? (version >= 9 ? r.readCompactNullableString("MetadataResponse.clusterId") : r.readNullableString("MetadataResponse.clusterId")) : null;
+  const f_controllerId: number = version >= 1 ? r.readInt32("MetadataResponse.controllerId") : -1;
   let f_topics: MetadataResponseTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "topics");
+    const n = r.readArrayLength((version >= 9), 1, "MetadataResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "MetadataResponse.topics: null where the field is not nullable");
     } else {
       const a: MetadataResponseTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeMetadataResponseTopic(r, version));
       f_topics = a;
     }
   }
-  const f_clusterAuthorizedOperations: number = version >= 8 && version <= 10 ? r.readInt32("clusterAuthorizedOperations") : -2147483648;
+  const f_clusterAuthorizedOperations: number = version >= 8 && version <= 10 ? r.readInt32("MetadataResponse.clusterAuthorizedOperations") : -2147483648;
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, brokers: f_brokers, clusterId: f_clusterId, controllerId: f_controllerId, topics: f_topics, clusterAuthorizedOperations: f_clusterAuthorizedOperations, unknownTaggedFields };
 }
 
 function decodeMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = (version >= 9 ? r.readCompactString("host") : r.readString("host"));
-  const f_port: number = r.readInt32("port");
-  const f_rack: string | null = version >= 1 ? (version >= 9 ? r.readCompactNullableString("rack") : r.readNullableString("rack")) : null;
+  const f_nodeId: number = r.readInt32("MetadataResponseBroker.nodeId");
+  const f_host: string = (version >= 9 ? r.readCompactString("MetadataResponseBroker.host") : r.readString("MetadataResponseBroker.host"));
+  const f_port: number = r.readInt32("MetadataResponseBroker.port");
+  const f_rack: string | null = version >= 1 ? (version >= 9 ? r.readCompactNullableString("MetadataResponseBroker.rack") : r.readNullableString("MetadataResponseBroker.rack")) : null;
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }
 
 function decodeMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_name: string | null = (version >= 9 ? (version >= 12 ? r.readCompactNullableString("name") : r.readCompactString("name")) : (version >= 12 ? r.readNullableString("name") : r.readString("name")));
-  const f_topicId: string = version >= 10 ? r.readUuid("topicId") : ZERO_UUID;
-  const f_isInternal: boolean = version >= 1 ? r.readBool("isInternal") : false;
+  const f_errorCode: number = r.readInt16("MetadataResponseTopic.errorCode");
+  const f_name: string | null = (version >= 9 ? (version >= 12 ? r.readCompactNullableString("MetadataResponseTopic.name") : r.readCompactString("MetadataResponseTopic.name")) : (version >= 12 ? r.readNullableString("MetadataResponseTopic.name") : r.readString("MetadataResponseTopic.name")));
+  const f_topicId: string = version >= 10 ? r.readUuid("MetadataResponseTopic.topicId") : ZERO_UUID;
+  const f_isInternal: boolean = version >= 1 ? r.readBool("MetadataResponseTopic.isInternal") : false;
   let f_partitions: MetadataResponsePartition[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "partitions");
+    const n = r.readArrayLength((version >= 9), 1, "MetadataResponseTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "MetadataResponseTopic.partitions: null where the field is not nullable");
     } else {
       const a: MetadataResponsePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeMetadataResponsePartition(r, version));
       f_partitions = a;
     }
   }
-  const f_topicAuthorizedOperations: number = version >= 8 ? r.readInt32("topicAuthorizedOperations") : -2147483648;
+  const f_topicAuthorizedOperations: number = version >= 8 ? r.readInt32("MetadataResponseTopic.topicAuthorizedOperations") : -2147483648;
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, name: f_name, topicId: f_topicId, isInternal: f_isInternal, partitions: f_partitions, topicAuthorizedOperations: f_topicAuthorizedOperations, unknownTaggedFields };
 }
 
 function decodeMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = version >= 7 ? r.readInt32("leaderEpoch") : -1;
+  const f_errorCode: number = r.readInt16("MetadataResponsePartition.errorCode");
+  const f_partitionIndex: number = r.readInt32("MetadataResponsePartition.partitionIndex");
+  const f_leaderId: number = r.readInt32("MetadataResponsePartition.leaderId");
+  const f_leaderEpoch: number = version >= 7 ? r.readInt32("MetadataResponsePartition.leaderEpoch") : -1;
   let f_replicaNodes: number[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 4, "replicaNodes");
+    const n = r.readArrayLength((version >= 9), 4, "MetadataResponsePartition.replicaNodes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicaNodes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "MetadataResponsePartition.replicaNodes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicaNodes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("MetadataResponsePartition.replicaNodes"));
       f_replicaNodes = a;
     }
   }
   let f_isrNodes: number[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 4, "isrNodes");
+    const n = r.readArrayLength((version >= 9), 4, "MetadataResponsePartition.isrNodes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "isrNodes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "MetadataResponsePartition.isrNodes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("isrNodes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("MetadataResponsePartition.isrNodes"));
       f_isrNodes = a;
     }
   }
   let f_offlineReplicas: number[] = [];
   if (version >= 5) {
-    const n = r.readArrayLength((version >= 9), 4, "offlineReplicas");
+    const n = r.readArrayLength((version >= 9), 4, "MetadataResponsePartition.offlineReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "offlineReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "MetadataResponsePartition.offlineReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("offlineReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("MetadataResponsePartition.offlineReplicas"));
       f_offlineReplicas = a;
     }
   }

@@ -23,8 +23,8 @@ export function encodeOffsetCommitKey(w: Writer, m: OffsetCommitKey, version: nu
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitKey (valid 0-1)`);
   }
-  w.writeString(m.group, "group");
-  w.writeString(m.topic, "topic");
+  w.writeString(m.group, "OffsetCommitKey.group");
+  w.writeString(m.topic, "OffsetCommitKey.topic");
   w.writeInt32(m.partition);
 }
 
@@ -32,8 +32,8 @@ export function decodeOffsetCommitKey(r: Reader, version: number): OffsetCommitK
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitKey (valid 0-1)`);
   }
-  const f_group: string = r.readString("group");
-  const f_topic: string = r.readString("topic");
-  const f_partition: number = r.readInt32("partition");
+  const f_group: string = r.readString("OffsetCommitKey.group");
+  const f_topic: string = r.readString("OffsetCommitKey.topic");
+  const f_partition: number = r.readInt32("OffsetCommitKey.partition");
   return { group: f_group, topic: f_topic, partition: f_partition };
 }

@@ -66,16 +66,16 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitRequest (valid 0-9)`);
   }
-  if (version >= 8) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 8) w.writeCompactString(m.groupId, "OffsetCommitRequest.groupId"); else w.writeString(m.groupId, "OffsetCommitRequest.groupId");
   if (version >= 1) {
     w.writeInt32(m.generationIdOrMemberEpoch);
   }
   if (version >= 1) {
-    if (version >= 8) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+    if (version >= 8) w.writeCompactString(m.memberId, "OffsetCommitRequest.memberId"); else w.writeString(m.memberId, "OffsetCommitRequest.memberId");
   }
   if (!(version >= 7) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "OffsetCommitRequest", version);
   if (version >= 7) {
-    if (version >= 8) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 8) w.writeCompactNullableString(m.groupInstanceId, "OffsetCommitRequest.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "OffsetCommitRequest.groupInstanceId");
   }
   if (version >= 2 && version <= 4) {
     w.writeInt64(m.retentionTimeMs);
@@ -93,7 +93,7 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
 }
 
 function encodeOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestTopic, version: number): void {
-  if (version >= 8) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 8) w.writeCompactString(m.name, "OffsetCommitRequestTopic.name"); else w.writeString(m.name, "OffsetCommitRequestTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 8));
@@ -116,7 +116,7 @@ function encodeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPar
   if (version >= 1 && version <= 1) {
     w.writeInt64(m.commitTimestamp);
   }
-  if (version >= 8) w.writeCompactNullableString(m.committedMetadata, "committedMetadata"); else w.writeNullableString(m.committedMetadata, "committedMetadata");
+  if (version >= 8) w.writeCompactNullableString(m.committedMetadata, "OffsetCommitRequestPartition.committedMetadata"); else w.writeNullableString(m.committedMetadata, "OffsetCommitRequestPartition.committedMetadata");
   if (version >= 8) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -126,16 +126,16 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitRequest (valid 0-9)`);
   }
-  const f_groupId: string = (version >= 8 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_generationIdOrMemberEpoch: number = version >= 1 ? r.readInt32("generationIdOrMemberEpoch") : -1;
-  const f_memberId: string = version >= 1 ? (version >= 8 ? r.readCompactString("memberId") : r.readString("memberId")) : "";
-  const f_groupInstanceId: string | null = version >= 7 ? (version >= 8 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
-  const f_retentionTimeMs: bigint = version >= 2 && version <= 4 ? r.readInt64("retentionTimeMs") : -1n;
+  const f_groupId: string = (version >= 8 ? r.readCompactString("OffsetCommitRequest.groupId") : r.readString("OffsetCommitRequest.groupId"));
+  const f_generationIdOrMemberEpoch: number = version >= 1 ? r.readInt32("OffsetCommitRequest.generationIdOrMemberEpoch") : -1;
+  const f_memberId: string = version >= 1 ? (version >= 8 ? r.readCompactString("OffsetCommitRequest.memberId") : r.readString("OffsetCommitRequest.memberId")) : "";
+  const f_groupInstanceId: string | null = version >= 7 ? (version >= 8 ? r.readCompactNullableString("OffsetCommitRequest.groupInstanceId") : r.readNullableString("OffsetCommitRequest.groupInstanceId")) : null;
+  const f_retentionTimeMs: bigint = version >= 2 && version <= 4 ? r.readInt64("OffsetCommitRequest.retentionTimeMs") : -1n;
   let f_topics: OffsetCommitRequestTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 8), 1, "topics");
+    const n = r.readArrayLength((version >= 8), 1, "OffsetCommitRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetCommitRequest.topics: null where the field is not nullable");
     } else {
       const a: OffsetCommitRequestTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestTopic(r, version));
@@ -147,12 +147,12 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
 }
 
 function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
-  const f_name: string = (version >= 8 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 8 ? r.readCompactString("OffsetCommitRequestTopic.name") : r.readString("OffsetCommitRequestTopic.name"));
   let f_partitions: OffsetCommitRequestPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 8), 1, "partitions");
+    const n = r.readArrayLength((version >= 8), 1, "OffsetCommitRequestTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetCommitRequestTopic.partitions: null where the field is not nullable");
     } else {
       const a: OffsetCommitRequestPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestPartition(r, version));
@@ -164,11 +164,11 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
 }
 
 function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_committedOffset: bigint = r.readInt64("committedOffset");
-  const f_committedLeaderEpoch: number = version >= 6 ? r.readInt32("committedLeaderEpoch") : -1;
-  const f_commitTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("commitTimestamp") : -1n;
-  const f_committedMetadata: string | null = (version >= 8 ? r.readCompactNullableString("committedMetadata") : r.readNullableString("committedMetadata"));
+  const f_partitionIndex: number = r.readInt32("OffsetCommitRequestPartition.partitionIndex");
+  const f_committedOffset: bigint = r.readInt64("OffsetCommitRequestPartition.committedOffset");
+  const f_committedLeaderEpoch: number = version >= 6 ? r.readInt32("OffsetCommitRequestPartition.committedLeaderEpoch") : -1;
+  const f_commitTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("OffsetCommitRequestPartition.commitTimestamp") : -1n;
+  const f_committedMetadata: string | null = (version >= 8 ? r.readCompactNullableString("OffsetCommitRequestPartition.committedMetadata") : r.readNullableString("OffsetCommitRequestPartition.committedMetadata"));
   const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, commitTimestamp: f_commitTimestamp, committedMetadata: f_committedMetadata, unknownTaggedFields };
 }

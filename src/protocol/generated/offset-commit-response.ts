@@ -68,7 +68,7 @@ export function encodeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v
 }
 
 function encodeOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseTopic, version: number): void {
-  if (version >= 8) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 8) w.writeCompactString(m.name, "OffsetCommitResponseTopic.name"); else w.writeString(m.name, "OffsetCommitResponseTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 8));
@@ -93,12 +93,12 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitResponse (valid 0-9)`);
   }
-  const f_throttleTimeMs: number = version >= 3 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 3 ? r.readInt32("OffsetCommitResponse.throttleTimeMs") : 0;
   let f_topics: OffsetCommitResponseTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 8), 1, "topics");
+    const n = r.readArrayLength((version >= 8), 1, "OffsetCommitResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetCommitResponse.topics: null where the field is not nullable");
     } else {
       const a: OffsetCommitResponseTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponseTopic(r, version));
@@ -110,12 +110,12 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 }
 
 function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
-  const f_name: string = (version >= 8 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 8 ? r.readCompactString("OffsetCommitResponseTopic.name") : r.readString("OffsetCommitResponseTopic.name"));
   let f_partitions: OffsetCommitResponsePartition[] = [];
   {
-    const n = r.readArrayLength((version >= 8), 1, "partitions");
+    const n = r.readArrayLength((version >= 8), 1, "OffsetCommitResponseTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetCommitResponseTopic.partitions: null where the field is not nullable");
     } else {
       const a: OffsetCommitResponsePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponsePartition(r, version));
@@ -127,8 +127,8 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
 }
 
 function decodeOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("OffsetCommitResponsePartition.partitionIndex");
+  const f_errorCode: number = r.readInt16("OffsetCommitResponsePartition.errorCode");
   const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -34,7 +34,7 @@ export function encodeOffsetCommitValue(w: Writer, m: OffsetCommitValue, version
   if (version >= 3) {
     w.writeInt32(m.leaderEpoch);
   }
-  if (version >= 4) w.writeCompactString(m.metadata, "metadata"); else w.writeString(m.metadata, "metadata");
+  if (version >= 4) w.writeCompactString(m.metadata, "OffsetCommitValue.metadata"); else w.writeString(m.metadata, "OffsetCommitValue.metadata");
   w.writeInt64(m.commitTimestamp);
   if (version >= 1 && version <= 1) {
     w.writeInt64(m.expireTimestamp);
@@ -48,11 +48,11 @@ export function decodeOffsetCommitValue(r: Reader, version: number): OffsetCommi
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitValue (valid 0-4)`);
   }
-  const f_offset: bigint = r.readInt64("offset");
-  const f_leaderEpoch: number = version >= 3 ? r.readInt32("leaderEpoch") : -1;
-  const f_metadata: string = (version >= 4 ? r.readCompactString("metadata") : r.readString("metadata"));
-  const f_commitTimestamp: bigint = r.readInt64("commitTimestamp");
-  const f_expireTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("expireTimestamp") : -1n;
+  const f_offset: bigint = r.readInt64("OffsetCommitValue.offset");
+  const f_leaderEpoch: number = version >= 3 ? r.readInt32("OffsetCommitValue.leaderEpoch") : -1;
+  const f_metadata: string = (version >= 4 ? r.readCompactString("OffsetCommitValue.metadata") : r.readString("OffsetCommitValue.metadata"));
+  const f_commitTimestamp: bigint = r.readInt64("OffsetCommitValue.commitTimestamp");
+  const f_expireTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("OffsetCommitValue.expireTimestamp") : -1n;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { offset: f_offset, leaderEpoch: f_leaderEpoch, metadata: f_metadata, commitTimestamp: f_commitTimestamp, expireTimestamp: f_expireTimestamp, unknownTaggedFields };
 }

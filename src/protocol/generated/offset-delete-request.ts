@@ -43,7 +43,7 @@ export function encodeOffsetDeleteRequest(w: Writer, m: OffsetDeleteRequest, ver
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetDeleteRequest (valid 0-0)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "OffsetDeleteRequest.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, false);
@@ -54,7 +54,7 @@ export function encodeOffsetDeleteRequest(w: Writer, m: OffsetDeleteRequest, ver
 }
 
 function encodeOffsetDeleteRequestTopic(w: Writer, m: OffsetDeleteRequestTopic, version: number): void {
-  w.writeString(m.name, "name");
+  w.writeString(m.name, "OffsetDeleteRequestTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, false);
@@ -72,12 +72,12 @@ export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDel
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetDeleteRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("OffsetDeleteRequest.groupId");
   let f_topics: OffsetDeleteRequestTopic[] = [];
   {
-    const n = r.readArrayLength(false, 1, "topics");
+    const n = r.readArrayLength(false, 1, "OffsetDeleteRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetDeleteRequest.topics: null where the field is not nullable");
     } else {
       const a: OffsetDeleteRequestTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestTopic(r, version));
@@ -88,12 +88,12 @@ export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDel
 }
 
 function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestTopic {
-  const f_name: string = r.readString("name");
+  const f_name: string = r.readString("OffsetDeleteRequestTopic.name");
   let f_partitions: OffsetDeleteRequestPartition[] = [];
   {
-    const n = r.readArrayLength(false, 1, "partitions");
+    const n = r.readArrayLength(false, 1, "OffsetDeleteRequestTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetDeleteRequestTopic.partitions: null where the field is not nullable");
     } else {
       const a: OffsetDeleteRequestPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteRequestPartition(r, version));
@@ -104,6 +104,6 @@ function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDelet
 }
 
 function decodeOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("OffsetDeleteRequestPartition.partitionIndex");
   return { partitionIndex: f_partitionIndex };
 }

@@ -59,7 +59,7 @@ export function encodeOffsetDeleteResponse(w: Writer, m: OffsetDeleteResponse, v
 }
 
 function encodeOffsetDeleteResponseTopic(w: Writer, m: OffsetDeleteResponseTopic, version: number): void {
-  w.writeString(m.name, "name");
+  w.writeString(m.name, "OffsetDeleteResponseTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, false);
@@ -78,13 +78,13 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetDeleteResponse (valid 0-0)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_errorCode: number = r.readInt16("OffsetDeleteResponse.errorCode");
+  const f_throttleTimeMs: number = r.readInt32("OffsetDeleteResponse.throttleTimeMs");
   let f_topics: OffsetDeleteResponseTopic[] = [];
   {
-    const n = r.readArrayLength(false, 1, "topics");
+    const n = r.readArrayLength(false, 1, "OffsetDeleteResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetDeleteResponse.topics: null where the field is not nullable");
     } else {
       const a: OffsetDeleteResponseTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponseTopic(r, version));
@@ -95,12 +95,12 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
 }
 
 function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
-  const f_name: string = r.readString("name");
+  const f_name: string = r.readString("OffsetDeleteResponseTopic.name");
   let f_partitions: OffsetDeleteResponsePartition[] = [];
   {
-    const n = r.readArrayLength(false, 1, "partitions");
+    const n = r.readArrayLength(false, 1, "OffsetDeleteResponseTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetDeleteResponseTopic.partitions: null where the field is not nullable");
     } else {
       const a: OffsetDeleteResponsePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetDeleteResponsePartition(r, version));
@@ -111,7 +111,7 @@ function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDele
 }
 
 function decodeOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponsePartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("OffsetDeleteResponsePartition.partitionIndex");
+  const f_errorCode: number = r.readInt16("OffsetDeleteResponsePartition.errorCode");
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode };
 }

@@ -76,7 +76,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
   }
   if (!(version <= 7) && m.groupId !== "") throw nonIgnorable("groupId", "OffsetFetchRequest", version);
   if (version <= 7) {
-    if (version >= 6) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+    if (version >= 6) w.writeCompactString(m.groupId, "OffsetFetchRequest.groupId"); else w.writeString(m.groupId, "OffsetFetchRequest.groupId");
   }
   if (!(version <= 7) && (m.topics === null || m.topics.length !== 0)) throw nonIgnorable("topics", "OffsetFetchRequest", version);
   if (version <= 7) {
@@ -84,7 +84,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
       const a = m.topics;
       if (a === null) {
         if (version >= 2) w.writeArrayLength(null, (version >= 6));
-        else nonNull(a, "topics");
+        else nonNull(a, "OffsetFetchRequest.topics");
       } else {
         w.writeArrayLength(a.length, (version >= 6));
         for (let i = 0; i < a.length; i++) {
@@ -113,7 +113,7 @@ export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, versi
 }
 
 function encodeOffsetFetchRequestTopic(w: Writer, m: OffsetFetchRequestTopic, version: number): void {
-  if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 6) w.writeCompactString(m.name, "OffsetFetchRequestTopic.name"); else w.writeString(m.name, "OffsetFetchRequestTopic.name");
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, (version >= 6));
@@ -127,9 +127,9 @@ function encodeOffsetFetchRequestTopic(w: Writer, m: OffsetFetchRequestTopic, ve
 }
 
 function encodeOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestGroup, version: number): void {
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "OffsetFetchRequestGroup.groupId");
   if (version >= 9) {
-    w.writeCompactNullableString(m.memberId, "memberId");
+    w.writeCompactNullableString(m.memberId, "OffsetFetchRequestGroup.memberId");
   }
   if (version >= 9) {
     w.writeInt32(m.memberEpoch);
@@ -149,7 +149,7 @@ function encodeOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestGroup, ve
 }
 
 function encodeOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestTopics, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "OffsetFetchRequestTopics.name");
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, true);
@@ -164,12 +164,12 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchRequest (valid 0-9)`);
   }
-  const f_groupId: string = version <= 7 ? (version >= 6 ? r.readCompactString("groupId") : r.readString("groupId")) : "";
+  const f_groupId: string = version <= 7 ? (version >= 6 ? r.readCompactString("OffsetFetchRequest.groupId") : r.readString("OffsetFetchRequest.groupId")) : "";
   let f_topics: OffsetFetchRequestTopic[] | null = [];
   if (version <= 7) {
-    const n = r.readArrayLength((version >= 6), 1, "topics");
+    const n = r.readArrayLength((version >= 6), 1, "OffsetFetchRequest.topics");
     if (n < 0) {
-      if (!(version >= 2)) throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      if (!(version >= 2)) throw new KrillError("DECODE_ERROR", "OffsetFetchRequest.topics: null where the field is not nullable");
       f_topics = null;
     } else {
       const a: OffsetFetchRequestTopic[] = [];
@@ -179,30 +179,30 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   }
   let f_groups: OffsetFetchRequestGroup[] = [];
   if (version >= 8) {
-    const n = r.readArrayLength(true, 1, "groups");
+    const n = r.readArrayLength(true, 1, "OffsetFetchRequest.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchRequest.groups: null where the field is not nullable");
     } else {
       const a: OffsetFetchRequestGroup[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetFetchRequestGroup(r, version));
       f_groups = a;
     }
   }
-  const f_requireStable: boolean = version >= 7 ? r.readBool("requireStable") : false;
+  const f_requireStable: boolean = version >= 7 ? r.readBool("OffsetFetchRequest.requireStable") : false;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { groupId: f_groupId, topics: f_topics, groups: f_groups, requireStable: f_requireStable, unknownTaggedFields };
 }
 
 function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestTopic {
-  const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 6 ? r.readCompactString("OffsetFetchRequestTopic.name") : r.readString("OffsetFetchRequestTopic.name"));
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 4, "partitionIndexes");
+    const n = r.readArrayLength((version >= 6), 4, "OffsetFetchRequestTopic.partitionIndexes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIndexes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchRequestTopic.partitionIndexes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIndexes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("OffsetFetchRequestTopic.partitionIndexes"));
       f_partitionIndexes = a;
     }
   }
@@ -211,12 +211,12 @@ function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchR
 }
 
 function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestGroup {
-  const f_groupId: string = r.readCompactString("groupId");
-  const f_memberId: string | null = version >= 9 ? r.readCompactNullableString("memberId") : null;
-  const f_memberEpoch: number = version >= 9 ? r.readInt32("memberEpoch") : -1;
+  const f_groupId: string = r.readCompactString("OffsetFetchRequestGroup.groupId");
+  const f_memberId: string | null = version >= 9 ? r.readCompactNullableString("OffsetFetchRequestGroup.memberId") : null;
+  const f_memberEpoch: number = version >= 9 ? r.readInt32("OffsetFetchRequestGroup.memberEpoch") : -1;
   let f_topics: OffsetFetchRequestTopics[] | null = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "OffsetFetchRequestGroup.topics");
     if (n < 0) {
       f_topics = null;
     } else {
@@ -230,15 +230,15 @@ function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchR
 }
 
 function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("OffsetFetchRequestTopics.name");
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitionIndexes");
+    const n = r.readArrayLength(true, 4, "OffsetFetchRequestTopics.partitionIndexes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIndexes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchRequestTopics.partitionIndexes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIndexes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("OffsetFetchRequestTopics.partitionIndexes"));
       f_partitionIndexes = a;
     }
   }

@@ -144,7 +144,7 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
 }
 
 function encodeOffsetFetchResponseTopic(w: Writer, m: OffsetFetchResponseTopic, version: number): void {
-  if (version >= 6) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 6) w.writeCompactString(m.name, "OffsetFetchResponseTopic.name"); else w.writeString(m.name, "OffsetFetchResponseTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 6));
@@ -163,7 +163,7 @@ function encodeOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponsePar
   if (version >= 5) {
     w.writeInt32(m.committedLeaderEpoch);
   }
-  if (version >= 6) w.writeCompactNullableString(m.metadata, "metadata"); else w.writeNullableString(m.metadata, "metadata");
+  if (version >= 6) w.writeCompactNullableString(m.metadata, "OffsetFetchResponsePartition.metadata"); else w.writeNullableString(m.metadata, "OffsetFetchResponsePartition.metadata");
   w.writeInt16(m.errorCode);
   if (version >= 6) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -171,7 +171,7 @@ function encodeOffsetFetchResponsePartition(w: Writer, m: OffsetFetchResponsePar
 }
 
 function encodeOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseGroup, version: number): void {
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "OffsetFetchResponseGroup.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -184,7 +184,7 @@ function encodeOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseGroup, 
 }
 
 function encodeOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseTopics, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "OffsetFetchResponseTopics.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -199,7 +199,7 @@ function encodeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePa
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   w.writeInt32(m.committedLeaderEpoch);
-  w.writeCompactNullableString(m.metadata, "metadata");
+  w.writeCompactNullableString(m.metadata, "OffsetFetchResponsePartitions.metadata");
   w.writeInt16(m.errorCode);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -208,24 +208,24 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
   if (version < 0 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchResponse (valid 0-9)`);
   }
-  const f_throttleTimeMs: number = version >= 3 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 3 ? r.readInt32("OffsetFetchResponse.throttleTimeMs") : 0;
   let f_topics: OffsetFetchResponseTopic[] = [];
   if (version <= 7) {
-    const n = r.readArrayLength((version >= 6), 1, "topics");
+    const n = r.readArrayLength((version >= 6), 1, "OffsetFetchResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchResponse.topics: null where the field is not nullable");
     } else {
       const a: OffsetFetchResponseTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopic(r, version));
       f_topics = a;
     }
   }
-  const f_errorCode: number = version >= 2 && version <= 7 ? r.readInt16("errorCode") : 0;
+  const f_errorCode: number = version >= 2 && version <= 7 ? r.readInt16("OffsetFetchResponse.errorCode") : 0;
   let f_groups: OffsetFetchResponseGroup[] = [];
   if (version >= 8) {
-    const n = r.readArrayLength(true, 1, "groups");
+    const n = r.readArrayLength(true, 1, "OffsetFetchResponse.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchResponse.groups: null where the field is not nullable");
     } else {
       const a: OffsetFetchResponseGroup[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseGroup(r, version));
@@ -237,12 +237,12 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
 }
 
 function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
-  const f_name: string = (version >= 6 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 6 ? r.readCompactString("OffsetFetchResponseTopic.name") : r.readString("OffsetFetchResponseTopic.name"));
   let f_partitions: OffsetFetchResponsePartition[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "partitions");
+    const n = r.readArrayLength((version >= 6), 1, "OffsetFetchResponseTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchResponseTopic.partitions: null where the field is not nullable");
     } else {
       const a: OffsetFetchResponsePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartition(r, version));
@@ -254,40 +254,40 @@ function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetch
 }
 
 function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponsePartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_committedOffset: bigint = r.readInt64("committedOffset");
-  const f_committedLeaderEpoch: number = version >= 5 ? r.readInt32("committedLeaderEpoch") : -1;
-  const f_metadata: string | null = (version >= 6 ? r.readCompactNullableString("metadata") : r.readNullableString("metadata"));
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("OffsetFetchResponsePartition.partitionIndex");
+  const f_committedOffset: bigint = r.readInt64("OffsetFetchResponsePartition.committedOffset");
+  const f_committedLeaderEpoch: number = version >= 5 ? r.readInt32("OffsetFetchResponsePartition.committedLeaderEpoch") : -1;
+  const f_metadata: string | null = (version >= 6 ? r.readCompactNullableString("OffsetFetchResponsePartition.metadata") : r.readNullableString("OffsetFetchResponsePartition.metadata"));
+  const f_errorCode: number = r.readInt16("OffsetFetchResponsePartition.errorCode");
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields };
 }
 
 function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
-  const f_groupId: string = r.readCompactString("groupId");
+  const f_groupId: string = r.readCompactString("OffsetFetchResponseGroup.groupId");
   let f_topics: OffsetFetchResponseTopics[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "OffsetFetchResponseGroup.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchResponseGroup.topics: null where the field is not nullable");
     } else {
       const a: OffsetFetchResponseTopics[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponseTopics(r, version));
       f_topics = a;
     }
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("OffsetFetchResponseGroup.errorCode");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { groupId: f_groupId, topics: f_topics, errorCode: f_errorCode, unknownTaggedFields };
 }
 
 function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
-  const f_name: string = r.readCompactString("name");
+  const f_name: string = r.readCompactString("OffsetFetchResponseTopics.name");
   let f_partitions: OffsetFetchResponsePartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "OffsetFetchResponseTopics.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetFetchResponseTopics.partitions: null where the field is not nullable");
     } else {
       const a: OffsetFetchResponsePartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartitions(r, version));
@@ -299,11 +299,11 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
 }
 
 function decodeOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_committedOffset: bigint = r.readInt64("committedOffset");
-  const f_committedLeaderEpoch: number = r.readInt32("committedLeaderEpoch");
-  const f_metadata: string | null = r.readCompactNullableString("metadata");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("OffsetFetchResponsePartitions.partitionIndex");
+  const f_committedOffset: bigint = r.readInt64("OffsetFetchResponsePartitions.committedOffset");
+  const f_committedLeaderEpoch: number = r.readInt32("OffsetFetchResponsePartitions.committedLeaderEpoch");
+  const f_metadata: string | null = r.readCompactNullableString("OffsetFetchResponsePartitions.metadata");
+  const f_errorCode: number = r.readInt16("OffsetFetchResponsePartitions.errorCode");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, metadata: f_metadata, errorCode: f_errorCode, unknownTaggedFields };
 }

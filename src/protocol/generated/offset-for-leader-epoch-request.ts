@@ -70,7 +70,7 @@ export function encodeOffsetForLeaderEpochRequest(w: Writer, m: OffsetForLeaderE
 }
 
 function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic, version: number): void {
-  if (version >= 4) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+  if (version >= 4) w.writeCompactString(m.topic, "OffsetForLeaderTopic.topic"); else w.writeString(m.topic, "OffsetForLeaderTopic.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 4));
@@ -98,12 +98,12 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): O
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetForLeaderEpochRequest (valid 0-4)`);
   }
-  const f_replicaId: number = version >= 3 ? r.readInt32("replicaId") : -2;
+  const f_replicaId: number = version >= 3 ? r.readInt32("OffsetForLeaderEpochRequest.replicaId") : -2;
   let f_topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "topics");
+    const n = r.readArrayLength((version >= 4), 1, "OffsetForLeaderEpochRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetForLeaderEpochRequest.topics: null where the field is not nullable");
     } else {
       const a: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, version));
@@ -115,12 +115,12 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): O
 }
 
 function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, version: number): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
-  const f_topic: string = (version >= 4 ? r.readCompactString("topic") : r.readString("topic"));
+  const f_topic: string = (version >= 4 ? r.readCompactString("OffsetForLeaderTopic.topic") : r.readString("OffsetForLeaderTopic.topic"));
   let f_partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "partitions");
+    const n = r.readArrayLength((version >= 4), 1, "OffsetForLeaderTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetForLeaderTopic.partitions: null where the field is not nullable");
     } else {
       const a: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, version));
@@ -132,9 +132,9 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, versio
 }
 
 function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, version: number): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
-  const f_partition: number = r.readInt32("partition");
-  const f_currentLeaderEpoch: number = version >= 2 ? r.readInt32("currentLeaderEpoch") : -1;
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partition: number = r.readInt32("OffsetForLeaderPartition.partition");
+  const f_currentLeaderEpoch: number = version >= 2 ? r.readInt32("OffsetForLeaderPartition.currentLeaderEpoch") : -1;
+  const f_leaderEpoch: number = r.readInt32("OffsetForLeaderPartition.leaderEpoch");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { partition: f_partition, currentLeaderEpoch: f_currentLeaderEpoch, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }

@@ -72,7 +72,7 @@ export function encodeOffsetForLeaderEpochResponse(w: Writer, m: OffsetForLeader
 }
 
 function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult, version: number): void {
-  if (version >= 4) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+  if (version >= 4) w.writeCompactString(m.topic, "OffsetForLeaderTopicResult.topic"); else w.writeString(m.topic, "OffsetForLeaderTopicResult.topic");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 4));
@@ -101,12 +101,12 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): 
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetForLeaderEpochResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("OffsetForLeaderEpochResponse.throttleTimeMs") : 0;
   let f_topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "topics");
+    const n = r.readArrayLength((version >= 4), 1, "OffsetForLeaderEpochResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetForLeaderEpochResponse.topics: null where the field is not nullable");
     } else {
       const a: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, version));
@@ -118,12 +118,12 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): 
 }
 
 function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, version: number): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
-  const f_topic: string = (version >= 4 ? r.readCompactString("topic") : r.readString("topic"));
+  const f_topic: string = (version >= 4 ? r.readCompactString("OffsetForLeaderTopicResult.topic") : r.readString("OffsetForLeaderTopicResult.topic"));
   let f_partitions: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "partitions");
+    const n = r.readArrayLength((version >= 4), 1, "OffsetForLeaderTopicResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "OffsetForLeaderTopicResult.partitions: null where the field is not nullable");
     } else {
       const a: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
       for (let i = 0; i < n; i++) a.push(decodeOffsetForLeaderEpochResponseEpochEndOffset(r, version));
@@ -135,10 +135,10 @@ function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader,
 }
 
 function decodeOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: number): OffsetForLeaderEpochResponseEpochEndOffset {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_partition: number = r.readInt32("partition");
-  const f_leaderEpoch: number = version >= 1 ? r.readInt32("leaderEpoch") : -1;
-  const f_endOffset: bigint = r.readInt64("endOffset");
+  const f_errorCode: number = r.readInt16("EpochEndOffset.errorCode");
+  const f_partition: number = r.readInt32("EpochEndOffset.partition");
+  const f_leaderEpoch: number = version >= 1 ? r.readInt32("EpochEndOffset.leaderEpoch") : -1;
+  const f_endOffset: bigint = r.readInt64("EpochEndOffset.endOffset");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, partition: f_partition, leaderEpoch: f_leaderEpoch, endOffset: f_endOffset, unknownTaggedFields };
 }

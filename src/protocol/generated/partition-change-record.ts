@@ -203,8 +203,8 @@ export function decodePartitionChangeRecord(r: Reader, version: number): Partiti
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of PartitionChangeRecord (valid 0-2)`);
   }
-  const f_partitionId: number = r.readInt32("partitionId");
-  const f_topicId: string = r.readUuid("topicId");
+  const f_partitionId: number = r.readInt32("PartitionChangeRecord.partitionId");
+  const f_topicId: string = r.readUuid("PartitionChangeRecord.topicId");
   let f_isr: number[] | null = null;
   let f_leader: number = -2;
   let f_replicas: number[] | null = null;
@@ -221,129 +221,129 @@ export function decodePartitionChangeRecord(r: Reader, version: number): Partiti
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "isr");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.isr");
         {
-          const n = r.readArrayLength(true, 4, "isr");
+          const n = r.readArrayLength(true, 4, "PartitionChangeRecord.isr");
           if (n < 0) {
             f_isr = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("isr"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionChangeRecord.isr"));
             f_isr = a;
           }
         }
-        r.endTaggedValue(end, "isr");
+        r.endTaggedValue(end, "PartitionChangeRecord.isr");
         break;
       }
       case 1: {
-        const end = r.beginTaggedValue(size, "leader");
-        f_leader = r.readInt32("leader");
-        r.endTaggedValue(end, "leader");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.leader");
+        f_leader = r.readInt32("PartitionChangeRecord.leader");
+        r.endTaggedValue(end, "PartitionChangeRecord.leader");
         break;
       }
       case 2: {
-        const end = r.beginTaggedValue(size, "replicas");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.replicas");
         {
-          const n = r.readArrayLength(true, 4, "replicas");
+          const n = r.readArrayLength(true, 4, "PartitionChangeRecord.replicas");
           if (n < 0) {
             f_replicas = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("replicas"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionChangeRecord.replicas"));
             f_replicas = a;
           }
         }
-        r.endTaggedValue(end, "replicas");
+        r.endTaggedValue(end, "PartitionChangeRecord.replicas");
         break;
       }
       case 3: {
-        const end = r.beginTaggedValue(size, "removingReplicas");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.removingReplicas");
         {
-          const n = r.readArrayLength(true, 4, "removingReplicas");
+          const n = r.readArrayLength(true, 4, "PartitionChangeRecord.removingReplicas");
           if (n < 0) {
             f_removingReplicas = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("removingReplicas"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionChangeRecord.removingReplicas"));
             f_removingReplicas = a;
           }
         }
-        r.endTaggedValue(end, "removingReplicas");
+        r.endTaggedValue(end, "PartitionChangeRecord.removingReplicas");
         break;
       }
       case 4: {
-        const end = r.beginTaggedValue(size, "addingReplicas");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.addingReplicas");
         {
-          const n = r.readArrayLength(true, 4, "addingReplicas");
+          const n = r.readArrayLength(true, 4, "PartitionChangeRecord.addingReplicas");
           if (n < 0) {
             f_addingReplicas = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("addingReplicas"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionChangeRecord.addingReplicas"));
             f_addingReplicas = a;
           }
         }
-        r.endTaggedValue(end, "addingReplicas");
+        r.endTaggedValue(end, "PartitionChangeRecord.addingReplicas");
         break;
       }
       case 5: {
-        const end = r.beginTaggedValue(size, "leaderRecoveryState");
-        f_leaderRecoveryState = r.readInt8("leaderRecoveryState");
-        r.endTaggedValue(end, "leaderRecoveryState");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.leaderRecoveryState");
+        f_leaderRecoveryState = r.readInt8("PartitionChangeRecord.leaderRecoveryState");
+        r.endTaggedValue(end, "PartitionChangeRecord.leaderRecoveryState");
         break;
       }
       case 6: {
         if (!((version >= 2))) {
           throw new KrillError("DECODE_ERROR", `tag 6 is not valid for version ${version} of PartitionChangeRecord`);
         }
-        const end = r.beginTaggedValue(size, "eligibleLeaderReplicas");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.eligibleLeaderReplicas");
         {
-          const n = r.readArrayLength(true, 4, "eligibleLeaderReplicas");
+          const n = r.readArrayLength(true, 4, "PartitionChangeRecord.eligibleLeaderReplicas");
           if (n < 0) {
             f_eligibleLeaderReplicas = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("eligibleLeaderReplicas"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionChangeRecord.eligibleLeaderReplicas"));
             f_eligibleLeaderReplicas = a;
           }
         }
-        r.endTaggedValue(end, "eligibleLeaderReplicas");
+        r.endTaggedValue(end, "PartitionChangeRecord.eligibleLeaderReplicas");
         break;
       }
       case 7: {
         if (!((version >= 2))) {
           throw new KrillError("DECODE_ERROR", `tag 7 is not valid for version ${version} of PartitionChangeRecord`);
         }
-        const end = r.beginTaggedValue(size, "lastKnownElr");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.lastKnownElr");
         {
-          const n = r.readArrayLength(true, 4, "lastKnownElr");
+          const n = r.readArrayLength(true, 4, "PartitionChangeRecord.lastKnownElr");
           if (n < 0) {
             f_lastKnownElr = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("lastKnownElr"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionChangeRecord.lastKnownElr"));
             f_lastKnownElr = a;
           }
         }
-        r.endTaggedValue(end, "lastKnownElr");
+        r.endTaggedValue(end, "PartitionChangeRecord.lastKnownElr");
         break;
       }
       case 8: {
         if (!((version >= 1))) {
           throw new KrillError("DECODE_ERROR", `tag 8 is not valid for version ${version} of PartitionChangeRecord`);
         }
-        const end = r.beginTaggedValue(size, "directories");
+        const end = r.beginTaggedValue(size, "PartitionChangeRecord.directories");
         {
-          const n = r.readArrayLength(true, 16, "directories");
+          const n = r.readArrayLength(true, 16, "PartitionChangeRecord.directories");
           if (n < 0) {
             f_directories = null;
           } else {
             const a: string[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readUuid("directories"));
+            for (let i = 0; i < n; i++) a.push(r.readUuid("PartitionChangeRecord.directories"));
             f_directories = a;
           }
         }
-        r.endTaggedValue(end, "directories");
+        r.endTaggedValue(end, "PartitionChangeRecord.directories");
         break;
       }
       default:

@@ -149,64 +149,64 @@ export function decodePartitionRecord(r: Reader, version: number): PartitionReco
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of PartitionRecord (valid 0-2)`);
   }
-  const f_partitionId: number = r.readInt32("partitionId");
-  const f_topicId: string = r.readUuid("topicId");
+  const f_partitionId: number = r.readInt32("PartitionRecord.partitionId");
+  const f_topicId: string = r.readUuid("PartitionRecord.topicId");
   let f_replicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "replicas");
+    const n = r.readArrayLength(true, 4, "PartitionRecord.replicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionRecord.replicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionRecord.replicas"));
       f_replicas = a;
     }
   }
   let f_isr: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "isr");
+    const n = r.readArrayLength(true, 4, "PartitionRecord.isr");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "isr: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionRecord.isr: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("isr"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionRecord.isr"));
       f_isr = a;
     }
   }
   let f_removingReplicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "removingReplicas");
+    const n = r.readArrayLength(true, 4, "PartitionRecord.removingReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "removingReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionRecord.removingReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("removingReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionRecord.removingReplicas"));
       f_removingReplicas = a;
     }
   }
   let f_addingReplicas: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "addingReplicas");
+    const n = r.readArrayLength(true, 4, "PartitionRecord.addingReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "addingReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionRecord.addingReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("addingReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionRecord.addingReplicas"));
       f_addingReplicas = a;
     }
   }
-  const f_leader: number = r.readInt32("leader");
+  const f_leader: number = r.readInt32("PartitionRecord.leader");
   let f_leaderRecoveryState: number = 0;
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_partitionEpoch: number = r.readInt32("partitionEpoch");
+  const f_leaderEpoch: number = r.readInt32("PartitionRecord.leaderEpoch");
+  const f_partitionEpoch: number = r.readInt32("PartitionRecord.partitionEpoch");
   let f_directories: string[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength(true, 16, "directories");
+    const n = r.readArrayLength(true, 16, "PartitionRecord.directories");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "directories: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionRecord.directories: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readUuid("directories"));
+      for (let i = 0; i < n; i++) a.push(r.readUuid("PartitionRecord.directories"));
       f_directories = a;
     }
   }
@@ -219,45 +219,45 @@ export function decodePartitionRecord(r: Reader, version: number): PartitionReco
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "leaderRecoveryState");
-        f_leaderRecoveryState = r.readInt8("leaderRecoveryState");
-        r.endTaggedValue(end, "leaderRecoveryState");
+        const end = r.beginTaggedValue(size, "PartitionRecord.leaderRecoveryState");
+        f_leaderRecoveryState = r.readInt8("PartitionRecord.leaderRecoveryState");
+        r.endTaggedValue(end, "PartitionRecord.leaderRecoveryState");
         break;
       }
       case 1: {
         if (!((version >= 2))) {
           throw new KrillError("DECODE_ERROR", `tag 1 is not valid for version ${version} of PartitionRecord`);
         }
-        const end = r.beginTaggedValue(size, "eligibleLeaderReplicas");
+        const end = r.beginTaggedValue(size, "PartitionRecord.eligibleLeaderReplicas");
         {
-          const n = r.readArrayLength(true, 4, "eligibleLeaderReplicas");
+          const n = r.readArrayLength(true, 4, "PartitionRecord.eligibleLeaderReplicas");
           if (n < 0) {
             f_eligibleLeaderReplicas = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("eligibleLeaderReplicas"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionRecord.eligibleLeaderReplicas"));
             f_eligibleLeaderReplicas = a;
           }
         }
-        r.endTaggedValue(end, "eligibleLeaderReplicas");
+        r.endTaggedValue(end, "PartitionRecord.eligibleLeaderReplicas");
         break;
       }
       case 2: {
         if (!((version >= 2))) {
           throw new KrillError("DECODE_ERROR", `tag 2 is not valid for version ${version} of PartitionRecord`);
         }
-        const end = r.beginTaggedValue(size, "lastKnownElr");
+        const end = r.beginTaggedValue(size, "PartitionRecord.lastKnownElr");
         {
-          const n = r.readArrayLength(true, 4, "lastKnownElr");
+          const n = r.readArrayLength(true, 4, "PartitionRecord.lastKnownElr");
           if (n < 0) {
             f_lastKnownElr = null;
           } else {
             const a: number[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readInt32("lastKnownElr"));
+            for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionRecord.lastKnownElr"));
             f_lastKnownElr = a;
           }
         }
-        r.endTaggedValue(end, "lastKnownElr");
+        r.endTaggedValue(end, "PartitionRecord.lastKnownElr");
         break;
       }
       default:

@@ -58,7 +58,7 @@ export function encodeProduceRequest(w: Writer, m: ProduceRequest, version: numb
   }
   if (!(version >= 3) && m.transactionalId !== null) throw nonIgnorable("transactionalId", "ProduceRequest", version);
   if (version >= 3) {
-    if (version >= 9) w.writeCompactNullableString(m.transactionalId, "transactionalId"); else w.writeNullableString(m.transactionalId, "transactionalId");
+    if (version >= 9) w.writeCompactNullableString(m.transactionalId, "ProduceRequest.transactionalId"); else w.writeNullableString(m.transactionalId, "ProduceRequest.transactionalId");
   }
   w.writeInt16(m.acks);
   w.writeInt32(m.timeoutMs);
@@ -75,7 +75,7 @@ export function encodeProduceRequest(w: Writer, m: ProduceRequest, version: numb
 }
 
 function encodeProduceRequestTopicProduceData(w: Writer, m: ProduceRequestTopicProduceData, version: number): void {
-  if (version >= 9) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 9) w.writeCompactString(m.name, "TopicProduceData.name"); else w.writeString(m.name, "TopicProduceData.name");
   {
     const a = m.partitionData;
     w.writeArrayLength(a.length, (version >= 9));
@@ -90,7 +90,7 @@ function encodeProduceRequestTopicProduceData(w: Writer, m: ProduceRequestTopicP
 
 function encodeProduceRequestPartitionProduceData(w: Writer, m: ProduceRequestPartitionProduceData, version: number): void {
   w.writeInt32(m.index);
-  w.writeNullableBytesChunk(m.records, (version >= 9), "records");
+  w.writeNullableBytesChunk(m.records, (version >= 9), "PartitionProduceData.records");
   if (version >= 9) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -100,14 +100,14 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
   if (version < 0 || version > 11) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ProduceRequest (valid 0-11)`);
   }
-  const f_transactionalId: string | null = version >= 3 ? (version >= 9 ? r.readCompactNullableString("transactionalId") : r.readNullableString("transactionalId")) : null;
-  const f_acks: number = r.readInt16("acks");
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_transactionalId: string | null = version >= 3 ? (version >= 9 ? r.readCompactNullableString("ProduceRequest.transactionalId") : r.readNullableString("ProduceRequest.transactionalId")) : null;
+  const f_acks: number = r.readInt16("ProduceRequest.acks");
+  const f_timeoutMs: number = r.readInt32("ProduceRequest.timeoutMs");
   let f_topicData: ProduceRequestTopicProduceData[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "topicData");
+    const n = r.readArrayLength((version >= 9), 1, "ProduceRequest.topicData");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicData: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ProduceRequest.topicData: null where the field is not nullable");
     } else {
       const a: ProduceRequestTopicProduceData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeProduceRequestTopicProduceData(r, version));
@@ -119,12 +119,12 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
 }
 
 function decodeProduceRequestTopicProduceData(r: Reader, version: number): ProduceRequestTopicProduceData {
-  const f_name: string = (version >= 9 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 9 ? r.readCompactString("TopicProduceData.name") : r.readString("TopicProduceData.name"));
   let f_partitionData: ProduceRequestPartitionProduceData[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "partitionData");
+    const n = r.readArrayLength((version >= 9), 1, "TopicProduceData.partitionData");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionData: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicProduceData.partitionData: null where the field is not nullable");
     } else {
       const a: ProduceRequestPartitionProduceData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeProduceRequestPartitionProduceData(r, version));
@@ -136,8 +136,8 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
 }
 
 function decodeProduceRequestPartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {
-  const f_index: number = r.readInt32("index");
-  const f_records: Buffer | null = r.readNullableBytesView((version >= 9), "records");
+  const f_index: number = r.readInt32("PartitionProduceData.index");
+  const f_records: Buffer | null = r.readNullableBytesView((version >= 9), "PartitionProduceData.records");
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { index: f_index, records: f_records, unknownTaggedFields };
 }

@@ -149,7 +149,7 @@ export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: nu
 }
 
 function encodeProduceResponseTopicProduceResponse(w: Writer, m: ProduceResponseTopicProduceResponse, version: number): void {
-  if (version >= 9) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 9) w.writeCompactString(m.name, "TopicProduceResponse.name"); else w.writeString(m.name, "TopicProduceResponse.name");
   {
     const a = m.partitionResponses;
     w.writeArrayLength(a.length, (version >= 9));
@@ -182,7 +182,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceResp
     }
   }
   if (version >= 8) {
-    if (version >= 9) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
+    if (version >= 9) w.writeCompactNullableString(m.errorMessage, "PartitionProduceResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "PartitionProduceResponse.errorMessage");
   }
   if (!(version >= 10) && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) throw nonIgnorable("currentLeader", "ProduceResponsePartitionProduceResponse", version);
   if (version >= 9) {
@@ -206,7 +206,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceResp
 
 function encodeProduceResponseBatchIndexAndErrorMessage(w: Writer, m: ProduceResponseBatchIndexAndErrorMessage, version: number): void {
   w.writeInt32(m.batchIndex);
-  if (version >= 9) w.writeCompactNullableString(m.batchIndexErrorMessage, "batchIndexErrorMessage"); else w.writeNullableString(m.batchIndexErrorMessage, "batchIndexErrorMessage");
+  if (version >= 9) w.writeCompactNullableString(m.batchIndexErrorMessage, "BatchIndexAndErrorMessage.batchIndexErrorMessage"); else w.writeNullableString(m.batchIndexErrorMessage, "BatchIndexAndErrorMessage.batchIndexErrorMessage");
   if (version >= 9) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -220,9 +220,9 @@ function encodeProduceResponseLeaderIdAndEpoch(w: Writer, m: ProduceResponseLead
 
 function encodeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeInt32(m.port);
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "NodeEndpoint.rack");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -232,16 +232,16 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
   }
   let f_responses: ProduceResponseTopicProduceResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "responses");
+    const n = r.readArrayLength((version >= 9), 1, "ProduceResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ProduceResponse.responses: null where the field is not nullable");
     } else {
       const a: ProduceResponseTopicProduceResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeProduceResponseTopicProduceResponse(r, version));
       f_responses = a;
     }
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("ProduceResponse.throttleTimeMs") : 0;
   let f_nodeEndpoints: ProduceResponseNodeEndpoint[] = [];
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 9) {
@@ -254,18 +254,18 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
           if (!((version >= 10))) {
             throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of ProduceResponse`);
           }
-          const end = r.beginTaggedValue(size, "nodeEndpoints");
+          const end = r.beginTaggedValue(size, "ProduceResponse.nodeEndpoints");
           {
-            const n = r.readArrayLength(true, 1, "nodeEndpoints");
+            const n = r.readArrayLength(true, 1, "ProduceResponse.nodeEndpoints");
             if (n < 0) {
-              throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+              throw new KrillError("DECODE_ERROR", "ProduceResponse.nodeEndpoints: null where the field is not nullable");
             } else {
               const a: ProduceResponseNodeEndpoint[] = [];
               for (let i = 0; i < n; i++) a.push(decodeProduceResponseNodeEndpoint(r, version));
               f_nodeEndpoints = a;
             }
           }
-          r.endTaggedValue(end, "nodeEndpoints");
+          r.endTaggedValue(end, "ProduceResponse.nodeEndpoints");
           break;
         }
         default:
@@ -277,12 +277,12 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
 }
 
 function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
-  const f_name: string = (version >= 9 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 9 ? r.readCompactString("TopicProduceResponse.name") : r.readString("TopicProduceResponse.name"));
   let f_partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
   {
-    const n = r.readArrayLength((version >= 9), 1, "partitionResponses");
+    const n = r.readArrayLength((version >= 9), 1, "TopicProduceResponse.partitionResponses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionResponses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicProduceResponse.partitionResponses: null where the field is not nullable");
     } else {
       const a: ProduceResponsePartitionProduceResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeProduceResponsePartitionProduceResponse(r, version));
@@ -294,23 +294,23 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
 }
 
 function decodeProduceResponsePartitionProduceResponse(r: Reader, version: number): ProduceResponsePartitionProduceResponse {
-  const f_index: number = r.readInt32("index");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_baseOffset: bigint = r.readInt64("baseOffset");
-  const f_logAppendTimeMs: bigint = version >= 2 ? r.readInt64("logAppendTimeMs") : -1n;
-  const f_logStartOffset: bigint = version >= 5 ? r.readInt64("logStartOffset") : -1n;
+  const f_index: number = r.readInt32("PartitionProduceResponse.index");
+  const f_errorCode: number = r.readInt16("PartitionProduceResponse.errorCode");
+  const f_baseOffset: bigint = r.readInt64("PartitionProduceResponse.baseOffset");
+  const f_logAppendTimeMs: bigint = version >= 2 ? r.readInt64("PartitionProduceResponse.logAppendTimeMs") : -1n;
+  const f_logStartOffset: bigint = version >= 5 ? r.readInt64("PartitionProduceResponse.logStartOffset") : -1n;
   let f_recordErrors: ProduceResponseBatchIndexAndErrorMessage[] = [];
   if (version >= 8) {
-    const n = r.readArrayLength((version >= 9), 1, "recordErrors");
+    const n = r.readArrayLength((version >= 9), 1, "PartitionProduceResponse.recordErrors");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "recordErrors: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionProduceResponse.recordErrors: null where the field is not nullable");
     } else {
       const a: ProduceResponseBatchIndexAndErrorMessage[] = [];
       for (let i = 0; i < n; i++) a.push(decodeProduceResponseBatchIndexAndErrorMessage(r, version));
       f_recordErrors = a;
     }
   }
-  const f_errorMessage: string | null = version >= 8 ? (version >= 9 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage")) : null;
+  const f_errorMessage: string | null = version >= 8 ? (version >= 9 ? r.readCompactNullableString("PartitionProduceResponse.errorMessage") : r.readNullableString("PartitionProduceResponse.errorMessage")) : null;
   let f_currentLeader: ProduceResponseLeaderIdAndEpoch = defaultProduceResponseLeaderIdAndEpoch();
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 9) {
@@ -323,9 +323,9 @@ function decodeProduceResponsePartitionProduceResponse(r: Reader, version: numbe
           if (!((version >= 10))) {
             throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of ProduceResponsePartitionProduceResponse`);
           }
-          const end = r.beginTaggedValue(size, "currentLeader");
+          const end = r.beginTaggedValue(size, "PartitionProduceResponse.currentLeader");
           f_currentLeader = decodeProduceResponseLeaderIdAndEpoch(r, version);
-          r.endTaggedValue(end, "currentLeader");
+          r.endTaggedValue(end, "PartitionProduceResponse.currentLeader");
           break;
         }
         default:
@@ -337,24 +337,24 @@ function decodeProduceResponsePartitionProduceResponse(r: Reader, version: numbe
 }
 
 function decodeProduceResponseBatchIndexAndErrorMessage(r: Reader, version: number): ProduceResponseBatchIndexAndErrorMessage {
-  const f_batchIndex: number = r.readInt32("batchIndex");
-  const f_batchIndexErrorMessage: string | null = (version >= 9 ? r.readCompactNullableString("batchIndexErrorMessage") : r.readNullableString("batchIndexErrorMessage"));
+  const f_batchIndex: number = r.readInt32("BatchIndexAndErrorMessage.batchIndex");
+  const f_batchIndexErrorMessage: string | null = (version >= 9 ? r.readCompactNullableString("BatchIndexAndErrorMessage.batchIndexErrorMessage") : r.readNullableString("BatchIndexAndErrorMessage.batchIndexErrorMessage"));
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
   return { batchIndex: f_batchIndex, batchIndexErrorMessage: f_batchIndexErrorMessage, unknownTaggedFields };
 }
 
 function decodeProduceResponseLeaderIdAndEpoch(r: Reader, version: number): ProduceResponseLeaderIdAndEpoch {
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_leaderId: number = r.readInt32("LeaderIdAndEpoch.leaderId");
+  const f_leaderEpoch: number = r.readInt32("LeaderIdAndEpoch.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeProduceResponseNodeEndpoint(r: Reader, version: number): ProduceResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
-  const f_rack: string | null = r.readCompactNullableString("rack");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readInt32("NodeEndpoint.port");
+  const f_rack: string | null = r.readCompactNullableString("NodeEndpoint.rack");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }

@@ -36,9 +36,9 @@ export function decodeProducerIdsRecord(r: Reader, version: number): ProducerIds
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ProducerIdsRecord (valid 0-0)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
-  const f_nextProducerId: bigint = r.readInt64("nextProducerId");
+  const f_brokerId: number = r.readInt32("ProducerIdsRecord.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("ProducerIdsRecord.brokerEpoch");
+  const f_nextProducerId: bigint = r.readInt64("ProducerIdsRecord.nextProducerId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, nextProducerId: f_nextProducerId, unknownTaggedFields };
 }

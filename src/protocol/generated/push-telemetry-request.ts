@@ -36,7 +36,7 @@ export function encodePushTelemetryRequest(w: Writer, m: PushTelemetryRequest, v
   w.writeInt32(m.subscriptionId);
   w.writeBool(m.terminating);
   w.writeInt8(m.compressionType);
-  w.writeBytes(m.metrics, true, "metrics");
+  w.writeBytes(m.metrics, true, "PushTelemetryRequest.metrics");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -44,11 +44,11 @@ export function decodePushTelemetryRequest(r: Reader, version: number): PushTele
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of PushTelemetryRequest (valid 0-0)`);
   }
-  const f_clientInstanceId: string = r.readUuid("clientInstanceId");
-  const f_subscriptionId: number = r.readInt32("subscriptionId");
-  const f_terminating: boolean = r.readBool("terminating");
-  const f_compressionType: number = r.readInt8("compressionType");
-  const f_metrics: Buffer = r.readBytes(true, "metrics");
+  const f_clientInstanceId: string = r.readUuid("PushTelemetryRequest.clientInstanceId");
+  const f_subscriptionId: number = r.readInt32("PushTelemetryRequest.subscriptionId");
+  const f_terminating: boolean = r.readBool("PushTelemetryRequest.terminating");
+  const f_compressionType: number = r.readInt8("PushTelemetryRequest.compressionType");
+  const f_metrics: Buffer = r.readBytes(true, "PushTelemetryRequest.metrics");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, terminating: f_terminating, compressionType: f_compressionType, metrics: f_metrics, unknownTaggedFields };
 }

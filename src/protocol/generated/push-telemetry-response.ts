@@ -33,8 +33,8 @@ export function decodePushTelemetryResponse(r: Reader, version: number): PushTel
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of PushTelemetryResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("PushTelemetryResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("PushTelemetryResponse.errorCode");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, unknownTaggedFields };
 }

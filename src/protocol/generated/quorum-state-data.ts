@@ -49,7 +49,7 @@ export function encodeQuorumStateData(w: Writer, m: QuorumStateData, version: nu
   }
   if (!(version <= 0) && m.clusterId !== "") throw nonIgnorable("clusterId", "QuorumStateData", version);
   if (version <= 0) {
-    w.writeCompactString(m.clusterId, "clusterId");
+    w.writeCompactString(m.clusterId, "QuorumStateData.clusterId");
   }
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
@@ -88,15 +88,15 @@ export function decodeQuorumStateData(r: Reader, version: number): QuorumStateDa
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of QuorumStateData (valid 0-1)`);
   }
-  const f_clusterId: string = version <= 0 ? r.readCompactString("clusterId") : "";
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_votedId: number = r.readInt32("votedId");
-  const f_votedDirectoryId: string = version >= 1 ? r.readUuid("votedDirectoryId") : ZERO_UUID;
-  const f_appliedOffset: bigint = version <= 0 ? r.readInt64("appliedOffset") : 0n;
+  const f_clusterId: string = version <= 0 ? r.readCompactString("QuorumStateData.clusterId") : "";
+  const f_leaderId: number = r.readInt32("QuorumStateData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("QuorumStateData.leaderEpoch");
+  const f_votedId: number = r.readInt32("QuorumStateData.votedId");
+  const f_votedDirectoryId: string = version >= 1 ? r.readUuid("QuorumStateData.votedDirectoryId") : ZERO_UUID;
+  const f_appliedOffset: bigint = version <= 0 ? r.readInt64("QuorumStateData.appliedOffset") : 0n;
   let f_currentVoters: QuorumStateDataVoter[] | null = [];
   if (version <= 0) {
-    const n = r.readArrayLength(true, 1, "currentVoters");
+    const n = r.readArrayLength(true, 1, "QuorumStateData.currentVoters");
     if (n < 0) {
       f_currentVoters = null;
     } else {
@@ -110,7 +110,7 @@ export function decodeQuorumStateData(r: Reader, version: number): QuorumStateDa
 }
 
 function decodeQuorumStateDataVoter(r: Reader, version: number): QuorumStateDataVoter {
-  const f_voterId: number = r.readInt32("voterId");
+  const f_voterId: number = r.readInt32("Voter.voterId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { voterId: f_voterId, unknownTaggedFields };
 }

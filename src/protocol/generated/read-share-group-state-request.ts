@@ -53,7 +53,7 @@ export function encodeReadShareGroupStateRequest(w: Writer, m: ReadShareGroupSta
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ReadShareGroupStateRequest (valid 0-0)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "ReadShareGroupStateRequest.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -86,12 +86,12 @@ export function decodeReadShareGroupStateRequest(r: Reader, version: number): Re
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ReadShareGroupStateRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
+  const f_groupId: string = r.readCompactString("ReadShareGroupStateRequest.groupId");
   let f_topics: ReadShareGroupStateRequestReadStateData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ReadShareGroupStateRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadShareGroupStateRequest.topics: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateRequestReadStateData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateRequestReadStateData(r, version));
@@ -103,12 +103,12 @@ export function decodeReadShareGroupStateRequest(r: Reader, version: number): Re
 }
 
 function decodeReadShareGroupStateRequestReadStateData(r: Reader, version: number): ReadShareGroupStateRequestReadStateData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ReadStateData.topicId");
   let f_partitions: ReadShareGroupStateRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ReadStateData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadStateData.partitions: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateRequestPartitionData(r, version));
@@ -120,8 +120,8 @@ function decodeReadShareGroupStateRequestReadStateData(r: Reader, version: numbe
 }
 
 function decodeReadShareGroupStateRequestPartitionData(r: Reader, version: number): ReadShareGroupStateRequestPartitionData {
-  const f_partition: number = r.readInt32("partition");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partition: number = r.readInt32("PartitionData.partition");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }

@@ -102,7 +102,7 @@ function encodeReadShareGroupStateResponseReadStateResult(w: Writer, m: ReadShar
 function encodeReadShareGroupStateResponsePartitionResult(w: Writer, m: ReadShareGroupStateResponsePartitionResult, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage");
   w.writeInt32(m.stateEpoch);
   w.writeInt64(m.startOffset);
   {
@@ -129,9 +129,9 @@ export function decodeReadShareGroupStateResponse(r: Reader, version: number): R
   }
   let f_results: ReadShareGroupStateResponseReadStateResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "ReadShareGroupStateResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadShareGroupStateResponse.results: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateResponseReadStateResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateResponseReadStateResult(r, version));
@@ -143,12 +143,12 @@ export function decodeReadShareGroupStateResponse(r: Reader, version: number): R
 }
 
 function decodeReadShareGroupStateResponseReadStateResult(r: Reader, version: number): ReadShareGroupStateResponseReadStateResult {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ReadStateResult.topicId");
   let f_partitions: ReadShareGroupStateResponsePartitionResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ReadStateResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadStateResult.partitions: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateResponsePartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateResponsePartitionResult(r, version));
@@ -160,16 +160,16 @@ function decodeReadShareGroupStateResponseReadStateResult(r: Reader, version: nu
 }
 
 function decodeReadShareGroupStateResponsePartitionResult(r: Reader, version: number): ReadShareGroupStateResponsePartitionResult {
-  const f_partition: number = r.readInt32("partition");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_stateEpoch: number = r.readInt32("stateEpoch");
-  const f_startOffset: bigint = r.readInt64("startOffset");
+  const f_partition: number = r.readInt32("PartitionResult.partition");
+  const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionResult.errorMessage");
+  const f_stateEpoch: number = r.readInt32("PartitionResult.stateEpoch");
+  const f_startOffset: bigint = r.readInt64("PartitionResult.startOffset");
   let f_stateBatches: ReadShareGroupStateResponseStateBatch[] = [];
   {
-    const n = r.readArrayLength(true, 1, "stateBatches");
+    const n = r.readArrayLength(true, 1, "PartitionResult.stateBatches");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "stateBatches: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionResult.stateBatches: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateResponseStateBatch[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateResponseStateBatch(r, version));
@@ -181,10 +181,10 @@ function decodeReadShareGroupStateResponsePartitionResult(r: Reader, version: nu
 }
 
 function decodeReadShareGroupStateResponseStateBatch(r: Reader, version: number): ReadShareGroupStateResponseStateBatch {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
-  const f_deliveryState: number = r.readInt8("deliveryState");
-  const f_deliveryCount: number = r.readInt16("deliveryCount");
+  const f_firstOffset: bigint = r.readInt64("StateBatch.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("StateBatch.lastOffset");
+  const f_deliveryState: number = r.readInt8("StateBatch.deliveryState");
+  const f_deliveryCount: number = r.readInt16("StateBatch.deliveryCount");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

@@ -53,7 +53,7 @@ export function encodeReadShareGroupStateSummaryRequest(w: Writer, m: ReadShareG
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ReadShareGroupStateSummaryRequest (valid 0-0)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "ReadShareGroupStateSummaryRequest.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -86,12 +86,12 @@ export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: numb
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ReadShareGroupStateSummaryRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
+  const f_groupId: string = r.readCompactString("ReadShareGroupStateSummaryRequest.groupId");
   let f_topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ReadShareGroupStateSummaryRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadShareGroupStateSummaryRequest.topics: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateSummaryRequestReadStateSummaryData(r, version));
@@ -103,12 +103,12 @@ export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: numb
 }
 
 function decodeReadShareGroupStateSummaryRequestReadStateSummaryData(r: Reader, version: number): ReadShareGroupStateSummaryRequestReadStateSummaryData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ReadStateSummaryData.topicId");
   let f_partitions: ReadShareGroupStateSummaryRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ReadStateSummaryData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadStateSummaryData.partitions: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateSummaryRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateSummaryRequestPartitionData(r, version));
@@ -120,8 +120,8 @@ function decodeReadShareGroupStateSummaryRequestReadStateSummaryData(r: Reader, 
 }
 
 function decodeReadShareGroupStateSummaryRequestPartitionData(r: Reader, version: number): ReadShareGroupStateSummaryRequestPartitionData {
-  const f_partition: number = r.readInt32("partition");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_partition: number = r.readInt32("PartitionData.partition");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }

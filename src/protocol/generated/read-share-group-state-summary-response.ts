@@ -82,7 +82,7 @@ function encodeReadShareGroupStateSummaryResponseReadStateSummaryResult(w: Write
 function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, m: ReadShareGroupStateSummaryResponsePartitionResult, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage");
   w.writeInt32(m.stateEpoch);
   w.writeInt64(m.startOffset);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -94,9 +94,9 @@ export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: num
   }
   let f_results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "ReadShareGroupStateSummaryResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadShareGroupStateSummaryResponse.results: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r, version));
@@ -108,12 +108,12 @@ export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: num
 }
 
 function decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reader, version: number): ReadShareGroupStateSummaryResponseReadStateSummaryResult {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ReadStateSummaryResult.topicId");
   let f_partitions: ReadShareGroupStateSummaryResponsePartitionResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ReadStateSummaryResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ReadStateSummaryResult.partitions: null where the field is not nullable");
     } else {
       const a: ReadShareGroupStateSummaryResponsePartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeReadShareGroupStateSummaryResponsePartitionResult(r, version));
@@ -125,11 +125,11 @@ function decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reade
 }
 
 function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, version: number): ReadShareGroupStateSummaryResponsePartitionResult {
-  const f_partition: number = r.readInt32("partition");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_stateEpoch: number = r.readInt32("stateEpoch");
-  const f_startOffset: bigint = r.readInt64("startOffset");
+  const f_partition: number = r.readInt32("PartitionResult.partition");
+  const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionResult.errorMessage");
+  const f_stateEpoch: number = r.readInt32("PartitionResult.stateEpoch");
+  const f_startOffset: bigint = r.readInt64("PartitionResult.startOffset");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, startOffset: f_startOffset, unknownTaggedFields };
 }

@@ -96,7 +96,7 @@ export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, v
       encodeRegisterBrokerRecordBrokerFeature(w, a[i]!, version);
     }
   }
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "RegisterBrokerRecord.rack");
   w.writeBool(m.fenced);
   if (!(version >= 1) && m.inControlledShutdown !== false) throw nonIgnorable("inControlledShutdown", "RegisterBrokerRecord", version);
   if (version >= 1) {
@@ -127,15 +127,15 @@ export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, v
 }
 
 function encodeRegisterBrokerRecordBrokerEndpoint(w: Writer, m: RegisterBrokerRecordBrokerEndpoint, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "BrokerEndpoint.name");
+  w.writeCompactString(m.host, "BrokerEndpoint.host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeRegisterBrokerRecordBrokerFeature(w: Writer, m: RegisterBrokerRecordBrokerFeature, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "BrokerFeature.name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -145,15 +145,15 @@ export function decodeRegisterBrokerRecord(r: Reader, version: number): Register
   if (version < 0 || version > 3) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RegisterBrokerRecord (valid 0-3)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_isMigratingZkBroker: boolean = version >= 2 ? r.readBool("isMigratingZkBroker") : false;
-  const f_incarnationId: string = r.readUuid("incarnationId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("RegisterBrokerRecord.brokerId");
+  const f_isMigratingZkBroker: boolean = version >= 2 ? r.readBool("RegisterBrokerRecord.isMigratingZkBroker") : false;
+  const f_incarnationId: string = r.readUuid("RegisterBrokerRecord.incarnationId");
+  const f_brokerEpoch: bigint = r.readInt64("RegisterBrokerRecord.brokerEpoch");
   let f_endPoints: RegisterBrokerRecordBrokerEndpoint[] = [];
   {
-    const n = r.readArrayLength(true, 1, "endPoints");
+    const n = r.readArrayLength(true, 1, "RegisterBrokerRecord.endPoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "endPoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "RegisterBrokerRecord.endPoints: null where the field is not nullable");
     } else {
       const a: RegisterBrokerRecordBrokerEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeRegisterBrokerRecordBrokerEndpoint(r, version));
@@ -162,18 +162,18 @@ export function decodeRegisterBrokerRecord(r: Reader, version: number): Register
   }
   let f_features: RegisterBrokerRecordBrokerFeature[] = [];
   {
-    const n = r.readArrayLength(true, 1, "features");
+    const n = r.readArrayLength(true, 1, "RegisterBrokerRecord.features");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "features: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "RegisterBrokerRecord.features: null where the field is not nullable");
     } else {
       const a: RegisterBrokerRecordBrokerFeature[] = [];
       for (let i = 0; i < n; i++) a.push(decodeRegisterBrokerRecordBrokerFeature(r, version));
       f_features = a;
     }
   }
-  const f_rack: string | null = r.readCompactNullableString("rack");
-  const f_fenced: boolean = r.readBool("fenced");
-  const f_inControlledShutdown: boolean = version >= 1 ? r.readBool("inControlledShutdown") : false;
+  const f_rack: string | null = r.readCompactNullableString("RegisterBrokerRecord.rack");
+  const f_fenced: boolean = r.readBool("RegisterBrokerRecord.fenced");
+  const f_inControlledShutdown: boolean = version >= 1 ? r.readBool("RegisterBrokerRecord.inControlledShutdown") : false;
   let f_logDirs: string[] = [];
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
@@ -185,18 +185,18 @@ export function decodeRegisterBrokerRecord(r: Reader, version: number): Register
         if (!((version >= 3))) {
           throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of RegisterBrokerRecord`);
         }
-        const end = r.beginTaggedValue(size, "logDirs");
+        const end = r.beginTaggedValue(size, "RegisterBrokerRecord.logDirs");
         {
-          const n = r.readArrayLength(true, 16, "logDirs");
+          const n = r.readArrayLength(true, 16, "RegisterBrokerRecord.logDirs");
           if (n < 0) {
-            throw new KrillError("DECODE_ERROR", "logDirs: null where the field is not nullable");
+            throw new KrillError("DECODE_ERROR", "RegisterBrokerRecord.logDirs: null where the field is not nullable");
           } else {
             const a: string[] = [];
-            for (let i = 0; i < n; i++) a.push(r.readUuid("logDirs"));
+            for (let i = 0; i < n; i++) a.push(r.readUuid("RegisterBrokerRecord.logDirs"));
             f_logDirs = a;
           }
         }
-        r.endTaggedValue(end, "logDirs");
+        r.endTaggedValue(end, "RegisterBrokerRecord.logDirs");
         break;
       }
       default:
@@ -207,18 +207,18 @@ export function decodeRegisterBrokerRecord(r: Reader, version: number): Register
 }
 
 function decodeRegisterBrokerRecordBrokerEndpoint(r: Reader, version: number): RegisterBrokerRecordBrokerEndpoint {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
-  const f_securityProtocol: number = r.readInt16("securityProtocol");
+  const f_name: string = r.readCompactString("BrokerEndpoint.name");
+  const f_host: string = r.readCompactString("BrokerEndpoint.host");
+  const f_port: number = r.readUint16("BrokerEndpoint.port");
+  const f_securityProtocol: number = r.readInt16("BrokerEndpoint.securityProtocol");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
 function decodeRegisterBrokerRecordBrokerFeature(r: Reader, version: number): RegisterBrokerRecordBrokerFeature {
-  const f_name: string = r.readCompactString("name");
-  const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
-  const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
+  const f_name: string = r.readCompactString("BrokerFeature.name");
+  const f_minSupportedVersion: number = r.readInt16("BrokerFeature.minSupportedVersion");
+  const f_maxSupportedVersion: number = r.readInt16("BrokerFeature.maxSupportedVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

@@ -86,15 +86,15 @@ export function encodeRegisterControllerRecord(w: Writer, m: RegisterControllerR
 }
 
 function encodeRegisterControllerRecordControllerEndpoint(w: Writer, m: RegisterControllerRecordControllerEndpoint, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "ControllerEndpoint.name");
+  w.writeCompactString(m.host, "ControllerEndpoint.host");
   w.writeUint16(m.port);
   w.writeInt16(m.securityProtocol);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeRegisterControllerRecordControllerFeature(w: Writer, m: RegisterControllerRecordControllerFeature, version: number): void {
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "ControllerFeature.name");
   w.writeInt16(m.minSupportedVersion);
   w.writeInt16(m.maxSupportedVersion);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -104,14 +104,14 @@ export function decodeRegisterControllerRecord(r: Reader, version: number): Regi
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RegisterControllerRecord (valid 0-0)`);
   }
-  const f_controllerId: number = r.readInt32("controllerId");
-  const f_incarnationId: string = r.readUuid("incarnationId");
-  const f_zkMigrationReady: boolean = r.readBool("zkMigrationReady");
+  const f_controllerId: number = r.readInt32("RegisterControllerRecord.controllerId");
+  const f_incarnationId: string = r.readUuid("RegisterControllerRecord.incarnationId");
+  const f_zkMigrationReady: boolean = r.readBool("RegisterControllerRecord.zkMigrationReady");
   let f_endPoints: RegisterControllerRecordControllerEndpoint[] = [];
   {
-    const n = r.readArrayLength(true, 1, "endPoints");
+    const n = r.readArrayLength(true, 1, "RegisterControllerRecord.endPoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "endPoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "RegisterControllerRecord.endPoints: null where the field is not nullable");
     } else {
       const a: RegisterControllerRecordControllerEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeRegisterControllerRecordControllerEndpoint(r, version));
@@ -120,9 +120,9 @@ export function decodeRegisterControllerRecord(r: Reader, version: number): Regi
   }
   let f_features: RegisterControllerRecordControllerFeature[] = [];
   {
-    const n = r.readArrayLength(true, 1, "features");
+    const n = r.readArrayLength(true, 1, "RegisterControllerRecord.features");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "features: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "RegisterControllerRecord.features: null where the field is not nullable");
     } else {
       const a: RegisterControllerRecordControllerFeature[] = [];
       for (let i = 0; i < n; i++) a.push(decodeRegisterControllerRecordControllerFeature(r, version));
@@ -134,18 +134,18 @@ export function decodeRegisterControllerRecord(r: Reader, version: number): Regi
 }
 
 function decodeRegisterControllerRecordControllerEndpoint(r: Reader, version: number): RegisterControllerRecordControllerEndpoint {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
-  const f_securityProtocol: number = r.readInt16("securityProtocol");
+  const f_name: string = r.readCompactString("ControllerEndpoint.name");
+  const f_host: string = r.readCompactString("ControllerEndpoint.host");
+  const f_port: number = r.readUint16("ControllerEndpoint.port");
+  const f_securityProtocol: number = r.readInt16("ControllerEndpoint.securityProtocol");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }
 
 function decodeRegisterControllerRecordControllerFeature(r: Reader, version: number): RegisterControllerRecordControllerFeature {
-  const f_name: string = r.readCompactString("name");
-  const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
-  const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
+  const f_name: string = r.readCompactString("ControllerFeature.name");
+  const f_minSupportedVersion: number = r.readInt16("ControllerFeature.minSupportedVersion");
+  const f_maxSupportedVersion: number = r.readInt16("ControllerFeature.maxSupportedVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

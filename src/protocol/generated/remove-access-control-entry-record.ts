@@ -31,7 +31,7 @@ export function decodeRemoveAccessControlEntryRecord(r: Reader, version: number)
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveAccessControlEntryRecord (valid 0-0)`);
   }
-  const f_id: string = r.readUuid("id");
+  const f_id: string = r.readUuid("RemoveAccessControlEntryRecord.id");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { id: f_id, unknownTaggedFields };
 }

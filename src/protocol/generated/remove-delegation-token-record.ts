@@ -22,7 +22,7 @@ export function encodeRemoveDelegationTokenRecord(w: Writer, m: RemoveDelegation
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RemoveDelegationTokenRecord (valid 0-0)`);
   }
-  w.writeCompactString(m.tokenId, "tokenId");
+  w.writeCompactString(m.tokenId, "RemoveDelegationTokenRecord.tokenId");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -30,7 +30,7 @@ export function decodeRemoveDelegationTokenRecord(r: Reader, version: number): R
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveDelegationTokenRecord (valid 0-0)`);
   }
-  const f_tokenId: string = r.readCompactString("tokenId");
+  const f_tokenId: string = r.readCompactString("RemoveDelegationTokenRecord.tokenId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { tokenId: f_tokenId, unknownTaggedFields };
 }

@@ -27,7 +27,7 @@ export function encodeRemoveRaftVoterRequest(w: Writer, m: RemoveRaftVoterReques
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RemoveRaftVoterRequest (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.clusterId, "clusterId");
+  w.writeCompactNullableString(m.clusterId, "RemoveRaftVoterRequest.clusterId");
   w.writeInt32(m.voterId);
   w.writeUuid(m.voterDirectoryId);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -37,9 +37,9 @@ export function decodeRemoveRaftVoterRequest(r: Reader, version: number): Remove
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveRaftVoterRequest (valid 0-0)`);
   }
-  const f_clusterId: string | null = r.readCompactNullableString("clusterId");
-  const f_voterId: number = r.readInt32("voterId");
-  const f_voterDirectoryId: string = r.readUuid("voterDirectoryId");
+  const f_clusterId: string | null = r.readCompactNullableString("RemoveRaftVoterRequest.clusterId");
+  const f_voterId: number = r.readInt32("RemoveRaftVoterRequest.voterId");
+  const f_voterDirectoryId: string = r.readUuid("RemoveRaftVoterRequest.voterDirectoryId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clusterId: f_clusterId, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, unknownTaggedFields };
 }

@@ -31,7 +31,7 @@ export function decodeRemoveTopicRecord(r: Reader, version: number): RemoveTopic
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveTopicRecord (valid 0-0)`);
   }
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("RemoveTopicRecord.topicId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, unknownTaggedFields };
 }

@@ -24,7 +24,7 @@ export function encodeRemoveUserScramCredentialRecord(w: Writer, m: RemoveUserSc
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RemoveUserScramCredentialRecord (valid 0-0)`);
   }
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "RemoveUserScramCredentialRecord.name");
   w.writeInt8(m.mechanism);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -33,8 +33,8 @@ export function decodeRemoveUserScramCredentialRecord(r: Reader, version: number
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RemoveUserScramCredentialRecord (valid 0-0)`);
   }
-  const f_name: string = r.readCompactString("name");
-  const f_mechanism: number = r.readInt8("mechanism");
+  const f_name: string = r.readCompactString("RemoveUserScramCredentialRecord.name");
+  const f_mechanism: number = r.readInt8("RemoveUserScramCredentialRecord.mechanism");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, mechanism: f_mechanism, unknownTaggedFields };
 }

@@ -25,7 +25,7 @@ export function encodeRenewDelegationTokenRequest(w: Writer, m: RenewDelegationT
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RenewDelegationTokenRequest (valid 0-2)`);
   }
-  w.writeBytes(m.hmac, (version >= 2), "hmac");
+  w.writeBytes(m.hmac, (version >= 2), "RenewDelegationTokenRequest.hmac");
   w.writeInt64(m.renewPeriodMs);
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -36,8 +36,8 @@ export function decodeRenewDelegationTokenRequest(r: Reader, version: number): R
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RenewDelegationTokenRequest (valid 0-2)`);
   }
-  const f_hmac: Buffer = r.readBytes((version >= 2), "hmac");
-  const f_renewPeriodMs: bigint = r.readInt64("renewPeriodMs");
+  const f_hmac: Buffer = r.readBytes((version >= 2), "RenewDelegationTokenRequest.hmac");
+  const f_renewPeriodMs: bigint = r.readInt64("RenewDelegationTokenRequest.renewPeriodMs");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { hmac: f_hmac, renewPeriodMs: f_renewPeriodMs, unknownTaggedFields };
 }

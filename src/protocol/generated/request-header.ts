@@ -32,7 +32,7 @@ export function encodeRequestHeader(w: Writer, m: RequestHeader, version: number
   w.writeInt16(m.requestApiVersion);
   w.writeInt32(m.correlationId);
   if (version >= 1) {
-    w.writeNullableString(m.clientId, "clientId");
+    w.writeNullableString(m.clientId, "RequestHeader.clientId");
   }
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -43,10 +43,10 @@ export function decodeRequestHeader(r: Reader, version: number): RequestHeader {
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RequestHeader (valid 0-2)`);
   }
-  const f_requestApiKey: number = r.readInt16("requestApiKey");
-  const f_requestApiVersion: number = r.readInt16("requestApiVersion");
-  const f_correlationId: number = r.readInt32("correlationId");
-  const f_clientId: string | null = version >= 1 ? r.readNullableString("clientId") : "";
+  const f_requestApiKey: number = r.readInt16("RequestHeader.requestApiKey");
+  const f_requestApiVersion: number = r.readInt16("RequestHeader.requestApiVersion");
+  const f_correlationId: number = r.readInt32("RequestHeader.correlationId");
+  const f_clientId: string | null = version >= 1 ? r.readNullableString("RequestHeader.clientId") : "";
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { requestApiKey: f_requestApiKey, requestApiVersion: f_requestApiVersion, correlationId: f_correlationId, clientId: f_clientId, unknownTaggedFields };
 }

@@ -32,7 +32,7 @@ export function decodeResponseHeader(r: Reader, version: number): ResponseHeader
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ResponseHeader (valid 0-1)`);
   }
-  const f_correlationId: number = r.readInt32("correlationId");
+  const f_correlationId: number = r.readInt32("ResponseHeader.correlationId");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { correlationId: f_correlationId, unknownTaggedFields };
 }

@@ -23,7 +23,7 @@ export function encodeSaslAuthenticateRequest(w: Writer, m: SaslAuthenticateRequ
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of SaslAuthenticateRequest (valid 0-2)`);
   }
-  w.writeBytes(m.authBytes, (version >= 2), "authBytes");
+  w.writeBytes(m.authBytes, (version >= 2), "SaslAuthenticateRequest.authBytes");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -33,7 +33,7 @@ export function decodeSaslAuthenticateRequest(r: Reader, version: number): SaslA
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SaslAuthenticateRequest (valid 0-2)`);
   }
-  const f_authBytes: Buffer = r.readBytes((version >= 2), "authBytes");
+  const f_authBytes: Buffer = r.readBytes((version >= 2), "SaslAuthenticateRequest.authBytes");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { authBytes: f_authBytes, unknownTaggedFields };
 }

@@ -30,8 +30,8 @@ export function encodeSaslAuthenticateResponse(w: Writer, m: SaslAuthenticateRes
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of SaslAuthenticateResponse (valid 0-2)`);
   }
   w.writeInt16(m.errorCode);
-  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "errorMessage"); else w.writeNullableString(m.errorMessage, "errorMessage");
-  w.writeBytes(m.authBytes, (version >= 2), "authBytes");
+  if (version >= 2) w.writeCompactNullableString(m.errorMessage, "SaslAuthenticateResponse.errorMessage"); else w.writeNullableString(m.errorMessage, "SaslAuthenticateResponse.errorMessage");
+  w.writeBytes(m.authBytes, (version >= 2), "SaslAuthenticateResponse.authBytes");
   if (version >= 1) {
     w.writeInt64(m.sessionLifetimeMs);
   }
@@ -44,10 +44,10 @@ export function decodeSaslAuthenticateResponse(r: Reader, version: number): Sasl
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SaslAuthenticateResponse (valid 0-2)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("errorMessage") : r.readNullableString("errorMessage"));
-  const f_authBytes: Buffer = r.readBytes((version >= 2), "authBytes");
-  const f_sessionLifetimeMs: bigint = version >= 1 ? r.readInt64("sessionLifetimeMs") : 0n;
+  const f_errorCode: number = r.readInt16("SaslAuthenticateResponse.errorCode");
+  const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("SaslAuthenticateResponse.errorMessage") : r.readNullableString("SaslAuthenticateResponse.errorMessage"));
+  const f_authBytes: Buffer = r.readBytes((version >= 2), "SaslAuthenticateResponse.authBytes");
+  const f_sessionLifetimeMs: bigint = version >= 1 ? r.readInt64("SaslAuthenticateResponse.sessionLifetimeMs") : 0n;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, authBytes: f_authBytes, sessionLifetimeMs: f_sessionLifetimeMs, unknownTaggedFields };
 }

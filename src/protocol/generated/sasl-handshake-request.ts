@@ -19,13 +19,13 @@ export function encodeSaslHandshakeRequest(w: Writer, m: SaslHandshakeRequest, v
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of SaslHandshakeRequest (valid 0-1)`);
   }
-  w.writeString(m.mechanism, "mechanism");
+  w.writeString(m.mechanism, "SaslHandshakeRequest.mechanism");
 }
 
 export function decodeSaslHandshakeRequest(r: Reader, version: number): SaslHandshakeRequest {
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SaslHandshakeRequest (valid 0-1)`);
   }
-  const f_mechanism: string = r.readString("mechanism");
+  const f_mechanism: string = r.readString("SaslHandshakeRequest.mechanism");
   return { mechanism: f_mechanism };
 }

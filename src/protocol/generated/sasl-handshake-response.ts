@@ -26,7 +26,7 @@ export function encodeSaslHandshakeResponse(w: Writer, m: SaslHandshakeResponse,
     const a = m.mechanisms;
     w.writeArrayLength(a.length, false);
     for (let i = 0; i < a.length; i++) {
-      w.writeString(a[i]!, "mechanisms");
+      w.writeString(a[i]!, "SaslHandshakeResponse.mechanisms");
     }
   }
 }
@@ -35,15 +35,15 @@ export function decodeSaslHandshakeResponse(r: Reader, version: number): SaslHan
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SaslHandshakeResponse (valid 0-1)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("SaslHandshakeResponse.errorCode");
   let f_mechanisms: string[] = [];
   {
-    const n = r.readArrayLength(false, 2, "mechanisms");
+    const n = r.readArrayLength(false, 2, "SaslHandshakeResponse.mechanisms");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "mechanisms: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "SaslHandshakeResponse.mechanisms: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readString("mechanisms"));
+      for (let i = 0; i < n; i++) a.push(r.readString("SaslHandshakeResponse.mechanisms"));
       f_mechanisms = a;
     }
   }

@@ -73,8 +73,8 @@ export function encodeShareAcknowledgeRequest(w: Writer, m: ShareAcknowledgeRequ
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareAcknowledgeRequest (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.groupId, "groupId");
-  w.writeCompactNullableString(m.memberId, "memberId");
+  w.writeCompactNullableString(m.groupId, "ShareAcknowledgeRequest.groupId");
+  w.writeCompactNullableString(m.memberId, "ShareAcknowledgeRequest.memberId");
   w.writeInt32(m.shareSessionEpoch);
   {
     const a = m.topics;
@@ -127,14 +127,14 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareAcknowledgeRequest (valid 0-0)`);
   }
-  const f_groupId: string | null = r.readCompactNullableString("groupId");
-  const f_memberId: string | null = r.readCompactNullableString("memberId");
-  const f_shareSessionEpoch: number = r.readInt32("shareSessionEpoch");
+  const f_groupId: string | null = r.readCompactNullableString("ShareAcknowledgeRequest.groupId");
+  const f_memberId: string | null = r.readCompactNullableString("ShareAcknowledgeRequest.memberId");
+  const f_shareSessionEpoch: number = r.readInt32("ShareAcknowledgeRequest.shareSessionEpoch");
   let f_topics: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ShareAcknowledgeRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareAcknowledgeRequest.topics: null where the field is not nullable");
     } else {
       const a: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareAcknowledgeRequestAcknowledgeTopic(r, version));
@@ -146,12 +146,12 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
 }
 
 function decodeShareAcknowledgeRequestAcknowledgeTopic(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgeTopic {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("AcknowledgeTopic.topicId");
   let f_partitions: ShareAcknowledgeRequestAcknowledgePartition[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "AcknowledgeTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AcknowledgeTopic.partitions: null where the field is not nullable");
     } else {
       const a: ShareAcknowledgeRequestAcknowledgePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareAcknowledgeRequestAcknowledgePartition(r, version));
@@ -163,12 +163,12 @@ function decodeShareAcknowledgeRequestAcknowledgeTopic(r: Reader, version: numbe
 }
 
 function decodeShareAcknowledgeRequestAcknowledgePartition(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgePartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_partitionIndex: number = r.readInt32("AcknowledgePartition.partitionIndex");
   let f_acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
   {
-    const n = r.readArrayLength(true, 1, "acknowledgementBatches");
+    const n = r.readArrayLength(true, 1, "AcknowledgePartition.acknowledgementBatches");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acknowledgementBatches: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AcknowledgePartition.acknowledgementBatches: null where the field is not nullable");
     } else {
       const a: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareAcknowledgeRequestAcknowledgementBatch(r, version));
@@ -180,16 +180,16 @@ function decodeShareAcknowledgeRequestAcknowledgePartition(r: Reader, version: n
 }
 
 function decodeShareAcknowledgeRequestAcknowledgementBatch(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgementBatch {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
+  const f_firstOffset: bigint = r.readInt64("AcknowledgementBatch.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("AcknowledgementBatch.lastOffset");
   let f_acknowledgeTypes: number[] = [];
   {
-    const n = r.readArrayLength(true, 1, "acknowledgeTypes");
+    const n = r.readArrayLength(true, 1, "AcknowledgementBatch.acknowledgeTypes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acknowledgeTypes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AcknowledgementBatch.acknowledgeTypes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt8("acknowledgeTypes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt8("AcknowledgementBatch.acknowledgeTypes"));
       f_acknowledgeTypes = a;
     }
   }

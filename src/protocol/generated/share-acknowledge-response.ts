@@ -97,7 +97,7 @@ export function encodeShareAcknowledgeResponse(w: Writer, m: ShareAcknowledgeRes
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "ShareAcknowledgeResponse.errorMessage");
   {
     const a = m.responses;
     w.writeArrayLength(a.length, true);
@@ -130,7 +130,7 @@ function encodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w: Writer, 
 function encodeShareAcknowledgeResponsePartitionData(w: Writer, m: ShareAcknowledgeResponsePartitionData, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionData.errorMessage");
   encodeShareAcknowledgeResponseLeaderIdAndEpoch(w, m.currentLeader, version);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -143,9 +143,9 @@ function encodeShareAcknowledgeResponseLeaderIdAndEpoch(w: Writer, m: ShareAckno
 
 function encodeShareAcknowledgeResponseNodeEndpoint(w: Writer, m: ShareAcknowledgeResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeInt32(m.port);
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "NodeEndpoint.rack");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -153,14 +153,14 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareAcknowledgeResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("ShareAcknowledgeResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ShareAcknowledgeResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ShareAcknowledgeResponse.errorMessage");
   let f_responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
   {
-    const n = r.readArrayLength(true, 1, "responses");
+    const n = r.readArrayLength(true, 1, "ShareAcknowledgeResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareAcknowledgeResponse.responses: null where the field is not nullable");
     } else {
       const a: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, version));
@@ -169,9 +169,9 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
   }
   let f_nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[] = [];
   {
-    const n = r.readArrayLength(true, 1, "nodeEndpoints");
+    const n = r.readArrayLength(true, 1, "ShareAcknowledgeResponse.nodeEndpoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareAcknowledgeResponse.nodeEndpoints: null where the field is not nullable");
     } else {
       const a: ShareAcknowledgeResponseNodeEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareAcknowledgeResponseNodeEndpoint(r, version));
@@ -183,12 +183,12 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
 }
 
 function decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, version: number): ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ShareAcknowledgeTopicResponse.topicId");
   let f_partitions: ShareAcknowledgeResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ShareAcknowledgeTopicResponse.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareAcknowledgeTopicResponse.partitions: null where the field is not nullable");
     } else {
       const a: ShareAcknowledgeResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareAcknowledgeResponsePartitionData(r, version));
@@ -200,26 +200,26 @@ function decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, 
 }
 
 function decodeShareAcknowledgeResponsePartitionData(r: Reader, version: number): ShareAcknowledgeResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionData.errorMessage");
   const f_currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch = decodeShareAcknowledgeResponseLeaderIdAndEpoch(r, version);
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, errorMessage: f_errorMessage, currentLeader: f_currentLeader, unknownTaggedFields };
 }
 
 function decodeShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, version: number): ShareAcknowledgeResponseLeaderIdAndEpoch {
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_leaderId: number = r.readInt32("LeaderIdAndEpoch.leaderId");
+  const f_leaderEpoch: number = r.readInt32("LeaderIdAndEpoch.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeShareAcknowledgeResponseNodeEndpoint(r: Reader, version: number): ShareAcknowledgeResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
-  const f_rack: string | null = r.readCompactNullableString("rack");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readInt32("NodeEndpoint.port");
+  const f_rack: string | null = r.readCompactNullableString("NodeEndpoint.rack");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }

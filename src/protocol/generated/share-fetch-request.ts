@@ -97,8 +97,8 @@ export function encodeShareFetchRequest(w: Writer, m: ShareFetchRequest, version
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareFetchRequest (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.groupId, "groupId");
-  w.writeCompactNullableString(m.memberId, "memberId");
+  w.writeCompactNullableString(m.groupId, "ShareFetchRequest.groupId");
+  w.writeCompactNullableString(m.memberId, "ShareFetchRequest.memberId");
   w.writeInt32(m.shareSessionEpoch);
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
@@ -174,17 +174,17 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareFetchRequest (valid 0-0)`);
   }
-  const f_groupId: string | null = r.readCompactNullableString("groupId");
-  const f_memberId: string | null = r.readCompactNullableString("memberId");
-  const f_shareSessionEpoch: number = r.readInt32("shareSessionEpoch");
-  const f_maxWaitMs: number = r.readInt32("maxWaitMs");
-  const f_minBytes: number = r.readInt32("minBytes");
-  const f_maxBytes: number = r.readInt32("maxBytes");
+  const f_groupId: string | null = r.readCompactNullableString("ShareFetchRequest.groupId");
+  const f_memberId: string | null = r.readCompactNullableString("ShareFetchRequest.memberId");
+  const f_shareSessionEpoch: number = r.readInt32("ShareFetchRequest.shareSessionEpoch");
+  const f_maxWaitMs: number = r.readInt32("ShareFetchRequest.maxWaitMs");
+  const f_minBytes: number = r.readInt32("ShareFetchRequest.minBytes");
+  const f_maxBytes: number = r.readInt32("ShareFetchRequest.maxBytes");
   let f_topics: ShareFetchRequestFetchTopic[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ShareFetchRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareFetchRequest.topics: null where the field is not nullable");
     } else {
       const a: ShareFetchRequestFetchTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchRequestFetchTopic(r, version));
@@ -193,9 +193,9 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   }
   let f_forgottenTopicsData: ShareFetchRequestForgottenTopic[] = [];
   {
-    const n = r.readArrayLength(true, 1, "forgottenTopicsData");
+    const n = r.readArrayLength(true, 1, "ShareFetchRequest.forgottenTopicsData");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "forgottenTopicsData: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareFetchRequest.forgottenTopicsData: null where the field is not nullable");
     } else {
       const a: ShareFetchRequestForgottenTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchRequestForgottenTopic(r, version));
@@ -207,12 +207,12 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
 }
 
 function decodeShareFetchRequestFetchTopic(r: Reader, version: number): ShareFetchRequestFetchTopic {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("FetchTopic.topicId");
   let f_partitions: ShareFetchRequestFetchPartition[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "FetchTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchTopic.partitions: null where the field is not nullable");
     } else {
       const a: ShareFetchRequestFetchPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchRequestFetchPartition(r, version));
@@ -224,13 +224,13 @@ function decodeShareFetchRequestFetchTopic(r: Reader, version: number): ShareFet
 }
 
 function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_partitionMaxBytes: number = r.readInt32("partitionMaxBytes");
+  const f_partitionIndex: number = r.readInt32("FetchPartition.partitionIndex");
+  const f_partitionMaxBytes: number = r.readInt32("FetchPartition.partitionMaxBytes");
   let f_acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[] = [];
   {
-    const n = r.readArrayLength(true, 1, "acknowledgementBatches");
+    const n = r.readArrayLength(true, 1, "FetchPartition.acknowledgementBatches");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acknowledgementBatches: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "FetchPartition.acknowledgementBatches: null where the field is not nullable");
     } else {
       const a: ShareFetchRequestAcknowledgementBatch[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchRequestAcknowledgementBatch(r, version));
@@ -242,16 +242,16 @@ function decodeShareFetchRequestFetchPartition(r: Reader, version: number): Shar
 }
 
 function decodeShareFetchRequestAcknowledgementBatch(r: Reader, version: number): ShareFetchRequestAcknowledgementBatch {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
+  const f_firstOffset: bigint = r.readInt64("AcknowledgementBatch.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("AcknowledgementBatch.lastOffset");
   let f_acknowledgeTypes: number[] = [];
   {
-    const n = r.readArrayLength(true, 1, "acknowledgeTypes");
+    const n = r.readArrayLength(true, 1, "AcknowledgementBatch.acknowledgeTypes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acknowledgeTypes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "AcknowledgementBatch.acknowledgeTypes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt8("acknowledgeTypes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt8("AcknowledgementBatch.acknowledgeTypes"));
       f_acknowledgeTypes = a;
     }
   }
@@ -260,15 +260,15 @@ function decodeShareFetchRequestAcknowledgementBatch(r: Reader, version: number)
 }
 
 function decodeShareFetchRequestForgottenTopic(r: Reader, version: number): ShareFetchRequestForgottenTopic {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ForgottenTopic.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "ForgottenTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ForgottenTopic.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("ForgottenTopic.partitions"));
       f_partitions = a;
     }
   }

@@ -121,7 +121,7 @@ export function encodeShareFetchResponse(w: Writer, m: ShareFetchResponse, versi
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "ShareFetchResponse.errorMessage");
   {
     const a = m.responses;
     w.writeArrayLength(a.length, true);
@@ -154,11 +154,11 @@ function encodeShareFetchResponseShareFetchableTopicResponse(w: Writer, m: Share
 function encodeShareFetchResponsePartitionData(w: Writer, m: ShareFetchResponsePartitionData, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionData.errorMessage");
   w.writeInt16(m.acknowledgeErrorCode);
-  w.writeCompactNullableString(m.acknowledgeErrorMessage, "acknowledgeErrorMessage");
+  w.writeCompactNullableString(m.acknowledgeErrorMessage, "PartitionData.acknowledgeErrorMessage");
   encodeShareFetchResponseLeaderIdAndEpoch(w, m.currentLeader, version);
-  w.writeNullableBytesChunk(m.records, true, "records");
+  w.writeNullableBytesChunk(m.records, true, "PartitionData.records");
   {
     const a = m.acquiredRecords;
     w.writeArrayLength(a.length, true);
@@ -184,9 +184,9 @@ function encodeShareFetchResponseAcquiredRecords(w: Writer, m: ShareFetchRespons
 
 function encodeShareFetchResponseNodeEndpoint(w: Writer, m: ShareFetchResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeInt32(m.port);
-  w.writeCompactNullableString(m.rack, "rack");
+  w.writeCompactNullableString(m.rack, "NodeEndpoint.rack");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -194,14 +194,14 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareFetchResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("ShareFetchResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ShareFetchResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ShareFetchResponse.errorMessage");
   let f_responses: ShareFetchResponseShareFetchableTopicResponse[] = [];
   {
-    const n = r.readArrayLength(true, 1, "responses");
+    const n = r.readArrayLength(true, 1, "ShareFetchResponse.responses");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "responses: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareFetchResponse.responses: null where the field is not nullable");
     } else {
       const a: ShareFetchResponseShareFetchableTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchResponseShareFetchableTopicResponse(r, version));
@@ -210,9 +210,9 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
   }
   let f_nodeEndpoints: ShareFetchResponseNodeEndpoint[] = [];
   {
-    const n = r.readArrayLength(true, 1, "nodeEndpoints");
+    const n = r.readArrayLength(true, 1, "ShareFetchResponse.nodeEndpoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareFetchResponse.nodeEndpoints: null where the field is not nullable");
     } else {
       const a: ShareFetchResponseNodeEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchResponseNodeEndpoint(r, version));
@@ -224,12 +224,12 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
 }
 
 function decodeShareFetchResponseShareFetchableTopicResponse(r: Reader, version: number): ShareFetchResponseShareFetchableTopicResponse {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("ShareFetchableTopicResponse.topicId");
   let f_partitions: ShareFetchResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "ShareFetchableTopicResponse.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareFetchableTopicResponse.partitions: null where the field is not nullable");
     } else {
       const a: ShareFetchResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchResponsePartitionData(r, version));
@@ -241,18 +241,18 @@ function decodeShareFetchResponseShareFetchableTopicResponse(r: Reader, version:
 }
 
 function decodeShareFetchResponsePartitionData(r: Reader, version: number): ShareFetchResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_acknowledgeErrorCode: number = r.readInt16("acknowledgeErrorCode");
-  const f_acknowledgeErrorMessage: string | null = r.readCompactNullableString("acknowledgeErrorMessage");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionData.errorMessage");
+  const f_acknowledgeErrorCode: number = r.readInt16("PartitionData.acknowledgeErrorCode");
+  const f_acknowledgeErrorMessage: string | null = r.readCompactNullableString("PartitionData.acknowledgeErrorMessage");
   const f_currentLeader: ShareFetchResponseLeaderIdAndEpoch = decodeShareFetchResponseLeaderIdAndEpoch(r, version);
-  const f_records: Buffer | null = r.readNullableBytesView(true, "records");
+  const f_records: Buffer | null = r.readNullableBytesView(true, "PartitionData.records");
   let f_acquiredRecords: ShareFetchResponseAcquiredRecords[] = [];
   {
-    const n = r.readArrayLength(true, 1, "acquiredRecords");
+    const n = r.readArrayLength(true, 1, "PartitionData.acquiredRecords");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "acquiredRecords: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.acquiredRecords: null where the field is not nullable");
     } else {
       const a: ShareFetchResponseAcquiredRecords[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchResponseAcquiredRecords(r, version));
@@ -264,25 +264,25 @@ function decodeShareFetchResponsePartitionData(r: Reader, version: number): Shar
 }
 
 function decodeShareFetchResponseLeaderIdAndEpoch(r: Reader, version: number): ShareFetchResponseLeaderIdAndEpoch {
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_leaderId: number = r.readInt32("LeaderIdAndEpoch.leaderId");
+  const f_leaderEpoch: number = r.readInt32("LeaderIdAndEpoch.leaderEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }
 
 function decodeShareFetchResponseAcquiredRecords(r: Reader, version: number): ShareFetchResponseAcquiredRecords {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
-  const f_deliveryCount: number = r.readInt16("deliveryCount");
+  const f_firstOffset: bigint = r.readInt64("AcquiredRecords.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("AcquiredRecords.lastOffset");
+  const f_deliveryCount: number = r.readInt16("AcquiredRecords.deliveryCount");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }
 
 function decodeShareFetchResponseNodeEndpoint(r: Reader, version: number): ShareFetchResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
-  const f_rack: string | null = r.readCompactNullableString("rack");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readInt32("NodeEndpoint.port");
+  const f_rack: string | null = r.readCompactNullableString("NodeEndpoint.rack");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
 }

@@ -21,15 +21,15 @@ export function encodeShareGroupCurrentMemberAssignmentKey(w: Writer, m: ShareGr
   if (version < 14 || version > 14) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupCurrentMemberAssignmentKey (valid 14-14)`);
   }
-  w.writeString(m.groupId, "groupId");
-  w.writeString(m.memberId, "memberId");
+  w.writeString(m.groupId, "ShareGroupCurrentMemberAssignmentKey.groupId");
+  w.writeString(m.memberId, "ShareGroupCurrentMemberAssignmentKey.memberId");
 }
 
 export function decodeShareGroupCurrentMemberAssignmentKey(r: Reader, version: number): ShareGroupCurrentMemberAssignmentKey {
   if (version < 14 || version > 14) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupCurrentMemberAssignmentKey (valid 14-14)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_memberId: string = r.readString("memberId");
+  const f_groupId: string = r.readString("ShareGroupCurrentMemberAssignmentKey.groupId");
+  const f_memberId: string = r.readString("ShareGroupCurrentMemberAssignmentKey.memberId");
   return { groupId: f_groupId, memberId: f_memberId };
 }

@@ -72,14 +72,14 @@ export function decodeShareGroupCurrentMemberAssignmentValue(r: Reader, version:
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupCurrentMemberAssignmentValue (valid 0-0)`);
   }
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_previousMemberEpoch: number = r.readInt32("previousMemberEpoch");
-  const f_state: number = r.readInt8("state");
+  const f_memberEpoch: number = r.readInt32("ShareGroupCurrentMemberAssignmentValue.memberEpoch");
+  const f_previousMemberEpoch: number = r.readInt32("ShareGroupCurrentMemberAssignmentValue.previousMemberEpoch");
+  const f_state: number = r.readInt8("ShareGroupCurrentMemberAssignmentValue.state");
   let f_assignedPartitions: ShareGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "assignedPartitions");
+    const n = r.readArrayLength(true, 1, "ShareGroupCurrentMemberAssignmentValue.assignedPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "assignedPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupCurrentMemberAssignmentValue.assignedPartitions: null where the field is not nullable");
     } else {
       const a: ShareGroupCurrentMemberAssignmentValueTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupCurrentMemberAssignmentValueTopicPartitions(r, version));
@@ -91,15 +91,15 @@ export function decodeShareGroupCurrentMemberAssignmentValue(r: Reader, version:
 }
 
 function decodeShareGroupCurrentMemberAssignmentValueTopicPartitions(r: Reader, version: number): ShareGroupCurrentMemberAssignmentValueTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

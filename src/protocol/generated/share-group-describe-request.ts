@@ -28,7 +28,7 @@ export function encodeShareGroupDescribeRequest(w: Writer, m: ShareGroupDescribe
     const a = m.groupIds;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "groupIds");
+      w.writeCompactString(a[i]!, "ShareGroupDescribeRequest.groupIds");
     }
   }
   w.writeBool(m.includeAuthorizedOperations);
@@ -41,16 +41,16 @@ export function decodeShareGroupDescribeRequest(r: Reader, version: number): Sha
   }
   let f_groupIds: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "groupIds");
+    const n = r.readArrayLength(true, 1, "ShareGroupDescribeRequest.groupIds");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groupIds: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupDescribeRequest.groupIds: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("groupIds"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ShareGroupDescribeRequest.groupIds"));
       f_groupIds = a;
     }
   }
-  const f_includeAuthorizedOperations: boolean = r.readBool("includeAuthorizedOperations");
+  const f_includeAuthorizedOperations: boolean = r.readBool("ShareGroupDescribeRequest.includeAuthorizedOperations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { groupIds: f_groupIds, includeAuthorizedOperations: f_includeAuthorizedOperations, unknownTaggedFields };
 }

@@ -118,12 +118,12 @@ export function encodeShareGroupDescribeResponse(w: Writer, m: ShareGroupDescrib
 
 function encodeShareGroupDescribeResponseDescribedGroup(w: Writer, m: ShareGroupDescribeResponseDescribedGroup, version: number): void {
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
-  w.writeCompactString(m.groupId, "groupId");
-  w.writeCompactString(m.groupState, "groupState");
+  w.writeCompactNullableString(m.errorMessage, "DescribedGroup.errorMessage");
+  w.writeCompactString(m.groupId, "DescribedGroup.groupId");
+  w.writeCompactString(m.groupState, "DescribedGroup.groupState");
   w.writeInt32(m.groupEpoch);
   w.writeInt32(m.assignmentEpoch);
-  w.writeCompactString(m.assignorName, "assignorName");
+  w.writeCompactString(m.assignorName, "DescribedGroup.assignorName");
   {
     const a = m.members;
     w.writeArrayLength(a.length, true);
@@ -136,16 +136,16 @@ function encodeShareGroupDescribeResponseDescribedGroup(w: Writer, m: ShareGroup
 }
 
 function encodeShareGroupDescribeResponseMember(w: Writer, m: ShareGroupDescribeResponseMember, version: number): void {
-  w.writeCompactString(m.memberId, "memberId");
-  w.writeCompactNullableString(m.rackId, "rackId");
+  w.writeCompactString(m.memberId, "Member.memberId");
+  w.writeCompactNullableString(m.rackId, "Member.rackId");
   w.writeInt32(m.memberEpoch);
-  w.writeCompactString(m.clientId, "clientId");
-  w.writeCompactString(m.clientHost, "clientHost");
+  w.writeCompactString(m.clientId, "Member.clientId");
+  w.writeCompactString(m.clientHost, "Member.clientHost");
   {
     const a = m.subscribedTopicNames;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "subscribedTopicNames");
+      w.writeCompactString(a[i]!, "Member.subscribedTopicNames");
     }
   }
   encodeShareGroupDescribeResponseAssignment(w, m.assignment, version);
@@ -165,7 +165,7 @@ function encodeShareGroupDescribeResponseAssignment(w: Writer, m: ShareGroupDesc
 
 function encodeShareGroupDescribeResponseTopicPartitions(w: Writer, m: ShareGroupDescribeResponseTopicPartitions, version: number): void {
   w.writeUuid(m.topicId);
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicPartitions.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -180,12 +180,12 @@ export function decodeShareGroupDescribeResponse(r: Reader, version: number): Sh
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupDescribeResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("ShareGroupDescribeResponse.throttleTimeMs");
   let f_groups: ShareGroupDescribeResponseDescribedGroup[] = [];
   {
-    const n = r.readArrayLength(true, 1, "groups");
+    const n = r.readArrayLength(true, 1, "ShareGroupDescribeResponse.groups");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "groups: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupDescribeResponse.groups: null where the field is not nullable");
     } else {
       const a: ShareGroupDescribeResponseDescribedGroup[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupDescribeResponseDescribedGroup(r, version));
@@ -197,43 +197,43 @@ export function decodeShareGroupDescribeResponse(r: Reader, version: number): Sh
 }
 
 function decodeShareGroupDescribeResponseDescribedGroup(r: Reader, version: number): ShareGroupDescribeResponseDescribedGroup {
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_groupId: string = r.readCompactString("groupId");
-  const f_groupState: string = r.readCompactString("groupState");
-  const f_groupEpoch: number = r.readInt32("groupEpoch");
-  const f_assignmentEpoch: number = r.readInt32("assignmentEpoch");
-  const f_assignorName: string = r.readCompactString("assignorName");
+  const f_errorCode: number = r.readInt16("DescribedGroup.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("DescribedGroup.errorMessage");
+  const f_groupId: string = r.readCompactString("DescribedGroup.groupId");
+  const f_groupState: string = r.readCompactString("DescribedGroup.groupState");
+  const f_groupEpoch: number = r.readInt32("DescribedGroup.groupEpoch");
+  const f_assignmentEpoch: number = r.readInt32("DescribedGroup.assignmentEpoch");
+  const f_assignorName: string = r.readCompactString("DescribedGroup.assignorName");
   let f_members: ShareGroupDescribeResponseMember[] = [];
   {
-    const n = r.readArrayLength(true, 1, "members");
+    const n = r.readArrayLength(true, 1, "DescribedGroup.members");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "members: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "DescribedGroup.members: null where the field is not nullable");
     } else {
       const a: ShareGroupDescribeResponseMember[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupDescribeResponseMember(r, version));
       f_members = a;
     }
   }
-  const f_authorizedOperations: number = r.readInt32("authorizedOperations");
+  const f_authorizedOperations: number = r.readInt32("DescribedGroup.authorizedOperations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { errorCode: f_errorCode, errorMessage: f_errorMessage, groupId: f_groupId, groupState: f_groupState, groupEpoch: f_groupEpoch, assignmentEpoch: f_assignmentEpoch, assignorName: f_assignorName, members: f_members, authorizedOperations: f_authorizedOperations, unknownTaggedFields };
 }
 
 function decodeShareGroupDescribeResponseMember(r: Reader, version: number): ShareGroupDescribeResponseMember {
-  const f_memberId: string = r.readCompactString("memberId");
-  const f_rackId: string | null = r.readCompactNullableString("rackId");
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_clientId: string = r.readCompactString("clientId");
-  const f_clientHost: string = r.readCompactString("clientHost");
+  const f_memberId: string = r.readCompactString("Member.memberId");
+  const f_rackId: string | null = r.readCompactNullableString("Member.rackId");
+  const f_memberEpoch: number = r.readInt32("Member.memberEpoch");
+  const f_clientId: string = r.readCompactString("Member.clientId");
+  const f_clientHost: string = r.readCompactString("Member.clientHost");
   let f_subscribedTopicNames: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "subscribedTopicNames");
+    const n = r.readArrayLength(true, 1, "Member.subscribedTopicNames");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "subscribedTopicNames: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Member.subscribedTopicNames: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("subscribedTopicNames"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("Member.subscribedTopicNames"));
       f_subscribedTopicNames = a;
     }
   }
@@ -245,9 +245,9 @@ function decodeShareGroupDescribeResponseMember(r: Reader, version: number): Sha
 function decodeShareGroupDescribeResponseAssignment(r: Reader, version: number): ShareGroupDescribeResponseAssignment {
   let f_topicPartitions: ShareGroupDescribeResponseTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topicPartitions");
+    const n = r.readArrayLength(true, 1, "Assignment.topicPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Assignment.topicPartitions: null where the field is not nullable");
     } else {
       const a: ShareGroupDescribeResponseTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupDescribeResponseTopicPartitions(r, version));
@@ -259,16 +259,16 @@ function decodeShareGroupDescribeResponseAssignment(r: Reader, version: number):
 }
 
 function decodeShareGroupDescribeResponseTopicPartitions(r: Reader, version: number): ShareGroupDescribeResponseTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
+  const f_topicName: string = r.readCompactString("TopicPartitions.topicName");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

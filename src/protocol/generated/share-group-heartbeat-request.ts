@@ -30,10 +30,10 @@ export function encodeShareGroupHeartbeatRequest(w: Writer, m: ShareGroupHeartbe
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupHeartbeatRequest (valid 0-0)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
-  w.writeCompactString(m.memberId, "memberId");
+  w.writeCompactString(m.groupId, "ShareGroupHeartbeatRequest.groupId");
+  w.writeCompactString(m.memberId, "ShareGroupHeartbeatRequest.memberId");
   w.writeInt32(m.memberEpoch);
-  w.writeCompactNullableString(m.rackId, "rackId");
+  w.writeCompactNullableString(m.rackId, "ShareGroupHeartbeatRequest.rackId");
   {
     const a = m.subscribedTopicNames;
     if (a === null) {
@@ -41,7 +41,7 @@ export function encodeShareGroupHeartbeatRequest(w: Writer, m: ShareGroupHeartbe
     } else {
       w.writeArrayLength(a.length, true);
       for (let i = 0; i < a.length; i++) {
-        w.writeCompactString(a[i]!, "subscribedTopicNames");
+        w.writeCompactString(a[i]!, "ShareGroupHeartbeatRequest.subscribedTopicNames");
       }
     }
   }
@@ -52,18 +52,18 @@ export function decodeShareGroupHeartbeatRequest(r: Reader, version: number): Sh
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupHeartbeatRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
-  const f_memberId: string = r.readCompactString("memberId");
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_rackId: string | null = r.readCompactNullableString("rackId");
+  const f_groupId: string = r.readCompactString("ShareGroupHeartbeatRequest.groupId");
+  const f_memberId: string = r.readCompactString("ShareGroupHeartbeatRequest.memberId");
+  const f_memberEpoch: number = r.readInt32("ShareGroupHeartbeatRequest.memberEpoch");
+  const f_rackId: string | null = r.readCompactNullableString("ShareGroupHeartbeatRequest.rackId");
   let f_subscribedTopicNames: string[] | null = null;
   {
-    const n = r.readArrayLength(true, 1, "subscribedTopicNames");
+    const n = r.readArrayLength(true, 1, "ShareGroupHeartbeatRequest.subscribedTopicNames");
     if (n < 0) {
       f_subscribedTopicNames = null;
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("subscribedTopicNames"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ShareGroupHeartbeatRequest.subscribedTopicNames"));
       f_subscribedTopicNames = a;
     }
   }

@@ -63,8 +63,8 @@ export function encodeShareGroupHeartbeatResponse(w: Writer, m: ShareGroupHeartb
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
-  w.writeCompactNullableString(m.memberId, "memberId");
+  w.writeCompactNullableString(m.errorMessage, "ShareGroupHeartbeatResponse.errorMessage");
+  w.writeCompactNullableString(m.memberId, "ShareGroupHeartbeatResponse.memberId");
   w.writeInt32(m.memberEpoch);
   w.writeInt32(m.heartbeatIntervalMs);
   {
@@ -106,13 +106,13 @@ export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): S
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupHeartbeatResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
-  const f_memberId: string | null = r.readCompactNullableString("memberId");
-  const f_memberEpoch: number = r.readInt32("memberEpoch");
-  const f_heartbeatIntervalMs: number = r.readInt32("heartbeatIntervalMs");
-  const f_assignment: ShareGroupHeartbeatResponseAssignment | null = (r.readInt8("assignment") < 0 ? null : decodeShareGroupHeartbeatResponseAssignment(r, version));
+  const f_throttleTimeMs: number = r.readInt32("ShareGroupHeartbeatResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("ShareGroupHeartbeatResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("ShareGroupHeartbeatResponse.errorMessage");
+  const f_memberId: string | null = r.readCompactNullableString("ShareGroupHeartbeatResponse.memberId");
+  const f_memberEpoch: number = r.readInt32("ShareGroupHeartbeatResponse.memberEpoch");
+  const f_heartbeatIntervalMs: number = r.readInt32("ShareGroupHeartbeatResponse.heartbeatIntervalMs");
+  const f_assignment: ShareGroupHeartbeatResponseAssignment | null = (r.readInt8("ShareGroupHeartbeatResponse.assignment") < 0 ? null : decodeShareGroupHeartbeatResponseAssignment(r, version));
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, memberId: f_memberId, memberEpoch: f_memberEpoch, heartbeatIntervalMs: f_heartbeatIntervalMs, assignment: f_assignment, unknownTaggedFields };
 }
@@ -120,9 +120,9 @@ export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): S
 function decodeShareGroupHeartbeatResponseAssignment(r: Reader, version: number): ShareGroupHeartbeatResponseAssignment {
   let f_topicPartitions: ShareGroupHeartbeatResponseTopicPartitions[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topicPartitions");
+    const n = r.readArrayLength(true, 1, "Assignment.topicPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Assignment.topicPartitions: null where the field is not nullable");
     } else {
       const a: ShareGroupHeartbeatResponseTopicPartitions[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupHeartbeatResponseTopicPartitions(r, version));
@@ -134,15 +134,15 @@ function decodeShareGroupHeartbeatResponseAssignment(r: Reader, version: number)
 }
 
 function decodeShareGroupHeartbeatResponseTopicPartitions(r: Reader, version: number): ShareGroupHeartbeatResponseTopicPartitions {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("TopicPartitions.topicId");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitions.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitions.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.partitions"));
       f_partitions = a;
     }
   }

@@ -21,15 +21,15 @@ export function encodeShareGroupMemberMetadataKey(w: Writer, m: ShareGroupMember
   if (version < 10 || version > 10) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMemberMetadataKey (valid 10-10)`);
   }
-  w.writeString(m.groupId, "groupId");
-  w.writeString(m.memberId, "memberId");
+  w.writeString(m.groupId, "ShareGroupMemberMetadataKey.groupId");
+  w.writeString(m.memberId, "ShareGroupMemberMetadataKey.memberId");
 }
 
 export function decodeShareGroupMemberMetadataKey(r: Reader, version: number): ShareGroupMemberMetadataKey {
   if (version < 10 || version > 10) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMemberMetadataKey (valid 10-10)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_memberId: string = r.readString("memberId");
+  const f_groupId: string = r.readString("ShareGroupMemberMetadataKey.groupId");
+  const f_memberId: string = r.readString("ShareGroupMemberMetadataKey.memberId");
   return { groupId: f_groupId, memberId: f_memberId };
 }

@@ -28,14 +28,14 @@ export function encodeShareGroupMemberMetadataValue(w: Writer, m: ShareGroupMemb
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMemberMetadataValue (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.rackId, "rackId");
-  w.writeCompactString(m.clientId, "clientId");
-  w.writeCompactString(m.clientHost, "clientHost");
+  w.writeCompactNullableString(m.rackId, "ShareGroupMemberMetadataValue.rackId");
+  w.writeCompactString(m.clientId, "ShareGroupMemberMetadataValue.clientId");
+  w.writeCompactString(m.clientHost, "ShareGroupMemberMetadataValue.clientHost");
   {
     const a = m.subscribedTopicNames;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "subscribedTopicNames");
+      w.writeCompactString(a[i]!, "ShareGroupMemberMetadataValue.subscribedTopicNames");
     }
   }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -45,17 +45,17 @@ export function decodeShareGroupMemberMetadataValue(r: Reader, version: number):
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMemberMetadataValue (valid 0-0)`);
   }
-  const f_rackId: string | null = r.readCompactNullableString("rackId");
-  const f_clientId: string = r.readCompactString("clientId");
-  const f_clientHost: string = r.readCompactString("clientHost");
+  const f_rackId: string | null = r.readCompactNullableString("ShareGroupMemberMetadataValue.rackId");
+  const f_clientId: string = r.readCompactString("ShareGroupMemberMetadataValue.clientId");
+  const f_clientHost: string = r.readCompactString("ShareGroupMemberMetadataValue.clientHost");
   let f_subscribedTopicNames: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "subscribedTopicNames");
+    const n = r.readArrayLength(true, 1, "ShareGroupMemberMetadataValue.subscribedTopicNames");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "subscribedTopicNames: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupMemberMetadataValue.subscribedTopicNames: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("subscribedTopicNames"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("ShareGroupMemberMetadataValue.subscribedTopicNames"));
       f_subscribedTopicNames = a;
     }
   }

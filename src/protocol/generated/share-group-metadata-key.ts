@@ -19,13 +19,13 @@ export function encodeShareGroupMetadataKey(w: Writer, m: ShareGroupMetadataKey,
   if (version < 11 || version > 11) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMetadataKey (valid 11-11)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ShareGroupMetadataKey.groupId");
 }
 
 export function decodeShareGroupMetadataKey(r: Reader, version: number): ShareGroupMetadataKey {
   if (version < 11 || version > 11) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMetadataKey (valid 11-11)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ShareGroupMetadataKey.groupId");
   return { groupId: f_groupId };
 }

@@ -30,7 +30,7 @@ export function decodeShareGroupMetadataValue(r: Reader, version: number): Share
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMetadataValue (valid 0-0)`);
   }
-  const f_epoch: number = r.readInt32("epoch");
+  const f_epoch: number = r.readInt32("ShareGroupMetadataValue.epoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { epoch: f_epoch, unknownTaggedFields };
 }

@@ -19,13 +19,13 @@ export function encodeShareGroupPartitionMetadataKey(w: Writer, m: ShareGroupPar
   if (version < 9 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupPartitionMetadataKey (valid 9-9)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ShareGroupPartitionMetadataKey.groupId");
 }
 
 export function decodeShareGroupPartitionMetadataKey(r: Reader, version: number): ShareGroupPartitionMetadataKey {
   if (version < 9 || version > 9) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupPartitionMetadataKey (valid 9-9)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ShareGroupPartitionMetadataKey.groupId");
   return { groupId: f_groupId };
 }

@@ -67,7 +67,7 @@ export function encodeShareGroupPartitionMetadataValue(w: Writer, m: ShareGroupP
 
 function encodeShareGroupPartitionMetadataValueTopicMetadata(w: Writer, m: ShareGroupPartitionMetadataValueTopicMetadata, version: number): void {
   w.writeUuid(m.topicId);
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicMetadata.topicName");
   w.writeInt32(m.numPartitions);
   {
     const a = m.partitionMetadata;
@@ -85,7 +85,7 @@ function encodeShareGroupPartitionMetadataValuePartitionMetadata(w: Writer, m: S
     const a = m.racks;
     w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
-      w.writeCompactString(a[i]!, "racks");
+      w.writeCompactString(a[i]!, "PartitionMetadata.racks");
     }
   }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -97,9 +97,9 @@ export function decodeShareGroupPartitionMetadataValue(r: Reader, version: numbe
   }
   let f_topics: ShareGroupPartitionMetadataValueTopicMetadata[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "ShareGroupPartitionMetadataValue.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupPartitionMetadataValue.topics: null where the field is not nullable");
     } else {
       const a: ShareGroupPartitionMetadataValueTopicMetadata[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupPartitionMetadataValueTopicMetadata(r, version));
@@ -111,14 +111,14 @@ export function decodeShareGroupPartitionMetadataValue(r: Reader, version: numbe
 }
 
 function decodeShareGroupPartitionMetadataValueTopicMetadata(r: Reader, version: number): ShareGroupPartitionMetadataValueTopicMetadata {
-  const f_topicId: string = r.readUuid("topicId");
-  const f_topicName: string = r.readCompactString("topicName");
-  const f_numPartitions: number = r.readInt32("numPartitions");
+  const f_topicId: string = r.readUuid("TopicMetadata.topicId");
+  const f_topicName: string = r.readCompactString("TopicMetadata.topicName");
+  const f_numPartitions: number = r.readInt32("TopicMetadata.numPartitions");
   let f_partitionMetadata: ShareGroupPartitionMetadataValuePartitionMetadata[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitionMetadata");
+    const n = r.readArrayLength(true, 1, "TopicMetadata.partitionMetadata");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionMetadata: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicMetadata.partitionMetadata: null where the field is not nullable");
     } else {
       const a: ShareGroupPartitionMetadataValuePartitionMetadata[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupPartitionMetadataValuePartitionMetadata(r, version));
@@ -130,15 +130,15 @@ function decodeShareGroupPartitionMetadataValueTopicMetadata(r: Reader, version:
 }
 
 function decodeShareGroupPartitionMetadataValuePartitionMetadata(r: Reader, version: number): ShareGroupPartitionMetadataValuePartitionMetadata {
-  const f_partition: number = r.readInt32("partition");
+  const f_partition: number = r.readInt32("PartitionMetadata.partition");
   let f_racks: string[] = [];
   {
-    const n = r.readArrayLength(true, 1, "racks");
+    const n = r.readArrayLength(true, 1, "PartitionMetadata.racks");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "racks: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionMetadata.racks: null where the field is not nullable");
     } else {
       const a: string[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readCompactString("racks"));
+      for (let i = 0; i < n; i++) a.push(r.readCompactString("PartitionMetadata.racks"));
       f_racks = a;
     }
   }

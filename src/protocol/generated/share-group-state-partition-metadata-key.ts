@@ -19,13 +19,13 @@ export function encodeShareGroupStatePartitionMetadataKey(w: Writer, m: ShareGro
   if (version < 15 || version > 15) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupStatePartitionMetadataKey (valid 15-15)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ShareGroupStatePartitionMetadataKey.groupId");
 }
 
 export function decodeShareGroupStatePartitionMetadataKey(r: Reader, version: number): ShareGroupStatePartitionMetadataKey {
   if (version < 15 || version > 15) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupStatePartitionMetadataKey (valid 15-15)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ShareGroupStatePartitionMetadataKey.groupId");
   return { groupId: f_groupId };
 }

@@ -74,7 +74,7 @@ export function encodeShareGroupStatePartitionMetadataValue(w: Writer, m: ShareG
 
 function encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w: Writer, m: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo, version: number): void {
   w.writeUuid(m.topicId);
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicPartitionsInfo.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -87,7 +87,7 @@ function encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w: Write
 
 function encodeShareGroupStatePartitionMetadataValueTopicInfo(w: Writer, m: ShareGroupStatePartitionMetadataValueTopicInfo, version: number): void {
   w.writeUuid(m.topicId);
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicInfo.topicName");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -97,9 +97,9 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
   }
   let f_initializedTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
   {
-    const n = r.readArrayLength(true, 1, "initializedTopics");
+    const n = r.readArrayLength(true, 1, "ShareGroupStatePartitionMetadataValue.initializedTopics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "initializedTopics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupStatePartitionMetadataValue.initializedTopics: null where the field is not nullable");
     } else {
       const a: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, version));
@@ -108,9 +108,9 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
   }
   let f_deletingTopics: ShareGroupStatePartitionMetadataValueTopicInfo[] = [];
   {
-    const n = r.readArrayLength(true, 1, "deletingTopics");
+    const n = r.readArrayLength(true, 1, "ShareGroupStatePartitionMetadataValue.deletingTopics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "deletingTopics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareGroupStatePartitionMetadataValue.deletingTopics: null where the field is not nullable");
     } else {
       const a: ShareGroupStatePartitionMetadataValueTopicInfo[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareGroupStatePartitionMetadataValueTopicInfo(r, version));
@@ -122,16 +122,16 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
 }
 
 function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: Reader, version: number): ShareGroupStatePartitionMetadataValueTopicPartitionsInfo {
-  const f_topicId: string = r.readUuid("topicId");
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicId: string = r.readUuid("TopicPartitionsInfo.topicId");
+  const f_topicName: string = r.readCompactString("TopicPartitionsInfo.topicName");
   let f_partitions: number[] = [];
   {
-    const n = r.readArrayLength(true, 4, "partitions");
+    const n = r.readArrayLength(true, 4, "TopicPartitionsInfo.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicPartitionsInfo.partitions: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitions"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitionsInfo.partitions"));
       f_partitions = a;
     }
   }
@@ -140,8 +140,8 @@ function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: Reade
 }
 
 function decodeShareGroupStatePartitionMetadataValueTopicInfo(r: Reader, version: number): ShareGroupStatePartitionMetadataValueTopicInfo {
-  const f_topicId: string = r.readUuid("topicId");
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicId: string = r.readUuid("TopicInfo.topicId");
+  const f_topicName: string = r.readCompactString("TopicInfo.topicName");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { topicId: f_topicId, topicName: f_topicName, unknownTaggedFields };
 }

@@ -21,15 +21,15 @@ export function encodeShareGroupTargetAssignmentMemberKey(w: Writer, m: ShareGro
   if (version < 13 || version > 13) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMemberKey (valid 13-13)`);
   }
-  w.writeString(m.groupId, "groupId");
-  w.writeString(m.memberId, "memberId");
+  w.writeString(m.groupId, "ShareGroupTargetAssignmentMemberKey.groupId");
+  w.writeString(m.memberId, "ShareGroupTargetAssignmentMemberKey.memberId");
 }
 
 export function decodeShareGroupTargetAssignmentMemberKey(r: Reader, version: number): ShareGroupTargetAssignmentMemberKey {
   if (version < 13 || version > 13) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMemberKey (valid 13-13)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_memberId: string = r.readString("memberId");
+  const f_groupId: string = r.readString("ShareGroupTargetAssignmentMemberKey.groupId");
+  const f_memberId: string = r.readString("ShareGroupTargetAssignmentMemberKey.memberId");
   return { groupId: f_groupId, memberId: f_memberId };
 }

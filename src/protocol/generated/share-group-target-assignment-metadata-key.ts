@@ -19,13 +19,13 @@ export function encodeShareGroupTargetAssignmentMetadataKey(w: Writer, m: ShareG
   if (version < 12 || version > 12) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMetadataKey (valid 12-12)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ShareGroupTargetAssignmentMetadataKey.groupId");
 }
 
 export function decodeShareGroupTargetAssignmentMetadataKey(r: Reader, version: number): ShareGroupTargetAssignmentMetadataKey {
   if (version < 12 || version > 12) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMetadataKey (valid 12-12)`);
   }
-  const f_groupId: string = r.readString("groupId");
+  const f_groupId: string = r.readString("ShareGroupTargetAssignmentMetadataKey.groupId");
   return { groupId: f_groupId };
 }

@@ -30,7 +30,7 @@ export function decodeShareGroupTargetAssignmentMetadataValue(r: Reader, version
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMetadataValue (valid 0-0)`);
   }
-  const f_assignmentEpoch: number = r.readInt32("assignmentEpoch");
+  const f_assignmentEpoch: number = r.readInt32("ShareGroupTargetAssignmentMetadataValue.assignmentEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { assignmentEpoch: f_assignmentEpoch, unknownTaggedFields };
 }

@@ -24,7 +24,7 @@ export function encodeShareSnapshotKey(w: Writer, m: ShareSnapshotKey, version: 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareSnapshotKey (valid 0-0)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ShareSnapshotKey.groupId");
   w.writeUuid(m.topicId);
   w.writeInt32(m.partition);
 }
@@ -33,8 +33,8 @@ export function decodeShareSnapshotKey(r: Reader, version: number): ShareSnapsho
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareSnapshotKey (valid 0-0)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_topicId: string = r.readUuid("topicId");
-  const f_partition: number = r.readInt32("partition");
+  const f_groupId: string = r.readString("ShareSnapshotKey.groupId");
+  const f_topicId: string = r.readUuid("ShareSnapshotKey.topicId");
+  const f_partition: number = r.readInt32("ShareSnapshotKey.partition");
   return { groupId: f_groupId, topicId: f_topicId, partition: f_partition };
 }

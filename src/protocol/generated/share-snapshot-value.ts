@@ -74,15 +74,15 @@ export function decodeShareSnapshotValue(r: Reader, version: number): ShareSnaps
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareSnapshotValue (valid 0-0)`);
   }
-  const f_snapshotEpoch: number = r.readUint16("snapshotEpoch");
-  const f_stateEpoch: number = r.readInt32("stateEpoch");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_startOffset: bigint = r.readInt64("startOffset");
+  const f_snapshotEpoch: number = r.readUint16("ShareSnapshotValue.snapshotEpoch");
+  const f_stateEpoch: number = r.readInt32("ShareSnapshotValue.stateEpoch");
+  const f_leaderEpoch: number = r.readInt32("ShareSnapshotValue.leaderEpoch");
+  const f_startOffset: bigint = r.readInt64("ShareSnapshotValue.startOffset");
   let f_stateBatches: ShareSnapshotValueStateBatch[] = [];
   {
-    const n = r.readArrayLength(true, 1, "stateBatches");
+    const n = r.readArrayLength(true, 1, "ShareSnapshotValue.stateBatches");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "stateBatches: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareSnapshotValue.stateBatches: null where the field is not nullable");
     } else {
       const a: ShareSnapshotValueStateBatch[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareSnapshotValueStateBatch(r, version));
@@ -94,10 +94,10 @@ export function decodeShareSnapshotValue(r: Reader, version: number): ShareSnaps
 }
 
 function decodeShareSnapshotValueStateBatch(r: Reader, version: number): ShareSnapshotValueStateBatch {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
-  const f_deliveryState: number = r.readInt8("deliveryState");
-  const f_deliveryCount: number = r.readInt16("deliveryCount");
+  const f_firstOffset: bigint = r.readInt64("StateBatch.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("StateBatch.lastOffset");
+  const f_deliveryState: number = r.readInt8("StateBatch.deliveryState");
+  const f_deliveryCount: number = r.readInt16("StateBatch.deliveryCount");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

@@ -24,7 +24,7 @@ export function encodeShareUpdateKey(w: Writer, m: ShareUpdateKey, version: numb
   if (version < 1 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareUpdateKey (valid 1-1)`);
   }
-  w.writeString(m.groupId, "groupId");
+  w.writeString(m.groupId, "ShareUpdateKey.groupId");
   w.writeUuid(m.topicId);
   w.writeInt32(m.partition);
 }
@@ -33,8 +33,8 @@ export function decodeShareUpdateKey(r: Reader, version: number): ShareUpdateKey
   if (version < 1 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareUpdateKey (valid 1-1)`);
   }
-  const f_groupId: string = r.readString("groupId");
-  const f_topicId: string = r.readUuid("topicId");
-  const f_partition: number = r.readInt32("partition");
+  const f_groupId: string = r.readString("ShareUpdateKey.groupId");
+  const f_topicId: string = r.readUuid("ShareUpdateKey.topicId");
+  const f_partition: number = r.readInt32("ShareUpdateKey.partition");
   return { groupId: f_groupId, topicId: f_topicId, partition: f_partition };
 }

@@ -71,14 +71,14 @@ export function decodeShareUpdateValue(r: Reader, version: number): ShareUpdateV
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareUpdateValue (valid 0-0)`);
   }
-  const f_snapshotEpoch: number = r.readUint16("snapshotEpoch");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_startOffset: bigint = r.readInt64("startOffset");
+  const f_snapshotEpoch: number = r.readUint16("ShareUpdateValue.snapshotEpoch");
+  const f_leaderEpoch: number = r.readInt32("ShareUpdateValue.leaderEpoch");
+  const f_startOffset: bigint = r.readInt64("ShareUpdateValue.startOffset");
   let f_stateBatches: ShareUpdateValueStateBatch[] = [];
   {
-    const n = r.readArrayLength(true, 1, "stateBatches");
+    const n = r.readArrayLength(true, 1, "ShareUpdateValue.stateBatches");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "stateBatches: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "ShareUpdateValue.stateBatches: null where the field is not nullable");
     } else {
       const a: ShareUpdateValueStateBatch[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareUpdateValueStateBatch(r, version));
@@ -90,10 +90,10 @@ export function decodeShareUpdateValue(r: Reader, version: number): ShareUpdateV
 }
 
 function decodeShareUpdateValueStateBatch(r: Reader, version: number): ShareUpdateValueStateBatch {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
-  const f_deliveryState: number = r.readInt8("deliveryState");
-  const f_deliveryCount: number = r.readInt16("deliveryCount");
+  const f_firstOffset: bigint = r.readInt64("StateBatch.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("StateBatch.lastOffset");
+  const f_deliveryState: number = r.readInt8("StateBatch.deliveryState");
+  const f_deliveryCount: number = r.readInt16("StateBatch.deliveryCount");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

@@ -30,7 +30,7 @@ export function decodeSnapshotFooterRecord(r: Reader, version: number): Snapshot
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SnapshotFooterRecord (valid 0-0)`);
   }
-  const f_version: number = r.readInt16("version");
+  const f_version: number = r.readInt16("SnapshotFooterRecord.version");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, unknownTaggedFields };
 }

@@ -33,8 +33,8 @@ export function decodeSnapshotHeaderRecord(r: Reader, version: number): Snapshot
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SnapshotHeaderRecord (valid 0-0)`);
   }
-  const f_version: number = r.readInt16("version");
-  const f_lastContainedLogTimestamp: bigint = r.readInt64("lastContainedLogTimestamp");
+  const f_version: number = r.readInt16("SnapshotHeaderRecord.version");
+  const f_lastContainedLogTimestamp: bigint = r.readInt64("SnapshotHeaderRecord.lastContainedLogTimestamp");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { version: f_version, lastContainedLogTimestamp: f_lastContainedLogTimestamp, unknownTaggedFields };
 }

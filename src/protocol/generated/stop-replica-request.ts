@@ -141,12 +141,12 @@ export function encodeStopReplicaRequest(w: Writer, m: StopReplicaRequest, versi
 }
 
 function encodeStopReplicaRequestStopReplicaPartitionV0(w: Writer, m: StopReplicaRequestStopReplicaPartitionV0, version: number): void {
-  w.writeString(m.topicName, "topicName");
+  w.writeString(m.topicName, "StopReplicaPartitionV0.topicName");
   w.writeInt32(m.partitionIndex);
 }
 
 function encodeStopReplicaRequestStopReplicaTopicV1(w: Writer, m: StopReplicaRequestStopReplicaTopicV1, version: number): void {
-  if (version >= 2) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 2) w.writeCompactString(m.name, "StopReplicaTopicV1.name"); else w.writeString(m.name, "StopReplicaTopicV1.name");
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, (version >= 2));
@@ -160,7 +160,7 @@ function encodeStopReplicaRequestStopReplicaTopicV1(w: Writer, m: StopReplicaReq
 }
 
 function encodeStopReplicaRequestStopReplicaTopicState(w: Writer, m: StopReplicaRequestStopReplicaTopicState, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "StopReplicaTopicState.topicName");
   {
     const a = m.partitionStates;
     w.writeArrayLength(a.length, true);
@@ -182,16 +182,16 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of StopReplicaRequest (valid 0-4)`);
   }
-  const f_controllerId: number = r.readInt32("controllerId");
-  const f_isKRaftController: boolean = version >= 4 ? r.readBool("isKRaftController") : false;
-  const f_controllerEpoch: number = r.readInt32("controllerEpoch");
-  const f_brokerEpoch: bigint = version >= 1 ? r.readInt64("brokerEpoch") : -1n;
-  const f_deletePartitions: boolean = version <= 2 ? r.readBool("deletePartitions") : false;
+  const f_controllerId: number = r.readInt32("StopReplicaRequest.controllerId");
+  const f_isKRaftController: boolean = version >= 4 ? r.readBool("StopReplicaRequest.isKRaftController") : false;
+  const f_controllerEpoch: number = r.readInt32("StopReplicaRequest.controllerEpoch");
+  const f_brokerEpoch: bigint = version >= 1 ? r.readInt64("StopReplicaRequest.brokerEpoch") : -1n;
+  const f_deletePartitions: boolean = version <= 2 ? r.readBool("StopReplicaRequest.deletePartitions") : false;
   let f_ungroupedPartitions: StopReplicaRequestStopReplicaPartitionV0[] = [];
   if (version <= 0) {
-    const n = r.readArrayLength(false, 1, "ungroupedPartitions");
+    const n = r.readArrayLength(false, 1, "StopReplicaRequest.ungroupedPartitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "ungroupedPartitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "StopReplicaRequest.ungroupedPartitions: null where the field is not nullable");
     } else {
       const a: StopReplicaRequestStopReplicaPartitionV0[] = [];
       for (let i = 0; i < n; i++) a.push(decodeStopReplicaRequestStopReplicaPartitionV0(r, version));
@@ -200,9 +200,9 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
   }
   let f_topics: StopReplicaRequestStopReplicaTopicV1[] = [];
   if (version >= 1 && version <= 2) {
-    const n = r.readArrayLength((version >= 2), 1, "topics");
+    const n = r.readArrayLength((version >= 2), 1, "StopReplicaRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "StopReplicaRequest.topics: null where the field is not nullable");
     } else {
       const a: StopReplicaRequestStopReplicaTopicV1[] = [];
       for (let i = 0; i < n; i++) a.push(decodeStopReplicaRequestStopReplicaTopicV1(r, version));
@@ -211,9 +211,9 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
   }
   let f_topicStates: StopReplicaRequestStopReplicaTopicState[] = [];
   if (version >= 3) {
-    const n = r.readArrayLength(true, 1, "topicStates");
+    const n = r.readArrayLength(true, 1, "StopReplicaRequest.topicStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "StopReplicaRequest.topicStates: null where the field is not nullable");
     } else {
       const a: StopReplicaRequestStopReplicaTopicState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeStopReplicaRequestStopReplicaTopicState(r, version));
@@ -225,21 +225,21 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
 }
 
 function decodeStopReplicaRequestStopReplicaPartitionV0(r: Reader, version: number): StopReplicaRequestStopReplicaPartitionV0 {
-  const f_topicName: string = r.readString("topicName");
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
+  const f_topicName: string = r.readString("StopReplicaPartitionV0.topicName");
+  const f_partitionIndex: number = r.readInt32("StopReplicaPartitionV0.partitionIndex");
   return { topicName: f_topicName, partitionIndex: f_partitionIndex };
 }
 
 function decodeStopReplicaRequestStopReplicaTopicV1(r: Reader, version: number): StopReplicaRequestStopReplicaTopicV1 {
-  const f_name: string = (version >= 2 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 2 ? r.readCompactString("StopReplicaTopicV1.name") : r.readString("StopReplicaTopicV1.name"));
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 4, "partitionIndexes");
+    const n = r.readArrayLength((version >= 2), 4, "StopReplicaTopicV1.partitionIndexes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIndexes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "StopReplicaTopicV1.partitionIndexes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIndexes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("StopReplicaTopicV1.partitionIndexes"));
       f_partitionIndexes = a;
     }
   }
@@ -248,12 +248,12 @@ function decodeStopReplicaRequestStopReplicaTopicV1(r: Reader, version: number):
 }
 
 function decodeStopReplicaRequestStopReplicaTopicState(r: Reader, version: number): StopReplicaRequestStopReplicaTopicState {
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicName: string = r.readCompactString("StopReplicaTopicState.topicName");
   let f_partitionStates: StopReplicaRequestStopReplicaPartitionState[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitionStates");
+    const n = r.readArrayLength(true, 1, "StopReplicaTopicState.partitionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "StopReplicaTopicState.partitionStates: null where the field is not nullable");
     } else {
       const a: StopReplicaRequestStopReplicaPartitionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeStopReplicaRequestStopReplicaPartitionState(r, version));
@@ -265,9 +265,9 @@ function decodeStopReplicaRequestStopReplicaTopicState(r: Reader, version: numbe
 }
 
 function decodeStopReplicaRequestStopReplicaPartitionState(r: Reader, version: number): StopReplicaRequestStopReplicaPartitionState {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_deletePartition: boolean = r.readBool("deletePartition");
+  const f_partitionIndex: number = r.readInt32("StopReplicaPartitionState.partitionIndex");
+  const f_leaderEpoch: number = r.readInt32("StopReplicaPartitionState.leaderEpoch");
+  const f_deletePartition: boolean = r.readBool("StopReplicaPartitionState.deletePartition");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, deletePartition: f_deletePartition, unknownTaggedFields };
 }

@@ -54,7 +54,7 @@ export function encodeStopReplicaResponse(w: Writer, m: StopReplicaResponse, ver
 }
 
 function encodeStopReplicaResponseStopReplicaPartitionError(w: Writer, m: StopReplicaResponseStopReplicaPartitionError, version: number): void {
-  if (version >= 2) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 2) w.writeCompactString(m.topicName, "StopReplicaPartitionError.topicName"); else w.writeString(m.topicName, "StopReplicaPartitionError.topicName");
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 2) {
@@ -66,12 +66,12 @@ export function decodeStopReplicaResponse(r: Reader, version: number): StopRepli
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of StopReplicaResponse (valid 0-4)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("StopReplicaResponse.errorCode");
   let f_partitionErrors: StopReplicaResponseStopReplicaPartitionError[] = [];
   {
-    const n = r.readArrayLength((version >= 2), 1, "partitionErrors");
+    const n = r.readArrayLength((version >= 2), 1, "StopReplicaResponse.partitionErrors");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionErrors: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "StopReplicaResponse.partitionErrors: null where the field is not nullable");
     } else {
       const a: StopReplicaResponseStopReplicaPartitionError[] = [];
       for (let i = 0; i < n; i++) a.push(decodeStopReplicaResponseStopReplicaPartitionError(r, version));
@@ -83,9 +83,9 @@ export function decodeStopReplicaResponse(r: Reader, version: number): StopRepli
 }
 
 function decodeStopReplicaResponseStopReplicaPartitionError(r: Reader, version: number): StopReplicaResponseStopReplicaPartitionError {
-  const f_topicName: string = (version >= 2 ? r.readCompactString("topicName") : r.readString("topicName"));
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_topicName: string = (version >= 2 ? r.readCompactString("StopReplicaPartitionError.topicName") : r.readString("StopReplicaPartitionError.topicName"));
+  const f_partitionIndex: number = r.readInt32("StopReplicaPartitionError.partitionIndex");
+  const f_errorCode: number = r.readInt16("StopReplicaPartitionError.errorCode");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { topicName: f_topicName, partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

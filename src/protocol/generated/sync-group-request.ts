@@ -49,18 +49,18 @@ export function encodeSyncGroupRequest(w: Writer, m: SyncGroupRequest, version: 
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of SyncGroupRequest (valid 0-5)`);
   }
-  if (version >= 4) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 4) w.writeCompactString(m.groupId, "SyncGroupRequest.groupId"); else w.writeString(m.groupId, "SyncGroupRequest.groupId");
   w.writeInt32(m.generationId);
-  if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
+  if (version >= 4) w.writeCompactString(m.memberId, "SyncGroupRequest.memberId"); else w.writeString(m.memberId, "SyncGroupRequest.memberId");
   if (!(version >= 3) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "SyncGroupRequest", version);
   if (version >= 3) {
-    if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "groupInstanceId");
+    if (version >= 4) w.writeCompactNullableString(m.groupInstanceId, "SyncGroupRequest.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "SyncGroupRequest.groupInstanceId");
   }
   if (version >= 5) {
-    w.writeCompactNullableString(m.protocolType, "protocolType");
+    w.writeCompactNullableString(m.protocolType, "SyncGroupRequest.protocolType");
   }
   if (version >= 5) {
-    w.writeCompactNullableString(m.protocolName, "protocolName");
+    w.writeCompactNullableString(m.protocolName, "SyncGroupRequest.protocolName");
   }
   {
     const a = m.assignments;
@@ -75,8 +75,8 @@ export function encodeSyncGroupRequest(w: Writer, m: SyncGroupRequest, version: 
 }
 
 function encodeSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestAssignment, version: number): void {
-  if (version >= 4) w.writeCompactString(m.memberId, "memberId"); else w.writeString(m.memberId, "memberId");
-  w.writeBytes(m.assignment, (version >= 4), "assignment");
+  if (version >= 4) w.writeCompactString(m.memberId, "SyncGroupRequestAssignment.memberId"); else w.writeString(m.memberId, "SyncGroupRequestAssignment.memberId");
+  w.writeBytes(m.assignment, (version >= 4), "SyncGroupRequestAssignment.assignment");
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -86,17 +86,17 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SyncGroupRequest (valid 0-5)`);
   }
-  const f_groupId: string = (version >= 4 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_generationId: number = r.readInt32("generationId");
-  const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("groupInstanceId") : r.readNullableString("groupInstanceId")) : null;
-  const f_protocolType: string | null = version >= 5 ? r.readCompactNullableString("protocolType") : null;
-  const f_protocolName: string | null = version >= 5 ? r.readCompactNullableString("protocolName") : null;
+  const f_groupId: string = (version >= 4 ? r.readCompactString("SyncGroupRequest.groupId") : r.readString("SyncGroupRequest.groupId"));
+  const f_generationId: number = r.readInt32("SyncGroupRequest.generationId");
+  const f_memberId: string = (version >= 4 ? r.readCompactString("SyncGroupRequest.memberId") : r.readString("SyncGroupRequest.memberId"));
+  const f_groupInstanceId: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("SyncGroupRequest.groupInstanceId") : r.readNullableString("SyncGroupRequest.groupInstanceId")) : null;
+  const f_protocolType: string | null = version >= 5 ? r.readCompactNullableString("SyncGroupRequest.protocolType") : null;
+  const f_protocolName: string | null = version >= 5 ? r.readCompactNullableString("SyncGroupRequest.protocolName") : null;
   let f_assignments: SyncGroupRequestAssignment[] = [];
   {
-    const n = r.readArrayLength((version >= 4), 1, "assignments");
+    const n = r.readArrayLength((version >= 4), 1, "SyncGroupRequest.assignments");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "assignments: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "SyncGroupRequest.assignments: null where the field is not nullable");
     } else {
       const a: SyncGroupRequestAssignment[] = [];
       for (let i = 0; i < n; i++) a.push(decodeSyncGroupRequestAssignment(r, version));
@@ -108,8 +108,8 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
 }
 
 function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
-  const f_memberId: string = (version >= 4 ? r.readCompactString("memberId") : r.readString("memberId"));
-  const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
+  const f_memberId: string = (version >= 4 ? r.readCompactString("SyncGroupRequestAssignment.memberId") : r.readString("SyncGroupRequestAssignment.memberId"));
+  const f_assignment: Buffer = r.readBytes((version >= 4), "SyncGroupRequestAssignment.assignment");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { memberId: f_memberId, assignment: f_assignment, unknownTaggedFields };
 }

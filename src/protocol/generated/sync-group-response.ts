@@ -36,12 +36,12 @@ export function encodeSyncGroupResponse(w: Writer, m: SyncGroupResponse, version
   }
   w.writeInt16(m.errorCode);
   if (version >= 5) {
-    w.writeCompactNullableString(m.protocolType, "protocolType");
+    w.writeCompactNullableString(m.protocolType, "SyncGroupResponse.protocolType");
   }
   if (version >= 5) {
-    w.writeCompactNullableString(m.protocolName, "protocolName");
+    w.writeCompactNullableString(m.protocolName, "SyncGroupResponse.protocolName");
   }
-  w.writeBytes(m.assignment, (version >= 4), "assignment");
+  w.writeBytes(m.assignment, (version >= 4), "SyncGroupResponse.assignment");
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -51,11 +51,11 @@ export function decodeSyncGroupResponse(r: Reader, version: number): SyncGroupRe
   if (version < 0 || version > 5) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of SyncGroupResponse (valid 0-5)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("throttleTimeMs") : 0;
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_protocolType: string | null = version >= 5 ? r.readCompactNullableString("protocolType") : null;
-  const f_protocolName: string | null = version >= 5 ? r.readCompactNullableString("protocolName") : null;
-  const f_assignment: Buffer = r.readBytes((version >= 4), "assignment");
+  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("SyncGroupResponse.throttleTimeMs") : 0;
+  const f_errorCode: number = r.readInt16("SyncGroupResponse.errorCode");
+  const f_protocolType: string | null = version >= 5 ? r.readCompactNullableString("SyncGroupResponse.protocolType") : null;
+  const f_protocolName: string | null = version >= 5 ? r.readCompactNullableString("SyncGroupResponse.protocolName") : null;
+  const f_assignment: Buffer = r.readBytes((version >= 4), "SyncGroupResponse.assignment");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, protocolType: f_protocolType, protocolName: f_protocolName, assignment: f_assignment, unknownTaggedFields };
 }

@@ -25,7 +25,7 @@ export function encodeTopicRecord(w: Writer, m: TopicRecord, version: number): v
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TopicRecord (valid 0-0)`);
   }
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "TopicRecord.name");
   w.writeUuid(m.topicId);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -34,8 +34,8 @@ export function decodeTopicRecord(r: Reader, version: number): TopicRecord {
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TopicRecord (valid 0-0)`);
   }
-  const f_name: string = r.readCompactString("name");
-  const f_topicId: string = r.readUuid("topicId");
+  const f_name: string = r.readCompactString("TopicRecord.name");
+  const f_topicId: string = r.readUuid("TopicRecord.topicId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, topicId: f_topicId, unknownTaggedFields };
 }

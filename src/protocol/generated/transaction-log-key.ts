@@ -19,13 +19,13 @@ export function encodeTransactionLogKey(w: Writer, m: TransactionLogKey, version
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TransactionLogKey (valid 0-0)`);
   }
-  w.writeString(m.transactionalId, "transactionalId");
+  w.writeString(m.transactionalId, "TransactionLogKey.transactionalId");
 }
 
 export function decodeTransactionLogKey(r: Reader, version: number): TransactionLogKey {
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TransactionLogKey (valid 0-0)`);
   }
-  const f_transactionalId: string = r.readString("transactionalId");
+  const f_transactionalId: string = r.readString("TransactionLogKey.transactionalId");
   return { transactionalId: f_transactionalId };
 }

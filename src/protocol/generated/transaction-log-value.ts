@@ -110,7 +110,7 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValue, ver
 }
 
 function encodeTransactionLogValuePartitionsSchema(w: Writer, m: TransactionLogValuePartitionsSchema, version: number): void {
-  if (version >= 1) w.writeCompactString(m.topic, "topic"); else w.writeString(m.topic, "topic");
+  if (version >= 1) w.writeCompactString(m.topic, "PartitionsSchema.topic"); else w.writeString(m.topic, "PartitionsSchema.topic");
   {
     const a = m.partitionIds;
     w.writeArrayLength(a.length, (version >= 1));
@@ -127,15 +127,15 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TransactionLogValue (valid 0-1)`);
   }
-  const f_producerId: bigint = r.readInt64("producerId");
+  const f_producerId: bigint = r.readInt64("TransactionLogValue.producerId");
   let f_previousProducerId: bigint = -1n;
   let f_nextProducerId: bigint = -1n;
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
-  const f_transactionTimeoutMs: number = r.readInt32("transactionTimeoutMs");
-  const f_transactionStatus: number = r.readInt8("transactionStatus");
+  const f_producerEpoch: number = r.readInt16("TransactionLogValue.producerEpoch");
+  const f_transactionTimeoutMs: number = r.readInt32("TransactionLogValue.transactionTimeoutMs");
+  const f_transactionStatus: number = r.readInt8("TransactionLogValue.transactionStatus");
   let f_transactionPartitions: TransactionLogValuePartitionsSchema[] | null = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "transactionPartitions");
+    const n = r.readArrayLength((version >= 1), 1, "TransactionLogValue.transactionPartitions");
     if (n < 0) {
       f_transactionPartitions = null;
     } else {
@@ -144,8 +144,8 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
       f_transactionPartitions = a;
     }
   }
-  const f_transactionLastUpdateTimestampMs: bigint = r.readInt64("transactionLastUpdateTimestampMs");
-  const f_transactionStartTimestampMs: bigint = r.readInt64("transactionStartTimestampMs");
+  const f_transactionLastUpdateTimestampMs: bigint = r.readInt64("TransactionLogValue.transactionLastUpdateTimestampMs");
+  const f_transactionStartTimestampMs: bigint = r.readInt64("TransactionLogValue.transactionStartTimestampMs");
   let f_clientTransactionVersion: number = 0;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 1) {
@@ -155,21 +155,21 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
       const size = r.readUnsignedVarint("tagged field size");
       switch (tag) {
         case 0: {
-          const end = r.beginTaggedValue(size, "previousProducerId");
-          f_previousProducerId = r.readInt64("previousProducerId");
-          r.endTaggedValue(end, "previousProducerId");
+          const end = r.beginTaggedValue(size, "TransactionLogValue.previousProducerId");
+          f_previousProducerId = r.readInt64("TransactionLogValue.previousProducerId");
+          r.endTaggedValue(end, "TransactionLogValue.previousProducerId");
           break;
         }
         case 1: {
-          const end = r.beginTaggedValue(size, "nextProducerId");
-          f_nextProducerId = r.readInt64("nextProducerId");
-          r.endTaggedValue(end, "nextProducerId");
+          const end = r.beginTaggedValue(size, "TransactionLogValue.nextProducerId");
+          f_nextProducerId = r.readInt64("TransactionLogValue.nextProducerId");
+          r.endTaggedValue(end, "TransactionLogValue.nextProducerId");
           break;
         }
         case 2: {
-          const end = r.beginTaggedValue(size, "clientTransactionVersion");
-          f_clientTransactionVersion = r.readInt16("clientTransactionVersion");
-          r.endTaggedValue(end, "clientTransactionVersion");
+          const end = r.beginTaggedValue(size, "TransactionLogValue.clientTransactionVersion");
+          f_clientTransactionVersion = r.readInt16("TransactionLogValue.clientTransactionVersion");
+          r.endTaggedValue(end, "TransactionLogValue.clientTransactionVersion");
           break;
         }
         default:
@@ -181,15 +181,15 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
 }
 
 function decodeTransactionLogValuePartitionsSchema(r: Reader, version: number): TransactionLogValuePartitionsSchema {
-  const f_topic: string = (version >= 1 ? r.readCompactString("topic") : r.readString("topic"));
+  const f_topic: string = (version >= 1 ? r.readCompactString("PartitionsSchema.topic") : r.readString("PartitionsSchema.topic"));
   let f_partitionIds: number[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 4, "partitionIds");
+    const n = r.readArrayLength((version >= 1), 4, "PartitionsSchema.partitionIds");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIds: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionsSchema.partitionIds: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIds"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("PartitionsSchema.partitionIds"));
       f_partitionIds = a;
     }
   }

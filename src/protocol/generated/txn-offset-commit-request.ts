@@ -68,8 +68,8 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TxnOffsetCommitRequest (valid 0-4)`);
   }
-  if (version >= 3) w.writeCompactString(m.transactionalId, "transactionalId"); else w.writeString(m.transactionalId, "transactionalId");
-  if (version >= 3) w.writeCompactString(m.groupId, "groupId"); else w.writeString(m.groupId, "groupId");
+  if (version >= 3) w.writeCompactString(m.transactionalId, "TxnOffsetCommitRequest.transactionalId"); else w.writeString(m.transactionalId, "TxnOffsetCommitRequest.transactionalId");
+  if (version >= 3) w.writeCompactString(m.groupId, "TxnOffsetCommitRequest.groupId"); else w.writeString(m.groupId, "TxnOffsetCommitRequest.groupId");
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   if (!(version >= 3) && m.generationId !== -1) throw nonIgnorable("generationId", "TxnOffsetCommitRequest", version);
@@ -78,11 +78,11 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
   }
   if (!(version >= 3) && m.memberId !== "") throw nonIgnorable("memberId", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
-    w.writeCompactString(m.memberId, "memberId");
+    w.writeCompactString(m.memberId, "TxnOffsetCommitRequest.memberId");
   }
   if (!(version >= 3) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
-    w.writeCompactNullableString(m.groupInstanceId, "groupInstanceId");
+    w.writeCompactNullableString(m.groupInstanceId, "TxnOffsetCommitRequest.groupInstanceId");
   }
   {
     const a = m.topics;
@@ -97,7 +97,7 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
 }
 
 function encodeTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTopic, version: number): void {
-  if (version >= 3) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 3) w.writeCompactString(m.name, "TxnOffsetCommitRequestTopic.name"); else w.writeString(m.name, "TxnOffsetCommitRequestTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
@@ -116,7 +116,7 @@ function encodeTxnOffsetCommitRequestPartition(w: Writer, m: TxnOffsetCommitRequ
   if (version >= 2) {
     w.writeInt32(m.committedLeaderEpoch);
   }
-  if (version >= 3) w.writeCompactNullableString(m.committedMetadata, "committedMetadata"); else w.writeNullableString(m.committedMetadata, "committedMetadata");
+  if (version >= 3) w.writeCompactNullableString(m.committedMetadata, "TxnOffsetCommitRequestPartition.committedMetadata"); else w.writeNullableString(m.committedMetadata, "TxnOffsetCommitRequestPartition.committedMetadata");
   if (version >= 3) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -126,18 +126,18 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitRequest (valid 0-4)`);
   }
-  const f_transactionalId: string = (version >= 3 ? r.readCompactString("transactionalId") : r.readString("transactionalId"));
-  const f_groupId: string = (version >= 3 ? r.readCompactString("groupId") : r.readString("groupId"));
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
-  const f_generationId: number = version >= 3 ? r.readInt32("generationId") : -1;
-  const f_memberId: string = version >= 3 ? r.readCompactString("memberId") : "";
-  const f_groupInstanceId: string | null = version >= 3 ? r.readCompactNullableString("groupInstanceId") : null;
+  const f_transactionalId: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitRequest.transactionalId") : r.readString("TxnOffsetCommitRequest.transactionalId"));
+  const f_groupId: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitRequest.groupId") : r.readString("TxnOffsetCommitRequest.groupId"));
+  const f_producerId: bigint = r.readInt64("TxnOffsetCommitRequest.producerId");
+  const f_producerEpoch: number = r.readInt16("TxnOffsetCommitRequest.producerEpoch");
+  const f_generationId: number = version >= 3 ? r.readInt32("TxnOffsetCommitRequest.generationId") : -1;
+  const f_memberId: string = version >= 3 ? r.readCompactString("TxnOffsetCommitRequest.memberId") : "";
+  const f_groupInstanceId: string | null = version >= 3 ? r.readCompactNullableString("TxnOffsetCommitRequest.groupInstanceId") : null;
   let f_topics: TxnOffsetCommitRequestTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "topics");
+    const n = r.readArrayLength((version >= 3), 1, "TxnOffsetCommitRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TxnOffsetCommitRequest.topics: null where the field is not nullable");
     } else {
       const a: TxnOffsetCommitRequestTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestTopic(r, version));
@@ -149,12 +149,12 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
 }
 
 function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
-  const f_name: string = (version >= 3 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitRequestTopic.name") : r.readString("TxnOffsetCommitRequestTopic.name"));
   let f_partitions: TxnOffsetCommitRequestPartition[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "partitions");
+    const n = r.readArrayLength((version >= 3), 1, "TxnOffsetCommitRequestTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TxnOffsetCommitRequestTopic.partitions: null where the field is not nullable");
     } else {
       const a: TxnOffsetCommitRequestPartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitRequestPartition(r, version));
@@ -166,10 +166,10 @@ function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffse
 }
 
 function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_committedOffset: bigint = r.readInt64("committedOffset");
-  const f_committedLeaderEpoch: number = version >= 2 ? r.readInt32("committedLeaderEpoch") : -1;
-  const f_committedMetadata: string | null = (version >= 3 ? r.readCompactNullableString("committedMetadata") : r.readNullableString("committedMetadata"));
+  const f_partitionIndex: number = r.readInt32("TxnOffsetCommitRequestPartition.partitionIndex");
+  const f_committedOffset: bigint = r.readInt64("TxnOffsetCommitRequestPartition.committedOffset");
+  const f_committedLeaderEpoch: number = version >= 2 ? r.readInt32("TxnOffsetCommitRequestPartition.committedLeaderEpoch") : -1;
+  const f_committedMetadata: string | null = (version >= 3 ? r.readCompactNullableString("TxnOffsetCommitRequestPartition.committedMetadata") : r.readNullableString("TxnOffsetCommitRequestPartition.committedMetadata"));
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, committedMetadata: f_committedMetadata, unknownTaggedFields };
 }

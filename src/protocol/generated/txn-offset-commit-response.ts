@@ -66,7 +66,7 @@ export function encodeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitRespo
 }
 
 function encodeTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponseTopic, version: number): void {
-  if (version >= 3) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 3) w.writeCompactString(m.name, "TxnOffsetCommitResponseTopic.name"); else w.writeString(m.name, "TxnOffsetCommitResponseTopic.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
@@ -91,12 +91,12 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
   if (version < 0 || version > 4) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitResponse (valid 0-4)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
+  const f_throttleTimeMs: number = r.readInt32("TxnOffsetCommitResponse.throttleTimeMs");
   let f_topics: TxnOffsetCommitResponseTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "topics");
+    const n = r.readArrayLength((version >= 3), 1, "TxnOffsetCommitResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TxnOffsetCommitResponse.topics: null where the field is not nullable");
     } else {
       const a: TxnOffsetCommitResponseTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponseTopic(r, version));
@@ -108,12 +108,12 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
 }
 
 function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
-  const f_name: string = (version >= 3 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitResponseTopic.name") : r.readString("TxnOffsetCommitResponseTopic.name"));
   let f_partitions: TxnOffsetCommitResponsePartition[] = [];
   {
-    const n = r.readArrayLength((version >= 3), 1, "partitions");
+    const n = r.readArrayLength((version >= 3), 1, "TxnOffsetCommitResponseTopic.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TxnOffsetCommitResponseTopic.partitions: null where the field is not nullable");
     } else {
       const a: TxnOffsetCommitResponsePartition[] = [];
       for (let i = 0; i < n; i++) a.push(decodeTxnOffsetCommitResponsePartition(r, version));
@@ -125,8 +125,8 @@ function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffs
 }
 
 function decodeTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponsePartition {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("TxnOffsetCommitResponsePartition.partitionIndex");
+  const f_errorCode: number = r.readInt16("TxnOffsetCommitResponsePartition.errorCode");
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -33,8 +33,8 @@ export function decodeUnfenceBrokerRecord(r: Reader, version: number): UnfenceBr
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UnfenceBrokerRecord (valid 0-0)`);
   }
-  const f_id: number = r.readInt32("id");
-  const f_epoch: bigint = r.readInt64("epoch");
+  const f_id: number = r.readInt32("UnfenceBrokerRecord.id");
+  const f_epoch: bigint = r.readInt64("UnfenceBrokerRecord.epoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { id: f_id, epoch: f_epoch, unknownTaggedFields };
 }

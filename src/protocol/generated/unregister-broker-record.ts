@@ -33,8 +33,8 @@ export function decodeUnregisterBrokerRecord(r: Reader, version: number): Unregi
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UnregisterBrokerRecord (valid 0-0)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
-  const f_brokerEpoch: bigint = r.readInt64("brokerEpoch");
+  const f_brokerId: number = r.readInt32("UnregisterBrokerRecord.brokerId");
+  const f_brokerEpoch: bigint = r.readInt64("UnregisterBrokerRecord.brokerEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, unknownTaggedFields };
 }

@@ -30,7 +30,7 @@ export function decodeUnregisterBrokerRequest(r: Reader, version: number): Unreg
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UnregisterBrokerRequest (valid 0-0)`);
   }
-  const f_brokerId: number = r.readInt32("brokerId");
+  const f_brokerId: number = r.readInt32("UnregisterBrokerRequest.brokerId");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { brokerId: f_brokerId, unknownTaggedFields };
 }

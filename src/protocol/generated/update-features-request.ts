@@ -60,7 +60,7 @@ export function encodeUpdateFeaturesRequest(w: Writer, m: UpdateFeaturesRequest,
 }
 
 function encodeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, m: UpdateFeaturesRequestFeatureUpdateKey, version: number): void {
-  w.writeCompactString(m.feature, "feature");
+  w.writeCompactString(m.feature, "FeatureUpdateKey.feature");
   w.writeInt16(m.maxVersionLevel);
   if (!(version <= 0) && m.allowDowngrade !== false) throw nonIgnorable("allowDowngrade", "UpdateFeaturesRequestFeatureUpdateKey", version);
   if (version <= 0) {
@@ -77,28 +77,28 @@ export function decodeUpdateFeaturesRequest(r: Reader, version: number): UpdateF
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateFeaturesRequest (valid 0-2)`);
   }
-  const f_timeoutMs: number = r.readInt32("timeoutMs");
+  const f_timeoutMs: number = r.readInt32("UpdateFeaturesRequest.timeoutMs");
   let f_featureUpdates: UpdateFeaturesRequestFeatureUpdateKey[] = [];
   {
-    const n = r.readArrayLength(true, 1, "featureUpdates");
+    const n = r.readArrayLength(true, 1, "UpdateFeaturesRequest.featureUpdates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "featureUpdates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateFeaturesRequest.featureUpdates: null where the field is not nullable");
     } else {
       const a: UpdateFeaturesRequestFeatureUpdateKey[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateFeaturesRequestFeatureUpdateKey(r, version));
       f_featureUpdates = a;
     }
   }
-  const f_validateOnly: boolean = version >= 1 ? r.readBool("validateOnly") : false;
+  const f_validateOnly: boolean = version >= 1 ? r.readBool("UpdateFeaturesRequest.validateOnly") : false;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { timeoutMs: f_timeoutMs, featureUpdates: f_featureUpdates, validateOnly: f_validateOnly, unknownTaggedFields };
 }
 
 function decodeUpdateFeaturesRequestFeatureUpdateKey(r: Reader, version: number): UpdateFeaturesRequestFeatureUpdateKey {
-  const f_feature: string = r.readCompactString("feature");
-  const f_maxVersionLevel: number = r.readInt16("maxVersionLevel");
-  const f_allowDowngrade: boolean = version <= 0 ? r.readBool("allowDowngrade") : false;
-  const f_upgradeType: number = version >= 1 ? r.readInt8("upgradeType") : 1;
+  const f_feature: string = r.readCompactString("FeatureUpdateKey.feature");
+  const f_maxVersionLevel: number = r.readInt16("FeatureUpdateKey.maxVersionLevel");
+  const f_allowDowngrade: boolean = version <= 0 ? r.readBool("FeatureUpdateKey.allowDowngrade") : false;
+  const f_upgradeType: number = version >= 1 ? r.readInt8("FeatureUpdateKey.upgradeType") : 1;
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { feature: f_feature, maxVersionLevel: f_maxVersionLevel, allowDowngrade: f_allowDowngrade, upgradeType: f_upgradeType, unknownTaggedFields };
 }

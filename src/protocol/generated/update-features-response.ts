@@ -46,7 +46,7 @@ export function encodeUpdateFeaturesResponse(w: Writer, m: UpdateFeaturesRespons
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "UpdateFeaturesResponse.errorMessage");
   if (version <= 1) {
     {
       const a = m.results;
@@ -60,9 +60,9 @@ export function encodeUpdateFeaturesResponse(w: Writer, m: UpdateFeaturesRespons
 }
 
 function encodeUpdateFeaturesResponseUpdatableFeatureResult(w: Writer, m: UpdateFeaturesResponseUpdatableFeatureResult, version: number): void {
-  w.writeCompactString(m.feature, "feature");
+  w.writeCompactString(m.feature, "UpdatableFeatureResult.feature");
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "UpdatableFeatureResult.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -70,14 +70,14 @@ export function decodeUpdateFeaturesResponse(r: Reader, version: number): Update
   if (version < 0 || version > 2) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateFeaturesResponse (valid 0-2)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_throttleTimeMs: number = r.readInt32("UpdateFeaturesResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("UpdateFeaturesResponse.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("UpdateFeaturesResponse.errorMessage");
   let f_results: UpdateFeaturesResponseUpdatableFeatureResult[] = [];
   if (version <= 1) {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "UpdateFeaturesResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateFeaturesResponse.results: null where the field is not nullable");
     } else {
       const a: UpdateFeaturesResponseUpdatableFeatureResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateFeaturesResponseUpdatableFeatureResult(r, version));
@@ -89,9 +89,9 @@ export function decodeUpdateFeaturesResponse(r: Reader, version: number): Update
 }
 
 function decodeUpdateFeaturesResponseUpdatableFeatureResult(r: Reader, version: number): UpdateFeaturesResponseUpdatableFeatureResult {
-  const f_feature: string = r.readCompactString("feature");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_feature: string = r.readCompactString("UpdatableFeatureResult.feature");
+  const f_errorCode: number = r.readInt16("UpdatableFeatureResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("UpdatableFeatureResult.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { feature: f_feature, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

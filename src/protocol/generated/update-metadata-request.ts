@@ -177,7 +177,7 @@ export function encodeUpdateMetadataRequest(w: Writer, m: UpdateMetadataRequest,
 
 function encodeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer, m: UpdateMetadataRequestUpdateMetadataPartitionState, version: number): void {
   if (version <= 4) {
-    w.writeString(m.topicName, "topicName");
+    w.writeString(m.topicName, "UpdateMetadataPartitionState.topicName");
   }
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.controllerEpoch);
@@ -213,7 +213,7 @@ function encodeUpdateMetadataRequestUpdateMetadataPartitionState(w: Writer, m: U
 }
 
 function encodeUpdateMetadataRequestUpdateMetadataTopicState(w: Writer, m: UpdateMetadataRequestUpdateMetadataTopicState, version: number): void {
-  if (version >= 6) w.writeCompactString(m.topicName, "topicName"); else w.writeString(m.topicName, "topicName");
+  if (version >= 6) w.writeCompactString(m.topicName, "UpdateMetadataTopicState.topicName"); else w.writeString(m.topicName, "UpdateMetadataTopicState.topicName");
   if (version >= 7) {
     w.writeUuid(m.topicId);
   }
@@ -232,7 +232,7 @@ function encodeUpdateMetadataRequestUpdateMetadataTopicState(w: Writer, m: Updat
 function encodeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, m: UpdateMetadataRequestUpdateMetadataBroker, version: number): void {
   w.writeInt32(m.id);
   if (version <= 0) {
-    w.writeString(m.v0Host, "v0Host");
+    w.writeString(m.v0Host, "UpdateMetadataBroker.v0Host");
   }
   if (version <= 0) {
     w.writeInt32(m.v0Port);
@@ -247,7 +247,7 @@ function encodeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, m: UpdateMet
     }
   }
   if (version >= 2) {
-    if (version >= 6) w.writeCompactNullableString(m.rack, "rack"); else w.writeNullableString(m.rack, "rack");
+    if (version >= 6) w.writeCompactNullableString(m.rack, "UpdateMetadataBroker.rack"); else w.writeNullableString(m.rack, "UpdateMetadataBroker.rack");
   }
   if (version >= 6) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -256,9 +256,9 @@ function encodeUpdateMetadataRequestUpdateMetadataBroker(w: Writer, m: UpdateMet
 
 function encodeUpdateMetadataRequestUpdateMetadataEndpoint(w: Writer, m: UpdateMetadataRequestUpdateMetadataEndpoint, version: number): void {
   w.writeInt32(m.port);
-  if (version >= 6) w.writeCompactString(m.host, "host"); else w.writeString(m.host, "host");
+  if (version >= 6) w.writeCompactString(m.host, "UpdateMetadataEndpoint.host"); else w.writeString(m.host, "UpdateMetadataEndpoint.host");
   if (version >= 3) {
-    if (version >= 6) w.writeCompactString(m.listener, "listener"); else w.writeString(m.listener, "listener");
+    if (version >= 6) w.writeCompactString(m.listener, "UpdateMetadataEndpoint.listener"); else w.writeString(m.listener, "UpdateMetadataEndpoint.listener");
   }
   w.writeInt16(m.securityProtocol);
   if (version >= 6) {
@@ -270,16 +270,16 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
   if (version < 0 || version > 8) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateMetadataRequest (valid 0-8)`);
   }
-  const f_controllerId: number = r.readInt32("controllerId");
-  const f_isKRaftController: boolean = version >= 8 ? r.readBool("isKRaftController") : false;
+  const f_controllerId: number = r.readInt32("UpdateMetadataRequest.controllerId");
+  const f_isKRaftController: boolean = version >= 8 ? r.readBool("UpdateMetadataRequest.isKRaftController") : false;
   let f_type: number = 0;
-  const f_controllerEpoch: number = r.readInt32("controllerEpoch");
-  const f_brokerEpoch: bigint = version >= 5 ? r.readInt64("brokerEpoch") : -1n;
+  const f_controllerEpoch: number = r.readInt32("UpdateMetadataRequest.controllerEpoch");
+  const f_brokerEpoch: bigint = version >= 5 ? r.readInt64("UpdateMetadataRequest.brokerEpoch") : -1n;
   let f_ungroupedPartitionStates: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
   if (version <= 4) {
-    const n = r.readArrayLength(false, 1, "ungroupedPartitionStates");
+    const n = r.readArrayLength(false, 1, "UpdateMetadataRequest.ungroupedPartitionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "ungroupedPartitionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataRequest.ungroupedPartitionStates: null where the field is not nullable");
     } else {
       const a: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateMetadataRequestUpdateMetadataPartitionState(r, version));
@@ -288,9 +288,9 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
   }
   let f_topicStates: UpdateMetadataRequestUpdateMetadataTopicState[] = [];
   if (version >= 5) {
-    const n = r.readArrayLength((version >= 6), 1, "topicStates");
+    const n = r.readArrayLength((version >= 6), 1, "UpdateMetadataRequest.topicStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topicStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataRequest.topicStates: null where the field is not nullable");
     } else {
       const a: UpdateMetadataRequestUpdateMetadataTopicState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateMetadataRequestUpdateMetadataTopicState(r, version));
@@ -299,9 +299,9 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
   }
   let f_liveBrokers: UpdateMetadataRequestUpdateMetadataBroker[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "liveBrokers");
+    const n = r.readArrayLength((version >= 6), 1, "UpdateMetadataRequest.liveBrokers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "liveBrokers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataRequest.liveBrokers: null where the field is not nullable");
     } else {
       const a: UpdateMetadataRequestUpdateMetadataBroker[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateMetadataRequestUpdateMetadataBroker(r, version));
@@ -319,9 +319,9 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
           if (!((version >= 8))) {
             throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of UpdateMetadataRequest`);
           }
-          const end = r.beginTaggedValue(size, "type");
-          f_type = r.readInt8("type");
-          r.endTaggedValue(end, "type");
+          const end = r.beginTaggedValue(size, "UpdateMetadataRequest.type");
+          f_type = r.readInt8("UpdateMetadataRequest.type");
+          r.endTaggedValue(end, "UpdateMetadataRequest.type");
           break;
         }
         default:
@@ -333,42 +333,42 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
 }
 
 function decodeUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, version: number): UpdateMetadataRequestUpdateMetadataPartitionState {
-  const f_topicName: string = version <= 4 ? r.readString("topicName") : "";
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_controllerEpoch: number = r.readInt32("controllerEpoch");
-  const f_leader: number = r.readInt32("leader");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
+  const f_topicName: string = version <= 4 ? r.readString("UpdateMetadataPartitionState.topicName") : "";
+  const f_partitionIndex: number = r.readInt32("UpdateMetadataPartitionState.partitionIndex");
+  const f_controllerEpoch: number = r.readInt32("UpdateMetadataPartitionState.controllerEpoch");
+  const f_leader: number = r.readInt32("UpdateMetadataPartitionState.leader");
+  const f_leaderEpoch: number = r.readInt32("UpdateMetadataPartitionState.leaderEpoch");
   let f_isr: number[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 4, "isr");
+    const n = r.readArrayLength((version >= 6), 4, "UpdateMetadataPartitionState.isr");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "isr: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataPartitionState.isr: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("isr"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("UpdateMetadataPartitionState.isr"));
       f_isr = a;
     }
   }
-  const f_zkVersion: number = r.readInt32("zkVersion");
+  const f_zkVersion: number = r.readInt32("UpdateMetadataPartitionState.zkVersion");
   let f_replicas: number[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 4, "replicas");
+    const n = r.readArrayLength((version >= 6), 4, "UpdateMetadataPartitionState.replicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "replicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataPartitionState.replicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("replicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("UpdateMetadataPartitionState.replicas"));
       f_replicas = a;
     }
   }
   let f_offlineReplicas: number[] = [];
   if (version >= 4) {
-    const n = r.readArrayLength((version >= 6), 4, "offlineReplicas");
+    const n = r.readArrayLength((version >= 6), 4, "UpdateMetadataPartitionState.offlineReplicas");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "offlineReplicas: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataPartitionState.offlineReplicas: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("offlineReplicas"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("UpdateMetadataPartitionState.offlineReplicas"));
       f_offlineReplicas = a;
     }
   }
@@ -377,13 +377,13 @@ function decodeUpdateMetadataRequestUpdateMetadataPartitionState(r: Reader, vers
 }
 
 function decodeUpdateMetadataRequestUpdateMetadataTopicState(r: Reader, version: number): UpdateMetadataRequestUpdateMetadataTopicState {
-  const f_topicName: string = (version >= 6 ? r.readCompactString("topicName") : r.readString("topicName"));
-  const f_topicId: string = version >= 7 ? r.readUuid("topicId") : ZERO_UUID;
+  const f_topicName: string = (version >= 6 ? r.readCompactString("UpdateMetadataTopicState.topicName") : r.readString("UpdateMetadataTopicState.topicName"));
+  const f_topicId: string = version >= 7 ? r.readUuid("UpdateMetadataTopicState.topicId") : ZERO_UUID;
   let f_partitionStates: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
   {
-    const n = r.readArrayLength((version >= 6), 1, "partitionStates");
+    const n = r.readArrayLength((version >= 6), 1, "UpdateMetadataTopicState.partitionStates");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionStates: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataTopicState.partitionStates: null where the field is not nullable");
     } else {
       const a: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateMetadataRequestUpdateMetadataPartitionState(r, version));
@@ -395,30 +395,30 @@ function decodeUpdateMetadataRequestUpdateMetadataTopicState(r: Reader, version:
 }
 
 function decodeUpdateMetadataRequestUpdateMetadataBroker(r: Reader, version: number): UpdateMetadataRequestUpdateMetadataBroker {
-  const f_id: number = r.readInt32("id");
-  const f_v0Host: string = version <= 0 ? r.readString("v0Host") : "";
-  const f_v0Port: number = version <= 0 ? r.readInt32("v0Port") : 0;
+  const f_id: number = r.readInt32("UpdateMetadataBroker.id");
+  const f_v0Host: string = version <= 0 ? r.readString("UpdateMetadataBroker.v0Host") : "";
+  const f_v0Port: number = version <= 0 ? r.readInt32("UpdateMetadataBroker.v0Port") : 0;
   let f_endpoints: UpdateMetadataRequestUpdateMetadataEndpoint[] = [];
   if (version >= 1) {
-    const n = r.readArrayLength((version >= 6), 1, "endpoints");
+    const n = r.readArrayLength((version >= 6), 1, "UpdateMetadataBroker.endpoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "endpoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateMetadataBroker.endpoints: null where the field is not nullable");
     } else {
       const a: UpdateMetadataRequestUpdateMetadataEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateMetadataRequestUpdateMetadataEndpoint(r, version));
       f_endpoints = a;
     }
   }
-  const f_rack: string | null = version >= 2 ? (version >= 6 ? r.readCompactNullableString("rack") : r.readNullableString("rack")) : "";
+  const f_rack: string | null = version >= 2 ? (version >= 6 ? r.readCompactNullableString("UpdateMetadataBroker.rack") : r.readNullableString("UpdateMetadataBroker.rack")) : "";
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { id: f_id, v0Host: f_v0Host, v0Port: f_v0Port, endpoints: f_endpoints, rack: f_rack, unknownTaggedFields };
 }
 
 function decodeUpdateMetadataRequestUpdateMetadataEndpoint(r: Reader, version: number): UpdateMetadataRequestUpdateMetadataEndpoint {
-  const f_port: number = r.readInt32("port");
-  const f_host: string = (version >= 6 ? r.readCompactString("host") : r.readString("host"));
-  const f_listener: string = version >= 3 ? (version >= 6 ? r.readCompactString("listener") : r.readString("listener")) : "";
-  const f_securityProtocol: number = r.readInt16("securityProtocol");
+  const f_port: number = r.readInt32("UpdateMetadataEndpoint.port");
+  const f_host: string = (version >= 6 ? r.readCompactString("UpdateMetadataEndpoint.host") : r.readString("UpdateMetadataEndpoint.host"));
+  const f_listener: string = version >= 3 ? (version >= 6 ? r.readCompactString("UpdateMetadataEndpoint.listener") : r.readString("UpdateMetadataEndpoint.listener")) : "";
+  const f_securityProtocol: number = r.readInt16("UpdateMetadataEndpoint.securityProtocol");
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { port: f_port, host: f_host, listener: f_listener, securityProtocol: f_securityProtocol, unknownTaggedFields };
 }

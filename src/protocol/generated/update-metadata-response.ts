@@ -32,7 +32,7 @@ export function decodeUpdateMetadataResponse(r: Reader, version: number): Update
   if (version < 0 || version > 8) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateMetadataResponse (valid 0-8)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("UpdateMetadataResponse.errorCode");
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, unknownTaggedFields };
 }

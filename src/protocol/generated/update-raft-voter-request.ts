@@ -63,7 +63,7 @@ export function encodeUpdateRaftVoterRequest(w: Writer, m: UpdateRaftVoterReques
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of UpdateRaftVoterRequest (valid 0-0)`);
   }
-  w.writeCompactNullableString(m.clusterId, "clusterId");
+  w.writeCompactNullableString(m.clusterId, "UpdateRaftVoterRequest.clusterId");
   w.writeInt32(m.currentLeaderEpoch);
   w.writeInt32(m.voterId);
   w.writeUuid(m.voterDirectoryId);
@@ -79,8 +79,8 @@ export function encodeUpdateRaftVoterRequest(w: Writer, m: UpdateRaftVoterReques
 }
 
 function encodeUpdateRaftVoterRequestListener(w: Writer, m: UpdateRaftVoterRequestListener, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "Listener.name");
+  w.writeCompactString(m.host, "Listener.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -95,15 +95,15 @@ export function decodeUpdateRaftVoterRequest(r: Reader, version: number): Update
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateRaftVoterRequest (valid 0-0)`);
   }
-  const f_clusterId: string | null = r.readCompactNullableString("clusterId");
-  const f_currentLeaderEpoch: number = r.readInt32("currentLeaderEpoch");
-  const f_voterId: number = r.readInt32("voterId");
-  const f_voterDirectoryId: string = r.readUuid("voterDirectoryId");
+  const f_clusterId: string | null = r.readCompactNullableString("UpdateRaftVoterRequest.clusterId");
+  const f_currentLeaderEpoch: number = r.readInt32("UpdateRaftVoterRequest.currentLeaderEpoch");
+  const f_voterId: number = r.readInt32("UpdateRaftVoterRequest.voterId");
+  const f_voterDirectoryId: string = r.readUuid("UpdateRaftVoterRequest.voterDirectoryId");
   let f_listeners: UpdateRaftVoterRequestListener[] = [];
   {
-    const n = r.readArrayLength(true, 1, "listeners");
+    const n = r.readArrayLength(true, 1, "UpdateRaftVoterRequest.listeners");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "listeners: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "UpdateRaftVoterRequest.listeners: null where the field is not nullable");
     } else {
       const a: UpdateRaftVoterRequestListener[] = [];
       for (let i = 0; i < n; i++) a.push(decodeUpdateRaftVoterRequestListener(r, version));
@@ -116,16 +116,16 @@ export function decodeUpdateRaftVoterRequest(r: Reader, version: number): Update
 }
 
 function decodeUpdateRaftVoterRequestListener(r: Reader, version: number): UpdateRaftVoterRequestListener {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_name: string = r.readCompactString("Listener.name");
+  const f_host: string = r.readCompactString("Listener.host");
+  const f_port: number = r.readUint16("Listener.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }
 
 function decodeUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, version: number): UpdateRaftVoterRequestKRaftVersionFeature {
-  const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
-  const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
+  const f_minSupportedVersion: number = r.readInt16("KRaftVersionFeature.minSupportedVersion");
+  const f_maxSupportedVersion: number = r.readInt16("KRaftVersionFeature.maxSupportedVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

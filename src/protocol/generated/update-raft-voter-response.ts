@@ -66,7 +66,7 @@ export function encodeUpdateRaftVoterResponse(w: Writer, m: UpdateRaftVoterRespo
 function encodeUpdateRaftVoterResponseCurrentLeader(w: Writer, m: UpdateRaftVoterResponseCurrentLeader, version: number): void {
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "CurrentLeader.host");
   w.writeInt32(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -75,8 +75,8 @@ export function decodeUpdateRaftVoterResponse(r: Reader, version: number): Updat
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UpdateRaftVoterResponse (valid 0-0)`);
   }
-  const f_throttleTimeMs: number = r.readInt32("throttleTimeMs");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_throttleTimeMs: number = r.readInt32("UpdateRaftVoterResponse.throttleTimeMs");
+  const f_errorCode: number = r.readInt16("UpdateRaftVoterResponse.errorCode");
   let f_currentLeader: UpdateRaftVoterResponseCurrentLeader = defaultUpdateRaftVoterResponseCurrentLeader();
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
@@ -85,9 +85,9 @@ export function decodeUpdateRaftVoterResponse(r: Reader, version: number): Updat
     const size = r.readUnsignedVarint("tagged field size");
     switch (tag) {
       case 0: {
-        const end = r.beginTaggedValue(size, "currentLeader");
+        const end = r.beginTaggedValue(size, "UpdateRaftVoterResponse.currentLeader");
         f_currentLeader = decodeUpdateRaftVoterResponseCurrentLeader(r, version);
-        r.endTaggedValue(end, "currentLeader");
+        r.endTaggedValue(end, "UpdateRaftVoterResponse.currentLeader");
         break;
       }
       default:
@@ -98,10 +98,10 @@ export function decodeUpdateRaftVoterResponse(r: Reader, version: number): Updat
 }
 
 function decodeUpdateRaftVoterResponseCurrentLeader(r: Reader, version: number): UpdateRaftVoterResponseCurrentLeader {
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readInt32("port");
+  const f_leaderId: number = r.readInt32("CurrentLeader.leaderId");
+  const f_leaderEpoch: number = r.readInt32("CurrentLeader.leaderEpoch");
+  const f_host: string = r.readCompactString("CurrentLeader.host");
+  const f_port: number = r.readInt32("CurrentLeader.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, host: f_host, port: f_port, unknownTaggedFields };
 }

@@ -33,11 +33,11 @@ export function encodeUserScramCredentialRecord(w: Writer, m: UserScramCredentia
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of UserScramCredentialRecord (valid 0-0)`);
   }
-  w.writeCompactString(m.name, "name");
+  w.writeCompactString(m.name, "UserScramCredentialRecord.name");
   w.writeInt8(m.mechanism);
-  w.writeBytes(m.salt, true, "salt");
-  w.writeBytes(m.storedKey, true, "storedKey");
-  w.writeBytes(m.serverKey, true, "serverKey");
+  w.writeBytes(m.salt, true, "UserScramCredentialRecord.salt");
+  w.writeBytes(m.storedKey, true, "UserScramCredentialRecord.storedKey");
+  w.writeBytes(m.serverKey, true, "UserScramCredentialRecord.serverKey");
   w.writeInt32(m.iterations);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -46,12 +46,12 @@ export function decodeUserScramCredentialRecord(r: Reader, version: number): Use
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of UserScramCredentialRecord (valid 0-0)`);
   }
-  const f_name: string = r.readCompactString("name");
-  const f_mechanism: number = r.readInt8("mechanism");
-  const f_salt: Buffer = r.readBytes(true, "salt");
-  const f_storedKey: Buffer = r.readBytes(true, "storedKey");
-  const f_serverKey: Buffer = r.readBytes(true, "serverKey");
-  const f_iterations: number = r.readInt32("iterations");
+  const f_name: string = r.readCompactString("UserScramCredentialRecord.name");
+  const f_mechanism: number = r.readInt8("UserScramCredentialRecord.mechanism");
+  const f_salt: Buffer = r.readBytes(true, "UserScramCredentialRecord.salt");
+  const f_storedKey: Buffer = r.readBytes(true, "UserScramCredentialRecord.storedKey");
+  const f_serverKey: Buffer = r.readBytes(true, "UserScramCredentialRecord.serverKey");
+  const f_iterations: number = r.readInt32("UserScramCredentialRecord.iterations");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, mechanism: f_mechanism, salt: f_salt, storedKey: f_storedKey, serverKey: f_serverKey, iterations: f_iterations, unknownTaggedFields };
 }

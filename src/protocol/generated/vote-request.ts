@@ -65,7 +65,7 @@ export function encodeVoteRequest(w: Writer, m: VoteRequest, version: number): v
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of VoteRequest (valid 0-1)`);
   }
-  w.writeCompactNullableString(m.clusterId, "clusterId");
+  w.writeCompactNullableString(m.clusterId, "VoteRequest.clusterId");
   if (version >= 1) {
     w.writeInt32(m.voterId);
   }
@@ -80,7 +80,7 @@ export function encodeVoteRequest(w: Writer, m: VoteRequest, version: number): v
 }
 
 function encodeVoteRequestTopicData(w: Writer, m: VoteRequestTopicData, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -110,13 +110,13 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VoteRequest (valid 0-1)`);
   }
-  const f_clusterId: string | null = r.readCompactNullableString("clusterId");
-  const f_voterId: number = version >= 1 ? r.readInt32("voterId") : -1;
+  const f_clusterId: string | null = r.readCompactNullableString("VoteRequest.clusterId");
+  const f_voterId: number = version >= 1 ? r.readInt32("VoteRequest.voterId") : -1;
   let f_topics: VoteRequestTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "VoteRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "VoteRequest.topics: null where the field is not nullable");
     } else {
       const a: VoteRequestTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeVoteRequestTopicData(r, version));
@@ -128,12 +128,12 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
 }
 
 function decodeVoteRequestTopicData(r: Reader, version: number): VoteRequestTopicData {
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicName: string = r.readCompactString("TopicData.topicName");
   let f_partitions: VoteRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: VoteRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeVoteRequestPartitionData(r, version));
@@ -145,13 +145,13 @@ function decodeVoteRequestTopicData(r: Reader, version: number): VoteRequestTopi
 }
 
 function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequestPartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_candidateEpoch: number = r.readInt32("candidateEpoch");
-  const f_candidateId: number = r.readInt32("candidateId");
-  const f_candidateDirectoryId: string = version >= 1 ? r.readUuid("candidateDirectoryId") : ZERO_UUID;
-  const f_voterDirectoryId: string = version >= 1 ? r.readUuid("voterDirectoryId") : ZERO_UUID;
-  const f_lastOffsetEpoch: number = r.readInt32("lastOffsetEpoch");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_candidateEpoch: number = r.readInt32("PartitionData.candidateEpoch");
+  const f_candidateId: number = r.readInt32("PartitionData.candidateId");
+  const f_candidateDirectoryId: string = version >= 1 ? r.readUuid("PartitionData.candidateDirectoryId") : ZERO_UUID;
+  const f_voterDirectoryId: string = version >= 1 ? r.readUuid("PartitionData.voterDirectoryId") : ZERO_UUID;
+  const f_lastOffsetEpoch: number = r.readInt32("PartitionData.lastOffsetEpoch");
+  const f_lastOffset: bigint = r.readInt64("PartitionData.lastOffset");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, candidateEpoch: f_candidateEpoch, candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId, voterDirectoryId: f_voterDirectoryId, lastOffsetEpoch: f_lastOffsetEpoch, lastOffset: f_lastOffset, unknownTaggedFields };
 }

@@ -109,7 +109,7 @@ export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number):
 }
 
 function encodeVoteResponseTopicData(w: Writer, m: VoteResponseTopicData, version: number): void {
-  w.writeCompactString(m.topicName, "topicName");
+  w.writeCompactString(m.topicName, "TopicData.topicName");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -131,7 +131,7 @@ function encodeVoteResponsePartitionData(w: Writer, m: VoteResponsePartitionData
 
 function encodeVoteResponseNodeEndpoint(w: Writer, m: VoteResponseNodeEndpoint, version: number): void {
   w.writeInt32(m.nodeId);
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.host, "NodeEndpoint.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -140,12 +140,12 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
   if (version < 0 || version > 1) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VoteResponse (valid 0-1)`);
   }
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_errorCode: number = r.readInt16("VoteResponse.errorCode");
   let f_topics: VoteResponseTopicData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "VoteResponse.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "VoteResponse.topics: null where the field is not nullable");
     } else {
       const a: VoteResponseTopicData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeVoteResponseTopicData(r, version));
@@ -163,18 +163,18 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
         if (!((version >= 1))) {
           throw new KrillError("DECODE_ERROR", `tag 0 is not valid for version ${version} of VoteResponse`);
         }
-        const end = r.beginTaggedValue(size, "nodeEndpoints");
+        const end = r.beginTaggedValue(size, "VoteResponse.nodeEndpoints");
         {
-          const n = r.readArrayLength(true, 1, "nodeEndpoints");
+          const n = r.readArrayLength(true, 1, "VoteResponse.nodeEndpoints");
           if (n < 0) {
-            throw new KrillError("DECODE_ERROR", "nodeEndpoints: null where the field is not nullable");
+            throw new KrillError("DECODE_ERROR", "VoteResponse.nodeEndpoints: null where the field is not nullable");
           } else {
             const a: VoteResponseNodeEndpoint[] = [];
             for (let i = 0; i < n; i++) a.push(decodeVoteResponseNodeEndpoint(r, version));
             f_nodeEndpoints = a;
           }
         }
-        r.endTaggedValue(end, "nodeEndpoints");
+        r.endTaggedValue(end, "VoteResponse.nodeEndpoints");
         break;
       }
       default:
@@ -185,12 +185,12 @@ export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
 }
 
 function decodeVoteResponseTopicData(r: Reader, version: number): VoteResponseTopicData {
-  const f_topicName: string = r.readCompactString("topicName");
+  const f_topicName: string = r.readCompactString("TopicData.topicName");
   let f_partitions: VoteResponsePartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "TopicData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "TopicData.partitions: null where the field is not nullable");
     } else {
       const a: VoteResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeVoteResponsePartitionData(r, version));
@@ -202,19 +202,19 @@ function decodeVoteResponseTopicData(r: Reader, version: number): VoteResponseTo
 }
 
 function decodeVoteResponsePartitionData(r: Reader, version: number): VoteResponsePartitionData {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_leaderId: number = r.readInt32("leaderId");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_voteGranted: boolean = r.readBool("voteGranted");
+  const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
+  const f_errorCode: number = r.readInt16("PartitionData.errorCode");
+  const f_leaderId: number = r.readInt32("PartitionData.leaderId");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
+  const f_voteGranted: boolean = r.readBool("PartitionData.voteGranted");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, voteGranted: f_voteGranted, unknownTaggedFields };
 }
 
 function decodeVoteResponseNodeEndpoint(r: Reader, version: number): VoteResponseNodeEndpoint {
-  const f_nodeId: number = r.readInt32("nodeId");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_nodeId: number = r.readInt32("NodeEndpoint.nodeId");
+  const f_host: string = r.readCompactString("NodeEndpoint.host");
+  const f_port: number = r.readUint16("NodeEndpoint.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { nodeId: f_nodeId, host: f_host, port: f_port, unknownTaggedFields };
 }

@@ -99,8 +99,8 @@ function encodeVotersRecordVoter(w: Writer, m: VotersRecordVoter, version: numbe
 }
 
 function encodeVotersRecordEndpoint(w: Writer, m: VotersRecordEndpoint, version: number): void {
-  w.writeCompactString(m.name, "name");
-  w.writeCompactString(m.host, "host");
+  w.writeCompactString(m.name, "Endpoint.name");
+  w.writeCompactString(m.host, "Endpoint.host");
   w.writeUint16(m.port);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -115,12 +115,12 @@ export function decodeVotersRecord(r: Reader, version: number): VotersRecord {
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VotersRecord (valid 0-0)`);
   }
-  const f_version: number = r.readInt16("version");
+  const f_version: number = r.readInt16("VotersRecord.version");
   let f_voters: VotersRecordVoter[] = [];
   {
-    const n = r.readArrayLength(true, 1, "voters");
+    const n = r.readArrayLength(true, 1, "VotersRecord.voters");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "voters: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "VotersRecord.voters: null where the field is not nullable");
     } else {
       const a: VotersRecordVoter[] = [];
       for (let i = 0; i < n; i++) a.push(decodeVotersRecordVoter(r, version));
@@ -132,13 +132,13 @@ export function decodeVotersRecord(r: Reader, version: number): VotersRecord {
 }
 
 function decodeVotersRecordVoter(r: Reader, version: number): VotersRecordVoter {
-  const f_voterId: number = r.readInt32("voterId");
-  const f_voterDirectoryId: string = r.readUuid("voterDirectoryId");
+  const f_voterId: number = r.readInt32("Voter.voterId");
+  const f_voterDirectoryId: string = r.readUuid("Voter.voterDirectoryId");
   let f_endpoints: VotersRecordEndpoint[] = [];
   {
-    const n = r.readArrayLength(true, 1, "endpoints");
+    const n = r.readArrayLength(true, 1, "Voter.endpoints");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "endpoints: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "Voter.endpoints: null where the field is not nullable");
     } else {
       const a: VotersRecordEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeVotersRecordEndpoint(r, version));
@@ -151,16 +151,16 @@ function decodeVotersRecordVoter(r: Reader, version: number): VotersRecordVoter 
 }
 
 function decodeVotersRecordEndpoint(r: Reader, version: number): VotersRecordEndpoint {
-  const f_name: string = r.readCompactString("name");
-  const f_host: string = r.readCompactString("host");
-  const f_port: number = r.readUint16("port");
+  const f_name: string = r.readCompactString("Endpoint.name");
+  const f_host: string = r.readCompactString("Endpoint.host");
+  const f_port: number = r.readUint16("Endpoint.port");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, host: f_host, port: f_port, unknownTaggedFields };
 }
 
 function decodeVotersRecordKRaftVersionFeature(r: Reader, version: number): VotersRecordKRaftVersionFeature {
-  const f_minSupportedVersion: number = r.readInt16("minSupportedVersion");
-  const f_maxSupportedVersion: number = r.readInt16("maxSupportedVersion");
+  const f_minSupportedVersion: number = r.readInt16("KRaftVersionFeature.minSupportedVersion");
+  const f_maxSupportedVersion: number = r.readInt16("KRaftVersionFeature.maxSupportedVersion");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { minSupportedVersion: f_minSupportedVersion, maxSupportedVersion: f_maxSupportedVersion, unknownTaggedFields };
 }

@@ -77,7 +77,7 @@ export function encodeWriteShareGroupStateRequest(w: Writer, m: WriteShareGroupS
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteShareGroupStateRequest (valid 0-0)`);
   }
-  w.writeCompactString(m.groupId, "groupId");
+  w.writeCompactString(m.groupId, "WriteShareGroupStateRequest.groupId");
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -127,12 +127,12 @@ export function decodeWriteShareGroupStateRequest(r: Reader, version: number): W
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteShareGroupStateRequest (valid 0-0)`);
   }
-  const f_groupId: string = r.readCompactString("groupId");
+  const f_groupId: string = r.readCompactString("WriteShareGroupStateRequest.groupId");
   let f_topics: WriteShareGroupStateRequestWriteStateData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "topics");
+    const n = r.readArrayLength(true, 1, "WriteShareGroupStateRequest.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WriteShareGroupStateRequest.topics: null where the field is not nullable");
     } else {
       const a: WriteShareGroupStateRequestWriteStateData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteShareGroupStateRequestWriteStateData(r, version));
@@ -144,12 +144,12 @@ export function decodeWriteShareGroupStateRequest(r: Reader, version: number): W
 }
 
 function decodeWriteShareGroupStateRequestWriteStateData(r: Reader, version: number): WriteShareGroupStateRequestWriteStateData {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("WriteStateData.topicId");
   let f_partitions: WriteShareGroupStateRequestPartitionData[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "WriteStateData.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WriteStateData.partitions: null where the field is not nullable");
     } else {
       const a: WriteShareGroupStateRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteShareGroupStateRequestPartitionData(r, version));
@@ -161,15 +161,15 @@ function decodeWriteShareGroupStateRequestWriteStateData(r: Reader, version: num
 }
 
 function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: number): WriteShareGroupStateRequestPartitionData {
-  const f_partition: number = r.readInt32("partition");
-  const f_stateEpoch: number = r.readInt32("stateEpoch");
-  const f_leaderEpoch: number = r.readInt32("leaderEpoch");
-  const f_startOffset: bigint = r.readInt64("startOffset");
+  const f_partition: number = r.readInt32("PartitionData.partition");
+  const f_stateEpoch: number = r.readInt32("PartitionData.stateEpoch");
+  const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
+  const f_startOffset: bigint = r.readInt64("PartitionData.startOffset");
   let f_stateBatches: WriteShareGroupStateRequestStateBatch[] = [];
   {
-    const n = r.readArrayLength(true, 1, "stateBatches");
+    const n = r.readArrayLength(true, 1, "PartitionData.stateBatches");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "stateBatches: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "PartitionData.stateBatches: null where the field is not nullable");
     } else {
       const a: WriteShareGroupStateRequestStateBatch[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteShareGroupStateRequestStateBatch(r, version));
@@ -181,10 +181,10 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
 }
 
 function decodeWriteShareGroupStateRequestStateBatch(r: Reader, version: number): WriteShareGroupStateRequestStateBatch {
-  const f_firstOffset: bigint = r.readInt64("firstOffset");
-  const f_lastOffset: bigint = r.readInt64("lastOffset");
-  const f_deliveryState: number = r.readInt8("deliveryState");
-  const f_deliveryCount: number = r.readInt16("deliveryCount");
+  const f_firstOffset: bigint = r.readInt64("StateBatch.firstOffset");
+  const f_lastOffset: bigint = r.readInt64("StateBatch.lastOffset");
+  const f_deliveryState: number = r.readInt8("StateBatch.deliveryState");
+  const f_deliveryCount: number = r.readInt16("StateBatch.deliveryCount");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { firstOffset: f_firstOffset, lastOffset: f_lastOffset, deliveryState: f_deliveryState, deliveryCount: f_deliveryCount, unknownTaggedFields };
 }

@@ -78,7 +78,7 @@ function encodeWriteShareGroupStateResponseWriteStateResult(w: Writer, m: WriteS
 function encodeWriteShareGroupStateResponsePartitionResult(w: Writer, m: WriteShareGroupStateResponsePartitionResult, version: number): void {
   w.writeInt32(m.partition);
   w.writeInt16(m.errorCode);
-  w.writeCompactNullableString(m.errorMessage, "errorMessage");
+  w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -88,9 +88,9 @@ export function decodeWriteShareGroupStateResponse(r: Reader, version: number): 
   }
   let f_results: WriteShareGroupStateResponseWriteStateResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "results");
+    const n = r.readArrayLength(true, 1, "WriteShareGroupStateResponse.results");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "results: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WriteShareGroupStateResponse.results: null where the field is not nullable");
     } else {
       const a: WriteShareGroupStateResponseWriteStateResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteShareGroupStateResponseWriteStateResult(r, version));
@@ -102,12 +102,12 @@ export function decodeWriteShareGroupStateResponse(r: Reader, version: number): 
 }
 
 function decodeWriteShareGroupStateResponseWriteStateResult(r: Reader, version: number): WriteShareGroupStateResponseWriteStateResult {
-  const f_topicId: string = r.readUuid("topicId");
+  const f_topicId: string = r.readUuid("WriteStateResult.topicId");
   let f_partitions: WriteShareGroupStateResponsePartitionResult[] = [];
   {
-    const n = r.readArrayLength(true, 1, "partitions");
+    const n = r.readArrayLength(true, 1, "WriteStateResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WriteStateResult.partitions: null where the field is not nullable");
     } else {
       const a: WriteShareGroupStateResponsePartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteShareGroupStateResponsePartitionResult(r, version));
@@ -119,9 +119,9 @@ function decodeWriteShareGroupStateResponseWriteStateResult(r: Reader, version: 
 }
 
 function decodeWriteShareGroupStateResponsePartitionResult(r: Reader, version: number): WriteShareGroupStateResponsePartitionResult {
-  const f_partition: number = r.readInt32("partition");
-  const f_errorCode: number = r.readInt16("errorCode");
-  const f_errorMessage: string | null = r.readCompactNullableString("errorMessage");
+  const f_partition: number = r.readInt32("PartitionResult.partition");
+  const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
+  const f_errorMessage: string | null = r.readCompactNullableString("PartitionResult.errorMessage");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

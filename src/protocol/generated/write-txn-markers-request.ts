@@ -86,7 +86,7 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, m: WriteTxnMar
 }
 
 function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopic, version: number): void {
-  if (version >= 1) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 1) w.writeCompactString(m.name, "WritableTxnMarkerTopic.name"); else w.writeString(m.name, "WritableTxnMarkerTopic.name");
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, (version >= 1));
@@ -105,9 +105,9 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
   }
   let f_markers: WriteTxnMarkersRequestWritableTxnMarker[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "markers");
+    const n = r.readArrayLength((version >= 1), 1, "WriteTxnMarkersRequest.markers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "markers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WriteTxnMarkersRequest.markers: null where the field is not nullable");
     } else {
       const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarker(r, version));
@@ -119,35 +119,35 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
 }
 
 function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarker {
-  const f_producerId: bigint = r.readInt64("producerId");
-  const f_producerEpoch: number = r.readInt16("producerEpoch");
-  const f_transactionResult: boolean = r.readBool("transactionResult");
+  const f_producerId: bigint = r.readInt64("WritableTxnMarker.producerId");
+  const f_producerEpoch: number = r.readInt16("WritableTxnMarker.producerEpoch");
+  const f_transactionResult: boolean = r.readBool("WritableTxnMarker.transactionResult");
   let f_topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "topics");
+    const n = r.readArrayLength((version >= 1), 1, "WritableTxnMarker.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WritableTxnMarker.topics: null where the field is not nullable");
     } else {
       const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
       f_topics = a;
     }
   }
-  const f_coordinatorEpoch: number = r.readInt32("coordinatorEpoch");
+  const f_coordinatorEpoch: number = r.readInt32("WritableTxnMarker.coordinatorEpoch");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { producerId: f_producerId, producerEpoch: f_producerEpoch, transactionResult: f_transactionResult, topics: f_topics, coordinatorEpoch: f_coordinatorEpoch, unknownTaggedFields };
 }
 
 function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  const f_name: string = (version >= 1 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 1 ? r.readCompactString("WritableTxnMarkerTopic.name") : r.readString("WritableTxnMarkerTopic.name"));
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 4, "partitionIndexes");
+    const n = r.readArrayLength((version >= 1), 4, "WritableTxnMarkerTopic.partitionIndexes");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitionIndexes: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WritableTxnMarkerTopic.partitionIndexes: null where the field is not nullable");
     } else {
       const a: number[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt32("partitionIndexes"));
+      for (let i = 0; i < n; i++) a.push(r.readInt32("WritableTxnMarkerTopic.partitionIndexes"));
       f_partitionIndexes = a;
     }
   }

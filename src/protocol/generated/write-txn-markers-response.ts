@@ -91,7 +91,7 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, m: Writ
 }
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult, version: number): void {
-  if (version >= 1) w.writeCompactString(m.name, "name"); else w.writeString(m.name, "name");
+  if (version >= 1) w.writeCompactString(m.name, "WritableTxnMarkerTopicResult.name"); else w.writeString(m.name, "WritableTxnMarkerTopicResult.name");
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 1));
@@ -118,9 +118,9 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
   }
   let f_markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "markers");
+    const n = r.readArrayLength((version >= 1), 1, "WriteTxnMarkersResponse.markers");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "markers: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WriteTxnMarkersResponse.markers: null where the field is not nullable");
     } else {
       const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
@@ -132,12 +132,12 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerResult {
-  const f_producerId: bigint = r.readInt64("producerId");
+  const f_producerId: bigint = r.readInt64("WritableTxnMarkerResult.producerId");
   let f_topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "topics");
+    const n = r.readArrayLength((version >= 1), 1, "WritableTxnMarkerResult.topics");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "topics: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WritableTxnMarkerResult.topics: null where the field is not nullable");
     } else {
       const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version));
@@ -149,12 +149,12 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
-  const f_name: string = (version >= 1 ? r.readCompactString("name") : r.readString("name"));
+  const f_name: string = (version >= 1 ? r.readCompactString("WritableTxnMarkerTopicResult.name") : r.readString("WritableTxnMarkerTopicResult.name"));
   let f_partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "partitions");
+    const n = r.readArrayLength((version >= 1), 1, "WritableTxnMarkerTopicResult.partitions");
     if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "partitions: null where the field is not nullable");
+      throw new KrillError("DECODE_ERROR", "WritableTxnMarkerTopicResult.partitions: null where the field is not nullable");
     } else {
       const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
       for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version));
@@ -166,8 +166,8 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, ve
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
-  const f_partitionIndex: number = r.readInt32("partitionIndex");
-  const f_errorCode: number = r.readInt16("errorCode");
+  const f_partitionIndex: number = r.readInt32("WritableTxnMarkerPartitionResult.partitionIndex");
+  const f_errorCode: number = r.readInt16("WritableTxnMarkerPartitionResult.errorCode");
   const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

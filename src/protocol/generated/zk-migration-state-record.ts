@@ -30,7 +30,7 @@ export function decodeZkMigrationStateRecord(r: Reader, version: number): ZkMigr
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ZkMigrationStateRecord (valid 0-0)`);
   }
-  const f_zkMigrationState: number = r.readInt8("zkMigrationState");
+  const f_zkMigrationState: number = r.readInt8("ZkMigrationStateRecord.zkMigrationState");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { zkMigrationState: f_zkMigrationState, unknownTaggedFields };
 }

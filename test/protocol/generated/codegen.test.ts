@@ -177,7 +177,9 @@ describe("emitted code", () => {
     expect(code).toContain("epoch: -1n,");
     expect(code).toContain("ratio: 0.5,");
     expect(code).toContain("enabled: true,");
-    expect(code).toContain('version >= 3 ? r.readCompactString("name") : r.readString("name")');
+    expect(code).toContain(
+      'version >= 3 ? r.readCompactString("TestMessage.name") : r.readString("TestMessage.name")',
+    );
     expect(code).toContain("const t_epoch = m.epoch !== -1n;");
     expect(code).not.toMatch(/JSON\.parse|fields\[|schema/);
   });

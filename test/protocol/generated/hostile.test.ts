@@ -69,7 +69,7 @@ describe("huge counts and lengths are rejected before allocation", () => {
     frame.writeInt32BE(0x7fffffff, 0);
     expectDecodeError(
       () => decodeMetadataRequest(new Reader(frame), 1),
-      /topics: array of 2147483647 elements/,
+      /MetadataRequest.topics: array of 2147483647 elements/,
     );
   });
 
@@ -77,7 +77,7 @@ describe("huge counts and lengths are rejected before allocation", () => {
     const frame = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0]);
     expectDecodeError(
       () => decodeMetadataRequest(new Reader(frame), 12),
-      /topics: array of 4294967294 elements/,
+      /MetadataRequest.topics: array of 4294967294 elements/,
     );
   });
 
@@ -110,7 +110,7 @@ describe("huge counts and lengths are rejected before allocation", () => {
     w.writeRawBytes(Buffer.alloc(16));
     expectDecodeError(
       () => decodeProduceRequest(new Reader(w.finish()), 3),
-      /records: needs 2147483647 bytes/,
+      /PartitionProduceData.records: needs 2147483647 bytes/,
     );
   });
 
@@ -122,7 +122,10 @@ describe("huge counts and lengths are rejected before allocation", () => {
     w.writeInt32(1);
     w.writeInt16(0x7fff);
     w.writeRawBytes(Buffer.from("abc"));
-    expectDecodeError(() => decodeProduceRequest(new Reader(w.finish()), 3), /name: needs 32767 bytes/);
+    expectDecodeError(
+      () => decodeProduceRequest(new Reader(w.finish()), 3),
+      /TopicProduceData.name: needs 32767 bytes/,
+    );
     const compact = Buffer.from([0x00, 0x00, 0x01, 0x00, 0x00, 0x03, 0xe8, 0x02, 0x81, 0x80, 0x02, 0x61]);
     expectDecodeError(() => decodeProduceRequest(new Reader(compact), 9), /exceeds 32767/);
   });
