@@ -155,11 +155,10 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "INT",
     "1",
     "Partition count for topics created without one (auto-created or num_partitions = -1).",
-    { validator: atLeast(1), updateMode: "cluster-wide" },
+    { validator: atLeast(1) },
   ),
   def("default.replication.factor", "INT", "1", "Replication factor for topics created without one.", {
     validator: atLeast(1),
-    updateMode: "cluster-wide",
   }),
   def(
     "auto.create.topics.enable",
@@ -522,8 +521,64 @@ function parseProtocolMap(text: string): Map<string, string> {
 export interface BrokerConfigEntry {
   readonly def: ConfigDef;
   readonly value: ConfigValue;
-  /** True when set in server.properties or by an override, false for the default. */
+  /** True when set in server.properties, by an override or dynamically; false for the default. */
   readonly explicit: boolean;
+}
+
+/** DescribeConfigs' ConfigSource codes for broker keys. */
+export const BROKER_CONFIG_SOURCE = {
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+
+/** One layer's value of a broker key, most specific first (Kafka's synonym list). */
+export interface BrokerConfigLayer {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: number;
+}
+
+/** Dynamic broker configs (ConfigRecords of BROKER resources) as raw strings. */
+export interface DynamicBrokerConfigs {
+  /** Resource name "" : cluster-wide defaults. */
+  readonly clusterDefault: ReadonlyMap<string, string>;
+  /** Resource name = this node's id. */
+  readonly perBroker: ReadonlyMap<string, string>;
+}
+
+/**
+ * Checks one dynamic broker config change (AlterConfigs on a BROKER resource). Returns the
+ * message for INVALID_CONFIG / INVALID_REQUEST, or undefined when the value may be stored.
+ */
+export function validateDynamicBrokerConfig(
+  name: string,
+  value: string | null,
+  perBroker: boolean,
+): { kind: "invalid-config" | "invalid-request"; message: string } | undefined {
+  const d = DEFS_BY_NAME.get(name);
+  if (d === undefined) {
+    return isKnownUnusedKafkaKey(name)
+      ? { kind: "invalid-request", message: `Krill does not support dynamic updates of ${name}` }
+      : { kind: "invalid-config", message: `Unknown broker config ${name}` };
+  }
+  if (d.updateMode === "read-only") {
+    return { kind: "invalid-request", message: `Cannot update these configs dynamically: Set(${name})` };
+  }
+  if (d.updateMode === "per-broker" && !perBroker) {
+    return {
+      kind: "invalid-request",
+      message: `Cannot update these configs at default cluster level, broker id must be specified: Set(${name})`,
+    };
+  }
+  if (value === null) return undefined;
+  try {
+    parseConfigValue(d, value, "dynamic broker config");
+    return undefined;
+  } catch (err) {
+    return { kind: "invalid-config", message: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /**
@@ -531,17 +586,31 @@ export interface BrokerConfigEntry {
  * `entries()` for DescribeConfigs.
  */
 export class BrokerConfig {
+  /** Effective values: dynamic per-broker, else dynamic default, else static, else default. */
   readonly #values: Map<string, ConfigValue>;
+  /** Static layer (file, overrides, defaults), kept so dynamic layers can be re-applied. */
+  readonly #staticValues: Map<string, ConfigValue>;
   readonly #explicit: Set<string>;
+  readonly #dynamicDefault: ReadonlyMap<string, ConfigValue>;
+  readonly #dynamicBroker: ReadonlyMap<string, ConfigValue>;
   /** Keys Kafka defines that Krill accepts but does not act on. */
   readonly unusedKafkaKeys: readonly string[];
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
 
-  private constructor(values: Map<string, ConfigValue>, explicit: Set<string>, unused: string[]) {
-    this.#values = values;
+  private constructor(
+    values: Map<string, ConfigValue>,
+    explicit: Set<string>,
+    unused: string[],
+    dynamicDefault: ReadonlyMap<string, ConfigValue> = new Map(),
+    dynamicBroker: ReadonlyMap<string, ConfigValue> = new Map(),
+  ) {
+    this.#staticValues = values;
+    this.#values = new Map([...values, ...dynamicDefault, ...dynamicBroker]);
     this.#explicit = explicit;
+    this.#dynamicDefault = dynamicDefault;
+    this.#dynamicBroker = dynamicBroker;
     this.unusedKafkaKeys = unused;
     const protocolMap = parseProtocolMap(this.string("listener.security.protocol.map"));
     const controllerNames = new Set(
@@ -591,7 +660,10 @@ export class BrokerConfig {
         `broker.id (${brokerId}) and node.id (${this.int("node.id")}) differ; set only node.id`,
       );
     }
-    if (brokerId !== -1 && !this.#explicit.has("node.id")) this.#values.set("node.id", brokerId);
+    if (brokerId !== -1 && !this.#explicit.has("node.id")) {
+      this.#values.set("node.id", brokerId);
+      this.#staticValues.set("node.id", brokerId);
+    }
     const clusterId = this.stringOrNull("cluster.id");
     if (clusterId !== null && !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
       throw new KrillError(
@@ -651,7 +723,85 @@ export class BrokerConfig {
   }
 
   isExplicit(name: string): boolean {
-    return this.#explicit.has(name);
+    return this.#explicit.has(name) || this.#dynamicDefault.has(name) || this.#dynamicBroker.has(name);
+  }
+
+  /** Where the effective value of `name` comes from (a DescribeConfigs ConfigSource). */
+  sourceOf(name: string): number {
+    if (this.#dynamicBroker.has(name)) return BROKER_CONFIG_SOURCE.DYNAMIC_BROKER_CONFIG;
+    if (this.#dynamicDefault.has(name)) return BROKER_CONFIG_SOURCE.DYNAMIC_DEFAULT_BROKER_CONFIG;
+    if (this.#explicit.has(name)) return BROKER_CONFIG_SOURCE.STATIC_BROKER_CONFIG;
+    return BROKER_CONFIG_SOURCE.DEFAULT_CONFIG;
+  }
+
+  /** Every layer that sets `name`, most specific first; the default last when there is one. */
+  layers(name: string): BrokerConfigLayer[] {
+    const out: BrokerConfigLayer[] = [];
+    const d = DEFS_BY_NAME.get(name);
+    if (d === undefined) throw new Error(`assertion: broker config ${name} is not defined`);
+    if (this.#dynamicBroker.has(name)) {
+      out.push({
+        name,
+        value: formatConfigValue(this.#dynamicBroker.get(name) ?? null),
+        source: BROKER_CONFIG_SOURCE.DYNAMIC_BROKER_CONFIG,
+      });
+    }
+    if (this.#dynamicDefault.has(name)) {
+      out.push({
+        name,
+        value: formatConfigValue(this.#dynamicDefault.get(name) ?? null),
+        source: BROKER_CONFIG_SOURCE.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      });
+    }
+    if (this.#explicit.has(name)) {
+      out.push({
+        name,
+        value: formatConfigValue(this.#staticValues.get(name) ?? null),
+        source: BROKER_CONFIG_SOURCE.STATIC_BROKER_CONFIG,
+      });
+    }
+    if (d.defaultValue !== null) {
+      out.push({
+        name,
+        value: formatConfigValue(parseConfigValue(d, d.defaultValue, "default")),
+        source: BROKER_CONFIG_SOURCE.DEFAULT_CONFIG,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * This configuration with dynamic broker configs applied on top. Values were validated when
+   * they were stored; one that no longer parses (a stricter rule after an upgrade) is skipped and
+   * reported through `rejected`.
+   */
+  withDynamic(
+    dynamic: DynamicBrokerConfigs,
+    rejected: (name: string, message: string) => void = () => {},
+  ): BrokerConfig {
+    const parse = (entries: ReadonlyMap<string, string>) => {
+      const out = new Map<string, ConfigValue>();
+      for (const [name, text] of entries) {
+        const d = DEFS_BY_NAME.get(name);
+        if (d === undefined || d.updateMode === "read-only") {
+          rejected(name, `${name} cannot be set dynamically`);
+          continue;
+        }
+        try {
+          out.set(name, parseConfigValue(d, text, "dynamic broker config"));
+        } catch (err) {
+          rejected(name, err instanceof Error ? err.message : String(err));
+        }
+      }
+      return out;
+    };
+    return new BrokerConfig(
+      new Map(this.#staticValues),
+      this.#explicit,
+      [...this.unusedKafkaKeys],
+      parse(dynamic.clusterDefault),
+      parse(dynamic.perBroker),
+    );
   }
 
   int(name: string): number {
@@ -697,7 +847,7 @@ export class BrokerConfig {
     return BROKER_CONFIG_DEFS.map((d) => ({
       def: d,
       value: this.get(d.name),
-      explicit: this.#explicit.has(d.name),
+      explicit: this.isExplicit(d.name),
     }));
   }
 

@@ -362,15 +362,13 @@ export function describeTopicConfig(
   if (own !== undefined)
     synonyms.push({ name: d.name, value: own, source: CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG });
   let fromBroker: { value: string | null; source: number } | undefined;
+  // Explicit layers first (dynamic per-broker, dynamic default, static), synonym by synonym in
+  // precedence order; then the defaults.
   for (const s of d.synonyms) {
-    const value = broker.get(s.name);
-    if (broker.isExplicit(s.name)) {
-      synonyms.push({
-        name: s.name,
-        value: formatConfigValue(value),
-        source: CONFIG_SOURCE.STATIC_BROKER_CONFIG,
-      });
-      fromBroker ??= { value: scaled(value, s.factor), source: CONFIG_SOURCE.STATIC_BROKER_CONFIG };
+    for (const layer of broker.layers(s.name)) {
+      if (layer.source === CONFIG_SOURCE.DEFAULT_CONFIG) continue;
+      synonyms.push(layer);
+      fromBroker ??= { value: scaledText(layer.value, s.factor), source: layer.source };
     }
   }
   for (const s of d.synonyms) {
@@ -397,6 +395,12 @@ export function describeTopicConfig(
     doc: d.doc,
     synonyms,
   };
+}
+
+function scaledText(text: string | null, factor: number): string | null {
+  if (factor === 1 || text === null) return text;
+  const n = Number(text);
+  return String(n < 0 ? -1 : n * factor);
 }
 
 function scaled(value: ConfigValue, factor: number): string | null {

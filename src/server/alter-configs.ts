@@ -1,7 +1,7 @@
 /**
- * Shared by AlterConfigs and IncrementalAlterConfigs: topic resources go to the controller; broker
- * resources are refused with INVALID_REQUEST because Krill keeps no dynamic broker configs yet
- * (set them in server.properties); other types are INVALID_REQUEST too.
+ * Shared by AlterConfigs and IncrementalAlterConfigs: topic and broker resources go to the
+ * controller (broker resources: "" for cluster-wide defaults, a broker id for that broker); other
+ * resource types are INVALID_REQUEST.
  */
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type { ConfigAlteration } from "./metadata/controller.js";
@@ -34,10 +34,13 @@ export async function alterResource(
     return answer(r.errorCode, r.errorMessage);
   }
   if (resourceType === CONFIG_RESOURCE_TYPE.BROKER) {
-    return answer(
-      ErrorCode.INVALID_REQUEST,
-      "Krill does not support dynamic broker configs yet; set them in server.properties and restart",
+    const r = await broker.controller.alterBrokerConfigs(
+      resourceName,
+      alterations,
+      incremental,
+      validateOnly,
     );
+    return answer(r.errorCode, r.errorMessage);
   }
   return answer(ErrorCode.INVALID_REQUEST, `Krill does not alter configs of resource type ${resourceType}`);
 }

@@ -110,13 +110,21 @@ export class Broker {
     let image = MetadataImage.EMPTY;
     for (const entry of loaded.entries) image = image.apply([entry.record], entry.offset);
     logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
-    const controller = new MetadataController({ log: metadataLog, config, logger, initialImage: image });
+    // Dynamic broker configs live in the image; `live` is the static config with them applied and
+    // is swapped whenever a BROKER ConfigRecord is published.
+    let live = withDynamicConfigs(config, image, logger);
+    const controller = new MetadataController({
+      log: metadataLog,
+      config: live,
+      logger,
+      initialImage: image,
+    });
 
     // Partition logs: every topic of the image gets its partitions; strays are reported, not deleted.
     const logs = new LogManager({
       logDirs: config.logDirs,
-      defaultConfig: topicLogConfig(config, new Map()),
-      topicConfig: (topic) => topicLogConfig(config, controller.image.topicConfigs(topic)),
+      defaultConfig: topicLogConfig(live, new Map()),
+      topicConfig: (topic) => topicLogConfig(live, controller.image.topicConfigs(topic)),
       retentionCheckIntervalMs: config.int("log.retention.check.interval.ms"),
       events: {
         info: (fields, message) => logger.info(fields, message),
@@ -126,9 +134,26 @@ export class Broker {
     const startup = logs.startup();
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
     const metrics = new BrokerMetrics();
-    syncPartitionLogs(controller.image, logs, config, logger);
+    syncPartitionLogs(controller.image, logs, live, logger);
+    controller.onPublish((next, _previous, records) => {
+      const brokerConfigChanged = records.some(
+        (r) => r.type === "Config" && r.data.resourceType === CONFIG_RESOURCE_TYPE.BROKER,
+      );
+      if (!brokerConfigChanged) return;
+      live = withDynamicConfigs(config, next, logger);
+      controller.setConfig(live);
+      // Topic log settings fall back to broker keys, so every topic may have changed.
+      logs.setDefaultConfig(topicLogConfig(live, new Map()));
+      for (const topic of next.topicsByName.keys()) {
+        logs.setTopicConfig(topic, topicLogConfig(live, next.topicConfigs(topic)));
+      }
+      logger.info(
+        { keys: records.flatMap((r) => (r.type === "Config" ? [r.data.name] : [])) },
+        "dynamic broker config changed",
+      );
+    });
     controller.onPublish((next, previous, records) =>
-      applyToLogs(next, previous, records, logs, config, metrics),
+      applyToLogs(next, previous, records, logs, () => live, metrics),
     );
     metrics.partitions.set(countPartitions(controller.image));
     logs.startBackgroundTasks();
@@ -142,7 +167,9 @@ export class Broker {
     let advertised: AdvertisedEndpoint[] = [];
     const ext: Partial<BrokerExtensions> = {};
     const context: BrokerContext = {
-      config,
+      get config() {
+        return live;
+      },
       logger,
       nodeId: config.nodeId,
       clusterId,
@@ -179,7 +206,7 @@ export class Broker {
         queuedResponseBytesMax: QUEUED_RESPONSE_BYTES_MAX,
         idleMs: idleMs < 0 ? -1 : idleMs,
       },
-      connectionsMax: config.int("max.connections"),
+      connectionsMax: () => live.int("max.connections"),
       processor: gated,
       logger,
       onConnectionCountChange: (n) => metrics.connections.set(n),
@@ -263,6 +290,14 @@ export class Broker {
   }
 }
 
+/** `base` with the image's dynamic broker configs (cluster default, then this node's) on top. */
+function withDynamicConfigs(base: BrokerConfig, image: MetadataImage, logger: Logger): BrokerConfig {
+  return base.withDynamic(
+    { clusterDefault: image.brokerConfigs(""), perBroker: image.brokerConfigs(String(base.nodeId)) },
+    (name, message) => logger.warn({ name, message }, "ignoring stored dynamic broker config"),
+  );
+}
+
 function countPartitions(image: MetadataImage): number {
   let n = 0;
   for (const t of image.topicsByName.values()) n += t.partitions.length;
@@ -299,7 +334,7 @@ async function applyToLogs(
   previous: MetadataImage,
   records: readonly MetadataRecord[],
   logs: LogManager,
-  config: BrokerConfig,
+  config: () => BrokerConfig,
   metrics: BrokerMetrics,
 ): Promise<void> {
   const reconfigured = new Set<string>();
@@ -309,7 +344,7 @@ async function applyToLogs(
       if (topic === undefined) continue;
       logs.getOrCreateLog(
         { topic: topic.name, partition: record.data.partitionId },
-        topicLogConfig(config, next.topicConfigs(topic.name)),
+        topicLogConfig(config(), next.topicConfigs(topic.name)),
       );
     } else if (record.type === "RemoveTopic") {
       const topic = previous.topicsById.get(record.data.topicId);
@@ -323,7 +358,7 @@ async function applyToLogs(
   }
   for (const topic of reconfigured) {
     if (next.topicsByName.has(topic))
-      logs.setTopicConfig(topic, topicLogConfig(config, next.topicConfigs(topic)));
+      logs.setTopicConfig(topic, topicLogConfig(config(), next.topicConfigs(topic)));
   }
   metrics.partitions.set(countPartitions(next));
 }

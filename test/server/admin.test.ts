@@ -142,6 +142,71 @@ describe("admin APIs through kafkajs", () => {
     expect(values).toEqual({ "num.partitions": "2", "message.max.bytes": "1048588" });
   });
 
+  it("alters dynamic broker configs, which topics then inherit", async () => {
+    await admin.createTopics({ topics: [{ topic: "inherits" }] });
+    await admin.alterConfigs({
+      resources: [
+        {
+          type: ConfigResourceTypes.BROKER,
+          name: "1",
+          configEntries: [{ name: "log.retention.ms", value: "5000" }],
+        },
+      ],
+      validateOnly: false,
+    });
+    const brokerView = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.BROKER, name: "1", configNames: ["log.retention.ms"] }],
+      includeSynonyms: true,
+    });
+    const entry = brokerView.resources[0]!.configEntries[0]!;
+    expect(entry).toMatchObject({ configName: "log.retention.ms", configValue: "5000", configSource: 2 });
+    const topicView = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: "inherits", configNames: ["retention.ms"] }],
+      includeSynonyms: true,
+    });
+    const retention = topicView.resources[0]!.configEntries[0]!;
+    expect(retention).toMatchObject({ configValue: "5000", configSource: 2 });
+    expect(retention.configSynonyms[0]).toMatchObject({
+      configName: "log.retention.ms",
+      configValue: "5000",
+    });
+    // num.partitions cannot change at run time; bad values name the key.
+    await expect(
+      admin.alterConfigs({
+        resources: [
+          {
+            type: ConfigResourceTypes.BROKER,
+            name: "1",
+            configEntries: [{ name: "num.partitions", value: "9" }],
+          },
+        ],
+        validateOnly: false,
+      }),
+    ).rejects.toMatchObject({ type: "INVALID_REQUEST" });
+    await expect(
+      admin.alterConfigs({
+        resources: [
+          {
+            type: ConfigResourceTypes.BROKER,
+            name: "1",
+            configEntries: [{ name: "log.retention.ms", value: "x" }],
+          },
+        ],
+        validateOnly: false,
+      }),
+    ).rejects.toMatchObject({ type: "INVALID_CONFIG" });
+    // AlterConfigs replaces the resource's set: an empty set removes the override.
+    await admin.alterConfigs({
+      resources: [{ type: ConfigResourceTypes.BROKER, name: "1", configEntries: [] }],
+      validateOnly: false,
+    });
+    const reset = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: "inherits", configNames: ["retention.ms"] }],
+      includeSynonyms: false,
+    });
+    expect(reset.resources[0]!.configEntries[0]!.configValue).toBe(String(7 * 24 * 3_600_000));
+  });
+
   it("describes the cluster", async () => {
     const cluster = await admin.describeCluster();
     expect(cluster.brokers).toEqual([{ nodeId: 1, host: broker.host, port: broker.port }]);

@@ -4,8 +4,9 @@
  * TOPIC resources: every topic config with its effective value and source (topic override,
  * static broker key, or default), synonyms in Kafka's precedence order when asked (v1+), the type
  * (v3+) and our documentation when asked (v3+). BROKER resources: this node's id gives every broker
- * key (sensitive values null, read-only for keys that cannot change at run time); the empty name
- * (cluster-wide dynamic defaults) is empty, as Krill keeps no dynamic broker configs; another id is
+ * key with its source (dynamic for this broker, dynamic cluster default, static, default) and
+ * the layers that set it as synonyms (sensitive values null, read-only for keys that cannot change
+ * at run time); the empty name lists the cluster-wide dynamic defaults; another id is
  * INVALID_REQUEST. configuration_keys limits the answer; unknown keys are left out, as in Kafka.
  * Other resource types (broker loggers, client metrics, groups) are INVALID_REQUEST.
  */
@@ -27,20 +28,31 @@ import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { defineHandler } from "../registry.js";
 
 export function brokerConfigViews(config: BrokerConfig): ConfigEntryView[] {
-  return config.entries().map(({ def, value, explicit }) => {
-    const text = def.sensitive ? null : formatConfigValue(value);
-    const source = explicit ? CONFIG_SOURCE.STATIC_BROKER_CONFIG : CONFIG_SOURCE.DEFAULT_CONFIG;
+  return config.entries().map(({ def, value }) => {
+    const hide = (text: string | null) => (def.sensitive ? null : text);
     return {
       name: def.name,
-      value: text,
-      source,
+      value: hide(formatConfigValue(value)),
+      source: config.sourceOf(def.name),
       readOnly: def.updateMode === "read-only",
       sensitive: def.sensitive === true,
       type: def.type,
       doc: def.doc,
-      synonyms: value === null ? [] : [{ name: def.name, value: text, source }],
+      synonyms: config.layers(def.name).map((l) => ({ ...l, value: hide(l.value) })),
     };
   });
+}
+
+/** The cluster-wide dynamic defaults (BROKER resource ""), as Kafka lists them. */
+function clusterDefaultViews(config: BrokerConfig, defaults: ReadonlyMap<string, string>): ConfigEntryView[] {
+  return brokerConfigViews(config)
+    .filter((v) => defaults.has(v.name))
+    .map((v) => ({
+      ...v,
+      value: v.sensitive ? null : (defaults.get(v.name) ?? null),
+      source: CONFIG_SOURCE.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      synonyms: v.synonyms.filter((l) => l.source === CONFIG_SOURCE.DYNAMIC_DEFAULT_BROKER_CONFIG),
+    }));
 }
 
 function toWire(
@@ -100,7 +112,9 @@ export const handler = defineHandler({
         );
       }
       if (resource.resourceType === CONFIG_RESOURCE_TYPE.BROKER) {
-        if (resource.resourceName === "") return result(ErrorCode.NONE, null, []);
+        if (resource.resourceName === "") {
+          return result(ErrorCode.NONE, null, clusterDefaultViews(broker.config, image.brokerConfigs("")));
+        }
         if (resource.resourceName !== String(broker.nodeId)) {
           return result(
             ErrorCode.INVALID_REQUEST,

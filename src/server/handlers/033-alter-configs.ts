@@ -3,7 +3,10 @@
  *
  * Replaces a topic's whole set of overrides with the given one (keys not listed return to their
  * defaults), after validating every key and value (INVALID_CONFIG naming the key). Unknown topics
- * get UNKNOWN_TOPIC_OR_PARTITION; broker resources INVALID_REQUEST (no dynamic broker configs yet).
+ * get UNKNOWN_TOPIC_OR_PARTITION.
+ * BROKER resources ("" = cluster-wide default, else this broker's
+ * id) replace that resource's dynamic broker configs the same way: keys that cannot change at run
+ * time are INVALID_REQUEST, bad values INVALID_CONFIG.
  * validate_only writes nothing.
  */
 import { ALTER_CONFIGS_API } from "../../protocol/generated/apis.js";

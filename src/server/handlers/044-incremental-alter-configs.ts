@@ -4,7 +4,10 @@
  * Edits a topic's overrides key by key: SET (0), DELETE (1), and for list-typed keys (cleanup.policy,
  * the throttled-replica lists) APPEND (2) and SUBTRACT (3). The resulting set is validated as a
  * whole before anything is written (INVALID_CONFIG naming the key). Unknown topics get
- * UNKNOWN_TOPIC_OR_PARTITION; broker resources INVALID_REQUEST (no dynamic broker configs yet).
+ * UNKNOWN_TOPIC_OR_PARTITION.
+ * BROKER resources ("" = cluster-wide default, else this broker's id)
+ * take SET and DELETE on dynamic broker configs; keys that cannot change at run time are
+ * INVALID_REQUEST, bad values INVALID_CONFIG.
  */
 import { INCREMENTAL_ALTER_CONFIGS_API } from "../../protocol/generated/apis.js";
 import { alterResource } from "../alter-configs.js";

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { BrokerConfig } from "../../config/broker-config.js";
+import { type BrokerConfig, validateDynamicBrokerConfig } from "../../config/broker-config.js";
 import { validateTopicConfig } from "../../config/topic-config.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../../protocol/primitives/uuid.js";
@@ -95,7 +95,7 @@ export interface ControllerOptions {
 
 export class MetadataController {
   readonly #log: MetadataLog;
-  readonly #config: BrokerConfig;
+  #config: BrokerConfig;
   readonly #logger: Logger;
   readonly #clock: () => number;
   readonly #randomUuid: () => string;
@@ -114,6 +114,11 @@ export class MetadataController {
 
   get image(): MetadataImage {
     return this.#image;
+  }
+
+  /** The broker applies dynamic broker configs and hands the result back here. */
+  setConfig(config: BrokerConfig): void {
+    this.#config = config;
   }
 
   onPublish(listener: ImageListener): void {
@@ -578,6 +583,84 @@ export class MetadataController {
           records.push({
             type: "Config",
             data: { resourceType: CONFIG_RESOURCE_TYPE.TOPIC, resourceName, name, value: null },
+          });
+        }
+      }
+      if (!validateOnly) await this.#commit(records);
+      return { errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+  }
+
+  /**
+   * Dynamic broker configs of `resourceName` ("" = cluster-wide default, else a broker id):
+   * replaced (incremental = false) or edited key by key. Read-only keys are INVALID_REQUEST, bad
+   * values INVALID_CONFIG naming the key, as in Kafka.
+   */
+  alterBrokerConfigs(
+    resourceName: string,
+    alterations: readonly ConfigAlteration[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+    return this.#serialize(async () => {
+      const perBroker = resourceName !== "";
+      if (perBroker && !this.#image.brokers.has(Number(resourceName))) {
+        return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unknown broker id ${resourceName}` };
+      }
+      const current = this.#image.brokerConfigs(resourceName);
+      const next = new Map(incremental ? current : []);
+      const seen = new Set<string>();
+      for (const a of alterations) {
+        if (seen.has(a.name)) {
+          return {
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Error due to duplicate config keys: ${a.name}`,
+          };
+        }
+        seen.add(a.name);
+        const op = incremental ? (a.op ?? 0) : 0;
+        if (op === 1) {
+          next.delete(a.name);
+          continue;
+        }
+        if (op !== 0) {
+          return {
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Config operation ${op} is not supported for broker config ${a.name}`,
+          };
+        }
+        if (a.value === null) {
+          if (incremental)
+            return {
+              errorCode: ErrorCode.INVALID_REQUEST,
+              errorMessage: `Null value not supported for : ${a.name}`,
+            };
+          continue;
+        }
+        const problem = validateDynamicBrokerConfig(a.name, a.value, perBroker);
+        if (problem !== undefined) {
+          return {
+            errorCode:
+              problem.kind === "invalid-config" ? ErrorCode.INVALID_CONFIG : ErrorCode.INVALID_REQUEST,
+            errorMessage: problem.message,
+          };
+        }
+        next.set(a.name, a.value);
+      }
+      const records: MetadataRecord[] = [];
+      for (const [name, value] of next) {
+        if (current.get(name) !== value) {
+          records.push({
+            type: "Config",
+            data: { resourceType: CONFIG_RESOURCE_TYPE.BROKER, resourceName, name, value },
+          });
+        }
+      }
+      for (const name of current.keys()) {
+        if (!next.has(name)) {
+          records.push({
+            type: "Config",
+            data: { resourceType: CONFIG_RESOURCE_TYPE.BROKER, resourceName, name, value: null },
           });
         }
       }

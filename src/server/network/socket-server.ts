@@ -24,7 +24,8 @@ export interface BoundListener {
 export interface SocketServerOptions {
   readonly listeners: readonly ListenerSpec[];
   readonly limits: ConnectionLimits;
-  readonly connectionsMax: number;
+  /** Read per accepted connection: max.connections can change at run time. */
+  readonly connectionsMax: () => number;
   readonly processor: FrameProcessor;
   readonly logger: Logger;
   readonly onConnectionCountChange?: (count: number) => void;
@@ -96,9 +97,10 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.#options.connectionsMax) {
+    const connectionsMax = this.#options.connectionsMax();
+    if (this.#connections.size >= connectionsMax) {
       logger.warn(
-        { remote: `${socket.remoteAddress}:${socket.remotePort}`, max: this.#options.connectionsMax },
+        { remote: `${socket.remoteAddress}:${socket.remotePort}`, max: connectionsMax },
         "refusing connection: max.connections reached",
       );
       socket.destroy();

@@ -215,6 +215,51 @@ describe("MetadataController", () => {
     expect(unknown.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 
+  it("stores dynamic broker configs, refusing read-only keys and bad values, and keeps them across restarts", async () => {
+    expect(
+      await controller.alterBrokerConfigs("1", [{ name: "message.max.bytes", value: "2000" }], false, false),
+    ).toEqual({
+      errorCode: 0,
+      errorMessage: null,
+    });
+    await controller.alterBrokerConfigs("", [{ name: "log.retention.ms", value: "10", op: 0 }], true, false);
+    const readOnly = await controller.alterBrokerConfigs(
+      "1",
+      [{ name: "listeners", value: "PLAINTEXT://:1" }],
+      false,
+      false,
+    );
+    expect(readOnly.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    const bad = await controller.alterBrokerConfigs(
+      "1",
+      [{ name: "message.max.bytes", value: "-5" }],
+      false,
+      false,
+    );
+    expect(bad.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    expect(bad.errorMessage).toContain("message.max.bytes");
+    const unknownBroker = await controller.alterBrokerConfigs("7", [], false, false);
+    expect(unknownBroker.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    log.close();
+    const reopened = await open();
+    expect([...reopened.image.brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
+    expect([...reopened.image.brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
+    const base = BrokerConfig.create({ "log.dirs": dir, "message.max.bytes": "3000" });
+    const live = base.withDynamic({
+      clusterDefault: reopened.image.brokerConfigs(""),
+      perBroker: reopened.image.brokerConfigs("1"),
+    });
+    expect(live.int("message.max.bytes")).toBe(2000);
+    expect(live.logRetentionMs).toBe(10);
+    expect(live.sourceOf("message.max.bytes")).toBe(2);
+    expect(live.sourceOf("log.retention.ms")).toBe(3);
+    expect(live.layers("message.max.bytes").map((l) => [l.value, l.source])).toEqual([
+      ["2000", 2],
+      ["3000", 4],
+      ["1048588", 5],
+    ]);
+  });
+
   it("hands out disjoint producer id blocks that survive a restart", async () => {
     const a = await controller.allocateProducerIds(1, 1n);
     const b = await controller.allocateProducerIds(1, 1n);
