@@ -10,7 +10,11 @@
  * disk is used until written) and trimmed to their entries when the segment rolls or closes, as
  * Kafka does. Lookups binary-search the file with positioned reads through the shared `FilePool`
  * rather than holding indexes in memory, so memory does not grow with the number of segments; the
- * page cache keeps hot indexes fast, as Kafka's mmap does. Only the last entry is cached.
+ * page cache keeps hot indexes fast, as Kafka's mmap does. Only the last entry is cached, plus up
+ * to TAIL_ENTRIES_MAX new entries not yet written: appends add entries in memory and write them in
+ * one go (when the tail fills, and before any flush, trim or resize), saving two system calls per
+ * indexed append. Unwritten entries only matter after a crash, and recovery rebuilds the indexes
+ * of every segment after the recovery point anyway.
  *
  * Concurrency contract: synchronous; one `LogSegment` owns each index.
  */
@@ -19,6 +23,8 @@ import { KrillError } from "../errors.js";
 import type { FilePool } from "./file-pool.js";
 
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
+/** New entries kept in memory before they are written to the file. */
+const TAIL_ENTRIES_MAX = 64;
 
 abstract class IndexFile {
   /** Number of valid entries. */
@@ -26,6 +32,10 @@ abstract class IndexFile {
   /** Entries the file has room for (preallocated size / entry size). */
   maxEntries = 0;
   protected readonly scratch: Buffer;
+  /** Entries [tailStart, tailStart + tailCount) are in `tail`, not yet in the file. */
+  private tail: Buffer | undefined;
+  private tailStart = 0;
+  private tailCount = 0;
 
   constructor(
     protected readonly pool: FilePool,
@@ -49,6 +59,7 @@ abstract class IndexFile {
       return false;
     }
     if (size % this.entrySize !== 0) return false;
+    this.tailCount = 0;
     this.fileBytes = size;
     this.entries = size / this.entrySize;
     this.maxEntries = this.entries;
@@ -69,6 +80,7 @@ abstract class IndexFile {
 
   /** Creates (or empties) the file and preallocates it for appends. */
   createEmpty(maxIndexBytes: number): void {
+    this.tailCount = 0;
     this.entries = 0;
     this.clearLastEntry();
     this.resizeFile(0, true);
@@ -77,6 +89,7 @@ abstract class IndexFile {
 
   /** Grows the file back to its preallocated size so it can take appends (the segment is active). */
   makeMutable(maxIndexBytes: number): void {
+    this.flushTail();
     const maxEntries = Math.max(Math.floor(maxIndexBytes / this.entrySize), this.entries);
     this.maxEntries = maxEntries;
     this.resizeFile(maxEntries * this.entrySize);
@@ -84,6 +97,7 @@ abstract class IndexFile {
 
   /** Shrinks the file to its entries (the segment rolled or closed). */
   trim(): void {
+    this.flushTail();
     this.maxEntries = this.entries;
     this.resizeFile(this.entries * this.entrySize);
   }
@@ -95,6 +109,7 @@ abstract class IndexFile {
    */
   rewrite(entries: Buffer, maxIndexBytes: number | undefined): void {
     const count = entries.length / this.entrySize;
+    this.tailCount = 0;
     this.pool.withFd(this.path, (fd) => writeFully(fd, entries, 0), true);
     this.fileBytes = Math.max(this.fileBytes ?? 0, entries.length);
     this.entries = count;
@@ -136,6 +151,7 @@ abstract class IndexFile {
   }
 
   delete(): void {
+    this.tailCount = 0;
     this.fileBytes = undefined;
     this.pool.forget(this.path);
     fs.rmSync(this.path, { force: true });
@@ -147,10 +163,21 @@ abstract class IndexFile {
   }
 
   async flush(): Promise<void> {
-    if (fs.existsSync(this.path)) await this.pool.fsync(this.path);
+    if (!fs.existsSync(this.path)) return;
+    this.flushTail();
+    await this.pool.fsync(this.path);
   }
 
   protected readEntry(i: number): Buffer {
+    if (
+      this.tail !== undefined &&
+      this.tailCount > 0 &&
+      i >= this.tailStart &&
+      i < this.tailStart + this.tailCount
+    ) {
+      const at = (i - this.tailStart) * this.entrySize;
+      return this.tail.subarray(at, at + this.entrySize);
+    }
     const buf = this.scratch;
     const n = this.pool.withFd(this.path, (fd) =>
       fs.readSync(fd, buf, 0, this.entrySize, i * this.entrySize),
@@ -164,9 +191,27 @@ abstract class IndexFile {
     return buf;
   }
 
+  /** Adds entry number `i` (always the next one) to the in-memory tail. */
   protected writeEntry(i: number, entry: Buffer): void {
-    this.pool.withFd(this.path, (fd) => writeFully(fd, entry, i * this.entrySize));
-    this.grewTo(i);
+    if (this.tailCount === TAIL_ENTRIES_MAX) this.flushTail();
+    if (this.tailCount === 0) this.tailStart = i;
+    this.tail ??= Buffer.allocUnsafe(TAIL_ENTRIES_MAX * this.entrySize);
+    entry.copy(this.tail, this.tailCount * this.entrySize);
+    this.tailCount++;
+  }
+
+  /** Writes the in-memory tail to the file. */
+  flushTail(): void {
+    if (this.tailCount === 0 || this.tail === undefined) return;
+    const bytes = this.tail.subarray(0, this.tailCount * this.entrySize);
+    this.pool.withFd(this.path, (fd) => writeFully(fd, bytes, this.tailStart * this.entrySize));
+    this.grewTo(this.tailStart + this.tailCount - 1);
+    this.tailCount = 0;
+  }
+
+  /** Entries from `n` on are gone (truncation): drop them from the tail too. */
+  protected dropEntriesFrom(n: number): void {
+    if (this.tailCount > 0) this.tailCount = Math.max(0, Math.min(this.tailCount, n - this.tailStart));
   }
 
   protected relative(offset: number): number {
@@ -264,6 +309,7 @@ export class OffsetIndex extends IndexFile {
   }
 
   private setEntries(n: number): void {
+    this.dropEntriesFrom(n);
     this.entries = n;
     if (n > 0) this.loadLastEntry();
     else this.last = undefined;
@@ -360,6 +406,7 @@ export class TimeIndex extends IndexFile {
   truncateTo(offset: number): void {
     let keep = this.entries;
     while (keep > 0 && this.entryAt(keep - 1).offset >= offset) keep--;
+    this.dropEntriesFrom(keep);
     this.entries = keep;
     if (keep > 0) this.loadLastEntry();
     else this.last = undefined;

@@ -94,6 +94,43 @@ describe("OffsetIndex", () => {
   });
 });
 
+describe("OffsetIndex unwritten tail", () => {
+  it("survives truncation and appends across the written/unwritten boundary", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 100 }),
+        (first, cut, more) => {
+          const pool = new FilePool(8);
+          const file = path.join(dir(), "t.index");
+          const index = new OffsetIndex(pool, file, 0);
+          index.createEmpty(8 * 1000);
+          const model: number[] = [];
+          for (let i = 0; i < first; i++) {
+            index.append(i * 2, i * 100);
+            model.push(i * 2);
+          }
+          index.truncateTo(cut * 2);
+          model.splice(Math.min(cut, model.length));
+          for (let i = 0; i < more; i++) {
+            const o = (model.at(-1) ?? -1) + 3;
+            index.append(o, o * 50);
+            model.push(o);
+          }
+          index.trim();
+          const again = new OffsetIndex(pool, file, 0);
+          expect(again.openExisting()).toBe(true);
+          expect(again.entries).toBe(model.length);
+          for (let i = 0; i < model.length; i++) expect(again.entryAt(i).offset).toBe(model[i]);
+          pool.closeAll();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe("TimeIndex", () => {
   it("keeps only increasing timestamps, reserves a slot for the final entry, finds entries before a target", () => {
     const pool = new FilePool(8);
