@@ -544,7 +544,13 @@ export class PartitionLog {
       const problem = last.loadTail(this.configValue.segmentIndexBytes);
       if (problem !== undefined) throw new KrillError("CORRUPT_SEGMENT", `${last.logPath}: ${problem}`);
     }
+    const straddling = last.locate(offset);
     const removed = last.truncateTo(offset, this.configValue.segmentIndexBytes);
+    // As Kafka, the log ends at the target offset, also when it falls in a gap left by compaction
+    // or a follower append; only a batch straddling the target ends it earlier (whole batches only).
+    if (straddling === undefined || straddling.baseOffset >= offset) {
+      last.nextOffset = Math.max(last.nextOffset, offset);
+    }
     this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
     this.recoveryPointValue = Math.min(this.recoveryPointValue, this.logEndOffset);
     this.events.info(

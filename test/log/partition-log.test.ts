@@ -264,6 +264,17 @@ describe("PartitionLog truncation, deletion and retention", () => {
     expect(log.numberOfSegments).toBe(1);
   });
 
+  it("truncateTo an offset inside an offset gap ends the log at that offset", () => {
+    const { log } = openLog();
+    const follower = { assignOffsets: false, leaderEpoch: 0 };
+    log.append(buildBatch([{ key: null, value: Buffer.from("a") }], { baseOffset: 0 }), follower);
+    log.append(buildBatch([{ key: null, value: Buffer.from("b") }], { baseOffset: 10 }), follower);
+    log.truncateTo(5);
+    expect(log.logEndOffset).toBe(5);
+    expect(log.append(simpleBatch(1), leader).firstOffset).toBe(5);
+    expect(parseBatches(log.read(1, 1000).records).map((b) => b.baseOffset)).toEqual([5]);
+  });
+
   it("truncateFullyAndStartAt restarts the log at an offset", () => {
     const { log, dir } = openLog();
     log.append(simpleBatch(5), leader);
