@@ -147,6 +147,7 @@ export class PartitionLog {
   private failure: KrillError | undefined;
   readonly leaderEpochCache: LeaderEpochCache;
   readonly loadReport: LogLoadReport;
+  private readonly epochCacheLost: boolean;
 
   private constructor(options: PartitionLogOptions) {
     this.dir = options.dir;
@@ -156,7 +157,20 @@ export class PartitionLog {
     this.clock = options.clock ?? SYSTEM_CLOCK;
     this.events = options.events ?? SILENT_EVENTS;
     this.lastFlushMs = this.clock.nowMs();
-    this.leaderEpochCache = LeaderEpochCache.load(path.join(this.dir, LEADER_EPOCH_CHECKPOINT_FILE));
+    const epochFile = path.join(this.dir, LEADER_EPOCH_CHECKPOINT_FILE);
+    let epochCacheLost = false;
+    try {
+      this.leaderEpochCache = LeaderEpochCache.load(epochFile);
+    } catch (err) {
+      // Rebuilt from the batch headers once the segments are loaded (see load()).
+      this.events.warn(
+        { dir: this.dir, err },
+        "unreadable leader-epoch checkpoint; rebuilding it from the log",
+      );
+      this.leaderEpochCache = new LeaderEpochCache(epochFile);
+      epochCacheLost = true;
+    }
+    this.epochCacheLost = epochCacheLost;
     this.loadReport = {
       segments: 0,
       recoveredSegments: 0,
@@ -879,6 +893,16 @@ export class PartitionLog {
       this.flush().catch((err: unknown) =>
         this.events.warn({ dir: this.dir, err }, "flush after recovery failed"),
       );
+    }
+    if (this.epochCacheLost) {
+      for (const segment of this.segments) {
+        for (const b of segment.batches(false)) {
+          if (b.partitionLeaderEpoch >= 0 && b.partitionLeaderEpoch > this.leaderEpochCache.latestEpoch) {
+            this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset);
+          }
+        }
+      }
+      this.loadReport.problems.push("rebuilt the leader-epoch cache from batch headers");
     }
     this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
     this.leaderEpochCache.truncateFromStart(this.logStart);

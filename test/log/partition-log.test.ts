@@ -422,6 +422,21 @@ describe("PartitionLog durability and recovery", () => {
     expect(again.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
   });
 
+  it("rebuilds an unreadable leader-epoch checkpoint from the batch headers", async () => {
+    const { log, dir, config } = openLog({ "segment.bytes": "300" });
+    for (let e = 0; e < 4; e++) log.append(simpleBatch(2, 40), { assignOffsets: true, leaderEpoch: e * 2 });
+    await log.close();
+    fs.writeFileSync(path.join(dir, "leader-epoch-checkpoint"), "garbage");
+    const again = reopen(dir, config, true);
+    expect(again.leaderEpochCache.epochEntries()).toEqual([
+      { epoch: 0, startOffset: 0 },
+      { epoch: 2, startOffset: 2 },
+      { epoch: 4, startOffset: 4 },
+      { epoch: 6, startOffset: 6 },
+    ]);
+    expect(again.loadReport.problems).toContain("rebuilt the leader-epoch cache from batch headers");
+  });
+
   it("rebuilds a missing or damaged index", async () => {
     const { log, dir, config } = openLog({ "segment.bytes": "2000", "index.interval.bytes": "50" });
     for (let i = 0; i < 40; i++) log.append(simpleBatch(1, 60), leader);
