@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import fc from "fast-check";
 import { type Admin, CompressionCodecs, CompressionTypes, Kafka, logLevel, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../src/index.js";
@@ -146,6 +147,7 @@ describe("data path", () => {
           numPartitions: 1,
           configEntries: [{ name: "cleanup.policy", value: "compact" }],
         },
+        { topic: "hostile", numPartitions: 1 },
       ],
     });
   });
@@ -236,6 +238,46 @@ describe("data path", () => {
       ],
     });
     expect(offsets.topics[0]!.partitions[0]!.offset).toBe(0n);
+  });
+
+  it("answers hostile produce payloads with an error code and keeps the connection", async () => {
+    const valid = batch(["a", "b", "c"], { producerId: 999n, producerEpoch: 0, baseSequence: 0 });
+    const known = new Set<number>([
+      ErrorCode.NONE,
+      ErrorCode.CORRUPT_MESSAGE,
+      ErrorCode.INVALID_RECORD,
+      ErrorCode.MESSAGE_TOO_LARGE,
+      ErrorCode.INVALID_TIMESTAMP,
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+      ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+    ]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          // One to three bytes of a valid batch changed (header fields outside the CRC included).
+          fc
+            .array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 1, max: 255 })), {
+              minLength: 1,
+              maxLength: 3,
+            })
+            .map((edits) => {
+              const b = Buffer.from(valid);
+              for (const [i, x] of edits) b[i] = b[i]! ^ x;
+              return b;
+            }),
+          // Truncated batches and arbitrary bytes.
+          fc.nat(valid.length - 1).map((n) => Buffer.from(valid.subarray(0, n))),
+          fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+        ),
+        async (records) => {
+          const res = await raw.request(PRODUCE_API, 9, produceRequest("hostile", 0, records));
+          expect(known).toContain(partitionOf(res).errorCode);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(raw.closed).toBe(false);
   });
 
   it("stamps LogAppendTime and returns it", async () => {
