@@ -330,8 +330,13 @@ export class PartitionLog {
       logAppendTimeMs: options.logAppendTimeMs ?? -1,
       logStartOffset: this.logStart,
     };
-    if (config.fsyncBeforeAck || this.unflushedMessages >= config.flushMessages)
-      result.durable = this.flush();
+    if (config.fsyncBeforeAck || this.unflushedMessages >= config.flushMessages) {
+      const durable = this.flush();
+      // A caller that never awaits `durable` must not turn a failed fsync into an unhandled
+      // rejection (which ends the process); callers that await it still see the failure.
+      durable.catch(() => {});
+      result.durable = durable;
+    }
     return result;
   }
 
