@@ -133,7 +133,8 @@ export class Broker {
     });
     const startup = logs.startup();
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
-    const metrics = new BrokerMetrics();
+    const metricsPort = config.int("metrics.port");
+    const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
     syncPartitionLogs(controller.image, logs, live, logger);
     controller.onPublish((next, _previous, records) => {
       const brokerConfigChanged = records.some(
@@ -241,7 +242,6 @@ export class Broker {
     // Built-in components first (data path: partition manager, producer ids), then the caller's.
     const components = [dataPathComponent(), ...(options.components ?? [])];
     for (const component of components) await component.start(context);
-    const metricsPort = config.int("metrics.port");
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
     const broker = new Broker(config, logger, context, socketServer, metadataLog, components);
     // A quiet cluster still snapshots on the time bound.

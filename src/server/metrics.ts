@@ -1,73 +1,125 @@
 /**
  * Prometheus metrics for one broker, on its own registry so several brokers in one process (tests)
  * do not collide. Served over HTTP at `metrics.host:metrics.port/metrics` when metrics.port > 0.
+ * prom-client is only loaded when the endpoint is enabled (it is a sixth of an idle broker's
+ * memory); otherwise every metric is a no-op with the same shape, so callers never check.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Registry } from "prom-client";
+
+type Labels = Record<string, string>;
+
+export interface MetricCounter {
+  inc(labels: Labels, value?: number): void;
+  remove(labels: Labels): void;
+}
+
+export interface MetricGauge {
+  set(value: number): void;
+}
+
+export interface MetricHistogram {
+  observe(labels: Labels, value: number): void;
+}
+
+const NO_COUNTER: MetricCounter = { inc: () => {}, remove: () => {} };
+const NO_GAUGE: MetricGauge = { set: () => {} };
+const NO_HISTOGRAM: MetricHistogram = { observe: () => {} };
 
 export class BrokerMetrics {
-  readonly registry = new Registry();
-  readonly requests: Counter<"api" | "outcome">;
-  readonly requestLatency: Histogram<"api">;
-  readonly connections: Gauge;
-  readonly networkBytes: Counter<"direction">;
-  readonly topicBytes: Counter<"topic" | "direction">;
-  readonly partitions: Gauge;
-  readonly logSizeBytes: Gauge<"topic">;
+  readonly requests: MetricCounter;
+  readonly requestLatency: MetricHistogram;
+  readonly connections: MetricGauge;
+  readonly networkBytes: MetricCounter;
+  /** Record bytes per topic: "in" from Produce, "out" from Fetch. */
+  readonly topicBytes: MetricCounter;
+  readonly partitions: MetricGauge;
   /** Bytes per partition log, read when /metrics is scraped; set by the broker. */
   logSizeSource: (() => Iterable<{ topic: string; bytes: number }>) | undefined;
+  readonly #registry: Registry | undefined;
   #server: http.Server | undefined;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "krill_" });
-    this.requests = new Counter({
-      name: "krill_requests_total",
-      help: "Requests handled, by API and outcome (ok, error, closed).",
-      labelNames: ["api", "outcome"],
-      registers: [this.registry],
+  private constructor(
+    registry: Registry | undefined,
+    metrics: Pick<
+      BrokerMetrics,
+      "requests" | "requestLatency" | "connections" | "networkBytes" | "topicBytes" | "partitions"
+    >,
+  ) {
+    this.#registry = registry;
+    this.requests = metrics.requests;
+    this.requestLatency = metrics.requestLatency;
+    this.connections = metrics.connections;
+    this.networkBytes = metrics.networkBytes;
+    this.topicBytes = metrics.topicBytes;
+    this.partitions = metrics.partitions;
+  }
+
+  /** Metrics that record nothing (the endpoint is disabled). */
+  static disabled(): BrokerMetrics {
+    return new BrokerMetrics(undefined, {
+      requests: NO_COUNTER,
+      requestLatency: NO_HISTOGRAM,
+      connections: NO_GAUGE,
+      networkBytes: NO_COUNTER,
+      topicBytes: NO_COUNTER,
+      partitions: NO_GAUGE,
     });
-    this.requestLatency = new Histogram({
-      name: "krill_request_latency_seconds",
-      help: "Time from a request's arrival to its response being ready, by API.",
-      labelNames: ["api"],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [this.registry],
-    });
-    this.connections = new Gauge({
-      name: "krill_connections",
-      help: "Open client connections.",
-      registers: [this.registry],
-    });
-    this.networkBytes = new Counter({
-      name: "krill_network_bytes_total",
-      help: "Bytes read from and written to client sockets.",
-      labelNames: ["direction"],
-      registers: [this.registry],
-    });
-    this.topicBytes = new Counter({
-      name: "krill_topic_bytes_total",
-      help: "Record bytes produced to (in) and fetched from (out) each topic.",
-      labelNames: ["topic", "direction"],
-      registers: [this.registry],
-    });
-    this.partitions = new Gauge({
-      name: "krill_partitions",
-      help: "Partitions in the metadata image.",
-      registers: [this.registry],
-    });
-    const metrics = this;
-    this.logSizeBytes = new Gauge({
+  }
+
+  /** Real metrics on a fresh registry. */
+  static async enabled(): Promise<BrokerMetrics> {
+    const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = await import("prom-client");
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: "krill_" });
+    const registers = [registry];
+    let self: BrokerMetrics | undefined;
+    new Gauge({
       name: "krill_log_size_bytes",
       help: "Bytes stored on disk per topic.",
       labelNames: ["topic"],
-      registers: [this.registry],
+      registers,
       collect() {
         this.reset();
-        for (const { topic, bytes } of metrics.logSizeSource?.() ?? []) this.inc({ topic }, bytes);
+        for (const { topic, bytes } of self?.logSizeSource?.() ?? []) this.inc({ topic }, bytes);
       },
     });
+    self = new BrokerMetrics(registry, {
+      requests: new Counter({
+        name: "krill_requests_total",
+        help: "Requests handled, by API and outcome (ok, error, closed).",
+        labelNames: ["api", "outcome"],
+        registers,
+      }),
+      requestLatency: new Histogram({
+        name: "krill_request_latency_seconds",
+        help: "Time from a request's arrival to its response being ready, by API.",
+        labelNames: ["api"],
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers,
+      }),
+      connections: new Gauge({ name: "krill_connections", help: "Open client connections.", registers }),
+      networkBytes: new Counter({
+        name: "krill_network_bytes_total",
+        help: "Bytes read from and written to client sockets.",
+        labelNames: ["direction"],
+        registers,
+      }),
+      topicBytes: new Counter({
+        name: "krill_topic_bytes_total",
+        help: "Record bytes produced to (in) and fetched from (out) each topic.",
+        labelNames: ["topic", "direction"],
+        registers,
+      }),
+      partitions: new Gauge({
+        name: "krill_partitions",
+        help: "Partitions in the metadata image.",
+        registers,
+      }),
+    });
+    return self;
   }
 
   onRequest(apiName: string, latencyMs: number, outcome: "ok" | "error" | "closed"): void {
@@ -77,14 +129,16 @@ export class BrokerMetrics {
 
   /** Starts the /metrics endpoint; resolves with the bound port. */
   async serve(host: string, port: number, logger: Logger): Promise<number> {
+    const registry = this.#registry;
+    if (registry === undefined) throw new Error("assertion: serve() on disabled metrics");
     const server = http.createServer((req, res) => {
       if (req.method !== "GET" || (req.url !== "/metrics" && req.url !== "/")) {
         res.writeHead(404).end();
         return;
       }
-      this.registry.metrics().then(
+      registry.metrics().then(
         (text) => {
-          res.writeHead(200, { "content-type": this.registry.contentType }).end(text);
+          res.writeHead(200, { "content-type": registry.contentType }).end(text);
         },
         (err: unknown) => {
           logger.error({ err }, "metrics collection failed");
