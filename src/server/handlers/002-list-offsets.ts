@@ -3,11 +3,11 @@
  * 4 dropped it too).
  *
  * Timestamps: -2 earliest (log start), -1 latest (the high watermark, or the last stable offset for
- * read_committed, v2+), -3 max timestamp (v7+, KIP-734: the offset and time of the batch with the
- * largest timestamp), -4 earliest local (v8+, the log start: no tiered storage), -5 latest tiered
- * (v9+) and -6 earliest pending upload (v10+): -1, as Kafka answers with remote storage off.
- * A timestamp >= 0 finds the first batch whose max timestamp reaches it, only below the last
- * fetchable offset; none found is offset -1, timestamp -1.
+ * read_committed, v2+), -3 max timestamp (v7+, KIP-734: the first record with the largest
+ * timestamp), -4 earliest local (v8+, the log start: no tiered storage), -5 latest tiered (v9+)
+ * and -6 earliest pending upload (v10+): -1, as Kafka answers with remote storage off.
+ * A timestamp >= 0 finds the first record whose timestamp reaches it (offset-lookup.ts), only
+ * below the last fetchable offset; none found is offset -1, timestamp -1.
  * v4+ returns the leader epoch of the offset and checks current_leader_epoch.
  */
 
@@ -23,6 +23,7 @@ import {
   type ListOffsetsResponseListOffsetsPartitionResponse,
 } from "../../protocol/generated/list-offsets-response.js";
 import { partitionsOf } from "../partitions/component.js";
+import { lookupOffsetByTimestamp } from "../partitions/offset-lookup.js";
 import { defineHandler } from "../registry.js";
 
 const EARLIEST = -2;
@@ -84,7 +85,10 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
             out.errorCode = ErrorCode.INVALID_REQUEST;
             return out;
           }
-          const hit = partition.log.offsetForTimestamp(lookupAt);
+          const hit =
+            lookupAt === EARLIEST
+              ? partition.log.offsetForTimestamp(EARLIEST)
+              : lookupOffsetByTimestamp(partition.log, lookupAt);
           if (hit === undefined) return out;
           if (lookupAt !== EARLIEST && hit.offset >= lastFetchable) return out;
           out.offset = BigInt(hit.offset);

@@ -8,6 +8,7 @@ import { PartitionLog } from "../../../src/log/partition-log.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { validateProducedBatches } from "../../../src/protocol/records/produce-validation.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
+import { lookupOffsetByTimestamp } from "../../../src/server/partitions/offset-lookup.js";
 import { Partition, type PartitionEvents } from "../../../src/server/partitions/partition.js";
 import { DEFAULT_PRODUCER_STATE_OPTIONS } from "../../../src/server/producer-state/producer-state.js";
 import { listSnapshotOffsets, snapshotFileName } from "../../../src/server/producer-state/snapshot.js";
@@ -146,5 +147,35 @@ describe("Partition", () => {
     expect(append(p, 5n, 7, ["c"]).kind).toBe("appended");
     expect(append(p, 6n, 7, ["c"])).toMatchObject({ kind: "error" });
     expect(p.deleteRecordsBefore(-1)).toBe(p.highWatermark);
+  });
+
+  it("finds offsets by timestamp at record precision, like Kafka", () => {
+    const { open } = setup();
+    const p = open();
+    for (const [stamps, compression] of [
+      [[100, 200, 300], "none"],
+      [[400, 400, 350], "gzip"],
+    ] as const) {
+      const records = buildRecordBatch({
+        compression,
+        records: stamps.map((timestamp) => ({ timestamp, key: null, value: "x" })),
+      });
+      const v = validateProducedBatches(records, {
+        maxMessageBytes: 1 << 20,
+        timestampType: "CreateTime",
+        timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
+        timestampAfterMaxMs: Number.POSITIVE_INFINITY,
+        nowMs: NOW,
+      });
+      if (!v.ok) throw new Error(v.errorMessage);
+      expect(p.appendAsLeader(records, v.batches, false, NOW).kind).toBe("appended");
+    }
+    expect(lookupOffsetByTimestamp(p.log, 150)).toMatchObject({ offset: 1, timestamp: 200 });
+    expect(lookupOffsetByTimestamp(p.log, 100)).toMatchObject({ offset: 0, timestamp: 100 });
+    expect(lookupOffsetByTimestamp(p.log, 301)).toMatchObject({ offset: 3, timestamp: 400 });
+    expect(lookupOffsetByTimestamp(p.log, -3)).toMatchObject({ offset: 3, timestamp: 400 });
+    expect(lookupOffsetByTimestamp(p.log, 401)).toBeUndefined();
+    p.deleteRecordsBefore(4);
+    expect(lookupOffsetByTimestamp(p.log, 150)).toMatchObject({ offset: 4, timestamp: 400 });
   });
 });
