@@ -28,6 +28,8 @@ const RECOVERY_WINDOW_BYTES = 1024 * 1024;
 /** Window for header-only scans that locate an offset (a few index intervals). */
 const LOCATE_WINDOW_BYTES = 16 * 1024;
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
+/** Read end positions remembered per segment (one per recent consumer position). */
+const READ_ENDS_MAX = 16;
 /** Kafka's "no timestamp". */
 export const NO_TIMESTAMP = -1;
 
@@ -203,15 +205,20 @@ export class LogSegment {
    * scan of at most about one index interval; undefined if the segment has none.
    */
   locate(offset: number): BatchInfo | undefined {
-    const from = this.offsetIndex.lookup(offset);
     const end = this.sizeBytes;
-    if (from.position > end) {
-      throw this.corruptAt(
-        from.position,
-        `offset index entry for ${from.offset} points past the end (${end})`,
-      );
+    // A consumer reading on from where its last read ended starts at a known batch boundary.
+    let start = this.readEnds.get(offset);
+    if (start === undefined || start > end) {
+      const from = this.offsetIndex.lookup(offset);
+      if (from.position > end) {
+        throw this.corruptAt(
+          from.position,
+          `offset index entry for ${from.offset} points past the end (${end})`,
+        );
+      }
+      start = from.position;
     }
-    const scanner = new BatchScanner(this.readAt, from.position, end, LOCATE_WINDOW_BYTES);
+    const scanner = new BatchScanner(this.readAt, start, end, LOCATE_WINDOW_BYTES);
     for (;;) {
       const b = scanner.next(false);
       if (b === undefined) {
@@ -270,7 +277,24 @@ export class LogSegment {
       nextOffset = info.lastOffset + 1;
       if (p >= maxBytes) break;
     }
+    if (p > 0) this.rememberReadEnd(nextOffset, position + p);
     return { records: buf.subarray(0, p), nextOffset };
+  }
+
+  /**
+   * Where recent reads ended: next offset -> byte position of the batch after them. Consumers fetch
+   * from where they stopped, so the next read starts here without an index lookup and scan. Small
+   * and bounded; cleared when the segment is truncated (a cleaned segment is a new object).
+   */
+  private readonly readEnds = new Map<number, number>();
+
+  private rememberReadEnd(nextOffset: number, position: number): void {
+    this.readEnds.delete(nextOffset);
+    this.readEnds.set(nextOffset, position);
+    if (this.readEnds.size > READ_ENDS_MAX) {
+      const oldest = this.readEnds.keys().next().value;
+      if (oldest !== undefined) this.readEnds.delete(oldest);
+    }
   }
 
   private readFully(buf: Buffer, position: number): number {
@@ -498,6 +522,7 @@ export class LogSegment {
     this.timeIndex.truncateTo(offset);
     this.pool.withFd(this.logPath, (fd) => fs.ftruncateSync(fd, first.position));
     this.sizeBytes = first.position;
+    this.readEnds.clear();
     this.maxTimestampKnown = false;
     const problem = this.loadTail(maxIndexBytes);
     if (problem !== undefined) throw this.corruptAt(first.position, problem);

@@ -275,6 +275,22 @@ describe("PartitionLog truncation, deletion and retention", () => {
     expect(parseBatches(log.read(1, 1000).records).map((b) => b.baseOffset)).toEqual([5]);
   });
 
+  it("consumers reading on from their last position see new data after truncation", () => {
+    const { log } = openLog({ "segment.bytes": "400" });
+    for (let i = 0; i < 12; i++) log.append(simpleBatch(1, 50), leader);
+    // Tail the log to its end, as a consumer does.
+    let next = 0;
+    while (next < log.logEndOffset) next = log.read(next, 1000).nextOffset;
+    for (const cut of [11, 7, 3]) {
+      log.truncateTo(cut);
+      const fresh = buildBatch([{ key: null, value: Buffer.from(`after-${cut}`) }]);
+      log.append(fresh, leader);
+      const got = log.read(cut, 1000).records;
+      expect(got.subarray(0, fresh.length).equals(fresh)).toBe(true);
+      expect(log.read(cut + 1, 1000).records.length).toBe(0);
+    }
+  });
+
   it("truncateFullyAndStartAt restarts the log at an offset", () => {
     const { log, dir } = openLog();
     log.append(simpleBatch(5), leader);
