@@ -6,7 +6,8 @@
  *
  *   tsx bench/crc-bench.ts [--quick] [--candidates /tmp/crc-candidates sse4_crc32,fast-crc32c]
  *
- * Prints GB/s (10^9 bytes per second) per implementation and size.
+ * Prints GB/s (10^9 bytes per second) per implementation and size, and each implementation's
+ * median rate relative to Krill's native one measured in the same rounds.
  */
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -45,19 +46,30 @@ for (const [name, fn] of implementations) {
   if (fn(check) !== 0xe3069283) throw new Error(`${name} does not compute CRC-32C`);
 }
 
-function measure(fn: CrcFn, buf: Buffer): number {
-  const iterations = Math.max(1, Math.floor(BYTES_PER_RUN / buf.length));
+/**
+ * Rates (GB/s) of every implementation on `buf`: the best round, and the median over rounds of
+ * its rate relative to the first implementation in the same round. Rounds interleave the
+ * implementations so load from other processes on a shared machine hits them alike.
+ */
+function measureAll(buf: Buffer): { best: number; relative: number }[] {
+  const iterations = Math.max(1, Math.floor(BYTES_PER_RUN / buf.length / 4));
   let sink = 0;
-  for (let i = 0; i < Math.min(iterations, 50); i++) sink ^= fn(buf); // warm-up
-  let best = 0;
-  for (let run = 0; run < RUNS; run++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) sink ^= fn(buf);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    best = Math.max(best, (iterations * buf.length) / seconds / 1e9);
+  for (const [, fn] of implementations) for (let i = 0; i < Math.min(iterations, 50); i++) sink ^= fn(buf);
+  const rounds: number[][] = [];
+  for (let run = 0; run < RUNS * 4; run++) {
+    rounds.push(
+      implementations.map(([, fn]) => {
+        const start = process.hrtime.bigint();
+        for (let i = 0; i < iterations; i++) sink ^= fn(buf);
+        return (iterations * buf.length) / (Number(process.hrtime.bigint() - start) / 1e9) / 1e9;
+      }),
+    );
   }
-  if (sink === 0.5) console.log("unreachable"); // keeps the loop from being optimized away
-  return best;
+  if (sink === 0.5) console.log("unreachable"); // keeps the loops from being optimized away
+  return implementations.map((_, k) => {
+    const ratios = rounds.map((r) => r[k]! / r[0]!).sort((x, y) => x - y);
+    return { best: Math.max(...rounds.map((r) => r[k]!)), relative: ratios[Math.floor(ratios.length / 2)]! };
+  });
 }
 
 const buffers = SIZES.map((size) => {
@@ -67,9 +79,14 @@ const buffers = SIZES.map((size) => {
 });
 
 const label = (size: number) => (size >= 1 << 20 ? `${size >> 20} MiB` : `${size >> 10} KiB`);
-console.log(`CRC-32C throughput, GB/s (best of ${RUNS}), node ${process.version}`);
-console.log(["implementation".padEnd(52), ...SIZES.map((s) => label(s).padStart(9))].join(""));
-for (const [name, fn] of implementations) {
-  const row = buffers.map((buf) => measure(fn, buf).toFixed(2).padStart(9));
+const columns = buffers.map((buf) => measureAll(buf));
+console.log(
+  `CRC-32C throughput, GB/s (best of ${RUNS * 4} interleaved rounds; Nx = median relative to the first row), node ${process.version}`,
+);
+console.log(["implementation".padEnd(52), ...SIZES.map((s) => label(s).padStart(16))].join(""));
+implementations.forEach(([name], k) => {
+  const row = columns.map((column) =>
+    `${column[k]!.best.toFixed(2)} ${column[k]!.relative.toFixed(2)}x`.padStart(16),
+  );
   console.log([name.padEnd(52), ...row].join(""));
-}
+});
