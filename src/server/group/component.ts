@@ -15,10 +15,12 @@
 import { brokerConfigDef } from "../../config/broker-config.js";
 import { isKrillError, KrillError } from "../../errors.js";
 import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
+import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../metadata/internal-topics.js";
 import { partitionsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";
+import type { TopicsByName } from "./consumer-group.js";
 import {
   DEFAULT_GROUP_COORDINATOR_CONFIG,
   GroupCoordinator,
@@ -57,6 +59,23 @@ export function groupCoordinatorConfigFrom(broker: BrokerContext): GroupCoordina
       DEFAULT_GROUP_COORDINATOR_CONFIG.offsetMetadataMaxBytes,
     ),
   };
+}
+
+const topicsCache = new WeakMap<MetadataImage, TopicsByName>();
+
+/** The image's topics as the KIP-848 assignors see them, computed once per image. */
+function topicsOf(image: MetadataImage): TopicsByName {
+  let topics = topicsCache.get(image);
+  if (topics === undefined) {
+    topics = new Map(
+      [...image.topicsByName].map(([name, t]) => [
+        name,
+        { topicId: t.topicId, partitionCount: t.partitions.length },
+      ]),
+    );
+    topicsCache.set(image, topics);
+  }
+  return topics;
 }
 
 /** __consumer_offsets through the partition manager. */
@@ -160,6 +179,7 @@ export class GroupCoordinatorService {
       config: groupCoordinatorConfigFrom(broker),
       log: new PartitionGroupStateLog(partitionsOf(broker)),
       timer: this.#timer,
+      topics: () => topicsOf(broker.image()),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
   }

@@ -15,6 +15,7 @@
  * Until `load()` has replayed the topic every request is answered COORDINATOR_LOAD_IN_PROGRESS.
  */
 import { randomUUID } from "node:crypto";
+import type { ConsumerGroupHeartbeatRequest } from "../../protocol/generated/consumer-group-heartbeat-request.js";
 import { decodeConsumerProtocolSubscription } from "../../protocol/generated/consumer-protocol-subscription.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { GroupMetadataValue } from "../../protocol/generated/group-metadata-value.js";
@@ -30,6 +31,22 @@ import {
   type JoinProtocol,
   type SyncGroupResult,
 } from "./classic-group.js";
+import {
+  type Assignment,
+  type Assignor,
+  assignmentEquals,
+  CONSUMER_ASSIGNORS,
+  ConsumerGroup,
+  type ConsumerMember,
+  compileTopicRegex,
+  LEAVE_GROUP_MEMBER_EPOCH,
+  LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+  memberTopics,
+  reconcile,
+  SUBSCRIBED_TOPIC_REGEX_LENGTH_MAX,
+  subscriptionSignature,
+  type TopicsByName,
+} from "./consumer-group.js";
 import { coordinatorPartitionFor } from "./java-hash.js";
 import { type OffsetAndMetadata, OffsetStore } from "./offset-store.js";
 import {
@@ -68,6 +85,14 @@ export interface GroupCoordinatorConfig {
   readonly offsetMetadataMaxBytes: number;
   /** Krill's bound on groups held by the coordinator (offsets-only groups included). */
   readonly groupsMax: number;
+  /** group.consumer.session.timeout.ms (KIP-848 groups). */
+  readonly consumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms. */
+  readonly consumerHeartbeatIntervalMs: number;
+  /** group.consumer.max.size. */
+  readonly consumerMaxSize: number;
+  /** group.consumer.assignors: server-side assignor names, the first is the default. */
+  readonly consumerAssignors: readonly string[];
 }
 
 export const DEFAULT_GROUP_COORDINATOR_CONFIG: GroupCoordinatorConfig = Object.freeze({
@@ -81,6 +106,10 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: GroupCoordinatorConfig = Object.f
   offsetsRetentionCheckIntervalMs: 600_000,
   offsetMetadataMaxBytes: 4_096,
   groupsMax: 100_000,
+  consumerSessionTimeoutMs: 45_000,
+  consumerHeartbeatIntervalMs: 5_000,
+  consumerMaxSize: 2_147_483_647,
+  consumerAssignors: ["uniform", "range"],
 });
 
 export interface CoordinatorLogger {
@@ -97,6 +126,8 @@ export interface GroupCoordinatorDeps {
   readonly logger?: CoordinatorLogger;
   /** Makes the random part of member ids; tests pass a counter. */
   readonly newUuid?: () => string;
+  /** The topics that exist (KIP-848 groups assign them server-side); none if absent. */
+  readonly topics?: () => TopicsByName;
 }
 
 /** Who sent a group request. */
@@ -212,6 +243,9 @@ export class GroupCoordinator {
   readonly #logger: CoordinatorLogger;
   readonly #newUuid: () => string;
   readonly #groups = new Map<string, ClassicGroup>();
+  /** KIP-848 groups; a group id is in at most one of the two maps. */
+  readonly #consumerGroups = new Map<string, ConsumerGroup>();
+  readonly #topics: () => TopicsByName;
   readonly #offsets = new OffsetStore();
   #loaded = false;
   #closed = false;
@@ -222,6 +256,7 @@ export class GroupCoordinator {
     this.#timer = deps.timer;
     this.#logger = deps.logger ?? SILENT;
     this.#newUuid = deps.newUuid ?? randomUUID;
+    this.#topics = deps.topics ?? (() => new Map());
   }
 
   get isLoaded(): boolean {
@@ -237,8 +272,13 @@ export class GroupCoordinator {
     return this.#groups.get(groupId);
   }
 
+  /** For tests and metrics: the KIP-848 group, if any. */
+  consumerGroup(groupId: string): ConsumerGroup | undefined {
+    return this.#consumerGroups.get(groupId);
+  }
+
   get groupCount(): number {
-    return this.#groups.size;
+    return this.#groups.size + this.#consumerGroups.size;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -382,6 +422,16 @@ export class GroupCoordinator {
 
   #classicJoin(join: ParsedJoin, client: ClientInfo, respond: (r: JoinGroupResult) => void): void {
     const isUnknownMember = join.memberId === "";
+    const consumerGroup = this.#consumerGroups.get(join.groupId);
+    if (consumerGroup !== undefined) {
+      // Krill does not run mixed groups (classic members inside a KIP-848 group); an empty one
+      // is converted, as Kafka does.
+      if (!consumerGroup.isEmpty) {
+        respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, join.memberId));
+        return;
+      }
+      this.#consumerGroups.delete(join.groupId);
+    }
     let group = this.#groups.get(join.groupId);
     const isNewGroup = group === undefined;
     if (group === undefined) {
@@ -389,7 +439,7 @@ export class GroupCoordinator {
         respond(joinError(ErrorCode.UNKNOWN_MEMBER_ID, join.memberId));
         return;
       }
-      if (this.#groups.size >= this.#config.groupsMax) {
+      if (this.groupCount >= this.#config.groupsMax) {
         this.#logger.warn(
           { groupId: join.groupId, groupsMax: this.#config.groupsMax },
           "refusing a new group",
@@ -993,6 +1043,450 @@ export class GroupCoordinator {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // KIP-848: ConsumerGroupHeartbeat and ConsumerGroupDescribe
+
+  /**
+   * One ConsumerGroupHeartbeat: joins (epoch 0), heartbeats and acknowledges revocations
+   * (epoch > 0), or leaves (-1; -2 for a static member that will come back). Runs to completion
+   * synchronously: Krill keeps KIP-848 group state in memory only (see docs/groups.md).
+   */
+  consumerGroupHeartbeat(
+    request: ConsumerGroupHeartbeatRequest,
+    client: ClientInfo,
+  ): ConsumerHeartbeatResult {
+    const fail = (errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (!this.#loaded) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const invalid = this.#validateConsumerHeartbeat(request);
+    if (invalid !== null) return fail(invalid.errorCode, invalid.message);
+    const epoch = request.memberEpoch;
+    if (epoch === LEAVE_GROUP_MEMBER_EPOCH || epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      return this.#consumerGroupLeave(request, fail);
+    }
+    const nowMs = this.#timer.nowMs();
+    let group = this.#consumerGroups.get(request.groupId);
+    if (group === undefined) {
+      const classic = this.#groups.get(request.groupId);
+      if (classic !== undefined) {
+        if (epoch !== 0 || !classic.isEmpty || classic.size > 0 || classic.numPendingJoinMembers > 0) {
+          return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${request.groupId} is not a consumer group.`);
+        }
+        // An empty classic group becomes a consumer group; its offsets stay.
+        this.#groups.delete(request.groupId);
+        if (classic.protocolType !== null) {
+          void this.#append(request.groupId, [groupMetadataRecord(request.groupId, null)]);
+        }
+      } else if (epoch !== 0) {
+        // Krill does not persist KIP-848 groups: after a restart members are told to rejoin.
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Group ${request.groupId} not found.`);
+      } else if (this.groupCount >= this.#config.groupsMax) {
+        return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, "The coordinator holds too many groups.");
+      }
+      group = new ConsumerGroup(request.groupId, nowMs);
+      this.#consumerGroups.set(request.groupId, group);
+    }
+    const memberId = request.memberId === "" ? this.#newUuid() : request.memberId;
+    const resolved = this.#resolveConsumerMember(group, request, memberId);
+    if ("errorCode" in resolved) return fail(resolved.errorCode, resolved.message);
+    const { previous, base } = resolved;
+    if (previous === undefined && group.members.size >= this.#config.consumerMaxSize) {
+      return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum size.`);
+    }
+    const updated: ConsumerMember = {
+      ...base,
+      instanceId: request.instanceId ?? base.instanceId,
+      rackId: request.rackId ?? base.rackId,
+      rebalanceTimeoutMs:
+        request.rebalanceTimeoutMs === -1 ? base.rebalanceTimeoutMs : request.rebalanceTimeoutMs,
+      serverAssignor: request.serverAssignor ?? base.serverAssignor,
+      subscribedTopicNames: request.subscribedTopicNames ?? base.subscribedTopicNames,
+      subscribedTopicRegex:
+        request.subscribedTopicRegex === null
+          ? base.subscribedTopicRegex
+          : request.subscribedTopicRegex === ""
+            ? null
+            : request.subscribedTopicRegex,
+      clientId: client.clientId,
+      clientHost: client.clientHost,
+    };
+    const topics = this.#topics();
+    const others = [...group.members.values()].filter((m) => m.memberId !== memberId && m !== previous);
+    const subscribed = group.subscribedTopics(topics, [...others, updated]);
+    const signature = subscriptionSignature(subscribed, topics);
+    const subscriptionChanged =
+      previous === undefined ||
+      previous.subscribedTopicRegex !== updated.subscribedTopicRegex ||
+      previous.subscribedTopicNames.join("\u0000") !== updated.subscribedTopicNames.join("\u0000");
+    if (subscriptionChanged || signature !== group.subscriptionSignature) {
+      group.groupEpoch++;
+      group.subscriptionSignature = signature;
+    }
+    if (group.groupEpoch > group.assignmentEpoch) {
+      this.#computeTargetAssignment(group, [...others, updated], topics);
+    }
+    const target = group.targetAssignment.get(memberId) ?? new Map<string, Set<number>>();
+    const reconciled = reconcile(
+      updated,
+      group.assignmentEpoch,
+      target,
+      (topicId, partition) => group.currentPartitionEpoch(topicId, partition),
+      request.topicPartitions,
+    );
+    group.updateMember(previous, reconciled, nowMs);
+    this.#scheduleConsumerSession(group, memberId, this.#config.consumerSessionTimeoutMs);
+    if (reconciled.state === "UNREVOKED_PARTITIONS") {
+      if (previous?.state !== "UNREVOKED_PARTITIONS" || previous.memberEpoch !== reconciled.memberEpoch) {
+        const atEpoch = reconciled.memberEpoch;
+        this.#timer.schedule(
+          consumerRebalanceKey(group.groupId, memberId),
+          reconciled.rebalanceTimeoutMs,
+          () => this.#expireConsumerRebalance(group, memberId, atEpoch),
+        );
+      }
+    } else {
+      this.#timer.cancel(consumerRebalanceKey(group.groupId, memberId));
+    }
+    const fullRequest =
+      epoch === 0 ||
+      (request.rebalanceTimeoutMs !== -1 &&
+        request.subscribedTopicNames !== null &&
+        request.topicPartitions !== null);
+    const changed =
+      previous === undefined || !assignmentEquals(previous.assignedPartitions, reconciled.assignedPartitions);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId,
+      memberEpoch: reconciled.memberEpoch,
+      heartbeatIntervalMs: this.#config.consumerHeartbeatIntervalMs,
+      assignment:
+        fullRequest || changed ? { topicPartitions: toTopicPartitions(reconciled.assignedPartitions) } : null,
+    };
+  }
+
+  #validateConsumerHeartbeat(
+    request: ConsumerGroupHeartbeatRequest,
+  ): { errorCode: number; message: string } | null {
+    const bad = (message: string) => ({ errorCode: ErrorCode.INVALID_REQUEST, message });
+    if (request.groupId === "") return bad("GroupId can't be empty.");
+    if (request.instanceId === "") return bad("InstanceId can't be empty.");
+    if (request.rackId === "") return bad("RackId can't be empty.");
+    const epoch = request.memberEpoch;
+    if (epoch > 0 || epoch === LEAVE_GROUP_MEMBER_EPOCH) {
+      if (request.memberId === "") return bad("MemberId can't be empty.");
+    } else if (epoch === 0) {
+      if (request.rebalanceTimeoutMs === -1)
+        return bad("RebalanceTimeoutMs must be provided in first request.");
+      if (request.topicPartitions === null || request.topicPartitions.length > 0) {
+        return bad("TopicPartitions must be empty when (re-)joining.");
+      }
+      const names = request.subscribedTopicNames;
+      if ((names === null || names.length === 0) && (request.subscribedTopicRegex ?? "") === "") {
+        return bad("SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
+      }
+    } else if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      if (request.memberId === "") return bad("MemberId can't be empty.");
+      if (request.instanceId === null) return bad("InstanceId can't be null.");
+    } else {
+      return bad("MemberEpoch is invalid.");
+    }
+    if (request.subscribedTopicRegex !== null && request.subscribedTopicRegex !== "") {
+      if (request.subscribedTopicRegex.length > SUBSCRIBED_TOPIC_REGEX_LENGTH_MAX) {
+        return {
+          errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION,
+          message: "SubscribedTopicRegex is too long.",
+        };
+      }
+      if (compileTopicRegex(request.subscribedTopicRegex) === null) {
+        return {
+          errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION,
+          message: "SubscribedTopicRegex does not compile.",
+        };
+      }
+    }
+    if (request.serverAssignor !== null && !this.#assignors().has(request.serverAssignor)) {
+      return {
+        errorCode: ErrorCode.UNSUPPORTED_ASSIGNOR,
+        message: `ServerAssignor ${request.serverAssignor} is not supported. Supported assignors: ${[...this.#assignors().keys()].join(", ")}.`,
+      };
+    }
+    return null;
+  }
+
+  /** The member the heartbeat is about (new, rejoining or current), or the error refusing it. */
+  #resolveConsumerMember(
+    group: ConsumerGroup,
+    request: ConsumerGroupHeartbeatRequest,
+    memberId: string,
+  ): { previous: ConsumerMember | undefined; base: ConsumerMember } | { errorCode: number; message: string } {
+    const epoch = request.memberEpoch;
+    const fresh = (from?: ConsumerMember): ConsumerMember => ({
+      memberId,
+      instanceId: request.instanceId,
+      rackId: from?.rackId ?? null,
+      clientId: "",
+      clientHost: "",
+      rebalanceTimeoutMs: from?.rebalanceTimeoutMs ?? request.rebalanceTimeoutMs,
+      serverAssignor: from?.serverAssignor ?? null,
+      subscribedTopicNames: from?.subscribedTopicNames ?? [],
+      subscribedTopicRegex: from?.subscribedTopicRegex ?? null,
+      memberEpoch: 0,
+      previousMemberEpoch: 0,
+      state: "STABLE",
+      // A static member replacing its departed instance keeps that instance's partitions.
+      assignedPartitions: from?.assignedPartitions ?? new Map(),
+      partitionsPendingRevocation: new Map(),
+    });
+    if (request.instanceId !== null) {
+      const existing = group.staticMember(request.instanceId);
+      if (epoch === 0) {
+        if (existing === undefined) {
+          const current = group.members.get(memberId);
+          return { previous: current, base: fresh() };
+        }
+        if (existing.memberId !== memberId && existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+          return {
+            errorCode: ErrorCode.UNRELEASED_INSTANCE_ID,
+            message: `Static member ${memberId} with instance id ${request.instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`,
+          };
+        }
+        this.#cancelConsumerTimers(group, existing.memberId);
+        // The new member id takes over the instance's target assignment too.
+        const target = group.targetAssignment.get(existing.memberId);
+        group.targetAssignment.delete(existing.memberId);
+        if (target !== undefined) group.targetAssignment.set(memberId, target);
+        return { previous: existing, base: fresh(existing) };
+      }
+      if (existing === undefined) {
+        return {
+          errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+          message: `Instance id ${request.instanceId} is unknown.`,
+        };
+      }
+      if (existing.memberId !== memberId) {
+        return {
+          errorCode: ErrorCode.FENCED_INSTANCE_ID,
+          message: `Static member ${memberId} with instance id ${request.instanceId} was fenced by member ${existing.memberId}.`,
+        };
+      }
+    }
+    const current = group.members.get(memberId);
+    if (epoch === 0) {
+      // A rejoin with a known id starts over: the member gave up its partitions.
+      return { previous: current, base: fresh() };
+    }
+    if (current === undefined) {
+      return {
+        errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        message: `Member ${memberId} is not a member of group ${group.groupId}.`,
+      };
+    }
+    if (epoch > current.memberEpoch) {
+      return {
+        errorCode: ErrorCode.FENCED_MEMBER_EPOCH,
+        message: `The consumer group member has a greater member epoch (${epoch}) than the one known by the group coordinator (${current.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+      };
+    }
+    if (epoch < current.memberEpoch) {
+      // The response with the new epoch may have been lost: the previous epoch is accepted if
+      // the member owns no more than its current assignment.
+      const owned = request.topicPartitions;
+      const subset =
+        owned === null ||
+        owned.every((tp) =>
+          tp.partitions.every((p) => current.assignedPartitions.get(tp.topicId)?.has(p) ?? false),
+        );
+      if (epoch !== current.previousMemberEpoch || !subset) {
+        return {
+          errorCode: ErrorCode.FENCED_MEMBER_EPOCH,
+          message: `The consumer group member has a smaller member epoch (${epoch}) than the one known by the group coordinator (${current.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+        };
+      }
+    }
+    return { previous: current, base: current };
+  }
+
+  #consumerGroupLeave(
+    request: ConsumerGroupHeartbeatRequest,
+    fail: (errorCode: number, message?: string | null) => ConsumerHeartbeatResult,
+  ): ConsumerHeartbeatResult {
+    const group = this.#consumerGroups.get(request.groupId);
+    if (group === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Group ${request.groupId} not found.`);
+    let member: ConsumerMember | undefined;
+    if (request.instanceId === null) {
+      member = group.members.get(request.memberId);
+      if (member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    } else {
+      member = group.staticMember(request.instanceId);
+      if (member === undefined)
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${request.instanceId} is unknown.`);
+      if (member.memberId !== request.memberId) return fail(ErrorCode.FENCED_INSTANCE_ID);
+      if (request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+        // The instance will be back: it keeps its partitions until its session times out.
+        group.updateMember(
+          member,
+          { ...member, memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH, partitionsPendingRevocation: new Map() },
+          this.#timer.nowMs(),
+        );
+        this.#timer.cancel(consumerRebalanceKey(group.groupId, member.memberId));
+        return {
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          memberId: member.memberId,
+          memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+          heartbeatIntervalMs: 0,
+          assignment: null,
+        };
+      }
+    }
+    this.#fenceConsumerMember(group, member, "left the group");
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: request.memberId,
+      memberEpoch: request.memberEpoch,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    };
+  }
+
+  #assignors(): Map<string, Assignor> {
+    const out = new Map<string, Assignor>();
+    for (const name of this.#config.consumerAssignors) {
+      const a = CONSUMER_ASSIGNORS.get(name);
+      if (a !== undefined) out.set(name, a);
+    }
+    if (out.size === 0) out.set("uniform", CONSUMER_ASSIGNORS.get("uniform")!);
+    return out;
+  }
+
+  /** Kafka's choice: the assignor most members ask for, else the first configured one. */
+  #groupAssignor(members: Iterable<ConsumerMember>): Assignor {
+    const assignors = this.#assignors();
+    const votes = new Map<string, number>();
+    for (const m of members) {
+      if (m.serverAssignor !== null && assignors.has(m.serverAssignor)) {
+        votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
+      }
+    }
+    let best: string | undefined;
+    for (const [name, n] of votes) if (best === undefined || n > votes.get(best)!) best = name;
+    return assignors.get(best ?? [...assignors.keys()][0]!)!;
+  }
+
+  #computeTargetAssignment(
+    group: ConsumerGroup,
+    members: readonly ConsumerMember[],
+    topics: TopicsByName,
+  ): void {
+    const subscriptions = new Map<string, string[]>();
+    for (const m of members) subscriptions.set(m.memberId, memberTopics(m, topics));
+    const assignment = this.#groupAssignor(members).assign({
+      members: subscriptions,
+      topics,
+      previous: group.targetAssignment,
+    });
+    group.targetAssignment.clear();
+    for (const [memberId, a] of assignment) group.targetAssignment.set(memberId, a);
+    group.assignmentEpoch = group.groupEpoch;
+  }
+
+  #scheduleConsumerSession(group: ConsumerGroup, memberId: string, timeoutMs: number): void {
+    this.#timer.schedule(consumerSessionKey(group.groupId, memberId), timeoutMs, () => {
+      const member = group.members.get(memberId);
+      if (this.#consumerGroups.get(group.groupId) !== group || member === undefined) return;
+      this.#logger.info({ groupId: group.groupId, memberId }, "consumer group member session expired");
+      this.#fenceConsumerMember(group, member, "session expired");
+    });
+  }
+
+  #expireConsumerRebalance(group: ConsumerGroup, memberId: string, memberEpoch: number): void {
+    const member = group.members.get(memberId);
+    if (this.#consumerGroups.get(group.groupId) !== group || member === undefined) return;
+    if (member.memberEpoch !== memberEpoch) return;
+    this.#logger.info(
+      { groupId: group.groupId, memberId, memberEpoch },
+      "member did not revoke partitions in time",
+    );
+    this.#fenceConsumerMember(group, member, "rebalance timeout");
+  }
+
+  #cancelConsumerTimers(group: ConsumerGroup, memberId: string): void {
+    this.#timer.cancel(consumerSessionKey(group.groupId, memberId));
+    this.#timer.cancel(consumerRebalanceKey(group.groupId, memberId));
+  }
+
+  /** Removes a member; the others get a new target assignment at the next group epoch. */
+  #fenceConsumerMember(group: ConsumerGroup, member: ConsumerMember, reason: string): void {
+    this.#cancelConsumerTimers(group, member.memberId);
+    group.updateMember(member, null, this.#timer.nowMs());
+    group.targetAssignment.delete(member.memberId);
+    group.groupEpoch++;
+    group.subscriptionSignature = subscriptionSignature(
+      group.subscribedTopics(this.#topics()),
+      this.#topics(),
+    );
+    this.#logger.info(
+      { groupId: group.groupId, memberId: member.memberId, reason, groupEpoch: group.groupEpoch },
+      "member removed",
+    );
+  }
+
+  consumerGroupDescribe(groupIds: readonly string[]): DescribedConsumerGroup[] {
+    const topics = this.#topics();
+    const nameOf = new Map<string, string>();
+    for (const [name, t] of topics) nameOf.set(t.topicId, name);
+    const describe = (a: Assignment) => ({
+      topicPartitions: toTopicPartitions(a).map((tp) => ({ ...tp, topicName: nameOf.get(tp.topicId) ?? "" })),
+    });
+    return groupIds.map((groupId) => {
+      const empty: DescribedConsumerGroup = {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        groupId,
+        groupState: "",
+        groupEpoch: -1,
+        assignmentEpoch: -1,
+        assignorName: "",
+        members: [],
+      };
+      if (!this.#loaded) return { ...empty, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      const group = this.#consumerGroups.get(groupId);
+      if (group === undefined) {
+        const message = this.#groups.has(groupId)
+          ? `Group ${groupId} is not a consumer group.`
+          : `Group ${groupId} not found.`;
+        return { ...empty, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: message };
+      }
+      return {
+        ...empty,
+        groupState: group.state,
+        groupEpoch: group.groupEpoch,
+        assignmentEpoch: group.assignmentEpoch,
+        assignorName: this.#groupAssignor(group.members.values()).name,
+        members: [...group.members.values()].map((m) => ({
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: [...m.subscribedTopicNames],
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          assignment: describe(m.assignedPartitions),
+          targetAssignment: describe(group.targetAssignment.get(m.memberId) ?? new Map()),
+        })),
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Offsets
 
   /**
@@ -1007,12 +1501,18 @@ export class GroupCoordinator {
       }));
     if (!this.#loaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     if (request.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    const consumerGroup = this.#consumerGroups.get(request.groupId);
+    if (consumerGroup !== undefined) {
+      const invalid = this.#validateConsumerOffsetCommit(consumerGroup, request, apiVersion);
+      if (invalid !== ErrorCode.NONE) return all(invalid);
+      return this.#storeOffsets(request);
+    }
     let group = this.#groups.get(request.groupId);
     if (group === undefined) {
       if (request.generationIdOrMemberEpoch >= 0) {
         return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
       }
-      if (this.#groups.size >= this.#config.groupsMax) return all(ErrorCode.GROUP_MAX_SIZE_REACHED);
+      if (this.groupCount >= this.#config.groupsMax) return all(ErrorCode.GROUP_MAX_SIZE_REACHED);
       // A standalone commit (admin client, assign() consumers, kcat) makes a "simple" group.
       group = new ClassicGroup(request.groupId, "Empty", this.#timer.nowMs());
       this.#groups.set(request.groupId, group);
@@ -1029,6 +1529,30 @@ export class GroupCoordinator {
       // Classic members' commits keep their session alive.
       this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
     }
+    const results = await this.#storeOffsets(request);
+    if (!this.#groups.has(request.groupId) && !this.#consumerGroups.has(request.groupId)) {
+      this.#groups.set(request.groupId, group);
+    }
+    return results;
+  }
+
+  #validateConsumerOffsetCommit(
+    group: ConsumerGroup,
+    request: OffsetCommitRequest,
+    apiVersion: number,
+  ): number {
+    // Epoch -1 on an empty group: an admin client or a consumer without group management.
+    if (request.generationIdOrMemberEpoch < 0 && group.isEmpty) return ErrorCode.NONE;
+    const member = group.members.get(request.memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    // KIP-848 members must commit with OffsetCommit v9+, which carries the member epoch.
+    if (apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (request.generationIdOrMemberEpoch !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  /** Writes the commit's records, then makes the offsets visible. */
+  async #storeOffsets(request: OffsetCommitRequest): Promise<TopicPartitionsResult[]> {
     const nowMs = this.#timer.nowMs();
     const expireTimestampMs = request.retentionTimeMs >= 0n ? nowMs + Number(request.retentionTimeMs) : -1;
     const results: TopicPartitionsResult[] = [];
@@ -1075,7 +1599,6 @@ export class GroupCoordinator {
       return results;
     }
     for (const u of updates) this.#offsets.put(request.groupId, u.topic, u.partition, u.value);
-    if (!this.#groups.has(request.groupId)) this.#groups.set(request.groupId, group);
     return results;
   }
 
@@ -1106,13 +1629,20 @@ export class GroupCoordinator {
   fetchOffsets(
     groupId: string,
     topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
-    _memberId: string | null = null,
-    _memberEpoch = -1,
+    memberId: string | null = null,
+    memberEpoch = -1,
   ): FetchOffsetsResult {
     if (!this.#loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const consumerGroup = this.#consumerGroups.get(groupId);
+    if (consumerGroup !== undefined && !(memberId === null && memberEpoch < 0)) {
+      // A KIP-848 member fetching its group's offsets must be current (OffsetFetch v9+).
+      const member = consumerGroup.members.get(memberId ?? "");
+      if (member === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
+      if (member.memberEpoch !== memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
+    }
     const group = this.#groups.get(groupId);
-    const known = group !== undefined && !group.is("Dead");
+    const known = consumerGroup !== undefined || (group !== undefined && !group.is("Dead"));
     if (topics === null) {
       if (!known) return { errorCode: ErrorCode.NONE, topics: [] };
       return {
@@ -1188,6 +1718,16 @@ export class GroupCoordinator {
         groupType: group.type,
       });
     }
+    for (const group of this.#consumerGroups.values()) {
+      if (states.size > 0 && !states.has(group.state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has(group.type)) continue;
+      groups.push({
+        groupId: group.groupId,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        groupState: group.state,
+        groupType: group.type,
+      });
+    }
     return { errorCode: ErrorCode.NONE, groups };
   }
 
@@ -1202,6 +1742,17 @@ export class GroupCoordinator {
     const result = (errorCode: number) => ({ groupId, errorCode });
     if (!this.#loaded) return result(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     if (groupId === "") return result(ErrorCode.INVALID_GROUP_ID);
+    const consumerGroup = this.#consumerGroups.get(groupId);
+    if (consumerGroup !== undefined) {
+      if (!consumerGroup.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
+      const tombstones = this.#offsets
+        .entries(groupId)
+        .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
+      this.#consumerGroups.delete(groupId);
+      this.#offsets.deleteGroup(groupId);
+      const failed = tombstones.length === 0 ? null : await this.#append(groupId, tombstones);
+      return result(failed ?? ErrorCode.NONE);
+    }
     const group = this.#groups.get(groupId);
     if (group === undefined || group.is("Dead")) return result(ErrorCode.GROUP_ID_NOT_FOUND);
     if (!group.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
@@ -1225,14 +1776,22 @@ export class GroupCoordinator {
     const refuse = (errorCode: number): OffsetDeleteResult => ({ errorCode, topics: [] });
     if (!this.#loaded) return refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     if (groupId === "") return refuse(ErrorCode.INVALID_GROUP_ID);
+    const consumerGroup = this.#consumerGroups.get(groupId);
     const group = this.#groups.get(groupId);
-    if (group === undefined || group.is("Dead")) return refuse(ErrorCode.GROUP_ID_NOT_FOUND);
-    if (!group.isEmpty && group.protocolType !== CONSUMER_PROTOCOL_TYPE)
-      return refuse(ErrorCode.NON_EMPTY_GROUP);
+    let isSubscribed: (topic: string) => boolean;
+    if (consumerGroup !== undefined) {
+      const subscribed = consumerGroup.subscribedTopics(this.#topics());
+      isSubscribed = (topic) => subscribed.has(topic);
+    } else {
+      if (group === undefined || group.is("Dead")) return refuse(ErrorCode.GROUP_ID_NOT_FOUND);
+      if (!group.isEmpty && group.protocolType !== CONSUMER_PROTOCOL_TYPE)
+        return refuse(ErrorCode.NON_EMPTY_GROUP);
+      isSubscribed = (topic) => !group.isEmpty && group.isSubscribedToTopic(topic);
+    }
     const records: CoordinatorRecord[] = [];
     const deletions: { topic: string; partition: number }[] = [];
     const results: TopicPartitionsResult[] = topics.map((t) => {
-      const subscribed = !group.isEmpty && group.isSubscribedToTopic(t.name);
+      const subscribed = isSubscribed(t.name);
       return {
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
@@ -1298,6 +1857,23 @@ export class GroupCoordinator {
         this.#groups.delete(group.groupId);
         records.push(groupMetadataRecord(group.groupId, null));
       }
+      if (records.length > 0) writes.push(this.#append(group.groupId, records));
+    }
+    for (const group of [...this.#consumerGroups.values()]) {
+      // A KIP-848 group's offsets expire only while it is empty, counted from each commit.
+      if (!group.isEmpty) continue;
+      const records: CoordinatorRecord[] = [];
+      for (const e of this.#offsets.entries(group.groupId)) {
+        const due =
+          e.value.expireTimestampMs >= 0
+            ? nowMs >= e.value.expireTimestampMs
+            : nowMs - e.value.commitTimestampMs >= retentionMs;
+        if (!due) continue;
+        this.#offsets.delete(group.groupId, e.topic, e.partition);
+        records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
+        expired++;
+      }
+      if (!this.#offsets.hasOffsets(group.groupId)) this.#consumerGroups.delete(group.groupId);
       if (records.length > 0) writes.push(this.#append(group.groupId, records));
     }
     await Promise.all(writes);
@@ -1394,4 +1970,47 @@ function fetched(partitionIndex: number, o: OffsetAndMetadata | undefined): Fetc
     metadata: o.metadata,
     errorCode: ErrorCode.NONE,
   };
+}
+
+export interface ConsumerHeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
+}
+
+export interface DescribedConsumerGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: {
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    subscribedTopicRegex: string | null;
+    assignment: { topicPartitions: { topicId: string; topicName: string; partitions: number[] }[] };
+    targetAssignment: { topicPartitions: { topicId: string; topicName: string; partitions: number[] }[] };
+  }[];
+}
+
+const consumerSessionKey = (groupId: string, memberId: string) => `consumer-session:${groupId}:${memberId}`;
+const consumerRebalanceKey = (groupId: string, memberId: string) =>
+  `consumer-rebalance:${groupId}:${memberId}`;
+
+/** Sorted topic-partitions of an assignment, as the wire carries them. */
+function toTopicPartitions(a: Assignment): { topicId: string; partitions: number[] }[] {
+  return [...a]
+    .filter(([, ps]) => ps.size > 0)
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((x, y) => x - y) }));
 }

@@ -1,0 +1,43 @@
+/**
+ * ConsumerGroupHeartbeat (key 68), versions 0-1: the KIP-848 consumer protocol. The member
+ * joins with epoch 0, then heartbeats; the coordinator computes assignments server-side
+ * (group.consumer.assignors: uniform, range) and moves each member towards its target one step
+ * at a time, revoking before assigning. Epoch -1 leaves; -2 is a static member's temporary leave.
+ * Errors as Kafka: INVALID_REQUEST for malformed fields, UNSUPPORTED_ASSIGNOR,
+ * FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID, UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID,
+ * GROUP_ID_NOT_FOUND for a group used by classic members, GROUP_MAX_SIZE_REACHED.
+ * Per-version notes: v1 adds subscribed_topic_regex (matched against whole topic names; internal
+ * topics never match).
+ */
+import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/apis.js";
+import type { ConsumerGroupHeartbeatResponse } from "../../protocol/generated/consumer-group-heartbeat-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: CONSUMER_GROUP_HEARTBEAT_API,
+  minVersion: 0,
+  maxVersion: 1,
+  ordering: "serial",
+  handle(ctx, request): ConsumerGroupHeartbeatResponse {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const result = coordinator.consumerGroupHeartbeat(
+      ctx.apiVersion >= 1 ? request : { ...request, subscribedTopicRegex: null },
+      {
+        apiVersion: ctx.apiVersion,
+        clientId: ctx.clientId ?? "",
+        clientHost: `/${ctx.connection.remoteAddress}`,
+      },
+    );
+    return { throttleTimeMs: 0, ...result };
+  },
+  errorResponse: (_version, errorCode) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    errorMessage: null,
+    memberId: null,
+    memberEpoch: 0,
+    heartbeatIntervalMs: 0,
+    assignment: null,
+  }),
+});

@@ -1,0 +1,34 @@
+/**
+ * ConsumerGroupDescribe (key 69), version 0: KIP-848 groups with their epochs, assignor and
+ * members (current and target assignments, topic names resolved from the metadata image). A
+ * classic group answers GROUP_ID_NOT_FOUND "is not a consumer group", on which the admin client
+ * falls back to DescribeGroups, as with Kafka.
+ */
+import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
+import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+
+/** "Not requested", as Kafka sends it. */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/** READ (3), DELETE (6), DESCRIBE (8): the operations that apply to a group. */
+const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8);
+
+export const handler = defineHandler({
+  api: CONSUMER_GROUP_DESCRIBE_API,
+  minVersion: 0,
+  maxVersion: 0,
+  ordering: "serial",
+  handle(ctx, request): ConsumerGroupDescribeResponse {
+    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const operations = request.includeAuthorizedOperations
+      ? GROUP_OPERATIONS_ALL
+      : AUTHORIZED_OPERATIONS_OMITTED;
+    return {
+      throttleTimeMs: 0,
+      groups: coordinator
+        .consumerGroupDescribe(request.groupIds)
+        .map((g) => ({ ...g, authorizedOperations: operations })),
+    };
+  },
+});

@@ -1,0 +1,436 @@
+/**
+ * KIP-848 consumer groups: the assignors, reconciliation, and ConsumerGroupHeartbeat driven
+ * through the coordinator on a manual clock, checking after every step that no partition is
+ * owned by two members at once.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ConsumerGroupHeartbeatRequest } from "../../../src/protocol/generated/consumer-group-heartbeat-request.js";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import {
+  type Assignment,
+  type ConsumerGroup,
+  RANGE_ASSIGNOR,
+  type TopicInfo,
+  UNIFORM_ASSIGNOR,
+} from "../../../src/server/group/consumer-group.js";
+import {
+  DEFAULT_GROUP_COORDINATOR_CONFIG,
+  GroupCoordinator,
+  type GroupCoordinatorConfig,
+} from "../../../src/server/group/group-coordinator.js";
+import { ManualTimer } from "../../../src/server/group/timer.js";
+import { client, commitRequest, joinRequest } from "./helpers.js";
+import { MemoryGroupStateLog } from "./memory-log.js";
+
+const ORDERS = "AAAAAAAAAAAAAAAAAAAAAQ";
+const REFUNDS = "AAAAAAAAAAAAAAAAAAAAAg";
+
+function topicsMap(entries: [string, TopicInfo][]): Map<string, TopicInfo> {
+  return new Map(entries);
+}
+
+function flat(a: Assignment | undefined): string[] {
+  if (a === undefined) return [];
+  return [...a].flatMap(([t, ps]) => [...ps].map((p) => `${t}-${p}`)).sort();
+}
+
+describe("assignors", () => {
+  const topics = topicsMap([
+    ["orders", { topicId: ORDERS, partitionCount: 5 }],
+    ["refunds", { topicId: REFUNDS, partitionCount: 2 }],
+  ]);
+
+  it("range gives contiguous ranges in member id order, extra partitions first", () => {
+    const r = RANGE_ASSIGNOR.assign({
+      members: new Map([
+        ["b", ["orders"]],
+        ["a", ["orders"]],
+      ]),
+      topics,
+      previous: new Map(),
+    });
+    expect([...r.get("a")!.get(ORDERS)!]).toEqual([0, 1, 2]);
+    expect([...r.get("b")!.get(ORDERS)!]).toEqual([3, 4]);
+  });
+
+  it("uniform keeps what it can when a member joins", () => {
+    const first = UNIFORM_ASSIGNOR.assign({
+      members: new Map([["a", ["orders"]]]),
+      topics,
+      previous: new Map(),
+    });
+    expect(flat(first.get("a"))).toHaveLength(5);
+    const second = UNIFORM_ASSIGNOR.assign({
+      members: new Map([
+        ["a", ["orders"]],
+        ["b", ["orders"]],
+      ]),
+      topics,
+      previous: first,
+    });
+    const a = flat(second.get("a"));
+    const b = flat(second.get("b"));
+    expect(a.length + b.length).toBe(5);
+    expect(Math.abs(a.length - b.length)).toBe(1);
+    // Everything a keeps, it had before: only the moved partitions change hands.
+    expect(a.every((p) => flat(first.get("a")).includes(p))).toBe(true);
+  });
+
+  it("uniform: every partition exactly once, to a subscriber, balanced for equal subscriptions", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.boolean(),
+        (members, partitions, extra, heterogeneous) => {
+          const ts = topicsMap([
+            ["t1", { topicId: "T1", partitionCount: partitions }],
+            ["t2", { topicId: "T2", partitionCount: extra }],
+          ]);
+          const subs = new Map<string, string[]>();
+          for (let i = 0; i < members; i++)
+            subs.set(`m${i}`, heterogeneous && i % 2 === 1 ? ["t1"] : ["t1", "t2"]);
+          const r = UNIFORM_ASSIGNOR.assign({ members: subs, topics: ts, previous: new Map() });
+          const seen = new Map<string, string>();
+          for (const [m, a] of r) {
+            for (const [t, ps] of a) {
+              for (const p of ps) {
+                expect(seen.has(`${t}-${p}`)).toBe(false);
+                seen.set(`${t}-${p}`, m);
+                expect(subs.get(m)!).toContain(t === "T1" ? "t1" : "t2");
+              }
+            }
+          }
+          expect(seen.size).toBe(partitions + extra);
+          if (!heterogeneous) {
+            const loads = [...r.values()].map((a) => flat(a).length);
+            expect(Math.max(...loads) - Math.min(...loads)).toBeLessThanOrEqual(1);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+interface Setup {
+  timer: ManualTimer;
+  coordinator: GroupCoordinator;
+  topics: Map<string, TopicInfo>;
+}
+
+async function setup(config: Partial<GroupCoordinatorConfig> = {}): Promise<Setup> {
+  const timer = new ManualTimer(1_000_000);
+  const topics = topicsMap([
+    ["orders", { topicId: ORDERS, partitionCount: 4 }],
+    ["refunds", { topicId: REFUNDS, partitionCount: 2 }],
+  ]);
+  let n = 0;
+  const coordinator = new GroupCoordinator({
+    config: { ...DEFAULT_GROUP_COORDINATOR_CONFIG, ...config },
+    log: new MemoryGroupStateLog(),
+    timer,
+    newUuid: () => `id-${++n}`,
+    topics: () => topics,
+  });
+  await coordinator.load();
+  return { timer, coordinator, topics };
+}
+
+function hb(
+  groupId: string,
+  memberId: string,
+  memberEpoch: number,
+  over: Partial<ConsumerGroupHeartbeatRequest> = {},
+): ConsumerGroupHeartbeatRequest {
+  return {
+    groupId,
+    memberId,
+    memberEpoch,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ["orders"] : null,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: memberEpoch === 0 ? [] : null,
+    ...over,
+  };
+}
+
+/** No partition is owned (assigned or pending revocation) by two members. */
+function checkExclusive(group: ConsumerGroup | undefined): void {
+  if (group === undefined) return;
+  const owners = new Map<string, string>();
+  for (const m of group.members.values()) {
+    for (const a of [m.assignedPartitions, m.partitionsPendingRevocation]) {
+      for (const key of flat(a)) {
+        const other = owners.get(key);
+        if (other !== undefined && other !== m.memberId)
+          throw new Error(`${key} owned by ${other} and ${m.memberId}`);
+        owners.set(key, m.memberId);
+      }
+    }
+  }
+}
+
+const owned = (partitions: number[], topicId = ORDERS) => [{ topicId, partitions }];
+
+describe("ConsumerGroupHeartbeat", () => {
+  it("a second member gets partitions only after the first revoked them", async () => {
+    const { coordinator } = await setup();
+    const c = client("java");
+    const g = () => coordinator.consumerGroup("app");
+    const j1 = coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    expect(j1.errorCode).toBe(0);
+    expect(j1.memberEpoch).toBe(1);
+    expect(j1.heartbeatIntervalMs).toBe(5_000);
+    expect(j1.assignment?.topicPartitions).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3] }]);
+    expect(g()?.state).toBe("Stable");
+
+    const j2 = coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    checkExclusive(g());
+    expect(j2.memberEpoch).toBe(2);
+    // m1 still owns everything: m2 waits with nothing.
+    expect(j2.assignment?.topicPartitions).toEqual([]);
+    expect(g()?.members.get("m2")?.state).toBe("UNRELEASED_PARTITIONS");
+    expect(g()?.state).toBe("Reconciling");
+
+    // m1 is told to keep two partitions; its epoch stays until it confirms the revocation.
+    const r1 = coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 1, { topicPartitions: owned([0, 1, 2, 3]) }),
+      c,
+    );
+    checkExclusive(g());
+    expect(r1.memberEpoch).toBe(1);
+    const kept = r1.assignment!.topicPartitions[0]!.partitions;
+    expect(kept).toHaveLength(2);
+    const r2 = coordinator.consumerGroupHeartbeat(hb("app", "m1", 1, { topicPartitions: owned(kept) }), c);
+    expect(r2.memberEpoch).toBe(2);
+    expect(r2.assignment).toBeNull();
+    const got = coordinator.consumerGroupHeartbeat(hb("app", "m2", 2, { topicPartitions: owned([]) }), c);
+    checkExclusive(g());
+    const theirs = got.assignment!.topicPartitions[0]!.partitions;
+    expect([...kept, ...theirs].sort()).toEqual([0, 1, 2, 3]);
+    expect(g()?.state).toBe("Stable");
+
+    // A leave hands everything back to the other member.
+    const left = coordinator.consumerGroupHeartbeat(hb("app", "m2", -1), c);
+    expect(left.memberEpoch).toBe(-1);
+    const all = coordinator.consumerGroupHeartbeat(hb("app", "m1", 2, { topicPartitions: owned(kept) }), c);
+    expect(all.memberEpoch).toBe(3);
+    expect(all.assignment?.topicPartitions).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3] }]);
+  });
+
+  it("a member that stops heartbeating is removed after the session timeout", async () => {
+    const { coordinator, timer } = await setup({ consumerSessionTimeoutMs: 10_000 });
+    const c = client();
+    coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    for (let i = 0; i < 3; i++) {
+      timer.advance(4_000);
+      const m1 = coordinator.consumerGroup("app")!.members.get("m1")!;
+      coordinator.consumerGroupHeartbeat(
+        hb("app", "m1", m1.memberEpoch, {
+          topicPartitions: owned(flat(m1.assignedPartitions).map((k) => Number(k.split("-")[1]))),
+        }),
+        c,
+      );
+    }
+    expect(coordinator.consumerGroup("app")?.members.has("m2")).toBe(false);
+    expect(coordinator.consumerGroupHeartbeat(hb("app", "m2", 2), c).errorCode).toBe(
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    );
+  });
+
+  it("a member that does not revoke within its rebalance timeout is fenced", async () => {
+    const { coordinator, timer } = await setup();
+    const c = client();
+    coordinator.consumerGroupHeartbeat(hb("app", "m1", 0, { rebalanceTimeoutMs: 5_000 }), c);
+    coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    const r = coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 1, { topicPartitions: owned([0, 1, 2, 3]) }),
+      c,
+    );
+    expect(coordinator.consumerGroup("app")?.members.get("m1")?.state).toBe("UNREVOKED_PARTITIONS");
+    expect(r.memberEpoch).toBe(1);
+    timer.advance(5_000);
+    expect(coordinator.consumerGroup("app")?.members.has("m1")).toBe(false);
+    const m2 = coordinator.consumerGroupHeartbeat(hb("app", "m2", 2, { topicPartitions: owned([]) }), c);
+    expect(m2.assignment?.topicPartitions).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3] }]);
+  });
+
+  it("fences stale and future epochs, accepts the previous epoch when the response was lost", async () => {
+    const { coordinator } = await setup();
+    const c = client();
+    coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    expect(coordinator.consumerGroupHeartbeat(hb("app", "m1", 7), c).errorCode).toBe(
+      ErrorCode.FENCED_MEMBER_EPOCH,
+    );
+    // A subscription change moves the group to epoch 2; the member follows.
+    coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 1, { subscribedTopicNames: ["orders", "refunds"] }),
+      c,
+    );
+    const m = coordinator.consumerGroup("app")!.members.get("m1")!;
+    expect(m.memberEpoch).toBe(2);
+    expect(m.previousMemberEpoch).toBe(1);
+    // Previous epoch with a subset of the current assignment: accepted.
+    expect(
+      coordinator.consumerGroupHeartbeat(
+        hb("app", "m1", m.previousMemberEpoch, { topicPartitions: owned([0]) }),
+        c,
+      ).errorCode,
+    ).toBe(0);
+    expect(coordinator.consumerGroupHeartbeat(hb("app", "ghost", 3), c).errorCode).toBe(
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    );
+  });
+
+  it("validates requests as Kafka does", async () => {
+    const { coordinator } = await setup();
+    const c = client();
+    const code = (r: ConsumerGroupHeartbeatRequest) => coordinator.consumerGroupHeartbeat(r, c).errorCode;
+    expect(code(hb("", "m", 0))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(code(hb("g", "m", 0, { subscribedTopicNames: [] }))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(code(hb("g", "m", 0, { rebalanceTimeoutMs: -1 }))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(code(hb("g", "m", 0, { topicPartitions: owned([1]) }))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(code(hb("g", "", 3))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(code(hb("g", "m", -7))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(code(hb("g", "m", 0, { serverAssignor: "sticky" }))).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
+    expect(code(hb("g", "m", 0, { subscribedTopicNames: null, subscribedTopicRegex: "orders(" }))).toBe(
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+    );
+  });
+
+  it("subscribes by regex, whole names only, never internal topics", async () => {
+    const { coordinator, topics } = await setup();
+    topics.set("__consumer_offsets", { topicId: "AAAAAAAAAAAAAAAAAAAAAw", partitionCount: 50 });
+    topics.set("orders-archive", { topicId: "AAAAAAAAAAAAAAAAAAAABA", partitionCount: 1 });
+    const r = coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 0, {
+        subscribedTopicNames: null,
+        subscribedTopicRegex: "orders|ref.*",
+        serverAssignor: "range",
+      }),
+      client(),
+    );
+    expect(r.assignment?.topicPartitions).toEqual([
+      { topicId: ORDERS, partitions: [0, 1, 2, 3] },
+      { topicId: REFUNDS, partitions: [0, 1] },
+    ]);
+    // A topic created later that matches joins the subscription at the next heartbeat.
+    topics.set("refunds-eu", { topicId: "AAAAAAAAAAAAAAAAAAAABQ", partitionCount: 1 });
+    const next = coordinator.consumerGroupHeartbeat(hb("app", "m1", 1, { topicPartitions: null }), client());
+    expect(next.memberEpoch).toBe(2);
+    expect(next.assignment?.topicPartitions.map((t) => t.topicId)).toContain("AAAAAAAAAAAAAAAAAAAABQ");
+  });
+
+  it("static members: a departed instance's partitions go to its replacement; a live one is not replaced", async () => {
+    const { coordinator } = await setup();
+    const c = client();
+    coordinator.consumerGroupHeartbeat(hb("app", "a1", 0, { instanceId: "host-a" }), c);
+    coordinator.consumerGroupHeartbeat(hb("app", "b1", 0, { instanceId: "host-b" }), c);
+    expect(
+      coordinator.consumerGroupHeartbeat(hb("app", "a2", 0, { instanceId: "host-a" }), c).errorCode,
+    ).toBe(ErrorCode.UNRELEASED_INSTANCE_ID);
+    const before = flat(coordinator.consumerGroup("app")!.members.get("a1")!.assignedPartitions);
+    const left = coordinator.consumerGroupHeartbeat(hb("app", "a1", -2, { instanceId: "host-a" }), c);
+    expect(left.memberEpoch).toBe(-2);
+    const back = coordinator.consumerGroupHeartbeat(hb("app", "a2", 0, { instanceId: "host-a" }), c);
+    expect(back.errorCode).toBe(0);
+    // The replacement keeps the instance's share at once (no waiting for a release).
+    const after = flat(coordinator.consumerGroup("app")!.members.get("a2")!.assignedPartitions);
+    expect(after).toHaveLength(2);
+    expect(after.every((p) => before.includes(p))).toBe(true);
+    expect(back.assignment?.topicPartitions[0]?.partitions).toHaveLength(2);
+    expect(coordinator.consumerGroup("app")!.members.has("a1")).toBe(false);
+  });
+
+  it("classic and consumer groups: Kafka's conversion rules", async () => {
+    const { coordinator } = await setup({ groupInitialRebalanceDelayMs: 0 });
+    // A group with classic members cannot take KIP-848 members.
+    const classicJoin = coordinator.joinGroup(joinRequest("mixed", "", {}), client("old", 3));
+    expect(coordinator.consumerGroupHeartbeat(hb("mixed", "m1", 0), client()).errorCode).toBe(
+      ErrorCode.GROUP_ID_NOT_FOUND,
+    );
+    void classicJoin;
+    // And the reverse.
+    coordinator.consumerGroupHeartbeat(hb("modern", "m1", 0), client());
+    expect((await coordinator.joinGroup(joinRequest("modern", ""), client())).errorCode).toBe(
+      ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+    );
+    // An empty classic group (offsets only) is converted, keeping its offsets.
+    await coordinator.commitOffsets(
+      commitRequest("was-simple", -1, "", [{ topic: "orders", partition: 0, offset: 9n }]),
+      9,
+    );
+    const joined = coordinator.consumerGroupHeartbeat(hb("was-simple", "m1", 0), client());
+    expect(joined.errorCode).toBe(0);
+    expect(
+      coordinator.fetchOffsets("was-simple", [{ name: "orders", partitionIndexes: [0] }]).topics[0]!
+        .partitions[0]!.committedOffset,
+    ).toBe(9n);
+    expect(
+      coordinator
+        .listGroups([], ["consumer"])
+        .groups.map((g) => g.groupId)
+        .sort(),
+    ).toEqual(["modern", "was-simple"]);
+  });
+
+  it("offset commits and fetches check the member epoch", async () => {
+    const { coordinator } = await setup();
+    const r = coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), client());
+    const commit = (epoch: number, member: string, version = 9) =>
+      coordinator.commitOffsets(
+        commitRequest("app", epoch, member, [{ topic: "orders", partition: 0, offset: 3n }]),
+        version,
+      );
+    expect((await commit(r.memberEpoch, "m1"))[0]!.partitions[0]!.errorCode).toBe(0);
+    expect((await commit(r.memberEpoch + 1, "m1"))[0]!.partitions[0]!.errorCode).toBe(
+      ErrorCode.STALE_MEMBER_EPOCH,
+    );
+    expect((await commit(r.memberEpoch, "m1", 8))[0]!.partitions[0]!.errorCode).toBe(
+      ErrorCode.UNSUPPORTED_VERSION,
+    );
+    expect((await commit(r.memberEpoch, "nobody"))[0]!.partitions[0]!.errorCode).toBe(
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    );
+    expect(coordinator.fetchOffsets("app", null, "m1", r.memberEpoch).topics).toHaveLength(1);
+    expect(coordinator.fetchOffsets("app", null, "m1", 99).errorCode).toBe(ErrorCode.STALE_MEMBER_EPOCH);
+    expect(coordinator.fetchOffsets("app", null).errorCode).toBe(0);
+  });
+
+  it("ConsumerGroupDescribe shows epochs, assignor, members and names topics", async () => {
+    const { coordinator } = await setup();
+    coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 0, { serverAssignor: "range" }),
+      client("java-client"),
+    );
+    const [d] = coordinator.consumerGroupDescribe(["app"]);
+    expect(d).toMatchObject({
+      errorCode: 0,
+      groupState: "Stable",
+      groupEpoch: 1,
+      assignmentEpoch: 1,
+      assignorName: "range",
+    });
+    expect(d!.members[0]).toMatchObject({
+      memberId: "m1",
+      memberEpoch: 1,
+      clientId: "java-client",
+      subscribedTopicNames: ["orders"],
+      assignment: { topicPartitions: [{ topicId: ORDERS, topicName: "orders", partitions: [0, 1, 2, 3] }] },
+    });
+    await coordinator.commitOffsets(
+      commitRequest("classic-one", -1, "", [{ topic: "orders", partition: 0, offset: 1n }]),
+      8,
+    );
+    const [missing, classic] = coordinator.consumerGroupDescribe(["nope", "classic-one"]);
+    expect(missing!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    expect(classic!.errorMessage).toMatch(/not a consumer group/);
+  });
+});
