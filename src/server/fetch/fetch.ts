@@ -103,15 +103,15 @@ export async function fetch(
   const maxBytes = Math.max(0, Math.min(request.maxBytes, limits.fetchMaxBytes));
   const readCommitted = request.isolationLevel === READ_COMMITTED;
   let reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
-  let bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
+  const bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
   const mustRespond = reads.some(
     (r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.mustRespond === true,
   );
   if (!mustRespond && request.maxWaitMs > 0 && reads.length > 0 && bytes < request.minBytes) {
     const keys = reads.flatMap((r) => (r.key === undefined ? [] : [r.key]));
     await partitions.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs);
+    // Answer with whatever is there now, as Kafka's DelayedFetch.onComplete reads again.
     reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
-    bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
   }
 
   const plan = context.complete(reads.map((r) => r.outcome));
