@@ -21,9 +21,10 @@ describe("data path at 1,000 partitions", () => {
     broker = await startBroker({ "log.index.size.max.bytes": 65536 });
   });
 
+  // Stopping writes 1,000 producer snapshots and closes 1,000 logs (fsyncs): allow for a slow disk.
   afterAll(async () => {
     await broker?.stop();
-  });
+  }, 180_000);
 
   it("produces to, lists and fetches every partition", async () => {
     const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
@@ -88,5 +89,5 @@ describe("data path at 1,000 partitions", () => {
     expect(incremental.errorCode).toBe(0);
     expect(incremental.responses).toEqual([]);
     await raw.close();
-  }, 120_000);
+  }, 240_000);
 });
