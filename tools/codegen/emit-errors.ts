@@ -1,7 +1,8 @@
 /**
  * Emits error-codes.ts from tools/codegen/error-codes.json: Kafka's closed set of wire error codes
- * (built from Kafka's Errors.java: name, code, default message, and whether the exception extends
- * RetriableException). These go in responses; they are never thrown.
+ * (taken from Kafka 4.4.0's `Errors` enum: name, code, default message, and whether its exception
+ * is a RetriableException; java-crosscheck.test.ts re-checks names and retriability against the
+ * Kafka jars present). These go in responses; they are never thrown.
  */
 import { GENERATED_HEADER } from "./emit-message.js";
 
@@ -33,7 +34,7 @@ export function emitErrorCodes(entries: readonly ErrorCodeEntry[]): string {
   const sorted = [...entries].sort((a, b) => a.code - b.code);
   const out: string[] = [
     GENERATED_HEADER,
-    "// Source: tools/codegen/error-codes.json (from Kafka's Errors.java)",
+    "// Source: tools/codegen/error-codes.json (Kafka 4.4.0's Errors enum)",
     "",
   ];
   out.push("/** Kafka wire error codes by name. */");

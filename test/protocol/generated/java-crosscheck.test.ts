@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { errorCodeInfo } from "../../../src/protocol/generated/error-codes.js";
 import { Writer } from "../../../src/protocol/primitives/writer.js";
 import { ArbitraryBuilder, codecOf, messages, SPEC_PRESENT, versionsOf } from "./schema-arbitraries.js";
 
@@ -57,9 +58,40 @@ interface Case {
   hex: string;
 }
 
+function compileHarness(): string {
+  const classes = mkdtempSync(join(tmpdir(), "krill-crosscheck-"));
+  const javac = spawnSync("javac", ["-cp", CP!, "-d", classes, JAVA_SOURCE], { encoding: "utf8" });
+  if (javac.status !== 0) throw new Error(`javac failed: ${javac.stderr}`);
+  return classes;
+}
+
 describe.skipIf(!AVAILABLE)(
   `generated codecs agree with Kafka ${KAFKA_VERSION}'s own message classes`,
   () => {
+    test("every error code Kafka defines has the same name and retriability here", () => {
+      const classes = compileHarness();
+      try {
+        const java = spawnSync("java", ["-cp", `${classes}:${CP}`, "KafkaCrossCheck", "errors"], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+        expect(java.status, java.stderr).toBe(0);
+        const lines = java.stdout.trim().split("\n");
+        expect(lines.length).toBeGreaterThan(100);
+        for (const line of lines) {
+          const [code, name, retriable] = line.split(" ");
+          const info = errorCodeInfo(Number(code));
+          expect({ code: Number(code), name: info?.name, retriable: info?.retriable }).toEqual({
+            code: Number(code),
+            name,
+            retriable: retriable === "true",
+          });
+        }
+      } finally {
+        rmSync(classes, { recursive: true, force: true });
+      }
+    });
+
     test("Kafka decodes and re-encodes every Krill encoding byte for byte", () => {
       const cases: Case[] = [];
       for (const m of messages()) {
@@ -82,10 +114,8 @@ describe.skipIf(!AVAILABLE)(
           }
         }
       }
-      const classes = mkdtempSync(join(tmpdir(), "krill-crosscheck-"));
+      const classes = compileHarness();
       try {
-        const javac = spawnSync("javac", ["-cp", CP!, "-d", classes, JAVA_SOURCE], { encoding: "utf8" });
-        expect(javac.status, javac.stderr).toBe(0);
         const input = cases.map((c) => `${c.id} ${c.message} ${c.version} ${c.hex}`).join("\n");
         const java = spawnSync("java", ["-cp", `${classes}:${CP}`, "KafkaCrossCheck"], {
           input,

@@ -2,7 +2,8 @@
 // classes. Reads lines "<id> <MessageName> <version> <hex>" on stdin, decodes each frame with
 // Kafka's class for that message, re-encodes it at the same version, and prints one line per
 // input: "<id> OK <hex> <bytesLeftAfterRead>", "<id> ERR <message>", "<id> NOCLASS" or
-// "<id> UNSUPPORTED". Driven by tools/codegen/crosscheck.ts.
+// "<id> UNSUPPORTED". With the argument "errors" it lists Kafka's error codes instead. Driven by
+// test/protocol/generated/java-crosscheck.test.ts.
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.reflect.Constructor;
@@ -52,6 +53,14 @@ public final class KafkaCrossCheck {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("errors")) {
+            // "<code> <NAME> <retriable>" for every error code this Kafka defines.
+            for (org.apache.kafka.common.protocol.Errors e : org.apache.kafka.common.protocol.Errors.values()) {
+                boolean retriable = e.exception() instanceof org.apache.kafka.common.errors.RetriableException;
+                System.out.println(e.code() + " " + e.name() + " " + retriable);
+            }
+            return;
+        }
         HexFormat hex = HexFormat.of();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         StringBuilder out = new StringBuilder();
