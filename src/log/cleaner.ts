@@ -98,6 +98,8 @@ export interface CleanResult {
   bytesAfter: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** Whether the pass completed and moved the first dirty offset (or rewrote anything). */
+  progressed: boolean;
 }
 
 export class LogCleaner {
@@ -147,7 +149,9 @@ export class LogCleaner {
       } catch (err) {
         this.options.events.warn({ err }, "log cleaner pass failed");
       }
-      if (cleaned === undefined && !this.stopping) {
+      // Back off when there was nothing to do, and also when a pass made no progress (the log
+      // changed under it, or it failed), so a busy or broken log cannot keep the loop spinning.
+      if ((cleaned === undefined || !cleaned.progressed) && !this.stopping) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.options.backoffMs);
           timer.unref();
@@ -292,7 +296,11 @@ export class LogCleaner {
       // Retention, DeleteRecords or truncation may remove segments while the pass yields; reading
       // them then fails, and the pass simply ends (the next one starts from the new state).
       const current = log.allSegments();
-      if (log.truncationCount !== truncationsAtStart || segmentsAtStart.some((s) => !current.includes(s))) {
+      if (
+        log.isClosed ||
+        log.truncationCount !== truncationsAtStart ||
+        segmentsAtStart.some((s) => !current.includes(s))
+      ) {
         return this.emptyResult(log);
       }
       throw err;
@@ -309,6 +317,7 @@ export class LogCleaner {
       bytesAfter: 0,
       recordsRemoved: 0,
       tombstonesRemoved: 0,
+      progressed: false,
     };
   }
 
@@ -323,6 +332,7 @@ export class LogCleaner {
       bytesAfter: 0,
       recordsRemoved: 0,
       tombstonesRemoved: 0,
+      progressed: false,
     };
     // Closed segments wholly below the uncleanable offset.
     const candidates = this.segmentsBelow(log, stats.firstUncleanableOffset);
@@ -372,6 +382,7 @@ export class LogCleaner {
       if (rewritten === "log-changed") return result;
     }
     result.endOffset = endOffset;
+    result.progressed = true;
     this.firstDirty.set(log, endOffset);
     this.writeCheckpoints();
     this.options.events.info(

@@ -261,6 +261,11 @@ export class PartitionLog {
     return this.segments;
   }
 
+  /** Closed (shut down or deleted); every operation but `flush` then fails. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private checkUsable(): void {
     if (this.failure !== undefined) throw this.failure;
     if (this.closed) throw new KrillError("STATE", `Log ${this.dir} is closed`);

@@ -275,6 +275,27 @@ describe("LogCleaner", () => {
     expect(fs.readdirSync(path.join(logDir, "busy-0")).some((n) => n.endsWith(".cleaned"))).toBe(false);
   });
 
+  it("runs in the background when the LogManager starts its tasks", async () => {
+    const logDir = tempDir("krill-clean-");
+    dirs.push(logDir);
+    const lm = new LogManager({
+      logDirs: [logDir],
+      defaultConfig: logConfigFrom(COMPACT),
+      cleaner: { backoffMs: 20 },
+    });
+    managers.push(lm);
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "bg", partition: 0 });
+    const clock = new ManualClock(Date.now());
+    for (let i = 0; i < 30; i++) put(log, clock, [[`k${i % 3}`, `v${i}`]]);
+    log.roll();
+    lm.startBackgroundTasks();
+    const deadline = Date.now() + 10_000;
+    while (records(log).length > 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(records(log).map((r) => r.value)).toEqual(["v27", "v28", "v29"]);
+    expect(fs.readFileSync(path.join(logDir, "cleaner-offset-checkpoint"), "utf8")).toBe("0\n1\nbg 0 30\n");
+  });
+
   it("matches a model (latest value per key) over random workloads", async () => {
     await fc.assert(
       fc.asyncProperty(
