@@ -186,6 +186,62 @@ function headline(results: BenchResults): string {
   return table(["Figure", "Kafka", "Krill", "Krill/Kafka", "Goal", "Status"], rows);
 }
 
+type Latency = BrokerResults["latency"];
+
+function latencyTable(title: string, kl: Latency | undefined, rl: Latency | undefined): string {
+  const notes = new Notes();
+  const us = (v: number | undefined | null) => (v == null || v < 0 ? "—" : fmt(v / 1000, 2));
+  const kp = kl?.perfTest;
+  const rp = rl?.perfTest;
+  const ke = kl?.e2e;
+  const re = rl?.e2e;
+  const pcell = (p: typeof kp, v: number | null | undefined) =>
+    p ? notes.cell(String(v ?? "—"), p.ok, p.error) : "not run";
+  const ecell = (e: typeof ke, v: number | null | undefined) =>
+    e ? notes.cell(us(v), e.ok, e.error) : "not run";
+  type Perf = NonNullable<typeof kp>;
+  type E2e = NonNullable<typeof ke>;
+  const perfRow = (label: string, f: (p: Perf) => number | null) => [
+    `perf-test produce ${label}`,
+    pcell(kp, kp ? f(kp) : null),
+    pcell(rp, rp ? f(rp) : null),
+    ratio(rp ? f(rp) : null, kp ? f(kp) : null),
+  ];
+  const e2eRow = (label: string, f: (e: E2e) => number | null | undefined) => [
+    label,
+    ecell(ke, ke ? f(ke) : null),
+    ecell(re, re ? f(re) : null),
+    ratio(re ? f(re) : null, ke ? f(ke) : null),
+  ];
+  const rate = kl?.targetRecordsPerSec ?? rl?.targetRecordsPerSec;
+  const achieved = (e: E2e | undefined) => fmt(e?.achievedRecordsPerSec, 0);
+  return [
+    `### ${title}: ${rate ?? "—"} records/s`,
+    "",
+    table(
+      ["Latency (ms)", "Kafka", "Krill", "Krill/Kafka"],
+      [
+        perfRow("p50", (p) => p.latencyMsP50),
+        perfRow("p99", (p) => p.latencyMsP99),
+        perfRow("p99.9", (p) => p.latencyMsP999),
+        e2eRow("produce p50", (e) => e.produceUs?.p50),
+        e2eRow("produce p99", (e) => e.produceUs?.p99),
+        e2eRow("produce p99.9", (e) => e.produceUs?.p999),
+        e2eRow("end-to-end p50", (e) => e.endToEndUs?.p50),
+        e2eRow("end-to-end p99", (e) => e.endToEndUs?.p99),
+        e2eRow("end-to-end p99.9", (e) => e.endToEndUs?.p999),
+        [
+          "E2eLatency send rate achieved (records/s)",
+          achieved(ke),
+          achieved(re),
+          ratio(re?.achievedRecordsPerSec, ke?.achievedRecordsPerSec),
+        ],
+      ],
+    ),
+    notes.render(),
+  ].join("\n");
+}
+
 function brokerStatus(b: BrokerResults | undefined, kind: string): string {
   if (!b) return `- ${kind}: not run in this run.`;
   const load = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
@@ -314,102 +370,14 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   );
   out.push(consNotes.render());
 
-  const latNotes = new Notes();
-  const kl = kafka?.latency;
-  const rl = krill?.latency;
-  out.push("## Latency at a fixed load (50% of Kafka's measured maximum)");
+  out.push("## Latency at a fixed load");
   out.push("");
   out.push(
-    `Load: ${kl?.targetRecordsPerSec ?? rl?.targetRecordsPerSec ?? "—"} records/s of ${RECORD_BYTES} bytes (half of Kafka's rate on \`acks1-b64k-none-p1-x1\` in this run), acks=1, linger.ms=${LINGER_MS}, 1 partition, ${s.latencyDurationS} s. Two measurements, one after the other: \`kafka-producer-perf-test --throughput\` (produce latency in whole ms, as the tool prints it) and \`bench/java/E2eLatency.java\` (produce latency = send() to acknowledgement, end-to-end = send() to the record arriving at a consumer in the same JVM; microsecond clock; first second left out).`,
+    `acks=1, linger.ms=${LINGER_MS}, batch.size 64 KiB, ${RECORD_BYTES}-byte records, 1 partition, ${s.latencyDurationS} s per measurement, at 50% of Kafka's rate on \`acks1-b64k-none-p1-x1\` in this run (the goal's load) and at 10% (a light load where nothing should queue). Two measurements each, one after the other: \`kafka-producer-perf-test --throughput\` (produce latency in whole ms, as the tool prints it) and \`bench/java/E2eLatency.java\` (produce latency = send() to acknowledgement, end-to-end = send() to the record arriving at a consumer tailing the partition in the same JVM; microsecond clock; first second left out). When the figures are in seconds, the load was above what the machine gave that broker at that moment and records queued in the producer.`,
   );
   out.push("");
-  const us = (v: number | undefined | null) => (v == null || v < 0 ? "—" : fmt(v / 1000, 2));
-  const latRow = (
-    label: string,
-    kv: string,
-    rv: string,
-    kn: number | null | undefined,
-    rn: number | null | undefined,
-  ) => [label, kv, rv, ratio(rn, kn)];
-  const kp = kl?.perfTest;
-  const rp = rl?.perfTest;
-  const ke = kl?.e2e;
-  const re = rl?.e2e;
-  const pcell = (p: typeof kp, v: number | null | undefined) =>
-    p ? latNotes.cell(String(v ?? "—"), p.ok, p.error) : "not run";
-  const ecell = (e: typeof ke, v: number | null | undefined) =>
-    e ? latNotes.cell(us(v), e.ok, e.error) : "not run";
-  out.push(
-    table(
-      ["Latency (ms)", "Kafka", "Krill", "Krill/Kafka"],
-      [
-        latRow(
-          "perf-test produce p50",
-          pcell(kp, kp?.latencyMsP50),
-          pcell(rp, rp?.latencyMsP50),
-          kp?.latencyMsP50,
-          rp?.latencyMsP50,
-        ),
-        latRow(
-          "perf-test produce p99",
-          pcell(kp, kp?.latencyMsP99),
-          pcell(rp, rp?.latencyMsP99),
-          kp?.latencyMsP99,
-          rp?.latencyMsP99,
-        ),
-        latRow(
-          "perf-test produce p99.9",
-          pcell(kp, kp?.latencyMsP999),
-          pcell(rp, rp?.latencyMsP999),
-          kp?.latencyMsP999,
-          rp?.latencyMsP999,
-        ),
-        latRow(
-          "produce p50",
-          ecell(ke, ke?.produceUs?.p50),
-          ecell(re, re?.produceUs?.p50),
-          ke?.produceUs?.p50,
-          re?.produceUs?.p50,
-        ),
-        latRow(
-          "produce p99",
-          ecell(ke, ke?.produceUs?.p99),
-          ecell(re, re?.produceUs?.p99),
-          ke?.produceUs?.p99,
-          re?.produceUs?.p99,
-        ),
-        latRow(
-          "produce p99.9",
-          ecell(ke, ke?.produceUs?.p999),
-          ecell(re, re?.produceUs?.p999),
-          ke?.produceUs?.p999,
-          re?.produceUs?.p999,
-        ),
-        latRow(
-          "end-to-end p50",
-          ecell(ke, ke?.endToEndUs?.p50),
-          ecell(re, re?.endToEndUs?.p50),
-          ke?.endToEndUs?.p50,
-          re?.endToEndUs?.p50,
-        ),
-        latRow(
-          "end-to-end p99",
-          ecell(ke, ke?.endToEndUs?.p99),
-          ecell(re, re?.endToEndUs?.p99),
-          ke?.endToEndUs?.p99,
-          re?.endToEndUs?.p99,
-        ),
-        latRow(
-          "end-to-end p99.9",
-          ecell(ke, ke?.endToEndUs?.p999),
-          ecell(re, re?.endToEndUs?.p999),
-          ke?.endToEndUs?.p999,
-          re?.endToEndUs?.p999,
-        ),
-      ],
-    ),
-  );
-  out.push(latNotes.render());
+  out.push(latencyTable("50% of Kafka's maximum", kafka?.latency, krill?.latency));
+  out.push(latencyTable("10% of Kafka's maximum", kafka?.latencyLight, krill?.latencyLight));
 
   const jsNotes = new Notes();
   out.push("## kafkajs as the load generator");
@@ -592,18 +560,22 @@ export function writePlot(results: BenchResults, root: string): string | null {
       ]),
     ),
   );
-  const ke = kafka?.latency?.e2e;
-  const re = krill?.latency?.e2e;
   const ms = (v: number | undefined) => (v == null || v < 0 ? null : v / 1000);
+  const latencyRows = (
+    tag: string,
+    k: Latency | undefined,
+    r: Latency | undefined,
+  ): [string, number | null | undefined, number | null | undefined][] => [
+    [`${tag} produce p50`, ms(k?.e2e.produceUs?.p50), ms(r?.e2e.produceUs?.p50)],
+    [`${tag} produce p99`, ms(k?.e2e.produceUs?.p99), ms(r?.e2e.produceUs?.p99)],
+    [`${tag} e2e p50`, ms(k?.e2e.endToEndUs?.p50), ms(r?.e2e.endToEndUs?.p50)],
+    [`${tag} e2e p99`, ms(k?.e2e.endToEndUs?.p99), ms(r?.e2e.endToEndUs?.p99)],
+  ];
   writeFileSync(
     join(dir, "latency.dat"),
     datFile([
-      ["produce p50", ms(ke?.produceUs?.p50), ms(re?.produceUs?.p50)],
-      ["produce p99", ms(ke?.produceUs?.p99), ms(re?.produceUs?.p99)],
-      ["produce p99.9", ms(ke?.produceUs?.p999), ms(re?.produceUs?.p999)],
-      ["e2e p50", ms(ke?.endToEndUs?.p50), ms(re?.endToEndUs?.p50)],
-      ["e2e p99", ms(ke?.endToEndUs?.p99), ms(re?.endToEndUs?.p99)],
-      ["e2e p99.9", ms(ke?.endToEndUs?.p999), ms(re?.endToEndUs?.p999)],
+      ...latencyRows("50%", kafka?.latency, krill?.latency),
+      ...latencyRows("10%", kafka?.latencyLight, krill?.latencyLight),
     ]),
   );
   writeFileSync(
@@ -636,8 +608,16 @@ export function writePlot(results: BenchResults, root: string): string | null {
     "set bmargin 7",
     histogram("produce.dat", "Produce throughput (kafka-producer-perf-test)", "MiB/s", true),
     histogram("consume.dat", "Consume throughput (kafka-consumer-perf-test)", "MiB/s", true),
-    "set bmargin 4",
-    histogram("latency.dat", "Latency at 50% of Kafka's max load", "ms", false),
+    "set logscale y",
+    "set yrange [*:*]",
+    histogram(
+      "latency.dat",
+      "Latency at 50% and 10% of Kafka's max load (E2eLatency, log scale)",
+      "ms",
+      true,
+    ),
+    "unset logscale y",
+    "set yrange [0:*]",
     histogram("kafkajs.dat", "kafkajs load generator", "MiB/s", false),
     "unset multiplot",
   ].join("\n");

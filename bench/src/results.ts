@@ -84,7 +84,10 @@ export interface BrokerResults {
   topicsError: string | null;
   producer: ProducerRun[];
   consumer: ConsumerRun[];
+  /** At 50% of Kafka's measured maximum (the goal's load). */
   latency: LatencyRun | null;
+  /** At 10% of Kafka's measured maximum: latency when nothing queues. */
+  latencyLight: LatencyRun | null;
   kafkajsProduce: KafkajsRun | null;
   kafkajsConsume: KafkajsRun | null;
   /** System load averages (1, 5, 15 min) when the broker's phase began and ended. */

@@ -33,6 +33,7 @@ function brokerResults(kind: "kafka" | "krill", over: Partial<BrokerResults>): B
     producer: [],
     consumer: [],
     latency: null,
+    latencyLight: null,
     kafkajsProduce: null,
     kafkajsConsume: null,
     loadAverageBefore: [1, 1, 1],
