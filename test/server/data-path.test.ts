@@ -148,6 +148,7 @@ describe("data path", () => {
           configEntries: [{ name: "cleanup.policy", value: "compact" }],
         },
         { topic: "hostile", numPartitions: 1 },
+        { topic: "strict", numPartitions: 1, configEntries: [{ name: "min.insync.replicas", value: "2" }] },
       ],
     });
   });
@@ -278,6 +279,13 @@ describe("data path", () => {
       { numRuns: 150 },
     );
     expect(raw.closed).toBe(false);
+  });
+
+  it("refuses acks=-1 when min.insync.replicas exceeds the ISR, and accepts acks=1", async () => {
+    const all = await raw.request(PRODUCE_API, 9, produceRequest("strict", 0, batch(["a"]), -1));
+    expect(partitionOf(all).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    const one = await raw.request(PRODUCE_API, 9, produceRequest("strict", 0, batch(["a"]), 1));
+    expect(partitionOf(one)).toMatchObject({ errorCode: 0, baseOffset: 0n });
   });
 
   it("stamps LogAppendTime and returns it", async () => {
