@@ -30,7 +30,7 @@ export interface ConnectionInfo {
   readonly listenerName: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Bytes of earlier responses not yet flushed to the kernel. */
+  /** Logger carrying the connection id and remote address. */
   readonly logger: Logger;
 }
 
