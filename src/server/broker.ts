@@ -275,6 +275,8 @@ export class Broker {
   async #stop(): Promise<void> {
     this.logger.info("broker stopping");
     clearInterval(this.#snapshotTimer);
+    // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
+    this.context.ext.partitions?.purgatory.shutdown();
     await this.#socketServer.stop();
     for (const component of [...this.#components].reverse()) {
       try {

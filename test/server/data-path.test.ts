@@ -338,6 +338,37 @@ describe("data path", () => {
     await consumer.close();
   }, 10_000);
 
+  it("answers a long-polling fetch at once when the broker stops", async () => {
+    const other = await startBroker({});
+    try {
+      const client = await RawClient.connect(other.port, other.host);
+      const k = new Kafka({ brokers: [other.bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await k.connect();
+      await k.createTopics({ topics: [{ topic: "quiet", numPartitions: 1 }] });
+      await k.disconnect();
+      let answered = false;
+      const waiting = client
+        .request(
+          FETCH_API,
+          11,
+          fetchRequest("quiet", [{ partition: 0, offset: 0n }], { maxWaitMs: 60_000, minBytes: 1 }),
+        )
+        .then((r) => {
+          answered = true;
+          return r;
+        });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(answered).toBe(false);
+      await other.stop();
+      // Answered (empty) during the drain, not cut off by the socket server's grace timeout.
+      expect(answered).toBe(true);
+      expect((await waiting).responses[0]!.partitions[0]!.records!.length).toBe(0);
+      await client.close();
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("serves incremental fetch sessions with only changed partitions", async () => {
     const full = await raw.request(
       FETCH_API,
