@@ -29,6 +29,8 @@ const dirArg = process.argv.indexOf("--dir");
 const baseDir = dirArg > 0 ? process.argv[dirArg + 1]! : os.tmpdir();
 const scratch = fs.mkdtempSync(path.join(baseDir, "krill-log-bench-"));
 const TOTAL_BYTES = quick ? 128 << 20 : 512 << 20;
+/** Each throughput figure is the best of this many runs: the machine may be shared. */
+const RUNS = quick ? 2 : 3;
 const MB = 1e6;
 
 function fmtRate(bytes: number, ms: number): string {
@@ -112,13 +114,16 @@ function rawDisk(): { writeMs: number; writeFsyncMs: number; readMs: number } {
     fs.closeSync(fd);
     return ms;
   };
-  const writeMs = Math.min(pass(false), pass(false));
+  const writeMs = Math.min(...Array.from({ length: RUNS }, () => pass(false)));
   const writeFsyncMs = pass(true);
   const fd = fs.openSync(file, "r");
   const buf = Buffer.allocUnsafe(1 << 20);
-  const t0 = performance.now();
-  for (let i = 0; i < blocks; i++) fs.readSync(fd, buf, 0, buf.length, i * buf.length);
-  const readMs = performance.now() - t0;
+  let readMs = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < blocks; i++) fs.readSync(fd, buf, 0, buf.length, i * buf.length);
+    readMs = Math.min(readMs, performance.now() - t0);
+  }
   fs.closeSync(fd);
   fs.rmSync(file);
   return { writeMs, writeFsyncMs, readMs };
@@ -203,6 +208,7 @@ async function scaling(partitions: number): Promise<{ appendUs: number; readUs: 
 
 async function startup(): Promise<{
   segments: number;
+  cleanColdMs: number;
   cleanMs: number;
   uncleanMs: number;
   uncleanAllMs: number;
@@ -229,6 +235,8 @@ async function startup(): Promise<{
     const ms = performance.now() - t0;
     return { m, ms, report };
   };
+  const cleanCold = open();
+  await cleanCold.m.shutdown();
   const clean = open();
   const segments = clean.report.segments;
   await clean.m.shutdown();
@@ -242,7 +250,28 @@ async function startup(): Promise<{
   const uncleanAll = open();
   await uncleanAll.m.shutdown();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { segments, cleanMs: clean.ms, uncleanMs: unclean.ms, uncleanAllMs: uncleanAll.ms };
+  return {
+    segments,
+    cleanColdMs: cleanCold.ms,
+    cleanMs: clean.ms,
+    uncleanMs: unclean.ms,
+    uncleanAllMs: uncleanAll.ms,
+  };
+}
+
+async function bestOf(
+  run: () => Promise<{ appendMs: number; readMs: number; bytes: number }>,
+): Promise<{ appendMs: number; readMs: number; bytes: number }> {
+  let best = await run();
+  for (let i = 1; i < RUNS; i++) {
+    const r = await run();
+    best = {
+      bytes: r.bytes,
+      appendMs: Math.min(best.appendMs, r.appendMs),
+      readMs: Math.min(best.readMs, r.readMs),
+    };
+  }
+  return best;
 }
 
 async function main(): Promise<void> {
@@ -258,7 +287,7 @@ async function main(): Promise<void> {
   console.log("\nappend (1 KiB records) and sequential read (1 MiB fetches, CRC-checked):");
   console.log("batch     append        vs raw write   read");
   for (const size of [16 << 10, 64 << 10, 256 << 10, 1 << 20]) {
-    const r = await appendThroughput(size, false);
+    const r = await bestOf(() => appendThroughput(size, false));
     console.log(
       `${String(size >> 10).padStart(5)} KiB  ${fmtRate(r.bytes, r.appendMs).padEnd(12)}  ${(rate(r.bytes, r.appendMs) / rawWrite).toFixed(2).padEnd(13)}  ${fmtRate(r.bytes, r.readMs)}`,
     );
@@ -281,7 +310,7 @@ async function main(): Promise<void> {
   console.log("\nstartup:");
   const s = await startup();
   console.log(
-    `${s.segments} segments: clean ${s.cleanMs.toFixed(0)} ms, unclean (from recovery points) ${s.uncleanMs.toFixed(0)} ms, unclean without checkpoint (validate all) ${s.uncleanAllMs.toFixed(0)} ms`,
+    `${s.segments} segments: clean ${s.cleanMs.toFixed(0)} ms (first start after writing: ${s.cleanColdMs.toFixed(0)} ms), unclean (from recovery points) ${s.uncleanMs.toFixed(0)} ms, unclean without checkpoint (validate all) ${s.uncleanAllMs.toFixed(0)} ms`,
   );
   fs.rmSync(scratch, { recursive: true, force: true });
 }
