@@ -48,7 +48,8 @@ export function encodeSnapshot(entries: Iterable<ProducerStateEntry>): Buffer {
     o = buf.writeInt32BE(last?.lastSeq ?? -1, o);
     o = buf.writeBigInt64BE(BigInt(last?.lastOffset ?? -1), o);
     o = buf.writeInt32BE(last === undefined ? 0 : last.lastOffset - last.firstOffset, o);
-    o = buf.writeBigInt64BE(BigInt(Math.trunc(last?.timestampMs ?? e.lastTimestampMs)), o);
+    // Kafka stores the producer's last timestamp (it drives expiry after a restart).
+    o = buf.writeBigInt64BE(BigInt(Math.trunc(e.lastTimestampMs)), o);
     o = buf.writeInt32BE(e.coordinatorEpoch, o);
     o = buf.writeBigInt64BE(BigInt(e.currentTxnFirstOffset), o);
   }
