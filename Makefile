@@ -7,6 +7,11 @@ NODE_BIN := $(shell ./scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export KAFKA_SPEC_DIR ?= $(abspath ../shared/kafka-spec)
 
+# Debian packages, Maven-resolved Kafka jars (the reference broker and CLI tools) and compat clients.
+.PHONY: deps
+deps:
+	./scripts/install-compat-deps.sh
+
 .PHONY: help install build run test unit typecheck lint format generate check-generated compat compat-subset bench bench-quick clean
 
 help:
@@ -14,8 +19,11 @@ help:
 	@echo "make test   - install and run everything CI runs"
 	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick clean"
 
+# `npm install` (not `npm ci`): the registry here serves only this platform's optional native
+# packages, so the lockfile lists no other platforms' binaries and `npm ci` would refuse it.
+# With a lockfile present `npm install` installs exactly the locked versions.
 node_modules/.install-stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 install: node_modules/.install-stamp
@@ -46,7 +54,7 @@ typecheck: install
 unit: install
 	vitest run
 
-test: install check-generated lint typecheck build unit
+test: install deps check-generated lint typecheck build unit
 
 compat: build
 	./compat-tests/run-all.sh
