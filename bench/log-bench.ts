@@ -100,6 +100,24 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
   return at;
 }
 
+/** Best time of a plain sequential write of TOTAL_BYTES in `blockBytes` writes (page cache). */
+function rawWriteMs(blockBytes: number): number {
+  const file = path.join(scratch, `raw-${blockBytes}.bin`);
+  const block = Buffer.alloc(blockBytes, 7);
+  const blocks = Math.floor(TOTAL_BYTES / blockBytes);
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < RUNS; r++) {
+    fs.rmSync(file, { force: true });
+    const fd = fs.openSync(file, "w");
+    const t0 = performance.now();
+    for (let i = 0; i < blocks; i++) fs.writeSync(fd, block, 0, blockBytes, i * blockBytes);
+    best = Math.min(best, performance.now() - t0);
+    fs.closeSync(fd);
+  }
+  fs.rmSync(file, { force: true });
+  return (best * TOTAL_BYTES) / (blocks * blockBytes);
+}
+
 function rawDisk(): { writeMs: number; writeFsyncMs: number; readMs: number } {
   const file = path.join(scratch, "raw.bin");
   const block = Buffer.alloc(1 << 20, 7);
@@ -285,11 +303,14 @@ async function main(): Promise<void> {
     `raw disk: write ${fmtRate(TOTAL_BYTES, raw.writeMs)} (page cache), write+fsync ${fmtRate(TOTAL_BYTES, raw.writeFsyncMs)}, read ${fmtRate(TOTAL_BYTES, raw.readMs)}`,
   );
   console.log("\nappend (1 KiB records) and sequential read (1 MiB fetches, CRC-checked):");
-  console.log("batch     append        vs raw write   read");
+  console.log("batch     append        vs 1 MiB raw write  vs raw write of batch-sized blocks  read");
   for (const size of [16 << 10, 64 << 10, 256 << 10, 1 << 20]) {
     const r = await bestOf(() => appendThroughput(size, false));
+    const sameBlockMs = rawWriteMs(size);
+    const sameBlock = rate(TOTAL_BYTES, sameBlockMs);
+    const appendRate = rate(r.bytes, r.appendMs);
     console.log(
-      `${String(size >> 10).padStart(5)} KiB  ${fmtRate(r.bytes, r.appendMs).padEnd(12)}  ${(rate(r.bytes, r.appendMs) / rawWrite).toFixed(2).padEnd(13)}  ${fmtRate(r.bytes, r.readMs)}`,
+      `${String(size >> 10).padStart(5)} KiB  ${fmtRate(r.bytes, r.appendMs).padEnd(12)}  ${(appendRate / rawWrite).toFixed(2).padEnd(18)}  ${`${(appendRate / sameBlock).toFixed(2)} (raw ${fmtRate(TOTAL_BYTES, sameBlockMs)})`.padEnd(34)}  ${fmtRate(r.bytes, r.readMs)}`,
     );
   }
   console.log("\nappend with krill.fsync.before.ack (8 producers, group commit):");
