@@ -89,9 +89,21 @@ export class Dispatcher implements FrameProcessor {
         { clientId, correlationId, reason },
         "answering undecodable request with INVALID_REQUEST",
       );
-      const response = handler.errorResponse(apiVersion, INVALID_REQUEST);
+      let chunks: Buffer[];
+      try {
+        chunks = encodeResponse(
+          handler,
+          handler.errorResponse(apiVersion, INVALID_REQUEST),
+          apiVersion,
+          correlationId,
+        );
+      } catch (encodeErr) {
+        // The handler's error response does not fit this version: a handler bug; fall back to closing.
+        connection.logger.error({ err: encodeErr, api: handler.name }, "error response does not encode");
+        return this.#close(reason, handler.name, startedMs);
+      }
       this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
-      return { kind: "respond", chunks: encodeResponse(handler, response, apiVersion, correlationId) };
+      return { kind: "respond", chunks };
     }
     const ctx: RequestContext = {
       apiKey,
