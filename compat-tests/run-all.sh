@@ -8,7 +8,7 @@
 # Clients: kafkajs java-tools-4.3.1 java-tools-3.9.2 java-consumer kcat confluent-python
 # kafka-python platformatic. SCENARIOS="a b" narrows the scenarios (by name, in every client).
 # When only one target runs, the report keeps the other target's last results (the Runs table
-# shows when each ran). Exits non-zero when any scenario failed or a broker did not start.
+# shows when each ran); when only some clients run, the other clients' last results stay too. Exits non-zero when any scenario failed or a broker did not start.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -77,22 +77,39 @@ run_client() {
 
 status=0
 mkdir -p "$work"
+# A broker left running by an interrupted run would hold its port and data; stop it on any exit.
+current_broker_dir=""
+trap '[ -z "$current_broker_dir" ] || "$here/broker.sh" stop --dir "$current_broker_dir"' EXIT
 for target in $targets; do
   results="$work/results-$target.tsv"
   broker_dir="$work/broker-$target"
-  : >"$results"
-  rm -rf "$broker_dir" "$work/logs/$target"
+  if [ "$clients" = "$all_clients" ] || [ ! -f "$results" ]; then
+    : >"$results"
+    rm -rf "$work/logs/$target"
+  else
+    # A run of some clients replaces only their rows: the other clients' last results stay in
+    # the report. The run's meta rows (time, start-up, duration) describe this latest run.
+    keep=$(mktemp)
+    awk -F '\t' -v clients=" $clients " '
+      $1 == "meta" { next }
+      ($1 == "result" && index(clients, " " $3 " ")) || ($1 == "version" && index(clients, " " $2 " ")) { next }
+      { print }' "$results" >"$keep"
+    mv "$keep" "$results"
+    for client in $clients; do rm -rf "$work/logs/$target/$client"; done
+  fi
+  rm -rf "$broker_dir"
   mkdir -p "$broker_dir"
   export TARGET=$target RESULTS_FILE=$results LOG_DIR="$work/logs"
   printf 'meta\t%s\tstarted_at\t%s\n' "$target" "$(date -u '+%Y-%m-%d %H:%M')" >>"$results"
   if [ "$target" = kafka ]; then
     printf 'meta\t%s\tbroker\tApache Kafka %s (KRaft combined mode, one node)\n' "$target" "$kafka_version" >>"$results"
   else
-    printf 'meta\t%s\tbroker\tKrill %s (%s)\n' "$target" "$(node -p "require('$root/package.json').version")" \
+    printf 'meta\t%s\tbroker\tKrill %s (dist/ built from the working tree at %s)\n' "$target" "$(node -p "require('$root/package.json').version")" \
       "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$results"
   fi
   echo "== $target: starting broker" >&2
   suite_started_ms=$(date +%s%3N)
+  current_broker_dir=$broker_dir
   if bootstrap=$("$here/broker.sh" start "$target" --dir "$broker_dir" --kafka-version "$kafka_version"); then
     printf 'meta\t%s\tstartup_ms\t%s\n' "$target" "$(cat "$broker_dir/startup-ms")" >>"$results"
     echo "== $target: broker at $bootstrap (started in $(cat "$broker_dir/startup-ms") ms)" >&2
@@ -101,6 +118,7 @@ for target in $targets; do
       run_client "$client" || status=1
     done
     "$here/broker.sh" stop --dir "$broker_dir"
+    current_broker_dir=""
   else
     status=1
     printf 'meta\t%s\tstartup_error\tbroker did not start\n' "$target" >>"$results"
