@@ -7,7 +7,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
-import { type Admin, CompressionCodecs, CompressionTypes, Kafka, logLevel, type Producer } from "kafkajs";
+import {
+  type Admin,
+  CompressionCodecs,
+  CompressionTypes,
+  ConfigResourceTypes,
+  Kafka,
+  logLevel,
+  type Producer,
+} from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../src/index.js";
 import { compress, decompress } from "../../src/protocol/compression/index.js";
@@ -303,6 +311,37 @@ describe("data path", () => {
     const [b] = decodeRecordBatches(fetched.responses[0]!.partitions[0]!.records!, DECODE);
     expect(b?.timestampType).toBe("LogAppendTime");
     expect(b?.header.maxTimestamp).toBe(res.logAppendTimeMs);
+  });
+
+  it("follows dynamic broker config changes (log.message.timestamp.type)", async () => {
+    const other = await startBroker({});
+    try {
+      const a = new Kafka({ brokers: [other.bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await a.connect();
+      await a.createTopics({ topics: [{ topic: "dyn", numPartitions: 1 }] });
+      const client = await RawClient.connect(other.port, other.host);
+      const before = partitionOf(
+        await client.request(PRODUCE_API, 9, produceRequest("dyn", 0, batch(["a"]))),
+      );
+      expect(before.logAppendTimeMs).toBe(-1n);
+      await a.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.BROKER,
+            name: String(other.broker.context.nodeId),
+            configEntries: [{ name: "log.message.timestamp.type", value: "LogAppendTime" }],
+          },
+        ],
+      });
+      const after = partitionOf(await client.request(PRODUCE_API, 9, produceRequest("dyn", 0, batch(["b"]))));
+      expect(after.errorCode).toBe(0);
+      expect(after.logAppendTimeMs).toBeGreaterThan(0n);
+      await client.close();
+      await a.disconnect();
+    } finally {
+      await other.stop();
+    }
   });
 
   it("sends no response for acks=0 and keeps answering later requests", async () => {

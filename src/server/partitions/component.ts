@@ -24,7 +24,7 @@ export function dataPathComponent(): BrokerComponent {
       manager = new PartitionManager({
         logs: broker.logs,
         image: () => broker.image(),
-        config: broker.config,
+        config: () => broker.config,
         nodeId: broker.nodeId,
         logger: broker.logger,
       });

@@ -38,7 +38,8 @@ export type PartitionLookup =
 export interface PartitionManagerOptions {
   logs: LogManager;
   image: () => MetadataImage;
-  config: BrokerConfig;
+  /** The broker configuration in force (a new object after a dynamic broker config change). */
+  config: () => BrokerConfig;
   nodeId: number;
   logger: Logger;
   nowMs?: () => number;
@@ -54,7 +55,8 @@ export class PartitionManager {
   readonly nowMs: () => number;
   readonly #options: PartitionManagerOptions;
   readonly #partitions = new Map<string, Partition>();
-  readonly #configCache = new WeakMap<ReadonlyMap<string, string>, TopicConfig>();
+  /** Effective topic configs by broker config, then by the topic's override map (both immutable). */
+  readonly #configCache = new WeakMap<BrokerConfig, WeakMap<ReadonlyMap<string, string>, TopicConfig>>();
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
   #snapshotTimer: NodeJS.Timeout | undefined;
@@ -62,7 +64,7 @@ export class PartitionManager {
   constructor(options: PartitionManagerOptions) {
     this.#options = options;
     this.nowMs = options.nowMs ?? Date.now;
-    const config = options.config;
+    const config = options.config();
     this.purgatory = new DelayedFetchPurgatory({ waitersMax: 10_000 });
     this.fetchSessions = new FetchSessionCache({
       slotsMax: intConfig(config, "max.incremental.fetch.session.cache.slots", 1000),
@@ -104,10 +106,16 @@ export class PartitionManager {
   /** The effective configuration of a topic (broker defaults + the topic's overrides). */
   topicConfig(topic: string): TopicConfig {
     const overrides = this.image().topicConfigs(topic);
-    let config = this.#configCache.get(overrides);
+    const broker = this.#options.config();
+    let byOverrides = this.#configCache.get(broker);
+    if (byOverrides === undefined) {
+      byOverrides = new WeakMap();
+      this.#configCache.set(broker, byOverrides);
+    }
+    let config = byOverrides.get(overrides);
     if (config === undefined) {
-      config = effectiveTopicConfig(this.#options.config, overrides);
-      this.#configCache.set(overrides, config);
+      config = effectiveTopicConfig(broker, overrides);
+      byOverrides.set(overrides, config);
     }
     return config;
   }
