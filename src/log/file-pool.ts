@@ -83,6 +83,25 @@ export class FilePool {
    * holding a descriptor, which keeps pinned descriptors bounded when many partitions roll at once.
    */
   async fsync(path: string): Promise<void> {
+    await this.inFsyncSlot(() => this.fsyncNow(path));
+  }
+
+  /**
+   * fsync of a directory (after files were created or removed in it), under the same bound; the
+   * directory is opened just for it, outside the pool.
+   */
+  async fsyncDirectory(dir: string): Promise<void> {
+    await this.inFsyncSlot(async () => {
+      const handle = await fs.promises.open(dir, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  private async inFsyncSlot(task: () => Promise<void>): Promise<void> {
     if (this.fsyncsInFlight >= FSYNCS_IN_FLIGHT_MAX) {
       // A finishing fsync hands its slot straight to the first waiter.
       await new Promise<void>((resolve) => this.fsyncWaiters.push(resolve));
@@ -90,7 +109,7 @@ export class FilePool {
       this.fsyncsInFlight++;
     }
     try {
-      await this.fsyncNow(path);
+      await task();
     } finally {
       const next = this.fsyncWaiters.shift();
       if (next !== undefined) next();

@@ -732,7 +732,7 @@ export class PartitionLog {
     }
     if (dirDirty && !this.closed) {
       try {
-        await fsyncDirectory(this.dir);
+        await this.pool.fsyncDirectory(this.dir);
       } catch (err) {
         this.dirNeedsFsync = true;
         throw new KrillError("LOG_IO", `fsync of directory ${this.dir} failed`, { cause: err });
@@ -950,14 +950,4 @@ function stampLogAppendTime(records: Buffer, b: BatchInfo, logAppendTimeMs: numb
   records.writeUInt32BE(crc, b.position + CRC_OFFSET);
   b.attributes = attributes;
   b.maxTimestamp = logAppendTimeMs;
-}
-
-/** fsync of a directory (its entries), through the thread pool. */
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
