@@ -307,7 +307,11 @@ export async function buildRecordBatchAsync(options: BuildRecordBatchOptions): P
 }
 
 /** Checks framing and CRC of the batch at `position` and returns its size. */
-function checkBatch(buf: Buffer, position: number, options: DecodeRecordBatchOptions): number {
+function checkBatch(
+  buf: Buffer,
+  position: number,
+  options: Omit<DecodeRecordBatchOptions, "decompressedBytesMax">,
+): number {
   const probe = probeBatch(buf, position, buf.length, options.batchSizeMax ?? BATCH_SIZE_MAX_DEFAULT);
   if (probe.kind === "incomplete") {
     throw new KrillError(
@@ -329,14 +333,23 @@ function checkBatch(buf: Buffer, position: number, options: DecodeRecordBatchOpt
   return probe.sizeBytes;
 }
 
-interface BatchFacts {
+/** A checked batch: its header, size, codec and (still compressed) records section. */
+export interface BatchSection {
   header: BatchHeader;
   sizeBytes: number;
   codec: CompressionCodec;
   section: Buffer;
 }
 
-function batchFacts(buf: Buffer, position: number, options: DecodeRecordBatchOptions): BatchFacts {
+/**
+ * Checks the framing (and, unless told not to, the CRC) of the batch at `position` and returns
+ * its header and records section, without decompressing or decoding anything.
+ */
+export function readBatchSection(
+  buf: Buffer,
+  position: number,
+  options: Omit<DecodeRecordBatchOptions, "decompressedBytesMax">,
+): BatchSection {
   const sizeBytes = checkBatch(buf, position, options);
   const header = readBatchHeader(buf, position);
   const codec = header.attributes & ATTR_COMPRESSION_MASK;
@@ -348,7 +361,7 @@ function batchFacts(buf: Buffer, position: number, options: DecodeRecordBatchOpt
   return { header, sizeBytes, codec: codec as CompressionCodec, section };
 }
 
-function decodeFromPlain(facts: BatchFacts, plain: Buffer): DecodedRecordBatch {
+function decodeFromPlain(facts: BatchSection, plain: Buffer): DecodedRecordBatch {
   const { header } = facts;
   const attributes = header.attributes;
   const isLogAppendTime = (attributes & ATTR_TIMESTAMP_TYPE_MASK) !== 0;
@@ -422,6 +435,53 @@ function decodeRecord(cursor: RecordCursor, header: BatchHeader, isLogAppendTime
 }
 
 /**
+ * Checks that an uncompressed records section holds exactly `recordsCount` well-formed records
+ * (every length within its record, every record within the section, nothing left over) without
+ * materializing any of them: the cheap structural check for code that forwards the section's
+ * bytes, such as recompression. Throws KrillError("CORRUPT_RECORD").
+ */
+export function checkRecordsStructure(plain: Buffer, recordsCount: number): void {
+  if (recordsCount < 0 || recordsCount > plain.length / RECORD_SIZE_MIN) {
+    throw new KrillError(
+      "CORRUPT_RECORD",
+      `record count ${recordsCount} cannot fit in ${plain.length} bytes of records`,
+    );
+  }
+  const cursor = new RecordCursor(plain, 0, plain.length);
+  const body = new RecordCursor(plain, 0, 0);
+  for (let i = 0; i < recordsCount; i++) {
+    const length = cursor.varint();
+    if (length < 0 || length > cursor.remaining) {
+      cursor.fail(`record length ${length} exceeds the ${cursor.remaining} bytes left`);
+    }
+    const end = cursor.position + length;
+    body.reset(cursor.position, end);
+    body.skip(1); // attributes
+    // Read (not skipped) so overlong or oversized varints fail exactly as in decodeRecordBatch.
+    body.varlong(); // timestampDelta
+    body.varint(); // offsetDelta
+    body.skipNullableBytes(); // key
+    body.skipNullableBytes(); // value
+    const headerCount = body.varint();
+    if (headerCount < 0 || headerCount > body.remaining / HEADER_SIZE_MIN) {
+      body.fail(`invalid header count ${headerCount}`);
+    }
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = body.varint();
+      if (keyLength < 0) body.fail(`invalid negative header key length ${keyLength}`);
+      body.skip(keyLength);
+      body.skipNullableBytes();
+    }
+    if (body.remaining !== 0)
+      body.fail(`record declares ${length} bytes but its fields take ${length - body.remaining}`);
+    cursor.position = end;
+  }
+  if (cursor.remaining !== 0) {
+    cursor.fail(`${cursor.remaining} bytes remain after the ${recordsCount} records the batch declares`);
+  }
+}
+
+/**
  * Decodes the batch at `position` (default 0): header, then records, decompressing the records
  * section as needed. Keys, values and header values of uncompressed batches are views into `buf`.
  */
@@ -429,7 +489,7 @@ export function decodeRecordBatch(
   buf: Buffer,
   options: DecodeRecordBatchOptions & { position?: number },
 ): DecodedRecordBatch {
-  const facts = batchFacts(buf, options.position ?? 0, options);
+  const facts = readBatchSection(buf, options.position ?? 0, options);
   const plain =
     facts.codec === CompressionCodec.NONE
       ? facts.section
@@ -442,7 +502,7 @@ export async function decodeRecordBatchAsync(
   buf: Buffer,
   options: DecodeRecordBatchOptions & { position?: number },
 ): Promise<DecodedRecordBatch> {
-  const facts = batchFacts(buf, options.position ?? 0, options);
+  const facts = readBatchSection(buf, options.position ?? 0, options);
   const plain =
     facts.codec === CompressionCodec.NONE
       ? facts.section

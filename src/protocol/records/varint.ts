@@ -9,8 +9,14 @@ export class RecordCursor {
   constructor(
     readonly buf: Buffer,
     public position: number,
-    readonly end: number,
+    public end: number,
   ) {}
+
+  /** Points the cursor at `buf[position, end)`, so one cursor can walk many records. */
+  reset(position: number, end: number): void {
+    this.position = position;
+    this.end = end;
+  }
 
   get remaining(): number {
     return this.end - this.position;
@@ -68,6 +74,20 @@ export class RecordCursor {
       }
     }
     return this.fail("varlong longer than 10 bytes");
+  }
+
+  /** Steps over `length` bytes after checking they are there. */
+  skip(length: number): void {
+    if (length < 0 || length > this.remaining)
+      this.fail(`length ${length} exceeds the ${this.remaining} bytes left`);
+    this.position += length;
+  }
+
+  /** Steps over varint length + bytes (length -1 is null). */
+  skipNullableBytes(): void {
+    const length = this.varint();
+    if (length < -1) this.fail(`invalid negative length ${length}`);
+    if (length > 0) this.skip(length);
   }
 
   /** `length` bytes as a view into the buffer (no copy), after checking they are there. */
