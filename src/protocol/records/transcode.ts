@@ -2,7 +2,7 @@
  * Changing a batch's codec (a topic whose compression.type is not `producer`, Kafka's
  * LogValidator with a target codec) without decoding its records. The uncompressed records
  * section is the same bytes whatever the codec, so the batch is transcoded by decompressing the
- * section, checking its record structure without materializing records, compressing it with the
+ * section, checking its record structure without building record objects, compressing it with the
  * target codec, and writing the same header with the new codec bits, length and CRC. Producer id,
  * epoch, sequence, timestamps, offsets deltas and every record byte are kept exactly.
  */
