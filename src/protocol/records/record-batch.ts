@@ -437,8 +437,8 @@ function decodeRecord(cursor: RecordCursor, header: BatchHeader, isLogAppendTime
 /**
  * Checks that an uncompressed records section holds exactly `recordsCount` well-formed records
  * (every length within its record, every record within the section, nothing left over) without
- * building record objects or copying keys, values or headers: the cheap structural check for code that forwards the section's
- * bytes, such as recompression. Throws KrillError("CORRUPT_RECORD").
+ * building record objects or copying keys, values or headers: the cheap structural check for code
+ * that forwards the section's bytes, such as recompression. Throws KrillError("CORRUPT_RECORD").
  */
 export function checkRecordsStructure(plain: Buffer, recordsCount: number): void {
   if (recordsCount < 0 || recordsCount > plain.length / RECORD_SIZE_MIN) {
