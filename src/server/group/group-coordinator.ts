@@ -235,6 +235,8 @@ const heartbeatKey = (groupId: string, memberId: string) => `heartbeat:${groupId
 const joinKey = (groupId: string) => `join:${groupId}`;
 const syncKey = (groupId: string) => `sync:${groupId}`;
 const EXPIRE_OFFSETS_KEY = "expire-offsets";
+/** Members that got an id (MEMBER_ID_REQUIRED) and have not joined with it yet, per group. */
+export const PENDING_MEMBERS_MAX = 10_000;
 
 export class GroupCoordinator {
   readonly #config: GroupCoordinatorConfig;
@@ -508,7 +510,12 @@ export class GroupCoordinator {
     }
     if (client.apiVersion >= 4) {
       // KIP-394: the member must come back with this id; until then it is pending, and its
-      // pending state expires after the session timeout.
+      // pending state expires after the session timeout. Each costs a timer, so they are bounded
+      // even when group.max.size is not.
+      if (group.numPendingJoinMembers >= PENDING_MEMBERS_MAX) {
+        respond(joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, ""));
+        return;
+      }
       group.addPendingMember(newMemberId);
       this.#timer.schedule(heartbeatKey(group.groupId, newMemberId), join.sessionTimeoutMs, () =>
         this.#expireHeartbeat(group.groupId, newMemberId),

@@ -158,6 +158,23 @@ describe("classic group: joining", () => {
     expect(r.errorCode).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED);
     expect(h.coordinator.classicGroup(G)?.size).toBe(1);
   });
+
+  it("bounds members pending their second join", async () => {
+    const { PENDING_MEMBERS_MAX } = await import("../../../src/server/group/group-coordinator.js");
+    const h = await harness();
+    for (let i = 0; i < PENDING_MEMBERS_MAX; i++) {
+      expect((await h.coordinator.joinGroup(joinRequest(G, ""), client())).errorCode).toBe(
+        ErrorCode.MEMBER_ID_REQUIRED,
+      );
+    }
+    expect((await h.coordinator.joinGroup(joinRequest(G, ""), client())).errorCode).toBe(
+      ErrorCode.GROUP_MAX_SIZE_REACHED,
+    );
+    // They expire after their session timeout, and the group with them.
+    h.timer.advance(10_000);
+    expect(h.coordinator.classicGroup(G)).toBeUndefined();
+    expect(h.timer.size).toBe(1); // only the offset expiry task is left
+  });
 });
 
 describe("classic group: rebalancing", () => {
