@@ -78,6 +78,27 @@ describe("LogManager", () => {
     await lm2.shutdown();
   });
 
+  it("after an unclean shutdown validates only the segments after the recovery point", async () => {
+    const logDir = newDir();
+    const config = logConfigFrom({ "segment.bytes": "500" });
+    const lm = new LogManager({ logDirs: [logDir], defaultConfig: config });
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "rp", partition: 0 });
+    for (let i = 0; i < 30; i++) log.append(simpleBatch(1, 60), leader);
+    await log.flush();
+    lm.writeCheckpoints();
+    const segments = log.numberOfSegments;
+    expect(segments).toBeGreaterThan(5);
+    lm.pool.closeAll(); // crash
+    const lm2 = new LogManager({ logDirs: [logDir], defaultConfig: config });
+    const report = lm2.startup();
+    expect(report.hadCleanShutdown).toBe(false);
+    expect(report.segments).toBe(segments);
+    expect(report.recoveredSegments).toBe(1);
+    expect(lm2.getLog({ topic: "rp", partition: 0 })?.logEndOffset).toBe(30);
+    await lm2.shutdown();
+  });
+
   it("keeps the log start offset across restarts", async () => {
     const logDir = newDir();
     const lm = new LogManager({ logDirs: [logDir] });
