@@ -399,8 +399,8 @@ describe("data path", () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(answered).toBe(false);
       await other.stop();
-      // Answered (empty) during the drain, not cut off by the socket server's grace timeout.
-      expect(answered).toBe(true);
+      // Answered (empty) during the drain; without that the socket server cuts the connection
+      // after its grace period and this request fails.
       expect((await waiting).responses[0]!.partitions[0]!.records!.length).toBe(0);
       await client.close();
     } finally {
