@@ -45,7 +45,8 @@ describe("golden-seeded mutation fuzz", () => {
         decodeRecordBatch(input, { decompressedBytesMax: 1 << 20 });
         decoded++;
       } catch (err) {
-        if (!isKrillError(err)) throw new Error(`iteration ${i} (seed ${SEED}): ${String(err)}`, { cause: err });
+        if (!isKrillError(err))
+          throw new Error(`iteration ${i} (seed ${SEED}): ${String(err)}`, { cause: err });
       }
       const result = validateProducedBatches(input, {
         maxMessageBytes: 1 << 20,

@@ -5,14 +5,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GOLDEN_RECORDS, KCAT_HEADERS, KCAT_LINES } from "../../../tools/capture/golden-records.js";
 import { COMPRESSION_NAMES } from "../../../src/protocol/compression/index.js";
 import { isXerialFramed } from "../../../src/protocol/compression/snappy.js";
 import { isBatchCrcValid } from "../../../src/protocol/records/batch-iterator.js";
 import { parseEndTxnMarker } from "../../../src/protocol/records/control-records.js";
 import { assignOffsetsInPlace } from "../../../src/protocol/records/offset-assignment.js";
-import { type ProduceValidationOptions, validateProducedBatches } from "../../../src/protocol/records/produce-validation.js";
+import {
+  type ProduceValidationOptions,
+  validateProducedBatches,
+} from "../../../src/protocol/records/produce-validation.js";
 import { type DecodedRecordBatch, decodeRecordBatch } from "../../../src/protocol/records/record-batch.js";
+import { GOLDEN_RECORDS, KCAT_HEADERS, KCAT_LINES } from "../../../tools/capture/golden-records.js";
 
 const LIMITS = { decompressedBytesMax: 1 << 20 };
 const VALIDATION: ProduceValidationOptions = {
@@ -57,7 +60,12 @@ describe("golden batches: Java client (kafka-clients 4.4.0 MemoryRecordsBuilder)
       const batch = decodeRecordBatch(buf, LIMITS);
       expect(batch.sizeBytes).toBe(buf.length);
       expect(COMPRESSION_NAMES[batch.compression]).toBe(codec);
-      expect(batch.header).toMatchObject({ baseOffset: 0n, producerId: -1n, producerEpoch: -1, baseSequence: -1 });
+      expect(batch.header).toMatchObject({
+        baseOffset: 0n,
+        producerId: -1n,
+        producerEpoch: -1,
+        baseSequence: -1,
+      });
       expect(batch.header.baseTimestamp).toBe(BigInt(GOLDEN_RECORDS[0]!.timestampMs));
       expect(batch.header.maxTimestamp).toBe(BigInt(GOLDEN_RECORDS[4]!.timestampMs));
       expectGoldenRecords(batch);
@@ -93,7 +101,12 @@ describe("golden batches: Java client (kafka-clients 4.4.0 MemoryRecordsBuilder)
       const batch = decodeRecordBatch(buf, LIMITS);
       expect(batch.isControl).toBe(true);
       expect(batch.isTransactional).toBe(true);
-      expect(batch.header).toMatchObject({ baseOffset: offset, producerId: 4242n, producerEpoch: 3, partitionLeaderEpoch: 5 });
+      expect(batch.header).toMatchObject({
+        baseOffset: offset,
+        producerId: 4242n,
+        producerEpoch: 3,
+        partitionLeaderEpoch: 5,
+      });
       expect(parseEndTxnMarker(batch.records[0]!)).toEqual({ commit, coordinatorEpoch: 7, version: 0 });
       const rebuilt = buildEndTxnMarkerBatch({
         baseOffset: offset,
