@@ -177,19 +177,32 @@ export function compileTopicRegex(source: string): RegExp | null {
   return re;
 }
 
+/** Topics matching each regex, per topics map (a new map comes with each metadata image). */
+const regexMatches = new WeakMap<TopicsByName, Map<string, readonly string[]>>();
+
+function topicsMatching(source: string, topics: TopicsByName): readonly string[] {
+  let byRegex = regexMatches.get(topics);
+  if (byRegex === undefined) {
+    byRegex = new Map();
+    regexMatches.set(topics, byRegex);
+  }
+  let matches = byRegex.get(source);
+  if (matches === undefined) {
+    const re = compileTopicRegex(source);
+    matches = re === null ? [] : [...topics.keys()].filter((name) => !name.startsWith("__") && re.test(name));
+    byRegex.set(source, matches);
+  }
+  return matches;
+}
+
 /** The existing topics a member subscribes to (internal topics never match a regex). */
 export function memberTopics(member: ConsumerMember, topics: TopicsByName): string[] {
-  const out: string[] = [];
-  for (const name of member.subscribedTopicNames) if (topics.has(name)) out.push(name);
+  const out = new Set<string>();
+  for (const name of member.subscribedTopicNames) if (topics.has(name)) out.add(name);
   if (member.subscribedTopicRegex !== null) {
-    const re = compileTopicRegex(member.subscribedTopicRegex);
-    if (re !== null) {
-      for (const name of topics.keys()) {
-        if (!name.startsWith("__") && re.test(name) && !out.includes(name)) out.push(name);
-      }
-    }
+    for (const name of topicsMatching(member.subscribedTopicRegex, topics)) out.add(name);
   }
-  return out;
+  return [...out];
 }
 
 /** A stable text of the subscribed topics' ids and sizes: when it changes, the epoch moves. */

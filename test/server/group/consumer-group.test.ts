@@ -118,7 +118,8 @@ describe("assignors", () => {
 interface Setup {
   timer: ManualTimer;
   coordinator: GroupCoordinator;
-  topics: Map<string, TopicInfo>;
+  /** The topics the coordinator sees; replace the map to model a new metadata image. */
+  state: { topics: Map<string, TopicInfo> };
 }
 
 async function setup(config: Partial<GroupCoordinatorConfig> = {}): Promise<Setup> {
@@ -133,10 +134,11 @@ async function setup(config: Partial<GroupCoordinatorConfig> = {}): Promise<Setu
     log: new MemoryGroupStateLog(),
     timer,
     newUuid: () => `id-${++n}`,
-    topics: () => topics,
+    topics: () => state.topics,
   });
+  const state = { topics };
   await coordinator.load();
-  return { timer, coordinator, topics };
+  return { timer, coordinator, state };
 }
 
 function hb(
@@ -306,9 +308,12 @@ describe("ConsumerGroupHeartbeat", () => {
   });
 
   it("subscribes by regex, whole names only, never internal topics", async () => {
-    const { coordinator, topics } = await setup();
-    topics.set("__consumer_offsets", { topicId: "AAAAAAAAAAAAAAAAAAAAAw", partitionCount: 50 });
-    topics.set("orders-archive", { topicId: "AAAAAAAAAAAAAAAAAAAABA", partitionCount: 1 });
+    const { coordinator, state } = await setup();
+    state.topics = new Map([
+      ...state.topics,
+      ["__consumer_offsets", { topicId: "AAAAAAAAAAAAAAAAAAAAAw", partitionCount: 50 }],
+      ["orders-archive", { topicId: "AAAAAAAAAAAAAAAAAAAABA", partitionCount: 1 }],
+    ]);
     const r = coordinator.consumerGroupHeartbeat(
       hb("app", "m1", 0, {
         subscribedTopicNames: null,
@@ -322,7 +327,10 @@ describe("ConsumerGroupHeartbeat", () => {
       { topicId: REFUNDS, partitions: [0, 1] },
     ]);
     // A topic created later that matches joins the subscription at the next heartbeat.
-    topics.set("refunds-eu", { topicId: "AAAAAAAAAAAAAAAAAAAABQ", partitionCount: 1 });
+    state.topics = new Map([
+      ...state.topics,
+      ["refunds-eu", { topicId: "AAAAAAAAAAAAAAAAAAAABQ", partitionCount: 1 }],
+    ]);
     const next = coordinator.consumerGroupHeartbeat(hb("app", "m1", 1, { topicPartitions: null }), client());
     expect(next.memberEpoch).toBe(2);
     expect(next.assignment?.topicPartitions.map((t) => t.topicId)).toContain("AAAAAAAAAAAAAAAAAAAABQ");
