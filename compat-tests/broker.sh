@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the broker a compat run talks to: the reference Apache Kafka (KRaft combined
 # mode, one node, from the Maven jars resolved by scripts/install-compat-deps.sh) or Krill
-# (bin/krill). Both listen on 127.0.0.1 only.
+# (bin/krill start --config), both from the same generated server.properties, both on 127.0.0.1
+# only.
 #
 #   broker.sh start kafka|krill --dir DIR [--port PORT] [--kafka-version V]
 #       Creates DIR (config, data, logs), starts the broker in the background, waits until it
@@ -103,12 +104,13 @@ start_krill() {
   local dir=$1 port=$2
   [ -x "$root/bin/krill" ] || die "bin/krill is missing"
   [ -f "$root/dist/src/cli.js" ] || die "Krill is not built (dist/src/cli.js missing); run 'make build'"
-  setsid "$root/bin/krill" start \
-    --override "listeners=PLAINTEXT://127.0.0.1:$port" \
-    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
-    --override "log.dirs=$dir/data" \
-    --override "node.id=1" \
-    >"$dir/broker.out" 2>&1 </dev/null &
+  # The very server.properties the reference Kafka gets (Krill accepts Kafka's keys and reports
+  # the ones it does not use), so both targets run with the same settings, such as
+  # group.initial.rebalance.delay.ms=0. Krill needs no storage formatting step.
+  local controller_port
+  controller_port=$(free_port)
+  write_kafka_config "$dir" "$port" "$controller_port"
+  setsid "$root/bin/krill" start --config "$dir/server.properties" >"$dir/broker.out" 2>&1 </dev/null &
   echo $! >"$dir/broker.pid"
 }
 
