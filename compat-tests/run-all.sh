@@ -12,7 +12,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
+# Assigned first so that set -e stops the run when no usable Node is found.
+node_bin=$("$root/scripts/ensure-node.sh")
+export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 
 kafka_version=${KAFKA_VERSION:-4.3.1}
 kafka_legacy_version=${KAFKA_LEGACY_VERSION:-3.9.2}
