@@ -415,6 +415,43 @@ export class PartitionLog {
    * KrillError OFFSET_OUT_OF_RANGE; a corrupt stored batch throws CORRUPT_SEGMENT.
    */
   read(fetchOffset: number, maxBytes: number, options: ReadOptions = {}): ReadResult {
+    const plan = this.planRead(fetchOffset, maxBytes, options);
+    if (plan.segment === undefined) return plan.result;
+    const r = plan.segment.read(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch);
+    return fillRead(plan.result, r);
+  }
+
+  /**
+   * As `read`, with the bulk read in the thread pool, so reading data that is not in the page cache
+   * does not stall the event loop (a catching-up consumer would otherwise delay every produce and
+   * fetch on the broker). If the log was truncated or the segment removed while the read ran, the
+   * read is redone synchronously against the current log, so truncated data is never served.
+   */
+  async readAsync(fetchOffset: number, maxBytes: number, options: ReadOptions = {}): Promise<ReadResult> {
+    const plan = this.planRead(fetchOffset, maxBytes, options);
+    const segment = plan.segment;
+    if (segment === undefined) return plan.result;
+    const truncationsBefore = this.truncations;
+    const r = await segment.readAsync(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch);
+    if (this.truncations !== truncationsBefore || this.closed || !this.segments.includes(segment)) {
+      return this.read(fetchOffset, maxBytes, options);
+    }
+    return fillRead(plan.result, r);
+  }
+
+  /** Checks the request and finds the segment and byte position a read starts at. */
+  private planRead(
+    fetchOffset: number,
+    maxBytes: number,
+    options: ReadOptions,
+  ): {
+    result: ReadResult;
+    segment?: LogSegment;
+    position: number;
+    bytesMax: number;
+    upper: number;
+    minOneBatch: boolean;
+  } {
     this.checkUsable();
     const logEndOffset = this.logEndOffset;
     if (!Number.isSafeInteger(fetchOffset) || fetchOffset < this.logStart || fetchOffset > logEndOffset) {
@@ -434,19 +471,15 @@ export class PartitionLog {
       logStartOffset: this.logStart,
       logEndOffset,
     };
-    if (fetchOffset >= upper) return result;
+    const plan = { result, position: 0, bytesMax, upper, minOneBatch };
+    if (fetchOffset >= upper) return plan;
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
       const first = segment.locate(fetchOffset);
       if (first === undefined) continue;
-      const r = segment.read(first.position, bytesMax, upper, minOneBatch);
-      if (r.records.length > 0) {
-        result.records = r.records;
-        result.nextOffset = r.nextOffset;
-      }
-      return result;
+      return { ...plan, segment, position: first.position };
     }
-    return result;
+    return plan;
   }
 
   /** Index of the segment whose range holds `offset` (the last with baseOffset <= offset). */
@@ -950,4 +983,12 @@ function stampLogAppendTime(records: Buffer, b: BatchInfo, logAppendTimeMs: numb
   records.writeUInt32BE(crc, b.position + CRC_OFFSET);
   b.attributes = attributes;
   b.maxTimestamp = logAppendTimeMs;
+}
+
+function fillRead(result: ReadResult, r: { records: Buffer; nextOffset: number }): ReadResult {
+  if (r.records.length > 0) {
+    result.records = r.records;
+    result.nextOffset = r.nextOffset;
+  }
+  return result;
 }

@@ -242,10 +242,103 @@ export class LogSegment {
    */
   read(position: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): SegmentRead {
     const available = this.sizeBytes - position;
-    const empty: SegmentRead = { records: Buffer.alloc(0), nextOffset: -1 };
-    if (available <= 0) return empty;
-    let buf = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE)));
-    let got = this.readFully(buf, position);
+    if (available <= 0) return { records: Buffer.alloc(0), nextOffset: -1 };
+    const buf = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE)));
+    const got = this.readFully(buf, position);
+    const first = this.collect(
+      buf,
+      got,
+      position,
+      available,
+      maxBytes,
+      maxOffsetExclusive,
+      minOneBatch,
+      true,
+    );
+    if (first.kind === "done") return first.read;
+    // The first batch alone is larger than maxBytes: complete exactly that batch.
+    const whole = Buffer.allocUnsafe(first.sizeBytes);
+    buf.copy(whole, 0, 0, got);
+    const rest = this.readFully(whole.subarray(got), position + got);
+    return this.collectWhole(whole, got + rest, position, available, maxBytes, maxOffsetExclusive, true);
+  }
+
+  /**
+   * As `read`, but the bulk read runs in the thread pool on a pinned descriptor, so a read from disk
+   * (data not in the page cache) does not stall the event loop. The caller re-checks the log after
+   * the await: the segment may have been truncated meanwhile (PartitionLog.readAsync does).
+   */
+  async readAsync(
+    position: number,
+    maxBytes: number,
+    maxOffsetExclusive: number,
+    minOneBatch: boolean,
+  ): Promise<SegmentRead> {
+    const available = this.sizeBytes - position;
+    if (available <= 0) return { records: Buffer.alloc(0), nextOffset: -1 };
+    const pinned = this.pool.pin(this.logPath);
+    const truncationsBefore = this.truncations;
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE)));
+      const got = await readFullyAsync(pinned.fd, buf, position);
+      const remember = () => this.truncations === truncationsBefore;
+      const first = this.collect(
+        buf,
+        got,
+        position,
+        available,
+        maxBytes,
+        maxOffsetExclusive,
+        minOneBatch,
+        remember(),
+      );
+      if (first.kind === "done") return first.read;
+      const whole = Buffer.allocUnsafe(first.sizeBytes);
+      buf.copy(whole, 0, 0, got);
+      const rest = await readFullyAsync(pinned.fd, whole.subarray(got), position + got);
+      return this.collectWhole(
+        whole,
+        got + rest,
+        position,
+        available,
+        maxBytes,
+        maxOffsetExclusive,
+        remember(),
+      );
+    } finally {
+      pinned.release();
+    }
+  }
+
+  private collectWhole(
+    whole: Buffer,
+    got: number,
+    position: number,
+    available: number,
+    maxBytes: number,
+    maxOffsetExclusive: number,
+    remember: boolean,
+  ): SegmentRead {
+    if (got < whole.length) throw this.corruptAt(position, "segment file is shorter than its batch");
+    const again = this.collect(whole, got, position, available, maxBytes, maxOffsetExclusive, true, remember);
+    if (again.kind !== "done") throw this.corruptAt(position, "batch size changed while reading");
+    return again.read;
+  }
+
+  /**
+   * Picks the whole, CRC-valid batches out of `buf[0, got)` (read from `position`); asks for the
+   * first batch's full size when it alone does not fit and `minOneBatch` wants it anyway.
+   */
+  private collect(
+    buf: Buffer,
+    got: number,
+    position: number,
+    available: number,
+    maxBytes: number,
+    maxOffsetExclusive: number,
+    minOneBatch: boolean,
+    remember: boolean,
+  ): { kind: "done"; read: SegmentRead } | { kind: "need"; sizeBytes: number } {
     let p = 0;
     let nextOffset = -1;
     while (p + BATCH_HEADER_SIZE <= got) {
@@ -258,16 +351,7 @@ export class LogSegment {
       if (info.lastOffset >= maxOffsetExclusive) break;
       if (p + checked > got || p + checked > maxBytes) {
         if (p > 0 || !minOneBatch) break;
-        if (p + checked > got) {
-          // The first batch alone is larger than maxBytes: complete exactly that batch, keeping
-          // the bytes already read.
-          const whole = Buffer.allocUnsafe(checked);
-          buf.copy(whole, 0, 0, got);
-          const rest = this.readFully(whole.subarray(got), position + got);
-          if (got + rest < checked) throw this.corruptAt(position, "segment file is shorter than its batch");
-          buf = whole;
-          got = checked;
-        }
+        if (p + checked > got) return { kind: "need", sizeBytes: checked };
       }
       if (!isCrcValid(buf, p, checked)) {
         if (p === 0) throw this.corruptAt(position, `CRC mismatch in batch at offset ${info.baseOffset}`);
@@ -277,8 +361,8 @@ export class LogSegment {
       nextOffset = info.lastOffset + 1;
       if (p >= maxBytes) break;
     }
-    if (p > 0) this.rememberReadEnd(nextOffset, position + p);
-    return { records: buf.subarray(0, p), nextOffset };
+    if (p > 0 && remember) this.rememberReadEnd(nextOffset, position + p);
+    return { kind: "done", read: { records: buf.subarray(0, p), nextOffset } };
   }
 
   /**
@@ -287,6 +371,8 @@ export class LogSegment {
    * and bounded; cleared when the segment is truncated (a cleaned segment is a new object).
    */
   private readonly readEnds = new Map<number, number>();
+  /** Bumped on truncation, so an asynchronous read that raced with one remembers nothing. */
+  private truncations = 0;
 
   private rememberReadEnd(nextOffset: number, position: number): void {
     this.readEnds.delete(nextOffset);
@@ -523,6 +609,7 @@ export class LogSegment {
     this.pool.withFd(this.logPath, (fd) => fs.ftruncateSync(fd, first.position));
     this.sizeBytes = first.position;
     this.readEnds.clear();
+    this.truncations++;
     this.maxTimestampKnown = false;
     const problem = this.loadTail(maxIndexBytes);
     if (problem !== undefined) throw this.corruptAt(first.position, problem);
@@ -560,4 +647,19 @@ export class LogSegment {
     this.timeIndex.delete();
     fs.rmSync(path.join(this.dir, segmentFileName(this.baseOffset, TXN_INDEX_FILE_SUFFIX)), { force: true });
   }
+}
+
+/** Reads into all of `buf` from `position` in the thread pool; returns the bytes read (short at EOF). */
+async function readFullyAsync(fd: number, buf: Buffer, position: number): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const n = await new Promise<number>((resolve, reject) =>
+      fs.read(fd, buf, got, buf.length - got, position + got, (err, bytesRead) =>
+        err ? reject(new KrillError("LOG_IO", "read failed", { cause: err })) : resolve(bytesRead),
+      ),
+    );
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }
