@@ -25,6 +25,18 @@ import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordDat
 export const TOPIC_NAME_LENGTH_MAX = 249;
 /** Krill's bound on partitions per topic: each one holds open files. */
 export const PARTITIONS_PER_TOPIC_MAX = 10_000;
+/** Krill's bound on partitions in the whole cluster, so one request cannot exhaust the node. */
+export const PARTITIONS_TOTAL_MAX = 100_000;
+
+function partitionCount(image: MetadataImage): number {
+  let n = 0;
+  for (const t of image.topicsByName.values()) n += t.partitions.length;
+  return n;
+}
+
+function totalLimitMessage(adding: number, existing: number): string {
+  return `Adding ${adding} partition(s) to the ${existing} existing would exceed Krill's limit of ${PARTITIONS_TOTAL_MAX} partitions.`;
+}
 /** Producer ids handed out per ProducerIdsRecord, as Kafka's controller does. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
@@ -188,6 +200,7 @@ export class MetadataController {
       const counts = new Map<string, number>();
       for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
       const namesInBatch = new Set<string>();
+      let partitionsTotal = partitionCount(image);
       for (const r of requests) {
         const fail = (errorCode: number, errorMessage: string): void => {
           results.push({
@@ -228,6 +241,10 @@ export class MetadataController {
           fail(placement.errorCode, placement.errorMessage);
           continue;
         }
+        if (partitionsTotal + placement.replicas.length > PARTITIONS_TOTAL_MAX) {
+          fail(ErrorCode.INVALID_PARTITIONS, totalLimitMessage(placement.replicas.length, partitionsTotal));
+          continue;
+        }
         const configError = this.#topicConfigError(r.configs);
         if (configError !== undefined) {
           fail(ErrorCode.INVALID_CONFIG, configError);
@@ -235,6 +252,7 @@ export class MetadataController {
         }
         const topicId = this.#randomUuid();
         namesInBatch.add(r.name);
+        partitionsTotal += placement.replicas.length;
         results.push({
           name: r.name,
           topicId,
@@ -405,6 +423,7 @@ export class MetadataController {
       const records: MetadataRecord[] = [];
       const counts = new Map<string, number>();
       for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
+      let partitionsTotal = partitionCount(image);
       const brokerIds = [...image.brokers.values()]
         .filter((b) => !b.fenced)
         .map((b) => b.brokerId)
@@ -441,6 +460,10 @@ export class MetadataController {
           continue;
         }
         const added = r.count - current;
+        if (partitionsTotal + added > PARTITIONS_TOTAL_MAX) {
+          fail(ErrorCode.INVALID_PARTITIONS, totalLimitMessage(added, partitionsTotal));
+          continue;
+        }
         let replicas: number[][];
         if (r.assignments !== null) {
           if (r.assignments.length !== added) {
@@ -472,6 +495,7 @@ export class MetadataController {
           replicas = roundRobin(brokerIds, current, added, rf);
         }
         results.push({ name: r.name, errorCode: ErrorCode.NONE, errorMessage: null });
+        partitionsTotal += added;
         replicas.forEach((reps, i) => {
           records.push({
             type: "Partition",

@@ -119,6 +119,15 @@ describe("MetadataController", () => {
     expect(log.nextOffset).toBe(before);
   });
 
+  it("bounds partitions per topic and in total", async () => {
+    const many = Array.from({ length: 11 }, (_, i) => topic(`big${i}`, 10_000));
+    const results = await controller.createTopics([...many, topic("huge", 10_001)], true);
+    expect(results.slice(0, 10).every((r) => r.errorCode === 0)).toBe(true);
+    expect(results[10]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+    expect(results[10]!.errorMessage).toContain("100000");
+    expect(results[11]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+  });
+
   it("deletes by name and id, and reports unknown ones", async () => {
     const [a] = await controller.createTopics([topic("a"), topic("b")], false);
     const results = await controller.deleteTopics([
