@@ -24,6 +24,31 @@ const OPEN_FLAGS = fs.constants.O_RDWR;
 const CREATE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
 const FSYNCS_IN_FLIGHT_MAX = 4;
+const READS_IN_FLIGHT_MAX = 16;
+
+/** A counting semaphore: at most `max` tasks run; the rest wait in order. */
+class Slots {
+  private inUse = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.inUse >= this.max) {
+      // A finishing task hands its slot straight to the first waiter.
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    } else {
+      this.inUse++;
+    }
+    try {
+      return await task();
+    } finally {
+      const next = this.waiters.shift();
+      if (next !== undefined) next();
+      else this.inUse--;
+    }
+  }
+}
 
 export interface PinnedFd {
   readonly fd: number;
@@ -35,8 +60,8 @@ export class FilePool {
   /** Insertion order is recency order: the first key is the least recently used. */
   private readonly open = new Map<string, Entry>();
   private opensTotal = 0;
-  private fsyncsInFlight = 0;
-  private readonly fsyncWaiters: (() => void)[] = [];
+  private readonly fsyncSlots = new Slots(FSYNCS_IN_FLIGHT_MAX);
+  private readonly readSlots = new Slots(READS_IN_FLIGHT_MAX);
 
   constructor(maxOpenFiles: number) {
     if (!Number.isInteger(maxOpenFiles) || maxOpenFiles < 4) {
@@ -101,20 +126,16 @@ export class FilePool {
     });
   }
 
-  private async inFsyncSlot(task: () => Promise<void>): Promise<void> {
-    if (this.fsyncsInFlight >= FSYNCS_IN_FLIGHT_MAX) {
-      // A finishing fsync hands its slot straight to the first waiter.
-      await new Promise<void>((resolve) => this.fsyncWaiters.push(resolve));
-    } else {
-      this.fsyncsInFlight++;
-    }
-    try {
-      await task();
-    } finally {
-      const next = this.fsyncWaiters.shift();
-      if (next !== undefined) next();
-      else this.fsyncsInFlight--;
-    }
+  private inFsyncSlot(task: () => Promise<void>): Promise<void> {
+    return this.fsyncSlots.run(task);
+  }
+
+  /**
+   * Runs an asynchronous read that pins a descriptor, at most READS_IN_FLIGHT_MAX at once, so
+   * pinned descriptors stay bounded however many consumers read at the same time.
+   */
+  withReadSlot<T>(task: () => Promise<T>): Promise<T> {
+    return this.readSlots.run(task);
   }
 
   private async fsyncNow(path: string): Promise<void> {

@@ -44,7 +44,7 @@ import {
   TIME_INDEX_FILE_SUFFIX,
   type TopicPartition,
 } from "./names.js";
-import { LogSegment } from "./segment.js";
+import { LogSegment, type SegmentRead } from "./segment.js";
 
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 /** Bound on the decompressed size of a batch decoded to answer ListOffsets. */
@@ -432,10 +432,17 @@ export class PartitionLog {
     const segment = plan.segment;
     if (segment === undefined) return plan.result;
     const truncationsBefore = this.truncations;
-    const r = await segment.readAsync(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch);
-    if (this.truncations !== truncationsBefore || this.closed || !this.segments.includes(segment)) {
-      return this.read(fetchOffset, maxBytes, options);
+    const changed = () =>
+      this.truncations !== truncationsBefore || this.closed || !this.segments.includes(segment);
+    let r: SegmentRead;
+    try {
+      r = await segment.readAsync(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch);
+    } catch (err) {
+      // The segment may have been deleted (retention, truncation) while the read waited.
+      if (changed()) return this.read(fetchOffset, maxBytes, options);
+      throw err;
     }
+    if (changed()) return this.read(fetchOffset, maxBytes, options);
     return fillRead(plan.result, r);
   }
 

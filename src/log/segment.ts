@@ -274,6 +274,15 @@ export class LogSegment {
     maxOffsetExclusive: number,
     minOneBatch: boolean,
   ): Promise<SegmentRead> {
+    return this.pool.withReadSlot(() => this.readPinned(position, maxBytes, maxOffsetExclusive, minOneBatch));
+  }
+
+  private async readPinned(
+    position: number,
+    maxBytes: number,
+    maxOffsetExclusive: number,
+    minOneBatch: boolean,
+  ): Promise<SegmentRead> {
     const available = this.sizeBytes - position;
     if (available <= 0) return { records: Buffer.alloc(0), nextOffset: -1 };
     const pinned = this.pool.pin(this.logPath);
