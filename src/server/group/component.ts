@@ -14,6 +14,7 @@
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
 import { isKrillError, KrillError } from "../../errors.js";
+import { parseEndTxnMarker } from "../../protocol/records/control-records.js";
 import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../metadata/internal-topics.js";
@@ -133,6 +134,15 @@ export class PartitionGroupStateLog implements GroupStateLog {
     const found = this.#partitions.lookup(CONSUMER_OFFSETS_TOPIC, partition);
     if (!found.ok) return;
     const p = found.partition;
+    const pendingTxn = new Map<bigint, CoordinatorRecord[]>();
+    const pendingRecords = (producerId: bigint): CoordinatorRecord[] => {
+      let list = pendingTxn.get(producerId);
+      if (list === undefined) {
+        list = [];
+        pendingTxn.set(producerId, list);
+      }
+      return list;
+    };
     let offset = p.logStartOffset;
     const end = p.highWatermark;
     while (offset < end) {
@@ -151,10 +161,25 @@ export class PartitionGroupStateLog implements GroupStateLog {
       for (const batch of decodeRecordBatches(read.records, {
         decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX,
       })) {
-        if (batch.isControl) continue;
+        if (batch.isControl) {
+          // Transactional offset commits (TxnOffsetCommit) count only once their transaction
+          // commits; a transaction still open at the end is the transaction coordinator's to
+          // finish (src/server/txn/txn-offsets.ts).
+          if (batch.isTransactional) {
+            const pending = pendingTxn.get(batch.header.producerId);
+            pendingTxn.delete(batch.header.producerId);
+            const marker = batch.records[0];
+            if (pending !== undefined && marker !== undefined && parseEndTxnMarker(marker).commit) {
+              for (const record of pending) onRecord(record);
+            }
+          }
+          continue;
+        }
+        const target = batch.isTransactional ? pendingRecords(batch.header.producerId) : undefined;
         for (const r of batch.records) {
           if (r.offset < BigInt(offset) || r.key === null) continue;
-          onRecord({ key: r.key, value: r.value });
+          if (target !== undefined) target.push({ key: r.key, value: r.value });
+          else onRecord({ key: r.key, value: r.value });
         }
       }
       offset = read.nextOffset;

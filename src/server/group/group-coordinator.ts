@@ -51,6 +51,12 @@ import { coordinatorPartitionFor } from "./java-hash.js";
 import { type OffsetAndMetadata, OffsetStore } from "./offset-store.js";
 import {
   type CoordinatorRecord,
+  consumerGroupCurrentMemberAssignmentRecord,
+  consumerGroupMemberMetadataRecord,
+  consumerGroupMetadataRecord,
+  consumerGroupTargetAssignmentMemberRecord,
+  consumerGroupTargetAssignmentMetadataRecord,
+  type DecodedGroupRecord,
   decodeGroupRecord,
   groupMetadataRecord,
   offsetCommitRecord,
@@ -248,6 +254,7 @@ export class GroupCoordinator {
   /** KIP-848 groups; a group id is in at most one of the two maps. */
   readonly #consumerGroups = new Map<string, ConsumerGroup>();
   readonly #topics: () => TopicsByName;
+  readonly #loadingConsumerGroups = new Map<string, LoadingConsumerGroup>();
   readonly #offsets = new OffsetStore();
   #loaded = false;
   #closed = false;
@@ -297,6 +304,7 @@ export class GroupCoordinator {
     }
     if (this.#closed) return;
     const nowMs = this.#timer.nowMs();
+    this.#finishConsumerGroupsLoad(nowMs);
     for (const group of this.#groups.values()) {
       for (const member of group.members.values())
         this.#rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
@@ -345,7 +353,37 @@ export class GroupCoordinator {
         return;
       }
       this.#groups.set(decoded.group, this.#groupFromRecord(decoded.group, decoded.value));
+    } else if (decoded.type !== "Skipped") {
+      replayConsumerRecord(this.#loadingConsumerGroups, decoded);
     }
+  }
+
+  /** Builds the KIP-848 groups replayed from the log, with fresh session timers. */
+  #finishConsumerGroupsLoad(nowMs: number): void {
+    const topics = this.#topics();
+    for (const [groupId, loaded] of this.#loadingConsumerGroups) {
+      const group = new ConsumerGroup(groupId, nowMs);
+      group.groupEpoch = loaded.groupEpoch;
+      group.assignmentEpoch = loaded.assignmentEpoch;
+      for (const [memberId, target] of loaded.targets) group.targetAssignment.set(memberId, target);
+      for (const member of loaded.members.values()) {
+        if (member.metadataSeen) group.updateMember(undefined, member.member, nowMs);
+      }
+      group.subscriptionSignature = subscriptionSignature(group.subscribedTopics(topics), topics);
+      // An offsets-only classic group of the same id was made while replaying commits; a group
+      // id is never in both maps, and a classic group with members (which conversion would have
+      // tombstoned) keeps it.
+      const classic = this.#groups.get(groupId);
+      if (classic !== undefined) {
+        if (!classic.isEmpty || classic.size > 0) continue;
+        this.#groups.delete(groupId);
+      }
+      this.#consumerGroups.set(groupId, group);
+      for (const member of group.members.values()) {
+        this.#scheduleConsumerSession(group, member.memberId, this.#config.consumerSessionTimeoutMs);
+      }
+    }
+    this.#loadingConsumerGroups.clear();
   }
 
   #groupFromRecord(groupId: string, value: GroupMetadataValue): ClassicGroup {
@@ -432,7 +470,9 @@ export class GroupCoordinator {
         respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, join.memberId));
         return;
       }
+      const before = snapshotConsumerGroup(consumerGroup);
       this.#consumerGroups.delete(join.groupId);
+      void this.#persistConsumerGroup(join.groupId, before);
     }
     let group = this.#groups.get(join.groupId);
     const isNewGroup = group === undefined;
@@ -1057,7 +1097,19 @@ export class GroupCoordinator {
    * (epoch > 0), or leaves (-1; -2 for a static member that will come back). Runs to completion
    * synchronously: Krill keeps KIP-848 group state in memory only (see docs/groups.md).
    */
-  consumerGroupHeartbeat(
+  async consumerGroupHeartbeat(
+    request: ConsumerGroupHeartbeatRequest,
+    client: ClientInfo,
+  ): Promise<ConsumerHeartbeatResult> {
+    const before = snapshotConsumerGroup(this.#consumerGroups.get(request.groupId));
+    const result = this.#consumerGroupHeartbeat(request, client);
+    if (result.errorCode !== ErrorCode.NONE) return result;
+    const failure = await this.#persistConsumerGroup(request.groupId, before);
+    if (failure !== null) return { ...result, errorCode: failure, errorMessage: null, assignment: null };
+    return result;
+  }
+
+  #consumerGroupHeartbeat(
     request: ConsumerGroupHeartbeatRequest,
     client: ClientInfo,
   ): ConsumerHeartbeatResult {
@@ -1409,7 +1461,9 @@ export class GroupCoordinator {
       const member = group.members.get(memberId);
       if (this.#consumerGroups.get(group.groupId) !== group || member === undefined) return;
       this.#logger.info({ groupId: group.groupId, memberId }, "consumer group member session expired");
+      const before = snapshotConsumerGroup(group);
       this.#fenceConsumerMember(group, member, "session expired");
+      void this.#persistConsumerGroup(group.groupId, before);
     });
   }
 
@@ -1421,7 +1475,15 @@ export class GroupCoordinator {
       { groupId: group.groupId, memberId, memberEpoch },
       "member did not revoke partitions in time",
     );
+    const before = snapshotConsumerGroup(group);
     this.#fenceConsumerMember(group, member, "rebalance timeout");
+    void this.#persistConsumerGroup(group.groupId, before);
+  }
+
+  /** Writes what changed in a KIP-848 group since `before`; resolves to null or an error code. */
+  #persistConsumerGroup(groupId: string, before: ConsumerGroupSnapshot): Promise<number | null> {
+    const records = consumerGroupDelta(groupId, before, this.#consumerGroups.get(groupId));
+    return records.length === 0 ? Promise.resolve(null) : this.#append(groupId, records);
   }
 
   #cancelConsumerTimers(group: ConsumerGroup, memberId: string): void {
@@ -1755,6 +1817,7 @@ export class GroupCoordinator {
       const tombstones = this.#offsets
         .entries(groupId)
         .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
+      tombstones.push(...consumerGroupDelta(groupId, snapshotConsumerGroup(consumerGroup), undefined));
       this.#consumerGroups.delete(groupId);
       this.#offsets.deleteGroup(groupId);
       const failed = tombstones.length === 0 ? null : await this.#append(groupId, tombstones);
@@ -1880,7 +1943,10 @@ export class GroupCoordinator {
         records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
         expired++;
       }
-      if (!this.#offsets.hasOffsets(group.groupId)) this.#consumerGroups.delete(group.groupId);
+      if (!this.#offsets.hasOffsets(group.groupId)) {
+        records.push(...consumerGroupDelta(group.groupId, snapshotConsumerGroup(group), undefined));
+        this.#consumerGroups.delete(group.groupId);
+      }
       if (records.length > 0) writes.push(this.#append(group.groupId, records));
     }
     await Promise.all(writes);
@@ -1936,6 +2002,50 @@ export class GroupCoordinator {
       })),
     });
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transactional offset commits (API for the transaction coordinator, src/server/txn/txn-offsets.ts:
+  // TxnOffsetCommit records are written there as transactional batches and become visible here
+  // only when their transaction commits).
+
+  /**
+   * TxnOffsetCommit member checks (Kafka's validateTransactionalOffsetCommit): none when the
+   * request carries no member (v0-2, or a producer without group metadata); otherwise the member
+   * and its generation (classic) or epoch (KIP-848, ILLEGAL_GENERATION when stale) must be current.
+   */
+  validateTxnOffsetCommit(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+  ): number {
+    if (!this.#loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const unchecked = generationId < 0 && memberId === "" && groupInstanceId === null;
+    const consumerGroup = this.#consumerGroups.get(groupId);
+    if (consumerGroup !== undefined) {
+      if (unchecked) return ErrorCode.NONE;
+      const member = consumerGroup.members.get(memberId);
+      if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      return generationId === member.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    }
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return generationId >= 0 ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.NONE;
+    if (unchecked) return ErrorCode.NONE;
+    return this.#validateOffsetCommit(group, memberId, groupInstanceId, generationId);
+  }
+
+  /** The offsets of a committed transaction become visible (its COMMIT marker is in the log). */
+  applyTxnOffsets(
+    groupId: string,
+    offsets: readonly { topic: string; partition: number; value: OffsetAndMetadata }[],
+  ): void {
+    if (!this.#groups.has(groupId) && !this.#consumerGroups.has(groupId)) {
+      this.#groups.set(groupId, new ClassicGroup(groupId, "Empty", this.#timer.nowMs()));
+    }
+    for (const o of offsets) this.#offsets.put(groupId, o.topic, o.partition, o.value);
+  }
+  // End of the transactional offset commit API.
 
   /** Appends to the group's partition; resolves to null, or to the error code to answer with. */
   async #append(groupId: string, records: readonly CoordinatorRecord[]): Promise<number | null> {
@@ -2020,4 +2130,238 @@ function toTopicPartitions(a: Assignment): { topicId: string; partitions: number
     .filter(([, ps]) => ps.size > 0)
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
     .map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((x, y) => x - y) }));
+}
+
+// -----------------------------------------------------------------------------------------------
+// KIP-848 records: what changed in a group becomes Kafka's records; loading rebuilds the groups.
+
+interface ConsumerGroupSnapshot {
+  readonly exists: boolean;
+  readonly groupEpoch: number;
+  readonly assignmentEpoch: number;
+  readonly members: ReadonlyMap<string, ConsumerMember>;
+  readonly targets: ReadonlyMap<string, Assignment>;
+}
+
+function snapshotConsumerGroup(group: ConsumerGroup | undefined): ConsumerGroupSnapshot {
+  if (group === undefined) {
+    return { exists: false, groupEpoch: -1, assignmentEpoch: -1, members: new Map(), targets: new Map() };
+  }
+  return {
+    exists: true,
+    groupEpoch: group.groupEpoch,
+    assignmentEpoch: group.assignmentEpoch,
+    members: new Map(group.members),
+    targets: new Map(group.targetAssignment),
+  };
+}
+
+const MEMBER_STATE_CODES = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2 } as const;
+
+function memberStateFromCode(code: number): ConsumerMember["state"] {
+  if (code === 1) return "UNREVOKED_PARTITIONS";
+  if (code === 2) return "UNRELEASED_PARTITIONS";
+  return "STABLE";
+}
+
+function metadataChanged(a: ConsumerMember, b: ConsumerMember): boolean {
+  return (
+    a.instanceId !== b.instanceId ||
+    a.rackId !== b.rackId ||
+    a.clientId !== b.clientId ||
+    a.clientHost !== b.clientHost ||
+    a.rebalanceTimeoutMs !== b.rebalanceTimeoutMs ||
+    a.serverAssignor !== b.serverAssignor ||
+    a.subscribedTopicRegex !== b.subscribedTopicRegex ||
+    a.subscribedTopicNames.join("\u0000") !== b.subscribedTopicNames.join("\u0000")
+  );
+}
+
+function currentAssignmentChanged(a: ConsumerMember, b: ConsumerMember): boolean {
+  return (
+    a.memberEpoch !== b.memberEpoch ||
+    a.previousMemberEpoch !== b.previousMemberEpoch ||
+    a.state !== b.state ||
+    !assignmentEquals(a.assignedPartitions, b.assignedPartitions) ||
+    !assignmentEquals(a.partitionsPendingRevocation, b.partitionsPendingRevocation)
+  );
+}
+
+/** The records that take a group from `before` to `group` (undefined: the group is gone). */
+function consumerGroupDelta(
+  groupId: string,
+  before: ConsumerGroupSnapshot,
+  group: ConsumerGroup | undefined,
+): CoordinatorRecord[] {
+  const records: CoordinatorRecord[] = [];
+  const removeMember = (memberId: string) => {
+    records.push(consumerGroupCurrentMemberAssignmentRecord(groupId, memberId, null));
+    records.push(consumerGroupTargetAssignmentMemberRecord(groupId, memberId, null));
+    records.push(consumerGroupMemberMetadataRecord(groupId, memberId, null));
+  };
+  if (group === undefined) {
+    if (!before.exists) return records;
+    for (const memberId of before.members.keys()) removeMember(memberId);
+    records.push(consumerGroupTargetAssignmentMetadataRecord(groupId, null));
+    records.push(consumerGroupMetadataRecord(groupId, null));
+    return records;
+  }
+  for (const [memberId, m] of group.members) {
+    const prev = before.members.get(memberId);
+    if (prev === undefined || metadataChanged(prev, m)) {
+      records.push(
+        consumerGroupMemberMetadataRecord(groupId, memberId, {
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: [...m.subscribedTopicNames],
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+          serverAssignor: m.serverAssignor,
+          classicMemberMetadata: null,
+        }),
+      );
+    }
+  }
+  if (!before.exists || group.groupEpoch !== before.groupEpoch) {
+    records.push(consumerGroupMetadataRecord(groupId, { epoch: group.groupEpoch }));
+  }
+  for (const [memberId, target] of group.targetAssignment) {
+    const prev = before.targets.get(memberId);
+    if (prev === undefined || !assignmentEquals(prev, target)) {
+      records.push(
+        consumerGroupTargetAssignmentMemberRecord(groupId, memberId, {
+          topicPartitions: toTopicPartitions(target),
+        }),
+      );
+    }
+  }
+  if (!before.exists || group.assignmentEpoch !== before.assignmentEpoch) {
+    records.push(
+      consumerGroupTargetAssignmentMetadataRecord(groupId, { assignmentEpoch: group.assignmentEpoch }),
+    );
+  }
+  for (const [memberId, m] of group.members) {
+    const prev = before.members.get(memberId);
+    if (prev === undefined || currentAssignmentChanged(prev, m)) {
+      records.push(
+        consumerGroupCurrentMemberAssignmentRecord(groupId, memberId, {
+          memberEpoch: m.memberEpoch,
+          previousMemberEpoch: m.previousMemberEpoch,
+          state: MEMBER_STATE_CODES[m.state],
+          assignedPartitions: toTopicPartitions(m.assignedPartitions),
+          partitionsPendingRevocation: toTopicPartitions(m.partitionsPendingRevocation),
+        }),
+      );
+    }
+  }
+  for (const memberId of before.members.keys()) if (!group.members.has(memberId)) removeMember(memberId);
+  for (const memberId of before.targets.keys()) {
+    if (!group.targetAssignment.has(memberId) && group.members.has(memberId)) {
+      records.push(consumerGroupTargetAssignmentMemberRecord(groupId, memberId, null));
+    }
+  }
+  return records;
+}
+
+interface LoadingConsumerGroup {
+  groupEpoch: number;
+  assignmentEpoch: number;
+  readonly members: Map<string, { member: ConsumerMember; metadataSeen: boolean }>;
+  readonly targets: Map<string, Assignment>;
+}
+
+function toAssignment(tps: readonly { topicId: string; partitions: readonly number[] }[]): Assignment {
+  const a: Assignment = new Map();
+  for (const tp of tps) a.set(tp.topicId, new Set(tp.partitions));
+  return a;
+}
+
+function replayConsumerRecord(
+  loading: Map<string, LoadingConsumerGroup>,
+  decoded: Exclude<DecodedGroupRecord, { type: "OffsetCommit" | "GroupMetadata" | "Skipped" }>,
+): void {
+  let group = loading.get(decoded.group);
+  if (decoded.type === "ConsumerGroupMetadata" && decoded.value === null) {
+    loading.delete(decoded.group);
+    return;
+  }
+  if (group === undefined) {
+    group = { groupEpoch: 0, assignmentEpoch: 0, members: new Map(), targets: new Map() };
+    loading.set(decoded.group, group);
+  }
+  const memberOf = (memberId: string) => {
+    let entry = group.members.get(memberId);
+    if (entry === undefined) {
+      entry = {
+        metadataSeen: false,
+        member: {
+          memberId,
+          instanceId: null,
+          rackId: null,
+          clientId: "",
+          clientHost: "",
+          rebalanceTimeoutMs: -1,
+          serverAssignor: null,
+          subscribedTopicNames: [],
+          subscribedTopicRegex: null,
+          memberEpoch: 0,
+          previousMemberEpoch: 0,
+          state: "STABLE",
+          assignedPartitions: new Map(),
+          partitionsPendingRevocation: new Map(),
+        },
+      };
+      group.members.set(memberId, entry);
+    }
+    return entry;
+  };
+  switch (decoded.type) {
+    case "ConsumerGroupMetadata":
+      group.groupEpoch = decoded.value!.epoch;
+      break;
+    case "ConsumerGroupTargetAssignmentMetadata":
+      if (decoded.value !== null) group.assignmentEpoch = decoded.value.assignmentEpoch;
+      break;
+    case "ConsumerGroupTargetAssignmentMember":
+      if (decoded.value === null) group.targets.delete(decoded.memberId);
+      else group.targets.set(decoded.memberId, toAssignment(decoded.value.topicPartitions));
+      break;
+    case "ConsumerGroupMemberMetadata": {
+      if (decoded.value === null) {
+        group.members.delete(decoded.memberId);
+        break;
+      }
+      const entry = memberOf(decoded.memberId);
+      const v = decoded.value;
+      entry.metadataSeen = true;
+      entry.member = {
+        ...entry.member,
+        instanceId: v.instanceId,
+        rackId: v.rackId,
+        clientId: v.clientId,
+        clientHost: v.clientHost,
+        subscribedTopicNames: v.subscribedTopicNames,
+        subscribedTopicRegex: v.subscribedTopicRegex,
+        rebalanceTimeoutMs: v.rebalanceTimeoutMs,
+        serverAssignor: v.serverAssignor,
+      };
+      break;
+    }
+    case "ConsumerGroupCurrentMemberAssignment": {
+      if (decoded.value === null) break;
+      const entry = memberOf(decoded.memberId);
+      const v = decoded.value;
+      entry.member = {
+        ...entry.member,
+        memberEpoch: v.memberEpoch,
+        previousMemberEpoch: v.previousMemberEpoch,
+        state: memberStateFromCode(v.state),
+        assignedPartitions: toAssignment(v.assignedPartitions),
+        partitionsPendingRevocation: toAssignment(v.partitionsPendingRevocation),
+      };
+      break;
+    }
+  }
 }

@@ -19,9 +19,9 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   ordering: "serial",
-  handle(ctx, request): ConsumerGroupHeartbeatResponse {
+  async handle(ctx, request): Promise<ConsumerGroupHeartbeatResponse> {
     const coordinator = groupCoordinatorOf(ctx.broker).kick();
-    const result = coordinator.consumerGroupHeartbeat(
+    const result = await coordinator.consumerGroupHeartbeat(
       ctx.apiVersion >= 1 ? request : { ...request, subscribedTopicRegex: null },
       {
         apiVersion: ctx.apiVersion,

@@ -122,8 +122,12 @@ interface Setup {
   state: { topics: Map<string, TopicInfo> };
 }
 
-async function setup(config: Partial<GroupCoordinatorConfig> = {}): Promise<Setup> {
-  const timer = new ManualTimer(1_000_000);
+async function setup(
+  config: Partial<GroupCoordinatorConfig> = {},
+  shared: { log?: MemoryGroupStateLog; timer?: ManualTimer } = {},
+): Promise<Setup & { log: MemoryGroupStateLog }> {
+  const timer = shared.timer ?? new ManualTimer(1_000_000);
+  const log = shared.log ?? new MemoryGroupStateLog();
   const topics = topicsMap([
     ["orders", { topicId: ORDERS, partitionCount: 4 }],
     ["refunds", { topicId: REFUNDS, partitionCount: 2 }],
@@ -131,14 +135,14 @@ async function setup(config: Partial<GroupCoordinatorConfig> = {}): Promise<Setu
   let n = 0;
   const coordinator = new GroupCoordinator({
     config: { ...DEFAULT_GROUP_COORDINATOR_CONFIG, ...config },
-    log: new MemoryGroupStateLog(),
+    log,
     timer,
     newUuid: () => `id-${++n}`,
     topics: () => state.topics,
   });
   const state = { topics };
   await coordinator.load();
-  return { timer, coordinator, state };
+  return { timer, coordinator, state, log };
 }
 
 function hb(
@@ -185,14 +189,14 @@ describe("ConsumerGroupHeartbeat", () => {
     const { coordinator } = await setup();
     const c = client("java");
     const g = () => coordinator.consumerGroup("app");
-    const j1 = coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    const j1 = await coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
     expect(j1.errorCode).toBe(0);
     expect(j1.memberEpoch).toBe(1);
     expect(j1.heartbeatIntervalMs).toBe(5_000);
     expect(j1.assignment?.topicPartitions).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3] }]);
     expect(g()?.state).toBe("Stable");
 
-    const j2 = coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    const j2 = await coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
     checkExclusive(g());
     expect(j2.memberEpoch).toBe(2);
     // m1 still owns everything: m2 waits with nothing.
@@ -201,7 +205,7 @@ describe("ConsumerGroupHeartbeat", () => {
     expect(g()?.state).toBe("Reconciling");
 
     // m1 is told to keep two partitions; its epoch stays until it confirms the revocation.
-    const r1 = coordinator.consumerGroupHeartbeat(
+    const r1 = await coordinator.consumerGroupHeartbeat(
       hb("app", "m1", 1, { topicPartitions: owned([0, 1, 2, 3]) }),
       c,
     );
@@ -209,19 +213,28 @@ describe("ConsumerGroupHeartbeat", () => {
     expect(r1.memberEpoch).toBe(1);
     const kept = r1.assignment!.topicPartitions[0]!.partitions;
     expect(kept).toHaveLength(2);
-    const r2 = coordinator.consumerGroupHeartbeat(hb("app", "m1", 1, { topicPartitions: owned(kept) }), c);
+    const r2 = await coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 1, { topicPartitions: owned(kept) }),
+      c,
+    );
     expect(r2.memberEpoch).toBe(2);
     expect(r2.assignment).toBeNull();
-    const got = coordinator.consumerGroupHeartbeat(hb("app", "m2", 2, { topicPartitions: owned([]) }), c);
+    const got = await coordinator.consumerGroupHeartbeat(
+      hb("app", "m2", 2, { topicPartitions: owned([]) }),
+      c,
+    );
     checkExclusive(g());
     const theirs = got.assignment!.topicPartitions[0]!.partitions;
     expect([...kept, ...theirs].sort()).toEqual([0, 1, 2, 3]);
     expect(g()?.state).toBe("Stable");
 
     // A leave hands everything back to the other member.
-    const left = coordinator.consumerGroupHeartbeat(hb("app", "m2", -1), c);
+    const left = await coordinator.consumerGroupHeartbeat(hb("app", "m2", -1), c);
     expect(left.memberEpoch).toBe(-1);
-    const all = coordinator.consumerGroupHeartbeat(hb("app", "m1", 2, { topicPartitions: owned(kept) }), c);
+    const all = await coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 2, { topicPartitions: owned(kept) }),
+      c,
+    );
     expect(all.memberEpoch).toBe(3);
     expect(all.assignment?.topicPartitions).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3] }]);
   });
@@ -229,12 +242,12 @@ describe("ConsumerGroupHeartbeat", () => {
   it("a member that stops heartbeating is removed after the session timeout", async () => {
     const { coordinator, timer } = await setup({ consumerSessionTimeoutMs: 10_000 });
     const c = client();
-    coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
-    coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    await coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    await coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
     for (let i = 0; i < 3; i++) {
       timer.advance(4_000);
       const m1 = coordinator.consumerGroup("app")!.members.get("m1")!;
-      coordinator.consumerGroupHeartbeat(
+      await coordinator.consumerGroupHeartbeat(
         hb("app", "m1", m1.memberEpoch, {
           topicPartitions: owned(flat(m1.assignedPartitions).map((k) => Number(k.split("-")[1]))),
         }),
@@ -242,7 +255,7 @@ describe("ConsumerGroupHeartbeat", () => {
       );
     }
     expect(coordinator.consumerGroup("app")?.members.has("m2")).toBe(false);
-    expect(coordinator.consumerGroupHeartbeat(hb("app", "m2", 2), c).errorCode).toBe(
+    expect((await coordinator.consumerGroupHeartbeat(hb("app", "m2", 2), c)).errorCode).toBe(
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -250,9 +263,9 @@ describe("ConsumerGroupHeartbeat", () => {
   it("a member that does not revoke within its rebalance timeout is fenced", async () => {
     const { coordinator, timer } = await setup();
     const c = client();
-    coordinator.consumerGroupHeartbeat(hb("app", "m1", 0, { rebalanceTimeoutMs: 5_000 }), c);
-    coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
-    const r = coordinator.consumerGroupHeartbeat(
+    await coordinator.consumerGroupHeartbeat(hb("app", "m1", 0, { rebalanceTimeoutMs: 5_000 }), c);
+    await coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    const r = await coordinator.consumerGroupHeartbeat(
       hb("app", "m1", 1, { topicPartitions: owned([0, 1, 2, 3]) }),
       c,
     );
@@ -260,19 +273,22 @@ describe("ConsumerGroupHeartbeat", () => {
     expect(r.memberEpoch).toBe(1);
     timer.advance(5_000);
     expect(coordinator.consumerGroup("app")?.members.has("m1")).toBe(false);
-    const m2 = coordinator.consumerGroupHeartbeat(hb("app", "m2", 2, { topicPartitions: owned([]) }), c);
+    const m2 = await coordinator.consumerGroupHeartbeat(
+      hb("app", "m2", 2, { topicPartitions: owned([]) }),
+      c,
+    );
     expect(m2.assignment?.topicPartitions).toEqual([{ topicId: ORDERS, partitions: [0, 1, 2, 3] }]);
   });
 
   it("fences stale and future epochs, accepts the previous epoch when the response was lost", async () => {
     const { coordinator } = await setup();
     const c = client();
-    coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
-    expect(coordinator.consumerGroupHeartbeat(hb("app", "m1", 7), c).errorCode).toBe(
+    await coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    expect((await coordinator.consumerGroupHeartbeat(hb("app", "m1", 7), c)).errorCode).toBe(
       ErrorCode.FENCED_MEMBER_EPOCH,
     );
     // A subscription change moves the group to epoch 2; the member follows.
-    coordinator.consumerGroupHeartbeat(
+    await coordinator.consumerGroupHeartbeat(
       hb("app", "m1", 1, { subscribedTopicNames: ["orders", "refunds"] }),
       c,
     );
@@ -281,12 +297,14 @@ describe("ConsumerGroupHeartbeat", () => {
     expect(m.previousMemberEpoch).toBe(1);
     // Previous epoch with a subset of the current assignment: accepted.
     expect(
-      coordinator.consumerGroupHeartbeat(
-        hb("app", "m1", m.previousMemberEpoch, { topicPartitions: owned([0]) }),
-        c,
+      (
+        await coordinator.consumerGroupHeartbeat(
+          hb("app", "m1", m.previousMemberEpoch, { topicPartitions: owned([0]) }),
+          c,
+        )
       ).errorCode,
     ).toBe(0);
-    expect(coordinator.consumerGroupHeartbeat(hb("app", "ghost", 3), c).errorCode).toBe(
+    expect((await coordinator.consumerGroupHeartbeat(hb("app", "ghost", 3), c)).errorCode).toBe(
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -294,15 +312,16 @@ describe("ConsumerGroupHeartbeat", () => {
   it("validates requests as Kafka does", async () => {
     const { coordinator } = await setup();
     const c = client();
-    const code = (r: ConsumerGroupHeartbeatRequest) => coordinator.consumerGroupHeartbeat(r, c).errorCode;
-    expect(code(hb("", "m", 0))).toBe(ErrorCode.INVALID_REQUEST);
-    expect(code(hb("g", "m", 0, { subscribedTopicNames: [] }))).toBe(ErrorCode.INVALID_REQUEST);
-    expect(code(hb("g", "m", 0, { rebalanceTimeoutMs: -1 }))).toBe(ErrorCode.INVALID_REQUEST);
-    expect(code(hb("g", "m", 0, { topicPartitions: owned([1]) }))).toBe(ErrorCode.INVALID_REQUEST);
-    expect(code(hb("g", "", 3))).toBe(ErrorCode.INVALID_REQUEST);
-    expect(code(hb("g", "m", -7))).toBe(ErrorCode.INVALID_REQUEST);
-    expect(code(hb("g", "m", 0, { serverAssignor: "sticky" }))).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
-    expect(code(hb("g", "m", 0, { subscribedTopicNames: null, subscribedTopicRegex: "orders(" }))).toBe(
+    const code = async (r: ConsumerGroupHeartbeatRequest) =>
+      (await coordinator.consumerGroupHeartbeat(r, c)).errorCode;
+    expect(await code(hb("", "m", 0))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await code(hb("g", "m", 0, { subscribedTopicNames: [] }))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await code(hb("g", "m", 0, { rebalanceTimeoutMs: -1 }))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await code(hb("g", "m", 0, { topicPartitions: owned([1]) }))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await code(hb("g", "", 3))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await code(hb("g", "m", -7))).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await code(hb("g", "m", 0, { serverAssignor: "sticky" }))).toBe(ErrorCode.UNSUPPORTED_ASSIGNOR);
+    expect(await code(hb("g", "m", 0, { subscribedTopicNames: null, subscribedTopicRegex: "orders(" }))).toBe(
       ErrorCode.INVALID_REGULAR_EXPRESSION,
     );
   });
@@ -314,7 +333,7 @@ describe("ConsumerGroupHeartbeat", () => {
       ["__consumer_offsets", { topicId: "AAAAAAAAAAAAAAAAAAAAAw", partitionCount: 50 }],
       ["orders-archive", { topicId: "AAAAAAAAAAAAAAAAAAAABA", partitionCount: 1 }],
     ]);
-    const r = coordinator.consumerGroupHeartbeat(
+    const r = await coordinator.consumerGroupHeartbeat(
       hb("app", "m1", 0, {
         subscribedTopicNames: null,
         subscribedTopicRegex: "orders|ref.*",
@@ -331,7 +350,10 @@ describe("ConsumerGroupHeartbeat", () => {
       ...state.topics,
       ["refunds-eu", { topicId: "AAAAAAAAAAAAAAAAAAAABQ", partitionCount: 1 }],
     ]);
-    const next = coordinator.consumerGroupHeartbeat(hb("app", "m1", 1, { topicPartitions: null }), client());
+    const next = await coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 1, { topicPartitions: null }),
+      client(),
+    );
     expect(next.memberEpoch).toBe(2);
     expect(next.assignment?.topicPartitions.map((t) => t.topicId)).toContain("AAAAAAAAAAAAAAAAAAAABQ");
   });
@@ -339,15 +361,15 @@ describe("ConsumerGroupHeartbeat", () => {
   it("static members: a departed instance's partitions go to its replacement; a live one is not replaced", async () => {
     const { coordinator } = await setup();
     const c = client();
-    coordinator.consumerGroupHeartbeat(hb("app", "a1", 0, { instanceId: "host-a" }), c);
-    coordinator.consumerGroupHeartbeat(hb("app", "b1", 0, { instanceId: "host-b" }), c);
+    await coordinator.consumerGroupHeartbeat(hb("app", "a1", 0, { instanceId: "host-a" }), c);
+    await coordinator.consumerGroupHeartbeat(hb("app", "b1", 0, { instanceId: "host-b" }), c);
     expect(
-      coordinator.consumerGroupHeartbeat(hb("app", "a2", 0, { instanceId: "host-a" }), c).errorCode,
+      (await coordinator.consumerGroupHeartbeat(hb("app", "a2", 0, { instanceId: "host-a" }), c)).errorCode,
     ).toBe(ErrorCode.UNRELEASED_INSTANCE_ID);
     const before = flat(coordinator.consumerGroup("app")!.members.get("a1")!.assignedPartitions);
-    const left = coordinator.consumerGroupHeartbeat(hb("app", "a1", -2, { instanceId: "host-a" }), c);
+    const left = await coordinator.consumerGroupHeartbeat(hb("app", "a1", -2, { instanceId: "host-a" }), c);
     expect(left.memberEpoch).toBe(-2);
-    const back = coordinator.consumerGroupHeartbeat(hb("app", "a2", 0, { instanceId: "host-a" }), c);
+    const back = await coordinator.consumerGroupHeartbeat(hb("app", "a2", 0, { instanceId: "host-a" }), c);
     expect(back.errorCode).toBe(0);
     // The replacement keeps the instance's share at once (no waiting for a release).
     const after = flat(coordinator.consumerGroup("app")!.members.get("a2")!.assignedPartitions);
@@ -361,12 +383,12 @@ describe("ConsumerGroupHeartbeat", () => {
     const { coordinator } = await setup({ groupInitialRebalanceDelayMs: 0 });
     // A group with classic members cannot take KIP-848 members.
     const classicJoin = coordinator.joinGroup(joinRequest("mixed", "", {}), client("old", 3));
-    expect(coordinator.consumerGroupHeartbeat(hb("mixed", "m1", 0), client()).errorCode).toBe(
+    expect((await coordinator.consumerGroupHeartbeat(hb("mixed", "m1", 0), client())).errorCode).toBe(
       ErrorCode.GROUP_ID_NOT_FOUND,
     );
     void classicJoin;
     // And the reverse.
-    coordinator.consumerGroupHeartbeat(hb("modern", "m1", 0), client());
+    await coordinator.consumerGroupHeartbeat(hb("modern", "m1", 0), client());
     expect((await coordinator.joinGroup(joinRequest("modern", ""), client())).errorCode).toBe(
       ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
     );
@@ -375,7 +397,7 @@ describe("ConsumerGroupHeartbeat", () => {
       commitRequest("was-simple", -1, "", [{ topic: "orders", partition: 0, offset: 9n }]),
       9,
     );
-    const joined = coordinator.consumerGroupHeartbeat(hb("was-simple", "m1", 0), client());
+    const joined = await coordinator.consumerGroupHeartbeat(hb("was-simple", "m1", 0), client());
     expect(joined.errorCode).toBe(0);
     expect(
       coordinator.fetchOffsets("was-simple", [{ name: "orders", partitionIndexes: [0] }]).topics[0]!
@@ -391,7 +413,7 @@ describe("ConsumerGroupHeartbeat", () => {
 
   it("offset commits and fetches check the member epoch", async () => {
     const { coordinator } = await setup();
-    const r = coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), client());
+    const r = await coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), client());
     const commit = (epoch: number, member: string, version = 9) =>
       coordinator.commitOffsets(
         commitRequest("app", epoch, member, [{ topic: "orders", partition: 0, offset: 3n }]),
@@ -414,7 +436,7 @@ describe("ConsumerGroupHeartbeat", () => {
 
   it("ConsumerGroupDescribe shows epochs, assignor, members and names topics", async () => {
     const { coordinator } = await setup();
-    coordinator.consumerGroupHeartbeat(
+    await coordinator.consumerGroupHeartbeat(
       hb("app", "m1", 0, { serverAssignor: "range" }),
       client("java-client"),
     );
@@ -440,5 +462,62 @@ describe("ConsumerGroupHeartbeat", () => {
     const [missing, classic] = coordinator.consumerGroupDescribe(["nope", "classic-one"]);
     expect(missing!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
     expect(classic!.errorMessage).toMatch(/not a consumer group/);
+  });
+
+  it("group epochs, members and assignments survive a restart; removed members and groups stay gone", async () => {
+    const first = await setup();
+    const c = client();
+    await first.coordinator.consumerGroupHeartbeat(hb("app", "m1", 0), c);
+    await first.coordinator.consumerGroupHeartbeat(hb("app", "m2", 0), c);
+    const r1 = await first.coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", 1, { topicPartitions: owned([0, 1, 2, 3]) }),
+      c,
+    );
+    const kept = r1.assignment!.topicPartitions[0]!.partitions;
+    await first.coordinator.consumerGroupHeartbeat(hb("app", "m1", 1, { topicPartitions: owned(kept) }), c);
+    await first.coordinator.consumerGroupHeartbeat(hb("app", "m2", 2, { topicPartitions: owned([]) }), c);
+    await first.coordinator.consumerGroupHeartbeat(hb("gone", "x1", 0), c);
+    await first.coordinator.consumerGroupHeartbeat(hb("gone", "x1", -1), c);
+    expect(await first.coordinator.deleteGroups(["gone"])).toEqual([{ groupId: "gone", errorCode: 0 }]);
+    await first.coordinator.consumerGroupHeartbeat(
+      hb("app", "m3", 0, { subscribedTopicNames: ["refunds"] }),
+      c,
+    );
+    await first.coordinator.consumerGroupHeartbeat(hb("app", "m3", -1), c);
+    const before = first.coordinator.consumerGroup("app")!;
+    first.coordinator.close();
+
+    const second = await setup({}, { log: first.log, timer: first.timer });
+    const after = second.coordinator.consumerGroup("app")!;
+    expect(after.groupEpoch).toBe(before.groupEpoch);
+    expect(after.assignmentEpoch).toBe(before.assignmentEpoch);
+    expect([...after.members.keys()].sort()).toEqual(["m1", "m2"]);
+    for (const id of ["m1", "m2"]) {
+      const a = after.members.get(id)!;
+      const b = before.members.get(id)!;
+      expect({ epoch: a.memberEpoch, state: a.state, partitions: flat(a.assignedPartitions) }).toEqual({
+        epoch: b.memberEpoch,
+        state: b.state,
+        partitions: flat(b.assignedPartitions),
+      });
+      expect(flat(after.targetAssignment.get(id))).toEqual(flat(before.targetAssignment.get(id)));
+    }
+    expect(second.coordinator.consumerGroup("gone")).toBeUndefined();
+    // The members carry on with their epochs, and no partition changes hands.
+    const m1 = after.members.get("m1")!;
+    const again = await second.coordinator.consumerGroupHeartbeat(
+      hb("app", "m1", m1.memberEpoch, { topicPartitions: owned(kept) }),
+      c,
+    );
+    expect(again.errorCode).toBe(0);
+    // m1 had not caught up with m3's join and leave before the restart; it does now, keeping its partitions.
+    expect(again.memberEpoch).toBe(before.groupEpoch);
+    expect(flat(second.coordinator.consumerGroup("app")!.members.get("m1")!.assignedPartitions)).toEqual(
+      kept.map((p) => `${ORDERS}-${p}`).sort(),
+    );
+    checkExclusive(second.coordinator.consumerGroup("app"));
+    // Members that do not come back expire after the session timeout.
+    second.timer.advance(45_000);
+    expect(second.coordinator.consumerGroup("app")!.members.size).toBe(0);
   });
 });

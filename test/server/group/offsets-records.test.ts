@@ -2,6 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isKrillError } from "../../../src/errors.js";
 import {
+  consumerGroupCurrentMemberAssignmentRecord,
+  consumerGroupMetadataRecord,
   decodeGroupRecord,
   groupMetadataRecord,
   offsetCommitRecord,
@@ -88,11 +90,38 @@ describe("__consumer_offsets records", () => {
     });
   });
 
-  it("KIP-848 and share-group record types are skipped, not misread", () => {
-    const key = Buffer.from([0, 3, 0, 1, 0x67]);
+  it("share-group record types are skipped, not misread", () => {
+    const key = Buffer.from([0, 9, 0, 1, 0x67]);
     expect(decodeGroupRecord({ key, value: Buffer.from([0, 0]) })).toEqual({
       type: "Skipped",
-      recordType: 3,
+      recordType: 9,
+    });
+  });
+
+  it("KIP-848 records round-trip with Kafka's types and value version 0", () => {
+    const current = consumerGroupCurrentMemberAssignmentRecord("g", "m", {
+      memberEpoch: 4,
+      previousMemberEpoch: 3,
+      state: 1,
+      assignedPartitions: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partitions: [0, 2] }],
+      partitionsPendingRevocation: [],
+    });
+    expect(current.key.readInt16BE(0)).toBe(8);
+    expect(current.value!.readInt16BE(0)).toBe(0);
+    expect(decodeGroupRecord(current)).toMatchObject({
+      type: "ConsumerGroupCurrentMemberAssignment",
+      group: "g",
+      memberId: "m",
+      value: { memberEpoch: 4, previousMemberEpoch: 3, state: 1 },
+    });
+    expect(decodeGroupRecord(consumerGroupMetadataRecord("g", { epoch: 7 }))).toMatchObject({
+      type: "ConsumerGroupMetadata",
+      value: { epoch: 7 },
+    });
+    expect(decodeGroupRecord(consumerGroupMetadataRecord("g", null))).toEqual({
+      type: "ConsumerGroupMetadata",
+      group: "g",
+      value: null,
     });
   });
 
