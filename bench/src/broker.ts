@@ -1,10 +1,12 @@
-// Starting and stopping the two brokers through compat-tests/broker.sh (the same configuration the
-// compatibility suite uses), while measuring start-up independently of that script: the broker's
-// pid comes from DIR/broker.pid, its start time from /proc, and readiness from a Metadata probe.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+// Starting and stopping the two brokers: Kafka through compat-tests/broker.sh (the configuration the
+// compatibility suite uses), Krill the way broker.sh does plus the settings broker.sh gives Kafka
+// only (see KRILL_EQUIVALENT_OVERRIDES). Start-up is measured independently of either launcher: the
+// broker's pid comes from DIR/broker.pid, its start time from /proc, readiness from a Metadata probe.
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { run } from "./exec.js";
+import { type RunResult, run } from "./exec.js";
 import { waitForMetadata } from "./metadata-probe.js";
 import { lastLines } from "./parse.js";
 import { readProcStat, uptimeSeconds } from "./proc.js";
@@ -61,14 +63,14 @@ export async function startBroker(
     rmSync(dir, { recursive: true, force: true });
     const port = await freePort();
     let scriptDone = false;
-    const script = run(
-      join(root, "compat-tests/broker.sh"),
-      ["start", kind, "--dir", dir, "--port", String(port)],
-      {
-        timeoutMs: START_TIMEOUT_MS,
-        env,
-      },
-    ).finally(() => {
+    const launch =
+      kind === "krill"
+        ? launchKrill(root, dir, port, env)
+        : run(join(root, "compat-tests/broker.sh"), ["start", kind, "--dir", dir, "--port", String(port)], {
+            timeoutMs: START_TIMEOUT_MS,
+            env,
+          });
+    const script = launch.finally(() => {
       scriptDone = true;
     });
     const measure = (async () => {
@@ -92,6 +94,71 @@ export async function startBroker(
     await stopBroker(root, dir);
   }
   return { error: lastError };
+}
+
+/**
+ * The settings compat-tests/broker.sh gives Kafka beyond its defaults, given to Krill as well so
+ * the two run with equivalent configuration. broker.sh passes Krill only its listeners and folders,
+ * which would leave Krill with the 3 s group.initial.rebalance.delay.ms that broker.sh turns off for
+ * Kafka: every consumer-group run would then wait 3 s longer on Krill.
+ */
+export const KRILL_EQUIVALENT_OVERRIDES = [
+  "node.id=1",
+  "num.partitions=1",
+  "offsets.topic.replication.factor=1",
+  "transaction.state.log.replication.factor=1",
+  "transaction.state.log.min.isr=1",
+  "group.initial.rebalance.delay.ms=0",
+];
+
+/**
+ * Starts bin/krill the way broker.sh does (own session and process group, output in
+ * DIR/broker.out, pid in DIR/broker.pid so `broker.sh stop --dir DIR` stops it), with
+ * KRILL_EQUIVALENT_OVERRIDES added, and resolves once it answers Metadata or has failed.
+ */
+async function launchKrill(
+  root: string,
+  dir: string,
+  port: number,
+  env: NodeJS.ProcessEnv,
+): Promise<RunResult> {
+  const started = performance.now();
+  const result = (code: number, stderr: string): RunResult => ({
+    code,
+    signal: null,
+    stdout: "",
+    stderr,
+    timedOut: false,
+    elapsedMs: performance.now() - started,
+  });
+  if (!existsSync(join(root, "dist/src/cli.js")))
+    return result(1, "Krill is not built (dist/src/cli.js missing)");
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  mkdirSync(join(dir, "data"), { recursive: true });
+  const listener = `PLAINTEXT://127.0.0.1:${port}`;
+  const overrides = [
+    `listeners=${listener}`,
+    `advertised.listeners=${listener}`,
+    `log.dirs=${join(dir, "data")}`,
+    ...KRILL_EQUIVALENT_OVERRIDES,
+  ];
+  const out = openSync(join(dir, "broker.out"), "w");
+  const child = spawn(join(root, "bin/krill"), ["start", ...overrides.flatMap((o) => ["--override", o])], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env,
+  });
+  closeSync(out);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) return result(1, "could not spawn bin/krill");
+  writeFileSync(join(dir, "broker.pid"), String(pid));
+  const reason = await waitForMetadata("127.0.0.1", port, START_TIMEOUT_MS, () => !alive(pid));
+  if (reason === null) return result(0, "");
+  const tail = existsSync(join(dir, "broker.out"))
+    ? lastLines(readFileSync(join(dir, "broker.out"), "utf8"))
+    : "";
+  return result(1, `Krill did not answer Metadata: ${reason}; ${tail}`);
 }
 
 export async function stopBroker(root: string, dir: string): Promise<void> {
