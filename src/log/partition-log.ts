@@ -28,7 +28,7 @@ import {
   PARTITION_LEADER_EPOCH_OFFSET,
 } from "../protocol/records/batch-header.js";
 import { decodeRecordBatch } from "../protocol/records/record-batch.js";
-import { type BatchInfo, batchInfoAt, checkBatchHeader, writeInt64Number } from "./batch-scan.js";
+import { type BatchInfo, batchInfoAt, checkBatchHeader, isCrcValid, writeInt64Number } from "./batch-scan.js";
 import { type Clock, type LogConfig, type LogEvents, SILENT_EVENTS, SYSTEM_CLOCK } from "./config.js";
 import type { FilePool } from "./file-pool.js";
 import { LeaderEpochCache } from "./leader-epoch-cache.js";
@@ -65,6 +65,12 @@ export interface AppendOptions {
   leaderEpoch: number;
   /** Set for topics with message.timestamp.type=LogAppendTime: stamps every batch with it. */
   logAppendTimeMs?: number;
+  /**
+   * Check every batch's CRC before storing it. Leader appends skip it by default because the
+   * broker's produce validation already did; replicated (follower) appends should set it, as Kafka
+   * validates batches fetched from the leader.
+   */
+  verifyCrc?: boolean;
 }
 
 export interface AppendResult {
@@ -283,7 +289,7 @@ export class PartitionLog {
   append(records: Buffer, options: AppendOptions): AppendResult {
     this.checkUsable();
     const config = this.configValue;
-    const batches = frameBatches(records);
+    const batches = frameBatches(records, options.verifyCrc ?? false);
     if (records.length > config.segmentBytes) {
       throw new KrillError(
         "FRAME_TOO_LARGE",
@@ -963,7 +969,7 @@ export class PartitionLog {
 }
 
 /** Splits an append into its batches, checking the framing (sizes, magic, offsets). */
-function frameBatches(records: Buffer): BatchInfo[] {
+function frameBatches(records: Buffer, verifyCrc: boolean): BatchInfo[] {
   const batches: BatchInfo[] = [];
   let p = 0;
   while (p < records.length) {
@@ -974,6 +980,9 @@ function frameBatches(records: Buffer): BatchInfo[] {
     const checked = checkBatchHeader(records, p, remaining);
     if (typeof checked === "string")
       throw new KrillError("CORRUPT_RECORD", `Record batch at byte ${p}: ${checked}`);
+    if (verifyCrc && !isCrcValid(records, p, checked)) {
+      throw new KrillError("CORRUPT_RECORD", `Record batch at byte ${p} fails its CRC check`);
+    }
     batches.push(batchInfoAt(records, p, p, checked));
     p += checked;
   }

@@ -643,3 +643,51 @@ describe("PartitionLog recovery property", () => {
     );
   });
 });
+
+describe("PartitionLog hostile appends", () => {
+  it("rejects arbitrary bytes with a KrillError and stays consistent", () => {
+    const { log } = openLog();
+    const good = simpleBatch(2, 30);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 0, max: 255 }),
+        (noise, at, value) => {
+          const mutated = Buffer.from(good);
+          mutated[at % mutated.length] = value;
+          for (const input of [Buffer.from(noise), mutated, Buffer.concat([good, Buffer.from(noise)])]) {
+            const before = log.logEndOffset;
+            try {
+              const r = log.append(Buffer.from(input), { ...leader, verifyCrc: true });
+              expect(r.firstOffset).toBe(before);
+            } catch (err) {
+              expect(isKrillError(err)).toBe(true);
+              expect(log.logEndOffset).toBe(before);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // Everything that was accepted reads back, CRC-valid.
+    let offset = 0;
+    while (offset < log.logEndOffset) {
+      const r = log.read(offset, 1 << 20, { minOneBatch: true });
+      if (r.records.length === 0) break;
+      expect(parseBatches(r.records).every((b) => b.crcValid)).toBe(true);
+      offset = r.nextOffset;
+    }
+  });
+
+  it("without verifyCrc a corrupt batch is stored but never served", () => {
+    const { log } = openLog();
+    const bad = simpleBatch(1, 30);
+    bad[bad.length - 1]! ^= 1;
+    log.append(bad, leader);
+    expect(() => log.read(0, 1000)).toThrow(expect.objectContaining({ code: "CORRUPT_SEGMENT" }));
+    expect(() => log.append(simpleBatch(1, 30).fill(7, 70), { ...leader, verifyCrc: true })).toThrow(
+      expect.objectContaining({ code: "CORRUPT_RECORD" }),
+    );
+  });
+});
