@@ -91,6 +91,28 @@ export class Broker {
   }
 
   static async start(config: BrokerConfig, options: BrokerStartOptions = {}): Promise<Broker> {
+    // What start-up opened so far, undone in reverse if a later step fails (a port in use, a
+    // corrupt log), so a failed start leaves no open files, timers or bound ports behind.
+    const cleanups: (() => unknown)[] = [];
+    try {
+      return await Broker.#start(config, options, cleanups);
+    } catch (err) {
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch {
+          // Already failing; the original error is the one to report.
+        }
+      }
+      throw err;
+    }
+  }
+
+  static async #start(
+    config: BrokerConfig,
+    options: BrokerStartOptions,
+    cleanups: (() => unknown)[],
+  ): Promise<Broker> {
     const logger = options.logger ?? pino({ name: "krill" });
     if (config.unusedKafkaKeys.length > 0) {
       logger.info(
@@ -107,6 +129,7 @@ export class Broker {
     // Metadata: newest snapshot plus the log after it.
     const metadataLog = new MetadataLog(path.resolve(config.metadataLogDir), metadataRecordSerde, logger);
     const loaded = await metadataLog.open();
+    cleanups.push(() => metadataLog.close());
     let image = MetadataImage.EMPTY;
     for (const entry of loaded.entries) image = image.apply([entry.record], entry.offset);
     logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
@@ -132,6 +155,7 @@ export class Broker {
       },
     });
     const startup = logs.startup();
+    cleanups.push(() => logs.shutdown());
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
     const metricsPort = config.int("metrics.port");
     const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
@@ -213,6 +237,7 @@ export class Broker {
       onConnectionCountChange: (n) => metrics.connections.set(n),
       onBytes: (direction, n) => metrics.networkBytes.inc({ direction }, n),
     });
+    cleanups.push(() => socketServer.stop(0));
     const bound = await socketServer.start();
     advertised = config.advertisedListeners.map((a) => {
       const b = bound.find((l) => l.spec.name === a.name)!;
@@ -242,6 +267,7 @@ export class Broker {
     // Built-in components first (data path: partition manager, producer ids), then the caller's.
     const components = [dataPathComponent(), ...(options.components ?? [])];
     for (const component of components) await component.start(context);
+    cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
     const broker = new Broker(config, logger, context, socketServer, metadataLog, components);
     // A quiet cluster still snapshots on the time bound.

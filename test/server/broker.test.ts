@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -75,6 +76,34 @@ describe("broker lifecycle", () => {
     const b = await startBroker({ "log.dirs": tempDir(), "cluster.id": "MkU3OEVBNTcwNTJENDM2Qg" });
     expect(b.broker.context.clusterId).toBe("MkU3OEVBNTcwNTJENDM2Qg");
     await b.stop();
+  });
+
+  it("releases what it opened when start-up fails part-way", async () => {
+    // The metrics endpoint is opened last: a port already taken there fails start-up after the
+    // client listener is bound, which must then be released again.
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const takenPort = (blocker.address() as net.AddressInfo).port;
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", () => resolve()));
+    const listenerPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const dir = tempDir();
+    try {
+      await expect(
+        startBroker({
+          "log.dirs": dir,
+          listeners: `PLAINTEXT://127.0.0.1:${listenerPort}`,
+          "metrics.port": takenPort,
+        }),
+      ).rejects.toThrow();
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+    // The listener port is free again and the directories start cleanly.
+    const again = await startBroker({ "log.dirs": dir, listeners: `PLAINTEXT://127.0.0.1:${listenerPort}` });
+    expect(again.port).toBe(listenerPort);
+    await again.stop();
   });
 
   it("answers a request in flight (a long-polling fetch) before stopping", async () => {
