@@ -29,6 +29,7 @@ import { type BoundListener, SocketServer } from "./network/socket-server.js";
 import { dataPathComponent } from "./partitions/component.js";
 import { loadHandlers } from "./registry.js";
 import type { AdvertisedEndpoint, BrokerComponent, BrokerContext, BrokerExtensions } from "./services.js";
+import { txnCoordinatorComponent } from "./txn/component.js";
 
 /** Kafka's SecurityProtocol ids. */
 const SECURITY_PROTOCOL_IDS: Record<string, number> = {
@@ -265,7 +266,8 @@ export class Broker {
       METADATA_VERSION_LATEST,
     );
     // Built-in components first (data path: partition manager, producer ids), then the caller's.
-    const components = [dataPathComponent(), ...(options.components ?? [])];
+    // The transaction coordinator is built in too: it must finish prepared transactions at start.
+    const components = [dataPathComponent(), txnCoordinatorComponent(), ...(options.components ?? [])];
     for (const component of components) await component.start(context);
     cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);

@@ -237,6 +237,13 @@ function readPartition(
   try {
     const read = partition.read(f.fetchOffset, maxBytes, minOneBatch, readCommitted);
     data.records = read.records;
+    if (readCommitted && read.records.length > 0) {
+      // Kafka's collectAbortedTxns: transactions aborted in the range returned, so the consumer
+      // drops their records (the bytes themselves are sent as stored).
+      data.abortedTransactions = partition
+        .abortedTransactions(f.fetchOffset, read.nextOffset)
+        .map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }));
+    }
     return { data, outcome: { ...outcome, recordsBytes: read.records.length }, key };
   } catch (err) {
     const errorCode = isKrillError(err, "OFFSET_OUT_OF_RANGE")

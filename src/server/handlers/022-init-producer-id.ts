@@ -1,12 +1,17 @@
 /**
- * InitProducerId (api key 22), versions 0-5, for idempotent producers: every call gets a new
- * producer id with epoch 0 from a block reserved through the metadata log, so ids stay unique
- * across restarts. As in Kafka, a non-transactional producer that sends its current id and epoch
- * (v3+, KIP-360) also just gets a fresh id.
+ * InitProducerId (api key 22), versions 0-5.
  *
- * A transactional id needs the transaction coordinator, which is not built yet: such requests
- * get COORDINATOR_NOT_AVAILABLE. A failed block reservation is COORDINATOR_LOAD_IN_PROGRESS
- * (retriable).
+ * Without a transactional id (idempotent producers): every call gets a new producer id with epoch
+ * 0 from a block reserved through the metadata log, so ids stay unique across restarts. As in
+ * Kafka, a non-transactional producer that sends its current id and epoch (v3+, KIP-360) also
+ * just gets a fresh id. A failed block reservation is COORDINATOR_LOAD_IN_PROGRESS (retriable).
+ *
+ * With a transactional id the transaction coordinator answers (src/server/txn/txn-coordinator.ts):
+ * the id's producer id with its epoch bumped (fencing older instances; an open transaction is
+ * aborted first and the answer is CONCURRENT_TRANSACTIONS, which the client retries),
+ * INVALID_TRANSACTION_TIMEOUT beyond transaction.max.timeout.ms, and the KIP-360 resume with
+ * producer id and epoch (v3+). PRODUCER_FENCED exists from v4; older versions get
+ * INVALID_PRODUCER_EPOCH, as Kafka answers them.
  */
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
@@ -19,6 +24,7 @@ import {
 } from "../../protocol/generated/init-producer-id-response.js";
 import { producerIdsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
+import { txnCoordinatorOf } from "../txn/component.js";
 
 function failure(errorCode: number): InitProducerIdResponse {
   return { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 };
@@ -34,7 +40,33 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
   decodeRequest: decodeInitProducerIdRequest,
   encodeResponse: encodeInitProducerIdResponse,
   async handle(ctx, request) {
-    if (request.transactionalId !== null) return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (request.transactionalId !== null) {
+      const service = txnCoordinatorOf(ctx.broker);
+      try {
+        await service.ensureReady();
+      } catch {
+        return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+      const expected =
+        ctx.apiVersion >= 3 && request.producerId >= 0n
+          ? { producerId: request.producerId, producerEpoch: request.producerEpoch }
+          : null;
+      const result = await service.coordinator.initProducerId(
+        request.transactionalId,
+        request.transactionTimeoutMs,
+        expected,
+      );
+      const errorCode =
+        result.errorCode === ErrorCode.PRODUCER_FENCED && ctx.apiVersion < 4
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : result.errorCode;
+      return {
+        throttleTimeMs: 0,
+        errorCode,
+        producerId: result.producerId,
+        producerEpoch: result.producerEpoch,
+      };
+    }
     try {
       const producerId = await producerIdsOf(ctx.broker).nextProducerId();
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };

@@ -3,8 +3,10 @@
  * its PartitionLog, leader epoch, high watermark and idempotent-producer state.
  *
  * On a single node the high watermark is the log end offset after each append (acks=all with
- * min.insync.replicas 1 is met by the leader alone). Transactions are a later issue: the last
- * stable offset equals the high watermark and no transaction is ever aborted.
+ * min.insync.replicas 1 is met by the leader alone). The last stable offset is the first offset of
+ * the oldest open transaction, or the high watermark when none is open; COMMIT/ABORT markers are
+ * appended by the transaction coordinator (`appendTxnMarker`), and aborted transactions are kept
+ * in the aborted-transaction index for read_committed fetches (producer-state/aborted-txns.ts).
  *
  * Producer state is loaded when the partition is first used: the newest producer snapshot at or
  * below the log end (snapshots above it belong to truncated data and are deleted), then the batch
@@ -24,7 +26,10 @@ import {
   readBatchHeader,
 } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
+import { buildEndTxnMarkerBatch, parseEndTxnMarker } from "../../protocol/records/control-records.js";
 import type { ProducedBatchSummary } from "../../protocol/records/produce-validation.js";
+import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { type AbortedTxn, AbortedTxnIndex } from "../producer-state/aborted-txns.js";
 import { ProducerStateManager, type ProducerStateOptions } from "../producer-state/producer-state.js";
 import {
   deleteSnapshotFile,
@@ -67,6 +72,7 @@ export class Partition {
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
   #producerState: ProducerStateManager | undefined;
+  readonly #abortedTxns: AbortedTxnIndex;
   #lastSnapshotOffset = -1;
   #snapshotting = false;
 
@@ -85,6 +91,7 @@ export class Partition {
     this.leaderEpoch = leaderEpoch;
     this.#events = events;
     this.#producerStateOptions = producerStateOptions;
+    this.#abortedTxns = new AbortedTxnIndex(log.dir);
     this.#assignLeaderEpoch();
   }
 
@@ -114,9 +121,31 @@ export class Partition {
     return this.log.highWatermark;
   }
 
-  /** Equal to the high watermark until transactions exist. */
+  /**
+   * The first offset of the oldest open transaction, capped by the high watermark (Kafka's
+   * UnifiedLog.lastStableOffset). Loads producer state on first use; if it cannot be loaded the
+   * partition takes no writes (appends answer KAFKA_STORAGE_ERROR) and the log start is the
+   * only offset known to be stable.
+   */
   get lastStableOffset(): number {
-    return this.log.highWatermark;
+    const highWatermark = this.log.highWatermark;
+    let state: ProducerStateManager;
+    try {
+      state = this.producerState(Date.now());
+    } catch {
+      return this.log.logStartOffset;
+    }
+    const firstUnstable = state.firstUnstableOffset();
+    return firstUnstable === undefined ? highWatermark : Math.min(firstUnstable, highWatermark);
+  }
+
+  /**
+   * Aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) must report
+   * (loads producer state, and with it the index, on first use).
+   */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    this.producerState(Date.now());
+    return this.#abortedTxns.collect(fetchOffset, upperBoundOffset);
   }
 
   get logStartOffset(): number {
@@ -218,11 +247,85 @@ export class Partition {
     });
   }
 
+  /**
+   * Appends a COMMIT or ABORT marker for `producerId` as leader (Kafka's
+   * UnifiedLog.appendAsLeader with AppendOrigin.COORDINATOR): the producer's transaction in this
+   * partition ends, an abort is recorded in the aborted-transaction index, and the last stable
+   * offset may move (waking read_committed fetches).
+   */
+  appendTxnMarker(
+    producerId: bigint,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+    commit: boolean,
+    nowMs: number,
+  ): AppendOutcome {
+    let producerState: ProducerStateManager;
+    try {
+      producerState = this.producerState(nowMs);
+    } catch (err) {
+      this.#events.warn({ err, partition: this.key }, "producer state could not be loaded");
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "producer state could not be loaded",
+      };
+    }
+    const checked = producerState.checkTxnMarker(producerId, producerEpoch, coordinatorEpoch);
+    if (checked.kind === "error") return checked;
+    const lastStableBefore = this.lastStableOffset;
+    const batch = buildEndTxnMarkerBatch({
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+      commit,
+      timestampMs: nowMs,
+    });
+    let result: ReturnType<PartitionLog["append"]>;
+    try {
+      result = this.log.append(batch, { assignOffsets: true, leaderEpoch: this.leaderEpoch });
+    } catch (err) {
+      this.#events.warn({ err, partition: this.key }, "marker append failed");
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "append failed",
+      };
+    }
+    const aborted = producerState.completeTxn(
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+      commit,
+      result.firstOffset,
+      nowMs,
+    );
+    this.log.updateHighWatermark(this.log.logEndOffset);
+    if (aborted !== undefined) {
+      try {
+        this.#abortedTxns.add({ ...aborted, lastStableOffset: lastStableBefore });
+      } catch (err) {
+        // The marker is in the log: a restart's replay re-derives the entry.
+        this.#events.warn({ err, partition: this.key }, "aborted-transaction index append failed");
+      }
+    }
+    this.#events.onAppend(this.key, batch.length);
+    return {
+      kind: "appended",
+      firstOffset: result.firstOffset,
+      lastOffset: result.lastOffset,
+      logAppendTimeMs: -1,
+      logStartOffset: result.logStartOffset,
+      durable: result.durable,
+    };
+  }
+
   /** DeleteRecords: moves the log start to `offset` (-1 means the high watermark). */
   deleteRecordsBefore(offset: number): number {
     const target = offset === -1 ? this.highWatermark : offset;
     const low = this.log.deleteRecordsBefore(target);
     this.#producerState?.onLogStartOffsetIncremented(low);
+    if (this.#producerState !== undefined) this.#abortedTxns.onLogStartOffsetIncremented(low);
     this.#events.onChange(this.key);
     return low;
   }
@@ -268,6 +371,7 @@ export class Partition {
     for (const offset of snapshots) if (offset > logEnd) deleteSnapshotFile(dir, offset);
     const usable = snapshots.filter((o) => o <= logEnd && o >= logStart).reverse();
     state.truncateFullyAndStartAt(logStart);
+    this.#abortedTxns.load(logStart, logEnd);
     for (const offset of usable) {
       try {
         state.loadSnapshot(readSnapshotFile(dir, offset), offset, nowMs);
@@ -290,6 +394,17 @@ export class Partition {
       if (read.records.length === 0) break;
       for (const { position } of iterateBatches(read.records)) {
         const h = readBatchHeader(read.records, position);
+        if ((h.attributes & ATTR_CONTROL_MASK) !== 0 && (h.attributes & ATTR_TRANSACTIONAL_MASK) !== 0) {
+          this.#replayMarker(
+            state,
+            read.records,
+            position,
+            h.producerId,
+            h.producerEpoch,
+            Number(h.baseOffset),
+          );
+          continue;
+        }
         state.replayBatch(
           {
             producerId: h.producerId,
@@ -310,5 +425,37 @@ export class Partition {
     }
     state.removeExpiredProducers(nowMs);
     return state;
+  }
+
+  /** A transaction marker read back from the log: its record says COMMIT or ABORT. */
+  #replayMarker(
+    state: ProducerStateManager,
+    records: Buffer,
+    position: number,
+    producerId: bigint,
+    producerEpoch: number,
+    offset: number,
+  ): void {
+    const lastStableBefore = state.firstUnstableOffset() ?? offset;
+    // A marker batch holds one tiny uncompressed record; the bound only guards hostile bytes.
+    const decoded = decodeRecordBatch(records, {
+      position,
+      decompressedBytesMax: 64 * 1024,
+      verifyCrc: false,
+    });
+    const record = decoded.records[0];
+    if (record === undefined) {
+      throw new KrillError("CORRUPT_SEGMENT", `Empty control batch at ${offset} in ${this.key}`);
+    }
+    const marker = parseEndTxnMarker(record);
+    const aborted = state.completeTxn(
+      producerId,
+      producerEpoch,
+      marker.coordinatorEpoch,
+      marker.commit,
+      offset,
+      Number(decoded.header.maxTimestamp),
+    );
+    if (aborted !== undefined) this.#abortedTxns.add({ ...aborted, lastStableOffset: lastStableBefore });
   }
 }

@@ -108,6 +108,18 @@ export async function produce(
         records = converted.records;
         batches = converted.batches;
       }
+      const txnError = verifyTransactional(
+        partitions,
+        request.transactionalId,
+        topic.name,
+        data.index,
+        batches,
+        nowMs,
+      );
+      if (txnError !== ErrorCode.NONE) {
+        fail(txnError);
+        continue;
+      }
       const appended = partition.appendAsLeader(
         records,
         batches,
@@ -138,6 +150,39 @@ export async function produce(
   }
   await Promise.all(durables);
   return { response, anyError, bytesByTopic };
+}
+
+/**
+ * Transactional batches: the first one of a producer's transaction in a partition must belong to
+ * the transactional id's current producer and to a partition added to its transaction (KIP-890
+ * part 1, Kafka's transaction verification), so a zombie or a hanging transaction cannot start
+ * here. Later batches are checked by producer state (epoch, sequence).
+ */
+function verifyTransactional(
+  partitions: PartitionManager,
+  transactionalId: string | null,
+  topic: string,
+  partition: number,
+  batches: readonly { producerId: bigint; producerEpoch: number; isTransactional: boolean }[],
+  nowMs: number,
+): number {
+  const verifier = partitions.transactionVerifier;
+  if (verifier === undefined) return ErrorCode.NONE;
+  for (const b of batches) {
+    if (!b.isTransactional) continue;
+    const found = partitions.lookup(topic, partition);
+    if (!found.ok) return found.errorCode;
+    let open: boolean;
+    try {
+      open = found.partition.producerState(nowMs).ongoingTransactions().has(b.producerId);
+    } catch {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    if (open) continue;
+    const error = verifier(transactionalId, b.producerId, b.producerEpoch, topic, partition);
+    if (error !== ErrorCode.NONE) return error;
+  }
+  return ErrorCode.NONE;
 }
 
 function partitionResponse(index: number): ProduceResponsePartitionProduceResponse {

@@ -22,8 +22,13 @@
  *   the producer is unknown (KIP-360: its state may have been removed by retention or
  *   DeleteRecords, so any sequence is accepted).
  *
- * Transactions (a later issue) will add the ongoing-transaction first offset per producer and the
- * coordinator epoch; both already have a place in the entry and in the snapshot format.
+ * Transactions (Kafka's ProducerStateManager.ongoingTxns / lastStableOffset): the first
+ * transactional batch of a producer opens its transaction in this partition
+ * (`currentTxnFirstOffset`); a COMMIT or ABORT marker (`completeTxn`) closes it. The first
+ * unstable offset is the smallest first offset of the open transactions; the partition's last
+ * stable offset is that or the high watermark, whichever is lower. A producer with an open
+ * transaction may not write non-transactional batches (INVALID_TXN_STATE), is never expired and
+ * never evicted by the bound.
  */
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 
@@ -107,6 +112,8 @@ export class ProducerStateManager {
   readonly #options: ProducerStateOptions;
   /** Offset after the last batch reflected in this state (Kafka's mapEndOffset). */
   #mapEndOffset = 0;
+  /** Producers with an open transaction here -> its first offset (Kafka's ongoingTxns). */
+  readonly #ongoing = new Map<bigint, number>();
 
   constructor(options: ProducerStateOptions = DEFAULT_PRODUCER_STATE_OPTIONS) {
     this.#options = options;
@@ -124,6 +131,83 @@ export class ProducerStateManager {
     return this.#producers.get(producerId);
   }
 
+  /** The first offset of the oldest open transaction, or undefined when none is open. */
+  firstUnstableOffset(): number | undefined {
+    let first: number | undefined;
+    for (const offset of this.#ongoing.values()) if (first === undefined || offset < first) first = offset;
+    return first;
+  }
+
+  /** Open transactions in this partition: producer id -> first offset. */
+  ongoingTransactions(): ReadonlyMap<bigint, number> {
+    return this.#ongoing;
+  }
+
+  /**
+   * Checks a COMMIT/ABORT marker before it is appended (Kafka's ProducerAppendInfo
+   * checkProducerEpoch for markers and appendEndTxnMarker): the marker's epoch may not be older
+   * than the producer's, and its coordinator epoch not older than the last marker's.
+   */
+  checkTxnMarker(producerId: bigint, producerEpoch: number, coordinatorEpoch: number): PrepareResult {
+    const entry = this.#producers.get(producerId);
+    if (entry !== undefined && producerEpoch < entry.producerEpoch) {
+      return {
+        kind: "error",
+        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        errorMessage: `Marker epoch ${producerEpoch} of producer ${producerId} is older than ${entry.producerEpoch}`,
+      };
+    }
+    if (entry !== undefined && coordinatorEpoch < entry.coordinatorEpoch) {
+      return {
+        kind: "error",
+        errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        errorMessage: `Coordinator epoch ${coordinatorEpoch} is older than ${entry.coordinatorEpoch} for producer ${producerId}`,
+      };
+    }
+    return { kind: "ok", plan: { batches: [] } };
+  }
+
+  /**
+   * Records a COMMIT/ABORT marker appended at `markerOffset`: the producer's transaction in this
+   * partition ends. Returns the aborted range when an open transaction was aborted (for the
+   * aborted-transaction index), else undefined. The producer's epoch becomes the marker's (a
+   * coordinator that fenced the producer wrote the marker with the bumped epoch, so the zombie's
+   * next write here is INVALID_PRODUCER_EPOCH).
+   */
+  completeTxn(
+    producerId: bigint,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+    commit: boolean,
+    markerOffset: number,
+    timestampMs: number,
+  ): { producerId: bigint; firstOffset: number; lastOffset: number } | undefined {
+    let entry = this.#producers.get(producerId);
+    if (entry === undefined) {
+      entry = {
+        producerId,
+        producerEpoch,
+        batches: [],
+        lastTimestampMs: timestampMs,
+        coordinatorEpoch,
+        currentTxnFirstOffset: -1,
+      };
+      this.#producers.set(producerId, entry);
+    }
+    if (producerEpoch > entry.producerEpoch) {
+      entry.producerEpoch = producerEpoch;
+      entry.batches = [];
+    }
+    entry.coordinatorEpoch = coordinatorEpoch;
+    entry.lastTimestampMs = Math.max(entry.lastTimestampMs, timestampMs);
+    const firstOffset = entry.currentTxnFirstOffset;
+    entry.currentTxnFirstOffset = -1;
+    this.#ongoing.delete(producerId);
+    this.#mapEndOffset = Math.max(this.#mapEndOffset, markerOffset + 1);
+    if (commit || firstOffset < 0) return undefined;
+    return { producerId, firstOffset, lastOffset: markerOffset };
+  }
+
   /** Every tracked producer (for snapshots and DescribeProducers). */
   entries(): IterableIterator<ProducerStateEntry> {
     return this.#producers.values();
@@ -139,7 +223,8 @@ export class ProducerStateManager {
     // Produce v3+ carries one batch per partition, so a duplicate is the whole request. With
     // several batches (older or internal appends) the request is a duplicate only if the first is.
     const first = idempotent[0]!;
-    const duplicate = this.#findDuplicate(first);
+    // Coordinator writes (transactional offset commits) carry no sequence: never duplicates.
+    const duplicate = first.baseSequence === NO_SEQUENCE ? undefined : this.#findDuplicate(first);
     if (duplicate !== undefined) {
       return {
         kind: "duplicate",
@@ -158,6 +243,13 @@ export class ProducerStateManager {
       };
       const problem = checkBatch(batch, state);
       if (problem !== undefined) return { kind: "error", ...problem };
+      if (!batch.isTransactional && this.#ongoing.has(batch.producerId)) {
+        return {
+          kind: "error",
+          errorCode: ErrorCode.INVALID_TXN_STATE,
+          errorMessage: `Expected a transactional batch from producer ${batch.producerId}, which has an open transaction`,
+        };
+      }
       state.epoch = batch.producerEpoch;
       state.lastSeq = lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta);
       pending.set(batch.producerId, state);
@@ -199,12 +291,17 @@ export class ProducerStateManager {
       this.#producers.set(entry.producerId, entry);
     }
     this.#mapEndOffset = snapshotOffset;
+    this.#ongoing.clear();
+    for (const entry of this.#producers.values()) {
+      if (entry.currentTxnFirstOffset >= 0) this.#ongoing.set(entry.producerId, entry.currentTxnFirstOffset);
+    }
     this.#enforceBound();
   }
 
   /** Forgets everything and starts at `offset` (log truncated fully or deleted). */
   truncateFullyAndStartAt(offset: number): void {
     this.#producers.clear();
+    this.#ongoing.clear();
     this.#mapEndOffset = offset;
   }
 
@@ -270,15 +367,20 @@ export class ProducerStateManager {
       entry.batches = [];
     }
     const timestampMs = Math.max(Number(batch.maxTimestamp), nowMs);
-    entry.batches.push({
-      firstSeq: batch.baseSequence,
-      lastSeq: lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta),
-      firstOffset,
-      lastOffset: firstOffset + batch.lastOffsetDelta,
-      timestampMs: Number(batch.maxTimestamp),
-    });
+    if (batch.baseSequence !== NO_SEQUENCE)
+      entry.batches.push({
+        firstSeq: batch.baseSequence,
+        lastSeq: lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta),
+        firstOffset,
+        lastOffset: firstOffset + batch.lastOffsetDelta,
+        timestampMs: Number(batch.maxTimestamp),
+      });
     if (entry.batches.length > BATCHES_RETAINED_PER_PRODUCER) entry.batches.shift();
     entry.lastTimestampMs = timestampMs;
+    if (batch.isTransactional && entry.currentTxnFirstOffset < 0) {
+      entry.currentTxnFirstOffset = firstOffset;
+      this.#ongoing.set(batch.producerId, firstOffset);
+    }
   }
 
   #enforceBound(): void {
@@ -310,7 +412,7 @@ function checkBatch(
     };
   }
   if (producerEpoch !== state.epoch) {
-    if (baseSequence !== 0 && state.epoch !== NO_PRODUCER_EPOCH) {
+    if (baseSequence !== 0 && baseSequence !== NO_SEQUENCE && state.epoch !== NO_PRODUCER_EPOCH) {
       return {
         errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
         errorMessage:
@@ -320,8 +422,9 @@ function checkBatch(
     }
     return undefined;
   }
-  // Same epoch. An unknown producer (no epoch) may start anywhere (KIP-360).
-  if (state.epoch === NO_PRODUCER_EPOCH) return undefined;
+  // Same epoch. An unknown producer (no epoch) may start anywhere (KIP-360). Batches without a
+  // sequence come from a coordinator (Kafka's AppendOrigin.COORDINATOR): only the epoch counts.
+  if (state.epoch === NO_PRODUCER_EPOCH || baseSequence === NO_SEQUENCE) return undefined;
   if (!inSequence(state.lastSeq, baseSequence)) {
     return {
       errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,

@@ -1,0 +1,41 @@
+/**
+ * AddOffsetsToTxn (api key 25), versions 0-4: adds the group's __consumer_offsets partition to
+ * the transaction, so the TxnOffsetCommit that follows is part of it and its offsets become
+ * visible when the transaction commits. Errors as AddPartitionsToTxn; PRODUCER_FENCED from v2
+ * (INVALID_PRODUCER_EPOCH before). v4 only announces TRANSACTION_ABORTABLE.
+ */
+
+import type { AddOffsetsToTxnResponse } from "../../protocol/generated/add-offsets-to-txn-response.js";
+import { ADD_OFFSETS_TO_TXN_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../metadata/internal-topics.js";
+import { defineHandler } from "../registry.js";
+import { txnCoordinatorOf } from "../txn/component.js";
+import { fencedFor } from "../txn/errors.js";
+
+export const handler = defineHandler({
+  api: ADD_OFFSETS_TO_TXN_API,
+  minVersion: 0,
+  maxVersion: 4,
+  ordering: "serial",
+  async handle(ctx, request): Promise<AddOffsetsToTxnResponse> {
+    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    if (request.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
+    try {
+      await ensureInternalTopic(CONSUMER_OFFSETS_TOPIC, ctx.broker.controller, ctx.broker.config);
+    } catch {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    }
+    const partition = groupCoordinatorOf(ctx.broker).coordinator.partitionFor(request.groupId);
+    const [topic] = await coordinator.addPartitions(
+      request.transactionalId,
+      request.producerId,
+      request.producerEpoch,
+      [{ name: CONSUMER_OFFSETS_TOPIC, partitions: [partition] }],
+    );
+    const errorCode = topic?.results[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    return { throttleTimeMs: 0, errorCode: fencedFor(errorCode, ctx.apiVersion, 2) };
+  },
+  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode }),
+});

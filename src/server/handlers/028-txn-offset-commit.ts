@@ -1,0 +1,40 @@
+/**
+ * TxnOffsetCommit (api key 28), versions 0-4: offsets committed as part of a transaction
+ * (sendOffsetsToTransaction). They are written to the group's __consumer_offsets partition in a
+ * transactional batch and become visible to OffsetFetch only when the transaction commits
+ * (src/server/txn/txn-offsets.ts). v2 adds the leader epoch; v3 adds member id, group instance id
+ * and generation, which are checked against the group when given (ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). The group's offsets partition must be in the
+ * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE.
+ */
+import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { defineHandler } from "../registry.js";
+import { txnCoordinatorOf } from "../txn/component.js";
+
+export const handler = defineHandler({
+  api: TXN_OFFSET_COMMIT_API,
+  minVersion: 0,
+  maxVersion: 4,
+  ordering: "serial",
+  async handle(ctx, request): Promise<TxnOffsetCommitResponse> {
+    const groups = groupCoordinatorOf(ctx.broker).kick();
+    const service = txnCoordinatorOf(ctx.broker);
+    service.kick();
+    if (!groups.isLoaded) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+          })),
+        })),
+      };
+    }
+    return { throttleTimeMs: 0, topics: await service.offsets.commit(request, ctx.apiVersion) };
+  },
+});

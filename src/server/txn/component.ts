@@ -1,0 +1,304 @@
+/**
+ * The transaction coordinator inside a running broker: its state goes to the partitions of
+ * __transaction_state through the partition manager, markers are appended directly to the local
+ * partitions (one node: no WriteTxnMarkers hop), producer ids come from the data path's
+ * ProducerIdManager, and transactional offset commits are handed to the group coordinator when
+ * their transaction commits.
+ *
+ * Like Kafka, __transaction_state is created on first use (FindCoordinator for a transaction key,
+ * or InitProducerId with a transactional id). On a restart with the topic present, loading starts
+ * with the broker, so transactions caught between prepare and complete are finished without
+ * waiting for a client. Requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS.
+ *
+ * A timer runs the coordinator's `tick` (timed-out transactions, marker retries, expired ids)
+ * every transaction.abort.timed.out.transaction.cleanup.interval.ms (Kafka's default 10 s).
+ *
+ * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
+ */
+import { brokerConfigDef } from "../../config/broker-config.js";
+import { isKrillError, KrillError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import {
+  CONSUMER_OFFSETS_TOPIC,
+  ensureInternalTopic,
+  TRANSACTION_STATE_TOPIC,
+} from "../metadata/internal-topics.js";
+import { partitionsOf, producerIdsOf } from "../partitions/component.js";
+import type { PartitionManager } from "../partitions/partition-manager.js";
+import type { BrokerComponent, BrokerContext } from "../services.js";
+import { TransactionCoordinator, type TxnMarkerWriter, type TxnStateLog } from "./txn-coordinator.js";
+import { TxnOffsets } from "./txn-offsets.js";
+
+declare module "../services.js" {
+  interface BrokerExtensions {
+    txnCoordinator: TxnCoordinatorService;
+  }
+}
+
+const REPLAY_READ_BYTES = 1024 * 1024;
+const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+/** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms default. */
+const ABORT_CHECK_INTERVAL_MS_DEFAULT = 10_000;
+/** Transactional ids held at once; each costs a few hundred bytes and one compacted record. */
+const TRANSACTIONAL_IDS_MAX = 1_000_000;
+
+function optionalInt(broker: BrokerContext, key: string, fallback: number): number {
+  return brokerConfigDef(key) === undefined ? fallback : (broker.config.intOrNull(key) ?? fallback);
+}
+
+/** __transaction_state through the partition manager: one uncompressed batch per record. */
+export class PartitionTxnStateLog implements TxnStateLog {
+  readonly #partitions: PartitionManager;
+
+  constructor(partitions: PartitionManager) {
+    this.#partitions = partitions;
+  }
+
+  async append(partition: number, key: Buffer, value: Buffer | null): Promise<void> {
+    const found = this.#partitions.lookup(TRANSACTION_STATE_TOPIC, partition);
+    if (!found.ok) {
+      throw new KrillError(
+        "STATE",
+        `${TRANSACTION_STATE_TOPIC}-${partition} is not available (${found.errorCode})`,
+      );
+    }
+    const nowMs = this.#partitions.nowMs();
+    const batch = buildRecordBatch({ records: [{ timestamp: nowMs, key, value }] });
+    const outcome = found.partition.appendAsLeader(
+      batch,
+      [
+        {
+          position: 0,
+          sizeBytes: batch.length,
+          recordsCount: 1,
+          lastOffsetDelta: 0,
+          producerId: -1n,
+          producerEpoch: -1,
+          baseSequence: -1,
+          baseTimestamp: BigInt(nowMs),
+          maxTimestamp: BigInt(nowMs),
+          isTransactional: false,
+          isControl: false,
+          compression: 0,
+          timestampType: "CreateTime",
+        },
+      ],
+      false,
+      nowMs,
+    );
+    if (outcome.kind === "error") {
+      throw new KrillError(
+        "LOG_IO",
+        `appending to ${TRANSACTION_STATE_TOPIC}-${partition}: ${outcome.errorMessage}`,
+      );
+    }
+    // Same durability policy as the data path: fsynced before answering with krill.fsync.before.ack.
+    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+  }
+
+  async replay(partition: number, onRecord: (key: Buffer, value: Buffer | null) => void): Promise<void> {
+    const found = this.#partitions.lookup(TRANSACTION_STATE_TOPIC, partition);
+    if (!found.ok) return;
+    const p = found.partition;
+    let offset = p.logStartOffset;
+    const end = p.highWatermark;
+    while (offset < end) {
+      let read: ReturnType<typeof p.read>;
+      try {
+        read = p.read(offset, REPLAY_READ_BYTES, true, false);
+      } catch (err) {
+        if (isKrillError(err, "OFFSET_OUT_OF_RANGE") && p.logStartOffset > offset) {
+          offset = p.logStartOffset;
+          continue;
+        }
+        throw err;
+      }
+      if (read.records.length === 0 || read.nextOffset <= offset) break;
+      for (const batch of decodeRecordBatches(read.records, {
+        decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX,
+      })) {
+        if (batch.isControl) continue;
+        for (const r of batch.records) {
+          if (r.offset < BigInt(offset) || r.key === null) continue;
+          onRecord(r.key, r.value);
+        }
+      }
+      offset = read.nextOffset;
+    }
+  }
+}
+
+/** Markers appended to this node's partitions. */
+export class LocalMarkerWriter implements TxnMarkerWriter {
+  readonly #partitions: PartitionManager;
+
+  constructor(partitions: PartitionManager) {
+    this.#partitions = partitions;
+  }
+
+  async writeMarker(m: {
+    topic: string;
+    partition: number;
+    producerId: bigint;
+    producerEpoch: number;
+    coordinatorEpoch: number;
+    commit: boolean;
+  }): Promise<number> {
+    const found = this.#partitions.lookup(m.topic, m.partition);
+    if (!found.ok) return found.errorCode;
+    const outcome = found.partition.appendTxnMarker(
+      m.producerId,
+      m.producerEpoch,
+      m.coordinatorEpoch,
+      m.commit,
+      this.#partitions.nowMs(),
+    );
+    if (outcome.kind === "error") {
+      // A marker older than the producer's epoch belongs to a transaction already fenced there.
+      return outcome.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.NONE : outcome.errorCode;
+    }
+    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+    return ErrorCode.NONE;
+  }
+}
+
+export class TxnCoordinatorService {
+  readonly coordinator: TransactionCoordinator;
+  readonly offsets: TxnOffsets;
+  readonly #broker: BrokerContext;
+  #ready: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+
+  constructor(broker: BrokerContext) {
+    this.#broker = broker;
+    const partitions = partitionsOf(broker);
+    const logger = broker.logger.child({ component: "txn-coordinator" });
+    const groups = groupCoordinatorOf(broker);
+    this.coordinator = new TransactionCoordinator({
+      config: {
+        stateLogPartitions: broker.config.int("transaction.state.log.num.partitions"),
+        maxTimeoutMs: broker.config.int("transaction.max.timeout.ms"),
+        transactionalIdExpirationMs: broker.config.int("transactional.id.expiration.ms"),
+        transactionalIdsMax: TRANSACTIONAL_IDS_MAX,
+      },
+      log: new PartitionTxnStateLog(partitions),
+      markers: new LocalMarkerWriter(partitions),
+      nextProducerId: () => producerIdsOf(broker).nextProducerId(),
+      nowMs: () => partitions.nowMs(),
+      partitionExists: (topic, partition) => {
+        const t = broker.image().topicsByName.get(topic);
+        return t !== undefined && partition >= 0 && partition < t.partitions.length;
+      },
+      onTransactionCompleted: (producerId, commit) => this.offsets.complete(producerId, commit),
+      logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
+    });
+    this.offsets = new TxnOffsets({
+      partitions,
+      groups: () => groups.coordinator,
+      transactions: this.coordinator,
+      offsetMetadataMaxBytes: optionalInt(broker, "offset.metadata.max.bytes", 4096),
+    });
+    partitions.transactionVerifier = (transactionalId, producerId, producerEpoch, topic, partition) =>
+      this.coordinator.verifyTransactionalProduce(
+        transactionalId,
+        producerId,
+        producerEpoch,
+        topic,
+        partition,
+      );
+  }
+
+  /**
+   * Creates __transaction_state if needed, loads it (after the group coordinator, so committed
+   * transactional offsets land in a loaded store) and starts the timer. Concurrent callers share
+   * one attempt; a failed attempt is forgotten so the next call retries.
+   */
+  ensureReady(): Promise<void> {
+    if (this.#ready === null) {
+      this.#ready = (async () => {
+        const broker = this.#broker;
+        const result = await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.config);
+        if (
+          result !== undefined &&
+          result.errorCode !== 0 &&
+          !broker.image().topicsByName.has(TRANSACTION_STATE_TOPIC)
+        ) {
+          throw new KrillError(
+            "STATE",
+            `creating ${TRANSACTION_STATE_TOPIC} failed: ${result.errorMessage ?? result.errorCode}`,
+          );
+        }
+        const offsetsTopic = broker.image().topicsByName.get(CONSUMER_OFFSETS_TOPIC);
+        if (offsetsTopic !== undefined) {
+          await groupCoordinatorOf(broker).ensureReady();
+          this.offsets.load(offsetsTopic.partitions.length);
+        }
+        await this.coordinator.load();
+        this.#startTimer();
+      })().catch((err: unknown) => {
+        this.#ready = null;
+        this.#broker.logger.warn({ err }, "transaction coordinator is not ready");
+        throw err;
+      });
+    }
+    return this.#ready;
+  }
+
+  /** Starts `ensureReady` without waiting (requests are answered LOAD_IN_PROGRESS meanwhile). */
+  kick(): TransactionCoordinator {
+    if (!this.coordinator.isLoaded) this.ensureReady().catch(() => {});
+    return this.coordinator;
+  }
+
+  #startTimer(): void {
+    if (this.#timer !== undefined) return;
+    const intervalMs = optionalInt(
+      this.#broker,
+      "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+      ABORT_CHECK_INTERVAL_MS_DEFAULT,
+    );
+    this.#timer = setInterval(() => {
+      if (this.#ticking) return;
+      this.#ticking = true;
+      this.coordinator
+        .tick()
+        .catch((err: unknown) => this.#broker.logger.warn({ err }, "transaction coordinator tick failed"))
+        .finally(() => {
+          this.#ticking = false;
+        });
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.coordinator.close();
+  }
+}
+
+export function txnCoordinatorOf(broker: BrokerContext): TxnCoordinatorService {
+  let service = broker.ext.txnCoordinator;
+  if (service === undefined) {
+    service = new TxnCoordinatorService(broker);
+    broker.ext.txnCoordinator = service;
+  }
+  return service;
+}
+
+/** Starts loading at broker start when __transaction_state exists; closes on stop. */
+export function txnCoordinatorComponent(): BrokerComponent {
+  let service: TxnCoordinatorService | undefined;
+  return {
+    name: "txn-coordinator",
+    start(broker: BrokerContext) {
+      service = txnCoordinatorOf(broker);
+      if (broker.image().topicsByName.has(TRANSACTION_STATE_TOPIC)) service.kick();
+    },
+    stop() {
+      service?.close();
+    },
+  };
+}

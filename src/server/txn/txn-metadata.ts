@@ -1,0 +1,170 @@
+/**
+ * Transaction coordinator state (Kafka's TransactionState, TransactionMetadata and TransactionLog):
+ * the states of one transactional id, the legal transitions between them, and the records of the
+ * internal topic __transaction_state that persist them.
+ *
+ * Legal transitions (target <- allowed previous states), as Kafka's TransactionState:
+ *
+ *   Empty             <- Empty, CompleteCommit, CompleteAbort        (InitProducerId)
+ *   Ongoing           <- Ongoing, Empty, CompleteCommit, CompleteAbort (AddPartitions/AddOffsets)
+ *   PrepareCommit     <- Ongoing                                      (EndTxn commit)
+ *   PrepareAbort      <- Ongoing, PrepareEpochFence                   (EndTxn abort, timeout, fencing)
+ *   CompleteCommit    <- PrepareCommit                                (all markers written)
+ *   CompleteAbort     <- PrepareAbort                                 (all markers written)
+ *   Dead              <- Empty, CompleteCommit, CompleteAbort         (transactional id expired)
+ *   PrepareEpochFence <- Ongoing                                      (InitProducerId of a new
+ *                                                                      producer during a transaction)
+ *
+ * PrepareEpochFence is never written to the log: the bumped epoch is persisted with PrepareAbort.
+ *
+ * Records (Kafka's format, so the topic reads the same to Kafka's tools): key = int16 version 0 +
+ * TransactionLogKey {transactionalId}; value = int16 version + TransactionLogValue (Krill writes
+ * version 0, reads 0 and 1); a null value is the tombstone of an expired transactional id.
+ */
+import { KrillError } from "../../errors.js";
+import {
+  decodeTransactionLogKey,
+  encodeTransactionLogKey,
+} from "../../protocol/generated/transaction-log-key.js";
+import {
+  decodeTransactionLogValue,
+  encodeTransactionLogValue,
+} from "../../protocol/generated/transaction-log-value.js";
+import { Reader } from "../../protocol/primitives/reader.js";
+import { Writer } from "../../protocol/primitives/writer.js";
+
+export const TxnState = {
+  Empty: 0,
+  Ongoing: 1,
+  PrepareCommit: 2,
+  PrepareAbort: 3,
+  CompleteCommit: 4,
+  CompleteAbort: 5,
+  Dead: 6,
+  PrepareEpochFence: 7,
+} as const;
+export type TxnState = (typeof TxnState)[keyof typeof TxnState];
+
+/** The names DescribeTransactions/ListTransactions use (Kafka's TransactionState.stateName). */
+export const TXN_STATE_NAMES: Readonly<Record<TxnState, string>> = {
+  [TxnState.Empty]: "Empty",
+  [TxnState.Ongoing]: "Ongoing",
+  [TxnState.PrepareCommit]: "PrepareCommit",
+  [TxnState.PrepareAbort]: "PrepareAbort",
+  [TxnState.CompleteCommit]: "CompleteCommit",
+  [TxnState.CompleteAbort]: "CompleteAbort",
+  [TxnState.Dead]: "Dead",
+  [TxnState.PrepareEpochFence]: "PrepareEpochFence",
+};
+
+const VALID_PREVIOUS: Readonly<Record<TxnState, readonly TxnState[]>> = {
+  [TxnState.Empty]: [TxnState.Empty, TxnState.CompleteCommit, TxnState.CompleteAbort],
+  [TxnState.Ongoing]: [TxnState.Ongoing, TxnState.Empty, TxnState.CompleteCommit, TxnState.CompleteAbort],
+  [TxnState.PrepareCommit]: [TxnState.Ongoing],
+  [TxnState.PrepareAbort]: [TxnState.Ongoing, TxnState.PrepareEpochFence],
+  [TxnState.CompleteCommit]: [TxnState.PrepareCommit],
+  [TxnState.CompleteAbort]: [TxnState.PrepareAbort],
+  [TxnState.Dead]: [TxnState.Empty, TxnState.CompleteCommit, TxnState.CompleteAbort],
+  [TxnState.PrepareEpochFence]: [TxnState.Ongoing],
+};
+
+export function isValidTransition(from: TxnState, to: TxnState): boolean {
+  return VALID_PREVIOUS[to].includes(from);
+}
+
+/** Kafka's TransactionMetadata.isEpochExhausted: the last epoch before Short.MaxValue is kept for fencing. */
+export const PRODUCER_EPOCH_MAX = 0x7fff - 1;
+export function isEpochExhausted(epoch: number): boolean {
+  return epoch >= PRODUCER_EPOCH_MAX;
+}
+
+/** The persisted part of a transactional id's state. */
+export interface TxnRecordValue {
+  producerId: bigint;
+  previousProducerId: bigint;
+  producerEpoch: number;
+  txnTimeoutMs: number;
+  state: TxnState;
+  /** topic -> partitions, in the order they were added. */
+  partitions: ReadonlyMap<string, ReadonlySet<number>>;
+  txnLastUpdateTimestampMs: number;
+  txnStartTimestampMs: number;
+}
+
+const KEY_VERSION = 0;
+const VALUE_VERSION_WRITTEN = 0;
+const VALUE_VERSION_MAX = 1;
+
+export function encodeTxnKey(transactionalId: string): Buffer {
+  const w = new Writer(32);
+  w.writeInt16(KEY_VERSION);
+  encodeTransactionLogKey(w, { transactionalId }, KEY_VERSION);
+  return w.finish();
+}
+
+export function encodeTxnValue(v: TxnRecordValue): Buffer {
+  const w = new Writer(64);
+  w.writeInt16(VALUE_VERSION_WRITTEN);
+  encodeTransactionLogValue(
+    w,
+    {
+      producerId: v.producerId,
+      previousProducerId: v.previousProducerId,
+      nextProducerId: -1n,
+      producerEpoch: v.producerEpoch,
+      transactionTimeoutMs: v.txnTimeoutMs,
+      transactionStatus: v.state,
+      transactionPartitions: [...v.partitions].map(([topic, ids]) => ({ topic, partitionIds: [...ids] })),
+      transactionLastUpdateTimestampMs: BigInt(v.txnLastUpdateTimestampMs),
+      transactionStartTimestampMs: BigInt(v.txnStartTimestampMs),
+      clientTransactionVersion: 0,
+    },
+    VALUE_VERSION_WRITTEN,
+  );
+  return w.finish();
+}
+
+/** Decodes a record of __transaction_state; throws KrillError("DECODE_ERROR"/"CORRUPT_RECORD"). */
+export function decodeTxnRecord(
+  key: Buffer,
+  value: Buffer | null,
+): { transactionalId: string; value: TxnRecordValue | null } {
+  const kr = new Reader(key);
+  const keyVersion = kr.readInt16();
+  if (keyVersion !== KEY_VERSION) {
+    throw new KrillError("CORRUPT_RECORD", `unknown __transaction_state key version ${keyVersion}`);
+  }
+  const { transactionalId } = decodeTransactionLogKey(kr, KEY_VERSION);
+  if (value === null) return { transactionalId, value: null };
+  const vr = new Reader(value);
+  const version = vr.readInt16();
+  if (version < 0 || version > VALUE_VERSION_MAX) {
+    throw new KrillError("CORRUPT_RECORD", `unknown __transaction_state value version ${version}`);
+  }
+  const v = decodeTransactionLogValue(vr, version);
+  if (v.transactionStatus < 0 || v.transactionStatus > TxnState.PrepareEpochFence) {
+    throw new KrillError("CORRUPT_RECORD", `unknown transaction state ${v.transactionStatus}`);
+  }
+  const partitions = new Map<string, Set<number>>();
+  for (const p of v.transactionPartitions ?? []) {
+    let set = partitions.get(p.topic);
+    if (set === undefined) {
+      set = new Set();
+      partitions.set(p.topic, set);
+    }
+    for (const id of p.partitionIds) set.add(id);
+  }
+  return {
+    transactionalId,
+    value: {
+      producerId: v.producerId,
+      previousProducerId: v.previousProducerId,
+      producerEpoch: v.producerEpoch,
+      txnTimeoutMs: v.transactionTimeoutMs,
+      state: v.transactionStatus as TxnState,
+      partitions,
+      txnLastUpdateTimestampMs: Number(v.transactionLastUpdateTimestampMs),
+      txnStartTimestampMs: Number(v.transactionStartTimestampMs),
+    },
+  };
+}

