@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Krill vs Apache Kafka on this machine, in one run (make bench / make bench-quick).
-#   bench/run.sh [--quick] [--only kafka|krill] [--skip-machine] [--no-profile]
+#   bench/run.sh [--quick] [--only kafka|krill] [--records N] [--skip-machine] [--no-profile]
+#       --records N: N records per producer workload instead of the mode's size (a fast end-to-end
+#       check of the full matrix: bench/run.sh --records 20000)
 #   bench/run.sh --report-only     regenerate bench/RESULTS.md and bench/results.png from bench/out/results.json
 # Needs the compat suite's dependencies (Java 17+, the Kafka jars resolved by
 # scripts/install-compat-deps.sh) and gnuplot for the plot (installed here from apt when missing).

@@ -88,6 +88,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { sizes: FULL_SIZES, only: null, skipMachine: false, profile: true, reportOnly: false };
+  let records: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.sizes = QUICK_SIZES;
@@ -95,15 +96,25 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--skip-machine") o.skipMachine = true;
     else if (a === "--no-profile") o.profile = false;
     else if (a === "--report-only") o.reportOnly = true;
+    else if (a === "--records" && /^[1-9]\d{0,8}$/.test(argv[i + 1] ?? "")) records = Number(argv[++i]);
     else if (a === "--only" && (argv[i + 1] === "kafka" || argv[i + 1] === "krill"))
       o.only = argv[++i] as BrokerKind;
     else {
       console.error(`bench: unknown argument ${a}`);
       console.error(
-        "usage: main.ts [--quick|--full] [--only kafka|krill] [--skip-machine] [--no-profile] [--report-only]",
+        "usage: main.ts [--quick|--full] [--only kafka|krill] [--records N] [--skip-machine] [--no-profile] [--report-only]",
       );
       process.exit(2);
     }
+  }
+  // A smaller (or larger) run of the same workloads, e.g. to check the full matrix end to end
+  // quickly; RESULTS.md prints the sizes used.
+  if (records !== null) {
+    o.sizes = {
+      ...o.sizes,
+      producerRecords: records,
+      kafkajsRecords: Math.min(o.sizes.kafkajsRecords, records),
+    };
   }
   return o;
 }
