@@ -6,11 +6,18 @@
  * delivers every input exactly once across a crash of the processing client; a restart between
  * PrepareCommit and CompleteCommit finishing the commit.
  */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
 import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
-import { TxnState } from "../../../src/server/txn/txn-metadata.js";
+import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const SETTINGS = {
   "group.initial.rebalance.delay.ms": 0,
@@ -75,6 +82,11 @@ async function readAll(
 
 describe("transactions with kafkajs", () => {
   let broker: BrokerHandle;
+  const children: ChildProcess[] = [];
+
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  });
 
   beforeAll(async () => {
     broker = await startBroker(SETTINGS);
@@ -198,4 +210,155 @@ describe("transactions with kafkajs", () => {
     await after.disconnect();
     expect(await readAll(broker, topic, false, 1)).toEqual(["after"]);
   });
+
+  it("delivers every input exactly once through a consume-transform-produce loop across a processor crash", async () => {
+    const input = "ctp-in";
+    const output = "ctp-out";
+    const kafka = kafkaFor(broker, "ctp");
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: 2 },
+        { topic: output, numPartitions: 2 },
+      ],
+    });
+    await admin.disconnect();
+    const seed = kafka.producer();
+    await seed.connect();
+    const inputs = Array.from({ length: 100 }, (_, i) => `m${i}`);
+    await seed.send({ topic: input, messages: inputs.map((value, i) => ({ key: `k${i % 7}`, value })) });
+    await seed.disconnect();
+
+    const start = (crashAfter: number) => {
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(HERE, "fixtures", "ctp-processor.mjs"),
+          broker.bootstrap,
+          "ctp-group",
+          input,
+          output,
+          "ctp-tx",
+          String(crashAfter),
+        ],
+        { cwd: path.resolve(HERE, "../../.."), stdio: ["ignore", "pipe", "inherit"] },
+      );
+      children.push(child);
+      let commits = 0;
+      child.stdout!.on("data", (chunk: Buffer) => {
+        commits += chunk
+          .toString()
+          .split("\n")
+          .filter((l) => l.trim() !== "").length;
+      });
+      return { child, commits: () => commits };
+    };
+    // The first processor commits 3 transactions, then dies with a 4th open (outputs and offsets sent).
+    const first = start(3);
+    await waitFor(
+      "the first processor to die",
+      () => first.child.exitCode !== null || first.child.signalCode !== null,
+    );
+    expect(first.child.signalCode).toBe("SIGKILL");
+    expect(first.commits()).toBe(3);
+    // Its successor, same transactional id and group, fences it and resumes from the committed offsets.
+    const second = start(-1);
+    const kafkaReader = kafkaFor(broker, "ctp-reader");
+    const consumer = kafkaReader.consumer({ groupId: "ctp-check", maxWaitTimeInMs: 100 });
+    const outputs: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: output, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        outputs.push(message.value?.toString() ?? "");
+      },
+    });
+    try {
+      await waitFor("every input transformed", () => outputs.length >= inputs.length, 60_000);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await consumer.disconnect();
+      second.child.kill("SIGKILL");
+    }
+    expect(outputs.length).toBe(inputs.length);
+    expect([...outputs].sort()).toEqual(inputs.map((v) => `out-${v}`).sort());
+    // The crashed transaction's outputs are in the log, marked aborted.
+    const uncommitted = await readAll(broker, output, true, inputs.length + 1);
+    expect(uncommitted.length).toBeGreaterThan(inputs.length);
+  }, 120_000);
+});
+
+describe("a broker restart between PrepareCommit and CompleteCommit", () => {
+  it("completes the commit on start: markers written, data visible to read_committed", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krill-txn-restart-"));
+    const settings = { ...SETTINGS, "log.dirs": dir };
+    try {
+      let broker = await startBroker(settings);
+      const topic = "restart-txn";
+      const kafka = kafkaFor(broker, "restart");
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      await admin.disconnect();
+      const producer = kafka.producer({
+        transactionalId: "restart-tx",
+        maxInFlightRequests: 1,
+        idempotent: true,
+      });
+      await producer.connect();
+      const txn = await producer.transaction();
+      await txn.send({ topic, messages: [{ value: "a" }, { value: "b" }] });
+      // The coordinator decided to commit and wrote PrepareCommit, then the broker went down
+      // before any marker: write exactly that record, as EndTxn's first step does.
+      const service = txnCoordinatorOf(broker.broker.context);
+      const meta = service.coordinator.metadata("restart-tx")!;
+      expect(meta.state).toBe(TxnState.Ongoing);
+      const partitions = broker.broker.context.ext.partitions!;
+      const found = partitions.lookup("__transaction_state", service.coordinator.partitionFor("restart-tx"));
+      if (!found.ok) throw new Error("no __transaction_state partition");
+      const { PartitionTxnStateLog } = await import("../../../src/server/txn/component.js");
+      await new PartitionTxnStateLog(partitions).append(
+        service.coordinator.partitionFor("restart-tx"),
+        encodeTxnKey("restart-tx"),
+        encodeTxnValue({
+          producerId: meta.producerId,
+          previousProducerId: meta.previousProducerId,
+          producerEpoch: meta.producerEpoch,
+          txnTimeoutMs: meta.txnTimeoutMs,
+          state: TxnState.PrepareCommit,
+          partitions: meta.partitions,
+          txnStartTimestampMs: meta.txnStartTimestampMs,
+          txnLastUpdateTimestampMs: Date.now(),
+        }),
+      );
+      const before = await kafkaFor(broker, "lso").admin();
+      await before.connect();
+      const stableBefore = await before.fetchTopicOffsets(topic);
+      await before.disconnect();
+      expect(stableBefore[0]?.offset).toBe("0");
+      await broker.stop();
+      producer.disconnect().catch(() => {});
+
+      broker = await startBroker(settings);
+      try {
+        const restarted = txnCoordinatorOf(broker.broker.context).coordinator;
+        await waitFor(
+          "the commit to complete",
+          () => restarted.metadata("restart-tx")?.state === TxnState.CompleteCommit,
+        );
+        const values = await readAll(broker, topic, false, 2);
+        expect(values).toEqual(["a", "b"]);
+        const admin2 = kafkaFor(broker, "after").admin();
+        await admin2.connect();
+        const stable = await admin2.fetchTopicOffsets(topic);
+        await admin2.disconnect();
+        expect(stable[0]?.offset).toBe("3");
+      } finally {
+        await broker.stop();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
