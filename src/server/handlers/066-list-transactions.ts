@@ -1,0 +1,58 @@
+/**
+ * ListTransactions (api key 66), versions 0-1 (kafka-transactions.sh list): every transactional
+ * id this coordinator holds, filtered by state names (unknown names are echoed back in
+ * unknown_state_filters and match nothing), by producer ids, and (v1, KIP-994) by
+ * duration_filter: only transactions open for at least that many milliseconds.
+ */
+import { LIST_TRANSACTIONS_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { ListTransactionsResponse } from "../../protocol/generated/list-transactions-response.js";
+import { partitionsOf } from "../partitions/component.js";
+import { defineHandler } from "../registry.js";
+import { txnCoordinatorOf } from "../txn/component.js";
+import { stateName } from "../txn/txn-coordinator.js";
+import { TXN_STATE_NAMES, TxnState } from "../txn/txn-metadata.js";
+
+const KNOWN_STATES = new Set(Object.values(TXN_STATE_NAMES));
+
+export const handler = defineHandler({
+  api: LIST_TRANSACTIONS_API,
+  minVersion: 0,
+  maxVersion: 1,
+  ordering: "concurrent",
+  handle(ctx, request): ListTransactionsResponse {
+    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    const unknownStateFilters = request.stateFilters.filter((s) => !KNOWN_STATES.has(s));
+    if (!coordinator.isLoaded) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        unknownStateFilters,
+        transactionStates: [],
+      };
+    }
+    const states = new Set(request.stateFilters);
+    const producerIds = new Set(request.producerIdFilters);
+    const durationMs = ctx.apiVersion >= 1 ? Number(request.durationFilter) : -1;
+    const nowMs = partitionsOf(ctx.broker).nowMs();
+    const transactionStates: ListTransactionsResponse["transactionStates"] = [];
+    for (const txn of coordinator.transactions()) {
+      const name = stateName(txn.state);
+      if (states.size > 0 && !states.has(name)) continue;
+      if (producerIds.size > 0 && !producerIds.has(txn.producerId)) continue;
+      if (durationMs >= 0) {
+        const open =
+          txn.state === TxnState.Ongoing ||
+          txn.state === TxnState.PrepareCommit ||
+          txn.state === TxnState.PrepareAbort;
+        if (!open || nowMs - txn.txnStartTimestampMs < durationMs) continue;
+      }
+      transactionStates.push({
+        transactionalId: txn.transactionalId,
+        producerId: txn.producerId,
+        transactionState: name,
+      });
+    }
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates };
+  },
+});
