@@ -319,8 +319,10 @@ export class GroupCoordinator {
     this.#logger.info({ groups: this.#groups.size, nowMs }, "group coordinator loaded");
   }
 
+  /** Stops answering (requests get COORDINATOR_LOAD_IN_PROGRESS) and writing; parked requests get NOT_COORDINATOR. */
   close(): void {
     this.#closed = true;
+    this.#loaded = false;
     this.#timer.cancel(EXPIRE_OFFSETS_KEY);
     for (const group of this.#groups.values()) {
       for (const member of group.members.values()) {
@@ -2049,6 +2051,8 @@ export class GroupCoordinator {
 
   /** Appends to the group's partition; resolves to null, or to the error code to answer with. */
   async #append(groupId: string, records: readonly CoordinatorRecord[]): Promise<number | null> {
+    // A closed coordinator (broker stopping, or replaced) must not write behind its successor.
+    if (this.#closed) return APPEND_FAILED;
     try {
       await this.#log.append(this.partitionFor(groupId), records);
       return null;

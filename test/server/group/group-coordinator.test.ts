@@ -514,6 +514,14 @@ describe("offsets", () => {
       8,
     );
     const restarted = await h.restart();
+    // The replaced coordinator neither answers nor writes any more.
+    const recordsBefore = h.log.recordCount;
+    const stale = await h.coordinator.commitOffsets(
+      commitRequest("tool", -1, "", [{ topic: "orders", partition: 3, offset: 1n }]),
+      8,
+    );
+    expect(stale[0]!.partitions[0]!.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    expect(h.log.recordCount).toBe(recordsBefore);
     expect(restarted.fetchOffsets(G, null).topics).toEqual([
       {
         name: "orders",
