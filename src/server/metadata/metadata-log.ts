@@ -4,10 +4,13 @@
  * files (the whole image as records, written when the log has grown enough, so start-up replays a
  * snapshot plus a short tail instead of the whole history).
  *
- * Entry framing, in both files: int64 offset, int32 payload length, uint32 CRC-32C of the payload,
- * payload (one serialized metadata record). On open, a torn entry at the end of metadata.log (a
- * crash mid-write) is cut off with a warning; a bad CRC anywhere else is corruption and stops
- * start-up. A snapshot is written to a temporary file, fsynced, then renamed into place; only then
+ * Both files hold Kafka record batches (magic 2, CRC-32C, uncompressed), as Kafka's metadata log
+ * does: one batch per controller write, each record's value one serialized metadata record, the
+ * key null. Batches of metadata.log carry their metadata offsets; a snapshot's batches count from
+ * 0 and stand for the image as of the offset in the file name. On open, a torn batch at the end of
+ * metadata.log (a crash mid-write) is cut off with a warning; a bad batch anywhere else is
+ * corruption and stops start-up. A controller write is one batch, so it is applied whole or not
+ * at all. A snapshot is written to a temporary file, fsynced, then renamed into place; only then
  * is the log reset, so a crash at any point leaves a snapshot plus a log that together hold every
  * committed record.
  *
@@ -28,15 +31,20 @@ import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { KrillError } from "../../errors.js";
-import { crc32c } from "../../protocol/crc32c.js";
+import { LOG_OVERHEAD } from "../../protocol/records/batch-header.js";
+import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
 
 export const METADATA_TOPIC = "__cluster_metadata";
 export const METADATA_DIR_NAME = `${METADATA_TOPIC}-0`;
 const LOG_FILE = "metadata.log";
-const ENTRY_HEADER_BYTES = 16;
-/** No single metadata record comes near this; a larger length is corruption. */
-export const METADATA_RECORD_BYTES_MAX = 8 * 1024 * 1024;
+/**
+ * No controller write comes near this (100,000 partition records are about 6 MiB); a batch
+ * length beyond it is corruption.
+ */
+export const METADATA_BATCH_BYTES_MAX = 64 * 1024 * 1024;
+/** Records per snapshot batch. */
+const SNAPSHOT_BATCH_RECORDS = 1000;
 
 export interface RecordSerde {
   encode(record: MetadataRecord): Buffer;
@@ -91,8 +99,9 @@ export class MetadataLog {
     if (newest !== undefined) {
       const bytes = await readFile(path.join(this.dir, newest));
       const parsed = this.#parse(bytes, newest, false);
-      entries.push(...parsed.entries);
       snapshotOffset = Number(newest.slice(9, 29));
+      // Every snapshot record describes the image as of the snapshot's offset.
+      for (const e of parsed.entries) entries.push({ offset: snapshotOffset, record: e.record });
       for (const old of snapshots.slice(0, -1)) await rm(path.join(this.dir, old), { force: true });
     }
     const logPath = path.join(this.dir, LOG_FILE);
@@ -108,7 +117,7 @@ export class MetadataLog {
     if (tail.validBytes < logBytes.length) {
       this.#logger.warn(
         { file: logPath, validBytes: tail.validBytes, fileBytes: logBytes.length },
-        "metadata log ends in a torn entry; truncating it",
+        "metadata log ends in a torn batch; truncating it",
       );
       await truncate(logPath, tail.validBytes);
     }
@@ -127,61 +136,55 @@ export class MetadataLog {
     const entries: MetadataLogEntry[] = [];
     let pos = 0;
     while (pos < bytes.length) {
-      const torn = (why: string) => {
-        if (tornTailAllowed) return true;
-        throw new KrillError("CORRUPT_SEGMENT", `${path.join(this.dir, file)} at byte ${pos}: ${why}`);
-      };
-      if (bytes.length - pos < ENTRY_HEADER_BYTES) {
-        if (torn("truncated entry header")) break;
+      const where = `${path.join(this.dir, file)} at byte ${pos}`;
+      const remaining = bytes.length - pos;
+      // A short or overlong tail is a write the crash cut off; anywhere else it is corruption.
+      if (remaining < LOG_OVERHEAD) {
+        if (tornTailAllowed) break;
+        throw new KrillError("CORRUPT_SEGMENT", `${where}: truncated batch header`);
       }
-      const offset = Number(bytes.readBigInt64BE(pos));
-      const length = bytes.readInt32BE(pos + 8);
-      const crc = bytes.readUInt32BE(pos + 12);
-      if (length < 0 || length > METADATA_RECORD_BYTES_MAX) {
-        if (torn(`entry length ${length} out of range`)) break;
+      const size = LOG_OVERHEAD + bytes.readInt32BE(pos + 8);
+      if (size <= LOG_OVERHEAD || size > METADATA_BATCH_BYTES_MAX) {
+        if (tornTailAllowed) break;
+        throw new KrillError("CORRUPT_SEGMENT", `${where}: batch length ${size - LOG_OVERHEAD} out of range`);
       }
-      if (bytes.length - pos - ENTRY_HEADER_BYTES < length) {
-        if (torn("truncated entry")) break;
+      if (remaining < size) {
+        if (tornTailAllowed) break;
+        throw new KrillError("CORRUPT_SEGMENT", `${where}: truncated batch`);
       }
-      const payload = bytes.subarray(pos + ENTRY_HEADER_BYTES, pos + ENTRY_HEADER_BYTES + length);
-      if (crc32c(payload) !== crc) {
-        // A bad CRC in the last entry is a torn write; earlier it is corruption.
-        const last = pos + ENTRY_HEADER_BYTES + length === bytes.length;
-        if (!(tornTailAllowed && last)) {
-          throw new KrillError(
-            "CORRUPT_SEGMENT",
-            `${path.join(this.dir, file)} at byte ${pos}: CRC mismatch`,
-          );
-        }
-        break;
-      }
-      let record: MetadataRecord;
+      let batch: ReturnType<typeof decodeRecordBatch>;
       try {
-        record = this.#serde.decode(payload);
+        batch = decodeRecordBatch(bytes, {
+          position: pos,
+          decompressedBytesMax: METADATA_BATCH_BYTES_MAX,
+          batchSizeMax: METADATA_BATCH_BYTES_MAX,
+        });
       } catch (err) {
-        throw new KrillError(
-          "CORRUPT_SEGMENT",
-          `${path.join(this.dir, file)} at byte ${pos}: undecodable record`,
-          { cause: err },
-        );
+        // A bad last batch is a torn write (its bytes were not all on disk); earlier it is corruption.
+        if (tornTailAllowed && pos + size === bytes.length) break;
+        throw new KrillError("CORRUPT_SEGMENT", `${where}: bad record batch`, { cause: err });
       }
-      entries.push({ offset, record });
-      pos += ENTRY_HEADER_BYTES + length;
+      for (const record of batch.records) {
+        if (record.value === null)
+          throw new KrillError("CORRUPT_SEGMENT", `${where}: record without a value`);
+        try {
+          entries.push({ offset: Number(record.offset), record: this.#serde.decode(record.value) });
+        } catch (err) {
+          throw new KrillError("CORRUPT_SEGMENT", `${where}: undecodable metadata record`, { cause: err });
+        }
+      }
+      pos += size;
     }
     return { entries, validBytes: pos };
   }
 
-  #frame(records: readonly MetadataRecord[], firstOffset: number): Buffer {
-    const parts: Buffer[] = [];
-    records.forEach((record, i) => {
-      const payload = this.#serde.encode(record);
-      const header = Buffer.allocUnsafe(ENTRY_HEADER_BYTES);
-      header.writeBigInt64BE(BigInt(firstOffset + i), 0);
-      header.writeInt32BE(payload.length, 8);
-      header.writeUInt32BE(crc32c(payload), 12);
-      parts.push(header, payload);
+  /** One batch holding `records` at offsets firstOffset.. */
+  #batch(records: readonly MetadataRecord[], firstOffset: number): Buffer {
+    const timestamp = BigInt(Date.now());
+    return buildRecordBatch({
+      baseOffset: BigInt(firstOffset),
+      records: records.map((record) => ({ timestamp, key: null, value: this.#serde.encode(record) })),
     });
-    return Buffer.concat(parts);
   }
 
   /**
@@ -192,7 +195,7 @@ export class MetadataLog {
   append(records: readonly MetadataRecord[]): number {
     if (this.#fd < 0) throw new KrillError("STATE", "metadata log is not open");
     if (records.length === 0) return this.#nextOffset - 1;
-    const bytes = this.#frame(records, this.#nextOffset);
+    const bytes = this.#batch(records, this.#nextOffset);
     try {
       writeSync(this.#fd, bytes);
       fsyncSync(this.#fd);
@@ -214,10 +217,11 @@ export class MetadataLog {
     const name = `snapshot-${String(offset).padStart(20, "0")}.checkpoint`;
     const tmp = path.join(this.dir, `${name}.tmp`);
     try {
-      // Snapshot entries all carry the snapshot's offset: they describe the state at that point.
       const fd = openSync(tmp, "w");
       try {
-        for (const record of records) writeSync(fd, this.#frame([record], offset));
+        for (let i = 0; i < records.length; i += SNAPSHOT_BATCH_RECORDS) {
+          writeSync(fd, this.#batch(records.slice(i, i + SNAPSHOT_BATCH_RECORDS), i));
+        }
         fsyncSync(fd);
       } finally {
         closeSync(fd);

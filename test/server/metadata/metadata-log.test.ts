@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { isKrillError } from "../../../src/errors.js";
+import { decodeRecordBatches } from "../../../src/protocol/records/record-batch.js";
 import { MetadataImage } from "../../../src/server/metadata/image.js";
 import { METADATA_DIR_NAME, MetadataLog } from "../../../src/server/metadata/metadata-log.js";
 import { metadataRecordSerde } from "../../../src/server/metadata/record-serde.js";
@@ -87,6 +88,22 @@ describe("metadata record serde", () => {
 });
 
 describe("MetadataLog", () => {
+  it("writes Kafka record batches with the metadata offsets", async () => {
+    const dir = tempDir();
+    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    await log.open();
+    log.append(sample.slice(0, 3));
+    log.append(sample.slice(3, 4));
+    log.close();
+    const bytes = readFileSync(path.join(dir, METADATA_DIR_NAME, "metadata.log"));
+    const batches = decodeRecordBatches(bytes, { decompressedBytesMax: 1 << 20 });
+    expect(batches.map((b) => [b.header.baseOffset, b.records.length])).toEqual([
+      [0n, 3],
+      [3n, 1],
+    ]);
+    expect(metadataRecordSerde.decode(batches[1]!.records[0]!.value!)).toEqual(sample[3]);
+  });
+
   it("replays what was appended", async () => {
     const dir = tempDir();
     const log = new MetadataLog(dir, metadataRecordSerde, logger);
@@ -106,33 +123,54 @@ describe("MetadataLog", () => {
     again.close();
   });
 
-  it("cuts a torn last entry and keeps the rest", async () => {
+  it("cuts a torn last batch and keeps the rest", async () => {
     const dir = tempDir();
     const log = new MetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 3));
+    log.append(sample.slice(0, 2));
+    log.append(sample.slice(2, 4));
     log.close();
     const file = path.join(dir, METADATA_DIR_NAME, "metadata.log");
     const size = readFileSync(file).length;
     truncateSync(file, size - 3);
     const again = new MetadataLog(dir, metadataRecordSerde, logger);
     const loaded = await again.open();
+    // A controller write is one batch: the torn one is dropped whole.
     expect(loaded.entries.map((e) => e.record)).toEqual(sample.slice(0, 2));
     expect(readFileSync(file).length).toBeLessThan(size - 3);
     // Appends continue at the right offset after the repair.
     expect(again.append([sample[2]!])).toBe(2);
     again.close();
+    const reread = await new MetadataLog(dir, metadataRecordSerde, logger).open();
+    expect(reread.entries.map((e) => e.offset)).toEqual([0, 1, 2]);
+  });
+
+  it("treats a bad CRC in the last batch as a torn write", async () => {
+    const dir = tempDir();
+    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    await log.open();
+    log.append(sample.slice(0, 2));
+    log.append(sample.slice(2, 3));
+    log.close();
+    const file = path.join(dir, METADATA_DIR_NAME, "metadata.log");
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(file, bytes);
+    const loaded = await new MetadataLog(dir, metadataRecordSerde, logger).open();
+    expect(loaded.entries.map((e) => e.record)).toEqual(sample.slice(0, 2));
   });
 
   it("refuses corruption in the middle of the log", async () => {
     const dir = tempDir();
     const log = new MetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 3));
+    log.append(sample.slice(0, 2));
+    log.append(sample.slice(2, 3));
     log.close();
     const file = path.join(dir, METADATA_DIR_NAME, "metadata.log");
     const bytes = readFileSync(file);
-    bytes[20] = bytes[20]! ^ 0xff;
+    // Byte 70 lies in the first batch's records: its CRC no longer matches.
+    bytes[70] = bytes[70]! ^ 0xff;
     writeFileSync(file, bytes);
     await expect(new MetadataLog(dir, metadataRecordSerde, logger).open()).rejects.toSatisfy((err: unknown) =>
       isKrillError(err, "CORRUPT_SEGMENT"),
