@@ -50,6 +50,51 @@ class Slots {
   }
 }
 
+/** Budget for index contents held in memory by all indexes of a pool (see index-file.ts). */
+export const INDEX_CACHE_BYTES_MAX = 64 * 1024 * 1024;
+
+/**
+ * Least-recently-used accounting of index contents held in memory: owners register what they hold
+ * and are told to drop it when the total exceeds the budget.
+ */
+export class IndexCache {
+  private readonly held = new Map<object, { bytes: number; drop: () => void }>();
+  private totalBytes = 0;
+
+  constructor(readonly bytesMax: number) {}
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  admit(owner: object, bytes: number, drop: () => void): void {
+    this.release(owner);
+    this.held.set(owner, { bytes, drop });
+    this.totalBytes += bytes;
+    for (const [other, entry] of this.held) {
+      if (this.totalBytes <= this.bytesMax) break;
+      if (other === owner) continue;
+      this.held.delete(other);
+      this.totalBytes -= entry.bytes;
+      entry.drop();
+    }
+  }
+
+  touch(owner: object): void {
+    const entry = this.held.get(owner);
+    if (entry === undefined) return;
+    this.held.delete(owner);
+    this.held.set(owner, entry);
+  }
+
+  release(owner: object): void {
+    const entry = this.held.get(owner);
+    if (entry === undefined) return;
+    this.held.delete(owner);
+    this.totalBytes -= entry.bytes;
+  }
+}
+
 export interface PinnedFd {
   readonly fd: number;
   release(): void;
@@ -57,6 +102,8 @@ export interface PinnedFd {
 
 export class FilePool {
   readonly maxOpenFiles: number;
+  /** Shared budget for index contents kept in memory. */
+  readonly indexCache = new IndexCache(INDEX_CACHE_BYTES_MAX);
   /** Insertion order is recency order: the first key is the least recently used. */
   private readonly open = new Map<string, Entry>();
   private opensTotal = 0;

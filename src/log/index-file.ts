@@ -8,12 +8,12 @@
  *
  * The active segment's indexes are preallocated to `segment.index.bytes` (a sparse file, so no
  * disk is used until written) and trimmed to their entries when the segment rolls or closes, as
- * Kafka does. Lookups binary-search the file with positioned reads through the shared `FilePool`
- * rather than holding indexes in memory, so memory does not grow with the number of segments; the
- * page cache keeps hot indexes fast, as Kafka's mmap does. Only the last entry is cached, plus up
- * to TAIL_ENTRIES_MAX new entries not yet written: appends add entries in memory and write them in
- * one go (when the tail fills, and before any flush, trim or resize), saving two system calls per
- * indexed append. Unwritten entries only matter after a crash, and recovery rebuilds the indexes
+ * Kafka does. Lookups binary-search an in-memory copy of the file, held under the pool's shared
+ * IndexCache budget (least recently used copies are dropped, so memory does not grow with the
+ * number of segments; Kafka's mmap serves the same purpose); without a copy they binary-search the
+ * file with positioned reads. New entries are kept in memory, up to TAIL_ENTRIES_MAX, and written
+ * in one go (when the tail fills, and before any flush, trim or resize), saving two system calls
+ * per indexed append. Unwritten entries only matter after a crash, and recovery rebuilds the indexes
  * of every segment after the recovery point anyway.
  *
  * Concurrency contract: synchronous; one `LogSegment` owns each index.
@@ -32,6 +32,13 @@ abstract class IndexFile {
   /** Entries the file has room for (preallocated size / entry size). */
   maxEntries = 0;
   protected readonly scratch: Buffer;
+  /**
+   * A copy of entries [0, loadedCount) read from the file, so a lookup binary-searches memory
+   * instead of issuing a read per probe (as Kafka's mmap). Held under the pool's IndexCache budget,
+   * which drops the least recently used copies.
+   */
+  private loaded: Buffer | undefined;
+  private loadedCount = 0;
   /** Entries [tailStart, tailStart + tailCount) are in `tail`, not yet in the file. */
   private tail: Buffer | undefined;
   private tailStart = 0;
@@ -60,6 +67,7 @@ abstract class IndexFile {
     }
     if (size % this.entrySize !== 0) return false;
     this.tailCount = 0;
+    this.unload();
     this.fileBytes = size;
     this.entries = size / this.entrySize;
     this.maxEntries = this.entries;
@@ -81,6 +89,7 @@ abstract class IndexFile {
   /** Creates (or empties) the file and preallocates it for appends. */
   createEmpty(maxIndexBytes: number): void {
     this.tailCount = 0;
+    this.unload();
     this.entries = 0;
     this.clearLastEntry();
     this.resizeFile(0, true);
@@ -110,6 +119,7 @@ abstract class IndexFile {
   rewrite(entries: Buffer, maxIndexBytes: number | undefined): void {
     const count = entries.length / this.entrySize;
     this.tailCount = 0;
+    this.unload();
     this.pool.withFd(this.path, (fd) => writeFully(fd, entries, 0), true);
     this.fileBytes = Math.max(this.fileBytes ?? 0, entries.length);
     this.entries = count;
@@ -152,6 +162,7 @@ abstract class IndexFile {
 
   delete(): void {
     this.tailCount = 0;
+    this.unload();
     this.fileBytes = undefined;
     this.pool.forget(this.path);
     fs.rmSync(this.path, { force: true });
@@ -209,8 +220,53 @@ abstract class IndexFile {
     this.tailCount = 0;
   }
 
+  /** Makes sure a lookup can binary-search memory: loads (or refreshes) the in-memory copy. */
+  protected ensureLoaded(): void {
+    const inFile = this.tailCount > 0 ? this.tailStart : this.entries;
+    if (this.loaded !== undefined && inFile - this.loadedCount <= TAIL_ENTRIES_MAX) {
+      this.pool.indexCache.touch(this);
+      return;
+    }
+    const bytes = inFile * this.entrySize;
+    // Very large indexes are searched on disk rather than evicting everything else.
+    if (bytes === 0 || bytes > this.pool.indexCache.bytesMax / 8) return;
+    const buf = Buffer.allocUnsafe(bytes);
+    let got = 0;
+    this.pool.withFd(this.path, (fd) => {
+      while (got < bytes) {
+        const n = fs.readSync(fd, buf, got, bytes - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+    });
+    if (got < bytes) return;
+    this.loaded = buf;
+    this.loadedCount = inFile;
+    this.pool.indexCache.admit(this, bytes, () => {
+      this.loaded = undefined;
+      this.loadedCount = 0;
+    });
+  }
+
+  /** Drops the in-memory copy (the segment is closed or deleted). */
+  unload(): void {
+    this.loaded = undefined;
+    this.loadedCount = 0;
+    this.pool.indexCache.release(this);
+  }
+
+  /** Entry `i` from the in-memory copy, the unwritten tail, or the file. */
+  protected entryBytes(i: number): Buffer {
+    if (this.loaded !== undefined && i < this.loadedCount) {
+      const at = i * this.entrySize;
+      return this.loaded.subarray(at, at + this.entrySize);
+    }
+    return this.readEntry(i);
+  }
+
   /** Entries from `n` on are gone (truncation): drop them from the tail too. */
   protected dropEntriesFrom(n: number): void {
+    if (n < this.loadedCount) this.loadedCount = n;
     if (this.tailCount > 0) this.tailCount = Math.max(0, Math.min(this.tailCount, n - this.tailStart));
   }
 
@@ -276,6 +332,7 @@ export class OffsetIndex extends IndexFile {
     let hi = this.entries - 1;
     let found: OffsetPosition = { offset: this.baseOffset, position: 0 };
     if (this.last !== undefined && this.last.offset <= target) return this.last;
+    this.ensureLoaded();
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const e = this.entryAt(mid);
@@ -304,7 +361,7 @@ export class OffsetIndex extends IndexFile {
   }
 
   entryAt(i: number): OffsetPosition {
-    const buf = this.readEntry(i);
+    const buf = this.entryBytes(i);
     return { offset: this.baseOffset + buf.readInt32BE(0), position: buf.readInt32BE(4) };
   }
 
@@ -386,6 +443,7 @@ export class TimeIndex extends IndexFile {
    * timestamp below the target, so a search for the target can start after it.
    */
   lookupBefore(target: number): TimestampOffset | undefined {
+    this.ensureLoaded();
     let lo = 0;
     let hi = this.entries - 1;
     let found: TimestampOffset | undefined;
@@ -413,7 +471,7 @@ export class TimeIndex extends IndexFile {
   }
 
   entryAt(i: number): TimestampOffset {
-    const buf = this.readEntry(i);
+    const buf = this.entryBytes(i);
     return { timestamp: Number(buf.readBigInt64BE(0)), offset: this.baseOffset + buf.readInt32BE(8) };
   }
 

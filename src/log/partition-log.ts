@@ -812,6 +812,10 @@ export class PartitionLog {
   /** Closes descriptors without flushing or trimming (the partition is being deleted). */
   closeQuietly(): void {
     this.closed = true;
+    for (const s of this.segments) {
+      s.offsetIndex.unload();
+      s.timeIndex.unload();
+    }
     this.pool.forgetUnder(this.dir);
   }
 

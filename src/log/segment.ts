@@ -643,6 +643,8 @@ export class LogSegment {
   /** Closes descriptors (clean shutdown of the active segment trims its indexes first). */
   close(active: boolean): void {
     if (active) this.onBecomeInactive();
+    this.offsetIndex.unload();
+    this.timeIndex.unload();
     this.pool.forget(this.logPath);
     this.pool.forget(this.offsetIndex.path);
     this.pool.forget(this.timeIndex.path);

@@ -131,6 +131,54 @@ describe("OffsetIndex unwritten tail", () => {
   });
 });
 
+describe("OffsetIndex in-memory copy", () => {
+  it("lookups stay right across interleaved appends, truncations and cache evictions", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant("append" as const), n: fc.integer({ min: 1, max: 100 }) }),
+            fc.record({ op: fc.constant("truncate" as const), at: fc.integer({ min: 0, max: 2000 }) }),
+            fc.record({ op: fc.constant("lookup" as const), target: fc.integer({ min: 0, max: 2000 }) }),
+            fc.record({ op: fc.constant("evict" as const) }),
+          ),
+          { maxLength: 40 },
+        ),
+        (ops) => {
+          const pool = new FilePool(8);
+          const index = new OffsetIndex(pool, path.join(dir(), "c.index"), 0);
+          index.createEmpty(8 * 10_000);
+          const model: number[] = [];
+          for (const o of ops) {
+            if (o.op === "append") {
+              for (let i = 0; i < o.n; i++) {
+                const next = (model.at(-1) ?? -1) + 1 + (i % 3);
+                index.append(next, next * 10);
+                model.push(next);
+              }
+            } else if (o.op === "truncate") {
+              index.truncateTo(o.at);
+              while (model.length > 0 && model.at(-1)! >= o.at) model.pop();
+            } else if (o.op === "evict") {
+              index.unload();
+            } else {
+              const expected = model.filter((m) => m <= o.target).at(-1);
+              const got = index.lookup(o.target);
+              expect(got).toEqual(
+                expected === undefined
+                  ? { offset: 0, position: 0 }
+                  : { offset: expected, position: expected * 10 },
+              );
+            }
+          }
+          pool.closeAll();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe("TimeIndex", () => {
   it("keeps only increasing timestamps, reserves a slot for the final entry, finds entries before a target", () => {
     const pool = new FilePool(8);
