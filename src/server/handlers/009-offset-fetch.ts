@@ -4,15 +4,35 @@
  * error, and so does a group that does not exist. While __consumer_offsets loads the answer is
  * COORDINATOR_LOAD_IN_PROGRESS (per group from v8, top level from v2, per partition before).
  * Per-version notes: v2 adds the top-level error and null topics; v3 throttle time; v5 the leader
- * epoch; v6 is flexible; v7 require_stable (no transactional offsets are pending in Krill, so
- * nothing is unstable); v8 batches groups; v9 adds member id and epoch (KIP-848), checked for
+ * epoch; v6 is flexible; v7 require_stable (a partition with an offset in an open transaction
+ * answers UNSTABLE_OFFSET_COMMIT); v8 batches groups; v9 adds member id and epoch (KIP-848), checked for
  * consumer groups.
  */
 import { OFFSET_FETCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetFetchResponse } from "../../protocol/generated/offset-fetch-response.js";
 import { groupCoordinatorOf } from "../group/component.js";
-import { defineHandler } from "../registry.js";
+import { defineHandler, type RequestContext } from "../registry.js";
+
+/**
+ * require_stable (v7+): a partition with an offset in an open transaction answers
+ * UNSTABLE_OFFSET_COMMIT, so the client retries until the transaction ends (KIP-447).
+ */
+function markUnstable(
+  ctx: RequestContext,
+  groupId: string,
+  topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[],
+): void {
+  const pending = ctx.broker.ext.txnCoordinator?.offsets;
+  if (pending === undefined) return;
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode === ErrorCode.NONE && pending.hasPending(groupId, t.name, p.partitionIndex)) {
+        p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+      }
+    }
+  }
+}
 
 export const handler = defineHandler({
   api: OFFSET_FETCH_API,
@@ -28,6 +48,7 @@ export const handler = defineHandler({
         errorCode: ErrorCode.NONE,
         groups: request.groups.map((g) => {
           const r = coordinator.fetchOffsets(g.groupId, g.topics, g.memberId, g.memberEpoch);
+          if (request.requireStable) markUnstable(ctx, g.groupId, r.topics);
           return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
         }),
       };
@@ -56,6 +77,7 @@ export const handler = defineHandler({
         })),
       };
     }
+    if (ctx.apiVersion >= 7 && request.requireStable) markUnstable(ctx, request.groupId, r.topics);
     return { throttleTimeMs: 0, errorCode: r.errorCode, groups: [], topics: r.topics };
   },
   errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode, topics: [], groups: [] }),
