@@ -1,0 +1,1 @@
+export { DEFAULT_KRILL_IMAGE, KrillContainer, StartedKrillContainer } from "./krill-container.js";
