@@ -685,10 +685,20 @@ export class PartitionLog {
     if (config.cleanupPolicy === "compact") return deleted;
     if (config.retentionMs >= 0) {
       const now = this.clock.nowMs();
-      deleted += this.deleteSegmentsWhile(
-        (s) => now - s.largestTimestamp() > config.retentionMs,
-        "retention.ms",
-      );
+      const expired = (s: LogSegment) => now - s.largestTimestamp() > config.retentionMs;
+      deleted += this.deleteSegmentsWhile(expired, "retention.ms");
+      // As Kafka, when everything has expired the active segment is rolled so that it can go too
+      // (a topic that stops receiving data must still age out); the new active segment is empty.
+      const active = this.activeSegment;
+      if (
+        this.segments.length === 1 &&
+        !active.isEmpty &&
+        expired(active) &&
+        this.logEndOffset <= this.highWatermark
+      ) {
+        this.roll();
+        deleted += this.deleteSegmentsWhile(expired, "retention.ms");
+      }
     }
     if (config.retentionBytes >= 0) {
       let excess = this.sizeBytes - config.retentionBytes;

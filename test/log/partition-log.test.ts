@@ -366,11 +366,15 @@ describe("PartitionLog truncation, deletion and retention", () => {
     const after = log.segmentBaseOffsets();
     expect(after.length).toBe(before.length - deleted);
     expect(log.logStartOffset).toBe(after[0]);
-    // Everything is old now, yet the active segment stays.
+    // Everything is old now: the active segment is rolled, then deleted as a closed one; an empty
+    // active segment at the log end remains.
     clock.advance(100_000);
     log.deleteOldSegments();
     expect(log.numberOfSegments).toBe(1);
     expect(log.logEndOffset).toBe(13);
+    expect(log.logStartOffset).toBe(13);
+    expect(log.sizeBytes).toBe(0);
+    expect(log.append(simpleBatch(1, 50, clock.now), leader).firstOffset).toBe(13);
   });
 
   it("retention.bytes keeps the partition under the limit", () => {
