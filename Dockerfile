@@ -1,0 +1,40 @@
+# Krill's container image for machines with Docker and a registry (node:24-slim base).
+#
+#   docker build -t krill .
+#   docker run --rm --network host krill                          # 127.0.0.1:9092, data in the container
+#   docker run --rm --network host -v krill-data:/var/lib/krill krill --override listeners=PLAINTEXT://127.0.0.1:19092
+#
+# Arguments after the image name are appended to `krill start --config /etc/krill/server.properties`,
+# so `--override key=value` replaces any default (container/server.properties). Without host
+# networking, listen on every interface and advertise the published address:
+#   docker run -p 9092:9092 krill --override listeners=PLAINTEXT://:9092 \
+#     --override advertised.listeners=PLAINTEXT://localhost:9092
+#
+# Without a registry, container/build-image.sh builds the same layout from scratch and imports it
+# with podman (docs/container.md). NODE_IMAGE names another Node >= 22 Debian-based image (a mirror).
+# The lockfile lists only linux-x64 (glibc) native packages, so the image is built for linux/amd64.
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# The native dependencies (@node-rs/crc32, snappy, lz4-napi) ship prebuilt binaries: no scripts run.
+RUN npm install --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json --declaration false --declarationMap false \
+  && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+COPY --from=build /src/package.json /opt/krill/package.json
+COPY --from=build /src/node_modules /opt/krill/node_modules
+COPY --from=build /src/dist /opt/krill/dist
+COPY container/server.properties /etc/krill/server.properties
+# The broker runs as the base image's unprivileged `node` user and owns only its data folder.
+RUN mkdir -p /var/lib/krill && chown node:node /var/lib/krill
+USER node
+WORKDIR /var/lib/krill
+EXPOSE 9092
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "--enable-source-maps", "/opt/krill/dist/src/cli.js", "start", "--config", "/etc/krill/server.properties"]
