@@ -19,7 +19,7 @@
  *
  * Records (Kafka's format, so the topic reads the same to Kafka's tools): key = int16 version 0 +
  * TransactionLogKey {transactionalId}; value = int16 version + TransactionLogValue (Krill writes
- * version 0, reads 0 and 1); a null value is the tombstone of an expired transactional id.
+ * version 0, or 1 when a previous producer id must be kept; reads both); a null value is the tombstone of an expired transactional id.
  */
 import { KrillError } from "../../errors.js";
 import {
@@ -92,7 +92,7 @@ export interface TxnRecordValue {
 }
 
 const KEY_VERSION = 0;
-const VALUE_VERSION_WRITTEN = 0;
+const VALUE_VERSION_PLAIN = 0;
 const VALUE_VERSION_MAX = 1;
 
 export function encodeTxnKey(transactionalId: string): Buffer {
@@ -103,8 +103,11 @@ export function encodeTxnKey(transactionalId: string): Buffer {
 }
 
 export function encodeTxnValue(v: TxnRecordValue): Buffer {
+  // Version 0 whenever it can say everything (older Kafka tools read it); the previous producer
+  // id (kept after an id rotation) is a tagged field of version 1.
+  const version = v.previousProducerId === -1n ? VALUE_VERSION_PLAIN : VALUE_VERSION_MAX;
   const w = new Writer(64);
-  w.writeInt16(VALUE_VERSION_WRITTEN);
+  w.writeInt16(version);
   encodeTransactionLogValue(
     w,
     {
@@ -119,7 +122,7 @@ export function encodeTxnValue(v: TxnRecordValue): Buffer {
       transactionStartTimestampMs: BigInt(v.txnStartTimestampMs),
       clientTransactionVersion: 0,
     },
-    VALUE_VERSION_WRITTEN,
+    version,
   );
   return w.finish();
 }
