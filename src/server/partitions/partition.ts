@@ -224,6 +224,7 @@ export class Partition {
       cursor += b.lastOffsetDelta + 1;
     }
     producerState.completeAppend(prepared.plan, plannedOffsets, result.lastOffset + 1, nowMs);
+    this.log.firstUnstableOffset = producerState.firstUnstableOffset();
     this.log.updateHighWatermark(this.log.logEndOffset);
     this.#events.onAppend(this.key, records.length);
     return {
@@ -301,6 +302,7 @@ export class Partition {
       nowMs,
     );
     this.log.updateHighWatermark(this.log.logEndOffset);
+    this.log.firstUnstableOffset = producerState.firstUnstableOffset();
     if (aborted !== undefined) {
       try {
         this.#abortedTxns.add({ ...aborted, lastStableOffset: lastStableBefore });
@@ -424,6 +426,8 @@ export class Partition {
       offset = read.nextOffset;
     }
     state.removeExpiredProducers(nowMs);
+    // The cleaner never compacts at or beyond an open transaction.
+    this.log.firstUnstableOffset = state.firstUnstableOffset();
     return state;
   }
 

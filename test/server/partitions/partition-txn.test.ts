@@ -81,6 +81,7 @@ describe("partition transactions", () => {
     expect(append(p, 8n, 0, 1, true).kind).toBe("appended"); // 5 txn of producer 8
     expect(p.highWatermark).toBe(6);
     expect(p.lastStableOffset).toBe(2);
+    expect(p.log.firstUnstableOffset).toBe(2); // the cleaner stops there
     // A read_committed read stops at the LSO.
     const read = p.read(0, 1 << 20, true, true);
     expect(read.nextOffset).toBe(2);
@@ -89,6 +90,7 @@ describe("partition transactions", () => {
     expect(p.lastStableOffset).toBe(5);
     expect(p.appendTxnMarker(8n, 0, 0, true, NOW).kind).toBe("appended"); // 7 COMMIT for 8
     expect(p.lastStableOffset).toBe(8);
+    expect(p.log.firstUnstableOffset).toBeUndefined();
     expect(p.abortedTransactions(0, 8)).toEqual([
       { producerId: 7n, firstOffset: 2, lastOffset: 6, lastStableOffset: 2 },
     ]);
