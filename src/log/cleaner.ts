@@ -27,6 +27,7 @@
  * if the segment it replaces is still in the log and no truncation happened meanwhile. One pass runs
  * at a time.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { KrillError } from "../errors.js";
@@ -349,15 +350,12 @@ export class LogCleaner {
         if (mapFull || b.lastOffset < stats.firstDirtyOffset) continue;
         if ((b.attributes & (ATTR_CONTROL_MASK | ATTR_TRANSACTIONAL_MASK)) === 0) {
           const decoded = this.decode(segment, b);
-          const newKeys = decoded.records.filter(
-            (r) => r.key !== null && !map.has(r.key.toString("latin1")),
-          ).length;
+          const newKeys = decoded.records.filter((r) => r.key !== null && !map.has(mapKey(r.key))).length;
           if (map.size + newKeys > this.options.dedupeEntriesMax) {
             mapFull = true;
             continue;
           }
-          for (const r of decoded.records)
-            if (r.key !== null) map.set(r.key.toString("latin1"), Number(r.offset));
+          for (const r of decoded.records) if (r.key !== null) map.set(mapKey(r.key), Number(r.offset));
         }
         endOffset = b.lastOffset + 1;
         await this.throttle(b.sizeBytes);
@@ -369,7 +367,8 @@ export class LogCleaner {
     // 2. Rewrite every closed segment holding offsets below the end of the mapped section.
     for (const segment of candidates) {
       if (segment.baseOffset >= endOffset) break;
-      if (this.stopping) break;
+      // Stopping mid-pass keeps the old first dirty offset: the next pass redoes this one.
+      if (this.stopping) return result;
       const rewritten = await this.cleanSegment(
         log,
         segment,
@@ -452,7 +451,7 @@ export class LogCleaner {
         for (const r of decoded.records) {
           const offset = Number(r.offset);
           if (r.key !== null) {
-            const latest = map.get(r.key.toString("latin1"));
+            const latest = map.get(mapKey(r.key));
             if (latest !== undefined && offset < latest) continue;
           }
           if (r.value === null && horizon !== undefined && now >= horizon) {
@@ -584,4 +583,14 @@ class ChunkWriter {
     }
     fs.rmSync(this.file, { force: true });
   }
+}
+
+/**
+ * The offset map's key for a record key: short keys as they are, longer ones by their SHA-256, so
+ * a map entry costs a bounded amount of memory whatever the key size (Kafka's map keeps a hash of
+ * every key for the same reason; a collision is as unlikely as in Kafka's).
+ */
+function mapKey(key: Buffer): string {
+  if (key.length <= 32) return `k${key.toString("latin1")}`;
+  return `h${createHash("sha256").update(key).digest("base64")}`;
 }

@@ -275,6 +275,31 @@ describe("LogCleaner", () => {
     expect(fs.readdirSync(path.join(logDir, "busy-0")).some((n) => n.endsWith(".cleaned"))).toBe(false);
   });
 
+  it("handles long keys and a full offset map without losing a latest value", async () => {
+    const logDir = tempDir("krill-clean-");
+    dirs.push(logDir);
+    const clock = new ManualClock(Date.now());
+    const lm = new LogManager({
+      logDirs: [logDir],
+      clock,
+      defaultConfig: logConfigFrom(COMPACT),
+      cleaner: { enable: false, dedupeEntriesMax: 2 },
+    });
+    managers.push(lm);
+    lm.startup();
+    const log = lm.getOrCreateLog({ topic: "long", partition: 0 });
+    const key = (i: number) => `${"x".repeat(100)}${i}`;
+    for (let round = 0; round < 4; round++) {
+      for (let k = 0; k < 5; k++) put(log, clock, [[key(k), `r${round}`]]);
+    }
+    log.roll();
+    for (let pass = 0; pass < 12; pass++) await lm.cleaner.clean(log);
+    const latest = new Map<string, string | null>();
+    for (const r of records(log)) latest.set(r.key!, r.value);
+    for (let k = 0; k < 5; k++) expect(latest.get(key(k))).toBe("r3");
+    expect(records(log).length).toBeLessThan(20);
+  });
+
   it("runs in the background when the LogManager starts its tasks", async () => {
     const logDir = tempDir("krill-clean-");
     dirs.push(logDir);
