@@ -6,7 +6,8 @@
 #   run-all.sh [--target kafka|krill|all] [--clients "kafkajs kcat ..."] [--skip-install]
 #
 # Clients: kafkajs java-tools-4.3.1 java-tools-3.9.2 java-consumer kcat confluent-python
-# kafka-python platformatic. SCENARIOS="a b" narrows the scenarios (by name, in every client).
+# kafka-python platformatic testcontainers (Krill in a container; nothing to run on Kafka).
+# SCENARIOS="a b" narrows the scenarios (by name, in every client).
 # When only one target runs, the report keeps the other target's last results (the Runs table
 # shows when each ran); when only some clients run, the other clients' last results stay too. Exits non-zero when any scenario failed or a broker did not start.
 set -euo pipefail
@@ -18,7 +19,7 @@ export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 
 kafka_version=${KAFKA_VERSION:-4.3.1}
 kafka_legacy_version=${KAFKA_LEGACY_VERSION:-3.9.2}
-all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer kcat confluent-python kafka-python platformatic"
+all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer kcat confluent-python kafka-python platformatic testcontainers"
 targets="kafka krill"
 clients=$all_clients
 install=1
@@ -63,6 +64,15 @@ for client in $clients; do
   *) echo "run-all: unknown client $client (known: $all_clients)" >&2 && exit 2 ;;
   esac
 done
+
+# One run at a time: runs share compat-tests/.work (brokers, results, logs), and two at once on a
+# small machine would also distort each other's timings.
+mkdir -p "$work"
+exec 9>"$work/run-all.lock"
+if ! flock -n 9; then
+  echo "run-all: another run-all.sh is in progress (it holds $work/run-all.lock); wait for it to finish" >&2
+  exit 1
+fi
 
 if [ "$install" -eq 1 ]; then
   "$root/scripts/install-compat-deps.sh"

@@ -22,8 +22,13 @@ fi
 
 "$root/scripts/install-compat-deps.sh"
 
-work="$here/.work/subset"
-rm -rf "$work"
+# A folder per run, so that subsets started by several engineers at once do not share a broker
+# or logs; folders of finished runs are removed.
+for stale in "$here"/.work/subset-*; do
+  [ -d "$stale" ] || continue
+  kill -0 "${stale##*-}" 2>/dev/null || rm -rf "$stale"
+done
+work="$here/.work/subset-$$"
 mkdir -p "$work"
 export TARGET=$target RESULTS_FILE="$work/results.tsv" LOG_DIR="$work/logs" SCENARIO_TIMEOUT_S=90
 started_ms=$(date +%s%3N)

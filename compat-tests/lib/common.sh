@@ -7,6 +7,7 @@
 #   LOG_DIR              folder for per-scenario output (default: compat-tests/.work/logs)
 #   SCENARIOS            space-separated scenario names to run; empty means all
 #   SCENARIO_TIMEOUT_S   hard timeout per scenario (default 120); the scenario is killed after it
+#   KNOWN_GAPS_FILE      scenarios allowed to fail on Krill (default compat-tests/known-gaps.txt)
 #   LIST_SCENARIOS       when 1, run nothing and print "CLIENT SCENARIO" per scenario (run-all.sh
 #                        uses it to mark every scenario failed when a broker does not start)
 #
@@ -22,6 +23,15 @@ compat_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BOOTSTRAP TARGET
 compat_failures=0
 compat_ran=0
+
+: "${KNOWN_GAPS_FILE:=$compat_root/known-gaps.txt}"
+
+# is_known_gap CLIENT SCENARIO: listed in KNOWN_GAPS_FILE, and the target is Krill (the reference
+# has no gaps: a failure there is a broken scenario).
+is_known_gap() {
+  [ "$TARGET" = krill ] && [ -f "$KNOWN_GAPS_FILE" ] &&
+    awk -v c="$1" -v s="$2" '$1 == c && $2 == s { found = 1 } END { exit !found }' "$KNOWN_GAPS_FILE"
+}
 
 # The Debian-packaged Python clients are importable by the system interpreter only.
 PYTHON=/usr/bin/python3
@@ -77,6 +87,14 @@ run_scenario() {
       [ -n "$reason" ] || reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 || true)
       reason=$(printf '%s' "$reason" | cut -c1-200 | tr '\t' ' ')
       [ -n "$reason" ] || reason="exit code $rc"
+    fi
+  fi
+  if is_known_gap "$client" "$scenario"; then
+    if [ "$status" = fail ]; then
+      compat_failures=$((compat_failures - 1))
+      reason="[known gap] $reason"
+    else
+      echo "NOTE: $client $scenario passes on Krill now: remove it from ${KNOWN_GAPS_FILE#"$compat_root"/} and close its FINDINGS.md row" >&2
     fi
   fi
   compat_ran=$((compat_ran + 1))

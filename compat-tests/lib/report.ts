@@ -141,9 +141,10 @@ function main(): void {
         const r = run?.results.get(key);
         if (!run) return "not run";
         if (!r) return "not run";
-        return r.status === "pass"
-          ? `pass (${seconds(r.durationMs)})`
-          : `**FAIL** (${seconds(r.durationMs)})`;
+        if (r.status === "pass") return `pass (${seconds(r.durationMs)})`;
+        // Listed in known-gaps.txt: tied to an open FINDINGS.md row, does not fail the run.
+        const known = r.reason.startsWith("[known gap]") ? " known gap" : "";
+        return `**FAIL**${known} (${seconds(r.durationMs)})`;
       }),
     ];
   });
