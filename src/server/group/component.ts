@@ -241,6 +241,23 @@ export class GroupCoordinatorService {
     return this.#ready;
   }
 
+  /**
+   * The coordinator for a group request. Without __consumer_offsets there is no state to load, so
+   * the coordinator is ready at once (as a fresh Kafka answers ListGroups with an empty list);
+   * the topic is created by FindCoordinator, and a write before that fails with NOT_COORDINATOR,
+   * which sends the client to FindCoordinator. With the topic, loading starts and the request is
+   * answered COORDINATOR_LOAD_IN_PROGRESS until it is done.
+   */
+  async ready(): Promise<GroupCoordinator> {
+    if (this.coordinator.isLoaded) return this.coordinator;
+    if (!this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) {
+      await this.coordinator.load();
+      return this.coordinator;
+    }
+    this.ensureReady().catch(() => {});
+    return this.coordinator;
+  }
+
   /** Starts `ensureReady` without waiting (the request is answered LOAD_IN_PROGRESS meanwhile). */
   kick(): GroupCoordinator {
     if (!this.coordinator.isLoaded) this.ensureReady().catch(() => {});

@@ -257,6 +257,7 @@ export class GroupCoordinator {
   readonly #loadingConsumerGroups = new Map<string, LoadingConsumerGroup>();
   readonly #offsets = new OffsetStore();
   #loaded = false;
+  #loading: Promise<void> | null = null;
   #closed = false;
 
   constructor(deps: GroupCoordinatorDeps) {
@@ -297,7 +298,16 @@ export class GroupCoordinator {
    * Replays every partition of __consumer_offsets into memory, then starts answering. Members of
    * loaded groups get a fresh session timeout: if they do not come back they are removed.
    */
-  async load(): Promise<void> {
+  load(): Promise<void> {
+    // Concurrent callers share one replay, so no record is applied twice.
+    this.#loading ??= this.#load().catch((err: unknown) => {
+      this.#loading = null;
+      throw err;
+    });
+    return this.#loading;
+  }
+
+  async #load(): Promise<void> {
     if (this.#loaded) return;
     for (let p = 0; p < this.#config.offsetsTopicPartitions; p++) {
       await this.#log.replay(p, (record) => this.#replay(record));

@@ -23,7 +23,7 @@ export const handler = defineHandler({
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetCommitResponse> {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const image = ctx.broker.image();
     const known = request.topics.filter((t) => image.topicsByName.has(t.name));
     const committed =

@@ -39,8 +39,8 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   ordering: "serial",
-  handle(ctx, request): OffsetFetchResponse {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+  async handle(ctx, request): Promise<OffsetFetchResponse> {
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     if (ctx.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,

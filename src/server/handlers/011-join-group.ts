@@ -19,7 +19,7 @@ export const handler = defineHandler({
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<JoinGroupResponse> {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const result = await coordinator.joinGroup(request, {
       apiVersion: ctx.apiVersion,
       clientId: ctx.clientId ?? "",

@@ -14,8 +14,8 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   ordering: "serial",
-  handle(ctx, request): HeartbeatResponse {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+  async handle(ctx, request): Promise<HeartbeatResponse> {
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const errorCode = coordinator.heartbeat(
       request.groupId,
       request.memberId,

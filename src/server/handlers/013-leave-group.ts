@@ -17,8 +17,8 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   ordering: "serial",
-  handle(ctx, request): LeaveGroupResponse {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+  async handle(ctx, request): Promise<LeaveGroupResponse> {
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     if (ctx.apiVersion < 3) {
       const result = coordinator.leaveGroup(request.groupId, [
         { memberId: request.memberId, groupInstanceId: null },

@@ -16,7 +16,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<SyncGroupResponse> {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     return { throttleTimeMs: 0, ...(await coordinator.syncGroup(request)) };
   },
   errorResponse: (_version, errorCode) => ({

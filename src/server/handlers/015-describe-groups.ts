@@ -20,8 +20,8 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   ordering: "serial",
-  handle(ctx, request): DescribeGroupsResponse {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+  async handle(ctx, request): Promise<DescribeGroupsResponse> {
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const operations = request.includeAuthorizedOperations
       ? GROUP_OPERATIONS_ALL
       : AUTHORIZED_OPERATIONS_OMITTED;

@@ -15,8 +15,8 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   ordering: "serial",
-  handle(ctx, request): ListGroupsResponse {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+  async handle(ctx, request): Promise<ListGroupsResponse> {
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const states = ctx.apiVersion >= 4 ? request.statesFilter : [];
     const types = ctx.apiVersion >= 5 ? request.typesFilter : [];
     const result = coordinator.listGroups(states, types);

@@ -15,7 +15,7 @@ export const handler = defineHandler({
   maxVersion: 2,
   ordering: "serial",
   async handle(ctx, request): Promise<DeleteGroupsResponse> {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     return { throttleTimeMs: 0, results: await coordinator.deleteGroups(request.groupsNames) };
   },
 });

@@ -14,7 +14,7 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetDeleteResponse> {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const result = await coordinator.deleteOffsets(
       request.groupId,
       request.topics.map((t) => ({

@@ -20,7 +20,7 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupHeartbeatResponse> {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const result = await coordinator.consumerGroupHeartbeat(
       ctx.apiVersion >= 1 ? request : { ...request, subscribedTopicRegex: null },
       {

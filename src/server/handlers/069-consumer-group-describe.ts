@@ -19,8 +19,8 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   ordering: "serial",
-  handle(ctx, request): ConsumerGroupDescribeResponse {
-    const coordinator = groupCoordinatorOf(ctx.broker).kick();
+  async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
+    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     const operations = request.includeAuthorizedOperations
       ? GROUP_OPERATIONS_ALL
       : AUTHORIZED_OPERATIONS_OMITTED;
