@@ -488,6 +488,8 @@ export class PartitionLog {
     if (fetchOffset >= upper) return plan;
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
+      const known = segment.knownReadStart(fetchOffset);
+      if (known !== undefined) return { ...plan, segment, position: known };
       const first = segment.locate(fetchOffset);
       if (first === undefined) continue;
       return { ...plan, segment, position: first.position };
