@@ -3,6 +3,7 @@
 // client (the root devDependency), checks, and the wrapper that turns any failure into one
 // "FAIL: reason" line and exit code 1.
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import kafkajs from "kafkajs";
 import { KrillContainer } from "../../testcontainers/dist/index.js";
 
@@ -35,6 +36,18 @@ export async function startKrill(container = krillContainer()) {
     `container ${started.getId().slice(0, 12)} at ${started.getBootstrapServers()}: ${startupMs} ms`,
   );
   return { started, startupMs };
+}
+
+/** Asks the kernel for a free loopback port. */
+export function freeLoopbackPort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export function kafka(bootstrap, clientId = "krill-compat-testcontainers") {

@@ -18,7 +18,7 @@ source "$here/../lib/common.sh"
 export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
 export KRILL_IMAGE=${KRILL_IMAGE:-localhost/krill:dev}
 
-scenarios="lifecycle produce-consume restart"
+scenarios="podman-run lifecycle produce-consume restart"
 # kafkajs's own scenarios, unchanged, each against a fresh container.
 kafkajs_scenarios="admin produce-codecs idempotent-producer consumer-group transactions seek pause-resume"
 
@@ -51,10 +51,13 @@ mkdir -p "$work"
 socket="$work/podman.sock"
 run_id="krill-compat-$$"
 cleanup() {
-  # Ryuk (testcontainers' reaper) is off, so containers a killed scenario left are removed here.
+  # Ryuk (testcontainers' reaper) is off, so containers and volumes a killed scenario left are
+  # removed here.
   local left
   left=$(podman ps -aq --filter "label=krill.compat.run=$run_id" 2>/dev/null || true)
   [ -z "$left" ] || podman rm -f $left >/dev/null 2>&1 || true
+  left=$(podman volume ls -q --filter "label=krill.compat.run=$run_id" 2>/dev/null || true)
+  [ -z "$left" ] || podman volume rm -f $left >/dev/null 2>&1 || true
   "$root/container/podman-service.sh" stop "$socket"
 }
 trap cleanup EXIT
