@@ -14,8 +14,17 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
+import {
+  DESCRIBE_PRODUCERS_API,
+  DESCRIBE_TRANSACTIONS_API,
+  LIST_TRANSACTIONS_API,
+  WRITE_TXN_MARKERS_API,
+} from "../../../src/protocol/generated/apis.js";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
+
+import { RawClient } from "../partitions/raw-client.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -287,6 +296,82 @@ describe("transactions with kafkajs", () => {
     const uncommitted = await readAll(broker, output, true, inputs.length + 1);
     expect(uncommitted.length).toBeGreaterThan(inputs.length);
   }, 120_000);
+});
+
+describe("transaction admin APIs", () => {
+  it("lists, describes, shows producers and aborts a hanging transaction with WriteTxnMarkers", async () => {
+    const broker = await startBroker(SETTINGS);
+    const raw = await RawClient.connect(broker.port);
+    try {
+      const topic = "txn-admin";
+      const kafka = kafkaFor(broker, "admin");
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      const producer = kafka.producer({
+        transactionalId: "admin-tx",
+        maxInFlightRequests: 1,
+        idempotent: true,
+      });
+      await producer.connect();
+      const txn = await producer.transaction();
+      await txn.send({ topic, messages: [{ value: "hanging" }] });
+
+      const listed = await raw.request(LIST_TRANSACTIONS_API, 1, {
+        stateFilters: ["Ongoing", "Bogus"],
+        producerIdFilters: [],
+        durationFilter: -1n,
+      });
+      expect(listed.unknownStateFilters).toEqual(["Bogus"]);
+      expect(listed.transactionStates.map((t) => [t.transactionalId, t.transactionState])).toEqual([
+        ["admin-tx", "Ongoing"],
+      ]);
+      const described = await raw.request(DESCRIBE_TRANSACTIONS_API, 0, {
+        transactionalIds: ["admin-tx", "nope"],
+      });
+      expect(described.transactionStates[0]).toMatchObject({
+        errorCode: 0,
+        transactionState: "Ongoing",
+        producerEpoch: 0,
+        topics: [{ topic, partitions: [0] }],
+      });
+      expect(described.transactionStates[1]?.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+      const producers = await raw.request(DESCRIBE_PRODUCERS_API, 0, {
+        topics: [{ name: topic, partitionIndexes: [0, 9] }],
+      });
+      const [p0, p9] = producers.topics[0]!.partitions;
+      expect(p0?.activeProducers).toHaveLength(1);
+      expect(p0?.activeProducers[0]?.currentTxnStartOffset).toBe(0n);
+      expect(p9?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+
+      // kafka-transactions.sh abort: an ABORT marker for the producer at the partition.
+      const active = p0!.activeProducers[0]!;
+      // kafkajs lists offsets read_committed: the open transaction holds the stable end at 0.
+      expect((await admin.fetchTopicOffsets(topic))[0]?.offset).toBe("0");
+      const written = await raw.request(WRITE_TXN_MARKERS_API, 1, {
+        markers: [
+          {
+            producerId: active.producerId,
+            producerEpoch: active.producerEpoch,
+            transactionResult: false,
+            coordinatorEpoch: 0,
+            topics: [{ name: topic, partitionIndexes: [0] }],
+          },
+        ],
+      });
+      expect(written.markers[0]?.topics[0]?.partitions[0]?.errorCode).toBe(ErrorCode.NONE);
+      const after = await raw.request(DESCRIBE_PRODUCERS_API, 0, {
+        topics: [{ name: topic, partitionIndexes: [0] }],
+      });
+      expect(after.topics[0]?.partitions[0]?.activeProducers[0]?.currentTxnStartOffset).toBe(-1n);
+      expect((await admin.fetchTopicOffsets(topic))[0]?.offset).toBe("2");
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect();
+    } finally {
+      await raw.close();
+      await broker.stop();
+    }
+  });
 });
 
 describe("a broker restart between PrepareCommit and CompleteCommit", () => {

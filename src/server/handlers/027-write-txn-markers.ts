@@ -1,0 +1,70 @@
+/**
+ * WriteTxnMarkers (api key 27), versions 0-1 (v1 is flexible): appends
+ * COMMIT/ABORT markers to partitions this node leads. Krill's coordinator writes its markers
+ * directly; this serves `kafka-transactions.sh abort`, which ends a hanging transaction by
+ * writing an ABORT marker for a producer (found with DescribeProducers) at the partition.
+ * Per partition: UNKNOWN_TOPIC_OR_PARTITION, INVALID_PRODUCER_EPOCH for a marker older than the
+ * producer's epoch, TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch, internal
+ * topics other than __consumer_offsets refused (INVALID_TOPIC_EXCEPTION, nothing transactional
+ * lives there), as Kafka checks them.
+ */
+import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { WriteTxnMarkersResponse } from "../../protocol/generated/write-txn-markers-response.js";
+import { TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
+import { partitionsOf } from "../partitions/component.js";
+import { defineHandler } from "../registry.js";
+import { txnCoordinatorOf } from "../txn/component.js";
+
+export const handler = defineHandler({
+  api: WRITE_TXN_MARKERS_API,
+  minVersion: 0,
+  maxVersion: 1,
+  ordering: "serial",
+  async handle(ctx, request): Promise<WriteTxnMarkersResponse> {
+    const partitions = partitionsOf(ctx.broker);
+    const service = txnCoordinatorOf(ctx.broker);
+    const durables: Promise<void>[] = [];
+    const markers = request.markers.map((m) => ({
+      producerId: m.producerId,
+      topics: m.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => {
+          const out = { partitionIndex, errorCode: ErrorCode.NONE as number };
+          if (t.name === TRANSACTION_STATE_TOPIC) {
+            out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+            return out;
+          }
+          const found = partitions.lookup(t.name, partitionIndex);
+          if (!found.ok) {
+            out.errorCode = found.errorCode;
+            return out;
+          }
+          const outcome = found.partition.appendTxnMarker(
+            m.producerId,
+            m.producerEpoch,
+            m.coordinatorEpoch,
+            m.transactionResult,
+            partitions.nowMs(),
+          );
+          if (outcome.kind === "error") {
+            out.errorCode = outcome.errorCode;
+            return out;
+          }
+          // Markers for __consumer_offsets end transactional offset commits too.
+          if (t.name === "__consumer_offsets") service.offsets.complete(m.producerId, m.transactionResult);
+          if (outcome.kind === "appended" && outcome.durable !== undefined) {
+            durables.push(
+              outcome.durable.catch(() => {
+                out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+              }),
+            );
+          }
+          return out;
+        }),
+      })),
+    }));
+    await Promise.all(durables);
+    return { markers };
+  },
+});
