@@ -300,6 +300,9 @@ export const RANGE_ASSIGNOR: Assignor = {
  * where subscriptions allow, keeping each member's previous partitions where that stays balanced
  * (few partitions move on a rebalance). Deterministic: ties go to the smaller member id.
  */
+/** Subscriber checks the uniform assignor's balancing step may spend per assignment. */
+export const UNIFORM_BALANCE_STEPS_MAX = 2_000_000;
+
 export const UNIFORM_ASSIGNOR: Assignor = {
   name: "uniform",
   assign(spec) {
@@ -351,14 +354,19 @@ export const UNIFORM_ASSIGNOR: Assignor = {
       add(result.get(best)!, topicId, partition);
       load.set(best, load.get(best)! + 1);
     }
-    // 3. Even out what subscriptions allow: move from a member with two more than another.
-    const movesMax = all.length * Math.max(1, memberIds.length);
-    for (let moves = 0; moves < movesMax; moves++) {
-      let moved = false;
-      for (const { topic, topicId, partition } of [...all].reverse()) {
+    // 3. Even out what subscriptions allow: move a partition from a member with two more than
+    // another subscriber. Passes repeat while they move something; a work budget keeps a huge
+    // group from holding the event loop (it then stays slightly less even, never incorrect).
+    let budget = UNIFORM_BALANCE_STEPS_MAX;
+    const reversed = [...all].reverse();
+    for (let moved = true; moved && budget > 0; ) {
+      moved = false;
+      for (const { topic, topicId, partition } of reversed) {
         const from = owner.get(key(topicId, partition))!;
         let to: string | undefined;
-        for (const id of subscribers.get(topic)!) {
+        const candidates = subscribers.get(topic)!;
+        budget -= candidates.length;
+        for (const id of candidates) {
           if (load.get(id)! + 1 < load.get(from)! && (to === undefined || load.get(id)! < load.get(to)!))
             to = id;
         }
@@ -369,9 +377,7 @@ export const UNIFORM_ASSIGNOR: Assignor = {
         load.set(to, load.get(to)! + 1);
         owner.set(key(topicId, partition), to);
         moved = true;
-        break;
       }
-      if (!moved) break;
     }
     for (const a of result.values()) for (const [t, ps] of a) if (ps.size === 0) a.delete(t);
     return result;

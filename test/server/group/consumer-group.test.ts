@@ -521,3 +521,24 @@ describe("ConsumerGroupHeartbeat", () => {
     expect(second.coordinator.consumerGroup("app")!.members.size).toBe(0);
   });
 });
+
+describe("uniform assignor at scale", () => {
+  it("assigns 2000 partitions to 500 members with mixed subscriptions quickly and completely", () => {
+    const topics = topicsMap(
+      Array.from({ length: 20 }, (_, i): [string, TopicInfo] => [
+        `t${i}`,
+        { topicId: `T${i}`, partitionCount: 100 },
+      ]),
+    );
+    const members = new Map<string, string[]>();
+    for (let m = 0; m < 500; m++) members.set(`m${m}`, m % 3 === 0 ? ["t0", "t1", "t2"] : [...topics.keys()]);
+    // The balancing step is budgeted, so this finishes well inside the test timeout.
+    const r = UNIFORM_ASSIGNOR.assign({ members, topics, previous: new Map() });
+    const owners = new Map<string, string>();
+    for (const [m, a] of r) for (const k of flat(a)) owners.set(k, m);
+    expect(owners.size).toBe(2000);
+    // Members subscribed to everything are within one partition of each other.
+    const loads = [...r].filter(([m]) => Number(m.slice(1)) % 3 !== 0).map(([, a]) => flat(a).length);
+    expect(Math.max(...loads) - Math.min(...loads)).toBeLessThanOrEqual(1);
+  });
+});
