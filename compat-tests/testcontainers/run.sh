@@ -38,11 +38,11 @@ fi
 command -v podman >/dev/null || { echo "FAIL: podman is not installed (apt-get install podman runc)" >&2 && exit 1; }
 if [ "${KRILL_IMAGE_REBUILD:-0}" = 1 ] || ! podman image exists "$KRILL_IMAGE"; then
   echo "testcontainers: building $KRILL_IMAGE" >&2
-  "$root/container/build-image.sh" --tag "$KRILL_IMAGE" >&2
+  timeout -k 10 900 "$root/container/build-image.sh" --tag "$KRILL_IMAGE" >&2
 fi
 # The module and its one dependency live in their own package, out of the root's.
 if [ ! -d "$root/testcontainers/node_modules/testcontainers" ]; then
-  (cd "$root/testcontainers" && npm install --no-audit --no-fund --loglevel=error >&2)
+  (cd "$root/testcontainers" && timeout -k 10 300 npm install --no-audit --no-fund --loglevel=error >&2)
 fi
 tsc -p "$root/testcontainers/tsconfig.json"
 
