@@ -447,3 +447,71 @@ describe("a broker restart between PrepareCommit and CompleteCommit", () => {
     }
   }, 60_000);
 });
+
+describe("transactional offsets across a broker restart", () => {
+  it("keeps offsets of an open transaction pending through a restart and shows them once it commits", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "krill-txn-offsets-"));
+    let broker = await startBroker({ ...SETTINGS, "log.dirs": dir });
+    const listeners = `PLAINTEXT://127.0.0.1:${broker.port}`;
+    try {
+      const topic = "txn-offsets";
+      const kafka = kafkaFor(broker, "offsets");
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      const producer = kafka.producer({
+        transactionalId: "offsets-tx",
+        maxInFlightRequests: 1,
+        idempotent: true,
+      });
+      await producer.connect();
+      const txn = await producer.transaction();
+      await txn.send({ topic, messages: [{ value: "x" }] });
+      await txn.sendOffsets({
+        consumerGroupId: "offsets-group",
+        topics: [{ topic, partitions: [{ partition: 0, offset: "42" }] }],
+      });
+      const committedOffset = async () =>
+        (await admin.fetchOffsets({ groupId: "offsets-group", topics: [topic] }))[0]?.partitions[0]?.offset;
+      expect(await committedOffset()).toBe("-1");
+      await admin.disconnect();
+      await broker.stop();
+
+      broker = await startBroker({ ...SETTINGS, "log.dirs": dir, listeners });
+      const service = txnCoordinatorOf(broker.broker.context);
+      await service.ensureReady();
+      const meta = service.coordinator.metadata("offsets-tx")!;
+      expect(meta.state).toBe(TxnState.Ongoing);
+      expect(service.offsets.pendingOf(meta.producerId)?.get("offsets-group")?.size).toBe(1);
+      const admin2 = kafkaFor(broker, "offsets-2").admin();
+      await admin2.connect();
+      expect(
+        (await admin2.fetchOffsets({ groupId: "offsets-group", topics: [topic] }))[0]?.partitions[0]?.offset,
+      ).toBe("-1");
+      // The same producer, reconnected, commits its transaction.
+      await txn.commit();
+      await waitFor("the offsets to become visible", async () => {
+        const o = await admin2.fetchOffsets({ groupId: "offsets-group", topics: [topic] });
+        return o[0]?.partitions[0]?.offset === "42";
+      });
+      await producer.disconnect();
+      await admin2.disconnect();
+      await broker.stop();
+
+      // And after another restart the committed offset is read back from the log.
+      broker = await startBroker({ ...SETTINGS, "log.dirs": dir, listeners });
+      const admin3 = kafkaFor(broker, "offsets-3").admin();
+      await admin3.connect();
+      await waitFor("the committed offset after a restart", async () => {
+        const o = await admin3
+          .fetchOffsets({ groupId: "offsets-group", topics: [topic] })
+          .catch(() => undefined);
+        return o?.[0]?.partitions[0]?.offset === "42";
+      });
+      await admin3.disconnect();
+    } finally {
+      await broker.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
