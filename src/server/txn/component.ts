@@ -189,6 +189,8 @@ export class TxnCoordinatorService {
       nextProducerId: () => producerIdsOf(broker).nextProducerId(),
       nowMs: () => partitions.nowMs(),
       partitionExists: (topic, partition) => {
+        // The coordinator's own log never takes part in a transaction.
+        if (topic === TRANSACTION_STATE_TOPIC) return false;
         const t = broker.image().topicsByName.get(topic);
         return t !== undefined && partition >= 0 && partition < t.partitions.length;
       },

@@ -17,10 +17,13 @@ import { type BrokerHandle, startBroker } from "../../../src/index.js";
 import {
   DESCRIBE_PRODUCERS_API,
   DESCRIBE_TRANSACTIONS_API,
+  INIT_PRODUCER_ID_API,
   LIST_TRANSACTIONS_API,
+  PRODUCE_API,
   WRITE_TXN_MARKERS_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
 import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
 
@@ -367,6 +370,88 @@ describe("transaction admin APIs", () => {
       expect((await admin.fetchTopicOffsets(topic))[0]?.offset).toBe("2");
       await producer.disconnect().catch(() => {});
       await admin.disconnect();
+    } finally {
+      await raw.close();
+      await broker.stop();
+    }
+  });
+});
+
+describe("produce-side transaction verification (KIP-890 part 1)", () => {
+  it("refuses a transactional batch for a partition not added to the transaction, and a fenced epoch", async () => {
+    const broker = await startBroker(SETTINGS);
+    const raw = await RawClient.connect(broker.port);
+    try {
+      const admin = kafkaFor(broker, "verify").admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "verify", numPartitions: 1 }] });
+      await admin.disconnect();
+      const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        transactionalId: "verify-tx",
+        transactionTimeoutMs: 10_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      expect(init.errorCode).toBe(ErrorCode.NONE);
+      const produce = (transactionalId: string | null, producerEpoch: number) =>
+        raw.request(PRODUCE_API, 9, {
+          transactionalId,
+          acks: -1,
+          timeoutMs: 30_000,
+          topicData: [
+            {
+              name: "verify",
+              partitionData: [
+                {
+                  index: 0,
+                  records: buildRecordBatch({
+                    producerId: init.producerId,
+                    producerEpoch,
+                    baseSequence: 0,
+                    transactional: true,
+                    records: [{ timestamp: Date.now(), key: null, value: Buffer.from("v") }],
+                  }),
+                },
+              ],
+            },
+          ],
+        });
+      const errorOf = (r: Awaited<ReturnType<typeof produce>>) =>
+        r.responses[0]?.partitionResponses[0]?.errorCode;
+      // Never added with AddPartitionsToTxn: a hanging transaction would start here.
+      expect(errorOf(await produce("verify-tx", init.producerEpoch))).toBe(ErrorCode.INVALID_TXN_STATE);
+      expect(errorOf(await produce(null, init.producerEpoch))).toBe(
+        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      );
+      // A newer instance bumps the epoch: the old epoch is fenced.
+      await raw.request(INIT_PRODUCER_ID_API, 4, {
+        transactionalId: "verify-tx",
+        transactionTimeoutMs: 10_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      expect(errorOf(await produce("verify-tx", init.producerEpoch))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+      const fenced = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        transactionalId: "verify-tx",
+        transactionTimeoutMs: 10_000,
+        producerId: init.producerId,
+        producerEpoch: init.producerEpoch,
+      });
+      expect(fenced.errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+      const fencedOld = await raw.request(INIT_PRODUCER_ID_API, 3, {
+        transactionalId: "verify-tx",
+        transactionTimeoutMs: 10_000,
+        producerId: init.producerId,
+        producerEpoch: init.producerEpoch,
+      });
+      expect(fencedOld.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+      const tooLong = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        transactionalId: "verify-tx",
+        transactionTimeoutMs: 900_001,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      expect(tooLong.errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     } finally {
       await raw.close();
       await broker.stop();
