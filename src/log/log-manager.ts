@@ -13,7 +13,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { KrillError } from "../errors.js";
-import { readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
+import { fsyncDir, readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
 import { type CleanerOptions, LogCleaner } from "./cleaner.js";
 import {
   type Clock,
@@ -327,17 +327,27 @@ export class LogManager {
     for (const t of this.timers) clearInterval(t);
     await this.cleaner.stop();
     let allClean = true;
-    for (const { log } of this.logs.values()) {
-      try {
-        await log.close();
-      } catch (err) {
-        allClean = false;
-        this.events.warn({ dir: log.dir, err }, "log did not close cleanly");
-      }
-    }
+    // All logs close at once; their fsyncs queue for the pool's few fsync slots, so a shutdown
+    // with many partitions takes (partitions / slots) fsyncs rather than one after another.
+    await Promise.all(
+      [...this.logs.values()].map(async ({ log }) => {
+        try {
+          await log.close();
+        } catch (err) {
+          allClean = false;
+          this.events.warn({ dir: log.dir, err }, "log did not close cleanly");
+        }
+      }),
+    );
     this.writeCheckpoints();
     if (allClean) {
-      for (const logDir of this.logDirs) fs.writeFileSync(path.join(logDir, CLEAN_SHUTDOWN_FILE), "");
+      for (const logDir of this.logDirs) {
+        const marker = path.join(logDir, CLEAN_SHUTDOWN_FILE);
+        const fd = fs.openSync(marker, "w");
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        fsyncDir(logDir);
+      }
     }
     this.pool.closeAll();
   }

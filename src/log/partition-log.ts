@@ -149,6 +149,8 @@ export class PartitionLog {
   /** Bumped by every truncation, so a flush that raced with one does not move the recovery point. */
   private truncations = 0;
   private closed = false;
+  /** Set when the partition is deleted: its files are going away, flushes of them are moot. */
+  private discarded = false;
   /** Set after an I/O failure that may have left the log inconsistent: every later call fails. */
   private failure: KrillError | undefined;
   readonly leaderEpochCache: LeaderEpochCache;
@@ -781,14 +783,14 @@ export class PartitionLog {
         await s.flush();
       } catch (err) {
         // A segment deleted meanwhile (retention, truncation), or the whole log, needs no flush.
-        if (this.closed || !this.segments.includes(s)) continue;
+        if (this.discarded || !this.segments.includes(s)) continue;
         this.failure = new KrillError("LOG_IO", `fsync of ${s.logPath} failed; log is offline`, {
           cause: err,
         });
         throw this.failure;
       }
     }
-    if (dirDirty && !this.closed) {
+    if (dirDirty && !this.discarded) {
       try {
         await this.pool.fsyncDirectory(this.dir);
       } catch (err) {
@@ -813,17 +815,23 @@ export class PartitionLog {
   /** Clean shutdown: flush, trim the active segment's indexes and close descriptors. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.failure === undefined) await this.flush();
-    await this.flushInFlight?.catch(() => {});
+    // Closed first, so no append or read slips in while the last flush runs.
     this.closed = true;
-    this.segments.forEach((s, i) => {
-      s.close(i === this.segments.length - 1);
-    });
+    if (this.failure === undefined) {
+      await this.flush();
+      // The active segment's final time-index entry and trimmed indexes must be durable before the
+      // clean-shutdown marker promises that indexes can be trusted.
+      const active = this.activeSegment;
+      active.onBecomeInactive();
+      await active.flush();
+    }
+    for (const s of this.segments) s.close(false);
   }
 
   /** Closes descriptors without flushing or trimming (the partition is being deleted). */
   closeQuietly(): void {
     this.closed = true;
+    this.discarded = true;
     for (const s of this.segments) {
       s.offsetIndex.unload();
       s.timeIndex.unload();
