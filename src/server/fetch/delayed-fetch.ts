@@ -20,6 +20,8 @@ export type WakeReason = "bytes" | "timeout" | "event" | "shutdown" | "overloade
 
 interface Waiter {
   readonly keys: readonly string[];
+  /** read_committed: only bytes below the last stable offset count (Kafka's DelayedFetch). */
+  readonly readCommitted: boolean;
   bytesNeeded: number;
   timer: NodeJS.Timeout | undefined;
   resolve: (reason: WakeReason) => void;
@@ -48,15 +50,21 @@ export class DelayedFetchPurgatory {
 
   /**
    * Waits until `bytesNeeded` more bytes are appended to the partitions named by `keys`, an event
-   * on one of them, or `maxWaitMs`. Resolves at once when there is nothing to wait for.
+   * on one of them, or `maxWaitMs`. Resolves at once when there is nothing to wait for. A
+   * read_committed waiter counts only bytes that became stable (see `onAppend`).
    */
-  wait(keys: readonly string[], bytesNeeded: number, maxWaitMs: number): Promise<WakeReason> {
+  wait(
+    keys: readonly string[],
+    bytesNeeded: number,
+    maxWaitMs: number,
+    readCommitted = false,
+  ): Promise<WakeReason> {
     if (this.#closed) return Promise.resolve("shutdown");
     if (bytesNeeded <= 0) return Promise.resolve("bytes");
     if (maxWaitMs <= 0 || keys.length === 0) return Promise.resolve("timeout");
     if (this.#waiting >= this.#options.waitersMax) return Promise.resolve("overloaded");
     return new Promise<WakeReason>((resolve) => {
-      const waiter: Waiter = { keys, bytesNeeded, timer: undefined, resolve, done: false };
+      const waiter: Waiter = { keys, readCommitted, bytesNeeded, timer: undefined, resolve, done: false };
       for (const key of keys) {
         let set = this.#byKey.get(key);
         if (set === undefined) {
@@ -70,12 +78,16 @@ export class DelayedFetchPurgatory {
     });
   }
 
-  /** `bytes` were appended to partition `key`. */
-  onAppend(key: string, bytes: number): void {
+  /**
+   * `bytes` were appended to partition `key`, of which `stableBytes` (default: all) are readable
+   * by read_committed consumers now: appends inside an open transaction add none, and a marker
+   * that moves the last stable offset passes Infinity (its waiters re-read what became stable).
+   */
+  onAppend(key: string, bytes: number, stableBytes: number = bytes): void {
     const set = this.#byKey.get(key);
     if (set === undefined) return;
     for (const waiter of [...set]) {
-      waiter.bytesNeeded -= bytes;
+      waiter.bytesNeeded -= waiter.readCommitted ? stableBytes : bytes;
       if (waiter.bytesNeeded <= 0) this.#complete(waiter, "bytes");
     }
   }

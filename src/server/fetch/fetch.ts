@@ -109,7 +109,7 @@ export async function fetch(
   );
   if (!mustRespond && request.maxWaitMs > 0 && reads.length > 0 && bytes < request.minBytes) {
     const keys = reads.flatMap((r) => (r.key === undefined ? [] : [r.key]));
-    await partitions.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs);
+    await partitions.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs, readCommitted);
     // Answer with whatever is there now, as Kafka's DelayedFetch.onComplete reads again.
     reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
   }

@@ -94,7 +94,7 @@ export class PartitionManager {
       ),
     };
     this.#events = {
-      onAppend: (key, bytes) => this.purgatory.onAppend(key, bytes),
+      onAppend: (key, bytes, stableBytes) => this.purgatory.onAppend(key, bytes, stableBytes),
       onChange: (key) => this.purgatory.onPartitionEvent(key),
       warn: (fields, message) => options.logger.warn(fields, message),
     };

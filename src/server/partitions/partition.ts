@@ -55,8 +55,11 @@ export type AppendOutcome =
   | { kind: "error"; errorCode: number; errorMessage: string };
 
 export interface PartitionEvents {
-  /** Bytes appended (wakes delayed fetches). */
-  onAppend(key: string, bytes: number): void;
+  /**
+   * Bytes appended (wakes delayed fetches); `stableBytes` of them are readable by read_committed
+   * fetches (Infinity: the last stable offset moved past earlier data).
+   */
+  onAppend(key: string, bytes: number, stableBytes: number): void;
   /** The log changed other than by an append (truncation, log start moved). */
   onChange(key: string): void;
   warn(fields: object, message: string): void;
@@ -226,7 +229,9 @@ export class Partition {
     producerState.completeAppend(prepared.plan, plannedOffsets, result.lastOffset + 1, nowMs);
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
     this.log.updateHighWatermark(this.log.logEndOffset);
-    this.#events.onAppend(this.key, records.length);
+    // Bytes behind an open transaction are not yet readable by read_committed fetches.
+    const stable = producerState.firstUnstableOffset() === undefined ? records.length : 0;
+    this.#events.onAppend(this.key, records.length, stable);
     return {
       kind: "appended",
       firstOffset: result.firstOffset,
@@ -311,7 +316,11 @@ export class Partition {
         this.#events.warn({ err, partition: this.key }, "aborted-transaction index append failed");
       }
     }
-    this.#events.onAppend(this.key, batch.length);
+    this.#events.onAppend(
+      this.key,
+      batch.length,
+      this.lastStableOffset > lastStableBefore ? Number.POSITIVE_INFINITY : 0,
+    );
     return {
       kind: "appended",
       firstOffset: result.firstOffset,

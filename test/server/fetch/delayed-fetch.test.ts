@@ -46,4 +46,25 @@ describe("DelayedFetchPurgatory", () => {
     expect(await first).toBe("shutdown");
     expect(await p.wait(["a"], 5, 60_000)).toBe("shutdown");
   });
+
+  it("counts only stable bytes for a read_committed waiter", async () => {
+    const p = new DelayedFetchPurgatory();
+    let committed: string | undefined;
+    let uncommitted: string | undefined;
+    const rc = p.wait(["t-0"], 10, 60_000, true).then((r) => {
+      committed = r;
+    });
+    const ru = p.wait(["t-0"], 10, 60_000, false).then((r) => {
+      uncommitted = r;
+    });
+    // Bytes of an open transaction: readable uncommitted, not committed.
+    p.onAppend("t-0", 50, 0);
+    await ru;
+    expect(uncommitted).toBe("bytes");
+    expect(committed).toBeUndefined();
+    // The marker moved the last stable offset.
+    p.onAppend("t-0", 78, Number.POSITIVE_INFINITY);
+    await rc;
+    expect(committed).toBe("bytes");
+  });
 });
