@@ -1894,6 +1894,30 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: results };
   }
 
+  /**
+   * Topics were deleted: their committed offsets go too, in every group (Kafka's
+   * onPartitionsDeleted), so a topic created again under the same name starts without them.
+   */
+  async onTopicsDeleted(topics: readonly string[]): Promise<number> {
+    if (topics.length === 0 || this.#closed) return 0;
+    const deleted = new Set(topics);
+    const writes: Promise<number | null>[] = [];
+    let removed = 0;
+    for (const groupId of [...this.#offsets.groups()]) {
+      const records: CoordinatorRecord[] = [];
+      for (const e of this.#offsets.entries(groupId)) {
+        if (!deleted.has(e.topic)) continue;
+        this.#offsets.delete(groupId, e.topic, e.partition);
+        records.push(offsetCommitRecord(groupId, e.topic, e.partition, null));
+        removed++;
+      }
+      if (records.length > 0) writes.push(this.#append(groupId, records));
+    }
+    await Promise.all(writes);
+    if (removed > 0) this.#logger.info({ topics, removed }, "removed offsets of deleted topics");
+    return removed;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Offset expiration
 

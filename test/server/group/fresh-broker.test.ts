@@ -2,6 +2,7 @@
  * A freshly started broker has no __consumer_offsets: group reads answer at once, as Kafka's do
  * (empty lists, -1 offsets), without creating the topic; FindCoordinator creates it.
  */
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
 import {
@@ -72,5 +73,31 @@ describe("group requests on a fresh broker", () => {
       coordinatorKeys: ["s"],
     });
     expect(shareKey.coordinators[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+  }, 60_000);
+
+  it("deleting a topic deletes the groups' offsets for it", async () => {
+    const kafka = new Kafka({ clientId: "fresh", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: "doomed", numPartitions: 2 }] });
+      await admin.setOffsets({
+        groupId: "keeper",
+        topic: "doomed",
+        partitions: [{ partition: 1, offset: "7" }],
+      });
+      const before = await admin.fetchOffsets({ groupId: "keeper" });
+      expect(before.map((t) => t.topic)).toEqual(["doomed"]);
+      await admin.deleteTopics({ topics: ["doomed"] });
+      const deadline = Date.now() + 10_000;
+      let after = await admin.fetchOffsets({ groupId: "keeper" });
+      while (after.length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = await admin.fetchOffsets({ groupId: "keeper" });
+      }
+      expect(after).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   }, 60_000);
 });

@@ -684,6 +684,26 @@ describe("admin", () => {
     expect((await h.coordinator.deleteOffsets("missing", [])).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
   });
 
+  it("drops the offsets of deleted topics, durably", async () => {
+    const h = await harness();
+    await h.coordinator.commitOffsets(
+      commitRequest("tool", -1, "", [
+        { topic: "orders", partition: 0, offset: 4n },
+        { topic: "refunds", partition: 1, offset: 6n },
+      ]),
+      8,
+    );
+    await h.coordinator.commitOffsets(
+      commitRequest("other", -1, "", [{ topic: "orders", partition: 2, offset: 1n }]),
+      8,
+    );
+    expect(await h.coordinator.onTopicsDeleted(["orders"])).toBe(2);
+    expect(h.coordinator.fetchOffsets("tool", null).topics.map((t) => t.name)).toEqual(["refunds"]);
+    const restarted = await h.restart();
+    expect(restarted.fetchOffsets("other", null).topics).toEqual([]);
+    expect(restarted.fetchOffsets("tool", null).topics.map((t) => t.name)).toEqual(["refunds"]);
+  });
+
   it("uses the wall time of the injected clock for commit timestamps", async () => {
     const h = await harness();
     await h.coordinator.commitOffsets(
