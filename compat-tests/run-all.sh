@@ -95,19 +95,20 @@ trap '[ -z "$current_broker_dir" ] || "$here/broker.sh" stop --dir "$current_bro
 for target in $targets; do
   results="$work/results-$target.tsv"
   broker_dir="$work/broker-$target"
-  if [ "$clients" = "$all_clients" ] || [ ! -f "$results" ]; then
+  if { [ "$clients" = "$all_clients" ] && [ -z "${SCENARIOS:-}" ]; } || [ ! -f "$results" ]; then
     : >"$results"
     rm -rf "$work/logs/$target"
   else
-    # A run of some clients replaces only their rows: the other clients' last results stay in
-    # the report. The run's meta rows (time, start-up, duration) describe this latest run.
+    # A run of some clients (or some scenarios) replaces only the rows it runs again: the rest of
+    # the last results stay in the report. The meta rows (time, start-up, duration) describe this
+    # latest run.
     keep=$(mktemp)
-    awk -F '\t' -v clients=" $clients " '
+    awk -F '\t' -v clients=" $clients " -v scenarios=" ${SCENARIOS:-} " '
       $1 == "meta" { next }
-      ($1 == "result" && index(clients, " " $3 " ")) || ($1 == "version" && index(clients, " " $2 " ")) { next }
+      $1 == "result" && index(clients, " " $3 " ") && (scenarios == "  " || index(scenarios, " " $4 " ")) { next }
+      $1 == "version" && index(clients, " " $2 " ") { next }
       { print }' "$results" >"$keep"
     mv "$keep" "$results"
-    for client in $clients; do rm -rf "$work/logs/$target/$client"; done
   fi
   rm -rf "$broker_dir"
   mkdir -p "$broker_dir"
