@@ -63,6 +63,7 @@ log "installing production dependencies"
 cp "$build/src/package.json" "$build/src/package-lock.json" "$app/"
 (cd "$app" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
 rm -f "$app/package-lock.json"
+version=$(node -p "require('$app/package.json').version")
 # The source copy has served; left here it would be linted and type-checked with the repository.
 rm -rf "$build/src"
 
@@ -116,7 +117,6 @@ if [ ! -f /etc/containers/containers.conf ] && [ "$(id -u)" -eq 0 ]; then
   printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >/etc/containers/containers.conf
 fi
 
-version=$(node -p "require('$app/package.json').version")
 # The entrypoint starts the broker on the image's default config; arguments given to `run` are
 # appended, so `--override key=value` replaces any default key.
 podman import \
@@ -127,7 +127,9 @@ podman import \
   --change 'ENV NODE_ENV=production' \
   --change 'EXPOSE 9092' \
   --change 'STOPSIGNAL SIGTERM' \
-  --change "LABEL org.opencontainers.image.title=krill org.opencontainers.image.version=$version org.opencontainers.image.revision=$revision" \
+  --change 'LABEL org.opencontainers.image.title=krill' \
+  --change "LABEL org.opencontainers.image.version=$version" \
+  --change "LABEL org.opencontainers.image.revision=$revision" \
   --message "krill $version ($revision), rootfs built by container/build-image.sh" \
   "$build/rootfs.tar" "$tag" >/dev/null 2>"$build/import.log" || { cat "$build/import.log" >&2 && exit 1; }
 # A smoke check that the rootfs is complete (loader, libraries, addons): load the native modules.

@@ -18,16 +18,16 @@ source "$here/../lib/common.sh"
 export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
 export KRILL_IMAGE=${KRILL_IMAGE:-localhost/krill:dev}
 
-scenarios="podman-run lifecycle produce-consume restart"
+scenarios="module-tests podman-run lifecycle produce-consume restart"
 # kafkajs's own scenarios, unchanged, each against a fresh container.
 kafkajs_scenarios="admin produce-codecs idempotent-producer consumer-group transactions seek pause-resume"
 
-list_or_skip() {
+list_scenarios() {
   for s in $scenarios; do run_scenario testcontainers "$s" true; done
   for s in $kafkajs_scenarios; do run_scenario testcontainers "kafkajs-$s" true; done
 }
 if [ "${LIST_SCENARIOS:-0}" = 1 ]; then
-  list_or_skip
+  list_scenarios
   exit 0
 fi
 if [ "$TARGET" = kafka ]; then
@@ -35,16 +35,33 @@ if [ "$TARGET" = kafka ]; then
   exit 0
 fi
 
-command -v podman >/dev/null || { echo "FAIL: podman is not installed (apt-get install podman runc)" >&2 && exit 1; }
+# fail_all REASON: records every scenario as failed with REASON (the set-up could not be done).
+fail_all() {
+  local s
+  for s in $scenarios; do run_scenario testcontainers "$s" bash -c 'echo "FAIL: $1"; exit 1' _ "$1"; done
+  for s in $kafkajs_scenarios; do run_scenario testcontainers "kafkajs-$s" bash -c 'echo "FAIL: $1"; exit 1' _ "$1"; done
+  exit 1
+}
+
+# Podman and runc from Debian (the compat suite's other system packages come from apt too).
+if ! command -v podman >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "testcontainers: installing podman and runc from apt" >&2
+  { timeout -k 10 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout -k 10 600 apt-get install -y -qq podman runc; } >&2 ||
+    true
+fi
+command -v podman >/dev/null || fail_all "podman is not installed (apt-get install podman runc)"
 if [ "${KRILL_IMAGE_REBUILD:-0}" = 1 ] || ! podman image exists "$KRILL_IMAGE"; then
   echo "testcontainers: building $KRILL_IMAGE" >&2
-  timeout -k 10 900 "$root/container/build-image.sh" --tag "$KRILL_IMAGE" >&2
+  timeout -k 10 900 "$root/container/build-image.sh" --tag "$KRILL_IMAGE" >&2 || fail_all "container/build-image.sh failed"
 fi
-# The module and its one dependency live in their own package, out of the root's.
-if [ ! -d "$root/testcontainers/node_modules/testcontainers" ]; then
-  (cd "$root/testcontainers" && timeout -k 10 300 npm install --no-audit --no-fund --loglevel=error >&2)
+# The module and its dependencies (testcontainers; TypeScript and vitest for its build and tests)
+# live in their own package, out of the root's.
+if [ ! -d "$root/testcontainers/node_modules/testcontainers" ] || [ ! -x "$root/testcontainers/node_modules/.bin/vitest" ]; then
+  (cd "$root/testcontainers" && timeout -k 10 300 npm install --no-audit --no-fund --loglevel=error >&2) ||
+    fail_all "npm install failed in testcontainers/"
 fi
-tsc -p "$root/testcontainers/tsconfig.json"
+"$root/testcontainers/node_modules/.bin/tsc" -p "$root/testcontainers/tsconfig.build.json" ||
+  fail_all "the KrillContainer module does not compile"
 
 work="$compat_root/.work/testcontainers"
 mkdir -p "$work"
@@ -61,12 +78,15 @@ cleanup() {
   "$root/container/podman-service.sh" stop "$socket"
 }
 trap cleanup EXIT
-DOCKER_HOST=$("$root/container/podman-service.sh" start "$socket")
+DOCKER_HOST=$("$root/container/podman-service.sh" start "$socket") || fail_all "podman's API service did not start"
 export DOCKER_HOST TESTCONTAINERS_RYUK_DISABLED=true KRILL_COMPAT_RUN=$run_id
 
 record_version testcontainers "testcontainers $(node -p "require('$root/testcontainers/node_modules/testcontainers/package.json').version"), podman $(podman version --format '{{.Client.Version}}'), image $KRILL_IMAGE ($(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$KRILL_IMAGE")), Node $(node -v)"
+# The module's own tests (type check, unit tests, and its container test, which runs here because
+# DOCKER_HOST is set), then the scenarios.
+run_scenario testcontainers module-tests bash -c 'cd "$1" && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/vitest run' _ "$root/testcontainers"
 for s in $scenarios; do
-  run_scenario testcontainers "$s" node "$here/scenarios/$s.mjs"
+  [ "$s" = module-tests ] || run_scenario testcontainers "$s" node "$here/scenarios/$s.mjs"
 done
 for s in $kafkajs_scenarios; do
   run_scenario testcontainers "kafkajs-$s" node "$here/with-container.mjs" tsx "$compat_root/kafkajs/scenarios/$s.ts"
