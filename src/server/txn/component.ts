@@ -176,7 +176,6 @@ export class TxnCoordinatorService {
     this.#broker = broker;
     const partitions = partitionsOf(broker);
     const logger = broker.logger.child({ component: "txn-coordinator" });
-    const groups = groupCoordinatorOf(broker);
     this.coordinator = new TransactionCoordinator({
       config: {
         stateLogPartitions: broker.config.int("transaction.state.log.num.partitions"),
@@ -199,7 +198,8 @@ export class TxnCoordinatorService {
     });
     this.offsets = new TxnOffsets({
       partitions,
-      groups: () => groups.coordinator,
+      // Looked up on use: the group coordinator is built on first need, not by this constructor.
+      groups: () => groupCoordinatorOf(broker).coordinator,
       transactions: this.coordinator,
       offsetMetadataMaxBytes: optionalInt(broker, "offset.metadata.max.bytes", 4096),
     });
