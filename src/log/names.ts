@@ -14,6 +14,8 @@ export const PRODUCER_SNAPSHOT_FILE_SUFFIX = ".snapshot";
 export const CLEANED_FILE_SUFFIX = ".cleaned";
 /** A cleaned segment ready to replace the original; completed if found at startup. */
 export const SWAP_FILE_SUFFIX = ".swap";
+/** Kafka renames segments to `<name>.deleted` before deleting them; such files go at startup. */
+export const DELETED_FILE_SUFFIX = ".deleted";
 
 export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";

@@ -34,6 +34,7 @@ import type { FilePool } from "./file-pool.js";
 import { LeaderEpochCache } from "./leader-epoch-cache.js";
 import {
   CLEANED_FILE_SUFFIX,
+  DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
   LEADER_EPOCH_CHECKPOINT_FILE,
   LOG_FILE_SUFFIX,
@@ -43,6 +44,7 @@ import {
   segmentFileName,
   TIME_INDEX_FILE_SUFFIX,
   type TopicPartition,
+  TXN_INDEX_FILE_SUFFIX,
 } from "./names.js";
 import { LogSegment, type SegmentRead } from "./segment.js";
 
@@ -885,8 +887,9 @@ export class PartitionLog {
         if (name.endsWith(".tmp")) fs.rmSync(path.join(this.dir, name), { force: true });
         continue;
       }
-      if (parsed.suffix.endsWith(CLEANED_FILE_SUFFIX)) {
-        // An interrupted cleaning: the original segment is intact.
+      if (parsed.suffix.endsWith(CLEANED_FILE_SUFFIX) || parsed.suffix.endsWith(DELETED_FILE_SUFFIX)) {
+        // An interrupted cleaning (the original segment is intact), or a file Kafka had marked
+        // for deletion.
         fs.rmSync(path.join(this.dir, name), { force: true });
       } else if (parsed.suffix === LOG_FILE_SUFFIX + SWAP_FILE_SUFFIX) {
         // The cleaner crashed mid-swap after deleting the original: complete the swap. Its
@@ -903,6 +906,16 @@ export class PartitionLog {
     }
     logBases.sort((a, b) => a - b);
     const bases = [...new Set(logBases)];
+    // Index files without their segment (a crash while a segment was being deleted) are removed,
+    // so a later segment at that offset never picks them up.
+    const baseSet = new Set(bases);
+    for (const name of names) {
+      const parsed = parseOffsetFileName(name);
+      if (parsed === undefined || baseSet.has(parsed.offset)) continue;
+      if ([INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX].includes(parsed.suffix)) {
+        fs.rmSync(path.join(this.dir, name), { force: true });
+      }
+    }
     const recoveryPoint = options.hadCleanShutdown ? Number.MAX_SAFE_INTEGER : (options.recoveryPoint ?? 0);
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;

@@ -496,6 +496,25 @@ describe("PartitionLog durability and recovery", () => {
     expect(again.loadReport.problems).toContain("rebuilt the leader-epoch cache from batch headers");
   });
 
+  it("removes orphan index files and files marked .deleted on load", async () => {
+    const { log, dir, config } = openLog();
+    log.append(simpleBatch(1), leader);
+    await log.close();
+    fs.writeFileSync(path.join(dir, "00000000000000000999.index"), Buffer.alloc(8));
+    fs.writeFileSync(path.join(dir, "00000000000000000999.timeindex"), Buffer.alloc(12));
+    fs.writeFileSync(path.join(dir, "00000000000000000500.log.deleted"), "old");
+    fs.writeFileSync(path.join(dir, "00000000000000000007.snapshot"), "producer state");
+    const again = reopen(dir, config, true);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      "00000000000000000000.index",
+      "00000000000000000000.log",
+      "00000000000000000000.timeindex",
+      "00000000000000000007.snapshot",
+      "leader-epoch-checkpoint",
+    ]);
+    expect(again.logEndOffset).toBe(1);
+  });
+
   it("rebuilds a missing or damaged index", async () => {
     const { log, dir, config } = openLog({ "segment.bytes": "2000", "index.interval.bytes": "50" });
     for (let i = 0; i < 40; i++) log.append(simpleBatch(1, 60), leader);
