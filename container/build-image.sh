@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Krill's container image without any registry: a root filesystem holding the Node runtime
 # this project runs on (.tools/node, see scripts/ensure-node.sh), the shared libraries it and the
-# native addons load (found with ldd), the app compiled from the working tree and its production
+# native addons load (found with ldd), the app compiled from a git revision and its production
 # node_modules, plus the few /etc files a process expects. The tarball is imported with
 # `podman import`, so nothing is pulled (the Dockerfile is the path for users with a registry).
 #
@@ -100,7 +100,7 @@ NSS
 cp "$here/server.properties" "$stage/etc/krill/server.properties"
 chmod 1777 "$stage/tmp"
 
-# Reproducible tarball: sorted names, one timestamp (the last commit's), numeric owners. Everything
+# Reproducible tarball: sorted names, one timestamp (the revision's commit time), numeric owners. Everything
 # belongs to root except the data folder, which is appended owned by the broker's uid.
 mtime=$(git -C "$root" log -1 --format=%ct "$revision")
 tar_common=(--sort=name --mtime="@$mtime" --numeric-owner --format=gnu -C "$stage")
