@@ -100,8 +100,8 @@ NSS
 cp "$here/server.properties" "$stage/etc/krill/server.properties"
 chmod 1777 "$stage/tmp"
 
-# Reproducible tarball: sorted names, one timestamp (the revision's commit time), numeric owners. Everything
-# belongs to root except the data folder, which is appended owned by the broker's uid.
+# Reproducible tarball: sorted names, one timestamp (the revision's commit time), numeric owners.
+# Everything belongs to root except the data folder, which is appended owned by the broker's uid.
 mtime=$(git -C "$root" log -1 --format=%ct "$revision")
 tar_common=(--sort=name --mtime="@$mtime" --numeric-owner --format=gnu -C "$stage")
 tar -cf "$build/rootfs.tar" "${tar_common[@]}" --owner=0 --group=0 --exclude=./var/lib/krill .
