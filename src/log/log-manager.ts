@@ -266,7 +266,14 @@ export class LogManager {
     this.cleaner.forget(entry.log);
     entry.log.closeQuietly();
     const doomed = path.join(entry.logDir, `${name}.${Date.now().toString(36)}${DELETE_DIR_SUFFIX}`);
-    fs.renameSync(entry.log.dir, doomed);
+    try {
+      fs.renameSync(entry.log.dir, doomed);
+    } catch (err) {
+      // Already gone (removed by hand): nothing left to delete.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw new KrillError("LOG_IO", `Cannot delete ${entry.log.dir}`, { cause: err });
+    }
+    fsyncDir(entry.logDir);
     await fs.promises.rm(doomed, { recursive: true, force: true });
   }
 
