@@ -131,11 +131,16 @@ function emitApis(messages: MessageModel[]): string {
     out.push(`  ${name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()}_API as ApiDescriptor,`);
   }
   out.push("];", "");
-  out.push("const BY_KEY: (ApiDescriptor | undefined)[] = [];");
-  out.push("for (const api of API_DESCRIPTORS) BY_KEY[api.apiKey] = api;", "");
+  // Built on first use, not at module load: a top-level loop is a side effect that stops a bundler
+  // from dropping the codecs of APIs the broker never references (tools/build/bundle.ts).
+  out.push("let byKey: (ApiDescriptor | undefined)[] | undefined;", "");
   out.push("/** The API with this key, or undefined for a key Kafka does not define. */");
   out.push("export function apiDescriptor(apiKey: number): ApiDescriptor | undefined {");
-  out.push("  return BY_KEY[apiKey];");
+  out.push("  if (byKey === undefined) {");
+  out.push("    byKey = [];");
+  out.push("    for (const api of API_DESCRIPTORS) byKey[api.apiKey] = api;");
+  out.push("  }");
+  out.push("  return byKey[apiKey];");
   out.push("}");
   return `${out.join("\n")}\n`;
 }

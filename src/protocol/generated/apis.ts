@@ -1792,10 +1792,13 @@ export const API_DESCRIPTORS: readonly ApiDescriptor[] = [
   READ_SHARE_GROUP_STATE_SUMMARY_API as ApiDescriptor,
 ];
 
-const BY_KEY: (ApiDescriptor | undefined)[] = [];
-for (const api of API_DESCRIPTORS) BY_KEY[api.apiKey] = api;
+let byKey: (ApiDescriptor | undefined)[] | undefined;
 
 /** The API with this key, or undefined for a key Kafka does not define. */
 export function apiDescriptor(apiKey: number): ApiDescriptor | undefined {
-  return BY_KEY[apiKey];
+  if (byKey === undefined) {
+    byKey = [];
+    for (const api of API_DESCRIPTORS) byKey[api.apiKey] = api;
+  }
+  return byKey[apiKey];
 }
