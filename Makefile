@@ -30,6 +30,7 @@ install: node_modules/.install-stamp
 
 build: install
 	tsc -p tsconfig.build.json
+	tsx tools/build/bundle.ts
 	@chmod +x bin/krill
 
 run: build

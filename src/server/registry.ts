@@ -150,24 +150,49 @@ export class HandlerRegistry {
 
 const HANDLER_FILE = /^(\d{3})-[a-z0-9-]+\.(js|ts)$/;
 
+type HandlerModule = { handler?: ApiHandler };
+
+/** Set by the single-file build (tools/build/bundle.ts): the handler modules it bundled. */
+let bundledHandlerModules: readonly (readonly [file: string, mod: HandlerModule])[] | undefined;
+
 /**
- * Imports every `NNN-name` module in the handlers folder and registers its `handler` export.
+ * Called by the bundle's entry module, before the CLI runs, with every handler module the build
+ * found in the handlers folder (by file name). `loadHandlers()` without a folder then registers
+ * these instead of reading a folder the bundle does not have.
+ */
+export function provideHandlerModules(
+  modules: readonly (readonly [file: string, mod: HandlerModule])[],
+): void {
+  bundledHandlerModules = modules;
+}
+
+/**
+ * Imports every `NNN-name` module in the handlers folder and registers its `handler` export
+ * (in the single-file build, the modules the build bundled from that folder).
  * A module whose file number does not match its api key is a programmer error.
  */
-export async function loadHandlers(
-  dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "handlers"),
-): Promise<HandlerRegistry> {
-  const registry = new HandlerRegistry();
-  const files = (await readdir(dir)).filter((f) => HANDLER_FILE.test(f) && !f.endsWith(".d.ts")).sort();
+export async function loadHandlers(dir?: string): Promise<HandlerRegistry> {
+  if (dir === undefined && bundledHandlerModules !== undefined) {
+    return registerHandlerModules(bundledHandlerModules);
+  }
+  const folder = dir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "handlers");
+  const files = (await readdir(folder)).filter((f) => HANDLER_FILE.test(f) && !f.endsWith(".d.ts")).sort();
   const modules = await Promise.all(
-    files.map(async (file) => ({
-      file,
-      mod: (await import(pathToFileURL(path.join(dir, file)).href)) as { handler?: ApiHandler },
-    })),
+    files.map(
+      async (file) =>
+        [file, (await import(pathToFileURL(path.join(folder, file)).href)) as HandlerModule] as const,
+    ),
   );
-  for (const { file, mod } of modules) {
+  return registerHandlerModules(modules);
+}
+
+function registerHandlerModules(
+  modules: readonly (readonly [file: string, mod: HandlerModule])[],
+): HandlerRegistry {
+  const registry = new HandlerRegistry();
+  for (const [file, mod] of modules) {
     if (mod.handler === undefined) continue;
-    const key = Number(HANDLER_FILE.exec(file)![1]);
+    const key = Number(HANDLER_FILE.exec(file)?.[1]);
     if (mod.handler.apiKey !== key) {
       throw new Error(`assertion: ${file} exports a handler for api key ${mod.handler.apiKey}`);
     }
