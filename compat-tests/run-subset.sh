@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bounded compat subset `make test` runs (`make compat-subset`): kafkajs, one pass of the Java
-# console tools (4.x) and kcat, against Krill, in well under 3 minutes. Exits non-zero when any
-# scenario fails or the broker does not start. Does not touch REPORT.md.
+# console tools (4.x: topics, console producer and consumer) and kcat, against Krill, in under 3
+# minutes. Exits non-zero when any scenario fails (except known gaps, see known-gaps.txt) or the
+# broker does not start. Does not touch REPORT.md.
 #
 #   run-subset.sh [--target krill|kafka]   (kafka: check the subset itself against the reference)
 set -euo pipefail
@@ -41,7 +42,9 @@ export BOOTSTRAP=$bootstrap
 
 status=0
 "$here/kafkajs/run.sh" || status=1
-SCENARIOS="topics console-produce-consume consumer-groups" KAFKA_TOOLS_VERSION=$kafka_version \
+# The Java tools' pass is kept to topics and the console producer/consumer: every tool call is a
+# JVM start, and consumer-groups alone makes eleven of them (the full suite runs it).
+SCENARIOS="topics console-produce-consume" KAFKA_TOOLS_VERSION=$kafka_version \
   "$here/java-tools/run.sh" || status=1
 "$here/kcat/run.sh" || status=1
 

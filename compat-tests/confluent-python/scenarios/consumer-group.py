@@ -15,11 +15,6 @@ def body():
     topic = unique_name("group")
     group = topic + "-g"
     create_topic(admin(), topic, PARTITIONS)
-    producer = Producer({"bootstrap.servers": bootstrap(), "acks": "all"})
-    for i in range(RECORDS):
-        producer.produce(topic, key=b"k%d" % i, value=b"%d" % i)
-    check(producer.flush(30) == 0, "records left unflushed")
-
     a = consumer(group)
     b = consumer(group)
     a.subscribe([topic])
@@ -27,8 +22,21 @@ def body():
     seen = {}
     deadline = time.time() + DEADLINE_S
     try:
+        # Produce only once both members hold partitions, so that the split is what is tested
+        # (otherwise the first member to join could consume everything before the second one).
+        while time.time() < deadline:
+            for c in (a, b):
+                for m in consume(c, 50, timeout_s=0.3):
+                    seen[m.value()] = seen.get(m.value(), 0) + 1
+            if a.assignment() and b.assignment() and len(a.assignment()) + len(b.assignment()) == PARTITIONS:
+                break
+        check(a.assignment() and b.assignment(), "the partitions were not split: %r" % ((a.assignment(), b.assignment()),))
+        producer = Producer({"bootstrap.servers": bootstrap(), "acks": "all"})
+        for i in range(RECORDS):
+            producer.produce(topic, key=b"k%d" % i, value=b"%d" % i)
+        check(producer.flush(30) == 0, "records left unflushed")
         while sum(seen.values()) < RECORDS and time.time() < deadline:
-            for name, c in (("a", a), ("b", b)):
+            for c in (a, b):
                 for m in consume(c, 50, timeout_s=0.5):
                     seen[m.value()] = seen.get(m.value(), 0) + 1
         check(len(seen) == RECORDS, "consumed %d distinct of %d" % (len(seen), RECORDS))
