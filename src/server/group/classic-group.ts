@@ -253,6 +253,18 @@ export class ClassicGroup {
     this.#pendingJoinMembers.delete(member.memberId);
   }
 
+  /**
+   * Adds a member read back from a GroupMetadata record. The record is the truth, so the joining
+   * checks of `add` do not apply; a duplicate instance id keeps the later member.
+   */
+  restoreMember(member: ClassicMember): void {
+    if (member.groupInstanceId !== null) this.#staticMembers.set(member.groupInstanceId, member.memberId);
+    const previous = this.members.get(member.memberId);
+    if (previous !== undefined) this.#countProtocols(previous, -1);
+    this.members.set(member.memberId, member);
+    this.#countProtocols(member, 1);
+  }
+
   /** Removes a member or a pending member; a new leader is the first remaining member. */
   remove(memberId: string): void {
     const removed = this.members.get(memberId);

@@ -241,6 +241,11 @@ const heartbeatKey = (groupId: string, memberId: string) => `heartbeat:${groupId
 const joinKey = (groupId: string) => `join:${groupId}`;
 const syncKey = (groupId: string) => `sync:${groupId}`;
 const EXPIRE_OFFSETS_KEY = "expire-offsets";
+/**
+ * Shortest wait before a join phase that only absent static members hold up is tried again, so a
+ * rebalance timeout of 0 cannot spin the timer.
+ */
+const JOIN_RETRY_MS_MIN = 1_000;
 /** Members that got an id (MEMBER_ID_REQUIRED) and have not joined with it yet, per group. */
 export const PENDING_MEMBERS_MAX = 10_000;
 
@@ -419,9 +424,13 @@ export class GroupCoordinator {
         protocols,
       );
       member.assignment = m.assignment;
-      group.add(member, null);
+      group.restoreMember(member);
     }
-    group.leaderId = value.leader;
+    // A leader that is not a member (a damaged record) is replaced by the first member.
+    group.leaderId =
+      value.leader !== null && group.members.has(value.leader)
+        ? value.leader
+        : (group.members.keys().next().value ?? null);
     if (group.protocolType === CONSUMER_PROTOCOL_TYPE) {
       const topics = new Set<string>();
       let known = true;
@@ -842,8 +851,10 @@ export class GroupCoordinator {
     if (group.is("Dead") || !group.is("PreparingRebalance")) return;
     if (!group.maybeElectNewJoinedLeader() && group.size > 0) {
       // Only static members that have not rejoined remain: wait for them, or for their sessions to end.
-      this.#timer.schedule(joinKey(group.groupId), group.rebalanceTimeoutMs(), () =>
-        this.#completeJoinIfCurrent(group),
+      this.#timer.schedule(
+        joinKey(group.groupId),
+        Math.max(group.rebalanceTimeoutMs(), JOIN_RETRY_MS_MIN),
+        () => this.#completeJoinIfCurrent(group),
       );
       return;
     }

@@ -3,6 +3,7 @@
  * protocol (joins, syncs, heartbeats, leaves, timeouts), the error codes Kafka gives, and the
  * state that survives a restart.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { coordinatorPartitionFor } from "../../../src/server/group/java-hash.js";
@@ -713,5 +714,56 @@ describe("admin", () => {
     const records = h.log.partitions.get(coordinatorPartitionFor("tool", 50))!;
     const decoded = decodeGroupRecord(records[0]!);
     expect(decoded.type === "OffsetCommit" && decoded.value?.commitTimestamp).toBe(BigInt(START_MS));
+  });
+});
+
+describe("loading damaged or unusual records", () => {
+  it("loads any well-formed GroupMetadata record without tripping an assertion", async () => {
+    const { GroupCoordinator, DEFAULT_GROUP_COORDINATOR_CONFIG } = await import(
+      "../../../src/server/group/group-coordinator.js"
+    );
+    const { ManualTimer } = await import("../../../src/server/group/timer.js");
+    const { MemoryGroupStateLog } = await import("./memory-log.js");
+    const { groupMetadataRecord } = await import("../../../src/server/group/offsets-records.js");
+    const id = fc.constantFrom("a", "b", "c");
+    const member = fc.record({
+      memberId: id,
+      groupInstanceId: fc.option(fc.constantFrom("i1", "i2")),
+      clientId: fc.string({ maxLength: 5 }),
+      clientHost: fc.string({ maxLength: 5 }),
+      rebalanceTimeout: fc.integer({ min: -1, max: 100_000 }),
+      sessionTimeout: fc.integer({ min: 1, max: 100_000 }),
+      subscription: fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)),
+      assignment: fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)),
+    });
+    const value = fc.record({
+      protocolType: fc.constantFrom("", "consumer", "connect"),
+      generation: fc.integer({ min: 0, max: 100 }),
+      protocol: fc.option(fc.constantFrom("range", "roundrobin")),
+      leader: fc.option(id),
+      currentStateTimestamp: fc.bigInt({ min: -1n, max: 10n ** 13n }),
+      members: fc.array(member, { maxLength: 4 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(value, async (v) => {
+        const log = new MemoryGroupStateLog();
+        await log.append(0, [groupMetadataRecord("g", v)]);
+        const timer = new ManualTimer(START_MS);
+        const c = new GroupCoordinator({
+          config: { ...DEFAULT_GROUP_COORDINATOR_CONFIG, offsetsTopicPartitions: 1 },
+          log,
+          timer,
+        });
+        await c.load();
+        const group = c.classicGroup("g")!;
+        expect(group.state).toBe(v.members.length === 0 ? "Empty" : "Stable");
+        if (group.size > 0) expect(group.members.has(group.leaderId ?? "")).toBe(true);
+        // Sessions run out and the group settles without errors.
+        timer.advance(200_000);
+        await settle();
+        expect(c.describeGroups(["g"])[0]!.errorCode).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
