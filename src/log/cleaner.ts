@@ -41,7 +41,7 @@ import {
 import { buildRecordBatch, decodeRecordBatch, type RecordInput } from "../protocol/records/record-batch.js";
 import type { BatchInfo } from "./batch-scan.js";
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
-import { type Clock, isCompacted, type LogEvents, SILENT_EVENTS, SYSTEM_CLOCK } from "./config.js";
+import { type Clock, isCompacted, type LogEvents, NEVER, SILENT_EVENTS, SYSTEM_CLOCK } from "./config.js";
 import {
   CLEANED_FILE_SUFFIX,
   CLEANER_OFFSET_CHECKPOINT_FILE,
@@ -248,18 +248,45 @@ export class LogCleaner {
     return bound;
   }
 
-  /** One pass over the filthiest eligible log; undefined if none needed cleaning. */
+  /**
+   * One pass over the log that most needs it; undefined if none does. As Kafka's
+   * LogCleanerManager: logs whose dirty records exceed max.compaction.lag.ms come first (longest
+   * overdue first), then the largest dirty ratio at or above min.cleanable.dirty.ratio.
+   */
   async cleanFilthiest(): Promise<CleanResult | undefined> {
     this.loadCheckpoints();
-    let best: { log: PartitionLog; ratio: number } | undefined;
+    let best: { log: PartitionLog; overdueMs: number; ratio: number } | undefined;
     for (const log of this.host.allLogs()) {
       if (!isCompacted(log.config) || this.uncleanable.has(log)) continue;
       const stats = this.cleanableStats(log);
-      if (stats.dirtyBytes === 0 || stats.dirtyRatio < log.config.minCleanableDirtyRatio) continue;
-      if (best === undefined || stats.dirtyRatio > best.ratio) best = { log, ratio: stats.dirtyRatio };
+      if (stats.dirtyBytes === 0) continue;
+      const overdueMs = this.compactionOverdueMs(log, stats);
+      if (overdueMs === 0 && stats.dirtyRatio < log.config.minCleanableDirtyRatio) continue;
+      const better =
+        best === undefined ||
+        overdueMs > best.overdueMs ||
+        (overdueMs === best.overdueMs && stats.dirtyRatio > best.ratio);
+      if (better) best = { log, overdueMs, ratio: stats.dirtyRatio };
     }
     if (best === undefined) return undefined;
     return this.clean(best.log);
+  }
+
+  /** How long past max.compaction.lag.ms the oldest dirty segment's first batch is (0: not late). */
+  private compactionOverdueMs(log: PartitionLog, stats: CleanableStats): number {
+    const lagMs = log.config.maxCompactionLagMs;
+    if (lagMs >= NEVER) return 0;
+    const segments = log.allSegments();
+    let earliest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < segments.length - 1; i++) {
+      const end = segments[i + 1]!.baseOffset;
+      if (end <= stats.firstDirtyOffset) continue;
+      if (end > stats.firstUncleanableOffset) break;
+      const ts = segments[i]!.firstBatchTimestamp();
+      if (ts > 0 && ts < earliest) earliest = ts;
+    }
+    const cleanUntil = this.options.clock.nowMs() - lagMs;
+    return earliest < cleanUntil ? cleanUntil - earliest : 0;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -32,6 +32,11 @@ export interface LogConfig {
   readonly minCleanableDirtyRatio: number;
   /** `min.compaction.lag.ms`: records younger than this are never compacted. */
   readonly minCompactionLagMs: number;
+  /**
+   * `max.compaction.lag.ms`: a record may stay uncompacted at most this long; a compacted log with
+   * older dirty records is cleaned whatever its dirty ratio, and its active segment rolls in time.
+   */
+  readonly maxCompactionLagMs: number;
   /** `flush.messages`: fsync after this many appended records. */
   readonly flushMessages: number;
   /** `flush.ms`: fsync once the oldest unflushed append is this old. */
@@ -55,6 +60,7 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   deleteRetentionMs: 24 * 60 * 60 * 1000,
   minCleanableDirtyRatio: 0.5,
   minCompactionLagMs: 0,
+  maxCompactionLagMs: NEVER,
   flushMessages: NEVER,
   flushMs: NEVER,
   fsyncBeforeAck: false,
@@ -123,6 +129,7 @@ export const LOG_CONFIG_NAMES: Readonly<Record<string, readonly [keyof LogConfig
     },
   ],
   "min.compaction.lag.ms": ["minCompactionLagMs", parseInteger(0)],
+  "max.compaction.lag.ms": ["maxCompactionLagMs", parseInteger(1)],
   "flush.messages": ["flushMessages", parseInteger(1)],
   "flush.ms": ["flushMs", parseInteger(0)],
   "krill.fsync.before.ack": [
@@ -163,6 +170,11 @@ export function isCompacted(config: LogConfig): boolean {
 
 export function isDeleteRetained(config: LogConfig): boolean {
   return config.cleanupPolicy !== "compact";
+}
+
+/** segment.ms as it applies: a compacted topic also rolls by max.compaction.lag.ms (Kafka). */
+export function effectiveSegmentMs(config: LogConfig): number {
+  return isCompacted(config) ? Math.min(config.segmentMs, config.maxCompactionLagMs) : config.segmentMs;
 }
 
 /** The clock every time-driven decision (roll, retention, flush, compaction lag) reads. */

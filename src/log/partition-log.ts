@@ -29,7 +29,14 @@ import {
 } from "../protocol/records/batch-header.js";
 import { decodeRecordBatch } from "../protocol/records/record-batch.js";
 import { type BatchInfo, batchInfoAt, checkBatchHeader, isCrcValid, writeInt64Number } from "./batch-scan.js";
-import { type Clock, type LogConfig, type LogEvents, SILENT_EVENTS, SYSTEM_CLOCK } from "./config.js";
+import {
+  type Clock,
+  effectiveSegmentMs,
+  type LogConfig,
+  type LogEvents,
+  SILENT_EVENTS,
+  SYSTEM_CLOCK,
+} from "./config.js";
 import type { FilePool } from "./file-pool.js";
 import { LeaderEpochCache } from "./leader-epoch-cache.js";
 import {
@@ -369,8 +376,8 @@ export class PartitionLog {
       return this.roll(firstOffset);
     }
     const nowMs = this.clock.nowMs();
-    if (!active.shouldRoll(config.segmentBytes, config.segmentMs, appendBytes, lastOffset, nowMs))
-      return active;
+    const segmentMs = effectiveSegmentMs(config);
+    if (!active.shouldRoll(config.segmentBytes, segmentMs, appendBytes, lastOffset, nowMs)) return active;
     return this.roll();
   }
 

@@ -473,6 +473,17 @@ export class LogSegment {
     this.maxTimestampKnown = true;
   }
 
+  /** Max timestamp of the segment's first batch (NO_TIMESTAMP if empty); reads one header once. */
+  firstBatchTimestamp(): number {
+    if (this.rollingBasedTimestamp === undefined && this.sizeBytes > 0) {
+      const window = Math.min(BATCH_HEADER_SIZE, this.sizeBytes);
+      this.rollingBasedTimestamp = new BatchScanner(this.readAt, 0, this.sizeBytes, window).next(
+        false,
+      )?.maxTimestamp;
+    }
+    return this.rollingBasedTimestamp ?? NO_TIMESTAMP;
+  }
+
   /** Largest batch timestamp in the segment (NO_TIMESTAMP if none). */
   get maxTimestampSoFar(): number {
     this.ensureMaxTimestamp();

@@ -155,6 +155,31 @@ describe("LogCleaner", () => {
     expect(await lm.cleaner.cleanFilthiest()).toBeUndefined();
   });
 
+  it("cleans a log past max.compaction.lag.ms whatever its dirty ratio, and rolls it in time", async () => {
+    const { lm, log, clock } = setup({ "min.cleanable.dirty.ratio": "1", "max.compaction.lag.ms": "60000" });
+    put(log, clock, [["a", "1"]]);
+    put(log, clock, [["a", "2"]]);
+    log.roll();
+    await lm.cleaner.clean(log);
+    put(log, clock, [["a", "3"]]);
+    clock.advance(30_000);
+    put(log, clock, [["c", "1"]]);
+    // The active segment rolls once its first batch is max.compaction.lag.ms old.
+    const segments = log.numberOfSegments;
+    clock.advance(40_000);
+    put(log, clock, [["b", "1"]]);
+    expect(log.numberOfSegments).toBe(segments + 1);
+    // The dirty ratio is below the (maximal) threshold, yet the dirty records are overdue.
+    expect(lm.cleaner.cleanableStats(log).dirtyRatio).toBeLessThan(1);
+    const result = await lm.cleaner.cleanFilthiest();
+    expect(result?.recordsRemoved).toBe(1);
+    expect(records(log).map((r) => [r.key, r.value])).toEqual([
+      ["a", "3"],
+      ["c", "1"],
+      ["b", "1"],
+    ]);
+  });
+
   it("leaves control and transactional batches intact and keeps a producer's last batch header", async () => {
     const { lm, log, clock } = setup();
     put(log, clock, [["k", "txn"]], {
