@@ -16,6 +16,7 @@ import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } fr
 import { LogManager } from "../log/log-manager.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { Dispatcher } from "./dispatcher.js";
+import { groupCoordinatorComponent } from "./group/component.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { MetadataController } from "./metadata/controller.js";
 import { METADATA_VERSION_LATEST } from "./metadata/features.js";
@@ -266,8 +267,15 @@ export class Broker {
       METADATA_VERSION_LATEST,
     );
     // Built-in components first (data path: partition manager, producer ids), then the caller's.
-    // The transaction coordinator is built in too: it must finish prepared transactions at start.
-    const components = [dataPathComponent(), txnCoordinatorComponent(), ...(options.components ?? [])];
+    // The group coordinator starts loading __consumer_offsets at start (not on first use) and is
+    // closed, timers included, at stop. The transaction coordinator is built in too: it must
+    // finish prepared transactions at start.
+    const components = [
+      dataPathComponent(),
+      groupCoordinatorComponent(),
+      txnCoordinatorComponent(),
+      ...(options.components ?? []),
+    ];
     for (const component of components) await component.start(context);
     cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);

@@ -84,19 +84,15 @@ export class Dispatcher implements FrameProcessor {
       reader.expectEnd(`${handler.name} v${apiVersion} request`);
     } catch (err) {
       const reason = `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`;
-      if (handler.errorResponse === undefined) return this.#close(reason, handler.name, startedMs);
+      const errorResponse = handler.errorResponse?.(apiVersion, INVALID_REQUEST);
+      if (errorResponse === undefined) return this.#close(reason, handler.name, startedMs);
       connection.logger.warn(
         { clientId, correlationId, reason },
         "answering undecodable request with INVALID_REQUEST",
       );
       let chunks: Buffer[];
       try {
-        chunks = encodeResponse(
-          handler,
-          handler.errorResponse(apiVersion, INVALID_REQUEST),
-          apiVersion,
-          correlationId,
-        );
+        chunks = encodeResponse(handler, errorResponse, apiVersion, correlationId);
       } catch (encodeErr) {
         // The handler's error response does not fit this version: a handler bug; fall back to closing.
         connection.logger.error({ err: encodeErr, api: handler.name }, "error response does not encode");

@@ -50,9 +50,10 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
   /**
    * The response for a request whose body did not decode, carrying `errorCode` at top level, for
-   * APIs whose response has one. Without it the connection is closed instead.
+   * APIs whose response has one. Without it, or when it returns undefined (a version whose
+   * response has no top-level error code), the connection is closed instead.
    */
-  errorResponse?(version: number, errorCode: number): Res;
+  errorResponse?(version: number, errorCode: number): Res | undefined;
 }
 
 export interface HandlerSpec<Req, Res> {
@@ -63,7 +64,7 @@ export interface HandlerSpec<Req, Res> {
   readonly maxVersion: number;
   readonly ordering: Ordering;
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
-  errorResponse?(version: number, errorCode: number): Res;
+  errorResponse?(version: number, errorCode: number): Res | undefined;
 }
 
 /**
@@ -81,7 +82,7 @@ export interface RawHandlerSpec<Req, Res> {
   decodeRequest(reader: Reader, version: number): Req;
   encodeResponse(writer: Writer, response: Res, version: number): void;
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
-  errorResponse?(version: number, errorCode: number): Res;
+  errorResponse?(version: number, errorCode: number): Res | undefined;
 }
 
 /** Builds a handler; with a descriptor, asserts the versions are ones the spec defines. */

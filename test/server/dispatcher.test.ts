@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../src/index.js";
 import { decodeApiVersionsResponse } from "../../src/protocol/generated/api-versions-response.js";
-import { API_VERSIONS_API, DESCRIBE_CLUSTER_API, METADATA_API } from "../../src/protocol/generated/apis.js";
+import {
+  API_VERSIONS_API,
+  DESCRIBE_CLUSTER_API,
+  FIND_COORDINATOR_API,
+  METADATA_API,
+} from "../../src/protocol/generated/apis.js";
 import { decodeDescribeClusterResponse } from "../../src/protocol/generated/describe-cluster-response.js";
+import { decodeFindCoordinatorResponse } from "../../src/protocol/generated/find-coordinator-response.js";
 import { decodeMetadataResponse } from "../../src/protocol/generated/metadata-response.js";
 import { Reader } from "../../src/protocol/primitives/reader.js";
 import { body, client, request } from "./wire.js";
@@ -112,6 +118,23 @@ describe("dispatch over the wire", () => {
     const res = decodeDescribeClusterResponse(body(frame, DESCRIBE_CLUSTER_API, 0), 0);
     expect(res.errorCode).toBe(42);
     b.socket.destroy();
+  });
+
+  it("FindCoordinator: a bad v3 body gets INVALID_REQUEST, a bad v4 body (per-key errors only) closes", async () => {
+    const a = await client(broker.port);
+    a.socket.write(request(FIND_COORDINATOR_API, 3, 11, Buffer.from([0xff])));
+    const frame = await a.next();
+    expect(frame.readInt32BE(0)).toBe(11);
+    const res = decodeFindCoordinatorResponse(body(frame, FIND_COORDINATOR_API, 3), 3);
+    expect(res.errorCode).toBe(42);
+    a.socket.destroy();
+    const b = await client(broker.port);
+    b.socket.write(request(FIND_COORDINATOR_API, 4, 12, Buffer.from([0xff])));
+    await b.closed;
+    const good = await client(broker.port);
+    good.socket.write(request(API_VERSIONS_API, 0, 13, Buffer.alloc(0)));
+    expect((await good.next()).readInt32BE(0)).toBe(13);
+    good.socket.destroy();
   });
 
   it("closes on a frame above socket.request.max.bytes without waiting for its body", async () => {
