@@ -28,6 +28,7 @@ import { FilePool } from "./file-pool.js";
 import {
   CLEAN_SHUTDOWN_FILE,
   DELETE_DIR_SUFFIX,
+  FUTURE_DIR_SUFFIX,
   isValidTopicName,
   LOG_START_OFFSET_CHECKPOINT_FILE,
   parsePartitionDirName,
@@ -69,6 +70,11 @@ export interface StartupReport {
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 512;
+
+/** The KRaft metadata log's topic (Kafka's KafkaRaftServer.MetadataTopic): not a partition log. */
+export const METADATA_TOPIC_NAME = "__cluster_metadata";
+/** Kafka's UnifiedLog.StrayDirSuffix. */
+export const STRAY_DIR_SUFFIX = "-stray";
 
 export class LogManager {
   readonly logDirs: readonly string[];
@@ -129,7 +135,7 @@ export class LogManager {
           fs.rmSync(dir, { recursive: true, force: true });
           continue;
         }
-        const tp = parsePartitionDirName(entry.name);
+        const tp = this.topicLogDirName(entry.name);
         if (tp === undefined) continue;
         const log = PartitionLog.open({
           dir,
@@ -160,6 +166,23 @@ export class LogManager {
       report.hadCleanShutdown ? "loaded logs" : "loaded logs after unclean shutdown",
     );
     return report;
+  }
+
+  /**
+   * The partition of a directory this manager owns, or undefined for any other directory (Kafka's
+   * LogManager.loadLogs filter): the metadata log's `__cluster_metadata-0` belongs to the metadata
+   * subsystem; `-stray` (a replica the metadata no longer assigns here, kept for an operator to
+   * inspect) and `-future` (a replica being moved between log dirs) are not served; anything that
+   * is not `<valid topic>-<partition>` is not a log at all. Such folders are left untouched.
+   */
+  private topicLogDirName(name: string): TopicPartition | undefined {
+    if (name.endsWith(STRAY_DIR_SUFFIX) || name.endsWith(FUTURE_DIR_SUFFIX)) {
+      this.events.warn({ dir: name }, "not loading stray or future log directory");
+      return undefined;
+    }
+    const tp = parsePartitionDirName(name);
+    if (tp === undefined || tp.topic === METADATA_TOPIC_NAME || !isValidTopicName(tp.topic)) return undefined;
+    return tp;
   }
 
   private readCheckpointOrEmpty(file: string): Map<string, number> {
@@ -228,7 +251,12 @@ export class LogManager {
     const name = partitionDirName(tp);
     const existing = this.logs.get(name);
     if (existing !== undefined) return existing.log;
-    if (!isValidTopicName(tp.topic) || !Number.isInteger(tp.partition) || tp.partition < 0) {
+    if (
+      !isValidTopicName(tp.topic) ||
+      tp.topic === METADATA_TOPIC_NAME ||
+      !Number.isInteger(tp.partition) ||
+      tp.partition < 0
+    ) {
       throw new KrillError("STATE", `Invalid topic partition ${tp.topic}-${tp.partition}`);
     }
     if (config !== undefined) this.topicConfigs.set(tp.topic, config);

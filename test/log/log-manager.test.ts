@@ -199,4 +199,29 @@ describe("LogManager", () => {
       expect.objectContaining({ code: "STATE" }),
     );
   });
+  it("leaves the metadata log, stray, future and non-partition folders alone", async () => {
+    const logDir = newDir();
+    const foreign = [
+      "__cluster_metadata-0",
+      "orders-0.abc-stray",
+      "orders-1.abc-future",
+      "bad topic-0",
+      "x-y",
+    ];
+    for (const name of foreign) {
+      fs.mkdirSync(path.join(logDir, name));
+      fs.writeFileSync(path.join(logDir, name, "marker"), "keep");
+    }
+    fs.mkdirSync(path.join(logDir, "orders-0"));
+    const lm = new LogManager({ logDirs: [logDir] });
+    expect(lm.startup().partitions).toBe(1);
+    expect(lm.allLogs().map((l) => l.topicPartition)).toEqual([{ topic: "orders", partition: 0 }]);
+    expect(() => lm.getOrCreateLog({ topic: "__cluster_metadata", partition: 0 })).toThrow(
+      expect.objectContaining({ code: "STATE" }),
+    );
+    await lm.shutdown();
+    for (const name of foreign) expect(fs.readdirSync(path.join(logDir, name))).toEqual(["marker"]);
+    const checkpoint = fs.readFileSync(path.join(logDir, "recovery-point-offset-checkpoint"), "utf8");
+    expect(checkpoint).toBe("0\n1\norders 0 0\n");
+  });
 });
