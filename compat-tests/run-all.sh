@@ -95,36 +95,38 @@ trap '[ -z "$current_broker_dir" ] || "$here/broker.sh" stop --dir "$current_bro
 for target in $targets; do
   results="$work/results-$target.tsv"
   broker_dir="$work/broker-$target"
+  meta_prefix=""
   if { [ "$clients" = "$all_clients" ] && [ -z "${SCENARIOS:-}" ]; } || [ ! -f "$results" ]; then
     : >"$results"
     rm -rf "$work/logs/$target"
   else
     # A run of some clients (or some scenarios) replaces only the rows it runs again: the rest of
-    # the last results stay in the report. The meta rows (time, start-up, duration) describe this
-    # latest run.
+    # the last results stay in the report. The last full run's meta rows (time, start-up,
+    # duration) stay too; this run's are recorded as partial_*.
     keep=$(mktemp)
     awk -F '\t' -v clients=" $clients " -v scenarios=" ${SCENARIOS:-} " '
-      $1 == "meta" { next }
+      $1 == "meta" && $3 ~ /^partial_/ { next }
       $1 == "result" && index(clients, " " $3 " ") && (scenarios == "  " || index(scenarios, " " $4 " ")) { next }
       $1 == "version" && index(clients, " " $2 " ") { next }
       { print }' "$results" >"$keep"
     mv "$keep" "$results"
+    meta_prefix=partial_
   fi
   rm -rf "$broker_dir"
   mkdir -p "$broker_dir"
   export TARGET=$target RESULTS_FILE=$results LOG_DIR="$work/logs"
-  printf 'meta\t%s\tstarted_at\t%s\n' "$target" "$(date -u '+%Y-%m-%d %H:%M')" >>"$results"
+  printf 'meta\t%s\t%sstarted_at\t%s\n' "$target" "$meta_prefix" "$(date -u '+%Y-%m-%d %H:%M')" >>"$results"
   if [ "$target" = kafka ]; then
-    printf 'meta\t%s\tbroker\tApache Kafka %s (KRaft combined mode, one node)\n' "$target" "$kafka_version" >>"$results"
+    printf 'meta\t%s\t%sbroker\tApache Kafka %s (KRaft combined mode, one node)\n' "$target" "$meta_prefix" "$kafka_version" >>"$results"
   else
-    printf 'meta\t%s\tbroker\tKrill %s (dist/ built from the working tree at %s)\n' "$target" "$(node -p "require('$root/package.json').version")" \
+    printf 'meta\t%s\t%sbroker\tKrill %s (dist/ built from the working tree at %s)\n' "$target" "$meta_prefix" "$(node -p "require('$root/package.json').version")" \
       "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$results"
   fi
   echo "== $target: starting broker" >&2
   suite_started_ms=$(date +%s%3N)
   current_broker_dir=$broker_dir
   if bootstrap=$("$here/broker.sh" start "$target" --dir "$broker_dir" --kafka-version "$kafka_version"); then
-    printf 'meta\t%s\tstartup_ms\t%s\n' "$target" "$(cat "$broker_dir/startup-ms")" >>"$results"
+    printf 'meta\t%s\t%sstartup_ms\t%s\n' "$target" "$meta_prefix" "$(cat "$broker_dir/startup-ms")" >>"$results"
     echo "== $target: broker at $bootstrap (started in $(cat "$broker_dir/startup-ms") ms)" >&2
     export BOOTSTRAP=$bootstrap
     for client in $clients; do
@@ -134,7 +136,7 @@ for target in $targets; do
     current_broker_dir=""
   else
     status=1
-    printf 'meta\t%s\tstartup_error\tbroker did not start\n' "$target" >>"$results"
+    printf 'meta\t%s\t%sstartup_error\tbroker did not start\n' "$target" "$meta_prefix" >>"$results"
     # Every scenario fails on this target; record them so the matrix shows it.
     for client in $clients; do
       LIST_SCENARIOS=1 run_client "$client" | while read -r c s; do
@@ -142,7 +144,7 @@ for target in $targets; do
       done
     done
   fi
-  printf 'meta\t%s\tsuite_ms\t%s\n' "$target" "$(($(date +%s%3N) - suite_started_ms))" >>"$results"
+  printf 'meta\t%s\t%ssuite_ms\t%s\n' "$target" "$meta_prefix" "$(($(date +%s%3N) - suite_started_ms))" >>"$results"
   unset BOOTSTRAP
 done
 

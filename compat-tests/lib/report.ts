@@ -110,7 +110,9 @@ function main(): void {
         return [
           TARGET_TITLES[target] ?? target,
           cell(run.meta.get("broker") ?? target),
-          cell(run.meta.get("started_at") ?? "-"),
+          cell(
+            `${run.meta.get("started_at") ?? "-"}${run.meta.has("partial_started_at") ? `, partly re-run ${run.meta.get("partial_started_at")}` : ""}`,
+          ),
           run.meta.has("startup_ms")
             ? seconds(run.meta.get("startup_ms"))
             : cell(run.meta.get("startup_error") ?? "-"),
