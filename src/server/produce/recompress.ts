@@ -1,16 +1,17 @@
 /**
  * Topic-level `compression.type` other than `producer` (Kafka's LogValidator with a target
- * codec): a batch the client compressed differently is decoded and rebuilt with the topic's
- * codec, keeping producer id, epoch, sequence, transactional flag, offset deltas, timestamps,
- * keys, values and headers. This is the only produce path that decodes records, and only when
- * the operator asked for it; with the default (`producer`) the client's bytes are stored as sent.
+ * codec): a batch the client compressed differently is transcoded to the topic's codec. Only the
+ * records section is decompressed and recompressed (its structure checked, no record objects
+ * built), so the header fields and every record byte are kept exactly: in particular a batch
+ * flagged LogAppendTime keeps its records' timestamp deltas instead of having them rewritten by a
+ * decode/rebuild round trip. With the default (`producer`) the client's bytes are stored as sent.
  */
 
 import { isKrillError } from "../../errors.js";
 import { CompressionCodec } from "../../protocol/compression/index.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ProducedBatchSummary } from "../../protocol/records/produce-validation.js";
-import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { transcodeRecordBatch } from "../../protocol/records/transcode.js";
 
 /** Bound on the decompressed records section of one batch being recompressed. */
 export const RECOMPRESS_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
@@ -55,27 +56,11 @@ export function recompressIfNeeded(
     }
     let rebuilt: Buffer;
     try {
-      const decoded = decodeRecordBatch(records, {
+      // CRC and framing were checked by validateProducedBatches.
+      rebuilt = transcodeRecordBatch(records, target, {
         position: b.position,
         decompressedBytesMax: RECOMPRESS_DECOMPRESSED_BYTES_MAX,
         verifyCrc: false,
-      });
-      rebuilt = buildRecordBatch({
-        producerId: b.producerId,
-        producerEpoch: b.producerEpoch,
-        baseSequence: b.baseSequence,
-        transactional: b.isTransactional,
-        compression: target,
-        baseTimestamp: decoded.header.baseTimestamp,
-        maxTimestamp: decoded.header.maxTimestamp,
-        lastOffsetDelta: b.lastOffsetDelta,
-        records: decoded.records.map((r) => ({
-          offsetDelta: r.offsetDelta,
-          timestamp: r.timestamp,
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-        })),
       });
     } catch (err) {
       return {

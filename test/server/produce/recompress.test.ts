@@ -7,8 +7,12 @@ import { recompressIfNeeded, targetCodec } from "../../../src/server/produce/rec
 const NOW = 1_760_000_000_000;
 const DECODE = { decompressedBytesMax: 1 << 24 };
 
-function produced(compression: "none" | "gzip" | "snappy") {
+function produced(
+  compression: "none" | "gzip" | "snappy",
+  timestampType: "CreateTime" | "LogAppendTime" = "CreateTime",
+) {
   const records = buildRecordBatch({
+    timestampType,
     producerId: 42n,
     producerEpoch: 3,
     baseSequence: 17,
@@ -65,6 +69,14 @@ describe("recompression for topic compression.type", () => {
       });
       expect(after.records).toEqual(before.records);
     }
+  });
+
+  it("keeps every record byte of a batch flagged LogAppendTime (timestamp deltas not rewritten)", () => {
+    const { records, batches } = produced("gzip", "LogAppendTime");
+    const r = recompressIfNeeded(records, batches, 0, 1 << 20);
+    if (!r.ok) throw new Error(r.errorMessage);
+    // The same records built uncompressed are the exact bytes expected, header and CRC included.
+    expect(r.records.equals(produced("none", "LogAppendTime").records)).toBe(true);
   });
 
   it("refuses a rebuilt batch larger than max.message.bytes", () => {
