@@ -55,7 +55,7 @@ typecheck: install
 unit: install
 	vitest run
 
-test: install deps check-generated lint typecheck build unit
+test: install deps check-generated lint typecheck build compat-subset unit
 
 compat: build
 	./compat-tests/run-all.sh
