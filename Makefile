@@ -45,9 +45,11 @@ check-generated: install
 
 lint: install
 	biome check .
+	tsx scripts/update-readme.ts --check
 
 format: install
 	biome check --write .
+	tsx scripts/update-readme.ts
 
 typecheck: install
 	tsc -p tsconfig.json --noEmit
