@@ -26,6 +26,30 @@ import {
 } from "./config-def.js";
 import { isKnownUnusedKafkaKey } from "./kafka-known-keys.js";
 
+/** Kafka's built-in server-side assignors: the short name and the class name both select one. */
+export const CONSUMER_ASSIGNOR_NAMES: ReadonlyMap<string, string> = new Map([
+  ["uniform", "uniform"],
+  ["range", "range"],
+  ["org.apache.kafka.coordinator.group.assignor.UniformAssignor", "uniform"],
+  ["org.apache.kafka.coordinator.group.assignor.RangeAssignor", "range"],
+]);
+
+/**
+ * group.consumer.assignors: Kafka instantiates each class and refuses duplicates; Krill has only
+ * the built-in assignors, so anything else stops start-up instead of being ignored.
+ */
+function consumerAssignorsValidator(): Validator {
+  return {
+    check: (v) => {
+      if (v === null) return true;
+      if (!Array.isArray(v) || v.length === 0) return false;
+      const names = v.map((item) => CONSUMER_ASSIGNOR_NAMES.get(item));
+      return names.every((n) => n !== undefined) && new Set(names).size === names.length;
+    },
+    accepted: `a non-empty list without duplicates of [${[...CONSUMER_ASSIGNOR_NAMES.keys()].join(", ")}]`,
+  };
+}
+
 function def(
   name: string,
   type: ConfigType,
@@ -399,6 +423,75 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("group.max.size", "INT", String(INT32_MAX), "Most members in one classic group.", {
     validator: atLeast(1),
   }),
+  def(
+    "group.coordinator.rebalance.protocols",
+    "LIST",
+    "classic,consumer",
+    "Group protocols the coordinator accepts. Without consumer, ConsumerGroupHeartbeat and ConsumerGroupDescribe answer UNSUPPORTED_VERSION; classic cannot be disabled. Krill implements neither streams nor share groups, so listing them has no effect.",
+    { validator: listOf(["classic", "consumer", "streams", "share"], false) },
+  ),
+  def(
+    "group.consumer.session.timeout.ms",
+    "INT",
+    "45000",
+    "Session timeout of consumer-protocol (KIP-848) members: a member without a heartbeat for this long is removed.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.min.session.timeout.ms",
+    "INT",
+    "45000",
+    "Smallest allowed group.consumer.session.timeout.ms.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.max.session.timeout.ms",
+    "INT",
+    "60000",
+    "Largest allowed group.consumer.session.timeout.ms.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.heartbeat.interval.ms",
+    "INT",
+    "5000",
+    "Heartbeat interval given to consumer-protocol members; must be less than group.consumer.session.timeout.ms.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.min.heartbeat.interval.ms",
+    "INT",
+    "5000",
+    "Smallest allowed group.consumer.heartbeat.interval.ms.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.max.heartbeat.interval.ms",
+    "INT",
+    "15000",
+    "Largest allowed group.consumer.heartbeat.interval.ms.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.max.size",
+    "INT",
+    String(INT32_MAX),
+    "Most members in one consumer-protocol group (group.max.size is for classic groups).",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "group.consumer.assignors",
+    "LIST",
+    "uniform,range",
+    "Server-side assignors of consumer-protocol groups, by name or by Kafka's class name; the first is used when members ask for none. Krill has Kafka's two built-in assignors and no custom ones.",
+    { validator: consumerAssignorsValidator() },
+  ),
+  def(
+    "offset.metadata.max.bytes",
+    "INT",
+    "4096",
+    "Largest metadata string stored with a committed offset; longer ones get OFFSET_METADATA_TOO_LARGE.",
+  ),
   def("transaction.max.timeout.ms", "INT", "900000", "Largest transaction timeout a producer may ask for.", {
     validator: atLeast(1),
   }),
@@ -417,6 +510,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "SHORT",
     "1",
     "Replication of __transaction_state. Krill defaults to 1; Kafka to 3.",
+    { validator: atLeast(1) },
+  ),
+  def(
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "INT",
+    "10000",
+    "How often the transaction coordinator aborts transactions that ran past their timeout.",
     { validator: atLeast(1) },
   ),
   def(
@@ -677,6 +777,37 @@ export class BrokerConfig {
         "group.min.session.timeout.ms is larger than group.max.session.timeout.ms",
       );
     }
+    this.#checkConsumerGroupSettings();
+  }
+
+  /** Kafka's cross-key checks of the consumer-protocol settings (GroupCoordinatorConfig). */
+  #checkConsumerGroupSettings(): void {
+    const require = (ok: boolean, message: string) => {
+      if (!ok) throw new KrillError("CONFIG_INVALID", message);
+    };
+    const sessionMs = this.int("group.consumer.session.timeout.ms");
+    const minSessionMs = this.int("group.consumer.min.session.timeout.ms");
+    const maxSessionMs = this.int("group.consumer.max.session.timeout.ms");
+    const heartbeatMs = this.int("group.consumer.heartbeat.interval.ms");
+    const minHeartbeatMs = this.int("group.consumer.min.heartbeat.interval.ms");
+    const maxHeartbeatMs = this.int("group.consumer.max.heartbeat.interval.ms");
+    require(maxHeartbeatMs >=
+      minHeartbeatMs, "group.consumer.max.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms");
+    require(heartbeatMs >=
+      minHeartbeatMs, "group.consumer.heartbeat.interval.ms must be greater than or equal to group.consumer.min.heartbeat.interval.ms");
+    require(heartbeatMs <=
+      maxHeartbeatMs, "group.consumer.heartbeat.interval.ms must be less than or equal to group.consumer.max.heartbeat.interval.ms");
+    require(maxSessionMs >=
+      minSessionMs, "group.consumer.max.session.timeout.ms must be greater than or equal to group.consumer.min.session.timeout.ms");
+    require(sessionMs >=
+      minSessionMs, "group.consumer.session.timeout.ms must be greater than or equal to group.consumer.min.session.timeout.ms");
+    require(sessionMs <=
+      maxSessionMs, "group.consumer.session.timeout.ms must be less than or equal to group.consumer.max.session.timeout.ms");
+    require(heartbeatMs <
+      sessionMs, "group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms");
+    require(this.list("group.coordinator.rebalance.protocols").includes(
+      "classic",
+    ), "group.coordinator.rebalance.protocols must include classic: disabling the classic protocol is not supported");
   }
 
   /**

@@ -12,7 +12,7 @@
  * the partition log assigns offsets synchronously, so records land in the order the coordinator
  * produced them.
  */
-import { brokerConfigDef } from "../../config/broker-config.js";
+import { CONSUMER_ASSIGNOR_NAMES } from "../../config/broker-config.js";
 import { isKrillError, KrillError } from "../../errors.js";
 import { parseEndTxnMarker } from "../../protocol/records/control-records.js";
 import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
@@ -42,10 +42,8 @@ const REPLAY_READ_BYTES = 1024 * 1024;
 /** Largest decompressed batch accepted while replaying (Kafka writes them uncompressed). */
 const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
-export function groupCoordinatorConfigFrom(broker: BrokerContext): GroupCoordinatorConfig {
+export function groupCoordinatorConfigFrom(broker: Pick<BrokerContext, "config">): GroupCoordinatorConfig {
   const config = broker.config;
-  const optionalInt = (key: string, fallback: number) =>
-    brokerConfigDef(key) === undefined ? fallback : (config.intOrNull(key) ?? fallback);
   return {
     ...DEFAULT_GROUP_COORDINATOR_CONFIG,
     offsetsTopicPartitions: config.int("offsets.topic.num.partitions"),
@@ -55,10 +53,15 @@ export function groupCoordinatorConfigFrom(broker: BrokerContext): GroupCoordina
     groupMaxSize: config.int("group.max.size"),
     offsetsRetentionMs: config.int("offsets.retention.minutes") * 60_000,
     offsetsRetentionCheckIntervalMs: config.int("offsets.retention.check.interval.ms"),
-    offsetMetadataMaxBytes: optionalInt(
-      "offset.metadata.max.bytes",
-      DEFAULT_GROUP_COORDINATOR_CONFIG.offsetMetadataMaxBytes,
-    ),
+    offsetMetadataMaxBytes: config.int("offset.metadata.max.bytes"),
+    consumerProtocolEnabled: config.list("group.coordinator.rebalance.protocols").includes("consumer"),
+    consumerSessionTimeoutMs: config.int("group.consumer.session.timeout.ms"),
+    consumerHeartbeatIntervalMs: config.int("group.consumer.heartbeat.interval.ms"),
+    consumerMaxSize: config.int("group.consumer.max.size"),
+    // The validator admits only the built-in assignors, by short or class name.
+    consumerAssignors: config
+      .list("group.consumer.assignors")
+      .map((name) => CONSUMER_ASSIGNOR_NAMES.get(name) ?? name),
   };
 }
 

@@ -91,6 +91,11 @@ export interface GroupCoordinatorConfig {
   readonly offsetMetadataMaxBytes: number;
   /** Krill's bound on groups held by the coordinator (offsets-only groups included). */
   readonly groupsMax: number;
+  /**
+   * "consumer" is in group.coordinator.rebalance.protocols: without it ConsumerGroupHeartbeat and
+   * ConsumerGroupDescribe answer UNSUPPORTED_VERSION, as Kafka does.
+   */
+  readonly consumerProtocolEnabled: boolean;
   /** group.consumer.session.timeout.ms (KIP-848 groups). */
   readonly consumerSessionTimeoutMs: number;
   /** group.consumer.heartbeat.interval.ms. */
@@ -112,6 +117,7 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: GroupCoordinatorConfig = Object.f
   offsetsRetentionCheckIntervalMs: 600_000,
   offsetMetadataMaxBytes: 4_096,
   groupsMax: 100_000,
+  consumerProtocolEnabled: true,
   consumerSessionTimeoutMs: 45_000,
   consumerHeartbeatIntervalMs: 5_000,
   consumerMaxSize: 2_147_483_647,
@@ -1144,6 +1150,9 @@ export class GroupCoordinator {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
+    if (!this.#config.consumerProtocolEnabled) {
+      return fail(ErrorCode.UNSUPPORTED_VERSION, "The consumer group protocol is disabled.");
+    }
     if (!this.#loaded) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     const invalid = this.#validateConsumerHeartbeat(request);
     if (invalid !== null) return fail(invalid.errorCode, invalid.message);
@@ -1548,6 +1557,13 @@ export class GroupCoordinator {
         assignorName: "",
         members: [],
       };
+      if (!this.#config.consumerProtocolEnabled) {
+        return {
+          ...empty,
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          errorMessage: "The consumer group protocol is disabled.",
+        };
+      }
       if (!this.#loaded) return { ...empty, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
       const group = this.#consumerGroups.get(groupId);
       if (group === undefined) {
@@ -1654,7 +1670,11 @@ export class GroupCoordinator {
       const partitions: PartitionResult[] = [];
       for (const p of topic.partitions) {
         const metadata = p.committedMetadata ?? "";
-        if (Buffer.byteLength(metadata, "utf8") > this.#config.offsetMetadataMaxBytes) {
+        // A null metadata is never too large, whatever offset.metadata.max.bytes says (Kafka).
+        if (
+          p.committedMetadata !== null &&
+          Buffer.byteLength(metadata, "utf8") > this.#config.offsetMetadataMaxBytes
+        ) {
           partitions.push({
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
