@@ -87,7 +87,11 @@ start_kafka() {
   # A cluster id is 16 random bytes in URL-safe base64 without padding, as `StorageTool random-uuid`
   # prints; generating it here saves a JVM start.
   local cluster_id
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+  # One in 64 such ids starts with '-', which StorageTool's argument parser takes for an option.
+  cluster_id=-
+  while [ "${cluster_id#-}" != "$cluster_id" ]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+  done
   local jvm=(java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" "-Dlog4j.configuration=file:$dir/log4j.properties"
     "-Dkafka.logs.dir=$dir/logs" -cp "$classpath")

@@ -156,6 +156,10 @@ tsx "$here/lib/report.ts" --out "$report" \
 # Keep the generated Markdown in the formatter's shape so `make lint` stays clean.
 biome format --write "$report" >/dev/null 2>&1 || true
 echo "run-all: report written to ${report#"$root"/}" >&2
+# The README's compatibility table is generated from the report: keep it in step.
+if [ "$report" = "$here/REPORT.md" ]; then
+  tsx "$root/scripts/update-readme.ts"
+fi
 for target in $targets; do
   passed=$(grep -c "^result.*	pass	" "$work/results-$target.tsv" || true)
   total=$(grep -c "^result" "$work/results-$target.tsv" || true)
