@@ -8,7 +8,10 @@
  *
  * The active segment's indexes are preallocated to `segment.index.bytes` (a sparse file, so no
  * disk is used until written) and trimmed to their entries when the segment rolls or closes, as
- * Kafka does. Lookups binary-search an in-memory copy of the file, held under the pool's shared
+ * Kafka does. A new segment's index files are created lazily (Kafka's LazyIndex): only when the
+ * first entries are written out, or the index is trimmed, flushed or rewritten. Creating a
+ * partition then costs one file instead of three, which is most of the cost of creating thousands
+ * of partitions at once; an index file missing after a crash is rebuilt by recovery. Lookups binary-search an in-memory copy of the file, held under the pool's shared
  * IndexCache budget (least recently used copies are dropped, so memory does not grow with the
  * number of segments; Kafka's mmap serves the same purpose); without a copy they binary-search the
  * file with positioned reads. New entries are kept in memory, up to TAIL_ENTRIES_MAX, and written
@@ -66,6 +69,7 @@ abstract class IndexFile {
       return false;
     }
     if (size % this.entrySize !== 0) return false;
+    this.pendingCreate = false;
     this.tailCount = 0;
     this.unload();
     this.fileBytes = size;
@@ -92,8 +96,27 @@ abstract class IndexFile {
     this.unload();
     this.entries = 0;
     this.clearLastEntry();
-    this.resizeFile(0, true);
+    // A leftover file of the same name must not be mistaken for this index: remove it now (cheap
+    // when there is none) and create the file when something is first written to it.
+    this.pool.forget(this.path);
+    fs.rmSync(this.path, { force: true });
+    this.pendingCreate = true;
+    this.fileBytes = 0;
     this.makeMutable(maxIndexBytes);
+  }
+
+  /**
+   * Set while the file does not exist yet (a new segment's index, see the header): `fileBytes` is
+   * then the size the file will be created with.
+   */
+  private pendingCreate = false;
+
+  /** Creates the file of a lazily created index at its intended size. */
+  private materialize(): void {
+    if (!this.pendingCreate) return;
+    const bytes = this.fileBytes ?? 0;
+    this.pool.withFd(this.path, (fd) => fs.ftruncateSync(fd, bytes), true);
+    this.pendingCreate = false;
   }
 
   /** Grows the file back to its preallocated size so it can take appends (the segment is active). */
@@ -109,6 +132,8 @@ abstract class IndexFile {
     this.flushTail();
     this.maxEntries = this.entries;
     this.resizeFile(this.entries * this.entrySize);
+    // A closed segment's index exists on disk (a clean restart trusts it; Kafka's tools read it).
+    this.materialize();
   }
 
   /**
@@ -120,6 +145,7 @@ abstract class IndexFile {
     const count = entries.length / this.entrySize;
     this.tailCount = 0;
     this.unload();
+    this.pendingCreate = false;
     this.pool.withFd(this.path, (fd) => writeFully(fd, entries, 0), true);
     this.fileBytes = Math.max(this.fileBytes ?? 0, entries.length);
     this.entries = count;
@@ -134,6 +160,10 @@ abstract class IndexFile {
   private fileBytes: number | undefined;
 
   private resizeFile(bytes: number, create = false): void {
+    if (this.pendingCreate) {
+      this.fileBytes = bytes;
+      return;
+    }
     if (this.fileBytes === undefined) {
       try {
         this.fileBytes = fs.statSync(this.path).size;
@@ -162,6 +192,7 @@ abstract class IndexFile {
 
   delete(): void {
     this.tailCount = 0;
+    this.pendingCreate = false;
     this.unload();
     this.fileBytes = undefined;
     this.pool.forget(this.path);
@@ -174,7 +205,9 @@ abstract class IndexFile {
   }
 
   async flush(): Promise<void> {
-    if (!fs.existsSync(this.path)) return;
+    // Nothing written yet: no file to make durable (recovery rebuilds a missing index).
+    if (this.pendingCreate && this.tailCount === 0) return;
+    if (!this.pendingCreate && !fs.existsSync(this.path)) return;
     this.flushTail();
     await this.pool.fsync(this.path);
   }
@@ -215,6 +248,7 @@ abstract class IndexFile {
   flushTail(): void {
     if (this.tailCount === 0 || this.tail === undefined) return;
     const bytes = this.tail.subarray(0, this.tailCount * this.entrySize);
+    this.materialize();
     this.pool.withFd(this.path, (fd) => writeFully(fd, bytes, this.tailStart * this.entrySize));
     this.grewTo(this.tailStart + this.tailCount - 1);
     this.tailCount = 0;

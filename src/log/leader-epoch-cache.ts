@@ -3,8 +3,16 @@
  * the first offset written in it, persisted in `leader-epoch-checkpoint`. OffsetForLeaderEpoch
  * answers from it (`endOffsetFor`), and followers use it to find where their log diverges.
  *
+ * Durability: a new epoch (`assign`, on the append path) is only recorded in memory and marked
+ * dirty; the owner writes the checkpoint (`flushIfDirty`) when it flushes the log, before its
+ * recovery point passes the epoch's start, so an entry can only be missing from the file for
+ * offsets above the recovery point, which recovery re-reads from the batch headers (Kafka since
+ * KAFKA-15046 likewise keeps the fsync off the append path). This keeps the first append to each
+ * of thousands of new partitions free of two fsyncs. Truncations remove entries that recovery
+ * could not take back, so they write (and fsync) the checkpoint at once, as Kafka does.
+ *
  * Concurrency contract: synchronous; owned by one `PartitionLog`, which calls it from its own
- * synchronous methods. Every change is checkpointed before the method returns.
+ * synchronous methods.
  */
 import { KrillError } from "../errors.js";
 import { readCheckpointLines, writeCheckpointLines } from "./checkpoint.js";
@@ -19,6 +27,8 @@ export interface EpochEntry {
 
 export class LeaderEpochCache {
   private entries: EpochEntry[];
+  /** Entries were assigned since the checkpoint was last written. */
+  private dirty = false;
 
   constructor(
     private readonly file: string,
@@ -70,7 +80,17 @@ export class LeaderEpochCache {
     const kept = this.entries.filter((e) => e.epoch < epoch && e.startOffset < startOffset);
     kept.push({ epoch, startOffset });
     this.entries = kept;
-    this.flush();
+    this.dirty = true;
+  }
+
+  /** True while an assigned epoch is not yet in the checkpoint file. */
+  get needsFlush(): boolean {
+    return this.dirty;
+  }
+
+  /** Writes the checkpoint if epochs were assigned since it was last written. */
+  flushIfDirty(): void {
+    if (this.dirty) this.flush();
   }
 
   /** The epoch of the batch containing `offset` as far as the cache knows. */
@@ -132,5 +152,6 @@ export class LeaderEpochCache {
       this.file,
       this.entries.map((e) => `${e.epoch} ${e.startOffset}`),
     );
+    this.dirty = false;
   }
 }

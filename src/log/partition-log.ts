@@ -777,6 +777,9 @@ export class PartitionLog {
     const upTo = this.logEndOffset;
     const truncationsBefore = this.truncations;
     this.lastFlushMs = this.clock.nowMs();
+    // Epochs assigned by appends are checkpointed here, before the recovery point can pass them
+    // (see leader-epoch-cache.ts); later epochs start at or after upTo, which recovery re-reads.
+    if (!this.discarded) this.leaderEpochCache.flushIfDirty();
     if (upTo <= this.recoveryPointValue) return;
     const pending: LogSegment[] = [];
     for (let i = 0; i < this.segments.length; i++) {

@@ -59,6 +59,11 @@ describe("LeaderEpochCache", () => {
     cache.assign(1, 0);
     cache.assign(3, 10);
     cache.assign(5, 20);
+    // Assignments stay in memory until the owner flushes (off the append path).
+    expect(fs.existsSync(file)).toBe(false);
+    expect(cache.needsFlush).toBe(true);
+    cache.flushIfDirty();
+    expect(cache.needsFlush).toBe(false);
     expect(fs.readFileSync(file, "utf8")).toBe("0\n3\n1 0\n3 10\n5 20\n");
     const leo = 30;
     expect(cache.endOffsetFor(5, leo)).toEqual({ epoch: 5, endOffset: 30 });
@@ -91,6 +96,9 @@ describe("LeaderEpochCache", () => {
       { epoch: 2, startOffset: 12 },
       { epoch: 5, startOffset: 25 },
     ]);
+    // Truncations are written at once; the later assignments wait for a flush.
+    expect(LeaderEpochCache.load(file).epochEntries()).toEqual([{ epoch: 2, startOffset: 12 }]);
+    cache.flushIfDirty();
     expect(LeaderEpochCache.load(file).epochEntries()).toEqual(cache.epochEntries());
     fs.writeFileSync(file, "0\n2\n5 10\n3 20\n");
     expect(() => LeaderEpochCache.load(file)).toThrow(expect.objectContaining({ code: "CORRUPT_SEGMENT" }));

@@ -18,16 +18,45 @@ function dir(): string {
 }
 
 describe("OffsetIndex", () => {
+  it("creates the file of a new index only when trimmed or flushed", async () => {
+    const pool = new FilePool(8);
+    const a = path.join(dir(), "00000000000000000000.index");
+    const empty = new OffsetIndex(pool, a, 0);
+    empty.createEmpty(80);
+    await empty.flush(); // nothing written: nothing to make durable
+    expect(fs.existsSync(a)).toBe(false);
+    empty.trim();
+    expect(fs.statSync(a).size).toBe(0);
+    const b = path.join(dir(), "00000000000000000007.index");
+    const flushed = new OffsetIndex(pool, b, 7);
+    flushed.createEmpty(80);
+    flushed.append(9, 100);
+    await flushed.flush();
+    expect(fs.statSync(b).size).toBe(80);
+    expect(fs.readFileSync(b).subarray(0, 8)).toEqual(Buffer.from([0, 0, 0, 2, 0, 0, 0, 100]));
+    const gone = path.join(dir(), "00000000000000000009.index");
+    const deleted = new OffsetIndex(pool, gone, 9);
+    deleted.createEmpty(80);
+    deleted.append(10, 1);
+    deleted.delete();
+    expect(fs.existsSync(gone)).toBe(false);
+  });
+
   it("is preallocated, looks up the floor entry, trims and reopens in Kafka's format", () => {
     const pool = new FilePool(8);
     const file = path.join(dir(), "00000000000000000100.index");
     const index = new OffsetIndex(pool, file, 100);
+    fs.writeFileSync(file, Buffer.alloc(16, 0xff)); // a leftover file must not be taken for the index
     index.createEmpty(80);
-    expect(fs.statSync(file).size).toBe(80);
+    // Created lazily: no file until entries are written out.
+    expect(fs.existsSync(file)).toBe(false);
     expect(index.maxEntries).toBe(10);
     index.append(105, 0);
     index.append(110, 4096);
     index.append(110, 5000); // not increasing: ignored
+    expect(fs.existsSync(file)).toBe(false);
+    index.flushTail();
+    expect(fs.statSync(file).size).toBe(80); // preallocated (sparse) once created
     index.append(120, 8192);
     expect(index.lookup(99)).toEqual({ offset: 100, position: 0 });
     expect(index.lookup(107)).toEqual({ offset: 105, position: 0 });

@@ -150,7 +150,7 @@ describe("PartitionLog append and read", () => {
     expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 11 });
   });
 
-  it("rolls segments by segment.bytes and reads across them", () => {
+  it("rolls segments by segment.bytes and reads across them", async () => {
     const { log, dir } = openLog({ "segment.bytes": "1000", "index.interval.bytes": "100" });
     for (let i = 0; i < 50; i++) log.append(simpleBatch(2, 50), leader);
     expect(log.numberOfSegments).toBeGreaterThan(5);
@@ -166,7 +166,11 @@ describe("PartitionLog append and read", () => {
     const idx = fs.readdirSync(dir).filter((n) => n.endsWith(".index"));
     const sizes = idx.map((n) => fs.statSync(path.join(dir, n)).size);
     expect(sizes.slice(0, -1).every((s) => s < 1000)).toBe(true);
-    expect(sizes.at(-1)).toBe(DEFAULT_LOG_CONFIG.segmentIndexBytes);
+    // The active segment's index is created lazily, preallocated once written out (flush).
+    const activeIndex = path.join(dir, `${String(log.activeSegment.baseOffset).padStart(20, "0")}.index`);
+    expect(fs.existsSync(activeIndex)).toBe(false);
+    await log.flush();
+    expect(fs.statSync(activeIndex).size).toBe(DEFAULT_LOG_CONFIG.segmentIndexBytes);
   });
 
   it("rolls by segment.ms using the injected clock", () => {
@@ -465,6 +469,26 @@ describe("PartitionLog durability and recovery", () => {
     }
     expect(isKrillError(err, "CORRUPT_SEGMENT")).toBe(true);
     expect(parseBatches(log.read(2, 1 << 20).records)[0]!.baseOffset).toBe(2);
+  });
+
+  it("checkpoints new epochs when the log is flushed; recovery restores the unflushed ones", async () => {
+    const { log, dir, config } = openLog();
+    const file = path.join(dir, "leader-epoch-checkpoint");
+    log.append(simpleBatch(2), { assignOffsets: true, leaderEpoch: 1 });
+    // Off the append path: nothing written (no fsync) until the log is flushed.
+    expect(fs.existsSync(file)).toBe(false);
+    await log.flush();
+    expect(log.recoveryPoint).toBe(2);
+    expect(fs.readFileSync(file, "utf8")).toBe("0\n1\n1 0\n");
+    log.append(simpleBatch(2), { assignOffsets: true, leaderEpoch: 3 });
+    expect(fs.readFileSync(file, "utf8")).toBe("0\n1\n1 0\n");
+    // A crash now: the epoch-3 entry lies above the recovery point, which recovery re-reads.
+    const again = reopen(dir, config, false, { recoveryPoint: log.recoveryPoint });
+    expect(again.leaderEpochCache.epochEntries()).toEqual([
+      { epoch: 1, startOffset: 0 },
+      { epoch: 3, startOffset: 2 },
+    ]);
+    expect(again.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
   });
 
   it("rebuilds the leader-epoch cache from recovered batches", () => {
