@@ -14,10 +14,15 @@
  *    record unless the map holds a later offset for its key; offsets are preserved, so gaps appear.
  *    Tombstones (null values) are kept for delete.retention.ms after they are first cleaned: the
  *    rewritten batch records the horizon in its header (KIP-534), and a later pass drops them.
- *    Control batches and transactional batches are copied untouched (without the transaction index,
- *    aborted data cannot be told from committed data, so it is neither removed nor allowed to
- *    shadow older values). A producer's last batch keeps its header even when all its records go,
- *    so idempotent producer state survives, as in Kafka.
+ *    Transactional data is judged by its transaction's outcome, read from the COMMIT/ABORT markers
+ *    in the log (step 0): an aborted transaction's records are all removed and never enter the
+ *    map (so they cannot shadow an older committed value); a committed transaction's records are
+ *    compacted like any others and keep their batch's transactional flag; data whose marker is not
+ *    found (the marker bound was reached) is kept untouched and ends the mapped section, so it can
+ *    be judged by a later pass. Kafka reads the same outcomes from its `.txnindex` files. Control
+ *    batches are kept (marker removal after delete.retention.ms is not implemented). A producer's
+ *    last batch keeps its header even when all its records go, so idempotent producer state
+ *    survives, as in Kafka.
  * 3. swaps each cleaned segment in (PartitionLog.replaceSegment, crash-safe), and checkpoints the
  *    new first dirty offset in `cleaner-offset-checkpoint`.
  *
@@ -38,6 +43,7 @@ import {
   BASE_TIMESTAMP_OFFSET,
   PRODUCER_EPOCH_OFFSET,
 } from "../protocol/records/batch-header.js";
+import { ControlRecordType, parseControlRecordKey } from "../protocol/records/control-records.js";
 import { buildRecordBatch, decodeRecordBatch, type RecordInput } from "../protocol/records/record-batch.js";
 import type { BatchInfo } from "./batch-scan.js";
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
@@ -366,16 +372,25 @@ export class LogCleaner {
     const candidates = this.segmentsBelow(log, stats.firstUncleanableOffset);
     if (candidates.length === 0) return result;
 
+    // 0. Transaction outcomes, from every marker in the log (a marker may lie past the section).
+    const outcomes = await this.collectTxnOutcomes(log);
+
     // 1. The offset map over the dirty section, and each producer's last batch.
     const map = new Map<string, number>();
     const lastBatchOfProducer = new Map<number, number>();
     let endOffset = stats.firstDirtyOffset;
+    // Set when the map is full, or at transactional data of unknown outcome: the section ends there.
     let mapFull = false;
     for (const segment of candidates) {
       for (const b of segment.batches(false)) {
         if (b.producerId >= 0) lastBatchOfProducer.set(b.producerId, b.baseOffset);
         if (mapFull || b.lastOffset < stats.firstDirtyOffset) continue;
-        if ((b.attributes & (ATTR_CONTROL_MASK | ATTR_TRANSACTIONAL_MASK)) === 0) {
+        const outcome = batchOutcome(b, outcomes);
+        if (outcome === "unknown") {
+          mapFull = true;
+          continue;
+        }
+        if (outcome === "data") {
           const decoded = this.decode(segment, b);
           const newKeys = decoded.records.filter((r) => r.key !== null && !map.has(mapKey(r.key))).length;
           if (map.size + newKeys > this.options.dedupeEntriesMax) {
@@ -400,6 +415,7 @@ export class LogCleaner {
         log,
         segment,
         map,
+        outcomes,
         lastBatchOfProducer,
         now,
         truncationsAtStart,
@@ -408,7 +424,9 @@ export class LogCleaner {
       if (rewritten === "log-changed") return result;
     }
     result.endOffset = endOffset;
-    result.progressed = true;
+    // A pass stopped at its first batch (transactional data of unknown outcome) made no progress,
+    // so the loop backs off instead of picking the same log again at once.
+    result.progressed = endOffset > stats.firstDirtyOffset || result.segmentsRewritten > 0;
     this.firstDirty.set(log, endOffset);
     this.writeCheckpoints();
     this.options.events.info(
@@ -423,6 +441,27 @@ export class LogCleaner {
       "cleaned log",
     );
     return result;
+  }
+
+  /**
+   * The COMMIT/ABORT markers of `log`, from its start to its end as the pass begins, read from
+   * the control batches (headers only for every other batch). At most `dedupeEntriesMax` markers
+   * are kept; data whose marker lies beyond that has an unknown outcome and is left alone.
+   */
+  private async collectTxnOutcomes(log: PartitionLog): Promise<TxnOutcomes> {
+    const outcomes = new TxnOutcomes(this.options.dedupeEntriesMax);
+    let headers = 0;
+    for (const segment of [...log.allSegments()]) {
+      for (const b of segment.batches(false)) {
+        if (++headers % 10_000 === 0) await new Promise((r) => setImmediate(r));
+        if ((b.attributes & ATTR_CONTROL_MASK) === 0 || b.producerId < 0) continue;
+        await this.throttle(b.sizeBytes);
+        const type = controlType(this.decode(segment, b).records[0]?.key ?? null);
+        if (type === undefined) continue;
+        if (!outcomes.add(b.producerId, b.baseOffset, type === ControlRecordType.ABORT)) return outcomes;
+      }
+    }
+    return outcomes;
   }
 
   private segmentsBelow(log: PartitionLog, offset: number): LogSegment[] {
@@ -447,6 +486,7 @@ export class LogCleaner {
     log: PartitionLog,
     segment: LogSegment,
     map: Map<string, number>,
+    outcomes: TxnOutcomes,
     lastBatchOfProducer: Map<number, number>,
     now: number,
     truncationsAtStart: number,
@@ -464,10 +504,13 @@ export class LogCleaner {
       for (const b of segment.batches(false)) {
         await this.throttle(b.sizeBytes);
         const original = segment.readBatch(b);
-        if ((b.attributes & (ATTR_CONTROL_MASK | ATTR_TRANSACTIONAL_MASK)) !== 0) {
+        const outcome = batchOutcome(b, outcomes);
+        if (outcome === "control" || outcome === "unknown") {
           out.write(original);
           continue;
         }
+        // Every record of an aborted transaction goes (Kafka's discardBatchRecords).
+        const discardAll = outcome === "aborted";
         const decoded = decodeRecordBatch(original, {
           decompressedBytesMax: this.options.decompressedBatchBytesMax,
           verifyCrc: true,
@@ -476,6 +519,7 @@ export class LogCleaner {
         const kept: RecordInput[] = [];
         let keptTombstones = 0;
         for (const r of decoded.records) {
+          if (discardAll) continue;
           const offset = Number(r.offset);
           if (r.key !== null) {
             const latest = map.get(mapKey(r.key));
@@ -508,6 +552,7 @@ export class LogCleaner {
           baseOffset: h.baseOffset,
           partitionLeaderEpoch: h.partitionLeaderEpoch,
           producerId: h.producerId,
+          transactional: (b.attributes & ATTR_TRANSACTIONAL_MASK) !== 0,
           producerEpoch: original.readInt16BE(PRODUCER_EPOCH_OFFSET),
           baseSequence: original.readInt32BE(BASE_SEQUENCE_OFFSET),
           timestampType: decoded.timestampType,
@@ -566,6 +611,64 @@ export class LogCleaner {
   }
 
   private sinceYield = 0;
+}
+
+/**
+ * Outcome of each producer's transactions: the producer's markers in offset order. Transactional
+ * data of a producer belongs to the transaction ended by the producer's first marker after it.
+ */
+export class TxnOutcomes {
+  private readonly byProducer = new Map<number, { offsets: number[]; aborted: boolean[] }>();
+  private count = 0;
+
+  constructor(private readonly markersMax: number) {}
+
+  /** Records a marker (in offset order); false once the bound is reached. */
+  add(producerId: number, offset: number, aborted: boolean): boolean {
+    if (this.count >= this.markersMax) return false;
+    let p = this.byProducer.get(producerId);
+    if (p === undefined) {
+      p = { offsets: [], aborted: [] };
+      this.byProducer.set(producerId, p);
+    }
+    p.offsets.push(offset);
+    p.aborted.push(aborted);
+    this.count++;
+    return true;
+  }
+
+  /** Whether the transaction holding `producerId`'s data at `offset` aborted; undefined: unknown. */
+  aborted(producerId: number, offset: number): boolean | undefined {
+    const p = this.byProducer.get(producerId);
+    if (p === undefined) return undefined;
+    let lo = 0;
+    let hi = p.offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (p.offsets[mid]! > offset) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < p.offsets.length ? p.aborted[lo] : undefined;
+  }
+}
+
+/** How the cleaner treats a batch: a marker, plain or committed data, aborted data, or unknown. */
+function batchOutcome(b: BatchInfo, outcomes: TxnOutcomes): "control" | "data" | "aborted" | "unknown" {
+  if ((b.attributes & ATTR_CONTROL_MASK) !== 0) return "control";
+  if ((b.attributes & ATTR_TRANSACTIONAL_MASK) === 0) return "data";
+  const aborted = outcomes.aborted(b.producerId, b.baseOffset);
+  if (aborted === undefined) return "unknown";
+  return aborted ? "aborted" : "data";
+}
+
+/** COMMIT or ABORT from a control record's key; undefined for other or malformed control records. */
+function controlType(key: Buffer | null): number | undefined {
+  try {
+    const { type } = parseControlRecordKey(key);
+    return type === ControlRecordType.ABORT || type === ControlRecordType.COMMIT ? type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Buffered sequential writer of a cleaned segment file (one descriptor, 1 MiB writes). */

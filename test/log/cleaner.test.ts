@@ -399,4 +399,185 @@ describe("LogCleaner", () => {
       { numRuns: 30 },
     );
   });
+  it("removes aborted transactions' records; committed ones compact and shadow older values", async () => {
+    const { lm, log, clock } = setup();
+    const txn = (pid: bigint, seq: number) => ({
+      producerId: pid,
+      producerEpoch: 0,
+      baseSequence: seq,
+      transactional: true,
+    });
+    const marker = (pid: bigint, commit: boolean) =>
+      log.append(
+        buildEndTxnMarkerBatch({
+          producerId: pid,
+          producerEpoch: 0,
+          commit,
+          coordinatorEpoch: 0,
+          timestampMs: clock.now,
+        }),
+        leader,
+      );
+    put(log, clock, [
+      ["a", "plain-1"],
+      ["b", "plain-1"],
+    ]);
+    put(
+      log,
+      clock,
+      [
+        ["a", "aborted"],
+        ["c", "aborted"],
+      ],
+      txn(5n, 0),
+    );
+    put(log, clock, [["b", "committed"]], txn(6n, 0));
+    marker(5n, false);
+    marker(6n, true);
+    put(log, clock, [["x", "1"]], txn(5n, 2));
+    put(log, clock, [["x", "2"]]);
+    marker(5n, true);
+    log.roll();
+    const result = await lm.cleaner.clean(log);
+    expect(result.progressed).toBe(true);
+    const data = readAll(log).filter((b) => !b.isControl);
+    const values = data.flatMap((b) => b.records.map((r) => `${r.key}=${r.value}`));
+    // The aborted value of "a" does not shadow the plain one; "c" existed only in the aborted txn.
+    expect(values.sort()).toEqual(["a=plain-1", "b=committed", "x=2"]);
+    // Markers stay; a committed transactional batch keeps its flag.
+    expect(readAll(log).filter((b) => b.isControl)).toHaveLength(3);
+    expect(data.find((b) => b.records[0]?.key?.toString() === "b")?.isTransactional).toBe(true);
+    // Producer 5's data batches are gone whole (aborted, or committed and shadowed): its last
+    // batch is its COMMIT marker, which keeps its producer state.
+    expect(data.filter((b) => b.header.producerId === 5n)).toEqual([]);
+  });
+
+  it("keeps transactional data whose outcome is unknown and stops the mapped section there", async () => {
+    const { lm, log, clock } = setup();
+    put(log, clock, [["k", "old"]]);
+    put(log, clock, [["k", "open"]], {
+      producerId: 3n,
+      producerEpoch: 0,
+      baseSequence: 0,
+      transactional: true,
+    });
+    put(log, clock, [["k", "new"]]);
+    log.roll();
+    const result = await lm.cleaner.clean(log);
+    expect(result.endOffset).toBe(1);
+    expect(records(log).map((r) => r.value)).toEqual(["old", "open", "new"]);
+    // Nothing could move: the pass reports no progress, so the background loop backs off.
+    expect((await lm.cleaner.clean(log)).progressed).toBe(false);
+  });
+
+  it("matches a model (latest non-aborted value per key) over random transactional workloads", async () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("put" as const),
+        producer: fc.integer({ min: 0, max: 2 }), // 0: not transactional
+        entries: fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 5 }), fc.option(fc.string({ maxLength: 12 }), { freq: 5 })),
+          { minLength: 1, maxLength: 4 },
+        ),
+      }),
+      fc.record({
+        kind: fc.constant("end" as const),
+        producer: fc.integer({ min: 1, max: 2 }),
+        commit: fc.boolean(),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 3 }),
+        async (ops, commitAtEnd, passes) => {
+          const { lm, log, clock } = setup();
+          const written = new Map<number, { key: string; value: string | null }>();
+          const open = new Map<bigint, number[]>(); // producer -> offsets of its open transaction
+          const aborted = new Set<number>();
+          const sequence = new Map<bigint, number>();
+          const end = (pid: bigint, commit: boolean) => {
+            const offsets = open.get(pid);
+            if (offsets === undefined) return;
+            log.append(
+              buildEndTxnMarkerBatch({
+                producerId: pid,
+                producerEpoch: 0,
+                commit,
+                coordinatorEpoch: 0,
+                timestampMs: clock.now,
+              }),
+              leader,
+            );
+            if (!commit) for (const o of offsets) aborted.add(o);
+            open.delete(pid);
+          };
+          for (const o of ops) {
+            if (o.kind === "end") {
+              end(BigInt(o.producer), o.commit);
+              continue;
+            }
+            const entries = o.entries.map(([k, v]) => [`key${k}`, v] as [string, string | null]);
+            const first = log.logEndOffset;
+            const pid = BigInt(o.producer);
+            if (o.producer === 0) put(log, clock, entries);
+            else {
+              const seq = sequence.get(pid) ?? 0;
+              put(log, clock, entries, {
+                producerId: pid,
+                producerEpoch: 0,
+                baseSequence: seq,
+                transactional: true,
+              });
+              sequence.set(pid, seq + entries.length);
+              const offsets = open.get(pid) ?? [];
+              open.set(pid, offsets);
+              for (let i = 0; i < entries.length; i++) offsets.push(first + i);
+            }
+            entries.forEach(([k, v], i) => {
+              written.set(first + i, { key: k, value: v });
+            });
+          }
+          for (const pid of [...open.keys()]) end(pid, commitAtEnd);
+          // Model: per key, the record with the highest offset outside aborted transactions.
+          const model = new Map<string, string | null>();
+          for (const [offset, w] of [...written].sort((x, y) => x[0] - y[0]))
+            if (!aborted.has(offset)) model.set(w.key, w.value);
+          log.roll();
+          for (let p = 0; p < passes; p++) {
+            await lm.cleaner.clean(log);
+            clock.advance(5000);
+          }
+          const after = readAll(log)
+            .filter((b) => !b.isControl)
+            .flatMap((b) =>
+              b.records.map((r) => ({
+                offset: Number(r.offset),
+                key: r.key!.toString(),
+                value: r.value?.toString() ?? null,
+              })),
+            );
+          const seen = new Map<string, string | null>();
+          for (const r of after) {
+            // Every surviving record is the one written at its offset, and never aborted data.
+            expect({ key: r.key, value: r.value }).toEqual(written.get(r.offset));
+            expect(aborted.has(r.offset)).toBe(false);
+            expect(seen.has(r.key)).toBe(false);
+            seen.set(r.key, r.value);
+          }
+          for (const [k, v] of model) {
+            if (v === null && passes > 1) expect(seen.has(k)).toBe(false);
+            else if (v === null) expect(seen.get(k) ?? null).toBeNull();
+            else expect(seen.get(k)).toBe(v);
+          }
+          // Keys written only in aborted transactions are gone.
+          for (const k of seen.keys()) expect(model.has(k)).toBe(true);
+          await lm.shutdown();
+          managers.length = 0;
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });
