@@ -1165,8 +1165,16 @@ export class GroupCoordinator {
     if (group === undefined) {
       const classic = this.#groups.get(request.groupId);
       if (classic !== undefined) {
-        if (epoch !== 0 || !classic.isEmpty || classic.size > 0 || classic.numPendingJoinMembers > 0) {
+        if (epoch !== 0) {
           return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${request.groupId} is not a consumer group.`);
+        }
+        if (!classic.isEmpty || classic.size > 0 || classic.numPendingJoinMembers > 0) {
+          // Krill has no online upgrade of a live classic group (docs/groups.md): it answers as
+          // Kafka does with group.consumer.migration.policy=disabled.
+          return fail(
+            ErrorCode.GROUP_ID_NOT_FOUND,
+            `Cannot upgrade classic group ${request.groupId} to consumer group because online upgrade is disabled.`,
+          );
         }
         // An empty classic group becomes a consumer group; its offsets stay.
         this.#groups.delete(request.groupId);

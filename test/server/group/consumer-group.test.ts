@@ -383,9 +383,17 @@ describe("ConsumerGroupHeartbeat", () => {
     const { coordinator } = await setup({ groupInitialRebalanceDelayMs: 0 });
     // A group with classic members cannot take KIP-848 members.
     const classicJoin = coordinator.joinGroup(joinRequest("mixed", "", {}), client("old", 3));
-    expect((await coordinator.consumerGroupHeartbeat(hb("mixed", "m1", 0), client())).errorCode).toBe(
-      ErrorCode.GROUP_ID_NOT_FOUND,
+    // Kafka's answers with group.consumer.migration.policy=disabled: a join is an upgrade refused,
+    // a heartbeat with an epoch finds no consumer group.
+    const refusedJoin = await coordinator.consumerGroupHeartbeat(hb("mixed", "m1", 0), client());
+    expect(refusedJoin.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    expect(refusedJoin.errorMessage).toBe(
+      "Cannot upgrade classic group mixed to consumer group because online upgrade is disabled.",
     );
+    const refusedHeartbeat = await coordinator.consumerGroupHeartbeat(hb("mixed", "m1", 3), client());
+    expect(refusedHeartbeat.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    expect(refusedHeartbeat.errorMessage).toBe("Group mixed is not a consumer group.");
+    expect(coordinator.classicGroup("mixed")?.size).toBe(1);
     void classicJoin;
     // And the reverse.
     await coordinator.consumerGroupHeartbeat(hb("modern", "m1", 0), client());
