@@ -10,10 +10,19 @@
  * and the running total by the caller's limit, so a bomb is stopped one block past the limit at
  * worst. Writing uses lz4-napi's frame encoder: independent blocks, no checksums, like Java.
  */
-import * as lz4 from "lz4-napi";
+import { createRequire } from "node:module";
 import { isKrillError } from "../../errors.js";
 import { checkOutputBytesMax, compressionError, type DecompressOptions, outputTooLarge } from "./limits.js";
 import { xxhash32 } from "./xxhash32.js";
+
+type Lz4Module = typeof import("lz4-napi");
+let lz4Module: Lz4Module | undefined;
+/** The native lz4-napi binding, loaded on first use: most brokers never see this codec, and
+ * loading it at start-up costs resident memory and start-up time (docs/startup.md). */
+function lz4(): Lz4Module {
+  lz4Module ??= createRequire(import.meta.url)("lz4-napi") as Lz4Module;
+  return lz4Module;
+}
 
 const LZ4_FRAME_MAGIC = 0x184d2204;
 const FLG_VERSION_MASK = 0xc0;
@@ -30,11 +39,11 @@ const BLOCK_UNCOMPRESSED_FLAG = 0x80000000;
 const LINKED_WINDOW_BYTES = 64 * 1024;
 
 export function lz4CompressSync(input: Buffer): Buffer {
-  return lz4.compressFrameSync(input);
+  return lz4().compressFrameSync(input);
 }
 
 export function lz4Compress(input: Buffer): Promise<Buffer> {
-  return lz4.compressFrame(input);
+  return lz4().compressFrame(input);
 }
 
 interface FrameHeader {
@@ -178,7 +187,7 @@ export function lz4DecompressSync(input: Buffer, options: DecompressOptions): Bu
   while (!step.done) {
     let decoded: Buffer;
     try {
-      decoded = lz4.uncompressSync(step.value.prefixed, step.value.dict);
+      decoded = lz4().uncompressSync(step.value.prefixed, step.value.dict);
     } catch (err) {
       step = walk.throw(err);
       continue;
@@ -195,7 +204,7 @@ export async function lz4Decompress(input: Buffer, options: DecompressOptions): 
   while (!step.done) {
     let decoded: Buffer;
     try {
-      decoded = await lz4.uncompress(step.value.prefixed, step.value.dict);
+      decoded = await lz4().uncompress(step.value.prefixed, step.value.dict);
     } catch (err) {
       step = walk.throw(err);
       continue;

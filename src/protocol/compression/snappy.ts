@@ -9,9 +9,18 @@
  * reads. A raw snappy block states its uncompressed length up front (a varint), so the output
  * bound is checked before anything is decompressed.
  */
-import * as snappy from "snappy";
+import { createRequire } from "node:module";
 import { isKrillError } from "../../errors.js";
 import { checkOutputBytesMax, compressionError, type DecompressOptions, outputTooLarge } from "./limits.js";
+
+type SnappyModule = typeof import("snappy");
+let snappyModule: SnappyModule | undefined;
+/** The native snappy binding, loaded on first use: most brokers never see this codec, and
+ * loading it at start-up costs resident memory and start-up time (docs/startup.md). */
+function snappy(): SnappyModule {
+  snappyModule ??= createRequire(import.meta.url)("snappy") as SnappyModule;
+  return snappyModule;
+}
 
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_SIZE = 16;
@@ -28,7 +37,7 @@ export function isXerialFramed(input: Buffer): boolean {
 export function snappyCompressSync(input: Buffer): Buffer {
   const parts: Buffer[] = [xerialHeader()];
   for (let at = 0; at < input.length; at += XERIAL_BLOCK_SIZE) {
-    const block = snappy.compressSync(input.subarray(at, at + XERIAL_BLOCK_SIZE));
+    const block = snappy().compressSync(input.subarray(at, at + XERIAL_BLOCK_SIZE));
     parts.push(blockLength(block.length), block);
   }
   return Buffer.concat(parts);
@@ -37,7 +46,7 @@ export function snappyCompressSync(input: Buffer): Buffer {
 export async function snappyCompress(input: Buffer): Promise<Buffer> {
   const parts: Buffer[] = [xerialHeader()];
   for (let at = 0; at < input.length; at += XERIAL_BLOCK_SIZE) {
-    const block = await snappy.compress(input.subarray(at, at + XERIAL_BLOCK_SIZE));
+    const block = await snappy().compress(input.subarray(at, at + XERIAL_BLOCK_SIZE));
     parts.push(blockLength(block.length), block);
   }
   return Buffer.concat(parts);
@@ -45,7 +54,7 @@ export async function snappyCompress(input: Buffer): Promise<Buffer> {
 
 /** A single raw snappy block, the layout kafkajs-snappy writes. */
 export function snappyCompressRawSync(input: Buffer): Buffer {
-  return snappy.compressSync(input);
+  return snappy().compressSync(input);
 }
 
 function xerialHeader(): Buffer {
@@ -109,7 +118,7 @@ function decodeBlock(block: Buffer, output: Buffer, at: number): number {
   const expected = rawSnappyLength(block);
   let decoded: Buffer;
   try {
-    decoded = snappy.uncompressSync(block, { asBuffer: true }) as Buffer;
+    decoded = snappy().uncompressSync(block, { asBuffer: true }) as Buffer;
   } catch (err) {
     throw compressionError("snappy", `invalid block: ${(err as Error).message}`, err);
   }
@@ -135,7 +144,7 @@ export async function snappyDecompress(input: Buffer, options: DecompressOptions
   let at = 0;
   for (const block of blocks) {
     try {
-      const decoded = (await snappy.uncompress(block, { asBuffer: true })) as Buffer;
+      const decoded = (await snappy().uncompress(block, { asBuffer: true })) as Buffer;
       if (decoded.length !== rawSnappyLength(block)) {
         throw compressionError("snappy", "block decoded to a different length than declared");
       }
