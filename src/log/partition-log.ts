@@ -45,6 +45,7 @@ import {
   INDEX_FILE_SUFFIX,
   LEADER_EPOCH_CHECKPOINT_FILE,
   LOG_FILE_SUFFIX,
+  PRODUCER_SNAPSHOT_FILE_SUFFIX,
   parseOffsetFileName,
   producerSnapshotFileName,
   SWAP_FILE_SUFFIX,
@@ -635,6 +636,7 @@ export class PartitionLog {
       last.nextOffset = Math.max(last.nextOffset, offset);
     }
     this.leaderEpochCache.truncateFromEnd(this.logEndOffset);
+    this.deleteProducerSnapshots((o) => o > this.logEndOffset);
     this.recoveryPointValue = Math.min(this.recoveryPointValue, this.logEndOffset);
     this.events.info(
       { dir: this.dir, offset, removedBytes: removed, deletedSegments: doomed.length },
@@ -658,6 +660,8 @@ export class PartitionLog {
     this.recoveryPointValue = offset;
     this.highWatermarkValue = undefined;
     this.leaderEpochCache.clear();
+    // The producer state of the discarded log does not describe the new one.
+    this.deleteProducerSnapshots(() => true);
   }
 
   /**
@@ -680,6 +684,7 @@ export class PartitionLog {
     if (offset <= this.logStart) return;
     this.logStart = offset;
     this.leaderEpochCache.truncateFromStart(offset);
+    this.deleteProducerSnapshots((o) => o < this.logStart);
     this.deleteSegmentsWhile((_s, next) => next !== undefined && next.baseOffset <= this.logStart, reason);
   }
 
@@ -741,8 +746,38 @@ export class PartitionLog {
       if (next.baseOffset > this.logStart) this.logStart = next.baseOffset;
       this.events.info({ dir: this.dir, baseOffset: s.baseOffset, reason }, "deleted segment");
     }
-    if (count > 0) this.leaderEpochCache.truncateFromStart(this.logStart);
+    if (count > 0) {
+      this.leaderEpochCache.truncateFromStart(this.logStart);
+      this.deleteProducerSnapshots((o) => o < this.logStart);
+    }
     return count;
+  }
+
+  /**
+   * Deletes the producer-state snapshots (`<offset>.snapshot`, written by the broker) whose offset
+   * `doomed` selects, as Kafka's ProducerStateManager does on truncation (snapshots above the new
+   * log end describe data that is gone) and when the log start moves (snapshots below it can no
+   * longer be loaded, since the replay after them would start outside the log). A snapshot at the
+   * log start or end stays: it is the newest usable one. Failures only leave files behind, which
+   * the broker's loader ignores, so they are logged, not thrown.
+   */
+  private deleteProducerSnapshots(doomed: (offset: number) => boolean): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (err) {
+      this.events.warn({ dir: this.dir, err }, "cannot list producer snapshots");
+      return;
+    }
+    for (const name of names) {
+      const parsed = parseOffsetFileName(name);
+      if (parsed?.suffix !== PRODUCER_SNAPSHOT_FILE_SUFFIX || !doomed(parsed.offset)) continue;
+      try {
+        fs.rmSync(path.join(this.dir, name), { force: true });
+      } catch (err) {
+        this.events.warn({ dir: this.dir, file: name, err }, "cannot delete producer snapshot");
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

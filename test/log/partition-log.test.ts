@@ -381,6 +381,41 @@ describe("PartitionLog truncation, deletion and retention", () => {
     expect(log.append(simpleBatch(1, 50, clock.now), leader).firstOffset).toBe(13);
   });
 
+  it("deletes producer snapshots above a truncation and below a moved log start", () => {
+    const { log, dir, clock } = openLog({ "segment.bytes": "400", "retention.ms": "10000" });
+    const snapshots = () =>
+      fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith(".snapshot"))
+        .map((n) => Number(n.slice(0, 20)))
+        .sort((a, b) => a - b);
+    const snapshot = (offset: number) => fs.writeFileSync(log.producerSnapshotPath(offset), "state");
+    for (let i = 0; i < 20; i++) {
+      log.append(simpleBatch(1, 50, clock.now), leader);
+      if (i % 4 === 3) snapshot(log.logEndOffset);
+    }
+    expect(snapshots()).toEqual([4, 8, 12, 16, 20]);
+    fs.writeFileSync(path.join(dir, "00000000000000000009.snapshot.tmp"), "half"); // not a snapshot
+    // Truncation: snapshots above the new log end describe data that is gone; one at it stays.
+    log.truncateTo(16);
+    expect(snapshots()).toEqual([4, 8, 12, 16]);
+    log.truncateTo(14);
+    expect(snapshots()).toEqual([4, 8, 12]);
+    // DeleteRecords: snapshots below the new log start go; one at it stays.
+    log.deleteRecordsBefore(8);
+    expect(snapshots()).toEqual([8, 12]);
+    // Retention moves the start too.
+    clock.advance(20_000);
+    for (let i = 0; i < 3; i++) log.append(simpleBatch(1, 50, clock.now), leader);
+    snapshot(log.logEndOffset);
+    expect(log.deleteOldSegments()).toBeGreaterThan(0);
+    expect(log.logStartOffset).toBeGreaterThan(8);
+    expect(snapshots()).toEqual([12, 17].filter((o) => o >= log.logStartOffset));
+    log.truncateFullyAndStartAt(100);
+    expect(snapshots()).toEqual([]);
+    expect(fs.existsSync(path.join(dir, "00000000000000000009.snapshot.tmp"))).toBe(true);
+  });
+
   it("retention.bytes keeps the partition under the limit", () => {
     const { log } = openLog({ "segment.bytes": "400", "retention.bytes": "1000" });
     for (let i = 0; i < 30; i++) log.append(simpleBatch(1, 50), leader);
