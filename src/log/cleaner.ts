@@ -19,10 +19,13 @@
  *    map (so they cannot shadow an older committed value); a committed transaction's records are
  *    compacted like any others and keep their batch's transactional flag; data whose marker is not
  *    found (the marker bound was reached) is kept untouched and ends the mapped section, so it can
- *    be judged by a later pass. Kafka reads the same outcomes from its `.txnindex` files. Control
- *    batches are kept (marker removal after delete.retention.ms is not implemented). A producer's
- *    last batch keeps its header even when all its records go, so idempotent producer state
- *    survives, as in Kafka.
+ *    be judged by a later pass. Kafka reads the same outcomes from its `.txnindex` files. A COMMIT
+ *    marker goes like a tombstone, as in Kafka: once a pass finds none of its transaction's data
+ *    left before it, the marker gets a delete horizon (delete.retention.ms), and a pass after that
+ *    drops it. ABORT markers stay: the broker's aborted-transaction index still lists the
+ *    transaction, and a read_committed consumer told of it skips the producer's batches until it
+ *    sees the ABORT marker. A producer's last batch (data or marker) keeps its header, so
+ *    idempotent producer state survives, as in Kafka.
  * 3. swaps each cleaned segment in (PartitionLog.replaceSegment, crash-safe), and checkpoints the
  *    new first dirty offset in `cleaner-offset-checkpoint`.
  *
@@ -105,6 +108,8 @@ export interface CleanResult {
   bytesAfter: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** COMMIT markers removed past their delete horizon. */
+  markersRemoved: number;
   /** Whether the pass completed and moved the first dirty offset (or rewrote anything). */
   progressed: boolean;
 }
@@ -351,6 +356,7 @@ export class LogCleaner {
       bytesAfter: 0,
       recordsRemoved: 0,
       tombstonesRemoved: 0,
+      markersRemoved: 0,
       progressed: false,
     };
   }
@@ -366,6 +372,7 @@ export class LogCleaner {
       bytesAfter: 0,
       recordsRemoved: 0,
       tombstonesRemoved: 0,
+      markersRemoved: 0,
       progressed: false,
     };
     // Closed segments wholly below the uncleanable offset.
@@ -505,7 +512,19 @@ export class LogCleaner {
         await this.throttle(b.sizeBytes);
         const original = segment.readBatch(b);
         const outcome = batchOutcome(b, outcomes);
-        if (outcome === "control" || outcome === "unknown") {
+        if (outcome === "control") {
+          const marker = this.cleanMarker(b, original, outcomes, lastBatchOfProducer, now, log);
+          if (marker === original) {
+            out.write(original);
+            continue;
+          }
+          changed = true;
+          if (marker === undefined) result.markersRemoved++;
+          else out.write(marker);
+          continue;
+        }
+        if ((b.attributes & ATTR_TRANSACTIONAL_MASK) !== 0) outcomes.dataSinceMarker.add(b.producerId);
+        if (outcome === "unknown") {
           out.write(original);
           continue;
         }
@@ -590,6 +609,52 @@ export class LogCleaner {
     return "rewritten";
   }
 
+  /**
+   * A control batch in a cleaned segment: `original` to keep it as it is, a rebuilt batch carrying
+   * a delete horizon, or undefined to drop it. Only a COMMIT marker with none of its transaction's
+   * data read before it in this pass, and not its producer's last batch, may go (see the header).
+   */
+  private cleanMarker(
+    b: BatchInfo,
+    original: Buffer,
+    outcomes: TxnOutcomes,
+    lastBatchOfProducer: Map<number, number>,
+    now: number,
+    log: PartitionLog,
+  ): Buffer | undefined {
+    if (b.producerId < 0) return original;
+    const hadData = outcomes.dataSinceMarker.delete(b.producerId);
+    if (hadData || lastBatchOfProducer.get(b.producerId) === b.baseOffset) return original;
+    const decoded = decodeRecordBatch(original, {
+      decompressedBytesMax: this.options.decompressedBatchBytesMax,
+      verifyCrc: true,
+    });
+    if (controlType(decoded.records[0]?.key ?? null) !== ControlRecordType.COMMIT) return original;
+    if (decoded.hasDeleteHorizon) return now >= Number(decoded.header.baseTimestamp) ? undefined : original;
+    const h = decoded.header;
+    return buildRecordBatch({
+      baseOffset: h.baseOffset,
+      partitionLeaderEpoch: h.partitionLeaderEpoch,
+      producerId: h.producerId,
+      producerEpoch: original.readInt16BE(PRODUCER_EPOCH_OFFSET),
+      baseSequence: original.readInt32BE(BASE_SEQUENCE_OFFSET),
+      transactional: true,
+      isControl: true,
+      timestampType: decoded.timestampType,
+      compression: decoded.compression,
+      records: decoded.records.map((r) => ({
+        offsetDelta: r.offsetDelta,
+        timestamp: r.timestamp,
+        key: r.key,
+        value: r.value,
+        headers: r.headers.map((x) => ({ key: x.key, value: x.value })),
+      })),
+      lastOffsetDelta: h.lastOffsetDelta,
+      maxTimestamp: h.maxTimestamp,
+      deleteHorizonMs: BigInt(now + log.config.deleteRetentionMs),
+    });
+  }
+
   /** Yields to the event loop every `yieldEveryBytes` and sleeps to stay under the I/O rate. */
   private async throttle(bytes: number): Promise<void> {
     this.bytesThisSecond += bytes;
@@ -620,6 +685,11 @@ export class LogCleaner {
 export class TxnOutcomes {
   private readonly byProducer = new Map<number, { offsets: number[]; aborted: boolean[] }>();
   private count = 0;
+  /**
+   * Rewrite state: producers whose transactional data was read since their last marker in this
+   * pass (the marker that ends that data must stay).
+   */
+  readonly dataSinceMarker = new Set<number>();
 
   constructor(private readonly markersMax: number) {}
 

@@ -452,6 +452,76 @@ describe("LogCleaner", () => {
     expect(data.filter((b) => b.header.producerId === 5n)).toEqual([]);
   });
 
+  it("removes a COMMIT marker after delete.retention.ms once its data is gone; ABORT markers stay", async () => {
+    const { lm, log, clock } = setup(); // delete.retention.ms = 1000
+    const txn = (pid: bigint, seq: number) => ({
+      producerId: pid,
+      producerEpoch: 0,
+      baseSequence: seq,
+      transactional: true,
+    });
+    const marker = (pid: bigint, commit: boolean) =>
+      log.append(
+        buildEndTxnMarkerBatch({
+          producerId: pid,
+          producerEpoch: 0,
+          commit,
+          coordinatorEpoch: 0,
+          timestampMs: clock.now,
+        }),
+        leader,
+      );
+    put(log, clock, [["k", "a1"]], txn(7n, 0));
+    marker(7n, true); // offset 1
+    put(log, clock, [["x", "aborted"]], txn(8n, 0));
+    marker(8n, false); // offset 3
+    put(log, clock, [["k", "a2"]]);
+    put(log, clock, [["j", "b1"]], txn(7n, 1));
+    marker(7n, true); // offset 6: its producer's last batch
+    put(log, clock, [["z", "1"]], txn(8n, 1));
+    marker(8n, true); // offset 8
+    log.roll();
+    const markers = () =>
+      readAll(log)
+        .filter((b) => b.isControl)
+        .map((b) => [Number(b.header.baseOffset), b.hasDeleteHorizon]);
+    // Pass 1: the first transaction's record goes (shadowed), its marker stays: data was read.
+    await lm.cleaner.clean(log);
+    expect(records(log).filter((r) => r.key === "k")).toEqual([{ offset: 4, key: "k", value: "a2" }]);
+    expect(markers()).toEqual([
+      [1, false],
+      [3, false],
+      [6, false],
+      [8, false],
+    ]);
+    // Pass 2: no data before it any more: the COMMIT marker gets a delete horizon.
+    await lm.cleaner.clean(log);
+    expect(markers()).toEqual([
+      [1, true],
+      [3, false],
+      [6, false],
+      [8, false],
+    ]);
+    clock.advance(500);
+    await lm.cleaner.clean(log);
+    expect(markers().map((m) => m[0])).toEqual([1, 3, 6, 8]);
+    // Past the horizon it goes; the ABORT marker, and markers with data or ending a producer's
+    // batches, stay.
+    clock.advance(600);
+    const result = await lm.cleaner.clean(log);
+    expect(result.markersRemoved).toBe(1);
+    expect(markers()).toEqual([
+      [3, false],
+      [6, false],
+      [8, false],
+    ]);
+    expect(records(log).filter((r) => r.key !== null && r.value !== null && r.key.length === 1)).toEqual([
+      { offset: 4, key: "k", value: "a2" },
+      { offset: 5, key: "j", value: "b1" },
+      { offset: 7, key: "z", value: "1" },
+    ]);
+  });
+
   it("keeps transactional data whose outcome is unknown and stops the mapped section there", async () => {
     const { lm, log, clock } = setup();
     put(log, clock, [["k", "old"]]);
