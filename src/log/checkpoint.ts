@@ -19,9 +19,14 @@ const CHECKPOINT_VERSION = 0;
 /** Bound on what a reader accepts, so a corrupt count cannot drive a huge allocation. */
 const CHECKPOINT_BYTES_MAX = 64 * 1024 * 1024;
 
+/** The text of a checkpoint file holding `lines`. */
+export function checkpointText(lines: readonly string[]): string {
+  return `${CHECKPOINT_VERSION}\n${lines.length}\n${lines.map((l) => `${l}\n`).join("")}`;
+}
+
 export function writeCheckpointLines(file: string, lines: readonly string[]): void {
   const tmp = `${file}.tmp`;
-  const text = `${CHECKPOINT_VERSION}\n${lines.length}\n${lines.map((l) => `${l}\n`).join("")}`;
+  const text = checkpointText(lines);
   try {
     const fd = fs.openSync(tmp, "w");
     try {

@@ -14,8 +14,10 @@
  * Concurrency contract: synchronous; owned by one `PartitionLog`, which calls it from its own
  * synchronous methods.
  */
+
+import fs from "node:fs";
 import { KrillError } from "../errors.js";
-import { readCheckpointLines, writeCheckpointLines } from "./checkpoint.js";
+import { checkpointText, readCheckpointLines, writeCheckpointLines } from "./checkpoint.js";
 
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_EPOCH_OFFSET = -1;
@@ -93,6 +95,40 @@ export class LeaderEpochCache {
     if (this.dirty) this.flush();
   }
 
+  /**
+   * `flushIfDirty` with the fsync in the thread pool (`fsync`, the pool's bounded one), so a log
+   * flush, and a shutdown flushing thousands of partitions, does not block the event loop on it.
+   * The temporary file has its own name, so a synchronous write (a truncation) meanwhile cannot
+   * mix with it; if one happened, its newer content stands and this write is dropped. The rename
+   * is durable once the caller fsyncs the directory. Returns whether the file was replaced.
+   */
+  async flushIfDirtyAsync(fsync: (file: string) => Promise<void>): Promise<boolean> {
+    if (!this.dirty) return false;
+    const generation = ++this.writes;
+    this.dirty = false;
+    const tmp = `${this.file}.flush.tmp`;
+    try {
+      fs.writeFileSync(tmp, checkpointText(this.lines()));
+      await fsync(tmp);
+      if (generation !== this.writes) {
+        fs.rmSync(tmp, { force: true });
+        return false;
+      }
+      fs.renameSync(tmp, this.file);
+      return true;
+    } catch (cause) {
+      if (generation === this.writes) this.dirty = true;
+      throw new KrillError("LOG_IO", `Cannot write checkpoint ${this.file}`, { cause });
+    }
+  }
+
+  /** Counts checkpoint writes, so an asynchronous one can tell it was overtaken. */
+  private writes = 0;
+
+  private lines(): string[] {
+    return this.entries.map((e) => `${e.epoch} ${e.startOffset}`);
+  }
+
   /** The epoch of the batch containing `offset` as far as the cache knows. */
   epochForOffset(offset: number): number {
     let epoch = UNDEFINED_EPOCH;
@@ -148,10 +184,8 @@ export class LeaderEpochCache {
   }
 
   flush(): void {
-    writeCheckpointLines(
-      this.file,
-      this.entries.map((e) => `${e.epoch} ${e.startOffset}`),
-    );
+    this.writes++;
+    writeCheckpointLines(this.file, this.lines());
     this.dirty = false;
   }
 }

@@ -814,7 +814,15 @@ export class PartitionLog {
     this.lastFlushMs = this.clock.nowMs();
     // Epochs assigned by appends are checkpointed here, before the recovery point can pass them
     // (see leader-epoch-cache.ts); later epochs start at or after upTo, which recovery re-reads.
-    if (!this.discarded) this.leaderEpochCache.flushIfDirty();
+    if (!this.discarded) {
+      const fsync = (file: string) => this.pool.fsync(file).finally(() => this.pool.forget(file));
+      try {
+        if (await this.leaderEpochCache.flushIfDirtyAsync(fsync)) this.dirNeedsFsync = true;
+      } catch (err) {
+        // The partition was deleted meanwhile: its files are gone, nothing to make durable.
+        if (!this.discarded) throw err;
+      }
+    }
     if (upTo <= this.recoveryPointValue) return;
     const pending: LogSegment[] = [];
     for (let i = 0; i < this.segments.length; i++) {

@@ -76,6 +76,47 @@ describe("LeaderEpochCache", () => {
     expect(cache.epochForOffset(25)).toBe(5);
   });
 
+  it("writes assigned epochs with the fsync off the event loop, never over a newer truncation", async () => {
+    const file = path.join(dir(), "leader-epoch-checkpoint");
+    const cache = new LeaderEpochCache(file);
+    const fsynced: string[] = [];
+    const fsync = async (f: string) => {
+      fsynced.push(path.basename(f));
+    };
+    expect(await cache.flushIfDirtyAsync(fsync)).toBe(false); // nothing assigned
+    cache.assign(1, 0);
+    cache.assign(2, 5);
+    expect(await cache.flushIfDirtyAsync(fsync)).toBe(true);
+    expect(fsynced).toEqual(["leader-epoch-checkpoint.flush.tmp"]);
+    expect(fs.readFileSync(file, "utf8")).toBe("0\n2\n1 0\n2 5\n");
+    // A truncation written while the asynchronous write waits for its fsync wins.
+    cache.assign(3, 9);
+    let release = () => {};
+    const slow = (f: string) => {
+      fsynced.push(path.basename(f));
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const pending = cache.flushIfDirtyAsync(slow);
+    cache.truncateFromEnd(5);
+    release();
+    expect(await pending).toBe(false);
+    expect(fs.readFileSync(file, "utf8")).toBe("0\n1\n1 0\n");
+    expect(fs.existsSync(`${file}.flush.tmp`)).toBe(false);
+    // A failed fsync leaves the epochs to the next flush.
+    cache.assign(4, 6);
+    await expect(cache.flushIfDirtyAsync(() => Promise.reject(new Error("EIO")))).rejects.toMatchObject({
+      code: "LOG_IO",
+    });
+    expect(cache.needsFlush).toBe(true);
+    expect(await cache.flushIfDirtyAsync(fsync)).toBe(true);
+    expect(LeaderEpochCache.load(file).epochEntries()).toEqual([
+      { epoch: 1, startOffset: 0 },
+      { epoch: 4, startOffset: 6 },
+    ]);
+  });
+
   it("truncates from the end and the start, drops conflicting entries, and reloads", () => {
     const file = path.join(dir(), "leader-epoch-checkpoint");
     const cache = new LeaderEpochCache(file);
