@@ -1182,7 +1182,8 @@ export class GroupCoordinator {
           void this.#append(request.groupId, [groupMetadataRecord(request.groupId, null)]);
         }
       } else if (epoch !== 0) {
-        // Krill does not persist KIP-848 groups: after a restart members are told to rejoin.
+        // No records of this group (never created here, or removed): the member is told to
+        // rejoin with epoch 0 (Kafka answers GROUP_ID_NOT_FOUND; docs/groups.md, differences).
         return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Group ${request.groupId} not found.`);
       } else if (this.groupCount >= this.#config.groupsMax) {
         return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, "The coordinator holds too many groups.");
