@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BROKER_CONFIG_DEFS, BrokerConfig } from "../../src/config/broker-config.js";
 import { parseConfigValue } from "../../src/config/config-def.js";
+import { isKnownUnusedKafkaKey } from "../../src/config/kafka-known-keys.js";
 import { isKrillError } from "../../src/errors.js";
 
 function configError(fn: () => unknown): string {
@@ -89,6 +90,11 @@ describe("BrokerConfig", () => {
       "zookeeper.connect": "z:2181",
     });
     expect(c.unusedKafkaKeys).toEqual(["num.network.threads", "ssl.keystore.location", "zookeeper.connect"]);
+  });
+
+  it("lists no key it defines among the Kafka keys it does not use", () => {
+    // A defined key wins over the known-unused list, so an entry left there is dead and misleads.
+    expect(BROKER_CONFIG_DEFS.map((d) => d.name).filter((name) => isKnownUnusedKafkaKey(name))).toEqual([]);
   });
 
   it("parses listeners, advertised listeners and controller listeners", () => {
