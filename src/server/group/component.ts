@@ -13,11 +13,14 @@
  * produced them.
  */
 import { CONSUMER_ASSIGNOR_NAMES } from "../../config/broker-config.js";
-import { isKrillError, KrillError } from "../../errors.js";
 import { parseEndTxnMarker } from "../../protocol/records/control-records.js";
-import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
+import {
+  appendCoordinatorRecords,
+  createCoordinatorTopic,
+  replayCoordinatorPartition,
+} from "../coordinator-log.js";
 import type { MetadataImage } from "../metadata/image.js";
-import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../metadata/internal-topics.js";
+import { CONSUMER_OFFSETS_TOPIC } from "../metadata/internal-topics.js";
 import { partitionsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";
@@ -36,11 +39,6 @@ declare module "../services.js" {
     groupCoordinator: GroupCoordinatorService;
   }
 }
-
-/** Bytes read per step while replaying a partition. */
-const REPLAY_READ_BYTES = 1024 * 1024;
-/** Largest decompressed batch accepted while replaying (Kafka writes them uncompressed). */
-const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
 export function groupCoordinatorConfigFrom(broker: Pick<BrokerContext, "config">): GroupCoordinatorConfig {
   const config = broker.config;
@@ -90,53 +88,11 @@ export class PartitionGroupStateLog implements GroupStateLog {
     this.#partitions = partitions;
   }
 
-  async append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
-    const found = this.#partitions.lookup(CONSUMER_OFFSETS_TOPIC, partition);
-    if (!found.ok) {
-      throw new KrillError(
-        "STATE",
-        `${CONSUMER_OFFSETS_TOPIC}-${partition} is not available (error ${found.errorCode})`,
-      );
-    }
-    const nowMs = this.#partitions.nowMs();
-    const batch = buildRecordBatch({
-      records: records.map((r) => ({ timestamp: nowMs, key: r.key, value: r.value })),
-    });
-    const outcome = found.partition.appendAsLeader(
-      batch,
-      [
-        {
-          position: 0,
-          sizeBytes: batch.length,
-          recordsCount: records.length,
-          lastOffsetDelta: records.length - 1,
-          producerId: -1n,
-          producerEpoch: -1,
-          baseSequence: -1,
-          baseTimestamp: BigInt(nowMs),
-          maxTimestamp: BigInt(nowMs),
-          isTransactional: false,
-          isControl: false,
-          compression: 0,
-          timestampType: "CreateTime",
-        },
-      ],
-      false,
-      nowMs,
-    );
-    if (outcome.kind === "error") {
-      throw new KrillError(
-        "LOG_IO",
-        `appending to ${CONSUMER_OFFSETS_TOPIC}-${partition}: ${outcome.errorMessage}`,
-      );
-    }
-    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+  append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
+    return appendCoordinatorRecords(this.#partitions, CONSUMER_OFFSETS_TOPIC, partition, records);
   }
 
   async replay(partition: number, onRecord: (record: CoordinatorRecord) => void): Promise<void> {
-    const found = this.#partitions.lookup(CONSUMER_OFFSETS_TOPIC, partition);
-    if (!found.ok) return;
-    const p = found.partition;
     const pendingTxn = new Map<bigint, CoordinatorRecord[]>();
     const pendingRecords = (producerId: bigint): CoordinatorRecord[] => {
       let list = pendingTxn.get(producerId);
@@ -146,46 +102,30 @@ export class PartitionGroupStateLog implements GroupStateLog {
       }
       return list;
     };
-    let offset = p.logStartOffset;
-    const end = p.highWatermark;
-    while (offset < end) {
-      let read: ReturnType<typeof p.read>;
-      try {
-        read = p.read(offset, REPLAY_READ_BYTES, true, false);
-      } catch (err) {
-        // Retention or compaction moved the log start past us: continue from the new start.
-        if (isKrillError(err, "OFFSET_OUT_OF_RANGE") && p.logStartOffset > offset) {
-          offset = p.logStartOffset;
-          continue;
-        }
-        throw err;
-      }
-      if (read.records.length === 0 || read.nextOffset <= offset) break;
-      for (const batch of decodeRecordBatches(read.records, {
-        decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX,
-      })) {
-        if (batch.isControl) {
-          // Transactional offset commits (TxnOffsetCommit) count only once their transaction
-          // commits; a transaction still open at the end is the transaction coordinator's to
-          // finish (src/server/txn/txn-offsets.ts).
-          if (batch.isTransactional) {
-            const pending = pendingTxn.get(batch.header.producerId);
-            pendingTxn.delete(batch.header.producerId);
-            const marker = batch.records[0];
-            if (pending !== undefined && marker !== undefined && parseEndTxnMarker(marker).commit) {
-              for (const record of pending) onRecord(record);
-            }
+    for (const { batch, records } of replayCoordinatorPartition(
+      this.#partitions,
+      CONSUMER_OFFSETS_TOPIC,
+      partition,
+    )) {
+      if (batch.isControl) {
+        // Transactional offset commits (TxnOffsetCommit) count only once their transaction
+        // commits; a transaction still open at the end is the transaction coordinator's to
+        // finish (src/server/txn/txn-offsets.ts).
+        if (batch.isTransactional) {
+          const pending = pendingTxn.get(batch.header.producerId);
+          pendingTxn.delete(batch.header.producerId);
+          const marker = batch.records[0];
+          if (pending !== undefined && marker !== undefined && parseEndTxnMarker(marker).commit) {
+            for (const record of pending) onRecord(record);
           }
-          continue;
         }
-        const target = batch.isTransactional ? pendingRecords(batch.header.producerId) : undefined;
-        for (const r of batch.records) {
-          if (r.offset < BigInt(offset) || r.key === null) continue;
-          if (target !== undefined) target.push({ key: r.key, value: r.value });
-          else onRecord({ key: r.key, value: r.value });
-        }
+        continue;
       }
-      offset = read.nextOffset;
+      const target = batch.isTransactional ? pendingRecords(batch.header.producerId) : undefined;
+      for (const r of records) {
+        if (target !== undefined) target.push({ key: r.key, value: r.value });
+        else onRecord({ key: r.key, value: r.value });
+      }
     }
   }
 }
@@ -223,21 +163,7 @@ export class GroupCoordinatorService {
   ensureReady(): Promise<void> {
     if (this.#ready === null) {
       this.#ready = (async () => {
-        const result = await ensureInternalTopic(
-          CONSUMER_OFFSETS_TOPIC,
-          this.#broker.controller,
-          this.#broker.config,
-        );
-        if (
-          result !== undefined &&
-          result.errorCode !== 0 &&
-          !this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)
-        ) {
-          throw new KrillError(
-            "STATE",
-            `creating ${CONSUMER_OFFSETS_TOPIC} failed: ${result.errorMessage ?? result.errorCode}`,
-          );
-        }
+        await createCoordinatorTopic(this.#broker, CONSUMER_OFFSETS_TOPIC);
         await this.coordinator.load();
       })().catch((err: unknown) => {
         this.#ready = null;

@@ -16,15 +16,14 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
-import { isKrillError, KrillError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { buildRecordBatch, decodeRecordBatches } from "../../protocol/records/record-batch.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import {
-  CONSUMER_OFFSETS_TOPIC,
-  ensureInternalTopic,
-  TRANSACTION_STATE_TOPIC,
-} from "../metadata/internal-topics.js";
+  appendCoordinatorRecords,
+  createCoordinatorTopic,
+  replayCoordinatorPartition,
+} from "../coordinator-log.js";
+import { groupCoordinatorOf } from "../group/component.js";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { partitionsOf, producerIdsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";
@@ -37,8 +36,6 @@ declare module "../services.js" {
   }
 }
 
-const REPLAY_READ_BYTES = 1024 * 1024;
-const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 /** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms default. */
 const ABORT_CHECK_INTERVAL_MS_DEFAULT = 10_000;
 /** Transactional ids held at once; each costs a few hundred bytes and one compacted record. */
@@ -56,76 +53,18 @@ export class PartitionTxnStateLog implements TxnStateLog {
     this.#partitions = partitions;
   }
 
-  async append(partition: number, key: Buffer, value: Buffer | null): Promise<void> {
-    const found = this.#partitions.lookup(TRANSACTION_STATE_TOPIC, partition);
-    if (!found.ok) {
-      throw new KrillError(
-        "STATE",
-        `${TRANSACTION_STATE_TOPIC}-${partition} is not available (${found.errorCode})`,
-      );
-    }
-    const nowMs = this.#partitions.nowMs();
-    const batch = buildRecordBatch({ records: [{ timestamp: nowMs, key, value }] });
-    const outcome = found.partition.appendAsLeader(
-      batch,
-      [
-        {
-          position: 0,
-          sizeBytes: batch.length,
-          recordsCount: 1,
-          lastOffsetDelta: 0,
-          producerId: -1n,
-          producerEpoch: -1,
-          baseSequence: -1,
-          baseTimestamp: BigInt(nowMs),
-          maxTimestamp: BigInt(nowMs),
-          isTransactional: false,
-          isControl: false,
-          compression: 0,
-          timestampType: "CreateTime",
-        },
-      ],
-      false,
-      nowMs,
-    );
-    if (outcome.kind === "error") {
-      throw new KrillError(
-        "LOG_IO",
-        `appending to ${TRANSACTION_STATE_TOPIC}-${partition}: ${outcome.errorMessage}`,
-      );
-    }
-    // Same durability policy as the data path: fsynced before answering with krill.fsync.before.ack.
-    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+  append(partition: number, key: Buffer, value: Buffer | null): Promise<void> {
+    return appendCoordinatorRecords(this.#partitions, TRANSACTION_STATE_TOPIC, partition, [{ key, value }]);
   }
 
   async replay(partition: number, onRecord: (key: Buffer, value: Buffer | null) => void): Promise<void> {
-    const found = this.#partitions.lookup(TRANSACTION_STATE_TOPIC, partition);
-    if (!found.ok) return;
-    const p = found.partition;
-    let offset = p.logStartOffset;
-    const end = p.highWatermark;
-    while (offset < end) {
-      let read: ReturnType<typeof p.read>;
-      try {
-        read = p.read(offset, REPLAY_READ_BYTES, true, false);
-      } catch (err) {
-        if (isKrillError(err, "OFFSET_OUT_OF_RANGE") && p.logStartOffset > offset) {
-          offset = p.logStartOffset;
-          continue;
-        }
-        throw err;
-      }
-      if (read.records.length === 0 || read.nextOffset <= offset) break;
-      for (const batch of decodeRecordBatches(read.records, {
-        decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX,
-      })) {
-        if (batch.isControl) continue;
-        for (const r of batch.records) {
-          if (r.offset < BigInt(offset) || r.key === null) continue;
-          onRecord(r.key, r.value);
-        }
-      }
-      offset = read.nextOffset;
+    for (const { batch, records } of replayCoordinatorPartition(
+      this.#partitions,
+      TRANSACTION_STATE_TOPIC,
+      partition,
+    )) {
+      if (batch.isControl) continue;
+      for (const r of records) onRecord(r.key, r.value);
     }
   }
 }
@@ -222,17 +161,7 @@ export class TxnCoordinatorService {
     if (this.#ready === null) {
       this.#ready = (async () => {
         const broker = this.#broker;
-        const result = await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.config);
-        if (
-          result !== undefined &&
-          result.errorCode !== 0 &&
-          !broker.image().topicsByName.has(TRANSACTION_STATE_TOPIC)
-        ) {
-          throw new KrillError(
-            "STATE",
-            `creating ${TRANSACTION_STATE_TOPIC} failed: ${result.errorMessage ?? result.errorCode}`,
-          );
-        }
+        await createCoordinatorTopic(broker, TRANSACTION_STATE_TOPIC);
         const offsetsTopic = broker.image().topicsByName.get(CONSUMER_OFFSETS_TOPIC);
         if (offsetsTopic !== undefined) {
           await groupCoordinatorOf(broker).ensureReady();

@@ -1,0 +1,124 @@
+/**
+ * How the group and transaction coordinators keep their state in an internal compacted topic
+ * (__consumer_offsets, __transaction_state) on this node: creating the topic on first use,
+ * appending their records as leader, and reading a partition back from its start on load.
+ *
+ * Concurrency contract: single event loop. `appendCoordinatorRecords` assigns offsets
+ * synchronously, so records land in call order; only the wait for durability is asynchronous.
+ */
+import { isKrillError, KrillError } from "../errors.js";
+import {
+  buildRecordBatch,
+  type DecodedRecord,
+  type DecodedRecordBatch,
+  decodeRecordBatches,
+} from "../protocol/records/record-batch.js";
+import { ensureInternalTopic } from "./metadata/internal-topics.js";
+import type { PartitionManager } from "./partitions/partition-manager.js";
+import type { BrokerContext } from "./services.js";
+
+/** Bytes read per step while replaying a partition. */
+const REPLAY_READ_BYTES = 1024 * 1024;
+/** Largest decompressed batch accepted while replaying (Kafka writes them uncompressed). */
+const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+
+/** Creates the internal topic unless it exists; fails unless it exists afterwards. */
+export async function createCoordinatorTopic(broker: BrokerContext, topic: string): Promise<void> {
+  const result = await ensureInternalTopic(topic, broker.controller, broker.config);
+  // Another caller (Metadata auto-creation) may have created it meanwhile: that is success too.
+  if (result !== undefined && result.errorCode !== 0 && !broker.image().topicsByName.has(topic)) {
+    throw new KrillError("STATE", `creating ${topic} failed: ${result.errorMessage ?? result.errorCode}`);
+  }
+}
+
+/**
+ * Appends the records as one uncompressed, non-transactional batch stamped with the current time,
+ * and resolves once it is as durable as the data path makes a produce (krill.fsync.before.ack).
+ */
+export async function appendCoordinatorRecords(
+  partitions: PartitionManager,
+  topic: string,
+  partition: number,
+  records: readonly { key: Buffer; value: Buffer | null }[],
+): Promise<void> {
+  const found = partitions.lookup(topic, partition);
+  if (!found.ok) {
+    throw new KrillError("STATE", `${topic}-${partition} is not available (error ${found.errorCode})`);
+  }
+  const nowMs = partitions.nowMs();
+  const batch = buildRecordBatch({
+    records: records.map((r) => ({ timestamp: nowMs, key: r.key, value: r.value })),
+  });
+  const outcome = found.partition.appendAsLeader(
+    batch,
+    [
+      {
+        position: 0,
+        sizeBytes: batch.length,
+        recordsCount: records.length,
+        lastOffsetDelta: records.length - 1,
+        producerId: -1n,
+        producerEpoch: -1,
+        baseSequence: -1,
+        baseTimestamp: BigInt(nowMs),
+        maxTimestamp: BigInt(nowMs),
+        isTransactional: false,
+        isControl: false,
+        compression: 0,
+        timestampType: "CreateTime",
+      },
+    ],
+    false,
+    nowMs,
+  );
+  if (outcome.kind === "error") {
+    throw new KrillError("LOG_IO", `appending to ${topic}-${partition}: ${outcome.errorMessage}`);
+  }
+  if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+}
+
+/** A batch read back, with its keyed records at or after the position the read started from. */
+export interface ReplayedBatch {
+  batch: DecodedRecordBatch;
+  records: (DecodedRecord & { key: Buffer })[];
+}
+
+/**
+ * The partition's batches from its log start to its high watermark, in order; nothing when the
+ * partition is not here. Records without a key carry no coordinator state and are left out.
+ */
+export function* replayCoordinatorPartition(
+  partitions: PartitionManager,
+  topic: string,
+  partition: number,
+): Generator<ReplayedBatch> {
+  const found = partitions.lookup(topic, partition);
+  if (!found.ok) return;
+  const p = found.partition;
+  let offset = p.logStartOffset;
+  const end = p.highWatermark;
+  while (offset < end) {
+    let read: ReturnType<typeof p.read>;
+    try {
+      read = p.read(offset, REPLAY_READ_BYTES, true, false);
+    } catch (err) {
+      // Retention or compaction moved the log start past us: continue from the new start.
+      if (isKrillError(err, "OFFSET_OUT_OF_RANGE") && p.logStartOffset > offset) {
+        offset = p.logStartOffset;
+        continue;
+      }
+      throw err;
+    }
+    if (read.records.length === 0 || read.nextOffset <= offset) break;
+    const from = BigInt(offset);
+    for (const batch of decodeRecordBatches(read.records, {
+      decompressedBytesMax: REPLAY_DECOMPRESSED_BYTES_MAX,
+    })) {
+      const records = batch.records.filter(
+        (r): r is DecodedRecord & { key: Buffer } => r.offset >= from && r.key !== null,
+      );
+      yield { batch, records };
+    }
+    offset = read.nextOffset;
+  }
+}
