@@ -15,7 +15,6 @@
  *
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
-import { brokerConfigDef } from "../../config/broker-config.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
@@ -36,14 +35,8 @@ declare module "../services.js" {
   }
 }
 
-/** Kafka's transaction.abort.timed.out.transaction.cleanup.interval.ms default. */
-const ABORT_CHECK_INTERVAL_MS_DEFAULT = 10_000;
 /** Transactional ids held at once; each costs a few hundred bytes and one compacted record. */
 const TRANSACTIONAL_IDS_MAX = 1_000_000;
-
-function optionalInt(broker: BrokerContext, key: string, fallback: number): number {
-  return brokerConfigDef(key) === undefined ? fallback : (broker.config.intOrNull(key) ?? fallback);
-}
 
 /** __transaction_state through the partition manager: one uncompressed batch per record. */
 export class PartitionTxnStateLog implements TxnStateLog {
@@ -140,7 +133,7 @@ export class TxnCoordinatorService {
       // Looked up on use: the group coordinator is built on first need, not by this constructor.
       groups: () => groupCoordinatorOf(broker).coordinator,
       transactions: this.coordinator,
-      offsetMetadataMaxBytes: optionalInt(broker, "offset.metadata.max.bytes", 4096),
+      offsetMetadataMaxBytes: broker.config.int("offset.metadata.max.bytes"),
     });
     partitions.transactionVerifier = (transactionalId, producerId, producerEpoch, topic, partition) =>
       this.coordinator.verifyTransactionalProduce(
@@ -186,11 +179,7 @@ export class TxnCoordinatorService {
 
   #startTimer(): void {
     if (this.#timer !== undefined) return;
-    const intervalMs = optionalInt(
-      this.#broker,
-      "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-      ABORT_CHECK_INTERVAL_MS_DEFAULT,
-    );
+    const intervalMs = this.#broker.config.int("transaction.abort.timed.out.transaction.cleanup.interval.ms");
     this.#timer = setInterval(() => {
       if (this.#ticking) return;
       this.#ticking = true;
