@@ -36,6 +36,23 @@ export function tableUnder(text: string, heading: string): string[][] {
   return rows;
 }
 
+interface TargetCount {
+  passed: number;
+  ran: number;
+}
+
+function countCell(count: TargetCount, cell: string | undefined): void {
+  if (cell === undefined || cell.startsWith("not run")) return;
+  count.ran++;
+  if (cell.startsWith("pass")) count.passed++;
+}
+
+function formatCount(count: TargetCount, total: number): string {
+  if (count.ran === 0) return "not run";
+  const notRun = total - count.ran;
+  return `${count.passed} / ${count.ran} pass${notRun > 0 ? ` (${notRun} not run)` : ""}`;
+}
+
 export function compatTable(report: string): string {
   const versions = new Map(
     tableUnder(report, "Client versions")
@@ -43,21 +60,24 @@ export function compatTable(report: string): string {
       .map((r) => [r[0]!, r[1]!]),
   );
   const matrix = tableUnder(report, "Matrix").slice(1);
-  const byClient = new Map<string, { scenarios: string[]; krill: number; kafka: number; ran: number }>();
+  const byClient = new Map<string, { scenarios: string[]; krill: TargetCount; kafka: TargetCount }>();
   for (const [client, scenario, krill, kafka] of matrix) {
     if (client === undefined || scenario === undefined) continue;
-    const entry = byClient.get(client) ?? { scenarios: [], krill: 0, kafka: 0, ran: 0 };
+    const entry = byClient.get(client) ?? {
+      scenarios: [],
+      krill: { passed: 0, ran: 0 },
+      kafka: { passed: 0, ran: 0 },
+    };
     entry.scenarios.push(scenario);
-    if (krill?.startsWith("pass")) entry.krill++;
-    if (kafka?.startsWith("pass")) entry.kafka++;
-    if (krill !== undefined && !krill.startsWith("not run")) entry.ran++;
+    countCell(entry.krill, krill);
+    countCell(entry.kafka, kafka);
     byClient.set(client, entry);
   }
   const out = ["| Client | Version | Scenarios | Krill | Apache Kafka |", "| --- | --- | --- | --- | --- |"];
   for (const [client, e] of byClient) {
     const total = e.scenarios.length;
     out.push(
-      `| ${client} | ${versions.get(client) ?? ""} | ${e.scenarios.join(", ")} | ${e.krill} / ${total} pass | ${e.kafka} / ${total} pass |`,
+      `| ${client} | ${versions.get(client) ?? ""} | ${e.scenarios.join(", ")} | ${formatCount(e.krill, total)} | ${formatCount(e.kafka, total)} |`,
     );
   }
   return out.join("\n");

@@ -15,6 +15,7 @@ const report = `# Compatibility report
 | --- | --- | --- | --- |
 | kcat | metadata | pass (0.1 s) | pass (1.4 s) |
 | kcat | codecs | fail (3.8 s) | pass (8.2 s) |
+| tc | podman-run | pass (1.0 s) | not run |
 
 ## Failures
 `;
@@ -31,6 +32,7 @@ describe("update-readme", () => {
   it("summarises the compat matrix per client, counting passes on each target", () => {
     const table = compatTable(report);
     expect(table.split("\n")[2]).toBe("| kcat | kcat 1.7.1 | metadata, codecs | 1 / 2 pass | 2 / 2 pass |");
+    expect(table.split("\n")[3]).toBe("| tc |  | podman-run | 1 / 1 pass | not run |");
   });
 
   it("copies the benchmark headline table", () => {
