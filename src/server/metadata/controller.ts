@@ -593,23 +593,7 @@ export class MetadataController {
         const error = validateTopicConfig(name, value);
         if (error !== undefined) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: error };
       }
-      const records: MetadataRecord[] = [];
-      for (const [name, value] of next) {
-        if (current.get(name) !== value) {
-          records.push({
-            type: "Config",
-            data: { resourceType: CONFIG_RESOURCE_TYPE.TOPIC, resourceName, name, value },
-          });
-        }
-      }
-      for (const name of current.keys()) {
-        if (!next.has(name)) {
-          records.push({
-            type: "Config",
-            data: { resourceType: CONFIG_RESOURCE_TYPE.TOPIC, resourceName, name, value: null },
-          });
-        }
-      }
+      const records = configChangeRecords(CONFIG_RESOURCE_TYPE.TOPIC, resourceName, current, next);
       if (!validateOnly) await this.#commit(records);
       return { errorCode: ErrorCode.NONE, errorMessage: null };
     });
@@ -671,23 +655,7 @@ export class MetadataController {
         }
         next.set(a.name, a.value);
       }
-      const records: MetadataRecord[] = [];
-      for (const [name, value] of next) {
-        if (current.get(name) !== value) {
-          records.push({
-            type: "Config",
-            data: { resourceType: CONFIG_RESOURCE_TYPE.BROKER, resourceName, name, value },
-          });
-        }
-      }
-      for (const name of current.keys()) {
-        if (!next.has(name)) {
-          records.push({
-            type: "Config",
-            data: { resourceType: CONFIG_RESOURCE_TYPE.BROKER, resourceName, name, value: null },
-          });
-        }
-      }
+      const records = configChangeRecords(CONFIG_RESOURCE_TYPE.BROKER, resourceName, current, next);
       if (!validateOnly) await this.#commit(records);
       return { errorCode: ErrorCode.NONE, errorMessage: null };
     });
@@ -705,6 +673,27 @@ export class MetadataController {
       return { firstProducerId: first, count: PRODUCER_ID_BLOCK_SIZE };
     });
   }
+}
+
+/** The Config records turning `current` into `next`: changed or new keys, and null for removed ones. */
+function configChangeRecords(
+  resourceType: (typeof CONFIG_RESOURCE_TYPE)[keyof typeof CONFIG_RESOURCE_TYPE],
+  resourceName: string,
+  current: ReadonlyMap<string, string>,
+  next: ReadonlyMap<string, string>,
+): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  for (const [name, value] of next) {
+    if (current.get(name) !== value) {
+      records.push({ type: "Config", data: { resourceType, resourceName, name, value } });
+    }
+  }
+  for (const name of current.keys()) {
+    if (!next.has(name)) {
+      records.push({ type: "Config", data: { resourceType, resourceName, name, value: null } });
+    }
+  }
+  return records;
 }
 
 /** Kafka's Topic.validate rules; returns the error message or undefined. */
