@@ -4,7 +4,6 @@
  * log exactly once and in order, and the producer must carry on with its id and sequence after
  * the restart (producer state restored from snapshot + log).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,62 +14,22 @@ import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 import { defaultFetchRequest } from "../../src/protocol/generated/fetch-request.js";
 import { ZERO_UUID } from "../../src/protocol/primitives/uuid.js";
 import { buildRecordBatch, decodeRecordBatches } from "../../src/protocol/records/record-batch.js";
+import { type ChildBroker, killChildBroker, startChildBroker } from "./child-broker.js";
 import { RawClient } from "./partitions/raw-client.js";
 
-const CLI = path.resolve(import.meta.dirname, "../../src/cli.ts");
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-}
-
-async function startProcess(dataDir: string, port: number): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      "start",
-      "--override",
-      `log.dirs=${dataDir}`,
-      "--override",
-      `listeners=PLAINTEXT://127.0.0.1:${port}`,
-      "--override",
-      "num.partitions=1",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KRILL_LOG_LEVEL: "info" } },
-  );
-  let stdout = "";
-  child.stdout?.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr?.on("data", () => {});
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const m = /"listeners":\["PLAINTEXT:\/\/127\.0\.0\.1:(\d+)"\]/.exec(stdout);
-    if (m) return { child, port: Number(m[1]), exited };
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`broker did not start: ${stdout}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const OVERRIDES = ["num.partitions=1"];
 
 describe("data path with the broker as a child process", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "krill-data-path-proc-"));
-  let running: Running | undefined;
+  let running: ChildBroker | undefined;
 
   afterAll(async () => {
-    if (running !== undefined && running.child.exitCode === null) {
-      running.child.kill("SIGKILL");
-      await running.exited;
-    }
+    await killChildBroker(running);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("keeps an idempotent producer's messages exactly once across a broker crash and restart", async () => {
-    running = await startProcess(dataDir, 0);
+    running = await startChildBroker(dataDir, 0, OVERRIDES);
     const port = running.port;
     const kafka = new Kafka({
       brokers: [`127.0.0.1:${port}`],
@@ -132,7 +91,7 @@ describe("data path with the broker as a child process", () => {
         // A crash (no clean shutdown), then a restart on the same port and data.
         running.child.kill("SIGKILL");
         await running.exited;
-        const restarting = startProcess(dataDir, port).then((r) => {
+        const restarting = startChildBroker(dataDir, port, OVERRIDES).then((r) => {
           running = r;
         });
         // The producer retries while the broker is down.

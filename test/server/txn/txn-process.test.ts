@@ -5,71 +5,30 @@
  * and whole, never a part of one and never one that was aborted; the coordinator's state, the
  * partitions' open transactions and the aborted-transaction index all came back from disk.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
+import { type ChildBroker, killChildBroker, startChildBroker } from "../child-broker.js";
 
-const CLI = path.resolve(import.meta.dirname, "../../../src/cli.ts");
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-}
-
-async function startProcess(dataDir: string, port: number): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      "start",
-      "--override",
-      `log.dirs=${dataDir}`,
-      "--override",
-      `listeners=PLAINTEXT://127.0.0.1:${port}`,
-      "--override",
-      "transaction.state.log.num.partitions=3",
-      "--override",
-      "offsets.topic.num.partitions=3",
-      "--override",
-      "group.initial.rebalance.delay.ms=0",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KRILL_LOG_LEVEL: "info" } },
-  );
-  let stdout = "";
-  child.stdout?.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr?.on("data", () => {});
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const m = /"listeners":\["PLAINTEXT:\/\/127\.0\.0\.1:(\d+)"\]/.exec(stdout);
-    if (m) return { child, port: Number(m[1]), exited };
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`broker did not start: ${stdout}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const TXN_OVERRIDES = [
+  "transaction.state.log.num.partitions=3",
+  "offsets.topic.num.partitions=3",
+  "group.initial.rebalance.delay.ms=0",
+];
 
 describe("transactions with the broker as a child process", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "krill-txn-proc-"));
-  let running: Running | undefined;
+  let running: ChildBroker | undefined;
 
   afterAll(async () => {
-    if (running !== undefined && running.child.exitCode === null) {
-      running.child.kill("SIGKILL");
-      await running.exited;
-    }
+    await killChildBroker(running);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("keeps committed transactions whole and exactly once across a broker crash", async () => {
-    running = await startProcess(dataDir, 0);
+    running = await startChildBroker(dataDir, 0, TXN_OVERRIDES);
     const port = running.port;
     const kafka = new Kafka({
       brokers: [`127.0.0.1:${port}`],
@@ -104,7 +63,7 @@ describe("transactions with the broker as a child process", () => {
           crashed = true;
           running.child.kill("SIGKILL");
           await running.exited;
-          running = await startProcess(dataDir, port);
+          running = await startChildBroker(dataDir, port, TXN_OVERRIDES);
           await producer.disconnect().catch(() => {});
           producer = kafka.producer({
             transactionalId: "crash-tx",
