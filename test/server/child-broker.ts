@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { Kafka, logLevel } from "kafkajs";
 
 const CLI = path.resolve(import.meta.dirname, "../../src/cli.ts");
 /** How long a start may take (the CLI runs through tsx, slow on a busy machine). */
@@ -59,4 +60,13 @@ export async function killChildBroker(running: ChildBroker | undefined): Promise
     running.child.kill("SIGKILL");
     await running.exited;
   }
+}
+
+/** A kafkajs client for the broker that keeps retrying long enough to ride out a restart. */
+export function kafkaForChildBroker(port: number): Kafka {
+  return new Kafka({
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
 }

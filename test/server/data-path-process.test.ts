@@ -7,14 +7,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { FETCH_API, INIT_PRODUCER_ID_API, PRODUCE_API } from "../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 import { defaultFetchRequest } from "../../src/protocol/generated/fetch-request.js";
 import { ZERO_UUID } from "../../src/protocol/primitives/uuid.js";
 import { buildRecordBatch, decodeRecordBatches } from "../../src/protocol/records/record-batch.js";
-import { type ChildBroker, killChildBroker, startChildBroker } from "./child-broker.js";
+import { type ChildBroker, kafkaForChildBroker, killChildBroker, startChildBroker } from "./child-broker.js";
 import { RawClient } from "./partitions/raw-client.js";
 
 const OVERRIDES = ["num.partitions=1"];
@@ -31,11 +30,7 @@ describe("data path with the broker as a child process", () => {
   it("keeps an idempotent producer's messages exactly once across a broker crash and restart", async () => {
     running = await startChildBroker(dataDir, 0, OVERRIDES);
     const port = running.port;
-    const kafka = new Kafka({
-      brokers: [`127.0.0.1:${port}`],
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+    const kafka = kafkaForChildBroker(port);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "events", numPartitions: 1 }] });

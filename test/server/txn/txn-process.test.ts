@@ -8,9 +8,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ChildBroker, killChildBroker, startChildBroker } from "../child-broker.js";
+import { type ChildBroker, kafkaForChildBroker, killChildBroker, startChildBroker } from "../child-broker.js";
 
 const TXN_OVERRIDES = [
   "transaction.state.log.num.partitions=3",
@@ -30,11 +29,7 @@ describe("transactions with the broker as a child process", () => {
   it("keeps committed transactions whole and exactly once across a broker crash", async () => {
     running = await startChildBroker(dataDir, 0, TXN_OVERRIDES);
     const port = running.port;
-    const kafka = new Kafka({
-      brokers: [`127.0.0.1:${port}`],
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+    const kafka = kafkaForChildBroker(port);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "txn-crash", numPartitions: 2 }] });
