@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { type Consumer, type EachMessagePayload, Kafka, logLevel } from "kafkajs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
+import { waiter } from "../wait-for.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,18 +23,7 @@ const GROUP_SETTINGS = {
   "offsets.topic.num.partitions": 5,
 };
 
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = waiter(60_000);
 
 interface Member {
   readonly name: string;

@@ -28,6 +28,7 @@ import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
 
 import { RawClient } from "../partitions/raw-client.js";
+import { waiter } from "../wait-for.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -47,18 +48,7 @@ function kafkaFor(broker: BrokerHandle, clientId: string): Kafka {
   });
 }
 
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = waiter(30_000);
 
 /** Every value a consumer with the given isolation sees in `topic` from the start, once `expected` arrived. */
 async function readAll(
