@@ -7,6 +7,7 @@
  * synchronously, so records land in call order; only the wait for durability is asynchronous.
  */
 import { isKrillError, KrillError } from "../errors.js";
+import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE } from "../protocol/records/batch-header.js";
 import {
   buildRecordBatch,
   type DecodedRecord,
@@ -14,6 +15,7 @@ import {
   decodeRecordBatches,
 } from "../protocol/records/record-batch.js";
 import { ensureInternalTopic } from "./metadata/internal-topics.js";
+import type { AppendOutcome, Partition } from "./partitions/partition.js";
 import type { PartitionManager } from "./partitions/partition-manager.js";
 import type { BrokerContext } from "./services.js";
 
@@ -45,11 +47,39 @@ export async function appendCoordinatorRecords(
   if (!found.ok) {
     throw new KrillError("STATE", `${topic}-${partition} is not available (error ${found.errorCode})`);
   }
-  const nowMs = partitions.nowMs();
+  const outcome = appendCoordinatorBatch(found.partition, records, partitions.nowMs());
+  if (outcome.kind === "error") {
+    throw new KrillError("LOG_IO", `appending to ${topic}-${partition}: ${outcome.errorMessage}`);
+  }
+  if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+}
+
+/** The producer of a transactional coordinator batch (offsets committed in a transaction). */
+export interface CoordinatorBatchProducer {
+  producerId: bigint;
+  producerEpoch: number;
+}
+
+/**
+ * Appends the records to `partition` as leader in one uncompressed batch stamped `nowMs`:
+ * without a producer id, or transactional for `producer` when given (no sequence either way).
+ */
+export function appendCoordinatorBatch(
+  partition: Partition,
+  records: readonly { key: Buffer; value: Buffer | null }[],
+  nowMs: number,
+  producer?: CoordinatorBatchProducer,
+): AppendOutcome {
+  const producerId = producer?.producerId ?? NO_PRODUCER_ID;
+  const producerEpoch = producer?.producerEpoch ?? NO_PRODUCER_EPOCH;
   const batch = buildRecordBatch({
+    producerId,
+    producerEpoch,
+    baseSequence: NO_SEQUENCE,
+    transactional: producer !== undefined,
     records: records.map((r) => ({ timestamp: nowMs, key: r.key, value: r.value })),
   });
-  const outcome = found.partition.appendAsLeader(
+  return partition.appendAsLeader(
     batch,
     [
       {
@@ -57,12 +87,12 @@ export async function appendCoordinatorRecords(
         sizeBytes: batch.length,
         recordsCount: records.length,
         lastOffsetDelta: records.length - 1,
-        producerId: -1n,
-        producerEpoch: -1,
-        baseSequence: -1,
+        producerId,
+        producerEpoch,
+        baseSequence: NO_SEQUENCE,
         baseTimestamp: BigInt(nowMs),
         maxTimestamp: BigInt(nowMs),
-        isTransactional: false,
+        isTransactional: producer !== undefined,
         isControl: false,
         compression: 0,
         timestampType: "CreateTime",
@@ -71,10 +101,6 @@ export async function appendCoordinatorRecords(
     false,
     nowMs,
   );
-  if (outcome.kind === "error") {
-    throw new KrillError("LOG_IO", `appending to ${topic}-${partition}: ${outcome.errorMessage}`);
-  }
-  if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
 }
 
 /** A batch read back, with its keyed records at or after the position the read started from. */

@@ -19,7 +19,8 @@ import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset
 import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-offset-commit-response.js";
 import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
-import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { appendCoordinatorBatch } from "../coordinator-log.js";
 import type { GroupCoordinator } from "../group/group-coordinator.js";
 import type { OffsetAndMetadata } from "../group/offset-store.js";
 import { decodeGroupRecord, offsetCommitRecord } from "../group/offsets-records.js";
@@ -132,35 +133,10 @@ export class TxnOffsets {
       }
     }
     if (records.length === 0) return results;
-    const batch = buildRecordBatch({
+    const outcome = appendCoordinatorBatch(found.partition, records, nowMs, {
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
-      baseSequence: -1,
-      transactional: true,
-      records: records.map((r) => ({ timestamp: nowMs, key: r.key, value: r.value })),
     });
-    const outcome = found.partition.appendAsLeader(
-      batch,
-      [
-        {
-          position: 0,
-          sizeBytes: batch.length,
-          recordsCount: records.length,
-          lastOffsetDelta: records.length - 1,
-          producerId: request.producerId,
-          producerEpoch: request.producerEpoch,
-          baseSequence: -1,
-          baseTimestamp: BigInt(nowMs),
-          maxTimestamp: BigInt(nowMs),
-          isTransactional: true,
-          isControl: false,
-          compression: 0,
-          timestampType: "CreateTime",
-        },
-      ],
-      false,
-      nowMs,
-    );
     const failed = (errorCode: number) => {
       for (const t of results)
         for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
