@@ -101,6 +101,11 @@ export interface ReadOptions {
   minOneBatch?: boolean;
   /** Exclusive upper bound on visible offsets: the high watermark or last stable offset. */
   maxOffset?: number;
+  /**
+   * The records may sit in a read-buffer-pool.ts buffer, to be released once written to a socket
+   * (Fetch only: nothing may keep the bytes after that).
+   */
+  pooled?: boolean;
 }
 
 export interface ReadResult {
@@ -435,7 +440,7 @@ export class PartitionLog {
   read(fetchOffset: number, maxBytes: number, options: ReadOptions = {}): ReadResult {
     const plan = this.planRead(fetchOffset, maxBytes, options);
     if (plan.segment === undefined) return plan.result;
-    const r = plan.segment.read(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch);
+    const r = plan.segment.read(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch, options.pooled);
     return fillRead(plan.result, r);
   }
 

@@ -22,6 +22,7 @@ import {
   TIME_INDEX_FILE_SUFFIX,
   TXN_INDEX_FILE_SUFFIX,
 } from "./names.js";
+import { takeReadBuffer } from "./read-buffer-pool.js";
 
 /** Window of the sequential scans run by recovery and index rebuilds. */
 const RECOVERY_WINDOW_BYTES = 1024 * 1024;
@@ -247,12 +248,21 @@ export class LogSegment {
    * Reads whole batches from byte `position`: as many as fit in `maxBytes`, stopping before any
    * batch with last offset >= `maxOffsetExclusive`. With `minOneBatch` the first batch is returned
    * even if larger than `maxBytes`. Every batch returned has a valid CRC: a corrupt first batch is
-   * an error, a corrupt later batch ends the read before it (the next read reports it).
+   * an error, a corrupt later batch ends the read before it (the next read reports it). With
+   * `pooled` the bytes may sit in a read-buffer-pool.ts buffer: the caller must release it once
+   * they are written out, and must not keep them after that.
    */
-  read(position: number, maxBytes: number, maxOffsetExclusive: number, minOneBatch: boolean): SegmentRead {
+  read(
+    position: number,
+    maxBytes: number,
+    maxOffsetExclusive: number,
+    minOneBatch: boolean,
+    pooled = false,
+  ): SegmentRead {
     const available = this.sizeBytes - position;
     if (available <= 0) return { records: Buffer.alloc(0), nextOffset: -1 };
-    const buf = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE)));
+    const bytes = Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE));
+    const buf = pooled ? takeReadBuffer(bytes) : Buffer.allocUnsafe(bytes);
     const got = this.readFully(buf, position);
     const first = this.collect(
       buf,

@@ -235,7 +235,9 @@ function readPartition(
     return { data, outcome: { ...outcome, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }, key };
   }
   try {
-    const read = partition.read(f.fetchOffset, maxBytes, minOneBatch, readCommitted);
+    // Pooled: the bytes go only into this response, and the connection releases the buffer once
+    // the response is written (read-buffer-pool.ts).
+    const read = partition.read(f.fetchOffset, maxBytes, minOneBatch, readCommitted, true);
     data.records = read.records;
     if (readCommitted && read.records.length > 0) {
       // Kafka's collectAbortedTxns: transactions aborted in the range returned, so the consumer

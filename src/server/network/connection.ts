@@ -15,6 +15,7 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { isKrillError } from "../../errors.js";
+import { isLentReadBuffer, releaseReadBuffer } from "../../log/read-buffer-pool.js";
 import { FrameDecoder } from "./frame-decoder.js";
 
 /** What the processor decided for one request. */
@@ -222,9 +223,19 @@ export class Connection implements ConnectionInfo {
           corked = true;
         }
         let bytes = 0;
-        for (const chunk of outcome.chunks) {
+        let lent: Buffer[] | undefined;
+        const last = outcome.chunks.length - 1;
+        for (let i = 0; i <= last; i++) {
+          const chunk = outcome.chunks[i]!;
           bytes += chunk.length;
-          this.#socket.write(chunk);
+          if (isLentReadBuffer(chunk)) {
+            lent ??= [];
+            lent.push(chunk);
+          }
+          // Writes complete in order, so once the last chunk is written (or failed: the socket
+          // is done with every chunk) the response's pooled read buffers can be reused.
+          if (i === last && lent !== undefined) this.#socket.write(chunk, releaseAll(lent));
+          else this.#socket.write(chunk);
         }
         this.onBytesOut(bytes);
       }
@@ -258,4 +269,10 @@ export class Connection implements ConnectionInfo {
     this.#queue.length = 0;
     this.#resolveClosed();
   }
+}
+
+function releaseAll(buffers: readonly Buffer[]): () => void {
+  return () => {
+    for (const b of buffers) releaseReadBuffer(b);
+  };
 }

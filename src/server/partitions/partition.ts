@@ -245,11 +245,19 @@ export class Partition {
   /**
    * Stored batches from `fetchOffset`, up to the high watermark (read_uncommitted) or the last
    * stable offset (read_committed). Throws KrillError OFFSET_OUT_OF_RANGE outside the log.
+   * `pooled`: see ReadOptions.pooled (Fetch responses only).
    */
-  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, readCommitted: boolean): ReadResult {
+  read(
+    fetchOffset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+    readCommitted: boolean,
+    pooled = false,
+  ): ReadResult {
     return this.log.read(fetchOffset, maxBytes, {
       minOneBatch,
       maxOffset: readCommitted ? this.lastStableOffset : this.highWatermark,
+      pooled,
     });
   }
 

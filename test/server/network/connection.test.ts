@@ -1,6 +1,7 @@
 import net from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { isLentReadBuffer, READ_BUFFER_BYTES, takeReadBuffer } from "../../../src/log/read-buffer-pool.js";
 import {
   Connection,
   type ConnectionLimits,
@@ -82,6 +83,52 @@ describe("Connection", () => {
     while (frames.length < 20) await sleep(10);
     expect(frames.map((f) => f.readInt32BE(0))).toEqual([...Array(20).keys()]);
     socket.destroy();
+  });
+
+  it("hands pooled read buffers back only after the response holding them is written", async () => {
+    const lent: Buffer[] = [];
+    const processor: FrameProcessor = {
+      process(f) {
+        // As a Fetch response: a small header chunk, then stored bytes in a pooled buffer.
+        const stored = takeReadBuffer(READ_BUFFER_BYTES);
+        stored.fill(f[0]!);
+        lent.push(stored);
+        const head = Buffer.alloc(4);
+        head.writeInt32BE(stored.length);
+        return { kind: "respond", chunks: [head, stored] };
+      },
+    };
+    const port = await serve(processor, { queuedResponseBytesMax: 64 << 20 });
+    const socket = await connect(port);
+    const received: Buffer[] = [];
+    let bytes = 0;
+    socket.on("data", (c: Buffer) => {
+      received.push(c);
+      bytes += c.length;
+    });
+    socket.pause(); // the responses stay queued in the broker's socket
+    const requests = 12;
+    socket.write(Buffer.concat(Array.from({ length: requests }, (_, n) => frame(Buffer.from([n])))));
+    try {
+      for (let waited = 0; lent.length < requests && waited < 5000; waited += 10) await sleep(10);
+      await sleep(50);
+      // 12 MiB do not all fit in the kernel's loopback buffers while the client is not reading.
+      expect(isLentReadBuffer(lent[requests - 1]!)).toBe(true);
+      socket.resume();
+      const size = READ_BUFFER_BYTES + 4;
+      for (let waited = 0; bytes < requests * size && waited < 10_000; waited += 10) await sleep(10);
+      await sleep(20);
+      expect(lent.every((b) => !isLentReadBuffer(b))).toBe(true);
+      const all = Buffer.concat(received);
+      expect(all.length).toBe(requests * size);
+      for (let n = 0; n < requests; n++) {
+        expect(all.readInt32BE(n * size)).toBe(READ_BUFFER_BYTES);
+        // Responses written after earlier buffers were released still carry their own bytes.
+        expect(all.subarray(n * size + 4, (n + 1) * size).every((x) => x === n)).toBe(true);
+      }
+    } finally {
+      socket.destroy();
+    }
   });
 
   it("lets serial requests wait for earlier ones and sends nothing for 'none'", async () => {
