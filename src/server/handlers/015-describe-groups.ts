@@ -9,11 +9,15 @@ import { DESCRIBE_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { DescribeGroupsResponse } from "../../protocol/generated/describe-groups-response.js";
 import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "./003-metadata.js";
 
-/** "Not requested", as Kafka sends it. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 /** READ (3), DELETE (6), DESCRIBE (8): the operations that apply to a group. */
 const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8);
+
+/** A described group's authorized operations (also ConsumerGroupDescribe's): all, when asked. */
+export function groupAuthorizedOperations(requested: boolean): number {
+  return requested ? GROUP_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED;
+}
 
 export const handler = defineHandler({
   api: DESCRIBE_GROUPS_API,
@@ -22,9 +26,7 @@ export const handler = defineHandler({
   ordering: "serial",
   async handle(ctx, request): Promise<DescribeGroupsResponse> {
     const coordinator = await groupCoordinatorOf(ctx.broker).ready();
-    const operations = request.includeAuthorizedOperations
-      ? GROUP_OPERATIONS_ALL
-      : AUTHORIZED_OPERATIONS_OMITTED;
+    const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
       throttleTimeMs: 0,
       groups: coordinator

@@ -8,11 +8,7 @@ import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
 import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
 import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
-
-/** "Not requested", as Kafka sends it. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-/** READ (3), DELETE (6), DESCRIBE (8): the operations that apply to a group. */
-const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8);
+import { groupAuthorizedOperations } from "./015-describe-groups.js";
 
 export const handler = defineHandler({
   api: CONSUMER_GROUP_DESCRIBE_API,
@@ -21,9 +17,7 @@ export const handler = defineHandler({
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
     const coordinator = await groupCoordinatorOf(ctx.broker).ready();
-    const operations = request.includeAuthorizedOperations
-      ? GROUP_OPERATIONS_ALL
-      : AUTHORIZED_OPERATIONS_OMITTED;
+    const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
       throttleTimeMs: 0,
       groups: coordinator
