@@ -32,6 +32,15 @@ const LATEST_TIERED = -5;
 const EARLIEST_PENDING_UPLOAD = -6;
 const READ_COMMITTED = 1;
 
+/**
+ * Kafka's check of a request's current_leader_epoch (KIP-320): -1 skips it, an older epoch is
+ * FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (this broker has not seen it yet).
+ */
+export function currentLeaderEpochError(currentLeaderEpoch: number, leaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === leaderEpoch) return ErrorCode.NONE;
+  return currentLeaderEpoch < leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
+}
+
 export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   apiKey: 2,
   name: "ListOffsets",
@@ -65,13 +74,8 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
             return out;
           }
           const partition = found.partition;
-          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== partition.leaderEpoch) {
-            out.errorCode =
-              p.currentLeaderEpoch < partition.leaderEpoch
-                ? ErrorCode.FENCED_LEADER_EPOCH
-                : ErrorCode.UNKNOWN_LEADER_EPOCH;
-            return out;
-          }
+          out.errorCode = currentLeaderEpochError(p.currentLeaderEpoch, partition.leaderEpoch);
+          if (out.errorCode !== ErrorCode.NONE) return out;
           const lastFetchable = readCommitted ? partition.lastStableOffset : partition.highWatermark;
           const timestamp = Number(p.timestamp);
           if (timestamp === LATEST_TIMESTAMP) {

@@ -17,6 +17,7 @@ import {
 } from "../../protocol/generated/offset-for-leader-epoch-response.js";
 import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
+import { currentLeaderEpochError } from "./002-list-offsets.js";
 
 export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
   apiKey: 23,
@@ -46,13 +47,8 @@ export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeade
             return out;
           }
           const partition = found.partition;
-          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== partition.leaderEpoch) {
-            out.errorCode =
-              p.currentLeaderEpoch < partition.leaderEpoch
-                ? ErrorCode.FENCED_LEADER_EPOCH
-                : ErrorCode.UNKNOWN_LEADER_EPOCH;
-            return out;
-          }
+          out.errorCode = currentLeaderEpochError(p.currentLeaderEpoch, partition.leaderEpoch);
+          if (out.errorCode !== ErrorCode.NONE) return out;
           const end = partition.log.endOffsetForEpoch(p.leaderEpoch);
           out.leaderEpoch = end.epoch;
           out.endOffset = BigInt(end.endOffset);
