@@ -252,6 +252,15 @@ const EXPIRE_OFFSETS_KEY = "expire-offsets";
  * rebalance timeout of 0 cannot spin the timer.
  */
 const JOIN_RETRY_MS_MIN = 1_000;
+
+/**
+ * Whether a committed offset's metadata exceeds offset.metadata.max.bytes (OffsetCommit and
+ * TxnOffsetCommit alike). A null metadata is never too large, whatever the limit says (Kafka).
+ */
+export function offsetMetadataTooLarge(metadata: string | null, maxBytes: number): boolean {
+  return metadata !== null && Buffer.byteLength(metadata, "utf8") > maxBytes;
+}
+
 /** Members that got an id (MEMBER_ID_REQUIRED) and have not joined with it yet, per group. */
 export const PENDING_MEMBERS_MAX = 10_000;
 
@@ -1679,11 +1688,7 @@ export class GroupCoordinator {
       const partitions: PartitionResult[] = [];
       for (const p of topic.partitions) {
         const metadata = p.committedMetadata ?? "";
-        // A null metadata is never too large, whatever offset.metadata.max.bytes says (Kafka).
-        if (
-          p.committedMetadata !== null &&
-          Buffer.byteLength(metadata, "utf8") > this.#config.offsetMetadataMaxBytes
-        ) {
+        if (offsetMetadataTooLarge(p.committedMetadata, this.#config.offsetMetadataMaxBytes)) {
           partitions.push({
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,

@@ -21,7 +21,7 @@ import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import { appendCoordinatorBatch } from "../coordinator-log.js";
-import type { GroupCoordinator } from "../group/group-coordinator.js";
+import { type GroupCoordinator, offsetMetadataTooLarge } from "../group/group-coordinator.js";
 import type { OffsetAndMetadata } from "../group/offset-store.js";
 import { decodeGroupRecord, offsetCommitRecord } from "../group/offsets-records.js";
 import { CONSUMER_OFFSETS_TOPIC } from "../metadata/internal-topics.js";
@@ -105,7 +105,7 @@ export class TxnOffsets {
       results.push({ name: topic.name, partitions });
       for (const p of topic.partitions) {
         const metadata = p.committedMetadata ?? "";
-        if (Buffer.byteLength(metadata, "utf8") > this.#deps.offsetMetadataMaxBytes) {
+        if (offsetMetadataTooLarge(p.committedMetadata, this.#deps.offsetMetadataMaxBytes)) {
           partitions.push({
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,

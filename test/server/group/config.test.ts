@@ -4,6 +4,7 @@ import { BrokerConfig } from "../../../src/config/broker-config.js";
 import { isKrillError } from "../../../src/errors.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { groupCoordinatorConfigFrom } from "../../../src/server/group/component.js";
+import { offsetMetadataTooLarge } from "../../../src/server/group/group-coordinator.js";
 import { client, commitRequest, harness } from "./helpers.js";
 
 function configError(overrides: Record<string, string>): string {
@@ -151,5 +152,14 @@ describe("the coordinator with those settings", () => {
       8,
     );
     expect(n[0]!.partitions.map((p) => p.errorCode)).toEqual([0, ErrorCode.OFFSET_METADATA_TOO_LARGE]);
+  });
+
+  it("measures metadata in UTF-8 bytes and never finds null too large (OffsetCommit and TxnOffsetCommit)", () => {
+    expect(offsetMetadataTooLarge(null, -1)).toBe(false);
+    expect(offsetMetadataTooLarge("", 0)).toBe(false);
+    expect(offsetMetadataTooLarge("", -1)).toBe(true);
+    expect(offsetMetadataTooLarge("abc", 3)).toBe(false);
+    expect(offsetMetadataTooLarge("abcd", 3)).toBe(true);
+    expect(offsetMetadataTooLarge("\u00e9", 1)).toBe(true);
   });
 });
