@@ -22,7 +22,11 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json --declaration false --declarationMap false \
+COPY tools/build/bundle.ts ./tools/build/bundle.ts
+# Type errors fail the build; the broker is the one-file bundle bin/krill runs (docs/startup.md:
+# about half the start-up CPU and ~25 MiB less resident memory than the module-per-file build).
+RUN npx tsc -p tsconfig.build.json --noEmit \
+  && node --import tsx tools/build/bundle.ts --out dist/krill.mjs \
   && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
@@ -37,4 +41,4 @@ USER node
 WORKDIR /var/lib/krill
 EXPOSE 9092
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--enable-source-maps", "/opt/krill/dist/src/cli.js", "start", "--config", "/etc/krill/server.properties"]
+ENTRYPOINT ["node", "/opt/krill/dist/krill.mjs", "start", "--config", "/etc/krill/server.properties"]
