@@ -26,7 +26,12 @@ import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/int
 import { partitionsOf, producerIdsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";
-import { TransactionCoordinator, type TxnMarkerWriter, type TxnStateLog } from "./txn-coordinator.js";
+import {
+  TransactionCoordinator,
+  type TxnMarker,
+  type TxnMarkerWriter,
+  type TxnStateLog,
+} from "./txn-coordinator.js";
 import { TxnOffsets } from "./txn-offsets.js";
 
 declare module "../services.js" {
@@ -70,14 +75,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
     this.#partitions = partitions;
   }
 
-  async writeMarker(m: {
-    topic: string;
-    partition: number;
-    producerId: bigint;
-    producerEpoch: number;
-    coordinatorEpoch: number;
-    commit: boolean;
-  }): Promise<number> {
+  async writeMarker(m: TxnMarker): Promise<number> {
     const found = this.#partitions.lookup(m.topic, m.partition);
     if (!found.ok) return found.errorCode;
     const outcome = found.partition.appendTxnMarker(

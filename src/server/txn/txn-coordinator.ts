@@ -39,16 +39,19 @@ export interface TxnStateLog {
   replay(partition: number, onRecord: (key: Buffer, value: Buffer | null) => void): Promise<void>;
 }
 
+/** One COMMIT (commit: true) or ABORT marker for one partition. */
+export interface TxnMarker {
+  topic: string;
+  partition: number;
+  producerId: bigint;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  commit: boolean;
+}
+
 /** Writes one COMMIT/ABORT marker to one partition; resolves to a wire error code (0: written). */
 export interface TxnMarkerWriter {
-  writeMarker(marker: {
-    topic: string;
-    partition: number;
-    producerId: bigint;
-    producerEpoch: number;
-    coordinatorEpoch: number;
-    commit: boolean;
-  }): Promise<number>;
+  writeMarker(marker: TxnMarker): Promise<number>;
 }
 
 export interface TxnCoordinatorConfig {
