@@ -13,21 +13,7 @@ import {
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { RawClient } from "../partitions/raw-client.js";
-
-function joinHeartbeat(groupId: string) {
-  return {
-    groupId,
-    memberId: "",
-    memberEpoch: 0,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: 30_000,
-    subscribedTopicNames: ["orders"],
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: [],
-  };
-}
+import { consumerHeartbeat } from "./helpers.js";
 
 describe("group settings on a running broker", () => {
   let tuned: BrokerHandle;
@@ -57,7 +43,7 @@ describe("group settings on a running broker", () => {
         validateOnly: false,
       });
       await raw.request(FIND_COORDINATOR_API, 4, { key: "", keyType: 0, coordinatorKeys: ["tuned"] });
-      const joined = await raw.request(CONSUMER_GROUP_HEARTBEAT_API, 0, joinHeartbeat("tuned"));
+      const joined = await raw.request(CONSUMER_GROUP_HEARTBEAT_API, 0, consumerHeartbeat("tuned", "", 0));
       expect(joined.errorCode).toBe(ErrorCode.NONE);
       expect(joined.heartbeatIntervalMs).toBe(6_000);
       const described = await raw.request(CONSUMER_GROUP_DESCRIBE_API, 0, {
@@ -73,7 +59,7 @@ describe("group settings on a running broker", () => {
   it("refuses KIP-848 requests with UNSUPPORTED_VERSION when only classic is enabled", async () => {
     const raw = await RawClient.connect(classicOnly.port);
     try {
-      const joined = await raw.request(CONSUMER_GROUP_HEARTBEAT_API, 0, joinHeartbeat("modern"));
+      const joined = await raw.request(CONSUMER_GROUP_HEARTBEAT_API, 0, consumerHeartbeat("modern", "", 0));
       expect(joined.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
       const described = await raw.request(CONSUMER_GROUP_DESCRIBE_API, 0, {
         groupIds: ["modern"],

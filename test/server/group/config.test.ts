@@ -5,7 +5,7 @@ import { isKrillError } from "../../../src/errors.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { groupCoordinatorConfigFrom } from "../../../src/server/group/component.js";
 import { offsetMetadataTooLarge } from "../../../src/server/group/group-coordinator.js";
-import { client, commitRequest, harness } from "./helpers.js";
+import { client, commitRequest, consumerHeartbeat, harness } from "./helpers.js";
 
 function configError(overrides: Record<string, string>): string {
   try {
@@ -113,21 +113,7 @@ describe("group settings in the broker configuration", () => {
 describe("the coordinator with those settings", () => {
   it("answers UNSUPPORTED_VERSION to KIP-848 requests when the consumer protocol is disabled", async () => {
     const { coordinator } = await harness({ consumerProtocolEnabled: false });
-    const r = await coordinator.consumerGroupHeartbeat(
-      {
-        groupId: "app",
-        memberId: "",
-        memberEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: 30_000,
-        subscribedTopicNames: ["orders"],
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: [],
-      },
-      client("java", 1),
-    );
+    const r = await coordinator.consumerGroupHeartbeat(consumerHeartbeat("app", "", 0), client("java", 1));
     expect(r.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
     expect(coordinator.consumerGroup("app")).toBeUndefined();
     expect(coordinator.consumerGroupDescribe(["app"])[0]?.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);

@@ -20,7 +20,7 @@ import {
   type GroupCoordinatorConfig,
 } from "../../../src/server/group/group-coordinator.js";
 import { ManualTimer } from "../../../src/server/group/timer.js";
-import { client, commitRequest, joinRequest } from "./helpers.js";
+import { client, commitRequest, consumerHeartbeat as hb, joinRequest } from "./helpers.js";
 import { MemoryGroupStateLog } from "./memory-log.js";
 
 const ORDERS = "AAAAAAAAAAAAAAAAAAAAAQ";
@@ -143,27 +143,6 @@ async function setup(
   const state = { topics };
   await coordinator.load();
   return { timer, coordinator, state, log };
-}
-
-function hb(
-  groupId: string,
-  memberId: string,
-  memberEpoch: number,
-  over: Partial<ConsumerGroupHeartbeatRequest> = {},
-): ConsumerGroupHeartbeatRequest {
-  return {
-    groupId,
-    memberId,
-    memberEpoch,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
-    subscribedTopicNames: memberEpoch === 0 ? ["orders"] : null,
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: memberEpoch === 0 ? [] : null,
-    ...over,
-  };
 }
 
 /** No partition is owned (assigned or pending revocation) by two members. */

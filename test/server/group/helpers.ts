@@ -1,4 +1,5 @@
 /** Shared set-up for coordinator tests: a coordinator on a manual clock and an in-memory log. */
+import type { ConsumerGroupHeartbeatRequest } from "../../../src/protocol/generated/consumer-group-heartbeat-request.js";
 import { encodeConsumerProtocolAssignment } from "../../../src/protocol/generated/consumer-protocol-assignment.js";
 import { encodeConsumerProtocolSubscription } from "../../../src/protocol/generated/consumer-protocol-subscription.js";
 import type { JoinGroupRequest } from "../../../src/protocol/generated/join-group-request.js";
@@ -185,3 +186,28 @@ export async function firstJoin(
 }
 
 export { settle };
+
+/**
+ * A ConsumerGroupHeartbeat (KIP-848): at epoch 0 a join subscribing to "orders" with a 30 s
+ * rebalance timeout, otherwise a plain heartbeat that leaves every optional field unchanged.
+ */
+export function consumerHeartbeat(
+  groupId: string,
+  memberId: string,
+  memberEpoch: number,
+  over: Partial<ConsumerGroupHeartbeatRequest> = {},
+): ConsumerGroupHeartbeatRequest {
+  return {
+    groupId,
+    memberId,
+    memberEpoch,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ["orders"] : null,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: memberEpoch === 0 ? [] : null,
+    ...over,
+  };
+}
