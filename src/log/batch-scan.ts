@@ -14,6 +14,7 @@ import { crc32c } from "../protocol/crc32c.js";
 import {
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_SIZE,
+  BATCH_LENGTH_MIN,
   BATCH_LENGTH_OFFSET,
   CRC_OFFSET,
   CURRENT_MAGIC,
@@ -25,9 +26,6 @@ import {
   PRODUCER_ID_OFFSET,
   RECORDS_COUNT_OFFSET,
 } from "../protocol/records/batch-header.js";
-
-/** The smallest legal batchLength: a header with no records. */
-export const BATCH_LENGTH_MIN = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 
 /** Reads an int64 field as a number; exact for every value below 2^53 in magnitude. */
 export function readInt64Number(buf: Buffer, pos: number): number {

@@ -37,6 +37,8 @@ export const RECORDS_OFFSET = 61;
 export const BATCH_HEADER_SIZE = 61;
 /** Bytes before batchLength's coverage starts: baseOffset + batchLength. */
 export const LOG_OVERHEAD = 12;
+/** The smallest legal batchLength of a magic-2 batch: a header with zero records. */
+export const BATCH_LENGTH_MIN = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 export const CURRENT_MAGIC = 2;
 
 export const ATTR_COMPRESSION_MASK = 0x07;

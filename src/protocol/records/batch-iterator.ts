@@ -12,7 +12,7 @@ import { crc32c } from "../crc32c.js";
 import {
   ATTRIBUTES_OFFSET,
   BASE_OFFSET_OFFSET,
-  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_MIN,
   BATCH_LENGTH_OFFSET,
   CRC_OFFSET,
   CURRENT_MAGIC,
@@ -20,9 +20,6 @@ import {
   LOG_OVERHEAD,
   MAGIC_OFFSET,
 } from "./batch-header.js";
-
-/** Smallest legal batchLength of a magic-2 batch: a header with zero records. */
-export const BATCH_LENGTH_MIN = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 
 /** Smallest size field of any message format (Kafka's LegacyRecord.RECORD_OVERHEAD_V0). */
 const LEGACY_RECORD_OVERHEAD_V0 = 14;
