@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Krill vs Apache Kafka on this machine, in one run (make bench / make bench-quick).
-#   bench/run.sh [--quick] [--only kafka|krill] [--records N] [--skip-machine] [--no-profile]
+#   bench/run.sh [--quick] [--only kafka|krill] [--records N] [--repeat N] [--skip-machine] [--no-profile]
 #       --records N: N records per producer workload instead of the mode's size (a fast end-to-end
 #       check of the full matrix: bench/run.sh --records 20000)
 #   bench/run.sh --report-only     regenerate bench/RESULTS.md and bench/results.png from bench/out/results.json

@@ -25,16 +25,17 @@ import {
 import { readProcStat, readRssBytes, UsageSampler, type UsageWindow, uptimeSeconds } from "./proc.js";
 import { summariseProfile } from "./profile.js";
 import { writeReport } from "./report.js";
-import type {
-  BenchResults,
-  BrokerKind,
-  BrokerResults,
-  ConsumerRun,
-  KafkajsRun,
-  LatencyRun,
-  ProducerRun,
-  ProfileResult,
-  Usage,
+import {
+  type BenchResults,
+  type BrokerKind,
+  type BrokerResults,
+  type ConsumerRun,
+  type KafkajsRun,
+  type LatencyRun,
+  medianRun,
+  type ProducerRun,
+  type ProfileResult,
+  type Usage,
 } from "./results.js";
 import {
   type ConsumerWorkload,
@@ -89,6 +90,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const o: Options = { sizes: FULL_SIZES, only: null, skipMachine: false, profile: true, reportOnly: false };
   let records: number | null = null;
+  let repeats: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.sizes = QUICK_SIZES;
@@ -97,12 +99,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--no-profile") o.profile = false;
     else if (a === "--report-only") o.reportOnly = true;
     else if (a === "--records" && /^[1-9]\d{0,8}$/.test(argv[i + 1] ?? "")) records = Number(argv[++i]);
+    else if (a === "--repeat" && /^[1-9]$/.test(argv[i + 1] ?? "")) repeats = Number(argv[++i]);
     else if (a === "--only" && (argv[i + 1] === "kafka" || argv[i + 1] === "krill"))
       o.only = argv[++i] as BrokerKind;
     else {
       console.error(`bench: unknown argument ${a}`);
       console.error(
-        "usage: main.ts [--quick|--full] [--only kafka|krill] [--records N] [--skip-machine] [--no-profile] [--report-only]",
+        "usage: main.ts [--quick|--full] [--only kafka|krill] [--records N] [--repeat N] [--skip-machine] [--no-profile] [--report-only]",
       );
       process.exit(2);
     }
@@ -116,6 +119,7 @@ function parseArgs(argv: string[]): Options {
       kafkajsRecords: Math.min(o.sizes.kafkajsRecords, records),
     };
   }
+  if (repeats !== null) o.sizes = { ...o.sizes, repeats };
   return o;
 }
 
@@ -209,6 +213,7 @@ async function runProducerWorkload(
   b: RunningBroker,
   w: ProducerWorkload,
   sizes: RunSizes,
+  repetition: number,
 ): Promise<ProducerRun> {
   const perProducer = Math.floor(sizes.producerRecords / w.producers);
   const args = producerArgs(b, topicFor(w), perProducer, w, -1);
@@ -231,7 +236,7 @@ async function runProducerWorkload(
     Array.from({ length: w.producers }, (_, i) =>
       runLogged(
         b.kind,
-        `produce-${w.id}-${i}`,
+        `produce-${w.id}-r${repetition + 1}-${i}`,
         "java",
         javaArgs("org.apache.kafka.tools.ProducerPerformance", args),
         sizes.producerTimeoutMs,
@@ -275,6 +280,7 @@ async function runConsumerWorkload(
   w: ConsumerWorkload,
   expectedRecords: number,
   sizes: RunSizes,
+  repetition: number,
 ): Promise<ConsumerRun> {
   const group = `bench-${w.id}-${Date.now()}`;
   const topic = `bench-${w.sourceId}`;
@@ -311,7 +317,7 @@ async function runConsumerWorkload(
     Array.from({ length: w.consumers }, (_, i) =>
       runLogged(
         b.kind,
-        `consume-${w.id}-${i}`,
+        `consume-${w.id}-r${repetition + 1}-${i}`,
         "java",
         javaArgs("org.apache.kafka.tools.ConsumerPerformance", args),
         sizes.consumerTimeoutMs,
@@ -426,6 +432,7 @@ async function runKafkajs(
   mode: "produce" | "consume",
   sizes: RunSizes,
   records: number,
+  repetition: number,
 ): Promise<KafkajsRun> {
   const script = join(root, "bench/src/kafkajs-perf.ts");
   const args =
@@ -462,7 +469,13 @@ async function runKafkajs(
       mbPerSec: null,
       command,
     };
-  const r = await runLogged(b.kind, `kafkajs-${mode}`, "tsx", args, sizes.producerTimeoutMs);
+  const r = await runLogged(
+    b.kind,
+    `kafkajs-${mode}-r${repetition + 1}`,
+    "tsx",
+    args,
+    sizes.producerTimeoutMs,
+  );
   const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   let parsed: { records?: number; mbPerSec?: number; error?: string | null } | null = null;
   try {
@@ -481,6 +494,22 @@ async function runKafkajs(
       command,
     };
   return { ok: true, error: null, records: parsed.records ?? 0, mbPerSec: parsed.mbPerSec ?? null, command };
+}
+
+/** The kafkajs run `sizes.repeats` times (produce runs append to one topic; consume runs read its first records). */
+async function repeatKafkajs(
+  b: RunningBroker,
+  mode: "produce" | "consume",
+  sizes: RunSizes,
+  records: number,
+): Promise<KafkajsRun> {
+  const runs: KafkajsRun[] = [];
+  for (let rep = 0; rep < sizes.repeats; rep++) {
+    const r = await runKafkajs(b, mode, sizes, records, rep);
+    runs.push(r);
+    if (!r.ok) break;
+  }
+  return medianRun(runs);
 }
 
 async function createTopics(b: RunningBroker, specs: string[]): Promise<string | null> {
@@ -572,12 +601,19 @@ async function runBrokerPhase(
         );
         continue;
       }
-      log(`${kind}: produce ${w.id}`);
-      const r = await runProducerWorkload(b, w, sizes);
+      // Repetitions write to the same topic: the consumer runs read its first records.
+      const runs: ProducerRun[] = [];
+      for (let rep = 0; rep < sizes.repeats; rep++) {
+        log(`${kind}: produce ${w.id} (run ${rep + 1} of ${sizes.repeats})`);
+        const r = await runProducerWorkload(b, w, sizes, rep);
+        runs.push(r);
+        log(
+          `${kind}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s, p99 ${r.latencyMsP99} ms` : `FAILED: ${r.error}`}`,
+        );
+        if (!r.ok) break;
+      }
+      const r = medianRun(runs);
       consecutiveTimeouts = r.error?.includes("time limit") ? consecutiveTimeouts + 1 : 0;
-      log(
-        `${kind}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s, p99 ${r.latencyMsP99} ms` : `FAILED: ${r.error}`}`,
-      );
       res.producer.push(r);
     }
     for (const w of consumers) {
@@ -586,10 +622,15 @@ async function runBrokerPhase(
         res.consumer.push(skippedConsumer(w, `${kind} is no longer running`));
         continue;
       }
-      log(`${kind}: consume ${w.id}`);
-      const r = await runConsumerWorkload(b, w, source?.ok ? source.records : 0, sizes);
-      log(`${kind}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s` : `FAILED: ${r.error}`}`);
-      res.consumer.push(r);
+      const runs: ConsumerRun[] = [];
+      for (let rep = 0; rep < sizes.repeats; rep++) {
+        log(`${kind}: consume ${w.id} (run ${rep + 1} of ${sizes.repeats})`);
+        const r = await runConsumerWorkload(b, w, source?.ok ? source.records : 0, sizes, rep);
+        runs.push(r);
+        log(`${kind}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s` : `FAILED: ${r.error}`}`);
+        if (!r.ok) break;
+      }
+      res.consumer.push(medianRun(runs));
     }
     // The goal's load (50% of Kafka's maximum) and a light one (10%): on a busy machine the maximum
     // measured a minute earlier may no longer be there, and then 50% queues in both brokers.
@@ -610,8 +651,8 @@ async function runBrokerPhase(
     }
     if (alive(b.pid)) {
       log(`${kind}: kafkajs produce and consume`);
-      res.kafkajsProduce = await runKafkajs(b, "produce", sizes, sizes.kafkajsRecords);
-      res.kafkajsConsume = await runKafkajs(
+      res.kafkajsProduce = await repeatKafkajs(b, "produce", sizes, sizes.kafkajsRecords);
+      res.kafkajsConsume = await repeatKafkajs(
         b,
         "consume",
         sizes,
@@ -693,13 +734,14 @@ async function profileKrill(sizes: RunSizes): Promise<ProfileResult> {
     // The profile begins with the process; leave out everything before the load (start-up).
     const processStart = readProcStat(started.pid)?.startSecondsSinceBoot;
     if (processStart !== undefined) fromMs = Math.max(0, (uptimeSeconds() - processStart) * 1000);
-    const p = await runProducerWorkload(started, w, sizes);
+    const p = await runProducerWorkload(started, w, sizes, 0);
     if (!p.ok) log(`krill profile: producer run failed: ${p.error}`);
     const c = await runConsumerWorkload(
       started,
       { id: `${w.id}-c1`, sourceId: w.id, consumers: 1 },
       p.records,
       sizes,
+      0,
     );
     if (!c.ok) log(`krill profile: consumer run failed: ${c.error}`);
   } finally {

@@ -55,6 +55,19 @@ function mib(bytes: number | null | undefined): string {
   return bytes == null ? "—" : fmt(bytes / MIB, 0);
 }
 
+/** Every repetition's MB/s ("61.2, 58.0, 63.4"), or "—" for results from before repetitions. */
+function samples(r: { samplesMbPerSec?: number[] } | null | undefined): string {
+  return r?.samplesMbPerSec?.length ? r.samplesMbPerSec.map((v) => fmt(v)).join(", ") : "—";
+}
+
+/** How the runs were repeated, for the text above a throughput table. */
+function repeatsText(s: BenchResults["sizes"]): string {
+  const n = s.repeats ?? 1;
+  return n > 1
+    ? ` Each workload runs ${n} times on each broker, one run after the other; the table shows the median run (MB/s and the columns after it) and lists every run's MB/s in run order.`
+    : "";
+}
+
 function producerRow(
   id: string,
   kafka: ProducerRun | undefined,
@@ -71,6 +84,7 @@ function producerRow(
     `${kafka?.latencyMsP99 ?? "—"} / ${krill?.latencyMsP99 ?? "—"}`,
     `${fmt(kafka?.usage.cpuSecondsPerGib)} / ${fmt(krill?.usage.cpuSecondsPerGib)}`,
     `${mib(kafka?.usage.rssBytesMax)} / ${mib(krill?.usage.rssBytesMax)}`,
+    `${samples(kafka)} / ${samples(krill)}`,
   ];
 }
 
@@ -88,6 +102,7 @@ function consumerRow(
     ratio(krill?.mbPerSec, kafka?.mbPerSec),
     `${fmt(kafka?.usage.cpuSecondsPerGib)} / ${fmt(krill?.usage.cpuSecondsPerGib)}`,
     `${mib(kafka?.usage.rssBytesMax)} / ${mib(krill?.usage.rssBytesMax)}`,
+    `${samples(kafka)} / ${samples(krill)}`,
   ];
 }
 
@@ -309,7 +324,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   out.push("## Produce throughput (kafka-producer-perf-test)");
   out.push("");
   out.push(
-    `${RECORD_BYTES}-byte records, \`--throughput -1\`, linger.ms=${LINGER_MS}; workload id = acks, batch.size, compression, partitions (p), concurrent producer processes (x). Each run sends ${s.producerRecords.toLocaleString("en-US")} records in total (${fmt((s.producerRecords * RECORD_BYTES) / MIB, 0)} MiB), split evenly over the producers. MB/s is MiB/s of record payload: all producers' records over the longest producer's send time. p99 is the tool's whole-millisecond produce latency (the worst producer's). CPU-s/GiB is the broker process's user+system CPU seconds per GiB written; RSS max is the broker's peak resident memory during the run.`,
+    `${RECORD_BYTES}-byte records, \`--throughput -1\`, linger.ms=${LINGER_MS}; workload id = acks, batch.size, compression, partitions (p), concurrent producer processes (x). Each run sends ${s.producerRecords.toLocaleString("en-US")} records in total (${fmt((s.producerRecords * RECORD_BYTES) / MIB, 0)} MiB), split evenly over the producers. MB/s is MiB/s of record payload: all producers' records over the longest producer's send time. p99 is the tool's whole-millisecond produce latency (the worst producer's). CPU-s/GiB is the broker process's user+system CPU seconds per GiB written; RSS max is the broker's peak resident memory during the run.${repeatsText(s)}`,
   );
   out.push("");
   const ids = [
@@ -325,6 +340,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
         "p99 ms Kafka / Krill",
         "CPU-s/GiB Kafka / Krill",
         "RSS max MiB Kafka / Krill",
+        "Runs MB/s Kafka / Krill",
       ],
       ids.map((id) =>
         producerRow(
@@ -342,7 +358,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   out.push("## Consume throughput (kafka-consumer-perf-test)");
   out.push("");
   out.push(
-    `Reads back what a producer workload wrote, from the beginning, with a fresh consumer group of 1 or 4 (c1, c4) \`kafka-consumer-perf-test\` processes. MB/s is MiB of record payload over the time from the first member's start to the last record (group join included; each member of a group of 4 stops after ${s.consumerIdleMs} ms without records, and that idle tail is taken off).`,
+    `Reads back what a producer workload wrote, from the beginning, with a fresh consumer group of 1 or 4 (c1, c4) \`kafka-consumer-perf-test\` processes. MB/s is MiB of record payload over the time from the first member's start to the last record (group join included; each member of a group of 4 stops after ${s.consumerIdleMs} ms without records, and that idle tail is taken off).${repeatsText(s)}`,
   );
   out.push("");
   const cids = [
@@ -357,6 +373,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
         "Krill/Kafka",
         "CPU-s/GiB Kafka / Krill",
         "RSS max MiB Kafka / Krill",
+        "Runs MB/s Kafka / Krill",
       ],
       cids.map((id) =>
         consumerRow(
@@ -383,26 +400,28 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   out.push("## kafkajs as the load generator");
   out.push("");
   out.push(
-    `kafkajs ${env.kafkajsVersion} in its own Node process: ${s.kafkajsRecords.toLocaleString("en-US")} records of ${RECORD_BYTES} bytes to an 8-partition topic, acks=1, \`producer.send()\` calls of 100 records with 8 in flight, no compression; then one group member reads them back from the beginning (time includes the group join).`,
+    `kafkajs ${env.kafkajsVersion} in its own Node process: ${s.kafkajsRecords.toLocaleString("en-US")} records of ${RECORD_BYTES} bytes to an 8-partition topic, acks=1, \`producer.send()\` calls of 100 records with 8 in flight, no compression; then one group member reads them back from the beginning (time includes the group join).${repeatsText(s)}`,
   );
   out.push("");
   const js = (r: BrokerResults["kafkajsProduce"] | undefined) =>
     r ? jsNotes.cell(fmt(r.mbPerSec), r.ok, r.error) : "not run";
   out.push(
     table(
-      ["kafkajs", "Kafka MB/s", "Krill MB/s", "Krill/Kafka"],
+      ["kafkajs", "Kafka MB/s", "Krill MB/s", "Krill/Kafka", "Runs MB/s Kafka / Krill"],
       [
         [
           "produce",
           js(kafka?.kafkajsProduce),
           js(krill?.kafkajsProduce),
           ratio(krill?.kafkajsProduce?.mbPerSec, kafka?.kafkajsProduce?.mbPerSec),
+          `${samples(kafka?.kafkajsProduce)} / ${samples(krill?.kafkajsProduce)}`,
         ],
         [
           "consume",
           js(kafka?.kafkajsConsume),
           js(krill?.kafkajsConsume),
           ratio(krill?.kafkajsConsume?.mbPerSec, kafka?.kafkajsConsume?.mbPerSec),
+          `${samples(kafka?.kafkajsConsume)} / ${samples(krill?.kafkajsConsume)}`,
         ],
       ],
     ),
@@ -497,7 +516,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
     `- Load generator JVMs: \`java ${env.jvmToolOptions.join(" ")} -cp <Kafka ${env.kafkaVersion} classpath> <main class>\``,
   );
   out.push(
-    `- Run sizes (${s.mode}): ${s.producerRecords.toLocaleString("en-US")} records per producer workload (time limit ${s.producerTimeoutMs / 1000} s), latency runs ${s.latencyDurationS} s, kafkajs ${s.kafkajsRecords.toLocaleString("en-US")} records, disk scratch ${fmt(s.diskScratchBytes / MIB, 0)} MiB, loopback TCP ${s.tcpDurationS} s.`,
+    `- Run sizes (${s.mode}): ${s.producerRecords.toLocaleString("en-US")} records per producer workload (time limit ${s.producerTimeoutMs / 1000} s), latency runs ${s.latencyDurationS} s, kafkajs ${s.kafkajsRecords.toLocaleString("en-US")} records, disk scratch ${fmt(s.diskScratchBytes / MIB, 0)} MiB, loopback TCP ${s.tcpDurationS} s; ${s.repeats ?? 1} run(s) of each throughput workload per broker.`,
   );
   out.push("");
   out.push("### Exact commands");

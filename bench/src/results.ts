@@ -26,6 +26,8 @@ export interface ProducerRun {
   usage: Usage;
   /** The exact command line of one producer process. */
   command: string;
+  /** MB/s of every repetition, in run order; the figures above are the median repetition's. */
+  samplesMbPerSec?: number[];
 }
 
 export interface ConsumerRun {
@@ -38,6 +40,8 @@ export interface ConsumerRun {
   rebalanceMsMax: number | null;
   usage: Usage;
   command: string;
+  /** MB/s of every repetition, in run order; the figures above are the median repetition's. */
+  samplesMbPerSec?: number[];
 }
 
 export interface LatencyRun {
@@ -71,6 +75,24 @@ export interface KafkajsRun {
   records: number;
   mbPerSec: number | null;
   command: string;
+  /** MB/s of every repetition, in run order; the figures above are the median repetition's. */
+  samplesMbPerSec?: number[];
+}
+
+/**
+ * The run to report out of repetitions of one workload: the first failed one when any failed (a
+ * failure is a finding, not noise to vote away), otherwise the one with the median MB/s (the
+ * lower of the two middle ones for an even count: never the luckier run). Every repetition's MB/s is kept in `samplesMbPerSec`, in run order.
+ */
+export function medianRun<T extends { ok: boolean; mbPerSec: number | null; samplesMbPerSec?: number[] }>(
+  runs: T[],
+): T {
+  if (runs.length === 0) throw new Error("medianRun: no runs");
+  const samplesMbPerSec = runs.flatMap((r) => (r.ok && r.mbPerSec !== null ? [r.mbPerSec] : []));
+  const failed = runs.find((r) => !r.ok || r.mbPerSec === null);
+  if (failed) return { ...failed, samplesMbPerSec };
+  const sorted = [...runs].sort((a, b) => a.mbPerSec! - b.mbPerSec!);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, samplesMbPerSec };
 }
 
 export interface BrokerResults {

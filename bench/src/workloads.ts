@@ -34,6 +34,12 @@ export interface RunSizes {
   diskScratchBytes: number;
   tcpDurationS: number;
   idleSettleMs: number;
+  /**
+   * Runs of each throughput workload (producer, consumer, kafkajs) per broker, one after the
+   * other; the median one is reported, all of them are listed. A single run on a shared 2-core
+   * machine moved Kafka's own figure by up to 2x from one minute to the next.
+   */
+  repeats: number;
 }
 
 export const RECORD_BYTES = 1024;
@@ -52,6 +58,7 @@ export const QUICK_SIZES: RunSizes = {
   diskScratchBytes: 512 << 20,
   tcpDurationS: 3,
   idleSettleMs: 5000,
+  repeats: 3,
 };
 
 export const FULL_SIZES: RunSizes = {
@@ -65,6 +72,7 @@ export const FULL_SIZES: RunSizes = {
   diskScratchBytes: 2048 << 20,
   tcpDurationS: 10,
   idleSettleMs: 10_000,
+  repeats: 3,
 };
 
 export function producerId(w: Omit<ProducerWorkload, "id">): string {

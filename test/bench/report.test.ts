@@ -68,7 +68,10 @@ const results: BenchResults = {
     commands: ["dd a", "dd b", "tsx c"],
   },
   brokers: [
-    brokerResults("kafka", { producer: [producerRun(0, 100), producerRun(1, 50)], startupMs: 10_000 }),
+    brokerResults("kafka", {
+      producer: [{ ...producerRun(0, 100), samplesMbPerSec: [90, 100, 130] }, producerRun(1, 50)],
+      startupMs: 10_000,
+    }),
     brokerResults("krill", {
       producer: [
         producerRun(0, 120),
@@ -86,6 +89,11 @@ describe("RESULTS.md", () => {
 
   it("has a row per workload with the Krill/Kafka ratio", () => {
     expect(md).toMatch(/\| `acks1-b64k-none-p1-x1` \| 100\.0 \| 120\.0 \| 1\.20x \|/);
+  });
+
+  it("lists every repetition's MB/s and says the median run is shown", () => {
+    expect(md).toMatch(/\| `acks1-b64k-none-p1-x1` \|.*\| 90\.0, 100\.0, 130\.0 \/ — \|/);
+    expect(md).toContain(`Each workload runs ${QUICK_SIZES.repeats} times on each broker`);
   });
 
   it("shows a failed workload as a failed cell with its reason below the table, pipes escaped", () => {
