@@ -1,22 +1,23 @@
 /**
- * Walking a buffer of magic-2 record batches by their headers alone: the hot paths (produce
- * validation, log append, storage recovery, fetch) find batch boundaries and check CRCs here
- * without decoding a single record.
+ * Walking an in-memory buffer of magic-2 record batches by their headers alone: produce
+ * validation, offset assignment, transcoding and the coordinators' reads of their own batches find
+ * batch boundaries and check CRCs here without decoding a single record.
+ *
+ * Stored batches (recovery, offset lookup, fetch reads) are walked by src/log/batch-scan.ts
+ * instead, which reads files through a bounded window; this module needs the whole buffer.
  *
  * Every size read from the buffer is checked against the bytes that remain before it is used, so
- * a hostile or torn buffer can only produce a clear error (or, for recovery, a shorter valid
- * prefix), never an out-of-range read or a huge allocation.
+ * a hostile or torn buffer can only produce a clear error, never an out-of-range read or a huge
+ * allocation.
  */
 import { KrillError } from "../../errors.js";
 import { crc32c } from "../crc32c.js";
 import {
   ATTRIBUTES_OFFSET,
-  BASE_OFFSET_OFFSET,
   BATCH_LENGTH_MIN,
   BATCH_LENGTH_OFFSET,
   CRC_OFFSET,
   CURRENT_MAGIC,
-  LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
 } from "./batch-header.js";
@@ -46,7 +47,7 @@ export type BatchProbe =
  * Looks at the batch starting at `position` (bytes up to `end` are available) without reading
  * its records. A batch whose magic is not 2 is reported as a batch with that magic (legacy
  * message sets put magic at the same offset) so produce validation can answer with Kafka's code;
- * iteration helpers below treat it as corruption.
+ * iterateBatches below treats it as corruption.
  */
 export function probeBatch(
   buf: Buffer,
@@ -142,69 +143,4 @@ export function* iterateBatches(buf: Buffer, options: IterateBatchesOptions = {}
     yield { position, sizeBytes: probe.sizeBytes };
     position += probe.sizeBytes;
   }
-}
-
-export interface ValidPrefix {
-  /** Bytes from `start` covered by whole, magic-2, CRC-valid batches. */
-  validBytes: number;
-  batchCount: number;
-  /** Why the scan stopped: the range ended cleanly, a torn tail, or a corrupt batch. */
-  stop: "end" | "incomplete" | "corrupt";
-  /** Human-readable cause when stop is not "end". */
-  reason?: string;
-}
-
-/**
- * Storage recovery: the longest prefix of `buf[start, end)` made of whole magic-2 batches with
- * valid CRCs. Never throws on bad data; `onBatch` sees each valid batch in order (it may read the
- * header with readBatchHeader to rebuild indexes).
- */
-export function scanValidPrefix(
-  buf: Buffer,
-  options: Omit<IterateBatchesOptions, "verifyCrc"> & { onBatch?: (slice: BatchSlice) => void } = {},
-): ValidPrefix {
-  const start = options.start ?? 0;
-  const end = options.end ?? buf.length;
-  const batchSizeMax = options.batchSizeMax ?? BATCH_SIZE_MAX_DEFAULT;
-  let position = start;
-  let batchCount = 0;
-  const result = (stop: ValidPrefix["stop"], reason?: string): ValidPrefix =>
-    reason === undefined
-      ? { validBytes: position - start, batchCount, stop }
-      : { validBytes: position - start, batchCount, stop, reason };
-  while (position < end) {
-    const probe = probeBatch(buf, position, end, batchSizeMax);
-    if (probe.kind === "incomplete") {
-      return result("incomplete", `partial record batch at byte ${position}`);
-    }
-    if (probe.kind === "corrupt") return result("corrupt", `at byte ${position}: ${probe.reason}`);
-    if (probe.magic !== CURRENT_MAGIC) return result("corrupt", `at byte ${position}: magic ${probe.magic}`);
-    if (!isBatchCrcValid(buf, position, probe.sizeBytes)) {
-      return result("corrupt", `at byte ${position}: CRC-32C mismatch`);
-    }
-    options.onBatch?.({ position, sizeBytes: probe.sizeBytes });
-    batchCount++;
-    position += probe.sizeBytes;
-  }
-  return result("end");
-}
-
-/**
- * Fetch: the position of the first batch in `buf[start, end)` whose last offset is at least
- * `targetOffset` (the batch a fetch from that offset must start with), found from headers alone.
- * Returns undefined when every batch ends before the target. Framing errors throw like
- * iterateBatches.
- */
-export function findBatchPosition(
-  buf: Buffer,
-  targetOffset: bigint,
-  options: Omit<IterateBatchesOptions, "verifyCrc"> = {},
-): number | undefined {
-  for (const { position } of iterateBatches(buf, options)) {
-    const lastOffset =
-      buf.readBigInt64BE(position + BASE_OFFSET_OFFSET) +
-      BigInt(buf.readInt32BE(position + LAST_OFFSET_DELTA_OFFSET));
-    if (lastOffset >= targetOffset) return position;
-  }
-  return undefined;
 }

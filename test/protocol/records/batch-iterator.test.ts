@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { isKrillError } from "../../../src/errors.js";
-import { CRC_OFFSET, readBatchHeader } from "../../../src/protocol/records/batch-header.js";
 import {
-  type BatchSlice,
-  findBatchPosition,
+  ATTR_TIMESTAMP_TYPE_MASK,
+  ATTRIBUTES_OFFSET,
+  CRC_OFFSET,
+  readBatchHeader,
+} from "../../../src/protocol/records/batch-header.js";
+import {
   isBatchCrcValid,
   iterateBatches,
   probeBatch,
-  scanValidPrefix,
+  writeBatchCrc,
 } from "../../../src/protocol/records/batch-iterator.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
 
@@ -87,61 +90,25 @@ describe("iterateBatches", () => {
   });
 });
 
-describe("findBatchPosition", () => {
-  it("finds the batch holding or following an offset from headers alone", () => {
-    const a = batch(10n, 3); // 10..12
-    const b = batch(13n, 2); // 13..14
-    const c = batch(20n, 1); // 20 (a gap, as after compaction)
-    const buf = Buffer.concat([a, b, c]);
-    expect(findBatchPosition(buf, 0n)).toBe(0);
-    expect(findBatchPosition(buf, 12n)).toBe(0);
-    expect(findBatchPosition(buf, 13n)).toBe(a.length);
-    expect(findBatchPosition(buf, 15n)).toBe(a.length + b.length);
-    expect(findBatchPosition(buf, 20n)).toBe(a.length + b.length);
-    expect(findBatchPosition(buf, 21n)).toBeUndefined();
-    expect(findBatchPosition(buf, 14n, { start: a.length })).toBe(a.length);
-  });
-});
-
-describe("scanValidPrefix", () => {
-  it("stops at a torn tail with the valid bytes before it", () => {
-    const a = batch(0n, 3);
+describe("batch CRC helpers", () => {
+  it("check the CRC over attributes..end, as Kafka computes it", () => {
     const b = batch(3n, 3);
-    const seen: BatchSlice[] = [];
-    const result = scanValidPrefix(Buffer.concat([a, b]).subarray(0, a.length + 20), {
-      onBatch: (s) => seen.push(s),
-    });
-    expect(result).toMatchObject({ validBytes: a.length, batchCount: 1, stop: "incomplete" });
-    expect(seen).toEqual([{ position: 0, sizeBytes: a.length }]);
-  });
-
-  it("stops at a batch whose CRC fails", () => {
-    const a = batch(0n, 3);
-    const b = batch(3n, 3);
+    expect(isBatchCrcValid(b, 0, b.length)).toBe(true);
     b.writeUInt32BE((b.readUInt32BE(CRC_OFFSET) + 1) >>> 0, CRC_OFFSET);
     expect(isBatchCrcValid(b, 0, b.length)).toBe(false);
-    const result = scanValidPrefix(Buffer.concat([a, b, batch(6n, 1)]));
-    expect(result).toMatchObject({ validBytes: a.length, batchCount: 1, stop: "corrupt" });
+    // The CRC does not cover baseOffset or partitionLeaderEpoch, which the broker rewrites.
+    const rewritten = batch(3n, 3);
+    rewritten.writeBigInt64BE(1000n, 0);
+    rewritten.writeInt32BE(7, 12);
+    expect(isBatchCrcValid(rewritten, 0, rewritten.length)).toBe(true);
   });
 
-  it("covers the whole buffer when every batch is valid", () => {
-    const buf = Buffer.concat([batch(0n, 1), batch(1n, 2)]);
-    expect(scanValidPrefix(buf)).toEqual({ validBytes: buf.length, batchCount: 2, stop: "end" });
-  });
-
-  it("never throws on random garbage and never claims more than the buffer", () => {
-    let seed = 12345;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed;
-    };
-    const good = Buffer.concat([batch(0n, 2), batch(2n, 2)]);
-    for (let round = 0; round < 2000; round++) {
-      const buf = Buffer.from(good);
-      const flips = 1 + (rand() % 4);
-      for (let f = 0; f < flips; f++) buf[rand() % buf.length] = rand() & 0xff;
-      const result = scanValidPrefix(buf.subarray(0, rand() % (buf.length + 1)));
-      expect(result.validBytes).toBeLessThanOrEqual(buf.length);
-    }
+  it("writeBatchCrc repairs the CRC after a covered field changes", () => {
+    const b = batch(0n, 2);
+    b.writeInt16BE(b.readInt16BE(ATTRIBUTES_OFFSET) | ATTR_TIMESTAMP_TYPE_MASK, ATTRIBUTES_OFFSET);
+    expect(isBatchCrcValid(b, 0, b.length)).toBe(false);
+    writeBatchCrc(b, 0, b.length);
+    expect(isBatchCrcValid(b, 0, b.length)).toBe(true);
+    expect([...iterateBatches(b, { verifyCrc: true })]).toEqual([{ position: 0, sizeBytes: b.length }]);
   });
 });
