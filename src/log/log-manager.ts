@@ -59,8 +59,24 @@ export interface LogManagerOptions {
   cleaner?: Partial<CleanerOptions> & { enable?: boolean };
 }
 
+/**
+ * What startup found, told apart as Kafka's LogManager.loadLogs does for each log dir:
+ * - "empty": no partition logs to load (a first start, or a broker that never held a partition).
+ *   There is nothing to recover, so the clean-shutdown marker, present or not, says nothing.
+ * - "clean": every log dir holding partition logs had `.kafka_cleanshutdown`.
+ * - "unclean": some log dir held partition logs but no marker; their segments after the recovery
+ *   point were validated and repaired.
+ */
+export type LogDirsState = "empty" | "clean" | "unclean";
+
+const STARTUP_MESSAGES: Record<LogDirsState, string> = {
+  empty: "no partition logs to load: fresh start",
+  clean: "loaded logs",
+  unclean: "loaded logs after unclean shutdown",
+};
+
 export interface StartupReport {
-  hadCleanShutdown: boolean;
+  state: LogDirsState;
   partitions: number;
   segments: number;
   recoveredSegments: number;
@@ -105,15 +121,16 @@ export class LogManager {
   }
 
   /**
-   * Loads every partition directory. After an unclean shutdown (no `.kafka_cleanshutdown`), the
-   * segments after each partition's recovery point are validated and repaired.
+   * Loads every partition directory. After an unclean shutdown (no `.kafka_cleanshutdown` in a
+   * log dir that holds partition logs), the segments after each partition's recovery point are
+   * validated and repaired. The report's `state` says which of the three starts this was.
    */
   startup(): StartupReport {
     if (this.started) throw new KrillError("STATE", "LogManager already started");
     this.started = true;
     const t0 = performance.now();
     const report: StartupReport = {
-      hadCleanShutdown: true,
+      state: "empty",
       partitions: 0,
       segments: 0,
       recoveredSegments: 0,
@@ -125,7 +142,7 @@ export class LogManager {
       fs.mkdirSync(logDir, { recursive: true });
       const markerPath = path.join(logDir, CLEAN_SHUTDOWN_FILE);
       const hadCleanShutdown = fs.existsSync(markerPath);
-      if (!hadCleanShutdown) report.hadCleanShutdown = false;
+      const partitionsBefore = report.partitions;
       const recoveryPoints = this.readCheckpointOrEmpty(path.join(logDir, RECOVERY_POINT_CHECKPOINT_FILE));
       const logStartOffsets = this.readCheckpointOrEmpty(path.join(logDir, LOG_START_OFFSET_CHECKPOINT_FILE));
       for (const entry of fs.readdirSync(logDir, { withFileTypes: true })) {
@@ -156,6 +173,12 @@ export class LogManager {
         if (log.loadReport.problems.length > 0)
           report.repaired.push({ topicPartition: tp, report: log.loadReport });
       }
+      // A dir without partition logs leaves the state as it is: "unclean" wins over "clean",
+      // which wins over "empty".
+      if (report.partitions > partitionsBefore) {
+        if (!hadCleanShutdown) report.state = "unclean";
+        else if (report.state === "empty") report.state = "clean";
+      }
       // From here on a crash is unclean until shutdown writes the marker again.
       fs.rmSync(markerPath, { force: true });
     }
@@ -163,7 +186,7 @@ export class LogManager {
     report.durationMs = performance.now() - t0;
     this.events.info(
       { ...report, repaired: report.repaired.length, logDirs: this.logDirs },
-      report.hadCleanShutdown ? "loaded logs" : "loaded logs after unclean shutdown",
+      STARTUP_MESSAGES[report.state],
     );
     return report;
   }

@@ -66,7 +66,7 @@ function runChild(epoch: number, killDelayMs: number): Promise<RoundResult> {
 function verify(maxAcked: number, seed: number, cleanShutdown: boolean): Promise<number> | number {
   const manager = new LogManager({ logDirs: [logDir], defaultConfig: logConfigFrom(CRASH_TOPIC_CONFIG) });
   const report = manager.startup();
-  expect(report.hadCleanShutdown, `seed ${seed}`).toBe(false);
+  expect(report.state, `seed ${seed}`).toBe("unclean");
   const log = manager.getLog({ topic: "crash", partition: 0 });
   expect(log, `seed ${seed}`).toBeDefined();
   const end = log!.logEndOffset;

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { logConfigFrom } from "../../src/log/config.js";
-import { LogManager } from "../../src/log/log-manager.js";
+import { LogManager, type StartupReport } from "../../src/log/log-manager.js";
 import { ManualClock, parseBatches, simpleBatch, tempDir } from "./helpers.js";
 
 const dirs: string[] = [];
@@ -48,7 +48,7 @@ describe("LogManager", () => {
 
     const lm2 = new LogManager({ logDirs: [logDir] });
     const report = lm2.startup();
-    expect(report).toMatchObject({ hadCleanShutdown: true, partitions: 2, recoveredSegments: 0 });
+    expect(report).toMatchObject({ state: "clean", partitions: 2, recoveredSegments: 0 });
     expect(fs.existsSync(path.join(logDir, ".kafka_cleanshutdown"))).toBe(false);
     expect(lm2.getLog({ topic: "orders", partition: 0 })?.logEndOffset).toBe(3);
     const b2 = lm2.getLog({ topic: "orders", partition: 1 })!;
@@ -68,7 +68,7 @@ describe("LogManager", () => {
     fs.appendFileSync(path.join(logDir, "t-0", "00000000000000000000.log"), Buffer.alloc(33, 7));
     const lm2 = new LogManager({ logDirs: [logDir] });
     const report = lm2.startup();
-    expect(report.hadCleanShutdown).toBe(false);
+    expect(report.state).toBe("unclean");
     expect(report.recoveredSegments).toBe(1);
     expect(report.truncatedBytes).toBe(33);
     expect(report.repaired).toHaveLength(1);
@@ -92,7 +92,7 @@ describe("LogManager", () => {
     lm.pool.closeAll(); // crash
     const lm2 = new LogManager({ logDirs: [logDir], defaultConfig: config });
     const report = lm2.startup();
-    expect(report.hadCleanShutdown).toBe(false);
+    expect(report.state).toBe("unclean");
     expect(report.segments).toBe(segments);
     expect(report.recoveredSegments).toBe(1);
     expect(lm2.getLog({ topic: "rp", partition: 0 })?.logEndOffset).toBe(30);
@@ -223,5 +223,103 @@ describe("LogManager", () => {
     for (const name of foreign) expect(fs.readdirSync(path.join(logDir, name))).toEqual(["marker"]);
     const checkpoint = fs.readFileSync(path.join(logDir, "recovery-point-offset-checkpoint"), "utf8");
     expect(checkpoint).toBe("0\n1\norders 0 0\n");
+  });
+});
+
+describe("LogManager startup state", () => {
+  /** Starts a manager on `logDirs`, returning its report and the messages it logged. */
+  function start(logDirs: string[]): { lm: LogManager; report: StartupReport; messages: string[] } {
+    const messages: string[] = [];
+    const events = {
+      info: (_: object, m: string) => messages.push(m),
+      warn: (_: object, m: string) => messages.push(m),
+    };
+    const lm = new LogManager({ logDirs, events });
+    return { lm, report: lm.startup(), messages };
+  }
+
+  /** Leaves `logDir` as a crash would: a partition with data and no clean-shutdown marker. */
+  function crashWithData(logDir: string): void {
+    const { lm } = start([logDir]);
+    lm.getOrCreateLog({ topic: "t", partition: 0 }).append(simpleBatch(2), leader);
+    lm.pool.closeAll();
+  }
+
+  it("reports a first start in an empty folder as empty, not as an unclean shutdown", async () => {
+    const logDir = newDir();
+    const { lm, report, messages } = start([logDir]);
+    expect(report).toMatchObject({ state: "empty", partitions: 0, recoveredSegments: 0, repaired: [] });
+    expect(messages).toEqual(["no partition logs to load: fresh start"]);
+    await lm.shutdown();
+  });
+
+  it("reports empty when only folders it does not own are there (the metadata log's first start)", async () => {
+    const logDir = newDir();
+    fs.mkdirSync(path.join(logDir, "__cluster_metadata-0"));
+    fs.writeFileSync(path.join(logDir, "meta.properties"), "version=1\n");
+    const { lm, report, messages } = start([logDir]);
+    expect(report.state).toBe("empty");
+    expect(messages).toEqual(["no partition logs to load: fresh start"]);
+    await lm.shutdown();
+  });
+
+  it("reports empty after a crash or a clean shutdown of a broker that held no partition", async () => {
+    const logDir = newDir();
+    start([logDir]).lm.pool.closeAll(); // crash: no marker, no partitions
+    expect(fs.existsSync(path.join(logDir, ".kafka_cleanshutdown"))).toBe(false);
+    const afterCrash = start([logDir]);
+    expect(afterCrash.report.state).toBe("empty");
+    await afterCrash.lm.shutdown();
+    expect(fs.existsSync(path.join(logDir, ".kafka_cleanshutdown"))).toBe(true);
+    const afterClean = start([logDir]);
+    expect(afterClean.report.state).toBe("empty");
+    await afterClean.lm.shutdown();
+  });
+
+  it("reports clean after a clean shutdown", async () => {
+    const logDir = newDir();
+    const first = start([logDir]);
+    first.lm.getOrCreateLog({ topic: "t", partition: 0 }).append(simpleBatch(2), leader);
+    await first.lm.shutdown();
+    const { lm, report, messages } = start([logDir]);
+    expect(report).toMatchObject({ state: "clean", partitions: 1, recoveredSegments: 0 });
+    expect(messages).toEqual(["loaded logs"]);
+    await lm.shutdown();
+  });
+
+  it("reports unclean after a crash with partitions present", async () => {
+    const logDir = newDir();
+    crashWithData(logDir);
+    const { lm, report, messages } = start([logDir]);
+    expect(report).toMatchObject({ state: "unclean", partitions: 1, recoveredSegments: 1 });
+    expect(messages).toEqual(["loaded logs after unclean shutdown"]);
+    expect(lm.getLog({ topic: "t", partition: 0 })?.logEndOffset).toBe(2);
+    await lm.shutdown();
+  });
+
+  it("across log dirs, a crashed dir makes the start unclean and an empty dir changes nothing", async () => {
+    const crashed = newDir();
+    crashWithData(crashed);
+    const unclean = start([crashed, newDir()]);
+    expect(unclean.report.state).toBe("unclean");
+    await unclean.lm.shutdown();
+
+    const cleanDir = newDir();
+    const first = start([cleanDir]);
+    first.lm.getOrCreateLog({ topic: "t", partition: 0 }).append(simpleBatch(2), leader);
+    await first.lm.shutdown();
+    const clean = start([newDir(), cleanDir]);
+    expect(clean.report.state).toBe("clean");
+    await clean.lm.shutdown();
+
+    const crashedAgain = newDir();
+    crashWithData(crashedAgain);
+    const cleanAgain = newDir();
+    const second = start([cleanAgain]);
+    second.lm.getOrCreateLog({ topic: "u", partition: 0 }).append(simpleBatch(1), leader);
+    await second.lm.shutdown();
+    const mixed = start([cleanAgain, crashedAgain]);
+    expect(mixed.report.state).toBe("unclean");
+    await mixed.lm.shutdown();
   });
 });
