@@ -86,7 +86,7 @@ export interface KafkajsRun {
  */
 export function medianRun<T extends { ok: boolean; mbPerSec: number | null; samplesMbPerSec?: number[] }>(
   runs: T[],
-): T {
+): T & { samplesMbPerSec: number[] } {
   if (runs.length === 0) throw new Error("medianRun: no runs");
   const samplesMbPerSec = runs.flatMap((r) => (r.ok && r.mbPerSec !== null ? [r.mbPerSec] : []));
   const failed = runs.find((r) => !r.ok || r.mbPerSec === null);
