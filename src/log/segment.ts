@@ -202,10 +202,6 @@ export class LogSegment {
     this.pool.withFd(this.logPath, (fd) => fs.readSync(fd, buf, 0, length, position));
 
   /**
-   * The first batch whose last offset is >= `offset`, found from the offset index and a header-only
-   * scan of at most about one index interval; undefined if the segment has none.
-   */
-  /**
    * The byte position of the batch a read from `offset` starts at, when a recent read ended exactly
    * there (the common case of a consumer reading on); undefined otherwise.
    */
@@ -214,6 +210,10 @@ export class LogSegment {
     return position !== undefined && position < this.sizeBytes ? position : undefined;
   }
 
+  /**
+   * The first batch whose last offset is >= `offset`, found from the offset index and a header-only
+   * scan of at most about one index interval; undefined if the segment has none.
+   */
   locate(offset: number): BatchInfo | undefined {
     const end = this.sizeBytes;
     // A consumer reading on from where its last read ended starts at a known batch boundary.
