@@ -496,22 +496,6 @@ async function runKafkajs(
   return { ok: true, error: null, records: parsed.records ?? 0, mbPerSec: parsed.mbPerSec ?? null, command };
 }
 
-/** The kafkajs run `sizes.repeats` times (produce runs append to one topic; consume runs read its first records). */
-async function repeatKafkajs(
-  b: RunningBroker,
-  mode: "produce" | "consume",
-  sizes: RunSizes,
-  records: number,
-): Promise<KafkajsRun> {
-  const runs: KafkajsRun[] = [];
-  for (let rep = 0; rep < sizes.repeats; rep++) {
-    const r = await runKafkajs(b, mode, sizes, records, rep);
-    runs.push(r);
-    if (!r.ok) break;
-  }
-  return medianRun(runs);
-}
-
 async function createTopics(b: RunningBroker, specs: string[]): Promise<string | null> {
   const r = await runLogged(
     b.kind,
@@ -549,128 +533,192 @@ function emptyBrokerResults(kind: BrokerKind, version: string): BrokerResults {
   };
 }
 
-let activeBrokerDir: string | null = null;
+/** Folders of the brokers this process has started and not yet stopped (for the signal handler). */
+const activeBrokerDirs = new Set<string>();
 
-async function runBrokerPhase(
-  kind: BrokerKind,
-  version: string,
+interface Phase {
+  res: BrokerResults;
+  broker: RunningBroker | null;
+  dir: string;
+  consecutiveTimeouts: number;
+}
+
+/**
+ * The brokers' phase. Each broker is started on its own while the other is not yet running
+ * (start-up and idle RSS), then the throughput, latency and kafkajs runs alternate between the
+ * brokers, repetition by repetition, in alternating order (Kafka first in odd repetitions, Krill
+ * first in even ones): the machine drifts over minutes (page-cache and memory state of this VM,
+ * other tenants), and a broker measured a quarter of an hour after the other would carry that
+ * drift in its ratio. The broker not under load stays up and idle meanwhile (Kafka idles at about
+ * 3% of one core, Krill at about 0%).
+ */
+async function runBrokerPhases(
+  kinds: { kind: BrokerKind; version: string }[],
   sizes: RunSizes,
   producers: ProducerWorkload[],
   consumers: ConsumerWorkload[],
-  latencyMaxRate: (current: BrokerResults) => number,
-): Promise<BrokerResults> {
+): Promise<BrokerResults[]> {
   const phaseStarted = performance.now();
-  const res = emptyBrokerResults(kind, version);
-  const dir = join(outDir, "run", kind);
-  log(`${kind}: starting`);
-  activeBrokerDir = dir;
-  const started = await startBroker(root, kind, dir, process.env);
-  if ("error" in started) {
-    res.startError = started.error;
-    log(`${kind}: did not start: ${started.error}`);
-    activeBrokerDir = null;
-    return finishPhase(res, phaseStarted);
-  }
-  const b = started;
-  res.started = true;
-  res.startupMs = b.startupMs;
-  log(`${kind}: up at ${b.bootstrap} (pid ${b.pid}), ${b.startupMs} ms from process start to Metadata`);
+  const phases: Phase[] = [];
   try {
-    await new Promise((r) => setTimeout(r, sizes.idleSettleMs));
-    res.idleRssBytes = readRssBytes(b.pid);
-    log(`${kind}: idle RSS ${((res.idleRssBytes ?? 0) / 1048576).toFixed(1)} MiB`);
-
+    for (const { kind, version } of kinds) {
+      const res = emptyBrokerResults(kind, version);
+      const dir = join(outDir, "run", kind);
+      const phase: Phase = { res, broker: null, dir, consecutiveTimeouts: 0 };
+      phases.push(phase);
+      log(`${kind}: starting`);
+      activeBrokerDirs.add(dir);
+      const started = await startBroker(root, kind, dir, process.env);
+      if ("error" in started) {
+        res.startError = started.error;
+        log(`${kind}: did not start: ${started.error}`);
+        activeBrokerDirs.delete(dir);
+        continue;
+      }
+      phase.broker = started;
+      res.started = true;
+      res.startupMs = started.startupMs;
+      log(
+        `${kind}: up at ${started.bootstrap} (pid ${started.pid}), ${started.startupMs} ms from process start to Metadata`,
+      );
+      await new Promise((r) => setTimeout(r, sizes.idleSettleMs));
+      res.idleRssBytes = readRssBytes(started.pid);
+      log(`${kind}: idle RSS ${((res.idleRssBytes ?? 0) / 1048576).toFixed(1)} MiB`);
+    }
     const topicSpecs = [
       ...producers.map((w) => `${topicFor(w)}:${w.partitions}`),
       `${LATENCY_TOPIC}:1`,
       `${E2E_TOPIC}:1`,
       `${KAFKAJS_TOPIC}:8`,
     ];
-    res.topicsError = await createTopics(b, topicSpecs);
-    if (res.topicsError) log(`${kind}: creating topics failed: ${res.topicsError}`);
-
-    let consecutiveTimeouts = 0;
-    for (const w of producers) {
-      if (!alive(b.pid)) {
-        res.producer.push(skippedProducer(w, `${kind} is no longer running`));
-        continue;
-      }
-      if (consecutiveTimeouts >= CONSECUTIVE_TIMEOUTS_MAX) {
-        res.producer.push(
-          skippedProducer(w, `skipped after ${consecutiveTimeouts} runs in a row hit their time limit`),
-        );
-        continue;
-      }
-      // Repetitions write to the same topic: the consumer runs read its first records.
-      const runs: ProducerRun[] = [];
+    for (const p of phases) {
+      if (!p.broker) continue;
+      p.res.topicsError = await createTopics(p.broker, topicSpecs);
+      if (p.res.topicsError) log(`${p.res.broker}: creating topics failed: ${p.res.topicsError}`);
+    }
+    const running = () => phases.filter((p) => p.broker !== null);
+    /** Runs `once` on every running broker, `sizes.repeats` times, alternating the order. */
+    const interleaved = async <T>(
+      label: string,
+      once: (p: Phase, b: RunningBroker, rep: number) => Promise<T | null>,
+      ok: (r: T) => boolean,
+    ): Promise<Map<Phase, T[]>> => {
+      const runs = new Map<Phase, T[]>(running().map((p) => [p, []]));
       for (let rep = 0; rep < sizes.repeats; rep++) {
-        log(`${kind}: produce ${w.id} (run ${rep + 1} of ${sizes.repeats})`);
-        const r = await runProducerWorkload(b, w, sizes, rep);
-        runs.push(r);
-        log(
-          `${kind}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s, p99 ${r.latencyMsP99} ms` : `FAILED: ${r.error}`}`,
-        );
-        if (!r.ok) break;
+        const order = rep % 2 === 0 ? running() : running().reverse();
+        for (const p of order) {
+          const done = runs.get(p)!;
+          // A failed repetition ends that broker's runs of this workload (it is the result).
+          if (done.length > 0 && !ok(done.at(-1)!)) continue;
+          log(`${p.res.broker}: ${label} (run ${rep + 1} of ${sizes.repeats})`);
+          const r = await once(p, p.broker!, rep);
+          if (r !== null) done.push(r);
+        }
       }
-      const r = medianRun(runs);
-      consecutiveTimeouts = r.error?.includes("time limit") ? consecutiveTimeouts + 1 : 0;
-      res.producer.push(r);
+      return runs;
+    };
+
+    for (const w of producers) {
+      const runs = await interleaved<ProducerRun>(
+        `produce ${w.id}`,
+        async (p, b, rep) => {
+          if (!alive(b.pid)) return skippedProducer(w, `${p.res.broker} is no longer running`);
+          if (p.consecutiveTimeouts >= CONSECUTIVE_TIMEOUTS_MAX)
+            return skippedProducer(
+              w,
+              `skipped after ${p.consecutiveTimeouts} runs in a row hit their time limit`,
+            );
+          // Repetitions write to the same topic: the consumer runs read its first records.
+          const r = await runProducerWorkload(b, w, sizes, rep);
+          log(
+            `${p.res.broker}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s, p99 ${r.latencyMsP99} ms` : `FAILED: ${r.error}`}`,
+          );
+          return r;
+        },
+        (r) => r.ok,
+      );
+      for (const [p, list] of runs) {
+        const r = medianRun(list);
+        p.consecutiveTimeouts = r.error?.includes("time limit") ? p.consecutiveTimeouts + 1 : 0;
+        p.res.producer.push(r);
+      }
     }
     for (const w of consumers) {
-      const source = res.producer.find((p) => p.workload.id === w.sourceId);
-      if (!alive(b.pid)) {
-        res.consumer.push(skippedConsumer(w, `${kind} is no longer running`));
-        continue;
-      }
-      const runs: ConsumerRun[] = [];
-      for (let rep = 0; rep < sizes.repeats; rep++) {
-        log(`${kind}: consume ${w.id} (run ${rep + 1} of ${sizes.repeats})`);
-        const r = await runConsumerWorkload(b, w, source?.ok ? source.records : 0, sizes, rep);
-        runs.push(r);
-        log(`${kind}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s` : `FAILED: ${r.error}`}`);
-        if (!r.ok) break;
-      }
-      res.consumer.push(medianRun(runs));
+      const runs = await interleaved<ConsumerRun>(
+        `consume ${w.id}`,
+        async (p, b, rep) => {
+          if (!alive(b.pid)) return skippedConsumer(w, `${p.res.broker} is no longer running`);
+          const source = p.res.producer.find((x) => x.workload.id === w.sourceId);
+          const r = await runConsumerWorkload(b, w, source?.ok ? source.records : 0, sizes, rep);
+          log(`${p.res.broker}:   ${r.ok ? `${r.mbPerSec!.toFixed(1)} MB/s` : `FAILED: ${r.error}`}`);
+          return r;
+        },
+        (r) => r.ok,
+      );
+      for (const [p, list] of runs) p.res.consumer.push(medianRun(list));
     }
     // The goal's load (50% of Kafka's maximum) and a light one (10%): on a busy machine the maximum
     // measured a minute earlier may no longer be there, and then 50% queues in both brokers.
+    const kafkaBase = phases
+      .find((p) => p.res.broker === "kafka")
+      ?.res.producer.find((x) => x.workload.id === latencyBase().id);
+    const maxRate =
+      kafkaBase?.ok && kafkaBase.recordsPerSec
+        ? kafkaBase.recordsPerSec
+        : LATENCY_FALLBACK_MAX_RECORDS_PER_SEC;
     for (const [share, label] of [
       [LATENCY_LOAD_SHARE, "half"],
       [LATENCY_LIGHT_LOAD_SHARE, "light"],
     ] as const) {
-      if (!alive(b.pid)) break;
-      const rate = Math.max(1, Math.floor(latencyMaxRate(res) * share));
-      log(`${kind}: latency at ${rate} records/s (${share * 100}% of Kafka's maximum)`);
-      const r = await runLatency(b, rate, sizes, label);
-      if (label === "half") res.latency = r;
-      else res.latencyLight = r;
-      const e = r.e2e;
-      log(
-        `${kind}:   ${r.ok ? `produce p99 ${e.produceUs?.p99} us, end-to-end p99 ${e.endToEndUs?.p99} us` : `FAILED: ${r.error}`}`,
-      );
+      const rate = Math.max(1, Math.floor(maxRate * share));
+      for (const p of running()) {
+        const b = p.broker!;
+        if (!alive(b.pid)) continue;
+        log(`${p.res.broker}: latency at ${rate} records/s (${share * 100}% of Kafka's maximum)`);
+        const r = await runLatency(b, rate, sizes, label);
+        if (label === "half") p.res.latency = r;
+        else p.res.latencyLight = r;
+        const e = r.e2e;
+        log(
+          `${p.res.broker}:   ${r.ok ? `produce p99 ${e.produceUs?.p99} us, end-to-end p99 ${e.endToEndUs?.p99} us` : `FAILED: ${r.error}`}`,
+        );
+      }
     }
-    if (alive(b.pid)) {
-      log(`${kind}: kafkajs produce and consume`);
-      res.kafkajsProduce = await repeatKafkajs(b, "produce", sizes, sizes.kafkajsRecords);
-      res.kafkajsConsume = await repeatKafkajs(
-        b,
-        "consume",
-        sizes,
-        res.kafkajsProduce.ok ? res.kafkajsProduce.records : 0,
-      );
+    const jsProduce = await interleaved<KafkajsRun>(
+      "kafkajs produce",
+      (_p, b, rep) =>
+        alive(b.pid) ? runKafkajs(b, "produce", sizes, sizes.kafkajsRecords, rep) : Promise.resolve(null),
+      (r) => r.ok,
+    );
+    for (const [p, list] of jsProduce) if (list.length > 0) p.res.kafkajsProduce = medianRun(list);
+    const jsConsume = await interleaved<KafkajsRun>(
+      "kafkajs consume",
+      (p, b, rep) =>
+        alive(b.pid)
+          ? runKafkajs(b, "consume", sizes, p.res.kafkajsProduce?.ok ? p.res.kafkajsProduce.records : 0, rep)
+          : Promise.resolve(null),
+      (r) => r.ok,
+    );
+    for (const [p, list] of jsConsume) if (list.length > 0) p.res.kafkajsConsume = medianRun(list);
+    for (const p of running()) {
+      const r = p.res;
       log(
-        `${kind}:   kafkajs produce ${res.kafkajsProduce.mbPerSec?.toFixed(1) ?? res.kafkajsProduce.error}, consume ${res.kafkajsConsume.mbPerSec?.toFixed(1) ?? res.kafkajsConsume.error}`,
+        `${r.broker}:   kafkajs produce ${r.kafkajsProduce?.mbPerSec?.toFixed(1) ?? r.kafkajsProduce?.error}, consume ${r.kafkajsConsume?.mbPerSec?.toFixed(1) ?? r.kafkajsConsume?.error}`,
       );
+      if (!alive(p.broker!.pid))
+        log(`${r.broker}: the broker process exited during the run (see ${p.dir}/broker.out)`);
     }
-    if (!alive(b.pid)) log(`${kind}: the broker process exited during the run (see ${dir}/broker.out)`);
   } finally {
-    log(`${kind}: stopping`);
-    await stopBroker(root, dir);
-    activeBrokerDir = null;
-    // Keep the broker's console output, drop its data: the full matrix writes tens of GB.
-    rmSync(join(dir, "data"), { recursive: true, force: true });
+    for (const p of phases) {
+      if (!activeBrokerDirs.has(p.dir)) continue;
+      log(`${p.res.broker}: stopping`);
+      await stopBroker(root, p.dir);
+      activeBrokerDirs.delete(p.dir);
+      // Keep the broker's console output, drop its data: the full matrix writes tens of GB.
+      rmSync(join(p.dir, "data"), { recursive: true, force: true });
+    }
   }
-  return finishPhase(res, phaseStarted);
+  return phases.map((p) => finishPhase(p.res, phaseStarted));
 }
 
 function finishPhase(res: BrokerResults, phaseStarted: number): BrokerResults {
@@ -720,11 +768,11 @@ async function profileKrill(sizes: RunSizes): Promise<ProfileResult> {
   mkdirSync(profDir, { recursive: true });
   const env = { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` };
   log("krill: starting under --cpu-prof");
-  activeBrokerDir = dir;
+  activeBrokerDirs.add(dir);
   const started = await startBroker(root, "krill", dir, env);
   const failed = (error: string): ProfileResult => ({ ...emptyProfile(error), workload });
   if ("error" in started) {
-    activeBrokerDir = null;
+    activeBrokerDirs.delete(dir);
     return failed(started.error);
   }
   let fromMs = 0;
@@ -746,7 +794,7 @@ async function profileKrill(sizes: RunSizes): Promise<ProfileResult> {
     if (!c.ok) log(`krill profile: consumer run failed: ${c.error}`);
   } finally {
     await stopBroker(root, dir);
-    activeBrokerDir = null;
+    activeBrokerDirs.delete(dir);
     rmSync(join(dir, "data"), { recursive: true, force: true });
   }
   const pid = started.pid;
@@ -848,21 +896,16 @@ async function main(): Promise<void> {
     );
   }
   const kinds: BrokerKind[] = options.only ? [options.only] : ["kafka", "krill"];
-  // Kafka runs first, so its own phase uses its maximum and Krill's phase reuses that figure.
-  const latencyMaxRate = (current: BrokerResults): number => {
-    const base = latencyBase().id;
-    const kafkaPhase =
-      current.broker === "kafka" ? current : results.brokers.find((b) => b.broker === "kafka");
-    const kafka = kafkaPhase?.producer.find((p) => p.workload.id === base);
-    if (kafka?.ok && kafka.recordsPerSec) return kafka.recordsPerSec;
-    return LATENCY_FALLBACK_MAX_RECORDS_PER_SEC;
-  };
-  for (const kind of kinds) {
-    const version =
-      kind === "kafka" ? `Apache Kafka ${kafkaVersion}` : `Krill ${results.environment.krillCommit}`;
-    results.brokers.push(await runBrokerPhase(kind, version, sizes, producers, consumers, latencyMaxRate));
-    writeFileSync(resultsPath, JSON.stringify(results, null, 2));
-  }
+  results.brokers = await runBrokerPhases(
+    kinds.map((kind) => ({
+      kind,
+      version: kind === "kafka" ? `Apache Kafka ${kafkaVersion}` : `Krill ${results.environment.krillCommit}`,
+    })),
+    sizes,
+    producers,
+    consumers,
+  );
+  writeFileSync(resultsPath, JSON.stringify(results, null, 2));
   const krill = results.brokers.find((b) => b.broker === "krill");
   if (options.profile && krill?.producer.some((p) => p.ok)) {
     results.profile = await profileKrill(sizes);
@@ -882,7 +925,7 @@ async function main(): Promise<void> {
 
 async function cleanUp(): Promise<void> {
   killAllChildren();
-  if (activeBrokerDir) await stopBroker(root, activeBrokerDir);
+  for (const dir of activeBrokerDirs) await stopBroker(root, dir);
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

@@ -64,7 +64,7 @@ function samples(r: { samplesMbPerSec?: number[] } | null | undefined): string {
 function repeatsText(s: BenchResults["sizes"]): string {
   const n = s.repeats ?? 1;
   return n > 1
-    ? ` Each workload runs ${n} times on each broker, one run after the other; the table shows the median run (MB/s and the columns after it) and lists every run's MB/s in run order.`
+    ? ` Each workload runs ${n} times on each broker, the brokers taking turns run by run (Kafka then Krill, then Krill then Kafka, and so on), so that both meet the machine in the same state; the table shows each broker's median run (MB/s and the columns after it) and lists every run's MB/s in run order.`
     : "";
 }
 
@@ -507,7 +507,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   out.push(`- Krill at ${env.krillCommit}, Node ${env.node}`);
   out.push(`- kafkajs ${env.kafkajsVersion}`);
   out.push(
-    "- Both brokers are started by `compat-tests/broker.sh start kafka|krill` (Kafka: `-Xms256m -Xmx1g -XX:+UseG1GC`, data under `bench/out/run/<broker>/data` on the same disk), one after the other; no fsync per message on either (Kafka's default `log.flush.interval.messages`), replication factor 1.",
+    "- Both brokers are started by `compat-tests/broker.sh start kafka|krill` (Kafka: `-Xms256m -Xmx1g -XX:+UseG1GC`, data under `bench/out/run/<broker>/data` on the same disk), one after the other, then both kept running while the load generators take turns between them (the broker not under load idles: Kafka at about 3% of one core, Krill at about 0%); no fsync per message on either (Kafka's default `log.flush.interval.messages`), replication factor 1.",
   );
   out.push(
     `- Every topic is created with replication factor 1 and \`segment.bytes=${SEGMENT_BYTES}\` (Kafka's default) through the admin API (\`bench/src/create-topics.ts\`).`,
