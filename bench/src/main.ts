@@ -496,6 +496,20 @@ async function runKafkajs(
   return { ok: true, error: null, records: parsed.records ?? 0, mbPerSec: parsed.mbPerSec ?? null, command };
 }
 
+/** Deletes topics no later run reads (see delete-topics.ts); returns an error message or null. */
+async function deleteTopics(b: RunningBroker, topics: string[]): Promise<string | null> {
+  const r = await runLogged(
+    b.kind,
+    `delete-${topics[0]}`,
+    "tsx",
+    [join(root, "bench/src/delete-topics.ts"), b.bootstrap, ...topics],
+    TOPIC_CREATE_TIMEOUT_MS,
+  );
+  const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  if (r.code !== 0 || !line) return failureReason(r, "delete-topics");
+  return (JSON.parse(line.slice(7)) as { error: string | null }).error;
+}
+
 async function createTopics(b: RunningBroker, specs: string[]): Promise<string | null> {
   const r = await runLogged(
     b.kind,
@@ -641,6 +655,12 @@ async function runBrokerPhases(
         const r = medianRun(list);
         p.consecutiveTimeouts = r.error?.includes("time limit") ? p.consecutiveTimeouts + 1 : 0;
         p.res.producer.push(r);
+        // Both brokers keep their data until the end, and the full matrix writes about 47 GB to
+        // each: a topic no consumer run reads goes as soon as its runs are done.
+        if (!consumers.some((c) => c.sourceId === w.id) && alive(p.broker!.pid)) {
+          const error = await deleteTopics(p.broker!, [topicFor(w)]);
+          if (error) log(`${p.res.broker}: deleting ${topicFor(w)} failed: ${error}`);
+        }
       }
     }
     for (const w of consumers) {
@@ -849,6 +869,13 @@ async function main(): Promise<void> {
   const resultsPath = join(outDir, "results.json");
   if (options.reportOnly) {
     const results = JSON.parse(readFileSync(resultsPath, "utf8")) as BenchResults;
+    // The profile's tables come from the raw .cpuprofile when it is still there, so a change to
+    // the summary (such as naming bundled frames through the source map) reaches RESULTS.md.
+    const p = results.profile;
+    if (p?.ok && p.profilePath && existsSync(p.profilePath)) {
+      results.profile = { ...summariseProfile(p.profilePath, root, p.fromMs), workload: p.workload };
+      writeFileSync(resultsPath, JSON.stringify(results, null, 2));
+    }
     writeReport(results, root);
     return;
   }

@@ -3,13 +3,17 @@
 // garbage collection, idle). Self time is the sum of the sample intervals whose leaf frame is the
 // function; percentages are of the busy time (everything but "(idle)"), so an idle-heavy run still
 // shows what the CPU did while it worked.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ProfileHotSpot, ProfileResult } from "./results.js";
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber?: number;
 }
 
 interface ProfileNode {
@@ -26,6 +30,56 @@ interface CpuProfile {
 
 const TOP_COUNT = 20;
 const PROFILE_BYTES_MAX = 512 << 20;
+const SOURCE_MAP_BYTES_MAX = 64 << 20;
+
+/**
+ * Maps frames of a bundled file (bin/krill runs dist/krill.mjs, one file) back to the source they
+ * came from through the bundle's source map (`FILE.map` beside it), so the report names
+ * src/server/produce/produce.ts:123 instead of dist/krill.mjs:5325. Frames of files without a map,
+ * and positions the map does not cover, are kept as they are.
+ */
+export class FrameMapper {
+  readonly #maps = new Map<string, { map: SourceMap; dir: string } | null>();
+
+  map(frame: CallFrame): CallFrame {
+    if (!frame.url.startsWith("file://") || !frame.url.endsWith(".mjs")) return frame;
+    const entry = this.#load(frame.url);
+    if (!entry) return frame;
+    const found = entry.map.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as {
+      originalSource?: string;
+      originalLine?: number;
+    };
+    if (!found.originalSource || found.originalLine === undefined) return frame;
+    const source = found.originalSource.startsWith("file://")
+      ? fileURLToPath(found.originalSource)
+      : resolve(entry.dir, found.originalSource);
+    return {
+      functionName: frame.functionName,
+      url: pathToFileURL(source).href,
+      lineNumber: found.originalLine,
+      columnNumber: 0,
+    };
+  }
+
+  #load(url: string): { map: SourceMap; dir: string } | null {
+    const cached = this.#maps.get(url);
+    if (cached !== undefined) return cached;
+    let entry: { map: SourceMap; dir: string } | null = null;
+    try {
+      const file = fileURLToPath(url);
+      const mapFile = `${file}.map`;
+      if (existsSync(mapFile)) {
+        const text = readFileSync(mapFile, "utf8");
+        if (text.length <= SOURCE_MAP_BYTES_MAX)
+          entry = { map: new SourceMap(JSON.parse(text)), dir: dirname(mapFile) };
+      }
+    } catch {
+      entry = null;
+    }
+    this.#maps.set(url, entry);
+    return entry;
+  }
+}
 
 function isCpuProfile(v: unknown): v is CpuProfile {
   const o = v as Partial<CpuProfile> | null;
@@ -70,12 +124,17 @@ export interface ProfileSummary {
  * Summarises the samples taken from `fromMs` after the profile began (to leave out start-up: module
  * loading and compilation would otherwise dominate a short run).
  */
-export function summariseCpuProfile(profile: unknown, root: string, fromMs = 0): ProfileSummary {
+export function summariseCpuProfile(
+  profile: unknown,
+  root: string,
+  fromMs = 0,
+  mapper: FrameMapper = new FrameMapper(),
+): ProfileSummary {
   if (!isCpuProfile(profile)) throw new Error("not a V8 CPU profile (nodes, samples, timeDeltas)");
   const byId = new Map<number, ProfileNode>();
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) {
-    byId.set(n.id, n);
+    byId.set(n.id, { ...n, callFrame: mapper.map(n.callFrame) });
     for (const c of n.children ?? []) parentOf.set(c, n.id);
   }
   const krillCallerOf = (leaf: ProfileNode): string => {

@@ -460,7 +460,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   else if (!p.ok) out.push(`Not available: ${p.error}`);
   else {
     out.push(
-      `\`node --cpu-prof\` on the Krill process during: ${p.workload}. The first ${fmt(p.fromMs / 1000, 1)} s (start-up and topic creation) are left out; ${fmt(p.totalMs / 1000, 1)} s sampled after that, ${fmt(p.busyMs / 1000, 1)} s of it busy; percentages are of busy (non-idle) time. Profile: \`${p.profilePath?.replace(/^.*\/bench\//, "bench/")}\` (open in Chrome DevTools or speedscope; \`tsx bench/src/profile.ts FILE . ${Math.round(p.fromMs)}\` prints these tables).`,
+      `\`node --cpu-prof\` on the Krill process during: ${p.workload}. The first ${fmt(p.fromMs / 1000, 1)} s (start-up and topic creation) are left out; ${fmt(p.totalMs / 1000, 1)} s sampled after that, ${fmt(p.busyMs / 1000, 1)} s of it busy; percentages are of busy (non-idle) time; frames of the one-file bundle Krill runs (\`dist/krill.mjs\`) are named by the source file and line they came from, through the bundle's source map. Profile: \`${p.profilePath?.replace(/^.*\/bench\//, "bench/")}\` (open in Chrome DevTools or speedscope; \`tsx bench/src/profile.ts FILE . ${Math.round(p.fromMs)}\` prints these tables).`,
     );
     out.push("");
     out.push(

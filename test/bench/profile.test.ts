@@ -69,3 +69,67 @@ describe("CPU profile summary", () => {
     expect(categoryOf(frame("x", "file:///elsewhere/x.js"), ROOT)).toBe("other");
   });
 });
+
+describe("CPU profile of the one-file bundle", () => {
+  it("names the source file and line a bundled frame came from, through the bundle's source map", async () => {
+    const { mkdtempSync, writeFileSync, mkdirSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { buildSync } = await import("esbuild");
+    const root = mkdtempSync(join(tmpdir(), "krill-profile-map-"));
+    try {
+      mkdirSync(join(root, "src"));
+      mkdirSync(join(root, "dist"));
+      // Two modules, so that the bundle's line numbers differ from both sources'.
+      writeFileSync(
+        join(root, "src/a.ts"),
+        "export function first(n: number): number {\n  return n + 1;\n}\n",
+      );
+      writeFileSync(
+        join(root, "src/main.ts"),
+        'import { first } from "./a.js";\n\n\nexport function produce(n: number): number {\n  return first(n) * 2;\n}\n',
+      );
+      buildSync({
+        entryPoints: [join(root, "src/main.ts")],
+        bundle: true,
+        format: "esm",
+        outfile: join(root, "dist/krill.mjs"),
+        sourcemap: "external",
+        logLevel: "silent",
+      });
+      const { readFileSync } = await import("node:fs");
+      const lines = readFileSync(join(root, "dist/krill.mjs"), "utf8").split("\n");
+      const line = lines.findIndex((l) => l.includes("function produce"));
+      expect(line).toBeGreaterThanOrEqual(0);
+      const column = lines[line]!.indexOf("function produce");
+      const url = `file://${root}/dist/krill.mjs`;
+      const profile = {
+        nodes: [
+          { id: 1, callFrame: frame("(root)"), children: [2] },
+          { id: 2, callFrame: { ...frame("produce", url, line), columnNumber: column } },
+        ],
+        samples: [2],
+        timeDeltas: [1000],
+      };
+      const s = summariseCpuProfile(profile, root);
+      // Line 4 of src/main.ts (1-based), in the Krill category, and charged to itself as caller.
+      expect(s.top[0]?.frame).toBe("src/main.ts:4 produce");
+      expect(s.categories).toEqual([{ name: "Krill (src/)", selfPercent: 100 }]);
+      expect(s.byKrillCaller[0]?.frame).toBe("src/main.ts:4 produce");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a bundled frame as it is when the bundle has no source map", () => {
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame("(root)"), children: [2] },
+        { id: 2, callFrame: frame("produce", "file:///nowhere/dist/krill.mjs", 99) },
+      ],
+      samples: [2],
+      timeDeltas: [1000],
+    };
+    expect(summariseCpuProfile(profile, "/nowhere").top[0]?.frame).toBe("dist/krill.mjs:100 produce");
+  });
+});
