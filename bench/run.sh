@@ -4,6 +4,7 @@
 #       --records N: N records per producer workload instead of the mode's size (a fast end-to-end
 #       check of the full matrix: bench/run.sh --records 20000)
 #   bench/run.sh --report-only     regenerate bench/RESULTS.md and bench/results.png from bench/out/results.json
+#   bench/run.sh --machine-only    measure the machine's limits again into bench/out/results.json (noted as such)
 # Needs the compat suite's dependencies (Java 17+, the Kafka jars resolved by
 # scripts/install-compat-deps.sh) and gnuplot for the plot (installed here from apt when missing).
 # Results: bench/out/results.json (raw), bench/RESULTS.md, bench/results.png; tool output under

@@ -293,7 +293,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   out.push(brokerStatus(kafka, "Apache Kafka"));
   out.push(brokerStatus(krill, "Krill"));
   out.push("");
-  out.push("## Machine limits (same run)");
+  out.push(m.note ? "## Machine limits" : "## Machine limits (same run)");
   out.push("");
   out.push(
     table(
@@ -318,6 +318,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
     ),
   );
   if (m.errors.length) out.push(`\nNot measured: ${m.errors.join("; ")}`);
+  if (m.note) out.push(`\n${m.note}`);
   out.push("");
 
   const prodNotes = new Notes();

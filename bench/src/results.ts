@@ -124,6 +124,8 @@ export interface MachineLimits {
   diskScratchBytes: number;
   tcpLoopbackMbPerSec: number | null;
   errors: string[];
+  /** Set when the limits were measured separately from the brokers' runs (`--machine-only`): when and why. */
+  note?: string;
   commands: string[];
 }
 

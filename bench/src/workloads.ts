@@ -69,7 +69,8 @@ export const FULL_SIZES: RunSizes = {
   consumerIdleMs: 10_000,
   latencyDurationS: 15,
   kafkajsRecords: 200_000,
-  diskScratchBytes: 2048 << 20,
+  // 2 GiB: not `2048 << 20`, which overflows int32 to a negative size (a 1 MiB dd until 10:15).
+  diskScratchBytes: 2 * 1024 * 1024 * 1024,
   tcpDurationS: 10,
   idleSettleMs: 10_000,
   repeats: 3,

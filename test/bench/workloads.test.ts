@@ -40,3 +40,16 @@ describe("benchmark workloads", () => {
     }
   });
 });
+
+describe("run sizes", () => {
+  it("are positive safe integers in both modes (2048 << 20 once overflowed to a negative scratch size)", async () => {
+    const { FULL_SIZES, QUICK_SIZES } = await import("../../bench/src/workloads.js");
+    for (const sizes of [QUICK_SIZES, FULL_SIZES]) {
+      for (const [key, value] of Object.entries(sizes)) {
+        if (typeof value !== "number") continue;
+        expect(Number.isSafeInteger(value) && value > 0, `${sizes.mode}.${key} = ${value}`).toBe(true);
+      }
+    }
+    expect(FULL_SIZES.diskScratchBytes).toBe(2 * 1024 ** 3);
+  });
+});
