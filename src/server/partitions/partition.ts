@@ -65,6 +65,13 @@ export interface PartitionEvents {
   warn(fields: object, message: string): void;
 }
 
+/**
+ * A failing log fails every produce that reaches the partition (a full disk: each retry of each
+ * producer), so after the first failure, which is logged with its error, further ones are logged
+ * at most once per this interval, with how many there were since.
+ */
+export const APPEND_FAILURE_LOG_INTERVAL_MS = 10_000;
+
 export class Partition {
   readonly topic: string;
   readonly partitionId: number;
@@ -78,6 +85,8 @@ export class Partition {
   readonly #abortedTxns: AbortedTxnIndex;
   #lastSnapshotOffset = -1;
   #snapshotting = false;
+  /** Append failures since the last success: how many, how many not yet logged, when last logged. */
+  #appendFailures = { count: 0, unlogged: 0, loggedAtMs: 0 };
 
   constructor(
     topic: string,
@@ -159,6 +168,22 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
+  #noteAppendFailure(err: unknown, nowMs: number): void {
+    const f = this.#appendFailures;
+    f.count++;
+    if (f.count > 1 && nowMs - f.loggedAtMs < APPEND_FAILURE_LOG_INTERVAL_MS) {
+      f.unlogged++;
+      return;
+    }
+    const fields =
+      f.count === 1
+        ? { err, partition: this.key }
+        : { err, partition: this.key, failedSinceLastReport: f.unlogged + 1, failedAppends: f.count };
+    this.#events.warn(fields, "append failed");
+    f.unlogged = 0;
+    f.loggedAtMs = nowMs;
+  }
+
   /** The producer state, loaded from snapshot + log on first use. */
   producerState(nowMs: number): ProducerStateManager {
     this.#producerState ??= this.#loadProducerState(nowMs);
@@ -212,12 +237,19 @@ export class Partition {
       if (isKrillError(err, "FRAME_TOO_LARGE")) {
         return { kind: "error", errorCode: ErrorCode.RECORD_LIST_TOO_LARGE, errorMessage: err.message };
       }
-      this.#events.warn({ err, partition: this.key }, "append failed");
+      this.#noteAppendFailure(err, nowMs);
       return {
         kind: "error",
         errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
         errorMessage: isKrillError(err) ? err.message : "append failed",
       };
+    }
+    if (this.#appendFailures.count > 0) {
+      this.#events.warn(
+        { partition: this.key, failedAppends: this.#appendFailures.count },
+        "appends succeed again",
+      );
+      this.#appendFailures = { count: 0, unlogged: 0, loggedAtMs: 0 };
     }
     // Batches got consecutive offsets in request order.
     const plannedOffsets: number[] = [];

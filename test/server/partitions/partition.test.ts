@@ -179,3 +179,48 @@ describe("Partition", () => {
     expect(lookupOffsetByTimestamp(p.log, 150)).toMatchObject({ offset: 4, timestamp: 400 });
   });
 });
+
+describe("Partition append failures", () => {
+  it("logs the first failure, then at most one report per interval with the count, then the recovery", async () => {
+    const { vi } = await import("vitest");
+    const { KrillError } = await import("../../../src/errors.js");
+    const { APPEND_FAILURE_LOG_INTERVAL_MS } = await import("../../../src/server/partitions/partition.js");
+    const { open, events } = setup();
+    const p = open();
+    const records = buildRecordBatch({ records: [{ timestamp: NOW, key: null, value: "x" }] });
+    const v = validateProducedBatches(records, {
+      maxMessageBytes: 1 << 20,
+      timestampType: "CreateTime",
+      timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
+      timestampAfterMaxMs: Number.POSITIVE_INFINITY,
+      nowMs: NOW,
+    });
+    if (!v.ok) throw new Error(v.errorMessage);
+    const spy = vi.spyOn(p.log, "append").mockImplementation(() => {
+      throw new KrillError("LOG_IO", "Append failed: ENOSPC: no space left on device, write");
+    });
+    // 50 failures within one interval: one warning; the next interval's first failure reports them.
+    for (let i = 0; i < 50; i++) {
+      const r = p.appendAsLeader(records, v.batches, false, NOW + i);
+      expect(r).toMatchObject({ kind: "error", errorCode: ErrorCode.KAFKA_STORAGE_ERROR });
+    }
+    expect(events.warnings).toEqual(["append failed"]);
+    p.appendAsLeader(records, v.batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS);
+    expect(events.warnings).toEqual(["append failed", "append failed"]);
+    spy.mockRestore();
+    expect(
+      p.appendAsLeader(records, v.batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS + 1),
+    ).toMatchObject({
+      kind: "appended",
+      firstOffset: 0,
+    });
+    expect(events.warnings).toEqual(["append failed", "append failed", "appends succeed again"]);
+    // A later failure is a new episode: logged at once.
+    vi.spyOn(p.log, "append").mockImplementation(() => {
+      throw new KrillError("LOG_IO", "again");
+    });
+    p.appendAsLeader(records, v.batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS + 2);
+    expect(events.warnings.at(-1)).toBe("append failed");
+    expect(events.warnings).toHaveLength(4);
+  });
+});
