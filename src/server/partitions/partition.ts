@@ -54,6 +54,8 @@ export type AppendOutcome =
   | { kind: "duplicate"; firstOffset: number; logAppendTimeMs: number; logStartOffset: number }
   | { kind: "error"; errorCode: number; errorMessage: string };
 
+type AppendError = Extract<AppendOutcome, { kind: "error" }>;
+
 export interface PartitionEvents {
   /**
    * Bytes appended (wakes delayed fetches); `stableBytes` of them are readable by read_committed
@@ -168,7 +170,61 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
-  #noteAppendFailure(err: unknown, nowMs: number): void {
+  /**
+   * The producer state for an append, or the error to answer with: a log that could not be
+   * replayed (corrupt or unreadable) cannot take idempotent or transactional writes safely, so the
+   * partition takes none, like an offline log directory in Kafka.
+   */
+  #producerStateForAppend(nowMs: number): ProducerStateManager | AppendError {
+    try {
+      return this.producerState(nowMs);
+    } catch (err) {
+      this.#events.warn({ err, partition: this.key }, "producer state could not be loaded");
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "producer state could not be loaded",
+      };
+    }
+  }
+
+  /**
+   * Every leader append to the log (produce batches and transaction markers): a failure is
+   * answered as Kafka does (RECORD_LIST_TOO_LARGE, else KAFKA_STORAGE_ERROR) and logged through
+   * one throttle, since a failing log (a full disk) fails every retry of every producer and
+   * coordinator alike.
+   */
+  #appendToLog(
+    records: Buffer,
+    options: Parameters<PartitionLog["append"]>[1],
+    nowMs: number,
+    failureMessage: string,
+  ): ReturnType<PartitionLog["append"]> | AppendError {
+    let result: ReturnType<PartitionLog["append"]>;
+    try {
+      result = this.log.append(records, options);
+    } catch (err) {
+      if (isKrillError(err, "FRAME_TOO_LARGE")) {
+        return { kind: "error", errorCode: ErrorCode.RECORD_LIST_TOO_LARGE, errorMessage: err.message };
+      }
+      this.#noteAppendFailure(err, nowMs, failureMessage);
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "append failed",
+      };
+    }
+    if (this.#appendFailures.count > 0) {
+      this.#events.warn(
+        { partition: this.key, failedAppends: this.#appendFailures.count },
+        "appends succeed again",
+      );
+      this.#appendFailures = { count: 0, unlogged: 0, loggedAtMs: 0 };
+    }
+    return result;
+  }
+
+  #noteAppendFailure(err: unknown, nowMs: number, message: string): void {
     const f = this.#appendFailures;
     f.count++;
     if (f.count > 1 && nowMs - f.loggedAtMs < APPEND_FAILURE_LOG_INTERVAL_MS) {
@@ -179,7 +235,7 @@ export class Partition {
       f.count === 1
         ? { err, partition: this.key }
         : { err, partition: this.key, failedSinceLastReport: f.unlogged + 1, failedAppends: f.count };
-    this.#events.warn(fields, "append failed");
+    this.#events.warn(fields, message);
     f.unlogged = 0;
     f.loggedAtMs = nowMs;
   }
@@ -201,19 +257,8 @@ export class Partition {
     logAppendTime: boolean,
     nowMs: number,
   ): AppendOutcome {
-    let producerState: ProducerStateManager;
-    try {
-      producerState = this.producerState(nowMs);
-    } catch (err) {
-      // The log could not be replayed (corrupt or unreadable): the partition cannot take
-      // idempotent writes safely, so it takes none, like an offline log directory in Kafka.
-      this.#events.warn({ err, partition: this.key }, "producer state could not be loaded");
-      return {
-        kind: "error",
-        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-        errorMessage: isKrillError(err) ? err.message : "producer state could not be loaded",
-      };
-    }
+    const producerState = this.#producerStateForAppend(nowMs);
+    if (!(producerState instanceof ProducerStateManager)) return producerState;
     // With LogAppendTime the log stamps the batches now; producer state remembers that time.
     const stamped = logAppendTime ? batches.map((b) => ({ ...b, maxTimestamp: BigInt(nowMs) })) : batches;
     const prepared = producerState.prepareAppend(stamped);
@@ -226,31 +271,17 @@ export class Partition {
         logStartOffset: this.log.logStartOffset,
       };
     }
-    let result: ReturnType<PartitionLog["append"]>;
-    try {
-      result = this.log.append(records, {
+    const result = this.#appendToLog(
+      records,
+      {
         assignOffsets: true,
         leaderEpoch: this.leaderEpoch,
         logAppendTimeMs: logAppendTime ? nowMs : undefined,
-      });
-    } catch (err) {
-      if (isKrillError(err, "FRAME_TOO_LARGE")) {
-        return { kind: "error", errorCode: ErrorCode.RECORD_LIST_TOO_LARGE, errorMessage: err.message };
-      }
-      this.#noteAppendFailure(err, nowMs);
-      return {
-        kind: "error",
-        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-        errorMessage: isKrillError(err) ? err.message : "append failed",
-      };
-    }
-    if (this.#appendFailures.count > 0) {
-      this.#events.warn(
-        { partition: this.key, failedAppends: this.#appendFailures.count },
-        "appends succeed again",
-      );
-      this.#appendFailures = { count: 0, unlogged: 0, loggedAtMs: 0 };
-    }
+      },
+      nowMs,
+      "append failed",
+    );
+    if ("errorCode" in result) return result;
     // Batches got consecutive offsets in request order.
     const plannedOffsets: number[] = [];
     let cursor = result.firstOffset;
@@ -306,17 +337,8 @@ export class Partition {
     commit: boolean,
     nowMs: number,
   ): AppendOutcome {
-    let producerState: ProducerStateManager;
-    try {
-      producerState = this.producerState(nowMs);
-    } catch (err) {
-      this.#events.warn({ err, partition: this.key }, "producer state could not be loaded");
-      return {
-        kind: "error",
-        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-        errorMessage: isKrillError(err) ? err.message : "producer state could not be loaded",
-      };
-    }
+    const producerState = this.#producerStateForAppend(nowMs);
+    if (!(producerState instanceof ProducerStateManager)) return producerState;
     const checked = producerState.checkTxnMarker(producerId, producerEpoch, coordinatorEpoch);
     if (checked.kind === "error") return checked;
     const lastStableBefore = this.lastStableOffset;
@@ -327,17 +349,13 @@ export class Partition {
       commit,
       timestampMs: nowMs,
     });
-    let result: ReturnType<PartitionLog["append"]>;
-    try {
-      result = this.log.append(batch, { assignOffsets: true, leaderEpoch: this.leaderEpoch });
-    } catch (err) {
-      this.#events.warn({ err, partition: this.key }, "marker append failed");
-      return {
-        kind: "error",
-        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-        errorMessage: isKrillError(err) ? err.message : "append failed",
-      };
-    }
+    const result = this.#appendToLog(
+      batch,
+      { assignOffsets: true, leaderEpoch: this.leaderEpoch },
+      nowMs,
+      "marker append failed",
+    );
+    if ("errorCode" in result) return result;
     const aborted = producerState.completeTxn(
       producerId,
       producerEpoch,

@@ -11,11 +11,11 @@ import { DEFAULT_LOG_CONFIG } from "../../../src/log/config.js";
 import { FilePool } from "../../../src/log/file-pool.js";
 import { PartitionLog } from "../../../src/log/partition-log.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { validateProducedBatches } from "../../../src/protocol/records/produce-validation.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
 import { Partition, type PartitionEvents } from "../../../src/server/partitions/partition.js";
 import { ABORTED_TXN_INDEX_FILE } from "../../../src/server/producer-state/aborted-txns.js";
 import { DEFAULT_PRODUCER_STATE_OPTIONS } from "../../../src/server/producer-state/producer-state.js";
+import { validatedBatches } from "../validated-batches.js";
 
 const NOW = Date.now();
 const dirs: string[] = [];
@@ -61,15 +61,7 @@ function append(
     transactional,
     records: Array.from({ length: count }, (_, i) => ({ timestamp: NOW, key: null, value: `v${i}` })),
   });
-  const v = validateProducedBatches(records, {
-    maxMessageBytes: 1 << 20,
-    timestampType: "CreateTime",
-    timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
-    timestampAfterMaxMs: Number.POSITIVE_INFINITY,
-    nowMs: NOW,
-  });
-  if (!v.ok) throw new Error(v.errorMessage);
-  return p.appendAsLeader(records, v.batches, false, NOW);
+  return p.appendAsLeader(records, validatedBatches(records, NOW), false, NOW);
 }
 
 describe("partition transactions", () => {

@@ -6,12 +6,12 @@ import { DEFAULT_LOG_CONFIG } from "../../../src/log/config.js";
 import { FilePool } from "../../../src/log/file-pool.js";
 import { PartitionLog } from "../../../src/log/partition-log.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { validateProducedBatches } from "../../../src/protocol/records/produce-validation.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
 import { lookupOffsetByTimestamp } from "../../../src/server/partitions/offset-lookup.js";
 import { Partition, type PartitionEvents } from "../../../src/server/partitions/partition.js";
 import { DEFAULT_PRODUCER_STATE_OPTIONS } from "../../../src/server/producer-state/producer-state.js";
 import { listSnapshotOffsets, snapshotFileName } from "../../../src/server/producer-state/snapshot.js";
+import { validatedBatches } from "../validated-batches.js";
 
 const NOW = 1_760_000_000_000;
 const dirs: string[] = [];
@@ -57,15 +57,7 @@ function append(
     baseSequence,
     records: values.map((value) => ({ timestamp: NOW - 5000, key: null, value })),
   });
-  const v = validateProducedBatches(records, {
-    maxMessageBytes: 1 << 20,
-    timestampType: "CreateTime",
-    timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
-    timestampAfterMaxMs: Number.POSITIVE_INFINITY,
-    nowMs: NOW,
-  });
-  if (!v.ok) throw new Error(v.errorMessage);
-  return p.appendAsLeader(records, v.batches, logAppendTime, NOW);
+  return p.appendAsLeader(records, validatedBatches(records, NOW), logAppendTime, NOW);
 }
 
 describe("Partition", () => {
@@ -160,15 +152,7 @@ describe("Partition", () => {
         compression,
         records: stamps.map((timestamp) => ({ timestamp, key: null, value: "x" })),
       });
-      const v = validateProducedBatches(records, {
-        maxMessageBytes: 1 << 20,
-        timestampType: "CreateTime",
-        timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
-        timestampAfterMaxMs: Number.POSITIVE_INFINITY,
-        nowMs: NOW,
-      });
-      if (!v.ok) throw new Error(v.errorMessage);
-      expect(p.appendAsLeader(records, v.batches, false, NOW).kind).toBe("appended");
+      expect(p.appendAsLeader(records, validatedBatches(records, NOW), false, NOW).kind).toBe("appended");
     }
     expect(lookupOffsetByTimestamp(p.log, 150)).toMatchObject({ offset: 1, timestamp: 200 });
     expect(lookupOffsetByTimestamp(p.log, 100)).toMatchObject({ offset: 0, timestamp: 100 });
@@ -188,38 +172,37 @@ describe("Partition append failures", () => {
     const { open, events } = setup();
     const p = open();
     const records = buildRecordBatch({ records: [{ timestamp: NOW, key: null, value: "x" }] });
-    const v = validateProducedBatches(records, {
-      maxMessageBytes: 1 << 20,
-      timestampType: "CreateTime",
-      timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
-      timestampAfterMaxMs: Number.POSITIVE_INFINITY,
-      nowMs: NOW,
-    });
-    if (!v.ok) throw new Error(v.errorMessage);
+    const batches = validatedBatches(records, NOW);
     const spy = vi.spyOn(p.log, "append").mockImplementation(() => {
       throw new KrillError("LOG_IO", "Append failed: ENOSPC: no space left on device, write");
     });
     // 50 failures within one interval: one warning; the next interval's first failure reports them.
     for (let i = 0; i < 50; i++) {
-      const r = p.appendAsLeader(records, v.batches, false, NOW + i);
+      const r = p.appendAsLeader(records, batches, false, NOW + i);
       expect(r).toMatchObject({ kind: "error", errorCode: ErrorCode.KAFKA_STORAGE_ERROR });
     }
     expect(events.warnings).toEqual(["append failed"]);
-    p.appendAsLeader(records, v.batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS);
+    // A transaction marker hits the same log: it fails the same way, under the same throttle.
+    expect(p.appendTxnMarker(7n, 0, 0, true, NOW + 60)).toMatchObject({
+      kind: "error",
+      errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+    });
+    expect(events.warnings).toEqual(["append failed"]);
+    p.appendAsLeader(records, batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS);
     expect(events.warnings).toEqual(["append failed", "append failed"]);
     spy.mockRestore();
-    expect(
-      p.appendAsLeader(records, v.batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS + 1),
-    ).toMatchObject({
-      kind: "appended",
-      firstOffset: 0,
-    });
+    expect(p.appendAsLeader(records, batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS + 1)).toMatchObject(
+      {
+        kind: "appended",
+        firstOffset: 0,
+      },
+    );
     expect(events.warnings).toEqual(["append failed", "append failed", "appends succeed again"]);
     // A later failure is a new episode: logged at once.
     vi.spyOn(p.log, "append").mockImplementation(() => {
       throw new KrillError("LOG_IO", "again");
     });
-    p.appendAsLeader(records, v.batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS + 2);
+    p.appendAsLeader(records, batches, false, NOW + APPEND_FAILURE_LOG_INTERVAL_MS + 2);
     expect(events.warnings.at(-1)).toBe("append failed");
     expect(events.warnings).toHaveLength(4);
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { validateProducedBatches } from "../../../src/protocol/records/produce-validation.js";
 import { buildRecordBatch, decodeRecordBatch } from "../../../src/protocol/records/record-batch.js";
 import { recompressIfNeeded, targetCodec } from "../../../src/server/produce/recompress.js";
+import { validatedBatches } from "../validated-batches.js";
 
 const NOW = 1_760_000_000_000;
 const DECODE = { decompressedBytesMax: 1 << 24 };
@@ -22,15 +22,7 @@ function produced(
       { timestamp: NOW + 5, key: null, value: null },
     ],
   });
-  const v = validateProducedBatches(records, {
-    maxMessageBytes: 1 << 20,
-    timestampType: "CreateTime",
-    timestampBeforeMaxMs: Number.POSITIVE_INFINITY,
-    timestampAfterMaxMs: Number.POSITIVE_INFINITY,
-    nowMs: NOW,
-  });
-  if (!v.ok) throw new Error(v.errorMessage);
-  return { records, batches: v.batches };
+  return { records, batches: validatedBatches(records, NOW) };
 }
 
 describe("recompression for topic compression.type", () => {
