@@ -506,32 +506,30 @@ async function runKafkajs(
   return { ok: true, error: null, records: parsed.records ?? 0, mbPerSec: parsed.mbPerSec ?? null, command };
 }
 
-/** Deletes topics no later run reads (see delete-topics.ts); returns an error message or null. */
-async function deleteTopics(b: RunningBroker, topics: string[]): Promise<string | null> {
+/**
+ * Runs bench/src/topics.ts (`create` or `delete`) against a broker; returns an error message, or
+ * null once done.
+ */
+async function manageTopics(b: RunningBroker, logName: string, args: string[]): Promise<string | null> {
   const r = await runLogged(
     b.kind,
-    `delete-${topics[0]}`,
+    logName,
     "tsx",
-    [join(root, "bench/src/delete-topics.ts"), b.bootstrap, ...topics],
+    [join(root, "bench/src/topics.ts"), ...args],
     TOPIC_CREATE_TIMEOUT_MS,
   );
   const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (r.code !== 0 || !line) return failureReason(r, "delete-topics");
+  if (r.code !== 0 || !line) return failureReason(r, `topics.ts ${args[0]}`);
   return (JSON.parse(line.slice(7)) as { error: string | null }).error;
 }
 
-async function createTopics(b: RunningBroker, specs: string[]): Promise<string | null> {
-  const r = await runLogged(
-    b.kind,
-    "create-topics",
-    "tsx",
-    [join(root, "bench/src/create-topics.ts"), b.bootstrap, String(SEGMENT_BYTES), ...specs],
-    TOPIC_CREATE_TIMEOUT_MS,
-  );
-  const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (r.code !== 0 || !line) return failureReason(r, "create-topics");
-  const parsed = JSON.parse(line.slice(7)) as { error: string | null };
-  return parsed.error;
+function createTopics(b: RunningBroker, specs: string[]): Promise<string | null> {
+  return manageTopics(b, "create-topics", ["create", b.bootstrap, String(SEGMENT_BYTES), ...specs]);
+}
+
+/** Deletes topics no later run reads. */
+function deleteTopics(b: RunningBroker, topics: string[]): Promise<string | null> {
+  return manageTopics(b, `delete-${topics[0]}`, ["delete", b.bootstrap, ...topics]);
 }
 
 // --- one broker's phase ---------------------------------------------------------------------------

@@ -511,7 +511,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
     "- Both brokers are started by `compat-tests/broker.sh start kafka|krill` (Kafka: `-Xms256m -Xmx1g -XX:+UseG1GC`, data under `bench/out/run/<broker>/data` on the same disk), one after the other, then both kept running while the load generators take turns between them (the broker not under load idles: Kafka at about 3% of one core, Krill at about 0%); no fsync per message on either (Kafka's default `log.flush.interval.messages`), replication factor 1.",
   );
   out.push(
-    `- Every topic is created with replication factor 1 and \`segment.bytes=${SEGMENT_BYTES}\` (Kafka's default) through the admin API (\`bench/src/create-topics.ts\`).`,
+    `- Every topic is created with replication factor 1 and \`segment.bytes=${SEGMENT_BYTES}\` (Kafka's default) through the admin API (\`bench/src/topics.ts create\`).`,
   );
   out.push(
     `- Load generator JVMs: \`java ${env.jvmToolOptions.join(" ")} -cp <Kafka ${env.kafkaVersion} classpath> <main class>\``,
