@@ -10,14 +10,14 @@ import { type RunResult, run } from "./exec.js";
 import { waitForMetadata } from "./metadata-probe.js";
 import { lastLines } from "./parse.js";
 import { readProcStat, uptimeSeconds } from "./proc.js";
-import type { BrokerKind } from "./results.js";
+import type { BrokerKind, LoadTarget } from "./results.js";
 
 const START_TIMEOUT_MS = 150_000;
 const STOP_TIMEOUT_MS = 60_000;
 const PID_WAIT_POLL_MS = 5;
 
 export interface RunningBroker {
-  kind: BrokerKind;
+  kind: LoadTarget;
   dir: string;
   pid: number;
   bootstrap: string;
@@ -159,6 +159,34 @@ async function launchKrill(
     ? lastLines(readFileSync(join(dir, "broker.out"), "utf8"))
     : "";
   return result(1, `Krill did not answer Metadata: ${reason}; ${tail}`);
+}
+
+/**
+ * Starts bench/src/null-broker.ts (the load generators' ceiling) in DIR the way the brokers are
+ * started (own process group, pid in DIR/broker.pid, so stopBroker stops it too), serving `topics`
+ * (NAME:PARTITIONS), and resolves once it answers Metadata.
+ */
+export async function startNullSink(
+  root: string,
+  dir: string,
+  topics: string[],
+): Promise<RunningBroker | { error: string }> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const out = openSync(join(dir, "broker.out"), "w");
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(root, "bench/src/null-broker.ts"), String(port), ...topics],
+    { detached: true, stdio: ["ignore", out, out], cwd: root },
+  );
+  closeSync(out);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) return { error: "could not spawn the null sink" };
+  writeFileSync(join(dir, "broker.pid"), String(pid));
+  const reason = await waitForMetadata("127.0.0.1", port, START_TIMEOUT_MS, () => !alive(pid));
+  if (reason !== null) return { error: `the null sink did not answer Metadata: ${reason}` };
+  return { kind: "ceiling", dir, pid, bootstrap: `127.0.0.1:${port}`, startupMs: null };
 }
 
 export async function stopBroker(root: string, dir: string): Promise<void> {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { alive, type RunningBroker, startBroker, stopBroker } from "./broker.js";
+import { alive, type RunningBroker, startBroker, startNullSink, stopBroker } from "./broker.js";
 import { killAllChildren, type RunResult, run } from "./exec.js";
 import { measureMachine } from "./machine.js";
 import {
@@ -32,6 +32,7 @@ import {
   type ConsumerRun,
   type KafkajsRun,
   type LatencyRun,
+  type LoadTarget,
   medianRun,
   type ProducerRun,
   type ProfileResult,
@@ -100,12 +101,14 @@ function parseArgs(argv: string[]): Options {
   };
   let records: number | null = null;
   let repeats: number | null = null;
+  let noCeiling = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.sizes = QUICK_SIZES;
     else if (a === "--full") o.sizes = FULL_SIZES;
     else if (a === "--skip-machine") o.skipMachine = true;
     else if (a === "--no-profile") o.profile = false;
+    else if (a === "--no-ceiling") noCeiling = true;
     else if (a === "--report-only") o.reportOnly = true;
     else if (a === "--machine-only") o.machineOnly = true;
     else if (a === "--records" && /^[1-9]\d{0,8}$/.test(argv[i + 1] ?? "")) records = Number(argv[++i]);
@@ -115,7 +118,7 @@ function parseArgs(argv: string[]): Options {
     else {
       console.error(`bench: unknown argument ${a}`);
       console.error(
-        "usage: main.ts [--quick|--full] [--only kafka|krill] [--records N] [--repeat N] [--skip-machine] [--no-profile] [--report-only] [--machine-only]",
+        "usage: main.ts [--quick|--full] [--only kafka|krill] [--records N] [--repeat N] [--skip-machine] [--no-profile] [--no-ceiling] [--report-only] [--machine-only]",
       );
       process.exit(2);
     }
@@ -130,6 +133,7 @@ function parseArgs(argv: string[]): Options {
     };
   }
   if (repeats !== null) o.sizes = { ...o.sizes, repeats };
+  if (noCeiling) o.sizes = { ...o.sizes, ceiling: false };
   return o;
 }
 
@@ -159,7 +163,7 @@ function javaArgs(mainClass: string, args: string[], extraClasspath = ""): strin
 
 /** Runs a tool and keeps its output under bench/out/logs/<broker>/<name>.{out,err}. */
 async function runLogged(
-  broker: BrokerKind,
+  broker: LoadTarget,
   name: string,
   command: string,
   args: string[],
@@ -559,7 +563,8 @@ function emptyBrokerResults(kind: BrokerKind, version: string): BrokerResults {
 const activeBrokerDirs = new Set<string>();
 
 interface Phase {
-  res: BrokerResults;
+  /** The ceiling's results use only `producer`. */
+  res: Omit<BrokerResults, "broker"> & { broker: LoadTarget };
   broker: RunningBroker | null;
   dir: string;
   consecutiveTimeouts: number;
@@ -579,9 +584,10 @@ async function runBrokerPhases(
   sizes: RunSizes,
   producers: ProducerWorkload[],
   consumers: ConsumerWorkload[],
-): Promise<BrokerResults[]> {
+): Promise<{ brokers: BrokerResults[]; ceiling: ProducerRun[] }> {
   const phaseStarted = performance.now();
   const phases: Phase[] = [];
+  let ceiling: Phase | null = null;
   try {
     for (const { kind, version } of kinds) {
       const res = emptyBrokerResults(kind, version);
@@ -620,14 +626,25 @@ async function runBrokerPhases(
     }
     const running = () => phases.filter((p) => p.broker !== null);
     /** Runs `once` on every running broker, `sizes.repeats` times, alternating the order. */
+    /**
+     * Runs `once` on every running broker (and on `extra`), `sizes.repeats` times, rotating the
+     * order from one repetition to the next so that no participant always goes first.
+     */
     const interleaved = async <T>(
       label: string,
       once: (p: Phase, b: RunningBroker, rep: number) => Promise<T | null>,
       ok: (r: T) => boolean,
+      extra: Phase[] = [],
     ): Promise<Map<Phase, T[]>> => {
-      const runs = new Map<Phase, T[]>(running().map((p) => [p, []]));
+      const participants = [...running(), ...extra.filter((p) => p.broker !== null)];
+      const runs = new Map<Phase, T[]>(participants.map((p) => [p, []]));
       for (let rep = 0; rep < sizes.repeats; rep++) {
-        const order = rep % 2 === 0 ? running() : running().reverse();
+        const order =
+          participants.length <= 2
+            ? rep % 2 === 0
+              ? participants
+              : [...participants].reverse()
+            : participants.map((_, i) => participants[(i + rep) % participants.length]!);
         for (const p of order) {
           const done = runs.get(p)!;
           // A failed repetition ends that broker's runs of this workload (it is the result).
@@ -640,6 +657,25 @@ async function runBrokerPhases(
       return runs;
     };
 
+    // The load generators' ceiling: the same producer runs against a sink that stores nothing,
+    // in the same rotation as the brokers (bench/src/null-broker.ts).
+    if (sizes.ceiling) {
+      const dir = join(outDir, "run", "ceiling");
+      activeBrokerDirs.add(dir);
+      const sink = await startNullSink(root, dir, topicSpecs);
+      if ("error" in sink) {
+        log(`ceiling: the null sink did not start: ${sink.error}`);
+        activeBrokerDirs.delete(dir);
+      } else {
+        log(`ceiling: null sink up at ${sink.bootstrap} (pid ${sink.pid})`);
+        ceiling = {
+          res: { ...emptyBrokerResults("kafka", "null sink"), broker: "ceiling" },
+          broker: sink,
+          dir,
+          consecutiveTimeouts: 0,
+        };
+      }
+    }
     for (const w of producers) {
       const runs = await interleaved<ProducerRun>(
         `produce ${w.id}`,
@@ -658,11 +694,13 @@ async function runBrokerPhases(
           return r;
         },
         (r) => r.ok,
+        ceiling ? [ceiling] : [],
       );
       for (const [p, list] of runs) {
         const r = medianRun(list);
         p.consecutiveTimeouts = r.error?.includes("time limit") ? p.consecutiveTimeouts + 1 : 0;
         p.res.producer.push(r);
+        if (p === ceiling) continue;
         // Both brokers keep their data until the end, and the full matrix writes about 47 GB to
         // each: a topic no consumer run reads goes as soon as its runs are done.
         if (!consumers.some((c) => c.sourceId === w.id) && alive(p.broker!.pid)) {
@@ -737,7 +775,7 @@ async function runBrokerPhases(
         log(`${r.broker}: the broker process exited during the run (see ${p.dir}/broker.out)`);
     }
   } finally {
-    for (const p of phases) {
+    for (const p of ceiling ? [...phases, ceiling] : phases) {
       if (!activeBrokerDirs.has(p.dir)) continue;
       log(`${p.res.broker}: stopping`);
       await stopBroker(root, p.dir);
@@ -746,7 +784,10 @@ async function runBrokerPhases(
       rmSync(join(p.dir, "data"), { recursive: true, force: true });
     }
   }
-  return phases.map((p) => finishPhase(p.res, phaseStarted));
+  return {
+    brokers: phases.map((p) => finishPhase(p.res as BrokerResults, phaseStarted)),
+    ceiling: ceiling?.res.producer ?? [],
+  };
 }
 
 function finishPhase(res: BrokerResults, phaseStarted: number): BrokerResults {
@@ -946,7 +987,7 @@ async function main(): Promise<void> {
     );
   }
   const kinds: BrokerKind[] = options.only ? [options.only] : ["kafka", "krill"];
-  results.brokers = await runBrokerPhases(
+  const measured = await runBrokerPhases(
     kinds.map((kind) => ({
       kind,
       version: kind === "kafka" ? `Apache Kafka ${kafkaVersion}` : `Krill ${results.environment.krillCommit}`,
@@ -955,6 +996,8 @@ async function main(): Promise<void> {
     producers,
     consumers,
   );
+  results.brokers = measured.brokers;
+  if (sizes.ceiling) results.ceiling = measured.ceiling;
   writeFileSync(resultsPath, JSON.stringify(results, null, 2));
   const krill = results.brokers.find((b) => b.broker === "krill");
   if (options.profile && krill?.producer.some((p) => p.ok)) {

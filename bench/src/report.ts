@@ -68,14 +68,49 @@ function repeatsText(s: BenchResults["sizes"]): string {
     : "";
 }
 
+/** A broker at or above this share of the load generators' ceiling is bound by the generators. */
+export const CEILING_BOUND_SHARE = 0.9;
+
+function shareOf(value: number | null | undefined, ceiling: ProducerRun | undefined): number | null {
+  return ceiling?.ok && ceiling.mbPerSec && value != null ? value / ceiling.mbPerSec : null;
+}
+
+function percent(share: number | null): string {
+  return share === null ? "—" : `${Math.round(share * 100)}%`;
+}
+
+/** Workloads where both brokers reach CEILING_BOUND_SHARE of the ceiling: they cannot tell the two apart. */
+export function ceilingBound(results: BenchResults): { bound: string[]; measured: number } {
+  const kafka = broker(results, "kafka");
+  const krill = broker(results, "krill");
+  const bound: string[] = [];
+  let measured = 0;
+  for (const c of results.ceiling ?? []) {
+    const k = shareOf(kafka?.producer.find((p) => p.workload.id === c.workload.id)?.mbPerSec, c);
+    const r = shareOf(krill?.producer.find((p) => p.workload.id === c.workload.id)?.mbPerSec, c);
+    if (k === null || r === null) continue;
+    measured++;
+    if (k >= CEILING_BOUND_SHARE && r >= CEILING_BOUND_SHARE) bound.push(c.workload.id);
+  }
+  return { bound, measured };
+}
+
 function producerRow(
   id: string,
   kafka: ProducerRun | undefined,
   krill: ProducerRun | undefined,
+  ceiling: ProducerRun | undefined | null,
   notes: Notes,
 ): string[] {
   const side = (r: ProducerRun | undefined, f: (r: ProducerRun) => string) =>
     r ? notes.cell(f(r), r.ok, r.error) : "not run";
+  const ceilingCells =
+    ceiling === null
+      ? []
+      : [
+          ceiling ? notes.cell(fmt(ceiling.mbPerSec), ceiling.ok, ceiling.error) : "not run",
+          `${percent(shareOf(kafka?.mbPerSec, ceiling))} / ${percent(shareOf(krill?.mbPerSec, ceiling))}`,
+        ];
   return [
     `\`${id}\``,
     side(kafka, (r) => fmt(r.mbPerSec)),
@@ -84,7 +119,10 @@ function producerRow(
     `${kafka?.latencyMsP99 ?? "—"} / ${krill?.latencyMsP99 ?? "—"}`,
     `${fmt(kafka?.usage.cpuSecondsPerGib)} / ${fmt(krill?.usage.cpuSecondsPerGib)}`,
     `${mib(kafka?.usage.rssBytesMax)} / ${mib(krill?.usage.rssBytesMax)}`,
-    `${samples(kafka)} / ${samples(krill)}`,
+    ...ceilingCells,
+    ceiling === null
+      ? `${samples(kafka)} / ${samples(krill)}`
+      : `${samples(kafka)} / ${samples(krill)} / ${samples(ceiling)}`,
   ];
 }
 
@@ -157,6 +195,21 @@ function headline(results: BenchResults): string {
       ">= 1.0x on every workload",
       prod.count < nProd ? "not met (workloads failed)" : goalCell(prod.worst, (v) => v >= 1),
     ],
+    ...(results.ceiling
+      ? [
+          (() => {
+            const c = ceilingBound(results);
+            return [
+              `Produce workloads where both brokers reach ${CEILING_BOUND_SHARE * 100}% of the load generators' ceiling (null sink)`,
+              "see table",
+              "see table",
+              `${c.bound.length} of ${c.measured}`,
+              "(reported)",
+              "—",
+            ];
+          })(),
+        ]
+      : []),
     [
       `Consume throughput, worst workload (${cons.count} of ${nCons} measured on both)`,
       "see table",
@@ -325,7 +378,7 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
   out.push("## Produce throughput (kafka-producer-perf-test)");
   out.push("");
   out.push(
-    `${RECORD_BYTES}-byte records, \`--throughput -1\`, linger.ms=${LINGER_MS}; workload id = acks, batch.size, compression, partitions (p), concurrent producer processes (x). Each run sends ${s.producerRecords.toLocaleString("en-US")} records in total (${fmt((s.producerRecords * RECORD_BYTES) / MIB, 0)} MiB), split evenly over the producers. MB/s is MiB/s of record payload: all producers' records over the longest producer's send time. p99 is the tool's whole-millisecond produce latency (the worst producer's). CPU-s/GiB is the broker process's user+system CPU seconds per GiB written; RSS max is the broker's peak resident memory during the run.${repeatsText(s)}`,
+    `${RECORD_BYTES}-byte records, \`--throughput -1\`, linger.ms=${LINGER_MS}; workload id = acks, batch.size, compression, partitions (p), concurrent producer processes (x). Each run sends ${s.producerRecords.toLocaleString("en-US")} records in total (${fmt((s.producerRecords * RECORD_BYTES) / MIB, 0)} MiB), split evenly over the producers. MB/s is MiB/s of record payload: all producers' records over the longest producer's send time. p99 is the tool's whole-millisecond produce latency (the worst producer's). CPU-s/GiB is the broker process's user+system CPU seconds per GiB written; RSS max is the broker's peak resident memory during the run.${repeatsText(s)}${results.ceiling ? ` Ceiling is the same producer run against \`bench/src/null-broker.ts\`, a Kafka-protocol endpoint built from Krill's own socket server, dispatcher and codecs that acknowledges every produce request without checking or storing it: what the load generators can send on this machine at all, which no broker can exceed. It takes its turn in the same rotation (Kafka, Krill, ceiling; then Krill, ceiling, Kafka; ...). % of ceiling is each broker's median over the ceiling's median; where both are at ${CEILING_BOUND_SHARE * 100}% or more, the workload is bound by the load generators and its Krill/Kafka ratio is run-to-run noise rather than a difference between the brokers.` : ""}`,
   );
   out.push("");
   const ids = [
@@ -341,13 +394,15 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
         "p99 ms Kafka / Krill",
         "CPU-s/GiB Kafka / Krill",
         "RSS max MiB Kafka / Krill",
-        "Runs MB/s Kafka / Krill",
+        ...(results.ceiling ? ["Ceiling MB/s", "Kafka / Krill % of ceiling"] : []),
+        results.ceiling ? "Runs MB/s Kafka / Krill / ceiling" : "Runs MB/s Kafka / Krill",
       ],
       ids.map((id) =>
         producerRow(
           id,
           kafka?.producer.find((p) => p.workload.id === id),
           krill?.producer.find((p) => p.workload.id === id),
+          results.ceiling ? results.ceiling.find((p) => p.workload.id === id) : null,
           prodNotes,
         ),
       ),

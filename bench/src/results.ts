@@ -5,6 +5,8 @@ import type { LatencyPercentiles } from "./parse.js";
 import type { ConsumerWorkload, ProducerWorkload, RunSizes } from "./workloads.js";
 
 export type BrokerKind = "kafka" | "krill";
+/** What a load generator runs against: a broker, or the null sink that measures the generators' ceiling. */
+export type LoadTarget = BrokerKind | "ceiling";
 
 export interface Usage {
   /** Broker CPU seconds (user + system) per GiB of record payload moved in the run. */
@@ -170,5 +172,11 @@ export interface BenchResults {
   };
   machine: MachineLimits;
   brokers: BrokerResults[];
+  /**
+   * The producer workloads run against bench/src/null-broker.ts, which acknowledges without
+   * storing: what the load generators can send at all, in the same rotation as the brokers.
+   * Absent in results written before it existed.
+   */
+  ceiling?: ProducerRun[];
   profile: ProfileResult | null;
 }

@@ -40,6 +40,11 @@ export interface RunSizes {
    * machine moved Kafka's own figure by up to 2x from one minute to the next.
    */
   repeats: number;
+  /**
+   * Also run every producer workload against the null sink (bench/src/null-broker.ts), in the
+   * same rotation: the load generators' own ceiling on this machine. `--no-ceiling` turns it off.
+   */
+  ceiling: boolean;
 }
 
 export const RECORD_BYTES = 1024;
@@ -59,6 +64,7 @@ export const QUICK_SIZES: RunSizes = {
   tcpDurationS: 3,
   idleSettleMs: 5000,
   repeats: 3,
+  ceiling: true,
 };
 
 export const FULL_SIZES: RunSizes = {
@@ -74,6 +80,7 @@ export const FULL_SIZES: RunSizes = {
   tcpDurationS: 10,
   idleSettleMs: 10_000,
   repeats: 3,
+  ceiling: true,
 };
 
 export function producerId(w: Omit<ProducerWorkload, "id">): string {

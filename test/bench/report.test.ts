@@ -121,3 +121,35 @@ describe("RESULTS.md", () => {
     expect(ratio(3, 2)).toBe("1.50x");
   });
 });
+
+describe("RESULTS.md with the load generators' ceiling", () => {
+  const withCeiling: BenchResults = {
+    ...results,
+    ceiling: [{ ...producerRun(0, 125), samplesMbPerSec: [125, 110, 140] }, producerRun(1, 200)],
+  };
+  const md = renderResults(withCeiling, "");
+
+  it("adds the ceiling and each broker's share of it to every produce row", () => {
+    expect(md).toContain("| Ceiling MB/s | Kafka / Krill % of ceiling | Runs MB/s Kafka / Krill / ceiling |");
+    expect(md).toMatch(
+      /\| `acks1-b64k-none-p1-x1` \| 100\.0 \| 120\.0 \| 1\.20x \|.*\| 125\.0 \| 80% \/ 96% \| 90\.0, 100\.0, 130\.0 \/ — \/ 125\.0, 110\.0, 140\.0 \|/,
+    );
+    expect(md).toMatch(/\| `acksall-b1m-lz4-p8-x1` \|.*\| 200\.0 \| 25% \/ — \|/);
+    expect(md).toContain("bench/src/null-broker.ts");
+  });
+
+  it("counts in the headline only the workloads where both brokers reach 90% of the ceiling", () => {
+    // Kafka at 80% of the first workload's ceiling: not bound; Krill failed the second: not measured.
+    expect(md).toMatch(
+      /both brokers reach 90% of the load generators' ceiling.*\| 0 of 1 \| \(reported\) \|/,
+    );
+    const bound = renderResults({ ...withCeiling, ceiling: [producerRun(0, 105), producerRun(1, 200)] }, "");
+    expect(bound).toMatch(
+      /both brokers reach 90% of the load generators' ceiling.*\| 1 of 1 \| \(reported\) \|/,
+    );
+  });
+
+  it("leaves the columns out of results written before the ceiling existed", () => {
+    expect(renderResults(results, "")).not.toContain("Ceiling MB/s");
+  });
+});
