@@ -603,9 +603,9 @@ export function renderResults(results: BenchResults, notesMarkdown: string): str
 
 // --- plot ---------------------------------------------------------------------------------------
 
-function datFile(rows: [string, number | null | undefined, number | null | undefined][]): string {
+function datFile(rows: [string, ...(number | null | undefined)[]][]): string {
   const v = (n: number | null | undefined) => (n == null || !Number.isFinite(n) ? "?" : n.toFixed(3));
-  return `${rows.map(([label, a, b]) => `"${label}" ${v(a)} ${v(b)}`).join("\n")}\n`;
+  return `${rows.map(([label, ...values]) => `"${label}" ${values.map(v).join(" ")}`).join("\n")}\n`;
 }
 
 export function writePlot(results: BenchResults, root: string): string | null {
@@ -621,6 +621,7 @@ export function writePlot(results: BenchResults, root: string): string | null {
         id,
         kafka?.producer.find((p) => p.workload.id === id)?.mbPerSec,
         krill?.producer.find((p) => p.workload.id === id)?.mbPerSec,
+        ...(results.ceiling ? [results.ceiling.find((p) => p.workload.id === id)?.mbPerSec] : []),
       ]),
     ),
   );
@@ -661,12 +662,12 @@ export function writePlot(results: BenchResults, root: string): string | null {
     ]),
   );
   const png = join(root, "bench/results.png");
-  const histogram = (file: string, title: string, ylabel: string, rotate: boolean) =>
+  const histogram = (file: string, title: string, ylabel: string, rotate: boolean, ceiling = false) =>
     [
       `set title "${title}"`,
       `set ylabel "${ylabel}"`,
       rotate ? "set xtics rotate by -35 font ',8'" : "set xtics norotate font ',9'",
-      `plot "${join(dir, file)}" using 2:xtic(1) title "Apache Kafka" lc rgb "#4c72b0", '' using 3 title "Krill" lc rgb "#dd8452"`,
+      `plot "${join(dir, file)}" using 2:xtic(1) title "Apache Kafka" lc rgb "#4c72b0", '' using 3 title "Krill" lc rgb "#dd8452"${ceiling ? `, '' using 4 title "load generators' ceiling (null sink)" lc rgb "#b0b0b0"` : ""}`,
     ].join("\n");
   const script = [
     `set terminal pngcairo size 1600,1200 font "sans,10"`,
@@ -681,7 +682,13 @@ export function writePlot(results: BenchResults, root: string): string | null {
     "set yrange [0:*]",
     `set multiplot layout 2,2 title "Krill vs Apache Kafka ${results.environment.kafkaVersion} (${results.sizes.mode} run, ${results.startedAt.slice(0, 16)}Z; missing bar = failed)"`,
     "set bmargin 7",
-    histogram("produce.dat", "Produce throughput (kafka-producer-perf-test)", "MiB/s", true),
+    histogram(
+      "produce.dat",
+      "Produce throughput (kafka-producer-perf-test)",
+      "MiB/s",
+      true,
+      results.ceiling !== undefined,
+    ),
     histogram("consume.dat", "Consume throughput (kafka-consumer-perf-test)", "MiB/s", true),
     "set logscale y",
     "set yrange [*:*]",

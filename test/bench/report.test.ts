@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fmt, ratio, renderResults } from "../../bench/src/report.js";
+import { fmt, ratio, renderResults, writePlot } from "../../bench/src/report.js";
 import type { BenchResults, BrokerResults, ProducerRun } from "../../bench/src/results.js";
 import { QUICK_SIZES, quickProducerWorkloads } from "../../bench/src/workloads.js";
 
@@ -151,5 +154,18 @@ describe("RESULTS.md with the load generators' ceiling", () => {
 
   it("leaves the columns out of results written before the ceiling existed", () => {
     expect(renderResults(results, "")).not.toContain("Ceiling MB/s");
+  });
+});
+
+describe("results.png data", () => {
+  it("plots the ceiling as a third produce series when the run measured it", () => {
+    const root = mkdtempSync(join(tmpdir(), "krill-plot-"));
+    mkdirSync(join(root, "bench"), { recursive: true });
+    writePlot({ ...results, ceiling: [producerRun(0, 125)] }, root);
+    const dat = readFileSync(join(root, "bench/out/plot/produce.dat"), "utf8").split("\n");
+    expect(dat[0]).toBe('"acks1-b64k-none-p1-x1" 100.000 120.000 125.000');
+    expect(dat[1]).toBe('"acksall-b1m-lz4-p8-x1" 50.000 ? ?');
+    expect(readFileSync(join(root, "bench/out/plot/plot.gp"), "utf8")).toContain("load generators' ceiling");
+    rmSync(root, { recursive: true, force: true });
   });
 });
