@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Krill vs Apache Kafka on this machine, in one run (make bench / make bench-quick).
-#   bench/run.sh [--quick] [--only kafka|krill] [--records N] [--repeat N] [--skip-machine] [--no-profile]
+#   bench/run.sh [--quick] [--only kafka|krill] [--records N] [--repeat N] [--skip-machine] [--no-profile] [--no-ceiling]
 #       --records N: N records per producer workload instead of the mode's size (a fast end-to-end
 #       check of the full matrix: bench/run.sh --records 20000)
+#       --no-ceiling: skip the producer runs against the null sink (bench/src/null-broker.ts)
 #   bench/run.sh --report-only     regenerate bench/RESULTS.md and bench/results.png from bench/out/results.json
 #   bench/run.sh --machine-only    measure the machine's limits again into bench/out/results.json (noted as such)
 # Needs the compat suite's dependencies (Java 17+, the Kafka jars resolved by
