@@ -95,6 +95,26 @@ export function ceilingBound(results: BenchResults): { bound: string[]; measured
   return { bound, measured };
 }
 
+/**
+ * Workloads where Krill's median run lies below every one of Kafka's runs, and where it lies above
+ * every one: a difference larger than Kafka's own run-to-run spread, in either direction.
+ */
+export function outsideSpread(
+  kafka: { workload: { id: string }; mbPerSec: number | null; samplesMbPerSec?: number[] }[],
+  krill: { workload: { id: string }; mbPerSec: number | null }[],
+): { below: string[]; above: string[] } {
+  const below: string[] = [];
+  const above: string[] = [];
+  for (const k of kafka) {
+    const r = krill.find((x) => x.workload.id === k.workload.id)?.mbPerSec;
+    const runs = k.samplesMbPerSec ?? [];
+    if (r == null || runs.length === 0) continue;
+    if (r < Math.min(...runs)) below.push(k.workload.id);
+    if (r > Math.max(...runs)) above.push(k.workload.id);
+  }
+  return { below, above };
+}
+
 function producerRow(
   id: string,
   kafka: ProducerRun | undefined,
@@ -184,6 +204,17 @@ function headline(results: BenchResults): string {
   const e2eRatio = ratioValue(rLat?.endToEndUs?.p99, kLat?.endToEndUs?.p99);
   const startRatio = ratioValue(krill?.startupMs, kafka?.startupMs);
   const rssRatio = ratioValue(krill?.idleRssBytes, kafka?.idleRssBytes);
+  const spreadRow = (kind: "producer" | "consumer") => {
+    const o = outsideSpread(kafka?.[kind] ?? [], krill?.[kind] ?? []);
+    return [
+      `${kind === "producer" ? "Produce" : "Consume"} workloads where Krill's median is below / above every Kafka run`,
+      "see table",
+      "see table",
+      `${o.below.length} / ${o.above.length}`,
+      "(reported)",
+      "—",
+    ];
+  };
   const nProd = kafka?.producer.length ?? 0;
   const nCons = kafka?.consumer.length ?? 0;
   const rows = [
@@ -195,6 +226,7 @@ function headline(results: BenchResults): string {
       ">= 1.0x on every workload",
       prod.count < nProd ? "not met (workloads failed)" : goalCell(prod.worst, (v) => v >= 1),
     ],
+    spreadRow("producer"),
     ...(results.ceiling
       ? [
           (() => {
@@ -218,6 +250,7 @@ function headline(results: BenchResults): string {
       ">= 1.0x on every workload",
       cons.count < nCons ? "not met (workloads failed)" : goalCell(cons.worst, (v) => v >= 1),
     ],
+    spreadRow("consumer"),
     [
       "p99 produce latency at 50% of Kafka's max (ms)",
       fmt((kLat?.produceUs?.p99 ?? Number.NaN) / 1000, 2),

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fmt, ratio, renderResults, writePlot } from "../../bench/src/report.js";
+import { fmt, outsideSpread, ratio, renderResults, writePlot } from "../../bench/src/report.js";
 import type { BenchResults, BrokerResults, ProducerRun } from "../../bench/src/results.js";
 import { QUICK_SIZES, quickProducerWorkloads } from "../../bench/src/workloads.js";
 
@@ -167,5 +167,35 @@ describe("results.png data", () => {
     expect(dat[1]).toBe('"acksall-b1m-lz4-p8-x1" 50.000 ? ?');
     expect(readFileSync(join(root, "bench/out/plot/plot.gp"), "utf8")).toContain("load generators' ceiling");
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe("the headline's run-to-run spread rows", () => {
+  it("counts workloads where Krill's median lies below or above every Kafka run", () => {
+    const kafka = [
+      { workload: { id: "a" }, mbPerSec: 100, samplesMbPerSec: [90, 100, 130] },
+      { workload: { id: "b" }, mbPerSec: 100, samplesMbPerSec: [95, 100, 105] },
+      { workload: { id: "c" }, mbPerSec: 100, samplesMbPerSec: [95, 100, 105] },
+      { workload: { id: "d" }, mbPerSec: 100 },
+    ];
+    const krill = [
+      { workload: { id: "a" }, mbPerSec: 85 },
+      { workload: { id: "b" }, mbPerSec: 106 },
+      { workload: { id: "c" }, mbPerSec: 95 },
+      { workload: { id: "d" }, mbPerSec: 1 },
+    ];
+    // c sits on Kafka's slowest run (not below it); d has no Kafka runs to compare with.
+    expect(outsideSpread(kafka, krill)).toEqual({ below: ["a"], above: ["b"] });
+  });
+
+  it("shows the counts for produce and consume", () => {
+    const md = renderResults(results, "");
+    // Krill's 120 lies inside Kafka's runs (90 to 130); its failed run has no figure.
+    expect(md).toMatch(
+      /Produce workloads where Krill's median is below \/ above every Kafka run.*\| 0 \/ 0 \| \(reported\) \|/,
+    );
+    expect(md).toMatch(
+      /Consume workloads where Krill's median is below \/ above every Kafka run.*\| 0 \/ 0 \|/,
+    );
   });
 });
