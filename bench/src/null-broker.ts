@@ -1,15 +1,19 @@
 // The load generators' ceiling: a Kafka-protocol endpoint that acknowledges every produce request
-// without storing anything (no validation, no CRC check, no disk), so kafka-producer-perf-test run
-// against it measures what the load generators themselves can send on this machine. No broker can
-// be faster than this, so a workload where both brokers come close to it cannot tell them apart.
+// without storing anything (no CRC check, no record decoding, no disk; only the batch headers are
+// read, to count records and refuse broken framing with CORRUPT_MESSAGE), so kafka-producer-perf-test
+// run against it measures what the load generators themselves can send on this machine. No broker
+// can be faster than this, so a workload where both brokers come close to it cannot tell them apart.
 //
 //   tsx null-broker.ts PORT NAME:PARTITIONS [NAME:PARTITIONS ...]
 //
 // Serves ApiVersions, Metadata (the topics given, led by this node), InitProducerId (idempotent
 // producers: acks=all) and Produce, with Krill's own socket server, dispatcher and generated codecs,
 // so framing and request parsing cost what they cost in Krill. Prints "READY PORT" once listening;
-// stops on SIGTERM or SIGINT. Any other API closes the connection (the dispatcher's rule).
+// stops on SIGTERM or SIGINT. Any other API closes the connection (the dispatcher's rule). It
+// serves the Java and kafkajs producers the benchmark uses; librdkafka (kcat) chooses the v0
+// message format when a broker offers no Fetch, and gets CORRUPT_MESSAGE here.
 import { pino } from "pino";
+import { checkBatchHeader } from "../../src/log/batch-scan.js";
 import {
   API_VERSIONS_API,
   INIT_PRODUCER_ID_API,
@@ -19,8 +23,10 @@ import {
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 import type { MetadataResponseTopic } from "../../src/protocol/generated/metadata-response.js";
 import type { ProduceResponse } from "../../src/protocol/generated/produce-response.js";
-import { uuidFromBytes } from "../../src/protocol/primitives/uuid.js";
+import { uuidFromBytes, ZERO_UUID } from "../../src/protocol/primitives/uuid.js";
+import { BATCH_HEADER_SIZE, LAST_OFFSET_DELTA_OFFSET } from "../../src/protocol/records/batch-header.js";
 import { Dispatcher } from "../../src/server/dispatcher.js";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "../../src/server/handlers/003-metadata.js";
 import { SocketServer } from "../../src/server/network/socket-server.js";
 import { type ApiHandler, defineHandler, HandlerRegistry, NO_RESPONSE } from "../../src/server/registry.js";
 import type { BrokerContext } from "../../src/server/services.js";
@@ -29,12 +35,6 @@ const NODE_ID = 1;
 const TOPICS_MAX = 256;
 const PARTITIONS_MAX = 1024;
 const FRAME_BYTES_MAX = 100 * 1024 * 1024;
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-/** Record batch v2 header: batchLength at 8, lastOffsetDelta at 23, header size 61. */
-const BATCH_LENGTH_OFFSET = 8;
-const LAST_OFFSET_DELTA_OFFSET = 23;
-const BATCH_HEADER_BYTES = 61;
-const LOG_OVERHEAD = 12;
 
 function usage(): never {
   console.error("usage: null-broker.ts PORT NAME:PARTITIONS [NAME:PARTITIONS ...]");
@@ -47,18 +47,25 @@ interface SinkTopic {
   readonly nextOffset: bigint[];
 }
 
-/** Records in `records` (one or more v2 batches), from the batch headers only. */
-export function recordCount(records: Buffer | null): number {
+/**
+ * Records in `records` (one or more whole v2 batches), read from the batch headers only, with the
+ * framing checked as the log checks it (checkBatchHeader); a string says why the framing is bad.
+ */
+export function recordCount(records: Buffer | null): number | string {
+  if (records === null || records.length === 0) return "no record batches";
   let count = 0;
-  let pos = 0;
-  while (records !== null && pos + BATCH_HEADER_BYTES <= records.length) {
+  for (let pos = 0; pos < records.length; ) {
+    const remaining = records.length - pos;
+    if (remaining < BATCH_HEADER_SIZE) return `${remaining} trailing bytes are not a record batch`;
+    const size = checkBatchHeader(records, pos, remaining);
+    if (typeof size === "string") return `record batch at byte ${pos}: ${size}`;
     count += records.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET) + 1;
-    pos += LOG_OVERHEAD + records.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+    pos += size;
   }
   return count;
 }
 
-export function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): HandlerRegistry {
+function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): HandlerRegistry {
   let nextProducerId = 1000n;
   const registry = new HandlerRegistry();
   const metadataTopic = (name: string): MetadataResponseTopic => {
@@ -66,7 +73,7 @@ export function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number)
     return {
       errorCode: t ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       name,
-      topicId: t?.id ?? "AAAAAAAAAAAAAAAAAAAAAA",
+      topicId: t?.id ?? ZERO_UUID,
       isInternal: false,
       partitions: (t?.nextOffset ?? []).map((_, i) => ({
         errorCode: ErrorCode.NONE,
@@ -136,14 +143,27 @@ export function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number)
             partitionResponses: td.partitionData.map((pd) => {
               const offsets = topics.get(td.name)?.nextOffset;
               const known = offsets !== undefined && pd.index >= 0 && pd.index < offsets.length;
-              const baseOffset = known ? offsets[pd.index]! : -1n;
-              if (known) offsets[pd.index] = baseOffset + BigInt(recordCount(pd.records));
+              const count = known ? recordCount(pd.records) : "unknown topic or partition";
+              const failure = (errorCode: number, errorMessage: string) => ({
+                index: pd.index,
+                errorCode,
+                baseOffset: -1n,
+                logAppendTimeMs: -1n,
+                logStartOffset: -1n,
+                recordErrors: [],
+                errorMessage,
+                currentLeader: { leaderId: -1, leaderEpoch: -1 },
+              });
+              if (!known) return failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, count as string);
+              if (typeof count === "string") return failure(ErrorCode.CORRUPT_MESSAGE, count);
+              const baseOffset = offsets[pd.index]!;
+              offsets[pd.index] = baseOffset + BigInt(count);
               return {
                 index: pd.index,
-                errorCode: known ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                errorCode: ErrorCode.NONE,
                 baseOffset,
                 logAppendTimeMs: -1n,
-                logStartOffset: known ? 0n : -1n,
+                logStartOffset: 0n,
                 recordErrors: [],
                 errorMessage: null,
                 currentLeader: { leaderId: -1, leaderEpoch: -1 },
@@ -161,22 +181,14 @@ export function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number)
   return registry;
 }
 
-async function main(): Promise<void> {
-  const [portArg, ...specs] = process.argv.slice(2);
-  const port = Number(portArg);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || specs.length === 0 || specs.length > TOPICS_MAX)
-    usage();
-  const topics = new Map<string, SinkTopic>();
-  for (const spec of specs) {
-    const m = /^([A-Za-z0-9._-]{1,249}):([1-9]\d{0,3})$/.exec(spec);
-    if (!m || Number(m[2]) > PARTITIONS_MAX) usage();
-    const id = Buffer.alloc(16);
-    id.writeUInt32BE(topics.size + 2, 12);
-    topics.set(m[1]!, {
-      id: uuidFromBytes(id, 0),
-      nextOffset: Array.from({ length: Number(m[2]) }, () => 0n),
-    });
-  }
+/**
+ * Listens on 127.0.0.1:`port` (0 for any free port) with Krill's socket server and dispatcher,
+ * serving `topics`; resolves with the server and the port bound.
+ */
+export async function listenNullSink(
+  topics: Map<string, SinkTopic>,
+  port: number,
+): Promise<{ server: SocketServer; port: number }> {
   const logger = pino({ name: "null-broker", level: "warn" });
   let bound = port;
   const registry = sinkRegistry(topics, () => bound);
@@ -196,6 +208,32 @@ async function main(): Promise<void> {
   });
   const [listener] = await server.start();
   bound = listener!.port;
+  return { server, port: bound };
+}
+
+/** Topics from NAME:PARTITIONS specs, or undefined when a spec is malformed. */
+export function sinkTopics(specs: readonly string[]): Map<string, SinkTopic> | undefined {
+  const topics = new Map<string, SinkTopic>();
+  for (const spec of specs) {
+    const m = /^([A-Za-z0-9._-]{1,249}):([1-9]\d{0,3})$/.exec(spec);
+    if (!m || Number(m[2]) > PARTITIONS_MAX) return undefined;
+    const id = Buffer.alloc(16);
+    id.writeUInt32BE(topics.size + 2, 12);
+    topics.set(m[1]!, {
+      id: uuidFromBytes(id, 0),
+      nextOffset: Array.from({ length: Number(m[2]) }, () => 0n),
+    });
+  }
+  return topics;
+}
+
+async function main(): Promise<void> {
+  const [portArg, ...specs] = process.argv.slice(2);
+  const port = Number(portArg);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || specs.length === 0 || specs.length > TOPICS_MAX)
+    usage();
+  const topics = sinkTopics(specs) ?? usage();
+  const { server, port: bound } = await listenNullSink(topics, port);
   console.log(`READY ${bound}`);
   const stop = () => void server.stop(1000).then(() => process.exit(0));
   process.once("SIGTERM", stop);

@@ -1,10 +1,11 @@
 import { Kafka, logLevel } from "kafkajs";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordCount, sinkRegistry } from "../../bench/src/null-broker.js";
-import { Dispatcher } from "../../src/server/dispatcher.js";
-import { SocketServer } from "../../src/server/network/socket-server.js";
-import type { BrokerContext } from "../../src/server/services.js";
+import { listenNullSink, recordCount, sinkTopics } from "../../bench/src/null-broker.js";
+import { METADATA_API, PRODUCE_API } from "../../src/protocol/generated/apis.js";
+import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../src/protocol/primitives/uuid.js";
+import type { SocketServer } from "../../src/server/network/socket-server.js";
+import { body, client, request } from "../server/wire.js";
 
 // The null sink is the benchmark's ceiling: a real client must see a working cluster (metadata,
 // acknowledged produce requests with growing offsets) while nothing is stored.
@@ -13,22 +14,7 @@ describe("bench null sink", () => {
   let port = 0;
 
   beforeAll(async () => {
-    const topics = new Map([["sink-a", { id: "AAAAAAAAAAAAAAAAAAAAAg", nextOffset: [0n, 0n] }]]);
-    const registry = sinkRegistry(topics, () => port);
-    const logger = pino({ level: "silent" });
-    server = new SocketServer({
-      listeners: [{ name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "127.0.0.1", port: 0 }],
-      limits: {
-        frameBytesMax: 1 << 20,
-        inFlightRequestsMax: 10,
-        queuedResponseBytesMax: 1 << 20,
-        idleMs: -1,
-      },
-      connectionsMax: () => 10,
-      processor: new Dispatcher(registry, { registry } as unknown as BrokerContext),
-      logger,
-    });
-    port = (await server.start())[0]!.port;
+    ({ server, port } = await listenNullSink(sinkTopics(["sink-a:2"])!, 0));
   });
 
   afterAll(async () => {
@@ -88,11 +74,66 @@ describe("bench null sink", () => {
     const batch = (lastOffsetDelta: number, bodyBytes: number) => {
       const b = Buffer.alloc(61 + bodyBytes);
       b.writeInt32BE(49 + bodyBytes, 8);
+      b.writeInt8(2, 16);
       b.writeInt32BE(lastOffsetDelta, 23);
       return b;
     };
     expect(recordCount(Buffer.concat([batch(4, 10), batch(0, 3)]))).toBe(6);
-    expect(recordCount(null)).toBe(0);
-    expect(recordCount(Buffer.alloc(10))).toBe(0);
+  });
+
+  it("refuses bad framing with the reason instead of acknowledging or looping on it", () => {
+    const batch = Buffer.alloc(61);
+    batch.writeInt32BE(49, 8);
+    batch.writeInt8(2, 16);
+    expect(recordCount(null)).toBe("no record batches");
+    expect(recordCount(Buffer.alloc(10))).toBe("10 trailing bytes are not a record batch");
+    // A batchLength of -12 would advance by 0 bytes: the framing check stops it.
+    const stuck = Buffer.from(batch);
+    stuck.writeInt32BE(-12, 8);
+    expect(recordCount(stuck)).toMatch(/batchLength -12 is below the minimum/);
+    const long = Buffer.from(batch);
+    long.writeInt32BE(2_000_000_000, 8);
+    expect(recordCount(long)).toMatch(/runs past the end/);
+    const negative = Buffer.from(batch);
+    negative.writeInt32BE(-5, 23);
+    expect(recordCount(negative)).toMatch(/negative lastOffsetDelta/);
+    expect(recordCount(Buffer.concat([batch, Buffer.alloc(3)]))).toBe(
+      "3 trailing bytes are not a record batch",
+    );
+  });
+
+  it("answers a corrupt batch with CORRUPT_MESSAGE and keeps serving the connection", async () => {
+    const bad = Buffer.alloc(61);
+    bad.writeInt32BE(-12, 8);
+    const produce = (records: Buffer, correlationId: number) =>
+      request(PRODUCE_API, 8, correlationId, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [{ name: "sink-a", partitionData: [{ index: 0, records }] }],
+      });
+    const c = await client(port);
+    try {
+      c.socket.write(produce(bad, 7));
+      const refused = PRODUCE_API.decodeResponse(body(await c.next(), PRODUCE_API, 8), 8);
+      expect(refused.responses[0]!.partitionResponses[0]).toMatchObject({
+        errorCode: ErrorCode.CORRUPT_MESSAGE,
+        baseOffset: -1n,
+        errorMessage: expect.stringMatching(/batchLength -12 is below the minimum/),
+      });
+      // The same connection still gets answers.
+      c.socket.write(
+        request(METADATA_API, 4, 8, {
+          topics: [{ topicId: ZERO_UUID, name: "sink-a" }],
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        }),
+      );
+      const meta = METADATA_API.decodeResponse(body(await c.next(), METADATA_API, 4), 4);
+      expect(meta.topics[0]!.partitions).toHaveLength(2);
+    } finally {
+      c.socket.destroy();
+    }
   });
 });
