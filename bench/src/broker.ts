@@ -112,6 +112,25 @@ export const KRILL_EQUIVALENT_OVERRIDES = [
 ];
 
 /**
+ * Spawns `command` as broker.sh starts a broker: in its own process group, output in
+ * DIR/broker.out, pid in DIR/broker.pid (so `broker.sh stop --dir DIR` stops it). Returns the pid,
+ * or undefined when it could not be spawned.
+ */
+function spawnInDir(
+  dir: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string },
+): number | undefined {
+  const out = openSync(join(dir, "broker.out"), "w");
+  const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", out, out] });
+  closeSync(out);
+  child.unref();
+  if (child.pid !== undefined) writeFileSync(join(dir, "broker.pid"), String(child.pid));
+  return child.pid;
+}
+
+/**
  * Starts bin/krill the way broker.sh does (own session and process group, output in
  * DIR/broker.out, pid in DIR/broker.pid so `broker.sh stop --dir DIR` stops it), with
  * KRILL_EQUIVALENT_OVERRIDES added, and resolves once it answers Metadata or has failed.
@@ -142,17 +161,15 @@ async function launchKrill(
     `log.dirs=${join(dir, "data")}`,
     ...KRILL_EQUIVALENT_OVERRIDES,
   ];
-  const out = openSync(join(dir, "broker.out"), "w");
-  const child = spawn(join(root, "bin/krill"), ["start", ...overrides.flatMap((o) => ["--override", o])], {
-    detached: true,
-    stdio: ["ignore", out, out],
-    env,
-  });
-  closeSync(out);
-  child.unref();
-  const pid = child.pid;
+  const pid = spawnInDir(
+    dir,
+    join(root, "bin/krill"),
+    ["start", ...overrides.flatMap((o) => ["--override", o])],
+    {
+      env,
+    },
+  );
   if (pid === undefined) return result(1, "could not spawn bin/krill");
-  writeFileSync(join(dir, "broker.pid"), String(pid));
   const reason = await waitForMetadata("127.0.0.1", port, START_TIMEOUT_MS, () => !alive(pid));
   if (reason === null) return result(0, "");
   const tail = existsSync(join(dir, "broker.out"))
@@ -173,17 +190,13 @@ export async function startNullSink(
 ): Promise<RunningBroker | { error: string }> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const out = openSync(join(dir, "broker.out"), "w");
-  const child = spawn(
+  const pid = spawnInDir(
+    dir,
     process.execPath,
     ["--import", "tsx", join(root, "bench/src/null-broker.ts"), String(port), ...topics],
-    { detached: true, stdio: ["ignore", out, out], cwd: root },
+    { cwd: root },
   );
-  closeSync(out);
-  child.unref();
-  const pid = child.pid;
   if (pid === undefined) return { error: "could not spawn the null sink" };
-  writeFileSync(join(dir, "broker.pid"), String(pid));
   const reason = await waitForMetadata("127.0.0.1", port, START_TIMEOUT_MS, () => !alive(pid));
   if (reason !== null) return { error: `the null sink did not answer Metadata: ${reason}` };
   return { kind: "ceiling", dir, pid, bootstrap: `127.0.0.1:${port}`, startupMs: null };

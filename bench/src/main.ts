@@ -538,7 +538,10 @@ function deleteTopics(b: RunningBroker, topics: string[]): Promise<string | null
 
 // --- one broker's phase ---------------------------------------------------------------------------
 
-function emptyBrokerResults(kind: BrokerKind, version: string): BrokerResults {
+function emptyBrokerResults<K extends LoadTarget>(
+  kind: K,
+  version: string,
+): Omit<BrokerResults, "broker"> & { broker: K } {
   return {
     broker: kind,
     version,
@@ -577,7 +580,8 @@ interface Phase {
  * first in even ones): the machine drifts over minutes (page-cache and memory state of this VM,
  * other tenants), and a broker measured a quarter of an hour after the other would carry that
  * drift in its ratio. The broker not under load stays up and idle meanwhile (Kafka idles at about
- * 3% of one core, Krill at about 0%).
+ * 3% of one core, Krill at about 0%). With `sizes.ceiling`, the null sink (bench/src/null-broker.ts)
+ * joins the producer runs' rotation as a third participant.
  */
 async function runBrokerPhases(
   kinds: { kind: BrokerKind; version: string }[],
@@ -625,7 +629,6 @@ async function runBrokerPhases(
       if (p.res.topicsError) log(`${p.res.broker}: creating topics failed: ${p.res.topicsError}`);
     }
     const running = () => phases.filter((p) => p.broker !== null);
-    /** Runs `once` on every running broker, `sizes.repeats` times, alternating the order. */
     /**
      * Runs `once` on every running broker (and on `extra`), `sizes.repeats` times, rotating the
      * order from one repetition to the next so that no participant always goes first.
@@ -639,12 +642,8 @@ async function runBrokerPhases(
       const participants = [...running(), ...extra.filter((p) => p.broker !== null)];
       const runs = new Map<Phase, T[]>(participants.map((p) => [p, []]));
       for (let rep = 0; rep < sizes.repeats; rep++) {
-        const order =
-          participants.length <= 2
-            ? rep % 2 === 0
-              ? participants
-              : [...participants].reverse()
-            : participants.map((_, i) => participants[(i + rep) % participants.length]!);
+        // With two participants this alternates (A B, B A, ...); with three it rotates.
+        const order = participants.map((_, i) => participants[(i + rep) % participants.length]!);
         for (const p of order) {
           const done = runs.get(p)!;
           // A failed repetition ends that broker's runs of this workload (it is the result).
@@ -669,7 +668,7 @@ async function runBrokerPhases(
       } else {
         log(`ceiling: null sink up at ${sink.bootstrap} (pid ${sink.pid})`);
         ceiling = {
-          res: { ...emptyBrokerResults("kafka", "null sink"), broker: "ceiling" },
+          res: emptyBrokerResults("ceiling", "null sink"),
           broker: sink,
           dir,
           consecutiveTimeouts: 0,
