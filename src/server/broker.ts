@@ -7,14 +7,15 @@
  * Shutdown: stop accepting, let connections answer what is in flight, stop components, then close
  * the partition logs (which writes the clean-shutdown marker) and the metadata log.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { type Logger, pino } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
 import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
 import { LogManager } from "../log/log-manager.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { groupCoordinatorComponent } from "./group/component.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -48,6 +49,10 @@ export interface BrokerStartOptions {
   readonly components?: readonly BrokerComponent[];
   /** Handler folder to load (tests); defaults to src/server/handlers. */
   readonly handlersDir?: string;
+  /** Time for everything the broker runs (default: the wall clock). */
+  readonly clock?: Clock;
+  /** Randomness for everything the broker draws (default: the system's). */
+  readonly random?: Random;
 }
 
 /** The topic's effective log settings, for the log manager. */
@@ -116,6 +121,8 @@ export class Broker {
     cleanups: (() => unknown)[],
   ): Promise<Broker> {
     const logger = options.logger ?? pino({ name: "krill" });
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    const random = options.random ?? SYSTEM_RANDOM;
     if (config.unusedKafkaKeys.length > 0) {
       logger.info(
         { keys: config.unusedKafkaKeys },
@@ -126,10 +133,16 @@ export class Broker {
       [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d)),
       config.nodeId,
       config.stringOrNull("cluster.id"),
+      random,
     );
 
     // Metadata: newest snapshot plus the log after it.
-    const metadataLog = new MetadataLog(path.resolve(config.metadataLogDir), metadataRecordSerde, logger);
+    const metadataLog = new MetadataLog(
+      path.resolve(config.metadataLogDir),
+      metadataRecordSerde,
+      logger,
+      clock,
+    );
     const loaded = await metadataLog.open();
     cleanups.push(() => metadataLog.close());
     let image = MetadataImage.EMPTY;
@@ -143,6 +156,8 @@ export class Broker {
       config: live,
       logger,
       initialImage: image,
+      clock,
+      random,
     });
 
     // Partition logs: every topic of the image gets its partitions; strays are reported, not deleted.
@@ -151,6 +166,7 @@ export class Broker {
       defaultConfig: topicLogConfig(live, new Map()),
       topicConfig: (topic) => topicLogConfig(live, controller.image.topicConfigs(topic)),
       retentionCheckIntervalMs: config.int("log.retention.check.interval.ms"),
+      clock,
       events: {
         info: (fields, message) => logger.info(fields, message),
         warn: (fields, message) => logger.warn(fields, message),
@@ -200,6 +216,8 @@ export class Broker {
       logger,
       nodeId: config.nodeId,
       clusterId,
+      clock,
+      random,
       controller,
       logs,
       registry,
@@ -254,7 +272,7 @@ export class Broker {
     await controller.registerBroker(
       {
         brokerId: config.nodeId,
-        incarnationId: uuidFromBytes(randomBytes(16), 0),
+        incarnationId: uuidFromBytes(random.bytes(16), 0),
         endPoints: advertised.map((e) => ({
           name: e.listenerName,
           host: e.host,
