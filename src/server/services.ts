@@ -9,9 +9,9 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
+import type { MetadataController } from "../metadata/controller.js";
+import type { MetadataImage } from "../metadata/image.js";
 import type { Random } from "../random.js";
-import type { MetadataController } from "./metadata/controller.js";
-import type { MetadataImage } from "./metadata/image.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { HandlerRegistry } from "./registry.js";
 

@@ -11,12 +11,12 @@
  * success can produce at once.
  */
 import type { Logger } from "pino";
-import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
-import { type BrokerConfig, validateDynamicBrokerConfig } from "../../config/broker-config.js";
-import { validateTopicConfig } from "../../config/topic-config.js";
-import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../../protocol/primitives/uuid.js";
-import { type Random, SYSTEM_RANDOM } from "../../random.js";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
+import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
+import { validateTopicConfig } from "../config/topic-config.js";
+import { ErrorCode } from "../protocol/generated/error-codes.js";
+import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataLog } from "./metadata-log.js";

@@ -30,10 +30,10 @@ import {
 import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
-import { KrillError } from "../../errors.js";
-import { LOG_OVERHEAD } from "../../protocol/records/batch-header.js";
-import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
+import { KrillError } from "../errors.js";
+import { LOG_OVERHEAD } from "../protocol/records/batch-header.js";
+import { buildRecordBatch, decodeRecordBatch } from "../protocol/records/record-batch.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
 
 export const METADATA_TOPIC = "__cluster_metadata";
