@@ -13,6 +13,7 @@ import { type Logger, pino } from "pino";
 import { BrokerConfig } from "../config/broker-config.js";
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
 import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
+import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { MetadataController } from "../metadata/controller.js";
 import { METADATA_VERSION_LATEST } from "../metadata/features.js";
@@ -70,6 +71,7 @@ export class Broker {
   readonly #metadataLog: MetadataLog;
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
+  #dirLocks: DirLocks | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -122,11 +124,11 @@ export class Broker {
         "accepted Kafka configuration keys that Krill does not use",
       );
     }
-    const clusterId = ensureMetaProperties(
-      [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d)),
-      config.nodeId,
-      config.stringOrNull("cluster.id"),
-    );
+    // Every directory this broker writes is locked before anything in it is read or written.
+    const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
+    const dirLocks = DirLocks.acquire(dirs);
+    cleanups.push(() => dirLocks.release());
+    const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"));
 
     // Metadata: newest snapshot plus the log after it.
     const metadataLog = new MetadataLog(path.resolve(config.metadataLogDir), metadataRecordSerde, logger);
@@ -280,6 +282,7 @@ export class Broker {
     cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
     const broker = new Broker(config, logger, context, socketServer, metadataLog, components);
+    broker.#dirLocks = dirLocks;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -323,6 +326,7 @@ export class Broker {
     }
     await this.context.logs.shutdown();
     this.#metadataLog.close();
+    this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");
   }
