@@ -10,12 +10,13 @@
  * is awaited before the operation's result is returned, so a client that gets a CreateTopics
  * success can produce at once.
  */
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
 import { validateTopicConfig } from "../config/topic-config.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataLog } from "./metadata-log.js";
@@ -101,16 +102,17 @@ export interface ControllerOptions {
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly initialImage: MetadataImage;
-  readonly clock?: () => number;
-  readonly randomUuid?: () => string;
+  readonly clock?: Clock;
+  /** Draws topic ids. */
+  readonly random?: Random;
 }
 
 export class MetadataController {
   readonly #log: MetadataLog;
   #config: BrokerConfig;
   readonly #logger: Logger;
-  readonly #clock: () => number;
-  readonly #randomUuid: () => string;
+  readonly #clock: Clock;
+  readonly #random: Random;
   readonly #listeners: ImageListener[] = [];
   #image: MetadataImage;
   #queue: Promise<unknown> = Promise.resolve();
@@ -120,8 +122,8 @@ export class MetadataController {
     this.#config = options.config;
     this.#logger = options.logger;
     this.#image = options.initialImage;
-    this.#clock = options.clock ?? Date.now;
-    this.#randomUuid = options.randomUuid ?? randomTopicId;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#random = options.random ?? SYSTEM_RANDOM;
   }
 
   get image(): MetadataImage {
@@ -160,7 +162,7 @@ export class MetadataController {
     const dueByTime =
       intervalMs > 0 &&
       this.#log.bytesSinceSnapshot > 0 &&
-      this.#clock() - this.#log.lastSnapshotMs >= intervalMs;
+      this.#clock.nowMs() - this.#log.lastSnapshotMs >= intervalMs;
     if (dueBySize || dueByTime) this.#log.snapshot(this.#image.toRecords(), this.#image.offset);
   }
 
@@ -250,7 +252,7 @@ export class MetadataController {
           fail(ErrorCode.INVALID_CONFIG, configError);
           continue;
         }
-        const topicId = this.#randomUuid();
+        const topicId = randomTopicId(this.#random);
         namesInBatch.add(r.name);
         partitionsTotal += placement.replicas.length;
         results.push({
@@ -773,9 +775,9 @@ function manualPlacement(
 }
 
 /** A random topic id as Kafka's Uuid.randomUuid: never the zero or metadata-topic id, never starting with '-'. */
-export function randomTopicId(): string {
+export function randomTopicId(random: Random): string {
   for (;;) {
-    const id = uuidFromBytes(randomBytes(16), 0);
+    const id = uuidFromBytes(random.bytes(16), 0);
     if (id !== ZERO_UUID && id !== METADATA_TOPIC_ID && !id.startsWith("-")) return id;
   }
 }

@@ -30,6 +30,7 @@ import {
 import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
 import { LOG_OVERHEAD } from "../protocol/records/batch-header.js";
 import { buildRecordBatch, decodeRecordBatch } from "../protocol/records/record-batch.js";
@@ -65,12 +66,15 @@ export class MetadataLog {
   #fd = -1;
   #nextOffset = 0;
   #bytesSinceSnapshot = 0;
-  #lastSnapshotMs = Date.now();
+  readonly #clock: Clock;
+  #lastSnapshotMs: number;
 
-  constructor(parentDir: string, serde: RecordSerde, logger: Logger) {
+  constructor(parentDir: string, serde: RecordSerde, logger: Logger, clock: Clock = SYSTEM_CLOCK) {
     this.dir = path.join(parentDir, METADATA_DIR_NAME);
     this.#serde = serde;
     this.#logger = logger;
+    this.#clock = clock;
+    this.#lastSnapshotMs = clock.nowMs();
   }
 
   get nextOffset(): number {
@@ -180,7 +184,7 @@ export class MetadataLog {
 
   /** One batch holding `records` at offsets firstOffset.. */
   #batch(records: readonly MetadataRecord[], firstOffset: number): Buffer {
-    const timestamp = BigInt(Date.now());
+    const timestamp = BigInt(this.#clock.nowMs());
     return buildRecordBatch({
       baseOffset: BigInt(firstOffset),
       records: records.map((record) => ({ timestamp, key: null, value: this.#serde.encode(record) })),
@@ -238,7 +242,7 @@ export class MetadataLog {
       throw new KrillError("LOG_IO", `cannot write metadata snapshot ${name}`, { cause: err });
     }
     this.#bytesSinceSnapshot = 0;
-    this.#lastSnapshotMs = Date.now();
+    this.#lastSnapshotMs = this.#clock.nowMs();
     this.#logger.info({ offset, records: records.length }, "wrote metadata snapshot");
   }
 

@@ -6,10 +6,12 @@
  * server core does not need to know them.
  */
 import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
 import type { MetadataController } from "../metadata/controller.js";
 import type { MetadataImage } from "../metadata/image.js";
+import type { Random } from "../random.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { HandlerRegistry } from "./registry.js";
 
@@ -29,6 +31,9 @@ export interface BrokerContext {
   readonly logger: Logger;
   readonly nodeId: number;
   readonly clusterId: string;
+  /** The broker's one clock and one source of randomness (injected by tests and simulations). */
+  readonly clock: Clock;
+  readonly random: Random;
   readonly controller: MetadataController;
   /** Partition logs of every topic in the image. */
   readonly logs: LogManager;

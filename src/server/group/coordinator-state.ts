@@ -7,8 +7,8 @@
  *
  * Concurrency contract: single-threaded, as the coordinator (see group-coordinator.ts).
  */
-import { randomUUID } from "node:crypto";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { randomUuidText, SYSTEM_RANDOM } from "../../random.js";
 import type { ClassicGroup } from "./classic-group.js";
 import type { ConsumerGroup, TopicsByName } from "./consumer-group.js";
 import { coordinatorPartitionFor } from "./java-hash.js";
@@ -127,7 +127,7 @@ export class CoordinatorState {
     this.#log = deps.log;
     this.timer = deps.timer;
     this.logger = deps.logger ?? SILENT;
-    this.newUuid = deps.newUuid ?? randomUUID;
+    this.newUuid = deps.newUuid ?? (() => randomUuidText(SYSTEM_RANDOM));
     this.topics = deps.topics ?? (() => new Map());
   }
 
