@@ -29,7 +29,7 @@ export function dataPathComponent(): BrokerComponent {
         logger: broker.logger,
       });
       const partitions = manager;
-      broker.controller.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
+      broker.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
       broker.ext.partitions = partitions;
       broker.ext.producerIds = new ProducerIdManager(() => {
         const brokerEpoch = broker.image().brokers.get(broker.nodeId)?.brokerEpoch ?? -1n;
