@@ -13,6 +13,7 @@ import { type Logger, pino } from "pino";
 import { BrokerConfig } from "../config/broker-config.js";
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
 import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
+import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
@@ -69,6 +70,7 @@ export class Broker {
   readonly #metadata: LocalMetadata;
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
+  #dirLocks: DirLocks | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -121,11 +123,11 @@ export class Broker {
         "accepted Kafka configuration keys that Krill does not use",
       );
     }
-    const clusterId = ensureMetaProperties(
-      [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d)),
-      config.nodeId,
-      config.stringOrNull("cluster.id"),
-    );
+    // Every directory this broker writes is locked before anything in it is read or written.
+    const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
+    const dirLocks = DirLocks.acquire(dirs);
+    cleanups.push(() => dirLocks.release());
+    const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"));
 
     // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
@@ -277,6 +279,7 @@ export class Broker {
     cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
     const broker = new Broker(config, logger, context, socketServer, metadata, components);
+    broker.#dirLocks = dirLocks;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -324,6 +327,7 @@ export class Broker {
     }
     await this.context.logs.shutdown();
     this.#metadata.log.close();
+    this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");
   }
