@@ -12,12 +12,12 @@
  * for its proposal, so the image an operation validates against already holds every earlier
  * write. A rejected proposal (leadership moved, an I/O error) fails that operation only.
  */
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
 import { validateTopicConfig } from "../config/topic-config.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import type { ControllerChannel } from "./controller-channel.js";
 import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
@@ -100,7 +100,8 @@ export interface ControllerOptions {
   /** The live broker config (static config with the dynamic broker configs applied). */
   readonly config: () => BrokerConfig;
   readonly logger: Logger;
-  readonly randomUuid?: () => string;
+  /** Draws topic ids. */
+  readonly random?: Random;
 }
 
 export class MetadataController implements ControllerChannel {
@@ -108,7 +109,7 @@ export class MetadataController implements ControllerChannel {
   readonly #config: () => BrokerConfig;
   readonly #imageOf: () => MetadataImage;
   readonly #logger: Logger;
-  readonly #randomUuid: () => string;
+  readonly #random: Random;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ControllerOptions) {
@@ -116,7 +117,7 @@ export class MetadataController implements ControllerChannel {
     this.#config = options.config;
     this.#imageOf = options.image;
     this.#logger = options.logger;
-    this.#randomUuid = options.randomUuid ?? randomTopicId;
+    this.#random = options.random ?? SYSTEM_RANDOM;
   }
 
   get #image(): MetadataImage {
@@ -216,7 +217,7 @@ export class MetadataController implements ControllerChannel {
           fail(ErrorCode.INVALID_CONFIG, configError);
           continue;
         }
-        const topicId = this.#randomUuid();
+        const topicId = randomTopicId(this.#random);
         namesInBatch.add(r.name);
         partitionsTotal += placement.replicas.length;
         results.push({
@@ -739,9 +740,9 @@ function manualPlacement(
 }
 
 /** A random topic id as Kafka's Uuid.randomUuid: never the zero or metadata-topic id, never starting with '-'. */
-export function randomTopicId(): string {
+export function randomTopicId(random: Random): string {
   for (;;) {
-    const id = uuidFromBytes(randomBytes(16), 0);
+    const id = uuidFromBytes(random.bytes(16), 0);
     if (id !== ZERO_UUID && id !== METADATA_TOPIC_ID && !id.startsWith("-")) return id;
   }
 }

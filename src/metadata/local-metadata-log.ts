@@ -32,6 +32,7 @@ import {
 import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
 import { LOG_OVERHEAD } from "../protocol/records/batch-header.js";
 import { buildRecordBatch, decodeRecordBatch } from "../protocol/records/record-batch.js";
@@ -63,7 +64,7 @@ export class LocalMetadataLog implements MetadataLog {
   readonly dir: string;
   readonly #serde: RecordSerde;
   readonly #logger: Logger;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #listeners: MetadataLogListener[] = [];
   #fd = -1;
   #nextOffset = 0;
@@ -71,12 +72,12 @@ export class LocalMetadataLog implements MetadataLog {
   #bytesSinceSnapshot = 0;
   #lastSnapshotMs: number;
 
-  constructor(parentDir: string, serde: RecordSerde, logger: Logger, now: () => number = Date.now) {
+  constructor(parentDir: string, serde: RecordSerde, logger: Logger, clock: Clock = SYSTEM_CLOCK) {
     this.dir = path.join(parentDir, METADATA_DIR_NAME);
     this.#serde = serde;
     this.#logger = logger;
-    this.#now = now;
-    this.#lastSnapshotMs = now();
+    this.#clock = clock;
+    this.#lastSnapshotMs = clock.nowMs();
   }
 
   get endOffset(): number {
@@ -186,7 +187,7 @@ export class LocalMetadataLog implements MetadataLog {
 
   /** One batch holding `records` at offsets firstOffset.. */
   #batch(records: readonly MetadataRecord[], firstOffset: number): Buffer {
-    const timestamp = BigInt(this.#now());
+    const timestamp = BigInt(this.#clock.nowMs());
     return buildRecordBatch({
       baseOffset: BigInt(firstOffset),
       records: records.map((record) => ({ timestamp, key: null, value: this.#serde.encode(record) })),
@@ -273,7 +274,7 @@ export class LocalMetadataLog implements MetadataLog {
       throw new KrillError("LOG_IO", `cannot write metadata snapshot ${name}`, { cause: err });
     }
     this.#bytesSinceSnapshot = 0;
-    this.#lastSnapshotMs = this.#now();
+    this.#lastSnapshotMs = this.#clock.nowMs();
     this.#logger.info({ offset, records: records.length }, "wrote metadata snapshot");
     return true;
   }

@@ -10,7 +10,9 @@
  * broker-only node keeps the publisher and replaces the channel with one that forwards.
  */
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { MetadataController } from "./controller.js";
 import { type ControllerChannel, LocalControllerChannel } from "./controller-channel.js";
 import { MetadataImage } from "./image.js";
@@ -32,19 +34,20 @@ export interface LocalMetadataOptions {
   readonly logger: Logger;
   /** The live broker config; read on every use, so dynamic changes apply. */
   readonly config: () => BrokerConfig;
-  readonly now?: () => number;
-  readonly randomUuid?: () => string;
+  readonly clock?: Clock;
+  /** Draws topic ids. */
+  readonly random?: Random;
 }
 
 /** Opens the log, replays the newest snapshot plus the log after it into the image, and wires the rest. */
 export async function openLocalMetadata(options: LocalMetadataOptions): Promise<LocalMetadata> {
-  const now = options.now ?? Date.now;
-  const log = new LocalMetadataLog(options.dir, metadataRecordSerde, options.logger, now);
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const log = new LocalMetadataLog(options.dir, metadataRecordSerde, options.logger, clock);
   const loaded = await log.open();
   let image = MetadataImage.EMPTY;
   for (const entry of loaded.entries) image = image.apply([entry.record], entry.offset);
   const publisher = new MetadataPublisher(image);
-  const snapshots = new SnapshotGenerator({ log, publisher, config: options.config, now });
+  const snapshots = new SnapshotGenerator({ log, publisher, config: options.config, clock });
   log.register(publisher);
   // After the publisher and all its listeners, as Kafka's SnapshotGenerator is the last publisher.
   log.register({ handleCommit: () => void snapshots.maybeSnapshot() });
@@ -53,7 +56,7 @@ export async function openLocalMetadata(options: LocalMetadataOptions): Promise<
     image: () => publisher.image,
     config: options.config,
     logger: options.logger,
-    ...(options.randomUuid === undefined ? {} : { randomUuid: options.randomUuid }),
+    random: options.random ?? SYSTEM_RANDOM,
   });
   return { log, publisher, snapshots, controller, channel: new LocalControllerChannel(controller) };
 }

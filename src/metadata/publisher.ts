@@ -10,6 +10,7 @@
  * record that could still be lost. A listener's failure fails the proposal that carried the batch
  * (its client gets an error) but the image has moved on: the records are committed.
  */
+import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { MetadataImage } from "./image.js";
 import type { CommittedBatch, MetadataLog, MetadataLogListener } from "./metadata-log.js";
@@ -60,18 +61,18 @@ export class SnapshotGenerator {
   readonly #log: MetadataLog;
   readonly #publisher: MetadataPublisher;
   readonly #config: () => BrokerConfig;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
   constructor(options: {
     log: MetadataLog;
     publisher: MetadataPublisher;
     config: () => BrokerConfig;
-    now: () => number;
+    clock: Clock;
   }) {
     this.#log = options.log;
     this.#publisher = options.publisher;
     this.#config = options.config;
-    this.#now = options.now;
+    this.#clock = options.clock;
   }
 
   /** Writes a snapshot if one is due and the log can take it now; true if it wrote one. */
@@ -81,7 +82,8 @@ export class SnapshotGenerator {
     const intervalMs = config.int("metadata.log.max.snapshot.interval.ms");
     const pending = this.#log.bytesSinceSnapshot;
     const dueBySize = pending >= bytesMax;
-    const dueByTime = intervalMs > 0 && pending > 0 && this.#now() - this.#log.lastSnapshotMs >= intervalMs;
+    const dueByTime =
+      intervalMs > 0 && pending > 0 && this.#clock.nowMs() - this.#log.lastSnapshotMs >= intervalMs;
     if (!dueBySize && !dueByTime) return false;
     const image = this.#publisher.image;
     return this.#log.createSnapshot(image.toRecords(), image.offset);

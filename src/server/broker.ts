@@ -7,9 +7,9 @@
  * Shutdown: stop accepting, let connections answer what is in flight, stop components, then close
  * the partition logs (which writes the clean-shutdown marker) and the metadata log.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { type Logger, pino } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
 import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
@@ -21,6 +21,7 @@ import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadat
 import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "../metadata/records.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { groupCoordinatorComponent } from "./group/component.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -48,6 +49,10 @@ export interface BrokerStartOptions {
   readonly components?: readonly BrokerComponent[];
   /** Handler folder to load (tests); defaults to src/server/handlers. */
   readonly handlersDir?: string;
+  /** Time for everything the broker runs (default: the wall clock). */
+  readonly clock?: Clock;
+  /** Randomness for everything the broker draws (default: the system's). */
+  readonly random?: Random;
 }
 
 /** The topic's effective log settings, for the log manager. */
@@ -117,6 +122,8 @@ export class Broker {
     cleanups: (() => unknown)[],
   ): Promise<Broker> {
     const logger = options.logger ?? pino({ name: "krill" });
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    const random = options.random ?? SYSTEM_RANDOM;
     if (config.unusedKafkaKeys.length > 0) {
       logger.info(
         { keys: config.unusedKafkaKeys },
@@ -127,7 +134,7 @@ export class Broker {
     const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
     const dirLocks = DirLocks.acquire(dirs);
     cleanups.push(() => dirLocks.release());
-    const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"));
+    const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
 
     // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
@@ -137,6 +144,8 @@ export class Broker {
       dir: path.resolve(config.metadataLogDir),
       logger,
       config: () => live,
+      clock,
+      random,
     });
     cleanups.push(() => metadata.log.close());
     const { publisher, channel } = metadata;
@@ -150,6 +159,7 @@ export class Broker {
       defaultConfig: topicLogConfig(live, new Map()),
       topicConfig: (topic) => topicLogConfig(live, publisher.image.topicConfigs(topic)),
       retentionCheckIntervalMs: config.int("log.retention.check.interval.ms"),
+      clock,
       events: {
         info: (fields, message) => logger.info(fields, message),
         warn: (fields, message) => logger.warn(fields, message),
@@ -198,6 +208,8 @@ export class Broker {
       logger,
       nodeId: config.nodeId,
       clusterId,
+      clock,
+      random,
       controller: channel,
       publisher,
       logs,
@@ -253,7 +265,7 @@ export class Broker {
     await channel.registerBroker(
       {
         brokerId: config.nodeId,
-        incarnationId: uuidFromBytes(randomBytes(16), 0),
+        incarnationId: uuidFromBytes(random.bytes(16), 0),
         endPoints: advertised.map((e) => ({
           name: e.listenerName,
           host: e.host,

@@ -47,7 +47,7 @@ export async function appendCoordinatorRecords(
   if (!found.ok) {
     throw new KrillError("STATE", `${topic}-${partition} is not available (error ${found.errorCode})`);
   }
-  const outcome = appendCoordinatorBatch(found.partition, records, partitions.nowMs());
+  const outcome = appendCoordinatorBatch(found.partition, records, partitions.clock.nowMs());
   if (outcome.kind === "error") {
     throw new KrillError("LOG_IO", `appending to ${topic}-${partition}: ${outcome.errorMessage}`);
   }

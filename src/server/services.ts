@@ -6,11 +6,13 @@
  * server core does not need to know them.
  */
 import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
+import type { Random } from "../random.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { HandlerRegistry } from "./registry.js";
 
@@ -30,6 +32,9 @@ export interface BrokerContext {
   readonly logger: Logger;
   readonly nodeId: number;
   readonly clusterId: string;
+  /** The broker's one clock and one source of randomness (injected by tests and simulations). */
+  readonly clock: Clock;
+  readonly random: Random;
   /** The one way to change metadata: resolves once the change is committed and published. */
   readonly controller: ControllerChannel;
   /** Publishes each committed image; subsystems follow metadata with `onPublish`. */

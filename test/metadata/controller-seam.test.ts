@@ -12,6 +12,7 @@ import { MetadataImage } from "../../src/metadata/image.js";
 import type { CommittedBatch, MetadataLog, MetadataLogListener } from "../../src/metadata/metadata-log.js";
 import { MetadataPublisher } from "../../src/metadata/publisher.js";
 import type { MetadataRecord } from "../../src/metadata/records.js";
+import { SeededRandom } from "../../src/random.js";
 
 /** A log whose proposals wait until the test commits or fails them, one at a time in order. */
 class DeferredLog implements MetadataLog {
@@ -68,13 +69,12 @@ function setUp() {
   const published: number[] = [];
   publisher.onPublish((image) => void published.push(image.offset));
   const config = BrokerConfig.create({ "log.dirs": "/nonexistent", "num.partitions": "2" });
-  let id = 0;
   const controller = new MetadataController({
     log,
     image: () => publisher.image,
     config: () => config,
     logger: pino({ level: "silent" }),
-    randomUuid: () => `AAAAAAAAAAAAAAAAAAAAA${"BCDEFGH"[id++]}`,
+    random: new SeededRandom(14),
   });
   return { log, publisher, published, channel: new LocalControllerChannel(controller) };
 }

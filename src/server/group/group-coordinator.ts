@@ -14,7 +14,7 @@
  *
  * Until `load()` has replayed the topic every request is answered COORDINATOR_LOAD_IN_PROGRESS.
  */
-import { randomUUID } from "node:crypto";
+
 import type { ConsumerGroupHeartbeatRequest } from "../../protocol/generated/consumer-group-heartbeat-request.js";
 import { decodeConsumerProtocolSubscription } from "../../protocol/generated/consumer-protocol-subscription.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
@@ -23,6 +23,7 @@ import type { JoinGroupRequest } from "../../protocol/generated/join-group-reque
 import type { OffsetCommitRequest } from "../../protocol/generated/offset-commit-request.js";
 import type { SyncGroupRequest } from "../../protocol/generated/sync-group-request.js";
 import { Reader } from "../../protocol/primitives/reader.js";
+import { randomUuidText, SYSTEM_RANDOM } from "../../random.js";
 import {
   ClassicGroup,
   type ClassicGroupState,
@@ -285,7 +286,7 @@ export class GroupCoordinator {
     this.#log = deps.log;
     this.#timer = deps.timer;
     this.#logger = deps.logger ?? SILENT;
-    this.#newUuid = deps.newUuid ?? randomUUID;
+    this.#newUuid = deps.newUuid ?? (() => randomUuidText(SYSTEM_RANDOM));
     this.#topics = deps.topics ?? (() => new Map());
   }
 

@@ -27,6 +27,8 @@ export function dataPathComponent(): BrokerComponent {
         config: () => broker.config,
         nodeId: broker.nodeId,
         logger: broker.logger,
+        clock: broker.clock,
+        random: broker.random,
       });
       const partitions = manager;
       broker.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
