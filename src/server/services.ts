@@ -1,13 +1,14 @@
 /**
  * What a request handler can reach of the running broker, in two layers:
  *
- * - `BrokerCore`: configuration, logging, time and randomness, the metadata controller and image,
- *   the partition logs and metrics. The broker builds it first; every service is built from it.
+ * - `BrokerCore`: configuration, logging, time and randomness, the controller channel, the
+ *   metadata publisher and image, the partition logs and metrics. The broker builds it first; every service is built from it.
  * - `BrokerServices`: the data path and the coordinators, built by `buildServices` in dependency
  *   order (partitions, producer ids, groups, transactions), each handed what it uses at
  *   construction. Nothing is looked up or installed later.
  *
- * Handlers read metadata through the current image and change it only through the controller.
+ * Handlers read metadata through the current image and change it only through the controller
+ * channel.
  * Data flows one way: metadata changes are published to the partition manager and the group
  * coordinator; the coordinators write their internal topics through the partition manager; the
  * transaction coordinator writes markers through it and hands committed offsets to the groups.
@@ -16,9 +17,10 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
-import type { MetadataController } from "../metadata/controller.js";
+import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
+import type { MetadataPublisher } from "../metadata/publisher.js";
 import type { Random } from "../random.js";
 import { GroupCoordinatorService } from "./group/coordinator-service.js";
 import type { BrokerMetrics } from "./metrics.js";
@@ -44,7 +46,10 @@ export interface BrokerCore {
   /** The broker's one clock and one source of randomness (injected by tests and simulations). */
   readonly clock: Clock;
   readonly random: Random;
-  readonly controller: MetadataController;
+  /** The one way to change metadata: resolves once the change is committed and published. */
+  readonly controller: ControllerChannel;
+  /** Publishes each committed image; subsystems follow metadata with `onPublish`. */
+  readonly publisher: MetadataPublisher;
   /** Partition logs of every topic in the image. */
   readonly logs: LogManager;
   readonly metrics: BrokerMetrics;
@@ -81,7 +86,7 @@ export function buildServices(core: BrokerCore): BrokerServices {
     clock: core.clock,
     random: core.random,
   });
-  core.controller.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
+  core.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
   const producerIds = new ProducerIdManager(() => {
     const brokerEpoch = core.image().brokers.get(core.nodeId)?.brokerEpoch ?? -1n;
     return core.controller.allocateProducerIds(core.nodeId, brokerEpoch);

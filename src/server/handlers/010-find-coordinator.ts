@@ -42,7 +42,7 @@ async function find(
     if (keyType === KEY_TYPE_GROUP) {
       await broker.groups.ensureReady();
     } else if (keyType === KEY_TYPE_TRANSACTION) {
-      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.config);
+      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.image(), broker.config);
     } else {
       return failure(ErrorCode.INVALID_REQUEST, `Unsupported key type ${keyType}`);
     }
