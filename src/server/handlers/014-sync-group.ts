@@ -18,11 +18,4 @@ export const handler = defineHandler({
     const coordinator = await ctx.broker.groups.ready();
     return { throttleTimeMs: 0, ...(await coordinator.syncGroup(request)) };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    protocolType: null,
-    protocolName: null,
-    assignment: Buffer.alloc(0),
-  }),
 });

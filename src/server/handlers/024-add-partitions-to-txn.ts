@@ -74,10 +74,4 @@ export const handler = defineHandler({
       resultsByTopicV3AndBelow: [],
     };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    resultsByTransaction: [],
-    resultsByTopicV3AndBelow: [],
-  }),
 });
