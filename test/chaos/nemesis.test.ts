@@ -122,6 +122,10 @@ const hasTools = (() => {
   try {
     execFileSync("ip", ["-V"], { stdio: "ignore" });
     execFileSync("iptables", ["-V"], { stdio: "ignore" });
+    // Root is not enough in every container: creating a namespace needs CAP_SYS_ADMIN.
+    const probe = `kchaosprobe${process.pid}`;
+    execFileSync("ip", ["netns", "add", probe], { stdio: "ignore" });
+    execFileSync("ip", ["netns", "del", probe], { stdio: "ignore" });
     return true;
   } catch {
     return false;
