@@ -143,6 +143,7 @@ export class Broker {
     const metadata = await openLocalMetadata({
       dir: path.resolve(config.metadataLogDir),
       logger,
+      nodeId: config.nodeId,
       config: () => live,
       clock,
       random,
@@ -338,7 +339,7 @@ export class Broker {
       }
     }
     await this.context.logs.shutdown();
-    this.#metadata.log.close();
+    await this.#metadata.log.close();
     this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");
