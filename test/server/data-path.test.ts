@@ -74,6 +74,7 @@ function fetchRequest(
           logStartOffset: -1n,
           partitionMaxBytes: 10 * 1024 * 1024,
           replicaDirectoryId: ZERO_UUID,
+          highWatermark: -1n,
         })),
       },
     ],
@@ -86,7 +87,7 @@ function produceRequest(topic: string, partition: number, records: Buffer, acks 
     transactionalId: null,
     acks,
     timeoutMs: 30_000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   };
 }
 
@@ -242,7 +243,7 @@ describe("data path", () => {
       topics: [
         {
           name: "plain",
-          partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+          partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1n }],
         },
       ],
     });
@@ -358,7 +359,7 @@ describe("data path", () => {
       topics: [
         {
           name: "poll",
-          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }],
         },
       ],
     });
@@ -473,6 +474,7 @@ describe("data path", () => {
             logStartOffset: -1n,
             partitionMaxBytes: 1,
             replicaDirectoryId: ZERO_UUID,
+            highWatermark: -1n,
           })),
         },
       ],
@@ -496,6 +498,7 @@ describe("data path", () => {
             logStartOffset: -1n,
             partitionMaxBytes: 100,
             replicaDirectoryId: ZERO_UUID,
+            highWatermark: -1n,
           })).slice(0, 1),
         },
       ],
@@ -527,7 +530,7 @@ describe("data path", () => {
           topics: [
             {
               name: "idem",
-              partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
+              partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }],
             },
           ],
         })
@@ -569,6 +572,8 @@ describe("data path", () => {
 
   it("deduplicates idempotent retries, rejects gaps and stale epochs, and keeps that across a restart", async () => {
     const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,
@@ -577,6 +582,8 @@ describe("data path", () => {
     expect(init.errorCode).toBe(0);
     const producerId = init.producerId;
     const again = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,
@@ -614,7 +621,7 @@ describe("data path", () => {
       topics: [
         {
           name: "idem",
-          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }],
         },
       ],
     });
@@ -622,6 +629,8 @@ describe("data path", () => {
     expect((await send(1, ["f"], 1)).errorCode).toBe(0);
     expect((await send(3, ["gap"], 1)).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     const fresh = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,

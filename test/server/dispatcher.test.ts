@@ -27,7 +27,12 @@ describe("dispatch over the wire", () => {
   it("advertises the registry's versions and metadata.version in ApiVersions v3", async () => {
     const c = await client(broker.port);
     c.socket.write(
-      request(API_VERSIONS_API, 3, 7, { clientSoftwareName: "krill-test", clientSoftwareVersion: "1.0" }),
+      request(API_VERSIONS_API, 3, 7, {
+        clientSoftwareName: "krill-test",
+        clientSoftwareVersion: "1.0",
+        clusterId: null,
+        nodeId: -1,
+      }),
     );
     const frame = await c.next();
     expect(frame.readInt32BE(0)).toBe(7);
@@ -62,7 +67,12 @@ describe("dispatch over the wire", () => {
   it("rejects ApiVersions v3 with a malformed client software name", async () => {
     const c = await client(broker.port);
     c.socket.write(
-      request(API_VERSIONS_API, 3, 1, { clientSoftwareName: "bad name", clientSoftwareVersion: "1" }),
+      request(API_VERSIONS_API, 3, 1, {
+        clientSoftwareName: "bad name",
+        clientSoftwareVersion: "1",
+        clusterId: null,
+        nodeId: -1,
+      }),
     );
     const res = decodeApiVersionsResponse(body(await c.next(), API_VERSIONS_API, 3), 3);
     expect(res.errorCode).toBe(42);

@@ -23,6 +23,7 @@ import type { JoinGroupRequest } from "../../protocol/generated/join-group-reque
 import type { OffsetCommitRequest } from "../../protocol/generated/offset-commit-request.js";
 import type { SyncGroupRequest } from "../../protocol/generated/sync-group-request.js";
 import { Reader } from "../../protocol/primitives/reader.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import {
   ClassicGroup,
   type ClassicGroupState,
@@ -1699,8 +1700,7 @@ export class GroupCoordinator {
           offset: p.committedOffset,
           leaderEpoch: p.committedLeaderEpoch,
           metadata,
-          // v1 lets the client choose the commit time; -1 means "now".
-          commitTimestampMs: p.commitTimestamp >= 0n ? Number(p.commitTimestamp) : nowMs,
+          commitTimestampMs: nowMs,
           expireTimestampMs,
         };
         records.push(
@@ -1710,6 +1710,7 @@ export class GroupCoordinator {
             metadata: value.metadata,
             commitTimestamp: BigInt(value.commitTimestampMs),
             expireTimestamp: BigInt(value.expireTimestampMs),
+            topicId: ZERO_UUID,
           }),
         );
         updates.push({ topic: topic.name, partition: p.partitionIndex, value });
@@ -2215,6 +2216,13 @@ function toTopicPartitions(a: Assignment): { topicId: string; partitions: number
     .map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((x, y) => x - y) }));
 }
 
+/** The same for a current-assignment record, whose per-partition assignment epochs Krill leaves out. */
+function toRecordTopicPartitions(
+  a: Assignment,
+): { topicId: string; partitions: number[]; assignmentEpochs: number[] }[] {
+  return toTopicPartitions(a).map((t) => ({ ...t, assignmentEpochs: [] }));
+}
+
 // -----------------------------------------------------------------------------------------------
 // KIP-848 records: what changed in a group becomes Kafka's records; loading rebuilds the groups.
 
@@ -2308,7 +2316,7 @@ function consumerGroupDelta(
     }
   }
   if (!before.exists || group.groupEpoch !== before.groupEpoch) {
-    records.push(consumerGroupMetadataRecord(groupId, { epoch: group.groupEpoch }));
+    records.push(consumerGroupMetadataRecord(groupId, { epoch: group.groupEpoch, metadataHash: 0n }));
   }
   for (const [memberId, target] of group.targetAssignment) {
     const prev = before.targets.get(memberId);
@@ -2322,7 +2330,10 @@ function consumerGroupDelta(
   }
   if (!before.exists || group.assignmentEpoch !== before.assignmentEpoch) {
     records.push(
-      consumerGroupTargetAssignmentMetadataRecord(groupId, { assignmentEpoch: group.assignmentEpoch }),
+      consumerGroupTargetAssignmentMetadataRecord(groupId, {
+        assignmentEpoch: group.assignmentEpoch,
+        assignmentTimestamp: 0n,
+      }),
     );
   }
   for (const [memberId, m] of group.members) {
@@ -2333,8 +2344,8 @@ function consumerGroupDelta(
           memberEpoch: m.memberEpoch,
           previousMemberEpoch: m.previousMemberEpoch,
           state: MEMBER_STATE_CODES[m.state],
-          assignedPartitions: toTopicPartitions(m.assignedPartitions),
-          partitionsPendingRevocation: toTopicPartitions(m.partitionsPendingRevocation),
+          assignedPartitions: toRecordTopicPartitions(m.assignedPartitions),
+          partitionsPendingRevocation: toRecordTopicPartitions(m.partitionsPendingRevocation),
         }),
       );
     }

@@ -16,6 +16,12 @@ export const handler = defineHandler({
   ordering: "serial",
   async handle(ctx, request): Promise<DeleteGroupsResponse> {
     const coordinator = await groupCoordinatorOf(ctx.broker).ready();
-    return { throttleTimeMs: 0, results: await coordinator.deleteGroups(request.groupsNames) };
+    return {
+      throttleTimeMs: 0,
+      results: (await coordinator.deleteGroups(request.groupsNames)).map((r) => ({
+        ...r,
+        errorMessage: null,
+      })),
+    };
   },
 });

@@ -18,6 +18,7 @@ import type {
   ProduceResponseBatchIndexAndErrorMessage,
   ProduceResponsePartitionProduceResponse,
 } from "../../protocol/generated/produce-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import { INTERNAL_TOPICS } from "../metadata/image.js";
@@ -50,7 +51,7 @@ export async function produce(
   const response: ProduceResponse = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] };
   for (const topic of request.topicData) {
     const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
-    response.responses.push({ name: topic.name, partitionResponses });
+    response.responses.push({ name: topic.name, topicId: ZERO_UUID, partitionResponses });
     for (const data of topic.partitionData) {
       const out = partitionResponse(data.index);
       partitionResponses.push(out);

@@ -6,6 +6,7 @@
  * delivers every input exactly once across a crash of the processing client; a restart between
  * PrepareCommit and CompleteCommit finishing the commit.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -23,6 +24,7 @@ import {
   WRITE_TXN_MARKERS_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
 import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
@@ -314,6 +316,7 @@ describe("transaction admin APIs", () => {
         stateFilters: ["Ongoing", "Bogus"],
         producerIdFilters: [],
         durationFilter: -1n,
+        transactionalIdPattern: null,
       });
       expect(listed.unknownStateFilters).toEqual(["Bogus"]);
       expect(listed.transactionStates.map((t) => [t.transactionalId, t.transactionState])).toEqual([
@@ -349,6 +352,7 @@ describe("transaction admin APIs", () => {
             transactionResult: false,
             coordinatorEpoch: 0,
             topics: [{ name: topic, partitionIndexes: [0] }],
+            transactionVersion: 0,
           },
         ],
       });
@@ -377,6 +381,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       await admin.createTopics({ topics: [{ topic: "verify", numPartitions: 1 }] });
       await admin.disconnect();
       const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: -1n,
@@ -391,6 +397,7 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
           topicData: [
             {
               name: "verify",
+              topicId: ZERO_UUID,
               partitionData: [
                 {
                   index: 0,
@@ -415,6 +422,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       );
       // A newer instance bumps the epoch: the old epoch is fenced.
       await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: -1n,
@@ -422,6 +431,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(errorOf(await produce("verify-tx", init.producerEpoch))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
       const fenced = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: init.producerId,
@@ -429,6 +440,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(fenced.errorCode).toBe(ErrorCode.PRODUCER_FENCED);
       const fencedOld = await raw.request(INIT_PRODUCER_ID_API, 3, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: init.producerId,
@@ -436,6 +449,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(fencedOld.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
       const tooLong = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 900_001,
         producerId: -1n,
