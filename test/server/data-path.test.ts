@@ -215,6 +215,35 @@ describe("data path", () => {
     expect(offsets.find((o) => o.partition === 0)).toMatchObject({ high: "11", low: "0" });
   });
 
+  it("refuses records without a key on a compacted topic, listing them as Kafka does", async () => {
+    const ts = Date.now();
+    const mixed = buildRecordBatch({
+      records: [
+        { timestamp: ts, key: "k0", value: "a" },
+        { timestamp: ts, key: null, value: "b" },
+        { timestamp: ts, key: "k2", value: "c" },
+        { timestamp: ts, key: null, value: "d" },
+      ],
+      compression: "gzip",
+    });
+    const refused = partitionOf(await raw.request(PRODUCE_API, 9, produceRequest("compacted", 0, mixed)));
+    const why = "Compacted topic cannot accept message without key in topic partition compacted-0";
+    expect(refused).toMatchObject({
+      errorCode: ErrorCode.INVALID_RECORD,
+      baseOffset: -1n,
+      recordErrors: [
+        { batchIndex: 1, batchIndexErrorMessage: why },
+        { batchIndex: 3, batchIndexErrorMessage: why },
+      ],
+      errorMessage:
+        "One or more records have been rejected due to 2 record errors in total, and only showing the " +
+        `first three errors at most: [RecordError(batchIndex=1, message='${why}'), RecordError(batchIndex=3, message='${why}')]`,
+    });
+    const keyed = buildRecordBatch({ records: [{ timestamp: ts, key: "k", value: "v" }] });
+    const accepted = partitionOf(await raw.request(PRODUCE_API, 9, produceRequest("compacted", 0, keyed)));
+    expect(accepted).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0n });
+  });
+
   it("answers produce errors per partition", async () => {
     const tooBig = batch(["y".repeat(3000)]);
     expect(partitionOf(await raw.request(PRODUCE_API, 9, produceRequest("small", 0, tooBig))).errorCode).toBe(

@@ -105,6 +105,32 @@ describe("dispatch over the wire", () => {
     c.socket.destroy();
   });
 
+  it("ignores bytes after a request body, as Kafka does (librdkafka's all-topics Metadata v9+)", async () => {
+    const c = await client(broker.port);
+    const allTopics = {
+      topics: null,
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    };
+    // librdkafka reserves a 4-byte array count, writes a 1-byte varint and leaves 3 zero bytes.
+    const frame = request(METADATA_API, 12, 21, allTopics);
+    const padded = Buffer.concat([frame, Buffer.alloc(3)]);
+    padded.writeInt32BE(frame.length - 4 + 3, 0);
+    c.socket.write(padded);
+    const answer = await c.next();
+    expect(answer.readInt32BE(0)).toBe(21);
+    const res = decodeMetadataResponse(body(answer, METADATA_API, 12), 12);
+    expect(res.brokers).toHaveLength(1);
+    // A non-flexible version too, and the connection keeps serving.
+    const v1 = request(METADATA_API, 1, 22, { ...allTopics, topics: [] });
+    const v1Padded = Buffer.concat([v1, Buffer.from([1, 2, 3, 4, 5])]);
+    v1Padded.writeInt32BE(v1.length - 4 + 5, 0);
+    c.socket.write(v1Padded);
+    expect((await c.next()).readInt32BE(0)).toBe(22);
+    c.socket.destroy();
+  });
+
   it("closes a connection sending an unknown API key; others keep being served", async () => {
     const bad = await client(broker.port);
     const good = await client(broker.port);

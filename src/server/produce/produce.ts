@@ -23,6 +23,7 @@ import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
+import { checkCompactedKeys } from "./compacted-keys.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
 /** Bound on the decompressed bytes decoded to name records of a rejected batch. */
@@ -99,6 +100,21 @@ export async function produce(
       }
       let records = data.records!;
       let batches = validation.batches;
+      if (config.cleanupPolicy.includes("compact")) {
+        const keys = checkCompactedKeys(
+          records,
+          batches,
+          topic.name,
+          data.index,
+          RECORD_ERROR_DECODE_BYTES_MAX,
+          RECORD_ERRORS_MAX,
+        );
+        if (!keys.ok) {
+          fail(keys.errorCode, keys.errorMessage);
+          out.recordErrors = keys.recordErrors;
+          continue;
+        }
+      }
       const target = targetCodec(config.compressionType);
       if (target !== undefined) {
         const converted = recompressIfNeeded(records, batches, target, config.maxMessageBytes);
