@@ -19,7 +19,7 @@ let controller: MetadataController;
 /** A controller over the log in `dir`; its publisher (the committed image) is `meta.publisher`. */
 async function open(overrides: Record<string, string> = {}): Promise<MetadataController> {
   const config = BrokerConfig.create({ "log.dirs": dir, ...overrides });
-  meta = await openLocalMetadata({ dir, logger, config: () => config });
+  meta = await openLocalMetadata({ dir, logger, nodeId: 1, config: () => config });
   log = meta.log;
   return meta.controller;
 }
@@ -44,8 +44,8 @@ beforeEach(async () => {
   );
 });
 
-afterEach(() => {
-  log.close();
+afterEach(async () => {
+  await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,7 +54,7 @@ describe("MetadataController", () => {
     const [r] = await controller.createTopics([topic("a")], false);
     expect(r).toMatchObject({ errorCode: 0, numPartitions: 3, replicationFactor: 1 });
     expect(r!.topicId).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
-    log.close();
+    await log.close();
     await open();
     const t = image().topicsByName.get("a")!;
     expect(t.topicId).toBe(r!.topicId);
@@ -122,14 +122,53 @@ describe("MetadataController", () => {
     expect(log.endOffset).toBe(before);
   });
 
-  it("bounds partitions per topic and in total", async () => {
-    const many = Array.from({ length: 11 }, (_, i) => topic(`big${i}`, 10_000));
-    const results = await controller.createTopics([...many, topic("huge", 10_001)], true);
-    expect(results.slice(0, 10).every((r) => r.errorCode === 0)).toBe(true);
-    expect(results[10]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
-    expect(results[10]!.errorMessage).toContain("100000");
-    expect(results[11]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+  it("refuses a request adding more than 10,000 partitions whole, with Kafka's POLICY_VIOLATION", async () => {
+    const results = await controller.createTopics([topic("small", 1), topic("huge", 100_000)], false);
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r).toMatchObject({
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of partitions per request.",
+      });
+    }
+    // Kafka sums every topic of the request, -1 counting as num.partitions (1 here).
+    const split = await controller.createTopics(
+      [topic("half", 5_000), topic("other-half", 5_000), topic("default", -1)],
+      true,
+    );
+    expect(split.map((r) => r.errorCode)).toEqual(Array(3).fill(ErrorCode.POLICY_VIOLATION));
+    expect(image().topicsByName.size).toBe(0);
+    await controller.createTopics([topic("grow", 1)], false);
+    const grow = await controller.createPartitions(
+      [
+        { name: "grow", count: 10_002, assignments: null },
+        { name: "missing", count: 5, assignments: null },
+      ],
+      false,
+    );
+    expect(grow).toEqual([
+      {
+        name: "grow",
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of additional partitions per request.",
+      },
+      {
+        name: "missing",
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of additional partitions per request.",
+      },
+    ]);
   });
+
+  it("bounds partitions in total across requests", async () => {
+    for (let i = 0; i < 10; i++) {
+      const [r] = await controller.createTopics([topic(`big${i}`, 10_000)], false);
+      expect(r!.errorCode).toBe(0);
+    }
+    const [over] = await controller.createTopics([topic("one-more", 1)], true);
+    expect(over).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+    expect(over!.errorMessage).toContain("100000");
+  }, 60_000);
 
   it("deletes by name and id, and reports unknown ones", async () => {
     const [a] = await controller.createTopics([topic("a"), topic("b")], false);
@@ -149,7 +188,7 @@ describe("MetadataController", () => {
   });
 
   it("honours delete.topic.enable=false", async () => {
-    log.close();
+    await log.close();
     controller = await open({ "delete.topic.enable": "false" });
     await controller.createTopics([topic("kept")], false);
     const [r] = await controller.deleteTopics([{ name: "kept", topicId: null }]);
@@ -252,7 +291,7 @@ describe("MetadataController", () => {
     expect(bad.errorMessage).toContain("message.max.bytes");
     const unknownBroker = await controller.alterBrokerConfigs("7", [], false, false);
     expect(unknownBroker.errorCode).toBe(ErrorCode.INVALID_REQUEST);
-    log.close();
+    await log.close();
     await open();
     expect([...image().brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
     expect([...image().brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
@@ -276,19 +315,19 @@ describe("MetadataController", () => {
     const a = await controller.allocateProducerIds(1, 1n);
     const b = await controller.allocateProducerIds(1, 1n);
     expect(b.firstProducerId).toBe(a.firstProducerId + BigInt(a.count));
-    log.close();
+    await log.close();
     const reopened = await open();
     const c = await reopened.allocateProducerIds(1, 1n);
     expect(c.firstProducerId).toBe(b.firstProducerId + BigInt(b.count));
   });
 
   it("snapshots when the log passes the size bound and restarts from the snapshot", async () => {
-    log.close();
+    await log.close();
     controller = await open({ "metadata.log.max.record.bytes.between.snapshots": "2000" });
     for (let i = 0; i < 20; i++) await controller.createTopics([topic(`t${i}`, 2)], false);
     expect(log.bytesSinceSnapshot).toBeLessThan(2000 + 500);
     const expected = image();
-    log.close();
+    await log.close();
     await open();
     expect(image().topicsByName).toEqual(expected.topicsByName);
     expect(image().offset).toBe(expected.offset);

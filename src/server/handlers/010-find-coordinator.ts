@@ -19,7 +19,6 @@ import type {
   FindCoordinatorResponse,
   FindCoordinatorResponseCoordinator,
 } from "../../protocol/generated/find-coordinator-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 const KEY_TYPE_GROUP = 0;
@@ -41,7 +40,7 @@ async function find(
   const broker = ctx.broker;
   try {
     if (keyType === KEY_TYPE_GROUP) {
-      await groupCoordinatorOf(broker).ensureReady();
+      await broker.groups.ensureReady();
     } else if (keyType === KEY_TYPE_TRANSACTION) {
       await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.image(), broker.config);
     } else {
@@ -95,18 +94,4 @@ export const handler = defineHandler({
       coordinators: [],
     };
   },
-  // v4+ carries errors per coordinator key only, and the keys of an undecodable body are unknown:
-  // no error response exists there, so the connection is closed as for APIs without one.
-  errorResponse: (version, errorCode) =>
-    version >= 4
-      ? undefined
-      : {
-          throttleTimeMs: 0,
-          errorCode,
-          errorMessage: null,
-          nodeId: -1,
-          host: "",
-          port: -1,
-          coordinators: [],
-        },
 });

@@ -23,9 +23,7 @@ import {
   encodeInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../../protocol/generated/init-producer-id-response.js";
-import { producerIdsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 
 function failure(errorCode: number): InitProducerIdResponse {
   return { ...defaultInitProducerIdResponse(), errorCode, producerEpoch: -1 };
@@ -42,7 +40,7 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
   encodeResponse: encodeInitProducerIdResponse,
   async handle(ctx, request) {
     if (request.transactionalId !== null) {
-      const service = txnCoordinatorOf(ctx.broker);
+      const service = ctx.broker.transactions;
       try {
         await service.ensureReady();
       } catch {
@@ -69,12 +67,11 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
       };
     }
     try {
-      const producerId = await producerIdsOf(ctx.broker).nextProducerId();
+      const producerId = await ctx.broker.producerIds.nextProducerId();
       return { ...defaultInitProducerIdResponse(), producerId, producerEpoch: 0 };
     } catch (err) {
       ctx.logger.warn({ err }, "producer id block reservation failed");
       return failure(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     }
   },
-  errorResponse: (_version, errorCode) => failure(errorCode),
 });

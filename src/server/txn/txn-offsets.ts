@@ -42,8 +42,8 @@ export interface PendingOffset {
 
 export interface TxnOffsetsDeps {
   partitions: PartitionManager;
-  /** The group coordinator, loaded (callers make sure). */
-  groups: () => GroupCoordinator;
+  /** The group coordinator (callers make sure it is loaded before offsets reach it). */
+  groups: GroupCoordinator;
   transactions: TransactionCoordinator;
   offsetMetadataMaxBytes: number;
 }
@@ -76,7 +76,7 @@ export class TxnOffsets {
         topicId: ZERO_UUID,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       }));
-    const groups = this.#deps.groups();
+    const groups = this.#deps.groups;
     const offsetsPartition = groups.partitionFor(request.groupId);
     const memberError = groups.validateTxnOffsetCommit(
       request.groupId,
@@ -171,7 +171,7 @@ export class TxnOffsets {
     if (groups === undefined) return;
     this.#pending.delete(producerId);
     if (!commit) return;
-    const coordinator = this.#deps.groups();
+    const coordinator = this.#deps.groups;
     for (const [groupId, offsets] of groups) coordinator.applyTxnOffsets(groupId, [...offsets.values()]);
   }
 
