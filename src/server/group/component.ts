@@ -153,7 +153,7 @@ export class GroupCoordinatorService {
       topics: () => topicsOf(broker.image()),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
-    broker.controller.onPublish((next, previous) => {
+    broker.publisher.onPublish((next, previous) => {
       const gone = [...previous.topicsByName.keys()].filter((t) => !next.topicsByName.has(t));
       if (gone.length > 0) void this.coordinator.onTopicsDeleted(gone);
     });

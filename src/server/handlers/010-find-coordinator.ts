@@ -43,7 +43,7 @@ async function find(
     if (keyType === KEY_TYPE_GROUP) {
       await groupCoordinatorOf(broker).ensureReady();
     } else if (keyType === KEY_TYPE_TRANSACTION) {
-      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.config);
+      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.image(), broker.config);
     } else {
       return failure(ErrorCode.INVALID_REQUEST, `Unsupported key type ${keyType}`);
     }

@@ -23,7 +23,12 @@ export const handler = defineHandler({
     const coordinator = txnCoordinatorOf(ctx.broker).kick();
     if (request.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {
-      await ensureInternalTopic(CONSUMER_OFFSETS_TOPIC, ctx.broker.controller, ctx.broker.config);
+      await ensureInternalTopic(
+        CONSUMER_OFFSETS_TOPIC,
+        ctx.broker.controller,
+        ctx.broker.image(),
+        ctx.broker.config,
+      );
     } catch {
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
     }

@@ -31,7 +31,7 @@ export function dataPathComponent(): BrokerComponent {
         random: broker.random,
       });
       const partitions = manager;
-      broker.controller.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
+      broker.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
       broker.ext.partitions = partitions;
       broker.ext.producerIds = new ProducerIdManager(() => {
         const brokerEpoch = broker.image().brokers.get(broker.nodeId)?.brokerEpoch ?? -1n;
