@@ -13,84 +13,15 @@
  * Prints one JSON line per run and a summary line.
  */
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { parseArgs } from "node:util";
-import {
-  type ApiDescriptor,
-  FIND_COORDINATOR_API,
-  JOIN_GROUP_API,
-} from "../../src/protocol/generated/apis.js";
+import { FIND_COORDINATOR_API, JOIN_GROUP_API } from "../../src/protocol/generated/apis.js";
 import { ErrorCode, errorCodeName } from "../../src/protocol/generated/error-codes.js";
-import { Reader } from "../../src/protocol/primitives/reader.js";
-import { Writer } from "../../src/protocol/primitives/writer.js";
-import { FrameDecoder } from "../../src/server/network/frame-decoder.js";
+import { Connection } from "./connection.js";
 
 const JOIN_VERSION = 5;
 const FIND_COORDINATOR_VERSION = 3;
 const IN_FLIGHT_MAX = 100;
 const PYTHON = "/usr/bin/python3";
-
-/** One connection that pipelines requests and matches responses by correlation id. */
-class Connection {
-  readonly #socket: net.Socket;
-  readonly #waiting = new Map<
-    number,
-    { api: ApiDescriptor; version: number; resolve: (r: unknown) => void }
-  >();
-  #nextCorrelationId = 1;
-
-  private constructor(socket: net.Socket) {
-    this.#socket = socket;
-    const decoder = new FrameDecoder(1 << 26);
-    socket.on("data", (chunk: Buffer) => {
-      decoder.push(chunk);
-      for (let f = decoder.next(); f !== undefined; f = decoder.next()) this.#onFrame(Buffer.from(f));
-    });
-  }
-
-  static open(host: string, port: number): Promise<Connection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, host, () => resolve(new Connection(socket)));
-      socket.once("error", reject);
-    });
-  }
-
-  send<Req, Res>(api: ApiDescriptor<Req, Res>, version: number, body: Req): Promise<Res> {
-    const correlationId = this.#nextCorrelationId++;
-    const w = new Writer();
-    w.writeInt16(api.apiKey);
-    w.writeInt16(version);
-    w.writeInt32(correlationId);
-    w.writeNullableString("join-flood");
-    if (api.requestHeaderVersion(version) >= 2) w.writeUnsignedVarint(0);
-    api.encodeRequest(w, body, version);
-    const payload = w.finish();
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(payload.length);
-    this.#socket.write(Buffer.concat([size, payload]));
-    return new Promise((resolve) => {
-      this.#waiting.set(correlationId, {
-        api: api as ApiDescriptor,
-        version,
-        resolve: resolve as (r: unknown) => void,
-      });
-    });
-  }
-
-  #onFrame(frame: Buffer): void {
-    const r = new Reader(frame);
-    const correlationId = r.readInt32("correlation id");
-    const waiting = this.#waiting.get(correlationId);
-    if (waiting === undefined) return;
-    this.#waiting.delete(correlationId);
-    if (waiting.api.responseHeaderVersion(waiting.version) >= 1) r.readUnknownTaggedFields();
-    waiting.resolve(waiting.api.decodeResponse(r, waiting.version));
-  }
-
-  close(): void {
-    this.#socket.destroy();
-  }
-}
 
 function joinRequest(groupId: string, sessionTimeoutMs: number) {
   return {

@@ -5,7 +5,9 @@
  * (src/server/txn/txn-offsets.ts). v2 adds the leader epoch; v3 adds member id, group instance id
  * and generation, which are checked against the group when given (ILLEGAL_GENERATION,
  * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). The group's offsets partition must be in the
- * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE.
+ * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE. Partitions are checked
+ * as OffsetCommit checks them: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist,
+ * OFFSET_METADATA_TOO_LARGE, GROUP_MAX_SIZE_REACHED beyond group.max.offsets.
  */
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
@@ -35,6 +37,10 @@ export const handler = defineHandler({
         })),
       };
     }
-    return { throttleTimeMs: 0, topics: await service.offsets.commit(request, ctx.apiVersion) };
+    const image = ctx.broker.image();
+    const topics = await service.offsets.commit(request, ctx.apiVersion, (topic, partition) =>
+      image.hasPartition(topic, partition),
+    );
+    return { throttleTimeMs: 0, topics };
   },
 });

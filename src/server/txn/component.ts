@@ -121,8 +121,7 @@ export class TxnCoordinatorService {
       partitionExists: (topic, partition) => {
         // The coordinator's own log never takes part in a transaction.
         if (topic === TRANSACTION_STATE_TOPIC) return false;
-        const t = broker.image().topicsByName.get(topic);
-        return t !== undefined && partition >= 0 && partition < t.partitions.length;
+        return broker.image().hasPartition(topic, partition);
       },
       onTransactionCompleted: (producerId, commit) => this.offsets.complete(producerId, commit),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
@@ -132,7 +131,6 @@ export class TxnCoordinatorService {
       // Looked up on use: the group coordinator is built on first need, not by this constructor.
       groups: () => groupCoordinatorOf(broker).coordinator,
       transactions: this.coordinator,
-      offsetMetadataMaxBytes: broker.config.int("offset.metadata.max.bytes"),
     });
     partitions.transactionVerifier = (transactionalId, producerId, producerEpoch, topic, partition) =>
       this.coordinator.verifyTransactionalProduce(

@@ -12,6 +12,7 @@ import {
   assignment,
   client,
   commitRequest,
+  EVERY_PARTITION,
   firstJoin,
   type Harness,
   harness,
@@ -277,6 +278,7 @@ describe("classic group: rebalancing", () => {
     const commit = await h.coordinator.commitOffsets(
       commitRequest(G, generation, leader, [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(commit[0]!.partitions[0]!.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     const left = h.coordinator.leaveGroup(G, [{ memberId: leader, groupInstanceId: null }]);
@@ -429,6 +431,7 @@ describe("offsets", () => {
         { topic: "orders", partition: 1, offset: 7n, metadata: null },
       ]),
       8,
+      EVERY_PARTITION,
     );
     expect(results[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0]);
     const fetched = h.coordinator.fetchOffsets("tool", [{ name: "orders", partitionIndexes: [0, 1, 2] }]);
@@ -448,6 +451,37 @@ describe("offsets", () => {
     ]);
   });
 
+  it("group.max.offsets bounds the partitions a group holds offsets for; deletes make room", async () => {
+    const h = await harness({ groupMaxOffsets: 2 });
+    const commit = (partitions: number[]) =>
+      h.coordinator.commitOffsets(
+        commitRequest(
+          "tool",
+          -1,
+          "",
+          partitions.map((partition) => ({ topic: "orders", partition, offset: 1n })),
+        ),
+        8,
+        EVERY_PARTITION,
+      );
+    // The same partition twice in one request counts once.
+    const first = await commit([0, 0, 1, 2]);
+    expect(first[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0, 0, ErrorCode.GROUP_MAX_SIZE_REACHED]);
+    expect((await commit([1, 0]))[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0]);
+    expect(
+      (await h.coordinator.deleteOffsets("tool", [{ name: "orders", partitionIndexes: [0] }])).errorCode,
+    ).toBe(ErrorCode.NONE);
+    expect((await commit([2]))[0]!.partitions.map((p) => p.errorCode)).toEqual([0]);
+    // Partitions that do not exist are answered before anything else and never stored.
+    const missing = await h.coordinator.commitOffsets(
+      commitRequest("other", 3, "someone", [{ topic: "orders", partition: 9, offset: 1n }]),
+      8,
+      () => false,
+    );
+    expect(missing[0]!.partitions.map((p) => p.errorCode)).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(h.coordinator.classicGroup("other")).toBeUndefined();
+  });
+
   it("commits are checked against generation and membership", async () => {
     const h = await harness();
     const { leader, generation } = await stableGroupOfTwo(h);
@@ -455,6 +489,7 @@ describe("offsets", () => {
       h.coordinator.commitOffsets(
         commitRequest(G, gen, member, [{ topic: "orders", partition: 0, offset: 5n }]),
         version,
+        EVERY_PARTITION,
       );
     expect((await commit(generation, leader))[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
     expect((await commit(generation + 1, leader))[0]!.partitions[0]!.errorCode).toBe(
@@ -469,6 +504,7 @@ describe("offsets", () => {
       h.coordinator.commitOffsets(
         commitRequest("nope", 3, "m", [{ topic: "orders", partition: 0, offset: 1n }]),
         v,
+        EVERY_PARTITION,
       );
     expect((await missing(8))[0]!.partitions[0]!.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
     expect((await missing(9))[0]!.partitions[0]!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
@@ -482,6 +518,7 @@ describe("offsets", () => {
         { topic: "t", partition: 1, offset: 1n, metadata: "ok" },
       ]),
       8,
+      EVERY_PARTITION,
     );
     expect(r[0]!.partitions.map((p) => p.errorCode)).toEqual([
       ErrorCode.OFFSET_METADATA_TOO_LARGE,
@@ -495,6 +532,7 @@ describe("offsets", () => {
     const r = await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "t", partition: 0, offset: 9n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(r[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
     expect(
@@ -511,10 +549,12 @@ describe("offsets", () => {
         { topic: "orders", partition: 0, offset: 100n, metadata: "m", leaderEpoch: 5 },
       ]),
       8,
+      EVERY_PARTITION,
     );
     await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "orders", partition: 3, offset: 9n }]),
       8,
+      EVERY_PARTITION,
     );
     const restarted = await h.restart();
     // The replaced coordinator neither answers nor writes any more.
@@ -522,6 +562,7 @@ describe("offsets", () => {
     const stale = await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "orders", partition: 3, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(stale[0]!.partitions[0]!.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     expect(h.log.recordCount).toBe(recordsBefore);
@@ -576,10 +617,12 @@ describe("offsets", () => {
     await h.coordinator.commitOffsets(
       commitRequest(G, generation, leader, [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     await h.coordinator.commitOffsets(
       commitRequest("live-tool", -1, "", [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     // While the group has members, its offsets stay however old they are (it subscribes to orders).
     for (let i = 0; i < 10; i++) {
@@ -616,6 +659,7 @@ describe("admin", () => {
     await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "t", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     const ids = (states: string[], types: string[]) =>
       h.coordinator
@@ -642,6 +686,7 @@ describe("admin", () => {
     await h.coordinator.commitOffsets(
       commitRequest(G, generation, leader, [{ topic: "orders", partition: 0, offset: 3n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(await h.coordinator.deleteGroups([G, "missing", ""])).toEqual([
       { groupId: G, errorCode: ErrorCode.NON_EMPTY_GROUP },
@@ -673,6 +718,7 @@ describe("admin", () => {
         { topic: "old-topic", partition: 0, offset: 8n },
       ]),
       8,
+      EVERY_PARTITION,
     );
     const r = await h.coordinator.deleteOffsets(G, [
       { name: "orders", partitionIndexes: [0] },
@@ -695,10 +741,12 @@ describe("admin", () => {
         { topic: "refunds", partition: 1, offset: 6n },
       ]),
       8,
+      EVERY_PARTITION,
     );
     await h.coordinator.commitOffsets(
       commitRequest("other", -1, "", [{ topic: "orders", partition: 2, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(await h.coordinator.onTopicsDeleted(["orders"])).toBe(2);
     expect(h.coordinator.fetchOffsets("tool", null).topics.map((t) => t.name)).toEqual(["refunds"]);
@@ -712,6 +760,7 @@ describe("admin", () => {
     await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "t", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     const records = h.log.partitions.get(coordinatorPartitionFor("tool", 50))!;
     const decoded = decodeGroupRecord(records[0]!);
