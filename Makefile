@@ -12,12 +12,12 @@ export KAFKA_SPEC_DIR ?= $(abspath ../shared/kafka-spec)
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate check-generated compat compat-subset bench bench-quick clean
+.PHONY: help install build run test unit typecheck lint format generate check-generated compat compat-subset bench bench-quick chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
 	@echo "make test   - install and run everything CI runs"
-	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick clean"
+	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick chaos clean"
 
 # `npm install` (not `npm ci`): the registry here serves only this platform's optional native
 # packages, so the lockfile lists no other platforms' binaries and `npm ci` would refuse it.
@@ -70,6 +70,11 @@ bench: build
 
 bench-quick: build
 	./bench/run.sh --quick
+
+# A chaos run (docs/faults.md): CHAOS_ARGS="--target kafka --duration-s 300 --seed 7", for example.
+chaos: build deps
+	./chaos/deps.sh
+	./chaos/run.sh $(CHAOS_ARGS)
 
 clean:
 	rm -rf dist

@@ -41,8 +41,8 @@ export interface PendingOffset {
 
 export interface TxnOffsetsDeps {
   partitions: PartitionManager;
-  /** The group coordinator, loaded (callers make sure). */
-  groups: () => GroupCoordinator;
+  /** The group coordinator (callers make sure it is loaded before offsets reach it). */
+  groups: GroupCoordinator;
   transactions: TransactionCoordinator;
 }
 
@@ -77,7 +77,7 @@ export class TxnOffsets {
     apiVersion: number,
     partitionExists: PartitionExists,
   ): Promise<TxnOffsetCommitResponseTopic[]> {
-    const groups = this.#deps.groups();
+    const groups = this.#deps.groups;
     const nowMs = this.#deps.partitions.clock.nowMs();
     const commit = groups.prepareOffsetCommit(request.groupId, request.topics, partitionExists, (p) => ({
       offset: p.committedOffset,
@@ -137,7 +137,7 @@ export class TxnOffsets {
     if (groups === undefined) return;
     this.#pending.delete(producerId);
     if (!commit) return;
-    const coordinator = this.#deps.groups();
+    const coordinator = this.#deps.groups;
     for (const [groupId, offsets] of groups) coordinator.applyTxnOffsets(groupId, [...offsets.values()]);
   }
 
