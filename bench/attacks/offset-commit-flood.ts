@@ -18,6 +18,7 @@ import {
 } from "../../src/protocol/generated/apis.js";
 import { ErrorCode, errorCodeName } from "../../src/protocol/generated/error-codes.js";
 import type { OffsetCommitResponse } from "../../src/protocol/generated/offset-commit-response.js";
+import { ZERO_UUID } from "../../src/protocol/primitives/uuid.js";
 import { Connection } from "./connection.js";
 
 function rssMiB(pid: string | undefined): number | null {
@@ -59,7 +60,6 @@ async function main(): Promise<void> {
     partitionIndex,
     committedOffset: 1n,
     committedLeaderEpoch: -1,
-    commitTimestamp: -1n,
     committedMetadata: "",
   }));
   let commit: OffsetCommitResponse;
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       memberId: "",
       groupInstanceId: null,
       retentionTimeMs: -1n,
-      topics: [{ name: topic, partitions }],
+      topics: [{ name: topic, topicId: ZERO_UUID, partitions }],
     });
     // A coordinator still loading its partition answers COORDINATOR_LOAD_IN_PROGRESS: try again.
     const first = commit.topics[0]!.partitions[0]!.errorCode;

@@ -53,6 +53,7 @@ import {
 } from "./group-records.js";
 import {
   type CommittedPartition,
+  type CommittedTopicResult,
   type FetchOffsetsResult,
   type OffsetDeleteResult,
   OffsetManager,
@@ -88,6 +89,7 @@ export {
 export { parseSubscribedTopics } from "./group-records.js";
 export {
   type CommittedPartition,
+  type CommittedTopicResult,
   type FetchedPartition,
   type FetchOffsetsResult,
   type OffsetDeleteResult,
@@ -280,7 +282,7 @@ export class GroupCoordinator {
     request: OffsetCommitRequest,
     apiVersion: number,
     partitionExists: PartitionExists,
-  ): Promise<TopicPartitionsResult[]> {
+  ): Promise<CommittedTopicResult[]> {
     return this.#offsets.commitOffsets(request, apiVersion, partitionExists);
   }
 
@@ -290,7 +292,7 @@ export class GroupCoordinator {
    */
   prepareOffsetCommit<P extends CommittedPartition>(
     groupId: string,
-    topics: readonly { readonly name: string; readonly partitions: readonly P[] }[],
+    topics: readonly { readonly name: string; readonly topicId: string; readonly partitions: readonly P[] }[],
     partitionExists: PartitionExists,
     offsetOf: (partition: P) => Omit<OffsetAndMetadata, "metadata">,
   ): PreparedOffsetCommit {

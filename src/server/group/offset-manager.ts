@@ -8,8 +8,10 @@
  * checked and its records built synchronously; its offsets become visible only once the append to
  * __consumer_offsets succeeded.
  */
+
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetCommitRequest } from "../../protocol/generated/offset-commit-request.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { ClassicGroup } from "./classic-group.js";
 import type { ClassicProtocol } from "./classic-protocol.js";
 import type { ConsumerGroup } from "./consumer-group.js";
@@ -39,6 +41,11 @@ export interface FetchedPartition {
 export interface FetchOffsetsResult {
   errorCode: number;
   topics: { name: string; partitions: FetchedPartition[] }[];
+}
+
+/** A commit's answer for one topic: OffsetCommit and TxnOffsetCommit echo the topic's id. */
+export interface CommittedTopicResult extends TopicPartitionsResult {
+  topicId: string;
 }
 
 export interface OffsetDeleteResult {
@@ -75,7 +82,7 @@ export interface CommittedPartition {
  * answer only for partitions that exist.
  */
 export class PreparedOffsetCommit {
-  readonly results: TopicPartitionsResult[] = [];
+  readonly results: CommittedTopicResult[] = [];
   readonly records: CoordinatorRecord[] = [];
   readonly offsets: { topic: string; partition: number; value: OffsetAndMetadata }[] = [];
   readonly #existing: PartitionResult[] = [];
@@ -86,13 +93,13 @@ export class PreparedOffsetCommit {
   }
 
   /** A group-level refusal: every partition that exists is answered `errorCode`. */
-  refuse(errorCode: number): TopicPartitionsResult[] {
+  refuse(errorCode: number): CommittedTopicResult[] {
     for (const p of this.#existing) p.errorCode = errorCode;
     return this.results;
   }
 
   /** The records could not be written: every accepted partition is answered `errorCode`. */
-  fail(errorCode: number): TopicPartitionsResult[] {
+  fail(errorCode: number): CommittedTopicResult[] {
     for (const p of this.#existing) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
     return this.results;
   }
@@ -157,14 +164,13 @@ export class OffsetManager {
     request: OffsetCommitRequest,
     apiVersion: number,
     partitionExists: PartitionExists,
-  ): Promise<TopicPartitionsResult[]> {
+  ): Promise<CommittedTopicResult[]> {
     const nowMs = this.#state.timer.nowMs();
     const expireTimestampMs = request.retentionTimeMs >= 0n ? nowMs + Number(request.retentionTimeMs) : -1;
     const commit = this.prepareCommit(request.groupId, request.topics, partitionExists, (p) => ({
       offset: p.committedOffset,
       leaderEpoch: p.committedLeaderEpoch,
-      // v1 lets the client choose the commit time; -1 means "now".
-      commitTimestampMs: p.commitTimestamp >= 0n ? Number(p.commitTimestamp) : nowMs,
+      commitTimestampMs: nowMs,
       expireTimestampMs,
     }));
     if (commit.existing === 0) return commit.results;
@@ -215,7 +221,7 @@ export class OffsetManager {
    */
   prepareCommit<P extends CommittedPartition>(
     groupId: string,
-    topics: readonly { readonly name: string; readonly partitions: readonly P[] }[],
+    topics: readonly { readonly name: string; readonly topicId: string; readonly partitions: readonly P[] }[],
     partitionExists: PartitionExists,
     offsetOf: (partition: P) => Omit<OffsetAndMetadata, "metadata">,
   ): PreparedOffsetCommit {
@@ -225,7 +231,7 @@ export class OffsetManager {
     const added = new Set<string>();
     for (const topic of topics) {
       const partitions: PartitionResult[] = [];
-      commit.results.push({ name: topic.name, partitions });
+      commit.results.push({ name: topic.name, topicId: topic.topicId, partitions });
       for (const p of topic.partitions) {
         const result: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
         partitions.push(result);
@@ -254,6 +260,7 @@ export class OffsetManager {
             metadata: value.metadata,
             commitTimestamp: BigInt(value.commitTimestampMs),
             expireTimestamp: BigInt(value.expireTimestampMs),
+            topicId: ZERO_UUID,
           }),
         );
         commit.offsets.push({ topic: topic.name, partition: p.partitionIndex, value });
@@ -278,7 +285,7 @@ export class OffsetManager {
   }
 
   /** Writes the commit's records, then makes the offsets visible. */
-  async #store(groupId: string, commit: PreparedOffsetCommit): Promise<TopicPartitionsResult[]> {
+  async #store(groupId: string, commit: PreparedOffsetCommit): Promise<CommittedTopicResult[]> {
     if (commit.records.length === 0) return commit.results;
     const failure = await this.#state.append(groupId, commit.records);
     if (failure !== null) return commit.fail(failure);

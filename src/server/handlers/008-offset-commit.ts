@@ -1,5 +1,5 @@
 /**
- * OffsetCommit (key 8), versions 0-9: stores a group's consumed positions in __consumer_offsets
+ * OffsetCommit (key 8), versions 2-9 (Kafka 4 removed v0-1, KIP-896): stores a group's consumed positions in __consumer_offsets
  * and answers once they are written. Members commit with their generation (classic) or member
  * epoch (KIP-848), checked by the coordinator; generation -1 with no member id is a standalone
  * commit, accepted for empty groups and creating a "simple" group if needed (kcat, the Java
@@ -14,11 +14,12 @@
  */
 import { OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import type { OffsetCommitResponse } from "../../protocol/generated/offset-commit-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
   api: OFFSET_COMMIT_API,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetCommitResponse> {

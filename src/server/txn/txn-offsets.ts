@@ -19,6 +19,7 @@ import { CONSUMER_OFFSETS_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset-commit-request.js";
 import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-offset-commit-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
@@ -91,7 +92,7 @@ export class TxnOffsets {
       request.groupId,
       apiVersion >= 3 ? request.memberId : "",
       apiVersion >= 3 ? request.groupInstanceId : null,
-      apiVersion >= 3 ? request.generationId : -1,
+      apiVersion >= 3 ? request.generationIdOrMemberEpoch : -1,
     );
     if (memberError !== ErrorCode.NONE) return commit.refuse(memberError);
     const txns = this.#deps.transactions;

@@ -19,6 +19,7 @@ import {
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import type { OffsetCommitRequestPartition } from "../../../src/protocol/generated/offset-commit-request.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { RawClient } from "../partitions/raw-client.js";
 
 const TOPIC = "one-partition";
@@ -28,7 +29,6 @@ function partitions(count: number, offset = 7n): OffsetCommitRequestPartition[] 
     partitionIndex,
     committedOffset: offset,
     committedLeaderEpoch: -1,
-    commitTimestamp: -1n,
     committedMetadata: "",
   }));
 }
@@ -90,8 +90,8 @@ describe("offsets for partitions that do not exist", () => {
       groupInstanceId: null,
       retentionTimeMs: -1n,
       topics: [
-        { name: TOPIC, partitions: partitions(100_000) },
-        { name: "missing", partitions: partitions(2) },
+        { name: TOPIC, topicId: ZERO_UUID, partitions: partitions(100_000) },
+        { name: "missing", topicId: ZERO_UUID, partitions: partitions(2) },
       ],
     });
     const byCode = new Map<number, number>();
@@ -112,7 +112,7 @@ describe("offsets for partitions that do not exist", () => {
       memberId: "",
       groupInstanceId: null,
       retentionTimeMs: -1n,
-      topics: [{ name: TOPIC, partitions: partitions(3).slice(1) }],
+      topics: [{ name: TOPIC, topicId: ZERO_UUID, partitions: partitions(3).slice(1) }],
     });
     expect(r.topics[0]!.partitions.map((p) => p.errorCode)).toEqual([
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -131,7 +131,7 @@ describe("offsets for partitions that do not exist", () => {
         memberId: "",
         groupInstanceId: null,
         retentionTimeMs: -1n,
-        topics: [{ name: "four", partitions: partitions(4, offset) }],
+        topics: [{ name: "four", topicId: ZERO_UUID, partitions: partitions(4, offset) }],
       });
     const first = await commit(1n);
     expect(first.topics[0]!.partitions.map((p) => p.errorCode)).toEqual([
@@ -159,6 +159,8 @@ describe("offsets for partitions that do not exist", () => {
       transactionTimeoutMs: 60_000,
       producerId: -1n,
       producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
     });
     expect(init.errorCode).toBe(ErrorCode.NONE);
     const { producerId, producerEpoch } = init;
@@ -174,13 +176,14 @@ describe("offsets for partitions that do not exist", () => {
       groupId: "g-txn",
       producerId,
       producerEpoch,
-      generationId: -1,
+      generationIdOrMemberEpoch: -1,
       memberId: "",
       groupInstanceId: null,
       topics: [
-        { name: TOPIC, partitions: partitions(3).map(({ commitTimestamp: _, ...p }) => p) },
+        { name: TOPIC, topicId: ZERO_UUID, partitions: partitions(3) },
         {
           name: "missing",
+          topicId: ZERO_UUID,
           partitions: [
             { partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" },
           ],
