@@ -40,6 +40,7 @@ export interface LeaveGroupResult {
 
 export interface DescribedGroup {
   errorCode: number;
+  errorMessage: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -811,10 +812,15 @@ export class ClassicProtocol {
   // ---------------------------------------------------------------------------------------------
   // DescribeGroups
 
-  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
+  /**
+   * DescribeGroups. A group that does not exist, or is a KIP-848 group, is described as Dead; with
+   * `groupIdNotFound` (v6+, KIP-1043) also answered GROUP_ID_NOT_FOUND with Kafka's message.
+   */
+  describeGroups(groupIds: readonly string[], groupIdNotFound: boolean): DescribedGroup[] {
     return groupIds.map((groupId) => {
       const base: DescribedGroup = {
         errorCode: ErrorCode.NONE,
+        errorMessage: null,
         groupId,
         groupState: "Dead",
         protocolType: "",
@@ -824,7 +830,13 @@ export class ClassicProtocol {
       if (!this.#state.loaded)
         return { ...base, groupState: "", errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
       const group = this.#state.groups.get(groupId);
-      if (group === undefined) return base;
+      if (group === undefined) {
+        if (!groupIdNotFound) return base;
+        const errorMessage = this.#state.consumerGroups.has(groupId)
+          ? `Group ${groupId} is not a classic group.`
+          : `Group ${groupId} not found.`;
+        return { ...base, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage };
+      }
       const stable = group.is("Stable");
       return {
         ...base,

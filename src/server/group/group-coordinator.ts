@@ -253,8 +253,9 @@ export class GroupCoordinator {
     return this.#classic.leaveGroup(groupId, members);
   }
 
-  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
-    return this.#classic.describeGroups(groupIds);
+  /** DescribeGroups; `groupIdNotFound` (v6+) answers groups that are not there GROUP_ID_NOT_FOUND. */
+  describeGroups(groupIds: readonly string[], groupIdNotFound = false): DescribedGroup[] {
+    return this.#classic.describeGroups(groupIds, groupIdNotFound);
   }
 
   // ---------------------------------------------------------------------------------------------

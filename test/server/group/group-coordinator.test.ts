@@ -12,6 +12,7 @@ import {
   assignment,
   client,
   commitRequest,
+  consumerHeartbeat,
   EVERY_PARTITION,
   firstJoin,
   type Harness,
@@ -673,11 +674,23 @@ describe("admin", () => {
     expect(ids([], ["consumer"])).toEqual([]);
   });
 
-  it("describes an unknown group as Dead with no error", async () => {
+  it("describes an unknown group as Dead with no error; from v6 GROUP_ID_NOT_FOUND (KIP-1043)", async () => {
     const h = await harness();
-    expect(h.coordinator.describeGroups(["nope"])).toEqual([
-      { errorCode: 0, groupId: "nope", groupState: "Dead", protocolType: "", protocolData: "", members: [] },
+    const dead = { groupId: "nope", groupState: "Dead", protocolType: "", protocolData: "", members: [] };
+    expect(h.coordinator.describeGroups(["nope"])).toEqual([{ ...dead, errorCode: 0, errorMessage: null }]);
+    expect(h.coordinator.describeGroups(["nope"], true)).toEqual([
+      { ...dead, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: "Group nope not found." },
     ]);
+    // A KIP-848 group is not a classic group.
+    const joined = await h.coordinator.consumerGroupHeartbeat(consumerHeartbeat("kip848", "", 0), client());
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    expect(h.coordinator.describeGroups(["kip848"], true)[0]).toEqual(
+      expect.objectContaining({
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: "Group kip848 is not a classic group.",
+        groupState: "Dead",
+      }),
+    );
   });
 
   it("deletes only empty groups, tombstoning their offsets", async () => {
