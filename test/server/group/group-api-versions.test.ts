@@ -13,8 +13,11 @@ import {
   DELETE_GROUPS_API,
   DESCRIBE_GROUPS_API,
   FIND_COORDINATOR_API,
+  OFFSET_COMMIT_API,
+  OFFSET_FETCH_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { RawClient } from "../partitions/raw-client.js";
 
 describe("group APIs at Kafka 4.4.0's versions", () => {
@@ -50,6 +53,71 @@ describe("group APIs at Kafka 4.4.0's versions", () => {
     expect(range(DESCRIBE_GROUPS_API.apiKey)).toEqual([0, 6]);
     expect(range(DELETE_GROUPS_API.apiKey)).toEqual([0, 3]);
     expect(range(CONSUMER_GROUP_DESCRIBE_API.apiKey)).toEqual([0, 1]);
+    // KIP-896: Kafka 4 serves OffsetCommit from v2 and OffsetFetch from v1.
+    expect(range(OFFSET_COMMIT_API.apiKey)).toEqual([2, 10]);
+    expect(range(OFFSET_FETCH_API.apiKey)).toEqual([1, 10]);
+  });
+
+  it("OffsetCommit and OffsetFetch v10 name topics by id; an unknown id is UNKNOWN_TOPIC_ID", async () => {
+    const created = await raw.request(CREATE_TOPICS_API, 7, {
+      topics: [{ name: "by-id", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    });
+    const topicId = created.topics[0]!.topicId;
+    expect(topicId).not.toBe(ZERO_UUID);
+    const unknownId = "AAAAAAAAAAAAAAAAAAAAAQ";
+    const partition = (partitionIndex: number, offset: bigint) => ({
+      partitionIndex,
+      committedOffset: offset,
+      committedLeaderEpoch: -1,
+      committedMetadata: "m",
+    });
+    const commit = await raw.request(OFFSET_COMMIT_API, 10, {
+      groupId: "g-ids",
+      generationIdOrMemberEpoch: -1,
+      memberId: "",
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [
+        { name: "", topicId, partitions: [partition(0, 11n), partition(5, 1n)] },
+        { name: "", topicId: unknownId, partitions: [partition(0, 1n)] },
+      ],
+    });
+    expect(commit.topics.map((t) => [t.topicId, t.partitions.map((p) => p.errorCode)])).toEqual([
+      [topicId, [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
+      [unknownId, [ErrorCode.UNKNOWN_TOPIC_ID]],
+    ]);
+    const fetch = (topics: { name: string; topicId: string; partitionIndexes: number[] }[] | null) =>
+      raw.request(OFFSET_FETCH_API, 10, {
+        groupId: "",
+        topics: [],
+        groups: [{ groupId: "g-ids", memberId: null, memberEpoch: -1, topics }],
+        requireStable: false,
+      });
+    const asked = (
+      await fetch([
+        { name: "", topicId, partitionIndexes: [0, 1] },
+        { name: "", topicId: unknownId, partitionIndexes: [0] },
+      ])
+    ).groups[0]!;
+    expect(asked.errorCode).toBe(ErrorCode.NONE);
+    expect(
+      asked.topics.map((t) => [t.topicId, t.partitions.map((p) => [p.committedOffset, p.errorCode])]),
+    ).toEqual([
+      [
+        topicId,
+        [
+          [11n, ErrorCode.NONE],
+          [-1n, ErrorCode.NONE],
+        ],
+      ],
+      [unknownId, [[-1n, ErrorCode.UNKNOWN_TOPIC_ID]]],
+    ]);
+    const all = (await fetch(null)).groups[0]!;
+    expect(all.topics.map((t) => [t.topicId, t.partitions.map((p) => p.committedOffset)])).toEqual([
+      [topicId, [11n]],
+    ]);
   });
 
   it("DescribeGroups v6 answers a missing group GROUP_ID_NOT_FOUND; v5 describes it Dead", async () => {
