@@ -388,13 +388,8 @@ export class OffsetManager {
     const writes: Promise<number | null>[] = [];
     let removed = 0;
     for (const groupId of [...this.#state.offsets.groups()]) {
-      const records: CoordinatorRecord[] = [];
-      for (const e of this.#state.offsets.entries(groupId)) {
-        if (!deleted.has(e.topic)) continue;
-        this.#state.offsets.delete(groupId, e.topic, e.partition);
-        records.push(offsetCommitRecord(groupId, e.topic, e.partition, null));
-        removed++;
-      }
+      const records = this.#removeOffsets(groupId, (e) => deleted.has(e.topic));
+      removed += records.length;
       if (records.length > 0) writes.push(this.#state.append(groupId, records));
     }
     await Promise.all(writes);
@@ -422,24 +417,24 @@ export class OffsetManager {
     if (!this.#state.loaded) return 0;
     const nowMs = this.#state.timer.nowMs();
     const retentionMs = this.#state.config.offsetsRetentionMs;
+    // An explicit expiry (OffsetCommit v2-4's retention time) wins; otherwise retention counts
+    // from the group's base time for the offset.
+    const isExpired = (o: OffsetAndMetadata, baseMs: number) =>
+      o.expireTimestampMs >= 0 ? nowMs >= o.expireTimestampMs : nowMs - baseMs >= retentionMs;
     let expired = 0;
     const writes: Promise<number | null>[] = [];
     for (const group of [...this.#state.groups.values()]) {
-      const records: CoordinatorRecord[] = [];
       const base = this.#expirationBase(group);
-      if (base !== null) {
-        for (const e of this.#state.offsets.entries(group.groupId)) {
-          if (group.is("Stable") && group.isSubscribedToTopic(e.topic)) continue;
-          const due =
-            e.value.expireTimestampMs >= 0
-              ? nowMs >= e.value.expireTimestampMs
-              : nowMs - base(e.value) >= retentionMs;
-          if (!due) continue;
-          this.#state.offsets.delete(group.groupId, e.topic, e.partition);
-          records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
-          expired++;
-        }
-      }
+      const records =
+        base === null
+          ? []
+          : this.#removeOffsets(
+              group.groupId,
+              (e) =>
+                !(group.is("Stable") && group.isSubscribedToTopic(e.topic)) &&
+                isExpired(e.value, base(e.value)),
+            );
+      expired += records.length;
       if (
         group.isEmpty &&
         group.numPendingJoinMembers === 0 &&
@@ -454,17 +449,10 @@ export class OffsetManager {
     for (const group of [...this.#state.consumerGroups.values()]) {
       // A KIP-848 group's offsets expire only while it is empty, counted from each commit.
       if (!group.isEmpty) continue;
-      const records: CoordinatorRecord[] = [];
-      for (const e of this.#state.offsets.entries(group.groupId)) {
-        const due =
-          e.value.expireTimestampMs >= 0
-            ? nowMs >= e.value.expireTimestampMs
-            : nowMs - e.value.commitTimestampMs >= retentionMs;
-        if (!due) continue;
-        this.#state.offsets.delete(group.groupId, e.topic, e.partition);
-        records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
-        expired++;
-      }
+      const records = this.#removeOffsets(group.groupId, (e) =>
+        isExpired(e.value, e.value.commitTimestampMs),
+      );
+      expired += records.length;
       if (!this.#state.offsets.hasOffsets(group.groupId)) {
         records.push(...consumerGroupTombstones(group));
         this.#state.consumerGroups.delete(group.groupId);
@@ -474,6 +462,20 @@ export class OffsetManager {
     await Promise.all(writes);
     if (expired > 0) this.#state.logger.info({ expired }, "expired committed offsets");
     return expired;
+  }
+
+  /** Removes the group's offsets that `selected` picks; returns their tombstones. */
+  #removeOffsets(
+    groupId: string,
+    selected: (e: { topic: string; partition: number; value: OffsetAndMetadata }) => boolean,
+  ): CoordinatorRecord[] {
+    const records: CoordinatorRecord[] = [];
+    for (const e of this.#state.offsets.entries(groupId)) {
+      if (!selected(e)) continue;
+      this.#state.offsets.delete(groupId, e.topic, e.partition);
+      records.push(offsetCommitRecord(groupId, e.topic, e.partition, null));
+    }
+    return records;
   }
 
   #expirationBase(group: ClassicGroup): ((o: OffsetAndMetadata) => number) | null {
