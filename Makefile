@@ -5,7 +5,6 @@ SHELL := /bin/bash
 
 NODE_BIN := $(shell ./scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
-export KAFKA_SPEC_DIR ?= $(abspath ../shared/kafka-spec)
 
 # Debian packages, Maven-resolved Kafka jars (the reference broker and CLI tools) and compat clients.
 .PHONY: deps
@@ -37,11 +36,14 @@ run: build
 	mkdir -p data
 	./bin/krill start --override log.dirs=./data --override listeners=PLAINTEXT://127.0.0.1:9092
 
+# The codecs are generated from the message specs inside the Kafka jars of the version pinned in
+# tools/codegen/kafka-specs.ts (resolved through Maven, extracted under compat-tests/.cache/);
+# KAFKA_SPEC_DIR=<folder or Kafka checkout> generates from elsewhere.
 generate: install
-	tsx tools/codegen/main.ts --spec "$(KAFKA_SPEC_DIR)" --out src/protocol/generated
+	tsx tools/codegen/main.ts --out src/protocol/generated
 
 check-generated: install
-	tsx tools/codegen/check.ts --spec "$(KAFKA_SPEC_DIR)" --out src/protocol/generated
+	tsx tools/codegen/check.ts --out src/protocol/generated
 
 lint: install
 	biome check .

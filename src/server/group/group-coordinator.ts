@@ -52,9 +52,13 @@ import {
   replayConsumerRecord,
 } from "./group-records.js";
 import {
+  type CommittedPartition,
+  type CommittedTopicResult,
   type FetchOffsetsResult,
   type OffsetDeleteResult,
   OffsetManager,
+  type PartitionExists,
+  type PreparedOffsetCommit,
   type TopicPartitionsResult,
 } from "./offset-manager.js";
 import type { OffsetAndMetadata } from "./offset-store.js";
@@ -84,11 +88,15 @@ export {
 } from "./coordinator-state.js";
 export { parseSubscribedTopics } from "./group-records.js";
 export {
+  type CommittedPartition,
+  type CommittedTopicResult,
   type FetchedPartition,
   type FetchOffsetsResult,
   type OffsetDeleteResult,
   offsetMetadataTooLarge,
+  type PartitionExists,
   type PartitionResult,
+  PreparedOffsetCommit,
   type TopicPartitionsResult,
 } from "./offset-manager.js";
 
@@ -245,8 +253,9 @@ export class GroupCoordinator {
     return this.#classic.leaveGroup(groupId, members);
   }
 
-  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
-    return this.#classic.describeGroups(groupIds);
+  /** DescribeGroups; `groupIdNotFound` (v6+) answers groups that are not there GROUP_ID_NOT_FOUND. */
+  describeGroups(groupIds: readonly string[], groupIdNotFound = false): DescribedGroup[] {
+    return this.#classic.describeGroups(groupIds, groupIdNotFound);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -267,11 +276,28 @@ export class GroupCoordinator {
   // Offsets (offset-manager.ts)
 
   /**
-   * OffsetCommit. Per-partition error codes; a group-level refusal puts the same code on every
-   * partition, as Kafka does.
+   * OffsetCommit. Per-partition error codes: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not
+   * exist; a group-level refusal puts the same code on every other partition, as Kafka does.
    */
-  commitOffsets(request: OffsetCommitRequest, apiVersion: number): Promise<TopicPartitionsResult[]> {
-    return this.#offsets.commitOffsets(request, apiVersion);
+  commitOffsets(
+    request: OffsetCommitRequest,
+    apiVersion: number,
+    partitionExists: PartitionExists,
+  ): Promise<CommittedTopicResult[]> {
+    return this.#offsets.commitOffsets(request, apiVersion, partitionExists);
+  }
+
+  /**
+   * The partition checks and records of a TxnOffsetCommit (the same as OffsetCommit's), for the
+   * transaction coordinator, which writes them in a transactional batch.
+   */
+  prepareOffsetCommit<P extends CommittedPartition>(
+    groupId: string,
+    topics: readonly { readonly name: string; readonly topicId: string; readonly partitions: readonly P[] }[],
+    partitionExists: PartitionExists,
+    offsetOf: (partition: P) => Omit<OffsetAndMetadata, "metadata">,
+  ): PreparedOffsetCommit {
+    return this.#offsets.prepareCommit(groupId, topics, partitionExists, offsetOf);
   }
 
   /**
