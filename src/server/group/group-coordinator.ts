@@ -59,15 +59,9 @@ import {
   OffsetManager,
   type PartitionExists,
   type PreparedOffsetCommit,
-  type TopicPartitionsResult,
 } from "./offset-manager.js";
 import type { OffsetAndMetadata } from "./offset-store.js";
-import {
-  type CoordinatorRecord,
-  decodeGroupRecord,
-  groupMetadataRecord,
-  offsetCommitRecord,
-} from "./offsets-records.js";
+import { type CoordinatorRecord, decodeGroupRecord, groupMetadataRecord } from "./offsets-records.js";
 
 export type { JoinGroupResult, SyncGroupResult } from "./classic-group.js";
 export {
@@ -395,30 +389,23 @@ export class GroupCoordinator {
     const result = (errorCode: number) => ({ groupId, errorCode });
     if (!this.#state.loaded) return result(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     if (groupId === "") return result(ErrorCode.INVALID_GROUP_ID);
+    // The group is gone at once, so no join can revive it while its tombstones are written.
+    let groupTombstones: CoordinatorRecord[];
     const consumerGroup = this.#state.consumerGroups.get(groupId);
     if (consumerGroup !== undefined) {
       if (!consumerGroup.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
-      const tombstones = this.#state.offsets
-        .entries(groupId)
-        .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
-      tombstones.push(...consumerGroupTombstones(consumerGroup));
+      groupTombstones = consumerGroupTombstones(consumerGroup);
       this.#state.consumerGroups.delete(groupId);
-      this.#state.offsets.deleteGroup(groupId);
-      const failed = tombstones.length === 0 ? null : await this.#state.append(groupId, tombstones);
-      return result(failed ?? ErrorCode.NONE);
+    } else {
+      const group = this.#state.groups.get(groupId);
+      if (group === undefined || group.is("Dead")) return result(ErrorCode.GROUP_ID_NOT_FOUND);
+      if (!group.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
+      groupTombstones = [groupMetadataRecord(groupId, null)];
+      group.transitionTo("Dead", this.#state.timer.nowMs());
+      this.#state.groups.delete(groupId);
     }
-    const group = this.#state.groups.get(groupId);
-    if (group === undefined || group.is("Dead")) return result(ErrorCode.GROUP_ID_NOT_FOUND);
-    if (!group.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
-    const records = this.#state.offsets
-      .entries(groupId)
-      .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
-    records.push(groupMetadataRecord(groupId, null));
-    // The group is gone at once, so no join can revive it while the tombstones are written.
-    group.transitionTo("Dead", this.#state.timer.nowMs());
-    this.#state.groups.delete(groupId);
-    this.#state.offsets.deleteGroup(groupId);
-    const failure = await this.#state.append(groupId, records);
+    const records = [...this.#offsets.removeGroupOffsets(groupId), ...groupTombstones];
+    const failure = records.length === 0 ? null : await this.#state.append(groupId, records);
     return result(failure ?? ErrorCode.NONE);
   }
 }

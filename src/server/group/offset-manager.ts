@@ -464,6 +464,11 @@ export class OffsetManager {
     return expired;
   }
 
+  /** Removes every offset of the group (DeleteGroups); returns their tombstones. */
+  removeGroupOffsets(groupId: string): CoordinatorRecord[] {
+    return this.#removeOffsets(groupId, () => true);
+  }
+
   /** Removes the group's offsets that `selected` picks; returns their tombstones. */
   #removeOffsets(
     groupId: string,
