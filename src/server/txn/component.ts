@@ -15,6 +15,8 @@
  *
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
+
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
@@ -22,7 +24,6 @@ import {
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
 import { groupCoordinatorOf } from "../group/component.js";
-import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { partitionsOf, producerIdsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";
@@ -83,7 +84,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
       m.producerEpoch,
       m.coordinatorEpoch,
       m.commit,
-      this.#partitions.nowMs(),
+      this.#partitions.clock.nowMs(),
     );
     if (outcome.kind === "error") {
       // A marker older than the producer's epoch belongs to a transaction already fenced there.
@@ -116,7 +117,7 @@ export class TxnCoordinatorService {
       log: new PartitionTxnStateLog(partitions),
       markers: new LocalMarkerWriter(partitions),
       nextProducerId: () => producerIdsOf(broker).nextProducerId(),
-      nowMs: () => partitions.nowMs(),
+      clock: partitions.clock,
       partitionExists: (topic, partition) => {
         // The coordinator's own log never takes part in a transaction.
         if (topic === TRANSACTION_STATE_TOPIC) return false;

@@ -1,8 +1,10 @@
 /**
- * The metadata log on disk, local to this node: `<metadata.log.dir>/__cluster_metadata-0/` holds
- * `metadata.log` (entries appended in offset order) and `snapshot-<20-digit offset>.checkpoint`
- * files (the whole image as records, written when the log has grown enough, so start-up replays a
- * snapshot plus a short tail instead of the whole history).
+ * The metadata log on disk, local to this node (a single-voter quorum that commits what it has
+ * fsynced): `<metadata.log.dir>/__cluster_metadata-0/` holds `metadata.log` (entries appended in
+ * offset order) and `snapshot-<20-digit offset>.checkpoint` files (the whole image as records,
+ * written when the log has grown enough, so start-up replays a snapshot plus a short tail instead
+ * of the whole history). It implements the `MetadataLog` seam (metadata-log.ts): a batch is
+ * committed once fsynced, then handed to the listeners, then the proposal resolves.
  *
  * Both files hold Kafka record batches (magic 2, CRC-32C, uncompressed), as Kafka's metadata log
  * does: one batch per controller write, each record's value one serialized metadata record, the
@@ -14,8 +16,8 @@
  * is the log reset, so a crash at any point leaves a snapshot plus a log that together hold every
  * committed record.
  *
- * Concurrency: one writer (the controller, which serializes its operations). `append` resolves
- * once the entries are fsynced.
+ * Concurrency: appends are synchronous (write + fsync), so two proposals never interleave on
+ * disk; deliveries to listeners are chained in offset order.
  */
 import {
   closeSync,
@@ -30,13 +32,13 @@ import {
 import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { KrillError } from "../../errors.js";
-import { LOG_OVERHEAD } from "../../protocol/records/batch-header.js";
-import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
+import { KrillError } from "../errors.js";
+import { LOG_OVERHEAD } from "../protocol/records/batch-header.js";
+import { buildRecordBatch, decodeRecordBatch } from "../protocol/records/record-batch.js";
+import { METADATA_DIR_NAME, type MetadataLog, type MetadataLogListener } from "./metadata-log.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
 
-export const METADATA_TOPIC = "__cluster_metadata";
-export const METADATA_DIR_NAME = `${METADATA_TOPIC}-0`;
 const LOG_FILE = "metadata.log";
 /**
  * No controller write comes near this (100,000 partition records are about 6 MiB); a batch
@@ -58,22 +60,27 @@ export interface LoadedMetadata {
   readonly nextOffset: number;
 }
 
-export class MetadataLog {
+export class LocalMetadataLog implements MetadataLog {
   readonly dir: string;
   readonly #serde: RecordSerde;
   readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #listeners: MetadataLogListener[] = [];
   #fd = -1;
   #nextOffset = 0;
+  #deliveries: Promise<unknown> = Promise.resolve();
   #bytesSinceSnapshot = 0;
-  #lastSnapshotMs = Date.now();
+  #lastSnapshotMs: number;
 
-  constructor(parentDir: string, serde: RecordSerde, logger: Logger) {
+  constructor(parentDir: string, serde: RecordSerde, logger: Logger, clock: Clock = SYSTEM_CLOCK) {
     this.dir = path.join(parentDir, METADATA_DIR_NAME);
     this.#serde = serde;
     this.#logger = logger;
+    this.#clock = clock;
+    this.#lastSnapshotMs = clock.nowMs();
   }
 
-  get nextOffset(): number {
+  get endOffset(): number {
     return this.#nextOffset;
   }
 
@@ -180,11 +187,38 @@ export class MetadataLog {
 
   /** One batch holding `records` at offsets firstOffset.. */
   #batch(records: readonly MetadataRecord[], firstOffset: number): Buffer {
-    const timestamp = BigInt(Date.now());
+    const timestamp = BigInt(this.#clock.nowMs());
     return buildRecordBatch({
       baseOffset: BigInt(firstOffset),
       records: records.map((record) => ({ timestamp, key: null, value: this.#serde.encode(record) })),
     });
+  }
+
+  register(listener: MetadataLogListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * Appends durably (committed: this log is its own quorum), hands the batch to the listeners
+   * after every earlier batch, and resolves with the offset of its last record.
+   */
+  propose(records: readonly MetadataRecord[]): Promise<number> {
+    let lastOffset: number;
+    try {
+      lastOffset = this.#append(records);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (records.length === 0) return Promise.resolve(lastOffset);
+    const batch = { lastOffset, records };
+    // A listener's failure fails this proposal only; the records are committed regardless, and
+    // the next batch is still delivered.
+    const delivered = this.#deliveries.then(async () => {
+      for (const listener of this.#listeners) await listener.handleCommit(batch);
+      return lastOffset;
+    });
+    this.#deliveries = delivered.catch(() => {});
+    return delivered;
   }
 
   /**
@@ -192,7 +226,7 @@ export class MetadataLog {
    * metadata writes are rare and small, and a synchronous write+fsync cannot interleave with
    * another append.
    */
-  append(records: readonly MetadataRecord[]): number {
+  #append(records: readonly MetadataRecord[]): number {
     if (this.#fd < 0) throw new KrillError("STATE", "metadata log is not open");
     if (records.length === 0) return this.#nextOffset - 1;
     const bytes = this.#batch(records, this.#nextOffset);
@@ -208,12 +242,14 @@ export class MetadataLog {
   }
 
   /**
-   * Writes `records` (a whole image as of `offset`, the last appended offset) as a snapshot and
-   * resets the log, which holds nothing newer than `offset`. Synchronous like `append`, so no
-   * append can slip in between the snapshot and the log reset.
+   * Writes `records` (a whole image as of `offset`) as a snapshot and resets the log, which holds
+   * nothing newer than `offset`. This log keeps no tail after a snapshot, so it takes one only
+   * when `offset` is the last appended record (not while a later batch is on its way to the
+   * listeners). Synchronous like the append, so no append can slip in between the snapshot and
+   * the log reset.
    */
-  snapshot(records: readonly MetadataRecord[], offset: number): void {
-    if (offset !== this.#nextOffset - 1) throw new Error("assertion: snapshot must cover the whole log");
+  createSnapshot(records: readonly MetadataRecord[], offset: number): boolean {
+    if (offset !== this.#nextOffset - 1) return false;
     const name = `snapshot-${String(offset).padStart(20, "0")}.checkpoint`;
     const tmp = path.join(this.dir, `${name}.tmp`);
     try {
@@ -238,8 +274,9 @@ export class MetadataLog {
       throw new KrillError("LOG_IO", `cannot write metadata snapshot ${name}`, { cause: err });
     }
     this.#bytesSinceSnapshot = 0;
-    this.#lastSnapshotMs = Date.now();
+    this.#lastSnapshotMs = this.#clock.nowMs();
     this.#logger.info({ offset, records: records.length }, "wrote metadata snapshot");
+    return true;
   }
 
   close(): void {

@@ -3,26 +3,29 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BrokerConfig } from "../../../src/config/broker-config.js";
-import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { MetadataController, topicNameError } from "../../../src/server/metadata/controller.js";
-import { MetadataImage } from "../../../src/server/metadata/image.js";
-import { MetadataLog } from "../../../src/server/metadata/metadata-log.js";
-import { metadataRecordSerde } from "../../../src/server/metadata/record-serde.js";
+import { BrokerConfig } from "../../src/config/broker-config.js";
+import { type MetadataController, topicNameError } from "../../src/metadata/controller.js";
+import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
+import type { LocalMetadataLog } from "../../src/metadata/local-metadata-log.js";
+import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 
 const logger = pino({ level: "silent" });
 let dir: string;
-let log: MetadataLog;
+let log: LocalMetadataLog;
+/** The newest metadata stack `open` built. */
+let meta: LocalMetadata;
 let controller: MetadataController;
 
+/** A controller over the log in `dir`; its publisher (the committed image) is `meta.publisher`. */
 async function open(overrides: Record<string, string> = {}): Promise<MetadataController> {
-  log = new MetadataLog(dir, metadataRecordSerde, logger);
-  const loaded = await log.open();
-  let image = MetadataImage.EMPTY;
-  for (const e of loaded.entries) image = image.apply([e.record], e.offset);
   const config = BrokerConfig.create({ "log.dirs": dir, ...overrides });
-  return new MetadataController({ log, config, logger, initialImage: image });
+  meta = await openLocalMetadata({ dir, logger, config: () => config });
+  log = meta.log;
+  return meta.controller;
 }
+
+/** The image published by the newest `open`. */
+const image = () => meta.publisher.image;
 
 const topic = (name: string, numPartitions = -1, replicationFactor = -1) => ({
   name,
@@ -52,11 +55,11 @@ describe("MetadataController", () => {
     expect(r).toMatchObject({ errorCode: 0, numPartitions: 3, replicationFactor: 1 });
     expect(r!.topicId).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
     log.close();
-    const reopened = await open();
-    const t = reopened.image.topicsByName.get("a")!;
+    await open();
+    const t = image().topicsByName.get("a")!;
     expect(t.topicId).toBe(r!.topicId);
     expect(t.partitions.map((p) => p.leader)).toEqual([1, 1, 1]);
-    expect(reopened.image.topicsById.get(t.topicId)).toBe(t);
+    expect(image().topicsById.get(t.topicId)).toBe(t);
   });
 
   it("reports Kafka's errors per topic", async () => {
@@ -98,7 +101,7 @@ describe("MetadataController", () => {
       ["ghost", ErrorCode.INVALID_REPLICA_ASSIGNMENT],
       ["manual", ErrorCode.NONE],
     ]);
-    expect(controller.image.topicsByName.get("manual")!.partitions).toHaveLength(2);
+    expect(image().topicsByName.get("manual")!.partitions).toHaveLength(2);
   });
 
   it("refuses names that collide on '.' versus '_' and follows Kafka's name rules", async () => {
@@ -112,11 +115,11 @@ describe("MetadataController", () => {
   });
 
   it("validate-only writes nothing", async () => {
-    const before = log.nextOffset;
+    const before = log.endOffset;
     const [r] = await controller.createTopics([topic("dry")], true);
     expect(r!.errorCode).toBe(0);
-    expect(controller.image.topicsByName.has("dry")).toBe(false);
-    expect(log.nextOffset).toBe(before);
+    expect(image().topicsByName.has("dry")).toBe(false);
+    expect(log.endOffset).toBe(before);
   });
 
   it("bounds partitions per topic and in total", async () => {
@@ -142,7 +145,7 @@ describe("MetadataController", () => {
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       ErrorCode.UNKNOWN_TOPIC_ID,
     ]);
-    expect(controller.image.topicsByName.size).toBe(0);
+    expect(image().topicsByName.size).toBe(0);
   });
 
   it("honours delete.topic.enable=false", async () => {
@@ -163,7 +166,7 @@ describe("MetadataController", () => {
       false,
     );
     expect(results.map((r) => r.errorCode)).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    expect(controller.image.topicsByName.get("g")!.partitions).toHaveLength(3);
+    expect(image().topicsByName.get("g")!.partitions).toHaveLength(3);
     const again = await controller.createPartitions([{ name: "g", count: 2, assignments: null }], false);
     expect(again[0]!.errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
     const wrong = await controller.createPartitions([{ name: "g", count: 5, assignments: [[1]] }], false);
@@ -181,7 +184,7 @@ describe("MetadataController", () => {
       errorCode: 0,
       errorMessage: null,
     });
-    expect([...controller.image.topicConfigs("c")]).toEqual([["segment.ms", "60000"]]);
+    expect([...image().topicConfigs("c")]).toEqual([["segment.ms", "60000"]]);
     await controller.alterTopicConfigs(
       "c",
       [
@@ -191,21 +194,21 @@ describe("MetadataController", () => {
       true,
       false,
     );
-    expect([...controller.image.topicConfigs("c")]).toEqual([["cleanup.policy", "compact"]]);
+    expect([...image().topicConfigs("c")]).toEqual([["cleanup.policy", "compact"]]);
     await controller.alterTopicConfigs(
       "c",
       [{ name: "cleanup.policy", value: "delete", op: 2 }],
       true,
       false,
     );
-    expect(controller.image.topicConfigs("c").get("cleanup.policy")).toBe("compact,delete");
+    expect(image().topicConfigs("c").get("cleanup.policy")).toBe("compact,delete");
     await controller.alterTopicConfigs(
       "c",
       [{ name: "cleanup.policy", value: "compact", op: 3 }],
       true,
       false,
     );
-    expect(controller.image.topicConfigs("c").get("cleanup.policy")).toBe("delete");
+    expect(image().topicConfigs("c").get("cleanup.policy")).toBe("delete");
     const bad = await controller.alterTopicConfigs(
       "c",
       [{ name: "retention.ms", value: "x", op: 0 }],
@@ -250,13 +253,13 @@ describe("MetadataController", () => {
     const unknownBroker = await controller.alterBrokerConfigs("7", [], false, false);
     expect(unknownBroker.errorCode).toBe(ErrorCode.INVALID_REQUEST);
     log.close();
-    const reopened = await open();
-    expect([...reopened.image.brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
-    expect([...reopened.image.brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
+    await open();
+    expect([...image().brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
+    expect([...image().brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
     const base = BrokerConfig.create({ "log.dirs": dir, "message.max.bytes": "3000" });
     const live = base.withDynamic({
-      clusterDefault: reopened.image.brokerConfigs(""),
-      perBroker: reopened.image.brokerConfigs("1"),
+      clusterDefault: image().brokerConfigs(""),
+      perBroker: image().brokerConfigs("1"),
     });
     expect(live.int("message.max.bytes")).toBe(2000);
     expect(live.logRetentionMs).toBe(10);
@@ -284,10 +287,10 @@ describe("MetadataController", () => {
     controller = await open({ "metadata.log.max.record.bytes.between.snapshots": "2000" });
     for (let i = 0; i < 20; i++) await controller.createTopics([topic(`t${i}`, 2)], false);
     expect(log.bytesSinceSnapshot).toBeLessThan(2000 + 500);
-    const expected = controller.image;
+    const expected = image();
     log.close();
-    const reopened = await open();
-    expect(reopened.image.topicsByName).toEqual(expected.topicsByName);
-    expect(reopened.image.offset).toBe(expected.offset);
+    await open();
+    expect(image().topicsByName).toEqual(expected.topicsByName);
+    expect(image().offset).toBe(expected.offset);
   });
 });
