@@ -22,6 +22,7 @@
  * check-quorum, parked fetches) into its own class.
  */
 import assert from "node:assert/strict";
+import { type Random, randomInt } from "../random.js";
 import {
   CHECK_QUORUM_TIMEOUT_FACTOR,
   ELECTION_BACKOFF_BASE_MS,
@@ -55,7 +56,6 @@ import {
   type RaftBatch,
   type RaftChannel,
   type RaftClock,
-  type RaftRandom,
   type RaftRecord,
   type RaftRequest,
   type RaftResponse,
@@ -77,7 +77,7 @@ export interface RaftClientOptions {
   readonly clusterId: string;
   readonly config: QuorumConfig;
   readonly clock: RaftClock;
-  readonly random: RaftRandom;
+  readonly random: Random;
   readonly channel: RaftChannel;
   readonly log: RaftLog;
   readonly store: QuorumStateStore;
@@ -566,7 +566,7 @@ export class RaftClient {
   private fetchFromAnyVoter(now: number): void {
     const ready = this.voterIds.filter((id) => id !== this.nodeId && this.requests.isReady(id, now));
     if (ready.length === 0 || this.voterIds.some((id) => this.requests.hasInflight(id))) return;
-    const target = ready[this.opts.random.nextInt(ready.length)]!;
+    const target = ready[randomInt(this.opts.random, ready.length)]!;
     this.requests.send(target, this.fetchRequest(this.quorum.epoch, this.highWatermark), now);
   }
 
@@ -574,13 +574,13 @@ export class RaftClient {
 
   private randomElectionTimeoutMs(): number {
     const t = this.config.electionTimeoutMs;
-    return t === 0 ? 0 : t + this.opts.random.nextInt(t);
+    return t === 0 ? 0 : t + randomInt(this.opts.random, t);
   }
 
   private electionBackoffMs(retries: number): number {
     const bound = 2 << Math.min(20, Math.max(0, retries - 1));
     return Math.min(
-      ELECTION_BACKOFF_BASE_MS * this.opts.random.nextInt(bound),
+      ELECTION_BACKOFF_BASE_MS * randomInt(this.opts.random, bound),
       this.config.electionBackoffMaxMs,
     );
   }

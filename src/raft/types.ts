@@ -5,6 +5,7 @@
  * Nothing here does I/O. The same core runs on real timers, sockets and files in a broker and on
  * a seeded event queue in the simulation (test/raft/simulation.ts).
  */
+import type { Clock } from "../clock.js";
 
 /** A position in the replicated log: an offset and the epoch of the leader that wrote it. */
 export interface OffsetAndEpoch {
@@ -42,18 +43,15 @@ export function batchEndOffset(batch: RaftBatch): number {
   return batch.baseOffset + batch.records.length;
 }
 
-/** Time as the core sees it. Timers are events: the core never waits, it is called back. */
-export interface RaftClock {
-  nowMs(): number;
+/**
+ * The broker's Clock (src/clock.ts) with timers: the core never waits, it is called back. The
+ * random source is the broker's `Random` (src/random.ts): election timeouts, backoffs, and which
+ * voter an observer asks first.
+ */
+export interface RaftClock extends Clock {
   /** Calls `fn` once after `delayMs`; the handle cancels it. */
   setTimer(delayMs: number, fn: () => void): unknown;
   clearTimer(handle: unknown): void;
-}
-
-/** The seeded random source (election timeouts, backoff, which voter an observer asks first). */
-export interface RaftRandom {
-  /** A uniformly distributed integer in [0, bound). */
-  nextInt(bound: number): number;
 }
 
 // Kafka wire error codes the quorum uses (src/protocol/generated/error-codes.ts has them all).

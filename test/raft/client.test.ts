@@ -129,6 +129,32 @@ describe("RaftClient", () => {
     expect(h.answers.at(-1)?.response).toMatchObject({ api: "Vote", voteGranted: false });
   });
 
+  it("backs off before asking again a voter that answered with an error (simulation seed 1775)", () => {
+    const h = harness(2, [1, 2, 3]);
+    h.store.write({ epoch: 3, leaderId: 1, votedId: -1 });
+    h.client.start();
+    expect(h.client.state.name).toBe("follower");
+    const first = h.sent.at(-1)!;
+    expect(first).toMatchObject({ to: 1, request: { api: "Fetch", currentLeaderEpoch: 3 } });
+    // The old leader has resigned and knows no successor: NOT_LEADER_OR_FOLLOWER, no leader.
+    h.client.handleResponse(1, first.correlationId, {
+      api: "Fetch",
+      errorCode: Errors.NOT_LEADER_OR_FOLLOWER,
+      leaderId: -1,
+      leaderEpoch: 3,
+      highWatermark: -1,
+      logStartOffset: 0,
+      divergingEpoch: null,
+      snapshotId: null,
+      batches: [],
+    });
+    const sentAfterError = h.sent.length;
+    h.advance(19);
+    expect(h.sent.length).toBe(sentAfterError);
+    h.advance(1);
+    expect(h.sent.length).toBe(sentAfterError + 1);
+  });
+
   it("answers bad requests with Kafka's errors", () => {
     const h = harness(1, [1]);
     h.client.start();

@@ -19,11 +19,11 @@ import {
   type RaftBatch,
   type RaftChannel,
   type RaftClock,
-  type RaftRandom,
   type RaftRecord,
   type RaftRequest,
   type RaftResponse,
 } from "../../src/raft/types.js";
+import { randomInt, SeededRandom } from "../../src/random.js";
 
 export const SCENARIOS = [
   "initial-election",
@@ -55,25 +55,13 @@ export class SimulationFailure extends Error {
   }
 }
 
-/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
-export class Prng implements RaftRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  nextUint32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
+/** The broker's seeded generator with the few draws the scenarios need. */
+export class Prng extends SeededRandom {
   nextInt(bound: number): number {
-    if (bound <= 1) return 0;
-    return this.nextUint32() % bound;
+    return randomInt(this, bound);
   }
   chance(p: number): boolean {
-    return this.nextUint32() / 4294967296 < p;
+    return this.nextFloat() < p;
   }
   pick<T>(items: readonly T[]): T {
     return items[this.nextInt(items.length)]!;
