@@ -30,6 +30,12 @@ export const TOPIC_NAME_LENGTH_MAX = 249;
 export const PARTITIONS_PER_TOPIC_MAX = 10_000;
 /** Krill's bound on partitions in the whole cluster, so one request cannot exhaust the node. */
 export const PARTITIONS_TOTAL_MAX = 100_000;
+/**
+ * Kafka's bound on the partitions one CreateTopics or CreatePartitions request may add
+ * (ReplicationControlManager.validateTotalNumberOfPartitions, MAX_RECORDS_PER_USER_OP): beyond
+ * it the whole request fails, every topic answered POLICY_VIOLATION.
+ */
+export const PARTITIONS_PER_REQUEST_MAX = 10_000;
 
 function partitionCount(image: MetadataImage): number {
   let n = 0;
@@ -159,6 +165,17 @@ export class MetadataController implements ControllerChannel {
     });
   }
 
+  /** Partitions a CreateTopics request asks for in all, as Kafka counts them (-1: num.partitions). */
+  #partitionsRequested(requests: readonly CreateTopicRequest[]): number {
+    let total = 0;
+    for (const r of requests) {
+      if (r.assignments.length > 0) total += r.assignments.length;
+      else if (r.numPartitions === -1) total += this.#config().int("num.partitions");
+      else if (r.numPartitions > 0) total += r.numPartitions;
+    }
+    return total;
+  }
+
   createTopics(requests: readonly CreateTopicRequest[], validateOnly: boolean): Promise<CreateTopicResult[]> {
     return this.#serialize(async () => {
       const image = this.#image;
@@ -168,6 +185,16 @@ export class MetadataController implements ControllerChannel {
       for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
       const namesInBatch = new Set<string>();
       let partitionsTotal = partitionCount(image);
+      if (this.#partitionsRequested(requests) > PARTITIONS_PER_REQUEST_MAX) {
+        return requests.map((r) => ({
+          name: r.name,
+          topicId: ZERO_UUID,
+          errorCode: ErrorCode.POLICY_VIOLATION,
+          errorMessage: "Excessively large number of partitions per request.",
+          numPartitions: -1,
+          replicationFactor: -1,
+        }));
+      }
       for (const r of requests) {
         const fail = (errorCode: number, errorMessage: string): void => {
           results.push({
@@ -391,6 +418,18 @@ export class MetadataController implements ControllerChannel {
       const counts = new Map<string, number>();
       for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
       let partitionsTotal = partitionCount(image);
+      let partitionsAdded = 0;
+      for (const r of requests) {
+        const current = image.topicsByName.get(r.name)?.partitions.length;
+        if (current !== undefined && r.count > current) partitionsAdded += r.count - current;
+      }
+      if (partitionsAdded > PARTITIONS_PER_REQUEST_MAX) {
+        return requests.map((r) => ({
+          name: r.name,
+          errorCode: ErrorCode.POLICY_VIOLATION,
+          errorMessage: "Excessively large number of additional partitions per request.",
+        }));
+      }
       const brokerIds = [...image.brokers.values()]
         .filter((b) => !b.fenced)
         .map((b) => b.brokerId)

@@ -122,14 +122,53 @@ describe("MetadataController", () => {
     expect(log.endOffset).toBe(before);
   });
 
-  it("bounds partitions per topic and in total", async () => {
-    const many = Array.from({ length: 11 }, (_, i) => topic(`big${i}`, 10_000));
-    const results = await controller.createTopics([...many, topic("huge", 10_001)], true);
-    expect(results.slice(0, 10).every((r) => r.errorCode === 0)).toBe(true);
-    expect(results[10]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
-    expect(results[10]!.errorMessage).toContain("100000");
-    expect(results[11]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+  it("refuses a request adding more than 10,000 partitions whole, with Kafka's POLICY_VIOLATION", async () => {
+    const results = await controller.createTopics([topic("small", 1), topic("huge", 100_000)], false);
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r).toMatchObject({
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of partitions per request.",
+      });
+    }
+    // Kafka sums every topic of the request, -1 counting as num.partitions (1 here).
+    const split = await controller.createTopics(
+      [topic("half", 5_000), topic("other-half", 5_000), topic("default", -1)],
+      true,
+    );
+    expect(split.map((r) => r.errorCode)).toEqual(Array(3).fill(ErrorCode.POLICY_VIOLATION));
+    expect(image().topicsByName.size).toBe(0);
+    await controller.createTopics([topic("grow", 1)], false);
+    const grow = await controller.createPartitions(
+      [
+        { name: "grow", count: 10_002, assignments: null },
+        { name: "missing", count: 5, assignments: null },
+      ],
+      false,
+    );
+    expect(grow).toEqual([
+      {
+        name: "grow",
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of additional partitions per request.",
+      },
+      {
+        name: "missing",
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of additional partitions per request.",
+      },
+    ]);
   });
+
+  it("bounds partitions in total across requests", async () => {
+    for (let i = 0; i < 10; i++) {
+      const [r] = await controller.createTopics([topic(`big${i}`, 10_000)], false);
+      expect(r!.errorCode).toBe(0);
+    }
+    const [over] = await controller.createTopics([topic("one-more", 1)], true);
+    expect(over).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+    expect(over!.errorMessage).toContain("100000");
+  }, 60_000);
 
   it("deletes by name and id, and reports unknown ones", async () => {
     const [a] = await controller.createTopics([topic("a"), topic("b")], false);

@@ -95,18 +95,4 @@ export const handler = defineHandler({
       coordinators: [],
     };
   },
-  // v4+ carries errors per coordinator key only, and the keys of an undecodable body are unknown:
-  // no error response exists there, so the connection is closed as for APIs without one.
-  errorResponse: (version, errorCode) =>
-    version >= 4
-      ? undefined
-      : {
-          throttleTimeMs: 0,
-          errorCode,
-          errorMessage: null,
-          nodeId: -1,
-          host: "",
-          port: -1,
-          coordinators: [],
-        },
 });

@@ -31,15 +31,4 @@ export const handler = defineHandler({
       protocolName: ctx.apiVersion < 7 ? (result.protocolName ?? "") : result.protocolName,
     };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: "",
-    leader: "",
-    skipAssignment: false,
-    memberId: "",
-    members: [],
-  }),
 });

@@ -42,5 +42,4 @@ export const handler = defineHandler({
     const errorCode = topic?.results[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     return { throttleTimeMs: 0, errorCode: fencedFor(errorCode, ctx.apiVersion, 2) };
   },
-  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode }),
 });
