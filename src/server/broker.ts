@@ -26,7 +26,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { groupCoordinatorComponent } from "./group/component.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { BrokerMetrics } from "./metrics.js";
-import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
+import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
 import { dataPathComponent } from "./partitions/component.js";
