@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { Kafka, logLevel } from "kafkajs";
+import { defaultApiVersionsRequest } from "../src/protocol/generated/api-versions-request.js";
 import { API_VERSIONS_API, FETCH_API } from "../src/protocol/generated/apis.js";
 import {
   defaultFetchRequest,
@@ -107,7 +108,11 @@ probe.on("data", () => {
   }
   waitingSince = undefined;
 });
-const probeFrame = frame(API_VERSIONS_API, 3, 2, { clientSoftwareName: "probe", clientSoftwareVersion: "1" });
+const probeFrame = frame(API_VERSIONS_API, 3, 2, {
+  ...defaultApiVersionsRequest(),
+  clientSoftwareName: "probe",
+  clientSoftwareVersion: "1",
+});
 
 let started = performance.now();
 const idle = rssMiB();

@@ -19,15 +19,14 @@ import {
   type InitProducerIdRequest,
 } from "../../protocol/generated/init-producer-id-request.js";
 import {
+  defaultInitProducerIdResponse,
   encodeInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../../protocol/generated/init-producer-id-response.js";
-import { producerIdsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 
 function failure(errorCode: number): InitProducerIdResponse {
-  return { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 };
+  return { ...defaultInitProducerIdResponse(), errorCode, producerEpoch: -1 };
 }
 
 export const handler = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
@@ -41,7 +40,7 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
   encodeResponse: encodeInitProducerIdResponse,
   async handle(ctx, request) {
     if (request.transactionalId !== null) {
-      const service = txnCoordinatorOf(ctx.broker);
+      const service = ctx.broker.transactions;
       try {
         await service.ensureReady();
       } catch {
@@ -61,15 +60,15 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
           ? ErrorCode.INVALID_PRODUCER_EPOCH
           : result.errorCode;
       return {
-        throttleTimeMs: 0,
+        ...defaultInitProducerIdResponse(),
         errorCode,
         producerId: result.producerId,
         producerEpoch: result.producerEpoch,
       };
     }
     try {
-      const producerId = await producerIdsOf(ctx.broker).nextProducerId();
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+      const producerId = await ctx.broker.producerIds.nextProducerId();
+      return { ...defaultInitProducerIdResponse(), producerId, producerEpoch: 0 };
     } catch (err) {
       ctx.logger.warn({ err }, "producer id block reservation failed");
       return failure(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);

@@ -10,9 +10,8 @@
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 
 export const handler = defineHandler({
   api: TXN_OFFSET_COMMIT_API,
@@ -20,14 +19,15 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<TxnOffsetCommitResponse> {
-    const groups = groupCoordinatorOf(ctx.broker).kick();
-    const service = txnCoordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups.kick();
+    const service = ctx.broker.transactions;
     service.kick();
     if (!groups.isLoaded) {
       return {
         throttleTimeMs: 0,
         topics: request.topics.map((t) => ({
           name: t.name,
+          topicId: ZERO_UUID,
           partitions: t.partitions.map((p) => ({
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,

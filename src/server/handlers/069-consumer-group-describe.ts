@@ -6,9 +6,11 @@
  */
 import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
 import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 import { groupAuthorizedOperations } from "./015-describe-groups.js";
+
+/** v1's member type (KIP-1099); not served yet, so -1 ("unknown"), which v0 omits. */
+const MEMBER_TYPE_UNKNOWN = -1;
 
 export const handler = defineHandler({
   api: CONSUMER_GROUP_DESCRIBE_API,
@@ -16,13 +18,15 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
       throttleTimeMs: 0,
-      groups: coordinator
-        .consumerGroupDescribe(request.groupIds)
-        .map((g) => ({ ...g, authorizedOperations: operations })),
+      groups: coordinator.consumerGroupDescribe(request.groupIds).map((g) => ({
+        ...g,
+        members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_UNKNOWN })),
+        authorizedOperations: operations,
+      })),
     };
   },
 });

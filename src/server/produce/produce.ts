@@ -22,13 +22,16 @@ import type {
   ProduceResponseBatchIndexAndErrorMessage,
   ProduceResponsePartitionProduceResponse,
 } from "../../protocol/generated/produce-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import {
   RECORD_ERRORS_MAX,
   validateCompressedRecords,
 } from "../../protocol/records/compressed-validation.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import type { Partition } from "../partitions/partition.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
+import { checkCompactedKeys } from "./compacted-keys.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
 /** Bound on the decompressed bytes decoded to name records of a rejected batch. */
@@ -44,8 +47,23 @@ export interface ProduceOutcome {
   bytesByTopic: Map<string, number>;
 }
 
+/**
+ * The transaction coordinator's check of a transactional batch that would open a transaction in
+ * a partition: a produce error code (0: accepted).
+ */
+export interface TransactionVerifier {
+  verifyTransactionalProduce(
+    transactionalId: string | null,
+    producerId: bigint,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+  ): number;
+}
+
 export async function produce(
   partitions: PartitionManager,
+  transactions: TransactionVerifier,
   request: ProduceRequest,
   version: number,
 ): Promise<ProduceOutcome> {
@@ -57,7 +75,7 @@ export async function produce(
   const response: ProduceResponse = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] };
   for (const topic of request.topicData) {
     const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
-    response.responses.push({ name: topic.name, partitionResponses });
+    response.responses.push({ name: topic.name, topicId: ZERO_UUID, partitionResponses });
     for (const data of topic.partitionData) {
       const out = partitionResponse(data.index);
       partitionResponses.push(out);
@@ -130,6 +148,22 @@ export async function produce(
         }));
         continue;
       }
+      if (config.cleanupPolicy.includes("compact")) {
+        // Compressed batches had their keys checked with the rest of their records above.
+        const keys = checkCompactedKeys(
+          records,
+          batches.filter((b) => b.compression === CompressionCodec.NONE),
+          topic.name,
+          data.index,
+          RECORD_ERROR_DECODE_BYTES_MAX,
+          RECORD_ERRORS_MAX,
+        );
+        if (!keys.ok) {
+          fail(keys.errorCode, keys.errorMessage);
+          out.recordErrors = keys.recordErrors;
+          continue;
+        }
+      }
       const target = targetCodec(config.compressionType);
       if (target !== undefined) {
         const converted = recompressIfNeeded(records, batches, target, config.maxMessageBytes);
@@ -140,14 +174,7 @@ export async function produce(
         records = converted.records;
         batches = converted.batches;
       }
-      const txnError = verifyTransactional(
-        partitions,
-        request.transactionalId,
-        topic.name,
-        data.index,
-        batches,
-        nowMs,
-      );
+      const txnError = verifyTransactional(transactions, partition, request.transactionalId, batches, nowMs);
       if (txnError !== ErrorCode.NONE) {
         fail(txnError);
         continue;
@@ -191,27 +218,28 @@ export async function produce(
  * here. Later batches are checked by producer state (epoch, sequence).
  */
 function verifyTransactional(
-  partitions: PartitionManager,
+  transactions: TransactionVerifier,
+  partition: Partition,
   transactionalId: string | null,
-  topic: string,
-  partition: number,
   batches: readonly { producerId: bigint; producerEpoch: number; isTransactional: boolean }[],
   nowMs: number,
 ): number {
-  const verifier = partitions.transactionVerifier;
-  if (verifier === undefined) return ErrorCode.NONE;
   for (const b of batches) {
     if (!b.isTransactional) continue;
-    const found = partitions.lookup(topic, partition);
-    if (!found.ok) return found.errorCode;
     let open: boolean;
     try {
-      open = found.partition.producerState(nowMs).ongoingTransactions().has(b.producerId);
+      open = partition.producerState(nowMs).ongoingTransactions().has(b.producerId);
     } catch {
       return ErrorCode.KAFKA_STORAGE_ERROR;
     }
     if (open) continue;
-    const error = verifier(transactionalId, b.producerId, b.producerEpoch, topic, partition);
+    const error = transactions.verifyTransactionalProduce(
+      transactionalId,
+      b.producerId,
+      b.producerEpoch,
+      partition.topic,
+      partition.partitionId,
+    );
     if (error !== ErrorCode.NONE) return error;
   }
   return ErrorCode.NONE;

@@ -6,6 +6,7 @@
  * delivers every input exactly once across a crash of the processing client; a restart between
  * PrepareCommit and CompleteCommit finishing the commit.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -23,8 +24,8 @@ import {
   WRITE_TXN_MARKERS_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
-import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
 
 import { RawClient } from "../partitions/raw-client.js";
@@ -187,7 +188,7 @@ describe("transactions with kafkajs", () => {
     await producer.connect();
     const txn = await producer.transaction();
     await txn.send({ topic, messages: [{ value: "abandoned" }] });
-    const service = txnCoordinatorOf(broker.broker.context);
+    const service = broker.broker.context.transactions;
     expect(service.coordinator.metadata("timeout-tx")?.state).toBe(TxnState.Ongoing);
     // The coordinator's timer runs every 10 s; run its check once the timeout has passed.
     await new Promise((r) => setTimeout(r, 1200));
@@ -314,6 +315,7 @@ describe("transaction admin APIs", () => {
         stateFilters: ["Ongoing", "Bogus"],
         producerIdFilters: [],
         durationFilter: -1n,
+        transactionalIdPattern: null,
       });
       expect(listed.unknownStateFilters).toEqual(["Bogus"]);
       expect(listed.transactionStates.map((t) => [t.transactionalId, t.transactionState])).toEqual([
@@ -349,6 +351,7 @@ describe("transaction admin APIs", () => {
             transactionResult: false,
             coordinatorEpoch: 0,
             topics: [{ name: topic, partitionIndexes: [0] }],
+            transactionVersion: 0,
           },
         ],
       });
@@ -377,6 +380,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       await admin.createTopics({ topics: [{ topic: "verify", numPartitions: 1 }] });
       await admin.disconnect();
       const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: -1n,
@@ -391,6 +396,7 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
           topicData: [
             {
               name: "verify",
+              topicId: ZERO_UUID,
               partitionData: [
                 {
                   index: 0,
@@ -415,6 +421,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       );
       // A newer instance bumps the epoch: the old epoch is fenced.
       await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: -1n,
@@ -422,6 +430,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(errorOf(await produce("verify-tx", init.producerEpoch))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
       const fenced = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: init.producerId,
@@ -429,6 +439,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(fenced.errorCode).toBe(ErrorCode.PRODUCER_FENCED);
       const fencedOld = await raw.request(INIT_PRODUCER_ID_API, 3, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: init.producerId,
@@ -436,6 +448,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(fencedOld.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
       const tooLong = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 900_001,
         producerId: -1n,
@@ -471,13 +485,13 @@ describe("a broker restart between PrepareCommit and CompleteCommit", () => {
       await txn.send({ topic, messages: [{ value: "a" }, { value: "b" }] });
       // The coordinator decided to commit and wrote PrepareCommit, then the broker went down
       // before any marker: write exactly that record, as EndTxn's first step does.
-      const service = txnCoordinatorOf(broker.broker.context);
+      const service = broker.broker.context.transactions;
       const meta = service.coordinator.metadata("restart-tx")!;
       expect(meta.state).toBe(TxnState.Ongoing);
-      const partitions = broker.broker.context.ext.partitions!;
+      const partitions = broker.broker.context.partitions;
       const found = partitions.lookup("__transaction_state", service.coordinator.partitionFor("restart-tx"));
       if (!found.ok) throw new Error("no __transaction_state partition");
-      const { PartitionTxnStateLog } = await import("../../../src/server/txn/component.js");
+      const { PartitionTxnStateLog } = await import("../../../src/server/txn/coordinator-service.js");
       await new PartitionTxnStateLog(partitions).append(
         service.coordinator.partitionFor("restart-tx"),
         encodeTxnKey("restart-tx"),
@@ -502,7 +516,7 @@ describe("a broker restart between PrepareCommit and CompleteCommit", () => {
 
       broker = await startBroker(settings);
       try {
-        const restarted = txnCoordinatorOf(broker.broker.context).coordinator;
+        const restarted = broker.broker.context.transactions.coordinator;
         await waitFor(
           "the commit to complete",
           () => restarted.metadata("restart-tx")?.state === TxnState.CompleteCommit,
@@ -553,7 +567,7 @@ describe("transactional offsets across a broker restart", () => {
       await broker.stop();
 
       broker = await startBroker({ ...SETTINGS, "log.dirs": dir, listeners });
-      const service = txnCoordinatorOf(broker.broker.context);
+      const service = broker.broker.context.transactions;
       await service.ensureReady();
       const meta = service.coordinator.metadata("offsets-tx")!;
       expect(meta.state).toBe(TxnState.Ongoing);
