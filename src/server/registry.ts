@@ -60,27 +60,8 @@ export interface HandlerSpec<Req, Res> {
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
 }
 
-/**
- * The same without a descriptor: codecs and the first flexible version given directly (request
- * header v2 and response header v1 from that version on; ApiVersions answers with header v0).
- */
-export interface RawHandlerSpec<Req, Res> {
-  readonly apiKey: number;
-  readonly name: string;
-  readonly minVersion: number;
-  readonly maxVersion: number;
-  /** -1 when no version is flexible. */
-  readonly flexibleMinVersion: number;
-  readonly ordering: Ordering;
-  decodeRequest(reader: Reader, version: number): Req;
-  encodeResponse(writer: Writer, response: Res, version: number): void;
-  handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
-}
-
-/** Builds a handler; with a descriptor, asserts the versions are ones the spec defines. */
-export function defineHandler<Req, Res>(
-  spec: HandlerSpec<Req, Res> | RawHandlerSpec<Req, Res>,
-): ApiHandler<Req, Res> {
+/** Builds a handler from its generated descriptor; asserts the versions are ones the spec defines. */
+export function defineHandler<Req, Res>(spec: HandlerSpec<Req, Res>): ApiHandler<Req, Res> {
   if (spec.minVersion > spec.maxVersion || spec.minVersion < 0) {
     throw new Error(`assertion: handler versions ${spec.minVersion}-${spec.maxVersion}`);
   }
@@ -90,19 +71,6 @@ export function defineHandler<Req, Res>(
     ordering: spec.ordering,
     handle: spec.handle,
   };
-  if (!("api" in spec)) {
-    const flex = spec.flexibleMinVersion;
-    const isFlexible = (version: number) => flex >= 0 && version >= flex;
-    return {
-      ...common,
-      apiKey: spec.apiKey,
-      name: spec.name,
-      requestHeaderVersion: (version) => (isFlexible(version) ? 2 : 1),
-      responseHeaderVersion: (version) => (spec.apiKey !== 18 && isFlexible(version) ? 1 : 0),
-      decodeRequest: spec.decodeRequest,
-      encodeResponse: spec.encodeResponse,
-    };
-  }
   const { api } = spec;
   if (spec.minVersion < api.minVersion || spec.maxVersion > api.maxVersion) {
     throw new Error(

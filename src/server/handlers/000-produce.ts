@@ -11,20 +11,15 @@
  *   current-leader tagged fields (left at their defaults: this broker leads every partition).
  */
 import { KrillError } from "../../errors.js";
-import { decodeProduceRequest, type ProduceRequest } from "../../protocol/generated/produce-request.js";
-import { encodeProduceResponse, type ProduceResponse } from "../../protocol/generated/produce-response.js";
+import { PRODUCE_API } from "../../protocol/generated/apis.js";
 import { produce } from "../produce/produce.js";
 import { defineHandler, NO_RESPONSE } from "../registry.js";
 
-export const handler = defineHandler<ProduceRequest, ProduceResponse>({
-  apiKey: 0,
-  name: "Produce",
+export const handler = defineHandler({
+  api: PRODUCE_API,
   minVersion: 3,
   maxVersion: 11,
-  flexibleMinVersion: 9,
   ordering: "serial",
-  decodeRequest: decodeProduceRequest,
-  encodeResponse: encodeProduceResponse,
   async handle(ctx, request) {
     const outcome = await produce(
       ctx.broker.partitions,

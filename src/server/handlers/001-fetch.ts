@@ -11,23 +11,18 @@
  * - Records are the stored bytes, written to the socket by reference.
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
-import { decodeFetchRequest, type FetchRequest } from "../../protocol/generated/fetch-request.js";
-import { encodeFetchResponse, type FetchResponse } from "../../protocol/generated/fetch-response.js";
+import { FETCH_API } from "../../protocol/generated/apis.js";
 import { fetch } from "../fetch/fetch.js";
 import { defineHandler } from "../registry.js";
 
 /** Kafka's default fetch.max.bytes, if the broker config does not define it. */
 const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
 
-export const handler = defineHandler<FetchRequest, FetchResponse>({
-  apiKey: 1,
-  name: "Fetch",
+export const handler = defineHandler({
+  api: FETCH_API,
   minVersion: 4,
   maxVersion: 17,
-  flexibleMinVersion: 12,
   ordering: "serial",
-  decodeRequest: decodeFetchRequest,
-  encodeResponse: encodeFetchResponse,
   async handle(ctx, request) {
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")

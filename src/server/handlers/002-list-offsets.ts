@@ -16,16 +16,9 @@
  */
 
 import { LATEST_TIMESTAMP, MAX_TIMESTAMP } from "../../log/partition-log.js";
+import { LIST_OFFSETS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import {
-  decodeListOffsetsRequest,
-  type ListOffsetsRequest,
-} from "../../protocol/generated/list-offsets-request.js";
-import {
-  encodeListOffsetsResponse,
-  type ListOffsetsResponse,
-  type ListOffsetsResponseListOffsetsPartitionResponse,
-} from "../../protocol/generated/list-offsets-response.js";
+import type { ListOffsetsResponseListOffsetsPartitionResponse } from "../../protocol/generated/list-offsets-response.js";
 import { defineHandler } from "../registry.js";
 
 const EARLIEST = -2;
@@ -51,15 +44,11 @@ export function listOffsetsTimestampUnsupported(timestamp: number, version: numb
   return minVersion === undefined || version < minVersion;
 }
 
-export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
-  apiKey: 2,
-  name: "ListOffsets",
+export const handler = defineHandler({
+  api: LIST_OFFSETS_API,
   minVersion: 1,
   maxVersion: 10,
-  flexibleMinVersion: 6,
   ordering: "serial",
-  decodeRequest: decodeListOffsetsRequest,
-  encodeResponse: encodeListOffsetsResponse,
   handle(ctx, request) {
     const partitions = ctx.broker.partitions;
     const readCommitted = ctx.apiVersion >= 2 && request.isolationLevel === READ_COMMITTED;

@@ -5,27 +5,16 @@
  * not include delete is POLICY_VIOLATION, as in Kafka. One node: no waiting for followers.
  */
 import { isKrillError } from "../../errors.js";
-import {
-  type DeleteRecordsRequest,
-  decodeDeleteRecordsRequest,
-} from "../../protocol/generated/delete-records-request.js";
-import {
-  type DeleteRecordsResponse,
-  type DeleteRecordsResponseDeleteRecordsPartitionResult,
-  encodeDeleteRecordsResponse,
-} from "../../protocol/generated/delete-records-response.js";
+import { DELETE_RECORDS_API } from "../../protocol/generated/apis.js";
+import type { DeleteRecordsResponseDeleteRecordsPartitionResult } from "../../protocol/generated/delete-records-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler } from "../registry.js";
 
-export const handler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
-  apiKey: 21,
-  name: "DeleteRecords",
+export const handler = defineHandler({
+  api: DELETE_RECORDS_API,
   minVersion: 0,
   maxVersion: 2,
-  flexibleMinVersion: 2,
   ordering: "serial",
-  decodeRequest: decodeDeleteRecordsRequest,
-  encodeResponse: encodeDeleteRecordsResponse,
   handle(ctx, request) {
     const partitions = ctx.broker.partitions;
     return {

@@ -13,14 +13,11 @@
  * producer id and epoch (v3+). PRODUCER_FENCED exists from v4; older versions get
  * INVALID_PRODUCER_EPOCH, as Kafka answers them.
  */
+
+import { INIT_PRODUCER_ID_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
-  decodeInitProducerIdRequest,
-  type InitProducerIdRequest,
-} from "../../protocol/generated/init-producer-id-request.js";
-import {
   defaultInitProducerIdResponse,
-  encodeInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../../protocol/generated/init-producer-id-response.js";
 import { defineHandler } from "../registry.js";
@@ -29,15 +26,11 @@ function failure(errorCode: number): InitProducerIdResponse {
   return { ...defaultInitProducerIdResponse(), errorCode, producerEpoch: -1 };
 }
 
-export const handler = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
-  apiKey: 22,
-  name: "InitProducerId",
+export const handler = defineHandler({
+  api: INIT_PRODUCER_ID_API,
   minVersion: 0,
   maxVersion: 5,
-  flexibleMinVersion: 2,
   ordering: "serial",
-  decodeRequest: decodeInitProducerIdRequest,
-  encodeResponse: encodeInitProducerIdResponse,
   async handle(ctx, request) {
     if (request.transactionalId !== null) {
       const service = ctx.broker.transactions;

@@ -5,27 +5,17 @@
  * (KIP-320). current_leader_epoch is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
  * An epoch older than the log's first gives -1/-1, as Kafka.
  */
+
+import { OFFSET_FOR_LEADER_EPOCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import {
-  decodeOffsetForLeaderEpochRequest,
-  type OffsetForLeaderEpochRequest,
-} from "../../protocol/generated/offset-for-leader-epoch-request.js";
-import {
-  encodeOffsetForLeaderEpochResponse,
-  type OffsetForLeaderEpochResponse,
-  type OffsetForLeaderEpochResponseEpochEndOffset,
-} from "../../protocol/generated/offset-for-leader-epoch-response.js";
+import type { OffsetForLeaderEpochResponseEpochEndOffset } from "../../protocol/generated/offset-for-leader-epoch-response.js";
 import { defineHandler } from "../registry.js";
 
-export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
-  apiKey: 23,
-  name: "OffsetForLeaderEpoch",
+export const handler = defineHandler({
+  api: OFFSET_FOR_LEADER_EPOCH_API,
   minVersion: 2,
   maxVersion: 4,
-  flexibleMinVersion: 4,
   ordering: "serial",
-  decodeRequest: decodeOffsetForLeaderEpochRequest,
-  encodeResponse: encodeOffsetForLeaderEpochResponse,
   handle(ctx, request) {
     const partitions = ctx.broker.partitions;
     return {
