@@ -1,4 +1,7 @@
 /**
+ * Over 1,000 lines on purpose: most of it is the one table of Kafka's broker keys (name, type,
+ * default, validator, documentation), which reads best in one place beside its parser.
+ *
  * Broker configuration: Kafka's property names, types, defaults and validation rules, with
  * documentation in our own words. `BrokerConfig.create` takes the raw key/value pairs (from
  * server.properties plus --override) and either returns a fully validated, immutable config or
@@ -390,6 +393,20 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "500",
     "Requests per connection in flight before the broker stops reading from it.",
     { validator: atLeast(1) },
+  ),
+  def(
+    "krill.queued.max.response.bytes",
+    "INT",
+    "16777216",
+    "Bytes of responses built and not yet taken by a client per connection before the broker stops reading from it and holds back its next requests.",
+    { validator: atLeast(1024) },
+  ),
+  def(
+    "krill.queued.max.response.bytes.total",
+    "INT",
+    "268435456",
+    "The same over all connections; at the bound every connection stops reading until clients take their responses.",
+    { validator: atLeast(1024) },
   ),
   // Groups, offsets, transactions.
   def(

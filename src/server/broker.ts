@@ -14,17 +14,19 @@ import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
-import { METADATA_VERSION_LATEST } from "../metadata/features.js";
+import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
 import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
+import { formatMetadataOnFirstStart } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { BrokerMetrics } from "./metrics.js";
-import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
+import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
+import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
 import { loadHandlers } from "./registry.js";
 import {
@@ -45,9 +47,6 @@ const SECURITY_PROTOCOL_IDS: Record<string, number> = {
   SASL_PLAINTEXT: 2,
   SASL_SSL: 3,
 };
-
-/** Bound on response bytes queued in one socket before reading from it pauses. */
-export const QUEUED_RESPONSE_BYTES_MAX = 16 * 1024 * 1024;
 
 export interface BrokerStartOptions {
   readonly logger?: Logger;
@@ -133,6 +132,8 @@ export class Broker {
     const dirLocks = DirLocks.acquire(dirs);
     cleanups.push(() => dirLocks.release());
     const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
+    // An unformatted node is formatted as `krill format --standalone` would.
+    if (formatMetadataOnFirstStart(config, clock.nowMs())) logger.info("formatted the metadata directory");
 
     // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
@@ -247,20 +248,23 @@ export class Broker {
     let isReady = false;
     const dispatcher = new Dispatcher(registry, context, metrics);
     const gated: FrameProcessor = {
-      process(frame: Buffer, connection: ConnectionInfo, waitForEarlier: () => Promise<void>) {
-        if (isReady) return dispatcher.process(frame, connection, waitForEarlier);
+      process(frame, connection, waitForEarlier, waitForRoom) {
+        if (isReady) return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
-          dispatcher.process(frame, connection, waitForEarlier),
+          dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
       },
     };
     const idleMs = config.int("connections.max.idle.ms");
+    const responseMemory = new ResponseMemory(config.int("krill.queued.max.response.bytes.total"));
+    metrics.queuedResponseBytesSource = () => responseMemory.bytes;
     const socketServer = new SocketServer({
       listeners: config.listeners,
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
-        queuedResponseBytesMax: QUEUED_RESPONSE_BYTES_MAX,
+        queuedResponseBytesMax: config.int("krill.queued.max.response.bytes"),
+        responseMemory,
         idleMs: idleMs < 0 ? -1 : idleMs,
       },
       connectionsMax: () => live.int("max.connections"),
@@ -294,7 +298,9 @@ export class Broker {
         rack: config.stringOrNull("broker.rack"),
         fenced: false,
       },
-      METADATA_VERSION_LATEST,
+      // The finalized level (from the bootstrap snapshot `krill format --release-version` wrote,
+      // or an earlier start), else the newest Krill supports.
+      publisher.image.features.get(METADATA_VERSION_FEATURE) ?? METADATA_VERSION_LATEST,
     );
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
