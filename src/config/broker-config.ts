@@ -25,6 +25,7 @@ import {
   type Validator,
 } from "./config-def.js";
 import { isKnownUnusedKafkaKey } from "./kafka-known-keys.js";
+import { unenforcedSecurityKey } from "./security-keys.js";
 
 /** Kafka's built-in server-side assignors: the short name and the class name both select one. */
 export const CONSUMER_ASSIGNOR_NAMES: ReadonlyMap<string, string> = new Map([
@@ -682,6 +683,20 @@ export function validateDynamicBrokerConfig(
 }
 
 /**
+ * Fail closed: a key asking for security Krill does not enforce (TLS, SASL, an authorizer,
+ * quotas) stops start-up, naming the first such key and counting the others (security-keys.ts).
+ */
+function refuseUnenforcedSecurityKeys(raw: ReadonlyMap<string, { text: string; origin: string }>): void {
+  const refused = [...raw].flatMap(
+    ([key, { text, origin }]) => unenforcedSecurityKey(key, text, origin) ?? [],
+  );
+  if (refused.length === 0) return;
+  const others = refused.slice(1).map((r) => r.key);
+  const also = others.length === 0 ? "" : ` (also refused: ${others.join(", ")})`;
+  throw new KrillError("CONFIG_INVALID", `${refused[0]!.message}${also}`);
+}
+
+/**
  * A validated, immutable broker configuration. Typed accessors for everything the broker reads;
  * `entries()` for DescribeConfigs.
  */
@@ -726,7 +741,7 @@ export class BrokerConfig {
       if (l.securityProtocol !== "PLAINTEXT") {
         throw new KrillError(
           "CONFIG_INVALID",
-          `Listener ${l.name} uses security protocol ${l.securityProtocol}; Krill serves only PLAINTEXT listeners so far (accepted values: PLAINTEXT)`,
+          `Refusing to start: listener ${l.name} uses security protocol ${l.securityProtocol}, and Krill serves only PLAINTEXT listeners: it does not enforce TLS or SASL yet (accepted values: PLAINTEXT)`,
         );
       }
     }
@@ -823,6 +838,7 @@ export class BrokerConfig {
       const entries = source instanceof Map ? [...source.entries()] : Object.entries(source);
       for (const [key, value] of entries) raw.set(key.trim(), { text: String(value), origin });
     });
+    refuseUnenforcedSecurityKeys(raw);
     const values = new Map<string, ConfigValue>();
     const explicit = new Set<string>();
     const unused: string[] = [];

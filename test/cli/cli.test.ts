@@ -111,6 +111,28 @@ describe("krill process", () => {
     expect(unknown.stderr).toContain("Unknown configuration num.partition");
   });
 
+  it("refuses an authorizer configuration it cannot enforce, in one line, before binding", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "server.properties");
+    writeFileSync(
+      file,
+      [
+        `log.dirs=${dir}/data`,
+        "listeners=PLAINTEXT://127.0.0.1:0",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+        "super.users=User:admin",
+      ].join("\n"),
+    );
+    const r = await run(["start", "--config", file]).done;
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("Refusing to start: authorizer.class.name");
+    expect(r.stdout).not.toContain("broker started");
+    expect(existsSync(path.join(dir, "data"))).toBe(false);
+  });
+
   it("serves, then on SIGTERM shuts down cleanly with exit code 0", async () => {
     const dir = tempDir();
     const p = run([
