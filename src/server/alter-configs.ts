@@ -3,9 +3,10 @@
  * controller (broker resources: "" for cluster-wide defaults, a broker id for that broker); other
  * resource types are INVALID_REQUEST.
  */
+
+import type { ConfigAlteration } from "../metadata/controller.js";
+import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
-import type { ConfigAlteration } from "./metadata/controller.js";
-import { CONFIG_RESOURCE_TYPE } from "./metadata/records.js";
 import type { BrokerContext } from "./services.js";
 
 export interface AlterResult {

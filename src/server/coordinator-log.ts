@@ -7,6 +7,7 @@
  * synchronously, so records land in call order; only the wait for durability is asynchronous.
  */
 import { isKrillError, KrillError } from "../errors.js";
+import { ensureInternalTopic } from "../metadata/internal-topics.js";
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE } from "../protocol/records/batch-header.js";
 import {
   buildRecordBatch,
@@ -14,7 +15,6 @@ import {
   type DecodedRecordBatch,
   decodeRecordBatches,
 } from "../protocol/records/record-batch.js";
-import { ensureInternalTopic } from "./metadata/internal-topics.js";
 import type { AppendOutcome, Partition } from "./partitions/partition.js";
 import type { PartitionManager } from "./partitions/partition-manager.js";
 import type { BrokerContext } from "./services.js";

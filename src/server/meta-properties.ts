@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import path from "node:path";
 import { parseProperties } from "../config/properties.js";
 import { KrillError } from "../errors.js";
-import { randomTopicId } from "./metadata/controller.js";
+import { randomTopicId } from "../metadata/controller.js";
 
 export const META_PROPERTIES_FILE = "meta.properties";
 

@@ -8,8 +8,8 @@
 import type { Logger } from "pino";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
-import type { MetadataController } from "./metadata/controller.js";
-import type { MetadataImage } from "./metadata/image.js";
+import type { MetadataController } from "../metadata/controller.js";
+import type { MetadataImage } from "../metadata/image.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { HandlerRegistry } from "./registry.js";
 

@@ -13,14 +13,14 @@
  * produced them.
  */
 import { CONSUMER_ASSIGNOR_NAMES } from "../../config/broker-config.js";
+import type { MetadataImage } from "../../metadata/image.js";
+import { CONSUMER_OFFSETS_TOPIC } from "../../metadata/internal-topics.js";
 import { parseEndTxnMarker } from "../../protocol/records/control-records.js";
 import {
   appendCoordinatorRecords,
   createCoordinatorTopic,
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
-import type { MetadataImage } from "../metadata/image.js";
-import { CONSUMER_OFFSETS_TOPIC } from "../metadata/internal-topics.js";
 import { partitionsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";

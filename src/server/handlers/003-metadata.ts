@@ -12,13 +12,14 @@
  * (-2147483648 unless asked: Krill has no ACLs, so when asked every operation is allowed);
  * v10 topic ids; v12 drops the cluster-operations field.
  */
+
+import { topicNameError } from "../../metadata/controller.js";
+import type { MetadataImage, TopicImage } from "../../metadata/image.js";
+import { internalTopicRequest, isInternalTopic } from "../../metadata/internal-topics.js";
 import { METADATA_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/metadata-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
-import { topicNameError } from "../metadata/controller.js";
-import type { MetadataImage, TopicImage } from "../metadata/image.js";
-import { internalTopicRequest, isInternalTopic } from "../metadata/internal-topics.js";
 import { defineHandler } from "../registry.js";
 import type { BrokerContext } from "../services.js";
 

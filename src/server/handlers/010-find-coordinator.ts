@@ -11,6 +11,8 @@
  * `coordinator_keys` and answers in `coordinators` (one entry per key, in order); v5-6 change no
  * fields (they announce newer error semantics and share keys).
  */
+
+import { ensureInternalTopic, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type {
@@ -18,7 +20,6 @@ import type {
   FindCoordinatorResponseCoordinator,
 } from "../../protocol/generated/find-coordinator-response.js";
 import { groupCoordinatorOf } from "../group/component.js";
-import { ensureInternalTopic, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 const KEY_TYPE_GROUP = 0;

@@ -10,14 +10,14 @@
  * in v0 format with UNSUPPORTED_VERSION (KIP-511).
  */
 
-import type { ApiVersionsResponse } from "../../protocol/generated/api-versions-response.js";
-import { API_VERSIONS_API } from "../../protocol/generated/apis.js";
-import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   METADATA_VERSION_FEATURE,
   METADATA_VERSION_LATEST,
   METADATA_VERSION_MIN,
-} from "../metadata/features.js";
+} from "../../metadata/features.js";
+import type { ApiVersionsResponse } from "../../protocol/generated/api-versions-response.js";
+import { API_VERSIONS_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler, type HandlerRegistry } from "../registry.js";
 
 /** Kafka's ApiVersionsRequest.isValid pattern for client software name and version. */

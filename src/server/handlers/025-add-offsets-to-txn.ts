@@ -5,11 +5,11 @@
  * (INVALID_PRODUCER_EPOCH before). v4 only announces TRANSACTION_ABORTABLE.
  */
 
+import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../../metadata/internal-topics.js";
 import type { AddOffsetsToTxnResponse } from "../../protocol/generated/add-offsets-to-txn-response.js";
 import { ADD_OFFSETS_TO_TXN_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { groupCoordinatorOf } from "../group/component.js";
-import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../metadata/internal-topics.js";
 import { defineHandler } from "../registry.js";
 import { txnCoordinatorOf } from "../txn/component.js";
 import { fencedFor } from "../txn/errors.js";

@@ -8,10 +8,11 @@
  * topics other than __consumer_offsets refused (INVALID_TOPIC_EXCEPTION, nothing transactional
  * lives there), as Kafka checks them.
  */
+
+import { TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { WriteTxnMarkersResponse } from "../../protocol/generated/write-txn-markers-response.js";
-import { TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
 import { txnCoordinatorOf } from "../txn/component.js";

@@ -18,13 +18,13 @@ import {
   describeTopicConfig,
   TOPIC_CONFIG_DEFS,
 } from "../../config/topic-config.js";
+import { CONFIG_RESOURCE_TYPE } from "../../metadata/records.js";
 import { DESCRIBE_CONFIGS_API } from "../../protocol/generated/apis.js";
 import type {
   DescribeConfigsResponseDescribeConfigsResourceResult,
   DescribeConfigsResponseDescribeConfigsResult,
 } from "../../protocol/generated/describe-configs-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { defineHandler } from "../registry.js";
 
 export function brokerConfigViews(config: BrokerConfig): ConfigEntryView[] {

@@ -8,10 +8,10 @@
  */
 import { statfsSync } from "node:fs";
 import path from "node:path";
+import { METADATA_TOPIC } from "../../metadata/metadata-log.js";
 import { DESCRIBE_LOG_DIRS_API } from "../../protocol/generated/apis.js";
 import type { DescribeLogDirsResponseDescribeLogDirsTopic } from "../../protocol/generated/describe-log-dirs-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { defineHandler } from "../registry.js";
 
 function diskBytes(dir: string): { total: bigint; usable: bigint } {

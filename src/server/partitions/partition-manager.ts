@@ -17,11 +17,11 @@ import type { Logger } from "pino";
 import { type BrokerConfig, brokerConfigDef } from "../../config/broker-config.js";
 import { effectiveTopicConfig, type TopicConfig } from "../../config/topic-config.js";
 import type { LogManager } from "../../log/log-manager.js";
+import type { MetadataImage, TopicImage } from "../../metadata/image.js";
+import type { MetadataRecord } from "../../metadata/records.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { DelayedFetchPurgatory } from "../fetch/delayed-fetch.js";
 import { FetchSessionCache } from "../fetch/fetch-session.js";
-import type { MetadataImage, TopicImage } from "../metadata/image.js";
-import type { MetadataRecord } from "../metadata/records.js";
 import {
   DEFAULT_PRODUCER_STATE_OPTIONS,
   type ProducerStateOptions,

@@ -11,6 +11,7 @@
  * sent, compressed or not, without being decoded.
  */
 import { KrillError } from "../../errors.js";
+import { INTERNAL_TOPICS } from "../../metadata/image.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ProduceRequest } from "../../protocol/generated/produce-request.js";
 import type {
@@ -20,7 +21,6 @@ import type {
 } from "../../protocol/generated/produce-response.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
-import { INTERNAL_TOPICS } from "../metadata/image.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 

@@ -15,6 +15,8 @@
  *
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
+
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
@@ -22,7 +24,6 @@ import {
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
 import { groupCoordinatorOf } from "../group/component.js";
-import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { partitionsOf, producerIdsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { BrokerComponent, BrokerContext } from "../services.js";

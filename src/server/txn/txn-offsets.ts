@@ -14,6 +14,8 @@
  * Concurrency contract: single event loop; a commit's append and its entry happen without an
  * await between them.
  */
+
+import { CONSUMER_OFFSETS_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset-commit-request.js";
 import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-offset-commit-response.js";
@@ -24,7 +26,6 @@ import { appendCoordinatorBatch } from "../coordinator-log.js";
 import { type GroupCoordinator, offsetMetadataTooLarge } from "../group/group-coordinator.js";
 import type { OffsetAndMetadata } from "../group/offset-store.js";
 import { decodeGroupRecord, offsetCommitRecord } from "../group/offsets-records.js";
-import { CONSUMER_OFFSETS_TOPIC } from "../metadata/internal-topics.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { TransactionCoordinator } from "./txn-coordinator.js";
 

@@ -3,30 +3,30 @@
  * version (1), the record type (the spec's apiKey) and the record version, then the record body
  * from the generated codec. Decoding accepts every version the specs define.
  */
-import { KrillError } from "../../errors.js";
-import type { ConfigRecord } from "../../protocol/generated/config-record.js";
-import { defaultConfigRecord } from "../../protocol/generated/config-record.js";
-import type { FeatureLevelRecord } from "../../protocol/generated/feature-level-record.js";
-import { defaultFeatureLevelRecord } from "../../protocol/generated/feature-level-record.js";
-import { MetadataRecordType, metadataRecordCodec } from "../../protocol/generated/metadata-records.js";
+import { KrillError } from "../errors.js";
+import type { ConfigRecord } from "../protocol/generated/config-record.js";
+import { defaultConfigRecord } from "../protocol/generated/config-record.js";
+import type { FeatureLevelRecord } from "../protocol/generated/feature-level-record.js";
+import { defaultFeatureLevelRecord } from "../protocol/generated/feature-level-record.js";
+import { MetadataRecordType, metadataRecordCodec } from "../protocol/generated/metadata-records.js";
 import {
   defaultPartitionChangeRecord,
   type PartitionChangeRecord,
-} from "../../protocol/generated/partition-change-record.js";
-import { defaultPartitionRecord, type PartitionRecord } from "../../protocol/generated/partition-record.js";
+} from "../protocol/generated/partition-change-record.js";
+import { defaultPartitionRecord, type PartitionRecord } from "../protocol/generated/partition-record.js";
 import {
   defaultProducerIdsRecord,
   type ProducerIdsRecord,
-} from "../../protocol/generated/producer-ids-record.js";
+} from "../protocol/generated/producer-ids-record.js";
 import {
   defaultRegisterBrokerRecord,
   defaultRegisterBrokerRecordBrokerEndpoint,
   type RegisterBrokerRecord,
-} from "../../protocol/generated/register-broker-record.js";
-import type { RemoveTopicRecord } from "../../protocol/generated/remove-topic-record.js";
-import { defaultTopicRecord, type TopicRecord } from "../../protocol/generated/topic-record.js";
-import { Reader } from "../../protocol/primitives/reader.js";
-import { Writer } from "../../protocol/primitives/writer.js";
+} from "../protocol/generated/register-broker-record.js";
+import type { RemoveTopicRecord } from "../protocol/generated/remove-topic-record.js";
+import { defaultTopicRecord, type TopicRecord } from "../protocol/generated/topic-record.js";
+import { Reader } from "../protocol/primitives/reader.js";
+import { Writer } from "../protocol/primitives/writer.js";
 import type { RecordSerde } from "./metadata-log.js";
 import type { MetadataRecord } from "./records.js";
 

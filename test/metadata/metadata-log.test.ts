@@ -12,12 +12,12 @@ import path from "node:path";
 import fc from "fast-check";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { isKrillError } from "../../../src/errors.js";
-import { decodeRecordBatches } from "../../../src/protocol/records/record-batch.js";
-import { MetadataImage } from "../../../src/server/metadata/image.js";
-import { METADATA_DIR_NAME, MetadataLog } from "../../../src/server/metadata/metadata-log.js";
-import { metadataRecordSerde } from "../../../src/server/metadata/record-serde.js";
-import type { MetadataRecord } from "../../../src/server/metadata/records.js";
+import { isKrillError } from "../../src/errors.js";
+import { MetadataImage } from "../../src/metadata/image.js";
+import { METADATA_DIR_NAME, MetadataLog } from "../../src/metadata/metadata-log.js";
+import { metadataRecordSerde } from "../../src/metadata/record-serde.js";
+import type { MetadataRecord } from "../../src/metadata/records.js";
+import { decodeRecordBatches } from "../../src/protocol/records/record-batch.js";
 
 const logger = pino({ level: "silent" });
 const dirs: string[] = [];

@@ -12,10 +12,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { type BrokerConfig, validateDynamicBrokerConfig } from "../../config/broker-config.js";
-import { validateTopicConfig } from "../../config/topic-config.js";
-import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
+import { validateTopicConfig } from "../config/topic-config.js";
+import { ErrorCode } from "../protocol/generated/error-codes.js";
+import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataLog } from "./metadata-log.js";

@@ -4,11 +4,11 @@ import path from "node:path";
 import fc from "fast-check";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { BrokerConfig } from "../../../src/config/broker-config.js";
-import { MetadataController } from "../../../src/server/metadata/controller.js";
-import { MetadataImage } from "../../../src/server/metadata/image.js";
-import { MetadataLog } from "../../../src/server/metadata/metadata-log.js";
-import { metadataRecordSerde } from "../../../src/server/metadata/record-serde.js";
+import { BrokerConfig } from "../../src/config/broker-config.js";
+import { MetadataController } from "../../src/metadata/controller.js";
+import { MetadataImage } from "../../src/metadata/image.js";
+import { MetadataLog } from "../../src/metadata/metadata-log.js";
+import { metadataRecordSerde } from "../../src/metadata/record-serde.js";
 
 const logger = pino({ level: "silent" });
 

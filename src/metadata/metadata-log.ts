@@ -30,9 +30,9 @@ import {
 import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { KrillError } from "../../errors.js";
-import { LOG_OVERHEAD } from "../../protocol/records/batch-header.js";
-import { buildRecordBatch, decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import { KrillError } from "../errors.js";
+import { LOG_OVERHEAD } from "../protocol/records/batch-header.js";
+import { buildRecordBatch, decodeRecordBatch } from "../protocol/records/record-batch.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
 
 export const METADATA_TOPIC = "__cluster_metadata";

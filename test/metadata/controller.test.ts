@@ -3,12 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BrokerConfig } from "../../../src/config/broker-config.js";
-import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { MetadataController, topicNameError } from "../../../src/server/metadata/controller.js";
-import { MetadataImage } from "../../../src/server/metadata/image.js";
-import { MetadataLog } from "../../../src/server/metadata/metadata-log.js";
-import { metadataRecordSerde } from "../../../src/server/metadata/record-serde.js";
+import { BrokerConfig } from "../../src/config/broker-config.js";
+import { MetadataController, topicNameError } from "../../src/metadata/controller.js";
+import { MetadataImage } from "../../src/metadata/image.js";
+import { MetadataLog } from "../../src/metadata/metadata-log.js";
+import { metadataRecordSerde } from "../../src/metadata/record-serde.js";
+import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 
 const logger = pino({ level: "silent" });
 let dir: string;

@@ -4,7 +4,7 @@
  * for them. Group and transaction coordinators call `ensureInternalTopic`; Metadata auto-creation
  * goes through it too, so the topic is the same whoever creates it first.
  */
-import type { BrokerConfig } from "../../config/broker-config.js";
+import type { BrokerConfig } from "../config/broker-config.js";
 import type { CreateTopicRequest, CreateTopicResult, MetadataController } from "./controller.js";
 
 export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
