@@ -38,6 +38,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
 import {
   ATTR_CONTROL_MASK,
@@ -50,7 +51,7 @@ import { ControlRecordType, parseControlRecordKey } from "../protocol/records/co
 import { buildRecordBatch, decodeRecordBatch, type RecordInput } from "../protocol/records/record-batch.js";
 import type { BatchInfo } from "./batch-scan.js";
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
-import { type Clock, isCompacted, type LogEvents, NEVER, SILENT_EVENTS, SYSTEM_CLOCK } from "./config.js";
+import { isCompacted, type LogEvents, NEVER, SILENT_EVENTS } from "./config.js";
 import {
   CLEANED_FILE_SUFFIX,
   CLEANER_OFFSET_CHECKPOINT_FILE,
@@ -658,14 +659,14 @@ export class LogCleaner {
   /** Yields to the event loop every `yieldEveryBytes` and sleeps to stay under the I/O rate. */
   private async throttle(bytes: number): Promise<void> {
     this.bytesThisSecond += bytes;
-    const now = Date.now();
+    const now = this.options.clock.nowMs();
     if (now - this.secondStartMs >= 1000) {
       this.secondStartMs = now;
       this.bytesThisSecond = bytes;
     }
     if (this.bytesThisSecond >= this.options.ioBytesPerSecondMax) {
       await new Promise((r) => setTimeout(r, Math.max(1, 1000 - (now - this.secondStartMs))));
-      this.secondStartMs = Date.now();
+      this.secondStartMs = this.options.clock.nowMs();
       this.bytesThisSecond = 0;
     }
     this.sinceYield += bytes;

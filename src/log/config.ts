@@ -177,13 +177,6 @@ export function effectiveSegmentMs(config: LogConfig): number {
   return isCompacted(config) ? Math.min(config.segmentMs, config.maxCompactionLagMs) : config.segmentMs;
 }
 
-/** The clock every time-driven decision (roll, retention, flush, compaction lag) reads. */
-export interface Clock {
-  nowMs(): number;
-}
-
-export const SYSTEM_CLOCK: Clock = { nowMs: () => Date.now() };
-
 /**
  * Where the log reports what it repaired or deleted. A pino logger satisfies it; the default is
  * silent so library users opt in.

@@ -12,18 +12,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
 import { fsyncDir, readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
 import { type CleanerOptions, LogCleaner } from "./cleaner.js";
-import {
-  type Clock,
-  DEFAULT_LOG_CONFIG,
-  isCompacted,
-  type LogConfig,
-  type LogEvents,
-  SILENT_EVENTS,
-  SYSTEM_CLOCK,
-} from "./config.js";
+import { DEFAULT_LOG_CONFIG, isCompacted, type LogConfig, type LogEvents, SILENT_EVENTS } from "./config.js";
 import { FilePool } from "./file-pool.js";
 import {
   CLEAN_SHUTDOWN_FILE,
@@ -316,7 +309,7 @@ export class LogManager {
     this.logs.delete(name);
     this.cleaner.forget(entry.log);
     entry.log.closeQuietly();
-    const doomed = path.join(entry.logDir, `${name}.${Date.now().toString(36)}${DELETE_DIR_SUFFIX}`);
+    const doomed = path.join(entry.logDir, `${name}.${this.clock.nowMs().toString(36)}${DELETE_DIR_SUFFIX}`);
     try {
       fs.renameSync(entry.log.dir, doomed);
     } catch (err) {

@@ -16,6 +16,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
 import { crc32c } from "../protocol/crc32c.js";
 import {
@@ -29,14 +30,7 @@ import {
 } from "../protocol/records/batch-header.js";
 import { decodeRecordBatch } from "../protocol/records/record-batch.js";
 import { type BatchInfo, batchInfoAt, checkBatchHeader, isCrcValid, writeInt64Number } from "./batch-scan.js";
-import {
-  type Clock,
-  effectiveSegmentMs,
-  type LogConfig,
-  type LogEvents,
-  SILENT_EVENTS,
-  SYSTEM_CLOCK,
-} from "./config.js";
+import { effectiveSegmentMs, type LogConfig, type LogEvents, SILENT_EVENTS } from "./config.js";
 import type { FilePool } from "./file-pool.js";
 import { LeaderEpochCache } from "./leader-epoch-cache.js";
 import {

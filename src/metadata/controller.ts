@@ -1,21 +1,24 @@
 /**
- * The controller: validates admin requests against the current image, turns them into metadata
- * records, appends them to the metadata log and publishes the new image. It is the only writer of
- * metadata; brokers (handlers, the log manager hook-up) only read images. Kept apart from the
- * image and the broker so the Raft work can put a replicated log under it later.
+ * The controller: validates admin requests against the committed image, turns them into metadata
+ * records and proposes them to the metadata log; like Kafka's QuorumController it is the only
+ * writer of metadata. It does not apply records or publish images: the log hands committed
+ * batches to the publisher (publisher.ts), and a proposal resolves only after that, so a
+ * controller write returns once its records are committed and visible (a client that gets a
+ * CreateTopics success can produce at once). Handlers do not call it directly; they go through
+ * the controller channel (controller-channel.ts), which a broker-only node will forward to the
+ * active controller.
  *
- * Concurrency: operations run one at a time, in submission order (`#serialize`). Inside one, the
- * validation, the append and the image swap happen without an await between them, so no other
- * operation sees a half-applied change; publishing to listeners (which may create partition logs)
- * is awaited before the operation's result is returned, so a client that gets a CreateTopics
- * success can produce at once.
+ * Concurrency: operations run one at a time, in submission order (`#serialize`), and each waits
+ * for its proposal, so the image an operation validates against already holds every earlier
+ * write. A rejected proposal (leadership moved, an I/O error) fails that operation only.
  */
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
 import { validateTopicConfig } from "../config/topic-config.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
+import type { ControllerChannel } from "./controller-channel.js";
 import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataLog } from "./metadata-log.js";
@@ -27,6 +30,12 @@ export const TOPIC_NAME_LENGTH_MAX = 249;
 export const PARTITIONS_PER_TOPIC_MAX = 10_000;
 /** Krill's bound on partitions in the whole cluster, so one request cannot exhaust the node. */
 export const PARTITIONS_TOTAL_MAX = 100_000;
+/**
+ * Kafka's bound on the partitions one CreateTopics or CreatePartitions request may add
+ * (ReplicationControlManager.validateTotalNumberOfPartitions, MAX_RECORDS_PER_USER_OP): beyond
+ * it the whole request fails, every topic answered POLICY_VIOLATION.
+ */
+export const PARTITIONS_PER_REQUEST_MAX = 10_000;
 
 function partitionCount(image: MetadataImage): number {
   let n = 0;
@@ -90,51 +99,35 @@ export interface ConfigAlteration {
   readonly op?: number;
 }
 
-export type ImageListener = (
-  image: MetadataImage,
-  previous: MetadataImage,
-  records: readonly MetadataRecord[],
-) => Promise<void> | void;
-
 export interface ControllerOptions {
   readonly log: MetadataLog;
-  readonly config: BrokerConfig;
+  /** The committed image (the publisher's). */
+  readonly image: () => MetadataImage;
+  /** The live broker config (static config with the dynamic broker configs applied). */
+  readonly config: () => BrokerConfig;
   readonly logger: Logger;
-  readonly initialImage: MetadataImage;
-  readonly clock?: () => number;
-  readonly randomUuid?: () => string;
+  /** Draws topic ids. */
+  readonly random?: Random;
 }
 
-export class MetadataController {
+export class MetadataController implements ControllerChannel {
   readonly #log: MetadataLog;
-  #config: BrokerConfig;
+  readonly #config: () => BrokerConfig;
+  readonly #imageOf: () => MetadataImage;
   readonly #logger: Logger;
-  readonly #clock: () => number;
-  readonly #randomUuid: () => string;
-  readonly #listeners: ImageListener[] = [];
-  #image: MetadataImage;
+  readonly #random: Random;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ControllerOptions) {
     this.#log = options.log;
     this.#config = options.config;
+    this.#imageOf = options.image;
     this.#logger = options.logger;
-    this.#image = options.initialImage;
-    this.#clock = options.clock ?? Date.now;
-    this.#randomUuid = options.randomUuid ?? randomTopicId;
+    this.#random = options.random ?? SYSTEM_RANDOM;
   }
 
-  get image(): MetadataImage {
-    return this.#image;
-  }
-
-  /** The broker applies dynamic broker configs and hands the result back here. */
-  setConfig(config: BrokerConfig): void {
-    this.#config = config;
-  }
-
-  onPublish(listener: ImageListener): void {
-    this.#listeners.push(listener);
+  get #image(): MetadataImage {
+    return this.#imageOf();
   }
 
   #serialize<T>(op: () => Promise<T> | T): Promise<T> {
@@ -143,30 +136,10 @@ export class MetadataController {
     return result;
   }
 
-  /** Appends, applies and publishes; the heart of every write. */
+  /** Proposes one batch and waits until it is committed and published. */
   async #commit(records: MetadataRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const offset = this.#log.append(records);
-    const previous = this.#image;
-    this.#image = previous.apply(records, offset);
-    for (const listener of this.#listeners) await listener(this.#image, previous, records);
-    this.#maybeSnapshot();
-  }
-
-  #maybeSnapshot(): void {
-    const bytesMax = this.#config.int("metadata.log.max.record.bytes.between.snapshots");
-    const intervalMs = this.#config.int("metadata.log.max.snapshot.interval.ms");
-    const dueBySize = this.#log.bytesSinceSnapshot >= bytesMax;
-    const dueByTime =
-      intervalMs > 0 &&
-      this.#log.bytesSinceSnapshot > 0 &&
-      this.#clock() - this.#log.lastSnapshotMs >= intervalMs;
-    if (dueBySize || dueByTime) this.#log.snapshot(this.#image.toRecords(), this.#image.offset);
-  }
-
-  /** Called periodically so a quiet cluster still snapshots on the time bound. */
-  maybeSnapshot(): Promise<void> {
-    return this.#serialize(() => this.#maybeSnapshot());
+    await this.#log.propose(records);
   }
 
   /**
@@ -186,10 +159,21 @@ export class MetadataController {
         });
       }
       // Kafka uses the offset of the registration record as the broker epoch.
-      const brokerEpoch = BigInt(this.#log.nextOffset + records.length);
+      const brokerEpoch = BigInt(this.#log.endOffset + records.length);
       records.push({ type: "RegisterBroker", data: { ...registration, brokerEpoch } });
       await this.#commit(records);
     });
+  }
+
+  /** Partitions a CreateTopics request asks for in all, as Kafka counts them (-1: num.partitions). */
+  #partitionsRequested(requests: readonly CreateTopicRequest[]): number {
+    let total = 0;
+    for (const r of requests) {
+      if (r.assignments.length > 0) total += r.assignments.length;
+      else if (r.numPartitions === -1) total += this.#config.int("num.partitions");
+      else if (r.numPartitions > 0) total += r.numPartitions;
+    }
+    return total;
   }
 
   createTopics(requests: readonly CreateTopicRequest[], validateOnly: boolean): Promise<CreateTopicResult[]> {
@@ -201,6 +185,16 @@ export class MetadataController {
       for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
       const namesInBatch = new Set<string>();
       let partitionsTotal = partitionCount(image);
+      if (this.#partitionsRequested(requests) > PARTITIONS_PER_REQUEST_MAX) {
+        return requests.map((r) => ({
+          name: r.name,
+          topicId: ZERO_UUID,
+          errorCode: ErrorCode.POLICY_VIOLATION,
+          errorMessage: "Excessively large number of partitions per request.",
+          numPartitions: -1,
+          replicationFactor: -1,
+        }));
+      }
       for (const r of requests) {
         const fail = (errorCode: number, errorMessage: string): void => {
           results.push({
@@ -250,7 +244,7 @@ export class MetadataController {
           fail(ErrorCode.INVALID_CONFIG, configError);
           continue;
         }
-        const topicId = this.#randomUuid();
+        const topicId = randomTopicId(this.#random);
         namesInBatch.add(r.name);
         partitionsTotal += placement.replicas.length;
         results.push({
@@ -328,9 +322,9 @@ export class MetadataController {
         brokerIds,
       );
     }
-    const numPartitions = r.numPartitions === -1 ? this.#config.int("num.partitions") : r.numPartitions;
+    const numPartitions = r.numPartitions === -1 ? this.#config().int("num.partitions") : r.numPartitions;
     const replicationFactor =
-      r.replicationFactor === -1 ? this.#config.int("default.replication.factor") : r.replicationFactor;
+      r.replicationFactor === -1 ? this.#config().int("default.replication.factor") : r.replicationFactor;
     if (numPartitions <= 0) {
       return {
         errorCode: ErrorCode.INVALID_PARTITIONS,
@@ -366,7 +360,7 @@ export class MetadataController {
       const results: DeleteTopicResult[] = [];
       const records: MetadataRecord[] = [];
       const deleting = new Set<string>();
-      const enabled = this.#config.bool("delete.topic.enable");
+      const enabled = this.#config().bool("delete.topic.enable");
       for (const t of targets) {
         const byId = t.topicId !== null && t.topicId !== ZERO_UUID;
         const topic = byId ? image.topicsById.get(t.topicId!) : image.topicsByName.get(t.name ?? "");
@@ -424,6 +418,18 @@ export class MetadataController {
       const counts = new Map<string, number>();
       for (const r of requests) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
       let partitionsTotal = partitionCount(image);
+      let partitionsAdded = 0;
+      for (const r of requests) {
+        const current = image.topicsByName.get(r.name)?.partitions.length;
+        if (current !== undefined && r.count > current) partitionsAdded += r.count - current;
+      }
+      if (partitionsAdded > PARTITIONS_PER_REQUEST_MAX) {
+        return requests.map((r) => ({
+          name: r.name,
+          errorCode: ErrorCode.POLICY_VIOLATION,
+          errorMessage: "Excessively large number of additional partitions per request.",
+        }));
+      }
       const brokerIds = [...image.brokers.values()]
         .filter((b) => !b.fenced)
         .map((b) => b.brokerId)
@@ -773,9 +779,9 @@ function manualPlacement(
 }
 
 /** A random topic id as Kafka's Uuid.randomUuid: never the zero or metadata-topic id, never starting with '-'. */
-export function randomTopicId(): string {
+export function randomTopicId(random: Random): string {
   for (;;) {
-    const id = uuidFromBytes(randomBytes(16), 0);
+    const id = uuidFromBytes(random.bytes(16), 0);
     if (id !== ZERO_UUID && id !== METADATA_TOPIC_ID && !id.startsWith("-")) return id;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The metadata image: an immutable picture of the cluster (topics by name and id, partitions with
  * leader/replicas/isr/epochs, config overrides, brokers, producer-id allocation, features) as of
- * one metadata log offset. Handlers read the current image without locks; the controller never
- * mutates one, it replays records onto a copy (`applyRecords`) and publishes the result.
+ * one metadata log offset. Handlers read the current image without locks; nothing mutates one: the
+ * publisher replays committed records onto a copy (`apply`) and publishes the result.
  */
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
 

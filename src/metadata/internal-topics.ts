@@ -5,7 +5,9 @@
  * goes through it too, so the topic is the same whoever creates it first.
  */
 import type { BrokerConfig } from "../config/broker-config.js";
-import type { CreateTopicRequest, CreateTopicResult, MetadataController } from "./controller.js";
+import type { CreateTopicRequest, CreateTopicResult } from "./controller.js";
+import type { ControllerChannel } from "./controller-channel.js";
+import type { MetadataImage } from "./image.js";
 
 export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
 export const TRANSACTION_STATE_TOPIC = "__transaction_state";
@@ -56,11 +58,12 @@ export function internalTopicRequest(
 /** Creates the internal topic unless it exists; resolves once its partition logs exist. */
 export async function ensureInternalTopic(
   name: string,
-  controller: MetadataController,
+  controller: ControllerChannel,
+  image: MetadataImage,
   config: BrokerConfig,
 ): Promise<CreateTopicResult | undefined> {
-  if (controller.image.topicsByName.has(name)) return undefined;
-  const request = internalTopicRequest(name, config, Math.max(1, controller.image.brokers.size));
+  if (image.topicsByName.has(name)) return undefined;
+  const request = internalTopicRequest(name, config, Math.max(1, image.brokers.size));
   if (request === undefined) throw new Error(`assertion: ${name} is not an internal topic`);
   const [result] = await controller.createTopics([request], false);
   return result;

@@ -27,7 +27,7 @@ import type { RemoveTopicRecord } from "../protocol/generated/remove-topic-recor
 import { defaultTopicRecord, type TopicRecord } from "../protocol/generated/topic-record.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
-import type { RecordSerde } from "./metadata-log.js";
+import type { RecordSerde } from "./local-metadata-log.js";
 import type { MetadataRecord } from "./records.js";
 
 const FRAME_VERSION = 1;

@@ -7,20 +7,21 @@
  * Shutdown: stop accepting, let connections answer what is in flight, stop components, then close
  * the partition logs (which writes the clean-shutdown marker) and the metadata log.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { type Logger, pino } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
 import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
+import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
-import { MetadataController } from "../metadata/controller.js";
 import { METADATA_VERSION_LATEST } from "../metadata/features.js";
-import { MetadataImage } from "../metadata/image.js";
-import { METADATA_TOPIC, MetadataLog } from "../metadata/metadata-log.js";
-import { metadataRecordSerde } from "../metadata/record-serde.js";
+import type { MetadataImage } from "../metadata/image.js";
+import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
+import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "../metadata/records.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { groupCoordinatorComponent } from "./group/component.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -48,6 +49,10 @@ export interface BrokerStartOptions {
   readonly components?: readonly BrokerComponent[];
   /** Handler folder to load (tests); defaults to src/server/handlers. */
   readonly handlersDir?: string;
+  /** Time for everything the broker runs (default: the wall clock). */
+  readonly clock?: Clock;
+  /** Randomness for everything the broker draws (default: the system's). */
+  readonly random?: Random;
 }
 
 /** The topic's effective log settings, for the log manager. */
@@ -67,9 +72,10 @@ export class Broker {
   readonly logger: Logger;
   readonly context: BrokerContext;
   readonly #socketServer: SocketServer;
-  readonly #metadataLog: MetadataLog;
+  readonly #metadata: LocalMetadata;
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
+  #dirLocks: DirLocks | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -77,14 +83,14 @@ export class Broker {
     logger: Logger,
     context: BrokerContext,
     socketServer: SocketServer,
-    metadataLog: MetadataLog,
+    metadata: LocalMetadata,
     components: readonly BrokerComponent[],
   ) {
     this.config = config;
     this.logger = logger;
     this.context = context;
     this.#socketServer = socketServer;
-    this.#metadataLog = metadataLog;
+    this.#metadata = metadata;
     this.#components = components;
   }
 
@@ -116,41 +122,44 @@ export class Broker {
     cleanups: (() => unknown)[],
   ): Promise<Broker> {
     const logger = options.logger ?? pino({ name: "krill" });
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    const random = options.random ?? SYSTEM_RANDOM;
     if (config.unusedKafkaKeys.length > 0) {
       logger.info(
         { keys: config.unusedKafkaKeys },
         "accepted Kafka configuration keys that Krill does not use",
       );
     }
-    const clusterId = ensureMetaProperties(
-      [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d)),
-      config.nodeId,
-      config.stringOrNull("cluster.id"),
-    );
+    // Every directory this broker writes is locked before anything in it is read or written.
+    const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
+    const dirLocks = DirLocks.acquire(dirs);
+    cleanups.push(() => dirLocks.release());
+    const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
 
-    // Metadata: newest snapshot plus the log after it.
-    const metadataLog = new MetadataLog(path.resolve(config.metadataLogDir), metadataRecordSerde, logger);
-    const loaded = await metadataLog.open();
-    cleanups.push(() => metadataLog.close());
-    let image = MetadataImage.EMPTY;
-    for (const entry of loaded.entries) image = image.apply([entry.record], entry.offset);
-    logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
+    // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
     // is swapped whenever a BROKER ConfigRecord is published.
-    let live = withDynamicConfigs(config, image, logger);
-    const controller = new MetadataController({
-      log: metadataLog,
-      config: live,
+    let live = config;
+    const metadata = await openLocalMetadata({
+      dir: path.resolve(config.metadataLogDir),
       logger,
-      initialImage: image,
+      config: () => live,
+      clock,
+      random,
     });
+    cleanups.push(() => metadata.log.close());
+    const { publisher, channel } = metadata;
+    const image = publisher.image;
+    logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
+    live = withDynamicConfigs(config, image, logger);
 
     // Partition logs: every topic of the image gets its partitions; strays are reported, not deleted.
     const logs = new LogManager({
       logDirs: config.logDirs,
       defaultConfig: topicLogConfig(live, new Map()),
-      topicConfig: (topic) => topicLogConfig(live, controller.image.topicConfigs(topic)),
+      topicConfig: (topic) => topicLogConfig(live, publisher.image.topicConfigs(topic)),
       retentionCheckIntervalMs: config.int("log.retention.check.interval.ms"),
+      clock,
       events: {
         info: (fields, message) => logger.info(fields, message),
         warn: (fields, message) => logger.warn(fields, message),
@@ -161,14 +170,13 @@ export class Broker {
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
     const metricsPort = config.int("metrics.port");
     const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
-    syncPartitionLogs(controller.image, logs, live, logger);
-    controller.onPublish((next, _previous, records) => {
+    syncPartitionLogs(publisher.image, logs, live, logger);
+    publisher.onPublish((next, _previous, records) => {
       const brokerConfigChanged = records.some(
         (r) => r.type === "Config" && r.data.resourceType === CONFIG_RESOURCE_TYPE.BROKER,
       );
       if (!brokerConfigChanged) return;
       live = withDynamicConfigs(config, next, logger);
-      controller.setConfig(live);
       // Topic log settings fall back to broker keys, so every topic may have changed.
       logs.setDefaultConfig(topicLogConfig(live, new Map()));
       for (const topic of next.topicsByName.keys()) {
@@ -179,10 +187,10 @@ export class Broker {
         "dynamic broker config changed",
       );
     });
-    controller.onPublish((next, previous, records) =>
+    publisher.onPublish((next, previous, records) =>
       applyToLogs(next, previous, records, logs, () => live, metrics),
     );
-    metrics.partitions.set(countPartitions(controller.image));
+    metrics.partitions.set(countPartitions(publisher.image));
     logs.startBackgroundTasks();
     metrics.logSizeSource = () =>
       logs
@@ -200,12 +208,15 @@ export class Broker {
       logger,
       nodeId: config.nodeId,
       clusterId,
-      controller,
+      clock,
+      random,
+      controller: channel,
+      publisher,
       logs,
       registry,
       metrics,
       ext,
-      image: () => controller.image,
+      image: () => publisher.image,
       advertisedEndpoints: () => advertised,
     };
 
@@ -251,10 +262,10 @@ export class Broker {
         securityProtocol: a.securityProtocol,
       };
     });
-    await controller.registerBroker(
+    await channel.registerBroker(
       {
         brokerId: config.nodeId,
-        incarnationId: uuidFromBytes(randomBytes(16), 0),
+        incarnationId: uuidFromBytes(random.bytes(16), 0),
         endPoints: advertised.map((e) => ({
           name: e.listenerName,
           host: e.host,
@@ -279,14 +290,19 @@ export class Broker {
     for (const component of components) await component.start(context);
     cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
-    const broker = new Broker(config, logger, context, socketServer, metadataLog, components);
+    const broker = new Broker(config, logger, context, socketServer, metadata, components);
+    broker.#dirLocks = dirLocks;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
       Math.max(1_000, config.int("metadata.log.max.snapshot.interval.ms") || 60_000),
     );
     broker.#snapshotTimer = setInterval(() => {
-      controller.maybeSnapshot().catch((err: unknown) => logger.error({ err }, "metadata snapshot failed"));
+      try {
+        metadata.snapshots.maybeSnapshot();
+      } catch (err) {
+        logger.error({ err }, "metadata snapshot failed");
+      }
     }, snapshotCheckMs);
     broker.#snapshotTimer.unref();
     isReady = true;
@@ -322,7 +338,8 @@ export class Broker {
       }
     }
     await this.context.logs.shutdown();
-    this.#metadataLog.close();
+    this.#metadata.log.close();
+    this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");
   }

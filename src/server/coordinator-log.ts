@@ -26,7 +26,7 @@ const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Creates the internal topic unless it exists; fails unless it exists afterwards. */
 export async function createCoordinatorTopic(broker: BrokerContext, topic: string): Promise<void> {
-  const result = await ensureInternalTopic(topic, broker.controller, broker.config);
+  const result = await ensureInternalTopic(topic, broker.controller, broker.image(), broker.config);
   // Another caller (Metadata auto-creation) may have created it meanwhile: that is success too.
   if (result !== undefined && result.errorCode !== 0 && !broker.image().topicsByName.has(topic)) {
     throw new KrillError("STATE", `creating ${topic} failed: ${result.errorMessage ?? result.errorCode}`);
@@ -47,7 +47,7 @@ export async function appendCoordinatorRecords(
   if (!found.ok) {
     throw new KrillError("STATE", `${topic}-${partition} is not available (error ${found.errorCode})`);
   }
-  const outcome = appendCoordinatorBatch(found.partition, records, partitions.nowMs());
+  const outcome = appendCoordinatorBatch(found.partition, records, partitions.clock.nowMs());
   if (outcome.kind === "error") {
     throw new KrillError("LOG_IO", `appending to ${topic}-${partition}: ${outcome.errorMessage}`);
   }

@@ -1,15 +1,15 @@
 /**
  * Turns request frames into response frames: parses the request header, finds the handler,
  * checks the version, decodes the body, runs the handler and encodes the response with its header
- * and size prefix. Wire errors never throw: a bad request either gets the API's own error response
- * or closes the connection, and every refusal logs one line.
+ * and size prefix. Wire errors never throw: a bad request closes the connection (as Kafka's
+ * SocketServer does when RequestContext.parseRequest fails), and every refusal logs one line.
  *
- * - Unknown API key, version outside what the handler serves (except ApiVersions), or a header
- *   that does not decode: the connection closes.
+ * - Unknown API key, version outside what the handler serves (except ApiVersions), a header or a
+ *   body that does not decode (an array count larger than the bytes left, a truncated field):
+ *   the connection closes. Answering a body that did not decode would answer a request nobody
+ *   sent, and for most versions the response has no field to say so.
  * - ApiVersions at a version we do not know (KIP-511): answered in ApiVersions v0 format with
  *   UNSUPPORTED_VERSION and our supported ranges, so the client can retry with a version we serve.
- * - A body that does not decode: the handler's `errorResponse` with INVALID_REQUEST when the API
- *   has a top-level error code, else the connection closes.
  */
 import type { Logger } from "pino";
 import { isKrillError } from "../errors.js";
@@ -21,7 +21,6 @@ import type { BrokerContext } from "./services.js";
 
 export const API_VERSIONS_KEY = 18;
 export const UNSUPPORTED_VERSION = 35;
-export const INVALID_REQUEST = 42;
 
 export interface RequestObserver {
   /** Called once per answered or refused request. */
@@ -83,23 +82,11 @@ export class Dispatcher implements FrameProcessor {
       request = handler.decodeRequest(reader, apiVersion);
       reader.expectEnd(`${handler.name} v${apiVersion} request`);
     } catch (err) {
-      const reason = `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`;
-      const errorResponse = handler.errorResponse?.(apiVersion, INVALID_REQUEST);
-      if (errorResponse === undefined) return this.#close(reason, handler.name, startedMs);
-      connection.logger.warn(
-        { clientId, correlationId, reason },
-        "answering undecodable request with INVALID_REQUEST",
+      return this.#close(
+        `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`,
+        handler.name,
+        startedMs,
       );
-      let chunks: Buffer[];
-      try {
-        chunks = encodeResponse(handler, errorResponse, apiVersion, correlationId);
-      } catch (encodeErr) {
-        // The handler's error response does not fit this version: a handler bug; fall back to closing.
-        connection.logger.error({ err: encodeErr, api: handler.name }, "error response does not encode");
-        return this.#close(reason, handler.name, startedMs);
-      }
-      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
-      return { kind: "respond", chunks };
     }
     const ctx: RequestContext = {
       apiKey,

@@ -10,6 +10,7 @@ import path from "node:path";
 import { parseProperties } from "../config/properties.js";
 import { KrillError } from "../errors.js";
 import { randomTopicId } from "../metadata/controller.js";
+import { type Random, SYSTEM_RANDOM } from "../random.js";
 
 export const META_PROPERTIES_FILE = "meta.properties";
 
@@ -19,8 +20,8 @@ export interface MetaProperties {
 }
 
 /** A new cluster id: a random UUID in Kafka's URL-safe base64 form. */
-export function randomClusterId(): string {
-  return randomTopicId();
+export function randomClusterId(random: Random): string {
+  return randomTopicId(random);
 }
 
 /**
@@ -31,6 +32,7 @@ export function ensureMetaProperties(
   dirs: readonly string[],
   nodeId: number,
   configuredClusterId: string | null,
+  random: Random = SYSTEM_RANDOM,
 ): string {
   const found: { dir: string; meta: MetaProperties }[] = [];
   for (const dir of dirs) {
@@ -69,11 +71,11 @@ export function ensureMetaProperties(
       `cluster.id ${configuredClusterId} differs from ${existing} stored in ${found[0]!.dir}/${META_PROPERTIES_FILE}`,
     );
   }
-  const clusterId = existing ?? configuredClusterId ?? randomClusterId();
+  const clusterId = existing ?? configuredClusterId ?? randomClusterId(random);
   for (const dir of dirs) {
     const file = path.join(dir, META_PROPERTIES_FILE);
     if (existsSync(file)) continue;
-    const directoryId = randomTopicId();
+    const directoryId = randomTopicId(random);
     const text = [
       "#",
       `#${new Date().toUTCString()}`,

@@ -48,12 +48,6 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   decodeRequest(reader: Reader, version: number): Req;
   encodeResponse(writer: Writer, response: Res, version: number): void;
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
-  /**
-   * The response for a request whose body did not decode, carrying `errorCode` at top level, for
-   * APIs whose response has one. Without it, or when it returns undefined (a version whose
-   * response has no top-level error code), the connection is closed instead.
-   */
-  errorResponse?(version: number, errorCode: number): Res | undefined;
 }
 
 export interface HandlerSpec<Req, Res> {
@@ -64,7 +58,6 @@ export interface HandlerSpec<Req, Res> {
   readonly maxVersion: number;
   readonly ordering: Ordering;
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
-  errorResponse?(version: number, errorCode: number): Res | undefined;
 }
 
 /**
@@ -82,7 +75,6 @@ export interface RawHandlerSpec<Req, Res> {
   decodeRequest(reader: Reader, version: number): Req;
   encodeResponse(writer: Writer, response: Res, version: number): void;
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
-  errorResponse?(version: number, errorCode: number): Res | undefined;
 }
 
 /** Builds a handler; with a descriptor, asserts the versions are ones the spec defines. */
@@ -97,7 +89,6 @@ export function defineHandler<Req, Res>(
     maxVersion: spec.maxVersion,
     ordering: spec.ordering,
     handle: spec.handle,
-    ...(spec.errorResponse ? { errorResponse: spec.errorResponse } : {}),
   };
   if (!("api" in spec)) {
     const flex = spec.flexibleMinVersion;

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ManualClock as SourceManualClock } from "../../src/clock.js";
 import { crc32c } from "../../src/protocol/crc32c.js";
 
 export interface TestRecord {
@@ -121,12 +122,12 @@ export function tempDir(prefix = "krill-log-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export class ManualClock {
-  constructor(public now = 1_700_000_000_000) {}
-  nowMs(): number {
-    return this.now;
+/** The broker's manual clock, starting at a fixed recent time; `now` reads it. */
+export class ManualClock extends SourceManualClock {
+  constructor(startMs = 1_700_000_000_000) {
+    super(startMs);
   }
-  advance(ms: number): void {
-    this.now += ms;
+  get now(): number {
+    return this.nowMs();
   }
 }

@@ -4,25 +4,28 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BrokerConfig } from "../../src/config/broker-config.js";
-import { MetadataController, topicNameError } from "../../src/metadata/controller.js";
-import { MetadataImage } from "../../src/metadata/image.js";
-import { MetadataLog } from "../../src/metadata/metadata-log.js";
-import { metadataRecordSerde } from "../../src/metadata/record-serde.js";
+import { type MetadataController, topicNameError } from "../../src/metadata/controller.js";
+import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
+import type { LocalMetadataLog } from "../../src/metadata/local-metadata-log.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 
 const logger = pino({ level: "silent" });
 let dir: string;
-let log: MetadataLog;
+let log: LocalMetadataLog;
+/** The newest metadata stack `open` built. */
+let meta: LocalMetadata;
 let controller: MetadataController;
 
+/** A controller over the log in `dir`; its publisher (the committed image) is `meta.publisher`. */
 async function open(overrides: Record<string, string> = {}): Promise<MetadataController> {
-  log = new MetadataLog(dir, metadataRecordSerde, logger);
-  const loaded = await log.open();
-  let image = MetadataImage.EMPTY;
-  for (const e of loaded.entries) image = image.apply([e.record], e.offset);
   const config = BrokerConfig.create({ "log.dirs": dir, ...overrides });
-  return new MetadataController({ log, config, logger, initialImage: image });
+  meta = await openLocalMetadata({ dir, logger, config: () => config });
+  log = meta.log;
+  return meta.controller;
 }
+
+/** The image published by the newest `open`. */
+const image = () => meta.publisher.image;
 
 const topic = (name: string, numPartitions = -1, replicationFactor = -1) => ({
   name,
@@ -52,11 +55,11 @@ describe("MetadataController", () => {
     expect(r).toMatchObject({ errorCode: 0, numPartitions: 3, replicationFactor: 1 });
     expect(r!.topicId).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
     log.close();
-    const reopened = await open();
-    const t = reopened.image.topicsByName.get("a")!;
+    await open();
+    const t = image().topicsByName.get("a")!;
     expect(t.topicId).toBe(r!.topicId);
     expect(t.partitions.map((p) => p.leader)).toEqual([1, 1, 1]);
-    expect(reopened.image.topicsById.get(t.topicId)).toBe(t);
+    expect(image().topicsById.get(t.topicId)).toBe(t);
   });
 
   it("reports Kafka's errors per topic", async () => {
@@ -98,7 +101,7 @@ describe("MetadataController", () => {
       ["ghost", ErrorCode.INVALID_REPLICA_ASSIGNMENT],
       ["manual", ErrorCode.NONE],
     ]);
-    expect(controller.image.topicsByName.get("manual")!.partitions).toHaveLength(2);
+    expect(image().topicsByName.get("manual")!.partitions).toHaveLength(2);
   });
 
   it("refuses names that collide on '.' versus '_' and follows Kafka's name rules", async () => {
@@ -112,21 +115,60 @@ describe("MetadataController", () => {
   });
 
   it("validate-only writes nothing", async () => {
-    const before = log.nextOffset;
+    const before = log.endOffset;
     const [r] = await controller.createTopics([topic("dry")], true);
     expect(r!.errorCode).toBe(0);
-    expect(controller.image.topicsByName.has("dry")).toBe(false);
-    expect(log.nextOffset).toBe(before);
+    expect(image().topicsByName.has("dry")).toBe(false);
+    expect(log.endOffset).toBe(before);
   });
 
-  it("bounds partitions per topic and in total", async () => {
-    const many = Array.from({ length: 11 }, (_, i) => topic(`big${i}`, 10_000));
-    const results = await controller.createTopics([...many, topic("huge", 10_001)], true);
-    expect(results.slice(0, 10).every((r) => r.errorCode === 0)).toBe(true);
-    expect(results[10]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
-    expect(results[10]!.errorMessage).toContain("100000");
-    expect(results[11]).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+  it("refuses a request adding more than 10,000 partitions whole, with Kafka's POLICY_VIOLATION", async () => {
+    const results = await controller.createTopics([topic("small", 1), topic("huge", 100_000)], false);
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r).toMatchObject({
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of partitions per request.",
+      });
+    }
+    // Kafka sums every topic of the request, -1 counting as num.partitions (1 here).
+    const split = await controller.createTopics(
+      [topic("half", 5_000), topic("other-half", 5_000), topic("default", -1)],
+      true,
+    );
+    expect(split.map((r) => r.errorCode)).toEqual(Array(3).fill(ErrorCode.POLICY_VIOLATION));
+    expect(controller.image.topicsByName.size).toBe(0);
+    await controller.createTopics([topic("grow", 1)], false);
+    const grow = await controller.createPartitions(
+      [
+        { name: "grow", count: 10_002, assignments: null },
+        { name: "missing", count: 5, assignments: null },
+      ],
+      false,
+    );
+    expect(grow).toEqual([
+      {
+        name: "grow",
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of additional partitions per request.",
+      },
+      {
+        name: "missing",
+        errorCode: ErrorCode.POLICY_VIOLATION,
+        errorMessage: "Excessively large number of additional partitions per request.",
+      },
+    ]);
   });
+
+  it("bounds partitions in total across requests", async () => {
+    for (let i = 0; i < 10; i++) {
+      const [r] = await controller.createTopics([topic(`big${i}`, 10_000)], false);
+      expect(r!.errorCode).toBe(0);
+    }
+    const [over] = await controller.createTopics([topic("one-more", 1)], true);
+    expect(over).toMatchObject({ errorCode: ErrorCode.INVALID_PARTITIONS });
+    expect(over!.errorMessage).toContain("100000");
+  }, 60_000);
 
   it("deletes by name and id, and reports unknown ones", async () => {
     const [a] = await controller.createTopics([topic("a"), topic("b")], false);
@@ -142,7 +184,7 @@ describe("MetadataController", () => {
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       ErrorCode.UNKNOWN_TOPIC_ID,
     ]);
-    expect(controller.image.topicsByName.size).toBe(0);
+    expect(image().topicsByName.size).toBe(0);
   });
 
   it("honours delete.topic.enable=false", async () => {
@@ -163,7 +205,7 @@ describe("MetadataController", () => {
       false,
     );
     expect(results.map((r) => r.errorCode)).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    expect(controller.image.topicsByName.get("g")!.partitions).toHaveLength(3);
+    expect(image().topicsByName.get("g")!.partitions).toHaveLength(3);
     const again = await controller.createPartitions([{ name: "g", count: 2, assignments: null }], false);
     expect(again[0]!.errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
     const wrong = await controller.createPartitions([{ name: "g", count: 5, assignments: [[1]] }], false);
@@ -181,7 +223,7 @@ describe("MetadataController", () => {
       errorCode: 0,
       errorMessage: null,
     });
-    expect([...controller.image.topicConfigs("c")]).toEqual([["segment.ms", "60000"]]);
+    expect([...image().topicConfigs("c")]).toEqual([["segment.ms", "60000"]]);
     await controller.alterTopicConfigs(
       "c",
       [
@@ -191,21 +233,21 @@ describe("MetadataController", () => {
       true,
       false,
     );
-    expect([...controller.image.topicConfigs("c")]).toEqual([["cleanup.policy", "compact"]]);
+    expect([...image().topicConfigs("c")]).toEqual([["cleanup.policy", "compact"]]);
     await controller.alterTopicConfigs(
       "c",
       [{ name: "cleanup.policy", value: "delete", op: 2 }],
       true,
       false,
     );
-    expect(controller.image.topicConfigs("c").get("cleanup.policy")).toBe("compact,delete");
+    expect(image().topicConfigs("c").get("cleanup.policy")).toBe("compact,delete");
     await controller.alterTopicConfigs(
       "c",
       [{ name: "cleanup.policy", value: "compact", op: 3 }],
       true,
       false,
     );
-    expect(controller.image.topicConfigs("c").get("cleanup.policy")).toBe("delete");
+    expect(image().topicConfigs("c").get("cleanup.policy")).toBe("delete");
     const bad = await controller.alterTopicConfigs(
       "c",
       [{ name: "retention.ms", value: "x", op: 0 }],
@@ -250,13 +292,13 @@ describe("MetadataController", () => {
     const unknownBroker = await controller.alterBrokerConfigs("7", [], false, false);
     expect(unknownBroker.errorCode).toBe(ErrorCode.INVALID_REQUEST);
     log.close();
-    const reopened = await open();
-    expect([...reopened.image.brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
-    expect([...reopened.image.brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
+    await open();
+    expect([...image().brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
+    expect([...image().brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
     const base = BrokerConfig.create({ "log.dirs": dir, "message.max.bytes": "3000" });
     const live = base.withDynamic({
-      clusterDefault: reopened.image.brokerConfigs(""),
-      perBroker: reopened.image.brokerConfigs("1"),
+      clusterDefault: image().brokerConfigs(""),
+      perBroker: image().brokerConfigs("1"),
     });
     expect(live.int("message.max.bytes")).toBe(2000);
     expect(live.logRetentionMs).toBe(10);
@@ -284,10 +326,10 @@ describe("MetadataController", () => {
     controller = await open({ "metadata.log.max.record.bytes.between.snapshots": "2000" });
     for (let i = 0; i < 20; i++) await controller.createTopics([topic(`t${i}`, 2)], false);
     expect(log.bytesSinceSnapshot).toBeLessThan(2000 + 500);
-    const expected = controller.image;
+    const expected = image();
     log.close();
-    const reopened = await open();
-    expect(reopened.image.topicsByName).toEqual(expected.topicsByName);
-    expect(reopened.image.offset).toBe(expected.offset);
+    await open();
+    expect(image().topicsByName).toEqual(expected.topicsByName);
+    expect(image().offset).toBe(expected.offset);
   });
 });

@@ -5,10 +5,8 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { BrokerConfig } from "../../src/config/broker-config.js";
-import { MetadataController } from "../../src/metadata/controller.js";
-import { MetadataImage } from "../../src/metadata/image.js";
-import { MetadataLog } from "../../src/metadata/metadata-log.js";
-import { metadataRecordSerde } from "../../src/metadata/record-serde.js";
+import type { MetadataImage } from "../../src/metadata/image.js";
+import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
 
 const logger = pino({ level: "silent" });
 
@@ -27,19 +25,12 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant("pids" as const) }),
 );
 
-async function openController(
-  dir: string,
-  snapshotBytes: number,
-): Promise<{ controller: MetadataController; log: MetadataLog }> {
-  const log = new MetadataLog(dir, metadataRecordSerde, logger);
-  const loaded = await log.open();
-  let image = MetadataImage.EMPTY;
-  for (const e of loaded.entries) image = image.apply([e.record], e.offset);
+async function openController(dir: string, snapshotBytes: number): Promise<LocalMetadata> {
   const config = BrokerConfig.create({
     "log.dirs": dir,
     "metadata.log.max.record.bytes.between.snapshots": snapshotBytes,
   });
-  return { controller: new MetadataController({ log, config, logger, initialImage: image }), log };
+  return openLocalMetadata({ dir, logger, config: () => config });
 }
 
 function comparable(image: MetadataImage) {
@@ -54,7 +45,7 @@ function comparable(image: MetadataImage) {
 }
 
 describe("metadata image model", () => {
-  it("replaying the log (with snapshots at any point) rebuilds exactly the controller's image", async () => {
+  it("replaying the log (with snapshots at any point) rebuilds exactly the published image", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(op, { maxLength: 12 }),
@@ -62,7 +53,7 @@ describe("metadata image model", () => {
         async (ops, snapshotBytes) => {
           const dir = mkdtempSync(path.join(os.tmpdir(), "krill-model-"));
           try {
-            const { controller, log } = await openController(dir, snapshotBytes);
+            const { controller, log, publisher } = await openController(dir, snapshotBytes);
             await controller.registerBroker(
               {
                 brokerId: 1,
@@ -105,7 +96,7 @@ describe("metadata image model", () => {
                 await controller.allocateProducerIds(1, 1n);
               }
               // Invariants after every step: ids and names agree, partitions are 0..n-1.
-              const image = controller.image;
+              const image = publisher.image;
               expect(image.topicsByName.size).toBe(image.topicsById.size);
               for (const t of image.topicsByName.values()) {
                 expect(image.topicsById.get(t.topicId)).toBe(t);
@@ -116,12 +107,12 @@ describe("metadata image model", () => {
                 if (key.startsWith("2:")) expect(image.topicsByName.has(key.slice(2))).toBe(true);
               }
             }
-            const expected = comparable(controller.image);
-            const offset = controller.image.offset;
+            const expected = comparable(publisher.image);
+            const offset = publisher.image.offset;
             log.close();
             const reopened = await openController(dir, snapshotBytes);
-            expect(comparable(reopened.controller.image)).toEqual(expected);
-            expect(reopened.controller.image.offset).toBe(offset);
+            expect(comparable(reopened.publisher.image)).toEqual(expected);
+            expect(reopened.publisher.image.offset).toBe(offset);
             reopened.log.close();
           } finally {
             rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,8 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { isKrillError } from "../../src/errors.js";
 import { MetadataImage } from "../../src/metadata/image.js";
-import { METADATA_DIR_NAME, MetadataLog } from "../../src/metadata/metadata-log.js";
+import { LocalMetadataLog } from "../../src/metadata/local-metadata-log.js";
+import { METADATA_DIR_NAME } from "../../src/metadata/metadata-log.js";
 import { metadataRecordSerde } from "../../src/metadata/record-serde.js";
 import type { MetadataRecord } from "../../src/metadata/records.js";
 import { decodeRecordBatches } from "../../src/protocol/records/record-batch.js";
@@ -87,13 +88,13 @@ describe("metadata record serde", () => {
   });
 });
 
-describe("MetadataLog", () => {
+describe("LocalMetadataLog", () => {
   it("writes Kafka record batches with the metadata offsets", async () => {
     const dir = tempDir();
-    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    const log = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 3));
-    log.append(sample.slice(3, 4));
+    await log.propose(sample.slice(0, 3));
+    await log.propose(sample.slice(3, 4));
     log.close();
     const bytes = readFileSync(path.join(dir, METADATA_DIR_NAME, "metadata.log"));
     const batches = decodeRecordBatches(bytes, { decompressedBytesMax: 1 << 20 });
@@ -106,12 +107,12 @@ describe("MetadataLog", () => {
 
   it("replays what was appended", async () => {
     const dir = tempDir();
-    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    const log = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     expect((await log.open()).entries).toEqual([]);
-    expect(log.append(sample.slice(0, 4))).toBe(3);
-    expect(log.append(sample.slice(4))).toBe(6);
+    expect(await log.propose(sample.slice(0, 4))).toBe(3);
+    expect(await log.propose(sample.slice(4))).toBe(6);
     log.close();
-    const again = new MetadataLog(dir, metadataRecordSerde, logger);
+    const again = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     const loaded = await again.open();
     expect(loaded.entries.map((e) => e.record)).toEqual(sample);
     expect(loaded.entries.map((e) => e.offset)).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -125,73 +126,73 @@ describe("MetadataLog", () => {
 
   it("cuts a torn last batch and keeps the rest", async () => {
     const dir = tempDir();
-    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    const log = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 2));
-    log.append(sample.slice(2, 4));
+    await log.propose(sample.slice(0, 2));
+    await log.propose(sample.slice(2, 4));
     log.close();
     const file = path.join(dir, METADATA_DIR_NAME, "metadata.log");
     const size = readFileSync(file).length;
     truncateSync(file, size - 3);
-    const again = new MetadataLog(dir, metadataRecordSerde, logger);
+    const again = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     const loaded = await again.open();
     // A controller write is one batch: the torn one is dropped whole.
     expect(loaded.entries.map((e) => e.record)).toEqual(sample.slice(0, 2));
     expect(readFileSync(file).length).toBeLessThan(size - 3);
     // Appends continue at the right offset after the repair.
-    expect(again.append([sample[2]!])).toBe(2);
+    expect(await again.propose([sample[2]!])).toBe(2);
     again.close();
-    const reread = await new MetadataLog(dir, metadataRecordSerde, logger).open();
+    const reread = await new LocalMetadataLog(dir, metadataRecordSerde, logger).open();
     expect(reread.entries.map((e) => e.offset)).toEqual([0, 1, 2]);
   });
 
   it("treats a bad CRC in the last batch as a torn write", async () => {
     const dir = tempDir();
-    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    const log = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 2));
-    log.append(sample.slice(2, 3));
+    await log.propose(sample.slice(0, 2));
+    await log.propose(sample.slice(2, 3));
     log.close();
     const file = path.join(dir, METADATA_DIR_NAME, "metadata.log");
     const bytes = readFileSync(file);
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     writeFileSync(file, bytes);
-    const loaded = await new MetadataLog(dir, metadataRecordSerde, logger).open();
+    const loaded = await new LocalMetadataLog(dir, metadataRecordSerde, logger).open();
     expect(loaded.entries.map((e) => e.record)).toEqual(sample.slice(0, 2));
   });
 
   it("refuses corruption in the middle of the log", async () => {
     const dir = tempDir();
-    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    const log = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 2));
-    log.append(sample.slice(2, 3));
+    await log.propose(sample.slice(0, 2));
+    await log.propose(sample.slice(2, 3));
     log.close();
     const file = path.join(dir, METADATA_DIR_NAME, "metadata.log");
     const bytes = readFileSync(file);
     // Byte 70 lies in the first batch's records: its CRC no longer matches.
     bytes[70] = bytes[70]! ^ 0xff;
     writeFileSync(file, bytes);
-    await expect(new MetadataLog(dir, metadataRecordSerde, logger).open()).rejects.toSatisfy((err: unknown) =>
-      isKrillError(err, "CORRUPT_SEGMENT"),
+    await expect(new LocalMetadataLog(dir, metadataRecordSerde, logger).open()).rejects.toSatisfy(
+      (err: unknown) => isKrillError(err, "CORRUPT_SEGMENT"),
     );
   });
 
   it("snapshots, resets the log, and replays snapshot plus tail", async () => {
     const dir = tempDir();
-    const log = new MetadataLog(dir, metadataRecordSerde, logger);
+    const log = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     await log.open();
-    log.append(sample.slice(0, 5));
+    await log.propose(sample.slice(0, 5));
     const image = replay(sample.slice(0, 5).map((record, offset) => ({ offset, record })));
-    log.snapshot(image.toRecords(), 4);
+    expect(log.createSnapshot(image.toRecords(), 4)).toBe(true);
     expect(log.bytesSinceSnapshot).toBe(0);
-    log.append(sample.slice(5));
+    await log.propose(sample.slice(5));
     log.close();
     const files = readdirSync(path.join(dir, METADATA_DIR_NAME)).sort();
     expect(files).toEqual(["metadata.log", `snapshot-${"4".padStart(20, "0")}.checkpoint`]);
     // A leftover temporary snapshot from a crash is ignored and removed.
     appendFileSync(path.join(dir, METADATA_DIR_NAME, "snapshot-00000000000000000009.checkpoint.tmp"), "junk");
-    const again = new MetadataLog(dir, metadataRecordSerde, logger);
+    const again = new LocalMetadataLog(dir, metadataRecordSerde, logger);
     const loaded = await again.open();
     expect(loaded.snapshotOffset).toBe(4);
     expect(loaded.nextOffset).toBe(7);

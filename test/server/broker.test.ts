@@ -72,6 +72,26 @@ describe("broker lifecycle", () => {
     );
   });
 
+  it("refuses a second broker on directories a running one holds (log.dirs and metadata.log.dir)", async () => {
+    const dir = tempDir();
+    const metadataDir = tempDir();
+    const first = await startBroker({ "log.dirs": dir, "metadata.log.dir": metadataDir });
+    const lockedBy = (held: string) => (err: unknown) =>
+      isKrillError(err, "STATE") &&
+      (err as Error).message ===
+        `Failed to acquire lock on file .lock in ${held}. A Kafka instance in another process or thread is using this directory.`;
+    await expect(startBroker({ "log.dirs": dir })).rejects.toSatisfy(lockedBy(dir));
+    await expect(startBroker({ "log.dirs": tempDir(), "metadata.log.dir": metadataDir })).rejects.toSatisfy(
+      lockedBy(metadataDir),
+    );
+    // The first broker still serves, and its directories are free again once it stops.
+    const [created] = await first.broker.context.controller.createTopics([topic("still-served", 1)], false);
+    expect(created?.errorCode).toBe(0);
+    await first.stop();
+    const second = await startBroker({ "log.dirs": dir, "metadata.log.dir": metadataDir });
+    await second.stop();
+  });
+
   it("uses the configured cluster.id to format new directories", async () => {
     const b = await startBroker({ "log.dirs": tempDir(), "cluster.id": "MkU3OEVBNTcwNTJENDM2Qg" });
     expect(b.broker.context.clusterId).toBe("MkU3OEVBNTcwNTJENDM2Qg");

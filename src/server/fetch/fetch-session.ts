@@ -25,7 +25,9 @@
  * Concurrency: synchronous; a context is created and completed by one Fetch request. The clock and
  * the random source for session ids are injected.
  */
+import type { Clock } from "../../clock.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { type Random, randomInt } from "../../random.js";
 
 export const INVALID_SESSION_ID = 0;
 export const INITIAL_EPOCH = 0;
@@ -90,9 +92,9 @@ export interface FetchSessionCacheOptions {
   slotsMax: number;
   /** A session unused this long may be evicted for a new one (Kafka: 120000). */
   evictionMs: number;
-  nowMs: () => number;
-  /** A uniform random number in [0, 1). */
-  random: () => number;
+  clock: Clock;
+  /** Draws session ids. */
+  random: Random;
 }
 
 export interface FetchSessionRequest {
@@ -213,7 +215,7 @@ export class FetchSessionCache {
       }
     }
     session.epoch = nextEpoch(session.epoch);
-    session.lastUsedMs = this.#options.nowMs();
+    session.lastUsedMs = this.#options.clock.nowMs();
     const entries = [...session.partitions.entries()];
     return {
       errorCode: ErrorCode.NONE,
@@ -246,7 +248,7 @@ export class FetchSessionCache {
   }
 
   #maybeCreate(privileged: boolean, usesTopicIds: boolean, partitions: Map<string, CachedPartition>): number {
-    const nowMs = this.#options.nowMs();
+    const nowMs = this.#options.clock.nowMs();
     if (
       this.#sessions.size >= this.#options.slotsMax &&
       !this.#tryEvict(privileged, partitions.size, nowMs)
@@ -292,7 +294,7 @@ export class FetchSessionCache {
   #newSessionId(): number {
     // Ids are random positive int32s so a stale client cannot guess a live session by counting.
     for (;;) {
-      const id = 1 + Math.floor(this.#options.random() * 0x7ffffffe);
+      const id = 1 + randomInt(this.#options.random, 0x7ffffffe);
       if (!this.#sessions.has(id)) return id;
     }
   }

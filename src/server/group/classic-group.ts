@@ -1,6 +1,6 @@
 /**
  * A classic-protocol consumer group (JoinGroup/SyncGroup/Heartbeat) and its members: the data and
- * the invariants, as Kafka's ClassicGroup. The coordinator (group-coordinator.ts) drives it; this
+ * the invariants, as Kafka's ClassicGroup. The classic protocol (classic-protocol.ts) drives it; this
  * module never schedules timers nor writes records.
  *
  * States and legal transitions (Kafka's ClassicGroupState), enforced by `transitionTo`:

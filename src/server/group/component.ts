@@ -16,6 +16,7 @@ import { CONSUMER_ASSIGNOR_NAMES } from "../../config/broker-config.js";
 import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC } from "../../metadata/internal-topics.js";
 import { parseEndTxnMarker } from "../../protocol/records/control-records.js";
+import { randomUuidText } from "../../random.js";
 import {
   appendCoordinatorRecords,
   createCoordinatorTopic,
@@ -137,20 +138,22 @@ export class PartitionGroupStateLog implements GroupStateLog {
 export class GroupCoordinatorService {
   readonly coordinator: GroupCoordinator;
   readonly #broker: BrokerContext;
-  readonly #timer = new SystemTimer();
+  readonly #timer: SystemTimer;
   #ready: Promise<void> | null = null;
 
   constructor(broker: BrokerContext) {
     this.#broker = broker;
+    this.#timer = new SystemTimer(broker.clock);
     const logger = broker.logger.child({ component: "group-coordinator" });
     this.coordinator = new GroupCoordinator({
       config: groupCoordinatorConfigFrom(broker),
       log: new PartitionGroupStateLog(partitionsOf(broker)),
       timer: this.#timer,
+      newUuid: () => randomUuidText(broker.random),
       topics: () => topicsOf(broker.image()),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
-    broker.controller.onPublish((next, previous) => {
+    broker.publisher.onPublish((next, previous) => {
       const gone = [...previous.topicsByName.keys()].filter((t) => !next.topicsByName.has(t));
       if (gone.length > 0) void this.coordinator.onTopicsDeleted(gone);
     });

@@ -9,10 +9,7 @@
  * `advance`, which runs due tasks in deadline order (ties in scheduling order), including tasks
  * scheduled by tasks that fall due within the same advance.
  */
-
-export interface Clock {
-  nowMs(): number;
-}
+import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 
 export interface Timer extends Clock {
   schedule(key: string, delayMs: number, task: () => void): void;
@@ -26,8 +23,14 @@ export class SystemTimer implements Timer {
   readonly #tasks = new Map<string, NodeJS.Timeout>();
   #closed = false;
 
+  readonly #clock: Clock;
+
+  constructor(clock: Clock = SYSTEM_CLOCK) {
+    this.#clock = clock;
+  }
+
   nowMs(): number {
-    return Date.now();
+    return this.#clock.nowMs();
   }
 
   schedule(key: string, delayMs: number, task: () => void): void {

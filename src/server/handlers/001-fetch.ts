@@ -39,7 +39,4 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
     }
     return outcome.response;
   },
-  errorResponse(_version, errorCode) {
-    return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
-  },
 });

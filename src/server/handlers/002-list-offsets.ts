@@ -5,7 +5,11 @@
  * Timestamps: -2 earliest (log start), -1 latest (the high watermark, or the last stable offset for
  * read_committed, v2+), -3 max timestamp (v7+, KIP-734: the first record with the largest
  * timestamp), -4 earliest local (v8+, the log start: no tiered storage), -5 latest tiered (v9+)
- * and -6 earliest pending upload (v10+): -1, as Kafka answers with remote storage off.
+ * and -6 earliest pending upload (v11+, KIP-1023): -1, as Kafka answers with remote storage off.
+ * Any other negative timestamp, or a special one below its version, is UNSUPPORTED_VERSION for
+ * that partition (Kafka's ReplicaManager.isListOffsetsTimestampUnsupported; the one table is
+ * TIMESTAMP_MIN_VERSION below), and a partition named twice is answered once, INVALID_REQUEST,
+ * as Kafka answers.
  * A timestamp >= 0 finds the first record whose timestamp reaches it (offset-lookup.ts), only
  * below the last fetchable offset; none found is offset -1, timestamp -1.
  * v4+ returns the leader epoch of the offset and checks current_leader_epoch.
@@ -32,6 +36,23 @@ const LATEST_TIERED = -5;
 const EARLIEST_PENDING_UPLOAD = -6;
 const READ_COMMITTED = 1;
 
+/** The first version that may ask for each special (negative) timestamp, as Kafka's table. */
+const TIMESTAMP_MIN_VERSION: ReadonlyMap<number, number> = new Map([
+  [EARLIEST, 1],
+  [LATEST_TIMESTAMP, 1],
+  [MAX_TIMESTAMP, 7],
+  [EARLIEST_LOCAL, 8],
+  [LATEST_TIERED, 9],
+  [EARLIEST_PENDING_UPLOAD, 11],
+]);
+
+/** Kafka's isListOffsetsTimestampUnsupported: a negative timestamp this version may not ask for. */
+export function listOffsetsTimestampUnsupported(timestamp: number, version: number): boolean {
+  if (timestamp >= 0) return false;
+  const minVersion = TIMESTAMP_MIN_VERSION.get(timestamp);
+  return minVersion === undefined || version < minVersion;
+}
+
 /**
  * Kafka's check of a request's current_leader_epoch (KIP-320): -1 skips it, an older epoch is
  * FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (this broker has not seen it yet).
@@ -55,9 +76,24 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
     const readCommitted = ctx.apiVersion >= 2 && request.isolationLevel === READ_COMMITTED;
     // The leader epoch field exists from v4; older versions must leave it at its default.
     const epochOf = (epoch: number) => (ctx.apiVersion >= 4 ? epoch : -1);
+    // Kafka answers per distinct partition: one named twice gets one INVALID_REQUEST entry.
+    const seen = new Set<string>();
+    const duplicates = new Set<string>();
+    const topics = request.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.filter((p) => {
+        const key = `${p.partitionIndex}:${topic.name}`;
+        if (seen.has(key)) {
+          duplicates.add(key);
+          return false;
+        }
+        seen.add(key);
+        return true;
+      }),
+    }));
     return {
       throttleTimeMs: 0,
-      topics: request.topics.map((topic) => ({
+      topics: topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map((p): ListOffsetsResponseListOffsetsPartitionResponse => {
           const out: ListOffsetsResponseListOffsetsPartitionResponse = {
@@ -68,6 +104,15 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
             offset: -1n,
             leaderEpoch: -1,
           };
+          if (duplicates.has(`${p.partitionIndex}:${topic.name}`)) {
+            out.errorCode = ErrorCode.INVALID_REQUEST;
+            return out;
+          }
+          const timestamp = Number(p.timestamp);
+          if (listOffsetsTimestampUnsupported(timestamp, ctx.apiVersion)) {
+            out.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+            return out;
+          }
           const found = partitions.lookup(topic.name, p.partitionIndex);
           if (!found.ok) {
             out.errorCode = found.errorCode;
@@ -77,7 +122,6 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           out.errorCode = currentLeaderEpochError(p.currentLeaderEpoch, partition.leaderEpoch);
           if (out.errorCode !== ErrorCode.NONE) return out;
           const lastFetchable = readCommitted ? partition.lastStableOffset : partition.highWatermark;
-          const timestamp = Number(p.timestamp);
           if (timestamp === LATEST_TIMESTAMP) {
             out.offset = BigInt(lastFetchable);
             out.leaderEpoch = epochOf(partition.leaderEpoch);
@@ -85,10 +129,6 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           }
           if (timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD) return out;
           const lookupAt = timestamp === EARLIEST_LOCAL ? EARLIEST : timestamp;
-          if (lookupAt < 0 && lookupAt !== EARLIEST && lookupAt !== MAX_TIMESTAMP) {
-            out.errorCode = ErrorCode.INVALID_REQUEST;
-            return out;
-          }
           const hit =
             lookupAt === EARLIEST
               ? partition.log.offsetForTimestamp(EARLIEST)

@@ -80,5 +80,4 @@ export const handler = defineHandler({
     if (ctx.apiVersion >= 7 && request.requireStable) markUnstable(ctx, request.groupId, r.topics);
     return { throttleTimeMs: 0, errorCode: r.errorCode, groups: [], topics: r.topics };
   },
-  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode, topics: [], groups: [] }),
 });

@@ -43,7 +43,7 @@ async function find(
     if (keyType === KEY_TYPE_GROUP) {
       await groupCoordinatorOf(broker).ensureReady();
     } else if (keyType === KEY_TYPE_TRANSACTION) {
-      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.config);
+      await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.image(), broker.config);
     } else {
       return failure(ErrorCode.INVALID_REQUEST, `Unsupported key type ${keyType}`);
     }
@@ -95,18 +95,4 @@ export const handler = defineHandler({
       coordinators: [],
     };
   },
-  // v4+ carries errors per coordinator key only, and the keys of an undecodable body are unknown:
-  // no error response exists there, so the connection is closed as for APIs without one.
-  errorResponse: (version, errorCode) =>
-    version >= 4
-      ? undefined
-      : {
-          throttleTimeMs: 0,
-          errorCode,
-          errorMessage: null,
-          nodeId: -1,
-          host: "",
-          port: -1,
-          coordinators: [],
-        },
 });

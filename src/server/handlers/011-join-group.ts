@@ -1,7 +1,7 @@
 /**
  * JoinGroup (key 11), versions 0-9: a member joins a classic group and waits (the request is
  * parked) until the join phase completes; the leader receives every member's metadata. See
- * src/server/group/group-coordinator.ts for the rebalance rules and error codes.
+ * src/server/group/classic-protocol.ts for the rebalance rules and error codes.
  * Per-version notes: v0 has no rebalance timeout (the session timeout is used); v4+ requires a
  * known member id (KIP-394: MEMBER_ID_REQUIRED first); v5 adds group_instance_id (static
  * membership); v6 is flexible; v7 returns the protocol type and allows a null protocol name
@@ -31,15 +31,4 @@ export const handler = defineHandler({
       protocolName: ctx.apiVersion < 7 ? (result.protocolName ?? "") : result.protocolName,
     };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: "",
-    leader: "",
-    skipAssignment: false,
-    memberId: "",
-    members: [],
-  }),
 });

@@ -24,5 +24,4 @@ export const handler = defineHandler({
     );
     return { throttleTimeMs: 0, errorCode };
   },
-  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode }),
 });

@@ -33,5 +33,4 @@ export const handler = defineHandler({
     );
     return { throttleTimeMs: 0, errorCode: result.errorCode, members: result.members };
   },
-  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode, members: [] }),
 });

@@ -19,11 +19,4 @@ export const handler = defineHandler({
     const coordinator = await groupCoordinatorOf(ctx.broker).ready();
     return { throttleTimeMs: 0, ...(await coordinator.syncGroup(request)) };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    protocolType: null,
-    protocolName: null,
-    assignment: Buffer.alloc(0),
-  }),
 });

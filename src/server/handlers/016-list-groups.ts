@@ -22,5 +22,4 @@ export const handler = defineHandler({
     const result = coordinator.listGroups(states, types);
     return { throttleTimeMs: 0, errorCode: result.errorCode, groups: result.groups };
   },
-  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
 });

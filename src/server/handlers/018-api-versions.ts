@@ -73,5 +73,4 @@ export const handler = defineHandler({
           : [{ name: METADATA_VERSION_FEATURE, minVersionLevel: level, maxVersionLevel: level }],
     };
   },
-  errorResponse: (_version, errorCode) => response(errorCode, []),
 });

@@ -75,5 +75,4 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
       return failure(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     }
   },
-  errorResponse: (_version, errorCode) => failure(errorCode),
 });

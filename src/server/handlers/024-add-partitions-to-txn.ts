@@ -75,10 +75,4 @@ export const handler = defineHandler({
       resultsByTopicV3AndBelow: [],
     };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    resultsByTransaction: [],
-    resultsByTopicV3AndBelow: [],
-  }),
 });

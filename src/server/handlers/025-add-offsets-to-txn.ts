@@ -23,7 +23,12 @@ export const handler = defineHandler({
     const coordinator = txnCoordinatorOf(ctx.broker).kick();
     if (request.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {
-      await ensureInternalTopic(CONSUMER_OFFSETS_TOPIC, ctx.broker.controller, ctx.broker.config);
+      await ensureInternalTopic(
+        CONSUMER_OFFSETS_TOPIC,
+        ctx.broker.controller,
+        ctx.broker.image(),
+        ctx.broker.config,
+      );
     } catch {
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
     }
@@ -37,5 +42,4 @@ export const handler = defineHandler({
     const errorCode = topic?.results[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     return { throttleTimeMs: 0, errorCode: fencedFor(errorCode, ctx.apiVersion, 2) };
   },
-  errorResponse: (_version, errorCode) => ({ throttleTimeMs: 0, errorCode }),
 });

@@ -32,10 +32,4 @@ export const handler = defineHandler({
       producerEpoch: -1,
     };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    producerId: -1n,
-    producerEpoch: -1,
-  }),
 });

@@ -46,7 +46,7 @@ export const handler = defineHandler({
             m.producerEpoch,
             m.coordinatorEpoch,
             m.transactionResult,
-            partitions.nowMs(),
+            partitions.clock.nowMs(),
           );
           if (outcome.kind === "error") {
             out.errorCode = outcome.errorCode;

@@ -53,14 +53,4 @@ export const handler = defineHandler({
         : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    errorMessage: null,
-    endpointType: ENDPOINT_TYPE_BROKERS,
-    clusterId: "",
-    controllerId: -1,
-    brokers: [],
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-  }),
 });

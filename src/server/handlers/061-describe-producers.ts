@@ -22,7 +22,7 @@ export const handler = defineHandler({
   ordering: "serial",
   handle(ctx, request): DescribeProducersResponse {
     const partitions = partitionsOf(ctx.broker);
-    const nowMs = partitions.nowMs();
+    const nowMs = partitions.clock.nowMs();
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({

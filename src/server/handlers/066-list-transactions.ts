@@ -34,7 +34,7 @@ export const handler = defineHandler({
     const states = new Set(request.stateFilters);
     const producerIds = new Set(request.producerIdFilters);
     const durationMs = ctx.apiVersion >= 1 ? Number(request.durationFilter) : -1;
-    const nowMs = partitionsOf(ctx.broker).nowMs();
+    const nowMs = partitionsOf(ctx.broker).clock.nowMs();
     const transactionStates: ListTransactionsResponse["transactionStates"] = [];
     for (const txn of coordinator.transactions()) {
       const name = stateName(txn.state);

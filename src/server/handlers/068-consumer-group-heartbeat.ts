@@ -31,13 +31,4 @@ export const handler = defineHandler({
     );
     return { throttleTimeMs: 0, ...result };
   },
-  errorResponse: (_version, errorCode) => ({
-    throttleTimeMs: 0,
-    errorCode,
-    errorMessage: null,
-    memberId: null,
-    memberEpoch: 0,
-    heartbeatIntervalMs: 0,
-    assignment: null,
-  }),
 });

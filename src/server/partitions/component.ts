@@ -27,9 +27,11 @@ export function dataPathComponent(): BrokerComponent {
         config: () => broker.config,
         nodeId: broker.nodeId,
         logger: broker.logger,
+        clock: broker.clock,
+        random: broker.random,
       });
       const partitions = manager;
-      broker.controller.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
+      broker.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
       broker.ext.partitions = partitions;
       broker.ext.producerIds = new ProducerIdManager(() => {
         const brokerEpoch = broker.image().brokers.get(broker.nodeId)?.brokerEpoch ?? -1n;

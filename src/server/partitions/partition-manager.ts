@@ -14,12 +14,14 @@
  * requests.
  */
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 import { type BrokerConfig, brokerConfigDef } from "../../config/broker-config.js";
 import { effectiveTopicConfig, type TopicConfig } from "../../config/topic-config.js";
 import type { LogManager } from "../../log/log-manager.js";
 import type { MetadataImage, TopicImage } from "../../metadata/image.js";
 import type { MetadataRecord } from "../../metadata/records.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { type Random, SYSTEM_RANDOM } from "../../random.js";
 import { DelayedFetchPurgatory } from "../fetch/delayed-fetch.js";
 import { FetchSessionCache } from "../fetch/fetch-session.js";
 import {
@@ -42,8 +44,8 @@ export interface PartitionManagerOptions {
   config: () => BrokerConfig;
   nodeId: number;
   logger: Logger;
-  nowMs?: () => number;
-  random?: () => number;
+  clock?: Clock;
+  random?: Random;
   producerState?: ProducerStateOptions;
   /** How often changed producer state is snapshotted; 0 disables the timer. */
   snapshotIntervalMs?: number;
@@ -52,7 +54,7 @@ export interface PartitionManagerOptions {
 export class PartitionManager {
   readonly purgatory: DelayedFetchPurgatory;
   readonly fetchSessions: FetchSessionCache;
-  readonly nowMs: () => number;
+  readonly clock: Clock;
   readonly #options: PartitionManagerOptions;
   readonly #partitions = new Map<string, Partition>();
   /** Effective topic configs by broker config, then by the topic's override map (both immutable). */
@@ -76,14 +78,14 @@ export class PartitionManager {
 
   constructor(options: PartitionManagerOptions) {
     this.#options = options;
-    this.nowMs = options.nowMs ?? Date.now;
+    this.clock = options.clock ?? SYSTEM_CLOCK;
     const config = options.config();
     this.purgatory = new DelayedFetchPurgatory({ waitersMax: 10_000 });
     this.fetchSessions = new FetchSessionCache({
       slotsMax: intConfig(config, "max.incremental.fetch.session.cache.slots", 1000),
       evictionMs: 120_000,
-      nowMs: this.nowMs,
-      random: options.random ?? Math.random,
+      clock: this.clock,
+      random: options.random ?? SYSTEM_RANDOM,
     });
     this.#producerStateOptions = options.producerState ?? {
       ...DEFAULT_PRODUCER_STATE_OPTIONS,
@@ -164,6 +166,7 @@ export class PartitionManager {
         image.leaderEpoch,
         this.#events,
         this.#producerStateOptions,
+        this.clock,
       );
       this.#partitions.set(key, partition);
     }
@@ -192,7 +195,7 @@ export class PartitionManager {
 
   /** Forgets idle producers everywhere (Kafka's producer expiration check). */
   expireProducers(): number {
-    const nowMs = this.nowMs();
+    const nowMs = this.clock.nowMs();
     let removed = 0;
     for (const partition of this.#partitions.values()) removed += partition.expireProducers(nowMs);
     return removed;

@@ -17,6 +17,7 @@
  * return, so an append (producer checks, log write, producer-state update, high watermark,
  * waking fetches) runs to completion before any other request sees the partition.
  */
+import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 import { isKrillError, KrillError } from "../../errors.js";
 import type { PartitionLog, ReadResult } from "../../log/partition-log.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
@@ -83,6 +84,7 @@ export class Partition {
   leaderEpoch: number;
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
+  readonly #clock: Clock;
   #producerState: ProducerStateManager | undefined;
   readonly #abortedTxns: AbortedTxnIndex;
   #lastSnapshotOffset = -1;
@@ -97,6 +99,7 @@ export class Partition {
     leaderEpoch: number,
     events: PartitionEvents,
     producerStateOptions: ProducerStateOptions,
+    clock: Clock = SYSTEM_CLOCK,
   ) {
     this.topic = topic;
     this.partitionId = partitionId;
@@ -105,6 +108,7 @@ export class Partition {
     this.leaderEpoch = leaderEpoch;
     this.#events = events;
     this.#producerStateOptions = producerStateOptions;
+    this.#clock = clock;
     this.#abortedTxns = new AbortedTxnIndex(log.dir);
     this.#assignLeaderEpoch();
   }
@@ -145,7 +149,7 @@ export class Partition {
     const highWatermark = this.log.highWatermark;
     let state: ProducerStateManager;
     try {
-      state = this.producerState(Date.now());
+      state = this.producerState(this.#clock.nowMs());
     } catch {
       return this.log.logStartOffset;
     }
@@ -158,7 +162,7 @@ export class Partition {
    * (loads producer state, and with it the index, on first use).
    */
   abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
-    this.producerState(Date.now());
+    this.producerState(this.#clock.nowMs());
     return this.#abortedTxns.collect(fetchOffset, upperBoundOffset);
   }
 

@@ -42,7 +42,7 @@ export async function produce(
   request: ProduceRequest,
   version: number,
 ): Promise<ProduceOutcome> {
-  const nowMs = partitions.nowMs();
+  const nowMs = partitions.clock.nowMs();
   const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
   const bytesByTopic = new Map<string, number>();
   const durables: Promise<void>[] = [];

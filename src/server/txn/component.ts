@@ -84,7 +84,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
       m.producerEpoch,
       m.coordinatorEpoch,
       m.commit,
-      this.#partitions.nowMs(),
+      this.#partitions.clock.nowMs(),
     );
     if (outcome.kind === "error") {
       // A marker older than the producer's epoch belongs to a transaction already fenced there.
@@ -117,7 +117,7 @@ export class TxnCoordinatorService {
       log: new PartitionTxnStateLog(partitions),
       markers: new LocalMarkerWriter(partitions),
       nextProducerId: () => producerIdsOf(broker).nextProducerId(),
-      nowMs: () => partitions.nowMs(),
+      clock: partitions.clock,
       partitionExists: (topic, partition) => {
         // The coordinator's own log never takes part in a transaction.
         if (topic === TRANSACTION_STATE_TOPIC) return false;

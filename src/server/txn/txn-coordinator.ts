@@ -20,6 +20,7 @@
  * flight (`pending`, Kafka's pendingState); requests arriving meanwhile get
  * CONCURRENT_TRANSACTIONS, which clients retry.
  */
+import type { Clock } from "../../clock.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { coordinatorPartitionFor } from "../group/java-hash.js";
 import {
@@ -75,7 +76,7 @@ export interface TxnCoordinatorDeps {
   log: TxnStateLog;
   markers: TxnMarkerWriter;
   nextProducerId: () => Promise<bigint>;
-  nowMs: () => number;
+  clock: Clock;
   /** Does the partition exist (AddPartitionsToTxn answers UNKNOWN_TOPIC_OR_PARTITION otherwise)? */
   partitionExists: (topic: string, partition: number) => boolean;
   /** Called once a transaction's markers are all written (transactional offsets become visible). */
@@ -220,7 +221,7 @@ export class TransactionCoordinator {
     if (txnTimeoutMs <= 0 || txnTimeoutMs > this.#config.maxTimeoutMs) {
       return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     }
-    const nowMs = this.#deps.nowMs();
+    const nowMs = this.#deps.clock.nowMs();
     let txn = this.#txns.get(transactionalId);
     if (txn === undefined) {
       if (this.#txns.size >= this.#config.transactionalIdsMax) {
@@ -364,7 +365,7 @@ export class TransactionCoordinator {
       txn.state === TxnState.Ongoing &&
       topics.every((t) => t.partitions.every((p) => hasPartition(txn, t.name, p)));
     if (alreadyIn) return all(ErrorCode.NONE);
-    const nowMs = this.#deps.nowMs();
+    const nowMs = this.#deps.clock.nowMs();
     const partitions = txn.state === TxnState.Ongoing ? clonePartitions(txn.partitions) : new Map();
     for (const t of topics) {
       let set = partitions.get(t.name);
@@ -475,7 +476,7 @@ export class TransactionCoordinator {
    * Resolves once Prepare* is durable and the first round of markers is done.
    */
   async #endTransaction(txn: TxnMetadata, commit: boolean, epoch: number, reason: string): Promise<number> {
-    const nowMs = this.#deps.nowMs();
+    const nowMs = this.#deps.clock.nowMs();
     const target = commit ? TxnState.PrepareCommit : TxnState.PrepareAbort;
     if (!isValidTransition(txn.state, target)) return ErrorCode.INVALID_TXN_STATE;
     const fencing = txn.state === TxnState.PrepareEpochFence;
@@ -547,7 +548,7 @@ export class TransactionCoordinator {
     await Promise.all(writes);
     if (txn.markersPending.size > 0 || this.#closed) return; // `tick` retries; txn stays pending.
     this.#deps.onTransactionCompleted?.(txn.producerId, commit);
-    const nowMs = this.#deps.nowMs();
+    const nowMs = this.#deps.clock.nowMs();
     txn.pending = false;
     const error = await this.#persist(txn, {
       ...recordOf(txn),
@@ -572,7 +573,7 @@ export class TransactionCoordinator {
    */
   async tick(): Promise<void> {
     if (!this.#loaded || this.#closed) return;
-    const nowMs = this.#deps.nowMs();
+    const nowMs = this.#deps.clock.nowMs();
     const work: Promise<unknown>[] = [];
     for (const txn of [...this.#txns.values()]) {
       if (

@@ -97,7 +97,7 @@ export class TxnOffsets {
     const found = this.#deps.partitions.lookup(CONSUMER_OFFSETS_TOPIC, offsetsPartition);
     if (!found.ok) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
 
-    const nowMs = this.#deps.partitions.nowMs();
+    const nowMs = this.#deps.partitions.clock.nowMs();
     const results: TxnOffsetCommitResponseTopic[] = [];
     const records: { key: Buffer; value: Buffer | null }[] = [];
     const accepted: PendingOffset[] = [];
@@ -179,7 +179,7 @@ export class TxnOffsets {
    */
   load(partitionCount: number): void {
     const partitions = this.#deps.partitions;
-    const nowMs = partitions.nowMs();
+    const nowMs = partitions.clock.nowMs();
     for (let index = 0; index < partitionCount; index++) {
       const found = partitions.lookup(CONSUMER_OFFSETS_TOPIC, index);
       if (!found.ok) continue;

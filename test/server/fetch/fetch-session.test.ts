@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { SeededRandom } from "../../../src/random.js";
 import {
   FetchSessionCache,
   type PartitionFetch,
@@ -25,15 +26,11 @@ function outcome(highWatermark: number, recordsBytes = 0): PartitionOutcome {
 
 function newCache(slotsMax = 10) {
   const clock = { now: 1000 };
-  let seed = 1;
   const cache = new FetchSessionCache({
     slotsMax,
     evictionMs: 120_000,
-    nowMs: () => clock.now,
-    random: () => {
-      seed = (seed * 16807) % 2147483647;
-      return seed / 2147483647;
-    },
+    clock: { nowMs: () => clock.now },
+    random: new SeededRandom(1),
   });
   return { cache, clock };
 }

@@ -91,7 +91,7 @@ function setup(log = new MemoryLog(), markers = new Markers()) {
     log,
     markers,
     nextProducerId: async () => nextId++,
-    nowMs: () => clock.nowMs,
+    clock: { nowMs: () => clock.nowMs },
     partitionExists: (topic, partition) => topic.startsWith("t") && partition >= 0 && partition < 4,
     onTransactionCompleted: (producerId, commit) => completed.push([producerId, commit]),
   });

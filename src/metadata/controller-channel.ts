@@ -1,0 +1,120 @@
+/**
+ * The controller channel: the one way a broker's handlers and services reach the controller
+ * (CreateTopics, DeleteTopics, CreatePartitions, the config alters, producer-id blocks, the
+ * broker's own registration). Each call resolves once the controller's records are committed and
+ * published on this node, with the controller's answer.
+ *
+ * Today the active controller lives in the same process (`LocalControllerChannel`). In a cluster,
+ * a broker-only node forwards these calls to the active controller over the network, as Kafka's
+ * brokers forward admin requests in an Envelope (KIP-590) and send BrokerRegistration and
+ * AllocateProducerIds to the controller; only this file's implementation changes, not its
+ * callers. Callers therefore pass plain data (no image objects, no callbacks), so every call can
+ * be serialized.
+ */
+import type {
+  ApiResult,
+  ConfigAlteration,
+  CreatePartitionsRequest,
+  CreateTopicRequest,
+  CreateTopicResult,
+  DeleteTopicResult,
+} from "./controller.js";
+import type { RegisterBrokerRecordData } from "./records.js";
+
+export interface ConfigAlterResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+export interface ControllerChannel {
+  createTopics(requests: readonly CreateTopicRequest[], validateOnly: boolean): Promise<CreateTopicResult[]>;
+  deleteTopics(
+    targets: ReadonlyArray<{ readonly name: string | null; readonly topicId: string | null }>,
+  ): Promise<DeleteTopicResult[]>;
+  createPartitions(requests: readonly CreatePartitionsRequest[], validateOnly: boolean): Promise<ApiResult[]>;
+  /** Topic overrides of `resourceName`, replaced (incremental = false) or edited key by key. */
+  alterTopicConfigs(
+    resourceName: string,
+    alterations: readonly ConfigAlteration[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<ConfigAlterResult>;
+  /** Dynamic broker configs of `resourceName` ("" = cluster-wide default, else a broker id). */
+  alterBrokerConfigs(
+    resourceName: string,
+    alterations: readonly ConfigAlteration[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<ConfigAlterResult>;
+  /** A block of producer ids for `brokerId` (Kafka's AllocateProducerIds). */
+  allocateProducerIds(
+    brokerId: number,
+    brokerEpoch: bigint,
+  ): Promise<{ firstProducerId: bigint; count: number }>;
+  /**
+   * Registers a broker (Kafka's BrokerRegistration) and, when the finalized metadata.version
+   * differs, records `metadataVersion`. The broker epoch is the registration record's offset.
+   */
+  registerBroker(
+    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
+    metadataVersion: number,
+  ): Promise<void>;
+}
+
+/** The channel of a combined node: the active controller is in this process. */
+export class LocalControllerChannel implements ControllerChannel {
+  readonly #controller: ControllerChannel;
+
+  constructor(controller: ControllerChannel) {
+    this.#controller = controller;
+  }
+
+  createTopics(requests: readonly CreateTopicRequest[], validateOnly: boolean): Promise<CreateTopicResult[]> {
+    return this.#controller.createTopics(requests, validateOnly);
+  }
+
+  deleteTopics(
+    targets: ReadonlyArray<{ readonly name: string | null; readonly topicId: string | null }>,
+  ): Promise<DeleteTopicResult[]> {
+    return this.#controller.deleteTopics(targets);
+  }
+
+  createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    validateOnly: boolean,
+  ): Promise<ApiResult[]> {
+    return this.#controller.createPartitions(requests, validateOnly);
+  }
+
+  alterTopicConfigs(
+    resourceName: string,
+    alterations: readonly ConfigAlteration[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<ConfigAlterResult> {
+    return this.#controller.alterTopicConfigs(resourceName, alterations, incremental, validateOnly);
+  }
+
+  alterBrokerConfigs(
+    resourceName: string,
+    alterations: readonly ConfigAlteration[],
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<ConfigAlterResult> {
+    return this.#controller.alterBrokerConfigs(resourceName, alterations, incremental, validateOnly);
+  }
+
+  allocateProducerIds(
+    brokerId: number,
+    brokerEpoch: bigint,
+  ): Promise<{ firstProducerId: bigint; count: number }> {
+    return this.#controller.allocateProducerIds(brokerId, brokerEpoch);
+  }
+
+  registerBroker(
+    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
+    metadataVersion: number,
+  ): Promise<void> {
+    return this.#controller.registerBroker(registration, metadataVersion);
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * Committed offsets (Kafka's OffsetMetadataManager): OffsetCommit, OffsetFetch, OffsetDelete, the
+ * offsets of deleted topics, retention (offsets.retention.minutes), and the group coordinator's
+ * side of transactional offset commits (checks, and the offsets a committed transaction makes
+ * visible). Member and generation checks of classic groups are the classic protocol's.
+ *
+ * Concurrency contract: single-threaded, as the coordinator (group-coordinator.ts): a commit is
+ * checked and its records built synchronously; its offsets become visible only once the append to
+ * __consumer_offsets succeeded.
+ */
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { OffsetCommitRequest } from "../../protocol/generated/offset-commit-request.js";
+import { ClassicGroup } from "./classic-group.js";
+import type { ClassicProtocol } from "./classic-protocol.js";
+import type { ConsumerGroup } from "./consumer-group.js";
+import { CONSUMER_PROTOCOL_TYPE, type CoordinatorState } from "./coordinator-state.js";
+import { consumerGroupTombstones } from "./group-records.js";
+import type { OffsetAndMetadata } from "./offset-store.js";
+import { type CoordinatorRecord, groupMetadataRecord, offsetCommitRecord } from "./offsets-records.js";
+
+export interface PartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+}
+
+export interface TopicPartitionsResult {
+  name: string;
+  partitions: PartitionResult[];
+}
+
+export interface FetchedPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+export interface FetchOffsetsResult {
+  errorCode: number;
+  topics: { name: string; partitions: FetchedPartition[] }[];
+}
+
+export interface OffsetDeleteResult {
+  errorCode: number;
+  topics: TopicPartitionsResult[];
+}
+
+/**
+ * Whether a committed offset's metadata exceeds offset.metadata.max.bytes (OffsetCommit and
+ * TxnOffsetCommit alike). A null metadata is never too large, whatever the limit says (Kafka).
+ */
+export function offsetMetadataTooLarge(metadata: string | null, maxBytes: number): boolean {
+  return metadata !== null && Buffer.byteLength(metadata, "utf8") > maxBytes;
+}
+
+const EXPIRE_OFFSETS_KEY = "expire-offsets";
+
+function fetched(partitionIndex: number, o: OffsetAndMetadata | undefined): FetchedPartition {
+  if (o === undefined) {
+    return {
+      partitionIndex,
+      committedOffset: -1n,
+      committedLeaderEpoch: -1,
+      metadata: "",
+      errorCode: ErrorCode.NONE,
+    };
+  }
+  return {
+    partitionIndex,
+    committedOffset: o.offset,
+    committedLeaderEpoch: o.leaderEpoch,
+    metadata: o.metadata,
+    errorCode: ErrorCode.NONE,
+  };
+}
+
+export class OffsetManager {
+  readonly #state: CoordinatorState;
+  readonly #classic: ClassicProtocol;
+
+  constructor(state: CoordinatorState, classic: ClassicProtocol) {
+    this.#state = state;
+    this.#classic = classic;
+  }
+
+  /** Starts the periodic expiry check (offsets.retention.check.interval.ms). */
+  startExpiry(): void {
+    this.#state.timer.schedule(EXPIRE_OFFSETS_KEY, this.#state.config.offsetsRetentionCheckIntervalMs, () =>
+      this.#expireOffsetsTask(),
+    );
+  }
+
+  stopExpiry(): void {
+    this.#state.timer.cancel(EXPIRE_OFFSETS_KEY);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Offsets
+
+  /**
+   * OffsetCommit. Per-partition error codes; a group-level refusal puts the same code on every
+   * partition, as Kafka does.
+   */
+  async commitOffsets(request: OffsetCommitRequest, apiVersion: number): Promise<TopicPartitionsResult[]> {
+    const all = (errorCode: number): TopicPartitionsResult[] =>
+      request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      }));
+    if (!this.#state.loaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (request.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    const consumerGroup = this.#state.consumerGroups.get(request.groupId);
+    if (consumerGroup !== undefined) {
+      const invalid = this.#validateConsumerOffsetCommit(consumerGroup, request, apiVersion);
+      if (invalid !== ErrorCode.NONE) return all(invalid);
+      return this.#storeOffsets(request);
+    }
+    let group = this.#state.groups.get(request.groupId);
+    if (group === undefined) {
+      if (request.generationIdOrMemberEpoch >= 0) {
+        return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+      }
+      if (this.#state.groupCount >= this.#state.config.groupsMax)
+        return all(ErrorCode.GROUP_MAX_SIZE_REACHED);
+      // A standalone commit (admin client, assign() consumers, kcat) makes a "simple" group.
+      group = new ClassicGroup(request.groupId, "Empty", this.#state.timer.nowMs());
+      this.#state.groups.set(request.groupId, group);
+    }
+    const invalid = this.#classic.validateOffsetCommit(
+      group,
+      request.memberId,
+      request.groupInstanceId,
+      request.generationIdOrMemberEpoch,
+    );
+    if (invalid !== ErrorCode.NONE) return all(invalid);
+    const member = group.member(request.memberId);
+    if (member !== undefined && (group.is("Stable") || group.is("PreparingRebalance"))) {
+      // Classic members' commits keep their session alive.
+      this.#classic.rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
+    }
+    const results = await this.#storeOffsets(request);
+    if (!this.#state.groups.has(request.groupId) && !this.#state.consumerGroups.has(request.groupId)) {
+      this.#state.groups.set(request.groupId, group);
+    }
+    return results;
+  }
+
+  #validateConsumerOffsetCommit(
+    group: ConsumerGroup,
+    request: OffsetCommitRequest,
+    apiVersion: number,
+  ): number {
+    // Epoch -1 on an empty group: an admin client or a consumer without group management.
+    if (request.generationIdOrMemberEpoch < 0 && group.isEmpty) return ErrorCode.NONE;
+    const member = group.members.get(request.memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    // KIP-848 members must commit with OffsetCommit v9+, which carries the member epoch.
+    if (apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (request.generationIdOrMemberEpoch !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  /** Writes the commit's records, then makes the offsets visible. */
+  async #storeOffsets(request: OffsetCommitRequest): Promise<TopicPartitionsResult[]> {
+    const nowMs = this.#state.timer.nowMs();
+    const expireTimestampMs = request.retentionTimeMs >= 0n ? nowMs + Number(request.retentionTimeMs) : -1;
+    const results: TopicPartitionsResult[] = [];
+    const records: CoordinatorRecord[] = [];
+    const updates: { topic: string; partition: number; value: OffsetAndMetadata }[] = [];
+    for (const topic of request.topics) {
+      const partitions: PartitionResult[] = [];
+      for (const p of topic.partitions) {
+        const metadata = p.committedMetadata ?? "";
+        if (offsetMetadataTooLarge(p.committedMetadata, this.#state.config.offsetMetadataMaxBytes)) {
+          partitions.push({
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
+          });
+          continue;
+        }
+        const value: OffsetAndMetadata = {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata,
+          // v1 lets the client choose the commit time; -1 means "now".
+          commitTimestampMs: p.commitTimestamp >= 0n ? Number(p.commitTimestamp) : nowMs,
+          expireTimestampMs,
+        };
+        records.push(
+          offsetCommitRecord(request.groupId, topic.name, p.partitionIndex, {
+            offset: value.offset,
+            leaderEpoch: value.leaderEpoch,
+            metadata: value.metadata,
+            commitTimestamp: BigInt(value.commitTimestampMs),
+            expireTimestamp: BigInt(value.expireTimestampMs),
+          }),
+        );
+        updates.push({ topic: topic.name, partition: p.partitionIndex, value });
+        partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE });
+      }
+      results.push({ name: topic.name, partitions });
+    }
+    if (records.length === 0) return results;
+    const failure = await this.#state.append(request.groupId, records);
+    if (failure !== null) {
+      for (const t of results)
+        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = failure;
+      return results;
+    }
+    for (const u of updates) this.#state.offsets.put(request.groupId, u.topic, u.partition, u.value);
+    return results;
+  }
+
+  /**
+   * OffsetFetch for one group; `topics` null means every committed offset. A group that does not
+   * exist has no offsets (-1 everywhere), which is not an error.
+   */
+  fetchOffsets(
+    groupId: string,
+    topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+    memberId: string | null = null,
+    memberEpoch = -1,
+  ): FetchOffsetsResult {
+    if (!this.#state.loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const consumerGroup = this.#state.consumerGroups.get(groupId);
+    if (consumerGroup !== undefined && !(memberId === null && memberEpoch < 0)) {
+      // A KIP-848 member fetching its group's offsets must be current (OffsetFetch v9+).
+      const member = consumerGroup.members.get(memberId ?? "");
+      if (member === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
+      if (member.memberEpoch !== memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
+    }
+    const group = this.#state.groups.get(groupId);
+    const known = consumerGroup !== undefined || (group !== undefined && !group.is("Dead"));
+    if (topics === null) {
+      if (!known) return { errorCode: ErrorCode.NONE, topics: [] };
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...this.#state.offsets.topics(groupId)].map(([name, partitions]) => ({
+          name,
+          partitions: [...partitions].map(([partitionIndex, o]) => fetched(partitionIndex, o)),
+        })),
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) =>
+          fetched(p, known ? this.#state.offsets.get(groupId, t.name, p) : undefined),
+        ),
+      })),
+    };
+  }
+  /** OffsetDelete: refused for topics a live consumer group still subscribes to. */
+  async deleteOffsets(
+    groupId: string,
+    topics: readonly { name: string; partitionIndexes: readonly number[] }[],
+  ): Promise<OffsetDeleteResult> {
+    const refuse = (errorCode: number): OffsetDeleteResult => ({ errorCode, topics: [] });
+    if (!this.#state.loaded) return refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (groupId === "") return refuse(ErrorCode.INVALID_GROUP_ID);
+    const consumerGroup = this.#state.consumerGroups.get(groupId);
+    const group = this.#state.groups.get(groupId);
+    let isSubscribed: (topic: string) => boolean;
+    if (consumerGroup !== undefined) {
+      const subscribed = consumerGroup.subscribedTopics(this.#state.topics());
+      isSubscribed = (topic) => subscribed.has(topic);
+    } else {
+      if (group === undefined || group.is("Dead")) return refuse(ErrorCode.GROUP_ID_NOT_FOUND);
+      if (!group.isEmpty && group.protocolType !== CONSUMER_PROTOCOL_TYPE)
+        return refuse(ErrorCode.NON_EMPTY_GROUP);
+      isSubscribed = (topic) => !group.isEmpty && group.isSubscribedToTopic(topic);
+    }
+    const records: CoordinatorRecord[] = [];
+    const deletions: { topic: string; partition: number }[] = [];
+    const results: TopicPartitionsResult[] = topics.map((t) => {
+      const subscribed = isSubscribed(t.name);
+      return {
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => {
+          if (subscribed) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+          if (this.#state.offsets.get(groupId, t.name, p) !== undefined) {
+            records.push(offsetCommitRecord(groupId, t.name, p, null));
+            deletions.push({ topic: t.name, partition: p });
+          }
+          return { partitionIndex: p, errorCode: ErrorCode.NONE };
+        }),
+      };
+    });
+    for (const d of deletions) this.#state.offsets.delete(groupId, d.topic, d.partition);
+    if (records.length > 0) {
+      const failure = await this.#state.append(groupId, records);
+      if (failure !== null) return refuse(failure);
+    }
+    return { errorCode: ErrorCode.NONE, topics: results };
+  }
+
+  /**
+   * Topics were deleted: their committed offsets go too, in every group (Kafka's
+   * onPartitionsDeleted), so a topic created again under the same name starts without them.
+   */
+  async onTopicsDeleted(topics: readonly string[]): Promise<number> {
+    if (topics.length === 0 || this.#state.closed) return 0;
+    const deleted = new Set(topics);
+    const writes: Promise<number | null>[] = [];
+    let removed = 0;
+    for (const groupId of [...this.#state.offsets.groups()]) {
+      const records: CoordinatorRecord[] = [];
+      for (const e of this.#state.offsets.entries(groupId)) {
+        if (!deleted.has(e.topic)) continue;
+        this.#state.offsets.delete(groupId, e.topic, e.partition);
+        records.push(offsetCommitRecord(groupId, e.topic, e.partition, null));
+        removed++;
+      }
+      if (records.length > 0) writes.push(this.#state.append(groupId, records));
+    }
+    await Promise.all(writes);
+    if (removed > 0) this.#state.logger.info({ topics, removed }, "removed offsets of deleted topics");
+    return removed;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Offset expiration
+
+  #expireOffsetsTask(): void {
+    if (this.#state.closed) return;
+    // The removal itself is synchronous; only its tombstones are awaited, so the next check can
+    // be scheduled now.
+    void this.expireOffsets();
+    this.startExpiry();
+  }
+
+  /**
+   * Removes offsets past offsets.retention.minutes (Kafka's rules: for an empty group counted
+   * from when it became empty, for a simple group from each commit, for a stable consumer group
+   * only topics it no longer subscribes to), then drops empty groups left without offsets.
+   */
+  async expireOffsets(): Promise<number> {
+    if (!this.#state.loaded) return 0;
+    const nowMs = this.#state.timer.nowMs();
+    const retentionMs = this.#state.config.offsetsRetentionMs;
+    let expired = 0;
+    const writes: Promise<number | null>[] = [];
+    for (const group of [...this.#state.groups.values()]) {
+      const records: CoordinatorRecord[] = [];
+      const base = this.#expirationBase(group);
+      if (base !== null) {
+        for (const e of this.#state.offsets.entries(group.groupId)) {
+          if (group.is("Stable") && group.isSubscribedToTopic(e.topic)) continue;
+          const due =
+            e.value.expireTimestampMs >= 0
+              ? nowMs >= e.value.expireTimestampMs
+              : nowMs - base(e.value) >= retentionMs;
+          if (!due) continue;
+          this.#state.offsets.delete(group.groupId, e.topic, e.partition);
+          records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
+          expired++;
+        }
+      }
+      if (
+        group.isEmpty &&
+        group.numPendingJoinMembers === 0 &&
+        !this.#state.offsets.hasOffsets(group.groupId)
+      ) {
+        group.transitionTo("Dead", nowMs);
+        this.#state.groups.delete(group.groupId);
+        records.push(groupMetadataRecord(group.groupId, null));
+      }
+      if (records.length > 0) writes.push(this.#state.append(group.groupId, records));
+    }
+    for (const group of [...this.#state.consumerGroups.values()]) {
+      // A KIP-848 group's offsets expire only while it is empty, counted from each commit.
+      if (!group.isEmpty) continue;
+      const records: CoordinatorRecord[] = [];
+      for (const e of this.#state.offsets.entries(group.groupId)) {
+        const due =
+          e.value.expireTimestampMs >= 0
+            ? nowMs >= e.value.expireTimestampMs
+            : nowMs - e.value.commitTimestampMs >= retentionMs;
+        if (!due) continue;
+        this.#state.offsets.delete(group.groupId, e.topic, e.partition);
+        records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
+        expired++;
+      }
+      if (!this.#state.offsets.hasOffsets(group.groupId)) {
+        records.push(...consumerGroupTombstones(group));
+        this.#state.consumerGroups.delete(group.groupId);
+      }
+      if (records.length > 0) writes.push(this.#state.append(group.groupId, records));
+    }
+    await Promise.all(writes);
+    if (expired > 0) this.#state.logger.info({ expired }, "expired committed offsets");
+    return expired;
+  }
+
+  #expirationBase(group: ClassicGroup): ((o: OffsetAndMetadata) => number) | null {
+    if (group.protocolType === null) return (o) => o.commitTimestampMs;
+    if (group.isEmpty) {
+      const stateMs = group.currentStateTimestampMs;
+      return (o) => stateMs ?? o.commitTimestampMs;
+    }
+    if (
+      group.protocolType === CONSUMER_PROTOCOL_TYPE &&
+      group.subscribedTopics !== null &&
+      group.is("Stable")
+    ) {
+      return (o) => o.commitTimestampMs;
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transactional offset commits (API for the transaction coordinator, src/server/txn/txn-offsets.ts:
+  // TxnOffsetCommit records are written there as transactional batches and become visible here
+  // only when their transaction commits).
+
+  /**
+   * TxnOffsetCommit member checks (Kafka's validateTransactionalOffsetCommit): none when the
+   * request carries no member (v0-2, or a producer without group metadata); otherwise the member
+   * and its generation (classic) or epoch (KIP-848, ILLEGAL_GENERATION when stale) must be current.
+   */
+  validateTxnOffsetCommit(
+    groupId: string,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+  ): number {
+    if (!this.#state.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const unchecked = generationId < 0 && memberId === "" && groupInstanceId === null;
+    const consumerGroup = this.#state.consumerGroups.get(groupId);
+    if (consumerGroup !== undefined) {
+      if (unchecked) return ErrorCode.NONE;
+      const member = consumerGroup.members.get(memberId);
+      if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      return generationId === member.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    }
+    const group = this.#state.groups.get(groupId);
+    if (group === undefined) return generationId >= 0 ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.NONE;
+    if (unchecked) return ErrorCode.NONE;
+    return this.#classic.validateOffsetCommit(group, memberId, groupInstanceId, generationId);
+  }
+
+  /** The offsets of a committed transaction become visible (its COMMIT marker is in the log). */
+  applyTxnOffsets(
+    groupId: string,
+    offsets: readonly { topic: string; partition: number; value: OffsetAndMetadata }[],
+  ): void {
+    if (!this.#state.groups.has(groupId) && !this.#state.consumerGroups.has(groupId)) {
+      this.#state.groups.set(groupId, new ClassicGroup(groupId, "Empty", this.#state.timer.nowMs()));
+    }
+    for (const o of offsets) this.#state.offsets.put(groupId, o.topic, o.partition, o.value);
+  }
+}
