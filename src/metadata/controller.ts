@@ -170,7 +170,7 @@ export class MetadataController implements ControllerChannel {
     let total = 0;
     for (const r of requests) {
       if (r.assignments.length > 0) total += r.assignments.length;
-      else if (r.numPartitions === -1) total += this.#config.int("num.partitions");
+      else if (r.numPartitions === -1) total += this.#config().int("num.partitions");
       else if (r.numPartitions > 0) total += r.numPartitions;
     }
     return total;

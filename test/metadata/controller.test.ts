@@ -137,7 +137,7 @@ describe("MetadataController", () => {
       true,
     );
     expect(split.map((r) => r.errorCode)).toEqual(Array(3).fill(ErrorCode.POLICY_VIOLATION));
-    expect(controller.image.topicsByName.size).toBe(0);
+    expect(image().topicsByName.size).toBe(0);
     await controller.createTopics([topic("grow", 1)], false);
     const grow = await controller.createPartitions(
       [
