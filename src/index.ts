@@ -20,7 +20,7 @@ export { BrokerConfig } from "./config/broker-config.js";
 export { parseProperties } from "./config/properties.js";
 export { KrillError } from "./errors.js";
 export { Broker } from "./server/broker.js";
-export type { BrokerComponent, BrokerContext, BrokerExtensions } from "./server/services.js";
+export type { BrokerComponent, BrokerContext, BrokerCore, BrokerServices } from "./server/services.js";
 
 export interface BrokerHandle {
   /** Host of the first client listener as advertised. */

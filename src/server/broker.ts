@@ -4,8 +4,9 @@
  * `stop()`. Start-up order matters: requests are only answered once the image, the logs and the
  * registration (which needs the bound ports) are in place; connections that arrive earlier wait.
  *
- * Shutdown: stop accepting, let connections answer what is in flight, stop components, then close
- * the partition logs (which writes the clean-shutdown marker) and the metadata log.
+ * Shutdown: stop accepting, let connections answer what is in flight, stop the caller's components
+ * and the services (coordinators, then the data path), then close the partition logs (which
+ * writes the clean-shutdown marker) and the metadata log.
  */
 import path from "node:path";
 import { type Logger, pino } from "pino";
@@ -23,15 +24,21 @@ import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "../metadata/records.j
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
-import { groupCoordinatorComponent } from "./group/component.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
-import { dataPathComponent } from "./partitions/component.js";
 import { loadHandlers } from "./registry.js";
-import type { AdvertisedEndpoint, BrokerComponent, BrokerContext, BrokerExtensions } from "./services.js";
-import { txnCoordinatorComponent } from "./txn/component.js";
+import {
+  type AdvertisedEndpoint,
+  type BrokerComponent,
+  type BrokerContext,
+  type BrokerCore,
+  type BrokerServices,
+  buildServices,
+  startServices,
+  stopServices,
+} from "./services.js";
 
 /** Kafka's SecurityProtocol ids. */
 const SECURITY_PROTOCOL_IDS: Record<string, number> = {
@@ -73,6 +80,7 @@ export class Broker {
   readonly context: BrokerContext;
   readonly #socketServer: SocketServer;
   readonly #metadata: LocalMetadata;
+  readonly #services: BrokerServices;
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
@@ -82,6 +90,7 @@ export class Broker {
     config: BrokerConfig,
     logger: Logger,
     context: BrokerContext,
+    services: BrokerServices,
     socketServer: SocketServer,
     metadata: LocalMetadata,
     components: readonly BrokerComponent[],
@@ -89,6 +98,7 @@ export class Broker {
     this.config = config;
     this.logger = logger;
     this.context = context;
+    this.#services = services;
     this.#socketServer = socketServer;
     this.#metadata = metadata;
     this.#components = components;
@@ -200,8 +210,7 @@ export class Broker {
 
     const registry = await loadHandlers(options.handlersDir);
     let advertised: AdvertisedEndpoint[] = [];
-    const ext: Partial<BrokerExtensions> = {};
-    const context: BrokerContext = {
+    const core: BrokerCore = {
       get config() {
         return live;
       },
@@ -213,10 +222,27 @@ export class Broker {
       controller: channel,
       publisher,
       logs,
-      registry,
       metrics,
-      ext,
       image: () => publisher.image,
+    };
+    const services = buildServices(core);
+    cleanups.push(() => stopServices(services, () => {}));
+    const context: BrokerContext = {
+      ...services,
+      get config() {
+        return live;
+      },
+      logger: core.logger,
+      nodeId: core.nodeId,
+      clusterId: core.clusterId,
+      clock: core.clock,
+      random: core.random,
+      controller: core.controller,
+      publisher: core.publisher,
+      logs: core.logs,
+      metrics: core.metrics,
+      image: core.image,
+      registry,
       advertisedEndpoints: () => advertised,
     };
 
@@ -277,20 +303,14 @@ export class Broker {
       },
       METADATA_VERSION_LATEST,
     );
-    // Built-in components first (data path: partition manager, producer ids), then the caller's.
-    // The group coordinator starts loading __consumer_offsets at start (not on first use) and is
-    // closed, timers included, at stop. The transaction coordinator is built in too: it must
-    // finish prepared transactions at start.
-    const components = [
-      dataPathComponent(),
-      groupCoordinatorComponent(),
-      txnCoordinatorComponent(),
-      ...(options.components ?? []),
-    ];
+    // The coordinators load their topics now (transactions caught mid-commit are finished at
+    // start), then the caller's components start.
+    startServices(core, services);
+    const components = options.components ?? [];
     for (const component of components) await component.start(context);
     cleanups.push(() => metrics.close());
     if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
-    const broker = new Broker(config, logger, context, socketServer, metadata, components);
+    const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
@@ -328,7 +348,7 @@ export class Broker {
     this.logger.info("broker stopping");
     clearInterval(this.#snapshotTimer);
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
-    this.context.ext.partitions?.purgatory.shutdown();
+    this.#services.partitions.purgatory.shutdown();
     await this.#socketServer.stop();
     for (const component of [...this.#components].reverse()) {
       try {
@@ -337,6 +357,9 @@ export class Broker {
         this.logger.error({ err, component: component.name }, "component failed to stop");
       }
     }
+    await stopServices(this.#services, (err, service) =>
+      this.logger.error({ err, service }, "service failed to stop"),
+    );
     await this.context.logs.shutdown();
     this.#metadata.log.close();
     this.#dirLocks?.release();

@@ -17,7 +17,7 @@ import {
 } from "../protocol/records/record-batch.js";
 import type { AppendOutcome, Partition } from "./partitions/partition.js";
 import type { PartitionManager } from "./partitions/partition-manager.js";
-import type { BrokerContext } from "./services.js";
+import type { BrokerCore } from "./services.js";
 
 /** Bytes read per step while replaying a partition. */
 const REPLAY_READ_BYTES = 1024 * 1024;
@@ -25,7 +25,7 @@ const REPLAY_READ_BYTES = 1024 * 1024;
 const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Creates the internal topic unless it exists; fails unless it exists afterwards. */
-export async function createCoordinatorTopic(broker: BrokerContext, topic: string): Promise<void> {
+export async function createCoordinatorTopic(broker: BrokerCore, topic: string): Promise<void> {
   const result = await ensureInternalTopic(topic, broker.controller, broker.image(), broker.config);
   // Another caller (Metadata auto-creation) may have created it meanwhile: that is success too.
   if (result !== undefined && result.errorCode !== 0 && !broker.image().topicsByName.has(topic)) {

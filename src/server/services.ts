@@ -1,9 +1,17 @@
 /**
- * What a request handler can reach of the running broker. Handlers read metadata through the
- * current image and change it only through the controller channel. Subsystems built outside this folder
- * (partition logs, group and transaction coordinators) hang off `ext`: they add their field to
- * `BrokerExtensions` by declaration merging and install themselves with a `BrokerComponent`, so the
- * server core does not need to know them.
+ * What a request handler can reach of the running broker, in two layers:
+ *
+ * - `BrokerCore`: configuration, logging, time and randomness, the controller channel, the
+ *   metadata publisher and image, the partition logs and metrics. The broker builds it first; every service is built from it.
+ * - `BrokerServices`: the data path and the coordinators, built by `buildServices` in dependency
+ *   order (partitions, producer ids, groups, transactions), each handed what it uses at
+ *   construction. Nothing is looked up or installed later.
+ *
+ * Handlers read metadata through the current image and change it only through the controller
+ * channel.
+ * Data flows one way: metadata changes are published to the partition manager and the group
+ * coordinator; the coordinators write their internal topics through the partition manager; the
+ * transaction coordinator writes markers through it and hands committed offsets to the groups.
  */
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
@@ -11,10 +19,15 @@ import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
 import type { Random } from "../random.js";
+import { GroupCoordinatorService } from "./group/coordinator-service.js";
 import type { BrokerMetrics } from "./metrics.js";
+import { PartitionManager } from "./partitions/partition-manager.js";
+import { ProducerIdManager } from "./producer-state/producer-id-manager.js";
 import type { HandlerRegistry } from "./registry.js";
+import { TxnCoordinatorService } from "./txn/coordinator-service.js";
 
 export interface AdvertisedEndpoint {
   readonly listenerName: string;
@@ -23,11 +36,9 @@ export interface AdvertisedEndpoint {
   readonly securityProtocol: string;
 }
 
-/** Filled in by components; see the module comment. */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging.
-export interface BrokerExtensions {}
-
-export interface BrokerContext {
+/** What the broker builds before its services, and what they are built from. */
+export interface BrokerCore {
+  /** The configuration in force (a new object after a dynamic broker config change). */
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly nodeId: number;
@@ -41,16 +52,82 @@ export interface BrokerContext {
   readonly publisher: MetadataPublisher;
   /** Partition logs of every topic in the image. */
   readonly logs: LogManager;
-  readonly registry: HandlerRegistry;
   readonly metrics: BrokerMetrics;
-  readonly ext: Partial<BrokerExtensions>;
   /** The current metadata image (a new object after every metadata change). */
   image(): MetadataImage;
+}
+
+/** The data path and the coordinators. */
+export interface BrokerServices {
+  /** Partition state of the data path (Kafka's ReplicaManager, leader side). */
+  readonly partitions: PartitionManager;
+  /** Producer ids for InitProducerId, reserved in blocks through the controller. */
+  readonly producerIds: ProducerIdManager;
+  /** The group coordinator (__consumer_offsets). */
+  readonly groups: GroupCoordinatorService;
+  /** The transaction coordinator (__transaction_state) and its pending transactional offsets. */
+  readonly transactions: TxnCoordinatorService;
+}
+
+export interface BrokerContext extends BrokerCore, BrokerServices {
+  readonly registry: HandlerRegistry;
   /** The endpoints clients are told about, with the ports actually bound. */
   advertisedEndpoints(): readonly AdvertisedEndpoint[];
 }
 
-/** A subsystem started with the broker (after metadata is loaded, before listeners open). */
+/** Builds the services in dependency order; each gets what it uses, nothing is set later. */
+export function buildServices(core: BrokerCore): BrokerServices {
+  const partitions = new PartitionManager({
+    logs: core.logs,
+    image: () => core.image(),
+    config: () => core.config,
+    nodeId: core.nodeId,
+    logger: core.logger,
+    clock: core.clock,
+    random: core.random,
+  });
+  core.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
+  const producerIds = new ProducerIdManager(() => {
+    const brokerEpoch = core.image().brokers.get(core.nodeId)?.brokerEpoch ?? -1n;
+    return core.controller.allocateProducerIds(core.nodeId, brokerEpoch);
+  });
+  const groups = new GroupCoordinatorService(core, partitions);
+  const transactions = new TxnCoordinatorService(core, { partitions, producerIds, groups });
+  return { partitions, producerIds, groups, transactions };
+}
+
+/**
+ * Once the broker is registered: the coordinators whose topic exists start loading it now (not
+ * on first use), so transactions caught between prepare and complete are finished without
+ * waiting for a client.
+ */
+export function startServices(core: BrokerCore, services: BrokerServices): void {
+  const topics = core.image().topicsByName;
+  if (topics.has(CONSUMER_OFFSETS_TOPIC)) services.groups.kick();
+  if (topics.has(TRANSACTION_STATE_TOPIC)) services.transactions.kick();
+}
+
+/**
+ * In reverse build order, after the listeners stop and before the partition logs close:
+ * coordinators close (timers included), then the data path answers waiting fetches and writes
+ * its producer-state snapshots.
+ */
+export async function stopServices(services: BrokerServices, onError: (err: unknown, name: string) => void) {
+  const steps: [string, () => Promise<void> | void][] = [
+    ["txn-coordinator", () => services.transactions.close()],
+    ["group-coordinator", () => services.groups.close()],
+    ["data-path", () => services.partitions.shutdown()],
+  ];
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      onError(err, name);
+    }
+  }
+}
+
+/** A subsystem a library caller adds to the broker (started after the built-in services). */
 export interface BrokerComponent {
   readonly name: string;
   start(broker: BrokerContext): Promise<void> | void;

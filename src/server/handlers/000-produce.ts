@@ -13,7 +13,6 @@
 import { KrillError } from "../../errors.js";
 import { decodeProduceRequest, type ProduceRequest } from "../../protocol/generated/produce-request.js";
 import { encodeProduceResponse, type ProduceResponse } from "../../protocol/generated/produce-response.js";
-import { partitionsOf } from "../partitions/component.js";
 import { produce } from "../produce/produce.js";
 import { defineHandler, NO_RESPONSE } from "../registry.js";
 
@@ -27,7 +26,12 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
   decodeRequest: decodeProduceRequest,
   encodeResponse: encodeProduceResponse,
   async handle(ctx, request) {
-    const outcome = await produce(partitionsOf(ctx.broker), request, ctx.apiVersion);
+    const outcome = await produce(
+      ctx.broker.partitions,
+      ctx.broker.transactions.coordinator,
+      request,
+      ctx.apiVersion,
+    );
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "in" }, bytes);
     }

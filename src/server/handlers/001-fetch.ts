@@ -14,7 +14,6 @@ import { brokerConfigDef } from "../../config/broker-config.js";
 import { decodeFetchRequest, type FetchRequest } from "../../protocol/generated/fetch-request.js";
 import { encodeFetchResponse, type FetchResponse } from "../../protocol/generated/fetch-response.js";
 import { fetch } from "../fetch/fetch.js";
-import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
 
 /** Kafka's default fetch.max.bytes, if the broker config does not define it. */
@@ -33,7 +32,7 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")
       : FETCH_MAX_BYTES_DEFAULT;
-    const outcome = await fetch(partitionsOf(ctx.broker), request, ctx.apiVersion, { fetchMaxBytes });
+    const outcome = await fetch(ctx.broker.partitions, request, ctx.apiVersion, { fetchMaxBytes });
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "out" }, bytes);
     }

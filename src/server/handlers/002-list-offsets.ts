@@ -26,7 +26,6 @@ import {
   type ListOffsetsResponse,
   type ListOffsetsResponseListOffsetsPartitionResponse,
 } from "../../protocol/generated/list-offsets-response.js";
-import { partitionsOf } from "../partitions/component.js";
 import { lookupOffsetByTimestamp } from "../partitions/offset-lookup.js";
 import { defineHandler } from "../registry.js";
 
@@ -72,7 +71,7 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   decodeRequest: decodeListOffsetsRequest,
   encodeResponse: encodeListOffsetsResponse,
   handle(ctx, request) {
-    const partitions = partitionsOf(ctx.broker);
+    const partitions = ctx.broker.partitions;
     const readCommitted = ctx.apiVersion >= 2 && request.isolationLevel === READ_COMMITTED;
     // The leader epoch field exists from v4; older versions must leave it at its default.
     const epochOf = (epoch: number) => (ctx.apiVersion >= 4 ? epoch : -1);

@@ -14,7 +14,6 @@
 import { OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetCommitResponse } from "../../protocol/generated/offset-commit-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -23,7 +22,7 @@ export const handler = defineHandler({
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetCommitResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const image = ctx.broker.image();
     const known = request.topics.filter((t) => image.topicsByName.has(t.name));
     const committed =

@@ -11,7 +11,6 @@
 import { OFFSET_FETCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetFetchResponse } from "../../protocol/generated/offset-fetch-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 /**
@@ -23,8 +22,7 @@ function markUnstable(
   groupId: string,
   topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[],
 ): void {
-  const pending = ctx.broker.ext.txnCoordinator?.offsets;
-  if (pending === undefined) return;
+  const pending = ctx.broker.transactions.offsets;
   for (const t of topics) {
     for (const p of t.partitions) {
       if (p.errorCode === ErrorCode.NONE && pending.hasPending(groupId, t.name, p.partitionIndex)) {
@@ -40,7 +38,7 @@ export const handler = defineHandler({
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetFetchResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     if (ctx.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,

@@ -19,7 +19,6 @@ import type {
   FindCoordinatorResponse,
   FindCoordinatorResponseCoordinator,
 } from "../../protocol/generated/find-coordinator-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 const KEY_TYPE_GROUP = 0;
@@ -41,7 +40,7 @@ async function find(
   const broker = ctx.broker;
   try {
     if (keyType === KEY_TYPE_GROUP) {
-      await groupCoordinatorOf(broker).ensureReady();
+      await broker.groups.ensureReady();
     } else if (keyType === KEY_TYPE_TRANSACTION) {
       await ensureInternalTopic(TRANSACTION_STATE_TOPIC, broker.controller, broker.image(), broker.config);
     } else {

@@ -10,7 +10,6 @@
  */
 import { JOIN_GROUP_API } from "../../protocol/generated/apis.js";
 import type { JoinGroupResponse } from "../../protocol/generated/join-group-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -19,7 +18,7 @@ export const handler = defineHandler({
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<JoinGroupResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const result = await coordinator.joinGroup(request, {
       apiVersion: ctx.apiVersion,
       clientId: ctx.clientId ?? "",

@@ -6,7 +6,6 @@
  */
 import { HEARTBEAT_API } from "../../protocol/generated/apis.js";
 import type { HeartbeatResponse } from "../../protocol/generated/heartbeat-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -15,7 +14,7 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<HeartbeatResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const errorCode = coordinator.heartbeat(
       request.groupId,
       request.memberId,

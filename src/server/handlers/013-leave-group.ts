@@ -9,7 +9,6 @@
 import { LEAVE_GROUP_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { LeaveGroupResponse } from "../../protocol/generated/leave-group-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -18,7 +17,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<LeaveGroupResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     if (ctx.apiVersion < 3) {
       const result = coordinator.leaveGroup(request.groupId, [
         { memberId: request.memberId, groupInstanceId: null },

@@ -7,7 +7,6 @@
  */
 import { SYNC_GROUP_API } from "../../protocol/generated/apis.js";
 import type { SyncGroupResponse } from "../../protocol/generated/sync-group-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -16,7 +15,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<SyncGroupResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     return { throttleTimeMs: 0, ...(await coordinator.syncGroup(request)) };
   },
 });

@@ -7,7 +7,6 @@
  */
 import { DESCRIBE_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { DescribeGroupsResponse } from "../../protocol/generated/describe-groups-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "./003-metadata.js";
 
@@ -25,7 +24,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<DescribeGroupsResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
       throttleTimeMs: 0,

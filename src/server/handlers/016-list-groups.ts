@@ -7,7 +7,6 @@
  */
 import { LIST_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { ListGroupsResponse } from "../../protocol/generated/list-groups-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -16,7 +15,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<ListGroupsResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const states = ctx.apiVersion >= 4 ? request.statesFilter : [];
     const types = ctx.apiVersion >= 5 ? request.typesFilter : [];
     const result = coordinator.listGroups(states, types);

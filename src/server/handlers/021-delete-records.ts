@@ -15,7 +15,6 @@ import {
   encodeDeleteRecordsResponse,
 } from "../../protocol/generated/delete-records-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
@@ -28,7 +27,7 @@ export const handler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse
   decodeRequest: decodeDeleteRecordsRequest,
   encodeResponse: encodeDeleteRecordsResponse,
   handle(ctx, request) {
-    const partitions = partitionsOf(ctx.broker);
+    const partitions = ctx.broker.partitions;
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({

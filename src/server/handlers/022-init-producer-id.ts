@@ -22,9 +22,7 @@ import {
   encodeInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../../protocol/generated/init-producer-id-response.js";
-import { producerIdsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 
 function failure(errorCode: number): InitProducerIdResponse {
   return { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 };
@@ -41,7 +39,7 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
   encodeResponse: encodeInitProducerIdResponse,
   async handle(ctx, request) {
     if (request.transactionalId !== null) {
-      const service = txnCoordinatorOf(ctx.broker);
+      const service = ctx.broker.transactions;
       try {
         await service.ensureReady();
       } catch {
@@ -68,7 +66,7 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
       };
     }
     try {
-      const producerId = await producerIdsOf(ctx.broker).nextProducerId();
+      const producerId = await ctx.broker.producerIds.nextProducerId();
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
     } catch (err) {
       ctx.logger.warn({ err }, "producer id block reservation failed");

@@ -15,7 +15,6 @@ import {
   type OffsetForLeaderEpochResponse,
   type OffsetForLeaderEpochResponseEpochEndOffset,
 } from "../../protocol/generated/offset-for-leader-epoch-response.js";
-import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
 import { currentLeaderEpochError } from "./002-list-offsets.js";
 
@@ -29,7 +28,7 @@ export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeade
   decodeRequest: decodeOffsetForLeaderEpochRequest,
   encodeResponse: encodeOffsetForLeaderEpochResponse,
   handle(ctx, request) {
-    const partitions = partitionsOf(ctx.broker);
+    const partitions = ctx.broker.partitions;
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({

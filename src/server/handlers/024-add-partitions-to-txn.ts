@@ -16,7 +16,6 @@ import type {
 import { ADD_PARTITIONS_TO_TXN_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 import { fencedFor } from "../txn/errors.js";
 import type { PartitionErrors } from "../txn/txn-coordinator.js";
 
@@ -39,7 +38,7 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<AddPartitionsToTxnResponse> {
-    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    const coordinator = ctx.broker.transactions.kick();
     const topicsOf = (topics: readonly { name: string; partitions: number[] }[]) =>
       topics.map((t) => ({ name: t.name, partitions: t.partitions }));
     if (ctx.apiVersion < 4) {

@@ -9,9 +9,7 @@ import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../../metadata/inte
 import type { AddOffsetsToTxnResponse } from "../../protocol/generated/add-offsets-to-txn-response.js";
 import { ADD_OFFSETS_TO_TXN_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 import { fencedFor } from "../txn/errors.js";
 
 export const handler = defineHandler({
@@ -20,7 +18,7 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<AddOffsetsToTxnResponse> {
-    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    const coordinator = ctx.broker.transactions.kick();
     if (request.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {
       await ensureInternalTopic(
@@ -32,7 +30,7 @@ export const handler = defineHandler({
     } catch {
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
     }
-    const partition = groupCoordinatorOf(ctx.broker).coordinator.partitionFor(request.groupId);
+    const partition = ctx.broker.groups.coordinator.partitionFor(request.groupId);
     const [topic] = await coordinator.addPartitions(
       request.transactionalId,
       request.producerId,

@@ -9,7 +9,6 @@
 import { END_TXN_API } from "../../protocol/generated/apis.js";
 import type { EndTxnResponse } from "../../protocol/generated/end-txn-response.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 import { fencedFor } from "../txn/errors.js";
 
 export const handler = defineHandler({
@@ -18,7 +17,7 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<EndTxnResponse> {
-    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    const coordinator = ctx.broker.transactions.kick();
     const errorCode = await coordinator.endTxn(
       request.transactionalId,
       request.producerId,

@@ -13,9 +13,7 @@ import { TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { WriteTxnMarkersResponse } from "../../protocol/generated/write-txn-markers-response.js";
-import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 
 export const handler = defineHandler({
   api: WRITE_TXN_MARKERS_API,
@@ -23,8 +21,8 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<WriteTxnMarkersResponse> {
-    const partitions = partitionsOf(ctx.broker);
-    const service = txnCoordinatorOf(ctx.broker);
+    const partitions = ctx.broker.partitions;
+    const service = ctx.broker.transactions;
     const durables: Promise<void>[] = [];
     const markers = request.markers.map((m) => ({
       producerId: m.producerId,

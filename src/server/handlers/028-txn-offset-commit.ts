@@ -10,9 +10,7 @@
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 
 export const handler = defineHandler({
   api: TXN_OFFSET_COMMIT_API,
@@ -20,8 +18,8 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<TxnOffsetCommitResponse> {
-    const groups = groupCoordinatorOf(ctx.broker).kick();
-    const service = txnCoordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups.kick();
+    const service = ctx.broker.transactions;
     service.kick();
     if (!groups.isLoaded) {
       return {

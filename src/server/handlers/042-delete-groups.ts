@@ -6,7 +6,6 @@
  */
 import { DELETE_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { DeleteGroupsResponse } from "../../protocol/generated/delete-groups-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -15,7 +14,7 @@ export const handler = defineHandler({
   maxVersion: 2,
   ordering: "serial",
   async handle(ctx, request): Promise<DeleteGroupsResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     return { throttleTimeMs: 0, results: await coordinator.deleteGroups(request.groupsNames) };
   },
 });

@@ -5,7 +5,6 @@
  */
 import { OFFSET_DELETE_API } from "../../protocol/generated/apis.js";
 import type { OffsetDeleteResponse } from "../../protocol/generated/offset-delete-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -14,7 +13,7 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetDeleteResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const result = await coordinator.deleteOffsets(
       request.groupId,
       request.topics.map((t) => ({

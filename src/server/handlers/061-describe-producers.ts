@@ -12,7 +12,6 @@ import type {
   DescribeProducersResponsePartitionResponse,
 } from "../../protocol/generated/describe-producers-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -21,7 +20,7 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "serial",
   handle(ctx, request): DescribeProducersResponse {
-    const partitions = partitionsOf(ctx.broker);
+    const partitions = ctx.broker.partitions;
     const nowMs = partitions.clock.nowMs();
     return {
       throttleTimeMs: 0,

@@ -11,7 +11,6 @@ import type {
 } from "../../protocol/generated/describe-transactions-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 import { stateName } from "../txn/txn-coordinator.js";
 import { TxnState } from "../txn/txn-metadata.js";
 
@@ -21,7 +20,7 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "concurrent",
   handle(ctx, request): DescribeTransactionsResponse {
-    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    const coordinator = ctx.broker.transactions.kick();
     const transactionStates = request.transactionalIds.map((transactionalId) => {
       const out: DescribeTransactionsResponseTransactionState = {
         errorCode: ErrorCode.NONE,

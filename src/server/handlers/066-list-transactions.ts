@@ -7,9 +7,7 @@
 import { LIST_TRANSACTIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ListTransactionsResponse } from "../../protocol/generated/list-transactions-response.js";
-import { partitionsOf } from "../partitions/component.js";
 import { defineHandler } from "../registry.js";
-import { txnCoordinatorOf } from "../txn/component.js";
 import { stateName } from "../txn/txn-coordinator.js";
 import { TXN_STATE_NAMES, TxnState } from "../txn/txn-metadata.js";
 
@@ -21,7 +19,7 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "concurrent",
   handle(ctx, request): ListTransactionsResponse {
-    const coordinator = txnCoordinatorOf(ctx.broker).kick();
+    const coordinator = ctx.broker.transactions.kick();
     const unknownStateFilters = request.stateFilters.filter((s) => !KNOWN_STATES.has(s));
     if (!coordinator.isLoaded) {
       return {
@@ -34,7 +32,7 @@ export const handler = defineHandler({
     const states = new Set(request.stateFilters);
     const producerIds = new Set(request.producerIdFilters);
     const durationMs = ctx.apiVersion >= 1 ? Number(request.durationFilter) : -1;
-    const nowMs = partitionsOf(ctx.broker).clock.nowMs();
+    const nowMs = ctx.broker.partitions.clock.nowMs();
     const transactionStates: ListTransactionsResponse["transactionStates"] = [];
     for (const txn of coordinator.transactions()) {
       const name = stateName(txn.state);

@@ -11,7 +11,6 @@
  */
 import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/apis.js";
 import type { ConsumerGroupHeartbeatResponse } from "../../protocol/generated/consumer-group-heartbeat-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -20,7 +19,7 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupHeartbeatResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const result = await coordinator.consumerGroupHeartbeat(
       ctx.apiVersion >= 1 ? request : { ...request, subscribedTopicRegex: null },
       {

@@ -6,7 +6,6 @@
  */
 import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
 import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
-import { groupCoordinatorOf } from "../group/component.js";
 import { defineHandler } from "../registry.js";
 import { groupAuthorizedOperations } from "./015-describe-groups.js";
 
@@ -16,7 +15,7 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
-    const coordinator = await groupCoordinatorOf(ctx.broker).ready();
+    const coordinator = await ctx.broker.groups.ready();
     const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
       throttleTimeMs: 0,

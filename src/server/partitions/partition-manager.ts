@@ -62,19 +62,6 @@ export class PartitionManager {
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
   #snapshotTimer: NodeJS.Timeout | undefined;
-  /**
-   * KIP-890 part 1 check of a transactional batch that opens a transaction in a partition,
-   * installed by the transaction coordinator: resolves to a produce error code (0: accepted).
-   */
-  transactionVerifier:
-    | ((
-        transactionalId: string | null,
-        producerId: bigint,
-        producerEpoch: number,
-        topic: string,
-        partition: number,
-      ) => number)
-    | undefined;
 
   constructor(options: PartitionManagerOptions) {
     this.#options = options;

@@ -21,6 +21,7 @@ import type {
 } from "../../protocol/generated/produce-response.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
+import type { Partition } from "../partitions/partition.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
@@ -37,8 +38,23 @@ export interface ProduceOutcome {
   bytesByTopic: Map<string, number>;
 }
 
+/**
+ * The transaction coordinator's check of a transactional batch that would open a transaction in
+ * a partition: a produce error code (0: accepted).
+ */
+export interface TransactionVerifier {
+  verifyTransactionalProduce(
+    transactionalId: string | null,
+    producerId: bigint,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+  ): number;
+}
+
 export async function produce(
   partitions: PartitionManager,
+  transactions: TransactionVerifier,
   request: ProduceRequest,
   version: number,
 ): Promise<ProduceOutcome> {
@@ -108,14 +124,7 @@ export async function produce(
         records = converted.records;
         batches = converted.batches;
       }
-      const txnError = verifyTransactional(
-        partitions,
-        request.transactionalId,
-        topic.name,
-        data.index,
-        batches,
-        nowMs,
-      );
+      const txnError = verifyTransactional(transactions, partition, request.transactionalId, batches, nowMs);
       if (txnError !== ErrorCode.NONE) {
         fail(txnError);
         continue;
@@ -159,27 +168,28 @@ export async function produce(
  * here. Later batches are checked by producer state (epoch, sequence).
  */
 function verifyTransactional(
-  partitions: PartitionManager,
+  transactions: TransactionVerifier,
+  partition: Partition,
   transactionalId: string | null,
-  topic: string,
-  partition: number,
   batches: readonly { producerId: bigint; producerEpoch: number; isTransactional: boolean }[],
   nowMs: number,
 ): number {
-  const verifier = partitions.transactionVerifier;
-  if (verifier === undefined) return ErrorCode.NONE;
   for (const b of batches) {
     if (!b.isTransactional) continue;
-    const found = partitions.lookup(topic, partition);
-    if (!found.ok) return found.errorCode;
     let open: boolean;
     try {
-      open = found.partition.producerState(nowMs).ongoingTransactions().has(b.producerId);
+      open = partition.producerState(nowMs).ongoingTransactions().has(b.producerId);
     } catch {
       return ErrorCode.KAFKA_STORAGE_ERROR;
     }
     if (open) continue;
-    const error = verifier(transactionalId, b.producerId, b.producerEpoch, topic, partition);
+    const error = transactions.verifyTransactionalProduce(
+      transactionalId,
+      b.producerId,
+      b.producerEpoch,
+      partition.topic,
+      partition.partitionId,
+    );
     if (error !== ErrorCode.NONE) return error;
   }
   return ErrorCode.NONE;

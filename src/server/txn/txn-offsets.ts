@@ -41,8 +41,8 @@ export interface PendingOffset {
 
 export interface TxnOffsetsDeps {
   partitions: PartitionManager;
-  /** The group coordinator, loaded (callers make sure). */
-  groups: () => GroupCoordinator;
+  /** The group coordinator (callers make sure it is loaded before offsets reach it). */
+  groups: GroupCoordinator;
   transactions: TransactionCoordinator;
   offsetMetadataMaxBytes: number;
 }
@@ -74,7 +74,7 @@ export class TxnOffsets {
         name: t.name,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       }));
-    const groups = this.#deps.groups();
+    const groups = this.#deps.groups;
     const offsetsPartition = groups.partitionFor(request.groupId);
     const memberError = groups.validateTxnOffsetCommit(
       request.groupId,
@@ -168,7 +168,7 @@ export class TxnOffsets {
     if (groups === undefined) return;
     this.#pending.delete(producerId);
     if (!commit) return;
-    const coordinator = this.#deps.groups();
+    const coordinator = this.#deps.groups;
     for (const [groupId, offsets] of groups) coordinator.applyTxnOffsets(groupId, [...offsets.values()]);
   }
 

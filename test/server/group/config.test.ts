@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BrokerConfig } from "../../../src/config/broker-config.js";
 import { isKrillError } from "../../../src/errors.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { groupCoordinatorConfigFrom } from "../../../src/server/group/component.js";
+import { groupCoordinatorConfigFrom } from "../../../src/server/group/coordinator-service.js";
 import { offsetMetadataTooLarge } from "../../../src/server/group/group-coordinator.js";
 import { client, commitRequest, consumerHeartbeat, harness } from "./helpers.js";
 

@@ -24,7 +24,6 @@ import {
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
-import { txnCoordinatorOf } from "../../../src/server/txn/component.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
 
 import { RawClient } from "../partitions/raw-client.js";
@@ -187,7 +186,7 @@ describe("transactions with kafkajs", () => {
     await producer.connect();
     const txn = await producer.transaction();
     await txn.send({ topic, messages: [{ value: "abandoned" }] });
-    const service = txnCoordinatorOf(broker.broker.context);
+    const service = broker.broker.context.transactions;
     expect(service.coordinator.metadata("timeout-tx")?.state).toBe(TxnState.Ongoing);
     // The coordinator's timer runs every 10 s; run its check once the timeout has passed.
     await new Promise((r) => setTimeout(r, 1200));
@@ -471,13 +470,13 @@ describe("a broker restart between PrepareCommit and CompleteCommit", () => {
       await txn.send({ topic, messages: [{ value: "a" }, { value: "b" }] });
       // The coordinator decided to commit and wrote PrepareCommit, then the broker went down
       // before any marker: write exactly that record, as EndTxn's first step does.
-      const service = txnCoordinatorOf(broker.broker.context);
+      const service = broker.broker.context.transactions;
       const meta = service.coordinator.metadata("restart-tx")!;
       expect(meta.state).toBe(TxnState.Ongoing);
-      const partitions = broker.broker.context.ext.partitions!;
+      const partitions = broker.broker.context.partitions;
       const found = partitions.lookup("__transaction_state", service.coordinator.partitionFor("restart-tx"));
       if (!found.ok) throw new Error("no __transaction_state partition");
-      const { PartitionTxnStateLog } = await import("../../../src/server/txn/component.js");
+      const { PartitionTxnStateLog } = await import("../../../src/server/txn/coordinator-service.js");
       await new PartitionTxnStateLog(partitions).append(
         service.coordinator.partitionFor("restart-tx"),
         encodeTxnKey("restart-tx"),
@@ -502,7 +501,7 @@ describe("a broker restart between PrepareCommit and CompleteCommit", () => {
 
       broker = await startBroker(settings);
       try {
-        const restarted = txnCoordinatorOf(broker.broker.context).coordinator;
+        const restarted = broker.broker.context.transactions.coordinator;
         await waitFor(
           "the commit to complete",
           () => restarted.metadata("restart-tx")?.state === TxnState.CompleteCommit,
@@ -553,7 +552,7 @@ describe("transactional offsets across a broker restart", () => {
       await broker.stop();
 
       broker = await startBroker({ ...SETTINGS, "log.dirs": dir, listeners });
-      const service = txnCoordinatorOf(broker.broker.context);
+      const service = broker.broker.context.transactions;
       await service.ensureReady();
       const meta = service.coordinator.metadata("offsets-tx")!;
       expect(meta.state).toBe(TxnState.Ongoing);

@@ -5,8 +5,7 @@
  *
  * Like Kafka, the topic is created on first use (a FindCoordinator or any group request), not at
  * start-up; the coordinator then replays it and answers COORDINATOR_LOAD_IN_PROGRESS meanwhile.
- * On a restart with the topic present, loading starts with the broker (when this module is
- * installed as a component) or on the first group request otherwise.
+ * On a restart with the topic present, loading starts with the broker (`startServices`).
  *
  * Concurrency contract: single event loop. Appends to one partition are issued in call order and
  * the partition log assigns offsets synchronously, so records land in the order the coordinator
@@ -22,9 +21,8 @@ import {
   createCoordinatorTopic,
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
-import { partitionsOf } from "../partitions/component.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
-import type { BrokerComponent, BrokerContext } from "../services.js";
+import type { BrokerCore } from "../services.js";
 import type { TopicsByName } from "./consumer-group.js";
 import {
   DEFAULT_GROUP_COORDINATOR_CONFIG,
@@ -35,13 +33,7 @@ import {
 import type { CoordinatorRecord } from "./offsets-records.js";
 import { SystemTimer } from "./timer.js";
 
-declare module "../services.js" {
-  interface BrokerExtensions {
-    groupCoordinator: GroupCoordinatorService;
-  }
-}
-
-export function groupCoordinatorConfigFrom(broker: Pick<BrokerContext, "config">): GroupCoordinatorConfig {
+export function groupCoordinatorConfigFrom(broker: Pick<BrokerCore, "config">): GroupCoordinatorConfig {
   const config = broker.config;
   return {
     ...DEFAULT_GROUP_COORDINATOR_CONFIG,
@@ -137,17 +129,17 @@ export class PartitionGroupStateLog implements GroupStateLog {
  */
 export class GroupCoordinatorService {
   readonly coordinator: GroupCoordinator;
-  readonly #broker: BrokerContext;
+  readonly #broker: BrokerCore;
   readonly #timer: SystemTimer;
   #ready: Promise<void> | null = null;
 
-  constructor(broker: BrokerContext) {
+  constructor(broker: BrokerCore, partitions: PartitionManager) {
     this.#broker = broker;
     this.#timer = new SystemTimer(broker.clock);
     const logger = broker.logger.child({ component: "group-coordinator" });
     this.coordinator = new GroupCoordinator({
       config: groupCoordinatorConfigFrom(broker),
-      log: new PartitionGroupStateLog(partitionsOf(broker)),
+      log: new PartitionGroupStateLog(partitions),
       timer: this.#timer,
       newUuid: () => randomUuidText(broker.random),
       topics: () => topicsOf(broker.image()),
@@ -204,29 +196,4 @@ export class GroupCoordinatorService {
     this.coordinator.close();
     this.#timer.close();
   }
-}
-
-/** The broker's coordinator, created on first use when the component is not installed. */
-export function groupCoordinatorOf(broker: BrokerContext): GroupCoordinatorService {
-  let service = broker.ext.groupCoordinator;
-  if (service === undefined) {
-    service = new GroupCoordinatorService(broker);
-    broker.ext.groupCoordinator = service;
-  }
-  return service;
-}
-
-/** Starts loading at broker start when __consumer_offsets already exists; closes on stop. */
-export function groupCoordinatorComponent(): BrokerComponent {
-  let service: GroupCoordinatorService | undefined;
-  return {
-    name: "group-coordinator",
-    start(broker: BrokerContext) {
-      service = groupCoordinatorOf(broker);
-      if (broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) service.kick();
-    },
-    stop() {
-      service?.close();
-    },
-  };
 }

@@ -7,8 +7,8 @@
  *
  * Like Kafka, __transaction_state is created on first use (FindCoordinator for a transaction key,
  * or InitProducerId with a transactional id). On a restart with the topic present, loading starts
- * with the broker, so transactions caught between prepare and complete are finished without
- * waiting for a client. Requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS.
+ * with the broker (`startServices`), so transactions caught between prepare and complete are
+ * finished without waiting for a client. Requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS.
  *
  * A timer runs the coordinator's `tick` (timed-out transactions, marker retries, expired ids)
  * every transaction.abort.timed.out.transaction.cleanup.interval.ms (Kafka's default 10 s).
@@ -23,10 +23,10 @@ import {
   createCoordinatorTopic,
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
-import { groupCoordinatorOf } from "../group/component.js";
-import { partitionsOf, producerIdsOf } from "../partitions/component.js";
+import type { GroupCoordinatorService } from "../group/coordinator-service.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
-import type { BrokerComponent, BrokerContext } from "../services.js";
+import type { ProducerIdManager } from "../producer-state/producer-id-manager.js";
+import type { BrokerCore } from "../services.js";
 import {
   TransactionCoordinator,
   type TxnMarker,
@@ -34,12 +34,6 @@ import {
   type TxnStateLog,
 } from "./txn-coordinator.js";
 import { TxnOffsets } from "./txn-offsets.js";
-
-declare module "../services.js" {
-  interface BrokerExtensions {
-    txnCoordinator: TxnCoordinatorService;
-  }
-}
 
 /** Transactional ids held at once; each costs a few hundred bytes and one compacted record. */
 const TRANSACTIONAL_IDS_MAX = 1_000_000;
@@ -95,17 +89,25 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
   }
 }
 
+/** What the transaction coordinator uses of the other services. */
+export interface TxnCoordinatorServiceDeps {
+  readonly partitions: PartitionManager;
+  readonly producerIds: ProducerIdManager;
+  readonly groups: GroupCoordinatorService;
+}
+
 export class TxnCoordinatorService {
   readonly coordinator: TransactionCoordinator;
   readonly offsets: TxnOffsets;
-  readonly #broker: BrokerContext;
+  readonly #broker: BrokerCore;
+  readonly #groups: GroupCoordinatorService;
   #ready: Promise<void> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
 
-  constructor(broker: BrokerContext) {
+  constructor(broker: BrokerCore, { partitions, producerIds, groups }: TxnCoordinatorServiceDeps) {
     this.#broker = broker;
-    const partitions = partitionsOf(broker);
+    this.#groups = groups;
     const logger = broker.logger.child({ component: "txn-coordinator" });
     this.coordinator = new TransactionCoordinator({
       config: {
@@ -116,8 +118,8 @@ export class TxnCoordinatorService {
       },
       log: new PartitionTxnStateLog(partitions),
       markers: new LocalMarkerWriter(partitions),
-      nextProducerId: () => producerIdsOf(broker).nextProducerId(),
-      clock: partitions.clock,
+      nextProducerId: () => producerIds.nextProducerId(),
+      clock: broker.clock,
       partitionExists: (topic, partition) => {
         // The coordinator's own log never takes part in a transaction.
         if (topic === TRANSACTION_STATE_TOPIC) return false;
@@ -129,19 +131,10 @@ export class TxnCoordinatorService {
     });
     this.offsets = new TxnOffsets({
       partitions,
-      // Looked up on use: the group coordinator is built on first need, not by this constructor.
-      groups: () => groupCoordinatorOf(broker).coordinator,
+      groups: groups.coordinator,
       transactions: this.coordinator,
       offsetMetadataMaxBytes: broker.config.int("offset.metadata.max.bytes"),
     });
-    partitions.transactionVerifier = (transactionalId, producerId, producerEpoch, topic, partition) =>
-      this.coordinator.verifyTransactionalProduce(
-        transactionalId,
-        producerId,
-        producerEpoch,
-        topic,
-        partition,
-      );
   }
 
   /**
@@ -156,7 +149,7 @@ export class TxnCoordinatorService {
         await createCoordinatorTopic(broker, TRANSACTION_STATE_TOPIC);
         const offsetsTopic = broker.image().topicsByName.get(CONSUMER_OFFSETS_TOPIC);
         if (offsetsTopic !== undefined) {
-          await groupCoordinatorOf(broker).ensureReady();
+          await this.#groups.ensureReady();
           this.offsets.load(offsetsTopic.partitions.length);
         }
         await this.coordinator.load();
@@ -196,28 +189,4 @@ export class TxnCoordinatorService {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.coordinator.close();
   }
-}
-
-export function txnCoordinatorOf(broker: BrokerContext): TxnCoordinatorService {
-  let service = broker.ext.txnCoordinator;
-  if (service === undefined) {
-    service = new TxnCoordinatorService(broker);
-    broker.ext.txnCoordinator = service;
-  }
-  return service;
-}
-
-/** Starts loading at broker start when __transaction_state exists; closes on stop. */
-export function txnCoordinatorComponent(): BrokerComponent {
-  let service: TxnCoordinatorService | undefined;
-  return {
-    name: "txn-coordinator",
-    start(broker: BrokerContext) {
-      service = txnCoordinatorOf(broker);
-      if (broker.image().topicsByName.has(TRANSACTION_STATE_TOPIC)) service.kick();
-    },
-    stop() {
-      service?.close();
-    },
-  };
 }
