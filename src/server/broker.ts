@@ -140,6 +140,10 @@ export class Broker {
         "accepted Kafka configuration keys that Krill does not use",
       );
     }
+    // Kafka's wording for a key no ConfigDef defines; start-up goes on (krill.config.strict refuses).
+    for (const { key, origin } of config.unknownKeys) {
+      logger.warn({ key, origin }, `The configuration '${key}' was supplied but isn't a known config.`);
+    }
     // Every directory this broker writes is locked before anything in it is read or written.
     const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
     const dirLocks = DirLocks.acquire(dirs);
