@@ -5,19 +5,18 @@ SHELL := /bin/bash
 
 NODE_BIN := $(shell ./scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
-export KAFKA_SPEC_DIR ?= $(abspath ../shared/kafka-spec)
 
 # Debian packages, Maven-resolved Kafka jars (the reference broker and CLI tools) and compat clients.
 .PHONY: deps
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset bench bench-quick clean
+.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset bench bench-quick chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
 	@echo "make test   - install and run everything CI runs"
-	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick clean"
+	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick chaos clean"
 
 # `npm install` (not `npm ci`): the registry here serves only this platform's optional native
 # packages, so the lockfile lists no other platforms' binaries and `npm ci` would refuse it.
@@ -37,11 +36,14 @@ run: build
 	mkdir -p data
 	./bin/krill start --override log.dirs=./data --override listeners=PLAINTEXT://127.0.0.1:9092
 
+# The codecs are generated from the message specs inside the Kafka jars of the version pinned in
+# tools/codegen/kafka-specs.ts (resolved through Maven, extracted under compat-tests/.cache/);
+# KAFKA_SPEC_DIR=<folder or Kafka checkout> generates from elsewhere.
 generate: install
-	tsx tools/codegen/main.ts --spec "$(KAFKA_SPEC_DIR)" --out src/protocol/generated
+	tsx tools/codegen/main.ts --out src/protocol/generated
 
 check-generated: install
-	tsx tools/codegen/check.ts --spec "$(KAFKA_SPEC_DIR)" --out src/protocol/generated
+	tsx tools/codegen/check.ts --out src/protocol/generated
 	tsx tools/config-keys/generate.ts --check
 
 # Kafka's broker keys from its ConfigDef in the 4.4.0 jars (Java and Maven, as `make deps` installs).
@@ -75,6 +77,11 @@ bench: build
 
 bench-quick: build
 	./bench/run.sh --quick
+
+# A chaos run (docs/faults.md): CHAOS_ARGS="--target kafka --duration-s 300 --seed 7", for example.
+chaos: build deps
+	./chaos/deps.sh
+	./chaos/run.sh $(CHAOS_ARGS)
 
 clean:
 	rm -rf dist

@@ -20,6 +20,7 @@ import {
   type ProduceRequest,
 } from "../src/protocol/generated/produce-request.js";
 import { Reader } from "../src/protocol/primitives/reader.js";
+import { ZERO_UUID } from "../src/protocol/primitives/uuid.js";
 import { Writer } from "../src/protocol/primitives/writer.js";
 
 const quick = process.argv.includes("--quick");
@@ -39,6 +40,7 @@ function produceRequest(topics: number, partitions: number, batchBytes: number):
     timeoutMs: 30_000,
     topicData: Array.from({ length: topics }, (_, t) => ({
       name: `bench-topic-${t}`,
+      topicId: ZERO_UUID,
       partitionData: Array.from({ length: partitions }, (_, p) => ({
         index: p,
         records: batch(batchBytes, t * 100 + p),

@@ -131,7 +131,7 @@ for target in $targets; do
   if bootstrap=$("$here/broker.sh" start "$target" --dir "$broker_dir" --kafka-version "$kafka_version"); then
     printf 'meta\t%s\t%sstartup_ms\t%s\n' "$target" "$meta_prefix" "$(cat "$broker_dir/startup-ms")" >>"$results"
     echo "== $target: broker at $bootstrap (started in $(cat "$broker_dir/startup-ms") ms)" >&2
-    export BOOTSTRAP=$bootstrap
+    export BOOTSTRAP=$bootstrap BROKER_DATA_DIR="$broker_dir/data"
     for client in $clients; do
       run_client "$client" || status=1
     done
@@ -148,7 +148,7 @@ for target in $targets; do
     done
   fi
   printf 'meta\t%s\t%ssuite_ms\t%s\n' "$target" "$meta_prefix" "$(($(date +%s%3N) - suite_started_ms))" >>"$results"
-  unset BOOTSTRAP
+  unset BOOTSTRAP BROKER_DATA_DIR
 done
 
 tsx "$here/lib/report.ts" --out "$report" \

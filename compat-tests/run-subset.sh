@@ -38,13 +38,14 @@ bootstrap=$("$here/broker.sh" start "$target" --dir "$work/broker" --kafka-versi
   exit 1
 }
 trap '"$here/broker.sh" stop --dir "$work/broker"' EXIT
-export BOOTSTRAP=$bootstrap
+export BOOTSTRAP=$bootstrap BROKER_DATA_DIR="$work/broker/data"
 
 status=0
 "$here/kafkajs/run.sh" || status=1
-# The Java tools' pass is kept to topics and the console producer/consumer: every tool call is a
-# JVM start, and consumer-groups alone makes eleven of them (the full suite runs it).
-SCENARIOS="topics console-produce-consume" KAFKA_TOOLS_VERSION=$kafka_version \
+# The Java tools' pass is kept to topics, the console producer/consumer and kafka-dump-log over
+# the metadata log: every tool call is a JVM start, and consumer-groups alone makes eleven of them
+# (the full suite runs it).
+SCENARIOS="topics console-produce-consume dump-log" KAFKA_TOOLS_VERSION=$kafka_version \
   "$here/java-tools/run.sh" || status=1
 "$here/kcat/run.sh" || status=1
 

@@ -11,7 +11,6 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cache="$root/compat-tests/.cache"
 # Kafka versions: the latest 4.x release whose jars all resolve on Maven Central (4.4.0's
 # kafka-tools is not published there), and the latest 3.9.x for the second run of the Java tools.
 kafka_versions=("${KAFKA_VERSION:-4.3.1}" "${KAFKA_LEGACY_VERSION:-3.9.2}")
@@ -68,33 +67,8 @@ fi
 command -v kcat >/dev/null 2>&1 || die "kcat is not on PATH after installing it"
 
 # --- Apache Kafka jars from Maven Central --------------------------------------------------------
-mkdir -p "$cache"
-pom="$root/compat-tests/java/pom.xml"
 for version in "${kafka_versions[@]}"; do
-  out="$cache/kafka-$version.classpath"
-  if [ -s "$out" ] && [ "$out" -nt "$pom" ]; then
-    # Still valid only while every jar it names is present in the local Maven repository.
-    ok=1
-    IFS=':' read -r -a jars <<<"$(cat "$out")"
-    for jar in "${jars[@]}"; do
-      [ -f "$jar" ] || ok=0
-    done
-    [ "$ok" -eq 1 ] && continue
-  fi
-  log "resolving Apache Kafka $version from Maven Central"
-  extra=()
-  case "$version" in
-  3.*) extra+=("-Dlegacy.logging") ;;
-  esac
-  tmp="$out.tmp"
-  rm -f "$tmp"
-  if ! mvn -B -q -f "$pom" "-Dkafka.version=$version" "${extra[@]}" dependency:build-classpath \
-    -Dmdep.includeScope=runtime "-Dmdep.outputFile=$tmp" >"$cache/mvn-$version.log" 2>&1; then
-    tail -n 20 "$cache/mvn-$version.log" >&2
-    die "Maven could not resolve org.apache.kafka:kafka_2.13 and kafka-tools $version (log: $cache/mvn-$version.log)"
-  fi
-  [ -s "$tmp" ] || die "Maven wrote an empty classpath for Kafka $version"
-  mv "$tmp" "$out"
+  "$root/scripts/resolve-kafka.sh" "$version" >/dev/null || die "could not resolve Apache Kafka $version"
 done
 
 # --- Node clients ----------------------------------------------------------------------------------

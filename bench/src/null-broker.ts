@@ -112,6 +112,7 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
       ordering: "concurrent",
       handle: (_ctx, request) => ({
         throttleTimeMs: 0,
+        errorCode: 0,
         brokers: [{ nodeId: NODE_ID, host: "127.0.0.1", port: port(), rack: null }],
         clusterId: "krill-bench-null-sink",
         controllerId: NODE_ID,
@@ -129,6 +130,8 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
         errorCode: ErrorCode.NONE,
         producerId: nextProducerId++,
         producerEpoch: 0,
+        ongoingTxnProducerId: -1n,
+        ongoingTxnProducerEpoch: -1,
       }),
     }) as ApiHandler,
     defineHandler({
@@ -140,6 +143,7 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
         const response: ProduceResponse = {
           responses: request.topicData.map((td) => ({
             name: td.name,
+            topicId: td.topicId,
             partitionResponses: td.partitionData.map((pd) => {
               const offsets = topics.get(td.name)?.nextOffset;
               const known = offsets !== undefined && pd.index >= 0 && pd.index < offsets.length;

@@ -123,9 +123,9 @@ class Client:
                 "bootstrap.servers": self.args.bootstrap,
                 "enable.idempotence": True,
                 "acks": "all",
-                "message.timeout.ms": 15000,
-                "request.timeout.ms": 5000,
-                "socket.timeout.ms": 5000,
+                "message.timeout.ms": 8000,
+                "request.timeout.ms": 4000,
+                "socket.timeout.ms": 4000,
                 "linger.ms": 2,
             })
             consumer = Consumer(self.consumer_config("chaos-queue"))
@@ -170,7 +170,7 @@ class Client:
                                         [["send", key(topic, partition), [None, value]]], started, err)
                         continue
                     sent.append((partition, value, outcome, started))
-                producer.flush(20)
+                producer.flush(12)
                 fatal = False
                 for partition, value, outcome, started in sent:
                     err = outcome.get("err")
@@ -209,14 +209,14 @@ class Client:
                 "transactional.id": f"chaos-txn-{self.args.process}",
                 "acks": "all",
                 "enable.idempotence": True,
-                "transaction.timeout.ms": 20000,
-                "message.timeout.ms": 15000,
-                "request.timeout.ms": 5000,
-                "socket.timeout.ms": 5000,
+                "transaction.timeout.ms": 15000,
+                "message.timeout.ms": 8000,
+                "request.timeout.ms": 4000,
+                "socket.timeout.ms": 4000,
             })
             consumer = Consumer(self.consumer_config("chaos-txn"))
             try:
-                producer.init_transactions(30)
+                producer.init_transactions(15)
                 self.subscribe(consumer)
                 self.txn_loop(producer, consumer)
             except KafkaException as err:

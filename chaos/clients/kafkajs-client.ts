@@ -121,53 +121,72 @@ async function produce(): Promise<void> {
 
 async function consume(): Promise<void> {
   const process = `${name}-c`;
-  const consumer = kafka.consumer({
-    groupId: "chaos-queue-kafkajs",
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
-    readUncommitted: false,
-    retry: { retries: 1000, initialRetryTime: 200, maxRetryTime: 2000 },
-  });
   const assign = (keys: string[]): void => {
     log({ process, type: "ok", f: "assign", value: keys.sort(), time: Date.now() });
   };
-  consumer.on(consumer.events.REBALANCING, () => assign([]));
-  consumer.on(consumer.events.CRASH, () => assign([]));
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    const mine = (e.payload.memberAssignment[topic] ?? []) as number[];
-    assign(mine.map(key));
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch, heartbeat }) => {
-      if (batch.messages.length === 0) return;
-      const started = Date.now();
-      const pairs = batch.messages.map((m) => [Number(m.offset), m.value?.toString() ?? ""]);
-      const last = batch.messages[batch.messages.length - 1]!;
-      let error: string | undefined;
-      try {
-        await consumer.commitOffsets([
-          { topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
-        ]);
-      } catch (err) {
-        error = `commit: ${(err as Error).message}`.slice(0, 300);
-      }
-      log({
-        process,
-        type: "ok",
-        f: "poll",
-        value: [["poll", { [key(batch.partition)]: pairs }]],
-        time: started,
-        ...(error && { error }),
+  // A consumer that crashes for good (kafkajs gives up after its retries, or cannot connect) is
+  // replaced; the assign [] logged first says it starts again from the group's committed offsets.
+  while (!stopping && Date.now() < deadline) {
+    const consumer = kafka.consumer({
+      groupId: "chaos-queue-kafkajs",
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      readUncommitted: false,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    let crashed = false;
+    consumer.on(consumer.events.REBALANCING, () => assign([]));
+    consumer.on(consumer.events.CRASH, (e) => {
+      assign([]);
+      if (!e.payload.restart) crashed = true;
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const mine = (e.payload.memberAssignment[topic] ?? []) as number[];
+      assign(mine.map(key));
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, heartbeat }) => {
+          if (batch.messages.length === 0) return;
+          const started = Date.now();
+          const pairs = batch.messages.map((m) => [Number(m.offset), m.value?.toString() ?? ""]);
+          const last = batch.messages[batch.messages.length - 1]!;
+          let error: string | undefined;
+          try {
+            await consumer.commitOffsets([
+              { topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
+            ]);
+          } catch (err) {
+            error = `commit: ${(err as Error).message}`.slice(0, 300);
+          }
+          log({
+            process,
+            type: "ok",
+            f: "poll",
+            value: [["poll", { [key(batch.partition)]: pairs }]],
+            time: started,
+            ...(error && { error }),
+          });
+          await heartbeat().catch(() => {});
+        },
       });
-      await heartbeat().catch(() => {});
-    },
-  });
-  while (!stopping && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  await consumer.disconnect().catch(() => {});
+    } catch {
+      assign([]);
+      crashed = true;
+    }
+    while (!stopping && Date.now() < deadline && !crashed) await new Promise((r) => setTimeout(r, 200));
+    await consumer.disconnect().catch(() => {});
+    if (crashed) await new Promise((r) => setTimeout(r, 500));
+  }
 }
+
+// kafkajs rejects some internal promises nobody awaits when a broker dies; they must not end the run.
+process.on("unhandledRejection", (err) => {
+  console.error(`unhandled rejection: ${(err as Error)?.message ?? err}`);
+});
 
 await Promise.all([produce(), consume()]);
 process.exit(0);

@@ -38,8 +38,10 @@ export interface RunOptions {
   portBase: number;
   partitions?: number;
   kafkaVersion?: string;
-  /** Seconds after the last fault for the cluster to settle before the clients stop (default 5). */
+  /** Milliseconds after the last fault for the cluster to settle before the clients stop (default 5000). */
   settleMs?: number;
+  /** Milliseconds between starting the clients and the first step (default 3000). */
+  warmupMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -187,6 +189,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const partitions = o.partitions ?? 3;
   const kafkaVersion = o.kafkaVersion ?? "4.4.0";
   const settleMs = o.settleMs ?? 5000;
+  const warmupMs = o.warmupMs ?? 3000;
   mkdirSync(o.dir, { recursive: true });
   const histories = join(o.dir, "histories");
   mkdirSync(histories, { recursive: true });
@@ -212,7 +215,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     log(`starting ${o.target} (${cluster.nodes.length} node(s), net ${o.net.kind})`);
     await cluster.start();
     await createTopics(cluster, partitions, log);
-    const workloadMs = o.steps * o.stepMs + settleMs;
+    const workloadMs = o.steps * o.stepMs + settleMs + warmupMs;
     o.clients.forEach((kind, i) => {
       const name = `${kind}-${i}`;
       const argv = clientArgv(
@@ -231,12 +234,12 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     log(
       `clients: ${o.clients.join(", ")}; ${o.steps} steps of ${o.stepMs} ms, ${schedule.length} faults scheduled`,
     );
-    const workloadStart = Date.now();
+    // Clients connect and get going before the first fault.
+    await new Promise((r) => setTimeout(r, warmupMs));
+    // Each step lasts stepMs after its faults are applied (a restart can take seconds), so a pause
+    // scheduled for three steps lasts three steps however long the restart before it took.
     let next = 0;
     for (let step = 0; step <= o.steps; step++) {
-      const due = workloadStart + step * o.stepMs;
-      const wait = due - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       while (next < schedule.length && schedule[next]!.step === step) {
         const { fault } = schedule[next++]!;
         const record = await nemesis.apply(step, fault);
@@ -244,6 +247,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
           `step ${step}: ${record.description}${record.error ? ` FAILED: ${record.error}` : ""} (${record.tookMs} ms)`,
         );
       }
+      if (step < o.steps) await new Promise((r) => setTimeout(r, o.stepMs));
     }
     const undone = await nemesis.healAll();
     if (undone.length > 0) log(`healed: ${undone.join(", ")}`);

@@ -45,6 +45,9 @@ kafka_tool_main_class() {
     ;;
   kafka-producer-perf-test) echo org.apache.kafka.tools.ProducerPerformance ;;
   kafka-consumer-perf-test) echo org.apache.kafka.tools.ConsumerPerformance ;;
+  kafka-dump-log)
+    if [ "$legacy" -eq 1 ]; then echo kafka.tools.DumpLogSegments; else echo org.apache.kafka.tools.DumpLogSegments; fi
+    ;;
   *)
     echo "kafka_tool: unknown tool $1" >&2
     return 1

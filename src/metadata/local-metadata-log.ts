@@ -1,52 +1,36 @@
 /**
- * The metadata log on disk, local to this node (a single-voter quorum that commits what it has
- * fsynced): `<metadata.log.dir>/__cluster_metadata-0/` holds `metadata.log` (entries appended in
- * offset order) and `snapshot-<20-digit offset>.checkpoint` files (the whole image as records,
- * written when the log has grown enough, so start-up replays a snapshot plus a short tail instead
- * of the whole history). It implements the `MetadataLog` seam (metadata-log.ts): a batch is
- * committed once fsynced, then handed to the listeners, then the proposal resolves.
+ * The metadata log of a single node: a single-voter quorum over the segment log of
+ * `<metadata.log.dir>/__cluster_metadata-0/` in Kafka's layout (segment-log.ts). It implements
+ * the `MetadataLog` seam (metadata-log.ts): a proposal is appended as one batch, committed once
+ * fsynced (this node is the whole quorum), handed to the listeners, and then resolves.
  *
- * Both files hold Kafka record batches (magic 2, CRC-32C, uncompressed), as Kafka's metadata log
- * does: one batch per controller write, each record's value one serialized metadata record, the
- * key null. Batches of metadata.log carry their metadata offsets; a snapshot's batches count from
- * 0 and stand for the image as of the offset in the file name. On open, a torn batch at the end of
- * metadata.log (a crash mid-write) is cut off with a warning; a bad batch anywhere else is
- * corruption and stops start-up. A controller write is one batch, so it is applied whole or not
- * at all. A snapshot is written to a temporary file, fsynced, then renamed into place; only then
- * is the log reset, so a crash at any point leaves a snapshot plus a log that together hold every
- * committed record.
+ * As a one-voter KRaft quorum does, each start is a new leader epoch: the log's last epoch plus
+ * one, announced with a LeaderChangeMessage control batch; every batch carries its epoch as
+ * partitionLeaderEpoch. Snapshots are Kafka's (`<end offset>-<epoch>.checkpoint`, SnapshotHeader
+ * and SnapshotFooter around the image's records); after one is written, the older snapshots and
+ * the segments wholly below it are deleted. Start-up replays the newest snapshot plus the log
+ * after it (control batches skipped). A directory in the layout Krill used before (one
+ * `metadata.log` plus `snapshot-<offset>.checkpoint`) is migrated on open: its content is written
+ * in the new layout with the same offsets, made durable, and only then are the old files removed
+ * (a crash midway redoes the migration from the old files).
  *
- * Concurrency: appends are synchronous (write + fsync), so two proposals never interleave on
- * disk; deliveries to listeners are chained in offset order.
+ * Concurrency: appends are synchronous (offsets are assigned in call order); the fsyncs are
+ * shared by concurrent proposals (group commit); deliveries to listeners are chained in offset
+ * order.
  */
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
-import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises";
+import { readdirSync, rmSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
-import { LOG_OVERHEAD } from "../protocol/records/batch-header.js";
-import { buildRecordBatch, decodeRecordBatch } from "../protocol/records/record-batch.js";
+import { parseOffsetFileName } from "../log/names.js";
+import { decodeRecordBatches } from "../protocol/records/record-batch.js";
+import { dataBatch, leaderChangeBatch, snapshotBatches, snapshotValues } from "./kraft-records.js";
+import { legacyFiles, readLegacy, removeLegacy } from "./legacy-layout.js";
 import { METADATA_DIR_NAME, type MetadataLog, type MetadataLogListener } from "./metadata-log.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
-
-const LOG_FILE = "metadata.log";
-/**
- * No controller write comes near this (100,000 partition records are about 6 MiB); a batch
- * length beyond it is corruption.
- */
-export const METADATA_BATCH_BYTES_MAX = 64 * 1024 * 1024;
-/** Records per snapshot batch. */
-const SNAPSHOT_BATCH_RECORDS = 1000;
+import { METADATA_BATCH_BYTES_MAX, MetadataSegmentLog, snapshotFileName } from "./segment-log.js";
 
 export interface RecordSerde {
   encode(record: MetadataRecord): Buffer;
@@ -56,32 +40,47 @@ export interface RecordSerde {
 export interface LoadedMetadata {
   /** Records of the newest snapshot, then of the log after it, in order. */
   readonly entries: MetadataLogEntry[];
+  /** Offset of the last record the snapshot holds (its end offset - 1), or -1. */
   readonly snapshotOffset: number;
   readonly nextOffset: number;
+  /** The leader epoch this start runs in. */
+  readonly epoch: number;
 }
+
+/** How many bytes one read of the log at start-up asks for. */
+const REPLAY_READ_BYTES = 4 * 1024 * 1024;
 
 export class LocalMetadataLog implements MetadataLog {
   readonly dir: string;
   readonly #serde: RecordSerde;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #nodeId: number;
   readonly #listeners: MetadataLogListener[] = [];
-  #fd = -1;
-  #nextOffset = 0;
+  #log: MetadataSegmentLog | undefined;
+  #epoch = 0;
   #deliveries: Promise<unknown> = Promise.resolve();
   #bytesSinceSnapshot = 0;
   #lastSnapshotMs: number;
 
-  constructor(parentDir: string, serde: RecordSerde, logger: Logger, clock: Clock = SYSTEM_CLOCK) {
+  /** `nodeId` is the one voter and leader (LeaderChangeMessage). */
+  constructor(
+    parentDir: string,
+    serde: RecordSerde,
+    logger: Logger,
+    clock: Clock = SYSTEM_CLOCK,
+    nodeId = 1,
+  ) {
     this.dir = path.join(parentDir, METADATA_DIR_NAME);
     this.#serde = serde;
     this.#logger = logger;
     this.#clock = clock;
+    this.#nodeId = nodeId;
     this.#lastSnapshotMs = clock.nowMs();
   }
 
   get endOffset(): number {
-    return this.#nextOffset;
+    return this.#segments().endOffset;
   }
 
   get bytesSinceSnapshot(): number {
@@ -92,106 +91,114 @@ export class LocalMetadataLog implements MetadataLog {
     return this.#lastSnapshotMs;
   }
 
-  /** Reads the newest snapshot and the log after it, repairing a torn tail. */
+  /** The segment log underneath (for inspection and tests). */
+  get segments(): MetadataSegmentLog {
+    return this.#segments();
+  }
+
+  #segments(): MetadataSegmentLog {
+    if (this.#log === undefined) throw new KrillError("STATE", "metadata log is not open");
+    return this.#log;
+  }
+
+  /** Migrates a legacy directory, reads the newest snapshot and the log after it, starts a new epoch. */
   async open(): Promise<LoadedMetadata> {
     await mkdir(this.dir, { recursive: true });
-    const files = await readdir(this.dir);
-    // Leftover temporary snapshots are from a crash before their rename: never valid.
-    for (const f of files.filter((f) => f.endsWith(".tmp")))
-      await rm(path.join(this.dir, f), { force: true });
-    const snapshots = files.filter((f) => /^snapshot-\d{20}\.checkpoint$/.test(f)).sort();
+    if (legacyFiles(this.dir).length > 0) await this.#migrate();
+    const log = MetadataSegmentLog.open({ dir: this.dir, clock: this.#clock, logger: this.#logger });
+    this.#log = log;
     const entries: MetadataLogEntry[] = [];
+    const snapshot = log.snapshots.at(-1);
     let snapshotOffset = -1;
-    const newest = snapshots.at(-1);
-    if (newest !== undefined) {
-      const bytes = await readFile(path.join(this.dir, newest));
-      const parsed = this.#parse(bytes, newest, false);
-      snapshotOffset = Number(newest.slice(9, 29));
-      // Every snapshot record describes the image as of the snapshot's offset.
-      for (const e of parsed.entries) entries.push({ offset: snapshotOffset, record: e.record });
-      for (const old of snapshots.slice(0, -1)) await rm(path.join(this.dir, old), { force: true });
+    if (snapshot !== undefined) {
+      snapshotOffset = snapshot.endOffset - 1;
+      const file = path.join(this.dir, snapshotFileName(snapshot));
+      // Every snapshot record describes the image as of the snapshot's last offset.
+      for (const value of snapshotValues(log.readSnapshot(snapshot), file)) {
+        entries.push({ offset: snapshotOffset, record: this.#decode(value, file) });
+      }
     }
-    const logPath = path.join(this.dir, LOG_FILE);
-    let logBytes: Buffer;
-    try {
-      logBytes = await readFile(logPath);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
-        throw new KrillError("LOG_IO", `cannot read ${logPath}`, { cause: err });
-      logBytes = Buffer.alloc(0);
-    }
-    const tail = this.#parse(logBytes, LOG_FILE, true);
-    if (tail.validBytes < logBytes.length) {
-      this.#logger.warn(
-        { file: logPath, validBytes: tail.validBytes, fileBytes: logBytes.length },
-        "metadata log ends in a torn batch; truncating it",
-      );
-      await truncate(logPath, tail.validBytes);
-    }
-    for (const e of tail.entries) if (e.offset > snapshotOffset) entries.push(e);
-    this.#nextOffset = Math.max(snapshotOffset + 1, (tail.entries.at(-1)?.offset ?? -1) + 1);
-    this.#bytesSinceSnapshot = tail.validBytes;
-    this.#fd = openSync(logPath, "a");
-    return { entries, snapshotOffset, nextOffset: this.#nextOffset };
-  }
-
-  #parse(
-    bytes: Buffer,
-    file: string,
-    tornTailAllowed: boolean,
-  ): { entries: MetadataLogEntry[]; validBytes: number } {
-    const entries: MetadataLogEntry[] = [];
-    let pos = 0;
-    while (pos < bytes.length) {
-      const where = `${path.join(this.dir, file)} at byte ${pos}`;
-      const remaining = bytes.length - pos;
-      // A short or overlong tail is a write the crash cut off; anywhere else it is corruption.
-      if (remaining < LOG_OVERHEAD) {
-        if (tornTailAllowed) break;
-        throw new KrillError("CORRUPT_SEGMENT", `${where}: truncated batch header`);
-      }
-      const size = LOG_OVERHEAD + bytes.readInt32BE(pos + 8);
-      if (size <= LOG_OVERHEAD || size > METADATA_BATCH_BYTES_MAX) {
-        if (tornTailAllowed) break;
-        throw new KrillError("CORRUPT_SEGMENT", `${where}: batch length ${size - LOG_OVERHEAD} out of range`);
-      }
-      if (remaining < size) {
-        if (tornTailAllowed) break;
-        throw new KrillError("CORRUPT_SEGMENT", `${where}: truncated batch`);
-      }
-      let batch: ReturnType<typeof decodeRecordBatch>;
-      try {
-        batch = decodeRecordBatch(bytes, {
-          position: pos,
-          decompressedBytesMax: METADATA_BATCH_BYTES_MAX,
-          batchSizeMax: METADATA_BATCH_BYTES_MAX,
-        });
-      } catch (err) {
-        // A bad last batch is a torn write (its bytes were not all on disk); earlier it is corruption.
-        if (tornTailAllowed && pos + size === bytes.length) break;
-        throw new KrillError("CORRUPT_SEGMENT", `${where}: bad record batch`, { cause: err });
-      }
-      for (const record of batch.records) {
-        if (record.value === null)
-          throw new KrillError("CORRUPT_SEGMENT", `${where}: record without a value`);
-        try {
-          entries.push({ offset: Number(record.offset), record: this.#serde.decode(record.value) });
-        } catch (err) {
-          throw new KrillError("CORRUPT_SEGMENT", `${where}: undecodable metadata record`, { cause: err });
+    let offset = Math.max(log.logStartOffset, snapshotOffset + 1);
+    let replayedBytes = 0;
+    while (offset < log.endOffset) {
+      const bytes = log.read(offset, REPLAY_READ_BYTES);
+      if (bytes.length === 0) break;
+      replayedBytes += bytes.length;
+      const batches = decodeRecordBatches(bytes, {
+        decompressedBytesMax: METADATA_BATCH_BYTES_MAX,
+        batchSizeMax: METADATA_BATCH_BYTES_MAX,
+      });
+      for (const b of batches) {
+        if (!b.isControl) {
+          for (const r of b.records) {
+            if (Number(r.offset) < offset) continue;
+            if (r.value === null)
+              throw new KrillError("CORRUPT_SEGMENT", `${this.dir}: record without a value`);
+            entries.push({ offset: Number(r.offset), record: this.#decode(r.value, this.dir) });
+          }
         }
+        offset = Math.max(offset, Number(b.header.baseOffset) + b.header.lastOffsetDelta + 1);
       }
-      pos += size;
     }
-    return { entries, validBytes: pos };
+    // The log after the snapshot counts toward the next one, as before the restart.
+    this.#bytesSinceSnapshot = replayedBytes;
+    // A new leader epoch for this start, announced as Kafka's leader does.
+    this.#epoch = Math.max(log.lastEpoch, snapshot?.epoch ?? 0) + 1;
+    log.append(
+      leaderChangeBatch(this.#nodeId, [this.#nodeId], this.#epoch, this.#clock.nowMs()),
+      this.#epoch,
+    );
+    await log.flush();
+    return { entries, snapshotOffset, nextOffset: log.endOffset, epoch: this.#epoch };
   }
 
-  /** One batch holding `records` at offsets firstOffset.. */
-  #batch(records: readonly MetadataRecord[], firstOffset: number): Buffer {
-    const timestamp = BigInt(this.#clock.nowMs());
-    return buildRecordBatch({
-      baseOffset: BigInt(firstOffset),
-      records: records.map((record) => ({ timestamp, key: null, value: this.#serde.encode(record) })),
-    });
+  #decode(value: Buffer, where: string): MetadataRecord {
+    try {
+      return this.#serde.decode(value);
+    } catch (err) {
+      throw new KrillError("CORRUPT_SEGMENT", `${where}: undecodable metadata record`, { cause: err });
+    }
+  }
+
+  /**
+   * Rewrites the legacy layout in Kafka's: the legacy snapshot becomes the snapshot ending after
+   * its offset (epoch 0), the legacy log's batches are appended at their offsets (epoch 0).
+   */
+  async #migrate(): Promise<void> {
+    const legacy = readLegacy(this.dir, this.#logger);
+    // Leftovers of an interrupted migration: the legacy files are still the truth.
+    for (const name of readdirSync(this.dir)) {
+      const parsed = parseOffsetFileName(name);
+      if (legacyFiles(this.dir).includes(name)) continue;
+      if (parsed !== undefined || name === "leader-epoch-checkpoint" || name.endsWith(".checkpoint.part"))
+        rmSync(path.join(this.dir, name), { force: true });
+    }
+    const now = this.#clock.nowMs();
+    if (legacy.snapshotOffset >= 0) {
+      // The segment log starts at the newest snapshot's end, so it is written first.
+      const id = { endOffset: legacy.snapshotOffset + 1, epoch: 0 };
+      const writer = MetadataSegmentLog.open({ dir: this.dir, clock: this.#clock, logger: this.#logger });
+      writer.writeSnapshot(id, snapshotBatches(legacy.snapshotValues, 0, now, now));
+      await writer.close();
+    }
+    const log = MetadataSegmentLog.open({ dir: this.dir, clock: this.#clock, logger: this.#logger });
+    for (const b of legacy.batches) {
+      if (b.baseOffset !== log.endOffset) {
+        await log.close();
+        throw new KrillError(
+          "CORRUPT_SEGMENT",
+          `${this.dir}/metadata.log: batch at offset ${b.baseOffset} where ${log.endOffset} was expected; cannot migrate it to Kafka's layout`,
+        );
+      }
+      log.append(dataBatch(b.values, 0, 0, now), 0);
+    }
+    await log.flush();
+    await log.close();
+    removeLegacy(this.dir);
+    this.#logger.info(
+      { dir: this.dir, snapshotOffset: legacy.snapshotOffset, batches: legacy.batches.length },
+      "migrated the metadata log to Kafka's layout (segments and <offset>-<epoch>.checkpoint snapshots)",
+    );
   }
 
   register(listener: MetadataLogListener): void {
@@ -199,21 +206,33 @@ export class LocalMetadataLog implements MetadataLog {
   }
 
   /**
-   * Appends durably (committed: this log is its own quorum), hands the batch to the listeners
-   * after every earlier batch, and resolves with the offset of its last record.
+   * Appends as one batch of this epoch, waits for the fsync (committed: this log is its own
+   * quorum), hands the batch to the listeners after every earlier batch, and resolves with the
+   * offset of its last record.
    */
   propose(records: readonly MetadataRecord[]): Promise<number> {
     let lastOffset: number;
+    let log: MetadataSegmentLog;
     try {
-      lastOffset = this.#append(records);
+      log = this.#segments();
+      if (records.length === 0) return Promise.resolve(log.endOffset - 1);
+      const bytes = dataBatch(
+        records.map((r) => this.#serde.encode(r)),
+        0,
+        this.#epoch,
+        this.#clock.nowMs(),
+      );
+      lastOffset = log.append(bytes, this.#epoch).lastOffset;
+      this.#bytesSinceSnapshot += bytes.length;
     } catch (err) {
       return Promise.reject(err);
     }
-    if (records.length === 0) return Promise.resolve(lastOffset);
     const batch = { lastOffset, records };
+    const durable = log.flush();
     // A listener's failure fails this proposal only; the records are committed regardless, and
-    // the next batch is still delivered.
+    // the next batch is still delivered. A failed fsync fails it before any listener sees it.
     const delivered = this.#deliveries.then(async () => {
+      await durable;
       for (const listener of this.#listeners) await listener.handleCommit(batch);
       return lastOffset;
     });
@@ -222,77 +241,38 @@ export class LocalMetadataLog implements MetadataLog {
   }
 
   /**
-   * Appends records durably and returns the offset of the last one. Synchronous I/O on purpose:
-   * metadata writes are rare and small, and a synchronous write+fsync cannot interleave with
-   * another append.
-   */
-  #append(records: readonly MetadataRecord[]): number {
-    if (this.#fd < 0) throw new KrillError("STATE", "metadata log is not open");
-    if (records.length === 0) return this.#nextOffset - 1;
-    const bytes = this.#batch(records, this.#nextOffset);
-    try {
-      writeSync(this.#fd, bytes);
-      fsyncSync(this.#fd);
-    } catch (err) {
-      throw new KrillError("LOG_IO", `cannot append to ${path.join(this.dir, LOG_FILE)}`, { cause: err });
-    }
-    this.#nextOffset += records.length;
-    this.#bytesSinceSnapshot += bytes.length;
-    return this.#nextOffset - 1;
-  }
-
-  /**
-   * Writes `records` (a whole image as of `offset`) as a snapshot and resets the log, which holds
-   * nothing newer than `offset`. This log keeps no tail after a snapshot, so it takes one only
-   * when `offset` is the last appended record (not while a later batch is on its way to the
-   * listeners). Synchronous like the append, so no append can slip in between the snapshot and
-   * the log reset.
+   * Writes `records` (a whole image as of committed `offset`) as the snapshot ending after
+   * `offset`, then deletes the older snapshots and the segments wholly below it.
    */
   createSnapshot(records: readonly MetadataRecord[], offset: number): boolean {
-    if (offset !== this.#nextOffset - 1) return false;
-    const name = `snapshot-${String(offset).padStart(20, "0")}.checkpoint`;
-    const tmp = path.join(this.dir, `${name}.tmp`);
-    try {
-      const fd = openSync(tmp, "w");
-      try {
-        for (let i = 0; i < records.length; i += SNAPSHOT_BATCH_RECORDS) {
-          writeSync(fd, this.#batch(records.slice(i, i + SNAPSHOT_BATCH_RECORDS), i));
-        }
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, path.join(this.dir, name));
-      fsyncDir(this.dir);
-      ftruncateSync(this.#fd, 0);
-      fsyncSync(this.#fd);
-      for (const f of readdirSync(this.dir)) {
-        if (/^snapshot-\d{20}\.checkpoint$/.test(f) && f !== name)
-          rmSync(path.join(this.dir, f), { force: true });
-      }
-    } catch (err) {
-      throw new KrillError("LOG_IO", `cannot write metadata snapshot ${name}`, { cause: err });
+    const log = this.#segments();
+    if (offset < 0 || offset >= log.endOffset) return false;
+    const id = { endOffset: offset + 1, epoch: Math.max(0, log.epochForOffset(offset)) };
+    if (log.snapshots.some((s) => s.endOffset === id.endOffset)) {
+      this.#bytesSinceSnapshot = 0;
+      this.#lastSnapshotMs = this.#clock.nowMs();
+      return true;
     }
+    const now = this.#clock.nowMs();
+    log.writeSnapshot(
+      id,
+      snapshotBatches(
+        records.map((r) => this.#serde.encode(r)),
+        id.epoch,
+        now,
+        now,
+      ),
+    );
+    log.deleteBefore(id);
     this.#bytesSinceSnapshot = 0;
-    this.#lastSnapshotMs = this.#clock.nowMs();
-    this.#logger.info({ offset, records: records.length }, "wrote metadata snapshot");
+    this.#lastSnapshotMs = now;
+    this.#logger.info({ offset, epoch: id.epoch, records: records.length }, "wrote metadata snapshot");
     return true;
   }
 
-  close(): void {
-    if (this.#fd >= 0) {
-      fsyncSync(this.#fd);
-      closeSync(this.#fd);
-      this.#fd = -1;
-    }
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  async close(): Promise<void> {
+    const log = this.#log;
+    this.#log = undefined;
+    await log?.close();
   }
 }

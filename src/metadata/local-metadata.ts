@@ -32,6 +32,8 @@ export interface LocalMetadataOptions {
   /** metadata.log.dir (the log lives in its `__cluster_metadata-0`). */
   readonly dir: string;
   readonly logger: Logger;
+  /** This node: the one voter of its metadata quorum. */
+  readonly nodeId: number;
   /** The live broker config; read on every use, so dynamic changes apply. */
   readonly config: () => BrokerConfig;
   readonly clock?: Clock;
@@ -42,7 +44,7 @@ export interface LocalMetadataOptions {
 /** Opens the log, replays the newest snapshot plus the log after it into the image, and wires the rest. */
 export async function openLocalMetadata(options: LocalMetadataOptions): Promise<LocalMetadata> {
   const clock = options.clock ?? SYSTEM_CLOCK;
-  const log = new LocalMetadataLog(options.dir, metadataRecordSerde, options.logger, clock);
+  const log = new LocalMetadataLog(options.dir, metadataRecordSerde, options.logger, clock, options.nodeId);
   const loaded = await log.open();
   let image = MetadataImage.EMPTY;
   for (const entry of loaded.entries) image = image.apply([entry.record], entry.offset);

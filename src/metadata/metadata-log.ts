@@ -49,5 +49,5 @@ export interface MetadataLog {
    * proposal is between its append and its delivery); the caller tries again later.
    */
   createSnapshot(records: readonly MetadataRecord[], offset: number): boolean;
-  close(): void;
+  close(): Promise<void>;
 }

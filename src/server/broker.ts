@@ -157,6 +157,7 @@ export class Broker {
     const metadata = await openLocalMetadata({
       dir: path.resolve(config.metadataLogDir),
       logger,
+      nodeId: config.nodeId,
       config: () => live,
       clock,
       random,
@@ -365,7 +366,7 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
-    this.#metadata.log.close();
+    await this.#metadata.log.close();
     this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");

@@ -10,6 +10,8 @@
  *   sent, and for most versions the response has no field to say so.
  * - ApiVersions at a version we do not know (KIP-511): answered in ApiVersions v0 format with
  *   UNSUPPORTED_VERSION and our supported ranges, so the client can retry with a version we serve.
+ * - Bytes after a body that decodes are ignored, as Kafka's RequestContext.parseRequest ignores
+ *   them (librdkafka's all-topics Metadata v9+ leaves three).
  */
 import type { Logger } from "pino";
 import { isKrillError } from "../errors.js";
@@ -79,8 +81,9 @@ export class Dispatcher implements FrameProcessor {
     }
     let request: unknown;
     try {
+      // Bytes after the body are ignored, as Kafka ignores them (it parses the body from the
+      // frame and never checks what is left): librdkafka's all-topics Metadata v9+ leaves three.
       request = handler.decodeRequest(reader, apiVersion);
-      reader.expectEnd(`${handler.name} v${apiVersion} request`);
     } catch (err) {
       return this.#close(
         `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`,

@@ -110,7 +110,7 @@ describe("bench null sink", () => {
         transactionalId: null,
         acks: 1,
         timeoutMs: 1000,
-        topicData: [{ name: "sink-a", partitionData: [{ index: 0, records }] }],
+        topicData: [{ name: "sink-a", topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
       });
     const c = await client(port);
     try {

@@ -54,7 +54,7 @@ class DeferredLog implements MetadataLog {
     return false;
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 }
 
 const until = async (condition: () => boolean): Promise<void> => {

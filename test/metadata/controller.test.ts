@@ -19,7 +19,7 @@ let controller: MetadataController;
 /** A controller over the log in `dir`; its publisher (the committed image) is `meta.publisher`. */
 async function open(overrides: Record<string, string> = {}): Promise<MetadataController> {
   const config = BrokerConfig.create({ "log.dirs": dir, ...overrides });
-  meta = await openLocalMetadata({ dir, logger, config: () => config });
+  meta = await openLocalMetadata({ dir, logger, nodeId: 1, config: () => config });
   log = meta.log;
   return meta.controller;
 }
@@ -44,8 +44,8 @@ beforeEach(async () => {
   );
 });
 
-afterEach(() => {
-  log.close();
+afterEach(async () => {
+  await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,7 +54,7 @@ describe("MetadataController", () => {
     const [r] = await controller.createTopics([topic("a")], false);
     expect(r).toMatchObject({ errorCode: 0, numPartitions: 3, replicationFactor: 1 });
     expect(r!.topicId).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
-    log.close();
+    await log.close();
     await open();
     const t = image().topicsByName.get("a")!;
     expect(t.topicId).toBe(r!.topicId);
@@ -188,7 +188,7 @@ describe("MetadataController", () => {
   });
 
   it("honours delete.topic.enable=false", async () => {
-    log.close();
+    await log.close();
     controller = await open({ "delete.topic.enable": "false" });
     await controller.createTopics([topic("kept")], false);
     const [r] = await controller.deleteTopics([{ name: "kept", topicId: null }]);
@@ -291,7 +291,7 @@ describe("MetadataController", () => {
     expect(bad.errorMessage).toContain("message.max.bytes");
     const unknownBroker = await controller.alterBrokerConfigs("7", [], false, false);
     expect(unknownBroker.errorCode).toBe(ErrorCode.INVALID_REQUEST);
-    log.close();
+    await log.close();
     await open();
     expect([...image().brokerConfigs("1")]).toEqual([["message.max.bytes", "2000"]]);
     expect([...image().brokerConfigs("")]).toEqual([["log.retention.ms", "10"]]);
@@ -315,19 +315,19 @@ describe("MetadataController", () => {
     const a = await controller.allocateProducerIds(1, 1n);
     const b = await controller.allocateProducerIds(1, 1n);
     expect(b.firstProducerId).toBe(a.firstProducerId + BigInt(a.count));
-    log.close();
+    await log.close();
     const reopened = await open();
     const c = await reopened.allocateProducerIds(1, 1n);
     expect(c.firstProducerId).toBe(b.firstProducerId + BigInt(b.count));
   });
 
   it("snapshots when the log passes the size bound and restarts from the snapshot", async () => {
-    log.close();
+    await log.close();
     controller = await open({ "metadata.log.max.record.bytes.between.snapshots": "2000" });
     for (let i = 0; i < 20; i++) await controller.createTopics([topic(`t${i}`, 2)], false);
     expect(log.bytesSinceSnapshot).toBeLessThan(2000 + 500);
     const expected = image();
-    log.close();
+    await log.close();
     await open();
     expect(image().topicsByName).toEqual(expected.topicsByName);
     expect(image().offset).toBe(expected.offset);

@@ -30,7 +30,7 @@ async function openController(dir: string, snapshotBytes: number): Promise<Local
     "log.dirs": dir,
     "metadata.log.max.record.bytes.between.snapshots": snapshotBytes,
   });
-  return openLocalMetadata({ dir, logger, config: () => config });
+  return openLocalMetadata({ dir, logger, nodeId: 1, config: () => config });
 }
 
 function comparable(image: MetadataImage) {
@@ -109,11 +109,11 @@ describe("metadata image model", () => {
             }
             const expected = comparable(publisher.image);
             const offset = publisher.image.offset;
-            log.close();
+            await log.close();
             const reopened = await openController(dir, snapshotBytes);
             expect(comparable(reopened.publisher.image)).toEqual(expected);
             expect(reopened.publisher.image.offset).toBe(offset);
-            reopened.log.close();
+            await reopened.log.close();
           } finally {
             rmSync(dir, { recursive: true, force: true });
           }

@@ -47,6 +47,8 @@ describe("data path with the broker as a child process", () => {
     await rawAdmin.disconnect();
     let raw = await RawClient.connect(port);
     const { producerId } = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,
@@ -61,6 +63,7 @@ describe("data path with the broker as a child process", () => {
           topicData: [
             {
               name: "raw",
+              topicId: ZERO_UUID,
               partitionData: [
                 {
                   index: 0,
@@ -118,6 +121,7 @@ describe("data path with the broker as a child process", () => {
               logStartOffset: -1n,
               partitionMaxBytes: 10 * 1024 * 1024,
               replicaDirectoryId: ZERO_UUID,
+              highWatermark: -1n,
             },
           ],
         },

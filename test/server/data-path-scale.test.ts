@@ -61,6 +61,7 @@ describe("data path at 1,000 partitions", () => {
             logStartOffset: -1n,
             partitionMaxBytes: 1024 * 1024,
             replicaDirectoryId: ZERO_UUID,
+            highWatermark: -1n,
           })),
         },
       ],

@@ -74,6 +74,7 @@ function fetchRequest(
           logStartOffset: -1n,
           partitionMaxBytes: 10 * 1024 * 1024,
           replicaDirectoryId: ZERO_UUID,
+          highWatermark: -1n,
         })),
       },
     ],
@@ -86,7 +87,7 @@ function produceRequest(topic: string, partition: number, records: Buffer, acks 
     transactionalId: null,
     acks,
     timeoutMs: 30_000,
-    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }],
   };
 }
 
@@ -214,6 +215,35 @@ describe("data path", () => {
     expect(offsets.find((o) => o.partition === 0)).toMatchObject({ high: "11", low: "0" });
   });
 
+  it("refuses records without a key on a compacted topic, listing them as Kafka does", async () => {
+    const ts = Date.now();
+    const mixed = buildRecordBatch({
+      records: [
+        { timestamp: ts, key: "k0", value: "a" },
+        { timestamp: ts, key: null, value: "b" },
+        { timestamp: ts, key: "k2", value: "c" },
+        { timestamp: ts, key: null, value: "d" },
+      ],
+      compression: "gzip",
+    });
+    const refused = partitionOf(await raw.request(PRODUCE_API, 9, produceRequest("compacted", 0, mixed)));
+    const why = "Compacted topic cannot accept message without key in topic partition compacted-0";
+    expect(refused).toMatchObject({
+      errorCode: ErrorCode.INVALID_RECORD,
+      baseOffset: -1n,
+      recordErrors: [
+        { batchIndex: 1, batchIndexErrorMessage: why },
+        { batchIndex: 3, batchIndexErrorMessage: why },
+      ],
+      errorMessage:
+        "One or more records have been rejected due to 2 record errors in total, and only showing the " +
+        `first three errors at most: [RecordError(batchIndex=1, message='${why}'), RecordError(batchIndex=3, message='${why}')]`,
+    });
+    const keyed = buildRecordBatch({ records: [{ timestamp: ts, key: "k", value: "v" }] });
+    const accepted = partitionOf(await raw.request(PRODUCE_API, 9, produceRequest("compacted", 0, keyed)));
+    expect(accepted).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0n });
+  });
+
   it("answers produce errors per partition", async () => {
     const tooBig = batch(["y".repeat(3000)]);
     expect(partitionOf(await raw.request(PRODUCE_API, 9, produceRequest("small", 0, tooBig))).errorCode).toBe(
@@ -242,7 +272,7 @@ describe("data path", () => {
       topics: [
         {
           name: "plain",
-          partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+          partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1n }],
         },
       ],
     });
@@ -358,7 +388,7 @@ describe("data path", () => {
       topics: [
         {
           name: "poll",
-          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }],
         },
       ],
     });
@@ -473,6 +503,7 @@ describe("data path", () => {
             logStartOffset: -1n,
             partitionMaxBytes: 1,
             replicaDirectoryId: ZERO_UUID,
+            highWatermark: -1n,
           })),
         },
       ],
@@ -496,6 +527,7 @@ describe("data path", () => {
             logStartOffset: -1n,
             partitionMaxBytes: 100,
             replicaDirectoryId: ZERO_UUID,
+            highWatermark: -1n,
           })).slice(0, 1),
         },
       ],
@@ -527,7 +559,7 @@ describe("data path", () => {
           topics: [
             {
               name: "idem",
-              partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }],
+              partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }],
             },
           ],
         })
@@ -569,6 +601,8 @@ describe("data path", () => {
 
   it("deduplicates idempotent retries, rejects gaps and stale epochs, and keeps that across a restart", async () => {
     const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,
@@ -577,6 +611,8 @@ describe("data path", () => {
     expect(init.errorCode).toBe(0);
     const producerId = init.producerId;
     const again = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,
@@ -614,7 +650,7 @@ describe("data path", () => {
       topics: [
         {
           name: "idem",
-          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }],
         },
       ],
     });
@@ -622,6 +658,8 @@ describe("data path", () => {
     expect((await send(1, ["f"], 1)).errorCode).toBe(0);
     expect((await send(3, ["gap"], 1)).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     const fresh = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      enable2Pc: false,
+      keepPreparedTxn: false,
       transactionalId: null,
       transactionTimeoutMs: 60_000,
       producerId: -1n,

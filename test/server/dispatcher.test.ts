@@ -32,7 +32,12 @@ describe("dispatch over the wire", () => {
   it("advertises the registry's versions and metadata.version in ApiVersions v3", async () => {
     const c = await client(broker.port);
     c.socket.write(
-      request(API_VERSIONS_API, 3, 7, { clientSoftwareName: "krill-test", clientSoftwareVersion: "1.0" }),
+      request(API_VERSIONS_API, 3, 7, {
+        clientSoftwareName: "krill-test",
+        clientSoftwareVersion: "1.0",
+        clusterId: null,
+        nodeId: -1,
+      }),
     );
     const frame = await c.next();
     expect(frame.readInt32BE(0)).toBe(7);
@@ -67,7 +72,12 @@ describe("dispatch over the wire", () => {
   it("rejects ApiVersions v3 with a malformed client software name", async () => {
     const c = await client(broker.port);
     c.socket.write(
-      request(API_VERSIONS_API, 3, 1, { clientSoftwareName: "bad name", clientSoftwareVersion: "1" }),
+      request(API_VERSIONS_API, 3, 1, {
+        clientSoftwareName: "bad name",
+        clientSoftwareVersion: "1",
+        clusterId: null,
+        nodeId: -1,
+      }),
     );
     const res = decodeApiVersionsResponse(body(await c.next(), API_VERSIONS_API, 3), 3);
     expect(res.errorCode).toBe(42);
@@ -97,6 +107,32 @@ describe("dispatch over the wire", () => {
     expect(metadata.topics[0]!.partitions).toHaveLength(1);
     expect((await c.next()).readInt32BE(0)).toBe(101);
     expect((await c.next()).readInt32BE(0)).toBe(102);
+    c.socket.destroy();
+  });
+
+  it("ignores bytes after a request body, as Kafka does (librdkafka's all-topics Metadata v9+)", async () => {
+    const c = await client(broker.port);
+    const allTopics = {
+      topics: null,
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    };
+    // librdkafka reserves a 4-byte array count, writes a 1-byte varint and leaves 3 zero bytes.
+    const frame = request(METADATA_API, 12, 21, allTopics);
+    const padded = Buffer.concat([frame, Buffer.alloc(3)]);
+    padded.writeInt32BE(frame.length - 4 + 3, 0);
+    c.socket.write(padded);
+    const answer = await c.next();
+    expect(answer.readInt32BE(0)).toBe(21);
+    const res = decodeMetadataResponse(body(answer, METADATA_API, 12), 12);
+    expect(res.brokers).toHaveLength(1);
+    // A non-flexible version too, and the connection keeps serving.
+    const v1 = request(METADATA_API, 1, 22, { ...allTopics, topics: [] });
+    const v1Padded = Buffer.concat([v1, Buffer.from([1, 2, 3, 4, 5])]);
+    v1Padded.writeInt32BE(v1.length - 4 + 5, 0);
+    c.socket.write(v1Padded);
+    expect((await c.next()).readInt32BE(0)).toBe(22);
     c.socket.destroy();
   });
 

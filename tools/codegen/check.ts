@@ -1,5 +1,5 @@
 /**
- * `make check-generated`: tsx tools/codegen/check.ts --spec <kafka spec folder> --out src/protocol/generated
+ * `make check-generated`: tsx tools/codegen/check.ts [--spec <kafka spec folder>] --out src/protocol/generated
  * Regenerates into a temporary folder and compares it with the committed one; exits 1 listing
  * every differing, missing or extra file, so a hand edit or a stale generation fails CI.
  */

@@ -196,7 +196,13 @@ function emitCoordinatorRecords(messages: MessageModel[]): string {
   for (const group of groups) {
     const inGroup = messages.filter((m) => m.group === group);
     const keys = inGroup.filter((m) => m.name.endsWith("Key"));
-    const entries: { type: number; base: string; key: MessageModel; value: MessageModel }[] = [];
+    const entries: {
+      type: number;
+      base: string;
+      key: MessageModel;
+      value: MessageModel;
+      keyVersion: number;
+    }[] = [];
     for (const key of keys) {
       const base = key.name.slice(0, -"Key".length);
       const value = inGroup.find((m) => m.name === `${base}Value`);
@@ -207,8 +213,15 @@ function emitCoordinatorRecords(messages: MessageModel[]): string {
       imports.push(
         `import { decode${value.name}, encode${value.name}, type ${value.name} } from "./${value.moduleName}.js";`,
       );
-      for (let t = key.validVersions.lo; t <= key.validVersions.hi; t++)
-        entries.push({ type: t, base, key, value });
+      // Kafka 4.x specs ("coordinator-key") give the record type as the key's apiKey and version
+      // every key at 0; older ones ("data") used the key's version as the record type.
+      if (key.kind === "coordinator-key") {
+        if (key.apiKey === null) throw new Error(`${group}/${key.name} has no apiKey`);
+        entries.push({ type: key.apiKey, base, key, value, keyVersion: key.validVersions.hi });
+      } else {
+        for (let t = key.validVersions.lo; t <= key.validVersions.hi; t++)
+          entries.push({ type: t, base, key, value, keyVersion: t });
+      }
     }
     entries.sort((a, b) => a.type - b.type);
     const constName = `${group.replace(/-/g, "_").toUpperCase()}_RECORD_CODECS`;
@@ -216,7 +229,7 @@ function emitCoordinatorRecords(messages: MessageModel[]): string {
     tables.push(`export const ${constName}: readonly CoordinatorRecordCodec[] = [`);
     for (const e of entries) {
       tables.push(
-        `  { type: ${e.type}, name: ${JSON.stringify(e.base)}, valueMinVersion: ${e.value.validVersions.lo}, valueMaxVersion: ${e.value.validVersions.hi}, valueFirstFlexibleVersion: ${firstFlexible(e.value)}, encodeKey: encode${e.key.name}, decodeKey: decode${e.key.name}, encodeValue: encode${e.value.name}, decodeValue: decode${e.value.name} } as CoordinatorRecordCodec<${e.key.name}, ${e.value.name}> as CoordinatorRecordCodec,`,
+        `  { type: ${e.type}, name: ${JSON.stringify(e.base)}, keyVersion: ${e.keyVersion}, valueMinVersion: ${e.value.validVersions.lo}, valueMaxVersion: ${e.value.validVersions.hi}, valueFirstFlexibleVersion: ${firstFlexible(e.value)}, encodeKey: encode${e.key.name}, decodeKey: decode${e.key.name}, encodeValue: encode${e.value.name}, decodeValue: decode${e.value.name} } as CoordinatorRecordCodec<${e.key.name}, ${e.value.name}> as CoordinatorRecordCodec,`,
       );
     }
     tables.push("];", "");
@@ -225,12 +238,14 @@ function emitCoordinatorRecords(messages: MessageModel[]): string {
   out.push(
     "",
     "/**",
-    " * A coordinator record type (__consumer_offsets, __transaction_state, share-group state): the",
-    " * key is written at version = type, the value at its own version.",
+    " * A coordinator record type (__consumer_offsets, __transaction_state, share-group state): on",
+    " * disk the key is the int16 type followed by the key encoded at keyVersion; the value is its",
+    " * int16 version followed by the value encoded at that version.",
     " */",
     "export interface CoordinatorRecordCodec<K = unknown, V = unknown> {",
     "  readonly type: number;",
     "  readonly name: string;",
+    "  readonly keyVersion: number;",
     "  readonly valueMinVersion: number;",
     "  readonly valueMaxVersion: number;",
     "  readonly valueFirstFlexibleVersion: number;",

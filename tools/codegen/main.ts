@@ -1,36 +1,40 @@
 /**
- * `make generate`: tsx tools/codegen/main.ts --spec <kafka spec folder> --out src/protocol/generated
- * Writes every generated module and removes generated modules whose spec is gone.
+ * `make generate`: tsx tools/codegen/main.ts [--spec <kafka spec folder>] --out src/protocol/generated
+ * Writes every generated module and removes generated modules whose spec is gone. Without --spec
+ * (or KAFKA_SPEC_DIR) the specs come from the jars of the pinned Kafka version (kafka-specs.ts).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateAll } from "./generate.js";
+import { defaultSpecDir } from "./kafka-specs.js";
+import { specGroupDir } from "./spec.js";
 
 export interface CliArgs {
   spec: string;
   out: string;
 }
 
-export function parseArgs(argv: readonly string[]): CliArgs {
+/** `defaultSpec` is called only when neither --spec nor KAFKA_SPEC_DIR names a folder. */
+export function parseArgs(argv: readonly string[], defaultSpec: () => string = defaultSpecDir): CliArgs {
   let spec: string | undefined;
   let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--spec") spec = argv[++i];
     else if (a === "--out") out = argv[++i];
-    else throw new Error(`unknown argument ${a}; usage: --spec <dir> --out <dir>`);
+    else throw new Error(`unknown argument ${a}; usage: [--spec <dir>] --out <dir>`);
   }
-  spec ??= process.env.KAFKA_SPEC_DIR;
-  if (spec === undefined || spec === "") throw new Error("missing --spec <dir> (or KAFKA_SPEC_DIR)");
   if (out === undefined || out === "") throw new Error("missing --out <dir>");
+  if (spec === undefined || spec === "") spec = process.env.KAFKA_SPEC_DIR;
+  if (spec === undefined || spec === "") spec = defaultSpec();
   return { spec, out };
 }
 
 export function specFolderMissingMessage(spec: string): string | undefined {
-  return existsSync(join(spec, "clients"))
+  return existsSync(specGroupDir(spec, "clients"))
     ? undefined
-    : `Kafka spec folder not found at ${spec}; set KAFKA_SPEC_DIR to a folder holding Kafka's message specs (clients/, metadata/, ...).`;
+    : `Kafka spec folder not found at ${spec}; set KAFKA_SPEC_DIR to a folder holding Kafka's message specs (clients/, metadata/, ...) or to a Kafka source checkout, or unset it to use the specs of the pinned Kafka jars.`;
 }
 
 /** Writes `files` into `outDir`, leaving unchanged files untouched; returns files written and removed. */

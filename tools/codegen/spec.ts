@@ -4,7 +4,7 @@
  * tree with every struct's TypeScript name resolved. Nothing here knows about TypeScript syntax
  * beyond names; emit-message.ts turns the model into code.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import jsonc from "jsonc-parser";
 
@@ -122,7 +122,14 @@ export interface StructModel {
   versions: Versions;
 }
 
-export type MessageKind = "request" | "response" | "header" | "data" | "metadata";
+export type MessageKind =
+  | "request"
+  | "response"
+  | "header"
+  | "data"
+  | "metadata"
+  | "coordinator-key"
+  | "coordinator-value";
 
 export interface MessageModel {
   /** "ProduceRequest" */
@@ -211,9 +218,17 @@ export function parseMessage(text: string, group: string, file: string): Message
   }
   const name = raw.name;
   const validVersions = parseVersions(raw.validVersions, `${file} validVersions`);
-  const flexibleVersions = parseVersions(raw.flexibleVersions, `${file} flexibleVersions`);
+  // A removed API keeps its spec with validVersions "none" and nothing else.
+  const flexibleVersions =
+    isEmpty(validVersions) && raw.flexibleVersions === undefined
+      ? NO_VERSIONS
+      : parseVersions(raw.flexibleVersions, `${file} flexibleVersions`);
   const kind = raw.type as MessageKind;
-  if (!["request", "response", "header", "data", "metadata"].includes(kind)) {
+  if (
+    !["request", "response", "header", "data", "metadata", "coordinator-key", "coordinator-value"].includes(
+      kind,
+    )
+  ) {
     throw new Error(`${file}: unknown message type ${raw.type}`);
   }
 
@@ -297,12 +312,9 @@ export function parseMessage(text: string, group: string, file: string): Message
     if (type.kind === "primitive" && type.name === "uuid" && !isEmpty(nullableVersions)) {
       throw new Error(`${where}: nullable uuid is not supported`);
     }
-    const defaultText =
-      f.default === undefined || f.default === null
-        ? f.default === null
-          ? "null"
-          : undefined
-        : String(f.default);
+    // Kafka's generator reads `default` as a string: a JSON null (as opposed to the string "null")
+    // is no default at all, so an array field defaults to empty, not to null.
+    const defaultText = f.default === undefined || f.default === null ? undefined : String(f.default);
     if (defaultText === "null" && !contains(nullableVersions, versions)) {
       throw new Error(`${where}: default null needs the field nullable in all its versions`);
     }
@@ -323,7 +335,7 @@ export function parseMessage(text: string, group: string, file: string): Message
 
   const root: StructModel = { specName: name, tsName: name, fields: [], versions: validVersions };
   structsByName.set(name, root);
-  root.fields = raw.fields.map((f) => parseField(f, `${file} ${f.name}`));
+  root.fields = (raw.fields ?? []).map((f) => parseField(f, `${file} ${f.name}`));
   checkFieldNames(root, file);
 
   // Versions in which each struct is reachable: the hull of (field versions ∩ parent versions)
@@ -385,12 +397,35 @@ export const SPEC_GROUPS = [
   "group-coordinator",
   "transaction-coordinator",
   "share-coordinator",
+  "storage",
 ] as const;
+
+/** Where each group's specs live in a Kafka source checkout, for a spec folder that is one. */
+const CHECKOUT_PATHS: Record<(typeof SPEC_GROUPS)[number], string> = {
+  clients: "clients/src/main/resources/common/message",
+  metadata: "metadata/src/main/resources/common/metadata",
+  raft: "raft/src/main/resources/common/message",
+  "group-coordinator": "group-coordinator/src/main/resources/common/message",
+  "transaction-coordinator": "transaction-coordinator/src/main/resources/common/message",
+  "share-coordinator": "share-coordinator/src/main/resources/common/message",
+  storage: "storage/src/main/resources/message",
+};
+
+/**
+ * The folder holding one group's specs: `<specDir>/<group>` (the layout of the extracted jars), or
+ * the group's resources folder when `specDir` is a Kafka source checkout.
+ */
+export function specGroupDir(specDir: string, group: (typeof SPEC_GROUPS)[number]): string {
+  const flat = join(specDir, group);
+  if (existsSync(flat)) return flat;
+  const checkout = join(specDir, CHECKOUT_PATHS[group]);
+  return existsSync(checkout) ? checkout : flat;
+}
 
 export function loadSpecs(specDir: string): MessageModel[] {
   const messages: MessageModel[] = [];
   for (const group of SPEC_GROUPS) {
-    const dir = join(specDir, group);
+    const dir = specGroupDir(specDir, group);
     let files: string[];
     try {
       if (!statSync(dir).isDirectory()) continue;
@@ -400,7 +435,9 @@ export function loadSpecs(specDir: string): MessageModel[] {
     }
     for (const file of files.filter((f) => f.endsWith(".json")).sort()) {
       const path = join(dir, file);
-      messages.push(parseMessage(readFileSync(path, "utf8"), group, `${group}/${file}`));
+      const m = parseMessage(readFileSync(path, "utf8"), group, `${group}/${file}`);
+      // An API Kafka removed (ControlledShutdown in 4.0) has no versions left: no codec to generate.
+      if (!isEmpty(m.validVersions)) messages.push(m);
     }
   }
   const seen = new Map<string, string>();

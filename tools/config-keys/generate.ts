@@ -7,16 +7,17 @@
  *   tsx tools/config-keys/generate.ts --check   # exit 1 when the committed file differs (drift)
  *
  * The jars come from the compat suite's Maven classpath (compat-tests/.cache/kafka-V.classpath,
- * written by scripts/install-compat-deps.sh); when that file is missing it is resolved the same
- * way, with Maven and compat-tests/java/pom.xml. Java runs DumpKafkaConfigKeys.java as a
+ * resolved by scripts/resolve-kafka.sh for the version the codecs are generated from). Java runs DumpKafkaConfigKeys.java as a
  * single-file program (about 3 s), so no build step is needed.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { KAFKA_SPEC_VERSION } from "../codegen/kafka-specs.js";
 
-export const KAFKA_VERSION = "4.4.0";
+/** The same Kafka release the codecs are generated from. */
+export const KAFKA_VERSION = KAFKA_SPEC_VERSION;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = path.join(root, "src/config/kafka-known-keys.ts");
 const TYPES = ["BOOLEAN", "STRING", "INT", "SHORT", "LONG", "DOUBLE", "LIST", "CLASS", "PASSWORD"];
@@ -29,29 +30,12 @@ interface DumpedKey {
   importance: string;
 }
 
+/** The Kafka jars of `version`, resolved as the codec generator resolves them (scripts/resolve-kafka.sh). */
 function classpath(version: string): string {
-  const cache = path.join(root, "compat-tests/.cache");
-  const file = path.join(cache, `kafka-${version}.classpath`);
-  if (!existsSync(file)) {
-    mkdirSync(cache, { recursive: true });
-    const tmp = `${file}.tmp`;
-    process.stderr.write(`resolving Apache Kafka ${version} from Maven Central for its ConfigDef\n`);
-    execFileSync(
-      "mvn",
-      [
-        "-B",
-        "-q",
-        "-f",
-        path.join(root, "compat-tests/java/pom.xml"),
-        `-Dkafka.version=${version}`,
-        "dependency:build-classpath",
-        "-Dmdep.includeScope=runtime",
-        `-Dmdep.outputFile=${tmp}`,
-      ],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    renameSync(tmp, file);
-  }
+  const file = execFileSync(path.join(root, "scripts/resolve-kafka.sh"), [version], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
   return readFileSync(file, "utf8").trim();
 }
 

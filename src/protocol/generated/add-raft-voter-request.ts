@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface AddRaftVoterRequest {
   clusterId: string | null;
@@ -13,6 +13,7 @@ export interface AddRaftVoterRequest {
   voterId: number;
   voterDirectoryId: string;
   listeners: AddRaftVoterRequestListener[];
+  ackWhenCommitted: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -30,6 +31,7 @@ export function defaultAddRaftVoterRequest(): AddRaftVoterRequest {
     voterId: 0,
     voterDirectoryId: ZERO_UUID,
     listeners: [],
+    ackWhenCommitted: true,
     unknownTaggedFields: undefined,
   };
 }
@@ -44,8 +46,8 @@ export function defaultAddRaftVoterRequestListener(): AddRaftVoterRequestListene
 }
 
 export function encodeAddRaftVoterRequest(w: Writer, m: AddRaftVoterRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddRaftVoterRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddRaftVoterRequest (valid 0-1)`);
   }
   w.writeCompactNullableString(m.clusterId, "AddRaftVoterRequest.clusterId");
   w.writeInt32(m.timeoutMs);
@@ -58,6 +60,10 @@ export function encodeAddRaftVoterRequest(w: Writer, m: AddRaftVoterRequest, ver
       encodeAddRaftVoterRequestListener(w, a[i]!, version);
     }
   }
+  if (!(version >= 1) && m.ackWhenCommitted !== true) throw nonIgnorable("ackWhenCommitted", "AddRaftVoterRequest", version);
+  if (version >= 1) {
+    w.writeBool(m.ackWhenCommitted);
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -69,8 +75,8 @@ function encodeAddRaftVoterRequestListener(w: Writer, m: AddRaftVoterRequestList
 }
 
 export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVoterRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddRaftVoterRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddRaftVoterRequest (valid 0-1)`);
   }
   const f_clusterId: string | null = r.readCompactNullableString("AddRaftVoterRequest.clusterId");
   const f_timeoutMs: number = r.readInt32("AddRaftVoterRequest.timeoutMs");
@@ -87,8 +93,9 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
       f_listeners = a;
     }
   }
+  const f_ackWhenCommitted: boolean = version >= 1 ? r.readBool("AddRaftVoterRequest.ackWhenCommitted") : true;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { clusterId: f_clusterId, timeoutMs: f_timeoutMs, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, listeners: f_listeners, unknownTaggedFields };
+  return { clusterId: f_clusterId, timeoutMs: f_timeoutMs, voterId: f_voterId, voterDirectoryId: f_voterDirectoryId, listeners: f_listeners, ackWhenCommitted: f_ackWhenCommitted, unknownTaggedFields };
 }
 
 function decodeAddRaftVoterRequestListener(r: Reader, version: number): AddRaftVoterRequestListener {

@@ -23,8 +23,8 @@ export function defaultAddRaftVoterResponse(): AddRaftVoterResponse {
 }
 
 export function encodeAddRaftVoterResponse(w: Writer, m: AddRaftVoterResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddRaftVoterResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AddRaftVoterResponse (valid 0-1)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -33,8 +33,8 @@ export function encodeAddRaftVoterResponse(w: Writer, m: AddRaftVoterResponse, v
 }
 
 export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftVoterResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddRaftVoterResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AddRaftVoterResponse (valid 0-1)`);
   }
   const f_throttleTimeMs: number = r.readInt32("AddRaftVoterResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("AddRaftVoterResponse.errorCode");

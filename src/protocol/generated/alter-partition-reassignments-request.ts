@@ -4,10 +4,11 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface AlterPartitionReassignmentsRequest {
   timeoutMs: number;
+  allowReplicationFactorChange: boolean;
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -27,6 +28,7 @@ export interface AlterPartitionReassignmentsRequestReassignablePartition {
 export function defaultAlterPartitionReassignmentsRequest(): AlterPartitionReassignmentsRequest {
   return {
     timeoutMs: 60000,
+    allowReplicationFactorChange: true,
     topics: [],
     unknownTaggedFields: undefined,
   };
@@ -49,10 +51,14 @@ export function defaultAlterPartitionReassignmentsRequestReassignablePartition()
 }
 
 export function encodeAlterPartitionReassignmentsRequest(w: Writer, m: AlterPartitionReassignmentsRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionReassignmentsRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionReassignmentsRequest (valid 0-1)`);
   }
   w.writeInt32(m.timeoutMs);
+  if (!(version >= 1) && m.allowReplicationFactorChange !== true) throw nonIgnorable("allowReplicationFactorChange", "AlterPartitionReassignmentsRequest", version);
+  if (version >= 1) {
+    w.writeBool(m.allowReplicationFactorChange);
+  }
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -92,10 +98,11 @@ function encodeAlterPartitionReassignmentsRequestReassignablePartition(w: Writer
 }
 
 export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionReassignmentsRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionReassignmentsRequest (valid 0-1)`);
   }
   const f_timeoutMs: number = r.readInt32("AlterPartitionReassignmentsRequest.timeoutMs");
+  const f_allowReplicationFactorChange: boolean = version >= 1 ? r.readBool("AlterPartitionReassignmentsRequest.allowReplicationFactorChange") : true;
   let f_topics: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
   {
     const n = r.readArrayLength(true, 1, "AlterPartitionReassignmentsRequest.topics");
@@ -108,7 +115,7 @@ export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: num
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { timeoutMs: f_timeoutMs, topics: f_topics, unknownTaggedFields };
+  return { timeoutMs: f_timeoutMs, allowReplicationFactorChange: f_allowReplicationFactorChange, topics: f_topics, unknownTaggedFields };
 }
 
 function decodeAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, version: number): AlterPartitionReassignmentsRequestReassignableTopic {

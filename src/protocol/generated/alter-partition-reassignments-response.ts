@@ -8,6 +8,7 @@ import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface AlterPartitionReassignmentsResponse {
   throttleTimeMs: number;
+  allowReplicationFactorChange: boolean;
   errorCode: number;
   errorMessage: string | null;
   responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
@@ -30,6 +31,7 @@ export interface AlterPartitionReassignmentsResponseReassignablePartitionRespons
 export function defaultAlterPartitionReassignmentsResponse(): AlterPartitionReassignmentsResponse {
   return {
     throttleTimeMs: 0,
+    allowReplicationFactorChange: true,
     errorCode: 0,
     errorMessage: "",
     responses: [],
@@ -55,10 +57,13 @@ export function defaultAlterPartitionReassignmentsResponseReassignablePartitionR
 }
 
 export function encodeAlterPartitionReassignmentsResponse(w: Writer, m: AlterPartitionReassignmentsResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionReassignmentsResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionReassignmentsResponse (valid 0-1)`);
   }
   w.writeInt32(m.throttleTimeMs);
+  if (version >= 1) {
+    w.writeBool(m.allowReplicationFactorChange);
+  }
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "AlterPartitionReassignmentsResponse.errorMessage");
   {
@@ -91,10 +96,11 @@ function encodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(
 }
 
 export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionReassignmentsResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionReassignmentsResponse (valid 0-1)`);
   }
   const f_throttleTimeMs: number = r.readInt32("AlterPartitionReassignmentsResponse.throttleTimeMs");
+  const f_allowReplicationFactorChange: boolean = version >= 1 ? r.readBool("AlterPartitionReassignmentsResponse.allowReplicationFactorChange") : true;
   const f_errorCode: number = r.readInt16("AlterPartitionReassignmentsResponse.errorCode");
   const f_errorMessage: string | null = r.readCompactNullableString("AlterPartitionReassignmentsResponse.errorMessage");
   let f_responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
@@ -109,7 +115,7 @@ export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: nu
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, unknownTaggedFields };
+  return { throttleTimeMs: f_throttleTimeMs, allowReplicationFactorChange: f_allowReplicationFactorChange, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, unknownTaggedFields };
 }
 
 function decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Reader, version: number): AlterPartitionReassignmentsResponseReassignableTopicResponse {

@@ -15,7 +15,6 @@ export interface AlterPartitionRequest {
 }
 
 export interface AlterPartitionRequestTopicData {
-  topicName: string;
   topicId: string;
   partitions: AlterPartitionRequestPartitionData[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -48,7 +47,6 @@ export function defaultAlterPartitionRequest(): AlterPartitionRequest {
 
 export function defaultAlterPartitionRequestTopicData(): AlterPartitionRequestTopicData {
   return {
-    topicName: "",
     topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
@@ -76,8 +74,8 @@ export function defaultAlterPartitionRequestBrokerState(): AlterPartitionRequest
 }
 
 export function encodeAlterPartitionRequest(w: Writer, m: AlterPartitionRequest, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionRequest (valid 0-3)`);
+  if (version < 2 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionRequest (valid 2-3)`);
   }
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
@@ -92,12 +90,7 @@ export function encodeAlterPartitionRequest(w: Writer, m: AlterPartitionRequest,
 }
 
 function encodeAlterPartitionRequestTopicData(w: Writer, m: AlterPartitionRequestTopicData, version: number): void {
-  if (version <= 1) {
-    w.writeCompactString(m.topicName, "TopicData.topicName");
-  }
-  if (version >= 2) {
-    w.writeUuid(m.topicId);
-  }
+  w.writeUuid(m.topicId);
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -131,10 +124,7 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, m: AlterPartitionRe
       }
     }
   }
-  if (!(version >= 1) && m.leaderRecoveryState !== 0) throw nonIgnorable("leaderRecoveryState", "AlterPartitionRequestPartitionData", version);
-  if (version >= 1) {
-    w.writeInt8(m.leaderRecoveryState);
-  }
+  w.writeInt8(m.leaderRecoveryState);
   w.writeInt32(m.partitionEpoch);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
@@ -146,8 +136,8 @@ function encodeAlterPartitionRequestBrokerState(w: Writer, m: AlterPartitionRequ
 }
 
 export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPartitionRequest {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionRequest (valid 0-3)`);
+  if (version < 2 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionRequest (valid 2-3)`);
   }
   const f_brokerId: number = r.readInt32("AlterPartitionRequest.brokerId");
   const f_brokerEpoch: bigint = r.readInt64("AlterPartitionRequest.brokerEpoch");
@@ -167,8 +157,7 @@ export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPa
 }
 
 function decodeAlterPartitionRequestTopicData(r: Reader, version: number): AlterPartitionRequestTopicData {
-  const f_topicName: string = version <= 1 ? r.readCompactString("TopicData.topicName") : "";
-  const f_topicId: string = version >= 2 ? r.readUuid("TopicData.topicId") : ZERO_UUID;
+  const f_topicId: string = r.readUuid("TopicData.topicId");
   let f_partitions: AlterPartitionRequestPartitionData[] = [];
   {
     const n = r.readArrayLength(true, 1, "TopicData.partitions");
@@ -181,7 +170,7 @@ function decodeAlterPartitionRequestTopicData(r: Reader, version: number): Alter
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
+  return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): AlterPartitionRequestPartitionData {
@@ -209,7 +198,7 @@ function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): A
       f_newIsrWithEpochs = a;
     }
   }
-  const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("PartitionData.leaderRecoveryState") : 0;
+  const f_leaderRecoveryState: number = r.readInt8("PartitionData.leaderRecoveryState");
   const f_partitionEpoch: number = r.readInt32("PartitionData.partitionEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, leaderEpoch: f_leaderEpoch, newIsr: f_newIsr, newIsrWithEpochs: f_newIsrWithEpochs, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch, unknownTaggedFields };

@@ -15,7 +15,6 @@ export interface AlterPartitionResponse {
 }
 
 export interface AlterPartitionResponseTopicData {
-  topicName: string;
   topicId: string;
   partitions: AlterPartitionResponsePartitionData[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -43,7 +42,6 @@ export function defaultAlterPartitionResponse(): AlterPartitionResponse {
 
 export function defaultAlterPartitionResponseTopicData(): AlterPartitionResponseTopicData {
   return {
-    topicName: "",
     topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
@@ -64,8 +62,8 @@ export function defaultAlterPartitionResponsePartitionData(): AlterPartitionResp
 }
 
 export function encodeAlterPartitionResponse(w: Writer, m: AlterPartitionResponse, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionResponse (valid 0-3)`);
+  if (version < 2 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterPartitionResponse (valid 2-3)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -80,12 +78,7 @@ export function encodeAlterPartitionResponse(w: Writer, m: AlterPartitionRespons
 }
 
 function encodeAlterPartitionResponseTopicData(w: Writer, m: AlterPartitionResponseTopicData, version: number): void {
-  if (version <= 1) {
-    w.writeCompactString(m.topicName, "TopicData.topicName");
-  }
-  if (version >= 2) {
-    w.writeUuid(m.topicId);
-  }
+  w.writeUuid(m.topicId);
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -108,16 +101,14 @@ function encodeAlterPartitionResponsePartitionData(w: Writer, m: AlterPartitionR
       w.writeInt32(a[i]!);
     }
   }
-  if (version >= 1) {
-    w.writeInt8(m.leaderRecoveryState);
-  }
+  w.writeInt8(m.leaderRecoveryState);
   w.writeInt32(m.partitionEpoch);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeAlterPartitionResponse(r: Reader, version: number): AlterPartitionResponse {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionResponse (valid 0-3)`);
+  if (version < 2 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterPartitionResponse (valid 2-3)`);
   }
   const f_throttleTimeMs: number = r.readInt32("AlterPartitionResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("AlterPartitionResponse.errorCode");
@@ -137,8 +128,7 @@ export function decodeAlterPartitionResponse(r: Reader, version: number): AlterP
 }
 
 function decodeAlterPartitionResponseTopicData(r: Reader, version: number): AlterPartitionResponseTopicData {
-  const f_topicName: string = version <= 1 ? r.readCompactString("TopicData.topicName") : "";
-  const f_topicId: string = version >= 2 ? r.readUuid("TopicData.topicId") : ZERO_UUID;
+  const f_topicId: string = r.readUuid("TopicData.topicId");
   let f_partitions: AlterPartitionResponsePartitionData[] = [];
   {
     const n = r.readArrayLength(true, 1, "TopicData.partitions");
@@ -151,7 +141,7 @@ function decodeAlterPartitionResponseTopicData(r: Reader, version: number): Alte
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { topicName: f_topicName, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
+  return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeAlterPartitionResponsePartitionData(r: Reader, version: number): AlterPartitionResponsePartitionData {
@@ -170,7 +160,7 @@ function decodeAlterPartitionResponsePartitionData(r: Reader, version: number): 
       f_isr = a;
     }
   }
-  const f_leaderRecoveryState: number = version >= 1 ? r.readInt8("PartitionData.leaderRecoveryState") : 0;
+  const f_leaderRecoveryState: number = r.readInt8("PartitionData.leaderRecoveryState");
   const f_partitionEpoch: number = r.readInt32("PartitionData.partitionEpoch");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, leaderId: f_leaderId, leaderEpoch: f_leaderEpoch, isr: f_isr, leaderRecoveryState: f_leaderRecoveryState, partitionEpoch: f_partitionEpoch, unknownTaggedFields };

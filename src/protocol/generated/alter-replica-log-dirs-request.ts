@@ -47,8 +47,8 @@ export function defaultAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(): Alte
 }
 
 export function encodeAlterReplicaLogDirsRequest(w: Writer, m: AlterReplicaLogDirsRequest, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterReplicaLogDirsRequest (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterReplicaLogDirsRequest (valid 1-2)`);
   }
   {
     const a = m.dirs;
@@ -91,8 +91,8 @@ function encodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, m: A
 }
 
 export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): AlterReplicaLogDirsRequest {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterReplicaLogDirsRequest (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterReplicaLogDirsRequest (valid 1-2)`);
   }
   let f_dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
   {

@@ -49,8 +49,8 @@ export function defaultAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionRes
 }
 
 export function encodeAlterReplicaLogDirsResponse(w: Writer, m: AlterReplicaLogDirsResponse, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterReplicaLogDirsResponse (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of AlterReplicaLogDirsResponse (valid 1-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -88,8 +88,8 @@ function encodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w: W
 }
 
 export function decodeAlterReplicaLogDirsResponse(r: Reader, version: number): AlterReplicaLogDirsResponse {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterReplicaLogDirsResponse (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of AlterReplicaLogDirsResponse (valid 1-2)`);
   }
   const f_throttleTimeMs: number = r.readInt32("AlterReplicaLogDirsResponse.throttleTimeMs");
   let f_results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];

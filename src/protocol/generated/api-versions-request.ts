@@ -4,11 +4,13 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ApiVersionsRequest {
   clientSoftwareName: string;
   clientSoftwareVersion: string;
+  clusterId: string | null;
+  nodeId: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -16,13 +18,15 @@ export function defaultApiVersionsRequest(): ApiVersionsRequest {
   return {
     clientSoftwareName: "",
     clientSoftwareVersion: "",
+    clusterId: null,
+    nodeId: -1,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeApiVersionsRequest(w: Writer, m: ApiVersionsRequest, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ApiVersionsRequest (valid 0-4)`);
+  if (version < 0 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ApiVersionsRequest (valid 0-5)`);
   }
   if (version >= 3) {
     w.writeCompactString(m.clientSoftwareName, "ApiVersionsRequest.clientSoftwareName");
@@ -30,17 +34,25 @@ export function encodeApiVersionsRequest(w: Writer, m: ApiVersionsRequest, versi
   if (version >= 3) {
     w.writeCompactString(m.clientSoftwareVersion, "ApiVersionsRequest.clientSoftwareVersion");
   }
+  if (version >= 5) {
+    w.writeCompactNullableString(m.clusterId, "ApiVersionsRequest.clusterId");
+  }
+  if (version >= 5) {
+    w.writeInt32(m.nodeId);
+  }
   if (version >= 3) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersionsRequest {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ApiVersionsRequest (valid 0-4)`);
+  if (version < 0 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ApiVersionsRequest (valid 0-5)`);
   }
   const f_clientSoftwareName: string = version >= 3 ? r.readCompactString("ApiVersionsRequest.clientSoftwareName") : "";
   const f_clientSoftwareVersion: string = version >= 3 ? r.readCompactString("ApiVersionsRequest.clientSoftwareVersion") : "";
+  const f_clusterId: string | null = version >= 5 ? r.readCompactNullableString("ApiVersionsRequest.clusterId") : null;
+  const f_nodeId: number = version >= 5 ? r.readInt32("ApiVersionsRequest.nodeId") : -1;
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
-  return { clientSoftwareName: f_clientSoftwareName, clientSoftwareVersion: f_clientSoftwareVersion, unknownTaggedFields };
+  return { clientSoftwareName: f_clientSoftwareName, clientSoftwareVersion: f_clientSoftwareVersion, clusterId: f_clusterId, nodeId: f_nodeId, unknownTaggedFields };
 }

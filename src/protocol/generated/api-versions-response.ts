@@ -79,8 +79,8 @@ export function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResp
 }
 
 export function encodeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ApiVersionsResponse (valid 0-4)`);
+  if (version < 0 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ApiVersionsResponse (valid 0-5)`);
   }
   w.writeInt16(m.errorCode);
   {
@@ -172,8 +172,8 @@ function encodeApiVersionsResponseFinalizedFeatureKey(w: Writer, m: ApiVersionsR
 }
 
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ApiVersionsResponse (valid 0-4)`);
+  if (version < 0 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ApiVersionsResponse (valid 0-5)`);
   }
   const f_errorCode: number = r.readInt16("ApiVersionsResponse.errorCode");
   let f_apiKeys: ApiVersionsResponseApiVersion[] = [];

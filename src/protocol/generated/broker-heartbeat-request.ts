@@ -13,6 +13,7 @@ export interface BrokerHeartbeatRequest {
   wantFence: boolean;
   wantShutDown: boolean;
   offlineLogDirs: string[];
+  cordonedLogDirs: string[] | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -24,13 +25,14 @@ export function defaultBrokerHeartbeatRequest(): BrokerHeartbeatRequest {
     wantFence: false,
     wantShutDown: false,
     offlineLogDirs: [],
+    cordonedLogDirs: null,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeBrokerHeartbeatRequest(w: Writer, m: BrokerHeartbeatRequest, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerHeartbeatRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerHeartbeatRequest (valid 0-2)`);
   }
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
@@ -38,10 +40,13 @@ export function encodeBrokerHeartbeatRequest(w: Writer, m: BrokerHeartbeatReques
   w.writeBool(m.wantFence);
   w.writeBool(m.wantShutDown);
   if (!(version >= 1) && m.offlineLogDirs.length !== 0) throw nonIgnorable("offlineLogDirs", "BrokerHeartbeatRequest", version);
+  if (!(version >= 2) && m.cordonedLogDirs !== null) throw nonIgnorable("cordonedLogDirs", "BrokerHeartbeatRequest", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_offlineLogDirs = (version >= 1) && m.offlineLogDirs.length !== 0;
   if (t_offlineLogDirs) numTagged++;
+  const t_cordonedLogDirs = (version >= 2) && m.cordonedLogDirs !== null;
+  if (t_cordonedLogDirs) numTagged++;
   w.writeUnsignedVarint(numTagged);
   if (numTagged > 0) {
     let u = 0;
@@ -57,13 +62,29 @@ export function encodeBrokerHeartbeatRequest(w: Writer, m: BrokerHeartbeatReques
       }
       w.writeTaggedBody(0, tw.finish());
     }
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 1);
+    if (t_cordonedLogDirs) {
+      const tw = new Writer(64);
+      {
+        const a = m.cordonedLogDirs;
+        if (a === null) {
+          tw.writeArrayLength(null, true);
+        } else {
+          tw.writeArrayLength(a.length, true);
+          for (let i = 0; i < a.length; i++) {
+            tw.writeUuid(a[i]!);
+          }
+        }
+      }
+      w.writeTaggedBody(1, tw.finish());
+    }
     if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
   }
 }
 
 export function decodeBrokerHeartbeatRequest(r: Reader, version: number): BrokerHeartbeatRequest {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerHeartbeatRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerHeartbeatRequest (valid 0-2)`);
   }
   const f_brokerId: number = r.readInt32("BrokerHeartbeatRequest.brokerId");
   const f_brokerEpoch: bigint = r.readInt64("BrokerHeartbeatRequest.brokerEpoch");
@@ -71,6 +92,7 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
   const f_wantFence: boolean = r.readBool("BrokerHeartbeatRequest.wantFence");
   const f_wantShutDown: boolean = r.readBool("BrokerHeartbeatRequest.wantShutDown");
   let f_offlineLogDirs: string[] = [];
+  let f_cordonedLogDirs: string[] | null = null;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
   for (let i = 0; i < numTagged; i++) {
@@ -95,9 +117,27 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
         r.endTaggedValue(end, "BrokerHeartbeatRequest.offlineLogDirs");
         break;
       }
+      case 1: {
+        if (!((version >= 2))) {
+          throw new KrillError("DECODE_ERROR", `tag 1 is not valid for version ${version} of BrokerHeartbeatRequest`);
+        }
+        const end = r.beginTaggedValue(size, "BrokerHeartbeatRequest.cordonedLogDirs");
+        {
+          const n = r.readArrayLength(true, 16, "BrokerHeartbeatRequest.cordonedLogDirs");
+          if (n < 0) {
+            f_cordonedLogDirs = null;
+          } else {
+            const a: string[] = [];
+            for (let i = 0; i < n; i++) a.push(r.readUuid("BrokerHeartbeatRequest.cordonedLogDirs"));
+            f_cordonedLogDirs = a;
+          }
+        }
+        r.endTaggedValue(end, "BrokerHeartbeatRequest.cordonedLogDirs");
+        break;
+      }
       default:
         unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
     }
   }
-  return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, currentMetadataOffset: f_currentMetadataOffset, wantFence: f_wantFence, wantShutDown: f_wantShutDown, offlineLogDirs: f_offlineLogDirs, unknownTaggedFields };
+  return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, currentMetadataOffset: f_currentMetadataOffset, wantFence: f_wantFence, wantShutDown: f_wantShutDown, offlineLogDirs: f_offlineLogDirs, cordonedLogDirs: f_cordonedLogDirs, unknownTaggedFields };
 }

@@ -27,8 +27,8 @@ export function defaultBrokerHeartbeatResponse(): BrokerHeartbeatResponse {
 }
 
 export function encodeBrokerHeartbeatResponse(w: Writer, m: BrokerHeartbeatResponse, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerHeartbeatResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerHeartbeatResponse (valid 0-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -39,8 +39,8 @@ export function encodeBrokerHeartbeatResponse(w: Writer, m: BrokerHeartbeatRespo
 }
 
 export function decodeBrokerHeartbeatResponse(r: Reader, version: number): BrokerHeartbeatResponse {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerHeartbeatResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerHeartbeatResponse (valid 0-2)`);
   }
   const f_throttleTimeMs: number = r.readInt32("BrokerHeartbeatResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("BrokerHeartbeatResponse.errorCode");

@@ -12,6 +12,7 @@ export interface BrokerRegistrationChangeRecord {
   fenced: number;
   inControlledShutdown: number;
   logDirs: string[];
+  cordonedLogDirs: string[] | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -22,18 +23,20 @@ export function defaultBrokerRegistrationChangeRecord(): BrokerRegistrationChang
     fenced: 0,
     inControlledShutdown: 0,
     logDirs: [],
+    cordonedLogDirs: null,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeBrokerRegistrationChangeRecord(w: Writer, m: BrokerRegistrationChangeRecord, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerRegistrationChangeRecord (valid 0-2)`);
+  if (version < 0 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of BrokerRegistrationChangeRecord (valid 0-3)`);
   }
   w.writeInt32(m.brokerId);
   w.writeInt64(m.brokerEpoch);
   if (!(version >= 1) && m.inControlledShutdown !== 0) throw nonIgnorable("inControlledShutdown", "BrokerRegistrationChangeRecord", version);
   if (!(version >= 2) && m.logDirs.length !== 0) throw nonIgnorable("logDirs", "BrokerRegistrationChangeRecord", version);
+  if (!(version >= 3) && m.cordonedLogDirs !== null) throw nonIgnorable("cordonedLogDirs", "BrokerRegistrationChangeRecord", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_fenced = m.fenced !== 0;
@@ -42,6 +45,8 @@ export function encodeBrokerRegistrationChangeRecord(w: Writer, m: BrokerRegistr
   if (t_inControlledShutdown) numTagged++;
   const t_logDirs = (version >= 2) && m.logDirs.length !== 0;
   if (t_logDirs) numTagged++;
+  const t_cordonedLogDirs = (version >= 3) && m.cordonedLogDirs !== null;
+  if (t_cordonedLogDirs) numTagged++;
   w.writeUnsignedVarint(numTagged);
   if (numTagged > 0) {
     let u = 0;
@@ -69,19 +74,36 @@ export function encodeBrokerRegistrationChangeRecord(w: Writer, m: BrokerRegistr
       }
       w.writeTaggedBody(2, tw.finish());
     }
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 3);
+    if (t_cordonedLogDirs) {
+      const tw = new Writer(64);
+      {
+        const a = m.cordonedLogDirs;
+        if (a === null) {
+          tw.writeArrayLength(null, true);
+        } else {
+          tw.writeArrayLength(a.length, true);
+          for (let i = 0; i < a.length; i++) {
+            tw.writeUuid(a[i]!);
+          }
+        }
+      }
+      w.writeTaggedBody(3, tw.finish());
+    }
     if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
   }
 }
 
 export function decodeBrokerRegistrationChangeRecord(r: Reader, version: number): BrokerRegistrationChangeRecord {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerRegistrationChangeRecord (valid 0-2)`);
+  if (version < 0 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of BrokerRegistrationChangeRecord (valid 0-3)`);
   }
   const f_brokerId: number = r.readInt32("BrokerRegistrationChangeRecord.brokerId");
   const f_brokerEpoch: bigint = r.readInt64("BrokerRegistrationChangeRecord.brokerEpoch");
   let f_fenced: number = 0;
   let f_inControlledShutdown: number = 0;
   let f_logDirs: string[] = [];
+  let f_cordonedLogDirs: string[] | null = null;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
   for (let i = 0; i < numTagged; i++) {
@@ -121,9 +143,27 @@ export function decodeBrokerRegistrationChangeRecord(r: Reader, version: number)
         r.endTaggedValue(end, "BrokerRegistrationChangeRecord.logDirs");
         break;
       }
+      case 3: {
+        if (!((version >= 3))) {
+          throw new KrillError("DECODE_ERROR", `tag 3 is not valid for version ${version} of BrokerRegistrationChangeRecord`);
+        }
+        const end = r.beginTaggedValue(size, "BrokerRegistrationChangeRecord.cordonedLogDirs");
+        {
+          const n = r.readArrayLength(true, 16, "BrokerRegistrationChangeRecord.cordonedLogDirs");
+          if (n < 0) {
+            f_cordonedLogDirs = null;
+          } else {
+            const a: string[] = [];
+            for (let i = 0; i < n; i++) a.push(r.readUuid("BrokerRegistrationChangeRecord.cordonedLogDirs"));
+            f_cordonedLogDirs = a;
+          }
+        }
+        r.endTaggedValue(end, "BrokerRegistrationChangeRecord.cordonedLogDirs");
+        break;
+      }
       default:
         unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
     }
   }
-  return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, fenced: f_fenced, inControlledShutdown: f_inControlledShutdown, logDirs: f_logDirs, unknownTaggedFields };
+  return { brokerId: f_brokerId, brokerEpoch: f_brokerEpoch, fenced: f_fenced, inControlledShutdown: f_inControlledShutdown, logDirs: f_logDirs, cordonedLogDirs: f_cordonedLogDirs, unknownTaggedFields };
 }

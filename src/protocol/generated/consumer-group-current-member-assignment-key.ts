@@ -18,16 +18,16 @@ export function defaultConsumerGroupCurrentMemberAssignmentKey(): ConsumerGroupC
 }
 
 export function encodeConsumerGroupCurrentMemberAssignmentKey(w: Writer, m: ConsumerGroupCurrentMemberAssignmentKey, version: number): void {
-  if (version < 8 || version > 8) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupCurrentMemberAssignmentKey (valid 8-8)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupCurrentMemberAssignmentKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ConsumerGroupCurrentMemberAssignmentKey.groupId");
   w.writeString(m.memberId, "ConsumerGroupCurrentMemberAssignmentKey.memberId");
 }
 
 export function decodeConsumerGroupCurrentMemberAssignmentKey(r: Reader, version: number): ConsumerGroupCurrentMemberAssignmentKey {
-  if (version < 8 || version > 8) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupCurrentMemberAssignmentKey (valid 8-8)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupCurrentMemberAssignmentKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ConsumerGroupCurrentMemberAssignmentKey.groupId");
   const f_memberId: string = r.readString("ConsumerGroupCurrentMemberAssignmentKey.memberId");

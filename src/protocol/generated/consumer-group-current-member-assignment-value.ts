@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import type { Writer } from "../primitives/writer.js";
+import { Writer } from "../primitives/writer.js";
 
 export interface ConsumerGroupCurrentMemberAssignmentValue {
   memberEpoch: number;
@@ -19,6 +19,7 @@ export interface ConsumerGroupCurrentMemberAssignmentValue {
 export interface ConsumerGroupCurrentMemberAssignmentValueTopicPartitions {
   topicId: string;
   partitions: number[];
+  assignmentEpochs: number[] | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -37,6 +38,7 @@ export function defaultConsumerGroupCurrentMemberAssignmentValueTopicPartitions(
   return {
     topicId: ZERO_UUID,
     partitions: [],
+    assignmentEpochs: [],
     unknownTaggedFields: undefined,
   };
 }
@@ -74,7 +76,31 @@ function encodeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(w: Write
       w.writeInt32(a[i]!);
     }
   }
-  w.writeUnknownTaggedFields(m.unknownTaggedFields);
+  const unknown = m.unknownTaggedFields;
+  let numTagged = unknown === undefined ? 0 : unknown.length;
+  const t_assignmentEpochs = (m.assignmentEpochs === null || m.assignmentEpochs.length !== 0);
+  if (t_assignmentEpochs) numTagged++;
+  w.writeUnsignedVarint(numTagged);
+  if (numTagged > 0) {
+    let u = 0;
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
+    if (t_assignmentEpochs) {
+      const tw = new Writer(64);
+      {
+        const a = m.assignmentEpochs;
+        if (a === null) {
+          tw.writeArrayLength(null, true);
+        } else {
+          tw.writeArrayLength(a.length, true);
+          for (let i = 0; i < a.length; i++) {
+            tw.writeInt32(a[i]!);
+          }
+        }
+      }
+      w.writeTaggedBody(0, tw.finish());
+    }
+    if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
+  }
 }
 
 export function decodeConsumerGroupCurrentMemberAssignmentValue(r: Reader, version: number): ConsumerGroupCurrentMemberAssignmentValue {
@@ -123,6 +149,31 @@ function decodeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: Reade
       f_partitions = a;
     }
   }
-  const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
+  let f_assignmentEpochs: number[] | null = [];
+  let unknownTaggedFields: RawTaggedField[] | undefined;
+  const numTagged = r.readUnsignedVarint("tagged field count");
+  for (let i = 0; i < numTagged; i++) {
+    const tag = r.readUnsignedVarint("tag");
+    const size = r.readUnsignedVarint("tagged field size");
+    switch (tag) {
+      case 0: {
+        const end = r.beginTaggedValue(size, "TopicPartitions.assignmentEpochs");
+        {
+          const n = r.readArrayLength(true, 4, "TopicPartitions.assignmentEpochs");
+          if (n < 0) {
+            f_assignmentEpochs = null;
+          } else {
+            const a: number[] = [];
+            for (let i = 0; i < n; i++) a.push(r.readInt32("TopicPartitions.assignmentEpochs"));
+            f_assignmentEpochs = a;
+          }
+        }
+        r.endTaggedValue(end, "TopicPartitions.assignmentEpochs");
+        break;
+      }
+      default:
+        unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
+    }
+  }
+  return { topicId: f_topicId, partitions: f_partitions, assignmentEpochs: f_assignmentEpochs, unknownTaggedFields };
 }

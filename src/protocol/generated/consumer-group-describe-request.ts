@@ -21,8 +21,8 @@ export function defaultConsumerGroupDescribeRequest(): ConsumerGroupDescribeRequ
 }
 
 export function encodeConsumerGroupDescribeRequest(w: Writer, m: ConsumerGroupDescribeRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupDescribeRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupDescribeRequest (valid 0-1)`);
   }
   {
     const a = m.groupIds;
@@ -36,8 +36,8 @@ export function encodeConsumerGroupDescribeRequest(w: Writer, m: ConsumerGroupDe
 }
 
 export function decodeConsumerGroupDescribeRequest(r: Reader, version: number): ConsumerGroupDescribeRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupDescribeRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupDescribeRequest (valid 0-1)`);
   }
   let f_groupIds: string[] = [];
   {

@@ -37,6 +37,7 @@ export interface ConsumerGroupDescribeResponseMember {
   subscribedTopicRegex: string | null;
   assignment: ConsumerGroupDescribeResponseAssignment;
   targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  memberType: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -87,6 +88,7 @@ export function defaultConsumerGroupDescribeResponseMember(): ConsumerGroupDescr
     subscribedTopicRegex: null,
     assignment: defaultConsumerGroupDescribeResponseAssignment(),
     targetAssignment: defaultConsumerGroupDescribeResponseAssignment(),
+    memberType: -1,
     unknownTaggedFields: undefined,
   };
 }
@@ -108,8 +110,8 @@ export function defaultConsumerGroupDescribeResponseTopicPartitions(): ConsumerG
 }
 
 export function encodeConsumerGroupDescribeResponse(w: Writer, m: ConsumerGroupDescribeResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupDescribeResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupDescribeResponse (valid 0-1)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -158,6 +160,9 @@ function encodeConsumerGroupDescribeResponseMember(w: Writer, m: ConsumerGroupDe
   w.writeCompactNullableString(m.subscribedTopicRegex, "Member.subscribedTopicRegex");
   encodeConsumerGroupDescribeResponseAssignment(w, m.assignment, version);
   encodeConsumerGroupDescribeResponseAssignment(w, m.targetAssignment, version);
+  if (version >= 1) {
+    w.writeInt8(m.memberType);
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -186,8 +191,8 @@ function encodeConsumerGroupDescribeResponseTopicPartitions(w: Writer, m: Consum
 }
 
 export function decodeConsumerGroupDescribeResponse(r: Reader, version: number): ConsumerGroupDescribeResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupDescribeResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupDescribeResponse (valid 0-1)`);
   }
   const f_throttleTimeMs: number = r.readInt32("ConsumerGroupDescribeResponse.throttleTimeMs");
   let f_groups: ConsumerGroupDescribeResponseDescribedGroup[] = [];
@@ -250,8 +255,9 @@ function decodeConsumerGroupDescribeResponseMember(r: Reader, version: number): 
   const f_subscribedTopicRegex: string | null = r.readCompactNullableString("Member.subscribedTopicRegex");
   const f_assignment: ConsumerGroupDescribeResponseAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
   const f_targetAssignment: ConsumerGroupDescribeResponseAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
+  const f_memberType: number = version >= 1 ? r.readInt8("Member.memberType") : -1;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { memberId: f_memberId, instanceId: f_instanceId, rackId: f_rackId, memberEpoch: f_memberEpoch, clientId: f_clientId, clientHost: f_clientHost, subscribedTopicNames: f_subscribedTopicNames, subscribedTopicRegex: f_subscribedTopicRegex, assignment: f_assignment, targetAssignment: f_targetAssignment, unknownTaggedFields };
+  return { memberId: f_memberId, instanceId: f_instanceId, rackId: f_rackId, memberEpoch: f_memberEpoch, clientId: f_clientId, clientHost: f_clientHost, subscribedTopicNames: f_subscribedTopicNames, subscribedTopicRegex: f_subscribedTopicRegex, assignment: f_assignment, targetAssignment: f_targetAssignment, memberType: f_memberType, unknownTaggedFields };
 }
 
 function decodeConsumerGroupDescribeResponseAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseAssignment {

@@ -18,16 +18,16 @@ export function defaultConsumerGroupMemberMetadataKey(): ConsumerGroupMemberMeta
 }
 
 export function encodeConsumerGroupMemberMetadataKey(w: Writer, m: ConsumerGroupMemberMetadataKey, version: number): void {
-  if (version < 5 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMemberMetadataKey (valid 5-5)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMemberMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ConsumerGroupMemberMetadataKey.groupId");
   w.writeString(m.memberId, "ConsumerGroupMemberMetadataKey.memberId");
 }
 
 export function decodeConsumerGroupMemberMetadataKey(r: Reader, version: number): ConsumerGroupMemberMetadataKey {
-  if (version < 5 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMemberMetadataKey (valid 5-5)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMemberMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ConsumerGroupMemberMetadataKey.groupId");
   const f_memberId: string = r.readString("ConsumerGroupMemberMetadataKey.memberId");

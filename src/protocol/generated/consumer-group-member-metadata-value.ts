@@ -42,7 +42,7 @@ export function defaultConsumerGroupMemberMetadataValue(): ConsumerGroupMemberMe
     subscribedTopicRegex: "",
     rebalanceTimeoutMs: -1,
     serverAssignor: "",
-    classicMemberMetadata: null,
+    classicMemberMetadata: defaultConsumerGroupMemberMetadataValueClassicMemberMetadata(),
     unknownTaggedFields: undefined,
   };
 }
@@ -83,7 +83,7 @@ export function encodeConsumerGroupMemberMetadataValue(w: Writer, m: ConsumerGro
   w.writeCompactNullableString(m.serverAssignor, "ConsumerGroupMemberMetadataValue.serverAssignor");
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
-  const t_classicMemberMetadata = m.classicMemberMetadata !== null;
+  const t_classicMemberMetadata = (m.classicMemberMetadata === null || !isDefaultConsumerGroupMemberMetadataValueClassicMemberMetadata(m.classicMemberMetadata));
   if (t_classicMemberMetadata) numTagged++;
   w.writeUnsignedVarint(numTagged);
   if (numTagged > 0) {
@@ -144,7 +144,7 @@ export function decodeConsumerGroupMemberMetadataValue(r: Reader, version: numbe
   const f_subscribedTopicRegex: string | null = r.readCompactNullableString("ConsumerGroupMemberMetadataValue.subscribedTopicRegex");
   const f_rebalanceTimeoutMs: number = r.readInt32("ConsumerGroupMemberMetadataValue.rebalanceTimeoutMs");
   const f_serverAssignor: string | null = r.readCompactNullableString("ConsumerGroupMemberMetadataValue.serverAssignor");
-  let f_classicMemberMetadata: ConsumerGroupMemberMetadataValueClassicMemberMetadata | null = null;
+  let f_classicMemberMetadata: ConsumerGroupMemberMetadataValueClassicMemberMetadata | null = defaultConsumerGroupMemberMetadataValueClassicMemberMetadata();
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
   for (let i = 0; i < numTagged; i++) {
@@ -186,4 +186,10 @@ function decodeConsumerGroupMemberMetadataValueClassicProtocol(r: Reader, versio
   const f_metadata: Buffer = r.readBytes(true, "ClassicProtocol.metadata");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, metadata: f_metadata, unknownTaggedFields };
+}
+
+function isDefaultConsumerGroupMemberMetadataValueClassicMemberMetadata(m: ConsumerGroupMemberMetadataValueClassicMemberMetadata): boolean {
+  return !(m.sessionTimeoutMs !== 0) &&
+    !(m.supportedProtocols.length !== 0) &&
+    (m.unknownTaggedFields === undefined || m.unknownTaggedFields.length === 0);
 }

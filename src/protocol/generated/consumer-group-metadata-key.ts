@@ -16,15 +16,15 @@ export function defaultConsumerGroupMetadataKey(): ConsumerGroupMetadataKey {
 }
 
 export function encodeConsumerGroupMetadataKey(w: Writer, m: ConsumerGroupMetadataKey, version: number): void {
-  if (version < 3 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMetadataKey (valid 3-3)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ConsumerGroupMetadataKey.groupId");
 }
 
 export function decodeConsumerGroupMetadataKey(r: Reader, version: number): ConsumerGroupMetadataKey {
-  if (version < 3 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMetadataKey (valid 3-3)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ConsumerGroupMetadataKey.groupId");
   return { groupId: f_groupId };

@@ -8,12 +8,14 @@ import type { Writer } from "../primitives/writer.js";
 
 export interface ConsumerGroupMetadataValue {
   epoch: number;
+  metadataHash: bigint;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
 export function defaultConsumerGroupMetadataValue(): ConsumerGroupMetadataValue {
   return {
     epoch: 0,
+    metadataHash: 0n,
     unknownTaggedFields: undefined,
   };
 }
@@ -23,7 +25,21 @@ export function encodeConsumerGroupMetadataValue(w: Writer, m: ConsumerGroupMeta
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupMetadataValue (valid 0-0)`);
   }
   w.writeInt32(m.epoch);
-  w.writeUnknownTaggedFields(m.unknownTaggedFields);
+  const unknown = m.unknownTaggedFields;
+  let numTagged = unknown === undefined ? 0 : unknown.length;
+  const t_metadataHash = m.metadataHash !== 0n;
+  if (t_metadataHash) numTagged++;
+  w.writeUnsignedVarint(numTagged);
+  if (numTagged > 0) {
+    let u = 0;
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
+    if (t_metadataHash) {
+      w.writeUnsignedVarint(0);
+      w.writeUnsignedVarint(8);
+      w.writeInt64(m.metadataHash);
+    }
+    if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
+  }
 }
 
 export function decodeConsumerGroupMetadataValue(r: Reader, version: number): ConsumerGroupMetadataValue {
@@ -31,6 +47,22 @@ export function decodeConsumerGroupMetadataValue(r: Reader, version: number): Co
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupMetadataValue (valid 0-0)`);
   }
   const f_epoch: number = r.readInt32("ConsumerGroupMetadataValue.epoch");
-  const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { epoch: f_epoch, unknownTaggedFields };
+  let f_metadataHash: bigint = 0n;
+  let unknownTaggedFields: RawTaggedField[] | undefined;
+  const numTagged = r.readUnsignedVarint("tagged field count");
+  for (let i = 0; i < numTagged; i++) {
+    const tag = r.readUnsignedVarint("tag");
+    const size = r.readUnsignedVarint("tagged field size");
+    switch (tag) {
+      case 0: {
+        const end = r.beginTaggedValue(size, "ConsumerGroupMetadataValue.metadataHash");
+        f_metadataHash = r.readInt64("ConsumerGroupMetadataValue.metadataHash");
+        r.endTaggedValue(end, "ConsumerGroupMetadataValue.metadataHash");
+        break;
+      }
+      default:
+        unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
+    }
+  }
+  return { epoch: f_epoch, metadataHash: f_metadataHash, unknownTaggedFields };
 }

@@ -16,15 +16,15 @@ export function defaultConsumerGroupPartitionMetadataKey(): ConsumerGroupPartiti
 }
 
 export function encodeConsumerGroupPartitionMetadataKey(w: Writer, m: ConsumerGroupPartitionMetadataKey, version: number): void {
-  if (version < 4 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupPartitionMetadataKey (valid 4-4)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupPartitionMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ConsumerGroupPartitionMetadataKey.groupId");
 }
 
 export function decodeConsumerGroupPartitionMetadataKey(r: Reader, version: number): ConsumerGroupPartitionMetadataKey {
-  if (version < 4 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupPartitionMetadataKey (valid 4-4)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupPartitionMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ConsumerGroupPartitionMetadataKey.groupId");
   return { groupId: f_groupId };

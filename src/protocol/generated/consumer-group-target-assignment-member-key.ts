@@ -18,16 +18,16 @@ export function defaultConsumerGroupTargetAssignmentMemberKey(): ConsumerGroupTa
 }
 
 export function encodeConsumerGroupTargetAssignmentMemberKey(w: Writer, m: ConsumerGroupTargetAssignmentMemberKey, version: number): void {
-  if (version < 7 || version > 7) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMemberKey (valid 7-7)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMemberKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ConsumerGroupTargetAssignmentMemberKey.groupId");
   w.writeString(m.memberId, "ConsumerGroupTargetAssignmentMemberKey.memberId");
 }
 
 export function decodeConsumerGroupTargetAssignmentMemberKey(r: Reader, version: number): ConsumerGroupTargetAssignmentMemberKey {
-  if (version < 7 || version > 7) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMemberKey (valid 7-7)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMemberKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ConsumerGroupTargetAssignmentMemberKey.groupId");
   const f_memberId: string = r.readString("ConsumerGroupTargetAssignmentMemberKey.memberId");

@@ -16,15 +16,15 @@ export function defaultConsumerGroupTargetAssignmentMetadataKey(): ConsumerGroup
 }
 
 export function encodeConsumerGroupTargetAssignmentMetadataKey(w: Writer, m: ConsumerGroupTargetAssignmentMetadataKey, version: number): void {
-  if (version < 6 || version > 6) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMetadataKey (valid 6-6)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ConsumerGroupTargetAssignmentMetadataKey.groupId");
 }
 
 export function decodeConsumerGroupTargetAssignmentMetadataKey(r: Reader, version: number): ConsumerGroupTargetAssignmentMetadataKey {
-  if (version < 6 || version > 6) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMetadataKey (valid 6-6)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ConsumerGroupTargetAssignmentMetadataKey.groupId");
   return { groupId: f_groupId };

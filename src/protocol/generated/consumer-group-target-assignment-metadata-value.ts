@@ -8,12 +8,14 @@ import type { Writer } from "../primitives/writer.js";
 
 export interface ConsumerGroupTargetAssignmentMetadataValue {
   assignmentEpoch: number;
+  assignmentTimestamp: bigint;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
 export function defaultConsumerGroupTargetAssignmentMetadataValue(): ConsumerGroupTargetAssignmentMetadataValue {
   return {
     assignmentEpoch: 0,
+    assignmentTimestamp: 0n,
     unknownTaggedFields: undefined,
   };
 }
@@ -23,7 +25,21 @@ export function encodeConsumerGroupTargetAssignmentMetadataValue(w: Writer, m: C
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ConsumerGroupTargetAssignmentMetadataValue (valid 0-0)`);
   }
   w.writeInt32(m.assignmentEpoch);
-  w.writeUnknownTaggedFields(m.unknownTaggedFields);
+  const unknown = m.unknownTaggedFields;
+  let numTagged = unknown === undefined ? 0 : unknown.length;
+  const t_assignmentTimestamp = m.assignmentTimestamp !== 0n;
+  if (t_assignmentTimestamp) numTagged++;
+  w.writeUnsignedVarint(numTagged);
+  if (numTagged > 0) {
+    let u = 0;
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
+    if (t_assignmentTimestamp) {
+      w.writeUnsignedVarint(0);
+      w.writeUnsignedVarint(8);
+      w.writeInt64(m.assignmentTimestamp);
+    }
+    if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
+  }
 }
 
 export function decodeConsumerGroupTargetAssignmentMetadataValue(r: Reader, version: number): ConsumerGroupTargetAssignmentMetadataValue {
@@ -31,6 +47,22 @@ export function decodeConsumerGroupTargetAssignmentMetadataValue(r: Reader, vers
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ConsumerGroupTargetAssignmentMetadataValue (valid 0-0)`);
   }
   const f_assignmentEpoch: number = r.readInt32("ConsumerGroupTargetAssignmentMetadataValue.assignmentEpoch");
-  const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { assignmentEpoch: f_assignmentEpoch, unknownTaggedFields };
+  let f_assignmentTimestamp: bigint = 0n;
+  let unknownTaggedFields: RawTaggedField[] | undefined;
+  const numTagged = r.readUnsignedVarint("tagged field count");
+  for (let i = 0; i < numTagged; i++) {
+    const tag = r.readUnsignedVarint("tag");
+    const size = r.readUnsignedVarint("tagged field size");
+    switch (tag) {
+      case 0: {
+        const end = r.beginTaggedValue(size, "ConsumerGroupTargetAssignmentMetadataValue.assignmentTimestamp");
+        f_assignmentTimestamp = r.readInt64("ConsumerGroupTargetAssignmentMetadataValue.assignmentTimestamp");
+        r.endTaggedValue(end, "ConsumerGroupTargetAssignmentMetadataValue.assignmentTimestamp");
+        break;
+      }
+      default:
+        unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
+    }
+  }
+  return { assignmentEpoch: f_assignmentEpoch, assignmentTimestamp: f_assignmentTimestamp, unknownTaggedFields };
 }

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, type Writer } from "../primitives/writer.js";
+import type { Writer } from "../primitives/writer.js";
 
 export interface CreateAclsRequest {
   creations: CreateAclsRequestAclCreation[];
@@ -43,8 +43,8 @@ export function defaultCreateAclsRequestAclCreation(): CreateAclsRequestAclCreat
 }
 
 export function encodeCreateAclsRequest(w: Writer, m: CreateAclsRequest, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateAclsRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateAclsRequest (valid 1-3)`);
   }
   {
     const a = m.creations;
@@ -61,10 +61,7 @@ export function encodeCreateAclsRequest(w: Writer, m: CreateAclsRequest, version
 function encodeCreateAclsRequestAclCreation(w: Writer, m: CreateAclsRequestAclCreation, version: number): void {
   w.writeInt8(m.resourceType);
   if (version >= 2) w.writeCompactString(m.resourceName, "AclCreation.resourceName"); else w.writeString(m.resourceName, "AclCreation.resourceName");
-  if (!(version >= 1) && m.resourcePatternType !== 3) throw nonIgnorable("resourcePatternType", "CreateAclsRequestAclCreation", version);
-  if (version >= 1) {
-    w.writeInt8(m.resourcePatternType);
-  }
+  w.writeInt8(m.resourcePatternType);
   if (version >= 2) w.writeCompactString(m.principal, "AclCreation.principal"); else w.writeString(m.principal, "AclCreation.principal");
   if (version >= 2) w.writeCompactString(m.host, "AclCreation.host"); else w.writeString(m.host, "AclCreation.host");
   w.writeInt8(m.operation);
@@ -75,8 +72,8 @@ function encodeCreateAclsRequestAclCreation(w: Writer, m: CreateAclsRequestAclCr
 }
 
 export function decodeCreateAclsRequest(r: Reader, version: number): CreateAclsRequest {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateAclsRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateAclsRequest (valid 1-3)`);
   }
   let f_creations: CreateAclsRequestAclCreation[] = [];
   {
@@ -96,7 +93,7 @@ export function decodeCreateAclsRequest(r: Reader, version: number): CreateAclsR
 function decodeCreateAclsRequestAclCreation(r: Reader, version: number): CreateAclsRequestAclCreation {
   const f_resourceType: number = r.readInt8("AclCreation.resourceType");
   const f_resourceName: string = (version >= 2 ? r.readCompactString("AclCreation.resourceName") : r.readString("AclCreation.resourceName"));
-  const f_resourcePatternType: number = version >= 1 ? r.readInt8("AclCreation.resourcePatternType") : 3;
+  const f_resourcePatternType: number = r.readInt8("AclCreation.resourcePatternType");
   const f_principal: string = (version >= 2 ? r.readCompactString("AclCreation.principal") : r.readString("AclCreation.principal"));
   const f_host: string = (version >= 2 ? r.readCompactString("AclCreation.host") : r.readString("AclCreation.host"));
   const f_operation: number = r.readInt8("AclCreation.operation");

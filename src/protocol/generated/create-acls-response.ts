@@ -35,8 +35,8 @@ export function defaultCreateAclsResponseAclCreationResult(): CreateAclsResponse
 }
 
 export function encodeCreateAclsResponse(w: Writer, m: CreateAclsResponse, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateAclsResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateAclsResponse (valid 1-3)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -60,8 +60,8 @@ function encodeCreateAclsResponseAclCreationResult(w: Writer, m: CreateAclsRespo
 }
 
 export function decodeCreateAclsResponse(r: Reader, version: number): CreateAclsResponse {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateAclsResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateAclsResponse (valid 1-3)`);
   }
   const f_throttleTimeMs: number = r.readInt32("CreateAclsResponse.throttleTimeMs");
   let f_results: CreateAclsResponseAclCreationResult[] = [];

@@ -39,8 +39,8 @@ export function defaultCreateDelegationTokenRequestCreatableRenewers(): CreateDe
 }
 
 export function encodeCreateDelegationTokenRequest(w: Writer, m: CreateDelegationTokenRequest, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateDelegationTokenRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateDelegationTokenRequest (valid 1-3)`);
   }
   if (!(version >= 3) && m.ownerPrincipalType !== "") throw nonIgnorable("ownerPrincipalType", "CreateDelegationTokenRequest", version);
   if (version >= 3) {
@@ -72,8 +72,8 @@ function encodeCreateDelegationTokenRequestCreatableRenewers(w: Writer, m: Creat
 }
 
 export function decodeCreateDelegationTokenRequest(r: Reader, version: number): CreateDelegationTokenRequest {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateDelegationTokenRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateDelegationTokenRequest (valid 1-3)`);
   }
   const f_ownerPrincipalType: string | null = version >= 3 ? r.readCompactNullableString("CreateDelegationTokenRequest.ownerPrincipalType") : "";
   const f_ownerPrincipalName: string | null = version >= 3 ? r.readCompactNullableString("CreateDelegationTokenRequest.ownerPrincipalName") : "";

@@ -40,8 +40,8 @@ export function defaultCreateDelegationTokenResponse(): CreateDelegationTokenRes
 }
 
 export function encodeCreateDelegationTokenResponse(w: Writer, m: CreateDelegationTokenResponse, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateDelegationTokenResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateDelegationTokenResponse (valid 1-3)`);
   }
   w.writeInt16(m.errorCode);
   if (version >= 2) w.writeCompactString(m.principalType, "CreateDelegationTokenResponse.principalType"); else w.writeString(m.principalType, "CreateDelegationTokenResponse.principalType");
@@ -66,8 +66,8 @@ export function encodeCreateDelegationTokenResponse(w: Writer, m: CreateDelegati
 }
 
 export function decodeCreateDelegationTokenResponse(r: Reader, version: number): CreateDelegationTokenResponse {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateDelegationTokenResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateDelegationTokenResponse (valid 1-3)`);
   }
   const f_errorCode: number = r.readInt16("CreateDelegationTokenResponse.errorCode");
   const f_principalType: string = (version >= 2 ? r.readCompactString("CreateDelegationTokenResponse.principalType") : r.readString("CreateDelegationTokenResponse.principalType"));

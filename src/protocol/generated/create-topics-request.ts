@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface CreateTopicsRequest {
   topics: CreateTopicsRequestCreatableTopic[];
@@ -71,8 +71,8 @@ export function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRe
 }
 
 export function encodeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, version: number): void {
-  if (version < 0 || version > 7) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateTopicsRequest (valid 0-7)`);
+  if (version < 2 || version > 7) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateTopicsRequest (valid 2-7)`);
   }
   {
     const a = m.topics;
@@ -82,10 +82,7 @@ export function encodeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, ver
     }
   }
   w.writeInt32(m.timeoutMs);
-  if (!(version >= 1) && m.validateOnly !== false) throw nonIgnorable("validateOnly", "CreateTopicsRequest", version);
-  if (version >= 1) {
-    w.writeBool(m.validateOnly);
-  }
+  w.writeBool(m.validateOnly);
   if (version >= 5) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -137,8 +134,8 @@ function encodeCreateTopicsRequestCreatableTopicConfig(w: Writer, m: CreateTopic
 }
 
 export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTopicsRequest {
-  if (version < 0 || version > 7) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateTopicsRequest (valid 0-7)`);
+  if (version < 2 || version > 7) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateTopicsRequest (valid 2-7)`);
   }
   let f_topics: CreateTopicsRequestCreatableTopic[] = [];
   {
@@ -152,7 +149,7 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
     }
   }
   const f_timeoutMs: number = r.readInt32("CreateTopicsRequest.timeoutMs");
-  const f_validateOnly: boolean = version >= 1 ? r.readBool("CreateTopicsRequest.validateOnly") : false;
+  const f_validateOnly: boolean = r.readBool("CreateTopicsRequest.validateOnly");
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
   return { topics: f_topics, timeoutMs: f_timeoutMs, validateOnly: f_validateOnly, unknownTaggedFields };
 }

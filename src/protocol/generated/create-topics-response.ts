@@ -68,12 +68,10 @@ export function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopics
 }
 
 export function encodeCreateTopicsResponse(w: Writer, m: CreateTopicsResponse, version: number): void {
-  if (version < 0 || version > 7) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateTopicsResponse (valid 0-7)`);
+  if (version < 2 || version > 7) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of CreateTopicsResponse (valid 2-7)`);
   }
-  if (version >= 2) {
-    w.writeInt32(m.throttleTimeMs);
-  }
+  w.writeInt32(m.throttleTimeMs);
   {
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 5));
@@ -92,9 +90,7 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, m: CreateTopi
     w.writeUuid(m.topicId);
   }
   w.writeInt16(m.errorCode);
-  if (version >= 1) {
-    if (version >= 5) w.writeCompactNullableString(m.errorMessage, "CreatableTopicResult.errorMessage"); else w.writeNullableString(m.errorMessage, "CreatableTopicResult.errorMessage");
-  }
+  if (version >= 5) w.writeCompactNullableString(m.errorMessage, "CreatableTopicResult.errorMessage"); else w.writeNullableString(m.errorMessage, "CreatableTopicResult.errorMessage");
   if (version >= 5) {
     w.writeInt32(m.numPartitions);
   }
@@ -143,10 +139,10 @@ function encodeCreateTopicsResponseCreatableTopicConfigs(w: Writer, m: CreateTop
 }
 
 export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTopicsResponse {
-  if (version < 0 || version > 7) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateTopicsResponse (valid 0-7)`);
+  if (version < 2 || version > 7) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of CreateTopicsResponse (valid 2-7)`);
   }
-  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("CreateTopicsResponse.throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = r.readInt32("CreateTopicsResponse.throttleTimeMs");
   let f_topics: CreateTopicsResponseCreatableTopicResult[] = [];
   {
     const n = r.readArrayLength((version >= 5), 1, "CreateTopicsResponse.topics");
@@ -166,7 +162,7 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: numb
   const f_name: string = (version >= 5 ? r.readCompactString("CreatableTopicResult.name") : r.readString("CreatableTopicResult.name"));
   const f_topicId: string = version >= 7 ? r.readUuid("CreatableTopicResult.topicId") : ZERO_UUID;
   const f_errorCode: number = r.readInt16("CreatableTopicResult.errorCode");
-  const f_errorMessage: string | null = version >= 1 ? (version >= 5 ? r.readCompactNullableString("CreatableTopicResult.errorMessage") : r.readNullableString("CreatableTopicResult.errorMessage")) : "";
+  const f_errorMessage: string | null = (version >= 5 ? r.readCompactNullableString("CreatableTopicResult.errorMessage") : r.readNullableString("CreatableTopicResult.errorMessage"));
   let f_topicConfigErrorCode: number = 0;
   const f_numPartitions: number = version >= 5 ? r.readInt32("CreatableTopicResult.numPartitions") : -1;
   const f_replicationFactor: number = version >= 5 ? r.readInt16("CreatableTopicResult.replicationFactor") : -1;

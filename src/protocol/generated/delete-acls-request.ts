@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DeleteAclsRequest {
   filters: DeleteAclsRequestDeleteAclsFilter[];
@@ -43,8 +43,8 @@ export function defaultDeleteAclsRequestDeleteAclsFilter(): DeleteAclsRequestDel
 }
 
 export function encodeDeleteAclsRequest(w: Writer, m: DeleteAclsRequest, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteAclsRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteAclsRequest (valid 1-3)`);
   }
   {
     const a = m.filters;
@@ -61,10 +61,7 @@ export function encodeDeleteAclsRequest(w: Writer, m: DeleteAclsRequest, version
 function encodeDeleteAclsRequestDeleteAclsFilter(w: Writer, m: DeleteAclsRequestDeleteAclsFilter, version: number): void {
   w.writeInt8(m.resourceTypeFilter);
   if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "DeleteAclsFilter.resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "DeleteAclsFilter.resourceNameFilter");
-  if (!(version >= 1) && m.patternTypeFilter !== 3) throw nonIgnorable("patternTypeFilter", "DeleteAclsRequestDeleteAclsFilter", version);
-  if (version >= 1) {
-    w.writeInt8(m.patternTypeFilter);
-  }
+  w.writeInt8(m.patternTypeFilter);
   if (version >= 2) w.writeCompactNullableString(m.principalFilter, "DeleteAclsFilter.principalFilter"); else w.writeNullableString(m.principalFilter, "DeleteAclsFilter.principalFilter");
   if (version >= 2) w.writeCompactNullableString(m.hostFilter, "DeleteAclsFilter.hostFilter"); else w.writeNullableString(m.hostFilter, "DeleteAclsFilter.hostFilter");
   w.writeInt8(m.operation);
@@ -75,8 +72,8 @@ function encodeDeleteAclsRequestDeleteAclsFilter(w: Writer, m: DeleteAclsRequest
 }
 
 export function decodeDeleteAclsRequest(r: Reader, version: number): DeleteAclsRequest {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteAclsRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteAclsRequest (valid 1-3)`);
   }
   let f_filters: DeleteAclsRequestDeleteAclsFilter[] = [];
   {
@@ -96,7 +93,7 @@ export function decodeDeleteAclsRequest(r: Reader, version: number): DeleteAclsR
 function decodeDeleteAclsRequestDeleteAclsFilter(r: Reader, version: number): DeleteAclsRequestDeleteAclsFilter {
   const f_resourceTypeFilter: number = r.readInt8("DeleteAclsFilter.resourceTypeFilter");
   const f_resourceNameFilter: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilter.resourceNameFilter") : r.readNullableString("DeleteAclsFilter.resourceNameFilter"));
-  const f_patternTypeFilter: number = version >= 1 ? r.readInt8("DeleteAclsFilter.patternTypeFilter") : 3;
+  const f_patternTypeFilter: number = r.readInt8("DeleteAclsFilter.patternTypeFilter");
   const f_principalFilter: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilter.principalFilter") : r.readNullableString("DeleteAclsFilter.principalFilter"));
   const f_hostFilter: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsFilter.hostFilter") : r.readNullableString("DeleteAclsFilter.hostFilter"));
   const f_operation: number = r.readInt8("DeleteAclsFilter.operation");

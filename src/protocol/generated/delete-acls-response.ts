@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DeleteAclsResponse {
   throttleTimeMs: number;
@@ -65,8 +65,8 @@ export function defaultDeleteAclsResponseDeleteAclsMatchingAcl(): DeleteAclsResp
 }
 
 export function encodeDeleteAclsResponse(w: Writer, m: DeleteAclsResponse, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteAclsResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteAclsResponse (valid 1-3)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -101,10 +101,7 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsR
   if (version >= 2) w.writeCompactNullableString(m.errorMessage, "DeleteAclsMatchingAcl.errorMessage"); else w.writeNullableString(m.errorMessage, "DeleteAclsMatchingAcl.errorMessage");
   w.writeInt8(m.resourceType);
   if (version >= 2) w.writeCompactString(m.resourceName, "DeleteAclsMatchingAcl.resourceName"); else w.writeString(m.resourceName, "DeleteAclsMatchingAcl.resourceName");
-  if (!(version >= 1) && m.patternType !== 3) throw nonIgnorable("patternType", "DeleteAclsResponseDeleteAclsMatchingAcl", version);
-  if (version >= 1) {
-    w.writeInt8(m.patternType);
-  }
+  w.writeInt8(m.patternType);
   if (version >= 2) w.writeCompactString(m.principal, "DeleteAclsMatchingAcl.principal"); else w.writeString(m.principal, "DeleteAclsMatchingAcl.principal");
   if (version >= 2) w.writeCompactString(m.host, "DeleteAclsMatchingAcl.host"); else w.writeString(m.host, "DeleteAclsMatchingAcl.host");
   w.writeInt8(m.operation);
@@ -115,8 +112,8 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsR
 }
 
 export function decodeDeleteAclsResponse(r: Reader, version: number): DeleteAclsResponse {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteAclsResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteAclsResponse (valid 1-3)`);
   }
   const f_throttleTimeMs: number = r.readInt32("DeleteAclsResponse.throttleTimeMs");
   let f_filterResults: DeleteAclsResponseDeleteAclsFilterResult[] = [];
@@ -157,7 +154,7 @@ function decodeDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, version: numbe
   const f_errorMessage: string | null = (version >= 2 ? r.readCompactNullableString("DeleteAclsMatchingAcl.errorMessage") : r.readNullableString("DeleteAclsMatchingAcl.errorMessage"));
   const f_resourceType: number = r.readInt8("DeleteAclsMatchingAcl.resourceType");
   const f_resourceName: string = (version >= 2 ? r.readCompactString("DeleteAclsMatchingAcl.resourceName") : r.readString("DeleteAclsMatchingAcl.resourceName"));
-  const f_patternType: number = version >= 1 ? r.readInt8("DeleteAclsMatchingAcl.patternType") : 3;
+  const f_patternType: number = r.readInt8("DeleteAclsMatchingAcl.patternType");
   const f_principal: string = (version >= 2 ? r.readCompactString("DeleteAclsMatchingAcl.principal") : r.readString("DeleteAclsMatchingAcl.principal"));
   const f_host: string = (version >= 2 ? r.readCompactString("DeleteAclsMatchingAcl.host") : r.readString("DeleteAclsMatchingAcl.host"));
   const f_operation: number = r.readInt8("DeleteAclsMatchingAcl.operation");

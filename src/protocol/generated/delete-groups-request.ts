@@ -19,8 +19,8 @@ export function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
 }
 
 export function encodeDeleteGroupsRequest(w: Writer, m: DeleteGroupsRequest, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteGroupsRequest (valid 0-2)`);
+  if (version < 0 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteGroupsRequest (valid 0-3)`);
   }
   {
     const a = m.groupsNames;
@@ -35,8 +35,8 @@ export function encodeDeleteGroupsRequest(w: Writer, m: DeleteGroupsRequest, ver
 }
 
 export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGroupsRequest {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteGroupsRequest (valid 0-2)`);
+  if (version < 0 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteGroupsRequest (valid 0-3)`);
   }
   let f_groupsNames: string[] = [];
   {

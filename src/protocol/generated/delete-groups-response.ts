@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DeleteGroupsResponse {
   throttleTimeMs: number;
@@ -15,6 +15,7 @@ export interface DeleteGroupsResponse {
 export interface DeleteGroupsResponseDeletableGroupResult {
   groupId: string;
   errorCode: number;
+  errorMessage: string | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -30,13 +31,14 @@ export function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsR
   return {
     groupId: "",
     errorCode: 0,
+    errorMessage: null,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeDeleteGroupsResponse(w: Writer, m: DeleteGroupsResponse, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteGroupsResponse (valid 0-2)`);
+  if (version < 0 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteGroupsResponse (valid 0-3)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -54,14 +56,17 @@ export function encodeDeleteGroupsResponse(w: Writer, m: DeleteGroupsResponse, v
 function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, m: DeleteGroupsResponseDeletableGroupResult, version: number): void {
   if (version >= 2) w.writeCompactString(m.groupId, "DeletableGroupResult.groupId"); else w.writeString(m.groupId, "DeletableGroupResult.groupId");
   w.writeInt16(m.errorCode);
+  if (version >= 3) {
+    w.writeCompactNullableString(m.errorMessage, "DeletableGroupResult.errorMessage");
+  }
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGroupsResponse {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteGroupsResponse (valid 0-2)`);
+  if (version < 0 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteGroupsResponse (valid 0-3)`);
   }
   const f_throttleTimeMs: number = r.readInt32("DeleteGroupsResponse.throttleTimeMs");
   let f_results: DeleteGroupsResponseDeletableGroupResult[] = [];
@@ -82,6 +87,7 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
 function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number): DeleteGroupsResponseDeletableGroupResult {
   const f_groupId: string = (version >= 2 ? r.readCompactString("DeletableGroupResult.groupId") : r.readString("DeletableGroupResult.groupId"));
   const f_errorCode: number = r.readInt16("DeletableGroupResult.errorCode");
+  const f_errorMessage: string | null = version >= 3 ? r.readCompactNullableString("DeletableGroupResult.errorMessage") : null;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
-  return { groupId: f_groupId, errorCode: f_errorCode, unknownTaggedFields };
+  return { groupId: f_groupId, errorCode: f_errorCode, errorMessage: f_errorMessage, unknownTaggedFields };
 }

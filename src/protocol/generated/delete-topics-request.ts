@@ -38,8 +38,8 @@ export function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsReques
 }
 
 export function encodeDeleteTopicsRequest(w: Writer, m: DeleteTopicsRequest, version: number): void {
-  if (version < 0 || version > 6) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteTopicsRequest (valid 0-6)`);
+  if (version < 1 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteTopicsRequest (valid 1-6)`);
   }
   if (!(version >= 6) && m.topics.length !== 0) throw nonIgnorable("topics", "DeleteTopicsRequest", version);
   if (version >= 6) {
@@ -73,8 +73,8 @@ function encodeDeleteTopicsRequestDeleteTopicState(w: Writer, m: DeleteTopicsReq
 }
 
 export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTopicsRequest {
-  if (version < 0 || version > 6) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteTopicsRequest (valid 0-6)`);
+  if (version < 1 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteTopicsRequest (valid 1-6)`);
   }
   let f_topics: DeleteTopicsRequestDeleteTopicState[] = [];
   if (version >= 6) {

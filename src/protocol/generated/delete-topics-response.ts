@@ -40,12 +40,10 @@ export function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsR
 }
 
 export function encodeDeleteTopicsResponse(w: Writer, m: DeleteTopicsResponse, version: number): void {
-  if (version < 0 || version > 6) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteTopicsResponse (valid 0-6)`);
+  if (version < 1 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DeleteTopicsResponse (valid 1-6)`);
   }
-  if (version >= 1) {
-    w.writeInt32(m.throttleTimeMs);
-  }
+  w.writeInt32(m.throttleTimeMs);
   {
     const a = m.responses;
     w.writeArrayLength(a.length, (version >= 4));
@@ -73,10 +71,10 @@ function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, m: DeleteTopi
 }
 
 export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTopicsResponse {
-  if (version < 0 || version > 6) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteTopicsResponse (valid 0-6)`);
+  if (version < 1 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DeleteTopicsResponse (valid 1-6)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("DeleteTopicsResponse.throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = r.readInt32("DeleteTopicsResponse.throttleTimeMs");
   let f_responses: DeleteTopicsResponseDeletableTopicResult[] = [];
   {
     const n = r.readArrayLength((version >= 4), 1, "DeleteTopicsResponse.responses");

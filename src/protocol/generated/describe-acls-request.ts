@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeAclsRequest {
   resourceTypeFilter: number;
@@ -31,15 +31,12 @@ export function defaultDescribeAclsRequest(): DescribeAclsRequest {
 }
 
 export function encodeDescribeAclsRequest(w: Writer, m: DescribeAclsRequest, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeAclsRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeAclsRequest (valid 1-3)`);
   }
   w.writeInt8(m.resourceTypeFilter);
   if (version >= 2) w.writeCompactNullableString(m.resourceNameFilter, "DescribeAclsRequest.resourceNameFilter"); else w.writeNullableString(m.resourceNameFilter, "DescribeAclsRequest.resourceNameFilter");
-  if (!(version >= 1) && m.patternTypeFilter !== 3) throw nonIgnorable("patternTypeFilter", "DescribeAclsRequest", version);
-  if (version >= 1) {
-    w.writeInt8(m.patternTypeFilter);
-  }
+  w.writeInt8(m.patternTypeFilter);
   if (version >= 2) w.writeCompactNullableString(m.principalFilter, "DescribeAclsRequest.principalFilter"); else w.writeNullableString(m.principalFilter, "DescribeAclsRequest.principalFilter");
   if (version >= 2) w.writeCompactNullableString(m.hostFilter, "DescribeAclsRequest.hostFilter"); else w.writeNullableString(m.hostFilter, "DescribeAclsRequest.hostFilter");
   w.writeInt8(m.operation);
@@ -50,12 +47,12 @@ export function encodeDescribeAclsRequest(w: Writer, m: DescribeAclsRequest, ver
 }
 
 export function decodeDescribeAclsRequest(r: Reader, version: number): DescribeAclsRequest {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeAclsRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeAclsRequest (valid 1-3)`);
   }
   const f_resourceTypeFilter: number = r.readInt8("DescribeAclsRequest.resourceTypeFilter");
   const f_resourceNameFilter: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsRequest.resourceNameFilter") : r.readNullableString("DescribeAclsRequest.resourceNameFilter"));
-  const f_patternTypeFilter: number = version >= 1 ? r.readInt8("DescribeAclsRequest.patternTypeFilter") : 3;
+  const f_patternTypeFilter: number = r.readInt8("DescribeAclsRequest.patternTypeFilter");
   const f_principalFilter: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsRequest.principalFilter") : r.readNullableString("DescribeAclsRequest.principalFilter"));
   const f_hostFilter: string | null = (version >= 2 ? r.readCompactNullableString("DescribeAclsRequest.hostFilter") : r.readNullableString("DescribeAclsRequest.hostFilter"));
   const f_operation: number = r.readInt8("DescribeAclsRequest.operation");

@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeAclsResponse {
   throttleTimeMs: number;
@@ -61,8 +61,8 @@ export function defaultDescribeAclsResponseAclDescription(): DescribeAclsRespons
 }
 
 export function encodeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeAclsResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeAclsResponse (valid 1-3)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -82,10 +82,7 @@ export function encodeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v
 function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, m: DescribeAclsResponseDescribeAclsResource, version: number): void {
   w.writeInt8(m.resourceType);
   if (version >= 2) w.writeCompactString(m.resourceName, "DescribeAclsResource.resourceName"); else w.writeString(m.resourceName, "DescribeAclsResource.resourceName");
-  if (!(version >= 1) && m.patternType !== 3) throw nonIgnorable("patternType", "DescribeAclsResponseDescribeAclsResource", version);
-  if (version >= 1) {
-    w.writeInt8(m.patternType);
-  }
+  w.writeInt8(m.patternType);
   {
     const a = m.acls;
     w.writeArrayLength(a.length, (version >= 2));
@@ -109,8 +106,8 @@ function encodeDescribeAclsResponseAclDescription(w: Writer, m: DescribeAclsResp
 }
 
 export function decodeDescribeAclsResponse(r: Reader, version: number): DescribeAclsResponse {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeAclsResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeAclsResponse (valid 1-3)`);
   }
   const f_throttleTimeMs: number = r.readInt32("DescribeAclsResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("DescribeAclsResponse.errorCode");
@@ -133,7 +130,7 @@ export function decodeDescribeAclsResponse(r: Reader, version: number): Describe
 function decodeDescribeAclsResponseDescribeAclsResource(r: Reader, version: number): DescribeAclsResponseDescribeAclsResource {
   const f_resourceType: number = r.readInt8("DescribeAclsResource.resourceType");
   const f_resourceName: string = (version >= 2 ? r.readCompactString("DescribeAclsResource.resourceName") : r.readString("DescribeAclsResource.resourceName"));
-  const f_patternType: number = version >= 1 ? r.readInt8("DescribeAclsResource.patternType") : 3;
+  const f_patternType: number = r.readInt8("DescribeAclsResource.patternType");
   let f_acls: DescribeAclsResponseAclDescription[] = [];
   {
     const n = r.readArrayLength((version >= 2), 1, "DescribeAclsResource.acls");

@@ -9,6 +9,7 @@ import { nonIgnorable, type Writer } from "../primitives/writer.js";
 export interface DescribeClusterRequest {
   includeClusterAuthorizedOperations: boolean;
   endpointType: number;
+  includeFencedBrokers: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -16,28 +17,34 @@ export function defaultDescribeClusterRequest(): DescribeClusterRequest {
   return {
     includeClusterAuthorizedOperations: false,
     endpointType: 1,
+    includeFencedBrokers: false,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeDescribeClusterRequest(w: Writer, m: DescribeClusterRequest, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeClusterRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeClusterRequest (valid 0-2)`);
   }
   w.writeBool(m.includeClusterAuthorizedOperations);
   if (!(version >= 1) && m.endpointType !== 1) throw nonIgnorable("endpointType", "DescribeClusterRequest", version);
   if (version >= 1) {
     w.writeInt8(m.endpointType);
   }
+  if (!(version >= 2) && m.includeFencedBrokers !== false) throw nonIgnorable("includeFencedBrokers", "DescribeClusterRequest", version);
+  if (version >= 2) {
+    w.writeBool(m.includeFencedBrokers);
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClusterRequest {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClusterRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClusterRequest (valid 0-2)`);
   }
   const f_includeClusterAuthorizedOperations: boolean = r.readBool("DescribeClusterRequest.includeClusterAuthorizedOperations");
   const f_endpointType: number = version >= 1 ? r.readInt8("DescribeClusterRequest.endpointType") : 1;
+  const f_includeFencedBrokers: boolean = version >= 2 ? r.readBool("DescribeClusterRequest.includeFencedBrokers") : false;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, endpointType: f_endpointType, unknownTaggedFields };
+  return { includeClusterAuthorizedOperations: f_includeClusterAuthorizedOperations, endpointType: f_endpointType, includeFencedBrokers: f_includeFencedBrokers, unknownTaggedFields };
 }

@@ -23,6 +23,7 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   host: string;
   port: number;
   rack: string | null;
+  isFenced: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -46,13 +47,14 @@ export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeC
     host: "",
     port: 0,
     rack: null,
+    isFenced: false,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeDescribeClusterResponse(w: Writer, m: DescribeClusterResponse, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeClusterResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeClusterResponse (valid 0-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -79,12 +81,16 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, m: Descri
   w.writeCompactString(m.host, "DescribeClusterBroker.host");
   w.writeInt32(m.port);
   w.writeCompactNullableString(m.rack, "DescribeClusterBroker.rack");
+  if (!(version >= 2) && m.isFenced !== false) throw nonIgnorable("isFenced", "DescribeClusterResponseDescribeClusterBroker", version);
+  if (version >= 2) {
+    w.writeBool(m.isFenced);
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClusterResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeClusterResponse (valid 0-2)`);
   }
   const f_throttleTimeMs: number = r.readInt32("DescribeClusterResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("DescribeClusterResponse.errorCode");
@@ -113,6 +119,7 @@ function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, version: 
   const f_host: string = r.readCompactString("DescribeClusterBroker.host");
   const f_port: number = r.readInt32("DescribeClusterBroker.port");
   const f_rack: string | null = r.readCompactNullableString("DescribeClusterBroker.rack");
+  const f_isFenced: boolean = version >= 2 ? r.readBool("DescribeClusterBroker.isFenced") : false;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack, unknownTaggedFields };
+  return { brokerId: f_brokerId, host: f_host, port: f_port, rack: f_rack, isFenced: f_isFenced, unknownTaggedFields };
 }

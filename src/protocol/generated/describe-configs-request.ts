@@ -39,8 +39,8 @@ export function defaultDescribeConfigsRequestDescribeConfigsResource(): Describe
 }
 
 export function encodeDescribeConfigsRequest(w: Writer, m: DescribeConfigsRequest, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeConfigsRequest (valid 0-4)`);
+  if (version < 1 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeConfigsRequest (valid 1-4)`);
   }
   {
     const a = m.resources;
@@ -49,10 +49,7 @@ export function encodeDescribeConfigsRequest(w: Writer, m: DescribeConfigsReques
       encodeDescribeConfigsRequestDescribeConfigsResource(w, a[i]!, version);
     }
   }
-  if (!(version >= 1) && m.includeSynonyms !== false) throw nonIgnorable("includeSynonyms", "DescribeConfigsRequest", version);
-  if (version >= 1) {
-    w.writeBool(m.includeSynonyms);
-  }
+  w.writeBool(m.includeSynonyms);
   if (!(version >= 3) && m.includeDocumentation !== false) throw nonIgnorable("includeDocumentation", "DescribeConfigsRequest", version);
   if (version >= 3) {
     w.writeBool(m.includeDocumentation);
@@ -82,8 +79,8 @@ function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, m: Descr
 }
 
 export function decodeDescribeConfigsRequest(r: Reader, version: number): DescribeConfigsRequest {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeConfigsRequest (valid 0-4)`);
+  if (version < 1 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeConfigsRequest (valid 1-4)`);
   }
   let f_resources: DescribeConfigsRequestDescribeConfigsResource[] = [];
   {
@@ -96,7 +93,7 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
       f_resources = a;
     }
   }
-  const f_includeSynonyms: boolean = version >= 1 ? r.readBool("DescribeConfigsRequest.includeSynonyms") : false;
+  const f_includeSynonyms: boolean = r.readBool("DescribeConfigsRequest.includeSynonyms");
   const f_includeDocumentation: boolean = version >= 3 ? r.readBool("DescribeConfigsRequest.includeDocumentation") : false;
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { resources: f_resources, includeSynonyms: f_includeSynonyms, includeDocumentation: f_includeDocumentation, unknownTaggedFields };

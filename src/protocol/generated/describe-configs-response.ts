@@ -4,7 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface DescribeConfigsResponse {
   throttleTimeMs: number;
@@ -25,7 +25,6 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResult {
   name: string;
   value: string | null;
   readOnly: boolean;
-  isDefault: boolean;
   configSource: number;
   isSensitive: boolean;
   synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
@@ -65,7 +64,6 @@ export function defaultDescribeConfigsResponseDescribeConfigsResourceResult(): D
     name: "",
     value: "",
     readOnly: false,
-    isDefault: false,
     configSource: -1,
     isSensitive: false,
     synonyms: [],
@@ -85,8 +83,8 @@ export function defaultDescribeConfigsResponseDescribeConfigsSynonym(): Describe
 }
 
 export function encodeDescribeConfigsResponse(w: Writer, m: DescribeConfigsResponse, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeConfigsResponse (valid 0-4)`);
+  if (version < 1 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeConfigsResponse (valid 1-4)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -122,21 +120,13 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
   if (version >= 4) w.writeCompactString(m.name, "DescribeConfigsResourceResult.name"); else w.writeString(m.name, "DescribeConfigsResourceResult.name");
   if (version >= 4) w.writeCompactNullableString(m.value, "DescribeConfigsResourceResult.value"); else w.writeNullableString(m.value, "DescribeConfigsResourceResult.value");
   w.writeBool(m.readOnly);
-  if (!(version <= 0) && m.isDefault !== false) throw nonIgnorable("isDefault", "DescribeConfigsResponseDescribeConfigsResourceResult", version);
-  if (version <= 0) {
-    w.writeBool(m.isDefault);
-  }
-  if (version >= 1) {
-    w.writeInt8(m.configSource);
-  }
+  w.writeInt8(m.configSource);
   w.writeBool(m.isSensitive);
-  if (version >= 1) {
-    {
-      const a = m.synonyms;
-      w.writeArrayLength(a.length, (version >= 4));
-      for (let i = 0; i < a.length; i++) {
-        encodeDescribeConfigsResponseDescribeConfigsSynonym(w, a[i]!, version);
-      }
+  {
+    const a = m.synonyms;
+    w.writeArrayLength(a.length, (version >= 4));
+    for (let i = 0; i < a.length; i++) {
+      encodeDescribeConfigsResponseDescribeConfigsSynonym(w, a[i]!, version);
     }
   }
   if (version >= 3) {
@@ -160,8 +150,8 @@ function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, m: Descr
 }
 
 export function decodeDescribeConfigsResponse(r: Reader, version: number): DescribeConfigsResponse {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeConfigsResponse (valid 0-4)`);
+  if (version < 1 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeConfigsResponse (valid 1-4)`);
   }
   const f_throttleTimeMs: number = r.readInt32("DescribeConfigsResponse.throttleTimeMs");
   let f_results: DescribeConfigsResponseDescribeConfigsResult[] = [];
@@ -203,11 +193,10 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
   const f_name: string = (version >= 4 ? r.readCompactString("DescribeConfigsResourceResult.name") : r.readString("DescribeConfigsResourceResult.name"));
   const f_value: string | null = (version >= 4 ? r.readCompactNullableString("DescribeConfigsResourceResult.value") : r.readNullableString("DescribeConfigsResourceResult.value"));
   const f_readOnly: boolean = r.readBool("DescribeConfigsResourceResult.readOnly");
-  const f_isDefault: boolean = version <= 0 ? r.readBool("DescribeConfigsResourceResult.isDefault") : false;
-  const f_configSource: number = version >= 1 ? r.readInt8("DescribeConfigsResourceResult.configSource") : -1;
+  const f_configSource: number = r.readInt8("DescribeConfigsResourceResult.configSource");
   const f_isSensitive: boolean = r.readBool("DescribeConfigsResourceResult.isSensitive");
   let f_synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
-  if (version >= 1) {
+  {
     const n = r.readArrayLength((version >= 4), 1, "DescribeConfigsResourceResult.synonyms");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "DescribeConfigsResourceResult.synonyms: null where the field is not nullable");
@@ -220,7 +209,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
   const f_configType: number = version >= 3 ? r.readInt8("DescribeConfigsResourceResult.configType") : 0;
   const f_documentation: string | null = version >= 3 ? (version >= 4 ? r.readCompactNullableString("DescribeConfigsResourceResult.documentation") : r.readNullableString("DescribeConfigsResourceResult.documentation")) : "";
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, value: f_value, readOnly: f_readOnly, isDefault: f_isDefault, configSource: f_configSource, isSensitive: f_isSensitive, synonyms: f_synonyms, configType: f_configType, documentation: f_documentation, unknownTaggedFields };
+  return { name: f_name, value: f_value, readOnly: f_readOnly, configSource: f_configSource, isSensitive: f_isSensitive, synonyms: f_synonyms, configType: f_configType, documentation: f_documentation, unknownTaggedFields };
 }
 
 function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsSynonym {

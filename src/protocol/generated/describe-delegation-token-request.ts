@@ -33,8 +33,8 @@ export function defaultDescribeDelegationTokenRequestDescribeDelegationTokenOwne
 }
 
 export function encodeDescribeDelegationTokenRequest(w: Writer, m: DescribeDelegationTokenRequest, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeDelegationTokenRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeDelegationTokenRequest (valid 1-3)`);
   }
   {
     const a = m.owners;
@@ -61,8 +61,8 @@ function encodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w: Wri
 }
 
 export function decodeDescribeDelegationTokenRequest(r: Reader, version: number): DescribeDelegationTokenRequest {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeDelegationTokenRequest (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeDelegationTokenRequest (valid 1-3)`);
   }
   let f_owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null = [];
   {

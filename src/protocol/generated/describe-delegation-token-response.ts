@@ -68,8 +68,8 @@ export function defaultDescribeDelegationTokenResponseDescribedDelegationTokenRe
 }
 
 export function encodeDescribeDelegationTokenResponse(w: Writer, m: DescribeDelegationTokenResponse, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeDelegationTokenResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeDelegationTokenResponse (valid 1-3)`);
   }
   w.writeInt16(m.errorCode);
   {
@@ -122,8 +122,8 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w:
 }
 
 export function decodeDescribeDelegationTokenResponse(r: Reader, version: number): DescribeDelegationTokenResponse {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeDelegationTokenResponse (valid 0-3)`);
+  if (version < 1 || version > 3) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeDelegationTokenResponse (valid 1-3)`);
   }
   const f_errorCode: number = r.readInt16("DescribeDelegationTokenResponse.errorCode");
   let f_tokens: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];

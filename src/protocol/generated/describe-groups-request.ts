@@ -21,8 +21,8 @@ export function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
 }
 
 export function encodeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequest, version: number): void {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeGroupsRequest (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeGroupsRequest (valid 0-6)`);
   }
   {
     const a = m.groups;
@@ -41,8 +41,8 @@ export function encodeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequest,
 }
 
 export function decodeDescribeGroupsRequest(r: Reader, version: number): DescribeGroupsRequest {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeGroupsRequest (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeGroupsRequest (valid 0-6)`);
   }
   let f_groups: string[] = [];
   {

@@ -15,6 +15,7 @@ export interface DescribeGroupsResponse {
 
 export interface DescribeGroupsResponseDescribedGroup {
   errorCode: number;
+  errorMessage: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -45,6 +46,7 @@ export function defaultDescribeGroupsResponse(): DescribeGroupsResponse {
 export function defaultDescribeGroupsResponseDescribedGroup(): DescribeGroupsResponseDescribedGroup {
   return {
     errorCode: 0,
+    errorMessage: null,
     groupId: "",
     groupState: "",
     protocolType: "",
@@ -68,8 +70,8 @@ export function defaultDescribeGroupsResponseDescribedGroupMember(): DescribeGro
 }
 
 export function encodeDescribeGroupsResponse(w: Writer, m: DescribeGroupsResponse, version: number): void {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeGroupsResponse (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeGroupsResponse (valid 0-6)`);
   }
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs);
@@ -88,6 +90,10 @@ export function encodeDescribeGroupsResponse(w: Writer, m: DescribeGroupsRespons
 
 function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: DescribeGroupsResponseDescribedGroup, version: number): void {
   w.writeInt16(m.errorCode);
+  if (!(version >= 6) && m.errorMessage !== null) throw nonIgnorable("errorMessage", "DescribeGroupsResponseDescribedGroup", version);
+  if (version >= 6) {
+    w.writeCompactNullableString(m.errorMessage, "DescribedGroup.errorMessage");
+  }
   if (version >= 5) w.writeCompactString(m.groupId, "DescribedGroup.groupId"); else w.writeString(m.groupId, "DescribedGroup.groupId");
   if (version >= 5) w.writeCompactString(m.groupState, "DescribedGroup.groupState"); else w.writeString(m.groupState, "DescribedGroup.groupState");
   if (version >= 5) w.writeCompactString(m.protocolType, "DescribedGroup.protocolType"); else w.writeString(m.protocolType, "DescribedGroup.protocolType");
@@ -123,8 +129,8 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, m: Describe
 }
 
 export function decodeDescribeGroupsResponse(r: Reader, version: number): DescribeGroupsResponse {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeGroupsResponse (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeGroupsResponse (valid 0-6)`);
   }
   const f_throttleTimeMs: number = version >= 1 ? r.readInt32("DescribeGroupsResponse.throttleTimeMs") : 0;
   let f_groups: DescribeGroupsResponseDescribedGroup[] = [];
@@ -144,6 +150,7 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
 
 function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   const f_errorCode: number = r.readInt16("DescribedGroup.errorCode");
+  const f_errorMessage: string | null = version >= 6 ? r.readCompactNullableString("DescribedGroup.errorMessage") : null;
   const f_groupId: string = (version >= 5 ? r.readCompactString("DescribedGroup.groupId") : r.readString("DescribedGroup.groupId"));
   const f_groupState: string = (version >= 5 ? r.readCompactString("DescribedGroup.groupState") : r.readString("DescribedGroup.groupState"));
   const f_protocolType: string = (version >= 5 ? r.readCompactString("DescribedGroup.protocolType") : r.readString("DescribedGroup.protocolType"));
@@ -161,7 +168,7 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
   }
   const f_authorizedOperations: number = version >= 3 ? r.readInt32("DescribedGroup.authorizedOperations") : -2147483648;
   const unknownTaggedFields = version >= 5 ? r.readUnknownTaggedFields() : undefined;
-  return { errorCode: f_errorCode, groupId: f_groupId, groupState: f_groupState, protocolType: f_protocolType, protocolData: f_protocolData, members: f_members, authorizedOperations: f_authorizedOperations, unknownTaggedFields };
+  return { errorCode: f_errorCode, errorMessage: f_errorMessage, groupId: f_groupId, groupState: f_groupState, protocolType: f_protocolType, protocolData: f_protocolData, members: f_members, authorizedOperations: f_authorizedOperations, unknownTaggedFields };
 }
 
 function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, version: number): DescribeGroupsResponseDescribedGroupMember {

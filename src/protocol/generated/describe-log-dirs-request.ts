@@ -33,8 +33,8 @@ export function defaultDescribeLogDirsRequestDescribableLogDirTopic(): DescribeL
 }
 
 export function encodeDescribeLogDirsRequest(w: Writer, m: DescribeLogDirsRequest, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeLogDirsRequest (valid 0-4)`);
+  if (version < 1 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeLogDirsRequest (valid 1-5)`);
   }
   {
     const a = m.topics;
@@ -67,8 +67,8 @@ function encodeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, m: Descri
 }
 
 export function decodeDescribeLogDirsRequest(r: Reader, version: number): DescribeLogDirsRequest {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeLogDirsRequest (valid 0-4)`);
+  if (version < 1 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeLogDirsRequest (valid 1-5)`);
   }
   let f_topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null = [];
   {

@@ -19,6 +19,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
   totalBytes: bigint;
   usableBytes: bigint;
+  isCordoned: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -52,6 +53,7 @@ export function defaultDescribeLogDirsResponseDescribeLogDirsResult(): DescribeL
     topics: [],
     totalBytes: -1n,
     usableBytes: -1n,
+    isCordoned: false,
     unknownTaggedFields: undefined,
   };
 }
@@ -75,8 +77,8 @@ export function defaultDescribeLogDirsResponseDescribeLogDirsPartition(): Descri
 }
 
 export function encodeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsResponse, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeLogDirsResponse (valid 0-4)`);
+  if (version < 1 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of DescribeLogDirsResponse (valid 1-5)`);
   }
   w.writeInt32(m.throttleTimeMs);
   if (version >= 3) {
@@ -110,6 +112,9 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, m: Descri
   if (version >= 4) {
     w.writeInt64(m.usableBytes);
   }
+  if (version >= 5) {
+    w.writeBool(m.isCordoned);
+  }
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
@@ -140,8 +145,8 @@ function encodeDescribeLogDirsResponseDescribeLogDirsPartition(w: Writer, m: Des
 }
 
 export function decodeDescribeLogDirsResponse(r: Reader, version: number): DescribeLogDirsResponse {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeLogDirsResponse (valid 0-4)`);
+  if (version < 1 || version > 5) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of DescribeLogDirsResponse (valid 1-5)`);
   }
   const f_throttleTimeMs: number = r.readInt32("DescribeLogDirsResponse.throttleTimeMs");
   const f_errorCode: number = version >= 3 ? r.readInt16("DescribeLogDirsResponse.errorCode") : 0;
@@ -176,8 +181,9 @@ function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: 
   }
   const f_totalBytes: bigint = version >= 4 ? r.readInt64("DescribeLogDirsResult.totalBytes") : -1n;
   const f_usableBytes: bigint = version >= 4 ? r.readInt64("DescribeLogDirsResult.usableBytes") : -1n;
+  const f_isCordoned: boolean = version >= 5 ? r.readBool("DescribeLogDirsResult.isCordoned") : false;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
-  return { errorCode: f_errorCode, logDir: f_logDir, topics: f_topics, totalBytes: f_totalBytes, usableBytes: f_usableBytes, unknownTaggedFields };
+  return { errorCode: f_errorCode, logDir: f_logDir, topics: f_topics, totalBytes: f_totalBytes, usableBytes: f_usableBytes, isCordoned: f_isCordoned, unknownTaggedFields };
 }
 
 function decodeDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsTopic {

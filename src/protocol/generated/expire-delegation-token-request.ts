@@ -22,8 +22,8 @@ export function defaultExpireDelegationTokenRequest(): ExpireDelegationTokenRequ
 }
 
 export function encodeExpireDelegationTokenRequest(w: Writer, m: ExpireDelegationTokenRequest, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ExpireDelegationTokenRequest (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ExpireDelegationTokenRequest (valid 1-2)`);
   }
   w.writeBytes(m.hmac, (version >= 2), "ExpireDelegationTokenRequest.hmac");
   w.writeInt64(m.expiryTimePeriodMs);
@@ -33,8 +33,8 @@ export function encodeExpireDelegationTokenRequest(w: Writer, m: ExpireDelegatio
 }
 
 export function decodeExpireDelegationTokenRequest(r: Reader, version: number): ExpireDelegationTokenRequest {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ExpireDelegationTokenRequest (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ExpireDelegationTokenRequest (valid 1-2)`);
   }
   const f_hmac: Buffer = r.readBytes((version >= 2), "ExpireDelegationTokenRequest.hmac");
   const f_expiryTimePeriodMs: bigint = r.readInt64("ExpireDelegationTokenRequest.expiryTimePeriodMs");

@@ -23,8 +23,8 @@ export function defaultExpireDelegationTokenResponse(): ExpireDelegationTokenRes
 }
 
 export function encodeExpireDelegationTokenResponse(w: Writer, m: ExpireDelegationTokenResponse, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ExpireDelegationTokenResponse (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ExpireDelegationTokenResponse (valid 1-2)`);
   }
   w.writeInt16(m.errorCode);
   w.writeInt64(m.expiryTimestampMs);
@@ -35,8 +35,8 @@ export function encodeExpireDelegationTokenResponse(w: Writer, m: ExpireDelegati
 }
 
 export function decodeExpireDelegationTokenResponse(r: Reader, version: number): ExpireDelegationTokenResponse {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ExpireDelegationTokenResponse (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ExpireDelegationTokenResponse (valid 1-2)`);
   }
   const f_errorCode: number = r.readInt16("ExpireDelegationTokenResponse.errorCode");
   const f_expiryTimestampMs: bigint = r.readInt64("ExpireDelegationTokenResponse.expiryTimestampMs");

@@ -44,6 +44,7 @@ export interface FetchRequestFetchPartition {
   logStartOffset: bigint;
   partitionMaxBytes: number;
   replicaDirectoryId: string;
+  highWatermark: bigint;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -98,6 +99,7 @@ export function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition 
     logStartOffset: -1n,
     partitionMaxBytes: 0,
     replicaDirectoryId: ZERO_UUID,
+    highWatermark: 9223372036854775807n,
     unknownTaggedFields: undefined,
   };
 }
@@ -112,8 +114,8 @@ export function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic 
 }
 
 export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number): void {
-  if (version < 0 || version > 17) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FetchRequest (valid 0-17)`);
+  if (version < 4 || version > 18) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FetchRequest (valid 4-18)`);
   }
   if (!(version <= 14) && m.replicaId !== -1) throw nonIgnorable("replicaId", "FetchRequest", version);
   if (version <= 14) {
@@ -122,12 +124,8 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
   if (!(version >= 15) && !isDefaultFetchRequestReplicaState(m.replicaState)) throw nonIgnorable("replicaState", "FetchRequest", version);
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
-  if (version >= 3) {
-    w.writeInt32(m.maxBytes);
-  }
-  if (version >= 4) {
-    w.writeInt8(m.isolationLevel);
-  }
+  w.writeInt32(m.maxBytes);
+  w.writeInt8(m.isolationLevel);
   if (version >= 7) {
     w.writeInt32(m.sessionId);
   }
@@ -225,6 +223,8 @@ function encodeFetchRequestFetchPartition(w: Writer, m: FetchRequestFetchPartiti
     let numTagged = unknown === undefined ? 0 : unknown.length;
     const t_replicaDirectoryId = (version >= 17) && m.replicaDirectoryId !== ZERO_UUID;
     if (t_replicaDirectoryId) numTagged++;
+    const t_highWatermark = (version >= 18) && m.highWatermark !== 9223372036854775807n;
+    if (t_highWatermark) numTagged++;
     w.writeUnsignedVarint(numTagged);
     if (numTagged > 0) {
       let u = 0;
@@ -233,6 +233,12 @@ function encodeFetchRequestFetchPartition(w: Writer, m: FetchRequestFetchPartiti
         w.writeUnsignedVarint(0);
         w.writeUnsignedVarint(16);
         w.writeUuid(m.replicaDirectoryId);
+      }
+      if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 1);
+      if (t_highWatermark) {
+        w.writeUnsignedVarint(1);
+        w.writeUnsignedVarint(8);
+        w.writeInt64(m.highWatermark);
       }
       if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
     }
@@ -259,16 +265,16 @@ function encodeFetchRequestForgottenTopic(w: Writer, m: FetchRequestForgottenTop
 }
 
 export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
-  if (version < 0 || version > 17) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchRequest (valid 0-17)`);
+  if (version < 4 || version > 18) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchRequest (valid 4-18)`);
   }
   let f_clusterId: string | null = null;
   const f_replicaId: number = version <= 14 ? r.readInt32("FetchRequest.replicaId") : -1;
   let f_replicaState: FetchRequestReplicaState = defaultFetchRequestReplicaState();
   const f_maxWaitMs: number = r.readInt32("FetchRequest.maxWaitMs");
   const f_minBytes: number = r.readInt32("FetchRequest.minBytes");
-  const f_maxBytes: number = version >= 3 ? r.readInt32("FetchRequest.maxBytes") : 2147483647;
-  const f_isolationLevel: number = version >= 4 ? r.readInt8("FetchRequest.isolationLevel") : 0;
+  const f_maxBytes: number = r.readInt32("FetchRequest.maxBytes");
+  const f_isolationLevel: number = r.readInt8("FetchRequest.isolationLevel");
   const f_sessionId: number = version >= 7 ? r.readInt32("FetchRequest.sessionId") : 0;
   const f_sessionEpoch: number = version >= 7 ? r.readInt32("FetchRequest.sessionEpoch") : -1;
   let f_topics: FetchRequestFetchTopic[] = [];
@@ -357,6 +363,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
   const f_logStartOffset: bigint = version >= 5 ? r.readInt64("FetchPartition.logStartOffset") : -1n;
   const f_partitionMaxBytes: number = r.readInt32("FetchPartition.partitionMaxBytes");
   let f_replicaDirectoryId: string = ZERO_UUID;
+  let f_highWatermark: bigint = 9223372036854775807n;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 12) {
     const numTagged = r.readUnsignedVarint("tagged field count");
@@ -373,12 +380,21 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
           r.endTaggedValue(end, "FetchPartition.replicaDirectoryId");
           break;
         }
+        case 1: {
+          if (!((version >= 18))) {
+            throw new KrillError("DECODE_ERROR", `tag 1 is not valid for version ${version} of FetchRequestFetchPartition`);
+          }
+          const end = r.beginTaggedValue(size, "FetchPartition.highWatermark");
+          f_highWatermark = r.readInt64("FetchPartition.highWatermark");
+          r.endTaggedValue(end, "FetchPartition.highWatermark");
+          break;
+        }
         default:
           unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
       }
     }
   }
-  return { partition: f_partition, currentLeaderEpoch: f_currentLeaderEpoch, fetchOffset: f_fetchOffset, lastFetchedEpoch: f_lastFetchedEpoch, logStartOffset: f_logStartOffset, partitionMaxBytes: f_partitionMaxBytes, replicaDirectoryId: f_replicaDirectoryId, unknownTaggedFields };
+  return { partition: f_partition, currentLeaderEpoch: f_currentLeaderEpoch, fetchOffset: f_fetchOffset, lastFetchedEpoch: f_lastFetchedEpoch, logStartOffset: f_logStartOffset, partitionMaxBytes: f_partitionMaxBytes, replicaDirectoryId: f_replicaDirectoryId, highWatermark: f_highWatermark, unknownTaggedFields };
 }
 
 function decodeFetchRequestForgottenTopic(r: Reader, version: number): FetchRequestForgottenTopic {

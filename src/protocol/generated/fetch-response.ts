@@ -150,12 +150,10 @@ export function defaultFetchResponseNodeEndpoint(): FetchResponseNodeEndpoint {
 }
 
 export function encodeFetchResponse(w: Writer, m: FetchResponse, version: number): void {
-  if (version < 0 || version > 17) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FetchResponse (valid 0-17)`);
+  if (version < 4 || version > 18) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of FetchResponse (valid 4-18)`);
   }
-  if (version >= 1) {
-    w.writeInt32(m.throttleTimeMs);
-  }
+  w.writeInt32(m.throttleTimeMs);
   if (version >= 7) {
     w.writeInt16(m.errorCode);
   }
@@ -219,25 +217,21 @@ function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDa
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.highWatermark);
-  if (version >= 4) {
-    w.writeInt64(m.lastStableOffset);
-  }
+  w.writeInt64(m.lastStableOffset);
   if (version >= 5) {
     w.writeInt64(m.logStartOffset);
   }
   if (!(version >= 12) && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) throw nonIgnorable("divergingEpoch", "FetchResponsePartitionData", version);
   if (!(version >= 12) && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) throw nonIgnorable("currentLeader", "FetchResponsePartitionData", version);
   if (!(version >= 12) && !isDefaultFetchResponseSnapshotId(m.snapshotId)) throw nonIgnorable("snapshotId", "FetchResponsePartitionData", version);
-  if (version >= 4) {
-    {
-      const a = m.abortedTransactions;
-      if (a === null) {
-        w.writeArrayLength(null, (version >= 12));
-      } else {
-        w.writeArrayLength(a.length, (version >= 12));
-        for (let i = 0; i < a.length; i++) {
-          encodeFetchResponseAbortedTransaction(w, a[i]!, version);
-        }
+  {
+    const a = m.abortedTransactions;
+    if (a === null) {
+      w.writeArrayLength(null, (version >= 12));
+    } else {
+      w.writeArrayLength(a.length, (version >= 12));
+      for (let i = 0; i < a.length; i++) {
+        encodeFetchResponseAbortedTransaction(w, a[i]!, version);
       }
     }
   }
@@ -316,10 +310,10 @@ function encodeFetchResponseNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint
 }
 
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
-  if (version < 0 || version > 17) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchResponse (valid 0-17)`);
+  if (version < 4 || version > 18) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of FetchResponse (valid 4-18)`);
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("FetchResponse.throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = r.readInt32("FetchResponse.throttleTimeMs");
   const f_errorCode: number = version >= 7 ? r.readInt16("FetchResponse.errorCode") : 0;
   const f_sessionId: number = version >= 7 ? r.readInt32("FetchResponse.sessionId") : 0;
   let f_responses: FetchResponseFetchableTopicResponse[] = [];
@@ -389,13 +383,13 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
   const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
   const f_errorCode: number = r.readInt16("PartitionData.errorCode");
   const f_highWatermark: bigint = r.readInt64("PartitionData.highWatermark");
-  const f_lastStableOffset: bigint = version >= 4 ? r.readInt64("PartitionData.lastStableOffset") : -1n;
+  const f_lastStableOffset: bigint = r.readInt64("PartitionData.lastStableOffset");
   const f_logStartOffset: bigint = version >= 5 ? r.readInt64("PartitionData.logStartOffset") : -1n;
   let f_divergingEpoch: FetchResponseEpochEndOffset = defaultFetchResponseEpochEndOffset();
   let f_currentLeader: FetchResponseLeaderIdAndEpoch = defaultFetchResponseLeaderIdAndEpoch();
   let f_snapshotId: FetchResponseSnapshotId = defaultFetchResponseSnapshotId();
   let f_abortedTransactions: FetchResponseAbortedTransaction[] | null = [];
-  if (version >= 4) {
+  {
     const n = r.readArrayLength((version >= 12), 1, "PartitionData.abortedTransactions");
     if (n < 0) {
       f_abortedTransactions = null;

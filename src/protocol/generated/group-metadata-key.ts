@@ -16,15 +16,15 @@ export function defaultGroupMetadataKey(): GroupMetadataKey {
 }
 
 export function encodeGroupMetadataKey(w: Writer, m: GroupMetadataKey, version: number): void {
-  if (version < 2 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of GroupMetadataKey (valid 2-2)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of GroupMetadataKey (valid 0-0)`);
   }
   w.writeString(m.group, "GroupMetadataKey.group");
 }
 
 export function decodeGroupMetadataKey(r: Reader, version: number): GroupMetadataKey {
-  if (version < 2 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GroupMetadataKey (valid 2-2)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of GroupMetadataKey (valid 0-0)`);
   }
   const f_group: string = r.readString("GroupMetadataKey.group");
   return { group: f_group };

@@ -11,6 +11,8 @@ export interface InitProducerIdRequest {
   transactionTimeoutMs: number;
   producerId: bigint;
   producerEpoch: number;
+  enable2Pc: boolean;
+  keepPreparedTxn: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -20,13 +22,15 @@ export function defaultInitProducerIdRequest(): InitProducerIdRequest {
     transactionTimeoutMs: 0,
     producerId: -1n,
     producerEpoch: -1,
+    enable2Pc: false,
+    keepPreparedTxn: false,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest, version: number): void {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of InitProducerIdRequest (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of InitProducerIdRequest (valid 0-6)`);
   }
   if (version >= 2) w.writeCompactNullableString(m.transactionalId, "InitProducerIdRequest.transactionalId"); else w.writeNullableString(m.transactionalId, "InitProducerIdRequest.transactionalId");
   w.writeInt32(m.transactionTimeoutMs);
@@ -38,19 +42,29 @@ export function encodeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest,
   if (version >= 3) {
     w.writeInt16(m.producerEpoch);
   }
+  if (!(version >= 6) && m.enable2Pc !== false) throw nonIgnorable("enable2Pc", "InitProducerIdRequest", version);
+  if (version >= 6) {
+    w.writeBool(m.enable2Pc);
+  }
+  if (!(version >= 6) && m.keepPreparedTxn !== false) throw nonIgnorable("keepPreparedTxn", "InitProducerIdRequest", version);
+  if (version >= 6) {
+    w.writeBool(m.keepPreparedTxn);
+  }
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 export function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerIdRequest {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitProducerIdRequest (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitProducerIdRequest (valid 0-6)`);
   }
   const f_transactionalId: string | null = (version >= 2 ? r.readCompactNullableString("InitProducerIdRequest.transactionalId") : r.readNullableString("InitProducerIdRequest.transactionalId"));
   const f_transactionTimeoutMs: number = r.readInt32("InitProducerIdRequest.transactionTimeoutMs");
   const f_producerId: bigint = version >= 3 ? r.readInt64("InitProducerIdRequest.producerId") : -1n;
   const f_producerEpoch: number = version >= 3 ? r.readInt16("InitProducerIdRequest.producerEpoch") : -1;
+  const f_enable2Pc: boolean = version >= 6 ? r.readBool("InitProducerIdRequest.enable2Pc") : false;
+  const f_keepPreparedTxn: boolean = version >= 6 ? r.readBool("InitProducerIdRequest.keepPreparedTxn") : false;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
-  return { transactionalId: f_transactionalId, transactionTimeoutMs: f_transactionTimeoutMs, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
+  return { transactionalId: f_transactionalId, transactionTimeoutMs: f_transactionTimeoutMs, producerId: f_producerId, producerEpoch: f_producerEpoch, enable2Pc: f_enable2Pc, keepPreparedTxn: f_keepPreparedTxn, unknownTaggedFields };
 }

@@ -4,13 +4,15 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import type { Writer } from "../primitives/writer.js";
+import { nonIgnorable, type Writer } from "../primitives/writer.js";
 
 export interface InitProducerIdResponse {
   throttleTimeMs: number;
   errorCode: number;
   producerId: bigint;
   producerEpoch: number;
+  ongoingTxnProducerId: bigint;
+  ongoingTxnProducerEpoch: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -20,31 +22,43 @@ export function defaultInitProducerIdResponse(): InitProducerIdResponse {
     errorCode: 0,
     producerId: -1n,
     producerEpoch: 0,
+    ongoingTxnProducerId: -1n,
+    ongoingTxnProducerEpoch: -1,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeInitProducerIdResponse(w: Writer, m: InitProducerIdResponse, version: number): void {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of InitProducerIdResponse (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of InitProducerIdResponse (valid 0-6)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
+  if (!(version >= 6) && m.ongoingTxnProducerId !== -1n) throw nonIgnorable("ongoingTxnProducerId", "InitProducerIdResponse", version);
+  if (version >= 6) {
+    w.writeInt64(m.ongoingTxnProducerId);
+  }
+  if (!(version >= 6) && m.ongoingTxnProducerEpoch !== -1) throw nonIgnorable("ongoingTxnProducerEpoch", "InitProducerIdResponse", version);
+  if (version >= 6) {
+    w.writeInt16(m.ongoingTxnProducerEpoch);
+  }
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 export function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
-  if (version < 0 || version > 5) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitProducerIdResponse (valid 0-5)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of InitProducerIdResponse (valid 0-6)`);
   }
   const f_throttleTimeMs: number = r.readInt32("InitProducerIdResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("InitProducerIdResponse.errorCode");
   const f_producerId: bigint = r.readInt64("InitProducerIdResponse.producerId");
   const f_producerEpoch: number = r.readInt16("InitProducerIdResponse.producerEpoch");
+  const f_ongoingTxnProducerId: bigint = version >= 6 ? r.readInt64("InitProducerIdResponse.ongoingTxnProducerId") : -1n;
+  const f_ongoingTxnProducerEpoch: number = version >= 6 ? r.readInt16("InitProducerIdResponse.ongoingTxnProducerEpoch") : -1;
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
-  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, unknownTaggedFields };
+  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, producerId: f_producerId, producerEpoch: f_producerEpoch, ongoingTxnProducerId: f_ongoingTxnProducerId, ongoingTxnProducerEpoch: f_ongoingTxnProducerEpoch, unknownTaggedFields };
 }

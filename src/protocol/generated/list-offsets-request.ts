@@ -24,7 +24,6 @@ export interface ListOffsetsRequestListOffsetsPartition {
   partitionIndex: number;
   currentLeaderEpoch: number;
   timestamp: bigint;
-  maxNumOffsets: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -51,14 +50,13 @@ export function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequ
     partitionIndex: 0,
     currentLeaderEpoch: -1,
     timestamp: 0n,
-    maxNumOffsets: 1,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeListOffsetsRequest(w: Writer, m: ListOffsetsRequest, version: number): void {
-  if (version < 0 || version > 10) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListOffsetsRequest (valid 0-10)`);
+  if (version < 1 || version > 11) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListOffsetsRequest (valid 1-11)`);
   }
   w.writeInt32(m.replicaId);
   if (!(version >= 2) && m.isolationLevel !== 0) throw nonIgnorable("isolationLevel", "ListOffsetsRequest", version);
@@ -100,18 +98,14 @@ function encodeListOffsetsRequestListOffsetsPartition(w: Writer, m: ListOffsetsR
     w.writeInt32(m.currentLeaderEpoch);
   }
   w.writeInt64(m.timestamp);
-  if (!(version <= 0) && m.maxNumOffsets !== 1) throw nonIgnorable("maxNumOffsets", "ListOffsetsRequestListOffsetsPartition", version);
-  if (version <= 0) {
-    w.writeInt32(m.maxNumOffsets);
-  }
   if (version >= 6) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 export function decodeListOffsetsRequest(r: Reader, version: number): ListOffsetsRequest {
-  if (version < 0 || version > 10) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListOffsetsRequest (valid 0-10)`);
+  if (version < 1 || version > 11) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListOffsetsRequest (valid 1-11)`);
   }
   const f_replicaId: number = r.readInt32("ListOffsetsRequest.replicaId");
   const f_isolationLevel: number = version >= 2 ? r.readInt8("ListOffsetsRequest.isolationLevel") : 0;
@@ -152,7 +146,6 @@ function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number
   const f_partitionIndex: number = r.readInt32("ListOffsetsPartition.partitionIndex");
   const f_currentLeaderEpoch: number = version >= 4 ? r.readInt32("ListOffsetsPartition.currentLeaderEpoch") : -1;
   const f_timestamp: bigint = r.readInt64("ListOffsetsPartition.timestamp");
-  const f_maxNumOffsets: number = version <= 0 ? r.readInt32("ListOffsetsPartition.maxNumOffsets") : 1;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
-  return { partitionIndex: f_partitionIndex, currentLeaderEpoch: f_currentLeaderEpoch, timestamp: f_timestamp, maxNumOffsets: f_maxNumOffsets, unknownTaggedFields };
+  return { partitionIndex: f_partitionIndex, currentLeaderEpoch: f_currentLeaderEpoch, timestamp: f_timestamp, unknownTaggedFields };
 }

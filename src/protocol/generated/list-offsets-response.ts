@@ -21,7 +21,6 @@ export interface ListOffsetsResponseListOffsetsTopicResponse {
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
   partitionIndex: number;
   errorCode: number;
-  oldStyleOffsets: bigint[];
   timestamp: bigint;
   offset: bigint;
   leaderEpoch: number;
@@ -48,7 +47,6 @@ export function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOf
   return {
     partitionIndex: 0,
     errorCode: 0,
-    oldStyleOffsets: [],
     timestamp: -1n,
     offset: -1n,
     leaderEpoch: -1,
@@ -57,8 +55,8 @@ export function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOf
 }
 
 export function encodeListOffsetsResponse(w: Writer, m: ListOffsetsResponse, version: number): void {
-  if (version < 0 || version > 10) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListOffsetsResponse (valid 0-10)`);
+  if (version < 1 || version > 11) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListOffsetsResponse (valid 1-11)`);
   }
   if (version >= 2) {
     w.writeInt32(m.throttleTimeMs);
@@ -92,24 +90,8 @@ function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: ListOff
 function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (!(version <= 0) && m.oldStyleOffsets.length !== 0) throw nonIgnorable("oldStyleOffsets", "ListOffsetsResponseListOffsetsPartitionResponse", version);
-  if (version <= 0) {
-    {
-      const a = m.oldStyleOffsets;
-      w.writeArrayLength(a.length, false);
-      for (let i = 0; i < a.length; i++) {
-        w.writeInt64(a[i]!);
-      }
-    }
-  }
-  if (!(version >= 1) && m.timestamp !== -1n) throw nonIgnorable("timestamp", "ListOffsetsResponseListOffsetsPartitionResponse", version);
-  if (version >= 1) {
-    w.writeInt64(m.timestamp);
-  }
-  if (!(version >= 1) && m.offset !== -1n) throw nonIgnorable("offset", "ListOffsetsResponseListOffsetsPartitionResponse", version);
-  if (version >= 1) {
-    w.writeInt64(m.offset);
-  }
+  w.writeInt64(m.timestamp);
+  w.writeInt64(m.offset);
   if (!(version >= 4) && m.leaderEpoch !== -1) throw nonIgnorable("leaderEpoch", "ListOffsetsResponseListOffsetsPartitionResponse", version);
   if (version >= 4) {
     w.writeInt32(m.leaderEpoch);
@@ -120,8 +102,8 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: Lis
 }
 
 export function decodeListOffsetsResponse(r: Reader, version: number): ListOffsetsResponse {
-  if (version < 0 || version > 10) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListOffsetsResponse (valid 0-10)`);
+  if (version < 1 || version > 11) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListOffsetsResponse (valid 1-11)`);
   }
   const f_throttleTimeMs: number = version >= 2 ? r.readInt32("ListOffsetsResponse.throttleTimeMs") : 0;
   let f_topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
@@ -159,20 +141,9 @@ function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: n
 function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsPartitionResponse {
   const f_partitionIndex: number = r.readInt32("ListOffsetsPartitionResponse.partitionIndex");
   const f_errorCode: number = r.readInt16("ListOffsetsPartitionResponse.errorCode");
-  let f_oldStyleOffsets: bigint[] = [];
-  if (version <= 0) {
-    const n = r.readArrayLength(false, 8, "ListOffsetsPartitionResponse.oldStyleOffsets");
-    if (n < 0) {
-      throw new KrillError("DECODE_ERROR", "ListOffsetsPartitionResponse.oldStyleOffsets: null where the field is not nullable");
-    } else {
-      const a: bigint[] = [];
-      for (let i = 0; i < n; i++) a.push(r.readInt64("ListOffsetsPartitionResponse.oldStyleOffsets"));
-      f_oldStyleOffsets = a;
-    }
-  }
-  const f_timestamp: bigint = version >= 1 ? r.readInt64("ListOffsetsPartitionResponse.timestamp") : -1n;
-  const f_offset: bigint = version >= 1 ? r.readInt64("ListOffsetsPartitionResponse.offset") : -1n;
+  const f_timestamp: bigint = r.readInt64("ListOffsetsPartitionResponse.timestamp");
+  const f_offset: bigint = r.readInt64("ListOffsetsPartitionResponse.offset");
   const f_leaderEpoch: number = version >= 4 ? r.readInt32("ListOffsetsPartitionResponse.leaderEpoch") : -1;
   const unknownTaggedFields = version >= 6 ? r.readUnknownTaggedFields() : undefined;
-  return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, oldStyleOffsets: f_oldStyleOffsets, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
+  return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, timestamp: f_timestamp, offset: f_offset, leaderEpoch: f_leaderEpoch, unknownTaggedFields };
 }

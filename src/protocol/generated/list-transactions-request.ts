@@ -4,12 +4,13 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ListTransactionsRequest {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter: bigint;
+  transactionalIdPattern: string | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -18,13 +19,14 @@ export function defaultListTransactionsRequest(): ListTransactionsRequest {
     stateFilters: [],
     producerIdFilters: [],
     durationFilter: -1n,
+    transactionalIdPattern: null,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeListTransactionsRequest(w: Writer, m: ListTransactionsRequest, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListTransactionsRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListTransactionsRequest (valid 0-2)`);
   }
   {
     const a = m.stateFilters;
@@ -44,12 +46,16 @@ export function encodeListTransactionsRequest(w: Writer, m: ListTransactionsRequ
   if (version >= 1) {
     w.writeInt64(m.durationFilter);
   }
+  if (!(version >= 2) && m.transactionalIdPattern !== null) throw nonIgnorable("transactionalIdPattern", "ListTransactionsRequest", version);
+  if (version >= 2) {
+    w.writeCompactNullableString(m.transactionalIdPattern, "ListTransactionsRequest.transactionalIdPattern");
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeListTransactionsRequest(r: Reader, version: number): ListTransactionsRequest {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListTransactionsRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListTransactionsRequest (valid 0-2)`);
   }
   let f_stateFilters: string[] = [];
   {
@@ -74,6 +80,7 @@ export function decodeListTransactionsRequest(r: Reader, version: number): ListT
     }
   }
   const f_durationFilter: bigint = version >= 1 ? r.readInt64("ListTransactionsRequest.durationFilter") : -1n;
+  const f_transactionalIdPattern: string | null = version >= 2 ? r.readCompactNullableString("ListTransactionsRequest.transactionalIdPattern") : null;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { stateFilters: f_stateFilters, producerIdFilters: f_producerIdFilters, durationFilter: f_durationFilter, unknownTaggedFields };
+  return { stateFilters: f_stateFilters, producerIdFilters: f_producerIdFilters, durationFilter: f_durationFilter, transactionalIdPattern: f_transactionalIdPattern, unknownTaggedFields };
 }

@@ -41,8 +41,8 @@ export function defaultListTransactionsResponseTransactionState(): ListTransacti
 }
 
 export function encodeListTransactionsResponse(w: Writer, m: ListTransactionsResponse, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListTransactionsResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ListTransactionsResponse (valid 0-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -71,8 +71,8 @@ function encodeListTransactionsResponseTransactionState(w: Writer, m: ListTransa
 }
 
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListTransactionsResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ListTransactionsResponse (valid 0-2)`);
   }
   const f_throttleTimeMs: number = r.readInt32("ListTransactionsResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("ListTransactionsResponse.errorCode");

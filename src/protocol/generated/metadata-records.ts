@@ -27,6 +27,8 @@ import { decodeEndTransactionRecord, encodeEndTransactionRecord, type EndTransac
 import { decodeAbortTransactionRecord, encodeAbortTransactionRecord, type AbortTransactionRecord } from "./abort-transaction-record.js";
 import { decodeRemoveDelegationTokenRecord, encodeRemoveDelegationTokenRecord, type RemoveDelegationTokenRecord } from "./remove-delegation-token-record.js";
 import { decodeRegisterControllerRecord, encodeRegisterControllerRecord, type RegisterControllerRecord } from "./register-controller-record.js";
+import { decodeClearElrRecord, encodeClearElrRecord, type ClearElrRecord } from "./clear-elr-record.js";
+import { decodeUnregisterControllerRecord, encodeUnregisterControllerRecord, type UnregisterControllerRecord } from "./unregister-controller-record.js";
 
 /** A KRaft metadata record type: its id (the spec's apiKey), versions and codec. */
 export interface MetadataRecordCodec<T = unknown> {
@@ -65,10 +67,12 @@ export const MetadataRecordType = {
   AbortTransactionRecord: 25,
   RemoveDelegationTokenRecord: 26,
   RegisterControllerRecord: 27,
+  ClearElrRecord: 28,
+  UnregisterControllerRecord: 29,
 } as const;
 
 export const METADATA_RECORD_CODECS: readonly MetadataRecordCodec[] = [
-  { type: 0, name: "RegisterBrokerRecord", minVersion: 0, maxVersion: 3, firstFlexibleVersion: 0, encode: encodeRegisterBrokerRecord, decode: decodeRegisterBrokerRecord } as MetadataRecordCodec<RegisterBrokerRecord> as MetadataRecordCodec,
+  { type: 0, name: "RegisterBrokerRecord", minVersion: 0, maxVersion: 4, firstFlexibleVersion: 0, encode: encodeRegisterBrokerRecord, decode: decodeRegisterBrokerRecord } as MetadataRecordCodec<RegisterBrokerRecord> as MetadataRecordCodec,
   { type: 1, name: "UnregisterBrokerRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeUnregisterBrokerRecord, decode: decodeUnregisterBrokerRecord } as MetadataRecordCodec<UnregisterBrokerRecord> as MetadataRecordCodec,
   { type: 2, name: "TopicRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeTopicRecord, decode: decodeTopicRecord } as MetadataRecordCodec<TopicRecord> as MetadataRecordCodec,
   { type: 3, name: "PartitionRecord", minVersion: 0, maxVersion: 2, firstFlexibleVersion: 0, encode: encodePartitionRecord, decode: decodePartitionRecord } as MetadataRecordCodec<PartitionRecord> as MetadataRecordCodec,
@@ -82,7 +86,7 @@ export const METADATA_RECORD_CODECS: readonly MetadataRecordCodec[] = [
   { type: 12, name: "FeatureLevelRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeFeatureLevelRecord, decode: decodeFeatureLevelRecord } as MetadataRecordCodec<FeatureLevelRecord> as MetadataRecordCodec,
   { type: 14, name: "ClientQuotaRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeClientQuotaRecord, decode: decodeClientQuotaRecord } as MetadataRecordCodec<ClientQuotaRecord> as MetadataRecordCodec,
   { type: 15, name: "ProducerIdsRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeProducerIdsRecord, decode: decodeProducerIdsRecord } as MetadataRecordCodec<ProducerIdsRecord> as MetadataRecordCodec,
-  { type: 17, name: "BrokerRegistrationChangeRecord", minVersion: 0, maxVersion: 2, firstFlexibleVersion: 0, encode: encodeBrokerRegistrationChangeRecord, decode: decodeBrokerRegistrationChangeRecord } as MetadataRecordCodec<BrokerRegistrationChangeRecord> as MetadataRecordCodec,
+  { type: 17, name: "BrokerRegistrationChangeRecord", minVersion: 0, maxVersion: 3, firstFlexibleVersion: 0, encode: encodeBrokerRegistrationChangeRecord, decode: decodeBrokerRegistrationChangeRecord } as MetadataRecordCodec<BrokerRegistrationChangeRecord> as MetadataRecordCodec,
   { type: 18, name: "AccessControlEntryRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeAccessControlEntryRecord, decode: decodeAccessControlEntryRecord } as MetadataRecordCodec<AccessControlEntryRecord> as MetadataRecordCodec,
   { type: 19, name: "RemoveAccessControlEntryRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeRemoveAccessControlEntryRecord, decode: decodeRemoveAccessControlEntryRecord } as MetadataRecordCodec<RemoveAccessControlEntryRecord> as MetadataRecordCodec,
   { type: 20, name: "NoOpRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeNoOpRecord, decode: decodeNoOpRecord } as MetadataRecordCodec<NoOpRecord> as MetadataRecordCodec,
@@ -93,6 +97,8 @@ export const METADATA_RECORD_CODECS: readonly MetadataRecordCodec[] = [
   { type: 25, name: "AbortTransactionRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeAbortTransactionRecord, decode: decodeAbortTransactionRecord } as MetadataRecordCodec<AbortTransactionRecord> as MetadataRecordCodec,
   { type: 26, name: "RemoveDelegationTokenRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeRemoveDelegationTokenRecord, decode: decodeRemoveDelegationTokenRecord } as MetadataRecordCodec<RemoveDelegationTokenRecord> as MetadataRecordCodec,
   { type: 27, name: "RegisterControllerRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeRegisterControllerRecord, decode: decodeRegisterControllerRecord } as MetadataRecordCodec<RegisterControllerRecord> as MetadataRecordCodec,
+  { type: 28, name: "ClearElrRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeClearElrRecord, decode: decodeClearElrRecord } as MetadataRecordCodec<ClearElrRecord> as MetadataRecordCodec,
+  { type: 29, name: "UnregisterControllerRecord", minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0, encode: encodeUnregisterControllerRecord, decode: decodeUnregisterControllerRecord } as MetadataRecordCodec<UnregisterControllerRecord> as MetadataRecordCodec,
 ];
 
 const BY_TYPE: (MetadataRecordCodec | undefined)[] = [];

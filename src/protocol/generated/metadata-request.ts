@@ -40,8 +40,8 @@ export function defaultMetadataRequestTopic(): MetadataRequestTopic {
 }
 
 export function encodeMetadataRequest(w: Writer, m: MetadataRequest, version: number): void {
-  if (version < 0 || version > 12) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of MetadataRequest (valid 0-12)`);
+  if (version < 0 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of MetadataRequest (valid 0-13)`);
   }
   {
     const a = m.topics;
@@ -83,8 +83,8 @@ function encodeMetadataRequestTopic(w: Writer, m: MetadataRequestTopic, version:
 }
 
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
-  if (version < 0 || version > 12) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataRequest (valid 0-12)`);
+  if (version < 0 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataRequest (valid 0-13)`);
   }
   let f_topics: MetadataRequestTopic[] | null = [];
   {

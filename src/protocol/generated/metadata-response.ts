@@ -14,6 +14,7 @@ export interface MetadataResponse {
   controllerId: number;
   topics: MetadataResponseTopic[];
   clusterAuthorizedOperations: number;
+  errorCode: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -54,6 +55,7 @@ export function defaultMetadataResponse(): MetadataResponse {
     controllerId: -1,
     topics: [],
     clusterAuthorizedOperations: -2147483648,
+    errorCode: 0,
     unknownTaggedFields: undefined,
   };
 }
@@ -94,8 +96,8 @@ export function defaultMetadataResponsePartition(): MetadataResponsePartition {
 }
 
 export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: number): void {
-  if (version < 0 || version > 12) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of MetadataResponse (valid 0-12)`);
+  if (version < 0 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of MetadataResponse (valid 0-13)`);
   }
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
@@ -123,6 +125,9 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
   if (!(version >= 8 && version <= 10) && m.clusterAuthorizedOperations !== -2147483648) throw nonIgnorable("clusterAuthorizedOperations", "MetadataResponse", version);
   if (version >= 8 && version <= 10) {
     w.writeInt32(m.clusterAuthorizedOperations);
+  }
+  if (version >= 13) {
+    w.writeInt16(m.errorCode);
   }
   if (version >= 9) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -202,8 +207,8 @@ function encodeMetadataResponsePartition(w: Writer, m: MetadataResponsePartition
 }
 
 export function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
-  if (version < 0 || version > 12) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataResponse (valid 0-12)`);
+  if (version < 0 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of MetadataResponse (valid 0-13)`);
   }
   const f_throttleTimeMs: number = version >= 3 ? r.readInt32("MetadataResponse.throttleTimeMs") : 0;
   let f_brokers: MetadataResponseBroker[] = [];
@@ -231,8 +236,9 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
     }
   }
   const f_clusterAuthorizedOperations: number = version >= 8 && version <= 10 ? r.readInt32("MetadataResponse.clusterAuthorizedOperations") : -2147483648;
+  const f_errorCode: number = version >= 13 ? r.readInt16("MetadataResponse.errorCode") : 0;
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
-  return { throttleTimeMs: f_throttleTimeMs, brokers: f_brokers, clusterId: f_clusterId, controllerId: f_controllerId, topics: f_topics, clusterAuthorizedOperations: f_clusterAuthorizedOperations, unknownTaggedFields };
+  return { throttleTimeMs: f_throttleTimeMs, brokers: f_brokers, clusterId: f_clusterId, controllerId: f_controllerId, topics: f_topics, clusterAuthorizedOperations: f_clusterAuthorizedOperations, errorCode: f_errorCode, unknownTaggedFields };
 }
 
 function decodeMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {

@@ -20,8 +20,8 @@ export function defaultOffsetCommitKey(): OffsetCommitKey {
 }
 
 export function encodeOffsetCommitKey(w: Writer, m: OffsetCommitKey, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitKey (valid 0-1)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitKey (valid 0-0)`);
   }
   w.writeString(m.group, "OffsetCommitKey.group");
   w.writeString(m.topic, "OffsetCommitKey.topic");
@@ -29,8 +29,8 @@ export function encodeOffsetCommitKey(w: Writer, m: OffsetCommitKey, version: nu
 }
 
 export function decodeOffsetCommitKey(r: Reader, version: number): OffsetCommitKey {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitKey (valid 0-1)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitKey (valid 0-0)`);
   }
   const f_group: string = r.readString("OffsetCommitKey.group");
   const f_topic: string = r.readString("OffsetCommitKey.topic");

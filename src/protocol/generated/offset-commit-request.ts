@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetCommitRequest {
@@ -18,6 +19,7 @@ export interface OffsetCommitRequest {
 
 export interface OffsetCommitRequestTopic {
   name: string;
+  topicId: string;
   partitions: OffsetCommitRequestPartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -26,7 +28,6 @@ export interface OffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
-  commitTimestamp: bigint;
   committedMetadata: string | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -46,6 +47,7 @@ export function defaultOffsetCommitRequest(): OffsetCommitRequest {
 export function defaultOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
   };
@@ -56,28 +58,23 @@ export function defaultOffsetCommitRequestPartition(): OffsetCommitRequestPartit
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
-    commitTimestamp: -1n,
     committedMetadata: "",
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, version: number): void {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitRequest (valid 0-9)`);
+  if (version < 2 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitRequest (valid 2-10)`);
   }
   if (version >= 8) w.writeCompactString(m.groupId, "OffsetCommitRequest.groupId"); else w.writeString(m.groupId, "OffsetCommitRequest.groupId");
-  if (version >= 1) {
-    w.writeInt32(m.generationIdOrMemberEpoch);
-  }
-  if (version >= 1) {
-    if (version >= 8) w.writeCompactString(m.memberId, "OffsetCommitRequest.memberId"); else w.writeString(m.memberId, "OffsetCommitRequest.memberId");
-  }
+  w.writeInt32(m.generationIdOrMemberEpoch);
+  if (version >= 8) w.writeCompactString(m.memberId, "OffsetCommitRequest.memberId"); else w.writeString(m.memberId, "OffsetCommitRequest.memberId");
   if (!(version >= 7) && m.groupInstanceId !== null) throw nonIgnorable("groupInstanceId", "OffsetCommitRequest", version);
   if (version >= 7) {
     if (version >= 8) w.writeCompactNullableString(m.groupInstanceId, "OffsetCommitRequest.groupInstanceId"); else w.writeNullableString(m.groupInstanceId, "OffsetCommitRequest.groupInstanceId");
   }
-  if (version >= 2 && version <= 4) {
+  if (version <= 4) {
     w.writeInt64(m.retentionTimeMs);
   }
   {
@@ -93,7 +90,12 @@ export function encodeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, ver
 }
 
 function encodeOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestTopic, version: number): void {
-  if (version >= 8) w.writeCompactString(m.name, "OffsetCommitRequestTopic.name"); else w.writeString(m.name, "OffsetCommitRequestTopic.name");
+  if (version <= 9) {
+    if (version >= 8) w.writeCompactString(m.name, "OffsetCommitRequestTopic.name"); else w.writeString(m.name, "OffsetCommitRequestTopic.name");
+  }
+  if (version >= 10) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 8));
@@ -112,10 +114,6 @@ function encodeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPar
   if (version >= 6) {
     w.writeInt32(m.committedLeaderEpoch);
   }
-  if (!(version >= 1 && version <= 1) && m.commitTimestamp !== -1n) throw nonIgnorable("commitTimestamp", "OffsetCommitRequestPartition", version);
-  if (version >= 1 && version <= 1) {
-    w.writeInt64(m.commitTimestamp);
-  }
   if (version >= 8) w.writeCompactNullableString(m.committedMetadata, "OffsetCommitRequestPartition.committedMetadata"); else w.writeNullableString(m.committedMetadata, "OffsetCommitRequestPartition.committedMetadata");
   if (version >= 8) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -123,14 +121,14 @@ function encodeOffsetCommitRequestPartition(w: Writer, m: OffsetCommitRequestPar
 }
 
 export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequest {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitRequest (valid 0-9)`);
+  if (version < 2 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitRequest (valid 2-10)`);
   }
   const f_groupId: string = (version >= 8 ? r.readCompactString("OffsetCommitRequest.groupId") : r.readString("OffsetCommitRequest.groupId"));
-  const f_generationIdOrMemberEpoch: number = version >= 1 ? r.readInt32("OffsetCommitRequest.generationIdOrMemberEpoch") : -1;
-  const f_memberId: string = version >= 1 ? (version >= 8 ? r.readCompactString("OffsetCommitRequest.memberId") : r.readString("OffsetCommitRequest.memberId")) : "";
+  const f_generationIdOrMemberEpoch: number = r.readInt32("OffsetCommitRequest.generationIdOrMemberEpoch");
+  const f_memberId: string = (version >= 8 ? r.readCompactString("OffsetCommitRequest.memberId") : r.readString("OffsetCommitRequest.memberId"));
   const f_groupInstanceId: string | null = version >= 7 ? (version >= 8 ? r.readCompactNullableString("OffsetCommitRequest.groupInstanceId") : r.readNullableString("OffsetCommitRequest.groupInstanceId")) : null;
-  const f_retentionTimeMs: bigint = version >= 2 && version <= 4 ? r.readInt64("OffsetCommitRequest.retentionTimeMs") : -1n;
+  const f_retentionTimeMs: bigint = version <= 4 ? r.readInt64("OffsetCommitRequest.retentionTimeMs") : -1n;
   let f_topics: OffsetCommitRequestTopic[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "OffsetCommitRequest.topics");
@@ -147,7 +145,8 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
 }
 
 function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
-  const f_name: string = (version >= 8 ? r.readCompactString("OffsetCommitRequestTopic.name") : r.readString("OffsetCommitRequestTopic.name"));
+  const f_name: string = version <= 9 ? (version >= 8 ? r.readCompactString("OffsetCommitRequestTopic.name") : r.readString("OffsetCommitRequestTopic.name")) : "";
+  const f_topicId: string = version >= 10 ? r.readUuid("OffsetCommitRequestTopic.topicId") : ZERO_UUID;
   let f_partitions: OffsetCommitRequestPartition[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "OffsetCommitRequestTopic.partitions");
@@ -160,15 +159,14 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
     }
   }
   const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, partitions: f_partitions, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
   const f_partitionIndex: number = r.readInt32("OffsetCommitRequestPartition.partitionIndex");
   const f_committedOffset: bigint = r.readInt64("OffsetCommitRequestPartition.committedOffset");
   const f_committedLeaderEpoch: number = version >= 6 ? r.readInt32("OffsetCommitRequestPartition.committedLeaderEpoch") : -1;
-  const f_commitTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("OffsetCommitRequestPartition.commitTimestamp") : -1n;
   const f_committedMetadata: string | null = (version >= 8 ? r.readCompactNullableString("OffsetCommitRequestPartition.committedMetadata") : r.readNullableString("OffsetCommitRequestPartition.committedMetadata"));
   const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
-  return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, commitTimestamp: f_commitTimestamp, committedMetadata: f_committedMetadata, unknownTaggedFields };
+  return { partitionIndex: f_partitionIndex, committedOffset: f_committedOffset, committedLeaderEpoch: f_committedLeaderEpoch, committedMetadata: f_committedMetadata, unknownTaggedFields };
 }

@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import type { Writer } from "../primitives/writer.js";
 
 export interface OffsetCommitResponse {
@@ -14,6 +15,7 @@ export interface OffsetCommitResponse {
 
 export interface OffsetCommitResponseTopic {
   name: string;
+  topicId: string;
   partitions: OffsetCommitResponsePartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -35,6 +37,7 @@ export function defaultOffsetCommitResponse(): OffsetCommitResponse {
 export function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
   };
@@ -49,8 +52,8 @@ export function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePart
 }
 
 export function encodeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, version: number): void {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitResponse (valid 0-9)`);
+  if (version < 2 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetCommitResponse (valid 2-10)`);
   }
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
@@ -68,7 +71,12 @@ export function encodeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v
 }
 
 function encodeOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseTopic, version: number): void {
-  if (version >= 8) w.writeCompactString(m.name, "OffsetCommitResponseTopic.name"); else w.writeString(m.name, "OffsetCommitResponseTopic.name");
+  if (version <= 9) {
+    if (version >= 8) w.writeCompactString(m.name, "OffsetCommitResponseTopic.name"); else w.writeString(m.name, "OffsetCommitResponseTopic.name");
+  }
+  if (version >= 10) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 8));
@@ -90,8 +98,8 @@ function encodeOffsetCommitResponsePartition(w: Writer, m: OffsetCommitResponseP
 }
 
 export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCommitResponse {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitResponse (valid 0-9)`);
+  if (version < 2 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetCommitResponse (valid 2-10)`);
   }
   const f_throttleTimeMs: number = version >= 3 ? r.readInt32("OffsetCommitResponse.throttleTimeMs") : 0;
   let f_topics: OffsetCommitResponseTopic[] = [];
@@ -110,7 +118,8 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 }
 
 function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
-  const f_name: string = (version >= 8 ? r.readCompactString("OffsetCommitResponseTopic.name") : r.readString("OffsetCommitResponseTopic.name"));
+  const f_name: string = version <= 9 ? (version >= 8 ? r.readCompactString("OffsetCommitResponseTopic.name") : r.readString("OffsetCommitResponseTopic.name")) : "";
+  const f_topicId: string = version >= 10 ? r.readUuid("OffsetCommitResponseTopic.topicId") : ZERO_UUID;
   let f_partitions: OffsetCommitResponsePartition[] = [];
   {
     const n = r.readArrayLength((version >= 8), 1, "OffsetCommitResponseTopic.partitions");
@@ -123,7 +132,7 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
     }
   }
   const unknownTaggedFields = version >= 8 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, partitions: f_partitions, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {

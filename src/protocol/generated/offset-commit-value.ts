@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import type { Writer } from "../primitives/writer.js";
 
 export interface OffsetCommitValue {
@@ -12,6 +13,7 @@ export interface OffsetCommitValue {
   metadata: string;
   commitTimestamp: bigint;
   expireTimestamp: bigint;
+  topicId: string;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -22,6 +24,7 @@ export function defaultOffsetCommitValue(): OffsetCommitValue {
     metadata: "",
     commitTimestamp: 0n,
     expireTimestamp: -1n,
+    topicId: ZERO_UUID,
     unknownTaggedFields: undefined,
   };
 }
@@ -40,7 +43,21 @@ export function encodeOffsetCommitValue(w: Writer, m: OffsetCommitValue, version
     w.writeInt64(m.expireTimestamp);
   }
   if (version >= 4) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
+    const unknown = m.unknownTaggedFields;
+    let numTagged = unknown === undefined ? 0 : unknown.length;
+    const t_topicId = m.topicId !== ZERO_UUID;
+    if (t_topicId) numTagged++;
+    w.writeUnsignedVarint(numTagged);
+    if (numTagged > 0) {
+      let u = 0;
+      if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
+      if (t_topicId) {
+        w.writeUnsignedVarint(0);
+        w.writeUnsignedVarint(16);
+        w.writeUuid(m.topicId);
+      }
+      if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
+    }
   }
 }
 
@@ -53,6 +70,24 @@ export function decodeOffsetCommitValue(r: Reader, version: number): OffsetCommi
   const f_metadata: string = (version >= 4 ? r.readCompactString("OffsetCommitValue.metadata") : r.readString("OffsetCommitValue.metadata"));
   const f_commitTimestamp: bigint = r.readInt64("OffsetCommitValue.commitTimestamp");
   const f_expireTimestamp: bigint = version >= 1 && version <= 1 ? r.readInt64("OffsetCommitValue.expireTimestamp") : -1n;
-  const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
-  return { offset: f_offset, leaderEpoch: f_leaderEpoch, metadata: f_metadata, commitTimestamp: f_commitTimestamp, expireTimestamp: f_expireTimestamp, unknownTaggedFields };
+  let f_topicId: string = ZERO_UUID;
+  let unknownTaggedFields: RawTaggedField[] | undefined;
+  if (version >= 4) {
+    const numTagged = r.readUnsignedVarint("tagged field count");
+    for (let i = 0; i < numTagged; i++) {
+      const tag = r.readUnsignedVarint("tag");
+      const size = r.readUnsignedVarint("tagged field size");
+      switch (tag) {
+        case 0: {
+          const end = r.beginTaggedValue(size, "OffsetCommitValue.topicId");
+          f_topicId = r.readUuid("OffsetCommitValue.topicId");
+          r.endTaggedValue(end, "OffsetCommitValue.topicId");
+          break;
+        }
+        default:
+          unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
+      }
+    }
+  }
+  return { offset: f_offset, leaderEpoch: f_leaderEpoch, metadata: f_metadata, commitTimestamp: f_commitTimestamp, expireTimestamp: f_expireTimestamp, topicId: f_topicId, unknownTaggedFields };
 }

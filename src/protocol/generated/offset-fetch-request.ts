@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetFetchRequest {
@@ -30,6 +31,7 @@ export interface OffsetFetchRequestGroup {
 
 export interface OffsetFetchRequestTopics {
   name: string;
+  topicId: string;
   partitionIndexes: number[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -65,14 +67,15 @@ export function defaultOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
 export function defaultOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitionIndexes: [],
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, version: number): void {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetFetchRequest (valid 0-9)`);
+  if (version < 1 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetFetchRequest (valid 1-10)`);
   }
   if (!(version <= 7) && m.groupId !== "") throw nonIgnorable("groupId", "OffsetFetchRequest", version);
   if (version <= 7) {
@@ -149,7 +152,12 @@ function encodeOffsetFetchRequestGroup(w: Writer, m: OffsetFetchRequestGroup, ve
 }
 
 function encodeOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestTopics, version: number): void {
-  w.writeCompactString(m.name, "OffsetFetchRequestTopics.name");
+  if (version <= 9) {
+    w.writeCompactString(m.name, "OffsetFetchRequestTopics.name");
+  }
+  if (version >= 10) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitionIndexes;
     w.writeArrayLength(a.length, true);
@@ -161,8 +169,8 @@ function encodeOffsetFetchRequestTopics(w: Writer, m: OffsetFetchRequestTopics, 
 }
 
 export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetchRequest {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchRequest (valid 0-9)`);
+  if (version < 1 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchRequest (valid 1-10)`);
   }
   const f_groupId: string = version <= 7 ? (version >= 6 ? r.readCompactString("OffsetFetchRequest.groupId") : r.readString("OffsetFetchRequest.groupId")) : "";
   let f_topics: OffsetFetchRequestTopic[] | null = [];
@@ -230,7 +238,8 @@ function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchR
 }
 
 function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
-  const f_name: string = r.readCompactString("OffsetFetchRequestTopics.name");
+  const f_name: string = version <= 9 ? r.readCompactString("OffsetFetchRequestTopics.name") : "";
+  const f_topicId: string = version >= 10 ? r.readUuid("OffsetFetchRequestTopics.topicId") : ZERO_UUID;
   let f_partitionIndexes: number[] = [];
   {
     const n = r.readArrayLength(true, 4, "OffsetFetchRequestTopics.partitionIndexes");
@@ -243,5 +252,5 @@ function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetch
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { name: f_name, partitionIndexes: f_partitionIndexes, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitionIndexes: f_partitionIndexes, unknownTaggedFields };
 }

@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface OffsetFetchResponse {
@@ -38,6 +39,7 @@ export interface OffsetFetchResponseGroup {
 
 export interface OffsetFetchResponseTopics {
   name: string;
+  topicId: string;
   partitions: OffsetFetchResponsePartitions[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -92,6 +94,7 @@ export function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
 export function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
   };
@@ -109,8 +112,8 @@ export function defaultOffsetFetchResponsePartitions(): OffsetFetchResponseParti
 }
 
 export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, version: number): void {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetFetchResponse (valid 0-9)`);
+  if (version < 1 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetFetchResponse (valid 1-10)`);
   }
   if (version >= 3) {
     w.writeInt32(m.throttleTimeMs);
@@ -184,7 +187,12 @@ function encodeOffsetFetchResponseGroup(w: Writer, m: OffsetFetchResponseGroup, 
 }
 
 function encodeOffsetFetchResponseTopics(w: Writer, m: OffsetFetchResponseTopics, version: number): void {
-  w.writeCompactString(m.name, "OffsetFetchResponseTopics.name");
+  if (version <= 9) {
+    w.writeCompactString(m.name, "OffsetFetchResponseTopics.name");
+  }
+  if (version >= 10) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, true);
@@ -205,8 +213,8 @@ function encodeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePa
 }
 
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
-  if (version < 0 || version > 9) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchResponse (valid 0-9)`);
+  if (version < 1 || version > 10) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetFetchResponse (valid 1-10)`);
   }
   const f_throttleTimeMs: number = version >= 3 ? r.readInt32("OffsetFetchResponse.throttleTimeMs") : 0;
   let f_topics: OffsetFetchResponseTopic[] = [];
@@ -282,7 +290,8 @@ function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetch
 }
 
 function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
-  const f_name: string = r.readCompactString("OffsetFetchResponseTopics.name");
+  const f_name: string = version <= 9 ? r.readCompactString("OffsetFetchResponseTopics.name") : "";
+  const f_topicId: string = version >= 10 ? r.readUuid("OffsetFetchResponseTopics.topicId") : ZERO_UUID;
   let f_partitions: OffsetFetchResponsePartitions[] = [];
   {
     const n = r.readArrayLength(true, 1, "OffsetFetchResponseTopics.partitions");
@@ -295,7 +304,7 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { name: f_name, partitions: f_partitions, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {

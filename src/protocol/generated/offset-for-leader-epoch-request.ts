@@ -51,8 +51,8 @@ export function defaultOffsetForLeaderEpochRequestOffsetForLeaderPartition(): Of
 }
 
 export function encodeOffsetForLeaderEpochRequest(w: Writer, m: OffsetForLeaderEpochRequest, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetForLeaderEpochRequest (valid 0-4)`);
+  if (version < 2 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetForLeaderEpochRequest (valid 2-4)`);
   }
   if (version >= 3) {
     w.writeInt32(m.replicaId);
@@ -85,9 +85,7 @@ function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, m: Off
 
 function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition, version: number): void {
   w.writeInt32(m.partition);
-  if (version >= 2) {
-    w.writeInt32(m.currentLeaderEpoch);
-  }
+  w.writeInt32(m.currentLeaderEpoch);
   w.writeInt32(m.leaderEpoch);
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -95,8 +93,8 @@ function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, m:
 }
 
 export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): OffsetForLeaderEpochRequest {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetForLeaderEpochRequest (valid 0-4)`);
+  if (version < 2 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetForLeaderEpochRequest (valid 2-4)`);
   }
   const f_replicaId: number = version >= 3 ? r.readInt32("OffsetForLeaderEpochRequest.replicaId") : -2;
   let f_topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
@@ -133,7 +131,7 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, versio
 
 function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, version: number): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   const f_partition: number = r.readInt32("OffsetForLeaderPartition.partition");
-  const f_currentLeaderEpoch: number = version >= 2 ? r.readInt32("OffsetForLeaderPartition.currentLeaderEpoch") : -1;
+  const f_currentLeaderEpoch: number = r.readInt32("OffsetForLeaderPartition.currentLeaderEpoch");
   const f_leaderEpoch: number = r.readInt32("OffsetForLeaderPartition.leaderEpoch");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { partition: f_partition, currentLeaderEpoch: f_currentLeaderEpoch, leaderEpoch: f_leaderEpoch, unknownTaggedFields };

@@ -53,12 +53,10 @@ export function defaultOffsetForLeaderEpochResponseEpochEndOffset(): OffsetForLe
 }
 
 export function encodeOffsetForLeaderEpochResponse(w: Writer, m: OffsetForLeaderEpochResponse, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetForLeaderEpochResponse (valid 0-4)`);
+  if (version < 2 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of OffsetForLeaderEpochResponse (valid 2-4)`);
   }
-  if (version >= 2) {
-    w.writeInt32(m.throttleTimeMs);
-  }
+  w.writeInt32(m.throttleTimeMs);
   {
     const a = m.topics;
     w.writeArrayLength(a.length, (version >= 4));
@@ -88,9 +86,7 @@ function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer,
 function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, m: OffsetForLeaderEpochResponseEpochEndOffset, version: number): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partition);
-  if (version >= 1) {
-    w.writeInt32(m.leaderEpoch);
-  }
+  w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.endOffset);
   if (version >= 4) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
@@ -98,10 +94,10 @@ function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, m: OffsetFo
 }
 
 export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): OffsetForLeaderEpochResponse {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetForLeaderEpochResponse (valid 0-4)`);
+  if (version < 2 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of OffsetForLeaderEpochResponse (valid 2-4)`);
   }
-  const f_throttleTimeMs: number = version >= 2 ? r.readInt32("OffsetForLeaderEpochResponse.throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = r.readInt32("OffsetForLeaderEpochResponse.throttleTimeMs");
   let f_topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
   {
     const n = r.readArrayLength((version >= 4), 1, "OffsetForLeaderEpochResponse.topics");
@@ -137,7 +133,7 @@ function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader,
 function decodeOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: number): OffsetForLeaderEpochResponseEpochEndOffset {
   const f_errorCode: number = r.readInt16("EpochEndOffset.errorCode");
   const f_partition: number = r.readInt32("EpochEndOffset.partition");
-  const f_leaderEpoch: number = version >= 1 ? r.readInt32("EpochEndOffset.leaderEpoch") : -1;
+  const f_leaderEpoch: number = r.readInt32("EpochEndOffset.leaderEpoch");
   const f_endOffset: bigint = r.readInt64("EpochEndOffset.endOffset");
   const unknownTaggedFields = version >= 4 ? r.readUnknownTaggedFields() : undefined;
   return { errorCode: f_errorCode, partition: f_partition, leaderEpoch: f_leaderEpoch, endOffset: f_endOffset, unknownTaggedFields };

@@ -4,7 +4,8 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
-import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
+import { nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -16,6 +17,7 @@ export interface ProduceRequest {
 
 export interface ProduceRequestTopicProduceData {
   name: string;
+  topicId: string;
   partitionData: ProduceRequestPartitionProduceData[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -39,6 +41,7 @@ export function defaultProduceRequest(): ProduceRequest {
 export function defaultProduceRequestTopicProduceData(): ProduceRequestTopicProduceData {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitionData: [],
     unknownTaggedFields: undefined,
   };
@@ -53,13 +56,10 @@ export function defaultProduceRequestPartitionProduceData(): ProduceRequestParti
 }
 
 export function encodeProduceRequest(w: Writer, m: ProduceRequest, version: number): void {
-  if (version < 0 || version > 11) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ProduceRequest (valid 0-11)`);
+  if (version < 3 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ProduceRequest (valid 3-13)`);
   }
-  if (!(version >= 3) && m.transactionalId !== null) throw nonIgnorable("transactionalId", "ProduceRequest", version);
-  if (version >= 3) {
-    if (version >= 9) w.writeCompactNullableString(m.transactionalId, "ProduceRequest.transactionalId"); else w.writeNullableString(m.transactionalId, "ProduceRequest.transactionalId");
-  }
+  if (version >= 9) w.writeCompactNullableString(m.transactionalId, "ProduceRequest.transactionalId"); else w.writeNullableString(m.transactionalId, "ProduceRequest.transactionalId");
   w.writeInt16(m.acks);
   w.writeInt32(m.timeoutMs);
   {
@@ -75,7 +75,12 @@ export function encodeProduceRequest(w: Writer, m: ProduceRequest, version: numb
 }
 
 function encodeProduceRequestTopicProduceData(w: Writer, m: ProduceRequestTopicProduceData, version: number): void {
-  if (version >= 9) w.writeCompactString(m.name, "TopicProduceData.name"); else w.writeString(m.name, "TopicProduceData.name");
+  if (version <= 12) {
+    if (version >= 9) w.writeCompactString(m.name, "TopicProduceData.name"); else w.writeString(m.name, "TopicProduceData.name");
+  }
+  if (version >= 13) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitionData;
     w.writeArrayLength(a.length, (version >= 9));
@@ -97,10 +102,10 @@ function encodeProduceRequestPartitionProduceData(w: Writer, m: ProduceRequestPa
 }
 
 export function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
-  if (version < 0 || version > 11) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ProduceRequest (valid 0-11)`);
+  if (version < 3 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ProduceRequest (valid 3-13)`);
   }
-  const f_transactionalId: string | null = version >= 3 ? (version >= 9 ? r.readCompactNullableString("ProduceRequest.transactionalId") : r.readNullableString("ProduceRequest.transactionalId")) : null;
+  const f_transactionalId: string | null = (version >= 9 ? r.readCompactNullableString("ProduceRequest.transactionalId") : r.readNullableString("ProduceRequest.transactionalId"));
   const f_acks: number = r.readInt16("ProduceRequest.acks");
   const f_timeoutMs: number = r.readInt32("ProduceRequest.timeoutMs");
   let f_topicData: ProduceRequestTopicProduceData[] = [];
@@ -119,7 +124,8 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
 }
 
 function decodeProduceRequestTopicProduceData(r: Reader, version: number): ProduceRequestTopicProduceData {
-  const f_name: string = (version >= 9 ? r.readCompactString("TopicProduceData.name") : r.readString("TopicProduceData.name"));
+  const f_name: string = version <= 12 ? (version >= 9 ? r.readCompactString("TopicProduceData.name") : r.readString("TopicProduceData.name")) : "";
+  const f_topicId: string = version >= 13 ? r.readUuid("TopicProduceData.topicId") : ZERO_UUID;
   let f_partitionData: ProduceRequestPartitionProduceData[] = [];
   {
     const n = r.readArrayLength((version >= 9), 1, "TopicProduceData.partitionData");
@@ -132,7 +138,7 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
     }
   }
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, partitionData: f_partitionData, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitionData: f_partitionData, unknownTaggedFields };
 }
 
 function decodeProduceRequestPartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {

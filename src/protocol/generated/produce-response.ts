@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import { nonIgnorable, nonNull, Writer } from "../primitives/writer.js";
 
 export interface ProduceResponse {
@@ -15,6 +16,7 @@ export interface ProduceResponse {
 
 export interface ProduceResponseTopicProduceResponse {
   name: string;
+  topicId: string;
   partitionResponses: ProduceResponsePartitionProduceResponse[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -63,6 +65,7 @@ export function defaultProduceResponse(): ProduceResponse {
 export function defaultProduceResponseTopicProduceResponse(): ProduceResponseTopicProduceResponse {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitionResponses: [],
     unknownTaggedFields: undefined,
   };
@@ -109,8 +112,8 @@ export function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoin
 }
 
 export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: number): void {
-  if (version < 0 || version > 11) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ProduceResponse (valid 0-11)`);
+  if (version < 3 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ProduceResponse (valid 3-13)`);
   }
   {
     const a = m.responses;
@@ -119,9 +122,7 @@ export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: nu
       encodeProduceResponseTopicProduceResponse(w, a[i]!, version);
     }
   }
-  if (version >= 1) {
-    w.writeInt32(m.throttleTimeMs);
-  }
+  w.writeInt32(m.throttleTimeMs);
   if (!(version >= 10) && m.nodeEndpoints.length !== 0) throw nonIgnorable("nodeEndpoints", "ProduceResponse", version);
   if (version >= 9) {
     const unknown = m.unknownTaggedFields;
@@ -149,7 +150,12 @@ export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: nu
 }
 
 function encodeProduceResponseTopicProduceResponse(w: Writer, m: ProduceResponseTopicProduceResponse, version: number): void {
-  if (version >= 9) w.writeCompactString(m.name, "TopicProduceResponse.name"); else w.writeString(m.name, "TopicProduceResponse.name");
+  if (version <= 12) {
+    if (version >= 9) w.writeCompactString(m.name, "TopicProduceResponse.name"); else w.writeString(m.name, "TopicProduceResponse.name");
+  }
+  if (version >= 13) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitionResponses;
     w.writeArrayLength(a.length, (version >= 9));
@@ -166,9 +172,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceResp
   w.writeInt32(m.index);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.baseOffset);
-  if (version >= 2) {
-    w.writeInt64(m.logAppendTimeMs);
-  }
+  w.writeInt64(m.logAppendTimeMs);
   if (version >= 5) {
     w.writeInt64(m.logStartOffset);
   }
@@ -227,8 +231,8 @@ function encodeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndp
 }
 
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
-  if (version < 0 || version > 11) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ProduceResponse (valid 0-11)`);
+  if (version < 3 || version > 13) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ProduceResponse (valid 3-13)`);
   }
   let f_responses: ProduceResponseTopicProduceResponse[] = [];
   {
@@ -241,7 +245,7 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
       f_responses = a;
     }
   }
-  const f_throttleTimeMs: number = version >= 1 ? r.readInt32("ProduceResponse.throttleTimeMs") : 0;
+  const f_throttleTimeMs: number = r.readInt32("ProduceResponse.throttleTimeMs");
   let f_nodeEndpoints: ProduceResponseNodeEndpoint[] = [];
   let unknownTaggedFields: RawTaggedField[] | undefined;
   if (version >= 9) {
@@ -277,7 +281,8 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
 }
 
 function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
-  const f_name: string = (version >= 9 ? r.readCompactString("TopicProduceResponse.name") : r.readString("TopicProduceResponse.name"));
+  const f_name: string = version <= 12 ? (version >= 9 ? r.readCompactString("TopicProduceResponse.name") : r.readString("TopicProduceResponse.name")) : "";
+  const f_topicId: string = version >= 13 ? r.readUuid("TopicProduceResponse.topicId") : ZERO_UUID;
   let f_partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
   {
     const n = r.readArrayLength((version >= 9), 1, "TopicProduceResponse.partitionResponses");
@@ -290,14 +295,14 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
     }
   }
   const unknownTaggedFields = version >= 9 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, partitionResponses: f_partitionResponses, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitionResponses: f_partitionResponses, unknownTaggedFields };
 }
 
 function decodeProduceResponsePartitionProduceResponse(r: Reader, version: number): ProduceResponsePartitionProduceResponse {
   const f_index: number = r.readInt32("PartitionProduceResponse.index");
   const f_errorCode: number = r.readInt16("PartitionProduceResponse.errorCode");
   const f_baseOffset: bigint = r.readInt64("PartitionProduceResponse.baseOffset");
-  const f_logAppendTimeMs: bigint = version >= 2 ? r.readInt64("PartitionProduceResponse.logAppendTimeMs") : -1n;
+  const f_logAppendTimeMs: bigint = r.readInt64("PartitionProduceResponse.logAppendTimeMs");
   const f_logStartOffset: bigint = version >= 5 ? r.readInt64("PartitionProduceResponse.logStartOffset") : -1n;
   let f_recordErrors: ProduceResponseBatchIndexAndErrorMessage[] = [];
   if (version >= 8) {

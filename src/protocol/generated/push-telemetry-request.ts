@@ -36,7 +36,7 @@ export function encodePushTelemetryRequest(w: Writer, m: PushTelemetryRequest, v
   w.writeInt32(m.subscriptionId);
   w.writeBool(m.terminating);
   w.writeInt8(m.compressionType);
-  w.writeBytes(m.metrics, true, "PushTelemetryRequest.metrics");
+  w.writeNullableBytesChunk(m.metrics, true, "PushTelemetryRequest.metrics");
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -48,7 +48,7 @@ export function decodePushTelemetryRequest(r: Reader, version: number): PushTele
   const f_subscriptionId: number = r.readInt32("PushTelemetryRequest.subscriptionId");
   const f_terminating: boolean = r.readBool("PushTelemetryRequest.terminating");
   const f_compressionType: number = r.readInt8("PushTelemetryRequest.compressionType");
-  const f_metrics: Buffer = r.readBytes(true, "PushTelemetryRequest.metrics");
+  const f_metrics: Buffer = r.readBytesView(true, "PushTelemetryRequest.metrics");
   const unknownTaggedFields = r.readUnknownTaggedFields();
   return { clientInstanceId: f_clientInstanceId, subscriptionId: f_subscriptionId, terminating: f_terminating, compressionType: f_compressionType, metrics: f_metrics, unknownTaggedFields };
 }

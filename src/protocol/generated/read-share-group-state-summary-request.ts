@@ -50,8 +50,8 @@ export function defaultReadShareGroupStateSummaryRequestPartitionData(): ReadSha
 }
 
 export function encodeReadShareGroupStateSummaryRequest(w: Writer, m: ReadShareGroupStateSummaryRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ReadShareGroupStateSummaryRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ReadShareGroupStateSummaryRequest (valid 0-1)`);
   }
   w.writeCompactString(m.groupId, "ReadShareGroupStateSummaryRequest.groupId");
   {
@@ -83,8 +83,8 @@ function encodeReadShareGroupStateSummaryRequestPartitionData(w: Writer, m: Read
 }
 
 export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ReadShareGroupStateSummaryRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ReadShareGroupStateSummaryRequest (valid 0-1)`);
   }
   const f_groupId: string = r.readCompactString("ReadShareGroupStateSummaryRequest.groupId");
   let f_topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];

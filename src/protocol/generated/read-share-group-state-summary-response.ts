@@ -23,7 +23,9 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   errorCode: number;
   errorMessage: string | null;
   stateEpoch: number;
+  leaderEpoch: number;
   startOffset: bigint;
+  deliveryCompleteCount: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -48,14 +50,16 @@ export function defaultReadShareGroupStateSummaryResponsePartitionResult(): Read
     errorCode: 0,
     errorMessage: null,
     stateEpoch: 0,
+    leaderEpoch: 0,
     startOffset: 0n,
+    deliveryCompleteCount: -1,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeReadShareGroupStateSummaryResponse(w: Writer, m: ReadShareGroupStateSummaryResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ReadShareGroupStateSummaryResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ReadShareGroupStateSummaryResponse (valid 0-1)`);
   }
   {
     const a = m.results;
@@ -84,13 +88,17 @@ function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, m: R
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "PartitionResult.errorMessage");
   w.writeInt32(m.stateEpoch);
+  w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.startOffset);
+  if (version >= 1) {
+    w.writeInt32(m.deliveryCompleteCount);
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ReadShareGroupStateSummaryResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ReadShareGroupStateSummaryResponse (valid 0-1)`);
   }
   let f_results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
   {
@@ -129,7 +137,9 @@ function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, vers
   const f_errorCode: number = r.readInt16("PartitionResult.errorCode");
   const f_errorMessage: string | null = r.readCompactNullableString("PartitionResult.errorMessage");
   const f_stateEpoch: number = r.readInt32("PartitionResult.stateEpoch");
+  const f_leaderEpoch: number = r.readInt32("PartitionResult.leaderEpoch");
   const f_startOffset: bigint = r.readInt64("PartitionResult.startOffset");
+  const f_deliveryCompleteCount: number = version >= 1 ? r.readInt32("PartitionResult.deliveryCompleteCount") : -1;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, startOffset: f_startOffset, unknownTaggedFields };
+  return { partition: f_partition, errorCode: f_errorCode, errorMessage: f_errorMessage, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, deliveryCompleteCount: f_deliveryCompleteCount, unknownTaggedFields };
 }

@@ -18,6 +18,7 @@ export interface RegisterBrokerRecord {
   fenced: boolean;
   inControlledShutdown: boolean;
   logDirs: string[];
+  cordonedLogDirs: string[] | null;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -48,6 +49,7 @@ export function defaultRegisterBrokerRecord(): RegisterBrokerRecord {
     fenced: true,
     inControlledShutdown: false,
     logDirs: [],
+    cordonedLogDirs: null,
     unknownTaggedFields: undefined,
   };
 }
@@ -72,8 +74,8 @@ export function defaultRegisterBrokerRecordBrokerFeature(): RegisterBrokerRecord
 }
 
 export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, version: number): void {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RegisterBrokerRecord (valid 0-3)`);
+  if (version < 0 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RegisterBrokerRecord (valid 0-4)`);
   }
   w.writeInt32(m.brokerId);
   if (!(version >= 2) && m.isMigratingZkBroker !== false) throw nonIgnorable("isMigratingZkBroker", "RegisterBrokerRecord", version);
@@ -103,10 +105,13 @@ export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, v
     w.writeBool(m.inControlledShutdown);
   }
   if (!(version >= 3) && m.logDirs.length !== 0) throw nonIgnorable("logDirs", "RegisterBrokerRecord", version);
+  if (!(version >= 4) && m.cordonedLogDirs !== null) throw nonIgnorable("cordonedLogDirs", "RegisterBrokerRecord", version);
   const unknown = m.unknownTaggedFields;
   let numTagged = unknown === undefined ? 0 : unknown.length;
   const t_logDirs = (version >= 3) && m.logDirs.length !== 0;
   if (t_logDirs) numTagged++;
+  const t_cordonedLogDirs = (version >= 4) && m.cordonedLogDirs !== null;
+  if (t_cordonedLogDirs) numTagged++;
   w.writeUnsignedVarint(numTagged);
   if (numTagged > 0) {
     let u = 0;
@@ -121,6 +126,22 @@ export function encodeRegisterBrokerRecord(w: Writer, m: RegisterBrokerRecord, v
         }
       }
       w.writeTaggedBody(0, tw.finish());
+    }
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 1);
+    if (t_cordonedLogDirs) {
+      const tw = new Writer(64);
+      {
+        const a = m.cordonedLogDirs;
+        if (a === null) {
+          tw.writeArrayLength(null, true);
+        } else {
+          tw.writeArrayLength(a.length, true);
+          for (let i = 0; i < a.length; i++) {
+            tw.writeUuid(a[i]!);
+          }
+        }
+      }
+      w.writeTaggedBody(1, tw.finish());
     }
     if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
   }
@@ -142,8 +163,8 @@ function encodeRegisterBrokerRecordBrokerFeature(w: Writer, m: RegisterBrokerRec
 }
 
 export function decodeRegisterBrokerRecord(r: Reader, version: number): RegisterBrokerRecord {
-  if (version < 0 || version > 3) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RegisterBrokerRecord (valid 0-3)`);
+  if (version < 0 || version > 4) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RegisterBrokerRecord (valid 0-4)`);
   }
   const f_brokerId: number = r.readInt32("RegisterBrokerRecord.brokerId");
   const f_isMigratingZkBroker: boolean = version >= 2 ? r.readBool("RegisterBrokerRecord.isMigratingZkBroker") : false;
@@ -175,6 +196,7 @@ export function decodeRegisterBrokerRecord(r: Reader, version: number): Register
   const f_fenced: boolean = r.readBool("RegisterBrokerRecord.fenced");
   const f_inControlledShutdown: boolean = version >= 1 ? r.readBool("RegisterBrokerRecord.inControlledShutdown") : false;
   let f_logDirs: string[] = [];
+  let f_cordonedLogDirs: string[] | null = null;
   let unknownTaggedFields: RawTaggedField[] | undefined;
   const numTagged = r.readUnsignedVarint("tagged field count");
   for (let i = 0; i < numTagged; i++) {
@@ -199,11 +221,29 @@ export function decodeRegisterBrokerRecord(r: Reader, version: number): Register
         r.endTaggedValue(end, "RegisterBrokerRecord.logDirs");
         break;
       }
+      case 1: {
+        if (!((version >= 4))) {
+          throw new KrillError("DECODE_ERROR", `tag 1 is not valid for version ${version} of RegisterBrokerRecord`);
+        }
+        const end = r.beginTaggedValue(size, "RegisterBrokerRecord.cordonedLogDirs");
+        {
+          const n = r.readArrayLength(true, 16, "RegisterBrokerRecord.cordonedLogDirs");
+          if (n < 0) {
+            f_cordonedLogDirs = null;
+          } else {
+            const a: string[] = [];
+            for (let i = 0; i < n; i++) a.push(r.readUuid("RegisterBrokerRecord.cordonedLogDirs"));
+            f_cordonedLogDirs = a;
+          }
+        }
+        r.endTaggedValue(end, "RegisterBrokerRecord.cordonedLogDirs");
+        break;
+      }
       default:
         unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
     }
   }
-  return { brokerId: f_brokerId, isMigratingZkBroker: f_isMigratingZkBroker, incarnationId: f_incarnationId, brokerEpoch: f_brokerEpoch, endPoints: f_endPoints, features: f_features, rack: f_rack, fenced: f_fenced, inControlledShutdown: f_inControlledShutdown, logDirs: f_logDirs, unknownTaggedFields };
+  return { brokerId: f_brokerId, isMigratingZkBroker: f_isMigratingZkBroker, incarnationId: f_incarnationId, brokerEpoch: f_brokerEpoch, endPoints: f_endPoints, features: f_features, rack: f_rack, fenced: f_fenced, inControlledShutdown: f_inControlledShutdown, logDirs: f_logDirs, cordonedLogDirs: f_cordonedLogDirs, unknownTaggedFields };
 }
 
 function decodeRegisterBrokerRecordBrokerEndpoint(r: Reader, version: number): RegisterBrokerRecordBrokerEndpoint {

@@ -22,8 +22,8 @@ export function defaultRenewDelegationTokenRequest(): RenewDelegationTokenReques
 }
 
 export function encodeRenewDelegationTokenRequest(w: Writer, m: RenewDelegationTokenRequest, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RenewDelegationTokenRequest (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RenewDelegationTokenRequest (valid 1-2)`);
   }
   w.writeBytes(m.hmac, (version >= 2), "RenewDelegationTokenRequest.hmac");
   w.writeInt64(m.renewPeriodMs);
@@ -33,8 +33,8 @@ export function encodeRenewDelegationTokenRequest(w: Writer, m: RenewDelegationT
 }
 
 export function decodeRenewDelegationTokenRequest(r: Reader, version: number): RenewDelegationTokenRequest {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RenewDelegationTokenRequest (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RenewDelegationTokenRequest (valid 1-2)`);
   }
   const f_hmac: Buffer = r.readBytes((version >= 2), "RenewDelegationTokenRequest.hmac");
   const f_renewPeriodMs: bigint = r.readInt64("RenewDelegationTokenRequest.renewPeriodMs");

@@ -23,8 +23,8 @@ export function defaultRenewDelegationTokenResponse(): RenewDelegationTokenRespo
 }
 
 export function encodeRenewDelegationTokenResponse(w: Writer, m: RenewDelegationTokenResponse, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RenewDelegationTokenResponse (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RenewDelegationTokenResponse (valid 1-2)`);
   }
   w.writeInt16(m.errorCode);
   w.writeInt64(m.expiryTimestampMs);
@@ -35,8 +35,8 @@ export function encodeRenewDelegationTokenResponse(w: Writer, m: RenewDelegation
 }
 
 export function decodeRenewDelegationTokenResponse(r: Reader, version: number): RenewDelegationTokenResponse {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RenewDelegationTokenResponse (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RenewDelegationTokenResponse (valid 1-2)`);
   }
   const f_errorCode: number = r.readInt16("RenewDelegationTokenResponse.errorCode");
   const f_expiryTimestampMs: bigint = r.readInt64("RenewDelegationTokenResponse.expiryTimestampMs");

@@ -25,28 +25,26 @@ export function defaultRequestHeader(): RequestHeader {
 }
 
 export function encodeRequestHeader(w: Writer, m: RequestHeader, version: number): void {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RequestHeader (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of RequestHeader (valid 1-2)`);
   }
   w.writeInt16(m.requestApiKey);
   w.writeInt16(m.requestApiVersion);
   w.writeInt32(m.correlationId);
-  if (version >= 1) {
-    w.writeNullableString(m.clientId, "RequestHeader.clientId");
-  }
+  w.writeNullableString(m.clientId, "RequestHeader.clientId");
   if (version >= 2) {
     w.writeUnknownTaggedFields(m.unknownTaggedFields);
   }
 }
 
 export function decodeRequestHeader(r: Reader, version: number): RequestHeader {
-  if (version < 0 || version > 2) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RequestHeader (valid 0-2)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of RequestHeader (valid 1-2)`);
   }
   const f_requestApiKey: number = r.readInt16("RequestHeader.requestApiKey");
   const f_requestApiVersion: number = r.readInt16("RequestHeader.requestApiVersion");
   const f_correlationId: number = r.readInt32("RequestHeader.correlationId");
-  const f_clientId: string | null = version >= 1 ? r.readNullableString("RequestHeader.clientId") : "";
+  const f_clientId: string | null = r.readNullableString("RequestHeader.clientId");
   const unknownTaggedFields = version >= 2 ? r.readUnknownTaggedFields() : undefined;
   return { requestApiKey: f_requestApiKey, requestApiVersion: f_requestApiVersion, correlationId: f_correlationId, clientId: f_clientId, unknownTaggedFields };
 }

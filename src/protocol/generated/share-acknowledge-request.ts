@@ -5,12 +5,13 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ShareAcknowledgeRequest {
   groupId: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
+  isRenewAck: boolean;
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -39,6 +40,7 @@ export function defaultShareAcknowledgeRequest(): ShareAcknowledgeRequest {
     groupId: null,
     memberId: "",
     shareSessionEpoch: 0,
+    isRenewAck: false,
     topics: [],
     unknownTaggedFields: undefined,
   };
@@ -70,12 +72,16 @@ export function defaultShareAcknowledgeRequestAcknowledgementBatch(): ShareAckno
 }
 
 export function encodeShareAcknowledgeRequest(w: Writer, m: ShareAcknowledgeRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareAcknowledgeRequest (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareAcknowledgeRequest (valid 1-2)`);
   }
   w.writeCompactNullableString(m.groupId, "ShareAcknowledgeRequest.groupId");
   w.writeCompactNullableString(m.memberId, "ShareAcknowledgeRequest.memberId");
   w.writeInt32(m.shareSessionEpoch);
+  if (!(version >= 2) && m.isRenewAck !== false) throw nonIgnorable("isRenewAck", "ShareAcknowledgeRequest", version);
+  if (version >= 2) {
+    w.writeBool(m.isRenewAck);
+  }
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -124,12 +130,13 @@ function encodeShareAcknowledgeRequestAcknowledgementBatch(w: Writer, m: ShareAc
 }
 
 export function decodeShareAcknowledgeRequest(r: Reader, version: number): ShareAcknowledgeRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareAcknowledgeRequest (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareAcknowledgeRequest (valid 1-2)`);
   }
   const f_groupId: string | null = r.readCompactNullableString("ShareAcknowledgeRequest.groupId");
   const f_memberId: string | null = r.readCompactNullableString("ShareAcknowledgeRequest.memberId");
   const f_shareSessionEpoch: number = r.readInt32("ShareAcknowledgeRequest.shareSessionEpoch");
+  const f_isRenewAck: boolean = version >= 2 ? r.readBool("ShareAcknowledgeRequest.isRenewAck") : false;
   let f_topics: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareAcknowledgeRequest.topics");
@@ -142,7 +149,7 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, topics: f_topics, unknownTaggedFields };
+  return { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, isRenewAck: f_isRenewAck, topics: f_topics, unknownTaggedFields };
 }
 
 function decodeShareAcknowledgeRequestAcknowledgeTopic(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgeTopic {

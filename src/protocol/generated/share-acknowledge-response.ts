@@ -11,6 +11,7 @@ export interface ShareAcknowledgeResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -49,6 +50,7 @@ export function defaultShareAcknowledgeResponse(): ShareAcknowledgeResponse {
     throttleTimeMs: 0,
     errorCode: 0,
     errorMessage: null,
+    acquisitionLockTimeoutMs: 0,
     responses: [],
     nodeEndpoints: [],
     unknownTaggedFields: undefined,
@@ -92,12 +94,15 @@ export function defaultShareAcknowledgeResponseNodeEndpoint(): ShareAcknowledgeR
 }
 
 export function encodeShareAcknowledgeResponse(w: Writer, m: ShareAcknowledgeResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareAcknowledgeResponse (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareAcknowledgeResponse (valid 1-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "ShareAcknowledgeResponse.errorMessage");
+  if (version >= 2) {
+    w.writeInt32(m.acquisitionLockTimeoutMs);
+  }
   {
     const a = m.responses;
     w.writeArrayLength(a.length, true);
@@ -150,12 +155,13 @@ function encodeShareAcknowledgeResponseNodeEndpoint(w: Writer, m: ShareAcknowled
 }
 
 export function decodeShareAcknowledgeResponse(r: Reader, version: number): ShareAcknowledgeResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareAcknowledgeResponse (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareAcknowledgeResponse (valid 1-2)`);
   }
   const f_throttleTimeMs: number = r.readInt32("ShareAcknowledgeResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("ShareAcknowledgeResponse.errorCode");
   const f_errorMessage: string | null = r.readCompactNullableString("ShareAcknowledgeResponse.errorMessage");
+  const f_acquisitionLockTimeoutMs: number = version >= 2 ? r.readInt32("ShareAcknowledgeResponse.acquisitionLockTimeoutMs") : 0;
   let f_responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareAcknowledgeResponse.responses");
@@ -179,7 +185,7 @@ export function decodeShareAcknowledgeResponse(r: Reader, version: number): Shar
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, nodeEndpoints: f_nodeEndpoints, unknownTaggedFields };
+  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, acquisitionLockTimeoutMs: f_acquisitionLockTimeoutMs, responses: f_responses, nodeEndpoints: f_nodeEndpoints, unknownTaggedFields };
 }
 
 function decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, version: number): ShareAcknowledgeResponseShareAcknowledgeTopicResponse {

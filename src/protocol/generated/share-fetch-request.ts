@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface ShareFetchRequest {
   groupId: string | null;
@@ -14,6 +14,10 @@ export interface ShareFetchRequest {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
+  shareAcquireMode: number;
+  isRenewAck: boolean;
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -53,6 +57,10 @@ export function defaultShareFetchRequest(): ShareFetchRequest {
     maxWaitMs: 0,
     minBytes: 0,
     maxBytes: 2147483647,
+    maxRecords: 0,
+    batchSize: 0,
+    shareAcquireMode: 0,
+    isRenewAck: false,
     topics: [],
     forgottenTopicsData: [],
     unknownTaggedFields: undefined,
@@ -94,8 +102,8 @@ export function defaultShareFetchRequestForgottenTopic(): ShareFetchRequestForgo
 }
 
 export function encodeShareFetchRequest(w: Writer, m: ShareFetchRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareFetchRequest (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareFetchRequest (valid 1-2)`);
   }
   w.writeCompactNullableString(m.groupId, "ShareFetchRequest.groupId");
   w.writeCompactNullableString(m.memberId, "ShareFetchRequest.memberId");
@@ -103,6 +111,15 @@ export function encodeShareFetchRequest(w: Writer, m: ShareFetchRequest, version
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
   w.writeInt32(m.maxBytes);
+  w.writeInt32(m.maxRecords);
+  w.writeInt32(m.batchSize);
+  if (version >= 2) {
+    w.writeInt8(m.shareAcquireMode);
+  }
+  if (!(version >= 2) && m.isRenewAck !== false) throw nonIgnorable("isRenewAck", "ShareFetchRequest", version);
+  if (version >= 2) {
+    w.writeBool(m.isRenewAck);
+  }
   {
     const a = m.topics;
     w.writeArrayLength(a.length, true);
@@ -134,7 +151,6 @@ function encodeShareFetchRequestFetchTopic(w: Writer, m: ShareFetchRequestFetchT
 
 function encodeShareFetchRequestFetchPartition(w: Writer, m: ShareFetchRequestFetchPartition, version: number): void {
   w.writeInt32(m.partitionIndex);
-  w.writeInt32(m.partitionMaxBytes);
   {
     const a = m.acknowledgementBatches;
     w.writeArrayLength(a.length, true);
@@ -171,8 +187,8 @@ function encodeShareFetchRequestForgottenTopic(w: Writer, m: ShareFetchRequestFo
 }
 
 export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareFetchRequest (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareFetchRequest (valid 1-2)`);
   }
   const f_groupId: string | null = r.readCompactNullableString("ShareFetchRequest.groupId");
   const f_memberId: string | null = r.readCompactNullableString("ShareFetchRequest.memberId");
@@ -180,6 +196,10 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   const f_maxWaitMs: number = r.readInt32("ShareFetchRequest.maxWaitMs");
   const f_minBytes: number = r.readInt32("ShareFetchRequest.minBytes");
   const f_maxBytes: number = r.readInt32("ShareFetchRequest.maxBytes");
+  const f_maxRecords: number = r.readInt32("ShareFetchRequest.maxRecords");
+  const f_batchSize: number = r.readInt32("ShareFetchRequest.batchSize");
+  const f_shareAcquireMode: number = version >= 2 ? r.readInt8("ShareFetchRequest.shareAcquireMode") : 0;
+  const f_isRenewAck: boolean = version >= 2 ? r.readBool("ShareFetchRequest.isRenewAck") : false;
   let f_topics: ShareFetchRequestFetchTopic[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareFetchRequest.topics");
@@ -203,7 +223,7 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, maxWaitMs: f_maxWaitMs, minBytes: f_minBytes, maxBytes: f_maxBytes, topics: f_topics, forgottenTopicsData: f_forgottenTopicsData, unknownTaggedFields };
+  return { groupId: f_groupId, memberId: f_memberId, shareSessionEpoch: f_shareSessionEpoch, maxWaitMs: f_maxWaitMs, minBytes: f_minBytes, maxBytes: f_maxBytes, maxRecords: f_maxRecords, batchSize: f_batchSize, shareAcquireMode: f_shareAcquireMode, isRenewAck: f_isRenewAck, topics: f_topics, forgottenTopicsData: f_forgottenTopicsData, unknownTaggedFields };
 }
 
 function decodeShareFetchRequestFetchTopic(r: Reader, version: number): ShareFetchRequestFetchTopic {
@@ -225,7 +245,7 @@ function decodeShareFetchRequestFetchTopic(r: Reader, version: number): ShareFet
 
 function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
   const f_partitionIndex: number = r.readInt32("FetchPartition.partitionIndex");
-  const f_partitionMaxBytes: number = r.readInt32("FetchPartition.partitionMaxBytes");
+  const f_partitionMaxBytes: number = 0;
   let f_acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[] = [];
   {
     const n = r.readArrayLength(true, 1, "FetchPartition.acknowledgementBatches");

@@ -11,6 +11,7 @@ export interface ShareFetchResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -60,6 +61,7 @@ export function defaultShareFetchResponse(): ShareFetchResponse {
     throttleTimeMs: 0,
     errorCode: 0,
     errorMessage: null,
+    acquisitionLockTimeoutMs: 0,
     responses: [],
     nodeEndpoints: [],
     unknownTaggedFields: undefined,
@@ -116,12 +118,13 @@ export function defaultShareFetchResponseNodeEndpoint(): ShareFetchResponseNodeE
 }
 
 export function encodeShareFetchResponse(w: Writer, m: ShareFetchResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareFetchResponse (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareFetchResponse (valid 1-2)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage, "ShareFetchResponse.errorMessage");
+  w.writeInt32(m.acquisitionLockTimeoutMs);
   {
     const a = m.responses;
     w.writeArrayLength(a.length, true);
@@ -158,7 +161,7 @@ function encodeShareFetchResponsePartitionData(w: Writer, m: ShareFetchResponseP
   w.writeInt16(m.acknowledgeErrorCode);
   w.writeCompactNullableString(m.acknowledgeErrorMessage, "PartitionData.acknowledgeErrorMessage");
   encodeShareFetchResponseLeaderIdAndEpoch(w, m.currentLeader, version);
-  w.writeNullableBytesChunk(m.records, true, "PartitionData.records");
+  w.writeNullableBytesChunk(nonNull(m.records, "PartitionData.records"), true, "PartitionData.records");
   {
     const a = m.acquiredRecords;
     w.writeArrayLength(a.length, true);
@@ -191,12 +194,13 @@ function encodeShareFetchResponseNodeEndpoint(w: Writer, m: ShareFetchResponseNo
 }
 
 export function decodeShareFetchResponse(r: Reader, version: number): ShareFetchResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareFetchResponse (valid 0-0)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareFetchResponse (valid 1-2)`);
   }
   const f_throttleTimeMs: number = r.readInt32("ShareFetchResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("ShareFetchResponse.errorCode");
   const f_errorMessage: string | null = r.readCompactNullableString("ShareFetchResponse.errorMessage");
+  const f_acquisitionLockTimeoutMs: number = r.readInt32("ShareFetchResponse.acquisitionLockTimeoutMs");
   let f_responses: ShareFetchResponseShareFetchableTopicResponse[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareFetchResponse.responses");
@@ -220,7 +224,7 @@ export function decodeShareFetchResponse(r: Reader, version: number): ShareFetch
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, responses: f_responses, nodeEndpoints: f_nodeEndpoints, unknownTaggedFields };
+  return { throttleTimeMs: f_throttleTimeMs, errorCode: f_errorCode, errorMessage: f_errorMessage, acquisitionLockTimeoutMs: f_acquisitionLockTimeoutMs, responses: f_responses, nodeEndpoints: f_nodeEndpoints, unknownTaggedFields };
 }
 
 function decodeShareFetchResponseShareFetchableTopicResponse(r: Reader, version: number): ShareFetchResponseShareFetchableTopicResponse {
@@ -247,7 +251,7 @@ function decodeShareFetchResponsePartitionData(r: Reader, version: number): Shar
   const f_acknowledgeErrorCode: number = r.readInt16("PartitionData.acknowledgeErrorCode");
   const f_acknowledgeErrorMessage: string | null = r.readCompactNullableString("PartitionData.acknowledgeErrorMessage");
   const f_currentLeader: ShareFetchResponseLeaderIdAndEpoch = decodeShareFetchResponseLeaderIdAndEpoch(r, version);
-  const f_records: Buffer | null = r.readNullableBytesView(true, "PartitionData.records");
+  const f_records: Buffer | null = r.readBytesView(true, "PartitionData.records");
   let f_acquiredRecords: ShareFetchResponseAcquiredRecords[] = [];
   {
     const n = r.readArrayLength(true, 1, "PartitionData.acquiredRecords");

@@ -18,16 +18,16 @@ export function defaultShareGroupCurrentMemberAssignmentKey(): ShareGroupCurrent
 }
 
 export function encodeShareGroupCurrentMemberAssignmentKey(w: Writer, m: ShareGroupCurrentMemberAssignmentKey, version: number): void {
-  if (version < 14 || version > 14) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupCurrentMemberAssignmentKey (valid 14-14)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupCurrentMemberAssignmentKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareGroupCurrentMemberAssignmentKey.groupId");
   w.writeString(m.memberId, "ShareGroupCurrentMemberAssignmentKey.memberId");
 }
 
 export function decodeShareGroupCurrentMemberAssignmentKey(r: Reader, version: number): ShareGroupCurrentMemberAssignmentKey {
-  if (version < 14 || version > 14) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupCurrentMemberAssignmentKey (valid 14-14)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupCurrentMemberAssignmentKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareGroupCurrentMemberAssignmentKey.groupId");
   const f_memberId: string = r.readString("ShareGroupCurrentMemberAssignmentKey.memberId");

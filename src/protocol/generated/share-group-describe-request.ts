@@ -21,8 +21,8 @@ export function defaultShareGroupDescribeRequest(): ShareGroupDescribeRequest {
 }
 
 export function encodeShareGroupDescribeRequest(w: Writer, m: ShareGroupDescribeRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupDescribeRequest (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupDescribeRequest (valid 1-1)`);
   }
   {
     const a = m.groupIds;
@@ -36,8 +36,8 @@ export function encodeShareGroupDescribeRequest(w: Writer, m: ShareGroupDescribe
 }
 
 export function decodeShareGroupDescribeRequest(r: Reader, version: number): ShareGroupDescribeRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupDescribeRequest (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupDescribeRequest (valid 1-1)`);
   }
   let f_groupIds: string[] = [];
   {

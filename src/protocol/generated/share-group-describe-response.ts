@@ -102,8 +102,8 @@ export function defaultShareGroupDescribeResponseTopicPartitions(): ShareGroupDe
 }
 
 export function encodeShareGroupDescribeResponse(w: Writer, m: ShareGroupDescribeResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupDescribeResponse (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupDescribeResponse (valid 1-1)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -177,8 +177,8 @@ function encodeShareGroupDescribeResponseTopicPartitions(w: Writer, m: ShareGrou
 }
 
 export function decodeShareGroupDescribeResponse(r: Reader, version: number): ShareGroupDescribeResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupDescribeResponse (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupDescribeResponse (valid 1-1)`);
   }
   const f_throttleTimeMs: number = r.readInt32("ShareGroupDescribeResponse.throttleTimeMs");
   let f_groups: ShareGroupDescribeResponseDescribedGroup[] = [];

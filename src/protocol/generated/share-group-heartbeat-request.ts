@@ -27,8 +27,8 @@ export function defaultShareGroupHeartbeatRequest(): ShareGroupHeartbeatRequest 
 }
 
 export function encodeShareGroupHeartbeatRequest(w: Writer, m: ShareGroupHeartbeatRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupHeartbeatRequest (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupHeartbeatRequest (valid 1-1)`);
   }
   w.writeCompactString(m.groupId, "ShareGroupHeartbeatRequest.groupId");
   w.writeCompactString(m.memberId, "ShareGroupHeartbeatRequest.memberId");
@@ -49,8 +49,8 @@ export function encodeShareGroupHeartbeatRequest(w: Writer, m: ShareGroupHeartbe
 }
 
 export function decodeShareGroupHeartbeatRequest(r: Reader, version: number): ShareGroupHeartbeatRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupHeartbeatRequest (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupHeartbeatRequest (valid 1-1)`);
   }
   const f_groupId: string = r.readCompactString("ShareGroupHeartbeatRequest.groupId");
   const f_memberId: string = r.readCompactString("ShareGroupHeartbeatRequest.memberId");

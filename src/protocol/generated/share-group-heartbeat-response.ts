@@ -58,8 +58,8 @@ export function defaultShareGroupHeartbeatResponseTopicPartitions(): ShareGroupH
 }
 
 export function encodeShareGroupHeartbeatResponse(w: Writer, m: ShareGroupHeartbeatResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupHeartbeatResponse (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupHeartbeatResponse (valid 1-1)`);
   }
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
@@ -103,8 +103,8 @@ function encodeShareGroupHeartbeatResponseTopicPartitions(w: Writer, m: ShareGro
 }
 
 export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): ShareGroupHeartbeatResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupHeartbeatResponse (valid 0-0)`);
+  if (version < 1 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupHeartbeatResponse (valid 1-1)`);
   }
   const f_throttleTimeMs: number = r.readInt32("ShareGroupHeartbeatResponse.throttleTimeMs");
   const f_errorCode: number = r.readInt16("ShareGroupHeartbeatResponse.errorCode");

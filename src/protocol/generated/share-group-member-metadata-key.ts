@@ -18,16 +18,16 @@ export function defaultShareGroupMemberMetadataKey(): ShareGroupMemberMetadataKe
 }
 
 export function encodeShareGroupMemberMetadataKey(w: Writer, m: ShareGroupMemberMetadataKey, version: number): void {
-  if (version < 10 || version > 10) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMemberMetadataKey (valid 10-10)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMemberMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareGroupMemberMetadataKey.groupId");
   w.writeString(m.memberId, "ShareGroupMemberMetadataKey.memberId");
 }
 
 export function decodeShareGroupMemberMetadataKey(r: Reader, version: number): ShareGroupMemberMetadataKey {
-  if (version < 10 || version > 10) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMemberMetadataKey (valid 10-10)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMemberMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareGroupMemberMetadataKey.groupId");
   const f_memberId: string = r.readString("ShareGroupMemberMetadataKey.memberId");

@@ -16,15 +16,15 @@ export function defaultShareGroupMetadataKey(): ShareGroupMetadataKey {
 }
 
 export function encodeShareGroupMetadataKey(w: Writer, m: ShareGroupMetadataKey, version: number): void {
-  if (version < 11 || version > 11) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMetadataKey (valid 11-11)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareGroupMetadataKey.groupId");
 }
 
 export function decodeShareGroupMetadataKey(r: Reader, version: number): ShareGroupMetadataKey {
-  if (version < 11 || version > 11) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMetadataKey (valid 11-11)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareGroupMetadataKey.groupId");
   return { groupId: f_groupId };

@@ -8,12 +8,14 @@ import type { Writer } from "../primitives/writer.js";
 
 export interface ShareGroupMetadataValue {
   epoch: number;
+  metadataHash: bigint;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
 export function defaultShareGroupMetadataValue(): ShareGroupMetadataValue {
   return {
     epoch: 0,
+    metadataHash: 0n,
     unknownTaggedFields: undefined,
   };
 }
@@ -23,6 +25,7 @@ export function encodeShareGroupMetadataValue(w: Writer, m: ShareGroupMetadataVa
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupMetadataValue (valid 0-0)`);
   }
   w.writeInt32(m.epoch);
+  w.writeInt64(m.metadataHash);
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
@@ -31,6 +34,7 @@ export function decodeShareGroupMetadataValue(r: Reader, version: number): Share
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupMetadataValue (valid 0-0)`);
   }
   const f_epoch: number = r.readInt32("ShareGroupMetadataValue.epoch");
+  const f_metadataHash: bigint = r.readInt64("ShareGroupMetadataValue.metadataHash");
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { epoch: f_epoch, unknownTaggedFields };
+  return { epoch: f_epoch, metadataHash: f_metadataHash, unknownTaggedFields };
 }

@@ -16,15 +16,15 @@ export function defaultShareGroupStatePartitionMetadataKey(): ShareGroupStatePar
 }
 
 export function encodeShareGroupStatePartitionMetadataKey(w: Writer, m: ShareGroupStatePartitionMetadataKey, version: number): void {
-  if (version < 15 || version > 15) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupStatePartitionMetadataKey (valid 15-15)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupStatePartitionMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareGroupStatePartitionMetadataKey.groupId");
 }
 
 export function decodeShareGroupStatePartitionMetadataKey(r: Reader, version: number): ShareGroupStatePartitionMetadataKey {
-  if (version < 15 || version > 15) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupStatePartitionMetadataKey (valid 15-15)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupStatePartitionMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareGroupStatePartitionMetadataKey.groupId");
   return { groupId: f_groupId };

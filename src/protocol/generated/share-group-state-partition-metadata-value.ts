@@ -8,6 +8,7 @@ import { ZERO_UUID } from "../primitives/uuid.js";
 import type { Writer } from "../primitives/writer.js";
 
 export interface ShareGroupStatePartitionMetadataValue {
+  initializingTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[];
   initializedTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[];
   deletingTopics: ShareGroupStatePartitionMetadataValueTopicInfo[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
@@ -28,6 +29,7 @@ export interface ShareGroupStatePartitionMetadataValueTopicInfo {
 
 export function defaultShareGroupStatePartitionMetadataValue(): ShareGroupStatePartitionMetadataValue {
   return {
+    initializingTopics: [],
     initializedTopics: [],
     deletingTopics: [],
     unknownTaggedFields: undefined,
@@ -54,6 +56,13 @@ export function defaultShareGroupStatePartitionMetadataValueTopicInfo(): ShareGr
 export function encodeShareGroupStatePartitionMetadataValue(w: Writer, m: ShareGroupStatePartitionMetadataValue, version: number): void {
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupStatePartitionMetadataValue (valid 0-0)`);
+  }
+  {
+    const a = m.initializingTopics;
+    w.writeArrayLength(a.length, true);
+    for (let i = 0; i < a.length; i++) {
+      encodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(w, a[i]!, version);
+    }
   }
   {
     const a = m.initializedTopics;
@@ -95,6 +104,17 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupStatePartitionMetadataValue (valid 0-0)`);
   }
+  let f_initializingTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
+  {
+    const n = r.readArrayLength(true, 1, "ShareGroupStatePartitionMetadataValue.initializingTopics");
+    if (n < 0) {
+      throw new KrillError("DECODE_ERROR", "ShareGroupStatePartitionMetadataValue.initializingTopics: null where the field is not nullable");
+    } else {
+      const a: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r, version));
+      f_initializingTopics = a;
+    }
+  }
   let f_initializedTopics: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareGroupStatePartitionMetadataValue.initializedTopics");
@@ -118,7 +138,7 @@ export function decodeShareGroupStatePartitionMetadataValue(r: Reader, version: 
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { initializedTopics: f_initializedTopics, deletingTopics: f_deletingTopics, unknownTaggedFields };
+  return { initializingTopics: f_initializingTopics, initializedTopics: f_initializedTopics, deletingTopics: f_deletingTopics, unknownTaggedFields };
 }
 
 function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: Reader, version: number): ShareGroupStatePartitionMetadataValueTopicPartitionsInfo {

@@ -18,16 +18,16 @@ export function defaultShareGroupTargetAssignmentMemberKey(): ShareGroupTargetAs
 }
 
 export function encodeShareGroupTargetAssignmentMemberKey(w: Writer, m: ShareGroupTargetAssignmentMemberKey, version: number): void {
-  if (version < 13 || version > 13) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMemberKey (valid 13-13)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMemberKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareGroupTargetAssignmentMemberKey.groupId");
   w.writeString(m.memberId, "ShareGroupTargetAssignmentMemberKey.memberId");
 }
 
 export function decodeShareGroupTargetAssignmentMemberKey(r: Reader, version: number): ShareGroupTargetAssignmentMemberKey {
-  if (version < 13 || version > 13) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMemberKey (valid 13-13)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMemberKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareGroupTargetAssignmentMemberKey.groupId");
   const f_memberId: string = r.readString("ShareGroupTargetAssignmentMemberKey.memberId");

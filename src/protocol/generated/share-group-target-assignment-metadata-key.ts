@@ -16,15 +16,15 @@ export function defaultShareGroupTargetAssignmentMetadataKey(): ShareGroupTarget
 }
 
 export function encodeShareGroupTargetAssignmentMetadataKey(w: Writer, m: ShareGroupTargetAssignmentMetadataKey, version: number): void {
-  if (version < 12 || version > 12) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMetadataKey (valid 12-12)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareGroupTargetAssignmentMetadataKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareGroupTargetAssignmentMetadataKey.groupId");
 }
 
 export function decodeShareGroupTargetAssignmentMetadataKey(r: Reader, version: number): ShareGroupTargetAssignmentMetadataKey {
-  if (version < 12 || version > 12) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMetadataKey (valid 12-12)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareGroupTargetAssignmentMetadataKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareGroupTargetAssignmentMetadataKey.groupId");
   return { groupId: f_groupId };

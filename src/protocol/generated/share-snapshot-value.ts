@@ -11,6 +11,9 @@ export interface ShareSnapshotValue {
   stateEpoch: number;
   leaderEpoch: number;
   startOffset: bigint;
+  deliveryCompleteCount: number;
+  createTimestamp: bigint;
+  writeTimestamp: bigint;
   stateBatches: ShareSnapshotValueStateBatch[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -29,6 +32,9 @@ export function defaultShareSnapshotValue(): ShareSnapshotValue {
     stateEpoch: 0,
     leaderEpoch: 0,
     startOffset: 0n,
+    deliveryCompleteCount: -1,
+    createTimestamp: 0n,
+    writeTimestamp: 0n,
     stateBatches: [],
     unknownTaggedFields: undefined,
   };
@@ -48,10 +54,12 @@ export function encodeShareSnapshotValue(w: Writer, m: ShareSnapshotValue, versi
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareSnapshotValue (valid 0-0)`);
   }
-  w.writeUint16(m.snapshotEpoch);
+  w.writeInt32(m.snapshotEpoch);
   w.writeInt32(m.stateEpoch);
   w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.startOffset);
+  w.writeInt64(m.createTimestamp);
+  w.writeInt64(m.writeTimestamp);
   {
     const a = m.stateBatches;
     w.writeArrayLength(a.length, true);
@@ -59,7 +67,21 @@ export function encodeShareSnapshotValue(w: Writer, m: ShareSnapshotValue, versi
       encodeShareSnapshotValueStateBatch(w, a[i]!, version);
     }
   }
-  w.writeUnknownTaggedFields(m.unknownTaggedFields);
+  const unknown = m.unknownTaggedFields;
+  let numTagged = unknown === undefined ? 0 : unknown.length;
+  const t_deliveryCompleteCount = m.deliveryCompleteCount !== -1;
+  if (t_deliveryCompleteCount) numTagged++;
+  w.writeUnsignedVarint(numTagged);
+  if (numTagged > 0) {
+    let u = 0;
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
+    if (t_deliveryCompleteCount) {
+      w.writeUnsignedVarint(0);
+      w.writeUnsignedVarint(4);
+      w.writeInt32(m.deliveryCompleteCount);
+    }
+    if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
+  }
 }
 
 function encodeShareSnapshotValueStateBatch(w: Writer, m: ShareSnapshotValueStateBatch, version: number): void {
@@ -74,10 +96,13 @@ export function decodeShareSnapshotValue(r: Reader, version: number): ShareSnaps
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareSnapshotValue (valid 0-0)`);
   }
-  const f_snapshotEpoch: number = r.readUint16("ShareSnapshotValue.snapshotEpoch");
+  const f_snapshotEpoch: number = r.readInt32("ShareSnapshotValue.snapshotEpoch");
   const f_stateEpoch: number = r.readInt32("ShareSnapshotValue.stateEpoch");
   const f_leaderEpoch: number = r.readInt32("ShareSnapshotValue.leaderEpoch");
   const f_startOffset: bigint = r.readInt64("ShareSnapshotValue.startOffset");
+  let f_deliveryCompleteCount: number = -1;
+  const f_createTimestamp: bigint = r.readInt64("ShareSnapshotValue.createTimestamp");
+  const f_writeTimestamp: bigint = r.readInt64("ShareSnapshotValue.writeTimestamp");
   let f_stateBatches: ShareSnapshotValueStateBatch[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareSnapshotValue.stateBatches");
@@ -89,8 +114,23 @@ export function decodeShareSnapshotValue(r: Reader, version: number): ShareSnaps
       f_stateBatches = a;
     }
   }
-  const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { snapshotEpoch: f_snapshotEpoch, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
+  let unknownTaggedFields: RawTaggedField[] | undefined;
+  const numTagged = r.readUnsignedVarint("tagged field count");
+  for (let i = 0; i < numTagged; i++) {
+    const tag = r.readUnsignedVarint("tag");
+    const size = r.readUnsignedVarint("tagged field size");
+    switch (tag) {
+      case 0: {
+        const end = r.beginTaggedValue(size, "ShareSnapshotValue.deliveryCompleteCount");
+        f_deliveryCompleteCount = r.readInt32("ShareSnapshotValue.deliveryCompleteCount");
+        r.endTaggedValue(end, "ShareSnapshotValue.deliveryCompleteCount");
+        break;
+      }
+      default:
+        unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
+    }
+  }
+  return { snapshotEpoch: f_snapshotEpoch, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, deliveryCompleteCount: f_deliveryCompleteCount, createTimestamp: f_createTimestamp, writeTimestamp: f_writeTimestamp, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
 function decodeShareSnapshotValueStateBatch(r: Reader, version: number): ShareSnapshotValueStateBatch {

@@ -21,8 +21,8 @@ export function defaultShareUpdateKey(): ShareUpdateKey {
 }
 
 export function encodeShareUpdateKey(w: Writer, m: ShareUpdateKey, version: number): void {
-  if (version < 1 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareUpdateKey (valid 1-1)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareUpdateKey (valid 0-0)`);
   }
   w.writeString(m.groupId, "ShareUpdateKey.groupId");
   w.writeUuid(m.topicId);
@@ -30,8 +30,8 @@ export function encodeShareUpdateKey(w: Writer, m: ShareUpdateKey, version: numb
 }
 
 export function decodeShareUpdateKey(r: Reader, version: number): ShareUpdateKey {
-  if (version < 1 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareUpdateKey (valid 1-1)`);
+  if (version < 0 || version > 0) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareUpdateKey (valid 0-0)`);
   }
   const f_groupId: string = r.readString("ShareUpdateKey.groupId");
   const f_topicId: string = r.readUuid("ShareUpdateKey.topicId");

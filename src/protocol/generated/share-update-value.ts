@@ -10,6 +10,7 @@ export interface ShareUpdateValue {
   snapshotEpoch: number;
   leaderEpoch: number;
   startOffset: bigint;
+  deliveryCompleteCount: number;
   stateBatches: ShareUpdateValueStateBatch[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -27,6 +28,7 @@ export function defaultShareUpdateValue(): ShareUpdateValue {
     snapshotEpoch: 0,
     leaderEpoch: 0,
     startOffset: 0n,
+    deliveryCompleteCount: -1,
     stateBatches: [],
     unknownTaggedFields: undefined,
   };
@@ -46,7 +48,7 @@ export function encodeShareUpdateValue(w: Writer, m: ShareUpdateValue, version: 
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of ShareUpdateValue (valid 0-0)`);
   }
-  w.writeUint16(m.snapshotEpoch);
+  w.writeInt32(m.snapshotEpoch);
   w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.startOffset);
   {
@@ -56,7 +58,21 @@ export function encodeShareUpdateValue(w: Writer, m: ShareUpdateValue, version: 
       encodeShareUpdateValueStateBatch(w, a[i]!, version);
     }
   }
-  w.writeUnknownTaggedFields(m.unknownTaggedFields);
+  const unknown = m.unknownTaggedFields;
+  let numTagged = unknown === undefined ? 0 : unknown.length;
+  const t_deliveryCompleteCount = m.deliveryCompleteCount !== -1;
+  if (t_deliveryCompleteCount) numTagged++;
+  w.writeUnsignedVarint(numTagged);
+  if (numTagged > 0) {
+    let u = 0;
+    if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 0);
+    if (t_deliveryCompleteCount) {
+      w.writeUnsignedVarint(0);
+      w.writeUnsignedVarint(4);
+      w.writeInt32(m.deliveryCompleteCount);
+    }
+    if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
+  }
 }
 
 function encodeShareUpdateValueStateBatch(w: Writer, m: ShareUpdateValueStateBatch, version: number): void {
@@ -71,9 +87,10 @@ export function decodeShareUpdateValue(r: Reader, version: number): ShareUpdateV
   if (version < 0 || version > 0) {
     throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of ShareUpdateValue (valid 0-0)`);
   }
-  const f_snapshotEpoch: number = r.readUint16("ShareUpdateValue.snapshotEpoch");
+  const f_snapshotEpoch: number = r.readInt32("ShareUpdateValue.snapshotEpoch");
   const f_leaderEpoch: number = r.readInt32("ShareUpdateValue.leaderEpoch");
   const f_startOffset: bigint = r.readInt64("ShareUpdateValue.startOffset");
+  let f_deliveryCompleteCount: number = -1;
   let f_stateBatches: ShareUpdateValueStateBatch[] = [];
   {
     const n = r.readArrayLength(true, 1, "ShareUpdateValue.stateBatches");
@@ -85,8 +102,23 @@ export function decodeShareUpdateValue(r: Reader, version: number): ShareUpdateV
       f_stateBatches = a;
     }
   }
-  const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { snapshotEpoch: f_snapshotEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
+  let unknownTaggedFields: RawTaggedField[] | undefined;
+  const numTagged = r.readUnsignedVarint("tagged field count");
+  for (let i = 0; i < numTagged; i++) {
+    const tag = r.readUnsignedVarint("tag");
+    const size = r.readUnsignedVarint("tagged field size");
+    switch (tag) {
+      case 0: {
+        const end = r.beginTaggedValue(size, "ShareUpdateValue.deliveryCompleteCount");
+        f_deliveryCompleteCount = r.readInt32("ShareUpdateValue.deliveryCompleteCount");
+        r.endTaggedValue(end, "ShareUpdateValue.deliveryCompleteCount");
+        break;
+      }
+      default:
+        unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
+    }
+  }
+  return { snapshotEpoch: f_snapshotEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, deliveryCompleteCount: f_deliveryCompleteCount, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
 function decodeShareUpdateValueStateBatch(r: Reader, version: number): ShareUpdateValueStateBatch {

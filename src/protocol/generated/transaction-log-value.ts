@@ -11,6 +11,7 @@ export interface TransactionLogValue {
   previousProducerId: bigint;
   nextProducerId: bigint;
   producerEpoch: number;
+  nextProducerEpoch: number;
   transactionTimeoutMs: number;
   transactionStatus: number;
   transactionPartitions: TransactionLogValuePartitionsSchema[] | null;
@@ -32,6 +33,7 @@ export function defaultTransactionLogValue(): TransactionLogValue {
     previousProducerId: -1n,
     nextProducerId: -1n,
     producerEpoch: 0,
+    nextProducerEpoch: -1,
     transactionTimeoutMs: 0,
     transactionStatus: 0,
     transactionPartitions: [],
@@ -58,6 +60,7 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValue, ver
   if (!(version >= 1) && m.previousProducerId !== -1n) throw nonIgnorable("previousProducerId", "TransactionLogValue", version);
   if (!(version >= 1) && m.nextProducerId !== -1n) throw nonIgnorable("nextProducerId", "TransactionLogValue", version);
   w.writeInt16(m.producerEpoch);
+  if (!(version >= 1) && m.nextProducerEpoch !== -1) throw nonIgnorable("nextProducerEpoch", "TransactionLogValue", version);
   w.writeInt32(m.transactionTimeoutMs);
   w.writeInt8(m.transactionStatus);
   {
@@ -83,6 +86,8 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValue, ver
     if (t_nextProducerId) numTagged++;
     const t_clientTransactionVersion = m.clientTransactionVersion !== 0;
     if (t_clientTransactionVersion) numTagged++;
+    const t_nextProducerEpoch = m.nextProducerEpoch !== -1;
+    if (t_nextProducerEpoch) numTagged++;
     w.writeUnsignedVarint(numTagged);
     if (numTagged > 0) {
       let u = 0;
@@ -103,6 +108,12 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValue, ver
         w.writeUnsignedVarint(2);
         w.writeUnsignedVarint(2);
         w.writeInt16(m.clientTransactionVersion);
+      }
+      if (unknown !== undefined) u = w.writeRawTaggedFields(unknown, u, 3);
+      if (t_nextProducerEpoch) {
+        w.writeUnsignedVarint(3);
+        w.writeUnsignedVarint(2);
+        w.writeInt16(m.nextProducerEpoch);
       }
       if (unknown !== undefined) w.writeRawTaggedFields(unknown, u, Infinity);
     }
@@ -131,6 +142,7 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
   let f_previousProducerId: bigint = -1n;
   let f_nextProducerId: bigint = -1n;
   const f_producerEpoch: number = r.readInt16("TransactionLogValue.producerEpoch");
+  let f_nextProducerEpoch: number = -1;
   const f_transactionTimeoutMs: number = r.readInt32("TransactionLogValue.transactionTimeoutMs");
   const f_transactionStatus: number = r.readInt8("TransactionLogValue.transactionStatus");
   let f_transactionPartitions: TransactionLogValuePartitionsSchema[] | null = [];
@@ -172,12 +184,18 @@ export function decodeTransactionLogValue(r: Reader, version: number): Transacti
           r.endTaggedValue(end, "TransactionLogValue.clientTransactionVersion");
           break;
         }
+        case 3: {
+          const end = r.beginTaggedValue(size, "TransactionLogValue.nextProducerEpoch");
+          f_nextProducerEpoch = r.readInt16("TransactionLogValue.nextProducerEpoch");
+          r.endTaggedValue(end, "TransactionLogValue.nextProducerEpoch");
+          break;
+        }
         default:
           unknownTaggedFields = r.readUnknownTaggedField(unknownTaggedFields, tag, size);
       }
     }
   }
-  return { producerId: f_producerId, previousProducerId: f_previousProducerId, nextProducerId: f_nextProducerId, producerEpoch: f_producerEpoch, transactionTimeoutMs: f_transactionTimeoutMs, transactionStatus: f_transactionStatus, transactionPartitions: f_transactionPartitions, transactionLastUpdateTimestampMs: f_transactionLastUpdateTimestampMs, transactionStartTimestampMs: f_transactionStartTimestampMs, clientTransactionVersion: f_clientTransactionVersion, unknownTaggedFields };
+  return { producerId: f_producerId, previousProducerId: f_previousProducerId, nextProducerId: f_nextProducerId, producerEpoch: f_producerEpoch, nextProducerEpoch: f_nextProducerEpoch, transactionTimeoutMs: f_transactionTimeoutMs, transactionStatus: f_transactionStatus, transactionPartitions: f_transactionPartitions, transactionLastUpdateTimestampMs: f_transactionLastUpdateTimestampMs, transactionStartTimestampMs: f_transactionStartTimestampMs, clientTransactionVersion: f_clientTransactionVersion, unknownTaggedFields };
 }
 
 function decodeTransactionLogValuePartitionsSchema(r: Reader, version: number): TransactionLogValuePartitionsSchema {

@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface TxnOffsetCommitRequest {
@@ -11,7 +12,7 @@ export interface TxnOffsetCommitRequest {
   groupId: string;
   producerId: bigint;
   producerEpoch: number;
-  generationId: number;
+  generationIdOrMemberEpoch: number;
   memberId: string;
   groupInstanceId: string | null;
   topics: TxnOffsetCommitRequestTopic[];
@@ -20,6 +21,7 @@ export interface TxnOffsetCommitRequest {
 
 export interface TxnOffsetCommitRequestTopic {
   name: string;
+  topicId: string;
   partitions: TxnOffsetCommitRequestPartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -38,7 +40,7 @@ export function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
     groupId: "",
     producerId: 0n,
     producerEpoch: 0,
-    generationId: -1,
+    generationIdOrMemberEpoch: -1,
     memberId: "",
     groupInstanceId: null,
     topics: [],
@@ -49,6 +51,7 @@ export function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
 export function defaultTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTopic {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
   };
@@ -65,16 +68,16 @@ export function defaultTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequest
 }
 
 export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TxnOffsetCommitRequest (valid 0-4)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TxnOffsetCommitRequest (valid 0-6)`);
   }
   if (version >= 3) w.writeCompactString(m.transactionalId, "TxnOffsetCommitRequest.transactionalId"); else w.writeString(m.transactionalId, "TxnOffsetCommitRequest.transactionalId");
   if (version >= 3) w.writeCompactString(m.groupId, "TxnOffsetCommitRequest.groupId"); else w.writeString(m.groupId, "TxnOffsetCommitRequest.groupId");
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
-  if (!(version >= 3) && m.generationId !== -1) throw nonIgnorable("generationId", "TxnOffsetCommitRequest", version);
+  if (!(version >= 3) && m.generationIdOrMemberEpoch !== -1) throw nonIgnorable("generationIdOrMemberEpoch", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
-    w.writeInt32(m.generationId);
+    w.writeInt32(m.generationIdOrMemberEpoch);
   }
   if (!(version >= 3) && m.memberId !== "") throw nonIgnorable("memberId", "TxnOffsetCommitRequest", version);
   if (version >= 3) {
@@ -97,7 +100,12 @@ export function encodeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitReques
 }
 
 function encodeTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTopic, version: number): void {
-  if (version >= 3) w.writeCompactString(m.name, "TxnOffsetCommitRequestTopic.name"); else w.writeString(m.name, "TxnOffsetCommitRequestTopic.name");
+  if (version <= 5) {
+    if (version >= 3) w.writeCompactString(m.name, "TxnOffsetCommitRequestTopic.name"); else w.writeString(m.name, "TxnOffsetCommitRequestTopic.name");
+  }
+  if (version >= 6) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
@@ -123,14 +131,14 @@ function encodeTxnOffsetCommitRequestPartition(w: Writer, m: TxnOffsetCommitRequ
 }
 
 export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOffsetCommitRequest {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitRequest (valid 0-4)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitRequest (valid 0-6)`);
   }
   const f_transactionalId: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitRequest.transactionalId") : r.readString("TxnOffsetCommitRequest.transactionalId"));
   const f_groupId: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitRequest.groupId") : r.readString("TxnOffsetCommitRequest.groupId"));
   const f_producerId: bigint = r.readInt64("TxnOffsetCommitRequest.producerId");
   const f_producerEpoch: number = r.readInt16("TxnOffsetCommitRequest.producerEpoch");
-  const f_generationId: number = version >= 3 ? r.readInt32("TxnOffsetCommitRequest.generationId") : -1;
+  const f_generationIdOrMemberEpoch: number = version >= 3 ? r.readInt32("TxnOffsetCommitRequest.generationIdOrMemberEpoch") : -1;
   const f_memberId: string = version >= 3 ? r.readCompactString("TxnOffsetCommitRequest.memberId") : "";
   const f_groupInstanceId: string | null = version >= 3 ? r.readCompactNullableString("TxnOffsetCommitRequest.groupInstanceId") : null;
   let f_topics: TxnOffsetCommitRequestTopic[] = [];
@@ -145,11 +153,12 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
     }
   }
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
-  return { transactionalId: f_transactionalId, groupId: f_groupId, producerId: f_producerId, producerEpoch: f_producerEpoch, generationId: f_generationId, memberId: f_memberId, groupInstanceId: f_groupInstanceId, topics: f_topics, unknownTaggedFields };
+  return { transactionalId: f_transactionalId, groupId: f_groupId, producerId: f_producerId, producerEpoch: f_producerEpoch, generationIdOrMemberEpoch: f_generationIdOrMemberEpoch, memberId: f_memberId, groupInstanceId: f_groupInstanceId, topics: f_topics, unknownTaggedFields };
 }
 
 function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
-  const f_name: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitRequestTopic.name") : r.readString("TxnOffsetCommitRequestTopic.name"));
+  const f_name: string = version <= 5 ? (version >= 3 ? r.readCompactString("TxnOffsetCommitRequestTopic.name") : r.readString("TxnOffsetCommitRequestTopic.name")) : "";
+  const f_topicId: string = version >= 6 ? r.readUuid("TxnOffsetCommitRequestTopic.topicId") : ZERO_UUID;
   let f_partitions: TxnOffsetCommitRequestPartition[] = [];
   {
     const n = r.readArrayLength((version >= 3), 1, "TxnOffsetCommitRequestTopic.partitions");
@@ -162,7 +171,7 @@ function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffse
     }
   }
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, partitions: f_partitions, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {

@@ -4,6 +4,7 @@
 import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
+import { ZERO_UUID } from "../primitives/uuid.js";
 import type { Writer } from "../primitives/writer.js";
 
 export interface TxnOffsetCommitResponse {
@@ -14,6 +15,7 @@ export interface TxnOffsetCommitResponse {
 
 export interface TxnOffsetCommitResponseTopic {
   name: string;
+  topicId: string;
   partitions: TxnOffsetCommitResponsePartition[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -35,6 +37,7 @@ export function defaultTxnOffsetCommitResponse(): TxnOffsetCommitResponse {
 export function defaultTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTopic {
   return {
     name: "",
+    topicId: ZERO_UUID,
     partitions: [],
     unknownTaggedFields: undefined,
   };
@@ -49,8 +52,8 @@ export function defaultTxnOffsetCommitResponsePartition(): TxnOffsetCommitRespon
 }
 
 export function encodeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitResponse, version: number): void {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TxnOffsetCommitResponse (valid 0-4)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of TxnOffsetCommitResponse (valid 0-6)`);
   }
   w.writeInt32(m.throttleTimeMs);
   {
@@ -66,7 +69,12 @@ export function encodeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitRespo
 }
 
 function encodeTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponseTopic, version: number): void {
-  if (version >= 3) w.writeCompactString(m.name, "TxnOffsetCommitResponseTopic.name"); else w.writeString(m.name, "TxnOffsetCommitResponseTopic.name");
+  if (version <= 5) {
+    if (version >= 3) w.writeCompactString(m.name, "TxnOffsetCommitResponseTopic.name"); else w.writeString(m.name, "TxnOffsetCommitResponseTopic.name");
+  }
+  if (version >= 6) {
+    w.writeUuid(m.topicId);
+  }
   {
     const a = m.partitions;
     w.writeArrayLength(a.length, (version >= 3));
@@ -88,8 +96,8 @@ function encodeTxnOffsetCommitResponsePartition(w: Writer, m: TxnOffsetCommitRes
 }
 
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
-  if (version < 0 || version > 4) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitResponse (valid 0-4)`);
+  if (version < 0 || version > 6) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of TxnOffsetCommitResponse (valid 0-6)`);
   }
   const f_throttleTimeMs: number = r.readInt32("TxnOffsetCommitResponse.throttleTimeMs");
   let f_topics: TxnOffsetCommitResponseTopic[] = [];
@@ -108,7 +116,8 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
 }
 
 function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
-  const f_name: string = (version >= 3 ? r.readCompactString("TxnOffsetCommitResponseTopic.name") : r.readString("TxnOffsetCommitResponseTopic.name"));
+  const f_name: string = version <= 5 ? (version >= 3 ? r.readCompactString("TxnOffsetCommitResponseTopic.name") : r.readString("TxnOffsetCommitResponseTopic.name")) : "";
+  const f_topicId: string = version >= 6 ? r.readUuid("TxnOffsetCommitResponseTopic.topicId") : ZERO_UUID;
   let f_partitions: TxnOffsetCommitResponsePartition[] = [];
   {
     const n = r.readArrayLength((version >= 3), 1, "TxnOffsetCommitResponseTopic.partitions");
@@ -121,7 +130,7 @@ function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffs
     }
   }
   const unknownTaggedFields = version >= 3 ? r.readUnknownTaggedFields() : undefined;
-  return { name: f_name, partitions: f_partitions, unknownTaggedFields };
+  return { name: f_name, topicId: f_topicId, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponsePartition {

@@ -5,7 +5,7 @@ import { KrillError } from "../../errors.js";
 import type { Reader } from "../primitives/reader.js";
 import type { RawTaggedField } from "../primitives/tagged.js";
 import { ZERO_UUID } from "../primitives/uuid.js";
-import { nonNull, type Writer } from "../primitives/writer.js";
+import { nonIgnorable, nonNull, type Writer } from "../primitives/writer.js";
 
 export interface VoteRequest {
   clusterId: string | null;
@@ -22,12 +22,13 @@ export interface VoteRequestTopicData {
 
 export interface VoteRequestPartitionData {
   partitionIndex: number;
-  candidateEpoch: number;
-  candidateId: number;
-  candidateDirectoryId: string;
+  replicaEpoch: number;
+  replicaId: number;
+  replicaDirectoryId: string;
   voterDirectoryId: string;
   lastOffsetEpoch: number;
   lastOffset: bigint;
+  preVote: boolean;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -51,19 +52,20 @@ export function defaultVoteRequestTopicData(): VoteRequestTopicData {
 export function defaultVoteRequestPartitionData(): VoteRequestPartitionData {
   return {
     partitionIndex: 0,
-    candidateEpoch: 0,
-    candidateId: 0,
-    candidateDirectoryId: ZERO_UUID,
+    replicaEpoch: 0,
+    replicaId: 0,
+    replicaDirectoryId: ZERO_UUID,
     voterDirectoryId: ZERO_UUID,
     lastOffsetEpoch: 0,
     lastOffset: 0n,
+    preVote: false,
     unknownTaggedFields: undefined,
   };
 }
 
 export function encodeVoteRequest(w: Writer, m: VoteRequest, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of VoteRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of VoteRequest (valid 0-2)`);
   }
   w.writeCompactNullableString(m.clusterId, "VoteRequest.clusterId");
   if (version >= 1) {
@@ -93,22 +95,26 @@ function encodeVoteRequestTopicData(w: Writer, m: VoteRequestTopicData, version:
 
 function encodeVoteRequestPartitionData(w: Writer, m: VoteRequestPartitionData, version: number): void {
   w.writeInt32(m.partitionIndex);
-  w.writeInt32(m.candidateEpoch);
-  w.writeInt32(m.candidateId);
+  w.writeInt32(m.replicaEpoch);
+  w.writeInt32(m.replicaId);
   if (version >= 1) {
-    w.writeUuid(m.candidateDirectoryId);
+    w.writeUuid(m.replicaDirectoryId);
   }
   if (version >= 1) {
     w.writeUuid(m.voterDirectoryId);
   }
   w.writeInt32(m.lastOffsetEpoch);
   w.writeInt64(m.lastOffset);
+  if (!(version >= 2) && m.preVote !== false) throw nonIgnorable("preVote", "VoteRequestPartitionData", version);
+  if (version >= 2) {
+    w.writeBool(m.preVote);
+  }
   w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VoteRequest (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VoteRequest (valid 0-2)`);
   }
   const f_clusterId: string | null = r.readCompactNullableString("VoteRequest.clusterId");
   const f_voterId: number = version >= 1 ? r.readInt32("VoteRequest.voterId") : -1;
@@ -146,12 +152,13 @@ function decodeVoteRequestTopicData(r: Reader, version: number): VoteRequestTopi
 
 function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequestPartitionData {
   const f_partitionIndex: number = r.readInt32("PartitionData.partitionIndex");
-  const f_candidateEpoch: number = r.readInt32("PartitionData.candidateEpoch");
-  const f_candidateId: number = r.readInt32("PartitionData.candidateId");
-  const f_candidateDirectoryId: string = version >= 1 ? r.readUuid("PartitionData.candidateDirectoryId") : ZERO_UUID;
+  const f_replicaEpoch: number = r.readInt32("PartitionData.replicaEpoch");
+  const f_replicaId: number = r.readInt32("PartitionData.replicaId");
+  const f_replicaDirectoryId: string = version >= 1 ? r.readUuid("PartitionData.replicaDirectoryId") : ZERO_UUID;
   const f_voterDirectoryId: string = version >= 1 ? r.readUuid("PartitionData.voterDirectoryId") : ZERO_UUID;
   const f_lastOffsetEpoch: number = r.readInt32("PartitionData.lastOffsetEpoch");
   const f_lastOffset: bigint = r.readInt64("PartitionData.lastOffset");
+  const f_preVote: boolean = version >= 2 ? r.readBool("PartitionData.preVote") : false;
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { partitionIndex: f_partitionIndex, candidateEpoch: f_candidateEpoch, candidateId: f_candidateId, candidateDirectoryId: f_candidateDirectoryId, voterDirectoryId: f_voterDirectoryId, lastOffsetEpoch: f_lastOffsetEpoch, lastOffset: f_lastOffset, unknownTaggedFields };
+  return { partitionIndex: f_partitionIndex, replicaEpoch: f_replicaEpoch, replicaId: f_replicaId, replicaDirectoryId: f_replicaDirectoryId, voterDirectoryId: f_voterDirectoryId, lastOffsetEpoch: f_lastOffsetEpoch, lastOffset: f_lastOffset, preVote: f_preVote, unknownTaggedFields };
 }

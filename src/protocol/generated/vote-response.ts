@@ -73,8 +73,8 @@ export function defaultVoteResponseNodeEndpoint(): VoteResponseNodeEndpoint {
 }
 
 export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of VoteResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of VoteResponse (valid 0-2)`);
   }
   w.writeInt16(m.errorCode);
   {
@@ -137,8 +137,8 @@ function encodeVoteResponseNodeEndpoint(w: Writer, m: VoteResponseNodeEndpoint, 
 }
 
 export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VoteResponse (valid 0-1)`);
+  if (version < 0 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of VoteResponse (valid 0-2)`);
   }
   const f_errorCode: number = r.readInt16("VoteResponse.errorCode");
   let f_topics: VoteResponseTopicData[] = [];

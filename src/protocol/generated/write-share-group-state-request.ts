@@ -24,6 +24,7 @@ export interface WriteShareGroupStateRequestPartitionData {
   stateEpoch: number;
   leaderEpoch: number;
   startOffset: bigint;
+  deliveryCompleteCount: number;
   stateBatches: WriteShareGroupStateRequestStateBatch[];
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
@@ -58,6 +59,7 @@ export function defaultWriteShareGroupStateRequestPartitionData(): WriteShareGro
     stateEpoch: 0,
     leaderEpoch: 0,
     startOffset: 0n,
+    deliveryCompleteCount: -1,
     stateBatches: [],
     unknownTaggedFields: undefined,
   };
@@ -74,8 +76,8 @@ export function defaultWriteShareGroupStateRequestStateBatch(): WriteShareGroupS
 }
 
 export function encodeWriteShareGroupStateRequest(w: Writer, m: WriteShareGroupStateRequest, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteShareGroupStateRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteShareGroupStateRequest (valid 0-1)`);
   }
   w.writeCompactString(m.groupId, "WriteShareGroupStateRequest.groupId");
   {
@@ -105,6 +107,9 @@ function encodeWriteShareGroupStateRequestPartitionData(w: Writer, m: WriteShare
   w.writeInt32(m.stateEpoch);
   w.writeInt32(m.leaderEpoch);
   w.writeInt64(m.startOffset);
+  if (version >= 1) {
+    w.writeInt32(m.deliveryCompleteCount);
+  }
   {
     const a = m.stateBatches;
     w.writeArrayLength(a.length, true);
@@ -124,8 +129,8 @@ function encodeWriteShareGroupStateRequestStateBatch(w: Writer, m: WriteShareGro
 }
 
 export function decodeWriteShareGroupStateRequest(r: Reader, version: number): WriteShareGroupStateRequest {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteShareGroupStateRequest (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteShareGroupStateRequest (valid 0-1)`);
   }
   const f_groupId: string = r.readCompactString("WriteShareGroupStateRequest.groupId");
   let f_topics: WriteShareGroupStateRequestWriteStateData[] = [];
@@ -165,6 +170,7 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
   const f_stateEpoch: number = r.readInt32("PartitionData.stateEpoch");
   const f_leaderEpoch: number = r.readInt32("PartitionData.leaderEpoch");
   const f_startOffset: bigint = r.readInt64("PartitionData.startOffset");
+  const f_deliveryCompleteCount: number = version >= 1 ? r.readInt32("PartitionData.deliveryCompleteCount") : -1;
   let f_stateBatches: WriteShareGroupStateRequestStateBatch[] = [];
   {
     const n = r.readArrayLength(true, 1, "PartitionData.stateBatches");
@@ -177,7 +183,7 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
     }
   }
   const unknownTaggedFields = r.readUnknownTaggedFields();
-  return { partition: f_partition, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, stateBatches: f_stateBatches, unknownTaggedFields };
+  return { partition: f_partition, stateEpoch: f_stateEpoch, leaderEpoch: f_leaderEpoch, startOffset: f_startOffset, deliveryCompleteCount: f_deliveryCompleteCount, stateBatches: f_stateBatches, unknownTaggedFields };
 }
 
 function decodeWriteShareGroupStateRequestStateBatch(r: Reader, version: number): WriteShareGroupStateRequestStateBatch {

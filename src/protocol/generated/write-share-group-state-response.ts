@@ -50,8 +50,8 @@ export function defaultWriteShareGroupStateResponsePartitionResult(): WriteShare
 }
 
 export function encodeWriteShareGroupStateResponse(w: Writer, m: WriteShareGroupStateResponse, version: number): void {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteShareGroupStateResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteShareGroupStateResponse (valid 0-1)`);
   }
   {
     const a = m.results;
@@ -83,8 +83,8 @@ function encodeWriteShareGroupStateResponsePartitionResult(w: Writer, m: WriteSh
 }
 
 export function decodeWriteShareGroupStateResponse(r: Reader, version: number): WriteShareGroupStateResponse {
-  if (version < 0 || version > 0) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteShareGroupStateResponse (valid 0-0)`);
+  if (version < 0 || version > 1) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteShareGroupStateResponse (valid 0-1)`);
   }
   let f_results: WriteShareGroupStateResponseWriteStateResult[] = [];
   {

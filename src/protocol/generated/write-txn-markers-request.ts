@@ -17,6 +17,7 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   transactionResult: boolean;
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
   coordinatorEpoch: number;
+  transactionVersion: number;
   unknownTaggedFields?: RawTaggedField[] | undefined;
 }
 
@@ -40,6 +41,7 @@ export function defaultWriteTxnMarkersRequestWritableTxnMarker(): WriteTxnMarker
     transactionResult: false,
     topics: [],
     coordinatorEpoch: 0,
+    transactionVersion: 0,
     unknownTaggedFields: undefined,
   };
 }
@@ -53,19 +55,17 @@ export function defaultWriteTxnMarkersRequestWritableTxnMarkerTopic(): WriteTxnM
 }
 
 export function encodeWriteTxnMarkersRequest(w: Writer, m: WriteTxnMarkersRequest, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteTxnMarkersRequest (valid 0-1)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteTxnMarkersRequest (valid 1-2)`);
   }
   {
     const a = m.markers;
-    w.writeArrayLength(a.length, (version >= 1));
+    w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
       encodeWriteTxnMarkersRequestWritableTxnMarker(w, a[i]!, version);
     }
   }
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarker, version: number): void {
@@ -74,38 +74,37 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, m: WriteTxnMar
   w.writeBool(m.transactionResult);
   {
     const a = m.topics;
-    w.writeArrayLength(a.length, (version >= 1));
+    w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
       encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, a[i]!, version);
     }
   }
   w.writeInt32(m.coordinatorEpoch);
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
+  if (version >= 2) {
+    w.writeInt8(m.transactionVersion);
   }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, m: WriteTxnMarkersRequestWritableTxnMarkerTopic, version: number): void {
-  if (version >= 1) w.writeCompactString(m.name, "WritableTxnMarkerTopic.name"); else w.writeString(m.name, "WritableTxnMarkerTopic.name");
+  w.writeCompactString(m.name, "WritableTxnMarkerTopic.name");
   {
     const a = m.partitionIndexes;
-    w.writeArrayLength(a.length, (version >= 1));
+    w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
       w.writeInt32(a[i]!);
     }
   }
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteTxnMarkersRequest (valid 0-1)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteTxnMarkersRequest (valid 1-2)`);
   }
   let f_markers: WriteTxnMarkersRequestWritableTxnMarker[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "WriteTxnMarkersRequest.markers");
+    const n = r.readArrayLength(true, 1, "WriteTxnMarkersRequest.markers");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "WriteTxnMarkersRequest.markers: null where the field is not nullable");
     } else {
@@ -114,7 +113,7 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
       f_markers = a;
     }
   }
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { markers: f_markers, unknownTaggedFields };
 }
 
@@ -124,7 +123,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
   const f_transactionResult: boolean = r.readBool("WritableTxnMarker.transactionResult");
   let f_topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "WritableTxnMarker.topics");
+    const n = r.readArrayLength(true, 1, "WritableTxnMarker.topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "WritableTxnMarker.topics: null where the field is not nullable");
     } else {
@@ -134,15 +133,16 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
     }
   }
   const f_coordinatorEpoch: number = r.readInt32("WritableTxnMarker.coordinatorEpoch");
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
-  return { producerId: f_producerId, producerEpoch: f_producerEpoch, transactionResult: f_transactionResult, topics: f_topics, coordinatorEpoch: f_coordinatorEpoch, unknownTaggedFields };
+  const f_transactionVersion: number = version >= 2 ? r.readInt8("WritableTxnMarker.transactionVersion") : 0;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
+  return { producerId: f_producerId, producerEpoch: f_producerEpoch, transactionResult: f_transactionResult, topics: f_topics, coordinatorEpoch: f_coordinatorEpoch, transactionVersion: f_transactionVersion, unknownTaggedFields };
 }
 
 function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  const f_name: string = (version >= 1 ? r.readCompactString("WritableTxnMarkerTopic.name") : r.readString("WritableTxnMarkerTopic.name"));
+  const f_name: string = r.readCompactString("WritableTxnMarkerTopic.name");
   let f_partitionIndexes: number[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 4, "WritableTxnMarkerTopic.partitionIndexes");
+    const n = r.readArrayLength(true, 4, "WritableTxnMarkerTopic.partitionIndexes");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "WritableTxnMarkerTopic.partitionIndexes: null where the field is not nullable");
     } else {
@@ -151,6 +151,6 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: 
       f_partitionIndexes = a;
     }
   }
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitionIndexes: f_partitionIndexes, unknownTaggedFields };
 }

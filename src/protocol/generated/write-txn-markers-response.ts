@@ -61,64 +61,56 @@ export function defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult()
 }
 
 export function encodeWriteTxnMarkersResponse(w: Writer, m: WriteTxnMarkersResponse, version: number): void {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteTxnMarkersResponse (valid 0-1)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot encode version ${version} of WriteTxnMarkersResponse (valid 1-2)`);
   }
   {
     const a = m.markers;
-    w.writeArrayLength(a.length, (version >= 1));
+    w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
       encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, a[i]!, version);
     }
   }
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerResult, version: number): void {
   w.writeInt64(m.producerId);
   {
     const a = m.topics;
-    w.writeArrayLength(a.length, (version >= 1));
+    w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
       encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, a[i]!, version);
     }
   }
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult, version: number): void {
-  if (version >= 1) w.writeCompactString(m.name, "WritableTxnMarkerTopicResult.name"); else w.writeString(m.name, "WritableTxnMarkerTopicResult.name");
+  w.writeCompactString(m.name, "WritableTxnMarkerTopicResult.name");
   {
     const a = m.partitions;
-    w.writeArrayLength(a.length, (version >= 1));
+    w.writeArrayLength(a.length, true);
     for (let i = 0; i < a.length; i++) {
       encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, a[i]!, version);
     }
   }
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer, m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult, version: number): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
-  if (version >= 1) {
-    w.writeUnknownTaggedFields(m.unknownTaggedFields);
-  }
+  w.writeUnknownTaggedFields(m.unknownTaggedFields);
 }
 
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
-  if (version < 0 || version > 1) {
-    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteTxnMarkersResponse (valid 0-1)`);
+  if (version < 1 || version > 2) {
+    throw new KrillError("UNSUPPORTED", `cannot decode version ${version} of WriteTxnMarkersResponse (valid 1-2)`);
   }
   let f_markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "WriteTxnMarkersResponse.markers");
+    const n = r.readArrayLength(true, 1, "WriteTxnMarkersResponse.markers");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "WriteTxnMarkersResponse.markers: null where the field is not nullable");
     } else {
@@ -127,7 +119,7 @@ export function decodeWriteTxnMarkersResponse(r: Reader, version: number): Write
       f_markers = a;
     }
   }
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { markers: f_markers, unknownTaggedFields };
 }
 
@@ -135,7 +127,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version
   const f_producerId: bigint = r.readInt64("WritableTxnMarkerResult.producerId");
   let f_topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "WritableTxnMarkerResult.topics");
+    const n = r.readArrayLength(true, 1, "WritableTxnMarkerResult.topics");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "WritableTxnMarkerResult.topics: null where the field is not nullable");
     } else {
@@ -144,15 +136,15 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version
       f_topics = a;
     }
   }
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { producerId: f_producerId, topics: f_topics, unknownTaggedFields };
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
-  const f_name: string = (version >= 1 ? r.readCompactString("WritableTxnMarkerTopicResult.name") : r.readString("WritableTxnMarkerTopicResult.name"));
+  const f_name: string = r.readCompactString("WritableTxnMarkerTopicResult.name");
   let f_partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
   {
-    const n = r.readArrayLength((version >= 1), 1, "WritableTxnMarkerTopicResult.partitions");
+    const n = r.readArrayLength(true, 1, "WritableTxnMarkerTopicResult.partitions");
     if (n < 0) {
       throw new KrillError("DECODE_ERROR", "WritableTxnMarkerTopicResult.partitions: null where the field is not nullable");
     } else {
@@ -161,13 +153,13 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, ve
       f_partitions = a;
     }
   }
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { name: f_name, partitions: f_partitions, unknownTaggedFields };
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
   const f_partitionIndex: number = r.readInt32("WritableTxnMarkerPartitionResult.partitionIndex");
   const f_errorCode: number = r.readInt16("WritableTxnMarkerPartitionResult.errorCode");
-  const unknownTaggedFields = version >= 1 ? r.readUnknownTaggedFields() : undefined;
+  const unknownTaggedFields = r.readUnknownTaggedFields();
   return { partitionIndex: f_partitionIndex, errorCode: f_errorCode, unknownTaggedFields };
 }

@@ -122,6 +122,13 @@ export function toTopicPartitions(a: Assignment): { topicId: string; partitions:
     .map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((x, y) => x - y) }));
 }
 
+/** The same for a current-assignment record, whose per-partition assignment epochs Krill leaves out. */
+function toRecordTopicPartitions(
+  a: Assignment,
+): { topicId: string; partitions: number[]; assignmentEpochs: number[] }[] {
+  return toTopicPartitions(a).map((t) => ({ ...t, assignmentEpochs: [] }));
+}
+
 // -----------------------------------------------------------------------------------------------
 // KIP-848 records: what changed in a group becomes Kafka's records; loading rebuilds the groups.
 
@@ -215,7 +222,7 @@ export function consumerGroupDelta(
     }
   }
   if (!before.exists || group.groupEpoch !== before.groupEpoch) {
-    records.push(consumerGroupMetadataRecord(groupId, { epoch: group.groupEpoch }));
+    records.push(consumerGroupMetadataRecord(groupId, { epoch: group.groupEpoch, metadataHash: 0n }));
   }
   for (const [memberId, target] of group.targetAssignment) {
     const prev = before.targets.get(memberId);
@@ -229,7 +236,10 @@ export function consumerGroupDelta(
   }
   if (!before.exists || group.assignmentEpoch !== before.assignmentEpoch) {
     records.push(
-      consumerGroupTargetAssignmentMetadataRecord(groupId, { assignmentEpoch: group.assignmentEpoch }),
+      consumerGroupTargetAssignmentMetadataRecord(groupId, {
+        assignmentEpoch: group.assignmentEpoch,
+        assignmentTimestamp: 0n,
+      }),
     );
   }
   for (const [memberId, m] of group.members) {
@@ -240,8 +250,8 @@ export function consumerGroupDelta(
           memberEpoch: m.memberEpoch,
           previousMemberEpoch: m.previousMemberEpoch,
           state: MEMBER_STATE_CODES[m.state],
-          assignedPartitions: toTopicPartitions(m.assignedPartitions),
-          partitionsPendingRevocation: toTopicPartitions(m.partitionsPendingRevocation),
+          assignedPartitions: toRecordTopicPartitions(m.assignedPartitions),
+          partitionsPendingRevocation: toRecordTopicPartitions(m.partitionsPendingRevocation),
         }),
       );
     }

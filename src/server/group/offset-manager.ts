@@ -8,8 +8,10 @@
  * checked and its records built synchronously; its offsets become visible only once the append to
  * __consumer_offsets succeeded.
  */
+
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetCommitRequest } from "../../protocol/generated/offset-commit-request.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { ClassicGroup } from "./classic-group.js";
 import type { ClassicProtocol } from "./classic-protocol.js";
 import type { ConsumerGroup } from "./consumer-group.js";
@@ -183,8 +185,7 @@ export class OffsetManager {
           offset: p.committedOffset,
           leaderEpoch: p.committedLeaderEpoch,
           metadata,
-          // v1 lets the client choose the commit time; -1 means "now".
-          commitTimestampMs: p.commitTimestamp >= 0n ? Number(p.commitTimestamp) : nowMs,
+          commitTimestampMs: nowMs,
           expireTimestampMs,
         };
         records.push(
@@ -194,6 +195,7 @@ export class OffsetManager {
             metadata: value.metadata,
             commitTimestamp: BigInt(value.commitTimestampMs),
             expireTimestamp: BigInt(value.expireTimestampMs),
+            topicId: ZERO_UUID,
           }),
         );
         updates.push({ topic: topic.name, partition: p.partitionIndex, value });

@@ -78,6 +78,12 @@ export interface CoordinatorRecord {
   readonly value: Buffer | null;
 }
 
+/**
+ * A key is the int16 record type followed by the key's fields. Kafka 4.x's specs give the type as
+ * the key's apiKey and version every key at 0 (type 0, the legacy offset commit, has the same
+ * fields as type 1).
+ */
+const KEY_VERSION = 0;
 export const OFFSET_COMMIT_RECORD_TYPE = 1;
 export const GROUP_METADATA_RECORD_TYPE = 2;
 /** KIP-848 record types (value version 0 for all, as Kafka writes them). */
@@ -144,7 +150,7 @@ export function offsetCommitRecord(
   value: OffsetCommitValue | null,
 ): CoordinatorRecord {
   const key = withVersion(OFFSET_COMMIT_RECORD_TYPE, (w) =>
-    encodeOffsetCommitKey(w, { group, topic, partition }, OFFSET_COMMIT_RECORD_TYPE),
+    encodeOffsetCommitKey(w, { group, topic, partition }, KEY_VERSION),
   );
   if (value === null) return { key, value: null };
   const version =
@@ -154,7 +160,7 @@ export function offsetCommitRecord(
 
 export function groupMetadataRecord(group: string, value: GroupMetadataValue | null): CoordinatorRecord {
   const key = withVersion(GROUP_METADATA_RECORD_TYPE, (w) =>
-    encodeGroupMetadataKey(w, { group }, GROUP_METADATA_RECORD_TYPE),
+    encodeGroupMetadataKey(w, { group }, KEY_VERSION),
   );
   if (value === null) return { key, value: null };
   return {
@@ -183,7 +189,7 @@ export function consumerGroupMetadataRecord(
   const type = CONSUMER_GROUP_METADATA_RECORD_TYPE;
   return consumerRecord(
     type,
-    (w) => encodeConsumerGroupMetadataKey(w, { groupId }, type),
+    (w) => encodeConsumerGroupMetadataKey(w, { groupId }, KEY_VERSION),
     value,
     encodeConsumerGroupMetadataValue,
   );
@@ -197,7 +203,7 @@ export function consumerGroupMemberMetadataRecord(
   const type = CONSUMER_GROUP_MEMBER_METADATA_RECORD_TYPE;
   return consumerRecord(
     type,
-    (w) => encodeConsumerGroupMemberMetadataKey(w, { groupId, memberId }, type),
+    (w) => encodeConsumerGroupMemberMetadataKey(w, { groupId, memberId }, KEY_VERSION),
     value,
     encodeConsumerGroupMemberMetadataValue,
   );
@@ -210,7 +216,7 @@ export function consumerGroupTargetAssignmentMetadataRecord(
   const type = CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_RECORD_TYPE;
   return consumerRecord(
     type,
-    (w) => encodeConsumerGroupTargetAssignmentMetadataKey(w, { groupId }, type),
+    (w) => encodeConsumerGroupTargetAssignmentMetadataKey(w, { groupId }, KEY_VERSION),
     value,
     encodeConsumerGroupTargetAssignmentMetadataValue,
   );
@@ -224,7 +230,7 @@ export function consumerGroupTargetAssignmentMemberRecord(
   const type = CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_RECORD_TYPE;
   return consumerRecord(
     type,
-    (w) => encodeConsumerGroupTargetAssignmentMemberKey(w, { groupId, memberId }, type),
+    (w) => encodeConsumerGroupTargetAssignmentMemberKey(w, { groupId, memberId }, KEY_VERSION),
     value,
     encodeConsumerGroupTargetAssignmentMemberValue,
   );
@@ -238,7 +244,7 @@ export function consumerGroupCurrentMemberAssignmentRecord(
   const type = CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_RECORD_TYPE;
   return consumerRecord(
     type,
-    (w) => encodeConsumerGroupCurrentMemberAssignmentKey(w, { groupId, memberId }, type),
+    (w) => encodeConsumerGroupCurrentMemberAssignmentKey(w, { groupId, memberId }, KEY_VERSION),
     value,
     encodeConsumerGroupCurrentMemberAssignmentValue,
   );
@@ -253,13 +259,13 @@ export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord
     const keyReader = new Reader(record.key);
     const recordType = keyReader.readInt16("record type");
     if (recordType === 0 || recordType === 1) {
-      const key = decodeOffsetCommitKey(keyReader, recordType);
+      const key = decodeOffsetCommitKey(keyReader, KEY_VERSION);
       keyReader.expectEnd("offset commit key");
       const value = record.value === null ? null : decodeValue(record.value, 4, decodeOffsetCommitValue);
       return { type: "OffsetCommit", group: key.group, topic: key.topic, partition: key.partition, value };
     }
     if (recordType === GROUP_METADATA_RECORD_TYPE) {
-      const key = decodeGroupMetadataKey(keyReader, recordType);
+      const key = decodeGroupMetadataKey(keyReader, KEY_VERSION);
       keyReader.expectEnd("group metadata key");
       const value = record.value === null ? null : decodeValue(record.value, 4, decodeGroupMetadataValue);
       return { type: "GroupMetadata", group: key.group, value };
@@ -268,7 +274,7 @@ export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord
       record.value === null ? null : decodeValue(record.value, 0, decode);
     switch (recordType) {
       case CONSUMER_GROUP_METADATA_RECORD_TYPE: {
-        const key = decodeConsumerGroupMetadataKey(keyReader, recordType);
+        const key = decodeConsumerGroupMetadataKey(keyReader, KEY_VERSION);
         return {
           type: "ConsumerGroupMetadata",
           group: key.groupId,
@@ -276,7 +282,7 @@ export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord
         };
       }
       case CONSUMER_GROUP_MEMBER_METADATA_RECORD_TYPE: {
-        const key = decodeConsumerGroupMemberMetadataKey(keyReader, recordType);
+        const key = decodeConsumerGroupMemberMetadataKey(keyReader, KEY_VERSION);
         return {
           type: "ConsumerGroupMemberMetadata",
           group: key.groupId,
@@ -285,7 +291,7 @@ export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord
         };
       }
       case CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_RECORD_TYPE: {
-        const key = decodeConsumerGroupTargetAssignmentMetadataKey(keyReader, recordType);
+        const key = decodeConsumerGroupTargetAssignmentMetadataKey(keyReader, KEY_VERSION);
         return {
           type: "ConsumerGroupTargetAssignmentMetadata",
           group: key.groupId,
@@ -293,7 +299,7 @@ export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord
         };
       }
       case CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_RECORD_TYPE: {
-        const key = decodeConsumerGroupTargetAssignmentMemberKey(keyReader, recordType);
+        const key = decodeConsumerGroupTargetAssignmentMemberKey(keyReader, KEY_VERSION);
         return {
           type: "ConsumerGroupTargetAssignmentMember",
           group: key.groupId,
@@ -302,7 +308,7 @@ export function decodeGroupRecord(record: CoordinatorRecord): DecodedGroupRecord
         };
       }
       case CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_RECORD_TYPE: {
-        const key = decodeConsumerGroupCurrentMemberAssignmentKey(keyReader, recordType);
+        const key = decodeConsumerGroupCurrentMemberAssignmentKey(keyReader, KEY_VERSION);
         return {
           type: "ConsumerGroupCurrentMemberAssignment",
           group: key.groupId,

@@ -98,7 +98,6 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           const out: ListOffsetsResponseListOffsetsPartitionResponse = {
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.NONE,
-            oldStyleOffsets: [],
             timestamp: -1n,
             offset: -1n,
             leaderEpoch: -1,

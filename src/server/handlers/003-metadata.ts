@@ -165,6 +165,7 @@ export const handler = defineHandler({
     }
     return {
       throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
       brokers: brokersFor(image, ctx.connection.listenerName),
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,

@@ -1,12 +1,12 @@
 /**
- * OffsetCommit (key 8), versions 0-9: stores a group's consumed positions in __consumer_offsets
+ * OffsetCommit (key 8), versions 2-9 (Kafka 4 removed v0-1, KIP-896): stores a group's consumed positions in __consumer_offsets
  * and answers once they are written. Members commit with their generation (classic) or member
  * epoch (KIP-848), checked by the coordinator; generation -1 with no member id is a standalone
  * commit, accepted for empty groups and creating a "simple" group if needed (kcat, the Java
  * admin client, consumers using assign()). Topics that do not exist get
  * UNKNOWN_TOPIC_OR_PARTITION, as Kafka does; metadata longer than offset.metadata.max.bytes gets
  * OFFSET_METADATA_TOO_LARGE.
- * Per-version notes: v1 adds generation, member id and a per-partition commit timestamp; v2-4
+ * Per-version notes: v2-4
  * carry a retention time (an explicit expiry); v5 drops it; v6 adds the leader epoch; v7 the
  * group instance id; v8 is flexible; v9 (KIP-848) answers GROUP_ID_NOT_FOUND instead of
  * ILLEGAL_GENERATION for a missing group.
@@ -14,11 +14,12 @@
 import { OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetCommitResponse } from "../../protocol/generated/offset-commit-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
   api: OFFSET_COMMIT_API,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetCommitResponse> {
@@ -35,9 +36,10 @@ export const handler = defineHandler({
       throttleTimeMs: 0,
       topics: request.topics.map((t) => {
         const result = image.topicsByName.has(t.name) ? byTopic.get(t.name) : undefined;
-        if (result !== undefined) return result;
+        if (result !== undefined) return { ...result, topicId: ZERO_UUID };
         return {
           name: t.name,
+          topicId: ZERO_UUID,
           partitions: t.partitions.map((p) => ({
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,

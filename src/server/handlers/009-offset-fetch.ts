@@ -1,5 +1,5 @@
 /**
- * OffsetFetch (key 9), versions 0-9: a group's committed offsets for the partitions asked, or all
+ * OffsetFetch (key 9), versions 1-9 (Kafka 4 removed v0, KIP-896): a group's committed offsets for the partitions asked, or all
  * of them (topics null, v2+). A partition without a committed offset answers offset -1 with no
  * error, and so does a group that does not exist. While __consumer_offsets loads the answer is
  * COORDINATOR_LOAD_IN_PROGRESS (per group from v8, top level from v2, per partition before).
@@ -11,12 +11,18 @@
 import { OFFSET_FETCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetFetchResponse } from "../../protocol/generated/offset-fetch-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 /**
  * require_stable (v7+): a partition with an offset in an open transaction answers
  * UNSTABLE_OFFSET_COMMIT, so the client retries until the transaction ends (KIP-447).
  */
+/** Topic ids (v10) are not served yet: every topic carries the zero id, which v9 and older omit. */
+function withoutTopicIds<T extends { name: string }>(topics: T[]): (T & { topicId: string })[] {
+  return topics.map((t) => ({ ...t, topicId: ZERO_UUID }));
+}
+
 function markUnstable(
   ctx: RequestContext,
   groupId: string,
@@ -34,7 +40,7 @@ function markUnstable(
 
 export const handler = defineHandler({
   api: OFFSET_FETCH_API,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetFetchResponse> {
@@ -47,7 +53,7 @@ export const handler = defineHandler({
         groups: request.groups.map((g) => {
           const r = coordinator.fetchOffsets(g.groupId, g.topics, g.memberId, g.memberEpoch);
           if (request.requireStable) markUnstable(ctx, g.groupId, r.topics);
-          return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: withoutTopicIds(r.topics) };
         }),
       };
     }
@@ -58,13 +64,14 @@ export const handler = defineHandler({
       -1,
     );
     if (r.errorCode !== ErrorCode.NONE && ctx.apiVersion < 2) {
-      // v0-1 have no top-level error: every requested partition carries it.
+      // v1 has no top-level error: every requested partition carries it.
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
         groups: [],
         topics: (request.topics ?? []).map((t) => ({
           name: t.name,
+          topicId: ZERO_UUID,
           partitions: t.partitionIndexes.map((p) => ({
             partitionIndex: p,
             committedOffset: -1n,
@@ -76,6 +83,6 @@ export const handler = defineHandler({
       };
     }
     if (ctx.apiVersion >= 7 && request.requireStable) markUnstable(ctx, request.groupId, r.topics);
-    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: [], topics: r.topics };
+    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: [], topics: withoutTopicIds(r.topics) };
   },
 });

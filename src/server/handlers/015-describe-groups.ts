@@ -30,7 +30,7 @@ export const handler = defineHandler({
       throttleTimeMs: 0,
       groups: coordinator
         .describeGroups(request.groups)
-        .map((g) => ({ ...g, authorizedOperations: operations })),
+        .map((g) => ({ errorMessage: null, ...g, authorizedOperations: operations })),
     };
   },
 });

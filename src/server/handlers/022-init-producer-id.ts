@@ -19,13 +19,14 @@ import {
   type InitProducerIdRequest,
 } from "../../protocol/generated/init-producer-id-request.js";
 import {
+  defaultInitProducerIdResponse,
   encodeInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../../protocol/generated/init-producer-id-response.js";
 import { defineHandler } from "../registry.js";
 
 function failure(errorCode: number): InitProducerIdResponse {
-  return { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 };
+  return { ...defaultInitProducerIdResponse(), errorCode, producerEpoch: -1 };
 }
 
 export const handler = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
@@ -59,7 +60,7 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
           ? ErrorCode.INVALID_PRODUCER_EPOCH
           : result.errorCode;
       return {
-        throttleTimeMs: 0,
+        ...defaultInitProducerIdResponse(),
         errorCode,
         producerId: result.producerId,
         producerEpoch: result.producerEpoch,
@@ -67,7 +68,7 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
     }
     try {
       const producerId = await ctx.broker.producerIds.nextProducerId();
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+      return { ...defaultInitProducerIdResponse(), producerId, producerEpoch: 0 };
     } catch (err) {
       ctx.logger.warn({ err }, "producer id block reservation failed");
       return failure(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);

@@ -1,5 +1,5 @@
 /**
- * WriteTxnMarkers (api key 27), versions 0-1 (v1 is flexible): appends
+ * WriteTxnMarkers (api key 27), version 1 (flexible; Kafka 4 removed v0, KIP-896): appends
  * COMMIT/ABORT markers to partitions this node leads. Krill's coordinator writes its markers
  * directly; this serves `kafka-transactions.sh abort`, which ends a hanging transaction by
  * writing an ABORT marker for a producer (found with DescribeProducers) at the partition.
@@ -17,7 +17,7 @@ import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
   api: WRITE_TXN_MARKERS_API,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<WriteTxnMarkersResponse> {

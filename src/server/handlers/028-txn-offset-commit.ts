@@ -10,6 +10,7 @@
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -26,6 +27,7 @@ export const handler = defineHandler({
         throttleTimeMs: 0,
         topics: request.topics.map((t) => ({
           name: t.name,
+          topicId: ZERO_UUID,
           partitions: t.partitions.map((p) => ({
             partitionIndex: p.partitionIndex,
             errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,

@@ -56,7 +56,6 @@ function clusterDefaultViews(config: BrokerConfig, defaults: ReadonlyMap<string,
 }
 
 function toWire(
-  version: number,
   view: ConfigEntryView,
   includeSynonyms: boolean,
   includeDocumentation: boolean,
@@ -65,8 +64,6 @@ function toWire(
     name: view.name,
     value: view.value,
     readOnly: view.readOnly,
-    // v0 only (not served); later versions carry the source instead.
-    isDefault: version === 0 && view.source === CONFIG_SOURCE.DEFAULT_CONFIG,
     configSource: view.source,
     isSensitive: view.sensitive,
     synonyms: includeSynonyms ? view.synonyms.map((s) => ({ ...s })) : [],
@@ -93,7 +90,7 @@ export const handler = defineHandler({
           resourceName: resource.resourceName,
           configs: views
             .filter((v) => wanted === null || wanted.has(v.name))
-            .map((v) => toWire(ctx.apiVersion, v, request.includeSynonyms, request.includeDocumentation)),
+            .map((v) => toWire(v, request.includeSynonyms, request.includeDocumentation)),
         };
       };
       if (resource.resourceType === CONFIG_RESOURCE_TYPE.TOPIC) {

@@ -63,6 +63,7 @@ export const handler = defineHandler({
           topics: [...topics.values()],
           totalBytes: disk.total,
           usableBytes: disk.usable,
+          isCordoned: false,
         };
       }),
     };

@@ -15,6 +15,12 @@ export const handler = defineHandler({
   ordering: "serial",
   async handle(ctx, request): Promise<DeleteGroupsResponse> {
     const coordinator = await ctx.broker.groups.ready();
-    return { throttleTimeMs: 0, results: await coordinator.deleteGroups(request.groupsNames) };
+    return {
+      throttleTimeMs: 0,
+      results: (await coordinator.deleteGroups(request.groupsNames)).map((r) => ({
+        ...r,
+        errorMessage: null,
+      })),
+    };
   },
 });

@@ -28,7 +28,13 @@ export const handler = defineHandler({
       endpointType: ENDPOINT_TYPE_BROKERS,
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
-      brokers: [] as { brokerId: number; host: string; port: number; rack: string | null }[],
+      brokers: [] as {
+        brokerId: number;
+        host: string;
+        port: number;
+        rack: string | null;
+        isFenced: boolean;
+      }[],
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
     if (ctx.apiVersion >= 1 && request.endpointType !== ENDPOINT_TYPE_BROKERS) {
@@ -47,6 +53,7 @@ export const handler = defineHandler({
         host: b.host,
         port: b.port,
         rack: b.rack,
+        isFenced: false,
       })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS_ALL

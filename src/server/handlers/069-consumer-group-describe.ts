@@ -9,6 +9,9 @@ import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/con
 import { defineHandler } from "../registry.js";
 import { groupAuthorizedOperations } from "./015-describe-groups.js";
 
+/** v1's member type (KIP-1099); not served yet, so -1 ("unknown"), which v0 omits. */
+const MEMBER_TYPE_UNKNOWN = -1;
+
 export const handler = defineHandler({
   api: CONSUMER_GROUP_DESCRIBE_API,
   minVersion: 0,
@@ -19,9 +22,11 @@ export const handler = defineHandler({
     const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
       throttleTimeMs: 0,
-      groups: coordinator
-        .consumerGroupDescribe(request.groupIds)
-        .map((g) => ({ ...g, authorizedOperations: operations })),
+      groups: coordinator.consumerGroupDescribe(request.groupIds).map((g) => ({
+        ...g,
+        members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_UNKNOWN })),
+        authorizedOperations: operations,
+      })),
     };
   },
 });

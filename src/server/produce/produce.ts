@@ -19,10 +19,12 @@ import type {
   ProduceResponseBatchIndexAndErrorMessage,
   ProduceResponsePartitionProduceResponse,
 } from "../../protocol/generated/produce-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import type { Partition } from "../partitions/partition.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
+import { checkCompactedKeys } from "./compacted-keys.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
 /** Bound on the decompressed bytes decoded to name records of a rejected batch. */
@@ -66,7 +68,7 @@ export async function produce(
   const response: ProduceResponse = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] };
   for (const topic of request.topicData) {
     const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
-    response.responses.push({ name: topic.name, partitionResponses });
+    response.responses.push({ name: topic.name, topicId: ZERO_UUID, partitionResponses });
     for (const data of topic.partitionData) {
       const out = partitionResponse(data.index);
       partitionResponses.push(out);
@@ -114,6 +116,21 @@ export async function produce(
       }
       let records = data.records!;
       let batches = validation.batches;
+      if (config.cleanupPolicy.includes("compact")) {
+        const keys = checkCompactedKeys(
+          records,
+          batches,
+          topic.name,
+          data.index,
+          RECORD_ERROR_DECODE_BYTES_MAX,
+          RECORD_ERRORS_MAX,
+        );
+        if (!keys.ok) {
+          fail(keys.errorCode, keys.errorMessage);
+          out.recordErrors = keys.recordErrors;
+          continue;
+        }
+      }
       const target = targetCodec(config.compressionType);
       if (target !== undefined) {
         const converted = recompressIfNeeded(records, batches, target, config.maxMessageBytes);

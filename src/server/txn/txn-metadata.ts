@@ -114,6 +114,7 @@ export function encodeTxnValue(v: TxnRecordValue): Buffer {
       producerId: v.producerId,
       previousProducerId: v.previousProducerId,
       nextProducerId: -1n,
+      nextProducerEpoch: -1,
       producerEpoch: v.producerEpoch,
       transactionTimeoutMs: v.txnTimeoutMs,
       transactionStatus: v.state,

@@ -19,6 +19,7 @@ import { CONSUMER_OFFSETS_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset-commit-request.js";
 import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-offset-commit-response.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
@@ -72,6 +73,7 @@ export class TxnOffsets {
     const all = (errorCode: number): TxnOffsetCommitResponseTopic[] =>
       request.topics.map((t) => ({
         name: t.name,
+        topicId: ZERO_UUID,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       }));
     const groups = this.#deps.groups;
@@ -80,7 +82,7 @@ export class TxnOffsets {
       request.groupId,
       apiVersion >= 3 ? request.memberId : "",
       apiVersion >= 3 ? request.groupInstanceId : null,
-      apiVersion >= 3 ? request.generationId : -1,
+      apiVersion >= 3 ? request.generationIdOrMemberEpoch : -1,
     );
     if (memberError !== ErrorCode.NONE) return all(memberError);
     const txns = this.#deps.transactions;
@@ -103,7 +105,7 @@ export class TxnOffsets {
     const accepted: PendingOffset[] = [];
     for (const topic of request.topics) {
       const partitions: { partitionIndex: number; errorCode: number }[] = [];
-      results.push({ name: topic.name, partitions });
+      results.push({ name: topic.name, topicId: ZERO_UUID, partitions });
       for (const p of topic.partitions) {
         const metadata = p.committedMetadata ?? "";
         if (offsetMetadataTooLarge(p.committedMetadata, this.#deps.offsetMetadataMaxBytes)) {
@@ -127,6 +129,7 @@ export class TxnOffsets {
             metadata: value.metadata,
             commitTimestamp: BigInt(nowMs),
             expireTimestamp: -1n,
+            topicId: ZERO_UUID,
           }),
         );
         accepted.push({ topic: topic.name, partition: p.partitionIndex, value });

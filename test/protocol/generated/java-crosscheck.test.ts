@@ -2,9 +2,10 @@
  * Differential test against Apache Kafka itself: frames encoded by Krill's generated codecs (from
  * arbitrary version-appropriate values) are decoded by Kafka's own generated Java message classes
  * and re-encoded; the bytes must come back identical. Needs a JDK and the Kafka jars the compat
- * suite resolves (compat-tests/.cache/kafka-<version>.classpath, KAFKA_VERSION=4.3.1 by default,
- * or KAFKA_CLASSPATH); skipped without them. CROSSCHECK_RUNS sets the frames per version. Versions the Kafka release no longer reads (KIP-896 removed old ones) are counted,
- * not failed; so are the spec's unstable latest versions, which may differ between releases.
+ * suite resolves (compat-tests/.cache/kafka-<version>.classpath; by default the version the codecs
+ * are generated from, tools/codegen/kafka-specs.ts; or KAFKA_VERSION, or KAFKA_CLASSPATH); skipped
+ * without them. CROSSCHECK_RUNS sets the frames per version. Versions a Kafka release no longer
+ * reads are counted, not failed; so are the spec's unstable latest versions.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -14,11 +15,12 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { errorCodeInfo } from "../../../src/protocol/generated/error-codes.js";
 import { Writer } from "../../../src/protocol/primitives/writer.js";
+import { KAFKA_SPEC_VERSION } from "../../../tools/codegen/kafka-specs.js";
 import { ArbitraryBuilder, codecOf, messages, SPEC_PRESENT, versionsOf } from "./schema-arbitraries.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const JAVA_SOURCE = join(ROOT, "tools/codegen/crosscheck/KafkaCrossCheck.java");
-const KAFKA_VERSION = process.env.KAFKA_VERSION ?? "4.3.1";
+const KAFKA_VERSION = process.env.KAFKA_VERSION ?? KAFKA_SPEC_VERSION;
 const CLASSPATH_FILE = join(ROOT, `compat-tests/.cache/kafka-${KAFKA_VERSION}.classpath`);
 const RUNS_PER_VERSION = Number(process.env.CROSSCHECK_RUNS ?? 3);
 
@@ -33,22 +35,6 @@ function hasJavac(): boolean {
 
 const CP = classpath();
 const AVAILABLE = SPEC_PRESENT && CP !== undefined && hasJavac();
-
-/**
- * Share-group messages (KIP-932) were a preview when the spec snapshot was taken (Kafka
- * 4.0.0-SNAPSHOT, October 2024); Kafka changed their v0 schemas before releasing them (e.g.
- * ShareGroupMetadataValue gained MetadataHash, ReadShareGroupStateSummaryResponse gained
- * LeaderEpoch), so Kafka 4.3.1 reads their v0 differently. Mismatches there are spec drift, not
- * codec bugs; they are counted and printed, and any other mismatch fails.
- */
-const PREVIEW_SCHEMA_DRIFT = new Set([
-  "ReadShareGroupStateSummaryResponse",
-  "ShareGroupMetadataValue",
-  "ShareGroupPartitionMetadataValue",
-  "ShareGroupStatePartitionMetadataValue",
-  "ShareSnapshotValue",
-  "ShareUpdateValue",
-]);
 
 interface Case {
   id: number;
@@ -129,7 +115,7 @@ describe.skipIf(!AVAILABLE)(
           const parts = line.split(" ");
           results.set(Number(parts[0]), parts.slice(1));
         }
-        const counts = { agree: 0, unsupported: 0, unstableDiffer: 0, previewDrift: 0 };
+        const counts = { agree: 0, unsupported: 0, unstableDiffer: 0 };
         const noClass = new Set<string>();
         const failures: string[] = [];
         for (const c of cases) {
@@ -139,14 +125,13 @@ describe.skipIf(!AVAILABLE)(
           else if (r[0] === "UNSUPPORTED") counts.unsupported++;
           else if (r[0] === "OK" && r[1] === c.hex && r[2] === "0") counts.agree++;
           else if (c.unstable) counts.unstableDiffer++;
-          else if (PREVIEW_SCHEMA_DRIFT.has(c.message)) counts.previewDrift++;
           else failures.push(`${where}: ${r.join(" ").slice(0, 300)}\n  krill ${c.hex}`);
         }
         console.log(
           `crosscheck vs Kafka ${KAFKA_VERSION}: ${cases.length} frames, ${counts.agree} byte-identical, ` +
             `${counts.unsupported} in versions Kafka ${KAFKA_VERSION} no longer reads, ` +
             `${counts.unstableDiffer} differing in unstable latest versions, ` +
-            `${counts.previewDrift} differing in share-group preview schemas Kafka changed, ${failures.length} failures; ` +
+            `${failures.length} failures; ` +
             `no Kafka class for: ${[...noClass].sort().join(", ") || "none"}`,
         );
         const byTarget = new Map<string, number>();

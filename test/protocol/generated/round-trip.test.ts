@@ -48,6 +48,7 @@ describe.skipIf(!SPEC_PRESENT)("generated codecs round-trip", () => {
         "metadata",
         "raft",
         "share-coordinator",
+        "storage",
         "transaction-coordinator",
       ].sort(),
     );

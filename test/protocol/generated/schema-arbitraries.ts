@@ -6,12 +6,12 @@
  * flexible versions (with tags no spec uses, in ascending order, as an encoder emits them).
  */
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import fc from "fast-check";
 import * as generated from "../../../src/protocol/generated/index.js";
 import type { Reader } from "../../../src/protocol/primitives/reader.js";
 import type { RawTaggedField } from "../../../src/protocol/primitives/tagged.js";
 import type { Writer } from "../../../src/protocol/primitives/writer.js";
+import { defaultSpecDir } from "../../../tools/codegen/kafka-specs.js";
 import {
   type FieldModel,
   type FieldType,
@@ -20,11 +20,24 @@ import {
   type MessageModel,
   type PrimitiveName,
   type StructModel,
+  specGroupDir,
 } from "../../../tools/codegen/spec.js";
 
-export const SPEC_DIR =
-  process.env.KAFKA_SPEC_DIR ?? resolve(import.meta.dirname, "../../../../shared/kafka-spec");
-export const SPEC_PRESENT = existsSync(resolve(SPEC_DIR, "clients"));
+/** The specs the codecs were generated from (KAFKA_SPEC_DIR, else the pinned Kafka jars' specs). */
+export const SPEC_DIR = specDirOrEmpty();
+export const SPEC_PRESENT = SPEC_DIR !== "" && existsSync(specGroupDir(SPEC_DIR, "clients"));
+
+function specDirOrEmpty(): string {
+  try {
+    return defaultSpecDir();
+  } catch (err) {
+    // No Maven here (make deps installs it): the spec-driven suites skip, saying why.
+    console.warn(
+      `Kafka message specs unavailable, spec-driven codec tests skipped: ${(err as Error).message}`,
+    );
+    return "";
+  }
+}
 
 let cached: MessageModel[] | undefined;
 export function messages(): MessageModel[] {

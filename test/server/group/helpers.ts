@@ -1,10 +1,12 @@
 /** Shared set-up for coordinator tests: a coordinator on a manual clock and an in-memory log. */
+
 import type { ConsumerGroupHeartbeatRequest } from "../../../src/protocol/generated/consumer-group-heartbeat-request.js";
 import { encodeConsumerProtocolAssignment } from "../../../src/protocol/generated/consumer-protocol-assignment.js";
 import { encodeConsumerProtocolSubscription } from "../../../src/protocol/generated/consumer-protocol-subscription.js";
 import type { JoinGroupRequest } from "../../../src/protocol/generated/join-group-request.js";
 import type { OffsetCommitRequest } from "../../../src/protocol/generated/offset-commit-request.js";
 import type { SyncGroupRequest } from "../../../src/protocol/generated/sync-group-request.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { Writer } from "../../../src/protocol/primitives/writer.js";
 import {
   type ClientInfo,
@@ -126,14 +128,13 @@ export function commitRequest(
   for (const o of offsets) {
     let t = byTopic.get(o.topic);
     if (t === undefined) {
-      t = { name: o.topic, partitions: [] };
+      t = { name: o.topic, topicId: ZERO_UUID, partitions: [] };
       byTopic.set(o.topic, t);
     }
     t.partitions.push({
       partitionIndex: o.partition,
       committedOffset: o.offset,
       committedLeaderEpoch: o.leaderEpoch ?? -1,
-      commitTimestamp: -1n,
       committedMetadata: o.metadata === undefined ? "" : o.metadata,
     });
   }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isKrillError } from "../../../src/errors.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import {
   consumerGroupCurrentMemberAssignmentRecord,
   consumerGroupMetadataRecord,
@@ -17,6 +18,7 @@ describe("__consumer_offsets records", () => {
       metadata: "m",
       commitTimestamp: 1000n,
       expireTimestamp: -1n,
+      topicId: ZERO_UUID,
     });
     // int16 type, string group, string topic, int32 partition.
     expect(r.key.toString("hex")).toBe("0001" + "00016" + "7" + "0001" + "74" + "00000007");
@@ -32,6 +34,7 @@ describe("__consumer_offsets records", () => {
         metadata: "m",
         commitTimestamp: 1000n,
         expireTimestamp: -1n,
+        topicId: ZERO_UUID,
         unknownTaggedFields: undefined,
       },
     });
@@ -44,6 +47,7 @@ describe("__consumer_offsets records", () => {
       metadata: "",
       commitTimestamp: 5n,
       expireTimestamp: 9n,
+      topicId: ZERO_UUID,
     });
     expect(r.value!.readInt16BE(0)).toBe(1);
     const d = decodeGroupRecord(r);
@@ -103,7 +107,7 @@ describe("__consumer_offsets records", () => {
       memberEpoch: 4,
       previousMemberEpoch: 3,
       state: 1,
-      assignedPartitions: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partitions: [0, 2] }],
+      assignedPartitions: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partitions: [0, 2], assignmentEpochs: [] }],
       partitionsPendingRevocation: [],
     });
     expect(current.key.readInt16BE(0)).toBe(8);
@@ -114,10 +118,12 @@ describe("__consumer_offsets records", () => {
       memberId: "m",
       value: { memberEpoch: 4, previousMemberEpoch: 3, state: 1 },
     });
-    expect(decodeGroupRecord(consumerGroupMetadataRecord("g", { epoch: 7 }))).toMatchObject({
-      type: "ConsumerGroupMetadata",
-      value: { epoch: 7 },
-    });
+    expect(decodeGroupRecord(consumerGroupMetadataRecord("g", { epoch: 7, metadataHash: 0n }))).toMatchObject(
+      {
+        type: "ConsumerGroupMetadata",
+        value: { epoch: 7 },
+      },
+    );
     expect(decodeGroupRecord(consumerGroupMetadataRecord("g", null))).toEqual({
       type: "ConsumerGroupMetadata",
       group: "g",

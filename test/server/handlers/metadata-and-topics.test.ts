@@ -170,11 +170,13 @@ describe("Metadata on the wire", () => {
     const res = await call(DESCRIBE_CLUSTER_API, 1, {
       includeClusterAuthorizedOperations: false,
       endpointType: 2,
+      includeFencedBrokers: false,
     });
     expect(res.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
     const ok = await call(DESCRIBE_CLUSTER_API, 1, {
       includeClusterAuthorizedOperations: true,
       endpointType: 1,
+      includeFencedBrokers: false,
     });
     expect(ok.errorCode).toBe(0);
     expect(ok.brokers).toHaveLength(1);

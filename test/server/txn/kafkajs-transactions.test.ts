@@ -6,6 +6,7 @@
  * delivers every input exactly once across a crash of the processing client; a restart between
  * PrepareCommit and CompleteCommit finishing the commit.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -23,6 +24,7 @@ import {
   WRITE_TXN_MARKERS_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { buildRecordBatch } from "../../../src/protocol/records/record-batch.js";
 import { encodeTxnKey, encodeTxnValue, TxnState } from "../../../src/server/txn/txn-metadata.js";
 
@@ -313,6 +315,7 @@ describe("transaction admin APIs", () => {
         stateFilters: ["Ongoing", "Bogus"],
         producerIdFilters: [],
         durationFilter: -1n,
+        transactionalIdPattern: null,
       });
       expect(listed.unknownStateFilters).toEqual(["Bogus"]);
       expect(listed.transactionStates.map((t) => [t.transactionalId, t.transactionState])).toEqual([
@@ -348,6 +351,7 @@ describe("transaction admin APIs", () => {
             transactionResult: false,
             coordinatorEpoch: 0,
             topics: [{ name: topic, partitionIndexes: [0] }],
+            transactionVersion: 0,
           },
         ],
       });
@@ -376,6 +380,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       await admin.createTopics({ topics: [{ topic: "verify", numPartitions: 1 }] });
       await admin.disconnect();
       const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: -1n,
@@ -390,6 +396,7 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
           topicData: [
             {
               name: "verify",
+              topicId: ZERO_UUID,
               partitionData: [
                 {
                   index: 0,
@@ -414,6 +421,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       );
       // A newer instance bumps the epoch: the old epoch is fenced.
       await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: -1n,
@@ -421,6 +430,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(errorOf(await produce("verify-tx", init.producerEpoch))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
       const fenced = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: init.producerId,
@@ -428,6 +439,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(fenced.errorCode).toBe(ErrorCode.PRODUCER_FENCED);
       const fencedOld = await raw.request(INIT_PRODUCER_ID_API, 3, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 10_000,
         producerId: init.producerId,
@@ -435,6 +448,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
       });
       expect(fencedOld.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
       const tooLong = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        enable2Pc: false,
+        keepPreparedTxn: false,
         transactionalId: "verify-tx",
         transactionTimeoutMs: 900_001,
         producerId: -1n,

@@ -73,7 +73,14 @@ describe("single-file build", () => {
     const expected = (await loadHandlers()).all();
     expect(expected.length).toBeGreaterThan(30);
     const c = await client(port);
-    c.socket.write(request(API_VERSIONS_API, 3, 1, { clientSoftwareName: "t", clientSoftwareVersion: "1" }));
+    c.socket.write(
+      request(API_VERSIONS_API, 3, 1, {
+        clientSoftwareName: "t",
+        clientSoftwareVersion: "1",
+        clusterId: null,
+        nodeId: -1,
+      }),
+    );
     const res = decodeApiVersionsResponse(body(await c.next(), API_VERSIONS_API, 3), 3);
     expect(res.errorCode).toBe(0);
     expect(res.apiKeys).toEqual(

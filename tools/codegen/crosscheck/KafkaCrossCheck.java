@@ -28,6 +28,7 @@ public final class KafkaCrossCheck {
         "org.apache.kafka.coordinator.group.generated.",
         "org.apache.kafka.coordinator.transaction.generated.",
         "org.apache.kafka.coordinator.share.generated.",
+        "org.apache.kafka.server.log.remote.metadata.storage.generated.",
     };
     private static final Map<String, Constructor<?>> CACHE = new HashMap<>();
 
