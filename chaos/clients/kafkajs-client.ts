@@ -7,8 +7,8 @@
 // partitions, and a consumer in group chaos-queue (process NAME-c, read_committed) committing the
 // offsets of each batch it logs. kafkajs runs the consumer as a callback loop beside the producer,
 // so the two halves are two processes in the history; each is sequential on its own.
-// Rebalances are logged as assign ops: [] when the group starts rebalancing or the consumer
-// crashes (it then rejoins at the committed offsets), the new assignment when it joins.
+// Rebalances are logged as assign ops: [] when the group starts rebalancing, the consumer crashes
+// or it joins (kafkajs then starts from the committed offsets), then the new assignment.
 // SIGTERM ends the run after the current operation.
 import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -141,6 +141,11 @@ async function consume(): Promise<void> {
       if (!e.payload.restart) crashed = true;
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      // kafkajs starts every partition it is given from the group's committed offset after each
+      // join (a new offset manager per join), so a join forgets the old positions even for
+      // partitions it keeps; a member that was kicked out (UNKNOWN_MEMBER_ID) rejoins without a
+      // REBALANCING event first.
+      assign([]);
       const mine = (e.payload.memberAssignment[topic] ?? []) as number[];
       assign(mine.map(key));
     });

@@ -73,6 +73,10 @@ export function renderReport(run: RunResult): string {
   lines.push("");
   lines.push(`## Faults injected (${run.faults.length})`);
   lines.push("");
+  const byKind = new Map<string, number>();
+  for (const f of run.faults) byKind.set(f.fault.kind, (byKind.get(f.fault.kind) ?? 0) + 1);
+  lines.push(`By kind: ${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ") || "none"}.`);
+  lines.push("");
   lines.push("| step | at (s) | fault | took (ms) | error |");
   lines.push("| --- | --- | --- | --- | --- |");
   for (const f of run.faults) {

@@ -429,6 +429,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     validator: atLeast(1),
   }),
   def(
+    "group.max.offsets",
+    "INT",
+    "100000",
+    "Krill: most partitions one group holds committed offsets for (Kafka has no such bound); commits for further partitions get GROUP_MAX_SIZE_REACHED.",
+    { validator: atLeast(1) },
+  ),
+  def(
     "group.coordinator.rebalance.protocols",
     "LIST",
     "classic,consumer",

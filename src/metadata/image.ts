@@ -46,6 +46,12 @@ export class MetadataImage {
     readonly nextProducerId: bigint,
   ) {}
 
+  /** Whether `topic` exists and has a partition `partition`. */
+  hasPartition(topic: string, partition: number): boolean {
+    const t = this.topicsByName.get(topic);
+    return t !== undefined && partition >= 0 && partition < t.partitions.length;
+  }
+
   topicConfigs(topic: string): ReadonlyMap<string, string> {
     return this.configs.get(configKey(CONFIG_RESOURCE_TYPE.TOPIC, topic)) ?? EMPTY_CONFIGS;
   }

@@ -12,15 +12,13 @@ import path from "node:path";
 import { type Logger, pino } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
-import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../config/topic-config.js";
-import { DEFAULT_LOG_CONFIG, isLogConfigName, type LogConfig, logConfigFrom } from "../log/config.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
 import { METADATA_TOPIC } from "../metadata/metadata-log.js";
-import { CONFIG_RESOURCE_TYPE, type MetadataRecord } from "../metadata/records.js";
+import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -62,17 +60,7 @@ export interface BrokerStartOptions {
   readonly random?: Random;
 }
 
-/** The topic's effective log settings, for the log manager. */
-export function topicLogConfig(config: BrokerConfig, overrides: ReadonlyMap<string, string>): LogConfig {
-  const values: Record<string, string> = {};
-  for (const d of TOPIC_CONFIG_DEFS) {
-    if (!isLogConfigName(d.name)) continue;
-    const value = describeTopicConfig(d, config, overrides).value;
-    if (value !== null) values[d.name] = value;
-  }
-  for (const [name, value] of overrides) if (isLogConfigName(name)) values[name] = value;
-  return logConfigFrom(values, DEFAULT_LOG_CONFIG);
-}
+import { topicLogConfig } from "./partitions/topic-log-config.js";
 
 export class Broker {
   readonly config: BrokerConfig;
@@ -185,28 +173,30 @@ export class Broker {
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
     const metricsPort = config.int("metrics.port");
     const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
-    syncPartitionLogs(publisher.image, logs, live, logger);
+    // The broker config in force follows dynamic changes before the services see the batch (the
+    // partition manager then reconfigures the topic logs).
     publisher.onPublish((next, _previous, records) => {
       const brokerConfigChanged = records.some(
         (r) => r.type === "Config" && r.data.resourceType === CONFIG_RESOURCE_TYPE.BROKER,
       );
       if (!brokerConfigChanged) return;
       live = withDynamicConfigs(config, next, logger);
-      // Topic log settings fall back to broker keys, so every topic may have changed.
-      logs.setDefaultConfig(topicLogConfig(live, new Map()));
-      for (const topic of next.topicsByName.keys()) {
-        logs.setTopicConfig(topic, topicLogConfig(live, next.topicConfigs(topic)));
-      }
       logger.info(
         { keys: records.flatMap((r) => (r.type === "Config" ? [r.data.name] : [])) },
         "dynamic broker config changed",
       );
     });
-    publisher.onPublish((next, previous, records) =>
-      applyToLogs(next, previous, records, logs, () => live, metrics),
-    );
+    publisher.onPublish((next, previous, records) => {
+      for (const record of records) {
+        if (record.type !== "RemoveTopic") continue;
+        const topic = previous.topicsById.get(record.data.topicId);
+        if (topic === undefined) continue;
+        metrics.topicBytes.remove({ topic: topic.name, direction: "in" });
+        metrics.topicBytes.remove({ topic: topic.name, direction: "out" });
+      }
+      metrics.partitions.set(countPartitions(next));
+    });
     metrics.partitions.set(countPartitions(publisher.image));
-    logs.startBackgroundTasks();
     metrics.logSizeSource = () =>
       logs
         .allLogs()
@@ -230,8 +220,10 @@ export class Broker {
       metrics,
       image: () => publisher.image,
     };
+    // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
     cleanups.push(() => stopServices(services, () => {}));
+    logs.startBackgroundTasks();
     const context: BrokerContext = {
       ...services,
       get config() {
@@ -353,7 +345,7 @@ export class Broker {
     this.logger.info("broker stopping");
     clearInterval(this.#snapshotTimer);
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
-    this.#services.partitions.purgatory.shutdown();
+    this.#services.fetches.purgatory.shutdown();
     await this.#socketServer.stop();
     for (const component of [...this.#components].reverse()) {
       try {
@@ -385,63 +377,4 @@ function countPartitions(image: MetadataImage): number {
   let n = 0;
   for (const t of image.topicsByName.values()) n += t.partitions.length;
   return n;
-}
-
-/** At start-up: make sure every partition of the image has a log; report logs of unknown topics. */
-function syncPartitionLogs(
-  image: MetadataImage,
-  logs: LogManager,
-  config: BrokerConfig,
-  logger: Logger,
-): void {
-  for (const topic of image.topicsByName.values()) {
-    const logConfig = topicLogConfig(config, image.topicConfigs(topic.name));
-    for (const p of topic.partitions)
-      logs.getOrCreateLog({ topic: topic.name, partition: p.partitionId }, logConfig);
-  }
-  for (const log of logs.allLogs()) {
-    const { topic, partition } = log.topicPartition;
-    if (topic === METADATA_TOPIC) continue;
-    if (image.topicsByName.get(topic)?.partitions[partition] === undefined) {
-      logger.warn(
-        { topic, partition, dir: log.dir },
-        "partition log has no topic in the metadata image; left in place",
-      );
-    }
-  }
-}
-
-/** After every metadata change: create, reconfigure and delete partition logs to match. */
-async function applyToLogs(
-  next: MetadataImage,
-  previous: MetadataImage,
-  records: readonly MetadataRecord[],
-  logs: LogManager,
-  config: () => BrokerConfig,
-  metrics: BrokerMetrics,
-): Promise<void> {
-  const reconfigured = new Set<string>();
-  for (const record of records) {
-    if (record.type === "Partition") {
-      const topic = next.topicsById.get(record.data.topicId);
-      if (topic === undefined) continue;
-      logs.getOrCreateLog(
-        { topic: topic.name, partition: record.data.partitionId },
-        topicLogConfig(config(), next.topicConfigs(topic.name)),
-      );
-    } else if (record.type === "RemoveTopic") {
-      const topic = previous.topicsById.get(record.data.topicId);
-      if (topic === undefined) continue;
-      for (const p of topic.partitions) await logs.deleteLog({ topic: topic.name, partition: p.partitionId });
-      metrics.topicBytes.remove({ topic: topic.name, direction: "in" });
-      metrics.topicBytes.remove({ topic: topic.name, direction: "out" });
-    } else if (record.type === "Config" && record.data.resourceType === CONFIG_RESOURCE_TYPE.TOPIC) {
-      reconfigured.add(record.data.resourceName);
-    }
-  }
-  for (const topic of reconfigured) {
-    if (next.topicsByName.has(topic))
-      logs.setTopicConfig(topic, topicLogConfig(config(), next.topicConfigs(topic)));
-  }
-  metrics.partitions.set(countPartitions(next));
 }

@@ -22,6 +22,9 @@ import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
 import type { Random } from "../random.js";
+import { DelayedFetchPurgatory } from "./fetch/delayed-fetch.js";
+import type { FetchState } from "./fetch/fetch.js";
+import { FetchSessionCache } from "./fetch/fetch-session.js";
 import { GroupCoordinatorService } from "./group/coordinator-service.js";
 import type { BrokerMetrics } from "./metrics.js";
 import { PartitionManager } from "./partitions/partition-manager.js";
@@ -59,8 +62,10 @@ export interface BrokerCore {
 
 /** The data path and the coordinators. */
 export interface BrokerServices {
-  /** Partition state of the data path (Kafka's ReplicaManager, leader side). */
+  /** The partitions this node holds and their state (Kafka's ReplicaManager). */
   readonly partitions: PartitionManager;
+  /** Fetch sessions and the purgatory of waiting fetches, which appends wake. */
+  readonly fetches: FetchState;
   /** Producer ids for InitProducerId, reserved in blocks through the controller. */
   readonly producerIds: ProducerIdManager;
   /** The group coordinator (__consumer_offsets). */
@@ -75,25 +80,45 @@ export interface BrokerContext extends BrokerCore, BrokerServices {
   advertisedEndpoints(): readonly AdvertisedEndpoint[];
 }
 
+/** Long-polling fetches waiting at once; more are answered at once with what there is. */
+const FETCH_WAITERS_MAX = 10_000;
+/** Fetch sessions held at once (Kafka's max.incremental.fetch.session.cache.slots default). */
+const FETCH_SESSION_SLOTS = 1000;
+/** A fetch session unused this long may be evicted for a new one (Kafka's 120 s). */
+const FETCH_SESSION_EVICTION_MS = 120_000;
+
 /** Builds the services in dependency order; each gets what it uses, nothing is set later. */
 export function buildServices(core: BrokerCore): BrokerServices {
+  const fetches: FetchState = {
+    sessions: new FetchSessionCache({
+      slotsMax: FETCH_SESSION_SLOTS,
+      evictionMs: FETCH_SESSION_EVICTION_MS,
+      clock: core.clock,
+      random: core.random,
+    }),
+    purgatory: new DelayedFetchPurgatory({ waitersMax: FETCH_WAITERS_MAX }),
+  };
   const partitions = new PartitionManager({
     logs: core.logs,
     image: () => core.image(),
     config: () => core.config,
     nodeId: core.nodeId,
     logger: core.logger,
+    events: {
+      onAppend: (key, bytes, stableBytes) => fetches.purgatory.onAppend(key, bytes, stableBytes),
+      onChange: (key) => fetches.purgatory.onPartitionEvent(key),
+    },
     clock: core.clock,
-    random: core.random,
   });
-  core.publisher.onPublish((next, previous, records) => partitions.onImage(next, previous, records));
+  partitions.loadFromImage(core.image());
+  core.publisher.onPublish((next, previous, records) => partitions.applyDelta(next, previous, records));
   const producerIds = new ProducerIdManager(() => {
     const brokerEpoch = core.image().brokers.get(core.nodeId)?.brokerEpoch ?? -1n;
     return core.controller.allocateProducerIds(core.nodeId, brokerEpoch);
   });
   const groups = new GroupCoordinatorService(core, partitions);
   const transactions = new TxnCoordinatorService(core, { partitions, producerIds, groups });
-  return { partitions, producerIds, groups, transactions };
+  return { partitions, fetches, producerIds, groups, transactions };
 }
 
 /**
@@ -109,13 +134,14 @@ export function startServices(core: BrokerCore, services: BrokerServices): void 
 
 /**
  * In reverse build order, after the listeners stop and before the partition logs close:
- * coordinators close (timers included), then the data path answers waiting fetches and writes
+ * coordinators close (timers included), waiting fetches are answered, then the data path writes
  * its producer-state snapshots.
  */
 export async function stopServices(services: BrokerServices, onError: (err: unknown, name: string) => void) {
   const steps: [string, () => Promise<void> | void][] = [
     ["txn-coordinator", () => services.transactions.close()],
     ["group-coordinator", () => services.groups.close()],
+    ["fetch", () => services.fetches.purgatory.shutdown()],
     ["data-path", () => services.partitions.shutdown()],
   ];
   for (const [name, step] of steps) {

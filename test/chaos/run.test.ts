@@ -53,6 +53,8 @@ describe.skipIf(!hasConfluentKafka)("chaos: single Krill node under kill -9 and 
         dir,
         portBase,
         settleMs: 3000,
+        // Long enough for the transactional client to commit a few transactions before the faults.
+        warmupMs: 5000,
       });
       const r = run.result;
       const summary = `report ${run.reportPath}: ${JSON.stringify(r.counts)}`;

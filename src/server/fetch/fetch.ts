@@ -27,7 +27,13 @@ import type {
 } from "../../protocol/generated/fetch-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
-import type { PartitionFetch, PartitionOutcome, SessionPartitionKey } from "./fetch-session.js";
+import type { DelayedFetchPurgatory } from "./delayed-fetch.js";
+import type {
+  FetchSessionCache,
+  PartitionFetch,
+  PartitionOutcome,
+  SessionPartitionKey,
+} from "./fetch-session.js";
 
 const READ_COMMITTED = 1;
 const EMPTY = Buffer.alloc(0);
@@ -49,8 +55,18 @@ interface PartitionRead {
   key: string | undefined;
 }
 
+/**
+ * What Fetch keeps between requests: the fetch sessions (KIP-227) and the purgatory where
+ * long-polling fetches wait for appends (the partition manager's events wake it).
+ */
+export interface FetchState {
+  readonly sessions: FetchSessionCache;
+  readonly purgatory: DelayedFetchPurgatory;
+}
+
 export async function fetch(
   partitions: PartitionManager,
+  state: FetchState,
   request: FetchRequest,
   version: number,
   limits: FetchLimits,
@@ -82,7 +98,7 @@ export async function fetch(
     }
   }
   const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
-  const context = partitions.fetchSessions.newContext({
+  const context = state.sessions.newContext({
     sessionId: request.sessionId,
     sessionEpoch: request.sessionEpoch,
     usesTopicIds,
@@ -109,7 +125,7 @@ export async function fetch(
   );
   if (!mustRespond && request.maxWaitMs > 0 && reads.length > 0 && bytes < request.minBytes) {
     const keys = reads.flatMap((r) => (r.key === undefined ? [] : [r.key]));
-    await partitions.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs, readCommitted);
+    await state.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs, readCommitted);
     // Answer with whatever is there now, as Kafka's DelayedFetch.onComplete reads again.
     reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
   }
@@ -202,10 +218,8 @@ function readPartition(
   if (!found.ok) return failed(found.errorCode);
   const partition = found.partition;
   const key = partition.key;
-  if (f.currentLeaderEpoch >= 0) {
-    if (f.currentLeaderEpoch < partition.leaderEpoch) return failed(ErrorCode.FENCED_LEADER_EPOCH, key);
-    if (f.currentLeaderEpoch > partition.leaderEpoch) return failed(ErrorCode.UNKNOWN_LEADER_EPOCH, key);
-  }
+  const epochError = partition.checkLeaderEpoch(f.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) return failed(epochError, key);
   const highWatermark = partition.highWatermark;
   const lastStableOffset = partition.lastStableOffset;
   const logStartOffset = partition.logStartOffset;
@@ -224,7 +238,7 @@ function readPartition(
   if (f.lastFetchedEpoch >= 0) {
     // Partition.fetchRecords: a fetcher whose last fetched epoch ends before its fetch offset
     // (or is unknown here) has diverged; tell it where the epoch ends instead of reading.
-    const end = partition.log.endOffsetForEpoch(f.lastFetchedEpoch);
+    const end = partition.endOffsetForEpoch(f.lastFetchedEpoch);
     if (end.endOffset < f.fetchOffset || end.epoch < f.lastFetchedEpoch) {
       data.divergingEpoch = { epoch: end.epoch, endOffset: BigInt(end.endOffset) };
       return { data, outcome: { ...outcome, mustRespond: true }, key };

@@ -225,6 +225,11 @@ export class ClassicGroup {
     this.#pendingJoinMembers.add(memberId);
   }
 
+  /** The member that has been pending longest (sets keep insertion order). */
+  oldestPendingMember(): string | undefined {
+    return this.#pendingJoinMembers.values().next().value;
+  }
+
   add(member: ClassicMember, onJoin: ((result: JoinGroupResult) => void) | null): void {
     if (member.groupInstanceId !== null) {
       if (this.#staticMembers.has(member.groupInstanceId)) {
@@ -363,8 +368,15 @@ export class ClassicGroup {
     return [...this.members.values()].filter((m) => !m.isAwaitingJoin);
   }
 
+  /**
+   * Every member rejoined. Members pending their second JoinGroup are not waited for (Kafka waits
+   * for them): a flood of JoinGroups without member id, each answered MEMBER_ID_REQUIRED and never
+   * followed up, would otherwise hold every rebalance of the group until the rebalance timeout. A
+   * pending member that comes back after the join phase starts the next rebalance, as any member
+   * joining a group in CompletingRebalance or Stable does.
+   */
   hasAllMembersJoined(): boolean {
-    return this.members.size === this.#numMembersAwaitingJoin && this.#pendingJoinMembers.size === 0;
+    return this.members.size === this.#numMembersAwaitingJoin;
   }
 
   /** The largest rebalance timeout of the members: how long a join phase may wait. */

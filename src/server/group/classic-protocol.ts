@@ -40,6 +40,7 @@ export interface LeaveGroupResult {
 
 export interface DescribedGroup {
   errorCode: number;
+  errorMessage: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -80,7 +81,10 @@ const syncKey = (groupId: string) => `sync:${groupId}`;
  */
 const JOIN_RETRY_MS_MIN = 1_000;
 
-/** Members that got an id (MEMBER_ID_REQUIRED) and have not joined with it yet, per group. */
+/**
+ * Members that got an id (MEMBER_ID_REQUIRED) and have not joined with it yet, per group; beyond
+ * it the oldest is forgotten. Kafka has no such bound (only their session timeout).
+ */
 export const PENDING_MEMBERS_MAX = 10_000;
 
 interface ParsedJoin {
@@ -211,7 +215,10 @@ export class ClassicProtocol {
     switch (group.state) {
       case "Empty":
       case "Dead":
-        return group.numPendingJoinMembers < maxSize || group.isPendingMember(memberId);
+        // Always accepted, as Kafka does: members pending their second join are not members yet,
+        // and a group flooded with them must still take a real one (their own bound is
+        // PENDING_MEMBERS_MAX).
+        return true;
       case "PreparingRebalance":
         return (group.member(memberId)?.isAwaitingJoin ?? false) || group.numAwaitingJoin < maxSize;
       case "CompletingRebalance":
@@ -250,11 +257,14 @@ export class ClassicProtocol {
     }
     if (client.apiVersion >= 4) {
       // KIP-394: the member must come back with this id; until then it is pending, and its
-      // pending state expires after the session timeout. Each costs a timer, so they are bounded
-      // even when group.max.size is not.
+      // pending state expires after the session timeout. Each costs a timer, so they are bounded:
+      // beyond PENDING_MEMBERS_MAX the oldest is forgotten (as if its session had expired) rather
+      // than the newest refused, so a flood of joins never answered cannot keep a real member out
+      // (it only needs its id to survive one round trip).
       if (group.numPendingJoinMembers >= PENDING_MEMBERS_MAX) {
-        respond(joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, ""));
-        return;
+        const oldest = group.oldestPendingMember()!;
+        this.#state.timer.cancel(heartbeatKey(group.groupId, oldest));
+        group.remove(oldest);
       }
       group.addPendingMember(newMemberId);
       this.#state.timer.schedule(heartbeatKey(group.groupId, newMemberId), join.sessionTimeoutMs, () =>
@@ -595,8 +605,8 @@ export class ClassicProtocol {
     const group = this.#state.groups.get(groupId);
     if (group === undefined || group.is("Dead")) return;
     if (group.isPendingMember(memberId)) {
+      // Pending members never hold up a join phase (hasAllMembersJoined), so nothing completes here.
       group.remove(memberId);
-      if (group.is("PreparingRebalance") && group.hasAllMembersJoined()) this.#completeJoin(group);
       if (group.isEmpty && group.size === 0 && group.numPendingJoinMembers === 0)
         this.#maybeForgetGroup(group);
       return;
@@ -802,10 +812,15 @@ export class ClassicProtocol {
   // ---------------------------------------------------------------------------------------------
   // DescribeGroups
 
-  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
+  /**
+   * DescribeGroups. A group that does not exist, or is a KIP-848 group, is described as Dead; with
+   * `groupIdNotFound` (v6+, KIP-1043) also answered GROUP_ID_NOT_FOUND with Kafka's message.
+   */
+  describeGroups(groupIds: readonly string[], groupIdNotFound: boolean): DescribedGroup[] {
     return groupIds.map((groupId) => {
       const base: DescribedGroup = {
         errorCode: ErrorCode.NONE,
+        errorMessage: null,
         groupId,
         groupState: "Dead",
         protocolType: "",
@@ -815,7 +830,13 @@ export class ClassicProtocol {
       if (!this.#state.loaded)
         return { ...base, groupState: "", errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
       const group = this.#state.groups.get(groupId);
-      if (group === undefined) return base;
+      if (group === undefined) {
+        if (!groupIdNotFound) return base;
+        const errorMessage = this.#state.consumerGroups.has(groupId)
+          ? `Group ${groupId} is not a classic group.`
+          : `Group ${groupId} not found.`;
+        return { ...base, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage };
+      }
       const stable = group.is("Stable");
       return {
         ...base,

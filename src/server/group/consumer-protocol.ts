@@ -124,7 +124,9 @@ export class ConsumerProtocol {
         if (epoch !== 0) {
           return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${request.groupId} is not a consumer group.`);
         }
-        if (!classic.isEmpty || classic.size > 0 || classic.numPendingJoinMembers > 0) {
+        // An Empty classic group is converted whatever members are pending their second join
+        // (Kafka's isEmptyClassicGroup), so a flood of those cannot keep KIP-848 members out.
+        if (!classic.isEmpty) {
           // Krill has no online upgrade of a live classic group (docs/groups.md): it answers as
           // Kafka does with group.consumer.migration.policy=disabled.
           return fail(

@@ -45,6 +45,7 @@ export function groupCoordinatorConfigFrom(broker: Pick<BrokerCore, "config">): 
     offsetsRetentionMs: config.int("offsets.retention.minutes") * 60_000,
     offsetsRetentionCheckIntervalMs: config.int("offsets.retention.check.interval.ms"),
     offsetMetadataMaxBytes: config.int("offset.metadata.max.bytes"),
+    groupMaxOffsets: config.int("group.max.offsets"),
     consumerProtocolEnabled: config.list("group.coordinator.rebalance.protocols").includes("consumer"),
     consumerSessionTimeoutMs: config.int("group.consumer.session.timeout.ms"),
     consumerHeartbeatIntervalMs: config.int("group.consumer.heartbeat.interval.ms"),

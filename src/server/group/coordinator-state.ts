@@ -39,6 +39,8 @@ export interface GroupCoordinatorConfig {
   readonly offsetsRetentionMs: number;
   readonly offsetsRetentionCheckIntervalMs: number;
   readonly offsetMetadataMaxBytes: number;
+  /** group.max.offsets: partitions one group holds committed offsets for (Krill's bound). */
+  readonly groupMaxOffsets: number;
   /** Krill's bound on groups held by the coordinator (offsets-only groups included). */
   readonly groupsMax: number;
   /**
@@ -66,6 +68,7 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: GroupCoordinatorConfig = Object.f
   offsetsRetentionMs: 7 * 24 * 3_600_000,
   offsetsRetentionCheckIntervalMs: 600_000,
   offsetMetadataMaxBytes: 4_096,
+  groupMaxOffsets: 100_000,
   groupsMax: 100_000,
   consumerProtocolEnabled: true,
   consumerSessionTimeoutMs: 45_000,

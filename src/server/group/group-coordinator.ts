@@ -52,18 +52,16 @@ import {
   replayConsumerRecord,
 } from "./group-records.js";
 import {
+  type CommittedPartition,
+  type CommittedTopicResult,
   type FetchOffsetsResult,
   type OffsetDeleteResult,
   OffsetManager,
-  type TopicPartitionsResult,
+  type PartitionExists,
+  type PreparedOffsetCommit,
 } from "./offset-manager.js";
 import type { OffsetAndMetadata } from "./offset-store.js";
-import {
-  type CoordinatorRecord,
-  decodeGroupRecord,
-  groupMetadataRecord,
-  offsetCommitRecord,
-} from "./offsets-records.js";
+import { type CoordinatorRecord, decodeGroupRecord, groupMetadataRecord } from "./offsets-records.js";
 
 export type { JoinGroupResult, SyncGroupResult } from "./classic-group.js";
 export {
@@ -84,11 +82,15 @@ export {
 } from "./coordinator-state.js";
 export { parseSubscribedTopics } from "./group-records.js";
 export {
+  type CommittedPartition,
+  type CommittedTopicResult,
   type FetchedPartition,
   type FetchOffsetsResult,
   type OffsetDeleteResult,
   offsetMetadataTooLarge,
+  type PartitionExists,
   type PartitionResult,
+  PreparedOffsetCommit,
   type TopicPartitionsResult,
 } from "./offset-manager.js";
 
@@ -245,8 +247,9 @@ export class GroupCoordinator {
     return this.#classic.leaveGroup(groupId, members);
   }
 
-  describeGroups(groupIds: readonly string[]): DescribedGroup[] {
-    return this.#classic.describeGroups(groupIds);
+  /** DescribeGroups; `groupIdNotFound` (v6+) answers groups that are not there GROUP_ID_NOT_FOUND. */
+  describeGroups(groupIds: readonly string[], groupIdNotFound = false): DescribedGroup[] {
+    return this.#classic.describeGroups(groupIds, groupIdNotFound);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -267,11 +270,28 @@ export class GroupCoordinator {
   // Offsets (offset-manager.ts)
 
   /**
-   * OffsetCommit. Per-partition error codes; a group-level refusal puts the same code on every
-   * partition, as Kafka does.
+   * OffsetCommit. Per-partition error codes: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not
+   * exist; a group-level refusal puts the same code on every other partition, as Kafka does.
    */
-  commitOffsets(request: OffsetCommitRequest, apiVersion: number): Promise<TopicPartitionsResult[]> {
-    return this.#offsets.commitOffsets(request, apiVersion);
+  commitOffsets(
+    request: OffsetCommitRequest,
+    apiVersion: number,
+    partitionExists: PartitionExists,
+  ): Promise<CommittedTopicResult[]> {
+    return this.#offsets.commitOffsets(request, apiVersion, partitionExists);
+  }
+
+  /**
+   * The partition checks and records of a TxnOffsetCommit (the same as OffsetCommit's), for the
+   * transaction coordinator, which writes them in a transactional batch.
+   */
+  prepareOffsetCommit<P extends CommittedPartition>(
+    groupId: string,
+    topics: readonly { readonly name: string; readonly topicId: string; readonly partitions: readonly P[] }[],
+    partitionExists: PartitionExists,
+    offsetOf: (partition: P) => Omit<OffsetAndMetadata, "metadata">,
+  ): PreparedOffsetCommit {
+    return this.#offsets.prepareCommit(groupId, topics, partitionExists, offsetOf);
   }
 
   /**
@@ -369,30 +389,23 @@ export class GroupCoordinator {
     const result = (errorCode: number) => ({ groupId, errorCode });
     if (!this.#state.loaded) return result(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     if (groupId === "") return result(ErrorCode.INVALID_GROUP_ID);
+    // The group is gone at once, so no join can revive it while its tombstones are written.
+    let groupTombstones: CoordinatorRecord[];
     const consumerGroup = this.#state.consumerGroups.get(groupId);
     if (consumerGroup !== undefined) {
       if (!consumerGroup.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
-      const tombstones = this.#state.offsets
-        .entries(groupId)
-        .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
-      tombstones.push(...consumerGroupTombstones(consumerGroup));
+      groupTombstones = consumerGroupTombstones(consumerGroup);
       this.#state.consumerGroups.delete(groupId);
-      this.#state.offsets.deleteGroup(groupId);
-      const failed = tombstones.length === 0 ? null : await this.#state.append(groupId, tombstones);
-      return result(failed ?? ErrorCode.NONE);
+    } else {
+      const group = this.#state.groups.get(groupId);
+      if (group === undefined || group.is("Dead")) return result(ErrorCode.GROUP_ID_NOT_FOUND);
+      if (!group.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
+      groupTombstones = [groupMetadataRecord(groupId, null)];
+      group.transitionTo("Dead", this.#state.timer.nowMs());
+      this.#state.groups.delete(groupId);
     }
-    const group = this.#state.groups.get(groupId);
-    if (group === undefined || group.is("Dead")) return result(ErrorCode.GROUP_ID_NOT_FOUND);
-    if (!group.isEmpty) return result(ErrorCode.NON_EMPTY_GROUP);
-    const records = this.#state.offsets
-      .entries(groupId)
-      .map((e) => offsetCommitRecord(groupId, e.topic, e.partition, null));
-    records.push(groupMetadataRecord(groupId, null));
-    // The group is gone at once, so no join can revive it while the tombstones are written.
-    group.transitionTo("Dead", this.#state.timer.nowMs());
-    this.#state.groups.delete(groupId);
-    this.#state.offsets.deleteGroup(groupId);
-    const failure = await this.#state.append(groupId, records);
+    const records = [...this.#offsets.removeGroupOffsets(groupId), ...groupTombstones];
+    const failure = records.length === 0 ? null : await this.#state.append(groupId, records);
     return result(failure ?? ErrorCode.NONE);
   }
 }

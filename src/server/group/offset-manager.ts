@@ -43,6 +43,11 @@ export interface FetchOffsetsResult {
   topics: { name: string; partitions: FetchedPartition[] }[];
 }
 
+/** A commit's answer for one topic: OffsetCommit and TxnOffsetCommit echo the topic's id. */
+export interface CommittedTopicResult extends TopicPartitionsResult {
+  topicId: string;
+}
+
 export interface OffsetDeleteResult {
   errorCode: number;
   topics: TopicPartitionsResult[];
@@ -54,6 +59,55 @@ export interface OffsetDeleteResult {
  */
 export function offsetMetadataTooLarge(metadata: string | null, maxBytes: number): boolean {
   return metadata !== null && Buffer.byteLength(metadata, "utf8") > maxBytes;
+}
+
+/**
+ * Whether a partition exists, from the broker's metadata: Kafka's KafkaApis answers
+ * UNKNOWN_TOPIC_OR_PARTITION for the others before a commit reaches the coordinator.
+ */
+export type PartitionExists = (topic: string, partition: number) => boolean;
+
+/** What OffsetCommit and TxnOffsetCommit carry for each partition. */
+export interface CommittedPartition {
+  readonly partitionIndex: number;
+  readonly committedOffset: bigint;
+  readonly committedLeaderEpoch: number;
+  readonly committedMetadata: string | null;
+}
+
+/**
+ * One OffsetCommit or TxnOffsetCommit checked partition by partition, in request order (see
+ * `OffsetManager.prepareCommit`): the answer for each partition, and the records and offsets of
+ * those accepted. Group-level checks come after the partitions' existence, as in Kafka, so they
+ * answer only for partitions that exist.
+ */
+export class PreparedOffsetCommit {
+  readonly results: CommittedTopicResult[] = [];
+  readonly records: CoordinatorRecord[] = [];
+  readonly offsets: { topic: string; partition: number; value: OffsetAndMetadata }[] = [];
+  readonly #existing: PartitionResult[] = [];
+
+  /** Partitions of the request that exist (whatever else was wrong with them). */
+  get existing(): number {
+    return this.#existing.length;
+  }
+
+  /** A group-level refusal: every partition that exists is answered `errorCode`. */
+  refuse(errorCode: number): CommittedTopicResult[] {
+    for (const p of this.#existing) p.errorCode = errorCode;
+    return this.results;
+  }
+
+  /** The records could not be written: every accepted partition is answered `errorCode`. */
+  fail(errorCode: number): CommittedTopicResult[] {
+    for (const p of this.#existing) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
+    return this.results;
+  }
+
+  /** For `prepareCommit`: a partition that exists, with its answer so far. */
+  addExisting(result: PartitionResult): void {
+    this.#existing.push(result);
+  }
 }
 
 const EXPIRE_OFFSETS_KEY = "expire-offsets";
@@ -101,32 +155,42 @@ export class OffsetManager {
   // Offsets
 
   /**
-   * OffsetCommit. Per-partition error codes; a group-level refusal puts the same code on every
-   * partition, as Kafka does.
+   * OffsetCommit. Per-partition error codes: partitions that do not exist get
+   * UNKNOWN_TOPIC_OR_PARTITION and reach nothing else (a request naming only those leaves the
+   * group untouched); a group-level refusal puts the same code on every other partition, as
+   * Kafka does.
    */
-  async commitOffsets(request: OffsetCommitRequest, apiVersion: number): Promise<TopicPartitionsResult[]> {
-    const all = (errorCode: number): TopicPartitionsResult[] =>
-      request.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-      }));
-    if (!this.#state.loaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-    if (request.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+  async commitOffsets(
+    request: OffsetCommitRequest,
+    apiVersion: number,
+    partitionExists: PartitionExists,
+  ): Promise<CommittedTopicResult[]> {
+    const nowMs = this.#state.timer.nowMs();
+    const expireTimestampMs = request.retentionTimeMs >= 0n ? nowMs + Number(request.retentionTimeMs) : -1;
+    const commit = this.prepareCommit(request.groupId, request.topics, partitionExists, (p) => ({
+      offset: p.committedOffset,
+      leaderEpoch: p.committedLeaderEpoch,
+      commitTimestampMs: nowMs,
+      expireTimestampMs,
+    }));
+    if (commit.existing === 0) return commit.results;
+    if (!this.#state.loaded) return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (request.groupId === "") return commit.refuse(ErrorCode.INVALID_GROUP_ID);
     const consumerGroup = this.#state.consumerGroups.get(request.groupId);
     if (consumerGroup !== undefined) {
       const invalid = this.#validateConsumerOffsetCommit(consumerGroup, request, apiVersion);
-      if (invalid !== ErrorCode.NONE) return all(invalid);
-      return this.#storeOffsets(request);
+      if (invalid !== ErrorCode.NONE) return commit.refuse(invalid);
+      return this.#store(request.groupId, commit);
     }
     let group = this.#state.groups.get(request.groupId);
     if (group === undefined) {
       if (request.generationIdOrMemberEpoch >= 0) {
-        return all(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+        return commit.refuse(apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
       }
       if (this.#state.groupCount >= this.#state.config.groupsMax)
-        return all(ErrorCode.GROUP_MAX_SIZE_REACHED);
+        return commit.refuse(ErrorCode.GROUP_MAX_SIZE_REACHED);
       // A standalone commit (admin client, assign() consumers, kcat) makes a "simple" group.
-      group = new ClassicGroup(request.groupId, "Empty", this.#state.timer.nowMs());
+      group = new ClassicGroup(request.groupId, "Empty", nowMs);
       this.#state.groups.set(request.groupId, group);
     }
     const invalid = this.#classic.validateOffsetCommit(
@@ -135,17 +199,74 @@ export class OffsetManager {
       request.groupInstanceId,
       request.generationIdOrMemberEpoch,
     );
-    if (invalid !== ErrorCode.NONE) return all(invalid);
+    if (invalid !== ErrorCode.NONE) return commit.refuse(invalid);
     const member = group.member(request.memberId);
     if (member !== undefined && (group.is("Stable") || group.is("PreparingRebalance"))) {
       // Classic members' commits keep their session alive.
       this.#classic.rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
     }
-    const results = await this.#storeOffsets(request);
+    const results = await this.#store(request.groupId, commit);
     if (!this.#state.groups.has(request.groupId) && !this.#state.consumerGroups.has(request.groupId)) {
       this.#state.groups.set(request.groupId, group);
     }
     return results;
+  }
+
+  /**
+   * Checks each partition of an OffsetCommit or TxnOffsetCommit and builds the records of those
+   * accepted, changing nothing: partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION,
+   * metadata over offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE, and a partition the group
+   * holds no offset for yet GROUP_MAX_SIZE_REACHED once the group would hold more than
+   * group.max.offsets. `offsetOf` gives the stored value of an accepted partition.
+   */
+  prepareCommit<P extends CommittedPartition>(
+    groupId: string,
+    topics: readonly { readonly name: string; readonly topicId: string; readonly partitions: readonly P[] }[],
+    partitionExists: PartitionExists,
+    offsetOf: (partition: P) => Omit<OffsetAndMetadata, "metadata">,
+  ): PreparedOffsetCommit {
+    const config = this.#state.config;
+    const store = this.#state.offsets;
+    const commit = new PreparedOffsetCommit();
+    const added = new Set<string>();
+    for (const topic of topics) {
+      const partitions: PartitionResult[] = [];
+      commit.results.push({ name: topic.name, topicId: topic.topicId, partitions });
+      for (const p of topic.partitions) {
+        const result: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+        partitions.push(result);
+        if (!partitionExists(topic.name, p.partitionIndex)) {
+          result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        commit.addExisting(result);
+        if (offsetMetadataTooLarge(p.committedMetadata, config.offsetMetadataMaxBytes)) {
+          result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+          continue;
+        }
+        const key = `${topic.name}\u0000${p.partitionIndex}`;
+        if (store.get(groupId, topic.name, p.partitionIndex) === undefined && !added.has(key)) {
+          if (store.count(groupId) + added.size >= config.groupMaxOffsets) {
+            result.errorCode = ErrorCode.GROUP_MAX_SIZE_REACHED;
+            continue;
+          }
+          added.add(key);
+        }
+        const value: OffsetAndMetadata = { ...offsetOf(p), metadata: p.committedMetadata ?? "" };
+        commit.records.push(
+          offsetCommitRecord(groupId, topic.name, p.partitionIndex, {
+            offset: value.offset,
+            leaderEpoch: value.leaderEpoch,
+            metadata: value.metadata,
+            commitTimestamp: BigInt(value.commitTimestampMs),
+            expireTimestamp: BigInt(value.expireTimestampMs),
+            topicId: ZERO_UUID,
+          }),
+        );
+        commit.offsets.push({ topic: topic.name, partition: p.partitionIndex, value });
+      }
+    }
+    return commit;
   }
 
   #validateConsumerOffsetCommit(
@@ -164,54 +285,12 @@ export class OffsetManager {
   }
 
   /** Writes the commit's records, then makes the offsets visible. */
-  async #storeOffsets(request: OffsetCommitRequest): Promise<TopicPartitionsResult[]> {
-    const nowMs = this.#state.timer.nowMs();
-    const expireTimestampMs = request.retentionTimeMs >= 0n ? nowMs + Number(request.retentionTimeMs) : -1;
-    const results: TopicPartitionsResult[] = [];
-    const records: CoordinatorRecord[] = [];
-    const updates: { topic: string; partition: number; value: OffsetAndMetadata }[] = [];
-    for (const topic of request.topics) {
-      const partitions: PartitionResult[] = [];
-      for (const p of topic.partitions) {
-        const metadata = p.committedMetadata ?? "";
-        if (offsetMetadataTooLarge(p.committedMetadata, this.#state.config.offsetMetadataMaxBytes)) {
-          partitions.push({
-            partitionIndex: p.partitionIndex,
-            errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
-          });
-          continue;
-        }
-        const value: OffsetAndMetadata = {
-          offset: p.committedOffset,
-          leaderEpoch: p.committedLeaderEpoch,
-          metadata,
-          commitTimestampMs: nowMs,
-          expireTimestampMs,
-        };
-        records.push(
-          offsetCommitRecord(request.groupId, topic.name, p.partitionIndex, {
-            offset: value.offset,
-            leaderEpoch: value.leaderEpoch,
-            metadata: value.metadata,
-            commitTimestamp: BigInt(value.commitTimestampMs),
-            expireTimestamp: BigInt(value.expireTimestampMs),
-            topicId: ZERO_UUID,
-          }),
-        );
-        updates.push({ topic: topic.name, partition: p.partitionIndex, value });
-        partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE });
-      }
-      results.push({ name: topic.name, partitions });
-    }
-    if (records.length === 0) return results;
-    const failure = await this.#state.append(request.groupId, records);
-    if (failure !== null) {
-      for (const t of results)
-        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = failure;
-      return results;
-    }
-    for (const u of updates) this.#state.offsets.put(request.groupId, u.topic, u.partition, u.value);
-    return results;
+  async #store(groupId: string, commit: PreparedOffsetCommit): Promise<CommittedTopicResult[]> {
+    if (commit.records.length === 0) return commit.results;
+    const failure = await this.#state.append(groupId, commit.records);
+    if (failure !== null) return commit.fail(failure);
+    for (const o of commit.offsets) this.#state.offsets.put(groupId, o.topic, o.partition, o.value);
+    return commit.results;
   }
 
   /**
@@ -309,13 +388,8 @@ export class OffsetManager {
     const writes: Promise<number | null>[] = [];
     let removed = 0;
     for (const groupId of [...this.#state.offsets.groups()]) {
-      const records: CoordinatorRecord[] = [];
-      for (const e of this.#state.offsets.entries(groupId)) {
-        if (!deleted.has(e.topic)) continue;
-        this.#state.offsets.delete(groupId, e.topic, e.partition);
-        records.push(offsetCommitRecord(groupId, e.topic, e.partition, null));
-        removed++;
-      }
+      const records = this.#removeOffsets(groupId, (e) => deleted.has(e.topic));
+      removed += records.length;
       if (records.length > 0) writes.push(this.#state.append(groupId, records));
     }
     await Promise.all(writes);
@@ -343,24 +417,24 @@ export class OffsetManager {
     if (!this.#state.loaded) return 0;
     const nowMs = this.#state.timer.nowMs();
     const retentionMs = this.#state.config.offsetsRetentionMs;
+    // An explicit expiry (OffsetCommit v2-4's retention time) wins; otherwise retention counts
+    // from the group's base time for the offset.
+    const isExpired = (o: OffsetAndMetadata, baseMs: number) =>
+      o.expireTimestampMs >= 0 ? nowMs >= o.expireTimestampMs : nowMs - baseMs >= retentionMs;
     let expired = 0;
     const writes: Promise<number | null>[] = [];
     for (const group of [...this.#state.groups.values()]) {
-      const records: CoordinatorRecord[] = [];
       const base = this.#expirationBase(group);
-      if (base !== null) {
-        for (const e of this.#state.offsets.entries(group.groupId)) {
-          if (group.is("Stable") && group.isSubscribedToTopic(e.topic)) continue;
-          const due =
-            e.value.expireTimestampMs >= 0
-              ? nowMs >= e.value.expireTimestampMs
-              : nowMs - base(e.value) >= retentionMs;
-          if (!due) continue;
-          this.#state.offsets.delete(group.groupId, e.topic, e.partition);
-          records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
-          expired++;
-        }
-      }
+      const records =
+        base === null
+          ? []
+          : this.#removeOffsets(
+              group.groupId,
+              (e) =>
+                !(group.is("Stable") && group.isSubscribedToTopic(e.topic)) &&
+                isExpired(e.value, base(e.value)),
+            );
+      expired += records.length;
       if (
         group.isEmpty &&
         group.numPendingJoinMembers === 0 &&
@@ -375,17 +449,10 @@ export class OffsetManager {
     for (const group of [...this.#state.consumerGroups.values()]) {
       // A KIP-848 group's offsets expire only while it is empty, counted from each commit.
       if (!group.isEmpty) continue;
-      const records: CoordinatorRecord[] = [];
-      for (const e of this.#state.offsets.entries(group.groupId)) {
-        const due =
-          e.value.expireTimestampMs >= 0
-            ? nowMs >= e.value.expireTimestampMs
-            : nowMs - e.value.commitTimestampMs >= retentionMs;
-        if (!due) continue;
-        this.#state.offsets.delete(group.groupId, e.topic, e.partition);
-        records.push(offsetCommitRecord(group.groupId, e.topic, e.partition, null));
-        expired++;
-      }
+      const records = this.#removeOffsets(group.groupId, (e) =>
+        isExpired(e.value, e.value.commitTimestampMs),
+      );
+      expired += records.length;
       if (!this.#state.offsets.hasOffsets(group.groupId)) {
         records.push(...consumerGroupTombstones(group));
         this.#state.consumerGroups.delete(group.groupId);
@@ -395,6 +462,25 @@ export class OffsetManager {
     await Promise.all(writes);
     if (expired > 0) this.#state.logger.info({ expired }, "expired committed offsets");
     return expired;
+  }
+
+  /** Removes every offset of the group (DeleteGroups); returns their tombstones. */
+  removeGroupOffsets(groupId: string): CoordinatorRecord[] {
+    return this.#removeOffsets(groupId, () => true);
+  }
+
+  /** Removes the group's offsets that `selected` picks; returns their tombstones. */
+  #removeOffsets(
+    groupId: string,
+    selected: (e: { topic: string; partition: number; value: OffsetAndMetadata }) => boolean,
+  ): CoordinatorRecord[] {
+    const records: CoordinatorRecord[] = [];
+    for (const e of this.#state.offsets.entries(groupId)) {
+      if (!selected(e)) continue;
+      this.#state.offsets.delete(groupId, e.topic, e.partition);
+      records.push(offsetCommitRecord(groupId, e.topic, e.partition, null));
+    }
+    return records;
   }
 
   #expirationBase(group: ClassicGroup): ((o: OffsetAndMetadata) => number) | null {

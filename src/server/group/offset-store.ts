@@ -18,6 +18,8 @@ export interface OffsetAndMetadata {
 
 export class OffsetStore {
   readonly #byGroup = new Map<string, Map<string, Map<number, OffsetAndMetadata>>>();
+  /** Offsets held per group, kept with #byGroup (group.max.offsets is checked against it). */
+  readonly #countByGroup = new Map<string, number>();
 
   get(group: string, topic: string, partition: number): OffsetAndMetadata | undefined {
     return this.#byGroup.get(group)?.get(topic)?.get(partition);
@@ -34,20 +36,30 @@ export class OffsetStore {
       partitions = new Map();
       topics.set(topic, partitions);
     }
+    if (!partitions.has(partition)) this.#countByGroup.set(group, this.count(group) + 1);
     partitions.set(partition, value);
   }
 
   delete(group: string, topic: string, partition: number): void {
     const topics = this.#byGroup.get(group);
     const partitions = topics?.get(topic);
-    if (topics === undefined || partitions === undefined) return;
-    partitions.delete(partition);
+    if (topics === undefined || partitions === undefined || !partitions.delete(partition)) return;
+    this.#countByGroup.set(group, this.count(group) - 1);
     if (partitions.size === 0) topics.delete(topic);
-    if (topics.size === 0) this.#byGroup.delete(group);
+    if (topics.size === 0) {
+      this.#byGroup.delete(group);
+      this.#countByGroup.delete(group);
+    }
   }
 
   deleteGroup(group: string): void {
     this.#byGroup.delete(group);
+    this.#countByGroup.delete(group);
+  }
+
+  /** How many partitions the group has an offset for. */
+  count(group: string): number {
+    return this.#countByGroup.get(group) ?? 0;
   }
 
   hasOffsets(group: string): boolean {

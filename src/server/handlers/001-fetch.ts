@@ -32,7 +32,9 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")
       : FETCH_MAX_BYTES_DEFAULT;
-    const outcome = await fetch(ctx.broker.partitions, request, ctx.apiVersion, { fetchMaxBytes });
+    const outcome = await fetch(ctx.broker.partitions, ctx.broker.fetches, request, ctx.apiVersion, {
+      fetchMaxBytes,
+    });
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "out" }, bytes);
     }

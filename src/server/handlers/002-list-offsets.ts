@@ -26,7 +26,6 @@ import {
   type ListOffsetsResponse,
   type ListOffsetsResponseListOffsetsPartitionResponse,
 } from "../../protocol/generated/list-offsets-response.js";
-import { lookupOffsetByTimestamp } from "../partitions/offset-lookup.js";
 import { defineHandler } from "../registry.js";
 
 const EARLIEST = -2;
@@ -50,15 +49,6 @@ export function listOffsetsTimestampUnsupported(timestamp: number, version: numb
   if (timestamp >= 0) return false;
   const minVersion = TIMESTAMP_MIN_VERSION.get(timestamp);
   return minVersion === undefined || version < minVersion;
-}
-
-/**
- * Kafka's check of a request's current_leader_epoch (KIP-320): -1 skips it, an older epoch is
- * FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (this broker has not seen it yet).
- */
-export function currentLeaderEpochError(currentLeaderEpoch: number, leaderEpoch: number): number {
-  if (currentLeaderEpoch < 0 || currentLeaderEpoch === leaderEpoch) return ErrorCode.NONE;
-  return currentLeaderEpoch < leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
 }
 
 export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
@@ -111,28 +101,16 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
             out.errorCode = ErrorCode.UNSUPPORTED_VERSION;
             return out;
           }
-          const found = partitions.lookup(topic.name, p.partitionIndex);
+          const found = partitions.lookupAtEpoch(topic.name, p.partitionIndex, p.currentLeaderEpoch);
           if (!found.ok) {
             out.errorCode = found.errorCode;
             return out;
           }
           const partition = found.partition;
-          out.errorCode = currentLeaderEpochError(p.currentLeaderEpoch, partition.leaderEpoch);
-          if (out.errorCode !== ErrorCode.NONE) return out;
-          const lastFetchable = readCommitted ? partition.lastStableOffset : partition.highWatermark;
-          if (timestamp === LATEST_TIMESTAMP) {
-            out.offset = BigInt(lastFetchable);
-            out.leaderEpoch = epochOf(partition.leaderEpoch);
-            return out;
-          }
           if (timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD) return out;
           const lookupAt = timestamp === EARLIEST_LOCAL ? EARLIEST : timestamp;
-          const hit =
-            lookupAt === EARLIEST
-              ? partition.log.offsetForTimestamp(EARLIEST)
-              : lookupOffsetByTimestamp(partition.log, lookupAt);
+          const hit = partition.fetchOffsetForTimestamp(lookupAt, readCommitted);
           if (hit === undefined) return out;
-          if (lookupAt !== EARLIEST && hit.offset >= lastFetchable) return out;
           out.offset = BigInt(hit.offset);
           out.timestamp = BigInt(hit.timestamp);
           out.leaderEpoch = epochOf(hit.leaderEpoch);

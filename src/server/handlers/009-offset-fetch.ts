@@ -1,28 +1,82 @@
 /**
- * OffsetFetch (key 9), versions 1-9 (Kafka 4 removed v0, KIP-896): a group's committed offsets for the partitions asked, or all
- * of them (topics null, v2+). A partition without a committed offset answers offset -1 with no
+ * OffsetFetch (key 9), versions 1-10 (Kafka 4 removed v0, KIP-896): a group's committed offsets
+ * for the partitions asked, or all of them (topics null, v2+). A partition without a committed offset answers offset -1 with no
  * error, and so does a group that does not exist. While __consumer_offsets loads the answer is
  * COORDINATOR_LOAD_IN_PROGRESS (per group from v8, top level from v2, per partition before).
  * Per-version notes: v2 adds the top-level error and null topics; v3 throttle time; v5 the leader
  * epoch; v6 is flexible; v7 require_stable (a partition with an offset in an open transaction
- * answers UNSTABLE_OFFSET_COMMIT); v8 batches groups; v9 adds member id and epoch (KIP-848), checked for
- * consumer groups.
+ * answers UNSTABLE_OFFSET_COMMIT); v8 batches groups; v9 adds member id and epoch (KIP-848),
+ * checked for consumer groups; v10 names topics by id instead of name: an id that names no topic
+ * answers UNKNOWN_TOPIC_ID for each partition asked, and all offsets (topics null) come with the
+ * ids of their topics.
  */
 import { OFFSET_FETCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import type { OffsetFetchResponse } from "../../protocol/generated/offset-fetch-response.js";
+import type { OffsetFetchRequestGroup } from "../../protocol/generated/offset-fetch-request.js";
+import type {
+  OffsetFetchResponse,
+  OffsetFetchResponseTopics,
+} from "../../protocol/generated/offset-fetch-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import type { GroupCoordinator } from "../group/group-coordinator.js";
 import { defineHandler, type RequestContext } from "../registry.js";
+
+/** Before v10 topics are named, and the response's topic ids (which those versions omit) are zero. */
+function withoutTopicIds<T extends { name: string }>(topics: T[]): (T & { topicId: string })[] {
+  return topics.map((t) => ({ ...t, topicId: ZERO_UUID }));
+}
+
+/**
+ * One group of a v10 request, whose topics are named by id: ids are resolved through the metadata
+ * image (an unknown one answers UNKNOWN_TOPIC_ID), and the answer carries each topic's id.
+ */
+function fetchByTopicId(
+  ctx: RequestContext,
+  coordinator: GroupCoordinator,
+  group: OffsetFetchRequestGroup,
+): { errorCode: number; topics: OffsetFetchResponseTopics[] } {
+  const image = ctx.broker.image();
+  const asked = group.topics?.map((t) => ({ ...t, name: image.topicsById.get(t.topicId)?.name ?? "" }));
+  const r = coordinator.fetchOffsets(
+    group.groupId,
+    asked?.filter((t) => t.name !== "") ?? null,
+    group.memberId,
+    group.memberEpoch,
+  );
+  if (asked === undefined) {
+    // All offsets: only those of topics that still exist can be named by id.
+    const topics: OffsetFetchResponseTopics[] = [];
+    for (const t of r.topics) {
+      const topicId = image.topicsByName.get(t.name)?.topicId;
+      if (topicId !== undefined) topics.push({ ...t, topicId });
+    }
+    return { errorCode: r.errorCode, topics };
+  }
+  if (r.errorCode !== ErrorCode.NONE) return { errorCode: r.errorCode, topics: [] };
+  const found = new Map(r.topics.map((t) => [t.name, t]));
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: asked.map((t) => ({
+      name: t.name,
+      topicId: t.topicId,
+      partitions:
+        t.name === ""
+          ? t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              committedOffset: -1n,
+              committedLeaderEpoch: -1,
+              metadata: "",
+              errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+            }))
+          : found.get(t.name)!.partitions,
+    })),
+  };
+}
 
 /**
  * require_stable (v7+): a partition with an offset in an open transaction answers
  * UNSTABLE_OFFSET_COMMIT, so the client retries until the transaction ends (KIP-447).
  */
-/** Topic ids (v10) are not served yet: every topic carries the zero id, which v9 and older omit. */
-function withoutTopicIds<T extends { name: string }>(topics: T[]): (T & { topicId: string })[] {
-  return topics.map((t) => ({ ...t, topicId: ZERO_UUID }));
-}
-
 function markUnstable(
   ctx: RequestContext,
   groupId: string,
@@ -41,7 +95,7 @@ function markUnstable(
 export const handler = defineHandler({
   api: OFFSET_FETCH_API,
   minVersion: 1,
-  maxVersion: 9,
+  maxVersion: 10,
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetFetchResponse> {
     const coordinator = await ctx.broker.groups.ready();
@@ -51,6 +105,11 @@ export const handler = defineHandler({
         topics: [],
         errorCode: ErrorCode.NONE,
         groups: request.groups.map((g) => {
+          if (ctx.apiVersion >= 10) {
+            const r = fetchByTopicId(ctx, coordinator, g);
+            if (request.requireStable) markUnstable(ctx, g.groupId, r.topics);
+            return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+          }
           const r = coordinator.fetchOffsets(g.groupId, g.topics, g.memberId, g.memberEpoch);
           if (request.requireStable) markUnstable(ctx, g.groupId, r.topics);
           return { groupId: g.groupId, errorCode: r.errorCode, topics: withoutTopicIds(r.topics) };

@@ -1,9 +1,12 @@
 /**
- * DescribeGroups (key 15), versions 0-5: state, protocol and members of classic groups. Member
+ * DescribeGroups (key 15), versions 0-6: state, protocol and members of classic groups. Member
  * metadata and assignments are only filled in for a Stable group (Kafka's rule: in other states
- * they are not settled). An unknown group is described as Dead with no error.
+ * they are not settled). A group that does not exist, or is not a classic group, is described as
+ * Dead, with no error before v6.
  * Per-version notes: v1 adds throttle time; v3 authorized operations (Krill has no ACLs, so all
- * group operations when asked); v4 group_instance_id; v5 is flexible.
+ * group operations when asked); v4 group_instance_id; v5 is flexible; v6 (KIP-1043) answers such
+ * a group GROUP_ID_NOT_FOUND with Kafka's message ("Group G not found." or "Group G is not a
+ * classic group.").
  */
 import { DESCRIBE_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { DescribeGroupsResponse } from "../../protocol/generated/describe-groups-response.js";
@@ -21,7 +24,7 @@ export function groupAuthorizedOperations(requested: boolean): number {
 export const handler = defineHandler({
   api: DESCRIBE_GROUPS_API,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   ordering: "serial",
   async handle(ctx, request): Promise<DescribeGroupsResponse> {
     const coordinator = await ctx.broker.groups.ready();
@@ -29,8 +32,8 @@ export const handler = defineHandler({
     return {
       throttleTimeMs: 0,
       groups: coordinator
-        .describeGroups(request.groups)
-        .map((g) => ({ errorMessage: null, ...g, authorizedOperations: operations })),
+        .describeGroups(request.groups, ctx.apiVersion >= 6)
+        .map((g) => ({ ...g, authorizedOperations: operations })),
     };
   },
 });

@@ -16,7 +16,6 @@ import {
   type OffsetForLeaderEpochResponseEpochEndOffset,
 } from "../../protocol/generated/offset-for-leader-epoch-response.js";
 import { defineHandler } from "../registry.js";
-import { currentLeaderEpochError } from "./002-list-offsets.js";
 
 export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
   apiKey: 23,
@@ -40,15 +39,12 @@ export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeade
             leaderEpoch: -1,
             endOffset: -1n,
           };
-          const found = partitions.lookup(topic.topic, p.partition);
+          const found = partitions.lookupAtEpoch(topic.topic, p.partition, p.currentLeaderEpoch);
           if (!found.ok) {
             out.errorCode = found.errorCode;
             return out;
           }
-          const partition = found.partition;
-          out.errorCode = currentLeaderEpochError(p.currentLeaderEpoch, partition.leaderEpoch);
-          if (out.errorCode !== ErrorCode.NONE) return out;
-          const end = partition.log.endOffsetForEpoch(p.leaderEpoch);
+          const end = found.partition.endOffsetForEpoch(p.leaderEpoch);
           out.leaderEpoch = end.epoch;
           out.endOffset = BigInt(end.endOffset);
           return out;

@@ -5,12 +5,12 @@
  * (src/server/txn/txn-offsets.ts). v2 adds the leader epoch; v3 adds member id, group instance id
  * and generation, which are checked against the group when given (ILLEGAL_GENERATION,
  * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). The group's offsets partition must be in the
- * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE.
+ * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE. Partitions are checked
+ * as OffsetCommit checks them: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist,
+ * OFFSET_METADATA_TOO_LARGE, GROUP_MAX_SIZE_REACHED beyond group.max.offsets.
  */
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
-import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.js";
-import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -19,22 +19,15 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<TxnOffsetCommitResponse> {
-    const groups = ctx.broker.groups.kick();
+    // Starts loading both coordinators; until the group coordinator is loaded, every partition
+    // that exists is answered COORDINATOR_LOAD_IN_PROGRESS (its validateTxnOffsetCommit).
+    ctx.broker.groups.kick();
     const service = ctx.broker.transactions;
     service.kick();
-    if (!groups.isLoaded) {
-      return {
-        throttleTimeMs: 0,
-        topics: request.topics.map((t) => ({
-          name: t.name,
-          topicId: ZERO_UUID,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-          })),
-        })),
-      };
-    }
-    return { throttleTimeMs: 0, topics: await service.offsets.commit(request, ctx.apiVersion) };
+    const image = ctx.broker.image();
+    const topics = await service.offsets.commit(request, ctx.apiVersion, (topic, partition) =>
+      image.hasPartition(topic, partition),
+    );
+    return { throttleTimeMs: 0, topics };
   },
 });

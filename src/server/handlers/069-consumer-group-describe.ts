@@ -1,21 +1,24 @@
 /**
- * ConsumerGroupDescribe (key 69), version 0: KIP-848 groups with their epochs, assignor and
+ * ConsumerGroupDescribe (key 69), versions 0-1: KIP-848 groups with their epochs, assignor and
  * members (current and target assignments, topic names resolved from the metadata image). A
  * classic group answers GROUP_ID_NOT_FOUND "is not a consumer group", on which the admin client
  * falls back to DescribeGroups, as with Kafka.
+ * Per-version notes: v1 adds each member's type (KIP-1099): 1, a consumer-protocol member, for
+ * every member, since Krill runs no mixed groups (classic members inside a consumer group, which
+ * would be 0).
  */
 import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
 import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
 import { defineHandler } from "../registry.js";
 import { groupAuthorizedOperations } from "./015-describe-groups.js";
 
-/** v1's member type (KIP-1099); not served yet, so -1 ("unknown"), which v0 omits. */
-const MEMBER_TYPE_UNKNOWN = -1;
+/** v1's member type (KIP-1099): a member using the consumer protocol (v0 omits the field). */
+const MEMBER_TYPE_CONSUMER = 1;
 
 export const handler = defineHandler({
   api: CONSUMER_GROUP_DESCRIBE_API,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
     const coordinator = await ctx.broker.groups.ready();
@@ -24,7 +27,7 @@ export const handler = defineHandler({
       throttleTimeMs: 0,
       groups: coordinator.consumerGroupDescribe(request.groupIds).map((g) => ({
         ...g,
-        members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_UNKNOWN })),
+        members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_CONSUMER })),
         authorizedOperations: operations,
       })),
     };

@@ -1,9 +1,15 @@
 /**
- * One partition led by this broker (Kafka's Partition + the leader half of UnifiedLog.append):
- * its PartitionLog, leader epoch, high watermark and idempotent-producer state.
+ * One partition replica on this broker (Kafka's Partition + the leader half of UnifiedLog.append):
+ * its PartitionLog, leader epoch, high watermark and idempotent-producer state. The partition
+ * manager creates it when the metadata image gives this node a replica and applies every later
+ * change of the partition's state (`makeLeader`) when the image changes, so a lookup never
+ * changes it. Callers read the log through the partition (`read`, `endOffsetForEpoch`,
+ * `fetchOffsetForTimestamp`), never `partition.log`, and check a request's leader epoch with
+ * `checkLeaderEpoch`.
  *
- * On a single node the high watermark is the log end offset after each append (acks=all with
- * min.insync.replicas 1 is met by the leader alone). The last stable offset is the first offset of
+ * The high watermark moves in one place, `#maybeIncrementHighWatermark`: today every ISR is this
+ * node alone, so it is the log end offset after each append (acks=all with min.insync.replicas 1
+ * is met by the leader alone); replication makes it the minimum log end offset over the ISR. The last stable offset is the first offset of
  * the oldest open transaction, or the high watermark when none is open; COMMIT/ABORT markers are
  * appended by the transaction coordinator (`appendTxnMarker`), and aborted transactions are kept
  * in the aborted-transaction index for read_committed fetches (producer-state/aborted-txns.ts).
@@ -19,7 +25,13 @@
  */
 import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 import { isKrillError, KrillError } from "../../errors.js";
-import type { PartitionLog, ReadResult } from "../../log/partition-log.js";
+import {
+  EARLIEST_TIMESTAMP,
+  LATEST_TIMESTAMP,
+  type PartitionLog,
+  type ReadResult,
+  type TimestampOffset,
+} from "../../log/partition-log.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   ATTR_CONTROL_MASK,
@@ -39,6 +51,7 @@ import {
   readSnapshotFile,
   writeSnapshotBytes,
 } from "../producer-state/snapshot.js";
+import { lookupOffsetByTimestamp } from "./offset-lookup.js";
 
 /** Bytes read per step while replaying producer state from the log. */
 const REPLAY_READ_BYTES = 1024 * 1024;
@@ -113,11 +126,52 @@ export class Partition {
     this.#assignLeaderEpoch();
   }
 
-  /** A new leader epoch from the metadata image (Kafka's Partition.makeLeader). */
-  updateLeaderEpoch(leaderEpoch: number): void {
+  /**
+   * The metadata image made (or kept) this node the leader at `leaderEpoch` (Kafka's
+   * Partition.makeLeader): a new epoch starts at the log end. Called by the partition manager
+   * when the image changes, never on lookup.
+   */
+  makeLeader(leaderEpoch: number): void {
     if (leaderEpoch === this.leaderEpoch) return;
     this.leaderEpoch = leaderEpoch;
     this.#assignLeaderEpoch();
+  }
+
+  /**
+   * Kafka's check of a request's current leader epoch (KIP-320, Partition.checkCurrentLeaderEpoch)
+   * for Fetch, ListOffsets and OffsetForLeaderEpoch: -1 (or any negative) skips it, an older
+   * epoch is FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (this broker has not seen it).
+   */
+  checkLeaderEpoch(currentLeaderEpoch: number): number {
+    if (currentLeaderEpoch < 0 || currentLeaderEpoch === this.leaderEpoch) return ErrorCode.NONE;
+    return currentLeaderEpoch < this.leaderEpoch
+      ? ErrorCode.FENCED_LEADER_EPOCH
+      : ErrorCode.UNKNOWN_LEADER_EPOCH;
+  }
+
+  /**
+   * The largest epoch <= `leaderEpoch` this log knows and the offset where it ends (Kafka's
+   * Partition.lastOffsetForLeaderEpoch): OffsetForLeaderEpoch and Fetch's divergence check.
+   */
+  endOffsetForEpoch(leaderEpoch: number): { epoch: number; endOffset: number } {
+    return this.log.endOffsetForEpoch(leaderEpoch);
+  }
+
+  /**
+   * ListOffsets' lookup (Kafka's Partition.fetchOffsetForTimestamp): EARLIEST_TIMESTAMP (-2) is
+   * the log start; LATEST_TIMESTAMP (-1) the last fetchable offset (the high watermark, or the
+   * last stable offset for read_committed) in the current leader epoch; MAX_TIMESTAMP (-3) and
+   * a timestamp >= 0 are answered at record precision (offset-lookup.ts), only below the last
+   * fetchable offset. Undefined when no offset qualifies.
+   */
+  fetchOffsetForTimestamp(timestamp: number, readCommitted: boolean): TimestampOffset | undefined {
+    const lastFetchable = readCommitted ? this.lastStableOffset : this.highWatermark;
+    if (timestamp === LATEST_TIMESTAMP) {
+      return { offset: lastFetchable, timestamp: -1, leaderEpoch: this.leaderEpoch };
+    }
+    if (timestamp === EARLIEST_TIMESTAMP) return this.log.offsetForTimestamp(EARLIEST_TIMESTAMP);
+    const hit = lookupOffsetByTimestamp(this.log, timestamp);
+    return hit === undefined || hit.offset >= lastFetchable ? undefined : hit;
   }
 
   /**
@@ -137,6 +191,16 @@ export class Partition {
 
   get highWatermark(): number {
     return this.log.highWatermark;
+  }
+
+  /**
+   * The one place the high watermark moves (Kafka's Partition.maybeIncrementLeaderHW): the
+   * minimum log end offset over the ISR. The ISR of every partition is this node alone today, so
+   * that is the local log end offset; replication brings the followers' offsets in here.
+   */
+  #maybeIncrementHighWatermark(): void {
+    const next = this.log.logEndOffset;
+    if (next > this.log.highWatermark) this.log.updateHighWatermark(next);
   }
 
   /**
@@ -295,7 +359,7 @@ export class Partition {
     }
     producerState.completeAppend(prepared.plan, plannedOffsets, result.lastOffset + 1, nowMs);
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
-    this.log.updateHighWatermark(this.log.logEndOffset);
+    this.#maybeIncrementHighWatermark();
     // Bytes behind an open transaction are not yet readable by read_committed fetches.
     const stable = producerState.firstUnstableOffset() === undefined ? records.length : 0;
     this.#events.onAppend(this.key, records.length, stable);
@@ -368,7 +432,7 @@ export class Partition {
       result.firstOffset,
       nowMs,
     );
-    this.log.updateHighWatermark(this.log.logEndOffset);
+    this.#maybeIncrementHighWatermark();
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
     if (aborted !== undefined) {
       try {

@@ -24,6 +24,7 @@ import { validateProducedBatches } from "../../protocol/records/produce-validati
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import type { Partition } from "../partitions/partition.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
+import type { TransactionCoordinator } from "../txn/txn-coordinator.js";
 import { checkCompactedKeys } from "./compacted-keys.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
@@ -44,15 +45,7 @@ export interface ProduceOutcome {
  * The transaction coordinator's check of a transactional batch that would open a transaction in
  * a partition: a produce error code (0: accepted).
  */
-export interface TransactionVerifier {
-  verifyTransactionalProduce(
-    transactionalId: string | null,
-    producerId: bigint,
-    producerEpoch: number,
-    topic: string,
-    partition: number,
-  ): number;
-}
+export type TransactionVerifier = Pick<TransactionCoordinator, "verifyTransactionalProduce">;
 
 export async function produce(
   partitions: PartitionManager,

@@ -123,8 +123,7 @@ export class TxnCoordinatorService {
       partitionExists: (topic, partition) => {
         // The coordinator's own log never takes part in a transaction.
         if (topic === TRANSACTION_STATE_TOPIC) return false;
-        const t = broker.image().topicsByName.get(topic);
-        return t !== undefined && partition >= 0 && partition < t.partitions.length;
+        return broker.image().hasPartition(topic, partition);
       },
       onTransactionCompleted: (producerId, commit) => this.offsets.complete(producerId, commit),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
@@ -133,7 +132,6 @@ export class TxnCoordinatorService {
       partitions,
       groups: groups.coordinator,
       transactions: this.coordinator,
-      offsetMetadataMaxBytes: broker.config.int("offset.metadata.max.bytes"),
     });
   }
 

@@ -19,14 +19,13 @@ import { CONSUMER_OFFSETS_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitRequest } from "../../protocol/generated/txn-offset-commit-request.js";
 import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-offset-commit-response.js";
-import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import { appendCoordinatorBatch } from "../coordinator-log.js";
-import { type GroupCoordinator, offsetMetadataTooLarge } from "../group/group-coordinator.js";
+import type { GroupCoordinator, PartitionExists } from "../group/group-coordinator.js";
 import type { OffsetAndMetadata } from "../group/offset-store.js";
-import { decodeGroupRecord, offsetCommitRecord } from "../group/offsets-records.js";
+import { decodeGroupRecord } from "../group/offsets-records.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { TransactionCoordinator } from "./txn-coordinator.js";
 
@@ -45,7 +44,6 @@ export interface TxnOffsetsDeps {
   /** The group coordinator (callers make sure it is loaded before offsets reach it). */
   groups: GroupCoordinator;
   transactions: TransactionCoordinator;
-  offsetMetadataMaxBytes: number;
 }
 
 export class TxnOffsets {
@@ -69,14 +67,25 @@ export class TxnOffsets {
     return false;
   }
 
-  async commit(request: TxnOffsetCommitRequest, apiVersion: number): Promise<TxnOffsetCommitResponseTopic[]> {
-    const all = (errorCode: number): TxnOffsetCommitResponseTopic[] =>
-      request.topics.map((t) => ({
-        name: t.name,
-        topicId: ZERO_UUID,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-      }));
+  /**
+   * TxnOffsetCommit: the partitions are checked as OffsetCommit's (the group coordinator's
+   * `prepareOffsetCommit`: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist, metadata
+   * size, group.max.offsets), then the group member, then the transaction.
+   */
+  async commit(
+    request: TxnOffsetCommitRequest,
+    apiVersion: number,
+    partitionExists: PartitionExists,
+  ): Promise<TxnOffsetCommitResponseTopic[]> {
     const groups = this.#deps.groups;
+    const nowMs = this.#deps.partitions.clock.nowMs();
+    const commit = groups.prepareOffsetCommit(request.groupId, request.topics, partitionExists, (p) => ({
+      offset: p.committedOffset,
+      leaderEpoch: apiVersion >= 2 ? p.committedLeaderEpoch : -1,
+      commitTimestampMs: nowMs,
+      expireTimestampMs: -1,
+    }));
+    if (commit.existing === 0) return commit.results;
     const offsetsPartition = groups.partitionFor(request.groupId);
     const memberError = groups.validateTxnOffsetCommit(
       request.groupId,
@@ -84,9 +93,9 @@ export class TxnOffsets {
       apiVersion >= 3 ? request.groupInstanceId : null,
       apiVersion >= 3 ? request.generationIdOrMemberEpoch : -1,
     );
-    if (memberError !== ErrorCode.NONE) return all(memberError);
+    if (memberError !== ErrorCode.NONE) return commit.refuse(memberError);
     const txns = this.#deps.transactions;
-    if (!txns.isLoaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (!txns.isLoaded) return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     // The client must have added the group's offsets partition to its transaction (AddOffsetsToTxn).
     const txnError = txns.verifyTransactionalProduce(
       request.transactionalId,
@@ -95,74 +104,31 @@ export class TxnOffsets {
       CONSUMER_OFFSETS_TOPIC,
       offsetsPartition,
     );
-    if (txnError !== ErrorCode.NONE) return all(txnError);
+    if (txnError !== ErrorCode.NONE) return commit.refuse(txnError);
     const found = this.#deps.partitions.lookup(CONSUMER_OFFSETS_TOPIC, offsetsPartition);
-    if (!found.ok) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-
-    const nowMs = this.#deps.partitions.clock.nowMs();
-    const results: TxnOffsetCommitResponseTopic[] = [];
-    const records: { key: Buffer; value: Buffer | null }[] = [];
-    const accepted: PendingOffset[] = [];
-    for (const topic of request.topics) {
-      const partitions: { partitionIndex: number; errorCode: number }[] = [];
-      results.push({ name: topic.name, topicId: ZERO_UUID, partitions });
-      for (const p of topic.partitions) {
-        const metadata = p.committedMetadata ?? "";
-        if (offsetMetadataTooLarge(p.committedMetadata, this.#deps.offsetMetadataMaxBytes)) {
-          partitions.push({
-            partitionIndex: p.partitionIndex,
-            errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
-          });
-          continue;
-        }
-        const value: OffsetAndMetadata = {
-          offset: p.committedOffset,
-          leaderEpoch: apiVersion >= 2 ? p.committedLeaderEpoch : -1,
-          metadata,
-          commitTimestampMs: nowMs,
-          expireTimestampMs: -1,
-        };
-        records.push(
-          offsetCommitRecord(request.groupId, topic.name, p.partitionIndex, {
-            offset: value.offset,
-            leaderEpoch: value.leaderEpoch,
-            metadata: value.metadata,
-            commitTimestamp: BigInt(nowMs),
-            expireTimestamp: -1n,
-            topicId: ZERO_UUID,
-          }),
-        );
-        accepted.push({ topic: topic.name, partition: p.partitionIndex, value });
-        partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE });
-      }
-    }
-    if (records.length === 0) return results;
-    const outcome = appendCoordinatorBatch(found.partition, records, nowMs, {
+    if (!found.ok) return commit.refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (commit.records.length === 0) return commit.results;
+    const outcome = appendCoordinatorBatch(found.partition, commit.records, nowMs, {
       producerId: request.producerId,
       producerEpoch: request.producerEpoch,
     });
-    const failed = (errorCode: number) => {
-      for (const t of results)
-        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = errorCode;
-      return results;
-    };
     if (outcome.kind === "error") {
       // Producer-state epoch errors keep their code (a fenced producer); storage errors are retriable.
-      return failed(
+      return commit.fail(
         outcome.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH
           ? outcome.errorCode
           : ErrorCode.UNKNOWN_SERVER_ERROR,
       );
     }
-    for (const o of accepted) this.#put(request.producerId, request.groupId, o);
+    for (const o of commit.offsets) this.#put(request.producerId, request.groupId, o);
     if (outcome.kind === "appended" && outcome.durable !== undefined) {
       try {
         await outcome.durable;
       } catch {
-        return failed(ErrorCode.KAFKA_STORAGE_ERROR);
+        return commit.fail(ErrorCode.KAFKA_STORAGE_ERROR);
       }
     }
-    return results;
+    return commit.results;
   }
 
   /** The transaction of `producerId` ended: its offsets become visible (commit) or are dropped. */

@@ -5,7 +5,7 @@ import { isKrillError } from "../../../src/errors.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { groupCoordinatorConfigFrom } from "../../../src/server/group/coordinator-service.js";
 import { offsetMetadataTooLarge } from "../../../src/server/group/group-coordinator.js";
-import { client, commitRequest, consumerHeartbeat, harness } from "./helpers.js";
+import { client, commitRequest, consumerHeartbeat, EVERY_PARTITION, harness } from "./helpers.js";
 
 function configError(overrides: Record<string, string>): string {
   try {
@@ -127,6 +127,7 @@ describe("the coordinator with those settings", () => {
         { topic: "t", partition: 1, offset: 5n, metadata: "abc" },
       ]),
       8,
+      EVERY_PARTITION,
     );
     expect(r[0]!.partitions.map((p) => p.errorCode)).toEqual([ErrorCode.OFFSET_METADATA_TOO_LARGE, 0]);
     const negative = await harness({ offsetMetadataMaxBytes: -1 });
@@ -136,6 +137,7 @@ describe("the coordinator with those settings", () => {
         { topic: "t", partition: 1, offset: 5n, metadata: "" },
       ]),
       8,
+      EVERY_PARTITION,
     );
     expect(n[0]!.partitions.map((p) => p.errorCode)).toEqual([0, ErrorCode.OFFSET_METADATA_TOO_LARGE]);
   });

@@ -20,7 +20,7 @@ import {
   type GroupCoordinatorConfig,
 } from "../../../src/server/group/group-coordinator.js";
 import { ManualTimer } from "../../../src/server/group/timer.js";
-import { client, commitRequest, consumerHeartbeat as hb, joinRequest } from "./helpers.js";
+import { client, commitRequest, EVERY_PARTITION, consumerHeartbeat as hb, joinRequest } from "./helpers.js";
 import { MemoryGroupStateLog } from "./memory-log.js";
 
 const ORDERS = "AAAAAAAAAAAAAAAAAAAAAQ";
@@ -383,6 +383,7 @@ describe("ConsumerGroupHeartbeat", () => {
     await coordinator.commitOffsets(
       commitRequest("was-simple", -1, "", [{ topic: "orders", partition: 0, offset: 9n }]),
       9,
+      EVERY_PARTITION,
     );
     const joined = await coordinator.consumerGroupHeartbeat(hb("was-simple", "m1", 0), client());
     expect(joined.errorCode).toBe(0);
@@ -405,6 +406,7 @@ describe("ConsumerGroupHeartbeat", () => {
       coordinator.commitOffsets(
         commitRequest("app", epoch, member, [{ topic: "orders", partition: 0, offset: 3n }]),
         version,
+        EVERY_PARTITION,
       );
     expect((await commit(r.memberEpoch, "m1"))[0]!.partitions[0]!.errorCode).toBe(0);
     expect((await commit(r.memberEpoch + 1, "m1"))[0]!.partitions[0]!.errorCode).toBe(
@@ -445,6 +447,7 @@ describe("ConsumerGroupHeartbeat", () => {
     await coordinator.commitOffsets(
       commitRequest("classic-one", -1, "", [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     const [missing, classic] = coordinator.consumerGroupDescribe(["nope", "classic-one"]);
     expect(missing!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);

@@ -12,6 +12,8 @@ import {
   assignment,
   client,
   commitRequest,
+  consumerHeartbeat,
+  EVERY_PARTITION,
   firstJoin,
   type Harness,
   harness,
@@ -168,9 +170,11 @@ describe("classic group: joining", () => {
         ErrorCode.MEMBER_ID_REQUIRED,
       );
     }
+    // One more is taken in and the oldest forgotten (join-flood.test.ts), so the count stays.
     expect((await h.coordinator.joinGroup(joinRequest(G, ""), client())).errorCode).toBe(
-      ErrorCode.GROUP_MAX_SIZE_REACHED,
+      ErrorCode.MEMBER_ID_REQUIRED,
     );
+    expect(h.coordinator.classicGroup(G)?.numPendingJoinMembers).toBe(PENDING_MEMBERS_MAX);
     // They expire after their session timeout, and the group with them.
     h.timer.advance(10_000);
     expect(h.coordinator.classicGroup(G)).toBeUndefined();
@@ -275,6 +279,7 @@ describe("classic group: rebalancing", () => {
     const commit = await h.coordinator.commitOffsets(
       commitRequest(G, generation, leader, [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(commit[0]!.partitions[0]!.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     const left = h.coordinator.leaveGroup(G, [{ memberId: leader, groupInstanceId: null }]);
@@ -427,6 +432,7 @@ describe("offsets", () => {
         { topic: "orders", partition: 1, offset: 7n, metadata: null },
       ]),
       8,
+      EVERY_PARTITION,
     );
     expect(results[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0]);
     const fetched = h.coordinator.fetchOffsets("tool", [{ name: "orders", partitionIndexes: [0, 1, 2] }]);
@@ -446,6 +452,37 @@ describe("offsets", () => {
     ]);
   });
 
+  it("group.max.offsets bounds the partitions a group holds offsets for; deletes make room", async () => {
+    const h = await harness({ groupMaxOffsets: 2 });
+    const commit = (partitions: number[]) =>
+      h.coordinator.commitOffsets(
+        commitRequest(
+          "tool",
+          -1,
+          "",
+          partitions.map((partition) => ({ topic: "orders", partition, offset: 1n })),
+        ),
+        8,
+        EVERY_PARTITION,
+      );
+    // The same partition twice in one request counts once.
+    const first = await commit([0, 0, 1, 2]);
+    expect(first[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0, 0, ErrorCode.GROUP_MAX_SIZE_REACHED]);
+    expect((await commit([1, 0]))[0]!.partitions.map((p) => p.errorCode)).toEqual([0, 0]);
+    expect(
+      (await h.coordinator.deleteOffsets("tool", [{ name: "orders", partitionIndexes: [0] }])).errorCode,
+    ).toBe(ErrorCode.NONE);
+    expect((await commit([2]))[0]!.partitions.map((p) => p.errorCode)).toEqual([0]);
+    // Partitions that do not exist are answered before anything else and never stored.
+    const missing = await h.coordinator.commitOffsets(
+      commitRequest("other", 3, "someone", [{ topic: "orders", partition: 9, offset: 1n }]),
+      8,
+      () => false,
+    );
+    expect(missing[0]!.partitions.map((p) => p.errorCode)).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    expect(h.coordinator.classicGroup("other")).toBeUndefined();
+  });
+
   it("commits are checked against generation and membership", async () => {
     const h = await harness();
     const { leader, generation } = await stableGroupOfTwo(h);
@@ -453,6 +490,7 @@ describe("offsets", () => {
       h.coordinator.commitOffsets(
         commitRequest(G, gen, member, [{ topic: "orders", partition: 0, offset: 5n }]),
         version,
+        EVERY_PARTITION,
       );
     expect((await commit(generation, leader))[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
     expect((await commit(generation + 1, leader))[0]!.partitions[0]!.errorCode).toBe(
@@ -467,6 +505,7 @@ describe("offsets", () => {
       h.coordinator.commitOffsets(
         commitRequest("nope", 3, "m", [{ topic: "orders", partition: 0, offset: 1n }]),
         v,
+        EVERY_PARTITION,
       );
     expect((await missing(8))[0]!.partitions[0]!.errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
     expect((await missing(9))[0]!.partitions[0]!.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
@@ -480,6 +519,7 @@ describe("offsets", () => {
         { topic: "t", partition: 1, offset: 1n, metadata: "ok" },
       ]),
       8,
+      EVERY_PARTITION,
     );
     expect(r[0]!.partitions.map((p) => p.errorCode)).toEqual([
       ErrorCode.OFFSET_METADATA_TOO_LARGE,
@@ -493,6 +533,7 @@ describe("offsets", () => {
     const r = await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "t", partition: 0, offset: 9n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(r[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
     expect(
@@ -509,10 +550,12 @@ describe("offsets", () => {
         { topic: "orders", partition: 0, offset: 100n, metadata: "m", leaderEpoch: 5 },
       ]),
       8,
+      EVERY_PARTITION,
     );
     await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "orders", partition: 3, offset: 9n }]),
       8,
+      EVERY_PARTITION,
     );
     const restarted = await h.restart();
     // The replaced coordinator neither answers nor writes any more.
@@ -520,6 +563,7 @@ describe("offsets", () => {
     const stale = await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "orders", partition: 3, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(stale[0]!.partitions[0]!.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     expect(h.log.recordCount).toBe(recordsBefore);
@@ -574,10 +618,12 @@ describe("offsets", () => {
     await h.coordinator.commitOffsets(
       commitRequest(G, generation, leader, [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     await h.coordinator.commitOffsets(
       commitRequest("live-tool", -1, "", [{ topic: "orders", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     // While the group has members, its offsets stay however old they are (it subscribes to orders).
     for (let i = 0; i < 10; i++) {
@@ -614,6 +660,7 @@ describe("admin", () => {
     await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "t", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     const ids = (states: string[], types: string[]) =>
       h.coordinator
@@ -627,11 +674,23 @@ describe("admin", () => {
     expect(ids([], ["consumer"])).toEqual([]);
   });
 
-  it("describes an unknown group as Dead with no error", async () => {
+  it("describes an unknown group as Dead with no error; from v6 GROUP_ID_NOT_FOUND (KIP-1043)", async () => {
     const h = await harness();
-    expect(h.coordinator.describeGroups(["nope"])).toEqual([
-      { errorCode: 0, groupId: "nope", groupState: "Dead", protocolType: "", protocolData: "", members: [] },
+    const dead = { groupId: "nope", groupState: "Dead", protocolType: "", protocolData: "", members: [] };
+    expect(h.coordinator.describeGroups(["nope"])).toEqual([{ ...dead, errorCode: 0, errorMessage: null }]);
+    expect(h.coordinator.describeGroups(["nope"], true)).toEqual([
+      { ...dead, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: "Group nope not found." },
     ]);
+    // A KIP-848 group is not a classic group.
+    const joined = await h.coordinator.consumerGroupHeartbeat(consumerHeartbeat("kip848", "", 0), client());
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    expect(h.coordinator.describeGroups(["kip848"], true)[0]).toEqual(
+      expect.objectContaining({
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: "Group kip848 is not a classic group.",
+        groupState: "Dead",
+      }),
+    );
   });
 
   it("deletes only empty groups, tombstoning their offsets", async () => {
@@ -640,6 +699,7 @@ describe("admin", () => {
     await h.coordinator.commitOffsets(
       commitRequest(G, generation, leader, [{ topic: "orders", partition: 0, offset: 3n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(await h.coordinator.deleteGroups([G, "missing", ""])).toEqual([
       { groupId: G, errorCode: ErrorCode.NON_EMPTY_GROUP },
@@ -671,6 +731,7 @@ describe("admin", () => {
         { topic: "old-topic", partition: 0, offset: 8n },
       ]),
       8,
+      EVERY_PARTITION,
     );
     const r = await h.coordinator.deleteOffsets(G, [
       { name: "orders", partitionIndexes: [0] },
@@ -693,10 +754,12 @@ describe("admin", () => {
         { topic: "refunds", partition: 1, offset: 6n },
       ]),
       8,
+      EVERY_PARTITION,
     );
     await h.coordinator.commitOffsets(
       commitRequest("other", -1, "", [{ topic: "orders", partition: 2, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     expect(await h.coordinator.onTopicsDeleted(["orders"])).toBe(2);
     expect(h.coordinator.fetchOffsets("tool", null).topics.map((t) => t.name)).toEqual(["refunds"]);
@@ -710,6 +773,7 @@ describe("admin", () => {
     await h.coordinator.commitOffsets(
       commitRequest("tool", -1, "", [{ topic: "t", partition: 0, offset: 1n }]),
       8,
+      EVERY_PARTITION,
     );
     const records = h.log.partitions.get(coordinatorPartitionFor("tool", 50))!;
     const decoded = decodeGroupRecord(records[0]!);

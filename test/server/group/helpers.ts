@@ -13,11 +13,18 @@ import {
   DEFAULT_GROUP_COORDINATOR_CONFIG,
   GroupCoordinator,
   type GroupCoordinatorConfig,
+  type PartitionExists,
 } from "../../../src/server/group/group-coordinator.js";
 import { ManualTimer } from "../../../src/server/group/timer.js";
 import { MemoryGroupStateLog, settle } from "./memory-log.js";
 
 export const START_MS = 1_700_000_000_000;
+
+/**
+ * The coordinator tests run without a metadata image: every partition they commit to exists
+ * (the handlers' check against the image is tested in offset-commit-partitions.test.ts).
+ */
+export const EVERY_PARTITION: PartitionExists = () => true;
 
 export interface Harness {
   readonly timer: ManualTimer;

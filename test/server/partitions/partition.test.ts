@@ -207,3 +207,23 @@ describe("Partition append failures", () => {
     expect(events.warnings).toHaveLength(4);
   });
 });
+
+describe("Partition.checkLeaderEpoch (Fetch, ListOffsets and OffsetForLeaderEpoch)", () => {
+  const atEpoch = (leaderEpoch: number) => {
+    const p = setup().open();
+    p.makeLeader(leaderEpoch);
+    return p;
+  };
+
+  it("skips the check for -1 and accepts the leader's epoch", () => {
+    expect(atEpoch(7).checkLeaderEpoch(-1)).toBe(ErrorCode.NONE);
+    expect(atEpoch(7).checkLeaderEpoch(7)).toBe(ErrorCode.NONE);
+    expect(atEpoch(0).checkLeaderEpoch(0)).toBe(ErrorCode.NONE);
+  });
+
+  it("fences an older epoch and does not know a newer one", () => {
+    expect(atEpoch(7).checkLeaderEpoch(6)).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect(atEpoch(7).checkLeaderEpoch(0)).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    expect(atEpoch(7).checkLeaderEpoch(8)).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+  });
+});
