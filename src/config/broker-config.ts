@@ -396,6 +396,20 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "Requests per connection in flight before the broker stops reading from it.",
     { validator: atLeast(1) },
   ),
+  def(
+    "krill.queued.max.response.bytes",
+    "INT",
+    "16777216",
+    "Bytes of responses built and not yet taken by a client per connection before the broker stops reading from it and holds back its next requests.",
+    { validator: atLeast(1024) },
+  ),
+  def(
+    "krill.queued.max.response.bytes.total",
+    "INT",
+    "268435456",
+    "The same over all connections; at the bound every connection stops reading until clients take their responses.",
+    { validator: atLeast(1024) },
+  ),
   // Groups, offsets, transactions.
   def(
     "offsets.topic.num.partitions",

@@ -24,7 +24,8 @@ import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { BrokerMetrics } from "./metrics.js";
-import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
+import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
+import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
 import { loadHandlers } from "./registry.js";
 import {
@@ -45,9 +46,6 @@ const SECURITY_PROTOCOL_IDS: Record<string, number> = {
   SASL_PLAINTEXT: 2,
   SASL_SSL: 3,
 };
-
-/** Bound on response bytes queued in one socket before reading from it pauses. */
-export const QUEUED_RESPONSE_BYTES_MAX = 16 * 1024 * 1024;
 
 export interface BrokerStartOptions {
   readonly logger?: Logger;
@@ -251,20 +249,23 @@ export class Broker {
     let isReady = false;
     const dispatcher = new Dispatcher(registry, context, metrics);
     const gated: FrameProcessor = {
-      process(frame: Buffer, connection: ConnectionInfo, waitForEarlier: () => Promise<void>) {
-        if (isReady) return dispatcher.process(frame, connection, waitForEarlier);
+      process(frame, connection, waitForEarlier, waitForRoom) {
+        if (isReady) return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
-          dispatcher.process(frame, connection, waitForEarlier),
+          dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
       },
     };
     const idleMs = config.int("connections.max.idle.ms");
+    const responseMemory = new ResponseMemory(config.int("krill.queued.max.response.bytes.total"));
+    metrics.queuedResponseBytesSource = () => responseMemory.bytes;
     const socketServer = new SocketServer({
       listeners: config.listeners,
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
-        queuedResponseBytesMax: QUEUED_RESPONSE_BYTES_MAX,
+        queuedResponseBytesMax: config.int("krill.queued.max.response.bytes"),
+        responseMemory,
         idleMs: idleMs < 0 ? -1 : idleMs,
       },
       connectionsMax: () => live.int("max.connections"),

@@ -44,6 +44,7 @@ export class Dispatcher implements FrameProcessor {
     frame: Buffer,
     connection: ConnectionInfo,
     waitForEarlier: () => Promise<void>,
+    waitForRoom: () => Promise<void> | undefined,
   ): RequestOutcome | Promise<RequestOutcome> {
     const startedMs = performance.now();
     if (frame.length < 8) {
@@ -102,6 +103,9 @@ export class Dispatcher implements FrameProcessor {
     };
     const run = async (): Promise<RequestOutcome> => {
       if (handler.ordering === "serial") await waitForEarlier();
+      // Its response must have room on the connection before the handler builds it.
+      const room = waitForRoom();
+      if (room !== undefined) await room;
       return this.#finish(handler, ctx, await handler.handle(ctx, request), startedMs);
     };
     return run().catch((err: unknown) => {

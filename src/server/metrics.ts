@@ -38,6 +38,8 @@ export class BrokerMetrics {
   readonly partitions: MetricGauge;
   /** Bytes per partition log, read when /metrics is scraped; set by the broker. */
   logSizeSource: (() => Iterable<{ topic: string; bytes: number }>) | undefined;
+  /** Response bytes built and not yet taken by clients, read when /metrics is scraped. */
+  queuedResponseBytesSource: (() => number) | undefined;
   readonly #registry: Registry | undefined;
   #server: Server | undefined;
 
@@ -84,6 +86,14 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const { topic, bytes } of self?.logSizeSource?.() ?? []) this.inc({ topic }, bytes);
+      },
+    });
+    new Gauge({
+      name: "krill_queued_response_bytes",
+      help: "Bytes of responses built and not yet taken by clients, over all connections (bound: krill.queued.max.response.bytes.total).",
+      registers,
+      collect() {
+        this.set(self?.queuedResponseBytesSource?.() ?? 0);
       },
     });
     self = new BrokerMetrics(registry, {

@@ -119,7 +119,15 @@ describe("BrokerConfig", () => {
       "controller.listener.names": "STRING, parsed as Kafka's LIST",
       "log.dirs": "STRING, parsed as Kafka's LIST",
     };
-    const krillOnly = ["cluster.id", "group.max.offsets", "metrics.port", "metrics.host", "krill.config.strict"];
+    const krillOnly = [
+      "cluster.id",
+      "group.max.offsets",
+      "metrics.port",
+      "metrics.host",
+      "krill.config.strict",
+      "krill.queued.max.response.bytes",
+      "krill.queued.max.response.bytes.total",
+    ];
     for (const d of BROKER_CONFIG_DEFS) {
       const kafka = KAFKA_BROKER_CONFIG_KEYS.get(d.name);
       if (kafka === undefined) {

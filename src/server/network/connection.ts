@@ -4,10 +4,24 @@
  * Requests are pipelined: every complete frame is handed to the processor at once, in arrival
  * order, and may complete in any order; responses are written in request order as the head of the
  * queue completes. The processor decides per API whether a request must wait for the earlier ones
- * (`waitForEarlier`) or may run alongside them. Reading pauses while too many requests are in flight
- * or too many response bytes wait in the socket, and resumes when both fall back below the bounds,
- * so one client cannot make the broker buffer without limit. Responses go out as chunk lists in one
- * corked burst (Node turns that into a writev), so stored log bytes reach the socket uncopied.
+ * (`waitForEarlier`) or may run alongside them. Responses go out as chunk lists in one corked
+ * burst (Node turns that into a writev), so stored log bytes reach the socket uncopied.
+ *
+ * Memory: a client that pipelines requests and never reads the responses must not make the
+ * broker hold responses without limit. The bytes of responses built and not yet taken by the
+ * kernel are counted per connection (`queuedResponseBytesMax`) and over all connections
+ * (ResponseMemory, `queued.max.response.bytes.total`), in two parts: written to the socket and
+ * waiting for the client to read ("written"), and completed behind an earlier request still
+ * running ("completed"). Two things follow from the counts:
+ * - Reading pauses while too many requests are in flight, or either count is at its bound, and
+ *   resumes when all are back below (requests already read still complete).
+ * - A request starts (`waitForRoom`) only when its response has room: the oldest request not yet
+ *   answered (the head) when the written bytes are below the bound, since what completed behind it
+ *   cannot be written before it; any other when written plus completed bytes are below the bound,
+ *   the total has room, and fewer than EXECUTING_MAX such requests run. So a Fetch pipelined
+ *   behind thousands of unread ones does not read its megabyte from the log until the client has
+ *   read what came before, and the head can always proceed once the client reads (no deadlock).
+ *   A well-behaved client reads as it goes and never waits here.
  *
  * Concurrency: all state is touched from the event loop only; a request's completion never runs
  * in the middle of another's synchronous section.
@@ -17,6 +31,10 @@ import type { Logger } from "pino";
 import { isKrillError } from "../../errors.js";
 import { isLentReadBuffer, releaseReadBuffer } from "../../log/read-buffer-pool.js";
 import { FrameDecoder } from "./frame-decoder.js";
+import { ResponseMemory } from "./response-memory.js";
+
+/** Requests other than the head that may run at once on one connection (concurrent handlers). */
+export const EXECUTING_MAX = 16;
 
 /** What the processor decided for one request. */
 export type RequestOutcome =
@@ -38,19 +56,25 @@ export interface ConnectionInfo {
 export interface FrameProcessor {
   /**
    * Handles one request frame. Called synchronously in arrival order. `waitForEarlier` resolves
-   * once every earlier request on this connection has completed.
+   * once every earlier request on this connection has completed. `waitForRoom` must be called
+   * once before the request does its work (after `waitForEarlier`, for a request that waits for
+   * it): undefined when its response has room now, else a promise resolved when it has.
    */
   process(
     frame: Buffer,
     connection: ConnectionInfo,
     waitForEarlier: () => Promise<void>,
+    waitForRoom: () => Promise<void> | undefined,
   ): RequestOutcome | Promise<RequestOutcome>;
 }
 
 export interface ConnectionLimits {
   readonly frameBytesMax: number;
   readonly inFlightRequestsMax: number;
+  /** Bytes of built responses the kernel has not taken yet, on one connection. */
   readonly queuedResponseBytesMax: number;
+  /** The count over all connections, with its own bound; unbounded when absent. */
+  readonly responseMemory?: ResponseMemory;
   /** -1 disables the idle timeout. */
   readonly idleMs: number;
 }
@@ -58,6 +82,10 @@ export interface ConnectionLimits {
 interface Pending {
   outcome: RequestOutcome | undefined;
   settled: Promise<void>;
+  /** Passed waitForRoom and not completed yet. */
+  started: boolean;
+  /** Bytes of its response, counted from completion until the kernel takes them. */
+  bytes: number;
 }
 
 export class Connection implements ConnectionInfo {
@@ -72,6 +100,18 @@ export class Connection implements ConnectionInfo {
   readonly #decoder: FrameDecoder;
   readonly #queue: Pending[] = [];
   #tail: Promise<void> = Promise.resolve();
+  readonly #memory: ResponseMemory;
+  /** Response bytes written to the socket that the kernel has not taken (the client is slow). */
+  #writtenBytes = 0;
+  /** Response bytes completed and waiting for an earlier request to complete. */
+  #completedBytes = 0;
+  /** Requests past waitForRoom and not completed. */
+  #executing = 0;
+  readonly #roomWaiters: { entry: Pending; resolve: () => void }[] = [];
+  readonly #onMemoryRoom = () => {
+    this.#wakeRoomWaiters();
+    this.#maybeResume();
+  };
   #readPaused = false;
   #closing = false;
   #closed = false;
@@ -95,6 +135,7 @@ export class Connection implements ConnectionInfo {
     this.#socket = socket;
     this.#processor = processor;
     this.#limits = limits;
+    this.#memory = limits.responseMemory ?? new ResponseMemory(0);
     this.remoteAddress = socket.remoteAddress ?? "unknown";
     this.remotePort = socket.remotePort ?? 0;
     this.logger = logger.child({ conn: id, remote: `${this.remoteAddress}:${this.remotePort}` });
@@ -122,6 +163,11 @@ export class Connection implements ConnectionInfo {
 
   get inFlightRequests(): number {
     return this.#queue.length;
+  }
+
+  /** Bytes of this connection's responses built and not yet taken by the kernel. */
+  get queuedResponseBytes(): number {
+    return this.#writtenBytes + this.#completedBytes;
   }
 
   #onData(chunk: Buffer): void {
@@ -152,18 +198,24 @@ export class Connection implements ConnectionInfo {
   #overLimit(): boolean {
     return (
       this.#queue.length >= this.#limits.inFlightRequestsMax ||
-      this.#socket.writableLength >= this.#limits.queuedResponseBytesMax
+      this.queuedResponseBytes >= this.#limits.queuedResponseBytesMax ||
+      this.#memory.full
     );
   }
 
   #pauseReading(): void {
+    if (this.#memory.full) this.#memory.waitForRoom(this.#onMemoryRoom);
     if (this.#readPaused) return;
     this.#readPaused = true;
     this.#socket.pause();
   }
 
   #maybeResume(): void {
-    if (this.#closing || this.#overLimit()) return;
+    if (this.#closing) return;
+    if (this.#overLimit()) {
+      if (this.#memory.full) this.#memory.waitForRoom(this.#onMemoryRoom);
+      return;
+    }
     // Frames already buffered go first; only then ask the socket for more.
     this.#pump();
     if (this.#readPaused && !this.#overLimit()) {
@@ -174,33 +226,98 @@ export class Connection implements ConnectionInfo {
 
   #dispatch(frame: Buffer): void {
     const earlier = this.#tail;
-    const entry: Pending = { outcome: undefined, settled: Promise.resolve() };
+    const entry: Pending = { outcome: undefined, settled: Promise.resolve(), started: false, bytes: 0 };
     this.#queue.push(entry);
     let result: RequestOutcome | Promise<RequestOutcome>;
     try {
-      result = this.#processor.process(frame, this, () => earlier);
+      result = this.#processor.process(
+        frame,
+        this,
+        () => earlier,
+        () => this.#waitForRoom(entry),
+      );
     } catch (err) {
       result = { kind: "close", reason: `request handling failed: ${String(err)}` };
       this.logger.error({ err }, "request processor threw");
     }
     if (!(result instanceof Promise)) {
-      entry.outcome = result;
+      this.#complete(entry, result);
       this.#tail = earlier;
-      this.#flush();
       return;
     }
     entry.settled = result.then(
-      (outcome) => {
-        entry.outcome = outcome;
-        this.#flush();
-      },
+      (outcome) => this.#complete(entry, outcome),
       (err: unknown) => {
         this.logger.error({ err }, "request processor failed");
-        entry.outcome = { kind: "close", reason: "request handling failed" };
-        this.#flush();
+        this.#complete(entry, { kind: "close", reason: "request handling failed" });
       },
     );
     this.#tail = Promise.all([earlier, entry.settled]).then(() => {});
+  }
+
+  #waitForRoom(entry: Pending): Promise<void> | undefined {
+    if (this.#closed) return undefined;
+    if ((this.#roomWaiters.length === 0 || entry === this.#queue[0]) && this.#hasRoom(entry)) {
+      entry.started = true;
+      this.#executing++;
+      return undefined;
+    }
+    if (this.#memory.full) this.#memory.waitForRoom(this.#onMemoryRoom);
+    return new Promise((resolve) => this.#roomWaiters.push({ entry, resolve }));
+  }
+
+  #hasRoom(entry: Pending): boolean {
+    const bytesMax = this.#limits.queuedResponseBytesMax;
+    // The head's response is written first: only what the client has not read yet stands before it.
+    if (entry === this.#queue[0]) return this.#writtenBytes < bytesMax;
+    return (
+      this.#writtenBytes + this.#completedBytes < bytesMax &&
+      !this.#memory.full &&
+      this.#executing < EXECUTING_MAX
+    );
+  }
+
+  #wakeRoomWaiters(): void {
+    if (this.#roomWaiters.length === 0) return;
+    for (let i = 0; i < this.#roomWaiters.length; ) {
+      const waiter = this.#roomWaiters[i]!;
+      if (this.#closed || !this.#hasRoom(waiter.entry)) {
+        i++;
+        continue;
+      }
+      this.#roomWaiters.splice(i, 1);
+      waiter.entry.started = true;
+      this.#executing++;
+      waiter.resolve();
+    }
+    if (this.#roomWaiters.length > 0 && this.#memory.full) this.#memory.waitForRoom(this.#onMemoryRoom);
+  }
+
+  #complete(entry: Pending, outcome: RequestOutcome): void {
+    entry.outcome = outcome;
+    if (entry.started) {
+      entry.started = false;
+      this.#executing--;
+    }
+    if (this.#closed) return;
+    if (outcome.kind === "respond") {
+      let bytes = 0;
+      for (const chunk of outcome.chunks) bytes += chunk.length;
+      entry.bytes = bytes;
+      this.#completedBytes += bytes;
+      this.#memory.add(bytes);
+    }
+    this.#flush();
+  }
+
+  /** The kernel took a response's last chunk (or the socket failed): its bytes are no longer held. */
+  #written(bytes: number, lent: Buffer[] | undefined): void {
+    if (lent !== undefined) for (const b of lent) releaseReadBuffer(b);
+    if (this.#closed) return; // #onClose released everything still counted.
+    this.#writtenBytes -= bytes;
+    this.#memory.release(bytes);
+    this.#wakeRoomWaiters();
+    this.#maybeResume();
   }
 
   /** Writes every completed response at the head of the queue, in order. */
@@ -208,7 +325,8 @@ export class Connection implements ConnectionInfo {
     if (this.#closed) return;
     let corked = false;
     while (this.#queue.length > 0 && this.#queue[0]!.outcome !== undefined) {
-      const outcome = this.#queue.shift()!.outcome!;
+      const entry = this.#queue.shift()!;
+      const outcome = entry.outcome!;
       if (outcome.kind === "close") {
         this.logger.warn({ reason: outcome.reason }, "closing connection");
         if (corked) this.#socket.uncork();
@@ -222,21 +340,28 @@ export class Connection implements ConnectionInfo {
           this.#socket.cork();
           corked = true;
         }
-        let bytes = 0;
+        const bytes = entry.bytes;
+        this.#completedBytes -= bytes;
+        this.#writtenBytes += bytes;
         let lent: Buffer[] | undefined;
         const last = outcome.chunks.length - 1;
-        for (let i = 0; i <= last; i++) {
+        for (let i = 0; i < last; i++) {
           const chunk = outcome.chunks[i]!;
-          bytes += chunk.length;
           if (isLentReadBuffer(chunk)) {
             lent ??= [];
             lent.push(chunk);
           }
-          // Writes complete in order, so once the last chunk is written (or failed: the socket
-          // is done with every chunk) the response's pooled read buffers can be reused.
-          if (i === last && lent !== undefined) this.#socket.write(chunk, releaseAll(lent));
-          else this.#socket.write(chunk);
+          this.#socket.write(chunk);
         }
+        // Writes complete in order, so once the last chunk is written (or failed: the socket is
+        // done with every chunk) the response's bytes are released and its pooled read buffers
+        // can be reused.
+        const lastChunk = outcome.chunks[last] ?? Buffer.alloc(0);
+        if (isLentReadBuffer(lastChunk)) {
+          lent ??= [];
+          lent.push(lastChunk);
+        }
+        this.#socket.write(lastChunk, () => this.#written(bytes, lent));
         this.onBytesOut(bytes);
       }
     }
@@ -245,6 +370,7 @@ export class Connection implements ConnectionInfo {
       this.#socket.end();
       return;
     }
+    this.#wakeRoomWaiters();
     this.#maybeResume();
   }
 
@@ -267,12 +393,12 @@ export class Connection implements ConnectionInfo {
     this.#closed = true;
     this.#closing = true;
     this.#queue.length = 0;
+    // Requests waiting for room never run; nothing will read their answers.
+    this.#roomWaiters.length = 0;
+    this.#memory.forget(this.#onMemoryRoom);
+    this.#memory.release(this.#writtenBytes + this.#completedBytes);
+    this.#writtenBytes = 0;
+    this.#completedBytes = 0;
     this.#resolveClosed();
   }
-}
-
-function releaseAll(buffers: readonly Buffer[]): () => void {
-  return () => {
-    for (const b of buffers) releaseReadBuffer(b);
-  };
 }

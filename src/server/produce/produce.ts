@@ -5,13 +5,16 @@
  * (offsets, leader epoch and LogAppendTime written into the headers in place), and report base
  * offset, log start offset and LogAppendTime.
  *
- * Records are decoded only on the error path, to name the offending records of an
+ * Uncompressed records are decoded only on the error path, to name the offending records of an
  * INVALID_TIMESTAMP rejection (KIP-467 record errors), and when a topic's compression.type
- * imposes a codec the client did not use (recompress.ts). Otherwise accepted bytes are stored as
- * sent, compressed or not, without being decoded.
+ * imposes a codec the client did not use (recompress.ts). A compressed batch is decompressed and
+ * its records walked, as Kafka's LogValidator does (compressed-validation.ts: framing, count,
+ * offset deltas, timestamps, keys on compacted topics), with the output bounded by
+ * PRODUCE_DECOMPRESSED_BYTES_MAX; the bytes stored are still the bytes the client sent.
  */
 import { KrillError } from "../../errors.js";
 import { INTERNAL_TOPICS } from "../../metadata/image.js";
+import { CompressionCodec } from "../../protocol/compression/index.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ProduceRequest } from "../../protocol/generated/produce-request.js";
 import type {
@@ -20,6 +23,10 @@ import type {
   ProduceResponsePartitionProduceResponse,
 } from "../../protocol/generated/produce-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import {
+  RECORD_ERRORS_MAX,
+  validateCompressedRecords,
+} from "../../protocol/records/compressed-validation.js";
 import { validateProducedBatches } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import type { Partition } from "../partitions/partition.js";
@@ -30,8 +37,8 @@ import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
 /** Bound on the decompressed bytes decoded to name records of a rejected batch. */
 const RECORD_ERROR_DECODE_BYTES_MAX = 64 * 1024 * 1024;
-/** Bound on record errors listed per partition. */
-const RECORD_ERRORS_MAX = 100;
+/** Bound on the decompressed records of one produced compressed batch (CORRUPT_MESSAGE beyond). */
+export const PRODUCE_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface ProduceOutcome {
   response: ProduceResponse;
@@ -109,10 +116,36 @@ export async function produce(
       }
       let records = data.records!;
       let batches = validation.batches;
+      let compressedError: Awaited<ReturnType<typeof validateCompressedRecords>> | undefined;
+      for (const batch of batches) {
+        if (batch.compression === CompressionCodec.NONE) continue;
+        const checked = await validateCompressedRecords(records, batch, {
+          decompressedBytesMax: PRODUCE_DECOMPRESSED_BYTES_MAX,
+          timestampType: config.messageTimestampType,
+          timestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+          timestampAfterMaxMs: config.messageTimestampAfterMaxMs,
+          nowMs,
+          compacted: config.cleanupPolicy.includes("compact"),
+          topicPartition: `${topic.name}-${data.index}`,
+        });
+        if (!checked.ok) {
+          compressedError = checked;
+          break;
+        }
+      }
+      if (compressedError !== undefined && !compressedError.ok) {
+        fail(compressedError.errorCode, compressedError.errorMessage);
+        out.recordErrors = compressedError.recordErrors.map((e) => ({
+          batchIndex: e.batchIndex,
+          batchIndexErrorMessage: e.message,
+        }));
+        continue;
+      }
       if (config.cleanupPolicy.includes("compact")) {
+        // Compressed batches had their keys checked with the rest of their records above.
         const keys = checkCompactedKeys(
           records,
-          batches,
+          batches.filter((b) => b.compression === CompressionCodec.NONE),
           topic.name,
           data.index,
           RECORD_ERROR_DECODE_BYTES_MAX,

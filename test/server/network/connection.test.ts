@@ -5,10 +5,12 @@ import { isLentReadBuffer, READ_BUFFER_BYTES, takeReadBuffer } from "../../../sr
 import {
   Connection,
   type ConnectionLimits,
+  EXECUTING_MAX as EXECUTING_MAX_FOR_TEST,
   type FrameProcessor,
   type RequestOutcome,
 } from "../../../src/server/network/connection.js";
 import { FrameDecoder } from "../../../src/server/network/frame-decoder.js";
+import { ResponseMemory } from "../../../src/server/network/response-memory.js";
 
 const logger = pino({ level: "silent" });
 
@@ -35,7 +37,11 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise<void>((resolve) => s.close(() => resolve()));
 });
 
-async function serve(processor: FrameProcessor, limits: Partial<ConnectionLimits> = {}): Promise<number> {
+async function serve(
+  processor: FrameProcessor,
+  limits: Partial<ConnectionLimits> = {},
+  onConnection: (c: Connection) => void = () => {},
+): Promise<number> {
   const full: ConnectionLimits = {
     frameBytesMax: 1024,
     inFlightRequestsMax: 100,
@@ -45,7 +51,7 @@ async function serve(processor: FrameProcessor, limits: Partial<ConnectionLimits
   };
   let id = 0;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    new Connection(++id, "PLAINTEXT", socket, processor, full, logger);
+    onConnection(new Connection(++id, "PLAINTEXT", socket, processor, full, logger));
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -243,5 +249,106 @@ describe("FrameDecoder", () => {
     }
     expect(out).toEqual(["hello", "", "x"]);
     expect(d.bufferedBytes).toBe(0);
+  });
+
+  describe("response memory (a client that pipelines and never reads)", () => {
+    const MiB = 1 << 20;
+
+    /** A Fetch-like processor: 1 MiB responses, built only once the connection has room. */
+    function fetchLike(serial: boolean) {
+      let built = 0;
+      const processor: FrameProcessor = {
+        async process(f, _conn, waitForEarlier, waitForRoom) {
+          if (serial) await waitForEarlier();
+          const room = waitForRoom();
+          if (room !== undefined) await room;
+          await sleep(0);
+          built++;
+          const body = Buffer.alloc(MiB);
+          f.copy(body, 0, 0, 4);
+          return { kind: "respond", chunks: [frame(body)] };
+        },
+      };
+      return { processor, built: () => built };
+    }
+
+    async function pipelineUnread(port: number, requests: number) {
+      const socket = await connect(port);
+      socket.pause();
+      socket.write(
+        Buffer.concat(
+          Array.from({ length: requests }, (_, n) => {
+            const body = Buffer.alloc(4);
+            body.writeInt32BE(n);
+            return frame(body);
+          }),
+        ),
+      );
+      return socket;
+    }
+
+    for (const serial of [true, false]) {
+      it(`holds back ${serial ? "serial" : "concurrent"} requests at the bound, then answers all in order once read`, async () => {
+        const memory = new ResponseMemory(256 * MiB);
+        const { processor, built } = fetchLike(serial);
+        const connections: Connection[] = [];
+        const bound = 4 * MiB;
+        const port = await serve(
+          processor,
+          {
+            queuedResponseBytesMax: bound,
+            inFlightRequestsMax: 500,
+            responseMemory: memory,
+            frameBytesMax: 1024,
+          },
+          (c) => connections.push(c),
+        );
+        const requests = 80;
+        const socket = await pipelineUnread(port, requests);
+        try {
+          let peak = 0;
+          for (let waited = 0; waited < 1000; waited += 10) {
+            await sleep(10);
+            peak = Math.max(peak, memory.bytes);
+          }
+          // Before the bound, all 80 were built (80 MiB held for a client that reads nothing).
+          const responseBytes = MiB + 4;
+          const heldMax = 2 * bound + (serial ? 1 : EXECUTING_MAX_FOR_TEST + 1) * responseBytes;
+          expect(peak).toBeLessThanOrEqual(heldMax);
+          expect(connections[0]!.queuedResponseBytes).toBe(memory.bytes);
+          expect(built()).toBeLessThan(requests / 2);
+          // The client reads: every request completes, in order.
+          const { frames } = collectFrames(socket);
+          socket.resume();
+          for (let waited = 0; frames.length < requests && waited < 20_000; waited += 10) await sleep(10);
+          expect(frames.map((f) => f.readInt32BE(0))).toEqual([...Array(requests).keys()]);
+          expect(memory.bytes).toBe(0);
+        } finally {
+          socket.destroy();
+        }
+      }, 30_000);
+    }
+
+    it("releases what a connection held when it closes, and pauses every connection at the total bound", async () => {
+      const memory = new ResponseMemory(3 * MiB);
+      const { processor } = fetchLike(true);
+      const port = await serve(processor, { queuedResponseBytesMax: 64 * MiB, responseMemory: memory });
+      const stuck = await pipelineUnread(port, 50);
+      for (let waited = 0; !memory.full && waited < 5000; waited += 10) await sleep(10);
+      expect(memory.full).toBe(true);
+      // Another client's request is not read while the total is at its bound...
+      const other = await connect(port);
+      const { frames } = collectFrames(other);
+      other.write(frame(Buffer.from([0, 0, 0, 7])));
+      await sleep(300);
+      expect(frames).toHaveLength(0);
+      // ...and is answered once the stuck connection goes away, with its bytes released.
+      stuck.destroy();
+      for (let waited = 0; frames.length === 0 && waited < 5000; waited += 10) await sleep(10);
+      expect(frames[0]!.readInt32BE(0)).toBe(7);
+      await sleep(50);
+      expect(memory.bytes).toBe(0);
+      other.destroy();
+    }, 20_000);
   });
 });

@@ -1,0 +1,197 @@
+import { describe, expect, it } from "vitest";
+import { RaftClient } from "../../src/raft/client.js";
+import { defaultQuorumConfig } from "../../src/raft/config.js";
+import { MemoryRaftLog } from "../../src/raft/memory-log.js";
+import { MemoryQuorumStateStore } from "../../src/raft/quorum-state.js";
+import {
+  Errors,
+  type RaftBatch,
+  type RaftClock,
+  type RaftRequest,
+  type RaftResponse,
+} from "../../src/raft/types.js";
+import { Prng } from "./simulation.js";
+
+/** One RaftClient on a hand-driven clock, with every message it sends captured. */
+function harness(nodeId: number, voters: number[]) {
+  let now = 0;
+  const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  const clock: RaftClock = {
+    nowMs: () => now,
+    setTimer(delayMs, fn) {
+      const t = { at: now + delayMs, fn, cancelled: false };
+      timers.push(t);
+      return t;
+    },
+    clearTimer(h) {
+      (h as { cancelled: boolean }).cancelled = true;
+    },
+  };
+  const sent: { to: number; correlationId: number; request: RaftRequest }[] = [];
+  const answers: { to: number; correlationId: number; response: RaftResponse }[] = [];
+  const committed: RaftBatch[] = [];
+  const log = new MemoryRaftLog();
+  const store = new MemoryQuorumStateStore();
+  const client = new RaftClient({
+    nodeId,
+    clusterId: "c1",
+    config: defaultQuorumConfig(voters),
+    clock,
+    random: new Prng(1),
+    channel: {
+      send: (to, correlationId, request) => sent.push({ to, correlationId, request }),
+      respond: (to, correlationId, response) => answers.push({ to, correlationId, response }),
+    },
+    log,
+    store,
+    listener: { handleCommit: (b) => committed.push(b), handleLoadSnapshot() {}, handleLeaderChange() {} },
+  });
+  const advance = (ms: number) => {
+    const until = now + ms;
+    for (;;) {
+      const due = timers.filter((t) => !t.cancelled && t.at <= until).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      due.cancelled = true;
+      now = due.at;
+      due.fn();
+    }
+    now = until;
+  };
+  return { client, log, store, sent, answers, committed, advance };
+}
+
+const fetch = (over: Partial<Extract<RaftRequest, { api: "Fetch" }>>): RaftRequest => ({
+  api: "Fetch",
+  clusterId: "c1",
+  replicaId: 2,
+  maxWaitMs: 0,
+  maxBytes: 1 << 20,
+  currentLeaderEpoch: 1,
+  fetchOffset: 0,
+  lastFetchedEpoch: 0,
+  highWatermark: -1,
+  ...over,
+});
+
+describe("RaftClient", () => {
+  it("as the only voter, elects itself at start and commits what it is given after the linger", () => {
+    const h = harness(1, [1]);
+    h.client.start();
+    expect(h.client.state.name).toBe("leader");
+    expect(h.client.epoch).toBe(1);
+    expect(h.store.read()).toEqual({ epoch: 1, leaderId: 1, votedId: -1 });
+    // The LeaderChangeMessage is committed at once: it is the record of the leader's own epoch.
+    expect(h.client.highWatermark).toBe(1);
+    const r = h.client.propose([Buffer.from("a"), Buffer.from("b")]);
+    expect(r).toEqual({ ok: true, epoch: 1, lastOffset: 2 });
+    expect(h.client.highWatermark).toBe(1);
+    h.advance(25);
+    expect(h.client.highWatermark).toBe(3);
+    expect(h.committed.map((b) => b.records.map((x) => x.type))).toEqual([
+      ["leaderChange"],
+      ["data", "data"],
+    ]);
+  });
+
+  it("comes back Resigned in its epoch after a restart as leader, then stands again", () => {
+    const h = harness(1, [1, 2, 3]);
+    h.store.write({ epoch: 4, leaderId: 1, votedId: -1 });
+    h.client.start();
+    expect(h.client.state.name).toBe("resigned");
+    expect(h.sent.filter((m) => m.request.api === "EndQuorumEpoch").map((m) => m.to)).toEqual([2, 3]);
+    h.advance(2000);
+    expect(h.client.state.name).toBe("prospective");
+    expect(h.client.epoch).toBe(4);
+    expect(h.sent.filter((m) => m.request.api === "Vote" && m.request.preVote).length).toBe(2);
+  });
+
+  it("stores a vote before answering it, and refuses a second candidate in the same epoch", () => {
+    const h = harness(2, [1, 2, 3]);
+    h.client.start();
+    const vote = (candidate: number): RaftRequest => ({
+      api: "Vote",
+      clusterId: "c1",
+      voterId: 2,
+      replicaEpoch: 1,
+      replicaId: candidate,
+      lastOffsetEpoch: 0,
+      lastOffset: 0,
+      preVote: false,
+    });
+    h.client.handleRequest(1, 7, vote(1));
+    expect(h.store.read()).toEqual({ epoch: 1, leaderId: -1, votedId: 1 });
+    expect(h.answers.at(-1)?.response).toMatchObject({
+      api: "Vote",
+      errorCode: Errors.NONE,
+      voteGranted: true,
+    });
+    h.client.handleRequest(3, 8, vote(3));
+    expect(h.answers.at(-1)?.response).toMatchObject({ api: "Vote", voteGranted: false });
+  });
+
+  it("backs off before asking again a voter that answered with an error (simulation seed 1775)", () => {
+    const h = harness(2, [1, 2, 3]);
+    h.store.write({ epoch: 3, leaderId: 1, votedId: -1 });
+    h.client.start();
+    expect(h.client.state.name).toBe("follower");
+    const first = h.sent.at(-1)!;
+    expect(first).toMatchObject({ to: 1, request: { api: "Fetch", currentLeaderEpoch: 3 } });
+    // The old leader has resigned and knows no successor: NOT_LEADER_OR_FOLLOWER, no leader.
+    h.client.handleResponse(1, first.correlationId, {
+      api: "Fetch",
+      errorCode: Errors.NOT_LEADER_OR_FOLLOWER,
+      leaderId: -1,
+      leaderEpoch: 3,
+      highWatermark: -1,
+      logStartOffset: 0,
+      divergingEpoch: null,
+      snapshotId: null,
+      batches: [],
+    });
+    const sentAfterError = h.sent.length;
+    h.advance(19);
+    expect(h.sent.length).toBe(sentAfterError);
+    h.advance(1);
+    expect(h.sent.length).toBe(sentAfterError + 1);
+  });
+
+  it("answers bad requests with Kafka's errors", () => {
+    const h = harness(1, [1]);
+    h.client.start();
+    h.client.handleRequest(2, 1, { ...fetch({}), clusterId: "other" } as RaftRequest);
+    expect(h.answers.at(-1)?.response.errorCode).toBe(Errors.INCONSISTENT_CLUSTER_ID);
+    h.client.handleRequest(2, 2, fetch({ lastFetchedEpoch: 5 }));
+    expect(h.answers.at(-1)?.response.errorCode).toBe(Errors.INVALID_REQUEST);
+    h.client.handleRequest(2, 3, fetch({ currentLeaderEpoch: 0 }));
+    expect(h.answers.at(-1)?.response).toMatchObject({
+      errorCode: Errors.FENCED_LEADER_EPOCH,
+      leaderId: 1,
+      leaderEpoch: 1,
+    });
+    h.client.handleRequest(2, 4, fetch({ currentLeaderEpoch: 9 }));
+    expect(h.answers.at(-1)?.response.errorCode).toBe(Errors.UNKNOWN_LEADER_EPOCH);
+    h.client.handleRequest(2, 5, fetch({ fetchOffset: 1, lastFetchedEpoch: 0 }));
+    expect(h.answers.at(-1)?.response).toMatchObject({
+      errorCode: Errors.NONE,
+      divergingEpoch: { epoch: 0, endOffset: 0 },
+    });
+  });
+
+  it("parks a fetch at the log end until the log grows (long poll)", () => {
+    const h = harness(1, [1]);
+    h.client.start();
+    h.client.handleRequest(
+      9,
+      1,
+      fetch({ replicaId: 9, fetchOffset: 1, lastFetchedEpoch: 1, maxWaitMs: 500, highWatermark: 1 }),
+    );
+    expect(h.answers.length).toBe(0);
+    h.client.propose([Buffer.from("x")]);
+    h.advance(25);
+    const answer = h.answers.at(-1);
+    expect(answer?.correlationId).toBe(1);
+    expect(answer?.response).toMatchObject({ api: "Fetch", errorCode: Errors.NONE, highWatermark: 2 });
+    expect((answer!.response as Extract<RaftResponse, { api: "Fetch" }>).batches[0]?.baseOffset).toBe(1);
+    expect(h.client.describeQuorum().observers.map((o) => o.replicaId)).toEqual([9]);
+  });
+});
