@@ -553,7 +553,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     { validator: atLeast(1), updateMode: "cluster-wide" },
   ),
   // Observability.
-  def("metrics.port", "INT", "0", "Krill: port of the Prometheus /metrics HTTP endpoint; 0 disables it.", {
+  def("metrics.port", "INT", "0", "Krill: port of the HTTP endpoint serving Prometheus /metrics and the /health and /ready probes; 0 disables it.", {
     validator: between(0, 65535),
   }),
   def("metrics.host", "STRING", "127.0.0.1", "Krill: address the metrics endpoint binds."),

@@ -16,12 +16,14 @@ import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
 import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
+import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
@@ -71,6 +73,7 @@ export class Broker {
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
   #stopping: Promise<void> | undefined;
+  #health: BrokerHealth | undefined;
 
   private constructor(
     config: BrokerConfig,
@@ -135,6 +138,13 @@ export class Broker {
     const dirLocks = DirLocks.acquire(dirs);
     cleanups.push(() => dirLocks.release());
     const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
+    // The metrics port (with /health and /ready) answers from here on, so a probe sees the
+    // broker alive while a long log recovery runs.
+    const health = new BrokerHealth();
+    const metricsPort = config.int("metrics.port");
+    const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
+    cleanups.push(() => metrics.close());
+    if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger, health);
 
     // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
@@ -152,6 +162,7 @@ export class Broker {
     const { publisher, channel } = metadata;
     const image = publisher.image;
     logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
+    health.metadataLoaded = true;
     live = withDynamicConfigs(config, image, logger);
 
     // Partition logs: every topic of the image gets its partitions; strays are reported, not deleted.
@@ -169,8 +180,7 @@ export class Broker {
     const startup = logs.startup();
     cleanups.push(() => logs.shutdown());
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
-    const metricsPort = config.int("metrics.port");
-    const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
+    health.logsLoaded = true;
     // The broker config in force follows dynamic changes before the services see the batch (the
     // partition manager then reconfigures the topic logs).
     publisher.onPublish((next, _previous, records) => {
@@ -303,11 +313,19 @@ export class Broker {
     );
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
+    health.registered = true;
     startServices(core, services);
+    health.coordinators = () => {
+      const topics = core.image().topicsByName;
+      const state = (topic: string, loaded: boolean): CoordinatorState =>
+        loaded ? "loaded" : topics.has(topic) ? "loading" : "no topic yet";
+      return {
+        groups: state(CONSUMER_OFFSETS_TOPIC, services.groups.coordinator.isLoaded),
+        transactions: state(TRANSACTION_STATE_TOPIC, services.transactions.coordinator.isLoaded),
+      };
+    };
     const components = options.components ?? [];
     for (const component of components) await component.start(context);
-    cleanups.push(() => metrics.close());
-    if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
     // A quiet cluster still snapshots on the time bound.
@@ -325,6 +343,8 @@ export class Broker {
     broker.#snapshotTimer.unref();
     isReady = true;
     markReady();
+    health.phase = "serving";
+    broker.#health = health;
     logger.info(
       {
         nodeId: config.nodeId,
@@ -344,6 +364,7 @@ export class Broker {
 
   async #stop(): Promise<void> {
     this.logger.info("broker stopping");
+    if (this.#health !== undefined) this.#health.phase = "stopping";
     clearInterval(this.#snapshotTimer);
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
     this.#services.fetches.purgatory.shutdown();
