@@ -1,4 +1,7 @@
 /**
+ * Over 1,000 lines on purpose: most of it is the one table of Kafka's broker keys (name, type,
+ * default, validator, documentation), which reads best in one place beside its parser.
+ *
  * Broker configuration: Kafka's property names, types, defaults and validation rules, with
  * documentation in our own words. `BrokerConfig.create` takes the raw key/value pairs (from
  * server.properties plus --override) and either returns a fully validated, immutable config or
@@ -553,9 +556,15 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     { validator: atLeast(1), updateMode: "cluster-wide" },
   ),
   // Observability.
-  def("metrics.port", "INT", "0", "Krill: port of the HTTP endpoint serving Prometheus /metrics and the /health and /ready probes; 0 disables it.", {
-    validator: between(0, 65535),
-  }),
+  def(
+    "metrics.port",
+    "INT",
+    "0",
+    "Krill: port of the HTTP endpoint serving Prometheus /metrics and the /health and /ready probes; 0 disables it.",
+    {
+      validator: between(0, 65535),
+    },
+  ),
   def("metrics.host", "STRING", "127.0.0.1", "Krill: address the metrics endpoint binds."),
   def(
     "krill.config.strict",
