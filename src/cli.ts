@@ -2,6 +2,9 @@
  * The `krill` command.
  *
  *   krill start [--config server.properties] [--override key=value]...
+ *   krill format --config server.properties --cluster-id ID [--standalone | --initial-controllers L
+ *                | --no-initial-controllers] [--release-version V] [--ignore-formatted]
+ *   krill random-uuid
  *   krill --help | --version
  *
  * SIGTERM or SIGINT stops the broker gracefully (in-flight requests are answered and the logs
@@ -14,15 +17,25 @@ import { pino } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
 import { parseProperties } from "./config/properties.js";
 import { isKrillError, KrillError } from "./errors.js";
+import { formatStorage } from "./metadata/storage-format.js";
+import { SYSTEM_RANDOM } from "./random.js";
 import { Broker } from "./server/broker.js";
+import { randomClusterId } from "./server/meta-properties.js";
 
 const USAGE = `Usage:
   krill start [--config <server.properties>] [--override <key>=<value>]...
+  krill format --config <server.properties> --cluster-id <id> [--standalone |
+               --initial-controllers <id@host:port:dirid,...> | --no-initial-controllers]
+               [--release-version <version>] [--ignore-formatted]
+  krill random-uuid
   krill --help
   krill --version
 
 Starts a broker that speaks Apache Kafka's wire protocol. Configuration uses Kafka's broker keys
 (see docs/config.md); --override replaces a key from the file and may be repeated.
+format prepares the log directories as Kafka's kafka-storage format does (same options; start
+formats an unformatted node as --standalone would, so it is optional); random-uuid prints a
+new cluster id.
 Log level: KRILL_LOG_LEVEL (trace, debug, info, warn, error; default info).`;
 
 export interface StartArgs {
@@ -30,14 +43,79 @@ export interface StartArgs {
   readonly overrides: Map<string, string>;
 }
 
-export type CliCommand = { kind: "help" } | { kind: "version" } | { kind: "start"; args: StartArgs };
+export interface FormatArgs {
+  readonly configPath: string;
+  readonly clusterId: string;
+  readonly standalone: boolean;
+  readonly initialControllers: string | undefined;
+  readonly noInitialControllers: boolean;
+  readonly releaseVersion: string | undefined;
+  readonly ignoreFormatted: boolean;
+}
+
+export type CliCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "random-uuid" }
+  | { kind: "start"; args: StartArgs }
+  | { kind: "format"; args: FormatArgs };
+
+/** `krill format`'s options, with kafka-storage's long and short names. */
+function parseFormatArgs(rest: readonly string[]): FormatArgs {
+  let configPath: string | undefined;
+  let clusterId: string | undefined;
+  let initialControllers: string | undefined;
+  let releaseVersion: string | undefined;
+  let standalone = false;
+  let noInitialControllers = false;
+  let ignoreFormatted = false;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (name !== arg) return arg.slice(eq + 1);
+      const next = rest[++i];
+      if (next === undefined) throw new KrillError("CONFIG_INVALID", `${name} needs a value`);
+      return next;
+    };
+    if (name === "--config" || name === "-c") configPath = value();
+    else if (name === "--cluster-id" || name === "-t") clusterId = value();
+    else if (name === "--initial-controllers" || name === "-I") initialControllers = value();
+    else if (name === "--release-version" || name === "-r") releaseVersion = value();
+    else if (name === "--standalone" || name === "-s") standalone = true;
+    else if (name === "--no-initial-controllers" || name === "-N") noInitialControllers = true;
+    else if (name === "--ignore-formatted" || name === "-g") ignoreFormatted = true;
+    else
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `unknown format option "${arg}"; accepted: --config, --cluster-id, --standalone, --initial-controllers, --no-initial-controllers, --release-version, --ignore-formatted`,
+      );
+  }
+  if (configPath === undefined) throw new KrillError("CONFIG_INVALID", "format needs --config");
+  if (clusterId === undefined) throw new KrillError("CONFIG_INVALID", "format needs --cluster-id");
+  return {
+    configPath,
+    clusterId,
+    standalone,
+    initialControllers,
+    noInitialControllers,
+    releaseVersion,
+    ignoreFormatted,
+  };
+}
 
 export function parseArgs(argv: readonly string[]): CliCommand {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
   if (argv.includes("--version") || argv.includes("-v")) return { kind: "version" };
   const [command, ...rest] = argv;
+  if (command === "format") return { kind: "format", args: parseFormatArgs(rest) };
+  if (command === "random-uuid" && rest.length === 0) return { kind: "random-uuid" };
   if (command !== "start")
-    throw new KrillError("CONFIG_INVALID", `unknown command "${command}"; accepted: start`);
+    throw new KrillError(
+      "CONFIG_INVALID",
+      `unknown command "${command}"; accepted: start, format, random-uuid`,
+    );
   let configPath: string | undefined;
   const overrides = new Map<string, string>();
   for (let i = 0; i < rest.length; i++) {
@@ -113,6 +191,21 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (command.kind === "version") {
       process.stdout.write(`krill ${packageVersion()}\n`);
+      return 0;
+    }
+    if (command.kind === "random-uuid") {
+      process.stdout.write(`${randomClusterId(SYSTEM_RANDOM)}\n`);
+      return 0;
+    }
+    if (command.kind === "format") {
+      const { args } = command;
+      const lines = formatStorage({
+        ...args,
+        config: loadConfig({ configPath: args.configPath, overrides: new Map() }),
+        random: SYSTEM_RANDOM,
+        now: new Date(),
+      });
+      for (const line of lines) process.stdout.write(`${line}\n`);
       return 0;
     }
     config = loadConfig(command.args);

@@ -1,4 +1,7 @@
 /**
+ * Over 1,000 lines on purpose: most of it is the one table of Kafka's broker keys (name, type,
+ * default, validator, documentation), which reads best in one place beside its parser.
+ *
  * Broker configuration: Kafka's property names, types, defaults and validation rules, with
  * documentation in our own words. `BrokerConfig.create` takes the raw key/value pairs (from
  * server.properties plus --override) and either returns a fully validated, immutable config or

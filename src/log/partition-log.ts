@@ -1,4 +1,7 @@
 /**
+ * About 1,100 lines, kept whole: append, read, truncation, retention and recovery all change the
+ * same segment list and offsets under one concurrency contract, which splitting would scatter.
+ *
  * The log of one partition (Kafka's UnifiedLog, local part): an ordered list of segments, the last
  * of which is active, plus the log start offset, recovery point and leader-epoch cache.
  *

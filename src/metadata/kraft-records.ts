@@ -8,9 +8,11 @@
  * (version 0, type), its value the spec's body (clients/*.json).
  */
 import { KrillError } from "../errors.js";
+import { encodeKRaftVersionRecord } from "../protocol/generated/kraft-version-record.js";
 import { encodeLeaderChangeMessage } from "../protocol/generated/leader-change-message.js";
 import { encodeSnapshotFooterRecord } from "../protocol/generated/snapshot-footer-record.js";
 import { encodeSnapshotHeaderRecord } from "../protocol/generated/snapshot-header-record.js";
+import { encodeVotersRecord } from "../protocol/generated/voters-record.js";
 import { ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { Writer } from "../protocol/primitives/writer.js";
 import {
@@ -32,8 +34,7 @@ function controlBatch(
   baseOffset: number,
   epoch: number,
   timestampMs: number,
-  type: number,
-  value: Buffer,
+  records: readonly { readonly type: number; readonly value: Buffer }[],
 ): Buffer {
   return buildRecordBatch({
     baseOffset: BigInt(baseOffset),
@@ -43,8 +44,65 @@ function controlBatch(
     baseSequence: -1,
     transactional: false,
     isControl: true,
-    records: [{ timestamp: timestampMs, key: encodeControlRecordKey(type), value }],
+    records: records.map((r) => ({
+      timestamp: timestampMs,
+      key: encodeControlRecordKey(r.type),
+      value: r.value,
+    })),
   });
+}
+
+/**
+ * The kraft.version 1 records a snapshot carries after its SnapshotHeader (KIP-853): the
+ * KRaftVersionRecord and VotersRecord values, kept as written.
+ */
+export interface KRaftControlValues {
+  readonly kraftVersion: Buffer;
+  readonly voters: Buffer | undefined;
+}
+
+export interface Voter {
+  readonly id: number;
+  readonly directoryId: string;
+  readonly endpoints: readonly { readonly name: string; readonly host: string; readonly port: number }[];
+}
+
+/** KRaftVersionRecord (kraft.version 1) and VotersRecord values for `voters`, as Kafka's formatter writes them. */
+export function kraftControlValues(voters: readonly Voter[]): KRaftControlValues {
+  const version = new Writer();
+  encodeKRaftVersionRecord(version, { version: 0, kRaftVersion: 1 }, 0);
+  const record = new Writer();
+  encodeVotersRecord(
+    record,
+    {
+      version: 0,
+      voters: voters.map((v) => ({
+        voterId: v.id,
+        voterDirectoryId: v.directoryId,
+        endpoints: v.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+        kRaftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1 },
+      })),
+    },
+    0,
+  );
+  return { kraftVersion: version.finish(), voters: record.finish() };
+}
+
+/** The KRaftVersion and Voters values in a snapshot's header batch, if it has them. */
+export function snapshotKRaftControl(bytes: Buffer): KRaftControlValues | undefined {
+  const first = decodeRecordBatches(bytes, {
+    decompressedBytesMax: METADATA_BATCH_BYTES_MAX,
+    batchSizeMax: METADATA_BATCH_BYTES_MAX,
+  })[0];
+  if (first === undefined || !first.isControl) return undefined;
+  let kraftVersion: Buffer | undefined;
+  let voters: Buffer | undefined;
+  for (const r of first.records) {
+    const { type } = parseControlRecordKey(r.key);
+    if (type === ControlRecordType.KRAFT_VERSION && r.value !== null) kraftVersion = Buffer.from(r.value);
+    if (type === ControlRecordType.KRAFT_VOTERS && r.value !== null) voters = Buffer.from(r.value);
+  }
+  return kraftVersion === undefined ? undefined : { kraftVersion, voters };
 }
 
 /** A data batch of serialized metadata records (offsets are assigned on append). */
@@ -75,15 +133,20 @@ export function leaderChangeBatch(
     { version: 0, leaderId, voters: voters.map(voter), grantingVoters: voters.map(voter) },
     0,
   );
-  return controlBatch(0, epoch, timestampMs, ControlRecordType.LEADER_CHANGE, w.finish());
+  return controlBatch(0, epoch, timestampMs, [{ type: ControlRecordType.LEADER_CHANGE, value: w.finish() }]);
 }
 
-/** The batches of a snapshot holding `values` (serialized metadata records), header and footer included. */
+/**
+ * The batches of a snapshot holding `values` (serialized metadata records), header and footer
+ * included; with `kraft` (kraft.version 1), the KRaftVersion and Voters records follow the header
+ * in its batch, as Kafka's RecordsSnapshotWriter writes them.
+ */
 export function snapshotBatches(
   values: readonly Buffer[],
   epoch: number,
   timestampMs: number,
   lastContainedLogTimestamp: number,
+  kraft?: KRaftControlValues,
 ): Buffer[] {
   const header = new Writer();
   encodeSnapshotHeaderRecord(
@@ -91,8 +154,16 @@ export function snapshotBatches(
     { version: 0, lastContainedLogTimestamp: BigInt(lastContainedLogTimestamp) },
     0,
   );
-  const batches = [controlBatch(0, epoch, timestampMs, ControlRecordType.SNAPSHOT_HEADER, header.finish())];
-  let offset = 1;
+  const control: { type: number; value: Buffer }[] = [
+    { type: ControlRecordType.SNAPSHOT_HEADER, value: header.finish() },
+  ];
+  if (kraft !== undefined) {
+    control.push({ type: ControlRecordType.KRAFT_VERSION, value: kraft.kraftVersion });
+    if (kraft.voters !== undefined)
+      control.push({ type: ControlRecordType.KRAFT_VOTERS, value: kraft.voters });
+  }
+  const batches = [controlBatch(0, epoch, timestampMs, control)];
+  let offset = control.length;
   for (let i = 0; i < values.length; i += SNAPSHOT_BATCH_RECORDS) {
     const chunk = values.slice(i, i + SNAPSHOT_BATCH_RECORDS);
     batches.push(dataBatch(chunk, offset, epoch, timestampMs));
@@ -100,7 +171,11 @@ export function snapshotBatches(
   }
   const footer = new Writer();
   encodeSnapshotFooterRecord(footer, { version: 0 }, 0);
-  batches.push(controlBatch(offset, epoch, timestampMs, ControlRecordType.SNAPSHOT_FOOTER, footer.finish()));
+  batches.push(
+    controlBatch(offset, epoch, timestampMs, [
+      { type: ControlRecordType.SNAPSHOT_FOOTER, value: footer.finish() },
+    ]),
+  );
   return batches;
 }
 

@@ -26,7 +26,14 @@ import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
 import { parseOffsetFileName } from "../log/names.js";
 import { decodeRecordBatches } from "../protocol/records/record-batch.js";
-import { dataBatch, leaderChangeBatch, snapshotBatches, snapshotValues } from "./kraft-records.js";
+import {
+  dataBatch,
+  type KRaftControlValues,
+  leaderChangeBatch,
+  snapshotBatches,
+  snapshotKRaftControl,
+  snapshotValues,
+} from "./kraft-records.js";
 import { legacyFiles, readLegacy, removeLegacy } from "./legacy-layout.js";
 import { METADATA_DIR_NAME, type MetadataLog, type MetadataLogListener } from "./metadata-log.js";
 import type { MetadataLogEntry, MetadataRecord } from "./records.js";
@@ -59,6 +66,8 @@ export class LocalMetadataLog implements MetadataLog {
   readonly #listeners: MetadataLogListener[] = [];
   #log: MetadataSegmentLog | undefined;
   #epoch = 0;
+  /** kraft.version 1: the KRaftVersion and Voters records every snapshot carries on. */
+  #kraft: KRaftControlValues | undefined;
   #deliveries: Promise<unknown> = Promise.resolve();
   #bytesSinceSnapshot = 0;
   #lastSnapshotMs: number;
@@ -114,7 +123,9 @@ export class LocalMetadataLog implements MetadataLog {
       snapshotOffset = snapshot.endOffset - 1;
       const file = path.join(this.dir, snapshotFileName(snapshot));
       // Every snapshot record describes the image as of the snapshot's last offset.
-      for (const value of snapshotValues(log.readSnapshot(snapshot), file)) {
+      const bytes = log.readSnapshot(snapshot);
+      this.#kraft = snapshotKRaftControl(bytes);
+      for (const value of snapshotValues(bytes, file)) {
         entries.push({ offset: snapshotOffset, record: this.#decode(value, file) });
       }
     }
@@ -261,6 +272,7 @@ export class LocalMetadataLog implements MetadataLog {
         id.epoch,
         now,
         now,
+        this.#kraft,
       ),
     );
     log.deleteBefore(id);

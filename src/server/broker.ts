@@ -14,11 +14,12 @@ import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
-import { METADATA_VERSION_LATEST } from "../metadata/features.js";
+import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
 import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
+import { formatMetadataOnFirstStart } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -131,6 +132,8 @@ export class Broker {
     const dirLocks = DirLocks.acquire(dirs);
     cleanups.push(() => dirLocks.release());
     const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
+    // An unformatted node is formatted as `krill format --standalone` would.
+    if (formatMetadataOnFirstStart(config, clock.nowMs())) logger.info("formatted the metadata directory");
 
     // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
@@ -295,7 +298,9 @@ export class Broker {
         rack: config.stringOrNull("broker.rack"),
         fenced: false,
       },
-      METADATA_VERSION_LATEST,
+      // The finalized level (from the bootstrap snapshot `krill format --release-version` wrote,
+      // or an earlier start), else the newest Krill supports.
+      publisher.image.features.get(METADATA_VERSION_FEATURE) ?? METADATA_VERSION_LATEST,
     );
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.

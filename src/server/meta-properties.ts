@@ -5,14 +5,15 @@
  * single node needs no separate format step. Existing files must agree with each other and with
  * the configuration, else start-up stops: mixing directories of two clusters loses data.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseProperties } from "../config/properties.js";
 import { KrillError } from "../errors.js";
 import { randomTopicId } from "../metadata/controller.js";
+import { META_PROPERTIES_FILE, writeMetaProperties } from "../metadata/storage-format.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 
-export const META_PROPERTIES_FILE = "meta.properties";
+export { META_PROPERTIES_FILE };
 
 export interface MetaProperties {
   readonly clusterId: string;
@@ -75,19 +76,7 @@ export function ensureMetaProperties(
   for (const dir of dirs) {
     const file = path.join(dir, META_PROPERTIES_FILE);
     if (existsSync(file)) continue;
-    const directoryId = randomTopicId(random);
-    const text = [
-      "#",
-      `#${new Date().toUTCString()}`,
-      `cluster.id=${clusterId}`,
-      `directory.id=${directoryId}`,
-      `node.id=${nodeId}`,
-      "version=1",
-      "",
-    ].join("\n");
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, text, { flush: true });
-    renameSync(tmp, file);
+    writeMetaProperties(dir, { clusterId, nodeId, directoryId: randomTopicId(random) }, new Date());
   }
   return clusterId;
 }

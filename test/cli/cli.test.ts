@@ -64,6 +64,48 @@ describe("argument parsing", () => {
     expect(parseArgs(["--version"]).kind).toBe("version");
   });
 
+  it("reads format's options with kafka-storage's long and short names", () => {
+    expect(
+      parseArgs([
+        "format",
+        "-t",
+        "W9AfU9ZKb6evapU4kcw1AQ",
+        "-c",
+        "s.properties",
+        "--standalone",
+        "-r",
+        "3.7",
+        "-g",
+      ]),
+    ).toEqual({
+      kind: "format",
+      args: {
+        configPath: "s.properties",
+        clusterId: "W9AfU9ZKb6evapU4kcw1AQ",
+        standalone: true,
+        initialControllers: undefined,
+        noInitialControllers: false,
+        releaseVersion: "3.7",
+        ignoreFormatted: true,
+      },
+    });
+    expect(
+      parseArgs([
+        "format",
+        "--config=s.properties",
+        "--cluster-id=x",
+        "--initial-controllers",
+        "1@h:9093:AAAAAAAAAAAAAAAAAAAAAQ",
+      ]),
+    ).toMatchObject({ args: { initialControllers: "1@h:9093:AAAAAAAAAAAAAAAAAAAAAQ", standalone: false } });
+    expect(() => parseArgs(["format", "-c", "s.properties"])).toThrow("format needs --cluster-id");
+    expect(() => parseArgs(["format", "-t", "x"])).toThrow("format needs --config");
+    expect(() => parseArgs(["format", "-t", "x", "-c", "s", "--bogus"])).toThrow(
+      'unknown format option "--bogus"',
+    );
+    expect(parseArgs(["random-uuid"]).kind).toBe("random-uuid");
+  });
+
   it("rejects unknown commands, options and malformed overrides", () => {
     for (const argv of [
       ["stop"],

@@ -1,7 +1,8 @@
 # kafka-dump-log --cluster-metadata-decoder (Kafka's DumpLogSegments) over the broker's own
 # metadata log: every segment and snapshot of __cluster_metadata-0 decodes (Krill writes Kafka's
-# layout), no batch is invalid, the topic created here is a TopicRecord, and each snapshot has its
-# SnapshotHeader and SnapshotFooter. Needs BROKER_DATA_DIR (the broker's log.dirs, set by
+# layout), no batch is invalid, the topic created here is a TopicRecord, and each snapshot (at least
+# the bootstrap one, 00000000000000000000-0000000000.checkpoint) has its SnapshotHeader and
+# SnapshotFooter. Needs BROKER_DATA_DIR (the broker's log.dirs, set by
 # run-all.sh and run-subset.sh). Uses Kafka 4.4.0's tool when its classpath is installed.
 set -euo pipefail
 here=$(dirname "$0")
@@ -23,6 +24,8 @@ assert_contains "$out" "\"type\":\"PARTITION_RECORD\"" "segments: PartitionRecor
 assert_contains "$out" "isvalid: true" "segments: batches decoded"
 assert_not_contains "$out" "isvalid: false" "segments: no invalid batch"
 snapshots=$(find "$mdir" -maxdepth 1 -name '*.checkpoint' | sort)
+# Both format the node as `kafka-storage format --standalone`: the bootstrap snapshot at least.
+[ -n "$snapshots" ] || fail "no snapshot (*.checkpoint) in $mdir: $(ls "$mdir")"
 for snapshot in $snapshots; do
   name=$(basename "$snapshot")
   [[ "$name" =~ ^[0-9]{20}-[0-9]{10}\.checkpoint$ ]] || fail "snapshot name $name is not <20-digit offset>-<10-digit epoch>.checkpoint"
