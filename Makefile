@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate check-generated compat compat-subset bench bench-quick chaos clean
+.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset bench bench-quick chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
@@ -44,6 +44,11 @@ generate: install
 
 check-generated: install
 	tsx tools/codegen/check.ts --out src/protocol/generated
+	tsx tools/config-keys/generate.ts --check
+
+# Kafka's broker keys from its ConfigDef in the 4.4.0 jars (Java and Maven, as `make deps` installs).
+generate-config-keys: install
+	tsx tools/config-keys/generate.ts
 
 lint: install
 	biome check .

@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 node_bin=$("$root/scripts/ensure-node.sh")
 export PATH="$node_bin:$root/node_modules/.bin:$PATH"
-kafka_version=${KAFKA_VERSION:-4.3.1}
+kafka_version=${KAFKA_VERSION:-4.4.0}
 
 report_only=0
 for arg in "$@"; do

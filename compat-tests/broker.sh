@@ -145,7 +145,7 @@ if [ "$command" = "start" ]; then
   target=${1:-}
   shift || true
 fi
-dir="" port="" kafka_version=${KAFKA_VERSION:-4.3.1}
+dir="" port="" kafka_version=${KAFKA_VERSION:-4.4.0}
 while [ $# -gt 0 ]; do
   case "$1" in
   --dir) dir=${2:-} && shift 2 ;;

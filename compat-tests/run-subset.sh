@@ -11,7 +11,7 @@ root=$(cd "$here/.." && pwd)
 # Assigned first so that set -e stops the run when no usable Node is found.
 node_bin=$("$root/scripts/ensure-node.sh")
 export PATH="$node_bin:$root/node_modules/.bin:$PATH"
-kafka_version=${KAFKA_VERSION:-4.3.1}
+kafka_version=${KAFKA_VERSION:-4.4.0}
 
 target=krill
 if [ "${1:-}" = "--target" ]; then

@@ -11,9 +11,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-# Kafka versions: the latest 4.x release whose jars all resolve on Maven Central (4.4.0's
-# kafka-tools is not published there), and the latest 3.9.x for the second run of the Java tools.
-kafka_versions=("${KAFKA_VERSION:-4.3.1}" "${KAFKA_LEGACY_VERSION:-3.9.2}")
+# Kafka versions: the 4.x reference release (broker and tools), and the latest 3.9.x for the
+# second run of the Java tools.
+kafka_versions=("${KAFKA_VERSION:-4.4.0}" "${KAFKA_LEGACY_VERSION:-3.9.2}")
 
 die() {
   echo "install-compat-deps: $*" >&2

@@ -1,7 +1,7 @@
 /**
  * The `krill` command.
  *
- *   krill start [--config server.properties] [--override key=value]...
+ *   krill start [--config server.properties] [--override key=value]... [--strict]
  *   krill format --config server.properties --cluster-id ID [--standalone | --initial-controllers L
  *                | --no-initial-controllers] [--release-version V] [--ignore-formatted]
  *   krill random-uuid
@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
-import { parseProperties } from "./config/properties.js";
+import { PropertiesFile } from "./config/properties.js";
 import { isKrillError, KrillError } from "./errors.js";
 import { formatStorage } from "./metadata/storage-format.js";
 import { SYSTEM_RANDOM } from "./random.js";
@@ -23,7 +23,7 @@ import { Broker } from "./server/broker.js";
 import { randomClusterId } from "./server/meta-properties.js";
 
 const USAGE = `Usage:
-  krill start [--config <server.properties>] [--override <key>=<value>]...
+  krill start [--config <server.properties>] [--override <key>=<value>]... [--strict]
   krill format --config <server.properties> --cluster-id <id> [--standalone |
                --initial-controllers <id@host:port:dirid,...> | --no-initial-controllers]
                [--release-version <version>] [--ignore-formatted]
@@ -32,7 +32,8 @@ const USAGE = `Usage:
   krill --version
 
 Starts a broker that speaks Apache Kafka's wire protocol. Configuration uses Kafka's broker keys
-(see docs/config.md); --override replaces a key from the file and may be repeated.
+(see docs/config.md); --override replaces a key from the file and may be repeated. Keys neither
+Kafka nor Krill knows are logged as warnings; --strict (krill.config.strict=true) refuses them.
 format prepares the log directories as Kafka's kafka-storage format does (same options; start
 formats an unformatted node as --standalone would, so it is optional); random-uuid prints a
 new cluster id.
@@ -134,13 +135,15 @@ export function parseArgs(argv: readonly string[]): CliCommand {
       const eq = kv.indexOf("=");
       if (eq <= 0) throw new KrillError("CONFIG_INVALID", `--override expects key=value, got "${kv}"`);
       overrides.set(kv.slice(0, eq).trim(), kv.slice(eq + 1));
+    } else if (arg === "--strict") {
+      overrides.set("krill.config.strict", "true");
     } else if (!arg.startsWith("-") && configPath === undefined) {
       // Kafka's kafka-server-start.sh takes the properties file as its argument.
       configPath = arg;
     } else {
       throw new KrillError(
         "CONFIG_INVALID",
-        `unknown option "${arg}"; accepted: --config, --override, --help, --version`,
+        `unknown option "${arg}"; accepted: --config, --override, --strict, --help, --version`,
       );
     }
   }
@@ -148,23 +151,8 @@ export function parseArgs(argv: readonly string[]): CliCommand {
 }
 
 export function loadConfig(args: StartArgs): BrokerConfig {
-  let fileProps = new Map<string, string>();
-  if (args.configPath !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(args.configPath, "utf8");
-    } catch (err) {
-      throw new KrillError(
-        "CONFIG_INVALID",
-        `cannot read config file ${args.configPath}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    fileProps = parseProperties(text, args.configPath);
-  }
-  return BrokerConfig.create(fileProps, args.overrides);
+  if (args.configPath === undefined) return BrokerConfig.create(args.overrides);
+  return BrokerConfig.create(PropertiesFile.read(args.configPath), args.overrides);
 }
 
 function packageVersion(): string {

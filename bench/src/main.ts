@@ -56,7 +56,7 @@ import {
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const outDir = join(root, "bench/out");
-const kafkaVersion = process.env.KAFKA_VERSION ?? "4.3.1";
+const kafkaVersion = process.env.KAFKA_VERSION ?? "4.4.0";
 const GIB = 1024 * 1024 * 1024;
 /** After this many producer runs in a row that hit their time limit, the rest are skipped. */
 const CONSECUTIVE_TIMEOUTS_MAX = 2;

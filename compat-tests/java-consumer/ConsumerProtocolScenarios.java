@@ -1,6 +1,6 @@
 // Scenarios for the Java consumer with the KIP-848 group protocol (group.protocol=consumer), run
 // with Java's single-file source launcher on the Kafka client jars Maven resolved:
-//   java -cp "$(cat compat-tests/.cache/kafka-4.3.1.classpath)" ConsumerProtocolScenarios.java <scenario>
+//   java -cp "$(cat compat-tests/.cache/kafka-4.4.0.classpath)" ConsumerProtocolScenarios.java <scenario>
 // Reads the broker address from BOOTSTRAP. Exits 0 on success; on failure prints one line starting
 // with FAIL and exits 1. Every wait is bounded by a deadline.
 import java.time.Duration;

@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/common.sh"
-version=${KAFKA_TOOLS_VERSION:-4.3.1}
+version=${KAFKA_TOOLS_VERSION:-4.4.0}
 classpath_file="$here/../.cache/kafka-$version.classpath"
 [ -s "$classpath_file" ] || { echo "java-consumer: no classpath for Kafka $version; run scripts/install-compat-deps.sh" >&2 && exit 1; }
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The official Apache Kafka command-line tools, run through the main classes of Kafka's bin
-# scripts, from the jars of KAFKA_TOOLS_VERSION (default 4.3.1; run-all.sh also runs 3.9.2).
+# scripts, from the jars of KAFKA_TOOLS_VERSION (default 4.4.0; run-all.sh also runs 3.9.2).
 # Needs BOOTSTRAP; see ../lib/common.sh for the other inputs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-export KAFKA_TOOLS_VERSION=${KAFKA_TOOLS_VERSION:-4.3.1}
+export KAFKA_TOOLS_VERSION=${KAFKA_TOOLS_VERSION:-4.4.0}
 source "$here/../lib/common.sh"
 
 client="java-tools-$KAFKA_TOOLS_VERSION"

@@ -1,9 +1,9 @@
 # Runs an Apache Kafka command-line tool the way Kafka's bin/<tool>.sh does: the same main class,
 # on the classpath Maven resolved for KAFKA_TOOLS_VERSION (sourced; defines kafka_tool).
 #   kafka_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --list
-# Main classes checked against the jars of 4.3.1 and 3.9.2 (3.9 still runs the console producer and
+# Main classes checked against the jars of 4.4.0 and 3.9.2 (3.9 still runs the console producer and
 # broker-api-versions from the Scala core).
-: "${KAFKA_TOOLS_VERSION:=4.3.1}"
+: "${KAFKA_TOOLS_VERSION:=4.4.0}"
 kafka_tool_java_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kafka_tool_classpath_file="$kafka_tool_java_dir/../.cache/kafka-$KAFKA_TOOLS_VERSION.classpath"
 

@@ -2,6 +2,7 @@
 #
 # Inputs (environment):
 #   BOOTSTRAP            broker address host:port (required)
+#   BROKER_DATA_DIR      the broker's log.dirs, for scenarios reading its segment files
 #   TARGET               label of the broker under test (kafka|krill), recorded with each result
 #   RESULTS_FILE         TSV file results are appended to (optional)
 #   LOG_DIR              folder for per-scenario output (default: compat-tests/.work/logs)

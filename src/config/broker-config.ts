@@ -5,9 +5,10 @@
  * Broker configuration: Kafka's property names, types, defaults and validation rules, with
  * documentation in our own words. `BrokerConfig.create` takes the raw key/value pairs (from
  * server.properties plus --override) and either returns a fully validated, immutable config or
- * throws CONFIG_INVALID naming the key and the accepted values. Unknown keys also stop start-up,
- * except keys Kafka itself defines that Krill does not use (see kafka-known-keys.ts): those are
- * accepted and reported once, so an existing server.properties keeps working.
+ * throws CONFIG_INVALID naming the key and the accepted values. Keys Kafka itself defines that
+ * Krill does not use (kafka-keys.ts, generated from Kafka's ConfigDef) are accepted and reported
+ * once, so an existing server.properties keeps working; keys nobody defines are warnings, or
+ * refused with `krill.config.strict`; security keys Krill cannot enforce are refused.
  */
 import os from "node:os";
 import { KrillError } from "../errors.js";
@@ -27,7 +28,11 @@ import {
   type UpdateMode,
   type Validator,
 } from "./config-def.js";
-import { isKnownUnusedKafkaKey } from "./kafka-known-keys.js";
+import { type RawEntry, resolveConfigVariables } from "./config-providers.js";
+import { isKafkaBrokerKey, KAFKA_CONFIG_KEYS_VERSION } from "./kafka-keys.js";
+import { type ListenerSpec, parseListeners, parseProtocolMap } from "./listeners.js";
+import { PropertiesFile } from "./properties.js";
+import { unenforcedSecurityKey } from "./security-keys.js";
 
 /** Kafka's built-in server-side assignors: the short name and the class name both select one. */
 export const CONSUMER_ASSIGNOR_NAMES: ReadonlyMap<string, string> = new Map([
@@ -551,95 +556,31 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     { validator: atLeast(1), updateMode: "cluster-wide" },
   ),
   // Observability.
-  def("metrics.port", "INT", "0", "Krill: port of the Prometheus /metrics HTTP endpoint; 0 disables it.", {
-    validator: between(0, 65535),
-  }),
+  def(
+    "metrics.port",
+    "INT",
+    "0",
+    "Krill: port of the HTTP endpoint serving Prometheus /metrics and the /health and /ready probes; 0 disables it.",
+    {
+      validator: between(0, 65535),
+    },
+  ),
   def("metrics.host", "STRING", "127.0.0.1", "Krill: address the metrics endpoint binds."),
+  def(
+    "krill.config.strict",
+    "BOOLEAN",
+    "false",
+    "Krill: refuse keys neither Kafka nor Krill defines (a typo) instead of logging a warning; `krill start --strict` sets it.",
+  ),
 ];
 
 const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));
 
+export type { ListenerSpec } from "./listeners.js";
+export { parseListeners, SECURITY_PROTOCOLS } from "./listeners.js";
+
 export function brokerConfigDef(name: string): ConfigDef | undefined {
   return DEFS_BY_NAME.get(name);
-}
-
-export interface ListenerSpec {
-  /** Listener name, e.g. PLAINTEXT. */
-  readonly name: string;
-  readonly securityProtocol: string;
-  /** Empty string = every interface. */
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Parses `NAME://host:port,...`, as Kafka's listeners and advertised.listeners. */
-export function parseListeners(key: string, text: string, protocolMap: Map<string, string>): ListenerSpec[] {
-  const result: ListenerSpec[] = [];
-  const names = new Set<string>();
-  for (const raw of text.split(",")) {
-    const item = raw.trim();
-    if (item === "") continue;
-    const m = /^([A-Za-z0-9_-]+):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]*):(\d+)$/.exec(item);
-    if (!m) {
-      throw new KrillError(
-        "CONFIG_INVALID",
-        `Invalid value "${item}" in ${key}: accepted values are NAME://host:port entries, e.g. PLAINTEXT://127.0.0.1:9092 or PLAINTEXT://:9092`,
-      );
-    }
-    const name = m[1]!.toUpperCase();
-    const hostPart = m[2]!;
-    const port = Number(m[3]);
-    if (port > 65535) {
-      throw new KrillError(
-        "CONFIG_INVALID",
-        `Invalid port ${port} in ${key} entry "${item}": accepted values are [0,...,65535]`,
-      );
-    }
-    if (names.has(name)) {
-      throw new KrillError(
-        "CONFIG_INVALID",
-        `${key} names listener ${name} twice: each listener name must be unique`,
-      );
-    }
-    names.add(name);
-    const securityProtocol = protocolMap.get(name);
-    if (securityProtocol === undefined) {
-      throw new KrillError(
-        "CONFIG_INVALID",
-        `${key} entry "${item}" uses listener name ${name}, which listener.security.protocol.map does not map; mapped names: [${[...protocolMap.keys()].join(", ")}]`,
-      );
-    }
-    const host = hostPart.startsWith("[") ? hostPart.slice(1, -1) : hostPart;
-    result.push({ name, securityProtocol, host, port });
-  }
-  if (result.length === 0) {
-    throw new KrillError("CONFIG_INVALID", `${key} is empty: accepted values are NAME://host:port entries`);
-  }
-  return result;
-}
-
-export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
-
-function parseProtocolMap(text: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const raw of text.split(",")) {
-    const item = raw.trim();
-    if (item === "") continue;
-    const [name, protocol, extra] = item.split(":").map((s) => s.trim());
-    if (
-      !name ||
-      !protocol ||
-      extra !== undefined ||
-      !(SECURITY_PROTOCOLS as readonly string[]).includes(protocol.toUpperCase())
-    ) {
-      throw new KrillError(
-        "CONFIG_INVALID",
-        `Invalid entry "${item}" in listener.security.protocol.map: accepted values are NAME:PROTOCOL with PROTOCOL one of [${SECURITY_PROTOCOLS.join(", ")}]`,
-      );
-    }
-    map.set(name.toUpperCase(), protocol.toUpperCase());
-  }
-  return map;
 }
 
 export interface BrokerConfigEntry {
@@ -683,7 +624,7 @@ export function validateDynamicBrokerConfig(
 ): { kind: "invalid-config" | "invalid-request"; message: string } | undefined {
   const d = DEFS_BY_NAME.get(name);
   if (d === undefined) {
-    return isKnownUnusedKafkaKey(name)
+    return isKafkaBrokerKey(name)
       ? { kind: "invalid-request", message: `Krill does not support dynamic updates of ${name}` }
       : { kind: "invalid-config", message: `Unknown broker config ${name}` };
   }
@@ -705,6 +646,32 @@ export function validateDynamicBrokerConfig(
   }
 }
 
+/** What BrokerConfig.create reads: a properties file, or key/value pairs (overrides, a library's options). */
+export type BrokerConfigSource =
+  | PropertiesFile
+  | ReadonlyMap<string, string>
+  | Readonly<Record<string, string | number | boolean>>;
+
+/** A key neither Kafka nor Krill defines, and where it was set. */
+export interface UnknownConfigKey {
+  readonly key: string;
+  readonly origin: string;
+}
+
+/**
+ * Fail closed: a key asking for security Krill does not enforce (TLS, SASL, an authorizer,
+ * quotas) stops start-up, naming the first such key and counting the others (security-keys.ts).
+ */
+function refuseUnenforcedSecurityKeys(raw: ReadonlyMap<string, { text: string; origin: string }>): void {
+  const refused = [...raw].flatMap(
+    ([key, { text, origin }]) => unenforcedSecurityKey(key, text, origin) ?? [],
+  );
+  if (refused.length === 0) return;
+  const others = refused.slice(1).map((r) => r.key);
+  const also = others.length === 0 ? "" : ` (also refused: ${others.join(", ")})`;
+  throw new KrillError("CONFIG_INVALID", `${refused[0]!.message}${also}`);
+}
+
 /**
  * A validated, immutable broker configuration. Typed accessors for everything the broker reads;
  * `entries()` for DescribeConfigs.
@@ -719,6 +686,8 @@ export class BrokerConfig {
   readonly #dynamicBroker: ReadonlyMap<string, ConfigValue>;
   /** Keys Kafka defines that Krill accepts but does not act on. */
   readonly unusedKafkaKeys: readonly string[];
+  /** Keys neither Kafka nor Krill defines (typos, vendor keys), logged as warnings at start-up. */
+  readonly unknownKeys: readonly UnknownConfigKey[];
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
@@ -727,6 +696,7 @@ export class BrokerConfig {
     values: Map<string, ConfigValue>,
     explicit: Set<string>,
     unused: string[],
+    unknown: readonly UnknownConfigKey[],
     dynamicDefault: ReadonlyMap<string, ConfigValue> = new Map(),
     dynamicBroker: ReadonlyMap<string, ConfigValue> = new Map(),
   ) {
@@ -736,6 +706,7 @@ export class BrokerConfig {
     this.#dynamicDefault = dynamicDefault;
     this.#dynamicBroker = dynamicBroker;
     this.unusedKafkaKeys = unused;
+    this.unknownKeys = unknown;
     const protocolMap = parseProtocolMap(this.string("listener.security.protocol.map"));
     const controllerNames = new Set(
       (this.stringOrNull("controller.listener.names") ?? "")
@@ -750,7 +721,7 @@ export class BrokerConfig {
       if (l.securityProtocol !== "PLAINTEXT") {
         throw new KrillError(
           "CONFIG_INVALID",
-          `Listener ${l.name} uses security protocol ${l.securityProtocol}; Krill serves only PLAINTEXT listeners so far (accepted values: PLAINTEXT)`,
+          `Refusing to start: listener ${l.name} uses security protocol ${l.securityProtocol}, and Krill serves only PLAINTEXT listeners: it does not enforce TLS or SASL yet (accepted values: PLAINTEXT)`,
         );
       }
     }
@@ -835,32 +806,46 @@ export class BrokerConfig {
   }
 
   /**
-   * Validates raw key/value pairs. Later sources win: pass server.properties first, then
-   * overrides. Throws CONFIG_INVALID naming the first bad key.
+   * Validates raw key/value pairs. Later sources win: pass server.properties first (a
+   * PropertiesFile, so errors name its path and line), then overrides. `${provider:path:key}`
+   * values are resolved first (config-providers.ts), security keys Krill does not enforce are
+   * refused (security-keys.ts), then every value is parsed. Throws CONFIG_INVALID naming the
+   * first bad key.
    */
-  static create(
-    ...sources: ReadonlyArray<Map<string, string> | Record<string, string | number | boolean>>
-  ): BrokerConfig {
-    const raw = new Map<string, { text: string; origin: string }>();
+  static create(...sources: ReadonlyArray<BrokerConfigSource>): BrokerConfig {
+    const merged = new Map<string, RawEntry>();
     sources.forEach((source, index) => {
+      if (source instanceof PropertiesFile) {
+        for (const [key, value] of source.values)
+          merged.set(key.trim(), { text: value, origin: source.origin(key) });
+        return;
+      }
       const origin = index === 0 && sources.length > 1 ? "server.properties" : "override";
       const entries = source instanceof Map ? [...source.entries()] : Object.entries(source);
-      for (const [key, value] of entries) raw.set(key.trim(), { text: String(value), origin });
+      for (const [key, value] of entries) merged.set(key.trim(), { text: String(value), origin });
     });
+    const raw = resolveConfigVariables(merged);
+    refuseUnenforcedSecurityKeys(raw);
+    const strictEntry = raw.get("krill.config.strict");
+    const strict =
+      strictEntry !== undefined &&
+      parseConfigValue(DEFS_BY_NAME.get("krill.config.strict")!, strictEntry.text, strictEntry.origin) ===
+        true;
     const values = new Map<string, ConfigValue>();
     const explicit = new Set<string>();
     const unused: string[] = [];
+    const unknown: UnknownConfigKey[] = [];
     for (const [key, { text, origin }] of raw) {
       const d = DEFS_BY_NAME.get(key);
       if (d === undefined) {
-        if (isKnownUnusedKafkaKey(key)) {
-          unused.push(key);
-          continue;
-        }
-        throw new KrillError(
-          "CONFIG_INVALID",
-          `Unknown configuration ${key} (${origin}): it is neither a Krill setting nor a known Kafka broker setting; see docs/config.md for accepted keys`,
-        );
+        if (isKafkaBrokerKey(key)) unused.push(key);
+        else if (strict) {
+          throw new KrillError(
+            "CONFIG_INVALID",
+            `Unknown configuration ${key} (${origin}): neither a Krill setting nor an Apache Kafka ${KAFKA_CONFIG_KEYS_VERSION} broker setting, refused because krill.config.strict is true; see docs/config.md for accepted keys`,
+          );
+        } else unknown.push({ key, origin });
+        continue;
       }
       values.set(key, parseConfigValue(d, text, origin));
       explicit.add(key);
@@ -868,7 +853,7 @@ export class BrokerConfig {
     for (const d of BROKER_CONFIG_DEFS) {
       if (!values.has(d.name)) values.set(d.name, parseConfigValue(d, d.defaultValue, "default"));
     }
-    return new BrokerConfig(values, explicit, unused.sort());
+    return new BrokerConfig(values, explicit, unused.sort(), unknown);
   }
 
   /** Raw value of any defined key; asserts the key is defined. */
@@ -954,6 +939,7 @@ export class BrokerConfig {
       new Map(this.#staticValues),
       this.#explicit,
       [...this.unusedKafkaKeys],
+      this.unknownKeys,
       parse(dynamic.clusterDefault),
       parse(dynamic.perBroker),
     );

@@ -5,12 +5,58 @@
  * ending in an odd number of backslashes continues on the next line with its leading whitespace
  * dropped. Later keys replace earlier ones, as in Java.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { KrillError } from "../errors.js";
 
 /** Refuse files far larger than any real configuration, so a wrong path cannot eat memory. */
 export const PROPERTIES_TEXT_LENGTH_MAX = 4 * 1024 * 1024;
 
 export function parseProperties(text: string, source = "properties"): Map<string, string> {
+  return parsePropertiesWithLines(text, source).values;
+}
+
+/**
+ * A properties file as read, with the line each key was set on (the last setting wins, as its
+ * line does), so errors can name `file:line`.
+ */
+export class PropertiesFile {
+  constructor(
+    /** The file actually read, as an absolute path. */
+    readonly path: string,
+    readonly values: ReadonlyMap<string, string>,
+    readonly lineOf: ReadonlyMap<string, number>,
+  ) {}
+
+  /** `path:line` for a key of this file. */
+  origin(key: string): string {
+    const line = this.lineOf.get(key);
+    return line === undefined ? this.path : `${this.path}:${line}`;
+  }
+
+  static read(filePath: string): PropertiesFile {
+    const absolute = path.resolve(filePath);
+    let text: string;
+    try {
+      text = readFileSync(absolute, "utf8");
+    } catch (err) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `cannot read config file ${absolute}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const { values, lineOf } = parsePropertiesWithLines(text, absolute);
+    return new PropertiesFile(absolute, values, lineOf);
+  }
+}
+
+export function parsePropertiesWithLines(
+  text: string,
+  source = "properties",
+): { values: Map<string, string>; lineOf: Map<string, number> } {
   if (text.length > PROPERTIES_TEXT_LENGTH_MAX) {
     throw new KrillError(
       "CONFIG_INVALID",
@@ -18,6 +64,7 @@ export function parseProperties(text: string, source = "properties"): Map<string
     );
   }
   const result = new Map<string, string>();
+  const lineOf = new Map<string, number>();
   const lines = text.split(/\r\n|\r|\n/);
   let lineIndex = 0;
   while (lineIndex < lines.length) {
@@ -33,9 +80,11 @@ export function parseProperties(text: string, source = "properties"): Map<string
       lineIndex++;
     }
     const { key, value } = splitKeyValue(logical, source, firstLineNumber);
+    result.delete(key);
     result.set(key, value);
+    lineOf.set(key, firstLineNumber);
   }
-  return result;
+  return { values: result, lineOf };
 }
 
 function stripLeadingWhitespace(line: string): string {

@@ -16,6 +16,7 @@ import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
 import { METADATA_TOPIC } from "../metadata/metadata-log.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
@@ -23,6 +24,7 @@ import { formatMetadataOnFirstStart } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
+import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
@@ -72,6 +74,7 @@ export class Broker {
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
   #stopping: Promise<void> | undefined;
+  #health: BrokerHealth | undefined;
 
   private constructor(
     config: BrokerConfig,
@@ -127,6 +130,10 @@ export class Broker {
         "accepted Kafka configuration keys that Krill does not use",
       );
     }
+    // Kafka's wording for a key no ConfigDef defines; start-up goes on (krill.config.strict refuses).
+    for (const { key, origin } of config.unknownKeys) {
+      logger.warn({ key, origin }, `The configuration '${key}' was supplied but isn't a known config.`);
+    }
     // Every directory this broker writes is locked before anything in it is read or written.
     const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
     const dirLocks = DirLocks.acquire(dirs);
@@ -134,6 +141,13 @@ export class Broker {
     const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
     // An unformatted node is formatted as `krill format --standalone` would.
     if (formatMetadataOnFirstStart(config, clock.nowMs())) logger.info("formatted the metadata directory");
+    // The metrics port (with /health and /ready) answers from here on, so a probe sees the
+    // broker alive while a long log recovery runs.
+    const health = new BrokerHealth();
+    const metricsPort = config.int("metrics.port");
+    const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
+    cleanups.push(() => metrics.close());
+    if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger, health);
 
     // Metadata: newest snapshot plus the log after it, the publisher, the controller.
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
@@ -151,6 +165,7 @@ export class Broker {
     const { publisher, channel } = metadata;
     const image = publisher.image;
     logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
+    health.metadataLoaded = true;
     live = withDynamicConfigs(config, image, logger);
 
     // Partition logs: every topic of the image gets its partitions; strays are reported, not deleted.
@@ -168,8 +183,7 @@ export class Broker {
     const startup = logs.startup();
     cleanups.push(() => logs.shutdown());
     logger.info({ ...startup, repaired: startup.repaired.length }, "partition logs loaded");
-    const metricsPort = config.int("metrics.port");
-    const metrics = metricsPort > 0 ? await BrokerMetrics.enabled() : BrokerMetrics.disabled();
+    health.logsLoaded = true;
     // The broker config in force follows dynamic changes before the services see the batch (the
     // partition manager then reconfigures the topic logs).
     publisher.onPublish((next, _previous, records) => {
@@ -304,11 +318,19 @@ export class Broker {
     );
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
+    health.registered = true;
     startServices(core, services);
+    health.coordinators = () => {
+      const topics = core.image().topicsByName;
+      const state = (topic: string, loaded: boolean): CoordinatorState =>
+        loaded ? "loaded" : topics.has(topic) ? "loading" : "no topic yet";
+      return {
+        groups: state(CONSUMER_OFFSETS_TOPIC, services.groups.coordinator.isLoaded),
+        transactions: state(TRANSACTION_STATE_TOPIC, services.transactions.coordinator.isLoaded),
+      };
+    };
     const components = options.components ?? [];
     for (const component of components) await component.start(context);
-    cleanups.push(() => metrics.close());
-    if (metricsPort > 0) await metrics.serve(config.string("metrics.host"), metricsPort, logger);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
     // A quiet cluster still snapshots on the time bound.
@@ -326,6 +348,8 @@ export class Broker {
     broker.#snapshotTimer.unref();
     isReady = true;
     markReady();
+    health.phase = "serving";
+    broker.#health = health;
     logger.info(
       {
         nodeId: config.nodeId,
@@ -345,6 +369,7 @@ export class Broker {
 
   async #stop(): Promise<void> {
     this.logger.info("broker stopping");
+    if (this.#health !== undefined) this.#health.phase = "stopping";
     clearInterval(this.#snapshotTimer);
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
     this.#services.fetches.purgatory.shutdown();

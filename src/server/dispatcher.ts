@@ -139,7 +139,7 @@ export class Dispatcher implements FrameProcessor {
     o = body.writeInt32BE(handlers.length, o);
     for (const h of handlers) {
       o = body.writeInt16BE(h.apiKey, o);
-      o = body.writeInt16BE(h.minVersion, o);
+      o = body.writeInt16BE(h.advertisedMinVersion, o);
       o = body.writeInt16BE(h.maxVersion, o);
     }
     const frame = body.subarray(0, o);

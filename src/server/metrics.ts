@@ -8,6 +8,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { BrokerHealth } from "./health.js";
 
 type Labels = Record<string, string>;
 
@@ -137,15 +138,35 @@ export class BrokerMetrics {
     this.requestLatency.observe({ api: apiName }, latencyMs / 1000);
   }
 
-  /** Starts the /metrics endpoint; resolves with the bound port. */
-  async serve(host: string, port: number, logger: Logger): Promise<number> {
+  /**
+   * Starts the HTTP endpoint: /metrics (Prometheus), /health (200 while the process answers) and
+   * /ready (200 when `health` reports ready, else 503; the body is the report as JSON). Resolves
+   * with the bound port.
+   */
+  async serve(host: string, port: number, logger: Logger, health?: BrokerHealth): Promise<number> {
     const registry = this.#registry;
     if (registry === undefined) throw new Error("assertion: serve() on disabled metrics");
     // Loaded here, not at the top: importing node:http costs ~55 ms of start-up CPU and ~6 MiB of
     // resident memory (it pulls in undici), which a broker without the endpoint never needs.
     const { createServer } = await import("node:http");
     const server = createServer((req, res) => {
-      if (req.method !== "GET" || (req.url !== "/metrics" && req.url !== "/")) {
+      const url = (req.url ?? "/").split("?")[0];
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405, { allow: "GET, HEAD" }).end();
+        return;
+      }
+      if (url === "/health" || url === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"up"}\n');
+        return;
+      }
+      if ((url === "/ready" || url === "/readyz") && health !== undefined) {
+        const report = health.report();
+        res
+          .writeHead(report.ready ? 200 : 503, { "content-type": "application/json" })
+          .end(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      if (url !== "/metrics" && url !== "/") {
         res.writeHead(404).end();
         return;
       }

@@ -42,6 +42,11 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /**
+   * The lowest version ApiVersions advertises, when lower than the lowest served (Produce: Kafka
+   * 4 advertises v0 for librdkafka's feature checks and closes the connection on v0-2).
+   */
+  readonly advertisedMinVersion: number;
   requestHeaderVersion(version: number): number;
   responseHeaderVersion(version: number): number;
   readonly ordering: Ordering;
@@ -56,6 +61,8 @@ export interface HandlerSpec<Req, Res> {
   /** Versions served: within the spec's range, and Kafka 4.x's floor (KIP-896). */
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** See ApiHandler; defaults to minVersion. */
+  readonly advertisedMinVersion?: number;
   readonly ordering: Ordering;
   handle(ctx: RequestContext, request: Req): Res | NoResponse | Promise<Res | NoResponse>;
 }
@@ -65,9 +72,14 @@ export function defineHandler<Req, Res>(spec: HandlerSpec<Req, Res>): ApiHandler
   if (spec.minVersion > spec.maxVersion || spec.minVersion < 0) {
     throw new Error(`assertion: handler versions ${spec.minVersion}-${spec.maxVersion}`);
   }
+  const advertisedMinVersion = spec.advertisedMinVersion ?? spec.minVersion;
+  if (advertisedMinVersion < 0 || advertisedMinVersion > spec.minVersion) {
+    throw new Error(`assertion: advertised minimum ${advertisedMinVersion} above served ${spec.minVersion}`);
+  }
   const common = {
     minVersion: spec.minVersion,
     maxVersion: spec.maxVersion,
+    advertisedMinVersion,
     ordering: spec.ordering,
     handle: spec.handle,
   };

@@ -148,9 +148,51 @@ describe("krill process", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("log.message.timestamp.type");
     expect(r.stderr).toContain("[CreateTime, LogAppendTime]");
-    const unknown = await run(["start", "--override", "num.partition=3"]).done;
+    const unknown = await run(["start", "--strict", "--override", "num.partition=3"]).done;
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain("Unknown configuration num.partition");
+    expect(unknown.stderr).toContain("Unknown configuration num.partition (override)");
+  });
+
+  it("names the file read and the line of a typo in strict mode", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "server.properties");
+    writeFileSync(
+      file,
+      ["# a comment", "node.id=1", "", "num.partiton=3", "listeners=PLAINTEXT://127.0.0.1:0"].join("\n"),
+    );
+    const r = await run(["start", "--config", file, "--override", "krill.config.strict=true"]).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(`^krill: Unknown configuration num\\.partiton \\(${file}:4\\)`),
+    );
+    const bad = await run(["start", "--config", file, "--override", "num.partitions=zero"]).done;
+    expect(bad.stderr).toContain("(override)");
+    writeFileSync(file, ["node.id=1", "num.partitions=zero"].join("\n"));
+    const inFile = await run(["start", file]).done;
+    expect(inFile.code).toBe(1);
+    expect(inFile.stderr).toContain(`num.partitions (${file}:2)`);
+  });
+
+  it("refuses an authorizer configuration it cannot enforce, in one line, before binding", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "server.properties");
+    writeFileSync(
+      file,
+      [
+        `log.dirs=${dir}/data`,
+        "listeners=PLAINTEXT://127.0.0.1:0",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+        "super.users=User:admin",
+      ].join("\n"),
+    );
+    const r = await run(["start", "--config", file]).done;
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("Refusing to start: authorizer.class.name");
+    expect(r.stdout).not.toContain("broker started");
+    expect(existsSync(path.join(dir, "data"))).toBe(false);
   });
 
   it("serves, then on SIGTERM shuts down cleanly with exit code 0", async () => {

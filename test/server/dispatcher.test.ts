@@ -7,8 +7,10 @@ import {
   FETCH_API,
   FIND_COORDINATOR_API,
   METADATA_API,
+  PRODUCE_API,
 } from "../../src/protocol/generated/apis.js";
 import { decodeMetadataResponse } from "../../src/protocol/generated/metadata-response.js";
+import { defaultProduceRequest } from "../../src/protocol/generated/produce-request.js";
 import { Reader } from "../../src/protocol/primitives/reader.js";
 import { body, client, request } from "./wire.js";
 
@@ -45,8 +47,14 @@ describe("dispatch over the wire", () => {
     expect(res.errorCode).toBe(0);
     const registry = broker.broker.context.registry.all();
     expect(res.apiKeys).toEqual(
-      registry.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+      registry.map((h) => ({
+        apiKey: h.apiKey,
+        minVersion: h.advertisedMinVersion,
+        maxVersion: h.maxVersion,
+      })),
     );
+    // Produce from 0, as Kafka 4 advertises it (librdkafka compresses only when it sees v2).
+    expect(res.apiKeys.find((k) => k.apiKey === 0)?.minVersion).toBe(0);
     expect(res.apiKeys.find((k) => k.apiKey === 3)).toMatchObject({ minVersion: 0, maxVersion: 12 });
     expect(res.finalizedFeatures).toMatchObject([
       { name: "metadata.version", minVersionLevel: 25, maxVersionLevel: 25 },
@@ -177,6 +185,20 @@ describe("dispatch over the wire", () => {
     head.writeInt32BE(4097);
     c.socket.write(head);
     await c.closed;
+  });
+
+  it("closes Produce v0-2, advertised but not served, as Kafka does", async () => {
+    for (const version of [0, 2]) {
+      const c = await client(broker.port);
+      const frame = request(PRODUCE_API, 3, 5, { ...defaultProduceRequest(), acks: 1 });
+      frame.writeInt16BE(version, 6);
+      c.socket.write(frame);
+      await c.closed;
+    }
+    const good = await client(broker.port);
+    good.socket.write(request(API_VERSIONS_API, 0, 6, Buffer.alloc(0)));
+    expect((await good.next()).readInt32BE(0)).toBe(6);
+    good.socket.destroy();
   });
 
   it("closes a request for an API version the handler does not serve", async () => {

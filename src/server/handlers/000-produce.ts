@@ -1,6 +1,9 @@
 /**
- * Produce (api key 0), versions 3-11. Versions 0-2 carry magic 0/1 message sets, which Krill does
- * not store (Kafka 4 dropped them too).
+ * Produce (api key 0), versions 3-11, advertised from 0 as Kafka 4 advertises it (KAFKA-18659):
+ * librdkafka enables compression only when the broker lists Produce v2 (its test for the v1+
+ * message format), so a broker advertising 3 gets every librdkafka batch uncompressed. Versions
+ * 0-2 carry magic 0/1 message sets, which neither Kafka 4 nor Krill reads: a request at those
+ * versions closes the connection, as Kafka's request parsing fails and closes it.
  *
  * - acks 0, 1 or -1; anything else is INVALID_REQUIRED_ACKS per partition. acks=0 sends no
  *   response; if a partition failed, the connection is closed instead, as Kafka does, so the
@@ -18,6 +21,7 @@ import { defineHandler, NO_RESPONSE } from "../registry.js";
 export const handler = defineHandler({
   api: PRODUCE_API,
   minVersion: 3,
+  advertisedMinVersion: 0,
   maxVersion: 11,
   ordering: "serial",
   async handle(ctx, request) {

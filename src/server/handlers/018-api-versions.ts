@@ -26,7 +26,7 @@ const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 function apiKeys(registry: HandlerRegistry): ApiVersionsResponse["apiKeys"] {
   return registry
     .all()
-    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion, maxVersion: h.maxVersion }));
 }
 
 function response(errorCode: number, keys: ApiVersionsResponse["apiKeys"]): ApiVersionsResponse {

@@ -84,7 +84,11 @@ describe("single-file build", () => {
     const res = decodeApiVersionsResponse(body(await c.next(), API_VERSIONS_API, 3), 3);
     expect(res.errorCode).toBe(0);
     expect(res.apiKeys).toEqual(
-      expected.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+      expected.map((h) => ({
+        apiKey: h.apiKey,
+        minVersion: h.advertisedMinVersion,
+        maxVersion: h.maxVersion,
+      })),
     );
     c.socket.destroy();
   });

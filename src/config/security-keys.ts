@@ -1,0 +1,134 @@
+/**
+ * Security keys Krill does not enforce yet, refused at start-up (fail closed).
+ *
+ * Kafka reads these keys to authenticate clients (TLS, SASL), to authorize them (an authorizer
+ * with ACLs and super users) and to limit them (quotas, connection limits). Krill serves
+ * PLAINTEXT listeners without authentication, authorization or quotas, so a configuration that
+ * asks for any of them would start a broker that is more open than its operator believes: an
+ * anonymous client could write to a topic the operator thinks is protected. Such a key therefore
+ * stops start-up with one line naming it, until Krill enforces it (issue 18).
+ *
+ * A key is accepted only when its value asks for nothing Krill fails to do: the value Kafka
+ * itself uses when the key is absent (`max.connections.per.ip` = 2147483647), or a value that
+ * switches the feature off (`authorizer.class.name` empty, `security.inter.broker.protocol`
+ * PLAINTEXT). Keys that only tune a feature Krill lacks without asking for protection (quota
+ * window sizes, `connection.failed.authentication.delay.ms`) are not listed here.
+ *
+ * Listeners whose security protocol is not PLAINTEXT are refused where listeners are parsed
+ * (broker-config.ts), with the same wording.
+ */
+
+/** Why a key is security-relevant, for the refusal message. */
+type Reason = "tls" | "sasl" | "authorizer" | "quota";
+
+interface SecurityKey {
+  readonly reason: Reason;
+  /** Values that ask for nothing (compared after trimming); absent = any value is refused. */
+  readonly harmless?: readonly string[];
+}
+
+const INT32_MAX_TEXT = "2147483647";
+
+/** Exact keys (besides the `ssl.` and `sasl.` families) and what makes them harmless. */
+const SECURITY_KEYS: ReadonlyMap<string, SecurityKey> = new Map<string, SecurityKey>([
+  // Authorization: any authorizer, its ACL settings and super users.
+  ["authorizer.class.name", { reason: "authorizer", harmless: [""] }],
+  ["super.users", { reason: "authorizer", harmless: [""] }],
+  // Kafka's StandardAuthorizer (and AclAuthorizer) read it; setting it at all configures ACLs.
+  ["allow.everyone.if.no.acl.found", { reason: "authorizer" }],
+  [
+    "principal.builder.class",
+    {
+      reason: "authorizer",
+      harmless: ["", "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder"],
+    },
+  ],
+  // Authentication between brokers and of clients.
+  ["security.inter.broker.protocol", { reason: "tls", harmless: ["PLAINTEXT"] }],
+  ["connections.max.reauth.ms", { reason: "sasl", harmless: ["0"] }],
+  ["security.providers", { reason: "tls", harmless: [""] }],
+  ["delegation.token.secret.key", { reason: "sasl", harmless: [""] }],
+  ["delegation.token.master.key", { reason: "sasl", harmless: [""] }],
+  // Quotas and per-client connection limits (max.connections, which Krill enforces, is not here).
+  ["client.quota.callback.class", { reason: "quota", harmless: [""] }],
+  ["max.connections.per.ip", { reason: "quota", harmless: [INT32_MAX_TEXT] }],
+  ["max.connections.per.ip.overrides", { reason: "quota", harmless: [""] }],
+  ["max.connection.creation.rate", { reason: "quota", harmless: [INT32_MAX_TEXT] }],
+  // Kafka 3.x static client quotas (removed in 4.0, still found in older files).
+  ["quota.producer.default", { reason: "quota", harmless: ["9223372036854775807"] }],
+  ["quota.consumer.default", { reason: "quota", harmless: ["9223372036854775807"] }],
+]);
+
+/** Families refused whatever their value: every key under them configures TLS or SASL. */
+const SECURITY_PREFIXES: ReadonlyArray<readonly [string, Reason]> = [
+  ["ssl.", "tls"],
+  ["sasl.", "sasl"],
+];
+
+/**
+ * Per-listener overrides (`listener.name.<name>.<key>`): the same keys, plus the per-mechanism
+ * SASL settings (`listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config`) and per-listener
+ * connection limits.
+ */
+const LISTENER_PREFIX = /^listener\.name\.[^.]+\.(.+)$/;
+const LISTENER_ONLY_KEYS: ReadonlyMap<string, SecurityKey> = new Map<string, SecurityKey>([
+  ["max.connections", { reason: "quota", harmless: [INT32_MAX_TEXT] }],
+  ["max.connection.creation.rate", { reason: "quota", harmless: [INT32_MAX_TEXT] }],
+]);
+
+const WHAT: Record<Reason, string> = {
+  tls: "Krill serves only PLAINTEXT listeners and does not enforce TLS yet",
+  sasl: "Krill does not authenticate clients (SASL) yet",
+  authorizer: "Krill has no authorizer yet and would let every client do everything",
+  quota: "Krill does not enforce quotas or per-client connection limits yet",
+};
+
+function classify(key: string): SecurityKey | undefined {
+  const exact = SECURITY_KEYS.get(key);
+  if (exact !== undefined) return exact;
+  for (const [prefix, reason] of SECURITY_PREFIXES) if (key.startsWith(prefix)) return { reason };
+  const listener = LISTENER_PREFIX.exec(key);
+  if (listener !== null) {
+    const rest = listener[1]!;
+    // `<mechanism>.sasl.jaas.config`, `<mechanism>.sasl.server.callback.handler.class`, ...
+    if (/^[^.]+\.sasl\./.test(rest)) return { reason: "sasl" };
+    return LISTENER_ONLY_KEYS.get(rest) ?? classify(rest);
+  }
+  return undefined;
+}
+
+export interface UnenforcedSecurityKey {
+  readonly key: string;
+  /** Where the key was set, e.g. `/etc/krill/server.properties:12` or `override`. */
+  readonly origin: string;
+  readonly message: string;
+}
+
+/**
+ * The key's refusal when `value` asks for security Krill does not enforce, else undefined.
+ * `origin` names where it was set, for the message.
+ */
+export function unenforcedSecurityKey(
+  key: string,
+  value: string,
+  origin: string,
+): UnenforcedSecurityKey | undefined {
+  const security = classify(key);
+  if (security === undefined) return undefined;
+  const trimmed = value.trim();
+  if (security.harmless?.some((h) => h.toLowerCase() === trimmed.toLowerCase())) return undefined;
+  const accepted =
+    security.harmless === undefined
+      ? "remove the key"
+      : `remove the key or set it to ${security.harmless.map((h) => (h === "" ? "an empty value" : h)).join(" or ")}`;
+  return {
+    key,
+    origin,
+    message: `Refusing to start: ${key} (${origin}) asks for security that ${WHAT[security.reason]}; ${accepted} (docs/config.md, "Security keys")`,
+  };
+}
+
+/** True when `key` is one of the security keys above, whatever its value. */
+export function isSecurityKey(key: string): boolean {
+  return classify(key) !== undefined;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { BrokerConfig } from "../../src/config/broker-config.js";
+import { parseProperties } from "../../src/config/properties.js";
+import { isSecurityKey, unenforcedSecurityKey } from "../../src/config/security-keys.js";
+import { isKrillError } from "../../src/errors.js";
+
+function refusal(source: Record<string, string> | Map<string, string>): string {
+  try {
+    BrokerConfig.create(source);
+  } catch (err) {
+    expect(isKrillError(err, "CONFIG_INVALID")).toBe(true);
+    return (err as Error).message;
+  }
+  throw new Error("expected start-up to be refused");
+}
+
+describe("fail closed on security keys Krill does not enforce", () => {
+  it("refuses the issue's configuration: an authorizer with ACLs and super users", () => {
+    // The configuration that let an anonymous `kcat -P -t secret` write (issue 18).
+    const message = refusal(
+      parseProperties(
+        [
+          "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+          "allow.everyone.if.no.acl.found=false",
+          "super.users=User:admin",
+        ].join("\n"),
+      ),
+    );
+    expect(message).toMatch(/^Refusing to start: authorizer\.class\.name \(override\) asks for security/);
+    expect(message).toContain("Krill has no authorizer yet");
+    expect(message).toContain("also refused: allow.everyone.if.no.acl.found, super.users");
+    expect(message).not.toContain("\n");
+  });
+
+  it("refuses each family on its own, naming the key", () => {
+    const cases: Array<[string, string]> = [
+      ["authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"],
+      ["super.users", "User:admin;User:ops"],
+      ["allow.everyone.if.no.acl.found", "true"],
+      ["principal.builder.class", "com.example.Builder"],
+      ["ssl.keystore.location", "/etc/kafka/keystore.jks"],
+      ["ssl.client.auth", "required"],
+      ["ssl.principal.mapping.rules", "DEFAULT"],
+      ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
+      ["sasl.mechanism.inter.broker.protocol", "PLAIN"],
+      ["security.inter.broker.protocol", "SASL_SSL"],
+      ["connections.max.reauth.ms", "3600000"],
+      [
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        "org.apache.kafka...ScramLoginModule required;",
+      ],
+      ["listener.name.external.ssl.keystore.location", "/k.p12"],
+      ["listener.name.internal.max.connections", "100"],
+      ["max.connections.per.ip", "10"],
+      ["max.connections.per.ip.overrides", "127.0.0.1:5"],
+      ["max.connection.creation.rate", "20"],
+      ["client.quota.callback.class", "com.example.Quotas"],
+      ["quota.producer.default", "1048576"],
+      ["delegation.token.secret.key", "s3cret"],
+    ];
+    for (const [key, value] of cases) {
+      expect(isSecurityKey(key), key).toBe(true);
+      const message = refusal({ [key]: value });
+      expect(message, key).toContain(`Refusing to start: ${key} (override)`);
+    }
+  });
+
+  it("accepts values that ask for nothing Krill fails to do", () => {
+    const c = BrokerConfig.create({
+      "authorizer.class.name": "",
+      "super.users": " ",
+      "security.inter.broker.protocol": "PLAINTEXT",
+      "connections.max.reauth.ms": "0",
+      "max.connections.per.ip": "2147483647",
+      "max.connection.creation.rate": "2147483647",
+      "principal.builder.class":
+        "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder",
+    });
+    expect(c.nodeId).toBe(1);
+  });
+
+  it("leaves keys that only tune a feature alone", () => {
+    for (const key of ["quota.window.num", "connection.failed.authentication.delay.ms", "max.connections"])
+      expect(isSecurityKey(key), key).toBe(false);
+    expect(unenforcedSecurityKey("listener.security.protocol.map", "SSL:SSL", "x")).toBeUndefined();
+    expect(BrokerConfig.create({ "max.connections": "100" }).int("max.connections")).toBe(100);
+  });
+
+  it("refuses SSL and SASL listeners, which Krill cannot serve", () => {
+    for (const listeners of ["SSL://:9093", "SASL_PLAINTEXT://:9094", "PLAINTEXT://:9092,SASL_SSL://:9095"]) {
+      const message = refusal({ listeners });
+      expect(message).toMatch(
+        /^Refusing to start: listener \S+ uses security protocol (SSL|SASL_PLAINTEXT|SASL_SSL),/,
+      );
+      expect(message).toContain("Krill serves only PLAINTEXT listeners");
+    }
+    // A protocol map that names SSL for an unused listener name changes nothing.
+    expect(
+      BrokerConfig.create({
+        "listener.security.protocol.map":
+          "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL",
+      }).listeners.map((l) => l.securityProtocol),
+    ).toEqual(["PLAINTEXT"]);
+  });
+});
