@@ -17,7 +17,7 @@ import { pino } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
 import { PropertiesFile } from "./config/properties.js";
 import { isKrillError, KrillError } from "./errors.js";
-import { formatStorage } from "./metadata/storage-format.js";
+import { type FormatOptions, formatStorage } from "./metadata/storage-format.js";
 import { SYSTEM_RANDOM } from "./random.js";
 import { Broker } from "./server/broker.js";
 import { randomClusterId } from "./server/meta-properties.js";
@@ -44,15 +44,8 @@ export interface StartArgs {
   readonly overrides: Map<string, string>;
 }
 
-export interface FormatArgs {
-  readonly configPath: string;
-  readonly clusterId: string;
-  readonly standalone: boolean;
-  readonly initialControllers: string | undefined;
-  readonly noInitialControllers: boolean;
-  readonly releaseVersion: string | undefined;
-  readonly ignoreFormatted: boolean;
-}
+/** `krill format`'s options as parsed: FormatOptions with the config file's path in place of the loaded config. */
+export type FormatArgs = Omit<FormatOptions, "config" | "random" | "now"> & { readonly configPath: string };
 
 export type CliCommand =
   | { kind: "help" }

@@ -7,25 +7,15 @@
 // new position from the last committed one), and the history ends with final polls that read
 // every key to its end.
 import type { Key, Mop, Op, OpType } from "../../chaos/src/history.js";
+import { prng } from "../../chaos/src/schedule.js";
 
 interface Entry {
   value: string | null; // null: a transaction marker
   visible: boolean;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function cleanHistory(seed: number, steps = 200): Op[] {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const keys: Key[] = ["t/0", "t/1", "t/2"];
   const logs = new Map<Key, Entry[]>(keys.map((k) => [k, []]));
