@@ -134,7 +134,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "controller.listener.names",
     "STRING",
     null,
-    "Listeners reserved for the controller quorum. They are accepted for compatibility and not bound until the Raft work lands.",
+    "Listeners reserved for the controller quorum: bound like the others, they serve only the APIs whose spec lists the controller (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch of __cluster_metadata, FetchSnapshot, DescribeQuorum, admin writes, ApiVersions).",
   ),
   def(
     "controller.quorum.voters",
@@ -688,9 +688,13 @@ export class BrokerConfig {
   readonly unusedKafkaKeys: readonly string[];
   /** Keys neither Kafka nor Krill defines (typos, vendor keys), logged as warnings at start-up. */
   readonly unknownKeys: readonly UnknownConfigKey[];
+  /** The listeners named in controller.listener.names: bound too, serving the controller's APIs only. */
+  readonly controllerListeners: readonly ListenerSpec[];
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
+  /** `controller.listener.names`, upper-cased: requests arriving on these are the controller's. */
+  readonly controllerListenerNames: ReadonlySet<string>;
 
   private constructor(
     values: Map<string, ConfigValue>,
@@ -714,6 +718,7 @@ export class BrokerConfig {
         .map((s) => s.trim().toUpperCase())
         .filter((s) => s !== ""),
     );
+    this.controllerListenerNames = controllerNames;
     // Kafka maps a controller listener name to PLAINTEXT implicitly when the map omits it.
     for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
     const all = parseListeners("listeners", this.string("listeners"), protocolMap);
@@ -726,6 +731,7 @@ export class BrokerConfig {
       }
     }
     this.listeners = all.filter((l) => !controllerNames.has(l.name));
+    this.controllerListeners = all.filter((l) => controllerNames.has(l.name));
     if (this.listeners.length === 0) {
       throw new KrillError(
         "CONFIG_INVALID",

@@ -83,7 +83,7 @@ export interface RaftEndpoint {
 /** Voters' controller-listener endpoints, by node id (controller.quorum.voters). */
 export type RaftEndpoints = ReadonlyMap<number, RaftEndpoint>;
 
-type RaftApiName = RaftRequest["api"];
+export type RaftApiName = RaftRequest["api"];
 
 /** The generated descriptor of each quorum RPC. */
 export const RAFT_APIS = {
@@ -818,4 +818,19 @@ export function decodeRaftBatches(records: Buffer): RaftBatch[] {
     position += probe.sizeBytes;
   }
   return out;
+}
+
+/** The node an inbound request comes from, as Kafka reads it (-1 for DescribeQuorum, which names none). */
+export function raftRequestSource(request: RaftRequest): number {
+  switch (request.api) {
+    case "Vote":
+    case "Fetch":
+    case "FetchSnapshot":
+      return request.replicaId;
+    case "BeginQuorumEpoch":
+    case "EndQuorumEpoch":
+      return request.leaderId;
+    case "DescribeQuorum":
+      return -1;
+  }
 }

@@ -273,7 +273,8 @@ export class Broker {
     const responseMemory = new ResponseMemory(config.int("krill.queued.max.response.bytes.total"));
     metrics.queuedResponseBytesSource = () => responseMemory.bytes;
     const socketServer = new SocketServer({
-      listeners: config.listeners,
+      // Controller listeners are bound too; the dispatcher serves only the controller's APIs there.
+      listeners: [...config.listeners, ...config.controllerListeners],
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),

@@ -4,6 +4,8 @@
  * and size prefix. Wire errors never throw: a bad request closes the connection (as Kafka's
  * SocketServer does when RequestContext.parseRequest fails), and every refusal logs one line.
  *
+ * - An API the connection's listener does not serve (registry.ts, listenerKind): the connection
+ *   closes, as Kafka's does.
  * - Unknown API key, version outside what the handler serves (except ApiVersions), a header or a
  *   body that does not decode (an array count larger than the bytes left, a truncated field):
  *   the connection closes. Answering a body that did not decode would answer a request nobody
@@ -18,7 +20,14 @@ import { isKrillError } from "../errors.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
-import { type ApiHandler, type HandlerRegistry, NO_RESPONSE, type RequestContext } from "./registry.js";
+import {
+  type ApiHandler,
+  type HandlerRegistry,
+  type ListenerKind,
+  listenerKind,
+  NO_RESPONSE,
+  type RequestContext,
+} from "./registry.js";
 import type { BrokerContext } from "./services.js";
 
 export const API_VERSIONS_KEY = 18;
@@ -57,6 +66,15 @@ export class Dispatcher implements FrameProcessor {
     if (handler === undefined) {
       return this.#close(`unknown api key ${apiKey}`, `key${apiKey}`, startedMs);
     }
+    const kind = listenerKind({ broker: this.#broker, connection });
+    if (!handler.listeners.includes(kind)) {
+      // Kafka closes the connection for an API its listener does not enable.
+      return this.#close(
+        `${handler.name} is not served on ${kind} listener ${connection.listenerName}`,
+        handler.name,
+        startedMs,
+      );
+    }
     const versionServed = apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion;
     if (!versionServed && apiKey !== API_VERSIONS_KEY) {
       return this.#close(
@@ -78,7 +96,7 @@ export class Dispatcher implements FrameProcessor {
     if (!versionServed) {
       // KIP-511: a newer client's ApiVersions. Its body may not be parseable by us, so skip it.
       this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
-      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId) };
+      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId, kind) };
     }
     let request: unknown;
     try {
@@ -130,8 +148,8 @@ export class Dispatcher implements FrameProcessor {
   }
 
   /** ApiVersions v0 body: error_code, then [api_key, min_version, max_version]. */
-  #apiVersionsFallback(correlationId: number): Buffer[] {
-    const handlers = this.#registry.all();
+  #apiVersionsFallback(correlationId: number, kind: ListenerKind): Buffer[] {
+    const handlers = this.#registry.forListener(kind);
     const body = Buffer.allocUnsafe(4 + 2 + 4 + handlers.length * 6 + 4);
     let o = body.writeInt32BE(0, 0); // size, patched below
     o = body.writeInt32BE(correlationId, o);

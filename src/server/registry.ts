@@ -47,6 +47,8 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
    * 4 advertises v0 for librdkafka's feature checks and closes the connection on v0-2).
    */
   readonly advertisedMinVersion: number;
+  /** Listener kinds that serve it, from the spec ("broker", "controller"). */
+  readonly listeners: readonly string[];
   requestHeaderVersion(version: number): number;
   responseHeaderVersion(version: number): number;
   readonly ordering: Ordering;
@@ -93,6 +95,7 @@ export function defineHandler<Req, Res>(spec: HandlerSpec<Req, Res>): ApiHandler
     ...common,
     apiKey: api.apiKey,
     name: api.name,
+    listeners: api.listeners,
     requestHeaderVersion: api.requestHeaderVersion,
     responseHeaderVersion: api.responseHeaderVersion,
     decodeRequest: api.decodeRequest,
@@ -118,6 +121,22 @@ export class HandlerRegistry {
   all(): ApiHandler[] {
     return [...this.#byKey.values()].sort((a, b) => a.apiKey - b.apiKey);
   }
+
+  /** The APIs a listener of this kind serves (ApiVersions lists them), in key order. */
+  forListener(kind: ListenerKind): ApiHandler[] {
+    return this.all().filter((h) => h.listeners.includes(kind));
+  }
+}
+
+/**
+ * Broker listeners serve the APIs whose spec lists "broker"; the listeners named in
+ * controller.listener.names only those listing "controller" (Kafka's ApiVersionManager per
+ * listener: KafkaApis vs ControllerApis).
+ */
+export type ListenerKind = "broker" | "controller";
+
+export function listenerKind(ctx: Pick<RequestContext, "broker" | "connection">): ListenerKind {
+  return ctx.broker.config.controllerListenerNames.has(ctx.connection.listenerName) ? "controller" : "broker";
 }
 
 const HANDLER_FILE = /^(\d{3})-[a-z0-9-]+\.(js|ts)$/;

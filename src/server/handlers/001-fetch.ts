@@ -9,11 +9,15 @@
  *   v15+ replica state replaces replica_id.
  * - Long polling: `max_wait_ms` and `min_bytes`, woken by appends (see src/server/fetch/fetch.ts).
  * - Records are the stored bytes, written to the socket by reference.
+ * - On a controller listener, Fetch is the quorum's replication of `__cluster_metadata-0`
+ *   (KIP-595): answered by this node's quorum member (src/server/raft-apis.ts), as Kafka's
+ *   ControllerApis hands it to the raft client.
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
 import { FETCH_API } from "../../protocol/generated/apis.js";
 import { fetch } from "../fetch/fetch.js";
-import { defineHandler } from "../registry.js";
+import { answerRaftRequest } from "../raft-apis.js";
+import { defineHandler, listenerKind } from "../registry.js";
 
 /** Kafka's default fetch.max.bytes, if the broker config does not define it. */
 const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
@@ -24,6 +28,7 @@ export const handler = defineHandler({
   maxVersion: 17,
   ordering: "serial",
   async handle(ctx, request) {
+    if (listenerKind(ctx) === "controller") return answerRaftRequest(ctx, "Fetch", request);
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")
       : FETCH_MAX_BYTES_DEFAULT;
