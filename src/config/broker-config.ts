@@ -188,7 +188,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "controller.quorum.bootstrap.servers",
     "LIST",
     "",
-    "Controller endpoints (host:port) for dynamic quorums. Krill runs static voters (controller.quorum.voters); setting this alone stops start-up.",
+    "Controller endpoints (host:port) of a dynamic quorum (KIP-853). One server on a controller (Kafka's sample single node) runs the single-node quorum; more, or on a broker-only node, stop start-up: Krill runs static voters (controller.quorum.voters).",
   ),
   // Storage.
   def(

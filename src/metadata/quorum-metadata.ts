@@ -48,22 +48,27 @@ export function processRoles(config: BrokerConfig): ProcessRoles {
 }
 
 /**
- * The quorum settings of `config`, or undefined for a single node (no controller.quorum.voters):
- * today's path, unchanged. Refuses what Krill cannot run (bootstrap servers without voters: a
- * dynamic quorum; a controller that is not a voter).
+ * The quorum settings of `config`, or undefined for a node that is its own single-voter quorum:
+ * no voters, or only itself (`controller.quorum.voters=1@localhost:9093` on node 1, as Confluent's
+ * sample), or only its own controller listener as bootstrap server (Kafka 4.4's sample
+ * server.properties, formatted --standalone: one bootstrap server on a controller). Those run
+ * today's single-node path unchanged. A dynamic quorum of several nodes (KIP-853: several bootstrap
+ * servers, or a broker-only node) is refused, as is a controller that is not a voter.
  */
 export function quorumConfigOf(config: BrokerConfig): QuorumConfig | undefined {
   const voters = parseVoters(config.list("controller.quorum.voters").join(","));
   const bootstrap = config.list("controller.quorum.bootstrap.servers").filter((s) => s.trim() !== "");
   if (voters.length === 0) {
-    if (bootstrap.length > 0) {
+    const selfOnly = bootstrap.length === 0 || (bootstrap.length === 1 && processRoles(config).controller);
+    if (!selfOnly) {
       throw new KrillError(
         "CONFIG_INVALID",
-        "controller.quorum.bootstrap.servers without controller.quorum.voters asks for a dynamic quorum (KIP-853), which Krill does not run yet; list the voters in controller.quorum.voters",
+        `controller.quorum.bootstrap.servers=${bootstrap.join(",")} names other controllers: a dynamic quorum (KIP-853), which Krill does not run yet; list every voter in controller.quorum.voters`,
       );
     }
     return undefined;
   }
+  if (voters.length === 1 && voters[0]!.id === config.nodeId) return undefined;
   const roles = processRoles(config);
   if (roles.controller && !voters.some((v) => v.id === config.nodeId)) {
     throw new KrillError(
@@ -218,9 +223,10 @@ export function openQuorumMetadata(options: QuorumMetadataOptions): QuorumMetada
     logger: (line) => raftLogger.info(line),
   });
   log.attach(raft);
-  log.onLeaderChange((leaderId, epoch) =>
-    options.logger.info({ leaderId, epoch }, "metadata quorum leader changed"),
-  );
+  log.onLeaderChange((leaderId, epoch) => {
+    if (leaderId >= 0) options.logger.info({ leaderId, epoch }, "metadata quorum leader changed");
+    else options.logger.debug({ epoch }, "metadata quorum has no leader");
+  });
   log.onActivation((epoch) => options.logger.info({ epoch }, "this node is the active controller"));
   const publisher = new MetadataPublisher(MetadataImage.EMPTY);
   const snapshots = new SnapshotGenerator({ log, publisher, config: options.config, clock });
