@@ -17,10 +17,11 @@
  *   it (for the local log, `LocalMetadataLog.open`).
  */
 import { KrillError } from "../errors.js";
+import { METADATA_TOPIC } from "../log/names.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type { MetadataRecord } from "./records.js";
 
-export const METADATA_TOPIC = "__cluster_metadata";
+export { METADATA_TOPIC };
 export const METADATA_DIR_NAME = `${METADATA_TOPIC}-0`;
 
 /** Records committed together (one controller write), the last at `lastOffset`. */
