@@ -105,7 +105,8 @@ export function buildServices(core: BrokerCore): BrokerServices {
     nodeId: core.nodeId,
     logger: core.logger,
     events: {
-      onAppend: (key, bytes, stableBytes) => fetches.purgatory.onAppend(key, bytes, stableBytes),
+      onAppend: (key, bytes, stableBytes, visibleBytes) =>
+        fetches.purgatory.onAppend(key, bytes, stableBytes, visibleBytes),
       onChange: (key) => fetches.purgatory.onPartitionEvent(key),
     },
     clock: core.clock,
