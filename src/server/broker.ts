@@ -365,7 +365,10 @@ export class Broker {
     const dispatcher = new Dispatcher(registry, context, metrics);
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
-        if (isReady) return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
+        // Controller listeners serve at once: the quorum must elect before anyone can register.
+        if (isReady || config.controllerListenerNames.has(connection.listenerName)) {
+          return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
+        }
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
           dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
