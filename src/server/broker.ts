@@ -344,9 +344,18 @@ export class Broker {
     });
     let isReady = false;
     const dispatcher = new Dispatcher(registry, context, metrics);
+    // The quorum's own traffic (controller listeners) cannot wait for the registration, which
+    // needs a quorum leader, which needs that traffic.
+    const controllerListeners = new Set(
+      (config.stringOrNull("controller.listener.names") ?? "")
+        .split(",")
+        .map((n) => n.trim().toUpperCase())
+        .filter((n) => n !== ""),
+    );
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
-        if (isReady) return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
+        if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
+          return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
           dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
