@@ -427,13 +427,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     validator: atLeast(0),
   }),
   def("replica.fetch.min.bytes", "INT", "1", "Bytes a replica fetch waits for.", { validator: atLeast(1) }),
-  def(
-    "replica.fetch.response.max.bytes",
-    "INT",
-    "10485760",
-    "Bytes a replica fetch asks for in all.",
-    { validator: atLeast(0) },
-  ),
+  def("replica.fetch.response.max.bytes", "INT", "10485760", "Bytes a replica fetch asks for in all.", {
+    validator: atLeast(0),
+  }),
   def("replica.fetch.wait.max.ms", "INT", "500", "Longest wait of a replica fetch for data.", {
     validator: atLeast(0),
   }),
