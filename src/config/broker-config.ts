@@ -129,7 +129,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "inter.broker.listener.name",
     "STRING",
     null,
-    "Listener used between brokers; accepted for compatibility (single node).",
+    "Listener used between brokers: replica fetchers connect to the leader's listener of this name (default: the first it registered).",
   ),
   def(
     "controller.listener.names",
@@ -413,6 +413,37 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
     validator: atLeast(1024),
   }),
+  // Replication (broker side: docs/replication.md).
+  def(
+    "replica.lag.time.max.ms",
+    "LONG",
+    "30000",
+    "A follower that has not caught up with the leader's log end for this long leaves the ISR.",
+    { validator: atLeast(1) },
+  ),
+  def("num.replica.fetchers", "INT", "1", "Replica fetchers per source broker.", {
+    validator: atLeast(1),
+  }),
+  def("replica.fetch.max.bytes", "INT", "1048576", "Bytes a replica fetch asks for per partition.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.min.bytes", "INT", "1", "Bytes a replica fetch waits for.", { validator: atLeast(1) }),
+  def("replica.fetch.response.max.bytes", "INT", "10485760", "Bytes a replica fetch asks for in all.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.wait.max.ms", "INT", "500", "Longest wait of a replica fetch for data.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.backoff.ms", "INT", "1000", "Wait after a replica fetch failed.", {
+    validator: atLeast(0),
+  }),
+  def(
+    "replica.socket.timeout.ms",
+    "INT",
+    "30000",
+    "Deadline of a replica fetch request, beyond its own wait.",
+    { validator: atLeast(1) },
+  ),
   // Network.
   def(
     "socket.request.max.bytes",
