@@ -380,6 +380,7 @@ export class Broker {
     const socketServer = new SocketServer({
       // Controller listeners are bound too; the dispatcher serves only the controller's APIs there.
       listeners: [...config.listeners, ...config.controllerListeners],
+      listenerTls: config.listenerTls,
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
