@@ -1,0 +1,218 @@
+/**
+ * The versions Kafka 4.4.0 added to APIs Krill already served, one test per new version, through
+ * the generated codecs on the wire: ApiVersions v5 (KIP-1242 cluster and node check), Metadata
+ * v13 (top-level error code), ListOffsets v11 (earliest pending upload), DescribeLogDirs v5
+ * (cordoned flag), DescribeCluster v2 (fenced brokers) and ListTransactions v2 (id pattern).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrokerHandle, startBroker } from "../../../src/index.js";
+import { METADATA_VERSION_FEATURE } from "../../../src/metadata/features.js";
+import {
+  API_VERSIONS_API,
+  CREATE_TOPICS_API,
+  DESCRIBE_CLUSTER_API,
+  DESCRIBE_LOG_DIRS_API,
+  INIT_PRODUCER_ID_API,
+  LIST_OFFSETS_API,
+  LIST_TRANSACTIONS_API,
+  METADATA_API,
+} from "../../../src/protocol/generated/apis.js";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { RawClient } from "../partitions/raw-client.js";
+
+let broker: BrokerHandle;
+let raw: RawClient;
+
+beforeAll(async () => {
+  broker = await startBroker({ "num.partitions": 1, "transaction.state.log.num.partitions": 1 });
+  raw = await RawClient.connect(broker.port, broker.host);
+  const created = await raw.request(CREATE_TOPICS_API, 7, {
+    topics: [{ name: "v44", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5_000,
+    validateOnly: false,
+  });
+  expect(created.topics[0]!.errorCode).toBe(0);
+});
+
+afterAll(async () => {
+  await raw?.close();
+  await broker?.stop();
+});
+
+function served(apiKey: number): number {
+  return broker.broker.context.registry.get(apiKey)!.maxVersion;
+}
+
+describe("ApiVersions v5 (KIP-1242)", () => {
+  const ask = (clusterId: string | null, nodeId: number, name = "krill-test") =>
+    raw.request(API_VERSIONS_API, 5, {
+      clientSoftwareName: name,
+      clientSoftwareVersion: "1.0",
+      clusterId,
+      nodeId,
+    });
+
+  it("answers with the API list when the cluster and node match, or neither is named", async () => {
+    expect(served(18)).toBe(5);
+    const { clusterId, nodeId } = broker.broker.context;
+    for (const [cluster, node] of [
+      [clusterId, nodeId],
+      [null, -1],
+    ] as const) {
+      const res = await ask(cluster, node);
+      expect(res.errorCode).toBe(ErrorCode.NONE);
+      expect(res.apiKeys.find((k) => k.apiKey === 18)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 5 });
+    }
+  });
+
+  it("REBOOTSTRAP_REQUIRED for another cluster or node; INVALID_REQUEST for one without the other", async () => {
+    const { clusterId, nodeId } = broker.broker.context;
+    const cases: [string | null, number, number][] = [
+      ["another-cluster", nodeId, ErrorCode.REBOOTSTRAP_REQUIRED],
+      [clusterId, nodeId + 1, ErrorCode.REBOOTSTRAP_REQUIRED],
+      [clusterId, -5, ErrorCode.REBOOTSTRAP_REQUIRED],
+      ["", nodeId, ErrorCode.REBOOTSTRAP_REQUIRED],
+      [null, nodeId, ErrorCode.INVALID_REQUEST],
+      [clusterId, -1, ErrorCode.INVALID_REQUEST],
+    ];
+    for (const [cluster, node, errorCode] of cases) {
+      const res = await ask(cluster, node);
+      expect({ cluster, node, errorCode: res.errorCode, apiKeys: res.apiKeys }).toEqual({
+        cluster,
+        node,
+        errorCode,
+        apiKeys: [],
+      });
+    }
+    // A software name Kafka's pattern refuses is INVALID_REQUEST first, without the list (v3+).
+    for (const version of [3, 5]) {
+      const res = await raw.request(API_VERSIONS_API, version, {
+        clientSoftwareName: "-bad",
+        clientSoftwareVersion: "1",
+        clusterId: "another-cluster",
+        nodeId: 1,
+      });
+      expect([res.errorCode, res.apiKeys]).toEqual([ErrorCode.INVALID_REQUEST, []]);
+    }
+    expect(raw.closed).toBe(false);
+  });
+});
+
+describe("Metadata v13", () => {
+  it("carries the top-level error code, NONE, beside the same answer as v12", async () => {
+    expect(served(3)).toBe(13);
+    const req = {
+      topics: [{ name: "v44", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    };
+    const v13 = await raw.request(METADATA_API, 13, req);
+    const v12 = await raw.request(METADATA_API, 12, req);
+    expect(v13.errorCode).toBe(ErrorCode.NONE);
+    expect(v13.topics).toEqual(v12.topics);
+    expect(v13.brokers).toEqual(v12.brokers);
+  });
+});
+
+describe("ListOffsets v11", () => {
+  const ask = async (version: number, timestamp: bigint) =>
+    (
+      await raw.request(LIST_OFFSETS_API, version, {
+        replicaId: -1,
+        isolationLevel: 0,
+        timeoutMs: 0,
+        topics: [{ name: "v44", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
+      })
+    ).topics[0]!.partitions[0]!;
+
+  it("earliest pending upload (-6) is -1 without tiered storage from v11, UNSUPPORTED_VERSION below", async () => {
+    expect(served(2)).toBe(11);
+    expect(await ask(11, -6n)).toMatchObject({ errorCode: ErrorCode.NONE, offset: -1n, timestamp: -1n });
+    expect((await ask(10, -6n)).errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect((await ask(11, -7n)).errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect(await ask(11, -1n)).toMatchObject({ errorCode: ErrorCode.NONE, offset: 0n });
+  });
+});
+
+describe("DescribeLogDirs v5", () => {
+  it("reports each directory as not cordoned, with v4's sizes", async () => {
+    expect(served(35)).toBe(5);
+    const res = await raw.request(DESCRIBE_LOG_DIRS_API, 5, { topics: null });
+    expect(res.results.length).toBeGreaterThan(0);
+    for (const dir of res.results) {
+      expect(dir.isCordoned).toBe(false);
+      expect(dir.totalBytes).toBeGreaterThan(0n);
+    }
+    expect(res.results.flatMap((d) => d.topics.map((t) => t.name))).toContain("v44");
+  });
+});
+
+describe("DescribeCluster v2 (KIP-1073)", () => {
+  it("lists fenced brokers only when asked, with is_fenced", async () => {
+    expect(served(60)).toBe(2);
+    const context = broker.broker.context;
+    await context.controller.registerBroker(
+      {
+        brokerId: context.nodeId + 1,
+        incarnationId: "AAAAAAAAAAAAAAAAAAAAAQ",
+        endPoints: [{ name: "PLAINTEXT", host: "127.0.0.9", port: 9, securityProtocol: 0 }],
+        rack: null,
+        fenced: true,
+      },
+      context.image().features.get(METADATA_VERSION_FEATURE)!,
+    );
+    const ask = (version: number, includeFencedBrokers: boolean) =>
+      raw.request(DESCRIBE_CLUSTER_API, version, {
+        includeClusterAuthorizedOperations: false,
+        endpointType: 1,
+        includeFencedBrokers,
+      });
+    const withFenced = await ask(2, true);
+    expect(withFenced.brokers.map((b) => [b.brokerId, b.isFenced])).toEqual([
+      [context.nodeId, false],
+      [context.nodeId + 1, true],
+    ]);
+    expect(withFenced.brokers[1]).toMatchObject({ host: "127.0.0.9", port: 9 });
+    expect((await ask(2, false)).brokers.map((b) => b.brokerId)).toEqual([context.nodeId]);
+    expect((await ask(1, false)).brokers.map((b) => b.brokerId)).toEqual([context.nodeId]);
+  });
+});
+
+describe("ListTransactions v2 (KIP-1152)", () => {
+  it("filters by a whole-id regular expression; a bad one is INVALID_REGULAR_EXPRESSION", async () => {
+    expect(served(66)).toBe(2);
+    for (const transactionalId of ["orders-1", "orders-2", "payments-1"]) {
+      const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+        transactionalId,
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+        enable2Pc: false,
+        keepPreparedTxn: false,
+      });
+      expect(init.errorCode).toBe(ErrorCode.NONE);
+    }
+    const list = async (transactionalIdPattern: string | null, version = 2) => {
+      const res = await raw.request(LIST_TRANSACTIONS_API, version, {
+        stateFilters: [],
+        producerIdFilters: [],
+        durationFilter: -1n,
+        transactionalIdPattern,
+      });
+      return { errorCode: res.errorCode, ids: res.transactionStates.map((t) => t.transactionalId).sort() };
+    };
+    const all = { errorCode: 0, ids: ["orders-1", "orders-2", "payments-1"] };
+    expect(await list("orders-.*")).toEqual({ errorCode: 0, ids: ["orders-1", "orders-2"] });
+    // Whole-id match, as RE2J's Matcher.matches: a pattern matching part of an id selects nothing.
+    expect(await list("orders")).toEqual({ errorCode: 0, ids: [] });
+    expect(await list(".*-1")).toEqual({ errorCode: 0, ids: ["orders-1", "payments-1"] });
+    expect(await list(null)).toEqual(all);
+    expect(await list("")).toEqual(all);
+    // v1 has no pattern field: everything.
+    expect(await list(null, 1)).toEqual(all);
+    for (const bad of ["orders-(", "(a)\\1", "(?=o)orders-1"]) {
+      expect(await list(bad)).toEqual({ errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, ids: [] });
+    }
+  });
+});
