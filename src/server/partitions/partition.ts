@@ -404,10 +404,16 @@ export class Partition {
     coordinatorEpoch: number,
     commit: boolean,
     nowMs: number,
+    transactionVersion = 0,
   ): AppendOutcome {
     const producerState = this.#producerStateForAppend(nowMs);
     if (!(producerState instanceof ProducerStateManager)) return producerState;
-    const checked = producerState.checkTxnMarker(producerId, producerEpoch, coordinatorEpoch);
+    const checked = producerState.checkTxnMarker(
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+      transactionVersion,
+    );
     if (checked.kind === "error") return checked;
     const lastStableBefore = this.lastStableOffset;
     const batch = buildEndTxnMarkerBatch({

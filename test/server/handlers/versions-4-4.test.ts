@@ -2,7 +2,8 @@
  * The versions Kafka 4.4.0 added to APIs Krill already served, one test per new version, through
  * the generated codecs on the wire: ApiVersions v5 (KIP-1242 cluster and node check), Metadata
  * v13 (top-level error code), ListOffsets v11 (earliest pending upload), DescribeLogDirs v5
- * (cordoned flag), DescribeCluster v2 (fenced brokers) and ListTransactions v2 (id pattern).
+ * (cordoned flag), DescribeCluster v2 (fenced brokers), ListTransactions v2 (id pattern),
+ * Produce v12-13 (v13: topic ids) and Fetch v18 (a follower's high watermark, KIP-1166).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
@@ -12,12 +13,17 @@ import {
   CREATE_TOPICS_API,
   DESCRIBE_CLUSTER_API,
   DESCRIBE_LOG_DIRS_API,
+  FETCH_API,
   INIT_PRODUCER_ID_API,
   LIST_OFFSETS_API,
   LIST_TRANSACTIONS_API,
   METADATA_API,
+  PRODUCE_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { defaultFetchRequest } from "../../../src/protocol/generated/fetch-request.js";
+import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
+import { buildRecordBatch, decodeRecordBatches } from "../../../src/protocol/records/record-batch.js";
 import { RawClient } from "../partitions/raw-client.js";
 
 let broker: BrokerHandle;
@@ -214,5 +220,102 @@ describe("ListTransactions v2 (KIP-1152)", () => {
     for (const bad of ["orders-(", "(a)\\1", "(?=o)orders-1"]) {
       expect(await list(bad)).toEqual({ errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, ids: [] });
     }
+  });
+});
+
+const batch = (...values: string[]) =>
+  buildRecordBatch({
+    producerId: -1n,
+    producerEpoch: -1,
+    baseSequence: -1,
+    records: values.map((value) => ({ timestamp: Date.now(), key: null, value })),
+  });
+
+function topicId(name: string): string {
+  return broker.broker.context.image().topicsByName.get(name)!.topicId;
+}
+
+describe("Produce v12-13", () => {
+  const produce = (version: number, topic: { name: string; topicId: string }, records: Buffer) =>
+    raw.request(PRODUCE_API, version, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5_000,
+      topicData: [{ ...topic, partitionData: [{ index: 0, records }] }],
+    });
+
+  it("v12 appends as v11; v13 names the topic by id and answers with the id", async () => {
+    expect(served(0)).toBe(13);
+    const v12 = await produce(12, { name: "v44", topicId: ZERO_UUID }, batch("a"));
+    expect(v12.responses[0]).toMatchObject({ name: "v44", partitionResponses: [{ errorCode: 0 }] });
+    const id = topicId("v44");
+    const v13 = await produce(13, { name: "", topicId: id }, batch("b", "c"));
+    const answer = v13.responses[0]!;
+    expect(answer.topicId).toBe(id);
+    expect(answer.partitionResponses[0]).toMatchObject({ index: 0, errorCode: 0 });
+    expect(answer.partitionResponses[0]!.baseOffset).toBe(
+      v12.responses[0]!.partitionResponses[0]!.baseOffset + 1n,
+    );
+  });
+
+  it("v13 with an unknown topic id: UNKNOWN_TOPIC_ID for each partition, nothing appended", async () => {
+    const before = broker.broker.context.partitions.lookup("v44", 0);
+    const end = before.ok ? before.partition.highWatermark : -1;
+    const res = await produce(13, { name: "", topicId: "AAAAAAAAAAAAAAAAAAAAAQ" }, batch("lost"));
+    expect(res.responses[0]!.topicId).toBe("AAAAAAAAAAAAAAAAAAAAAQ");
+    expect(res.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID);
+    const after = broker.broker.context.partitions.lookup("v44", 0);
+    expect(after.ok && after.partition.highWatermark).toBe(end);
+  });
+});
+
+describe("Fetch v18 (KIP-1166)", () => {
+  const fetch = (replicaId: number, highWatermark: bigint, maxWaitMs: number) =>
+    raw.request(FETCH_API, 18, {
+      ...defaultFetchRequest(),
+      replicaState: { replicaId, replicaEpoch: -1n },
+      maxWaitMs,
+      minBytes: 1 << 20,
+      maxBytes: 1 << 20,
+      topics: [
+        {
+          topic: "",
+          topicId: topicId("v44"),
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0n,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1 << 20,
+              replicaDirectoryId: ZERO_UUID,
+              highWatermark,
+            },
+          ],
+        },
+      ],
+    });
+
+  it("a follower behind the leader's high watermark is answered at once, not held for min_bytes", async () => {
+    expect(served(1)).toBe(18);
+    // max_wait 10 minutes and min_bytes 1 MiB: only the KIP-1166 rule can answer before the test's timeout.
+    const res = await fetch(broker.broker.context.nodeId + 7, 0n, 600_000);
+    const p = res.responses[0]!.partitions[0]!;
+    expect(p.errorCode).toBe(ErrorCode.NONE);
+    expect(p.highWatermark).toBeGreaterThan(0n);
+    const values = decodeRecordBatches(p.records!, { decompressedBytesMax: 1 << 20 }).flatMap((b) =>
+      b.records.map((r) => r.value?.toString()),
+    );
+    expect(values.slice(0, 3)).toEqual(["a", "b", "c"]);
+  });
+
+  it("a consumer's fetch (replica id -1) ignores the field and waits for min_bytes as before", async () => {
+    const res = await fetch(-1, 0n, 300);
+    expect(res.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+    // A follower already at the leader's high watermark waits too (its max_wait here is short).
+    const hw = res.responses[0]!.partitions[0]!.highWatermark;
+    const caughtUp = await fetch(broker.broker.context.nodeId + 7, hw, 300);
+    expect(caughtUp.responses[0]!.partitions[0]!.highWatermark).toBe(hw);
   });
 });
