@@ -57,8 +57,10 @@ describe("dispatch over the wire", () => {
     expect(res.apiKeys.find((k) => k.apiKey === 0)?.minVersion).toBe(0);
     expect(res.apiKeys.find((k) => k.apiKey === 3)).toMatchObject({ minVersion: 0, maxVersion: 13 });
     expect(res.finalizedFeatures).toMatchObject([
+      { name: "group.version", minVersionLevel: 1, maxVersionLevel: 1 },
       { name: "metadata.version", minVersionLevel: 25, maxVersionLevel: 25 },
     ]);
+    // v3: features with a 0 minimum are left out, as Kafka does (KAFKA-17011); v4 lists them.
     expect(res.supportedFeatures).toMatchObject([
       { name: "metadata.version", minVersion: 7, maxVersion: 25 },
     ]);

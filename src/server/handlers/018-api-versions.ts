@@ -2,9 +2,12 @@
  * ApiVersions (key 18), versions 0-5.
  *
  * Lists every API in the handler registry with the versions its handler serves, so the broker
- * never advertises what it cannot answer. v3+ also carries features: metadata.version is supported
- * from 3.3-IV3 (7) to 4.0-IV3 (25) and finalized at the level in the metadata image, with the image
- * offset as the finalized-features epoch, as Kafka 4 reports it (Java 4.x clients read it).
+ * never advertises what it cannot answer. v3+ also carries features (src/metadata/features.ts:
+ * every feature Kafka 4.4 knows, at the range Krill implements; metadata.version finalized at the
+ * level in the metadata image), with the image offset as the finalized-features epoch, as Kafka 4
+ * reports it (Java 4.x clients read it; `kafka-features describe` prints it). Below v4, supported
+ * features whose minimum is 0 are left out, as Kafka leaves them out for clients that fail on a
+ * 0 minimum (KAFKA-17011).
  * v3+ requests name the client software; names that break Kafka's pattern get INVALID_REQUEST.
  * v5 (KIP-1242) names the cluster and node the client means to reach: both or neither (one alone
  * is INVALID_REQUEST); when given and either differs from this broker's, REBOOTSTRAP_REQUIRED, so
@@ -14,11 +17,7 @@
  * in v0 format with UNSUPPORTED_VERSION (KIP-511).
  */
 
-import {
-  METADATA_VERSION_FEATURE,
-  METADATA_VERSION_LATEST,
-  METADATA_VERSION_MIN,
-} from "../../metadata/features.js";
+import { finalizedFeatures, SUPPORTED_FEATURES } from "../../metadata/features.js";
 import type { ApiVersionsRequest } from "../../protocol/generated/api-versions-request.js";
 import type { ApiVersionsResponse } from "../../protocol/generated/api-versions-response.js";
 import { API_VERSIONS_API } from "../../protocol/generated/apis.js";
@@ -81,21 +80,17 @@ export const handler = defineHandler({
     if (error !== ErrorCode.NONE) return response(error, []);
     const keys = apiKeys(ctx.broker.registry);
     const image = ctx.broker.image();
-    const level = image.features.get(METADATA_VERSION_FEATURE);
     return {
       ...response(ErrorCode.NONE, keys),
-      supportedFeatures: [
-        {
-          name: METADATA_VERSION_FEATURE,
-          minVersion: METADATA_VERSION_MIN,
-          maxVersion: METADATA_VERSION_LATEST,
-        },
-      ],
+      supportedFeatures: SUPPORTED_FEATURES.filter((f) => ctx.apiVersion >= 4 || f.minVersion > 0).map(
+        (f) => ({ name: f.name, minVersion: f.minVersion, maxVersion: f.maxVersion }),
+      ),
       finalizedFeaturesEpoch: BigInt(image.offset),
-      finalizedFeatures:
-        level === undefined
-          ? []
-          : [{ name: METADATA_VERSION_FEATURE, minVersionLevel: level, maxVersionLevel: level }],
+      finalizedFeatures: [...finalizedFeatures(image.features)].map(([name, level]) => ({
+        name,
+        minVersionLevel: level,
+        maxVersionLevel: level,
+      })),
     };
   },
 });

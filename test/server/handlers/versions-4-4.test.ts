@@ -319,3 +319,26 @@ describe("Fetch v18 (KIP-1166)", () => {
     expect(caughtUp.responses[0]!.partitions[0]!.highWatermark).toBe(hw);
   });
 });
+
+describe("ApiVersions features (kafka-features describe)", () => {
+  it("v4 lists every feature Kafka 4.4 knows at Krill's ranges; finalized only levels above 0", async () => {
+    const res = await raw.request(API_VERSIONS_API, 4, {
+      clientSoftwareName: "t",
+      clientSoftwareVersion: "1",
+    });
+    expect(res.supportedFeatures.map((f) => [f.name, f.minVersion, f.maxVersion])).toEqual([
+      ["eligible.leader.replicas.version", 0, 0],
+      ["group.version", 0, 1],
+      ["kraft.version", 0, 1],
+      ["metadata.version", 7, 25],
+      ["share.version", 0, 0],
+      ["streams.version", 0, 0],
+      ["transaction.version", 0, 0],
+    ]);
+    expect(res.finalizedFeatures.map((f) => [f.name, f.minVersionLevel, f.maxVersionLevel])).toEqual([
+      ["group.version", 1, 1],
+      ["metadata.version", 25, 25],
+    ]);
+    expect(res.finalizedFeaturesEpoch).toBe(BigInt(broker.broker.context.image().offset));
+  });
+});
