@@ -325,6 +325,8 @@ describe("ApiVersions features (kafka-features describe)", () => {
     const res = await raw.request(API_VERSIONS_API, 4, {
       clientSoftwareName: "t",
       clientSoftwareVersion: "1",
+      clusterId: null,
+      nodeId: -1,
     });
     expect(res.supportedFeatures.map((f) => [f.name, f.minVersion, f.maxVersion])).toEqual([
       ["eligible.leader.replicas.version", 0, 0],
