@@ -3,12 +3,14 @@
  * the generated codecs on the wire: ApiVersions v5 (KIP-1242 cluster and node check), Metadata
  * v13 (top-level error code), ListOffsets v11 (earliest pending upload), DescribeLogDirs v5
  * (cordoned flag), DescribeCluster v2 (fenced brokers), ListTransactions v2 (id pattern),
- * Produce v12-13 (v13: topic ids) and Fetch v18 (a follower's high watermark, KIP-1166).
+ * Produce v12-13 (v13: topic ids), Fetch v18 (a follower's high watermark, KIP-1166) and
+ * WriteTxnMarkers v2 (the marker's transaction version, KIP-1228).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
 import { METADATA_VERSION_FEATURE } from "../../../src/metadata/features.js";
 import {
+  ADD_PARTITIONS_TO_TXN_API,
   API_VERSIONS_API,
   CREATE_TOPICS_API,
   DESCRIBE_CLUSTER_API,
@@ -19,6 +21,7 @@ import {
   LIST_TRANSACTIONS_API,
   METADATA_API,
   PRODUCE_API,
+  WRITE_TXN_MARKERS_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { defaultFetchRequest } from "../../../src/protocol/generated/fetch-request.js";
@@ -342,5 +345,65 @@ describe("ApiVersions features (kafka-features describe)", () => {
       ["metadata.version", 25, 25],
     ]);
     expect(res.finalizedFeaturesEpoch).toBe(BigInt(broker.broker.context.image().offset));
+  });
+});
+
+describe("WriteTxnMarkers v2 (KIP-1228)", () => {
+  it("a transactions-v2 marker needs an epoch newer than the producer's; v1 accepts the producer's own", async () => {
+    expect(served(27)).toBe(2);
+    const init = await raw.request(INIT_PRODUCER_ID_API, 4, {
+      transactionalId: "markers-tx",
+      transactionTimeoutMs: 60_000,
+      producerId: -1n,
+      producerEpoch: -1,
+      enable2Pc: false,
+      keepPreparedTxn: false,
+    });
+    const { producerId, producerEpoch } = init;
+    const added = await raw.request(ADD_PARTITIONS_TO_TXN_API, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: "markers-tx",
+      v3AndBelowProducerId: producerId,
+      v3AndBelowProducerEpoch: producerEpoch,
+      v3AndBelowTopics: [{ name: "v44", partitions: [0] }],
+    });
+    expect(added.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode).toBe(0);
+    const records = buildRecordBatch({
+      producerId,
+      producerEpoch,
+      baseSequence: 0,
+      transactional: true,
+      records: [{ timestamp: Date.now(), key: null, value: "in-txn" }],
+    });
+    const produced = await raw.request(PRODUCE_API, 11, {
+      transactionalId: "markers-tx",
+      acks: -1,
+      timeoutMs: 5_000,
+      topicData: [{ name: "v44", topicId: ZERO_UUID, partitionData: [{ index: 0, records }] }],
+    });
+    expect(produced.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+    const marker = (version: number, epoch: number, transactionVersion: number) =>
+      raw
+        .request(WRITE_TXN_MARKERS_API, version, {
+          markers: [
+            {
+              producerId,
+              producerEpoch: epoch,
+              transactionResult: false,
+              coordinatorEpoch: 0,
+              topics: [{ name: "v44", partitionIndexes: [0] }],
+              transactionVersion,
+            },
+          ],
+        })
+        .then((r) => r.markers[0]!.topics[0]!.partitions[0]!.errorCode);
+    // The producer's own epoch, in a v2 marker while the transaction is open: refused.
+    expect(await marker(2, producerEpoch, 2)).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    // The bumped epoch, as a transactions-v2 coordinator writes it: accepted, and its retry too.
+    expect(await marker(2, producerEpoch + 1, 2)).toBe(ErrorCode.NONE);
+    expect(await marker(2, producerEpoch + 1, 2)).toBe(ErrorCode.NONE);
+    // Legacy markers (v1, or v2 with transaction version 0) keep Kafka's older rule: not older.
+    expect(await marker(1, producerEpoch + 1, 0)).toBe(ErrorCode.NONE);
+    expect(await marker(2, producerEpoch, 1)).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
   });
 });
