@@ -9,11 +9,12 @@
  * writes the clean-shutdown marker) and the metadata log.
  */
 import path from "node:path";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
+import { createLogger, type LogFormat } from "../logging.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
@@ -26,6 +27,7 @@ import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
+import { logMetadataChanges } from "./metadata-changes.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
@@ -121,7 +123,8 @@ export class Broker {
     options: BrokerStartOptions,
     cleanups: (() => unknown)[],
   ): Promise<Broker> {
-    const logger = options.logger ?? pino({ name: "krill" });
+    const logger =
+      options.logger ?? createLogger({ format: config.get("krill.log.format") as LogFormat | "auto" });
     const clock = options.clock ?? SYSTEM_CLOCK;
     const random = options.random ?? SYSTEM_RANDOM;
     if (config.unusedKafkaKeys.length > 0) {
@@ -197,6 +200,7 @@ export class Broker {
         "dynamic broker config changed",
       );
     });
+    publisher.onPublish((next, previous, records) => logMetadataChanges(logger, next, previous, records));
     publisher.onPublish((next, previous, records) => {
       for (const record of records) {
         if (record.type !== "RemoveTopic") continue;
