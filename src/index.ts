@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
 import { createLogger, type LogFormat } from "./logging.js";
-import { Broker } from "./server/broker.js";
+import { Broker, type BrokerStartOptions } from "./server/broker.js";
 import type { BrokerComponent } from "./server/services.js";
 
 export { BrokerConfig } from "./config/broker-config.js";
@@ -37,6 +37,9 @@ export interface BrokerHandle {
 export interface StartBrokerOptions {
   readonly logger?: Logger;
   readonly components?: readonly BrokerComponent[];
+  /** The quorum's network, when controller.quorum.voters is set (see BrokerStartOptions). */
+  readonly raftChannel?: BrokerStartOptions["raftChannel"];
+  readonly remoteController?: BrokerStartOptions["remoteController"];
 }
 
 export type BrokerOverrides = Readonly<Record<string, string | number | boolean>>;
@@ -68,6 +71,8 @@ export async function startBroker(
     broker = await Broker.start(config, {
       logger,
       ...(options.components ? { components: options.components } : {}),
+      ...(options.raftChannel ? { raftChannel: options.raftChannel } : {}),
+      ...(options.remoteController ? { remoteController: options.remoteController } : {}),
     });
   } catch (err) {
     if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
+import type { QuorumMetadata } from "../metadata/quorum-metadata.js";
 import type { Random } from "../random.js";
 import { DelayedFetchPurgatory } from "./fetch/delayed-fetch.js";
 import type { FetchState } from "./fetch/fetch.js";
@@ -80,6 +81,13 @@ export interface BrokerServices {
 
 export interface BrokerContext extends BrokerCore, BrokerServices {
   readonly registry: HandlerRegistry;
+  /**
+   * This node's membership of the KRaft metadata quorum (controller.quorum.voters set), else
+   * undefined (a single node is its own quorum): `raft` takes inbound KRaft requests
+   * (`handleRequest`) and answers DescribeQuorum, `log.isActive` says whether the controller here
+   * is the active one.
+   */
+  readonly quorum: QuorumMetadata | undefined;
   /** The endpoints clients are told about, with the ports actually bound. */
   advertisedEndpoints(): readonly AdvertisedEndpoint[];
 }
