@@ -370,6 +370,7 @@ export class Broker {
     metrics.queuedResponseBytesSource = () => responseMemory.bytes;
     const socketServer = new SocketServer({
       listeners: config.listeners,
+      listenerTls: config.listenerTls,
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
