@@ -176,6 +176,19 @@ export class FilePool {
     return this.fsyncSlots.run(task);
   }
 
+  /**
+   * fsync on the calling thread (an owner that cannot wait: the KRaft core's metadata log),
+   * recorded in the test-only journal as `fsync` is.
+   */
+  fsyncSync(path: string): void {
+    this.withFd(path, (fd) => {
+      const journal = fsyncJournal();
+      const size = journal !== undefined ? fs.fstatSync(fd).size : 0;
+      fs.fsyncSync(fd);
+      if (journal !== undefined) recordDurableSize(journal, path, size);
+    });
+  }
+
   private async fsyncNow(path: string): Promise<void> {
     const pinned = this.pin(path);
     try {
