@@ -646,6 +646,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "false",
     "Krill: refuse keys neither Kafka nor Krill defines (a typo) instead of logging a warning; `krill start --strict` sets it.",
   ),
+  def(
+    "krill.log.format",
+    "STRING",
+    "auto",
+    "Krill: log line format: `json` (one JSON object per line), `pretty` (one readable line each) or `auto` (pretty when stdout is a terminal, else json). The level is KRILL_LOG_LEVEL.",
+    { validator: oneOf(["auto", "json", "pretty"]) },
+  ),
 ];
 
 const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));
