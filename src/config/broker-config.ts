@@ -413,6 +413,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
     validator: atLeast(1024),
   }),
+  def(
+    "max.request.partition.size.limit",
+    "INT",
+    "2000",
+    "Most partitions one DescribeTopicPartitions response describes; the rest follow from its cursor.",
+    { validator: atLeast(1) },
+  ),
   // Replication (broker side: docs/replication.md).
   def(
     "replica.lag.time.max.ms",
@@ -645,6 +652,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "BOOLEAN",
     "false",
     "Krill: refuse keys neither Kafka nor Krill defines (a typo) instead of logging a warning; `krill start --strict` sets it.",
+  ),
+  def(
+    "krill.log.format",
+    "STRING",
+    "auto",
+    "Krill: log line format: `json` (one JSON object per line), `pretty` (one readable line each) or `auto` (pretty when stdout is a terminal, else json). The level is KRILL_LOG_LEVEL.",
+    { validator: oneOf(["auto", "json", "pretty"]) },
   ),
 ];
 

@@ -397,6 +397,15 @@ export class PartitionLog {
       return replacement;
     }
     active.onBecomeInactive();
+    this.events.info(
+      {
+        dir: this.dir,
+        baseOffset: newBase,
+        previousBaseOffset: active.baseOffset,
+        previousBytes: active.sizeBytes,
+      },
+      "rolled segment",
+    );
     const segment = LogSegment.create(
       this.pool,
       this.dir,

@@ -12,9 +12,11 @@
 import net from "node:net";
 import type tls from "node:tls";
 import type { Logger } from "pino";
+import { SYSTEM_CLOCK } from "../../clock.js";
 import type { ListenerSpec } from "../../config/broker-config.js";
 import type { ListenerTlsSettings } from "../../config/tls-settings.js";
 import { KrillError } from "../../errors.js";
+import { RateLimitedWarning } from "../../logging.js";
 import { Connection, type ConnectionLimits, type FrameProcessor } from "./connection.js";
 import { createServerTls, type ServerTls } from "./tls-context.js";
 
@@ -36,6 +38,8 @@ export interface SocketServerOptions {
   readonly logger: Logger;
   readonly onConnectionCountChange?: (count: number) => void;
   readonly onBytes?: (direction: "in" | "out", bytes: number) => void;
+  /** Warnings caused by clients, rate-limited over all connections (default: one per server). */
+  readonly clientWarnings?: RateLimitedWarning;
 }
 
 export class SocketServer {
@@ -48,8 +52,11 @@ export class SocketServer {
   #bound: BoundListener[] = [];
   #stopping = false;
 
+  readonly #clientWarnings: RateLimitedWarning;
+
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    this.#clientWarnings = options.clientWarnings ?? new RateLimitedWarning(SYSTEM_CLOCK);
   }
 
   get boundListeners(): readonly BoundListener[] {
@@ -131,7 +138,9 @@ export class SocketServer {
     }
     const connectionsMax = this.#options.connectionsMax();
     if (this.#connections.size + this.#handshaking.size >= connectionsMax) {
-      logger.warn(
+      this.#clientWarnings.warn(
+        logger,
+        "max.connections",
         { remote: `${socket.remoteAddress}:${socket.remotePort}`, max: connectionsMax },
         "refusing connection: max.connections reached",
       );
@@ -163,6 +172,7 @@ export class SocketServer {
       this.#options.processor,
       this.#options.limits,
       logger,
+      this.#clientWarnings,
     );
     const onBytes = this.#options.onBytes;
     if (onBytes) {
