@@ -691,6 +691,8 @@ export class BrokerConfig {
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
+  /** `controller.listener.names`, upper-cased: requests arriving on these are the controller's. */
+  readonly controllerListenerNames: ReadonlySet<string>;
 
   private constructor(
     values: Map<string, ConfigValue>,
@@ -714,6 +716,7 @@ export class BrokerConfig {
         .map((s) => s.trim().toUpperCase())
         .filter((s) => s !== ""),
     );
+    this.controllerListenerNames = controllerNames;
     // Kafka maps a controller listener name to PLAINTEXT implicitly when the map omits it.
     for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
     const all = parseListeners("listeners", this.string("listeners"), protocolMap);
