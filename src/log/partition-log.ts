@@ -51,7 +51,7 @@ import {
   type TopicPartition,
   TXN_INDEX_FILE_SUFFIX,
 } from "./names.js";
-import { LogSegment, type SegmentRead } from "./segment.js";
+import { LogSegment, NoSpaceError, type SegmentRead } from "./segment.js";
 
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 /** Bound on the decompressed size of a batch decoded to answer ListOffsets. */
@@ -336,8 +336,11 @@ export class PartitionLog {
     try {
       segment.append(records, batches, config.indexIntervalBytes);
     } catch (err) {
-      // As Kafka takes a log directory offline on an I/O error, the log refuses further use: its
-      // tail is in an unknown state until recovery runs on the next start.
+      // A full disk whose partial write was cut back leaves the log intact: the append fails
+      // (KAFKA_STORAGE_ERROR to the producer) and the next one succeeds once space returns.
+      if (err instanceof NoSpaceError) throw err;
+      // Any other I/O error: as Kafka takes a log directory offline, the log refuses further use,
+      // its tail in an unknown state until recovery runs on the next start.
       this.failure =
         err instanceof KrillError
           ? err

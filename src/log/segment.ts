@@ -31,6 +31,23 @@ const LOCATE_WINDOW_BYTES = 16 * 1024;
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 /** Read end positions remembered per segment (one per recent consumer position). */
 const READ_ENDS_MAX = 16;
+
+/**
+ * An append refused for lack of space (ENOSPC, or EDQUOT for a quota) whose partial write was cut
+ * back: the segment is exactly as before the call, so the log stays usable and a later append
+ * succeeds once space returns. Any other write error leaves the tail unknown (see PartitionLog).
+ */
+export class NoSpaceError extends KrillError {
+  constructor(message: string, options: { cause: unknown }) {
+    super("LOG_IO", message, options);
+  }
+}
+
+function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 /** Kafka's "no timestamp". */
 export const NO_TIMESTAMP = -1;
 
@@ -158,7 +175,10 @@ export class LogSegment {
     try {
       this.pool.withFd(this.logPath, (fd) => writeFully(fd, buf, start));
     } catch (cause) {
-      this.cutBackTo(start);
+      const cutBack = this.cutBackTo(start);
+      if (cutBack && isNoSpace(cause)) {
+        throw new NoSpaceError(`No space left on device appending to ${this.logPath}`, { cause });
+      }
       throw new KrillError("LOG_IO", `Append to ${this.logPath} failed`, { cause });
     }
     if (start === 0 && batches.length > 0) this.rollingBasedTimestamp = batches[0]!.maxTimestamp;
@@ -187,11 +207,16 @@ export class LogSegment {
     if (last !== undefined) this.nextOffset = last.lastOffset + 1;
   }
 
-  private cutBackTo(size: number): void {
+  /** Cuts the file back to `size`; true when it is that size again. */
+  private cutBackTo(size: number): boolean {
     try {
-      this.pool.withFd(this.logPath, (fd) => fs.ftruncateSync(fd, size));
+      return this.pool.withFd(this.logPath, (fd) => {
+        fs.ftruncateSync(fd, size);
+        return fs.fstatSync(fd).size === size;
+      });
     } catch {
       // Recovery validates the tail on the next start; nothing more can be done here.
+      return false;
     }
   }
 
