@@ -11,6 +11,7 @@ import type { MetadataController } from "../../src/metadata/controller.js";
 import type { ControllerChannel } from "../../src/metadata/controller-channel.js";
 import {
   ALTER_CONFIGS_API,
+  API_VERSIONS_API,
   type ApiDescriptor,
   CREATE_PARTITIONS_API,
   CREATE_TOPICS_API,
@@ -63,6 +64,13 @@ async function run<Req, Res>(
 function inactive(): BrokerContext {
   return { ...handle.broker.context, config: handle.broker.context.config, activeController: () => null };
 }
+
+const apiVersionsRequest = {
+  clientSoftwareName: "test",
+  clientSoftwareVersion: "1",
+  clusterId: null,
+  nodeId: -1,
+};
 
 const createTopic = (name: string) => ({
   topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
@@ -187,6 +195,19 @@ describe("admin writes on a controller listener", () => {
       errorCode: ErrorCode.REQUEST_TIMED_OUT,
       errorMessage: "forwarded",
     });
+  });
+
+  it("ApiVersions lists per kind of listener: controller-only APIs on the controller one, never Produce", async () => {
+    const onController = await run(API_VERSIONS_API, 3, apiVersionsRequest, "CONTROLLER");
+    const keys = onController.apiKeys.map((k) => k.apiKey);
+    expect(keys).toEqual(expect.arrayContaining([18, 19, 20, 33, 37, 44, 60, 62, 67]));
+    expect(keys).not.toContain(0);
+    expect(keys).not.toContain(3);
+    const onBroker = await run(API_VERSIONS_API, 3, apiVersionsRequest, "PLAINTEXT");
+    const brokerKeys = onBroker.apiKeys.map((k) => k.apiKey);
+    expect(brokerKeys).toEqual(expect.arrayContaining([0, 3, 19]));
+    expect(brokerKeys).not.toContain(62);
+    expect(brokerKeys).not.toContain(67);
   });
 
   it("never create __cluster_metadata", async () => {

@@ -1,8 +1,9 @@
 /**
  * ApiVersions (key 18), versions 0-4.
  *
- * Lists every API in the handler registry with the versions its handler serves, so the broker
- * never advertises what it cannot answer. v3+ also carries features: metadata.version is supported
+ * Lists every API in the handler registry served on the request's kind of listener (broker or
+ * controller) with the versions its handler serves, so the broker never advertises what it cannot
+ * answer. v3+ also carries features: metadata.version is supported
  * from 3.3-IV3 (7) to 4.0-IV3 (25) and finalized at the level in the metadata image, with the image
  * offset as the finalized-features epoch, as Kafka 4 reports it (Java 4.x clients read it).
  * v3+ requests name the client software; names that break Kafka's pattern get INVALID_REQUEST.
@@ -18,14 +19,15 @@ import {
 import type { ApiVersionsResponse } from "../../protocol/generated/api-versions-response.js";
 import { API_VERSIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { defineHandler, type HandlerRegistry } from "../registry.js";
+import { listenerKind } from "../dispatcher.js";
+import { defineHandler, type HandlerRegistry, type ListenerKind } from "../registry.js";
 
 /** Kafka's ApiVersionsRequest.isValid pattern for client software name and version. */
 const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
-function apiKeys(registry: HandlerRegistry): ApiVersionsResponse["apiKeys"] {
+function apiKeys(registry: HandlerRegistry, kind: ListenerKind): ApiVersionsResponse["apiKeys"] {
   return registry
-    .all()
+    .servedOn(kind)
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion, maxVersion: h.maxVersion }));
 }
 
@@ -47,7 +49,7 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "concurrent",
   handle(ctx, request) {
-    const keys = apiKeys(ctx.broker.registry);
+    const keys = apiKeys(ctx.broker.registry, listenerKind(ctx.broker, ctx.connection));
     if (
       ctx.apiVersion >= 3 &&
       (!SOFTWARE_PATTERN.test(request.clientSoftwareName) ||
