@@ -4,6 +4,7 @@
  * one metadata log offset. Handlers read the current image without locks; nothing mutates one: the
  * publisher replays committed records onto a copy (`apply`) and publishes the result.
  */
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
 
 export interface PartitionImage {
@@ -22,7 +23,10 @@ export interface TopicImage {
   readonly partitions: readonly PartitionImage[];
 }
 
-export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(["__consumer_offsets", "__transaction_state"]);
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
+  CONSUMER_OFFSETS_TOPIC,
+  TRANSACTION_STATE_TOPIC,
+]);
 
 /** `${resourceType}:${resourceName}`. */
 export function configKey(resourceType: number, resourceName: string): string {
