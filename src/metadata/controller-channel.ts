@@ -11,6 +11,9 @@
  * callers. Callers therefore pass plain data (no image objects, no callbacks), so every call can
  * be serialized.
  */
+
+import { isKrillError } from "../errors.js";
+import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type {
   ApiResult,
   ConfigAlteration,
@@ -20,6 +23,18 @@ import type {
   DeleteTopicResult,
 } from "./controller.js";
 import type { RegisterBrokerRecordData } from "./records.js";
+
+/**
+ * Whether a controller write failed because this node's controller is not (or stopped being)
+ * the active one: a KrillError NOT_CONTROLLER, or an error carrying Kafka's NOT_CONTROLLER code
+ * (`errorCode`), as a replicated metadata log rejects proposals when leadership moves.
+ */
+export function isNotControllerError(err: unknown): boolean {
+  if (isKrillError(err, "NOT_CONTROLLER")) return true;
+  return (
+    err instanceof Error && (err as Error & { errorCode?: unknown }).errorCode === ErrorCode.NOT_CONTROLLER
+  );
+}
 
 export interface ConfigAlterResult {
   readonly errorCode: number;

@@ -57,7 +57,12 @@ import type {
   CreateTopicResult,
   DeleteTopicResult,
 } from "./controller.js";
-import type { ConfigAlterResult, ControllerCallOptions, ControllerChannel } from "./controller-channel.js";
+import {
+  type ConfigAlterResult,
+  type ControllerCallOptions,
+  type ControllerChannel,
+  isNotControllerError,
+} from "./controller-channel.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST, METADATA_VERSION_MIN } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataPublisher } from "./publisher.js";
@@ -529,8 +534,8 @@ export class RemoteControllerChannel implements ControllerChannel {
           reason = attempt.retry;
         }
       } catch (err) {
-        if (isKrillError(err, "NOT_CONTROLLER")) {
-          reason = err.message;
+        if (isNotControllerError(err)) {
+          reason = (err as Error).message;
         } else if (
           isKrillError(err, "NETWORK_EXCEPTION") ||
           isKrillError(err, "REQUEST_TIMED_OUT") ||

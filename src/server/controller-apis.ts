@@ -13,10 +13,9 @@
  *
  * A write is therefore forwarded at most once: the controller listener never forwards.
  * A proposal that fails because leadership moved while it waited (the metadata log rejects it
- * with KrillError NOT_CONTROLLER) is answered NOT_CONTROLLER too.
+ * with NOT_CONTROLLER, `isNotControllerError`) is answered NOT_CONTROLLER too.
  */
-import { isKrillError } from "../errors.js";
-import type { ControllerChannel } from "../metadata/controller-channel.js";
+import { type ControllerChannel, isNotControllerError } from "../metadata/controller-channel.js";
 import type { RequestContext } from "./registry.js";
 
 /** Kafka's NotControllerException message (Errors.NOT_CONTROLLER). */
@@ -42,7 +41,7 @@ export async function runOnController<T>(
   try {
     return await write(controller);
   } catch (err) {
-    if (isKrillError(err, "NOT_CONTROLLER")) return notController(err.message);
+    if (isNotControllerError(err)) return notController((err as Error).message);
     throw err;
   }
 }

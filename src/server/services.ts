@@ -58,6 +58,11 @@ export interface BrokerCore {
    * combined single node's controller is always active.
    */
   activeController(): MetadataController | null;
+  /**
+   * The active controller's node id as the metadata quorum knows it (-1 while there is none):
+   * what DescribeCluster names on a controller listener. A combined single node is its own.
+   */
+  activeControllerId(): number;
   /** Publishes each committed image; subsystems follow metadata with `onPublish`. */
   readonly publisher: MetadataPublisher;
   /** Partition logs of every topic in the image. */

@@ -16,6 +16,7 @@ import {
   CREATE_PARTITIONS_API,
   CREATE_TOPICS_API,
   DELETE_TOPICS_API,
+  DESCRIBE_CLUSTER_API,
   INCREMENTAL_ALTER_CONFIGS_API,
 } from "../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
@@ -28,7 +29,11 @@ let handle: BrokerHandle;
 const logger = pino({ level: "silent" });
 
 beforeAll(async () => {
-  handle = await startBroker({ "controller.listener.names": "CONTROLLER", "num.partitions": 1 });
+  handle = await startBroker({
+    "controller.listener.names": "CONTROLLER",
+    "controller.quorum.voters": "1@127.0.0.1:19093",
+    "num.partitions": 1,
+  });
 });
 
 afterAll(async () => {
@@ -208,6 +213,31 @@ describe("admin writes on a controller listener", () => {
     expect(brokerKeys).toEqual(expect.arrayContaining([0, 3, 19]));
     expect(brokerKeys).not.toContain(62);
     expect(brokerKeys).not.toContain(67);
+  });
+
+  it("DescribeCluster on a controller listener lists the controllers and the active one (--bootstrap-controller)", async () => {
+    const req = { includeClusterAuthorizedOperations: false, endpointType: 2, includeFencedBrokers: false };
+    const res = await run(DESCRIBE_CLUSTER_API, 1, req, "CONTROLLER");
+    expect(res).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      endpointType: 2,
+      controllerId: 1,
+      clusterId: handle.broker.context.clusterId,
+      brokers: [{ brokerId: 1, host: "127.0.0.1", port: 19093, rack: null, isFenced: false }],
+    });
+    const none = await run(DESCRIBE_CLUSTER_API, 1, req, "CONTROLLER", {
+      ...inactive(),
+      activeControllerId: () => -1,
+    });
+    expect(none.controllerId).toBe(-1);
+    const asBroker = await run(DESCRIBE_CLUSTER_API, 1, { ...req, endpointType: 1 }, "CONTROLLER");
+    expect(asBroker).toMatchObject({
+      errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+      errorMessage:
+        "The request was sent to an endpoint of type CONTROLLER, but we wanted an endpoint of type BROKER",
+    });
+    const v0 = await run(DESCRIBE_CLUSTER_API, 0, { ...req, endpointType: 1 }, "CONTROLLER");
+    expect(v0.errorCode).toBe(ErrorCode.INVALID_REQUEST);
   });
 
   it("never create __cluster_metadata", async () => {
