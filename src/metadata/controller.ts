@@ -21,7 +21,7 @@ import { type Random, SYSTEM_RANDOM } from "../random.js";
 import type { ControllerChannel } from "./controller-channel.js";
 import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
-import type { MetadataLog } from "./metadata-log.js";
+import { type MetadataLog, NotControllerError } from "./metadata-log.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
 
 /** Kafka's Topic.MAX_NAME_LENGTH. */
@@ -108,6 +108,11 @@ export interface ControllerOptions {
   readonly logger: Logger;
   /** Draws topic ids. */
   readonly random?: Random;
+  /**
+   * In a quorum: whether this node is the active controller now (the leader, caught up with its
+   * own epoch). Each operation checks it when it starts and fails with NotControllerError if not.
+   */
+  readonly isActive?: () => boolean;
 }
 
 export class MetadataController implements ControllerChannel {
@@ -116,6 +121,7 @@ export class MetadataController implements ControllerChannel {
   readonly #imageOf: () => MetadataImage;
   readonly #logger: Logger;
   readonly #random: Random;
+  readonly #isActive: (() => boolean) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ControllerOptions) {
@@ -124,6 +130,7 @@ export class MetadataController implements ControllerChannel {
     this.#imageOf = options.image;
     this.#logger = options.logger;
     this.#random = options.random ?? SYSTEM_RANDOM;
+    this.#isActive = options.isActive;
   }
 
   get #image(): MetadataImage {
@@ -131,7 +138,12 @@ export class MetadataController implements ControllerChannel {
   }
 
   #serialize<T>(op: () => Promise<T> | T): Promise<T> {
-    const result = this.#queue.then(op);
+    const result = this.#queue.then(() => {
+      if (this.#isActive !== undefined && !this.#isActive()) {
+        throw new NotControllerError("this node is not the active controller");
+      }
+      return op();
+    });
     this.#queue = result.catch(() => {});
     return result;
   }

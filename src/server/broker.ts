@@ -8,20 +8,32 @@
  * and the services (coordinators, then the data path), then close the partition logs (which
  * writes the clean-shutdown marker) and the metadata log.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Logger, pino } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
+import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
+import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
-import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
-import { METADATA_TOPIC } from "../metadata/metadata-log.js";
+import { openLocalMetadata } from "../metadata/local-metadata.js";
+import { METADATA_TOPIC, type MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataPublisher, SnapshotGenerator } from "../metadata/publisher.js";
+import {
+  openQuorumMetadata,
+  processRoles,
+  type QuorumMetadata,
+  quorumConfigOf,
+} from "../metadata/quorum-metadata.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
-import { formatMetadataOnFirstStart } from "../metadata/storage-format.js";
+import { formatMetadataOnFirstStart, META_PROPERTIES_FILE } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
+import type { QuorumConfig } from "../raft/config.js";
+import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
@@ -59,7 +71,31 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Randomness for everything the broker draws (default: the system's). */
   readonly random?: Random;
+  /**
+   * In a quorum (controller.quorum.voters set): the network to the other members. Called once
+   * with this node's id and the quorum's settings; inbound KRaft requests reach
+   * `context.quorum.raft.handleRequest` from the controller listener.
+   */
+  readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
+  /**
+   * In a quorum: where controller writes go while the active controller is on another node (Kafka's
+   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   */
+  readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
+
+/** What the broker holds of its metadata side, local (single node) or quorum. */
+interface BrokerMetadata {
+  readonly log: MetadataLog;
+  readonly publisher: MetadataPublisher;
+  readonly snapshots: SnapshotGenerator;
+  readonly quorum: QuorumMetadata | undefined;
+}
+
+/** How long a stopping quorum leader waits for its EndQuorumEpoch to be acknowledged. */
+const RESIGN_TIMEOUT_MS = 2000;
+/** Between two attempts to register with the active controller. */
+const REGISTRATION_RETRY_MS = 500;
 
 import { topicLogConfig } from "./partitions/topic-log-config.js";
 
@@ -68,7 +104,7 @@ export class Broker {
   readonly logger: Logger;
   readonly context: BrokerContext;
   readonly #socketServer: SocketServer;
-  readonly #metadata: LocalMetadata;
+  readonly #metadata: BrokerMetadata;
   readonly #services: BrokerServices;
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
@@ -82,7 +118,7 @@ export class Broker {
     context: BrokerContext,
     services: BrokerServices,
     socketServer: SocketServer,
-    metadata: LocalMetadata,
+    metadata: BrokerMetadata,
     components: readonly BrokerComponent[],
   ) {
     this.config = config;
@@ -138,8 +174,20 @@ export class Broker {
     const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
     const dirLocks = DirLocks.acquire(dirs);
     cleanups.push(() => dirLocks.release());
+    const quorum = quorumConfigOf(config);
+    if (quorum !== undefined && config.stringOrNull("cluster.id") === null) {
+      // Members of a quorum share a cluster id, which one node cannot invent on its own.
+      const unformatted = dirs.find((d) => !existsSync(path.join(d, META_PROPERTIES_FILE)));
+      if (unformatted !== undefined) {
+        throw new KrillError(
+          "CONFIG_INVALID",
+          `${unformatted} is not formatted; a member of a quorum (controller.quorum.voters) needs \`krill format --cluster-id <id> --config <file>\` (or kafka-storage format), or cluster.id set to the cluster's id`,
+        );
+      }
+    }
     const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
-    // An unformatted node is formatted as `krill format --standalone` would.
+    // An unformatted node is formatted as `krill format` would (--standalone for a single node;
+    // static voters, kraft.version 0, in a quorum).
     if (formatMetadataOnFirstStart(config, clock.nowMs())) logger.info("formatted the metadata directory");
     // The metrics port (with /health and /ready) answers from here on, so a probe sees the
     // broker alive while a long log recovery runs.
@@ -153,15 +201,49 @@ export class Broker {
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
-    const metadata = await openLocalMetadata({
-      dir: path.resolve(config.metadataLogDir),
-      logger,
-      nodeId: config.nodeId,
-      config: () => live,
-      clock,
-      random,
-    });
-    cleanups.push(() => metadata.log.close());
+    let metadata: BrokerMetadata & { channel: ControllerChannel };
+    if (quorum === undefined) {
+      const local = await openLocalMetadata({
+        dir: path.resolve(config.metadataLogDir),
+        logger,
+        nodeId: config.nodeId,
+        config: () => live,
+        clock,
+        random,
+      });
+      metadata = { ...local, quorum: undefined };
+      cleanups.push(() => local.log.close());
+    } else {
+      if (options.raftChannel === undefined) {
+        throw new KrillError(
+          "CONFIG_INVALID",
+          "controller.quorum.voters is set but this build has no network channel for the quorum",
+        );
+      }
+      let fatal: ((err: Error) => void) | undefined;
+      const member = openQuorumMetadata({
+        dir: config.metadataLogDir,
+        logger,
+        nodeId: config.nodeId,
+        clusterId,
+        quorum,
+        roles: processRoles(config),
+        config: () => live,
+        channel: options.raftChannel(config.nodeId, quorum),
+        clock,
+        random,
+        onFatal: (err) => fatal?.(err),
+      });
+      fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
+      cleanups.push(() => member.shutdown(0));
+      metadata = { ...member, channel: member.channel, quorum: member };
+      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      member.start();
+      logger.info(
+        { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
+        "metadata quorum member started",
+      );
+    }
     const { publisher, channel } = metadata;
     const image = publisher.image;
     logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
@@ -255,6 +337,7 @@ export class Broker {
       metrics: core.metrics,
       image: core.image,
       registry,
+      quorum: metadata.quorum,
       advertisedEndpoints: () => advertised,
     };
 
@@ -265,9 +348,18 @@ export class Broker {
     });
     let isReady = false;
     const dispatcher = new Dispatcher(registry, context, metrics);
+    // The quorum's own traffic (controller listeners) cannot wait for the registration, which
+    // needs a quorum leader, which needs that traffic.
+    const controllerListeners = new Set(
+      (config.stringOrNull("controller.listener.names") ?? "")
+        .split(",")
+        .map((n) => n.trim().toUpperCase())
+        .filter((n) => n !== ""),
+    );
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
-        if (isReady) return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
+        if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
+          return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
           dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
@@ -303,23 +395,49 @@ export class Broker {
         securityProtocol: a.securityProtocol,
       };
     });
-    await channel.registerBroker(
-      {
-        brokerId: config.nodeId,
-        incarnationId: uuidFromBytes(random.bytes(16), 0),
-        endPoints: advertised.map((e) => ({
-          name: e.listenerName,
-          host: e.host,
-          port: e.port,
-          securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
-        })),
-        rack: config.stringOrNull("broker.rack"),
-        fenced: false,
-      },
-      // The finalized level (from the bootstrap snapshot `krill format --release-version` wrote,
-      // or an earlier start), else the newest Krill supports.
-      publisher.image.features.get(METADATA_VERSION_FEATURE) ?? METADATA_VERSION_LATEST,
-    );
+    const registration = () =>
+      channel.registerBroker(
+        {
+          brokerId: config.nodeId,
+          incarnationId: uuidFromBytes(random.bytes(16), 0),
+          endPoints: advertised.map((e) => ({
+            name: e.listenerName,
+            host: e.host,
+            port: e.port,
+            securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
+          })),
+          rack: config.stringOrNull("broker.rack"),
+          fenced: false,
+        },
+        // The finalized level (from the bootstrap snapshot `krill format --release-version` wrote,
+        // or an earlier start), else the newest Krill supports.
+        publisher.image.features.get(METADATA_VERSION_FEATURE) ?? METADATA_VERSION_LATEST,
+      );
+    if (metadata.quorum === undefined) {
+      await registration();
+    } else if (metadata.quorum.roles.broker) {
+      // The active controller may not be elected yet, or be on another node that is not up.
+      let stopped = false;
+      cleanups.push(() => {
+        stopped = true;
+      });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await registration();
+          break;
+        } catch (err) {
+          if (stopped) throw err;
+          if (attempt === 1 || attempt % 20 === 0) {
+            logger.info(
+              { attempt, err: (err as Error).message },
+              "broker registration not accepted yet; retrying",
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, REGISTRATION_RETRY_MS));
+        }
+      }
+      logger.info({ leader: metadata.quorum.log.leader }, "broker registered with the active controller");
+    }
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
     health.registered = true;
@@ -377,6 +495,9 @@ export class Broker {
     clearInterval(this.#snapshotTimer);
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
     this.#services.fetches.purgatory.shutdown();
+    // A quorum leader resigns first (EndQuorumEpoch), so the others elect without waiting out
+    // their fetch timeout; then nothing more is committed through this node.
+    this.#metadata.quorum?.raft.shutdown(RESIGN_TIMEOUT_MS);
     await this.#socketServer.stop();
     for (const component of [...this.#components].reverse()) {
       try {
@@ -389,7 +510,8 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
-    await this.#metadata.log.close();
+    if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
+    else await this.#metadata.log.close();
     this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");
