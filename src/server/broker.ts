@@ -16,6 +16,7 @@ import { BrokerConfig } from "../config/broker-config.js";
 import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
+import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
@@ -89,6 +90,8 @@ interface BrokerMetadata {
   readonly log: MetadataLog;
   readonly publisher: MetadataPublisher;
   readonly snapshots: SnapshotGenerator;
+  /** This node's controller (undefined on a node without the controller role). */
+  readonly controller: MetadataController | undefined;
   readonly quorum: QuorumMetadata | undefined;
 }
 
@@ -308,8 +311,14 @@ export class Broker {
       clock,
       random,
       controller: channel,
-      activeController: () => metadata.controller,
-      activeControllerId: () => config.nodeId,
+      // A single node's controller is always active; a quorum member's while it leads and has
+      // published its own epoch's LeaderChangeMessage (RaftMetadataLog.isActive).
+      activeController: () =>
+        metadata.controller !== undefined && (metadata.quorum === undefined || metadata.quorum.log.isActive)
+          ? metadata.controller
+          : null,
+      activeControllerId: () =>
+        metadata.quorum === undefined ? config.nodeId : metadata.quorum.raft.leaderId,
       publisher,
       logs,
       metrics,
@@ -350,12 +359,7 @@ export class Broker {
     const dispatcher = new Dispatcher(registry, context, metrics);
     // The quorum's own traffic (controller listeners) cannot wait for the registration, which
     // needs a quorum leader, which needs that traffic.
-    const controllerListeners = new Set(
-      (config.stringOrNull("controller.listener.names") ?? "")
-        .split(",")
-        .map((n) => n.trim().toUpperCase())
-        .filter((n) => n !== ""),
-    );
+    const controllerListeners = config.controllerListenerNames;
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
         if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
