@@ -36,6 +36,7 @@ import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { controllerForwarding } from "./controller-forwarding.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -80,7 +81,8 @@ export interface BrokerStartOptions {
   readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
   /**
    * In a quorum: where controller writes go while the active controller is on another node (Kafka's
-   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   * forwarding to the active controller). Default: a RemoteControllerChannel to the leader's
+   * endpoint in controller.quorum.voters (controller-forwarding.ts).
    */
   readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
@@ -112,6 +114,8 @@ export class Broker {
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
+  /** Closes the connection to the active controller (a quorum member's forwarding). */
+  #closeForwarding: () => void = () => {};
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
 
@@ -205,6 +209,7 @@ export class Broker {
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
     let metadata: BrokerMetadata & { channel: ControllerChannel };
+    let forwardingClose: () => void = () => {};
     if (quorum === undefined) {
       const local = await openLocalMetadata({
         dir: path.resolve(config.metadataLogDir),
@@ -240,7 +245,20 @@ export class Broker {
       fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
       cleanups.push(() => member.shutdown(0));
       metadata = { ...member, channel: member.channel, quorum: member };
-      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      if (options.remoteController !== undefined) {
+        member.channel.setRemote(options.remoteController(member));
+      } else {
+        const forwarding = controllerForwarding(member, {
+          nodeId: config.nodeId,
+          clusterId,
+          quorum,
+          logger,
+          clock,
+        });
+        cleanups.push(() => forwarding.close());
+        member.channel.setRemote(forwarding.channel);
+        forwardingClose = () => forwarding.close();
+      }
       member.start();
       logger.info(
         { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
@@ -459,6 +477,7 @@ export class Broker {
     for (const component of components) await component.start(context);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
+    broker.#closeForwarding = forwardingClose;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -514,6 +533,7 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
+    this.#closeForwarding();
     if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
     else await this.#metadata.log.close();
     this.#dirLocks?.release();
