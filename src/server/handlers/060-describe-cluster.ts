@@ -1,11 +1,12 @@
 /**
- * DescribeCluster (key 60), versions 0-1.
+ * DescribeCluster (key 60), versions 0-2.
  *
  * Cluster id, a controller id and nodes with their endpoint on the request's listener, as Kafka
  * 4 answers in KRaft (AuthHelper.computeDescribeClusterResponse):
- * - On a broker listener (endpoint_type 1, brokers): the unfenced brokers, and as controller id a
- *   random live broker, since clients cannot reach KRaft controllers and admin writes sent to any
- *   broker are forwarded to the active controller (KIP-590; KRaftMetadataCache.getControllerId).
+ * - On a broker listener (endpoint_type 1, brokers): the unfenced brokers (v2's
+ *   include_fenced_brokers, KIP-1073, adds the fenced ones with is_fenced true), and as controller
+ *   id a random live broker, since clients cannot reach KRaft controllers and admin writes sent to
+ *   any broker are forwarded to the active controller (KIP-590; KRaftMetadataCache.getControllerId).
  * - On a controller listener (endpoint_type 2, `--bootstrap-controller`, KIP-919): the
  *   controllers (the static voters of `controller.quorum.voters`, where Kafka lists the
  *   ControllerRegistration records Krill does not write), and the active controller's id.
@@ -22,7 +23,7 @@ import { isControllerListener } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
-  brokersFor,
+  brokerEndpoints,
   CLUSTER_OPERATIONS_ALL,
   randomLiveBroker,
 } from "./003-metadata.js";
@@ -42,7 +43,7 @@ interface DescribedNode {
 export const handler = defineHandler({
   api: DESCRIBE_CLUSTER_API,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   ordering: "concurrent",
   handle(ctx, request) {
     const broker = ctx.broker;
@@ -79,14 +80,19 @@ export const handler = defineHandler({
       }));
       controllerId = broker.activeControllerId();
     } else {
-      nodes = brokersFor(broker.image(), ctx.connection.listenerName).map((b) => ({
+      nodes = brokerEndpoints(broker.image(), ctx.connection.listenerName, {
+        includeFenced: ctx.apiVersion >= 2 && request.includeFencedBrokers,
+      }).map((b) => ({
         brokerId: b.nodeId,
         host: b.host,
         port: b.port,
         rack: b.rack,
-        isFenced: false,
+        isFenced: b.fenced,
       }));
-      controllerId = randomLiveBroker(nodes, broker.random.nextFloat());
+      controllerId = randomLiveBroker(
+        nodes.filter((n) => !n.isFenced),
+        broker.random.nextFloat(),
+      );
     }
     return {
       throttleTimeMs: 0,
