@@ -17,6 +17,7 @@ import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { createLogger, type LogFormat } from "../logging.js";
+import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
@@ -36,6 +37,7 @@ import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { controllerForwarding } from "./controller-forwarding.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -81,7 +83,8 @@ export interface BrokerStartOptions {
   readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
   /**
    * In a quorum: where controller writes go while the active controller is on another node (Kafka's
-   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   * forwarding to the active controller). Default: a RemoteControllerChannel to the leader's
+   * endpoint in controller.quorum.voters (controller-forwarding.ts).
    */
   readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
@@ -91,6 +94,8 @@ interface BrokerMetadata {
   readonly log: MetadataLog;
   readonly publisher: MetadataPublisher;
   readonly snapshots: SnapshotGenerator;
+  /** This node's controller (undefined on a node without the controller role). */
+  readonly controller: MetadataController | undefined;
   readonly quorum: QuorumMetadata | undefined;
 }
 
@@ -112,6 +117,8 @@ export class Broker {
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
+  /** Closes the connection to the active controller (a quorum member's forwarding). */
+  #closeForwarding: () => void = () => {};
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
 
@@ -206,6 +213,7 @@ export class Broker {
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
     let metadata: BrokerMetadata & { channel: ControllerChannel };
+    let forwardingClose: () => void = () => {};
     if (quorum === undefined) {
       const local = await openLocalMetadata({
         dir: path.resolve(config.metadataLogDir),
@@ -241,7 +249,20 @@ export class Broker {
       fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
       cleanups.push(() => member.shutdown(0));
       metadata = { ...member, channel: member.channel, quorum: member };
-      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      if (options.remoteController !== undefined) {
+        member.channel.setRemote(options.remoteController(member));
+      } else {
+        const forwarding = controllerForwarding(member, {
+          nodeId: config.nodeId,
+          clusterId,
+          quorum,
+          logger,
+          clock,
+        });
+        cleanups.push(() => forwarding.close());
+        member.channel.setRemote(forwarding.channel);
+        forwardingClose = () => forwarding.close();
+      }
       member.start();
       logger.info(
         { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
@@ -311,6 +332,14 @@ export class Broker {
       clock,
       random,
       controller: channel,
+      // A single node's controller is always active; a quorum member's while it leads and has
+      // published its own epoch's LeaderChangeMessage (RaftMetadataLog.isActive).
+      activeController: () =>
+        metadata.controller !== undefined && (metadata.quorum === undefined || metadata.quorum.log.isActive)
+          ? metadata.controller
+          : null,
+      activeControllerId: () =>
+        metadata.quorum === undefined ? config.nodeId : metadata.quorum.raft.leaderId,
       publisher,
       logs,
       metrics,
@@ -336,6 +365,8 @@ export class Broker {
       clock: core.clock,
       random: core.random,
       controller: core.controller,
+      activeController: core.activeController,
+      activeControllerId: core.activeControllerId,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
@@ -354,12 +385,7 @@ export class Broker {
     const dispatcher = new Dispatcher(registry, context, metrics);
     // The quorum's own traffic (controller listeners) cannot wait for the registration, which
     // needs a quorum leader, which needs that traffic.
-    const controllerListeners = new Set(
-      (config.stringOrNull("controller.listener.names") ?? "")
-        .split(",")
-        .map((n) => n.trim().toUpperCase())
-        .filter((n) => n !== ""),
-    );
+    const controllerListeners = config.controllerListenerNames;
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
         if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
@@ -460,6 +486,7 @@ export class Broker {
     for (const component of components) await component.start(context);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
+    broker.#closeForwarding = forwardingClose;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -515,6 +542,7 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
+    this.#closeForwarding();
     if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
     else await this.#metadata.log.close();
     this.#dirLocks?.release();
