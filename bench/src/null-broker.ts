@@ -201,8 +201,8 @@ export async function listenNullSink(
   const logger = pino({ name: "null-broker", level: "warn" });
   let bound = port;
   const registry = sinkRegistry(topics, () => bound);
-  // The handlers above use nothing of the broker; the dispatcher reads only which listeners are
-  // the controller's (none here).
+  // The handlers above use nothing of the broker: the dispatcher only passes it through, and
+  // reads which listeners are the controller's (none here).
   const context = {
     registry,
     logger,

@@ -15,6 +15,13 @@ import type { Writer } from "../protocol/primitives/writer.js";
 import type { ConnectionInfo } from "./network/connection.js";
 import type { BrokerContext } from "./services.js";
 
+/**
+ * A listener of `controller.listener.names` is a "controller" listener, any other a "broker"
+ * one; each serves the APIs whose spec lists its kind (Kafka's ApiMessageType.listeners), so a
+ * client port never takes BrokerRegistration or AllocateProducerIds.
+ */
+export type ListenerKind = "broker" | "controller";
+
 /** Returned by a handler when the client expects no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol("NO_RESPONSE");
 export type NoResponse = typeof NO_RESPONSE;
@@ -42,13 +49,13 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** The listener kinds that serve it ("broker", "controller"), from the spec's `listeners`. */
+  readonly listeners: readonly string[];
   /**
    * The lowest version ApiVersions advertises, when lower than the lowest served (Produce: Kafka
    * 4 advertises v0 for librdkafka's feature checks and closes the connection on v0-2).
    */
   readonly advertisedMinVersion: number;
-  /** Listener kinds that serve it, from the spec ("broker", "controller"). */
-  readonly listeners: readonly string[];
   requestHeaderVersion(version: number): number;
   responseHeaderVersion(version: number): number;
   readonly ordering: Ordering;
@@ -122,21 +129,10 @@ export class HandlerRegistry {
     return [...this.#byKey.values()].sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  /** The APIs a listener of this kind serves (ApiVersions lists them), in key order. */
-  forListener(kind: ListenerKind): ApiHandler[] {
+  /** The APIs served on a listener of this kind, in key order. */
+  servedOn(kind: ListenerKind): ApiHandler[] {
     return this.all().filter((h) => h.listeners.includes(kind));
   }
-}
-
-/**
- * Broker listeners serve the APIs whose spec lists "broker"; the listeners named in
- * controller.listener.names only those listing "controller" (Kafka's ApiVersionManager per
- * listener: KafkaApis vs ControllerApis).
- */
-export type ListenerKind = "broker" | "controller";
-
-export function listenerKind(ctx: Pick<RequestContext, "broker" | "connection">): ListenerKind {
-  return ctx.broker.config.controllerListenerNames.has(ctx.connection.listenerName) ? "controller" : "broker";
 }
 
 const HANDLER_FILE = /^(\d{3})-[a-z0-9-]+\.(js|ts)$/;

@@ -17,9 +17,10 @@
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
 import { FETCH_API } from "../../protocol/generated/apis.js";
+import { listenerKind } from "../dispatcher.js";
 import { fetch } from "../fetch/fetch.js";
 import { answerRaftRequest } from "../raft-apis.js";
-import { defineHandler, listenerKind } from "../registry.js";
+import { defineHandler } from "../registry.js";
 
 /** Kafka's default fetch.max.bytes, if the broker config does not define it. */
 const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
@@ -30,7 +31,8 @@ export const handler = defineHandler({
   maxVersion: 18,
   ordering: "serial",
   async handle(ctx, request) {
-    if (listenerKind(ctx) === "controller") return answerRaftRequest(ctx, "Fetch", request);
+    if (listenerKind(ctx.broker, ctx.connection) === "controller")
+      return answerRaftRequest(ctx, "Fetch", request);
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")
       : FETCH_MAX_BYTES_DEFAULT;

@@ -15,8 +15,9 @@
 import { isKrillError } from "../../errors.js";
 import { DESCRIBE_QUORUM_API } from "../../protocol/generated/apis.js";
 import type { DescribeQuorumResponse } from "../../protocol/generated/describe-quorum-response.js";
+import { listenerKind } from "../dispatcher.js";
 import { answerRaftRequest } from "../raft-apis.js";
-import { defineHandler, listenerKind } from "../registry.js";
+import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
   api: DESCRIBE_QUORUM_API,
@@ -26,7 +27,7 @@ export const handler = defineHandler({
   async handle(ctx, request): Promise<DescribeQuorumResponse> {
     const quorum = ctx.broker.raftEndpoint;
     const local = quorum === undefined || quorum.leaderId < 0 || quorum.leaderId === quorum.nodeId;
-    if (listenerKind(ctx) === "controller" || local) {
+    if (listenerKind(ctx.broker, ctx.connection) === "controller" || local) {
       return answerRaftRequest(ctx, "DescribeQuorum", request);
     }
     try {

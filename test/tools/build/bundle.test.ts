@@ -69,9 +69,8 @@ describe("single-file build", () => {
     expect(map.sources.some((s) => s.endsWith("src/cli.ts"))).toBe(true);
   });
 
-  it("advertises in ApiVersions exactly the handlers of the handler folder", async () => {
-    // A broker listener lists the handlers whose spec lists "broker" (the quorum RPCs are the controller listener's).
-    const expected = (await loadHandlers()).forListener("broker");
+  it("advertises in ApiVersions exactly the handlers of the handler folder served on a broker listener", async () => {
+    const expected = (await loadHandlers()).servedOn("broker");
     expect(expected.length).toBeGreaterThan(30);
     const c = await client(port);
     c.socket.write(
