@@ -36,7 +36,10 @@ kafka_tool_main_class() {
     ;;
   kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
   kafka-consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
-  kafka-configs) echo kafka.admin.ConfigCommand ;;
+  kafka-configs)
+    # Moved to the tools module in 4.4.
+    case "$KAFKA_TOOLS_VERSION" in 3.* | 4.[0-3].*) echo kafka.admin.ConfigCommand ;; *) echo org.apache.kafka.tools.ConfigCommand ;; esac
+    ;;
   kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
   kafka-delete-records) echo org.apache.kafka.tools.DeleteRecordsCommand ;;
   kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;

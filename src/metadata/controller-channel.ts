@@ -20,6 +20,7 @@ import type {
   DeleteTopicResult,
 } from "./controller.js";
 import type { RegisterBrokerRecordData } from "./records.js";
+import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
 
 export interface ConfigAlterResult {
   readonly errorCode: number;
@@ -46,6 +47,11 @@ export interface ControllerChannel {
     incremental: boolean,
     validateOnly: boolean,
   ): Promise<ConfigAlterResult>;
+  /** SCRAM credentials added, replaced or deleted (Kafka's AlterUserScramCredentials). */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]>;
   /** A block of producer ids for `brokerId` (Kafka's AllocateProducerIds). */
   allocateProducerIds(
     brokerId: number,
@@ -102,6 +108,13 @@ export class LocalControllerChannel implements ControllerChannel {
     validateOnly: boolean,
   ): Promise<ConfigAlterResult> {
     return this.#controller.alterBrokerConfigs(resourceName, alterations, incremental, validateOnly);
+  }
+
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#controller.alterUserScramCredentials(deletions, upsertions);
   }
 
   allocateProducerIds(

@@ -367,6 +367,8 @@ export class Broker {
     const socketServer = new SocketServer({
       listeners: config.listeners,
       listenerTls: config.listenerTls,
+      listenerSasl: config.listenerSasl,
+      scramCredentials: (user, mechanism) => context.image().scramCredential(user, mechanism.type),
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
