@@ -130,7 +130,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "inter.broker.listener.name",
     "STRING",
     null,
-    "Listener used between brokers; accepted for compatibility (single node).",
+    "Listener used between brokers: replica fetchers connect to the leader's listener of this name (default: the first it registered).",
   ),
   def(
     "controller.listener.names",
@@ -414,6 +414,44 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
     validator: atLeast(1024),
   }),
+  def(
+    "max.request.partition.size.limit",
+    "INT",
+    "2000",
+    "Most partitions one DescribeTopicPartitions response describes; the rest follow from its cursor.",
+    { validator: atLeast(1) },
+  ),
+  // Replication (broker side: docs/replication.md).
+  def(
+    "replica.lag.time.max.ms",
+    "LONG",
+    "30000",
+    "A follower that has not caught up with the leader's log end for this long leaves the ISR.",
+    { validator: atLeast(1) },
+  ),
+  def("num.replica.fetchers", "INT", "1", "Replica fetchers per source broker.", {
+    validator: atLeast(1),
+  }),
+  def("replica.fetch.max.bytes", "INT", "1048576", "Bytes a replica fetch asks for per partition.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.min.bytes", "INT", "1", "Bytes a replica fetch waits for.", { validator: atLeast(1) }),
+  def("replica.fetch.response.max.bytes", "INT", "10485760", "Bytes a replica fetch asks for in all.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.wait.max.ms", "INT", "500", "Longest wait of a replica fetch for data.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.backoff.ms", "INT", "1000", "Wait after a replica fetch failed.", {
+    validator: atLeast(0),
+  }),
+  def(
+    "replica.socket.timeout.ms",
+    "INT",
+    "30000",
+    "Deadline of a replica fetch request, beyond its own wait.",
+    { validator: atLeast(1) },
+  ),
   // Network.
   def(
     "socket.request.max.bytes",
@@ -616,6 +654,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "false",
     "Krill: refuse keys neither Kafka nor Krill defines (a typo) instead of logging a warning; `krill start --strict` sets it.",
   ),
+  def(
+    "krill.log.format",
+    "STRING",
+    "auto",
+    "Krill: log line format: `json` (one JSON object per line), `pretty` (one readable line each) or `auto` (pretty when stdout is a terminal, else json). The level is KRILL_LOG_LEVEL.",
+    { validator: oneOf(["auto", "json", "pretty"]) },
+  ),
 ];
 
 const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));
@@ -735,6 +780,8 @@ export class BrokerConfig {
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
+  /** `controller.listener.names`, upper-cased: requests arriving on these are the controller's. */
+  readonly controllerListenerNames: ReadonlySet<string>;
   /** Security keys as set (`ssl.*`, `listener.name.<l>.ssl.*`, ...), read by their own modules. */
   readonly #securityRaw: ReadonlyMap<string, string>;
   /** TLS settings of each client listener whose protocol is SSL or SASL_SSL (tls-settings.ts). */
@@ -766,6 +813,7 @@ export class BrokerConfig {
         .map((s) => s.trim().toUpperCase())
         .filter((s) => s !== ""),
     );
+    this.controllerListenerNames = controllerNames;
     // Kafka maps a controller listener name to PLAINTEXT implicitly when the map omits it.
     for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
     const all = parseListeners("listeners", this.string("listeners"), protocolMap);

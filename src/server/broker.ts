@@ -10,12 +10,14 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
+import { createLogger, type LogFormat } from "../logging.js";
+import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
@@ -35,9 +37,11 @@ import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { controllerForwarding } from "./controller-forwarding.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
+import { logMetadataChanges } from "./metadata-changes.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
@@ -79,7 +83,8 @@ export interface BrokerStartOptions {
   readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
   /**
    * In a quorum: where controller writes go while the active controller is on another node (Kafka's
-   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   * forwarding to the active controller). Default: a RemoteControllerChannel to the leader's
+   * endpoint in controller.quorum.voters (controller-forwarding.ts).
    */
   readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
@@ -89,6 +94,8 @@ interface BrokerMetadata {
   readonly log: MetadataLog;
   readonly publisher: MetadataPublisher;
   readonly snapshots: SnapshotGenerator;
+  /** This node's controller (undefined on a node without the controller role). */
+  readonly controller: MetadataController | undefined;
   readonly quorum: QuorumMetadata | undefined;
 }
 
@@ -109,6 +116,8 @@ export class Broker {
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
+  /** Closes the connection to the active controller (a quorum member's forwarding). */
+  #closeForwarding: () => void = () => {};
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
 
@@ -157,7 +166,8 @@ export class Broker {
     options: BrokerStartOptions,
     cleanups: (() => unknown)[],
   ): Promise<Broker> {
-    const logger = options.logger ?? pino({ name: "krill" });
+    const logger =
+      options.logger ?? createLogger({ format: config.get("krill.log.format") as LogFormat | "auto" });
     const clock = options.clock ?? SYSTEM_CLOCK;
     const random = options.random ?? SYSTEM_RANDOM;
     if (config.unusedKafkaKeys.length > 0) {
@@ -202,6 +212,7 @@ export class Broker {
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
     let metadata: BrokerMetadata & { channel: ControllerChannel };
+    let forwardingClose: () => void = () => {};
     if (quorum === undefined) {
       const local = await openLocalMetadata({
         dir: path.resolve(config.metadataLogDir),
@@ -237,7 +248,20 @@ export class Broker {
       fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
       cleanups.push(() => member.shutdown(0));
       metadata = { ...member, channel: member.channel, quorum: member };
-      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      if (options.remoteController !== undefined) {
+        member.channel.setRemote(options.remoteController(member));
+      } else {
+        const forwarding = controllerForwarding(member, {
+          nodeId: config.nodeId,
+          clusterId,
+          quorum,
+          logger,
+          clock,
+        });
+        cleanups.push(() => forwarding.close());
+        member.channel.setRemote(forwarding.channel);
+        forwardingClose = () => forwarding.close();
+      }
       member.start();
       logger.info(
         { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
@@ -279,6 +303,7 @@ export class Broker {
         "dynamic broker config changed",
       );
     });
+    publisher.onPublish((next, previous, records) => logMetadataChanges(logger, next, previous, records));
     publisher.onPublish((next, previous, records) => {
       for (const record of records) {
         if (record.type !== "RemoveTopic") continue;
@@ -308,6 +333,14 @@ export class Broker {
       clock,
       random,
       controller: channel,
+      // A single node's controller is always active; a quorum member's while it leads and has
+      // published its own epoch's LeaderChangeMessage (RaftMetadataLog.isActive).
+      activeController: () =>
+        metadata.controller !== undefined && (metadata.quorum === undefined || metadata.quorum.log.isActive)
+          ? metadata.controller
+          : null,
+      activeControllerId: () =>
+        metadata.quorum === undefined ? config.nodeId : metadata.quorum.raft.leaderId,
       publisher,
       logs,
       metrics,
@@ -328,6 +361,8 @@ export class Broker {
       clock: core.clock,
       random: core.random,
       controller: core.controller,
+      activeController: core.activeController,
+      activeControllerId: core.activeControllerId,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
@@ -346,12 +381,7 @@ export class Broker {
     const dispatcher = new Dispatcher(registry, context, metrics);
     // The quorum's own traffic (controller listeners) cannot wait for the registration, which
     // needs a quorum leader, which needs that traffic.
-    const controllerListeners = new Set(
-      (config.stringOrNull("controller.listener.names") ?? "")
-        .split(",")
-        .map((n) => n.trim().toUpperCase())
-        .filter((n) => n !== ""),
-    );
+    const controllerListeners = config.controllerListenerNames;
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
         if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
@@ -454,6 +484,7 @@ export class Broker {
     for (const component of components) await component.start(context);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
+    broker.#closeForwarding = forwardingClose;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -509,6 +540,7 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
+    this.#closeForwarding();
     if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
     else await this.#metadata.log.close();
     this.#dirLocks?.release();

@@ -4,6 +4,9 @@
  * and size prefix. Wire errors never throw: a bad request closes the connection (as Kafka's
  * SocketServer does when RequestContext.parseRequest fails), and every refusal logs one line.
  *
+ * - An API not served on the connection's kind of listener (a controller-only API on a broker
+ *   listener, see registry.ts ListenerKind): the connection closes, as Kafka's SocketServer closes
+ *   it for an API not enabled on the listener.
  * - Unknown API key, version outside what the handler serves (except ApiVersions), a header or a
  *   body that does not decode (an array count larger than the bytes left, a truncated field):
  *   the connection closes. Answering a body that did not decode would answer a request nobody
@@ -18,7 +21,13 @@ import { isKrillError } from "../errors.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
-import { type ApiHandler, type HandlerRegistry, NO_RESPONSE, type RequestContext } from "./registry.js";
+import {
+  type ApiHandler,
+  type HandlerRegistry,
+  type ListenerKind,
+  NO_RESPONSE,
+  type RequestContext,
+} from "./registry.js";
 import type { BrokerContext } from "./services.js";
 
 export const API_VERSIONS_KEY = 18;
@@ -57,6 +66,14 @@ export class Dispatcher implements FrameProcessor {
     if (handler === undefined) {
       return this.#close(`unknown api key ${apiKey}`, `key${apiKey}`, startedMs);
     }
+    const kind = listenerKind(this.#broker, connection);
+    if (!handler.listeners.includes(kind)) {
+      return this.#close(
+        `${handler.name} is not served on ${kind} listener ${connection.listenerName}`,
+        handler.name,
+        startedMs,
+      );
+    }
     const versionServed = apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion;
     if (!versionServed && apiKey !== API_VERSIONS_KEY) {
       return this.#close(
@@ -78,7 +95,7 @@ export class Dispatcher implements FrameProcessor {
     if (!versionServed) {
       // KIP-511: a newer client's ApiVersions. Its body may not be parseable by us, so skip it.
       this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
-      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId) };
+      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId, kind) };
     }
     let request: unknown;
     try {
@@ -118,7 +135,21 @@ export class Dispatcher implements FrameProcessor {
   }
 
   #finish(handler: ApiHandler, ctx: RequestContext, response: unknown, startedMs: number): RequestOutcome {
-    this.#observer?.onRequest(handler.name, performance.now() - startedMs, "ok");
+    const elapsedMs = performance.now() - startedMs;
+    this.#observer?.onRequest(handler.name, elapsedMs, "ok");
+    // Per-request detail is for debugging only, as Kafka's request logger (kafka.request.logger).
+    if (ctx.logger.isLevelEnabled("debug")) {
+      ctx.logger.debug(
+        {
+          api: handler.name,
+          version: ctx.apiVersion,
+          correlationId: ctx.correlationId,
+          clientId: ctx.clientId,
+          ms: Math.round(elapsedMs * 1000) / 1000,
+        },
+        "request completed",
+      );
+    }
     if (response === NO_RESPONSE) return { kind: "none" };
     return { kind: "respond", chunks: encodeResponse(handler, response, ctx.apiVersion, ctx.correlationId) };
   }
@@ -130,8 +161,8 @@ export class Dispatcher implements FrameProcessor {
   }
 
   /** ApiVersions v0 body: error_code, then [api_key, min_version, max_version]. */
-  #apiVersionsFallback(correlationId: number): Buffer[] {
-    const handlers = this.#registry.all();
+  #apiVersionsFallback(correlationId: number, kind: ListenerKind): Buffer[] {
+    const handlers = this.#registry.servedOn(kind);
     const body = Buffer.allocUnsafe(4 + 2 + 4 + handlers.length * 6 + 4);
     let o = body.writeInt32BE(0, 0); // size, patched below
     o = body.writeInt32BE(correlationId, o);
@@ -167,6 +198,11 @@ export function encodeResponse(
   head.writeInt32BE(correlationId, 4);
   if (headerV1) head[8] = 0;
   return [head, ...body];
+}
+
+/** The kind of listener a connection came in on. */
+export function listenerKind(broker: BrokerContext, connection: ConnectionInfo): ListenerKind {
+  return broker.config.controllerListenerNames.has(connection.listenerName) ? "controller" : "broker";
 }
 
 function skipTaggedFields(reader: Reader): void {

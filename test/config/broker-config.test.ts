@@ -124,6 +124,7 @@ describe("BrokerConfig", () => {
       "group.max.offsets",
       "metrics.port",
       "metrics.host",
+      "krill.log.format",
       "krill.config.strict",
       "krill.queued.max.response.bytes",
       "krill.queued.max.response.bytes.total",

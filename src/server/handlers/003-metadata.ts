@@ -1,7 +1,9 @@
 /**
- * Metadata (key 3), versions 0-12.
+ * Metadata (key 3), versions 0-13.
  *
- * Brokers are listed with their endpoint on the listener the request arrived on. Topics are
+ * Brokers are listed with their endpoint on the listener the request arrived on, and the
+ * controller id is a random live broker, as Kafka names it in KRaft: clients cannot reach the
+ * controllers, and admin writes sent to any broker are forwarded to the active one (KIP-590). Topics are
  * looked up by name, or by id from v10 (name null); no list (v1+ null, v0 empty) means every
  * topic. An unknown name is created when auto.create.topics.enable is on and the request allows it
  * (always for v0-3, the allow_auto_topic_creation flag from v4): internal topics get their Kafka
@@ -10,7 +12,9 @@
  * Per-version notes: v1 adds controller id, rack, is_internal; v2 cluster id; v5 offline replicas;
  * v7 leader epoch; v8-10 cluster authorized operations; v8+ topic authorized operations
  * (-2147483648 unless asked: Krill has no ACLs, so when asked every operation is allowed);
- * v10 topic ids; v12 drops the cluster-operations field.
+ * v10 topic ids; v12 drops the cluster-operations field; v13 adds a top-level error code (KIP-1102),
+ * always NONE here as in Kafka's broker, which never sets it (REBOOTSTRAP_REQUIRED is a client-side
+ * recovery path).
  */
 
 import { topicNameError } from "../../metadata/controller.js";
@@ -61,15 +65,39 @@ function errorTopic(name: string | null, topicId: string, errorCode: number): Me
   };
 }
 
-export function brokersFor(image: MetadataImage, listenerName: string): MetadataResponse["brokers"] {
-  const out: MetadataResponse["brokers"] = [];
+type BrokerEndpoint = MetadataResponse["brokers"][number] & { fenced: boolean };
+
+/** Registered brokers with their endpoint on a listener, by id; fenced ones only when asked. */
+export function brokerEndpoints(
+  image: MetadataImage,
+  listenerName: string,
+  options: { includeFenced: boolean },
+): BrokerEndpoint[] {
+  const out: BrokerEndpoint[] = [];
   for (const b of image.brokers.values()) {
-    if (b.fenced) continue;
+    if (b.fenced && !options.includeFenced) continue;
     const endpoint = b.endPoints.find((e) => e.name === listenerName) ?? b.endPoints[0];
     if (endpoint === undefined) continue;
-    out.push({ nodeId: b.brokerId, host: endpoint.host, port: endpoint.port, rack: b.rack });
+    out.push({
+      nodeId: b.brokerId,
+      host: endpoint.host,
+      port: endpoint.port,
+      rack: b.rack,
+      fenced: b.fenced,
+    });
   }
   return out.sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/** The unfenced brokers, as Metadata lists them. */
+export function brokersFor(image: MetadataImage, listenerName: string): MetadataResponse["brokers"] {
+  return brokerEndpoints(image, listenerName, { includeFenced: false }).map(({ fenced: _, ...b }) => b);
+}
+
+/** Kafka's KRaftMetadataCache.getRandomAliveBrokerId: -1 when none is alive. */
+export function randomLiveBroker(nodes: ReadonlyArray<{ brokerId: number }>, draw: number): number {
+  if (nodes.length === 0) return -1;
+  return nodes[Math.min(nodes.length - 1, Math.floor(draw * nodes.length))]!.brokerId;
 }
 
 /** Creates the missing topics it may; returns the image after creation and the per-name errors. */
@@ -115,7 +143,7 @@ async function autoCreate(broker: BrokerContext, names: readonly string[]): Prom
 export const handler = defineHandler({
   api: METADATA_API,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   ordering: "concurrent",
   async handle(ctx, request) {
     const broker = ctx.broker;
@@ -163,12 +191,16 @@ export const handler = defineHandler({
         }
       }
     }
+    const brokers = brokersFor(image, ctx.connection.listenerName);
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      brokers: brokersFor(image, ctx.connection.listenerName),
+      brokers,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: randomLiveBroker(
+        brokers.map((b) => ({ brokerId: b.nodeId })),
+        broker.random.nextFloat(),
+      ),
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS_ALL

@@ -13,10 +13,12 @@
 import net from "node:net";
 import type tls from "node:tls";
 import type { Logger } from "pino";
+import { SYSTEM_CLOCK } from "../../clock.js";
 import type { ListenerSpec } from "../../config/broker-config.js";
 import type { SaslListenerSettings } from "../../config/sasl-settings.js";
 import type { ListenerTlsSettings } from "../../config/tls-settings.js";
 import { KrillError } from "../../errors.js";
+import { RateLimitedWarning } from "../../logging.js";
 import type { ScramCredentialLookup } from "../sasl/scram.js";
 import { SaslSession, saslGate } from "../sasl/session.js";
 import { Connection, type ConnectionLimits, type FrameProcessor } from "./connection.js";
@@ -44,6 +46,8 @@ export interface SocketServerOptions {
   readonly logger: Logger;
   readonly onConnectionCountChange?: (count: number) => void;
   readonly onBytes?: (direction: "in" | "out", bytes: number) => void;
+  /** Warnings caused by clients, rate-limited over all connections (default: one per server). */
+  readonly clientWarnings?: RateLimitedWarning;
 }
 
 export class SocketServer {
@@ -56,11 +60,13 @@ export class SocketServer {
   #bound: BoundListener[] = [];
   #stopping = false;
 
+  readonly #clientWarnings: RateLimitedWarning;
   /** The processor of SASL listeners: the gate of sasl/session.ts in front of the dispatcher. */
   readonly #saslProcessor: FrameProcessor;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    this.#clientWarnings = options.clientWarnings ?? new RateLimitedWarning(SYSTEM_CLOCK);
     this.#saslProcessor = saslGate(options.processor);
   }
 
@@ -162,7 +168,9 @@ export class SocketServer {
     }
     const connectionsMax = this.#options.connectionsMax();
     if (this.#connections.size + this.#handshaking.size >= connectionsMax) {
-      logger.warn(
+      this.#clientWarnings.warn(
+        logger,
+        "max.connections",
         { remote: `${socket.remoteAddress}:${socket.remotePort}`, max: connectionsMax },
         "refusing connection: max.connections reached",
       );
@@ -195,6 +203,7 @@ export class SocketServer {
       sasl === undefined ? this.#options.processor : this.#saslProcessor,
       this.#options.limits,
       logger,
+      this.#clientWarnings,
       sasl === undefined ? undefined : new SaslSession(sasl, lookup),
     );
     const onBytes = this.#options.onBytes;
