@@ -17,12 +17,13 @@ import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
 import { createLogger, type LogFormat } from "../logging.js";
+import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { openLocalMetadata } from "../metadata/local-metadata.js";
-import { METADATA_TOPIC, type MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataLog } from "../metadata/metadata-log.js";
 import type { MetadataPublisher, SnapshotGenerator } from "../metadata/publisher.js";
 import {
   openQuorumMetadata,
@@ -36,11 +37,12 @@ import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { controllerForwarding } from "./controller-forwarding.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { logMetadataChanges } from "./metadata-changes.js";
-import { BrokerMetrics } from "./metrics.js";
+import { BrokerMetrics, type PartitionStats } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
@@ -81,7 +83,8 @@ export interface BrokerStartOptions {
   readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
   /**
    * In a quorum: where controller writes go while the active controller is on another node (Kafka's
-   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   * forwarding to the active controller). Default: a RemoteControllerChannel to the leader's
+   * endpoint in controller.quorum.voters (controller-forwarding.ts).
    */
   readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
@@ -91,6 +94,8 @@ interface BrokerMetadata {
   readonly log: MetadataLog;
   readonly publisher: MetadataPublisher;
   readonly snapshots: SnapshotGenerator;
+  /** This node's controller (undefined on a node without the controller role). */
+  readonly controller: MetadataController | undefined;
   readonly quorum: QuorumMetadata | undefined;
 }
 
@@ -99,6 +104,7 @@ const RESIGN_TIMEOUT_MS = 2000;
 /** Between two attempts to register with the active controller. */
 const REGISTRATION_RETRY_MS = 500;
 
+import type { Partition } from "./partitions/partition.js";
 import { topicLogConfig } from "./partitions/topic-log-config.js";
 
 export class Broker {
@@ -111,6 +117,8 @@ export class Broker {
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
+  /** Closes the connection to the active controller (a quorum member's forwarding). */
+  #closeForwarding: () => void = () => {};
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
 
@@ -205,6 +213,7 @@ export class Broker {
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
     let metadata: BrokerMetadata & { channel: ControllerChannel };
+    let forwardingClose: () => void = () => {};
     if (quorum === undefined) {
       const local = await openLocalMetadata({
         dir: path.resolve(config.metadataLogDir),
@@ -240,7 +249,20 @@ export class Broker {
       fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
       cleanups.push(() => member.shutdown(0));
       metadata = { ...member, channel: member.channel, quorum: member };
-      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      if (options.remoteController !== undefined) {
+        member.channel.setRemote(options.remoteController(member));
+      } else {
+        const forwarding = controllerForwarding(member, {
+          nodeId: config.nodeId,
+          clusterId,
+          quorum,
+          logger,
+          clock,
+        });
+        cleanups.push(() => forwarding.close());
+        member.channel.setRemote(forwarding.channel);
+        forwardingClose = () => forwarding.close();
+      }
       member.start();
       logger.info(
         { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
@@ -290,15 +312,13 @@ export class Broker {
         if (topic === undefined) continue;
         metrics.topicBytes.remove({ topic: topic.name, direction: "in" });
         metrics.topicBytes.remove({ topic: topic.name, direction: "out" });
+        metrics.topicMessagesIn.remove({ topic: topic.name });
       }
       metrics.partitions.set(countPartitions(next));
     });
     metrics.partitions.set(countPartitions(publisher.image));
-    metrics.logSizeSource = () =>
-      logs
-        .allLogs()
-        .filter((log) => log.topicPartition.topic !== METADATA_TOPIC)
-        .map((log) => ({ topic: log.topicPartition.topic, bytes: log.sizeBytes }));
+    metrics.offlinePartitionsSource = () => countOfflinePartitions(publisher.image);
+    metrics.logDirsSource = () => config.logDirs;
 
     const registry = await loadHandlers(options.handlersDir);
     let advertised: AdvertisedEndpoint[] = [];
@@ -312,6 +332,14 @@ export class Broker {
       clock,
       random,
       controller: channel,
+      // A single node's controller is always active; a quorum member's while it leads and has
+      // published its own epoch's LeaderChangeMessage (RaftMetadataLog.isActive).
+      activeController: () =>
+        metadata.controller !== undefined && (metadata.quorum === undefined || metadata.quorum.log.isActive)
+          ? metadata.controller
+          : null,
+      activeControllerId: () =>
+        metadata.quorum === undefined ? config.nodeId : metadata.quorum.raft.leaderId,
       publisher,
       logs,
       metrics,
@@ -320,6 +348,11 @@ export class Broker {
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
     cleanups.push(() => stopServices(services, () => {}));
+    metrics.partitionSource = () => partitionStats(services.partitions.allPartitions());
+    metrics.purgatorySource = () => ({
+      produce: services.partitions.delayedProduce.waiting,
+      fetch: services.fetches.purgatory.waiting,
+    });
     logs.startBackgroundTasks();
     const context: BrokerContext = {
       ...services,
@@ -332,6 +365,8 @@ export class Broker {
       clock: core.clock,
       random: core.random,
       controller: core.controller,
+      activeController: core.activeController,
+      activeControllerId: core.activeControllerId,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
@@ -350,12 +385,7 @@ export class Broker {
     const dispatcher = new Dispatcher(registry, context, metrics);
     // The quorum's own traffic (controller listeners) cannot wait for the registration, which
     // needs a quorum leader, which needs that traffic.
-    const controllerListeners = new Set(
-      (config.stringOrNull("controller.listener.names") ?? "")
-        .split(",")
-        .map((n) => n.trim().toUpperCase())
-        .filter((n) => n !== ""),
-    );
+    const controllerListeners = config.controllerListenerNames;
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
         if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
@@ -381,7 +411,7 @@ export class Broker {
       connectionsMax: () => live.int("max.connections"),
       processor: gated,
       logger,
-      onConnectionCountChange: (n) => metrics.connections.set(n),
+      onConnectionCountChange: (listener, n) => metrics.connections.set({ listener }, n),
       onBytes: (direction, n) => metrics.networkBytes.inc({ direction }, n),
     });
     cleanups.push(() => socketServer.stop(0));
@@ -456,6 +486,7 @@ export class Broker {
     for (const component of components) await component.start(context);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
+    broker.#closeForwarding = forwardingClose;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -511,6 +542,7 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
+    this.#closeForwarding();
     if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
     else await this.#metadata.log.close();
     this.#dirLocks?.release();
@@ -525,6 +557,28 @@ function withDynamicConfigs(base: BrokerConfig, image: MetadataImage, logger: Lo
     { clusterDefault: image.brokerConfigs(""), perBroker: image.brokerConfigs(String(base.nodeId)) },
     (name, message) => logger.warn({ name, message }, "ignoring stored dynamic broker config"),
   );
+}
+
+/** Partitions of the image whose leader is none (-1): Kafka's OfflinePartitionsCount. */
+function countOfflinePartitions(image: MetadataImage): number {
+  let n = 0;
+  for (const topic of image.topicsByName.values()) for (const p of topic.partitions) if (p.leader < 0) n++;
+  return n;
+}
+
+function* partitionStats(partitions: Iterable<Partition>): Iterable<PartitionStats> {
+  for (const p of partitions) {
+    yield {
+      topic: p.topic,
+      partition: p.partitionId,
+      logStartOffset: p.logStartOffset,
+      logEndOffset: p.logEndOffset,
+      highWatermark: p.highWatermark,
+      sizeBytes: p.log.sizeBytes,
+      isLeader: p.isLeader,
+      underReplicated: p.isLeader && p.isr.size < p.replicas.length,
+    };
+  }
 }
 
 function countPartitions(image: MetadataImage): number {

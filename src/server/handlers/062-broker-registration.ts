@@ -1,0 +1,62 @@
+/**
+ * BrokerRegistration (key 62), versions 0-4; served on controller listeners only (its spec's
+ * listeners), as Kafka's ControllerApis.
+ *
+ * A broker registers with the active controller at start-up: its id, incarnation, listeners,
+ * rack and supported features. A registration for another cluster id is
+ * INCONSISTENT_CLUSTER_ID; one whose metadata.version range leaves out the finalized level is
+ * UNSUPPORTED_VERSION (Kafka's ClusterControlManager). The answer (with the broker epoch: the
+ * offset of its RegisterBroker record) comes once the record is committed. A controller that is
+ * not active answers NOT_CONTROLLER. Heartbeats, fencing and log directories are the controller's
+ * registration logic (src/metadata), not this wire handler's.
+ */
+import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../../metadata/features.js";
+import { BROKER_REGISTRATION_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { runOnController } from "../controller-apis.js";
+import { defineHandler } from "../registry.js";
+
+export const handler = defineHandler({
+  api: BROKER_REGISTRATION_API,
+  minVersion: 0,
+  maxVersion: 4,
+  ordering: "concurrent",
+  handle(ctx, request) {
+    const answer = (errorCode: number, brokerEpoch = -1n) => ({ throttleTimeMs: 0, errorCode, brokerEpoch });
+    return runOnController(
+      ctx,
+      async (controller) => {
+        if (request.clusterId !== ctx.broker.clusterId) return answer(ErrorCode.INCONSISTENT_CLUSTER_ID);
+        const finalized = ctx.broker.image().features.get(METADATA_VERSION_FEATURE);
+        const range = request.features.find((f) => f.name === METADATA_VERSION_FEATURE);
+        if (
+          finalized !== undefined &&
+          (range === undefined ||
+            finalized < range.minSupportedVersion ||
+            finalized > range.maxSupportedVersion)
+        ) {
+          return answer(ErrorCode.UNSUPPORTED_VERSION);
+        }
+        await controller.registerBroker(
+          {
+            brokerId: request.brokerId,
+            incarnationId: request.incarnationId,
+            endPoints: request.listeners.map((l) => ({
+              name: l.name,
+              host: l.host,
+              port: l.port,
+              securityProtocol: l.securityProtocol,
+            })),
+            rack: request.rack,
+            fenced: false,
+          },
+          finalized ??
+            Math.min(range?.maxSupportedVersion ?? METADATA_VERSION_LATEST, METADATA_VERSION_LATEST),
+        );
+        const registered = ctx.broker.image().brokers.get(request.brokerId);
+        return answer(ErrorCode.NONE, registered?.brokerEpoch ?? -1n);
+      },
+      () => answer(ErrorCode.NOT_CONTROLLER),
+    );
+  },
+});
