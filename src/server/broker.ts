@@ -23,7 +23,7 @@ import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/f
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { openLocalMetadata } from "../metadata/local-metadata.js";
-import { METADATA_TOPIC, type MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataLog } from "../metadata/metadata-log.js";
 import type { MetadataPublisher, SnapshotGenerator } from "../metadata/publisher.js";
 import {
   openQuorumMetadata,
@@ -42,7 +42,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { logMetadataChanges } from "./metadata-changes.js";
-import { BrokerMetrics } from "./metrics.js";
+import { BrokerMetrics, type PartitionStats } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
@@ -104,6 +104,7 @@ const RESIGN_TIMEOUT_MS = 2000;
 /** Between two attempts to register with the active controller. */
 const REGISTRATION_RETRY_MS = 500;
 
+import type { Partition } from "./partitions/partition.js";
 import { topicLogConfig } from "./partitions/topic-log-config.js";
 
 export class Broker {
@@ -311,15 +312,13 @@ export class Broker {
         if (topic === undefined) continue;
         metrics.topicBytes.remove({ topic: topic.name, direction: "in" });
         metrics.topicBytes.remove({ topic: topic.name, direction: "out" });
+        metrics.topicMessagesIn.remove({ topic: topic.name });
       }
       metrics.partitions.set(countPartitions(next));
     });
     metrics.partitions.set(countPartitions(publisher.image));
-    metrics.logSizeSource = () =>
-      logs
-        .allLogs()
-        .filter((log) => log.topicPartition.topic !== METADATA_TOPIC)
-        .map((log) => ({ topic: log.topicPartition.topic, bytes: log.sizeBytes }));
+    metrics.offlinePartitionsSource = () => countOfflinePartitions(publisher.image);
+    metrics.logDirsSource = () => config.logDirs;
 
     const registry = await loadHandlers(options.handlersDir);
     let advertised: AdvertisedEndpoint[] = [];
@@ -349,6 +348,11 @@ export class Broker {
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
     cleanups.push(() => stopServices(services, () => {}));
+    metrics.partitionSource = () => partitionStats(services.partitions.allPartitions());
+    metrics.purgatorySource = () => ({
+      produce: services.partitions.delayedProduce.waiting,
+      fetch: services.fetches.purgatory.waiting,
+    });
     logs.startBackgroundTasks();
     const context: BrokerContext = {
       ...services,
@@ -409,7 +413,7 @@ export class Broker {
       connectionsMax: () => live.int("max.connections"),
       processor: gated,
       logger,
-      onConnectionCountChange: (n) => metrics.connections.set(n),
+      onConnectionCountChange: (listener, n) => metrics.connections.set({ listener }, n),
       onBytes: (direction, n) => metrics.networkBytes.inc({ direction }, n),
     });
     cleanups.push(() => socketServer.stop(0));
@@ -555,6 +559,28 @@ function withDynamicConfigs(base: BrokerConfig, image: MetadataImage, logger: Lo
     { clusterDefault: image.brokerConfigs(""), perBroker: image.brokerConfigs(String(base.nodeId)) },
     (name, message) => logger.warn({ name, message }, "ignoring stored dynamic broker config"),
   );
+}
+
+/** Partitions of the image whose leader is none (-1): Kafka's OfflinePartitionsCount. */
+function countOfflinePartitions(image: MetadataImage): number {
+  let n = 0;
+  for (const topic of image.topicsByName.values()) for (const p of topic.partitions) if (p.leader < 0) n++;
+  return n;
+}
+
+function* partitionStats(partitions: Iterable<Partition>): Iterable<PartitionStats> {
+  for (const p of partitions) {
+    yield {
+      topic: p.topic,
+      partition: p.partitionId,
+      logStartOffset: p.logStartOffset,
+      logEndOffset: p.logEndOffset,
+      highWatermark: p.highWatermark,
+      sizeBytes: p.log.sizeBytes,
+      isLeader: p.isLeader,
+      underReplicated: p.isLeader && p.isr.size < p.replicas.length,
+    };
+  }
 }
 
 function countPartitions(image: MetadataImage): number {

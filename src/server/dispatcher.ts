@@ -35,7 +35,13 @@ export const UNSUPPORTED_VERSION = 35;
 
 export interface RequestObserver {
   /** Called once per answered or refused request. */
-  onRequest(apiName: string, latencyMs: number, outcome: "ok" | "error" | "closed"): void;
+  /** `version` is undefined when the API does not serve the version asked for. */
+  onRequest(
+    apiName: string,
+    version: number | undefined,
+    latencyMs: number,
+    outcome: "ok" | "error" | "closed",
+  ): void;
 }
 
 export class Dispatcher implements FrameProcessor {
@@ -57,20 +63,22 @@ export class Dispatcher implements FrameProcessor {
   ): RequestOutcome | Promise<RequestOutcome> {
     const startedMs = performance.now();
     if (frame.length < 8) {
-      return this.#close("request header too short", "unknown", startedMs);
+      return this.#close("request header too short", "unknown", undefined, startedMs);
     }
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
     const handler = this.#registry.get(apiKey);
     if (handler === undefined) {
-      return this.#close(`unknown api key ${apiKey}`, `key${apiKey}`, startedMs);
+      // Not the key itself as the name: metric labels stay a closed set whatever clients send.
+      return this.#close(`unknown api key ${apiKey}`, "unknown", undefined, startedMs);
     }
     const kind = listenerKind(this.#broker, connection);
     if (!handler.listeners.includes(kind)) {
       return this.#close(
         `${handler.name} is not served on ${kind} listener ${connection.listenerName}`,
         handler.name,
+        undefined,
         startedMs,
       );
     }
@@ -79,6 +87,7 @@ export class Dispatcher implements FrameProcessor {
       return this.#close(
         `${handler.name} v${apiVersion} is not served (versions ${handler.minVersion}-${handler.maxVersion})`,
         handler.name,
+        undefined,
         startedMs,
       );
     }
@@ -90,11 +99,16 @@ export class Dispatcher implements FrameProcessor {
       clientId = reader.readNullableString("clientId");
       if (flexible) skipTaggedFields(reader);
     } catch (err) {
-      return this.#close(`bad request header: ${describe(err)}`, handler.name, startedMs);
+      return this.#close(
+        `bad request header: ${describe(err)}`,
+        handler.name,
+        versionServed ? apiVersion : undefined,
+        startedMs,
+      );
     }
     if (!versionServed) {
       // KIP-511: a newer client's ApiVersions. Its body may not be parseable by us, so skip it.
-      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
+      this.#observer?.onRequest(handler.name, undefined, performance.now() - startedMs, "error");
       return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId, kind) };
     }
     let request: unknown;
@@ -106,6 +120,7 @@ export class Dispatcher implements FrameProcessor {
       return this.#close(
         `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`,
         handler.name,
+        apiVersion,
         startedMs,
       );
     }
@@ -129,14 +144,14 @@ export class Dispatcher implements FrameProcessor {
       // A handler throwing is a bug or an operating error (disk); log it and drop the connection
       // rather than inventing a response.
       connection.logger.error({ err, api: handler.name, correlationId }, "handler failed");
-      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "closed");
+      this.#observer?.onRequest(handler.name, ctx.apiVersion, performance.now() - startedMs, "closed");
       return { kind: "close", reason: `${handler.name} handler failed` } as const;
     });
   }
 
   #finish(handler: ApiHandler, ctx: RequestContext, response: unknown, startedMs: number): RequestOutcome {
     const elapsedMs = performance.now() - startedMs;
-    this.#observer?.onRequest(handler.name, elapsedMs, "ok");
+    this.#observer?.onRequest(handler.name, ctx.apiVersion, elapsedMs, "ok");
     // Per-request detail is for debugging only, as Kafka's request logger (kafka.request.logger).
     if (ctx.logger.isLevelEnabled("debug")) {
       ctx.logger.debug(
@@ -155,8 +170,8 @@ export class Dispatcher implements FrameProcessor {
   }
 
   /** The connection logs the reason when it acts on the close. */
-  #close(reason: string, apiName: string, startedMs: number): RequestOutcome {
-    this.#observer?.onRequest(apiName, performance.now() - startedMs, "closed");
+  #close(reason: string, apiName: string, version: number | undefined, startedMs: number): RequestOutcome {
+    this.#observer?.onRequest(apiName, version, performance.now() - startedMs, "closed");
     return { kind: "close", reason };
   }
 

@@ -44,7 +44,8 @@ export interface SocketServerOptions {
   readonly connectionsMax: () => number;
   readonly processor: FrameProcessor;
   readonly logger: Logger;
-  readonly onConnectionCountChange?: (count: number) => void;
+  /** Open connections of one listener, after each change. */
+  readonly onConnectionCountChange?: (listener: string, count: number) => void;
   readonly onBytes?: (direction: "in" | "out", bytes: number) => void;
   /** Warnings caused by clients, rate-limited over all connections (default: one per server). */
   readonly clientWarnings?: RateLimitedWarning;
@@ -63,6 +64,8 @@ export class SocketServer {
   readonly #clientWarnings: RateLimitedWarning;
   /** The processor of SASL listeners: the gate of sasl/session.ts in front of the dispatcher. */
   readonly #saslProcessor: FrameProcessor;
+  /** Open connections per listener name (bounded by the configured listeners). */
+  readonly #perListener = new Map<string, number>();
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -188,6 +191,12 @@ export class SocketServer {
     tlsServer.emit("connection", socket);
   }
 
+  #countListener(listener: string, delta: number): void {
+    const count = (this.#perListener.get(listener) ?? 0) + delta;
+    this.#perListener.set(listener, count);
+    this.#options.onConnectionCountChange?.(listener, count);
+  }
+
   #open(spec: ListenerSpec, socket: net.Socket, sasl: SaslListenerSettings | undefined): void {
     const logger = this.#options.logger;
     if (this.#stopping) {
@@ -212,10 +221,10 @@ export class SocketServer {
       connection.onBytesOut = (n) => onBytes("out", n);
     }
     this.#connections.add(connection);
-    this.#options.onConnectionCountChange?.(this.#connections.size);
+    this.#countListener(spec.name, 1);
     void connection.closed.then(() => {
       this.#connections.delete(connection);
-      this.#options.onConnectionCountChange?.(this.#connections.size);
+      this.#countListener(spec.name, -1);
     });
   }
 
