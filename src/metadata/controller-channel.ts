@@ -23,6 +23,7 @@ import type {
   DeleteTopicResult,
 } from "./controller.js";
 import type { RegisterBrokerRecordData } from "./records.js";
+import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
 
 /**
  * Whether a controller write failed because this node's controller is not (or stopped being)
@@ -86,6 +87,11 @@ export interface ControllerChannel {
     validateOnly: boolean,
     options?: ControllerCallOptions,
   ): Promise<ConfigAlterResult>;
+  /** SCRAM credentials added, replaced or deleted (Kafka's AlterUserScramCredentials). */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]>;
   /** A block of producer ids for `brokerId` (Kafka's AllocateProducerIds). */
   allocateProducerIds(
     brokerId: number,
@@ -142,6 +148,13 @@ export class LocalControllerChannel implements ControllerChannel {
     validateOnly: boolean,
   ): Promise<ConfigAlterResult> {
     return this.#controller.alterBrokerConfigs(resourceName, alterations, incremental, validateOnly);
+  }
+
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#controller.alterUserScramCredentials(deletions, upsertions);
   }
 
   allocateProducerIds(

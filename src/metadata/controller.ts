@@ -23,6 +23,12 @@ import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import { type MetadataLog, NotControllerError } from "./metadata-log.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
+import {
+  type ScramAlterResult,
+  type ScramDeletion,
+  type ScramUpsertion,
+  scramAlterRecords,
+} from "./scram-control.js";
 
 /** Kafka's Topic.MAX_NAME_LENGTH. */
 export const TOPIC_NAME_LENGTH_MAX = 249;
@@ -676,6 +682,18 @@ export class MetadataController implements ControllerChannel {
       const records = configChangeRecords(CONFIG_RESOURCE_TYPE.BROKER, resourceName, current, next);
       if (!validateOnly) await this.#commit(records);
       return { errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+  }
+
+  /** AlterUserScramCredentials: commits the credential records (scram-control.ts), one result per user. */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#serialize(async () => {
+      const { records, results } = scramAlterRecords(this.#image, deletions, upsertions);
+      await this.#commit(records);
+      return results;
     });
   }
 

@@ -40,6 +40,7 @@ import { isKrillError, KrillError } from "../errors.js";
 import {
   ALLOCATE_PRODUCER_IDS_API,
   ALTER_CONFIGS_API,
+  ALTER_USER_SCRAM_CREDENTIALS_API,
   type ApiDescriptor,
   BROKER_REGISTRATION_API,
   CREATE_PARTITIONS_API,
@@ -67,6 +68,7 @@ import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST, METADATA_VERSION_MIN
 import type { MetadataImage } from "./image.js";
 import type { MetadataPublisher } from "./publisher.js";
 import { CONFIG_RESOURCE_TYPE, type RegisterBrokerRecordData } from "./records.js";
+import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
 
 /** The active controller as the quorum names it. */
 export interface ControllerNode {
@@ -448,6 +450,38 @@ export class RemoteControllerChannel implements ControllerChannel {
         return { ok: { firstProducerId: res.producerIdStart, count: res.producerIdLen } };
       },
       published: (block, image) => image.nextProducerId >= block.firstProducerId + BigInt(block.count),
+    });
+  }
+
+  /**
+   * AlterUserScramCredentials: to the active controller as the same request (Kafka forwards it);
+   * a controller that does not serve it makes the call fail with UNKNOWN_SERVER_ERROR.
+   */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#runOrThrow("AlterUserScramCredentials", {
+      timeoutMs: undefined,
+      local: (c) => c.alterUserScramCredentials(deletions, upsertions),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          ALTER_USER_SCRAM_CREDENTIALS_API,
+          {
+            deletions: deletions.map((d) => ({ ...d })),
+            upsertions: upsertions.map((u) => ({ ...u })),
+          },
+          { timeoutMs: ms },
+        );
+        if (res.results.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return {
+          ok: res.results.map((r) => ({
+            user: r.user,
+            errorCode: r.errorCode,
+            errorMessage: r.errorMessage,
+          })),
+        };
+      },
     });
   }
 

@@ -420,6 +420,8 @@ export class Broker {
       // Controller listeners are bound too; the dispatcher serves only the controller's APIs there.
       listeners: [...config.listeners, ...config.controllerListeners],
       listenerTls: config.listenerTls,
+      listenerSasl: config.listenerSasl,
+      scramCredentials: (user, mechanism) => context.image().scramCredential(user, mechanism.type),
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
