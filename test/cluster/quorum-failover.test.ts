@@ -156,11 +156,29 @@ function metadataQuorum(node: Node, what: "--status" | "--replication"): Promise
   );
 }
 
+/**
+ * Retries `f` on connection errors for a bounded while. Until dead brokers are fenced (issue 16's
+ * controller side, not on main yet), Metadata still lists the killed node, and kafkajs may pick it
+ * (as the controller for CreateTopics, or for a metadata refresh) and get ECONNREFUSED.
+ */
+async function despiteDeadBroker<T>(f: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await f();
+    } catch (err) {
+      const connection = /ECONNREFUSED|Connection error|KafkaJSConnectionError/.test(String(err));
+      if (!connection || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Polls a node's topic list (a Metadata request) until it holds `names`. */
 async function eventually(what: string, node: Node, names: readonly string[]): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const topics = await listTopics(node);
+    const topics = await despiteDeadBroker(() => listTopics(node));
     if (names.every((t) => topics.includes(t))) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${topics.join(",")}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -248,7 +266,7 @@ describe("a three-process KRaft quorum", () => {
     // is lost, and topic creation goes on.
     await until("the new leader's broker started", START_TIMEOUT_MS, () => started(next));
     await eventually("before-failover on the new leader", next, ["before-failover"]);
-    await createTopic(next, "after-failover");
+    await despiteDeadBroker(() => createTopic(next, "after-failover"));
     await eventually("both topics on the new leader", next, ["before-failover", "after-failover"]);
 
     // The killed node restarts on its files and follows the new leader.
