@@ -14,7 +14,7 @@ import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
-import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
+import { SUPPORTED_FEATURES } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
@@ -23,6 +23,8 @@ import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { formatMetadataOnFirstStart } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { BrokerLifecycleManager } from "./broker-lifecycle.js";
+import { ControllerTasks } from "./controller-tasks.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -50,6 +52,11 @@ const SECURITY_PROTOCOL_IDS: Record<string, number> = {
   SASL_SSL: 3,
 };
 
+/** How long start-up waits for the controller to register and unfence this broker. */
+const REGISTRATION_TIMEOUT_MS = 60_000;
+/** How long stop waits for a controlled shutdown before stopping anyway. */
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 30_000;
+
 export interface BrokerStartOptions {
   readonly logger?: Logger;
   readonly components?: readonly BrokerComponent[];
@@ -75,6 +82,8 @@ export class Broker {
   #dirLocks: DirLocks | undefined;
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
+  #lifecycle: BrokerLifecycleManager | undefined;
+  #controllerTasks: ControllerTasks | undefined;
 
   private constructor(
     config: BrokerConfig,
@@ -160,6 +169,7 @@ export class Broker {
       config: () => live,
       clock,
       random,
+      clusterId,
     });
     cleanups.push(() => metadata.log.close());
     const { publisher, channel } = metadata;
@@ -299,23 +309,37 @@ export class Broker {
         securityProtocol: a.securityProtocol,
       };
     });
-    await channel.registerBroker(
+    // Registration: fenced at first, unfenced once this broker has replayed the metadata log up
+    // to its registration (at once on a combined node), then heartbeats keep the session alive.
+    const lifecycle = new BrokerLifecycleManager({
+      channel,
+      config: () => live,
+      logger,
+      metadataOffset: () => publisher.image.offset,
+    });
+    cleanups.push(() => lifecycle.close());
+    await lifecycle.start(
       {
         brokerId: config.nodeId,
+        clusterId,
         incarnationId: uuidFromBytes(random.bytes(16), 0),
-        endPoints: advertised.map((e) => ({
+        listeners: advertised.map((e) => ({
           name: e.listenerName,
           host: e.host,
           port: e.port,
           securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
         })),
+        features: SUPPORTED_FEATURES,
         rack: config.stringOrNull("broker.rack"),
-        fenced: false,
+        logDirs: [],
+        previousBrokerEpoch: -1n,
       },
-      // The finalized level (from the bootstrap snapshot `krill format --release-version` wrote,
-      // or an earlier start), else the newest Krill supports.
-      publisher.image.features.get(METADATA_VERSION_FEATURE) ?? METADATA_VERSION_LATEST,
+      REGISTRATION_TIMEOUT_MS,
     );
+    // The active controller fences brokers whose session expired and runs the periodic elections.
+    const controllerTasks = new ControllerTasks(metadata.controller, () => live, logger);
+    cleanups.push(() => controllerTasks.stop());
+    controllerTasks.start();
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
     health.registered = true;
@@ -333,6 +357,8 @@ export class Broker {
     for (const component of components) await component.start(context);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
+    broker.#lifecycle = lifecycle;
+    broker.#controllerTasks = controllerTasks;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -371,6 +397,13 @@ export class Broker {
     this.logger.info("broker stopping");
     if (this.#health !== undefined) this.#health.phase = "stopping";
     clearInterval(this.#snapshotTimer);
+    // Leaderships move to other brokers first, when there are any to move to (a lone broker has
+    // nowhere to move them; its next start replaces this incarnation's registration).
+    const image = this.context.image();
+    const others = [...image.brokers.values()].some((b) => b.brokerId !== this.config.nodeId && !b.fenced);
+    if (others) await this.#lifecycle?.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+    this.#lifecycle?.close();
+    this.#controllerTasks?.stop();
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
     this.#services.fetches.purgatory.shutdown();
     await this.#socketServer.stop();
