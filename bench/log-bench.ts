@@ -158,7 +158,7 @@ function rawDisk(): { writeMs: number; writeFsyncMs: number; readMs: number; rea
 async function appendThroughput(
   batchBytes: number,
   fsyncBeforeAck: boolean,
-): Promise<{ appendMs: number; readMs: number; readAsyncMs: number; bytes: number }> {
+): Promise<{ appendMs: number; readMs: number; bytes: number }> {
   const dir = fs.mkdtempSync(path.join(scratch, "append-"));
   const lm = new LogManager({
     logDirs: [dir],
@@ -187,17 +187,9 @@ async function appendThroughput(
   const appendMs = performance.now() - t0;
   const bytes = count * batch.length;
   const readMs = fsyncBeforeAck ? 0 : sequentialRead(log);
-  const readAsyncMs = fsyncBeforeAck ? 0 : await sequentialReadAsync(log);
   await lm.shutdown();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { appendMs, readMs, readAsyncMs, bytes };
-}
-
-async function sequentialReadAsync(log: PartitionLog): Promise<number> {
-  const t0 = performance.now();
-  let offset = log.logStartOffset;
-  while (offset < log.logEndOffset) offset = (await log.readAsync(offset, 1 << 20)).nextOffset;
-  return performance.now() - t0;
+  return { appendMs, readMs, bytes };
 }
 
 function sequentialRead(log: PartitionLog): number {
@@ -294,8 +286,8 @@ async function startup(): Promise<{
 }
 
 async function bestOf(
-  run: () => Promise<{ appendMs: number; readMs: number; readAsyncMs: number; bytes: number }>,
-): Promise<{ appendMs: number; readMs: number; readAsyncMs: number; bytes: number }> {
+  run: () => Promise<{ appendMs: number; readMs: number; bytes: number }>,
+): Promise<{ appendMs: number; readMs: number; bytes: number }> {
   let best = await run();
   for (let i = 1; i < RUNS; i++) {
     const r = await run();
@@ -303,7 +295,6 @@ async function bestOf(
       bytes: r.bytes,
       appendMs: Math.min(best.appendMs, r.appendMs),
       readMs: Math.min(best.readMs, r.readMs),
-      readAsyncMs: Math.min(best.readAsyncMs, r.readAsyncMs),
     };
   }
   return best;
@@ -320,16 +311,14 @@ async function main(): Promise<void> {
     `raw disk: write ${fmtRate(TOTAL_BYTES, raw.writeMs)} (page cache), write+fsync ${fmtRate(TOTAL_BYTES, raw.writeFsyncMs)}, read ${fmtRate(TOTAL_BYTES, raw.readMs)} (into one reused buffer), ${fmtRate(TOTAL_BYTES, raw.readFreshMs)} (into a fresh buffer per MiB)`,
   );
   console.log("\nappend (1 KiB records) and sequential read (1 MiB fetches, CRC-checked):");
-  console.log(
-    "batch     append        vs 1 MiB raw write  vs raw write of batch-sized blocks  read        readAsync",
-  );
+  console.log("batch     append        vs 1 MiB raw write  vs raw write of batch-sized blocks  read");
   for (const size of [16 << 10, 64 << 10, 256 << 10, 1 << 20]) {
     const r = await bestOf(() => appendThroughput(size, false));
     const sameBlockMs = rawWriteMs(size);
     const sameBlock = rate(TOTAL_BYTES, sameBlockMs);
     const appendRate = rate(r.bytes, r.appendMs);
     console.log(
-      `${String(size >> 10).padStart(5)} KiB  ${fmtRate(r.bytes, r.appendMs).padEnd(12)}  ${(appendRate / rawWrite).toFixed(2).padEnd(18)}  ${`${(appendRate / sameBlock).toFixed(2)} (raw ${fmtRate(TOTAL_BYTES, sameBlockMs)})`.padEnd(34)}  ${fmtRate(r.bytes, r.readMs).padEnd(10)}  ${fmtRate(r.bytes, r.readAsyncMs)}`,
+      `${String(size >> 10).padStart(5)} KiB  ${fmtRate(r.bytes, r.appendMs).padEnd(12)}  ${(appendRate / rawWrite).toFixed(2).padEnd(18)}  ${`${(appendRate / sameBlock).toFixed(2)} (raw ${fmtRate(TOTAL_BYTES, sameBlockMs)})`.padEnd(34)}  ${fmtRate(r.bytes, r.readMs)}`,
     );
   }
   console.log("\nappend with krill.fsync.before.ack (8 producers, group commit):");

@@ -17,6 +17,11 @@ export const KRILL_ERROR_CODES = [
   "FRAME_TOO_LARGE",
   "UNSUPPORTED",
   "STATE",
+  // Outbound node-to-node requests (src/server/network/node-client.ts), named as Kafka's errors.
+  "NETWORK_EXCEPTION",
+  "REQUEST_TIMED_OUT",
+  "UNSUPPORTED_VERSION",
+  "REQUEST_QUEUE_FULL",
 ] as const;
 
 export type KrillErrorCode = (typeof KRILL_ERROR_CODES)[number];

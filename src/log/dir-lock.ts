@@ -21,7 +21,11 @@ import { KrillError } from "../errors.js";
 
 export const LOCK_FILE_NAME = ".lock";
 
-/** The locks of one broker's directories; `release()` drops them all (idempotent). */
+/**
+ * The locks of one broker's directories; `release()` drops them all (idempotent). The locks live
+ * as long as this object: node:sqlite closes a database it collects, so the owner must keep a
+ * reference for as long as it uses the directories (the broker holds it until shutdown).
+ */
 export class DirLocks {
   readonly #held: { dir: string; db: DatabaseSync }[];
 

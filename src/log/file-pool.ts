@@ -24,7 +24,6 @@ const OPEN_FLAGS = fs.constants.O_RDWR;
 const CREATE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
 const FSYNCS_IN_FLIGHT_MAX = 4;
-const READS_IN_FLIGHT_MAX = 16;
 
 /** A counting semaphore: at most `max` tasks run; the rest wait in order. */
 class Slots {
@@ -108,7 +107,6 @@ export class FilePool {
   private readonly open = new Map<string, Entry>();
   private opensTotal = 0;
   private readonly fsyncSlots = new Slots(FSYNCS_IN_FLIGHT_MAX);
-  private readonly readSlots = new Slots(READS_IN_FLIGHT_MAX);
 
   constructor(maxOpenFiles: number) {
     if (!Number.isInteger(maxOpenFiles) || maxOpenFiles < 4) {
@@ -175,14 +173,6 @@ export class FilePool {
 
   private inFsyncSlot(task: () => Promise<void>): Promise<void> {
     return this.fsyncSlots.run(task);
-  }
-
-  /**
-   * Runs an asynchronous read that pins a descriptor, at most READS_IN_FLIGHT_MAX at once, so
-   * pinned descriptors stay bounded however many consumers read at the same time.
-   */
-  withReadSlot<T>(task: () => Promise<T>): Promise<T> {
-    return this.readSlots.run(task);
   }
 
   private async fsyncNow(path: string): Promise<void> {

@@ -24,6 +24,7 @@ import {
   FUTURE_DIR_SUFFIX,
   isValidTopicName,
   LOG_START_OFFSET_CHECKPOINT_FILE,
+  METADATA_TOPIC,
   parsePartitionDirName,
   partitionDirName,
   RECOVERY_POINT_CHECKPOINT_FILE,
@@ -80,8 +81,6 @@ export interface StartupReport {
 
 export const DEFAULT_MAX_OPEN_FILES = 512;
 
-/** The KRaft metadata log's topic (Kafka's KafkaRaftServer.MetadataTopic): not a partition log. */
-export const METADATA_TOPIC_NAME = "__cluster_metadata";
 /** Kafka's UnifiedLog.StrayDirSuffix. */
 export const STRAY_DIR_SUFFIX = "-stray";
 
@@ -197,7 +196,7 @@ export class LogManager {
       return undefined;
     }
     const tp = parsePartitionDirName(name);
-    if (tp === undefined || tp.topic === METADATA_TOPIC_NAME || !isValidTopicName(tp.topic)) return undefined;
+    if (tp === undefined || tp.topic === METADATA_TOPIC || !isValidTopicName(tp.topic)) return undefined;
     return tp;
   }
 
@@ -269,7 +268,7 @@ export class LogManager {
     if (existing !== undefined) return existing.log;
     if (
       !isValidTopicName(tp.topic) ||
-      tp.topic === METADATA_TOPIC_NAME ||
+      tp.topic === METADATA_TOPIC ||
       !Number.isInteger(tp.partition) ||
       tp.partition < 0
     ) {

@@ -17,6 +17,12 @@ export const SWAP_FILE_SUFFIX = ".swap";
 /** Kafka renames segments to `<name>.deleted` before deleting them; such files go at startup. */
 export const DELETED_FILE_SUFFIX = ".deleted";
 
+/**
+ * Kafka's Topic.CLUSTER_METADATA_TOPIC_NAME. Its partition directory belongs to the metadata log
+ * (src/metadata), which re-exports this one definition; the log manager skips that directory.
+ */
+export const METADATA_TOPIC = "__cluster_metadata";
+
 export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";

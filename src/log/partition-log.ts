@@ -1,5 +1,5 @@
 /**
- * About 1,100 lines, kept whole: append, read, truncation, retention and recovery all change the
+ * About 1,030 lines, kept whole: append, read, truncation, retention and recovery all change the
  * same segment list and offsets under one concurrency contract, which splitting would scatter.
  *
  * The log of one partition (Kafka's UnifiedLog, local part): an ordered list of segments, the last
@@ -21,21 +21,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
-import { crc32c } from "../protocol/crc32c.js";
-import {
-  ATTR_TIMESTAMP_TYPE_MASK,
-  ATTRIBUTES_OFFSET,
-  BASE_OFFSET_OFFSET,
-  BATCH_HEADER_SIZE,
-  CRC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  PARTITION_LEADER_EPOCH_OFFSET,
-} from "../protocol/records/batch-header.js";
+import { ATTR_TIMESTAMP_TYPE_MASK } from "../protocol/records/batch-header.js";
 import { decodeRecordBatch } from "../protocol/records/record-batch.js";
-import { type BatchInfo, batchInfoAt, checkBatchHeader, isCrcValid, writeInt64Number } from "./batch-scan.js";
+import type { BatchInfo } from "./batch-scan.js";
 import { effectiveSegmentMs, type LogConfig, type LogEvents, SILENT_EVENTS } from "./config.js";
 import type { FilePool } from "./file-pool.js";
 import { LeaderEpochCache } from "./leader-epoch-cache.js";
+import { frameBatches, rewriteForLeader } from "./leader-rewrite.js";
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -51,7 +43,7 @@ import {
   type TopicPartition,
   TXN_INDEX_FILE_SUFFIX,
 } from "./names.js";
-import { LogSegment, type SegmentRead } from "./segment.js";
+import { LogSegment, NoSpaceError } from "./segment.js";
 
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 /** Bound on the decompressed size of a batch decoded to answer ListOffsets. */
@@ -313,14 +305,8 @@ export class PartitionLog {
     let next = this.logEndOffset;
     const firstOffset = options.assignOffsets ? next : batches[0]!.baseOffset;
     for (const b of batches) {
-      const delta = b.lastOffset - b.baseOffset;
       if (options.assignOffsets) {
-        writeInt64Number(records, b.position + BASE_OFFSET_OFFSET, next);
-        records.writeInt32BE(options.leaderEpoch, b.position + PARTITION_LEADER_EPOCH_OFFSET);
-        b.baseOffset = next;
-        b.lastOffset = next + delta;
-        b.partitionLeaderEpoch = options.leaderEpoch;
-        if (options.logAppendTimeMs !== undefined) stampLogAppendTime(records, b, options.logAppendTimeMs);
+        rewriteForLeader(records, b, next, options.leaderEpoch, options.logAppendTimeMs);
       } else if (b.baseOffset < next) {
         throw new KrillError(
           "STATE",
@@ -336,8 +322,11 @@ export class PartitionLog {
     try {
       segment.append(records, batches, config.indexIntervalBytes);
     } catch (err) {
-      // As Kafka takes a log directory offline on an I/O error, the log refuses further use: its
-      // tail is in an unknown state until recovery runs on the next start.
+      // A full disk whose partial write was cut back leaves the log intact: the append fails
+      // (KAFKA_STORAGE_ERROR to the producer) and the next one succeeds once space returns.
+      if (err instanceof NoSpaceError) throw err;
+      // Any other I/O error: as Kafka takes a log directory offline, the log refuses further use,
+      // its tail in an unknown state until recovery runs on the next start.
       this.failure =
         err instanceof KrillError
           ? err
@@ -438,31 +427,6 @@ export class PartitionLog {
     const plan = this.planRead(fetchOffset, maxBytes, options);
     if (plan.segment === undefined) return plan.result;
     const r = plan.segment.read(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch, options.pooled);
-    return fillRead(plan.result, r);
-  }
-
-  /**
-   * As `read`, with the bulk read in the thread pool, so reading data that is not in the page cache
-   * does not stall the event loop (a catching-up consumer would otherwise delay every produce and
-   * fetch on the broker). If the log was truncated or the segment removed while the read ran, the
-   * read is redone synchronously against the current log, so truncated data is never served.
-   */
-  async readAsync(fetchOffset: number, maxBytes: number, options: ReadOptions = {}): Promise<ReadResult> {
-    const plan = this.planRead(fetchOffset, maxBytes, options);
-    const segment = plan.segment;
-    if (segment === undefined) return plan.result;
-    const truncationsBefore = this.truncations;
-    const changed = () =>
-      this.truncations !== truncationsBefore || this.closed || !this.segments.includes(segment);
-    let r: SegmentRead;
-    try {
-      r = await segment.readAsync(plan.position, plan.bytesMax, plan.upper, plan.minOneBatch);
-    } catch (err) {
-      // The segment may have been deleted (retention, truncation) while the read waited.
-      if (changed()) return this.read(fetchOffset, maxBytes, options);
-      throw err;
-    }
-    if (changed()) return this.read(fetchOffset, maxBytes, options);
     return fillRead(plan.result, r);
   }
 
@@ -1058,39 +1022,6 @@ export class PartitionLog {
       this.events.warn({ dir: this.dir, ...this.loadReport }, "repaired log on load");
     }
   }
-}
-
-/** Splits an append into its batches, checking the framing (sizes, magic, offsets). */
-function frameBatches(records: Buffer, verifyCrc: boolean): BatchInfo[] {
-  const batches: BatchInfo[] = [];
-  let p = 0;
-  while (p < records.length) {
-    const remaining = records.length - p;
-    if (remaining < BATCH_HEADER_SIZE) {
-      throw new KrillError("CORRUPT_RECORD", `${remaining} trailing bytes are not a record batch`);
-    }
-    const checked = checkBatchHeader(records, p, remaining);
-    if (typeof checked === "string")
-      throw new KrillError("CORRUPT_RECORD", `Record batch at byte ${p}: ${checked}`);
-    if (verifyCrc && !isCrcValid(records, p, checked)) {
-      throw new KrillError("CORRUPT_RECORD", `Record batch at byte ${p} fails its CRC check`);
-    }
-    batches.push(batchInfoAt(records, p, p, checked));
-    p += checked;
-  }
-  if (batches.length === 0) throw new KrillError("CORRUPT_RECORD", "Append of zero record batches");
-  return batches;
-}
-
-/** LogAppendTime: max timestamp and timestamp type set, CRC recomputed (header writes only). */
-function stampLogAppendTime(records: Buffer, b: BatchInfo, logAppendTimeMs: number): void {
-  const attributes = records.readInt16BE(b.position + ATTRIBUTES_OFFSET) | ATTR_TIMESTAMP_TYPE_MASK;
-  records.writeInt16BE(attributes, b.position + ATTRIBUTES_OFFSET);
-  writeInt64Number(records, b.position + MAX_TIMESTAMP_OFFSET, logAppendTimeMs);
-  const crc = crc32c(records.subarray(b.position + ATTRIBUTES_OFFSET, b.position + b.sizeBytes));
-  records.writeUInt32BE(crc, b.position + CRC_OFFSET);
-  b.attributes = attributes;
-  b.maxTimestamp = logAppendTimeMs;
 }
 
 function fillRead(result: ReadResult, r: { records: Buffer; nextOffset: number }): ReadResult {

@@ -31,6 +31,23 @@ const LOCATE_WINDOW_BYTES = 16 * 1024;
 const RELATIVE_OFFSET_MAX = 0x7fffffff;
 /** Read end positions remembered per segment (one per recent consumer position). */
 const READ_ENDS_MAX = 16;
+
+/**
+ * An append refused for lack of space (ENOSPC, or EDQUOT for a quota) whose partial write was cut
+ * back: the segment is exactly as before the call, so the log stays usable and a later append
+ * succeeds once space returns. Any other write error leaves the tail unknown (see PartitionLog).
+ */
+export class NoSpaceError extends KrillError {
+  constructor(message: string, options: { cause: unknown }) {
+    super("LOG_IO", message, options);
+  }
+}
+
+function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 /** Kafka's "no timestamp". */
 export const NO_TIMESTAMP = -1;
 
@@ -158,7 +175,10 @@ export class LogSegment {
     try {
       this.pool.withFd(this.logPath, (fd) => writeFully(fd, buf, start));
     } catch (cause) {
-      this.cutBackTo(start);
+      const cutBack = this.cutBackTo(start);
+      if (cutBack && isNoSpace(cause)) {
+        throw new NoSpaceError(`No space left on device appending to ${this.logPath}`, { cause });
+      }
       throw new KrillError("LOG_IO", `Append to ${this.logPath} failed`, { cause });
     }
     if (start === 0 && batches.length > 0) this.rollingBasedTimestamp = batches[0]!.maxTimestamp;
@@ -187,11 +207,16 @@ export class LogSegment {
     if (last !== undefined) this.nextOffset = last.lastOffset + 1;
   }
 
-  private cutBackTo(size: number): void {
+  /** Cuts the file back to `size`; true when it is that size again. */
+  private cutBackTo(size: number): boolean {
     try {
-      this.pool.withFd(this.logPath, (fd) => fs.ftruncateSync(fd, size));
+      return this.pool.withFd(this.logPath, (fd) => {
+        fs.ftruncateSync(fd, size);
+        return fs.fstatSync(fd).size === size;
+      });
     } catch {
       // Recovery validates the tail on the next start; nothing more can be done here.
+      return false;
     }
   }
 
@@ -282,62 +307,6 @@ export class LogSegment {
     return this.collectWhole(whole, got + rest, position, available, maxBytes, maxOffsetExclusive, true);
   }
 
-  /**
-   * As `read`, but the bulk read runs in the thread pool on a pinned descriptor, so a read from disk
-   * (data not in the page cache) does not stall the event loop. The caller re-checks the log after
-   * the await: the segment may have been truncated meanwhile (PartitionLog.readAsync does).
-   */
-  async readAsync(
-    position: number,
-    maxBytes: number,
-    maxOffsetExclusive: number,
-    minOneBatch: boolean,
-  ): Promise<SegmentRead> {
-    return this.pool.withReadSlot(() => this.readPinned(position, maxBytes, maxOffsetExclusive, minOneBatch));
-  }
-
-  private async readPinned(
-    position: number,
-    maxBytes: number,
-    maxOffsetExclusive: number,
-    minOneBatch: boolean,
-  ): Promise<SegmentRead> {
-    const available = this.sizeBytes - position;
-    if (available <= 0) return { records: Buffer.alloc(0), nextOffset: -1 };
-    const pinned = this.pool.pin(this.logPath);
-    const truncationsBefore = this.truncations;
-    try {
-      const buf = Buffer.allocUnsafe(Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE)));
-      const got = await readFullyAsync(pinned.fd, buf, position);
-      const remember = () => this.truncations === truncationsBefore;
-      const first = this.collect(
-        buf,
-        got,
-        position,
-        available,
-        maxBytes,
-        maxOffsetExclusive,
-        minOneBatch,
-        remember(),
-      );
-      if (first.kind === "done") return first.read;
-      const whole = Buffer.allocUnsafe(first.sizeBytes);
-      buf.copy(whole, 0, 0, got);
-      const rest = await readFullyAsync(pinned.fd, whole.subarray(got), position + got);
-      return this.collectWhole(
-        whole,
-        got + rest,
-        position,
-        available,
-        maxBytes,
-        maxOffsetExclusive,
-        remember(),
-      );
-    } finally {
-      pinned.release();
-    }
-  }
-
   private collectWhole(
     whole: Buffer,
     got: number,
@@ -399,8 +368,6 @@ export class LogSegment {
    * and bounded; cleared when the segment is truncated (a cleaned segment is a new object).
    */
   private readonly readEnds = new Map<number, number>();
-  /** Bumped on truncation, so an asynchronous read that raced with one remembers nothing. */
-  private truncations = 0;
 
   private rememberReadEnd(nextOffset: number, position: number): void {
     this.readEnds.delete(nextOffset);
@@ -648,7 +615,6 @@ export class LogSegment {
     this.pool.withFd(this.logPath, (fd) => fs.ftruncateSync(fd, first.position));
     this.sizeBytes = first.position;
     this.readEnds.clear();
-    this.truncations++;
     this.maxTimestampKnown = false;
     const problem = this.loadTail(maxIndexBytes);
     if (problem !== undefined) throw this.corruptAt(first.position, problem);
@@ -688,19 +654,4 @@ export class LogSegment {
     this.timeIndex.delete();
     fs.rmSync(path.join(this.dir, segmentFileName(this.baseOffset, TXN_INDEX_FILE_SUFFIX)), { force: true });
   }
-}
-
-/** Reads into all of `buf` from `position` in the thread pool; returns the bytes read (short at EOF). */
-async function readFullyAsync(fd: number, buf: Buffer, position: number): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const n = await new Promise<number>((resolve, reject) =>
-      fs.read(fd, buf, got, buf.length - got, position + got, (err, bytesRead) =>
-        err ? reject(new KrillError("LOG_IO", "read failed", { cause: err })) : resolve(bytesRead),
-      ),
-    );
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
 }

@@ -4,6 +4,7 @@
  * one metadata log offset. Handlers read the current image without locks; nothing mutates one: the
  * publisher replays committed records onto a copy (`apply`) and publishes the result.
  */
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 import { applyPartitionChange } from "./partition-change.js";
 import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
 
@@ -25,7 +26,10 @@ export interface TopicImage {
   readonly partitions: readonly PartitionImage[];
 }
 
-export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(["__consumer_offsets", "__transaction_state"]);
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
+  CONSUMER_OFFSETS_TOPIC,
+  TRANSACTION_STATE_TOPIC,
+]);
 
 /** `${resourceType}:${resourceName}`. */
 export function configKey(resourceType: number, resourceName: string): string {

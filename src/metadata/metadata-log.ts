@@ -16,9 +16,10 @@
  *   decides which older data it may drop. Start-up replays the newest snapshot plus the log after
  *   it (for the local log, `LocalMetadataLog.open`).
  */
+import { METADATA_TOPIC } from "../log/names.js";
 import type { MetadataRecord } from "./records.js";
 
-export const METADATA_TOPIC = "__cluster_metadata";
+export { METADATA_TOPIC };
 export const METADATA_DIR_NAME = `${METADATA_TOPIC}-0`;
 
 /** Records committed together (one controller write), the last at `lastOffset`. */

@@ -201,45 +201,6 @@ describe("PartitionLog append and read", () => {
   });
 });
 
-describe("PartitionLog.readAsync", () => {
-  it("returns what read returns, at every offset", async () => {
-    const { log } = openLog({ "segment.bytes": "2000", "index.interval.bytes": "100" });
-    for (let i = 0; i < 40; i++) log.append(simpleBatch(1 + (i % 3), 30 + i * 7), leader);
-    for (let off = 0; off < log.logEndOffset; off += 3) {
-      for (const maxBytes of [1, 500, 1 << 20]) {
-        const sync = log.read(off, maxBytes);
-        const async = await log.readAsync(off, maxBytes);
-        expect(async.records.equals(sync.records)).toBe(true);
-        expect(async.nextOffset).toBe(sync.nextOffset);
-      }
-    }
-    await expect(log.readAsync(log.logEndOffset + 1, 100)).rejects.toMatchObject({
-      code: "OFFSET_OUT_OF_RANGE",
-    });
-  });
-
-  it("never serves data truncated while the read was in flight", async () => {
-    const { log } = openLog();
-    for (let i = 0; i < 10; i++) log.append(simpleBatch(1, 100), leader);
-    const pending = log.readAsync(5, 1 << 20);
-    log.truncateTo(5);
-    const fresh = buildBatch([{ key: null, value: Buffer.from("replacement") }]);
-    log.append(fresh, leader);
-    const r = await pending;
-    expect(r.records.equals(fresh)).toBe(true);
-    expect(r.logEndOffset).toBe(6);
-  });
-
-  it("reports a corrupt batch as an error", async () => {
-    const { log, dir } = openLog();
-    log.append(simpleBatch(1, 100), leader);
-    const fd = fs.openSync(path.join(dir, "00000000000000000000.log"), "r+");
-    fs.writeSync(fd, Buffer.from([0xee]), 0, 1, 90);
-    fs.closeSync(fd);
-    await expect(log.readAsync(0, 1000)).rejects.toMatchObject({ code: "CORRUPT_SEGMENT" });
-  });
-});
-
 describe("PartitionLog timestamps", () => {
   it("finds the first batch whose max timestamp reaches the target", () => {
     const { log } = openLog({ "segment.bytes": "600", "index.interval.bytes": "50" });

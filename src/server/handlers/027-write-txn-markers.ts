@@ -9,7 +9,7 @@
  * lives there), as Kafka checks them.
  */
 
-import { TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { WriteTxnMarkersResponse } from "../../protocol/generated/write-txn-markers-response.js";
@@ -51,7 +51,7 @@ export const handler = defineHandler({
             return out;
           }
           // Markers for __consumer_offsets end transactional offset commits too.
-          if (t.name === "__consumer_offsets") service.offsets.complete(m.producerId, m.transactionResult);
+          if (t.name === CONSUMER_OFFSETS_TOPIC) service.offsets.complete(m.producerId, m.transactionResult);
           if (outcome.kind === "appended" && outcome.durable !== undefined) {
             durables.push(
               outcome.durable.catch(() => {

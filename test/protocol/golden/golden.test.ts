@@ -5,11 +5,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { frameBatches, rewriteForLeader } from "../../../src/log/leader-rewrite.js";
 import { COMPRESSION_NAMES } from "../../../src/protocol/compression/index.js";
 import { isXerialFramed } from "../../../src/protocol/compression/snappy.js";
 import { isBatchCrcValid } from "../../../src/protocol/records/batch-iterator.js";
 import { parseEndTxnMarker } from "../../../src/protocol/records/control-records.js";
-import { assignOffsetsInPlace } from "../../../src/protocol/records/offset-assignment.js";
 import {
   type ProduceValidationOptions,
   validateProducedBatches,
@@ -48,7 +48,8 @@ function checkHotPath(buf: Buffer) {
   const validation = validateProducedBatches(Buffer.from(buf), VALIDATION);
   expect(validation).toMatchObject({ ok: true });
   const copy = Buffer.from(buf);
-  assignOffsetsInPlace(copy, 1000n, 3, 1_800_000_000_000n);
+  let next = 1000;
+  for (const b of frameBatches(copy, true)) next = rewriteForLeader(copy, b, next, 3, 1_800_000_000_000);
   expect(isBatchCrcValid(copy, 0, copy.length)).toBe(true);
   expect(decodeRecordBatch(copy, LIMITS).records.every((r) => r.timestamp === 1_800_000_000_000n)).toBe(true);
 }

@@ -1,9 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { crc32c } from "../../../src/protocol/crc32c.js";
-import { CRC_OFFSET, readBatchHeader } from "../../../src/protocol/records/batch-header.js";
-import { isBatchCrcValid, iterateBatches } from "../../../src/protocol/records/batch-iterator.js";
-import { assignOffsetsInPlace } from "../../../src/protocol/records/offset-assignment.js";
+import { CRC_OFFSET } from "../../../src/protocol/records/batch-header.js";
 import {
   type ProduceValidationOptions,
   validateProducedBatches,
@@ -11,10 +9,9 @@ import {
 import {
   type BuildRecordBatchOptions,
   buildRecordBatch,
-  decodeRecordBatch,
 } from "../../../src/protocol/records/record-batch.js";
 import { RecordErrorCode } from "../../../src/protocol/records/wire-error-codes.js";
-import { CODEC_NAMES, NOW_MS, recordsArb } from "./helpers.js";
+import { NOW_MS } from "./helpers.js";
 
 const OPTIONS: ProduceValidationOptions = {
   maxMessageBytes: 1_048_588,
@@ -198,79 +195,6 @@ describe("validateProducedBatches", () => {
         },
       ),
       { numRuns: 2000 },
-    );
-  });
-});
-
-describe("assignOffsetsInPlace", () => {
-  it("assigns consecutive offsets and the epoch without touching the CRC", () => {
-    const a = build();
-    const b = build({ records: [{ timestamp: NOW_MS, key: null, value: "only" }] });
-    const buf = Buffer.concat([a, b]);
-    const before = Buffer.from(buf);
-    const assigned = assignOffsetsInPlace(buf, 100n, 7);
-    expect(assigned).toEqual({ baseOffset: 100n, lastOffset: 103n, nextOffset: 104n, batchCount: 2 });
-    const headers = [...iterateBatches(buf, { verifyCrc: true })].map((s) =>
-      readBatchHeader(buf, s.position),
-    );
-    expect(headers.map((h) => [h.baseOffset, h.partitionLeaderEpoch])).toEqual([
-      [100n, 7],
-      [103n, 7],
-    ]);
-    // Only baseOffset and partitionLeaderEpoch (the first 16 bytes of each batch) changed.
-    expect(buf.subarray(16, a.length)).toEqual(before.subarray(16, a.length));
-    expect(buf.subarray(a.length + 16)).toEqual(before.subarray(a.length + 16));
-    const decoded = decodeRecordBatch(buf, { decompressedBytesMax: 1 << 20, position: a.length });
-    expect(decoded.records[0]?.offset).toBe(103n);
-  });
-
-  it("stamps LogAppendTime and recomputes the CRC", () => {
-    const buf = build({ compression: "snappy" });
-    assignOffsetsInPlace(buf, 0n, 1, NOW_MS + 5);
-    expect(isBatchCrcValid(buf, 0, buf.length)).toBe(true);
-    const decoded = decodeRecordBatch(buf, { decompressedBytesMax: 1 << 20 });
-    expect(decoded.timestampType).toBe("LogAppendTime");
-    expect(decoded.header.maxTimestamp).toBe(BigInt(NOW_MS + 5));
-    expect(decoded.header.baseTimestamp).toBe(BigInt(NOW_MS - 10));
-    expect(decoded.records.map((r) => r.timestamp)).toEqual([1, 2, 3].map(() => BigInt(NOW_MS + 5)));
-  });
-
-  it("clears a client-set LogAppendTime bit when the topic is CreateTime", () => {
-    const buf = build({ timestampType: "LogAppendTime", maxTimestamp: BigInt(NOW_MS) });
-    expect(errorOf(buf)).toBeUndefined();
-    assignOffsetsInPlace(buf, 0n, 1);
-    expect(isBatchCrcValid(buf, 0, buf.length)).toBe(true);
-    const decoded = decodeRecordBatch(buf, { decompressedBytesMax: 1 << 20 });
-    expect(decoded.timestampType).toBe("CreateTime");
-    expect(decoded.records.map((r) => r.timestamp)).toEqual([NOW_MS - 10, NOW_MS - 5, NOW_MS].map(BigInt));
-  });
-
-  it("leaves a malformed buffer untouched", () => {
-    const buf = Buffer.concat([build(), build().subarray(0, 40)]);
-    const before = Buffer.from(buf);
-    expect(() => assignOffsetsInPlace(buf, 10n, 1)).toThrow(/partial record batch/);
-    expect(buf).toEqual(before);
-  });
-
-  it("keeps every codec's batch valid and decodable after assignment (property)", () => {
-    fc.assert(
-      fc.property(
-        recordsArb,
-        fc.constantFrom(...CODEC_NAMES),
-        fc.bigInt({ min: 0n, max: 2n ** 62n }),
-        fc.boolean(),
-        (records, compression, base, lat) => {
-          const buf = buildRecordBatch({ records, compression });
-          expect(
-            validateProducedBatches(buf, { ...OPTIONS, timestampAfterMaxMs: Number.POSITIVE_INFINITY }).ok,
-          ).toBe(true);
-          assignOffsetsInPlace(buf, base, 3, lat ? NOW_MS : undefined);
-          expect(isBatchCrcValid(buf, 0, buf.length)).toBe(true);
-          const decoded = decodeRecordBatch(buf, { decompressedBytesMax: 1 << 22 });
-          expect(decoded.records.map((r) => r.offset)).toEqual(records.map((_, i) => base + BigInt(i)));
-        },
-      ),
-      { numRuns: 150 },
     );
   });
 });
