@@ -1,14 +1,13 @@
 # Krill's container image for machines with Docker and a registry (node:24-slim base).
 #
-#   docker build -t krill .
-#   docker run --rm --network host krill                          # 127.0.0.1:9092, data in the container
-#   docker run --rm --network host -v krill-data:/var/lib/krill krill --override listeners=PLAINTEXT://127.0.0.1:19092
+#   docker build --build-arg KRILL_COMMIT=$(git rev-parse --short=12 HEAD) -t krill .
+#   docker run --rm -p 9092:9092 krill                 # localhost:9092 from the host, data in the container
+#   docker run --rm -p 19092:9092 -e KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://localhost:19092 \
+#     -e KAFKA_LISTENERS=PLAINTEXT://:9092 -v krill-data:/var/lib/krill krill
 #
-# Arguments after the image name are appended to `krill start --config /etc/krill/server.properties`,
-# so `--override key=value` replaces any default (container/server.properties). Without host
-# networking, listen on every interface and advertise the published address:
-#   docker run -p 9092:9092 krill --override listeners=PLAINTEXT://:9092 \
-#     --override advertised.listeners=PLAINTEXT://localhost:9092
+# The broker listens on every interface and advertises localhost:9092 (container/server.properties);
+# KAFKA_* variables set any broker key as in Apache Kafka's image (docs/container.md), and arguments
+# after the image name are appended to `krill start`, so `--override key=value` wins over both.
 #
 # Without a registry, container/build-image.sh builds the same layout from scratch and imports it
 # with podman (docs/container.md). NODE_IMAGE names another Node >= 22 Debian-based image (a mirror).
@@ -23,10 +22,13 @@ RUN npm install --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY tools/build/bundle.ts ./tools/build/bundle.ts
+# What `krill --version` reports (the build context has no .git): docker build --build-arg
+# KRILL_COMMIT=$(git rev-parse --short=12 HEAD) .
+ARG KRILL_COMMIT=unknown
 # Type errors fail the build; the broker is the one-file bundle bin/krill runs (docs/startup.md:
 # about half the start-up CPU and ~25 MiB less resident memory than the module-per-file build).
 RUN npx tsc -p tsconfig.build.json --noEmit \
-  && node --import tsx tools/build/bundle.ts --out dist/krill.mjs \
+  && KRILL_COMMIT=${KRILL_COMMIT} node --import tsx tools/build/bundle.ts --out dist/krill.mjs \
   && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
@@ -41,4 +43,4 @@ USER node
 WORKDIR /var/lib/krill
 EXPOSE 9092
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/opt/krill/dist/krill.mjs", "start", "--config", "/etc/krill/server.properties"]
+ENTRYPOINT ["node", "/opt/krill/dist/krill.mjs", "start", "--config", "/etc/krill/server.properties", "--env-config"]

@@ -11,12 +11,12 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset bench bench-quick chaos clean
+.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset pack-check bench bench-quick chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
 	@echo "make test   - install and run everything CI runs"
-	@echo "other targets: install build generate check-generated lint typecheck unit compat bench bench-quick chaos clean"
+	@echo "other targets: install build generate check-generated lint typecheck unit compat pack-check bench bench-quick chaos clean"
 
 # `npm install` (not `npm ci`): the registry here serves only this platform's optional native
 # packages, so the lockfile lists no other platforms' binaries and `npm ci` would refuse it.
@@ -64,7 +64,12 @@ typecheck: install
 unit: install
 	vitest run
 
-test: install deps check-generated lint typecheck build compat-subset unit
+test: install deps check-generated lint typecheck build pack-check compat-subset unit
+
+# The npm package as a user installs it: npm pack, install into a scratch project, krill --version,
+# krill start reached by kcat, import { startBroker } (scripts/pack-check.sh).
+pack-check: install
+	./scripts/pack-check.sh
 
 compat: build
 	./compat-tests/run-all.sh

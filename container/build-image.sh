@@ -58,7 +58,8 @@ git -C "$root" archive "$revision" package.json package-lock.json tsconfig.json 
   tools/build/bundle.ts | tar -x -C "$build/src"
 ln -s "$root/node_modules" "$build/src/node_modules"
 tsc -p "$build/src/tsconfig.build.json" --noEmit
-node --import tsx "$build/src/tools/build/bundle.ts" --out "$app/dist/krill.mjs" >/dev/null
+KRILL_COMMIT=$(git -C "$root" rev-parse --short=12 "$revision^{commit}") \
+  node --import tsx "$build/src/tools/build/bundle.ts" --out "$app/dist/krill.mjs" >/dev/null
 
 # Production dependencies from the lockfile (exact versions). The native ones (@node-rs/crc32,
 # snappy, lz4-napi) come as prebuilt .node files in platform packages, so no install script runs.
@@ -120,10 +121,11 @@ if [ ! -f /etc/containers/containers.conf ] && [ "$(id -u)" -eq 0 ]; then
   printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >/etc/containers/containers.conf
 fi
 
-# The entrypoint starts the broker on the image's default config; arguments given to `run` are
-# appended, so `--override key=value` replaces any default key.
+# The entrypoint starts the broker on the image's default config, with KAFKA_* variables read as
+# Apache Kafka's image reads them (--env-config); arguments given to `run` are appended, so
+# `--override key=value` replaces any key.
 podman import \
-  --change 'ENTRYPOINT ["/usr/local/bin/node", "/opt/krill/dist/krill.mjs", "start", "--config", "/etc/krill/server.properties"]' \
+  --change 'ENTRYPOINT ["/usr/local/bin/node", "/opt/krill/dist/krill.mjs", "start", "--config", "/etc/krill/server.properties", "--env-config"]' \
   --change 'CMD []' \
   --change "USER $krill_uid:$krill_uid" \
   --change 'WORKDIR /var/lib/krill' \

@@ -1,7 +1,7 @@
 /**
  * The `krill` command.
  *
- *   krill start [--config server.properties] [--override key=value]... [--strict]
+ *   krill start [--config server.properties] [--override key=value]... [--strict] [--env-config]
  *   krill format --config server.properties --cluster-id ID [--standalone | --initial-controllers L
  *                | --no-initial-controllers] [--release-version V] [--ignore-formatted]
  *   krill random-uuid
@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
+import { brokerConfigFromEnv } from "./config/env.js";
 import { PropertiesFile } from "./config/properties.js";
 import { isKrillError, KrillError } from "./errors.js";
 import { type FormatOptions, formatStorage } from "./metadata/storage-format.js";
@@ -23,7 +24,7 @@ import { Broker } from "./server/broker.js";
 import { randomClusterId } from "./server/meta-properties.js";
 
 const USAGE = `Usage:
-  krill start [--config <server.properties>] [--override <key>=<value>]... [--strict]
+  krill start [--config <server.properties>] [--override <key>=<value>]... [--strict] [--env-config]
   krill format --config <server.properties> --cluster-id <id> [--standalone |
                --initial-controllers <id@host:port:dirid,...> | --no-initial-controllers]
                [--release-version <version>] [--ignore-formatted]
@@ -34,6 +35,8 @@ const USAGE = `Usage:
 Starts a broker that speaks Apache Kafka's wire protocol. Configuration uses Kafka's broker keys
 (see docs/config.md); --override replaces a key from the file and may be repeated. Keys neither
 Kafka nor Krill knows are logged as warnings; --strict (krill.config.strict=true) refuses them.
+--env-config also reads KAFKA_* environment variables as Apache Kafka's container image does
+(KAFKA_ADVERTISED_LISTENERS is advertised.listeners; they win over the file, --override over them).
 format prepares the log directories as Kafka's kafka-storage format does (same options; start
 formats an unformatted node as --standalone would, so it is optional); random-uuid prints a
 new cluster id.
@@ -42,6 +45,8 @@ Log level: KRILL_LOG_LEVEL (trace, debug, info, warn, error; default info).`;
 export interface StartArgs {
   readonly configPath: string | undefined;
   readonly overrides: Map<string, string>;
+  /** `--env-config`: broker keys from KAFKA_* variables (src/config/env.ts). */
+  readonly envConfig?: boolean;
 }
 
 /** `krill format`'s options as parsed: FormatOptions with the config file's path in place of the loaded config. */
@@ -112,6 +117,7 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     );
   let configPath: string | undefined;
   const overrides = new Map<string, string>();
+  let envConfig = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     const value = (name: string): string => {
@@ -130,35 +136,46 @@ export function parseArgs(argv: readonly string[]): CliCommand {
       overrides.set(kv.slice(0, eq).trim(), kv.slice(eq + 1));
     } else if (arg === "--strict") {
       overrides.set("krill.config.strict", "true");
+    } else if (arg === "--env-config") {
+      envConfig = true;
     } else if (!arg.startsWith("-") && configPath === undefined) {
       // Kafka's kafka-server-start.sh takes the properties file as its argument.
       configPath = arg;
     } else {
       throw new KrillError(
         "CONFIG_INVALID",
-        `unknown option "${arg}"; accepted: --config, --override, --strict, --help, --version`,
+        `unknown option "${arg}"; accepted: --config, --override, --strict, --env-config, --help, --version`,
       );
     }
   }
-  return { kind: "start", args: { configPath, overrides } };
+  return { kind: "start", args: { configPath, overrides, envConfig } };
 }
 
-export function loadConfig(args: StartArgs): BrokerConfig {
-  if (args.configPath === undefined) return BrokerConfig.create(args.overrides);
-  return BrokerConfig.create(PropertiesFile.read(args.configPath), args.overrides);
+export function loadConfig(args: StartArgs, env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const fromEnv = args.envConfig === true ? brokerConfigFromEnv(env) : new Map<string, string>();
+  if (args.configPath === undefined) return BrokerConfig.create(new Map([...fromEnv, ...args.overrides]));
+  return BrokerConfig.create(PropertiesFile.read(args.configPath), fromEnv, args.overrides);
 }
 
-function packageVersion(): string {
+/** What `krill --version` prints: the package version and the commit the build was made from. */
+export function versionLine(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     const candidate = path.join(dir, "package.json");
     if (existsSync(candidate)) {
       const pkg = JSON.parse(readFileSync(candidate, "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "krill") return pkg.version ?? "unknown";
+      if (pkg.name === "krill") {
+        // Stamped by tools/build/bundle.ts at build time: an npm tarball or an image has no .git.
+        const infoPath = path.join(dir, "dist", "build-info.json");
+        const info = existsSync(infoPath)
+          ? (JSON.parse(readFileSync(infoPath, "utf8")) as { commit?: string })
+          : {};
+        return `krill ${pkg.version ?? "unknown"} (commit ${info.commit ?? "unknown"}, node ${process.versions.node})`;
+      }
     }
     dir = path.dirname(dir);
   }
-  return "unknown";
+  return `krill unknown (commit unknown, node ${process.versions.node})`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -171,7 +188,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (command.kind === "version") {
-      process.stdout.write(`krill ${packageVersion()}\n`);
+      process.stdout.write(`${versionLine()}\n`);
       return 0;
     }
     if (command.kind === "random-uuid") {
@@ -227,10 +244,12 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs the command and exits with its status: what bin/krill.mjs (the package's `krill`) calls once
+ * it has checked the Node version, and what `node dist/krill.mjs` (the container) runs directly.
+ */
+export function runCli(argv: readonly string[]): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
       // Leftover timers (none expected) must not keep a stopped broker alive.
@@ -242,3 +261,7 @@ if (invokedDirectly) {
     },
   );
 }
+
+const invokedDirectly =
+  process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]);
+if (invokedDirectly) runCli(process.argv.slice(2));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Krill in a container, driven through testcontainers (the KrillContainer module in
-# ../../testcontainers) over podman's Docker-compatible API: no Docker engine, no registry, and
-# every container on the host network with the broker on 127.0.0.1.
+# ../../testcontainers) over podman's Docker-compatible API: no Docker engine, no registry; the
+# containers on the host network with the broker on 127.0.0.1, except kcat-port-mapping (a bridged
+# network and a published port, as Apache Kafka's image is run, reached by kcat on the host).
 #
 # The broker under test is always Krill in the container, never BOOTSTRAP: each scenario starts
 # its own KrillContainer. With TARGET=kafka (run-all's reference run) there is nothing to run and
@@ -18,7 +19,7 @@ source "$here/../lib/common.sh"
 export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
 export KRILL_IMAGE=${KRILL_IMAGE:-localhost/krill:dev}
 
-scenarios="module-tests podman-run lifecycle produce-consume restart"
+scenarios="module-tests podman-run kcat-port-mapping lifecycle produce-consume restart"
 # kafkajs's own scenarios, unchanged, each against a fresh container.
 kafkajs_scenarios="admin produce-codecs idempotent-producer consumer-group transactions seek pause-resume"
 
@@ -86,7 +87,11 @@ record_version testcontainers "testcontainers $(node -p "require('$root/testcont
 # DOCKER_HOST is set), then the scenarios.
 run_scenario testcontainers module-tests bash -c 'cd "$1" && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/vitest run' _ "$root/testcontainers"
 for s in $scenarios; do
-  [ "$s" = module-tests ] || run_scenario testcontainers "$s" node "$here/scenarios/$s.mjs"
+  if [ -f "$here/scenarios/$s.sh" ]; then
+    run_scenario testcontainers "$s" "$here/scenarios/$s.sh"
+  elif [ "$s" != module-tests ]; then
+    run_scenario testcontainers "$s" node "$here/scenarios/$s.mjs"
+  fi
 done
 for s in $kafkajs_scenarios; do
   run_scenario testcontainers "kafkajs-$s" node "$here/with-container.mjs" tsx "$compat_root/kafkajs/scenarios/$s.ts"

@@ -78,10 +78,6 @@ export function listOf(values: readonly string[], allowEmpty: boolean): Validato
   };
 }
 
-export function nonEmptyList(): Validator {
-  return { check: (v) => v === null || (Array.isArray(v) && v.length > 0), accepted: "a non-empty list" };
-}
-
 export function nonEmptyString(): Validator {
   return {
     check: (v) => v === null || (typeof v === "string" && v.length > 0),

@@ -24,8 +24,3 @@ export function isKafkaBrokerKey(key: string): boolean {
   }
   return false;
 }
-
-/** Kafka's default of a key it defines, as Kafka prints it; undefined when unknown or none. */
-export function kafkaDefault(key: string): string | undefined {
-  return KAFKA_BROKER_CONFIG_KEYS.get(key)?.defaultValue ?? undefined;
-}

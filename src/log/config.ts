@@ -168,10 +168,6 @@ export function isCompacted(config: LogConfig): boolean {
   return config.cleanupPolicy !== "delete";
 }
 
-export function isDeleteRetained(config: LogConfig): boolean {
-  return config.cleanupPolicy !== "compact";
-}
-
 /** segment.ms as it applies: a compacted topic also rolls by max.compaction.lag.ms (Kafka). */
 export function effectiveSegmentMs(config: LogConfig): number {
   return isCompacted(config) ? Math.min(config.segmentMs, config.maxCompactionLagMs) : config.segmentMs;

@@ -8,6 +8,7 @@
  */
 import { isKrillError, KrillError } from "../errors.js";
 import { ensureInternalTopic } from "../metadata/internal-topics.js";
+import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE } from "../protocol/records/batch-header.js";
 import {
   buildRecordBatch,
@@ -28,7 +29,11 @@ const REPLAY_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 export async function createCoordinatorTopic(broker: BrokerCore, topic: string): Promise<void> {
   const result = await ensureInternalTopic(topic, broker.controller, broker.image(), broker.config);
   // Another caller (Metadata auto-creation) may have created it meanwhile: that is success too.
-  if (result !== undefined && result.errorCode !== 0 && !broker.image().topicsByName.has(topic)) {
+  if (
+    result !== undefined &&
+    result.errorCode !== ErrorCode.NONE &&
+    !broker.image().topicsByName.has(topic)
+  ) {
     throw new KrillError("STATE", `creating ${topic} failed: ${result.errorMessage ?? result.errorCode}`);
   }
 }

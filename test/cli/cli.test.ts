@@ -53,6 +53,7 @@ describe("argument parsing", () => {
             ["x", "1"],
             ["y", "2=3"],
           ]),
+          envConfig: false,
         },
       },
     );
@@ -140,7 +141,7 @@ describe("krill process", () => {
     expect(help.stdout).toContain("krill start");
     const version = await run(["--version"]).done;
     expect(version.code).toBe(0);
-    expect(version.stdout).toMatch(/^krill \d+\.\d+\.\d+/);
+    expect(version.stdout).toMatch(/^krill \d+\.\d+\.\d+ \(commit [^,]+, node \d+\.\d+\.\d+\)\n$/);
   });
 
   it("stops start-up on an invalid value, naming the key and the accepted values", async () => {

@@ -7,14 +7,26 @@ import { KrillContainer } from "../src/index.js";
 interface Attempt {
   cmd: string[];
   networkMode: string | undefined;
+  env: string[];
+  portBindings: unknown;
 }
 
 /** Replaces the runtime call with `outcomes`, one per attempt: an Error to throw, else success. */
 function stubStart(outcomes: (Error | undefined)[]): Attempt[] {
   const attempts: Attempt[] = [];
   vi.spyOn(GenericContainer.prototype, "start").mockImplementation(async function (this: GenericContainer) {
-    const self = this as unknown as { createOpts: { Cmd?: string[] }; networkMode?: string };
-    attempts.push({ cmd: [...(self.createOpts.Cmd ?? [])], networkMode: self.networkMode });
+    const self = this as unknown as {
+      createOpts: { Cmd?: string[] };
+      networkMode?: string;
+      environment: Record<string, string>;
+      hostConfig: { PortBindings?: unknown };
+    };
+    attempts.push({
+      cmd: [...(self.createOpts.Cmd ?? [])],
+      networkMode: self.networkMode,
+      env: Object.entries(self.environment).map(([k, v]) => `${k}=${v}`),
+      portBindings: structuredClone(self.hostConfig.PortBindings),
+    });
     const outcome = outcomes[attempts.length - 1];
     if (outcome !== undefined) throw outcome;
     return {} as StartedTestContainer;
@@ -51,11 +63,34 @@ describe("KrillContainer", () => {
       "--override",
       `listeners=PLAINTEXT://127.0.0.1:${port}`,
       "--override",
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      "--override",
       "num.partitions=3",
       "--override",
       "auto.create.topics.enable=false",
     ]);
     expect(started.getPort()).toBe(port);
+    expect(started.getBootstrapServers()).toBe(`127.0.0.1:${port}`);
+  });
+
+  it("on a bridge network publishes 9092 at the picked host port and advertises it through KAFKA_* variables", async () => {
+    const attempts = stubStart([new Error("listen tcp :1: bind: address already in use"), undefined]);
+    const started = await new KrillContainer("krill:test")
+      .withBridgeNetwork()
+      .withBrokerConfig("num.partitions", 2)
+      .start();
+    expect(attempts).toHaveLength(2);
+    const { cmd, networkMode, env, portBindings } = attempts[1]!;
+    const port = started.getPort();
+    expect(networkMode).toBe("bridge");
+    expect(cmd).toEqual(["--override", "num.partitions=2"]);
+    expect(env).toEqual(
+      expect.arrayContaining([
+        "KAFKA_LISTENERS=PLAINTEXT://:9092",
+        `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://127.0.0.1:${port}`,
+      ]),
+    );
+    expect(portBindings).toEqual({ "9092/tcp": [{ HostPort: String(port) }] });
     expect(started.getBootstrapServers()).toBe(`127.0.0.1:${port}`);
   });
 
@@ -125,5 +160,14 @@ describe.skipIf(process.env.DOCKER_HOST === undefined)("KrillContainer with a co
       await started.stop();
     }
     expect(await connects(started.getPort())).toBe(false);
+  });
+
+  it("on a bridge network, is reached through the published port", async () => {
+    const started = await new KrillContainer().withBridgeNetwork().start();
+    try {
+      expect(await connects(started.getPort())).toBe(true);
+    } finally {
+      await started.stop();
+    }
   });
 });

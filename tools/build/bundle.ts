@@ -11,9 +11,16 @@
  *
  * The handler folder is read here, at build time: each `handlers/NNN-name.ts` is imported by a
  * generated entry module that hands them to `provideHandlerModules` (src/server/registry.ts) before
- * `src/cli.ts` runs, so "adding an API is adding a file" still holds for the bundle.
+ * `src/cli.ts` runs, so "adding an API is adding a file" still holds for the bundle. The bundle
+ * exports `runCli`, which bin/krill.mjs calls once it has checked the Node version.
+ *
+ * Beside the bundle it writes `build-info.json` with the commit the build was made from (what
+ * `krill --version` prints, also from an npm tarball or a container image, which have no .git):
+ * $KRILL_COMMIT when set (container/build-image.sh builds a `git archive` of a revision), else
+ * `git rev-parse` of this checkout, marked `-dirty` when tracked files differ from it.
  */
-import { readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -53,10 +60,26 @@ const entryPlugin: Plugin = {
   },
 };
 
+function buildCommit(): string {
+  const fromEnv = process.env.KRILL_COMMIT;
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const git = (...args: string[]): string =>
+    execFileSync("git", ["-C", root, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  try {
+    const commit = git("rev-parse", "--short=12", "HEAD");
+    return git("status", "--porcelain", "--untracked-files=no") === "" ? commit : `${commit}-dirty`;
+  } catch {
+    return "unknown";
+  }
+}
+
 const outfile = parseOut(process.argv.slice(2));
 const result = await build({
   stdin: {
-    contents: `import "krill:handlers";\nimport "./src/cli.ts";\n`,
+    contents: `import "krill:handlers";\nexport { runCli } from "./src/cli.ts";\n`,
     resolveDir: root,
     sourcefile: "krill-entry.js",
     loader: "js",
@@ -73,5 +96,9 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
 });
+writeFileSync(
+  path.join(path.dirname(outfile), "build-info.json"),
+  `${JSON.stringify({ commit: buildCommit() })}\n`,
+);
 const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)?.bytes ?? 0;
 process.stdout.write(`bundle: ${path.relative(root, outfile)} (${(bytes / 1024).toFixed(0)} KiB)\n`);

@@ -46,6 +46,8 @@ async function startContainer(volume, port) {
     IMAGE,
     "--override",
     `listeners=PLAINTEXT://127.0.0.1:${port}`,
+    "--override",
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
   );
   const deadline = Date.now() + 60_000;
   while (!(await connects(port))) {

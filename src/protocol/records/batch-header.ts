@@ -69,11 +69,6 @@ export interface BatchHeader {
   recordsCount: number;
 }
 
-/** Total size in bytes of the batch starting at `pos` (header included). Caller checks bounds. */
-export function batchSizeAt(buf: Buffer, pos: number): number {
-  return LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
-}
-
 export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
   return {
     baseOffset: buf.readBigInt64BE(pos + BASE_OFFSET_OFFSET),
@@ -90,8 +85,4 @@ export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
     baseSequence: buf.readInt32BE(pos + BASE_SEQUENCE_OFFSET),
     recordsCount: buf.readInt32BE(pos + RECORDS_COUNT_OFFSET),
   };
-}
-
-export function lastOffsetOf(header: Pick<BatchHeader, "baseOffset" | "lastOffsetDelta">): bigint {
-  return header.baseOffset + BigInt(header.lastOffsetDelta);
 }

@@ -797,7 +797,7 @@ export class ClassicProtocol {
     }
     if (anyLeft) {
       this.#state.logger.info(
-        { groupId, members: results.filter((r) => r.errorCode === 0).map((r) => r.memberId) },
+        { groupId, members: results.filter((r) => r.errorCode === ErrorCode.NONE).map((r) => r.memberId) },
         "members left",
       );
       if (group.is("Stable") || group.is("CompletingRebalance")) {

@@ -216,10 +216,6 @@ export function subscriptionSignature(names: Iterable<string>, topics: TopicsByN
     .join(",");
 }
 
-export function cloneAssignment(a: Assignment): Assignment {
-  return new Map([...a].map(([t, ps]) => [t, new Set(ps)]));
-}
-
 export function assignmentEquals(a: Assignment, b: Assignment): boolean {
   const nonEmpty = (x: Assignment) => [...x].filter(([, ps]) => ps.size > 0);
   const ea = nonEmpty(a);

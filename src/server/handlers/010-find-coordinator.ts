@@ -74,7 +74,7 @@ export const handler = defineHandler({
       );
       return {
         throttleTimeMs: 0,
-        errorCode: 0,
+        errorCode: ErrorCode.NONE,
         errorMessage: null,
         nodeId: 0,
         host: "",
