@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset pack-check bench bench-quick chaos clean
+.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset pack-check bench bench-quick bench-cpu chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
@@ -82,6 +82,10 @@ bench: build
 
 bench-quick: build
 	./bench/run.sh --quick
+
+# CPU-seconds per GiB at a fixed rate on pinned cores, Krill and Kafka against the floor (docs/bench.md).
+bench-cpu: build deps
+	tsx bench/src/cpu-per-gib.ts $(BENCH_CPU_ARGS)
 
 # A chaos run (docs/faults.md): CHAOS_ARGS="--target kafka --duration-s 300 --seed 7", for example.
 chaos: build deps

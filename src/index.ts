@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Logger, pino } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
-import { Broker } from "./server/broker.js";
+import { Broker, type BrokerStartOptions } from "./server/broker.js";
 import type { BrokerComponent } from "./server/services.js";
 
 export { BrokerConfig } from "./config/broker-config.js";
@@ -35,6 +35,9 @@ export interface BrokerHandle {
 export interface StartBrokerOptions {
   readonly logger?: Logger;
   readonly components?: readonly BrokerComponent[];
+  /** The quorum's network, when controller.quorum.voters is set (see BrokerStartOptions). */
+  readonly raftChannel?: BrokerStartOptions["raftChannel"];
+  readonly remoteController?: BrokerStartOptions["remoteController"];
 }
 
 export type BrokerOverrides = Readonly<Record<string, string | number | boolean>>;
@@ -61,6 +64,8 @@ export async function startBroker(
     broker = await Broker.start(config, {
       logger,
       ...(options.components ? { components: options.components } : {}),
+      ...(options.raftChannel ? { raftChannel: options.raftChannel } : {}),
+      ...(options.remoteController ? { remoteController: options.remoteController } : {}),
     });
   } catch (err) {
     if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });

@@ -823,6 +823,42 @@ export class PartitionLog {
       this.recoveryPointValue = upTo;
   }
 
+  /**
+   * `flush()` on the calling thread, for an owner that cannot wait (the KRaft core runs each event
+   * to completion and counts only flushed offsets): the leader-epoch checkpoint, the segment files
+   * holding unflushed offsets and, if files were created or removed, the directory. Indexes are
+   * not fsynced: the metadata log recovers every segment on open, rebuilding them.
+   */
+  flushSync(): void {
+    this.checkUsable();
+    const upTo = this.logEndOffset;
+    this.lastFlushMs = this.clock.nowMs();
+    try {
+      if (this.leaderEpochCache.needsFlush) {
+        this.leaderEpochCache.flushIfDirty();
+        this.dirNeedsFsync = true;
+      }
+      for (let i = 0; i < this.segments.length; i++) {
+        const end = this.segments[i + 1]?.baseOffset ?? upTo;
+        if (end > this.recoveryPointValue)
+          this.pool.withFd(this.segments[i]!.logPath, (fd) => fs.fsyncSync(fd));
+      }
+      if (this.dirNeedsFsync) {
+        const fd = fs.openSync(this.dir, "r");
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.dirNeedsFsync = false;
+      }
+    } catch (err) {
+      this.failure = new KrillError("LOG_IO", `fsync of ${this.dir} failed; log is offline`, { cause: err });
+      throw this.failure;
+    }
+    if (upTo > this.recoveryPointValue) this.recoveryPointValue = upTo;
+  }
+
   /** Set when segment files were created or removed since the last flush. */
   private dirNeedsFsync = true;
 

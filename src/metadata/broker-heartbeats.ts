@@ -61,6 +61,11 @@ export class BrokerHeartbeatManager {
     this.#sessions.delete(brokerId);
   }
 
+  /** Forgets every session; each starts again at its next look. */
+  clear(): void {
+    this.#sessions.clear();
+  }
+
   /** Records a heartbeat; a broker that ends up fenced leaves controlled shutdown. */
   touch(brokerId: number, fenced: boolean, metadataOffset: number): void {
     const s = this.#session(brokerId);

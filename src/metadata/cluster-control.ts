@@ -83,6 +83,12 @@ export class ClusterControl {
     this.#clusterId = clusterId;
   }
 
+  /** This controller became active: every session starts now (Kafka's activate). */
+  activate(): void {
+    this.heartbeats.clear();
+    this.#registrationOffsets.clear();
+  }
+
   /**
    * Kafka's registerBroker. `nextOffset` is the offset the first record will get; the reply's
    * epoch is valid once the records are committed (`registered` must then be called).

@@ -28,7 +28,7 @@ import {
 } from "./cluster-control.js";
 import type { ControllerChannel } from "./controller-channel.js";
 import type { MetadataImage } from "./image.js";
-import type { MetadataLog } from "./metadata-log.js";
+import { type MetadataLog, NotControllerError } from "./metadata-log.js";
 import { CONFIG_RESOURCE_TYPE, LEADER_RECOVERY_STATE, type MetadataRecord } from "./records.js";
 import { InvalidReplicationFactorError, placeReplicas } from "./replica-placer.js";
 import {
@@ -130,6 +130,11 @@ export interface ControllerOptions {
   readonly clock?: Clock;
   /** When set, registrations from another cluster are refused. */
   readonly clusterId?: string;
+  /**
+   * In a quorum: whether this node is the active controller now (the leader, caught up with its
+   * own epoch). Each operation checks it when it starts and fails with NotControllerError if not.
+   */
+  readonly isActive?: () => boolean;
 }
 
 export class MetadataController implements ControllerChannel {
@@ -140,6 +145,8 @@ export class MetadataController implements ControllerChannel {
   readonly #random: Random;
   readonly #cluster: ClusterControl;
   readonly #clock: Clock;
+  readonly #isActive: (() => boolean) | undefined;
+  #wasActive = false;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ControllerOptions) {
@@ -150,14 +157,36 @@ export class MetadataController implements ControllerChannel {
     this.#random = options.random ?? SYSTEM_RANDOM;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#cluster = new ClusterControl(this.#clock, options.config, options.clusterId);
+    this.#isActive = options.isActive;
+  }
+
+  /** Whether this controller may act now (always, outside a quorum). */
+  get isActive(): boolean {
+    return this.#isActive === undefined || this.#isActive();
   }
 
   get #image(): MetadataImage {
     return this.#imageOf();
   }
 
+  /**
+   * Notes whether this controller is active; on becoming active its broker sessions start afresh
+   * (Kafka's ClusterControlManager.activate), so time spent inactive never fences a broker.
+   */
+  #noteActivation(): boolean {
+    const active = this.isActive;
+    if (active && !this.#wasActive) this.#cluster.activate();
+    this.#wasActive = active;
+    return active;
+  }
+
   #serialize<T>(op: () => Promise<T> | T): Promise<T> {
-    const result = this.#queue.then(op);
+    const result = this.#queue.then(() => {
+      if (!this.#noteActivation()) {
+        throw new NotControllerError("this node is not the active controller");
+      }
+      return op();
+    });
     this.#queue = result.catch(() => {});
     return result;
   }
@@ -213,6 +242,8 @@ export class MetadataController implements ControllerChannel {
    * calls it on a timer; tests after moving the clock.
    */
   fenceStaleBrokers(): Promise<number[]> {
+    // A controller that is not active has no sessions to judge (and must not keep stale ones).
+    if (!this.#noteActivation()) return Promise.resolve([]);
     // Sessions are judged as of now, not as of when the check gets its turn (see staleBrokers).
     const asOfMs = this.#clock.nowMs();
     return this.#serialize(async () => {
@@ -260,6 +291,7 @@ export class MetadataController implements ControllerChannel {
    * number of partitions changed.
    */
   runElections(): Promise<number> {
+    if (!this.#noteActivation()) return Promise.resolve(0);
     return this.#serialize(async () => {
       const image = this.#image;
       const records = electUncleanLeaders(image, this.#uncleanEnabled);

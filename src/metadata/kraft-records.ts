@@ -119,18 +119,22 @@ export function dataBatch(
   });
 }
 
-/** The LeaderChangeMessage batch a leader of `epoch` appends first (single voter: itself). */
+/**
+ * The LeaderChangeMessage batch a leader of `epoch` appends first; `grantingVoters` default to
+ * `voters` (a single voter: itself).
+ */
 export function leaderChangeBatch(
   leaderId: number,
   voters: readonly number[],
   epoch: number,
   timestampMs: number,
+  grantingVoters: readonly number[] = voters,
 ): Buffer {
   const w = new Writer();
   const voter = (voterId: number) => ({ voterId, voterDirectoryId: ZERO_UUID });
   encodeLeaderChangeMessage(
     w,
-    { version: 0, leaderId, voters: voters.map(voter), grantingVoters: voters.map(voter) },
+    { version: 0, leaderId, voters: voters.map(voter), grantingVoters: grantingVoters.map(voter) },
     0,
   );
   return controlBatch(0, epoch, timestampMs, [{ type: ControlRecordType.LEADER_CHANGE, value: w.finish() }]);

@@ -16,7 +16,9 @@
  *   decides which older data it may drop. Start-up replays the newest snapshot plus the log after
  *   it (for the local log, `LocalMetadataLog.open`).
  */
+import { KrillError } from "../errors.js";
 import { METADATA_TOPIC } from "../log/names.js";
+import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type { MetadataRecord } from "./records.js";
 
 export { METADATA_TOPIC };
@@ -31,6 +33,26 @@ export interface CommittedBatch {
 export interface MetadataLogListener {
   /** One committed batch; the log waits for the returned promise before delivering the next. */
   handleCommit(batch: CommittedBatch): Promise<void> | void;
+  /**
+   * A replicated log's snapshot replaces everything before it: `records` are the whole image as
+   * of `offset` (its last offset). Batches after it follow. The local log never calls this.
+   */
+  handleSnapshot?(records: readonly MetadataRecord[], offset: number): Promise<void> | void;
+}
+
+/**
+ * Kafka's NOT_CONTROLLER: this node is not the active controller (not the quorum leader, or not
+ * yet caught up with its own epoch), or leadership moved before a proposal was committed. The
+ * proposal may still be committed by the next leader, as in Kafka; a client retries.
+ */
+export class NotControllerError extends KrillError {
+  /** The Kafka error code to answer with. */
+  readonly errorCode = ErrorCode.NOT_CONTROLLER;
+
+  constructor(message: string) {
+    super("STATE", message);
+    this.name = "NotControllerError";
+  }
 }
 
 export interface MetadataLog {

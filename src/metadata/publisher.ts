@@ -12,7 +12,7 @@
  */
 import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
-import type { MetadataImage } from "./image.js";
+import { MetadataImage } from "./image.js";
 import type { CommittedBatch, MetadataLog, MetadataLogListener } from "./metadata-log.js";
 import type { MetadataRecord } from "./records.js";
 
@@ -48,6 +48,25 @@ export class MetadataPublisher implements MetadataLogListener {
     const previous = this.#image;
     this.#image = previous.apply(batch.records, batch.lastOffset);
     for (const listener of this.#listeners) await listener(this.#image, previous, batch.records);
+  }
+
+  /**
+   * Replaces the image by a snapshot's (a follower that fell behind the leader's log start, or
+   * the first load of a quorum member), as Kafka's MetadataLoader does. Listeners see the change
+   * as one batch: a RemoveTopic for each topic the snapshot no longer has, then the snapshot's
+   * records, so what they derive from records (logs to create or delete, configs) holds.
+   */
+  async handleSnapshot(records: readonly MetadataRecord[], offset: number): Promise<void> {
+    const previous = this.#image;
+    const next = MetadataImage.EMPTY.apply(records, offset);
+    const removed: MetadataRecord[] = [];
+    for (const topic of previous.topicsById.values()) {
+      const kept = next.topicsById.get(topic.topicId);
+      if (kept === undefined) removed.push({ type: "RemoveTopic", data: { topicId: topic.topicId } });
+    }
+    this.#image = next;
+    const delta = [...removed, ...records];
+    for (const listener of this.#listeners) await listener(next, previous, delta);
   }
 }
 

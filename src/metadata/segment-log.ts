@@ -16,12 +16,15 @@
  */
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import path from "node:path";
@@ -154,6 +157,23 @@ export class MetadataSegmentLog {
     this.#log.updateHighWatermark(this.#log.logEndOffset);
   }
 
+  /** flush() done synchronously (for the KRaft core, which runs each event to completion). */
+  flushSync(): void {
+    this.#log.flushSync();
+    this.#log.updateHighWatermark(this.#log.logEndOffset);
+  }
+
+  /** Empties the log and restarts it at `offset` (a snapshot beyond its end was installed). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.#log.truncateFullyAndStartAt(offset);
+    this.#log.updateHighWatermark(offset);
+  }
+
+  /** The leader-epoch cache's entries: each epoch and the offset where it starts, oldest first. */
+  epochEntries(): readonly { readonly epoch: number; readonly startOffset: number }[] {
+    return this.#log.leaderEpochCache.epochEntries();
+  }
+
   /** Removes everything at and after `offset` (whole batches). */
   truncateTo(offset: number): void {
     this.#log.truncateTo(offset);
@@ -181,6 +201,29 @@ export class MetadataSegmentLog {
 
   readSnapshot(id: SnapshotId): Buffer {
     return readFileSync(path.join(this.dir, snapshotFileName(id)));
+  }
+
+  snapshotSize(id: SnapshotId): number {
+    return statSync(path.join(this.dir, snapshotFileName(id))).size;
+  }
+
+  /** Up to `maxBytes` of a snapshot file from `position` (FetchSnapshot reads it in chunks). */
+  readSnapshotChunk(id: SnapshotId, position: number, maxBytes: number): Buffer {
+    const fd = openSync(path.join(this.dir, snapshotFileName(id)), "r");
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.max(0, Math.min(maxBytes, size - position));
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Writes a snapshot (`.checkpoint.part`, fsync, rename, directory fsync). Synchronous. */

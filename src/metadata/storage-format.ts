@@ -107,7 +107,7 @@ function controllerEndpoint(config: BrokerConfig): { name: string; host: string;
 }
 
 function hasStaticVoters(config: BrokerConfig): boolean {
-  return (config.stringOrNull("controller.quorum.voters") ?? "").trim() !== "";
+  return config.list("controller.quorum.voters").some((v) => v.trim() !== "");
 }
 
 function writeAtomically(file: string, bytes: Buffer | string): void {

@@ -106,6 +106,11 @@ interface ParkedFetch {
   readonly deadlineMs: number;
 }
 
+/** Kafka's Snapshots.BOOTSTRAP_SNAPSHOT_ID: every node has its own from formatting; none is fetched. */
+function isBootstrapSnapshot(id: OffsetAndEpoch): boolean {
+  return id.offset === 0 && id.epoch === 0;
+}
+
 export class RaftClient {
   readonly nodeId: number;
   private readonly quorum: QuorumState;
@@ -992,8 +997,9 @@ export class RaftClient {
     if (error !== Errors.NONE || s.name !== "leader") return this.emptyFetchResponse(error);
     const log = this.opts.log;
     const snapshot = log.latestSnapshot();
+    // Kafka's rule, without the bootstrap snapshot `krill format` writes on every node (0-0).
     const valid =
-      r.fetchOffset === 0 && snapshot !== null
+      r.fetchOffset === 0 && snapshot !== null && !isBootstrapSnapshot(snapshot.id)
         ? ({ kind: "snapshot", snapshotId: snapshot.id } as const)
         : validateOffsetAndEpoch(log, r.fetchOffset, r.lastFetchedEpoch);
     let batches: RaftBatch[] = [];
@@ -1036,6 +1042,7 @@ export class RaftClient {
     const snapshot = this.opts.log.latestSnapshot();
     if (
       snapshot === null ||
+      isBootstrapSnapshot(snapshot.id) ||
       snapshot.id.offset !== r.snapshotId.offset ||
       snapshot.id.epoch !== r.snapshotId.epoch
     ) {

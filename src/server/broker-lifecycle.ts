@@ -17,7 +17,7 @@ import type {
   BrokerRegistrationRequest,
   ControllerChannel,
 } from "../metadata/controller-channel.js";
-import { ErrorCode, errorCodeName } from "../protocol/generated/error-codes.js";
+import { ErrorCode, errorCodeName, isRetriableErrorCode } from "../protocol/generated/error-codes.js";
 
 export type BrokerLifecycleState =
   | "not-running"
@@ -35,8 +35,13 @@ export interface BrokerLifecycleOptions {
   readonly metadataOffset: () => number;
 }
 
-/** Retry delay after a failed registration or heartbeat, and between start-up catch-up heartbeats. */
+/** Retry delay after a failed heartbeat, and between start-up catch-up heartbeats. */
 const RETRY_MS = 100;
+/** Retry delay while the controller cannot take the registration. */
+const REGISTRATION_RETRY_MS = 500;
+
+/** The controller could not be reached or cannot answer now (NOT_CONTROLLER, a timeout). */
+class RetriableRegistrationError extends Error {}
 
 export class BrokerLifecycleManager {
   readonly #options: BrokerLifecycleOptions;
@@ -68,7 +73,27 @@ export class BrokerLifecycleManager {
   async start(registration: BrokerRegistrationRequest, timeoutMs: number): Promise<void> {
     this.#registration = registration;
     this.#state = "starting";
-    await this.#register();
+    // The active controller may not be elected yet or be unreachable: retry while that lasts.
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new Error("broker stopped while registering");
+      try {
+        await this.#register();
+        break;
+      } catch (err) {
+        if (
+          !(err instanceof RetriableRegistrationError) ||
+          (attempt - 1) * REGISTRATION_RETRY_MS >= timeoutMs
+        )
+          throw err;
+        if (attempt === 1 || attempt % 20 === 0) {
+          this.#options.logger.info(
+            { attempt, err: err.message },
+            "broker registration not accepted yet; retrying",
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, REGISTRATION_RETRY_MS));
+      }
+    }
     this.#state = "recovery";
     // Bounded by attempts, not by reading a clock: each failed attempt waits RETRY_MS.
     for (let attempt = 0; ; attempt++) {
@@ -87,12 +112,18 @@ export class BrokerLifecycleManager {
     this.#schedule(this.#options.config().int("broker.heartbeat.interval.ms"));
   }
 
+  /** Throws RetriableRegistrationError when the controller could not be reached or answer now. */
   async #register(): Promise<void> {
-    const reply = await this.#options.channel.registerBroker(this.#registration!);
+    let reply: Awaited<ReturnType<ControllerChannel["registerBroker"]>>;
+    try {
+      reply = await this.#options.channel.registerBroker(this.#registration!);
+    } catch (err) {
+      throw new RetriableRegistrationError((err as Error).message, { cause: err });
+    }
     if (reply.errorCode !== ErrorCode.NONE) {
-      throw new Error(
-        `broker registration refused: ${errorCodeName(reply.errorCode)}: ${reply.errorMessage ?? ""}`,
-      );
+      const message = `broker registration refused: ${errorCodeName(reply.errorCode)}: ${reply.errorMessage ?? ""}`;
+      if (isRetriableErrorCode(reply.errorCode)) throw new RetriableRegistrationError(message);
+      throw new Error(message);
     }
     this.#brokerEpoch = reply.brokerEpoch;
   }

@@ -8,20 +8,33 @@
  * and the services (coordinators, then the data path), then close the partition logs (which
  * writes the clean-shutdown marker) and the metadata log.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { type Logger, pino } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
+import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
+import type { MetadataController } from "../metadata/controller.js";
+import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { SUPPORTED_FEATURES } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
-import { type LocalMetadata, openLocalMetadata } from "../metadata/local-metadata.js";
-import { METADATA_TOPIC } from "../metadata/metadata-log.js";
+import { openLocalMetadata } from "../metadata/local-metadata.js";
+import { METADATA_TOPIC, type MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataPublisher, SnapshotGenerator } from "../metadata/publisher.js";
+import {
+  openQuorumMetadata,
+  processRoles,
+  type QuorumMetadata,
+  quorumConfigOf,
+} from "../metadata/quorum-metadata.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
-import { formatMetadataOnFirstStart } from "../metadata/storage-format.js";
+import { formatMetadataOnFirstStart, META_PROPERTIES_FILE } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
+import type { QuorumConfig } from "../raft/config.js";
+import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { BrokerLifecycleManager } from "./broker-lifecycle.js";
 import { ControllerTasks } from "./controller-tasks.js";
@@ -66,7 +79,33 @@ export interface BrokerStartOptions {
   readonly clock?: Clock;
   /** Randomness for everything the broker draws (default: the system's). */
   readonly random?: Random;
+  /**
+   * In a quorum (controller.quorum.voters set): the network to the other members. Called once
+   * with this node's id and the quorum's settings; inbound KRaft requests reach
+   * `context.quorum.raft.handleRequest` from the controller listener.
+   */
+  readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
+  /**
+   * In a quorum: where controller writes go while the active controller is on another node (Kafka's
+   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   */
+  readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
+
+/** What the broker holds of its metadata side, local (single node) or quorum. */
+interface BrokerMetadata {
+  readonly log: MetadataLog;
+  /** The controller of this node; undefined on a broker-only quorum member. */
+  readonly controller: MetadataController | undefined;
+  readonly publisher: MetadataPublisher;
+  readonly snapshots: SnapshotGenerator;
+  readonly quorum: QuorumMetadata | undefined;
+}
+
+/** How long a stopping quorum leader waits for its EndQuorumEpoch to be acknowledged. */
+const RESIGN_TIMEOUT_MS = 2000;
+
+/** Between two attempts to register with the active controller. */
 
 import { topicLogConfig } from "./partitions/topic-log-config.js";
 
@@ -75,7 +114,7 @@ export class Broker {
   readonly logger: Logger;
   readonly context: BrokerContext;
   readonly #socketServer: SocketServer;
-  readonly #metadata: LocalMetadata;
+  readonly #metadata: BrokerMetadata;
   readonly #services: BrokerServices;
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
@@ -91,7 +130,7 @@ export class Broker {
     context: BrokerContext,
     services: BrokerServices,
     socketServer: SocketServer,
-    metadata: LocalMetadata,
+    metadata: BrokerMetadata,
     components: readonly BrokerComponent[],
   ) {
     this.config = config;
@@ -147,8 +186,20 @@ export class Broker {
     const dirs = [...new Set([...config.logDirs, config.metadataLogDir])].map((d) => path.resolve(d));
     const dirLocks = DirLocks.acquire(dirs);
     cleanups.push(() => dirLocks.release());
+    const quorum = quorumConfigOf(config);
+    if (quorum !== undefined && config.stringOrNull("cluster.id") === null) {
+      // Members of a quorum share a cluster id, which one node cannot invent on its own.
+      const unformatted = dirs.find((d) => !existsSync(path.join(d, META_PROPERTIES_FILE)));
+      if (unformatted !== undefined) {
+        throw new KrillError(
+          "CONFIG_INVALID",
+          `${unformatted} is not formatted; a member of a quorum (controller.quorum.voters) needs \`krill format --cluster-id <id> --config <file>\` (or kafka-storage format), or cluster.id set to the cluster's id`,
+        );
+      }
+    }
     const clusterId = ensureMetaProperties(dirs, config.nodeId, config.stringOrNull("cluster.id"), random);
-    // An unformatted node is formatted as `krill format --standalone` would.
+    // An unformatted node is formatted as `krill format` would (--standalone for a single node;
+    // static voters, kraft.version 0, in a quorum).
     if (formatMetadataOnFirstStart(config, clock.nowMs())) logger.info("formatted the metadata directory");
     // The metrics port (with /health and /ready) answers from here on, so a probe sees the
     // broker alive while a long log recovery runs.
@@ -162,16 +213,50 @@ export class Broker {
     // Dynamic broker configs live in the image; `live` is the static config with them applied and
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
-    const metadata = await openLocalMetadata({
-      dir: path.resolve(config.metadataLogDir),
-      logger,
-      nodeId: config.nodeId,
-      config: () => live,
-      clock,
-      random,
-      clusterId,
-    });
-    cleanups.push(() => metadata.log.close());
+    let metadata: BrokerMetadata & { channel: ControllerChannel };
+    if (quorum === undefined) {
+      const local = await openLocalMetadata({
+        dir: path.resolve(config.metadataLogDir),
+        logger,
+        nodeId: config.nodeId,
+        config: () => live,
+        clock,
+        random,
+        clusterId,
+      });
+      metadata = { ...local, quorum: undefined };
+      cleanups.push(() => local.log.close());
+    } else {
+      if (options.raftChannel === undefined) {
+        throw new KrillError(
+          "CONFIG_INVALID",
+          "controller.quorum.voters is set but this build has no network channel for the quorum",
+        );
+      }
+      let fatal: ((err: Error) => void) | undefined;
+      const member = openQuorumMetadata({
+        dir: config.metadataLogDir,
+        logger,
+        nodeId: config.nodeId,
+        clusterId,
+        quorum,
+        roles: processRoles(config),
+        config: () => live,
+        channel: options.raftChannel(config.nodeId, quorum),
+        clock,
+        random,
+        onFatal: (err) => fatal?.(err),
+      });
+      fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
+      cleanups.push(() => member.shutdown(0));
+      metadata = { ...member, channel: member.channel, quorum: member };
+      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      member.start();
+      logger.info(
+        { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
+        "metadata quorum member started",
+      );
+    }
     const { publisher, channel } = metadata;
     const image = publisher.image;
     logger.info({ clusterId, offset: image.offset, topics: image.topicsByName.size }, "metadata loaded");
@@ -261,6 +346,7 @@ export class Broker {
       metrics: core.metrics,
       image: core.image,
       registry,
+      quorum: metadata.quorum,
       advertisedEndpoints: () => advertised,
     };
 
@@ -310,36 +396,49 @@ export class Broker {
       };
     });
     // Registration: fenced at first, unfenced once this broker has replayed the metadata log up
-    // to its registration (at once on a combined node), then heartbeats keep the session alive.
-    const lifecycle = new BrokerLifecycleManager({
-      channel,
-      config: () => live,
-      logger,
-      metadataOffset: () => publisher.image.offset,
-    });
-    cleanups.push(() => lifecycle.close());
-    await lifecycle.start(
-      {
-        brokerId: config.nodeId,
-        clusterId,
-        incarnationId: uuidFromBytes(random.bytes(16), 0),
-        listeners: advertised.map((e) => ({
-          name: e.listenerName,
-          host: e.host,
-          port: e.port,
-          securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
-        })),
-        features: SUPPORTED_FEATURES,
-        rack: config.stringOrNull("broker.rack"),
-        logDirs: [],
-        previousBrokerEpoch: -1n,
-      },
-      REGISTRATION_TIMEOUT_MS,
-    );
+    // to its registration (at once on a combined node), then heartbeats keep the session alive. In
+    // a quorum the active controller may not be elected yet, or be on a node that is not up: the
+    // registration is retried until it is accepted.
+    let lifecycle: BrokerLifecycleManager | undefined;
+    if (metadata.quorum === undefined || metadata.quorum.roles.broker) {
+      const manager = new BrokerLifecycleManager({
+        channel,
+        config: () => live,
+        logger,
+        metadataOffset: () => publisher.image.offset,
+      });
+      lifecycle = manager;
+      cleanups.push(() => manager.close());
+      await manager.start(
+        {
+          brokerId: config.nodeId,
+          clusterId,
+          incarnationId: uuidFromBytes(random.bytes(16), 0),
+          listeners: advertised.map((e) => ({
+            name: e.listenerName,
+            host: e.host,
+            port: e.port,
+            securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
+          })),
+          features: SUPPORTED_FEATURES,
+          rack: config.stringOrNull("broker.rack"),
+          logDirs: [],
+          previousBrokerEpoch: -1n,
+        },
+        metadata.quorum === undefined ? REGISTRATION_TIMEOUT_MS : Number.POSITIVE_INFINITY,
+      );
+      if (metadata.quorum !== undefined) {
+        logger.info({ leader: metadata.quorum.log.leader }, "broker registered with the active controller");
+      }
+    }
     // The active controller fences brokers whose session expired and runs the periodic elections.
-    const controllerTasks = new ControllerTasks(metadata.controller, () => live, logger);
-    cleanups.push(() => controllerTasks.stop());
-    controllerTasks.start();
+    const controller = metadata.controller;
+    const controllerTasks =
+      controller === undefined ? undefined : new ControllerTasks(controller, () => live, logger);
+    if (controllerTasks !== undefined) {
+      cleanups.push(() => controllerTasks.stop());
+      controllerTasks.start();
+    }
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
     health.registered = true;
@@ -406,6 +505,9 @@ export class Broker {
     this.#controllerTasks?.stop();
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
     this.#services.fetches.purgatory.shutdown();
+    // A quorum leader resigns first (EndQuorumEpoch), so the others elect without waiting out
+    // their fetch timeout; then nothing more is committed through this node.
+    this.#metadata.quorum?.raft.shutdown(RESIGN_TIMEOUT_MS);
     await this.#socketServer.stop();
     for (const component of [...this.#components].reverse()) {
       try {
@@ -418,7 +520,8 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
-    await this.#metadata.log.close();
+    if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
+    else await this.#metadata.log.close();
     this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");

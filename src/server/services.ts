@@ -21,6 +21,7 @@ import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
+import type { QuorumMetadata } from "../metadata/quorum-metadata.js";
 import type { Random } from "../random.js";
 import { DelayedFetchPurgatory } from "./fetch/delayed-fetch.js";
 import type { FetchState } from "./fetch/fetch.js";
@@ -30,6 +31,8 @@ import type { BrokerMetrics } from "./metrics.js";
 import { PartitionManager } from "./partitions/partition-manager.js";
 import { ProducerIdManager } from "./producer-state/producer-id-manager.js";
 import type { HandlerRegistry } from "./registry.js";
+import { buildBrokerFetchers } from "./replication/broker-fetchers.js";
+import type { ReplicaFetcherManager } from "./replication/replica-fetcher-manager.js";
 import { TxnCoordinatorService } from "./txn/coordinator-service.js";
 
 export interface AdvertisedEndpoint {
@@ -64,6 +67,8 @@ export interface BrokerCore {
 export interface BrokerServices {
   /** The partitions this node holds and their state (Kafka's ReplicaManager). */
   readonly partitions: PartitionManager;
+  /** The replica fetchers of the partitions this node follows (src/server/replication/). */
+  readonly replicaFetchers: ReplicaFetcherManager;
   /** Fetch sessions and the purgatory of waiting fetches, which appends wake. */
   readonly fetches: FetchState;
   /** Producer ids for InitProducerId, reserved in blocks through the controller. */
@@ -76,6 +81,13 @@ export interface BrokerServices {
 
 export interface BrokerContext extends BrokerCore, BrokerServices {
   readonly registry: HandlerRegistry;
+  /**
+   * This node's membership of the KRaft metadata quorum (controller.quorum.voters set), else
+   * undefined (a single node is its own quorum): `raft` takes inbound KRaft requests
+   * (`handleRequest`) and answers DescribeQuorum, `log.isActive` says whether the controller here
+   * is the active one.
+   */
+  readonly quorum: QuorumMetadata | undefined;
   /** The endpoints clients are told about, with the ports actually bound. */
   advertisedEndpoints(): readonly AdvertisedEndpoint[];
 }
@@ -98,14 +110,23 @@ export function buildServices(core: BrokerCore): BrokerServices {
     }),
     purgatory: new DelayedFetchPurgatory({ waitersMax: FETCH_WAITERS_MAX }),
   };
+  const replicaFetchers = buildBrokerFetchers({
+    nodeId: core.nodeId,
+    config: core.config,
+    image: () => core.image(),
+    clock: core.clock,
+    logger: core.logger,
+  });
   const partitions = new PartitionManager({
+    fetchers: replicaFetchers,
     logs: core.logs,
     image: () => core.image(),
     config: () => core.config,
     nodeId: core.nodeId,
     logger: core.logger,
     events: {
-      onAppend: (key, bytes, stableBytes) => fetches.purgatory.onAppend(key, bytes, stableBytes),
+      onAppend: (key, bytes, stableBytes, visibleBytes) =>
+        fetches.purgatory.onAppend(key, bytes, stableBytes, visibleBytes),
       onChange: (key) => fetches.purgatory.onPartitionEvent(key),
     },
     clock: core.clock,
@@ -118,7 +139,7 @@ export function buildServices(core: BrokerCore): BrokerServices {
   });
   const groups = new GroupCoordinatorService(core, partitions);
   const transactions = new TxnCoordinatorService(core, { partitions, producerIds, groups });
-  return { partitions, fetches, producerIds, groups, transactions };
+  return { partitions, replicaFetchers, fetches, producerIds, groups, transactions };
 }
 
 /**
@@ -142,6 +163,7 @@ export async function stopServices(services: BrokerServices, onError: (err: unkn
     ["txn-coordinator", () => services.transactions.close()],
     ["group-coordinator", () => services.groups.close()],
     ["fetch", () => services.fetches.purgatory.shutdown()],
+    ["replica-fetchers", () => services.replicaFetchers.shutdown()],
     ["data-path", () => services.partitions.shutdown()],
   ];
   for (const [name, step] of steps) {

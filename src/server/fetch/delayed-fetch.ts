@@ -18,10 +18,15 @@
 
 export type WakeReason = "bytes" | "timeout" | "event" | "shutdown" | "overloaded";
 
+/**
+ * Which appended bytes a waiter counts (Kafka's FetchIsolation): a follower's fetch reads to the
+ * log end, a consumer's to the high watermark, a read_committed one to the last stable offset.
+ */
+export type FetchIsolation = "logEnd" | "highWatermark" | "committed";
+
 interface Waiter {
   readonly keys: readonly string[];
-  /** read_committed: only bytes below the last stable offset count (Kafka's DelayedFetch). */
-  readonly readCommitted: boolean;
+  readonly isolation: FetchIsolation;
   bytesNeeded: number;
   timer: NodeJS.Timeout | undefined;
   resolve: (reason: WakeReason) => void;
@@ -51,20 +56,22 @@ export class DelayedFetchPurgatory {
   /**
    * Waits until `bytesNeeded` more bytes are appended to the partitions named by `keys`, an event
    * on one of them, or `maxWaitMs`. Resolves at once when there is nothing to wait for. A
-   * read_committed waiter counts only bytes that became stable (see `onAppend`).
+   * consumer's waiter counts only bytes below the high watermark, a read_committed one only
+   * bytes that became stable (see `onAppend`).
    */
   wait(
     keys: readonly string[],
     bytesNeeded: number,
     maxWaitMs: number,
     readCommitted = false,
+    isolation: FetchIsolation = readCommitted ? "committed" : "highWatermark",
   ): Promise<WakeReason> {
     if (this.#closed) return Promise.resolve("shutdown");
     if (bytesNeeded <= 0) return Promise.resolve("bytes");
     if (maxWaitMs <= 0 || keys.length === 0) return Promise.resolve("timeout");
     if (this.#waiting >= this.#options.waitersMax) return Promise.resolve("overloaded");
     return new Promise<WakeReason>((resolve) => {
-      const waiter: Waiter = { keys, readCommitted, bytesNeeded, timer: undefined, resolve, done: false };
+      const waiter: Waiter = { keys, isolation, bytesNeeded, timer: undefined, resolve, done: false };
       for (const key of keys) {
         let set = this.#byKey.get(key);
         if (set === undefined) {
@@ -79,15 +86,18 @@ export class DelayedFetchPurgatory {
   }
 
   /**
-   * `bytes` were appended to partition `key`, of which `stableBytes` (default: all) are readable
-   * by read_committed consumers now: appends inside an open transaction add none, and a marker
-   * that moves the last stable offset passes Infinity (its waiters re-read what became stable).
+   * `bytes` were appended to partition `key` (all count for followers' fetches), of which
+   * `visibleBytes` (default: all) are below the high watermark now and `stableBytes` (default:
+   * all) readable by read_committed consumers: appends inside an open transaction or above the
+   * high watermark add none, and a move of the high watermark or last stable offset past earlier
+   * data passes Infinity (its waiters re-read).
    */
-  onAppend(key: string, bytes: number, stableBytes: number = bytes): void {
+  onAppend(key: string, bytes: number, stableBytes: number = bytes, visibleBytes: number = bytes): void {
     const set = this.#byKey.get(key);
     if (set === undefined) return;
     for (const waiter of [...set]) {
-      waiter.bytesNeeded -= waiter.readCommitted ? stableBytes : bytes;
+      waiter.bytesNeeded -=
+        waiter.isolation === "logEnd" ? bytes : waiter.isolation === "committed" ? stableBytes : visibleBytes;
       if (waiter.bytesNeeded <= 0) this.#complete(waiter, "bytes");
     }
   }

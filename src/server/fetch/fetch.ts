@@ -13,6 +13,14 @@
  *    deadline), then reads again.
  * 4. The session decides which partitions the response carries.
  *
+ * A follower's fetch (replica id >= 0, with its broker epoch from v15) is a replica fetch (Kafka's
+ * FetchParams.isFromFollower): it must come from a replica of the partition, reads up to the log
+ * end offset rather than the high watermark, waits for any appended byte, and its fetch offset is
+ * the follower's log end, which the leader records (`Partition.updateFollowerFetchState`: ISR
+ * expansion, high watermark) unless the fetch found a diverging epoch. Every fetch must reach the
+ * leader (no KIP-392 reads from followers): a follower answers NOT_LEADER_OR_FOLLOWER, after the
+ * leader-epoch check.
+ *
  * The records of each partition are the stored bytes exactly as read from the segment; the
  * response encoder hands them to the socket by reference (Writer.writeRawChunk), never copying
  * or decoding them.
@@ -98,6 +106,10 @@ export async function fetch(
     }
   }
   const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+  const replica: ReplicaFetch | undefined =
+    replicaId >= 0
+      ? { replicaId, brokerEpoch: version >= 15 ? request.replicaState.replicaEpoch : -1n }
+      : undefined;
   const context = state.sessions.newContext({
     sessionId: request.sessionId,
     sessionEpoch: request.sessionEpoch,
@@ -118,16 +130,19 @@ export async function fetch(
 
   const maxBytes = Math.max(0, Math.min(request.maxBytes, limits.fetchMaxBytes));
   const readCommitted = request.isolationLevel === READ_COMMITTED;
-  let reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
+  const opts: ReadOpts = { readCommitted, usesTopicIds, replica, updateFetchState: true };
+  let reads = readAll(partitions, context.partitions, maxBytes, opts);
   const bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
   const mustRespond = reads.some(
     (r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.mustRespond === true,
   );
   if (!mustRespond && request.maxWaitMs > 0 && reads.length > 0 && bytes < request.minBytes) {
     const keys = reads.flatMap((r) => (r.key === undefined ? [] : [r.key]));
-    await state.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs, readCommitted);
-    // Answer with whatever is there now, as Kafka's DelayedFetch.onComplete reads again.
-    reads = readAll(partitions, context.partitions, maxBytes, readCommitted, usesTopicIds);
+    const isolation = replica !== undefined ? "logEnd" : readCommitted ? "committed" : "highWatermark";
+    await state.purgatory.wait(keys, request.minBytes - bytes, request.maxWaitMs, readCommitted, isolation);
+    // Answer with whatever is there now, as Kafka's DelayedFetch.onComplete reads again (without
+    // recording the follower's position a second time).
+    reads = readAll(partitions, context.partitions, maxBytes, { ...opts, updateFetchState: false });
   }
 
   const plan = context.complete(reads.map((r) => r.outcome));
@@ -157,24 +172,30 @@ function toOffset(offset: bigint): number {
   return offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(offset);
 }
 
+/** A follower's fetch: who it is and the broker epoch it fetched with (-1: not sent). */
+interface ReplicaFetch {
+  readonly replicaId: number;
+  readonly brokerEpoch: bigint;
+}
+
+interface ReadOpts {
+  readonly readCommitted: boolean;
+  readonly usesTopicIds: boolean;
+  readonly replica: ReplicaFetch | undefined;
+  /** Record a follower's position (the first read of a request, not the re-read after waiting). */
+  readonly updateFetchState: boolean;
+}
+
 function readAll(
   partitions: PartitionManager,
   fetches: readonly PartitionFetch[],
   maxBytes: number,
-  readCommitted: boolean,
-  usesTopicIds: boolean,
+  opts: ReadOpts,
 ): PartitionRead[] {
   let remaining = maxBytes;
   let minOneBatch = true;
   return fetches.map((f) => {
-    const read = readPartition(
-      partitions,
-      f,
-      Math.min(f.maxBytes, remaining),
-      minOneBatch,
-      readCommitted,
-      usesTopicIds,
-    );
+    const read = readPartition(partitions, f, Math.min(f.maxBytes, remaining), minOneBatch, opts);
     if (read.outcome.recordsBytes > 0) {
       remaining = Math.max(0, remaining - read.outcome.recordsBytes);
       minOneBatch = false;
@@ -204,25 +225,31 @@ function readPartition(
   f: PartitionFetch,
   maxBytes: number,
   minOneBatch: boolean,
-  readCommitted: boolean,
-  usesTopicIds: boolean,
+  opts: ReadOpts,
 ): PartitionRead {
+  const { readCommitted, replica } = opts;
   const failed = (errorCode: number, key?: string): PartitionRead => ({
     data: partitionData(f.partition, errorCode),
     outcome: { errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, recordsBytes: 0 },
     key,
   });
-  const found = usesTopicIds
-    ? partitions.lookupById(f.topicId, f.partition)
-    : partitions.lookup(f.topic, f.partition);
+  // Kafka's Partition.getLocalLog: the current leader epoch first, then leadership.
+  const found = opts.usesTopicIds
+    ? partitions.lookupById(f.topicId, f.partition, f.currentLeaderEpoch)
+    : partitions.lookupAtEpoch(f.topic, f.partition, f.currentLeaderEpoch);
   if (!found.ok) return failed(found.errorCode);
   const partition = found.partition;
   const key = partition.key;
-  const epochError = partition.checkLeaderEpoch(f.currentLeaderEpoch);
-  if (epochError !== ErrorCode.NONE) return failed(epochError, key);
+  if (replica !== undefined) {
+    const error = partition.checkFollower(replica.replicaId, f.currentLeaderEpoch, replica.brokerEpoch);
+    if (error !== ErrorCode.NONE) return failed(error, key);
+  }
+  // As Kafka's Partition.readRecords, offsets are taken before the read, so appends that follow
+  // it cannot keep a follower from counting as caught up.
   const highWatermark = partition.highWatermark;
   const lastStableOffset = partition.lastStableOffset;
   const logStartOffset = partition.logStartOffset;
+  const logEndOffset = partition.logEndOffset;
   const data = partitionData(f.partition, ErrorCode.NONE);
   data.highWatermark = BigInt(highWatermark);
   data.lastStableOffset = BigInt(lastStableOffset);
@@ -235,23 +262,34 @@ function readPartition(
     logStartOffset,
     recordsBytes: 0,
   };
+  const outOfRange = (): PartitionRead => {
+    data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+    return { data, outcome: { ...outcome, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }, key };
+  };
   if (f.lastFetchedEpoch >= 0) {
-    // Partition.fetchRecords: a fetcher whose last fetched epoch ends before its fetch offset
-    // (or is unknown here) has diverged; tell it where the epoch ends instead of reading.
+    // Partition.readRecords: an epoch this log cannot place is out of range; below the log start
+    // is out of range whatever the epochs; a last fetched epoch that ends before the fetch
+    // offset (or is unknown here) has diverged: tell the fetcher where it ends instead of reading.
     const end = partition.endOffsetForEpoch(f.lastFetchedEpoch);
+    if (end.epoch < 0 || end.endOffset < 0) return outOfRange();
+    if (f.fetchOffset < logStartOffset) return outOfRange();
     if (end.endOffset < f.fetchOffset || end.epoch < f.lastFetchedEpoch) {
       data.divergingEpoch = { epoch: end.epoch, endOffset: BigInt(end.endOffset) };
       return { data, outcome: { ...outcome, mustRespond: true }, key };
     }
   }
-  if (f.fetchOffset < logStartOffset || f.fetchOffset > partition.logEndOffset) {
-    data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-    return { data, outcome: { ...outcome, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }, key };
-  }
+  if (f.fetchOffset < logStartOffset || f.fetchOffset > logEndOffset) return outOfRange();
   try {
     // Pooled: the bytes go only into this response, and the connection releases the buffer once
     // the response is written (read-buffer-pool.ts).
-    const read = partition.read(f.fetchOffset, maxBytes, minOneBatch, readCommitted, true);
+    const read = partition.read(
+      f.fetchOffset,
+      maxBytes,
+      minOneBatch,
+      readCommitted,
+      true,
+      replica !== undefined,
+    );
     data.records = read.records;
     if (readCommitted && read.records.length > 0) {
       // Kafka's collectAbortedTxns: transactions aborted in the range returned, so the consumer
@@ -259,6 +297,16 @@ function readPartition(
       data.abortedTransactions = partition
         .abortedTransactions(f.fetchOffset, read.nextOffset)
         .map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }));
+    }
+    if (replica !== undefined && opts.updateFetchState) {
+      partition.updateFollowerFetchState(
+        replica.replicaId,
+        f.fetchOffset,
+        f.logStartOffset,
+        partitions.clock.nowMs(),
+        logEndOffset,
+        replica.brokerEpoch,
+      );
     }
     return { data, outcome: { ...outcome, recordsBytes: read.records.length }, key };
   } catch (err) {

@@ -8,7 +8,11 @@
  * - acks 0, 1 or -1; anything else is INVALID_REQUIRED_ACKS per partition. acks=0 sends no
  *   response; if a partition failed, the connection is closed instead, as Kafka does, so the
  *   client notices (refreshes metadata) rather than losing data silently.
- * - acks=-1 checks min.insync.replicas against the ISR (one replica here) before appending.
+ * - acks=-1 checks min.insync.replicas (capped by the replication factor) against the ISR before
+ *   appending (NOT_ENOUGH_REPLICAS), then waits until the high watermark covers the batch
+ *   (src/server/produce/delayed-produce.ts: REQUEST_TIMED_OUT after timeout_ms,
+ *   NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER); acks=1 is answered after the
+ *   leader's append.
  * - Per-partition validation and append: see src/server/produce/produce.ts.
  * - v7+ may use zstd; v8+ carries record errors (KIP-467) and an error message; v10+ has the
  *   current-leader tagged fields (left at their defaults: this broker leads every partition).

@@ -13,6 +13,9 @@
  * A timestamp >= 0 finds the first record whose timestamp reaches it (offset-lookup.ts), only
  * below the last fetchable offset; none found is offset -1, timestamp -1.
  * v4+ returns the leader epoch of the offset and checks current_leader_epoch.
+ * A follower's request (replica_id >= 0, Kafka's replica fetcher after OFFSET_OUT_OF_RANGE) reads
+ * latest as the log end offset; every request but the debugging one (replica_id -2) must reach the
+ * leader (NOT_LEADER_OR_FOLLOWER, after the leader-epoch check), as Kafka's fetchOnlyFromLeader.
  */
 
 import { LATEST_TIMESTAMP, MAX_TIMESTAMP } from "../../log/partition-log.js";
@@ -26,6 +29,8 @@ const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
 const EARLIEST_PENDING_UPLOAD = -6;
 const READ_COMMITTED = 1;
+/** ListOffsetsRequest.DEBUGGING_REPLICA_ID: may read from a follower. */
+const DEBUGGING_REPLICA_ID = -2;
 
 /** The first version that may ask for each special (negative) timestamp, as Kafka's table. */
 const TIMESTAMP_MIN_VERSION: ReadonlyMap<number, number> = new Map([
@@ -90,7 +95,12 @@ export const handler = defineHandler({
             out.errorCode = ErrorCode.UNSUPPORTED_VERSION;
             return out;
           }
-          const found = partitions.lookupAtEpoch(topic.name, p.partitionIndex, p.currentLeaderEpoch);
+          const found = partitions.lookupAtEpoch(
+            topic.name,
+            p.partitionIndex,
+            p.currentLeaderEpoch,
+            request.replicaId !== DEBUGGING_REPLICA_ID,
+          );
           if (!found.ok) {
             out.errorCode = found.errorCode;
             return out;
@@ -98,7 +108,7 @@ export const handler = defineHandler({
           const partition = found.partition;
           if (timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD) return out;
           const lookupAt = timestamp === EARLIEST_LOCAL ? EARLIEST : timestamp;
-          const hit = partition.fetchOffsetForTimestamp(lookupAt, readCommitted);
+          const hit = partition.fetchOffsetForTimestamp(lookupAt, readCommitted, request.replicaId >= 0);
           if (hit === undefined) return out;
           out.offset = BigInt(hit.offset);
           out.timestamp = BigInt(hit.timestamp);

@@ -1,16 +1,18 @@
 /**
  * The partitions this node holds a replica of (Kafka's ReplicaManager): creates and deletes their
- * logs and `Partition`s as metadata changes (`applyDelta`, driven by each published batch; today
- * every partition of the image has its one replica here), applies each leader change to the
- * partition when it is published (not when a request looks it up), resolves a request's topic and
- * partition to the `Partition` it may use, keeps each topic's effective configuration, and
- * snapshots producer state periodically and at shutdown.
+ * logs and `Partition`s as metadata changes (`applyDelta`, driven by each published batch, for
+ * the partitions whose replicas include this node), makes each partition leader or follower when
+ * the image says so (not when a request looks it up) and starts or stops its replica fetcher,
+ * resolves a request's topic and partition to the `Partition` it may use, keeps each topic's
+ * effective configuration, holds produces waiting for acks=all (`delayedProduce`), checks the
+ * ISRs it leads for lagging followers every replica.lag.time.max.ms / 2, and snapshots producer
+ * state periodically and at shutdown.
  *
  * Appends and log changes are reported through `PartitionManagerOptions.events`: the broker wires
  * them to Fetch's purgatory (src/server/fetch/), which the manager does not know.
  *
  * Concurrency contract: synchronous lookups on the event loop; `applyDelta` runs as a publish
- * listener (deleting a log awaits its close); the snapshot timer runs between requests.
+ * listener (deleting a log awaits its close); the timers run between requests.
  */
 import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
@@ -21,11 +23,14 @@ import type { MetadataImage, PartitionImage, TopicImage } from "../../metadata/i
 import { METADATA_TOPIC } from "../../metadata/metadata-log.js";
 import type { MetadataRecord } from "../../metadata/records.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { SystemTimer, type Timer } from "../group/timer.js";
+import { DelayedProducePurgatory } from "../produce/delayed-produce.js";
 import {
   DEFAULT_PRODUCER_STATE_OPTIONS,
   type ProducerStateOptions,
 } from "../producer-state/producer-state.js";
-import { Partition, type PartitionEvents } from "./partition.js";
+import { Partition, type PartitionEvents, type PartitionReplicationOptions } from "./partition.js";
+import type { AlterPartitionChannel, BrokerLiveness } from "./replica-state.js";
 import { topicLogConfig } from "./topic-log-config.js";
 import { topicsDelta } from "./topics-delta.js";
 
@@ -49,7 +54,40 @@ export interface PartitionManagerOptions {
   producerState?: ProducerStateOptions;
   /** How often changed producer state is snapshotted; 0 disables the timer. */
   snapshotIntervalMs?: number;
+  /**
+   * Timers of the replication core (ISR expiration, AlterPartition retries, acks=all deadlines);
+   * its clock should be `clock`. Default: wall-clock timers.
+   */
+  timer?: Timer;
+  /** The controller's AlterPartition; without it ISR changes cannot be proposed (a lone broker). */
+  alterPartition?: AlterPartitionChannel;
+  /** The replica fetchers this node runs as a follower (src/server/replication/). */
+  fetchers?: ReplicaFetcherControl;
+  /** 0 disables the ISR expiration timer (a simulation calls `maybeShrinkIsr` itself). */
+  isrExpirationIntervalMs?: number;
+  /** Bound on produces waiting for acks=all at once. */
+  delayedProducesMax?: number;
 }
+
+/** A follower partition handed to the replica fetchers: fetch from `leaderId` at `leaderEpoch`. */
+export interface FollowerPartition {
+  readonly partition: Partition;
+  readonly topicId: string;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+}
+
+/** What the manager asks of the replica fetchers (Kafka's ReplicaFetcherManager). */
+export interface ReplicaFetcherControl {
+  /** (Re)start fetching these partitions from their leaders, from their log ends. */
+  addPartitions(partitions: readonly FollowerPartition[]): void;
+  /** Stop fetching these partitions (by key); a fetch in flight for them is ignored. */
+  removePartitions(keys: readonly string[]): void;
+}
+
+const NO_ALTER_PARTITION: AlterPartitionChannel = {
+  alterPartition: () => Promise.reject(new Error("no controller channel for AlterPartition on this node")),
+};
 
 export class PartitionManager {
   readonly clock: Clock;
@@ -59,7 +97,12 @@ export class PartitionManager {
   readonly #configCache = new WeakMap<BrokerConfig, WeakMap<ReadonlyMap<string, string>, TopicConfig>>();
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
+  readonly #timer: Timer;
+  readonly #replicaLagTimeMaxMs: number;
+  /** Produces waiting for their acks=all (Kafka's delayed produce purgatory). */
+  readonly delayedProduce: DelayedProducePurgatory;
   #snapshotTimer: NodeJS.Timeout | undefined;
+  #retrySequence = 0;
 
   constructor(options: PartitionManagerOptions) {
     this.#options = options;
@@ -73,11 +116,33 @@ export class PartitionManager {
         DEFAULT_PRODUCER_STATE_OPTIONS.producerIdExpirationMs,
       ),
     };
+    this.#timer = options.timer ?? new SystemTimer(this.clock);
+    this.#replicaLagTimeMaxMs = intConfig(config, "replica.lag.time.max.ms", 30_000);
+    this.delayedProduce = new DelayedProducePurgatory({
+      waitersMax: options.delayedProducesMax ?? 10_000,
+      timer: this.#timer,
+    });
     this.#events = {
-      onAppend: (key, bytes, stableBytes) => options.events?.onAppend(key, bytes, stableBytes),
-      onChange: (key) => options.events?.onChange(key),
+      onAppend: (key, bytes, stableBytes, visibleBytes) =>
+        options.events?.onAppend(key, bytes, stableBytes, visibleBytes),
+      onChange: (key) => {
+        this.delayedProduce.check(key);
+        options.events?.onChange(key);
+      },
+      onHighWatermark: (key) => {
+        this.delayedProduce.check(key);
+        options.events?.onAppend(key, 0, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+      },
       warn: (fields, message) => options.logger.warn(fields, message),
     };
+    const isrIntervalMs = options.isrExpirationIntervalMs ?? Math.floor(this.#replicaLagTimeMaxMs / 2);
+    if (isrIntervalMs > 0) {
+      const tick = () => {
+        this.maybeShrinkIsr();
+        this.#timer.schedule("isr-expiration", isrIntervalMs, tick);
+      };
+      this.#timer.schedule("isr-expiration", isrIntervalMs, tick);
+    }
     const intervalMs = options.snapshotIntervalMs ?? 30_000;
     if (intervalMs > 0) {
       this.#snapshotTimer = setInterval(() => {
@@ -116,37 +181,59 @@ export class PartitionManager {
   /** Resolves a partition this broker leads, or the wire error for the request. */
   lookup(topicName: string, partitionId: number): PartitionLookup {
     const topic = this.image().topicsByName.get(topicName);
-    return this.#lookupIn(topic, partitionId);
+    return this.#lookupIn(topic, partitionId, -1, true);
   }
 
   /**
-   * A partition this broker leads, checked against the request's current leader epoch (KIP-320,
-   * `Partition.checkLeaderEpoch`), or the wire error: ListOffsets and OffsetForLeaderEpoch.
+   * A partition held here, checked against the request's current leader epoch (KIP-320) and then
+   * for leadership when `requireLeader` (Kafka's Partition.getLocalLog), or the wire error:
+   * ListOffsets, OffsetForLeaderEpoch and Fetch. A follower thus answers a stale epoch with
+   * FENCED_LEADER_EPOCH and a current one with NOT_LEADER_OR_FOLLOWER.
    */
-  lookupAtEpoch(topicName: string, partitionId: number, currentLeaderEpoch: number): PartitionLookup {
-    const found = this.lookup(topicName, partitionId);
-    if (!found.ok) return found;
-    const errorCode = found.partition.checkLeaderEpoch(currentLeaderEpoch);
-    return errorCode === ErrorCode.NONE ? found : { ok: false, errorCode };
+  lookupAtEpoch(
+    topicName: string,
+    partitionId: number,
+    currentLeaderEpoch: number,
+    requireLeader = true,
+  ): PartitionLookup {
+    const topic = this.image().topicsByName.get(topicName);
+    return this.#lookupIn(topic, partitionId, currentLeaderEpoch, requireLeader);
   }
 
-  lookupById(topicId: string, partitionId: number): PartitionLookup {
+  lookupById(topicId: string, partitionId: number, currentLeaderEpoch = -1): PartitionLookup {
     const topic = this.image().topicsById.get(topicId);
     if (topic === undefined) return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
-    return this.#lookupIn(topic, partitionId);
+    return this.#lookupIn(topic, partitionId, currentLeaderEpoch, true);
   }
 
-  #lookupIn(topic: TopicImage | undefined, partitionId: number): PartitionLookup {
+  /** A partition held here whatever its role (the replica fetchers), or undefined. */
+  held(topicName: string, partitionId: number): Partition | undefined {
+    return this.#partitions.get(partitionKey(topicName, partitionId));
+  }
+
+  #lookupIn(
+    topic: TopicImage | undefined,
+    partitionId: number,
+    currentLeaderEpoch: number,
+    requireLeader: boolean,
+  ): PartitionLookup {
     const image = topic?.partitions[partitionId];
     if (topic === undefined || image === undefined) {
       return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
     }
-    if (image.leader !== this.#options.nodeId)
-      return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
-    // Absent while the batch that created the partition is still being applied, or if its log
-    // could not be created.
+    // Absent while the batch that created the partition is still being applied, if its log could
+    // not be created, or when this node holds no replica of it.
     const partition = this.#partitions.get(partitionKey(topic.name, partitionId));
-    if (partition === undefined) return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    if (partition === undefined) {
+      return {
+        ok: false,
+        errorCode: image.replicas.includes(this.#options.nodeId)
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      };
+    }
+    const errorCode = partition.checkLeaderEpochAndRole(currentLeaderEpoch, requireLeader);
+    if (errorCode !== ErrorCode.NONE) return { ok: false, errorCode };
     return { ok: true, partition, topic, config: this.topicConfig(topic.name) };
   }
 
@@ -186,6 +273,7 @@ export class PartitionManager {
     for (const topic of delta.deleted) {
       for (const p of topic.partitions) {
         const key = partitionKey(topic.name, p.partitionId);
+        this.#options.fetchers?.removePartitions([key]);
         this.#partitions.delete(key);
         await logs.deleteLog({ topic: topic.name, partition: p.partitionId });
         this.#events.onChange(key);
@@ -208,13 +296,22 @@ export class PartitionManager {
 
   /**
    * One partition's state from the image: its log and `Partition` exist while this node holds a
-   * replica, and a leader takes the new epoch at once (Kafka's makeLeader). A partition this
-   * node only follows keeps its log for replication to fetch into.
+   * replica, and the partition takes its role at once (Kafka's ReplicaManager.applyDelta): a
+   * leader stops fetching and becomes leader; a follower becomes one and, when its leader epoch
+   * changed, restarts fetching from the new leader at its log end. A partition this node no
+   * longer holds stops fetching (its log stays until the topic is deleted).
    */
   #applyPartition(image: MetadataImage, topic: TopicImage, state: PartitionImage): void {
     const nodeId = this.#options.nodeId;
-    if (!state.replicas.includes(nodeId)) return;
     const key = partitionKey(topic.name, state.partitionId);
+    if (!state.replicas.includes(nodeId)) {
+      if (this.#partitions.has(key)) {
+        this.#options.fetchers?.removePartitions([key]);
+        this.#partitions.delete(key);
+        this.#events.onChange(key);
+      }
+      return;
+    }
     const log = this.#options.logs.getOrCreateLog(
       { topic: topic.name, partition: state.partitionId },
       topicLogConfig(this.#options.config(), image.topicConfigs(topic.name)),
@@ -225,17 +322,62 @@ export class PartitionManager {
         topic.name,
         state.partitionId,
         log,
-        state.leader === nodeId ? state.leaderEpoch : -1,
+        -1,
         this.#events,
         this.#producerStateOptions,
         this.clock,
+        this.#replicationOptions(topic),
       );
       this.#partitions.set(key, partition);
-    } else if (state.leader === nodeId) {
-      partition.makeLeader(state.leaderEpoch);
     }
-    // Fetches waiting on the partition's old state answer now.
+    if (state.leader === nodeId) {
+      this.#options.fetchers?.removePartitions([key]);
+      partition.makeLeader(state);
+    } else if (partition.makeFollower(state)) {
+      this.#options.fetchers?.removePartitions([key]);
+      if (state.leader >= 0) {
+        this.#options.fetchers?.addPartitions([
+          { partition, topicId: topic.topicId, leaderId: state.leader, leaderEpoch: state.leaderEpoch },
+        ]);
+      }
+    }
+    // Fetches and produces waiting on the partition's old state answer now.
     this.#events.onChange(key);
+  }
+
+  #replicationOptions(topic: TopicImage): PartitionReplicationOptions {
+    const nodeId = this.#options.nodeId;
+    const timer = this.#timer;
+    return {
+      localBrokerId: nodeId,
+      topicId: topic.topicId,
+      replicaLagTimeMaxMs: this.#replicaLagTimeMaxMs,
+      minInsyncReplicas: () => this.topicConfig(topic.name).minInsyncReplicas,
+      localBrokerEpoch: () => this.image().brokers.get(nodeId)?.brokerEpoch ?? -1n,
+      broker: (brokerId): BrokerLiveness | undefined => {
+        const b = this.image().brokers.get(brokerId);
+        if (b === undefined) return undefined;
+        const shuttingDown = (b as { readonly inControlledShutdown?: boolean }).inControlledShutdown;
+        return { brokerEpoch: b.brokerEpoch, fenced: b.fenced, inControlledShutdown: shuttingDown === true };
+      },
+      alterPartition: this.#options.alterPartition ?? NO_ALTER_PARTITION,
+      schedule: (delayMs, task) => {
+        this.#retrySequence++;
+        timer.schedule(`alter-partition-${this.#retrySequence}`, delayMs, task);
+      },
+    };
+  }
+
+  /** Kafka's isr-expiration task: every partition this node leads drops lagging followers. */
+  maybeShrinkIsr(): void {
+    for (const partition of this.#partitions.values()) {
+      if (partition.isLeader && partition.replicas.length > 1) partition.maybeShrinkIsr();
+    }
+  }
+
+  /** Partitions held here (leaders and followers). */
+  allPartitions(): IterableIterator<Partition> {
+    return this.#partitions.values();
   }
 
   /** Forgets idle producers everywhere (Kafka's producer expiration check). */
@@ -269,6 +411,8 @@ export class PartitionManager {
   /** Writes final producer snapshots; call before the logs close. */
   async shutdown(): Promise<void> {
     if (this.#snapshotTimer !== undefined) clearInterval(this.#snapshotTimer);
+    this.#timer.cancel("isr-expiration");
+    this.delayedProduce.shutdown();
     await this.snapshotAll();
     this.#partitions.clear();
   }

@@ -1,27 +1,50 @@
 /**
- * One partition replica on this broker (Kafka's Partition + the leader half of UnifiedLog.append):
- * its PartitionLog, leader epoch, high watermark and idempotent-producer state. The partition
- * manager creates it when the metadata image gives this node a replica and applies every later
- * change of the partition's state (`makeLeader`) when the image changes, so a lookup never
- * changes it. Callers read the log through the partition (`read`, `endOffsetForEpoch`,
- * `fetchOffsetForTimestamp`), never `partition.log`, and check a request's leader epoch with
- * `checkLeaderEpoch`.
+ * One partition replica on this broker (Kafka's Partition + the leader and follower halves of
+ * UnifiedLog.append): its PartitionLog, its role (leader or follower) with the leader epoch and
+ * partition epoch, the high watermark, the ISR and the followers' fetch state when it leads, and
+ * the idempotent-producer state. The partition manager creates it when the metadata image gives
+ * this node a replica and applies every later change of the partition's state (`makeLeader`,
+ * `makeFollower`) when the image changes, so a lookup never changes it. Callers read the log
+ * through the partition (`read`, `endOffsetForEpoch`, `fetchOffsetForTimestamp`), never
+ * `partition.log`, and check a request's leader epoch with `checkLeaderEpoch`.
  *
- * The high watermark moves in one place, `#maybeIncrementHighWatermark`: today every ISR is this
- * node alone, so it is the log end offset after each append (acks=all with min.insync.replicas 1
- * is met by the leader alone); replication makes it the minimum log end offset over the ISR. The last stable offset is the first offset of
- * the oldest open transaction, or the high watermark when none is open; COMMIT/ABORT markers are
- * appended by the transaction coordinator (`appendTxnMarker`), and aborted transactions are kept
- * in the aborted-transaction index for read_committed fetches (producer-state/aborted-txns.ts).
+ * Roles (Kafka's rules, docs/replication.md):
+ * - none -> leader | follower, leader <-> follower, by the image only (`makeLeader`/`makeFollower`,
+ *   skipped when the image's partition epoch is older than the one this partition knows, since
+ *   an AlterPartition answer can be newer than the image).
+ * - Leader: appends from producers and coordinators (`appendAsLeader`, `appendTxnMarker`); tracks
+ *   each follower (`Replica`) from its fetches (`updateFollowerFetchState`); the high watermark
+ *   moves in one place, `#maybeIncrementHighWatermark`: the minimum log end offset over the
+ *   maximal ISR (and caught-up eligible replicas), never backwards, and not while the ISR is below
+ *   min.insync.replicas (KAFKA-15583). ISR changes are proposed through AlterPartition, one in
+ *   flight (`maybeShrinkIsr`, and the expansion inside `updateFollowerFetchState`).
+ * - Follower: takes the leader's batches as they are (`appendAsFollower`: same offsets, epochs
+ *   and CRCs, validated, never re-encoded) and rebuilds producer state and the aborted-transaction
+ *   index from them; truncates when its log diverged (`truncateTo`, `truncateFullyAndStartAt`);
+ *   its high watermark is min(leader's, own log end) (`updateFollowerHighWatermark`).
+ * A single-replica partition is the leader with ISR [self]: the high watermark is the log end
+ * offset after each append, as before replication.
  *
- * Producer state is loaded when the partition is first used: the newest producer snapshot at or
- * below the log end (snapshots above it belong to truncated data and are deleted), then the batch
- * headers after it are replayed from the log. Snapshots are written by `takeSnapshot` (the
- * manager calls it periodically and at shutdown), named by the log end offset they reflect.
+ * The last stable offset is the first offset of the oldest open transaction, or the high
+ * watermark when none is open; COMMIT/ABORT markers are appended by the transaction coordinator
+ * (`appendTxnMarker`), and aborted transactions are kept in the aborted-transaction index for
+ * read_committed fetches (producer-state/aborted-txns.ts).
+ *
+ * Producer state is loaded when the partition is first used (and again after a truncation): the
+ * newest producer snapshot at or below the log end (snapshots above it belong to truncated data
+ * and are deleted), then the batch headers after it are replayed from the log. Snapshots are
+ * written by `takeSnapshot` (the manager calls it periodically and at shutdown), named by the log
+ * end offset they reflect.
  *
  * Concurrency contract: every method is synchronous except the `durable` promise an append may
- * return, so an append (producer checks, log write, producer-state update, high watermark,
- * waking fetches) runs to completion before any other request sees the partition.
+ * return and the AlterPartition answer, which is applied in one synchronous step (ignored when
+ * the partition's ISR state changed meanwhile), so an append (producer checks, log write,
+ * producer-state update, high watermark, waking fetches) runs to completion before any other
+ * request sees the partition.
+ *
+ * Files under src/ stay under about 1,000 lines; this one is longer because it keeps Kafka's
+ * Partition in one place (roles, high watermark, ISR, both append paths), as the seam
+ * docs/CONTRACTS.md describes.
  */
 import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 import { isKrillError, KrillError } from "../../errors.js";
@@ -32,13 +55,15 @@ import {
   type ReadResult,
   type TimestampOffset,
 } from "../../log/partition-log.js";
+import type { AlterPartitionRequest } from "../../protocol/generated/alter-partition-request.js";
+import type { AlterPartitionResponse } from "../../protocol/generated/alter-partition-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   ATTR_CONTROL_MASK,
   ATTR_TRANSACTIONAL_MASK,
   readBatchHeader,
 } from "../../protocol/records/batch-header.js";
-import { iterateBatches } from "../../protocol/records/batch-iterator.js";
+import { iterateBatches, probeBatch } from "../../protocol/records/batch-iterator.js";
 import { buildEndTxnMarkerBatch, parseEndTxnMarker } from "../../protocol/records/control-records.js";
 import type { ProducedBatchSummary } from "../../protocol/records/produce-validation.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
@@ -52,6 +77,14 @@ import {
   writeSnapshotBytes,
 } from "../producer-state/snapshot.js";
 import { lookupOffsetByTimestamp } from "./offset-lookup.js";
+import {
+  type AlterPartitionChannel,
+  type BrokerLiveness,
+  type IsrState,
+  maximalIsr,
+  type PartitionAssignment,
+  Replica,
+} from "./replica-state.js";
 
 /** Bytes read per step while replaying producer state from the log. */
 const REPLAY_READ_BYTES = 1024 * 1024;
@@ -72,14 +105,64 @@ type AppendError = Extract<AppendOutcome, { kind: "error" }>;
 
 export interface PartitionEvents {
   /**
-   * Bytes appended (wakes delayed fetches); `stableBytes` of them are readable by read_committed
-   * fetches (Infinity: the last stable offset moved past earlier data).
+   * Bytes appended to the log (wakes delayed fetches): followers' fetches count all of them,
+   * consumers' only the `visibleBytes` below the high watermark and read_committed ones only the
+   * `stableBytes` below the last stable offset (Infinity: the offset moved past earlier data,
+   * amount unknown: re-read). Both default to `bytes`.
    */
-  onAppend(key: string, bytes: number, stableBytes: number): void;
-  /** The log changed other than by an append (truncation, log start moved). */
+  onAppend(key: string, bytes: number, stableBytes?: number, visibleBytes?: number): void;
+  /** The log changed other than by an append (truncation, log start moved, role change). */
   onChange(key: string): void;
+  /**
+   * The high watermark moved other than within an append's own `onAppend` (a follower's fetch,
+   * an ISR change): delayed produces and consumer fetches on the partition re-check.
+   */
+  onHighWatermark?(key: string): void;
   warn(fields: object, message: string): void;
 }
+
+/**
+ * What a partition needs to replicate: who this node is, the topic's settings, the brokers' state
+ * from the image, and the controller's AlterPartition. The defaults describe a lone broker 0 with
+ * no followers, for partitions built outside a PartitionManager (tests).
+ */
+export interface PartitionReplicationOptions {
+  readonly localBrokerId: number;
+  readonly topicId: string;
+  /** replica.lag.time.max.ms: a follower not caught up for longer leaves the ISR. */
+  readonly replicaLagTimeMaxMs: number;
+  /** The topic's min.insync.replicas now. */
+  minInsyncReplicas(): number;
+  /** This node's broker epoch (-1n when not registered). */
+  localBrokerEpoch(): bigint;
+  /** Another broker's registration in the image (undefined: not registered). */
+  broker(brokerId: number): BrokerLiveness | undefined;
+  readonly alterPartition: AlterPartitionChannel;
+  /** Runs `task` after `delayMs` (retries of an AlterPartition whose outcome is unknown). */
+  schedule(delayMs: number, task: () => void): void;
+}
+
+/** Backoff before an AlterPartition whose outcome is unknown is sent again. */
+export const ALTER_PARTITION_RETRY_MS = 100;
+
+const STANDALONE_REPLICATION: PartitionReplicationOptions = {
+  localBrokerId: 0,
+  topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+  replicaLagTimeMaxMs: 30_000,
+  minInsyncReplicas: () => 1,
+  localBrokerEpoch: () => -1n,
+  broker: () => undefined,
+  alterPartition: {
+    alterPartition: () => Promise.reject(new KrillError("STATE", "no controller for a standalone partition")),
+  },
+  schedule: () => {},
+};
+
+/** The result of a follower append: where the appended batches end and their last epoch. */
+export type FollowerAppendOutcome =
+  | { kind: "appended"; firstOffset: number; lastOffset: number; lastLeaderEpoch: number; bytes: number }
+  | { kind: "empty" }
+  | { kind: "error"; errorCode: number; errorMessage: string };
 
 /**
  * A failing log fails every produce that reaches the partition (a full disk: each retry of each
@@ -94,10 +177,22 @@ export class Partition {
   /** `${topic}-${partitionId}`, the key of the delayed-fetch purgatory. */
   readonly key: string;
   readonly log: PartitionLog;
+  /** The leader epoch this replica knows (its own when leading), -1 before any role. */
   leaderEpoch: number;
+  /** The partition epoch of the state this replica applied last (image or AlterPartition). */
+  partitionEpoch = -1;
+  /** The leader this replica knows (-1: none). */
+  leaderId = -1;
+  replicas: readonly number[] = [];
+  /** Where the current leader epoch started in this log (leaders only). */
+  leaderEpochStartOffset: number | undefined;
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
   readonly #clock: Clock;
+  readonly #replication: PartitionReplicationOptions;
+  /** Followers' state, by broker id (leaders only; empty on a follower). */
+  readonly #remoteReplicas = new Map<number, Replica>();
+  #isrState: IsrState = { kind: "committed", isr: new Set() };
   #producerState: ProducerStateManager | undefined;
   readonly #abortedTxns: AbortedTxnIndex;
   #lastSnapshotOffset = -1;
@@ -105,6 +200,11 @@ export class Partition {
   /** Append failures since the last success: how many, how many not yet logged, when last logged. */
   #appendFailures = { count: 0, unlogged: 0, loggedAtMs: 0 };
 
+  /**
+   * A `leaderEpoch` >= 0 makes this node the leader of a single-replica partition at once (tests
+   * and lone brokers); the partition manager passes -1 and applies the image's state with
+   * `makeLeader` / `makeFollower`.
+   */
   constructor(
     topic: string,
     partitionId: number,
@@ -113,28 +213,143 @@ export class Partition {
     events: PartitionEvents,
     producerStateOptions: ProducerStateOptions,
     clock: Clock = SYSTEM_CLOCK,
+    replication: PartitionReplicationOptions = STANDALONE_REPLICATION,
   ) {
     this.topic = topic;
     this.partitionId = partitionId;
     this.key = `${topic}-${partitionId}`;
     this.log = log;
-    this.leaderEpoch = leaderEpoch;
+    this.leaderEpoch = -1;
     this.#events = events;
     this.#producerStateOptions = producerStateOptions;
     this.#clock = clock;
+    this.#replication = replication;
     this.#abortedTxns = new AbortedTxnIndex(log.dir);
-    this.#assignLeaderEpoch();
+    if (leaderEpoch >= 0) {
+      const self = replication.localBrokerId;
+      this.makeLeader({ leader: self, leaderEpoch, partitionEpoch: 0, replicas: [self], isr: [self] });
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.leaderId === this.#replication.localBrokerId && this.leaderEpoch >= 0;
+  }
+
+  /** The committed ISR (the controller's), as this leader last learned it; empty on a follower. */
+  get isr(): ReadonlySet<number> {
+    return this.#isrState.isr;
+  }
+
+  /** The ISR the high watermark waits for: the committed one plus a member being added. */
+  get maximalIsr(): ReadonlySet<number> {
+    return maximalIsr(this.#isrState);
+  }
+
+  /** An AlterPartition of this partition is in flight. */
+  get isrChangeInFlight(): boolean {
+    return this.#isrState.kind !== "committed";
+  }
+
+  /** A follower's state on this leader (undefined: not a follower of this partition). */
+  replica(brokerId: number): Replica | undefined {
+    return this.#remoteReplicas.get(brokerId);
   }
 
   /**
-   * The metadata image made (or kept) this node the leader at `leaderEpoch` (Kafka's
-   * Partition.makeLeader): a new epoch starts at the log end. Called by the partition manager
-   * when the image changes, never on lookup.
+   * min.insync.replicas as Kafka applies it (Partition.effectiveMinIsr): never more than the
+   * replication factor, so a setting above it does not block a smaller topic.
    */
-  makeLeader(leaderEpoch: number): void {
-    if (leaderEpoch === this.leaderEpoch) return;
-    this.leaderEpoch = leaderEpoch;
-    this.#assignLeaderEpoch();
+  effectiveMinIsr(): number {
+    if (this.#remoteReplicas.size === 0) return 1;
+    return Math.min(this.#replication.minInsyncReplicas(), this.#remoteReplicas.size + 1);
+  }
+
+  /** Kafka's Partition.isUnderMinIsr: a leader whose committed ISR is below the effective minimum. */
+  get isUnderMinIsr(): boolean {
+    return this.isLeader && this.#isrState.isr.size < this.effectiveMinIsr();
+  }
+
+  /**
+   * The image made (or kept) this node the leader (Kafka's Partition.makeLeader). A state older
+   * than the partition epoch this replica knows is ignored (false). The ISR becomes the image's
+   * (an AlterPartition in flight is forgotten: its answer will be ignored). A new leader epoch
+   * starts at the log end offset in the leader-epoch cache, and the followers' state is reset:
+   * ISR members count as caught up now, others not. Returns whether this node was not the leader.
+   */
+  makeLeader(state: PartitionAssignment): boolean {
+    if (state.partitionEpoch < this.partitionEpoch) return false;
+    this.#initHighWatermark(state);
+    const nowMs = this.#clock.nowMs();
+    const isNewLeader = !this.isLeader;
+    const isNewLeaderEpoch = state.leaderEpoch > this.leaderEpoch;
+    const self = this.#replication.localBrokerId;
+    const followers = state.replicas.filter((id) => id !== self);
+    for (const id of this.#remoteReplicas.keys())
+      if (!followers.includes(id)) this.#remoteReplicas.delete(id);
+    for (const id of followers)
+      if (!this.#remoteReplicas.has(id)) this.#remoteReplicas.set(id, new Replica(id));
+    this.replicas = [...state.replicas];
+    this.#isrState = { kind: "committed", isr: new Set(state.isr) };
+    if (isNewLeaderEpoch || isNewLeader) {
+      this.leaderEpoch = state.leaderEpoch;
+      this.#assignLeaderEpoch();
+      const start = this.log.logEndOffset;
+      for (const replica of this.#remoteReplicas.values()) {
+        replica.reset(nowMs, start, isNewLeader, state.isr.includes(replica.brokerId));
+      }
+      this.leaderEpochStartOffset = start;
+    }
+    this.partitionEpoch = state.partitionEpoch;
+    this.leaderId = self;
+    // The ISR may have shrunk to this node alone.
+    if (this.#maybeIncrementHighWatermark()) this.#events.onHighWatermark?.(this.key);
+    return isNewLeader;
+  }
+
+  /**
+   * The image made this node a follower of `state.leader` (Kafka's Partition.makeFollower): the
+   * followers' state and the ISR are forgotten (a follower has none). A state older than the
+   * partition epoch this replica knows is ignored. Returns whether the fetcher must (re)start:
+   * the leader epoch is new (the leader may also have changed) or this node led until now.
+   */
+  makeFollower(state: PartitionAssignment): boolean {
+    if (state.partitionEpoch < this.partitionEpoch) return false;
+    this.#initHighWatermark(state);
+    const isNewLeaderEpoch = state.leaderEpoch > this.leaderEpoch;
+    const wasLeader = this.isLeader;
+    this.leaderId = state.leader;
+    this.leaderEpoch = state.leaderEpoch;
+    this.leaderEpochStartOffset = undefined;
+    this.partitionEpoch = state.partitionEpoch;
+    this.replicas = [...state.replicas];
+    this.#remoteReplicas.clear();
+    this.#isrState = { kind: "committed", isr: new Set() };
+    return isNewLeaderEpoch || wasLeader;
+  }
+
+  /**
+   * The log's high watermark follows its end until set; the partition sets it when it takes a
+   * role, so it moves only by the rules here from then on. Krill keeps no high-watermark checkpoint yet (Kafka's
+   * replication-offset-checkpoint), so a replica that opens a log with data starts at the log
+   * start: it cannot know which of its offsets were committed, and exposing its whole log could
+   * show consumers records a new leader lacks. It rises with the first fetches (leader) or
+   * fetch responses (follower).
+   */
+  #initHighWatermark(state: PartitionAssignment): void {
+    const first = this.partitionEpoch < 0 && state.replicas.length > 1;
+    this.log.updateHighWatermark(first ? this.log.logStartOffset : this.log.highWatermark);
+  }
+
+  /**
+   * Kafka's Partition.getLocalLog check for Fetch, ListOffsets and OffsetForLeaderEpoch: the
+   * request's current leader epoch first (`checkLeaderEpoch`), then, when the request must reach
+   * the leader, whether this replica leads (NOT_LEADER_OR_FOLLOWER), so a follower answers a
+   * stale epoch with FENCED_LEADER_EPOCH as the leader would.
+   */
+  checkLeaderEpochAndRole(currentLeaderEpoch: number, requireLeader = true): number {
+    const error = this.checkLeaderEpoch(currentLeaderEpoch);
+    if (error !== ErrorCode.NONE) return error;
+    return requireLeader && !this.isLeader ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.NONE;
   }
 
   /**
@@ -162,10 +377,19 @@ export class Partition {
    * the log start; LATEST_TIMESTAMP (-1) the last fetchable offset (the high watermark, or the
    * last stable offset for read_committed) in the current leader epoch; MAX_TIMESTAMP (-3) and
    * a timestamp >= 0 are answered at record precision (offset-lookup.ts), only below the last
-   * fetchable offset. Undefined when no offset qualifies.
+   * fetchable offset (the log end for a follower's request, `fromReplica`). Undefined when no
+   * offset qualifies.
    */
-  fetchOffsetForTimestamp(timestamp: number, readCommitted: boolean): TimestampOffset | undefined {
-    const lastFetchable = readCommitted ? this.lastStableOffset : this.highWatermark;
+  fetchOffsetForTimestamp(
+    timestamp: number,
+    readCommitted: boolean,
+    fromReplica = false,
+  ): TimestampOffset | undefined {
+    const lastFetchable = fromReplica
+      ? this.log.logEndOffset
+      : readCommitted
+        ? this.lastStableOffset
+        : this.highWatermark;
     if (timestamp === LATEST_TIMESTAMP) {
       return { offset: lastFetchable, timestamp: -1, leaderEpoch: this.leaderEpoch };
     }
@@ -194,13 +418,362 @@ export class Partition {
   }
 
   /**
-   * The one place the high watermark moves (Kafka's Partition.maybeIncrementLeaderHW): the
-   * minimum log end offset over the ISR. The ISR of every partition is this node alone today, so
-   * that is the local log end offset; replication brings the followers' offsets in here.
+   * The one place a leader's high watermark moves (Kafka's Partition.maybeIncrementLeaderHW): the
+   * minimum log end offset over the maximal ISR, and over followers that are caught up and
+   * eligible to join it (so a joining follower is not passed by the watermark it must reach), if
+   * that is above the current one. Never while the ISR is below the effective
+   * min.insync.replicas (KAFKA-15583). A follower whose offset this leader has not learned yet
+   * (-1) holds it where it is. Returns whether it moved.
    */
-  #maybeIncrementHighWatermark(): void {
-    const next = this.log.logEndOffset;
-    if (next > this.log.highWatermark) this.log.updateHighWatermark(next);
+  #maybeIncrementHighWatermark(): boolean {
+    if (!this.isLeader || this.isUnderMinIsr) return false;
+    const logEnd = this.log.logEndOffset;
+    let next = logEnd;
+    if (this.#remoteReplicas.size > 0) {
+      const nowMs = this.#clock.nowMs();
+      const maximal = this.maximalIsr;
+      for (const replica of this.#remoteReplicas.values()) {
+        if (replica.logEndOffset >= next) continue;
+        const waitFor =
+          maximal.has(replica.brokerId) ||
+          (replica.isCaughtUp(logEnd, nowMs, this.#replication.replicaLagTimeMaxMs) &&
+            this.#isReplicaIsrEligible(replica));
+        if (waitFor) next = replica.logEndOffset;
+      }
+    }
+    if (next <= this.log.highWatermark) return false;
+    this.log.updateHighWatermark(next);
+    return true;
+  }
+
+  /**
+   * Kafka's Partition.isReplicaIsrEligible (KIP-841, KIP-903): the broker is registered, not
+   * fenced, not shutting down, and fetched with its current broker epoch (or sent none, -1).
+   */
+  #isReplicaIsrEligible(replica: Replica): boolean {
+    const broker = this.#replication.broker(replica.brokerId);
+    if (broker === undefined || broker.fenced || broker.inControlledShutdown) return false;
+    return (
+      replica.brokerEpoch !== undefined &&
+      (replica.brokerEpoch === -1n || replica.brokerEpoch === broker.brokerEpoch)
+    );
+  }
+
+  /**
+   * A follower's fetch must come from a replica of this partition (Kafka's followerReplicaOrThrow):
+   * UNKNOWN_LEADER_EPOCH when the request named a leader epoch (the follower retries; it may be
+   * newly assigned), else NOT_LEADER_OR_FOLLOWER. A broker epoch older than the image's is a
+   * stale fetch from a previous incarnation: NOT_LEADER_OR_FOLLOWER (KIP-903).
+   */
+  checkFollower(replicaId: number, currentLeaderEpoch: number, brokerEpoch: bigint): number {
+    if (!this.#remoteReplicas.has(replicaId)) {
+      return currentLeaderEpoch >= 0 ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    }
+    const registered = this.#replication.broker(replicaId)?.brokerEpoch;
+    if (brokerEpoch !== -1n && registered !== undefined && registered > brokerEpoch) {
+      return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Records a follower's fetch at `fetchOffset` (its log end) made when this leader's log ended
+   * at `leaderEndOffset` (Kafka's Partition.updateFollowerFetchState): the follower may join the
+   * ISR, and the high watermark may move. Call after `checkFollower` accepted the fetch and the
+   * read found no diverging epoch.
+   */
+  updateFollowerFetchState(
+    replicaId: number,
+    fetchOffset: number,
+    followerLogStartOffset: number,
+    fetchTimeMs: number,
+    leaderEndOffset: number,
+    brokerEpoch: bigint,
+  ): void {
+    const replica = this.#remoteReplicas.get(replicaId);
+    if (replica === undefined || !this.isLeader) return;
+    const previousEnd = replica.logEndOffset;
+    replica.updateFetchState(fetchOffset, followerLogStartOffset, fetchTimeMs, leaderEndOffset, brokerEpoch);
+    this.#maybeExpandIsr(replica);
+    if (previousEnd !== replica.logEndOffset && this.#maybeIncrementHighWatermark()) {
+      this.#events.onHighWatermark?.(this.key);
+    }
+  }
+
+  /**
+   * Kafka's Partition.maybeExpandIsr: a follower outside the ISR joins once it has everything up
+   * to the high watermark and has reached this leader epoch's start (so it cannot become leader
+   * while missing committed data), and is eligible; one AlterPartition at a time.
+   */
+  #maybeExpandIsr(replica: Replica): void {
+    const state = this.#isrState;
+    if (state.kind !== "committed" || state.isr.has(replica.brokerId)) return;
+    if (!this.#isReplicaIsrEligible(replica)) return;
+    const start = this.leaderEpochStartOffset;
+    if (start === undefined || replica.logEndOffset < this.highWatermark || replica.logEndOffset < start)
+      return;
+    const proposed = [...state.isr, replica.brokerId];
+    this.#submitAlterPartition({
+      kind: "pendingExpand",
+      isr: state.isr,
+      maximalIsr: new Set(proposed),
+      proposed,
+      leaderEpoch: this.leaderEpoch,
+      partitionEpoch: this.partitionEpoch,
+    });
+  }
+
+  /**
+   * Kafka's Partition.maybeShrinkIsr, run periodically by the manager: ISR followers that have
+   * not been caught up for replica.lag.time.max.ms (stuck, or always behind) are proposed for
+   * removal. While the change is in flight the high watermark still waits for them.
+   */
+  maybeShrinkIsr(): void {
+    const state = this.#isrState;
+    if (!this.isLeader || state.kind !== "committed") return;
+    const nowMs = this.#clock.nowMs();
+    const logEnd = this.log.logEndOffset;
+    const self = this.#replication.localBrokerId;
+    const outOfSync: number[] = [];
+    for (const id of state.isr) {
+      if (id === self) continue;
+      const replica = this.#remoteReplicas.get(id);
+      if (
+        replica === undefined ||
+        !replica.isCaughtUp(logEnd, nowMs, this.#replication.replicaLagTimeMaxMs)
+      ) {
+        outOfSync.push(id);
+      }
+    }
+    if (outOfSync.length === 0) return;
+    this.#events.warn(
+      {
+        partition: this.key,
+        isr: [...state.isr],
+        outOfSync: outOfSync.map((id) => ({
+          brokerId: id,
+          logEndOffset: this.#remoteReplicas.get(id)?.logEndOffset,
+          lastCaughtUpTimeMs: this.#remoteReplicas.get(id)?.lastCaughtUpTimeMs,
+        })),
+        highWatermark: this.highWatermark,
+        logEndOffset: logEnd,
+      },
+      "shrinking ISR",
+    );
+    this.#submitAlterPartition({
+      kind: "pendingShrink",
+      isr: state.isr,
+      maximalIsr: state.isr,
+      proposed: [...state.isr].filter((id) => !outOfSync.includes(id)),
+      leaderEpoch: this.leaderEpoch,
+      partitionEpoch: this.partitionEpoch,
+    });
+  }
+
+  /**
+   * Proposes an ISR change (Kafka's Partition.submitAlterPartition); the partition stays in the
+   * pending state until the answer, or until the image replaces the state. The answer is applied
+   * only if the state is still the one proposed.
+   */
+  #submitAlterPartition(pending: Extract<IsrState, { kind: "pendingExpand" | "pendingShrink" }>): void {
+    this.#isrState = pending;
+    const self = this.#replication.localBrokerId;
+    const localEpoch = this.#replication.localBrokerEpoch();
+    const request: AlterPartitionRequest = {
+      brokerId: self,
+      brokerEpoch: localEpoch,
+      topics: [
+        {
+          topicId: this.#replication.topicId,
+          partitions: [
+            {
+              partitionIndex: this.partitionId,
+              leaderEpoch: pending.leaderEpoch,
+              newIsr: [...pending.proposed],
+              newIsrWithEpochs: pending.proposed.map((id) => ({
+                brokerId: id,
+                brokerEpoch: id === self ? localEpoch : (this.#remoteReplicas.get(id)?.brokerEpoch ?? -1n),
+              })),
+              leaderRecoveryState: 0,
+              partitionEpoch: pending.partitionEpoch,
+            },
+          ],
+        },
+      ],
+    };
+    this.#replication.alterPartition.alterPartition(request).then(
+      (response) => this.#onAlterPartitionAnswer(pending, response),
+      (err: unknown) => {
+        if (this.#isrState !== pending) return;
+        this.#events.warn({ err, partition: this.key }, "AlterPartition failed; retrying");
+        this.#replication.schedule(ALTER_PARTITION_RETRY_MS, () => {
+          if (this.#isrState === pending) this.#submitAlterPartition(pending);
+        });
+      },
+    );
+  }
+
+  /** Kafka's handleAlterPartitionUpdate / handleAlterPartitionError. */
+  #onAlterPartitionAnswer(
+    pending: Extract<IsrState, { kind: "pendingExpand" | "pendingShrink" }>,
+    response: AlterPartitionResponse,
+  ): void {
+    if (this.#isrState !== pending) return;
+    const answer = response.topics[0]?.partitions.find((p) => p.partitionIndex === this.partitionId);
+    const errorCode = response.errorCode !== ErrorCode.NONE ? response.errorCode : (answer?.errorCode ?? -1);
+    if (errorCode !== ErrorCode.NONE || answer === undefined) {
+      switch (errorCode) {
+        case ErrorCode.OPERATION_NOT_ATTEMPTED:
+        case ErrorCode.INELIGIBLE_REPLICA:
+          // The controller says it did not apply the change and our partition epoch is current.
+          this.#isrState = { kind: "committed", isr: pending.isr };
+          return;
+        case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        case ErrorCode.UNKNOWN_TOPIC_ID:
+        case ErrorCode.FENCED_LEADER_EPOCH:
+        case ErrorCode.INVALID_UPDATE_VERSION:
+        case ErrorCode.INVALID_REQUEST:
+        case ErrorCode.NEW_LEADER_ELECTED:
+          // Our state is out of date: stay pending until the image brings the current one.
+          return;
+        default:
+          this.#events.warn({ partition: this.key, errorCode }, "AlterPartition error; retrying");
+          this.#replication.schedule(ALTER_PARTITION_RETRY_MS, () => {
+            if (this.#isrState === pending) this.#submitAlterPartition(pending);
+          });
+          return;
+      }
+    }
+    if (answer.leaderEpoch !== this.leaderEpoch || answer.partitionEpoch < this.partitionEpoch) return;
+    this.#isrState = { kind: "committed", isr: new Set(answer.isr) };
+    this.partitionEpoch = answer.partitionEpoch;
+    if (this.#maybeIncrementHighWatermark()) this.#events.onHighWatermark?.(this.key);
+  }
+
+  /**
+   * For a produce with acks=all waiting on `requiredOffset` (its last offset + 1), Kafka's
+   * Partition.checkEnoughReplicasReachOffset: done once the high watermark covers it, with
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND if the maximal ISR is then below min.insync.replicas;
+   * NOT_LEADER_OR_FOLLOWER when this node no longer leads.
+   */
+  checkEnoughReplicasReachOffset(requiredOffset: number): { done: boolean; errorCode: number } {
+    if (!this.isLeader) return { done: true, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (this.highWatermark < requiredOffset) return { done: false, errorCode: ErrorCode.NONE };
+    const enough = this.effectiveMinIsr() <= this.maximalIsr.size;
+    return { done: true, errorCode: enough ? ErrorCode.NONE : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Follower
+
+  /** The epoch of the last batch in this log (-1: none), the follower's last fetched epoch. */
+  get latestEpoch(): number {
+    return this.log.leaderEpochCache.latestEpoch;
+  }
+
+  /**
+   * Appends batches fetched from the leader as they are (Kafka's UnifiedLog.appendAsFollower):
+   * offsets, leader epochs and CRCs are the leader's; every batch's CRC is checked, nothing is
+   * re-encoded or decompressed. A trailing partial batch (a fetch cut by its size limit) is left
+   * for the next fetch. Producer state and the aborted-transaction index are rebuilt from the
+   * batch headers (and the one record of each transaction marker), as a restart replays them.
+   */
+  appendAsFollower(records: Buffer): FollowerAppendOutcome {
+    if (this.isLeader) {
+      return { kind: "error", errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: "leader" };
+    }
+    let whole = 0;
+    while (whole < records.length) {
+      const probe = probeBatch(records, whole);
+      if (probe.kind !== "batch") break;
+      whole += probe.sizeBytes;
+    }
+    if (whole === 0) return { kind: "empty" };
+    const batches = whole === records.length ? records : records.subarray(0, whole);
+    const nowMs = this.#clock.nowMs();
+    const producerState = this.#producerStateForAppend(nowMs);
+    if (!(producerState instanceof ProducerStateManager)) return producerState;
+    // Kafka's appendRecordsToFollowerOrFutureReplica: the leader's log start may fall inside its
+    // first batch (DeleteRecords); an empty log then starts at that batch.
+    const first = readBatchHeader(batches, 0);
+    const firstOffset = Number(first.baseOffset);
+    const logEnd = this.log.logEndOffset;
+    if (logEnd === this.log.logStartOffset && firstOffset < logEnd) {
+      this.truncateFullyAndStartAt(firstOffset);
+      return this.appendAsFollower(records);
+    }
+    let result: ReturnType<PartitionLog["append"]>;
+    try {
+      result = this.log.append(batches, { assignOffsets: false, leaderEpoch: -1, verifyCrc: true });
+    } catch (err) {
+      if (isKrillError(err, "CORRUPT_RECORD")) {
+        return { kind: "error", errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: err.message };
+      }
+      this.#noteAppendFailure(err, nowMs, "follower append failed");
+      return {
+        kind: "error",
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: isKrillError(err) ? err.message : "append failed",
+      };
+    }
+    const lastLeaderEpoch = this.#replayBatches(producerState, batches);
+    this.log.firstUnstableOffset = producerState.firstUnstableOffset();
+    return {
+      kind: "appended",
+      firstOffset: result.firstOffset,
+      lastOffset: result.lastOffset,
+      lastLeaderEpoch,
+      bytes: whole,
+    };
+  }
+
+  /**
+   * A follower's high watermark: the leader's, capped by its own log end (Kafka's
+   * UnifiedLog.maybeUpdateHighWatermark on the follower; it may move back after a leader
+   * change, as in Kafka, since a new leader's watermark can trail the old one's).
+   */
+  updateFollowerHighWatermark(leaderHighWatermark: number): void {
+    if (this.isLeader) return;
+    const next = Math.max(this.log.logStartOffset, Math.min(leaderHighWatermark, this.log.logEndOffset));
+    if (next !== this.log.highWatermark) this.log.updateHighWatermark(next);
+  }
+
+  /**
+   * The leader's log start moved (DeleteRecords, retention): a follower follows it up to its own
+   * high watermark (Kafka's maybeIncrementLogStartOffset with LeaderOffsetIncremented).
+   */
+  followLeaderLogStartOffset(leaderLogStartOffset: number): void {
+    if (this.isLeader) return;
+    if (leaderLogStartOffset <= this.log.logStartOffset || leaderLogStartOffset > this.highWatermark) return;
+    const low = this.log.deleteRecordsBefore(leaderLogStartOffset);
+    this.#producerState?.onLogStartOffsetIncremented(low);
+    if (this.#producerState !== undefined) this.#abortedTxns.onLogStartOffsetIncremented(low);
+  }
+
+  /**
+   * Removes everything from `offset` on (a follower's log diverged from its leader's; Kafka's
+   * Partition.truncateTo). Producer state and the aborted-transaction index are rebuilt from the
+   * newest snapshot below the new end on next use, as Kafka's truncateAndReload does.
+   */
+  truncateTo(offset: number): void {
+    if (offset >= this.log.logEndOffset) {
+      // As Kafka's UnifiedLog.truncateTo: a node that led briefly may hold an epoch starting at
+      // its log end with no data in it; it must go, or the next fetch names it and diverges again.
+      this.log.leaderEpochCache.truncateFromEnd(this.log.logEndOffset);
+      return;
+    }
+    this.log.truncateTo(offset);
+    this.log.updateHighWatermark(this.log.highWatermark);
+    this.#producerState = undefined;
+    this.#events.onChange(this.key);
+  }
+
+  /** Empties the log and restarts it at `offset` (the leader's log start is past this log's end). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.log.truncateFullyAndStartAt(offset);
+    this.log.updateHighWatermark(offset);
+    this.#producerState = undefined;
+    this.#events.onChange(this.key);
   }
 
   /**
@@ -325,6 +898,7 @@ export class Partition {
     logAppendTime: boolean,
     nowMs: number,
   ): AppendOutcome {
+    if (!this.isLeader) return this.#notLeader();
     const producerState = this.#producerStateForAppend(nowMs);
     if (!(producerState instanceof ProducerStateManager)) return producerState;
     // With LogAppendTime the log stamps the batches now; producer state remembers that time.
@@ -339,6 +913,7 @@ export class Partition {
         logStartOffset: this.log.logStartOffset,
       };
     }
+    const highWatermarkBefore = this.log.highWatermark;
     const result = this.#appendToLog(
       records,
       {
@@ -359,10 +934,10 @@ export class Partition {
     }
     producerState.completeAppend(prepared.plan, plannedOffsets, result.lastOffset + 1, nowMs);
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
-    this.#maybeIncrementHighWatermark();
+    const visible = this.#afterLeaderAppend(highWatermarkBefore, result.firstOffset, records.length);
     // Bytes behind an open transaction are not yet readable by read_committed fetches.
-    const stable = producerState.firstUnstableOffset() === undefined ? records.length : 0;
-    this.#events.onAppend(this.key, records.length, stable);
+    const stable = producerState.firstUnstableOffset() === undefined ? visible : 0;
+    this.#events.onAppend(this.key, records.length, stable, visible);
     return {
       kind: "appended",
       firstOffset: result.firstOffset,
@@ -373,9 +948,31 @@ export class Partition {
     };
   }
 
+  #notLeader(): AppendError {
+    return {
+      kind: "error",
+      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      errorMessage: `This broker does not lead ${this.key}`,
+    };
+  }
+
   /**
-   * Stored batches from `fetchOffset`, up to the high watermark (read_uncommitted) or the last
-   * stable offset (read_committed). Throws KrillError OFFSET_OUT_OF_RANGE outside the log.
+   * After a leader append at `firstOffset` of `bytes`: the high watermark may move (at once when
+   * the ISR is this node alone). Returns how many bytes consumers can newly read: exactly the
+   * appended ones when the watermark went from the append's start to the log end, Infinity
+   * (re-read) when it moved otherwise, which also tells waiting produces.
+   */
+  #afterLeaderAppend(highWatermarkBefore: number, firstOffset: number, bytes: number): number {
+    if (!this.#maybeIncrementHighWatermark()) return 0;
+    if (highWatermarkBefore === firstOffset && this.log.highWatermark === this.log.logEndOffset) return bytes;
+    this.#events.onHighWatermark?.(this.key);
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Stored batches from `fetchOffset`, up to the high watermark (read_uncommitted), the last
+   * stable offset (read_committed) or, for a follower's fetch, the log end offset (Kafka's
+   * FetchIsolation LOG_END). Throws KrillError OFFSET_OUT_OF_RANGE outside the log.
    * `pooled`: see ReadOptions.pooled (Fetch responses only).
    */
   read(
@@ -384,10 +981,11 @@ export class Partition {
     minOneBatch: boolean,
     readCommitted: boolean,
     pooled = false,
+    toLogEnd = false,
   ): ReadResult {
     return this.log.read(fetchOffset, maxBytes, {
       minOneBatch,
-      maxOffset: readCommitted ? this.lastStableOffset : this.highWatermark,
+      maxOffset: toLogEnd ? undefined : readCommitted ? this.lastStableOffset : this.highWatermark,
       pooled,
     });
   }
@@ -405,11 +1003,13 @@ export class Partition {
     commit: boolean,
     nowMs: number,
   ): AppendOutcome {
+    if (!this.isLeader) return this.#notLeader();
     const producerState = this.#producerStateForAppend(nowMs);
     if (!(producerState instanceof ProducerStateManager)) return producerState;
     const checked = producerState.checkTxnMarker(producerId, producerEpoch, coordinatorEpoch);
     if (checked.kind === "error") return checked;
     const lastStableBefore = this.lastStableOffset;
+    const highWatermarkBefore = this.log.highWatermark;
     const batch = buildEndTxnMarkerBatch({
       producerId,
       producerEpoch,
@@ -432,8 +1032,8 @@ export class Partition {
       result.firstOffset,
       nowMs,
     );
-    this.#maybeIncrementHighWatermark();
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
+    const visible = this.#afterLeaderAppend(highWatermarkBefore, result.firstOffset, batch.length);
     if (aborted !== undefined) {
       try {
         this.#abortedTxns.add({ ...aborted, lastStableOffset: lastStableBefore });
@@ -446,6 +1046,7 @@ export class Partition {
       this.key,
       batch.length,
       this.lastStableOffset > lastStableBefore ? Number.POSITIVE_INFINITY : 0,
+      visible,
     );
     return {
       kind: "appended",
@@ -529,32 +1130,7 @@ export class Partition {
     while (offset < logEnd) {
       const read = this.log.read(offset, REPLAY_READ_BYTES, { minOneBatch: true });
       if (read.records.length === 0) break;
-      for (const { position } of iterateBatches(read.records)) {
-        const h = readBatchHeader(read.records, position);
-        if ((h.attributes & ATTR_CONTROL_MASK) !== 0 && (h.attributes & ATTR_TRANSACTIONAL_MASK) !== 0) {
-          this.#replayMarker(
-            state,
-            read.records,
-            position,
-            h.producerId,
-            h.producerEpoch,
-            Number(h.baseOffset),
-          );
-          continue;
-        }
-        state.replayBatch(
-          {
-            producerId: h.producerId,
-            producerEpoch: h.producerEpoch,
-            baseSequence: h.baseSequence,
-            lastOffsetDelta: h.lastOffsetDelta,
-            maxTimestamp: h.maxTimestamp,
-            isTransactional: (h.attributes & ATTR_TRANSACTIONAL_MASK) !== 0,
-            isControl: (h.attributes & ATTR_CONTROL_MASK) !== 0,
-          },
-          Number(h.baseOffset),
-        );
-      }
+      this.#replayBatches(state, read.records);
       if (read.nextOffset <= offset) {
         throw new KrillError("STATE", `Producer state replay of ${this.key} made no progress at ${offset}`);
       }
@@ -564,6 +1140,35 @@ export class Partition {
     // The cleaner never compacts at or beyond an open transaction.
     this.log.firstUnstableOffset = state.firstUnstableOffset();
     return state;
+  }
+
+  /**
+   * Producer state (and aborted transactions) from whole stored batches, by their headers: the
+   * replay after a snapshot and the follower's append. Returns the last batch's leader epoch.
+   */
+  #replayBatches(state: ProducerStateManager, records: Buffer): number {
+    let lastEpoch = -1;
+    for (const { position } of iterateBatches(records)) {
+      const h = readBatchHeader(records, position);
+      lastEpoch = h.partitionLeaderEpoch;
+      if ((h.attributes & ATTR_CONTROL_MASK) !== 0 && (h.attributes & ATTR_TRANSACTIONAL_MASK) !== 0) {
+        this.#replayMarker(state, records, position, h.producerId, h.producerEpoch, Number(h.baseOffset));
+        continue;
+      }
+      state.replayBatch(
+        {
+          producerId: h.producerId,
+          producerEpoch: h.producerEpoch,
+          baseSequence: h.baseSequence,
+          lastOffsetDelta: h.lastOffsetDelta,
+          maxTimestamp: h.maxTimestamp,
+          isTransactional: (h.attributes & ATTR_TRANSACTIONAL_MASK) !== 0,
+          isControl: (h.attributes & ATTR_CONTROL_MASK) !== 0,
+        },
+        Number(h.baseOffset),
+      );
+    }
+    return lastEpoch;
   }
 
   /** A transaction marker read back from the log: its record says COMMIT or ABORT. */

@@ -64,6 +64,7 @@ export async function produce(
   const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
   const bytesByTopic = new Map<string, number>();
   const durables: Promise<void>[] = [];
+  const replicated: Promise<void>[] = [];
   let anyError = false;
   const response: ProduceResponse = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] };
   for (const topic of request.topicData) {
@@ -90,12 +91,13 @@ export async function produce(
         fail(found.errorCode);
         continue;
       }
-      const { partition, config, topic: topicImage } = found;
-      const isr = topicImage.partitions[data.index]?.isr.length ?? 1;
-      if (request.acks === -1 && isr < config.minInsyncReplicas) {
+      const { partition, config } = found;
+      // Kafka's appendRecordsToLeader: acks=all is refused before anything is written when the
+      // ISR is below min.insync.replicas (capped by the replication factor).
+      if (request.acks === -1 && partition.isr.size < partition.effectiveMinIsr()) {
         fail(
           ErrorCode.NOT_ENOUGH_REPLICAS,
-          `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${config.minInsyncReplicas}`,
+          `The size of the current ISR [${[...partition.isr].join(", ")}] is insufficient to satisfy the min.isr requirement of ${partition.effectiveMinIsr()} for partition ${partition.key}`,
         );
         continue;
       }
@@ -185,6 +187,22 @@ export async function produce(
       out.baseOffset = BigInt(appended.firstOffset);
       out.logAppendTimeMs = BigInt(appended.logAppendTimeMs);
       out.logStartOffset = BigInt(appended.logStartOffset);
+      if (request.acks === -1) {
+        // Kafka's DelayedProduce: answered once the high watermark covers the batches (a
+        // duplicate waits for the original's replication), the leader moves, or the timeout.
+        const requiredOffset =
+          appended.kind === "appended"
+            ? appended.lastOffset + 1
+            : appended.firstOffset + batches.reduce((n, b) => n + b.lastOffsetDelta + 1, 0);
+        replicated.push(
+          partitions.delayedProduce.wait(partition, requiredOffset, request.timeoutMs).then((errorCode) => {
+            if (errorCode === ErrorCode.NONE) return;
+            out.errorCode = errorCode;
+            out.errorMessage = null;
+            anyError = true;
+          }),
+        );
+      }
       if (appended.kind === "appended") {
         bytesByTopic.set(topic.name, (bytesByTopic.get(topic.name) ?? 0) + records.length);
         if (appended.durable !== undefined && request.acks !== 0) {
@@ -201,6 +219,7 @@ export async function produce(
     }
   }
   await Promise.all(durables);
+  await Promise.all(replicated);
   return { response, anyError, bytesByTopic };
 }
 

@@ -211,7 +211,7 @@ describe("Partition append failures", () => {
 describe("Partition.checkLeaderEpoch (Fetch, ListOffsets and OffsetForLeaderEpoch)", () => {
   const atEpoch = (leaderEpoch: number) => {
     const p = setup().open();
-    p.makeLeader(leaderEpoch);
+    p.makeLeader({ leader: 0, leaderEpoch, partitionEpoch: 1, replicas: [0], isr: [0] });
     return p;
   };
 

@@ -1,0 +1,290 @@
+// CPU per GiB at a fixed rate, against the machine's floor (issue 21 items 1-3), with pinned cores:
+// the broker (Apache Kafka, Krill, or the floor program) runs on core 0, the load generator
+// (bench/src/loadgen.ts, which costs almost nothing per byte) on core 1. For each broker:
+//   produce: the generator sends acks=1 produce requests at RATE MiB/s for SECONDS;
+//   consume: the generator fetches everything produced back, as fast as the broker serves it;
+// and the broker's user and system CPU-seconds (from /proc) per GiB moved are reported, beside the
+// floor: bench/floor/floor.c doing the same byte movement with no protocol at all (recv+write into
+// a file, sendfile out of it). Krill/Kafka and Krill/floor are the ratios the issue asks for.
+//
+//   tsx bench/src/cpu-per-gib.ts [--rate-mibps 50] [--seconds 20] [--warmup-seconds 10]
+//       [--only floor,krill,kafka]
+//
+// Needs `make build` (Krill from dist/), the compat suite's Kafka (scripts/install-compat-deps.sh),
+// taskset, a C compiler and two cores. Writes bench/out/cpu-per-gib.json and prints a table.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, type RunningBroker, startBroker, stopBroker } from "./broker.js";
+import { run } from "./exec.js";
+import { CLOCK_TICKS_PER_SECOND } from "./proc.js";
+import { SEGMENT_BYTES } from "./workloads.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const outDir = join(root, "bench/out");
+const BROKER_CORE = "0";
+const GENERATOR_CORE = "1";
+const GIB = 1024 ** 3;
+const TOPIC = "cpu-per-gib";
+const PARTITIONS = 8;
+const STEP_TIMEOUT_MS = 300_000;
+
+interface Cpu {
+  userS: number;
+  systemS: number;
+}
+
+interface Direction {
+  bytes: number;
+  seconds: number;
+  mibPerS: number;
+  broker: Cpu & { perGiB: number; userPerGiB: number; systemPerGiB: number };
+  generatorPerGiB: number;
+}
+
+interface TargetResult {
+  target: "floor" | "krill" | "kafka";
+  produce?: Direction;
+  consume?: Direction;
+  error?: string;
+}
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const rateMiBps = Number(flag("rate-mibps", "50"));
+const seconds = Number(flag("seconds", "20"));
+/** Load before the measured window, so the JIT (Kafka's and Krill's) is warm when it starts. */
+const warmupSeconds = Number(flag("warmup-seconds", "10"));
+const only = new Set(flag("only", "floor,krill,kafka").split(","));
+
+/** utime and stime of every thread of `pid` (the process total in /proc/PID/stat). */
+function cpuOf(pid: number): Cpu {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return {
+    userS: Number(rest[11]) / CLOCK_TICKS_PER_SECOND,
+    systemS: Number(rest[12]) / CLOCK_TICKS_PER_SECOND,
+  };
+}
+
+function direction(bytes: number, secs: number, before: Cpu, after: Cpu, generatorPerGiB: number): Direction {
+  const gib = bytes / GIB;
+  const userS = after.userS - before.userS;
+  const systemS = after.systemS - before.systemS;
+  return {
+    bytes,
+    seconds: secs,
+    mibPerS: bytes / 1024 ** 2 / secs,
+    broker: {
+      userS,
+      systemS,
+      perGiB: (userS + systemS) / gib,
+      userPerGiB: userS / gib,
+      systemPerGiB: systemS / gib,
+    },
+    generatorPerGiB,
+  };
+}
+
+interface LoadgenReport {
+  bytes: number;
+  seconds: number;
+  errors: number;
+  cpu: { perGiB: number };
+}
+
+/** Runs the load generator pinned to the generator core; its JSON report. */
+async function loadgen(args: string[]): Promise<LoadgenReport> {
+  const r = await run(
+    "taskset",
+    ["-c", GENERATOR_CORE, process.execPath, "--import", "tsx", join(root, "bench/src/loadgen.ts"), ...args],
+    { timeoutMs: STEP_TIMEOUT_MS, cwd: root },
+  );
+  const line = r.stdout.split("\n").find((l) => l.startsWith("{"));
+  if (r.code !== 0 || line === undefined)
+    throw new Error(`loadgen ${args[0]} failed: ${r.stderr.slice(-500)}`);
+  const report = JSON.parse(line) as LoadgenReport;
+  if (report.errors > 0)
+    throw new Error(`loadgen ${args[0]}: ${report.errors} requests answered with errors`);
+  return report;
+}
+
+/** Starts the floor program pinned to the broker core; resolves once it listens, with its exit. */
+async function startFloor(args: string[]): Promise<{ done: Promise<string> }> {
+  const child = spawn("taskset", ["-c", BROKER_CORE, join(outDir, "floor"), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  const done = new Promise<string>((resolveDone) => child.on("exit", () => resolveDone(out)));
+  const deadline = Date.now() + 10_000;
+  while (!out.includes("READY")) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`floor ${args[0]} did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { done };
+}
+
+async function measureFloor(): Promise<TargetResult> {
+  execFileSync("cc", ["-O2", "-o", join(outDir, "floor"), join(root, "bench/floor/floor.c")]);
+  const file = join(outDir, "floor.bin");
+  const sinkPort = await freePort();
+  const sink = await startFloor(["sink", String(sinkPort), file]);
+  const sent = await loadgen([
+    "raw-send",
+    "--bootstrap",
+    `127.0.0.1:${sinkPort}`,
+    "--seconds",
+    String(seconds),
+    "--rate-mibps",
+    String(rateMiBps),
+  ]);
+  const sinkReport = JSON.parse((await sink.done).split("\n").find((l) => l.startsWith("{"))!);
+  const sourcePort = await freePort();
+  const source = await startFloor(["source", file, String(sourcePort), String(sent.bytes)]);
+  const received = await loadgen([
+    "raw-recv",
+    "--bootstrap",
+    `127.0.0.1:${sourcePort}`,
+    "--seconds",
+    "120",
+    "--until-bytes",
+    String(sent.bytes),
+  ]);
+  const sourceReport = JSON.parse((await source.done).split("\n").find((l) => l.startsWith("{"))!);
+  rmSync(file, { force: true });
+  const zero = { userS: 0, systemS: 0 };
+  return {
+    target: "floor",
+    produce: direction(sinkReport.bytes, sent.seconds, zero, sinkReport.cpu, sent.cpu.perGiB),
+    consume: direction(sourceReport.bytes, received.seconds, zero, sourceReport.cpu, received.cpu.perGiB),
+  };
+}
+
+async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
+  const dir = join(outDir, "run", `cpu-per-gib-${kind}`);
+  const started = await startBroker(root, kind, dir, process.env);
+  if ("error" in started) return { target: kind, error: started.error };
+  const broker: RunningBroker = started;
+  try {
+    // Every thread of the broker (a JVM has many) on the broker core; threads started later inherit it.
+    execFileSync("taskset", ["-a", "-p", "-c", BROKER_CORE, String(broker.pid)], { stdio: "ignore" });
+    const created = await run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(root, "bench/src/topics.ts"),
+        "create",
+        broker.bootstrap,
+        String(SEGMENT_BYTES),
+        `${TOPIC}:${PARTITIONS}`,
+      ],
+      { timeoutMs: 60_000, cwd: root },
+    );
+    if (!created.stdout.includes('"error":null'))
+      return { target: kind, error: `topic creation failed: ${created.stdout}${created.stderr}` };
+    const common = ["--bootstrap", broker.bootstrap, "--topic", TOPIC, "--partitions", String(PARTITIONS)];
+    if (warmupSeconds > 0) {
+      await loadgen([
+        "produce",
+        ...common,
+        "--acks",
+        "1",
+        "--seconds",
+        String(warmupSeconds),
+        "--rate-mibps",
+        String(rateMiBps),
+      ]);
+      await loadgen(["consume", ...common, "--seconds", String(warmupSeconds)]);
+    }
+    const cpu0 = cpuOf(broker.pid);
+    const produced = await loadgen([
+      "produce",
+      ...common,
+      "--acks",
+      "1",
+      "--seconds",
+      String(seconds),
+      "--rate-mibps",
+      String(rateMiBps),
+    ]);
+    const cpu1 = cpuOf(broker.pid);
+    const consumed = await loadgen([
+      "consume",
+      ...common,
+      "--seconds",
+      "300",
+      "--until-bytes",
+      String(produced.bytes),
+    ]);
+    const cpu2 = cpuOf(broker.pid);
+    return {
+      target: kind,
+      produce: direction(produced.bytes, produced.seconds, cpu0, cpu1, produced.cpu.perGiB),
+      consume: direction(consumed.bytes, consumed.seconds, cpu1, cpu2, consumed.cpu.perGiB),
+    };
+  } finally {
+    await stopBroker(root, dir);
+  }
+}
+
+function table(results: TargetResult[]): string {
+  const by = new Map(results.map((r) => [r.target, r]));
+  const fmt = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(2));
+  const rows = [
+    "| broker | direction | MiB/s | CPU-s/GiB (user + system) | generator CPU-s/GiB | vs Kafka | vs floor |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of results) {
+    if (r.error !== undefined) {
+      rows.push(`| ${r.target} | - | - | failed: ${r.error.slice(0, 200)} | - | - | - |`);
+      continue;
+    }
+    for (const d of ["produce", "consume"] as const) {
+      const x = r[d]!;
+      const kafka = by.get("kafka")?.[d]?.broker.perGiB;
+      const floor = by.get("floor")?.[d]?.broker.perGiB;
+      rows.push(
+        `| ${r.target} | ${d} | ${fmt(x.mibPerS)} | ${fmt(x.broker.perGiB)} (${fmt(x.broker.userPerGiB)} + ${fmt(x.broker.systemPerGiB)}) | ${fmt(x.generatorPerGiB)} | ${r.target === "kafka" || kafka === undefined ? "-" : `${fmt(x.broker.perGiB / kafka)}x`} | ${r.target === "floor" || floor === undefined ? "-" : `${fmt(x.broker.perGiB / floor)}x`} |`,
+      );
+    }
+  }
+  return rows.join("\n");
+}
+
+if (cpus().length < 2) {
+  console.error("cpu-per-gib: needs two cores (broker on one, load generator on the other)");
+  process.exit(1);
+}
+mkdirSync(outDir, { recursive: true });
+if (only.has("krill") && !existsSync(join(root, "dist/src/cli.js"))) {
+  console.error("cpu-per-gib: Krill is not built (make build)");
+  process.exit(1);
+}
+const results: TargetResult[] = [];
+for (const target of ["floor", "kafka", "krill"] as const) {
+  if (!only.has(target)) continue;
+  console.error(`cpu-per-gib: ${target} at ${rateMiBps} MiB/s for ${seconds} s`);
+  try {
+    results.push(target === "floor" ? await measureFloor() : await measureBroker(target));
+  } catch (err) {
+    results.push({ target, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+const report = {
+  at: new Date().toISOString(),
+  rateMiBps,
+  seconds,
+  cores: { broker: BROKER_CORE, generator: GENERATOR_CORE },
+  results,
+};
+writeFileSync(join(outDir, "cpu-per-gib.json"), `${JSON.stringify(report, null, 2)}\n`);
+console.log(table(results));

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
+import { SimCluster } from "./sim-cluster.js";
+import { runSeed } from "./sim-run.js";
+
+describe("replication (deterministic, in-process)", () => {
+  it("answers acks=all once the followers fetched, and holds the HWM until they do", async () => {
+    const sim = new SimCluster({ seed: 1, nodes: 3, partitions: 1, minInsyncReplicas: 2 });
+    try {
+      await sim.start();
+      const leader = sim.held(1, 0);
+      expect(leader.isLeader).toBe(true);
+      expect([...leader.isr]).toEqual([1, 2, 3]);
+      let answered: number | undefined;
+      const acked = sim.produceTo(0, -1, 2).then((code) => {
+        answered = code;
+        return code;
+      });
+      await sim.settle();
+      expect(answered).toBeUndefined();
+      expect(leader.logEndOffset).toBe(2);
+      expect(leader.highWatermark).toBe(0);
+      await sim.fetchRound(2);
+      await sim.fetchRound(3);
+      expect(sim.held(2, 0).logEndOffset).toBe(2);
+      // The leader learns the followers' offsets on their next fetch.
+      await sim.fetchRound(2);
+      await sim.settle();
+      expect(answered).toBeUndefined();
+      await sim.fetchRound(3);
+      await sim.settle();
+      expect(leader.highWatermark).toBe(2);
+      expect(await acked).toBe(ErrorCode.NONE);
+      // The followers learn the high watermark from the leader's answers.
+      await sim.fetchRound(2);
+      expect(sim.held(2, 0).highWatermark).toBe(2);
+      sim.checkInvariants();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("shrinks the ISR of a silent follower, refuses acks=all below min.insync.replicas, and expands it back", async () => {
+    const sim = new SimCluster({ seed: 2, nodes: 3, partitions: 1, minInsyncReplicas: 3 });
+    try {
+      await sim.start();
+      const leader = sim.held(1, 0);
+      sim.setDown(3, true);
+      const waiting = sim.produceTo(0, -1, 1, 60_000);
+      await sim.fetchRound(2);
+      await sim.fetchRound(2);
+      sim.advance(31_000);
+      await sim.fetchRound(2);
+      expect(leader.isrChangeInFlight).toBe(true);
+      // While the shrink is in flight the HWM still waits for node 3.
+      expect(leader.highWatermark).toBe(0);
+      expect(await sim.answerAlterPartition()).toBe(true);
+      await sim.settle();
+      expect([...leader.isr].sort()).toEqual([1, 2]);
+      // Below min.insync.replicas 3 the HWM stays (KAFKA-15583): the waiting produce times out,
+      // new acks=all produces are refused, acks=1 ones are taken.
+      sim.advance(60_000);
+      await sim.settle();
+      expect(await waiting).toBe(ErrorCode.REQUEST_TIMED_OUT);
+      expect(leader.highWatermark).toBe(0);
+      expect(await sim.produceTo(0, -1, 1)).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+      expect(await sim.produceTo(0, 1, 1)).toBe(ErrorCode.NONE);
+      sim.setDown(3, false);
+      await sim.fetchRound(3);
+      await sim.fetchRound(3);
+      expect(leader.isrChangeInFlight).toBe(true);
+      expect(await sim.answerAlterPartition()).toBe(true);
+      await sim.settle();
+      expect([...leader.isr].sort()).toEqual([1, 2, 3]);
+      await sim.fetchRound(2);
+      await sim.fetchRound(2);
+      await sim.fetchRound(3);
+      expect(leader.highWatermark).toBe(2);
+      sim.checkInvariants();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("truncates a divergent former leader to the new leader's log (DivergingEpoch)", async () => {
+    const sim = new SimCluster({ seed: 3, nodes: 2, partitions: 1, minInsyncReplicas: 1 });
+    try {
+      await sim.start();
+      expect(await sim.produceTo(0, 1, 2)).toBe(ErrorCode.NONE);
+      await sim.fetchRound(2);
+      await sim.fetchRound(2);
+      // Node 1 appends alone, then loses leadership before node 2 fetches.
+      expect(await sim.produceTo(0, 1, 3)).toBe(ErrorCode.NONE);
+      expect(sim.held(1, 0).logEndOffset).toBe(5);
+      expect(await sim.electLeader(0, 2)).toBe(true);
+      expect(await sim.produceTo(0, 1, 1)).toBe(ErrorCode.NONE);
+      await sim.fetchRound(1);
+      expect(sim.held(1, 0).logEndOffset).toBe(2);
+      await sim.fetchRound(1);
+      expect(sim.held(1, 0).logEndOffset).toBe(3);
+      sim.checkInvariants();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("keeps every invariant over seeded random schedules", async () => {
+    const totals = { ackedAll: 0, truncations: 0, leaderChanges: 0, isrChanges: 0 };
+    for (let seed = 100; seed < 112; seed++) {
+      const result = await runSeed(seed, 100);
+      totals.ackedAll += result.stats.ackedAll;
+      totals.truncations += result.stats.truncations;
+      totals.leaderChanges += result.stats.leaderChanges;
+      totals.isrChanges += result.stats.isrChanges;
+    }
+    // The schedules exercise what they are meant to.
+    expect(totals.ackedAll).toBeGreaterThan(20);
+    expect(totals.leaderChanges).toBeGreaterThan(5);
+    expect(totals.isrChanges).toBeGreaterThan(2);
+  }, 60_000);
+});
