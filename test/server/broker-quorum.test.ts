@@ -69,6 +69,9 @@ class Cluster {
       alterBrokerConfigs: call("alterBrokerConfigs"),
       allocateProducerIds: call("allocateProducerIds"),
       registerBroker: call("registerBroker"),
+      brokerHeartbeat: call("brokerHeartbeat"),
+      alterPartition: call("alterPartition"),
+      electLeaders: call("electLeaders"),
     } as ControllerChannel;
   }
 
