@@ -34,7 +34,8 @@ build: install
 
 run: build
 	mkdir -p data
-	./bin/krill start --override log.dirs=./data --override listeners=PLAINTEXT://127.0.0.1:9092
+	./bin/krill start --override log.dirs=./data --override listeners=PLAINTEXT://127.0.0.1:9092 \
+	  --override krill.log.format=pretty
 
 # The codecs are generated from the message specs inside the Kafka jars of the version pinned in
 # tools/codegen/kafka-specs.ts (resolved through Maven, extracted under compat-tests/.cache/);

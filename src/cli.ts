@@ -13,11 +13,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
 import { brokerConfigFromEnv } from "./config/env.js";
 import { PropertiesFile } from "./config/properties.js";
 import { isKrillError, KrillError } from "./errors.js";
+import { createLogger, type LogFormat } from "./logging.js";
 import { type FormatOptions, formatStorage } from "./metadata/storage-format.js";
 import { SYSTEM_RANDOM } from "./random.js";
 import { Broker } from "./server/broker.js";
@@ -40,7 +40,8 @@ Kafka nor Krill knows are logged as warnings; --strict (krill.config.strict=true
 format prepares the log directories as Kafka's kafka-storage format does (same options; start
 formats an unformatted node as --standalone would, so it is optional); random-uuid prints a
 new cluster id.
-Log level: KRILL_LOG_LEVEL (trace, debug, info, warn, error; default info).`;
+Log level: KRILL_LOG_LEVEL (trace, debug, info, warn, error; default info); format:
+krill.log.format (pretty on a terminal, JSON lines otherwise; json, pretty or auto).`;
 
 export interface StartArgs {
   readonly configPath: string | undefined;
@@ -212,7 +213,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!isKrillError(err)) process.stderr.write(`${USAGE}\n`);
     return 1;
   }
-  const logger = pino({ name: "krill", level: process.env.KRILL_LOG_LEVEL ?? "info" });
+  const logger = createLogger({ format: config.get("krill.log.format") as LogFormat | "auto" });
   let broker: Broker;
   try {
     broker = await Broker.start(config, { logger });

@@ -11,14 +11,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { BrokerConfig } from "./config/broker-config.js";
+import { createLogger, type LogFormat } from "./logging.js";
 import { Broker, type BrokerStartOptions } from "./server/broker.js";
 import type { BrokerComponent } from "./server/services.js";
 
 export { BrokerConfig } from "./config/broker-config.js";
 export { parseProperties } from "./config/properties.js";
 export { KrillError } from "./errors.js";
+export { createLogger, type LogFormat } from "./logging.js";
 export { Broker } from "./server/broker.js";
 export type { BrokerComponent, BrokerContext, BrokerCore, BrokerServices } from "./server/services.js";
 
@@ -58,7 +60,12 @@ export async function startBroker(
     }
     config = BrokerConfig.create(defaults, configOrOverrides);
   }
-  const logger = options.logger ?? pino({ name: "krill", level: process.env.KRILL_LOG_LEVEL ?? "warn" });
+  const logger =
+    options.logger ??
+    createLogger({
+      level: process.env.KRILL_LOG_LEVEL ?? "warn",
+      format: config.get("krill.log.format") as LogFormat | "auto",
+    });
   let broker: Broker;
   try {
     broker = await Broker.start(config, {

@@ -6,12 +6,14 @@
 //
 // Every node runs in its own process group (detached), its output appended to DIR/node-<id>/out,
 // its data in DIR/node-<id>/data, which survives kill -9 and restart.
+
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { waitForMetadata } from "../../bench/src/metadata-probe.js";
 import type { Network } from "./net.js";
+import { loseUnflushed, type Truncation } from "./unflushed.js";
 
 export type Target = "krill" | "kafka";
 
@@ -29,6 +31,11 @@ export interface ClusterNode {
   signal(signal: NodeJS.Signals): void;
   /** Waits for the process to exit after a SIGKILL. */
   exited(): Promise<void>;
+  /**
+   * While the node is down: cuts its segments back to what fsync made durable (chaos/src/unflushed.ts).
+   * Throws for a node without the fsync journal (Kafka).
+   */
+  loseUnflushed(): Truncation[];
 }
 
 export interface Cluster {
@@ -54,7 +61,15 @@ class ProcessNode implements ClusterNode {
     private readonly dir: string,
     private readonly argv: () => string[],
     private readonly env: NodeJS.ProcessEnv,
+    /** Krill nodes: the data directory and the fsync journal its process writes. */
+    private readonly durability?: { readonly dataDir: string; readonly journal: string },
   ) {}
+
+  loseUnflushed(): Truncation[] {
+    if (this.pid() !== undefined) throw new Error(`node ${this.id} is running`);
+    if (this.durability === undefined) throw new Error(`node ${this.id} has no fsync journal`);
+    return loseUnflushed(this.durability.dataDir, this.durability.journal);
+  }
 
   pid(): number | undefined {
     return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
@@ -152,7 +167,18 @@ export class KrillCluster implements Cluster {
     );
     const argv = (): string[] =>
       o.net.wrap(id, [...krillArgv(), "start", "--config", join(dir, "server.properties")]);
-    this.nodes = [new ProcessNode(id, host, port, dir, argv, { ...process.env, KRILL_LOG_LEVEL: "warn" })];
+    const journal = join(dir, "fsync-journal");
+    this.nodes = [
+      new ProcessNode(
+        id,
+        host,
+        port,
+        dir,
+        argv,
+        { ...process.env, KRILL_LOG_LEVEL: "warn", KRILL_TEST_FSYNC_JOURNAL: journal },
+        { dataDir: join(dir, "data"), journal },
+      ),
+    ];
   }
 
   bootstrap(): string {

@@ -58,6 +58,17 @@ export class Nemesis {
           await n.exited();
           break;
         }
+        case "lose-unflushed": {
+          const n = this.node(fault.node);
+          this.killed.add(fault.node);
+          n.signal("SIGCONT");
+          n.signal("SIGKILL");
+          await n.exited();
+          const cut = n.loseUnflushed();
+          const bytes = cut.reduce((sum, t) => sum + t.from - t.to, 0);
+          record.description += `: ${bytes} unflushed bytes lost from ${cut.length} segment(s)`;
+          break;
+        }
         case "restart":
           await this.node(fault.node).start();
           this.killed.delete(fault.node);

@@ -32,7 +32,8 @@ import { type RawEntry, resolveConfigVariables } from "./config-providers.js";
 import { isKafkaBrokerKey, KAFKA_CONFIG_KEYS_VERSION } from "./kafka-keys.js";
 import { type ListenerSpec, parseListeners, parseProtocolMap } from "./listeners.js";
 import { PropertiesFile } from "./properties.js";
-import { unenforcedSecurityKey } from "./security-keys.js";
+import { isEnforcedSecurityKey, unenforcedSecurityKey } from "./security-keys.js";
+import { type ListenerTlsSettings, listenerTlsSettings } from "./tls-settings.js";
 
 /** Kafka's built-in server-side assignors: the short name and the class name both select one. */
 export const CONSUMER_ASSIGNOR_NAMES: ReadonlyMap<string, string> = new Map([
@@ -128,7 +129,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "inter.broker.listener.name",
     "STRING",
     null,
-    "Listener used between brokers; accepted for compatibility (single node).",
+    "Listener used between brokers: replica fetchers connect to the leader's listener of this name (default: the first it registered).",
   ),
   def(
     "controller.listener.names",
@@ -436,6 +437,37 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
     validator: atLeast(1024),
   }),
+  // Replication (broker side: docs/replication.md).
+  def(
+    "replica.lag.time.max.ms",
+    "LONG",
+    "30000",
+    "A follower that has not caught up with the leader's log end for this long leaves the ISR.",
+    { validator: atLeast(1) },
+  ),
+  def("num.replica.fetchers", "INT", "1", "Replica fetchers per source broker.", {
+    validator: atLeast(1),
+  }),
+  def("replica.fetch.max.bytes", "INT", "1048576", "Bytes a replica fetch asks for per partition.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.min.bytes", "INT", "1", "Bytes a replica fetch waits for.", { validator: atLeast(1) }),
+  def("replica.fetch.response.max.bytes", "INT", "10485760", "Bytes a replica fetch asks for in all.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.wait.max.ms", "INT", "500", "Longest wait of a replica fetch for data.", {
+    validator: atLeast(0),
+  }),
+  def("replica.fetch.backoff.ms", "INT", "1000", "Wait after a replica fetch failed.", {
+    validator: atLeast(0),
+  }),
+  def(
+    "replica.socket.timeout.ms",
+    "INT",
+    "30000",
+    "Deadline of a replica fetch request, beyond its own wait.",
+    { validator: atLeast(1) },
+  ),
   // Network.
   def(
     "socket.request.max.bytes",
@@ -638,6 +670,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "false",
     "Krill: refuse keys neither Kafka nor Krill defines (a typo) instead of logging a warning; `krill start --strict` sets it.",
   ),
+  def(
+    "krill.log.format",
+    "STRING",
+    "auto",
+    "Krill: log line format: `json` (one JSON object per line), `pretty` (one readable line each) or `auto` (pretty when stdout is a terminal, else json). The level is KRILL_LOG_LEVEL.",
+    { validator: oneOf(["auto", "json", "pretty"]) },
+  ),
 ];
 
 const DEFS_BY_NAME = new Map(BROKER_CONFIG_DEFS.map((d) => [d.name, d]));
@@ -757,6 +796,10 @@ export class BrokerConfig {
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
+  /** Security keys as set (`ssl.*`, `listener.name.<l>.ssl.*`, ...), read by their own modules. */
+  readonly #securityRaw: ReadonlyMap<string, string>;
+  /** TLS settings of each client listener whose protocol is SSL (tls-settings.ts). */
+  readonly listenerTls: ReadonlyMap<string, ListenerTlsSettings>;
 
   private constructor(
     values: Map<string, ConfigValue>,
@@ -765,7 +808,9 @@ export class BrokerConfig {
     unknown: readonly UnknownConfigKey[],
     dynamicDefault: ReadonlyMap<string, ConfigValue> = new Map(),
     dynamicBroker: ReadonlyMap<string, ConfigValue> = new Map(),
+    securityRaw: ReadonlyMap<string, string> = new Map(),
   ) {
+    this.#securityRaw = securityRaw;
     this.#staticValues = values;
     this.#values = new Map([...values, ...dynamicDefault, ...dynamicBroker]);
     this.#explicit = explicit;
@@ -783,14 +828,19 @@ export class BrokerConfig {
     // Kafka maps a controller listener name to PLAINTEXT implicitly when the map omits it.
     for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
     const all = parseListeners("listeners", this.string("listeners"), protocolMap);
+    const listenerTls = new Map<string, ListenerTlsSettings>();
     for (const l of all) {
-      if (l.securityProtocol !== "PLAINTEXT") {
+      const controller = controllerNames.has(l.name);
+      if (l.securityProtocol === "SSL" && !controller) {
+        listenerTls.set(l.name, listenerTlsSettings(this.#securityRaw, l.name));
+      } else if (l.securityProtocol !== "PLAINTEXT") {
         throw new KrillError(
           "CONFIG_INVALID",
-          `Refusing to start: listener ${l.name} uses security protocol ${l.securityProtocol}, and Krill serves only PLAINTEXT listeners: it does not enforce TLS or SASL yet (accepted values: PLAINTEXT)`,
+          `Refusing to start: listener ${l.name} uses security protocol ${l.securityProtocol}, which Krill does not enforce yet on ${controller ? "a controller" : "a client"} listener (accepted values: PLAINTEXT${controller ? "" : ", SSL"})`,
         );
       }
     }
+    this.listenerTls = listenerTls;
     this.listeners = all.filter((l) => !controllerNames.has(l.name));
     if (this.listeners.length === 0) {
       throw new KrillError(
@@ -901,8 +951,14 @@ export class BrokerConfig {
     const explicit = new Set<string>();
     const unused: string[] = [];
     const unknown: UnknownConfigKey[] = [];
+    const securityRaw = new Map<string, string>();
     for (const [key, { text, origin }] of raw) {
       const d = DEFS_BY_NAME.get(key);
+      if (d === undefined && isEnforcedSecurityKey(key)) {
+        // Read by the security modules (tls-settings.ts), not reported as unused.
+        securityRaw.set(key, text);
+        continue;
+      }
       if (d === undefined) {
         if (isKafkaBrokerKey(key)) unused.push(key);
         else if (strict) {
@@ -919,7 +975,7 @@ export class BrokerConfig {
     for (const d of BROKER_CONFIG_DEFS) {
       if (!values.has(d.name)) values.set(d.name, parseConfigValue(d, d.defaultValue, "default"));
     }
-    return new BrokerConfig(values, explicit, unused.sort(), unknown);
+    return new BrokerConfig(values, explicit, unused.sort(), unknown, new Map(), new Map(), securityRaw);
   }
 
   /** Raw value of any defined key; asserts the key is defined. */
@@ -1008,6 +1064,7 @@ export class BrokerConfig {
       this.unknownKeys,
       parse(dynamic.clusterDefault),
       parse(dynamic.perBroker),
+      this.#securityRaw,
     );
   }
 

@@ -3,10 +3,12 @@
  *
  * Kafka reads these keys to authenticate clients (TLS, SASL), to authorize them (an authorizer
  * with ACLs and super users) and to limit them (quotas, connection limits). Krill serves
- * PLAINTEXT listeners without authentication, authorization or quotas, so a configuration that
- * asks for any of them would start a broker that is more open than its operator believes: an
- * anonymous client could write to a topic the operator thinks is protected. Such a key therefore
- * stops start-up with one line naming it, until Krill enforces it (issue 18).
+ * PLAINTEXT and SSL listeners (the `ssl.*` keys of tls-settings.ts's ENFORCED_TLS_KEYS), without
+ * SASL, authorization or quotas, so a configuration that asks for any of those would start a
+ * broker that is more open than its operator believes: an anonymous client could write to a
+ * topic the operator thinks is protected. Such a key therefore stops start-up with one line
+ * naming it, until Krill enforces it (issue 18). Keys Krill enforces are classified here too
+ * (`isSecurityKey`), so BrokerConfig hands them to the module that reads them.
  *
  * A key is accepted only when its value asks for nothing Krill fails to do: the value Kafka
  * itself uses when the key is absent (`max.connections.per.ip` = 2147483647), or a value that
@@ -14,17 +16,21 @@
  * PLAINTEXT). Keys that only tune a feature Krill lacks without asking for protection (quota
  * window sizes, `connection.failed.authentication.delay.ms`) are not listed here.
  *
- * Listeners whose security protocol is not PLAINTEXT are refused where listeners are parsed
- * (broker-config.ts), with the same wording.
+ * Listeners whose security protocol is SASL_PLAINTEXT or SASL_SSL are refused where listeners are
+ * parsed (broker-config.ts), with the same wording.
  */
 
 /** Why a key is security-relevant, for the refusal message. */
+import { ENFORCED_TLS_KEYS, HARMLESS_TLS_VALUES } from "./tls-settings.js";
+
 type Reason = "tls" | "sasl" | "authorizer" | "quota";
 
 interface SecurityKey {
   readonly reason: Reason;
   /** Values that ask for nothing (compared after trimming); absent = any value is refused. */
   readonly harmless?: readonly string[];
+  /** Krill enforces the key: never refused. */
+  readonly enforced?: boolean;
 }
 
 const INT32_MAX_TEXT = "2147483647";
@@ -76,14 +82,21 @@ const LISTENER_ONLY_KEYS: ReadonlyMap<string, SecurityKey> = new Map<string, Sec
   ["max.connection.creation.rate", { reason: "quota", harmless: [INT32_MAX_TEXT] }],
 ]);
 
+/** A key Krill enforces: any value is accepted here and validated where it is read. */
+const ENFORCED: SecurityKey = { reason: "tls", harmless: undefined, enforced: true };
+
 const WHAT: Record<Reason, string> = {
-  tls: "Krill serves only PLAINTEXT listeners and does not enforce TLS yet",
+  tls: "Krill's TLS does not enforce (it reads the ssl.* keys listed in docs/security.md)",
   sasl: "Krill does not authenticate clients (SASL) yet",
   authorizer: "Krill has no authorizer yet and would let every client do everything",
   quota: "Krill does not enforce quotas or per-client connection limits yet",
 };
 
 function classify(key: string): SecurityKey | undefined {
+  // Enforced on SSL listeners (tls-settings.ts): accepted, read from BrokerConfig's security keys.
+  if (ENFORCED_TLS_KEYS.has(key)) return ENFORCED;
+  const tlsDefault = HARMLESS_TLS_VALUES.get(key);
+  if (tlsDefault !== undefined) return { reason: "tls", harmless: tlsDefault };
   const exact = SECURITY_KEYS.get(key);
   if (exact !== undefined) return exact;
   for (const [prefix, reason] of SECURITY_PREFIXES) if (key.startsWith(prefix)) return { reason };
@@ -114,7 +127,7 @@ export function unenforcedSecurityKey(
   origin: string,
 ): UnenforcedSecurityKey | undefined {
   const security = classify(key);
-  if (security === undefined) return undefined;
+  if (security === undefined || security.enforced === true) return undefined;
   const trimmed = value.trim();
   if (security.harmless?.some((h) => h.toLowerCase() === trimmed.toLowerCase())) return undefined;
   const accepted =
@@ -131,4 +144,9 @@ export function unenforcedSecurityKey(
 /** True when `key` is one of the security keys above, whatever its value. */
 export function isSecurityKey(key: string): boolean {
   return classify(key) !== undefined;
+}
+
+/** True when Krill enforces `key` (a module reads it from BrokerConfig's security keys). */
+export function isEnforcedSecurityKey(key: string): boolean {
+  return classify(key)?.enforced === true;
 }

@@ -12,6 +12,7 @@
  */
 import fs from "node:fs";
 import { KrillError } from "../errors.js";
+import { fsyncJournal, recordDurableSize } from "./fsync-journal.js";
 
 interface Entry {
   fd: number;
@@ -175,14 +176,31 @@ export class FilePool {
     return this.fsyncSlots.run(task);
   }
 
+  /**
+   * fsync on the calling thread (an owner that cannot wait: the KRaft core's metadata log),
+   * recorded in the test-only journal as `fsync` is.
+   */
+  fsyncSync(path: string): void {
+    this.withFd(path, (fd) => {
+      const journal = fsyncJournal();
+      const size = journal !== undefined ? fs.fstatSync(fd).size : 0;
+      fs.fsyncSync(fd);
+      if (journal !== undefined) recordDurableSize(journal, path, size);
+    });
+  }
+
   private async fsyncNow(path: string): Promise<void> {
     const pinned = this.pin(path);
     try {
+      // What this fsync makes durable, for the chaos rig's test-only journal (fsync-journal.ts).
+      const journal = fsyncJournal();
+      const size = journal !== undefined ? fs.fstatSync(pinned.fd).size : 0;
       await new Promise<void>((resolve, reject) =>
         fs.fsync(pinned.fd, (err) =>
           err ? reject(new KrillError("LOG_IO", `fsync ${path} failed`, { cause: err })) : resolve(),
         ),
       );
+      if (journal !== undefined) recordDurableSize(journal, path, size);
     } finally {
       pinned.release();
     }

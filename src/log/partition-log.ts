@@ -397,6 +397,15 @@ export class PartitionLog {
       return replacement;
     }
     active.onBecomeInactive();
+    this.events.info(
+      {
+        dir: this.dir,
+        baseOffset: newBase,
+        previousBaseOffset: active.baseOffset,
+        previousBytes: active.sizeBytes,
+      },
+      "rolled segment",
+    );
     const segment = LogSegment.create(
       this.pool,
       this.dir,
@@ -840,8 +849,7 @@ export class PartitionLog {
       }
       for (let i = 0; i < this.segments.length; i++) {
         const end = this.segments[i + 1]?.baseOffset ?? upTo;
-        if (end > this.recoveryPointValue)
-          this.pool.withFd(this.segments[i]!.logPath, (fd) => fs.fsyncSync(fd));
+        if (end > this.recoveryPointValue) this.pool.fsyncSync(this.segments[i]!.logPath);
       }
       if (this.dirNeedsFsync) {
         const fd = fs.openSync(this.dir, "r");

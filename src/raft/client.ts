@@ -236,8 +236,22 @@ export class RaftClient {
   /** The request could not be delivered (connection refused or reset). */
   handleSendFailure(destinationId: number, correlationId: number): void {
     if (this.closed) return;
-    if (this.requests.takeInflight(destinationId, correlationId) !== null) {
-      this.requests.backoff(destinationId, this.now());
+    const inflight = this.requests.takeInflight(destinationId, correlationId);
+    if (inflight !== null) {
+      const now = this.now();
+      this.requests.backoff(destinationId, now);
+      // A voter that cannot be reached will not vote in this election. Counted with the
+      // rejections, it can leave the candidate short of a majority, which then backs off at once
+      // instead of waiting out its election timeout: the usual case after a leader's crash, when
+      // both survivors stand at the same moment and each votes for itself. Only the timing of the
+      // next round changes (Kafka waits for the election timeout there).
+      const s = this.quorum.state;
+      if (inflight.api === "Vote" && !inflight.preVote && s.name === "candidate") {
+        s.votes.rejected.add(destinationId);
+        if (this.isRejected(s.votes) && s.backoffUntilMs === null) {
+          s.backoffUntilMs = now + this.electionBackoffMs(s.retries);
+        }
+      }
     }
     this.afterEvent();
   }

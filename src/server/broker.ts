@@ -10,12 +10,13 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { BrokerConfig } from "../config/broker-config.js";
 import { KrillError } from "../errors.js";
 import { DirLocks } from "../log/dir-lock.js";
 import { LogManager } from "../log/log-manager.js";
+import { createLogger, type LogFormat } from "../logging.js";
 import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { SUPPORTED_FEATURES } from "../metadata/features.js";
@@ -41,6 +42,7 @@ import { ControllerTasks } from "./controller-tasks.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
+import { logMetadataChanges } from "./metadata-changes.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
@@ -169,7 +171,8 @@ export class Broker {
     options: BrokerStartOptions,
     cleanups: (() => unknown)[],
   ): Promise<Broker> {
-    const logger = options.logger ?? pino({ name: "krill" });
+    const logger =
+      options.logger ?? createLogger({ format: config.get("krill.log.format") as LogFormat | "auto" });
     const clock = options.clock ?? SYSTEM_CLOCK;
     const random = options.random ?? SYSTEM_RANDOM;
     if (config.unusedKafkaKeys.length > 0) {
@@ -292,6 +295,7 @@ export class Broker {
         "dynamic broker config changed",
       );
     });
+    publisher.onPublish((next, previous, records) => logMetadataChanges(logger, next, previous, records));
     publisher.onPublish((next, previous, records) => {
       for (const record of records) {
         if (record.type !== "RemoveTopic") continue;
@@ -357,9 +361,18 @@ export class Broker {
     });
     let isReady = false;
     const dispatcher = new Dispatcher(registry, context, metrics);
+    // The quorum's own traffic (controller listeners) cannot wait for the registration, which
+    // needs a quorum leader, which needs that traffic.
+    const controllerListeners = new Set(
+      (config.stringOrNull("controller.listener.names") ?? "")
+        .split(",")
+        .map((n) => n.trim().toUpperCase())
+        .filter((n) => n !== ""),
+    );
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
-        if (isReady) return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
+        if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
+          return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
           dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
@@ -370,6 +383,7 @@ export class Broker {
     metrics.queuedResponseBytesSource = () => responseMemory.bytes;
     const socketServer = new SocketServer({
       listeners: config.listeners,
+      listenerTls: config.listenerTls,
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),

@@ -118,7 +118,21 @@ export class Dispatcher implements FrameProcessor {
   }
 
   #finish(handler: ApiHandler, ctx: RequestContext, response: unknown, startedMs: number): RequestOutcome {
-    this.#observer?.onRequest(handler.name, performance.now() - startedMs, "ok");
+    const elapsedMs = performance.now() - startedMs;
+    this.#observer?.onRequest(handler.name, elapsedMs, "ok");
+    // Per-request detail is for debugging only, as Kafka's request logger (kafka.request.logger).
+    if (ctx.logger.isLevelEnabled("debug")) {
+      ctx.logger.debug(
+        {
+          api: handler.name,
+          version: ctx.apiVersion,
+          correlationId: ctx.correlationId,
+          clientId: ctx.clientId,
+          ms: Math.round(elapsedMs * 1000) / 1000,
+        },
+        "request completed",
+      );
+    }
     if (response === NO_RESPONSE) return { kind: "none" };
     return { kind: "respond", chunks: encodeResponse(handler, response, ctx.apiVersion, ctx.correlationId) };
   }

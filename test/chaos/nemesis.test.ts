@@ -32,6 +32,9 @@ class IdleNode implements ClusterNode {
   exited(): Promise<void> {
     return this.exit;
   }
+  loseUnflushed(): never {
+    throw new Error("an idle node has no data");
+  }
   /** The process state letter from /proc (S sleeping, R running, T stopped). */
   state(): string {
     const stat = readFileSync(`/proc/${this.pid()}/stat`, "utf8");

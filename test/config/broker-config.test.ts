@@ -124,6 +124,7 @@ describe("BrokerConfig", () => {
       "group.max.offsets",
       "metrics.port",
       "metrics.host",
+      "krill.log.format",
       "krill.config.strict",
       "krill.queued.max.response.bytes",
       "krill.queued.max.response.bytes.total",
@@ -167,7 +168,7 @@ describe("BrokerConfig", () => {
     expect(configError(() => BrokerConfig.create({ listeners: "FOO://:9092" }))).toContain(
       "listener.security.protocol.map",
     );
-    expect(configError(() => BrokerConfig.create({ listeners: "SSL://:9093" }))).toContain("PLAINTEXT");
+    expect(configError(() => BrokerConfig.create({ listeners: "SASL_SSL://:9093" }))).toContain("PLAINTEXT");
     expect(configError(() => BrokerConfig.create({ listeners: "PLAINTEXT://:1,PLAINTEXT://:2" }))).toContain(
       "twice",
     );

@@ -68,7 +68,7 @@ class Network {
 function nodeConfig(base: string, id: number): BrokerConfig {
   return BrokerConfig.create({
     "node.id": id,
-    "process.roles": "broker,controller",
+    "process.roles": id <= 3 ? "broker,controller" : "broker",
     listeners: `PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0`,
     "controller.listener.names": "CONTROLLER",
     "controller.quorum.voters": "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3",
@@ -97,7 +97,11 @@ function formatted(base: string, id: number): BrokerConfig {
   return config;
 }
 
-function open(net: Network, config: BrokerConfig): QuorumMetadata {
+function open(
+  net: Network,
+  config: BrokerConfig,
+  roles = { broker: true, controller: true },
+): QuorumMetadata {
   const id = config.nodeId;
   const m = openQuorumMetadata({
     dir: config.metadataLogDir,
@@ -105,7 +109,7 @@ function open(net: Network, config: BrokerConfig): QuorumMetadata {
     nodeId: id,
     clusterId: CLUSTER,
     quorum: quorumConfigOf(config)!,
-    roles: { broker: true, controller: true },
+    roles,
     config: () => config,
     channel: net.channelFor(id),
     random: new SeededRandom(100 + id),
@@ -163,6 +167,17 @@ describe("a three-voter metadata quorum in one process", () => {
     await registerBrokers(first);
     const created = await first.channel.createTopics([topic("orders")], false);
     expect(created[0]?.errorCode).toBe(0);
+    // A broker-only node (not a voter) follows the log as an observer.
+    const observer = open(net, formatted(base, 4), { broker: true, controller: false });
+    expect(observer.controller).toBeUndefined();
+    await until("the observer to publish the topic", () =>
+      observer.publisher.image.topicsByName.has("orders"),
+    );
+    expect(observer.raft.isVoter).toBe(false);
+    expect(observer.raft.state.name).toBe("follower");
+    await expect(observer.channel.createTopics([topic("nope")], false)).rejects.toBeInstanceOf(
+      NotControllerError,
+    );
     // The bootstrap snapshot's metadata.version reached every image, and so did the topic.
     await until("every node to publish the topic", () =>
       [...nodes.values()].every((m) => m.publisher.image.topicsByName.has("orders")),

@@ -105,6 +105,29 @@ describe("RaftClient", () => {
     expect(h.sent.filter((m) => m.request.api === "Vote" && m.request.preVote).length).toBe(2);
   });
 
+  it("a candidate refused by one voter and unable to reach the other backs off at once, not after its election timeout", () => {
+    const h = harness(1, [1, 2, 3]);
+    h.store.write({ epoch: 5, leaderId: -1, votedId: 1 });
+    h.client.start();
+    expect(h.client.state.name).toBe("candidate");
+    const votes = h.sent.filter((m) => m.request.api === "Vote" && !m.request.preVote);
+    expect(votes.map((m) => m.to)).toEqual([2, 3]);
+    // Node 2 stood too and voted for itself; node 3 is down (its leader's crash: connection refused).
+    h.client.handleResponse(2, votes[0]!.correlationId, {
+      api: "Vote",
+      errorCode: Errors.NONE,
+      leaderId: -1,
+      leaderEpoch: 5,
+      voteGranted: false,
+    });
+    h.client.handleSendFailure(3, votes[1]!.correlationId);
+    const s = h.client.state;
+    expect(s.name === "candidate" && s.backoffUntilMs !== null).toBe(true);
+    // The backoff of a first retry is at most 100 ms; the election timeout is at least 1000 ms.
+    h.advance(150);
+    expect(h.client.state.name).toBe("prospective");
+  });
+
   it("stores a vote before answering it, and refuses a second candidate in the same epoch", () => {
     const h = harness(2, [1, 2, 3]);
     h.client.start();

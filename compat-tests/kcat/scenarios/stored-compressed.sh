@@ -3,6 +3,9 @@
 # segment files and must name the codec of every batch. librdkafka compresses only when the
 # broker advertises Produce v2 (its check for the v1+ message format); a broker advertising
 # Produce from v3 gets every batch uncompressed ("Broker does not support compression type").
+# librdkafka also sends a batch uncompressed when compressing does not make it smaller (a batch of
+# one short record, for instance), so the records are lingered into one batch (linger.ms 2000):
+# with 50 ms, a loaded machine sent some single-record batches as "none".
 # Needs BROKER_DATA_DIR (the broker's log.dirs), set by run-all.sh and run-subset.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +19,7 @@ expect=()
 for codec in gzip snappy lz4 zstd; do
   topic=$(unique_topic "kcat-stored-$codec")
   seq 1 200 | sed "s/^/$codec kcat line /" |
-    kcat -b "$BOOTSTRAP" -P -t "$topic" -p 0 -z "$codec" -X linger.ms=50 -X message.timeout.ms=20000
+    kcat -b "$BOOTSTRAP" -P -t "$topic" -p 0 -z "$codec" -X linger.ms=2000 -X message.timeout.ms=20000
   files+=("$BROKER_DATA_DIR/$topic-0")
   expect+=("$codec")
 
@@ -26,7 +29,7 @@ import sys
 from confluent_kafka import Producer
 bootstrap, topic, codec = sys.argv[1:]
 errors = []
-p = Producer({"bootstrap.servers": bootstrap, "compression.type": codec, "linger.ms": 50,
+p = Producer({"bootstrap.servers": bootstrap, "compression.type": codec, "linger.ms": 2000,
               "message.timeout.ms": 20000})
 for i in range(200):
     p.produce(topic, key=b"k%d" % i, value=b"%s python line %d" % (codec.encode(), i), partition=0,

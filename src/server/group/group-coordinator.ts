@@ -171,6 +171,8 @@ export class GroupCoordinator {
 
   /** Stops answering (requests get COORDINATOR_LOAD_IN_PROGRESS) and writing; parked requests get NOT_COORDINATOR. */
   close(): void {
+    if (this.#state.loaded)
+      this.#state.logger.info({ groups: this.#state.groups.size }, "group coordinator unloaded");
     this.#state.closed = true;
     this.#state.loaded = false;
     this.#offsets.stopExpiry();

@@ -28,8 +28,10 @@
  */
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import { SYSTEM_CLOCK } from "../../clock.js";
 import { isKrillError } from "../../errors.js";
 import { isLentReadBuffer, releaseReadBuffer } from "../../log/read-buffer-pool.js";
+import { RateLimitedWarning } from "../../logging.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { ResponseMemory } from "./response-memory.js";
 
@@ -101,6 +103,7 @@ export class Connection implements ConnectionInfo {
   readonly #queue: Pending[] = [];
   #tail: Promise<void> = Promise.resolve();
   readonly #memory: ResponseMemory;
+  readonly #clientWarnings: RateLimitedWarning;
   /** Response bytes written to the socket that the kernel has not taken (the client is slow). */
   #writtenBytes = 0;
   /** Response bytes completed and waiting for an earlier request to complete. */
@@ -129,7 +132,9 @@ export class Connection implements ConnectionInfo {
     processor: FrameProcessor,
     limits: ConnectionLimits,
     logger: Logger,
+    clientWarnings: RateLimitedWarning = new RateLimitedWarning(SYSTEM_CLOCK),
   ) {
+    this.#clientWarnings = clientWarnings;
     this.id = id;
     this.listenerName = listenerName;
     this.#socket = socket;
@@ -170,6 +175,14 @@ export class Connection implements ConnectionInfo {
     return this.#writtenBytes + this.#completedBytes;
   }
 
+  /**
+   * A warning caused by what the client sent, rate-limited per message and client address over
+   * the whole server, so a client looping on a bad request cannot flood the log.
+   */
+  #warnClient(message: string, reason: string): void {
+    this.#clientWarnings.warn(this.logger, `${message}|${this.remoteAddress}`, { reason }, message);
+  }
+
   #onData(chunk: Buffer): void {
     this.onBytesIn(chunk.length);
     if (this.#closing) return;
@@ -185,7 +198,7 @@ export class Connection implements ConnectionInfo {
         frame = this.#decoder.next();
       } catch (err) {
         const reason = isKrillError(err) ? err.message : String(err);
-        this.logger.warn({ reason }, "closing connection: bad frame");
+        this.#warnClient("closing connection: bad frame", reason);
         this.#socket.destroy();
         return;
       }
@@ -328,7 +341,7 @@ export class Connection implements ConnectionInfo {
       const entry = this.#queue.shift()!;
       const outcome = entry.outcome!;
       if (outcome.kind === "close") {
-        this.logger.warn({ reason: outcome.reason }, "closing connection");
+        this.#warnClient("closing connection", outcome.reason);
         if (corked) this.#socket.uncork();
         this.#closing = true;
         this.#socket.end();

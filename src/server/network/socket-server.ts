@@ -1,7 +1,8 @@
 /**
  * Binds the broker's listeners and owns every client connection. One TCP server per listener;
- * the security protocol of each listener picks how a connection is set up (PLAINTEXT only today;
- * SSL and SASL would wrap or precede the frame pipeline here without touching dispatch).
+ * the security protocol of each listener picks how a connection is set up: PLAINTEXT sockets go
+ * straight to the frame pipeline, SSL sockets are wrapped in a TLS server socket first (the
+ * handshake runs before any frame is read; plaintext listeners do no extra work).
  * `max.connections` is enforced across listeners: a connection beyond it is closed as soon as it
  * is accepted, with one log line.
  *
@@ -9,10 +10,15 @@
  * has in flight, then resolves.
  */
 import net from "node:net";
+import type tls from "node:tls";
 import type { Logger } from "pino";
+import { SYSTEM_CLOCK } from "../../clock.js";
 import type { ListenerSpec } from "../../config/broker-config.js";
+import type { ListenerTlsSettings } from "../../config/tls-settings.js";
 import { KrillError } from "../../errors.js";
+import { RateLimitedWarning } from "../../logging.js";
 import { Connection, type ConnectionLimits, type FrameProcessor } from "./connection.js";
+import { createServerTls, type ServerTls } from "./tls-context.js";
 
 export interface BoundListener {
   readonly spec: ListenerSpec;
@@ -23,6 +29,8 @@ export interface BoundListener {
 
 export interface SocketServerOptions {
   readonly listeners: readonly ListenerSpec[];
+  /** TLS settings of the SSL listeners, by listener name. */
+  readonly listenerTls?: ReadonlyMap<string, ListenerTlsSettings>;
   readonly limits: ConnectionLimits;
   /** Read per accepted connection: max.connections can change at run time. */
   readonly connectionsMax: () => number;
@@ -30,18 +38,25 @@ export interface SocketServerOptions {
   readonly logger: Logger;
   readonly onConnectionCountChange?: (count: number) => void;
   readonly onBytes?: (direction: "in" | "out", bytes: number) => void;
+  /** Warnings caused by clients, rate-limited over all connections (default: one per server). */
+  readonly clientWarnings?: RateLimitedWarning;
 }
 
 export class SocketServer {
   readonly #options: SocketServerOptions;
   readonly #servers: net.Server[] = [];
   readonly #connections = new Set<Connection>();
+  /** TLS connections accepted and still in their handshake, by remote address:port. */
+  readonly #handshaking = new Map<string, net.Socket>();
   #nextConnectionId = 1;
   #bound: BoundListener[] = [];
   #stopping = false;
 
+  readonly #clientWarnings: RateLimitedWarning;
+
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    this.#clientWarnings = options.clientWarnings ?? new RateLimitedWarning(SYSTEM_CLOCK);
   }
 
   get boundListeners(): readonly BoundListener[] {
@@ -54,15 +69,39 @@ export class SocketServer {
 
   async start(): Promise<readonly BoundListener[]> {
     for (const spec of this.#options.listeners) {
-      if (spec.securityProtocol !== "PLAINTEXT") {
+      let serverTls: ServerTls | undefined;
+      if (spec.securityProtocol === "SSL") {
+        const settings = this.#options.listenerTls?.get(spec.name);
+        if (settings === undefined) {
+          throw new KrillError("CONFIG_INVALID", `listener ${spec.name} uses SSL and has no TLS settings`);
+        }
+        // Reads the key and trust stores now: a bad one stops start-up before anything is bound.
+        serverTls = createServerTls(settings);
+      } else if (spec.securityProtocol !== "PLAINTEXT") {
         throw new KrillError(
           "UNSUPPORTED",
           `listener ${spec.name}: ${spec.securityProtocol} is not supported`,
         );
       }
+      const tlsServer = serverTls?.createServer({
+        handshakeTimeoutMs: this.#options.limits.idleMs > 0 ? this.#options.limits.idleMs : 120_000,
+        onSecure: (socket) => {
+          this.#handshaking.delete(`${socket.remoteAddress}:${socket.remotePort}`);
+          this.#open(spec, socket);
+        },
+        onFailure: (err, socket) => {
+          const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+          this.#handshaking.delete(remote);
+          // Kafka logs a failed handshake as a failed authentication, at info level.
+          this.#options.logger.info(
+            { listener: spec.name, remote, reason: err.message },
+            "failed authentication (TLS handshake failed)",
+          );
+        },
+      });
       // allowHalfOpen lets a client that shuts down its side still receive the answers in flight.
       const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-        this.#accept(spec, socket),
+        this.#accept(spec, socket, tlsServer),
       );
       const host = spec.host === "" ? undefined : spec.host;
       await new Promise<void>((resolve, reject) => {
@@ -91,18 +130,37 @@ export class SocketServer {
     return this.#bound;
   }
 
-  #accept(spec: ListenerSpec, socket: net.Socket): void {
+  #accept(spec: ListenerSpec, socket: net.Socket, tlsServer: tls.Server | undefined): void {
     const logger = this.#options.logger;
     if (this.#stopping) {
       socket.destroy();
       return;
     }
     const connectionsMax = this.#options.connectionsMax();
-    if (this.#connections.size >= connectionsMax) {
-      logger.warn(
+    if (this.#connections.size + this.#handshaking.size >= connectionsMax) {
+      this.#clientWarnings.warn(
+        logger,
+        "max.connections",
         { remote: `${socket.remoteAddress}:${socket.remotePort}`, max: connectionsMax },
         "refusing connection: max.connections reached",
       );
+      socket.destroy();
+      return;
+    }
+    if (tlsServer === undefined) {
+      this.#open(spec, socket);
+      return;
+    }
+    // Counted against max.connections from accept, as Kafka counts a connection in handshake.
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#handshaking.set(remote, socket);
+    socket.once("close", () => this.#handshaking.delete(remote));
+    tlsServer.emit("connection", socket);
+  }
+
+  #open(spec: ListenerSpec, socket: net.Socket): void {
+    const logger = this.#options.logger;
+    if (this.#stopping) {
       socket.destroy();
       return;
     }
@@ -114,6 +172,7 @@ export class SocketServer {
       this.#options.processor,
       this.#options.limits,
       logger,
+      this.#clientWarnings,
     );
     const onBytes = this.#options.onBytes;
     if (onBytes) {
@@ -143,6 +202,7 @@ export class SocketServer {
     await Promise.race([drained, timedOut]);
     clearTimeout(timer);
     for (const c of this.#connections) c.destroy();
+    for (const s of this.#handshaking.values()) s.destroy();
     await Promise.all(closing);
   }
 }

@@ -98,6 +98,8 @@ export class PartitionManager {
   readonly #events: PartitionEvents;
   readonly #producerStateOptions: ProducerStateOptions;
   readonly #timer: Timer;
+  /** The manager built its own timer, so it closes it at shutdown. */
+  readonly #ownsTimer: boolean;
   readonly #replicaLagTimeMaxMs: number;
   /** Produces waiting for their acks=all (Kafka's delayed produce purgatory). */
   readonly delayedProduce: DelayedProducePurgatory;
@@ -116,6 +118,7 @@ export class PartitionManager {
         DEFAULT_PRODUCER_STATE_OPTIONS.producerIdExpirationMs,
       ),
     };
+    this.#ownsTimer = options.timer === undefined;
     this.#timer = options.timer ?? new SystemTimer(this.clock);
     this.#replicaLagTimeMaxMs = intConfig(config, "replica.lag.time.max.ms", 30_000);
     this.delayedProduce = new DelayedProducePurgatory({
@@ -413,6 +416,7 @@ export class PartitionManager {
     if (this.#snapshotTimer !== undefined) clearInterval(this.#snapshotTimer);
     this.#timer.cancel("isr-expiration");
     this.delayedProduce.shutdown();
+    if (this.#ownsTimer) this.#timer.close();
     await this.snapshotAll();
     this.#partitions.clear();
   }

@@ -200,6 +200,9 @@ export class TransactionCoordinator {
   }
 
   close(): void {
+    if (this.#loaded && !this.#closed) {
+      this.#logger.info({ transactionalIds: this.#txns.size }, "transaction coordinator unloaded");
+    }
     this.#closed = true;
   }
 
@@ -256,6 +259,15 @@ export class TransactionCoordinator {
         // A new producer instance while a transaction is open: fence the old one by bumping the
         // epoch and aborting with it; the client retries and then gets a fresh epoch.
         const fencedEpoch = isEpochExhausted(txn.producerEpoch) ? txn.producerEpoch : txn.producerEpoch + 1;
+        this.#logger.info(
+          {
+            transactionalId: txn.transactionalId,
+            producerId: txn.producerId,
+            producerEpoch: txn.producerEpoch,
+            fencingEpoch: fencedEpoch,
+          },
+          "fencing the previous producer of the transactional id (a new instance called InitProducerId)",
+        );
         txn.state = TxnState.PrepareEpochFence;
         const error = await this.#endTransaction(txn, false, fencedEpoch, "fencing");
         if (error !== ErrorCode.NONE) return fail(error);
