@@ -68,6 +68,7 @@ export function recordCount(records: Buffer | null): number | string {
 function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): HandlerRegistry {
   let nextProducerId = 1000n;
   const registry = new HandlerRegistry();
+  const topicNames = new Map([...topics].map(([name, t]) => [t.id, name]));
   const metadataTopic = (name: string): MetadataResponseTopic => {
     const t = topics.get(name);
     return {
@@ -97,7 +98,7 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
         errorCode: ErrorCode.NONE,
         apiKeys: registry
           .all()
-          .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+          .map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion, maxVersion: h.maxVersion })),
         throttleTimeMs: 0,
         supportedFeatures: [],
         finalizedFeaturesEpoch: -1n,
@@ -108,7 +109,7 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
     defineHandler({
       api: METADATA_API,
       minVersion: 0,
-      maxVersion: 12,
+      maxVersion: 13,
       ordering: "concurrent",
       handle: (_ctx, request) => ({
         throttleTimeMs: 0,
@@ -136,16 +137,19 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
     }) as ApiHandler,
     defineHandler({
       api: PRODUCE_API,
+      // As Krill's Produce handler: served from v3, advertised from v0 (KAFKA-18659), v13 by topic id.
       minVersion: 3,
-      maxVersion: 11,
+      advertisedMinVersion: 0,
+      maxVersion: 13,
       ordering: "serial",
-      handle: (_ctx, request) => {
+      handle: (ctx, request) => {
         const response: ProduceResponse = {
           responses: request.topicData.map((td) => ({
             name: td.name,
             topicId: td.topicId,
             partitionResponses: td.partitionData.map((pd) => {
-              const offsets = topics.get(td.name)?.nextOffset;
+              const name = ctx.apiVersion >= 13 ? (topicNames.get(td.topicId) ?? "") : td.name;
+              const offsets = topics.get(name)?.nextOffset;
               const known = offsets !== undefined && pd.index >= 0 && pd.index < offsets.length;
               const count = known ? recordCount(pd.records) : "unknown topic or partition";
               const failure = (errorCode: number, errorMessage: string) => ({
@@ -158,6 +162,7 @@ function sinkRegistry(topics: Map<string, SinkTopic>, port: () => number): Handl
                 errorMessage,
                 currentLeader: { leaderId: -1, leaderEpoch: -1 },
               });
+              if (name === "") return failure(ErrorCode.UNKNOWN_TOPIC_ID, "unknown topic id");
               if (!known) return failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, count as string);
               if (typeof count === "string") return failure(ErrorCode.CORRUPT_MESSAGE, count);
               const baseOffset = offsets[pd.index]!;

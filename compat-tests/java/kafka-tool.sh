@@ -1,8 +1,8 @@
 # Runs an Apache Kafka command-line tool the way Kafka's bin/<tool>.sh does: the same main class,
 # on the classpath Maven resolved for KAFKA_TOOLS_VERSION (sourced; defines kafka_tool).
 #   kafka_tool kafka-topics --bootstrap-server "$BOOTSTRAP" --list
-# Main classes checked against the jars of 4.4.0 and 3.9.2 (3.9 still runs the console producer and
-# broker-api-versions from the Scala core).
+# Main classes checked against the jars of 4.4.0 and 3.9.2 (3.9 still runs the console producer,
+# broker-api-versions and configs from the Scala core).
 : "${KAFKA_TOOLS_VERSION:=4.4.0}"
 kafka_tool_java_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kafka_tool_classpath_file="$kafka_tool_java_dir/../.cache/kafka-$KAFKA_TOOLS_VERSION.classpath"
@@ -36,7 +36,11 @@ kafka_tool_main_class() {
     ;;
   kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
   kafka-consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
-  kafka-configs) echo kafka.admin.ConfigCommand ;;
+  kafka-configs)
+    # Moved from the Scala core to the tools module in 4.x (4.4 has no kafka.admin.ConfigCommand).
+    if [ "$legacy" -eq 1 ]; then echo kafka.admin.ConfigCommand; else echo org.apache.kafka.tools.ConfigCommand; fi
+    ;;
+  kafka-features) echo org.apache.kafka.tools.FeatureCommand ;;
   kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
   kafka-delete-records) echo org.apache.kafka.tools.DeleteRecordsCommand ;;
   kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;

@@ -437,6 +437,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
     validator: atLeast(1024),
   }),
+  def(
+    "max.request.partition.size.limit",
+    "INT",
+    "2000",
+    "Most partitions one DescribeTopicPartitions response describes; the rest follow from its cursor.",
+    { validator: atLeast(1) },
+  ),
   // Replication (broker side: docs/replication.md).
   def(
     "replica.lag.time.max.ms",

@@ -1,25 +1,72 @@
 /**
- * Feature levels this broker supports and finalizes (Kafka's MetadataVersion): metadata.version
- * from 3.3-IV3 (7), the oldest Kafka 4.0 accepts, to 4.0-IV3 (25), Kafka 4.0's newest production
- * level, which a fresh cluster finalizes.
+ * Feature levels this broker supports and finalizes (Kafka's MetadataVersion and the
+ * server-common Features enum), as ApiVersions and `kafka-features describe` report them.
+ *
+ * metadata.version: from 3.3-IV3 (7), the oldest Kafka 4.0 accepts, to 4.0-IV3 (25), Kafka 4.0's
+ * newest production level, which a fresh cluster finalizes; its finalized level is the one
+ * recorded in the metadata log (FeatureLevelRecord).
+ *
+ * The other features Kafka 4.4 knows, each at the range Krill implements:
+ * - group.version 0-1, finalized at 1: the consumer group protocol (KIP-848,
+ *   ConsumerGroupHeartbeat) is always served.
+ * - kraft.version 0-1: the metadata log's format (KIP-853 dynamic quorum records); the level in
+ *   force lives in the log's control records, not in the metadata image, and is not reported as
+ *   finalized yet.
+ * - transaction.version 0-0: transactions v2 (KIP-890 part 2, level 2) is not implemented, so
+ *   clients keep the v1 protocol; level 1's flexible transaction records alone change nothing a
+ *   client sees.
+ * - eligible.leader.replicas.version, share.version, streams.version 0-0: no ELR (KIP-966), share
+ *   groups (KIP-932) or streams groups (KIP-1071).
+ * A level 0 is never listed as finalized, as in Kafka (a feature at 0 is off).
  */
 export const METADATA_VERSION_FEATURE = "metadata.version";
 export const METADATA_VERSION_MIN = 7;
 export const METADATA_VERSION_LATEST = 25;
 
-/**
- * The feature ranges this broker registers with (BrokerRegistration `Features`). The controller
- * refuses a registration that does not cover every finalized feature level, so a feature Krill
- * starts finalizing must be added here.
- */
-export const SUPPORTED_FEATURES: readonly {
+export interface SupportedFeature {
   readonly name: string;
-  readonly minSupportedVersion: number;
-  readonly maxSupportedVersion: number;
-}[] = [
-  {
-    name: METADATA_VERSION_FEATURE,
-    minSupportedVersion: METADATA_VERSION_MIN,
-    maxSupportedVersion: METADATA_VERSION_LATEST,
-  },
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** The level Krill always runs at, for features not recorded in the metadata log; 0 = off. */
+  readonly fixedLevel?: number;
+}
+
+/** Every feature Kafka 4.4 reports, in Kafka's order of names. */
+export const SUPPORTED_FEATURES: readonly SupportedFeature[] = [
+  { name: "eligible.leader.replicas.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
+  { name: "group.version", minVersion: 0, maxVersion: 1, fixedLevel: 1 },
+  { name: "kraft.version", minVersion: 0, maxVersion: 1 },
+  { name: METADATA_VERSION_FEATURE, minVersion: METADATA_VERSION_MIN, maxVersion: METADATA_VERSION_LATEST },
+  { name: "share.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
+  { name: "streams.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
+  { name: "transaction.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
 ];
+
+/**
+ * Finalized levels above 0: those recorded in the metadata image (metadata.version), then the
+ * fixed ones.
+ */
+export function finalizedFeatures(recorded: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const f of SUPPORTED_FEATURES) {
+    const level = recorded.get(f.name) ?? f.fixedLevel;
+    if (level !== undefined && level > 0) out.set(f.name, level);
+  }
+  return out;
+}
+
+/**
+ * The feature ranges this broker registers with (BrokerRegistration `Features`): every supported
+ * feature. The controller refuses a registration that does not cover every finalized level.
+ */
+export function registrationFeatures(): {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+}[] {
+  return SUPPORTED_FEATURES.map((f) => ({
+    name: f.name,
+    minSupportedVersion: f.minVersion,
+    maxSupportedVersion: f.maxVersion,
+  }));
+}

@@ -19,7 +19,7 @@ import { LogManager } from "../log/log-manager.js";
 import { createLogger, type LogFormat } from "../logging.js";
 import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
-import { SUPPORTED_FEATURES } from "../metadata/features.js";
+import { registrationFeatures } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { openLocalMetadata } from "../metadata/local-metadata.js";
@@ -434,7 +434,7 @@ export class Broker {
             port: e.port,
             securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
           })),
-          features: SUPPORTED_FEATURES,
+          features: registrationFeatures(),
           rack: config.stringOrNull("broker.rack"),
           logDirs: [],
           previousBrokerEpoch: -1n,

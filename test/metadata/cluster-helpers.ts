@@ -1,6 +1,6 @@
 /** Registering brokers with a controller in tests, as a broker's lifecycle manager would. */
 import type { BrokerRegistrationRequest, ControllerChannel } from "../../src/metadata/controller-channel.js";
-import { SUPPORTED_FEATURES } from "../../src/metadata/features.js";
+import { registrationFeatures } from "../../src/metadata/features.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
 
 /** A registration of `brokerId` (incarnation id derived from it unless given). */
@@ -14,7 +14,7 @@ export function registration(
     clusterId: "",
     incarnationId: `${incarnation}Q`,
     listeners: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9000 + brokerId, securityProtocol: 0 }],
-    features: SUPPORTED_FEATURES,
+    features: registrationFeatures(),
     rack: null,
     logDirs: [],
     previousBrokerEpoch: -1n,

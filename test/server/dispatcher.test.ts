@@ -55,10 +55,12 @@ describe("dispatch over the wire", () => {
     );
     // Produce from 0, as Kafka 4 advertises it (librdkafka compresses only when it sees v2).
     expect(res.apiKeys.find((k) => k.apiKey === 0)?.minVersion).toBe(0);
-    expect(res.apiKeys.find((k) => k.apiKey === 3)).toMatchObject({ minVersion: 0, maxVersion: 12 });
+    expect(res.apiKeys.find((k) => k.apiKey === 3)).toMatchObject({ minVersion: 0, maxVersion: 13 });
     expect(res.finalizedFeatures).toMatchObject([
+      { name: "group.version", minVersionLevel: 1, maxVersionLevel: 1 },
       { name: "metadata.version", minVersionLevel: 25, maxVersionLevel: 25 },
     ]);
+    // v3: features with a 0 minimum are left out, as Kafka does (KAFKA-17011); v4 lists them.
     expect(res.supportedFeatures).toMatchObject([
       { name: "metadata.version", minVersion: 7, maxVersion: 25 },
     ]);
@@ -73,7 +75,7 @@ describe("dispatch over the wire", () => {
     expect(frame.readInt32BE(0)).toBe(11);
     const res = decodeApiVersionsResponse(new Reader(frame, 4), 0);
     expect(res.errorCode).toBe(35);
-    expect(res.apiKeys.find((k) => k.apiKey === 18)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 4 });
+    expect(res.apiKeys.find((k) => k.apiKey === 18)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 5 });
     c.socket.destroy();
   });
 

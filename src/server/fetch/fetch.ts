@@ -10,7 +10,9 @@
  *    batch can never block a consumer.
  * 3. If fewer than `min_bytes` were found, no partition had an error, and `max_wait_ms` > 0, the
  *    fetch waits in the purgatory until appends bring the missing bytes (or an event, or the
- *    deadline), then reads again.
+ *    deadline), then reads again. A follower's fetch (v18+, KIP-1166) that names a high
+ *    watermark below this leader's for some partition is answered at once instead, so the
+ *    follower learns the new high watermark without waiting for more data.
  * 4. The session decides which partitions the response carries.
  *
  * A follower's fetch (replica id >= 0, with its broker epoch from v15) is a replica fetch (Kafka's
@@ -44,6 +46,8 @@ import type {
 } from "./fetch-session.js";
 
 const READ_COMMITTED = 1;
+/** Fetch v18's high_watermark default: the follower did not say (Long.MAX_VALUE). */
+const HIGH_WATERMARK_UNKNOWN = 9223372036854775807n;
 const EMPTY = Buffer.alloc(0);
 
 export interface FetchLimits {
@@ -83,6 +87,9 @@ export async function fetch(
   const image = partitions.image();
   const nameOf = (topicId: string) => image.topicsById.get(topicId)?.name ?? "";
   const wanted: PartitionFetch[] = [];
+  const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+  // KIP-1166: the high watermark a follower last saw, per partition (v18+, replicas only).
+  const followerHighWatermarks = new Map<string, number>();
   for (const t of request.topics) {
     const topic = usesTopicIds ? nameOf(t.topicId) : t.topic;
     const topicId = usesTopicIds ? t.topicId : (image.topicsByName.get(t.topic)?.topicId ?? ZERO_UUID);
@@ -97,6 +104,9 @@ export async function fetch(
         lastFetchedEpoch: p.lastFetchedEpoch,
         logStartOffset: toOffset(p.logStartOffset),
       });
+      if (version >= 18 && replicaId >= 0 && p.highWatermark !== HIGH_WATERMARK_UNKNOWN) {
+        followerHighWatermarks.set(`${p.partition}:${topic}`, toOffset(p.highWatermark));
+      }
     }
   }
   const forgotten: SessionPartitionKey[] = [];
@@ -105,7 +115,6 @@ export async function fetch(
       forgotten.push({ topicId: t.topicId, topic: usesTopicIds ? nameOf(t.topicId) : t.topic, partition });
     }
   }
-  const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
   const replica: ReplicaFetch | undefined =
     replicaId >= 0
       ? { replicaId, brokerEpoch: version >= 15 ? request.replicaState.replicaEpoch : -1n }
@@ -134,7 +143,10 @@ export async function fetch(
   let reads = readAll(partitions, context.partitions, maxBytes, opts);
   const bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
   const mustRespond = reads.some(
-    (r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.mustRespond === true,
+    (r, i) =>
+      r.outcome.errorCode !== ErrorCode.NONE ||
+      r.outcome.mustRespond === true ||
+      followerBehind(partitions, followerHighWatermarks, context.partitions[i]!),
   );
   if (!mustRespond && request.maxWaitMs > 0 && reads.length > 0 && bytes < request.minBytes) {
     const keys = reads.flatMap((r) => (r.key === undefined ? [] : [r.key]));
@@ -165,6 +177,22 @@ export async function fetch(
     }
   }
   return { response, bytesByTopic };
+}
+
+/**
+ * KIP-1166: this leader's high watermark, as it stands after the follower's fetch was recorded
+ * (which may have advanced it), is past the one the follower named for the partition.
+ */
+function followerBehind(
+  partitions: PartitionManager,
+  followerHighWatermarks: ReadonlyMap<string, number>,
+  fetch: { topic: string; partition: number },
+): boolean {
+  if (followerHighWatermarks.size === 0) return false;
+  const seen = followerHighWatermarks.get(`${fetch.partition}:${fetch.topic}`);
+  if (seen === undefined) return false;
+  const found = partitions.lookup(fetch.topic, fetch.partition);
+  return found.ok && seen < found.partition.highWatermark;
 }
 
 /** Offsets beyond 2^53 cannot exist in a Krill log; they read as out of range. */

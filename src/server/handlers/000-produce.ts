@@ -1,5 +1,5 @@
 /**
- * Produce (api key 0), versions 3-11, advertised from 0 as Kafka 4 advertises it (KAFKA-18659):
+ * Produce (api key 0), versions 3-13, advertised from 0 as Kafka 4 advertises it (KAFKA-18659):
  * librdkafka enables compression only when the broker lists Produce v2 (its test for the v1+
  * message format), so a broker advertising 3 gets every librdkafka batch uncompressed. Versions
  * 0-2 carry magic 0/1 message sets, which neither Kafka 4 nor Krill reads: a request at those
@@ -15,7 +15,12 @@
  *   leader's append.
  * - Per-partition validation and append: see src/server/produce/produce.ts.
  * - v7+ may use zstd; v8+ carries record errors (KIP-467) and an error message; v10+ has the
- *   current-leader tagged fields (left at their defaults: this broker leads every partition).
+ *   current-leader tagged fields (left at their defaults: this broker leads every partition);
+ *   v11+ may get TRANSACTION_ABORTABLE. v12 is v11 for a client without transactions v2 (Krill
+ *   does not finalize transaction.version 2, so clients send transactional produces at v11 or
+ *   below, or at v12 only to partitions they added): a transactional batch opening a transaction
+ *   in a partition is verified against the coordinator (KIP-890 part 1) as at v11. v13 names
+ *   topics by id (KIP-516): an unknown id is UNKNOWN_TOPIC_ID for each of its partitions.
  */
 import { KrillError } from "../../errors.js";
 import { PRODUCE_API } from "../../protocol/generated/apis.js";
@@ -26,7 +31,7 @@ export const handler = defineHandler({
   api: PRODUCE_API,
   minVersion: 3,
   advertisedMinVersion: 0,
-  maxVersion: 11,
+  maxVersion: 13,
   ordering: "serial",
   async handle(ctx, request) {
     const outcome = await produce(

@@ -1,12 +1,14 @@
 /**
- * Fetch (api key 1), versions 4-17. Versions 0-3 expect magic 0/1 message sets (down-conversion),
+ * Fetch (api key 1), versions 4-18. Versions 0-3 expect magic 0/1 message sets (down-conversion),
  * which Krill does not do (Kafka 4 dropped them too).
  *
  * - v4+ isolation_level: read_committed reads up to the last stable offset (equal to the high
  *   watermark until transactions exist) and returns an empty aborted-transactions list.
  * - v7+ incremental fetch sessions (KIP-227); v11+ preferred read replica, always -1;
  *   v12+ diverging epoch from last_fetched_epoch; v13+ topic ids (unknown id: UNKNOWN_TOPIC_ID);
- *   v15+ replica state replaces replica_id.
+ *   v15+ replica state replaces replica_id; v18 (KIP-1166) a follower names the high watermark it
+ *   last saw per partition, and a fetch that would wait is answered at once when this leader's is
+ *   higher (consumers leave it unset).
  * - Long polling: `max_wait_ms` and `min_bytes`, woken by appends (see src/server/fetch/fetch.ts).
  * - Records are the stored bytes, written to the socket by reference.
  */
@@ -21,7 +23,7 @@ const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
 export const handler = defineHandler({
   api: FETCH_API,
   minVersion: 4,
-  maxVersion: 17,
+  maxVersion: 18,
   ordering: "serial",
   async handle(ctx, request) {
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")

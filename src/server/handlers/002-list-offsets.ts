@@ -1,5 +1,5 @@
 /**
- * ListOffsets (api key 2), versions 1-10 (v0's multiple "old style" offsets are not served; Kafka
+ * ListOffsets (api key 2), versions 1-11 (v0's multiple "old style" offsets are not served; Kafka
  * 4 dropped it too).
  *
  * Timestamps: -2 earliest (log start), -1 latest (the high watermark, or the last stable offset for
@@ -52,7 +52,7 @@ export function listOffsetsTimestampUnsupported(timestamp: number, version: numb
 export const handler = defineHandler({
   api: LIST_OFFSETS_API,
   minVersion: 1,
-  maxVersion: 10,
+  maxVersion: 11,
   ordering: "serial",
   handle(ctx, request) {
     const partitions = ctx.broker.partitions;

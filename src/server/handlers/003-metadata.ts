@@ -1,5 +1,5 @@
 /**
- * Metadata (key 3), versions 0-12.
+ * Metadata (key 3), versions 0-13.
  *
  * Brokers are listed with their endpoint on the listener the request arrived on. Topics are
  * looked up by name, or by id from v10 (name null); no list (v1+ null, v0 empty) means every
@@ -10,7 +10,9 @@
  * Per-version notes: v1 adds controller id, rack, is_internal; v2 cluster id; v5 offline replicas;
  * v7 leader epoch; v8-10 cluster authorized operations; v8+ topic authorized operations
  * (-2147483648 unless asked: Krill has no ACLs, so when asked every operation is allowed);
- * v10 topic ids; v12 drops the cluster-operations field.
+ * v10 topic ids; v12 drops the cluster-operations field; v13 adds a top-level error code (KIP-1102),
+ * always NONE here as in Kafka's broker, which never sets it (REBOOTSTRAP_REQUIRED is a client-side
+ * recovery path).
  */
 
 import { topicNameError } from "../../metadata/controller.js";
@@ -77,15 +79,33 @@ function errorTopic(name: string | null, topicId: string, errorCode: number): Me
   };
 }
 
-export function brokersFor(image: MetadataImage, listenerName: string): MetadataResponse["brokers"] {
-  const out: MetadataResponse["brokers"] = [];
+type BrokerEndpoint = MetadataResponse["brokers"][number] & { fenced: boolean };
+
+/** Registered brokers with their endpoint on a listener, by id; fenced ones only when asked. */
+export function brokerEndpoints(
+  image: MetadataImage,
+  listenerName: string,
+  options: { includeFenced: boolean },
+): BrokerEndpoint[] {
+  const out: BrokerEndpoint[] = [];
   for (const b of image.brokers.values()) {
-    if (b.fenced) continue;
+    if (b.fenced && !options.includeFenced) continue;
     const endpoint = b.endPoints.find((e) => e.name === listenerName) ?? b.endPoints[0];
     if (endpoint === undefined) continue;
-    out.push({ nodeId: b.brokerId, host: endpoint.host, port: endpoint.port, rack: b.rack });
+    out.push({
+      nodeId: b.brokerId,
+      host: endpoint.host,
+      port: endpoint.port,
+      rack: b.rack,
+      fenced: b.fenced,
+    });
   }
   return out.sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/** The unfenced brokers, as Metadata lists them. */
+export function brokersFor(image: MetadataImage, listenerName: string): MetadataResponse["brokers"] {
+  return brokerEndpoints(image, listenerName, { includeFenced: false }).map(({ fenced: _, ...b }) => b);
 }
 
 /** Creates the missing topics it may; returns the image after creation and the per-name errors. */
@@ -130,7 +150,7 @@ async function autoCreate(broker: BrokerContext, names: readonly string[]): Prom
 export const handler = defineHandler({
   api: METADATA_API,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   ordering: "concurrent",
   async handle(ctx, request) {
     const broker = ctx.broker;

@@ -1,24 +1,30 @@
 /**
- * ApiVersions (key 18), versions 0-4.
+ * ApiVersions (key 18), versions 0-5.
  *
  * Lists every API in the handler registry with the versions its handler serves, so the broker
- * never advertises what it cannot answer. v3+ also carries features: metadata.version is supported
- * from 3.3-IV3 (7) to 4.0-IV3 (25) and finalized at the level in the metadata image, with the image
- * offset as the finalized-features epoch, as Kafka 4 reports it (Java 4.x clients read it).
+ * never advertises what it cannot answer. v3+ also carries features (src/metadata/features.ts:
+ * every feature Kafka 4.4 knows, at the range Krill implements; metadata.version finalized at the
+ * level in the metadata image), with the image offset as the finalized-features epoch, as Kafka 4
+ * reports it (Java 4.x clients read it; `kafka-features describe` prints it). Below v4, supported
+ * features whose minimum is 0 are left out, as Kafka leaves them out for clients that fail on a
+ * 0 minimum (KAFKA-17011).
  * v3+ requests name the client software; names that break Kafka's pattern get INVALID_REQUEST.
- * An ApiVersions request at a version above 4 never reaches this module: the dispatcher answers it
+ * v5 (KIP-1242) names the cluster and node the client means to reach: both or neither (one alone
+ * is INVALID_REQUEST); when given and either differs from this broker's, REBOOTSTRAP_REQUIRED, so
+ * a client whose address now points at another cluster or node rebootstraps. Both errors carry no
+ * API list, as Kafka answers them.
+ * An ApiVersions request at a version above 5 never reaches this module: the dispatcher answers it
  * in v0 format with UNSUPPORTED_VERSION (KIP-511).
  */
 
-import {
-  METADATA_VERSION_FEATURE,
-  METADATA_VERSION_LATEST,
-  METADATA_VERSION_MIN,
-} from "../../metadata/features.js";
+import { finalizedFeatures, SUPPORTED_FEATURES } from "../../metadata/features.js";
+import type { ApiVersionsRequest } from "../../protocol/generated/api-versions-request.js";
 import type { ApiVersionsResponse } from "../../protocol/generated/api-versions-response.js";
 import { API_VERSIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler, type HandlerRegistry } from "../registry.js";
+
+const NODE_ID_NONE = -1;
 
 /** Kafka's ApiVersionsRequest.isValid pattern for client software name and version. */
 const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
@@ -41,36 +47,50 @@ function response(errorCode: number, keys: ApiVersionsResponse["apiKeys"]): ApiV
   };
 }
 
+/** Kafka's ApiVersionsRequest.isValid, then the v5 cluster and node check (KIP-1242). */
+function requestError(
+  version: number,
+  request: ApiVersionsRequest,
+  clusterId: string,
+  nodeId: number,
+): number {
+  if (
+    version >= 3 &&
+    (!SOFTWARE_PATTERN.test(request.clientSoftwareName) ||
+      !SOFTWARE_PATTERN.test(request.clientSoftwareVersion))
+  ) {
+    return ErrorCode.INVALID_REQUEST;
+  }
+  if (version < 5) return ErrorCode.NONE;
+  const named = request.clusterId !== null;
+  if (named !== (request.nodeId !== NODE_ID_NONE)) return ErrorCode.INVALID_REQUEST;
+  if (named && (request.clusterId !== clusterId || request.nodeId !== nodeId)) {
+    return ErrorCode.REBOOTSTRAP_REQUIRED;
+  }
+  return ErrorCode.NONE;
+}
+
 export const handler = defineHandler({
   api: API_VERSIONS_API,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   ordering: "concurrent",
   handle(ctx, request) {
+    const error = requestError(ctx.apiVersion, request, ctx.broker.clusterId, ctx.broker.nodeId);
+    if (error !== ErrorCode.NONE) return response(error, []);
     const keys = apiKeys(ctx.broker.registry);
-    if (
-      ctx.apiVersion >= 3 &&
-      (!SOFTWARE_PATTERN.test(request.clientSoftwareName) ||
-        !SOFTWARE_PATTERN.test(request.clientSoftwareVersion))
-    ) {
-      return response(ErrorCode.INVALID_REQUEST, keys);
-    }
     const image = ctx.broker.image();
-    const level = image.features.get(METADATA_VERSION_FEATURE);
     return {
       ...response(ErrorCode.NONE, keys),
-      supportedFeatures: [
-        {
-          name: METADATA_VERSION_FEATURE,
-          minVersion: METADATA_VERSION_MIN,
-          maxVersion: METADATA_VERSION_LATEST,
-        },
-      ],
+      supportedFeatures: SUPPORTED_FEATURES.filter((f) => ctx.apiVersion >= 4 || f.minVersion > 0).map(
+        (f) => ({ name: f.name, minVersion: f.minVersion, maxVersion: f.maxVersion }),
+      ),
       finalizedFeaturesEpoch: BigInt(image.offset),
-      finalizedFeatures:
-        level === undefined
-          ? []
-          : [{ name: METADATA_VERSION_FEATURE, minVersionLevel: level, maxVersionLevel: level }],
+      finalizedFeatures: [...finalizedFeatures(image.features)].map(([name, level]) => ({
+        name,
+        minVersionLevel: level,
+        maxVersionLevel: level,
+      })),
     };
   },
 });

@@ -1,12 +1,14 @@
 /**
- * WriteTxnMarkers (api key 27), version 1 (flexible; Kafka 4 removed v0, KIP-896): appends
+ * WriteTxnMarkers (api key 27), versions 1-2 (flexible; Kafka 4 removed v0, KIP-896): appends
  * COMMIT/ABORT markers to partitions this node leads. Krill's coordinator writes its markers
  * directly; this serves `kafka-transactions.sh abort`, which ends a hanging transaction by
  * writing an ABORT marker for a producer (found with DescribeProducers) at the partition.
  * Per partition: UNKNOWN_TOPIC_OR_PARTITION, INVALID_PRODUCER_EPOCH for a marker older than the
  * producer's epoch, TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch, internal
  * topics other than __consumer_offsets refused (INVALID_TOPIC_EXCEPTION, nothing transactional
- * lives there), as Kafka checks them.
+ * lives there), as Kafka checks them. v2 (KIP-1228) names each marker's transaction version: a
+ * transactions-v2 marker must carry an epoch newer than the producer's (the coordinator bumped it
+ * at the transaction's end), except the retry of one already written; v1 markers are legacy (0).
  */
 
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
@@ -18,7 +20,7 @@ import { defineHandler } from "../registry.js";
 export const handler = defineHandler({
   api: WRITE_TXN_MARKERS_API,
   minVersion: 1,
-  maxVersion: 1,
+  maxVersion: 2,
   ordering: "serial",
   async handle(ctx, request): Promise<WriteTxnMarkersResponse> {
     const partitions = ctx.broker.partitions;
@@ -45,6 +47,7 @@ export const handler = defineHandler({
             m.coordinatorEpoch,
             m.transactionResult,
             partitions.clock.nowMs(),
+            ctx.apiVersion >= 2 ? m.transactionVersion : 0,
           );
           if (outcome.kind === "error") {
             out.errorCode = outcome.errorCode;

@@ -1,10 +1,11 @@
 /**
- * DescribeLogDirs (key 35), versions 1-4 (Kafka 4 dropped v0, KIP-896).
+ * DescribeLogDirs (key 35), versions 1-5 (Kafka 4 dropped v0, KIP-896).
  *
  * One result per configured log directory with the partitions stored there and their size on
  * disk (offset lag 0: there are no future replicas). topics null means every partition. v3 adds
  * the top-level error code; v4 the directory's total and usable bytes (from statfs; -1 when that
- * fails).
+ * fails); v5 whether the directory is cordoned (KIP-1066), always false: Krill has no
+ * cordoned.log.dirs, so every directory takes new partitions.
  */
 import { statfsSync } from "node:fs";
 import path from "node:path";
@@ -26,7 +27,7 @@ function diskBytes(dir: string): { total: bigint; usable: bigint } {
 export const handler = defineHandler({
   api: DESCRIBE_LOG_DIRS_API,
   minVersion: 1,
-  maxVersion: 4,
+  maxVersion: 5,
   ordering: "concurrent",
   handle(ctx, request) {
     const wanted =

@@ -1,23 +1,24 @@
 /**
- * DescribeCluster (key 60), versions 0-1.
+ * DescribeCluster (key 60), versions 0-2.
  *
  * Cluster id, controller id (this node: clients cannot reach KRaft controllers, so Kafka reports a
  * broker too) and the unfenced brokers with their endpoint on the request's listener. v1 adds
  * endpoint_type: 1 (brokers) is served; 2 (controllers) is UNSUPPORTED_ENDPOINT_TYPE on a broker
- * listener, as in Kafka. Authorized operations are -2147483648 unless asked; Krill has no ACLs, so
+ * listener, as in Kafka. v2 adds include_fenced_brokers (KIP-1073): fenced brokers are listed
+ * too, with is_fenced true (before v2, and when not asked, only unfenced ones). Authorized operations are -2147483648 unless asked; Krill has no ACLs, so
  * when asked every cluster operation is allowed.
  */
 import { DESCRIBE_CLUSTER_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler } from "../registry.js";
-import { AUTHORIZED_OPERATIONS_OMITTED, brokersFor, CLUSTER_OPERATIONS_ALL } from "./003-metadata.js";
+import { AUTHORIZED_OPERATIONS_OMITTED, brokerEndpoints, CLUSTER_OPERATIONS_ALL } from "./003-metadata.js";
 
 const ENDPOINT_TYPE_BROKERS = 1;
 
 export const handler = defineHandler({
   api: DESCRIBE_CLUSTER_API,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   ordering: "concurrent",
   handle(ctx, request) {
     const broker = ctx.broker;
@@ -48,12 +49,14 @@ export const handler = defineHandler({
     }
     return {
       ...base,
-      brokers: brokersFor(broker.image(), ctx.connection.listenerName).map((b) => ({
+      brokers: brokerEndpoints(broker.image(), ctx.connection.listenerName, {
+        includeFenced: ctx.apiVersion >= 2 && request.includeFencedBrokers,
+      }).map((b) => ({
         brokerId: b.nodeId,
         host: b.host,
         port: b.port,
         rack: b.rack,
-        isFenced: false,
+        isFenced: b.fenced,
       })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS_ALL

@@ -1002,11 +1002,17 @@ export class Partition {
     coordinatorEpoch: number,
     commit: boolean,
     nowMs: number,
+    transactionVersion = 0,
   ): AppendOutcome {
     if (!this.isLeader) return this.#notLeader();
     const producerState = this.#producerStateForAppend(nowMs);
     if (!(producerState instanceof ProducerStateManager)) return producerState;
-    const checked = producerState.checkTxnMarker(producerId, producerEpoch, coordinatorEpoch);
+    const checked = producerState.checkTxnMarker(
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+      transactionVersion,
+    );
     if (checked.kind === "error") return checked;
     const lastStableBefore = this.lastStableOffset;
     const highWatermarkBefore = this.log.highWatermark;

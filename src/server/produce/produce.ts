@@ -67,10 +67,17 @@ export async function produce(
   const replicated: Promise<void>[] = [];
   let anyError = false;
   const response: ProduceResponse = { responses: [], throttleTimeMs: 0, nodeEndpoints: [] };
-  for (const topic of request.topicData) {
+  const image = partitions.image();
+  for (const topicData of request.topicData) {
     const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
-    response.responses.push({ name: topic.name, topicId: ZERO_UUID, partitionResponses });
-    for (const data of topic.partitionData) {
+    // v13+ names topics by id (KIP-516); an id this broker does not know is UNKNOWN_TOPIC_ID.
+    const byId = version >= 13 ? image.topicsById.get(topicData.topicId) : undefined;
+    const topic =
+      version >= 13
+        ? { name: byId?.name ?? "", topicId: topicData.topicId }
+        : { name: topicData.name, topicId: ZERO_UUID };
+    response.responses.push({ ...topic, partitionResponses });
+    for (const data of topicData.partitionData) {
       const out = partitionResponse(data.index);
       partitionResponses.push(out);
       const fail = (errorCode: number, errorMessage: string | null = null) => {
@@ -80,6 +87,10 @@ export async function produce(
       };
       if (!acksValid) {
         fail(ErrorCode.INVALID_REQUIRED_ACKS);
+        continue;
+      }
+      if (version >= 13 && byId === undefined) {
+        fail(ErrorCode.UNKNOWN_TOPIC_ID);
         continue;
       }
       if (INTERNAL_TOPICS.has(topic.name)) {

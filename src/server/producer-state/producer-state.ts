@@ -38,6 +38,8 @@ export const BATCHES_RETAINED_PER_PRODUCER = 5;
 export const NO_PRODUCER_EPOCH = -1;
 export const NO_SEQUENCE = -1;
 const INT32_MAX = 0x7fffffff;
+/** The largest producer epoch (Short.MAX_VALUE): a transactions-v2 marker retry at it is accepted. */
+const PRODUCER_EPOCH_MAX = 0x7fff;
 
 export interface BatchMetadata {
   readonly firstSeq: number;
@@ -146,15 +148,33 @@ export class ProducerStateManager {
   /**
    * Checks a COMMIT/ABORT marker before it is appended (Kafka's ProducerAppendInfo
    * checkProducerEpoch for markers and appendEndTxnMarker): the marker's epoch may not be older
-   * than the producer's, and its coordinator epoch not older than the last marker's.
+   * than the producer's, and its coordinator epoch not older than the last marker's. A marker of
+   * transactions v2 (`transactionVersion` 2, KIP-1228) carries the epoch the coordinator bumped at
+   * the transaction's end, so it must be newer than the producer's; one at the producer's epoch
+   * is accepted only as the retry of a marker already written (no transaction open, or the epoch
+   * at its maximum).
    */
-  checkTxnMarker(producerId: bigint, producerEpoch: number, coordinatorEpoch: number): PrepareResult {
+  checkTxnMarker(
+    producerId: bigint,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+    transactionVersion = 0,
+  ): PrepareResult {
     const entry = this.#producers.get(producerId);
-    if (entry !== undefined && producerEpoch < entry.producerEpoch) {
+    const v2 = transactionVersion >= 2;
+    if (
+      entry !== undefined &&
+      (v2 ? producerEpoch <= entry.producerEpoch : producerEpoch < entry.producerEpoch) &&
+      !(
+        v2 &&
+        producerEpoch === entry.producerEpoch &&
+        (entry.currentTxnFirstOffset < 0 || producerEpoch === PRODUCER_EPOCH_MAX)
+      )
+    ) {
       return {
         kind: "error",
         errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
-        errorMessage: `Marker epoch ${producerEpoch} of producer ${producerId} is older than ${entry.producerEpoch}`,
+        errorMessage: `Marker epoch ${producerEpoch} of producer ${producerId} is ${v2 ? "not newer than" : "older than"} ${entry.producerEpoch}`,
       };
     }
     if (entry !== undefined && coordinatorEpoch < entry.coordinatorEpoch) {

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { ABORTED_TXN_INDEX_FILE, AbortedTxnIndex } from "../../../src/server/producer-state/aborted-txns.js";
 import {
   type ProducerBatch,
@@ -90,6 +91,24 @@ describe("ProducerStateManager transactions", () => {
     // A second marker for a closed transaction changes nothing a reader sees.
     expect(psm.completeTxn(5n, 0, 0, false, 12, 1)).toBeUndefined();
     expect(psm.completeTxn(5n, 0, 0, true, 13, 1)).toBeUndefined();
+  });
+
+  it("transactions v2 markers (WriteTxnMarkers v2, KIP-1228) need a newer epoch, except a retry", () => {
+    const psm = new ProducerStateManager();
+    const plan = psm.prepareAppend([txnBatch(7n, 3, 0)]);
+    if (plan.kind !== "ok") throw new Error("expected ok");
+    psm.completeAppend(plan.plan, [10], 11, 1);
+    // Legacy (v1 request, or transaction version 0/1): the producer's own epoch is fine, older is not.
+    expect(psm.checkTxnMarker(7n, 3, 0, 0).kind).toBe("ok");
+    expect(psm.checkTxnMarker(7n, 2, 0, 1).kind).toBe("error");
+    // TV2 while the transaction is open: the marker's epoch must be the bumped one.
+    const same = psm.checkTxnMarker(7n, 3, 0, 2);
+    expect(same.kind === "error" && same.errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    expect(psm.checkTxnMarker(7n, 4, 0, 2).kind).toBe("ok");
+    psm.completeTxn(7n, 4, 0, true, 11, 1);
+    // A retry of that marker (same epoch, nothing open) is written again; an older one is refused.
+    expect(psm.checkTxnMarker(7n, 4, 0, 2).kind).toBe("ok");
+    expect(psm.checkTxnMarker(7n, 3, 0, 2).kind).toBe("error");
   });
 
   it("accepts coordinator batches without a sequence (transactional offset commits), checking only the epoch", () => {
