@@ -22,6 +22,9 @@ export const KRILL_ERROR_CODES = [
   "REQUEST_TIMED_OUT",
   "UNSUPPORTED_VERSION",
   "REQUEST_QUEUE_FULL",
+  // A controller write on a node whose controller is not (or no longer) the active one: Kafka's
+  // NotControllerException, answered NOT_CONTROLLER (src/server/controller-apis.ts).
+  "NOT_CONTROLLER",
 ] as const;
 
 export type KrillErrorCode = (typeof KRILL_ERROR_CODES)[number];

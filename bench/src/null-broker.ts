@@ -201,8 +201,14 @@ export async function listenNullSink(
   const logger = pino({ name: "null-broker", level: "warn" });
   let bound = port;
   const registry = sinkRegistry(topics, () => bound);
-  // The handlers above use nothing of the broker: the dispatcher only passes it through.
-  const context = { registry, logger, nodeId: NODE_ID } as unknown as BrokerContext;
+  // The handlers above use nothing of the broker: the dispatcher only passes it through, and
+  // reads which listeners are the controller's (none here).
+  const context = {
+    registry,
+    logger,
+    nodeId: NODE_ID,
+    config: { controllerListenerNames: new Set<string>() },
+  } as unknown as BrokerContext;
   const server = new SocketServer({
     listeners: [{ name: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "127.0.0.1", port }],
     limits: {

@@ -803,6 +803,8 @@ export class BrokerConfig {
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
+  /** `controller.listener.names`, upper-cased: requests arriving on these are the controller's. */
+  readonly controllerListenerNames: ReadonlySet<string>;
   /** Security keys as set (`ssl.*`, `listener.name.<l>.ssl.*`, ...), read by their own modules. */
   readonly #securityRaw: ReadonlyMap<string, string>;
   /** TLS settings of each client listener whose protocol is SSL (tls-settings.ts). */
@@ -832,6 +834,7 @@ export class BrokerConfig {
         .map((s) => s.trim().toUpperCase())
         .filter((s) => s !== ""),
     );
+    this.controllerListenerNames = controllerNames;
     // Kafka maps a controller listener name to PLAINTEXT implicitly when the map omits it.
     for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
     const all = parseListeners("listeners", this.string("listeners"), protocolMap);

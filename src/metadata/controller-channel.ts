@@ -12,6 +12,8 @@
  * be serialized.
  */
 
+import { isKrillError } from "../errors.js";
+import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type {
   BrokerHeartbeatReply,
   BrokerHeartbeatRequest,
@@ -48,23 +50,59 @@ export type ElectionTargets = ReadonlyArray<{
   readonly partitions: readonly number[];
 }> | null;
 
+/**
+ * Whether a controller write failed because this node's controller is not (or stopped being)
+ * the active one: a KrillError NOT_CONTROLLER, or an error carrying Kafka's NOT_CONTROLLER code
+ * (`errorCode`), as a replicated metadata log rejects proposals when leadership moves.
+ */
+export function isNotControllerError(err: unknown): boolean {
+  if (isKrillError(err, "NOT_CONTROLLER")) return true;
+  return (
+    err instanceof Error && (err as Error & { errorCode?: unknown }).errorCode === ErrorCode.NOT_CONTROLLER
+  );
+}
+
 export interface ConfigAlterResult {
   readonly errorCode: number;
   readonly errorMessage: string | null;
 }
 
+/** Per call: what the client's request allows. */
+export interface ControllerCallOptions {
+  /**
+   * The request's own timeout (CreateTopics' timeout_ms and the like), when it has one: a channel
+   * that forwards gives up after it and answers REQUEST_TIMED_OUT. The in-process controller
+   * does not use it.
+   */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Admin writes answer with per-item wire error codes and never throw for a refusal; a forwarding
+ * channel that cannot reach the active controller in time answers every item REQUEST_TIMED_OUT.
+ */
 export interface ControllerChannel {
-  createTopics(requests: readonly CreateTopicRequest[], validateOnly: boolean): Promise<CreateTopicResult[]>;
+  createTopics(
+    requests: readonly CreateTopicRequest[],
+    validateOnly: boolean,
+    options?: ControllerCallOptions,
+  ): Promise<CreateTopicResult[]>;
   deleteTopics(
     targets: ReadonlyArray<{ readonly name: string | null; readonly topicId: string | null }>,
+    options?: ControllerCallOptions,
   ): Promise<DeleteTopicResult[]>;
-  createPartitions(requests: readonly CreatePartitionsRequest[], validateOnly: boolean): Promise<ApiResult[]>;
+  createPartitions(
+    requests: readonly CreatePartitionsRequest[],
+    validateOnly: boolean,
+    options?: ControllerCallOptions,
+  ): Promise<ApiResult[]>;
   /** Topic overrides of `resourceName`, replaced (incremental = false) or edited key by key. */
   alterTopicConfigs(
     resourceName: string,
     alterations: readonly ConfigAlteration[],
     incremental: boolean,
     validateOnly: boolean,
+    options?: ControllerCallOptions,
   ): Promise<ConfigAlterResult>;
   /** Dynamic broker configs of `resourceName` ("" = cluster-wide default, else a broker id). */
   alterBrokerConfigs(
@@ -72,6 +110,7 @@ export interface ControllerChannel {
     alterations: readonly ConfigAlteration[],
     incremental: boolean,
     validateOnly: boolean,
+    options?: ControllerCallOptions,
   ): Promise<ConfigAlterResult>;
   /** A block of producer ids for `brokerId` (Kafka's AllocateProducerIds). */
   allocateProducerIds(

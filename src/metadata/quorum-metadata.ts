@@ -94,12 +94,15 @@ export function quorumConfigOf(config: BrokerConfig): QuorumConfig | undefined {
 /**
  * The channel of a quorum member: the local controller while it is active, else the remote one
  * (the active controller over the network). Until a remote channel is given, writes on a node
- * that is not the active controller fail with NOT_CONTROLLER.
+ * that is not the active controller fail with NOT_CONTROLLER. Once one is given it takes every
+ * call: a RemoteControllerChannel runs the call on this node's controller while it is the active
+ * one, and retries on the new active controller when leadership moves during the call, which
+ * choosing here per call could not.
  */
 export class QuorumControllerChannel implements ControllerChannel {
   readonly #local: ControllerChannel | undefined;
   readonly #isActive: () => boolean;
-  #remote: ControllerChannel = NOT_CONTROLLER_CHANNEL;
+  #remote: ControllerChannel | undefined;
 
   constructor(local: ControllerChannel | undefined, isActive: () => boolean) {
     this.#local = local;
@@ -112,7 +115,8 @@ export class QuorumControllerChannel implements ControllerChannel {
   }
 
   #target(): ControllerChannel {
-    return this.#local !== undefined && this.#isActive() ? this.#local : this.#remote;
+    if (this.#remote !== undefined) return this.#remote;
+    return this.#local !== undefined && this.#isActive() ? this.#local : NOT_CONTROLLER_CHANNEL;
   }
 
   createTopics(...args: Parameters<ControllerChannel["createTopics"]>) {

@@ -1,13 +1,17 @@
 /**
  * Shared by AlterConfigs and IncrementalAlterConfigs: topic and broker resources go to the
  * controller (broker resources: "" for cluster-wide defaults, a broker id for that broker); other
- * resource types are INVALID_REQUEST.
+ * resource types are INVALID_REQUEST. Which controller (this node's, or the active one through
+ * the channel) the handler decides by listener (controller-apis.ts); a controller that is not
+ * active answers every resource NOT_CONTROLLER.
  */
 
 import type { ConfigAlteration } from "../metadata/controller.js";
+import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
-import type { BrokerContext } from "./services.js";
+import { runOnController } from "./controller-apis.js";
+import type { RequestContext } from "./registry.js";
 
 export interface AlterResult {
   errorCode: number;
@@ -16,8 +20,49 @@ export interface AlterResult {
   resourceName: string;
 }
 
-export async function alterResource(
-  broker: BrokerContext,
+export interface AlterResource {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly alterations: readonly ConfigAlteration[];
+}
+
+/** Alters each resource in turn on the controller serving this request; one answer per resource. */
+export function alterResources(
+  ctx: RequestContext,
+  resources: readonly AlterResource[],
+  incremental: boolean,
+  validateOnly: boolean,
+): Promise<AlterResult[]> {
+  return runOnController(
+    ctx,
+    async (controller) => {
+      const results: AlterResult[] = [];
+      for (const r of resources) {
+        results.push(
+          await alterResource(
+            controller,
+            r.resourceType,
+            r.resourceName,
+            r.alterations,
+            incremental,
+            validateOnly,
+          ),
+        );
+      }
+      return results;
+    },
+    (message) =>
+      resources.map((r) => ({
+        errorCode: ErrorCode.NOT_CONTROLLER,
+        errorMessage: message,
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+      })),
+  );
+}
+
+async function alterResource(
+  controller: ControllerChannel,
   resourceType: number,
   resourceName: string,
   alterations: readonly ConfigAlteration[],
@@ -31,16 +76,11 @@ export async function alterResource(
     resourceName,
   });
   if (resourceType === CONFIG_RESOURCE_TYPE.TOPIC) {
-    const r = await broker.controller.alterTopicConfigs(resourceName, alterations, incremental, validateOnly);
+    const r = await controller.alterTopicConfigs(resourceName, alterations, incremental, validateOnly);
     return answer(r.errorCode, r.errorMessage);
   }
   if (resourceType === CONFIG_RESOURCE_TYPE.BROKER) {
-    const r = await broker.controller.alterBrokerConfigs(
-      resourceName,
-      alterations,
-      incremental,
-      validateOnly,
-    );
+    const r = await controller.alterBrokerConfigs(resourceName, alterations, incremental, validateOnly);
     return answer(r.errorCode, r.errorMessage);
   }
   return answer(ErrorCode.INVALID_REQUEST, `Krill does not alter configs of resource type ${resourceType}`);

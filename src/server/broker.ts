@@ -23,7 +23,7 @@ import { registrationFeatures } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { openLocalMetadata } from "../metadata/local-metadata.js";
-import { METADATA_TOPIC, type MetadataLog } from "../metadata/metadata-log.js";
+import type { MetadataLog } from "../metadata/metadata-log.js";
 import type { MetadataPublisher, SnapshotGenerator } from "../metadata/publisher.js";
 import {
   openQuorumMetadata,
@@ -38,12 +38,13 @@ import type { QuorumConfig } from "../raft/config.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { BrokerLifecycleManager } from "./broker-lifecycle.js";
+import { controllerForwarding } from "./controller-forwarding.js";
 import { ControllerTasks } from "./controller-tasks.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
 import { logMetadataChanges } from "./metadata-changes.js";
-import { BrokerMetrics } from "./metrics.js";
+import { BrokerMetrics, type PartitionStats } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
@@ -89,7 +90,8 @@ export interface BrokerStartOptions {
   readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
   /**
    * In a quorum: where controller writes go while the active controller is on another node (Kafka's
-   * forwarding to the active controller). Default: they fail with NOT_CONTROLLER.
+   * forwarding to the active controller). Default: a RemoteControllerChannel to the leader's
+   * endpoint in controller.quorum.voters (controller-forwarding.ts).
    */
   readonly remoteController?: (member: QuorumMetadata) => ControllerChannel;
 }
@@ -97,10 +99,10 @@ export interface BrokerStartOptions {
 /** What the broker holds of its metadata side, local (single node) or quorum. */
 interface BrokerMetadata {
   readonly log: MetadataLog;
-  /** The controller of this node; undefined on a broker-only quorum member. */
-  readonly controller: MetadataController | undefined;
   readonly publisher: MetadataPublisher;
   readonly snapshots: SnapshotGenerator;
+  /** This node's controller (undefined on a node without the controller role). */
+  readonly controller: MetadataController | undefined;
   readonly quorum: QuorumMetadata | undefined;
 }
 
@@ -109,6 +111,7 @@ const RESIGN_TIMEOUT_MS = 2000;
 
 /** Between two attempts to register with the active controller. */
 
+import type { Partition } from "./partitions/partition.js";
 import { topicLogConfig } from "./partitions/topic-log-config.js";
 
 export class Broker {
@@ -121,6 +124,8 @@ export class Broker {
   readonly #components: readonly BrokerComponent[];
   #snapshotTimer: NodeJS.Timeout | undefined;
   #dirLocks: DirLocks | undefined;
+  /** Closes the connection to the active controller (a quorum member's forwarding). */
+  #closeForwarding: () => void = () => {};
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
   #lifecycle: BrokerLifecycleManager | undefined;
@@ -217,6 +222,7 @@ export class Broker {
     // is swapped whenever a BROKER ConfigRecord is published.
     let live = config;
     let metadata: BrokerMetadata & { channel: ControllerChannel };
+    let forwardingClose: () => void = () => {};
     if (quorum === undefined) {
       const local = await openLocalMetadata({
         dir: path.resolve(config.metadataLogDir),
@@ -253,7 +259,20 @@ export class Broker {
       fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
       cleanups.push(() => member.shutdown(0));
       metadata = { ...member, channel: member.channel, quorum: member };
-      if (options.remoteController !== undefined) member.channel.setRemote(options.remoteController(member));
+      if (options.remoteController !== undefined) {
+        member.channel.setRemote(options.remoteController(member));
+      } else {
+        const forwarding = controllerForwarding(member, {
+          nodeId: config.nodeId,
+          clusterId,
+          quorum,
+          logger,
+          clock,
+        });
+        cleanups.push(() => forwarding.close());
+        member.channel.setRemote(forwarding.channel);
+        forwardingClose = () => forwarding.close();
+      }
       member.start();
       logger.info(
         { voters: quorum.voters.map((v) => `${v.id}@${v.host}:${v.port}`), roles: member.roles },
@@ -303,15 +322,13 @@ export class Broker {
         if (topic === undefined) continue;
         metrics.topicBytes.remove({ topic: topic.name, direction: "in" });
         metrics.topicBytes.remove({ topic: topic.name, direction: "out" });
+        metrics.topicMessagesIn.remove({ topic: topic.name });
       }
       metrics.partitions.set(countPartitions(next));
     });
     metrics.partitions.set(countPartitions(publisher.image));
-    metrics.logSizeSource = () =>
-      logs
-        .allLogs()
-        .filter((log) => log.topicPartition.topic !== METADATA_TOPIC)
-        .map((log) => ({ topic: log.topicPartition.topic, bytes: log.sizeBytes }));
+    metrics.offlinePartitionsSource = () => countOfflinePartitions(publisher.image);
+    metrics.logDirsSource = () => config.logDirs;
 
     const registry = await loadHandlers(options.handlersDir);
     let advertised: AdvertisedEndpoint[] = [];
@@ -325,6 +342,14 @@ export class Broker {
       clock,
       random,
       controller: channel,
+      // A single node's controller is always active; a quorum member's while it leads and has
+      // published its own epoch's LeaderChangeMessage (RaftMetadataLog.isActive).
+      activeController: () =>
+        metadata.controller !== undefined && (metadata.quorum === undefined || metadata.quorum.log.isActive)
+          ? metadata.controller
+          : null,
+      activeControllerId: () =>
+        metadata.quorum === undefined ? config.nodeId : metadata.quorum.raft.leaderId,
       publisher,
       logs,
       metrics,
@@ -333,6 +358,11 @@ export class Broker {
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
     cleanups.push(() => stopServices(services, () => {}));
+    metrics.partitionSource = () => partitionStats(services.partitions.allPartitions());
+    metrics.purgatorySource = () => ({
+      produce: services.partitions.delayedProduce.waiting,
+      fetch: services.fetches.purgatory.waiting,
+    });
     logs.startBackgroundTasks();
     const context: BrokerContext = {
       ...services,
@@ -345,6 +375,8 @@ export class Broker {
       clock: core.clock,
       random: core.random,
       controller: core.controller,
+      activeController: core.activeController,
+      activeControllerId: core.activeControllerId,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
@@ -363,12 +395,7 @@ export class Broker {
     const dispatcher = new Dispatcher(registry, context, metrics);
     // The quorum's own traffic (controller listeners) cannot wait for the registration, which
     // needs a quorum leader, which needs that traffic.
-    const controllerListeners = new Set(
-      (config.stringOrNull("controller.listener.names") ?? "")
-        .split(",")
-        .map((n) => n.trim().toUpperCase())
-        .filter((n) => n !== ""),
-    );
+    const controllerListeners = config.controllerListenerNames;
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
         if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
@@ -394,7 +421,7 @@ export class Broker {
       connectionsMax: () => live.int("max.connections"),
       processor: gated,
       logger,
-      onConnectionCountChange: (n) => metrics.connections.set(n),
+      onConnectionCountChange: (listener, n) => metrics.connections.set({ listener }, n),
       onBytes: (direction, n) => metrics.networkBytes.inc({ direction }, n),
     });
     cleanups.push(() => socketServer.stop(0));
@@ -472,6 +499,7 @@ export class Broker {
     broker.#dirLocks = dirLocks;
     broker.#lifecycle = lifecycle;
     broker.#controllerTasks = controllerTasks;
+    broker.#closeForwarding = forwardingClose;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
       60_000,
@@ -534,6 +562,7 @@ export class Broker {
       this.logger.error({ err, service }, "service failed to stop"),
     );
     await this.context.logs.shutdown();
+    this.#closeForwarding();
     if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
     else await this.#metadata.log.close();
     this.#dirLocks?.release();
@@ -548,6 +577,28 @@ function withDynamicConfigs(base: BrokerConfig, image: MetadataImage, logger: Lo
     { clusterDefault: image.brokerConfigs(""), perBroker: image.brokerConfigs(String(base.nodeId)) },
     (name, message) => logger.warn({ name, message }, "ignoring stored dynamic broker config"),
   );
+}
+
+/** Partitions of the image whose leader is none (-1): Kafka's OfflinePartitionsCount. */
+function countOfflinePartitions(image: MetadataImage): number {
+  let n = 0;
+  for (const topic of image.topicsByName.values()) for (const p of topic.partitions) if (p.leader < 0) n++;
+  return n;
+}
+
+function* partitionStats(partitions: Iterable<Partition>): Iterable<PartitionStats> {
+  for (const p of partitions) {
+    yield {
+      topic: p.topic,
+      partition: p.partitionId,
+      logStartOffset: p.logStartOffset,
+      logEndOffset: p.logEndOffset,
+      highWatermark: p.highWatermark,
+      sizeBytes: p.log.sizeBytes,
+      isLeader: p.isLeader,
+      underReplicated: p.isLeader && p.isr.size < p.replicas.length,
+    };
+  }
 }
 
 function countPartitions(image: MetadataImage): number {

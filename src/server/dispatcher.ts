@@ -4,6 +4,9 @@
  * and size prefix. Wire errors never throw: a bad request closes the connection (as Kafka's
  * SocketServer does when RequestContext.parseRequest fails), and every refusal logs one line.
  *
+ * - An API not served on the connection's kind of listener (a controller-only API on a broker
+ *   listener, see registry.ts ListenerKind): the connection closes, as Kafka's SocketServer closes
+ *   it for an API not enabled on the listener.
  * - Unknown API key, version outside what the handler serves (except ApiVersions), a header or a
  *   body that does not decode (an array count larger than the bytes left, a truncated field):
  *   the connection closes. Answering a body that did not decode would answer a request nobody
@@ -18,7 +21,13 @@ import { isKrillError } from "../errors.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
-import { type ApiHandler, type HandlerRegistry, NO_RESPONSE, type RequestContext } from "./registry.js";
+import {
+  type ApiHandler,
+  type HandlerRegistry,
+  type ListenerKind,
+  NO_RESPONSE,
+  type RequestContext,
+} from "./registry.js";
 import type { BrokerContext } from "./services.js";
 
 export const API_VERSIONS_KEY = 18;
@@ -26,7 +35,13 @@ export const UNSUPPORTED_VERSION = 35;
 
 export interface RequestObserver {
   /** Called once per answered or refused request. */
-  onRequest(apiName: string, latencyMs: number, outcome: "ok" | "error" | "closed"): void;
+  /** `version` is undefined when the API does not serve the version asked for. */
+  onRequest(
+    apiName: string,
+    version: number | undefined,
+    latencyMs: number,
+    outcome: "ok" | "error" | "closed",
+  ): void;
 }
 
 export class Dispatcher implements FrameProcessor {
@@ -48,20 +63,31 @@ export class Dispatcher implements FrameProcessor {
   ): RequestOutcome | Promise<RequestOutcome> {
     const startedMs = performance.now();
     if (frame.length < 8) {
-      return this.#close("request header too short", "unknown", startedMs);
+      return this.#close("request header too short", "unknown", undefined, startedMs);
     }
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
     const handler = this.#registry.get(apiKey);
     if (handler === undefined) {
-      return this.#close(`unknown api key ${apiKey}`, `key${apiKey}`, startedMs);
+      // Not the key itself as the name: metric labels stay a closed set whatever clients send.
+      return this.#close(`unknown api key ${apiKey}`, "unknown", undefined, startedMs);
+    }
+    const kind = listenerKind(this.#broker, connection);
+    if (!handler.listeners.includes(kind)) {
+      return this.#close(
+        `${handler.name} is not served on ${kind} listener ${connection.listenerName}`,
+        handler.name,
+        undefined,
+        startedMs,
+      );
     }
     const versionServed = apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion;
     if (!versionServed && apiKey !== API_VERSIONS_KEY) {
       return this.#close(
         `${handler.name} v${apiVersion} is not served (versions ${handler.minVersion}-${handler.maxVersion})`,
         handler.name,
+        undefined,
         startedMs,
       );
     }
@@ -73,12 +99,17 @@ export class Dispatcher implements FrameProcessor {
       clientId = reader.readNullableString("clientId");
       if (flexible) skipTaggedFields(reader);
     } catch (err) {
-      return this.#close(`bad request header: ${describe(err)}`, handler.name, startedMs);
+      return this.#close(
+        `bad request header: ${describe(err)}`,
+        handler.name,
+        versionServed ? apiVersion : undefined,
+        startedMs,
+      );
     }
     if (!versionServed) {
       // KIP-511: a newer client's ApiVersions. Its body may not be parseable by us, so skip it.
-      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "error");
-      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId) };
+      this.#observer?.onRequest(handler.name, undefined, performance.now() - startedMs, "error");
+      return { kind: "respond", chunks: this.#apiVersionsFallback(correlationId, kind) };
     }
     let request: unknown;
     try {
@@ -89,6 +120,7 @@ export class Dispatcher implements FrameProcessor {
       return this.#close(
         `${handler.name} v${apiVersion} request does not decode: ${describe(err)}`,
         handler.name,
+        apiVersion,
         startedMs,
       );
     }
@@ -112,14 +144,14 @@ export class Dispatcher implements FrameProcessor {
       // A handler throwing is a bug or an operating error (disk); log it and drop the connection
       // rather than inventing a response.
       connection.logger.error({ err, api: handler.name, correlationId }, "handler failed");
-      this.#observer?.onRequest(handler.name, performance.now() - startedMs, "closed");
+      this.#observer?.onRequest(handler.name, ctx.apiVersion, performance.now() - startedMs, "closed");
       return { kind: "close", reason: `${handler.name} handler failed` } as const;
     });
   }
 
   #finish(handler: ApiHandler, ctx: RequestContext, response: unknown, startedMs: number): RequestOutcome {
     const elapsedMs = performance.now() - startedMs;
-    this.#observer?.onRequest(handler.name, elapsedMs, "ok");
+    this.#observer?.onRequest(handler.name, ctx.apiVersion, elapsedMs, "ok");
     // Per-request detail is for debugging only, as Kafka's request logger (kafka.request.logger).
     if (ctx.logger.isLevelEnabled("debug")) {
       ctx.logger.debug(
@@ -138,14 +170,14 @@ export class Dispatcher implements FrameProcessor {
   }
 
   /** The connection logs the reason when it acts on the close. */
-  #close(reason: string, apiName: string, startedMs: number): RequestOutcome {
-    this.#observer?.onRequest(apiName, performance.now() - startedMs, "closed");
+  #close(reason: string, apiName: string, version: number | undefined, startedMs: number): RequestOutcome {
+    this.#observer?.onRequest(apiName, version, performance.now() - startedMs, "closed");
     return { kind: "close", reason };
   }
 
   /** ApiVersions v0 body: error_code, then [api_key, min_version, max_version]. */
-  #apiVersionsFallback(correlationId: number): Buffer[] {
-    const handlers = this.#registry.all();
+  #apiVersionsFallback(correlationId: number, kind: ListenerKind): Buffer[] {
+    const handlers = this.#registry.servedOn(kind);
     const body = Buffer.allocUnsafe(4 + 2 + 4 + handlers.length * 6 + 4);
     let o = body.writeInt32BE(0, 0); // size, patched below
     o = body.writeInt32BE(correlationId, o);
@@ -181,6 +213,11 @@ export function encodeResponse(
   head.writeInt32BE(correlationId, 4);
   if (headerV1) head[8] = 0;
   return [head, ...body];
+}
+
+/** The kind of listener a connection came in on. */
+export function listenerKind(broker: BrokerContext, connection: ConnectionInfo): ListenerKind {
+  return broker.config.controllerListenerNames.has(connection.listenerName) ? "controller" : "broker";
 }
 
 function skipTaggedFields(reader: Reader): void {

@@ -3,7 +3,14 @@
  * do not collide. Served over HTTP at `metrics.host:metrics.port/metrics` when metrics.port > 0.
  * prom-client is only loaded when the endpoint is enabled (it is a sixth of an idle broker's
  * memory); otherwise every metric is a no-op with the same shape, so callers never check.
+ *
+ * Names map to Kafka's JMX metrics and Redpanda's (the table is in docs/operations.md; the Grafana
+ * dashboard in docs/grafana/krill.json uses them). Label values come only from bounded sets: API
+ * names and served versions (never a client's raw api key or version), listener names, topics and
+ * partitions of the metadata image (per-partition series stop at PARTITION_SERIES_MAX partitions),
+ * log directories. Client ids never become labels.
  */
+import { statfsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
@@ -21,34 +28,72 @@ export interface MetricGauge {
   set(value: number): void;
 }
 
+export interface MetricLabelledGauge {
+  set(labels: Labels, value: number): void;
+}
+
 export interface MetricHistogram {
   observe(labels: Labels, value: number): void;
 }
 
+/** One partition replica hosted here, as the scrape reads it. */
+export interface PartitionStats {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  readonly sizeBytes: number;
+  readonly isLeader: boolean;
+  /** Leader whose ISR is smaller than its replica set (Kafka's UnderReplicated). */
+  readonly underReplicated: boolean;
+}
+
+/** Partitions beyond which per-partition series are not exported (topic-level ones still are). */
+export const PARTITION_SERIES_MAX = 10_000;
+
 const NO_COUNTER: MetricCounter = { inc: () => {}, remove: () => {} };
 const NO_GAUGE: MetricGauge = { set: () => {} };
+const NO_LABELLED_GAUGE: MetricLabelledGauge = { set: () => {} };
 const NO_HISTOGRAM: MetricHistogram = { observe: () => {} };
 
 export class BrokerMetrics {
   readonly requests: MetricCounter;
   readonly requestLatency: MetricHistogram;
-  readonly connections: MetricGauge;
+  /** Open connections per listener. */
+  readonly connections: MetricLabelledGauge;
   readonly networkBytes: MetricCounter;
   /** Record bytes per topic: "in" from Produce, "out" from Fetch. */
   readonly topicBytes: MetricCounter;
+  /** Records appended per topic by Produce (Kafka's MessagesInPerSec). */
+  readonly topicMessagesIn: MetricCounter;
   readonly partitions: MetricGauge;
-  /** Bytes per partition log, read when /metrics is scraped; set by the broker. */
-  logSizeSource: (() => Iterable<{ topic: string; bytes: number }>) | undefined;
+  /** The partitions hosted here, read when /metrics is scraped; set by the broker. */
+  partitionSource: (() => Iterable<PartitionStats>) | undefined;
+  /** Partitions of the image without a leader, read when /metrics is scraped. */
+  offlinePartitionsSource: (() => number) | undefined;
+  /** Requests waiting in the produce (acks=all) and fetch (min.bytes) purgatories. */
+  purgatorySource: (() => { produce: number; fetch: number }) | undefined;
+  /** The log directories, whose free and total bytes are read when /metrics is scraped. */
+  logDirsSource: (() => readonly string[]) | undefined;
   /** Response bytes built and not yet taken by clients, read when /metrics is scraped. */
   queuedResponseBytesSource: (() => number) | undefined;
   readonly #registry: Registry | undefined;
   #server: Server | undefined;
+  /** Forgets the partitions read by the previous scrape. */
+  #beginScrape: () => void = () => {};
 
   private constructor(
     registry: Registry | undefined,
     metrics: Pick<
       BrokerMetrics,
-      "requests" | "requestLatency" | "connections" | "networkBytes" | "topicBytes" | "partitions"
+      | "requests"
+      | "requestLatency"
+      | "connections"
+      | "networkBytes"
+      | "topicBytes"
+      | "topicMessagesIn"
+      | "partitions"
     >,
   ) {
     this.#registry = registry;
@@ -57,6 +102,7 @@ export class BrokerMetrics {
     this.connections = metrics.connections;
     this.networkBytes = metrics.networkBytes;
     this.topicBytes = metrics.topicBytes;
+    this.topicMessagesIn = metrics.topicMessagesIn;
     this.partitions = metrics.partitions;
   }
 
@@ -65,9 +111,10 @@ export class BrokerMetrics {
     return new BrokerMetrics(undefined, {
       requests: NO_COUNTER,
       requestLatency: NO_HISTOGRAM,
-      connections: NO_GAUGE,
+      connections: NO_LABELLED_GAUGE,
       networkBytes: NO_COUNTER,
       topicBytes: NO_COUNTER,
+      topicMessagesIn: NO_COUNTER,
       partitions: NO_GAUGE,
     });
   }
@@ -76,19 +123,126 @@ export class BrokerMetrics {
   static async enabled(): Promise<BrokerMetrics> {
     const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = await import("prom-client");
     const registry = new Registry();
+    // Process and runtime metrics: CPU, memory, GC pauses (krill_nodejs_gc_duration_seconds) and
+    // event-loop delay (krill_nodejs_eventloop_lag_*_seconds).
     collectDefaultMetrics({ register: registry, prefix: "krill_" });
     const registers = [registry];
     let self: BrokerMetrics | undefined;
+    /** The hosted partitions, read once per scrape (serve() clears it before each) by the first gauge. */
+    let scraped: PartitionStats[] | undefined;
+    const partitionsNow = (): PartitionStats[] => {
+      scraped ??= [...(self?.partitionSource?.() ?? [])];
+      return scraped;
+    };
+    const perPartition = (name: string, help: string, value: (p: PartitionStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["topic", "partition"],
+        registers,
+        collect() {
+          this.reset();
+          const partitions = partitionsNow();
+          if (partitions.length > PARTITION_SERIES_MAX) return;
+          for (const p of partitions) this.set({ topic: p.topic, partition: String(p.partition) }, value(p));
+        },
+      });
+    perPartition(
+      "krill_partition_log_end_offset",
+      "Log end offset per partition (Kafka: kafka.log:type=Log,name=LogEndOffset).",
+      (p) => p.logEndOffset,
+    );
+    perPartition(
+      "krill_partition_log_start_offset",
+      "Log start offset per partition (Kafka: kafka.log:type=Log,name=LogStartOffset).",
+      (p) => p.logStartOffset,
+    );
+    perPartition(
+      "krill_partition_high_watermark",
+      "High watermark per partition (Redpanda: vectorized_cluster_partition_high_watermark).",
+      (p) => p.highWatermark,
+    );
+    perPartition(
+      "krill_partition_size_bytes",
+      "Bytes on disk per partition (Kafka: kafka.log:type=Log,name=Size).",
+      (p) => p.sizeBytes,
+    );
     new Gauge({
       name: "krill_log_size_bytes",
-      help: "Bytes stored on disk per topic.",
+      help: "Bytes stored on disk per topic (the sum of its partitions' Size).",
       labelNames: ["topic"],
       registers,
       collect() {
         this.reset();
-        for (const { topic, bytes } of self?.logSizeSource?.() ?? []) this.inc({ topic }, bytes);
+        for (const p of partitionsNow()) this.inc({ topic: p.topic }, p.sizeBytes);
       },
     });
+    new Gauge({
+      name: "krill_leader_partitions",
+      help: "Partitions this broker leads (Kafka: ReplicaManager LeaderCount).",
+      registers,
+      collect() {
+        this.set(partitionsNow().filter((p) => p.isLeader).length);
+      },
+    });
+    new Gauge({
+      name: "krill_under_replicated_partitions",
+      help: "Partitions led here whose ISR is smaller than their replica set (Kafka: ReplicaManager UnderReplicatedPartitions).",
+      registers,
+      collect() {
+        this.set(partitionsNow().filter((p) => p.underReplicated).length);
+      },
+    });
+    new Gauge({
+      name: "krill_offline_partitions",
+      help: "Partitions without a leader (Kafka: KafkaController OfflinePartitionsCount).",
+      registers,
+      collect() {
+        this.set(self?.offlinePartitionsSource?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: "krill_purgatory_size",
+      help: "Requests waiting in a purgatory: Produce for acks=all, Fetch for min.bytes (Kafka: DelayedOperationPurgatory PurgatorySize).",
+      labelNames: ["operation"],
+      registers,
+      collect() {
+        const sizes = self?.purgatorySource?.() ?? { produce: 0, fetch: 0 };
+        this.set({ operation: "Produce" }, sizes.produce);
+        this.set({ operation: "Fetch" }, sizes.fetch);
+      },
+    });
+    const diskGauge = (
+      name: string,
+      help: string,
+      bytes: (s: { bavail: number; blocks: number; bsize: number }) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["dir"],
+        registers,
+        collect() {
+          this.reset();
+          for (const dir of self?.logDirsSource?.() ?? []) {
+            try {
+              this.set({ dir }, bytes(statfsSync(dir)));
+            } catch {
+              // A directory that cannot be read has no figure; the log's own errors report it.
+            }
+          }
+        },
+      });
+    diskGauge(
+      "krill_log_dir_free_bytes",
+      "Bytes available to the broker in each log directory's file system (Redpanda: storage_disk_free_bytes; Kafka: DescribeLogDirs usableBytes).",
+      (s) => s.bavail * s.bsize,
+    );
+    diskGauge(
+      "krill_log_dir_total_bytes",
+      "Size of each log directory's file system (Redpanda: storage_disk_total_bytes; Kafka: DescribeLogDirs totalBytes).",
+      (s) => s.blocks * s.bsize,
+    );
     new Gauge({
       name: "krill_queued_response_bytes",
       help: "Bytes of responses built and not yet taken by clients, over all connections (bound: krill.queued.max.response.bytes.total).",
@@ -100,18 +254,23 @@ export class BrokerMetrics {
     self = new BrokerMetrics(registry, {
       requests: new Counter({
         name: "krill_requests_total",
-        help: "Requests handled, by API and outcome (ok, error, closed).",
-        labelNames: ["api", "outcome"],
+        help: "Requests handled, by API, version and outcome (ok, error, closed) (Kafka: RequestMetrics RequestsPerSec{request,version}).",
+        labelNames: ["api", "version", "outcome"],
         registers,
       }),
       requestLatency: new Histogram({
         name: "krill_request_latency_seconds",
-        help: "Time from a request's arrival to its response being ready, by API.",
+        help: "Time from a request's arrival to its response being ready, by API (Kafka: RequestMetrics TotalTimeMs).",
         labelNames: ["api"],
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
         registers,
       }),
-      connections: new Gauge({ name: "krill_connections", help: "Open client connections.", registers }),
+      connections: new Gauge({
+        name: "krill_connections",
+        help: "Open client connections per listener (Kafka: socket-server-metrics connection-count{listener}).",
+        labelNames: ["listener"],
+        registers,
+      }),
       networkBytes: new Counter({
         name: "krill_network_bytes_total",
         help: "Bytes read from and written to client sockets.",
@@ -120,21 +279,43 @@ export class BrokerMetrics {
       }),
       topicBytes: new Counter({
         name: "krill_topic_bytes_total",
-        help: "Record bytes produced to (in) and fetched from (out) each topic.",
+        help: "Record bytes produced to (in) and fetched from (out) each topic (Kafka: BrokerTopicMetrics BytesInPerSec/BytesOutPerSec).",
         labelNames: ["topic", "direction"],
+        registers,
+      }),
+      topicMessagesIn: new Counter({
+        name: "krill_topic_messages_in_total",
+        help: "Records appended to each topic by Produce (Kafka: BrokerTopicMetrics MessagesInPerSec).",
+        labelNames: ["topic"],
         registers,
       }),
       partitions: new Gauge({
         name: "krill_partitions",
-        help: "Partitions in the metadata image.",
+        help: "Partitions in the metadata image (Kafka: ReplicaManager PartitionCount).",
         registers,
       }),
     });
+    self.#beginScrape = () => {
+      scraped = undefined;
+    };
     return self;
   }
 
-  onRequest(apiName: string, latencyMs: number, outcome: "ok" | "error" | "closed"): void {
-    this.requests.inc({ api: apiName, outcome });
+  /**
+   * One answered or refused request. `version` is the request's version when the API serves it,
+   * else undefined (exported as "unsupported"), so a client cannot add label values at will.
+   */
+  onRequest(
+    apiName: string,
+    version: number | undefined,
+    latencyMs: number,
+    outcome: "ok" | "error" | "closed",
+  ): void {
+    this.requests.inc({
+      api: apiName,
+      version: version === undefined ? "unsupported" : String(version),
+      outcome,
+    });
     this.requestLatency.observe({ api: apiName }, latencyMs / 1000);
   }
 
@@ -170,6 +351,7 @@ export class BrokerMetrics {
         res.writeHead(404).end();
         return;
       }
+      this.#beginScrape();
       registry.metrics().then(
         (text) => {
           res.writeHead(200, { "content-type": registry.contentType }).end(text);

@@ -15,6 +15,13 @@ import type { Writer } from "../protocol/primitives/writer.js";
 import type { ConnectionInfo } from "./network/connection.js";
 import type { BrokerContext } from "./services.js";
 
+/**
+ * A listener of `controller.listener.names` is a "controller" listener, any other a "broker"
+ * one; each serves the APIs whose spec lists its kind (Kafka's ApiMessageType.listeners), so a
+ * client port never takes BrokerRegistration or AllocateProducerIds.
+ */
+export type ListenerKind = "broker" | "controller";
+
 /** Returned by a handler when the client expects no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol("NO_RESPONSE");
 export type NoResponse = typeof NO_RESPONSE;
@@ -42,6 +49,8 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   readonly name: string;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** The listener kinds that serve it ("broker", "controller"), from the spec's `listeners`. */
+  readonly listeners: readonly string[];
   /**
    * The lowest version ApiVersions advertises, when lower than the lowest served (Produce: Kafka
    * 4 advertises v0 for librdkafka's feature checks and closes the connection on v0-2).
@@ -93,6 +102,7 @@ export function defineHandler<Req, Res>(spec: HandlerSpec<Req, Res>): ApiHandler
     ...common,
     apiKey: api.apiKey,
     name: api.name,
+    listeners: api.listeners,
     requestHeaderVersion: api.requestHeaderVersion,
     responseHeaderVersion: api.responseHeaderVersion,
     decodeRequest: api.decodeRequest,
@@ -117,6 +127,11 @@ export class HandlerRegistry {
   /** Served APIs in key order. */
   all(): ApiHandler[] {
     return [...this.#byKey.values()].sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  /** The APIs served on a listener of this kind, in key order. */
+  servedOn(kind: ListenerKind): ApiHandler[] {
+    return this.all().filter((h) => h.listeners.includes(kind));
   }
 }
 

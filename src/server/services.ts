@@ -17,6 +17,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type { LogManager } from "../log/log-manager.js";
+import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
@@ -54,6 +55,17 @@ export interface BrokerCore {
   readonly random: Random;
   /** The one way to change metadata: resolves once the change is committed and published. */
   readonly controller: ControllerChannel;
+  /**
+   * This node's controller while it is the active one (the quorum's leader), else null: what a
+   * request on a controller listener runs on (Kafka's ControllerApis; see controller-apis.ts). A
+   * combined single node's controller is always active.
+   */
+  activeController(): MetadataController | null;
+  /**
+   * The active controller's node id as the metadata quorum knows it (-1 while there is none):
+   * what DescribeCluster names on a controller listener. A combined single node is its own.
+   */
+  activeControllerId(): number;
   /** Publishes each committed image; subsystems follow metadata with `onPublish`. */
   readonly publisher: MetadataPublisher;
   /** Partition logs of every topic in the image. */

@@ -50,12 +50,11 @@ class Cluster {
   /** Writes from `self` go to whichever reachable member is the active controller. */
   remote(self: number): ControllerChannel {
     const active = (): ControllerChannel => {
-      const m = [...this.members.entries()].find(
-        ([id, m]) => id !== self && !this.down.has(id) && m.log.isActive,
-      );
-      if (m === undefined || this.down.has(self))
+      // The remote channel takes every call, this node's own while it is active included.
+      const m = [...this.members.entries()].find(([id, m]) => !this.down.has(id) && m.log.isActive);
+      if (m === undefined || this.down.has(self) || m[1].controller === undefined)
         throw new NotControllerError("no active controller reachable");
-      return m[1].channel;
+      return m[1].controller;
     };
     const call =
       <K extends keyof ControllerChannel>(k: K) =>

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../src/index.js";
 import { decodeApiVersionsResponse } from "../../src/protocol/generated/api-versions-response.js";
 import {
+  ALLOCATE_PRODUCER_IDS_API,
   API_VERSIONS_API,
   DESCRIBE_CLUSTER_API,
   FETCH_API,
@@ -45,7 +46,10 @@ describe("dispatch over the wire", () => {
     expect(frame.readInt32BE(0)).toBe(7);
     const res = decodeApiVersionsResponse(body(frame, API_VERSIONS_API, 3), 3);
     expect(res.errorCode).toBe(0);
-    const registry = broker.broker.context.registry.all();
+    // A broker listener: every API but the controller-only ones (BrokerRegistration, AllocateProducerIds).
+    const registry = broker.broker.context.registry.servedOn("broker");
+    expect(registry.map((h) => h.apiKey)).not.toContain(62);
+    expect(registry.map((h) => h.apiKey)).not.toContain(67);
     expect(res.apiKeys).toEqual(
       registry.map((h) => ({
         apiKey: h.apiKey,
@@ -144,6 +148,13 @@ describe("dispatch over the wire", () => {
     c.socket.write(v1Padded);
     expect((await c.next()).readInt32BE(0)).toBe(22);
     c.socket.destroy();
+  });
+
+  it("closes a connection sending a controller-only API to a broker listener", async () => {
+    const c = await client(broker.port);
+    c.socket.write(request(ALLOCATE_PRODUCER_IDS_API, 0, 1, { brokerId: 1, brokerEpoch: 0n }));
+    await c.closed;
+    expect(c.frames).toHaveLength(0);
   });
 
   it("closes a connection sending an unknown API key; others keep being served", async () => {

@@ -88,7 +88,7 @@ function buildTargets(broker: BrokerHandle, seed: number): Target[] {
       .map((m) => [m.apiKey!, m]),
   );
   const targets: Target[] = [];
-  for (const handler of broker.broker.context.registry.all()) {
+  for (const handler of broker.broker.context.registry.servedOn("broker")) {
     const model = models.get(handler.apiKey);
     if (model === undefined) continue;
     const codec = codecOf(model);

@@ -34,9 +34,9 @@ describe("metrics endpoint and DescribeLogDirs", () => {
     c.socket.write(request(API_VERSIONS_API, 0, 1, Buffer.alloc(0)));
     await c.next();
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(text).toMatch(/krill_requests_total\{api="ApiVersions",outcome="ok"\} 1/);
+    expect(text).toMatch(/krill_requests_total\{api="ApiVersions",version="0",outcome="ok"\} 1/);
     expect(text).toMatch(/krill_request_latency_seconds_bucket\{le="[^"]+",api="ApiVersions"\}/);
-    expect(text).toMatch(/krill_connections 1/);
+    expect(text).toMatch(/krill_connections\{listener="PLAINTEXT"\} 1/);
     expect(text).toMatch(/krill_partitions 2/);
     expect(text).toMatch(/krill_log_size_bytes\{topic="sized"\} \d+/);
     expect(text).not.toContain("__cluster_metadata");

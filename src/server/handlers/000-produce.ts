@@ -43,6 +43,9 @@ export const handler = defineHandler({
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "in" }, bytes);
     }
+    for (const [topic, records] of outcome.messagesByTopic) {
+      ctx.broker.metrics.topicMessagesIn.inc({ topic }, records);
+    }
     if (request.acks === 0) {
       if (outcome.anyError) {
         // Throwing is how a handler asks the dispatcher to close the connection.

@@ -1,7 +1,9 @@
 /**
  * Metadata (key 3), versions 0-13.
  *
- * Brokers are listed with their endpoint on the listener the request arrived on. Topics are
+ * Brokers are listed with their endpoint on the listener the request arrived on, and the
+ * controller id is a random live broker, as Kafka names it in KRaft: clients cannot reach the
+ * controllers, and admin writes sent to any broker are forwarded to the active one (KIP-590). Topics are
  * looked up by name, or by id from v10 (name null); no list (v1+ null, v0 empty) means every
  * topic. An unknown name is created when auto.create.topics.enable is on and the request allows it
  * (always for v0-3, the allow_auto_topic_creation flag from v4): internal topics get their Kafka
@@ -108,6 +110,12 @@ export function brokersFor(image: MetadataImage, listenerName: string): Metadata
   return brokerEndpoints(image, listenerName, { includeFenced: false }).map(({ fenced: _, ...b }) => b);
 }
 
+/** Kafka's KRaftMetadataCache.getRandomAliveBrokerId: -1 when none is alive. */
+export function randomLiveBroker(nodes: ReadonlyArray<{ brokerId: number }>, draw: number): number {
+  if (nodes.length === 0) return -1;
+  return nodes[Math.min(nodes.length - 1, Math.floor(draw * nodes.length))]!.brokerId;
+}
+
 /** Creates the missing topics it may; returns the image after creation and the per-name errors. */
 async function autoCreate(broker: BrokerContext, names: readonly string[]): Promise<Map<string, number>> {
   const errors = new Map<string, number>();
@@ -198,12 +206,16 @@ export const handler = defineHandler({
         }
       }
     }
+    const brokers = brokersFor(image, ctx.connection.listenerName);
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      brokers: brokersFor(image, ctx.connection.listenerName),
+      brokers,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: randomLiveBroker(
+        brokers.map((b) => ({ brokerId: b.nodeId })),
+        broker.random.nextFloat(),
+      ),
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS_ALL

@@ -1,8 +1,9 @@
 /**
  * ApiVersions (key 18), versions 0-5.
  *
- * Lists every API in the handler registry with the versions its handler serves, so the broker
- * never advertises what it cannot answer. v3+ also carries features (src/metadata/features.ts:
+ * Lists every API in the handler registry served on the request's kind of listener (broker or
+ * controller) with the versions its handler serves, so the broker never advertises what it cannot
+ * answer. v3+ also carries features (src/metadata/features.ts:
  * every feature Kafka 4.4 knows, at the range Krill implements; metadata.version finalized at the
  * level in the metadata image), with the image offset as the finalized-features epoch, as Kafka 4
  * reports it (Java 4.x clients read it; `kafka-features describe` prints it). Below v4, supported
@@ -22,16 +23,17 @@ import type { ApiVersionsRequest } from "../../protocol/generated/api-versions-r
 import type { ApiVersionsResponse } from "../../protocol/generated/api-versions-response.js";
 import { API_VERSIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
-import { defineHandler, type HandlerRegistry } from "../registry.js";
+import { listenerKind } from "../dispatcher.js";
+import { defineHandler, type HandlerRegistry, type ListenerKind } from "../registry.js";
 
 const NODE_ID_NONE = -1;
 
 /** Kafka's ApiVersionsRequest.isValid pattern for client software name and version. */
 const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
-function apiKeys(registry: HandlerRegistry): ApiVersionsResponse["apiKeys"] {
+function apiKeys(registry: HandlerRegistry, kind: ListenerKind): ApiVersionsResponse["apiKeys"] {
   return registry
-    .all()
+    .servedOn(kind)
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion, maxVersion: h.maxVersion }));
 }
 
@@ -78,7 +80,7 @@ export const handler = defineHandler({
   handle(ctx, request) {
     const error = requestError(ctx.apiVersion, request, ctx.broker.clusterId, ctx.broker.nodeId);
     if (error !== ErrorCode.NONE) return response(error, []);
-    const keys = apiKeys(ctx.broker.registry);
+    const keys = apiKeys(ctx.broker.registry, listenerKind(ctx.broker, ctx.connection));
     const image = ctx.broker.image();
     return {
       ...response(ErrorCode.NONE, keys),

@@ -8,12 +8,25 @@
  * INVALID_REPLICA_ASSIGNMENT, an unknown or invalid config INVALID_CONFIG. validate_only checks
  * everything and writes nothing. v5+ answers with the topic's partition count, replication factor
  * and effective configs (value, source, read-only, sensitive); v7 adds the topic id.
+ * `__cluster_metadata` is never created (INVALID_REQUEST, as Kafka's ControllerApis).
+ *
+ * On a broker listener the write goes through the controller channel (forwarded to the active
+ * controller when it is elsewhere, within timeout_ms); on a controller listener it runs on this
+ * node's controller when active, else every topic is answered NOT_CONTROLLER (controller-apis.ts).
  */
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../../config/topic-config.js";
+import type { CreateTopicResult } from "../../metadata/controller.js";
+import { METADATA_TOPIC } from "../../metadata/metadata-log.js";
 import { CREATE_TOPICS_API } from "../../protocol/generated/apis.js";
 import type { CreateTopicsResponseCreatableTopicConfigs } from "../../protocol/generated/create-topics-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
+
+function failed(name: string, errorCode: number, errorMessage: string): CreateTopicResult {
+  return { name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1 };
+}
 
 export const handler = defineHandler({
   api: CREATE_TOPICS_API,
@@ -22,16 +35,32 @@ export const handler = defineHandler({
   ordering: "concurrent",
   async handle(ctx, request) {
     const broker = ctx.broker;
-    const results = await broker.controller.createTopics(
-      request.topics.map((t) => ({
-        name: t.name,
-        numPartitions: t.numPartitions,
-        replicationFactor: t.replicationFactor,
-        assignments: t.assignments,
-        configs: t.configs,
-      })),
-      request.validateOnly,
+    const creatable = request.topics.filter((t) => t.name !== METADATA_TOPIC);
+    const results = await runOnController(
+      ctx,
+      (controller) =>
+        controller.createTopics(
+          creatable.map((t) => ({
+            name: t.name,
+            numPartitions: t.numPartitions,
+            replicationFactor: t.replicationFactor,
+            assignments: t.assignments,
+            configs: t.configs,
+          })),
+          request.validateOnly,
+          { timeoutMs: request.timeoutMs },
+        ),
+      (message) => creatable.map((t) => failed(t.name, ErrorCode.NOT_CONTROLLER, message)),
     );
+    if (creatable.length < request.topics.length) {
+      results.push(
+        failed(
+          METADATA_TOPIC,
+          ErrorCode.INVALID_REQUEST,
+          `Creation of internal topic ${METADATA_TOPIC} is prohibited.`,
+        ),
+      );
+    }
     return {
       throttleTimeMs: 0,
       topics: results.map((r) => {

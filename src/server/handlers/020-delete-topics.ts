@@ -5,11 +5,15 @@
  * INVALID_REQUEST). Unknown names get UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID,
  * and everything TOPIC_DELETION_DISABLED when delete.topic.enable is false. The reply comes once
  * the topic is gone from the metadata image and its partition logs are removed.
+ * On a controller listener it runs only on the active controller, else every topic is answered
+ * NOT_CONTROLLER; on a broker listener it is forwarded when the controller is elsewhere
+ * (controller-apis.ts).
  */
 import { DELETE_TOPICS_API } from "../../protocol/generated/apis.js";
 import type { DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/delete-topics-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -44,7 +48,17 @@ export const handler = defineHandler({
     } else {
       for (const name of request.topicNames) targets.push({ name, topicId: null });
     }
-    const results = await ctx.broker.controller.deleteTopics(targets);
+    const results = await runOnController(
+      ctx,
+      (controller) => controller.deleteTopics(targets, { timeoutMs: request.timeoutMs }),
+      (message) =>
+        targets.map((t) => ({
+          name: t.name,
+          topicId: t.topicId ?? ZERO_UUID,
+          errorCode: ErrorCode.NOT_CONTROLLER,
+          errorMessage: message,
+        })),
+    );
     return {
       throttleTimeMs: 0,
       responses: [

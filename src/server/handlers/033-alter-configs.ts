@@ -7,10 +7,12 @@
  * BROKER resources ("" = cluster-wide default, else this broker's
  * id) replace that resource's dynamic broker configs the same way: keys that cannot change at run
  * time are INVALID_REQUEST, bad values INVALID_CONFIG.
- * validate_only writes nothing.
+ * validate_only writes nothing. On a controller listener only the active controller alters
+ * (else NOT_CONTROLLER for every resource); a broker listener forwards when the controller is
+ * elsewhere (controller-apis.ts).
  */
 import { ALTER_CONFIGS_API } from "../../protocol/generated/apis.js";
-import { alterResource } from "../alter-configs.js";
+import { alterResources } from "../alter-configs.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -19,19 +21,14 @@ export const handler = defineHandler({
   maxVersion: 2,
   ordering: "concurrent",
   async handle(ctx, request) {
-    const responses = [];
-    for (const r of request.resources) {
-      responses.push(
-        await alterResource(
-          ctx.broker,
-          r.resourceType,
-          r.resourceName,
-          r.configs,
-          false,
-          request.validateOnly,
-        ),
-      );
-    }
-    return { throttleTimeMs: 0, responses };
+    const resources = request.resources.map((r) => ({
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+      alterations: r.configs,
+    }));
+    return {
+      throttleTimeMs: 0,
+      responses: await alterResources(ctx, resources, false, request.validateOnly),
+    };
   },
 });

@@ -6,8 +6,13 @@
  * replication factor, or the manual assignment given (one list per new partition, else
  * INVALID_REPLICA_ASSIGNMENT). Unknown topics get UNKNOWN_TOPIC_OR_PARTITION, a topic named twice
  * INVALID_REQUEST. validate_only writes nothing.
+ * On a controller listener it runs only on the active controller, else every topic is answered
+ * NOT_CONTROLLER; on a broker listener it is forwarded when the controller is elsewhere
+ * (controller-apis.ts).
  */
 import { CREATE_PARTITIONS_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -16,13 +21,24 @@ export const handler = defineHandler({
   maxVersion: 3,
   ordering: "concurrent",
   async handle(ctx, request) {
-    const results = await ctx.broker.controller.createPartitions(
-      request.topics.map((t) => ({
-        name: t.name,
-        count: t.count,
-        assignments: t.assignments === null ? null : t.assignments.map((a) => a.brokerIds),
-      })),
-      request.validateOnly,
+    const results = await runOnController(
+      ctx,
+      (controller) =>
+        controller.createPartitions(
+          request.topics.map((t) => ({
+            name: t.name,
+            count: t.count,
+            assignments: t.assignments === null ? null : t.assignments.map((a) => a.brokerIds),
+          })),
+          request.validateOnly,
+          { timeoutMs: request.timeoutMs },
+        ),
+      (message) =>
+        request.topics.map((t) => ({
+          name: t.name,
+          errorCode: ErrorCode.NOT_CONTROLLER,
+          errorMessage: message,
+        })),
     );
     return { throttleTimeMs: 0, results };
   },

@@ -7,10 +7,12 @@
  * UNKNOWN_TOPIC_OR_PARTITION.
  * BROKER resources ("" = cluster-wide default, else this broker's id)
  * take SET and DELETE on dynamic broker configs; keys that cannot change at run time are
- * INVALID_REQUEST, bad values INVALID_CONFIG.
+ * INVALID_REQUEST, bad values INVALID_CONFIG. On a controller listener only the active
+ * controller alters (else NOT_CONTROLLER for every resource); a broker listener forwards when the
+ * controller is elsewhere (controller-apis.ts).
  */
 import { INCREMENTAL_ALTER_CONFIGS_API } from "../../protocol/generated/apis.js";
-import { alterResource } from "../alter-configs.js";
+import { alterResources } from "../alter-configs.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -19,20 +21,11 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "concurrent",
   async handle(ctx, request) {
-    const responses = [];
-    for (const r of request.resources) {
-      const alterations = r.configs.map((c) => ({ name: c.name, value: c.value, op: c.configOperation }));
-      responses.push(
-        await alterResource(
-          ctx.broker,
-          r.resourceType,
-          r.resourceName,
-          alterations,
-          true,
-          request.validateOnly,
-        ),
-      );
-    }
-    return { throttleTimeMs: 0, responses };
+    const resources = request.resources.map((r) => ({
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+      alterations: r.configs.map((c) => ({ name: c.name, value: c.value, op: c.configOperation })),
+    }));
+    return { throttleTimeMs: 0, responses: await alterResources(ctx, resources, true, request.validateOnly) };
   },
 });

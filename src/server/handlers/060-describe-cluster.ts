@@ -1,19 +1,44 @@
 /**
  * DescribeCluster (key 60), versions 0-2.
  *
- * Cluster id, controller id (this node: clients cannot reach KRaft controllers, so Kafka reports a
- * broker too) and the unfenced brokers with their endpoint on the request's listener. v1 adds
- * endpoint_type: 1 (brokers) is served; 2 (controllers) is UNSUPPORTED_ENDPOINT_TYPE on a broker
- * listener, as in Kafka. v2 adds include_fenced_brokers (KIP-1073): fenced brokers are listed
- * too, with is_fenced true (before v2, and when not asked, only unfenced ones). Authorized operations are -2147483648 unless asked; Krill has no ACLs, so
- * when asked every cluster operation is allowed.
+ * Cluster id, a controller id and nodes with their endpoint on the request's listener, as Kafka
+ * 4 answers in KRaft (AuthHelper.computeDescribeClusterResponse):
+ * - On a broker listener (endpoint_type 1, brokers): the unfenced brokers (v2's
+ *   include_fenced_brokers, KIP-1073, adds the fenced ones with is_fenced true), and as controller
+ *   id a random live broker, since clients cannot reach KRaft controllers and admin writes sent to
+ *   any broker are forwarded to the active controller (KIP-590; KRaftMetadataCache.getControllerId).
+ * - On a controller listener (endpoint_type 2, `--bootstrap-controller`, KIP-919): the
+ *   controllers (the static voters of `controller.quorum.voters`, where Kafka lists the
+ *   ControllerRegistration records Krill does not write), and the active controller's id.
+ * A controller id not among the nodes listed is -1, as in Kafka. An endpoint type other than the
+ * listener's is MISMATCHED_ENDPOINT_TYPE (INVALID_REQUEST at v0), an unknown one
+ * UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are -2147483648 unless asked; Krill has no
+ * ACLs, so when asked every cluster operation is allowed.
  */
+
 import { DESCRIBE_CLUSTER_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { parseVoters } from "../../raft/config.js";
+import { isControllerListener } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
-import { AUTHORIZED_OPERATIONS_OMITTED, brokerEndpoints, CLUSTER_OPERATIONS_ALL } from "./003-metadata.js";
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  brokerEndpoints,
+  CLUSTER_OPERATIONS_ALL,
+  randomLiveBroker,
+} from "./003-metadata.js";
 
 const ENDPOINT_TYPE_BROKERS = 1;
+const ENDPOINT_TYPE_CONTROLLERS = 2;
+const ENDPOINT_TYPE_NAMES: Record<number, string> = { 1: "BROKER", 2: "CONTROLLER" };
+
+interface DescribedNode {
+  brokerId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  isFenced: boolean;
+}
 
 export const handler = defineHandler({
   api: DESCRIBE_CLUSTER_API,
@@ -22,34 +47,40 @@ export const handler = defineHandler({
   ordering: "concurrent",
   handle(ctx, request) {
     const broker = ctx.broker;
-    const base = {
+    const expected = isControllerListener(ctx) ? ENDPOINT_TYPE_CONTROLLERS : ENDPOINT_TYPE_BROKERS;
+    const refused = (errorCode: number, errorMessage: string) => ({
       throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
+      errorCode: ctx.apiVersion === 0 ? ErrorCode.INVALID_REQUEST : errorCode,
+      errorMessage,
       endpointType: ENDPOINT_TYPE_BROKERS,
-      clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [] as {
-        brokerId: number;
-        host: string;
-        port: number;
-        rack: string | null;
-        isFenced: boolean;
-      }[],
+      clusterId: "",
+      controllerId: -1,
+      brokers: [],
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-    };
-    if (ctx.apiVersion >= 1 && request.endpointType !== ENDPOINT_TYPE_BROKERS) {
-      return {
-        ...base,
-        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
-        errorMessage:
-          "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
-        endpointType: request.endpointType,
-      };
+    });
+    const asked = request.endpointType;
+    if (ENDPOINT_TYPE_NAMES[asked] === undefined) {
+      return refused(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, `Unsupported endpoint type ${asked}`);
     }
-    return {
-      ...base,
-      brokers: brokerEndpoints(broker.image(), ctx.connection.listenerName, {
+    if (asked !== expected) {
+      return refused(
+        ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+        `The request was sent to an endpoint of type ${ENDPOINT_TYPE_NAMES[expected]}, but we wanted an endpoint of type ${ENDPOINT_TYPE_NAMES[asked]}`,
+      );
+    }
+    let nodes: DescribedNode[];
+    let controllerId: number;
+    if (expected === ENDPOINT_TYPE_CONTROLLERS) {
+      nodes = parseVoters(broker.config.list("controller.quorum.voters").join(",")).map((v) => ({
+        brokerId: v.id,
+        host: v.host,
+        port: v.port,
+        rack: null,
+        isFenced: false,
+      }));
+      controllerId = broker.activeControllerId();
+    } else {
+      nodes = brokerEndpoints(broker.image(), ctx.connection.listenerName, {
         includeFenced: ctx.apiVersion >= 2 && request.includeFencedBrokers,
       }).map((b) => ({
         brokerId: b.nodeId,
@@ -57,7 +88,20 @@ export const handler = defineHandler({
         port: b.port,
         rack: b.rack,
         isFenced: b.fenced,
-      })),
+      }));
+      controllerId = randomLiveBroker(
+        nodes.filter((n) => !n.isFenced),
+        broker.random.nextFloat(),
+      );
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: expected,
+      clusterId: broker.clusterId,
+      controllerId: nodes.some((n) => n.brokerId === controllerId) ? controllerId : -1,
+      brokers: nodes,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS_ALL
         : AUTHORIZED_OPERATIONS_OMITTED,

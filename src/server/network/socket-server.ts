@@ -36,7 +36,8 @@ export interface SocketServerOptions {
   readonly connectionsMax: () => number;
   readonly processor: FrameProcessor;
   readonly logger: Logger;
-  readonly onConnectionCountChange?: (count: number) => void;
+  /** Open connections of one listener, after each change. */
+  readonly onConnectionCountChange?: (listener: string, count: number) => void;
   readonly onBytes?: (direction: "in" | "out", bytes: number) => void;
   /** Warnings caused by clients, rate-limited over all connections (default: one per server). */
   readonly clientWarnings?: RateLimitedWarning;
@@ -53,6 +54,8 @@ export class SocketServer {
   #stopping = false;
 
   readonly #clientWarnings: RateLimitedWarning;
+  /** Open connections per listener name (bounded by the configured listeners). */
+  readonly #perListener = new Map<string, number>();
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -158,6 +161,12 @@ export class SocketServer {
     tlsServer.emit("connection", socket);
   }
 
+  #countListener(listener: string, delta: number): void {
+    const count = (this.#perListener.get(listener) ?? 0) + delta;
+    this.#perListener.set(listener, count);
+    this.#options.onConnectionCountChange?.(listener, count);
+  }
+
   #open(spec: ListenerSpec, socket: net.Socket): void {
     const logger = this.#options.logger;
     if (this.#stopping) {
@@ -180,10 +189,10 @@ export class SocketServer {
       connection.onBytesOut = (n) => onBytes("out", n);
     }
     this.#connections.add(connection);
-    this.#options.onConnectionCountChange?.(this.#connections.size);
+    this.#countListener(spec.name, 1);
     void connection.closed.then(() => {
       this.#connections.delete(connection);
-      this.#options.onConnectionCountChange?.(this.#connections.size);
+      this.#countListener(spec.name, -1);
     });
   }
 

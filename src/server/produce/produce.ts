@@ -46,6 +46,8 @@ export interface ProduceOutcome {
   anyError: boolean;
   /** Appended bytes per topic, for metrics. */
   bytesByTopic: Map<string, number>;
+  /** Records appended per topic (Kafka's MessagesInPerSec), from the assigned offsets. */
+  messagesByTopic: Map<string, number>;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function produce(
   const nowMs = partitions.clock.nowMs();
   const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
   const bytesByTopic = new Map<string, number>();
+  const messagesByTopic = new Map<string, number>();
   const durables: Promise<void>[] = [];
   const replicated: Promise<void>[] = [];
   let anyError = false;
@@ -216,6 +219,8 @@ export async function produce(
       }
       if (appended.kind === "appended") {
         bytesByTopic.set(topic.name, (bytesByTopic.get(topic.name) ?? 0) + records.length);
+        const appendedRecords = appended.lastOffset - appended.firstOffset + 1;
+        messagesByTopic.set(topic.name, (messagesByTopic.get(topic.name) ?? 0) + appendedRecords);
         if (appended.durable !== undefined && request.acks !== 0) {
           durables.push(
             appended.durable.catch((err: unknown) => {
@@ -231,7 +236,7 @@ export async function produce(
   }
   await Promise.all(durables);
   await Promise.all(replicated);
-  return { response, anyError, bytesByTopic };
+  return { response, anyError, bytesByTopic, messagesByTopic };
 }
 
 /**

@@ -166,13 +166,23 @@ describe("Metadata on the wire", () => {
     );
   });
 
-  it("DescribeCluster v1 refuses the controllers endpoint type", async () => {
+  it("DescribeCluster v1 refuses the controllers endpoint type on a broker listener, as Kafka 4.4", async () => {
     const res = await call(DESCRIBE_CLUSTER_API, 1, {
       includeClusterAuthorizedOperations: false,
       endpointType: 2,
       includeFencedBrokers: false,
     });
-    expect(res.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
+    expect(res).toMatchObject({
+      errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+      errorMessage:
+        "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
+    });
+    const unknown = await call(DESCRIBE_CLUSTER_API, 1, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 3,
+      includeFencedBrokers: false,
+    });
+    expect(unknown.errorCode).toBe(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE);
     const ok = await call(DESCRIBE_CLUSTER_API, 1, {
       includeClusterAuthorizedOperations: true,
       endpointType: 1,
@@ -180,6 +190,8 @@ describe("Metadata on the wire", () => {
     });
     expect(ok.errorCode).toBe(0);
     expect(ok.brokers).toHaveLength(1);
+    // A random live broker, as Kafka names the controller to clients in KRaft: here the only one.
+    expect(ok.controllerId).toBe(ok.brokers[0]!.brokerId);
     expect(ok.clusterAuthorizedOperations).toBeGreaterThan(0);
   });
 });

@@ -4,16 +4,19 @@
  * v2 names the new ISR without broker epochs; it is passed on with epoch -1 (not checked), as
  * Kafka does.
  */
+
+import type { AlterPartitionResponse } from "../../protocol/generated/alter-partition-response.js";
 import { ALTER_PARTITION_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
-import { controllerErrorCode } from "./errors.js";
 
 export const handler = defineHandler({
   api: ALTER_PARTITION_API,
   minVersion: 2,
   maxVersion: 3,
   ordering: "concurrent",
-  async handle(ctx, request) {
+  handle(ctx, request) {
     const withEpochs =
       ctx.apiVersion >= 3
         ? request
@@ -27,10 +30,10 @@ export const handler = defineHandler({
               })),
             })),
           };
-    try {
-      return await ctx.broker.controller.alterPartition(withEpochs);
-    } catch (err) {
-      return { throttleTimeMs: 0, errorCode: controllerErrorCode(err, ctx.logger), topics: [] };
-    }
+    return runOnController(
+      ctx,
+      (controller) => controller.alterPartition(withEpochs),
+      (): AlterPartitionResponse => ({ throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, topics: [] }),
+    );
   },
 });
