@@ -79,6 +79,9 @@ import type { MetadataPublisher } from "./publisher.js";
 import { CONFIG_RESOURCE_TYPE } from "./records.js";
 
 /** The active controller as the quorum names it. */
+
+/** How long one BrokerHeartbeat is retried (Kafka's broker.heartbeat.interval.ms default). */
+const HEARTBEAT_TIMEOUT_MS = 2_000;
 export interface ControllerNode {
   readonly id: number;
   readonly host: string;
@@ -489,7 +492,9 @@ export class RemoteControllerChannel implements ControllerChannel {
 
   brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<BrokerHeartbeatReply> {
     return this.#runOrThrow("BrokerHeartbeat", {
-      timeoutMs: undefined,
+      // A heartbeat is only worth its interval: the lifecycle manager sends the next one (and a
+      // controlled shutdown keeps its own deadline), so it is not retried for the forwarding timeout.
+      timeoutMs: HEARTBEAT_TIMEOUT_MS,
       local: (c) => c.brokerHeartbeat(request),
       remote: async (ms) => {
         const res = await this.#client.request(
