@@ -8,8 +8,9 @@
 #       Creates DIR (config, data, logs), starts the broker in the background, waits until it
 #       answers ApiVersions, then prints its bootstrap address (127.0.0.1:PORT) on stdout.
 #       --security tls also generates certificates in DIR/certs (security/make-certs.sh) and adds
-#       two TLS listeners: SSL (no client certificate) and MTLS (ssl.client.auth=required),
-#       whose addresses go to DIR/ssl-bootstrap and DIR/mtls-bootstrap.
+#       two TLS listeners, SSL (no client certificate) and MTLS (ssl.client.auth=required), and a
+#       SASL_PLAINTEXT listener SASL (PLAIN users admin and alice, SCRAM-SHA-256/512), whose
+#       addresses go to DIR/ssl-bootstrap, DIR/mtls-bootstrap and DIR/sasl-bootstrap.
 #   broker.sh stop --dir DIR
 #       SIGTERM to the broker's process group, SIGKILL after 30 s; removes nothing.
 #
@@ -40,15 +41,17 @@ free_port() {
 security_listeners() {
   local dir=$1
   [ "$security" = tls ] || return 0
-  local ssl_port mtls_port
+  local ssl_port mtls_port sasl_port
   ssl_port=$(free_port)
   mtls_port=$(free_port)
+  sasl_port=$(free_port)
   "$here/security/make-certs.sh" "$dir/certs"
   echo "127.0.0.1:$ssl_port" >"$dir/ssl-bootstrap"
   echo "127.0.0.1:$mtls_port" >"$dir/mtls-bootstrap"
-  extra_listeners=",SSL://127.0.0.1:$ssl_port,MTLS://127.0.0.1:$mtls_port"
-  extra_advertised=",SSL://127.0.0.1:$ssl_port,MTLS://127.0.0.1:$mtls_port"
-  extra_map=",SSL:SSL,MTLS:SSL"
+  echo "127.0.0.1:$sasl_port" >"$dir/sasl-bootstrap"
+  extra_listeners=",SSL://127.0.0.1:$ssl_port,MTLS://127.0.0.1:$mtls_port,SASL://127.0.0.1:$sasl_port"
+  extra_advertised=",SSL://127.0.0.1:$ssl_port,MTLS://127.0.0.1:$mtls_port,SASL://127.0.0.1:$sasl_port"
+  extra_map=",SSL:SSL,MTLS:SSL,SASL:SASL_PLAINTEXT"
   extra_props="ssl.keystore.type=PKCS12
 ssl.keystore.location=$dir/certs/server.p12
 ssl.keystore.password=changeit1
@@ -56,7 +59,11 @@ ssl.key.password=changeit1
 ssl.truststore.type=PKCS12
 ssl.truststore.location=$dir/certs/trust.p12
 ssl.truststore.password=changeit1
-listener.name.mtls.ssl.client.auth=required"
+listener.name.mtls.ssl.client.auth=required
+listener.name.sasl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"alice-secret\";
+listener.name.sasl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
 }
 
 write_kafka_config() {

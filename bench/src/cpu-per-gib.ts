@@ -13,13 +13,13 @@
 // Needs `make build` (Krill from dist/), the compat suite's Kafka (scripts/install-compat-deps.sh),
 // taskset, a C compiler and two cores. Writes bench/out/cpu-per-gib.json and prints a table.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, type RunningBroker, startBroker, stopBroker } from "./broker.js";
 import { run } from "./exec.js";
-import { CLOCK_TICKS_PER_SECOND } from "./proc.js";
+import { readProcStat } from "./proc.js";
 import { SEGMENT_BYTES } from "./workloads.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -64,12 +64,9 @@ const only = new Set(flag("only", "floor,krill,kafka").split(","));
 
 /** utime and stime of every thread of `pid` (the process total in /proc/PID/stat). */
 function cpuOf(pid: number): Cpu {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return {
-    userS: Number(rest[11]) / CLOCK_TICKS_PER_SECOND,
-    systemS: Number(rest[12]) / CLOCK_TICKS_PER_SECOND,
-  };
+  const stat = readProcStat(pid);
+  if (stat === null) throw new Error(`broker process ${pid} is gone`);
+  return { userS: stat.userSeconds, systemS: stat.systemSeconds };
 }
 
 function direction(bytes: number, secs: number, before: Cpu, after: Cpu, generatorPerGiB: number): Direction {

@@ -10,6 +10,10 @@ export const CLOCK_TICKS_PER_SECOND = 100;
 export interface ProcStat {
   /** utime + stime of the process itself (not its waited-for children), in seconds. */
   cpuSeconds: number;
+  /** utime alone (user mode), in seconds. */
+  userSeconds: number;
+  /** stime alone (kernel mode), in seconds. */
+  systemSeconds: number;
   /** Time the process started, in seconds since boot (10 ms resolution). */
   startSecondsSinceBoot: number;
 }
@@ -34,6 +38,8 @@ export function parseProcStat(text: string): ProcStat {
   };
   return {
     cpuSeconds: (field(14) + field(15)) / CLOCK_TICKS_PER_SECOND,
+    userSeconds: field(14) / CLOCK_TICKS_PER_SECOND,
+    systemSeconds: field(15) / CLOCK_TICKS_PER_SECOND,
     startSecondsSinceBoot: field(22) / CLOCK_TICKS_PER_SECOND,
   };
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the security scenarios against the reference Apache Kafka and against Krill, both started
+# Runs the security scenarios (TLS, SASL) against the reference Apache Kafka and against Krill, both started
 # by broker.sh from the same server.properties with --security tls. Exits non-zero when any
 # scenario fails on either target.
 #   run-security.sh [--target krill|kafka]   (default: both, Kafka first)
@@ -24,6 +24,7 @@ for target in $targets; do
     trap '"$here/../broker.sh" stop --dir "$dir"' EXIT
     export TARGET=$target RESULTS_FILE="$work/results.tsv" LOG_DIR="$work/logs" SCENARIO_TIMEOUT_S=120
     export BOOTSTRAP=$bootstrap SSL_BOOTSTRAP=$(cat "$dir/ssl-bootstrap") MTLS_BOOTSTRAP=$(cat "$dir/mtls-bootstrap")
+    export SASL_BOOTSTRAP=$(cat "$dir/sasl-bootstrap")
     export CERTS_DIR="$dir/certs"
     "$here/run.sh"
   ) || status=1

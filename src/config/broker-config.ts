@@ -32,6 +32,7 @@ import { type RawEntry, resolveConfigVariables } from "./config-providers.js";
 import { isKafkaBrokerKey, KAFKA_CONFIG_KEYS_VERSION } from "./kafka-keys.js";
 import { type ListenerSpec, parseListeners, parseProtocolMap } from "./listeners.js";
 import { PropertiesFile } from "./properties.js";
+import { listenerSaslSettings, type SaslListenerSettings } from "./sasl-settings.js";
 import { isEnforcedSecurityKey, unenforcedSecurityKey } from "./security-keys.js";
 import { type ListenerTlsSettings, listenerTlsSettings } from "./tls-settings.js";
 
@@ -135,7 +136,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "controller.listener.names",
     "STRING",
     null,
-    "Listeners of the controller quorum (KRaft RPCs between voters, and admin writes to the active controller); they are not client listeners.",
+    "Listeners of the controller quorum (KRaft RPCs between voters, and admin writes to the active controller); they are not client listeners, and serve only the APIs whose spec lists the controller.",
   ),
   def(
     "controller.quorum.voters",
@@ -800,6 +801,8 @@ export class BrokerConfig {
   readonly unusedKafkaKeys: readonly string[];
   /** Keys neither Kafka nor Krill defines (typos, vendor keys), logged as warnings at start-up. */
   readonly unknownKeys: readonly UnknownConfigKey[];
+  /** The listeners named in controller.listener.names: bound too, serving the controller's APIs only. */
+  readonly controllerListeners: readonly ListenerSpec[];
   readonly listeners: readonly ListenerSpec[];
   /** Listeners clients are told to use, one per client listener (controller listeners excluded). */
   readonly advertisedListeners: readonly ListenerSpec[];
@@ -807,8 +810,10 @@ export class BrokerConfig {
   readonly controllerListenerNames: ReadonlySet<string>;
   /** Security keys as set (`ssl.*`, `listener.name.<l>.ssl.*`, ...), read by their own modules. */
   readonly #securityRaw: ReadonlyMap<string, string>;
-  /** TLS settings of each client listener whose protocol is SSL (tls-settings.ts). */
+  /** TLS settings of each client listener whose protocol is SSL or SASL_SSL (tls-settings.ts). */
   readonly listenerTls: ReadonlyMap<string, ListenerTlsSettings>;
+  /** SASL settings of each client listener whose protocol is SASL_* (sasl-settings.ts). */
+  readonly listenerSasl: ReadonlyMap<string, SaslListenerSettings>;
 
   private constructor(
     values: Map<string, ConfigValue>,
@@ -839,19 +844,27 @@ export class BrokerConfig {
     for (const name of controllerNames) if (!protocolMap.has(name)) protocolMap.set(name, "PLAINTEXT");
     const all = parseListeners("listeners", this.string("listeners"), protocolMap);
     const listenerTls = new Map<string, ListenerTlsSettings>();
+    const listenerSasl = new Map<string, SaslListenerSettings>();
     for (const l of all) {
-      const controller = controllerNames.has(l.name);
-      if (l.securityProtocol === "SSL" && !controller) {
-        listenerTls.set(l.name, listenerTlsSettings(this.#securityRaw, l.name));
-      } else if (l.securityProtocol !== "PLAINTEXT") {
+      const protocol = l.securityProtocol;
+      if (protocol === "PLAINTEXT") continue;
+      if (controllerNames.has(l.name)) {
         throw new KrillError(
           "CONFIG_INVALID",
-          `Refusing to start: listener ${l.name} uses security protocol ${l.securityProtocol}, which Krill does not enforce yet on ${controller ? "a controller" : "a client"} listener (accepted values: PLAINTEXT${controller ? "" : ", SSL"})`,
+          `Refusing to start: controller listener ${l.name} uses security protocol ${protocol}, which Krill does not enforce yet on a controller listener (accepted values: PLAINTEXT)`,
         );
+      }
+      if (protocol === "SSL" || protocol === "SASL_SSL") {
+        listenerTls.set(l.name, listenerTlsSettings(this.#securityRaw, l.name));
+      }
+      if (protocol === "SASL_PLAINTEXT" || protocol === "SASL_SSL") {
+        listenerSasl.set(l.name, listenerSaslSettings(this.#securityRaw, l.name));
       }
     }
     this.listenerTls = listenerTls;
+    this.listenerSasl = listenerSasl;
     this.listeners = all.filter((l) => !controllerNames.has(l.name));
+    this.controllerListeners = all.filter((l) => controllerNames.has(l.name));
     if (this.listeners.length === 0) {
       throw new KrillError(
         "CONFIG_INVALID",

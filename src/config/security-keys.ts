@@ -21,6 +21,7 @@
  */
 
 /** Why a key is security-relevant, for the refusal message. */
+import { ENFORCED_SASL_KEYS, LISTENER_JAAS_KEY } from "./sasl-settings.js";
 import { ENFORCED_TLS_KEYS, HARMLESS_TLS_VALUES } from "./tls-settings.js";
 
 type Reason = "tls" | "sasl" | "authorizer" | "quota";
@@ -87,14 +88,14 @@ const ENFORCED: SecurityKey = { reason: "tls", harmless: undefined, enforced: tr
 
 const WHAT: Record<Reason, string> = {
   tls: "Krill's TLS does not enforce (it reads the ssl.* keys listed in docs/security.md)",
-  sasl: "Krill does not authenticate clients (SASL) yet",
+  sasl: "Krill's SASL does not enforce (it serves PLAIN and SCRAM with the sasl.* keys listed in docs/security.md)",
   authorizer: "Krill has no authorizer yet and would let every client do everything",
   quota: "Krill does not enforce quotas or per-client connection limits yet",
 };
 
 function classify(key: string): SecurityKey | undefined {
   // Enforced on SSL listeners (tls-settings.ts): accepted, read from BrokerConfig's security keys.
-  if (ENFORCED_TLS_KEYS.has(key)) return ENFORCED;
+  if (ENFORCED_TLS_KEYS.has(key) || ENFORCED_SASL_KEYS.has(key)) return ENFORCED;
   const tlsDefault = HARMLESS_TLS_VALUES.get(key);
   if (tlsDefault !== undefined) return { reason: "tls", harmless: tlsDefault };
   const exact = SECURITY_KEYS.get(key);
@@ -104,6 +105,7 @@ function classify(key: string): SecurityKey | undefined {
   if (listener !== null) {
     const rest = listener[1]!;
     // `<mechanism>.sasl.jaas.config`, `<mechanism>.sasl.server.callback.handler.class`, ...
+    if (LISTENER_JAAS_KEY.test(rest)) return ENFORCED;
     if (/^[^.]+\.sasl\./.test(rest)) return { reason: "sasl" };
     return LISTENER_ONLY_KEYS.get(rest) ?? classify(rest);
   }

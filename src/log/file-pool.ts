@@ -12,7 +12,7 @@
  */
 import fs from "node:fs";
 import { KrillError } from "../errors.js";
-import { fsyncJournal, recordDurableSize } from "./fsync-journal.js";
+import { journalFsync } from "./fsync-journal.js";
 
 interface Entry {
   fd: number;
@@ -182,10 +182,9 @@ export class FilePool {
    */
   fsyncSync(path: string): void {
     this.withFd(path, (fd) => {
-      const journal = fsyncJournal();
-      const size = journal !== undefined ? fs.fstatSync(fd).size : 0;
+      const journalled = journalFsync(path, fd);
       fs.fsyncSync(fd);
-      if (journal !== undefined) recordDurableSize(journal, path, size);
+      journalled();
     });
   }
 
@@ -193,14 +192,13 @@ export class FilePool {
     const pinned = this.pin(path);
     try {
       // What this fsync makes durable, for the chaos rig's test-only journal (fsync-journal.ts).
-      const journal = fsyncJournal();
-      const size = journal !== undefined ? fs.fstatSync(pinned.fd).size : 0;
+      const journalled = journalFsync(path, pinned.fd);
       await new Promise<void>((resolve, reject) =>
         fs.fsync(pinned.fd, (err) =>
           err ? reject(new KrillError("LOG_IO", `fsync ${path} failed`, { cause: err })) : resolve(),
         ),
       );
-      if (journal !== undefined) recordDurableSize(journal, path, size);
+      journalled();
     } finally {
       pinned.release();
     }

@@ -9,13 +9,15 @@
  */
 import fs from "node:fs";
 
-/** The journal's path, or undefined (read per fsync: cheap beside an fsync, and tests can set it). */
-export function fsyncJournal(): string | undefined {
-  const path = process.env.KRILL_TEST_FSYNC_JOURNAL;
-  return path === undefined || path === "" ? undefined : path;
+/**
+ * Called just before an fsync of `fd` (the file at `path`): when the journal is on, notes the
+ * size that fsync covers and returns what records it once the fsync succeeded; otherwise a no-op.
+ */
+export function journalFsync(path: string, fd: number): () => void {
+  const journal = process.env.KRILL_TEST_FSYNC_JOURNAL;
+  if (journal === undefined || journal === "") return NOTHING;
+  const size = fs.fstatSync(fd).size;
+  return () => fs.appendFileSync(journal, `${size}\t${path}\n`);
 }
 
-/** Records in `journal` that `path` was durable up to `size` bytes. */
-export function recordDurableSize(journal: string, path: string, size: number): void {
-  fs.appendFileSync(journal, `${size}\t${path}\n`);
-}
+const NOTHING = (): void => {};

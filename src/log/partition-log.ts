@@ -1,5 +1,5 @@
 /**
- * About 1,030 lines, kept whole: append, read, truncation, retention and recovery all change the
+ * About 1,080 lines, kept whole: append, read, truncation, retention and recovery all change the
  * same segment list and offsets under one concurrency contract, which splitting would scatter.
  *
  * The log of one partition (Kafka's UnifiedLog, local part): an ordered list of segments, the last

@@ -33,6 +33,7 @@ import type {
   AlterPartitionResponse,
   ElectLeadersResult,
 } from "./replication-control.js";
+import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
 
 export type {
   AlterPartitionRequest,
@@ -112,6 +113,11 @@ export interface ControllerChannel {
     validateOnly: boolean,
     options?: ControllerCallOptions,
   ): Promise<ConfigAlterResult>;
+  /** SCRAM credentials added, replaced or deleted (Kafka's AlterUserScramCredentials). */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]>;
   /** A block of producer ids for `brokerId` (Kafka's AllocateProducerIds). */
   allocateProducerIds(
     brokerId: number,
@@ -175,6 +181,13 @@ export class LocalControllerChannel implements ControllerChannel {
     validateOnly: boolean,
   ): Promise<ConfigAlterResult> {
     return this.#controller.alterBrokerConfigs(resourceName, alterations, incremental, validateOnly);
+  }
+
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#controller.alterUserScramCredentials(deletions, upsertions);
   }
 
   allocateProducerIds(

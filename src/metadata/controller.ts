@@ -41,6 +41,12 @@ import {
   electUncleanLeaders,
   hasLeaderships,
 } from "./replication-control.js";
+import {
+  type ScramAlterResult,
+  type ScramDeletion,
+  type ScramUpsertion,
+  scramAlterRecords,
+} from "./scram-control.js";
 
 /** Kafka's Topic.MAX_NAME_LENGTH. */
 export const TOPIC_NAME_LENGTH_MAX = 249;
@@ -807,6 +813,18 @@ export class MetadataController implements ControllerChannel {
       const records = configChangeRecords(CONFIG_RESOURCE_TYPE.BROKER, resourceName, current, next);
       if (!validateOnly) await this.#commit(records);
       return { errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+  }
+
+  /** AlterUserScramCredentials: commits the credential records (scram-control.ts), one result per user. */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#serialize(async () => {
+      const { records, results } = scramAlterRecords(this.#image, deletions, upsertions);
+      await this.#commit(records);
+      return results;
     });
   }
 

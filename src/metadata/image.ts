@@ -6,7 +6,12 @@
  */
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 import { applyPartitionChange } from "./partition-change.js";
-import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
+import {
+  CONFIG_RESOURCE_TYPE,
+  type MetadataRecord,
+  type RegisterBrokerRecordData,
+  type UserScramCredentialRecordData,
+} from "./records.js";
 
 export interface PartitionImage {
   readonly partitionId: number;
@@ -38,8 +43,22 @@ export function configKey(resourceType: number, resourceName: string): string {
 
 const EMPTY_CONFIGS: ReadonlyMap<string, string> = new Map();
 
+/** `${mechanism}:${user}`: the key of a SCRAM credential. */
+function scramKey(user: string, mechanism: number): string {
+  return `${mechanism}:${user}`;
+}
+
 export class MetadataImage {
-  static readonly EMPTY = new MetadataImage(-1, new Map(), new Map(), new Map(), new Map(), new Map(), 0n);
+  static readonly EMPTY = new MetadataImage(
+    -1,
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map(),
+    0n,
+    new Map(),
+  );
 
   private constructor(
     /** Offset of the last record applied; -1 for the empty image. */
@@ -51,7 +70,13 @@ export class MetadataImage {
     readonly features: ReadonlyMap<string, number>,
     /** First producer id not yet allocated to any block. */
     readonly nextProducerId: bigint,
+    /** SCRAM credentials (UserScramCredentialRecord) by `${mechanism}:${user}`. */
+    readonly scramCredentials: ReadonlyMap<string, UserScramCredentialRecordData>,
   ) {}
+
+  scramCredential(user: string, mechanism: number): UserScramCredentialRecordData | undefined {
+    return this.scramCredentials.get(scramKey(user, mechanism));
+  }
 
   /** Whether `topic` exists and has a partition `partition`. */
   hasPartition(topic: string, partition: number): boolean {
@@ -91,6 +116,8 @@ export class MetadataImage {
       for (const [name, value] of entries)
         out.push({ type: "Config", data: { resourceType, resourceName, name, value } });
     }
+    for (const credential of this.scramCredentials.values())
+      out.push({ type: "UserScramCredential", data: credential });
     if (this.nextProducerId > 0n) {
       out.push({
         type: "ProducerIds",
@@ -112,6 +139,7 @@ export class MetadataImage {
     let brokers: Map<number, RegisterBrokerRecordData> | undefined;
     let features: Map<string, number> | undefined;
     let nextProducerId = this.nextProducerId;
+    let scram: Map<string, UserScramCredentialRecordData> | undefined;
     const topics = () => {
       byName ??= new Map(this.topicsByName);
       byId ??= new Map(this.topicsById);
@@ -197,6 +225,14 @@ export class MetadataImage {
           features ??= new Map(this.features);
           features.set(record.data.name, record.data.featureLevel);
           break;
+        case "UserScramCredential":
+          scram ??= new Map(this.scramCredentials);
+          scram.set(scramKey(record.data.name, record.data.mechanism), record.data);
+          break;
+        case "RemoveUserScramCredential":
+          scram ??= new Map(this.scramCredentials);
+          scram.delete(scramKey(record.data.name, record.data.mechanism));
+          break;
       }
     }
     return new MetadataImage(
@@ -207,6 +243,7 @@ export class MetadataImage {
       brokers ?? this.brokers,
       features ?? this.features,
       nextProducerId,
+      scram ?? this.scramCredentials,
     );
   }
 }

@@ -137,6 +137,9 @@ export class QuorumControllerChannel implements ControllerChannel {
   allocateProducerIds(...args: Parameters<ControllerChannel["allocateProducerIds"]>) {
     return this.#target().allocateProducerIds(...args);
   }
+  alterUserScramCredentials(...args: Parameters<ControllerChannel["alterUserScramCredentials"]>) {
+    return this.#target().alterUserScramCredentials(...args);
+  }
   registerBroker(...args: Parameters<ControllerChannel["registerBroker"]>) {
     return this.#target().registerBroker(...args);
   }
@@ -161,6 +164,7 @@ const NOT_CONTROLLER_CHANNEL: ControllerChannel = {
   alterTopicConfigs: notController,
   alterBrokerConfigs: notController,
   allocateProducerIds: notController,
+  alterUserScramCredentials: notController,
   registerBroker: notController,
   brokerHeartbeat: notController,
   alterPartition: notController,

@@ -26,8 +26,10 @@ import {
   type RegisterBrokerRecord,
 } from "../protocol/generated/register-broker-record.js";
 import type { RemoveTopicRecord } from "../protocol/generated/remove-topic-record.js";
+import type { RemoveUserScramCredentialRecord } from "../protocol/generated/remove-user-scram-credential-record.js";
 import { defaultTopicRecord, type TopicRecord } from "../protocol/generated/topic-record.js";
 import type { UnfenceBrokerRecord } from "../protocol/generated/unfence-broker-record.js";
+import type { UserScramCredentialRecord } from "../protocol/generated/user-scram-credential-record.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
 import type { RecordSerde } from "./local-metadata-log.js";
@@ -102,6 +104,14 @@ function toWire(record: MetadataRecord): { type: number; version: number; body: 
         type: MetadataRecordType.FeatureLevelRecord,
         version: 0,
         body: { ...defaultFeatureLevelRecord(), ...record.data },
+      };
+    case "UserScramCredential":
+      return { type: MetadataRecordType.UserScramCredentialRecord, version: 0, body: { ...record.data } };
+    case "RemoveUserScramCredential":
+      return {
+        type: MetadataRecordType.RemoveUserScramCredentialRecord,
+        version: 0,
+        body: { ...record.data },
       };
     case "RegisterBroker": {
       const d = record.data;
@@ -243,6 +253,24 @@ function fromWire(type: number, body: unknown): MetadataRecord {
         type: "BrokerRegistrationChange",
         data: { brokerId: b.id, brokerEpoch: b.epoch, fenced: false },
       };
+    }
+    case MetadataRecordType.UserScramCredentialRecord: {
+      const b = body as UserScramCredentialRecord;
+      return {
+        type: "UserScramCredential",
+        data: {
+          name: b.name,
+          mechanism: b.mechanism,
+          salt: b.salt,
+          storedKey: b.storedKey,
+          serverKey: b.serverKey,
+          iterations: b.iterations,
+        },
+      };
+    }
+    case MetadataRecordType.RemoveUserScramCredentialRecord: {
+      const b = body as RemoveUserScramCredentialRecord;
+      return { type: "RemoveUserScramCredential", data: { name: b.name, mechanism: b.mechanism } };
     }
     default:
       throw new KrillError("UNSUPPORTED", `metadata record type ${type} is not used by Krill`);

@@ -108,6 +108,21 @@ export interface FeatureLevelRecordData {
   readonly featureLevel: number;
 }
 
+/** Kafka's UserScramCredentialRecord: mechanism 1 = SCRAM-SHA-256, 2 = SCRAM-SHA-512. */
+export interface UserScramCredentialRecordData {
+  readonly name: string;
+  readonly mechanism: number;
+  readonly salt: Buffer;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+  readonly iterations: number;
+}
+
+export interface RemoveUserScramCredentialRecordData {
+  readonly name: string;
+  readonly mechanism: number;
+}
+
 export type MetadataRecord =
   | { readonly type: "Topic"; readonly data: TopicRecordData }
   | { readonly type: "Partition"; readonly data: PartitionRecordData }
@@ -117,7 +132,9 @@ export type MetadataRecord =
   | { readonly type: "ProducerIds"; readonly data: ProducerIdsRecordData }
   | { readonly type: "RegisterBroker"; readonly data: RegisterBrokerRecordData }
   | { readonly type: "BrokerRegistrationChange"; readonly data: BrokerRegistrationChangeRecordData }
-  | { readonly type: "FeatureLevel"; readonly data: FeatureLevelRecordData };
+  | { readonly type: "FeatureLevel"; readonly data: FeatureLevelRecordData }
+  | { readonly type: "UserScramCredential"; readonly data: UserScramCredentialRecordData }
+  | { readonly type: "RemoveUserScramCredential"; readonly data: RemoveUserScramCredentialRecordData };
 
 /** A record with the metadata log offset it was written at. */
 export interface MetadataLogEntry {

@@ -41,6 +41,7 @@ import {
   ALLOCATE_PRODUCER_IDS_API,
   ALTER_CONFIGS_API,
   ALTER_PARTITION_API,
+  ALTER_USER_SCRAM_CREDENTIALS_API,
   type ApiDescriptor,
   BROKER_HEARTBEAT_API,
   BROKER_REGISTRATION_API,
@@ -77,11 +78,12 @@ import {
 import type { MetadataImage } from "./image.js";
 import type { MetadataPublisher } from "./publisher.js";
 import { CONFIG_RESOURCE_TYPE } from "./records.js";
-
-/** The active controller as the quorum names it. */
+import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
 
 /** How long one BrokerHeartbeat is retried (Kafka's broker.heartbeat.interval.ms default). */
 const HEARTBEAT_TIMEOUT_MS = 2_000;
+
+/** The active controller as the quorum names it. */
 export interface ControllerNode {
   readonly id: number;
   readonly host: string;
@@ -461,6 +463,38 @@ export class RemoteControllerChannel implements ControllerChannel {
         return { ok: { firstProducerId: res.producerIdStart, count: res.producerIdLen } };
       },
       published: (block, image) => image.nextProducerId >= block.firstProducerId + BigInt(block.count),
+    });
+  }
+
+  /**
+   * AlterUserScramCredentials: to the active controller as the same request (Kafka forwards it);
+   * a controller that does not serve it makes the call fail with UNKNOWN_SERVER_ERROR.
+   */
+  alterUserScramCredentials(
+    deletions: readonly ScramDeletion[],
+    upsertions: readonly ScramUpsertion[],
+  ): Promise<ScramAlterResult[]> {
+    return this.#runOrThrow("AlterUserScramCredentials", {
+      timeoutMs: undefined,
+      local: (c) => c.alterUserScramCredentials(deletions, upsertions),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          ALTER_USER_SCRAM_CREDENTIALS_API,
+          {
+            deletions: deletions.map((d) => ({ ...d })),
+            upsertions: upsertions.map((u) => ({ ...u })),
+          },
+          { timeoutMs: ms },
+        );
+        if (res.results.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return {
+          ok: res.results.map((r) => ({
+            user: r.user,
+            errorCode: r.errorCode,
+            errorMessage: r.errorMessage,
+          })),
+        };
+      },
     });
   }
 

@@ -15,7 +15,7 @@
  * leader counts only its flushed log end towards the high watermark, and a voter flushes what it
  * fetched before it fetches again (its next Fetch is what acknowledges it).
  *
- * Length: about 1,200 lines, over the usual 1,000, because it is the one place where every
+ * Length: about 1,240 lines, over the usual 1,000, because it is the one place where every
  * message meets every state (Kafka's KafkaRaftClient is 3,900); the pure rules are already out
  * (quorum-state.ts: transitions, vote granting; log.ts: offset validation, truncation;
  * request-manager.ts). The next cut is Kafka's LeaderState (replica progress, high watermark,

@@ -35,6 +35,7 @@ import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { formatMetadataOnFirstStart, META_PROPERTIES_FILE } from "../metadata/storage-format.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
+import { NetworkRaftChannel } from "../raft/network-channel.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { BrokerLifecycleManager } from "./broker-lifecycle.js";
@@ -83,9 +84,10 @@ export interface BrokerStartOptions {
   /** Randomness for everything the broker draws (default: the system's). */
   readonly random?: Random;
   /**
-   * In a quorum (controller.quorum.voters set): the network to the other members. Called once
-   * with this node's id and the quorum's settings; inbound KRaft requests reach
-   * `context.quorum.raft.handleRequest` from the controller listener.
+   * In a quorum (controller.quorum.voters set): the network to the other members, called once
+   * with this node's id and the quorum's settings. Default: a NetworkRaftChannel to the voters'
+   * controller listeners, which also takes the inbound KRaft requests from this node's controller
+   * listener (`context.raftEndpoint`); a channel given here must deliver inbound requests itself.
    */
   readonly raftChannel?: (nodeId: number, quorum: QuorumConfig) => RaftChannel;
   /**
@@ -104,6 +106,8 @@ interface BrokerMetadata {
   /** This node's controller (undefined on a node without the controller role). */
   readonly controller: MetadataController | undefined;
   readonly quorum: QuorumMetadata | undefined;
+  /** The quorum's network when the broker built it (no `raftChannel` option): closed last. */
+  readonly network?: NetworkRaftChannel;
 }
 
 /** How long a stopping quorum leader waits for its EndQuorumEpoch to be acknowledged. */
@@ -236,12 +240,21 @@ export class Broker {
       metadata = { ...local, quorum: undefined };
       cleanups.push(() => local.log.close());
     } else {
-      if (options.raftChannel === undefined) {
-        throw new KrillError(
-          "CONFIG_INVALID",
-          "controller.quorum.voters is set but this build has no network channel for the quorum",
-        );
-      }
+      // The quorum's network: the voters' controller listeners over NodeClient, inbound requests
+      // from this node's controller listener (ctx.broker.raftEndpoint). Tests may bring their own.
+      let network: NetworkRaftChannel | undefined;
+      const raftChannel =
+        options.raftChannel ??
+        ((nodeId: number, q: QuorumConfig) => {
+          network = new NetworkRaftChannel({
+            nodeId,
+            voters: q.voters,
+            listenerName: [...config.controllerListenerNames][0] ?? "CONTROLLER",
+            requestTimeoutMs: q.requestTimeoutMs,
+            logger: logger.child({ component: "raft-network" }),
+          });
+          return network;
+        });
       let fatal: ((err: Error) => void) | undefined;
       const member = openQuorumMetadata({
         dir: config.metadataLogDir,
@@ -251,14 +264,19 @@ export class Broker {
         quorum,
         roles: processRoles(config),
         config: () => live,
-        channel: options.raftChannel(config.nodeId, quorum),
+        channel: raftChannel(config.nodeId, quorum),
         clock,
         random,
         onFatal: (err) => fatal?.(err),
       });
       fatal = (err) => logger.fatal({ err }, "this node cannot follow the metadata log; stop it");
       cleanups.push(() => member.shutdown(0));
-      metadata = { ...member, channel: member.channel, quorum: member };
+      network?.attach(member.raft);
+      if (network !== undefined) {
+        const built = network;
+        cleanups.push(() => built.close());
+      }
+      metadata = { ...member, channel: member.channel, quorum: member, network };
       if (options.remoteController !== undefined) {
         member.channel.setRemote(options.remoteController(member));
       } else {
@@ -384,6 +402,7 @@ export class Broker {
       registry,
       quorum: metadata.quorum,
       advertisedEndpoints: () => advertised,
+      ...(metadata.network === undefined ? {} : { raftEndpoint: metadata.network }),
     };
 
     // Requests that arrive before registration completes wait for it.
@@ -393,13 +412,12 @@ export class Broker {
     });
     let isReady = false;
     const dispatcher = new Dispatcher(registry, context, metrics);
-    // The quorum's own traffic (controller listeners) cannot wait for the registration, which
-    // needs a quorum leader, which needs that traffic.
-    const controllerListeners = config.controllerListenerNames;
     const gated: FrameProcessor = {
       process(frame, connection, waitForEarlier, waitForRoom) {
-        if (isReady || controllerListeners.has(connection.listenerName.toUpperCase()))
+        // Controller listeners serve at once: the quorum must elect before anyone can register.
+        if (isReady || config.controllerListenerNames.has(connection.listenerName)) {
           return dispatcher.process(frame, connection, waitForEarlier, waitForRoom);
+        }
         return ready.then((): RequestOutcome | Promise<RequestOutcome> =>
           dispatcher.process(frame, connection, waitForEarlier, waitForRoom),
         );
@@ -409,8 +427,11 @@ export class Broker {
     const responseMemory = new ResponseMemory(config.int("krill.queued.max.response.bytes.total"));
     metrics.queuedResponseBytesSource = () => responseMemory.bytes;
     const socketServer = new SocketServer({
-      listeners: config.listeners,
+      // Controller listeners are bound too; the dispatcher serves only the controller's APIs there.
+      listeners: [...config.listeners, ...config.controllerListeners],
       listenerTls: config.listenerTls,
+      listenerSasl: config.listenerSasl,
+      scramCredentials: (user, mechanism) => context.image().scramCredential(user, mechanism.type),
       limits: {
         frameBytesMax: config.int("socket.request.max.bytes"),
         inFlightRequestsMax: config.int("queued.max.requests"),
@@ -565,6 +586,7 @@ export class Broker {
     this.#closeForwarding();
     if (this.#metadata.quorum !== undefined) await this.#metadata.quorum.shutdown(RESIGN_TIMEOUT_MS);
     else await this.#metadata.log.close();
+    this.#metadata.network?.close();
     this.#dirLocks?.release();
     await this.context.metrics.close();
     this.logger.info("broker stopped");

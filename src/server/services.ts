@@ -23,6 +23,7 @@ import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
 import type { QuorumMetadata } from "../metadata/quorum-metadata.js";
+import type { QuorumEndpoint } from "../raft/quorum-endpoint.js";
 import type { Random } from "../random.js";
 import { DelayedFetchPurgatory } from "./fetch/delayed-fetch.js";
 import type { FetchState } from "./fetch/fetch.js";
@@ -102,6 +103,11 @@ export interface BrokerContext extends BrokerCore, BrokerServices {
   readonly quorum: QuorumMetadata | undefined;
   /** The endpoints clients are told about, with the ports actually bound. */
   advertisedEndpoints(): readonly AdvertisedEndpoint[];
+  /**
+   * This node's member of the KRaft quorum, for the quorum's RPCs on the controller listener
+   * (src/server/raft-apis.ts); undefined on a single node, whose metadata log is local.
+   */
+  readonly raftEndpoint?: QuorumEndpoint;
 }
 
 /** Long-polling fetches waiting at once; more are answered at once with what there is. */

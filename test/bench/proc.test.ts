@@ -34,6 +34,8 @@ describe("/proc parsing", () => {
     ];
     const stat = parseProcStat(`4242 (java (x) y) ${fields.join(" ")} 99 100`);
     expect(stat.cpuSeconds).toBe(3);
+    expect(stat.userSeconds).toBe(2.5);
+    expect(stat.systemSeconds).toBe(0.5);
     expect(stat.startSecondsSinceBoot).toBe(123.45);
   });
 

@@ -41,13 +41,14 @@ describe("fail closed on security keys Krill does not enforce", () => {
       ["ssl.principal.mapping.rules", "RULE:^CN=(.*?),.*$/$1/"],
       ["ssl.engine.factory.class", "com.example.EngineFactory"],
       ["ssl.provider", "BC"],
-      ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
-      ["sasl.mechanism.inter.broker.protocol", "PLAIN"],
+      ["sasl.jaas.config", "org.apache.kafka...PlainLoginModule required;"],
+      ["sasl.login.class", "com.example.Login"],
+      ["sasl.oauthbearer.jwks.endpoint.url", "https://idp/jwks"],
       ["security.inter.broker.protocol", "SASL_SSL"],
       ["connections.max.reauth.ms", "3600000"],
       [
-        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
-        "org.apache.kafka...ScramLoginModule required;",
+        "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config",
+        "org.apache.kafka...OAuthBearerLoginModule required;",
       ],
       ["listener.name.external.ssl.keymanager.algorithm", "PKIX"],
       ["listener.name.internal.max.connections", "100"],
@@ -99,14 +100,23 @@ describe("fail closed on security keys Krill does not enforce", () => {
     expect(unenforcedSecurityKey("ssl.principal.mapping.rules", "DEFAULT", "x")).toBeUndefined();
   });
 
-  it("refuses SASL listeners, which Krill cannot serve yet", () => {
-    for (const listeners of ["SASL_PLAINTEXT://:9094", "PLAINTEXT://:9092,SASL_SSL://:9095"]) {
-      const message = refusal({ listeners });
-      expect(message).toMatch(
-        /^Refusing to start: listener \S+ uses security protocol (SASL_PLAINTEXT|SASL_SSL),/,
-      );
-      expect(message).toContain("which Krill does not enforce yet");
+  it("accepts the sasl.* keys Krill's SASL enforces, refuses controller listeners other than PLAINTEXT", () => {
+    for (const key of [
+      "sasl.enabled.mechanisms",
+      "listener.name.sasl_ssl.sasl.enabled.mechanisms",
+      "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config",
+    ]) {
+      expect(unenforcedSecurityKey(key, "x", "override"), key).toBeUndefined();
     }
+    const message = refusal({
+      listeners: "PLAINTEXT://:9092,CONTROLLER://:9093",
+      "controller.listener.names": "CONTROLLER",
+      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+    });
+    expect(message).toMatch(
+      /^Refusing to start: controller listener CONTROLLER uses security protocol SASL_PLAINTEXT/,
+    );
     // A protocol map that names SSL for an unused listener name changes nothing.
     expect(
       BrokerConfig.create({

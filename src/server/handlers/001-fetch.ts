@@ -11,10 +11,15 @@
  *   higher (consumers leave it unset).
  * - Long polling: `max_wait_ms` and `min_bytes`, woken by appends (see src/server/fetch/fetch.ts).
  * - Records are the stored bytes, written to the socket by reference.
+ * - On a controller listener, Fetch is the quorum's replication of `__cluster_metadata-0`
+ *   (KIP-595): answered by this node's quorum member (src/server/raft-apis.ts), as Kafka's
+ *   ControllerApis hands it to the raft client.
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
 import { FETCH_API } from "../../protocol/generated/apis.js";
+import { listenerKind } from "../dispatcher.js";
 import { fetch } from "../fetch/fetch.js";
+import { answerRaftRequest } from "../raft-apis.js";
 import { defineHandler } from "../registry.js";
 
 /** Kafka's default fetch.max.bytes, if the broker config does not define it. */
@@ -26,6 +31,8 @@ export const handler = defineHandler({
   maxVersion: 18,
   ordering: "serial",
   async handle(ctx, request) {
+    if (listenerKind(ctx.broker, ctx.connection) === "controller")
+      return answerRaftRequest(ctx, "Fetch", request);
     const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")
       : FETCH_MAX_BYTES_DEFAULT;

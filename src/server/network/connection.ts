@@ -32,6 +32,7 @@ import { SYSTEM_CLOCK } from "../../clock.js";
 import { isKrillError } from "../../errors.js";
 import { isLentReadBuffer, releaseReadBuffer } from "../../log/read-buffer-pool.js";
 import { RateLimitedWarning } from "../../logging.js";
+import type { SaslSession } from "../sasl/session.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { ResponseMemory } from "./response-memory.js";
 
@@ -40,7 +41,8 @@ export const EXECUTING_MAX = 16;
 
 /** What the processor decided for one request. */
 export type RequestOutcome =
-  | { readonly kind: "respond"; readonly chunks: readonly Buffer[] }
+  /** `closeAfter`: end the connection once this response is written (a failed authentication). */
+  | { readonly kind: "respond"; readonly chunks: readonly Buffer[]; readonly closeAfter?: boolean }
   /** acks=0 produce: the client expects nothing back. */
   | { readonly kind: "none" }
   /** Undecodable input: drop the connection after earlier responses are written. */
@@ -53,6 +55,8 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   /** Logger carrying the connection id and remote address. */
   readonly logger: Logger;
+  /** SASL state, on SASL_PLAINTEXT and SASL_SSL listeners only (sasl/session.ts). */
+  readonly sasl?: SaslSession;
 }
 
 export interface FrameProcessor {
@@ -96,6 +100,7 @@ export class Connection implements ConnectionInfo {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly logger: Logger;
+  readonly sasl: SaslSession | undefined;
   readonly #socket: Socket;
   readonly #processor: FrameProcessor;
   readonly #limits: ConnectionLimits;
@@ -133,9 +138,11 @@ export class Connection implements ConnectionInfo {
     limits: ConnectionLimits,
     logger: Logger,
     clientWarnings: RateLimitedWarning = new RateLimitedWarning(SYSTEM_CLOCK),
+    sasl?: SaslSession,
   ) {
     this.#clientWarnings = clientWarnings;
     this.id = id;
+    this.sasl = sasl;
     this.listenerName = listenerName;
     this.#socket = socket;
     this.#processor = processor;
@@ -145,6 +152,15 @@ export class Connection implements ConnectionInfo {
     this.remotePort = socket.remotePort ?? 0;
     this.logger = logger.child({ conn: id, remote: `${this.remoteAddress}:${this.remotePort}` });
     this.#decoder = new FrameDecoder(limits.frameBytesMax);
+    if (sasl !== undefined) {
+      // Until authenticated, frames are bounded as Kafka bounds them (sasl.server.max.receive.size).
+      this.#decoder.setFrameBytesMax(
+        Math.min(limits.frameBytesMax, sasl.settings.maxReceiveBytes),
+        "sasl.server.max.receive.size before authentication",
+      );
+      sasl.onAuthenticated = () =>
+        this.#decoder.setFrameBytesMax(limits.frameBytesMax, "socket.request.max.bytes");
+    }
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -376,6 +392,14 @@ export class Connection implements ConnectionInfo {
         }
         this.#socket.write(lastChunk, () => this.#written(bytes, lent));
         this.onBytesOut(bytes);
+        if (outcome.closeAfter === true) {
+          this.logger.info("closing connection after a failed authentication");
+          this.#socket.uncork();
+          this.#closing = true;
+          this.#socket.end();
+          this.#queue.length = 0;
+          return;
+        }
       }
     }
     if (corked) this.#socket.uncork();

@@ -10,12 +10,20 @@ import { KrillError } from "../../errors.js";
 export const FRAME_SIZE_PREFIX_BYTES = 4;
 
 export class FrameDecoder {
-  readonly #frameBytesMax: number;
+  #frameBytesMax: number;
+  /** The key the bound comes from, for the error. */
+  #boundKey = "socket.request.max.bytes";
   #chunks: Buffer[] = [];
   #bufferedBytes = 0;
 
   constructor(frameBytesMax: number) {
     this.#frameBytesMax = frameBytesMax;
+  }
+
+  /** Changes the bound (a SASL connection's is lower until it authenticates). */
+  setFrameBytesMax(frameBytesMax: number, boundKey: string): void {
+    this.#frameBytesMax = frameBytesMax;
+    this.#boundKey = boundKey;
   }
 
   get bufferedBytes(): number {
@@ -39,7 +47,7 @@ export class FrameDecoder {
     if (size > this.#frameBytesMax) {
       throw new KrillError(
         "FRAME_TOO_LARGE",
-        `frame of ${size} bytes exceeds socket.request.max.bytes (${this.#frameBytesMax})`,
+        `frame of ${size} bytes exceeds ${this.#boundKey} (${this.#frameBytesMax})`,
       );
     }
     if (this.#bufferedBytes < FRAME_SIZE_PREFIX_BYTES + size) return undefined;

@@ -159,9 +159,15 @@ export class NodeClient {
 
   /**
    * One request with the generated descriptor; see the header for the version chosen and the
-   * errors. The promise settles after this call returns.
+   * errors. The promise settles after this call returns. `body` may be a function of the version
+   * chosen (as Kafka's AbstractRequest.Builder.build(version)), for messages whose fields move
+   * between versions.
    */
-  request<Req, Res>(api: ApiDescriptor<Req, Res>, body: Req, options: NodeRequestOptions = {}): Promise<Res> {
+  request<Req, Res>(
+    api: ApiDescriptor<Req, Res>,
+    body: Req | ((version: number) => Req),
+    options: NodeRequestOptions = {},
+  ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       if (this.#closed) {
         reject(new KrillError("NETWORK_EXCEPTION", `${this.#describe()}: the client is closed`));
@@ -256,7 +262,9 @@ export class NodeClient {
     let chunks: Buffer[];
     const correlationId = this.#correlationId();
     try {
-      chunks = frame(call.api, version, correlationId, this.#options.clientId, call.body);
+      const body =
+        typeof call.body === "function" ? (call.body as (v: number) => unknown)(version) : call.body;
+      chunks = frame(call.api, version, correlationId, this.#options.clientId, body);
     } catch (err) {
       this.#settle(call, asError(err, "ENCODE_ERROR", `${call.api.name} v${version} does not encode`));
       return;

@@ -2,7 +2,8 @@
  * Binds the broker's listeners and owns every client connection. One TCP server per listener;
  * the security protocol of each listener picks how a connection is set up: PLAINTEXT sockets go
  * straight to the frame pipeline, SSL sockets are wrapped in a TLS server socket first (the
- * handshake runs before any frame is read; plaintext listeners do no extra work).
+ * handshake runs before any frame is read), SASL connections get a SaslSession and the SASL gate
+ * in front of the dispatcher (sasl/session.ts). PLAINTEXT listeners do no extra work.
  * `max.connections` is enforced across listeners: a connection beyond it is closed as soon as it
  * is accepted, with one log line.
  *
@@ -14,9 +15,12 @@ import type tls from "node:tls";
 import type { Logger } from "pino";
 import { SYSTEM_CLOCK } from "../../clock.js";
 import type { ListenerSpec } from "../../config/broker-config.js";
+import type { SaslListenerSettings } from "../../config/sasl-settings.js";
 import type { ListenerTlsSettings } from "../../config/tls-settings.js";
 import { KrillError } from "../../errors.js";
 import { RateLimitedWarning } from "../../logging.js";
+import type { ScramCredentialLookup } from "../sasl/scram.js";
+import { SaslSession, saslGate } from "../sasl/session.js";
 import { Connection, type ConnectionLimits, type FrameProcessor } from "./connection.js";
 import { createServerTls, type ServerTls } from "./tls-context.js";
 
@@ -29,8 +33,12 @@ export interface BoundListener {
 
 export interface SocketServerOptions {
   readonly listeners: readonly ListenerSpec[];
-  /** TLS settings of the SSL listeners, by listener name. */
+  /** TLS settings of the SSL and SASL_SSL listeners, by listener name. */
   readonly listenerTls?: ReadonlyMap<string, ListenerTlsSettings>;
+  /** SASL settings of the SASL_PLAINTEXT and SASL_SSL listeners, by listener name. */
+  readonly listenerSasl?: ReadonlyMap<string, SaslListenerSettings>;
+  /** SCRAM credentials, read from the current metadata image at each authentication. */
+  readonly scramCredentials?: ScramCredentialLookup;
   readonly limits: ConnectionLimits;
   /** Read per accepted connection: max.connections can change at run time. */
   readonly connectionsMax: () => number;
@@ -54,12 +62,15 @@ export class SocketServer {
   #stopping = false;
 
   readonly #clientWarnings: RateLimitedWarning;
+  /** The processor of SASL listeners: the gate of sasl/session.ts in front of the dispatcher. */
+  readonly #saslProcessor: FrameProcessor;
   /** Open connections per listener name (bounded by the configured listeners). */
   readonly #perListener = new Map<string, number>();
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
     this.#clientWarnings = options.clientWarnings ?? new RateLimitedWarning(SYSTEM_CLOCK);
+    this.#saslProcessor = saslGate(options.processor);
   }
 
   get boundListeners(): readonly BoundListener[] {
@@ -73,14 +84,28 @@ export class SocketServer {
   async start(): Promise<readonly BoundListener[]> {
     for (const spec of this.#options.listeners) {
       let serverTls: ServerTls | undefined;
-      if (spec.securityProtocol === "SSL") {
+      let sasl: SaslListenerSettings | undefined;
+      const protocol = spec.securityProtocol;
+      if (protocol === "SSL" || protocol === "SASL_SSL") {
         const settings = this.#options.listenerTls?.get(spec.name);
         if (settings === undefined) {
-          throw new KrillError("CONFIG_INVALID", `listener ${spec.name} uses SSL and has no TLS settings`);
+          throw new KrillError(
+            "CONFIG_INVALID",
+            `listener ${spec.name} uses ${protocol} and has no TLS settings`,
+          );
         }
         // Reads the key and trust stores now: a bad one stops start-up before anything is bound.
         serverTls = createServerTls(settings);
-      } else if (spec.securityProtocol !== "PLAINTEXT") {
+      }
+      if (protocol === "SASL_PLAINTEXT" || protocol === "SASL_SSL") {
+        sasl = this.#options.listenerSasl?.get(spec.name);
+        if (sasl === undefined) {
+          throw new KrillError(
+            "CONFIG_INVALID",
+            `listener ${spec.name} uses ${protocol} and has no SASL settings`,
+          );
+        }
+      } else if (protocol !== "PLAINTEXT" && protocol !== "SSL") {
         throw new KrillError(
           "UNSUPPORTED",
           `listener ${spec.name}: ${spec.securityProtocol} is not supported`,
@@ -90,7 +115,7 @@ export class SocketServer {
         handshakeTimeoutMs: this.#options.limits.idleMs > 0 ? this.#options.limits.idleMs : 120_000,
         onSecure: (socket) => {
           this.#handshaking.delete(`${socket.remoteAddress}:${socket.remotePort}`);
-          this.#open(spec, socket);
+          this.#open(spec, socket, sasl);
         },
         onFailure: (err, socket) => {
           const remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -104,7 +129,7 @@ export class SocketServer {
       });
       // allowHalfOpen lets a client that shuts down its side still receive the answers in flight.
       const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-        this.#accept(spec, socket, tlsServer),
+        this.#accept(spec, socket, tlsServer, sasl),
       );
       const host = spec.host === "" ? undefined : spec.host;
       await new Promise<void>((resolve, reject) => {
@@ -133,7 +158,12 @@ export class SocketServer {
     return this.#bound;
   }
 
-  #accept(spec: ListenerSpec, socket: net.Socket, tlsServer: tls.Server | undefined): void {
+  #accept(
+    spec: ListenerSpec,
+    socket: net.Socket,
+    tlsServer: tls.Server | undefined,
+    sasl: SaslListenerSettings | undefined,
+  ): void {
     const logger = this.#options.logger;
     if (this.#stopping) {
       socket.destroy();
@@ -151,7 +181,7 @@ export class SocketServer {
       return;
     }
     if (tlsServer === undefined) {
-      this.#open(spec, socket);
+      this.#open(spec, socket, sasl);
       return;
     }
     // Counted against max.connections from accept, as Kafka counts a connection in handshake.
@@ -167,21 +197,23 @@ export class SocketServer {
     this.#options.onConnectionCountChange?.(listener, count);
   }
 
-  #open(spec: ListenerSpec, socket: net.Socket): void {
+  #open(spec: ListenerSpec, socket: net.Socket, sasl: SaslListenerSettings | undefined): void {
     const logger = this.#options.logger;
     if (this.#stopping) {
       socket.destroy();
       return;
     }
     const id = this.#nextConnectionId++;
+    const lookup = this.#options.scramCredentials ?? (() => undefined);
     const connection = new Connection(
       id,
       spec.name,
       socket,
-      this.#options.processor,
+      sasl === undefined ? this.#options.processor : this.#saslProcessor,
       this.#options.limits,
       logger,
       this.#clientWarnings,
+      sasl === undefined ? undefined : new SaslSession(sasl, lookup),
     );
     const onBytes = this.#options.onBytes;
     if (onBytes) {

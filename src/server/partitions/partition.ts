@@ -1,4 +1,9 @@
 /**
+ * About 1,200 lines, kept whole for now: the leader and follower halves of one replica (appends,
+ * the high watermark, the ISR, follower fetch state, truncation) change the same log end, epochs
+ * and producer state under one synchronous contract. The next cut is Kafka's split: the leader's
+ * replica tracking and ISR changes (`replica-state.ts` has begun it) out of this file.
+ *
  * One partition replica on this broker (Kafka's Partition + the leader and follower halves of
  * UnifiedLog.append): its PartitionLog, its role (leader or follower) with the leader epoch and
  * partition epoch, the high watermark, the ISR and the followers' fetch state when it leads, and

@@ -112,7 +112,7 @@ describe("NodeClient against a Krill broker", () => {
     expect(outcomes.filter((o) => o.status === "fulfilled").length).toBe(60 - refused);
   });
 
-  it("fails a request with NETWORK_EXCEPTION when the peer is gone, then reconnects after the backoff", async () => {
+  it("fails a request with NETWORK_EXCEPTION when the peer is gone, and every request after close()", async () => {
     const b = await startBroker({});
     const port = b.port;
     const c = nodeClient(port, { reconnectBackoffMs: 20, reconnectBackoffMaxMs: 40 });
@@ -250,8 +250,14 @@ describe("NodeClient against a fake peer", () => {
     const p = await peer({ apiVersionsMax: 2 });
     p.behaviour = (_k, version, id, socket) => socket.write(metadataAnswer(id, version));
     const c = nodeClient(p.port);
-    const res = await c.request(METADATA_API, metadataRequest());
+    const built: number[] = [];
+    // A body given as a function is built for the version chosen (AbstractRequest.Builder.build).
+    const res = await c.request(METADATA_API, (version) => {
+      built.push(version);
+      return metadataRequest();
+    });
     expect(res.clusterId).toBe("fake-cluster");
+    expect(built).toEqual([METADATA_API.maxVersion]);
     expect(p.requests).toEqual([{ apiKey: METADATA_API.apiKey, version: METADATA_API.maxVersion }]);
     expect(c.peerVersions(API_VERSIONS_API.apiKey)).toEqual({ min: 0, max: 2 });
     // The peer lists no BrokerHeartbeat: refused here, nothing sent.
