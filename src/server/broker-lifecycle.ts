@@ -11,6 +11,7 @@
  * longer knows this registration) registers again with the same incarnation.
  */
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import type { BrokerConfig } from "../config/broker-config.js";
 import type {
   BrokerHeartbeatReply,
@@ -33,6 +34,8 @@ export interface BrokerLifecycleOptions {
   readonly logger: Logger;
   /** The highest metadata offset this broker has applied (its published image). */
   readonly metadataOffset: () => number;
+  /** For the controlled shutdown's no-answer bound; default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** Retry delay after a failed heartbeat, and between start-up catch-up heartbeats. */
@@ -177,19 +180,29 @@ export class BrokerLifecycleManager {
   /**
    * Kafka's controlled shutdown: heartbeats with WantShutDown until the controller says
    * ShouldShutDown (leaderships moved and seen by every active broker) or `timeoutMs` passes.
-   * Resolves true when the controller agreed.
+   * It also gives up once no controller has answered for `broker.session.timeout.ms`: a live
+   * controller has fenced this broker by then, which moves its leaderships as the shutdown would,
+   * and without a quorum there is nobody to move them. Resolves true when the controller agreed.
    */
   async controlledShutdown(timeoutMs: number): Promise<boolean> {
     if (this.#state !== "running") return false;
     this.#state = "pending-controlled-shutdown";
     clearTimeout(this.#timer);
+    const clock = this.#options.clock ?? SYSTEM_CLOCK;
+    const silenceMaxMs = this.#options.config().int("broker.session.timeout.ms");
+    const startMs = clock.nowMs();
+    let answeredAtMs = startMs;
     for (let attempt = 0; ; attempt++) {
       const reply = await this.#heartbeat(true);
       if (reply?.errorCode === ErrorCode.NONE && reply.shouldShutDown) {
         this.#state = "shutting-down";
         return true;
       }
-      if (attempt * RETRY_MS >= timeoutMs) {
+      if (reply !== undefined) answeredAtMs = clock.nowMs();
+      const now = clock.nowMs();
+      // Bounded by attempts too, in case `clock` is not the wall clock.
+      const late = attempt * RETRY_MS >= timeoutMs || now - startMs >= timeoutMs;
+      if (late || now - answeredAtMs >= silenceMaxMs) {
         this.#options.logger.warn("controlled shutdown did not complete in time; stopping anyway");
         this.#state = "shutting-down";
         return false;

@@ -468,6 +468,7 @@ export class Broker {
         config: () => live,
         logger,
         metadataOffset: () => publisher.image.offset,
+        clock,
       });
       lifecycle = manager;
       cleanups.push(() => manager.close());
