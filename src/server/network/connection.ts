@@ -57,6 +57,8 @@ export interface ConnectionInfo {
   readonly logger: Logger;
   /** SASL state, on SASL_PLAINTEXT and SASL_SSL listeners only (sasl/session.ts). */
   readonly sasl?: SaslSession;
+  /** `User:<distinguished name>` of a verified TLS client certificate (tls-context.ts). */
+  readonly tlsPrincipal?: string;
 }
 
 export interface FrameProcessor {
@@ -101,6 +103,7 @@ export class Connection implements ConnectionInfo {
   readonly remotePort: number;
   readonly logger: Logger;
   readonly sasl: SaslSession | undefined;
+  readonly tlsPrincipal: string | undefined;
   readonly #socket: Socket;
   readonly #processor: FrameProcessor;
   readonly #limits: ConnectionLimits;
@@ -139,10 +142,12 @@ export class Connection implements ConnectionInfo {
     logger: Logger,
     clientWarnings: RateLimitedWarning = new RateLimitedWarning(SYSTEM_CLOCK),
     sasl?: SaslSession,
+    tlsPrincipal?: string,
   ) {
     this.#clientWarnings = clientWarnings;
     this.id = id;
     this.sasl = sasl;
+    this.tlsPrincipal = tlsPrincipal;
     this.listenerName = listenerName;
     this.#socket = socket;
     this.#processor = processor;
