@@ -4,6 +4,13 @@
  */
 import { KrillError } from "../errors.js";
 
+/** The keys read here: accepted at start-up (security-keys.ts) and validated by authorizerSettings. */
+export const ENFORCED_AUTHORIZER_KEYS: ReadonlySet<string> = new Set([
+  "authorizer.class.name",
+  "super.users",
+  "allow.everyone.if.no.acl.found",
+]);
+
 /** The one authorizer Krill implements, as Kafka names it. */
 export const STANDARD_AUTHORIZER_CLASS = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
 

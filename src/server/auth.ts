@@ -83,3 +83,14 @@ export function authorizeByResourceType(
   if (authorizer === undefined) return true;
   return authorizer.authorizeByResourceType(identity(ctx), operation, resourceType);
 }
+
+/** A topic entry answered with one error for each of its partitions (a denied topic or group). */
+export function failedTopic<T extends { partitions: readonly { partitionIndex: number }[] }>(
+  topic: T,
+  errorCode: number,
+): Omit<T, "partitions"> & { partitions: { partitionIndex: number; errorCode: number }[] } {
+  return {
+    ...topic,
+    partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+  };
+}

@@ -6,8 +6,12 @@
  * PRODUCER_FENCED from v2 (INVALID_PRODUCER_EPOCH before). v5 (KIP-890 part 2, an epoch bump per
  * transaction) is not served: Krill does not advertise transaction.version 2, so clients use v4.
  */
+
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { END_TXN_API } from "../../protocol/generated/apis.js";
 import type { EndTxnResponse } from "../../protocol/generated/end-txn-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 import { fencedFor } from "../txn/errors.js";
 
@@ -17,6 +21,15 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<EndTxnResponse> {
+    // Kafka's handleEndTxnRequest: WRITE on the transactional id.
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    }
     const coordinator = ctx.broker.transactions.kick();
     const errorCode = await coordinator.endTxn(
       request.transactionalId,
