@@ -9,6 +9,10 @@
  * (always for v0-3, the allow_auto_topic_creation flag from v4): internal topics get their Kafka
  * settings, others the broker defaults. Creation is synchronous here, so the reply already carries
  * the new topic's partitions rather than Kafka's LEADER_NOT_AVAILABLE-then-retry.
+ * Topic ids are v12's: v10 and v11 carry the fields (a nullable name, a topic id) but Kafka refuses
+ * a topic with a null name or a non-zero id there (KafkaApis.handleTopicMetadataRequest throws
+ * InvalidRequestException, answered by MetadataRequest.getErrorResponse: every requested topic
+ * with INVALID_REQUEST, a null name as "", no brokers), and so does Krill (`invalidTopicIdUse`).
  * Per-version notes: v1 adds controller id, rack, is_internal; v2 cluster id; v5 offline replicas;
  * v7 leader epoch; v8-10 cluster authorized operations; v8+ topic authorized operations
  * (-2147483648 unless asked; every supported operation without an authorizer).
@@ -29,6 +33,7 @@ import type { MetadataImage, TopicImage } from "../../metadata/image.js";
 import { internalTopicRequest, isInternalTopic } from "../../metadata/internal-topics.js";
 import { METADATA_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { MetadataRequest } from "../../protocol/generated/metadata-request.js";
 import type { MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/metadata-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { authorizeCluster, authorizedOperations, filterAuthorized } from "../auth.js";
@@ -43,21 +48,37 @@ export const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op)
 /** CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12. */
 export const CLUSTER_OPERATIONS_ALL = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
 
-export function topicMetadata(topic: TopicImage, authorizedOperations: number): MetadataResponseTopic {
+/**
+ * A topic's partitions as Kafka's KRaftMetadataCache reports them: a partition whose leader is
+ * -1 or not a registered broker is LEADER_NOT_AVAILABLE with leader -1; replicas on fenced or
+ * unregistered brokers are listed offline.
+ */
+export function topicMetadata(
+  topic: TopicImage,
+  authorizedOperations: number,
+  image: MetadataImage,
+): MetadataResponseTopic {
+  const online = (id: number) => {
+    const b = image.brokers.get(id);
+    return b !== undefined && !b.fenced;
+  };
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
-    partitions: topic.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.partitionId,
-      leaderId: p.leader,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas],
-      isrNodes: [...p.isr],
-      offlineReplicas: [],
-    })),
+    partitions: topic.partitions.map((p) => {
+      const hasLeader = image.brokers.has(p.leader);
+      return {
+        errorCode: hasLeader ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex: p.partitionId,
+        leaderId: hasLeader ? p.leader : -1,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: [...p.replicas],
+        isrNodes: [...p.isr],
+        offlineReplicas: p.replicas.filter((r) => !online(r)),
+      };
+    }),
     topicAuthorizedOperations: authorizedOperations,
   };
 }
@@ -117,9 +138,8 @@ async function autoCreate(broker: BrokerContext, names: readonly string[]): Prom
       errors.set(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
       continue;
     }
-    const brokers = Math.max(1, broker.image().brokers.size);
     requests.push(
-      internalTopicRequest(name, broker.config, brokers) ?? {
+      internalTopicRequest(name, broker.config) ?? {
         name,
         numPartitions: -1,
         replicationFactor: -1,
@@ -148,6 +168,35 @@ async function autoCreate(broker: BrokerContext, names: readonly string[]): Prom
   return errors;
 }
 
+/**
+ * Kafka's refusal of topic ids below v12 (KafkaApis.handleTopicMetadataRequest), as the message it
+ * logs, or undefined when the request is fine. Below v10 the fields cannot be set.
+ */
+export function invalidTopicIdUse(request: MetadataRequest, version: number): string | undefined {
+  if (version >= 12 || request.topics === null) return undefined;
+  for (const t of request.topics) {
+    if (t.name === null) return `Topic name can not be null for version ${version}`;
+    if (t.topicId !== ZERO_UUID) return `Topic IDs are not supported in requests for version ${version}`;
+  }
+  return undefined;
+}
+
+/** MetadataRequest.getErrorResponse: every requested topic with the error, nothing else. */
+function errorResponse(request: MetadataRequest, errorCode: number): MetadataResponse {
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    brokers: [],
+    clusterId: null,
+    controllerId: -1,
+    topics: (request.topics ?? []).map((t) => ({
+      ...errorTopic(t.name ?? "", t.topicId, errorCode),
+      isInternal: false,
+    })),
+    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
 export const handler = defineHandler({
   api: METADATA_API,
   minVersion: 0,
@@ -156,6 +205,11 @@ export const handler = defineHandler({
   async handle(ctx, request) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
+    const refusal = invalidTopicIdUse(request, version);
+    if (refusal !== undefined) {
+      ctx.logger.info({ version }, `Metadata request refused: ${refusal}`);
+      return errorResponse(request, ErrorCode.INVALID_REQUEST);
+    }
     const operations = (t: TopicImage) =>
       request.includeTopicAuthorizedOperations
         ? authorizedOperations(ctx, ResourceType.TOPIC, t.name)
@@ -175,7 +229,7 @@ export const handler = defineHandler({
         },
       );
       for (const t of image.topicsByName.values())
-        if (visible.has(t.name)) topics.push(topicMetadata(t, operations(t)));
+        if (visible.has(t.name)) topics.push(topicMetadata(t, operations(t), image));
     } else {
       const requested = request.topics ?? [];
       const names = requested.map((t) => (t.name === null ? image.topicsById.get(t.topicId)?.name : t.name));
@@ -218,7 +272,7 @@ export const handler = defineHandler({
             // Topic ids are not secret: the error names the id, not the topic.
             topics.push(errorTopic(null, t.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
           } else {
-            topics.push(topicMetadata(byId, operations(byId)));
+            topics.push(topicMetadata(byId, operations(byId), image));
           }
           continue;
         }
@@ -229,7 +283,7 @@ export const handler = defineHandler({
         }
         const found = image.topicsByName.get(t.name);
         if (found !== undefined) {
-          topics.push(topicMetadata(found, operations(found)));
+          topics.push(topicMetadata(found, operations(found), image));
         } else {
           const code =
             createErrors.get(t.name) ??

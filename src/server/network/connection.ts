@@ -59,6 +59,8 @@ export interface ConnectionInfo {
   readonly sasl?: SaslSession;
   /** `User:<distinguished name>` of a verified TLS client certificate (tls-context.ts). */
   readonly tlsPrincipal?: string;
+  /** Resolves once the connection has closed (a socket's; absent for in-process callers). */
+  readonly closed?: Promise<void>;
 }
 
 export interface FrameProcessor {
