@@ -46,6 +46,8 @@ export const AclOperation = {
   IDEMPOTENT_WRITE: 12,
   CREATE_TOKENS: 13,
   DESCRIBE_TOKENS: 14,
+  /** Kafka 4.x (KIP-939): on a transactional id. */
+  TWO_PHASE_COMMIT: 15,
 } as const;
 
 /** Kafka's AclPermissionType codes. */

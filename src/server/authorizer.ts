@@ -55,7 +55,7 @@ export interface AuthorizeOptions {
   readonly logIfDenied?: boolean;
 }
 
-/** AclEntry.supportedOperations: what authorizedOperations reports, per resource type. */
+/** AclEntry.supportedOperations (checked against Kafka 4.4.0's jar): what authorizedOperations reports. */
 const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
   [
     ResourceType.TOPIC,
@@ -92,7 +92,7 @@ const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
       AclOperation.DESCRIBE,
     ],
   ],
-  [ResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE]],
+  [ResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE, AclOperation.TWO_PHASE_COMMIT]],
   [ResourceType.DELEGATION_TOKEN, [AclOperation.DESCRIBE]],
   [ResourceType.USER, [AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS]],
 ]);
