@@ -45,14 +45,17 @@ import {
   type ApiDescriptor,
   BROKER_HEARTBEAT_API,
   BROKER_REGISTRATION_API,
+  CREATE_ACLS_API,
   CREATE_PARTITIONS_API,
   CREATE_TOPICS_API,
+  DELETE_ACLS_API,
   DELETE_TOPICS_API,
   ELECT_LEADERS_API,
   INCREMENTAL_ALTER_CONFIGS_API,
 } from "../protocol/generated/apis.js";
 import { ErrorCode, errorCodeName } from "../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../protocol/primitives/uuid.js";
+import type { AclApiError, AclBinding, AclDeleteResult, AclFilter } from "./acls.js";
 import type {
   ApiResult,
   ConfigAlteration,
@@ -492,6 +495,74 @@ export class RemoteControllerChannel implements ControllerChannel {
             user: r.user,
             errorCode: r.errorCode,
             errorMessage: r.errorMessage,
+          })),
+        };
+      },
+    });
+  }
+
+  /** CreateAcls: to the active controller as the same request (Kafka forwards it). */
+  createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]> {
+    return this.#runOrThrow("CreateAcls", {
+      timeoutMs: undefined,
+      local: (c) => c.createAcls(bindings),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          CREATE_ACLS_API,
+          {
+            creations: bindings.map((b) => ({
+              resourceType: b.resourceType,
+              resourceName: b.resourceName,
+              resourcePatternType: b.patternType,
+              principal: b.principal,
+              host: b.host,
+              operation: b.operation,
+              permissionType: b.permissionType,
+            })),
+          },
+          { timeoutMs: ms },
+        );
+        if (res.results.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return { ok: res.results.map((r) => ({ errorCode: r.errorCode, errorMessage: r.errorMessage })) };
+      },
+    });
+  }
+
+  /** DeleteAcls: to the active controller as the same request (Kafka forwards it). */
+  deleteAcls(filters: readonly AclFilter[]): Promise<AclDeleteResult[]> {
+    return this.#runOrThrow("DeleteAcls", {
+      timeoutMs: undefined,
+      local: (c) => c.deleteAcls(filters),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          DELETE_ACLS_API,
+          {
+            filters: filters.map((f) => ({
+              resourceTypeFilter: f.resourceType,
+              resourceNameFilter: f.resourceName,
+              patternTypeFilter: f.patternType,
+              principalFilter: f.principal,
+              hostFilter: f.host,
+              operation: f.operation,
+              permissionType: f.permissionType,
+            })),
+          },
+          { timeoutMs: ms },
+        );
+        if (res.filterResults.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return {
+          ok: res.filterResults.map((r) => ({
+            errorCode: r.errorCode,
+            errorMessage: r.errorMessage,
+            matching: r.matchingAcls.map((m) => ({
+              resourceType: m.resourceType,
+              resourceName: m.resourceName,
+              patternType: m.patternType,
+              principal: m.principal,
+              host: m.host,
+              operation: m.operation,
+              permissionType: m.permissionType,
+            })),
           })),
         };
       },
