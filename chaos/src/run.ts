@@ -10,6 +10,7 @@
 // namespaces (chaos/src/net.ts), runs itself again inside the hub namespace and deletes the
 // namespaces when that child exits, however it exits.
 import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,6 +97,10 @@ if (!Number.isSafeInteger(size) || size < 1 || size > 5) usage("--nodes must be 
 const nodes = Array.from({ length: size }, (_, i) => i + 1);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const out = resolve(a.out ?? join(ROOT, "chaos/out", `${target}-${seed}-${stamp}`));
+// A run starts from empty nodes: a directory holding an earlier run's cluster would restart its
+// nodes on the old data, and the same seed's clients would write the same values again.
+if (process.env[OWNER_ENV] === undefined && existsSync(out) && readdirSync(out).length > 0)
+  usage(`${out} already holds a run; give a new --out`);
 
 if (netKind === "netns" && process.env[OWNER_ENV] === undefined) {
   // The outer process: create the namespaces, run the real run inside the hub, always clean up.
