@@ -627,7 +627,12 @@ export class RemoteControllerChannel implements ControllerChannel {
       timeoutMs: undefined,
       local: (c) => c.alterPartition(request),
       remote: async (ms) => {
-        const res = await this.#client.request(ALTER_PARTITION_API, request, { timeoutMs: ms });
+        // v3 (KIP-903's broker epochs), which every KRaft controller since Kafka 3.5 serves.
+        const res = await this.#client.request(
+          ALTER_PARTITION_API,
+          alterPartitionAt(request, ALTER_PARTITION_VERSION),
+          { version: ALTER_PARTITION_VERSION, timeoutMs: ms },
+        );
         if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
         return { ok: res };
       },
@@ -793,4 +798,28 @@ function expectedConfigs(
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+const ALTER_PARTITION_VERSION = 3;
+
+/**
+ * The request as AlterPartitionRequest.Builder builds it for `version`: v3 and later carry the ISR
+ * with broker epochs only (`newIsrWithEpochs`), v0-2 the bare broker ids (`newIsr`).
+ */
+export function alterPartitionAt(request: AlterPartitionRequest, version: number): AlterPartitionRequest {
+  return {
+    ...request,
+    topics: request.topics.map((t) => ({
+      ...t,
+      partitions: t.partitions.map((p) => {
+        const withEpochs =
+          p.newIsrWithEpochs.length > 0 || p.newIsr.length === 0
+            ? p.newIsrWithEpochs
+            : p.newIsr.map((brokerId) => ({ brokerId, brokerEpoch: -1n }));
+        return version >= 3
+          ? { ...p, newIsr: [], newIsrWithEpochs: withEpochs }
+          : { ...p, newIsr: withEpochs.map((b) => b.brokerId), newIsrWithEpochs: [] };
+      }),
+    })),
+  };
 }
