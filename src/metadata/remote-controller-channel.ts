@@ -556,7 +556,16 @@ export class RemoteControllerChannel implements ControllerChannel {
       timeoutMs: undefined,
       local: (c) => c.alterPartition(request),
       remote: async (ms) => {
-        const res = await this.#client.request(ALTER_PARTITION_API, request, { timeoutMs: ms });
+        // v3 (KIP-903: each new member with its broker epoch), which every controller Krill
+        // talks to serves (Kafka 4 serves v2-3); its body leaves out v0-2's plain newIsr.
+        const body = {
+          ...request,
+          topics: request.topics.map((t) => ({
+            ...t,
+            partitions: t.partitions.map((p) => ({ ...p, newIsr: [] })),
+          })),
+        };
+        const res = await this.#client.request(ALTER_PARTITION_API, body, { timeoutMs: ms, version: 3 });
         if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
         return { ok: res };
       },
