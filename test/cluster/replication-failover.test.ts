@@ -53,6 +53,8 @@ async function killPartitionLeader(victimIsController: boolean): Promise<void> {
     "num.partitions=1",
     "min.insync.replicas=2",
     "offsets.topic.replication.factor=3",
+    // Few offsets partitions: the check's consumer group starts fast on a loaded machine.
+    "offsets.topic.num.partitions=3",
   ]);
   for (const n of nodes) start(n);
   for (const n of nodes) await until(`node ${n.id} started`, START_TIMEOUT_MS, () => started(n));
@@ -187,9 +189,12 @@ async function killPartitionLeader(victimIsController: boolean): Promise<void> {
         read.set(Number(message.offset), message.value?.toString() ?? "");
       },
     });
-    await until("every record up to the high watermark read", STEP_TIMEOUT_MS, () =>
+    await until(`every record up to the high watermark (${end}) read`, 2 * STEP_TIMEOUT_MS, () =>
       Array.from({ length: end }, (_, i) => i).every((o) => read.has(o)),
-    );
+    ).catch((err: Error) => {
+      const missing = Array.from({ length: end }, (_, i) => i).filter((o) => !read.has(o));
+      throw new Error(`${err.message}: ${read.size} read, first missing ${missing.slice(0, 5).join(",")}`);
+    });
   } finally {
     await consumer.disconnect().catch(() => {});
   }
