@@ -372,6 +372,7 @@ export class Broker {
       logs,
       metrics,
       image: () => publisher.image,
+      kraftVersion: () => metadata.log.kraftVersion,
     };
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
@@ -395,6 +396,7 @@ export class Broker {
       controller: core.controller,
       activeController: core.activeController,
       activeControllerId: core.activeControllerId,
+      kraftVersion: core.kraftVersion,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,

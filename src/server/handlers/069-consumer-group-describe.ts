@@ -5,12 +5,18 @@
  * falls back to DescribeGroups, as with Kafka.
  * Per-version notes: v1 adds each member's type (KIP-1099): 1, a consumer-protocol member, for
  * every member, since Krill runs no mixed groups (classic members inside a consumer group, which
- * would be 0).
+ * would be 0). With group.version finalized at 0 every group answers UNSUPPORTED_VERSION, as
+ * Kafka's handler does when the consumer protocol is off.
  */
 import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
-import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
+import {
+  type ConsumerGroupDescribeResponse,
+  defaultConsumerGroupDescribeResponseDescribedGroup,
+} from "../../protocol/generated/consumer-group-describe-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler } from "../registry.js";
 import { groupAuthorizedOperations } from "./015-describe-groups.js";
+import { consumerProtocolEnabled } from "./068-consumer-group-heartbeat.js";
 
 /** v1's member type (KIP-1099): a member using the consumer protocol (v0 omits the field). */
 const MEMBER_TYPE_CONSUMER = 1;
@@ -21,6 +27,16 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
+    if (!consumerProtocolEnabled(ctx)) {
+      return {
+        throttleTimeMs: 0,
+        groups: request.groupIds.map((groupId) => ({
+          ...defaultConsumerGroupDescribeResponseDescribedGroup(),
+          groupId,
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        })),
+      };
+    }
     const coordinator = await ctx.broker.groups.ready();
     const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
     return {
