@@ -10,6 +10,7 @@
  * topics never match). With group.version finalized at 0 (`kafka-features disable`) the consumer
  * protocol is off: UNSUPPORTED_VERSION, as Kafka's isConsumerGroupProtocolEnabled answers.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { finalizedLevel, GROUP_VERSION_FEATURE } from "../../metadata/features.js";
 import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/apis.js";
 import {
@@ -17,6 +18,7 @@ import {
   defaultConsumerGroupHeartbeatResponse,
 } from "../../protocol/generated/consumer-group-heartbeat-response.js";
 import { ErrorCode, errorCodeInfo } from "../../protocol/generated/error-codes.js";
+import { authorize } from "../auth.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 /** Kafka's isConsumerGroupProtocolEnabled: group.version 1 or more finalized. */
@@ -30,11 +32,19 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupHeartbeatResponse> {
+    // Kafka's handleConsumerGroupHeartbeat: the protocol must be on, then READ on the group.
     if (!consumerProtocolEnabled(ctx)) {
       return {
         ...defaultConsumerGroupHeartbeatResponse(),
         errorCode: ErrorCode.UNSUPPORTED_VERSION,
         errorMessage: errorCodeInfo(ErrorCode.UNSUPPORTED_VERSION)?.message ?? null,
+      };
+    }
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return {
+        ...defaultConsumerGroupHeartbeatResponse(),
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: "Group authorization failed.",
       };
     }
     const coordinator = await ctx.broker.groups.ready();

@@ -8,14 +8,16 @@
  * would be 0). With group.version finalized at 0 every group answers UNSUPPORTED_VERSION, as
  * Kafka's handler does when the consumer protocol is off.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
 import {
   type ConsumerGroupDescribeResponse,
   defaultConsumerGroupDescribeResponseDescribedGroup,
 } from "../../protocol/generated/consumer-group-describe-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizedOperations, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
-import { groupAuthorizedOperations } from "./015-describe-groups.js";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "./003-metadata.js";
 import { consumerProtocolEnabled } from "./068-consumer-group-heartbeat.js";
 
 /** v1's member type (KIP-1099): a member using the consumer protocol (v0 omits the field). */
@@ -37,15 +39,26 @@ export const handler = defineHandler({
         })),
       };
     }
+    // Kafka's handleConsumerGroupDescribe: DESCRIBE on each group.
+    const allowed = filterAuthorized(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, request.groupIds);
+    const denied = request.groupIds
+      .filter((g) => !allowed.has(g))
+      .map((groupId) => ({
+        ...defaultConsumerGroupDescribeResponseDescribedGroup(),
+        groupId,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      }));
     const coordinator = await ctx.broker.groups.ready();
-    const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
-    return {
-      throttleTimeMs: 0,
-      groups: coordinator.consumerGroupDescribe(request.groupIds).map((g) => ({
+    const described = coordinator
+      .consumerGroupDescribe(request.groupIds.filter((g) => allowed.has(g)))
+      .map((g) => ({
         ...g,
         members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_CONSUMER })),
-        authorizedOperations: operations,
-      })),
-    };
+        authorizedOperations:
+          request.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE
+            ? authorizedOperations(ctx, ResourceType.GROUP, g.groupId)
+            : AUTHORIZED_OPERATIONS_OMITTED,
+      }));
+    return { throttleTimeMs: 0, groups: [...denied, ...described] };
   },
 });

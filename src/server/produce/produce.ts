@@ -64,6 +64,12 @@ export async function produce(
   transactions: TransactionVerifier,
   request: ProduceRequest,
   version: number,
+  /**
+   * The authorization error of a topic (Kafka's handleProduceRequest: TOPIC_AUTHORIZATION_FAILED
+   * without WRITE on it, TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition without WRITE
+   * on the transactional id), or undefined; checked before the topic is looked up.
+   */
+  denied: (topic: string) => number | undefined = () => undefined,
 ): Promise<ProduceOutcome> {
   const nowMs = partitions.clock.nowMs();
   const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
@@ -97,6 +103,11 @@ export async function produce(
       }
       if (version >= 13 && byId === undefined) {
         fail(ErrorCode.UNKNOWN_TOPIC_ID);
+        continue;
+      }
+      const deniedCode = denied(topic.name);
+      if (deniedCode !== undefined) {
+        fail(deniedCode);
         continue;
       }
       if (INTERNAL_TOPICS.has(topic.name)) {
