@@ -47,6 +47,8 @@ export function replayCommand(run: RunResult): string {
     `--faults ${o.faults.join(",")}`,
     `--clients ${o.clients.join(",")}`,
     `--net ${o.net}`,
+    ...(o.nodes !== undefined ? [`--nodes ${o.nodes}`] : []),
+    ...(o.partitions !== undefined ? [`--partitions ${o.partitions}`] : []),
   ].join(" ");
 }
 

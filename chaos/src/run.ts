@@ -4,7 +4,7 @@
 //
 //   chaos/run.sh [--target krill|kafka] [--seed N] [--duration-s S | --steps N] [--step-ms MS]
 //                [--faults kill,pause,partition,loss,delay] [--clients py-queue,py-txn,java-queue,js-queue]
-//                [--net loopback|netns] [--partitions N] [--kafka-version V] [--out DIR]
+//                [--net loopback|netns] [--partitions N] [--nodes N] [--kafka-version V] [--out DIR]
 //
 // With --net netns (needs root; the default for kafka when running as root) this process creates the
 // namespaces (chaos/src/net.ts), runs itself again inside the hub namespace and deletes the
@@ -27,7 +27,7 @@ function usage(why: string): never {
   console.error(
     "usage: chaos/run.sh [--target krill|kafka] [--seed N] [--duration-s S | --steps N] [--step-ms MS] " +
       "[--faults kill,pause,partition,loss,delay] [--clients py-queue,py-txn,java-queue,js-queue] " +
-      "[--net loopback|netns] [--partitions N] [--kafka-version V] [--out DIR]",
+      "[--net loopback|netns] [--partitions N] [--nodes N] [--kafka-version V] [--out DIR]",
   );
   process.exit(2);
 }
@@ -62,6 +62,7 @@ const { values: a } = parseArgs({
     clients: { type: "string", default: CLIENT_KINDS.join(",") },
     net: { type: "string" },
     partitions: { type: "string", default: "3" },
+    nodes: { type: "string" },
     "kafka-version": { type: "string", default: "4.4.0" },
     out: { type: "string" },
   },
@@ -85,7 +86,10 @@ const clients = a.clients.split(",").filter(Boolean) as ClientKind[];
 for (const c of clients) if (!CLIENT_KINDS.includes(c)) usage(`unknown client ${c}`);
 const netKind = a.net ?? (target === "kafka" && process.getuid?.() === 0 ? "netns" : "loopback");
 if (netKind !== "loopback" && netKind !== "netns") usage(`unknown net ${netKind}`);
-const nodes = target === "kafka" ? [1, 2, 3] : [1];
+// Kafka runs three nodes; Krill one unless asked for a cluster.
+const size = Number(a.nodes ?? (target === "kafka" ? 3 : 1));
+if (!Number.isSafeInteger(size) || size < 1 || size > 5) usage("--nodes must be 1 to 5");
+const nodes = Array.from({ length: size }, (_, i) => i + 1);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const out = resolve(a.out ?? join(ROOT, "chaos/out", `${target}-${seed}-${stamp}`));
 
@@ -156,6 +160,7 @@ if (netKind === "netns" && process.env[OWNER_ENV] === undefined) {
       dir: out,
       portBase,
       partitions: Number(a.partitions),
+      nodes: size,
       kafkaVersion: a["kafka-version"],
       log,
     });

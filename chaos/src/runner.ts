@@ -37,6 +37,8 @@ export interface RunOptions {
   dir: string;
   portBase: number;
   partitions?: number;
+  /** Cluster size: Kafka 3 by default, Krill 1 (several run as a KRaft combined-mode cluster). */
+  nodes?: number;
   kafkaVersion?: string;
   /** Milliseconds after the last fault for the cluster to settle before the clients stop (default 5000). */
   settleMs?: number;
@@ -196,10 +198,14 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
 
   const cluster: Cluster =
     o.target === "krill"
-      ? new KrillCluster({ dir: join(o.dir, "cluster"), net: o.net, portBase: o.portBase, partitions })
+      ? new KrillCluster(
+          { dir: join(o.dir, "cluster"), net: o.net, portBase: o.portBase, partitions },
+          o.nodes ?? 1,
+        )
       : new KafkaCluster(
           { dir: join(o.dir, "cluster"), net: o.net, portBase: o.portBase, partitions },
           kafkaVersion,
+          o.nodes ?? 3,
         );
   const unsupported = o.faults.filter((k) => !o.net.supports(k));
   const schedule = makeSchedule({
