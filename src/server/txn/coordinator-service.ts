@@ -20,6 +20,7 @@ import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
+  awaitCoordinatorAppend,
   createCoordinatorTopic,
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
@@ -84,8 +85,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
       // A marker older than the producer's epoch belongs to a transaction already fenced there.
       return outcome.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.NONE : outcome.errorCode;
     }
-    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
-    return ErrorCode.NONE;
+    return awaitCoordinatorAppend(this.#partitions, found.partition, outcome);
   }
 }
 

@@ -22,7 +22,7 @@ import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-
 import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
-import { appendCoordinatorBatch } from "../coordinator-log.js";
+import { appendCoordinatorBatch, awaitCoordinatorAppend } from "../coordinator-log.js";
 import type { GroupCoordinator, PartitionExists } from "../group/group-coordinator.js";
 import type { OffsetAndMetadata } from "../group/offset-store.js";
 import { decodeGroupRecord } from "../group/offsets-records.js";
@@ -121,13 +121,10 @@ export class TxnOffsets {
       );
     }
     for (const o of commit.offsets) this.#put(request.producerId, request.groupId, o);
-    if (outcome.kind === "appended" && outcome.durable !== undefined) {
-      try {
-        await outcome.durable;
-      } catch {
-        return commit.fail(ErrorCode.KAFKA_STORAGE_ERROR);
-      }
-    }
+    const written = await awaitCoordinatorAppend(this.#deps.partitions, found.partition, outcome);
+    // Kafka's TxnOffsetCommit answers a write it cannot confirm with a retriable error.
+    if (written === ErrorCode.KAFKA_STORAGE_ERROR) return commit.fail(written);
+    if (written !== ErrorCode.NONE) return commit.fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return commit.results;
   }
 
