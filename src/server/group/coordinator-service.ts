@@ -138,6 +138,8 @@ export class GroupCoordinatorService {
   readonly #partitions: PartitionManager;
   readonly #timer: SystemTimer;
   #ready: Promise<void> | null = null;
+  /** Called with each partition once it is loaded (the transactions' pending offsets). */
+  readonly #onLoaded: ((partition: number) => void)[] = [];
 
   constructor(broker: BrokerCore, partitions: PartitionManager) {
     this.#broker = broker;
@@ -173,17 +175,28 @@ export class GroupCoordinatorService {
     for (const p of topic.partitions) {
       const held = this.#partitions.held(CONSUMER_OFFSETS_TOPIC, p.partitionId);
       if (p.leader === nodeId && held?.isLeader === true) {
+        const wasServed = this.coordinator.partitions.has(p.partitionId);
         loads.push(
-          this.coordinator.loadPartition(p.partitionId).catch((err: unknown) => {
-            this.#broker.logger.warn({ err, partition: p.partitionId }, "loading a group partition failed");
-            throw err;
-          }),
+          this.coordinator.loadPartition(p.partitionId).then(
+            () => {
+              if (!wasServed) for (const listener of this.#onLoaded) listener(p.partitionId);
+            },
+            (err: unknown) => {
+              this.#broker.logger.warn({ err, partition: p.partitionId }, "loading a group partition failed");
+              throw err;
+            },
+          ),
         );
       } else {
         this.coordinator.unloadPartition(p.partitionId);
       }
     }
     return Promise.all(loads).then(() => {});
+  }
+
+  /** Runs `listener` with each partition of __consumer_offsets this node starts to serve. */
+  onPartitionLoaded(listener: (partition: number) => void): void {
+    this.#onLoaded.push(listener);
   }
 
   /**

@@ -144,9 +144,12 @@ export class CoordinatorState {
     this.topics = deps.topics ?? (() => new Map());
   }
 
-  /** Some partition is served and none is still loading (ListGroups answers without error). */
+  /**
+   * Partitions were assigned (a node leading none counts) and none is still loading: ListGroups
+   * answers without error, and the broker's health reports the coordinator loaded.
+   */
   get loaded(): boolean {
-    if (this.partitionStates.size === 0) return false;
+    if (!this.assigned) return false;
     for (const s of this.partitionStates.values()) if (s !== "loaded") return false;
     return true;
   }

@@ -119,7 +119,7 @@ export class GroupCoordinator {
     this.#offsets = new OffsetManager(this.#state, this.#classic);
   }
 
-  /** Some partition is served and none is loading. */
+  /** Partitions were assigned (loaded or unloaded; none served counts) and none is loading. */
   get isLoaded(): boolean {
     return this.#state.loaded;
   }
@@ -216,6 +216,7 @@ export class GroupCoordinator {
    */
   unloadPartition(p: number): void {
     const state = this.#state;
+    state.assigned = true;
     if (!state.partitionStates.has(p)) return;
     state.partitionStates.delete(p);
     this.#loads.delete(p);

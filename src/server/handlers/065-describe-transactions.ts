@@ -32,7 +32,8 @@ export const handler = defineHandler({
         producerEpoch: -1,
         topics: [],
       };
-      if (!coordinator.isLoaded) return { ...out, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      const gate = coordinator.gate(transactionalId);
+      if (gate !== ErrorCode.NONE) return { ...out, errorCode: gate };
       const txn = coordinator.metadata(transactionalId);
       if (txn === undefined) return { ...out, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND };
       const preparing = txn.state === TxnState.PrepareCommit || txn.state === TxnState.PrepareAbort;

@@ -95,7 +95,10 @@ export class TxnOffsets {
     );
     if (memberError !== ErrorCode.NONE) return commit.refuse(memberError);
     const txns = this.#deps.transactions;
-    if (!txns.isLoaded) return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    // The transaction's coordinator may be another node: then the check below passes (see
+    // TransactionCoordinator.verifyTransactionalProduce).
+    if (txns.gate(request.transactionalId) === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+      return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     // The client must have added the group's offsets partition to its transaction (AddOffsetsToTxn).
     const txnError = txns.verifyTransactionalProduce(
       request.transactionalId,
@@ -140,51 +143,57 @@ export class TxnOffsets {
 
   /**
    * After a restart: the offsets written by transactions still open, read back from the
-   * __consumer_offsets partitions whose producer state has open transactions (from the oldest
-   * one's first offset).
+   * __consumer_offsets partitions this node leads (`loadPartition` for each).
    */
   load(partitionCount: number): void {
+    for (let index = 0; index < partitionCount; index++) this.loadPartition(index);
+  }
+
+  /**
+   * The offsets written by transactions still open in one __consumer_offsets partition this node
+   * leads (after a restart, or when it becomes the partition's leader), read back from the oldest
+   * open transaction's first offset to the log end, so their COMMIT marker makes them visible.
+   */
+  loadPartition(index: number): void {
     const partitions = this.#deps.partitions;
     const nowMs = partitions.clock.nowMs();
-    for (let index = 0; index < partitionCount; index++) {
-      const found = partitions.lookup(CONSUMER_OFFSETS_TOPIC, index);
-      if (!found.ok) continue;
-      const partition = found.partition;
-      const open = partition.producerState(nowMs).ongoingTransactions();
-      if (open.size === 0) continue;
-      let offset = Math.max(partition.logStartOffset, Math.min(...open.values()));
-      const end = partition.logEndOffset;
-      while (offset < end) {
-        const read = partition.read(offset, LOAD_READ_BYTES, true, false);
-        if (read.records.length === 0 || read.nextOffset <= offset) break;
-        for (const { position } of iterateBatches(read.records)) {
-          const header = readBatchHeader(read.records, position);
-          const firstOffset = open.get(header.producerId);
-          if (firstOffset === undefined || Number(header.baseOffset) < firstOffset) continue;
-          if ((header.attributes & ATTR_CONTROL_MASK) !== 0) continue;
-          const batch = decodeRecordBatch(read.records, {
-            position,
-            decompressedBytesMax: LOAD_DECOMPRESSED_BYTES_MAX,
+    const found = partitions.lookup(CONSUMER_OFFSETS_TOPIC, index);
+    if (!found.ok) return;
+    const partition = found.partition;
+    const open = partition.producerState(nowMs).ongoingTransactions();
+    if (open.size === 0) return;
+    let offset = Math.max(partition.logStartOffset, Math.min(...open.values()));
+    const end = partition.logEndOffset;
+    while (offset < end) {
+      const read = partition.read(offset, LOAD_READ_BYTES, true, false, false, true);
+      if (read.records.length === 0 || read.nextOffset <= offset) break;
+      for (const { position } of iterateBatches(read.records)) {
+        const header = readBatchHeader(read.records, position);
+        const firstOffset = open.get(header.producerId);
+        if (firstOffset === undefined || Number(header.baseOffset) < firstOffset) continue;
+        if ((header.attributes & ATTR_CONTROL_MASK) !== 0) continue;
+        const batch = decodeRecordBatch(read.records, {
+          position,
+          decompressedBytesMax: LOAD_DECOMPRESSED_BYTES_MAX,
+        });
+        for (const r of batch.records) {
+          if (r.key === null) continue;
+          const decoded = decodeGroupRecord({ key: r.key, value: r.value });
+          if (decoded.type !== "OffsetCommit" || decoded.value === null) continue;
+          this.#put(header.producerId, decoded.group, {
+            topic: decoded.topic,
+            partition: decoded.partition,
+            value: {
+              offset: decoded.value.offset,
+              leaderEpoch: decoded.value.leaderEpoch,
+              metadata: decoded.value.metadata,
+              commitTimestampMs: Number(decoded.value.commitTimestamp),
+              expireTimestampMs: Number(decoded.value.expireTimestamp),
+            },
           });
-          for (const r of batch.records) {
-            if (r.key === null) continue;
-            const decoded = decodeGroupRecord({ key: r.key, value: r.value });
-            if (decoded.type !== "OffsetCommit" || decoded.value === null) continue;
-            this.#put(header.producerId, decoded.group, {
-              topic: decoded.topic,
-              partition: decoded.partition,
-              value: {
-                offset: decoded.value.offset,
-                leaderEpoch: decoded.value.leaderEpoch,
-                metadata: decoded.value.metadata,
-                commitTimestampMs: Number(decoded.value.commitTimestamp),
-                expireTimestampMs: Number(decoded.value.expireTimestamp),
-              },
-            });
-          }
         }
-        offset = read.nextOffset;
       }
+      offset = read.nextOffset;
     }
   }
 

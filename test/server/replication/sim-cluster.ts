@@ -548,6 +548,36 @@ export class SimCluster {
     });
   }
 
+  /**
+   * Sends `records` (a whole batch, as a client built it) to the partition's leader as one
+   * Produce v9; resolves to the partition's answer. For batches the test builds itself (an
+   * idempotent producer's, sent again after a leader change).
+   */
+  async produceBatch(
+    partition: number,
+    acks: -1 | 1,
+    records: Buffer,
+    timeoutMs = 30_000,
+  ): Promise<{ errorCode: number; baseOffset: number }> {
+    const node = this.nodes.get(this.leaderOf(partition));
+    if (node === undefined) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1 };
+    const outcome = await produce(
+      node.manager,
+      { verifyTransactionalProduce: () => ErrorCode.NONE },
+      {
+        transactionalId: null,
+        acks,
+        timeoutMs,
+        topicData: [
+          { name: TOPIC, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitionData: [{ index: partition, records }] },
+        ],
+      },
+      9,
+    );
+    const out = outcome.response.responses[0]!.partitionResponses[0]!;
+    return { errorCode: out.errorCode, baseOffset: Number(out.baseOffset) };
+  }
+
   get pendingProduces(): number {
     return this.#pending;
   }
