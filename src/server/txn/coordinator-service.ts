@@ -20,7 +20,9 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 
+import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
+import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
@@ -28,13 +30,11 @@ import {
   createCoordinatorTopic,
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
-import type { MetadataImage } from "../../metadata/image.js";
-import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import type { GroupCoordinatorService } from "../group/coordinator-service.js";
 import { NodeClient, type NodeEndpoint } from "../network/node-client.js";
-import { interBrokerEndpoints } from "../replication/broker-fetchers.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { ProducerIdManager } from "../producer-state/producer-id-manager.js";
+import { interBrokerEndpoints } from "../replication/broker-fetchers.js";
 import type { BrokerCore } from "../services.js";
 import {
   TransactionCoordinator,
