@@ -138,6 +138,17 @@ export class GroupCoordinatorService {
   readonly #partitions: PartitionManager;
   readonly #timer: SystemTimer;
   #ready: Promise<void> | null = null;
+  /**
+   * The coordinator has been given partitions (by `ensureReady`, or all of them by `ready` before
+   * the topic existed): from then on every image follows leadership, so a partition served here
+   * is dropped as soon as another node leads it.
+   */
+  #following = false;
+  /**
+   * Every partition was loaded empty because this node's image had no __consumer_offsets (a
+   * lagging image may not show it yet): when the topic appears they are replayed for real.
+   */
+  #loadedWithoutTopic = false;
   /** Called with each partition once it is loaded (the transactions' pending offsets). */
   readonly #onLoaded: ((partition: number) => void)[] = [];
 
@@ -158,7 +169,7 @@ export class GroupCoordinatorService {
       const gone = [...previous.topicsByName.keys()].filter((t) => !next.topicsByName.has(t));
       if (gone.length > 0) void this.coordinator.onTopicsDeleted(gone);
       // Once started, leadership changes of __consumer_offsets load and unload its partitions.
-      if (this.#ready !== null) this.#followLeadership(next).catch(() => {});
+      if (this.#following) this.#followLeadership(next).catch(() => {});
     });
   }
 
@@ -170,6 +181,10 @@ export class GroupCoordinatorService {
   #followLeadership(image: MetadataImage): Promise<void> {
     const topic = image.topicsByName.get(CONSUMER_OFFSETS_TOPIC);
     if (topic === undefined) return Promise.resolve();
+    if (this.#loadedWithoutTopic) {
+      this.#loadedWithoutTopic = false;
+      for (const p of [...this.coordinator.partitions.keys()]) this.coordinator.unloadPartition(p);
+    }
     const nodeId = this.#broker.nodeId;
     const loads: Promise<void>[] = [];
     for (const p of topic.partitions) {
@@ -206,6 +221,7 @@ export class GroupCoordinatorService {
    */
   ensureReady(): Promise<void> {
     if (this.#ready === null) {
+      this.#following = true;
       this.#ready = (async () => {
         await createCoordinatorTopic(this.#broker, CONSUMER_OFFSETS_TOPIC);
         await this.#followLeadership(this.#broker.image());
@@ -228,7 +244,11 @@ export class GroupCoordinatorService {
   async ready(): Promise<GroupCoordinator> {
     if (this.coordinator.isLoaded) return this.coordinator;
     if (!this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) {
+      this.#following = true;
+      this.#loadedWithoutTopic = true;
       await this.coordinator.load();
+      // The topic may have appeared meanwhile: serve only what this node leads of it.
+      await this.#followLeadership(this.#broker.image());
       return this.coordinator;
     }
     this.ensureReady().catch(() => {});
