@@ -20,6 +20,7 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 
+import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from "../../metadata/features.js";
 import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
@@ -73,7 +74,7 @@ export class PartitionTxnStateLog implements TxnStateLog {
 
 /**
  * Markers for partitions this node leads are appended here; the others go to their leader in a
- * WriteTxnMarkers request (v1, one marker each; Kafka's TransactionMarkerChannelManager batches
+ * WriteTxnMarkers request (v1, or v2 for a transactions-v2 marker; one marker each; Kafka's TransactionMarkerChannelManager batches
  * them per broker), over one NodeClient per broker. A partition without a leader, a network
  * failure or an error from the leader leaves the marker pending: the coordinator retries it.
  */
@@ -103,11 +104,12 @@ export class ClusterMarkerWriter implements TxnMarkerWriter {
             transactionResult: m.commit,
             topics: [{ name: m.topic, partitionIndexes: [m.partition] }],
             coordinatorEpoch: m.coordinatorEpoch,
-            transactionVersion: 0,
+            transactionVersion: m.transactionVersion,
           },
         ],
       },
-      { version: 1 },
+      // v2 (KIP-1228) carries the marker's transaction version; v1 markers are transactions v1.
+      { version: m.transactionVersion > 0 ? 2 : 1 },
     );
     const errorCode =
       response.markers[0]?.topics[0]?.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
@@ -151,6 +153,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
       m.coordinatorEpoch,
       m.commit,
       this.#partitions.clock.nowMs(),
+      m.transactionVersion,
     );
     if (outcome.kind === "error") {
       // A marker older than the producer's epoch belongs to a transaction already fenced there.
@@ -201,6 +204,7 @@ export class TxnCoordinatorService {
         return broker.image().hasPartition(topic, partition);
       },
       onTransactionCompleted: (producerId, commit) => this.offsets.complete(producerId, commit),
+      transactionVersion: () => finalizedLevel(broker.image().features, TRANSACTION_VERSION_FEATURE),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
     this.offsets = new TxnOffsets({

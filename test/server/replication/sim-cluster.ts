@@ -508,7 +508,10 @@ export class SimCluster {
     this.#pending++;
     return produce(
       node.manager,
-      { verifyTransactionalProduce: () => ErrorCode.NONE },
+      {
+        verifyTransactionalProduce: () => ErrorCode.NONE,
+        addPartitionImplicitly: async () => ErrorCode.NONE,
+      },
       {
         transactionalId: null,
         acks,
@@ -563,7 +566,10 @@ export class SimCluster {
     if (node === undefined) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1 };
     const outcome = await produce(
       node.manager,
-      { verifyTransactionalProduce: () => ErrorCode.NONE },
+      {
+        verifyTransactionalProduce: () => ErrorCode.NONE,
+        addPartitionImplicitly: async () => ErrorCode.NONE,
+      },
       {
         transactionalId: null,
         acks,

@@ -49,7 +49,14 @@ describe("transaction markers to another broker (WriteTxnMarkers over the wire)"
     try {
       const partition = context.partitions.held("marked", 0)!;
       const before = partition.logEndOffset;
-      const marker = { topic: "marked", partition: 0, producerId: 4242n, producerEpoch: 0, commit: false };
+      const marker = {
+        topic: "marked",
+        partition: 0,
+        producerId: 4242n,
+        producerEpoch: 0,
+        commit: false,
+        transactionVersion: 0,
+      };
       expect(await writer.writeMarker({ ...marker, coordinatorEpoch: 3 })).toBe(ErrorCode.NONE);
       expect(partition.logEndOffset).toBe(before + 1);
       // An older coordinator epoch is fenced by the leader's producer state.
