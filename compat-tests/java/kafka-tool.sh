@@ -41,6 +41,9 @@ kafka_tool_main_class() {
     if [ "$legacy" -eq 1 ]; then echo kafka.admin.ConfigCommand; else echo org.apache.kafka.tools.ConfigCommand; fi
     ;;
   kafka-features) echo org.apache.kafka.tools.FeatureCommand ;;
+  kafka-acls)
+    if [ "$legacy" -eq 1 ]; then echo kafka.admin.AclCommand; else echo org.apache.kafka.tools.AclCommand; fi
+    ;;
   kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
   kafka-delete-records) echo org.apache.kafka.tools.DeleteRecordsCommand ;;
   kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;

@@ -38,6 +38,7 @@ import type { QuorumConfig } from "../raft/config.js";
 import { NetworkRaftChannel } from "../raft/network-channel.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { StandardAuthorizer } from "./authorizer.js";
 import { BrokerLifecycleManager } from "./broker-lifecycle.js";
 import { controllerForwarding } from "./controller-forwarding.js";
 import { ControllerTasks } from "./controller-tasks.js";
@@ -371,12 +372,17 @@ export class Broker {
       publisher,
       logs,
       metrics,
+      authorizer:
+        config.authorizer === undefined
+          ? undefined
+          : new StandardAuthorizer(config.authorizer, () => publisher.image, logger, clock),
       image: () => publisher.image,
     };
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
     cleanups.push(() => stopServices(services, () => {}));
     metrics.partitionSource = () => partitionStats(services.partitions.allPartitions());
+    metrics.groupOffsetsSource = () => services.groups.coordinator.committedOffsets();
     metrics.purgatorySource = () => ({
       produce: services.partitions.delayedProduce.waiting,
       fetch: services.fetches.purgatory.waiting,
@@ -398,6 +404,7 @@ export class Broker {
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
+      authorizer: core.authorizer,
       image: core.image,
       registry,
       quorum: metadata.quorum,
