@@ -92,6 +92,10 @@ export class LocalMetadataLog implements MetadataLog {
     return this.#segments().endOffset;
   }
 
+  get kraftVersion(): number {
+    return this.#kraft === undefined ? 0 : 1;
+  }
+
   get bytesSinceSnapshot(): number {
     return this.#bytesSinceSnapshot;
   }
