@@ -8,7 +8,16 @@
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { waitForMetadata } from "../../bench/src/metadata-probe.js";
 import type { Network } from "./net.js";
@@ -18,6 +27,8 @@ export type Target = "krill" | "kafka";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const START_TIMEOUT_MS = 180_000;
+/** A partition directory of the workloads' topics (chaos/src/runner.ts), in Kafka's log layout. */
+const WORKLOAD_PARTITION = /^chaos-(queue|txn)-\d+$/;
 
 export interface ClusterNode {
   readonly id: number;
@@ -35,6 +46,8 @@ export interface ClusterNode {
    * Throws for a node without the fsync journal (Kafka).
    */
   loseUnflushed(): Truncation[];
+  /** While the node is down: deletes its replicas of the workload topics; returns their names. */
+  wipeWorkloadData(): string[];
 }
 
 export interface Cluster {
@@ -68,6 +81,14 @@ class ProcessNode implements ClusterNode {
     if (this.pid() !== undefined) throw new Error(`node ${this.id} is running`);
     if (this.durability === undefined) throw new Error(`node ${this.id} has no fsync journal`);
     return loseUnflushed(this.durability.dataDir, this.durability.journal);
+  }
+
+  wipeWorkloadData(): string[] {
+    if (this.pid() !== undefined) throw new Error(`node ${this.id} is running`);
+    const data = join(this.dir, "data");
+    const gone = readdirSync(data).filter((name) => WORKLOAD_PARTITION.test(name));
+    for (const name of gone) rmSync(join(data, name), { recursive: true, force: true });
+    return gone;
   }
 
   pid(): number | undefined {

@@ -69,6 +69,11 @@ export class Nemesis {
           record.description += `: ${bytes} unflushed bytes lost from ${cut.length} segment(s)`;
           break;
         }
+        case "wipe": {
+          const gone = this.node(fault.node).wipeWorkloadData();
+          record.description += `: ${gone.length} partition directories deleted`;
+          break;
+        }
         case "restart":
           await this.node(fault.node).start();
           this.killed.delete(fault.node);

@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ANOMALY_TYPES, type Anomaly, type ContextOp } from "./checker.js";
 import type { RunResult } from "./runner.js";
+import { scenarioNamed } from "./scenarios.js";
 
 function contextLine(c: ContextOp): string {
   const error = c.error ? `  (${c.error})` : "";
@@ -42,12 +43,13 @@ export function replayCommand(run: RunResult): string {
     "chaos/run.sh",
     `--target ${o.target}`,
     `--seed ${o.seed}`,
-    `--steps ${o.steps}`,
+    ...(o.scenario === undefined ? [`--steps ${o.steps}`] : []),
     `--step-ms ${o.stepMs}`,
-    `--faults ${o.faults.join(",")}`,
+    ...(o.scenario === undefined ? [`--faults ${o.faults.join(",")}`] : []),
     `--clients ${o.clients.join(",")}`,
     `--net ${o.net}`,
     ...(o.nodes !== undefined ? [`--nodes ${o.nodes}`] : []),
+    ...(o.scenario !== undefined ? [`--scenario ${o.scenario}`] : []),
     ...(o.partitions !== undefined ? [`--partitions ${o.partitions}`] : []),
   ].join(" ");
 }
@@ -56,15 +58,20 @@ export function renderReport(run: RunResult): string {
   const o = run.options;
   const r = run.result;
   const lines: string[] = [];
-  lines.push(`# Chaos run: ${o.target}, seed ${o.seed}`);
+  lines.push(
+    `# Chaos run: ${o.target}, ${o.scenario !== undefined ? `scenario ${o.scenario}` : `seed ${o.seed}`}`,
+  );
   lines.push("");
   lines.push(
     `**${r.valid ? "VALID" : "INVALID"}**: ${r.valid ? "no anomaly outside the allowed types" : `found ${r.badTypes.join(", ")}`}`,
   );
   lines.push("");
   lines.push(`- Replay: \`${replayCommand(run)}\``);
+  const scenario = o.scenario === undefined ? undefined : scenarioNamed(o.scenario);
   lines.push(
-    `- Schedule: ${o.steps} steps of ${o.stepMs} ms; faults ${o.faults.join(", ")}; network ${o.net}`,
+    scenario !== undefined
+      ? `- Scenario: ${scenario.name} (${scenario.origin}): ${scenario.description} Steps of ${o.stepMs} ms; network ${o.net}`
+      : `- Schedule: ${o.steps} steps of ${o.stepMs} ms; faults ${o.faults.join(", ")}; network ${o.net}`,
   );
   if (run.unsupported.length > 0)
     lines.push(`- Not possible here (left out of the schedule): ${run.unsupported.join(", ")}`);

@@ -4,7 +4,7 @@
 //
 //   chaos/run.sh [--target krill|kafka] [--seed N] [--duration-s S | --steps N] [--step-ms MS]
 //                [--faults kill,pause,partition,loss,delay] [--clients py-queue,py-txn,java-queue,js-queue]
-//                [--net loopback|netns] [--partitions N] [--nodes N] [--kafka-version V] [--out DIR]
+//                [--net loopback|netns] [--partitions N] [--nodes N] [--scenario NAME] [--kafka-version V] [--out DIR]
 //
 // With --net netns (needs root; the default for kafka when running as root) this process creates the
 // namespaces (chaos/src/net.ts), runs itself again inside the hub namespace and deletes the
@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { LoopbackNetwork, NetnsNetwork, type Network, removeStaleNamespaces } from "./net.js";
 import { replayCommand } from "./report.js";
 import { CLIENT_KINDS, type ClientKind, runChaos } from "./runner.js";
+import { SCENARIOS, scenarioNamed } from "./scenarios.js";
 import { ALL_FAULT_KINDS, FAULT_KINDS, type FaultKind } from "./schedule.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -27,7 +28,7 @@ function usage(why: string): never {
   console.error(
     "usage: chaos/run.sh [--target krill|kafka] [--seed N] [--duration-s S | --steps N] [--step-ms MS] " +
       "[--faults kill,pause,partition,loss,delay] [--clients py-queue,py-txn,java-queue,js-queue] " +
-      "[--net loopback|netns] [--partitions N] [--nodes N] [--kafka-version V] [--out DIR]",
+      "[--net loopback|netns] [--partitions N] [--nodes N] [--scenario NAME] [--kafka-version V] [--out DIR]",
   );
   process.exit(2);
 }
@@ -63,6 +64,7 @@ const { values: a } = parseArgs({
     net: { type: "string" },
     partitions: { type: "string", default: "3" },
     nodes: { type: "string" },
+    scenario: { type: "string" },
     "kafka-version": { type: "string", default: "4.4.0" },
     out: { type: "string" },
   },
@@ -86,8 +88,10 @@ const clients = a.clients.split(",").filter(Boolean) as ClientKind[];
 for (const c of clients) if (!CLIENT_KINDS.includes(c)) usage(`unknown client ${c}`);
 const netKind = a.net ?? (target === "kafka" && process.getuid?.() === 0 ? "netns" : "loopback");
 if (netKind !== "loopback" && netKind !== "netns") usage(`unknown net ${netKind}`);
-// Kafka runs three nodes; Krill one unless asked for a cluster.
-const size = Number(a.nodes ?? (target === "kafka" ? 3 : 1));
+if (a.scenario !== undefined && scenarioNamed(a.scenario) === undefined)
+  usage(`unknown scenario ${a.scenario}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+// Kafka runs three nodes; Krill one unless asked for a cluster (a named scenario needs three).
+const size = Number(a.nodes ?? (target === "kafka" || a.scenario !== undefined ? 3 : 1));
 if (!Number.isSafeInteger(size) || size < 1 || size > 5) usage("--nodes must be 1 to 5");
 const nodes = Array.from({ length: size }, (_, i) => i + 1);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -161,6 +165,7 @@ if (netKind === "netns" && process.env[OWNER_ENV] === undefined) {
       portBase,
       partitions: Number(a.partitions),
       nodes: size,
+      ...(a.scenario !== undefined ? { scenario: a.scenario } : {}),
       kafkaVersion: a["kafka-version"],
       log,
     });

@@ -16,7 +16,9 @@ import { mergeHistories, type Op, readHistoryFile } from "./history.js";
 import { type FaultRecord, Nemesis } from "./nemesis.js";
 import type { Network } from "./net.js";
 import { writeReport } from "./report.js";
-import { type FaultKind, makeSchedule, type ScheduledFault } from "./schedule.js";
+import { readRoles } from "./roles.js";
+import { type Roles, type ScenarioContext, scenarioNamed } from "./scenarios.js";
+import { type Fault, type FaultKind, makeSchedule, type ScheduledFault } from "./schedule.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -40,6 +42,11 @@ export interface RunOptions {
   /** Cluster size: Kafka 3 by default, Krill 1 (several run as a KRaft combined-mode cluster). */
   nodes?: number;
   kafkaVersion?: string;
+  /**
+   * A named scenario (chaos/src/scenarios.ts) in place of the seed's random schedule: its script of
+   * faults aimed at roles runs after the warm-up; `steps` is not used.
+   */
+  scenario?: string;
   /** Milliseconds after the last fault for the cluster to settle before the clients stop (default 5000). */
   settleMs?: number;
   /** Milliseconds between starting the clients and the first step (default 3000). */
@@ -168,6 +175,63 @@ async function createTopics(cluster: Cluster, partitions: number, log: (l: strin
   }
 }
 
+/** Runs a scenario's script: roles from the cluster, faults through the nemesis, every wait bounded. */
+async function runScenario(
+  cluster: Cluster,
+  nemesis: Nemesis,
+  script: (ctx: ScenarioContext) => Promise<void>,
+  stepMs: number,
+  log: (l: string) => void,
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId: "chaos-scenario",
+    brokers: cluster.bootstrap().split(","),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    requestTimeout: 5000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  let step = 0;
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  const roles = (): Promise<Roles> => readRoles(admin, cluster, QUEUE_TOPIC, 0);
+  const ctx: ScenarioContext = {
+    nodes: cluster.nodes.map((n) => n.id),
+    roles,
+    async apply(fault: Fault) {
+      const r = await nemesis.apply(step++, fault);
+      log(`fault ${r.step}: ${r.description}${r.error ? ` FAILED: ${r.error}` : ""} (${r.tookMs} ms)`);
+    },
+    async until(what, ok, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last = "";
+      while (Date.now() < deadline) {
+        try {
+          const r = await roles();
+          last = `leader ${r.leader}, isr ${r.isr.join(",")}, controller ${r.controller ?? "none"}`;
+          if (ok(r)) {
+            log(`reached: ${what} (${last})`);
+            return true;
+          }
+        } catch (err) {
+          last = (err as Error).message.split("\n")[0] ?? "";
+        }
+        await sleep(250);
+      }
+      log(`not reached in ${timeoutMs} ms: ${what} (last: ${last})`);
+      return false;
+    },
+    steps: (n) => sleep(n * stepMs),
+    log,
+  };
+  try {
+    await script(ctx);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 async function stopClients(
   clients: RunningClient[],
   graceMs: number,
@@ -207,13 +271,22 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
           kafkaVersion,
           o.nodes ?? 3,
         );
-  const unsupported = o.faults.filter((k) => !o.net.supports(k));
-  const schedule = makeSchedule({
-    seed: o.seed,
-    steps: o.steps,
-    nodes: cluster.nodes.map((n) => n.id),
-    faults: o.faults.filter((k) => o.net.supports(k)),
-  });
+  const scenario = o.scenario === undefined ? undefined : scenarioNamed(o.scenario);
+  if (o.scenario !== undefined && scenario === undefined) throw new Error(`no scenario ${o.scenario}`);
+  if (scenario?.needsNetns && o.net.kind !== "netns")
+    throw new Error(`scenario ${scenario.name} cuts the network between nodes: it needs --net netns`);
+  if (scenario?.krillOnly && o.target !== "krill")
+    throw new Error(`scenario ${scenario.name} needs Krill's fsync journal`);
+  const unsupported = scenario !== undefined ? [] : o.faults.filter((k) => !o.net.supports(k));
+  const schedule =
+    scenario !== undefined
+      ? []
+      : makeSchedule({
+          seed: o.seed,
+          steps: o.steps,
+          nodes: cluster.nodes.map((n) => n.id),
+          faults: o.faults.filter((k) => o.net.supports(k)),
+        });
   const nemesis = new Nemesis(cluster, o.net, started);
   const clients: RunningClient[] = [];
   let clientExits: { name: string; code: number | null }[] = [];
@@ -238,14 +311,20 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       clients.push(spawnClient(name, argv, o.dir));
     });
     log(
-      `clients: ${o.clients.join(", ")}; ${o.steps} steps of ${o.stepMs} ms, ${schedule.length} faults scheduled`,
+      scenario !== undefined
+        ? `clients: ${o.clients.join(", ")}; scenario ${scenario.name}, steps of ${o.stepMs} ms`
+        : `clients: ${o.clients.join(", ")}; ${o.steps} steps of ${o.stepMs} ms, ${schedule.length} faults scheduled`,
     );
     // Clients connect and get going before the first fault.
     await new Promise((r) => setTimeout(r, warmupMs));
+    if (scenario !== undefined) {
+      log(`scenario ${scenario.name} (${scenario.origin}): ${scenario.description}`);
+      await runScenario(cluster, nemesis, scenario.run, o.stepMs, log);
+    }
     // Each step lasts stepMs after its faults are applied (a restart can take seconds), so a pause
     // scheduled for three steps lasts three steps however long the restart before it took.
     let next = 0;
-    for (let step = 0; step <= o.steps; step++) {
+    for (let step = 0; step <= (scenario !== undefined ? -1 : o.steps); step++) {
       while (next < schedule.length && schedule[next]!.step === step) {
         const { fault } = schedule[next++]!;
         const record = await nemesis.apply(step, fault);

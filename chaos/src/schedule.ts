@@ -15,6 +15,11 @@ export type Fault =
    */
   | { kind: "lose-unflushed"; node: number }
   | { kind: "restart"; node: number }
+  /**
+   * While the node is down: its replicas of the workload topics are deleted (an empty disk for
+   * them; the node's metadata stays). Used by the named scenarios, not by random schedules.
+   */
+  | { kind: "wipe"; node: number }
   /** SIGSTOP (Jepsen's pause nemesis); the node stays stopped until its resume (SIGCONT). */
   | { kind: "pause"; node: number }
   | { kind: "resume"; node: number }
@@ -166,6 +171,7 @@ export function describeFault(f: Fault): string {
   switch (f.kind) {
     case "kill":
     case "lose-unflushed":
+    case "wipe":
     case "restart":
     case "pause":
     case "resume":

@@ -46,6 +46,7 @@ kafka_tool_main_class() {
   kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
   kafka-delete-records) echo org.apache.kafka.tools.DeleteRecordsCommand ;;
   kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;
+  kafka-leader-election) echo org.apache.kafka.tools.LeaderElectionCommand ;;
   kafka-broker-api-versions)
     if [ "$legacy" -eq 1 ]; then echo kafka.admin.BrokerApiVersionsCommand; else echo org.apache.kafka.tools.BrokerApiVersionsCommand; fi
     ;;

@@ -411,6 +411,30 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
   def("unclean.leader.election.enable", "BOOLEAN", "false", "Allow out-of-sync replicas to become leader.", {
     updateMode: "cluster-wide",
   }),
+  // Broker liveness and leader placement (the controller's side of replication).
+  def(
+    "broker.session.timeout.ms",
+    "INT",
+    "9000",
+    "A broker the controller has not heard a heartbeat from for this long is fenced: its leaderships and ISR memberships move to live brokers.",
+    { validator: atLeast(1) },
+  ),
+  def("broker.heartbeat.interval.ms", "INT", "2000", "How often a broker heartbeats to the controller.", {
+    validator: atLeast(1),
+  }),
+  def(
+    "auto.leader.rebalance.enable",
+    "BOOLEAN",
+    "true",
+    "Move leadership back to each partition's preferred (first) replica when it is in sync, checked every leader.imbalance.check.interval.seconds.",
+  ),
+  def(
+    "leader.imbalance.check.interval.seconds",
+    "LONG",
+    "300",
+    "How often the controller runs preferred (auto.leader.rebalance.enable) and unclean leader elections.",
+    { validator: atLeast(1) },
+  ),
   def("fetch.max.bytes", "INT", "57671680", "Largest Fetch response the broker builds.", {
     validator: atLeast(1024),
   }),

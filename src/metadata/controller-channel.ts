@@ -15,6 +15,12 @@
 import { isKrillError } from "../errors.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type {
+  BrokerHeartbeatReply,
+  BrokerHeartbeatRequest,
+  BrokerRegistrationReply,
+  BrokerRegistrationRequest,
+} from "./cluster-control.js";
+import type {
   ApiResult,
   ConfigAlteration,
   CreatePartitionsRequest,
@@ -22,8 +28,28 @@ import type {
   CreateTopicResult,
   DeleteTopicResult,
 } from "./controller.js";
-import type { RegisterBrokerRecordData } from "./records.js";
+import type {
+  AlterPartitionRequest,
+  AlterPartitionResponse,
+  ElectLeadersResult,
+} from "./replication-control.js";
 import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
+
+export type {
+  AlterPartitionRequest,
+  AlterPartitionResponse,
+  BrokerHeartbeatReply,
+  BrokerHeartbeatRequest,
+  BrokerRegistrationReply,
+  BrokerRegistrationRequest,
+  ElectLeadersResult,
+};
+
+/** ElectLeaders' partitions: null = every partition. */
+export type ElectionTargets = ReadonlyArray<{
+  readonly topic: string;
+  readonly partitions: readonly number[];
+}> | null;
 
 /**
  * Whether a controller write failed because this node's controller is not (or stopped being)
@@ -98,13 +124,20 @@ export interface ControllerChannel {
     brokerEpoch: bigint,
   ): Promise<{ firstProducerId: bigint; count: number }>;
   /**
-   * Registers a broker (Kafka's BrokerRegistration) and, when the finalized metadata.version
-   * differs, records `metadataVersion`. The broker epoch is the registration record's offset.
+   * Kafka's BrokerRegistration: the broker is registered fenced, with a new broker epoch (the
+   * registration record's offset) unless it is the same incarnation again. On a fresh cluster the
+   * first registration finalizes metadata.version. Errors come back in the reply.
    */
-  registerBroker(
-    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
-    metadataVersion: number,
-  ): Promise<void>;
+  registerBroker(request: BrokerRegistrationRequest): Promise<BrokerRegistrationReply>;
+  /**
+   * Kafka's BrokerHeartbeat: keeps the broker's session, unfences it once caught up, and runs
+   * controlled shutdown (WantShutDown). STALE_BROKER_EPOCH for an old epoch.
+   */
+  brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<BrokerHeartbeatReply>;
+  /** Kafka's AlterPartition (v2+) from a partition leader: a new ISR, epochs checked. */
+  alterPartition(request: AlterPartitionRequest): Promise<AlterPartitionResponse>;
+  /** Kafka's ElectLeaders: electionType 0 preferred, 1 unclean. */
+  electLeaders(electionType: number, topicPartitions: ElectionTargets): Promise<ElectLeadersResult>;
 }
 
 /** The channel of a combined node: the active controller is in this process. */
@@ -164,10 +197,19 @@ export class LocalControllerChannel implements ControllerChannel {
     return this.#controller.allocateProducerIds(brokerId, brokerEpoch);
   }
 
-  registerBroker(
-    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
-    metadataVersion: number,
-  ): Promise<void> {
-    return this.#controller.registerBroker(registration, metadataVersion);
+  registerBroker(request: BrokerRegistrationRequest): Promise<BrokerRegistrationReply> {
+    return this.#controller.registerBroker(request);
+  }
+
+  brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<BrokerHeartbeatReply> {
+    return this.#controller.brokerHeartbeat(request);
+  }
+
+  alterPartition(request: AlterPartitionRequest): Promise<AlterPartitionResponse> {
+    return this.#controller.alterPartition(request);
+  }
+
+  electLeaders(electionType: number, topicPartitions: ElectionTargets): Promise<ElectLeadersResult> {
+    return this.#controller.electLeaders(electionType, topicPartitions);
   }
 }

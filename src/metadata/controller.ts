@@ -13,16 +13,34 @@
  * write. A rejected proposal (leadership moved, an I/O error) fails that operation only.
  */
 import type { Logger } from "pino";
+import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
 import { validateTopicConfig } from "../config/topic-config.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import {
+  type BrokerHeartbeatReply,
+  type BrokerHeartbeatRequest,
+  type BrokerRegistrationReply,
+  type BrokerRegistrationRequest,
+  ClusterControl,
+} from "./cluster-control.js";
 import type { ControllerChannel } from "./controller-channel.js";
-import { METADATA_VERSION_FEATURE } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import { type MetadataLog, NotControllerError } from "./metadata-log.js";
-import { CONFIG_RESOURCE_TYPE, type MetadataRecord, type RegisterBrokerRecordData } from "./records.js";
+import { CONFIG_RESOURCE_TYPE, LEADER_RECOVERY_STATE, type MetadataRecord } from "./records.js";
+import { InvalidReplicationFactorError, placeReplicas } from "./replica-placer.js";
+import {
+  type AlterPartitionRequest,
+  type AlterPartitionResponse,
+  alterPartition,
+  balanceLeaders,
+  type ElectLeadersResult,
+  electLeaders,
+  electUncleanLeaders,
+  hasLeaderships,
+} from "./replication-control.js";
 import {
   type ScramAlterResult,
   type ScramDeletion,
@@ -112,8 +130,12 @@ export interface ControllerOptions {
   /** The live broker config (static config with the dynamic broker configs applied). */
   readonly config: () => BrokerConfig;
   readonly logger: Logger;
-  /** Draws topic ids. */
+  /** Draws topic ids and replica placements. */
   readonly random?: Random;
+  /** Broker sessions expire on this clock. */
+  readonly clock?: Clock;
+  /** When set, registrations from another cluster are refused. */
+  readonly clusterId?: string;
   /**
    * In a quorum: whether this node is the active controller now (the leader, caught up with its
    * own epoch). Each operation checks it when it starts and fails with NotControllerError if not.
@@ -127,7 +149,10 @@ export class MetadataController implements ControllerChannel {
   readonly #imageOf: () => MetadataImage;
   readonly #logger: Logger;
   readonly #random: Random;
+  readonly #cluster: ClusterControl;
+  readonly #clock: Clock;
   readonly #isActive: (() => boolean) | undefined;
+  #wasActive = false;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ControllerOptions) {
@@ -136,16 +161,34 @@ export class MetadataController implements ControllerChannel {
     this.#imageOf = options.image;
     this.#logger = options.logger;
     this.#random = options.random ?? SYSTEM_RANDOM;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#cluster = new ClusterControl(this.#clock, options.config, options.clusterId);
     this.#isActive = options.isActive;
+  }
+
+  /** Whether this controller may act now (always, outside a quorum). */
+  get isActive(): boolean {
+    return this.#isActive === undefined || this.#isActive();
   }
 
   get #image(): MetadataImage {
     return this.#imageOf();
   }
 
+  /**
+   * Notes whether this controller is active; on becoming active its broker sessions start afresh
+   * (Kafka's ClusterControlManager.activate), so time spent inactive never fences a broker.
+   */
+  #noteActivation(): boolean {
+    const active = this.isActive;
+    if (active && !this.#wasActive) this.#cluster.activate();
+    this.#wasActive = active;
+    return active;
+  }
+
   #serialize<T>(op: () => Promise<T> | T): Promise<T> {
     const result = this.#queue.then(() => {
-      if (this.#isActive !== undefined && !this.#isActive()) {
+      if (!this.#noteActivation()) {
         throw new NotControllerError("this node is not the active controller");
       }
       return op();
@@ -154,32 +197,115 @@ export class MetadataController implements ControllerChannel {
     return result;
   }
 
-  /** Proposes one batch and waits until it is committed and published. */
-  async #commit(records: MetadataRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.#log.propose(records);
+  /** Proposes one batch and waits until it is committed and published; its last offset. */
+  async #commit(records: MetadataRecord[]): Promise<number | undefined> {
+    if (records.length === 0) return undefined;
+    return await this.#log.propose(records);
+  }
+
+  /** Whether unclean elections are allowed for `topic` (its override, else the broker's). */
+  #uncleanEnabled = (topic: string): boolean => {
+    const override = this.#image.topicConfigs(topic).get("unclean.leader.election.enable");
+    if (override !== undefined) return override.trim().toLowerCase() === "true";
+    return this.#config().bool("unclean.leader.election.enable");
+  };
+
+  /** Kafka's BrokerRegistration: see cluster-control.ts. */
+  registerBroker(request: BrokerRegistrationRequest): Promise<BrokerRegistrationReply> {
+    return this.#serialize(async () => {
+      const { records, reply } = this.#cluster.register(
+        this.#image,
+        request,
+        this.#log.endOffset,
+        this.#uncleanEnabled,
+      );
+      await this.#commit(records);
+      return reply;
+    });
+  }
+
+  /** Kafka's BrokerHeartbeat: see cluster-control.ts. */
+  brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<BrokerHeartbeatReply> {
+    return this.#serialize(async () => {
+      const image = this.#image;
+      const { records, reply } = this.#cluster.heartbeat(
+        image,
+        request,
+        () => hasLeaderships(this.#image, request.brokerId),
+        this.#uncleanEnabled,
+      );
+      const offset = await this.#commit(records);
+      if (reply.inControlledShutdown) {
+        this.#cluster.heartbeats.setControlledShutdownOffset(request.brokerId, offset ?? image.offset);
+      }
+      return reply;
+    });
   }
 
   /**
-   * Records this node's registration and, on a fresh log, the finalized features. Run once at
-   * start-up before the broker serves requests.
+   * Fences every broker whose session expired (Kafka's maybeFenceOneStaleBroker, one batch per
+   * broker so each fencing is visible before the next). Returns the fenced broker ids. The node
+   * calls it on a timer; tests after moving the clock.
    */
-  registerBroker(
-    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
-    metadataVersion: number,
-  ): Promise<void> {
+  fenceStaleBrokers(): Promise<number[]> {
+    // A controller that is not active has no sessions to judge (and must not keep stale ones).
+    if (!this.#noteActivation()) return Promise.resolve([]);
+    // Sessions are judged as of now, not as of when the check gets its turn (see staleBrokers).
+    const asOfMs = this.#clock.nowMs();
     return this.#serialize(async () => {
-      const records: MetadataRecord[] = [];
-      if (this.#image.features.get(METADATA_VERSION_FEATURE) !== metadataVersion) {
-        records.push({
-          type: "FeatureLevel",
-          data: { name: METADATA_VERSION_FEATURE, featureLevel: metadataVersion },
-        });
+      const fenced: number[] = [];
+      for (;;) {
+        const image = this.#image;
+        const stale = this.#cluster.heartbeats.staleBrokers(image, asOfMs)[0];
+        if (stale === undefined) return fenced;
+        this.#logger.info({ brokerId: stale }, "fencing broker: its session timed out");
+        await this.#commit(this.#cluster.fenceRecords(image, stale, this.#uncleanEnabled));
+        fenced.push(stale);
       }
-      // Kafka uses the offset of the registration record as the broker epoch.
-      const brokerEpoch = BigInt(this.#log.endOffset + records.length);
-      records.push({ type: "RegisterBroker", data: { ...registration, brokerEpoch } });
-      await this.#commit(records);
+    });
+  }
+
+  /** When a broker session can next expire (clock ms), or undefined when none is unfenced. */
+  nextSessionCheckMs(): number | undefined {
+    return this.#cluster.heartbeats.nextCheckMs(this.#image);
+  }
+
+  /** Kafka's AlterPartition from a partition leader: see replication-control.ts. */
+  alterPartition(request: AlterPartitionRequest): Promise<AlterPartitionResponse> {
+    return this.#serialize(async () => {
+      const { response, records } = alterPartition(this.#image, request, this.#uncleanEnabled);
+      await this.#commit(records.map((data) => ({ type: "PartitionChange", data })));
+      return response;
+    });
+  }
+
+  /** Kafka's ElectLeaders (0 preferred, 1 unclean; null = every partition). */
+  electLeaders(
+    electionType: number,
+    topicPartitions: ReadonlyArray<{ readonly topic: string; readonly partitions: readonly number[] }> | null,
+  ): Promise<ElectLeadersResult> {
+    return this.#serialize(async () => {
+      const { result, records } = electLeaders(this.#image, electionType, topicPartitions);
+      await this.#commit(records.map((data) => ({ type: "PartitionChange", data })));
+      return result;
+    });
+  }
+
+  /**
+   * The periodic elections: preferred leaders back where `auto.leader.rebalance.enable` asks for
+   * it, and unclean elections for leaderless partitions of topics that allow them. Returns the
+   * number of partitions changed.
+   */
+  runElections(): Promise<number> {
+    if (!this.#noteActivation()) return Promise.resolve(0);
+    return this.#serialize(async () => {
+      const image = this.#image;
+      const records = electUncleanLeaders(image, this.#uncleanEnabled);
+      if (records.length === 0 && this.#config().bool("auto.leader.rebalance.enable")) {
+        records.push(...balanceLeaders(image));
+      }
+      await this.#commit(records.map((data) => ({ type: "PartitionChange", data })));
+      return records.length;
     });
   }
 
@@ -286,18 +412,7 @@ export class MetadataController implements ControllerChannel {
           });
         }
         placement.replicas.forEach((replicas, partitionId) => {
-          records.push({
-            type: "Partition",
-            data: {
-              partitionId,
-              topicId,
-              replicas,
-              isr: replicas,
-              leader: replicas[0]!,
-              leaderEpoch: 0,
-              partitionEpoch: 0,
-            },
-          });
+          records.push(newPartitionRecord(topicId, partitionId, replicas, placement.isrs[partitionId]!));
         });
       }
       if (!validateOnly) await this.#commit(records);
@@ -317,57 +432,84 @@ export class MetadataController implements ControllerChannel {
     return undefined;
   }
 
-  /** Replica lists per partition, from the manual assignment or round-robin over live brokers. */
-  #placeReplicas(
-    image: MetadataImage,
-    r: CreateTopicRequest,
-  ): { replicas: number[][] } | { errorCode: number; errorMessage: string } {
-    const brokerIds = [...image.brokers.values()]
-      .filter((b) => !b.fenced)
-      .map((b) => b.brokerId)
-      .sort((a, b) => a - b);
+  /**
+   * Replica lists (and initial ISRs: the active replicas) per partition, from the manual
+   * assignment or Kafka's striped placement over the usable brokers, with Kafka's errors.
+   */
+  #placeReplicas(image: MetadataImage, r: CreateTopicRequest): Placement | PlacementError {
     if (r.assignments.length > 0) {
-      if (r.numPartitions !== -1 || r.replicationFactor !== -1) {
+      if (r.replicationFactor !== -1) {
         return {
           errorCode: ErrorCode.INVALID_REQUEST,
           errorMessage:
-            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.",
+            "A manual partition assignment was specified, but replication factor was not set to -1.",
+        };
+      }
+      if (r.numPartitions !== -1) {
+        return {
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: "A manual partition assignment was specified, but numPartitions was not set to -1.",
         };
       }
       return manualPlacement(
+        image,
         r.assignments.map((a) => ({ index: a.partitionIndex, brokers: a.brokerIds })),
         0,
-        brokerIds,
+        undefined,
       );
     }
-    const numPartitions = r.numPartitions === -1 ? this.#config().int("num.partitions") : r.numPartitions;
-    const replicationFactor =
-      r.replicationFactor === -1 ? this.#config().int("default.replication.factor") : r.replicationFactor;
-    if (numPartitions <= 0) {
+    if (r.replicationFactor < -1 || r.replicationFactor === 0) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        errorMessage: "Replication factor must be larger than 0, or -1 to use the default value.",
+      };
+    }
+    if (r.numPartitions < -1 || r.numPartitions === 0) {
       return {
         errorCode: ErrorCode.INVALID_PARTITIONS,
         errorMessage: "Number of partitions was set to an invalid non-positive value.",
       };
     }
+    const numPartitions = r.numPartitions === -1 ? this.#config().int("num.partitions") : r.numPartitions;
+    const replicationFactor =
+      r.replicationFactor === -1 ? this.#config().int("default.replication.factor") : r.replicationFactor;
     if (numPartitions > PARTITIONS_PER_TOPIC_MAX) {
       return {
         errorCode: ErrorCode.INVALID_PARTITIONS,
         errorMessage: `Number of partitions ${numPartitions} exceeds Krill's limit of ${PARTITIONS_PER_TOPIC_MAX} per topic.`,
       };
     }
-    if (replicationFactor <= 0) {
+    return this.#stripedPlacement(image, 0, numPartitions, replicationFactor);
+  }
+
+  /** Kafka's StripedReplicaPlacer over the usable brokers; an empty ISR fails as in Kafka. */
+  #stripedPlacement(
+    image: MetadataImage,
+    _firstPartition: number,
+    count: number,
+    replicationFactor: number,
+  ): Placement | PlacementError {
+    const usable = [...image.brokers.values()]
+      .filter((b) => !b.inControlledShutdown)
+      .map((b) => ({ id: b.brokerId, rack: b.rack, fenced: b.fenced }));
+    let replicas: number[][];
+    try {
+      replicas = placeReplicas(usable, count, replicationFactor, this.#random);
+    } catch (err) {
+      if (!(err instanceof InvalidReplicationFactorError)) throw err;
       return {
         errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
-        errorMessage: "Replication factor must be larger than 0, or -1 to use the default value.",
+        errorMessage: `Unable to replicate the partition ${replicationFactor} time(s): ${err.message}`,
       };
     }
-    if (replicationFactor > brokerIds.length) {
+    const isrs = replicas.map((reps) => reps.filter((b) => image.isActiveBroker(b)));
+    if (isrs.some((isr) => isr.length === 0)) {
       return {
         errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
-        errorMessage: `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${brokerIds.length} broker(s) are registered.`,
+        errorMessage: `Unable to replicate the partition ${replicationFactor} time(s): All brokers are currently fenced or in controlled shutdown.`,
       };
     }
-    return { replicas: roundRobin(brokerIds, 0, numPartitions, replicationFactor) };
+    return { replicas, isrs };
   }
 
   deleteTopics(
@@ -448,10 +590,6 @@ export class MetadataController implements ControllerChannel {
           errorMessage: "Excessively large number of additional partitions per request.",
         }));
       }
-      const brokerIds = [...image.brokers.values()]
-        .filter((b) => !b.fenced)
-        .map((b) => b.brokerId)
-        .sort((a, b) => a - b);
       for (const r of requests) {
         const fail = (errorCode: number, errorMessage: string) =>
           results.push({ name: r.name, errorCode, errorMessage });
@@ -488,7 +626,8 @@ export class MetadataController implements ControllerChannel {
           fail(ErrorCode.INVALID_PARTITIONS, totalLimitMessage(added, partitionsTotal));
           continue;
         }
-        let replicas: number[][];
+        const rf = topic.partitions[0]?.replicas.length ?? 1;
+        let placed: Placement | PlacementError;
         if (r.assignments !== null) {
           if (r.assignments.length !== added) {
             fail(
@@ -497,42 +636,34 @@ export class MetadataController implements ControllerChannel {
             );
             continue;
           }
-          const placed = manualPlacement(
+          placed = manualPlacement(
+            image,
             r.assignments.map((brokers, i) => ({ index: current + i, brokers })),
             current,
-            brokerIds,
+            rf,
           );
-          if ("errorCode" in placed) {
-            fail(placed.errorCode, placed.errorMessage);
-            continue;
-          }
-          replicas = placed.replicas;
         } else {
-          const rf = topic.partitions[0]?.replicas.length ?? 1;
-          if (rf > brokerIds.length) {
-            fail(
-              ErrorCode.INVALID_REPLICATION_FACTOR,
-              `Unable to replicate the partition ${rf} time(s): only ${brokerIds.length} broker(s) are registered.`,
-            );
-            continue;
+          placed = this.#stripedPlacement(image, current, added, rf);
+          // Kafka answers a placer failure here with the placer's own message.
+          if ("errorCode" in placed && placed.errorCode === ErrorCode.INVALID_REPLICATION_FACTOR) {
+            placed = {
+              ...placed,
+              errorMessage: placed.errorMessage.replace(
+                /^Unable to replicate the partition \d+ time\(s\): /,
+                "",
+              ),
+            };
           }
-          replicas = roundRobin(brokerIds, current, added, rf);
         }
+        if ("errorCode" in placed) {
+          fail(placed.errorCode, placed.errorMessage);
+          continue;
+        }
+        const { replicas, isrs } = placed;
         results.push({ name: r.name, errorCode: ErrorCode.NONE, errorMessage: null });
         partitionsTotal += added;
         replicas.forEach((reps, i) => {
-          records.push({
-            type: "Partition",
-            data: {
-              partitionId: current + i,
-              topicId: topic.topicId,
-              replicas: reps,
-              isr: reps,
-              leader: reps[0]!,
-              leaderEpoch: 0,
-              partitionEpoch: 0,
-            },
-          });
+          records.push(newPartitionRecord(topic.topicId, current + i, reps, isrs[i]!));
         });
       }
       if (!validateOnly) await this.#commit(records);
@@ -752,60 +883,92 @@ function collidingTopic(name: string, existing: Iterable<string>): string | unde
   return undefined;
 }
 
-function roundRobin(
-  brokerIds: readonly number[],
-  firstPartition: number,
-  count: number,
-  rf: number,
-): number[][] {
-  const out: number[][] = [];
-  for (let p = 0; p < count; p++) {
-    const replicas: number[] = [];
-    for (let r = 0; r < rf; r++) replicas.push(brokerIds[(firstPartition + p + r) % brokerIds.length]!);
-    out.push(replicas);
-  }
-  return out;
+interface Placement {
+  readonly replicas: number[][];
+  readonly isrs: number[][];
 }
 
+interface PlacementError {
+  readonly errorCode: number;
+  readonly errorMessage: string;
+}
+
+/** Kafka's buildPartitionRegistration: the first active replica leads, epochs start at 0. */
+function newPartitionRecord(
+  topicId: string,
+  partitionId: number,
+  replicas: readonly number[],
+  isr: readonly number[],
+): MetadataRecord {
+  return {
+    type: "Partition",
+    data: {
+      partitionId,
+      topicId,
+      replicas,
+      isr,
+      leader: isr[0]!,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+      leaderRecoveryState: LEADER_RECOVERY_STATE.RECOVERED,
+    },
+  };
+}
+
+/**
+ * Kafka's manual assignment checks (validateManualPartitionAssignment): consecutive partition
+ * indexes, registered brokers, each once, the same replication factor throughout, and at least one
+ * active broker per partition (its initial ISR).
+ */
 function manualPlacement(
+  image: MetadataImage,
   assignments: ReadonlyArray<{ index: number; brokers: readonly number[] }>,
   firstIndex: number,
-  liveBrokers: readonly number[],
-): { replicas: number[][] } | { errorCode: number; errorMessage: string } {
+  replicationFactor: number | undefined,
+): Placement | PlacementError {
   const bad = (errorMessage: string) => ({ errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage });
   if (assignments.length > PARTITIONS_PER_TOPIC_MAX)
     return bad(`More than ${PARTITIONS_PER_TOPIC_MAX} partitions assigned.`);
+  const seen = new Set<number>();
+  for (const a of assignments) {
+    if (seen.has(a.index)) return bad(`Found multiple manual partition assignments for partition ${a.index}`);
+    seen.add(a.index);
+  }
   const sorted = [...assignments].sort((a, b) => a.index - b.index);
   const replicas: number[][] = [];
-  let rf = -1;
+  const isrs: number[][] = [];
+  let rf = replicationFactor;
   for (let i = 0; i < sorted.length; i++) {
     const a = sorted[i]!;
-    if (a.index !== firstIndex + i) {
-      return bad(
-        `Partitions should be a consecutive 0-based integer sequence; partition ${a.index} is out of place.`,
-      );
+    if (a.index !== firstIndex + i) return bad("partitions should be a consecutive 0-based integer sequence");
+    if (a.brokers.length === 0) return bad("The manual partition assignment includes an empty replica list.");
+    const ids = [...a.brokers].sort((x, y) => x - y);
+    for (let j = 0; j < ids.length; j++) {
+      if (!image.brokers.has(ids[j]!)) {
+        return bad(
+          `The manual partition assignment includes broker ${ids[j]}, but no such broker is registered.`,
+        );
+      }
+      if (j > 0 && ids[j] === ids[j - 1]) {
+        return bad(`The manual partition assignment includes the broker ${ids[j]} more than once.`);
+      }
     }
-    if (a.brokers.length === 0) return bad(`The manual partition assignment includes an empty replica list.`);
-    if (new Set(a.brokers).size !== a.brokers.length) {
-      return bad(
-        `The manual partition assignment includes the broker ${a.brokers.find((b, j) => a.brokers.indexOf(b) !== j)} more than once.`,
-      );
-    }
-    const unknown = a.brokers.find((b) => !liveBrokers.includes(b));
-    if (unknown !== undefined) {
-      return bad(
-        `The manual partition assignment includes broker ${unknown}, but no such broker is registered.`,
-      );
-    }
-    if (rf !== -1 && a.brokers.length !== rf) {
+    if (rf !== undefined && a.brokers.length !== rf) {
       return bad(
         `The manual partition assignment includes a partition with ${a.brokers.length} replica(s), but this is not consistent with previous partitions, which have ${rf} replica(s).`,
       );
     }
     rf = a.brokers.length;
+    const isr = a.brokers.filter((b) => image.isActiveBroker(b));
+    if (isr.length === 0) {
+      return bad(
+        `All brokers specified in the manual partition assignment for partition ${a.index} are fenced or in controlled shutdown.`,
+      );
+    }
     replicas.push([...a.brokers]);
+    isrs.push(isr);
   }
-  return { replicas };
+  return { replicas, isrs };
 }
 
 /** A random topic id as Kafka's Uuid.randomUuid: never the zero or metadata-topic id, never starting with '-'. */

@@ -54,3 +54,19 @@ export function finalizedFeatures(recorded: ReadonlyMap<string, number>): Map<st
   }
   return out;
 }
+
+/**
+ * The feature ranges this broker registers with (BrokerRegistration `Features`): every supported
+ * feature. The controller refuses a registration that does not cover every finalized level.
+ */
+export function registrationFeatures(): {
+  name: string;
+  minSupportedVersion: number;
+  maxSupportedVersion: number;
+}[] {
+  return SUPPORTED_FEATURES.map((f) => ({
+    name: f.name,
+    minSupportedVersion: f.minVersion,
+    maxSupportedVersion: f.maxVersion,
+  }));
+}

@@ -5,6 +5,7 @@
  * publisher replays committed records onto a copy (`apply`) and publishes the result.
  */
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
+import { applyPartitionChange } from "./partition-change.js";
 import {
   CONFIG_RESOURCE_TYPE,
   type MetadataRecord,
@@ -19,6 +20,8 @@ export interface PartitionImage {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /** Kafka's LeaderRecoveryState: 0 RECOVERED, 1 RECOVERING (after an unclean election). */
+  readonly leaderRecoveryState: number;
 }
 
 export interface TopicImage {
@@ -87,6 +90,12 @@ export class MetadataImage {
 
   brokerConfigs(brokerId: string): ReadonlyMap<string, string> {
     return this.configs.get(configKey(CONFIG_RESOURCE_TYPE.BROKER, brokerId)) ?? EMPTY_CONFIGS;
+  }
+
+  /** Registered, unfenced and not in controlled shutdown: may lead and join ISRs (Kafka's isActive). */
+  isActiveBroker(brokerId: number): boolean {
+    const b = this.brokers.get(brokerId);
+    return b !== undefined && !b.fenced && !b.inControlledShutdown;
   }
 
   /** Every record needed to rebuild this image from nothing: what a snapshot holds. */
@@ -164,16 +173,10 @@ export class MetadataImage {
           const old = t.partitions[record.data.partitionId];
           if (old === undefined)
             throw new Error(`assertion: change of unknown partition ${record.data.partitionId}`);
-          const leaderChanged = record.data.leader !== undefined && record.data.leader !== old.leader;
+          // As Kafka's PartitionRegistration.merge: a leader field, even the same leader, bumps
+          // the leader epoch; any change bumps the partition epoch.
           const partitions = t.partitions.slice();
-          partitions[record.data.partitionId] = {
-            partitionId: old.partitionId,
-            replicas: record.data.replicas ?? old.replicas,
-            isr: record.data.isr ?? old.isr,
-            leader: record.data.leader ?? old.leader,
-            leaderEpoch: leaderChanged ? old.leaderEpoch + 1 : old.leaderEpoch,
-            partitionEpoch: old.partitionEpoch + 1,
-          };
+          partitions[record.data.partitionId] = applyPartitionChange(old, record.data);
           putTopic({ ...t, partitions });
           break;
         }
@@ -203,6 +206,21 @@ export class MetadataImage {
           brokers ??= new Map(this.brokers);
           brokers.set(record.data.brokerId, record.data);
           break;
+        case "BrokerRegistrationChange": {
+          brokers ??= new Map(this.brokers);
+          const b = brokers.get(record.data.brokerId);
+          if (b === undefined || b.brokerEpoch !== record.data.brokerEpoch) {
+            throw new Error(
+              `assertion: registration change of broker ${record.data.brokerId} epoch ${record.data.brokerEpoch}, which is not registered`,
+            );
+          }
+          brokers.set(b.brokerId, {
+            ...b,
+            fenced: record.data.fenced ?? b.fenced,
+            inControlledShutdown: record.data.inControlledShutdown ?? b.inControlledShutdown,
+          });
+          break;
+        }
         case "FeatureLevel":
           features ??= new Map(this.features);
           features.set(record.data.name, record.data.featureLevel);

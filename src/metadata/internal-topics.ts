@@ -19,13 +19,15 @@ export function isInternalTopic(name: string): boolean {
   return name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
 }
 
-/** The CreateTopics entry for an internal topic, or undefined for an ordinary name. */
-export function internalTopicRequest(
-  name: string,
-  config: BrokerConfig,
-  brokerCount: number,
-): CreateTopicRequest | undefined {
-  const rf = (key: string) => Math.max(1, Math.min(config.int(key), brokerCount));
+/**
+ * The CreateTopics entry for an internal topic, or undefined for an ordinary name. The
+ * replication factor is `offsets.topic.replication.factor` / `transaction.state.log.replication.factor`
+ * as set, not capped by the live brokers: as in Kafka 4.4 (AutoTopicCreationManager), creation
+ * fails with INVALID_REPLICATION_FACTOR until enough brokers are registered, and the coordinator
+ * stays unavailable meanwhile.
+ */
+export function internalTopicRequest(name: string, config: BrokerConfig): CreateTopicRequest | undefined {
+  const rf = (key: string) => config.int(key);
   if (name === CONSUMER_OFFSETS_TOPIC) {
     return {
       name,
@@ -63,7 +65,7 @@ export async function ensureInternalTopic(
   config: BrokerConfig,
 ): Promise<CreateTopicResult | undefined> {
   if (image.topicsByName.has(name)) return undefined;
-  const request = internalTopicRequest(name, config, Math.max(1, image.brokers.size));
+  const request = internalTopicRequest(name, config);
   if (request === undefined) throw new Error(`assertion: ${name} is not an internal topic`);
   const [result] = await controller.createTopics([request], false);
   return result;

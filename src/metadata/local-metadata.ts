@@ -37,8 +37,10 @@ export interface LocalMetadataOptions {
   /** The live broker config; read on every use, so dynamic changes apply. */
   readonly config: () => BrokerConfig;
   readonly clock?: Clock;
-  /** Draws topic ids. */
+  /** Draws topic ids and replica placements. */
   readonly random?: Random;
+  /** This node's cluster id: registrations from another cluster are refused. */
+  readonly clusterId?: string;
 }
 
 /** Opens the log, replays the newest snapshot plus the log after it into the image, and wires the rest. */
@@ -59,6 +61,8 @@ export async function openLocalMetadata(options: LocalMetadataOptions): Promise<
     config: options.config,
     logger: options.logger,
     random: options.random ?? SYSTEM_RANDOM,
+    clock,
+    ...(options.clusterId !== undefined ? { clusterId: options.clusterId } : {}),
   });
   return { log, publisher, snapshots, controller, channel: new LocalControllerChannel(controller) };
 }

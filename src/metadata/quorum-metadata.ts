@@ -143,6 +143,15 @@ export class QuorumControllerChannel implements ControllerChannel {
   registerBroker(...args: Parameters<ControllerChannel["registerBroker"]>) {
     return this.#target().registerBroker(...args);
   }
+  brokerHeartbeat(...args: Parameters<ControllerChannel["brokerHeartbeat"]>) {
+    return this.#target().brokerHeartbeat(...args);
+  }
+  alterPartition(...args: Parameters<ControllerChannel["alterPartition"]>) {
+    return this.#target().alterPartition(...args);
+  }
+  electLeaders(...args: Parameters<ControllerChannel["electLeaders"]>) {
+    return this.#target().electLeaders(...args);
+  }
 }
 
 const notController = (): Promise<never> =>
@@ -157,6 +166,9 @@ const NOT_CONTROLLER_CHANNEL: ControllerChannel = {
   allocateProducerIds: notController,
   alterUserScramCredentials: notController,
   registerBroker: notController,
+  brokerHeartbeat: notController,
+  alterPartition: notController,
+  electLeaders: notController,
 };
 
 export interface QuorumMetadata {
@@ -248,6 +260,8 @@ export function openQuorumMetadata(options: QuorumMetadataOptions): QuorumMetada
         config: options.config,
         logger: options.logger,
         random,
+        clock,
+        clusterId: options.clusterId,
         isActive: () => log.isActive,
       })
     : undefined;

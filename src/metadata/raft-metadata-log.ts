@@ -127,8 +127,9 @@ export class RaftMetadataLog implements MetadataLog, RaftListener {
   get isActive(): boolean {
     const client = this.#client;
     if (client === undefined || this.#failure !== undefined || this.#closed) return false;
-    const s = client.state;
-    return s.name === "leader" && !s.resignRequested && this.#activatedEpoch === s.epoch;
+    // The same test as the client's propose (a closed or shutting-down leader takes no records),
+    // so an active controller's proposals are never refused as NOT_CONTROLLER by its own log.
+    return client.acceptsProposals && this.#activatedEpoch === client.state.epoch;
   }
 
   onLeaderChange(fn: (leaderId: number, epoch: number) => void): void {

@@ -4,10 +4,12 @@
  * from the generated codec. Decoding accepts every version the specs define.
  */
 import { KrillError } from "../errors.js";
+import type { BrokerRegistrationChangeRecord } from "../protocol/generated/broker-registration-change-record.js";
 import type { ConfigRecord } from "../protocol/generated/config-record.js";
 import { defaultConfigRecord } from "../protocol/generated/config-record.js";
 import type { FeatureLevelRecord } from "../protocol/generated/feature-level-record.js";
 import { defaultFeatureLevelRecord } from "../protocol/generated/feature-level-record.js";
+import type { FenceBrokerRecord } from "../protocol/generated/fence-broker-record.js";
 import { MetadataRecordType, metadataRecordCodec } from "../protocol/generated/metadata-records.js";
 import {
   defaultPartitionChangeRecord,
@@ -26,6 +28,7 @@ import {
 import type { RemoveTopicRecord } from "../protocol/generated/remove-topic-record.js";
 import type { RemoveUserScramCredentialRecord } from "../protocol/generated/remove-user-scram-credential-record.js";
 import { defaultTopicRecord, type TopicRecord } from "../protocol/generated/topic-record.js";
+import type { UnfenceBrokerRecord } from "../protocol/generated/unfence-broker-record.js";
 import type { UserScramCredentialRecord } from "../protocol/generated/user-scram-credential-record.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
@@ -36,6 +39,11 @@ const FRAME_VERSION = 1;
 
 /** Kafka's leader value in PartitionChangeRecord meaning "unchanged". */
 const NO_LEADER_CHANGE = -2;
+/** Kafka's LeaderRecoveryState.NO_CHANGE in PartitionChangeRecord. */
+const NO_RECOVERY_STATE_CHANGE = -1;
+/** BrokerRegistrationChangeRecord.Fenced: -1 unfenced, 0 unchanged, 1 fenced. */
+const FENCE = 1;
+const UNFENCE = -1;
 
 function toWire(record: MetadataRecord): { type: number; version: number; body: unknown } {
   switch (record.type) {
@@ -56,6 +64,7 @@ function toWire(record: MetadataRecord): { type: number; version: number; body: 
         leader: d.leader,
         leaderEpoch: d.leaderEpoch,
         partitionEpoch: d.partitionEpoch,
+        leaderRecoveryState: d.leaderRecoveryState,
       };
       return { type: MetadataRecordType.PartitionRecord, version: 0, body };
     }
@@ -68,6 +77,7 @@ function toWire(record: MetadataRecord): { type: number; version: number; body: 
         isr: d.isr ? [...d.isr] : null,
         leader: d.leader ?? NO_LEADER_CHANGE,
         replicas: d.replicas ? [...d.replicas] : null,
+        leaderRecoveryState: d.leaderRecoveryState ?? NO_RECOVERY_STATE_CHANGE,
       };
       return { type: MetadataRecordType.PartitionChangeRecord, version: 0, body };
     }
@@ -111,10 +121,25 @@ function toWire(record: MetadataRecord): { type: number; version: number; body: 
         incarnationId: d.incarnationId,
         brokerEpoch: d.brokerEpoch,
         endPoints: d.endPoints.map((e) => ({ ...defaultRegisterBrokerRecordBrokerEndpoint(), ...e })),
+        features: d.features.map((f) => ({ ...f })),
         rack: d.rack,
         fenced: d.fenced,
+        inControlledShutdown: d.inControlledShutdown,
+        logDirs: [...d.logDirs],
       };
-      return { type: MetadataRecordType.RegisterBrokerRecord, version: 0, body };
+      return { type: MetadataRecordType.RegisterBrokerRecord, version: 3, body };
+    }
+    case "BrokerRegistrationChange": {
+      const d = record.data;
+      const body: BrokerRegistrationChangeRecord = {
+        brokerId: d.brokerId,
+        brokerEpoch: d.brokerEpoch,
+        fenced: d.fenced === undefined ? 0 : d.fenced ? FENCE : UNFENCE,
+        inControlledShutdown: d.inControlledShutdown ? 1 : 0,
+        logDirs: [],
+        cordonedLogDirs: null,
+      };
+      return { type: MetadataRecordType.BrokerRegistrationChangeRecord, version: 1, body };
     }
   }
 }
@@ -137,6 +162,7 @@ function fromWire(type: number, body: unknown): MetadataRecord {
           leader: b.leader,
           leaderEpoch: b.leaderEpoch,
           partitionEpoch: b.partitionEpoch,
+          leaderRecoveryState: b.leaderRecoveryState,
         },
       };
     }
@@ -150,6 +176,9 @@ function fromWire(type: number, body: unknown): MetadataRecord {
           ...(b.isr !== null ? { isr: b.isr } : {}),
           ...(b.leader !== NO_LEADER_CHANGE ? { leader: b.leader } : {}),
           ...(b.replicas !== null ? { replicas: b.replicas } : {}),
+          ...(b.leaderRecoveryState !== NO_RECOVERY_STATE_CHANGE
+            ? { leaderRecoveryState: b.leaderRecoveryState }
+            : {}),
         },
       };
     }
@@ -187,9 +216,42 @@ function fromWire(type: number, body: unknown): MetadataRecord {
             port: e.port,
             securityProtocol: e.securityProtocol,
           })),
+          features: b.features.map((f) => ({
+            name: f.name,
+            minSupportedVersion: f.minSupportedVersion,
+            maxSupportedVersion: f.maxSupportedVersion,
+          })),
           rack: b.rack,
           fenced: b.fenced,
+          inControlledShutdown: b.inControlledShutdown,
+          logDirs: b.logDirs,
         },
+      };
+    }
+    case MetadataRecordType.BrokerRegistrationChangeRecord: {
+      const b = body as BrokerRegistrationChangeRecord;
+      return {
+        type: "BrokerRegistrationChange",
+        data: {
+          brokerId: b.brokerId,
+          brokerEpoch: b.brokerEpoch,
+          ...(b.fenced === FENCE ? { fenced: true } : b.fenced === UNFENCE ? { fenced: false } : {}),
+          ...(b.inControlledShutdown === 1 ? { inControlledShutdown: true } : {}),
+        },
+      };
+    }
+    case MetadataRecordType.FenceBrokerRecord: {
+      const b = body as FenceBrokerRecord;
+      return {
+        type: "BrokerRegistrationChange",
+        data: { brokerId: b.id, brokerEpoch: b.epoch, fenced: true },
+      };
+    }
+    case MetadataRecordType.UnfenceBrokerRecord: {
+      const b = body as UnfenceBrokerRecord;
+      return {
+        type: "BrokerRegistrationChange",
+        data: { brokerId: b.id, brokerEpoch: b.epoch, fenced: false },
       };
     }
     case MetadataRecordType.UserScramCredentialRecord: {

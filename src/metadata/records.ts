@@ -21,15 +21,27 @@ export interface PartitionRecordData {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /** Kafka's LeaderRecoveryState: RECOVERED 0, RECOVERING 1 (after an unclean election). */
+  readonly leaderRecoveryState: number;
 }
 
-/** Only the fields present change; Kafka's PartitionChangeRecord (leader -2 = unchanged). */
+/** Kafka's LeaderRecoveryState values. */
+export const LEADER_RECOVERY_STATE = { RECOVERED: 0, RECOVERING: 1 } as const;
+/** Partition leader meaning "no leader" (Kafka's LeaderConstants.NO_LEADER). */
+export const NO_LEADER = -1;
+
+/**
+ * Only the fields present change; Kafka's PartitionChangeRecord (on the wire leader -2 =
+ * unchanged, leaderRecoveryState -1 = unchanged). A present `leader` (even the same one) bumps the
+ * leader epoch; every change bumps the partition epoch.
+ */
 export interface PartitionChangeRecordData {
   readonly partitionId: number;
   readonly topicId: string;
   readonly isr?: readonly number[];
   readonly leader?: number;
   readonly replicas?: readonly number[];
+  readonly leaderRecoveryState?: number;
 }
 
 export interface ConfigRecordData {
@@ -59,13 +71,36 @@ export interface BrokerEndpoint {
   readonly securityProtocol: number;
 }
 
+/** A feature's supported range, as a broker registers it. */
+export interface BrokerFeatureRange {
+  readonly name: string;
+  readonly minSupportedVersion: number;
+  readonly maxSupportedVersion: number;
+}
+
 export interface RegisterBrokerRecordData {
   readonly brokerId: number;
   readonly incarnationId: string;
   readonly brokerEpoch: bigint;
   readonly endPoints: readonly BrokerEndpoint[];
+  readonly features: readonly BrokerFeatureRange[];
   readonly rack: string | null;
   readonly fenced: boolean;
+  readonly inControlledShutdown: boolean;
+  /** Log directory ids (KIP-858); empty when the broker does not report them. */
+  readonly logDirs: readonly string[];
+}
+
+/**
+ * Kafka's BrokerRegistrationChangeRecord (what Kafka writes for fencing, unfencing and
+ * controlled shutdown since MV 3.3); an absent field is unchanged. Krill also reads the older
+ * FenceBrokerRecord / UnfenceBrokerRecord as this record.
+ */
+export interface BrokerRegistrationChangeRecordData {
+  readonly brokerId: number;
+  readonly brokerEpoch: bigint;
+  readonly fenced?: boolean;
+  readonly inControlledShutdown?: boolean;
 }
 
 export interface FeatureLevelRecordData {
@@ -96,6 +131,7 @@ export type MetadataRecord =
   | { readonly type: "RemoveTopic"; readonly data: RemoveTopicRecordData }
   | { readonly type: "ProducerIds"; readonly data: ProducerIdsRecordData }
   | { readonly type: "RegisterBroker"; readonly data: RegisterBrokerRecordData }
+  | { readonly type: "BrokerRegistrationChange"; readonly data: BrokerRegistrationChangeRecordData }
   | { readonly type: "FeatureLevel"; readonly data: FeatureLevelRecordData }
   | { readonly type: "UserScramCredential"; readonly data: UserScramCredentialRecordData }
   | { readonly type: "RemoveUserScramCredential"; readonly data: RemoveUserScramCredentialRecordData };

@@ -40,12 +40,15 @@ import { isKrillError, KrillError } from "../errors.js";
 import {
   ALLOCATE_PRODUCER_IDS_API,
   ALTER_CONFIGS_API,
+  ALTER_PARTITION_API,
   ALTER_USER_SCRAM_CREDENTIALS_API,
   type ApiDescriptor,
+  BROKER_HEARTBEAT_API,
   BROKER_REGISTRATION_API,
   CREATE_PARTITIONS_API,
   CREATE_TOPICS_API,
   DELETE_TOPICS_API,
+  ELECT_LEADERS_API,
   INCREMENTAL_ALTER_CONFIGS_API,
 } from "../protocol/generated/apis.js";
 import { ErrorCode, errorCodeName } from "../protocol/generated/error-codes.js";
@@ -59,16 +62,26 @@ import type {
   DeleteTopicResult,
 } from "./controller.js";
 import {
+  type AlterPartitionRequest,
+  type AlterPartitionResponse,
+  type BrokerHeartbeatReply,
+  type BrokerHeartbeatRequest,
+  type BrokerRegistrationReply,
+  type BrokerRegistrationRequest,
   type ConfigAlterResult,
   type ControllerCallOptions,
   type ControllerChannel,
+  type ElectionTargets,
+  type ElectLeadersResult,
   isNotControllerError,
 } from "./controller-channel.js";
-import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST, METADATA_VERSION_MIN } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataPublisher } from "./publisher.js";
-import { CONFIG_RESOURCE_TYPE, type RegisterBrokerRecordData } from "./records.js";
+import { CONFIG_RESOURCE_TYPE } from "./records.js";
 import type { ScramAlterResult, ScramDeletion, ScramUpsertion } from "./scram-control.js";
+
+/** How long one BrokerHeartbeat is retried (Kafka's broker.heartbeat.interval.ms default). */
+const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 /** The active controller as the quorum names it. */
 export interface ControllerNode {
@@ -485,41 +498,104 @@ export class RemoteControllerChannel implements ControllerChannel {
     });
   }
 
-  registerBroker(
-    registration: Omit<RegisterBrokerRecordData, "brokerEpoch">,
-    metadataVersion: number,
-  ): Promise<void> {
+  registerBroker(request: BrokerRegistrationRequest): Promise<BrokerRegistrationReply> {
     const body = {
-      brokerId: registration.brokerId,
-      clusterId: this.#clusterId,
-      incarnationId: registration.incarnationId,
-      listeners: registration.endPoints.map((e) => ({ ...e })),
-      // The controller finalizes metadata.version; this node supports Krill's range.
-      features: [
-        {
-          name: METADATA_VERSION_FEATURE,
-          minSupportedVersion: Math.min(METADATA_VERSION_MIN, metadataVersion),
-          maxSupportedVersion: Math.max(METADATA_VERSION_LATEST, metadataVersion),
-        },
-      ],
-      rack: registration.rack,
+      brokerId: request.brokerId,
+      clusterId: request.clusterId,
+      incarnationId: request.incarnationId,
+      listeners: request.listeners.map((e) => ({ ...e })),
+      features: request.features.map((f) => ({ ...f })),
+      rack: request.rack,
       isMigratingZkBroker: false,
-      logDirs: [],
-      previousBrokerEpoch: -1n,
+      logDirs: [...request.logDirs],
+      previousBrokerEpoch: request.previousBrokerEpoch,
     };
     return this.#runOrThrow("BrokerRegistration", {
       timeoutMs: undefined,
-      local: (c) => c.registerBroker(registration, metadataVersion),
+      local: (c) => c.registerBroker(request),
       remote: async (ms) => {
         const res = await this.#client.request(BROKER_REGISTRATION_API, body, { timeoutMs: ms });
         if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
-        if (res.errorCode !== ErrorCode.NONE) {
-          throw new KrillError("STATE", `BrokerRegistration answered ${errorCodeName(res.errorCode)}`);
-        }
-        return { ok: undefined };
+        return { ok: { errorCode: res.errorCode, errorMessage: null, brokerEpoch: res.brokerEpoch } };
       },
-      published: (_, image) =>
-        image.brokers.get(registration.brokerId)?.incarnationId === registration.incarnationId,
+      published: (reply, image) =>
+        reply.errorCode !== ErrorCode.NONE ||
+        image.brokers.get(request.brokerId)?.incarnationId === request.incarnationId,
+    });
+  }
+
+  brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<BrokerHeartbeatReply> {
+    return this.#runOrThrow("BrokerHeartbeat", {
+      // A heartbeat is only worth its interval: the lifecycle manager sends the next one (and a
+      // controlled shutdown keeps its own deadline), so it is not retried for the forwarding timeout.
+      timeoutMs: HEARTBEAT_TIMEOUT_MS,
+      local: (c) => c.brokerHeartbeat(request),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          BROKER_HEARTBEAT_API,
+          { ...request, offlineLogDirs: [], cordonedLogDirs: null },
+          { timeoutMs: ms },
+        );
+        if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
+        return {
+          ok: {
+            errorCode: res.errorCode,
+            errorMessage: null,
+            isCaughtUp: res.isCaughtUp,
+            isFenced: res.isFenced,
+            inControlledShutdown: false,
+            shouldShutDown: res.shouldShutDown,
+          },
+        };
+      },
+    });
+  }
+
+  alterPartition(request: AlterPartitionRequest): Promise<AlterPartitionResponse> {
+    return this.#runOrThrow("AlterPartition", {
+      timeoutMs: undefined,
+      local: (c) => c.alterPartition(request),
+      remote: async (ms) => {
+        const res = await this.#client.request(ALTER_PARTITION_API, request, { timeoutMs: ms });
+        if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
+        return { ok: res };
+      },
+    });
+  }
+
+  electLeaders(electionType: number, topicPartitions: ElectionTargets): Promise<ElectLeadersResult> {
+    return this.#runOrThrow("ElectLeaders", {
+      timeoutMs: undefined,
+      local: (c) => c.electLeaders(electionType, topicPartitions),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          ELECT_LEADERS_API,
+          {
+            electionType,
+            topicPartitions:
+              topicPartitions === null
+                ? null
+                : topicPartitions.map((t) => ({ topic: t.topic, partitions: [...t.partitions] })),
+            timeoutMs: ms,
+          },
+          { timeoutMs: ms },
+        );
+        if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
+        return {
+          ok: {
+            errorCode: res.errorCode,
+            errorMessage: null,
+            results: res.replicaElectionResults.map((t) => ({
+              topic: t.topic,
+              partitions: t.partitionResult.map((p) => ({
+                partitionId: p.partitionId,
+                errorCode: p.errorCode,
+                errorMessage: p.errorMessage,
+              })),
+            })),
+          },
+        };
+      },
     });
   }
 

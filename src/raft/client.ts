@@ -165,6 +165,12 @@ export class RaftClient {
     return this.quorum.isVoter();
   }
 
+  /** Whether `propose` takes records now: this node leads, is not resigning, shutting down or closed. */
+  get acceptsProposals(): boolean {
+    const s = this.quorum.state;
+    return !this.closed && s.name === "leader" && !s.resignRequested && this.shutdownDeadlineMs === null;
+  }
+
   /** Lets the simulation watch every state change. */
   set onTransition(fn: ((from: EpochState | null, to: EpochState) => void) | null) {
     this.quorum.onTransition = fn;
@@ -262,7 +268,7 @@ export class RaftClient {
    */
   propose(values: readonly Buffer[]): ProposeResult {
     const s = this.quorum.state;
-    if (this.closed || s.name !== "leader" || s.resignRequested || this.shutdownDeadlineMs !== null) {
+    if (!this.acceptsProposals || s.name !== "leader") {
       return { ok: false, errorCode: Errors.NOT_LEADER_OR_FOLLOWER, reason: "not the leader" };
     }
     if (values.length === 0) return { ok: false, errorCode: Errors.INVALID_REQUEST, reason: "no records" };

@@ -19,7 +19,7 @@ import { LogManager } from "../log/log-manager.js";
 import { createLogger, type LogFormat } from "../logging.js";
 import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
-import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../metadata/features.js";
+import { registrationFeatures } from "../metadata/features.js";
 import type { MetadataImage } from "../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import { openLocalMetadata } from "../metadata/local-metadata.js";
@@ -39,7 +39,9 @@ import { NetworkRaftChannel } from "../raft/network-channel.js";
 import { SingleVoterEndpoint } from "../raft/single-voter-endpoint.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { BrokerLifecycleManager } from "./broker-lifecycle.js";
 import { controllerForwarding } from "./controller-forwarding.js";
+import { ControllerTasks } from "./controller-tasks.js";
 import { Dispatcher } from "./dispatcher.js";
 import { BrokerHealth, type CoordinatorState } from "./health.js";
 import { ensureMetaProperties } from "./meta-properties.js";
@@ -67,6 +69,11 @@ const SECURITY_PROTOCOL_IDS: Record<string, number> = {
   SASL_PLAINTEXT: 2,
   SASL_SSL: 3,
 };
+
+/** How long start-up waits for the controller to register and unfence this broker. */
+const REGISTRATION_TIMEOUT_MS = 60_000;
+/** How long stop waits for a controlled shutdown before stopping anyway. */
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 export interface BrokerStartOptions {
   readonly logger?: Logger;
@@ -108,8 +115,8 @@ interface BrokerMetadata {
 
 /** How long a stopping quorum leader waits for its EndQuorumEpoch to be acknowledged. */
 const RESIGN_TIMEOUT_MS = 2000;
+
 /** Between two attempts to register with the active controller. */
-const REGISTRATION_RETRY_MS = 500;
 
 import type { Partition } from "./partitions/partition.js";
 import { topicLogConfig } from "./partitions/topic-log-config.js";
@@ -128,6 +135,8 @@ export class Broker {
   #closeForwarding: () => void = () => {};
   #stopping: Promise<void> | undefined;
   #health: BrokerHealth | undefined;
+  #lifecycle: BrokerLifecycleManager | undefined;
+  #controllerTasks: ControllerTasks | undefined;
 
   private constructor(
     config: BrokerConfig,
@@ -229,6 +238,7 @@ export class Broker {
         config: () => live,
         clock,
         random,
+        clusterId,
       });
       const singleVoter = new SingleVoterEndpoint({
         nodeId: config.nodeId,
@@ -468,48 +478,50 @@ export class Broker {
         securityProtocol: a.securityProtocol,
       };
     });
-    const registration = () =>
-      channel.registerBroker(
+    // Registration: fenced at first, unfenced once this broker has replayed the metadata log up
+    // to its registration (at once on a combined node), then heartbeats keep the session alive. In
+    // a quorum the active controller may not be elected yet, or be on a node that is not up: the
+    // registration is retried until it is accepted.
+    let lifecycle: BrokerLifecycleManager | undefined;
+    if (metadata.quorum === undefined || metadata.quorum.roles.broker) {
+      const manager = new BrokerLifecycleManager({
+        channel,
+        config: () => live,
+        logger,
+        metadataOffset: () => publisher.image.offset,
+        clock,
+      });
+      lifecycle = manager;
+      cleanups.push(() => manager.close());
+      await manager.start(
         {
           brokerId: config.nodeId,
+          clusterId,
           incarnationId: uuidFromBytes(random.bytes(16), 0),
-          endPoints: advertised.map((e) => ({
+          listeners: advertised.map((e) => ({
             name: e.listenerName,
             host: e.host,
             port: e.port,
             securityProtocol: SECURITY_PROTOCOL_IDS[e.securityProtocol] ?? 0,
           })),
+          features: registrationFeatures(),
           rack: config.stringOrNull("broker.rack"),
-          fenced: false,
+          logDirs: [],
+          previousBrokerEpoch: -1n,
         },
-        // The finalized level (from the bootstrap snapshot `krill format --release-version` wrote,
-        // or an earlier start), else the newest Krill supports.
-        publisher.image.features.get(METADATA_VERSION_FEATURE) ?? METADATA_VERSION_LATEST,
+        metadata.quorum === undefined ? REGISTRATION_TIMEOUT_MS : Number.POSITIVE_INFINITY,
       );
-    if (metadata.quorum === undefined) {
-      await registration();
-    } else if (metadata.quorum.roles.broker) {
-      // The active controller may not be elected yet, or be on another node that is not up.
-      let stopped = false;
-      cleanups.push(() => {
-        stopped = true;
-      });
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await registration();
-          break;
-        } catch (err) {
-          if (stopped) throw err;
-          if (attempt === 1 || attempt % 20 === 0) {
-            logger.info(
-              { attempt, err: (err as Error).message },
-              "broker registration not accepted yet; retrying",
-            );
-          }
-          await new Promise((resolve) => setTimeout(resolve, REGISTRATION_RETRY_MS));
-        }
+      if (metadata.quorum !== undefined) {
+        logger.info({ leader: metadata.quorum.log.leader }, "broker registered with the active controller");
       }
-      logger.info({ leader: metadata.quorum.log.leader }, "broker registered with the active controller");
+    }
+    // The active controller fences brokers whose session expired and runs the periodic elections.
+    const controller = metadata.controller;
+    const controllerTasks =
+      controller === undefined ? undefined : new ControllerTasks(controller, () => live, logger);
+    if (controllerTasks !== undefined) {
+      cleanups.push(() => controllerTasks.stop());
+      controllerTasks.start();
     }
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
@@ -528,6 +540,8 @@ export class Broker {
     for (const component of components) await component.start(context);
     const broker = new Broker(config, logger, context, services, socketServer, metadata, components);
     broker.#dirLocks = dirLocks;
+    broker.#lifecycle = lifecycle;
+    broker.#controllerTasks = controllerTasks;
     broker.#closeForwarding = forwardingClose;
     // A quiet cluster still snapshots on the time bound.
     const snapshotCheckMs = Math.min(
@@ -567,6 +581,13 @@ export class Broker {
     this.logger.info("broker stopping");
     if (this.#health !== undefined) this.#health.phase = "stopping";
     clearInterval(this.#snapshotTimer);
+    // Leaderships move to other brokers first, when there are any to move to (a lone broker has
+    // nowhere to move them; its next start replaces this incarnation's registration).
+    const image = this.context.image();
+    const others = [...image.brokers.values()].some((b) => b.brokerId !== this.config.nodeId && !b.fenced);
+    if (others) await this.#lifecycle?.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+    this.#lifecycle?.close();
+    this.#controllerTasks?.stop();
     // Data path: answer long-polling fetches now, so connections drain without waiting out max_wait_ms.
     this.#services.fetches.purgatory.shutdown();
     // A quorum leader resigns first (EndQuorumEpoch), so the others elect without waiting out

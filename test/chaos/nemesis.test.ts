@@ -1,7 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Cluster, ClusterNode } from "../../chaos/src/cluster.js";
+import { type Cluster, type ClusterNode, KrillCluster } from "../../chaos/src/cluster.js";
 import { Nemesis } from "../../chaos/src/nemesis.js";
 import { LoopbackNetwork, NetnsNetwork } from "../../chaos/src/net.js";
 
@@ -33,6 +43,9 @@ class IdleNode implements ClusterNode {
     return this.exit;
   }
   loseUnflushed(): never {
+    throw new Error("an idle node has no data");
+  }
+  wipeWorkloadData(): never {
     throw new Error("an idle node has no data");
   }
   /** The process state letter from /proc (S sleeping, R running, T stopped). */
@@ -99,6 +112,30 @@ describe("nemesis (process faults)", () => {
       "resume node 2",
     ]);
     expect(nemesis.clean()).toBe(true);
+  });
+
+  it("wipes a stopped node's replicas of the workload topics and nothing else", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "krill-chaos-wipe-"));
+    try {
+      const krill = new KrillCluster({ dir, net: new LoopbackNetwork(), portBase: 30_000, partitions: 3 });
+      const data = join(dir, "node-1", "data");
+      for (const name of ["chaos-queue-0", "chaos-txn-2", "chaos-queue-extra", "__consumer_offsets-0"])
+        mkdirSync(join(data, name), { recursive: true });
+      writeFileSync(join(data, "chaos-queue-0", "00000000000000000000.log"), "x");
+      writeFileSync(join(data, "meta.properties"), "version=1\n");
+      const nemesis = new Nemesis(krill, new LoopbackNetwork(), Date.now());
+      const record = await nemesis.apply(0, { kind: "wipe", node: 1 });
+      expect(record.error).toBeUndefined();
+      expect(record.description).toBe("wipe node 1: 2 partition directories deleted");
+      expect(readdirSync(data).sort()).toEqual([
+        "__consumer_offsets-0",
+        "chaos-queue-extra",
+        "meta.properties",
+      ]);
+      expect(existsSync(join(data, "chaos-queue-0"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("healAll undoes what is still in effect, also after a fault that failed", async () => {

@@ -13,6 +13,7 @@ import type { CommittedBatch, MetadataLog, MetadataLogListener } from "../../src
 import { MetadataPublisher } from "../../src/metadata/publisher.js";
 import type { MetadataRecord } from "../../src/metadata/records.js";
 import { SeededRandom } from "../../src/random.js";
+import { registration } from "./cluster-helpers.js";
 
 /** A log whose proposals wait until the test commits or fails them, one at a time in order. */
 class DeferredLog implements MetadataLog {
@@ -86,23 +87,51 @@ const topic = (name: string) => ({
   assignments: [],
   configs: [],
 });
-const broker = {
-  brokerId: 1,
-  incarnationId: "zZzZzZzZzZzZzZzZzZzZzQ",
-  endPoints: [],
-  rack: null,
-  fenced: false,
-};
+const broker = registration(1);
+
+/** Registers broker 1 and heartbeats it unfenced, committing each proposal. */
+async function registerBroker1(
+  log: DeferredLog,
+  channel: LocalControllerChannel,
+  image: () => MetadataImage,
+) {
+  const registered = channel.registerBroker(broker);
+  await until(() => log.pending.length === 1);
+  await log.commitNext();
+  const { brokerEpoch } = await registered;
+  const heartbeat = channel.brokerHeartbeat({
+    brokerId: 1,
+    brokerEpoch,
+    currentMetadataOffset: BigInt(image().offset),
+    wantFence: false,
+    wantShutDown: false,
+  });
+  await until(() => log.pending.length === 1);
+  await log.commitNext();
+  expect((await heartbeat).isFenced).toBe(false);
+}
 
 describe("controller seam", () => {
   it("answers only once the records are committed, and the image changes only on commit", async () => {
     const { log, publisher, published, channel } = setUp();
-    const registered = channel.registerBroker(broker, 25);
+    const registered = channel.registerBroker(broker);
     await until(() => log.pending.length === 1);
     expect(publisher.image.brokers.size).toBe(0);
     await log.commitNext();
-    await registered;
-    expect(publisher.image.brokers.get(1)?.brokerEpoch).toBe(1n);
+    expect((await registered).brokerEpoch).toBe(1n);
+    expect(publisher.image.brokers.get(1)).toMatchObject({ brokerEpoch: 1n, fenced: true });
+    const heartbeat = channel.brokerHeartbeat({
+      brokerId: 1,
+      brokerEpoch: 1n,
+      currentMetadataOffset: BigInt(publisher.image.offset),
+      wantFence: false,
+      wantShutDown: false,
+    });
+    await until(() => log.pending.length === 1);
+    expect(publisher.image.brokers.get(1)?.fenced).toBe(true);
+    await log.commitNext();
+    expect(await heartbeat).toMatchObject({ isCaughtUp: true, isFenced: false });
+    expect(publisher.image.brokers.get(1)?.fenced).toBe(false);
 
     let answered = false;
     const created = channel.createTopics([topic("a")], false).then((r) => {
@@ -115,16 +144,13 @@ describe("controller seam", () => {
     await log.commitNext();
     expect((await created)[0]).toMatchObject({ name: "a", errorCode: 0, numPartitions: 2 });
     expect(publisher.image.topicsByName.get("a")?.partitions).toHaveLength(2);
-    // FeatureLevel + RegisterBroker at 0-1, then Topic + two Partition records at 2-4.
-    expect(published).toEqual([1, 4]);
+    // FeatureLevel + RegisterBroker at 0-1, the unfencing at 2, then Topic + two Partition records at 3-5.
+    expect(published).toEqual([1, 2, 5]);
   });
 
   it("a proposal that is never committed fails its request, leaves the image alone, and the next one proceeds", async () => {
     const { log, publisher, channel } = setUp();
-    const registered = channel.registerBroker(broker, 25);
-    await until(() => log.pending.length === 1);
-    await log.commitNext();
-    await registered;
+    await registerBroker1(log, channel, () => publisher.image);
     const lost = channel.createTopics([topic("lost")], false);
     const next = channel.createTopics([topic("lost")], false);
     await until(() => log.pending.length === 1);
@@ -138,11 +164,8 @@ describe("controller seam", () => {
   });
 
   it("validate-only proposes nothing", async () => {
-    const { log, channel } = setUp();
-    const registered = channel.registerBroker(broker, 25);
-    await until(() => log.pending.length === 1);
-    await log.commitNext();
-    await registered;
+    const { log, publisher, channel } = setUp();
+    await registerBroker1(log, channel, () => publisher.image);
     const [r] = await channel.createTopics([topic("dry")], true);
     expect(r?.errorCode).toBe(0);
     expect(log.pending).toHaveLength(0);

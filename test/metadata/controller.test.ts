@@ -8,6 +8,7 @@ import { type MetadataController, topicNameError } from "../../src/metadata/cont
 import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
 import type { LocalMetadataLog } from "../../src/metadata/local-metadata-log.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
+import { registerAndUnfence } from "./cluster-helpers.js";
 
 const logger = pino({ level: "silent" });
 let dir: string;
@@ -38,10 +39,7 @@ const topic = (name: string, numPartitions = -1, replicationFactor = -1) => ({
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "krill-ctl-"));
   controller = await open({ "num.partitions": "3" });
-  await controller.registerBroker(
-    { brokerId: 1, incarnationId: "zZzZzZzZzZzZzZzZzZzZzQ", endPoints: [], rack: null, fenced: false },
-    25,
-  );
+  await registerAndUnfence(controller, 1, () => image().offset);
 });
 
 afterEach(async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { BrokerConfig } from "../../src/config/broker-config.js";
 import type { MetadataImage } from "../../src/metadata/image.js";
 import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
+import { registerAndUnfence } from "./cluster-helpers.js";
 
 const logger = pino({ level: "silent" });
 
@@ -54,16 +55,7 @@ describe("metadata image model", () => {
           const dir = mkdtempSync(path.join(os.tmpdir(), "krill-model-"));
           try {
             const { controller, log, publisher } = await openController(dir, snapshotBytes);
-            await controller.registerBroker(
-              {
-                brokerId: 1,
-                incarnationId: "zZzZzZzZzZzZzZzZzZzZzQ",
-                endPoints: [],
-                rack: null,
-                fenced: false,
-              },
-              25,
-            );
+            await registerAndUnfence(controller, 1, () => publisher.image.offset);
             for (const o of ops) {
               if (o.kind === "create") {
                 await controller.createTopics(

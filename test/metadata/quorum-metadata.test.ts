@@ -4,6 +4,7 @@
  * by an in-memory network that can cut a node off. Timeouts are shortened so the test is quick;
  * every wait is bounded.
  */
+
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +21,7 @@ import { formatStorage } from "../../src/metadata/storage-format.js";
 import type { RaftClient } from "../../src/raft/client.js";
 import type { RaftChannel } from "../../src/raft/types.js";
 import { SeededRandom } from "../../src/random.js";
+import { registerAndUnfence } from "./cluster-helpers.js";
 
 const logger = pino({ level: "silent" });
 const CLUSTER = "W9AfU9ZKb6evapU4kcw1AQ";
@@ -131,16 +133,10 @@ async function until<T>(what: string, f: () => T | undefined | false, timeoutMs 
 /** Brokers as the active controller registers them (each node's own registration needs forwarding). */
 async function registerBrokers(active: QuorumMetadata): Promise<void> {
   for (const brokerId of [1, 2, 3]) {
-    await active.channel.registerBroker(
-      {
-        brokerId,
-        incarnationId: `AAAAAAAAAAAAAAAAAAAA${"BCD"[brokerId - 1]}A`,
-        endPoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9000 + brokerId, securityProtocol: 0 }],
-        rack: null,
-        fenced: false,
-      },
-      active.publisher.image.features.get("metadata.version") ?? 0,
-    );
+    await registerAndUnfence(active.channel, brokerId, () => active.publisher.image.offset, {
+      clusterId: CLUSTER,
+      incarnationId: `AAAAAAAAAAAAAAAAAAAA${"BCD"[brokerId - 1]}A`,
+    });
   }
 }
 

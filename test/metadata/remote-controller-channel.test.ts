@@ -4,6 +4,7 @@
  * listener CONTROLLER, or its socket through NodeClient); "node B" is the channel plus a
  * publisher that replays A's committed batches after a delay, as a follower of the quorum would.
  */
+
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isKrillError, KrillError } from "../../src/errors.js";
@@ -24,6 +25,7 @@ import { Dispatcher } from "../../src/server/dispatcher.js";
 import { NodeClient } from "../../src/server/network/node-client.js";
 import type { BrokerContext } from "../../src/server/services.js";
 import { body, request } from "../server/wire.js";
+import { registration } from "./cluster-helpers.js";
 
 const logger = pino({ level: "silent" });
 let a: BrokerHandle;
@@ -336,16 +338,14 @@ describe("RemoteControllerChannel", () => {
   it("registers a broker with the active controller", async () => {
     const c = channel(controllerListener());
     const incarnationId = "AAAAAAAAAAAAAAAAAAAAAg";
-    await c.registerBroker(
-      {
-        brokerId: 2,
+    const reply = await c.registerBroker(
+      registration(2, {
+        clusterId: a.broker.context.clusterId,
         incarnationId,
-        endPoints: [{ name: "PLAINTEXT", host: "127.0.0.2", port: 9092, securityProtocol: 0 }],
-        rack: null,
-        fenced: false,
-      },
-      25,
+        listeners: [{ name: "PLAINTEXT", host: "127.0.0.2", port: 9092, securityProtocol: 0 }],
+      }),
     );
+    expect(reply.errorCode).toBe(ErrorCode.NONE);
     expect(a.broker.context.image().brokers.get(2)).toMatchObject({ incarnationId, rack: null });
     expect(b.image.brokers.get(2)?.incarnationId).toBe(incarnationId);
     const wrongCluster = new RemoteControllerChannel({
@@ -355,11 +355,9 @@ describe("RemoteControllerChannel", () => {
       clusterId: "AAAAAAAAAAAAAAAAAAAAAw",
       logger,
     });
-    await expect(
-      wrongCluster.registerBroker(
-        { brokerId: 3, incarnationId, endPoints: [], rack: null, fenced: false },
-        25,
-      ),
-    ).rejects.toThrow(/INCONSISTENT_CLUSTER_ID/);
+    const refused = await wrongCluster.registerBroker(
+      registration(3, { clusterId: "AAAAAAAAAAAAAAAAAAAAAw", incarnationId, listeners: [] }),
+    );
+    expect(refused.errorCode).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
   });
 });

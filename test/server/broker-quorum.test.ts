@@ -68,6 +68,9 @@ class Cluster {
       alterBrokerConfigs: call("alterBrokerConfigs"),
       allocateProducerIds: call("allocateProducerIds"),
       registerBroker: call("registerBroker"),
+      brokerHeartbeat: call("brokerHeartbeat"),
+      alterPartition: call("alterPartition"),
+      electLeaders: call("electLeaders"),
     } as ControllerChannel;
   }
 

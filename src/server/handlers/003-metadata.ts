@@ -35,21 +35,37 @@ export const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op)
 /** CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12. */
 export const CLUSTER_OPERATIONS_ALL = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
 
-export function topicMetadata(topic: TopicImage, authorizedOperations: number): MetadataResponseTopic {
+/**
+ * A topic's partitions as Kafka's KRaftMetadataCache reports them: a partition whose leader is
+ * -1 or not a registered broker is LEADER_NOT_AVAILABLE with leader -1; replicas on fenced or
+ * unregistered brokers are listed offline.
+ */
+export function topicMetadata(
+  topic: TopicImage,
+  authorizedOperations: number,
+  image: MetadataImage,
+): MetadataResponseTopic {
+  const online = (id: number) => {
+    const b = image.brokers.get(id);
+    return b !== undefined && !b.fenced;
+  };
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
-    partitions: topic.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.partitionId,
-      leaderId: p.leader,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas],
-      isrNodes: [...p.isr],
-      offlineReplicas: [],
-    })),
+    partitions: topic.partitions.map((p) => {
+      const hasLeader = image.brokers.has(p.leader);
+      return {
+        errorCode: hasLeader ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex: p.partitionId,
+        leaderId: hasLeader ? p.leader : -1,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: [...p.replicas],
+        isrNodes: [...p.isr],
+        offlineReplicas: p.replicas.filter((r) => !online(r)),
+      };
+    }),
     topicAuthorizedOperations: authorizedOperations,
   };
 }
@@ -109,9 +125,8 @@ async function autoCreate(broker: BrokerContext, names: readonly string[]): Prom
       errors.set(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
       continue;
     }
-    const brokers = Math.max(1, broker.image().brokers.size);
     requests.push(
-      internalTopicRequest(name, broker.config, brokers) ?? {
+      internalTopicRequest(name, broker.config) ?? {
         name,
         numPartitions: -1,
         replicationFactor: -1,
@@ -155,7 +170,7 @@ export const handler = defineHandler({
     let image = broker.image();
     const topics: MetadataResponseTopic[] = [];
     if (allTopics) {
-      for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, topicOps));
+      for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, topicOps, image));
     } else {
       const requested = request.topics ?? [];
       const allowAutoCreate =
@@ -174,13 +189,13 @@ export const handler = defineHandler({
           if (byId === undefined || t.topicId === ZERO_UUID) {
             topics.push(errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
           } else {
-            topics.push(topicMetadata(byId, topicOps));
+            topics.push(topicMetadata(byId, topicOps, image));
           }
           continue;
         }
         const found = image.topicsByName.get(t.name);
         if (found !== undefined) {
-          topics.push(topicMetadata(found, topicOps));
+          topics.push(topicMetadata(found, topicOps, image));
         } else {
           const code =
             createErrors.get(t.name) ??

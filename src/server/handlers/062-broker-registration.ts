@@ -10,7 +10,6 @@
  * not active answers NOT_CONTROLLER. Heartbeats, fencing and log directories are the controller's
  * registration logic (src/metadata), not this wire handler's.
  */
-import { METADATA_VERSION_FEATURE, METADATA_VERSION_LATEST } from "../../metadata/features.js";
 import { BROKER_REGISTRATION_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { runOnController } from "../controller-apis.js";
@@ -26,35 +25,28 @@ export const handler = defineHandler({
     return runOnController(
       ctx,
       async (controller) => {
-        if (request.clusterId !== ctx.broker.clusterId) return answer(ErrorCode.INCONSISTENT_CLUSTER_ID);
-        const finalized = ctx.broker.image().features.get(METADATA_VERSION_FEATURE);
-        const range = request.features.find((f) => f.name === METADATA_VERSION_FEATURE);
-        if (
-          finalized !== undefined &&
-          (range === undefined ||
-            finalized < range.minSupportedVersion ||
-            finalized > range.maxSupportedVersion)
-        ) {
-          return answer(ErrorCode.UNSUPPORTED_VERSION);
-        }
-        await controller.registerBroker(
-          {
-            brokerId: request.brokerId,
-            incarnationId: request.incarnationId,
-            endPoints: request.listeners.map((l) => ({
-              name: l.name,
-              host: l.host,
-              port: l.port,
-              securityProtocol: l.securityProtocol,
-            })),
-            rack: request.rack,
-            fenced: false,
-          },
-          finalized ??
-            Math.min(range?.maxSupportedVersion ?? METADATA_VERSION_LATEST, METADATA_VERSION_LATEST),
-        );
-        const registered = ctx.broker.image().brokers.get(request.brokerId);
-        return answer(ErrorCode.NONE, registered?.brokerEpoch ?? -1n);
+        if (request.isMigratingZkBroker) return answer(ErrorCode.BROKER_ID_NOT_REGISTERED);
+        // The controller checks cluster id, features and log directories (cluster-control.ts).
+        const reply = await controller.registerBroker({
+          brokerId: request.brokerId,
+          clusterId: request.clusterId,
+          incarnationId: request.incarnationId,
+          listeners: request.listeners.map((l) => ({
+            name: l.name,
+            host: l.host,
+            port: l.port,
+            securityProtocol: l.securityProtocol,
+          })),
+          features: request.features.map((f) => ({
+            name: f.name,
+            minSupportedVersion: f.minSupportedVersion,
+            maxSupportedVersion: f.maxSupportedVersion,
+          })),
+          rack: request.rack,
+          logDirs: request.logDirs,
+          previousBrokerEpoch: request.previousBrokerEpoch,
+        });
+        return answer(reply.errorCode, reply.brokerEpoch);
       },
       () => answer(ErrorCode.NOT_CONTROLLER),
     );

@@ -6,9 +6,9 @@
  * Produce v12-13 (v13: topic ids), Fetch v18 (a follower's high watermark, KIP-1166) and
  * WriteTxnMarkers v2 (the marker's transaction version, KIP-1228).
  */
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../../src/index.js";
-import { METADATA_VERSION_FEATURE } from "../../../src/metadata/features.js";
 import {
   ADD_PARTITIONS_TO_TXN_API,
   API_VERSIONS_API,
@@ -27,6 +27,7 @@ import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { defaultFetchRequest } from "../../../src/protocol/generated/fetch-request.js";
 import { ZERO_UUID } from "../../../src/protocol/primitives/uuid.js";
 import { buildRecordBatch, decodeRecordBatches } from "../../../src/protocol/records/record-batch.js";
+import { registerAndUnfence, registration } from "../../metadata/cluster-helpers.js";
 import { RawClient } from "../partitions/raw-client.js";
 
 let broker: BrokerHandle;
@@ -161,15 +162,13 @@ describe("DescribeCluster v2 (KIP-1073)", () => {
   it("lists fenced brokers only when asked, with is_fenced", async () => {
     expect(served(60)).toBe(2);
     const context = broker.broker.context;
+    // Registered, never heartbeating: fenced.
     await context.controller.registerBroker(
-      {
-        brokerId: context.nodeId + 1,
+      registration(context.nodeId + 1, {
+        clusterId: context.clusterId,
         incarnationId: "AAAAAAAAAAAAAAAAAAAAAQ",
-        endPoints: [{ name: "PLAINTEXT", host: "127.0.0.9", port: 9, securityProtocol: 0 }],
-        rack: null,
-        fenced: true,
-      },
-      context.image().features.get(METADATA_VERSION_FEATURE)!,
+        listeners: [{ name: "PLAINTEXT", host: "127.0.0.9", port: 9, securityProtocol: 0 }],
+      }),
     );
     const ask = (version: number, includeFencedBrokers: boolean) =>
       raw.request(DESCRIBE_CLUSTER_API, version, {
@@ -307,16 +306,11 @@ describe("Fetch v18 (KIP-1166)", () => {
   it("a follower behind the leader's high watermark is answered at once, not held for min_bytes", async () => {
     expect(served(1)).toBe(18);
     const context = broker.broker.context;
-    await context.controller.registerBroker(
-      {
-        brokerId: follower(),
-        incarnationId: "AAAAAAAAAAAAAAAAAAAAAg",
-        endPoints: [{ name: "PLAINTEXT", host: "127.0.0.9", port: 10, securityProtocol: 0 }],
-        rack: null,
-        fenced: false,
-      },
-      context.image().features.get(METADATA_VERSION_FEATURE)!,
-    );
+    await registerAndUnfence(context.controller, follower(), () => context.image().offset, {
+      clusterId: context.clusterId,
+      incarnationId: "AAAAAAAAAAAAAAAAAAAAAg",
+      listeners: [{ name: "PLAINTEXT", host: "127.0.0.9", port: 10, securityProtocol: 0 }],
+    });
     const created = await raw.request(CREATE_TOPICS_API, 7, {
       topics: [
         {

@@ -186,8 +186,11 @@ export class SimCluster {
         incarnationId: `inc-${id}`,
         brokerEpoch: BigInt(100 + id),
         endPoints: [],
+        features: [],
         rack: null,
         fenced: false,
+        inControlledShutdown: false,
+        logDirs: [],
       },
     }));
     records.push({ type: "Topic", data: { name: TOPIC, topicId: TOPIC_ID } } as MetadataRecord);
@@ -203,6 +206,7 @@ export class SimCluster {
           leader: replicas[0]!,
           leaderEpoch: 0,
           partitionEpoch: 0,
+          leaderRecoveryState: 0,
         },
       } as MetadataRecord);
     }

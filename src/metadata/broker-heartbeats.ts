@@ -1,0 +1,174 @@
+/**
+ * The active controller's view of broker liveness (Kafka's BrokerHeartbeatManager): when each
+ * registered broker last heartbeat, how far it has replayed the metadata log, and where its
+ * controlled shutdown began. This is soft state, kept only on the active controller: a controller
+ * that becomes active starts every broker's session at its first look (as Kafka's `activate`), so
+ * a failover never fences a live broker early. Whether a broker is fenced or in controlled shutdown
+ * is the image's (committed records), not this state's.
+ *
+ * Time comes from the injected `Clock`: a session expires `broker.session.timeout.ms` after the
+ * last contact, and whoever drives the controller (a timer in the broker, a test) asks for stale
+ * brokers after moving time.
+ */
+import type { Clock } from "../clock.js";
+import type { MetadataImage } from "./image.js";
+
+/** Kafka's BrokerControlState. */
+export type BrokerControlState = "fenced" | "unfenced" | "controlled-shutdown" | "shutdown-now";
+
+interface Session {
+  lastContactMs: number;
+  metadataOffset: number;
+  /** Offset of the batch that began its controlled shutdown; -1 if none. */
+  controlledShutdownOffset: number;
+}
+
+export interface HeartbeatInput {
+  readonly wantFence: boolean;
+  readonly wantShutDown: boolean;
+  readonly currentMetadataOffset: number;
+}
+
+export class BrokerHeartbeatManager {
+  readonly #clock: Clock;
+  readonly #sessionTimeoutMs: () => number;
+  readonly #sessions = new Map<number, Session>();
+
+  constructor(clock: Clock, sessionTimeoutMs: () => number) {
+    this.#clock = clock;
+    this.#sessionTimeoutMs = sessionTimeoutMs;
+  }
+
+  #session(brokerId: number): Session {
+    let s = this.#sessions.get(brokerId);
+    if (s === undefined) {
+      s = { lastContactMs: this.#clock.nowMs(), metadataOffset: -1, controlledShutdownOffset: -1 };
+      this.#sessions.set(brokerId, s);
+    }
+    return s;
+  }
+
+  /** A new registration (a new incarnation, or the first): the session starts now. */
+  register(brokerId: number): void {
+    this.#sessions.set(brokerId, {
+      lastContactMs: this.#clock.nowMs(),
+      metadataOffset: -1,
+      controlledShutdownOffset: -1,
+    });
+  }
+
+  remove(brokerId: number): void {
+    this.#sessions.delete(brokerId);
+  }
+
+  /** Forgets every session; each starts again at its next look. */
+  clear(): void {
+    this.#sessions.clear();
+  }
+
+  /** Records a heartbeat; a broker that ends up fenced leaves controlled shutdown. */
+  touch(brokerId: number, fenced: boolean, metadataOffset: number): void {
+    const s = this.#session(brokerId);
+    s.lastContactMs = this.#clock.nowMs();
+    s.metadataOffset = metadataOffset;
+    if (fenced) s.controlledShutdownOffset = -1;
+  }
+
+  /**
+   * Whether `brokerId` heartbeat within the session timeout as of `asOfMs` (default now; a
+   * fenced broker has no session).
+   */
+  hasValidSession(image: MetadataImage, brokerId: number, asOfMs = this.#clock.nowMs()): boolean {
+    const b = image.brokers.get(brokerId);
+    if (b === undefined || b.fenced) return false;
+    return this.#session(brokerId).lastContactMs + this.#sessionTimeoutMs() >= asOfMs;
+  }
+
+  /**
+   * Unfenced brokers whose session had expired at `asOfMs`, the longest silent first (Kafka
+   * fences one at a time). The caller passes the time the check was asked for, not the time it
+   * runs: a check that waited behind a long controller operation must not count that wait, during
+   * which heartbeats were queued too, against the brokers.
+   */
+  staleBrokers(image: MetadataImage, asOfMs = this.#clock.nowMs()): number[] {
+    const stale: { id: number; last: number }[] = [];
+    for (const b of image.brokers.values()) {
+      if (b.fenced) continue;
+      if (!this.hasValidSession(image, b.brokerId, asOfMs)) {
+        stale.push({ id: b.brokerId, last: this.#session(b.brokerId).lastContactMs });
+      }
+    }
+    return stale.sort((a, b) => a.last - b.last || a.id - b.id).map((s) => s.id);
+  }
+
+  /** When the next session can expire (ms on the clock), or undefined with no unfenced broker. */
+  nextCheckMs(image: MetadataImage): number | undefined {
+    let next: number | undefined;
+    for (const b of image.brokers.values()) {
+      if (b.fenced) continue;
+      const at = this.#session(b.brokerId).lastContactMs + this.#sessionTimeoutMs();
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  /** Kafka's currentBrokerState. */
+  currentState(image: MetadataImage, brokerId: number): BrokerControlState {
+    const b = image.brokers.get(brokerId);
+    if (b === undefined || b.fenced) return "fenced";
+    if (this.#session(brokerId).controlledShutdownOffset >= 0 || b.inControlledShutdown)
+      return "controlled-shutdown";
+    return "unfenced";
+  }
+
+  /** The first offset at which the broker began its controlled shutdown (kept if already set). */
+  setControlledShutdownOffset(brokerId: number, offset: number): void {
+    const s = this.#session(brokerId);
+    if (s.controlledShutdownOffset < 0) s.controlledShutdownOffset = offset;
+  }
+
+  /** The lowest metadata offset replayed by an active broker (unfenced, not shutting down). */
+  lowestActiveOffset(image: MetadataImage): number {
+    let lowest = Number.MAX_SAFE_INTEGER;
+    for (const b of image.brokers.values()) {
+      if (b.fenced || b.inControlledShutdown) continue;
+      const s = this.#session(b.brokerId);
+      if (s.controlledShutdownOffset >= 0) continue;
+      lowest = Math.min(lowest, s.metadataOffset);
+    }
+    return lowest;
+  }
+
+  /**
+   * Kafka's calculateNextBrokerState: where a heartbeat moves the broker. `registrationOffset`
+   * is the offset of its RegisterBrokerRecord; it is unfenced once it has replayed that far.
+   */
+  nextState(
+    image: MetadataImage,
+    brokerId: number,
+    request: HeartbeatInput,
+    registrationOffset: number,
+    hasLeaderships: () => boolean,
+  ): { current: BrokerControlState; next: BrokerControlState } {
+    const current = this.currentState(image, brokerId);
+    const to = (next: BrokerControlState) => ({ current, next });
+    switch (current) {
+      case "fenced":
+        if (request.wantShutDown) return to("shutdown-now");
+        if (!request.wantFence && request.currentMetadataOffset >= registrationOffset) return to("unfenced");
+        return to("fenced");
+      case "unfenced":
+        if (request.wantFence) return to(request.wantShutDown ? "shutdown-now" : "fenced");
+        if (request.wantShutDown) return to(hasLeaderships() ? "controlled-shutdown" : "shutdown-now");
+        return to("unfenced");
+      case "controlled-shutdown": {
+        if (hasLeaderships()) return to("controlled-shutdown");
+        const shutdownOffset = this.#session(brokerId).controlledShutdownOffset;
+        // Every active broker has seen the leadership moves before this one goes.
+        return to(shutdownOffset <= this.lowestActiveOffset(image) ? "shutdown-now" : "controlled-shutdown");
+      }
+      default:
+        return to("shutdown-now");
+    }
+  }
+}
