@@ -6,7 +6,8 @@
 #   run-all.sh [--target kafka|krill|all] [--clients "kafkajs kcat ..."] [--skip-install]
 #
 # Clients: kafkajs java-tools-4.4.0 java-tools-3.9.2 java-consumer kcat confluent-python
-# kafka-python platformatic testcontainers (Krill in a container; nothing to run on Kafka).
+# kafka-python platformatic krill-cli (Krill's admin commands) testcontainers (Krill in a
+# container; nothing to run on Kafka).
 # SCENARIOS="a b" narrows the scenarios (by name, in every client).
 # When only one target runs, the report keeps the other target's last results (the Runs table
 # shows when each ran); when only some clients run, the other clients' last results stay too.
@@ -21,7 +22,7 @@ export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 
 kafka_version=${KAFKA_VERSION:-4.4.0}
 kafka_legacy_version=${KAFKA_LEGACY_VERSION:-3.9.2}
-all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer kcat confluent-python kafka-python platformatic testcontainers"
+all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer kcat confluent-python kafka-python platformatic krill-cli testcontainers"
 targets="kafka krill"
 clients=$all_clients
 install=1

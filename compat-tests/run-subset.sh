@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bounded compat subset `make test` runs (`make compat-subset`): kafkajs, one pass of the Java
-# console tools (4.x: topics, console producer and consumer) and kcat, against Krill, in under 3
-# minutes. Exits non-zero when any scenario fails (except known gaps, see known-gaps.txt) or the
+# console tools (4.x: topics, console producer and consumer), kcat and krill's admin commands,
+# against Krill, in under 3 minutes. Exits non-zero when any scenario fails (except known gaps, see known-gaps.txt) or the
 # broker does not start. Does not touch REPORT.md.
 #
 #   run-subset.sh [--target krill|kafka]   (kafka: check the subset itself against the reference)
@@ -48,6 +48,8 @@ status=0
 SCENARIOS="topics console-produce-consume dump-log" KAFKA_TOOLS_VERSION=$kafka_version \
   "$here/java-tools/run.sh" || status=1
 "$here/kcat/run.sh" || status=1
+# Krill's admin commands, without the side-by-side pass with Kafka's tools (JVM starts).
+SCENARIOS="topics groups configs cluster" "$here/krill-cli/run.sh" || status=1
 
 passed=$(grep -c "^result.*	pass	" "$RESULTS_FILE" || true)
 total=$(grep -c "^result" "$RESULTS_FILE" || true)

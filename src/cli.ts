@@ -5,6 +5,7 @@
  *   krill format --config server.properties --cluster-id ID [--standalone | --initial-controllers L
  *                | --no-initial-controllers] [--release-version V] [--ignore-formatted]
  *   krill random-uuid
+ *   krill topic|group|config|cluster <action> ... (admin commands, src/admin/main.ts)
  *   krill --help | --version
  *
  * SIGTERM or SIGINT stops the broker gracefully (in-flight requests are answered and the logs
@@ -13,6 +14,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ADMIN_COMMANDS, ADMIN_USAGE, runAdmin } from "./admin/main.js";
 import { BrokerConfig } from "./config/broker-config.js";
 import { brokerConfigFromEnv } from "./config/env.js";
 import { PropertiesFile } from "./config/properties.js";
@@ -41,7 +43,9 @@ format prepares the log directories as Kafka's kafka-storage format does (same o
 formats an unformatted node as --standalone would, so it is optional); random-uuid prints a
 new cluster id.
 Log level: KRILL_LOG_LEVEL (trace, debug, info, warn, error; default info); format:
-krill.log.format (pretty on a terminal, JSON lines otherwise; json, pretty or auto).`;
+krill.log.format (pretty on a terminal, JSON lines otherwise; json, pretty or auto).
+
+${ADMIN_USAGE}`;
 
 export interface StartArgs {
   readonly configPath: string | undefined;
@@ -58,7 +62,8 @@ export type CliCommand =
   | { kind: "version" }
   | { kind: "random-uuid" }
   | { kind: "start"; args: StartArgs }
-  | { kind: "format"; args: FormatArgs };
+  | { kind: "format"; args: FormatArgs }
+  | { kind: "admin"; argv: readonly string[] };
 
 /** `krill format`'s options, with kafka-storage's long and short names. */
 function parseFormatArgs(rest: readonly string[]): FormatArgs {
@@ -106,6 +111,8 @@ function parseFormatArgs(rest: readonly string[]): FormatArgs {
 }
 
 export function parseArgs(argv: readonly string[]): CliCommand {
+  // Admin commands parse their own options, --help included.
+  if (argv[0] !== undefined && ADMIN_COMMANDS.includes(argv[0])) return { kind: "admin", argv };
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
   if (argv.includes("--version") || argv.includes("-v")) return { kind: "version" };
   const [command, ...rest] = argv;
@@ -114,7 +121,7 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   if (command !== "start")
     throw new KrillError(
       "CONFIG_INVALID",
-      `unknown command "${command}"; accepted: start, format, random-uuid`,
+      `unknown command "${command}"; accepted: start, format, random-uuid, ${ADMIN_COMMANDS.join(", ")}`,
     );
   let configPath: string | undefined;
   const overrides = new Map<string, string>();
@@ -184,6 +191,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let config: BrokerConfig;
   try {
     command = parseArgs(argv);
+    if (command.kind === "admin") return await runAdmin(command.argv);
     if (command.kind === "help") {
       process.stdout.write(`${USAGE}\n`);
       return 0;

@@ -351,6 +351,13 @@ export interface ConfigEntryView {
   readonly synonyms: readonly ConfigSynonymView[];
 }
 
+const BROKER_LAYER_ORDER = [
+  CONFIG_SOURCE.DYNAMIC_BROKER_CONFIG,
+  CONFIG_SOURCE.DYNAMIC_DEFAULT_BROKER_CONFIG,
+  CONFIG_SOURCE.STATIC_BROKER_CONFIG,
+  CONFIG_SOURCE.DEFAULT_CONFIG,
+] as const;
+
 /** Effective value and provenance of one topic key. */
 export function describeTopicConfig(
   d: TopicConfigDef,
@@ -361,30 +368,43 @@ export function describeTopicConfig(
   const own = overrides.get(d.name);
   if (own !== undefined)
     synonyms.push({ name: d.name, value: own, source: CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG });
+  // The value: the first broker synonym set explicitly (dynamic per-broker, dynamic default,
+  // static), synonym by synonym in precedence order; else the first default.
   let fromBroker: { value: string | null; source: number } | undefined;
-  // Explicit layers first (dynamic per-broker, dynamic default, static), synonym by synonym in
-  // precedence order; then the defaults.
   for (const s of d.synonyms) {
     for (const layer of broker.layers(s.name)) {
       if (layer.source === CONFIG_SOURCE.DEFAULT_CONFIG) continue;
-      synonyms.push(layer);
       fromBroker ??= { value: scaledText(layer.value, s.factor), source: layer.source };
     }
   }
   for (const s of d.synonyms) {
     const value = broker.get(s.name);
     if (!broker.isExplicit(s.name) && value !== null) {
-      synonyms.push({ name: s.name, value: formatConfigValue(value), source: CONFIG_SOURCE.DEFAULT_CONFIG });
       fromBroker ??= { value: scaled(value, s.factor), source: CONFIG_SOURCE.DEFAULT_CONFIG };
     }
   }
+  // The synonyms and the source as Kafka reports them (ConfigHelper.configSynonyms): layer by
+  // layer, each synonym in precedence order, then everything before the first entry of the primary
+  // broker key dropped. So retention.ms lists no broker synonym, and its source is the default,
+  // unless log.retention.ms itself has a value somewhere (log.retention.hours alone does not count).
+  const layered: ConfigSynonymView[] = [];
+  for (const source of BROKER_LAYER_ORDER) {
+    for (const s of d.synonyms) {
+      for (const layer of broker.layers(s.name)) if (layer.source === source) layered.push(layer);
+    }
+  }
+  const primary = layered.findIndex((l) => l.name === d.synonyms[0]?.name);
+  if (primary >= 0) synonyms.push(...layered.slice(primary));
   const chosen =
     own !== undefined
       ? {
           value: formatConfigValue(parseConfigValue(d, own, "topic config")),
           source: CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG,
         }
-      : (fromBroker ?? { value: d.defaultValue, source: CONFIG_SOURCE.DEFAULT_CONFIG });
+      : {
+          value: (fromBroker ?? { value: d.defaultValue }).value,
+          source: synonyms[0]?.source ?? CONFIG_SOURCE.DEFAULT_CONFIG,
+        };
   return {
     name: d.name,
     value: chosen.value,

@@ -8,7 +8,9 @@
  *
  * Time comes from the injected `Clock`: a session expires `broker.session.timeout.ms` after the
  * last contact, and whoever drives the controller (a timer in the broker, a test) asks for stale
- * brokers after moving time.
+ * brokers after moving time. A session also ends at once when the connection that carried the
+ * broker's last heartbeat closes before another heartbeat arrives (a killed process's sockets are
+ * closed by its kernel): see docs/replication.md, "Fast failover".
  */
 import type { Clock } from "../clock.js";
 import type { MetadataImage } from "./image.js";
@@ -18,6 +20,10 @@ export type BrokerControlState = "fenced" | "unfenced" | "controlled-shutdown" |
 
 interface Session {
   lastContactMs: number;
+  /** The connection its last heartbeat came on (undefined: in process, or not known). */
+  connection: object | undefined;
+  /** That connection closed and no heartbeat came since: the session has ended. */
+  connectionLost: boolean;
   metadataOffset: number;
   /** Offset of the batch that began its controlled shutdown; -1 if none. */
   controlledShutdownOffset: number;
@@ -42,7 +48,7 @@ export class BrokerHeartbeatManager {
   #session(brokerId: number): Session {
     let s = this.#sessions.get(brokerId);
     if (s === undefined) {
-      s = { lastContactMs: this.#clock.nowMs(), metadataOffset: -1, controlledShutdownOffset: -1 };
+      s = this.#fresh();
       this.#sessions.set(brokerId, s);
     }
     return s;
@@ -50,11 +56,17 @@ export class BrokerHeartbeatManager {
 
   /** A new registration (a new incarnation, or the first): the session starts now. */
   register(brokerId: number): void {
-    this.#sessions.set(brokerId, {
+    this.#sessions.set(brokerId, this.#fresh());
+  }
+
+  #fresh(): Session {
+    return {
       lastContactMs: this.#clock.nowMs(),
+      connection: undefined,
+      connectionLost: false,
       metadataOffset: -1,
       controlledShutdownOffset: -1,
-    });
+    };
   }
 
   remove(brokerId: number): void {
@@ -70,8 +82,32 @@ export class BrokerHeartbeatManager {
   touch(brokerId: number, fenced: boolean, metadataOffset: number): void {
     const s = this.#session(brokerId);
     s.lastContactMs = this.#clock.nowMs();
+    s.connectionLost = false;
     s.metadataOffset = metadataOffset;
     if (fenced) s.controlledShutdownOffset = -1;
+  }
+
+  /**
+   * Notes the connection a heartbeat of `brokerId` just came on; true when it is not the one
+   * noted before (the caller then watches it for `connectionClosed`).
+   */
+  noteConnection(brokerId: number, connection: object): boolean {
+    const s = this.#session(brokerId);
+    if (s.connection === connection) return false;
+    s.connection = connection;
+    return true;
+  }
+
+  /**
+   * `connection` closed. If it carried the broker's last heartbeat, its session ends now (the
+   * broker is stale until it heartbeats again); true in that case.
+   */
+  connectionClosed(brokerId: number, connection: object): boolean {
+    const s = this.#sessions.get(brokerId);
+    if (s === undefined || s.connection !== connection) return false;
+    s.connection = undefined;
+    s.connectionLost = true;
+    return true;
   }
 
   /**
@@ -81,7 +117,8 @@ export class BrokerHeartbeatManager {
   hasValidSession(image: MetadataImage, brokerId: number, asOfMs = this.#clock.nowMs()): boolean {
     const b = image.brokers.get(brokerId);
     if (b === undefined || b.fenced) return false;
-    return this.#session(brokerId).lastContactMs + this.#sessionTimeoutMs() >= asOfMs;
+    const s = this.#session(brokerId);
+    return !s.connectionLost && s.lastContactMs + this.#sessionTimeoutMs() >= asOfMs;
   }
 
   /**

@@ -57,6 +57,18 @@ export interface BrokerHeartbeatRequest {
   readonly currentMetadataOffset: bigint;
   readonly wantFence: boolean;
   readonly wantShutDown: boolean;
+  /**
+   * The connection it came on, when it came over the network (the controller listener's
+   * connection; its identity is the token): when that connection closes and no heartbeat follows,
+   * the broker is fenced at once.
+   */
+  readonly connection?: BrokerConnection;
+}
+
+/** What the controller watches of the connection a heartbeat came on. */
+export interface BrokerConnection {
+  /** Resolves once the connection has closed (absent: an in-process caller, not watched). */
+  readonly closed?: Promise<void>;
 }
 
 export interface BrokerHeartbeatReply {

@@ -20,6 +20,7 @@ import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import {
+  type BrokerConnection,
   type BrokerHeartbeatReply,
   type BrokerHeartbeatRequest,
   type BrokerRegistrationReply,
@@ -234,11 +235,33 @@ export class MetadataController implements ControllerChannel {
         () => hasLeaderships(this.#image, request.brokerId),
         this.#uncleanEnabled,
       );
+      if (reply.errorCode === ErrorCode.NONE && request.connection !== undefined) {
+        this.#watchConnection(request.brokerId, request.connection);
+      }
       const offset = await this.#commit(records);
       if (reply.inControlledShutdown) {
         this.#cluster.heartbeats.setControlledShutdownOffset(request.brokerId, offset ?? image.offset);
       }
       return reply;
+    });
+  }
+
+  /**
+   * Fast failover (issue 16 item 8): when the connection that carried a broker's last heartbeat
+   * closes before another heartbeat arrives, its session ends and it is fenced now rather than
+   * after `broker.session.timeout.ms`. A killed process's kernel closes its sockets at once; a live
+   * broker whose connection merely dropped heartbeats again within its interval and is unfenced.
+   */
+  #watchConnection(brokerId: number, connection: BrokerConnection): void {
+    const heartbeats = this.#cluster.heartbeats;
+    const closed = connection.closed;
+    if (closed === undefined || !heartbeats.noteConnection(brokerId, connection)) return;
+    void closed.then(() => {
+      if (!heartbeats.connectionClosed(brokerId, connection)) return;
+      this.#logger.info({ brokerId }, "the broker's connection to the controller closed: fencing it");
+      this.fenceStaleBrokers().catch((err: unknown) => {
+        if (this.isActive) this.#logger.warn({ err, brokerId }, "fencing a disconnected broker failed");
+      });
     });
   }
 
@@ -258,7 +281,7 @@ export class MetadataController implements ControllerChannel {
         const image = this.#image;
         const stale = this.#cluster.heartbeats.staleBrokers(image, asOfMs)[0];
         if (stale === undefined) return fenced;
-        this.#logger.info({ brokerId: stale }, "fencing broker: its session timed out");
+        this.#logger.info({ brokerId: stale }, "fencing broker: its session ended");
         await this.#commit(this.#cluster.fenceRecords(image, stale, this.#uncleanEnabled));
         fenced.push(stale);
       }

@@ -148,6 +148,8 @@ export function buildServices(core: BrokerCore): BrokerServices {
       onChange: (key) => fetches.purgatory.onPartitionEvent(key),
     },
     clock: core.clock,
+    // ISR changes go to the active controller, which checks leader and partition epochs.
+    alterPartition: core.controller,
   });
   partitions.loadFromImage(core.image());
   core.publisher.onPublish((next, previous, records) => partitions.applyDelta(next, previous, records));

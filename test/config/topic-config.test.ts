@@ -35,8 +35,17 @@ describe("topic config", () => {
     const d = topicConfigDef("retention.ms")!;
     const fromBroker = describeTopicConfig(d, broker, new Map());
     expect(fromBroker.value).toBe("600000");
-    expect(fromBroker.source).toBe(CONFIG_SOURCE.STATIC_BROKER_CONFIG);
-    expect(fromBroker.synonyms).toEqual([
+    // Kafka (ConfigHelper.configSynonyms) drops every synonym before the first entry of the primary
+    // broker key, log.retention.ms: with only log.retention.minutes set there is none, and the
+    // source is the default (checked against Kafka 4.4 by compat-tests/krill-cli/configs.sh).
+    expect(fromBroker.source).toBe(CONFIG_SOURCE.DEFAULT_CONFIG);
+    expect(fromBroker.synonyms).toEqual([]);
+    // Layer by layer (dynamic default before static before default), from log.retention.ms on.
+    const layered = BrokerConfig.create({ "log.retention.ms": "5000", "log.retention.minutes": "10" });
+    const withPrimary = describeTopicConfig(d, layered, new Map());
+    expect(withPrimary).toMatchObject({ value: "5000", source: CONFIG_SOURCE.STATIC_BROKER_CONFIG });
+    expect(withPrimary.synonyms).toEqual([
+      { name: "log.retention.ms", value: "5000", source: CONFIG_SOURCE.STATIC_BROKER_CONFIG },
       { name: "log.retention.minutes", value: "10", source: CONFIG_SOURCE.STATIC_BROKER_CONFIG },
       { name: "log.retention.hours", value: "168", source: CONFIG_SOURCE.DEFAULT_CONFIG },
     ]);

@@ -222,6 +222,56 @@ describe("broker registration and heartbeats", () => {
     expect(await heartbeat(1, { wantFence: true })).toMatchObject({ isFenced: true });
   });
 
+  it("fences at once a broker whose heartbeat connection closes, unless it heartbeat on another since", async () => {
+    await open();
+    for (const id of [1, 2, 3]) await register(id);
+    expect((await createTopic("t", 3, 3)).errorCode).toBe(0);
+    const connection = () => {
+      let close!: () => void;
+      const closed = new Promise<void>((resolve) => {
+        close = resolve;
+      });
+      return { closed, close };
+    };
+    const viaNetwork = (brokerId: number, c: { closed: Promise<void> }) =>
+      controller.brokerHeartbeat({
+        brokerId,
+        brokerEpoch: epochs.get(brokerId)!,
+        currentMetadataOffset: BigInt(image().offset),
+        wantFence: false,
+        wantShutDown: false,
+        connection: c,
+      });
+    const fencedAfterClose = async (brokerId: number) => {
+      // The fencing runs on the controller's queue; a heartbeat of another broker waits behind it.
+      await new Promise((resolve) => setImmediate(resolve));
+      await heartbeat(brokerId === 3 ? 2 : 3);
+      return image().brokers.get(brokerId)!.fenced;
+    };
+    // Broker 2 moved to a new connection before the old one's close was seen: still live.
+    const a = connection();
+    const b = connection();
+    await viaNetwork(2, a);
+    await viaNetwork(2, b);
+    a.close();
+    expect(await fencedAfterClose(2)).toBe(false);
+    // Broker 1's only connection closes (its process was killed): fenced with no time passing,
+    // and its leaderships moved.
+    const c = connection();
+    await viaNetwork(1, c);
+    await viaNetwork(1, c);
+    c.close();
+    expect(await fencedAfterClose(1)).toBe(true);
+    for (const p of image().topicsByName.get("t")!.partitions) {
+      expect(p.leader).not.toBe(1);
+      expect(p.isr).not.toContain(1);
+    }
+    // It comes back on a new connection: unfenced at its next heartbeat (it is caught up).
+    const d = connection();
+    expect(await viaNetwork(1, d)).toMatchObject({ errorCode: ErrorCode.NONE, isFenced: false });
+    expect(image().brokers.get(1)!.fenced).toBe(false);
+  });
+
   it("keeps the last ISR member with no leader, and elects it again when it is unfenced", async () => {
     await open();
     for (const id of [1, 2]) await register(id);

@@ -2,7 +2,8 @@
  * Protocol answers as Kafka 4.4 gives them for requests a hostile or confused client sends
  * (issue 19 item 6): special ListOffsets timestamps below their version, unknown negative
  * timestamps and duplicate partitions; SaslHandshake and SaslAuthenticate on a listener without
- * SASL; CreateTopics asking for more partitions than one request may add.
+ * SASL; CreateTopics asking for more partitions than one request may add; Metadata by topic id
+ * below v12.
  * (A body whose array count exceeds the bytes left closes the connection: dispatcher.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,10 +11,12 @@ import { type BrokerHandle, startBroker } from "../../src/index.js";
 import {
   CREATE_TOPICS_API,
   LIST_OFFSETS_API,
+  METADATA_API,
   SASL_AUTHENTICATE_API,
   SASL_HANDSHAKE_API,
 } from "../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
+import { ZERO_UUID } from "../../src/protocol/primitives/uuid.js";
 import { RawClient } from "./partitions/raw-client.js";
 
 describe("protocol answers as Kafka gives them", () => {
@@ -81,6 +84,48 @@ describe("protocol answers as Kafka gives them", () => {
       if (from <= served) expect((await listOffsets(from, [ts]))[0]!.errorCode).toBe(ErrorCode.NONE);
     }
     expect((await listOffsets(served, [-7n]))[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+  });
+
+  it("Metadata v10-11 with a topic id or a null name: INVALID_REQUEST for every topic, as Kafka (ids are v12's)", async () => {
+    const topicId = broker.broker.context.image().topicsByName.get("t")!.topicId;
+    const base = {
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    };
+    for (const version of [10, 11]) {
+      const res = await raw.request(METADATA_API, version, {
+        ...base,
+        topics: [
+          { name: "t", topicId: ZERO_UUID },
+          { name: null, topicId },
+        ],
+      });
+      expect(res.brokers).toEqual([]);
+      expect(res.controllerId).toBe(-1);
+      expect(res.clusterId).toBeNull();
+      expect(res.topics).toMatchObject([
+        {
+          name: "t",
+          topicId: ZERO_UUID,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          isInternal: false,
+          partitions: [],
+        },
+        { name: "", topicId, errorCode: ErrorCode.INVALID_REQUEST, isInternal: false, partitions: [] },
+      ]);
+      // A name with an id is refused too.
+      const both = await raw.request(METADATA_API, version, { ...base, topics: [{ name: "t", topicId }] });
+      expect(both.topics).toMatchObject([{ name: "t", topicId, errorCode: ErrorCode.INVALID_REQUEST }]);
+    }
+    // v12 looks the id up; names alone are still fine at v10-11; the connection kept serving.
+    const v12 = await raw.request(METADATA_API, 12, { ...base, topics: [{ name: null, topicId }] });
+    expect(v12.topics).toMatchObject([{ name: "t", topicId, errorCode: ErrorCode.NONE }]);
+    const byName = await raw.request(METADATA_API, 10, {
+      ...base,
+      topics: [{ name: "t", topicId: ZERO_UUID }],
+    });
+    expect(byName.topics).toMatchObject([{ name: "t", topicId, errorCode: ErrorCode.NONE }]);
   });
 
   it("ListOffsets: a partition named twice is answered once, INVALID_REQUEST", async () => {

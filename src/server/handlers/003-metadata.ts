@@ -9,6 +9,10 @@
  * (always for v0-3, the allow_auto_topic_creation flag from v4): internal topics get their Kafka
  * settings, others the broker defaults. Creation is synchronous here, so the reply already carries
  * the new topic's partitions rather than Kafka's LEADER_NOT_AVAILABLE-then-retry.
+ * Topic ids are v12's: v10 and v11 carry the fields (a nullable name, a topic id) but Kafka refuses
+ * a topic with a null name or a non-zero id there (KafkaApis.handleTopicMetadataRequest throws
+ * InvalidRequestException, answered by MetadataRequest.getErrorResponse: every requested topic
+ * with INVALID_REQUEST, a null name as "", no brokers), and so does Krill (`invalidTopicIdUse`).
  * Per-version notes: v1 adds controller id, rack, is_internal; v2 cluster id; v5 offline replicas;
  * v7 leader epoch; v8-10 cluster authorized operations; v8+ topic authorized operations
  * (-2147483648 unless asked: Krill has no ACLs, so when asked every operation is allowed);
@@ -22,6 +26,7 @@ import type { MetadataImage, TopicImage } from "../../metadata/image.js";
 import { internalTopicRequest, isInternalTopic } from "../../metadata/internal-topics.js";
 import { METADATA_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { MetadataRequest } from "../../protocol/generated/metadata-request.js";
 import type { MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/metadata-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { defineHandler } from "../registry.js";
@@ -155,6 +160,35 @@ async function autoCreate(broker: BrokerContext, names: readonly string[]): Prom
   return errors;
 }
 
+/**
+ * Kafka's refusal of topic ids below v12 (KafkaApis.handleTopicMetadataRequest), as the message it
+ * logs, or undefined when the request is fine. Below v10 the fields cannot be set.
+ */
+export function invalidTopicIdUse(request: MetadataRequest, version: number): string | undefined {
+  if (version >= 12 || request.topics === null) return undefined;
+  for (const t of request.topics) {
+    if (t.name === null) return `Topic name can not be null for version ${version}`;
+    if (t.topicId !== ZERO_UUID) return `Topic IDs are not supported in requests for version ${version}`;
+  }
+  return undefined;
+}
+
+/** MetadataRequest.getErrorResponse: every requested topic with the error, nothing else. */
+function errorResponse(request: MetadataRequest, errorCode: number): MetadataResponse {
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    brokers: [],
+    clusterId: null,
+    controllerId: -1,
+    topics: (request.topics ?? []).map((t) => ({
+      ...errorTopic(t.name ?? "", t.topicId, errorCode),
+      isInternal: false,
+    })),
+    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
 export const handler = defineHandler({
   api: METADATA_API,
   minVersion: 0,
@@ -163,6 +197,11 @@ export const handler = defineHandler({
   async handle(ctx, request) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
+    const refusal = invalidTopicIdUse(request, version);
+    if (refusal !== undefined) {
+      ctx.logger.info({ version }, `Metadata request refused: ${refusal}`);
+      return errorResponse(request, ErrorCode.INVALID_REQUEST);
+    }
     const topicOps = request.includeTopicAuthorizedOperations
       ? TOPIC_OPERATIONS_ALL
       : AUTHORIZED_OPERATIONS_OMITTED;

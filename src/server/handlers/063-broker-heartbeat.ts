@@ -30,6 +30,8 @@ export const handler = defineHandler({
           currentMetadataOffset: request.currentMetadataOffset,
           wantFence: request.wantFence,
           wantShutDown: request.wantShutDown,
+          // Watched by the controller: the broker is fenced at once if it closes (kill -9).
+          connection: ctx.connection,
         });
         return {
           throttleTimeMs: 0,

@@ -57,6 +57,8 @@ export interface ConnectionInfo {
   readonly logger: Logger;
   /** SASL state, on SASL_PLAINTEXT and SASL_SSL listeners only (sasl/session.ts). */
   readonly sasl?: SaslSession;
+  /** Resolves once the connection has closed (a socket's; absent for in-process callers). */
+  readonly closed?: Promise<void>;
 }
 
 export interface FrameProcessor {

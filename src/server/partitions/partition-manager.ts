@@ -360,8 +360,7 @@ export class PartitionManager {
       broker: (brokerId): BrokerLiveness | undefined => {
         const b = this.image().brokers.get(brokerId);
         if (b === undefined) return undefined;
-        const shuttingDown = (b as { readonly inControlledShutdown?: boolean }).inControlledShutdown;
-        return { brokerEpoch: b.brokerEpoch, fenced: b.fenced, inControlledShutdown: shuttingDown === true };
+        return { brokerEpoch: b.brokerEpoch, fenced: b.fenced, inControlledShutdown: b.inControlledShutdown };
       },
       alterPartition: this.#options.alterPartition ?? NO_ALTER_PARTITION,
       schedule: (delayMs, task) => {
