@@ -19,6 +19,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 compat=$(cd "$here/.." && pwd)
 root=$(cd "$compat/.." && pwd)
+node_bin=$("$root/scripts/ensure-node.sh")
+export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 startup_timeout_ms=${BROKER_STARTUP_TIMEOUT_MS:-120000}
 stop_timeout_s=30
 ids="1 2 3"
