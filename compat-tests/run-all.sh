@@ -5,9 +5,9 @@
 #
 #   run-all.sh [--target kafka|krill|all] [--clients "kafkajs kcat ..."] [--skip-install]
 #
-# Clients: kafkajs java-tools-4.4.0 java-tools-3.9.2 java-consumer kcat confluent-python
-# kafka-python platformatic krill-cli (Krill's admin commands) testcontainers (Krill in a
-# container; nothing to run on Kafka).
+# Clients: kafkajs java-tools-4.4.0 java-tools-3.9.2 java-consumer java-txn-4.4.0 java-txn-3.9.2
+# kcat confluent-python kafka-python platformatic krill-cli (Krill's admin commands)
+# testcontainers (Krill in a container; nothing to run on Kafka).
 # SCENARIOS="a b" narrows the scenarios (by name, in every client).
 # When only one target runs, the report keeps the other target's last results (the Runs table
 # shows when each ran); when only some clients run, the other clients' last results stay too.
@@ -22,7 +22,7 @@ export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 
 kafka_version=${KAFKA_VERSION:-4.4.0}
 kafka_legacy_version=${KAFKA_LEGACY_VERSION:-3.9.2}
-all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer kcat confluent-python kafka-python platformatic krill-cli testcontainers"
+all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer java-txn-$kafka_version java-txn-$kafka_legacy_version kcat confluent-python kafka-python platformatic krill-cli testcontainers"
 targets="kafka krill"
 clients=$all_clients
 install=1
@@ -87,6 +87,7 @@ run_client() {
   case "$1" in
   java-tools-*) KAFKA_TOOLS_VERSION=${1#java-tools-} "$here/java-tools/run.sh" ;;
   java-consumer) KAFKA_TOOLS_VERSION=$kafka_version "$here/java-consumer/run.sh" ;;
+  java-txn-*) KAFKA_TOOLS_VERSION=${1#java-txn-} "$here/java-txn/run.sh" ;;
   *) "$here/$1/run.sh" ;;
   esac
 }

@@ -12,14 +12,16 @@
  * - kraft.version 0-1: the metadata log's format (KIP-853 dynamic quorum records); the level in
  *   force lives in the log's control records, not in the metadata image, and is not reported as
  *   finalized yet.
- * - transaction.version 0-0: transactions v2 (KIP-890 part 2, level 2) is not implemented, so
- *   clients keep the v1 protocol; level 1's flexible transaction records alone change nothing a
- *   client sees.
+ * - transaction.version 0-2, finalized at 2 as a fresh Kafka 4.4 cluster: transactions v2
+ *   (KIP-890 part 2: an epoch bump at every transaction end, EndTxn v5, partitions joining the
+ *   transaction implicitly with Produce v12+ and TxnOffsetCommit v5+); Java 4.x clients use it when
+ *   they see level 2 finalized.
  * - eligible.leader.replicas.version, share.version, streams.version 0-0: no ELR (KIP-966), share
  *   groups (KIP-932) or streams groups (KIP-1071).
  * A level 0 is never listed as finalized, as in Kafka (a feature at 0 is off).
  */
 export const METADATA_VERSION_FEATURE = "metadata.version";
+export const TRANSACTION_VERSION_FEATURE = "transaction.version";
 export const METADATA_VERSION_MIN = 7;
 export const METADATA_VERSION_LATEST = 25;
 
@@ -39,7 +41,7 @@ export const SUPPORTED_FEATURES: readonly SupportedFeature[] = [
   { name: METADATA_VERSION_FEATURE, minVersion: METADATA_VERSION_MIN, maxVersion: METADATA_VERSION_LATEST },
   { name: "share.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
   { name: "streams.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
-  { name: "transaction.version", minVersion: 0, maxVersion: 0, fixedLevel: 0 },
+  { name: TRANSACTION_VERSION_FEATURE, minVersion: 0, maxVersion: 2, fixedLevel: 2 },
 ];
 
 /**
@@ -53,6 +55,11 @@ export function finalizedFeatures(recorded: ReadonlyMap<string, number>): Map<st
     if (level !== undefined && level > 0) out.set(f.name, level);
   }
   return out;
+}
+
+/** The finalized level of one feature (0 when off or unknown). */
+export function finalizedLevel(recorded: ReadonlyMap<string, number>, name: string): number {
+  return finalizedFeatures(recorded).get(name) ?? 0;
 }
 
 /**

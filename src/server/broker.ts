@@ -390,6 +390,7 @@ export class Broker {
     const services = buildServices(core);
     cleanups.push(() => stopServices(services, () => {}));
     metrics.partitionSource = () => partitionStats(services.partitions.allPartitions());
+    metrics.groupOffsetsSource = () => services.groups.coordinator.committedOffsets();
     metrics.purgatorySource = () => ({
       produce: services.partitions.delayedProduce.waiting,
       fetch: services.fetches.purgatory.waiting,

@@ -8,7 +8,8 @@
  * dashboard in docs/grafana/krill.json uses them). Label values come only from bounded sets: API
  * names and served versions (never a client's raw api key or version), listener names, topics and
  * partitions of the metadata image (per-partition series stop at PARTITION_SERIES_MAX partitions),
- * log directories. Client ids never become labels.
+ * log directories, and group ids of committed offsets (consumer lag; bounded by
+ * CONSUMER_LAG_SERIES_MAX and CONSUMER_GROUP_SERIES_MAX). Client ids never become labels.
  */
 import { statfsSync } from "node:fs";
 import type { Server } from "node:http";
@@ -52,6 +53,74 @@ export interface PartitionStats {
 /** Partitions beyond which per-partition series are not exported (topic-level ones still are). */
 export const PARTITION_SERIES_MAX = 10_000;
 
+/** Committed offsets beyond which per-partition consumer group series are not exported. */
+export const CONSUMER_LAG_SERIES_MAX = 10_000;
+/** Groups with per-group lag series at most (the most lagging ones). */
+export const CONSUMER_GROUP_SERIES_MAX = 1_000;
+
+/** One committed offset of a group coordinated here. */
+export interface CommittedOffsetStats {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface ConsumerLagRow extends CommittedOffsetStats {
+  /** High watermark minus the committed offset (never below 0); undefined when not led here. */
+  readonly lag: number | undefined;
+}
+
+export interface ConsumerLagSeries {
+  /** Per committed offset; null when there are more than `partitionSeriesMax`. */
+  readonly partitions: readonly ConsumerLagRow[] | null;
+  /** Per group with a known lag: the `groupSeriesMax` most lagging (sum), then by name. */
+  readonly groups: readonly { readonly group: string; readonly lagSum: number; readonly lagMax: number }[];
+  /** Groups holding committed offsets here. */
+  readonly groupCount: number;
+}
+
+/**
+ * Consumer group lag as kafka-consumer-groups --describe computes it (LOG-END-OFFSET, the high
+ * watermark a read_uncommitted ListOffsets answers, minus CURRENT-OFFSET), for the committed
+ * offsets of the groups coordinated here and the partitions led here (a follower's high watermark
+ * trails the leader's, so only the leader's figure is exported). Cardinality is bounded: group ids
+ * come from committed offsets (durable, like topics; a group that only joins adds nothing), the
+ * per-partition series stop at `partitionSeriesMax` rows and the per-group ones at
+ * `groupSeriesMax` groups.
+ */
+export function consumerLagSeries(
+  offsets: Iterable<CommittedOffsetStats>,
+  partitions: Iterable<PartitionStats>,
+  partitionSeriesMax = CONSUMER_LAG_SERIES_MAX,
+  groupSeriesMax = CONSUMER_GROUP_SERIES_MAX,
+): ConsumerLagSeries {
+  const highWatermarks = new Map<string, number>();
+  for (const p of partitions)
+    if (p.isLeader) highWatermarks.set(`${p.topic}\u0000${p.partition}`, p.highWatermark);
+  const rows: ConsumerLagRow[] = [];
+  const byGroup = new Map<string, { lagSum: number; lagMax: number }>();
+  const groupsSeen = new Set<string>();
+  for (const o of offsets) {
+    groupsSeen.add(o.group);
+    const hw = highWatermarks.get(`${o.topic}\u0000${o.partition}`);
+    const lag = hw === undefined ? undefined : Math.max(0, hw - o.offset);
+    rows.push({ ...o, lag });
+    if (lag === undefined) continue;
+    const g = byGroup.get(o.group);
+    if (g === undefined) byGroup.set(o.group, { lagSum: lag, lagMax: lag });
+    else {
+      g.lagSum += lag;
+      g.lagMax = Math.max(g.lagMax, lag);
+    }
+  }
+  const groups = [...byGroup]
+    .map(([group, g]) => ({ group, ...g }))
+    .sort((a, b) => b.lagSum - a.lagSum || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
+    .slice(0, groupSeriesMax);
+  return { partitions: rows.length > partitionSeriesMax ? null : rows, groups, groupCount: groupsSeen.size };
+}
+
 const NO_COUNTER: MetricCounter = { inc: () => {}, remove: () => {} };
 const NO_GAUGE: MetricGauge = { set: () => {} };
 const NO_LABELLED_GAUGE: MetricLabelledGauge = { set: () => {} };
@@ -78,6 +147,8 @@ export class BrokerMetrics {
   logDirsSource: (() => readonly string[]) | undefined;
   /** Response bytes built and not yet taken by clients, read when /metrics is scraped. */
   queuedResponseBytesSource: (() => number) | undefined;
+  /** Committed offsets of the groups coordinated here, read when /metrics is scraped. */
+  groupOffsetsSource: (() => Iterable<CommittedOffsetStats>) | undefined;
   readonly #registry: Registry | undefined;
   #server: Server | undefined;
   /** Forgets the partitions read by the previous scrape. */
@@ -243,6 +314,74 @@ export class BrokerMetrics {
       "Size of each log directory's file system (Redpanda: storage_disk_total_bytes; Kafka: DescribeLogDirs totalBytes).",
       (s) => s.blocks * s.bsize,
     );
+    /** Consumer group lag, computed once per scrape (serve() clears it before each). */
+    let lagScraped: ConsumerLagSeries | undefined;
+    const lagNow = (): ConsumerLagSeries => {
+      lagScraped ??= consumerLagSeries(self?.groupOffsetsSource?.() ?? [], partitionsNow());
+      return lagScraped;
+    };
+    const perCommittedOffset = (
+      name: string,
+      help: string,
+      value: (r: ConsumerLagRow) => number | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["group", "topic", "partition"],
+        registers,
+        collect() {
+          this.reset();
+          for (const r of lagNow().partitions ?? []) {
+            const v = value(r);
+            if (v !== undefined)
+              this.set({ group: r.group, topic: r.topic, partition: String(r.partition) }, v);
+          }
+        },
+      });
+    perCommittedOffset(
+      "krill_consumer_group_committed_offset",
+      "Committed offset per group and partition, for groups coordinated here (Redpanda: redpanda_kafka_consumer_group_committed_offset; Kafka: kafka-consumer-groups CURRENT-OFFSET).",
+      (r) => r.offset,
+    );
+    perCommittedOffset(
+      "krill_consumer_group_lag",
+      "High watermark minus committed offset per group and partition led here (Kafka: kafka-consumer-groups LAG; kafka-lag-exporter: kafka_consumergroup_group_lag).",
+      (r) => r.lag,
+    );
+    const perGroup = (
+      name: string,
+      help: string,
+      value: (g: ConsumerLagSeries["groups"][number]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["group"],
+        registers,
+        collect() {
+          this.reset();
+          for (const g of lagNow().groups) this.set({ group: g.group }, value(g));
+        },
+      });
+    perGroup(
+      "krill_consumer_group_lag_sum",
+      "Sum of a group's lag over the partitions led here (Redpanda: redpanda_kafka_consumer_group_lag_sum).",
+      (g) => g.lagSum,
+    );
+    perGroup(
+      "krill_consumer_group_lag_max",
+      "Largest lag of a group over the partitions led here (Redpanda: redpanda_kafka_consumer_group_lag_max).",
+      (g) => g.lagMax,
+    );
+    new Gauge({
+      name: "krill_consumer_groups",
+      help: "Groups holding committed offsets on this coordinator (Kafka: GroupMetadataManager NumGroups).",
+      registers,
+      collect() {
+        this.set(lagNow().groupCount);
+      },
+    });
     new Gauge({
       name: "krill_queued_response_bytes",
       help: "Bytes of responses built and not yet taken by clients, over all connections (bound: krill.queued.max.response.bytes.total).",
@@ -297,6 +436,7 @@ export class BrokerMetrics {
     });
     self.#beginScrape = () => {
       scraped = undefined;
+      lagScraped = undefined;
     };
     return self;
   }

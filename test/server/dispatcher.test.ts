@@ -63,6 +63,7 @@ describe("dispatch over the wire", () => {
     expect(res.finalizedFeatures).toMatchObject([
       { name: "group.version", minVersionLevel: 1, maxVersionLevel: 1 },
       { name: "metadata.version", minVersionLevel: 25, maxVersionLevel: 25 },
+      { name: "transaction.version", minVersionLevel: 2, maxVersionLevel: 2 },
     ]);
     // v3: features with a 0 minimum are left out, as Kafka does (KAFKA-17011); v4 lists them.
     expect(res.supportedFeatures).toMatchObject([

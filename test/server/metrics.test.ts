@@ -8,6 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHandle, startBroker } from "../../src/index.js";
 import { API_VERSIONS_API } from "../../src/protocol/generated/apis.js";
+import { consumerLagSeries, type PartitionStats } from "../../src/server/metrics.js";
 import { client, request } from "./wire.js";
 
 const DASHBOARD = path.resolve(import.meta.dirname, "../../docs/grafana/krill.json");
@@ -63,6 +64,15 @@ describe("Prometheus metrics after produce and consume", () => {
       });
     });
     await consumer.disconnect();
+    // A group two records behind on partition 0 (5 records) and with no offset on partition 1.
+    const lagAdmin = kafka.admin();
+    await lagAdmin.connect();
+    await lagAdmin.setOffsets({
+      groupId: "lagging",
+      topic: "metered",
+      partitions: [{ partition: 0, offset: "3" }],
+    });
+    await lagAdmin.disconnect();
     // One connection left open while scraping, on the PLAINTEXT listener.
     const c = await client(broker.port);
     c.socket.write(
@@ -118,6 +128,27 @@ describe("Prometheus metrics after produce and consume", () => {
     expect(text).toMatch(/^# TYPE krill_nodejs_gc_duration_seconds histogram/m);
   });
 
+  it("reports consumer group committed offsets and lag per partition and per group", () => {
+    expect(
+      value(text, 'krill_consumer_group_committed_offset{group="lagging",topic="metered",partition="0"}'),
+    ).toBe(3);
+    expect(value(text, 'krill_consumer_group_lag{group="lagging",topic="metered",partition="0"}')).toBe(2);
+    expect(
+      value(text, 'krill_consumer_group_lag{group="lagging",topic="metered",partition="1"}'),
+    ).toBeUndefined();
+    expect(value(text, 'krill_consumer_group_lag_sum{group="lagging"}')).toBe(2);
+    expect(value(text, 'krill_consumer_group_lag_max{group="lagging"}')).toBe(2);
+    // The consumer that read everything and committed on leaving.
+    expect(
+      value(
+        text,
+        'krill_consumer_group_committed_offset{group="metrics-test",topic="metered",partition="0"}',
+      ),
+    ).toBe(5);
+    expect(value(text, 'krill_consumer_group_lag_sum{group="metrics-test"}')).toBe(0);
+    expect(value(text, "krill_consumer_groups")).toBe(2);
+  });
+
   it("has every metric the Grafana dashboard queries", () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
       panels: { targets?: { expr: string }[] }[];
@@ -134,5 +165,56 @@ describe("Prometheus metrics after produce and consume", () => {
       const base = name.replace(/_(bucket|sum|count)$/, "");
       expect(exported.has(name) || exported.has(base), name).toBe(true);
     }
+  });
+});
+
+describe("consumer lag series", () => {
+  const led = (topic: string, partition: number, highWatermark: number, isLeader = true): PartitionStats => ({
+    topic,
+    partition,
+    logStartOffset: 0,
+    logEndOffset: highWatermark,
+    highWatermark,
+    sizeBytes: 0,
+    isLeader,
+    underReplicated: false,
+  });
+
+  it("computes lag against the leader's high watermark, never below zero, and only for partitions led here", () => {
+    const series = consumerLagSeries(
+      [
+        { group: "a", topic: "t", partition: 0, offset: 4 },
+        { group: "a", topic: "t", partition: 1, offset: 12 },
+        { group: "a", topic: "u", partition: 0, offset: 0 },
+        { group: "b", topic: "t", partition: 0, offset: 10 },
+      ],
+      [led("t", 0, 10), led("t", 1, 10), led("u", 0, 7, false)],
+    );
+    expect(series.partitions?.map((r) => r.lag)).toEqual([6, 0, undefined, 0]);
+    expect(series.groups).toEqual([
+      { group: "a", lagSum: 6, lagMax: 6 },
+      { group: "b", lagSum: 0, lagMax: 0 },
+    ]);
+    expect(series.groupCount).toBe(2);
+  });
+
+  it("bounds the series: per-partition rows up to a limit, the most lagging groups up to another", () => {
+    const offsets = Array.from({ length: 30 }, (_, i) => ({
+      group: `g${i % 10}`,
+      topic: "t",
+      partition: i,
+      offset: 0,
+    }));
+    const partitions = Array.from({ length: 30 }, (_, i) => led("t", i, i));
+    const series = consumerLagSeries(offsets, partitions, 20, 3);
+    expect(series.partitions).toBeNull();
+    expect(series.groupCount).toBe(10);
+    // g9 holds partitions 9, 19, 29: lag 57; g8: 54; g7: 51.
+    expect(series.groups).toEqual([
+      { group: "g9", lagSum: 57, lagMax: 29 },
+      { group: "g8", lagSum: 54, lagMax: 28 },
+      { group: "g7", lagSum: 51, lagMax: 27 },
+    ]);
+    expect(consumerLagSeries(offsets, partitions, 30, 3).partitions).toHaveLength(30);
   });
 });

@@ -101,6 +101,14 @@ export interface ListedGroup {
   groupType: string;
 }
 
+/** One committed offset, as the metrics read it. */
+export interface CommittedOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
 export class GroupCoordinator {
   readonly #state: CoordinatorState;
   readonly #classic: ClassicProtocol;
@@ -136,6 +144,23 @@ export class GroupCoordinator {
 
   get groupCount(): number {
     return this.#state.groupCount;
+  }
+
+  /**
+   * For metrics: every committed offset held here, group by group (none until loaded). A snapshot:
+   * the caller may keep it while the coordinator goes on.
+   */
+  committedOffsets(): CommittedOffset[] {
+    const out: CommittedOffset[] = [];
+    if (!this.#state.loaded) return out;
+    const store = this.#state.offsets;
+    for (const group of store.groups()) {
+      for (const [topic, partitions] of store.topics(group)) {
+        for (const [partition, value] of partitions)
+          out.push({ group, topic, partition, offset: Number(value.offset) });
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -16,11 +16,11 @@
  * - Per-partition validation and append: see src/server/produce/produce.ts.
  * - v7+ may use zstd; v8+ carries record errors (KIP-467) and an error message; v10+ has the
  *   current-leader tagged fields (left at their defaults: this broker leads every partition);
- *   v11+ may get TRANSACTION_ABORTABLE. v12 is v11 for a client without transactions v2 (Krill
- *   does not finalize transaction.version 2, so clients send transactional produces at v11 or
- *   below, or at v12 only to partitions they added): a transactional batch opening a transaction
- *   in a partition is verified against the coordinator (KIP-890 part 1) as at v11. v13 names
- *   topics by id (KIP-516): an unknown id is UNKNOWN_TOPIC_ID for each of its partitions.
+ *   v11+ may get TRANSACTION_ABORTABLE. A transactional batch opening a transaction in a
+ *   partition is verified against the coordinator below v12 (KIP-890 part 1: the client added
+ *   the partition); from v12 the coordinator adds the partition itself (transactions v2, KIP-890
+ *   part 2). v13 names topics by id (KIP-516): an unknown id is UNKNOWN_TOPIC_ID for each of its
+ *   partitions.
  */
 import { KrillError } from "../../errors.js";
 import { PRODUCE_API } from "../../protocol/generated/apis.js";

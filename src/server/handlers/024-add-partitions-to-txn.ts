@@ -6,7 +6,9 @@
  * others get OPERATION_NOT_ATTEMPTED. PRODUCER_FENCED from v2 (INVALID_PRODUCER_EPOCH before).
  * v4+ (brokers, KIP-890 part 1): a batch of transactions with a top-level error code; entries
  * with verify_only only check that the partitions are already in the transaction
- * (INVALID_TXN_STATE if not). v5 only announces TRANSACTION_ABORTABLE, which Krill never sends.
+ * (INVALID_TXN_STATE if not); the others add them for a transactions-v2 produce (the implicit add
+ * of KIP-890 part 2, as Kafka's brokers send it to the coordinator). v5 only announces
+ * TRANSACTION_ABORTABLE, which Krill never sends.
  */
 
 import type {
@@ -18,6 +20,7 @@ import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { defineHandler } from "../registry.js";
 import { fencedFor } from "../txn/errors.js";
 import type { PartitionErrors } from "../txn/txn-coordinator.js";
+import { TV_2 } from "../txn/txn-metadata.js";
 
 function toTopicResults(
   results: PartitionErrors[],
@@ -60,7 +63,13 @@ export const handler = defineHandler({
         const topics = topicsOf(txn.topics);
         const results = txn.verifyOnly
           ? coordinator.verifyPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, topics)
-          : await coordinator.addPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, topics);
+          : await coordinator.addPartitions(
+              txn.transactionalId,
+              txn.producerId,
+              txn.producerEpoch,
+              topics,
+              TV_2,
+            );
         return {
           transactionalId: txn.transactionalId,
           topicResults: toTopicResults(results, ctx.apiVersion),

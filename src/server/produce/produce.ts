@@ -51,10 +51,13 @@ export interface ProduceOutcome {
 }
 
 /**
- * The transaction coordinator's check of a transactional batch that would open a transaction in
- * a partition: a produce error code (0: accepted).
+ * The transaction coordinator's part in a transactional batch that would open a transaction in a
+ * partition: the check of transactions v1 (KIP-890 part 1), or the implicit add of v2.
  */
-export type TransactionVerifier = Pick<TransactionCoordinator, "verifyTransactionalProduce">;
+export type TransactionVerifier = Pick<
+  TransactionCoordinator,
+  "verifyTransactionalProduce" | "addPartitionImplicitly"
+>;
 
 export async function produce(
   partitions: PartitionManager,
@@ -183,7 +186,11 @@ export async function produce(
         records = converted.records;
         batches = converted.batches;
       }
-      const txnError = verifyTransactional(transactions, partition, request.transactionalId, batches, nowMs);
+      // Only transactional batches wait for the coordinator (no extra turn of the event loop
+      // otherwise, which the deterministic replication simulation relies on).
+      const txnError = batches.some((b) => b.isTransactional)
+        ? await verifyTransactional(transactions, partition, request.transactionalId, batches, nowMs, version)
+        : ErrorCode.NONE;
       if (txnError !== ErrorCode.NONE) {
         fail(txnError);
         continue;
@@ -241,36 +248,76 @@ export async function produce(
 
 /**
  * Transactional batches: the first one of a producer's transaction in a partition must belong to
- * the transactional id's current producer and to a partition added to its transaction (KIP-890
- * part 1, Kafka's transaction verification), so a zombie or a hanging transaction cannot start
- * here. Later batches are checked by producer state (epoch, sequence).
+ * the transactional id's current producer and to a partition of its transaction, so a zombie or
+ * a hanging transaction cannot start here (Kafka's ReplicaManager transaction verification).
+ * Below v12 the partition must have been added by the client (KIP-890 part 1: verify only); from
+ * v12 (transactions v2, KIP-890 part 2) the coordinator adds it, with the batch's epoch, which a
+ * delayed batch of an earlier transaction no longer has. Later batches of the transaction are
+ * checked by producer state (epoch, sequence).
  */
-function verifyTransactional(
+async function verifyTransactional(
   transactions: TransactionVerifier,
   partition: Partition,
   transactionalId: string | null,
   batches: readonly { producerId: bigint; producerEpoch: number; isTransactional: boolean }[],
   nowMs: number,
-): number {
+  version: number,
+): Promise<number> {
   for (const b of batches) {
     if (!b.isTransactional) continue;
     let open: boolean;
     try {
-      open = partition.producerState(nowMs).ongoingTransactions().has(b.producerId);
+      const state = partition.producerState(nowMs);
+      open =
+        version >= 12
+          ? (state.entry(b.producerId)?.currentTxnFirstOffset ?? -1) >= 0 &&
+            state.entry(b.producerId)?.producerEpoch === b.producerEpoch
+          : state.ongoingTransactions().has(b.producerId);
     } catch {
       return ErrorCode.KAFKA_STORAGE_ERROR;
     }
     if (open) continue;
-    const error = transactions.verifyTransactionalProduce(
+    if (version < 12 || transactionalId === null) {
+      const error = transactions.verifyTransactionalProduce(
+        transactionalId,
+        b.producerId,
+        b.producerEpoch,
+        partition.topic,
+        partition.partitionId,
+      );
+      if (error !== ErrorCode.NONE) return error;
+      continue;
+    }
+    const error = await transactions.addPartitionImplicitly(
       transactionalId,
       b.producerId,
       b.producerEpoch,
       partition.topic,
       partition.partitionId,
     );
-    if (error !== ErrorCode.NONE) return error;
+    if (error !== ErrorCode.NONE) return produceErrorOfAdd(error);
   }
   return ErrorCode.NONE;
+}
+
+/**
+ * Kafka's translation of the coordinator's answer for the producer (AddPartitionsToTxnManager and
+ * ReplicaManager.handleProduceAppend): a fenced epoch is INVALID_PRODUCER_EPOCH, and retriable
+ * coordinator errors become NOT_ENOUGH_REPLICAS, which every client retries without a metadata
+ * refresh.
+ */
+export function produceErrorOfAdd(errorCode: number): number {
+  switch (errorCode) {
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.NOT_COORDINATOR:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    default:
+      return errorCode;
+  }
 }
 
 function partitionResponse(index: number): ProduceResponsePartitionProduceResponse {

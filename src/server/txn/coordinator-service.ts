@@ -16,6 +16,7 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 
+import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from "../../metadata/features.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
@@ -79,6 +80,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
       m.coordinatorEpoch,
       m.commit,
       this.#partitions.clock.nowMs(),
+      m.transactionVersion,
     );
     if (outcome.kind === "error") {
       // A marker older than the producer's epoch belongs to a transaction already fenced there.
@@ -126,6 +128,7 @@ export class TxnCoordinatorService {
         return broker.image().hasPartition(topic, partition);
       },
       onTransactionCompleted: (producerId, commit) => this.offsets.complete(producerId, commit),
+      transactionVersion: () => finalizedLevel(broker.image().features, TRANSACTION_VERSION_FEATURE),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
     this.offsets = new TxnOffsets({

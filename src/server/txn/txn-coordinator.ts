@@ -29,10 +29,15 @@ import {
   encodeTxnValue,
   isEpochExhausted,
   isValidTransition,
+  supportsEpochBump,
+  TV_2,
   TXN_STATE_NAMES,
   type TxnRecordValue,
   TxnState,
 } from "./txn-metadata.js";
+
+/** Short.MAX_VALUE: the epoch a transactions-v2 end may reach before the producer id rotates. */
+const EPOCH_MAX = 0x7fff;
 
 /** __transaction_state, partition by partition. */
 export interface TxnStateLog {
@@ -48,6 +53,8 @@ export interface TxnMarker {
   producerEpoch: number;
   coordinatorEpoch: number;
   commit: boolean;
+  /** The transaction version the transaction ended with (WriteTxnMarkers v2, KIP-1228). */
+  transactionVersion: number;
 }
 
 /** Writes one COMMIT/ABORT marker to one partition; resolves to a wire error code (0: written). */
@@ -84,12 +91,19 @@ export interface TxnCoordinatorDeps {
   logger?: TxnLogger;
   /** Epoch of this coordinator (the leader epoch of __transaction_state on one node). */
   coordinatorEpoch?: number;
+  /**
+   * The finalized transaction.version: what the coordinator's own aborts (timeouts, fencing) use,
+   * as Kafka uses the server's level for them. Absent: 0.
+   */
+  transactionVersion?: () => number;
 }
 
 export interface TxnMetadata {
   readonly transactionalId: string;
   producerId: bigint;
   previousProducerId: bigint;
+  /** Transactions v2: the id replacing an exhausted producer id when the transaction completes. */
+  nextProducerId: bigint;
   producerEpoch: number;
   /** In memory only (Kafka's lastProducerEpoch): recognizes a retried InitProducerId (KIP-360). */
   lastProducerEpoch: number;
@@ -102,6 +116,8 @@ export interface TxnMetadata {
   pending: boolean;
   /** Partitions still waiting for their marker while in PrepareCommit/PrepareAbort. */
   markersPending: Map<string, Set<number>>;
+  /** The transaction version of the client's last transition (persisted; markers carry it). */
+  clientTransactionVersion: number;
 }
 
 export interface InitProducerIdResult {
@@ -109,6 +125,9 @@ export interface InitProducerIdResult {
   producerId: bigint;
   producerEpoch: number;
 }
+
+/** EndTxn's answer: transactions v2 returns the producer id and epoch for the next transaction. */
+export type EndTxnResult = InitProducerIdResult;
 
 export interface TopicPartitions {
   readonly name: string;
@@ -258,7 +277,7 @@ export class TransactionCoordinator {
       case TxnState.Ongoing: {
         // A new producer instance while a transaction is open: fence the old one by bumping the
         // epoch and aborting with it; the client retries and then gets a fresh epoch.
-        const fencedEpoch = isEpochExhausted(txn.producerEpoch) ? txn.producerEpoch : txn.producerEpoch + 1;
+        const fencedEpoch = this.#fencingEpoch(txn);
         this.#logger.info(
           {
             transactionalId: txn.transactionalId,
@@ -269,8 +288,13 @@ export class TransactionCoordinator {
           "fencing the previous producer of the transactional id (a new instance called InitProducerId)",
         );
         txn.state = TxnState.PrepareEpochFence;
-        const error = await this.#endTransaction(txn, false, fencedEpoch, "fencing");
-        if (error !== ErrorCode.NONE) return fail(error);
+        const ended = await this.#endTransaction(txn, false, {
+          epoch: fencedEpoch,
+          transactionVersion: this.#serverTransactionVersion(),
+          noPartitionAdded: false,
+          reason: "fencing",
+        });
+        if (ended.errorCode !== ErrorCode.NONE) return fail(ended.errorCode);
         return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
       case TxnState.Dead:
@@ -311,12 +335,14 @@ export class TransactionCoordinator {
     const next: TxnRecordValue = {
       producerId,
       previousProducerId,
+      nextProducerId: -1n,
       producerEpoch: epoch,
       txnTimeoutMs,
       state: TxnState.Empty,
       partitions: new Map(),
       txnStartTimestampMs: -1,
       txnLastUpdateTimestampMs: nowMs,
+      clientTransactionVersion: txn.clientTransactionVersion,
     };
     const error = await this.#persist(txn, next);
     if (error !== ErrorCode.NONE) return fail(error);
@@ -339,12 +365,17 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** AddPartitionsToTxn for one transaction; per-partition results as Kafka fills them. */
+  /**
+   * AddPartitionsToTxn for one transaction; per-partition results as Kafka fills them.
+   * `clientTransactionVersion` is 2 when the partitions join implicitly (transactions v2: a
+   * produce, a TxnOffsetCommit v5+, or a broker's AddPartitionsToTxn v4+ without verify_only).
+   */
   async addPartitions(
     transactionalId: string,
     producerId: bigint,
     producerEpoch: number,
     topics: readonly TopicPartitions[],
+    clientTransactionVersion = 0,
   ): Promise<PartitionErrors[]> {
     const all = (errorCode: number): PartitionErrors[] =>
       topics.map((t) => ({
@@ -393,8 +424,32 @@ export class TransactionCoordinator {
       partitions,
       txnStartTimestampMs: txn.state === TxnState.Ongoing ? txn.txnStartTimestampMs : nowMs,
       txnLastUpdateTimestampMs: nowMs,
+      clientTransactionVersion,
     });
     return all(persisted);
+  }
+
+  /**
+   * Transactions v2 (KIP-890 part 2): a transactional batch of Produce v12+, or a TxnOffsetCommit
+   * v5+, adds its partition to the producer's transaction itself (Kafka's AddPartitionsToTxnManager
+   * with the addPartition operation), so the client sends no AddPartitionsToTxn/AddOffsetsToTxn.
+   * Resolves to the coordinator's error code (NONE once the partition is in the transaction).
+   */
+  async addPartitionImplicitly(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+  ): Promise<number> {
+    const [result] = await this.addPartitions(
+      transactionalId,
+      producerId,
+      producerEpoch,
+      [{ name: topic, partitions: [partition] }],
+      TV_2,
+    );
+    return result?.results[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 
   /**
@@ -455,63 +510,212 @@ export class TransactionCoordinator {
   // ---------------------------------------------------------------------------------------------
   // EndTxn (Kafka's TransactionCoordinator.handleEndTransaction)
 
+  /**
+   * EndTxn. `clientTransactionVersion` is 2 for EndTxn v5+ (transactions v2: the epoch is bumped
+   * at every transaction end and returned), else 0 (the answer carries no producer id).
+   */
   async endTxn(
     transactionalId: string,
     producerId: bigint,
     producerEpoch: number,
     commit: boolean,
-  ): Promise<number> {
-    if (!this.#loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    if (transactionalId === "") return ErrorCode.INVALID_REQUEST;
+    clientTransactionVersion = 0,
+  ): Promise<EndTxnResult> {
+    if (!this.#loaded) return noProducer(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    if (transactionalId === "") return noProducer(ErrorCode.INVALID_REQUEST);
     const txn = this.#txns.get(transactionalId);
+    if (supportsEpochBump(clientTransactionVersion)) {
+      return this.#endTxnV2(txn, producerId, producerEpoch, commit, clientTransactionVersion);
+    }
     const error = this.#checkProducer(txn, producerId, producerEpoch);
-    if (error !== ErrorCode.NONE || txn === undefined) return error;
+    if (error !== ErrorCode.NONE || txn === undefined) return noProducer(error);
     switch (txn.state) {
       case TxnState.Ongoing:
-        return this.#endTransaction(txn, commit, txn.producerEpoch, "client");
+        return this.#endTransaction(txn, commit, {
+          epoch: txn.producerEpoch,
+          transactionVersion: clientTransactionVersion,
+          noPartitionAdded: false,
+          reason: "client",
+        });
       case TxnState.CompleteCommit:
         // A retry of a commit that completed is answered as it was.
-        return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
+        return noProducer(commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
       case TxnState.CompleteAbort:
-        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
+        return noProducer(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE);
       case TxnState.PrepareCommit:
-        return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE;
+        return noProducer(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
       case TxnState.PrepareAbort:
-        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS;
+        return noProducer(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
       default:
-        return ErrorCode.INVALID_TXN_STATE;
+        return noProducer(ErrorCode.INVALID_TXN_STATE);
     }
   }
 
   /**
-   * Writes Prepare* (with `epoch`, bumped when fencing), then the markers, then Complete*.
-   * Resolves once Prepare* is durable and the first round of markers is done.
+   * EndTxn with transactions v2 (Kafka's endTransaction for TV_2). The same epoch no longer tells
+   * a retry from the next transaction's end, so a retry is recognized by the epoch it bumped: the
+   * coordinator holds epoch + 1 (or, after an id rotation, the new id at epoch 0 with the request's
+   * id as the previous one). Outcomes in Empty / CompleteAbort / CompleteCommit:
+   *
+   *                   abort: retry / current     commit: retry / current
+   *   Empty           PRODUCER_FENCED / bump     PRODUCER_FENCED / INVALID_TXN_STATE
+   *   CompleteAbort   NONE / bump                INVALID_TXN_STATE / INVALID_TXN_STATE
+   *   CompleteCommit  INVALID_TXN_STATE / bump   NONE / INVALID_TXN_STATE
+   *
+   * An abort with the current epoch in those states is a transaction the client cannot tell
+   * whether a partition joined (a produce that failed): it is ended with a bumped epoch, no markers.
    */
-  async #endTransaction(txn: TxnMetadata, commit: boolean, epoch: number, reason: string): Promise<number> {
-    const nowMs = this.#deps.clock.nowMs();
-    const target = commit ? TxnState.PrepareCommit : TxnState.PrepareAbort;
-    if (!isValidTransition(txn.state, target)) return ErrorCode.INVALID_TXN_STATE;
-    const fencing = txn.state === TxnState.PrepareEpochFence;
-    const error = await this.#persist(txn, {
-      ...recordOf(txn),
-      producerEpoch: epoch,
-      state: target,
-      txnLastUpdateTimestampMs: nowMs,
-    });
-    if (error !== ErrorCode.NONE) {
-      if (fencing) txn.state = TxnState.Ongoing;
-      return error;
+  async #endTxnV2(
+    txn: TxnMetadata | undefined,
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    clientTransactionVersion: number,
+  ): Promise<EndTxnResult> {
+    if (txn === undefined) return noProducer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const retryOnOverflow =
+      txn.previousProducerId === producerId && producerEpoch === EPOCH_MAX - 1 && txn.producerEpoch === 0;
+    const retryOnEpochBump = txn.producerEpoch === producerEpoch + 1;
+    let validEpoch: boolean;
+    switch (txn.state) {
+      case TxnState.PrepareCommit:
+      case TxnState.PrepareAbort:
+        validEpoch = retryOnEpochBump;
+        break;
+      case TxnState.CompleteCommit:
+      case TxnState.CompleteAbort:
+        validEpoch = retryOnEpochBump || retryOnOverflow || producerEpoch === txn.producerEpoch;
+        break;
+      default:
+        validEpoch = producerEpoch === txn.producerEpoch;
     }
-    if (reason !== "client") {
+    if (txn.producerId !== producerId && !retryOnOverflow) {
+      return noProducer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    }
+    if (!validEpoch) return noProducer(ErrorCode.PRODUCER_FENCED);
+    if (txn.pending) return noProducer(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const isRetry = retryOnEpochBump || retryOnOverflow;
+    const current: EndTxnResult = {
+      errorCode: ErrorCode.NONE,
+      producerId: txn.producerId,
+      producerEpoch: txn.producerEpoch,
+    };
+    const end = (noPartitionAdded: boolean, endCommit: boolean) =>
+      this.#endTransaction(txn, endCommit, {
+        epoch: txn.producerEpoch,
+        transactionVersion: clientTransactionVersion,
+        noPartitionAdded,
+        reason: "client",
+      });
+    switch (txn.state) {
+      case TxnState.Ongoing:
+        return end(false, commit);
+      case TxnState.CompleteCommit:
+        if (commit) return isRetry ? current : noProducer(ErrorCode.INVALID_TXN_STATE);
+        return isRetry ? noProducer(ErrorCode.INVALID_TXN_STATE) : end(true, false);
+      case TxnState.CompleteAbort:
+        if (commit) return noProducer(ErrorCode.INVALID_TXN_STATE);
+        return isRetry ? current : end(true, false);
+      case TxnState.PrepareCommit:
+        return noProducer(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case TxnState.PrepareAbort:
+        return noProducer(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      case TxnState.Empty:
+        return commit ? noProducer(ErrorCode.INVALID_TXN_STATE) : end(true, false);
+      default:
+        return noProducer(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
+  /**
+   * Writes Prepare*, then the markers, then Complete*. Resolves once Prepare* is durable and the
+   * first round of markers is done. `epoch` is the producer's epoch, or the bumped one when the
+   * coordinator fences (timeout, a new instance). With transactions v2 the transaction ends one
+   * epoch later (Kafka's prepareAbortOrCommit), the markers carry that epoch, and an exhausted
+   * producer id is replaced by a fresh one at completion (epoch 0), which the answer returns.
+   */
+  async #endTransaction(
+    txn: TxnMetadata,
+    commit: boolean,
+    opts: { epoch: number; transactionVersion: number; noPartitionAdded: boolean; reason: string },
+  ): Promise<EndTxnResult> {
+    const target = commit ? TxnState.PrepareCommit : TxnState.PrepareAbort;
+    if (!isValidTransition(txn.state, target)) return noProducer(ErrorCode.INVALID_TXN_STATE);
+    const fencing = txn.state === TxnState.PrepareEpochFence;
+    const v2 = supportsEpochBump(opts.transactionVersion);
+    let producerEpoch = opts.epoch;
+    let lastProducerEpoch = fencing ? -1 : txn.lastProducerEpoch;
+    let nextProducerId = -1n;
+    if (v2) {
+      if (!fencing && isEpochExhausted(txn.producerEpoch)) {
+        try {
+          nextProducerId = await this.#deps.nextProducerId();
+        } catch (err) {
+          this.#logger.warn({ err }, "producer id allocation failed");
+          return noProducer(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+        }
+        if (txn.pending || !isValidTransition(txn.state, target)) {
+          return noProducer(ErrorCode.CONCURRENT_TRANSACTIONS);
+        }
+      }
+      // An abort at Short.MAX_VALUE (a broken state) goes through without overflowing.
+      producerEpoch = opts.epoch === EPOCH_MAX && !commit ? opts.epoch : opts.epoch + 1;
+      lastProducerEpoch = opts.epoch;
+    }
+    const nowMs = this.#deps.clock.nowMs();
+    const persisted = await this.#persist(txn, {
+      ...recordOf(txn),
+      producerEpoch,
+      nextProducerId,
+      state: target,
+      partitions: opts.noPartitionAdded ? new Map() : txn.partitions,
+      txnStartTimestampMs: opts.noPartitionAdded ? nowMs : txn.txnStartTimestampMs,
+      txnLastUpdateTimestampMs: nowMs,
+      clientTransactionVersion: opts.transactionVersion,
+    });
+    if (persisted !== ErrorCode.NONE) {
+      if (fencing) txn.state = TxnState.Ongoing;
+      return noProducer(persisted);
+    }
+    txn.lastProducerEpoch = lastProducerEpoch;
+    if (opts.reason !== "client") {
       this.#logger.info(
-        { transactionalId: txn.transactionalId, producerId: txn.producerId, epoch, reason },
+        {
+          transactionalId: txn.transactionalId,
+          producerId: txn.producerId,
+          epoch: producerEpoch,
+          reason: opts.reason,
+        },
         "aborting transaction",
       );
     }
     txn.markersPending = clonePartitions(txn.partitions);
     txn.pending = true;
+    const result: EndTxnResult = v2
+      ? {
+          errorCode: ErrorCode.NONE,
+          producerId: nextProducerId !== -1n ? nextProducerId : txn.producerId,
+          producerEpoch: nextProducerId !== -1n ? 0 : producerEpoch,
+        }
+      : noProducer(ErrorCode.NONE);
     await this.#writeMarkersAndComplete(txn);
-    return ErrorCode.NONE;
+    return result;
+  }
+
+  /**
+   * The epoch that fences a producer whose transaction the coordinator aborts (Kafka's
+   * prepareFenceProducerEpoch; Krill keeps its transactions-v1 rule of not bumping an exhausted
+   * epoch, which leaves room for the retry's rotation).
+   */
+  #fencingEpoch(txn: TxnMetadata): number {
+    if (supportsEpochBump(this.#serverTransactionVersion())) {
+      return txn.producerEpoch === EPOCH_MAX ? txn.producerEpoch : txn.producerEpoch + 1;
+    }
+    return isEpochExhausted(txn.producerEpoch) ? txn.producerEpoch : txn.producerEpoch + 1;
+  }
+
+  #serverTransactionVersion(): number {
+    return this.#deps.transactionVersion?.() ?? 0;
   }
 
   /** Writes the markers still pending; when none remain, persists Complete*. `txn.pending` is set. */
@@ -539,6 +743,7 @@ export class TransactionCoordinator {
               producerEpoch: txn.producerEpoch,
               coordinatorEpoch: this.coordinatorEpoch,
               commit,
+              transactionVersion: txn.clientTransactionVersion,
             })
             .catch(() => ErrorCode.KAFKA_STORAGE_ERROR)
             .then((errorCode) => {
@@ -562,8 +767,14 @@ export class TransactionCoordinator {
     this.#deps.onTransactionCompleted?.(txn.producerId, commit);
     const nowMs = this.#deps.clock.nowMs();
     txn.pending = false;
+    // Transactions v2 past an exhausted epoch: the next producer id takes over at epoch 0.
+    const rotate = supportsEpochBump(txn.clientTransactionVersion) && txn.nextProducerId !== -1n;
     const error = await this.#persist(txn, {
       ...recordOf(txn),
+      producerId: rotate ? txn.nextProducerId : txn.producerId,
+      previousProducerId: rotate ? txn.producerId : txn.previousProducerId,
+      nextProducerId: -1n,
+      producerEpoch: rotate ? 0 : txn.producerEpoch,
       state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort,
       partitions: new Map(),
       txnLastUpdateTimestampMs: nowMs,
@@ -593,9 +804,16 @@ export class TransactionCoordinator {
         !txn.pending &&
         txn.txnStartTimestampMs + txn.txnTimeoutMs < nowMs
       ) {
-        const epoch = isEpochExhausted(txn.producerEpoch) ? txn.producerEpoch : txn.producerEpoch + 1;
+        const epoch = this.#fencingEpoch(txn);
         txn.state = TxnState.PrepareEpochFence;
-        work.push(this.#endTransaction(txn, false, epoch, "timeout"));
+        work.push(
+          this.#endTransaction(txn, false, {
+            epoch,
+            transactionVersion: this.#serverTransactionVersion(),
+            noPartitionAdded: false,
+            reason: "timeout",
+          }),
+        );
       } else if (
         (txn.state === TxnState.PrepareCommit || txn.state === TxnState.PrepareAbort) &&
         txn.pending
@@ -653,6 +871,8 @@ export class TransactionCoordinator {
     txn.pending = wasPending;
     txn.producerId = next.producerId;
     txn.previousProducerId = next.previousProducerId;
+    txn.nextProducerId = next.nextProducerId;
+    txn.clientTransactionVersion = next.clientTransactionVersion;
     txn.producerEpoch = next.producerEpoch;
     txn.txnTimeoutMs = next.txnTimeoutMs;
     txn.state = next.state;
@@ -677,6 +897,7 @@ function newMetadata(
     transactionalId,
     producerId,
     previousProducerId: -1n,
+    nextProducerId: -1n,
     producerEpoch: -1,
     lastProducerEpoch: -1,
     txnTimeoutMs,
@@ -686,6 +907,7 @@ function newMetadata(
     txnLastUpdateTimestampMs: nowMs,
     pending: false,
     markersPending: new Map(),
+    clientTransactionVersion: 0,
   };
 }
 
@@ -694,6 +916,7 @@ function fromRecord(transactionalId: string, v: TxnRecordValue): TxnMetadata {
     transactionalId,
     producerId: v.producerId,
     previousProducerId: v.previousProducerId,
+    nextProducerId: v.nextProducerId,
     producerEpoch: v.producerEpoch,
     lastProducerEpoch: -1,
     txnTimeoutMs: v.txnTimeoutMs,
@@ -703,6 +926,7 @@ function fromRecord(transactionalId: string, v: TxnRecordValue): TxnMetadata {
     txnLastUpdateTimestampMs: v.txnLastUpdateTimestampMs,
     pending: false,
     markersPending: new Map(),
+    clientTransactionVersion: v.clientTransactionVersion,
   };
 }
 
@@ -710,13 +934,19 @@ function recordOf(txn: TxnMetadata): TxnRecordValue {
   return {
     producerId: txn.producerId,
     previousProducerId: txn.previousProducerId,
+    nextProducerId: txn.nextProducerId,
     producerEpoch: txn.producerEpoch,
     txnTimeoutMs: txn.txnTimeoutMs,
     state: txn.state,
     partitions: txn.partitions,
     txnStartTimestampMs: txn.txnStartTimestampMs,
     txnLastUpdateTimestampMs: txn.txnLastUpdateTimestampMs,
+    clientTransactionVersion: txn.clientTransactionVersion,
   };
+}
+
+function noProducer(errorCode: number): EndTxnResult {
+  return { errorCode, producerId: -1n, producerEpoch: -1 };
 }
 
 function clonePartitions(p: ReadonlyMap<string, ReadonlySet<number>>): Map<string, Set<number>> {

@@ -9,6 +9,9 @@
  *   Ongoing           <- Ongoing, Empty, CompleteCommit, CompleteAbort (AddPartitions/AddOffsets)
  *   PrepareCommit     <- Ongoing                                      (EndTxn commit)
  *   PrepareAbort      <- Ongoing, PrepareEpochFence                   (EndTxn abort, timeout, fencing)
+ *                        Empty, CompleteCommit, CompleteAbort         (transactions v2: an abort the
+ *                                                                      client sends when unsure a
+ *                                                                      partition was added)
  *   CompleteCommit    <- PrepareCommit                                (all markers written)
  *   CompleteAbort     <- PrepareAbort                                 (all markers written)
  *   Dead              <- Empty, CompleteCommit, CompleteAbort         (transactional id expired)
@@ -19,7 +22,8 @@
  *
  * Records (Kafka's format, so the topic reads the same to Kafka's tools): key = int16 version 0 +
  * TransactionLogKey {transactionalId}; value = int16 version + TransactionLogValue (Krill writes
- * version 0, or 1 when a previous producer id must be kept; reads both); a null value is the tombstone of an expired transactional id.
+ * version 0, or 1 when a previous or next producer id or a client transaction version must be kept;
+ * reads both); a null value is the tombstone of an expired transactional id.
  */
 import { KrillError } from "../../errors.js";
 import {
@@ -61,7 +65,13 @@ const VALID_PREVIOUS: Readonly<Record<TxnState, readonly TxnState[]>> = {
   [TxnState.Empty]: [TxnState.Empty, TxnState.CompleteCommit, TxnState.CompleteAbort],
   [TxnState.Ongoing]: [TxnState.Ongoing, TxnState.Empty, TxnState.CompleteCommit, TxnState.CompleteAbort],
   [TxnState.PrepareCommit]: [TxnState.Ongoing],
-  [TxnState.PrepareAbort]: [TxnState.Ongoing, TxnState.PrepareEpochFence],
+  [TxnState.PrepareAbort]: [
+    TxnState.Ongoing,
+    TxnState.PrepareEpochFence,
+    TxnState.Empty,
+    TxnState.CompleteCommit,
+    TxnState.CompleteAbort,
+  ],
   [TxnState.CompleteCommit]: [TxnState.PrepareCommit],
   [TxnState.CompleteAbort]: [TxnState.PrepareAbort],
   [TxnState.Dead]: [TxnState.Empty, TxnState.CompleteCommit, TxnState.CompleteAbort],
@@ -78,10 +88,22 @@ export function isEpochExhausted(epoch: number): boolean {
   return epoch >= PRODUCER_EPOCH_MAX;
 }
 
+/**
+ * Transaction versions (Kafka's TransactionVersion, the transaction.version feature): 0 and 1 end
+ * a transaction with the producer's epoch (1 only adds flexible records); 2 (KIP-890 part 2)
+ * bumps the epoch at every transaction end.
+ */
+export const TV_2 = 2;
+export function supportsEpochBump(transactionVersion: number): boolean {
+  return transactionVersion >= TV_2;
+}
+
 /** The persisted part of a transactional id's state. */
 export interface TxnRecordValue {
   producerId: bigint;
   previousProducerId: bigint;
+  /** Transactions v2: the producer id that replaces an exhausted one when the transaction completes. */
+  nextProducerId: bigint;
   producerEpoch: number;
   txnTimeoutMs: number;
   state: TxnState;
@@ -89,6 +111,8 @@ export interface TxnRecordValue {
   partitions: ReadonlyMap<string, ReadonlySet<number>>;
   txnLastUpdateTimestampMs: number;
   txnStartTimestampMs: number;
+  /** The transaction version the client used for the last transition (Kafka's clientTransactionVersion). */
+  clientTransactionVersion: number;
 }
 
 const KEY_VERSION = 0;
@@ -103,9 +127,12 @@ export function encodeTxnKey(transactionalId: string): Buffer {
 }
 
 export function encodeTxnValue(v: TxnRecordValue): Buffer {
-  // Version 0 whenever it can say everything (older Kafka tools read it); the previous producer
-  // id (kept after an id rotation) is a tagged field of version 1.
-  const version = v.previousProducerId === -1n ? VALUE_VERSION_PLAIN : VALUE_VERSION_MAX;
+  // Version 0 whenever it can say everything (older Kafka tools read it); the previous and next
+  // producer ids and the client's transaction version are tagged fields of version 1.
+  const version =
+    v.previousProducerId === -1n && v.nextProducerId === -1n && v.clientTransactionVersion === 0
+      ? VALUE_VERSION_PLAIN
+      : VALUE_VERSION_MAX;
   const w = new Writer(64);
   w.writeInt16(version);
   encodeTransactionLogValue(
@@ -113,7 +140,7 @@ export function encodeTxnValue(v: TxnRecordValue): Buffer {
     {
       producerId: v.producerId,
       previousProducerId: v.previousProducerId,
-      nextProducerId: -1n,
+      nextProducerId: v.nextProducerId,
       nextProducerEpoch: -1,
       producerEpoch: v.producerEpoch,
       transactionTimeoutMs: v.txnTimeoutMs,
@@ -121,7 +148,7 @@ export function encodeTxnValue(v: TxnRecordValue): Buffer {
       transactionPartitions: [...v.partitions].map(([topic, ids]) => ({ topic, partitionIds: [...ids] })),
       transactionLastUpdateTimestampMs: BigInt(v.txnLastUpdateTimestampMs),
       transactionStartTimestampMs: BigInt(v.txnStartTimestampMs),
-      clientTransactionVersion: 0,
+      clientTransactionVersion: v.clientTransactionVersion,
     },
     version,
   );
@@ -163,12 +190,14 @@ export function decodeTxnRecord(
     value: {
       producerId: v.producerId,
       previousProducerId: v.previousProducerId,
+      nextProducerId: v.nextProducerId,
       producerEpoch: v.producerEpoch,
       txnTimeoutMs: v.transactionTimeoutMs,
       state: v.transactionStatus as TxnState,
       partitions,
       txnLastUpdateTimestampMs: Number(v.transactionLastUpdateTimestampMs),
       txnStartTimestampMs: Number(v.transactionStartTimestampMs),
+      clientTransactionVersion: v.clientTransactionVersion,
     },
   };
 }

@@ -27,6 +27,7 @@ import type { GroupCoordinator, PartitionExists } from "../group/group-coordinat
 import type { OffsetAndMetadata } from "../group/offset-store.js";
 import { decodeGroupRecord } from "../group/offsets-records.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
+import { produceErrorOfAdd } from "../produce/produce.js";
 import type { TransactionCoordinator } from "./txn-coordinator.js";
 
 /** Bytes read per step while looking for open transactions' offsets. */
@@ -44,6 +45,17 @@ export interface TxnOffsetsDeps {
   /** The group coordinator (callers make sure it is loaded before offsets reach it). */
   groups: GroupCoordinator;
   transactions: TransactionCoordinator;
+}
+
+/**
+ * The implicit AddOffsetsToTxn's error as TxnOffsetCommit answers it: Kafka translates the
+ * coordinator's answer for a producer (a fenced epoch is INVALID_PRODUCER_EPOCH, retriable
+ * coordinator errors NOT_ENOUGH_REPLICAS) and the group coordinator then normalizes
+ * NOT_ENOUGH_REPLICAS to COORDINATOR_NOT_AVAILABLE, which the client retries.
+ */
+function txnOffsetCommitErrorOfAdd(errorCode: number): number {
+  const produceError = produceErrorOfAdd(errorCode);
+  return produceError === ErrorCode.NOT_ENOUGH_REPLICAS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : produceError;
 }
 
 export class TxnOffsets {
@@ -96,14 +108,26 @@ export class TxnOffsets {
     if (memberError !== ErrorCode.NONE) return commit.refuse(memberError);
     const txns = this.#deps.transactions;
     if (!txns.isLoaded) return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-    // The client must have added the group's offsets partition to its transaction (AddOffsetsToTxn).
-    const txnError = txns.verifyTransactionalProduce(
-      request.transactionalId,
-      request.producerId,
-      request.producerEpoch,
-      CONSUMER_OFFSETS_TOPIC,
-      offsetsPartition,
-    );
+    // Below v5 the client must have added the group's offsets partition to its transaction
+    // (AddOffsetsToTxn); from v5 (transactions v2) this request adds it.
+    const txnError =
+      apiVersion >= 5
+        ? txnOffsetCommitErrorOfAdd(
+            await txns.addPartitionImplicitly(
+              request.transactionalId,
+              request.producerId,
+              request.producerEpoch,
+              CONSUMER_OFFSETS_TOPIC,
+              offsetsPartition,
+            ),
+          )
+        : txns.verifyTransactionalProduce(
+            request.transactionalId,
+            request.producerId,
+            request.producerEpoch,
+            CONSUMER_OFFSETS_TOPIC,
+            offsetsPartition,
+          );
     if (txnError !== ErrorCode.NONE) return commit.refuse(txnError);
     const found = this.#deps.partitions.lookup(CONSUMER_OFFSETS_TOPIC, offsetsPartition);
     if (!found.ok) return commit.refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE);

@@ -373,11 +373,12 @@ describe("ApiVersions features (kafka-features describe)", () => {
       ["metadata.version", 7, 25],
       ["share.version", 0, 0],
       ["streams.version", 0, 0],
-      ["transaction.version", 0, 0],
+      ["transaction.version", 0, 2],
     ]);
     expect(res.finalizedFeatures.map((f) => [f.name, f.minVersionLevel, f.maxVersionLevel])).toEqual([
       ["group.version", 1, 1],
       ["metadata.version", 25, 25],
+      ["transaction.version", 2, 2],
     ]);
     expect(res.finalizedFeaturesEpoch).toBe(BigInt(broker.broker.context.image().offset));
   });

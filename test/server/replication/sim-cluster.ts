@@ -412,7 +412,10 @@ export class SimCluster {
     this.#pending++;
     return produce(
       node.manager,
-      { verifyTransactionalProduce: () => ErrorCode.NONE },
+      {
+        verifyTransactionalProduce: () => ErrorCode.NONE,
+        addPartitionImplicitly: async () => ErrorCode.NONE,
+      },
       {
         transactionalId: null,
         acks,

@@ -16,8 +16,11 @@ import {
 } from "../../../src/server/txn/txn-coordinator.js";
 import {
   decodeTxnRecord,
+  encodeTxnKey,
+  encodeTxnValue,
   isValidTransition,
   PRODUCER_EPOCH_MAX,
+  TV_2,
   TxnState,
 } from "../../../src/server/txn/txn-metadata.js";
 
@@ -77,7 +80,7 @@ class Markers implements TxnMarkerWriter {
   }
 }
 
-function setup(log = new MemoryLog(), markers = new Markers()) {
+function setup(log = new MemoryLog(), markers = new Markers(), transactionVersion = 0) {
   const clock = { nowMs: 1_000_000 };
   let nextId = 1000n;
   const completed: [bigint, boolean][] = [];
@@ -94,6 +97,7 @@ function setup(log = new MemoryLog(), markers = new Markers()) {
     clock: { nowMs: () => clock.nowMs },
     partitionExists: (topic, partition) => topic.startsWith("t") && partition >= 0 && partition < 4,
     onTransactionCompleted: (producerId, commit) => completed.push([producerId, commit]),
+    transactionVersion: () => transactionVersion,
   });
   return { coordinator, log, markers, clock, completed };
 }
@@ -131,19 +135,19 @@ describe("TransactionCoordinator", () => {
     const { coordinator, markers, log, completed } = setup();
     await coordinator.load();
     const { producerId } = await coordinator.initProducerId("a", 1000, null);
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     const added = await coordinator.addPartitions("a", producerId, 0, T);
     expect(added.flatMap((t) => t.results.map((r) => r.errorCode))).toEqual([0, 0]);
     expect(coordinator.metadata("a")?.state).toBe(TxnState.Ongoing);
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     expect(markers.written).toEqual([
       { topic: "t1", partition: 0, producerId, producerEpoch: 0, commit: true },
       { topic: "t1", partition: 1, producerId, producerEpoch: 0, commit: true },
     ]);
     expect(coordinator.metadata("a")?.state).toBe(TxnState.CompleteCommit);
     expect(completed).toEqual([[producerId, true]]);
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.NONE);
-    expect(await coordinator.endTxn("a", producerId, 0, false)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
+    expect((await coordinator.endTxn("a", producerId, 0, false)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(log.history("a")).toEqual([
       TxnState.Empty,
       TxnState.Ongoing,
@@ -152,7 +156,7 @@ describe("TransactionCoordinator", () => {
     ]);
     // The next transaction starts from CompleteCommit.
     await coordinator.addPartitions("a", producerId, 0, [{ name: "t2", partitions: [3] }]);
-    expect(await coordinator.endTxn("a", producerId, 0, false)).toBe(ErrorCode.NONE);
+    expect((await coordinator.endTxn("a", producerId, 0, false)).errorCode).toBe(ErrorCode.NONE);
     expect(markers.written.at(-1)).toEqual({
       topic: "t2",
       partition: 3,
@@ -184,7 +188,7 @@ describe("TransactionCoordinator", () => {
     expect((await coordinator.addPartitions("a", producerId, 0, T))[0]?.results[0]?.errorCode).toBe(
       ErrorCode.PRODUCER_FENCED,
     );
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 
   it("fences an open transaction: abort with a bumped epoch, CONCURRENT_TRANSACTIONS, then a fresh epoch", async () => {
@@ -206,7 +210,7 @@ describe("TransactionCoordinator", () => {
       producerId,
       producerEpoch: 2,
     });
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 
   it("KIP-360: resumes with the current epoch, repeats a retried bump, fences a stale one", async () => {
@@ -251,7 +255,7 @@ describe("TransactionCoordinator", () => {
     expect(coordinator.metadata("a")?.state).toBe(TxnState.CompleteAbort);
     expect(coordinator.metadata("a")?.producerEpoch).toBe(1);
     expect(markers.written.every((m) => !m.commit && m.producerEpoch === 1)).toBe(true);
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 
   it("keeps a transaction pending while markers fail, retries them on tick", async () => {
@@ -261,12 +265,14 @@ describe("TransactionCoordinator", () => {
     await coordinator.addPartitions("a", producerId, 0, T);
     markers.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
     // The decision is durable: the client is told it committed.
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     expect(coordinator.metadata("a")?.state).toBe(TxnState.PrepareCommit);
     expect((await coordinator.addPartitions("a", producerId, 0, T))[0]?.results[0]?.errorCode).toBe(
       ErrorCode.CONCURRENT_TRANSACTIONS,
     );
-    expect(await coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    expect((await coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(
+      ErrorCode.CONCURRENT_TRANSACTIONS,
+    );
     markers.errorCode = ErrorCode.NONE;
     await coordinator.tick();
     expect(coordinator.metadata("a")?.state).toBe(TxnState.CompleteCommit);
@@ -293,7 +299,7 @@ describe("TransactionCoordinator", () => {
     ]);
     expect(after.coordinator.metadata("a")?.state).toBe(TxnState.CompleteCommit);
     expect(after.completed).toEqual([[producerId, true]]);
-    expect(await after.coordinator.endTxn("a", producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await after.coordinator.endTxn("a", producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     // State written before the restart is all there.
     expect(after.coordinator.metadata("a")?.txnTimeoutMs).toBe(1000);
   });
@@ -356,14 +362,20 @@ describe("TransactionCoordinator", () => {
         kind: fc.constant("add" as const),
         partition: fc.integer({ min: 0, max: 5 }),
         staleEpoch: fc.boolean(),
+        v2: fc.boolean(),
       }),
-      fc.record({ kind: fc.constant("end" as const), commit: fc.boolean(), staleEpoch: fc.boolean() }),
+      fc.record({
+        kind: fc.constant("end" as const),
+        commit: fc.boolean(),
+        staleEpoch: fc.boolean(),
+        v2: fc.boolean(),
+      }),
       fc.record({ kind: fc.constant("tick" as const), advanceMs: fc.integer({ min: 0, max: 3000 }) }),
       fc.record({ kind: fc.constant("markers" as const), fail: fc.boolean() }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
-        const { coordinator, log, markers, clock } = setup();
+      fc.asyncProperty(fc.array(op, { maxLength: 40 }), fc.constantFrom(0, 2), async (ops, serverTv) => {
+        const { coordinator, log, markers, clock } = setup(new MemoryLog(), new Markers(), serverTv);
         await coordinator.load();
         let current = { producerId: -1n, producerEpoch: -1 };
         for (const o of ops) {
@@ -376,12 +388,18 @@ describe("TransactionCoordinator", () => {
             if (r.errorCode === 0) current = { producerId: r.producerId, producerEpoch: r.producerEpoch };
           } else if (o.kind === "add") {
             const epoch = o.staleEpoch ? current.producerEpoch - 1 : current.producerEpoch;
-            await coordinator.addPartitions("p", current.producerId, epoch, [
-              { name: "t1", partitions: [o.partition % 4] },
-            ]);
+            if (o.v2) {
+              await coordinator.addPartitionImplicitly("p", current.producerId, epoch, "t1", o.partition % 4);
+            } else {
+              await coordinator.addPartitions("p", current.producerId, epoch, [
+                { name: "t1", partitions: [o.partition % 4] },
+              ]);
+            }
           } else if (o.kind === "end") {
             const epoch = o.staleEpoch ? current.producerEpoch - 1 : current.producerEpoch;
-            await coordinator.endTxn("p", current.producerId, epoch, o.commit);
+            const r = await coordinator.endTxn("p", current.producerId, epoch, o.commit, o.v2 ? TV_2 : 0);
+            if (o.v2 && r.errorCode === 0)
+              current = { producerId: r.producerId, producerEpoch: r.producerEpoch };
           } else if (o.kind === "tick") {
             clock.nowMs += o.advanceMs;
             await coordinator.tick();
@@ -405,8 +423,157 @@ describe("TransactionCoordinator", () => {
         const disk = reloaded.coordinator.metadata("p");
         expect(disk?.state).toBe(mem?.state);
         expect(disk?.producerEpoch).toBe(mem?.producerEpoch);
+        expect(disk?.clientTransactionVersion).toBe(mem?.clientTransactionVersion);
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("TransactionCoordinator, transactions v2 (KIP-890 part 2)", () => {
+  const end = (c: TransactionCoordinator, pid: bigint, epoch: number, commit: boolean) =>
+    c.endTxn("a", pid, epoch, commit, TV_2);
+
+  it("bumps the epoch at every end, writes markers with it, and returns it", async () => {
+    const { coordinator, markers, log } = setup(new MemoryLog(), new Markers(), 2);
+    await coordinator.load();
+    const { producerId } = await coordinator.initProducerId("a", 1000, null);
+    // A produce adds its partition itself; no AddPartitionsToTxn.
+    expect(await coordinator.addPartitionImplicitly("a", producerId, 0, "t1", 0)).toBe(ErrorCode.NONE);
+    expect(coordinator.metadata("a")?.clientTransactionVersion).toBe(2);
+    expect(await end(coordinator, producerId, 0, true)).toEqual({
+      errorCode: 0,
+      producerId,
+      producerEpoch: 1,
+    });
+    expect(markers.written).toEqual([
+      { topic: "t1", partition: 0, producerId, producerEpoch: 1, commit: true },
+    ]);
+    expect(coordinator.metadata("a")).toMatchObject({ state: TxnState.CompleteCommit, producerEpoch: 1 });
+    // A retry of that commit (the answer was lost) is recognized by the epoch it bumped.
+    expect(await end(coordinator, producerId, 0, true)).toEqual({
+      errorCode: 0,
+      producerId,
+      producerEpoch: 1,
+    });
+    expect(markers.written).toHaveLength(1);
+    // The next transaction runs at epoch 1; a delayed produce of the previous one (epoch 0) is fenced.
+    expect(await coordinator.addPartitionImplicitly("a", producerId, 0, "t1", 1)).toBe(
+      ErrorCode.PRODUCER_FENCED,
+    );
+    expect(await coordinator.addPartitionImplicitly("a", producerId, 1, "t1", 1)).toBe(ErrorCode.NONE);
+    // A delayed EndTxn of the previous transaction cannot end this one.
+    expect((await end(coordinator, producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await end(coordinator, producerId, 0, false)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+    expect(coordinator.metadata("a")?.state).toBe(TxnState.Ongoing);
+    expect(await end(coordinator, producerId, 1, false)).toEqual({
+      errorCode: 0,
+      producerId,
+      producerEpoch: 2,
+    });
+    expect(markers.written.at(-1)).toEqual({
+      topic: "t1",
+      partition: 1,
+      producerId,
+      producerEpoch: 2,
+      commit: false,
+    });
+    // The records carry the client's transaction version and reload with it.
+    const reloaded = setup(log, new Markers(), 2);
+    await reloaded.coordinator.load();
+    expect(reloaded.coordinator.metadata("a")).toMatchObject({
+      state: TxnState.CompleteAbort,
+      producerEpoch: 2,
+      clientTransactionVersion: 2,
+    });
+  });
+
+  it("answers Empty / CompleteAbort / CompleteCommit as Kafka's table: an unsure abort bumps without markers", async () => {
+    const { coordinator, markers, log } = setup(new MemoryLog(), new Markers(), 2);
+    await coordinator.load();
+    const { producerId } = await coordinator.initProducerId("a", 1000, null); // epoch 0, Empty
+    expect((await end(coordinator, producerId, 0, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    // Abort with the current epoch in Empty: the client could not tell whether a partition joined.
+    expect(await end(coordinator, producerId, 0, false)).toEqual({
+      errorCode: 0,
+      producerId,
+      producerEpoch: 1,
+    });
+    expect(markers.written).toEqual([]);
+    expect(log.history("a")).toEqual([TxnState.Empty, TxnState.PrepareAbort, TxnState.CompleteAbort]);
+    // CompleteAbort: retry (epoch 0) NONE, current (1) bumps, commit INVALID_TXN_STATE.
+    expect(await end(coordinator, producerId, 0, false)).toEqual({
+      errorCode: 0,
+      producerId,
+      producerEpoch: 1,
+    });
+    expect((await end(coordinator, producerId, 1, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await end(coordinator, producerId, 1, false)).producerEpoch).toBe(2);
+    // CompleteCommit: commit retry NONE, abort retry INVALID_TXN_STATE, commit current INVALID_TXN_STATE.
+    await coordinator.addPartitionImplicitly("a", producerId, 2, "t1", 0);
+    expect((await end(coordinator, producerId, 2, true)).producerEpoch).toBe(3);
+    expect((await end(coordinator, producerId, 2, true)).errorCode).toBe(ErrorCode.NONE);
+    expect((await end(coordinator, producerId, 2, false)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await end(coordinator, producerId, 3, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await end(coordinator, producerId, 4, false)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await end(coordinator, producerId + 1n, 3, false)).errorCode).toBe(
+      ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+    );
+  });
+
+  it("rotates an exhausted producer id at completion and recognizes the retry across the rotation", async () => {
+    const log = new MemoryLog();
+    // A transactional id one transaction away from the last epoch, as the log holds it.
+    await log.append(
+      0,
+      encodeTxnKey("a"),
+      encodeTxnValue({
+        producerId: 500n,
+        previousProducerId: -1n,
+        nextProducerId: -1n,
+        producerEpoch: PRODUCER_EPOCH_MAX,
+        txnTimeoutMs: 1000,
+        state: TxnState.Ongoing,
+        partitions: new Map([["t1", new Set([0])]]),
+        txnStartTimestampMs: 999_000,
+        txnLastUpdateTimestampMs: 999_000,
+        clientTransactionVersion: 2,
+      }),
+    );
+    const { coordinator, markers } = setup(log, new Markers(), 2);
+    await coordinator.load();
+    expect(await end(coordinator, 500n, PRODUCER_EPOCH_MAX, true)).toEqual({
+      errorCode: 0,
+      producerId: 1000n,
+      producerEpoch: 0,
+    });
+    expect(markers.written[0]).toMatchObject({ producerId: 500n, producerEpoch: PRODUCER_EPOCH_MAX + 1 });
+    expect(coordinator.metadata("a")).toMatchObject({
+      producerId: 1000n,
+      previousProducerId: 500n,
+      nextProducerId: -1n,
+      producerEpoch: 0,
+      state: TxnState.CompleteCommit,
+    });
+    expect(await end(coordinator, 500n, PRODUCER_EPOCH_MAX, true)).toEqual({
+      errorCode: 0,
+      producerId: 1000n,
+      producerEpoch: 0,
+    });
+    expect(await coordinator.addPartitionImplicitly("a", 1000n, 0, "t1", 0)).toBe(ErrorCode.NONE);
+  });
+
+  it("aborts a timed-out transaction one epoch past the fencing epoch, as Kafka's server-side abort", async () => {
+    const { coordinator, markers, clock } = setup(new MemoryLog(), new Markers(), 2);
+    await coordinator.load();
+    const { producerId } = await coordinator.initProducerId("a", 1000, null);
+    await coordinator.addPartitionImplicitly("a", producerId, 0, "t1", 0);
+    clock.nowMs += 1001;
+    await coordinator.tick();
+    expect(markers.written).toEqual([
+      { topic: "t1", partition: 0, producerId, producerEpoch: 2, commit: false },
+    ]);
+    expect(coordinator.metadata("a")).toMatchObject({ state: TxnState.CompleteAbort, producerEpoch: 2 });
+    expect((await end(coordinator, producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 });
