@@ -10,7 +10,10 @@
 #       --security tls also generates certificates in DIR/certs (security/make-certs.sh) and adds
 #       two TLS listeners, SSL (no client certificate) and MTLS (ssl.client.auth=required), and a
 #       SASL_PLAINTEXT listener SASL (PLAIN users admin and alice, SCRAM-SHA-256/512), whose
-#       addresses go to DIR/ssl-bootstrap, DIR/mtls-bootstrap and DIR/sasl-bootstrap.
+#       addresses go to DIR/ssl-bootstrap, DIR/mtls-bootstrap and DIR/sasl-bootstrap, and the
+#       StandardAuthorizer (super users admin and ANONYMOUS, so node-to-node traffic and the
+#       PLAINTEXT listener keep working; allow.everyone.if.no.acl.found=true, so only resources
+#       with ACLs are restricted).
 #   broker.sh stop --dir DIR
 #       SIGTERM to the broker's process group, SIGKILL after 30 s; removes nothing.
 #
@@ -63,7 +66,10 @@ listener.name.mtls.ssl.client.auth=required
 listener.name.sasl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"alice-secret\";
 listener.name.sasl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:ANONYMOUS
+allow.everyone.if.no.acl.found=true"
 }
 
 write_kafka_config() {

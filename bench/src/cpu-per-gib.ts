@@ -8,7 +8,9 @@
 // a file, sendfile out of it). Krill/Kafka and Krill/floor are the ratios the issue asks for.
 //
 //   tsx bench/src/cpu-per-gib.ts [--rate-mibps 50] [--seconds 20] [--warmup-seconds 10]
-//       [--only floor,krill,kafka]
+//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd]
+// With --compression the producer sends compressed batches of text-like values; produce is counted
+// in record-value bytes and consume in the batch bytes fetched (loadgen.ts).
 //
 // Needs `make build` (Krill from dist/), the compat suite's Kafka (scripts/install-compat-deps.sh),
 // taskset, a C compiler and two cores. Writes bench/out/cpu-per-gib.json and prints a table.
@@ -57,6 +59,7 @@ function flag(name: string, fallback: string): string {
 }
 
 const rateMiBps = Number(flag("rate-mibps", "50"));
+const compression = flag("compression", "none");
 const seconds = Number(flag("seconds", "20"));
 /** Load before the measured window, so the JIT (Kafka's and Krill's) is warm when it starts. */
 const warmupSeconds = Number(flag("warmup-seconds", "10"));
@@ -90,6 +93,7 @@ function direction(bytes: number, secs: number, before: Cpu, after: Cpu, generat
 
 interface LoadgenReport {
   bytes: number;
+  wireBytes?: number;
   seconds: number;
   errors: number;
   cpu: { perGiB: number };
@@ -195,6 +199,8 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
         ...common,
         "--acks",
         "1",
+        "--compression",
+        compression,
         "--seconds",
         String(warmupSeconds),
         "--rate-mibps",
@@ -208,6 +214,8 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
       ...common,
       "--acks",
       "1",
+      "--compression",
+      compression,
       "--seconds",
       String(seconds),
       "--rate-mibps",
@@ -220,7 +228,7 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
       "--seconds",
       "300",
       "--until-bytes",
-      String(produced.bytes),
+      String(compression === "none" ? produced.bytes : (produced.wireBytes ?? produced.bytes)),
     ]);
     const cpu2 = cpuOf(broker.pid);
     return {
@@ -280,6 +288,7 @@ const report = {
   at: new Date().toISOString(),
   rateMiBps,
   seconds,
+  compression,
   cores: { broker: BROKER_CORE, generator: GENERATOR_CORE },
   results,
 };

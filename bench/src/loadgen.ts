@@ -7,7 +7,7 @@
 //
 //   tsx bench/src/loadgen.ts produce --bootstrap HOST:PORT --topic T [--partitions 8]
 //       [--record-bytes 1024] [--batch-bytes 65536] [--acks 1|-1|0] [--connections 4] [--depth 8]
-//       [--seconds 10] [--rate-mibps R]
+//       [--seconds 10] [--rate-mibps R] [--compression none|gzip|snappy|lz4|zstd]
 //   tsx bench/src/loadgen.ts consume --bootstrap HOST:PORT --topic T [--partitions 8]
 //       [--connections 4] [--fetch-bytes 1048576] [--seconds 10] [--until-bytes N]
 //   tsx bench/src/loadgen.ts raw-send --bootstrap HOST:PORT [--seconds 10] [--rate-mibps R]
@@ -16,7 +16,11 @@
 // The raw modes move bytes with no protocol, for the machine's floor (bench/floor/floor.c). Every
 // mode prints one JSON line: bytes moved, seconds, MiB/s, request latency percentiles (produce),
 // and the generator's own CPU-seconds per GiB (user and system apart), which is its cost per byte.
+// Produce counts bytes of record values (what a producer hands over); with --compression the
+// values are words drawn from a small vocabulary (about 3x smaller compressed, like text) instead
+// of one repeated byte, and `wireBytes` (the batches as sent) is what a consumer of them fetches.
 import net from "node:net";
+import { COMPRESSION_NAMES, type CompressionName } from "../../src/protocol/compression/index.js";
 import { FETCH_API, PRODUCE_API } from "../../src/protocol/generated/apis.js";
 import type { FetchResponse } from "../../src/protocol/generated/fetch-response.js";
 import type { ProduceResponse } from "../../src/protocol/generated/produce-response.js";
@@ -51,6 +55,7 @@ interface Options {
   rateBytesPerS: number;
   fetchBytes: number;
   untilBytes: number;
+  compression: CompressionName;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -85,7 +90,30 @@ function parseArgs(argv: string[]): Options {
     rateBytesPerS: num("rate-mibps", 0) * MIB,
     fetchBytes: num("fetch-bytes", 1024 * 1024),
     untilBytes: num("until-bytes", 0),
+    compression: compressionOf(flags.get("compression") ?? "none"),
   };
+}
+
+function compressionOf(name: string): CompressionName {
+  const found = COMPRESSION_NAMES.find((n) => n === name);
+  if (found === undefined) usage(`--compression must be one of ${COMPRESSION_NAMES.join(", ")}`);
+  return found;
+}
+
+/** `length` bytes of words from a small vocabulary (deterministic), compressible as text is. */
+function textValue(length: number, seed: number): Buffer {
+  const words = ["kafka", "record", "batch", "offset", "leader", "topic", "value", "krill", "log", "fetch"];
+  const out = Buffer.alloc(length);
+  let state = seed >>> 0 || 1;
+  let at = 0;
+  while (at < length) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const word = `${words[(state >>> 0) % words.length]}${(state >>> 8) % 1000} `;
+    at += out.write(word, at, "latin1");
+  }
+  return out;
 }
 
 function usage(message: string): never {
@@ -171,6 +199,8 @@ interface Report {
   seconds: number;
   mibPerS: number;
   latencyMs?: { p50: number; p99: number; p999: number; max: number };
+  /** Produce: the record batches acknowledged, as sent (compressed when --compression). */
+  wireBytes?: number;
   cpu: { userS: number; systemS: number; perGiB: number };
 }
 
@@ -224,10 +254,16 @@ class Pacer {
 }
 
 async function produce(o: Options): Promise<Report> {
-  const value = Buffer.alloc(o.recordBytes, 0x61);
   const perBatch = Math.max(1, Math.floor(o.batchBytes / (o.recordBytes + 12)));
+  const compressed = o.compression !== "none";
+  const flat = Buffer.alloc(o.recordBytes, 0x61);
   const batch = buildRecordBatch({
-    records: Array.from({ length: perBatch }, () => ({ timestamp: Date.now(), key: null, value })),
+    compression: o.compression,
+    records: Array.from({ length: perBatch }, (_, i) => ({
+      timestamp: Date.now(),
+      key: null,
+      value: compressed ? textValue(o.recordBytes, i + 1) : flat,
+    })),
   });
   const prepared = Array.from({ length: o.partitions }, (_, p) =>
     prepareRequest(PRODUCE_API, PRODUCE_VERSION, {
@@ -306,7 +342,9 @@ async function produce(o: Options): Promise<Report> {
       socket.end();
     }),
   );
-  return finish("produce", bytes, requests, errors, started, cpu0, latencies.subarray(0, samples));
+  const report = finish("produce", bytes, requests, errors, started, cpu0, latencies.subarray(0, samples));
+  report.wireBytes = (bytes / payloadPerRequest) * batch.length;
+  return report;
 }
 
 /** The offset after the last whole batch in `records` (headers only), or undefined if none. */

@@ -5,7 +5,8 @@
 // signal to the runner. The runner calls healAll() in a finally block and from its signal handlers;
 // a network namespace that outlives even that is removed by removeStaleNamespaces().
 //
-// Concurrency: one fault at a time (the runner awaits each apply()); healAll() may be called while
+// Concurrency: one fault at a time per node (the runner awaits each apply(); a scenario may restart
+// several nodes at once); healAll() may be called while
 // an apply() is in flight (from a signal handler) and only touches state apply() has recorded.
 import type { Cluster, ClusterNode } from "./cluster.js";
 import type { Network } from "./net.js";

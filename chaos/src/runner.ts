@@ -203,6 +203,13 @@ async function runScenario(
       const r = await nemesis.apply(step++, fault);
       log(`fault ${r.step}: ${r.description}${r.error ? ` FAILED: ${r.error}` : ""} (${r.tookMs} ms)`);
     },
+    async applyTogether(faults) {
+      const first = step;
+      step += faults.length;
+      const records = await Promise.all(faults.map((f, i) => nemesis.apply(first + i, f)));
+      for (const r of records)
+        log(`fault ${r.step}: ${r.description}${r.error ? ` FAILED: ${r.error}` : ""} (${r.tookMs} ms)`);
+    },
     async until(what, ok, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let last = "";

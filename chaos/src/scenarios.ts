@@ -26,6 +26,12 @@ export interface ScenarioContext {
   roles(): Promise<Roles>;
   /** Applies one fault through the nemesis (logged; a failure is recorded, not thrown). */
   apply(fault: Fault): Promise<void>;
+  /**
+   * Applies faults on different nodes at once: restarts of nodes that can only start together (a
+   * node waits for a quorum of controllers before it answers, so with every node down one restart
+   * alone never ends).
+   */
+  applyTogether(faults: readonly Fault[]): Promise<void>;
   /** Polls the roles until `ok` holds or `timeoutMs` passes; says which. */
   until(what: string, ok: (r: Roles) => boolean, timeoutMs?: number): Promise<boolean>;
   /** Lets the workload run for this many steps. */
@@ -159,8 +165,10 @@ const lastReplicaStanding: Scenario = {
     await ctx.steps(2);
     await ctx.apply({ kind: "kill", node: leader });
     await ctx.steps(1);
-    await ctx.apply({ kind: "restart", node: f1 });
-    await ctx.apply({ kind: "restart", node: f2 });
+    await ctx.applyTogether([
+      { kind: "restart", node: f1 },
+      { kind: "restart", node: f2 },
+    ]);
     await ctx.steps(3);
     await ctx.apply({ kind: "restart", node: leader });
     await ctx.until("the ISR to grow back", (x) => x.isr.length === x.replicas.length, 60_000);

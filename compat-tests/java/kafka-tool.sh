@@ -43,6 +43,9 @@ kafka_tool_main_class() {
   kafka-features) echo org.apache.kafka.tools.FeatureCommand ;;
   kafka-metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
   kafka-cluster) echo org.apache.kafka.tools.ClusterTool ;;
+  kafka-acls)
+    if [ "$legacy" -eq 1 ]; then echo kafka.admin.AclCommand; else echo org.apache.kafka.tools.AclCommand; fi
+    ;;
   kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
   kafka-delete-records) echo org.apache.kafka.tools.DeleteRecordsCommand ;;
   kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;

@@ -12,6 +12,7 @@
  */
 import os from "node:os";
 import { KrillError } from "../errors.js";
+import { type AuthorizerSettings, authorizerSettings } from "./authorizer-settings.js";
 import {
   atLeast,
   between,
@@ -814,6 +815,8 @@ export class BrokerConfig {
   readonly listenerTls: ReadonlyMap<string, ListenerTlsSettings>;
   /** SASL settings of each client listener whose protocol is SASL_* (sasl-settings.ts). */
   readonly listenerSasl: ReadonlyMap<string, SaslListenerSettings>;
+  /** The StandardAuthorizer's settings when `authorizer.class.name` names it (authorizer-settings.ts). */
+  readonly authorizer: AuthorizerSettings | undefined;
 
   private constructor(
     values: Map<string, ConfigValue>,
@@ -863,6 +866,7 @@ export class BrokerConfig {
     }
     this.listenerTls = listenerTls;
     this.listenerSasl = listenerSasl;
+    this.authorizer = authorizerSettings(this.#securityRaw);
     this.listeners = all.filter((l) => !controllerNames.has(l.name));
     this.controllerListeners = all.filter((l) => controllerNames.has(l.name));
     if (this.listeners.length === 0) {

@@ -21,6 +21,7 @@
  */
 
 /** Why a key is security-relevant, for the refusal message. */
+import { ENFORCED_AUTHORIZER_KEYS } from "./authorizer-settings.js";
 import { ENFORCED_SASL_KEYS, LISTENER_JAAS_KEY } from "./sasl-settings.js";
 import { ENFORCED_TLS_KEYS, HARMLESS_TLS_VALUES } from "./tls-settings.js";
 
@@ -38,11 +39,8 @@ const INT32_MAX_TEXT = "2147483647";
 
 /** Exact keys (besides the `ssl.` and `sasl.` families) and what makes them harmless. */
 const SECURITY_KEYS: ReadonlyMap<string, SecurityKey> = new Map<string, SecurityKey>([
-  // Authorization: any authorizer, its ACL settings and super users.
-  ["authorizer.class.name", { reason: "authorizer", harmless: [""] }],
-  ["super.users", { reason: "authorizer", harmless: [""] }],
-  // Kafka's StandardAuthorizer (and AclAuthorizer) read it; setting it at all configures ACLs.
-  ["allow.everyone.if.no.acl.found", { reason: "authorizer" }],
+  // Authorization: authorizer.class.name, super.users and allow.everyone.if.no.acl.found are
+  // enforced (authorizer-settings.ts); a custom principal builder is not.
   [
     "principal.builder.class",
     {
@@ -89,13 +87,16 @@ const ENFORCED: SecurityKey = { reason: "tls", harmless: undefined, enforced: tr
 const WHAT: Record<Reason, string> = {
   tls: "Krill's TLS does not enforce (it reads the ssl.* keys listed in docs/security.md)",
   sasl: "Krill's SASL does not enforce (it serves PLAIN and SCRAM with the sasl.* keys listed in docs/security.md)",
-  authorizer: "Krill has no authorizer yet and would let every client do everything",
+  authorizer:
+    "Krill's authorizer does not enforce (it implements StandardAuthorizer with the keys listed in docs/security.md)",
   quota: "Krill does not enforce quotas or per-client connection limits yet",
 };
 
 function classify(key: string): SecurityKey | undefined {
   // Enforced on SSL listeners (tls-settings.ts): accepted, read from BrokerConfig's security keys.
-  if (ENFORCED_TLS_KEYS.has(key) || ENFORCED_SASL_KEYS.has(key)) return ENFORCED;
+  if (ENFORCED_TLS_KEYS.has(key) || ENFORCED_SASL_KEYS.has(key) || ENFORCED_AUTHORIZER_KEYS.has(key)) {
+    return ENFORCED;
+  }
   const tlsDefault = HARMLESS_TLS_VALUES.get(key);
   if (tlsDefault !== undefined) return { reason: "tls", harmless: tlsDefault };
   const exact = SECURITY_KEYS.get(key);

@@ -14,6 +14,7 @@
 
 import { isKrillError } from "../errors.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
+import type { AclApiError, AclBinding, AclDeleteResult, AclFilter } from "./acls.js";
 import type {
   BrokerHeartbeatReply,
   BrokerHeartbeatRequest,
@@ -118,6 +119,10 @@ export interface ControllerChannel {
     deletions: readonly ScramDeletion[],
     upsertions: readonly ScramUpsertion[],
   ): Promise<ScramAlterResult[]>;
+  /** ACL bindings stored (Kafka's CreateAcls): one result per binding, in order. */
+  createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]>;
+  /** ACL bindings matching each filter removed (Kafka's DeleteAcls): one result per filter. */
+  deleteAcls(filters: readonly AclFilter[]): Promise<AclDeleteResult[]>;
   /** A block of producer ids for `brokerId` (Kafka's AllocateProducerIds). */
   allocateProducerIds(
     brokerId: number,
@@ -188,6 +193,14 @@ export class LocalControllerChannel implements ControllerChannel {
     upsertions: readonly ScramUpsertion[],
   ): Promise<ScramAlterResult[]> {
     return this.#controller.alterUserScramCredentials(deletions, upsertions);
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]> {
+    return this.#controller.createAcls(bindings);
+  }
+
+  deleteAcls(filters: readonly AclFilter[]): Promise<AclDeleteResult[]> {
+    return this.#controller.deleteAcls(filters);
   }
 
   allocateProducerIds(

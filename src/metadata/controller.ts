@@ -20,6 +20,14 @@ import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import {
+  type AclApiError,
+  type AclBinding,
+  type AclDeleteResult,
+  type AclFilter,
+  createAclRecords,
+  deleteAclRecords,
+} from "./acls.js";
+import {
   type BrokerConnection,
   type BrokerHeartbeatReply,
   type BrokerHeartbeatRequest,
@@ -846,6 +854,24 @@ export class MetadataController implements ControllerChannel {
   ): Promise<ScramAlterResult[]> {
     return this.#serialize(async () => {
       const { records, results } = scramAlterRecords(this.#image, deletions, upsertions);
+      await this.#commit(records);
+      return results;
+    });
+  }
+
+  /** CreateAcls: commits an AccessControlEntryRecord per new binding (acls.ts), one result each. */
+  createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]> {
+    return this.#serialize(async () => {
+      const { records, results } = createAclRecords(this.#image, bindings, this.#random);
+      await this.#commit(records);
+      return results;
+    });
+  }
+
+  /** DeleteAcls: commits a RemoveAccessControlEntryRecord per matched binding, one result per filter. */
+  deleteAcls(filters: readonly AclFilter[]): Promise<AclDeleteResult[]> {
+    return this.#serialize(async () => {
+      const { records, results } = deleteAclRecords(this.#image, filters);
       await this.#commit(records);
       return results;
     });

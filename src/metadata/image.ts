@@ -7,6 +7,7 @@
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 import { applyPartitionChange } from "./partition-change.js";
 import {
+  type AccessControlEntryRecordData,
   CONFIG_RESOURCE_TYPE,
   type MetadataRecord,
   type RegisterBrokerRecordData,
@@ -58,6 +59,7 @@ export class MetadataImage {
     new Map(),
     0n,
     new Map(),
+    new Map(),
   );
 
   private constructor(
@@ -72,6 +74,8 @@ export class MetadataImage {
     readonly nextProducerId: bigint,
     /** SCRAM credentials (UserScramCredentialRecord) by `${mechanism}:${user}`. */
     readonly scramCredentials: ReadonlyMap<string, UserScramCredentialRecordData>,
+    /** ACL bindings (AccessControlEntryRecord) by id (acls.ts). */
+    readonly acls: ReadonlyMap<string, AccessControlEntryRecordData>,
   ) {}
 
   scramCredential(user: string, mechanism: number): UserScramCredentialRecordData | undefined {
@@ -118,6 +122,7 @@ export class MetadataImage {
     }
     for (const credential of this.scramCredentials.values())
       out.push({ type: "UserScramCredential", data: credential });
+    for (const acl of this.acls.values()) out.push({ type: "AccessControlEntry", data: acl });
     if (this.nextProducerId > 0n) {
       out.push({
         type: "ProducerIds",
@@ -140,6 +145,7 @@ export class MetadataImage {
     let features: Map<string, number> | undefined;
     let nextProducerId = this.nextProducerId;
     let scram: Map<string, UserScramCredentialRecordData> | undefined;
+    let acls: Map<string, AccessControlEntryRecordData> | undefined;
     const topics = () => {
       byName ??= new Map(this.topicsByName);
       byId ??= new Map(this.topicsById);
@@ -233,6 +239,16 @@ export class MetadataImage {
           scram ??= new Map(this.scramCredentials);
           scram.delete(scramKey(record.data.name, record.data.mechanism));
           break;
+        case "AccessControlEntry":
+          acls ??= new Map(this.acls);
+          acls.set(record.data.id, record.data);
+          break;
+        case "RemoveAccessControlEntry":
+          acls ??= new Map(this.acls);
+          if (!acls.delete(record.data.id)) {
+            throw new Error(`assertion: removal of unknown ACL ${record.data.id}`);
+          }
+          break;
       }
     }
     return new MetadataImage(
@@ -244,6 +260,7 @@ export class MetadataImage {
       features ?? this.features,
       nextProducerId,
       scram ?? this.scramCredentials,
+      acls ?? this.acls,
     );
   }
 }

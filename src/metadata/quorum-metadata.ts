@@ -140,6 +140,12 @@ export class QuorumControllerChannel implements ControllerChannel {
   alterUserScramCredentials(...args: Parameters<ControllerChannel["alterUserScramCredentials"]>) {
     return this.#target().alterUserScramCredentials(...args);
   }
+  createAcls(...args: Parameters<ControllerChannel["createAcls"]>) {
+    return this.#target().createAcls(...args);
+  }
+  deleteAcls(...args: Parameters<ControllerChannel["deleteAcls"]>) {
+    return this.#target().deleteAcls(...args);
+  }
   registerBroker(...args: Parameters<ControllerChannel["registerBroker"]>) {
     return this.#target().registerBroker(...args);
   }
@@ -165,6 +171,8 @@ const NOT_CONTROLLER_CHANNEL: ControllerChannel = {
   alterBrokerConfigs: notController,
   allocateProducerIds: notController,
   alterUserScramCredentials: notController,
+  createAcls: notController,
+  deleteAcls: notController,
   registerBroker: notController,
   brokerHeartbeat: notController,
   alterPartition: notController,

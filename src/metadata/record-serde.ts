@@ -4,6 +4,7 @@
  * from the generated codec. Decoding accepts every version the specs define.
  */
 import { KrillError } from "../errors.js";
+import type { AccessControlEntryRecord } from "../protocol/generated/access-control-entry-record.js";
 import type { BrokerRegistrationChangeRecord } from "../protocol/generated/broker-registration-change-record.js";
 import type { ConfigRecord } from "../protocol/generated/config-record.js";
 import { defaultConfigRecord } from "../protocol/generated/config-record.js";
@@ -25,6 +26,7 @@ import {
   defaultRegisterBrokerRecordBrokerEndpoint,
   type RegisterBrokerRecord,
 } from "../protocol/generated/register-broker-record.js";
+import type { RemoveAccessControlEntryRecord } from "../protocol/generated/remove-access-control-entry-record.js";
 import type { RemoveTopicRecord } from "../protocol/generated/remove-topic-record.js";
 import type { RemoveUserScramCredentialRecord } from "../protocol/generated/remove-user-scram-credential-record.js";
 import { defaultTopicRecord, type TopicRecord } from "../protocol/generated/topic-record.js";
@@ -112,6 +114,14 @@ function toWire(record: MetadataRecord): { type: number; version: number; body: 
         type: MetadataRecordType.RemoveUserScramCredentialRecord,
         version: 0,
         body: { ...record.data },
+      };
+    case "AccessControlEntry":
+      return { type: MetadataRecordType.AccessControlEntryRecord, version: 0, body: { ...record.data } };
+    case "RemoveAccessControlEntry":
+      return {
+        type: MetadataRecordType.RemoveAccessControlEntryRecord,
+        version: 0,
+        body: { id: record.data.id },
       };
     case "RegisterBroker": {
       const d = record.data;
@@ -272,6 +282,24 @@ function fromWire(type: number, body: unknown): MetadataRecord {
       const b = body as RemoveUserScramCredentialRecord;
       return { type: "RemoveUserScramCredential", data: { name: b.name, mechanism: b.mechanism } };
     }
+    case MetadataRecordType.AccessControlEntryRecord: {
+      const b = body as AccessControlEntryRecord;
+      return {
+        type: "AccessControlEntry",
+        data: {
+          id: b.id,
+          resourceType: b.resourceType,
+          resourceName: b.resourceName,
+          patternType: b.patternType,
+          principal: b.principal,
+          host: b.host,
+          operation: b.operation,
+          permissionType: b.permissionType,
+        },
+      };
+    }
+    case MetadataRecordType.RemoveAccessControlEntryRecord:
+      return { type: "RemoveAccessControlEntry", data: { id: (body as RemoveAccessControlEntryRecord).id } };
     default:
       throw new KrillError("UNSUPPORTED", `metadata record type ${type} is not used by Krill`);
   }

@@ -4,6 +4,7 @@
  * spec's wire form (Kafka's metadata record framing: frame version, api key, version, body) for
  * the metadata log.
  */
+import type { AclRecordData } from "./acls.js";
 
 /** Config resource types as ConfigRecord stores them (Kafka's ConfigResource.Type). */
 export const CONFIG_RESOURCE_TYPE = { TOPIC: 2, BROKER: 4 } as const;
@@ -123,6 +124,13 @@ export interface RemoveUserScramCredentialRecordData {
   readonly mechanism: number;
 }
 
+/** Kafka's AccessControlEntryRecord: one ACL binding with its id (acls.ts). */
+export type AccessControlEntryRecordData = AclRecordData;
+
+export interface RemoveAccessControlEntryRecordData {
+  readonly id: string;
+}
+
 export type MetadataRecord =
   | { readonly type: "Topic"; readonly data: TopicRecordData }
   | { readonly type: "Partition"; readonly data: PartitionRecordData }
@@ -134,7 +142,9 @@ export type MetadataRecord =
   | { readonly type: "BrokerRegistrationChange"; readonly data: BrokerRegistrationChangeRecordData }
   | { readonly type: "FeatureLevel"; readonly data: FeatureLevelRecordData }
   | { readonly type: "UserScramCredential"; readonly data: UserScramCredentialRecordData }
-  | { readonly type: "RemoveUserScramCredential"; readonly data: RemoveUserScramCredentialRecordData };
+  | { readonly type: "RemoveUserScramCredential"; readonly data: RemoveUserScramCredentialRecordData }
+  | { readonly type: "AccessControlEntry"; readonly data: AccessControlEntryRecordData }
+  | { readonly type: "RemoveAccessControlEntry"; readonly data: RemoveAccessControlEntryRecordData };
 
 /** A record with the metadata log offset it was written at. */
 export interface MetadataLogEntry {

@@ -45,14 +45,17 @@ import {
   type ApiDescriptor,
   BROKER_HEARTBEAT_API,
   BROKER_REGISTRATION_API,
+  CREATE_ACLS_API,
   CREATE_PARTITIONS_API,
   CREATE_TOPICS_API,
+  DELETE_ACLS_API,
   DELETE_TOPICS_API,
   ELECT_LEADERS_API,
   INCREMENTAL_ALTER_CONFIGS_API,
 } from "../protocol/generated/apis.js";
 import { ErrorCode, errorCodeName } from "../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../protocol/primitives/uuid.js";
+import type { AclApiError, AclBinding, AclDeleteResult, AclFilter } from "./acls.js";
 import type {
   ApiResult,
   ConfigAlteration,
@@ -498,6 +501,74 @@ export class RemoteControllerChannel implements ControllerChannel {
     });
   }
 
+  /** CreateAcls: to the active controller as the same request (Kafka forwards it). */
+  createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]> {
+    return this.#runOrThrow("CreateAcls", {
+      timeoutMs: undefined,
+      local: (c) => c.createAcls(bindings),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          CREATE_ACLS_API,
+          {
+            creations: bindings.map((b) => ({
+              resourceType: b.resourceType,
+              resourceName: b.resourceName,
+              resourcePatternType: b.patternType,
+              principal: b.principal,
+              host: b.host,
+              operation: b.operation,
+              permissionType: b.permissionType,
+            })),
+          },
+          { timeoutMs: ms },
+        );
+        if (res.results.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return { ok: res.results.map((r) => ({ errorCode: r.errorCode, errorMessage: r.errorMessage })) };
+      },
+    });
+  }
+
+  /** DeleteAcls: to the active controller as the same request (Kafka forwards it). */
+  deleteAcls(filters: readonly AclFilter[]): Promise<AclDeleteResult[]> {
+    return this.#runOrThrow("DeleteAcls", {
+      timeoutMs: undefined,
+      local: (c) => c.deleteAcls(filters),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          DELETE_ACLS_API,
+          {
+            filters: filters.map((f) => ({
+              resourceTypeFilter: f.resourceType,
+              resourceNameFilter: f.resourceName,
+              patternTypeFilter: f.patternType,
+              principalFilter: f.principal,
+              hostFilter: f.host,
+              operation: f.operation,
+              permissionType: f.permissionType,
+            })),
+          },
+          { timeoutMs: ms },
+        );
+        if (res.filterResults.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return {
+          ok: res.filterResults.map((r) => ({
+            errorCode: r.errorCode,
+            errorMessage: r.errorMessage,
+            matching: r.matchingAcls.map((m) => ({
+              resourceType: m.resourceType,
+              resourceName: m.resourceName,
+              patternType: m.patternType,
+              principal: m.principal,
+              host: m.host,
+              operation: m.operation,
+              permissionType: m.permissionType,
+            })),
+          })),
+        };
+      },
+    });
+  }
+
   registerBroker(request: BrokerRegistrationRequest): Promise<BrokerRegistrationReply> {
     const body = {
       brokerId: request.brokerId,
@@ -556,7 +627,12 @@ export class RemoteControllerChannel implements ControllerChannel {
       timeoutMs: undefined,
       local: (c) => c.alterPartition(request),
       remote: async (ms) => {
-        const res = await this.#client.request(ALTER_PARTITION_API, request, { timeoutMs: ms });
+        // v3 (KIP-903's broker epochs), which every KRaft controller since Kafka 3.5 serves.
+        const res = await this.#client.request(
+          ALTER_PARTITION_API,
+          alterPartitionAt(request, ALTER_PARTITION_VERSION),
+          { version: ALTER_PARTITION_VERSION, timeoutMs: ms },
+        );
         if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
         return { ok: res };
       },
@@ -722,4 +798,28 @@ function expectedConfigs(
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+const ALTER_PARTITION_VERSION = 3;
+
+/**
+ * The request as AlterPartitionRequest.Builder builds it for `version`: v3 and later carry the ISR
+ * with broker epochs only (`newIsrWithEpochs`), v0-2 the bare broker ids (`newIsr`).
+ */
+export function alterPartitionAt(request: AlterPartitionRequest, version: number): AlterPartitionRequest {
+  return {
+    ...request,
+    topics: request.topics.map((t) => ({
+      ...t,
+      partitions: t.partitions.map((p) => {
+        const withEpochs =
+          p.newIsrWithEpochs.length > 0 || p.newIsr.length === 0
+            ? p.newIsrWithEpochs
+            : p.newIsr.map((brokerId) => ({ brokerId, brokerEpoch: -1n }));
+        return version >= 3
+          ? { ...p, newIsr: [], newIsrWithEpochs: withEpochs }
+          : { ...p, newIsr: withEpochs.map((b) => b.brokerId), newIsrWithEpochs: [] };
+      }),
+    })),
+  };
 }

@@ -6,10 +6,12 @@
  * active answers every resource NOT_CONTROLLER.
  */
 
+import { AclOperation, ResourceType } from "../metadata/acls.js";
 import type { ConfigAlteration } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
+import { authorize, authorizeCluster } from "./auth.js";
 import { runOnController } from "./controller-apis.js";
 import type { RequestContext } from "./registry.js";
 
@@ -27,12 +29,46 @@ export interface AlterResource {
 }
 
 /** Alters each resource in turn on the controller serving this request; one answer per resource. */
-export function alterResources(
+export async function alterResources(
   ctx: RequestContext,
   resources: readonly AlterResource[],
   incremental: boolean,
   validateOnly: boolean,
 ): Promise<AlterResult[]> {
+  // Kafka's (Incremental)AlterConfigs: ALTER_CONFIGS on the topic, or on the cluster for broker
+  // configs; a denied resource is answered with the authorization error and not altered.
+  const denied = resources.map((r) => deniedAlteration(ctx, r));
+  const allowed = resources.filter((_, i) => denied[i] === undefined);
+  const altered = await alterOnController(ctx, allowed, incremental, validateOnly);
+  let next = 0;
+  return resources.map((r, i) => {
+    const errorCode = denied[i];
+    if (errorCode === undefined) return altered[next++]!;
+    return { errorCode, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
+  });
+}
+
+function deniedAlteration(ctx: RequestContext, r: AlterResource): number | undefined {
+  if (r.resourceType === CONFIG_RESOURCE_TYPE.TOPIC) {
+    return authorize(ctx, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, r.resourceName)
+      ? undefined
+      : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  if (r.resourceType === CONFIG_RESOURCE_TYPE.BROKER) {
+    return authorizeCluster(ctx, AclOperation.ALTER_CONFIGS)
+      ? undefined
+      : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+  return undefined;
+}
+
+function alterOnController(
+  ctx: RequestContext,
+  resources: readonly AlterResource[],
+  incremental: boolean,
+  validateOnly: boolean,
+): Promise<AlterResult[]> {
+  if (resources.length === 0) return Promise.resolve([]);
   return runOnController(
     ctx,
     async (controller) => {

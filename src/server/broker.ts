@@ -39,6 +39,7 @@ import { NetworkRaftChannel } from "../raft/network-channel.js";
 import { SingleVoterEndpoint } from "../raft/single-voter-endpoint.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
+import { StandardAuthorizer } from "./authorizer.js";
 import { BrokerLifecycleManager } from "./broker-lifecycle.js";
 import { controllerForwarding } from "./controller-forwarding.js";
 import { ControllerTasks } from "./controller-tasks.js";
@@ -384,6 +385,10 @@ export class Broker {
       publisher,
       logs,
       metrics,
+      authorizer:
+        config.authorizer === undefined
+          ? undefined
+          : new StandardAuthorizer(config.authorizer, () => publisher.image, logger, clock),
       image: () => publisher.image,
     };
     // The partition manager gives every replica of the image its log before retention starts.
@@ -412,6 +417,7 @@ export class Broker {
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
+      authorizer: core.authorizer,
       image: core.image,
       registry,
       quorum: metadata.quorum,

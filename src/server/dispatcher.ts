@@ -13,6 +13,8 @@
  *   sent, and for most versions the response has no field to say so.
  * - ApiVersions at a version we do not know (KIP-511): answered in ApiVersions v0 format with
  *   UNSUPPORTED_VERSION and our supported ranges, so the client can retry with a version we serve.
+ * - A handler may throw KrillError DECODE_ERROR for a body Kafka refuses while parsing it (an
+ *   ACL filter with an UNKNOWN code): the connection closes too.
  * - Bytes after a body that decodes are ignored, as Kafka's RequestContext.parseRequest ignores
  *   them (librdkafka's all-topics Metadata v9+ leaves three).
  */
@@ -141,6 +143,16 @@ export class Dispatcher implements FrameProcessor {
       return this.#finish(handler, ctx, await handler.handle(ctx, request), startedMs);
     };
     return run().catch((err: unknown) => {
+      // A request Kafka fails to parse (an ACL filter with an UNKNOWN code, checked where the
+      // body is read): closed as a body that does not decode.
+      if (isKrillError(err, "DECODE_ERROR")) {
+        return this.#close(
+          `${handler.name} v${apiVersion} request: ${err.message}`,
+          handler.name,
+          apiVersion,
+          startedMs,
+        );
+      }
       // A handler throwing is a bug or an operating error (disk); log it and drop the connection
       // rather than inventing a response.
       connection.logger.error({ err, api: handler.name, correlationId }, "handler failed");

@@ -10,11 +10,16 @@
  *   raft client answers while it shuts down; a request the core did not answer within the
  *   quorum's request timeout gets REQUEST_TIMED_OUT.
  * - Offsets beyond the safe integer range make the request INVALID_REQUEST.
+ * - Without CLUSTER_ACTION on the cluster (an authorizer is configured and the peer's principal,
+ *   ANONYMOUS on a PLAINTEXT controller listener, is neither a super user nor granted it), the
+ *   answer is CLUSTER_AUTHORIZATION_FAILED at the top level, as Kafka's ControllerApis.
  */
 import { isKrillError } from "../errors.js";
+import { AclOperation } from "../metadata/acls.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type { RaftApiName } from "../raft/wire.js";
 import { fromWireRequest, raftRequestSource, topLevelErrorResponse, toWireResponse } from "../raft/wire.js";
+import { authorizeCluster } from "./auth.js";
 import type { RequestContext } from "./registry.js";
 
 /** The wire answer to a quorum request of `api` (its generated response type, `Res`). */
@@ -27,6 +32,11 @@ export async function answerRaftRequest<Res>(
 }
 
 async function answer(ctx: RequestContext, api: RaftApiName, body: unknown): Promise<unknown> {
+  // Kafka's ControllerApis: the quorum's RPCs need CLUSTER_ACTION (DescribeQuorum checks DESCRIBE
+  // in its handler, on either listener).
+  if (api !== "DescribeQuorum" && !authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
+    return topLevelErrorResponse(api, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  }
   const endpoint = ctx.broker.raftEndpoint;
   if (endpoint === undefined) return topLevelErrorResponse(api, ErrorCode.BROKER_NOT_AVAILABLE);
   let inbound: ReturnType<typeof fromWireRequest>;

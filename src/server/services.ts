@@ -25,6 +25,7 @@ import type { MetadataPublisher } from "../metadata/publisher.js";
 import type { QuorumMetadata } from "../metadata/quorum-metadata.js";
 import type { QuorumEndpoint } from "../raft/quorum-endpoint.js";
 import type { Random } from "../random.js";
+import type { StandardAuthorizer } from "./authorizer.js";
 import { DelayedFetchPurgatory } from "./fetch/delayed-fetch.js";
 import type { FetchState } from "./fetch/fetch.js";
 import { FetchSessionCache } from "./fetch/fetch-session.js";
@@ -72,6 +73,11 @@ export interface BrokerCore {
   /** Partition logs of every topic in the image. */
   readonly logs: LogManager;
   readonly metrics: BrokerMetrics;
+  /**
+   * The StandardAuthorizer when `authorizer.class.name` names it, else undefined: every request
+   * is allowed, as on a Kafka broker without an authorizer (auth.ts).
+   */
+  readonly authorizer: StandardAuthorizer | undefined;
   /** The current metadata image (a new object after every metadata change). */
   image(): MetadataImage;
 }

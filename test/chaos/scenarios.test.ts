@@ -55,6 +55,9 @@ class ToyCluster {
       nodes: [1, 2, 3],
       roles: async () => this.roles(),
       apply: async (f) => this.apply(f),
+      applyTogether: async (fs) => {
+        for (const f of fs) this.apply(f);
+      },
       until: async (_what, ok) => ok(this.roles()),
       steps: async () => {},
       log: () => {},

@@ -15,9 +15,10 @@ function refusal(source: Record<string, string> | Map<string, string>): string {
 }
 
 describe("fail closed on security keys Krill does not enforce", () => {
-  it("refuses the issue's configuration: an authorizer with ACLs and super users", () => {
-    // The configuration that let an anonymous `kcat -P -t secret` write (issue 18).
-    const message = refusal(
+  it("enforces the issue's configuration (StandardAuthorizer, ACLs and super users) and refuses other authorizers", () => {
+    // The configuration that let an anonymous `kcat -P -t secret` write (issue 18) now starts an
+    // authorizer that denies it.
+    const config = BrokerConfig.create(
       parseProperties(
         [
           "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
@@ -26,17 +27,23 @@ describe("fail closed on security keys Krill does not enforce", () => {
         ].join("\n"),
       ),
     );
-    expect(message).toMatch(/^Refusing to start: authorizer\.class\.name \(override\) asks for security/);
-    expect(message).toContain("Krill has no authorizer yet");
-    expect(message).toContain("also refused: allow.everyone.if.no.acl.found, super.users");
+    expect(config.authorizer).toEqual({ superUsers: new Set(["User:admin"]), allowIfNoAcl: false });
+    expect(config.unusedKafkaKeys).not.toContain("super.users");
+    const message = refusal({ "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer" });
+    expect(message).toMatch(
+      /^Refusing to start: authorizer\.class\.name=kafka\.security\.authorizer\.AclAuthorizer/,
+    );
     expect(message).not.toContain("\n");
+    expect(
+      refusal({
+        "allow.everyone.if.no.acl.found": "yes",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      }),
+    ).toContain("allow.everyone.if.no.acl.found=yes is not a boolean");
   });
 
   it("refuses each family on its own, naming the key", () => {
     const cases: Array<[string, string]> = [
-      ["authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"],
-      ["super.users", "User:admin;User:ops"],
-      ["allow.everyone.if.no.acl.found", "true"],
       ["principal.builder.class", "com.example.Builder"],
       ["ssl.principal.mapping.rules", "RULE:^CN=(.*?),.*$/$1/"],
       ["ssl.engine.factory.class", "com.example.EngineFactory"],

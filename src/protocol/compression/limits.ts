@@ -17,12 +17,19 @@ export function compressionError(codec: string, message: string, cause?: unknown
   return new KrillError("COMPRESSION", `${codec}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
+/** The output passed the caller's bound (a KrillError "COMPRESSION" that says so). */
+export class OutputTooLargeError extends KrillError {}
+
 export function outputTooLarge(codec: string, outputBytesMax: number, cause?: unknown): KrillError {
-  return compressionError(
-    codec,
-    `decompressed size exceeds the limit of ${outputBytesMax} bytes (possible decompression bomb)`,
-    cause,
+  return new OutputTooLargeError(
+    "COMPRESSION",
+    `${codec}: decompressed size exceeds the limit of ${outputBytesMax} bytes (possible decompression bomb)`,
+    cause === undefined ? undefined : { cause },
   );
+}
+
+export function isOutputTooLarge(err: unknown): err is OutputTooLargeError {
+  return err instanceof OutputTooLargeError;
 }
 
 export function checkOutputBytesMax(outputBytesMax: number): void {

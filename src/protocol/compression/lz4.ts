@@ -8,12 +8,13 @@
  * output as dictionary), with or without block checksums, content size and content checksum, any
  * block maximum size (64 KiB to 4 MiB). Each block is bounded by the frame's block maximum size
  * and the running total by the caller's limit, so a bomb is stopped one block past the limit at
- * worst. Writing uses lz4-napi's frame encoder: independent blocks, no checksums, like Java.
+ * worst. The chunk entry points hand the content over block by block (at most one block of the
+ * frame's maximum size, 4 MiB, plus the 64 KiB window of linked blocks, held at a time). Writing uses lz4-napi's frame encoder: independent blocks, no checksums, like Java.
  */
 import { createRequire } from "node:module";
 import { isKrillError } from "../../errors.js";
 import { checkOutputBytesMax, compressionError, type DecompressOptions, outputTooLarge } from "./limits.js";
-import { xxhash32 } from "./xxhash32.js";
+import { Xxhash32, xxhash32 } from "./xxhash32.js";
 
 type Lz4Module = typeof import("lz4-napi");
 let lz4Module: Lz4Module | undefined;
@@ -99,14 +100,19 @@ interface DecodeRequest {
   dict: Buffer | undefined;
 }
 
+/** What a walk of a frame asks of its driver: decode a block (and send back its output), or take output. */
+type FrameStep = { kind: "decode"; request: DecodeRequest } | { kind: "output"; block: Buffer };
+
 /**
- * Walks the blocks of a frame, yielding each compressed block to be decoded and receiving its
- * output (or the decoder's error, thrown in), and returns the whole content. A generator, so the
- * same walk serves the sync and async entry points.
+ * Walks the blocks of a frame. For each compressed block it yields a decode step and receives
+ * the block's output (or the decoder's error, thrown in); each block's output is then yielded as
+ * an output step, in order, and is not kept (only the 64 KiB window linked blocks reference). The
+ * content checksum is computed as the blocks go, so memory stays one block whatever the frame
+ * holds. A generator, so the same walk serves the sync, async and streaming entry points.
  */
-function* walkFrame(input: Buffer, outputBytesMax: number): Generator<DecodeRequest, Buffer, Buffer> {
+function* walkFrame(input: Buffer, outputBytesMax: number): Generator<FrameStep, void, Buffer | undefined> {
   const header = readFrameHeader(input, outputBytesMax);
-  const chunks: Buffer[] = [];
+  const hash = header.contentChecksum ? new Xxhash32() : undefined;
   let totalBytes = 0;
   let window: Buffer | undefined;
   let at = header.headerBytes;
@@ -141,7 +147,7 @@ function* walkFrame(input: Buffer, outputBytesMax: number): Generator<DecodeRequ
       prefixed.writeUInt32LE(room, 0);
       data.copy(prefixed, 4);
       try {
-        block = yield { prefixed, dict: header.linked ? window : undefined };
+        block = (yield { kind: "decode", request: { prefixed, dict: header.linked ? window : undefined } })!;
       } catch (err) {
         if (isKrillError(err)) throw err;
         if (room < header.blockBytesMax && /too small/i.test((err as Error).message)) {
@@ -152,14 +158,13 @@ function* walkFrame(input: Buffer, outputBytesMax: number): Generator<DecodeRequ
     }
     totalBytes += block.length;
     if (totalBytes > outputBytesMax) throw outputTooLarge("lz4", outputBytesMax);
-    chunks.push(block);
+    hash?.update(block);
     if (header.linked) window = tail(window, block);
+    yield { kind: "output", block };
   }
-  const output = Buffer.concat(chunks, totalBytes);
-  if (header.contentChecksum) {
+  if (hash !== undefined) {
     if (input.length - at < 4) throw compressionError("lz4", "truncated content checksum");
-    if (xxhash32(output) !== input.readUInt32LE(at))
-      throw compressionError("lz4", "content checksum mismatch");
+    if (hash.digest() !== input.readUInt32LE(at)) throw compressionError("lz4", "content checksum mismatch");
     at += 4;
   }
   if (header.contentBytes !== undefined && header.contentBytes !== totalBytes) {
@@ -170,7 +175,6 @@ function* walkFrame(input: Buffer, outputBytesMax: number): Generator<DecodeRequ
   }
   if (at !== input.length)
     throw compressionError("lz4", `${input.length - at} trailing bytes after the frame`);
-  return output;
 }
 
 /** The last LINKED_WINDOW_BYTES of previous output followed by `block`. */
@@ -180,36 +184,62 @@ function tail(window: Buffer | undefined, block: Buffer): Buffer {
   return joined.length > LINKED_WINDOW_BYTES ? joined.subarray(joined.length - LINKED_WINDOW_BYTES) : joined;
 }
 
-export function lz4DecompressSync(input: Buffer, options: DecompressOptions): Buffer {
+/** The frame's content block by block, decoded on the calling thread. */
+export function* lz4DecompressChunksSync(
+  input: Buffer,
+  options: DecompressOptions,
+): Generator<Buffer, void, void> {
   checkOutputBytesMax(options.outputBytesMax);
   const walk = walkFrame(input, options.outputBytesMax);
   let step = walk.next();
   while (!step.done) {
+    if (step.value.kind === "output") {
+      yield step.value.block;
+      step = walk.next();
+      continue;
+    }
     let decoded: Buffer;
     try {
-      decoded = lz4().uncompressSync(step.value.prefixed, step.value.dict);
+      decoded = lz4().uncompressSync(step.value.request.prefixed, step.value.request.dict);
     } catch (err) {
       step = walk.throw(err);
       continue;
     }
     step = walk.next(decoded);
   }
-  return step.value;
+}
+
+/** The frame's content block by block, each block decoded on the thread pool. */
+export async function* lz4DecompressChunks(
+  input: Buffer,
+  options: DecompressOptions,
+): AsyncGenerator<Buffer, void, void> {
+  checkOutputBytesMax(options.outputBytesMax);
+  const walk = walkFrame(input, options.outputBytesMax);
+  let step = walk.next();
+  while (!step.done) {
+    if (step.value.kind === "output") {
+      yield step.value.block;
+      step = walk.next();
+      continue;
+    }
+    let decoded: Buffer;
+    try {
+      decoded = await lz4().uncompress(step.value.request.prefixed, step.value.request.dict);
+    } catch (err) {
+      step = walk.throw(err);
+      continue;
+    }
+    step = walk.next(decoded);
+  }
+}
+
+export function lz4DecompressSync(input: Buffer, options: DecompressOptions): Buffer {
+  return Buffer.concat([...lz4DecompressChunksSync(input, options)]);
 }
 
 export async function lz4Decompress(input: Buffer, options: DecompressOptions): Promise<Buffer> {
-  checkOutputBytesMax(options.outputBytesMax);
-  const walk = walkFrame(input, options.outputBytesMax);
-  let step = walk.next();
-  while (!step.done) {
-    let decoded: Buffer;
-    try {
-      decoded = await lz4().uncompress(step.value.prefixed, step.value.dict);
-    } catch (err) {
-      step = walk.throw(err);
-      continue;
-    }
-    step = walk.next(decoded);
-  }
-  return step.value;
+  const blocks: Buffer[] = [];
+  for await (const block of lz4DecompressChunks(input, options)) blocks.push(block);
+  return Buffer.concat(blocks);
 }

@@ -7,10 +7,13 @@
  *   snappy-java falls back to when the magic is absent.
  * Both are read; writing uses xerial with 32 KiB blocks like the Java client, which every client
  * reads. A raw snappy block states its uncompressed length up front (a varint), so the output
- * bound is checked before anything is decompressed.
+ * bound is checked before anything is decompressed; and since no snappy element yields more than
+ * 64 bytes from 3 (a copy with a 2-byte offset), a block declaring more than 64/3 times its own
+ * size is refused as corrupt before anything is allocated. The chunk entry points hand the output
+ * over block by block: a xerial stream holds at most one block at a time (32 KiB from Java), a raw
+ * block (librdkafka, kafkajs) is one piece of at most 64/3 times its compressed size.
  */
 import { createRequire } from "node:module";
-import { isKrillError } from "../../errors.js";
 import { checkOutputBytesMax, compressionError, type DecompressOptions, outputTooLarge } from "./limits.js";
 
 type SnappyModule = typeof import("snappy");
@@ -86,18 +89,27 @@ export function rawSnappyLength(block: Buffer): number {
   throw compressionError("snappy", "block length varint longer than 5 bytes");
 }
 
-/** The raw blocks of the input (one for a raw stream), each checked against the remaining budget. */
-function planBlocks(input: Buffer, outputBytesMax: number): { blocks: Buffer[]; totalBytes: number } {
-  const blocks: Buffer[] = [];
-  let totalBytes = 0;
-  const take = (block: Buffer) => {
-    totalBytes += rawSnappyLength(block);
-    if (totalBytes > outputBytesMax) throw outputTooLarge("snappy", outputBytesMax);
-    blocks.push(block);
-  };
+/**
+ * The length a raw block declares, checked: at most what its bytes can expand to (3 bytes of a
+ * copy element yield at most 64), else corrupt.
+ */
+function declaredLength(block: Buffer): number {
+  const length = rawSnappyLength(block);
+  const possible = Math.ceil((block.length * 64) / 3);
+  if (length > possible) {
+    throw compressionError(
+      "snappy",
+      `block of ${block.length} bytes declares ${length} bytes of output, more than snappy can encode in it (${possible})`,
+    );
+  }
+  return length;
+}
+
+/** The raw blocks of the input (one for a raw stream), in order, with their declared lengths. */
+function* blocksOf(input: Buffer): Generator<Buffer, void, void> {
   if (!isXerialFramed(input)) {
-    take(input);
-    return { blocks, totalBytes };
+    yield input;
+    return;
   }
   let at = XERIAL_HEADER_SIZE;
   while (at < input.length) {
@@ -108,10 +120,65 @@ function planBlocks(input: Buffer, outputBytesMax: number): { blocks: Buffer[]; 
     if (length < 0 || length > input.length - at) {
       throw compressionError("snappy", `xerial block length ${length} at byte ${at - 4} exceeds the input`);
     }
-    take(input.subarray(at, at + length));
+    yield input.subarray(at, at + length);
     at += length;
   }
+}
+
+/** The raw blocks of the input, each checked against the remaining budget before any is decoded. */
+function planBlocks(input: Buffer, outputBytesMax: number): { blocks: Buffer[]; totalBytes: number } {
+  const blocks: Buffer[] = [];
+  let totalBytes = 0;
+  for (const block of blocksOf(input)) {
+    totalBytes += declaredLength(block);
+    if (totalBytes > outputBytesMax) throw outputTooLarge("snappy", outputBytesMax);
+    blocks.push(block);
+  }
   return { blocks, totalBytes };
+}
+
+/** The output block by block, each decoded on the calling thread when its turn comes. */
+export function* snappyDecompressChunksSync(
+  input: Buffer,
+  options: DecompressOptions,
+): Generator<Buffer, void, void> {
+  checkOutputBytesMax(options.outputBytesMax);
+  let totalBytes = 0;
+  for (const block of blocksOf(input)) {
+    const length = declaredLength(block);
+    totalBytes += length;
+    if (totalBytes > options.outputBytesMax) throw outputTooLarge("snappy", options.outputBytesMax);
+    const output = Buffer.allocUnsafe(length);
+    decodeBlock(block, output, 0);
+    yield output;
+  }
+}
+
+/** The output block by block, each decoded on the thread pool when its turn comes. */
+export async function* snappyDecompressChunks(
+  input: Buffer,
+  options: DecompressOptions,
+): AsyncGenerator<Buffer, void, void> {
+  checkOutputBytesMax(options.outputBytesMax);
+  let totalBytes = 0;
+  for (const block of blocksOf(input)) {
+    const length = declaredLength(block);
+    totalBytes += length;
+    if (totalBytes > options.outputBytesMax) throw outputTooLarge("snappy", options.outputBytesMax);
+    yield await uncompressBlock(block, length);
+  }
+}
+
+async function uncompressBlock(block: Buffer, length: number): Promise<Buffer> {
+  let decoded: Buffer;
+  try {
+    decoded = (await snappy().uncompress(block, { asBuffer: true })) as Buffer;
+  } catch (err) {
+    throw compressionError("snappy", `invalid block: ${(err as Error).message}`, err);
+  }
+  if (decoded.length !== length)
+    throw compressionError("snappy", "block decoded to a different length than declared");
+  return decoded;
 }
 
 function decodeBlock(block: Buffer, output: Buffer, at: number): number {
@@ -143,17 +210,9 @@ export async function snappyDecompress(input: Buffer, options: DecompressOptions
   const output = Buffer.allocUnsafe(totalBytes);
   let at = 0;
   for (const block of blocks) {
-    try {
-      const decoded = (await snappy().uncompress(block, { asBuffer: true })) as Buffer;
-      if (decoded.length !== rawSnappyLength(block)) {
-        throw compressionError("snappy", "block decoded to a different length than declared");
-      }
-      decoded.copy(output, at);
-      at += decoded.length;
-    } catch (err) {
-      if (isKrillError(err)) throw err;
-      throw compressionError("snappy", `invalid block: ${(err as Error).message}`, err);
-    }
+    const decoded = await uncompressBlock(block, rawSnappyLength(block));
+    decoded.copy(output, at);
+    at += decoded.length;
   }
   return output;
 }

@@ -8,6 +8,9 @@ import zlib from "node:zlib";
 import { isKrillError } from "../../errors.js";
 import { checkOutputBytesMax, compressionError, type DecompressOptions, outputTooLarge } from "./limits.js";
 
+/** Output piece size of the streaming decompressor (node:zlib's default is 16 KiB). */
+const ZSTD_CHUNK_BYTES = 64 * 1024;
+
 const zstdCompressAsync = promisify(zlib.zstdCompress);
 const zstdDecompressAsync = promisify(zlib.zstdDecompress);
 
@@ -61,4 +64,38 @@ export async function zstdDecompress(input: Buffer, options: DecompressOptions):
   } catch (err) {
     throw translate(err, options.outputBytesMax);
   }
+}
+
+/**
+ * The output piece by piece (at most ZSTD_CHUNK_BYTES each) from a node:zlib stream, which
+ * inflates on the thread pool only as far as the consumer has read: memory stays a few pieces
+ * whatever the compression ratio, and a consumer that stops early stops the work.
+ */
+export async function* zstdDecompressChunks(
+  input: Buffer,
+  options: DecompressOptions,
+): AsyncGenerator<Buffer, void, void> {
+  checkOutputBytesMax(options.outputBytesMax);
+  const stream = zlib.createZstdDecompress({ chunkSize: ZSTD_CHUNK_BYTES });
+  stream.end(input);
+  let totalBytes = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      totalBytes += chunk.length;
+      if (totalBytes > options.outputBytesMax) throw outputTooLarge("zstd", options.outputBytesMax);
+      yield chunk;
+    }
+  } catch (err) {
+    throw translate(err, options.outputBytesMax);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** The whole output as one piece, decoded on the calling thread (for small inputs). */
+export function* zstdDecompressChunksSync(
+  input: Buffer,
+  options: DecompressOptions,
+): Generator<Buffer, void, void> {
+  yield zstdDecompressSync(input, options);
 }

@@ -53,6 +53,12 @@ const EMPTY = Buffer.alloc(0);
 export interface FetchLimits {
   /** The broker's fetch.max.bytes: a cap on any response. */
   fetchMaxBytes: number;
+  /**
+   * Whether the request may read a topic (Kafka's handleFetchRequest: READ on the topic for a
+   * consumer, CLUSTER_ACTION for a follower); a topic it may not read is TOPIC_AUTHORIZATION_FAILED.
+   * Absent: every topic.
+   */
+  canRead?: (topic: string) => boolean;
 }
 
 export interface FetchOutcome {
@@ -139,7 +145,13 @@ export async function fetch(
 
   const maxBytes = Math.max(0, Math.min(request.maxBytes, limits.fetchMaxBytes));
   const readCommitted = request.isolationLevel === READ_COMMITTED;
-  const opts: ReadOpts = { readCommitted, usesTopicIds, replica, updateFetchState: true };
+  const opts: ReadOpts = {
+    readCommitted,
+    usesTopicIds,
+    replica,
+    updateFetchState: true,
+    canRead: limits.canRead,
+  };
   let reads = readAll(partitions, context.partitions, maxBytes, opts);
   const bytes = reads.reduce((n, r) => n + r.outcome.recordsBytes, 0);
   const mustRespond = reads.some(
@@ -212,6 +224,7 @@ interface ReadOpts {
   readonly replica: ReplicaFetch | undefined;
   /** Record a follower's position (the first read of a request, not the re-read after waiting). */
   readonly updateFetchState: boolean;
+  readonly canRead: ((topic: string) => boolean) | undefined;
 }
 
 function readAll(
@@ -261,6 +274,8 @@ function readPartition(
     outcome: { errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, recordsBytes: 0 },
     key,
   });
+  if (opts.canRead !== undefined && !opts.canRead(f.topic))
+    return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   // Kafka's Partition.getLocalLog: the current leader epoch first, then leadership.
   const found = opts.usesTopicIds
     ? partitions.lookupById(f.topicId, f.partition, f.currentLeaderEpoch)

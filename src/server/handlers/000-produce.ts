@@ -21,11 +21,39 @@
  *   the partition); from v12 the coordinator adds the partition itself (transactions v2, KIP-890
  *   part 2). v13 names topics by id (KIP-516): an unknown id is UNKNOWN_TOPIC_ID for each of its
  *   partitions.
+ * - Authorization: WRITE on the transactional id, then WRITE on each topic (produceAuthorization).
  */
 import { KrillError } from "../../errors.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { PRODUCE_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import type { ProduceRequest } from "../../protocol/generated/produce-request.js";
+import { authorize, filterAuthorized } from "../auth.js";
 import { produce } from "../produce/produce.js";
-import { defineHandler, NO_RESPONSE } from "../registry.js";
+import { defineHandler, NO_RESPONSE, type RequestContext } from "../registry.js";
+
+/**
+ * Kafka's checks: WRITE on the transactional id (else every partition fails with
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED), then WRITE on each topic (TOPIC_AUTHORIZATION_FAILED).
+ */
+function produceAuthorization(
+  ctx: RequestContext,
+  request: ProduceRequest,
+): (topic: string) => number | undefined {
+  if (ctx.broker.authorizer === undefined) return () => undefined;
+  if (
+    request.transactionalId !== null &&
+    !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
+  ) {
+    return () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  }
+  const image = ctx.broker.image();
+  const names = request.topicData.map((t) =>
+    ctx.apiVersion >= 13 ? (image.topicsById.get(t.topicId)?.name ?? "") : t.name,
+  );
+  const writable = filterAuthorized(ctx, AclOperation.WRITE, ResourceType.TOPIC, names);
+  return (topic) => (writable.has(topic) ? undefined : ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+}
 
 export const handler = defineHandler({
   api: PRODUCE_API,
@@ -34,11 +62,13 @@ export const handler = defineHandler({
   maxVersion: 13,
   ordering: "serial",
   async handle(ctx, request) {
+    const denied = produceAuthorization(ctx, request);
     const outcome = await produce(
       ctx.broker.partitions,
       ctx.broker.transactions.coordinator,
       request,
       ctx.apiVersion,
+      denied,
     );
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "in" }, bytes);

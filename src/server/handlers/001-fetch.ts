@@ -11,19 +11,47 @@
  *   higher (consumers leave it unset).
  * - Long polling: `max_wait_ms` and `min_bytes`, woken by appends (see src/server/fetch/fetch.ts).
  * - Records are the stored bytes, written to the socket by reference.
+ * - Authorization: READ on each topic for a consumer, CLUSTER_ACTION for a follower
+ *   (readAuthorization), TOPIC_AUTHORIZATION_FAILED per partition otherwise.
  * - On a controller listener, Fetch is the quorum's replication of `__cluster_metadata-0`
  *   (KIP-595): answered by this node's quorum member (src/server/raft-apis.ts), as Kafka's
  *   ControllerApis hands it to the raft client.
  */
 import { brokerConfigDef } from "../../config/broker-config.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { FETCH_API } from "../../protocol/generated/apis.js";
+import type { FetchRequest } from "../../protocol/generated/fetch-request.js";
+import { authorize, authorizeCluster } from "../auth.js";
 import { listenerKind } from "../dispatcher.js";
 import { fetch } from "../fetch/fetch.js";
 import { answerRaftRequest } from "../raft-apis.js";
-import { defineHandler } from "../registry.js";
+import { defineHandler, type RequestContext } from "../registry.js";
 
 /** Kafka's default fetch.max.bytes, if the broker config does not define it. */
 const FETCH_MAX_BYTES_DEFAULT = 55 * 1024 * 1024;
+
+/**
+ * Kafka's checks: a follower (replica id >= 0) needs CLUSTER_ACTION on the cluster, else every
+ * partition is TOPIC_AUTHORIZATION_FAILED; a consumer READ on each topic (an unknown topic id
+ * stays UNKNOWN_TOPIC_ID). Decided once per topic and request.
+ */
+function readAuthorization(ctx: RequestContext, request: FetchRequest): (topic: string) => boolean {
+  const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
+  if (replicaId >= 0) {
+    const allowed = authorizeCluster(ctx, AclOperation.CLUSTER_ACTION);
+    return () => allowed;
+  }
+  const decided = new Map<string, boolean>();
+  return (topic) => {
+    if (topic === "") return true;
+    let allowed = decided.get(topic);
+    if (allowed === undefined) {
+      allowed = authorize(ctx, AclOperation.READ, ResourceType.TOPIC, topic);
+      decided.set(topic, allowed);
+    }
+    return allowed;
+  };
+}
 
 export const handler = defineHandler({
   api: FETCH_API,
@@ -38,6 +66,7 @@ export const handler = defineHandler({
       : FETCH_MAX_BYTES_DEFAULT;
     const outcome = await fetch(ctx.broker.partitions, ctx.broker.fetches, request, ctx.apiVersion, {
       fetchMaxBytes,
+      ...(ctx.broker.authorizer === undefined ? {} : { canRead: readAuthorization(ctx, request) }),
     });
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "out" }, bytes);

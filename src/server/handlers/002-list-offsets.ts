@@ -19,9 +19,11 @@
  */
 
 import { LATEST_TIMESTAMP, MAX_TIMESTAMP } from "../../log/partition-log.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { LIST_OFFSETS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ListOffsetsResponseListOffsetsPartitionResponse } from "../../protocol/generated/list-offsets-response.js";
+import { filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 const EARLIEST = -2;
@@ -74,6 +76,13 @@ export const handler = defineHandler({
         return true;
       }),
     }));
+    // Kafka's handleListOffsetRequest: DESCRIBE on each topic.
+    const describable = filterAuthorized(
+      ctx,
+      AclOperation.DESCRIBE,
+      ResourceType.TOPIC,
+      request.topics.map((t) => t.name),
+    );
     return {
       throttleTimeMs: 0,
       topics: topics.map((topic) => ({
@@ -86,6 +95,10 @@ export const handler = defineHandler({
             offset: -1n,
             leaderEpoch: -1,
           };
+          if (!describable.has(topic.name)) {
+            out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+            return out;
+          }
           if (duplicates.has(`${p.partitionIndex}:${topic.name}`)) {
             out.errorCode = ErrorCode.INVALID_REQUEST;
             return out;

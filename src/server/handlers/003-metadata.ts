@@ -15,12 +15,19 @@
  * with INVALID_REQUEST, a null name as "", no brokers), and so does Krill (`invalidTopicIdUse`).
  * Per-version notes: v1 adds controller id, rack, is_internal; v2 cluster id; v5 offline replicas;
  * v7 leader epoch; v8-10 cluster authorized operations; v8+ topic authorized operations
- * (-2147483648 unless asked: Krill has no ACLs, so when asked every operation is allowed);
+ * (-2147483648 unless asked; every supported operation without an authorizer).
+ *
+ * Authorization (Kafka's handleTopicMetadataRequest): a topic needs DESCRIBE; when all topics are
+ * asked for, the others are left out; when named, they are answered TOPIC_AUTHORIZATION_FAILED
+ * whether they exist or not (by id: with the id, no name). Auto-creation needs CREATE on the
+ * cluster or the topic (else TOPIC_AUTHORIZATION_FAILED). Cluster operations (v8-10) are 0 without
+ * DESCRIBE on the cluster.
  * v10 topic ids; v12 drops the cluster-operations field; v13 adds a top-level error code (KIP-1102),
  * always NONE here as in Kafka's broker, which never sets it (REBOOTSTRAP_REQUIRED is a client-side
  * recovery path).
  */
 
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../../metadata/acls.js";
 import { topicNameError } from "../../metadata/controller.js";
 import type { MetadataImage, TopicImage } from "../../metadata/image.js";
 import { internalTopicRequest, isInternalTopic } from "../../metadata/internal-topics.js";
@@ -29,6 +36,7 @@ import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { MetadataRequest } from "../../protocol/generated/metadata-request.js";
 import type { MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/metadata-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { authorizeCluster, authorizedOperations, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 import type { BrokerContext } from "../services.js";
 
@@ -202,39 +210,80 @@ export const handler = defineHandler({
       ctx.logger.info({ version }, `Metadata request refused: ${refusal}`);
       return errorResponse(request, ErrorCode.INVALID_REQUEST);
     }
-    const topicOps = request.includeTopicAuthorizedOperations
-      ? TOPIC_OPERATIONS_ALL
-      : AUTHORIZED_OPERATIONS_OMITTED;
+    const operations = (t: TopicImage) =>
+      request.includeTopicAuthorizedOperations
+        ? authorizedOperations(ctx, ResourceType.TOPIC, t.name)
+        : AUTHORIZED_OPERATIONS_OMITTED;
     const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
     let image = broker.image();
     const topics: MetadataResponseTopic[] = [];
     if (allTopics) {
-      for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, topicOps, image));
+      // Topics the client may not describe are left out, without an audit line each.
+      const visible = filterAuthorized(
+        ctx,
+        AclOperation.DESCRIBE,
+        ResourceType.TOPIC,
+        image.topicsByName.keys(),
+        {
+          logIfDenied: false,
+        },
+      );
+      for (const t of image.topicsByName.values())
+        if (visible.has(t.name)) topics.push(topicMetadata(t, operations(t), image));
     } else {
       const requested = request.topics ?? [];
+      const names = requested.map((t) => (t.name === null ? image.topicsById.get(t.topicId)?.name : t.name));
+      const describable = filterAuthorized(
+        ctx,
+        AclOperation.DESCRIBE,
+        ResourceType.TOPIC,
+        names.filter((n) => n !== undefined),
+      );
       const allowAutoCreate =
         broker.config.bool("auto.create.topics.enable") && (version < 4 || request.allowAutoTopicCreation);
-      const missing = requested
-        .filter((t) => t.name !== null && !image.topicsByName.has(t.name))
-        .map((t) => t.name as string);
+      const missing = [
+        ...new Set(
+          requested
+            .filter((t) => t.name !== null && describable.has(t.name) && !image.topicsByName.has(t.name))
+            .map((t) => t.name as string),
+        ),
+      ];
       let createErrors = new Map<string, number>();
       if (allowAutoCreate && missing.length > 0) {
-        createErrors = await autoCreate(broker, [...new Set(missing)]);
-        image = broker.image();
+        // Creating needs CREATE on the cluster or on each topic (Kafka's handleTopicMetadataRequest).
+        const creatable = authorizeCluster(ctx, AclOperation.CREATE, { logIfDenied: false })
+          ? new Set(missing)
+          : filterAuthorized(ctx, AclOperation.CREATE, ResourceType.TOPIC, missing);
+        for (const name of missing) {
+          if (!creatable.has(name)) createErrors.set(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        }
+        const toCreate = missing.filter((n) => creatable.has(n));
+        if (toCreate.length > 0) {
+          createErrors = new Map([...createErrors, ...(await autoCreate(broker, toCreate))]);
+          image = broker.image();
+        }
       }
       for (const t of requested) {
         if (t.name === null) {
           const byId = image.topicsById.get(t.topicId);
           if (byId === undefined || t.topicId === ZERO_UUID) {
             topics.push(errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          } else if (!describable.has(byId.name)) {
+            // Topic ids are not secret: the error names the id, not the topic.
+            topics.push(errorTopic(null, t.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
           } else {
-            topics.push(topicMetadata(byId, topicOps, image));
+            topics.push(topicMetadata(byId, operations(byId), image));
           }
+          continue;
+        }
+        // Not disclosed whether a topic the client may not describe exists.
+        if (!describable.has(t.name)) {
+          topics.push(errorTopic(t.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
           continue;
         }
         const found = image.topicsByName.get(t.name);
         if (found !== undefined) {
-          topics.push(topicMetadata(found, topicOps, image));
+          topics.push(topicMetadata(found, operations(found), image));
         } else {
           const code =
             createErrors.get(t.name) ??
@@ -246,6 +295,12 @@ export const handler = defineHandler({
       }
     }
     const brokers = brokersFor(image, ctx.connection.listenerName);
+    let clusterAuthorizedOperations = AUTHORIZED_OPERATIONS_OMITTED;
+    if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
+      clusterAuthorizedOperations = authorizeCluster(ctx, AclOperation.DESCRIBE)
+        ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+        : 0;
+    }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
@@ -256,9 +311,7 @@ export const handler = defineHandler({
         broker.random.nextFloat(),
       ),
       topics,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS_ALL
-        : AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations,
     };
   },
 });

@@ -10,6 +10,7 @@
  * answers UNKNOWN_TOPIC_ID for each partition asked, and all offsets (topics null) come with the
  * ids of their topics.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { OFFSET_FETCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetFetchRequestGroup } from "../../protocol/generated/offset-fetch-request.js";
@@ -18,6 +19,7 @@ import type {
   OffsetFetchResponseTopics,
 } from "../../protocol/generated/offset-fetch-response.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { authorize, filterAuthorized } from "../auth.js";
 import type { GroupCoordinator } from "../group/group-coordinator.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
@@ -92,6 +94,39 @@ function markUnstable(
   }
 }
 
+/**
+ * Kafka's checks: DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic:
+ * a named topic the client may not describe is answered TOPIC_AUTHORIZATION_FAILED per partition,
+ * and left out when all offsets are asked for.
+ */
+function describableOffsets<T extends { name: string; partitions: object[] }>(
+  ctx: RequestContext,
+  topics: T[],
+  all: boolean,
+): T[] {
+  if (ctx.broker.authorizer === undefined) return topics;
+  const named = topics.filter((t) => t.name !== "").map((t) => t.name);
+  const ok = filterAuthorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, named, { logIfDenied: !all });
+  const visible = (t: T) => t.name === "" || ok.has(t.name);
+  if (all) return topics.filter(visible);
+  return topics.map((t) =>
+    visible(t)
+      ? t
+      : {
+          ...t,
+          partitions: t.partitions.map((p) => ({
+            ...p,
+            committedOffset: -1n,
+            committedLeaderEpoch: -1,
+            metadata: "",
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          })),
+        },
+  );
+}
+
+const GROUP_DENIED = { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+
 export const handler = defineHandler({
   api: OFFSET_FETCH_API,
   minVersion: 1,
@@ -99,29 +134,39 @@ export const handler = defineHandler({
   ordering: "serial",
   async handle(ctx, request): Promise<OffsetFetchResponse> {
     const coordinator = await ctx.broker.groups.ready();
+    const groupAllowed = (groupId: string) =>
+      authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId);
     if (ctx.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
         groups: request.groups.map((g) => {
+          if (!groupAllowed(g.groupId)) return { groupId: g.groupId, ...GROUP_DENIED };
+          const all = g.topics === null;
           if (ctx.apiVersion >= 10) {
             const r = fetchByTopicId(ctx, coordinator, g);
             if (request.requireStable) markUnstable(ctx, g.groupId, r.topics);
-            return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+            return {
+              groupId: g.groupId,
+              errorCode: r.errorCode,
+              topics: describableOffsets(ctx, r.topics, all),
+            };
           }
           const r = coordinator.fetchOffsets(g.groupId, g.topics, g.memberId, g.memberEpoch);
           if (request.requireStable) markUnstable(ctx, g.groupId, r.topics);
-          return { groupId: g.groupId, errorCode: r.errorCode, topics: withoutTopicIds(r.topics) };
+          return {
+            groupId: g.groupId,
+            errorCode: r.errorCode,
+            topics: describableOffsets(ctx, withoutTopicIds(r.topics), all),
+          };
         }),
       };
     }
-    const r = coordinator.fetchOffsets(
-      request.groupId,
-      ctx.apiVersion >= 2 ? request.topics : (request.topics ?? []),
-      null,
-      -1,
-    );
+    const asked = ctx.apiVersion >= 2 ? request.topics : (request.topics ?? []);
+    const r = groupAllowed(request.groupId)
+      ? coordinator.fetchOffsets(request.groupId, asked, null, -1)
+      : GROUP_DENIED;
     if (r.errorCode !== ErrorCode.NONE && ctx.apiVersion < 2) {
       // v1 has no top-level error: every requested partition carries it.
       return {
@@ -142,6 +187,11 @@ export const handler = defineHandler({
       };
     }
     if (ctx.apiVersion >= 7 && request.requireStable) markUnstable(ctx, request.groupId, r.topics);
-    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: [], topics: withoutTopicIds(r.topics) };
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      groups: [],
+      topics: describableOffsets(ctx, withoutTopicIds(r.topics), asked === null),
+    };
   },
 });

@@ -12,6 +12,7 @@
  * fields (they announce newer error semantics and share keys).
  */
 
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { ensureInternalTopic, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
@@ -19,6 +20,7 @@ import type {
   FindCoordinatorResponse,
   FindCoordinatorResponseCoordinator,
 } from "../../protocol/generated/find-coordinator-response.js";
+import { authorize } from "../auth.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
 const KEY_TYPE_GROUP = 0;
@@ -38,6 +40,16 @@ async function find(
     errorMessage,
   });
   const broker = ctx.broker;
+  // Kafka's FindCoordinator: DESCRIBE on the group or the transactional id.
+  if (keyType === KEY_TYPE_GROUP && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+    return failure(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.");
+  }
+  if (
+    keyType === KEY_TYPE_TRANSACTION &&
+    !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)
+  ) {
+    return failure(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Transactional Id authorization failed.");
+  }
   try {
     if (keyType === KEY_TYPE_GROUP) {
       await broker.groups.ensureReady();

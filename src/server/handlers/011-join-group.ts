@@ -8,8 +8,13 @@
  * (older versions get ""); v8 adds a reason; v9 adds skip_assignment for a static leader that
  * rejoins without a rebalance.
  */
+
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { JOIN_GROUP_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { JoinGroupResponse } from "../../protocol/generated/join-group-response.js";
+import { defaultJoinGroupResponse } from "../../protocol/generated/join-group-response.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -18,6 +23,15 @@ export const handler = defineHandler({
   maxVersion: 9,
   ordering: "serial",
   async handle(ctx, request): Promise<JoinGroupResponse> {
+    // Kafka's handleJoinGroupRequest: READ on the group.
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return {
+        ...defaultJoinGroupResponse(),
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolName: ctx.apiVersion >= 7 ? null : "",
+      };
+    }
     const coordinator = await ctx.broker.groups.ready();
     const result = await coordinator.joinGroup(request, {
       apiVersion: ctx.apiVersion,

@@ -6,9 +6,11 @@
  * Per-version notes: v0-2 name one member and carry its error at top level; v3 batches members;
  * v4 is flexible; v5 adds a reason per member.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { LEAVE_GROUP_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { LeaveGroupResponse } from "../../protocol/generated/leave-group-response.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -17,6 +19,10 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<LeaveGroupResponse> {
+    // Kafka's handleLeaveGroupRequest: READ on the group.
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+    }
     const coordinator = await ctx.broker.groups.ready();
     if (ctx.apiVersion < 3) {
       const result = coordinator.leaveGroup(request.groupId, [

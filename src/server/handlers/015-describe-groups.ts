@@ -8,32 +8,49 @@
  * a group GROUP_ID_NOT_FOUND with Kafka's message ("Group G not found." or "Group G is not a
  * classic group.").
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { DESCRIBE_GROUPS_API } from "../../protocol/generated/apis.js";
-import type { DescribeGroupsResponse } from "../../protocol/generated/describe-groups-response.js";
+import {
+  type DescribeGroupsResponse,
+  defaultDescribeGroupsResponseDescribedGroup,
+} from "../../protocol/generated/describe-groups-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizedOperations, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "./003-metadata.js";
 
-/** READ (3), DELETE (6), DESCRIBE (8): the operations that apply to a group. */
-const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8);
-
-/** A described group's authorized operations (also ConsumerGroupDescribe's): all, when asked. */
-export function groupAuthorizedOperations(requested: boolean): number {
-  return requested ? GROUP_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED;
-}
-
+/**
+ * Kafka's handleDescribeGroupsRequest: a group the client may not DESCRIBE is answered
+ * GROUP_AUTHORIZATION_FAILED; authorized operations (v3+, when asked) are the group's operations
+ * the authorizer allows, every supported one without an authorizer.
+ */
 export const handler = defineHandler({
   api: DESCRIBE_GROUPS_API,
   minVersion: 0,
   maxVersion: 6,
   ordering: "serial",
   async handle(ctx, request): Promise<DescribeGroupsResponse> {
+    const allowed = filterAuthorized(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, request.groups);
+    const denied = request.groups
+      .filter((g) => !allowed.has(g))
+      .map((groupId) => ({
+        ...defaultDescribeGroupsResponseDescribedGroup(),
+        groupId,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      }));
     const coordinator = await ctx.broker.groups.ready();
-    const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
-    return {
-      throttleTimeMs: 0,
-      groups: coordinator
-        .describeGroups(request.groups, ctx.apiVersion >= 6)
-        .map((g) => ({ ...g, authorizedOperations: operations })),
-    };
+    const described = coordinator
+      .describeGroups(
+        request.groups.filter((g) => allowed.has(g)),
+        ctx.apiVersion >= 6,
+      )
+      .map((g) => ({
+        ...g,
+        authorizedOperations:
+          request.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE
+            ? authorizedOperations(ctx, ResourceType.GROUP, g.groupId)
+            : AUTHORIZED_OPERATIONS_OMITTED,
+      }));
+    return { throttleTimeMs: 0, groups: [...denied, ...described] };
   },
 });

@@ -5,8 +5,10 @@
  * group state; v5 (KIP-848) adds the types filter ("classic", "consumer") and the group type.
  * Filters are case-insensitive; an empty filter matches every group.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { LIST_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { ListGroupsResponse } from "../../protocol/generated/list-groups-response.js";
+import { authorize, authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -19,6 +21,13 @@ export const handler = defineHandler({
     const states = ctx.apiVersion >= 4 ? request.statesFilter : [];
     const types = ctx.apiVersion >= 5 ? request.typesFilter : [];
     const result = coordinator.listGroups(states, types);
-    return { throttleTimeMs: 0, errorCode: result.errorCode, groups: result.groups };
+    // Kafka's handleListGroupsRequest: every group with DESCRIBE on the cluster, else those the
+    // client may DESCRIBE.
+    const groups = authorizeCluster(ctx, AclOperation.DESCRIBE, { logIfDenied: false })
+      ? result.groups
+      : result.groups.filter((g) =>
+          authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId, { logIfDenied: false }),
+        );
+    return { throttleTimeMs: 0, errorCode: result.errorCode, groups };
   },
 });

@@ -14,13 +14,16 @@
  * controller when it is elsewhere, within timeout_ms); on a controller listener it runs on this
  * node's controller when active, else every topic is answered NOT_CONTROLLER (controller-apis.ts).
  */
+
 import { describeTopicConfig, TOPIC_CONFIG_DEFS } from "../../config/topic-config.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import type { CreateTopicResult } from "../../metadata/controller.js";
 import { METADATA_TOPIC } from "../../metadata/metadata-log.js";
 import { CREATE_TOPICS_API } from "../../protocol/generated/apis.js";
 import type { CreateTopicsResponseCreatableTopicConfigs } from "../../protocol/generated/create-topics-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { authorizeCluster, filterAuthorized } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -35,7 +38,16 @@ export const handler = defineHandler({
   ordering: "concurrent",
   async handle(ctx, request) {
     const broker = ctx.broker;
-    const creatable = request.topics.filter((t) => t.name !== METADATA_TOPIC);
+    // Kafka's ControllerApis.createTopics: CREATE on the cluster, else on each topic; configs are
+    // returned only for topics the client may DESCRIBE_CONFIGS.
+    const names = request.topics.map((t) => t.name).filter((n) => n !== METADATA_TOPIC);
+    const authorized = authorizeCluster(ctx, AclOperation.CREATE, { logIfDenied: false })
+      ? new Set(names)
+      : filterAuthorized(ctx, AclOperation.CREATE, ResourceType.TOPIC, names);
+    const configsVisible = filterAuthorized(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, names, {
+      logIfDenied: false,
+    });
+    const creatable = request.topics.filter((t) => t.name !== METADATA_TOPIC && authorized.has(t.name));
     const results = await runOnController(
       ctx,
       (controller) =>
@@ -52,7 +64,11 @@ export const handler = defineHandler({
         ),
       (message) => creatable.map((t) => failed(t.name, ErrorCode.NOT_CONTROLLER, message)),
     );
-    if (creatable.length < request.topics.length) {
+    for (const name of new Set(names)) {
+      if (!authorized.has(name))
+        results.push(failed(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
+    }
+    if (request.topics.some((t) => t.name === METADATA_TOPIC)) {
       results.push(
         failed(
           METADATA_TOPIC,
@@ -66,7 +82,8 @@ export const handler = defineHandler({
       topics: results.map((r) => {
         const ok = r.errorCode === ErrorCode.NONE;
         let configs: CreateTopicsResponseCreatableTopicConfigs[] | null = null;
-        if (ok && ctx.apiVersion >= 5) {
+        const configsDenied = ok && !configsVisible.has(r.name);
+        if (ok && ctx.apiVersion >= 5 && !configsDenied) {
           const topic = request.topics.find((t) => t.name === r.name)!;
           const overrides = new Map(topic.configs.map((c) => [c.name, c.value ?? ""]));
           configs = TOPIC_CONFIG_DEFS.map((d) => {
@@ -85,7 +102,7 @@ export const handler = defineHandler({
           topicId: r.topicId,
           errorCode: r.errorCode,
           errorMessage: r.errorMessage,
-          topicConfigErrorCode: ErrorCode.NONE,
+          topicConfigErrorCode: configsDenied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.NONE,
           numPartitions: ok ? r.numPartitions : -1,
           replicationFactor: ok ? r.replicationFactor : -1,
           configs,

@@ -9,10 +9,12 @@
  * NOT_CONTROLLER; on a broker listener it is forwarded when the controller is elsewhere
  * (controller-apis.ts).
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { DELETE_TOPICS_API } from "../../protocol/generated/apis.js";
 import type { DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/delete-topics-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { authorizeCluster, filterAuthorized } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -47,6 +49,28 @@ export const handler = defineHandler({
       }
     } else {
       for (const name of request.topicNames) targets.push({ name, topicId: null });
+    }
+    // Kafka's ControllerApis.deleteTopics: DELETE on the cluster, else DESCRIBE and DELETE on each
+    // topic; a topic named by id that the client may not describe is answered without its name.
+    if (!authorizeCluster(ctx, AclOperation.DELETE, { logIfDenied: false })) {
+      const image = ctx.broker.image();
+      const nameOf = (t: { name: string | null; topicId: string | null }) =>
+        t.name ?? (t.topicId === null ? undefined : image.topicsById.get(t.topicId)?.name);
+      const named = targets.map(nameOf).filter((n) => n !== undefined);
+      const describable = filterAuthorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, named);
+      const deletable = filterAuthorized(ctx, AclOperation.DELETE, ResourceType.TOPIC, named);
+      const allowed = targets.filter((t) => {
+        const name = nameOf(t);
+        if (name === undefined || deletable.has(name)) return true;
+        invalid.push({
+          name: t.name !== null || describable.has(name) ? name : null,
+          topicId: t.topicId ?? ZERO_UUID,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: "Topic authorization failed.",
+        });
+        return false;
+      });
+      targets.splice(0, targets.length, ...allowed);
     }
     const results = await runOnController(
       ctx,

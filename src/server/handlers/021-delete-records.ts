@@ -4,10 +4,13 @@
  * above the high watermark or below -1 is OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy does
  * not include delete is POLICY_VIOLATION, as in Kafka. One node: no waiting for followers.
  */
+
 import { isKrillError } from "../../errors.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { DELETE_RECORDS_API } from "../../protocol/generated/apis.js";
 import type { DeleteRecordsResponseDeleteRecordsPartitionResult } from "../../protocol/generated/delete-records-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -17,6 +20,13 @@ export const handler = defineHandler({
   ordering: "serial",
   handle(ctx, request) {
     const partitions = ctx.broker.partitions;
+    // Kafka's handleDeleteRecordsRequest: DELETE on each topic.
+    const deletable = filterAuthorized(
+      ctx,
+      AclOperation.DELETE,
+      ResourceType.TOPIC,
+      request.topics.map((t) => t.name),
+    );
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
@@ -27,6 +37,10 @@ export const handler = defineHandler({
             lowWatermark: -1n,
             errorCode: ErrorCode.NONE as number,
           };
+          if (!deletable.has(topic.name)) {
+            out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+            return out;
+          }
           const found = partitions.lookup(topic.name, p.partitionIndex);
           if (!found.ok) {
             out.errorCode = found.errorCode;

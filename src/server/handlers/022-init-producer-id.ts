@@ -14,12 +14,14 @@
  * INVALID_PRODUCER_EPOCH, as Kafka answers them.
  */
 
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { INIT_PRODUCER_ID_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   defaultInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../../protocol/generated/init-producer-id-response.js";
+import { authorize, authorizeByResourceType, authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 function failure(errorCode: number): InitProducerIdResponse {
@@ -32,6 +34,18 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request) {
+    // Kafka's handleInitProducerIdRequest: WRITE on the transactional id; without one,
+    // IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+    if (request.transactionalId !== null) {
+      if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+        return failure(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
+    } else if (
+      !authorizeCluster(ctx, AclOperation.IDEMPOTENT_WRITE, { logIfDenied: false }) &&
+      !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
+    ) {
+      return failure(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
     if (request.transactionalId !== null) {
       const service = ctx.broker.transactions;
       try {

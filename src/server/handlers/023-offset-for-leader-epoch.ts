@@ -6,9 +6,11 @@
  * An epoch older than the log's first gives -1/-1, as Kafka.
  */
 
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { OFFSET_FOR_LEADER_EPOCH_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { OffsetForLeaderEpochResponseEpochEndOffset } from "../../protocol/generated/offset-for-leader-epoch-response.js";
+import { authorizeCluster, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -18,6 +20,16 @@ export const handler = defineHandler({
   ordering: "serial",
   handle(ctx, request) {
     const partitions = ctx.broker.partitions;
+    // Kafka's handleOffsetForLeaderEpochRequest: CLUSTER_ACTION (a follower), else DESCRIBE on
+    // each topic.
+    const describable = authorizeCluster(ctx, AclOperation.CLUSTER_ACTION, { logIfDenied: false })
+      ? undefined
+      : filterAuthorized(
+          ctx,
+          AclOperation.DESCRIBE,
+          ResourceType.TOPIC,
+          request.topics.map((t) => t.topic),
+        );
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
@@ -29,6 +41,10 @@ export const handler = defineHandler({
             leaderEpoch: -1,
             endOffset: -1n,
           };
+          if (describable !== undefined && !describable.has(topic.topic)) {
+            out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+            return out;
+          }
           const found = partitions.lookupAtEpoch(topic.topic, p.partition, p.currentLeaderEpoch);
           if (!found.ok) {
             out.errorCode = found.errorCode;

@@ -5,10 +5,12 @@
  * (INVALID_PRODUCER_EPOCH before). v4 only announces TRANSACTION_ABORTABLE.
  */
 
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { CONSUMER_OFFSETS_TOPIC, ensureInternalTopic } from "../../metadata/internal-topics.js";
 import type { AddOffsetsToTxnResponse } from "../../protocol/generated/add-offsets-to-txn-response.js";
 import { ADD_OFFSETS_TO_TXN_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 import { fencedFor } from "../txn/errors.js";
 
@@ -18,6 +20,13 @@ export const handler = defineHandler({
   maxVersion: 4,
   ordering: "serial",
   async handle(ctx, request): Promise<AddOffsetsToTxnResponse> {
+    // Kafka's handleAddOffsetsToTxnRequest: WRITE on the transactional id, READ on the group.
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+    }
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     const coordinator = ctx.broker.transactions.kick();
     if (request.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
     try {

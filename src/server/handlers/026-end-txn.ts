@@ -8,8 +8,12 @@
  * the markers carry the bumped epoch, and the answer returns the producer id and epoch the client
  * uses next (a fresh id at epoch 0 once the epoch is exhausted).
  */
+
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { END_TXN_API } from "../../protocol/generated/apis.js";
 import type { EndTxnResponse } from "../../protocol/generated/end-txn-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 import { fencedFor } from "../txn/errors.js";
 import { TV_2 } from "../txn/txn-metadata.js";
@@ -20,6 +24,15 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "serial",
   async handle(ctx, request): Promise<EndTxnResponse> {
+    // Kafka's handleEndTxnRequest: WRITE on the transactional id.
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    }
     const coordinator = ctx.broker.transactions.kick();
     const result = await coordinator.endTxn(
       request.transactionalId,

@@ -11,10 +11,12 @@
  * at the transaction's end), except the retry of one already written; v1 markers are legacy (0).
  */
 
+import { AclOperation } from "../../metadata/acls.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
 import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { WriteTxnMarkersResponse } from "../../protocol/generated/write-txn-markers-response.js";
+import { authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -23,6 +25,24 @@ export const handler = defineHandler({
   maxVersion: 2,
   ordering: "serial",
   async handle(ctx, request): Promise<WriteTxnMarkersResponse> {
+    // Kafka's handleWriteTxnMarkersRequest: ALTER or CLUSTER_ACTION on the cluster.
+    if (
+      !authorizeCluster(ctx, AclOperation.ALTER, { logIfDenied: false }) &&
+      !authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)
+    ) {
+      return {
+        markers: request.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            })),
+          })),
+        })),
+      };
+    }
     const partitions = ctx.broker.partitions;
     const service = ctx.broker.transactions;
     const durables: Promise<void>[] = [];

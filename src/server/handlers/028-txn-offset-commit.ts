@@ -11,9 +11,11 @@
  * checked as OffsetCommit checks them: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not
  * exist, OFFSET_METADATA_TOO_LARGE, GROUP_MAX_SIZE_REACHED beyond group.max.offsets.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { TxnOffsetCommitResponse } from "../../protocol/generated/txn-offset-commit-response.js";
+import { authorize, failedTopic, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -22,6 +24,16 @@ export const handler = defineHandler({
   maxVersion: 6,
   ordering: "serial",
   async handle(ctx, request): Promise<TxnOffsetCommitResponse> {
+    // Kafka's handleTxnOffsetCommitRequest: WRITE on the transactional id, READ on the group (each
+    // answered for every partition), READ on each topic (TOPIC_AUTHORIZATION_FAILED, not committed).
+    const denied = !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : undefined;
+    if (denied !== undefined) {
+      return { throttleTimeMs: 0, topics: request.topics.map((t) => failedTopic(t, denied)) };
+    }
     // Starts loading both coordinators; until the group coordinator is loaded, every partition
     // that exists is answered COORDINATOR_LOAD_IN_PROGRESS (its validateTxnOffsetCommit).
     ctx.broker.groups.kick();
@@ -33,10 +45,23 @@ export const handler = defineHandler({
     const topicsIn = byId
       ? request.topics.map((t) => ({ ...t, name: image.topicsById.get(t.topicId)?.name ?? "" }))
       : request.topics;
-    const topics = await service.offsets.commit(
-      { ...request, topics: topicsIn },
+    const readable = filterAuthorized(
+      ctx,
+      AclOperation.READ,
+      ResourceType.TOPIC,
+      topicsIn.filter((t) => t.name !== "").map((t) => t.name),
+    );
+    const allowed = (t: { name: string }) => t.name === "" || readable.has(t.name);
+    const committed = await service.offsets.commit(
+      { ...request, topics: topicsIn.filter(allowed) },
       ctx.apiVersion,
       (topic, partition) => topic !== "" && image.hasPartition(topic, partition),
+    );
+    let next = 0;
+    const topics = topicsIn.map((t) =>
+      allowed(t)
+        ? committed[next++]!
+        : { ...failedTopic(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED), topicId: t.topicId },
     );
     if (byId) {
       for (const [i, t] of topics.entries()) {

@@ -10,6 +10,7 @@
  * INVALID_REQUEST. configuration_keys limits the answer; unknown keys are left out, as in Kafka.
  * Other resource types (broker loggers, client metrics, groups) are INVALID_REQUEST.
  */
+
 import type { BrokerConfig } from "../../config/broker-config.js";
 import { CONFIG_TYPE_CODES, formatConfigValue } from "../../config/config-def.js";
 import {
@@ -18,6 +19,7 @@ import {
   describeTopicConfig,
   TOPIC_CONFIG_DEFS,
 } from "../../config/topic-config.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { CONFIG_RESOURCE_TYPE } from "../../metadata/records.js";
 import { DESCRIBE_CONFIGS_API } from "../../protocol/generated/apis.js";
 import type {
@@ -25,6 +27,7 @@ import type {
   DescribeConfigsResponseDescribeConfigsResult,
 } from "../../protocol/generated/describe-configs-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorize, authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export function brokerConfigViews(config: BrokerConfig): ConfigEntryView[] {
@@ -93,7 +96,11 @@ export const handler = defineHandler({
             .map((v) => toWire(v, request.includeSynonyms, request.includeDocumentation)),
         };
       };
+      // Kafka's ConfigHelper: DESCRIBE_CONFIGS on the topic, or on the cluster for broker configs.
       if (resource.resourceType === CONFIG_RESOURCE_TYPE.TOPIC) {
+        if (!authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, resource.resourceName)) {
+          return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, []);
+        }
         if (!image.topicsByName.has(resource.resourceName)) {
           return result(
             ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -109,6 +116,9 @@ export const handler = defineHandler({
         );
       }
       if (resource.resourceType === CONFIG_RESOURCE_TYPE.BROKER) {
+        if (!authorizeCluster(ctx, AclOperation.DESCRIBE_CONFIGS)) {
+          return result(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, null, []);
+        }
         if (resource.resourceName === "") {
           return result(ErrorCode.NONE, null, clusterDefaultViews(broker.config, image.brokerConfigs("")));
         }

@@ -7,12 +7,15 @@
  * fails); v5 whether the directory is cordoned (KIP-1066), always false: Krill has no
  * cordoned.log.dirs, so every directory takes new partitions.
  */
+
 import { statfsSync } from "node:fs";
 import path from "node:path";
+import { AclOperation } from "../../metadata/acls.js";
 import { METADATA_TOPIC } from "../../metadata/metadata-log.js";
 import { DESCRIBE_LOG_DIRS_API } from "../../protocol/generated/apis.js";
 import type { DescribeLogDirsResponseDescribeLogDirsTopic } from "../../protocol/generated/describe-log-dirs-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 function diskBytes(dir: string): { total: bigint; usable: bigint } {
@@ -30,6 +33,10 @@ export const handler = defineHandler({
   maxVersion: 5,
   ordering: "concurrent",
   handle(ctx, request) {
+    // Kafka's handleDescribeLogDirsRequest: DESCRIBE on the cluster.
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+    }
     const wanted =
       request.topics === null ? null : new Map(request.topics.map((t) => [t.topic, new Set(t.partitions)]));
     const byDir = new Map<string, Map<string, DescribeLogDirsResponseDescribeLogDirsTopic>>();

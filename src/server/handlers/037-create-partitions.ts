@@ -10,8 +10,10 @@
  * NOT_CONTROLLER; on a broker listener it is forwarded when the controller is elsewhere
  * (controller-apis.ts).
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { CREATE_PARTITIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { filterAuthorized } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -21,11 +23,26 @@ export const handler = defineHandler({
   maxVersion: 3,
   ordering: "concurrent",
   async handle(ctx, request) {
+    // Kafka's CreatePartitions: ALTER on each topic ("The topic authorization is failed.").
+    const alterable = filterAuthorized(
+      ctx,
+      AclOperation.ALTER,
+      ResourceType.TOPIC,
+      request.topics.map((t) => t.name),
+    );
+    const allowed = request.topics.filter((t) => alterable.has(t.name));
+    const denied = request.topics
+      .filter((t) => !alterable.has(t.name))
+      .map((t) => ({
+        name: t.name,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: "The topic authorization is failed.",
+      }));
     const results = await runOnController(
       ctx,
       (controller) =>
         controller.createPartitions(
-          request.topics.map((t) => ({
+          allowed.map((t) => ({
             name: t.name,
             count: t.count,
             assignments: t.assignments === null ? null : t.assignments.map((a) => a.brokerIds),
@@ -34,12 +51,12 @@ export const handler = defineHandler({
           { timeoutMs: request.timeoutMs },
         ),
       (message) =>
-        request.topics.map((t) => ({
+        allowed.map((t) => ({
           name: t.name,
           errorCode: ErrorCode.NOT_CONTROLLER,
           errorMessage: message,
         })),
     );
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: 0, results: [...results, ...denied] };
   },
 });

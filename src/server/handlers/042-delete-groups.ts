@@ -6,8 +6,11 @@
  * message, which Kafka 4.4 fills only when a streams-topology plugin fails to delete (Krill has
  * none), so it is null here as it is from Kafka for these errors.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { DELETE_GROUPS_API } from "../../protocol/generated/apis.js";
 import type { DeleteGroupsResponse } from "../../protocol/generated/delete-groups-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -16,13 +19,16 @@ export const handler = defineHandler({
   maxVersion: 3,
   ordering: "serial",
   async handle(ctx, request): Promise<DeleteGroupsResponse> {
+    // Kafka's handleDeleteGroupsRequest: DELETE on each group.
+    const deletable = filterAuthorized(ctx, AclOperation.DELETE, ResourceType.GROUP, request.groupsNames);
+    const denied = request.groupsNames
+      .filter((g) => !deletable.has(g))
+      .map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null }));
     const coordinator = await ctx.broker.groups.ready();
+    const deleted = await coordinator.deleteGroups(request.groupsNames.filter((g) => deletable.has(g)));
     return {
       throttleTimeMs: 0,
-      results: (await coordinator.deleteGroups(request.groupsNames)).map((r) => ({
-        ...r,
-        errorMessage: null,
-      })),
+      results: [...deleted.map((r) => ({ ...r, errorMessage: null })), ...denied],
     };
   },
 });

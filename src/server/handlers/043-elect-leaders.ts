@@ -8,8 +8,11 @@
  * election type (preferred) and no top-level error.
  */
 
+import { AclOperation } from "../../metadata/acls.js";
 import { ELECTION_TYPE } from "../../metadata/replication-control.js";
 import { ELECT_LEADERS_API } from "../../protocol/generated/apis.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -18,6 +21,22 @@ export const handler = defineHandler({
   maxVersion: 2,
   ordering: "concurrent",
   async handle(ctx, request) {
+    // Kafka's handleElectLeaders: ALTER on the cluster, else every named partition (and the
+    // response, v1+) CLUSTER_AUTHORIZATION_FAILED.
+    if (!authorizeCluster(ctx, AclOperation.ALTER)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ctx.apiVersion >= 1 ? ErrorCode.CLUSTER_AUTHORIZATION_FAILED : 0,
+        replicaElectionResults: (request.topicPartitions ?? []).map((t) => ({
+          topic: t.topic,
+          partitionResult: t.partitions.map((partitionId) => ({
+            partitionId,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: null,
+          })),
+        })),
+      };
+    }
     const electionType = ctx.apiVersion >= 1 ? request.electionType : ELECTION_TYPE.PREFERRED;
     const result = await ctx.broker.controller.electLeaders(
       electionType,

@@ -6,8 +6,10 @@
  * DescribeUserScramCredentials. A filter naming an entity type Kafka does not know gets Kafka's
  * INVALID_REQUEST.
  */
+import { AclOperation } from "../../metadata/acls.js";
 import { DESCRIBE_CLIENT_QUOTAS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 const ENTITY_TYPES = new Set(["user", "client-id", "ip"]);
@@ -17,7 +19,16 @@ export const handler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   ordering: "concurrent",
-  handle(_ctx, request) {
+  handle(ctx, request) {
+    // Kafka's handleDescribeClientQuotasRequest: DESCRIBE_CONFIGS on the cluster.
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE_CONFIGS)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: "Cluster authorization failed.",
+        entries: null,
+      };
+    }
     const unknown = request.components.find((c) => !ENTITY_TYPES.has(c.entityType));
     if (unknown !== undefined) {
       return {

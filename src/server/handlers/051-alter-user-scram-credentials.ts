@@ -4,11 +4,13 @@
  * RemoveUserScramCredentialRecord in the metadata log; `kafka-configs --alter --add-config
  * 'SCRAM-SHA-256=[password=...]' --entity-type users` uses it. The client sends the salt and the
  * salted password, never the password. Without an authorizer the CLUSTER ALTER check Kafka makes
- * passes.
+ * passes; with one, every user is answered CLUSTER_AUTHORIZATION_FAILED without it.
  */
+import { AclOperation } from "../../metadata/acls.js";
 import { NotControllerError } from "../../metadata/metadata-log.js";
 import { ALTER_USER_SCRAM_CREDENTIALS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -17,6 +19,17 @@ export const handler = defineHandler({
   maxVersion: 0,
   ordering: "concurrent",
   async handle(ctx, request) {
+    if (!authorizeCluster(ctx, AclOperation.ALTER)) {
+      const users = new Set([...request.deletions, ...request.upsertions].map((c) => c.name));
+      return {
+        throttleTimeMs: 0,
+        results: [...users].map((user) => ({
+          user,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: "Cluster authorization failed.",
+        })),
+      };
+    }
     try {
       const results = await ctx.broker.controller.alterUserScramCredentials(
         request.deletions.map((d) => ({ name: d.name, mechanism: d.mechanism })),

@@ -10,11 +10,16 @@
  *   the leader's controller listener at the request's version. With no leader known, this node's
  *   own answer (NOT_LEADER_OR_FOLLOWER). A single node answers as the leader and only voter of
  *   its quorum of one (src/raft/single-voter-endpoint.ts), on either listener.
+ * DESCRIBE on the cluster is needed (CLUSTER_AUTHORIZATION_FAILED), as Kafka's ControllerApis.
  * v2 adds directory ids (zero: static voters) and the voters' listeners (Nodes).
  */
 import { isKrillError } from "../../errors.js";
+import { AclOperation } from "../../metadata/acls.js";
 import { DESCRIBE_QUORUM_API } from "../../protocol/generated/apis.js";
 import type { DescribeQuorumResponse } from "../../protocol/generated/describe-quorum-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { topLevelErrorResponse } from "../../raft/wire.js";
+import { authorizeCluster } from "../auth.js";
 import { listenerKind } from "../dispatcher.js";
 import { answerRaftRequest } from "../raft-apis.js";
 import { defineHandler } from "../registry.js";
@@ -25,6 +30,12 @@ export const handler = defineHandler({
   maxVersion: 2,
   ordering: "concurrent",
   async handle(ctx, request): Promise<DescribeQuorumResponse> {
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) {
+      return topLevelErrorResponse(
+        "DescribeQuorum",
+        ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      ) as DescribeQuorumResponse;
+    }
     const quorum = ctx.broker.raftEndpoint;
     const local = quorum === undefined || quorum.leaderId < 0 || quorum.leaderId === quorum.nodeId;
     if (listenerKind(ctx.broker, ctx.connection) === "controller" || local) {

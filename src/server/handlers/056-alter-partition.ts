@@ -5,9 +5,11 @@
  * Kafka does.
  */
 
+import { AclOperation } from "../../metadata/acls.js";
 import type { AlterPartitionResponse } from "../../protocol/generated/alter-partition-response.js";
 import { ALTER_PARTITION_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -17,6 +19,10 @@ export const handler = defineHandler({
   maxVersion: 3,
   ordering: "concurrent",
   handle(ctx, request) {
+    // Kafka's ControllerApis: CLUSTER_ACTION.
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, topics: [] };
+    }
     const withEpochs =
       ctx.apiVersion >= 3
         ? request

@@ -14,21 +14,18 @@
  *   controller's id.
  * A controller id not among the nodes listed is -1, as in Kafka. An endpoint type other than the
  * listener's is MISMATCHED_ENDPOINT_TYPE (INVALID_REQUEST at v0), an unknown one
- * UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are -2147483648 unless asked; Krill has no
- * ACLs, so when asked every cluster operation is allowed.
+ * UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are -2147483648 unless asked, 0 without
+ * DESCRIBE on the cluster, else the cluster operations the authorizer allows (all without one).
  */
 
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../../metadata/acls.js";
 import { DESCRIBE_CLUSTER_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { parseVoters } from "../../raft/config.js";
+import { authorizeCluster, authorizedOperations } from "../auth.js";
 import { isControllerListener } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
-import {
-  AUTHORIZED_OPERATIONS_OMITTED,
-  brokerEndpoints,
-  CLUSTER_OPERATIONS_ALL,
-  randomLiveBroker,
-} from "./003-metadata.js";
+import { AUTHORIZED_OPERATIONS_OMITTED, brokerEndpoints, randomLiveBroker } from "./003-metadata.js";
 
 const ENDPOINT_TYPE_BROKERS = 1;
 const ENDPOINT_TYPE_CONTROLLERS = 2;
@@ -107,9 +104,12 @@ export const handler = defineHandler({
       clusterId: broker.clusterId,
       controllerId: nodes.some((n) => n.brokerId === controllerId) ? controllerId : -1,
       brokers: nodes,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS_ALL
-        : AUTHORIZED_OPERATIONS_OMITTED,
+      // Kafka's computeDescribeClusterResponse: 0 without DESCRIBE on the cluster.
+      clusterAuthorizedOperations: !request.includeClusterAuthorizedOperations
+        ? AUTHORIZED_OPERATIONS_OMITTED
+        : authorizeCluster(ctx, AclOperation.DESCRIBE)
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+          : 0,
     };
   },
 });

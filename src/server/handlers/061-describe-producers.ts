@@ -5,13 +5,16 @@
  * open transaction (-1 if none). Unknown partitions: UNKNOWN_TOPIC_OR_PARTITION; a partition whose
  * producer state cannot be loaded: KAFKA_STORAGE_ERROR.
  */
+
 import { isKrillError } from "../../errors.js";
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { DESCRIBE_PRODUCERS_API } from "../../protocol/generated/apis.js";
 import type {
   DescribeProducersResponse,
   DescribeProducersResponsePartitionResponse,
 } from "../../protocol/generated/describe-producers-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -22,6 +25,13 @@ export const handler = defineHandler({
   handle(ctx, request): DescribeProducersResponse {
     const partitions = ctx.broker.partitions;
     const nowMs = partitions.clock.nowMs();
+    // Kafka's handleDescribeProducersRequest: READ on each topic.
+    const readable = filterAuthorized(
+      ctx,
+      AclOperation.READ,
+      ResourceType.TOPIC,
+      request.topics.map((t) => t.name),
+    );
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({
@@ -33,6 +43,7 @@ export const handler = defineHandler({
             errorMessage: null,
             activeProducers: [],
           };
+          if (!readable.has(t.name)) return { ...out, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
           const found = partitions.lookup(t.name, index);
           if (!found.ok) return { ...out, errorCode: found.errorCode };
           try {

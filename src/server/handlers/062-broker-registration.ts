@@ -10,8 +10,10 @@
  * not active answers NOT_CONTROLLER. Heartbeats, fencing and log directories are the controller's
  * registration logic (src/metadata), not this wire handler's.
  */
+import { AclOperation } from "../../metadata/acls.js";
 import { BROKER_REGISTRATION_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -22,6 +24,9 @@ export const handler = defineHandler({
   ordering: "concurrent",
   handle(ctx, request) {
     const answer = (errorCode: number, brokerEpoch = -1n) => ({ throttleTimeMs: 0, errorCode, brokerEpoch });
+    // Kafka's ControllerApis: CLUSTER_ACTION.
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION))
+      return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     return runOnController(
       ctx,
       async (controller) => {

@@ -3,8 +3,10 @@
  * with the active controller, unfences it once caught up, and runs its controlled shutdown
  * (cluster-control.ts). A stale broker epoch is STALE_BROKER_EPOCH.
  */
+import { AclOperation } from "../../metadata/acls.js";
 import { BROKER_HEARTBEAT_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -21,6 +23,9 @@ export const handler = defineHandler({
       isFenced: true,
       shouldShutDown: false,
     });
+    // Kafka's ControllerApis: CLUSTER_ACTION.
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION))
+      return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     return runOnController(
       ctx,
       async (controller) => {

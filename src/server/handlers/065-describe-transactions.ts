@@ -4,12 +4,14 @@
  * transaction (while preparing: those still waiting for their marker). An unknown id is
  * TRANSACTIONAL_ID_NOT_FOUND; while the coordinator loads, COORDINATOR_LOAD_IN_PROGRESS.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { DESCRIBE_TRANSACTIONS_API } from "../../protocol/generated/apis.js";
 import type {
   DescribeTransactionsResponse,
   DescribeTransactionsResponseTransactionState,
 } from "../../protocol/generated/describe-transactions-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 import { stateName } from "../txn/txn-coordinator.js";
 import { TxnState } from "../txn/txn-metadata.js";
@@ -32,6 +34,11 @@ export const handler = defineHandler({
         producerEpoch: -1,
         topics: [],
       };
+      // Kafka's handleDescribeTransactionsRequest: DESCRIBE on the transactional id; topics the
+      // client may not describe are left out.
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, transactionalId)) {
+        return { ...out, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+      }
       if (!coordinator.isLoaded) return { ...out, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
       const txn = coordinator.metadata(transactionalId);
       if (txn === undefined) return { ...out, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND };
@@ -44,7 +51,9 @@ export const handler = defineHandler({
         transactionStartTimeMs: BigInt(txn.txnStartTimestampMs),
         producerId: txn.producerId,
         producerEpoch: txn.producerEpoch,
-        topics: [...partitions].map(([topic, ids]) => ({ topic, partitions: [...ids] })),
+        topics: [...partitions]
+          .filter(([topic]) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, topic))
+          .map(([topic, ids]) => ({ topic, partitions: [...ids] })),
       };
     });
     return { throttleTimeMs: 0, transactionStates };

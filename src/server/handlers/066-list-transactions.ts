@@ -7,9 +7,11 @@
  * Matcher.matches); null or empty matches all, and one that does not compile (or uses what RE2
  * lacks: back-references, look-around) answers INVALID_REGULAR_EXPRESSION.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { LIST_TRANSACTIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ListTransactionsResponse } from "../../protocol/generated/list-transactions-response.js";
+import { authorize } from "../auth.js";
 import { compileTopicRegex } from "../group/consumer-group.js";
 import { defineHandler } from "../registry.js";
 import { stateName } from "../txn/txn-coordinator.js";
@@ -62,6 +64,9 @@ export const handler = defineHandler({
       if (states.size > 0 && !states.has(name)) continue;
       if (producerIds.size > 0 && !producerIds.has(txn.producerId)) continue;
       if (pattern !== undefined && !pattern.test(txn.transactionalId)) continue;
+      // Kafka's handleListTransactionsRequest: only ids the client may DESCRIBE.
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, txn.transactionalId))
+        continue;
       if (durationMs >= 0) {
         const open =
           txn.state === TxnState.Ongoing ||

@@ -7,8 +7,10 @@
  * ProducerIdControlManager) and answers once the ProducerIds record is committed. A controller
  * that is not active answers NOT_CONTROLLER.
  */
+import { AclOperation } from "../../metadata/acls.js";
 import { ALLOCATE_PRODUCER_IDS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizeCluster } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
@@ -24,6 +26,9 @@ export const handler = defineHandler({
       producerIdStart: -1n,
       producerIdLen: -1,
     });
+    // Kafka's ControllerApis: CLUSTER_ACTION.
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION))
+      return failed(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     return runOnController(
       ctx,
       async (controller) => {

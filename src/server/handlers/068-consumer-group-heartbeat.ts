@@ -9,8 +9,12 @@
  * Per-version notes: v1 adds subscribed_topic_regex (matched against whole topic names; internal
  * topics never match).
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/apis.js";
 import type { ConsumerGroupHeartbeatResponse } from "../../protocol/generated/consumer-group-heartbeat-response.js";
+import { defaultConsumerGroupHeartbeatResponse } from "../../protocol/generated/consumer-group-heartbeat-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorize } from "../auth.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -19,6 +23,14 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupHeartbeatResponse> {
+    // Kafka's handleConsumerGroupHeartbeat: READ on the group.
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return {
+        ...defaultConsumerGroupHeartbeatResponse(),
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: "Group authorization failed.",
+      };
+    }
     const coordinator = await ctx.broker.groups.ready();
     const result = await coordinator.consumerGroupHeartbeat(
       ctx.apiVersion >= 1 ? request : { ...request, subscribedTopicRegex: null },

@@ -7,10 +7,16 @@
  * every member, since Krill runs no mixed groups (classic members inside a consumer group, which
  * would be 0).
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/apis.js";
-import type { ConsumerGroupDescribeResponse } from "../../protocol/generated/consumer-group-describe-response.js";
+import {
+  type ConsumerGroupDescribeResponse,
+  defaultConsumerGroupDescribeResponseDescribedGroup,
+} from "../../protocol/generated/consumer-group-describe-response.js";
+import { ErrorCode } from "../../protocol/generated/error-codes.js";
+import { authorizedOperations, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
-import { groupAuthorizedOperations } from "./015-describe-groups.js";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "./003-metadata.js";
 
 /** v1's member type (KIP-1099): a member using the consumer protocol (v0 omits the field). */
 const MEMBER_TYPE_CONSUMER = 1;
@@ -21,15 +27,26 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "serial",
   async handle(ctx, request): Promise<ConsumerGroupDescribeResponse> {
+    // Kafka's handleConsumerGroupDescribe: DESCRIBE on each group.
+    const allowed = filterAuthorized(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, request.groupIds);
+    const denied = request.groupIds
+      .filter((g) => !allowed.has(g))
+      .map((groupId) => ({
+        ...defaultConsumerGroupDescribeResponseDescribedGroup(),
+        groupId,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      }));
     const coordinator = await ctx.broker.groups.ready();
-    const operations = groupAuthorizedOperations(request.includeAuthorizedOperations);
-    return {
-      throttleTimeMs: 0,
-      groups: coordinator.consumerGroupDescribe(request.groupIds).map((g) => ({
+    const described = coordinator
+      .consumerGroupDescribe(request.groupIds.filter((g) => allowed.has(g)))
+      .map((g) => ({
         ...g,
         members: g.members.map((m) => ({ ...m, memberType: MEMBER_TYPE_CONSUMER })),
-        authorizedOperations: operations,
-      })),
-    };
+        authorizedOperations:
+          request.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE
+            ? authorizedOperations(ctx, ResourceType.GROUP, g.groupId)
+            : AUTHORIZED_OPERATIONS_OMITTED,
+      }));
+    return { throttleTimeMs: 0, groups: [...denied, ...described] };
   },
 });

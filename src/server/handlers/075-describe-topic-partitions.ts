@@ -13,6 +13,7 @@
  * Krill keeps no eligible leader replicas (ELR, KIP-966), so both ELR lists are empty; Krill has
  * no ACLs, so every topic operation is authorized.
  */
+import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { topicNameError } from "../../metadata/controller.js";
 import type { MetadataImage, TopicImage } from "../../metadata/image.js";
 import { isInternalTopic } from "../../metadata/internal-topics.js";
@@ -23,8 +24,9 @@ import type {
 } from "../../protocol/generated/describe-topic-partitions-response.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
+import { authorizedOperations, filterAuthorized } from "../auth.js";
 import { defineHandler } from "../registry.js";
-import { AUTHORIZED_OPERATIONS_OMITTED, TOPIC_OPERATIONS_ALL } from "./003-metadata.js";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "./003-metadata.js";
 
 const NO_LEADER_ID = -1;
 
@@ -87,7 +89,11 @@ export const handler = defineHandler({
       1,
     );
     const response: DescribeTopicPartitionsResponse = { throttleTimeMs: 0, topics: [], nextCursor: null };
-    for (const name of [...names].sort()) {
+    // Topics the client may not describe: left out, or (named) TOPIC_AUTHORIZATION_FAILED after
+    // the others, whether they exist or not.
+    const describable = filterAuthorized(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, names);
+    const unauthorized = [...names].filter((n) => !describable.has(n)).sort();
+    for (const name of [...describable].sort()) {
       if (remaining === 0) {
         // Every partition of the topics before fitted: the next page starts at this topic.
         response.nextCursor = { topicName: name, partitionIndex: 0 };
@@ -106,7 +112,7 @@ export const handler = defineHandler({
             isInternal: isInternalTopic(name),
             partitions: [],
             // Kafka sets every listed topic's operations, found or not.
-            topicAuthorizedOperations: TOPIC_OPERATIONS_ALL,
+            topicAuthorizedOperations: authorizedOperations(ctx, ResourceType.TOPIC, name),
           });
         }
         continue;
@@ -119,13 +125,25 @@ export const handler = defineHandler({
         topicId: topic.topicId,
         isInternal: isInternalTopic(name),
         partitions,
-        topicAuthorizedOperations: TOPIC_OPERATIONS_ALL,
+        topicAuthorizedOperations: authorizedOperations(ctx, ResourceType.TOPIC, name),
       });
       if (next !== -1) {
         response.nextCursor = { topicName: name, partitionIndex: next };
         break;
       }
       remaining -= partitions.length;
+    }
+    if (!allTopics) {
+      for (const name of unauthorized) {
+        response.topics.push({
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+        });
+      }
     }
     return response;
   },

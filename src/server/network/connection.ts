@@ -57,6 +57,8 @@ export interface ConnectionInfo {
   readonly logger: Logger;
   /** SASL state, on SASL_PLAINTEXT and SASL_SSL listeners only (sasl/session.ts). */
   readonly sasl?: SaslSession;
+  /** `User:<distinguished name>` of a verified TLS client certificate (tls-context.ts). */
+  readonly tlsPrincipal?: string;
   /** Resolves once the connection has closed (a socket's; absent for in-process callers). */
   readonly closed?: Promise<void>;
 }
@@ -103,6 +105,7 @@ export class Connection implements ConnectionInfo {
   readonly remotePort: number;
   readonly logger: Logger;
   readonly sasl: SaslSession | undefined;
+  readonly tlsPrincipal: string | undefined;
   readonly #socket: Socket;
   readonly #processor: FrameProcessor;
   readonly #limits: ConnectionLimits;
@@ -141,10 +144,12 @@ export class Connection implements ConnectionInfo {
     logger: Logger,
     clientWarnings: RateLimitedWarning = new RateLimitedWarning(SYSTEM_CLOCK),
     sasl?: SaslSession,
+    tlsPrincipal?: string,
   ) {
     this.#clientWarnings = clientWarnings;
     this.id = id;
     this.sasl = sasl;
+    this.tlsPrincipal = tlsPrincipal;
     this.listenerName = listenerName;
     this.#socket = socket;
     this.#processor = processor;

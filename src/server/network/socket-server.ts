@@ -11,7 +11,7 @@
  * has in flight, then resolves.
  */
 import net from "node:net";
-import type tls from "node:tls";
+import tls from "node:tls";
 import type { Logger } from "pino";
 import { SYSTEM_CLOCK } from "../../clock.js";
 import type { ListenerSpec } from "../../config/broker-config.js";
@@ -22,7 +22,7 @@ import { RateLimitedWarning } from "../../logging.js";
 import type { ScramCredentialLookup } from "../sasl/scram.js";
 import { SaslSession, saslGate } from "../sasl/session.js";
 import { Connection, type ConnectionLimits, type FrameProcessor } from "./connection.js";
-import { createServerTls, type ServerTls } from "./tls-context.js";
+import { certificatePrincipal, createServerTls, type ServerTls } from "./tls-context.js";
 
 export interface BoundListener {
   readonly spec: ListenerSpec;
@@ -214,6 +214,7 @@ export class SocketServer {
       logger,
       this.#clientWarnings,
       sasl === undefined ? undefined : new SaslSession(sasl, lookup),
+      socket instanceof tls.TLSSocket ? certificatePrincipal(socket) : undefined,
     );
     const onBytes = this.#options.onBytes;
     if (onBytes) {

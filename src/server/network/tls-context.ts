@@ -223,3 +223,39 @@ export function createServerTls(settings: ListenerTlsSettings): ServerTls {
     },
   };
 }
+
+/**
+ * The principal of a TLS connection whose client sent a certificate that verified: `User:` and
+ * the subject's distinguished name as Java's X500Principal.getName() writes it (RFC 2253: the
+ * most specific attribute first, comma-separated, special characters escaped), which is Kafka's
+ * DefaultKafkaPrincipalBuilder with the default `ssl.principal.mapping.rules`. Undefined when the
+ * client sent none (Kafka's ANONYMOUS).
+ */
+export function certificatePrincipal(socket: tls.TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerX509Certificate();
+  if (cert === undefined) return undefined;
+  return `User:${rfc2253(cert.subject)}`;
+}
+
+/**
+ * Node's subject (one `KEY=value` line per RDN in certificate order, multi-valued RDNs joined by
+ * ` + `, specials escaped with a backslash) as RFC 2253.
+ */
+export function rfc2253(subject: string): string {
+  const attribute = (text: string) => {
+    const eq = text.indexOf("=");
+    const value = text.slice(eq + 1).replace(/\\(.)/g, "$1");
+    const escaped = value
+      .replace(/[,+"\\<>;]/g, (c) => `\\${c}`)
+      .replace(/^[ #]/, (c) => `\\${c}`)
+      .replace(/ $/, "\\ ");
+    return `${text.slice(0, eq)}=${escaped}`;
+  };
+  return subject
+    .split("\n")
+    .filter((line) => line !== "")
+    .reverse()
+    .map((line) => line.split(" + ").map(attribute).join("+"))
+    .join(",");
+}

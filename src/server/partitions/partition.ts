@@ -594,7 +594,8 @@ export class Partition {
             {
               partitionIndex: this.partitionId,
               leaderEpoch: pending.leaderEpoch,
-              newIsr: [...pending.proposed],
+              // v3+: the ISR goes with broker epochs only (alterPartitionAt adapts older versions).
+              newIsr: [],
               newIsrWithEpochs: pending.proposed.map((id) => ({
                 brokerId: id,
                 brokerEpoch: id === self ? localEpoch : (this.#remoteReplicas.get(id)?.brokerEpoch ?? -1n),

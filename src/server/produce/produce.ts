@@ -9,8 +9,9 @@
  * INVALID_TIMESTAMP rejection (KIP-467 record errors), and when a topic's compression.type
  * imposes a codec the client did not use (recompress.ts). A compressed batch is decompressed and
  * its records walked, as Kafka's LogValidator does (compressed-validation.ts: framing, count,
- * offset deltas, timestamps, keys on compacted topics), with the output bounded by
- * PRODUCE_DECOMPRESSED_BYTES_MAX; the bytes stored are still the bytes the client sent.
+ * offset deltas, timestamps, keys on compacted topics) as a stream, holding one piece of output at a
+ * time, with the total output bounded by PRODUCE_DECOMPRESSED_BYTES_MAX (work, not memory); the
+ * bytes stored are still the bytes the client sent.
  */
 import { KrillError } from "../../errors.js";
 import { INTERNAL_TOPICS } from "../../metadata/image.js";
@@ -37,7 +38,10 @@ import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
 /** Bound on the decompressed bytes decoded to name records of a rejected batch. */
 const RECORD_ERROR_DECODE_BYTES_MAX = 64 * 1024 * 1024;
-/** Bound on the decompressed records of one produced compressed batch (CORRUPT_MESSAGE beyond). */
+/**
+ * Bound on the decompressed records of one produced compressed batch (CORRUPT_MESSAGE beyond): the
+ * work one batch may cost, since validation streams and holds one piece whatever the output.
+ */
 export const PRODUCE_DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface ProduceOutcome {
@@ -64,6 +68,12 @@ export async function produce(
   transactions: TransactionVerifier,
   request: ProduceRequest,
   version: number,
+  /**
+   * The authorization error of a topic (Kafka's handleProduceRequest: TOPIC_AUTHORIZATION_FAILED
+   * without WRITE on it, TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition without WRITE
+   * on the transactional id), or undefined; checked before the topic is looked up.
+   */
+  denied: (topic: string) => number | undefined = () => undefined,
 ): Promise<ProduceOutcome> {
   const nowMs = partitions.clock.nowMs();
   const acksValid = request.acks === 0 || request.acks === 1 || request.acks === -1;
@@ -97,6 +107,11 @@ export async function produce(
       }
       if (version >= 13 && byId === undefined) {
         fail(ErrorCode.UNKNOWN_TOPIC_ID);
+        continue;
+      }
+      const deniedCode = denied(topic.name);
+      if (deniedCode !== undefined) {
+        fail(deniedCode);
         continue;
       }
       if (INTERNAL_TOPICS.has(topic.name)) {
