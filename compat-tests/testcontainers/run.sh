@@ -19,7 +19,7 @@ source "$here/../lib/common.sh"
 export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
 export KRILL_IMAGE=${KRILL_IMAGE:-localhost/krill:dev}
 
-scenarios="module-tests podman-run kcat-port-mapping lifecycle produce-consume restart"
+scenarios="module-tests podman-run kcat-port-mapping lifecycle produce-consume restart compose-cluster"
 # kafkajs's own scenarios, unchanged, each against a fresh container.
 kafkajs_scenarios="admin produce-codecs idempotent-producer consumer-group transactions seek pause-resume"
 
@@ -51,6 +51,12 @@ if ! command -v podman >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get 
     true
 fi
 command -v podman >/dev/null || fail_all "podman is not installed (apt-get install podman runc)"
+# podman-compose for compose-cluster (container/compose.yaml), from Debian too.
+if ! command -v podman-compose >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "testcontainers: installing podman-compose from apt" >&2
+  { timeout -k 10 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout -k 10 600 apt-get install -y -qq podman-compose; } >&2 ||
+    true
+fi
 if [ "${KRILL_IMAGE_REBUILD:-0}" = 1 ] || ! podman image exists "$KRILL_IMAGE"; then
   echo "testcontainers: building $KRILL_IMAGE" >&2
   timeout -k 10 900 "$root/container/build-image.sh" --tag "$KRILL_IMAGE" >&2 || fail_all "container/build-image.sh failed"

@@ -185,8 +185,9 @@ export class MetadataController implements ControllerChannel {
   }
 
   /**
-   * Notes whether this controller is active; on becoming active its broker sessions start afresh
-   * (Kafka's ClusterControlManager.activate), so time spent inactive never fences a broker.
+   * Notes whether this controller is active; on becoming active its broker sessions start over
+   * (Kafka's ClusterControlManager.activate; Krill gives brokers one heartbeat interval to make
+   * first contact, broker-heartbeats.ts), so time spent inactive never counts against a broker.
    */
   #noteActivation(): boolean {
     const active = this.isActive;

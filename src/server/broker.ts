@@ -500,6 +500,10 @@ export class Broker {
       });
       lifecycle = manager;
       cleanups.push(() => manager.close());
+      // A new active controller gives this broker one heartbeat interval to make contact.
+      metadata.quorum?.log.onLeaderChange((leaderId) => {
+        if (leaderId >= 0) manager.heartbeatSoon();
+      });
       await manager.start(
         {
           brokerId: config.nodeId,

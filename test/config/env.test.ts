@@ -22,6 +22,58 @@ describe("KAFKA_* environment variables, as Apache Kafka's container image reads
     expect([...config]).toEqual([["num.partitions", "3"]]);
   });
 
+  it("takes the cluster id from CLUSTER_ID, as Kafka's image formats its storage, or KAFKA_CLUSTER_ID", () => {
+    const id = "4L6g3nShT-eMCtK--X86sw";
+    expect(brokerConfigFromEnv({ CLUSTER_ID: id }).get("cluster.id")).toBe(id);
+    expect(brokerConfigFromEnv({ KAFKA_CLUSTER_ID: id }).get("cluster.id")).toBe(id);
+    expect(brokerConfigFromEnv({ CLUSTER_ID: id, KAFKA_CLUSTER_ID: id }).get("cluster.id")).toBe(id);
+    expect(brokerConfigFromEnv({ CLUSTER_ID: "" }).has("cluster.id")).toBe(false);
+    expect(() => brokerConfigFromEnv({ CLUSTER_ID: id, KAFKA_CLUSTER_ID: "MkU3OEVBNTcwNTJENDM2Qk" })).toThrow(
+      /CLUSTER_ID .* and KAFKA_CLUSTER_ID .* name different clusters/,
+    );
+  });
+
+  it("formats empty log directories with CLUSTER_ID and refuses a node formatted for another cluster", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { startBroker } = await import("../../src/index.js");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "krill-env-"));
+    try {
+      const id = "4L6g3nShT-eMCtK--X86sw";
+      const config = loadConfig(
+        {
+          configPath: undefined,
+          overrides: new Map([
+            ["log.dirs", dir],
+            ["listeners", "PLAINTEXT://127.0.0.1:0"],
+          ]),
+          envConfig: true,
+        },
+        { CLUSTER_ID: id },
+      );
+      const broker = await startBroker(config);
+      expect(broker.broker.context.clusterId).toBe(id);
+      await broker.stop();
+      const other = loadConfig(
+        {
+          configPath: undefined,
+          overrides: new Map([
+            ["log.dirs", dir],
+            ["listeners", "PLAINTEXT://127.0.0.1:0"],
+          ]),
+          envConfig: true,
+        },
+        { CLUSTER_ID: "MkU3OEVBNTcwNTJENDM2Qk" },
+      );
+      await expect(startBroker(other)).rejects.toThrow(
+        /cluster.id MkU3OEVBNTcwNTJENDM2Qk differs from 4L6g3nShT-eMCtK--X86sw/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("listens on every interface at the advertised ports when only the advertised listeners are set", () => {
     expect(
       brokerConfigFromEnv({
