@@ -97,6 +97,10 @@ export class LocalMetadataLog implements MetadataLog {
     return this.#epoch;
   }
 
+  get kraftVersion(): number {
+    return this.#kraft === undefined ? 0 : 1;
+  }
+
   get bytesSinceSnapshot(): number {
     return this.#bytesSinceSnapshot;
   }

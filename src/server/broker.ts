@@ -390,6 +390,7 @@ export class Broker {
           ? undefined
           : new StandardAuthorizer(config.authorizer, () => publisher.image, logger, clock),
       image: () => publisher.image,
+      kraftVersion: () => metadata.log.kraftVersion,
     };
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
@@ -414,6 +415,7 @@ export class Broker {
       controller: core.controller,
       activeController: core.activeController,
       activeControllerId: core.activeControllerId,
+      kraftVersion: core.kraftVersion,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
