@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset pack-check bench bench-quick bench-cpu chaos clean
+.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset compat-quorum pack-check bench bench-quick bench-cpu chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
@@ -77,6 +77,11 @@ compat: build
 
 compat-subset: build
 	./compat-tests/run-subset.sh
+
+# Three KRaft nodes read by kafka-metadata-quorum, the leader killed -9 and restarted, on Krill and
+# on Kafka (compat-tests/quorum/run.sh; several minutes, so not in `make test`).
+compat-quorum: build deps
+	./compat-tests/quorum/run.sh $(QUORUM_ARGS)
 
 bench: build
 	./bench/run.sh

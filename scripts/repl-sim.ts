@@ -26,6 +26,7 @@ const totals = {
   truncations: 0,
   leaderChanges: 0,
   isrChanges: 0,
+  restarts: 0,
 };
 const startedMs = performance.now();
 for (let seed = first; seed < first + seeds; seed++) {

@@ -10,7 +10,7 @@ source "$here/../lib/common.sh"
 client="java-tools-$KAFKA_TOOLS_VERSION"
 record_version "$client" "Apache Kafka tools $KAFKA_TOOLS_VERSION (Maven Central), $(java -version 2>&1 | head -1)"
 for scenario in topics console-produce-consume consumer-groups configs get-offsets delete-records \
-  transactions broker-api-versions perf-test dump-log topics-describe features leader-election; do
+  transactions broker-api-versions perf-test dump-log topics-describe features features-update leader-election metadata-quorum; do
   run_scenario "$client" "$scenario" bash "$here/scenarios/$scenario.sh"
 done
 finish_client

@@ -41,6 +41,8 @@ kafka_tool_main_class() {
     if [ "$legacy" -eq 1 ]; then echo kafka.admin.ConfigCommand; else echo org.apache.kafka.tools.ConfigCommand; fi
     ;;
   kafka-features) echo org.apache.kafka.tools.FeatureCommand ;;
+  kafka-metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
+  kafka-cluster) echo org.apache.kafka.tools.ClusterTool ;;
   kafka-acls)
     if [ "$legacy" -eq 1 ]; then echo kafka.admin.AclCommand; else echo org.apache.kafka.tools.AclCommand; fi
     ;;

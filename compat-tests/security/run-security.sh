@@ -22,7 +22,7 @@ for target in $targets; do
   }
   (
     trap '"$here/../broker.sh" stop --dir "$dir"' EXIT
-    export TARGET=$target RESULTS_FILE="$work/results.tsv" LOG_DIR="$work/logs" SCENARIO_TIMEOUT_S=120
+    export TARGET=$target RESULTS_FILE="$work/results.tsv" LOG_DIR="$work/logs" SCENARIO_TIMEOUT_S=300
     export BOOTSTRAP=$bootstrap SSL_BOOTSTRAP=$(cat "$dir/ssl-bootstrap") MTLS_BOOTSTRAP=$(cat "$dir/mtls-bootstrap")
     export SASL_BOOTSTRAP=$(cat "$dir/sasl-bootstrap")
     export CERTS_DIR="$dir/certs"

@@ -454,6 +454,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "A follower that has not caught up with the leader's log end for this long leaves the ISR.",
     { validator: atLeast(1) },
   ),
+  def(
+    "replica.high.watermark.checkpoint.interval.ms",
+    "LONG",
+    "5000",
+    "How often each log dir's replication-offset-checkpoint (the partitions' high watermarks) is written.",
+    { validator: atLeast(1) },
+  ),
   def("num.replica.fetchers", "INT", "1", "Replica fetchers per source broker.", {
     validator: atLeast(1),
   }),

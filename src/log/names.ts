@@ -24,6 +24,8 @@ export const DELETED_FILE_SUFFIX = ".deleted";
 export const METADATA_TOPIC = "__cluster_metadata";
 
 export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
+/** Kafka's ReplicaManager.HighWatermarkFilename: the high watermarks of a log dir's partitions. */
+export const REPLICATION_OFFSET_CHECKPOINT_FILE = "replication-offset-checkpoint";
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";
 export const CLEANER_OFFSET_CHECKPOINT_FILE = "cleaner-offset-checkpoint";

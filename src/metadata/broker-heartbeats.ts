@@ -1,10 +1,15 @@
 /**
  * The active controller's view of broker liveness (Kafka's BrokerHeartbeatManager): when each
  * registered broker last heartbeat, how far it has replayed the metadata log, and where its
- * controlled shutdown began. This is soft state, kept only on the active controller: a controller
- * that becomes active starts every broker's session at its first look (as Kafka's `activate`), so
- * a failover never fences a live broker early. Whether a broker is fenced or in controlled shutdown
- * is the image's (committed records), not this state's.
+ * controlled shutdown began. This is soft state, kept only on the active controller. Whether a
+ * broker is fenced or in controlled shutdown is the image's (committed records), not this state's.
+ *
+ * A controller that becomes active (`activate`) has heard from nobody yet. Kafka starts every
+ * session afresh then, so a broker that died with the previous controller's node is fenced only a
+ * whole session timeout after the election. Krill gives each broker registered before the
+ * activation `broker.heartbeat.interval.ms` to make first contact instead (a live broker
+ * heartbeats at least that often, and at once when it learns of a new quorum leader); one that
+ * does not is stale. Once heard from, the usual session timeout applies.
  *
  * Time comes from the injected `Clock`: a session expires `broker.session.timeout.ms` after the
  * last contact, and whoever drives the controller (a timer in the broker, a test) asks for stale
@@ -24,6 +29,8 @@ interface Session {
   connection: object | undefined;
   /** That connection closed and no heartbeat came since: the session has ended. */
   connectionLost: boolean;
+  /** Carried over an activation and not heard from since: stale after the first-contact window. */
+  awaitingFirstContact: boolean;
   metadataOffset: number;
   /** Offset of the batch that began its controlled shutdown; -1 if none. */
   controlledShutdownOffset: number;
@@ -38,17 +45,30 @@ export interface HeartbeatInput {
 export class BrokerHeartbeatManager {
   readonly #clock: Clock;
   readonly #sessionTimeoutMs: () => number;
+  readonly #firstContactMs: () => number;
   readonly #sessions = new Map<number, Session>();
+  /** When this controller last became active; sessions it has not seen start from there. */
+  #activatedAtMs: number | undefined;
 
-  constructor(clock: Clock, sessionTimeoutMs: () => number) {
+  /**
+   * `firstContactMs`: how long a broker registered before an activation has to heartbeat the new
+   * controller (default: the session timeout, as Kafka).
+   */
+  constructor(clock: Clock, sessionTimeoutMs: () => number, firstContactMs: () => number = sessionTimeoutMs) {
     this.#clock = clock;
     this.#sessionTimeoutMs = sessionTimeoutMs;
+    this.#firstContactMs = firstContactMs;
   }
 
   #session(brokerId: number): Session {
     let s = this.#sessions.get(brokerId);
     if (s === undefined) {
+      // A broker this controller has not heard from since it became active.
       s = this.#fresh();
+      if (this.#activatedAtMs !== undefined) {
+        s.lastContactMs = this.#activatedAtMs;
+        s.awaitingFirstContact = true;
+      }
       this.#sessions.set(brokerId, s);
     }
     return s;
@@ -64,6 +84,7 @@ export class BrokerHeartbeatManager {
       lastContactMs: this.#clock.nowMs(),
       connection: undefined,
       connectionLost: false,
+      awaitingFirstContact: false,
       metadataOffset: -1,
       controlledShutdownOffset: -1,
     };
@@ -73,9 +94,10 @@ export class BrokerHeartbeatManager {
     this.#sessions.delete(brokerId);
   }
 
-  /** Forgets every session; each starts again at its next look. */
-  clear(): void {
+  /** This controller became active: every session is forgotten and starts from now. */
+  activate(): void {
     this.#sessions.clear();
+    this.#activatedAtMs = this.#clock.nowMs();
   }
 
   /** Records a heartbeat; a broker that ends up fenced leaves controlled shutdown. */
@@ -83,6 +105,7 @@ export class BrokerHeartbeatManager {
     const s = this.#session(brokerId);
     s.lastContactMs = this.#clock.nowMs();
     s.connectionLost = false;
+    s.awaitingFirstContact = false;
     s.metadataOffset = metadataOffset;
     if (fenced) s.controlledShutdownOffset = -1;
   }
@@ -117,8 +140,16 @@ export class BrokerHeartbeatManager {
   hasValidSession(image: MetadataImage, brokerId: number, asOfMs = this.#clock.nowMs()): boolean {
     const b = image.brokers.get(brokerId);
     if (b === undefined || b.fenced) return false;
-    const s = this.#session(brokerId);
-    return !s.connectionLost && s.lastContactMs + this.#sessionTimeoutMs() >= asOfMs;
+    return this.#expiresAtMs(this.#session(brokerId)) >= asOfMs;
+  }
+
+  /** The last moment a session is valid (-infinity once its connection was lost). */
+  #expiresAtMs(s: Session): number {
+    if (s.connectionLost) return Number.NEGATIVE_INFINITY;
+    const window = s.awaitingFirstContact
+      ? Math.min(this.#firstContactMs(), this.#sessionTimeoutMs())
+      : this.#sessionTimeoutMs();
+    return s.lastContactMs + window;
   }
 
   /**
@@ -143,7 +174,7 @@ export class BrokerHeartbeatManager {
     let next: number | undefined;
     for (const b of image.brokers.values()) {
       if (b.fenced) continue;
-      const at = this.#session(b.brokerId).lastContactMs + this.#sessionTimeoutMs();
+      const at = this.#expiresAtMs(this.#session(b.brokerId));
       if (next === undefined || at < next) next = at;
     }
     return next;

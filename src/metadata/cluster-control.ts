@@ -91,13 +91,17 @@ export class ClusterControl {
   readonly #registrationOffsets = new Map<number, number>();
 
   constructor(clock: Clock, config: () => BrokerConfig, clusterId: string | undefined) {
-    this.heartbeats = new BrokerHeartbeatManager(clock, () => config().int("broker.session.timeout.ms"));
+    this.heartbeats = new BrokerHeartbeatManager(
+      clock,
+      () => config().int("broker.session.timeout.ms"),
+      () => config().int("broker.heartbeat.interval.ms"),
+    );
     this.#clusterId = clusterId;
   }
 
-  /** This controller became active: every session starts now (Kafka's activate). */
+  /** This controller became active: sessions start over (BrokerHeartbeatManager.activate). */
   activate(): void {
-    this.heartbeats.clear();
+    this.heartbeats.activate();
     this.#registrationOffsets.clear();
   }
 

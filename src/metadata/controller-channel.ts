@@ -29,6 +29,7 @@ import type {
   CreateTopicResult,
   DeleteTopicResult,
 } from "./controller.js";
+import type { FeatureUpdate, FeatureUpdateResult } from "./feature-control.js";
 import type {
   AlterPartitionRequest,
   AlterPartitionResponse,
@@ -143,6 +144,12 @@ export interface ControllerChannel {
   alterPartition(request: AlterPartitionRequest): Promise<AlterPartitionResponse>;
   /** Kafka's ElectLeaders: electionType 0 preferred, 1 unclean. */
   electLeaders(electionType: number, topicPartitions: ElectionTargets): Promise<ElectLeadersResult>;
+  /** Kafka's UpdateFeatures: all the updates or none (feature-control.ts). */
+  updateFeatures(
+    updates: readonly FeatureUpdate[],
+    validateOnly: boolean,
+    options?: ControllerCallOptions,
+  ): Promise<FeatureUpdateResult>;
 }
 
 /** The channel of a combined node: the active controller is in this process. */
@@ -224,5 +231,9 @@ export class LocalControllerChannel implements ControllerChannel {
 
   electLeaders(electionType: number, topicPartitions: ElectionTargets): Promise<ElectLeadersResult> {
     return this.#controller.electLeaders(electionType, topicPartitions);
+  }
+
+  updateFeatures(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<FeatureUpdateResult> {
+    return this.#controller.updateFeatures(updates, validateOnly);
   }
 }

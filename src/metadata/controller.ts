@@ -36,6 +36,8 @@ import {
   ClusterControl,
 } from "./cluster-control.js";
 import type { ControllerChannel } from "./controller-channel.js";
+import { type FeatureUpdate, type FeatureUpdateResult, planFeatureUpdates } from "./feature-control.js";
+import { finalizedFeatures } from "./features.js";
 import type { MetadataImage } from "./image.js";
 import { type MetadataLog, NotControllerError } from "./metadata-log.js";
 import { CONFIG_RESOURCE_TYPE, LEADER_RECOVERY_STATE, type MetadataRecord } from "./records.js";
@@ -185,8 +187,9 @@ export class MetadataController implements ControllerChannel {
   }
 
   /**
-   * Notes whether this controller is active; on becoming active its broker sessions start afresh
-   * (Kafka's ClusterControlManager.activate), so time spent inactive never fences a broker.
+   * Notes whether this controller is active; on becoming active its broker sessions start over
+   * (Kafka's ClusterControlManager.activate; Krill gives brokers one heartbeat interval to make
+   * first contact, broker-heartbeats.ts), so time spent inactive never counts against a broker.
    */
   #noteActivation(): boolean {
     const active = this.isActive;
@@ -856,6 +859,26 @@ export class MetadataController implements ControllerChannel {
       const { records, results } = scramAlterRecords(this.#image, deletions, upsertions);
       await this.#commit(records);
       return results;
+    });
+  }
+
+  /**
+   * Kafka's UpdateFeatures (feature-control.ts): every update checked against the levels in
+   * force, then their FeatureLevelRecords committed together, or none.
+   */
+  updateFeatures(updates: readonly FeatureUpdate[], validateOnly: boolean): Promise<FeatureUpdateResult> {
+    return this.#serialize(async () => {
+      const image = this.#image;
+      const current = finalizedFeatures(image.features, this.#log.kraftVersion);
+      const { result, records } = planFeatureUpdates(updates, current, this.#config().nodeId);
+      if (!validateOnly && result.errorCode === ErrorCode.NONE) {
+        await this.#commit(records);
+        this.#logger.info(
+          { updates: updates.map((u) => `${u.feature}=${u.maxVersionLevel}`) },
+          "finalized feature levels updated",
+        );
+      }
+      return result;
     });
   }
 

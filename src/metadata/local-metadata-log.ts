@@ -92,6 +92,15 @@ export class LocalMetadataLog implements MetadataLog {
     return this.#segments().endOffset;
   }
 
+  /** The leader epoch this start runs in (0 before `open`). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get kraftVersion(): number {
+    return this.#kraft === undefined ? 0 : 1;
+  }
+
   get bytesSinceSnapshot(): number {
     return this.#bytesSinceSnapshot;
   }

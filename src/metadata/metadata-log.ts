@@ -62,6 +62,11 @@ export interface MetadataLog {
   readonly bytesSinceSnapshot: number;
   /** When the last snapshot was written (or the log opened), in the log's clock. */
   readonly lastSnapshotMs: number;
+  /**
+   * kraft.version in force (KIP-853): 1 when the log carries KRaftVersion and Voters control
+   * records (a node formatted --standalone), 0 for static voters.
+   */
+  readonly kraftVersion: number;
   /** See the module comment. An empty batch resolves at once with `endOffset - 1`. */
   propose(records: readonly MetadataRecord[]): Promise<number>;
   /** Listeners registered before the first proposal see every batch committed after it. */

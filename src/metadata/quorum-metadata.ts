@@ -158,6 +158,9 @@ export class QuorumControllerChannel implements ControllerChannel {
   electLeaders(...args: Parameters<ControllerChannel["electLeaders"]>) {
     return this.#target().electLeaders(...args);
   }
+  updateFeatures(...args: Parameters<ControllerChannel["updateFeatures"]>) {
+    return this.#target().updateFeatures(...args);
+  }
 }
 
 const notController = (): Promise<never> =>
@@ -177,6 +180,7 @@ const NOT_CONTROLLER_CHANNEL: ControllerChannel = {
   brokerHeartbeat: notController,
   alterPartition: notController,
   electLeaders: notController,
+  updateFeatures: notController,
 };
 
 export interface QuorumMetadata {

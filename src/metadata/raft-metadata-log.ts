@@ -105,6 +105,11 @@ export class RaftMetadataLog implements MetadataLog, RaftListener {
     return this.#options.log.endOffset();
   }
 
+  /** The quorum runs static voters (controller.quorum.voters): kraft.version 0. */
+  get kraftVersion(): number {
+    return 0;
+  }
+
   get bytesSinceSnapshot(): number {
     return this.#bytesSinceSnapshot;
   }

@@ -52,6 +52,7 @@ import {
   DELETE_TOPICS_API,
   ELECT_LEADERS_API,
   INCREMENTAL_ALTER_CONFIGS_API,
+  UPDATE_FEATURES_API,
 } from "../protocol/generated/apis.js";
 import { ErrorCode, errorCodeName } from "../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../protocol/primitives/uuid.js";
@@ -78,6 +79,7 @@ import {
   type ElectLeadersResult,
   isNotControllerError,
 } from "./controller-channel.js";
+import type { FeatureUpdate, FeatureUpdateResult } from "./feature-control.js";
 import type { MetadataImage } from "./image.js";
 import type { MetadataPublisher } from "./publisher.js";
 import { CONFIG_RESOURCE_TYPE } from "./records.js";
@@ -673,6 +675,50 @@ export class RemoteControllerChannel implements ControllerChannel {
         };
       },
     });
+  }
+
+  /**
+   * UpdateFeatures: to the active controller as the same request (v2, Kafka forwards it); a
+   * success returns once this node's image holds every recorded level (kraft.version has none).
+   */
+  updateFeatures(
+    updates: readonly FeatureUpdate[],
+    validateOnly: boolean,
+    options?: ControllerCallOptions,
+  ): Promise<FeatureUpdateResult> {
+    const timeoutMs = options?.timeoutMs;
+    return this.#run(
+      {
+        timeoutMs,
+        local: (c) => c.updateFeatures(updates, validateOnly),
+        remote: async (ms) => {
+          const res = await this.#client.request(
+            UPDATE_FEATURES_API,
+            {
+              timeoutMs: ms,
+              featureUpdates: updates.map((u) => ({
+                feature: u.feature,
+                maxVersionLevel: u.maxVersionLevel,
+                allowDowngrade: false,
+                upgradeType: u.upgradeType,
+              })),
+              validateOnly,
+            },
+            { timeoutMs: ms },
+          );
+          if (res.errorCode === ErrorCode.NOT_CONTROLLER) return notController();
+          return { ok: { errorCode: res.errorCode, errorMessage: res.errorMessage } };
+        },
+        published: validateOnly
+          ? undefined
+          : (result, image) =>
+              result.errorCode !== ErrorCode.NONE ||
+              updates.every(
+                (u) => u.feature === "kraft.version" || image.features.get(u.feature) === u.maxVersionLevel,
+              ),
+      },
+      (f) => f,
+    );
   }
 
   /** A call without items: its failure is thrown (KrillError REQUEST_TIMED_OUT and the like). */

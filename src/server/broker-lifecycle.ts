@@ -163,6 +163,15 @@ export class BrokerLifecycleManager {
     return result;
   }
 
+  /**
+   * Heartbeats now instead of at the next interval: the quorum has a new leader, whose controller
+   * has not heard from this broker yet and gives it only a heartbeat interval to do so
+   * (broker-heartbeats.ts).
+   */
+  heartbeatSoon(): void {
+    if (this.#state === "running") this.#schedule(0);
+  }
+
   #schedule(delayMs: number): void {
     if (this.#closed) return;
     clearTimeout(this.#timer);

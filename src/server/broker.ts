@@ -36,6 +36,7 @@ import { formatMetadataOnFirstStart, META_PROPERTIES_FILE } from "../metadata/st
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
 import { NetworkRaftChannel } from "../raft/network-channel.js";
+import { SingleVoterEndpoint } from "../raft/single-voter-endpoint.js";
 import type { RaftChannel } from "../raft/types.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
 import { StandardAuthorizer } from "./authorizer.js";
@@ -109,6 +110,8 @@ interface BrokerMetadata {
   readonly quorum: QuorumMetadata | undefined;
   /** The quorum's network when the broker built it (no `raftChannel` option): closed last. */
   readonly network?: NetworkRaftChannel;
+  /** A single node's answers to the quorum RPCs, as the leader of a quorum of one. */
+  readonly singleVoter?: SingleVoterEndpoint;
 }
 
 /** How long a stopping quorum leader waits for its EndQuorumEpoch to be acknowledged. */
@@ -238,7 +241,17 @@ export class Broker {
         random,
         clusterId,
       });
-      metadata = { ...local, quorum: undefined };
+      const singleVoter = new SingleVoterEndpoint({
+        nodeId: config.nodeId,
+        clusterId,
+        log: () => ({
+          epoch: local.log.epoch,
+          startOffset: local.log.segments.logStartOffset,
+          endOffset: local.log.endOffset,
+        }),
+        nowMs: () => clock.nowMs(),
+      });
+      metadata = { ...local, quorum: undefined, singleVoter };
       cleanups.push(() => local.log.close());
     } else {
       // The quorum's network: the voters' controller listeners over NodeClient, inbound requests
@@ -377,6 +390,7 @@ export class Broker {
           ? undefined
           : new StandardAuthorizer(config.authorizer, () => publisher.image, logger, clock),
       image: () => publisher.image,
+      kraftVersion: () => metadata.log.kraftVersion,
     };
     // The partition manager gives every replica of the image its log before retention starts.
     const services = buildServices(core);
@@ -401,6 +415,7 @@ export class Broker {
       controller: core.controller,
       activeController: core.activeController,
       activeControllerId: core.activeControllerId,
+      kraftVersion: core.kraftVersion,
       publisher: core.publisher,
       logs: core.logs,
       metrics: core.metrics,
@@ -409,7 +424,7 @@ export class Broker {
       registry,
       quorum: metadata.quorum,
       advertisedEndpoints: () => advertised,
-      ...(metadata.network === undefined ? {} : { raftEndpoint: metadata.network }),
+      raftEndpoint: metadata.network ?? metadata.singleVoter,
     };
 
     // Requests that arrive before registration completes wait for it.
@@ -454,6 +469,14 @@ export class Broker {
     });
     cleanups.push(() => socketServer.stop(0));
     const bound = await socketServer.start();
+    const controllerBound = bound.find((l) => config.controllerListenerNames.has(l.spec.name));
+    metadata.singleVoter?.setEndpoint(
+      controllerBound && {
+        name: controllerBound.spec.name,
+        host: BrokerConfig.advertisedHost(controllerBound.host),
+        port: controllerBound.port,
+      },
+    );
     advertised = config.advertisedListeners.map((a) => {
       const b = bound.find((l) => l.spec.name === a.name)!;
       const sameAsBound = config.listeners.some((l) => l === a);
@@ -479,6 +502,10 @@ export class Broker {
       });
       lifecycle = manager;
       cleanups.push(() => manager.close());
+      // A new active controller gives this broker one heartbeat interval to make contact.
+      metadata.quorum?.log.onLeaderChange((leaderId) => {
+        if (leaderId >= 0) manager.heartbeatSoon();
+      });
       await manager.start(
         {
           brokerId: config.nodeId,

@@ -1,7 +1,8 @@
 /**
  * How the group and transaction coordinators keep their state in an internal compacted topic
  * (__consumer_offsets, __transaction_state) on this node: creating the topic on first use,
- * appending their records as leader, and reading a partition back from its start on load.
+ * appending their records as leader and waiting until the ISR has them (Kafka's coordinators
+ * write with acks=all), and reading a partition back from its start to its log end on load.
  *
  * Concurrency contract: single event loop. `appendCoordinatorRecords` assigns offsets
  * synchronously, so records land in call order; only the wait for durability is asynchronous.
@@ -19,6 +20,12 @@ import {
 import type { AppendOutcome, Partition } from "./partitions/partition.js";
 import type { PartitionManager } from "./partitions/partition-manager.js";
 import type { BrokerCore } from "./services.js";
+
+/**
+ * How long a coordinator write waits for its replication (Kafka's offsets.commit.timeout.ms
+ * default, which its coordinators also use for their other writes).
+ */
+export const COORDINATOR_WRITE_TIMEOUT_MS = 5000;
 
 /** Bytes read per step while replaying a partition. */
 const REPLAY_READ_BYTES = 1024 * 1024;
@@ -40,7 +47,8 @@ export async function createCoordinatorTopic(broker: BrokerCore, topic: string):
 
 /**
  * Appends the records as one uncompressed, non-transactional batch stamped with the current time,
- * and resolves once it is as durable as the data path makes a produce (krill.fsync.before.ack).
+ * and resolves once it is as durable as the data path makes a produce (krill.fsync.before.ack)
+ * and replicated to the ISR (`awaitCoordinatorAppend`).
  */
 export async function appendCoordinatorRecords(
   partitions: PartitionManager,
@@ -56,7 +64,35 @@ export async function appendCoordinatorRecords(
   if (outcome.kind === "error") {
     throw new KrillError("LOG_IO", `appending to ${topic}-${partition}: ${outcome.errorMessage}`);
   }
-  if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
+  const errorCode = await awaitCoordinatorAppend(partitions, found.partition, outcome);
+  if (errorCode !== ErrorCode.NONE) {
+    throw new KrillError("STATE", `${topic}-${partition}: write not replicated (error ${errorCode})`);
+  }
+}
+
+/**
+ * After a coordinator's append as leader: waits for the data path's durability and then, as
+ * Kafka's coordinators append with acks=all, until the high watermark covers the batch (at once
+ * on a single replica). Resolves to NONE, or the error (REQUEST_TIMED_OUT, NOT_LEADER_OR_FOLLOWER,
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND, KAFKA_STORAGE_ERROR) that says the write is not known to
+ * survive a failover.
+ */
+export async function awaitCoordinatorAppend(
+  partitions: PartitionManager,
+  partition: Partition,
+  outcome: AppendOutcome,
+): Promise<number> {
+  if (outcome.kind === "error") return outcome.errorCode;
+  if (outcome.kind === "appended" && outcome.durable !== undefined) {
+    try {
+      await outcome.durable;
+    } catch {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+  }
+  // A duplicate waits for its original's replication, as a produce's does.
+  const lastOffset = outcome.kind === "appended" ? outcome.lastOffset : outcome.firstOffset;
+  return partitions.delayedProduce.wait(partition, lastOffset + 1, COORDINATOR_WRITE_TIMEOUT_MS);
 }
 
 /** The producer of a transactional coordinator batch (offsets committed in a transaction). */
@@ -115,8 +151,10 @@ export interface ReplayedBatch {
 }
 
 /**
- * The partition's batches from its log start to its high watermark, in order; nothing when the
- * partition is not here. Records without a key carry no coordinator state and are left out.
+ * The partition's batches from its log start to its log end, in order, when this node leads it;
+ * nothing otherwise. A new leader's high watermark may still trail what its followers hold, but
+ * everything in its log is what the partition will commit (Kafka's coordinator loaders read to
+ * the log end too). Records without a key carry no coordinator state and are left out.
  */
 export function* replayCoordinatorPartition(
   partitions: PartitionManager,
@@ -127,11 +165,11 @@ export function* replayCoordinatorPartition(
   if (!found.ok) return;
   const p = found.partition;
   let offset = p.logStartOffset;
-  const end = p.highWatermark;
+  const end = p.logEndOffset;
   while (offset < end) {
     let read: ReturnType<typeof p.read>;
     try {
-      read = p.read(offset, REPLAY_READ_BYTES, true, false);
+      read = p.read(offset, REPLAY_READ_BYTES, true, false, false, true);
     } catch (err) {
       // Retention or compaction moved the log start past us: continue from the new start.
       if (isKrillError(err, "OFFSET_OUT_OF_RANGE") && p.logStartOffset > offset) {

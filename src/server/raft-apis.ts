@@ -4,10 +4,11 @@
  * given to this node's quorum member (`ctx.broker.raftEndpoint`), and its answer mapped back at
  * the request's version.
  *
- * - A node that is no quorum member (a single node whose metadata log is local), or whose member
- *   is not running or has too many requests waiting, answers BROKER_NOT_AVAILABLE at the top
- *   level, as Kafka's raft client answers while it shuts down; a request the core did not answer
- *   within the quorum's request timeout gets REQUEST_TIMED_OUT.
+ * - A single node whose metadata log is local answers as the leader of a quorum of one
+ *   (`SingleVoterEndpoint`), as Kafka's lone controller does. A quorum member that is not running
+ *   or has too many requests waiting answers BROKER_NOT_AVAILABLE at the top level, as Kafka's
+ *   raft client answers while it shuts down; a request the core did not answer within the
+ *   quorum's request timeout gets REQUEST_TIMED_OUT.
  * - Offsets beyond the safe integer range make the request INVALID_REQUEST.
  * - Without CLUSTER_ACTION on the cluster (an authorizer is configured and the peer's principal,
  *   ANONYMOUS on a PLAINTEXT controller listener, is neither a super user nor granted it), the

@@ -80,6 +80,8 @@ export interface BrokerCore {
   readonly authorizer: StandardAuthorizer | undefined;
   /** The current metadata image (a new object after every metadata change). */
   image(): MetadataImage;
+  /** kraft.version in force in the metadata log (KIP-853): 1 formatted --standalone, 0 static voters. */
+  kraftVersion(): number;
 }
 
 /** The data path and the coordinators. */

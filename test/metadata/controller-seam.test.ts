@@ -26,6 +26,7 @@ class DeferredLog implements MetadataLog {
   endOffset = 0;
   bytesSinceSnapshot = 0;
   lastSnapshotMs = 0;
+  kraftVersion = 0;
 
   propose(records: readonly MetadataRecord[]): Promise<number> {
     return new Promise((resolve, reject) => this.pending.push({ records, resolve, reject }));

@@ -36,7 +36,11 @@ let replayDelayMs = 0;
 let b: MetadataPublisher;
 
 beforeAll(async () => {
-  a = await startBroker({ "controller.listener.names": "CONTROLLER", "num.partitions": 1 });
+  a = await startBroker({
+    listeners: "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
+    "controller.listener.names": "CONTROLLER",
+    "num.partitions": 1,
+  });
   b = new MetadataPublisher(MetadataImage.EMPTY);
   // Node B replays A's committed batches in order, each after the replay delay.
   let replay = Promise.resolve();
@@ -359,5 +363,98 @@ describe("RemoteControllerChannel", () => {
       registration(3, { clusterId: "AAAAAAAAAAAAAAAAAAAAAw", incarnationId, listeners: [] }),
     );
     expect(refused.errorCode).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
+  });
+
+  it("over TCP: heartbeats unfence brokers, AlterPartition (v3) changes an ISR, a closed connection fences", async () => {
+    // A's controller listener: BrokerHeartbeat and AlterPartition are served only there.
+    const controllerPort = a.broker.boundListeners.find((l) => l.spec.name === "CONTROLLER")!.port;
+    const client = new NodeClient({
+      endpoint: { host: "127.0.0.1", port: controllerPort },
+      clientId: "krill-controller-channel",
+      logger,
+    });
+    const image = () => a.broker.context.image();
+    try {
+      const c = channel(client);
+      const epochs = new Map<number, bigint>();
+      for (const id of [4, 5]) {
+        const reply = await c.registerBroker(
+          registration(id, {
+            clusterId: a.broker.context.clusterId,
+            // Nothing listens on port 1: node A's fetcher, a follower here, just backs off.
+            listeners: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 1, securityProtocol: 0 }],
+          }),
+        );
+        expect(reply.errorCode).toBe(ErrorCode.NONE);
+        epochs.set(id, reply.brokerEpoch);
+        const hb = await c.brokerHeartbeat({
+          brokerId: id,
+          brokerEpoch: reply.brokerEpoch,
+          currentMetadataOffset: BigInt(image().offset),
+          wantFence: false,
+          wantShutDown: false,
+        });
+        expect(hb).toMatchObject({ errorCode: ErrorCode.NONE, isFenced: false });
+      }
+      const self = a.broker.context.nodeId;
+      const [created] = await c.createTopics(
+        [
+          {
+            name: "rc-isr",
+            numPartitions: -1,
+            replicationFactor: -1,
+            assignments: [{ partitionIndex: 0, brokerIds: [4, 5, self] }],
+            configs: [],
+          },
+        ],
+        false,
+        { timeoutMs: 5000 },
+      );
+      expect(created!.errorCode).toBe(ErrorCode.NONE);
+      const before = image().topicsByName.get("rc-isr")!.partitions[0]!;
+      expect(before).toMatchObject({ leader: 4, isr: [4, 5, self] });
+      // The leader (broker 4) drops broker A from the ISR.
+      const answer = await c.alterPartition({
+        brokerId: 4,
+        brokerEpoch: epochs.get(4)!,
+        topics: [
+          {
+            topicId: created!.topicId,
+            partitions: [
+              {
+                partitionIndex: 0,
+                leaderEpoch: before.leaderEpoch,
+                newIsr: [4, 5],
+                newIsrWithEpochs: [
+                  { brokerId: 4, brokerEpoch: epochs.get(4)! },
+                  { brokerId: 5, brokerEpoch: epochs.get(5)! },
+                ],
+                leaderRecoveryState: 0,
+                partitionEpoch: before.partitionEpoch,
+              },
+            ],
+          },
+        ],
+      });
+      expect(answer.errorCode).toBe(ErrorCode.NONE);
+      expect(answer.topics[0]!.partitions[0]).toMatchObject({
+        errorCode: ErrorCode.NONE,
+        leaderId: 4,
+        isr: [4, 5],
+        partitionEpoch: before.partitionEpoch + 1,
+      });
+      expect(image().topicsByName.get("rc-isr")!.partitions[0]!.isr).toEqual([4, 5]);
+    } finally {
+      client.close();
+    }
+    // The connection that carried their heartbeats closed: both are fenced without waiting for
+    // the session timeout (9 s), and broker 4's leadership moves to broker 5.
+    const deadline = Date.now() + 5_000;
+    while (![4, 5].every((id) => image().brokers.get(id)?.fenced) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(image().brokers.get(4)?.fenced).toBe(true);
+    expect(image().brokers.get(5)?.fenced).toBe(true);
+    expect(image().topicsByName.get("rc-isr")!.partitions[0]!.leader).not.toBe(4);
   });
 });

@@ -27,7 +27,9 @@ describe("KRaft simulation", () => {
     }
     expect([...seen].sort()).toEqual([...SCENARIOS].sort());
     expect(committed).toBeGreaterThan(SEEDS.length * 60);
-  });
+    // About 6 s on an idle machine, 23 s at a load of 24; 67 s once when the suite shared the two
+    // cores with two three-node clusters: CPU-bound, so the bound is generous.
+  }, 300_000);
 
   it.each(REGRESSION_SEEDS)("regression seed %i", (seed) => {
     expect(runSeed(seed).seed).toBe(seed);

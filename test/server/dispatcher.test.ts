@@ -62,6 +62,7 @@ describe("dispatch over the wire", () => {
     expect(res.apiKeys.find((k) => k.apiKey === 3)).toMatchObject({ minVersion: 0, maxVersion: 13 });
     expect(res.finalizedFeatures).toMatchObject([
       { name: "group.version", minVersionLevel: 1, maxVersionLevel: 1 },
+      { name: "kraft.version", minVersionLevel: 1, maxVersionLevel: 1 },
       { name: "metadata.version", minVersionLevel: 25, maxVersionLevel: 25 },
       { name: "transaction.version", minVersionLevel: 2, maxVersionLevel: 2 },
     ]);

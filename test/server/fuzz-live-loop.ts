@@ -34,6 +34,11 @@ export interface LiveFuzzOptions {
   answerTimeoutMs?: number;
   /** Called with the resident set size in bytes, sampled every 250 ms. */
   onRss?: (bytes: number) => void;
+  /**
+   * Which listener is fuzzed, with the APIs it serves (default "broker": the client port); a
+   * "controller" run sends to the first listener of controller.listener.names.
+   */
+  listener?: "broker" | "controller";
 }
 
 export interface LiveFuzzReport {
@@ -81,14 +86,14 @@ function tame(message: Record<string, unknown>, encodes: (m: Record<string, unkn
   return m;
 }
 
-function buildTargets(broker: BrokerHandle, seed: number): Target[] {
+function buildTargets(broker: BrokerHandle, seed: number, kind: "broker" | "controller"): Target[] {
   const models = new Map(
     messages()
       .filter((m) => m.kind === "request" && m.apiKey !== null)
       .map((m) => [m.apiKey!, m]),
   );
   const targets: Target[] = [];
-  for (const handler of broker.broker.context.registry.servedOn("broker")) {
+  for (const handler of broker.broker.context.registry.servedOn(kind)) {
     const model = models.get(handler.apiKey);
     if (model === undefined) continue;
     const codec = codecOf(model);
@@ -187,7 +192,9 @@ export async function fuzzLiveBroker(
 ): Promise<LiveFuzzReport> {
   const answerTimeoutMs = options.answerTimeoutMs ?? 2_000;
   const next = prng(options.seed);
-  const targets = buildTargets(broker, options.seed);
+  const kind = options.listener ?? "broker";
+  const targets = buildTargets(broker, options.seed, kind);
+  const port = listenerPort(broker, kind);
   const rssStart = process.memoryUsage().rss;
   const report: LiveFuzzReport = {
     seed: options.seed,
@@ -207,7 +214,7 @@ export async function fuzzLiveBroker(
     options.onRss?.(rss);
   }, 250);
   const open = async () => {
-    const c = new Conn(broker.port, broker.host);
+    const c = new Conn(port, broker.host);
     await c.ready();
     return c;
   };
@@ -239,14 +246,14 @@ export async function fuzzLiveBroker(
         }
       }
       if (report.inputs % 500 === 0) {
-        const failure = await stillAnswers(broker);
+        const failure = await stillAnswers(broker.host, port);
         if (failure !== undefined) {
           report.failure = `after ${report.inputs} inputs: ${failure}`;
           break;
         }
       }
     }
-    report.failure ??= await stillAnswers(broker);
+    report.failure ??= await stillAnswers(broker.host, port);
   } finally {
     clearInterval(sampler);
     conn.socket.destroy();
@@ -255,9 +262,17 @@ export async function fuzzLiveBroker(
   return report;
 }
 
+function listenerPort(broker: BrokerHandle, kind: "broker" | "controller"): number {
+  if (kind === "broker") return broker.port;
+  const names = broker.broker.context.config.controllerListenerNames;
+  const bound = broker.broker.boundListeners.find((l) => names.has(l.spec.name));
+  if (bound === undefined) throw new Error("the broker has no controller listener");
+  return bound.port;
+}
+
 /** undefined when ApiVersions is answered within 5 s on a fresh connection. */
-async function stillAnswers(broker: BrokerHandle): Promise<string | undefined> {
-  const c = new Conn(broker.port, broker.host);
+async function stillAnswers(host: string, port: number): Promise<string | undefined> {
+  const c = new Conn(port, host);
   try {
     await c.ready();
     // ApiVersions v0 has an empty body.

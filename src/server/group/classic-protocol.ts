@@ -106,8 +106,9 @@ export class ClassicProtocol {
   }
 
   /** Loaded groups: members get a fresh session; a group over group.max.size rebalances. */
-  startLoadedGroups(): void {
+  startLoadedGroups(include: (group: ClassicGroup) => boolean = () => true): void {
     for (const group of this.#state.groups.values()) {
+      if (!include(group)) continue;
       for (const member of group.members.values())
         this.rescheduleHeartbeat(group, member, member.sessionTimeoutMs);
       if (group.is("Stable") && group.size > this.#state.config.groupMaxSize) {
@@ -118,11 +119,22 @@ export class ClassicProtocol {
 
   /** The coordinator closes: parked requests are answered NOT_COORDINATOR. */
   close(): void {
-    for (const group of this.#state.groups.values()) {
-      for (const member of group.members.values()) {
-        group.completeJoin(member, joinError(ErrorCode.NOT_COORDINATOR, member.memberId));
-        group.completeSync(member, syncError(ErrorCode.NOT_COORDINATOR));
-      }
+    for (const group of this.#state.groups.values()) this.unloadGroup(group);
+  }
+
+  /**
+   * The group's partition moved away (or the coordinator closes; Kafka's onGroupUnloaded): parked
+   * JoinGroup and SyncGroup requests are answered NOT_COORDINATOR, its timers stop. The caller
+   * removes it from the map.
+   */
+  unloadGroup(group: ClassicGroup): void {
+    const timer = this.#state.timer;
+    timer.cancel(joinKey(group.groupId));
+    timer.cancel(syncKey(group.groupId));
+    for (const member of group.members.values()) {
+      timer.cancel(heartbeatKey(group.groupId, member.memberId));
+      group.completeJoin(member, joinError(ErrorCode.NOT_COORDINATOR, member.memberId));
+      group.completeSync(member, syncError(ErrorCode.NOT_COORDINATOR));
     }
   }
 
@@ -130,8 +142,8 @@ export class ClassicProtocol {
   // JoinGroup
 
   joinGroup(request: JoinGroupRequest, client: ClientInfo): Promise<JoinGroupResult> {
-    if (!this.#state.loaded)
-      return Promise.resolve(joinError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, request.memberId));
+    const gate = this.#state.gate(request.groupId);
+    if (gate !== ErrorCode.NONE) return Promise.resolve(joinError(gate, request.memberId));
     if (request.groupId === "")
       return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID, request.memberId));
     if (
@@ -663,7 +675,8 @@ export class ClassicProtocol {
   // SyncGroup
 
   syncGroup(request: SyncGroupRequest): Promise<SyncGroupResult> {
-    if (!this.#state.loaded) return Promise.resolve(syncError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS));
+    const gate = this.#state.gate(request.groupId);
+    if (gate !== ErrorCode.NONE) return Promise.resolve(syncError(gate));
     if (request.groupId === "") return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
     const group = this.#state.groups.get(request.groupId);
     if (group === undefined || group.isEmpty) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
@@ -749,7 +762,8 @@ export class ClassicProtocol {
   // Heartbeat and LeaveGroup
 
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
-    if (!this.#state.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    const gate = this.#state.gate(groupId);
+    if (gate !== ErrorCode.NONE) return gate;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const group = this.#state.groups.get(groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -772,7 +786,8 @@ export class ClassicProtocol {
   }
 
   leaveGroup(groupId: string, members: readonly LeaveMember[]): LeaveGroupResult {
-    if (!this.#state.loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, members: [] };
+    const gate = this.#state.gate(groupId);
+    if (gate !== ErrorCode.NONE) return { errorCode: gate, members: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const group = this.#state.groups.get(groupId);
     if (group === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
@@ -827,8 +842,8 @@ export class ClassicProtocol {
         protocolData: "",
         members: [],
       };
-      if (!this.#state.loaded)
-        return { ...base, groupState: "", errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      const gate = this.#state.gate(groupId);
+      if (gate !== ErrorCode.NONE) return { ...base, groupState: "", errorCode: gate };
       const group = this.#state.groups.get(groupId);
       if (group === undefined) {
         if (!groupIdNotFound) return base;

@@ -109,7 +109,8 @@ export class ConsumerProtocol {
     if (!this.#state.config.consumerProtocolEnabled) {
       return fail(ErrorCode.UNSUPPORTED_VERSION, "The consumer group protocol is disabled.");
     }
-    if (!this.#state.loaded) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.#state.gate(request.groupId);
+    if (gate !== ErrorCode.NONE) return fail(gate);
     const invalid = this.#validateConsumerHeartbeat(request);
     if (invalid !== null) return fail(invalid.errorCode, invalid.message);
     const epoch = request.memberEpoch;
@@ -485,6 +486,11 @@ export class ConsumerProtocol {
     return records.length === 0 ? Promise.resolve(null) : this.#state.append(groupId, records);
   }
 
+  /** The group's partition moved away: its members' timers stop (the caller drops the group). */
+  unloadGroup(group: ConsumerGroup): void {
+    for (const memberId of group.members.keys()) this.#cancelConsumerTimers(group, memberId);
+  }
+
   #cancelConsumerTimers(group: ConsumerGroup, memberId: string): void {
     this.#state.timer.cancel(consumerSessionKey(group.groupId, memberId));
     this.#state.timer.cancel(consumerRebalanceKey(group.groupId, memberId));
@@ -531,7 +537,8 @@ export class ConsumerProtocol {
           errorMessage: "The consumer group protocol is disabled.",
         };
       }
-      if (!this.#state.loaded) return { ...empty, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      const gate = this.#state.gate(groupId);
+      if (gate !== ErrorCode.NONE) return { ...empty, errorCode: gate };
       const group = this.#state.consumerGroups.get(groupId);
       if (group === undefined) {
         const message = this.#state.groups.has(groupId)

@@ -4,8 +4,12 @@
  * settings from the broker configuration.
  *
  * Like Kafka, the topic is created on first use (a FindCoordinator or any group request), not at
- * start-up; the coordinator then replays it and answers COORDINATOR_LOAD_IN_PROGRESS meanwhile.
- * On a restart with the topic present, loading starts with the broker (`startServices`).
+ * start-up. The coordinator serves the partitions of __consumer_offsets this node leads: it loads
+ * one when the metadata image makes this node its leader and unloads it when leadership moves
+ * away (Kafka's BrokerMetadataPublisher calling onElection / onResignation), answering
+ * COORDINATOR_LOAD_IN_PROGRESS while a partition replays and NOT_COORDINATOR for groups of
+ * partitions led elsewhere. On a restart with the topic present, loading starts with the broker
+ * (`startServices`).
  *
  * Concurrency contract: single event loop. Appends to one partition are issued in call order and
  * the partition log assigns offsets synchronously, so records land in the order the coordinator
@@ -131,11 +135,26 @@ export class PartitionGroupStateLog implements GroupStateLog {
 export class GroupCoordinatorService {
   readonly coordinator: GroupCoordinator;
   readonly #broker: BrokerCore;
+  readonly #partitions: PartitionManager;
   readonly #timer: SystemTimer;
   #ready: Promise<void> | null = null;
+  /**
+   * The coordinator has been given partitions (by `ensureReady`, or all of them by `ready` before
+   * the topic existed): from then on every image follows leadership, so a partition served here
+   * is dropped as soon as another node leads it.
+   */
+  #following = false;
+  /**
+   * Every partition was loaded empty because this node's image had no __consumer_offsets (a
+   * lagging image may not show it yet): when the topic appears they are replayed for real.
+   */
+  #loadedWithoutTopic = false;
+  /** Called with each partition once it is loaded (the transactions' pending offsets). */
+  readonly #onLoaded: ((partition: number) => void)[] = [];
 
   constructor(broker: BrokerCore, partitions: PartitionManager) {
     this.#broker = broker;
+    this.#partitions = partitions;
     this.#timer = new SystemTimer(broker.clock);
     const logger = broker.logger.child({ component: "group-coordinator" });
     this.coordinator = new GroupCoordinator({
@@ -149,18 +168,63 @@ export class GroupCoordinatorService {
     broker.publisher.onPublish((next, previous) => {
       const gone = [...previous.topicsByName.keys()].filter((t) => !next.topicsByName.has(t));
       if (gone.length > 0) void this.coordinator.onTopicsDeleted(gone);
+      // Once started, leadership changes of __consumer_offsets load and unload its partitions.
+      if (this.#following) this.#followLeadership(next).catch(() => {});
     });
   }
 
   /**
-   * Creates __consumer_offsets if needed and loads it; resolves when the coordinator answers.
-   * Concurrent callers share one attempt; a failed attempt is forgotten so the next call retries.
+   * Loads the partitions of __consumer_offsets this node leads (the partition manager has applied
+   * the image's roles by now: it listens first) and unloads the others; resolves when the loads
+   * are done. Nothing changes while the topic does not exist.
+   */
+  #followLeadership(image: MetadataImage): Promise<void> {
+    const topic = image.topicsByName.get(CONSUMER_OFFSETS_TOPIC);
+    if (topic === undefined) return Promise.resolve();
+    if (this.#loadedWithoutTopic) {
+      this.#loadedWithoutTopic = false;
+      for (const p of [...this.coordinator.partitions.keys()]) this.coordinator.unloadPartition(p);
+    }
+    const nodeId = this.#broker.nodeId;
+    const loads: Promise<void>[] = [];
+    for (const p of topic.partitions) {
+      const held = this.#partitions.held(CONSUMER_OFFSETS_TOPIC, p.partitionId);
+      if (p.leader === nodeId && held?.isLeader === true) {
+        const wasServed = this.coordinator.partitions.has(p.partitionId);
+        loads.push(
+          this.coordinator.loadPartition(p.partitionId).then(
+            () => {
+              if (!wasServed) for (const listener of this.#onLoaded) listener(p.partitionId);
+            },
+            (err: unknown) => {
+              this.#broker.logger.warn({ err, partition: p.partitionId }, "loading a group partition failed");
+              throw err;
+            },
+          ),
+        );
+      } else {
+        this.coordinator.unloadPartition(p.partitionId);
+      }
+    }
+    return Promise.all(loads).then(() => {});
+  }
+
+  /** Runs `listener` with each partition of __consumer_offsets this node starts to serve. */
+  onPartitionLoaded(listener: (partition: number) => void): void {
+    this.#onLoaded.push(listener);
+  }
+
+  /**
+   * Creates __consumer_offsets if needed and loads the partitions this node leads; resolves when
+   * they are served. Concurrent callers share one attempt; a failed attempt is forgotten so the
+   * next call retries. From then on the image's leadership changes load and unload partitions.
    */
   ensureReady(): Promise<void> {
     if (this.#ready === null) {
+      this.#following = true;
       this.#ready = (async () => {
         await createCoordinatorTopic(this.#broker, CONSUMER_OFFSETS_TOPIC);
-        await this.coordinator.load();
+        await this.#followLeadership(this.#broker.image());
       })().catch((err: unknown) => {
         this.#ready = null;
         this.#broker.logger.warn({ err }, "group coordinator is not ready");
@@ -180,7 +244,11 @@ export class GroupCoordinatorService {
   async ready(): Promise<GroupCoordinator> {
     if (this.coordinator.isLoaded) return this.coordinator;
     if (!this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) {
+      this.#following = true;
+      this.#loadedWithoutTopic = true;
       await this.coordinator.load();
+      // The topic may have appeared meanwhile: serve only what this node leads of it.
+      await this.#followLeadership(this.#broker.image());
       return this.coordinator;
     }
     this.ensureReady().catch(() => {});
@@ -189,7 +257,10 @@ export class GroupCoordinatorService {
 
   /** Starts `ensureReady` without waiting (the request is answered LOAD_IN_PROGRESS meanwhile). */
   kick(): GroupCoordinator {
-    if (!this.coordinator.isLoaded) this.ensureReady().catch(() => {});
+    if (this.coordinator.isLoaded) return this.coordinator;
+    // A partition whose load failed is tried again here (the image will not announce it again).
+    if (this.#ready === null) this.ensureReady().catch(() => {});
+    else this.#followLeadership(this.#broker.image()).catch(() => {});
     return this.coordinator;
   }
 

@@ -119,8 +119,18 @@ export class CoordinatorState {
   /** KIP-848 groups; a group id is in at most one of the two maps. */
   readonly consumerGroups = new Map<string, ConsumerGroup>();
   readonly offsets = new OffsetStore();
-  /** Set once loading replayed every partition; until then requests are refused. */
-  loaded = false;
+  /**
+   * The partitions of __consumer_offsets this coordinator serves ("loaded") or is replaying
+   * ("loading"): those this node leads (or all of them on a lone broker). A group's requests
+   * are answered only when its partition is loaded.
+   */
+  readonly partitionStates = new Map<number, "loading" | "loaded">();
+  /**
+   * A partition has been assigned to this coordinator since it was built: from then on a group
+   * whose partition is not here gets NOT_COORDINATOR (the client finds its coordinator again);
+   * before, every request is COORDINATOR_LOAD_IN_PROGRESS, as while a lone broker loads.
+   */
+  assigned = false;
   /** Set by close(): nothing more is written. */
   closed = false;
   readonly #log: GroupStateLog;
@@ -132,6 +142,34 @@ export class CoordinatorState {
     this.logger = deps.logger ?? SILENT;
     this.newUuid = deps.newUuid ?? (() => randomUuidText(SYSTEM_RANDOM));
     this.topics = deps.topics ?? (() => new Map());
+  }
+
+  /**
+   * Partitions were assigned (a node leading none counts) and none is still loading: ListGroups
+   * answers without error, and the broker's health reports the coordinator loaded.
+   */
+  get loaded(): boolean {
+    if (!this.assigned) return false;
+    for (const s of this.partitionStates.values()) if (s !== "loaded") return false;
+    return true;
+  }
+
+  /**
+   * Whether requests for `groupId` may be served here: NONE when its partition is loaded,
+   * COORDINATOR_LOAD_IN_PROGRESS while it loads (or before any partition was assigned),
+   * NOT_COORDINATOR when another node leads it (Kafka's CoordinatorRuntime.scheduleWriteOperation
+   * and scheduleReadOperation checks).
+   */
+  gate(groupId: string): number {
+    const state = this.partitionStates.get(this.partitionFor(groupId));
+    if (state === "loaded") return ErrorCode.NONE;
+    if (state === "loading" || !this.assigned) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** The group's partition is loaded here. */
+  isServed(groupId: string): boolean {
+    return this.partitionStates.get(this.partitionFor(groupId)) === "loaded";
   }
 
   get groupCount(): number {

@@ -1,9 +1,10 @@
 /**
  * The group coordinator: classic consumer groups, KIP-848 consumer groups, committed offsets and
  * the admin views, with its state kept as records in __consumer_offsets. Behaviour and error codes
- * follow Kafka's GroupMetadataManager / OffsetMetadataManager. This class loads the state (replays
- * every partition of __consumer_offsets), answers ListGroups and DeleteGroups, and hands every
- * other request to its part:
+ * follow Kafka's GroupMetadataManager / OffsetMetadataManager. This class loads the state of the
+ * partitions of __consumer_offsets it is given (`loadPartition`: those this node leads; `load`:
+ * all, on a lone broker) and drops it when one moves away (`unloadPartition`), answers ListGroups
+ * and DeleteGroups, and hands every other request to its part:
  *
  * - classic-protocol.ts: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, DescribeGroups;
  * - consumer-protocol.ts: ConsumerGroupHeartbeat, ConsumerGroupDescribe (KIP-848);
@@ -18,7 +19,8 @@
  * SyncGroup requests are promises resolved by later requests or timers. Time comes from the
  * injected `Timer`, so tests drive sessions and rebalances with a manual clock.
  *
- * Until `load()` has replayed the topic every request is answered COORDINATOR_LOAD_IN_PROGRESS.
+ * A group's requests are answered COORDINATOR_LOAD_IN_PROGRESS while its partition is replayed (and
+ * before any partition was given), NOT_COORDINATOR when its partition is not served here.
  */
 import type { ConsumerGroupHeartbeatRequest } from "../../protocol/generated/consumer-group-heartbeat-request.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
@@ -114,8 +116,9 @@ export class GroupCoordinator {
   readonly #classic: ClassicProtocol;
   readonly #consumer: ConsumerProtocol;
   readonly #offsets: OffsetManager;
-  readonly #loadingConsumerGroups = new Map<string, LoadingConsumerGroup>();
-  #loading: Promise<void> | null = null;
+  /** Replays in flight, by partition, with the token that tells a load from a later one. */
+  readonly #loads = new Map<number, { token: number; done: Promise<void> }>();
+  #loadTokens = 0;
 
   constructor(deps: GroupCoordinatorDeps) {
     this.#state = new CoordinatorState(deps);
@@ -124,8 +127,14 @@ export class GroupCoordinator {
     this.#offsets = new OffsetManager(this.#state, this.#classic);
   }
 
+  /** Partitions were assigned (loaded or unloaded; none served counts) and none is loading. */
   get isLoaded(): boolean {
     return this.#state.loaded;
+  }
+
+  /** The partitions of __consumer_offsets served here (loaded or loading). */
+  get partitions(): ReadonlyMap<number, "loading" | "loaded"> {
+    return this.#state.partitionStates;
   }
 
   partitionFor(groupId: string): number {
@@ -166,32 +175,99 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------------------------------------
   // Loading
 
-  /**
-   * Replays every partition of __consumer_offsets into memory, then starts answering. Members of
-   * loaded groups get a fresh session timeout: if they do not come back they are removed.
-   */
-  load(): Promise<void> {
-    // Concurrent callers share one replay, so no record is applied twice.
-    this.#loading ??= this.#load().catch((err: unknown) => {
-      this.#loading = null;
-      throw err;
-    });
-    return this.#loading;
+  /** Loads every partition of __consumer_offsets (a lone broker leads them all). */
+  async load(): Promise<void> {
+    const loads: Promise<void>[] = [];
+    for (let p = 0; p < this.#state.config.offsetsTopicPartitions; p++) loads.push(this.loadPartition(p));
+    await Promise.all(loads);
   }
 
-  async #load(): Promise<void> {
+  /**
+   * This node became leader of partition `p` of __consumer_offsets (Kafka's onElection): its
+   * records are replayed into memory, then its groups are served. Members of loaded groups get a
+   * fresh session timeout: if they do not come back they are removed. A partition loaded or
+   * loading already is left alone (concurrent callers share one replay, so no record is applied
+   * twice); a failed replay is forgotten, so the next call retries.
+   */
+  loadPartition(p: number): Promise<void> {
     const state = this.#state;
-    if (state.loaded) return;
-    for (let p = 0; p < state.config.offsetsTopicPartitions; p++) {
-      await state.replay(p, (record) => this.#replay(record));
+    if (state.closed || state.partitionStates.get(p) === "loaded") return Promise.resolve();
+    const inFlight = this.#loads.get(p);
+    if (inFlight !== undefined) return inFlight.done;
+    state.assigned = true;
+    state.partitionStates.set(p, "loading");
+    const token = ++this.#loadTokens;
+    const done = this.#loadPartition(p, token).then(
+      () => {
+        if (this.#loads.get(p)?.token === token) this.#loads.delete(p);
+      },
+      (err: unknown) => {
+        if (this.#loads.get(p)?.token === token) {
+          this.#loads.delete(p);
+          state.partitionStates.delete(p);
+          this.#removeGroupsOf(p);
+        }
+        throw err;
+      },
+    );
+    this.#loads.set(p, { token, done });
+    return done;
+  }
+
+  async #loadPartition(p: number, token: number): Promise<void> {
+    const state = this.#state;
+    const loading = new Map<string, LoadingConsumerGroup>();
+    await state.replay(p, (record) => this.#replay(record, loading));
+    if (this.#loads.get(p)?.token !== token || state.closed) {
+      // Unloaded (or closed) while replaying: what the replay added goes again.
+      if (!state.partitionStates.has(p)) this.#removeGroupsOf(p);
+      return;
     }
-    if (state.closed) return;
     const nowMs = state.timer.nowMs();
-    this.#finishConsumerGroupsLoad(nowMs);
-    this.#classic.startLoadedGroups();
-    state.loaded = true;
+    this.#finishConsumerGroupsLoad(nowMs, loading);
+    this.#classic.startLoadedGroups((g) => state.partitionFor(g.groupId) === p);
+    state.partitionStates.set(p, "loaded");
     this.#offsets.startExpiry();
-    state.logger.info({ groups: state.groups.size, nowMs }, "group coordinator loaded");
+    let groups = 0;
+    for (const id of [...state.groups.keys(), ...state.consumerGroups.keys()])
+      if (state.partitionFor(id) === p) groups++;
+    state.logger.info({ partition: p, groups, nowMs }, "group coordinator loaded a partition");
+  }
+
+  /**
+   * This node stopped leading partition `p` (Kafka's onResignation): its groups and offsets leave
+   * memory, parked requests of its classic groups are answered NOT_COORDINATOR, and its groups'
+   * requests get NOT_COORDINATOR from now on (the client finds the new coordinator).
+   */
+  unloadPartition(p: number): void {
+    const state = this.#state;
+    state.assigned = true;
+    if (!state.partitionStates.has(p)) return;
+    state.partitionStates.delete(p);
+    this.#loads.delete(p);
+    const groups = this.#removeGroupsOf(p);
+    state.logger.info({ partition: p, groups }, "group coordinator unloaded a partition");
+  }
+
+  /** Drops the groups and offsets of partition `p` from memory; returns how many groups. */
+  #removeGroupsOf(p: number): number {
+    const state = this.#state;
+    let removed = 0;
+    for (const [groupId, group] of [...state.groups]) {
+      if (state.partitionFor(groupId) !== p) continue;
+      this.#classic.unloadGroup(group);
+      state.groups.delete(groupId);
+      removed++;
+    }
+    for (const [groupId, group] of [...state.consumerGroups]) {
+      if (state.partitionFor(groupId) !== p) continue;
+      this.#consumer.unloadGroup(group);
+      state.consumerGroups.delete(groupId);
+      removed++;
+    }
+    for (const groupId of [...state.offsets.groups()])
+      if (state.partitionFor(groupId) === p) state.offsets.deleteGroup(groupId);
+    return removed;
   }
 
   /** Stops answering (requests get COORDINATOR_LOAD_IN_PROGRESS) and writing; parked requests get NOT_COORDINATOR. */
@@ -199,12 +275,14 @@ export class GroupCoordinator {
     if (this.#state.loaded)
       this.#state.logger.info({ groups: this.#state.groups.size }, "group coordinator unloaded");
     this.#state.closed = true;
-    this.#state.loaded = false;
+    this.#state.partitionStates.clear();
+    this.#state.assigned = false;
+    this.#loads.clear();
     this.#offsets.stopExpiry();
     this.#classic.close();
   }
 
-  #replay(record: CoordinatorRecord): void {
+  #replay(record: CoordinatorRecord, loadingConsumerGroups: Map<string, LoadingConsumerGroup>): void {
     const groups = this.#state.groups;
     const decoded = decodeGroupRecord(record);
     if (decoded.type === "OffsetCommit") {
@@ -229,15 +307,15 @@ export class GroupCoordinator {
       }
       groups.set(decoded.group, classicGroupFromRecord(decoded.group, decoded.value));
     } else if (decoded.type !== "Skipped") {
-      replayConsumerRecord(this.#loadingConsumerGroups, decoded);
+      replayConsumerRecord(loadingConsumerGroups, decoded);
     }
   }
 
   /** Builds the KIP-848 groups replayed from the log, with fresh session timers. */
-  #finishConsumerGroupsLoad(nowMs: number): void {
+  #finishConsumerGroupsLoad(nowMs: number, loadingConsumerGroups: Map<string, LoadingConsumerGroup>): void {
     const state = this.#state;
     const topics = state.topics();
-    for (const [groupId, loaded] of this.#loadingConsumerGroups) {
+    for (const [groupId, loaded] of loadingConsumerGroups) {
       const group = consumerGroupFromLoaded(groupId, loaded, topics, nowMs);
       // An offsets-only classic group of the same id was made while replaying commits; a group
       // id is never in both maps, and a classic group with members (which conversion would have
@@ -252,7 +330,6 @@ export class GroupCoordinator {
         this.#consumer.scheduleSession(group, member.memberId, state.config.consumerSessionTimeoutMs);
       }
     }
-    this.#loadingConsumerGroups.clear();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -378,7 +455,10 @@ export class GroupCoordinator {
     statesFilter: readonly string[],
     typesFilter: readonly string[],
   ): { errorCode: number; groups: ListedGroup[] } {
-    if (!this.#state.loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
+    // Kafka's ListGroups lists the partitions served here and fails while one of them loads.
+    for (const s of this.#state.partitionStates.values())
+      if (s === "loading") return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
+    if (!this.#state.assigned) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
     const states = new Set(statesFilter.map((s) => s.trim().toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.trim().toLowerCase()));
     const groups: ListedGroup[] = [];
@@ -414,7 +494,8 @@ export class GroupCoordinator {
 
   async #deleteGroup(groupId: string): Promise<{ groupId: string; errorCode: number }> {
     const result = (errorCode: number) => ({ groupId, errorCode });
-    if (!this.#state.loaded) return result(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.#state.gate(groupId);
+    if (gate !== ErrorCode.NONE) return result(gate);
     if (groupId === "") return result(ErrorCode.INVALID_GROUP_ID);
     // The group is gone at once, so no join can revive it while its tombstones are written.
     let groupTombstones: CoordinatorRecord[];

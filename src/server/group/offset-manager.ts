@@ -142,6 +142,7 @@ export class OffsetManager {
 
   /** Starts the periodic expiry check (offsets.retention.check.interval.ms). */
   startExpiry(): void {
+    if (this.#state.timer.isScheduled(EXPIRE_OFFSETS_KEY)) return;
     this.#state.timer.schedule(EXPIRE_OFFSETS_KEY, this.#state.config.offsetsRetentionCheckIntervalMs, () =>
       this.#expireOffsetsTask(),
     );
@@ -174,7 +175,8 @@ export class OffsetManager {
       expireTimestampMs,
     }));
     if (commit.existing === 0) return commit.results;
-    if (!this.#state.loaded) return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.#state.gate(request.groupId);
+    if (gate !== ErrorCode.NONE) return commit.refuse(gate);
     if (request.groupId === "") return commit.refuse(ErrorCode.INVALID_GROUP_ID);
     const consumerGroup = this.#state.consumerGroups.get(request.groupId);
     if (consumerGroup !== undefined) {
@@ -303,7 +305,8 @@ export class OffsetManager {
     memberId: string | null = null,
     memberEpoch = -1,
   ): FetchOffsetsResult {
-    if (!this.#state.loaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, topics: [] };
+    const gate = this.#state.gate(groupId);
+    if (gate !== ErrorCode.NONE) return { errorCode: gate, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const consumerGroup = this.#state.consumerGroups.get(groupId);
     if (consumerGroup !== undefined && !(memberId === null && memberEpoch < 0)) {
@@ -340,7 +343,8 @@ export class OffsetManager {
     topics: readonly { name: string; partitionIndexes: readonly number[] }[],
   ): Promise<OffsetDeleteResult> {
     const refuse = (errorCode: number): OffsetDeleteResult => ({ errorCode, topics: [] });
-    if (!this.#state.loaded) return refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.#state.gate(groupId);
+    if (gate !== ErrorCode.NONE) return refuse(gate);
     if (groupId === "") return refuse(ErrorCode.INVALID_GROUP_ID);
     const consumerGroup = this.#state.consumerGroups.get(groupId);
     const group = this.#state.groups.get(groupId);
@@ -388,6 +392,7 @@ export class OffsetManager {
     const writes: Promise<number | null>[] = [];
     let removed = 0;
     for (const groupId of [...this.#state.offsets.groups()]) {
+      if (!this.#state.isServed(groupId)) continue;
       const records = this.#removeOffsets(groupId, (e) => deleted.has(e.topic));
       removed += records.length;
       if (records.length > 0) writes.push(this.#state.append(groupId, records));
@@ -414,7 +419,7 @@ export class OffsetManager {
    * only topics it no longer subscribes to), then drops empty groups left without offsets.
    */
   async expireOffsets(): Promise<number> {
-    if (!this.#state.loaded) return 0;
+    if (this.#state.partitionStates.size === 0) return 0;
     const nowMs = this.#state.timer.nowMs();
     const retentionMs = this.#state.config.offsetsRetentionMs;
     // An explicit expiry (OffsetCommit v2-4's retention time) wins; otherwise retention counts
@@ -424,6 +429,7 @@ export class OffsetManager {
     let expired = 0;
     const writes: Promise<number | null>[] = [];
     for (const group of [...this.#state.groups.values()]) {
+      if (!this.#state.isServed(group.groupId)) continue;
       const base = this.#expirationBase(group);
       const records =
         base === null
@@ -448,7 +454,7 @@ export class OffsetManager {
     }
     for (const group of [...this.#state.consumerGroups.values()]) {
       // A KIP-848 group's offsets expire only while it is empty, counted from each commit.
-      if (!group.isEmpty) continue;
+      if (!group.isEmpty || !this.#state.isServed(group.groupId)) continue;
       const records = this.#removeOffsets(group.groupId, (e) =>
         isExpired(e.value, e.value.commitTimestampMs),
       );
@@ -515,7 +521,8 @@ export class OffsetManager {
     groupInstanceId: string | null,
     generationId: number,
   ): number {
-    if (!this.#state.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    const gate = this.#state.gate(groupId);
+    if (gate !== ErrorCode.NONE) return gate;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const unchecked = generationId < 0 && memberId === "" && groupInstanceId === null;
     const consumerGroup = this.#state.consumerGroups.get(groupId);

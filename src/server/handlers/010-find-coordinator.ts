@@ -1,19 +1,26 @@
 /**
  * FindCoordinator (key 10), versions 0-6.
  *
- * Krill is one node, so it coordinates every group and every transactional id: the answer is this
+ * The coordinator of a key is the leader of its partition of the internal topic (Kafka's
+ * KafkaApis.getCoordinator): __consumer_offsets for a group (Java's String.hashCode of the group
+ * id, modulo the partition count), __transaction_state for a transactional id; the answer is that
  * broker's endpoint on the listener the request came in on. Finding a group coordinator creates
- * __consumer_offsets on first use and starts loading it, as Kafka does; if that fails the answer
- * is COORDINATOR_NOT_AVAILABLE and the client retries. Transaction keys ensure
- * __transaction_state exists. Share-group keys (type 2) are refused with INVALID_REQUEST since
- * share groups are not served.
+ * __consumer_offsets on first use and starts loading the partitions this node leads; transaction
+ * keys ensure __transaction_state exists. If that fails, or the partition has no leader, or its
+ * leader is fenced or has no endpoint, the answer is COORDINATOR_NOT_AVAILABLE and the client
+ * retries. Share-group keys (type 2) are refused with INVALID_REQUEST since share groups are not
+ * served.
  * Per-version notes: v1 adds key_type and error_message; v3 is flexible; v4+ batches keys into
  * `coordinator_keys` and answers in `coordinators` (one entry per key, in order); v5-6 change no
  * fields (they announce newer error semantics and share keys).
  */
 
 import { AclOperation, ResourceType } from "../../metadata/acls.js";
-import { ensureInternalTopic, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
+import {
+  CONSUMER_OFFSETS_TOPIC,
+  ensureInternalTopic,
+  TRANSACTION_STATE_TOPIC,
+} from "../../metadata/internal-topics.js";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type {
@@ -61,12 +68,35 @@ async function find(
   } catch {
     return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
   }
-  const endpoint = broker.advertisedEndpoints().find((e) => e.listenerName === ctx.connection.listenerName);
-  if (endpoint === undefined)
-    return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "No endpoint on this listener.");
+  const unavailable = () => failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+  const [topic, partition] =
+    keyType === KEY_TYPE_GROUP
+      ? [CONSUMER_OFFSETS_TOPIC, broker.groups.coordinator.partitionFor(key)]
+      : [TRANSACTION_STATE_TOPIC, broker.transactions.coordinator.partitionFor(key)];
+  const image = broker.image();
+  const leader = image.topicsByName.get(topic)?.partitions[partition]?.leader ?? -1;
+  if (leader < 0) return unavailable();
+  const listenerName = ctx.connection.listenerName;
+  if (leader === broker.nodeId) {
+    const endpoint = broker.advertisedEndpoints().find((e) => e.listenerName === listenerName);
+    if (endpoint === undefined)
+      return failure(ErrorCode.COORDINATOR_NOT_AVAILABLE, "No endpoint on this listener.");
+    return {
+      key,
+      nodeId: leader,
+      host: endpoint.host,
+      port: endpoint.port,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    };
+  }
+  // Kafka's metadataCache.getAliveBrokerNode: a live (unfenced) broker with this listener.
+  const registration = image.brokers.get(leader);
+  const endpoint = registration?.endPoints.find((e) => e.name === listenerName);
+  if (registration === undefined || registration.fenced || endpoint === undefined) return unavailable();
   return {
     key,
-    nodeId: broker.nodeId,
+    nodeId: leader,
     host: endpoint.host,
     port: endpoint.port,
     errorCode: ErrorCode.NONE,

@@ -4,8 +4,9 @@
  * Lists every API in the handler registry served on the request's kind of listener (broker or
  * controller) with the versions its handler serves, so the broker never advertises what it cannot
  * answer. v3+ also carries features (src/metadata/features.ts:
- * every feature Kafka 4.4 knows, at the range Krill implements; metadata.version finalized at the
- * level in the metadata image), with the image offset as the finalized-features epoch, as Kafka 4
+ * every feature Kafka 4.4 knows, at the range Krill implements; finalized levels as the metadata
+ * image records them, else Krill's defaults, and kraft.version as the metadata log's), with the
+ * image offset as the finalized-features epoch, as Kafka 4
  * reports it (Java 4.x clients read it; `kafka-features describe` prints it). Below v4, supported
  * features whose minimum is 0 are left out, as Kafka leaves them out for clients that fail on a
  * 0 minimum (KAFKA-17011).
@@ -88,11 +89,13 @@ export const handler = defineHandler({
         (f) => ({ name: f.name, minVersion: f.minVersion, maxVersion: f.maxVersion }),
       ),
       finalizedFeaturesEpoch: BigInt(image.offset),
-      finalizedFeatures: [...finalizedFeatures(image.features)].map(([name, level]) => ({
-        name,
-        minVersionLevel: level,
-        maxVersionLevel: level,
-      })),
+      finalizedFeatures: [...finalizedFeatures(image.features, ctx.broker.kraftVersion())].map(
+        ([name, level]) => ({
+          name,
+          minVersionLevel: level,
+          maxVersionLevel: level,
+        }),
+      ),
     };
   },
 });

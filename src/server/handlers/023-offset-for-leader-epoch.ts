@@ -2,8 +2,11 @@
  * OffsetForLeaderEpoch (api key 23), versions 2-4 (Kafka 4 serves 2+): for each partition, the
  * largest leader epoch <= the requested one and the offset where it ends (the start of the next
  * epoch, or the log end offset for the latest). Consumers use it to detect log truncation
- * (KIP-320). current_leader_epoch is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
- * An epoch older than the log's first gives -1/-1, as Kafka.
+ * (KIP-320). current_leader_epoch is checked (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH), and only
+ * the leader answers (NOT_LEADER_OR_FOLLOWER), as Kafka's ReplicaManager.lastOffsetForLeaderEpoch.
+ * Kafka's LeaderEpochFileCache.endOffsetFor: an epoch older than the log's first gives that epoch
+ * with the first epoch's start offset; an epoch newer than any known, or a log without epochs,
+ * gives -1/-1.
  */
 
 import { AclOperation, ResourceType } from "../../metadata/acls.js";

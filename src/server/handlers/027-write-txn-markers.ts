@@ -1,8 +1,9 @@
 /**
  * WriteTxnMarkers (api key 27), versions 1-2 (flexible; Kafka 4 removed v0, KIP-896): appends
- * COMMIT/ABORT markers to partitions this node leads. Krill's coordinator writes its markers
- * directly; this serves `kafka-transactions.sh abort`, which ends a hanging transaction by
- * writing an ABORT marker for a producer (found with DescribeProducers) at the partition.
+ * COMMIT/ABORT markers to partitions this node leads, answered once the ISR has them. Krill's
+ * transaction coordinator sends it to the leaders of partitions on other nodes (and appends
+ * directly to its own); it also serves `kafka-transactions.sh abort`, which ends a hanging
+ * transaction by writing an ABORT marker for a producer (found with DescribeProducers).
  * Per partition: UNKNOWN_TOPIC_OR_PARTITION, INVALID_PRODUCER_EPOCH for a marker older than the
  * producer's epoch, TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch, internal
  * topics other than __consumer_offsets refused (INVALID_TOPIC_EXCEPTION, nothing transactional
@@ -17,6 +18,7 @@ import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { WriteTxnMarkersResponse } from "../../protocol/generated/write-txn-markers-response.js";
 import { authorizeCluster } from "../auth.js";
+import { awaitCoordinatorAppend } from "../coordinator-log.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -75,13 +77,12 @@ export const handler = defineHandler({
           }
           // Markers for __consumer_offsets end transactional offset commits too.
           if (t.name === CONSUMER_OFFSETS_TOPIC) service.offsets.complete(m.producerId, m.transactionResult);
-          if (outcome.kind === "appended" && outcome.durable !== undefined) {
-            durables.push(
-              outcome.durable.catch(() => {
-                out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-              }),
-            );
-          }
+          // As Kafka (acks=all): answered once the ISR has the marker.
+          durables.push(
+            awaitCoordinatorAppend(partitions, found.partition, outcome).then((errorCode) => {
+              out.errorCode = errorCode;
+            }),
+          );
           return out;
         }),
       })),

@@ -1,6 +1,6 @@
 /**
  * DescribeClientQuotas (key 48), versions 0-1: Krill enforces no client quotas and stores none
- * (AlterClientQuotas is not served and every quota key stops start-up, security-keys.ts), so
+ * (AlterClientQuotas refuses every entry and every quota key stops start-up, security-keys.ts), so
  * every filter matches nothing: NONE with no entries, which is what Kafka answers when no quota
  * is set. `kafka-configs --describe --entity-type users` sends it beside
  * DescribeUserScramCredentials. A filter naming an entity type Kafka does not know gets Kafka's

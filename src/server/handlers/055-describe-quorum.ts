@@ -8,8 +8,8 @@
  * - On a broker listener: answered by the leader, as Kafka's brokers forward it to the active
  *   controller (`KafkaApis.handleDescribeQuorumRequest`): here when this node leads, else sent to
  *   the leader's controller listener at the request's version. With no leader known, this node's
- *   own answer (NOT_LEADER_OR_FOLLOWER); a node that is no quorum member answers
- *   BROKER_NOT_AVAILABLE (a single node's metadata log is not a quorum).
+ *   own answer (NOT_LEADER_OR_FOLLOWER). A single node answers as the leader and only voter of
+ *   its quorum of one (src/raft/single-voter-endpoint.ts), on either listener.
  * DESCRIBE on the cluster is needed (CLUSTER_AUTHORIZATION_FAILED), as Kafka's ControllerApis.
  * v2 adds directory ids (zero: static voters) and the voters' listeners (Nodes).
  */

@@ -9,7 +9,9 @@
  *   any broker are forwarded to the active controller (KIP-590; KRaftMetadataCache.getControllerId).
  * - On a controller listener (endpoint_type 2, `--bootstrap-controller`, KIP-919): the
  *   controllers (the static voters of `controller.quorum.voters`, where Kafka lists the
- *   ControllerRegistration records Krill does not write), and the active controller's id.
+ *   ControllerRegistration records Krill does not write; a single node that is its own quorum
+ *   lists itself on its controller listener, as Kafka's lone controller does), and the active
+ *   controller's id.
  * A controller id not among the nodes listed is -1, as in Kafka. An endpoint type other than the
  * listener's is MISMATCHED_ENDPOINT_TYPE (INVALID_REQUEST at v0), an unknown one
  * UNSUPPORTED_ENDPOINT_TYPE. Authorized operations are -2147483648 unless asked, 0 without
@@ -68,7 +70,10 @@ export const handler = defineHandler({
     let nodes: DescribedNode[];
     let controllerId: number;
     if (expected === ENDPOINT_TYPE_CONTROLLERS) {
-      nodes = parseVoters(broker.config.list("controller.quorum.voters").join(",")).map((v) => ({
+      const voters = parseVoters(broker.config.list("controller.quorum.voters").join(","));
+      const self = broker.raftEndpoint?.endpoints.get(broker.nodeId);
+      if (voters.length === 0 && self !== undefined) voters.push({ id: broker.nodeId, ...self });
+      nodes = voters.map((v) => ({
         brokerId: v.id,
         host: v.host,
         port: v.port,

@@ -39,7 +39,8 @@ export const handler = defineHandler({
       if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, transactionalId)) {
         return { ...out, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
       }
-      if (!coordinator.isLoaded) return { ...out, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+      const gate = coordinator.gate(transactionalId);
+      if (gate !== ErrorCode.NONE) return { ...out, errorCode: gate };
       const txn = coordinator.metadata(transactionalId);
       if (txn === undefined) return { ...out, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND };
       const preparing = txn.state === TxnState.PrepareCommit || txn.state === TxnState.PrepareAbort;

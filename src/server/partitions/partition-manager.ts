@@ -5,8 +5,12 @@
  * the image says so (not when a request looks it up) and starts or stops its replica fetcher,
  * resolves a request's topic and partition to the `Partition` it may use, keeps each topic's
  * effective configuration, holds produces waiting for acks=all (`delayedProduce`), checks the
- * ISRs it leads for lagging followers every replica.lag.time.max.ms / 2, and snapshots producer
- * state periodically and at shutdown.
+ * ISRs it leads for lagging followers every replica.lag.time.max.ms / 2, snapshots producer
+ * state periodically and at shutdown, and keeps the high watermarks in each log dir's
+ * `replication-offset-checkpoint` (Kafka's format: 0 / N / "topic partition offset"), written
+ * every replica.high.watermark.checkpoint.interval.ms and at shutdown and read when a partition
+ * is first created here, so a restarted replica neither exposes offsets that were never committed
+ * nor forgets the ones that were.
  *
  * Appends and log changes are reported through `PartitionManagerOptions.events`: the broker wires
  * them to Fetch's purgatory (src/server/fetch/), which the manager does not know.
@@ -14,11 +18,18 @@
  * Concurrency contract: synchronous lookups on the event loop; `applyDelta` runs as a publish
  * listener (deleting a log awaits its close); the timers run between requests.
  */
+import path from "node:path";
 import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 import { type BrokerConfig, brokerConfigDef } from "../../config/broker-config.js";
 import { effectiveTopicConfig, type TopicConfig } from "../../config/topic-config.js";
+import { readOffsetCheckpoint, writeOffsetCheckpoint } from "../../log/checkpoint.js";
 import type { LogManager } from "../../log/log-manager.js";
+import {
+  partitionDirName,
+  REPLICATION_OFFSET_CHECKPOINT_FILE,
+  type TopicPartition,
+} from "../../log/names.js";
 import type { MetadataImage, PartitionImage, TopicImage } from "../../metadata/image.js";
 import { METADATA_TOPIC } from "../../metadata/metadata-log.js";
 import type { MetadataRecord } from "../../metadata/records.js";
@@ -54,6 +65,12 @@ export interface PartitionManagerOptions {
   producerState?: ProducerStateOptions;
   /** How often changed producer state is snapshotted; 0 disables the timer. */
   snapshotIntervalMs?: number;
+  /**
+   * How often the high-watermark checkpoints are written (default
+   * replica.high.watermark.checkpoint.interval.ms); 0 disables the timer (a simulation calls
+   * `checkpointHighWatermarks` itself). Shutdown writes them either way.
+   */
+  highWatermarkCheckpointIntervalMs?: number;
   /**
    * Timers of the replication core (ISR expiration, AlterPartition retries, acks=all deadlines);
    * its clock should be `clock`. Default: wall-clock timers.
@@ -104,6 +121,14 @@ export class PartitionManager {
   /** Produces waiting for their acks=all (Kafka's delayed produce purgatory). */
   readonly delayedProduce: DelayedProducePurgatory;
   #snapshotTimer: NodeJS.Timeout | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  /**
+   * High watermarks by partition directory name for logs not held as a `Partition` now: read from
+   * the checkpoints at start-up (Kafka's LazyOffsetCheckpoints) and taken when a partition stops
+   * being held. A partition created here starts from its entry; a checkpoint written while its
+   * log waits for the image keeps the entry.
+   */
+  readonly #checkpointedHighWatermarks: Map<string, number>;
   #retrySequence = 0;
 
   constructor(options: PartitionManagerOptions) {
@@ -145,6 +170,14 @@ export class PartitionManager {
         this.#timer.schedule("isr-expiration", isrIntervalMs, tick);
       };
       this.#timer.schedule("isr-expiration", isrIntervalMs, tick);
+    }
+    this.#checkpointedHighWatermarks = this.#readHighWatermarkCheckpoints();
+    const checkpointMs =
+      options.highWatermarkCheckpointIntervalMs ??
+      intConfig(config, "replica.high.watermark.checkpoint.interval.ms", 5_000);
+    if (checkpointMs > 0) {
+      this.#checkpointTimer = setInterval(() => this.checkpointHighWatermarks(), checkpointMs);
+      this.#checkpointTimer.unref();
     }
     const intervalMs = options.snapshotIntervalMs ?? 30_000;
     if (intervalMs > 0) {
@@ -278,6 +311,7 @@ export class PartitionManager {
         const key = partitionKey(topic.name, p.partitionId);
         this.#options.fetchers?.removePartitions([key]);
         this.#partitions.delete(key);
+        this.#checkpointedHighWatermarks.delete(key);
         await logs.deleteLog({ topic: topic.name, partition: p.partitionId });
         this.#events.onChange(key);
       }
@@ -308,9 +342,11 @@ export class PartitionManager {
     const nodeId = this.#options.nodeId;
     const key = partitionKey(topic.name, state.partitionId);
     if (!state.replicas.includes(nodeId)) {
-      if (this.#partitions.has(key)) {
+      const held = this.#partitions.get(key);
+      if (held !== undefined) {
         this.#options.fetchers?.removePartitions([key]);
         this.#partitions.delete(key);
+        this.#checkpointedHighWatermarks.set(key, held.highWatermark);
         this.#events.onChange(key);
       }
       return;
@@ -329,8 +365,9 @@ export class PartitionManager {
         this.#events,
         this.#producerStateOptions,
         this.clock,
-        this.#replicationOptions(topic),
+        this.#replicationOptions(topic, this.#checkpointedHighWatermarks.get(key)),
       );
+      this.#checkpointedHighWatermarks.delete(key);
       this.#partitions.set(key, partition);
     }
     if (state.leader === nodeId) {
@@ -348,12 +385,16 @@ export class PartitionManager {
     this.#events.onChange(key);
   }
 
-  #replicationOptions(topic: TopicImage): PartitionReplicationOptions {
+  #replicationOptions(
+    topic: TopicImage,
+    checkpointedHighWatermark: number | undefined,
+  ): PartitionReplicationOptions {
     const nodeId = this.#options.nodeId;
     const timer = this.#timer;
     return {
       localBrokerId: nodeId,
       topicId: topic.topicId,
+      checkpointedHighWatermark,
       replicaLagTimeMaxMs: this.#replicaLagTimeMaxMs,
       minInsyncReplicas: () => this.topicConfig(topic.name).minInsyncReplicas,
       localBrokerEpoch: () => this.image().brokers.get(nodeId)?.brokerEpoch ?? -1n,
@@ -410,13 +451,62 @@ export class PartitionManager {
     return written;
   }
 
-  /** Writes final producer snapshots; call before the logs close. */
+  /**
+   * Reads every log dir's `replication-offset-checkpoint`, by partition directory name. A missing
+   * file (a first start, or a broker that held no partition) or an unreadable one gives no
+   * entries: those partitions start with their high watermark at the log start, as Kafka's do.
+   */
+  #readHighWatermarkCheckpoints(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const logDir of this.#options.logs.logDirs) {
+      const file = path.join(logDir, REPLICATION_OFFSET_CHECKPOINT_FILE);
+      try {
+        for (const [name, offset] of readOffsetCheckpoint(file)) out.set(name, offset);
+      } catch (err) {
+        this.#options.logger.warn({ file, err }, "ignoring unreadable high-watermark checkpoint");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Writes each log dir's `replication-offset-checkpoint` (Kafka's
+   * ReplicaManager.checkpointHighWatermarks): the high watermark of every partition held here,
+   * leader or follower, and the checkpointed one of logs not held now. A failed write is logged;
+   * the next one retries.
+   */
+  checkpointHighWatermarks(): void {
+    const byDir = new Map<string, Map<string, { tp: TopicPartition; offset: number }>>();
+    for (const logDir of this.#options.logs.logDirs) byDir.set(logDir, new Map());
+    for (const log of this.#options.logs.allLogs()) {
+      const name = partitionDirName(log.topicPartition);
+      const held = this.#partitions.get(name);
+      const offset =
+        held !== undefined && held.log === log
+          ? held.highWatermark
+          : this.#checkpointedHighWatermarks.get(name);
+      if (offset === undefined) continue;
+      byDir.get(path.dirname(log.dir))?.set(name, { tp: log.topicPartition, offset });
+    }
+    for (const [logDir, entries] of byDir) {
+      const file = path.join(logDir, REPLICATION_OFFSET_CHECKPOINT_FILE);
+      try {
+        writeOffsetCheckpoint(file, entries);
+      } catch (err) {
+        this.#options.logger.warn({ file, err }, "high-watermark checkpoint failed");
+      }
+    }
+  }
+
+  /** Writes final producer snapshots and high-watermark checkpoints; call before the logs close. */
   async shutdown(): Promise<void> {
     if (this.#snapshotTimer !== undefined) clearInterval(this.#snapshotTimer);
+    if (this.#checkpointTimer !== undefined) clearInterval(this.#checkpointTimer);
     this.#timer.cancel("isr-expiration");
     this.delayedProduce.shutdown();
     if (this.#ownsTimer) this.#timer.close();
     await this.snapshotAll();
+    this.checkpointHighWatermarks();
     this.#partitions.clear();
   }
 }

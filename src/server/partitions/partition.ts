@@ -143,6 +143,11 @@ export interface PartitionReplicationOptions {
   /** Another broker's registration in the image (undefined: not registered). */
   broker(brokerId: number): BrokerLiveness | undefined;
   readonly alterPartition: AlterPartitionChannel;
+  /**
+   * The high watermark the log dir's replication-offset-checkpoint holds for this partition
+   * (undefined: none), taken when the partition takes its first role.
+   */
+  readonly checkpointedHighWatermark?: number;
   /** Runs `task` after `delayMs` (retries of an AlterPartition whose outcome is unknown). */
   schedule(delayMs: number, task: () => void): void;
 }
@@ -333,16 +338,24 @@ export class Partition {
   }
 
   /**
-   * The log's high watermark follows its end until set; the partition sets it when it takes a
-   * role, so it moves only by the rules here from then on. Krill keeps no high-watermark checkpoint yet (Kafka's
-   * replication-offset-checkpoint), so a replica that opens a log with data starts at the log
-   * start: it cannot know which of its offsets were committed, and exposing its whole log could
-   * show consumers records a new leader lacks. It rises with the first fetches (leader) or
-   * fetch responses (follower).
+   * The log's high watermark follows its end until set; the partition sets it when it takes its
+   * first role, so it moves only by the rules here from then on (Kafka's Partition.createLog and
+   * UnifiedLog.updateHighWatermark): the checkpointed high watermark, within the log's start and
+   * end. Without a checkpoint entry a replicated partition starts at the log start: it cannot
+   * know which of its offsets were committed, and exposing its whole log could show consumers
+   * records a new leader lacks; it rises with the first fetches (leader) or fetch responses
+   * (follower). A single-replica partition without one starts at its log end, as its leader's
+   * high watermark goes there at once anyway.
    */
   #initHighWatermark(state: PartitionAssignment): void {
-    const first = this.partitionEpoch < 0 && state.replicas.length > 1;
-    this.log.updateHighWatermark(first ? this.log.logStartOffset : this.log.highWatermark);
+    if (this.partitionEpoch >= 0) {
+      this.log.updateHighWatermark(this.log.highWatermark);
+      return;
+    }
+    const start = this.log.logStartOffset;
+    const end = this.log.logEndOffset;
+    const initial = this.#replication.checkpointedHighWatermark ?? (state.replicas.length > 1 ? start : end);
+    this.log.updateHighWatermark(Math.max(start, Math.min(initial, end)));
   }
 
   /**

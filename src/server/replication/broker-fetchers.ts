@@ -24,6 +24,30 @@ export interface BrokerFetchersOptions {
 /** replica.socket.timeout.ms default: a fetch (plus its own wait) not answered by then fails. */
 const REPLICA_SOCKET_TIMEOUT_MS = 30_000;
 
+/**
+ * Where another broker takes inter-broker requests (replica fetches, transaction markers): its
+ * endpoint on `inter.broker.listener.name`, else the first listener it registered; null when the
+ * image does not know it. Asked again at each connection attempt, so a broker that re-registers
+ * on another port is found.
+ */
+export function interBrokerEndpoints(
+  config: BrokerConfig,
+  image: () => MetadataImage,
+): (brokerId: number) => NodeEndpoint | null {
+  const listenerName =
+    brokerConfigDef("inter.broker.listener.name") === undefined
+      ? null
+      : config.stringOrNull("inter.broker.listener.name");
+  return (brokerId) => {
+    const broker = image().brokers.get(brokerId);
+    if (broker === undefined) return null;
+    const chosen =
+      (listenerName === null ? undefined : broker.endPoints.find((e) => e.name === listenerName)) ??
+      broker.endPoints[0];
+    return chosen === undefined ? null : { host: chosen.host, port: chosen.port };
+  };
+}
+
 export function buildBrokerFetchers(options: BrokerFetchersOptions): ReplicaFetcherManager {
   const { config, nodeId } = options;
   const int = (name: string, fallback: number) =>
@@ -35,18 +59,7 @@ export function buildBrokerFetchers(options: BrokerFetchersOptions): ReplicaFetc
     responseMaxBytes: int("replica.fetch.response.max.bytes", DEFAULT_FETCHER_CONFIG.responseMaxBytes),
     backoffMs: int("replica.fetch.backoff.ms", DEFAULT_FETCHER_CONFIG.backoffMs),
   };
-  const listenerName =
-    brokerConfigDef("inter.broker.listener.name") === undefined
-      ? null
-      : config.stringOrNull("inter.broker.listener.name");
-  const endpointOf = (brokerId: number): NodeEndpoint | null => {
-    const broker = options.image().brokers.get(brokerId);
-    if (broker === undefined) return null;
-    const chosen =
-      (listenerName === null ? undefined : broker.endPoints.find((e) => e.name === listenerName)) ??
-      broker.endPoints[0];
-    return chosen === undefined ? null : { host: chosen.host, port: chosen.port };
-  };
+  const endpointOf = interBrokerEndpoints(config, options.image);
   return new ReplicaFetcherManager({
     deps: {
       localBrokerId: nodeId,

@@ -1,14 +1,18 @@
 /**
  * The transaction coordinator inside a running broker: its state goes to the partitions of
- * __transaction_state through the partition manager, markers are appended directly to the local
- * partitions (one node: no WriteTxnMarkers hop), producer ids come from the data path's
- * ProducerIdManager, and transactional offset commits are handed to the group coordinator when
- * their transaction commits.
+ * __transaction_state through the partition manager, markers are appended directly to partitions
+ * this node leads and sent with WriteTxnMarkers to the leaders of the others (retried by the
+ * coordinator's tick until written), producer ids come from the data path's ProducerIdManager,
+ * and transactional offset commits are handed to the group coordinator when their transaction
+ * commits.
  *
  * Like Kafka, __transaction_state is created on first use (FindCoordinator for a transaction key,
- * or InitProducerId with a transactional id). On a restart with the topic present, loading starts
- * with the broker (`startServices`), so transactions caught between prepare and complete are
- * finished without waiting for a client. Requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS.
+ * or InitProducerId with a transactional id). The coordinator serves the partitions this node
+ * leads: the image making this node leader of one loads it, with the partition's leader epoch as
+ * the coordinator epoch its markers carry, and leadership moving away unloads it (Kafka's
+ * onElection / onResignation). On a restart with the topic present, loading starts with the
+ * broker (`startServices`), so transactions caught between prepare and complete are finished
+ * without waiting for a client. Requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS.
  *
  * A timer runs the coordinator's `tick` (timed-out transactions, marker retries, expired ids)
  * every transaction.abort.timed.out.transaction.cleanup.interval.ms (Kafka's default 10 s).
@@ -17,16 +21,21 @@
  */
 
 import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from "../../metadata/features.js";
+import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
+import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
+  awaitCoordinatorAppend,
   createCoordinatorTopic,
   replayCoordinatorPartition,
 } from "../coordinator-log.js";
 import type { GroupCoordinatorService } from "../group/coordinator-service.js";
+import { NodeClient, type NodeEndpoint } from "../network/node-client.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import type { ProducerIdManager } from "../producer-state/producer-id-manager.js";
+import { interBrokerEndpoints } from "../replication/broker-fetchers.js";
 import type { BrokerCore } from "../services.js";
 import {
   TransactionCoordinator,
@@ -63,6 +72,70 @@ export class PartitionTxnStateLog implements TxnStateLog {
   }
 }
 
+/**
+ * Markers for partitions this node leads are appended here; the others go to their leader in a
+ * WriteTxnMarkers request (v1, or v2 for a transactions-v2 marker; one marker each; Kafka's TransactionMarkerChannelManager batches
+ * them per broker), over one NodeClient per broker. A partition without a leader, a network
+ * failure or an error from the leader leaves the marker pending: the coordinator retries it.
+ */
+export class ClusterMarkerWriter implements TxnMarkerWriter {
+  readonly #local: LocalMarkerWriter;
+  readonly #broker: BrokerCore;
+  readonly #endpointOf: (brokerId: number) => NodeEndpoint | null;
+  readonly #clients = new Map<number, NodeClient>();
+
+  constructor(broker: BrokerCore, partitions: PartitionManager) {
+    this.#broker = broker;
+    this.#local = new LocalMarkerWriter(partitions);
+    this.#endpointOf = interBrokerEndpoints(broker.config, () => broker.image());
+  }
+
+  async writeMarker(m: TxnMarker): Promise<number> {
+    const state = this.#broker.image().topicsByName.get(m.topic)?.partitions[m.partition];
+    if (state === undefined || state.leader === this.#broker.nodeId) return this.#local.writeMarker(m);
+    if (state.leader < 0) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const response = await this.#client(state.leader).request(
+      WRITE_TXN_MARKERS_API,
+      {
+        markers: [
+          {
+            producerId: m.producerId,
+            producerEpoch: m.producerEpoch,
+            transactionResult: m.commit,
+            topics: [{ name: m.topic, partitionIndexes: [m.partition] }],
+            coordinatorEpoch: m.coordinatorEpoch,
+            transactionVersion: m.transactionVersion,
+          },
+        ],
+      },
+      // v2 (KIP-1228) carries the marker's transaction version; v1 markers are transactions v1.
+      { version: m.transactionVersion > 0 ? 2 : 1 },
+    );
+    const errorCode =
+      response.markers[0]?.topics[0]?.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    // As for a local marker: one older than the producer's epoch belongs to a fenced transaction.
+    return errorCode === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.NONE : errorCode;
+  }
+
+  #client(brokerId: number): NodeClient {
+    let client = this.#clients.get(brokerId);
+    if (client === undefined) {
+      client = new NodeClient({
+        endpoint: () => this.#endpointOf(brokerId),
+        clientId: `broker-${this.#broker.nodeId}-txn-markers`,
+        logger: this.#broker.logger,
+      });
+      this.#clients.set(brokerId, client);
+    }
+    return client;
+  }
+
+  close(): void {
+    for (const client of this.#clients.values()) client.close();
+    this.#clients.clear();
+  }
+}
+
 /** Markers appended to this node's partitions. */
 export class LocalMarkerWriter implements TxnMarkerWriter {
   readonly #partitions: PartitionManager;
@@ -86,8 +159,7 @@ export class LocalMarkerWriter implements TxnMarkerWriter {
       // A marker older than the producer's epoch belongs to a transaction already fenced there.
       return outcome.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH ? ErrorCode.NONE : outcome.errorCode;
     }
-    if (outcome.kind === "appended" && outcome.durable !== undefined) await outcome.durable;
-    return ErrorCode.NONE;
+    return awaitCoordinatorAppend(this.#partitions, found.partition, outcome);
   }
 }
 
@@ -103,6 +175,8 @@ export class TxnCoordinatorService {
   readonly offsets: TxnOffsets;
   readonly #broker: BrokerCore;
   readonly #groups: GroupCoordinatorService;
+  readonly #partitions: PartitionManager;
+  readonly #markers: ClusterMarkerWriter;
   #ready: Promise<void> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -110,6 +184,8 @@ export class TxnCoordinatorService {
   constructor(broker: BrokerCore, { partitions, producerIds, groups }: TxnCoordinatorServiceDeps) {
     this.#broker = broker;
     this.#groups = groups;
+    this.#partitions = partitions;
+    this.#markers = new ClusterMarkerWriter(broker, partitions);
     const logger = broker.logger.child({ component: "txn-coordinator" });
     this.coordinator = new TransactionCoordinator({
       config: {
@@ -119,7 +195,7 @@ export class TxnCoordinatorService {
         transactionalIdsMax: TRANSACTIONAL_IDS_MAX,
       },
       log: new PartitionTxnStateLog(partitions),
-      markers: new LocalMarkerWriter(partitions),
+      markers: this.#markers,
       nextProducerId: () => producerIds.nextProducerId(),
       clock: broker.clock,
       partitionExists: (topic, partition) => {
@@ -136,6 +212,42 @@ export class TxnCoordinatorService {
       groups: groups.coordinator,
       transactions: this.coordinator,
     });
+    // A __consumer_offsets partition led here from now on: its open transactions' offsets.
+    groups.onPartitionLoaded((partition) => {
+      if (this.#ready !== null) this.offsets.loadPartition(partition);
+    });
+    broker.publisher.onPublish((next) => {
+      // Once started, leadership changes of __transaction_state load and unload its partitions.
+      if (this.#ready !== null) this.#followLeadership(next).catch(() => {});
+    });
+  }
+
+  /**
+   * Loads the partitions of __transaction_state this node leads, at their leader epoch, and
+   * unloads the others; resolves when the loads are done. Nothing changes without the topic.
+   */
+  #followLeadership(image: MetadataImage): Promise<void> {
+    const topic = image.topicsByName.get(TRANSACTION_STATE_TOPIC);
+    if (topic === undefined) return Promise.resolve();
+    const nodeId = this.#broker.nodeId;
+    const loads: Promise<void>[] = [];
+    for (const p of topic.partitions) {
+      const held = this.#partitions.held(TRANSACTION_STATE_TOPIC, p.partitionId);
+      if (p.leader === nodeId && held?.isLeader === true) {
+        loads.push(
+          this.coordinator.loadPartition(p.partitionId, p.leaderEpoch).catch((err: unknown) => {
+            this.#broker.logger.warn(
+              { err, partition: p.partitionId },
+              "loading a transaction partition failed",
+            );
+            throw err;
+          }),
+        );
+      } else {
+        this.coordinator.unloadPartition(p.partitionId);
+      }
+    }
+    return Promise.all(loads).then(() => {});
   }
 
   /**
@@ -153,7 +265,7 @@ export class TxnCoordinatorService {
           await this.#groups.ensureReady();
           this.offsets.load(offsetsTopic.partitions.length);
         }
-        await this.coordinator.load();
+        await this.#followLeadership(broker.image());
         this.#startTimer();
       })().catch((err: unknown) => {
         this.#ready = null;
@@ -166,7 +278,10 @@ export class TxnCoordinatorService {
 
   /** Starts `ensureReady` without waiting (requests are answered LOAD_IN_PROGRESS meanwhile). */
   kick(): TransactionCoordinator {
-    if (!this.coordinator.isLoaded) this.ensureReady().catch(() => {});
+    if (this.coordinator.isLoaded) return this.coordinator;
+    // A partition whose load failed is tried again here (the image will not announce it again).
+    if (this.#ready === null) this.ensureReady().catch(() => {});
+    else this.#followLeadership(this.#broker.image()).catch(() => {});
     return this.coordinator;
   }
 
@@ -189,5 +304,6 @@ export class TxnCoordinatorService {
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.coordinator.close();
+    this.#markers.close();
   }
 }

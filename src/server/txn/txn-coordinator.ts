@@ -89,7 +89,7 @@ export interface TxnCoordinatorDeps {
   /** Called once a transaction's markers are all written (transactional offsets become visible). */
   onTransactionCompleted?: (producerId: bigint, commit: boolean) => void;
   logger?: TxnLogger;
-  /** Epoch of this coordinator (the leader epoch of __transaction_state on one node). */
+  /** Epoch of a coordinator that loads every partition with `load()` (a lone broker). */
   coordinatorEpoch?: number;
   /**
    * The finalized transaction.version: what the coordinator's own aborts (timeouts, fencing) use,
@@ -148,7 +148,18 @@ export class TransactionCoordinator {
   readonly #txns = new Map<string, TxnMetadata>();
   /** Transactions whose marker round is running (so `tick` does not start a second one). */
   readonly #markerRounds = new Set<TxnMetadata>();
-  #loaded = false;
+  /**
+   * The partitions of __transaction_state served here (the ones this node leads), each with its
+   * coordinator epoch (the partition's leader epoch, which its markers carry) and the token that
+   * tells a load from a later one.
+   */
+  readonly #partitions = new Map<
+    number,
+    { state: "loading" | "loaded"; epoch: number; token: number; done: Promise<void> }
+  >();
+  /** A partition was assigned (loaded or unloaded) since the coordinator was built. */
+  #assigned = false;
+  #loadTokens = 0;
   #closed = false;
 
   constructor(deps: TxnCoordinatorDeps) {
@@ -157,12 +168,35 @@ export class TransactionCoordinator {
     this.#logger = deps.logger ?? SILENT;
   }
 
+  /** Partitions were assigned (a node leading none counts) and none is loading. */
   get isLoaded(): boolean {
-    return this.#loaded;
+    if (!this.#assigned) return false;
+    for (const p of this.#partitions.values()) if (p.state !== "loaded") return false;
+    return true;
   }
 
-  get coordinatorEpoch(): number {
-    return this.#deps.coordinatorEpoch ?? 0;
+  /** The partitions of __transaction_state served here, with their coordinator epochs. */
+  get partitions(): ReadonlyMap<number, { readonly state: "loading" | "loaded"; readonly epoch: number }> {
+    return this.#partitions;
+  }
+
+  /** The coordinator epoch of a transactional id's partition (the markers' epoch). */
+  coordinatorEpochFor(transactionalId: string): number {
+    return (
+      this.#partitions.get(this.partitionFor(transactionalId))?.epoch ?? this.#deps.coordinatorEpoch ?? 0
+    );
+  }
+
+  /**
+   * Whether requests for `transactionalId` are served here: NONE when its partition is loaded,
+   * COORDINATOR_LOAD_IN_PROGRESS while it loads (or before any partition was assigned), else
+   * NOT_COORDINATOR (another node leads it; the client finds it again).
+   */
+  gate(transactionalId: string): number {
+    const state = this.#partitions.get(this.partitionFor(transactionalId))?.state;
+    if (state === "loaded") return ErrorCode.NONE;
+    if (state === "loading" || !this.#assigned) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NOT_COORDINATOR;
   }
 
   partitionFor(transactionalId: string): number {
@@ -180,46 +214,95 @@ export class TransactionCoordinator {
   // ---------------------------------------------------------------------------------------------
   // Loading
 
-  /**
-   * Replays every partition of __transaction_state, then completes transactions caught between
-   * prepare and complete (their markers are written again). Resolves when requests can be served.
-   */
+  /** Loads every partition of __transaction_state (a lone broker leads them all). */
   async load(): Promise<void> {
-    if (this.#loaded) return;
-    for (let p = 0; p < this.#config.stateLogPartitions; p++) {
-      await this.#deps.log.replay(p, (key, value) => {
-        let decoded: ReturnType<typeof decodeTxnRecord>;
-        try {
-          decoded = decodeTxnRecord(key, value);
-        } catch (err) {
-          this.#logger.warn({ err, partition: p }, "skipping an unreadable __transaction_state record");
-          return;
-        }
-        if (decoded.value === null) {
-          this.#txns.delete(decoded.transactionalId);
-          return;
-        }
-        this.#txns.set(decoded.transactionalId, fromRecord(decoded.transactionalId, decoded.value));
-      });
+    const epoch = this.#deps.coordinatorEpoch ?? 0;
+    const loads: Promise<void>[] = [];
+    for (let p = 0; p < this.#config.stateLogPartitions; p++) loads.push(this.loadPartition(p, epoch));
+    await Promise.all(loads);
+  }
+
+  /**
+   * This node became leader of partition `p` of __transaction_state at leader epoch `epoch`
+   * (Kafka's TransactionStateManager.loadTransactionsForTxnTopicPartition): its records are
+   * replayed, then its transactional ids are served, and transactions caught between prepare
+   * and complete are completed (their markers written again, with this epoch). A partition
+   * already served only takes a newer epoch; a failed replay is forgotten so a later call
+   * retries. Resolves once the partition is served and those completions were attempted.
+   */
+  loadPartition(p: number, epoch: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#assigned = true;
+    const current = this.#partitions.get(p);
+    if (current !== undefined) {
+      if (epoch > current.epoch) current.epoch = epoch;
+      return current.done;
     }
-    if (this.#closed) return;
-    this.#loaded = true;
-    const unfinished = [...this.#txns.values()].filter(
+    const token = ++this.#loadTokens;
+    const entry = { state: "loading" as "loading" | "loaded", epoch, token, done: Promise.resolve() };
+    this.#partitions.set(p, entry);
+    entry.done = this.#loadPartition(p, entry).catch((err: unknown) => {
+      if (this.#partitions.get(p)?.token === token) this.#partitions.delete(p);
+      throw err;
+    });
+    return entry.done;
+  }
+
+  async #loadPartition(p: number, entry: { state: "loading" | "loaded"; token: number }): Promise<void> {
+    const loaded = new Map<string, TxnMetadata>();
+    await this.#deps.log.replay(p, (key, value) => {
+      let decoded: ReturnType<typeof decodeTxnRecord>;
+      try {
+        decoded = decodeTxnRecord(key, value);
+      } catch (err) {
+        this.#logger.warn({ err, partition: p }, "skipping an unreadable __transaction_state record");
+        return;
+      }
+      if (decoded.value === null) loaded.delete(decoded.transactionalId);
+      else loaded.set(decoded.transactionalId, fromRecord(decoded.transactionalId, decoded.value));
+    });
+    // Unloaded (or closed) while replaying: nothing of it is kept.
+    if (this.#closed || this.#partitions.get(p)?.token !== entry.token) return;
+    for (const [id, txn] of loaded) this.#txns.set(id, txn);
+    entry.state = "loaded";
+    const unfinished = [...loaded.values()].filter(
       (t) => t.state === TxnState.PrepareCommit || t.state === TxnState.PrepareAbort,
     );
     this.#logger.info(
-      { transactionalIds: this.#txns.size, completing: unfinished.length },
-      "transaction coordinator loaded",
+      { partition: p, transactionalIds: loaded.size, completing: unfinished.length },
+      "transaction coordinator loaded a partition",
     );
-    for (const txn of unfinished) {
-      txn.markersPending = clonePartitions(txn.partitions);
-      txn.pending = true;
-      await this.#writeMarkersAndComplete(txn);
+    await Promise.all(
+      unfinished.map((txn) => {
+        txn.markersPending = clonePartitions(txn.partitions);
+        txn.pending = true;
+        return this.#writeMarkersAndComplete(txn);
+      }),
+    );
+  }
+
+  /**
+   * This node stopped leading partition `p` (Kafka's removeTransactionsForTxnTopicPartition): its
+   * transactional ids leave memory and get NOT_COORDINATOR; marker rounds in flight for them
+   * stop before writing anything more to the state log (the new coordinator completes them).
+   */
+  unloadPartition(p: number): void {
+    this.#assigned = true;
+    if (!this.#partitions.delete(p)) return;
+    let removed = 0;
+    for (const id of [...this.#txns.keys()]) {
+      if (this.partitionFor(id) !== p) continue;
+      this.#txns.delete(id);
+      removed++;
     }
+    this.#logger.info(
+      { partition: p, transactionalIds: removed },
+      "transaction coordinator unloaded a partition",
+    );
   }
 
   close(): void {
-    if (this.#loaded && !this.#closed) {
+    if (this.#partitions.size > 0 && !this.#closed) {
       this.#logger.info({ transactionalIds: this.#txns.size }, "transaction coordinator unloaded");
     }
     this.#closed = true;
@@ -238,7 +321,8 @@ export class TransactionCoordinator {
       producerId: -1n,
       producerEpoch: -1,
     });
-    if (!this.#loaded) return fail(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.gate(transactionalId);
+    if (gate !== ErrorCode.NONE) return fail(gate);
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     if (txnTimeoutMs <= 0 || txnTimeoutMs > this.#config.maxTimeoutMs) {
       return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
@@ -382,7 +466,8 @@ export class TransactionCoordinator {
         name: t.name,
         results: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode })),
       }));
-    if (!this.#loaded) return all(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.gate(transactionalId);
+    if (gate !== ErrorCode.NONE) return all(gate);
     if (transactionalId === "") return all(ErrorCode.INVALID_REQUEST);
     // Unknown partitions fail the whole request: those with their error, the rest not attempted.
     const unknown = topics.some((t) => t.partitions.some((p) => !this.#deps.partitionExists(t.name, p)));
@@ -463,7 +548,7 @@ export class TransactionCoordinator {
     topics: readonly TopicPartitions[],
   ): PartitionErrors[] {
     const txn = this.#txns.get(transactionalId);
-    let error: number = !this.#loaded ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE;
+    let error: number = this.gate(transactionalId);
     if (error === ErrorCode.NONE) {
       error = this.#checkProducer(txn, producerId, producerEpoch);
       if (error === ErrorCode.CONCURRENT_TRANSACTIONS) error = ErrorCode.NONE;
@@ -494,8 +579,15 @@ export class TransactionCoordinator {
     topic: string,
     partition: number,
   ): number {
-    if (!this.#loaded) return ErrorCode.NOT_ENOUGH_REPLICAS;
-    if (transactionalId === null) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (transactionalId === null) {
+      return this.isLoaded ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.NOT_ENOUGH_REPLICAS;
+    }
+    const gate = this.gate(transactionalId);
+    // Coordinated by another node: not verified here (Kafka asks that coordinator with
+    // AddPartitionsToTxn verify_only, which Krill does not send yet), as with
+    // transaction.partition.verification.enable=false.
+    if (gate === ErrorCode.NOT_COORDINATOR) return ErrorCode.NONE;
+    if (gate !== ErrorCode.NONE) return ErrorCode.NOT_ENOUGH_REPLICAS;
     const txn = this.#txns.get(transactionalId);
     // Kafka's verification answers the producer INVALID_TXN_STATE, or INVALID_PRODUCER_EPOCH when fenced.
     if (txn === undefined || txn.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
@@ -521,7 +613,8 @@ export class TransactionCoordinator {
     commit: boolean,
     clientTransactionVersion = 0,
   ): Promise<EndTxnResult> {
-    if (!this.#loaded) return noProducer(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    const gate = this.gate(transactionalId);
+    if (gate !== ErrorCode.NONE) return noProducer(gate);
     if (transactionalId === "") return noProducer(ErrorCode.INVALID_REQUEST);
     const txn = this.#txns.get(transactionalId);
     if (supportsEpochBump(clientTransactionVersion)) {
@@ -741,7 +834,7 @@ export class TransactionCoordinator {
               partition,
               producerId: txn.producerId,
               producerEpoch: txn.producerEpoch,
-              coordinatorEpoch: this.coordinatorEpoch,
+              coordinatorEpoch: this.coordinatorEpochFor(txn.transactionalId),
               commit,
               transactionVersion: txn.clientTransactionVersion,
             })
@@ -763,7 +856,9 @@ export class TransactionCoordinator {
       }
     }
     await Promise.all(writes);
-    if (txn.markersPending.size > 0 || this.#closed) return; // `tick` retries; txn stays pending.
+    // `tick` retries while markers are missing (the txn stays pending); a partition unloaded
+    // meanwhile is the new coordinator's to complete.
+    if (txn.markersPending.size > 0 || this.#closed || this.#txns.get(txn.transactionalId) !== txn) return;
     this.#deps.onTransactionCompleted?.(txn.producerId, commit);
     const nowMs = this.#deps.clock.nowMs();
     txn.pending = false;
@@ -795,7 +890,7 @@ export class TransactionCoordinator {
    * transactional.id.expiration.ms (a tombstone in the topic).
    */
   async tick(): Promise<void> {
-    if (!this.#loaded || this.#closed) return;
+    if (this.#closed) return;
     const nowMs = this.#deps.clock.nowMs();
     const work: Promise<unknown>[] = [];
     for (const txn of [...this.#txns.values()]) {

@@ -22,7 +22,7 @@ import type { TxnOffsetCommitResponseTopic } from "../../protocol/generated/txn-
 import { ATTR_CONTROL_MASK, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { iterateBatches } from "../../protocol/records/batch-iterator.js";
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
-import { appendCoordinatorBatch } from "../coordinator-log.js";
+import { appendCoordinatorBatch, awaitCoordinatorAppend } from "../coordinator-log.js";
 import type { GroupCoordinator, PartitionExists } from "../group/group-coordinator.js";
 import type { OffsetAndMetadata } from "../group/offset-store.js";
 import { decodeGroupRecord } from "../group/offsets-records.js";
@@ -107,7 +107,10 @@ export class TxnOffsets {
     );
     if (memberError !== ErrorCode.NONE) return commit.refuse(memberError);
     const txns = this.#deps.transactions;
-    if (!txns.isLoaded) return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    // The transaction's coordinator may be another node: then the v0-4 check below passes (see
+    // TransactionCoordinator.verifyTransactionalProduce).
+    if (txns.gate(request.transactionalId) === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+      return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     // Below v5 the client must have added the group's offsets partition to its transaction
     // (AddOffsetsToTxn); from v5 (transactions v2) this request adds it.
     const txnError =
@@ -145,13 +148,10 @@ export class TxnOffsets {
       );
     }
     for (const o of commit.offsets) this.#put(request.producerId, request.groupId, o);
-    if (outcome.kind === "appended" && outcome.durable !== undefined) {
-      try {
-        await outcome.durable;
-      } catch {
-        return commit.fail(ErrorCode.KAFKA_STORAGE_ERROR);
-      }
-    }
+    const written = await awaitCoordinatorAppend(this.#deps.partitions, found.partition, outcome);
+    // Kafka's TxnOffsetCommit answers a write it cannot confirm with a retriable error.
+    if (written === ErrorCode.KAFKA_STORAGE_ERROR) return commit.fail(written);
+    if (written !== ErrorCode.NONE) return commit.fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return commit.results;
   }
 
@@ -167,51 +167,57 @@ export class TxnOffsets {
 
   /**
    * After a restart: the offsets written by transactions still open, read back from the
-   * __consumer_offsets partitions whose producer state has open transactions (from the oldest
-   * one's first offset).
+   * __consumer_offsets partitions this node leads (`loadPartition` for each).
    */
   load(partitionCount: number): void {
+    for (let index = 0; index < partitionCount; index++) this.loadPartition(index);
+  }
+
+  /**
+   * The offsets written by transactions still open in one __consumer_offsets partition this node
+   * leads (after a restart, or when it becomes the partition's leader), read back from the oldest
+   * open transaction's first offset to the log end, so their COMMIT marker makes them visible.
+   */
+  loadPartition(index: number): void {
     const partitions = this.#deps.partitions;
     const nowMs = partitions.clock.nowMs();
-    for (let index = 0; index < partitionCount; index++) {
-      const found = partitions.lookup(CONSUMER_OFFSETS_TOPIC, index);
-      if (!found.ok) continue;
-      const partition = found.partition;
-      const open = partition.producerState(nowMs).ongoingTransactions();
-      if (open.size === 0) continue;
-      let offset = Math.max(partition.logStartOffset, Math.min(...open.values()));
-      const end = partition.logEndOffset;
-      while (offset < end) {
-        const read = partition.read(offset, LOAD_READ_BYTES, true, false);
-        if (read.records.length === 0 || read.nextOffset <= offset) break;
-        for (const { position } of iterateBatches(read.records)) {
-          const header = readBatchHeader(read.records, position);
-          const firstOffset = open.get(header.producerId);
-          if (firstOffset === undefined || Number(header.baseOffset) < firstOffset) continue;
-          if ((header.attributes & ATTR_CONTROL_MASK) !== 0) continue;
-          const batch = decodeRecordBatch(read.records, {
-            position,
-            decompressedBytesMax: LOAD_DECOMPRESSED_BYTES_MAX,
+    const found = partitions.lookup(CONSUMER_OFFSETS_TOPIC, index);
+    if (!found.ok) return;
+    const partition = found.partition;
+    const open = partition.producerState(nowMs).ongoingTransactions();
+    if (open.size === 0) return;
+    let offset = Math.max(partition.logStartOffset, Math.min(...open.values()));
+    const end = partition.logEndOffset;
+    while (offset < end) {
+      const read = partition.read(offset, LOAD_READ_BYTES, true, false, false, true);
+      if (read.records.length === 0 || read.nextOffset <= offset) break;
+      for (const { position } of iterateBatches(read.records)) {
+        const header = readBatchHeader(read.records, position);
+        const firstOffset = open.get(header.producerId);
+        if (firstOffset === undefined || Number(header.baseOffset) < firstOffset) continue;
+        if ((header.attributes & ATTR_CONTROL_MASK) !== 0) continue;
+        const batch = decodeRecordBatch(read.records, {
+          position,
+          decompressedBytesMax: LOAD_DECOMPRESSED_BYTES_MAX,
+        });
+        for (const r of batch.records) {
+          if (r.key === null) continue;
+          const decoded = decodeGroupRecord({ key: r.key, value: r.value });
+          if (decoded.type !== "OffsetCommit" || decoded.value === null) continue;
+          this.#put(header.producerId, decoded.group, {
+            topic: decoded.topic,
+            partition: decoded.partition,
+            value: {
+              offset: decoded.value.offset,
+              leaderEpoch: decoded.value.leaderEpoch,
+              metadata: decoded.value.metadata,
+              commitTimestampMs: Number(decoded.value.commitTimestamp),
+              expireTimestampMs: Number(decoded.value.expireTimestamp),
+            },
           });
-          for (const r of batch.records) {
-            if (r.key === null) continue;
-            const decoded = decodeGroupRecord({ key: r.key, value: r.value });
-            if (decoded.type !== "OffsetCommit" || decoded.value === null) continue;
-            this.#put(header.producerId, decoded.group, {
-              topic: decoded.topic,
-              partition: decoded.partition,
-              value: {
-                offset: decoded.value.offset,
-                leaderEpoch: decoded.value.leaderEpoch,
-                metadata: decoded.value.metadata,
-                commitTimestampMs: Number(decoded.value.commitTimestamp),
-                expireTimestampMs: Number(decoded.value.expireTimestamp),
-              },
-            });
-          }
         }
-        offset = read.nextOffset;
       }
+      offset = read.nextOffset;
     }
   }
 

@@ -377,6 +377,7 @@ describe("ApiVersions features (kafka-features describe)", () => {
     ]);
     expect(res.finalizedFeatures.map((f) => [f.name, f.minVersionLevel, f.maxVersionLevel])).toEqual([
       ["group.version", 1, 1],
+      ["kraft.version", 1, 1],
       ["metadata.version", 25, 25],
       ["transaction.version", 2, 2],
     ]);

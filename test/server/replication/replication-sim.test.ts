@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
 import { SimCluster } from "./sim-cluster.js";
@@ -99,6 +101,46 @@ describe("replication (deterministic, in-process)", () => {
       await sim.fetchRound(1);
       expect(sim.held(1, 0).logEndOffset).toBe(3);
       sim.checkInvariants();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("keeps high watermarks across restarts (replication-offset-checkpoint) and truncates a crashed leader's tail", async () => {
+    const sim = new SimCluster({ seed: 4, nodes: 3, partitions: 1, minInsyncReplicas: 2 });
+    try {
+      await sim.start();
+      const acked = sim.produceTo(0, -1, 3);
+      for (const id of [2, 3, 2, 3]) await sim.fetchRound(id);
+      expect(await acked).toBe(ErrorCode.NONE);
+      await sim.fetchRound(2);
+      expect(sim.held(2, 0).highWatermark).toBe(3);
+      // A clean restart of a follower: its high watermark comes back from the checkpoint.
+      await sim.restart(2, true);
+      expect(sim.held(2, 0).highWatermark).toBe(3);
+      const dir = sim.nodes.get(2)!.dir;
+      expect(fs.readFileSync(path.join(dir, "replication-offset-checkpoint"), "utf8")).toBe(
+        "0\n1\nsim 0 3\n",
+      );
+      // The leader appends alone (acks=1) and crashes before anyone fetched: node 3 (the other
+      // ISR member; node 2 left the ISR when it restarted) leads now, and node 1's high watermark, from its last periodic checkpoint, exposes nothing beyond
+      // what was committed.
+      sim.checkpoint(1);
+      expect(await sim.produceTo(0, 1, 2)).toBe(ErrorCode.NONE);
+      expect(sim.held(1, 0).logEndOffset).toBe(5);
+      await sim.restart(1, false);
+      expect(sim.leaderOf(0)).toBe(3);
+      expect(sim.held(1, 0).highWatermark).toBe(3);
+      expect(sim.held(1, 0).logEndOffset).toBe(5);
+      sim.checkInvariants();
+      expect(await sim.produceTo(0, 1, 1)).toBe(ErrorCode.NONE);
+      // Its first fetch names its last epoch; the new leader answers with a diverging epoch.
+      await sim.fetchRound(1);
+      expect(sim.held(1, 0).logEndOffset).toBe(3);
+      await sim.fetchRound(1);
+      expect(sim.held(1, 0).logEndOffset).toBe(4);
+      sim.checkInvariants();
+      expect(sim.stats.truncations).toBeGreaterThan(0);
     } finally {
       await sim.close();
     }

@@ -28,7 +28,7 @@ import { SeededRandom } from "../../../src/random.js";
 import { DelayedFetchPurgatory } from "../../../src/server/fetch/delayed-fetch.js";
 import { type FetchState, fetch } from "../../../src/server/fetch/fetch.js";
 import { FetchSessionCache } from "../../../src/server/fetch/fetch-session.js";
-import { ManualTimer } from "../../../src/server/group/timer.js";
+import { ManualTimer, type Timer } from "../../../src/server/group/timer.js";
 import type { Partition } from "../../../src/server/partitions/partition.js";
 import { PartitionManager } from "../../../src/server/partitions/partition-manager.js";
 import { produce } from "../../../src/server/produce/produce.js";
@@ -57,6 +57,7 @@ export class InvariantViolation extends Error {}
 
 interface SimNode {
   readonly id: number;
+  readonly dir: string;
   readonly logs: LogManager;
   readonly manager: PartitionManager;
   readonly fetches: FetchState;
@@ -94,6 +95,8 @@ export class SimCluster {
   /** Produces not answered yet. */
   #pending = 0;
   #nextValue = 0;
+  /** Nodes built so far (restarts included): keys of each incarnation's timers. */
+  #incarnations = 0;
   /** Per node and leader epoch: the highest high watermark it exposed while leading. */
   readonly #leaderHw = new Map<string, number>();
   /** Leader epoch -> leader, per partition, as observed on the nodes. */
@@ -106,6 +109,7 @@ export class SimCluster {
     truncations: 0,
     leaderChanges: 0,
     isrChanges: 0,
+    restarts: 0,
   };
 
   constructor(options: SimOptions) {
@@ -124,61 +128,8 @@ export class SimCluster {
   }
 
   async start(): Promise<void> {
-    const logger = pino({ level: "silent" });
     const ids = Array.from({ length: this.#options.nodes }, (_, i) => i + 1);
-    for (const id of ids) {
-      const dir = path.join(this.#root, `node-${id}`);
-      fs.mkdirSync(dir, { recursive: true });
-      const config = BrokerConfig.create({
-        "node.id": String(id),
-        "log.dirs": dir,
-        "min.insync.replicas": String(this.#options.minInsyncReplicas),
-        "replica.lag.time.max.ms": String(LAG_MS),
-      });
-      const logs = new LogManager({ logDirs: [dir], clock: this.timer, retentionCheckIntervalMs: 0 });
-      logs.startup();
-      const purgatory = new DelayedFetchPurgatory({ waitersMax: 100 });
-      const fetches: FetchState = {
-        sessions: new FetchSessionCache({
-          slotsMax: 10,
-          evictionMs: 120_000,
-          clock: this.timer,
-          random: new SeededRandom(this.#options.seed + id),
-        }),
-        purgatory,
-      };
-      const fetchers = new ReplicaFetcherManager({
-        deps: {
-          localBrokerId: id,
-          localBrokerEpoch: () => this.#image.brokers.get(id)?.brokerEpoch ?? -1n,
-          clock: this.timer,
-          logger,
-          config: { ...DEFAULT_FETCHER_CONFIG, waitMaxMs: 0 },
-          sleep: () => Promise.resolve(),
-        },
-        fetchersPerBroker: 1,
-        autoStart: false,
-        endpointFor: (leaderId) => this.#endpoint(leaderId, id),
-      });
-      const manager = new PartitionManager({
-        logs,
-        image: () => this.#image,
-        config: () => config,
-        nodeId: id,
-        logger,
-        events: {
-          onAppend: (key, bytes, stable, visible) => purgatory.onAppend(key, bytes, stable, visible),
-          onChange: (key) => purgatory.onPartitionEvent(key),
-        },
-        clock: this.timer,
-        timer: this.timer,
-        snapshotIntervalMs: 0,
-        isrExpirationIntervalMs: 0,
-        alterPartition: { alterPartition: (request) => this.#queueAlterPartition(request) },
-        fetchers,
-      });
-      this.nodes.set(id, { id, logs, manager, fetches, fetchers });
-    }
+    for (const id of ids) this.nodes.set(id, this.#buildNode(id));
     const records: MetadataRecord[] = ids.map((id) => ({
       type: "RegisterBroker",
       data: {
@@ -211,6 +162,150 @@ export class SimCluster {
       } as MetadataRecord);
     }
     await this.#commit(records);
+  }
+
+  /**
+   * One broker's data path over its directory (a restart builds it again over the same files):
+   * the log manager, the replica fetchers (driven by `fetchRound`) and the partition manager,
+   * whose timers are the cluster's clock under keys of this incarnation alone.
+   */
+  #buildNode(id: number): SimNode {
+    const logger = pino({ level: "silent" });
+    const dir = path.join(this.#root, `node-${id}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const config = BrokerConfig.create({
+      "node.id": String(id),
+      "log.dirs": dir,
+      "min.insync.replicas": String(this.#options.minInsyncReplicas),
+      "replica.lag.time.max.ms": String(LAG_MS),
+    });
+    const logs = new LogManager({ logDirs: [dir], clock: this.timer, retentionCheckIntervalMs: 0 });
+    logs.startup();
+    const purgatory = new DelayedFetchPurgatory({ waitersMax: 100 });
+    const fetches: FetchState = {
+      sessions: new FetchSessionCache({
+        slotsMax: 10,
+        evictionMs: 120_000,
+        clock: this.timer,
+        random: new SeededRandom(this.#options.seed + id),
+      }),
+      purgatory,
+    };
+    const fetchers = new ReplicaFetcherManager({
+      deps: {
+        localBrokerId: id,
+        localBrokerEpoch: () => this.#image.brokers.get(id)?.brokerEpoch ?? -1n,
+        clock: this.timer,
+        logger,
+        config: { ...DEFAULT_FETCHER_CONFIG, waitMaxMs: 0 },
+        sleep: () => Promise.resolve(),
+      },
+      fetchersPerBroker: 1,
+      autoStart: false,
+      endpointFor: (leaderId) => this.#endpoint(leaderId, id),
+    });
+    this.#incarnations++;
+    const manager = new PartitionManager({
+      logs,
+      image: () => this.#image,
+      config: () => config,
+      nodeId: id,
+      logger,
+      events: {
+        onAppend: (key, bytes, stable, visible) => purgatory.onAppend(key, bytes, stable, visible),
+        onChange: (key) => purgatory.onPartitionEvent(key),
+      },
+      clock: this.timer,
+      timer: new KeyedTimer(this.timer, `n${id}.${this.#incarnations}:`),
+      snapshotIntervalMs: 0,
+      highWatermarkCheckpointIntervalMs: 0,
+      isrExpirationIntervalMs: 0,
+      alterPartition: { alterPartition: (request) => this.#queueAlterPartition(request) },
+      fetchers,
+    });
+    return { id, dir, logs, manager, fetches, fetchers };
+  }
+
+  /** A broker writes its high-watermark checkpoint, as its periodic task does. */
+  checkpoint(id: number): void {
+    this.nodes.get(id)!.manager.checkpointHighWatermarks();
+    this.note(`node ${id} checkpoints its high watermarks`);
+  }
+
+  /**
+   * A broker stops and starts again over its files, as the controller sees it: first fenced
+   * (each partition it leads moves to another ISR member, or to no leader when it is the last
+   * one, and it leaves every ISR it is not the last member of), then re-registered with a new
+   * broker epoch, and leader again of what it was the last ISR member of. `clean`: a controlled
+   * shutdown, which writes the high-watermark checkpoint; otherwise a crash: the checkpoint is
+   * the one of its last periodic write and the log is recovered (no clean-shutdown marker).
+   * A clean restart checks **HighWatermarkSurvivesRestart**: no replica comes back with a lower
+   * high watermark than it went down with.
+   */
+  async restart(id: number, clean: boolean): Promise<void> {
+    const node = this.nodes.get(id)!;
+    const fence: MetadataRecord[] = [];
+    for (const [p, state] of this.#image.topicsById.get(TOPIC_ID)!.partitions.entries()) {
+      if (!state.isr.includes(id)) continue;
+      const others = state.isr.filter((r) => r !== id);
+      if (others.length === 0) {
+        if (state.leader === id) fence.push(partitionChange(p, { leader: -1 }));
+        continue;
+      }
+      const change: { isr: number[]; leader?: number } = { isr: others };
+      if (state.leader === id) change.leader = others.find((r) => !this.#down.has(r)) ?? others[0]!;
+      fence.push(partitionChange(p, change));
+    }
+    this.note(`node ${id} ${clean ? "shuts down" : "crashes"}; fenced`);
+    this.stats.restarts++;
+    if (fence.length > 0) {
+      this.stats.leaderChanges += fence.length;
+      await this.#commit(fence);
+    }
+    const checkpointFile = path.join(node.dir, "replication-offset-checkpoint");
+    const lastCheckpoint = fs.existsSync(checkpointFile) ? fs.readFileSync(checkpointFile) : undefined;
+    const before = new Map<number, number>();
+    for (let p = 0; p < this.#options.partitions; p++) {
+      const held = node.manager.held(TOPIC, p);
+      if (held !== undefined) before.set(p, held.highWatermark);
+    }
+    await node.fetchers.shutdown();
+    await node.manager.shutdown();
+    await node.logs.shutdown();
+    if (!clean) {
+      // What a crash leaves: the checkpoint of the last periodic write and no clean-shutdown
+      // marker (the data itself is in the files, as after a process kill).
+      if (lastCheckpoint === undefined) fs.rmSync(checkpointFile, { force: true });
+      else fs.writeFileSync(checkpointFile, lastCheckpoint);
+      fs.rmSync(path.join(node.dir, ".kafka_cleanshutdown"), { force: true });
+    }
+    const next = this.#buildNode(id);
+    this.nodes.set(id, next);
+    next.manager.loadFromImage(this.#image);
+    const registered = this.#image.brokers.get(id)!;
+    const back: MetadataRecord[] = [
+      {
+        type: "RegisterBroker",
+        data: {
+          ...registered,
+          incarnationId: `inc-${id}-${this.#incarnations}`,
+          brokerEpoch: BigInt(100 + this.#offset),
+        },
+      } as MetadataRecord,
+    ];
+    for (const [p, state] of this.#image.topicsById.get(TOPIC_ID)!.partitions.entries()) {
+      if (state.leader === -1 && state.isr.length === 1 && state.isr[0] === id)
+        back.push(partitionChange(p, { leader: id }));
+    }
+    await this.#commit(back);
+    this.note(`node ${id} is back (epoch ${this.#image.brokers.get(id)!.brokerEpoch})`);
+    if (clean) {
+      for (const [p, hw] of before) {
+        const after = next.manager.held(TOPIC, p)?.highWatermark ?? -1;
+        if (after < hw)
+          this.fail("HighWatermarkSurvivesRestart", `node ${id} p${p}: ${hw} before, ${after} after`);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -402,7 +497,8 @@ export class SimCluster {
    * acks=all (it is recorded when it does). Returns the promise of the error code.
    */
   produceTo(partition: number, acks: -1 | 1, count: number, timeoutMs = 30_000): Promise<number> {
-    const node = this.nodes.get(this.leaderOf(partition))!;
+    const node = this.nodes.get(this.leaderOf(partition));
+    if (node === undefined) return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const values = Array.from({ length: count }, () => `v${this.#nextValue++}`);
     const records = buildRecordBatch({
       producerId: -1n,
@@ -453,6 +549,39 @@ export class SimCluster {
       }
       return out.errorCode;
     });
+  }
+
+  /**
+   * Sends `records` (a whole batch, as a client built it) to the partition's leader as one
+   * Produce v9; resolves to the partition's answer. For batches the test builds itself (an
+   * idempotent producer's, sent again after a leader change).
+   */
+  async produceBatch(
+    partition: number,
+    acks: -1 | 1,
+    records: Buffer,
+    timeoutMs = 30_000,
+  ): Promise<{ errorCode: number; baseOffset: number }> {
+    const node = this.nodes.get(this.leaderOf(partition));
+    if (node === undefined) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1 };
+    const outcome = await produce(
+      node.manager,
+      {
+        verifyTransactionalProduce: () => ErrorCode.NONE,
+        addPartitionImplicitly: async () => ErrorCode.NONE,
+      },
+      {
+        transactionalId: null,
+        acks,
+        timeoutMs,
+        topicData: [
+          { name: TOPIC, topicId: "AAAAAAAAAAAAAAAAAAAAAA", partitionData: [{ index: partition, records }] },
+        ],
+      },
+      9,
+    );
+    const out = outcome.response.responses[0]!.partitionResponses[0]!;
+    return { errorCode: out.errorCode, baseOffset: Number(out.baseOffset) };
   }
 
   get pendingProduces(): number {
@@ -546,6 +675,31 @@ export class SimCluster {
           );
         }
       }
+      for (const n of this.nodes.values()) {
+        const part = n.manager.held(TOPIC, p);
+        if (part === undefined || n.id === state.leader) continue;
+        // ReplicaHighWatermarkCommitted: whatever a replica's high watermark covers (learned from
+        // a leader, or read back from its checkpoint after a restart) is the current leader's log.
+        const own = part.highWatermark;
+        if (leaderPart.logEndOffset < own || !readAll(part, own).equals(readAll(leaderPart, own))) {
+          this.fail(
+            "ReplicaHighWatermarkCommitted",
+            `p${p} node ${n.id} high watermark ${own} covers data leader ${state.leader} lacks (log end ${leaderPart.logEndOffset})`,
+          );
+        }
+        // FollowerPrefixOfLeader: a follower whose fetch this leader accepted in its epoch (it
+        // learned the follower's log end; a diverging fetch is not recorded) holds a prefix of
+        // the leader's log. Logs of ISR members that have fetched are thus prefixes of each other.
+        const known = leaderPart.replica(n.id)?.logEndOffset ?? -1;
+        if (known < 0) continue;
+        const end = part.logEndOffset;
+        if (leaderPart.logEndOffset < end || !readAll(part, end).equals(readAll(leaderPart, end))) {
+          this.fail(
+            "FollowerPrefixOfLeader",
+            `p${p} node ${n.id} (log end ${end}, last fetch at ${known}) is not a prefix of leader ${state.leader} (log end ${leaderPart.logEndOffset})`,
+          );
+        }
+      }
       const values = valuesByOffset(leaderPart, hw);
       for (const a of this.acked) {
         if (a.partition !== p || a.offset >= hw) continue;
@@ -582,4 +736,41 @@ function valuesByOffset(partition: Partition, upTo: number): Map<number, string>
     });
   }
   return out;
+}
+
+function partitionChange(partitionId: number, change: { leader?: number; isr?: number[] }): MetadataRecord {
+  return { type: "PartitionChange", data: { topicId: TOPIC_ID, partitionId, ...change } } as MetadataRecord;
+}
+
+/**
+ * One node's view of the cluster's clock: its keys are prefixed, so two nodes (or two
+ * incarnations of one) scheduling the same key do not replace each other's tasks.
+ */
+class KeyedTimer implements Timer {
+  readonly #timer: ManualTimer;
+  readonly #prefix: string;
+
+  constructor(timer: ManualTimer, prefix: string) {
+    this.#timer = timer;
+    this.#prefix = prefix;
+  }
+
+  nowMs(): number {
+    return this.#timer.nowMs();
+  }
+
+  schedule(key: string, delayMs: number, task: () => void): void {
+    this.#timer.schedule(this.#prefix + key, delayMs, task);
+  }
+
+  cancel(key: string): void {
+    this.#timer.cancel(this.#prefix + key);
+  }
+
+  isScheduled(key: string): boolean {
+    return this.#timer.isScheduled(this.#prefix + key);
+  }
+
+  /** The cluster's clock outlives a node. */
+  close(): void {}
 }

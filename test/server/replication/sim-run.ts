@@ -1,7 +1,8 @@
 /**
  * One seeded run of the replication simulation: a random schedule of produces (acks=all and
  * acks=1), fetcher rounds, time passing (ISR shrink, acks=all timeouts), controller answers to
- * AlterPartition, clean leader elections and brokers cut off and back, with every invariant of
+ * AlterPartition, clean leader elections, brokers cut off and back, high-watermark checkpoints,
+ * and brokers restarted (cleanly or by a crash) over their files, with every invariant of
  * SimCluster checked after each step. At the end every link heals and the cluster quiesces:
  * every replica holds every acks=all record.
  */
@@ -41,9 +42,16 @@ export async function runSeed(seed: number, steps = 120): Promise<RunResult> {
         await sim.answerAlterPartition();
       } else if (r < 0.92) {
         await sim.electLeader(pick(partitions));
-      } else if (r < 0.97) {
+      } else if (r < 0.95) {
         const id = pick(ids);
         sim.setDown(id, !sim.isDown(id));
+      } else if (r < 0.965) {
+        sim.checkpoint(pick(ids));
+      } else if (r < 0.975) {
+        const id = pick(ids);
+        const clean = sim.random() < 0.5;
+        sim.note(`step ${step}: restart node ${id} (${clean ? "clean" : "crash"})`);
+        await sim.restart(id, clean);
       } else {
         // A divergent follower: the leader appends alone (acks=1), then loses leadership at once.
         const p = pick(partitions);

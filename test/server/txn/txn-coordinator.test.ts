@@ -104,6 +104,52 @@ function setup(log = new MemoryLog(), markers = new Markers(), transactionVersio
 
 const T = [{ name: "t1", partitions: [0, 1] }];
 
+describe("TransactionCoordinator across a cluster (leadership of __transaction_state)", () => {
+  it("serves the loaded partitions only; a new leader completes a commit with its own epoch", async () => {
+    const log = new MemoryLog();
+    const stuck = new Markers();
+    stuck.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const a = setup(log, stuck).coordinator;
+    const epochs: number[] = [];
+    const next = new Markers();
+    const recording: TxnMarkerWriter = {
+      writeMarker: (m) => {
+        epochs.push(m.coordinatorEpoch);
+        return next.writeMarker(m);
+      },
+    };
+    const b = setup(log, recording as Markers).coordinator;
+    const p = a.partitionFor("tx");
+    const other = (p + 1) % 3;
+    expect((await a.initProducerId("tx", 1000, null)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    await a.loadPartition(p, 4);
+    await b.loadPartition(other, 1);
+    expect((await b.initProducerId("tx", 1000, null)).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    expect(b.gate("tx")).toBe(ErrorCode.NOT_COORDINATOR);
+    const { producerId } = await a.initProducerId("tx", 1000, null);
+    await a.addPartitions("tx", producerId, 0, T);
+    // The markers cannot be written (their leader moved): the commit stays PrepareCommit.
+    expect((await a.endTxn("tx", producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
+    expect(a.metadata("tx")?.state).toBe(TxnState.PrepareCommit);
+    // Leadership of the partition moves to b, one leader epoch later.
+    a.unloadPartition(p);
+    expect(a.metadata("tx")).toBeUndefined();
+    expect(a.gate("tx")).toBe(ErrorCode.NOT_COORDINATOR);
+    await a.tick();
+    expect(log.history("tx").at(-1)).toBe(TxnState.PrepareCommit);
+    await b.loadPartition(p, 5);
+    expect(b.metadata("tx")?.state).toBe(TxnState.CompleteCommit);
+    expect(next.written.map((m) => [m.topic, m.partition, m.commit])).toEqual([
+      ["t1", 0, true],
+      ["t1", 1, true],
+    ]);
+    expect(epochs).toEqual([5, 5]);
+    expect(log.history("tx").at(-1)).toBe(TxnState.CompleteCommit);
+    a.close();
+    b.close();
+  });
+});
+
 describe("TransactionCoordinator", () => {
   it("answers load in progress until loaded, then gives new ids epoch 0 and bumps on every init", async () => {
     const { coordinator } = setup();
