@@ -71,6 +71,8 @@ async function cluster(ids: readonly number[]): Promise<Node[]> {
       config,
       registry,
       image: () => MetadataImage.EMPTY,
+      // ApiVersions reports kraft.version from the metadata log (static voters: 0).
+      kraftVersion: () => 0,
       get raftEndpoint() {
         return node.channel;
       },
@@ -146,9 +148,18 @@ function dataValues(node: Node): string[] {
 describe("the quorum over real sockets", () => {
   it("elects a leader, replicates proposals, and re-elects when the leader's listener closes", async () => {
     const nodes = await cluster([1, 2, 3]);
-    const first = await until("a leader", () => leaderOf(nodes));
-    await until("every node following the leader", () =>
-      nodes.every((n) => n.client!.leaderId === first.id && n.client!.epoch === first.client!.epoch),
+    // One leader that every node follows in its epoch. On a starved machine an election can
+    // time out and start again before all agree, so the wait is for agreement, not the first win.
+    const first = await until(
+      "a leader every node follows",
+      () => {
+        const leader = leaderOf(nodes);
+        const agreed = nodes.every(
+          (n) => n.client!.leaderId === leader?.id && n.client!.epoch === leader.client!.epoch,
+        );
+        return agreed ? leader : undefined;
+      },
+      60_000,
     );
 
     const values = Array.from({ length: 20 }, (_, i) => `record-${i}`);
@@ -179,10 +190,14 @@ describe("the quorum over real sockets", () => {
     first.channel!.close();
     await first.server.stop(0);
     const rest = nodes.filter((n) => n !== first);
-    const second = await until("a new leader", () => {
-      const l = leaderOf(rest);
-      return l !== undefined && l.client!.epoch > first.client!.epoch ? l : undefined;
-    });
+    const second = await until(
+      "a new leader",
+      () => {
+        const l = leaderOf(rest);
+        return l !== undefined && l.client!.epoch > first.client!.epoch ? l : undefined;
+      },
+      60_000,
+    );
     expect(second.id).not.toBe(first.id);
     const more = ["after-1", "after-2"];
     for (const v of more) expect(second.client!.propose([Buffer.from(v)]).ok).toBe(true);
@@ -190,7 +205,7 @@ describe("the quorum over real sockets", () => {
       rest.every((n) => dataValues(n).length === values.length + more.length),
     );
     for (const n of rest) expect(dataValues(n)).toEqual([...values, ...more]);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("NetworkRaftChannel", () => {
