@@ -8,10 +8,13 @@
 // a file, sendfile out of it). Krill/Kafka and Krill/floor are the ratios the issue asks for.
 //
 //   tsx bench/src/cpu-per-gib.ts [--rate-mibps 50] [--seconds 20] [--warmup-seconds 10]
-//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd] [--no-trace-gc]
+//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd] [--tls] [--no-trace-gc]
 //       [--krill-root DIR] [--out FILE]
 // With --compression the producer sends compressed batches of text-like values; produce is counted
 // in record-value bytes and consume in the batch bytes fetched (loadgen.ts).
+// With --tls both brokers serve the load over their TLS listener (compat-tests/broker.sh
+// --security tls: the same certificates, TLS 1.3, the JVM's or OpenSSL's defaults); the floor then
+// does not run (it has no TLS), so only Krill/Kafka is reported (issue 18).
 //
 // Needs `make build` (Krill from dist/), the compat suite's Kafka (scripts/install-compat-deps.sh),
 // taskset, a C compiler and two cores. Writes bench/out/cpu-per-gib.json and prints a table.
@@ -67,7 +70,9 @@ const compression = flag("compression", "none");
 const seconds = Number(flag("seconds", "20"));
 /** Load before the measured window, so the JIT (Kafka's and Krill's) is warm when it starts. */
 const warmupSeconds = Number(flag("warmup-seconds", "10"));
-const only = new Set(flag("only", "floor,krill,kafka").split(","));
+const useTls = process.argv.includes("--tls");
+const only = new Set(flag("only", useTls ? "krill,kafka" : "floor,krill,kafka").split(","));
+if (useTls) only.delete("floor");
 /**
  * --krill-root DIR: the Krill checkout whose build (DIR/bin/krill, DIR/dist) is measured, with this
  * checkout's scripts and load generator: how an older broker is compared with the same bench
@@ -190,7 +195,8 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
     kind,
     dir,
     process.env,
-    kind === "krill" && traceGc ? { nodeArgs: ["--trace-gc-nvp"] } : {},
+    useTls ? "tls" : undefined,
+    kind === "krill" && traceGc && !useTls ? { nodeArgs: ["--trace-gc-nvp"] } : {},
   );
   const trace = join(dir, "broker.out");
   if ("error" in started) return { target: kind, error: started.error };
@@ -213,7 +219,10 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
     );
     if (!created.stdout.includes('"error":null'))
       return { target: kind, error: `topic creation failed: ${created.stdout}${created.stderr}` };
-    const common = ["--bootstrap", broker.bootstrap, "--topic", TOPIC, "--partitions", String(PARTITIONS)];
+    // Topics are created over PLAINTEXT; the measured load goes to the TLS listener with --tls.
+    const load = useTls ? readFileSync(join(dir, "ssl-bootstrap"), "utf8").trim() : broker.bootstrap;
+    const tlsArgs = useTls ? ["--tls-ca", join(dir, "certs/ca.pem")] : [];
+    const common = ["--bootstrap", load, "--topic", TOPIC, "--partitions", String(PARTITIONS), ...tlsArgs];
     if (warmupSeconds > 0) {
       await loadgen([
         "produce",
@@ -257,7 +266,7 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
     const mark2 = fileMark(trace);
     const produce = direction(produced.bytes, produced.seconds, cpu0, cpu1, produced.cpu.perGiB);
     const consume = direction(consumed.bytes, consumed.seconds, cpu1, cpu2, consumed.cpu.perGiB);
-    if (kind === "krill" && traceGc) {
+    if (kind === "krill" && traceGc && !useTls) {
       produce.gcPerGiB = perGiB(summarizeGcTrace(readBetween(trace, mark0, mark1)), produce.bytes);
       consume.gcPerGiB = perGiB(summarizeGcTrace(readBetween(trace, mark1, mark2)), consume.bytes);
     }
@@ -334,6 +343,7 @@ const report = {
   compression,
   krillRoot,
   load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+  tls: useTls,
   cores: { broker: BROKER_CORE, generator: GENERATOR_CORE },
   results,
 };
