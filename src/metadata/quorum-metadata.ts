@@ -279,8 +279,19 @@ export function openQuorumMetadata(options: QuorumMetadataOptions): QuorumMetada
         clock,
         clusterId: options.clusterId,
         isActive: () => log.isActive,
+        unreachableQuorumPeers: () => raft.unreachableVoters,
       })
     : undefined;
+  if (controller !== undefined) {
+    // Fast failover (docs/replication.md): a new active controller fences at once the broker of a
+    // node whose process the quorum found gone, instead of waiting for its first contact.
+    log.onActivation(() => {
+      controller.fenceStaleBrokers().catch((err: unknown) => {
+        options.logger.warn({ err }, "fencing stale brokers at activation failed");
+      });
+    });
+    log.onVoterUnreachable((nodeId) => controller.quorumPeerUnreachable(nodeId));
+  }
   const channel = new QuorumControllerChannel(
     controller === undefined ? undefined : new LocalControllerChannel(controller),
     () => log.isActive,
