@@ -31,6 +31,7 @@ import {
 } from "./config-def.js";
 import { type RawEntry, resolveConfigVariables } from "./config-providers.js";
 import { isKafkaBrokerKey, KAFKA_CONFIG_KEYS_VERSION } from "./kafka-keys.js";
+import { KAFKA_BROKER_CONFIG_KEYS } from "./kafka-known-keys.js";
 import { type ListenerSpec, parseListeners, parseProtocolMap } from "./listeners.js";
 import { PropertiesFile } from "./properties.js";
 import { listenerSaslSettings, type SaslListenerSettings } from "./sasl-settings.js";
@@ -743,6 +744,41 @@ export interface BrokerConfigLayer {
   readonly source: number;
 }
 
+/**
+ * Kafka's per-broker reconfigurable keys (DynamicListenerConfig.ReconfigurableConfigs) that tune
+ * only SASL mechanisms Krill never runs: GSSAPI's Kerberos login and the token refresh of
+ * OAUTHBEARER's login module. Krill refuses those mechanisms at start-up (fail closed), so these
+ * values cannot weaken or change anything; they are validated by their Kafka type and stored as
+ * Kafka stores them (AlterConfigs on a broker, as librdkafka's 0081_admin test does), and otherwise
+ * ignored. Set in server.properties they stay refused with the other unused security keys.
+ */
+const INERT_DYNAMIC_KEYS: ReadonlyMap<string, ConfigDef> = new Map(
+  (
+    [
+      ["sasl.kerberos.service.name", "STRING", undefined],
+      ["sasl.kerberos.kinit.cmd", "STRING", undefined],
+      ["sasl.kerberos.ticket.renew.window.factor", "DOUBLE", undefined],
+      ["sasl.kerberos.ticket.renew.jitter", "DOUBLE", undefined],
+      ["sasl.kerberos.min.time.before.relogin", "LONG", undefined],
+      ["sasl.kerberos.principal.to.local.rules", "LIST", undefined],
+      ["sasl.login.refresh.window.factor", "DOUBLE", between(0.5, 1.0)],
+      ["sasl.login.refresh.window.jitter", "DOUBLE", between(0.0, 0.25)],
+      ["sasl.login.refresh.min.period.seconds", "SHORT", between(0, 900)],
+      ["sasl.login.refresh.buffer.seconds", "SHORT", between(0, 3600)],
+    ] as const
+  ).map(([name, type, validator]) => [
+    name,
+    {
+      name,
+      type,
+      defaultValue: KAFKA_BROKER_CONFIG_KEYS.get(name)?.defaultValue ?? null,
+      doc: "Tunes a SASL mechanism Krill does not run; stored and ignored.",
+      updateMode: "per-broker",
+      ...(validator === undefined ? {} : { validator }),
+    } satisfies ConfigDef,
+  ]),
+);
+
 /** Dynamic broker configs (ConfigRecords of BROKER resources) as raw strings. */
 export interface DynamicBrokerConfigs {
   /** Resource name "" : cluster-wide defaults. */
@@ -760,6 +796,22 @@ export function validateDynamicBrokerConfig(
   value: string | null,
   perBroker: boolean,
 ): { kind: "invalid-config" | "invalid-request"; message: string } | undefined {
+  const inert = INERT_DYNAMIC_KEYS.get(name);
+  if (inert !== undefined) {
+    if (!perBroker) {
+      return {
+        kind: "invalid-request",
+        message: `Cannot update these configs at default cluster level, broker id must be specified: Set(${name})`,
+      };
+    }
+    if (value === null) return undefined;
+    try {
+      parseConfigValue(inert, value, "dynamic broker config");
+      return undefined;
+    } catch (err) {
+      return { kind: "invalid-config", message: err instanceof Error ? err.message : String(err) };
+    }
+  }
   const d = DEFS_BY_NAME.get(name);
   if (d === undefined) {
     return isKafkaBrokerKey(name)
@@ -1095,6 +1147,7 @@ export class BrokerConfig {
     const parse = (entries: ReadonlyMap<string, string>) => {
       const out = new Map<string, ConfigValue>();
       for (const [name, text] of entries) {
+        if (INERT_DYNAMIC_KEYS.has(name)) continue;
         const d = DEFS_BY_NAME.get(name);
         if (d === undefined || d.updateMode === "read-only") {
           rejected(name, `${name} cannot be set dynamically`);

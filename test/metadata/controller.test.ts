@@ -309,6 +309,42 @@ describe("MetadataController", () => {
     ]);
   });
 
+  it("stores Kafka's per-broker Kerberos/login-refresh tuning keys as Kafka does (librdkafka 0081), validated and otherwise ignored", async () => {
+    const set = (resource: string, name: string, value: string) =>
+      controller.alterBrokerConfigs(resource, [{ name, value }], false, false);
+    // Legacy AlterConfigs replaces the resource's whole set, so both go in one request.
+    const both = await controller.alterBrokerConfigs(
+      "1",
+      [
+        { name: "sasl.kerberos.min.time.before.relogin", value: "58000" },
+        { name: "sasl.login.refresh.window.factor", value: "0.9" },
+      ],
+      false,
+      false,
+    );
+    expect(both.errorCode).toBe(0);
+    const notLong = await set("1", "sasl.kerberos.min.time.before.relogin", "soon");
+    expect(notLong.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    expect((await set("1", "sasl.login.refresh.window.factor", "0.1")).errorCode).toBe(
+      ErrorCode.INVALID_CONFIG,
+    );
+    const clusterWide = await set("", "sasl.kerberos.min.time.before.relogin", "58000");
+    expect(clusterWide.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(clusterWide.errorMessage).toContain("broker id must be specified");
+    // Other keys Kafka knows but Krill does not use stay refused.
+    expect((await set("1", "sasl.enabled.mechanisms", "GSSAPI")).errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect([...image().brokerConfigs("1")]).toEqual([
+      ["sasl.kerberos.min.time.before.relogin", "58000"],
+      ["sasl.login.refresh.window.factor", "0.9"],
+    ]);
+    const rejected: string[] = [];
+    BrokerConfig.create({ "log.dirs": dir }).withDynamic(
+      { clusterDefault: new Map(), perBroker: image().brokerConfigs("1") },
+      (name) => rejected.push(name),
+    );
+    expect(rejected).toEqual([]);
+  });
+
   it("hands out disjoint producer id blocks that survive a restart", async () => {
     const a = await controller.allocateProducerIds(1, 1n);
     const b = await controller.allocateProducerIds(1, 1n);
