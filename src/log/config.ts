@@ -9,7 +9,8 @@ import { KrillError } from "../errors.js";
 /** Kafka's `Long.MAX_VALUE` defaults ("never") are represented by the largest safe integer. */
 export const NEVER = Number.MAX_SAFE_INTEGER;
 
-export type CleanupPolicy = "delete" | "compact" | "compact,delete";
+/** "" (an empty list, Kafka 4.x) neither deletes by retention nor compacts: the log is kept whole. */
+export type CleanupPolicy = "delete" | "compact" | "compact,delete" | "";
 
 export interface LogConfig {
   /** `segment.bytes`: roll the active segment when an append would make it larger than this. */
@@ -112,8 +113,8 @@ export const LOG_CONFIG_NAMES: Readonly<Record<string, readonly [keyof LogConfig
           .filter((p) => p !== ""),
       );
       for (const p of parts)
-        if (p !== "delete" && p !== "compact") fail(name, value, "delete and/or compact");
-      if (parts.size === 0) fail(name, value, "delete and/or compact");
+        if (p !== "delete" && p !== "compact") fail(name, value, "delete and/or compact, or empty");
+      if (parts.size === 0) return "";
       if (parts.size === 2) return "compact,delete";
       return parts.has("compact") ? "compact" : "delete";
     },
@@ -165,7 +166,7 @@ export function isLogConfigName(name: string): boolean {
 }
 
 export function isCompacted(config: LogConfig): boolean {
-  return config.cleanupPolicy !== "delete";
+  return config.cleanupPolicy.includes("compact");
 }
 
 /** segment.ms as it applies: a compacted topic also rolls by max.compaction.lag.ms (Kafka). */

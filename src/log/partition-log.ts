@@ -675,7 +675,7 @@ export class PartitionLog {
       (_s, next) => next !== undefined && next.baseOffset <= this.logStart,
       "log start offset",
     );
-    if (config.cleanupPolicy === "compact") return deleted;
+    if (!config.cleanupPolicy.includes("delete")) return deleted;
     if (config.retentionMs >= 0) {
       const now = this.clock.nowMs();
       const expired = (s: LogSegment) => now - s.largestTimestamp() > config.retentionMs;

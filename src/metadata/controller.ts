@@ -15,7 +15,7 @@
 import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
-import { validateTopicConfig } from "../config/topic-config.js";
+import { topicConfigDef, validateTopicConfig } from "../config/topic-config.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { type Random, SYSTEM_RANDOM } from "../random.js";
@@ -803,7 +803,8 @@ export class MetadataController implements ControllerChannel {
               errorMessage: `Config value append is not allowed for config key: ${a.name}`,
             };
           }
-          const base = (next.get(a.name) ?? "")
+          // Kafka's ConfigurationControlManager starts from the key's default when it is unset.
+          const base = (next.get(a.name) ?? topicConfigDef(a.name)?.defaultValue ?? "")
             .split(",")
             .map((s) => s.trim())
             .filter((s) => s !== "");

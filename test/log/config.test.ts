@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LOG_CONFIG, isLogConfigName, logConfigFrom, NEVER } from "../../src/log/config.js";
+import {
+  DEFAULT_LOG_CONFIG,
+  isCompacted,
+  isLogConfigName,
+  logConfigFrom,
+  NEVER,
+} from "../../src/log/config.js";
 import {
   isValidTopicName,
   parseOffsetFileName,
@@ -43,6 +49,13 @@ describe("log config", () => {
     expect(isLogConfigName("max.message.bytes")).toBe(false);
   });
 
+  it("accepts an empty cleanup.policy as Kafka 4.x does: neither retention deletes nor compaction", () => {
+    const c = logConfigFrom({ "cleanup.policy": "" });
+    expect(c.cleanupPolicy).toBe("");
+    expect(isCompacted(c)).toBe(false);
+    expect(isCompacted(logConfigFrom({ "cleanup.policy": "delete,compact" }))).toBe(true);
+  });
+
   it("rejects bad values and unknown names with CONFIG_INVALID", () => {
     for (const [name, value] of [
       ["segment.bytes", "10"],
@@ -50,7 +63,7 @@ describe("log config", () => {
       ["segment.bytes", "4294967296"],
       ["retention.ms", "-2"],
       ["cleanup.policy", "purge"],
-      ["cleanup.policy", ""],
+      ["cleanup.policy", "delete,purge"],
       ["min.cleanable.dirty.ratio", "1.5"],
       ["krill.fsync.before.ack", "yes"],
       ["no.such.config", "1"],

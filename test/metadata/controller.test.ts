@@ -4,6 +4,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BrokerConfig } from "../../src/config/broker-config.js";
+import { DEFAULT_LOG_CONFIG, logConfigFrom } from "../../src/log/config.js";
 import { type MetadataController, topicNameError } from "../../src/metadata/controller.js";
 import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
 import type { LocalMetadataLog } from "../../src/metadata/local-metadata-log.js";
@@ -246,6 +247,24 @@ describe("MetadataController", () => {
       false,
     );
     expect(image().topicConfigs("c").get("cleanup.policy")).toBe("delete");
+    // As Kafka's controller: APPEND to an unset list starts from its default ("delete"), and
+    // SUBTRACT may leave it empty (Kafka 4.x: neither delete nor compact), which the log accepts.
+    await controller.alterTopicConfigs("c", [{ name: "cleanup.policy", value: null, op: 1 }], true, false);
+    await controller.alterTopicConfigs(
+      "c",
+      [{ name: "cleanup.policy", value: "compact", op: 2 }],
+      true,
+      false,
+    );
+    expect(image().topicConfigs("c").get("cleanup.policy")).toBe("delete,compact");
+    await controller.alterTopicConfigs(
+      "c",
+      [{ name: "cleanup.policy", value: "delete,compact", op: 3 }],
+      true,
+      false,
+    );
+    expect(image().topicConfigs("c").get("cleanup.policy")).toBe("");
+    expect(logConfigFrom({ "cleanup.policy": "" }, DEFAULT_LOG_CONFIG).cleanupPolicy).toBe("");
     const bad = await controller.alterTopicConfigs(
       "c",
       [{ name: "retention.ms", value: "x", op: 0 }],
