@@ -74,7 +74,6 @@ import type { ProducedBatchSummary } from "../../protocol/records/produce-valida
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import { type AbortedTxn, AbortedTxnIndex } from "../producer-state/aborted-txns.js";
 import { ProducerStateManager, type ProducerStateOptions } from "../producer-state/producer-state.js";
-import { VerificationGuards } from "../producer-state/verification-guards.js";
 import {
   deleteSnapshotFile,
   encodeSnapshot,
@@ -82,6 +81,7 @@ import {
   readSnapshotFile,
   writeSnapshotBytes,
 } from "../producer-state/snapshot.js";
+import { VerificationGuards } from "../producer-state/verification-guards.js";
 import { lookupOffsetByTimestamp } from "./offset-lookup.js";
 import {
   type AlterPartitionChannel,

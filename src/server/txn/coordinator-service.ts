@@ -20,10 +20,10 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 
+import { KrillError } from "../../errors.js";
 import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from "../../metadata/features.js";
 import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
-import { KrillError } from "../../errors.js";
 import type { AddPartitionsToTxnRequest } from "../../protocol/generated/add-partitions-to-txn-request.js";
 import type { AddPartitionsToTxnResponse } from "../../protocol/generated/add-partitions-to-txn-response.js";
 import { ADD_PARTITIONS_TO_TXN_API, WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
