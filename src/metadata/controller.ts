@@ -27,6 +27,7 @@ import {
   createAclRecords,
   deleteAclRecords,
 } from "./acls.js";
+import { clientQuotaAlterRecords, type QuotaAlteration, type QuotaAlterResult } from "./client-quotas.js";
 import {
   type BrokerConnection,
   type BrokerHeartbeatReply,
@@ -923,6 +924,21 @@ export class MetadataController implements ControllerChannel {
         );
       }
       return result;
+    });
+  }
+
+  /**
+   * AlterClientQuotas: commits the ClientQuotaRecords of every valid alteration together
+   * (client-quotas.ts), one result per entity; nothing with `validateOnly`.
+   */
+  alterClientQuotas(
+    alterations: readonly QuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<QuotaAlterResult[]> {
+    return this.#serialize(async () => {
+      const { records, results } = clientQuotaAlterRecords(this.#image.clientQuotas, alterations);
+      if (!validateOnly) await this.#commit(records);
+      return results;
     });
   }
 

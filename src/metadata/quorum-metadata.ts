@@ -140,6 +140,9 @@ export class QuorumControllerChannel implements ControllerChannel {
   alterUserScramCredentials(...args: Parameters<ControllerChannel["alterUserScramCredentials"]>) {
     return this.#target().alterUserScramCredentials(...args);
   }
+  alterClientQuotas(...args: Parameters<ControllerChannel["alterClientQuotas"]>) {
+    return this.#target().alterClientQuotas(...args);
+  }
   createAcls(...args: Parameters<ControllerChannel["createAcls"]>) {
     return this.#target().createAcls(...args);
   }
@@ -174,6 +177,7 @@ const NOT_CONTROLLER_CHANNEL: ControllerChannel = {
   alterBrokerConfigs: notController,
   allocateProducerIds: notController,
   alterUserScramCredentials: notController,
+  alterClientQuotas: notController,
   createAcls: notController,
   deleteAcls: notController,
   registerBroker: notController,

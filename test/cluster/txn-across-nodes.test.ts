@@ -5,8 +5,8 @@
  * AddPartitionsToTxnManager does, and the coordinator's markers reach the leader with
  * WriteTxnMarkers.
  *
- * - transactions v1 (Produce v11): a partition not added to the transaction is INVALID_TXN_STATE
- *   (verify_only); once added with AddPartitionsToTxn it is taken; a fenced epoch is
+ * - transactions v1 (Produce v10-11): a partition not added to the transaction is
+ *   TRANSACTION_ABORTABLE for v11, INVALID_TXN_STATE for v10 (verify_only); once added with AddPartitionsToTxn it is taken; a fenced epoch is
  *   INVALID_PRODUCER_EPOCH; the commit's marker makes it visible to read_committed.
  * - transactions v2 (Produce v12): the leader has the coordinator add the partition itself (no
  *   AddPartitionsToTxn from the client), and EndTxn v5 commits it.
@@ -242,7 +242,9 @@ describe("transactional produce to a partition led by another node than the coor
       code: await produce(leader, 11, v1, p1, partition, 0, "not-added"),
       value: null,
     }));
-    expect(refused.code).toBe(ErrorCode.INVALID_TXN_STATE);
+    // Produce v11 knows TRANSACTION_ABORTABLE (Kafka's genericError); below v11 INVALID_TXN_STATE.
+    expect(refused.code).toBe(ErrorCode.TRANSACTION_ABORTABLE);
+    expect(await produce(leader, 10, v1, p1, partition, 0, "not-added")).toBe(ErrorCode.INVALID_TXN_STATE);
     const added = await (await client(coordinator)).request(ADD_PARTITIONS_TO_TXN_API, 3, {
       transactions: [],
       v3AndBelowTransactionalId: v1,

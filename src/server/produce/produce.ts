@@ -305,6 +305,7 @@ async function verifyTransactional(
         b.producerEpoch,
         partition.topic,
         partition.partitionId,
+        version >= 11,
       );
       if (error !== ErrorCode.NONE) return { errorCode: error, guards: [] };
       continue;

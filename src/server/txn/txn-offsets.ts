@@ -135,6 +135,7 @@ export class TxnOffsets {
               request.producerEpoch,
               CONSUMER_OFFSETS_TOPIC,
               offsetsPartition,
+              apiVersion >= 4,
             ),
           );
     if (txnError !== ErrorCode.NONE) return commit.refuse(txnError);

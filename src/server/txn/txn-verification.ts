@@ -13,8 +13,9 @@
  * (a second produce of the same producer, epoch and kind joins it; a newer epoch replaces an
  * older one, which is answered INVALID_PRODUCER_EPOCH; the same epoch otherwise NETWORK_EXCEPTION,
  * which the producer retries). The coordinator's answer is translated as Kafka's manager does:
- * PRODUCER_FENCED is INVALID_PRODUCER_EPOCH, TRANSACTION_ABORTABLE is INVALID_TXN_STATE for
- * producers that do not know it, a top-level CLUSTER_AUTHORIZATION_FAILED is INVALID_TXN_STATE,
+ * PRODUCER_FENCED is INVALID_PRODUCER_EPOCH, a partition outside the transaction is
+ * TRANSACTION_ABORTABLE for clients that know it and INVALID_TXN_STATE for the others, a
+ * top-level CLUSTER_AUTHORIZATION_FAILED is INVALID_TXN_STATE,
  * a failed or timed-out request NETWORK_EXCEPTION, and a coordinator that does not serve v4 is
  * not asked (the batch goes in unverified, as Kafka does). No leader for the id's partition, or
  * a fenced one, is COORDINATOR_NOT_AVAILABLE. The producer-facing translation of the retriable
@@ -36,7 +37,9 @@ import type { TransactionCoordinator } from "./txn-coordinator.js";
 export interface TransactionVerifier {
   /**
    * Transactions v1: may this batch open the producer's transaction in this partition? The
-   * producer-facing error code (NONE: yes).
+   * producer-facing error code (NONE: yes). `abortable`: the client knows TRANSACTION_ABORTABLE
+   * (Produce v11+, TxnOffsetCommit v4+: Kafka's genericError), which a partition outside the
+   * transaction then gets instead of INVALID_TXN_STATE.
    */
   verifyTransactionalProduce(
     transactionalId: string | null,
@@ -44,6 +47,7 @@ export interface TransactionVerifier {
     producerEpoch: number,
     topic: string,
     partition: number,
+    abortable: boolean,
   ): number | Promise<number>;
   /** Transactions v2: adds the partition to the transaction; the coordinator's error code. */
   addPartitionImplicitly(
@@ -109,6 +113,7 @@ export class TxnVerification implements TransactionVerifier {
     producerEpoch: number,
     topic: string,
     partition: number,
+    abortable: boolean,
   ): number | Promise<number> {
     const coordinator = this.#deps.coordinator;
     if (transactionalId === null || this.#isLocal(transactionalId)) {
@@ -118,10 +123,19 @@ export class TxnVerification implements TransactionVerifier {
         producerEpoch,
         topic,
         partition,
+        abortable,
       );
     }
-    return this.#remote(transactionalId, producerId, producerEpoch, topic, partition, true).then(
-      produceErrorOfVerification,
+    return this.#remote(transactionalId, producerId, producerEpoch, topic, partition, true).then((code) =>
+      // Kafka's coordinator answers TRANSACTION_ABORTABLE for a partition outside the transaction,
+      // Krill's INVALID_TXN_STATE: either reaches the client as its version knows it.
+      produceErrorOfVerification(
+        code === ErrorCode.TRANSACTION_ABORTABLE || code === ErrorCode.INVALID_TXN_STATE
+          ? abortable
+            ? ErrorCode.TRANSACTION_ABORTABLE
+            : ErrorCode.INVALID_TXN_STATE
+          : code,
+      ),
     );
   }
 
@@ -316,11 +330,9 @@ function answer(batch: Map<string, PendingTxn>, response: AddPartitionsToTxnResp
 }
 
 function translate(code: number): number {
-  // Producers expect INVALID_PRODUCER_EPOCH; TRANSACTION_ABORTABLE only reaches clients that know
-  // it (Produce v11+ in Kafka), which Krill's coordinator never sends: INVALID_TXN_STATE.
-  if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
-  if (code === ErrorCode.TRANSACTION_ABORTABLE) return ErrorCode.INVALID_TXN_STATE;
-  return code;
+  // Producers expect INVALID_PRODUCER_EPOCH. (TRANSACTION_ABORTABLE is left to the caller: only
+  // clients that know it get it.)
+  return code === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : code;
 }
 
 /**

@@ -136,8 +136,8 @@ describe("transaction verification with the coordinator on another node", () => 
   it("transactions v1: verify_only; a partition not added is INVALID_TXN_STATE, a fenced epoch INVALID_PRODUCER_EPOCH", async () => {
     const c = await cluster();
     const { producerId, producerEpoch } = await c.init("tx-a");
-    const verify = (epoch: number, partition: number) =>
-      c.verification.verifyTransactionalProduce("tx-a", producerId, epoch, "t1", partition);
+    const verify = (epoch: number, partition: number, abortable = false) =>
+      c.verification.verifyTransactionalProduce("tx-a", producerId, epoch, "t1", partition, abortable);
     expect(await verify(producerEpoch, 0)).toBe(ErrorCode.INVALID_TXN_STATE);
     expect(c.requests[0]?.transactions[0]).toMatchObject({ transactionalId: "tx-a", verifyOnly: true });
     const [added] = await c.remote.addPartitions("tx-a", producerId, producerEpoch, [
@@ -146,12 +146,14 @@ describe("transaction verification with the coordinator on another node", () => 
     expect(added?.results[0]?.errorCode).toBe(ErrorCode.NONE);
     expect(await verify(producerEpoch, 0)).toBe(ErrorCode.NONE);
     expect(await verify(producerEpoch, 1)).toBe(ErrorCode.INVALID_TXN_STATE);
+    // A client that knows TRANSACTION_ABORTABLE (Produce v11+) gets it instead (genericError).
+    expect(await verify(producerEpoch, 1, true)).toBe(ErrorCode.TRANSACTION_ABORTABLE);
     // A newer instance bumped the epoch: the coordinator's PRODUCER_FENCED reaches the producer as
     // INVALID_PRODUCER_EPOCH.
     await c.remote.initProducerId("tx-a", 60_000, null);
     expect(await verify(producerEpoch, 0)).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
     // Unknown to the coordinator.
-    expect(await c.verification.verifyTransactionalProduce("tx-none", 77n, 0, "t1", 0)).toBe(
+    expect(await c.verification.verifyTransactionalProduce("tx-none", 77n, 0, "t1", 0, false)).toBe(
       ErrorCode.INVALID_PRODUCER_ID_MAPPING,
     );
   });
@@ -223,6 +225,7 @@ describe("transaction verification with the coordinator on another node", () => 
       a.producerEpoch,
       "t1",
       0,
+      false,
     );
     expect(down).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
     expect(
@@ -232,11 +235,11 @@ describe("transaction verification with the coordinator on another node", () => 
     ).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
     c.fail(new KrillError("UNSUPPORTED_VERSION", "AddPartitionsToTxn v4 is not served"));
     expect(
-      await c.verification.verifyTransactionalProduce("tx-f", a.producerId, a.producerEpoch, "t1", 0),
+      await c.verification.verifyTransactionalProduce("tx-f", a.producerId, a.producerEpoch, "t1", 0, false),
     ).toBe(ErrorCode.NONE);
     for (const options of [{ leader: -1 }, { fenced: true }]) {
       const d = await cluster(options);
-      expect(await d.verification.verifyTransactionalProduce("tx-g", 5n, 0, "t1", 0)).toBe(
+      expect(await d.verification.verifyTransactionalProduce("tx-g", 5n, 0, "t1", 0, false)).toBe(
         ErrorCode.NOT_ENOUGH_REPLICAS,
       );
       expect(await d.verification.addPartitionImplicitly("tx-g", 5n, 0, "t1", 0)).toBe(
