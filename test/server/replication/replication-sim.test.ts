@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
-import { SimCluster } from "./sim-cluster.js";
+import { SESSION_TIMEOUT_MS, SimCluster, TOPIC } from "./sim-cluster.js";
 import { runSeed } from "./sim-run.js";
 
 describe("replication (deterministic, in-process)", () => {
@@ -141,6 +141,51 @@ describe("replication (deterministic, in-process)", () => {
       expect(sim.held(1, 0).logEndOffset).toBe(4);
       sim.checkInvariants();
       expect(sim.stats.truncations).toBeGreaterThan(0);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("refuses a deposed leader's AlterPartition even when its ISR names the new leader (leader epoch check)", async () => {
+    const sim = new SimCluster({ seed: 6, nodes: 3, partitions: 1, minInsyncReplicas: 2 });
+    try {
+      await sim.start();
+      expect(sim.leaderOf(0)).toBe(1);
+      // Node 1 is cut off from the controller; its session expires and node 2 is elected. Node 2
+      // does not replay that yet, so it still fetches from node 1, which keeps leading epoch 0.
+      sim.setCutFromController(1, true);
+      sim.timer.advance(SESSION_TIMEOUT_MS + 1);
+      sim.heartbeat(2);
+      sim.heartbeat(3);
+      await sim.settle();
+      sim.checkSessions();
+      await sim.settle();
+      while (await sim.commitNext()) await sim.settle();
+      expect(sim.leaderOf(0)).toBe(2);
+      expect(sim.image.topicsByName.get(TOPIC)!.partitions[0]!.isr).toEqual([2, 3]);
+      await sim.replayMetadata(3);
+      await sim.fetchRound(2);
+      // The zombie drops node 3 (which follows node 2 now) from its ISR: [1, 2], which names the
+      // current leader, so only the epochs tell the controller the request is stale.
+      sim.advance(31_000);
+      await sim.fetchRound(2);
+      expect(sim.held(1, 0).isLeader).toBe(true);
+      expect(sim.held(1, 0).isrChangeInFlight).toBe(true);
+      // Node 1 reaches the controller again (heartbeats unfence it) before it replays metadata;
+      // its AlterPartition, retried, arrives.
+      sim.setCutFromController(1, false);
+      sim.heartbeat(1);
+      await sim.settle();
+      while (await sim.commitNext()) await sim.settle();
+      sim.advance(100);
+      expect(sim.pendingAlterPartitions).toBe(1);
+      sim.deliverAlterPartition();
+      await sim.settle();
+      while (await sim.commitNext()) await sim.settle();
+      expect(sim.stats.alterPartitionsRefused).toBe(1);
+      expect(sim.image.topicsByName.get(TOPIC)!.partitions[0]!.isr).toEqual([2, 3]);
+      expect(sim.leaderOf(0)).toBe(2);
+      sim.checkInvariants();
     } finally {
       await sim.close();
     }
