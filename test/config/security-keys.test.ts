@@ -52,7 +52,6 @@ describe("fail closed on security keys Krill does not enforce", () => {
       ["sasl.login.class", "com.example.Login"],
       ["sasl.oauthbearer.jwks.endpoint.url", "https://idp/jwks"],
       ["security.inter.broker.protocol", "SASL_SSL"],
-      ["connections.max.reauth.ms", "3600000"],
       [
         "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config",
         "org.apache.kafka...OAuthBearerLoginModule required;",
@@ -70,6 +69,14 @@ describe("fail closed on security keys Krill does not enforce", () => {
       expect(isSecurityKey(key), key).toBe(true);
       const message = refusal({ [key]: value });
       expect(message, key).toContain(`Refusing to start: ${key} (override)`);
+    }
+  });
+
+  it("says in one line that delegation tokens are not supported", () => {
+    for (const key of ["delegation.token.secret.key", "delegation.token.master.key"]) {
+      const message = refusal({ [key]: "s3cret" });
+      expect(message, key).toContain("delegation tokens are not supported");
+      expect(message, key).not.toContain("\n");
     }
   });
 
