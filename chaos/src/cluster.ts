@@ -27,6 +27,9 @@ export type Target = "krill" | "kafka";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const START_TIMEOUT_MS = 180_000;
+
+/** A node that was started and runs, but has not answered Metadata within the wait. */
+export class NotAnsweringError extends Error {}
 /** A partition directory of the workloads' topics (chaos/src/runner.ts), in Kafka's log layout. */
 const WORKLOAD_PARTITION = /^chaos-(queue|txn)-\d+$/;
 
@@ -36,7 +39,11 @@ export interface ClusterNode {
   readonly port: number;
   /** The running process, or undefined while the node is down. */
   pid(): number | undefined;
-  start(): Promise<void>;
+  /**
+   * Starts the process and waits up to `waitMs` (default 180 s) for it to answer Metadata; throws
+   * `NotAnsweringError` when it runs but has not answered by then (it is left running).
+   */
+  start(waitMs?: number): Promise<void>;
   /** Sends a signal to the node's process group (SIGKILL, SIGSTOP, SIGCONT). */
   signal(signal: NodeJS.Signals): void;
   /** Waits for the process to exit after a SIGKILL. */
@@ -95,7 +102,7 @@ class ProcessNode implements ClusterNode {
     return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
-  async start(): Promise<void> {
+  async start(waitMs = START_TIMEOUT_MS): Promise<void> {
     if (this.pid() !== undefined) throw new Error(`node ${this.id} is already running`);
     const out = openSync(join(this.dir, "out"), "a");
     const [cmd, ...args] = this.argv();
@@ -103,13 +110,10 @@ class ProcessNode implements ClusterNode {
     closeSync(out);
     this.child = child;
     this.exit = new Promise((r) => child.once("exit", () => r()));
-    const reason = await waitForMetadata(
-      this.host,
-      this.port,
-      START_TIMEOUT_MS,
-      () => this.pid() === undefined,
-    );
+    const reason = await waitForMetadata(this.host, this.port, waitMs, () => this.pid() === undefined);
     if (reason !== null) {
+      if (this.pid() !== undefined)
+        throw new NotAnsweringError(`node ${this.id} runs but did not answer Metadata within ${waitMs} ms`);
       const tail = readFileSync(join(this.dir, "out"), "utf8").split("\n").slice(-15).join("\n");
       throw new Error(
         `node ${this.id} did not answer Metadata on ${this.host}:${this.port}: ${reason}\n${tail}`,
@@ -154,6 +158,12 @@ export interface ClusterOptions {
   portBase: number;
   /** Partitions of auto-created topics and of the workloads' topics. */
   partitions: number;
+  /**
+   * Benchmarks (bench/src/cluster-bench.ts): Kafka with the JVM settings of its own start script
+   * (1 GiB heap, G1, the full JIT) instead of the chaos runs' small fast-starting JVM, and Krill
+   * without the fsync journal the chaos checker reads.
+   */
+  plain?: boolean;
 }
 
 /** A cluster id as Kafka's tools make one: 16 random bytes, URL-safe base64 without padding, not starting with '-'. */
@@ -265,6 +275,8 @@ export class KrillCluster implements Cluster {
       }
       const argv = (): string[] => o.net.wrap(id, [...krillArgv(), "start", "--config", props]);
       const journal = join(dir, "fsync-journal");
+      if (o.plain === true)
+        return new ProcessNode(id, host, port, dir, argv, { ...process.env, KRILL_LOG_LEVEL: "warn" });
       return new ProcessNode(
         id,
         host,
@@ -336,10 +348,10 @@ export class KafkaCluster implements Cluster {
       );
       const jvm = [
         "java",
-        "-Xms128m",
-        "-Xmx512m",
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
+        // kafka-server-start.sh's heap and collector for the benchmark; small and quick to start otherwise.
+        ...(o.plain === true
+          ? ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC"]
+          : ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]),
         "-Djava.awt.headless=true",
         `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`,
         `-Dkafka.logs.dir=${join(dir, "logs")}`,
