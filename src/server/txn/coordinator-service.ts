@@ -20,10 +20,13 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 
+import { KrillError } from "../../errors.js";
 import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from "../../metadata/features.js";
 import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
-import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
+import type { AddPartitionsToTxnRequest } from "../../protocol/generated/add-partitions-to-txn-request.js";
+import type { AddPartitionsToTxnResponse } from "../../protocol/generated/add-partitions-to-txn-response.js";
+import { ADD_PARTITIONS_TO_TXN_API, WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
@@ -44,9 +47,12 @@ import {
   type TxnStateLog,
 } from "./txn-coordinator.js";
 import { TxnOffsets } from "./txn-offsets.js";
+import { TxnVerification } from "./txn-verification.js";
 
 /** Transactional ids held at once; each costs a few hundred bytes and one compacted record. */
 const TRANSACTIONAL_IDS_MAX = 1_000_000;
+/** Kafka's request.timeout.ms for the AddPartitionsToTxnManager's inter-broker requests. */
+const VERIFICATION_TIMEOUT_MS = 30_000;
 
 /** __transaction_state through the partition manager: one uncompressed batch per record. */
 export class PartitionTxnStateLog implements TxnStateLog {
@@ -170,14 +176,58 @@ export interface TxnCoordinatorServiceDeps {
   readonly groups: GroupCoordinatorService;
 }
 
+/**
+ * AddPartitionsToTxn v4+ to other brokers' inter-broker listeners (TxnVerification's transport),
+ * one NodeClient per broker, with Kafka's inter-broker request timeout.
+ */
+class InterBrokerSender {
+  readonly #broker: BrokerCore;
+  readonly #endpointOf: (brokerId: number) => NodeEndpoint | null;
+  readonly #clients = new Map<number, NodeClient>();
+
+  constructor(broker: BrokerCore) {
+    this.#broker = broker;
+    this.#endpointOf = interBrokerEndpoints(broker.config, () => broker.image());
+  }
+
+  send = (brokerId: number, request: AddPartitionsToTxnRequest): Promise<AddPartitionsToTxnResponse> => {
+    let client = this.#clients.get(brokerId);
+    if (client === undefined) {
+      client = new NodeClient({
+        endpoint: () => this.#endpointOf(brokerId),
+        clientId: `broker-${this.#broker.nodeId}-txn-verification`,
+        logger: this.#broker.logger,
+        requestTimeoutMs: VERIFICATION_TIMEOUT_MS,
+      });
+      this.#clients.set(brokerId, client);
+    }
+    return client.request(ADD_PARTITIONS_TO_TXN_API, (version) => {
+      // Only v4+ carries a broker's batch of transactions (KIP-890).
+      if (version < 4)
+        throw new KrillError("UNSUPPORTED_VERSION", `AddPartitionsToTxn v${version} cannot verify`);
+      return request;
+    });
+  };
+
+  close(): void {
+    for (const client of this.#clients.values()) client.close();
+    this.#clients.clear();
+  }
+}
+
 export class TxnCoordinatorService {
   readonly coordinator: TransactionCoordinator;
+  /** The data path's check of transactional batches, on this node or the coordinator's. */
+  readonly verification: TxnVerification;
   readonly offsets: TxnOffsets;
+  readonly #sender: InterBrokerSender;
   readonly #broker: BrokerCore;
   readonly #groups: GroupCoordinatorService;
   readonly #partitions: PartitionManager;
   readonly #markers: ClusterMarkerWriter;
   #ready: Promise<void> | null = null;
+  /** The broker serves (`start`): the topic's appearance starts the loading. */
+  #serving = false;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
 
@@ -207,19 +257,45 @@ export class TxnCoordinatorService {
       transactionVersion: () => finalizedLevel(broker.image().features, TRANSACTION_VERSION_FEATURE),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
+    this.#sender = new InterBrokerSender(broker);
+    this.verification = new TxnVerification({
+      coordinator: this.coordinator,
+      nodeId: broker.nodeId,
+      image: () => broker.image(),
+      send: this.#sender.send,
+      kick: () => void this.kick(),
+      logger: { warn: (f, m) => logger.warn(f, m) },
+    });
     this.offsets = new TxnOffsets({
       partitions,
       groups: groups.coordinator,
       transactions: this.coordinator,
+      verifier: this.verification,
     });
     // A __consumer_offsets partition led here from now on: its open transactions' offsets.
     groups.onPartitionLoaded((partition) => {
       if (this.#ready !== null) this.offsets.loadPartition(partition);
     });
     broker.publisher.onPublish((next) => {
-      // Once started, leadership changes of __transaction_state load and unload its partitions.
+      // Once started, leadership changes of __transaction_state load and unload its partitions;
+      // a serving broker starts when the topic appears (created through another node).
       if (this.#ready !== null) this.#followLeadership(next).catch(() => {});
+      else if (this.#serving && next.topicsByName.has(TRANSACTION_STATE_TOPIC))
+        this.ensureReady().catch(() => {});
     });
+  }
+
+  /**
+   * The broker serves: from now on this node loads the partitions of __transaction_state it leads
+   * as soon as the topic exists, whether or not a transactional request reached it (Kafka's
+   * brokers load a coordinator partition when they become its leader). Without this, a node that
+   * never saw one answered a transactional produce for a partition it leads NOT_ENOUGH_REPLICAS
+   * forever (its coordinator never assigned, so "loading"), and did not complete the prepared
+   * transactions of a partition it came to lead after a failover until a client asked it.
+   */
+  start(): void {
+    this.#serving = true;
+    if (this.#broker.image().topicsByName.has(TRANSACTION_STATE_TOPIC)) this.kick();
   }
 
   /**
@@ -304,6 +380,8 @@ export class TxnCoordinatorService {
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.coordinator.close();
+    this.verification.close();
+    this.#sender.close();
     this.#markers.close();
   }
 }
