@@ -51,12 +51,15 @@ async function waitForPid(pidFile: string, isDone: () => boolean): Promise<numbe
  * Starts a broker with broker.sh and measures process start to first Metadata answer. One retry
  * with a fresh folder: a start can fail for reasons unrelated to the broker under test (broker.sh
  * picks a random cluster id, which kafka-storage rejects when it begins with '-').
+ * With `security: "tls"` both brokers start through broker.sh with `--security tls` (the same
+ * generated server.properties, TLS listeners included: DIR/ssl-bootstrap, CA in DIR/certs/ca.pem).
  */
 export async function startBroker(
   root: string,
   kind: BrokerKind,
   dir: string,
   env: NodeJS.ProcessEnv,
+  security?: "tls",
 ): Promise<RunningBroker | { error: string }> {
   let lastError = "";
   for (let attempt = 1; attempt <= 2; attempt++) {
@@ -64,12 +67,21 @@ export async function startBroker(
     const port = await freePort();
     let scriptDone = false;
     const launch =
-      kind === "krill"
+      kind === "krill" && security === undefined
         ? launchKrill(root, dir, port, env)
-        : run(join(root, "compat-tests/broker.sh"), ["start", kind, "--dir", dir, "--port", String(port)], {
-            timeoutMs: START_TIMEOUT_MS,
-            env,
-          });
+        : run(
+            join(root, "compat-tests/broker.sh"),
+            [
+              "start",
+              kind,
+              "--dir",
+              dir,
+              "--port",
+              String(port),
+              ...(security === undefined ? [] : ["--security", security]),
+            ],
+            { timeoutMs: START_TIMEOUT_MS, env },
+          );
     const script = launch.finally(() => {
       scriptDone = true;
     });

@@ -8,14 +8,17 @@
 // a file, sendfile out of it). Krill/Kafka and Krill/floor are the ratios the issue asks for.
 //
 //   tsx bench/src/cpu-per-gib.ts [--rate-mibps 50] [--seconds 20] [--warmup-seconds 10]
-//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd]
+//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd] [--tls]
 // With --compression the producer sends compressed batches of text-like values; produce is counted
 // in record-value bytes and consume in the batch bytes fetched (loadgen.ts).
+// With --tls both brokers serve the load over their TLS listener (compat-tests/broker.sh
+// --security tls: the same certificates, TLS 1.3, the JVM's or OpenSSL's defaults); the floor then
+// does not run (it has no TLS), so only Krill/Kafka is reported (issue 18).
 //
 // Needs `make build` (Krill from dist/), the compat suite's Kafka (scripts/install-compat-deps.sh),
 // taskset, a C compiler and two cores. Writes bench/out/cpu-per-gib.json and prints a table.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,7 +66,9 @@ const compression = flag("compression", "none");
 const seconds = Number(flag("seconds", "20"));
 /** Load before the measured window, so the JIT (Kafka's and Krill's) is warm when it starts. */
 const warmupSeconds = Number(flag("warmup-seconds", "10"));
-const only = new Set(flag("only", "floor,krill,kafka").split(","));
+const useTls = process.argv.includes("--tls");
+const only = new Set(flag("only", useTls ? "krill,kafka" : "floor,krill,kafka").split(","));
+if (useTls) only.delete("floor");
 
 /** utime and stime of every thread of `pid` (the process total in /proc/PID/stat). */
 function cpuOf(pid: number): Cpu {
@@ -171,7 +176,7 @@ async function measureFloor(): Promise<TargetResult> {
 
 async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
   const dir = join(outDir, "run", `cpu-per-gib-${kind}`);
-  const started = await startBroker(root, kind, dir, process.env);
+  const started = await startBroker(root, kind, dir, process.env, useTls ? "tls" : undefined);
   if ("error" in started) return { target: kind, error: started.error };
   const broker: RunningBroker = started;
   try {
@@ -192,7 +197,10 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
     );
     if (!created.stdout.includes('"error":null'))
       return { target: kind, error: `topic creation failed: ${created.stdout}${created.stderr}` };
-    const common = ["--bootstrap", broker.bootstrap, "--topic", TOPIC, "--partitions", String(PARTITIONS)];
+    // Topics are created over PLAINTEXT; the measured load goes to the TLS listener with --tls.
+    const load = useTls ? readFileSync(join(dir, "ssl-bootstrap"), "utf8").trim() : broker.bootstrap;
+    const tlsArgs = useTls ? ["--tls-ca", join(dir, "certs/ca.pem")] : [];
+    const common = ["--bootstrap", load, "--topic", TOPIC, "--partitions", String(PARTITIONS), ...tlsArgs];
     if (warmupSeconds > 0) {
       await loadgen([
         "produce",
@@ -289,6 +297,7 @@ const report = {
   rateMiBps,
   seconds,
   compression,
+  tls: useTls,
   cores: { broker: BROKER_CORE, generator: GENERATOR_CORE },
   results,
 };

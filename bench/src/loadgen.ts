@@ -19,7 +19,11 @@
 // Produce counts bytes of record values (what a producer hands over); with --compression the
 // values are words drawn from a small vocabulary (about 3x smaller compressed, like text) instead
 // of one repeated byte, and `wireBytes` (the batches as sent) is what a consumer of them fetches.
+// `--tls-ca FILE` (produce and consume) connects over TLS, trusting the CA in FILE (PEM): the
+// broker's SSL listener, for CPU per GiB over TLS (issue 18).
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import { COMPRESSION_NAMES, type CompressionName } from "../../src/protocol/compression/index.js";
 import { FETCH_API, PRODUCE_API } from "../../src/protocol/generated/apis.js";
 import type { FetchResponse } from "../../src/protocol/generated/fetch-response.js";
@@ -56,6 +60,8 @@ interface Options {
   fetchBytes: number;
   untilBytes: number;
   compression: CompressionName;
+  /** PEM of the CA to trust: connect over TLS. */
+  tlsCa: Buffer | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -91,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     fetchBytes: num("fetch-bytes", 1024 * 1024),
     untilBytes: num("until-bytes", 0),
     compression: compressionOf(flags.get("compression") ?? "none"),
+    tlsCa: flags.has("tls-ca") ? readFileSync(flags.get("tls-ca")!) : undefined,
   };
 }
 
@@ -171,6 +178,13 @@ function responseOf(frame: Buffer, headerVersion: number): { correlationId: numb
 
 function connect(o: Options): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    if (o.tlsCa !== undefined) {
+      const socket = tls.connect({ host: o.host, port: o.port, ca: o.tlsCa });
+      socket.setNoDelay(true);
+      socket.once("secureConnect", () => resolve(socket));
+      socket.once("error", reject);
+      return;
+    }
     const socket = net.connect({ host: o.host, port: o.port, noDelay: true });
     socket.once("connect", () => resolve(socket));
     socket.once("error", reject);
