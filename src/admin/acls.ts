@@ -220,14 +220,12 @@ export function formatEntry(e: Entry): string {
   return `(principal=${e.principal}, host=${e.host}, operation=${codeName("operation", e.operation)}, permissionType=${codeName("permissionType", e.permissionType)})`;
 }
 
-function printResource(
-  out: (text: string) => void,
-  title: string,
-  pattern: Pattern,
-  es: readonly Entry[],
-): void {
+/** Kafka 4.4's AclCommand.printResourceAcls: "Current ACLs for resource `P`:" NL entries NL, println. */
+function printResource(out: (text: string) => void, pattern: Pattern, es: readonly Entry[]): void {
   const lines = es.map(formatEntry).sort();
-  out(`${title} \`${formatPattern(pattern)}\`: \n ${lines.map((l) => `\t${l}`).join("\n")} \n\n`);
+  out(
+    `Current ACLs for resource \`${formatPattern(pattern)}\`:\n${lines.map((l) => `\t${l}`).join("\n")}\n\n`,
+  );
 }
 
 async function listAcls({ admin, io, parsed }: CommandContext): Promise<number> {
@@ -265,15 +263,14 @@ async function listAcls({ admin, io, parsed }: CommandContext): Promise<number> 
   const sorted = [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const wanted = parsed.values.get("--principal") ?? [];
   if (wanted.length === 0) {
-    for (const [, { pattern, entries: es }] of sorted)
-      printResource(io.out, "Current ACLs for resource", pattern, [...es.values()]);
+    for (const [, { pattern, entries: es }] of sorted) printResource(io.out, pattern, [...es.values()]);
     return 0;
   }
   for (const principal of wanted) {
     io.out(`ACLs for principal \`${principal.trim()}\`\n`);
     for (const [, { pattern, entries: es }] of sorted) {
       const mine = [...es.values()].filter((e) => e.principal === principal.trim());
-      if (mine.length > 0) printResource(io.out, "Current ACLs for resource", pattern, mine);
+      if (mine.length > 0) printResource(io.out, pattern, mine);
     }
   }
   return 0;
@@ -293,10 +290,30 @@ async function createAcls({ admin, io, parsed }: CommandContext): Promise<number
     );
   }
   let failed = 0;
-  for (const [pattern, es] of bindings) {
+  for (const [pattern, all] of bindings) {
+    // Kafka 4.4's AclCommand.addAcls: bindings that exist already are named and left alone.
+    const existing = await admin.any(DESCRIBE_ACLS_API, {
+      resourceTypeFilter: pattern.resourceType,
+      resourceNameFilter: pattern.resourceName,
+      patternTypeFilter: pattern.patternType,
+      principalFilter: null,
+      hostFilter: null,
+      operation: AclOperation.ANY,
+      permissionType: AclPermission.ANY,
+    });
+    check(existing.errorCode, existing.errorMessage, "DescribeAcls");
+    const have = new Set(existing.resources.flatMap((r) => r.acls.map(formatEntry)));
+    const es: Entry[] = [];
+    for (const e of all) {
+      if (have.has(formatEntry(e))) {
+        io.out(`Acl (pattern=${formatPattern(pattern)}, entry=${formatEntry(e)}) already exists.\n`);
+      } else es.push(e);
+    }
+    if (es.length === 0) continue;
     const lines = es.map(formatEntry).sort();
+    // Kafka 4.4: "Adding ACLs for resource `P`: " NL " " entries NL, println.
     io.out(
-      `Adding ACLs for resource \`${formatPattern(pattern)}\`: \n ${lines.map((l) => `\t${l}`).join("\n")} \n\n`,
+      `Adding ACLs for resource \`${formatPattern(pattern)}\`: \n ${lines.map((l) => `\t${l}`).join("\n")}\n\n`,
     );
     const res = await admin.any(CREATE_ACLS_API, {
       creations: es.map((e) => ({

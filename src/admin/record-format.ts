@@ -149,10 +149,8 @@ export function parseHeaderOptions(values: readonly string[]): { key: string; va
   });
 }
 
-export interface LineParser {
-  /** The record a line holds, or an error message for the line. */
-  (line: string): InRecord | string;
-}
+/** The record a line holds, or an error message for the line. */
+export type LineParser = (line: string) => InRecord | string;
 
 /** The parser of `produce --format` lines. */
 export function lineParser(

@@ -13,8 +13,8 @@
  *   with no record at or after it goes to its end, with Kafka's "Warn: ... is empty" line),
  *   --to-current (the committed offset, else the end).
  * - Dry run unless --execute (then OffsetCommit as the admin client's alterConsumerGroupOffsets:
- *   generation -1, no member). Either way the table Kafka prints:
- *   `GROUP  TOPIC  PARTITION  NEW-OFFSET`.
+ *   generation -1, no member). Either way the table Kafka 4.4 prints:
+ *   `GROUP  TOPIC  PARTITION  NEW-OFFSET`, the first two columns as wide as their longest value.
  */
 import { LIST_OFFSETS_API, OFFSET_COMMIT_API } from "../protocol/generated/apis.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
@@ -147,9 +147,12 @@ export async function resetOffsets(ctx: CommandContext): Promise<number> {
     if (execute && sorted.length > 0) await commitOffsets(admin, group.coordinator, groupId, sorted, target);
     for (const tp of sorted) rows.push([groupId, tp, target.get(tpKey(tp))!]);
   }
-  // Kafka's printOffsetsToReset: "%n%-30s %-30s %-10s %-15s", then a newline.
+  // Kafka 4.4's GroupOffsetsResetter.printOffsetsToReset: "%n%-Gs %-Ts %-10s %s" with G and T
+  // the longest group id and topic (at least 15), then a newline.
+  const gw = Math.max(15, ...rows.map(([g]) => g.length));
+  const tw = Math.max(15, ...rows.map(([, tp]) => tp.topic.length));
   const line = (g: string, t: string, p: string, o: string) =>
-    `\n${g.padEnd(30)} ${t.padEnd(30)} ${p.padEnd(10)} ${o.padEnd(15)}`;
+    `\n${g.padEnd(gw)} ${t.padEnd(tw)} ${p.padEnd(10)} ${o}`;
   if (rows.length > 0) io.out(line("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"));
   for (const [g, tp, o] of rows) io.out(line(g, tp.topic, String(tp.partition), String(o)));
   io.out("\n");
@@ -281,12 +284,12 @@ async function clamp(
     const start = starts.get(k)!;
     if (offset > end) {
       warn(
-        `New offset (${offset}) is higher than latest offset for topic partition ${tp.topic}-${tp.partition}. Value will be set to ${end}\n`,
+        `New offset (${offset}) is higher than latest offset for topic partition ${tp.topic}-${tp.partition}. Value will be set to ${end}.\n`,
       );
       out.set(k, end);
     } else if (offset < start) {
       warn(
-        `New offset (${offset}) is lower than earliest offset for topic partition ${tp.topic}-${tp.partition}. Value will be set to ${start}\n`,
+        `New offset (${offset}) is lower than earliest offset for topic partition ${tp.topic}-${tp.partition}. Value will be set to ${start}.\n`,
       );
       out.set(k, start);
     } else out.set(k, offset);

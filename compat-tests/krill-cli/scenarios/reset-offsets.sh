@@ -16,7 +16,7 @@ assert_eq "$(offsets)" "0=5 1=3 " "committed after consuming"
 plan=$(krill group reset-offsets "$group" --topic "$topic" --to-earliest)
 rows=$(printf '%s\n' "$plan" | awk -v g="$group" '$1 == g { printf "%s:%s=%s ", $2 == "'"$topic"'" ? "t" : $2, $3, $4 }')
 assert_eq "$rows" "t:0=0 t:1=0 " "dry-run plan"
-assert_contains "$plan" "GROUP                          TOPIC                          PARTITION  NEW-OFFSET" "Kafka's header"
+assert_contains "$plan" "PARTITION  NEW-OFFSET" "Kafka's header"
 assert_eq "$(offsets)" "0=5 1=3 " "a dry run changes nothing"
 krill group reset-offsets "$group" --topic "$topic" --to-earliest --execute >/dev/null
 assert_eq "$(offsets)" "0=0 1=0 " "--to-earliest --execute"
