@@ -5,6 +5,7 @@
 # only.
 #
 #   broker.sh start kafka|krill --dir DIR [--port PORT] [--kafka-version V] [--security tls]
+#                   [--property KEY=VALUE]...
 #       Creates DIR (config, data, logs), starts the broker in the background, waits until it
 #       answers ApiVersions, then prints its bootstrap address (127.0.0.1:PORT) on stdout.
 #       --security tls also generates certificates in DIR/certs (security/make-certs.sh) and adds
@@ -14,6 +15,8 @@
 #       StandardAuthorizer (super users admin and ANONYMOUS, so node-to-node traffic and the
 #       PLAINTEXT listener keep working; allow.everyone.if.no.acl.found=true, so only resources
 #       with ACLs are restricted).
+#       --property sets KEY=VALUE in the generated server.properties (replacing the generated line
+#       of that key, if any), the same for both targets; librdkafka/run-suite.sh uses it.
 #   broker.sh stop --dir DIR
 #       SIGTERM to the broker's process group, SIGKILL after 30 s; removes nothing.
 #
@@ -96,6 +99,12 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
+  local kv
+  for kv in ${properties[@]+"${properties[@]}"}; do
+    awk -F= -v key="${kv%%=*}" '$1 != key' "$dir/server.properties" >"$dir/server.properties.tmp"
+    mv "$dir/server.properties.tmp" "$dir/server.properties"
+    echo "$kv" >>"$dir/server.properties"
+  done
   cat >"$dir/log4j2.properties" <<PROPS
 status = warn
 appender.file.type = File
@@ -188,12 +197,17 @@ if [ "$command" = "start" ]; then
   shift || true
 fi
 dir="" port="" kafka_version=${KAFKA_VERSION:-4.4.0} security=""
+properties=()
 while [ $# -gt 0 ]; do
   case "$1" in
   --dir) dir=${2:-} && shift 2 ;;
   --port) port=${2:-} && shift 2 ;;
   --kafka-version) kafka_version=${2:-} && shift 2 ;;
   --security) security=${2:-} && shift 2 ;;
+  --property)
+    case "${2:-}" in *=*) ;; *) die "--property takes KEY=VALUE" ;; esac
+    properties+=("$2") && shift 2
+    ;;
   *) usage ;;
   esac
 done

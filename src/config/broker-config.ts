@@ -484,6 +484,23 @@ export const BROKER_CONFIG_DEFS: readonly ConfigDef[] = [
     "Deadline of a replica fetch request, beyond its own wait.",
     { validator: atLeast(1) },
   ),
+  // Client quotas (src/server/quotas/, docs/security.md#quotas).
+  def("quota.window.num", "INT", "11", "Windows a client's byte rate and request time are measured over.", {
+    validator: atLeast(1),
+  }),
+  def("quota.window.size.seconds", "INT", "1", "Length of one client-quota window.", {
+    validator: atLeast(1),
+  }),
+  def(
+    "controller.quota.window.num",
+    "INT",
+    "11",
+    "Windows of the controller_mutation_rate token bucket (its burst is windows * size * rate).",
+    { validator: atLeast(1) },
+  ),
+  def("controller.quota.window.size.seconds", "INT", "1", "Length of one controller-mutation window.", {
+    validator: atLeast(1),
+  }),
   // Network.
   def(
     "socket.request.max.bytes",

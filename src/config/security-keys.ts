@@ -25,7 +25,7 @@ import { ENFORCED_AUTHORIZER_KEYS } from "./authorizer-settings.js";
 import { ENFORCED_SASL_KEYS, LISTENER_JAAS_KEY } from "./sasl-settings.js";
 import { ENFORCED_TLS_KEYS, HARMLESS_TLS_VALUES } from "./tls-settings.js";
 
-type Reason = "tls" | "sasl" | "authorizer" | "quota";
+type Reason = "tls" | "sasl" | "authorizer" | "quota" | "delegation";
 
 interface SecurityKey {
   readonly reason: Reason;
@@ -52,9 +52,13 @@ const SECURITY_KEYS: ReadonlyMap<string, SecurityKey> = new Map<string, Security
   ["security.inter.broker.protocol", { reason: "tls", harmless: ["PLAINTEXT"] }],
   ["connections.max.reauth.ms", { reason: "sasl", harmless: ["0"] }],
   ["security.providers", { reason: "tls", harmless: [""] }],
-  ["delegation.token.secret.key", { reason: "sasl", harmless: [""] }],
-  ["delegation.token.master.key", { reason: "sasl", harmless: [""] }],
-  // Quotas and per-client connection limits (max.connections, which Krill enforces, is not here).
+  // Delegation tokens: Kafka enables them with a secret key; Krill has none to offer.
+  ["delegation.token.secret.key", { reason: "delegation", harmless: [""] }],
+  ["delegation.token.master.key", { reason: "delegation", harmless: [""] }],
+  // Client quotas are enforced when set with AlterClientQuotas (kafka-configs), stored in the
+  // metadata log; what follows are the other ways Kafka limits clients: a custom quota callback,
+  // per-IP connection limits (max.connections, which Krill enforces, is not here) and the static
+  // defaults of Kafka 3.x.
   ["client.quota.callback.class", { reason: "quota", harmless: [""] }],
   ["max.connections.per.ip", { reason: "quota", harmless: [INT32_MAX_TEXT] }],
   ["max.connections.per.ip.overrides", { reason: "quota", harmless: [""] }],
@@ -89,7 +93,9 @@ const WHAT: Record<Reason, string> = {
   sasl: "Krill's SASL does not enforce (it serves PLAIN and SCRAM with the sasl.* keys listed in docs/security.md)",
   authorizer:
     "Krill's authorizer does not enforce (it implements StandardAuthorizer with the keys listed in docs/security.md)",
-  quota: "Krill does not enforce quotas or per-client connection limits yet",
+  quota:
+    "Krill does not enforce (it enforces the client quotas set with kafka-configs --entity-type users/clients, not quota callbacks, static quota defaults or per-IP connection limits)",
+  delegation: "Krill does not provide: delegation tokens are not supported",
 };
 
 function classify(key: string): SecurityKey | undefined {

@@ -9,7 +9,9 @@
  * whole session timeout after the election. Krill gives each broker registered before the
  * activation `broker.heartbeat.interval.ms` to make first contact instead (a live broker
  * heartbeats at least that often, and at once when it learns of a new quorum leader); one that
- * does not is stale. Once heard from, the usual session timeout applies.
+ * does not is stale. Once heard from, the usual session timeout applies. A broker whose node the
+ * metadata quorum saw refuse or close a connection (its process is gone: it was the previous
+ * controller, killed) is stale at once (`peerGone`).
  *
  * Time comes from the injected `Clock`: a session expires `broker.session.timeout.ms` after the
  * last contact, and whoever drives the controller (a timer in the broker, a test) asks for stale
@@ -129,6 +131,20 @@ export class BrokerHeartbeatManager {
     const s = this.#sessions.get(brokerId);
     if (s === undefined || s.connection !== connection) return false;
     s.connection = undefined;
+    s.connectionLost = true;
+    return true;
+  }
+
+  /**
+   * The metadata quorum saw the controller listener of node `brokerId` refuse or close a
+   * connection (RaftClient.unreachableVoters): in combined mode the broker of that id is the same
+   * process, so if it has not made first contact with this controller since the activation, its
+   * session ends now instead of after the first-contact window; true in that case. A broker
+   * heard from since the activation keeps its session (its own heartbeat connection is watched).
+   */
+  peerGone(brokerId: number): boolean {
+    const s = this.#session(brokerId);
+    if (!s.awaitingFirstContact || s.connectionLost) return false;
     s.connectionLost = true;
     return true;
   }

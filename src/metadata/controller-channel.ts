@@ -15,6 +15,7 @@
 import { isKrillError } from "../errors.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import type { AclApiError, AclBinding, AclDeleteResult, AclFilter } from "./acls.js";
+import type { QuotaAlteration, QuotaAlterResult } from "./client-quotas.js";
 import type {
   BrokerHeartbeatReply,
   BrokerHeartbeatRequest,
@@ -120,6 +121,11 @@ export interface ControllerChannel {
     deletions: readonly ScramDeletion[],
     upsertions: readonly ScramUpsertion[],
   ): Promise<ScramAlterResult[]>;
+  /** Client quotas set or removed (Kafka's AlterClientQuotas): one result per entity. */
+  alterClientQuotas(
+    alterations: readonly QuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<QuotaAlterResult[]>;
   /** ACL bindings stored (Kafka's CreateAcls): one result per binding, in order. */
   createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]>;
   /** ACL bindings matching each filter removed (Kafka's DeleteAcls): one result per filter. */
@@ -200,6 +206,13 @@ export class LocalControllerChannel implements ControllerChannel {
     upsertions: readonly ScramUpsertion[],
   ): Promise<ScramAlterResult[]> {
     return this.#controller.alterUserScramCredentials(deletions, upsertions);
+  }
+
+  alterClientQuotas(
+    alterations: readonly QuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<QuotaAlterResult[]> {
+    return this.#controller.alterClientQuotas(alterations, validateOnly);
   }
 
   createAcls(bindings: readonly AclBinding[]): Promise<AclApiError[]> {

@@ -27,6 +27,7 @@ import {
   createAclRecords,
   deleteAclRecords,
 } from "./acls.js";
+import { clientQuotaAlterRecords, type QuotaAlteration, type QuotaAlterResult } from "./client-quotas.js";
 import {
   type BrokerConnection,
   type BrokerHeartbeatReply,
@@ -152,6 +153,11 @@ export interface ControllerOptions {
    * own epoch). Each operation checks it when it starts and fails with NotControllerError if not.
    */
   readonly isActive?: () => boolean;
+  /**
+   * In a quorum: the voters whose controller listener refused or closed a connection since this
+   * node last became the quorum's leader (RaftClient.unreachableVoters). Read at activation.
+   */
+  readonly unreachableQuorumPeers?: () => Iterable<number>;
 }
 
 export class MetadataController implements ControllerChannel {
@@ -163,6 +169,7 @@ export class MetadataController implements ControllerChannel {
   readonly #cluster: ClusterControl;
   readonly #clock: Clock;
   readonly #isActive: (() => boolean) | undefined;
+  readonly #unreachableQuorumPeers: () => Iterable<number>;
   #wasActive = false;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -175,6 +182,7 @@ export class MetadataController implements ControllerChannel {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#cluster = new ClusterControl(this.#clock, options.config, options.clusterId);
     this.#isActive = options.isActive;
+    this.#unreachableQuorumPeers = options.unreachableQuorumPeers ?? (() => []);
   }
 
   /** Whether this controller may act now (always, outside a quorum). */
@@ -193,9 +201,46 @@ export class MetadataController implements ControllerChannel {
    */
   #noteActivation(): boolean {
     const active = this.isActive;
-    if (active && !this.#wasActive) this.#cluster.activate();
+    const activated = active && !this.#wasActive;
     this.#wasActive = active;
+    if (activated) {
+      this.#cluster.activate();
+      let gone = false;
+      for (const nodeId of this.#unreachableQuorumPeers()) gone = this.#peerGone(nodeId) || gone;
+      if (gone) this.#fenceSoon();
+    }
     return active;
+  }
+
+  /**
+   * Fast failover when the active controller's node dies with a broker (combined mode): the
+   * quorum saw node `nodeId`'s controller listener refuse or close a connection (RaftClient's
+   * unreachable voters; its process is gone). If its broker has not heartbeat this controller
+   * since the activation, it is fenced now rather than after the first-contact window. Called
+   * by the quorum wiring (quorum-metadata.ts); before the activation, the activation reads them.
+   */
+  quorumPeerUnreachable(nodeId: number): void {
+    if (!this.isActive || !this.#wasActive) return;
+    if (this.#peerGone(nodeId)) this.#fenceSoon();
+  }
+
+  #peerGone(nodeId: number): boolean {
+    const image = this.#image;
+    const broker = image.brokers.get(nodeId);
+    if (broker === undefined || broker.fenced || !this.#cluster.heartbeats.peerGone(nodeId)) return false;
+    this.#logger.info(
+      { brokerId: nodeId },
+      "the node's controller listener closed and its broker has not heartbeat this controller: fencing it",
+    );
+    return true;
+  }
+
+  #fenceSoon(): void {
+    queueMicrotask(() => {
+      this.fenceStaleBrokers().catch((err: unknown) => {
+        if (this.isActive) this.#logger.warn({ err }, "fencing an unreachable node's broker failed");
+      });
+    });
   }
 
   #serialize<T>(op: () => Promise<T> | T): Promise<T> {
@@ -879,6 +924,21 @@ export class MetadataController implements ControllerChannel {
         );
       }
       return result;
+    });
+  }
+
+  /**
+   * AlterClientQuotas: commits the ClientQuotaRecords of every valid alteration together
+   * (client-quotas.ts), one result per entity; nothing with `validateOnly`.
+   */
+  alterClientQuotas(
+    alterations: readonly QuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<QuotaAlterResult[]> {
+    return this.#serialize(async () => {
+      const { records, results } = clientQuotaAlterRecords(this.#image.clientQuotas, alterations);
+      if (!validateOnly) await this.#commit(records);
+      return results;
     });
   }
 

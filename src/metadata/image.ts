@@ -4,6 +4,11 @@
  * one metadata log offset. Handlers read the current image without locks; nothing mutates one: the
  * publisher replays committed records onto a copy (`apply`) and publishes the result.
  */
+import {
+  applyClientQuotaRecord,
+  type ClientQuotaEntry,
+  clientQuotaSnapshotRecords,
+} from "./client-quotas.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal-topics.js";
 import { applyPartitionChange } from "./partition-change.js";
 import {
@@ -60,6 +65,7 @@ export class MetadataImage {
     0n,
     new Map(),
     new Map(),
+    new Map(),
   );
 
   private constructor(
@@ -76,6 +82,8 @@ export class MetadataImage {
     readonly scramCredentials: ReadonlyMap<string, UserScramCredentialRecordData>,
     /** ACL bindings (AccessControlEntryRecord) by id (acls.ts). */
     readonly acls: ReadonlyMap<string, AccessControlEntryRecordData>,
+    /** Client quotas (ClientQuotaRecord) by entity key (client-quotas.ts quotaEntityKey). */
+    readonly clientQuotas: ReadonlyMap<string, ClientQuotaEntry>,
   ) {}
 
   scramCredential(user: string, mechanism: number): UserScramCredentialRecordData | undefined {
@@ -123,6 +131,7 @@ export class MetadataImage {
     for (const credential of this.scramCredentials.values())
       out.push({ type: "UserScramCredential", data: credential });
     for (const acl of this.acls.values()) out.push({ type: "AccessControlEntry", data: acl });
+    out.push(...clientQuotaSnapshotRecords(this.clientQuotas));
     if (this.nextProducerId > 0n) {
       out.push({
         type: "ProducerIds",
@@ -146,6 +155,7 @@ export class MetadataImage {
     let nextProducerId = this.nextProducerId;
     let scram: Map<string, UserScramCredentialRecordData> | undefined;
     let acls: Map<string, AccessControlEntryRecordData> | undefined;
+    let clientQuotas: Map<string, ClientQuotaEntry> | undefined;
     const topics = () => {
       byName ??= new Map(this.topicsByName);
       byId ??= new Map(this.topicsById);
@@ -243,6 +253,10 @@ export class MetadataImage {
           acls ??= new Map(this.acls);
           acls.set(record.data.id, record.data);
           break;
+        case "ClientQuota":
+          clientQuotas ??= new Map(this.clientQuotas);
+          applyClientQuotaRecord(clientQuotas, record.data);
+          break;
         case "RemoveAccessControlEntry":
           acls ??= new Map(this.acls);
           if (!acls.delete(record.data.id)) {
@@ -261,6 +275,7 @@ export class MetadataImage {
       nextProducerId,
       scram ?? this.scramCredentials,
       acls ?? this.acls,
+      clientQuotas ?? this.clientQuotas,
     );
   }
 }

@@ -140,6 +140,9 @@ export class QuorumControllerChannel implements ControllerChannel {
   alterUserScramCredentials(...args: Parameters<ControllerChannel["alterUserScramCredentials"]>) {
     return this.#target().alterUserScramCredentials(...args);
   }
+  alterClientQuotas(...args: Parameters<ControllerChannel["alterClientQuotas"]>) {
+    return this.#target().alterClientQuotas(...args);
+  }
   createAcls(...args: Parameters<ControllerChannel["createAcls"]>) {
     return this.#target().createAcls(...args);
   }
@@ -174,6 +177,7 @@ const NOT_CONTROLLER_CHANNEL: ControllerChannel = {
   alterBrokerConfigs: notController,
   allocateProducerIds: notController,
   alterUserScramCredentials: notController,
+  alterClientQuotas: notController,
   createAcls: notController,
   deleteAcls: notController,
   registerBroker: notController,
@@ -275,8 +279,19 @@ export function openQuorumMetadata(options: QuorumMetadataOptions): QuorumMetada
         clock,
         clusterId: options.clusterId,
         isActive: () => log.isActive,
+        unreachableQuorumPeers: () => raft.unreachableVoters,
       })
     : undefined;
+  if (controller !== undefined) {
+    // Fast failover (docs/replication.md): a new active controller fences at once the broker of a
+    // node whose process the quorum found gone, instead of waiting for its first contact.
+    log.onActivation(() => {
+      controller.fenceStaleBrokers().catch((err: unknown) => {
+        options.logger.warn({ err }, "fencing stale brokers at activation failed");
+      });
+    });
+    log.onVoterUnreachable((nodeId) => controller.quorumPeerUnreachable(nodeId));
+  }
   const channel = new QuorumControllerChannel(
     controller === undefined ? undefined : new LocalControllerChannel(controller),
     () => log.isActive,

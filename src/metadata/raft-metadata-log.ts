@@ -88,6 +88,7 @@ export class RaftMetadataLog implements MetadataLog, RaftListener {
   #lastSnapshotMs: number;
   readonly #leaderChangeListeners: ((leaderId: number, epoch: number) => void)[] = [];
   readonly #activationListeners: ((epoch: number) => void)[] = [];
+  readonly #voterUnreachableListeners: ((voterId: number) => void)[] = [];
   readonly #deliveryWaiters: { offset: number; resolve: () => void }[] = [];
   #closed = false;
 
@@ -143,6 +144,16 @@ export class RaftMetadataLog implements MetadataLog, RaftListener {
 
   onActivation(fn: (epoch: number) => void): void {
     this.#activationListeners.push(fn);
+  }
+
+  /** Called when the core finds a voter's controller listener refusing or closing connections. */
+  onVoterUnreachable(fn: (voterId: number) => void): void {
+    this.#voterUnreachableListeners.push(fn);
+  }
+
+  /** RaftListener: called inside the core's event; the listeners only note it and schedule work. */
+  handleVoterUnreachable(voterId: number): void {
+    for (const fn of this.#voterUnreachableListeners) fn(voterId);
   }
 
   register(listener: MetadataLogListener): void {

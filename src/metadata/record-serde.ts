@@ -6,6 +6,7 @@
 import { KrillError } from "../errors.js";
 import type { AccessControlEntryRecord } from "../protocol/generated/access-control-entry-record.js";
 import type { BrokerRegistrationChangeRecord } from "../protocol/generated/broker-registration-change-record.js";
+import type { ClientQuotaRecord } from "../protocol/generated/client-quota-record.js";
 import type { ConfigRecord } from "../protocol/generated/config-record.js";
 import { defaultConfigRecord } from "../protocol/generated/config-record.js";
 import type { FeatureLevelRecord } from "../protocol/generated/feature-level-record.js";
@@ -117,6 +118,12 @@ function toWire(record: MetadataRecord): { type: number; version: number; body: 
       };
     case "AccessControlEntry":
       return { type: MetadataRecordType.AccessControlEntryRecord, version: 0, body: { ...record.data } };
+    case "ClientQuota":
+      return {
+        type: MetadataRecordType.ClientQuotaRecord,
+        version: 0,
+        body: { ...record.data, entity: record.data.entity.map((e) => ({ ...e })) },
+      };
     case "RemoveAccessControlEntry":
       return {
         type: MetadataRecordType.RemoveAccessControlEntryRecord,
@@ -300,6 +307,18 @@ function fromWire(type: number, body: unknown): MetadataRecord {
     }
     case MetadataRecordType.RemoveAccessControlEntryRecord:
       return { type: "RemoveAccessControlEntry", data: { id: (body as RemoveAccessControlEntryRecord).id } };
+    case MetadataRecordType.ClientQuotaRecord: {
+      const b = body as ClientQuotaRecord;
+      return {
+        type: "ClientQuota",
+        data: {
+          entity: b.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName })),
+          key: b.key,
+          value: b.value,
+          remove: b.remove,
+        },
+      };
+    }
     default:
       throw new KrillError("UNSUPPORTED", `metadata record type ${type} is not used by Krill`);
   }

@@ -131,6 +131,14 @@ export interface RemoveAccessControlEntryRecordData {
   readonly id: string;
 }
 
+/** Kafka's ClientQuotaRecord: one quota key of one entity set (or removed); client-quotas.ts. */
+export interface ClientQuotaRecordData {
+  readonly entity: ReadonlyArray<{ readonly entityType: string; readonly entityName: string | null }>;
+  readonly key: string;
+  readonly value: number;
+  readonly remove: boolean;
+}
+
 export type MetadataRecord =
   | { readonly type: "Topic"; readonly data: TopicRecordData }
   | { readonly type: "Partition"; readonly data: PartitionRecordData }
@@ -144,7 +152,8 @@ export type MetadataRecord =
   | { readonly type: "UserScramCredential"; readonly data: UserScramCredentialRecordData }
   | { readonly type: "RemoveUserScramCredential"; readonly data: RemoveUserScramCredentialRecordData }
   | { readonly type: "AccessControlEntry"; readonly data: AccessControlEntryRecordData }
-  | { readonly type: "RemoveAccessControlEntry"; readonly data: RemoveAccessControlEntryRecordData };
+  | { readonly type: "RemoveAccessControlEntry"; readonly data: RemoveAccessControlEntryRecordData }
+  | { readonly type: "ClientQuota"; readonly data: ClientQuotaRecordData };
 
 /** A record with the metadata log offset it was written at. */
 export interface MetadataLogEntry {

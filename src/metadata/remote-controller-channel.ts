@@ -39,6 +39,7 @@ import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { isKrillError, KrillError } from "../errors.js";
 import {
   ALLOCATE_PRODUCER_IDS_API,
+  ALTER_CLIENT_QUOTAS_API,
   ALTER_CONFIGS_API,
   ALTER_PARTITION_API,
   ALTER_USER_SCRAM_CREDENTIALS_API,
@@ -57,6 +58,7 @@ import {
 import { ErrorCode, errorCodeName } from "../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../protocol/primitives/uuid.js";
 import type { AclApiError, AclBinding, AclDeleteResult, AclFilter } from "./acls.js";
+import type { QuotaAlteration, QuotaAlterResult } from "./client-quotas.js";
 import type {
   ApiResult,
   ConfigAlteration,
@@ -495,6 +497,38 @@ export class RemoteControllerChannel implements ControllerChannel {
         return {
           ok: res.results.map((r) => ({
             user: r.user,
+            errorCode: r.errorCode,
+            errorMessage: r.errorMessage,
+          })),
+        };
+      },
+    });
+  }
+
+  /** AlterClientQuotas: to the active controller as the same request (Kafka forwards it). */
+  alterClientQuotas(
+    alterations: readonly QuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<QuotaAlterResult[]> {
+    return this.#runOrThrow("AlterClientQuotas", {
+      timeoutMs: undefined,
+      local: (c) => c.alterClientQuotas(alterations, validateOnly),
+      remote: async (ms) => {
+        const res = await this.#client.request(
+          ALTER_CLIENT_QUOTAS_API,
+          {
+            entries: alterations.map((a) => ({
+              entity: a.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName })),
+              ops: a.ops.map((o) => ({ key: o.key, value: o.value ?? 0, remove: o.value === null })),
+            })),
+            validateOnly,
+          },
+          { timeoutMs: ms },
+        );
+        if (res.entries.some((r) => r.errorCode === ErrorCode.NOT_CONTROLLER)) return notController();
+        return {
+          ok: res.entries.map((r) => ({
+            entity: r.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName })),
             errorCode: r.errorCode,
             errorMessage: r.errorMessage,
           })),

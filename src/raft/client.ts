@@ -70,6 +70,8 @@ export interface RaftListener {
   /** The state machine must replace its state by this snapshot; commits continue from its end. */
   handleLoadSnapshot(id: OffsetAndEpoch, bytes: Buffer): void;
   handleLeaderChange(leaderId: number, epoch: number): void;
+  /** A voter joined `RaftClient.unreachableVoters` (its connection was refused or closed by its side). */
+  handleVoterUnreachable?(voterId: number): void;
 }
 
 export interface RaftClientOptions {
@@ -127,6 +129,8 @@ export class RaftClient {
   private timer: unknown = null;
   private closed = false;
   private lastNotifiedLeader = { leaderId: -2, epoch: -1 };
+  /** See `unreachableVoters`. */
+  private readonly closedVoters = new Set<number>();
 
   constructor(private readonly opts: RaftClientOptions) {
     this.nodeId = opts.nodeId;
@@ -163,6 +167,16 @@ export class RaftClient {
 
   get isVoter(): boolean {
     return this.quorum.isVoter();
+  }
+
+  /**
+   * Voters whose connection was last refused, reset or closed by their side (see
+   * handleSendFailure) since this node last became leader, and that have sent nothing since: as
+   * far as this node can tell, their process is gone. The active controller fences their co-located brokers without waiting for
+   * first contact (docs/replication.md, "Fast failover").
+   */
+  get unreachableVoters(): ReadonlySet<number> {
+    return this.closedVoters;
   }
 
   /** Whether `propose` takes records now: this node leads, is not resigning, shutting down or closed. */
@@ -224,6 +238,7 @@ export class RaftClient {
 
   handleRequest(sourceId: number, correlationId: number, request: RaftRequest): void {
     if (this.closed) return;
+    this.closedVoters.delete(sourceId);
     const response = this.dispatchRequest(sourceId, correlationId, request);
     if (response !== null) this.opts.channel.respond(sourceId, correlationId, response);
     this.afterEvent();
@@ -231,6 +246,7 @@ export class RaftClient {
 
   handleResponse(sourceId: number, correlationId: number, response: RaftResponse): void {
     if (this.closed) return;
+    this.closedVoters.delete(sourceId);
     const inflight = this.requests.takeInflight(sourceId, correlationId);
     if (inflight !== null && inflight.api === response.api) {
       const ok = this.dispatchResponse(sourceId, response, inflight.preVote);
@@ -239,13 +255,19 @@ export class RaftClient {
     this.afterEvent();
   }
 
-  /** The request could not be delivered (connection refused or reset). */
-  handleSendFailure(destinationId: number, correlationId: number): void {
+  /**
+   * The request failed without an answer. `peerClosed`: the destination refused, reset or closed
+   * the connection (its process is gone or its listener closed, as when it was killed: its kernel
+   * closes its sockets at once), rather than a timeout or an undecodable answer.
+   */
+  handleSendFailure(destinationId: number, correlationId: number, peerClosed = false): void {
     if (this.closed) return;
+    if (peerClosed) this.noteVoterClosed(destinationId);
     const inflight = this.requests.takeInflight(destinationId, correlationId);
     if (inflight !== null) {
       const now = this.now();
       this.requests.backoff(destinationId, now);
+      if (peerClosed) this.maybeStandEarly(destinationId, now);
       // A voter that cannot be reached will not vote in this election. Counted with the
       // rejections, it can leave the candidate short of a majority, which then backs off at once
       // instead of waiting out its election timeout: the usual case after a leader's crash, when
@@ -348,6 +370,44 @@ export class RaftClient {
       currentVoters: [...s.voters].map(([id, p]) => describe(id, p)),
       observers: [...s.observers].map(([id, p]) => describe(id, p)),
     };
+  }
+
+  // ---- a peer's connection closed ------------------------------------------------------------
+
+  private noteVoterClosed(voterId: number): void {
+    if (voterId === this.nodeId || !this.voterIds.includes(voterId) || this.closedVoters.has(voterId)) return;
+    this.closedVoters.add(voterId);
+    this.info(`voter ${voterId} refused or closed the connection`);
+    this.opts.listener?.handleVoterUnreachable?.(voterId);
+  }
+
+  /**
+   * Fast failover: a voter whose leader refused or closed its fetch connection, after it had
+   * fetched from that leader in this epoch, stands without waiting out the fetch timeout: the
+   * leader's process is most likely gone (a killed process's kernel closes its sockets at once).
+   * The voters stand in order of id, the first at once and the others after a backoff doubling by
+   * rank (as after EndQuorumEpoch), so that two of them rarely split the vote; and it stops
+   * refusing pre-votes on the leader's behalf. The pre-vote keeps this from disrupting a live
+   * leader: while a majority still fetches from it, the pre-vote is refused and this node goes
+   * back to following it, in the same epoch. Kafka waits for controller.quorum.fetch.timeout.ms
+   * (a disconnect is only BROKER_NOT_AVAILABLE there, retried after a backoff).
+   */
+  private maybeStandEarly(destinationId: number, now: number): void {
+    const s = this.quorum.state;
+    if (
+      s.name !== "follower" ||
+      s.leaderId !== destinationId ||
+      !s.hasFetchedFromLeader ||
+      !this.quorum.isVoter() ||
+      this.shutdownDeadlineMs !== null
+    ) {
+      return;
+    }
+    const successors = this.voterIds.filter((id) => id !== s.leaderId).sort((a, b) => a - b);
+    const waitMs = endEpochElectionBackoffMs(this.nodeId, successors, this.config.electionBackoffMaxMs);
+    s.hasFetchedFromLeader = false;
+    s.fetchDeadlineMs = Math.min(s.fetchDeadlineMs, now + waitMs);
+    this.info(`leader ${s.leaderId} closed the connection in epoch ${s.epoch}: standing in ${waitMs} ms`);
   }
 
   // ---- polling -------------------------------------------------------------------------------
@@ -728,6 +788,9 @@ export class RaftClient {
       unackedVoters: new Set(this.voterIds.filter((id) => id !== this.nodeId)),
       resignRequested: false,
     };
+    // Only fresh evidence counts for the new leader's controller: its BeginQuorumEpoch to every
+    // voter finds the dead ones again within a round trip.
+    this.closedVoters.clear();
     this.transition(leader, true);
     this.info(`became leader of epoch ${leader.epoch} at offset ${epochStartOffset}`);
     // The high watermark may only pass records of earlier epochs once one of this epoch is
@@ -1099,6 +1162,17 @@ export class RaftClient {
         const s = this.quorum.state;
         const expectsPreVote = s.name === "prospective";
         if ((s.name === "prospective" || s.name === "candidate") && preVote === expectsPreVote) {
+          if (
+            s.name === "prospective" &&
+            !response.voteGranted &&
+            s.leaderId >= 0 &&
+            response.leaderId === s.leaderId &&
+            this.closedVoters.has(s.leaderId)
+          ) {
+            // Refused on behalf of the leader whose connection closed here: that voter has not
+            // noticed yet. Asked again after the retry backoff, until this election times out.
+            return false;
+          }
           if (response.voteGranted) s.votes.granted.add(sourceId);
           else s.votes.rejected.add(sourceId);
           if (s.name === "candidate" && this.isRejected(s.votes) && s.backoffUntilMs === null) {

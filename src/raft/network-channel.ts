@@ -5,7 +5,9 @@
  * Outbound: one `NodeClient` per voter (endpoints from `controller.quorum.voters`), opened when
  * first needed. `send` returns at once; the answer (mapped by wire.ts) reaches the core through
  * `handleResponse`, a failure (refused, dropped, timed out, undecodable) through
- * `handleSendFailure`, each later as its own event (a promise callback), never inside `send`.
+ * `handleSendFailure`, each later as its own event (a promise callback), never inside `send`;
+ * a failure says whether the peer closed or refused the connection (its process is gone) rather
+ * than a timeout or an undecodable answer.
  * The core allows one request in flight per destination and times it out itself; a late outcome
  * of a request it gave up on is ignored there.
  *
@@ -19,7 +21,7 @@
 import type { Logger } from "pino";
 import { isKrillError, KrillError } from "../errors.js";
 import type { ApiDescriptor } from "../protocol/generated/apis.js";
-import { NodeClient, type NodeClientOptions } from "../server/network/node-client.js";
+import { ConnectionClosedError, NodeClient, type NodeClientOptions } from "../server/network/node-client.js";
 import type { VoterEndpoint } from "./config.js";
 import type { QuorumEndpoint } from "./quorum-endpoint.js";
 import type { RaftChannel, RaftRequest, RaftResponse } from "./types.js";
@@ -29,7 +31,7 @@ import { fromWireResponse, RAFT_APIS, type RaftEndpoints, toWireRequest } from "
 export interface RaftCore {
   handleRequest(sourceId: number, correlationId: number, request: RaftRequest): void;
   handleResponse(sourceId: number, correlationId: number, response: RaftResponse): void;
-  handleSendFailure(destinationId: number, correlationId: number): void;
+  handleSendFailure(destinationId: number, correlationId: number, peerClosed?: boolean): void;
   readonly leaderId: number;
   readonly epoch: number;
 }
@@ -116,7 +118,7 @@ export class NetworkRaftChannel implements RaftChannel, QuorumEndpoint {
             response = fromWireResponse(request.api, body);
           } catch (err) {
             this.#options.logger.warn({ err, destinationId, api: request.api }, "undecodable quorum answer");
-            this.#failed(destinationId, correlationId);
+            this.#failed(destinationId, correlationId, false);
             return;
           }
           if (!this.#closed) this.#core?.handleResponse(destinationId, correlationId, response);
@@ -127,13 +129,13 @@ export class NetworkRaftChannel implements RaftChannel, QuorumEndpoint {
             { destinationId, api: request.api, err: err instanceof Error ? err.message : String(err) },
             "quorum request failed",
           );
-          this.#failed(destinationId, correlationId);
+          this.#failed(destinationId, correlationId, err instanceof ConnectionClosedError);
         },
       );
   }
 
-  #failed(destinationId: number, correlationId: number): void {
-    if (!this.#closed) this.#core?.handleSendFailure(destinationId, correlationId);
+  #failed(destinationId: number, correlationId: number, peerClosed: boolean): void {
+    if (!this.#closed) this.#core?.handleSendFailure(destinationId, correlationId, peerClosed);
   }
 
   #client(nodeId: number): NodeClient | null {

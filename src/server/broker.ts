@@ -51,6 +51,7 @@ import { BrokerMetrics, type PartitionStats } from "./metrics.js";
 import type { FrameProcessor, RequestOutcome } from "./network/connection.js";
 import { ResponseMemory } from "./network/response-memory.js";
 import { type BoundListener, SocketServer } from "./network/socket-server.js";
+import { BrokerQuotas } from "./quotas/broker-quotas.js";
 import { loadHandlers } from "./registry.js";
 import {
   type AdvertisedEndpoint,
@@ -362,6 +363,11 @@ export class Broker {
     metrics.offlinePartitionsSource = () => countOfflinePartitions(publisher.image);
     metrics.logDirsSource = () => config.logDirs;
 
+    // Client quotas follow the image's ClientQuotaRecords (src/server/quotas/).
+    const quotas = new BrokerQuotas(config);
+    quotas.update(publisher.image.clientQuotas);
+    publisher.onPublish((next) => quotas.update(next.clientQuotas));
+
     const registry = await loadHandlers(options.handlersDir);
     let advertised: AdvertisedEndpoint[] = [];
     const core: BrokerCore = {
@@ -389,6 +395,7 @@ export class Broker {
         config.authorizer === undefined
           ? undefined
           : new StandardAuthorizer(config.authorizer, () => publisher.image, logger, clock),
+      quotas,
       image: () => publisher.image,
       kraftVersion: () => metadata.log.kraftVersion,
     };
@@ -420,6 +427,7 @@ export class Broker {
       logs: core.logs,
       metrics: core.metrics,
       authorizer: core.authorizer,
+      quotas: core.quotas,
       image: core.image,
       registry,
       quorum: metadata.quorum,

@@ -23,6 +23,7 @@ import { isKrillError } from "../errors.js";
 import { Reader } from "../protocol/primitives/reader.js";
 import { Writer } from "../protocol/primitives/writer.js";
 import type { ConnectionInfo, FrameProcessor, RequestOutcome } from "./network/connection.js";
+import { applyRequestQuota } from "./quotas/request-quota.js";
 import {
   type ApiHandler,
   type HandlerRegistry,
@@ -134,13 +135,25 @@ export class Dispatcher implements FrameProcessor {
       connection,
       broker: this.#broker,
       logger: connection.logger,
+      quota: { exempt: false, throttleMs: 0, requestBytes: frame.length },
     };
     const run = async (): Promise<RequestOutcome> => {
       if (handler.ordering === "serial") await waitForEarlier();
       // Its response must have room on the connection before the handler builds it.
       const room = waitForRoom();
       if (room !== undefined) await room;
-      return this.#finish(handler, ctx, await handler.handle(ctx, request), startedMs);
+      // The handler's synchronous part is its event-loop time (request_percentage).
+      const handledMs = performance.now();
+      const pending = handler.handle(ctx, request);
+      const busyMs = performance.now() - handledMs;
+      const response = await pending;
+      return this.#finish(
+        handler,
+        ctx,
+        response,
+        startedMs,
+        applyRequestQuota(ctx, response, busyMs, kind === "controller"),
+      );
     };
     return run().catch((err: unknown) => {
       // A request Kafka fails to parse (an ACL filter with an UNKNOWN code, checked where the
@@ -161,7 +174,13 @@ export class Dispatcher implements FrameProcessor {
     });
   }
 
-  #finish(handler: ApiHandler, ctx: RequestContext, response: unknown, startedMs: number): RequestOutcome {
+  #finish(
+    handler: ApiHandler,
+    ctx: RequestContext,
+    response: unknown,
+    startedMs: number,
+    throttleMs: number,
+  ): RequestOutcome {
     const elapsedMs = performance.now() - startedMs;
     this.#observer?.onRequest(handler.name, ctx.apiVersion, elapsedMs, "ok");
     // Per-request detail is for debugging only, as Kafka's request logger (kafka.request.logger).
@@ -177,8 +196,12 @@ export class Dispatcher implements FrameProcessor {
         "request completed",
       );
     }
-    if (response === NO_RESPONSE) return { kind: "none" };
-    return { kind: "respond", chunks: encodeResponse(handler, response, ctx.apiVersion, ctx.correlationId) };
+    if (response === NO_RESPONSE) return { kind: "none", throttleMs };
+    return {
+      kind: "respond",
+      chunks: encodeResponse(handler, response, ctx.apiVersion, ctx.correlationId),
+      throttleMs,
+    };
   }
 
   /** The connection logs the reason when it acts on the close. */

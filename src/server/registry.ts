@@ -34,6 +34,20 @@ export interface RequestContext {
   readonly connection: ConnectionInfo;
   readonly broker: BrokerContext;
   readonly logger: Logger;
+  /**
+   * Set by the dispatcher (src/server/quotas/request-quota.ts): a handler sets `throttleMs` when a
+   * byte-rate quota throttles the request (the dispatcher writes it into throttle_time_ms and
+   * mutes the connection), and `exempt` for a request Kafka exempts from the request quota (a
+   * follower's Fetch).
+   */
+  readonly quota?: RequestQuotaState;
+}
+
+export interface RequestQuotaState {
+  exempt: boolean;
+  throttleMs: number;
+  /** The request's size (header and body, as Kafka's request.sizeInBytes): producer_byte_rate. */
+  readonly requestBytes: number;
 }
 
 /**

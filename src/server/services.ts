@@ -33,6 +33,7 @@ import { GroupCoordinatorService } from "./group/coordinator-service.js";
 import type { BrokerMetrics } from "./metrics.js";
 import { PartitionManager } from "./partitions/partition-manager.js";
 import { ProducerIdManager } from "./producer-state/producer-id-manager.js";
+import type { BrokerQuotas } from "./quotas/broker-quotas.js";
 import type { HandlerRegistry } from "./registry.js";
 import { buildBrokerFetchers } from "./replication/broker-fetchers.js";
 import type { ReplicaFetcherManager } from "./replication/replica-fetcher-manager.js";
@@ -78,6 +79,11 @@ export interface BrokerCore {
    * is allowed, as on a Kafka broker without an authorizer (auth.ts).
    */
   readonly authorizer: StandardAuthorizer | undefined;
+  /**
+   * Client quotas (src/server/quotas/), following the image; absent in hand-made contexts of
+   * tests, where nothing is throttled.
+   */
+  readonly quotas?: BrokerQuotas;
   /** The current metadata image (a new object after every metadata change). */
   image(): MetadataImage;
   /** kraft.version in force in the metadata log (KIP-853): 1 formatted --standalone, 0 static voters. */

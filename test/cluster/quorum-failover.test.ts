@@ -136,7 +136,10 @@ async function createTopic(node: Node, topic: string): Promise<void> {
   await a.connect();
   try {
     await a.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+      // Replicated on every node: a partition only on the killed node would have no leader once
+      // its broker is fenced (at once since the fast failover), and kafkajs fails a Metadata
+      // answer with LEADER_NOT_AVAILABLE in it.
+      topics: [{ topic, numPartitions: 3, replicationFactor: 3 }],
       waitForLeaders: false,
     });
   } finally {
@@ -234,7 +237,8 @@ describe("a three-process KRaft quorum", () => {
     const leader = await until("an active controller", START_TIMEOUT_MS, () =>
       nodes.find((n) => activation(n) !== undefined),
     );
-    await until("the leader's broker started", START_TIMEOUT_MS, () => started(leader));
+    // Every broker registered: the topics are replicated on all three.
+    for (const n of nodes) await until(`node ${n.id}'s broker started`, START_TIMEOUT_MS, () => started(n));
     const firstEpoch = activation(leader)!.epoch;
     await createTopic(leader, "before-failover");
     await eventually("before-failover on the leader", leader, ["before-failover"]);

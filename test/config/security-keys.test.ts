@@ -73,6 +73,14 @@ describe("fail closed on security keys Krill does not enforce", () => {
     }
   });
 
+  it("says in one line that delegation tokens are not supported", () => {
+    for (const key of ["delegation.token.secret.key", "delegation.token.master.key"]) {
+      const message = refusal({ [key]: "s3cret" });
+      expect(message, key).toContain("delegation tokens are not supported");
+      expect(message, key).not.toContain("\n");
+    }
+  });
+
   it("accepts values that ask for nothing Krill fails to do", () => {
     const c = BrokerConfig.create({
       "authorizer.class.name": "",

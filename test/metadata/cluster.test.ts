@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { BrokerConfig } from "../../src/config/broker-config.js";
-import type { MetadataController } from "../../src/metadata/controller.js";
+import { MetadataController } from "../../src/metadata/controller.js";
 import type { MetadataImage } from "../../src/metadata/image.js";
 import { type LocalMetadata, openLocalMetadata } from "../../src/metadata/local-metadata.js";
 import { ErrorCode } from "../../src/protocol/generated/error-codes.js";
@@ -269,6 +269,57 @@ describe("broker registration and heartbeats", () => {
     // It comes back on a new connection: unfenced at its next heartbeat (it is caught up).
     const d = connection();
     expect(await viaNetwork(1, d)).toMatchObject({ errorCode: ErrorCode.NONE, isFenced: false });
+    expect(image().brokers.get(1)!.fenced).toBe(false);
+  });
+
+  it("a newly active controller fences at once the broker of a node the quorum found gone, not a live one", async () => {
+    await open();
+    for (const id of [1, 2, 3]) await register(id);
+    expect((await createTopic("t", 3, 3)).errorCode).toBe(0);
+    // A second controller over the same log, as the next quorum leader's: inactive until told.
+    let active = false;
+    const unreachable = new Set<number>([3]);
+    const next = new MetadataController({
+      log: meta.log,
+      image,
+      config: () => BrokerConfig.create({ "log.dirs": dir }),
+      logger,
+      clock,
+      random: new SeededRandom(8),
+      isActive: () => active,
+      unreachableQuorumPeers: () => unreachable,
+    });
+    const fencedNow = async (brokerId: number) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      await next.fenceStaleBrokers(); // waits behind any fencing already queued
+      return image().brokers.get(brokerId)!.fenced;
+    };
+    // Not active: nothing is judged.
+    next.quorumPeerUnreachable(2);
+    expect(await next.fenceStaleBrokers()).toEqual([]);
+    // Activation: node 3 (gone, as its controller listener refused the new leader) is fenced with
+    // no time passing, its leaderships moved; 1 and 2 keep the first-contact window.
+    active = true;
+    expect(await next.fenceStaleBrokers()).toEqual([3]);
+    for (const p of image().topicsByName.get("t")!.partitions) {
+      expect(p.leader).not.toBe(3);
+      expect(p.isr).not.toContain(3);
+    }
+    expect(image().brokers.get(1)!.fenced).toBe(false);
+    expect(image().brokers.get(2)!.fenced).toBe(false);
+    // Broker 1 makes first contact; a later report about node 1 does not fence it (its own
+    // heartbeat connection is what is watched then), one about node 2 (not heard from) does.
+    await next.brokerHeartbeat({
+      brokerId: 1,
+      brokerEpoch: epochs.get(1)!,
+      currentMetadataOffset: BigInt(image().offset),
+      wantFence: false,
+      wantShutDown: false,
+    });
+    next.quorumPeerUnreachable(1);
+    expect(await fencedNow(1)).toBe(false);
+    next.quorumPeerUnreachable(2);
+    expect(await fencedNow(2)).toBe(true);
     expect(image().brokers.get(1)!.fenced).toBe(false);
   });
 

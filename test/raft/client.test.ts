@@ -30,6 +30,7 @@ function harness(nodeId: number, voters: number[]) {
   const sent: { to: number; correlationId: number; request: RaftRequest }[] = [];
   const answers: { to: number; correlationId: number; response: RaftResponse }[] = [];
   const committed: RaftBatch[] = [];
+  const unreachable: number[] = [];
   const log = new MemoryRaftLog();
   const store = new MemoryQuorumStateStore();
   const client = new RaftClient({
@@ -44,7 +45,12 @@ function harness(nodeId: number, voters: number[]) {
     },
     log,
     store,
-    listener: { handleCommit: (b) => committed.push(b), handleLoadSnapshot() {}, handleLeaderChange() {} },
+    listener: {
+      handleCommit: (b) => committed.push(b),
+      handleLoadSnapshot() {},
+      handleLeaderChange() {},
+      handleVoterUnreachable: (id) => unreachable.push(id),
+    },
   });
   const advance = (ms: number) => {
     const until = now + ms;
@@ -57,7 +63,7 @@ function harness(nodeId: number, voters: number[]) {
     }
     now = until;
   };
-  return { client, log, store, sent, answers, committed, advance };
+  return { client, log, store, sent, answers, committed, unreachable, advance };
 }
 
 const fetch = (over: Partial<Extract<RaftRequest, { api: "Fetch" }>>): RaftRequest => ({
@@ -216,5 +222,119 @@ describe("RaftClient", () => {
     expect(answer?.response).toMatchObject({ api: "Fetch", errorCode: Errors.NONE, highWatermark: 2 });
     expect((answer!.response as Extract<RaftResponse, { api: "Fetch" }>).batches[0]?.baseOffset).toBe(1);
     expect(h.client.describeQuorum().observers.map((o) => o.replicaId)).toEqual([9]);
+  });
+});
+
+/** A follower of leader 1 in epoch 3 that has fetched from it once (nothing to append). */
+function followerThatFetched(nodeId: number, voters: number[]) {
+  const h = harness(nodeId, voters);
+  h.store.write({ epoch: 3, leaderId: 1, votedId: -1 });
+  h.client.start();
+  const first = h.sent.at(-1)!;
+  expect(first).toMatchObject({ to: 1, request: { api: "Fetch" } });
+  h.client.handleResponse(1, first.correlationId, {
+    api: "Fetch",
+    errorCode: Errors.NONE,
+    leaderId: 1,
+    leaderEpoch: 3,
+    highWatermark: 0,
+    logStartOffset: 0,
+    divergingEpoch: null,
+    snapshotId: null,
+    batches: [],
+  });
+  return h;
+}
+
+const preVoteAnswer = (granted: boolean, leaderId: number): RaftResponse => ({
+  api: "Vote",
+  errorCode: Errors.NONE,
+  leaderId,
+  leaderEpoch: 3,
+  voteGranted: granted,
+});
+
+describe("RaftClient: the leader's connection closes (fast failover)", () => {
+  it("the first voter by id stands at once when its leader closes the fetch connection", () => {
+    const h = followerThatFetched(2, [1, 2, 3]);
+    const pending = h.sent.at(-1)!;
+    expect(pending.request.api).toBe("Fetch");
+    h.client.handleSendFailure(1, pending.correlationId, true);
+    expect(h.client.state.name).toBe("prospective");
+    expect(h.client.epoch).toBe(3);
+    expect(h.client.unreachableVoters).toEqual(new Set([1]));
+    expect(h.unreachable).toEqual([1]);
+    const preVotes = h.sent.filter((m) => m.request.api === "Vote" && m.request.preVote);
+    expect(preVotes.map((m) => m.to).sort()).toEqual([1, 3]);
+    // Node 3 noticed too: it grants, and node 2 stands for epoch 4.
+    h.client.handleResponse(3, preVotes.find((m) => m.to === 3)!.correlationId, preVoteAnswer(true, 1));
+    expect(h.client.state.name).toBe("candidate");
+    expect(h.client.epoch).toBe(4);
+  });
+
+  it("the others wait a backoff by rank; a timeout or a failure of another kind changes nothing", () => {
+    const h = followerThatFetched(3, [1, 2, 3]);
+    h.client.handleSendFailure(1, h.sent.at(-1)!.correlationId, false);
+    expect(h.client.state.name).toBe("follower");
+    expect(h.client.unreachableVoters.size).toBe(0);
+    h.advance(20); // the retry backoff: the next Fetch
+    h.client.handleSendFailure(1, h.sent.at(-1)!.correlationId, true);
+    expect(h.client.state.name).toBe("follower");
+    // Node 3 is second of [2, 3]: it stands after half of election.backoff.max.ms (500 ms), not
+    // after the 2 s fetch timeout, and meanwhile grants pre-votes (it no longer hears from 1).
+    h.client.handleRequest(2, 1, {
+      api: "Vote",
+      clusterId: "c1",
+      voterId: 3,
+      replicaEpoch: 3,
+      replicaId: 2,
+      lastOffsetEpoch: 0,
+      lastOffset: 0,
+      preVote: true,
+    });
+    expect(h.answers.at(-1)?.response).toMatchObject({ api: "Vote", voteGranted: true });
+    h.advance(499);
+    expect(h.client.state.name).toBe("follower");
+    h.advance(1);
+    expect(h.client.state.name).toBe("prospective");
+  });
+
+  it("a pre-vote refused on behalf of the closed leader is asked again; a live leader's refusal ends it", () => {
+    const h = followerThatFetched(2, [1, 2, 3]);
+    h.client.handleSendFailure(1, h.sent.at(-1)!.correlationId, true);
+    const toNode3 = () => h.sent.filter((m) => m.to === 3 && m.request.api === "Vote");
+    // Node 3 has not noticed yet: it refuses, still naming 1 as its leader.
+    h.client.handleResponse(3, toNode3()[0]!.correlationId, preVoteAnswer(false, 1));
+    expect(h.client.state.name).toBe("prospective");
+    h.advance(20);
+    expect(toNode3().length).toBe(2);
+    h.client.handleResponse(3, toNode3()[1]!.correlationId, preVoteAnswer(true, -1));
+    expect(h.client.state.name).toBe("candidate");
+
+    // Leader 1 is alive after all (only the connection was reset): its own refusal clears it
+    // from the unreachable voters, node 3's refusal then counts, and node 2 follows 1 again in
+    // the same epoch.
+    const g = followerThatFetched(2, [1, 2, 3]);
+    g.client.handleSendFailure(1, g.sent.at(-1)!.correlationId, true);
+    const to = (id: number) => g.sent.filter((m) => m.to === id && m.request.api === "Vote").at(-1)!;
+    g.client.handleResponse(1, to(1).correlationId, preVoteAnswer(false, 1));
+    expect(g.client.unreachableVoters.size).toBe(0);
+    g.client.handleResponse(3, to(3).correlationId, preVoteAnswer(false, 1));
+    expect(g.client.state).toMatchObject({ name: "follower", leaderId: 1, epoch: 3 });
+  });
+
+  it("a new leader starts with no unreachable voters and learns them from BeginQuorumEpoch", () => {
+    const h = followerThatFetched(2, [1, 2, 3]);
+    h.client.handleSendFailure(1, h.sent.at(-1)!.correlationId, true);
+    const preVote = h.sent.filter((m) => m.to === 3 && m.request.api === "Vote").at(-1)!;
+    h.client.handleResponse(3, preVote.correlationId, preVoteAnswer(true, -1));
+    const vote = h.sent.filter((m) => m.to === 3 && m.request.api === "Vote").at(-1)!;
+    h.client.handleResponse(3, vote.correlationId, { ...preVoteAnswer(true, -1), leaderEpoch: 4 });
+    expect(h.client.state.name).toBe("leader");
+    expect(h.client.unreachableVoters.size).toBe(0);
+    const begin = h.sent.filter((m) => m.to === 1 && m.request.api === "BeginQuorumEpoch").at(-1)!;
+    h.client.handleSendFailure(1, begin.correlationId, true);
+    expect(h.client.unreachableVoters).toEqual(new Set([1]));
+    expect(h.unreachable).toEqual([1, 1]);
   });
 });

@@ -36,7 +36,18 @@ export const SCENARIOS = [
   "graceful-shutdown",
   "check-quorum",
   "random-faults",
+  "fast-failover",
+  "connection-reset",
 ] as const;
+
+/**
+ * FastFailover: after the leader's process is killed on a healthy network, a leader of a higher
+ * epoch within this much simulated time. The followers see the dead leader's connections close
+ * and stand at once (the first by id; the others after a backoff by rank, at most
+ * election.backoff.max.ms), rather than after controller.quorum.fetch.timeout.ms (2 s) and an
+ * election.
+ */
+export const FAST_FAILOVER_BOUND_MS = 1_500;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export function replayCommand(seed: number): string {
@@ -199,7 +210,12 @@ export function optionsForSeed(seed: number): SimulationOptions {
   const rng = new Prng(seed ^ 0x5eed);
   const scenario = SCENARIOS[seed % SCENARIOS.length]!;
   const minVoters =
-    scenario === "minority-partition" || scenario === "check-quorum" || scenario === "unflushed-loss" ? 3 : 1;
+    scenario === "minority-partition" ||
+    scenario === "check-quorum" ||
+    scenario === "unflushed-loss" ||
+    scenario === "fast-failover"
+      ? 3
+      : 1;
   const voters = minVoters + rng.nextInt(5 - minVoters + 1);
   return { seed, voters, observers: rng.nextInt(3), scenario };
 }
@@ -345,8 +361,13 @@ export class Simulation {
     node.client = null;
     node.machine = null;
     node.log.crash();
-    for (const key of [...this.requestIncarnation.keys()]) {
-      if (key.startsWith(`${id}:`)) this.requestIncarnation.delete(key);
+    for (const [key, requesterInc] of [...this.requestIncarnation]) {
+      if (!key.startsWith(`${id}:`)) continue;
+      this.requestIncarnation.delete(key);
+      // The kernel closes a killed process's sockets: a request it was holding (a parked Fetch)
+      // fails on the requester's side as a closed connection, after a delay.
+      const [, from, correlationId] = key.split(":").map(Number) as [number, number, number];
+      this.closeConnection(from, requesterInc, id, correlationId);
     }
     for (const key of [...this.voteRequests.keys()]) {
       if (key.startsWith(`${id}:`)) this.voteRequests.delete(key);
@@ -377,6 +398,37 @@ export class Simulation {
     this.cut.clear();
     this.lossRate = 0;
     this.note("heal");
+  }
+
+  /**
+   * The peer closed (or refused) the connection a request of `requester` was on: the requester
+   * sees the failure as a closed connection after a delay (unless a partition hides it).
+   */
+  private closeConnection(
+    requester: number,
+    requesterInc: number,
+    peer: number,
+    correlationId: number,
+  ): void {
+    if (this.partitioned(peer, requester)) return;
+    const node = this.node(requester);
+    this.queue.schedule(this.queue.nowMs + this.delay(), `closed ${peer}->${requester}`, () => {
+      if (node.incarnation === requesterInc) node.client?.handleSendFailure(peer, correlationId, true);
+    });
+  }
+
+  /**
+   * A live node's connections from `requester` are reset (a proxy or NAT dropping them, a
+   * listener restarting): every request `requester` has waiting on `peer` fails as closed.
+   */
+  resetConnections(requester: number, peer: number): void {
+    for (const [key, requesterInc] of [...this.requestIncarnation]) {
+      if (!key.startsWith(`${peer}:${requester}:`)) continue;
+      this.requestIncarnation.delete(key);
+      this.voteRequests.delete(key);
+      this.closeConnection(requester, requesterInc, peer, Number(key.split(":")[2]));
+    }
+    this.note(`reset the connections of ${requester} to ${peer}`);
   }
 
   /** A partition drops silently: the sender only finds out by its request timeout. */
@@ -425,10 +477,8 @@ export class Simulation {
     this.queue.schedule(this.queue.nowMs + this.delay(), `${request.api} ${from}->${to}`, () => {
       const target = this.nodes.find((n) => n.id === to);
       if (target?.client == null) {
-        // Connection refused: the sender learns it after a round trip.
-        this.queue.schedule(this.queue.nowMs + this.delay(), `refused ${from}->${to}`, () => {
-          if (sender.incarnation === fromInc) sender.client?.handleSendFailure(to, correlationId);
-        });
+        // Connection refused: the sender learns it after a round trip, as a closed connection.
+        this.closeConnection(from, fromInc, to, correlationId);
         return;
       }
       const key = `${to}:${from}:${correlationId}`;
@@ -714,6 +764,51 @@ export class Simulation {
           else if (action === 4) this.lossRate = this.rng.nextInt(30) / 100;
           else this.heal();
         }
+        break;
+      }
+      case "fast-failover": {
+        if (n < 3) break;
+        this.runFor(this.rng.nextInt(1000));
+        const old = this.leader()!;
+        const epoch = old.client!.epoch;
+        const killedAt = this.queue.nowMs;
+        this.crash(old.id);
+        const elected = this.runUntil(
+          () => (this.leader()?.client?.epoch ?? -1) > epoch,
+          FAST_FAILOVER_BOUND_MS,
+          "a new leader after the leader was killed",
+          false,
+        );
+        if (!elected) {
+          this.fail(
+            "FastFailover",
+            `no leader above epoch ${epoch} within ${FAST_FAILOVER_BOUND_MS} ms of killing leader ${old.id} at ${killedAt}`,
+          );
+        }
+        this.progress(10, 30_000, "progress after the leader was killed");
+        this.start(old.id);
+        break;
+      }
+      case "connection-reset": {
+        // A live leader's connections from one follower at a time are reset: that follower
+        // stands early, but its pre-vote is refused while the others still fetch from the
+        // leader, so nobody's epoch moves (NoDisruptionByClosedConnection).
+        const leader = this.leader()!;
+        const epoch = leader.client!.epoch;
+        for (let round = 0; round < 5; round++) {
+          const followers = this.nodes.filter((x) => x.isVoter && x.running && x !== leader);
+          if (followers.length === 0) break;
+          this.resetConnections(this.rng.pick(followers).id, leader.id);
+          this.runFor(200 + this.rng.nextInt(1000));
+          const now = this.leader();
+          if (now !== leader || leader.client!.epoch !== epoch) {
+            this.fail(
+              "NoDisruptionByClosedConnection",
+              `leader ${leader.id} of epoch ${epoch} replaced by ${now?.id} in epoch ${now?.client?.epoch}`,
+            );
+          }
+        }
+        this.progress(10, 30_000, "progress after the connection resets");
         break;
       }
       case "check-quorum": {

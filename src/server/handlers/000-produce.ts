@@ -22,6 +22,8 @@
  *   part 2). v13 names topics by id (KIP-516): an unknown id is UNKNOWN_TOPIC_ID for each of its
  *   partitions.
  * - Authorization: WRITE on the transactional id, then WRITE on each topic (produceAuthorization).
+ * - producer_byte_rate: the request's size is recorded once it is handled; over the quota, the
+ *   response carries the throttle time and the connection is muted for it (src/server/quotas/).
  */
 import { KrillError } from "../../errors.js";
 import { AclOperation, ResourceType } from "../../metadata/acls.js";
@@ -30,6 +32,7 @@ import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import type { ProduceRequest } from "../../protocol/generated/produce-request.js";
 import { authorize, filterAuthorized } from "../auth.js";
 import { produce } from "../produce/produce.js";
+import { quotaUser } from "../quotas/broker-quotas.js";
 import { defineHandler, NO_RESPONSE, type RequestContext } from "../registry.js";
 
 /**
@@ -70,6 +73,17 @@ export const handler = defineHandler({
       ctx.apiVersion,
       denied,
     );
+    // producer_byte_rate: the request's bytes, whatever became of its partitions (Kafka's
+    // handleProduceRequest); acks=0 gets no response but its connection is still muted.
+    const quotas = ctx.broker.quotas;
+    if (quotas?.produce.enabled === true && ctx.quota !== undefined) {
+      ctx.quota.throttleMs = quotas.produce.recordAndGetThrottleMs(
+        quotaUser(ctx.connection),
+        ctx.clientId ?? "",
+        ctx.quota.requestBytes,
+        ctx.broker.clock.nowMs(),
+      );
+    }
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "in" }, bytes);
     }

@@ -11,6 +11,8 @@
  *   higher (consumers leave it unset).
  * - Long polling: `max_wait_ms` and `min_bytes`, woken by appends (see src/server/fetch/fetch.ts).
  * - Records are the stored bytes, written to the socket by reference.
+ * - consumer_byte_rate: a consumer's fetch is capped at one quota window's bytes; over the
+ *   quota it is answered empty with the throttle time and the connection muted (throttleFetch).
  * - Authorization: READ on each topic for a consumer, CLUSTER_ACTION for a follower
  *   (readAuthorization), TOPIC_AUTHORIZATION_FAILED per partition otherwise.
  * - On a controller listener, Fetch is the quorum's replication of `__cluster_metadata-0`
@@ -21,9 +23,12 @@ import { brokerConfigDef } from "../../config/broker-config.js";
 import { AclOperation, ResourceType } from "../../metadata/acls.js";
 import { FETCH_API } from "../../protocol/generated/apis.js";
 import type { FetchRequest } from "../../protocol/generated/fetch-request.js";
+import type { FetchResponse } from "../../protocol/generated/fetch-response.js";
 import { authorize, authorizeCluster } from "../auth.js";
 import { listenerKind } from "../dispatcher.js";
-import { fetch } from "../fetch/fetch.js";
+import { type FetchOutcome, fetch } from "../fetch/fetch.js";
+import { quotaUser } from "../quotas/broker-quotas.js";
+import type { ClientQuotaManager } from "../quotas/client-quota-manager.js";
 import { answerRaftRequest } from "../raft-apis.js";
 import { defineHandler, type RequestContext } from "../registry.js";
 
@@ -53,6 +58,32 @@ function readAuthorization(ctx: RequestContext, request: FetchRequest): (topic: 
   };
 }
 
+/** Bytes of a Fetch response besides its records, per partition (an estimate of Kafka's sizeOf). */
+const PARTITION_OVERHEAD_BYTES = 60;
+
+/**
+ * consumer_byte_rate, as Kafka's handleFetchRequest: the response's size is recorded; over the
+ * quota the records are dropped, and the client gets an empty response (its session kept) with
+ * the throttle time, the size unrecorded, and the connection muted.
+ */
+function throttleFetch(
+  ctx: RequestContext,
+  quota: ClientQuotaManager,
+  user: string,
+  clientId: string,
+  outcome: FetchOutcome,
+): FetchResponse | undefined {
+  let bytes = 0;
+  for (const b of outcome.bytesByTopic.values()) bytes += b;
+  for (const t of outcome.response.responses) bytes += t.partitions.length * PARTITION_OVERHEAD_BYTES;
+  const nowMs = ctx.broker.clock.nowMs();
+  const throttleMs = quota.recordAndGetThrottleMs(user, clientId, bytes, nowMs);
+  if (throttleMs === 0) return undefined;
+  quota.unrecord(user, clientId, bytes, nowMs);
+  ctx.quota!.throttleMs = throttleMs;
+  return { ...outcome.response, responses: [] };
+}
+
 export const handler = defineHandler({
   api: FETCH_API,
   minVersion: 4,
@@ -61,13 +92,28 @@ export const handler = defineHandler({
   async handle(ctx, request) {
     if (listenerKind(ctx.broker, ctx.connection) === "controller")
       return answerRaftRequest(ctx, "Fetch", request);
-    const fetchMaxBytes = brokerConfigDef("fetch.max.bytes")
+    const configMaxBytes = brokerConfigDef("fetch.max.bytes")
       ? ctx.broker.config.int("fetch.max.bytes")
       : FETCH_MAX_BYTES_DEFAULT;
+    const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
+    // consumer_byte_rate applies to consumers; a follower's fetch is a cluster action, exempt.
+    const quota = replicaId < 0 ? ctx.broker.quotas?.fetch : undefined;
+    if (replicaId >= 0 && ctx.quota !== undefined) ctx.quota.exempt = true;
+    const user = quotaUser(ctx.connection);
+    const clientId = ctx.clientId ?? "";
+    // Kafka caps a throttled consumer's fetch at one quota window's worth.
+    const fetchMaxBytes = Math.min(
+      configMaxBytes,
+      quota?.maxValueInQuotaWindow(user, clientId) ?? configMaxBytes,
+    );
     const outcome = await fetch(ctx.broker.partitions, ctx.broker.fetches, request, ctx.apiVersion, {
       fetchMaxBytes,
       ...(ctx.broker.authorizer === undefined ? {} : { canRead: readAuthorization(ctx, request) }),
     });
+    if (quota?.enabled === true && ctx.quota !== undefined) {
+      const throttled = throttleFetch(ctx, quota, user, clientId, outcome);
+      if (throttled !== undefined) return throttled;
+    }
     for (const [topic, bytes] of outcome.bytesByTopic) {
       ctx.broker.metrics.topicBytes.inc({ topic, direction: "out" }, bytes);
     }

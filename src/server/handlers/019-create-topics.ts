@@ -9,6 +9,8 @@
  * everything and writes nothing. v5+ answers with the topic's partition count, replication factor
  * and effective configs (value, source, read-only, sensitive); v7 adds the topic id.
  * `__cluster_metadata` is never created (INVALID_REQUEST, as Kafka's ControllerApis).
+ * controller_mutation_rate: each topic takes its partition count (THROTTLING_QUOTA_EXCEEDED from
+ * v6, a throttled response below; src/server/quotas/controller-mutation.ts).
  *
  * On a broker listener the write goes through the controller channel (forwarded to the active
  * controller when it is elsewhere, within timeout_ms); on a controller listener it runs on this
@@ -25,6 +27,11 @@ import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { authorizeCluster, filterAuthorized } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
+import {
+  controllerMutationQuota,
+  THROTTLING_QUOTA_EXCEEDED,
+  THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+} from "../quotas/controller-mutation.js";
 import { defineHandler } from "../registry.js";
 
 function failed(name: string, errorCode: number, errorMessage: string): CreateTopicResult {
@@ -47,7 +54,21 @@ export const handler = defineHandler({
     const configsVisible = filterAuthorized(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, names, {
       logIfDenied: false,
     });
-    const creatable = request.topics.filter((t) => t.name !== METADATA_TOPIC && authorized.has(t.name));
+    const allowedTopics = request.topics.filter((t) => t.name !== METADATA_TOPIC && authorized.has(t.name));
+    // controller_mutation_rate, strict from v6: a topic takes its partition count in tokens.
+    const takeTokens = controllerMutationQuota(ctx, 6);
+    const throttled: CreateTopicResult[] = [];
+    const creatable = allowedTopics.filter((t) => {
+      const partitions =
+        t.assignments.length > 0
+          ? t.assignments.length
+          : t.numPartitions === -1
+            ? broker.config.int("num.partitions")
+            : t.numPartitions;
+      if (takeTokens(Math.max(0, partitions))) return true;
+      throttled.push(failed(t.name, THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE));
+      return false;
+    });
     const results = await runOnController(
       ctx,
       (controller) =>
@@ -64,6 +85,7 @@ export const handler = defineHandler({
         ),
       (message) => creatable.map((t) => failed(t.name, ErrorCode.NOT_CONTROLLER, message)),
     );
+    results.push(...throttled);
     for (const name of new Set(names)) {
       if (!authorized.has(name))
         results.push(failed(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));

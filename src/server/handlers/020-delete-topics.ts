@@ -16,6 +16,11 @@ import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { ZERO_UUID } from "../../protocol/primitives/uuid.js";
 import { authorizeCluster, filterAuthorized } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
+import {
+  controllerMutationQuota,
+  THROTTLING_QUOTA_EXCEEDED,
+  THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+} from "../quotas/controller-mutation.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -72,6 +77,22 @@ export const handler = defineHandler({
       });
       targets.splice(0, targets.length, ...allowed);
     }
+    // controller_mutation_rate, strict from v5: a topic takes its partition count in tokens.
+    const takeTokens = controllerMutationQuota(ctx, 5);
+    const image = ctx.broker.image();
+    const unthrottled = targets.filter((t) => {
+      const topic =
+        t.topicId !== null ? image.topicsById.get(t.topicId) : image.topicsByName.get(t.name ?? "");
+      if (takeTokens(topic?.partitions.length ?? 0)) return true;
+      invalid.push({
+        name: t.name,
+        topicId: t.topicId ?? ZERO_UUID,
+        errorCode: THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+      });
+      return false;
+    });
+    targets.splice(0, targets.length, ...unthrottled);
     const results = await runOnController(
       ctx,
       (controller) => controller.deleteTopics(targets, { timeoutMs: request.timeoutMs }),

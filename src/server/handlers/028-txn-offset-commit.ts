@@ -5,7 +5,8 @@
  * (src/server/txn/txn-offsets.ts). v2 adds the leader epoch; v3 adds member id, group instance id
  * and generation, which are checked against the group when given (ILLEGAL_GENERATION,
  * UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). Below v5 the group's offsets partition must be in the
- * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE; v5 (transactions v2,
+ * producer's transaction (AddOffsetsToTxn first), else INVALID_TXN_STATE (TRANSACTION_ABORTABLE
+ * from v4, which knows that error, as Kafka answers it); v5 (transactions v2,
  * KIP-890 part 2) adds it itself, as an implicit AddOffsetsToTxn. v6 names topics by id
  * (KIP-1319): an id that names no topic answers UNKNOWN_TOPIC_ID for its partitions. Partitions are
  * checked as OffsetCommit checks them: UNKNOWN_TOPIC_OR_PARTITION for partitions that do not

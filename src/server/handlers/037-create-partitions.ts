@@ -15,6 +15,11 @@ import { CREATE_PARTITIONS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { filterAuthorized } from "../auth.js";
 import { runOnController } from "../controller-apis.js";
+import {
+  controllerMutationQuota,
+  THROTTLING_QUOTA_EXCEEDED,
+  THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+} from "../quotas/controller-mutation.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -30,14 +35,27 @@ export const handler = defineHandler({
       ResourceType.TOPIC,
       request.topics.map((t) => t.name),
     );
-    const allowed = request.topics.filter((t) => alterable.has(t.name));
-    const denied = request.topics
+    const denied: { name: string; errorCode: number; errorMessage: string }[] = request.topics
       .filter((t) => !alterable.has(t.name))
       .map((t) => ({
         name: t.name,
         errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
         errorMessage: "The topic authorization is failed.",
       }));
+    // controller_mutation_rate, strict from v3: a topic takes the partitions it adds in tokens.
+    const takeTokens = controllerMutationQuota(ctx, 3);
+    const image = ctx.broker.image();
+    const allowed = request.topics.filter((t) => {
+      if (!alterable.has(t.name)) return false;
+      const current = image.topicsByName.get(t.name)?.partitions.length ?? t.count;
+      if (takeTokens(Math.max(0, t.count - current))) return true;
+      denied.push({
+        name: t.name,
+        errorCode: THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+      });
+      return false;
+    });
     const results = await runOnController(
       ctx,
       (controller) =>

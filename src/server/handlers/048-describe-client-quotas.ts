@@ -1,18 +1,16 @@
 /**
- * DescribeClientQuotas (key 48), versions 0-1: Krill enforces no client quotas and stores none
- * (AlterClientQuotas refuses every entry and every quota key stops start-up, security-keys.ts), so
- * every filter matches nothing: NONE with no entries, which is what Kafka answers when no quota
- * is set. `kafka-configs --describe --entity-type users` sends it beside
- * DescribeUserScramCredentials. A filter naming an entity type Kafka does not know gets Kafka's
- * INVALID_REQUEST.
+ * DescribeClientQuotas (key 48), versions 0-1: the client quotas of the metadata image that match
+ * the filter (src/metadata/client-quotas.ts, Kafka's ClientQuotasImage.describe: EXACT, DEFAULT
+ * and SPECIFIED components, `strict`, its validation errors), as Kafka's brokers answer from
+ * their metadata cache. `kafka-configs --describe --entity-type users|clients` sends it. Needs
+ * DESCRIBE_CONFIGS on the cluster (CLUSTER_AUTHORIZATION_FAILED).
  */
 import { AclOperation } from "../../metadata/acls.js";
+import { describeClientQuotas } from "../../metadata/client-quotas.js";
 import { DESCRIBE_CLIENT_QUOTAS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { authorizeCluster } from "../auth.js";
 import { defineHandler } from "../registry.js";
-
-const ENTITY_TYPES = new Set(["user", "client-id", "ip"]);
 
 export const handler = defineHandler({
   api: DESCRIBE_CLIENT_QUOTAS_API,
@@ -29,15 +27,23 @@ export const handler = defineHandler({
         entries: null,
       };
     }
-    const unknown = request.components.find((c) => !ENTITY_TYPES.has(c.entityType));
-    if (unknown !== undefined) {
+    const result = describeClientQuotas(ctx.broker.image().clientQuotas, request.components, request.strict);
+    if (result.kind === "error") {
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.INVALID_REQUEST,
-        errorMessage: `Custom entity type '${unknown.entityType}' not supported`,
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage,
         entries: null,
       };
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, entries: [] };
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      entries: result.entries.map((e) => ({
+        entity: [...e.entity].map(([entityType, entityName]) => ({ entityType, entityName })),
+        values: [...e.values].map(([key, value]) => ({ key, value })),
+      })),
+    };
   },
 });

@@ -1,15 +1,18 @@
 /**
- * AlterClientQuotas (key 49), versions 0-1: Krill does not enforce client quotas yet (issue 18;
- * every quota key also stops start-up, security-keys.ts), so it stores none: rather than accept a
- * quota it would not apply, every entry is refused with INVALID_REQUEST naming what was asked,
- * which `kafka-configs --alter --entity-type users|clients --add-config producer_byte_rate=...`
- * prints. Needs ALTER_CONFIGS on the cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka checks
- * first.
+ * AlterClientQuotas (key 49), versions 0-1: sets and removes client quotas through the controller
+ * (src/metadata/client-quotas.ts writes a ClientQuotaRecord per changed key, with Kafka's
+ * ClientQuotaControlManager validation and messages; `validate_only` writes nothing), one result
+ * per entity; every node then enforces them (src/server/quotas/). `kafka-configs --alter
+ * --add-config producer_byte_rate=1048576 --entity-type users --entity-name alice` (or
+ * `--entity-type clients`, both, `--entity-default`) sends it. Needs ALTER_CONFIGS on the
+ * cluster (CLUSTER_AUTHORIZATION_FAILED), as Kafka checks first. An `ip` entity is refused:
+ * Krill does not limit connection creation.
  */
 import { AclOperation } from "../../metadata/acls.js";
 import { ALTER_CLIENT_QUOTAS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import { authorizeCluster } from "../auth.js";
+import { runOnController } from "../controller-apis.js";
 import { defineHandler } from "../registry.js";
 
 export const handler = defineHandler({
@@ -18,26 +21,28 @@ export const handler = defineHandler({
   maxVersion: 1,
   ordering: "concurrent",
   handle(ctx, request) {
-    const allowed = authorizeCluster(ctx, AclOperation.ALTER_CONFIGS);
-    return {
+    const alterations = request.entries.map((e) => ({
+      entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })),
+      ops: e.ops.map((o) => ({ key: o.key, value: o.remove ? null : o.value })),
+    }));
+    const all = (errorCode: number, errorMessage: string) => ({
       throttleTimeMs: 0,
-      entries: request.entries.map((e) => {
-        const entity = e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName }));
-        if (!allowed) {
-          return {
-            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-            errorMessage: "Cluster authorization failed.",
-            entity,
-          };
-        }
-        const what = entity.map((c) => `${c.entityType}=${c.entityName ?? "<default>"}`).join(", ");
-        const keys = e.ops.map((o) => o.key).join(", ");
-        return {
-          errorCode: ErrorCode.INVALID_REQUEST,
-          errorMessage: `Krill does not enforce client quotas yet, so it stores none: ${keys || "no quota"} for ${what || "no entity"} was not changed (issue 18)`,
-          entity,
-        };
+      entries: alterations.map((a) => ({ errorCode, errorMessage, entity: [...a.entity] })),
+    });
+    if (!authorizeCluster(ctx, AclOperation.ALTER_CONFIGS)) {
+      return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
+    }
+    return runOnController(
+      ctx,
+      async (controller) => ({
+        throttleTimeMs: 0,
+        entries: (await controller.alterClientQuotas(alterations, request.validateOnly)).map((r) => ({
+          errorCode: r.errorCode,
+          errorMessage: r.errorMessage,
+          entity: [...r.entity],
+        })),
       }),
-    };
+      (message) => all(ErrorCode.NOT_CONTROLLER, message),
+    );
   },
 });

@@ -23,6 +23,11 @@
  *   read what came before, and the head can always proceed once the client reads (no deadlock).
  *   A well-behaved client reads as it goes and never waits here.
  *
+ * Quota throttling (KIP-219): a response that carries a throttle time (`throttleMs`, the
+ * throttle_time_ms it tells the client) is written at once, and then the connection reads no new
+ * request until that time has passed ("muted"), as Kafka's SocketServer mutes a throttled channel;
+ * requests already read still complete. A later throttle while muted extends it.
+ *
  * Concurrency: all state is touched from the event loop only; a request's completion never runs
  * in the middle of another's synchronous section.
  */
@@ -42,9 +47,15 @@ export const EXECUTING_MAX = 16;
 /** What the processor decided for one request. */
 export type RequestOutcome =
   /** `closeAfter`: end the connection once this response is written (a failed authentication). */
-  | { readonly kind: "respond"; readonly chunks: readonly Buffer[]; readonly closeAfter?: boolean }
-  /** acks=0 produce: the client expects nothing back. */
-  | { readonly kind: "none" }
+  | {
+      readonly kind: "respond";
+      readonly chunks: readonly Buffer[];
+      readonly closeAfter?: boolean;
+      /** Mute the connection this long once the response is written (a client quota's throttle). */
+      readonly throttleMs?: number;
+    }
+  /** acks=0 produce: the client expects nothing back (a throttle still mutes the connection). */
+  | { readonly kind: "none"; readonly throttleMs?: number }
   /** Undecodable input: drop the connection after earlier responses are written. */
   | { readonly kind: "close"; readonly reason: string };
 
@@ -126,6 +137,9 @@ export class Connection implements ConnectionInfo {
     this.#maybeResume();
   };
   #readPaused = false;
+  /** Muted by a quota throttle until this time (performance.now() ms); see the module comment. */
+  #mutedUntilMs = 0;
+  #muteTimer: NodeJS.Timeout | undefined;
   #closing = false;
   #closed = false;
   #draining = false;
@@ -233,6 +247,7 @@ export class Connection implements ConnectionInfo {
 
   #overLimit(): boolean {
     return (
+      this.#muteTimer !== undefined ||
       this.#queue.length >= this.#limits.inFlightRequestsMax ||
       this.queuedResponseBytes >= this.#limits.queuedResponseBytesMax ||
       this.#memory.full
@@ -371,6 +386,7 @@ export class Connection implements ConnectionInfo {
         this.#queue.length = 0;
         return;
       }
+      if (outcome.throttleMs !== undefined && outcome.throttleMs > 0) this.#mute(outcome.throttleMs);
       if (outcome.kind === "respond") {
         if (!corked) {
           this.#socket.cork();
@@ -418,6 +434,21 @@ export class Connection implements ConnectionInfo {
     this.#maybeResume();
   }
 
+  /** Reads no new request for `throttleMs` (a quota throttle), or until an earlier mute ends. */
+  #mute(throttleMs: number): void {
+    const untilMs = performance.now() + throttleMs;
+    if (this.#muteTimer !== undefined) {
+      if (untilMs <= this.#mutedUntilMs) return;
+      clearTimeout(this.#muteTimer);
+    }
+    this.#mutedUntilMs = untilMs;
+    this.#muteTimer = setTimeout(() => {
+      this.#muteTimer = undefined;
+      this.#maybeResume();
+    }, throttleMs);
+    this.#pauseReading();
+  }
+
   /** Stops reading new requests, answers those in flight, then ends the connection. */
   closeGracefully(): Promise<void> {
     if (!this.#closed) {
@@ -439,6 +470,8 @@ export class Connection implements ConnectionInfo {
     this.#queue.length = 0;
     // Requests waiting for room never run; nothing will read their answers.
     this.#roomWaiters.length = 0;
+    if (this.#muteTimer !== undefined) clearTimeout(this.#muteTimer);
+    this.#muteTimer = undefined;
     this.#memory.forget(this.#onMemoryRoom);
     this.#memory.release(this.#writtenBytes + this.#completedBytes);
     this.#writtenBytes = 0;

@@ -29,7 +29,7 @@
  * - Response frames larger than `responseBytesMax` drop the connection before they are buffered.
  *
  * Errors are `KrillError`s: NETWORK_EXCEPTION (connect failure, disconnect, closed client, no
- * endpoint), REQUEST_TIMED_OUT, UNSUPPORTED_VERSION, REQUEST_QUEUE_FULL, and DECODE_ERROR /
+ * endpoint; a `ConnectionClosedError` when the peer refused, reset or closed the connection), REQUEST_TIMED_OUT, UNSUPPORTED_VERSION, REQUEST_QUEUE_FULL, and DECODE_ERROR /
  * ENCODE_ERROR for a body that does not decode or encode (the connection stays up: frames are
  * self-delimiting).
  *
@@ -93,6 +93,25 @@ const RESPONSE_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
 const RECONNECT_BACKOFF_MS_DEFAULT = 50;
 const RECONNECT_BACKOFF_MAX_MS_DEFAULT = 1_000;
 const UNSUPPORTED_VERSION_CODE = 35;
+/** Socket errors that mean the peer's kernel refused or reset the connection (nothing listens, or the process died). */
+const PEER_CLOSED_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
+
+/**
+ * NETWORK_EXCEPTION because the peer closed, reset or refused the connection (Kafka's
+ * `ClientResponse.wasDisconnected`), as opposed to a timeout of ours: the peer's process is gone
+ * or its listener is closed, as when it was killed (its kernel closes its sockets at once). The
+ * quorum uses the distinction (src/raft/client.ts, `handleSendFailure`).
+ */
+export class ConnectionClosedError extends KrillError {
+  constructor(message: string) {
+    super("NETWORK_EXCEPTION", message);
+    this.name = "ConnectionClosedError";
+  }
+}
+
+function networkError(message: string, peerClosed: boolean): KrillError {
+  return peerClosed ? new ConnectionClosedError(message) : new KrillError("NETWORK_EXCEPTION", message);
+}
 const CLIENT_SOFTWARE_NAME = "krill";
 const CLIENT_SOFTWARE_VERSION = "1.0";
 
@@ -145,6 +164,8 @@ export class NodeClient {
   #failures = 0;
   #backoffTimer: NodeJS.Timeout | null = null;
   #lastFailure = "";
+  /** Whether the last failed connection was refused or closed by the peer (ConnectionClosedError). */
+  #lastFailurePeerClosed = false;
   #closed = false;
 
   constructor(options: NodeClientOptions) {
@@ -236,7 +257,10 @@ export class NodeClient {
     }
     if (link === null) {
       if (this.#backoffTimer !== null) {
-        this.#failQueued(`connection failed (${this.#lastFailure}); retrying after the reconnect backoff`);
+        this.#failQueued(
+          `connection failed (${this.#lastFailure}); retrying after the reconnect backoff`,
+          this.#lastFailurePeerClosed,
+        );
         return;
       }
       this.#connect();
@@ -328,8 +352,10 @@ export class NodeClient {
     };
     if (custom === undefined) socket.once("connect", onReady);
     else custom.ready.then(onReady, (err: unknown) => this.#dropLink(link, describeError(err), true));
-    socket.on("error", (err) => this.#dropLink(link, err.message, true));
-    socket.on("close", () => this.#dropLink(link, "connection closed by the peer", true));
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      this.#dropLink(link, err.message, true, PEER_CLOSED_CODES.has(err.code ?? "")),
+    );
+    socket.on("close", () => this.#dropLink(link, "connection closed by the peer", true, true));
   }
 
   #sendApiVersions(link: Link, version: number): void {
@@ -436,7 +462,7 @@ export class NodeClient {
    * Ends a connection once: fails what is in flight and, when the connection failed (rather than
    * being closed by us or idle-closed by the peer), everything queued, and starts the backoff.
    */
-  #dropLink(link: Link, reason: string, failure: boolean): void {
+  #dropLink(link: Link, reason: string, failure: boolean, peerClosed = false): void {
     if (link.closed) return;
     link.closed = true;
     if (link.connectTimer !== null) clearTimeout(link.connectTimer);
@@ -447,10 +473,7 @@ export class NodeClient {
     const wasReady = link.versions !== null;
     for (const f of link.inflight.splice(0)) {
       if (f.call !== null && f.call.state === "inflight") {
-        this.#settle(
-          f.call,
-          new KrillError("NETWORK_EXCEPTION", `${this.#describe(link.endpoint)}: ${reason}`),
-        );
+        this.#settle(f.call, networkError(`${this.#describe(link.endpoint)}: ${reason}`, peerClosed));
       }
     }
     if (!failure || this.#closed) return;
@@ -461,6 +484,7 @@ export class NodeClient {
     }
     this.#failures++;
     this.#lastFailure = reason;
+    this.#lastFailurePeerClosed = peerClosed;
     const backoffMs = Math.min(
       (this.#options.reconnectBackoffMs ?? RECONNECT_BACKOFF_MS_DEFAULT) *
         2 ** Math.min(this.#failures - 1, 30),
@@ -476,7 +500,7 @@ export class NodeClient {
       this.#pump();
     }, backoffMs);
     this.#backoffTimer.unref();
-    this.#failQueued(reason);
+    this.#failQueued(reason, peerClosed);
   }
 
   // ---- completion ----------------------------------------------------------------------------
@@ -501,9 +525,9 @@ export class NodeClient {
     }
   }
 
-  #failQueued(reason: string): void {
+  #failQueued(reason: string, peerClosed = false): void {
     for (const call of this.#queue.splice(0)) {
-      this.#settle(call, new KrillError("NETWORK_EXCEPTION", `${this.#describe()}: ${reason}`));
+      this.#settle(call, networkError(`${this.#describe()}: ${reason}`, peerClosed));
     }
   }
 

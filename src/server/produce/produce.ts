@@ -299,6 +299,7 @@ async function verifyTransactional(
         b.producerEpoch,
         partition.topic,
         partition.partitionId,
+        version >= 11,
       );
       if (error !== ErrorCode.NONE) return error;
       continue;

@@ -571,6 +571,9 @@ export class TransactionCoordinator {
    * The produce-side check of KIP-890 part 1: a transactional batch that opens a transaction in a
    * partition must come from the transactional id's current producer, and the partition must have
    * been added to its ongoing transaction. Returns the produce error code, NONE if it may go in.
+   * A partition outside the transaction is TRANSACTION_ABORTABLE for a client that knows that
+   * error (`abortable`: Produce v11+, TxnOffsetCommit v4+), else INVALID_TXN_STATE, as Kafka's
+   * AddPartitionsToTxnManager translates its coordinator's answer (genericError / defaultError).
    */
   verifyTransactionalProduce(
     transactionalId: string | null,
@@ -578,6 +581,7 @@ export class TransactionCoordinator {
     producerEpoch: number,
     topic: string,
     partition: number,
+    abortable: boolean,
   ): number {
     if (transactionalId === null) {
       return this.isLoaded ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.NOT_ENOUGH_REPLICAS;
@@ -594,7 +598,7 @@ export class TransactionCoordinator {
     if (producerEpoch < txn.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
     if (producerEpoch > txn.producerEpoch) return ErrorCode.INVALID_TXN_STATE;
     if (txn.state !== TxnState.Ongoing || !hasPartition(txn, topic, partition)) {
-      return ErrorCode.INVALID_TXN_STATE;
+      return abortable ? ErrorCode.TRANSACTION_ABORTABLE : ErrorCode.INVALID_TXN_STATE;
     }
     return ErrorCode.NONE;
   }

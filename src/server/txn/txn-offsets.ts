@@ -130,6 +130,7 @@ export class TxnOffsets {
             request.producerEpoch,
             CONSUMER_OFFSETS_TOPIC,
             offsetsPartition,
+            apiVersion >= 4,
           );
     if (txnError !== ErrorCode.NONE) return commit.refuse(txnError);
     const found = this.#deps.partitions.lookup(CONSUMER_OFFSETS_TOPIC, offsetsPartition);

@@ -91,6 +91,35 @@ describe("Connection", () => {
     socket.destroy();
   });
 
+  it("mutes a throttled connection: reads no new request until the throttle time has passed", async () => {
+    const throttleMs = 300;
+    const processedAt: number[] = [];
+    const processor: FrameProcessor = {
+      process(f) {
+        processedAt.push(performance.now());
+        // The first request is throttled, as a quota-violating Produce would be (KIP-219).
+        return {
+          kind: "respond",
+          chunks: [frame(Buffer.from(f))],
+          ...(f[0] === 0 ? { throttleMs } : {}),
+        };
+      },
+    };
+    const port = await serve(processor);
+    const socket = await connect(port);
+    const { frames } = collectFrames(socket);
+    socket.write(frame(Buffer.from([0])));
+    for (let waited = 0; frames.length < 1 && waited < 5000; waited += 5) await sleep(5);
+    // Answered at once; the next request is not read before the throttle ends.
+    expect(frames).toHaveLength(1);
+    socket.write(frame(Buffer.from([1])));
+    for (let waited = 0; frames.length < 2 && waited < 5000; waited += 5) await sleep(5);
+    expect(frames).toHaveLength(2);
+    // Timers never fire early (but for a millisecond of rounding): a lower bound only.
+    expect(processedAt[1]! - processedAt[0]!).toBeGreaterThanOrEqual(throttleMs - 2);
+    socket.destroy();
+  });
+
   it("hands pooled read buffers back only after the response holding them is written", async () => {
     const lent: Buffer[] = [];
     const processor: FrameProcessor = {

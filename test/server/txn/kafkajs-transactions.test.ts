@@ -21,6 +21,7 @@ import {
   INIT_PRODUCER_ID_API,
   LIST_TRANSACTIONS_API,
   PRODUCE_API,
+  TXN_OFFSET_COMMIT_API,
   WRITE_TXN_MARKERS_API,
 } from "../../../src/protocol/generated/apis.js";
 import { ErrorCode } from "../../../src/protocol/generated/error-codes.js";
@@ -391,8 +392,8 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
         producerEpoch: -1,
       });
       expect(init.errorCode).toBe(ErrorCode.NONE);
-      const produce = (transactionalId: string | null, producerEpoch: number) =>
-        raw.request(PRODUCE_API, 9, {
+      const produce = (transactionalId: string | null, producerEpoch: number, version = 9) =>
+        raw.request(PRODUCE_API, version, {
           transactionalId,
           acks: -1,
           timeoutMs: 30_000,
@@ -417,8 +418,44 @@ describe("produce-side transaction verification (KIP-890 part 1)", () => {
         });
       const errorOf = (r: Awaited<ReturnType<typeof produce>>) =>
         r.responses[0]?.partitionResponses[0]?.errorCode;
-      // Never added with AddPartitionsToTxn: a hanging transaction would start here.
+      // Never added with AddPartitionsToTxn: a hanging transaction would start here. A client that
+      // knows TRANSACTION_ABORTABLE (Produce v11+) gets it, an older one INVALID_TXN_STATE (Kafka's
+      // genericError / defaultError in AddPartitionsToTxnManager).
       expect(errorOf(await produce("verify-tx", init.producerEpoch))).toBe(ErrorCode.INVALID_TXN_STATE);
+      expect(errorOf(await produce("verify-tx", init.producerEpoch, 10))).toBe(ErrorCode.INVALID_TXN_STATE);
+      expect(errorOf(await produce("verify-tx", init.producerEpoch, 11))).toBe(
+        ErrorCode.TRANSACTION_ABORTABLE,
+      );
+      // The same for TxnOffsetCommit without AddOffsetsToTxn: v4 (and v3 below it).
+      const txnOffsetCommit = (version: number) =>
+        raw.request(TXN_OFFSET_COMMIT_API, version, {
+          transactionalId: "verify-tx",
+          groupId: "verify-group",
+          producerId: init.producerId,
+          producerEpoch: init.producerEpoch,
+          generationIdOrMemberEpoch: -1,
+          memberId: "",
+          groupInstanceId: null,
+          topics: [
+            {
+              name: "verify",
+              topicId: ZERO_UUID,
+              partitions: [
+                { partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" },
+              ],
+            },
+          ],
+        });
+      // The group's offsets partition loads first (COORDINATOR_LOAD_IN_PROGRESS, bounded retries).
+      const commitErrorOf = async (version: number) => {
+        for (let attempt = 0; ; attempt++) {
+          const error = (await txnOffsetCommit(version)).topics[0]?.partitions[0]?.errorCode;
+          if (error !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || attempt === 100) return error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      expect(await commitErrorOf(3)).toBe(ErrorCode.INVALID_TXN_STATE);
+      expect(await commitErrorOf(4)).toBe(ErrorCode.TRANSACTION_ABORTABLE);
       expect(errorOf(await produce(null, init.producerEpoch))).toBe(
         ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
       );

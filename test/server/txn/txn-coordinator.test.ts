@@ -383,15 +383,21 @@ describe("TransactionCoordinator", () => {
     const { coordinator } = setup();
     await coordinator.load();
     const { producerId } = await coordinator.initProducerId("a", 1000, null);
-    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 0)).toBe(
+    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 0, false)).toBe(
       ErrorCode.INVALID_TXN_STATE,
+    );
+    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 0, true)).toBe(
+      ErrorCode.TRANSACTION_ABORTABLE,
     );
     await coordinator.addPartitions("a", producerId, 0, [{ name: "t1", partitions: [0] }]);
-    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 0)).toBe(ErrorCode.NONE);
-    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 1)).toBe(
+    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 0, true)).toBe(ErrorCode.NONE);
+    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 1, false)).toBe(
       ErrorCode.INVALID_TXN_STATE,
     );
-    expect(coordinator.verifyTransactionalProduce(null, producerId, 0, "t1", 0)).toBe(
+    expect(coordinator.verifyTransactionalProduce("a", producerId, 0, "t1", 1, true)).toBe(
+      ErrorCode.TRANSACTION_ABORTABLE,
+    );
+    expect(coordinator.verifyTransactionalProduce(null, producerId, 0, "t1", 0, true)).toBe(
       ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     );
     const verified = coordinator.verifyPartitions("a", producerId, 0, T);
