@@ -10,7 +10,8 @@
 #       answers ApiVersions, then prints its bootstrap address (127.0.0.1:PORT) on stdout.
 #       --security tls also generates certificates in DIR/certs (security/make-certs.sh) and adds
 #       two TLS listeners, SSL (no client certificate) and MTLS (ssl.client.auth=required), and a
-#       SASL_PLAINTEXT listener SASL (PLAIN users admin and alice, SCRAM-SHA-256/512), whose
+#       SASL_PLAINTEXT listener SASL (PLAIN users admin and alice, SCRAM-SHA-256/512, sessions
+#       re-authenticated every 5 s: connections.max.reauth.ms=5000), whose
 #       addresses go to DIR/ssl-bootstrap, DIR/mtls-bootstrap and DIR/sasl-bootstrap, and the
 #       StandardAuthorizer (super users admin and ANONYMOUS, so node-to-node traffic and the
 #       PLAINTEXT listener keep working; allow.everyone.if.no.acl.found=true, so only resources
@@ -70,6 +71,7 @@ listener.name.sasl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"alice-secret\";
 listener.name.sasl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+connections.max.reauth.ms=5000
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin;User:ANONYMOUS
 allow.everyone.if.no.acl.found=true"

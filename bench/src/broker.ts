@@ -60,6 +60,7 @@ export async function startBroker(
   dir: string,
   env: NodeJS.ProcessEnv,
   security?: "tls",
+  krillOptions: KrillLaunchOptions = {},
 ): Promise<RunningBroker | { error: string }> {
   let lastError = "";
   for (let attempt = 1; attempt <= 2; attempt++) {
@@ -68,7 +69,7 @@ export async function startBroker(
     let scriptDone = false;
     const launch =
       kind === "krill" && security === undefined
-        ? launchKrill(root, dir, port, env)
+        ? launchKrill(root, dir, port, env, krillOptions)
         : run(
             join(root, "compat-tests/broker.sh"),
             [
@@ -147,11 +148,22 @@ function spawnInDir(
  * DIR/broker.out, pid in DIR/broker.pid so `broker.sh stop --dir DIR` stops it), with
  * KRILL_EQUIVALENT_OVERRIDES added, and resolves once it answers Metadata or has failed.
  */
+export interface KrillLaunchOptions {
+  /**
+   * Node options V8 refuses in NODE_OPTIONS (such as --trace-gc-nvp): Krill's launcher is then
+   * run by this Node with them (`node ARGS bin/krill.mjs start …`), the same process as bin/krill.
+   */
+  nodeArgs?: string[];
+  /** More `--override key=value` settings after the equivalent ones. */
+  overrides?: string[];
+}
+
 async function launchKrill(
   root: string,
   dir: string,
   port: number,
   env: NodeJS.ProcessEnv,
+  options: KrillLaunchOptions = {},
 ): Promise<RunResult> {
   const started = performance.now();
   const result = (code: number, stderr: string): RunResult => ({
@@ -172,15 +184,15 @@ async function launchKrill(
     `advertised.listeners=${listener}`,
     `log.dirs=${join(dir, "data")}`,
     ...KRILL_EQUIVALENT_OVERRIDES,
+    ...(options.overrides ?? []),
   ];
-  const pid = spawnInDir(
-    dir,
-    join(root, "bin/krill"),
-    ["start", ...overrides.flatMap((o) => ["--override", o])],
-    {
-      env,
-    },
-  );
+  const startArgs = ["start", ...overrides.flatMap((o) => ["--override", o])];
+  const pid =
+    options.nodeArgs === undefined
+      ? spawnInDir(dir, join(root, "bin/krill"), startArgs, { env })
+      : spawnInDir(dir, process.execPath, [...options.nodeArgs, join(root, "bin/krill.mjs"), ...startArgs], {
+          env,
+        });
   if (pid === undefined) return result(1, "could not spawn bin/krill");
   const reason = await waitForMetadata("127.0.0.1", port, START_TIMEOUT_MS, () => !alive(pid));
   if (reason === null) return result(0, "");

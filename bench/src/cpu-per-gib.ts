@@ -8,7 +8,8 @@
 // a file, sendfile out of it). Krill/Kafka and Krill/floor are the ratios the issue asks for.
 //
 //   tsx bench/src/cpu-per-gib.ts [--rate-mibps 50] [--seconds 20] [--warmup-seconds 10]
-//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd] [--tls]
+//       [--only floor,krill,kafka] [--compression none|gzip|snappy|lz4|zstd] [--tls] [--no-trace-gc]
+//       [--krill-root DIR] [--out FILE]
 // With --compression the producer sends compressed batches of text-like values; produce is counted
 // in record-value bytes and consume in the batch bytes fetched (loadgen.ts).
 // With --tls both brokers serve the load over their TLS listener (compat-tests/broker.sh
@@ -24,6 +25,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, type RunningBroker, startBroker, stopBroker } from "./broker.js";
 import { run } from "./exec.js";
+import { fileMark, type GcSummary, perGiB, readBetween, summarizeGcTrace } from "./gc-trace.js";
 import { readProcStat } from "./proc.js";
 import { SEGMENT_BYTES } from "./workloads.js";
 
@@ -47,6 +49,8 @@ interface Direction {
   mibPerS: number;
   broker: Cpu & { perGiB: number; userPerGiB: number; systemPerGiB: number };
   generatorPerGiB: number;
+  /** Krill only (--trace-gc-nvp): allocation on the JavaScript heap and collections, per GiB. */
+  gcPerGiB?: GcSummary;
 }
 
 interface TargetResult {
@@ -69,6 +73,14 @@ const warmupSeconds = Number(flag("warmup-seconds", "10"));
 const useTls = process.argv.includes("--tls");
 const only = new Set(flag("only", useTls ? "krill,kafka" : "floor,krill,kafka").split(","));
 if (useTls) only.delete("floor");
+/**
+ * --krill-root DIR: the Krill checkout whose build (DIR/bin/krill, DIR/dist) is measured, with this
+ * checkout's scripts and load generator: how an older broker is compared with the same bench
+ * (for example a `git worktree` of an earlier commit, built with `make build`).
+ */
+const krillRoot = resolve(flag("krill-root", root));
+/** --no-trace-gc: run Krill without V8's GC trace (the trace costs a line per collection). */
+const traceGc = !process.argv.includes("--no-trace-gc");
 
 /** utime and stime of every thread of `pid` (the process total in /proc/PID/stat). */
 function cpuOf(pid: number): Cpu {
@@ -176,7 +188,17 @@ async function measureFloor(): Promise<TargetResult> {
 
 async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
   const dir = join(outDir, "run", `cpu-per-gib-${kind}`);
-  const started = await startBroker(root, kind, dir, process.env, useTls ? "tls" : undefined);
+  // Krill runs with V8's GC trace on its stdout (DIR/broker.out): allocation and collections per
+  // GiB come from the lines each direction added (gc-trace.ts). It costs a line per collection.
+  const started = await startBroker(
+    kind === "krill" ? krillRoot : root,
+    kind,
+    dir,
+    process.env,
+    useTls ? "tls" : undefined,
+    kind === "krill" && traceGc && !useTls ? { nodeArgs: ["--trace-gc-nvp"] } : {},
+  );
+  const trace = join(dir, "broker.out");
   if ("error" in started) return { target: kind, error: started.error };
   const broker: RunningBroker = started;
   try {
@@ -216,6 +238,7 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
       ]);
       await loadgen(["consume", ...common, "--seconds", String(warmupSeconds)]);
     }
+    const mark0 = fileMark(trace);
     const cpu0 = cpuOf(broker.pid);
     const produced = await loadgen([
       "produce",
@@ -230,6 +253,7 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
       String(rateMiBps),
     ]);
     const cpu1 = cpuOf(broker.pid);
+    const mark1 = fileMark(trace);
     const consumed = await loadgen([
       "consume",
       ...common,
@@ -239,11 +263,14 @@ async function measureBroker(kind: "krill" | "kafka"): Promise<TargetResult> {
       String(compression === "none" ? produced.bytes : (produced.wireBytes ?? produced.bytes)),
     ]);
     const cpu2 = cpuOf(broker.pid);
-    return {
-      target: kind,
-      produce: direction(produced.bytes, produced.seconds, cpu0, cpu1, produced.cpu.perGiB),
-      consume: direction(consumed.bytes, consumed.seconds, cpu1, cpu2, consumed.cpu.perGiB),
-    };
+    const mark2 = fileMark(trace);
+    const produce = direction(produced.bytes, produced.seconds, cpu0, cpu1, produced.cpu.perGiB);
+    const consume = direction(consumed.bytes, consumed.seconds, cpu1, cpu2, consumed.cpu.perGiB);
+    if (kind === "krill" && traceGc && !useTls) {
+      produce.gcPerGiB = perGiB(summarizeGcTrace(readBetween(trace, mark0, mark1)), produce.bytes);
+      consume.gcPerGiB = perGiB(summarizeGcTrace(readBetween(trace, mark1, mark2)), consume.bytes);
+    }
+    return { target: kind, produce, consume };
   } finally {
     await stopBroker(root, dir);
   }
@@ -270,6 +297,23 @@ function table(results: TargetResult[]): string {
       );
     }
   }
+  const gcRows = results.flatMap((r) =>
+    (["produce", "consume"] as const).flatMap((d) => {
+      const g = r[d]?.gcPerGiB;
+      if (g === undefined) return [];
+      return [
+        `| ${r.target} | ${d} | ${fmt(g.heapAllocatedBytes / 1024 ** 2)} | ${fmt(g.scavenges)} | ${fmt(g.markCompacts)} | ${fmt(g.pauseMs)} | ${fmt(g.markCompactPauseMs)} |`,
+      ];
+    }),
+  );
+  if (gcRows.length > 0) {
+    rows.push(
+      "",
+      "| broker | direction | JS heap allocated MiB/GiB | scavenges/GiB | mark-compacts/GiB | GC pause ms/GiB | of which mark-compact |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+      ...gcRows,
+    );
+  }
   return rows.join("\n");
 }
 
@@ -278,7 +322,7 @@ if (cpus().length < 2) {
   process.exit(1);
 }
 mkdirSync(outDir, { recursive: true });
-if (only.has("krill") && !existsSync(join(root, "dist/src/cli.js"))) {
+if (only.has("krill") && !existsSync(join(krillRoot, "dist/src/cli.js"))) {
   console.error("cpu-per-gib: Krill is not built (make build)");
   process.exit(1);
 }
@@ -297,9 +341,11 @@ const report = {
   rateMiBps,
   seconds,
   compression,
+  krillRoot,
+  load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
   tls: useTls,
   cores: { broker: BROKER_CORE, generator: GENERATOR_CORE },
   results,
 };
-writeFileSync(join(outDir, "cpu-per-gib.json"), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(resolve(flag("out", join(outDir, "cpu-per-gib.json"))), `${JSON.stringify(report, null, 2)}\n`);
 console.log(table(results));

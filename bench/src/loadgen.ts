@@ -7,7 +7,7 @@
 //
 //   tsx bench/src/loadgen.ts produce --bootstrap HOST:PORT --topic T [--partitions 8]
 //       [--record-bytes 1024] [--batch-bytes 65536] [--acks 1|-1|0] [--connections 4] [--depth 8]
-//       [--seconds 10] [--rate-mibps R] [--compression none|gzip|snappy|lz4|zstd]
+//       [--seconds 10] [--rate-mibps R] [--compression none|gzip|snappy|lz4|zstd] [--until-bytes N]
 //   tsx bench/src/loadgen.ts consume --bootstrap HOST:PORT --topic T [--partitions 8]
 //       [--connections 4] [--fetch-bytes 1048576] [--seconds 10] [--until-bytes N]
 //   tsx bench/src/loadgen.ts raw-send --bootstrap HOST:PORT [--seconds 10] [--rate-mibps R]
@@ -298,6 +298,9 @@ async function produce(o: Options): Promise<Report> {
   const started = process.hrtime.bigint();
   const deadlineMs = performance.now() + o.seconds * 1000;
   const headerVersion = PRODUCE_API.responseHeaderVersion(PRODUCE_VERSION);
+  // --until-bytes: stop sending once that many record bytes are on their way.
+  let queued = 0;
+  const sentEnough = () => o.untilBytes > 0 && queued >= o.untilBytes;
 
   await Promise.all(
     Array.from({ length: o.connections }, async (_, c) => {
@@ -313,7 +316,7 @@ async function produce(o: Options): Promise<Report> {
         done = r;
       });
       const pump = (): void => {
-        while (inFlight < o.depth && performance.now() < deadlineMs) {
+        while (inFlight < o.depth && performance.now() < deadlineMs && !sentEnough()) {
           const wait = pacer.delayMs(payloadPerRequest);
           if (wait > 0) {
             setTimeout(pump, Math.max(1, wait));
@@ -322,6 +325,7 @@ async function produce(o: Options): Promise<Report> {
           const request = mine[next++ % mine.length]!;
           correlationId++;
           pacer.sent(payloadPerRequest);
+          queued += payloadPerRequest;
           if (o.acks === 0) {
             // No response comes back: the socket's buffer is the only back-pressure.
             bytes += payloadPerRequest;
@@ -336,7 +340,7 @@ async function produce(o: Options): Promise<Report> {
           inFlight++;
           send(socket, request, correlationId);
         }
-        if (inFlight === 0 && performance.now() >= deadlineMs) done();
+        if (inFlight === 0 && (performance.now() >= deadlineMs || sentEnough())) done();
       };
       onFrames(socket, (frame) => {
         const { correlationId: id, body } = responseOf(frame, headerVersion);

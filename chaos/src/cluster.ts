@@ -154,6 +154,12 @@ export interface ClusterOptions {
   portBase: number;
   /** Partitions of auto-created topics and of the workloads' topics. */
   partitions: number;
+  /**
+   * Benchmarks (bench/src/cluster-bench.ts): Kafka with the JVM settings of its own start script
+   * (1 GiB heap, G1, the full JIT) instead of the chaos runs' small fast-starting JVM, and Krill
+   * without the fsync journal the chaos checker reads.
+   */
+  plain?: boolean;
 }
 
 /** A cluster id as Kafka's tools make one: 16 random bytes, URL-safe base64 without padding, not starting with '-'. */
@@ -265,6 +271,8 @@ export class KrillCluster implements Cluster {
       }
       const argv = (): string[] => o.net.wrap(id, [...krillArgv(), "start", "--config", props]);
       const journal = join(dir, "fsync-journal");
+      if (o.plain === true)
+        return new ProcessNode(id, host, port, dir, argv, { ...process.env, KRILL_LOG_LEVEL: "warn" });
       return new ProcessNode(
         id,
         host,
@@ -336,10 +344,10 @@ export class KafkaCluster implements Cluster {
       );
       const jvm = [
         "java",
-        "-Xms128m",
-        "-Xmx512m",
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
+        // kafka-server-start.sh's heap and collector for the benchmark; small and quick to start otherwise.
+        ...(o.plain === true
+          ? ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC"]
+          : ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]),
         "-Djava.awt.headless=true",
         `-Dlog4j2.configurationFile=${join(dir, "log4j2.properties")}`,
         `-Dkafka.logs.dir=${join(dir, "logs")}`,

@@ -21,12 +21,16 @@ export const SUPPORTED_SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-5
 /** `sasl.*` keys Krill reads (also under `listener.name.<l>.`). */
 export const ENFORCED_SASL_KEYS: ReadonlySet<string> = new Set([
   "sasl.enabled.mechanisms",
+  "connections.max.reauth.ms",
   "sasl.server.max.receive.size",
   // Only used for SASL between brokers and controllers; Krill's inter-broker and controller
   // protocols are PLAINTEXT (anything else is refused), so these configure nothing.
   "sasl.mechanism.inter.broker.protocol",
   "sasl.mechanism.controller.protocol",
 ]);
+
+/** `<mechanism>.connections.max.reauth.ms` under a listener prefix (KIP-368, per mechanism). */
+export const LISTENER_REAUTH_KEY = /^(plain|scram-sha-256|scram-sha-512)\.connections\.max\.reauth\.ms$/;
 
 /** `<mechanism>.sasl.jaas.config` under a listener prefix, for the mechanisms Krill serves. */
 export const LISTENER_JAAS_KEY = /^(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config$/;
@@ -38,6 +42,12 @@ export interface SaslListenerSettings {
   readonly plainUsers: ReadonlyMap<string, string>;
   /** Largest frame accepted before authentication. */
   readonly maxReceiveBytes: number;
+  /**
+   * `connections.max.reauth.ms` per enabled mechanism (KIP-368; 0: no re-authentication), read
+   * as Kafka reads it: `listener.name.<l>.<mechanism>.connections.max.reauth.ms`, else
+   * `listener.name.<l>.connections.max.reauth.ms`, else `connections.max.reauth.ms`.
+   */
+  readonly reauthMsByMechanism: ReadonlyMap<string, number>;
 }
 
 export interface JaasEntry {
@@ -159,5 +169,21 @@ export function listenerSaslSettings(
       `Invalid value "${maxEntry!.value}" for ${maxEntry!.key}: accepted values are [1,...,2147483647]`,
     );
   }
-  return { listenerName, enabledMechanisms: mechanisms, plainUsers, maxReceiveBytes };
+  const reauthMsByMechanism = new Map<string, number>();
+  for (const mech of mechanisms) {
+    const own = `${prefix}${mech.toLowerCase()}.connections.max.reauth.ms`;
+    const entry =
+      raw.get(own) !== undefined
+        ? { key: own, value: raw.get(own)! }
+        : listenerSetting(raw, listenerName, "connections.max.reauth.ms");
+    const ms = entry === undefined ? 0 : Number(entry.value.trim());
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      throw new KrillError(
+        "CONFIG_INVALID",
+        `Invalid value "${entry!.value}" for ${entry!.key}: accepted values are 0 (no re-authentication) or a number of milliseconds`,
+      );
+    }
+    reauthMsByMechanism.set(mech, ms);
+  }
+  return { listenerName, enabledMechanisms: mechanisms, plainUsers, maxReceiveBytes, reauthMsByMechanism };
 }

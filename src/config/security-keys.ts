@@ -22,7 +22,7 @@
 
 /** Why a key is security-relevant, for the refusal message. */
 import { ENFORCED_AUTHORIZER_KEYS } from "./authorizer-settings.js";
-import { ENFORCED_SASL_KEYS, LISTENER_JAAS_KEY } from "./sasl-settings.js";
+import { ENFORCED_SASL_KEYS, LISTENER_JAAS_KEY, LISTENER_REAUTH_KEY } from "./sasl-settings.js";
 import { ENFORCED_TLS_KEYS, HARMLESS_TLS_VALUES } from "./tls-settings.js";
 
 type Reason = "tls" | "sasl" | "authorizer" | "quota" | "delegation";
@@ -50,7 +50,6 @@ const SECURITY_KEYS: ReadonlyMap<string, SecurityKey> = new Map<string, Security
   ],
   // Authentication between brokers and of clients.
   ["security.inter.broker.protocol", { reason: "tls", harmless: ["PLAINTEXT"] }],
-  ["connections.max.reauth.ms", { reason: "sasl", harmless: ["0"] }],
   ["security.providers", { reason: "tls", harmless: [""] }],
   // Delegation tokens: Kafka enables them with a secret key; Krill has none to offer.
   ["delegation.token.secret.key", { reason: "delegation", harmless: [""] }],
@@ -112,7 +111,7 @@ function classify(key: string): SecurityKey | undefined {
   if (listener !== null) {
     const rest = listener[1]!;
     // `<mechanism>.sasl.jaas.config`, `<mechanism>.sasl.server.callback.handler.class`, ...
-    if (LISTENER_JAAS_KEY.test(rest)) return ENFORCED;
+    if (LISTENER_JAAS_KEY.test(rest) || LISTENER_REAUTH_KEY.test(rest)) return ENFORCED;
     if (/^[^.]+\.sasl\./.test(rest)) return { reason: "sasl" };
     return LISTENER_ONLY_KEYS.get(rest) ?? classify(rest);
   }

@@ -14,7 +14,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
 import { KrillError } from "../errors.js";
-import { fsyncDir, readOffsetCheckpoint, writeOffsetCheckpoint } from "./checkpoint.js";
+import {
+  fsyncDir,
+  readOffsetCheckpoint,
+  writeOffsetCheckpoint,
+  writeOffsetCheckpointAsync,
+} from "./checkpoint.js";
 import { type CleanerOptions, LogCleaner } from "./cleaner.js";
 import { DEFAULT_LOG_CONFIG, isCompacted, type LogConfig, type LogEvents, SILENT_EVENTS } from "./config.js";
 import { FilePool } from "./file-pool.js";
@@ -215,7 +220,7 @@ export class LogManager {
     const o = this.options;
     this.every(o.retentionCheckIntervalMs ?? 300_000, () => this.runRetention());
     this.every(o.flushCheckIntervalMs ?? 1000, () => this.runFlushChecks());
-    this.every(o.checkpointIntervalMs ?? 60_000, () => this.writeCheckpoints());
+    this.every(o.checkpointIntervalMs ?? 60_000, () => this.writeCheckpointsInBackground());
     if (o.cleaner?.enable ?? true) this.cleaner.start();
   }
 
@@ -349,6 +354,31 @@ export class LogManager {
 
   /** Writes recovery-point and log-start-offset checkpoints of every log dir. */
   writeCheckpoints(): void {
+    for (const [file, entries] of this.checkpointContents()) writeOffsetCheckpoint(file, entries);
+  }
+
+  /**
+   * The periodic checkpoints, written off the event loop (checkpoint.ts); a tick while the
+   * previous write still runs is skipped, and shutdown waits for it before its own write.
+   */
+  writeCheckpointsInBackground(): Promise<void> {
+    if (this.checkpointWriting !== undefined) return this.checkpointWriting;
+    const writes: Promise<void>[] = [];
+    for (const [file, entries] of this.checkpointContents())
+      writes.push(writeOffsetCheckpointAsync(file, entries));
+    this.checkpointWriting = Promise.all(writes)
+      .then(() => undefined)
+      .finally(() => {
+        this.checkpointWriting = undefined;
+      });
+    return this.checkpointWriting;
+  }
+
+  private checkpointWriting: Promise<void> | undefined;
+
+  /** Each checkpoint file of every log dir with its entries: recovery points and log starts. */
+  private checkpointContents(): Map<string, Map<string, { tp: TopicPartition; offset: number }>> {
+    const out = new Map<string, Map<string, { tp: TopicPartition; offset: number }>>();
     for (const logDir of this.logDirs) {
       const recovery = new Map<string, { tp: TopicPartition; offset: number }>();
       const starts = new Map<string, { tp: TopicPartition; offset: number }>();
@@ -357,9 +387,10 @@ export class LogManager {
         recovery.set(name, { tp: log.topicPartition, offset: log.recoveryPoint });
         starts.set(name, { tp: log.topicPartition, offset: log.logStartOffset });
       }
-      writeOffsetCheckpoint(path.join(logDir, RECOVERY_POINT_CHECKPOINT_FILE), recovery);
-      writeOffsetCheckpoint(path.join(logDir, LOG_START_OFFSET_CHECKPOINT_FILE), starts);
+      out.set(path.join(logDir, RECOVERY_POINT_CHECKPOINT_FILE), recovery);
+      out.set(path.join(logDir, LOG_START_OFFSET_CHECKPOINT_FILE), starts);
     }
+    return out;
   }
 
   /** Logs whose cleanup.policy includes compact (the cleaner's candidates). */
@@ -376,6 +407,8 @@ export class LogManager {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.cleaner.stop();
+    // A periodic write still running uses the same temporary files: let it finish first.
+    await this.checkpointWriting?.catch(() => undefined);
     let allClean = true;
     // All logs close at once; their fsyncs queue for the pool's few fsync slots, so a shutdown
     // with many partitions takes (partitions / slots) fsyncs rather than one after another.

@@ -33,6 +33,7 @@ import {
 } from "../metadata/quorum-metadata.js";
 import { CONFIG_RESOURCE_TYPE } from "../metadata/records.js";
 import { formatMetadataOnFirstStart, META_PROPERTIES_FILE } from "../metadata/storage-format.js";
+import { PRODUCE_API } from "../protocol/generated/apis.js";
 import { uuidFromBytes } from "../protocol/primitives/uuid.js";
 import type { QuorumConfig } from "../raft/config.js";
 import { NetworkRaftChannel } from "../raft/network-channel.js";
@@ -468,6 +469,8 @@ export class Broker {
         queuedResponseBytesMax: config.int("krill.queued.max.response.bytes"),
         responseMemory,
         idleMs: idleMs < 0 ? -1 : idleMs,
+        // Produce keeps no byte of its request once answered (the append writes synchronously).
+        pooledFrameApiKeys: new Set([PRODUCE_API.apiKey]),
       },
       connectionsMax: () => live.int("max.connections"),
       processor: gated,

@@ -52,7 +52,6 @@ describe("fail closed on security keys Krill does not enforce", () => {
       ["sasl.login.class", "com.example.Login"],
       ["sasl.oauthbearer.jwks.endpoint.url", "https://idp/jwks"],
       ["security.inter.broker.protocol", "SASL_SSL"],
-      ["connections.max.reauth.ms", "3600000"],
       [
         "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config",
         "org.apache.kafka...OAuthBearerLoginModule required;",

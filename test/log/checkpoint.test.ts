@@ -5,6 +5,7 @@ import {
   readCheckpointLines,
   readOffsetCheckpoint,
   writeOffsetCheckpoint,
+  writeOffsetCheckpointAsync,
 } from "../../src/log/checkpoint.js";
 import { LeaderEpochCache } from "../../src/log/leader-epoch-cache.js";
 import { tempDir } from "./helpers.js";
@@ -36,6 +37,24 @@ describe("offset checkpoints", () => {
       ["my-topic-3", 7],
     ]);
     expect(readOffsetCheckpoint(path.join(dir(), "missing")).size).toBe(0);
+  });
+
+  it("writes the same file off the event loop, replacing the old one and leaving no temporary file", async () => {
+    const d = dir();
+    const file = path.join(d, "replication-offset-checkpoint");
+    writeOffsetCheckpoint(file, new Map([["a-0", { tp: { topic: "a", partition: 0 }, offset: 1 }]]));
+    await writeOffsetCheckpointAsync(
+      file,
+      new Map([
+        ["a-0", { tp: { topic: "a", partition: 0 }, offset: 42 }],
+        ["my-topic-3", { tp: { topic: "my-topic", partition: 3 }, offset: 7 }],
+      ]),
+    );
+    expect(fs.readFileSync(file, "utf8")).toBe("0\n2\na 0 42\nmy-topic 3 7\n");
+    expect(fs.readdirSync(d)).toEqual(["replication-offset-checkpoint"]);
+    await expect(
+      writeOffsetCheckpointAsync(path.join(d, "missing-dir", "x"), new Map()),
+    ).rejects.toMatchObject({ code: "LOG_IO" });
   });
 
   it("rejects malformed files with CORRUPT_SEGMENT", () => {

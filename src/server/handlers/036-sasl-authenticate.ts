@@ -7,7 +7,9 @@
  * ("Authentication failed: Invalid username or password" for PLAIN, "Authentication failed during
  * authentication due to invalid credentials with SASL mechanism <M>" for SCRAM, which says
  * nothing about whether the user exists), after which the connection closes.
- * session_lifetime_ms is 0: Krill does not ask clients to re-authenticate (KIP-368).
+ * The exchange's last answer carries session_lifetime_ms: `connections.max.reauth.ms` for the
+ * mechanism, or 0 when re-authentication is off (KIP-368; the session and its re-authentication
+ * are in sasl/session.ts). A client using v1+ may re-authenticate.
  *
  * Anywhere else the answer is KafkaApis's: ILLEGAL_SASL_STATE with its message.
  * Per-version notes: v1 adds session_lifetime_ms; v2 is flexible.
@@ -32,6 +34,8 @@ export const handler = defineHandler({
         sessionLifetimeMs: 0n,
       };
     }
+    // Kafka's connectedClientSupportsReauthentication: v1+ carries session_lifetime_ms.
+    if (ctx.apiVersion > 0) session.clientSupportsReauthentication = true;
     const result = session.evaluate(Buffer.from(request.authBytes));
     if (!result.ok) {
       ctx.logger.info(
@@ -45,6 +49,18 @@ export const handler = defineHandler({
         sessionLifetimeMs: 0n,
       };
     }
-    return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: result.data, sessionLifetimeMs: 0n };
+    const complete = (session.state as string) === "authenticated";
+    if (complete && session.sessionLifetimeMs > 0) {
+      ctx.logger.debug(
+        { principal: session.principal, sessionLifetimeMs: session.sessionLifetimeMs },
+        "SASL session (re-)authenticated",
+      );
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      authBytes: result.data,
+      sessionLifetimeMs: BigInt(complete ? session.sessionLifetimeMs : 0),
+    };
   },
 });

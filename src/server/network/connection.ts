@@ -39,6 +39,7 @@ import { isLentReadBuffer, releaseReadBuffer } from "../../log/read-buffer-pool.
 import { RateLimitedWarning } from "../../logging.js";
 import type { SaslSession } from "../sasl/session.js";
 import { FrameDecoder } from "./frame-decoder.js";
+import { isLentFrameBuffer, releaseFrameBuffer } from "./frame-pool.js";
 import { ResponseMemory } from "./response-memory.js";
 
 /** Requests other than the head that may run at once on one connection (concurrent handlers). */
@@ -98,6 +99,12 @@ export interface ConnectionLimits {
   readonly responseMemory?: ResponseMemory;
   /** -1 disables the idle timeout. */
   readonly idleMs: number;
+  /**
+   * API keys whose handlers keep none of the request frame's bytes once the request completes:
+   * their frames that span socket reads are copied into pooled buffers (frame-pool.ts), handed
+   * back at completion. Absent: none.
+   */
+  readonly pooledFrameApiKeys?: ReadonlySet<number>;
 }
 
 interface Pending {
@@ -107,6 +114,8 @@ interface Pending {
   started: boolean;
   /** Bytes of its response, counted from completion until the kernel takes them. */
   bytes: number;
+  /** Its frame, when it is a pooled buffer to hand back at completion. */
+  pooledFrame: Buffer | undefined;
 }
 
 export class Connection implements ConnectionInfo {
@@ -172,7 +181,11 @@ export class Connection implements ConnectionInfo {
     this.remoteAddress = socket.remoteAddress ?? "unknown";
     this.remotePort = socket.remotePort ?? 0;
     this.logger = logger.child({ conn: id, remote: `${this.remoteAddress}:${this.remotePort}` });
-    this.#decoder = new FrameDecoder(limits.frameBytesMax);
+    const pooledKeys = limits.pooledFrameApiKeys;
+    this.#decoder = new FrameDecoder(
+      limits.frameBytesMax,
+      pooledKeys === undefined || pooledKeys.size === 0 ? undefined : (apiKey) => pooledKeys.has(apiKey),
+    );
     if (sasl !== undefined) {
       // Until authenticated, frames are bounded as Kafka bounds them (sasl.server.max.receive.size).
       this.#decoder.setFrameBytesMax(
@@ -277,7 +290,13 @@ export class Connection implements ConnectionInfo {
 
   #dispatch(frame: Buffer): void {
     const earlier = this.#tail;
-    const entry: Pending = { outcome: undefined, settled: Promise.resolve(), started: false, bytes: 0 };
+    const entry: Pending = {
+      outcome: undefined,
+      settled: Promise.resolve(),
+      started: false,
+      bytes: 0,
+      pooledFrame: isLentFrameBuffer(frame) ? frame : undefined,
+    };
     this.#queue.push(entry);
     let result: RequestOutcome | Promise<RequestOutcome>;
     try {
@@ -346,6 +365,11 @@ export class Connection implements ConnectionInfo {
 
   #complete(entry: Pending, outcome: RequestOutcome): void {
     entry.outcome = outcome;
+    // The request is done with its frame (pooledFrameApiKeys names only APIs that keep none of it).
+    if (entry.pooledFrame !== undefined) {
+      releaseFrameBuffer(entry.pooledFrame);
+      entry.pooledFrame = undefined;
+    }
     if (entry.started) {
       entry.started = false;
       this.#executing--;

@@ -3,9 +3,14 @@
  * prefix is checked against the limit as soon as its four bytes arrive, so an oversized or negative
  * size is refused before any of its body is read or buffered.
  *
+ * A frame that sits in one chunk is returned as a view of it; one that spans chunks is copied into
+ * one buffer, taken from the frame pool (frame-pool.ts) when `pooled` says its API allows it: the
+ * caller then owns that buffer and hands it back once the request is done with its bytes.
+ *
  * Concurrency: owned by one connection; not shared.
  */
 import { KrillError } from "../../errors.js";
+import { takeFrameBuffer } from "./frame-pool.js";
 
 export const FRAME_SIZE_PREFIX_BYTES = 4;
 
@@ -15,9 +20,12 @@ export class FrameDecoder {
   #boundKey = "socket.request.max.bytes";
   #chunks: Buffer[] = [];
   #bufferedBytes = 0;
+  /** Whether a frame of this API key (its body's first int16) may be copied into a pooled buffer. */
+  readonly #pooled: ((apiKey: number) => boolean) | undefined;
 
-  constructor(frameBytesMax: number) {
+  constructor(frameBytesMax: number, pooled?: (apiKey: number) => boolean) {
     this.#frameBytesMax = frameBytesMax;
+    this.#pooled = pooled;
   }
 
   /** Changes the bound (a SASL connection's is lower until it authenticates). */
@@ -52,7 +60,14 @@ export class FrameDecoder {
     }
     if (this.#bufferedBytes < FRAME_SIZE_PREFIX_BYTES + size) return undefined;
     this.#consume(FRAME_SIZE_PREFIX_BYTES);
-    return this.#consume(size);
+    return this.#consume(size, this.#pooled);
+  }
+
+  /** The first int16 buffered (a request frame's api key, once its size prefix is consumed). */
+  #peekApiKey(): number {
+    const first = this.#chunks[0]!;
+    if (first.length >= 2) return first.readInt16BE(0);
+    return ((first[0]! << 24) >> 16) | this.#chunks[1]![0]!;
   }
 
   #peekSize(): number {
@@ -67,8 +82,11 @@ export class FrameDecoder {
     return head.readInt32BE(0);
   }
 
-  /** Removes `bytes` from the front; a view when they sit in one chunk, else one copy. */
-  #consume(bytes: number): Buffer {
+  /**
+   * Removes `bytes` from the front; a view when they sit in one chunk, else one copy (into a
+   * pooled buffer when `pooled` allows the frame's API key).
+   */
+  #consume(bytes: number, pooled?: (apiKey: number) => boolean): Buffer {
     this.#bufferedBytes -= bytes;
     const first = this.#chunks[0];
     if (bytes === 0) return Buffer.alloc(0);
@@ -78,7 +96,10 @@ export class FrameDecoder {
       else this.#chunks[0] = first.subarray(bytes);
       return out;
     }
-    const out = Buffer.allocUnsafe(bytes);
+    const out =
+      pooled !== undefined && bytes >= 2 && pooled(this.#peekApiKey())
+        ? takeFrameBuffer(bytes)
+        : Buffer.allocUnsafe(bytes);
     let filled = 0;
     while (filled < bytes) {
       const c = this.#chunks[0]!;

@@ -23,7 +23,11 @@ import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../../clock.js";
 import { type BrokerConfig, brokerConfigDef } from "../../config/broker-config.js";
 import { effectiveTopicConfig, type TopicConfig } from "../../config/topic-config.js";
-import { readOffsetCheckpoint, writeOffsetCheckpoint } from "../../log/checkpoint.js";
+import {
+  readOffsetCheckpoint,
+  writeOffsetCheckpoint,
+  writeOffsetCheckpointAsync,
+} from "../../log/checkpoint.js";
 import type { LogManager } from "../../log/log-manager.js";
 import {
   partitionDirName,
@@ -122,6 +126,8 @@ export class PartitionManager {
   readonly delayedProduce: DelayedProducePurgatory;
   #snapshotTimer: NodeJS.Timeout | undefined;
   #checkpointTimer: NodeJS.Timeout | undefined;
+  /** The periodic high-watermark checkpoint being written, if any. */
+  #checkpointWriting: Promise<void> | undefined;
   /**
    * High watermarks by partition directory name for logs not held as a `Partition` now: read from
    * the checkpoints at start-up (Kafka's LazyOffsetCheckpoints) and taken when a partition stops
@@ -176,7 +182,7 @@ export class PartitionManager {
       options.highWatermarkCheckpointIntervalMs ??
       intConfig(config, "replica.high.watermark.checkpoint.interval.ms", 5_000);
     if (checkpointMs > 0) {
-      this.#checkpointTimer = setInterval(() => this.checkpointHighWatermarks(), checkpointMs);
+      this.#checkpointTimer = setInterval(() => this.#checkpointHighWatermarksInBackground(), checkpointMs);
       this.#checkpointTimer.unref();
     }
     const intervalMs = options.snapshotIntervalMs ?? 30_000;
@@ -476,6 +482,33 @@ export class PartitionManager {
    * the next one retries.
    */
   checkpointHighWatermarks(): void {
+    for (const [file, entries] of this.#highWatermarkCheckpoints()) {
+      try {
+        writeOffsetCheckpoint(file, entries);
+      } catch (err) {
+        this.#options.logger.warn({ file, err }, "high-watermark checkpoint failed");
+      }
+    }
+  }
+
+  /**
+   * The periodic checkpoint, written off the event loop (checkpoint.ts: its fsyncs would stall
+   * every request in flight). A tick while the previous write is still running is skipped.
+   */
+  #checkpointHighWatermarksInBackground(): void {
+    if (this.#checkpointWriting !== undefined) return;
+    const writes = [...this.#highWatermarkCheckpoints()].map(([file, entries]) =>
+      writeOffsetCheckpointAsync(file, entries).catch((err: unknown) => {
+        this.#options.logger.warn({ file, err }, "high-watermark checkpoint failed");
+      }),
+    );
+    this.#checkpointWriting = Promise.all(writes).then(() => {
+      this.#checkpointWriting = undefined;
+    });
+  }
+
+  /** Per log dir: its checkpoint file and the high watermark of every partition to record. */
+  #highWatermarkCheckpoints(): Map<string, Map<string, { tp: TopicPartition; offset: number }>> {
     const byDir = new Map<string, Map<string, { tp: TopicPartition; offset: number }>>();
     for (const logDir of this.#options.logs.logDirs) byDir.set(logDir, new Map());
     for (const log of this.#options.logs.allLogs()) {
@@ -488,14 +521,10 @@ export class PartitionManager {
       if (offset === undefined) continue;
       byDir.get(path.dirname(log.dir))?.set(name, { tp: log.topicPartition, offset });
     }
-    for (const [logDir, entries] of byDir) {
-      const file = path.join(logDir, REPLICATION_OFFSET_CHECKPOINT_FILE);
-      try {
-        writeOffsetCheckpoint(file, entries);
-      } catch (err) {
-        this.#options.logger.warn({ file, err }, "high-watermark checkpoint failed");
-      }
-    }
+    const out = new Map<string, Map<string, { tp: TopicPartition; offset: number }>>();
+    for (const [logDir, entries] of byDir)
+      out.set(path.join(logDir, REPLICATION_OFFSET_CHECKPOINT_FILE), entries);
+    return out;
   }
 
   /** Writes final producer snapshots and high-watermark checkpoints; call before the logs close. */
@@ -506,6 +535,8 @@ export class PartitionManager {
     this.delayedProduce.shutdown();
     if (this.#ownsTimer) this.#timer.close();
     await this.snapshotAll();
+    // A periodic write still running uses the same temporary file: let it finish first.
+    await this.#checkpointWriting;
     this.checkpointHighWatermarks();
     this.#partitions.clear();
   }

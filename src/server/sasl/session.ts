@@ -13,7 +13,16 @@
  *   connection.
  * - Once authenticated every request goes to the dispatcher unchanged (one state check per
  *   request); SaslHandshake/SaslAuthenticate then get KafkaApis's ILLEGAL_SASL_STATE answers.
- *   Re-authentication (KIP-368) is not offered: session_lifetime_ms is 0.
+ * - Re-authentication (KIP-368), when `connections.max.reauth.ms` (per listener and mechanism as
+ *   Kafka reads it) is above 0: a successful SaslAuthenticate tells the client its
+ *   session_lifetime_ms; a SaslHandshake on the authenticated connection (at most one a second,
+ *   from a client that used SaslAuthenticate v1+, as KafkaChannel.maybeBeginServerReauthentication)
+ *   starts a new exchange on the same connection, which must name the same mechanism ("SASL
+ *   mechanism 'X' requested by client is not supported for re-authentication of mechanism 'Y'")
+ *   and end with the same principal ("Cannot change principals during re-authentication from
+ *   User.a: User.b"), else it fails and the connection closes; success starts a new session.
+ *   Any other request that arrives after the session expired closes the connection, as Kafka's
+ *   SocketServer does (a connection idle past expiry is closed when it next sends).
  *
  * Frames before authentication are bounded by `sasl.server.max.receive.size` (Kafka's 512 KiB
  * default), after it by `socket.request.max.bytes`.
@@ -32,6 +41,9 @@ export const FAILED_AUTHENTICATION_DELAY_MS = 100;
 
 export type SaslState = "handshake" | "authenticate" | "raw-token" | "authenticated" | "failed";
 
+/** KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS. */
+const MIN_REAUTH_INTERVAL_MS = 1000;
+
 export class SaslSession {
   state: SaslState = "handshake";
   /** `User:<name>` once authenticated. */
@@ -40,12 +52,60 @@ export class SaslSession {
   #server: SaslServer | undefined;
   readonly settings: SaslListenerSettings;
   readonly #lookup: ScramCredentialLookup;
+  readonly #nowMs: () => number;
   /** Called once authenticated (the connection lifts its pre-authentication frame bound). */
   onAuthenticated: () => void = () => {};
+  /** The session's lifetime told to the client (0: no re-authentication), KIP-368. */
+  sessionLifetimeMs = 0;
+  /** When the session expires (re-authentication enabled), else undefined. */
+  expiresAtMs: number | undefined;
+  /** The client used SaslAuthenticate v1+, which carries session_lifetime_ms. */
+  clientSupportsReauthentication = false;
+  #lastReauthenticationStartMs: number | undefined;
+  /** While re-authenticating: the principal and mechanism of the session being renewed. */
+  #previous: { readonly principal: string; readonly mechanism: string } | undefined;
 
-  constructor(settings: SaslListenerSettings, lookup: ScramCredentialLookup) {
+  constructor(settings: SaslListenerSettings, lookup: ScramCredentialLookup, nowMs: () => number = Date.now) {
     this.settings = settings;
     this.#lookup = lookup;
+    this.#nowMs = nowMs;
+  }
+
+  /** Whether the re-authentication of this session is under way. */
+  get reauthenticating(): boolean {
+    return this.#previous !== undefined;
+  }
+
+  /** Whether an authenticated session has expired (Kafka's serverAuthenticationSessionExpired). */
+  expired(): boolean {
+    return this.expiresAtMs !== undefined && this.#nowMs() > this.expiresAtMs;
+  }
+
+  /**
+   * A SaslHandshake on the authenticated connection: starts re-authentication when the session
+   * has a lifetime, the client can re-authenticate, and the last one started a second ago or more
+   * (Kafka's maybeBeginServerReauthentication); else false (the handshake is answered
+   * ILLEGAL_SASL_STATE, or the connection closed if the session expired).
+   */
+  beginReauthentication(): boolean {
+    if (
+      this.state !== "authenticated" ||
+      this.expiresAtMs === undefined ||
+      !this.clientSupportsReauthentication
+    ) {
+      return false;
+    }
+    const nowMs = this.#nowMs();
+    if (
+      this.#lastReauthenticationStartMs !== undefined &&
+      nowMs - this.#lastReauthenticationStartMs < MIN_REAUTH_INTERVAL_MS
+    ) {
+      return false;
+    }
+    this.#lastReauthenticationStartMs = nowMs;
+    this.#previous = { principal: this.principal!, mechanism: this.mechanism! };
+    this.state = "handshake";
+    return true;
   }
 
   get enabledMechanisms(): readonly string[] {
@@ -57,6 +117,17 @@ export class SaslSession {
     if (!this.settings.enabledMechanisms.includes(mechanism)) {
       this.state = "failed";
       return false;
+    }
+    const previous = this.#previous;
+    if (previous !== undefined && previous.mechanism !== mechanism) {
+      // Kafka answers the handshake and fails the SaslAuthenticate that follows.
+      const message = `SASL mechanism '${mechanism}' requested by client is not supported for re-authentication of mechanism '${previous.mechanism}'`;
+      this.#server = {
+        mechanism,
+        evaluate: () => ({ kind: "failed", reason: message, kafkaMessage: message }),
+      };
+      this.state = handshakeVersion === 0 ? "raw-token" : "authenticate";
+      return true;
     }
     this.mechanism = mechanism;
     if (mechanism === "PLAIN") this.#server = new PlainServer(this.settings.plainUsers);
@@ -84,10 +155,24 @@ export class SaslSession {
       };
     }
     if (step.kind === "complete") {
-      this.state = "authenticated";
-      this.principal = `User:${step.user}`;
+      const principal = `User:${step.user}`;
+      const previous = this.#previous;
+      this.#previous = undefined;
       this.#server = undefined;
-      this.onAuthenticated();
+      if (previous !== undefined && previous.principal !== principal) {
+        this.state = "failed";
+        const from = previous.principal.replace(":", ".");
+        const message = `Cannot change principals during re-authentication from ${from}: ${principal.replace(":", ".")}`;
+        return { ok: false, reason: message, message };
+      }
+      this.state = "authenticated";
+      this.principal = principal;
+      // Kafka's calcCompletionTimesAndReturnSessionLifetimeMs (PLAIN and SCRAM credentials do not
+      // expire, so connections.max.reauth.ms alone decides).
+      const lifetimeMs = this.settings.reauthMsByMechanism.get(this.mechanism!) ?? 0;
+      this.sessionLifetimeMs = lifetimeMs > 0 ? lifetimeMs : 0;
+      this.expiresAtMs = lifetimeMs > 0 ? this.#nowMs() + lifetimeMs : undefined;
+      if (previous === undefined) this.onAuthenticated();
     }
     return { ok: true, data: step.data };
   }
@@ -105,8 +190,23 @@ export function saslGate(inner: FrameProcessor): FrameProcessor {
   return {
     process(frame, connection, waitForEarlier, waitForRoom) {
       const session = connection.sasl;
-      if (session === undefined || session.state === "authenticated") {
-        return inner.process(frame, connection, waitForEarlier, waitForRoom);
+      if (session === undefined) return inner.process(frame, connection, waitForEarlier, waitForRoom);
+      if (session.state === "authenticated") {
+        // Without re-authentication, one comparison per request.
+        if (session.expiresAtMs === undefined || frame.length < 2) {
+          return inner.process(frame, connection, waitForEarlier, waitForRoom);
+        }
+        const reauthenticate = frame.readInt16BE(0) === SASL_HANDSHAKE && session.beginReauthentication();
+        if (!reauthenticate) {
+          if (session.expired()) {
+            return {
+              kind: "close",
+              reason: `SASL session expired (connections.max.reauth.ms ${session.sessionLifetimeMs}) without re-authentication`,
+            };
+          }
+          return inner.process(frame, connection, waitForEarlier, waitForRoom);
+        }
+        connection.logger.debug({ mechanism: session.mechanism }, "SASL re-authentication started");
       }
       if (session.state === "failed")
         return { kind: "close", reason: "request after a failed SASL authentication" };

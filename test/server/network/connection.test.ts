@@ -10,6 +10,7 @@ import {
   type RequestOutcome,
 } from "../../../src/server/network/connection.js";
 import { FrameDecoder } from "../../../src/server/network/frame-decoder.js";
+import { isLentFrameBuffer } from "../../../src/server/network/frame-pool.js";
 import { ResponseMemory } from "../../../src/server/network/response-memory.js";
 
 const logger = pino({ level: "silent" });
@@ -251,6 +252,34 @@ describe("Connection", () => {
     const cb = collectFrames(b);
     b.write(Buffer.from([0xff, 0xff, 0xff, 0xfe]));
     await cb.closed;
+  });
+
+  it("hands a pooled Produce frame back once its request completes, not before", async () => {
+    const seen: { lentWhileRunning: boolean; frame: Buffer }[] = [];
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const processor: FrameProcessor = {
+      async process(f) {
+        await held;
+        seen.push({ lentWhileRunning: isLentFrameBuffer(f), frame: f });
+        return { kind: "respond", chunks: [frame(f.subarray(0, 4))] };
+      },
+    };
+    const port = await serve(processor, { frameBytesMax: 1 << 20, pooledFrameApiKeys: new Set([0]) });
+    const socket = await connect(port);
+    const { frames } = collectFrames(socket);
+    // 200 KB: more than one socket read, so the frame is copied, into a pooled buffer (api key 0).
+    const body = Buffer.alloc(200_000, 5);
+    body.writeInt16BE(0, 0);
+    socket.write(frame(body));
+    await sleep(50);
+    finish();
+    while (frames.length < 1) await sleep(5);
+    expect(seen[0]!.lentWhileRunning).toBe(true);
+    expect(isLentFrameBuffer(seen[0]!.frame)).toBe(false);
+    socket.destroy();
   });
 
   it("closes idle connections", async () => {
