@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 deps:
 	./scripts/install-compat-deps.sh
 
-.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset compat-quorum pack-check bench bench-quick bench-cpu chaos clean
+.PHONY: help install build run test unit typecheck lint format generate generate-config-keys check-generated compat compat-subset compat-quorum compat-cluster pack-check bench bench-quick bench-cpu chaos clean
 
 help:
 	@echo "make run    - install, build and start a broker on 127.0.0.1:9092 with data under ./data"
@@ -82,6 +82,12 @@ compat-subset: build
 # on Kafka (compat-tests/quorum/run.sh; several minutes, so not in `make test`).
 compat-quorum: build deps
 	./compat-tests/quorum/run.sh $(QUORUM_ARGS)
+
+# Three combined nodes: Kafka's tools through each, kill -9 of a partition leader and of the group
+# and transaction coordinators' nodes, on Kafka then Krill (compat-tests/cluster/run.sh, also part
+# of `make compat`; CLUSTER_ARGS="--target krill" for one target).
+compat-cluster: build deps
+	./compat-tests/cluster/run.sh $(CLUSTER_ARGS)
 
 bench: build
 	./bench/run.sh

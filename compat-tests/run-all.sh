@@ -7,7 +7,11 @@
 #
 # Clients: kafkajs java-tools-4.4.0 java-tools-3.9.2 java-consumer java-txn-4.4.0 java-txn-3.9.2
 # kcat confluent-python kafka-python platformatic krill-cli (Krill's admin commands)
-# testcontainers (Krill in a container; nothing to run on Kafka).
+# testcontainers (Krill in a container; nothing to run on Kafka), and cluster: three combined
+# nodes of the target (compat-tests/cluster/run.sh: Kafka's tools through each node, kill -9 of a
+# partition leader, of the group coordinator's node, of the transaction coordinator's node), run
+# after the single broker stopped, on its own cluster. `--target krill --clients cluster` runs
+# only that on one target.
 # SCENARIOS="a b" narrows the scenarios (by name, in every client).
 # When only one target runs, the report keeps the other target's last results (the Runs table
 # shows when each ran); when only some clients run, the other clients' last results stay too.
@@ -22,7 +26,7 @@ export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 
 kafka_version=${KAFKA_VERSION:-4.4.0}
 kafka_legacy_version=${KAFKA_LEGACY_VERSION:-3.9.2}
-all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer java-txn-$kafka_version java-txn-$kafka_legacy_version kcat confluent-python kafka-python platformatic krill-cli testcontainers"
+all_clients="kafkajs java-tools-$kafka_version java-tools-$kafka_legacy_version java-consumer java-txn-$kafka_version java-txn-$kafka_legacy_version kcat confluent-python kafka-python platformatic krill-cli testcontainers cluster"
 targets="kafka krill"
 clients=$all_clients
 install=1
@@ -127,30 +131,38 @@ for target in $targets; do
     printf 'meta\t%s\t%sbroker\tKrill %s (dist/ built from the working tree at %s)\n' "$target" "$meta_prefix" "$(node -p "require('$root/package.json').version")" \
       "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$results"
   fi
-  echo "== $target: starting broker" >&2
+  # The clients that use the single broker (cluster starts its own three nodes, below).
+  single_clients=$(tr ' ' '\n' <<<"$clients" | grep -vx cluster | paste -sd' ' || true)
   suite_started_ms=$(date +%s%3N)
-  current_broker_dir=$broker_dir
-  if bootstrap=$("$here/broker.sh" start "$target" --dir "$broker_dir" --kafka-version "$kafka_version"); then
-    printf 'meta\t%s\t%sstartup_ms\t%s\n' "$target" "$meta_prefix" "$(cat "$broker_dir/startup-ms")" >>"$results"
-    echo "== $target: broker at $bootstrap (started in $(cat "$broker_dir/startup-ms") ms)" >&2
-    export BOOTSTRAP=$bootstrap BROKER_DATA_DIR="$broker_dir/data"
-    for client in $clients; do
-      run_client "$client" || status=1
-    done
-    "$here/broker.sh" stop --dir "$broker_dir"
-    current_broker_dir=""
-  else
-    status=1
-    printf 'meta\t%s\t%sstartup_error\tbroker did not start\n' "$target" "$meta_prefix" >>"$results"
-    # Every scenario fails on this target; record them so the matrix shows it.
-    for client in $clients; do
-      LIST_SCENARIOS=1 run_client "$client" | while read -r c s; do
-        printf 'result\t%s\t%s\t%s\tfail\t0\t%s did not start\n' "$target" "$c" "$s" "$target" >>"$results"
+  if [ -n "$single_clients" ]; then
+    echo "== $target: starting broker" >&2
+    current_broker_dir=$broker_dir
+    if bootstrap=$("$here/broker.sh" start "$target" --dir "$broker_dir" --kafka-version "$kafka_version"); then
+      printf 'meta\t%s\t%sstartup_ms\t%s\n' "$target" "$meta_prefix" "$(cat "$broker_dir/startup-ms")" >>"$results"
+      echo "== $target: broker at $bootstrap (started in $(cat "$broker_dir/startup-ms") ms)" >&2
+      export BOOTSTRAP=$bootstrap BROKER_DATA_DIR="$broker_dir/data"
+      for client in $single_clients; do
+        run_client "$client" || status=1
       done
-    done
+      "$here/broker.sh" stop --dir "$broker_dir"
+      current_broker_dir=""
+    else
+      status=1
+      printf 'meta\t%s\t%sstartup_error\tbroker did not start\n' "$target" "$meta_prefix" >>"$results"
+      # Every scenario fails on this target; record them so the matrix shows it.
+      for client in $single_clients; do
+        LIST_SCENARIOS=1 run_client "$client" | while read -r c s; do
+          printf 'result\t%s\t%s\t%s\tfail\t0\t%s did not start\n' "$target" "$c" "$s" "$target" >>"$results"
+        done
+      done
+    fi
+  fi
+  unset BOOTSTRAP BROKER_DATA_DIR
+  if [[ " $clients " == *" cluster "* ]]; then
+    echo "== $target: the cluster scenarios (three nodes)" >&2
+    "$here/cluster/run.sh" --target "$target" || status=1
   fi
   printf 'meta\t%s\t%ssuite_ms\t%s\n' "$target" "$meta_prefix" "$(($(date +%s%3N) - suite_started_ms))" >>"$results"
-  unset BOOTSTRAP BROKER_DATA_DIR
 done
 
 tsx "$here/lib/report.ts" --out "$report" \

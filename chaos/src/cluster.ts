@@ -27,6 +27,9 @@ export type Target = "krill" | "kafka";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const START_TIMEOUT_MS = 180_000;
+
+/** A node that was started and runs, but has not answered Metadata within the wait. */
+export class NotAnsweringError extends Error {}
 /** A partition directory of the workloads' topics (chaos/src/runner.ts), in Kafka's log layout. */
 const WORKLOAD_PARTITION = /^chaos-(queue|txn)-\d+$/;
 
@@ -36,7 +39,11 @@ export interface ClusterNode {
   readonly port: number;
   /** The running process, or undefined while the node is down. */
   pid(): number | undefined;
-  start(): Promise<void>;
+  /**
+   * Starts the process and waits up to `waitMs` (default 180 s) for it to answer Metadata; throws
+   * `NotAnsweringError` when it runs but has not answered by then (it is left running).
+   */
+  start(waitMs?: number): Promise<void>;
   /** Sends a signal to the node's process group (SIGKILL, SIGSTOP, SIGCONT). */
   signal(signal: NodeJS.Signals): void;
   /** Waits for the process to exit after a SIGKILL. */
@@ -95,7 +102,7 @@ class ProcessNode implements ClusterNode {
     return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
-  async start(): Promise<void> {
+  async start(waitMs = START_TIMEOUT_MS): Promise<void> {
     if (this.pid() !== undefined) throw new Error(`node ${this.id} is already running`);
     const out = openSync(join(this.dir, "out"), "a");
     const [cmd, ...args] = this.argv();
@@ -103,13 +110,10 @@ class ProcessNode implements ClusterNode {
     closeSync(out);
     this.child = child;
     this.exit = new Promise((r) => child.once("exit", () => r()));
-    const reason = await waitForMetadata(
-      this.host,
-      this.port,
-      START_TIMEOUT_MS,
-      () => this.pid() === undefined,
-    );
+    const reason = await waitForMetadata(this.host, this.port, waitMs, () => this.pid() === undefined);
     if (reason !== null) {
+      if (this.pid() !== undefined)
+        throw new NotAnsweringError(`node ${this.id} runs but did not answer Metadata within ${waitMs} ms`);
       const tail = readFileSync(join(this.dir, "out"), "utf8").split("\n").slice(-15).join("\n");
       throw new Error(
         `node ${this.id} did not answer Metadata on ${this.host}:${this.port}: ${reason}\n${tail}`,

@@ -8,9 +8,12 @@
 // Concurrency: one fault at a time per node (the runner awaits each apply(); a scenario may restart
 // several nodes at once); healAll() may be called while
 // an apply() is in flight (from a signal handler) and only touches state apply() has recorded.
-import type { Cluster, ClusterNode } from "./cluster.js";
+import { type Cluster, type ClusterNode, NotAnsweringError } from "./cluster.js";
 import type { Network } from "./net.js";
 import { describeFault, type Fault } from "./schedule.js";
+
+/** How long a restart waits for the node to answer while a network fault is in effect. */
+const RESTART_WAIT_FAULTY_NET_MS = 15_000;
 
 export interface FaultRecord {
   step: number;
@@ -75,10 +78,20 @@ export class Nemesis {
           record.description += `: ${gone.length} partition directories deleted`;
           break;
         }
-        case "restart":
-          await this.node(fault.node).start();
+        case "restart": {
+          // A node cut off from the majority cannot answer (it waits for a quorum of controllers)
+          // until a later step heals the network: with a network fault in effect the restart
+          // waits a bounded time, and the schedule goes on with the node still starting.
+          const faulty = this.net.active().length > 0;
+          try {
+            await this.node(fault.node).start(faulty ? RESTART_WAIT_FAULTY_NET_MS : undefined);
+          } catch (err) {
+            if (!(err instanceof NotAnsweringError) || !faulty) throw err;
+            record.description += `: started, not answering within ${RESTART_WAIT_FAULTY_NET_MS} ms (network fault in effect)`;
+          }
           this.killed.delete(fault.node);
           break;
+        }
         case "pause":
           this.paused.add(fault.node);
           this.node(fault.node).signal("SIGSTOP");

@@ -4,8 +4,9 @@
 # the same generated server.properties, each directory formatted with one cluster id (Kafka's
 # kafka-storage format, or `krill format` with the same options).
 #
-#   cluster.sh start kafka|krill --dir DIR [--kafka-version V]
-#       Creates DIR/node-{1,2,3} (server.properties, data, logs), starts the three nodes, waits
+#   cluster.sh start kafka|krill --dir DIR [--kafka-version V] [--property KEY=VALUE]...
+#       Creates DIR/node-{1,2,3} (server.properties, data, logs; each --property replaces or adds
+#       one key in every node's server.properties), starts the three nodes, waits
 #       until every broker listener answers ApiVersions, writes DIR/bootstrap-server (the three
 #       broker listeners) and DIR/bootstrap-controller (the three controller listeners).
 #   cluster.sh kill N --dir DIR       SIGKILL of node N's process group (kill -9: no clean shutdown)
@@ -31,7 +32,7 @@ die() {
 }
 
 usage() {
-  die "usage: cluster.sh start kafka|krill --dir DIR [--kafka-version V] | kill N --dir DIR | restart N --dir DIR | stop --dir DIR"
+  die "usage: cluster.sh start kafka|krill --dir DIR [--kafka-version V] [--property KEY=VALUE]... | kill N --dir DIR | restart N --dir DIR | stop --dir DIR"
 }
 
 free_port() {
@@ -67,6 +68,12 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
+  local property
+  for property in "${properties[@]}"; do
+    awk -v key="${property%%=*}" 'index($0, key "=") != 1' "$node_dir/server.properties" >"$node_dir/server.properties.new"
+    echo "$property" >>"$node_dir/server.properties.new"
+    mv "$node_dir/server.properties.new" "$node_dir/server.properties"
+  done
   cat >"$node_dir/log4j2.properties" <<PROPS
 status = warn
 appender.file.type = File
@@ -140,9 +147,14 @@ kill | restart)
   ;;
 esac
 dir="" kafka_version=${KAFKA_VERSION:-4.4.0}
+properties=()
 while [ $# -gt 0 ]; do
   case "$1" in
   --dir) dir=${2:-} && shift 2 ;;
+  --property)
+    case "${2:-}" in *=*) ;; *) usage ;; esac
+    properties+=("$2") && shift 2
+    ;;
   --kafka-version) kafka_version=${2:-} && shift 2 ;;
   *) usage ;;
   esac

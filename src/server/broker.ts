@@ -550,7 +550,7 @@ export class Broker {
     // The coordinators load their topics now (transactions caught mid-commit are finished at
     // start), then the caller's components start.
     health.registered = true;
-    startServices(core, services);
+    startServices(services);
     health.coordinators = () => {
       const topics = core.image().topicsByName;
       const state = (topic: string, loaded: boolean): CoordinatorState =>

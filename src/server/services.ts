@@ -20,7 +20,6 @@ import type { LogManager } from "../log/log-manager.js";
 import type { MetadataController } from "../metadata/controller.js";
 import type { ControllerChannel } from "../metadata/controller-channel.js";
 import type { MetadataImage } from "../metadata/image.js";
-import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../metadata/internal-topics.js";
 import type { MetadataPublisher } from "../metadata/publisher.js";
 import type { QuorumMetadata } from "../metadata/quorum-metadata.js";
 import type { QuorumEndpoint } from "../raft/quorum-endpoint.js";
@@ -177,14 +176,13 @@ export function buildServices(core: BrokerCore): BrokerServices {
 }
 
 /**
- * Once the broker is registered: the coordinators whose topic exists start loading it now (not
- * on first use), so transactions caught between prepare and complete are finished without
- * waiting for a client.
+ * Once the broker is registered: the coordinators load their topic's partitions this node leads
+ * now and whenever the topic appears or leadership moves (not on first use), so transactions
+ * caught between prepare and complete are finished without waiting for a client.
  */
-export function startServices(core: BrokerCore, services: BrokerServices): void {
-  const topics = core.image().topicsByName;
-  if (topics.has(CONSUMER_OFFSETS_TOPIC)) services.groups.kick();
-  if (topics.has(TRANSACTION_STATE_TOPIC)) services.transactions.kick();
+export function startServices(services: BrokerServices): void {
+  services.groups.start();
+  services.transactions.start();
 }
 
 /**

@@ -149,6 +149,8 @@ export class GroupCoordinatorService {
    * lagging image may not show it yet): when the topic appears they are replayed for real.
    */
   #loadedWithoutTopic = false;
+  /** The broker serves (`start`): the topic's appearance starts the following. */
+  #serving = false;
   /** Called with each partition once it is loaded (the transactions' pending offsets). */
   readonly #onLoaded: ((partition: number) => void)[] = [];
 
@@ -168,9 +170,24 @@ export class GroupCoordinatorService {
     broker.publisher.onPublish((next, previous) => {
       const gone = [...previous.topicsByName.keys()].filter((t) => !next.topicsByName.has(t));
       if (gone.length > 0) void this.coordinator.onTopicsDeleted(gone);
-      // Once started, leadership changes of __consumer_offsets load and unload its partitions.
+      // Once started, leadership changes of __consumer_offsets load and unload its partitions;
+      // a serving broker starts following when the topic appears (created through another node).
       if (this.#following) this.#followLeadership(next).catch(() => {});
+      else if (this.#serving && next.topicsByName.has(CONSUMER_OFFSETS_TOPIC))
+        this.ensureReady().catch(() => {});
     });
+  }
+
+  /**
+   * The broker serves: from now on this node loads the partitions of __consumer_offsets it leads as
+   * soon as the topic exists, whether or not a group request reached it (Kafka's brokers load a
+   * coordinator partition when they become its leader). Without this, a node that never saw a
+   * group request would not serve a group whose partition it comes to lead after a failover
+   * until a client asked it.
+   */
+  start(): void {
+    this.#serving = true;
+    if (this.#broker.image().topicsByName.has(CONSUMER_OFFSETS_TOPIC)) this.kick();
   }
 
   /**

@@ -14,9 +14,15 @@ export function javaStringHashCode(text: string): number {
   return hash;
 }
 
-/** Kafka's `Utils.abs`: maps Integer.MIN_VALUE to 0 instead of overflowing (`n & 0x7fffffff`). */
+/**
+ * Kafka's `Utils.abs`: the absolute value, with Integer.MIN_VALUE mapped to 0 instead of
+ * overflowing. Not `Utils.toPositive` (`n & 0x7fffffff`, the partitioners'): for a negative hash
+ * the two differ (-1 gives 1, not 2147483647), and Krill used the latter until the three-node
+ * compat scenario found groups and transactional ids placed on other partitions than Kafka places
+ * them (docs/groups.md, "Placement").
+ */
 export function kafkaAbs(n: number): number {
-  return n & 0x7fffffff;
+  return n === -2147483648 ? 0 : Math.abs(n);
 }
 
 /** The __consumer_offsets (or __transaction_state) partition for a key. */

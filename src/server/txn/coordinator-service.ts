@@ -178,6 +178,8 @@ export class TxnCoordinatorService {
   readonly #partitions: PartitionManager;
   readonly #markers: ClusterMarkerWriter;
   #ready: Promise<void> | null = null;
+  /** The broker serves (`start`): the topic's appearance starts the loading. */
+  #serving = false;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
 
@@ -217,9 +219,25 @@ export class TxnCoordinatorService {
       if (this.#ready !== null) this.offsets.loadPartition(partition);
     });
     broker.publisher.onPublish((next) => {
-      // Once started, leadership changes of __transaction_state load and unload its partitions.
+      // Once started, leadership changes of __transaction_state load and unload its partitions;
+      // a serving broker starts when the topic appears (created through another node).
       if (this.#ready !== null) this.#followLeadership(next).catch(() => {});
+      else if (this.#serving && next.topicsByName.has(TRANSACTION_STATE_TOPIC))
+        this.ensureReady().catch(() => {});
     });
+  }
+
+  /**
+   * The broker serves: from now on this node loads the partitions of __transaction_state it leads
+   * as soon as the topic exists, whether or not a transactional request reached it (Kafka's
+   * brokers load a coordinator partition when they become its leader). Without this, a node that
+   * never saw one answered a transactional produce for a partition it leads NOT_ENOUGH_REPLICAS
+   * forever (its coordinator never assigned, so "loading"), and did not complete the prepared
+   * transactions of a partition it came to lead after a failover until a client asked it.
+   */
+  start(): void {
+    this.#serving = true;
+    if (this.#broker.image().topicsByName.has(TRANSACTION_STATE_TOPIC)) this.kick();
   }
 
   /**

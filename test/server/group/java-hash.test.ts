@@ -20,7 +20,12 @@ describe("Java String.hashCode and Kafka's partitionFor", () => {
 
   it("Utils.abs maps Integer.MIN_VALUE to 0, not to a negative number", () => {
     expect(kafkaAbs(-2147483648)).toBe(0);
-    expect(kafkaAbs(-1)).toBe(2147483647);
+    expect(kafkaAbs(-1)).toBe(1);
+    expect(kafkaAbs(-2147483647)).toBe(2147483647);
+    // Kafka places a group whose id hashes negative by the absolute value (checked with Java's
+    // String.hashCode and Utils.abs): -168632561 % 10 = 1, where n & 0x7fffffff would give 7.
+    expect(javaStringHashCode("cluster-cli-group-1796327413311-11008")).toBe(-168632561);
+    expect(coordinatorPartitionFor("cluster-cli-group-1796327413311-11008", 10)).toBe(1);
     expect(coordinatorPartitionFor("polygenelubricants", 50)).toBe(0);
     expect(coordinatorPartitionFor("hello", 50)).toBe(99162322 % 50);
   });
