@@ -29,7 +29,7 @@ for target in $targets; do
     "$here/run.sh"
   ) || status=1
 done
-# The producer_byte_rate measurements, side by side.
-grep -h '^MEASURED' "$work"/logs/*/security/quota-producer-rate.log 2>/dev/null || true
+# The producer_byte_rate and consumer_byte_rate measurements, side by side.
+grep -h '^MEASURED' "$work"/logs/*/security/quota-*-rate.log 2>/dev/null || true
 echo "run-security: results in $work/results.tsv, logs in $work/logs"
 exit $status
