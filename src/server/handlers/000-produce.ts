@@ -68,7 +68,7 @@ export const handler = defineHandler({
     const denied = produceAuthorization(ctx, request);
     const outcome = await produce(
       ctx.broker.partitions,
-      ctx.broker.transactions.coordinator,
+      ctx.broker.transactions.verification,
       request,
       ctx.apiVersion,
       denied,

@@ -81,6 +81,7 @@ import {
   readSnapshotFile,
   writeSnapshotBytes,
 } from "../producer-state/snapshot.js";
+import { VerificationGuards } from "../producer-state/verification-guards.js";
 import { lookupOffsetByTimestamp } from "./offset-lookup.js";
 import {
   type AlterPartitionChannel,
@@ -204,6 +205,8 @@ export class Partition {
   readonly #remoteReplicas = new Map<number, Replica>();
   #isrState: IsrState = { kind: "committed", isr: new Set() };
   #producerState: ProducerStateManager | undefined;
+  /** Transactional produces being verified with the coordinator (KIP-890; verification-guards.ts). */
+  readonly verificationGuards = new VerificationGuards();
   readonly #abortedTxns: AbortedTxnIndex;
   #lastSnapshotOffset = -1;
   #snapshotting = false;
@@ -301,6 +304,7 @@ export class Partition {
     this.replicas = [...state.replicas];
     this.#isrState = { kind: "committed", isr: new Set(state.isr) };
     if (isNewLeaderEpoch || isNewLeader) {
+      this.verificationGuards.clearAll();
       this.leaderEpoch = state.leaderEpoch;
       this.#assignLeaderEpoch();
       const start = this.log.logEndOffset;
@@ -327,6 +331,7 @@ export class Partition {
     this.#initHighWatermark(state);
     const isNewLeaderEpoch = state.leaderEpoch > this.leaderEpoch;
     const wasLeader = this.isLeader;
+    this.verificationGuards.clearAll();
     this.leaderId = state.leader;
     this.leaderEpoch = state.leaderEpoch;
     this.leaderEpochStartOffset = undefined;
@@ -952,6 +957,7 @@ export class Partition {
       cursor += b.lastOffsetDelta + 1;
     }
     producerState.completeAppend(prepared.plan, plannedOffsets, result.lastOffset + 1, nowMs);
+    for (const b of batches) if (b.isTransactional) this.verificationGuards.clear(b.producerId);
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
     const visible = this.#afterLeaderAppend(highWatermarkBefore, result.firstOffset, records.length);
     // Bytes behind an open transaction are not yet readable by read_committed fetches.
@@ -1057,6 +1063,7 @@ export class Partition {
       result.firstOffset,
       nowMs,
     );
+    this.verificationGuards.clear(producerId);
     this.log.firstUnstableOffset = producerState.firstUnstableOffset();
     const visible = this.#afterLeaderAppend(highWatermarkBefore, result.firstOffset, batch.length);
     if (aborted !== undefined) {

@@ -32,7 +32,8 @@ import { validateProducedBatches } from "../../protocol/records/produce-validati
 import { decodeRecordBatch } from "../../protocol/records/record-batch.js";
 import type { Partition } from "../partitions/partition.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
-import type { TransactionCoordinator } from "../txn/txn-coordinator.js";
+import type { VerificationGuard } from "../producer-state/verification-guards.js";
+import type { TransactionVerifier } from "../txn/txn-verification.js";
 import { checkCompactedKeys } from "./compacted-keys.js";
 import { recompressIfNeeded, targetCodec } from "./recompress.js";
 
@@ -56,12 +57,10 @@ export interface ProduceOutcome {
 
 /**
  * The transaction coordinator's part in a transactional batch that would open a transaction in a
- * partition: the check of transactions v1 (KIP-890 part 1), or the implicit add of v2.
+ * partition: the check of transactions v1 (KIP-890 part 1), or the implicit add of v2; on this
+ * node or, through TxnVerification, on the coordinator's node.
  */
-export type TransactionVerifier = Pick<
-  TransactionCoordinator,
-  "verifyTransactionalProduce" | "addPartitionImplicitly"
->;
+export type { TransactionVerifier } from "../txn/txn-verification.js";
 
 export async function produce(
   partitions: PartitionManager,
@@ -203,11 +202,17 @@ export async function produce(
       }
       // Only transactional batches wait for the coordinator (no extra turn of the event loop
       // otherwise, which the deterministic replication simulation relies on).
-      const txnError = batches.some((b) => b.isTransactional)
+      const verified = batches.some((b) => b.isTransactional)
         ? await verifyTransactional(transactions, partition, request.transactionalId, batches, nowMs, version)
-        : ErrorCode.NONE;
-      if (txnError !== ErrorCode.NONE) {
-        fail(txnError);
+        : NOT_VERIFIED;
+      if (verified.errorCode !== ErrorCode.NONE) {
+        fail(verified.errorCode);
+        continue;
+      }
+      // The transaction may have ended while it was being verified (its marker appended here
+      // meanwhile): the batch would then open a transaction nobody ends (Kafka's VerificationGuard).
+      if (!guardsHold(partition, verified.guards, nowMs, version)) {
+        fail(ErrorCode.INVALID_TXN_STATE, "The transaction ended while the batch was being verified");
         continue;
       }
       const appended = partition.appendAsLeader(
@@ -277,23 +282,24 @@ async function verifyTransactional(
   batches: readonly { producerId: bigint; producerEpoch: number; isTransactional: boolean }[],
   nowMs: number,
   version: number,
-): Promise<number> {
+): Promise<Verified> {
+  const guards: Guarded[] = [];
   for (const b of batches) {
     if (!b.isTransactional) continue;
     let open: boolean;
     try {
-      const state = partition.producerState(nowMs);
-      open =
-        version >= 12
-          ? (state.entry(b.producerId)?.currentTxnFirstOffset ?? -1) >= 0 &&
-            state.entry(b.producerId)?.producerEpoch === b.producerEpoch
-          : state.ongoingTransactions().has(b.producerId);
+      open = transactionOpen(partition, b.producerId, b.producerEpoch, nowMs, version);
     } catch {
-      return ErrorCode.KAFKA_STORAGE_ERROR;
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, guards: [] };
     }
     if (open) continue;
+    guards.push({
+      producerId: b.producerId,
+      producerEpoch: b.producerEpoch,
+      guard: partition.verificationGuards.start(b.producerId),
+    });
     if (version < 12 || transactionalId === null) {
-      const error = transactions.verifyTransactionalProduce(
+      const error = await transactions.verifyTransactionalProduce(
         transactionalId,
         b.producerId,
         b.producerEpoch,
@@ -301,7 +307,7 @@ async function verifyTransactional(
         partition.partitionId,
         version >= 11,
       );
-      if (error !== ErrorCode.NONE) return error;
+      if (error !== ErrorCode.NONE) return { errorCode: error, guards: [] };
       continue;
     }
     const error = await transactions.addPartitionImplicitly(
@@ -311,9 +317,61 @@ async function verifyTransactional(
       partition.topic,
       partition.partitionId,
     );
-    if (error !== ErrorCode.NONE) return produceErrorOfAdd(error);
+    if (error !== ErrorCode.NONE) return { errorCode: produceErrorOfAdd(error), guards: [] };
   }
-  return ErrorCode.NONE;
+  return { errorCode: ErrorCode.NONE, guards };
+}
+
+interface Guarded {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly guard: VerificationGuard;
+}
+
+interface Verified {
+  readonly errorCode: number;
+  /** The guards of the batches that were verified (those opening a transaction here). */
+  readonly guards: readonly Guarded[];
+}
+
+const NOT_VERIFIED: Verified = { errorCode: ErrorCode.NONE, guards: [] };
+
+/** Whether the producer's transaction is open in the partition (v12+: at this epoch). */
+function transactionOpen(
+  partition: Partition,
+  producerId: bigint,
+  producerEpoch: number,
+  nowMs: number,
+  version: number,
+): boolean {
+  const state = partition.producerState(nowMs);
+  if (version < 12) return state.ongoingTransactions().has(producerId);
+  const entry = state.entry(producerId);
+  return entry !== undefined && entry.currentTxnFirstOffset >= 0 && entry.producerEpoch === producerEpoch;
+}
+
+/**
+ * Checked right before the append, in the same turn of the event loop: each verified batch's
+ * guard is still the producer's, or its transaction was opened here meanwhile (by another batch
+ * of the same producer verified at the same time). A node that no longer leads is answered by
+ * the append itself.
+ */
+function guardsHold(
+  partition: Partition,
+  guards: readonly Guarded[],
+  nowMs: number,
+  version: number,
+): boolean {
+  if (guards.length === 0 || !partition.isLeader) return true;
+  try {
+    return guards.every(
+      (g) =>
+        partition.verificationGuards.holds(g.producerId, g.guard) ||
+        transactionOpen(partition, g.producerId, g.producerEpoch, nowMs, version),
+    );
+  } catch {
+    return true; // producer state unreadable: the append answers KAFKA_STORAGE_ERROR
+  }
 }
 
 /**
@@ -327,6 +385,7 @@ export function produceErrorOfAdd(errorCode: number): number {
     case ErrorCode.PRODUCER_FENCED:
       return ErrorCode.INVALID_PRODUCER_EPOCH;
     case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.NETWORK_EXCEPTION:
     case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
     case ErrorCode.COORDINATOR_NOT_AVAILABLE:
     case ErrorCode.NOT_COORDINATOR:

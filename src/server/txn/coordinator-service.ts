@@ -20,10 +20,13 @@
  * Concurrency contract: single event loop; appends to a partition are synchronous in call order.
  */
 
+import { KrillError } from "../../errors.js";
 import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from "../../metadata/features.js";
 import type { MetadataImage } from "../../metadata/image.js";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../../metadata/internal-topics.js";
-import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
+import type { AddPartitionsToTxnRequest } from "../../protocol/generated/add-partitions-to-txn-request.js";
+import type { AddPartitionsToTxnResponse } from "../../protocol/generated/add-partitions-to-txn-response.js";
+import { ADD_PARTITIONS_TO_TXN_API, WRITE_TXN_MARKERS_API } from "../../protocol/generated/apis.js";
 import { ErrorCode } from "../../protocol/generated/error-codes.js";
 import {
   appendCoordinatorRecords,
@@ -44,9 +47,12 @@ import {
   type TxnStateLog,
 } from "./txn-coordinator.js";
 import { TxnOffsets } from "./txn-offsets.js";
+import { TxnVerification } from "./txn-verification.js";
 
 /** Transactional ids held at once; each costs a few hundred bytes and one compacted record. */
 const TRANSACTIONAL_IDS_MAX = 1_000_000;
+/** Kafka's request.timeout.ms for the AddPartitionsToTxnManager's inter-broker requests. */
+const VERIFICATION_TIMEOUT_MS = 30_000;
 
 /** __transaction_state through the partition manager: one uncompressed batch per record. */
 export class PartitionTxnStateLog implements TxnStateLog {
@@ -170,9 +176,51 @@ export interface TxnCoordinatorServiceDeps {
   readonly groups: GroupCoordinatorService;
 }
 
+/**
+ * AddPartitionsToTxn v4+ to other brokers' inter-broker listeners (TxnVerification's transport),
+ * one NodeClient per broker, with Kafka's inter-broker request timeout.
+ */
+class InterBrokerSender {
+  readonly #broker: BrokerCore;
+  readonly #endpointOf: (brokerId: number) => NodeEndpoint | null;
+  readonly #clients = new Map<number, NodeClient>();
+
+  constructor(broker: BrokerCore) {
+    this.#broker = broker;
+    this.#endpointOf = interBrokerEndpoints(broker.config, () => broker.image());
+  }
+
+  send = (brokerId: number, request: AddPartitionsToTxnRequest): Promise<AddPartitionsToTxnResponse> => {
+    let client = this.#clients.get(brokerId);
+    if (client === undefined) {
+      client = new NodeClient({
+        endpoint: () => this.#endpointOf(brokerId),
+        clientId: `broker-${this.#broker.nodeId}-txn-verification`,
+        logger: this.#broker.logger,
+        requestTimeoutMs: VERIFICATION_TIMEOUT_MS,
+      });
+      this.#clients.set(brokerId, client);
+    }
+    return client.request(ADD_PARTITIONS_TO_TXN_API, (version) => {
+      // Only v4+ carries a broker's batch of transactions (KIP-890).
+      if (version < 4)
+        throw new KrillError("UNSUPPORTED_VERSION", `AddPartitionsToTxn v${version} cannot verify`);
+      return request;
+    });
+  };
+
+  close(): void {
+    for (const client of this.#clients.values()) client.close();
+    this.#clients.clear();
+  }
+}
+
 export class TxnCoordinatorService {
   readonly coordinator: TransactionCoordinator;
+  /** The data path's check of transactional batches, on this node or the coordinator's. */
+  readonly verification: TxnVerification;
   readonly offsets: TxnOffsets;
+  readonly #sender: InterBrokerSender;
   readonly #broker: BrokerCore;
   readonly #groups: GroupCoordinatorService;
   readonly #partitions: PartitionManager;
@@ -209,10 +257,20 @@ export class TxnCoordinatorService {
       transactionVersion: () => finalizedLevel(broker.image().features, TRANSACTION_VERSION_FEATURE),
       logger: { info: (f, m) => logger.info(f, m), warn: (f, m) => logger.warn(f, m) },
     });
+    this.#sender = new InterBrokerSender(broker);
+    this.verification = new TxnVerification({
+      coordinator: this.coordinator,
+      nodeId: broker.nodeId,
+      image: () => broker.image(),
+      send: this.#sender.send,
+      kick: () => void this.kick(),
+      logger: { warn: (f, m) => logger.warn(f, m) },
+    });
     this.offsets = new TxnOffsets({
       partitions,
       groups: groups.coordinator,
       transactions: this.coordinator,
+      verifier: this.verification,
     });
     // A __consumer_offsets partition led here from now on: its open transactions' offsets.
     groups.onPartitionLoaded((partition) => {
@@ -322,6 +380,8 @@ export class TxnCoordinatorService {
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.coordinator.close();
+    this.verification.close();
+    this.#sender.close();
     this.#markers.close();
   }
 }

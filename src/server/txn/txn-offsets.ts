@@ -29,6 +29,7 @@ import { decodeGroupRecord } from "../group/offsets-records.js";
 import type { PartitionManager } from "../partitions/partition-manager.js";
 import { produceErrorOfAdd } from "../produce/produce.js";
 import type { TransactionCoordinator } from "./txn-coordinator.js";
+import type { TransactionVerifier } from "./txn-verification.js";
 
 /** Bytes read per step while looking for open transactions' offsets. */
 const LOAD_READ_BYTES = 1024 * 1024;
@@ -45,6 +46,8 @@ export interface TxnOffsetsDeps {
   /** The group coordinator (callers make sure it is loaded before offsets reach it). */
   groups: GroupCoordinator;
   transactions: TransactionCoordinator;
+  /** Verifies against the transaction's coordinator, here or on its node (default: `transactions`). */
+  verifier?: TransactionVerifier;
 }
 
 /**
@@ -107,8 +110,9 @@ export class TxnOffsets {
     );
     if (memberError !== ErrorCode.NONE) return commit.refuse(memberError);
     const txns = this.#deps.transactions;
-    // The transaction's coordinator may be another node: then the v0-4 check below passes (see
-    // TransactionCoordinator.verifyTransactionalProduce).
+    // The transaction's coordinator may be another node: the verifier asks it (AddPartitionsToTxn
+    // v4+, KIP-890), as Kafka's group coordinator does through the AddPartitionsToTxnManager.
+    const verifier = this.#deps.verifier ?? txns;
     if (txns.gate(request.transactionalId) === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
       return commit.refuse(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     // Below v5 the client must have added the group's offsets partition to its transaction
@@ -116,7 +120,7 @@ export class TxnOffsets {
     const txnError =
       apiVersion >= 5
         ? txnOffsetCommitErrorOfAdd(
-            await txns.addPartitionImplicitly(
+            await verifier.addPartitionImplicitly(
               request.transactionalId,
               request.producerId,
               request.producerEpoch,
@@ -124,13 +128,15 @@ export class TxnOffsets {
               offsetsPartition,
             ),
           )
-        : txns.verifyTransactionalProduce(
-            request.transactionalId,
-            request.producerId,
-            request.producerEpoch,
-            CONSUMER_OFFSETS_TOPIC,
-            offsetsPartition,
-            apiVersion >= 4,
+        : txnOffsetCommitErrorOfAdd(
+            await verifier.verifyTransactionalProduce(
+              request.transactionalId,
+              request.producerId,
+              request.producerEpoch,
+              CONSUMER_OFFSETS_TOPIC,
+              offsetsPartition,
+              apiVersion >= 4,
+            ),
           );
     if (txnError !== ErrorCode.NONE) return commit.refuse(txnError);
     const found = this.#deps.partitions.lookup(CONSUMER_OFFSETS_TOPIC, offsetsPartition);
