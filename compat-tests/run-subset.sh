@@ -49,7 +49,7 @@ SCENARIOS="topics console-produce-consume dump-log" KAFKA_TOOLS_VERSION=$kafka_v
   "$here/java-tools/run.sh" || status=1
 "$here/kcat/run.sh" || status=1
 # Krill's admin commands, without the side-by-side pass with Kafka's tools (JVM starts).
-SCENARIOS="topics groups configs cluster" "$here/krill-cli/run.sh" || status=1
+SCENARIOS="topics groups configs cluster produce-consume consume-group reset-offsets acls" "$here/krill-cli/run.sh" || status=1
 
 passed=$(grep -c "^result.*	pass	" "$RESULTS_FILE" || true)
 total=$(grep -c "^result" "$RESULTS_FILE" || true)

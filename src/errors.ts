@@ -25,6 +25,9 @@ export const KRILL_ERROR_CODES = [
   // A controller write on a node whose controller is not (or no longer) the active one: Kafka's
   // NotControllerException, answered NOT_CONTROLLER (src/server/controller-apis.ts).
   "NOT_CONTROLLER",
+  // A TLS handshake or SASL exchange the admin client's connection failed (src/admin/security.ts):
+  // Kafka's SslAuthenticationException / SaslAuthenticationException, never retried.
+  "AUTHENTICATION_FAILED",
 ] as const;
 
 export type KrillErrorCode = (typeof KRILL_ERROR_CODES)[number];

@@ -8,7 +8,7 @@ source "$here/../lib/common.sh"
 : "${SSL_BOOTSTRAP:?}" "${MTLS_BOOTSTRAP:?}" "${SASL_BOOTSTRAP:?}" "${CERTS_DIR:?}"
 export SSL_BOOTSTRAP MTLS_BOOTSTRAP SASL_BOOTSTRAP CERTS_DIR
 for scenario in kcat-tls kcat-mtls confluent-python-mtls java-tools-tls scram-users-java java-sasl-plain java-sasl-reauth acls-java \
-  quotas-configs-java quota-producer-rate quota-consumer-rate; do
+  quotas-configs-java quota-producer-rate quota-consumer-rate krill-cli-tls krill-cli-sasl krill-cli-acls; do
   run_scenario security "$scenario" bash "$here/scenarios/$scenario.sh"
 done
 finish_client

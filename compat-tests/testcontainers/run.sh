@@ -7,9 +7,11 @@
 # The broker under test is always Krill in the container, never BOOTSTRAP: each scenario starts
 # its own KrillContainer. With TARGET=kafka (run-all's reference run) there is nothing to run and
 # the script records nothing. Other inputs as ../lib/common.sh (SCENARIOS, RESULTS_FILE, ...), plus:
-#   KRILL_IMAGE          image to run (default localhost/krill:dev)
+#   KRILL_IMAGE          image to run (default localhost/krill:src-HASH, HASH naming the committed
+#                        sources the image is built from, so a new commit gets a new image)
 #   KRILL_IMAGE_REBUILD  1 rebuilds the image first (container/build-image.sh); it is also built
-#                        when absent
+#                        when absent, and when its revision label is not HEAD and a source the image
+#                        holds changed since (never a stale image)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,7 +19,21 @@ root=$(cd "$here/../.." && pwd)
 : "${BOOTSTRAP:=testcontainers}"
 source "$here/../lib/common.sh"
 export PATH="$("$root/scripts/ensure-node.sh"):$root/node_modules/.bin:$PATH"
-export KRILL_IMAGE=${KRILL_IMAGE:-localhost/krill:dev}
+# What container/build-image.sh puts in the image (git archive of these paths at HEAD, plus the
+# build script and the default config): a change to any of them makes an image built before it stale.
+image_sources=(package.json package-lock.json tsconfig.json tsconfig.build.json src tools/build/bundle.ts
+  container/build-image.sh container/server.properties)
+sources_hash=$(git -C "$root" ls-tree HEAD -- "${image_sources[@]}" | git -C "$root" hash-object --stdin | cut -c1-12)
+export KRILL_IMAGE=${KRILL_IMAGE:-localhost/krill:src-$sources_hash}
+# image_is_current: the image exists and was built from HEAD, or from a commit whose image sources
+# are the same as HEAD's (its org.opencontainers.image.revision label, set by build-image.sh).
+image_is_current() {
+  podman image exists "$KRILL_IMAGE" || return 1
+  local rev
+  rev=$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$KRILL_IMAGE" 2>/dev/null || true)
+  [ -n "$rev" ] && git -C "$root" cat-file -e "$rev^{commit}" 2>/dev/null || return 1
+  git -C "$root" diff --quiet "$rev" HEAD -- "${image_sources[@]}"
+}
 
 scenarios="module-tests podman-run kcat-port-mapping lifecycle produce-consume restart compose-cluster"
 # kafkajs's own scenarios, unchanged, each against a fresh container.
@@ -57,9 +73,16 @@ if ! command -v podman-compose >/dev/null && [ "$(id -u)" -eq 0 ] && command -v 
   { timeout -k 10 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout -k 10 600 apt-get install -y -qq podman-compose; } >&2 ||
     true
 fi
-if [ "${KRILL_IMAGE_REBUILD:-0}" = 1 ] || ! podman image exists "$KRILL_IMAGE"; then
-  echo "testcontainers: building $KRILL_IMAGE" >&2
+if ! git -C "$root" diff --quiet HEAD -- "${image_sources[@]}"; then
+  echo "testcontainers: uncommitted changes to the image's sources are not in the image (it holds HEAD's)" >&2
+fi
+if [ "${KRILL_IMAGE_REBUILD:-0}" = 1 ] || ! image_is_current; then
+  echo "testcontainers: building $KRILL_IMAGE from HEAD ($(git -C "$root" rev-parse --short HEAD))" >&2
   timeout -k 10 900 "$root/container/build-image.sh" --tag "$KRILL_IMAGE" >&2 || fail_all "container/build-image.sh failed"
+  # Older source-hash images are left by earlier commits: keep the three newest (an image a
+  # container still uses is not removed).
+  podman images --format '{{.Repository}}:{{.Tag}}' --sort created localhost/krill 2>/dev/null |
+    grep ':src-' | grep -vx "$KRILL_IMAGE" | tail -n +3 | xargs -r podman rmi >/dev/null 2>&1 || true
 fi
 # The module and its dependencies (testcontainers; TypeScript and vitest for its build and tests)
 # live in their own package, out of the root's.

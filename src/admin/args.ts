@@ -31,6 +31,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { name: "--bootstrap-server", value: true, aliases: ["-b", "--brokers"] },
   { name: "--bootstrap-controller", value: true },
   { name: "--timeout", value: true },
+  { name: "--command-config", value: true },
   { name: "--help", aliases: ["-h"] },
 ];
 
@@ -138,4 +139,14 @@ function splitOutsideBrackets(text: string): string[] {
   }
   parts.push(text.slice(start));
   return parts.filter((p) => p.trim() !== "");
+}
+
+/** The list under `key` in `map`, made and stored first when there is none. */
+export function bucket<K, V>(map: Map<K, V[]>, key: K): V[] {
+  let list = map.get(key);
+  if (list === undefined) {
+    list = [];
+    map.set(key, list);
+  }
+  return list;
 }

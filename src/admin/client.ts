@@ -11,8 +11,8 @@
  * - Retriable answers (a coordinator loading or moving, a leader not yet elected) are retried by
  *   the commands through `retrying`, up to the command's deadline; nothing retries forever.
  *
- * Only PLAINTEXT listeners: NodeClient has no TLS or SASL, and a command never silently connects
- * without the security a user asked for (see parseCommon in args.ts).
+ * TLS and SASL come from `--command-config` (src/admin/security.ts): every connection is opened
+ * through its hook; a TLS or SASL failure ends the command at once (it is not retried).
  *
  * Concurrency: one command at a time uses an AdminClient; requests may be in flight together.
  */
@@ -25,11 +25,16 @@ import { defaultMetadataRequest, type MetadataRequest } from "../protocol/genera
 import type { MetadataResponse } from "../protocol/generated/metadata-response.js";
 import { ZERO_UUID } from "../protocol/primitives/uuid.js";
 import { NodeClient, type NodeEndpoint } from "../server/network/node-client.js";
+import { type ClientSecurity, connector } from "./security.js";
 
 export interface AdminClientOptions {
   /** Deadline of each request (Kafka's request.timeout.ms; the tools' --timeout). */
   readonly requestTimeoutMs?: number;
   readonly clientId?: string;
+  /** TLS/SASL (`--command-config`); PLAINTEXT when absent. */
+  readonly security?: ClientSecurity;
+  /** The properties `security` was read from (ssl.endpoint.identification.algorithm). */
+  readonly securityProps?: ReadonlyMap<string, string>;
 }
 
 /** A Kafka error code in an answer, as the tools report it: the name and Kafka's message. */
@@ -71,6 +76,9 @@ export class AdminClient {
   readonly #clients = new Map<string, NodeClient>();
   #home: NodeEndpoint | null = null;
   #brokers = new Map<number, NodeEndpoint>();
+  /** A TLS or SASL failure seen on any connection: reported in place of the network error. */
+  #authFailure: KrillError | null = null;
+  readonly #connect: ReturnType<typeof connector>;
 
   constructor(bootstrap: string, options: AdminClientOptions = {}) {
     this.#bootstrap = bootstrap
@@ -79,6 +87,30 @@ export class AdminClient {
       .map(parseEndpoint);
     if (this.#bootstrap.length === 0) throw new KrillError("CONFIG_INVALID", "no bootstrap server given");
     this.#options = options;
+    this.#connect =
+      options.security === undefined
+        ? undefined
+        : connector(options.security, options.securityProps ?? new Map(), this.#clientId, (err) => {
+            this.#authFailure ??= err;
+          });
+  }
+
+  get #clientId(): string {
+    return this.#options.clientId ?? this.#options.security?.clientId ?? "krill-admin";
+  }
+
+  /** `promise`, with a connection's TLS or SASL failure reported in place of the network error it caused. */
+  async #guard<T>(promise: Promise<T>): Promise<T> {
+    try {
+      return await promise;
+    } catch (err) {
+      if (
+        this.#authFailure !== null &&
+        (isKrillError(err, "NETWORK_EXCEPTION") || isKrillError(err, "REQUEST_TIMED_OUT"))
+      )
+        throw this.#authFailure;
+      throw err;
+    }
   }
 
   get requestTimeoutMs(): number {
@@ -93,7 +125,7 @@ export class AdminClient {
   /** A request any broker answers, sent to the bootstrap server that answered first. */
   async any<Req, Res>(api: ApiDescriptor<Req, Res>, body: Req | ((version: number) => Req)): Promise<Res> {
     if (this.#home === null) await this.metadata([]);
-    return this.#client(this.#home!).request(api, body, { timeoutMs: this.requestTimeoutMs });
+    return this.#guard(this.#client(this.#home!).request(api, body, { timeoutMs: this.requestTimeoutMs }));
   }
 
   /** A request to one endpoint (a coordinator, a leader, a broker by id through `broker`). */
@@ -102,7 +134,7 @@ export class AdminClient {
     endpoint: NodeEndpoint,
     body: Req | ((version: number) => Req),
   ): Promise<Res> {
-    return this.#client(endpoint).request(api, body, { timeoutMs: this.requestTimeoutMs });
+    return this.#guard(this.#client(endpoint).request(api, body, { timeoutMs: this.requestTimeoutMs }));
   }
 
   /** The endpoint of broker `nodeId` (Metadata is asked again when it is not known yet). */
@@ -115,15 +147,16 @@ export class AdminClient {
   }
 
   /**
-   * Metadata for `topics` (null: every topic; []: brokers only), never creating a topic. The first
+   * Metadata for `topics` (null: every topic; []: brokers only), creating a topic only when
+   * `autoCreate` (a producer's request: the broker decides, auto.create.topics.enable). The first
    * call walks the bootstrap list until one server answers.
    */
-  async metadata(topics: readonly string[] | null): Promise<MetadataResponse> {
+  async metadata(topics: readonly string[] | null, autoCreate = false): Promise<MetadataResponse> {
     const body = (version: number): MetadataRequest => ({
       ...defaultMetadataRequest(),
       topics:
         topics === null ? (version >= 1 ? null : []) : topics.map((name) => ({ name, topicId: ZERO_UUID })),
-      allowAutoTopicCreation: version < 4,
+      allowAutoTopicCreation: version < 4 || autoCreate,
     });
     const candidates = this.#home === null ? this.#bootstrap : [this.#home];
     let lastError: unknown;
@@ -136,6 +169,7 @@ export class AdminClient {
         this.#brokers = new Map(res.brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]));
         return res;
       } catch (err) {
+        if (this.#authFailure !== null) throw this.#authFailure;
         lastError = err;
       }
     }
@@ -166,9 +200,14 @@ export class AdminClient {
   /**
    * Runs `attempt` until it succeeds, fails with a non-retriable error, or `deadlineMs` (from now,
    * the request timeout by default) passes. Retriable: Kafka's retriable error codes in answers
-   * (KafkaResponseError) and a connection that failed or timed out.
+   * (KafkaResponseError) and a connection that failed or timed out, unless `final` says the error
+   * is the answer (a topic that does not exist, for a command that will not wait for it).
    */
-  async retrying<T>(attempt: () => Promise<T>, deadlineMs = this.requestTimeoutMs): Promise<T> {
+  async retrying<T>(
+    attempt: () => Promise<T>,
+    deadlineMs = this.requestTimeoutMs,
+    final: (err: unknown) => boolean = () => false,
+  ): Promise<T> {
     const until = SYSTEM_CLOCK.nowMs() + deadlineMs;
     for (;;) {
       try {
@@ -178,7 +217,7 @@ export class AdminClient {
           (err instanceof KafkaResponseError && isRetriableErrorCode(err.errorCode)) ||
           isKrillError(err, "NETWORK_EXCEPTION") ||
           isKrillError(err, "REQUEST_TIMED_OUT");
-        if (!retriable || SYSTEM_CLOCK.nowMs() + RETRY_BACKOFF_MS >= until) throw err;
+        if (!retriable || final(err) || SYSTEM_CLOCK.nowMs() + RETRY_BACKOFF_MS >= until) throw err;
         await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
       }
     }
@@ -195,7 +234,8 @@ export class AdminClient {
     if (client === undefined) {
       client = new NodeClient({
         endpoint,
-        clientId: this.#options.clientId ?? "krill-admin",
+        clientId: this.#clientId,
+        ...(this.#connect !== undefined ? { connect: this.#connect } : {}),
         logger: SILENT,
         requestTimeoutMs: this.requestTimeoutMs,
         connectTimeoutMs: Math.min(this.requestTimeoutMs, 10_000),

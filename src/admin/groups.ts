@@ -29,6 +29,7 @@ import { Reader } from "../protocol/primitives/reader.js";
 import type { NodeEndpoint } from "../server/network/node-client.js";
 import { type OptionSpec, type ParsedOptions, UsageError } from "./args.js";
 import { type AdminClient, check, KafkaResponseError } from "./client.js";
+import { resetOffsets } from "./reset-offsets.js";
 import type { CommandContext } from "./topics.js";
 
 export const GROUP_OPTIONS: Readonly<Record<string, readonly OptionSpec[]>> = {
@@ -42,6 +43,21 @@ export const GROUP_OPTIONS: Readonly<Record<string, readonly OptionSpec[]>> = {
     { name: "--verbose" },
   ],
   delete: [{ name: "--group", value: true, aliases: ["-g"] }],
+  "reset-offsets": [
+    { name: "--group", value: true, aliases: ["-g"] },
+    { name: "--all-groups" },
+    { name: "--topic", value: true, aliases: ["-t"] },
+    { name: "--all-topics" },
+    { name: "--to-earliest" },
+    { name: "--to-latest" },
+    { name: "--to-current" },
+    { name: "--to-offset", value: true },
+    { name: "--to-datetime", value: true },
+    { name: "--by-duration", value: true },
+    { name: "--shift-by", value: true },
+    { name: "--dry-run" },
+    { name: "--execute" },
+  ],
 };
 
 export const GROUP_USAGE = `Usage: krill group <action> [options] [--bootstrap-server HOST:PORT]
@@ -49,9 +65,16 @@ export const GROUP_USAGE = `Usage: krill group <action> [options] [--bootstrap-s
   list [--state] [--type]
   describe GROUP... | --all-groups [--offsets (default) | --members [--verbose] | --state]
   delete GROUP...
+  reset-offsets GROUP... | --all-groups  (--topic T[:P,P...]... | --all-topics)
+                (--to-earliest | --to-latest | --to-current | --to-offset N | --shift-by N |
+                 --to-datetime YYYY-MM-DDTHH:mm:SS.sss | --by-duration PnDTnHnMnS)
+                [--dry-run (default) | --execute]
 
 Group ids may also be given with --group, as kafka-consumer-groups.sh takes them. describe prints
-each partition's committed offset, log end offset and LAG, as kafka-consumer-groups --describe.`;
+each partition's committed offset, log end offset and LAG, as kafka-consumer-groups --describe.
+reset-offsets prints the new offsets and changes nothing unless --execute is given; it refuses a
+group with members (exit 1), as Kafka's tool refuses one that is not inactive. Offsets outside the
+log are moved to its start or end; --to-datetime without a zone is UTC.`;
 
 /** "-": a column with no value, as Kafka's tool prints it. */
 const MISSING = "-";
@@ -65,7 +88,7 @@ interface MemberView {
   readonly assignment: Map<string, number[]>;
 }
 
-interface GroupView {
+export interface GroupView {
   readonly groupId: string;
   /** Kafka's GroupState names: Stable, Empty, Dead, PreparingRebalance, Assigning, ... */
   readonly state: string;
@@ -83,8 +106,12 @@ export async function runGroup(action: string, ctx: CommandContext): Promise<num
       return describeGroups(ctx);
     case "delete":
       return deleteGroups(ctx);
+    case "reset-offsets":
+      return resetOffsets(ctx);
     default:
-      throw new UsageError(`unknown group action "${action}"; accepted: list, describe, delete`);
+      throw new UsageError(
+        `unknown group action "${action}"; accepted: list, describe, delete, reset-offsets`,
+      );
   }
 }
 
@@ -94,7 +121,7 @@ interface ListedGroup {
   readonly type: string;
 }
 
-async function listConsumerGroups(admin: AdminClient): Promise<ListedGroup[]> {
+export async function listConsumerGroups(admin: AdminClient): Promise<ListedGroup[]> {
   await admin.metadata([]);
   const seen = new Map<string, ListedGroup>();
   for (const endpoint of admin.brokers.values()) {
@@ -131,7 +158,7 @@ async function listGroups({ admin, io, parsed }: CommandContext): Promise<number
   return 0;
 }
 
-function groupIds(parsed: ParsedOptions): string[] {
+export function groupIds(parsed: ParsedOptions): string[] {
   return [...parsed.positional, ...(parsed.values.get("--group") ?? [])];
 }
 
@@ -158,7 +185,7 @@ async function describeGroups({ admin, io, parsed }: CommandContext): Promise<nu
   return failed === 0 ? 0 : 1;
 }
 
-async function describeGroup(admin: AdminClient, groupId: string): Promise<GroupView> {
+export async function describeGroup(admin: AdminClient, groupId: string): Promise<GroupView> {
   return admin.retrying(async () => {
     const found = await admin.coordinatorNode(groupId);
     const coordinator = { host: found.host, port: found.port };
@@ -384,7 +411,10 @@ function countPartitions(m: MemberView): number {
 }
 
 /** The group's committed offsets, topic -> partition -> offset (none: -1, left out). */
-async function committedOffsets(admin: AdminClient, g: GroupView): Promise<Map<string, Map<number, number>>> {
+export async function committedOffsets(
+  admin: AdminClient,
+  g: GroupView,
+): Promise<Map<string, Map<number, number>>> {
   const res = await admin.retrying(async () => {
     const r = await admin.to(OFFSET_FETCH_API, g.coordinator, (version) => ({
       groupId: version < 8 ? g.groupId : "",

@@ -27,12 +27,16 @@ import { type AdminClient, KafkaResponseError } from "./client.js";
 export interface AdminIo {
   out(text: string): void;
   err(text: string): void;
+  /** Records for `krill produce` (stdin). */
+  readonly input?: NodeJS.ReadableStream;
 }
 
 export interface CommandContext {
   readonly admin: AdminClient;
   readonly io: AdminIo;
   readonly parsed: ParsedOptions;
+  /** Aborted on SIGINT/SIGTERM: produce and consume finish what they hold and stop. */
+  readonly signal?: AbortSignal;
 }
 
 /** ConfigResource types on the wire. */

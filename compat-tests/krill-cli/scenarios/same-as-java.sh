@@ -1,5 +1,6 @@
 # The same questions asked of the same broker by Kafka's tools and by krill: identical output
-# (kafka-topics --describe, kafka-consumer-groups --describe / --list, kafka-configs --describe).
+# (kafka-topics --describe, kafka-consumer-groups --describe / --list / --reset-offsets,
+# kafka-configs --describe), and the partition Kafka's producer and krill produce choose per key.
 set -euo pipefail
 here=$(dirname "$0")
 source "$here/lib.sh"
@@ -25,5 +26,28 @@ assert_eq "$(printf '%s\n' "$ours" | sort)" "$(printf '%s\n' "$java" | sort)" "g
 java=$(kafka_tool kafka-configs "${b[@]}" --describe --entity-type topics --entity-name "$topic")
 ours=$(krill config get --topic "$topic")
 assert_eq "$ours" "$java" "config describe"
+# reset-offsets: the same plan (dry run), rows compared sorted (Kafka's tool prints them in hash order).
+java=$(kafka_tool kafka-consumer-groups "${b[@]}" --reset-offsets --group "$group" --topic "$topic" --to-earliest | grep -v '^$' | sort)
+ours=$(krill group reset-offsets "$group" --topic "$topic" --to-earliest | grep -v '^$' | sort)
+assert_eq "$ours" "$java" "group reset-offsets (dry run)"
+java=$(kafka_tool kafka-consumer-groups "${b[@]}" --reset-offsets --group "$group" --all-topics --shift-by -3 | grep -v '^$' | sort)
+ours=$(krill group reset-offsets "$group" --all-topics --shift-by -3 | grep -v '^$' | sort)
+assert_eq "$ours" "$java" "group reset-offsets --shift-by (dry run)"
+# The partitioner: the Java console producer and krill produce put each key in the same partition.
+keyed="$topic-keys"
+krill topic create "$keyed-java" --partitions 5 >/dev/null
+krill topic create "$keyed-krill" --partitions 5 >/dev/null
+keys=$(mktemp)
+trap 'rm -f "$keys"' EXIT
+seq 1 40 | sed 's/.*/user-&:v&/' >"$keys"
+kafka_tool kafka-console-producer "${b[@]}" --topic "$keyed-java" $KT_READER_PROPERTY parse.key=true \
+  $KT_READER_PROPERTY key.separator=: <"$keys"
+krill produce "$keyed-krill" --key-separator : <"$keys"
+java=$(krill consume "$keyed-java" --from-beginning --exit-at-end --format '%k %p\n' 2>/dev/null | sort)
+ours=$(krill consume "$keyed-krill" --from-beginning --exit-at-end --format '%k %p\n' 2>/dev/null | sort)
+assert_eq "$(printf '%s\n' "$ours" | wc -l)" "40" "every keyed record read back"
+assert_eq "$ours" "$java" "the Java producer's partition for each key"
+krill topic delete "$keyed-java"
+krill topic delete "$keyed-krill"
 krill group delete "$group" >/dev/null
 krill topic delete "$topic"

@@ -68,6 +68,16 @@ export interface NodeClientOptions {
   /** reconnect.backoff.ms and reconnect.backoff.max.ms (Kafka: 50 and 1000). */
   readonly reconnectBackoffMs?: number;
   readonly reconnectBackoffMaxMs?: number;
+  /**
+   * Opens the connection instead of a plain TCP connect (TLS, SASL: the admin client's
+   * --command-config, src/admin/security.ts): the socket is used once `ready` resolves, and the
+   * connection fails with its reason when `ready` rejects. Bytes read before `ready` are the
+   * hook's; the connect timeout covers the whole of it.
+   */
+  readonly connect?: (endpoint: NodeEndpoint) => {
+    readonly socket: net.Socket;
+    readonly ready: Promise<void>;
+  };
 }
 
 export interface NodeRequestOptions {
@@ -314,7 +324,8 @@ export class NodeClient {
       this.#failQueued("no endpoint is known for this node");
       return;
     }
-    const socket = net.connect({ host: endpoint.host, port: endpoint.port });
+    const custom = this.#options.connect?.(endpoint);
+    const socket = custom?.socket ?? net.connect({ host: endpoint.host, port: endpoint.port });
     const link: Link = {
       socket,
       endpoint,
@@ -332,12 +343,15 @@ export class NodeClient {
       this.#connectTimeoutMs,
     );
     link.connectTimer.unref();
-    socket.once("connect", () => {
+    const onReady = () => {
+      if (link.closed) return;
       if (link.connectTimer !== null) clearTimeout(link.connectTimer);
       link.connectTimer = null;
+      socket.on("data", (chunk: Buffer) => this.#onData(link, chunk));
       this.#sendApiVersions(link, API_VERSIONS_API.maxVersion);
-    });
-    socket.on("data", (chunk: Buffer) => this.#onData(link, chunk));
+    };
+    if (custom === undefined) socket.once("connect", onReady);
+    else custom.ready.then(onReady, (err: unknown) => this.#dropLink(link, describeError(err), true));
     socket.on("error", (err: NodeJS.ErrnoException) =>
       this.#dropLink(link, err.message, true, PEER_CLOSED_CODES.has(err.code ?? "")),
     );
@@ -558,7 +572,7 @@ export function chooseVersion(
 }
 
 /** Size prefix, request header (v1, or v2 with tagged fields), body. */
-function frame(
+export function frame(
   api: ApiDescriptor,
   version: number,
   correlationId: number,
@@ -586,7 +600,7 @@ function writeChunks(socket: net.Socket, chunks: readonly Buffer[]): void {
   socket.uncork();
 }
 
-function skipTaggedFields(reader: Reader): void {
+export function skipTaggedFields(reader: Reader): void {
   const count = reader.readUnsignedVarint("tagged field count");
   for (let i = 0; i < count; i++) {
     reader.readUnsignedVarint("tag");

@@ -34,12 +34,9 @@ export interface ServerTls {
   }): tls.Server;
 }
 
-function fail(listener: string, message: string, cause?: unknown): never {
-  throw new KrillError(
-    "CONFIG_INVALID",
-    `listener ${listener}: ${message}`,
-    cause === undefined ? undefined : { cause },
-  );
+/** `where`: what the message names first (`listener NAME`, or the admin client's `--command-config FILE`). */
+function fail(where: string, message: string, cause?: unknown): never {
+  throw new KrillError("CONFIG_INVALID", `${where}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
 function readFile(listener: string, key: string, path: string): Buffer {
@@ -92,13 +89,14 @@ function pkcs12(
   }
 }
 
-interface KeyMaterial {
+export interface KeyMaterial {
   key: crypto.KeyObject;
   /** Leaf first. */
   chain: string[];
 }
 
-function loadKeyStore(listener: string, ks: KeyStoreSettings): KeyMaterial {
+/** Reads a key store (PEM or PKCS12); throws CONFIG_INVALID starting with `listener`. */
+export function loadKeyStore(listener: string, ks: KeyStoreSettings): KeyMaterial {
   if (ks.type === "PEM") {
     let text: string;
     let what: string;
@@ -154,7 +152,8 @@ function loadKeyStore(listener: string, ks: KeyStoreSettings): KeyMaterial {
   return { key, chain: ordered.map((c) => derToPem(c.der)) };
 }
 
-function loadTrustStore(listener: string, ts: TrustStoreSettings): string[] {
+/** Reads a trust store's certificates as PEM; throws CONFIG_INVALID starting with `listener`. */
+export function loadTrustStore(listener: string, ts: TrustStoreSettings): string[] {
   if (ts.type === "PEM") {
     if (ts.location === undefined)
       return pemCertificates(listener, "ssl.truststore.certificates", ts.certificatesPem ?? "");
@@ -170,7 +169,7 @@ function loadTrustStore(listener: string, ts: TrustStoreSettings): string[] {
 
 /** Reads the stores and builds the listener's TLS context; throws CONFIG_INVALID on any problem. */
 export function createServerTls(settings: ListenerTlsSettings): ServerTls {
-  const listener = settings.listenerName;
+  const listener = `listener ${settings.listenerName}`;
   const { key, chain } = loadKeyStore(listener, settings.keyStore);
   const leaf = new crypto.X509Certificate(chain[0]!);
   if (!leaf.checkPrivateKey(key)) {
