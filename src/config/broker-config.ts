@@ -745,39 +745,61 @@ export interface BrokerConfigLayer {
 }
 
 /**
- * Kafka's per-broker reconfigurable keys (DynamicListenerConfig.ReconfigurableConfigs) that tune
- * only SASL mechanisms Krill never runs: GSSAPI's Kerberos login and the token refresh of
- * OAUTHBEARER's login module. Krill refuses those mechanisms at start-up (fail closed), so these
- * values cannot weaken or change anything; they are validated by their Kafka type and stored as
- * Kafka stores them (AlterConfigs on a broker, as librdkafka's 0081_admin test does), and otherwise
- * ignored. Set in server.properties they stay refused with the other unused security keys.
+ * Kafka dynamic broker keys that configure nothing Krill has, stored as Kafka stores them so that
+ * tools and clients setting them succeed (librdkafka's 0081_admin sets some), validated by their
+ * Kafka type and rules, and otherwise ignored:
+ * - the per-broker keys of DynamicListenerConfig.ReconfigurableConfigs that tune only SASL
+ *   mechanisms Krill never runs (GSSAPI's Kerberos login, OAUTHBEARER's token refresh). Krill
+ *   refuses those mechanisms at start-up (fail closed), so these values cannot weaken or change
+ *   anything; set in server.properties they stay refused with the other unused security keys;
+ * - DynamicThreadPool's thread counts (Krill has no such pools: one event loop), with Kafka's
+ *   rule that a new count is at least 1 and within half and double the current one.
  */
 const INERT_DYNAMIC_KEYS: ReadonlyMap<string, ConfigDef> = new Map(
   (
     [
-      ["sasl.kerberos.service.name", "STRING", undefined],
-      ["sasl.kerberos.kinit.cmd", "STRING", undefined],
-      ["sasl.kerberos.ticket.renew.window.factor", "DOUBLE", undefined],
-      ["sasl.kerberos.ticket.renew.jitter", "DOUBLE", undefined],
-      ["sasl.kerberos.min.time.before.relogin", "LONG", undefined],
-      ["sasl.kerberos.principal.to.local.rules", "LIST", undefined],
-      ["sasl.login.refresh.window.factor", "DOUBLE", between(0.5, 1.0)],
-      ["sasl.login.refresh.window.jitter", "DOUBLE", between(0.0, 0.25)],
-      ["sasl.login.refresh.min.period.seconds", "SHORT", between(0, 900)],
-      ["sasl.login.refresh.buffer.seconds", "SHORT", between(0, 3600)],
+      ["sasl.kerberos.service.name", "STRING", undefined, "per-broker"],
+      ["sasl.kerberos.kinit.cmd", "STRING", undefined, "per-broker"],
+      ["sasl.kerberos.ticket.renew.window.factor", "DOUBLE", undefined, "per-broker"],
+      ["sasl.kerberos.ticket.renew.jitter", "DOUBLE", undefined, "per-broker"],
+      ["sasl.kerberos.min.time.before.relogin", "LONG", undefined, "per-broker"],
+      ["sasl.kerberos.principal.to.local.rules", "LIST", undefined, "per-broker"],
+      ["sasl.login.refresh.window.factor", "DOUBLE", between(0.5, 1.0), "per-broker"],
+      ["sasl.login.refresh.window.jitter", "DOUBLE", between(0.0, 0.25), "per-broker"],
+      ["sasl.login.refresh.min.period.seconds", "SHORT", between(0, 900), "per-broker"],
+      ["sasl.login.refresh.buffer.seconds", "SHORT", between(0, 3600), "per-broker"],
+      ["background.threads", "INT", undefined, "cluster-wide"],
+      ["num.io.threads", "INT", undefined, "cluster-wide"],
+      ["num.replica.fetchers", "INT", undefined, "cluster-wide"],
+      ["num.recovery.threads.per.data.dir", "INT", undefined, "cluster-wide"],
     ] as const
-  ).map(([name, type, validator]) => [
+  ).map(([name, type, validator, updateMode]) => [
     name,
     {
       name,
       type,
       defaultValue: KAFKA_BROKER_CONFIG_KEYS.get(name)?.defaultValue ?? null,
-      doc: "Tunes a SASL mechanism Krill does not run; stored and ignored.",
-      updateMode: "per-broker",
+      doc: "Configures something Krill does not have; stored and ignored.",
+      updateMode,
       ...(validator === undefined ? {} : { validator }),
     } satisfies ConfigDef,
   ]),
 );
+
+const THREAD_POOL_KEYS = new Set([
+  "background.threads",
+  "num.io.threads",
+  "num.replica.fetchers",
+  "num.recovery.threads.per.data.dir",
+]);
+
+/**
+ * A dynamic broker key's type and default (Krill's own keys and the inert ones above), for the
+ * list operations (APPEND, SUBTRACT) of IncrementalAlterConfigs; undefined for other keys.
+ */
+export function dynamicBrokerConfigDef(name: string): ConfigDef | undefined {
+  return INERT_DYNAMIC_KEYS.get(name) ?? DEFS_BY_NAME.get(name);
+}
 
 /** Dynamic broker configs (ConfigRecords of BROKER resources) as raw strings. */
 export interface DynamicBrokerConfigs {
@@ -795,22 +817,42 @@ export function validateDynamicBrokerConfig(
   name: string,
   value: string | null,
   perBroker: boolean,
+  current?: string,
 ): { kind: "invalid-config" | "invalid-request"; message: string } | undefined {
   const inert = INERT_DYNAMIC_KEYS.get(name);
   if (inert !== undefined) {
-    if (!perBroker) {
+    if (inert.updateMode === "per-broker" && !perBroker) {
       return {
         kind: "invalid-request",
         message: `Cannot update these configs at default cluster level, broker id must be specified: Set(${name})`,
       };
     }
     if (value === null) return undefined;
+    let parsed: ConfigValue;
     try {
-      parseConfigValue(inert, value, "dynamic broker config");
-      return undefined;
+      parsed = parseConfigValue(inert, value, "dynamic broker config");
     } catch (err) {
       return { kind: "invalid-config", message: err instanceof Error ? err.message : String(err) };
     }
+    if (THREAD_POOL_KEYS.has(name) && typeof parsed === "number") {
+      // Kafka's DynamicThreadPool.validateReconfiguration.
+      const old = Number(current ?? inert.defaultValue);
+      const failed = `Dynamic thread count update validation failed for ${name}=${value}`;
+      if (parsed !== old) {
+        if (parsed <= 0) return { kind: "invalid-config", message: `${failed}, value should be at least 1` };
+        if (parsed < Math.floor(old / 2))
+          return {
+            kind: "invalid-config",
+            message: `${failed}, value should be at least half the current value ${old}`,
+          };
+        if (parsed > old * 2)
+          return {
+            kind: "invalid-config",
+            message: `${failed}, value should not be greater than double the current value ${old}`,
+          };
+      }
+    }
+    return undefined;
   }
   const d = DEFS_BY_NAME.get(name);
   if (d === undefined) {
@@ -1147,7 +1189,7 @@ export class BrokerConfig {
     const parse = (entries: ReadonlyMap<string, string>) => {
       const out = new Map<string, ConfigValue>();
       for (const [name, text] of entries) {
-        if (INERT_DYNAMIC_KEYS.has(name)) continue;
+        if (INERT_DYNAMIC_KEYS.has(name)) continue; // stored for Kafka's tools, configures nothing here
         const d = DEFS_BY_NAME.get(name);
         if (d === undefined || d.updateMode === "read-only") {
           rejected(name, `${name} cannot be set dynamically`);

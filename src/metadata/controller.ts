@@ -14,7 +14,11 @@
  */
 import type { Logger } from "pino";
 import { type Clock, SYSTEM_CLOCK } from "../clock.js";
-import { type BrokerConfig, validateDynamicBrokerConfig } from "../config/broker-config.js";
+import {
+  type BrokerConfig,
+  dynamicBrokerConfigDef,
+  validateDynamicBrokerConfig,
+} from "../config/broker-config.js";
 import { topicConfigDef, validateTopicConfig } from "../config/topic-config.js";
 import { ErrorCode } from "../protocol/generated/error-codes.js";
 import { METADATA_TOPIC_ID, uuidFromBytes, ZERO_UUID } from "../protocol/primitives/uuid.js";
@@ -866,13 +870,35 @@ export class MetadataController implements ControllerChannel {
           next.delete(a.name);
           continue;
         }
-        if (op !== 0) {
+        let value = a.value;
+        if (op === 2 || op === 3) {
+          // APPEND / SUBTRACT on a list key, from its default when unset (Kafka's controller).
+          const def = dynamicBrokerConfigDef(a.name);
+          if (def === undefined || def.type !== "LIST") {
+            return {
+              errorCode: ErrorCode.INVALID_CONFIG,
+              errorMessage: `Config value ${op === 2 ? "append" : "subtract"} is not allowed for config key: ${a.name}`,
+            };
+          }
+          const parts = (text: string | null) =>
+            (text ?? "")
+              .split(",")
+              .map((p) => p.trim())
+              .filter((p) => p !== "");
+          const base = parts(next.get(a.name) ?? def.defaultValue);
+          const items = parts(a.value);
+          value = (
+            op === 2
+              ? [...base, ...items.filter((i) => !base.includes(i))]
+              : base.filter((b) => !items.includes(b))
+          ).join(",");
+        } else if (op !== 0) {
           return {
             errorCode: ErrorCode.INVALID_REQUEST,
-            errorMessage: `Config operation ${op} is not supported for broker config ${a.name}`,
+            errorMessage: `Unknown config operation ${op} for ${a.name}`,
           };
         }
-        if (a.value === null) {
+        if (value === null) {
           if (incremental)
             return {
               errorCode: ErrorCode.INVALID_REQUEST,
@@ -880,7 +906,7 @@ export class MetadataController implements ControllerChannel {
             };
           continue;
         }
-        const problem = validateDynamicBrokerConfig(a.name, a.value, perBroker);
+        const problem = validateDynamicBrokerConfig(a.name, value, perBroker, current.get(a.name));
         if (problem !== undefined) {
           return {
             errorCode:
@@ -888,7 +914,7 @@ export class MetadataController implements ControllerChannel {
             errorMessage: problem.message,
           };
         }
-        next.set(a.name, a.value);
+        next.set(a.name, value);
       }
       const records = configChangeRecords(CONFIG_RESOURCE_TYPE.BROKER, resourceName, current, next);
       if (!validateOnly) await this.#commit(records);

@@ -364,6 +364,33 @@ describe("MetadataController", () => {
     expect(rejected).toEqual([]);
   });
 
+  it("edits broker list configs with APPEND/SUBTRACT and stores Kafka's thread counts with their rule (librdkafka 0081)", async () => {
+    const inc = (resource: string, name: string, value: string | null, op: 0 | 1 | 2 | 3) =>
+      controller.alterBrokerConfigs(resource, [{ name, value, op }], true, false);
+    expect((await inc("1", "background.threads", "9", 0)).errorCode).toBe(0);
+    expect((await inc("1", "log.cleanup.policy", "compact", 2)).errorCode).toBe(0);
+    expect(image().brokerConfigs("1").get("log.cleanup.policy")).toBe("delete,compact");
+    expect((await inc("1", "log.cleanup.policy", "compact", 3)).errorCode).toBe(0);
+    expect(image().brokerConfigs("1").get("log.cleanup.policy")).toBe("delete");
+    const notList = await inc("1", "message.max.bytes", "1", 2);
+    expect(notList.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    expect(notList.errorMessage).toBe("Config value append is not allowed for config key: message.max.bytes");
+    // Kafka's DynamicThreadPool rule: within half and double the current count (9 now).
+    const tooMany = await inc("1", "background.threads", "19", 0);
+    expect(tooMany.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    expect(tooMany.errorMessage).toContain("should not be greater than double the current value 9");
+    expect((await inc("1", "background.threads", "0", 0)).errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    expect((await inc("", "num.io.threads", "16", 0)).errorCode).toBe(0);
+    expect((await inc("1", "background.threads", null, 1)).errorCode).toBe(0);
+    expect([...image().brokerConfigs("1")]).toEqual([["log.cleanup.policy", "delete"]]);
+    const rejected: string[] = [];
+    BrokerConfig.create({ "log.dirs": dir }).withDynamic(
+      { clusterDefault: image().brokerConfigs(""), perBroker: image().brokerConfigs("1") },
+      (name) => rejected.push(name),
+    );
+    expect(rejected).toEqual([]);
+  });
+
   it("hands out disjoint producer id blocks that survive a restart", async () => {
     const a = await controller.allocateProducerIds(1, 1n);
     const b = await controller.allocateProducerIds(1, 1n);
