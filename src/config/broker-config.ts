@@ -819,42 +819,7 @@ export function validateDynamicBrokerConfig(
   perBroker: boolean,
   current?: string,
 ): { kind: "invalid-config" | "invalid-request"; message: string } | undefined {
-  const inert = INERT_DYNAMIC_KEYS.get(name);
-  if (inert !== undefined) {
-    if (inert.updateMode === "per-broker" && !perBroker) {
-      return {
-        kind: "invalid-request",
-        message: `Cannot update these configs at default cluster level, broker id must be specified: Set(${name})`,
-      };
-    }
-    if (value === null) return undefined;
-    let parsed: ConfigValue;
-    try {
-      parsed = parseConfigValue(inert, value, "dynamic broker config");
-    } catch (err) {
-      return { kind: "invalid-config", message: err instanceof Error ? err.message : String(err) };
-    }
-    if (THREAD_POOL_KEYS.has(name) && typeof parsed === "number") {
-      // Kafka's DynamicThreadPool.validateReconfiguration.
-      const old = Number(current ?? inert.defaultValue);
-      const failed = `Dynamic thread count update validation failed for ${name}=${value}`;
-      if (parsed !== old) {
-        if (parsed <= 0) return { kind: "invalid-config", message: `${failed}, value should be at least 1` };
-        if (parsed < Math.floor(old / 2))
-          return {
-            kind: "invalid-config",
-            message: `${failed}, value should be at least half the current value ${old}`,
-          };
-        if (parsed > old * 2)
-          return {
-            kind: "invalid-config",
-            message: `${failed}, value should not be greater than double the current value ${old}`,
-          };
-      }
-    }
-    return undefined;
-  }
-  const d = DEFS_BY_NAME.get(name);
+  const d = dynamicBrokerConfigDef(name);
   if (d === undefined) {
     return isKafkaBrokerKey(name)
       ? { kind: "invalid-request", message: `Krill does not support dynamic updates of ${name}` }
@@ -870,12 +835,31 @@ export function validateDynamicBrokerConfig(
     };
   }
   if (value === null) return undefined;
+  let parsed: ConfigValue;
   try {
-    parseConfigValue(d, value, "dynamic broker config");
-    return undefined;
+    parsed = parseConfigValue(d, value, "dynamic broker config");
   } catch (err) {
     return { kind: "invalid-config", message: err instanceof Error ? err.message : String(err) };
   }
+  if (THREAD_POOL_KEYS.has(name) && typeof parsed === "number") {
+    // Kafka's DynamicThreadPool.validateReconfiguration (Scala's integer halving).
+    const old = Number(current ?? d.defaultValue);
+    const failed = `Dynamic thread count update validation failed for ${name}=${value}`;
+    if (parsed !== old) {
+      if (parsed <= 0) return { kind: "invalid-config", message: `${failed}, value should be at least 1` };
+      if (parsed < Math.floor(old / 2))
+        return {
+          kind: "invalid-config",
+          message: `${failed}, value should be at least half the current value ${old}`,
+        };
+      if (parsed > old * 2)
+        return {
+          kind: "invalid-config",
+          message: `${failed}, value should not be greater than double the current value ${old}`,
+        };
+    }
+  }
+  return undefined;
 }
 
 /** What BrokerConfig.create reads: a properties file, or key/value pairs (overrides, a library's options). */

@@ -132,6 +132,24 @@ export interface ApiResult {
 
 export type IncrementalOp = 0 | 1 | 2 | 3; // SET, DELETE, APPEND, SUBTRACT
 
+/**
+ * IncrementalAlterConfigs APPEND (2) or SUBTRACT (3) of `value`'s comma-separated items on a list
+ * config whose value is `current` (the stored value, else the key's default, as Kafka's
+ * ConfigurationControlManager starts from): appended items not already there go at the end.
+ */
+function listOperation(current: string | null, value: string | null, op: 2 | 3): string {
+  const parts = (text: string | null) =>
+    (text ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "");
+  const base = parts(current);
+  const items = parts(value);
+  const merged =
+    op === 2 ? [...base, ...items.filter((i) => !base.includes(i))] : base.filter((b) => !items.includes(b));
+  return merged.join(",");
+}
+
 export interface ConfigAlteration {
   readonly name: string;
   readonly value: string | null;
@@ -807,20 +825,10 @@ export class MetadataController implements ControllerChannel {
               errorMessage: `Config value append is not allowed for config key: ${a.name}`,
             };
           }
-          // Kafka's ConfigurationControlManager starts from the key's default when it is unset.
-          const base = (next.get(a.name) ?? topicConfigDef(a.name)?.defaultValue ?? "")
-            .split(",")
-            .map((s) => s.trim())
-            .filter((s) => s !== "");
-          const items = (a.value ?? "")
-            .split(",")
-            .map((s) => s.trim())
-            .filter((s) => s !== "");
-          const merged =
-            op === 2
-              ? [...base, ...items.filter((i) => !base.includes(i))]
-              : base.filter((b) => !items.includes(b));
-          next.set(a.name, merged.join(","));
+          next.set(
+            a.name,
+            listOperation(next.get(a.name) ?? topicConfigDef(a.name)?.defaultValue ?? null, a.value, op),
+          );
         } else {
           return {
             errorCode: ErrorCode.INVALID_REQUEST,
@@ -880,18 +888,7 @@ export class MetadataController implements ControllerChannel {
               errorMessage: `Config value ${op === 2 ? "append" : "subtract"} is not allowed for config key: ${a.name}`,
             };
           }
-          const parts = (text: string | null) =>
-            (text ?? "")
-              .split(",")
-              .map((p) => p.trim())
-              .filter((p) => p !== "");
-          const base = parts(next.get(a.name) ?? def.defaultValue);
-          const items = parts(a.value);
-          value = (
-            op === 2
-              ? [...base, ...items.filter((i) => !base.includes(i))]
-              : base.filter((b) => !items.includes(b))
-          ).join(",");
+          value = listOperation(next.get(a.name) ?? def.defaultValue, a.value, op);
         } else if (op !== 0) {
           return {
             errorCode: ErrorCode.INVALID_REQUEST,
